@@ -1,0 +1,29 @@
+import { defineConfig } from "vitest/config";
+
+/**
+ * Two projects: `unit` (pure, fast, next to the code) and `integration` (`*.int.test.ts`, real
+ * Postgres, Kafka and Redis handed out by the testkit's global setup).
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["packages/*/src/**/*.test.ts", "services/*/src/**/*.test.ts", "loadtest/src/**/*.test.ts", "deploy/**/*.test.ts"],
+          exclude: ["**/*.int.test.ts", "**/node_modules/**"],
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["packages/*/src/**/*.int.test.ts", "services/*/src/**/*.int.test.ts", "deploy/**/*.int.test.ts"],
+          exclude: ["**/node_modules/**"],
+          globalSetup: ["packages/testkit/src/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
