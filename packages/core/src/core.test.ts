@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import {
+  createManualClock,
+  formatArn,
+  IamError,
+  iamArn,
+  idKindOf,
+  newId,
+  parseArn,
+  StatusCode,
+  tryParseArn,
+} from "./index.ts";
+
+describe("ARNs", () => {
+  it("splits the five fixed parts and keeps colons in the resource", () => {
+    const arn = parseArn("arn:aws:logs:us-east-1:123456789012:log-group:app:*");
+    expect(arn).toEqual({
+      partition: "aws",
+      service: "logs",
+      region: "us-east-1",
+      accountId: "123456789012",
+      resource: "log-group:app:*",
+    });
+    expect(formatArn(arn)).toBe("arn:aws:logs:us-east-1:123456789012:log-group:app:*");
+  });
+  it("rejects text that is not an ARN, naming the field", () => {
+    expect(tryParseArn("arn:aws:s3")).toBeUndefined();
+    expect(tryParseArn("urn:aws:s3:::b")).toBeUndefined();
+    try {
+      parseArn("nope", "roleArn");
+      expect.unreachable();
+    } catch (e) {
+      expect(IamError.is(e) && e.field).toBe("roleArn");
+      expect(IamError.is(e) && e.code).toBe("INVALID_ARGUMENT");
+    }
+  });
+  it("builds IAM ARNs with paths", () => {
+    expect(iamArn("123456789012", "user", "/dev/", "alice")).toBe("arn:aws:iam::123456789012:user/dev/alice");
+  });
+});
+
+describe("unique IDs", () => {
+  it("carries AWS prefixes and lengths", () => {
+    const user = newId("user");
+    expect(user).toMatch(/^AIDA[A-Z2-7]{17}$/);
+    expect(newId("accessKey")).toMatch(/^AKIA[A-Z2-7]{16}$/);
+    expect(newId("temporaryAccessKey")).toMatch(/^ASIA[A-Z2-7]{16}$/);
+    expect(idKindOf(user)).toBe("user");
+    expect(idKindOf(newId("role"))).toBe("role");
+    expect(idKindOf("XXXX123")).toBeUndefined();
+    expect(new Set(Array.from({ length: 1000 }, () => newId("group"))).size).toBe(1000);
+  });
+});
+
+describe("IamError", () => {
+  it("maps AWS names to gRPC codes and keeps the cause off the wire", () => {
+    const err = new IamError("EntityAlreadyExists", 'user "alice" already exists', {
+      field: "userName",
+      cause: new Error("23505 secret detail"),
+    });
+    expect(err.code).toBe("ALREADY_EXISTS");
+    expect(err.status).toBe(StatusCode.ALREADY_EXISTS);
+    expect(err.retriable).toBe(false);
+    expect(JSON.stringify(err.toWire())).not.toContain("secret");
+    expect(err.toWire()).toEqual({
+      code: "ALREADY_EXISTS",
+      awsName: "EntityAlreadyExists",
+      message: 'user "alice" already exists',
+      field: "userName",
+    });
+    expect(new IamError("ConcurrentModification", "x").retriable).toBe(true);
+  });
+});
+
+describe("manual clock", () => {
+  it("moves only when told", () => {
+    const clock = createManualClock(1000);
+    clock.advance(500);
+    expect(clock.now()).toBe(1500);
+    clock.set(10);
+    expect(clock.now()).toBe(10);
+  });
+});
