@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The README's test command (`./gw test` runs `npm test`, which runs this). Lint, type-check,
+# generated-code check, then unit + integration tests in one vitest run. Integration tests get
+# real Postgres, Kafka and Redis from the testkit's global setup: explicit GATEHOUSE_TEST_* env,
+# else testcontainers when a Docker engine answers, else deploy/local/infra.sh (started here).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+step() { printf '\n== %s ==\n' "$1"; }
+started=$SECONDS
+
+step "lint (biome)"
+npx biome ci --reporter=summary .
+
+step "type-check (tsc)"
+npx tsc -p tsconfig.json
+
+step "generated code is current"
+npm run --silent gen:check
+
+step "unit + integration tests (vitest)"
+npx vitest run "$@"
+
+printf '\nall checks passed in %ss\n' "$((SECONDS - started))"
