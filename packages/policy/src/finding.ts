@@ -1,0 +1,59 @@
+/** The closed set of validation finding codes; each is documented where it is produced (`parse-policy.ts`). */
+export type FindingCode =
+  // errors
+  | "malformed-json"
+  | "not-an-object"
+  | "unknown-element"
+  | "invalid-element-type"
+  | "invalid-version"
+  | "invalid-id"
+  | "missing-statement"
+  | "empty-element"
+  | "invalid-sid"
+  | "missing-effect"
+  | "invalid-effect"
+  | "missing-action"
+  | "action-and-not-action"
+  | "invalid-action"
+  | "trust-action-not-sts"
+  | "missing-resource"
+  | "resource-and-not-resource"
+  | "resource-not-allowed"
+  | "invalid-resource"
+  | "missing-principal"
+  | "principal-not-allowed"
+  | "principal-and-not-principal"
+  | "invalid-principal"
+  | "unknown-condition-operator"
+  | "invalid-condition"
+  | "invalid-condition-key"
+  | "invalid-condition-value"
+  | "invalid-policy-variable"
+  | "policy-variable-in-old-version"
+  | "policy-too-large"
+  // warnings
+  | "missing-version"
+  | "duplicate-sid"
+  | "duplicate-statement"
+  | "redundant-statement"
+  | "allow-with-not-action"
+  | "allow-with-not-resource"
+  | "allow-with-not-principal"
+  | "unknown-global-condition-key"
+  | "if-exists-on-negated-operator"
+  | "for-all-values-with-allow";
+
+/**
+ * One validation finding, in the spirit of IAM Access Analyzer policy validation.
+ *
+ * @example
+ * { path: "$.Statement[1].Condition.StringLike", code: "unknown-condition-operator",
+ *   message: "Unknown condition operator \"StringLikee\"", severity: "error" }
+ */
+export interface Finding {
+  /** A JSON path into the document, e.g. `$.Statement[1].Condition.StringLike`. */
+  path: string;
+  code: FindingCode;
+  message: string;
+  severity: "error" | "warning";
+}

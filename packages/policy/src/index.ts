@@ -1,0 +1,49 @@
+/**
+ * `@gatehouse/policy`: the pure AWS IAM policy engine. Parse and validate documents, compile a
+ * principal's policy set once, then evaluate requests fast, optionally with an explanation.
+ */
+
+export type { AuthzRequest, ContextValue, PrincipalInfo } from "./authz-request.ts";
+export type {
+  CompiledIdentity,
+  CompiledPolicySet,
+  CompiledResourcePolicy,
+  EvaluateOptions,
+  IdentityPolicySetInput,
+  PolicyInput,
+  PolicySetInput,
+} from "./compile-policy-set.ts";
+export {
+  compileIdentity,
+  compilePolicySet,
+  compileResourcePolicy,
+  evaluate,
+  evaluateCompiled,
+} from "./compile-policy-set.ts";
+export type {
+  ConditionFailure,
+  Decision,
+  EvaluationResult,
+  Explanation,
+  ImplicitDenyReason,
+  PolicyRef,
+  PolicyType,
+  PolicyTypeOutcome,
+  StatementRef,
+} from "./evaluation-result.ts";
+export type { Finding, FindingCode } from "./finding.ts";
+export type { ParsePolicyOptions } from "./parse-policy.ts";
+export { parsePolicy, validatePolicy } from "./parse-policy.ts";
+export type {
+  ConditionClause,
+  ConditionOperatorName,
+  Effect,
+  Policy,
+  PolicyDocumentInput,
+  PolicyKind,
+  PolicyVersion,
+  PrincipalElement,
+  SetOperator,
+  Statement,
+} from "./policy.ts";
+export { PolicyError } from "./policy-error.ts";
