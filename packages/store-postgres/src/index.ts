@@ -1,0 +1,26 @@
+/**
+ * Postgres persistence of Gatehouse IAM state: versioned migrations, the store whose every write
+ * is one transaction that bumps the account revision and fills the outbox, and the outbox source
+ * the relay drains.
+ */
+export { loadMigrations, type Migration, type MigrationResult, migrate } from "./migrate.ts";
+export {
+  DEFAULT_QUOTAS,
+  type PostgresStoreOptions,
+  type StoreQuotas,
+  type ValidPostgresStoreOptions,
+  validatePostgresStoreOptions,
+} from "./options.ts";
+export { createOutboxSource, type OutboxSource } from "./outbox.ts";
+export { translatePgError } from "./pg-error.ts";
+export type * from "./records.ts";
+export { createSecretBox, type SecretBox } from "./secret-box.ts";
+export { EntityKind } from "./state.ts";
+export {
+  type CreatePolicyInput,
+  type CreateRoleInput,
+  type CreateUserInput,
+  createPostgresStore,
+  type IamStore,
+  type NewAccount,
+} from "./store.ts";

@@ -1,0 +1,292 @@
+import { IamError, iamArn, tryParseArn } from "@gatehouse/core";
+import type {
+  AccessKeyRecord,
+  GroupRecord,
+  ManagedPolicyRecord,
+  Page,
+  PageInput,
+  PrincipalKind,
+  PrincipalRef,
+  RoleRecord,
+  TagRecord,
+  UserRecord,
+} from "./records.ts";
+import type { Queryable } from "./tx.ts";
+
+// Row shapes straight from SQL (snake_case), mapped to records below.
+export interface UserRow {
+  user_id: string;
+  account_id: string;
+  user_name: string;
+  path: string;
+  tags: TagRecord[];
+  permissions_boundary_id: string | null;
+  boundary_arn: string | null;
+  created_at: Date;
+}
+export interface GroupRow {
+  group_id: string;
+  account_id: string;
+  group_name: string;
+  path: string;
+  created_at: Date;
+}
+export interface RoleRow {
+  role_id: string;
+  account_id: string;
+  role_name: string;
+  path: string;
+  trust_policy: string;
+  description: string;
+  max_session_duration: number;
+  tags: TagRecord[];
+  permissions_boundary_id: string | null;
+  boundary_arn: string | null;
+  created_at: Date;
+}
+export interface PolicyRow {
+  policy_id: string;
+  account_id: string;
+  policy_name: string;
+  path: string;
+  description: string;
+  default_version_id: string;
+  next_version: number;
+  attachment_count: number;
+  boundary_count: number;
+  created_at: Date;
+  updated_at: Date;
+}
+export interface AccessKeyRow {
+  access_key_id: string;
+  account_id: string;
+  user_id: string | null;
+  user_name: string | null;
+  user_path: string | null;
+  status: "Active" | "Inactive";
+  secret_ciphertext: Buffer;
+  created_at: Date;
+  last_used_at: Date | null;
+  last_used_service: string | null;
+  last_used_region: string | null;
+}
+
+/** SQL that renders a managed policy's ARN from a `managed_policies` row aliased `bp`. */
+const BOUNDARY_ARN = (partition: string) =>
+  `CASE WHEN bp.policy_id IS NULL THEN NULL ELSE 'arn:${partition}:iam::' || bp.account_id || ':policy' || bp.path || bp.policy_name END`;
+
+export const USER_SELECT = (partition: string) =>
+  `SELECT u.*, ${BOUNDARY_ARN(partition)} AS boundary_arn FROM users u LEFT JOIN managed_policies bp ON bp.policy_id = u.permissions_boundary_id`;
+export const ROLE_SELECT = (partition: string) =>
+  `SELECT r.*, ${BOUNDARY_ARN(partition)} AS boundary_arn FROM roles r LEFT JOIN managed_policies bp ON bp.policy_id = r.permissions_boundary_id`;
+export const POLICY_SELECT = `SELECT p.*,
+  (SELECT count(*)::int FROM policy_attachments a WHERE a.policy_id = p.policy_id) AS attachment_count,
+  ((SELECT count(*) FROM users x WHERE x.permissions_boundary_id = p.policy_id)
+   + (SELECT count(*) FROM roles x WHERE x.permissions_boundary_id = p.policy_id))::int AS boundary_count
+  FROM managed_policies p`;
+export const ACCESS_KEY_SELECT = `SELECT k.*, u.user_name, u.path AS user_path FROM access_keys k LEFT JOIN users u ON u.user_id = k.user_id`;
+
+export function toUser(row: UserRow, partition: string): UserRecord {
+  return {
+    accountId: row.account_id,
+    userId: row.user_id,
+    userName: row.user_name,
+    path: row.path,
+    arn: iamArn(row.account_id, "user", row.path, row.user_name, partition),
+    createdAtMs: row.created_at.getTime(),
+    tags: row.tags,
+    permissionsBoundaryArn: row.boundary_arn,
+  };
+}
+
+export function toGroup(row: GroupRow, partition: string): GroupRecord {
+  return {
+    accountId: row.account_id,
+    groupId: row.group_id,
+    groupName: row.group_name,
+    path: row.path,
+    arn: iamArn(row.account_id, "group", row.path, row.group_name, partition),
+    createdAtMs: row.created_at.getTime(),
+  };
+}
+
+export function toRole(row: RoleRow, partition: string): RoleRecord {
+  return {
+    accountId: row.account_id,
+    roleId: row.role_id,
+    roleName: row.role_name,
+    path: row.path,
+    arn: iamArn(row.account_id, "role", row.path, row.role_name, partition),
+    createdAtMs: row.created_at.getTime(),
+    assumeRolePolicyDocument: row.trust_policy,
+    description: row.description,
+    maxSessionDuration: row.max_session_duration,
+    tags: row.tags,
+    permissionsBoundaryArn: row.boundary_arn,
+  };
+}
+
+export function toPolicy(row: PolicyRow, partition: string): ManagedPolicyRecord {
+  return {
+    accountId: row.account_id,
+    policyId: row.policy_id,
+    policyName: row.policy_name,
+    path: row.path,
+    arn: iamArn(row.account_id, "policy", row.path, row.policy_name, partition),
+    description: row.description,
+    defaultVersionId: row.default_version_id,
+    attachmentCount: row.attachment_count,
+    permissionsBoundaryUsageCount: row.boundary_count,
+    createdAtMs: row.created_at.getTime(),
+    updatedAtMs: row.updated_at.getTime(),
+  };
+}
+
+export function toAccessKey(row: AccessKeyRow): AccessKeyRecord {
+  return {
+    accountId: row.account_id,
+    accessKeyId: row.access_key_id,
+    userName: row.user_name,
+    userId: row.user_id,
+    status: row.status,
+    createdAtMs: row.created_at.getTime(),
+    lastUsed:
+      row.last_used_at === null
+        ? null
+        : {
+            atMs: row.last_used_at.getTime(),
+            service: row.last_used_service ?? "",
+            region: row.last_used_region ?? "",
+          },
+  };
+}
+
+function noSuch(what: string, name: string, field: string): IamError {
+  return new IamError("NoSuchEntity", `${what} ${JSON.stringify(name)} does not exist`, { field });
+}
+
+export async function findUser(q: Queryable, partition: string, accountId: string, userName: string): Promise<UserRow> {
+  const r = await q.query<UserRow>(
+    `${USER_SELECT(partition)} WHERE u.account_id = $1 AND lower(u.user_name) = lower($2)`,
+    [accountId, userName],
+  );
+  const row = r.rows[0];
+  if (row === undefined) throw noSuch("user", userName, "userName");
+  return row;
+}
+
+export async function findGroup(q: Queryable, accountId: string, groupName: string): Promise<GroupRow> {
+  const r = await q.query<GroupRow>("SELECT * FROM groups WHERE account_id = $1 AND lower(group_name) = lower($2)", [
+    accountId,
+    groupName,
+  ]);
+  const row = r.rows[0];
+  if (row === undefined) throw noSuch("group", groupName, "groupName");
+  return row;
+}
+
+export async function findRole(q: Queryable, partition: string, accountId: string, roleName: string): Promise<RoleRow> {
+  const r = await q.query<RoleRow>(
+    `${ROLE_SELECT(partition)} WHERE r.account_id = $1 AND lower(r.role_name) = lower($2)`,
+    [accountId, roleName],
+  );
+  const row = r.rows[0];
+  if (row === undefined) throw noSuch("role", roleName, "roleName");
+  return row;
+}
+
+/** The unique id of a named user, group or role; NoSuchEntity names the right field. */
+export async function findPrincipalId(
+  q: Queryable,
+  partition: string,
+  accountId: string,
+  ref: PrincipalRef,
+): Promise<string> {
+  switch (ref.kind) {
+    case "user":
+      return (await findUser(q, partition, accountId, ref.name)).user_id;
+    case "group":
+      return (await findGroup(q, accountId, ref.name)).group_id;
+    case "role":
+      return (await findRole(q, partition, accountId, ref.name)).role_id;
+  }
+}
+
+/** Column holding a principal's id in attachment and inline-policy tables. */
+export function principalColumn(kind: PrincipalKind): "user_id" | "group_id" | "role_id" {
+  return kind === "user" ? "user_id" : kind === "group" ? "group_id" : "role_id";
+}
+
+/**
+ * Resolves a managed policy ARN in the caller's account. The path in the ARN must match; a policy
+ * of another account is reported as missing rather than revealed.
+ */
+export async function findPolicyByArn(
+  q: Queryable,
+  accountId: string,
+  policyArn: string,
+  field = "policyArn",
+): Promise<PolicyRow> {
+  const arn = tryParseArn(policyArn);
+  if (arn === undefined || arn.service !== "iam" || !arn.resource.startsWith("policy/")) {
+    throw new IamError("InvalidInput", `${field} ${JSON.stringify(policyArn)} is not a managed policy ARN`, { field });
+  }
+  const resource = arn.resource.slice("policy".length);
+  const slash = resource.lastIndexOf("/");
+  const path = resource.slice(0, slash + 1);
+  const name = resource.slice(slash + 1);
+  if (arn.accountId !== accountId || name === "") throw noSuch("policy", policyArn, field);
+  const r = await q.query<PolicyRow>(`${POLICY_SELECT} WHERE p.account_id = $1 AND lower(p.policy_name) = lower($2)`, [
+    accountId,
+    name,
+  ]);
+  const row = r.rows[0];
+  if (row === undefined || row.path !== path) throw noSuch("policy", policyArn, field);
+  return row;
+}
+
+export async function findAccessKey(q: Queryable, accessKeyId: string): Promise<AccessKeyRow | undefined> {
+  const r = await q.query<AccessKeyRow>(`${ACCESS_KEY_SELECT} WHERE k.access_key_id = $1`, [accessKeyId]);
+  return r.rows[0];
+}
+
+const MAX_ITEMS_DEFAULT = 100;
+
+/** Parsed pagination input: sort-key marker, limit and LIKE pattern for the path prefix. */
+export interface PageQuery {
+  readonly after: string | null;
+  readonly limit: number;
+  readonly pathLike: string;
+}
+
+/** Validates marker, maxItems and pathPrefix. */
+export function pageQuery(page: PageInput): PageQuery {
+  const limit = page.maxItems === undefined || page.maxItems === 0 ? MAX_ITEMS_DEFAULT : page.maxItems;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+    throw new IamError("InvalidInput", `maxItems must be 1..1000, got ${page.maxItems}`, { field: "maxItems" });
+  }
+  let after: string | null = null;
+  if (page.marker !== undefined && page.marker !== "") {
+    after = Buffer.from(page.marker, "base64url").toString("utf8");
+    if (!after.startsWith("m:")) {
+      throw new IamError("InvalidInput", `marker ${JSON.stringify(page.marker)} is not valid`, { field: "marker" });
+    }
+    after = after.slice(2);
+  }
+  const prefix = page.pathPrefix === undefined || page.pathPrefix === "" ? "/" : page.pathPrefix;
+  if (!prefix.startsWith("/") || prefix.length > 512) {
+    throw new IamError("InvalidInput", `pathPrefix ${JSON.stringify(prefix)} must start with "/"`, {
+      field: "pathPrefix",
+    });
+  }
+  return { after, limit, pathLike: `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%` };
+}
+
+/** Cuts one extra fetched row into a page with its marker. */
+export function toPage<T>(rows: T[], limit: number, sortKey: (row: T) => string): Page<T> {
+  if (rows.length <= limit) return { items: rows, isTruncated: false, marker: "" };
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  const marker = last === undefined ? "" : Buffer.from(`m:${sortKey(last)}`, "utf8").toString("base64url");
+  return { items, isTruncated: true, marker };
+}

@@ -1,0 +1,85 @@
+import { assertSchemaName } from "./migrate.ts";
+
+/** Per-account and per-entity quotas, AWS's defaults unless configured. */
+export interface StoreQuotas {
+  readonly usersPerAccount: number;
+  readonly groupsPerAccount: number;
+  readonly rolesPerAccount: number;
+  readonly managedPoliciesPerAccount: number;
+  readonly groupsPerUser: number;
+  readonly attachedPoliciesPerEntity: number;
+  readonly accessKeysPerUser: number;
+  readonly inlinePoliciesPerEntity: number;
+}
+
+/** AWS IAM's default quotas. */
+export const DEFAULT_QUOTAS: StoreQuotas = Object.freeze({
+  usersPerAccount: 5000,
+  groupsPerAccount: 300,
+  rolesPerAccount: 1000,
+  managedPoliciesPerAccount: 1500,
+  groupsPerUser: 10,
+  attachedPoliciesPerEntity: 10,
+  accessKeysPerUser: 2,
+  inlinePoliciesPerEntity: 100,
+});
+
+/** Options of {@link createPostgresStore}. */
+export interface PostgresStoreOptions {
+  /** `postgres://user@host:port/db`. */
+  connectionString: string;
+  /** Schema holding the tables; tests use a random one. Default `gatehouse`. */
+  schema?: string;
+  /** Pool size. Default 10. */
+  poolSize?: number;
+  /** 32-byte AES-256-GCM key that seals access-key secrets at rest. */
+  secretKey: Uint8Array;
+  /** ARN partition. Default `aws`. */
+  partition?: string;
+  quotas?: Partial<StoreQuotas>;
+}
+
+/** {@link PostgresStoreOptions} with defaults filled in, checked and frozen. */
+export interface ValidPostgresStoreOptions {
+  readonly connectionString: string;
+  readonly schema: string;
+  readonly poolSize: number;
+  readonly secretKey: Uint8Array;
+  readonly partition: string;
+  readonly quotas: StoreQuotas;
+}
+
+const KNOWN = new Set(["connectionString", "schema", "poolSize", "secretKey", "partition", "quotas"]);
+
+/** Fills defaults and checks bounds; messages carry the bad value; unknown keys are rejected. */
+export function validatePostgresStoreOptions(options: PostgresStoreOptions): ValidPostgresStoreOptions {
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw new Error(`unknown store option ${JSON.stringify(key)}`);
+  }
+  const schema = options.schema ?? "gatehouse";
+  assertSchemaName(schema);
+  const poolSize = options.poolSize ?? 10;
+  if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 500) {
+    throw new Error(`poolSize must be an integer in 1..500, got ${poolSize}`);
+  }
+  if (!/^postgres(ql)?:\/\//.test(options.connectionString)) {
+    throw new Error(`connectionString must be a postgres:// URL, got ${JSON.stringify(options.connectionString)}`);
+  }
+  if (options.secretKey.length !== 32) {
+    throw new Error(`secretKey must be 32 bytes, got ${options.secretKey.length}`);
+  }
+  const quotas = { ...DEFAULT_QUOTAS, ...options.quotas };
+  for (const [name, value] of Object.entries(quotas)) {
+    if (!Number.isInteger(value) || value < 1)
+      throw new Error(`quota ${name} must be a positive integer, got ${value}`);
+    if (!(name in DEFAULT_QUOTAS)) throw new Error(`unknown quota ${JSON.stringify(name)}`);
+  }
+  return Object.freeze({
+    connectionString: options.connectionString,
+    schema,
+    poolSize,
+    secretKey: options.secretKey,
+    partition: options.partition ?? "aws",
+    quotas: Object.freeze(quotas),
+  });
+}

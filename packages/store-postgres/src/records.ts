@@ -1,0 +1,177 @@
+/** A key/value tag on a user or role. */
+export interface TagRecord {
+  readonly key: string;
+  readonly value: string;
+}
+
+/** Which kind of principal a policy is attached to or embedded in. */
+export type PrincipalKind = "user" | "group" | "role";
+
+/** A user, group or role named within an account. */
+export interface PrincipalRef {
+  readonly kind: PrincipalKind;
+  readonly name: string;
+}
+
+/** An account: the unit of isolation and of revision counting. */
+export interface AccountRecord {
+  readonly accountId: string;
+  readonly alias: string | null;
+  readonly revision: number;
+  readonly createdAtMs: number;
+}
+
+/** An IAM user. */
+export interface UserRecord {
+  readonly accountId: string;
+  readonly userId: string;
+  readonly userName: string;
+  readonly path: string;
+  readonly arn: string;
+  readonly createdAtMs: number;
+  readonly tags: readonly TagRecord[];
+  readonly permissionsBoundaryArn: string | null;
+}
+
+/** An IAM group. */
+export interface GroupRecord {
+  readonly accountId: string;
+  readonly groupId: string;
+  readonly groupName: string;
+  readonly path: string;
+  readonly arn: string;
+  readonly createdAtMs: number;
+}
+
+/** An IAM role. */
+export interface RoleRecord {
+  readonly accountId: string;
+  readonly roleId: string;
+  readonly roleName: string;
+  readonly path: string;
+  readonly arn: string;
+  readonly createdAtMs: number;
+  readonly assumeRolePolicyDocument: string;
+  readonly description: string;
+  readonly maxSessionDuration: number;
+  readonly tags: readonly TagRecord[];
+  readonly permissionsBoundaryArn: string | null;
+}
+
+/** A customer managed policy (the default version's document is in {@link PolicyVersionRecord}). */
+export interface ManagedPolicyRecord {
+  readonly accountId: string;
+  readonly policyId: string;
+  readonly policyName: string;
+  readonly path: string;
+  readonly arn: string;
+  readonly description: string;
+  readonly defaultVersionId: string;
+  readonly attachmentCount: number;
+  readonly permissionsBoundaryUsageCount: number;
+  readonly createdAtMs: number;
+  readonly updatedAtMs: number;
+}
+
+/** One version of a managed policy. */
+export interface PolicyVersionRecord {
+  readonly versionId: string;
+  readonly document: string;
+  readonly isDefault: boolean;
+  readonly createdAtMs: number;
+}
+
+/** An inline policy embedded in a user, group or role. */
+export interface InlinePolicyRecord {
+  readonly principal: PrincipalRef;
+  readonly policyName: string;
+  readonly document: string;
+}
+
+/** A managed policy attached to a principal. */
+export interface AttachedPolicyRecord {
+  readonly policyArn: string;
+  readonly policyName: string;
+}
+
+/** Access key status, as AWS spells it. */
+export type AccessKeyStatus = "Active" | "Inactive";
+
+/** An access key's metadata (never the secret). `userName` is null for the account root. */
+export interface AccessKeyRecord {
+  readonly accountId: string;
+  readonly accessKeyId: string;
+  readonly userName: string | null;
+  readonly userId: string | null;
+  readonly status: AccessKeyStatus;
+  readonly createdAtMs: number;
+  readonly lastUsed: { readonly atMs: number; readonly service: string; readonly region: string } | null;
+}
+
+/** An access key with its decrypted secret: only for signature verification, never logged. */
+export interface AccessKeyCredential extends AccessKeyRecord {
+  readonly secretAccessKey: string;
+  /** The caller's ARN: the user's, or the account root's. */
+  readonly principalArn: string;
+}
+
+/** A freshly created access key: the only time the secret leaves the store by design. */
+export interface NewAccessKey {
+  readonly accessKey: AccessKeyRecord;
+  readonly secretAccessKey: string;
+}
+
+/** The result of a write: its value and the account's new revision (the consistency token). */
+export interface Mutation<T> {
+  readonly value: T;
+  readonly accountId: string;
+  readonly revision: number;
+}
+
+/** Marker-based pagination input. */
+export interface PageInput {
+  readonly marker?: string | undefined;
+  /** 1..1000; defaults to 100. */
+  readonly maxItems?: number | undefined;
+  readonly pathPrefix?: string | undefined;
+}
+
+/** One page of a list. */
+export interface Page<T> {
+  readonly items: T[];
+  readonly isTruncated: boolean;
+  /** Pass back to get the next page; empty when not truncated. */
+  readonly marker: string;
+}
+
+/** Idempotency for a write: retries with the same token and request return the first result. */
+export interface RequestToken {
+  readonly clientRequestToken?: string | undefined;
+}
+
+/** A row of the outbox, as the relay sees it. */
+export interface OutboxRow {
+  readonly id: number;
+  readonly eventId: string;
+  readonly accountId: string;
+  readonly revision: number;
+  readonly entityKind: string;
+  readonly entityId: string;
+  /** The entity's full new state, or `null` for a tombstone. */
+  readonly payload: unknown;
+  readonly committedAtMs: number;
+}
+
+/** One entity in an account export. */
+export interface ExportedEntity {
+  readonly kind: string;
+  readonly id: string;
+  readonly state: unknown;
+}
+
+/** An account's full state at one revision. */
+export interface AccountExport {
+  readonly accountId: string;
+  readonly revision: number;
+  readonly entities: ExportedEntity[];
+}

@@ -1,0 +1,1282 @@
+import { randomBytes, randomInt } from "node:crypto";
+import { IamError, iamArn, newId } from "@gatehouse/core";
+import pg from "pg";
+import {
+  ACCESS_KEY_SELECT,
+  type AccessKeyRow,
+  findAccessKey,
+  findGroup,
+  findPolicyByArn,
+  findPrincipalId,
+  findRole,
+  findUser,
+  type GroupRow,
+  POLICY_SELECT,
+  type PolicyRow,
+  pageQuery,
+  principalColumn,
+  ROLE_SELECT,
+  type RoleRow,
+  toAccessKey,
+  toGroup,
+  toPage,
+  toPolicy,
+  toRole,
+  toUser,
+  USER_SELECT,
+  type UserRow,
+} from "./lookups.ts";
+import { migrate } from "./migrate.ts";
+import { type PostgresStoreOptions, type ValidPostgresStoreOptions, validatePostgresStoreOptions } from "./options.ts";
+import { translatePgError } from "./pg-error.ts";
+import type {
+  AccessKeyCredential,
+  AccessKeyRecord,
+  AccessKeyStatus,
+  AccountExport,
+  AccountRecord,
+  AttachedPolicyRecord,
+  ExportedEntity,
+  GroupRecord,
+  InlinePolicyRecord,
+  ManagedPolicyRecord,
+  Mutation,
+  NewAccessKey,
+  Page,
+  PageInput,
+  PolicyVersionRecord,
+  PrincipalRef,
+  RequestToken,
+  RoleRecord,
+  TagRecord,
+  UserRecord,
+} from "./records.ts";
+import { createSecretBox } from "./secret-box.ts";
+import {
+  accessKeyState,
+  accountState,
+  groupState,
+  policyState,
+  principalState,
+  roleState,
+  userState,
+} from "./state.ts";
+import {
+  channelFor,
+  mutate,
+  type OutboxEvent,
+  type Queryable,
+  read,
+  readSnapshot,
+  replayToken,
+  requestHash,
+  type StoreContext,
+  writeOutbox,
+} from "./tx.ts";
+
+/** Input of {@link IamStore.createUser}. */
+export interface CreateUserInput extends RequestToken {
+  readonly userName: string;
+  readonly path?: string | undefined;
+  readonly tags?: readonly TagRecord[] | undefined;
+  readonly permissionsBoundaryArn?: string | undefined;
+}
+
+/** Input of {@link IamStore.createRole}. */
+export interface CreateRoleInput extends RequestToken {
+  readonly roleName: string;
+  readonly path?: string | undefined;
+  readonly assumeRolePolicyDocument: string;
+  readonly description?: string | undefined;
+  readonly maxSessionDuration?: number | undefined;
+  readonly tags?: readonly TagRecord[] | undefined;
+  readonly permissionsBoundaryArn?: string | undefined;
+}
+
+/** Input of {@link IamStore.createPolicy}. */
+export interface CreatePolicyInput extends RequestToken {
+  readonly policyName: string;
+  readonly path?: string | undefined;
+  readonly policyDocument: string;
+  readonly description?: string | undefined;
+}
+
+/** A created account and its root's first access key (the secret appears only here). */
+export interface NewAccount {
+  readonly account: AccountRecord;
+  readonly rootArn: string;
+  readonly rootAccessKey: NewAccessKey;
+}
+
+/**
+ * IAM state in Postgres. Every write is one transaction that bumps the account's revision and
+ * writes outbox rows with the changed entities' full new state; every write accepts a client
+ * request token. Errors are {@link IamError}s.
+ */
+export interface IamStore {
+  readonly options: ValidPostgresStoreOptions;
+  /** The pool, for the outbox relay and health checks (same schema search_path). */
+  readonly pool: pg.Pool;
+  /** The NOTIFY channel writes signal on. */
+  readonly channel: string;
+  /** Runs pending migrations. */
+  migrate(): Promise<number[]>;
+  close(): Promise<void>;
+
+  createAccount(input: { alias?: string | undefined } & RequestToken): Promise<Mutation<NewAccount>>;
+  getAccount(accountId: string): Promise<AccountRecord>;
+
+  createUser(accountId: string, input: CreateUserInput): Promise<Mutation<UserRecord>>;
+  getUser(accountId: string, userName: string): Promise<UserRecord>;
+  listUsers(accountId: string, page: PageInput): Promise<Page<UserRecord>>;
+  deleteUser(accountId: string, userName: string, token?: RequestToken): Promise<Mutation<null>>;
+
+  createGroup(
+    accountId: string,
+    input: { groupName: string; path?: string | undefined } & RequestToken,
+  ): Promise<Mutation<GroupRecord>>;
+  getGroup(accountId: string, groupName: string): Promise<GroupRecord>;
+  listGroups(accountId: string, page: PageInput): Promise<Page<GroupRecord>>;
+  listGroupsForUser(accountId: string, userName: string): Promise<GroupRecord[]>;
+  listUsersInGroup(accountId: string, groupName: string): Promise<UserRecord[]>;
+  deleteGroup(accountId: string, groupName: string, token?: RequestToken): Promise<Mutation<null>>;
+  addUserToGroup(accountId: string, groupName: string, userName: string, token?: RequestToken): Promise<Mutation<null>>;
+  removeUserFromGroup(
+    accountId: string,
+    groupName: string,
+    userName: string,
+    token?: RequestToken,
+  ): Promise<Mutation<null>>;
+
+  createRole(accountId: string, input: CreateRoleInput): Promise<Mutation<RoleRecord>>;
+  getRole(accountId: string, roleName: string): Promise<RoleRecord>;
+  listRoles(accountId: string, page: PageInput): Promise<Page<RoleRecord>>;
+  deleteRole(accountId: string, roleName: string, token?: RequestToken): Promise<Mutation<null>>;
+
+  createPolicy(accountId: string, input: CreatePolicyInput): Promise<Mutation<ManagedPolicyRecord>>;
+  getPolicy(accountId: string, policyArn: string): Promise<ManagedPolicyRecord>;
+  listPolicies(accountId: string, page: PageInput & { onlyAttached?: boolean }): Promise<Page<ManagedPolicyRecord>>;
+  deletePolicy(accountId: string, policyArn: string, token?: RequestToken): Promise<Mutation<null>>;
+  createPolicyVersion(
+    accountId: string,
+    policyArn: string,
+    input: { policyDocument: string; setAsDefault: boolean } & RequestToken,
+  ): Promise<Mutation<PolicyVersionRecord>>;
+  getPolicyVersion(accountId: string, policyArn: string, versionId: string): Promise<PolicyVersionRecord>;
+  listPolicyVersions(accountId: string, policyArn: string): Promise<PolicyVersionRecord[]>;
+  setDefaultPolicyVersion(
+    accountId: string,
+    policyArn: string,
+    versionId: string,
+    token?: RequestToken,
+  ): Promise<Mutation<null>>;
+  deletePolicyVersion(
+    accountId: string,
+    policyArn: string,
+    versionId: string,
+    token?: RequestToken,
+  ): Promise<Mutation<null>>;
+
+  attachPolicy(
+    accountId: string,
+    principal: PrincipalRef,
+    policyArn: string,
+    token?: RequestToken,
+  ): Promise<Mutation<null>>;
+  detachPolicy(
+    accountId: string,
+    principal: PrincipalRef,
+    policyArn: string,
+    token?: RequestToken,
+  ): Promise<Mutation<null>>;
+  listAttachedPolicies(accountId: string, principal: PrincipalRef): Promise<AttachedPolicyRecord[]>;
+
+  putInlinePolicy(
+    accountId: string,
+    principal: PrincipalRef,
+    policyName: string,
+    policyDocument: string,
+    token?: RequestToken,
+  ): Promise<Mutation<null>>;
+  getInlinePolicy(accountId: string, principal: PrincipalRef, policyName: string): Promise<InlinePolicyRecord>;
+  listInlinePolicies(accountId: string, principal: PrincipalRef): Promise<string[]>;
+  deleteInlinePolicy(
+    accountId: string,
+    principal: PrincipalRef,
+    policyName: string,
+    token?: RequestToken,
+  ): Promise<Mutation<null>>;
+
+  /** Sets (or with `null` removes) a user's or role's permissions boundary. */
+  putPermissionsBoundary(
+    accountId: string,
+    principal: PrincipalRef,
+    policyArn: string | null,
+    token?: RequestToken,
+  ): Promise<Mutation<null>>;
+
+  createAccessKey(accountId: string, userName: string, token?: RequestToken): Promise<Mutation<NewAccessKey>>;
+  updateAccessKey(
+    accountId: string,
+    userName: string | null,
+    accessKeyId: string,
+    status: AccessKeyStatus,
+    token?: RequestToken,
+  ): Promise<Mutation<null>>;
+  deleteAccessKey(
+    accountId: string,
+    userName: string | null,
+    accessKeyId: string,
+    token?: RequestToken,
+  ): Promise<Mutation<null>>;
+  /** A user's keys, or the root's with `null`. */
+  listAccessKeys(accountId: string, userName: string | null): Promise<AccessKeyRecord[]>;
+  /** The key with its decrypted secret, for SigV4 verification; `undefined` when unknown. */
+  getAccessKeyCredential(accessKeyId: string): Promise<AccessKeyCredential | undefined>;
+  /** Stamps "last used" (not replicated, no revision). */
+  recordAccessKeyUse(accessKeyId: string, service: string, region: string): Promise<void>;
+
+  /** The account's full state at one revision, on one snapshot. */
+  exportAccount(accountId: string): Promise<AccountExport>;
+}
+
+const DEFAULT_PATH = "/";
+
+function tags(input: readonly TagRecord[] | undefined): string {
+  return JSON.stringify((input ?? []).map((t) => ({ key: t.key, value: t.value })));
+}
+
+function tokenOf(t: RequestToken | undefined): string | undefined {
+  return t?.clientRequestToken;
+}
+
+function limitExceeded(what: string, limit: number, field: string): IamError {
+  return new IamError("LimitExceeded", `${what} (quota ${limit})`, { field });
+}
+
+async function count(q: Queryable, sql: string, params: unknown[]): Promise<number> {
+  const r = await q.query<{ n: number }>(sql, params);
+  return r.rows[0]?.n ?? 0;
+}
+
+function newSecret(): string {
+  // 30 random bytes → 40 base64 characters, the length of AWS secret access keys.
+  return randomBytes(30).toString("base64");
+}
+
+function newAccountId(): string {
+  return String(randomInt(100_000_000_000, 1_000_000_000_000)).padStart(12, "0");
+}
+
+const ACCOUNT_ALIAS = /^[a-z0-9](-?[a-z0-9])*$/;
+
+/**
+ * Opens a pool on `options.schema` and returns the store. Call `migrate()` before first use.
+ *
+ * @example
+ * const store = createPostgresStore({ connectionString, schema: "gatehouse", secretKey });
+ * await store.migrate();
+ * const { value: user, revision } = await store.createUser(accountId, { userName: "alice" });
+ */
+export function createPostgresStore(options: PostgresStoreOptions): IamStore {
+  const opts = validatePostgresStoreOptions(options);
+  const pool = new pg.Pool({
+    connectionString: opts.connectionString,
+    max: opts.poolSize,
+    options: `-c search_path=${opts.schema}`,
+  });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on("error", () => {});
+  const box = createSecretBox(opts.secretKey);
+  const ctx: StoreContext = { pool, options: opts, box, channel: channelFor(opts.schema) };
+  const partition = opts.partition;
+  const quotas = opts.quotas;
+
+  const sealNewKey = async (
+    q: Queryable,
+    accountId: string,
+    userId: string | null,
+  ): Promise<{ accessKeyId: string; secret: string }> => {
+    const accessKeyId = newId("accessKey");
+    const secret = newSecret();
+    await q.query(
+      "INSERT INTO access_keys (access_key_id, account_id, user_id, secret_ciphertext) VALUES ($1, $2, $3, $4)",
+      [accessKeyId, accountId, userId, box.seal(secret, accessKeyId)],
+    );
+    return { accessKeyId, secret };
+  };
+
+  const reopenKey = async (q: Queryable, accessKeyId: string): Promise<NewAccessKey> => {
+    const row = await findAccessKey(q, accessKeyId);
+    if (row === undefined) {
+      throw new IamError("NoSuchEntity", `access key ${accessKeyId} no longer exists`, { field: "accessKeyId" });
+    }
+    return { accessKey: toAccessKey(row), secretAccessKey: box.open(row.secret_ciphertext, accessKeyId) };
+  };
+
+  const userList = async (q: Queryable, where: string, params: unknown[]): Promise<UserRecord[]> =>
+    (await q.query<UserRow>(`${USER_SELECT(partition)} ${where}`, params)).rows.map((r) => toUser(r, partition));
+
+  const store: IamStore = {
+    options: opts,
+    pool,
+    channel: ctx.channel,
+    async migrate() {
+      return (await migrate(pool, { schema: opts.schema })).applied;
+    },
+    async close() {
+      await pool.end();
+    },
+
+    async createAccount(input) {
+      const alias = input.alias === undefined || input.alias === "" ? null : input.alias;
+      if (alias !== null && (alias.length < 3 || alias.length > 63 || !ACCOUNT_ALIAS.test(alias))) {
+        throw new IamError("ValidationError", `accountAlias ${JSON.stringify(alias)} must be 3..63 of a-z, 0-9, -`, {
+          field: "accountAlias",
+        });
+      }
+      const token = input.clientRequestToken === "" ? undefined : input.clientRequestToken;
+      const spec = {
+        operation: "CreateAccount",
+        request: { alias },
+        save: (v: NewAccount) => ({
+          account: v.account,
+          rootArn: v.rootArn,
+          accessKeyId: v.rootAccessKey.accessKey.accessKeyId,
+        }),
+        restore: async (q: Queryable, saved: unknown): Promise<NewAccount> => {
+          const s = saved as { account: AccountRecord; rootArn: string; accessKeyId: string };
+          return { account: s.account, rootArn: s.rootArn, rootAccessKey: await reopenKey(q, s.accessKeyId) };
+        },
+      };
+      const client = await pool.connect().catch((e: unknown) => {
+        throw translatePgError(e, "CreateAccount");
+      });
+      try {
+        await client.query("BEGIN");
+        if (token !== undefined) {
+          await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`gatehouse-token:operator:${token}`]);
+          const replay = await replayToken<NewAccount>(
+            client,
+            "operator",
+            token,
+            spec,
+            requestHash(spec.operation, spec.request),
+          );
+          if (replay !== undefined) {
+            await client.query("ROLLBACK");
+            return { ...replay, accountId: replay.value.account.accountId };
+          }
+        }
+        let accountId = newAccountId();
+        while (
+          (await count(client, "SELECT count(*)::int AS n FROM accounts WHERE account_id = $1", [accountId])) > 0
+        ) {
+          accountId = newAccountId();
+        }
+        const inserted = await client.query<{ created_at: Date }>(
+          "INSERT INTO accounts (account_id, alias, revision) VALUES ($1, $2, 1) RETURNING created_at",
+          [accountId, alias],
+        );
+        const key = await sealNewKey(client, accountId, null);
+        const revision = 1;
+        await writeOutbox(client, accountId, revision, [
+          await accountState(client, accountId),
+          await accessKeyState(client, partition, key.accessKeyId),
+        ]);
+        const account: AccountRecord = {
+          accountId,
+          alias,
+          revision,
+          createdAtMs: inserted.rows[0]?.created_at.getTime() ?? Date.now(),
+        };
+        const value: NewAccount = {
+          account,
+          rootArn: `arn:${partition}:iam::${accountId}:root`,
+          rootAccessKey: await reopenKey(client, key.accessKeyId),
+        };
+        if (token !== undefined) {
+          await client.query(
+            "INSERT INTO idempotency_tokens (scope, token, operation, request_hash, response) VALUES ('operator', $1, $2, $3, $4)",
+            [
+              token,
+              spec.operation,
+              requestHash(spec.operation, spec.request),
+              JSON.stringify({ value: spec.save(value), revision }),
+            ],
+          );
+        }
+        await client.query("SELECT pg_notify($1, $2)", [ctx.channel, accountId]);
+        await client.query("COMMIT");
+        return { value, accountId, revision };
+      } catch (e) {
+        await client.query("ROLLBACK").catch(() => {});
+        throw translatePgError(e, "CreateAccount");
+      } finally {
+        client.release();
+      }
+    },
+
+    getAccount: (accountId) =>
+      read(ctx, "GetAccount", async (q) => {
+        const r = await q.query<{ account_id: string; alias: string | null; revision: string; created_at: Date }>(
+          "SELECT * FROM accounts WHERE account_id = $1",
+          [accountId],
+        );
+        const row = r.rows[0];
+        if (row === undefined) {
+          throw new IamError("NoSuchEntity", `account ${JSON.stringify(accountId)} does not exist`, {
+            field: "accountId",
+          });
+        }
+        return {
+          accountId: row.account_id,
+          alias: row.alias,
+          revision: Number(row.revision),
+          createdAtMs: row.created_at.getTime(),
+        };
+      }),
+
+    // ---- users ----
+    createUser: (accountId, input) =>
+      mutate(
+        ctx,
+        accountId,
+        {
+          operation: "CreateUser",
+          request: { ...input, clientRequestToken: undefined },
+          clientRequestToken: input.clientRequestToken,
+        },
+        async (q) => {
+          const n = await count(q, "SELECT count(*)::int AS n FROM users WHERE account_id = $1", [accountId]);
+          if (n >= quotas.usersPerAccount)
+            throw limitExceeded("too many users in the account", quotas.usersPerAccount, "userName");
+          const boundary =
+            input.permissionsBoundaryArn === undefined || input.permissionsBoundaryArn === ""
+              ? null
+              : (await findPolicyByArn(q, accountId, input.permissionsBoundaryArn, "permissionsBoundaryArn")).policy_id;
+          const userId = newId("user");
+          await q.query(
+            `INSERT INTO users (user_id, account_id, user_name, path, tags, permissions_boundary_id)
+             VALUES ($1, $2, $3, $4, $5, $6)`,
+            [userId, accountId, input.userName, input.path || DEFAULT_PATH, tags(input.tags), boundary],
+          );
+          const event = await userState(q, partition, userId);
+          return { value: toUser(await findUser(q, partition, accountId, input.userName), partition), events: [event] };
+        },
+      ),
+
+    getUser: (accountId, userName) =>
+      read(ctx, "GetUser", async (q) => toUser(await findUser(q, partition, accountId, userName), partition)),
+
+    listUsers: (accountId, page) =>
+      read(ctx, "ListUsers", async (q) => {
+        const p = pageQuery(page);
+        const items = await userList(
+          q,
+          `WHERE u.account_id = $1 AND ($2::text IS NULL OR lower(u.user_name) > $2) AND u.path LIKE $3
+           ORDER BY lower(u.user_name) LIMIT $4`,
+          [accountId, p.after, p.pathLike, p.limit + 1],
+        );
+        return toPage(items, p.limit, (u) => u.userName.toLowerCase());
+      }),
+
+    deleteUser: (accountId, userName, token) =>
+      mutate(
+        ctx,
+        accountId,
+        { operation: "DeleteUser", request: { userName }, clientRequestToken: tokenOf(token) },
+        async (q) => {
+          const user = await findUser(q, partition, accountId, userName);
+          const uses = await q.query<{ what: string; n: number }>(
+            `SELECT 'access keys' AS what, count(*)::int AS n FROM access_keys WHERE user_id = $1
+             UNION ALL SELECT 'group memberships', count(*)::int FROM group_memberships WHERE user_id = $1
+             UNION ALL SELECT 'attached policies', count(*)::int FROM policy_attachments WHERE user_id = $1
+             UNION ALL SELECT 'inline policies', count(*)::int FROM inline_policies WHERE user_id = $1`,
+            [user.user_id],
+          );
+          const blocking = uses.rows.filter((r) => r.n > 0).map((r) => `${r.n} ${r.what}`);
+          if (blocking.length > 0) {
+            throw new IamError("DeleteConflict", `user ${JSON.stringify(userName)} still has ${blocking.join(", ")}`, {
+              field: "userName",
+            });
+          }
+          await q.query("DELETE FROM users WHERE user_id = $1", [user.user_id]);
+          return { value: null, events: [await userState(q, partition, user.user_id)] };
+        },
+      ),
+
+    // ---- groups ----
+    createGroup: (accountId, input) =>
+      mutate(
+        ctx,
+        accountId,
+        {
+          operation: "CreateGroup",
+          request: { groupName: input.groupName, path: input.path },
+          clientRequestToken: input.clientRequestToken,
+        },
+        async (q) => {
+          const n = await count(q, "SELECT count(*)::int AS n FROM groups WHERE account_id = $1", [accountId]);
+          if (n >= quotas.groupsPerAccount) {
+            throw limitExceeded("too many groups in the account", quotas.groupsPerAccount, "groupName");
+          }
+          const groupId = newId("group");
+          const r = await q.query<GroupRow>(
+            "INSERT INTO groups (group_id, account_id, group_name, path) VALUES ($1, $2, $3, $4) RETURNING *",
+            [groupId, accountId, input.groupName, input.path || DEFAULT_PATH],
+          );
+          const row = r.rows[0] as GroupRow;
+          return { value: toGroup(row, partition), events: [await groupState(q, partition, groupId)] };
+        },
+      ),
+
+    getGroup: (accountId, groupName) =>
+      read(ctx, "GetGroup", async (q) => toGroup(await findGroup(q, accountId, groupName), partition)),
+
+    listGroups: (accountId, page) =>
+      read(ctx, "ListGroups", async (q) => {
+        const p = pageQuery(page);
+        const r = await q.query<GroupRow>(
+          `SELECT * FROM groups WHERE account_id = $1 AND ($2::text IS NULL OR lower(group_name) > $2) AND path LIKE $3
+           ORDER BY lower(group_name) LIMIT $4`,
+          [accountId, p.after, p.pathLike, p.limit + 1],
+        );
+        return toPage(
+          r.rows.map((g) => toGroup(g, partition)),
+          p.limit,
+          (g) => g.groupName.toLowerCase(),
+        );
+      }),
+
+    listGroupsForUser: (accountId, userName) =>
+      read(ctx, "ListGroupsForUser", async (q) => {
+        const user = await findUser(q, partition, accountId, userName);
+        const r = await q.query<GroupRow>(
+          `SELECT g.* FROM group_memberships m JOIN groups g ON g.group_id = m.group_id WHERE m.user_id = $1
+           ORDER BY lower(g.group_name)`,
+          [user.user_id],
+        );
+        return r.rows.map((g) => toGroup(g, partition));
+      }),
+
+    listUsersInGroup: (accountId, groupName) =>
+      read(ctx, "GetGroup", async (q) => {
+        const group = await findGroup(q, accountId, groupName);
+        return userList(
+          q,
+          "JOIN group_memberships m ON m.user_id = u.user_id WHERE m.group_id = $1 ORDER BY lower(u.user_name)",
+          [group.group_id],
+        );
+      }),
+
+    deleteGroup: (accountId, groupName, token) =>
+      mutate(
+        ctx,
+        accountId,
+        { operation: "DeleteGroup", request: { groupName }, clientRequestToken: tokenOf(token) },
+        async (q) => {
+          const group = await findGroup(q, accountId, groupName);
+          const uses = await q.query<{ what: string; n: number }>(
+            `SELECT 'members' AS what, count(*)::int AS n FROM group_memberships WHERE group_id = $1
+             UNION ALL SELECT 'attached policies', count(*)::int FROM policy_attachments WHERE group_id = $1
+             UNION ALL SELECT 'inline policies', count(*)::int FROM inline_policies WHERE group_id = $1`,
+            [group.group_id],
+          );
+          const blocking = uses.rows.filter((r) => r.n > 0).map((r) => `${r.n} ${r.what}`);
+          if (blocking.length > 0) {
+            throw new IamError(
+              "DeleteConflict",
+              `group ${JSON.stringify(groupName)} still has ${blocking.join(", ")}`,
+              {
+                field: "groupName",
+              },
+            );
+          }
+          await q.query("DELETE FROM groups WHERE group_id = $1", [group.group_id]);
+          return { value: null, events: [await groupState(q, partition, group.group_id)] };
+        },
+      ),
+
+    addUserToGroup: (accountId, groupName, userName, token) =>
+      mutate(
+        ctx,
+        accountId,
+        { operation: "AddUserToGroup", request: { groupName, userName }, clientRequestToken: tokenOf(token) },
+        async (q) => {
+          const group = await findGroup(q, accountId, groupName);
+          const user = await findUser(q, partition, accountId, userName);
+          const inserted = await q.query(
+            "INSERT INTO group_memberships (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            [group.group_id, user.user_id],
+          );
+          // Already a member: AWS answers success and nothing changes.
+          if (inserted.rowCount === 0) return { value: null, events: [] };
+          const n = await count(q, "SELECT count(*)::int AS n FROM group_memberships WHERE user_id = $1", [
+            user.user_id,
+          ]);
+          if (n > quotas.groupsPerUser) {
+            throw limitExceeded(
+              `user ${JSON.stringify(userName)} is already in too many groups`,
+              quotas.groupsPerUser,
+              "groupName",
+            );
+          }
+          return { value: null, events: [await userState(q, partition, user.user_id)] };
+        },
+      ),
+
+    removeUserFromGroup: (accountId, groupName, userName, token) =>
+      mutate(
+        ctx,
+        accountId,
+        { operation: "RemoveUserFromGroup", request: { groupName, userName }, clientRequestToken: tokenOf(token) },
+        async (q) => {
+          const group = await findGroup(q, accountId, groupName);
+          const user = await findUser(q, partition, accountId, userName);
+          const r = await q.query("DELETE FROM group_memberships WHERE group_id = $1 AND user_id = $2", [
+            group.group_id,
+            user.user_id,
+          ]);
+          if (r.rowCount === 0) {
+            throw new IamError(
+              "NoSuchEntity",
+              `user ${JSON.stringify(userName)} is not in group ${JSON.stringify(groupName)}`,
+              {
+                field: "userName",
+              },
+            );
+          }
+          return { value: null, events: [await userState(q, partition, user.user_id)] };
+        },
+      ),
+
+    // ---- roles ----
+    createRole: (accountId, input) =>
+      mutate(
+        ctx,
+        accountId,
+        {
+          operation: "CreateRole",
+          request: { ...input, clientRequestToken: undefined },
+          clientRequestToken: input.clientRequestToken,
+        },
+        async (q) => {
+          const n = await count(q, "SELECT count(*)::int AS n FROM roles WHERE account_id = $1", [accountId]);
+          if (n >= quotas.rolesPerAccount)
+            throw limitExceeded("too many roles in the account", quotas.rolesPerAccount, "roleName");
+          const boundary =
+            input.permissionsBoundaryArn === undefined || input.permissionsBoundaryArn === ""
+              ? null
+              : (await findPolicyByArn(q, accountId, input.permissionsBoundaryArn, "permissionsBoundaryArn")).policy_id;
+          const roleId = newId("role");
+          await q.query(
+            `INSERT INTO roles (role_id, account_id, role_name, path, trust_policy, description, max_session_duration, tags,
+               permissions_boundary_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+            [
+              roleId,
+              accountId,
+              input.roleName,
+              input.path || DEFAULT_PATH,
+              input.assumeRolePolicyDocument,
+              input.description ?? "",
+              input.maxSessionDuration || 3600,
+              tags(input.tags),
+              boundary,
+            ],
+          );
+          return {
+            value: toRole(await findRole(q, partition, accountId, input.roleName), partition),
+            events: [await roleState(q, partition, roleId)],
+          };
+        },
+      ),
+
+    getRole: (accountId, roleName) =>
+      read(ctx, "GetRole", async (q) => toRole(await findRole(q, partition, accountId, roleName), partition)),
+
+    listRoles: (accountId, page) =>
+      read(ctx, "ListRoles", async (q) => {
+        const p = pageQuery(page);
+        const r = await q.query<RoleRow>(
+          `${ROLE_SELECT(partition)} WHERE r.account_id = $1 AND ($2::text IS NULL OR lower(r.role_name) > $2)
+           AND r.path LIKE $3 ORDER BY lower(r.role_name) LIMIT $4`,
+          [accountId, p.after, p.pathLike, p.limit + 1],
+        );
+        return toPage(
+          r.rows.map((x) => toRole(x, partition)),
+          p.limit,
+          (x) => x.roleName.toLowerCase(),
+        );
+      }),
+
+    deleteRole: (accountId, roleName, token) =>
+      mutate(
+        ctx,
+        accountId,
+        { operation: "DeleteRole", request: { roleName }, clientRequestToken: tokenOf(token) },
+        async (q) => {
+          const role = await findRole(q, partition, accountId, roleName);
+          const uses = await q.query<{ what: string; n: number }>(
+            `SELECT 'attached policies' AS what, count(*)::int AS n FROM policy_attachments WHERE role_id = $1
+             UNION ALL SELECT 'inline policies', count(*)::int FROM inline_policies WHERE role_id = $1`,
+            [role.role_id],
+          );
+          const blocking = uses.rows.filter((r) => r.n > 0).map((r) => `${r.n} ${r.what}`);
+          if (blocking.length > 0) {
+            throw new IamError("DeleteConflict", `role ${JSON.stringify(roleName)} still has ${blocking.join(", ")}`, {
+              field: "roleName",
+            });
+          }
+          await q.query("DELETE FROM roles WHERE role_id = $1", [role.role_id]);
+          return { value: null, events: [await roleState(q, partition, role.role_id)] };
+        },
+      ),
+
+    // ---- managed policies ----
+    createPolicy: (accountId, input) =>
+      mutate(
+        ctx,
+        accountId,
+        {
+          operation: "CreatePolicy",
+          request: { ...input, clientRequestToken: undefined },
+          clientRequestToken: input.clientRequestToken,
+        },
+        async (q) => {
+          const n = await count(q, "SELECT count(*)::int AS n FROM managed_policies WHERE account_id = $1", [
+            accountId,
+          ]);
+          if (n >= quotas.managedPoliciesPerAccount) {
+            throw limitExceeded(
+              "too many managed policies in the account",
+              quotas.managedPoliciesPerAccount,
+              "policyName",
+            );
+          }
+          const policyId = newId("managedPolicy");
+          await q.query(
+            `INSERT INTO managed_policies (policy_id, account_id, policy_name, path, description)
+             VALUES ($1, $2, $3, $4, $5)`,
+            [policyId, accountId, input.policyName, input.path || DEFAULT_PATH, input.description ?? ""],
+          );
+          await q.query(
+            "INSERT INTO policy_versions (policy_id, version_id, document, is_default) VALUES ($1, 'v1', $2, true)",
+            [policyId, input.policyDocument],
+          );
+          const row = (await q.query<PolicyRow>(`${POLICY_SELECT} WHERE p.policy_id = $1`, [policyId]))
+            .rows[0] as PolicyRow;
+          return { value: toPolicy(row, partition), events: [await policyState(q, partition, policyId)] };
+        },
+      ),
+
+    getPolicy: (accountId, policyArn) =>
+      read(ctx, "GetPolicy", async (q) => toPolicy(await findPolicyByArn(q, accountId, policyArn), partition)),
+
+    listPolicies: (accountId, page) =>
+      read(ctx, "ListPolicies", async (q) => {
+        const p = pageQuery(page);
+        const r = await q.query<PolicyRow>(
+          `SELECT * FROM (${POLICY_SELECT} WHERE p.account_id = $1) p
+           WHERE ($2::text IS NULL OR lower(p.policy_name) > $2) AND p.path LIKE $3 AND (NOT $5 OR p.attachment_count > 0)
+           ORDER BY lower(p.policy_name) LIMIT $4`,
+          [accountId, p.after, p.pathLike, p.limit + 1, page.onlyAttached === true],
+        );
+        return toPage(
+          r.rows.map((x) => toPolicy(x, partition)),
+          p.limit,
+          (x) => x.policyName.toLowerCase(),
+        );
+      }),
+
+    deletePolicy: (accountId, policyArn, token) =>
+      mutate(
+        ctx,
+        accountId,
+        { operation: "DeletePolicy", request: { policyArn }, clientRequestToken: tokenOf(token) },
+        async (q) => {
+          const policy = await findPolicyByArn(q, accountId, policyArn);
+          if (policy.attachment_count > 0 || policy.boundary_count > 0) {
+            throw new IamError(
+              "DeleteConflict",
+              `policy ${policyArn} is attached to ${policy.attachment_count} entities and is the permissions boundary of ${policy.boundary_count}`,
+              { field: "policyArn" },
+            );
+          }
+          await q.query("DELETE FROM managed_policies WHERE policy_id = $1", [policy.policy_id]);
+          return { value: null, events: [await policyState(q, partition, policy.policy_id)] };
+        },
+      ),
+
+    createPolicyVersion: (accountId, policyArn, input) =>
+      mutate(
+        ctx,
+        accountId,
+        {
+          operation: "CreatePolicyVersion",
+          request: { policyArn, policyDocument: input.policyDocument, setAsDefault: input.setAsDefault },
+          clientRequestToken: input.clientRequestToken,
+        },
+        async (q) => {
+          const policy = await findPolicyByArn(q, accountId, policyArn);
+          const n = await count(q, "SELECT count(*)::int AS n FROM policy_versions WHERE policy_id = $1", [
+            policy.policy_id,
+          ]);
+          if (n >= 5) {
+            throw new IamError(
+              "LimitExceeded",
+              `policy ${policyArn} already has 5 versions; delete a non-default version first`,
+              { field: "policyArn" },
+            );
+          }
+          const versionId = `v${policy.next_version}`;
+          if (input.setAsDefault) {
+            await q.query("UPDATE policy_versions SET is_default = false WHERE policy_id = $1 AND is_default", [
+              policy.policy_id,
+            ]);
+          }
+          const v = await q.query<{ created_at: Date }>(
+            "INSERT INTO policy_versions (policy_id, version_id, document, is_default) VALUES ($1, $2, $3, $4) RETURNING created_at",
+            [policy.policy_id, versionId, input.policyDocument, input.setAsDefault],
+          );
+          await q.query(
+            `UPDATE managed_policies SET next_version = next_version + 1, updated_at = now(),
+               default_version_id = CASE WHEN $2 THEN $3 ELSE default_version_id END WHERE policy_id = $1`,
+            [policy.policy_id, input.setAsDefault, versionId],
+          );
+          return {
+            value: {
+              versionId,
+              document: input.policyDocument,
+              isDefault: input.setAsDefault,
+              createdAtMs: v.rows[0]?.created_at.getTime() ?? 0,
+            },
+            events: [await policyState(q, partition, policy.policy_id)],
+          };
+        },
+      ),
+
+    getPolicyVersion: (accountId, policyArn, versionId) =>
+      read(ctx, "GetPolicyVersion", async (q) => {
+        const policy = await findPolicyByArn(q, accountId, policyArn);
+        const r = await q.query<{ version_id: string; document: string; is_default: boolean; created_at: Date }>(
+          "SELECT * FROM policy_versions WHERE policy_id = $1 AND version_id = $2",
+          [policy.policy_id, versionId],
+        );
+        const v = r.rows[0];
+        if (v === undefined) {
+          throw new IamError("NoSuchEntity", `policy ${policyArn} has no version ${JSON.stringify(versionId)}`, {
+            field: "versionId",
+          });
+        }
+        return {
+          versionId: v.version_id,
+          document: v.document,
+          isDefault: v.is_default,
+          createdAtMs: v.created_at.getTime(),
+        };
+      }),
+
+    listPolicyVersions: (accountId, policyArn) =>
+      read(ctx, "ListPolicyVersions", async (q) => {
+        const policy = await findPolicyByArn(q, accountId, policyArn);
+        const r = await q.query<{ version_id: string; document: string; is_default: boolean; created_at: Date }>(
+          "SELECT * FROM policy_versions WHERE policy_id = $1 ORDER BY created_at DESC, version_id DESC",
+          [policy.policy_id],
+        );
+        return r.rows.map((v) => ({
+          versionId: v.version_id,
+          document: v.document,
+          isDefault: v.is_default,
+          createdAtMs: v.created_at.getTime(),
+        }));
+      }),
+
+    setDefaultPolicyVersion: (accountId, policyArn, versionId, token) =>
+      mutate(
+        ctx,
+        accountId,
+        { operation: "SetDefaultPolicyVersion", request: { policyArn, versionId }, clientRequestToken: tokenOf(token) },
+        async (q) => {
+          const policy = await findPolicyByArn(q, accountId, policyArn);
+          if (policy.default_version_id === versionId) return { value: null, events: [] };
+          await q.query("UPDATE policy_versions SET is_default = false WHERE policy_id = $1 AND is_default", [
+            policy.policy_id,
+          ]);
+          const r = await q.query(
+            "UPDATE policy_versions SET is_default = true WHERE policy_id = $1 AND version_id = $2",
+            [policy.policy_id, versionId],
+          );
+          if (r.rowCount === 0) {
+            throw new IamError("NoSuchEntity", `policy ${policyArn} has no version ${JSON.stringify(versionId)}`, {
+              field: "versionId",
+            });
+          }
+          await q.query(
+            "UPDATE managed_policies SET default_version_id = $2, updated_at = now() WHERE policy_id = $1",
+            [policy.policy_id, versionId],
+          );
+          return { value: null, events: [await policyState(q, partition, policy.policy_id)] };
+        },
+      ),
+
+    deletePolicyVersion: (accountId, policyArn, versionId, token) =>
+      mutate(
+        ctx,
+        accountId,
+        { operation: "DeletePolicyVersion", request: { policyArn, versionId }, clientRequestToken: tokenOf(token) },
+        async (q) => {
+          const policy = await findPolicyByArn(q, accountId, policyArn);
+          if (policy.default_version_id === versionId) {
+            throw new IamError("DeleteConflict", `version ${versionId} is the default version of ${policyArn}`, {
+              field: "versionId",
+            });
+          }
+          const r = await q.query("DELETE FROM policy_versions WHERE policy_id = $1 AND version_id = $2", [
+            policy.policy_id,
+            versionId,
+          ]);
+          if (r.rowCount === 0) {
+            throw new IamError("NoSuchEntity", `policy ${policyArn} has no version ${JSON.stringify(versionId)}`, {
+              field: "versionId",
+            });
+          }
+          return { value: null, events: [await policyState(q, partition, policy.policy_id)] };
+        },
+      ),
+
+    // ---- attachments ----
+    attachPolicy: (accountId, principal, policyArn, token) =>
+      mutate(
+        ctx,
+        accountId,
+        { operation: "AttachPolicy", request: { principal, policyArn }, clientRequestToken: tokenOf(token) },
+        async (q) => {
+          const id = await findPrincipalId(q, partition, accountId, principal);
+          const policy = await findPolicyByArn(q, accountId, policyArn);
+          const col = principalColumn(principal.kind);
+          const inserted = await q.query(
+            `INSERT INTO policy_attachments (account_id, policy_id, ${col}) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+            [accountId, policy.policy_id, id],
+          );
+          if (inserted.rowCount === 0) return { value: null, events: [] };
+          const n = await count(q, `SELECT count(*)::int AS n FROM policy_attachments WHERE ${col} = $1`, [id]);
+          if (n > quotas.attachedPoliciesPerEntity) {
+            throw limitExceeded(
+              `${principal.kind} ${JSON.stringify(principal.name)} already has the maximum of attached managed policies`,
+              quotas.attachedPoliciesPerEntity,
+              "policyArn",
+            );
+          }
+          return { value: null, events: [await principalState(q, partition, principal.kind, id)] };
+        },
+      ),
+
+    detachPolicy: (accountId, principal, policyArn, token) =>
+      mutate(
+        ctx,
+        accountId,
+        { operation: "DetachPolicy", request: { principal, policyArn }, clientRequestToken: tokenOf(token) },
+        async (q) => {
+          const id = await findPrincipalId(q, partition, accountId, principal);
+          const policy = await findPolicyByArn(q, accountId, policyArn);
+          const col = principalColumn(principal.kind);
+          const r = await q.query(`DELETE FROM policy_attachments WHERE ${col} = $1 AND policy_id = $2`, [
+            id,
+            policy.policy_id,
+          ]);
+          if (r.rowCount === 0) {
+            throw new IamError(
+              "NoSuchEntity",
+              `policy ${policyArn} is not attached to ${principal.kind} ${JSON.stringify(principal.name)}`,
+              { field: "policyArn" },
+            );
+          }
+          return { value: null, events: [await principalState(q, partition, principal.kind, id)] };
+        },
+      ),
+
+    listAttachedPolicies: (accountId, principal) =>
+      read(ctx, "ListAttachedPolicies", async (q) => {
+        const id = await findPrincipalId(q, partition, accountId, principal);
+        const r = await q.query<PolicyRow>(
+          `${POLICY_SELECT} JOIN policy_attachments a ON a.policy_id = p.policy_id
+           WHERE a.${principalColumn(principal.kind)} = $1 ORDER BY lower(p.policy_name)`,
+          [id],
+        );
+        return r.rows.map((x) => ({ policyArn: toPolicy(x, partition).arn, policyName: x.policy_name }));
+      }),
+
+    // ---- inline policies ----
+    putInlinePolicy: (accountId, principal, policyName, policyDocument, token) =>
+      mutate(
+        ctx,
+        accountId,
+        {
+          operation: "PutInlinePolicy",
+          request: { principal, policyName, policyDocument },
+          clientRequestToken: tokenOf(token),
+        },
+        async (q) => {
+          const id = await findPrincipalId(q, partition, accountId, principal);
+          const col = principalColumn(principal.kind);
+          const updated = await q.query(
+            `UPDATE inline_policies SET document = $3, updated_at = now() WHERE ${col} = $1 AND policy_name = $2`,
+            [id, policyName, policyDocument],
+          );
+          if (updated.rowCount === 0) {
+            const n = await count(q, `SELECT count(*)::int AS n FROM inline_policies WHERE ${col} = $1`, [id]);
+            if (n >= quotas.inlinePoliciesPerEntity) {
+              throw limitExceeded("too many inline policies", quotas.inlinePoliciesPerEntity, "policyName");
+            }
+            await q.query(
+              `INSERT INTO inline_policies (account_id, ${col}, policy_name, document) VALUES ($1, $2, $3, $4)`,
+              [accountId, id, policyName, policyDocument],
+            );
+          }
+          return { value: null, events: [await principalState(q, partition, principal.kind, id)] };
+        },
+      ),
+
+    getInlinePolicy: (accountId, principal, policyName) =>
+      read(ctx, "GetInlinePolicy", async (q) => {
+        const id = await findPrincipalId(q, partition, accountId, principal);
+        const r = await q.query<{ document: string }>(
+          `SELECT document FROM inline_policies WHERE ${principalColumn(principal.kind)} = $1 AND policy_name = $2`,
+          [id, policyName],
+        );
+        const row = r.rows[0];
+        if (row === undefined) {
+          throw new IamError(
+            "NoSuchEntity",
+            `${principal.kind} ${JSON.stringify(principal.name)} has no inline policy ${JSON.stringify(policyName)}`,
+            { field: "policyName" },
+          );
+        }
+        return { principal, policyName, document: row.document };
+      }),
+
+    listInlinePolicies: (accountId, principal) =>
+      read(ctx, "ListInlinePolicies", async (q) => {
+        const id = await findPrincipalId(q, partition, accountId, principal);
+        const r = await q.query<{ policy_name: string }>(
+          `SELECT policy_name FROM inline_policies WHERE ${principalColumn(principal.kind)} = $1 ORDER BY policy_name`,
+          [id],
+        );
+        return r.rows.map((x) => x.policy_name);
+      }),
+
+    deleteInlinePolicy: (accountId, principal, policyName, token) =>
+      mutate(
+        ctx,
+        accountId,
+        { operation: "DeleteInlinePolicy", request: { principal, policyName }, clientRequestToken: tokenOf(token) },
+        async (q) => {
+          const id = await findPrincipalId(q, partition, accountId, principal);
+          const r = await q.query(
+            `DELETE FROM inline_policies WHERE ${principalColumn(principal.kind)} = $1 AND policy_name = $2`,
+            [id, policyName],
+          );
+          if (r.rowCount === 0) {
+            throw new IamError(
+              "NoSuchEntity",
+              `${principal.kind} ${JSON.stringify(principal.name)} has no inline policy ${JSON.stringify(policyName)}`,
+              { field: "policyName" },
+            );
+          }
+          return { value: null, events: [await principalState(q, partition, principal.kind, id)] };
+        },
+      ),
+
+    // ---- permissions boundaries ----
+    putPermissionsBoundary: (accountId, principal, policyArn, token) =>
+      mutate(
+        ctx,
+        accountId,
+        { operation: "PutPermissionsBoundary", request: { principal, policyArn }, clientRequestToken: tokenOf(token) },
+        async (q) => {
+          if (principal.kind === "group") {
+            throw new IamError("InvalidInput", "permissions boundaries apply to users and roles, not groups", {
+              field: "entityType",
+            });
+          }
+          const id = await findPrincipalId(q, partition, accountId, principal);
+          const policyId = policyArn === null ? null : (await findPolicyByArn(q, accountId, policyArn)).policy_id;
+          const table = principal.kind === "user" ? "users" : "roles";
+          const col = principalColumn(principal.kind);
+          const r = await q.query(
+            `UPDATE ${table} SET permissions_boundary_id = $2 WHERE ${col} = $1 AND permissions_boundary_id IS DISTINCT FROM $2`,
+            [id, policyId],
+          );
+          if (r.rowCount === 0) {
+            if (policyId === null) {
+              throw new IamError(
+                "NoSuchEntity",
+                `${principal.kind} ${JSON.stringify(principal.name)} has no permissions boundary`,
+                {
+                  field: "entityName",
+                },
+              );
+            }
+            return { value: null, events: [] };
+          }
+          return { value: null, events: [await principalState(q, partition, principal.kind, id)] };
+        },
+      ),
+
+    // ---- access keys ----
+    createAccessKey: (accountId, userName, token) =>
+      mutate<NewAccessKey>(
+        ctx,
+        accountId,
+        {
+          operation: "CreateAccessKey",
+          request: { userName },
+          clientRequestToken: tokenOf(token),
+          // The secret is not kept with the token; a replay re-opens the sealed copy.
+          save: (v) => ({ accessKeyId: v.accessKey.accessKeyId }),
+          restore: (q, saved) => reopenKey(q, (saved as { accessKeyId: string }).accessKeyId),
+        },
+        async (q) => {
+          const user = await findUser(q, partition, accountId, userName);
+          const n = await count(q, "SELECT count(*)::int AS n FROM access_keys WHERE user_id = $1", [user.user_id]);
+          if (n >= quotas.accessKeysPerUser) {
+            throw limitExceeded(
+              `user ${JSON.stringify(userName)} already has the maximum of access keys`,
+              quotas.accessKeysPerUser,
+              "userName",
+            );
+          }
+          const key = await sealNewKey(q, accountId, user.user_id);
+          return {
+            value: {
+              accessKey: toAccessKey((await findAccessKey(q, key.accessKeyId)) as AccessKeyRow),
+              secretAccessKey: key.secret,
+            },
+            events: [await accessKeyState(q, partition, key.accessKeyId)],
+          };
+        },
+      ),
+
+    updateAccessKey: (accountId, userName, accessKeyId, status, token) =>
+      mutate(
+        ctx,
+        accountId,
+        {
+          operation: "UpdateAccessKey",
+          request: { userName, accessKeyId, status },
+          clientRequestToken: tokenOf(token),
+        },
+        async (q) => {
+          const row = await ownedKey(q, accountId, userName, accessKeyId);
+          if (row.status === status) return { value: null, events: [] };
+          await q.query("UPDATE access_keys SET status = $2 WHERE access_key_id = $1", [accessKeyId, status]);
+          return { value: null, events: [await accessKeyState(q, partition, accessKeyId)] };
+        },
+      ),
+
+    deleteAccessKey: (accountId, userName, accessKeyId, token) =>
+      mutate(
+        ctx,
+        accountId,
+        { operation: "DeleteAccessKey", request: { userName, accessKeyId }, clientRequestToken: tokenOf(token) },
+        async (q) => {
+          await ownedKey(q, accountId, userName, accessKeyId);
+          await q.query("DELETE FROM access_keys WHERE access_key_id = $1", [accessKeyId]);
+          return { value: null, events: [await accessKeyState(q, partition, accessKeyId)] };
+        },
+      ),
+
+    listAccessKeys: (accountId, userName) =>
+      read(ctx, "ListAccessKeys", async (q) => {
+        if (userName === null) {
+          const r = await q.query<AccessKeyRow>(
+            `${ACCESS_KEY_SELECT} WHERE k.account_id = $1 AND k.user_id IS NULL ORDER BY k.created_at`,
+            [accountId],
+          );
+          return r.rows.map(toAccessKey);
+        }
+        const user = await findUser(q, partition, accountId, userName);
+        const r = await q.query<AccessKeyRow>(`${ACCESS_KEY_SELECT} WHERE k.user_id = $1 ORDER BY k.created_at`, [
+          user.user_id,
+        ]);
+        return r.rows.map(toAccessKey);
+      }),
+
+    getAccessKeyCredential: (accessKeyId) =>
+      read(ctx, "GetAccessKeyCredential", async (q) => {
+        const row = await findAccessKey(q, accessKeyId);
+        if (row === undefined) return undefined;
+        return {
+          ...toAccessKey(row),
+          secretAccessKey: box.open(row.secret_ciphertext, accessKeyId),
+          principalArn:
+            row.user_name === null || row.user_path === null
+              ? `arn:${partition}:iam::${row.account_id}:root`
+              : iamArn(row.account_id, "user", row.user_path, row.user_name, partition),
+        };
+      }),
+
+    recordAccessKeyUse: (accessKeyId, service, region) =>
+      read(ctx, "RecordAccessKeyUse", async (q) => {
+        await q.query(
+          "UPDATE access_keys SET last_used_at = now(), last_used_service = $2, last_used_region = $3 WHERE access_key_id = $1",
+          [accessKeyId, service, region],
+        );
+      }),
+
+    exportAccount: (accountId) =>
+      readSnapshot(ctx, "ExportAccount", async (q) => {
+        const account = await q.query<{ revision: string }>("SELECT revision FROM accounts WHERE account_id = $1", [
+          accountId,
+        ]);
+        const row = account.rows[0];
+        if (row === undefined) {
+          throw new IamError("NoSuchEntity", `account ${JSON.stringify(accountId)} does not exist`, {
+            field: "accountId",
+          });
+        }
+        const ids = async (sql: string) => (await q.query<{ id: string }>(sql, [accountId])).rows.map((r) => r.id);
+        const events: OutboxEvent[] = [await accountState(q, accountId)];
+        for (const id of await ids(
+          "SELECT policy_id AS id FROM managed_policies WHERE account_id = $1 ORDER BY policy_id",
+        )) {
+          events.push(await policyState(q, partition, id));
+        }
+        for (const id of await ids("SELECT group_id AS id FROM groups WHERE account_id = $1 ORDER BY group_id")) {
+          events.push(await groupState(q, partition, id));
+        }
+        for (const id of await ids("SELECT user_id AS id FROM users WHERE account_id = $1 ORDER BY user_id")) {
+          events.push(await userState(q, partition, id));
+        }
+        for (const id of await ids("SELECT role_id AS id FROM roles WHERE account_id = $1 ORDER BY role_id")) {
+          events.push(await roleState(q, partition, id));
+        }
+        for (const id of await ids(
+          "SELECT access_key_id AS id FROM access_keys WHERE account_id = $1 ORDER BY access_key_id",
+        )) {
+          events.push(await accessKeyState(q, partition, id));
+        }
+        const entities: ExportedEntity[] = events.map((e) => ({ kind: e.kind, id: e.id, state: e.payload }));
+        return { accountId, revision: Number(row.revision), entities };
+      }),
+  };
+
+  async function ownedKey(
+    q: Queryable,
+    accountId: string,
+    userName: string | null,
+    accessKeyId: string,
+  ): Promise<AccessKeyRow> {
+    const row = await findAccessKey(q, accessKeyId);
+    const owner = userName === null ? null : (await findUser(q, partition, accountId, userName)).user_id;
+    if (row === undefined || row.account_id !== accountId || row.user_id !== owner) {
+      throw new IamError("NoSuchEntity", `access key ${JSON.stringify(accessKeyId)} does not exist for this user`, {
+        field: "accessKeyId",
+      });
+    }
+    return row;
+  }
+
+  return store;
+}

@@ -1,0 +1,207 @@
+import { createHash } from "node:crypto";
+import { IamError } from "@gatehouse/core";
+import type pg from "pg";
+import type { ValidPostgresStoreOptions } from "./options.ts";
+import { translatePgError } from "./pg-error.ts";
+import type { Mutation } from "./records.ts";
+import type { SecretBox } from "./secret-box.ts";
+
+/** Anything that runs a query: the pool or a client inside a transaction. */
+export type Queryable = Pick<pg.PoolClient, "query">;
+
+/** What every repository function shares. */
+export interface StoreContext {
+  readonly pool: pg.Pool;
+  readonly options: ValidPostgresStoreOptions;
+  readonly box: SecretBox;
+  /** The NOTIFY channel the relay listens on; one per schema so test schemas do not cross-wake. */
+  readonly channel: string;
+}
+
+/** One outbox row to write: the entity's full new state, or `null` for a tombstone. */
+export interface OutboxEvent {
+  readonly kind: string;
+  readonly id: string;
+  readonly payload: unknown;
+}
+
+/** What a mutation body returns. No events means "nothing changed": the revision is not bumped. */
+export interface MutationOutcome<T> {
+  readonly value: T;
+  readonly events: readonly OutboxEvent[];
+}
+
+/** Describes a write for idempotency: the same token with another request is an error. */
+export interface WriteSpec<T> {
+  readonly operation: string;
+  readonly request: unknown;
+  readonly clientRequestToken?: string | undefined;
+  /** What to keep for replays; defaults to the value itself. Must not contain secrets. */
+  readonly save?: (value: T) => unknown;
+  /** Rebuilds the value from what `save` kept (e.g. re-opening a sealed secret). */
+  readonly restore?: (tx: Queryable, saved: unknown) => Promise<T>;
+}
+
+/** The notification channel for a schema (identifiers are at most 63 bytes). */
+export function channelFor(schema: string): string {
+  return `gatehouse_outbox_${schema}`.slice(0, 63);
+}
+
+function requestHash(operation: string, request: unknown): string {
+  return createHash("sha256").update(operation).update("\0").update(JSON.stringify(request)).digest("hex");
+}
+
+function checkToken(token: string): void {
+  if (token.length > 128 || !/^[\x21-\x7e]+$/.test(token)) {
+    throw new IamError("InvalidInput", `clientRequestToken must be 1..128 printable ASCII characters`, {
+      field: "clientRequestToken",
+    });
+  }
+}
+
+async function rollback(client: pg.PoolClient): Promise<void> {
+  await client.query("ROLLBACK").catch(() => {});
+}
+
+/**
+ * Runs one write to an account as ONE transaction: bump the account revision (its row lock
+ * serializes writers of the account, so revisions follow commit order), look up the client
+ * request token, run `body`, write its outbox rows at that revision, remember the token, NOTIFY.
+ */
+export async function mutate<T>(
+  ctx: StoreContext,
+  accountId: string,
+  spec: WriteSpec<T>,
+  body: (tx: Queryable, revision: number) => Promise<MutationOutcome<T>>,
+): Promise<Mutation<T>> {
+  const token = spec.clientRequestToken === "" ? undefined : spec.clientRequestToken;
+  if (token !== undefined) checkToken(token);
+  const client = await ctx.pool.connect().catch((e: unknown) => {
+    throw translatePgError(e, spec.operation);
+  });
+  try {
+    await client.query("BEGIN");
+    const bumped = await client.query<{ revision: string }>(
+      "UPDATE accounts SET revision = revision + 1 WHERE account_id = $1 RETURNING revision",
+      [accountId],
+    );
+    const row = bumped.rows[0];
+    if (row === undefined) {
+      throw new IamError("NoSuchEntity", `account ${JSON.stringify(accountId)} does not exist`, { field: "accountId" });
+    }
+    const revision = Number(row.revision);
+    const hash = requestHash(spec.operation, spec.request);
+    if (token !== undefined) {
+      const replay = await replayToken<T>(client, accountId, token, spec, hash);
+      if (replay !== undefined) {
+        await rollback(client);
+        return replay;
+      }
+    }
+    const outcome = await body(client, revision);
+    if (outcome.events.length === 0) {
+      // Nothing changed: keep the revision where it was so every revision has events behind it.
+      await rollback(client);
+      return { value: outcome.value, accountId, revision: revision - 1 };
+    }
+    await writeOutbox(client, accountId, revision, outcome.events);
+    if (token !== undefined) {
+      const saved = spec.save === undefined ? outcome.value : spec.save(outcome.value);
+      await client.query(
+        "INSERT INTO idempotency_tokens (scope, token, operation, request_hash, response) VALUES ($1, $2, $3, $4, $5)",
+        [accountId, token, spec.operation, hash, JSON.stringify({ value: saved, revision })],
+      );
+    }
+    await client.query("SELECT pg_notify($1, $2)", [ctx.channel, accountId]);
+    await client.query("COMMIT");
+    return { value: outcome.value, accountId, revision };
+  } catch (e) {
+    await rollback(client);
+    throw translatePgError(e, spec.operation);
+  } finally {
+    client.release();
+  }
+}
+
+/** Looks up a client request token; returns the first call's result, or undefined when new. */
+export async function replayToken<T>(
+  client: Queryable,
+  scope: string,
+  token: string,
+  spec: WriteSpec<T>,
+  hash: string,
+): Promise<Mutation<T> | undefined> {
+  const found = await client.query<{
+    operation: string;
+    request_hash: string;
+    response: { value: unknown; revision: number };
+  }>("SELECT operation, request_hash, response FROM idempotency_tokens WHERE scope = $1 AND token = $2", [
+    scope,
+    token,
+  ]);
+  const prior = found.rows[0];
+  if (prior === undefined) return undefined;
+  if (prior.operation !== spec.operation || prior.request_hash !== hash) {
+    throw new IamError(
+      "InvalidInput",
+      `clientRequestToken ${JSON.stringify(token)} was already used for a different request (${prior.operation})`,
+      { field: "clientRequestToken" },
+    );
+  }
+  const value =
+    spec.restore === undefined ? (prior.response.value as T) : await spec.restore(client, prior.response.value);
+  return { value, accountId: scope, revision: prior.response.revision };
+}
+
+/** Inserts outbox rows for one revision in one statement. */
+export async function writeOutbox(
+  client: Queryable,
+  accountId: string,
+  revision: number,
+  events: readonly OutboxEvent[],
+): Promise<void> {
+  await client.query(
+    `INSERT INTO outbox (account_id, revision, entity_kind, entity_id, payload)
+     SELECT $1, $2, k, i, p FROM unnest($3::text[], $4::text[], $5::jsonb[]) WITH ORDINALITY AS e(k, i, p, n) ORDER BY n`,
+    [
+      accountId,
+      revision,
+      events.map((e) => e.kind),
+      events.map((e) => e.id),
+      events.map((e) => (e.payload === null ? null : JSON.stringify(e.payload))),
+    ],
+  );
+}
+
+export { requestHash };
+
+/** Runs read-only work on one snapshot (REPEATABLE READ) so multi-query reads are consistent. */
+export async function readSnapshot<T>(
+  ctx: StoreContext,
+  what: string,
+  body: (tx: Queryable) => Promise<T>,
+): Promise<T> {
+  const client = await ctx.pool.connect().catch((e: unknown) => {
+    throw translatePgError(e, what);
+  });
+  try {
+    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    const value = await body(client);
+    await client.query("COMMIT");
+    return value;
+  } catch (e) {
+    await rollback(client);
+    throw translatePgError(e, what);
+  } finally {
+    client.release();
+  }
+}
+
+/** Runs a single read outside a transaction, translating errors. */
+export async function read<T>(ctx: StoreContext, what: string, body: (q: Queryable) => Promise<T>): Promise<T> {
+  try {
+    return await body(ctx.pool);
+  } catch (e) {
+    throw translatePgError(e, what);
+  }
+}
