@@ -1,0 +1,337 @@
+/**
+ * Random authorization scenarios for the differential test of Gatehouse against
+ * @cloud-copilot/iam-simulate, and how to ask each engine about one.
+ *
+ * The vocabulary is small on purpose, so that generated patterns, conditions and requests collide
+ * often: actions from three services with shared verb prefixes, wildcards `*` and `?` in actions
+ * and resources (including case variants), a dozen condition operator families on global keys,
+ * identity policies plus an optional permissions boundary, resource policy and SCP level, IAM-user
+ * and assumed-role principals, same- and cross-account requests.
+ *
+ * Not covered: session policies (iam-simulate's `runUnsafeSimulation` ignores them, and its
+ * validating `runSimulation` rewrites the request context, which would no longer be "the same
+ * input"), policy variables, and service-specific rules (KMS key policies, S3 ACLs).
+ */
+
+import { runUnsafeSimulation, type Simulation } from "@cloud-copilot/iam-simulate";
+import { type Decision, evaluate } from "@gatehouse/policy";
+import fc from "fast-check";
+import { fromIamSimulate } from "./engines.ts";
+import type { IamCondition, IamPolicyDocument, IamStatement } from "./workloads.ts";
+
+/** One question put to both engines. */
+export interface Scenario {
+  principal: { arn: string; accountId: string };
+  /** The account owning the resource. */
+  resourceAccount: string;
+  identityPolicies: IamPolicyDocument[];
+  permissionBoundary?: IamPolicyDocument;
+  resourcePolicy?: IamPolicyDocument;
+  /** One level of service control policies (Gatehouse guardrails). */
+  scps?: IamPolicyDocument[];
+  request: { action: string; resource: string; context: Record<string, string | string[]> };
+}
+
+export const principalAccount = "111122223333";
+export const otherAccount = "444455556666";
+const userArn = `arn:aws:iam::${principalAccount}:user/alice`;
+const roleArn = `arn:aws:iam::${principalAccount}:role/Dev`;
+const sessionArn = `arn:aws:sts::${principalAccount}:assumed-role/Dev/alice-session`;
+
+/** Concrete actions; verbs overlap across services so patterns like `*Item` and `Get*` collide. */
+export const actions = [
+  "s3:GetObject",
+  "s3:GetObjectAcl",
+  "s3:PutObject",
+  "s3:DeleteObject",
+  "dynamodb:GetItem",
+  "dynamodb:PutItem",
+  "dynamodb:Query",
+  "dynamodb:BatchGetItem",
+  "sqs:SendMessage",
+  "sqs:ReceiveMessage",
+] as const;
+
+/** Concrete resources; `{acct}` becomes the resource account. */
+const resourceTemplates = [
+  "arn:aws:s3:::data/home/alice/a.txt",
+  "arn:aws:s3:::data/shared/b.txt",
+  "arn:aws:s3:::logs/2024/x.log",
+  "arn:aws:dynamodb:us-east-1:{acct}:table/orders",
+  "arn:aws:dynamodb:us-west-2:{acct}:table/Orders",
+  "arn:aws:sqs:us-east-1:{acct}:jobs",
+] as const;
+
+const actionPatterns = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...actions) },
+  { weight: 1, arbitrary: fc.constantFrom(...actions).map((a) => a.toLowerCase()) },
+  { weight: 1, arbitrary: fc.constantFrom(...actions).map((a) => a.toUpperCase()) },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      "s3:Get*",
+      "s3:GetObject*",
+      "s3:*",
+      "*",
+      "dynamodb:?etItem",
+      "dynamodb:*Item",
+      "dynamodb:*",
+      "sqs:*Message",
+      "sqs:?????Message",
+      "*:Get*",
+    ),
+  },
+);
+
+const resourcePatterns = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...resourceTemplates) },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom(
+      "*",
+      "arn:aws:s3:::data/*",
+      "arn:aws:s3:::data/home/*",
+      "arn:aws:s3:::*/shared/*",
+      "arn:aws:s3:::data/home/alice/?.txt",
+      "arn:aws:s3:::data*",
+      "arn:aws:s3:::DATA/*",
+      "arn:aws:dynamodb:*:{acct}:table/orders",
+      "arn:aws:dynamodb:us-east-1:*:table/*",
+      "arn:aws:dynamodb:*:*:table/?rders",
+      "arn:aws:sqs:us-east-1:{acct}:*",
+      "arn:aws:sqs:*:*:jobs",
+      "arn:aws:*:*:*:*",
+    ),
+  },
+);
+
+/** [operator, key, values] triples over the context vocabulary of {@link contextArbitrary}. */
+const conditionClauses: fc.Arbitrary<[string, string, string[]]> = fc.oneof(
+  fc.tuple(
+    fc.constantFrom(
+      "StringEquals",
+      "StringNotEquals",
+      "StringEqualsIgnoreCase",
+      "StringNotEqualsIgnoreCase",
+      "StringEqualsIfExists",
+      "StringNotEqualsIfExists",
+    ),
+    fc.constantFrom("aws:PrincipalTag/team", "aws:principaltag/team", "aws:RequestedRegion"),
+    fc.subarray(["red", "blue", "Red", "us-east-1", "eu-west-1"], { minLength: 1, maxLength: 2 }),
+  ),
+  fc.tuple(
+    fc.constantFrom("StringLike", "StringNotLike", "StringLikeIfExists"),
+    fc.constantFrom("aws:PrincipalTag/team", "aws:RequestedRegion"),
+    fc.subarray(["r*", "b?ue", "*", "us-*", "*-1"], { minLength: 1, maxLength: 2 }),
+  ),
+  fc.tuple(
+    fc.constantFrom(
+      "NumericEquals",
+      "NumericNotEquals",
+      "NumericLessThan",
+      "NumericLessThanEquals",
+      "NumericGreaterThan",
+      "NumericGreaterThanEquals",
+      "NumericLessThanIfExists",
+    ),
+    fc.constant("aws:MultiFactorAuthAge"),
+    fc.subarray(["0", "300", "3600"], { minLength: 1, maxLength: 2 }),
+  ),
+  fc.tuple(
+    fc.constantFrom("DateLessThan", "DateGreaterThan", "DateEquals", "DateNotEquals"),
+    fc.constant("aws:CurrentTime"),
+    fc.subarray(["2024-01-01T00:00:00Z", "2025-06-01T12:00:00Z"], { minLength: 1, maxLength: 1 }),
+  ),
+  fc.tuple(
+    fc.constantFrom("Bool", "BoolIfExists"),
+    fc.constantFrom("aws:SecureTransport", "aws:MultiFactorAuthPresent"),
+    fc.constantFrom(["true"], ["false"]).map((v) => [...v]),
+  ),
+  fc.tuple(
+    fc.constantFrom("IpAddress", "NotIpAddress", "IpAddressIfExists"),
+    fc.constant("aws:SourceIp"),
+    fc.subarray(["10.0.0.0/8", "192.168.1.0/24", "203.0.113.7/32"], { minLength: 1, maxLength: 2 }),
+  ),
+  fc.tuple(
+    fc.constantFrom("ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike"),
+    fc.constant("aws:SourceArn"),
+    fc.subarray([`arn:aws:sqs:us-east-1:${principalAccount}:*`, "arn:aws:s3:::data", "arn:aws:s3:::*"], {
+      minLength: 1,
+      maxLength: 2,
+    }),
+  ),
+  fc.tuple(
+    fc.constant("Null"),
+    fc.constantFrom("aws:PrincipalTag/team", "aws:SourceIp", "aws:TagKeys"),
+    fc.constantFrom(["true"], ["false"]).map((v) => [...v]),
+  ),
+  fc.tuple(
+    fc.constantFrom(
+      "ForAnyValue:StringEquals",
+      "ForAllValues:StringEquals",
+      "ForAnyValue:StringLike",
+      "ForAllValues:StringLike",
+    ),
+    fc.constant("aws:TagKeys"),
+    fc.subarray(["env", "team", "own*"], { minLength: 1, maxLength: 2 }),
+  ),
+);
+
+const conditionArbitrary: fc.Arbitrary<IamCondition | undefined> = fc.option(
+  fc.array(conditionClauses, { minLength: 1, maxLength: 2 }).map((clauses) => {
+    const condition: IamCondition = {};
+    for (const [operator, key, values] of clauses) {
+      condition[operator] = { ...condition[operator], [key]: values.length === 1 ? (values[0] as string) : values };
+    }
+    return condition;
+  }),
+  { freq: 2, nil: undefined },
+);
+
+/** The request context: every key of the vocabulary, each present or not. */
+const contextArbitrary: fc.Arbitrary<Record<string, string | string[]>> = fc.record(
+  {
+    "aws:PrincipalTag/team": fc.constantFrom("red", "blue", "Red", "green"),
+    "aws:RequestedRegion": fc.constantFrom("us-east-1", "eu-west-1"),
+    "aws:MultiFactorAuthAge": fc.constantFrom("0", "300", "3599", "86400"),
+    "aws:CurrentTime": fc.constantFrom("2023-12-31T23:59:59Z", "2024-01-01T00:00:00Z", "2025-01-01T00:00:00Z"),
+    "aws:SecureTransport": fc.constantFrom("true", "false"),
+    "aws:MultiFactorAuthPresent": fc.constantFrom("true", "false"),
+    "aws:SourceIp": fc.constantFrom("10.1.2.3", "192.168.1.20", "203.0.113.7", "198.51.100.1"),
+    "aws:SourceArn": fc.constantFrom(`arn:aws:sqs:us-east-1:${principalAccount}:jobs`, "arn:aws:s3:::data"),
+    "aws:TagKeys": fc.subarray(["env", "team", "owner"]),
+  },
+  { requiredKeys: [] },
+);
+
+function statementArbitrary(options: { principal: boolean; principalArns: string[] }): fc.Arbitrary<IamStatement> {
+  const principal = fc.oneof(
+    fc.constant<IamStatement["Principal"]>("*"),
+    fc.constantFrom(...options.principalArns).map((arn): IamStatement["Principal"] => ({ AWS: arn })),
+  );
+  return fc
+    .record({
+      effect: fc.constantFrom<"Allow" | "Deny">("Allow", "Allow", "Deny"),
+      actions: fc.array(actionPatterns, { minLength: 1, maxLength: 3 }),
+      useNotAction: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
+      resources: fc.array(resourcePatterns, { minLength: 1, maxLength: 2 }),
+      useNotResource: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
+      condition: conditionArbitrary,
+      principal: options.principal ? principal : fc.constant(undefined),
+    })
+    .map((r) => {
+      const statement: IamStatement = { Effect: r.effect };
+      if (r.principal !== undefined) statement.Principal = r.principal;
+      const actionList = [...new Set(r.actions)];
+      const actionValue = actionList.length === 1 ? (actionList[0] as string) : actionList;
+      if (r.useNotAction) statement.NotAction = actionValue;
+      else statement.Action = actionValue;
+      const resourceList = [...new Set(r.resources)];
+      const resourceValue = resourceList.length === 1 ? (resourceList[0] as string) : resourceList;
+      if (r.useNotResource) statement.NotResource = resourceValue;
+      else statement.Resource = resourceValue;
+      if (r.condition) statement.Condition = r.condition;
+      return statement;
+    });
+}
+
+function policyArbitrary(options: { principal: boolean; principalArns: string[] }): fc.Arbitrary<IamPolicyDocument> {
+  return fc
+    .array(statementArbitrary(options), { minLength: 1, maxLength: 4 })
+    .map((Statement) => ({ Version: "2012-10-17", Statement }));
+}
+
+/** Replaces the `{acct}` placeholder in every string of a policy. */
+function withAccount<T>(value: T, account: string): T {
+  return JSON.parse(JSON.stringify(value).replaceAll("{acct}", account)) as T;
+}
+
+/** Random {@link Scenario}s. */
+export const scenarioArbitrary: fc.Arbitrary<Scenario> = fc
+  .record({
+    asRole: fc.boolean(),
+    crossAccount: fc.integer({ min: 0, max: 4 }).map((n) => n === 0),
+    resourceAccountInPatterns: fc.constantFrom(principalAccount, otherAccount),
+    identityPolicies: fc.array(policyArbitrary({ principal: false, principalArns: [] }), {
+      minLength: 0,
+      maxLength: 3,
+    }),
+    permissionBoundary: fc.option(policyArbitrary({ principal: false, principalArns: [] }), {
+      freq: 3,
+      nil: undefined,
+    }),
+    resourcePolicy: fc.option(
+      policyArbitrary({
+        principal: true,
+        principalArns: [
+          userArn,
+          roleArn,
+          sessionArn,
+          `arn:aws:iam::${principalAccount}:root`,
+          principalAccount,
+          `arn:aws:iam::${otherAccount}:root`,
+        ],
+      }),
+      { freq: 2, nil: undefined },
+    ),
+    scps: fc.option(
+      fc.array(policyArbitrary({ principal: false, principalArns: [] }), { minLength: 1, maxLength: 2 }),
+      {
+        freq: 4,
+        nil: undefined,
+      },
+    ),
+    action: fc.constantFrom(...actions),
+    resource: fc.constantFrom(...resourceTemplates),
+    context: contextArbitrary,
+  })
+  .map((r): Scenario => {
+    const resourceAccount = r.crossAccount ? otherAccount : principalAccount;
+    const scenario: Scenario = {
+      principal: { arn: r.asRole ? sessionArn : userArn, accountId: principalAccount },
+      resourceAccount,
+      identityPolicies: withAccount(r.identityPolicies, r.resourceAccountInPatterns),
+      request: { action: r.action, resource: r.resource.replace("{acct}", resourceAccount), context: r.context },
+    };
+    if (r.permissionBoundary)
+      scenario.permissionBoundary = withAccount(r.permissionBoundary, r.resourceAccountInPatterns);
+    if (r.resourcePolicy) scenario.resourcePolicy = withAccount(r.resourcePolicy, resourceAccount);
+    if (r.scps) scenario.scps = withAccount(r.scps, r.resourceAccountInPatterns);
+    return scenario;
+  });
+
+/** Gatehouse's answer. */
+export function decideWithGatehouse(s: Scenario): Decision {
+  const doc = (p: IamPolicyDocument) => p as unknown as Record<string, unknown>;
+  return evaluate(
+    {
+      identityPolicies: s.identityPolicies.map(doc),
+      ...(s.resourcePolicy ? { resourcePolicy: doc(s.resourcePolicy) } : {}),
+      ...(s.permissionBoundary ? { permissionBoundary: doc(s.permissionBoundary) } : {}),
+      ...(s.scps ? { guardrails: s.scps.map(doc) } : {}),
+    },
+    s.principal,
+    { ...s.request, resourceAccount: s.resourceAccount },
+  ).decision;
+}
+
+/** iam-simulate's answer, through its non-validating entry point (the request context as given). */
+export function decideWithIamSimulate(s: Scenario): Decision {
+  const simulation: Simulation = {
+    request: {
+      principal: s.principal.arn,
+      action: s.request.action,
+      resource: { resource: s.request.resource, accountId: s.resourceAccount },
+      contextVariables: s.request.context,
+    },
+    identityPolicies: s.identityPolicies.map((policy, i) => ({ name: `identity-${i}`, policy })),
+    serviceControlPolicies: s.scps
+      ? [{ orgIdentifier: "ou-gatehouse", policies: s.scps.map((policy, i) => ({ name: `scp-${i}`, policy })) }]
+      : [],
+    resourceControlPolicies: [],
+  };
+  if (s.resourcePolicy) simulation.resourcePolicy = s.resourcePolicy;
+  if (s.permissionBoundary)
+    simulation.permissionBoundaryPolicies = [{ name: "boundary", policy: s.permissionBoundary }];
+  return fromIamSimulate(runUnsafeSimulation(simulation, {}));
+}
