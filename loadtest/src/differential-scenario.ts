@@ -17,7 +17,7 @@ import { runUnsafeSimulation, type Simulation } from "@cloud-copilot/iam-simulat
 import { type Decision, evaluate } from "@gatehouse/policy";
 import fc from "fast-check";
 import { fromIamSimulate } from "./engines.ts";
-import type { IamCondition, IamPolicyDocument, IamStatement } from "./workloads.ts";
+import { globToRegExp, type IamCondition, type IamPolicyDocument, type IamStatement } from "./workloads.ts";
 
 /** One question put to both engines. */
 export interface Scenario {
@@ -205,10 +205,12 @@ const contextArbitrary: fc.Arbitrary<Record<string, string | string[]>> = fc.rec
 );
 
 function statementArbitrary(options: { principal: boolean; principalArns: string[] }): fc.Arbitrary<IamStatement> {
-  const principal = fc.oneof(
-    fc.constant<IamStatement["Principal"]>("*"),
-    fc.constantFrom(...options.principalArns).map((arn): IamStatement["Principal"] => ({ AWS: arn })),
-  );
+  const principal = options.principal
+    ? fc.oneof(
+        fc.constant<IamStatement["Principal"]>("*"),
+        fc.constantFrom(...options.principalArns).map((arn): IamStatement["Principal"] => ({ AWS: arn })),
+      )
+    : fc.constant(undefined);
   return fc
     .record({
       effect: fc.constantFrom<"Allow" | "Deny">("Allow", "Allow", "Deny"),
@@ -217,7 +219,7 @@ function statementArbitrary(options: { principal: boolean; principalArns: string
       resources: fc.array(resourcePatterns, { minLength: 1, maxLength: 2 }),
       useNotResource: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
       condition: conditionArbitrary,
-      principal: options.principal ? principal : fc.constant(undefined),
+      principal,
     })
     .map((r) => {
       const statement: IamStatement = { Effect: r.effect };
@@ -246,7 +248,29 @@ function withAccount<T>(value: T, account: string): T {
   return JSON.parse(JSON.stringify(value).replaceAll("{acct}", account)) as T;
 }
 
-/** Random {@link Scenario}s. */
+/** A policy that, more often than not, starts with an allow-all statement (guardrails are mostly permissive). */
+function guardPolicyArbitrary(): fc.Arbitrary<IamPolicyDocument> {
+  return fc
+    .tuple(policyArbitrary({ principal: false, principalArns: [] }), fc.integer({ min: 0, max: 9 }))
+    .map(([policy, n]) =>
+      n < 6 ? { ...policy, Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }, ...policy.Statement] } : policy,
+    );
+}
+
+const resourcePolicyPrincipals = [
+  userArn,
+  roleArn,
+  sessionArn,
+  `arn:aws:iam::${principalAccount}:root`,
+  principalAccount,
+  `arn:aws:iam::${otherAccount}:root`,
+];
+
+/**
+ * Random {@link Scenario}s. Half of the requests are aimed at an Allow statement (an action and a
+ * resource its patterns match), otherwise random requests into a small policy set are nearly
+ * always implicitly denied and the interesting interactions never happen.
+ */
 export const scenarioArbitrary: fc.Arbitrary<Scenario> = fc
   .record({
     asRole: fc.boolean(),
@@ -256,31 +280,12 @@ export const scenarioArbitrary: fc.Arbitrary<Scenario> = fc
       minLength: 0,
       maxLength: 3,
     }),
-    permissionBoundary: fc.option(policyArbitrary({ principal: false, principalArns: [] }), {
-      freq: 3,
+    permissionBoundary: fc.option(guardPolicyArbitrary(), { freq: 3, nil: undefined }),
+    resourcePolicy: fc.option(policyArbitrary({ principal: true, principalArns: resourcePolicyPrincipals }), {
+      freq: 2,
       nil: undefined,
     }),
-    resourcePolicy: fc.option(
-      policyArbitrary({
-        principal: true,
-        principalArns: [
-          userArn,
-          roleArn,
-          sessionArn,
-          `arn:aws:iam::${principalAccount}:root`,
-          principalAccount,
-          `arn:aws:iam::${otherAccount}:root`,
-        ],
-      }),
-      { freq: 2, nil: undefined },
-    ),
-    scps: fc.option(
-      fc.array(policyArbitrary({ principal: false, principalArns: [] }), { minLength: 1, maxLength: 2 }),
-      {
-        freq: 4,
-        nil: undefined,
-      },
-    ),
+    scps: fc.option(fc.array(guardPolicyArbitrary(), { minLength: 1, maxLength: 2 }), { freq: 4, nil: undefined }),
     action: fc.constantFrom(...actions),
     resource: fc.constantFrom(...resourceTemplates),
     context: contextArbitrary,
@@ -293,12 +298,47 @@ export const scenarioArbitrary: fc.Arbitrary<Scenario> = fc
       identityPolicies: withAccount(r.identityPolicies, r.resourceAccountInPatterns),
       request: { action: r.action, resource: r.resource.replace("{acct}", resourceAccount), context: r.context },
     };
-    if (r.permissionBoundary)
+    if (r.permissionBoundary) {
       scenario.permissionBoundary = withAccount(r.permissionBoundary, r.resourceAccountInPatterns);
+    }
     if (r.resourcePolicy) scenario.resourcePolicy = withAccount(r.resourcePolicy, resourceAccount);
     if (r.scps) scenario.scps = withAccount(r.scps, r.resourceAccountInPatterns);
     return scenario;
+  })
+  .chain((scenario) => {
+    const targets = [...scenario.identityPolicies, ...(scenario.resourcePolicy ? [scenario.resourcePolicy] : [])]
+      .flatMap((p) => p.Statement)
+      .filter((st) => st.Effect === "Allow")
+      .map((st) => ({
+        actions: matching(actions, st.Action, "i"),
+        resources: matching(concreteResources(scenario), st.Resource, ""),
+      }))
+      .filter((t) => t.actions.length > 0 && t.resources.length > 0);
+    if (targets.length === 0) return fc.constant(scenario);
+    return fc.tuple(fc.boolean(), fc.constantFrom(...targets), fc.nat(), fc.nat()).map(([aim, target, a, r]) =>
+      aim
+        ? {
+            ...scenario,
+            request: {
+              ...scenario.request,
+              action: target.actions[a % target.actions.length] as string,
+              resource: target.resources[r % target.resources.length] as string,
+            },
+          }
+        : scenario,
+    );
   });
+
+function concreteResources(scenario: Scenario): string[] {
+  return resourceTemplates.map((t) => t.replace("{acct}", scenario.resourceAccount));
+}
+
+/** The values among `candidates` that one of `patterns` matches, as a plain glob (bias only, not an oracle). */
+function matching(candidates: readonly string[], patterns: string | string[] | undefined, flags: string): string[] {
+  if (patterns === undefined) return [];
+  const res = (typeof patterns === "string" ? [patterns] : patterns).map((p) => globToRegExp(p, flags));
+  return candidates.filter((c) => res.some((re) => re.test(c)));
+}
 
 /** Gatehouse's answer. */
 export function decideWithGatehouse(s: Scenario): Decision {
@@ -330,7 +370,17 @@ export function decideWithIamSimulate(s: Scenario): Decision {
       : [],
     resourceControlPolicies: [],
   };
-  if (s.resourcePolicy) simulation.resourcePolicy = s.resourcePolicy;
+  if (s.resourcePolicy) {
+    // runUnsafeSimulation loads the resource policy without a name and then crashes reading it
+    // (iam-simulate 0.1.173, `resourcePolicy.metadata().name`). A pre-validated policy in
+    // @cloud-copilot/iam-policy's ValidatedPolicy shape carries its metadata along.
+    simulation.resourcePolicy = {
+      __validated: true,
+      policyDocument: s.resourcePolicy,
+      metadata: { name: "resource-policy" },
+      errors: [],
+    };
+  }
   if (s.permissionBoundary)
     simulation.permissionBoundaryPolicies = [{ name: "boundary", policy: s.permissionBoundary }];
   return fromIamSimulate(runUnsafeSimulation(simulation, {}));
