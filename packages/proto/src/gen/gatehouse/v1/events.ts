@@ -43,6 +43,18 @@ export interface EntityKey {
 export interface Tombstone {
 }
 
+/**
+ * An account's full state at one revision (ExportAccount, new-region bootstrap, audits): one
+ * ChangeEvent per entity, every one carrying `revision`. Applying it and then the change stream
+ * from `revision + 1` on reproduces the account.
+ */
+export interface AccountSnapshot {
+  schemaVersion: number;
+  accountId: string;
+  revision: number;
+  entities: ChangeEvent[];
+}
+
 function createBaseChangeEvent(): ChangeEvent {
   return {
     schemaVersion: 0,
@@ -399,6 +411,133 @@ export const Tombstone: MessageFns<Tombstone> = {
   },
   fromPartial(_: DeepPartial<Tombstone>): Tombstone {
     const message = createBaseTombstone();
+    return message;
+  },
+};
+
+function createBaseAccountSnapshot(): AccountSnapshot {
+  return { schemaVersion: 0, accountId: "", revision: 0, entities: [] };
+}
+
+export const AccountSnapshot: MessageFns<AccountSnapshot> = {
+  encode(message: AccountSnapshot, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.schemaVersion !== 0) {
+      writer.uint32(8).uint32(message.schemaVersion);
+    }
+    if (message.accountId !== "") {
+      writer.uint32(18).string(message.accountId);
+    }
+    if (message.revision !== 0) {
+      writer.uint32(24).uint64(message.revision);
+    }
+    for (const v of message.entities) {
+      ChangeEvent.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AccountSnapshot {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAccountSnapshot();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.schemaVersion = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.accountId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.entities.push(ChangeEvent.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AccountSnapshot {
+    return {
+      schemaVersion: isSet(object.schemaVersion)
+        ? globalThis.Number(object.schemaVersion)
+        : isSet(object.schema_version)
+        ? globalThis.Number(object.schema_version)
+        : 0,
+      accountId: isSet(object.accountId)
+        ? globalThis.String(object.accountId)
+        : isSet(object.account_id)
+        ? globalThis.String(object.account_id)
+        : "",
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      entities: globalThis.Array.isArray(object?.entities)
+        ? object.entities.map((e: any) => ChangeEvent.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: AccountSnapshot): unknown {
+    const obj: any = {};
+    if (message.schemaVersion !== 0) {
+      obj.schemaVersion = Math.round(message.schemaVersion);
+    }
+    if (message.accountId !== "") {
+      obj.accountId = message.accountId;
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    if (message.entities?.length) {
+      obj.entities = message.entities.map((e) => ChangeEvent.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AccountSnapshot>): AccountSnapshot {
+    return AccountSnapshot.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AccountSnapshot>): AccountSnapshot {
+    const message = createBaseAccountSnapshot();
+    message.schemaVersion = object.schemaVersion ?? 0;
+    message.accountId = object.accountId ?? "";
+    message.revision = object.revision ?? 0;
+    message.entities = object.entities?.map((e) => ChangeEvent.fromPartial(e)) || [];
     return message;
   },
 };

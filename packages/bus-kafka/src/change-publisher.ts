@@ -1,0 +1,98 @@
+import type { ChangeEvent } from "@gatehouse/proto";
+import { CompressionTypes, Partitioners, type Producer } from "kafkajs";
+import { ChangeHeaders, encodeChangeEvent } from "./event-codec.ts";
+import { kafkaClient } from "./kafka-client.ts";
+import { translateKafkaError } from "./kafka-error.ts";
+import { assertTopicName, type KafkaConnectionOptions } from "./kafka-options.ts";
+
+/** Options of {@link createChangePublisher}. */
+export interface ChangePublisherOptions extends KafkaConnectionOptions {
+  topic: string;
+}
+
+/** Publishes change events to the change topic, keyed by account so an account stays on one partition. */
+export interface ChangePublisher {
+  /**
+   * Sends events in the given order and resolves once all are acknowledged by all in-sync
+   * replicas. Throws a retriable IamError when Kafka is unreachable; nothing is partially hidden:
+   * the caller re-sends the whole batch (duplicates keep their revision).
+   */
+  publish(events: readonly ChangeEvent[]): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+/**
+ * An idempotent kafkajs producer (one request in flight, acks from all replicas), which keeps the
+ * per-partition order of what it is given even across its own retries.
+ *
+ * @example
+ * const publisher = createChangePublisher({ brokers: ["127.0.0.1:9092"], topic: "gatehouse.changes.v1" });
+ * await publisher.publish([event]);
+ */
+export function createChangePublisher(options: ChangePublisherOptions): ChangePublisher {
+  assertTopicName(options.topic);
+  const { topic, ...connection } = options;
+  const kafka = kafkaClient(connection);
+  let producer: Producer | undefined;
+  let connecting: Promise<Producer> | undefined;
+
+  const connected = (): Promise<Producer> => {
+    if (producer !== undefined) return Promise.resolve(producer);
+    connecting ??= (async () => {
+      const p = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      try {
+        await p.connect();
+      } catch (e) {
+        await p.disconnect().catch(() => {});
+        throw e;
+      }
+      producer = p;
+      return p;
+    })().finally(() => {
+      connecting = undefined;
+    });
+    return connecting;
+  };
+
+  return {
+    async publish(events) {
+      if (events.length === 0) return;
+      try {
+        const p = await connected();
+        await p.send({
+          topic,
+          acks: -1,
+          compression: CompressionTypes.None,
+          messages: events.map((e) => ({
+            key: e.accountId,
+            value: encodeChangeEvent(e),
+            timestamp: String(e.committedAtMs),
+            headers: {
+              [ChangeHeaders.entityKind]: e.key?.kind ?? "",
+              [ChangeHeaders.entityId]: e.key?.id ?? "",
+              [ChangeHeaders.revision]: String(e.revision),
+              [ChangeHeaders.schemaVersion]: String(e.schemaVersion),
+              [ChangeHeaders.eventId]: e.eventId,
+            },
+          })),
+        });
+      } catch (e) {
+        // A failed producer may hold a broken connection or sequence state: start afresh next time.
+        const broken = producer;
+        producer = undefined;
+        await broken?.disconnect().catch(() => {});
+        throw translateKafkaError(e, `publish to ${topic}`);
+      }
+    },
+    async disconnect() {
+      const p = producer ?? (await connecting?.catch(() => undefined));
+      producer = undefined;
+      await p?.disconnect().catch(() => {});
+    },
+  };
+}

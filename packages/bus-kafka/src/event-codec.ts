@@ -1,0 +1,61 @@
+import { IamError } from "@gatehouse/core";
+import { AccountSnapshot, ChangeEvent } from "@gatehouse/proto";
+
+/** The ChangeEvent envelope version this code writes and the versions it can read. */
+export const CHANGE_EVENT_SCHEMA_VERSION = 1;
+const READABLE_VERSIONS: ReadonlySet<number> = new Set([1]);
+
+/** Serializes a change event (filling in the schema version when left at 0). */
+export function encodeChangeEvent(event: ChangeEvent): Buffer {
+  const withVersion = event.schemaVersion === 0 ? { ...event, schemaVersion: CHANGE_EVENT_SCHEMA_VERSION } : event;
+  return Buffer.from(ChangeEvent.encode(withVersion).finish());
+}
+
+/**
+ * Parses a change event. Throws a non-retriable `ValidationError` for bytes that are not an event
+ * or for an envelope version this reader does not know, so consumers dead-letter rather than retry.
+ */
+export function decodeChangeEvent(bytes: Uint8Array): ChangeEvent {
+  let event: ChangeEvent;
+  try {
+    event = ChangeEvent.decode(bytes);
+  } catch (e) {
+    throw new IamError("ValidationError", "change event bytes are not a gatehouse.v1.ChangeEvent", { cause: e });
+  }
+  if (!READABLE_VERSIONS.has(event.schemaVersion)) {
+    throw new IamError("ValidationError", `change event schema_version ${event.schemaVersion} is not supported`, {
+      field: "schemaVersion",
+    });
+  }
+  return event;
+}
+
+/** Serializes an account snapshot (ExportAccount's payload). */
+export function encodeAccountSnapshot(snapshot: AccountSnapshot): Buffer {
+  return Buffer.from(AccountSnapshot.encode(snapshot).finish());
+}
+
+/** Parses an account snapshot, with the same version rule as {@link decodeChangeEvent}. */
+export function decodeAccountSnapshot(bytes: Uint8Array): AccountSnapshot {
+  let snapshot: AccountSnapshot;
+  try {
+    snapshot = AccountSnapshot.decode(bytes);
+  } catch (e) {
+    throw new IamError("ValidationError", "bytes are not a gatehouse.v1.AccountSnapshot", { cause: e });
+  }
+  if (!READABLE_VERSIONS.has(snapshot.schemaVersion)) {
+    throw new IamError("ValidationError", `snapshot schema_version ${snapshot.schemaVersion} is not supported`, {
+      field: "schemaVersion",
+    });
+  }
+  return snapshot;
+}
+
+/** Kafka headers every change message carries, so consumers can route without decoding. */
+export const ChangeHeaders = Object.freeze({
+  entityKind: "gatehouse-entity-kind",
+  entityId: "gatehouse-entity-id",
+  revision: "gatehouse-revision",
+  schemaVersion: "gatehouse-schema-version",
+  eventId: "gatehouse-event-id",
+} as const);
