@@ -1,6 +1,20 @@
 import type { AuthzRequest, PrincipalInfo } from "./authz-request.ts";
+import { IdentitySide, ResourceSide } from "./compiled-sides.ts";
+import {
+  type CompiledStatement,
+  LEVEL_DIRECT,
+  LEVEL_NONE,
+  LEVEL_ROLE,
+  type PrincipalFacets,
+  statementApplies,
+  statementPrincipalLevel,
+} from "./compiled-statement.ts";
+import { type Context, EMPTY_CONTEXT } from "./context-lookup.ts";
 import type { EvaluationResult } from "./evaluation-result.ts";
-import type { Policy, PolicyDocumentInput } from "./policy.ts";
+import { explainEvaluation } from "./explain-evaluation.ts";
+import { parsePolicy } from "./parse-policy.ts";
+import type { Policy, PolicyDocumentInput, PolicyKind } from "./policy.ts";
+import { PolicyError } from "./policy-error.ts";
 
 /** A policy already parsed by `parsePolicy`, or a document to parse with the slot's kind. */
 export type PolicyInput = Policy | PolicyDocumentInput;
@@ -25,16 +39,16 @@ export type IdentityPolicySetInput = Omit<PolicySetInput, "resourcePolicy">;
 
 /** Options of an evaluation. */
 export interface EvaluateOptions {
-  /** Build an {@link Explanation}; slower, allocates. */
+  /** Build an {@link Explanation} (slower, allocates; the decision is always the same). */
   explain?: boolean;
 }
 
-/** A compiled identity side (identity policies, boundary, session policies, guardrails). */
+/** A compiled identity side (identity policies, boundary, session policies, guardrails); opaque. */
 export interface CompiledIdentity {
   readonly statementCount: number;
 }
 
-/** A compiled resource-based policy, cacheable per resource. */
+/** A compiled resource-based policy, cacheable per resource; opaque. */
 export interface CompiledResourcePolicy {
   readonly statementCount: number;
 }
@@ -46,19 +60,100 @@ export interface CompiledPolicySet {
   evaluate(principal: PrincipalInfo, request: AuthzRequest, options?: EvaluateOptions): EvaluationResult;
 }
 
+/** Whether `input` is a parsed {@link Policy} rather than a document. */
+function isParsedPolicy(input: PolicyInput): input is Policy {
+  return (
+    typeof input === "object" &&
+    input !== null &&
+    Array.isArray((input as Partial<Policy>).statements) &&
+    typeof (input as Partial<Policy>).version === "string" &&
+    !("Statement" in input)
+  );
+}
+
+function toPolicy(input: PolicyInput, kind: PolicyKind, slot: string): Policy {
+  if (isParsedPolicy(input)) return input;
+  const { policy, findings } = parsePolicy(input, { kind });
+  if (policy === undefined) {
+    const errors = findings.filter((f) => f.severity === "error");
+    const first = errors[0];
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : "";
+    throw new PolicyError(
+      `invalid ${slot}: ${first?.path ?? "$"}: ${first?.message ?? "invalid policy"}${more}`,
+      findings,
+    );
+  }
+  return policy;
+}
+
 /** Compiles the identity side of a policy set. Throws {@link PolicyError} on an invalid policy. */
 export function compileIdentity(input: IdentityPolicySetInput): CompiledIdentity {
-  void input;
-  throw new Error("compileIdentity: not implemented yet");
+  return new IdentitySide(
+    input.identityPolicies.map((p, i) => toPolicy(p, "identity", `identity policy #${i}`)),
+    input.permissionBoundary === undefined
+      ? undefined
+      : toPolicy(input.permissionBoundary, "boundary", "permissions boundary"),
+    (input.sessionPolicies ?? []).map((p, i) => toPolicy(p, "session", `session policy #${i}`)),
+    (input.guardrails ?? []).map((p, i) => toPolicy(p, "scp", `guardrail #${i}`)),
+  );
 }
 
 /** Compiles a resource-based policy. Throws {@link PolicyError} on an invalid policy. */
 export function compileResourcePolicy(policy: PolicyInput): CompiledResourcePolicy {
-  void policy;
-  throw new Error("compileResourcePolicy: not implemented yet");
+  return new ResourceSide(toPolicy(policy, "resource", "resource policy"));
 }
 
-/** Evaluates a request against separately compiled identity and resource sides. */
+// Results without explanation are shared; callers must not mutate them.
+const ALLOW = Object.freeze({ decision: "Allow" }) as EvaluationResult;
+const EXPLICIT_DENY = Object.freeze({ decision: "ExplicitDeny" }) as EvaluationResult;
+const IMPLICIT_DENY = Object.freeze({ decision: "ImplicitDeny" }) as EvaluationResult;
+
+function anyApplies(list: readonly CompiledStatement[], resource: string, ctx: Context): boolean {
+  for (let i = 0; i < list.length; i++) if (statementApplies(list[i] as CompiledStatement, resource, ctx)) return true;
+  return false;
+}
+
+function anyResourceDeny(
+  list: readonly CompiledStatement[],
+  f: PrincipalFacets,
+  hasBoundary: boolean,
+  resource: string,
+  ctx: Context,
+): boolean {
+  for (let i = 0; i < list.length; i++) {
+    const s = list[i] as CompiledStatement;
+    if (statementPrincipalLevel(s, f, hasBoundary) !== LEVEL_NONE && statementApplies(s, resource, ctx)) return true;
+  }
+  return false;
+}
+
+/** The best level at which an applying resource-policy Allow names the principal. */
+function resourceAllowLevel(
+  list: readonly CompiledStatement[],
+  f: PrincipalFacets,
+  hasBoundary: boolean,
+  resource: string,
+  ctx: Context,
+): number {
+  let best = LEVEL_NONE;
+  for (let i = 0; i < list.length; i++) {
+    const s = list[i] as CompiledStatement;
+    const level = statementPrincipalLevel(s, f, hasBoundary);
+    if (level > best && statementApplies(s, resource, ctx)) {
+      best = level;
+      if (best === LEVEL_DIRECT) break;
+    }
+  }
+  return best;
+}
+
+/**
+ * Evaluates a request against separately compiled identity and resource sides (a region caches
+ * the identity side per principal and the resource side per resource).
+ *
+ * Without `explain` this is the hot path: a cached per-action plan, deny statements first with
+ * early exit, allows only as far as the decision needs, and shared frozen results.
+ */
 export function evaluateCompiled(
   identity: CompiledIdentity,
   resource: CompiledResourcePolicy | undefined,
@@ -66,12 +161,54 @@ export function evaluateCompiled(
   request: AuthzRequest,
   options?: EvaluateOptions,
 ): EvaluationResult {
-  void identity;
-  void resource;
-  void principal;
-  void request;
-  void options;
-  throw new Error("evaluateCompiled: not implemented yet");
+  if (!(identity instanceof IdentitySide)) throw new TypeError("identity was not produced by compileIdentity");
+  if (resource !== undefined && !(resource instanceof ResourceSide)) {
+    throw new TypeError("resource was not produced by compileResourcePolicy");
+  }
+  if (options?.explain === true) return explainEvaluation(identity, resource, principal, request);
+
+  const ctx = request.context ?? EMPTY_CONTEXT;
+  const target = request.resource;
+  const hasBoundary = identity.boundary.present;
+
+  if (principal.type !== undefined && principal.type !== "AWS") {
+    if (resource === undefined) return IMPLICIT_DENY;
+    const rp = resource.plan(request.action);
+    const f = resource.facets(principal);
+    if (anyResourceDeny(rp.deny, f, false, target, ctx)) return EXPLICIT_DENY;
+    return resourceAllowLevel(rp.allow, f, false, target, ctx) > LEVEL_NONE ? ALLOW : IMPLICIT_DENY;
+  }
+
+  const ip = identity.plan(request.action);
+  if (
+    anyApplies(ip.guardrailDeny, target, ctx) ||
+    anyApplies(ip.identityDeny, target, ctx) ||
+    anyApplies(ip.boundaryDeny, target, ctx) ||
+    anyApplies(ip.sessionDeny, target, ctx)
+  ) {
+    return EXPLICIT_DENY;
+  }
+  const rp = resource?.plan(request.action);
+  const f = rp === undefined || resource === undefined ? undefined : resource.facets(principal);
+  if (rp !== undefined && f !== undefined && anyResourceDeny(rp.deny, f, hasBoundary, target, ctx))
+    return EXPLICIT_DENY;
+
+  if (identity.guardrails.present && !anyApplies(ip.guardrailAllow, target, ctx)) return IMPLICIT_DENY;
+
+  const limitsOk =
+    (!hasBoundary || anyApplies(ip.boundaryAllow, target, ctx)) &&
+    (!identity.session.present || anyApplies(ip.sessionAllow, target, ctx));
+  const crossAccount = request.resourceAccount !== undefined && request.resourceAccount !== principal.accountId;
+  if (crossAccount) {
+    if (rp === undefined || f === undefined) return IMPLICIT_DENY;
+    if (resourceAllowLevel(rp.allow, f, hasBoundary, target, ctx) === LEVEL_NONE) return IMPLICIT_DENY;
+    return limitsOk && anyApplies(ip.identityAllow, target, ctx) ? ALLOW : IMPLICIT_DENY;
+  }
+  if (limitsOk && anyApplies(ip.identityAllow, target, ctx)) return ALLOW;
+  if (rp === undefined || f === undefined) return IMPLICIT_DENY;
+  const level = resourceAllowLevel(rp.allow, f, hasBoundary, target, ctx);
+  if (level === LEVEL_DIRECT || (level === LEVEL_ROLE && limitsOk)) return ALLOW;
+  return IMPLICIT_DENY;
 }
 
 /**

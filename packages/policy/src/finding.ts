@@ -40,7 +40,8 @@ export type FindingCode =
   | "allow-with-not-resource"
   | "allow-with-not-principal"
   | "unknown-global-condition-key"
-  | "if-exists-on-negated-operator"
+  | "set-operator-on-single-valued-key"
+  | "missing-set-operator-on-multivalued-key"
   | "for-all-values-with-allow";
 
 /**

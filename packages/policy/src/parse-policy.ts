@@ -1,5 +1,21 @@
-import type { Finding } from "./finding.ts";
-import type { Policy, PolicyDocumentInput, PolicyKind } from "./policy.ts";
+import { splitArnPattern } from "./arn-pattern.ts";
+import { parseOperator, suggestOperator } from "./condition-operators.ts";
+import type { Finding, FindingCode } from "./finding.ts";
+import { globalKeyShape } from "./global-condition-keys.ts";
+import { parseCidr } from "./ip-address.ts";
+import type {
+  ConditionClause,
+  Effect,
+  Policy,
+  PolicyDocumentInput,
+  PolicyKind,
+  PolicyVersion,
+  PrincipalElement,
+  Statement,
+} from "./policy.ts";
+import { parseTemplate } from "./policy-variables.ts";
+import { decodeBase64, parseDate, parseDecimal, toBool } from "./scalar-values.ts";
+import { findRedundantStatements } from "./statement-redundancy.ts";
 
 /** Options of {@link parsePolicy}. */
 export interface ParsePolicyOptions {
@@ -10,18 +26,640 @@ export interface ParsePolicyOptions {
 }
 
 /**
+ * AWS size limits in characters, whitespace outside strings not counted.
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+ * Boundaries are managed policies; session policies are limited to 2,048 characters by STS; SCPs
+ * to 5,120 by Organizations. `identity` and `resource` have no generic limit.
+ */
+export const POLICY_SIZE_LIMITS: Readonly<Partial<Record<PolicyKind, number>>> = Object.freeze({
+  managed: 6144,
+  "inline-user": 2048,
+  "inline-group": 5120,
+  "inline-role": 10240,
+  trust: 2048,
+  boundary: 6144,
+  session: 2048,
+  scp: 5120,
+});
+
+const TOP_LEVEL = new Set(["Version", "Id", "Statement"]);
+const STATEMENT_ELEMENTS = new Set([
+  "Sid",
+  "Effect",
+  "Action",
+  "NotAction",
+  "Resource",
+  "NotResource",
+  "Principal",
+  "NotPrincipal",
+  "Condition",
+]);
+const PRINCIPAL_TYPES = new Set(["AWS", "Service", "Federated", "CanonicalUser"]);
+
+/** Kinds validated by IAM itself (alphanumeric Sids). */
+const IAM_KINDS = new Set<PolicyKind>([
+  "managed",
+  "inline-user",
+  "inline-group",
+  "inline-role",
+  "identity",
+  "trust",
+  "boundary",
+  "session",
+]);
+
+const ACTION = /^(\*|[A-Za-z0-9*?-]+:[A-Za-z0-9*?_-]+)$/;
+const SID = /^[A-Za-z0-9]*$/;
+const ACCOUNT_ID = /^\d{12}$/;
+const AWS_PRINCIPAL_ARN =
+  /^arn:[a-z-]+:(iam::\d{12}:(root|user\/.+|role\/.+|group\/.+)|sts::\d{12}:(assumed-role\/[^/]+\/.+|federated-user\/.+))$/;
+const SERVICE_PRINCIPAL = /^[A-Za-z0-9.-]+$/;
+const CANONICAL_USER = /^[0-9a-fA-F]{64}$/;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function member(path: string, name: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? `${path}.${name}` : `${path}['${name.replace(/'/g, "\\'")}']`;
+}
+
+/** Characters of JSON text, not counting whitespace outside strings. */
+export function policySize(text: string): number {
+  let count = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      count++;
+      if (c === 92) {
+        i++;
+        count++;
+      } else if (c === 34) inString = false;
+    } else if (c === 34) {
+      inString = true;
+      count++;
+    } else if (c !== 32 && c !== 9 && c !== 10 && c !== 13) count++;
+  }
+  return count;
+}
+
+class Collector {
+  readonly findings: Finding[] = [];
+  error(path: string, code: FindingCode, message: string): void {
+    this.findings.push({ path, code, message, severity: "error" });
+  }
+  warn(path: string, code: FindingCode, message: string): void {
+    this.findings.push({ path, code, message, severity: "warning" });
+  }
+  get hasErrors(): boolean {
+    return this.findings.some((f) => f.severity === "error");
+  }
+}
+
+interface Scope {
+  readonly kind: PolicyKind;
+  readonly version: PolicyVersion;
+  readonly out: Collector;
+}
+
+/** A string or non-empty array of strings; reports and returns undefined otherwise. */
+function stringList(value: unknown, path: string, element: string, out: Collector): string[] | undefined {
+  if (typeof value === "string") return [value];
+  if (Array.isArray(value)) {
+    if (value.length === 0) {
+      out.error(path, "empty-element", `${element} must not be an empty array`);
+      return undefined;
+    }
+    const result: string[] = [];
+    let ok = true;
+    value.forEach((v, i) => {
+      if (typeof v === "string") result.push(v);
+      else {
+        out.error(
+          `${path}[${i}]`,
+          "invalid-element-type",
+          `${element} entries must be strings, got ${JSON.stringify(v)}`,
+        );
+        ok = false;
+      }
+    });
+    return ok ? result : undefined;
+  }
+  out.error(path, "invalid-element-type", `${element} must be a string or an array of strings`);
+  return undefined;
+}
+
+/** Checks `${…}` in a Resource or string/ARN condition value. */
+function checkVariables(value: string, path: string, scope: Scope): void {
+  if (!value.includes("${")) return;
+  if (scope.version === "2008-10-17") {
+    scope.out.error(
+      path,
+      "policy-variable-in-old-version",
+      `"${value}" contains a policy variable, but policy variables need "Version": "2012-10-17" (in 2008-10-17 policies they are literal text)`,
+    );
+    return;
+  }
+  const parsed = parseTemplate(value);
+  if ("error" in parsed) scope.out.error(path, "invalid-policy-variable", parsed.error);
+}
+
+function isValidResource(r: string): boolean {
+  if (r === "*") return true;
+  if (!r.startsWith("arn:")) return false;
+  const parts = splitArnPattern(r);
+  if (parts === undefined) return r.includes("*");
+  return parts[1] !== "" && parts[2] !== "";
+}
+
+function parseActions(value: unknown, path: string, element: string, scope: Scope): string[] | undefined {
+  const list = stringList(value, path, element, scope.out);
+  if (list === undefined) return undefined;
+  list.forEach((a, i) => {
+    const p = typeof value === "string" ? path : `${path}[${i}]`;
+    if (!ACTION.test(a)) {
+      scope.out.error(
+        p,
+        "invalid-action",
+        `"${a}" is not a valid action: use "service:ActionName" (wildcards * and ? allowed) or "*"`,
+      );
+    } else if (scope.kind === "trust" && !a.toLowerCase().startsWith("sts:")) {
+      scope.out.error(p, "trust-action-not-sts", `a role trust policy can only grant sts:* actions, not "${a}"`);
+    }
+  });
+  return list;
+}
+
+function parseResources(value: unknown, path: string, element: string, scope: Scope): string[] | undefined {
+  const list = stringList(value, path, element, scope.out);
+  if (list === undefined) return undefined;
+  list.forEach((r, i) => {
+    const p = typeof value === "string" ? path : `${path}[${i}]`;
+    if (!isValidResource(r)) {
+      scope.out.error(
+        p,
+        "invalid-resource",
+        `"${r}" is not a valid resource: use an ARN (arn:partition:service:region:account:resource) or "*"`,
+      );
+    } else checkVariables(r, p, scope);
+  });
+  return list;
+}
+
+function parsePrincipal(value: unknown, path: string, element: string, scope: Scope): PrincipalElement | undefined {
+  const out = scope.out;
+  if (value === "*") return { any: true, aws: [], service: [], federated: [], canonicalUser: [] };
+  if (!isRecord(value)) {
+    out.error(
+      path,
+      "invalid-principal",
+      `${element} must be "*" or an object like {"AWS": "arn:aws:iam::123456789012:root"}`,
+    );
+    return undefined;
+  }
+  const lists: Record<string, string[]> = { AWS: [], Service: [], Federated: [], CanonicalUser: [] };
+  let ok = true;
+  const keys = Object.keys(value);
+  if (keys.length === 0) {
+    out.error(path, "empty-element", `${element} must name at least one principal`);
+    return undefined;
+  }
+  for (const type of keys) {
+    const p = member(path, type);
+    if (!PRINCIPAL_TYPES.has(type)) {
+      out.error(
+        p,
+        "invalid-principal",
+        `unknown principal type "${type}": use AWS, Service, Federated or CanonicalUser`,
+      );
+      ok = false;
+      continue;
+    }
+    const list = stringList(value[type], p, `${element}.${type}`, out);
+    if (list === undefined) {
+      ok = false;
+      continue;
+    }
+    list.forEach((v, i) => {
+      const vp = typeof value[type] === "string" ? p : `${p}[${i}]`;
+      let valid: boolean;
+      switch (type) {
+        case "AWS":
+          valid = v === "*" || ACCOUNT_ID.test(v) || (AWS_PRINCIPAL_ARN.test(v) && !/[*?]/.test(v));
+          break;
+        case "Service":
+          valid = SERVICE_PRINCIPAL.test(v);
+          break;
+        case "CanonicalUser":
+          valid = CANONICAL_USER.test(v);
+          break;
+        default:
+          valid = v.length > 0 && !v.includes("*");
+      }
+      if (!valid) {
+        out.error(
+          vp,
+          "invalid-principal",
+          `"${v}" is not a valid ${type} principal${type === "AWS" ? ' (an account id, an IAM/STS principal ARN without wildcards, or "*")' : ""}`,
+        );
+        ok = false;
+      }
+    });
+    (lists[type] as string[]).push(...list);
+  }
+  if (!ok) return undefined;
+  return {
+    any: false,
+    aws: lists.AWS as string[],
+    service: lists.Service as string[],
+    federated: lists.Federated as string[],
+    canonicalUser: lists.CanonicalUser as string[],
+  };
+}
+
+function conditionValueError(family: string, v: string): string | undefined {
+  switch (family) {
+    case "numeric":
+      return Number.isNaN(parseDecimal(v)) ? `"${v}" is not a number` : undefined;
+    case "date":
+      return Number.isNaN(parseDate(v))
+        ? `"${v}" is not a date (ISO 8601 like 2024-01-31T12:00:00Z, or epoch seconds)`
+        : undefined;
+    case "bool":
+      return toBool(v) === undefined ? `"${v}" is not a boolean ("true" or "false")` : undefined;
+    case "null":
+      return toBool(v) === undefined ? `"${v}" is not "true" or "false"` : undefined;
+    case "binary":
+      return decodeBase64(v) === undefined ? `"${v}" is not base64` : undefined;
+    case "ip":
+      return parseCidr(v) === undefined ? `"${v}" is not an IPv4/IPv6 address or CIDR block` : undefined;
+    case "arn":
+      return splitArnPattern(v) === undefined && !v.includes("*") && !v.includes("${")
+        ? `"${v}" is not an ARN (arn:partition:service:region:account:resource)`
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function parseCondition(
+  value: unknown,
+  path: string,
+  effect: Effect | undefined,
+  scope: Scope,
+): ConditionClause[] | undefined {
+  const out = scope.out;
+  if (!isRecord(value)) {
+    out.error(path, "invalid-element-type", "Condition must be an object of {operator: {key: values}}");
+    return undefined;
+  }
+  const clauses: ConditionClause[] = [];
+  let ok = true;
+  for (const [operator, block] of Object.entries(value)) {
+    const opPath = member(path, operator);
+    const parsed = parseOperator(operator);
+    if (parsed === undefined) {
+      const hint = suggestOperator(operator);
+      out.error(
+        opPath,
+        "unknown-condition-operator",
+        `unknown condition operator "${operator}"${hint !== undefined && hint !== operator ? ` (did you mean "${hint}"?)` : ""}`,
+      );
+      ok = false;
+      continue;
+    }
+    if (!isRecord(block) || Object.keys(block).length === 0) {
+      out.error(opPath, "invalid-condition", `${operator} must map at least one condition key to values`);
+      ok = false;
+      continue;
+    }
+    const { info } = parsed;
+    for (const [key, raw] of Object.entries(block)) {
+      const keyPath = member(opPath, key);
+      const colon = key.indexOf(":");
+      if (colon <= 0 || colon === key.length - 1) {
+        out.error(
+          keyPath,
+          "invalid-condition-key",
+          `"${key}" is not a condition key (expected prefix:name, e.g. aws:SourceIp)`,
+        );
+        ok = false;
+        continue;
+      }
+      const rawValues = Array.isArray(raw) ? raw : [raw];
+      if (rawValues.length === 0) {
+        out.error(keyPath, "invalid-condition-value", `${operator} ${key} needs at least one value`);
+        ok = false;
+        continue;
+      }
+      const values: string[] = [];
+      rawValues.forEach((rv, i) => {
+        const vp = Array.isArray(raw) ? `${keyPath}[${i}]` : keyPath;
+        if (typeof rv !== "string" && typeof rv !== "number" && typeof rv !== "boolean") {
+          out.error(
+            vp,
+            "invalid-condition-value",
+            `condition values must be strings, numbers or booleans, got ${JSON.stringify(rv)}`,
+          );
+          ok = false;
+          return;
+        }
+        const v = String(rv);
+        const problem = conditionValueError(info.family, v);
+        if (problem !== undefined) {
+          out.error(vp, "invalid-condition-value", `${operator}: ${problem}`);
+          ok = false;
+        } else if (info.family === "string" || info.family === "arn") checkVariables(v, vp, scope);
+        values.push(v);
+      });
+      if (key.toLowerCase().startsWith("aws:")) {
+        const shape = globalKeyShape(key);
+        if (shape === "unknown") {
+          out.warn(keyPath, "unknown-global-condition-key", `"${key}" is not a known AWS global condition key`);
+        } else if (shape === "single" && parsed.setOperator !== undefined) {
+          out.warn(
+            keyPath,
+            "set-operator-on-single-valued-key",
+            `${parsed.setOperator} is meant for multivalued keys; "${key}" is single-valued`,
+          );
+        } else if (shape === "multi" && parsed.setOperator === undefined && info.family !== "null") {
+          out.warn(
+            keyPath,
+            "missing-set-operator-on-multivalued-key",
+            `"${key}" is multivalued: without ForAllValues/ForAnyValue the condition never matches a multivalued request value`,
+          );
+        }
+      }
+      if (parsed.setOperator === "ForAllValues" && effect === "Allow" && !parsed.ifExists) {
+        out.warn(
+          keyPath,
+          "for-all-values-with-allow",
+          `ForAllValues in an Allow statement also matches when "${key}" is missing or empty; consider adding a Null condition`,
+        );
+      }
+      clauses.push({
+        operator,
+        name: info.name,
+        ...(parsed.setOperator === undefined ? {} : { setOperator: parsed.setOperator }),
+        ifExists: parsed.ifExists,
+        key,
+        values,
+      });
+    }
+  }
+  return ok ? clauses : undefined;
+}
+
+const PRINCIPAL_REQUIRED = new Set<PolicyKind>(["resource", "trust"]);
+const RESOURCE_OPTIONAL = new Set<PolicyKind>(["trust", "scp"]);
+
+function parseStatement(raw: unknown, path: string, index: number, scope: Scope): Statement | undefined {
+  const out = scope.out;
+  if (!isRecord(raw)) {
+    out.error(path, "invalid-element-type", "a statement must be an object");
+    return undefined;
+  }
+  const before = out.findings.filter((f) => f.severity === "error").length;
+  for (const key of Object.keys(raw)) {
+    if (!STATEMENT_ELEMENTS.has(key)) {
+      const hint = [...STATEMENT_ELEMENTS].find((e) => e.toLowerCase() === key.toLowerCase());
+      out.error(
+        member(path, key),
+        "unknown-element",
+        `unknown statement element "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
+      );
+    }
+  }
+  let sid: string | undefined;
+  if ("Sid" in raw) {
+    if (typeof raw.Sid !== "string") out.error(`${path}.Sid`, "invalid-element-type", "Sid must be a string");
+    else {
+      sid = raw.Sid;
+      if (IAM_KINDS.has(scope.kind) && !SID.test(sid)) {
+        out.error(
+          `${path}.Sid`,
+          "invalid-sid",
+          `Sid "${sid}" must contain only ASCII letters and digits in IAM policies`,
+        );
+      }
+    }
+  }
+  let effect: Effect | undefined;
+  if (!("Effect" in raw)) out.error(path, "missing-effect", "statement has no Effect");
+  else if (raw.Effect !== "Allow" && raw.Effect !== "Deny") {
+    out.error(
+      `${path}.Effect`,
+      "invalid-effect",
+      `Effect must be "Allow" or "Deny", got ${JSON.stringify(raw.Effect)}`,
+    );
+  } else effect = raw.Effect;
+
+  let action: string[] | undefined;
+  let notAction: string[] | undefined;
+  if ("Action" in raw && "NotAction" in raw) {
+    out.error(path, "action-and-not-action", "a statement cannot have both Action and NotAction");
+  } else if ("Action" in raw) action = parseActions(raw.Action, `${path}.Action`, "Action", scope);
+  else if ("NotAction" in raw) notAction = parseActions(raw.NotAction, `${path}.NotAction`, "NotAction", scope);
+  else out.error(path, "missing-action", "statement needs Action or NotAction");
+
+  let resource: string[] | undefined;
+  let notResource: string[] | undefined;
+  if ("Resource" in raw && "NotResource" in raw) {
+    out.error(path, "resource-and-not-resource", "a statement cannot have both Resource and NotResource");
+  } else if (scope.kind === "trust" && ("Resource" in raw || "NotResource" in raw)) {
+    out.error(
+      `${path}.${"Resource" in raw ? "Resource" : "NotResource"}`,
+      "resource-not-allowed",
+      "a role trust policy cannot have Resource or NotResource (the resource is the role)",
+    );
+  } else if ("Resource" in raw) resource = parseResources(raw.Resource, `${path}.Resource`, "Resource", scope);
+  else if ("NotResource" in raw)
+    notResource = parseResources(raw.NotResource, `${path}.NotResource`, "NotResource", scope);
+  else if (!RESOURCE_OPTIONAL.has(scope.kind))
+    out.error(path, "missing-resource", "statement needs Resource or NotResource");
+
+  let principal: PrincipalElement | undefined;
+  let notPrincipal: PrincipalElement | undefined;
+  const hasPrincipal = "Principal" in raw;
+  const hasNotPrincipal = "NotPrincipal" in raw;
+  if (PRINCIPAL_REQUIRED.has(scope.kind)) {
+    if (hasPrincipal && hasNotPrincipal) {
+      out.error(path, "principal-and-not-principal", "a statement cannot have both Principal and NotPrincipal");
+    } else if (hasPrincipal) principal = parsePrincipal(raw.Principal, `${path}.Principal`, "Principal", scope);
+    else if (hasNotPrincipal)
+      notPrincipal = parsePrincipal(raw.NotPrincipal, `${path}.NotPrincipal`, "NotPrincipal", scope);
+    else out.error(path, "missing-principal", `a ${scope.kind} policy statement needs Principal or NotPrincipal`);
+  } else if (hasPrincipal || hasNotPrincipal) {
+    out.error(
+      `${path}.${hasPrincipal ? "Principal" : "NotPrincipal"}`,
+      "principal-not-allowed",
+      `a ${scope.kind} policy cannot have Principal or NotPrincipal (the principal is whoever the policy is attached to)`,
+    );
+  }
+
+  let conditions: ConditionClause[] | undefined = [];
+  if ("Condition" in raw) conditions = parseCondition(raw.Condition, `${path}.Condition`, effect, scope);
+
+  if (effect === "Allow") {
+    if (notAction !== undefined)
+      out.warn(
+        `${path}.NotAction`,
+        "allow-with-not-action",
+        "Allow with NotAction grants every action not listed, including future ones; prefer Action",
+      );
+    if (notResource !== undefined)
+      out.warn(
+        `${path}.NotResource`,
+        "allow-with-not-resource",
+        "Allow with NotResource grants every resource not listed, including future ones; prefer Resource",
+      );
+    if (notPrincipal !== undefined)
+      out.warn(
+        `${path}.NotPrincipal`,
+        "allow-with-not-principal",
+        "Allow with NotPrincipal grants everyone not listed, including anonymous users",
+      );
+  }
+
+  const after = out.findings.filter((f) => f.severity === "error").length;
+  if (after > before || effect === undefined || conditions === undefined) return undefined;
+  return {
+    index,
+    ...(sid === undefined ? {} : { sid }),
+    effect,
+    ...(action === undefined ? {} : { action }),
+    ...(notAction === undefined ? {} : { notAction }),
+    ...(resource === undefined ? {} : { resource }),
+    ...(notResource === undefined ? {} : { notResource }),
+    ...(principal === undefined ? {} : { principal }),
+    ...(notPrincipal === undefined ? {} : { notPrincipal }),
+    conditions,
+  };
+}
+
+/**
  * Parses and validates a policy document. `policy` is undefined when any finding is an error.
  *
  * @example
- * const { policy, findings } = parsePolicy('{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}');
+ * const { policy, findings } = parsePolicy(
+ *   '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}',
+ *   { kind: "managed", id: "arn:aws:iam::123456789012:policy/S3Full" },
+ * );
  */
 export function parsePolicy(
   doc: PolicyDocumentInput,
   options?: ParsePolicyOptions,
 ): { policy?: Policy; findings: Finding[] } {
-  void doc;
-  void options;
-  throw new Error("parsePolicy: not implemented yet");
+  const kind = options?.kind ?? "identity";
+  const out = new Collector();
+  let root: unknown = doc;
+  if (typeof doc === "string") {
+    try {
+      root = JSON.parse(doc);
+    } catch (e) {
+      out.error("$", "malformed-json", `policy is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+      return { findings: out.findings };
+    }
+  }
+  if (!isRecord(root)) {
+    out.error("$", "not-an-object", "a policy document must be a JSON object");
+    return { findings: out.findings };
+  }
+  const limit = POLICY_SIZE_LIMITS[kind];
+  if (limit !== undefined) {
+    const size = typeof doc === "string" ? policySize(doc) : JSON.stringify(root).length;
+    if (size > limit) {
+      out.error(
+        "$",
+        "policy-too-large",
+        `policy has ${size} characters (whitespace excluded); a ${kind} policy may have at most ${limit}`,
+      );
+    }
+  }
+  for (const key of Object.keys(root)) {
+    if (!TOP_LEVEL.has(key)) {
+      const hint = [...TOP_LEVEL, ...STATEMENT_ELEMENTS].find((e) => e.toLowerCase() === key.toLowerCase());
+      out.error(
+        member("$", key),
+        "unknown-element",
+        `unknown top-level element "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
+      );
+    }
+  }
+  let version: PolicyVersion = "2008-10-17";
+  const versionSpecified = "Version" in root;
+  if (!versionSpecified) {
+    out.warn(
+      "$",
+      "missing-version",
+      'no Version: the policy gets 2008-10-17 semantics (no policy variables); add "Version": "2012-10-17"',
+    );
+  } else if (root.Version === "2012-10-17" || root.Version === "2008-10-17") {
+    version = root.Version;
+  } else {
+    out.error(
+      "$.Version",
+      "invalid-version",
+      `Version must be "2012-10-17" or "2008-10-17", got ${JSON.stringify(root.Version)}`,
+    );
+  }
+  let policyId: string | undefined;
+  if ("Id" in root) {
+    if (typeof root.Id === "string") policyId = root.Id;
+    else out.error("$.Id", "invalid-id", "Id must be a string");
+  }
+  const scope: Scope = { kind, version, out };
+  const statements: Statement[] = [];
+  if (!("Statement" in root)) {
+    out.error("$", "missing-statement", "policy has no Statement");
+  } else if (Array.isArray(root.Statement)) {
+    if (root.Statement.length === 0) out.error("$.Statement", "empty-element", "Statement must not be an empty array");
+    root.Statement.forEach((raw, i) => {
+      const s = parseStatement(raw, `$.Statement[${i}]`, i, scope);
+      if (s !== undefined) statements.push(s);
+    });
+  } else if (isRecord(root.Statement)) {
+    const s = parseStatement(root.Statement, "$.Statement", 0, scope);
+    if (s !== undefined) statements.push(s);
+  } else {
+    out.error("$.Statement", "invalid-element-type", "Statement must be an object or an array of objects");
+  }
+
+  const pathOf = (i: number) => (Array.isArray(root.Statement) ? `$.Statement[${i}]` : "$.Statement");
+  const sids = new Map<string, number>();
+  for (const s of statements) {
+    if (s.sid === undefined || s.sid === "") continue;
+    const first = sids.get(s.sid);
+    if (first === undefined) sids.set(s.sid, s.index);
+    else out.warn(`${pathOf(s.index)}.Sid`, "duplicate-sid", `Sid "${s.sid}" is also used by statement ${first}`);
+  }
+  for (const r of findRedundantStatements(statements)) {
+    if (r.duplicate) {
+      out.warn(
+        pathOf(r.index),
+        "duplicate-statement",
+        `statement ${r.index} is identical to statement ${r.coveredBy} (Sid aside)`,
+      );
+    } else {
+      out.warn(
+        pathOf(r.index),
+        "redundant-statement",
+        `statement ${r.index} is redundant: statement ${r.coveredBy} already covers every action and resource it names`,
+      );
+    }
+  }
+
+  if (out.hasErrors) return { findings: out.findings };
+  const policy: Policy = {
+    kind,
+    ...(options?.id === undefined ? {} : { id: options.id }),
+    ...(policyId === undefined ? {} : { policyId }),
+    version,
+    versionSpecified,
+    statements,
+  };
+  return { policy, findings: out.findings };
 }
 
 /** Validates a policy document and returns every finding (errors and warnings). */

@@ -1,0 +1,250 @@
+import { type Context, lookupContext } from "./context-lookup.ts";
+import { parseTemplate, type TemplatePart, type VariableRef } from "./policy-variables.ts";
+
+/** Match results. `UNRESOLVED`: a policy variable had no value, so the pattern matches nothing. */
+export const NO_MATCH = 0;
+export const MATCH = 1;
+export const UNRESOLVED = 3;
+export type MatchResult = typeof NO_MATCH | typeof MATCH | typeof UNRESOLVED;
+
+/** A segment part: literal text, `ONE` (the `?` wildcard), or an index into the pattern's variables. */
+type Part = string | number;
+const ONE = -1;
+
+interface Segment {
+  readonly parts: readonly Part[];
+  /** The whole segment when it is plain literal text (the common case: indexOf/startsWith apply). */
+  readonly literal: string | undefined;
+  /** Length contributed by literal text and `?`; variables add their resolved length. */
+  readonly fixedLength: number;
+}
+
+const ANY = 0;
+const EXACT = 1;
+const PREFIX = 2;
+const SUFFIX = 3;
+const GENERAL = 4;
+
+/** Resolved variable values of the pattern being matched; matching is never re-entered. */
+const resolved: string[] = [];
+
+function resolveVariable(v: VariableRef, ctx: Context): string | undefined {
+  const value = lookupContext(ctx, v.key, v.lowerKey);
+  if (value === undefined || typeof value === "object") {
+    // Multivalued keys cannot be used as policy variables.
+    return v.fallback;
+  }
+  return typeof value === "string" ? value : String(value);
+}
+
+/**
+ * A compiled wildcard pattern (`*` any run, `?` one UTF-16 unit) with optional policy variables.
+ * Built once at compile time; matching never allocates for variable-free patterns.
+ */
+export class Pattern {
+  readonly source: string;
+  readonly hasVariables: boolean;
+  readonly hasWildcards: boolean;
+  private readonly kind: number;
+  private readonly literal: string;
+  private readonly segments: readonly Segment[];
+  private readonly variables: readonly VariableRef[];
+
+  constructor(source: string, segments: Segment[], variables: VariableRef[]) {
+    this.source = source;
+    this.segments = segments;
+    this.variables = variables;
+    this.hasVariables = variables.length > 0;
+    this.hasWildcards = segments.length > 1 || segments.some((s) => s.parts.includes(ONE));
+    const first = segments[0];
+    const last = segments[segments.length - 1];
+    let kind = GENERAL;
+    let literal = "";
+    if (!this.hasVariables && first !== undefined && last !== undefined) {
+      if (segments.every((s) => s.parts.length === 0)) kind = ANY;
+      else if (segments.length === 1 && first.literal !== undefined) {
+        kind = EXACT;
+        literal = first.literal;
+      } else if (segments.length === 2 && first.literal !== undefined && last.parts.length === 0) {
+        kind = PREFIX;
+        literal = first.literal;
+      } else if (segments.length === 2 && first.parts.length === 0 && last.literal !== undefined) {
+        kind = SUFFIX;
+        literal = last.literal;
+      }
+    }
+    this.kind = kind;
+    this.literal = literal;
+  }
+
+  /** True when the pattern is a plain `*`. */
+  get isAny(): boolean {
+    return this.kind === ANY;
+  }
+
+  /** Matches `s.slice(start, end)` without slicing. */
+  match(s: string, start: number, end: number, ctx: Context): MatchResult {
+    switch (this.kind) {
+      case ANY:
+        return MATCH;
+      case EXACT:
+        return end - start === this.literal.length && s.startsWith(this.literal, start) ? MATCH : NO_MATCH;
+      case PREFIX:
+        return end - start >= this.literal.length && s.startsWith(this.literal, start) ? MATCH : NO_MATCH;
+      case SUFFIX:
+        return end - start >= this.literal.length && s.startsWith(this.literal, end - this.literal.length)
+          ? MATCH
+          : NO_MATCH;
+      default:
+        return this.matchGeneral(s, start, end, ctx);
+    }
+  }
+
+  /** Matches a whole string. */
+  test(s: string, ctx: Context): MatchResult {
+    return this.match(s, 0, s.length, ctx);
+  }
+
+  /**
+   * The pattern with its variables substituted, for patterns without wildcards (IgnoreCase
+   * operators); undefined when a variable cannot be resolved.
+   */
+  resolve(ctx: Context): string | undefined {
+    if (!this.hasVariables) return this.segments[0]?.literal ?? this.source;
+    let out = "";
+    for (const part of this.segments[0]?.parts ?? []) {
+      if (typeof part === "string") out += part;
+      else {
+        const v = this.variables[part];
+        const value = v === undefined ? undefined : resolveVariable(v, ctx);
+        if (value === undefined) return undefined;
+        out += value;
+      }
+    }
+    return out;
+  }
+
+  private matchGeneral(s: string, start: number, end: number, ctx: Context): MatchResult {
+    const vars = this.variables;
+    for (let i = 0; i < vars.length; i++) {
+      const v = vars[i] as VariableRef;
+      const value = resolveVariable(v, ctx);
+      if (value === undefined) return UNRESOLVED;
+      resolved[i] = value;
+    }
+    const segs = this.segments;
+    const n = segs.length;
+    const first = segs[0] as Segment;
+    if (n === 1) return matchAt(first, s, start, end) === end ? MATCH : NO_MATCH;
+    let p = matchAt(first, s, start, end);
+    if (p < 0) return NO_MATCH;
+    const last = segs[n - 1] as Segment;
+    const lastStart = end - segmentLength(last);
+    if (lastStart < p || matchAt(last, s, lastStart, end) !== end) return NO_MATCH;
+    for (let i = 1; i < n - 1; i++) {
+      p = find(segs[i] as Segment, s, p, lastStart);
+      if (p < 0) return NO_MATCH;
+    }
+    return MATCH;
+  }
+}
+
+function segmentLength(seg: Segment): number {
+  let len = seg.fixedLength;
+  for (const part of seg.parts) {
+    if (typeof part === "number" && part !== ONE) len += (resolved[part] as string).length;
+  }
+  return len;
+}
+
+/** Matches `seg` at `pos`; returns the end position or -1. */
+function matchAt(seg: Segment, s: string, pos: number, end: number): number {
+  const lit = seg.literal;
+  if (lit !== undefined) {
+    return pos + lit.length <= end && s.startsWith(lit, pos) ? pos + lit.length : -1;
+  }
+  for (const part of seg.parts) {
+    if (part === ONE) {
+      if (pos >= end) return -1;
+      pos++;
+    } else {
+      const text = typeof part === "string" ? part : (resolved[part] as string);
+      if (pos + text.length > end || !s.startsWith(text, pos)) return -1;
+      pos += text.length;
+    }
+  }
+  return pos;
+}
+
+/** Leftmost occurrence of `seg` within [from, limit]; returns its end position or -1. */
+function find(seg: Segment, s: string, from: number, limit: number): number {
+  const lit = seg.literal;
+  if (lit !== undefined) {
+    const at = s.indexOf(lit, from);
+    return at >= 0 && at + lit.length <= limit ? at + lit.length : -1;
+  }
+  const len = segmentLength(seg);
+  for (let p = from; p + len <= limit; p++) {
+    const e = matchAt(seg, s, p, limit);
+    if (e >= 0) return e;
+  }
+  return -1;
+}
+
+/** Options of {@link compilePattern}. */
+export interface PatternOptions {
+  /** `*` and `?` are wildcards (Resource, Action, StringLike, ArnLike); otherwise literal. */
+  wildcards: boolean;
+  /** `${…}` are policy variables (2012-10-17 policies, string/ARN operators, Resource). */
+  variables: boolean;
+}
+
+/** Compiles a policy string into a {@link Pattern}. Lower-case the text first for case-insensitive use. */
+export function compilePattern(text: string, options: PatternOptions): Pattern {
+  let template: TemplatePart[] = [{ text }];
+  if (options.variables && text.includes("${")) {
+    const parsed = parseTemplate(text);
+    if ("parts" in parsed) template = parsed.parts;
+  }
+  const segments: Segment[] = [];
+  const variables: VariableRef[] = [];
+  let parts: Part[] = [];
+  let buffer = "";
+  let fixed = 0;
+  const flush = () => {
+    if (buffer !== "") {
+      parts.push(buffer);
+      fixed += buffer.length;
+      buffer = "";
+    }
+  };
+  const endSegment = () => {
+    flush();
+    const literal = parts.length === 0 ? "" : parts.length === 1 && typeof parts[0] === "string" ? parts[0] : undefined;
+    segments.push({ parts, literal, fixedLength: fixed });
+    parts = [];
+    fixed = 0;
+  };
+  for (const part of template) {
+    if ("variable" in part) {
+      flush();
+      parts.push(variables.length);
+      variables.push(part.variable);
+    } else if ("literal" in part) {
+      buffer += part.literal;
+    } else {
+      const t = part.text;
+      for (let i = 0; i < t.length; i++) {
+        const c = t[i] as string;
+        if (options.wildcards && c === "*") endSegment();
+        else if (options.wildcards && c === "?") {
+          flush();
+          parts.push(ONE);
+          fixed++;
+        } else buffer += c;
+      }
+    }
+  }
+  endSegment();
+  return new Pattern(text, segments, variables);
+}
