@@ -1,0 +1,84 @@
+import { createManualClock, IamError } from "@gatehouse/core";
+import { describe, expect, it } from "vitest";
+import { signGrpcCall, verifyGrpcCall } from "./index.ts";
+
+const creds = { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" };
+const call = {
+  method: "/gatehouse.v1.ControlService/CreateUser",
+  authority: "127.0.0.1:50051",
+  body: Buffer.from("hello"),
+};
+const t0 = Date.parse("2026-01-01T00:00:00Z");
+
+async function failure(p: Promise<unknown>): Promise<IamError> {
+  try {
+    await p;
+  } catch (e) {
+    if (IamError.is(e)) return e;
+    throw e;
+  }
+  throw new Error("expected failure");
+}
+
+describe("SigV4 over gRPC", () => {
+  const clock = createManualClock(t0);
+  const lookup = async (id: string) =>
+    id === creds.accessKeyId ? { secretAccessKey: creds.secretAccessKey, active: true } : undefined;
+
+  it("signs the canonical form and verifies it", async () => {
+    const md = await signGrpcCall(call, creds, { clock });
+    expect(md["x-amz-date"]).toBe("20260101T000000Z");
+    expect(md.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE\/20260101\/us-east-1\/iam\/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/,
+    );
+    expect(await verifyGrpcCall(call, md, { lookup, clock })).toEqual({
+      accessKeyId: creds.accessKeyId,
+      signedAtMs: t0,
+    });
+  });
+
+  it("rejects a wrong secret, a tampered body, another method or host, without leaking the signature", async () => {
+    const wrong = await signGrpcCall(call, { ...creds, secretAccessKey: "x".repeat(40) }, { clock });
+    const e = await failure(verifyGrpcCall(call, wrong, { lookup, clock }));
+    expect([e.awsName, e.code]).toEqual(["SignatureDoesNotMatch", "UNAUTHENTICATED"]);
+    expect(e.message).not.toMatch(/[0-9a-f]{64}/);
+    expect(e.message).not.toContain(creds.secretAccessKey);
+    const md = await signGrpcCall(call, creds, { clock });
+    expect(
+      (await failure(verifyGrpcCall({ ...call, body: Buffer.from("hellp") }, md, { lookup, clock }))).awsName,
+    ).toBe("SignatureDoesNotMatch");
+    const forged = { ...md, "x-amz-content-sha256": "0".repeat(64) };
+    expect((await failure(verifyGrpcCall(call, forged, { lookup, clock }))).awsName).toBe("SignatureDoesNotMatch");
+    expect((await failure(verifyGrpcCall({ ...call, method: "/x/DeleteUser" }, md, { lookup, clock }))).awsName).toBe(
+      "SignatureDoesNotMatch",
+    );
+    expect((await failure(verifyGrpcCall({ ...call, authority: "evil:1" }, md, { lookup, clock }))).awsName).toBe(
+      "SignatureDoesNotMatch",
+    );
+  });
+
+  it("rejects stale and future dates beyond five minutes", async () => {
+    const md = await signGrpcCall(call, creds, { clock: createManualClock(t0 - 5 * 60_000 - 1000) });
+    expect((await failure(verifyGrpcCall(call, md, { lookup, clock }))).awsName).toBe("RequestExpired");
+    const future = await signGrpcCall(call, creds, { clock: createManualClock(t0 + 6 * 60_000) });
+    expect((await failure(verifyGrpcCall(call, future, { lookup, clock }))).awsName).toBe("RequestExpired");
+    const edge = await signGrpcCall(call, creds, { clock: createManualClock(t0 - 4 * 60_000) });
+    await expect(verifyGrpcCall(call, edge, { lookup, clock })).resolves.toBeDefined();
+  });
+
+  it("rejects unknown and inactive keys as InvalidClientTokenId, missing parts as IncompleteSignature", async () => {
+    const md = await signGrpcCall(call, creds, { clock });
+    const inactive = async () => ({ secretAccessKey: creds.secretAccessKey, active: false });
+    expect((await failure(verifyGrpcCall(call, md, { lookup: inactive, clock }))).awsName).toBe("InvalidClientTokenId");
+    expect((await failure(verifyGrpcCall(call, md, { lookup: async () => undefined, clock }))).awsName).toBe(
+      "InvalidClientTokenId",
+    );
+    expect((await failure(verifyGrpcCall(call, {}, { lookup, clock }))).awsName).toBe("IncompleteSignature");
+    expect((await failure(verifyGrpcCall(call, { ...md, "x-amz-date": undefined }, { lookup, clock }))).awsName).toBe(
+      "IncompleteSignature",
+    );
+    expect((await failure(verifyGrpcCall(call, md, { lookup, clock, region: "eu-west-1" }))).awsName).toBe(
+      "SignatureDoesNotMatch",
+    );
+  });
+});
