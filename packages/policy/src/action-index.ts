@@ -2,11 +2,15 @@ import { actionMatches, type CompiledStatement } from "./compiled-statement.ts";
 
 const EMPTY: readonly CompiledStatement[] = Object.freeze([]);
 
+/** The literal service prefix of a lower-cased action pattern; undefined when it has wildcards. */
 function serviceOf(lowerPattern: string): string | undefined {
   const colon = lowerPattern.indexOf(":");
   if (colon <= 0) return undefined;
-  const service = lowerPattern.slice(0, colon);
-  return service.includes("*") || service.includes("?") ? undefined : service;
+  for (let i = 0; i < colon; i++) {
+    const c = lowerPattern.charCodeAt(i);
+    if (c === 42 || c === 63) return undefined;
+  }
+  return lowerPattern.slice(0, colon);
 }
 
 /**
@@ -23,24 +27,34 @@ export class ActionIndex {
 
   add(s: CompiledStatement): void {
     this.size++;
-    const patterns = s.statement.action;
+    const patterns = s.actions;
     if (patterns === undefined) {
       this.fallback.push(s);
       return;
     }
-    const lower = patterns.map((a) => a.toLowerCase());
-    if (lower.some((a) => serviceOf(a) === undefined)) {
-      this.fallback.push(s);
-      return;
+    // Services whose actions this statement matches by wildcard; a wildcard service means fallback.
+    let wildServices: string[] | undefined;
+    for (const p of patterns) {
+      if (!p.hasWildcards) continue;
+      const service = serviceOf(p.source);
+      if (service === undefined) {
+        this.fallback.push(s);
+        return;
+      }
+      if (wildServices === undefined) wildServices = [service];
+      else if (!wildServices.includes(service)) wildServices.push(service);
     }
-    const wildServices = new Set<string>();
-    for (const a of lower) if (a.includes("*") || a.includes("?")) wildServices.add(serviceOf(a) as string);
-    for (const service of wildServices) push(this.byService, service, s);
-    const exact = new Set<string>();
-    for (const a of lower) {
-      if (!wildServices.has(serviceOf(a) as string)) exact.add(a);
+    if (wildServices !== undefined) for (const service of wildServices) push(this.byService, service, s);
+    let added: string[] | undefined;
+    for (const p of patterns) {
+      if (p.hasWildcards) continue;
+      const a = p.source;
+      if (wildServices !== undefined && wildServices.includes(serviceOf(a) ?? "")) continue;
+      if (added !== undefined && added.includes(a)) continue;
+      push(this.exact, a, s);
+      if (added === undefined) added = [a];
+      else added.push(a);
     }
-    for (const a of exact) push(this.exact, a, s);
   }
 
   /** Statements whose Action/NotAction matches `lowerAction`, in ordinal order (a fresh array, or a shared empty one). */

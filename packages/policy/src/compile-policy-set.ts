@@ -73,7 +73,7 @@ function isParsedPolicy(input: PolicyInput): input is Policy {
 
 function toPolicy(input: PolicyInput, kind: PolicyKind, slot: string): Policy {
   if (isParsedPolicy(input)) return input;
-  const { policy, findings } = parsePolicy(input, { kind });
+  const { policy, findings } = parsePolicy(input, { kind, crossStatementWarnings: false });
   if (policy === undefined) {
     const errors = findings.filter((f) => f.severity === "error");
     const first = errors[0];

@@ -23,6 +23,11 @@ export interface ParsePolicyOptions {
   kind?: PolicyKind;
   /** The caller's name for the policy, carried into explanations. */
   id?: string;
+  /**
+   * Run the cross-statement checks that only produce warnings (duplicate and redundant
+   * statements, duplicate Sids). Defaults to true; the compiler turns them off.
+   */
+  crossStatementWarnings?: boolean;
 }
 
 /**
@@ -80,8 +85,16 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+const memberSuffixes = new Map<string, string>();
+
+/** `path.name`, or `path['name']` when the name is not an identifier. */
 function member(path: string, name: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? `${path}.${name}` : `${path}['${name.replace(/'/g, "\\'")}']`;
+  let suffix = memberSuffixes.get(name);
+  if (suffix === undefined) {
+    suffix = /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? `.${name}` : `['${name.replace(/'/g, "\\'")}']`;
+    if (memberSuffixes.size < 4096) memberSuffixes.set(name, suffix);
+  }
+  return path + suffix;
 }
 
 /** Characters of JSON text, not counting whitespace outside strings. */
@@ -106,14 +119,16 @@ export function policySize(text: string): number {
 
 class Collector {
   readonly findings: Finding[] = [];
+  errors = 0;
   error(path: string, code: FindingCode, message: string): void {
+    this.errors++;
     this.findings.push({ path, code, message, severity: "error" });
   }
   warn(path: string, code: FindingCode, message: string): void {
     this.findings.push({ path, code, message, severity: "warning" });
   }
   get hasErrors(): boolean {
-    return this.findings.some((f) => f.severity === "error");
+    return this.errors > 0;
   }
 }
 
@@ -398,14 +413,9 @@ function parseCondition(
           `ForAllValues in an Allow statement also matches when "${key}" is missing or empty; consider adding a Null condition`,
         );
       }
-      clauses.push({
-        operator,
-        name: info.name,
-        ...(parsed.setOperator === undefined ? {} : { setOperator: parsed.setOperator }),
-        ifExists: parsed.ifExists,
-        key,
-        values,
-      });
+      const clause: Mutable<ConditionClause> = { operator, name: info.name, ifExists: parsed.ifExists, key, values };
+      if (parsed.setOperator !== undefined) clause.setOperator = parsed.setOperator;
+      clauses.push(clause);
     }
   }
   return ok ? clauses : undefined;
@@ -420,7 +430,7 @@ function parseStatement(raw: unknown, path: string, index: number, scope: Scope)
     out.error(path, "invalid-element-type", "a statement must be an object");
     return undefined;
   }
-  const before = out.findings.filter((f) => f.severity === "error").length;
+  const before = out.errors;
   for (const key of Object.keys(raw)) {
     if (!STATEMENT_ELEMENTS.has(key)) {
       const hint = [...STATEMENT_ELEMENTS].find((e) => e.toLowerCase() === key.toLowerCase());
@@ -522,21 +532,19 @@ function parseStatement(raw: unknown, path: string, index: number, scope: Scope)
       );
   }
 
-  const after = out.findings.filter((f) => f.severity === "error").length;
-  if (after > before || effect === undefined || conditions === undefined) return undefined;
-  return {
-    index,
-    ...(sid === undefined ? {} : { sid }),
-    effect,
-    ...(action === undefined ? {} : { action }),
-    ...(notAction === undefined ? {} : { notAction }),
-    ...(resource === undefined ? {} : { resource }),
-    ...(notResource === undefined ? {} : { notResource }),
-    ...(principal === undefined ? {} : { principal }),
-    ...(notPrincipal === undefined ? {} : { notPrincipal }),
-    conditions,
-  };
+  if (out.errors > before || effect === undefined || conditions === undefined) return undefined;
+  const statement: Mutable<Statement> = { index, effect, conditions };
+  if (sid !== undefined) statement.sid = sid;
+  if (action !== undefined) statement.action = action;
+  if (notAction !== undefined) statement.notAction = notAction;
+  if (resource !== undefined) statement.resource = resource;
+  if (notResource !== undefined) statement.notResource = notResource;
+  if (principal !== undefined) statement.principal = principal;
+  if (notPrincipal !== undefined) statement.notPrincipal = notPrincipal;
+  return statement;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * Parses and validates a policy document. `policy` is undefined when any finding is an error.
@@ -626,6 +634,21 @@ export function parsePolicy(
     out.error("$.Statement", "invalid-element-type", "Statement must be an object or an array of objects");
   }
 
+  if (options?.crossStatementWarnings !== false) crossStatementChecks(root, statements, out);
+
+  if (out.hasErrors) return { findings: out.findings };
+  const policy: Policy = {
+    kind,
+    ...(options?.id === undefined ? {} : { id: options.id }),
+    ...(policyId === undefined ? {} : { policyId }),
+    version,
+    versionSpecified,
+    statements,
+  };
+  return { policy, findings: out.findings };
+}
+
+function crossStatementChecks(root: Record<string, unknown>, statements: Statement[], out: Collector): void {
   const pathOf = (i: number) => (Array.isArray(root.Statement) ? `$.Statement[${i}]` : "$.Statement");
   const sids = new Map<string, number>();
   for (const s of statements) {
@@ -649,17 +672,6 @@ export function parsePolicy(
       );
     }
   }
-
-  if (out.hasErrors) return { findings: out.findings };
-  const policy: Policy = {
-    kind,
-    ...(options?.id === undefined ? {} : { id: options.id }),
-    ...(policyId === undefined ? {} : { policyId }),
-    version,
-    versionSpecified,
-    statements,
-  };
-  return { policy, findings: out.findings };
 }
 
 /** Validates a policy document and returns every finding (errors and warnings). */

@@ -19,6 +19,10 @@ interface Segment {
   readonly fixedLength: number;
 }
 
+const NO_PARTS: readonly Part[] = Object.freeze([]);
+const NO_VARIABLES: readonly VariableRef[] = Object.freeze([]);
+const NO_SEGMENTS: readonly Segment[] = Object.freeze([]);
+
 const ANY = 0;
 const EXACT = 1;
 const PREFIX = 2;
@@ -50,31 +54,21 @@ export class Pattern {
   private readonly segments: readonly Segment[];
   private readonly variables: readonly VariableRef[];
 
-  constructor(source: string, segments: Segment[], variables: VariableRef[]) {
+  constructor(
+    source: string,
+    kind: number,
+    literal: string,
+    segments: readonly Segment[],
+    variables: readonly VariableRef[],
+    hasWildcards: boolean,
+  ) {
     this.source = source;
+    this.kind = kind;
+    this.literal = literal;
     this.segments = segments;
     this.variables = variables;
     this.hasVariables = variables.length > 0;
-    this.hasWildcards = segments.length > 1 || segments.some((s) => s.parts.includes(ONE));
-    const first = segments[0];
-    const last = segments[segments.length - 1];
-    let kind = GENERAL;
-    let literal = "";
-    if (!this.hasVariables && first !== undefined && last !== undefined) {
-      if (segments.every((s) => s.parts.length === 0)) kind = ANY;
-      else if (segments.length === 1 && first.literal !== undefined) {
-        kind = EXACT;
-        literal = first.literal;
-      } else if (segments.length === 2 && first.literal !== undefined && last.parts.length === 0) {
-        kind = PREFIX;
-        literal = first.literal;
-      } else if (segments.length === 2 && first.parts.length === 0 && last.literal !== undefined) {
-        kind = SUFFIX;
-        literal = last.literal;
-      }
-    }
-    this.kind = kind;
-    this.literal = literal;
+    this.hasWildcards = hasWildcards;
   }
 
   /** True when the pattern is a plain `*`. */
@@ -110,7 +104,7 @@ export class Pattern {
    * operators); undefined when a variable cannot be resolved.
    */
   resolve(ctx: Context): string | undefined {
-    if (!this.hasVariables) return this.segments[0]?.literal ?? this.source;
+    if (!this.hasVariables) return this.kind === EXACT ? this.literal : (this.segments[0]?.literal ?? this.source);
     let out = "";
     for (const part of this.segments[0]?.parts ?? []) {
       if (typeof part === "string") out += part;
@@ -201,6 +195,29 @@ export interface PatternOptions {
 
 /** Compiles a policy string into a {@link Pattern}. Lower-case the text first for case-insensitive use. */
 export function compilePattern(text: string, options: PatternOptions): Pattern {
+  const plain = !options.variables || !text.includes("${");
+  if (plain && (!options.wildcards || !text.includes("?"))) {
+    // The common case: literal text, possibly with `*`s; simple shapes need no segments.
+    const star = options.wildcards ? text.indexOf("*") : -1;
+    if (star < 0) return new Pattern(text, EXACT, text, NO_SEGMENTS, NO_VARIABLES, false);
+    const nextStar = text.indexOf("*", star + 1);
+    if (nextStar < 0 && star === text.length - 1) {
+      return new Pattern(text, text.length === 1 ? ANY : PREFIX, text.slice(0, -1), NO_SEGMENTS, NO_VARIABLES, true);
+    }
+    if (nextStar < 0 && star === 0) return new Pattern(text, SUFFIX, text.slice(1), NO_SEGMENTS, NO_VARIABLES, true);
+    const segments: Segment[] = [];
+    let from = 0;
+    let allEmpty = true;
+    for (;;) {
+      const at = text.indexOf("*", from);
+      const piece = at < 0 ? text.slice(from) : text.slice(from, at);
+      if (piece !== "") allEmpty = false;
+      segments.push({ parts: piece === "" ? NO_PARTS : [piece], literal: piece, fixedLength: piece.length });
+      if (at < 0) break;
+      from = at + 1;
+    }
+    return new Pattern(text, allEmpty ? ANY : GENERAL, "", segments, NO_VARIABLES, true);
+  }
   let template: TemplatePart[] = [{ text }];
   if (options.variables && text.includes("${")) {
     const parsed = parseTemplate(text);
@@ -232,19 +249,31 @@ export function compilePattern(text: string, options: PatternOptions): Pattern {
       variables.push(part.variable);
     } else if ("literal" in part) {
       buffer += part.literal;
+    } else if (!options.wildcards) {
+      buffer += part.text;
     } else {
       const t = part.text;
+      let from = 0;
       for (let i = 0; i < t.length; i++) {
-        const c = t[i] as string;
-        if (options.wildcards && c === "*") endSegment();
-        else if (options.wildcards && c === "?") {
+        const c = t.charCodeAt(i);
+        if (c !== 42 && c !== 63) continue;
+        buffer += t.slice(from, i);
+        from = i + 1;
+        if (c === 42) endSegment();
+        else {
           flush();
           parts.push(ONE);
           fixed++;
-        } else buffer += c;
+        }
       }
+      buffer += t.slice(from);
     }
   }
   endSegment();
-  return new Pattern(text, segments, variables);
+  const hasWildcards = segments.length > 1 || segments.some((seg) => seg.parts.includes(ONE));
+  const first = segments[0] as Segment;
+  const simpleExact = variables.length === 0 && segments.length === 1 && first.literal !== undefined;
+  return simpleExact
+    ? new Pattern(text, EXACT, first.literal as string, NO_SEGMENTS, NO_VARIABLES, false)
+    : new Pattern(text, GENERAL, "", segments, variables, hasWildcards);
 }

@@ -50,51 +50,65 @@ function canonicalConditions(s: Statement): string {
   );
 }
 
-function canonical(s: Statement): string {
-  return JSON.stringify([
-    s.effect,
-    sorted(s.action?.map((a) => a.toLowerCase())),
-    sorted(s.notAction?.map((a) => a.toLowerCase())),
-    sorted(s.resource),
-    sorted(s.notResource),
-    canonicalPrincipal(s.principal),
-    canonicalPrincipal(s.notPrincipal),
-    canonicalConditions(s),
-  ]);
+interface Shape {
+  readonly statement: Statement;
+  readonly key: string;
+  readonly principal: string;
+  readonly conditions: string;
+  readonly actions: readonly string[] | undefined;
+  readonly notResource: string;
 }
 
-function listCovers(general: readonly string[], specific: readonly string[], fold: boolean): boolean {
+function hasWildcard(s: string): boolean {
+  return s.includes("*") || s.includes("?");
+}
+
+function listCovers(general: readonly string[], specific: readonly string[]): boolean {
   return specific.every((sp) =>
     general.some((g) => {
-      const a = fold ? g.toLowerCase() : g;
-      const b = fold ? sp.toLowerCase() : sp;
-      if (a.includes("${") || b.includes("${")) return a === b;
-      return patternCovers(a, b);
+      if (g === "*" || g === sp) return true;
+      if (g.includes("${") || sp.includes("${") || !hasWildcard(g)) return false;
+      return patternCovers(g, sp);
     }),
   );
 }
 
 /** Whether statement `b` allows/denies at least everything `a` does (a conservative check). */
-function covers(b: Statement, a: Statement): boolean {
-  if (a.effect !== b.effect) return false;
-  if (a.action === undefined || b.action === undefined) return false;
-  if (JSON.stringify(canonicalPrincipal(a.principal)) !== JSON.stringify(canonicalPrincipal(b.principal))) return false;
-  if (JSON.stringify(canonicalPrincipal(a.notPrincipal)) !== JSON.stringify(canonicalPrincipal(b.notPrincipal)))
-    return false;
-  if (b.conditions.length > 0 && canonicalConditions(a) !== canonicalConditions(b)) return false;
-  if (!listCovers(b.action, a.action, true)) return false;
-  if (b.notResource !== undefined || a.notResource !== undefined) {
-    return JSON.stringify(sorted(a.notResource)) === JSON.stringify(sorted(b.notResource));
-  }
-  if (b.resource === undefined) return true;
-  if (a.resource === undefined) return false;
-  return listCovers(b.resource, a.resource, false);
+function covers(b: Shape, a: Shape): boolean {
+  const sa = a.statement;
+  const sb = b.statement;
+  if (sa.effect !== sb.effect || a.actions === undefined || b.actions === undefined) return false;
+  if (a.principal !== b.principal) return false;
+  if (sb.conditions.length > 0 && a.conditions !== b.conditions) return false;
+  if (!listCovers(b.actions, a.actions)) return false;
+  if (sb.notResource !== undefined || sa.notResource !== undefined) return a.notResource === b.notResource;
+  if (sb.resource === undefined) return true;
+  if (sa.resource === undefined) return false;
+  return listCovers(sb.resource, sa.resource);
+}
+
+function shape(s: Statement): Shape {
+  const conditions = canonicalConditions(s);
+  const actions = s.action?.map((a) => a.toLowerCase());
+  const principal = JSON.stringify([canonicalPrincipal(s.principal), canonicalPrincipal(s.notPrincipal)]);
+  const notResource = JSON.stringify(sorted(s.notResource));
+  const key = JSON.stringify([
+    s.effect,
+    sorted(actions),
+    sorted(s.notAction?.map((a) => a.toLowerCase())),
+    sorted(s.resource),
+    notResource,
+    principal,
+    conditions,
+  ]);
+  return { statement: s, key, principal, conditions, actions, notResource };
 }
 
 /** Duplicate and redundant statements of one policy, each reported once (on the later or narrower one). */
 export function findRedundantStatements(statements: readonly Statement[]): Redundancy[] {
   const result: Redundancy[] = [];
-  const keys = statements.map(canonical);
+  const shapes = statements.map(shape);
+  const keys = shapes.map((x) => x.key);
   const flagged = new Set<number>();
   for (let i = 0; i < statements.length; i++) {
     for (let j = 0; j < i; j++) {
@@ -111,13 +125,13 @@ export function findRedundantStatements(statements: readonly Statement[]): Redun
   }
   for (let i = 0; i < statements.length; i++) {
     if (flagged.has(i)) continue;
-    const a = statements[i] as Statement;
+    const a = shapes[i] as Shape;
     for (let j = 0; j < statements.length; j++) {
       if (i === j || flagged.has(j)) continue;
-      const b = statements[j] as Statement;
+      const b = shapes[j] as Shape;
       // Mutually covering statements: report only the later one.
       if (covers(b, a) && !(j > i && covers(a, b))) {
-        result.push({ index: a.index, coveredBy: b.index, duplicate: false });
+        result.push({ index: a.statement.index, coveredBy: b.statement.index, duplicate: false });
         flagged.add(i);
         break;
       }
