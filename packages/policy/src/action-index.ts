@@ -49,8 +49,8 @@ export class ActionIndex {
     for (const p of patterns) {
       if (p.hasWildcards) continue;
       const a = p.source;
-      if (wildServices !== undefined && wildServices.includes(serviceOf(a) ?? "")) continue;
-      if (added !== undefined && added.includes(a)) continue;
+      if (wildServices?.includes(serviceOf(a) ?? "")) continue;
+      if (added?.includes(a)) continue;
       push(this.exact, a, s);
       if (added === undefined) added = [a];
       else added.push(a);

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: IAM policy variables are literal ${…} text in policies
 import { describe, expect, it } from "vitest";
 import type { ContextValue } from "./authz-request.ts";
 import { allow, aUser, decisionOf, policy, request } from "./test-support.ts";
