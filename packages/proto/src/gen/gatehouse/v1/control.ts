@@ -289,6 +289,10 @@ export interface AccessKeyMetadata {
   /** "Active" or "Inactive". */
   status: string;
   createDateMs: number;
+  /** Last use of the key: 0 / empty when never used. */
+  lastUsedDateMs: number;
+  lastUsedService: string;
+  lastUsedRegion: string;
 }
 
 export interface CreateAccessKeyRequest {
@@ -329,6 +333,133 @@ export interface ExportAccountResponse {
     | undefined;
   /** Entity snapshots at that revision, in the event encoding. */
   snapshot: Buffer;
+}
+
+export interface GetGroupRequest {
+  groupName: string;
+}
+
+export interface GetGroupResponse {
+  group?: Group | undefined;
+  users: User[];
+}
+
+export interface ListGroupsRequest {
+  pathPrefix: string;
+  page?: PageRequest | undefined;
+}
+
+export interface ListGroupsForUserRequest {
+  userName: string;
+}
+
+export interface ListGroupsResponse {
+  groups: Group[];
+  page?: PageResponse | undefined;
+}
+
+export interface ListRolesRequest {
+  pathPrefix: string;
+  page?: PageRequest | undefined;
+}
+
+export interface ListRolesResponse {
+  roles: Role[];
+  page?: PageResponse | undefined;
+}
+
+export interface GetPolicyRequest {
+  policyArn: string;
+}
+
+export interface ListPoliciesRequest {
+  pathPrefix: string;
+  onlyAttached: boolean;
+  page?: PageRequest | undefined;
+}
+
+export interface ListPoliciesResponse {
+  policies: ManagedPolicy[];
+  page?: PageResponse | undefined;
+}
+
+export interface PolicyVersion {
+  versionId: string;
+  document: string;
+  isDefaultVersion: boolean;
+  createDateMs: number;
+}
+
+export interface GetPolicyVersionRequest {
+  policyArn: string;
+  versionId: string;
+}
+
+export interface GetPolicyVersionResponse {
+  policyVersion?: PolicyVersion | undefined;
+}
+
+export interface ListPolicyVersionsRequest {
+  policyArn: string;
+}
+
+export interface ListPolicyVersionsResponse {
+  versions: PolicyVersion[];
+}
+
+export interface SetDefaultPolicyVersionRequest {
+  policyArn: string;
+  versionId: string;
+  clientRequestToken: string;
+}
+
+export interface DeletePolicyVersionRequest {
+  policyArn: string;
+  versionId: string;
+  clientRequestToken: string;
+}
+
+export interface ListAttachedPoliciesRequest {
+  entityType: EntityType;
+  entityName: string;
+}
+
+export interface AttachedPolicy {
+  policyName: string;
+  policyArn: string;
+}
+
+export interface ListAttachedPoliciesResponse {
+  attachedPolicies: AttachedPolicy[];
+}
+
+export interface GetInlinePolicyRequest {
+  entityType: EntityType;
+  entityName: string;
+  policyName: string;
+}
+
+export interface GetInlinePolicyResponse {
+  policyName: string;
+  policyDocument: string;
+}
+
+export interface ListInlinePoliciesRequest {
+  entityType: EntityType;
+  entityName: string;
+}
+
+export interface ListInlinePoliciesResponse {
+  policyNames: string[];
+}
+
+export interface ListAccessKeysRequest {
+  /** Empty means the calling user (or the root, for root credentials). */
+  userName: string;
+}
+
+export interface ListAccessKeysResponse {
+  accessKeys: AccessKeyMetadata[];
 }
 
 function createBaseMutationResponse(): MutationResponse {
@@ -4016,7 +4147,15 @@ export const PutPermissionsBoundaryRequest: MessageFns<PutPermissionsBoundaryReq
 };
 
 function createBaseAccessKeyMetadata(): AccessKeyMetadata {
-  return { userName: "", accessKeyId: "", status: "", createDateMs: 0 };
+  return {
+    userName: "",
+    accessKeyId: "",
+    status: "",
+    createDateMs: 0,
+    lastUsedDateMs: 0,
+    lastUsedService: "",
+    lastUsedRegion: "",
+  };
 }
 
 export const AccessKeyMetadata: MessageFns<AccessKeyMetadata> = {
@@ -4032,6 +4171,15 @@ export const AccessKeyMetadata: MessageFns<AccessKeyMetadata> = {
     }
     if (message.createDateMs !== 0) {
       writer.uint32(32).int64(message.createDateMs);
+    }
+    if (message.lastUsedDateMs !== 0) {
+      writer.uint32(40).int64(message.lastUsedDateMs);
+    }
+    if (message.lastUsedService !== "") {
+      writer.uint32(50).string(message.lastUsedService);
+    }
+    if (message.lastUsedRegion !== "") {
+      writer.uint32(58).string(message.lastUsedRegion);
     }
     return writer;
   },
@@ -4081,6 +4229,30 @@ export const AccessKeyMetadata: MessageFns<AccessKeyMetadata> = {
             message.createDateMs = longToNumber(reader.int64());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.lastUsedDateMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.lastUsedService = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.lastUsedRegion = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4111,6 +4283,21 @@ export const AccessKeyMetadata: MessageFns<AccessKeyMetadata> = {
         : isSet(object.create_date_ms)
         ? globalThis.Number(object.create_date_ms)
         : 0,
+      lastUsedDateMs: isSet(object.lastUsedDateMs)
+        ? globalThis.Number(object.lastUsedDateMs)
+        : isSet(object.last_used_date_ms)
+        ? globalThis.Number(object.last_used_date_ms)
+        : 0,
+      lastUsedService: isSet(object.lastUsedService)
+        ? globalThis.String(object.lastUsedService)
+        : isSet(object.last_used_service)
+        ? globalThis.String(object.last_used_service)
+        : "",
+      lastUsedRegion: isSet(object.lastUsedRegion)
+        ? globalThis.String(object.lastUsedRegion)
+        : isSet(object.last_used_region)
+        ? globalThis.String(object.last_used_region)
+        : "",
     };
   },
 
@@ -4128,6 +4315,15 @@ export const AccessKeyMetadata: MessageFns<AccessKeyMetadata> = {
     if (message.createDateMs !== 0) {
       obj.createDateMs = Math.round(message.createDateMs);
     }
+    if (message.lastUsedDateMs !== 0) {
+      obj.lastUsedDateMs = Math.round(message.lastUsedDateMs);
+    }
+    if (message.lastUsedService !== "") {
+      obj.lastUsedService = message.lastUsedService;
+    }
+    if (message.lastUsedRegion !== "") {
+      obj.lastUsedRegion = message.lastUsedRegion;
+    }
     return obj;
   },
 
@@ -4140,6 +4336,9 @@ export const AccessKeyMetadata: MessageFns<AccessKeyMetadata> = {
     message.accessKeyId = object.accessKeyId ?? "";
     message.status = object.status ?? "";
     message.createDateMs = object.createDateMs ?? 0;
+    message.lastUsedDateMs = object.lastUsedDateMs ?? 0;
+    message.lastUsedService = object.lastUsedService ?? "";
+    message.lastUsedRegion = object.lastUsedRegion ?? "";
     return message;
   },
 };
@@ -4752,6 +4951,2310 @@ export const ExportAccountResponse: MessageFns<ExportAccountResponse> = {
   },
 };
 
+function createBaseGetGroupRequest(): GetGroupRequest {
+  return { groupName: "" };
+}
+
+export const GetGroupRequest: MessageFns<GetGroupRequest> = {
+  encode(message: GetGroupRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.groupName !== "") {
+      writer.uint32(10).string(message.groupName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetGroupRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetGroupRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groupName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetGroupRequest {
+    return {
+      groupName: isSet(object.groupName)
+        ? globalThis.String(object.groupName)
+        : isSet(object.group_name)
+        ? globalThis.String(object.group_name)
+        : "",
+    };
+  },
+
+  toJSON(message: GetGroupRequest): unknown {
+    const obj: any = {};
+    if (message.groupName !== "") {
+      obj.groupName = message.groupName;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetGroupRequest>): GetGroupRequest {
+    return GetGroupRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetGroupRequest>): GetGroupRequest {
+    const message = createBaseGetGroupRequest();
+    message.groupName = object.groupName ?? "";
+    return message;
+  },
+};
+
+function createBaseGetGroupResponse(): GetGroupResponse {
+  return { group: undefined, users: [] };
+}
+
+export const GetGroupResponse: MessageFns<GetGroupResponse> = {
+  encode(message: GetGroupResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.group !== undefined) {
+      Group.encode(message.group, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.users) {
+      User.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetGroupResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetGroupResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.group = Group.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.users.push(User.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetGroupResponse {
+    return {
+      group: isSet(object.group) ? Group.fromJSON(object.group) : undefined,
+      users: globalThis.Array.isArray(object?.users) ? object.users.map((e: any) => User.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: GetGroupResponse): unknown {
+    const obj: any = {};
+    if (message.group !== undefined) {
+      obj.group = Group.toJSON(message.group);
+    }
+    if (message.users?.length) {
+      obj.users = message.users.map((e) => User.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetGroupResponse>): GetGroupResponse {
+    return GetGroupResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetGroupResponse>): GetGroupResponse {
+    const message = createBaseGetGroupResponse();
+    message.group = (object.group !== undefined && object.group !== null) ? Group.fromPartial(object.group) : undefined;
+    message.users = object.users?.map((e) => User.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseListGroupsRequest(): ListGroupsRequest {
+  return { pathPrefix: "", page: undefined };
+}
+
+export const ListGroupsRequest: MessageFns<ListGroupsRequest> = {
+  encode(message: ListGroupsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pathPrefix !== "") {
+      writer.uint32(10).string(message.pathPrefix);
+    }
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListGroupsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListGroupsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pathPrefix = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListGroupsRequest {
+    return {
+      pathPrefix: isSet(object.pathPrefix)
+        ? globalThis.String(object.pathPrefix)
+        : isSet(object.path_prefix)
+        ? globalThis.String(object.path_prefix)
+        : "",
+      page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: ListGroupsRequest): unknown {
+    const obj: any = {};
+    if (message.pathPrefix !== "") {
+      obj.pathPrefix = message.pathPrefix;
+    }
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListGroupsRequest>): ListGroupsRequest {
+    return ListGroupsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListGroupsRequest>): ListGroupsRequest {
+    const message = createBaseListGroupsRequest();
+    message.pathPrefix = object.pathPrefix ?? "";
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListGroupsForUserRequest(): ListGroupsForUserRequest {
+  return { userName: "" };
+}
+
+export const ListGroupsForUserRequest: MessageFns<ListGroupsForUserRequest> = {
+  encode(message: ListGroupsForUserRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userName !== "") {
+      writer.uint32(10).string(message.userName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListGroupsForUserRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListGroupsForUserRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListGroupsForUserRequest {
+    return {
+      userName: isSet(object.userName)
+        ? globalThis.String(object.userName)
+        : isSet(object.user_name)
+        ? globalThis.String(object.user_name)
+        : "",
+    };
+  },
+
+  toJSON(message: ListGroupsForUserRequest): unknown {
+    const obj: any = {};
+    if (message.userName !== "") {
+      obj.userName = message.userName;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListGroupsForUserRequest>): ListGroupsForUserRequest {
+    return ListGroupsForUserRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListGroupsForUserRequest>): ListGroupsForUserRequest {
+    const message = createBaseListGroupsForUserRequest();
+    message.userName = object.userName ?? "";
+    return message;
+  },
+};
+
+function createBaseListGroupsResponse(): ListGroupsResponse {
+  return { groups: [], page: undefined };
+}
+
+export const ListGroupsResponse: MessageFns<ListGroupsResponse> = {
+  encode(message: ListGroupsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.groups) {
+      Group.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.page !== undefined) {
+      PageResponse.encode(message.page, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListGroupsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListGroupsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groups.push(Group.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.page = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListGroupsResponse {
+    return {
+      groups: globalThis.Array.isArray(object?.groups) ? object.groups.map((e: any) => Group.fromJSON(e)) : [],
+      page: isSet(object.page) ? PageResponse.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: ListGroupsResponse): unknown {
+    const obj: any = {};
+    if (message.groups?.length) {
+      obj.groups = message.groups.map((e) => Group.toJSON(e));
+    }
+    if (message.page !== undefined) {
+      obj.page = PageResponse.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListGroupsResponse>): ListGroupsResponse {
+    return ListGroupsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListGroupsResponse>): ListGroupsResponse {
+    const message = createBaseListGroupsResponse();
+    message.groups = object.groups?.map((e) => Group.fromPartial(e)) || [];
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageResponse.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListRolesRequest(): ListRolesRequest {
+  return { pathPrefix: "", page: undefined };
+}
+
+export const ListRolesRequest: MessageFns<ListRolesRequest> = {
+  encode(message: ListRolesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pathPrefix !== "") {
+      writer.uint32(10).string(message.pathPrefix);
+    }
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListRolesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListRolesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pathPrefix = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListRolesRequest {
+    return {
+      pathPrefix: isSet(object.pathPrefix)
+        ? globalThis.String(object.pathPrefix)
+        : isSet(object.path_prefix)
+        ? globalThis.String(object.path_prefix)
+        : "",
+      page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: ListRolesRequest): unknown {
+    const obj: any = {};
+    if (message.pathPrefix !== "") {
+      obj.pathPrefix = message.pathPrefix;
+    }
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListRolesRequest>): ListRolesRequest {
+    return ListRolesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListRolesRequest>): ListRolesRequest {
+    const message = createBaseListRolesRequest();
+    message.pathPrefix = object.pathPrefix ?? "";
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListRolesResponse(): ListRolesResponse {
+  return { roles: [], page: undefined };
+}
+
+export const ListRolesResponse: MessageFns<ListRolesResponse> = {
+  encode(message: ListRolesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.roles) {
+      Role.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.page !== undefined) {
+      PageResponse.encode(message.page, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListRolesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListRolesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roles.push(Role.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.page = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListRolesResponse {
+    return {
+      roles: globalThis.Array.isArray(object?.roles) ? object.roles.map((e: any) => Role.fromJSON(e)) : [],
+      page: isSet(object.page) ? PageResponse.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: ListRolesResponse): unknown {
+    const obj: any = {};
+    if (message.roles?.length) {
+      obj.roles = message.roles.map((e) => Role.toJSON(e));
+    }
+    if (message.page !== undefined) {
+      obj.page = PageResponse.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListRolesResponse>): ListRolesResponse {
+    return ListRolesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListRolesResponse>): ListRolesResponse {
+    const message = createBaseListRolesResponse();
+    message.roles = object.roles?.map((e) => Role.fromPartial(e)) || [];
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageResponse.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseGetPolicyRequest(): GetPolicyRequest {
+  return { policyArn: "" };
+}
+
+export const GetPolicyRequest: MessageFns<GetPolicyRequest> = {
+  encode(message: GetPolicyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.policyArn !== "") {
+      writer.uint32(10).string(message.policyArn);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetPolicyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetPolicyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.policyArn = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetPolicyRequest {
+    return {
+      policyArn: isSet(object.policyArn)
+        ? globalThis.String(object.policyArn)
+        : isSet(object.policy_arn)
+        ? globalThis.String(object.policy_arn)
+        : "",
+    };
+  },
+
+  toJSON(message: GetPolicyRequest): unknown {
+    const obj: any = {};
+    if (message.policyArn !== "") {
+      obj.policyArn = message.policyArn;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetPolicyRequest>): GetPolicyRequest {
+    return GetPolicyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetPolicyRequest>): GetPolicyRequest {
+    const message = createBaseGetPolicyRequest();
+    message.policyArn = object.policyArn ?? "";
+    return message;
+  },
+};
+
+function createBaseListPoliciesRequest(): ListPoliciesRequest {
+  return { pathPrefix: "", onlyAttached: false, page: undefined };
+}
+
+export const ListPoliciesRequest: MessageFns<ListPoliciesRequest> = {
+  encode(message: ListPoliciesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pathPrefix !== "") {
+      writer.uint32(10).string(message.pathPrefix);
+    }
+    if (message.onlyAttached !== false) {
+      writer.uint32(16).bool(message.onlyAttached);
+    }
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPoliciesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPoliciesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pathPrefix = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.onlyAttached = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPoliciesRequest {
+    return {
+      pathPrefix: isSet(object.pathPrefix)
+        ? globalThis.String(object.pathPrefix)
+        : isSet(object.path_prefix)
+        ? globalThis.String(object.path_prefix)
+        : "",
+      onlyAttached: isSet(object.onlyAttached)
+        ? globalThis.Boolean(object.onlyAttached)
+        : isSet(object.only_attached)
+        ? globalThis.Boolean(object.only_attached)
+        : false,
+      page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: ListPoliciesRequest): unknown {
+    const obj: any = {};
+    if (message.pathPrefix !== "") {
+      obj.pathPrefix = message.pathPrefix;
+    }
+    if (message.onlyAttached !== false) {
+      obj.onlyAttached = message.onlyAttached;
+    }
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListPoliciesRequest>): ListPoliciesRequest {
+    return ListPoliciesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListPoliciesRequest>): ListPoliciesRequest {
+    const message = createBaseListPoliciesRequest();
+    message.pathPrefix = object.pathPrefix ?? "";
+    message.onlyAttached = object.onlyAttached ?? false;
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListPoliciesResponse(): ListPoliciesResponse {
+  return { policies: [], page: undefined };
+}
+
+export const ListPoliciesResponse: MessageFns<ListPoliciesResponse> = {
+  encode(message: ListPoliciesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.policies) {
+      ManagedPolicy.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.page !== undefined) {
+      PageResponse.encode(message.page, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPoliciesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPoliciesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.policies.push(ManagedPolicy.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.page = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPoliciesResponse {
+    return {
+      policies: globalThis.Array.isArray(object?.policies)
+        ? object.policies.map((e: any) => ManagedPolicy.fromJSON(e))
+        : [],
+      page: isSet(object.page) ? PageResponse.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: ListPoliciesResponse): unknown {
+    const obj: any = {};
+    if (message.policies?.length) {
+      obj.policies = message.policies.map((e) => ManagedPolicy.toJSON(e));
+    }
+    if (message.page !== undefined) {
+      obj.page = PageResponse.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListPoliciesResponse>): ListPoliciesResponse {
+    return ListPoliciesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListPoliciesResponse>): ListPoliciesResponse {
+    const message = createBaseListPoliciesResponse();
+    message.policies = object.policies?.map((e) => ManagedPolicy.fromPartial(e)) || [];
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageResponse.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePolicyVersion(): PolicyVersion {
+  return { versionId: "", document: "", isDefaultVersion: false, createDateMs: 0 };
+}
+
+export const PolicyVersion: MessageFns<PolicyVersion> = {
+  encode(message: PolicyVersion, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.versionId !== "") {
+      writer.uint32(10).string(message.versionId);
+    }
+    if (message.document !== "") {
+      writer.uint32(18).string(message.document);
+    }
+    if (message.isDefaultVersion !== false) {
+      writer.uint32(24).bool(message.isDefaultVersion);
+    }
+    if (message.createDateMs !== 0) {
+      writer.uint32(32).int64(message.createDateMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PolicyVersion {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePolicyVersion();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.versionId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.document = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.isDefaultVersion = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.createDateMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PolicyVersion {
+    return {
+      versionId: isSet(object.versionId)
+        ? globalThis.String(object.versionId)
+        : isSet(object.version_id)
+        ? globalThis.String(object.version_id)
+        : "",
+      document: isSet(object.document) ? globalThis.String(object.document) : "",
+      isDefaultVersion: isSet(object.isDefaultVersion)
+        ? globalThis.Boolean(object.isDefaultVersion)
+        : isSet(object.is_default_version)
+        ? globalThis.Boolean(object.is_default_version)
+        : false,
+      createDateMs: isSet(object.createDateMs)
+        ? globalThis.Number(object.createDateMs)
+        : isSet(object.create_date_ms)
+        ? globalThis.Number(object.create_date_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: PolicyVersion): unknown {
+    const obj: any = {};
+    if (message.versionId !== "") {
+      obj.versionId = message.versionId;
+    }
+    if (message.document !== "") {
+      obj.document = message.document;
+    }
+    if (message.isDefaultVersion !== false) {
+      obj.isDefaultVersion = message.isDefaultVersion;
+    }
+    if (message.createDateMs !== 0) {
+      obj.createDateMs = Math.round(message.createDateMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PolicyVersion>): PolicyVersion {
+    return PolicyVersion.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PolicyVersion>): PolicyVersion {
+    const message = createBasePolicyVersion();
+    message.versionId = object.versionId ?? "";
+    message.document = object.document ?? "";
+    message.isDefaultVersion = object.isDefaultVersion ?? false;
+    message.createDateMs = object.createDateMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetPolicyVersionRequest(): GetPolicyVersionRequest {
+  return { policyArn: "", versionId: "" };
+}
+
+export const GetPolicyVersionRequest: MessageFns<GetPolicyVersionRequest> = {
+  encode(message: GetPolicyVersionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.policyArn !== "") {
+      writer.uint32(10).string(message.policyArn);
+    }
+    if (message.versionId !== "") {
+      writer.uint32(18).string(message.versionId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetPolicyVersionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetPolicyVersionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.policyArn = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.versionId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetPolicyVersionRequest {
+    return {
+      policyArn: isSet(object.policyArn)
+        ? globalThis.String(object.policyArn)
+        : isSet(object.policy_arn)
+        ? globalThis.String(object.policy_arn)
+        : "",
+      versionId: isSet(object.versionId)
+        ? globalThis.String(object.versionId)
+        : isSet(object.version_id)
+        ? globalThis.String(object.version_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetPolicyVersionRequest): unknown {
+    const obj: any = {};
+    if (message.policyArn !== "") {
+      obj.policyArn = message.policyArn;
+    }
+    if (message.versionId !== "") {
+      obj.versionId = message.versionId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetPolicyVersionRequest>): GetPolicyVersionRequest {
+    return GetPolicyVersionRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetPolicyVersionRequest>): GetPolicyVersionRequest {
+    const message = createBaseGetPolicyVersionRequest();
+    message.policyArn = object.policyArn ?? "";
+    message.versionId = object.versionId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetPolicyVersionResponse(): GetPolicyVersionResponse {
+  return { policyVersion: undefined };
+}
+
+export const GetPolicyVersionResponse: MessageFns<GetPolicyVersionResponse> = {
+  encode(message: GetPolicyVersionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.policyVersion !== undefined) {
+      PolicyVersion.encode(message.policyVersion, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetPolicyVersionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetPolicyVersionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.policyVersion = PolicyVersion.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetPolicyVersionResponse {
+    return {
+      policyVersion: isSet(object.policyVersion)
+        ? PolicyVersion.fromJSON(object.policyVersion)
+        : isSet(object.policy_version)
+        ? PolicyVersion.fromJSON(object.policy_version)
+        : undefined,
+    };
+  },
+
+  toJSON(message: GetPolicyVersionResponse): unknown {
+    const obj: any = {};
+    if (message.policyVersion !== undefined) {
+      obj.policyVersion = PolicyVersion.toJSON(message.policyVersion);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetPolicyVersionResponse>): GetPolicyVersionResponse {
+    return GetPolicyVersionResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetPolicyVersionResponse>): GetPolicyVersionResponse {
+    const message = createBaseGetPolicyVersionResponse();
+    message.policyVersion = (object.policyVersion !== undefined && object.policyVersion !== null)
+      ? PolicyVersion.fromPartial(object.policyVersion)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListPolicyVersionsRequest(): ListPolicyVersionsRequest {
+  return { policyArn: "" };
+}
+
+export const ListPolicyVersionsRequest: MessageFns<ListPolicyVersionsRequest> = {
+  encode(message: ListPolicyVersionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.policyArn !== "") {
+      writer.uint32(10).string(message.policyArn);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPolicyVersionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPolicyVersionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.policyArn = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPolicyVersionsRequest {
+    return {
+      policyArn: isSet(object.policyArn)
+        ? globalThis.String(object.policyArn)
+        : isSet(object.policy_arn)
+        ? globalThis.String(object.policy_arn)
+        : "",
+    };
+  },
+
+  toJSON(message: ListPolicyVersionsRequest): unknown {
+    const obj: any = {};
+    if (message.policyArn !== "") {
+      obj.policyArn = message.policyArn;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListPolicyVersionsRequest>): ListPolicyVersionsRequest {
+    return ListPolicyVersionsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListPolicyVersionsRequest>): ListPolicyVersionsRequest {
+    const message = createBaseListPolicyVersionsRequest();
+    message.policyArn = object.policyArn ?? "";
+    return message;
+  },
+};
+
+function createBaseListPolicyVersionsResponse(): ListPolicyVersionsResponse {
+  return { versions: [] };
+}
+
+export const ListPolicyVersionsResponse: MessageFns<ListPolicyVersionsResponse> = {
+  encode(message: ListPolicyVersionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.versions) {
+      PolicyVersion.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPolicyVersionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPolicyVersionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.versions.push(PolicyVersion.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPolicyVersionsResponse {
+    return {
+      versions: globalThis.Array.isArray(object?.versions)
+        ? object.versions.map((e: any) => PolicyVersion.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListPolicyVersionsResponse): unknown {
+    const obj: any = {};
+    if (message.versions?.length) {
+      obj.versions = message.versions.map((e) => PolicyVersion.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListPolicyVersionsResponse>): ListPolicyVersionsResponse {
+    return ListPolicyVersionsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListPolicyVersionsResponse>): ListPolicyVersionsResponse {
+    const message = createBaseListPolicyVersionsResponse();
+    message.versions = object.versions?.map((e) => PolicyVersion.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSetDefaultPolicyVersionRequest(): SetDefaultPolicyVersionRequest {
+  return { policyArn: "", versionId: "", clientRequestToken: "" };
+}
+
+export const SetDefaultPolicyVersionRequest: MessageFns<SetDefaultPolicyVersionRequest> = {
+  encode(message: SetDefaultPolicyVersionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.policyArn !== "") {
+      writer.uint32(10).string(message.policyArn);
+    }
+    if (message.versionId !== "") {
+      writer.uint32(18).string(message.versionId);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(26).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetDefaultPolicyVersionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetDefaultPolicyVersionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.policyArn = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.versionId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetDefaultPolicyVersionRequest {
+    return {
+      policyArn: isSet(object.policyArn)
+        ? globalThis.String(object.policyArn)
+        : isSet(object.policy_arn)
+        ? globalThis.String(object.policy_arn)
+        : "",
+      versionId: isSet(object.versionId)
+        ? globalThis.String(object.versionId)
+        : isSet(object.version_id)
+        ? globalThis.String(object.version_id)
+        : "",
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: SetDefaultPolicyVersionRequest): unknown {
+    const obj: any = {};
+    if (message.policyArn !== "") {
+      obj.policyArn = message.policyArn;
+    }
+    if (message.versionId !== "") {
+      obj.versionId = message.versionId;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetDefaultPolicyVersionRequest>): SetDefaultPolicyVersionRequest {
+    return SetDefaultPolicyVersionRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetDefaultPolicyVersionRequest>): SetDefaultPolicyVersionRequest {
+    const message = createBaseSetDefaultPolicyVersionRequest();
+    message.policyArn = object.policyArn ?? "";
+    message.versionId = object.versionId ?? "";
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseDeletePolicyVersionRequest(): DeletePolicyVersionRequest {
+  return { policyArn: "", versionId: "", clientRequestToken: "" };
+}
+
+export const DeletePolicyVersionRequest: MessageFns<DeletePolicyVersionRequest> = {
+  encode(message: DeletePolicyVersionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.policyArn !== "") {
+      writer.uint32(10).string(message.policyArn);
+    }
+    if (message.versionId !== "") {
+      writer.uint32(18).string(message.versionId);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(26).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeletePolicyVersionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeletePolicyVersionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.policyArn = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.versionId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeletePolicyVersionRequest {
+    return {
+      policyArn: isSet(object.policyArn)
+        ? globalThis.String(object.policyArn)
+        : isSet(object.policy_arn)
+        ? globalThis.String(object.policy_arn)
+        : "",
+      versionId: isSet(object.versionId)
+        ? globalThis.String(object.versionId)
+        : isSet(object.version_id)
+        ? globalThis.String(object.version_id)
+        : "",
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: DeletePolicyVersionRequest): unknown {
+    const obj: any = {};
+    if (message.policyArn !== "") {
+      obj.policyArn = message.policyArn;
+    }
+    if (message.versionId !== "") {
+      obj.versionId = message.versionId;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeletePolicyVersionRequest>): DeletePolicyVersionRequest {
+    return DeletePolicyVersionRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeletePolicyVersionRequest>): DeletePolicyVersionRequest {
+    const message = createBaseDeletePolicyVersionRequest();
+    message.policyArn = object.policyArn ?? "";
+    message.versionId = object.versionId ?? "";
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListAttachedPoliciesRequest(): ListAttachedPoliciesRequest {
+  return { entityType: 0, entityName: "" };
+}
+
+export const ListAttachedPoliciesRequest: MessageFns<ListAttachedPoliciesRequest> = {
+  encode(message: ListAttachedPoliciesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.entityType !== 0) {
+      writer.uint32(8).int32(message.entityType);
+    }
+    if (message.entityName !== "") {
+      writer.uint32(18).string(message.entityName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAttachedPoliciesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAttachedPoliciesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.entityType = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.entityName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAttachedPoliciesRequest {
+    return {
+      entityType: isSet(object.entityType)
+        ? entityTypeFromJSON(object.entityType)
+        : isSet(object.entity_type)
+        ? entityTypeFromJSON(object.entity_type)
+        : 0,
+      entityName: isSet(object.entityName)
+        ? globalThis.String(object.entityName)
+        : isSet(object.entity_name)
+        ? globalThis.String(object.entity_name)
+        : "",
+    };
+  },
+
+  toJSON(message: ListAttachedPoliciesRequest): unknown {
+    const obj: any = {};
+    if (message.entityType !== 0) {
+      obj.entityType = entityTypeToJSON(message.entityType);
+    }
+    if (message.entityName !== "") {
+      obj.entityName = message.entityName;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListAttachedPoliciesRequest>): ListAttachedPoliciesRequest {
+    return ListAttachedPoliciesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListAttachedPoliciesRequest>): ListAttachedPoliciesRequest {
+    const message = createBaseListAttachedPoliciesRequest();
+    message.entityType = object.entityType ?? 0;
+    message.entityName = object.entityName ?? "";
+    return message;
+  },
+};
+
+function createBaseAttachedPolicy(): AttachedPolicy {
+  return { policyName: "", policyArn: "" };
+}
+
+export const AttachedPolicy: MessageFns<AttachedPolicy> = {
+  encode(message: AttachedPolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.policyName !== "") {
+      writer.uint32(10).string(message.policyName);
+    }
+    if (message.policyArn !== "") {
+      writer.uint32(18).string(message.policyArn);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttachedPolicy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttachedPolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.policyName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.policyArn = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttachedPolicy {
+    return {
+      policyName: isSet(object.policyName)
+        ? globalThis.String(object.policyName)
+        : isSet(object.policy_name)
+        ? globalThis.String(object.policy_name)
+        : "",
+      policyArn: isSet(object.policyArn)
+        ? globalThis.String(object.policyArn)
+        : isSet(object.policy_arn)
+        ? globalThis.String(object.policy_arn)
+        : "",
+    };
+  },
+
+  toJSON(message: AttachedPolicy): unknown {
+    const obj: any = {};
+    if (message.policyName !== "") {
+      obj.policyName = message.policyName;
+    }
+    if (message.policyArn !== "") {
+      obj.policyArn = message.policyArn;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AttachedPolicy>): AttachedPolicy {
+    return AttachedPolicy.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AttachedPolicy>): AttachedPolicy {
+    const message = createBaseAttachedPolicy();
+    message.policyName = object.policyName ?? "";
+    message.policyArn = object.policyArn ?? "";
+    return message;
+  },
+};
+
+function createBaseListAttachedPoliciesResponse(): ListAttachedPoliciesResponse {
+  return { attachedPolicies: [] };
+}
+
+export const ListAttachedPoliciesResponse: MessageFns<ListAttachedPoliciesResponse> = {
+  encode(message: ListAttachedPoliciesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.attachedPolicies) {
+      AttachedPolicy.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAttachedPoliciesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAttachedPoliciesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.attachedPolicies.push(AttachedPolicy.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAttachedPoliciesResponse {
+    return {
+      attachedPolicies: globalThis.Array.isArray(object?.attachedPolicies)
+        ? object.attachedPolicies.map((e: any) => AttachedPolicy.fromJSON(e))
+        : globalThis.Array.isArray(object?.attached_policies)
+        ? object.attached_policies.map((e: any) => AttachedPolicy.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListAttachedPoliciesResponse): unknown {
+    const obj: any = {};
+    if (message.attachedPolicies?.length) {
+      obj.attachedPolicies = message.attachedPolicies.map((e) => AttachedPolicy.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListAttachedPoliciesResponse>): ListAttachedPoliciesResponse {
+    return ListAttachedPoliciesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListAttachedPoliciesResponse>): ListAttachedPoliciesResponse {
+    const message = createBaseListAttachedPoliciesResponse();
+    message.attachedPolicies = object.attachedPolicies?.map((e) => AttachedPolicy.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetInlinePolicyRequest(): GetInlinePolicyRequest {
+  return { entityType: 0, entityName: "", policyName: "" };
+}
+
+export const GetInlinePolicyRequest: MessageFns<GetInlinePolicyRequest> = {
+  encode(message: GetInlinePolicyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.entityType !== 0) {
+      writer.uint32(8).int32(message.entityType);
+    }
+    if (message.entityName !== "") {
+      writer.uint32(18).string(message.entityName);
+    }
+    if (message.policyName !== "") {
+      writer.uint32(26).string(message.policyName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetInlinePolicyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetInlinePolicyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.entityType = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.entityName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.policyName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetInlinePolicyRequest {
+    return {
+      entityType: isSet(object.entityType)
+        ? entityTypeFromJSON(object.entityType)
+        : isSet(object.entity_type)
+        ? entityTypeFromJSON(object.entity_type)
+        : 0,
+      entityName: isSet(object.entityName)
+        ? globalThis.String(object.entityName)
+        : isSet(object.entity_name)
+        ? globalThis.String(object.entity_name)
+        : "",
+      policyName: isSet(object.policyName)
+        ? globalThis.String(object.policyName)
+        : isSet(object.policy_name)
+        ? globalThis.String(object.policy_name)
+        : "",
+    };
+  },
+
+  toJSON(message: GetInlinePolicyRequest): unknown {
+    const obj: any = {};
+    if (message.entityType !== 0) {
+      obj.entityType = entityTypeToJSON(message.entityType);
+    }
+    if (message.entityName !== "") {
+      obj.entityName = message.entityName;
+    }
+    if (message.policyName !== "") {
+      obj.policyName = message.policyName;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetInlinePolicyRequest>): GetInlinePolicyRequest {
+    return GetInlinePolicyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetInlinePolicyRequest>): GetInlinePolicyRequest {
+    const message = createBaseGetInlinePolicyRequest();
+    message.entityType = object.entityType ?? 0;
+    message.entityName = object.entityName ?? "";
+    message.policyName = object.policyName ?? "";
+    return message;
+  },
+};
+
+function createBaseGetInlinePolicyResponse(): GetInlinePolicyResponse {
+  return { policyName: "", policyDocument: "" };
+}
+
+export const GetInlinePolicyResponse: MessageFns<GetInlinePolicyResponse> = {
+  encode(message: GetInlinePolicyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.policyName !== "") {
+      writer.uint32(10).string(message.policyName);
+    }
+    if (message.policyDocument !== "") {
+      writer.uint32(18).string(message.policyDocument);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetInlinePolicyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetInlinePolicyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.policyName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.policyDocument = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetInlinePolicyResponse {
+    return {
+      policyName: isSet(object.policyName)
+        ? globalThis.String(object.policyName)
+        : isSet(object.policy_name)
+        ? globalThis.String(object.policy_name)
+        : "",
+      policyDocument: isSet(object.policyDocument)
+        ? globalThis.String(object.policyDocument)
+        : isSet(object.policy_document)
+        ? globalThis.String(object.policy_document)
+        : "",
+    };
+  },
+
+  toJSON(message: GetInlinePolicyResponse): unknown {
+    const obj: any = {};
+    if (message.policyName !== "") {
+      obj.policyName = message.policyName;
+    }
+    if (message.policyDocument !== "") {
+      obj.policyDocument = message.policyDocument;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetInlinePolicyResponse>): GetInlinePolicyResponse {
+    return GetInlinePolicyResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetInlinePolicyResponse>): GetInlinePolicyResponse {
+    const message = createBaseGetInlinePolicyResponse();
+    message.policyName = object.policyName ?? "";
+    message.policyDocument = object.policyDocument ?? "";
+    return message;
+  },
+};
+
+function createBaseListInlinePoliciesRequest(): ListInlinePoliciesRequest {
+  return { entityType: 0, entityName: "" };
+}
+
+export const ListInlinePoliciesRequest: MessageFns<ListInlinePoliciesRequest> = {
+  encode(message: ListInlinePoliciesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.entityType !== 0) {
+      writer.uint32(8).int32(message.entityType);
+    }
+    if (message.entityName !== "") {
+      writer.uint32(18).string(message.entityName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListInlinePoliciesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListInlinePoliciesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.entityType = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.entityName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListInlinePoliciesRequest {
+    return {
+      entityType: isSet(object.entityType)
+        ? entityTypeFromJSON(object.entityType)
+        : isSet(object.entity_type)
+        ? entityTypeFromJSON(object.entity_type)
+        : 0,
+      entityName: isSet(object.entityName)
+        ? globalThis.String(object.entityName)
+        : isSet(object.entity_name)
+        ? globalThis.String(object.entity_name)
+        : "",
+    };
+  },
+
+  toJSON(message: ListInlinePoliciesRequest): unknown {
+    const obj: any = {};
+    if (message.entityType !== 0) {
+      obj.entityType = entityTypeToJSON(message.entityType);
+    }
+    if (message.entityName !== "") {
+      obj.entityName = message.entityName;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListInlinePoliciesRequest>): ListInlinePoliciesRequest {
+    return ListInlinePoliciesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListInlinePoliciesRequest>): ListInlinePoliciesRequest {
+    const message = createBaseListInlinePoliciesRequest();
+    message.entityType = object.entityType ?? 0;
+    message.entityName = object.entityName ?? "";
+    return message;
+  },
+};
+
+function createBaseListInlinePoliciesResponse(): ListInlinePoliciesResponse {
+  return { policyNames: [] };
+}
+
+export const ListInlinePoliciesResponse: MessageFns<ListInlinePoliciesResponse> = {
+  encode(message: ListInlinePoliciesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.policyNames) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListInlinePoliciesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListInlinePoliciesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.policyNames.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListInlinePoliciesResponse {
+    return {
+      policyNames: globalThis.Array.isArray(object?.policyNames)
+        ? object.policyNames.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.policy_names)
+        ? object.policy_names.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListInlinePoliciesResponse): unknown {
+    const obj: any = {};
+    if (message.policyNames?.length) {
+      obj.policyNames = message.policyNames;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListInlinePoliciesResponse>): ListInlinePoliciesResponse {
+    return ListInlinePoliciesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListInlinePoliciesResponse>): ListInlinePoliciesResponse {
+    const message = createBaseListInlinePoliciesResponse();
+    message.policyNames = object.policyNames?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseListAccessKeysRequest(): ListAccessKeysRequest {
+  return { userName: "" };
+}
+
+export const ListAccessKeysRequest: MessageFns<ListAccessKeysRequest> = {
+  encode(message: ListAccessKeysRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userName !== "") {
+      writer.uint32(10).string(message.userName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAccessKeysRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAccessKeysRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAccessKeysRequest {
+    return {
+      userName: isSet(object.userName)
+        ? globalThis.String(object.userName)
+        : isSet(object.user_name)
+        ? globalThis.String(object.user_name)
+        : "",
+    };
+  },
+
+  toJSON(message: ListAccessKeysRequest): unknown {
+    const obj: any = {};
+    if (message.userName !== "") {
+      obj.userName = message.userName;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListAccessKeysRequest>): ListAccessKeysRequest {
+    return ListAccessKeysRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListAccessKeysRequest>): ListAccessKeysRequest {
+    const message = createBaseListAccessKeysRequest();
+    message.userName = object.userName ?? "";
+    return message;
+  },
+};
+
+function createBaseListAccessKeysResponse(): ListAccessKeysResponse {
+  return { accessKeys: [] };
+}
+
+export const ListAccessKeysResponse: MessageFns<ListAccessKeysResponse> = {
+  encode(message: ListAccessKeysResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.accessKeys) {
+      AccessKeyMetadata.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAccessKeysResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAccessKeysResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.accessKeys.push(AccessKeyMetadata.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAccessKeysResponse {
+    return {
+      accessKeys: globalThis.Array.isArray(object?.accessKeys)
+        ? object.accessKeys.map((e: any) => AccessKeyMetadata.fromJSON(e))
+        : globalThis.Array.isArray(object?.access_keys)
+        ? object.access_keys.map((e: any) => AccessKeyMetadata.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListAccessKeysResponse): unknown {
+    const obj: any = {};
+    if (message.accessKeys?.length) {
+      obj.accessKeys = message.accessKeys.map((e) => AccessKeyMetadata.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListAccessKeysResponse>): ListAccessKeysResponse {
+    return ListAccessKeysResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListAccessKeysResponse>): ListAccessKeysResponse {
+    const message = createBaseListAccessKeysResponse();
+    message.accessKeys = object.accessKeys?.map((e) => AccessKeyMetadata.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * The single writer of global identity state. Every call is SigV4-signed (metadata
  * `authorization`, `x-amz-date`, `x-amz-security-token`) and authorized against `iam:<Operation>`
@@ -4815,6 +7318,34 @@ export const ControlServiceService = {
     responseSerialize: (value: GroupResponse): Buffer => Buffer.from(GroupResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GroupResponse => GroupResponse.decode(value),
   },
+  getGroup: {
+    path: "/gatehouse.v1.ControlService/GetGroup" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetGroupRequest): Buffer => Buffer.from(GetGroupRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetGroupRequest => GetGroupRequest.decode(value),
+    responseSerialize: (value: GetGroupResponse): Buffer => Buffer.from(GetGroupResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetGroupResponse => GetGroupResponse.decode(value),
+  },
+  listGroups: {
+    path: "/gatehouse.v1.ControlService/ListGroups" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListGroupsRequest): Buffer => Buffer.from(ListGroupsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListGroupsRequest => ListGroupsRequest.decode(value),
+    responseSerialize: (value: ListGroupsResponse): Buffer => Buffer.from(ListGroupsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListGroupsResponse => ListGroupsResponse.decode(value),
+  },
+  listGroupsForUser: {
+    path: "/gatehouse.v1.ControlService/ListGroupsForUser" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListGroupsForUserRequest): Buffer =>
+      Buffer.from(ListGroupsForUserRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListGroupsForUserRequest => ListGroupsForUserRequest.decode(value),
+    responseSerialize: (value: ListGroupsResponse): Buffer => Buffer.from(ListGroupsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListGroupsResponse => ListGroupsResponse.decode(value),
+  },
   addUserToGroup: {
     path: "/gatehouse.v1.ControlService/AddUserToGroup" as const,
     requestStream: false as const,
@@ -4862,6 +7393,15 @@ export const ControlServiceService = {
     responseSerialize: (value: RoleResponse): Buffer => Buffer.from(RoleResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RoleResponse => RoleResponse.decode(value),
   },
+  listRoles: {
+    path: "/gatehouse.v1.ControlService/ListRoles" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListRolesRequest): Buffer => Buffer.from(ListRolesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListRolesRequest => ListRolesRequest.decode(value),
+    responseSerialize: (value: ListRolesResponse): Buffer => Buffer.from(ListRolesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListRolesResponse => ListRolesResponse.decode(value),
+  },
   deleteRole: {
     path: "/gatehouse.v1.ControlService/DeleteRole" as const,
     requestStream: false as const,
@@ -4880,6 +7420,25 @@ export const ControlServiceService = {
     responseSerialize: (value: PolicyResponse): Buffer => Buffer.from(PolicyResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): PolicyResponse => PolicyResponse.decode(value),
   },
+  getPolicy: {
+    path: "/gatehouse.v1.ControlService/GetPolicy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetPolicyRequest): Buffer => Buffer.from(GetPolicyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetPolicyRequest => GetPolicyRequest.decode(value),
+    responseSerialize: (value: PolicyResponse): Buffer => Buffer.from(PolicyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PolicyResponse => PolicyResponse.decode(value),
+  },
+  listPolicies: {
+    path: "/gatehouse.v1.ControlService/ListPolicies" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListPoliciesRequest): Buffer => Buffer.from(ListPoliciesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListPoliciesRequest => ListPoliciesRequest.decode(value),
+    responseSerialize: (value: ListPoliciesResponse): Buffer =>
+      Buffer.from(ListPoliciesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListPoliciesResponse => ListPoliciesResponse.decode(value),
+  },
   createPolicyVersion: {
     path: "/gatehouse.v1.ControlService/CreatePolicyVersion" as const,
     requestStream: false as const,
@@ -4890,6 +7449,48 @@ export const ControlServiceService = {
     responseSerialize: (value: PolicyVersionResponse): Buffer =>
       Buffer.from(PolicyVersionResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): PolicyVersionResponse => PolicyVersionResponse.decode(value),
+  },
+  getPolicyVersion: {
+    path: "/gatehouse.v1.ControlService/GetPolicyVersion" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetPolicyVersionRequest): Buffer =>
+      Buffer.from(GetPolicyVersionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetPolicyVersionRequest => GetPolicyVersionRequest.decode(value),
+    responseSerialize: (value: GetPolicyVersionResponse): Buffer =>
+      Buffer.from(GetPolicyVersionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetPolicyVersionResponse => GetPolicyVersionResponse.decode(value),
+  },
+  listPolicyVersions: {
+    path: "/gatehouse.v1.ControlService/ListPolicyVersions" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListPolicyVersionsRequest): Buffer =>
+      Buffer.from(ListPolicyVersionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListPolicyVersionsRequest => ListPolicyVersionsRequest.decode(value),
+    responseSerialize: (value: ListPolicyVersionsResponse): Buffer =>
+      Buffer.from(ListPolicyVersionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListPolicyVersionsResponse => ListPolicyVersionsResponse.decode(value),
+  },
+  setDefaultPolicyVersion: {
+    path: "/gatehouse.v1.ControlService/SetDefaultPolicyVersion" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetDefaultPolicyVersionRequest): Buffer =>
+      Buffer.from(SetDefaultPolicyVersionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetDefaultPolicyVersionRequest => SetDefaultPolicyVersionRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  deletePolicyVersion: {
+    path: "/gatehouse.v1.ControlService/DeletePolicyVersion" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeletePolicyVersionRequest): Buffer =>
+      Buffer.from(DeletePolicyVersionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeletePolicyVersionRequest => DeletePolicyVersionRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
   },
   deletePolicy: {
     path: "/gatehouse.v1.ControlService/DeletePolicy" as const,
@@ -4918,6 +7519,17 @@ export const ControlServiceService = {
     responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
   },
+  listAttachedPolicies: {
+    path: "/gatehouse.v1.ControlService/ListAttachedPolicies" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListAttachedPoliciesRequest): Buffer =>
+      Buffer.from(ListAttachedPoliciesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListAttachedPoliciesRequest => ListAttachedPoliciesRequest.decode(value),
+    responseSerialize: (value: ListAttachedPoliciesResponse): Buffer =>
+      Buffer.from(ListAttachedPoliciesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListAttachedPoliciesResponse => ListAttachedPoliciesResponse.decode(value),
+  },
   putInlinePolicy: {
     path: "/gatehouse.v1.ControlService/PutInlinePolicy" as const,
     requestStream: false as const,
@@ -4927,6 +7539,28 @@ export const ControlServiceService = {
     requestDeserialize: (value: Buffer): PutInlinePolicyRequest => PutInlinePolicyRequest.decode(value),
     responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  getInlinePolicy: {
+    path: "/gatehouse.v1.ControlService/GetInlinePolicy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetInlinePolicyRequest): Buffer =>
+      Buffer.from(GetInlinePolicyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetInlinePolicyRequest => GetInlinePolicyRequest.decode(value),
+    responseSerialize: (value: GetInlinePolicyResponse): Buffer =>
+      Buffer.from(GetInlinePolicyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetInlinePolicyResponse => GetInlinePolicyResponse.decode(value),
+  },
+  listInlinePolicies: {
+    path: "/gatehouse.v1.ControlService/ListInlinePolicies" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListInlinePoliciesRequest): Buffer =>
+      Buffer.from(ListInlinePoliciesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListInlinePoliciesRequest => ListInlinePoliciesRequest.decode(value),
+    responseSerialize: (value: ListInlinePoliciesResponse): Buffer =>
+      Buffer.from(ListInlinePoliciesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListInlinePoliciesResponse => ListInlinePoliciesResponse.decode(value),
   },
   deleteInlinePolicy: {
     path: "/gatehouse.v1.ControlService/DeleteInlinePolicy" as const,
@@ -4938,6 +7572,7 @@ export const ControlServiceService = {
     responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
   },
+  /** Puts, or with an empty ARN removes, a user's or role's permissions boundary. */
   putPermissionsBoundary: {
     path: "/gatehouse.v1.ControlService/PutPermissionsBoundary" as const,
     requestStream: false as const,
@@ -4979,6 +7614,17 @@ export const ControlServiceService = {
     responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
   },
+  listAccessKeys: {
+    path: "/gatehouse.v1.ControlService/ListAccessKeys" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListAccessKeysRequest): Buffer =>
+      Buffer.from(ListAccessKeysRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListAccessKeysRequest => ListAccessKeysRequest.decode(value),
+    responseSerialize: (value: ListAccessKeysResponse): Buffer =>
+      Buffer.from(ListAccessKeysResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListAccessKeysResponse => ListAccessKeysResponse.decode(value),
+  },
   /** The account's full state at a revision (for new regions and audits). */
   exportAccount: {
     path: "/gatehouse.v1.ControlService/ExportAccount" as const,
@@ -5000,23 +7646,38 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   listUsers: handleUnaryCall<ListUsersRequest, ListUsersResponse>;
   deleteUser: handleUnaryCall<DeleteUserRequest, MutationResponse>;
   createGroup: handleUnaryCall<CreateGroupRequest, GroupResponse>;
+  getGroup: handleUnaryCall<GetGroupRequest, GetGroupResponse>;
+  listGroups: handleUnaryCall<ListGroupsRequest, ListGroupsResponse>;
+  listGroupsForUser: handleUnaryCall<ListGroupsForUserRequest, ListGroupsResponse>;
   addUserToGroup: handleUnaryCall<GroupMembershipRequest, MutationResponse>;
   removeUserFromGroup: handleUnaryCall<GroupMembershipRequest, MutationResponse>;
   deleteGroup: handleUnaryCall<DeleteGroupRequest, MutationResponse>;
   createRole: handleUnaryCall<CreateRoleRequest, RoleResponse>;
   getRole: handleUnaryCall<GetRoleRequest, RoleResponse>;
+  listRoles: handleUnaryCall<ListRolesRequest, ListRolesResponse>;
   deleteRole: handleUnaryCall<DeleteRoleRequest, MutationResponse>;
   createPolicy: handleUnaryCall<CreatePolicyRequest, PolicyResponse>;
+  getPolicy: handleUnaryCall<GetPolicyRequest, PolicyResponse>;
+  listPolicies: handleUnaryCall<ListPoliciesRequest, ListPoliciesResponse>;
   createPolicyVersion: handleUnaryCall<CreatePolicyVersionRequest, PolicyVersionResponse>;
+  getPolicyVersion: handleUnaryCall<GetPolicyVersionRequest, GetPolicyVersionResponse>;
+  listPolicyVersions: handleUnaryCall<ListPolicyVersionsRequest, ListPolicyVersionsResponse>;
+  setDefaultPolicyVersion: handleUnaryCall<SetDefaultPolicyVersionRequest, MutationResponse>;
+  deletePolicyVersion: handleUnaryCall<DeletePolicyVersionRequest, MutationResponse>;
   deletePolicy: handleUnaryCall<DeletePolicyRequest, MutationResponse>;
   attachPolicy: handleUnaryCall<AttachPolicyRequest, MutationResponse>;
   detachPolicy: handleUnaryCall<AttachPolicyRequest, MutationResponse>;
+  listAttachedPolicies: handleUnaryCall<ListAttachedPoliciesRequest, ListAttachedPoliciesResponse>;
   putInlinePolicy: handleUnaryCall<PutInlinePolicyRequest, MutationResponse>;
+  getInlinePolicy: handleUnaryCall<GetInlinePolicyRequest, GetInlinePolicyResponse>;
+  listInlinePolicies: handleUnaryCall<ListInlinePoliciesRequest, ListInlinePoliciesResponse>;
   deleteInlinePolicy: handleUnaryCall<DeleteInlinePolicyRequest, MutationResponse>;
+  /** Puts, or with an empty ARN removes, a user's or role's permissions boundary. */
   putPermissionsBoundary: handleUnaryCall<PutPermissionsBoundaryRequest, MutationResponse>;
   createAccessKey: handleUnaryCall<CreateAccessKeyRequest, CreateAccessKeyResponse>;
   updateAccessKey: handleUnaryCall<UpdateAccessKeyRequest, MutationResponse>;
   deleteAccessKey: handleUnaryCall<DeleteAccessKeyRequest, MutationResponse>;
+  listAccessKeys: handleUnaryCall<ListAccessKeysRequest, ListAccessKeysResponse>;
   /** The account's full state at a revision (for new regions and audits). */
   exportAccount: handleUnaryCall<ExportAccountRequest, ExportAccountResponse>;
 }
@@ -5113,6 +7774,51 @@ export interface ControlServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GroupResponse) => void,
   ): ClientUnaryCall;
+  getGroup(
+    request: GetGroupRequest,
+    callback: (error: ServiceError | null, response: GetGroupResponse) => void,
+  ): ClientUnaryCall;
+  getGroup(
+    request: GetGroupRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetGroupResponse) => void,
+  ): ClientUnaryCall;
+  getGroup(
+    request: GetGroupRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetGroupResponse) => void,
+  ): ClientUnaryCall;
+  listGroups(
+    request: ListGroupsRequest,
+    callback: (error: ServiceError | null, response: ListGroupsResponse) => void,
+  ): ClientUnaryCall;
+  listGroups(
+    request: ListGroupsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListGroupsResponse) => void,
+  ): ClientUnaryCall;
+  listGroups(
+    request: ListGroupsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListGroupsResponse) => void,
+  ): ClientUnaryCall;
+  listGroupsForUser(
+    request: ListGroupsForUserRequest,
+    callback: (error: ServiceError | null, response: ListGroupsResponse) => void,
+  ): ClientUnaryCall;
+  listGroupsForUser(
+    request: ListGroupsForUserRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListGroupsResponse) => void,
+  ): ClientUnaryCall;
+  listGroupsForUser(
+    request: ListGroupsForUserRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListGroupsResponse) => void,
+  ): ClientUnaryCall;
   addUserToGroup(
     request: GroupMembershipRequest,
     callback: (error: ServiceError | null, response: MutationResponse) => void,
@@ -5188,6 +7894,21 @@ export interface ControlServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RoleResponse) => void,
   ): ClientUnaryCall;
+  listRoles(
+    request: ListRolesRequest,
+    callback: (error: ServiceError | null, response: ListRolesResponse) => void,
+  ): ClientUnaryCall;
+  listRoles(
+    request: ListRolesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListRolesResponse) => void,
+  ): ClientUnaryCall;
+  listRoles(
+    request: ListRolesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListRolesResponse) => void,
+  ): ClientUnaryCall;
   deleteRole(
     request: DeleteRoleRequest,
     callback: (error: ServiceError | null, response: MutationResponse) => void,
@@ -5218,6 +7939,36 @@ export interface ControlServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PolicyResponse) => void,
   ): ClientUnaryCall;
+  getPolicy(
+    request: GetPolicyRequest,
+    callback: (error: ServiceError | null, response: PolicyResponse) => void,
+  ): ClientUnaryCall;
+  getPolicy(
+    request: GetPolicyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PolicyResponse) => void,
+  ): ClientUnaryCall;
+  getPolicy(
+    request: GetPolicyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PolicyResponse) => void,
+  ): ClientUnaryCall;
+  listPolicies(
+    request: ListPoliciesRequest,
+    callback: (error: ServiceError | null, response: ListPoliciesResponse) => void,
+  ): ClientUnaryCall;
+  listPolicies(
+    request: ListPoliciesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListPoliciesResponse) => void,
+  ): ClientUnaryCall;
+  listPolicies(
+    request: ListPoliciesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListPoliciesResponse) => void,
+  ): ClientUnaryCall;
   createPolicyVersion(
     request: CreatePolicyVersionRequest,
     callback: (error: ServiceError | null, response: PolicyVersionResponse) => void,
@@ -5232,6 +7983,66 @@ export interface ControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PolicyVersionResponse) => void,
+  ): ClientUnaryCall;
+  getPolicyVersion(
+    request: GetPolicyVersionRequest,
+    callback: (error: ServiceError | null, response: GetPolicyVersionResponse) => void,
+  ): ClientUnaryCall;
+  getPolicyVersion(
+    request: GetPolicyVersionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetPolicyVersionResponse) => void,
+  ): ClientUnaryCall;
+  getPolicyVersion(
+    request: GetPolicyVersionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetPolicyVersionResponse) => void,
+  ): ClientUnaryCall;
+  listPolicyVersions(
+    request: ListPolicyVersionsRequest,
+    callback: (error: ServiceError | null, response: ListPolicyVersionsResponse) => void,
+  ): ClientUnaryCall;
+  listPolicyVersions(
+    request: ListPolicyVersionsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListPolicyVersionsResponse) => void,
+  ): ClientUnaryCall;
+  listPolicyVersions(
+    request: ListPolicyVersionsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListPolicyVersionsResponse) => void,
+  ): ClientUnaryCall;
+  setDefaultPolicyVersion(
+    request: SetDefaultPolicyVersionRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  setDefaultPolicyVersion(
+    request: SetDefaultPolicyVersionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  setDefaultPolicyVersion(
+    request: SetDefaultPolicyVersionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  deletePolicyVersion(
+    request: DeletePolicyVersionRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  deletePolicyVersion(
+    request: DeletePolicyVersionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  deletePolicyVersion(
+    request: DeletePolicyVersionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
   ): ClientUnaryCall;
   deletePolicy(
     request: DeletePolicyRequest,
@@ -5278,6 +8089,21 @@ export interface ControlServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MutationResponse) => void,
   ): ClientUnaryCall;
+  listAttachedPolicies(
+    request: ListAttachedPoliciesRequest,
+    callback: (error: ServiceError | null, response: ListAttachedPoliciesResponse) => void,
+  ): ClientUnaryCall;
+  listAttachedPolicies(
+    request: ListAttachedPoliciesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListAttachedPoliciesResponse) => void,
+  ): ClientUnaryCall;
+  listAttachedPolicies(
+    request: ListAttachedPoliciesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListAttachedPoliciesResponse) => void,
+  ): ClientUnaryCall;
   putInlinePolicy(
     request: PutInlinePolicyRequest,
     callback: (error: ServiceError | null, response: MutationResponse) => void,
@@ -5293,6 +8119,36 @@ export interface ControlServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MutationResponse) => void,
   ): ClientUnaryCall;
+  getInlinePolicy(
+    request: GetInlinePolicyRequest,
+    callback: (error: ServiceError | null, response: GetInlinePolicyResponse) => void,
+  ): ClientUnaryCall;
+  getInlinePolicy(
+    request: GetInlinePolicyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetInlinePolicyResponse) => void,
+  ): ClientUnaryCall;
+  getInlinePolicy(
+    request: GetInlinePolicyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetInlinePolicyResponse) => void,
+  ): ClientUnaryCall;
+  listInlinePolicies(
+    request: ListInlinePoliciesRequest,
+    callback: (error: ServiceError | null, response: ListInlinePoliciesResponse) => void,
+  ): ClientUnaryCall;
+  listInlinePolicies(
+    request: ListInlinePoliciesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListInlinePoliciesResponse) => void,
+  ): ClientUnaryCall;
+  listInlinePolicies(
+    request: ListInlinePoliciesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListInlinePoliciesResponse) => void,
+  ): ClientUnaryCall;
   deleteInlinePolicy(
     request: DeleteInlinePolicyRequest,
     callback: (error: ServiceError | null, response: MutationResponse) => void,
@@ -5308,6 +8164,7 @@ export interface ControlServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MutationResponse) => void,
   ): ClientUnaryCall;
+  /** Puts, or with an empty ARN removes, a user's or role's permissions boundary. */
   putPermissionsBoundary(
     request: PutPermissionsBoundaryRequest,
     callback: (error: ServiceError | null, response: MutationResponse) => void,
@@ -5367,6 +8224,21 @@ export interface ControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  listAccessKeys(
+    request: ListAccessKeysRequest,
+    callback: (error: ServiceError | null, response: ListAccessKeysResponse) => void,
+  ): ClientUnaryCall;
+  listAccessKeys(
+    request: ListAccessKeysRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListAccessKeysResponse) => void,
+  ): ClientUnaryCall;
+  listAccessKeys(
+    request: ListAccessKeysRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListAccessKeysResponse) => void,
   ): ClientUnaryCall;
   /** The account's full state at a revision (for new regions and audits). */
   exportAccount(
