@@ -22,5 +22,7 @@ export {
   type CreateUserInput,
   createPostgresStore,
   type IamStore,
+  type NamedPolicyDocument,
   type NewAccount,
+  type PrincipalPolicies,
 } from "./store.ts";

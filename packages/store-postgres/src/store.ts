@@ -238,6 +238,24 @@ export interface IamStore {
 
   /** The account's full state at one revision, on one snapshot. */
   exportAccount(accountId: string): Promise<AccountExport>;
+
+  /**
+   * Every policy that applies to a user, for authorizing its calls: its inline and attached
+   * policies and those of its groups (default versions), and its permissions boundary.
+   */
+  getUserPolicies(accountId: string, userId: string): Promise<PrincipalPolicies>;
+}
+
+/** A policy document with a name for explanations (ARN or `user/alice/inline-name`). */
+export interface NamedPolicyDocument {
+  readonly id: string;
+  readonly document: string;
+}
+
+/** The policies of one principal, as the authorizer needs them. */
+export interface PrincipalPolicies {
+  readonly identityPolicies: NamedPolicyDocument[];
+  readonly permissionsBoundary: NamedPolicyDocument | null;
 }
 
 const DEFAULT_PATH = "/";
@@ -1223,6 +1241,35 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           "UPDATE access_keys SET last_used_at = now(), last_used_service = $2, last_used_region = $3 WHERE access_key_id = $1",
           [accessKeyId, service, region],
         );
+      }),
+
+    getUserPolicies: (accountId, userId) =>
+      readSnapshot(ctx, "GetUserPolicies", async (q) => {
+        const policyArn = `'arn:${partition}:iam::' || p.account_id || ':policy' || p.path || p.policy_name`;
+        const r = await q.query<{ id: string; document: string; boundary: boolean }>(
+          `SELECT 'inline:' || u.user_name || '/' || i.policy_name AS id, i.document, false AS boundary
+             FROM inline_policies i JOIN users u ON u.user_id = i.user_id WHERE i.user_id = $2
+           UNION ALL
+           SELECT 'inline:' || g.group_name || '/' || i.policy_name, i.document, false
+             FROM group_memberships m JOIN groups g ON g.group_id = m.group_id
+             JOIN inline_policies i ON i.group_id = m.group_id WHERE m.user_id = $2
+           UNION ALL
+           SELECT ${policyArn}, v.document, false
+             FROM policy_attachments a JOIN managed_policies p ON p.policy_id = a.policy_id
+             JOIN policy_versions v ON v.policy_id = p.policy_id AND v.is_default
+            WHERE a.user_id = $2 OR a.group_id IN (SELECT group_id FROM group_memberships WHERE user_id = $2)
+           UNION ALL
+           SELECT ${policyArn}, v.document, true
+             FROM users u JOIN managed_policies p ON p.policy_id = u.permissions_boundary_id
+             JOIN policy_versions v ON v.policy_id = p.policy_id AND v.is_default
+            WHERE u.user_id = $2 AND u.account_id = $1`,
+          [accountId, userId],
+        );
+        const boundary = r.rows.find((x) => x.boundary);
+        return {
+          identityPolicies: r.rows.filter((x) => !x.boundary).map((x) => ({ id: x.id, document: x.document })),
+          permissionsBoundary: boundary === undefined ? null : { id: boundary.id, document: boundary.document },
+        };
       }),
 
     exportAccount: (accountId) =>

@@ -1,4 +1,11 @@
-/** The control plane's composable parts (the service itself starts from `src/main.ts`). */
+/** The control plane's composable parts (the process starts from `src/main.ts`). */
+export { type Authenticator, createAuthenticator } from "./authenticator.ts";
+export { type ApiRequest, type Authorizer, createAuthorizer } from "./authorizer.ts";
+export type { Caller } from "./caller.ts";
+export { type ControlPlaneConfig, loadControlPlaneConfig } from "./config.ts";
+export { type ControlPlane, type StartControlPlaneOptions, startControlPlane } from "./control-plane.ts";
+export { createControlService } from "./control-service.ts";
+export { ERROR_DETAIL_TRAILER } from "./grpc-handler.ts";
 export {
   createOutboxRelay,
   type OutboxRelay,

@@ -1,0 +1,29 @@
+import { describe, expect, it } from "vitest";
+import { loadControlPlaneConfig } from "./config.ts";
+
+const base = {
+  GATEHOUSE_PG_URL: "postgres://postgres@127.0.0.1:5432/gatehouse",
+  GATEHOUSE_KAFKA_BROKERS: "127.0.0.1:9092, 127.0.0.1:9093",
+  GATEHOUSE_SECRET_KEY: Buffer.alloc(32, 1).toString("base64"),
+  GATEHOUSE_OPERATOR_ACCESS_KEY_ID: "AKIAOPERATOR0000",
+  GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY: "s".repeat(40),
+};
+
+describe("control-plane config", () => {
+  it("fills defaults and freezes", () => {
+    const c = loadControlPlaneConfig({ ...base, PATH: "/bin", GATEHOUSE_QUOTA_GROUPS_PER_USER: "3" });
+    expect(c.listen).toEqual({ host: "0.0.0.0", port: 50051 });
+    expect(c.kafka.brokers).toEqual(["127.0.0.1:9092", "127.0.0.1:9093"]);
+    expect(c.kafka.topic).toBe("gatehouse.changes.v1");
+    expect(c.quotas).toEqual({ groupsPerUser: 3 });
+    expect(c.secretKey).toHaveLength(32);
+    expect(Object.isFrozen(c) && Object.isFrozen(c.postgres)).toBe(true);
+  });
+  it("names every bad value and hides secrets", () => {
+    expect(() =>
+      loadControlPlaneConfig({ ...base, GATEHOUSE_PG_POOL_SIZE: "0", GATEHOUSE_SECRET_KEY: "c2hvcnQ=" }),
+    ).toThrow(/GATEHOUSE_PG_POOL_SIZE="0".*\n.*GATEHOUSE_SECRET_KEY=\(hidden\)/s);
+    expect(() => loadControlPlaneConfig({ ...base, GATEHOUSE_CP_LISTN: "x" })).toThrow(/GATEHOUSE_CP_LISTN/);
+    expect(() => loadControlPlaneConfig({ GATEHOUSE_PG_URL: "mysql://x" })).toThrow(/GATEHOUSE_PG_URL="mysql:\/\/x"/);
+  });
+});

@@ -1,0 +1,130 @@
+import { z } from "zod";
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const optionalInt = (min: number, max: number) => int(min, max).optional();
+
+/**
+ * Environment variables of the control plane. Unknown `GATEHOUSE_CP_*` variables are rejected so
+ * typos fail at start-up; other variables are ignored.
+ */
+const EnvSchema = z.object({
+  GATEHOUSE_CP_LISTEN: z
+    .string()
+    .regex(/^[^\s:]+:\d{1,5}$/, "must be host:port")
+    .default("0.0.0.0:50051"),
+  GATEHOUSE_PG_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"),
+  GATEHOUSE_PG_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lower-case identifier")
+    .default("gatehouse"),
+  GATEHOUSE_PG_POOL_SIZE: int(1, 500).default(20),
+  GATEHOUSE_KAFKA_BROKERS: z
+    .string()
+    .transform((s) => s.split(",").map((b) => b.trim()))
+    .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, "each broker must be host:port")).min(1)),
+  GATEHOUSE_CHANGES_TOPIC: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,249}$/, "must be a legal Kafka topic name")
+    .default("gatehouse.changes.v1"),
+  GATEHOUSE_CHANGES_PARTITIONS: int(1, 1000).default(12),
+  /** Base64 of 32 random bytes: the AES-256-GCM key sealing access-key secrets at rest. */
+  GATEHOUSE_SECRET_KEY: z
+    .string()
+    .transform((s) => Buffer.from(s, "base64"))
+    .refine((b) => b.length === 32, "must be base64 of exactly 32 bytes"),
+  GATEHOUSE_OPERATOR_ACCESS_KEY_ID: z.string().regex(/^[A-Z0-9]{16,128}$/, "must be an access key id"),
+  GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY: z.string().min(32, "must be at least 32 characters"),
+  GATEHOUSE_REGION: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]*$/, "must be a region name like us-east-1")
+    .default("us-east-1"),
+  GATEHOUSE_PARTITION: z
+    .string()
+    .regex(/^[a-z-]+$/)
+    .default("aws"),
+  GATEHOUSE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  GATEHOUSE_CP_RELAY_BATCH: int(1, 10_000).default(500),
+  GATEHOUSE_CP_RELAY_POLL_MS: int(100, 600_000).default(5000),
+  GATEHOUSE_QUOTA_USERS_PER_ACCOUNT: optionalInt(1, 1_000_000),
+  GATEHOUSE_QUOTA_GROUPS_PER_ACCOUNT: optionalInt(1, 100_000),
+  GATEHOUSE_QUOTA_ROLES_PER_ACCOUNT: optionalInt(1, 100_000),
+  GATEHOUSE_QUOTA_MANAGED_POLICIES_PER_ACCOUNT: optionalInt(1, 100_000),
+  GATEHOUSE_QUOTA_GROUPS_PER_USER: optionalInt(1, 1000),
+  GATEHOUSE_QUOTA_ATTACHED_POLICIES_PER_ENTITY: optionalInt(1, 1000),
+  GATEHOUSE_QUOTA_ACCESS_KEYS_PER_USER: optionalInt(1, 100),
+});
+
+/** The control plane's validated, frozen configuration. */
+export interface ControlPlaneConfig {
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly postgres: { readonly url: string; readonly schema: string; readonly poolSize: number };
+  readonly kafka: { readonly brokers: readonly string[]; readonly topic: string; readonly partitions: number };
+  readonly secretKey: Uint8Array;
+  readonly operator: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  readonly region: string;
+  readonly partition: string;
+  readonly logLevel: string;
+  readonly relay: { readonly batchSize: number; readonly fallbackPollMs: number };
+  readonly quotas: Readonly<Record<string, number>>;
+}
+
+/**
+ * Reads the control plane's configuration from `env` (pass `process.env`; nothing else reads it).
+ * Throws one error listing every bad variable with its value (secrets are not echoed).
+ *
+ * @example
+ * const config = loadControlPlaneConfig(process.env);
+ */
+export function loadControlPlaneConfig(env: Readonly<Record<string, string | undefined>>): ControlPlaneConfig {
+  const known = new Set(Object.keys(EnvSchema.shape));
+  const unknown = Object.keys(env).filter((k) => k.startsWith("GATEHOUSE_CP_") && !known.has(k));
+  if (unknown.length > 0) throw new Error(`unknown control-plane settings: ${unknown.join(", ")}`);
+  const picked = Object.fromEntries([...known].filter((k) => env[k] !== undefined).map((k) => [k, env[k]]));
+  const parsed = EnvSchema.safeParse(picked);
+  if (!parsed.success) {
+    const secret = /SECRET/;
+    const lines = parsed.error.issues.map((i) => {
+      const key = String(i.path[0] ?? "");
+      const value = secret.test(key) ? "(hidden)" : JSON.stringify(env[key]);
+      return `${key}=${value}: ${i.message}`;
+    });
+    throw new Error(`invalid control-plane configuration:\n  ${lines.join("\n  ")}`);
+  }
+  const e = parsed.data;
+  const [host = "0.0.0.0", port = "0"] = e.GATEHOUSE_CP_LISTEN.split(/:(?=\d+$)/);
+  const quotas: Record<string, number> = {};
+  const q = (name: string, value: number | undefined) => {
+    if (value !== undefined) quotas[name] = value;
+  };
+  q("usersPerAccount", e.GATEHOUSE_QUOTA_USERS_PER_ACCOUNT);
+  q("groupsPerAccount", e.GATEHOUSE_QUOTA_GROUPS_PER_ACCOUNT);
+  q("rolesPerAccount", e.GATEHOUSE_QUOTA_ROLES_PER_ACCOUNT);
+  q("managedPoliciesPerAccount", e.GATEHOUSE_QUOTA_MANAGED_POLICIES_PER_ACCOUNT);
+  q("groupsPerUser", e.GATEHOUSE_QUOTA_GROUPS_PER_USER);
+  q("attachedPoliciesPerEntity", e.GATEHOUSE_QUOTA_ATTACHED_POLICIES_PER_ENTITY);
+  q("accessKeysPerUser", e.GATEHOUSE_QUOTA_ACCESS_KEYS_PER_USER);
+  const config: ControlPlaneConfig = {
+    listen: Object.freeze({ host, port: Number(port) }),
+    postgres: Object.freeze({
+      url: e.GATEHOUSE_PG_URL,
+      schema: e.GATEHOUSE_PG_SCHEMA,
+      poolSize: e.GATEHOUSE_PG_POOL_SIZE,
+    }),
+    kafka: Object.freeze({
+      brokers: Object.freeze([...e.GATEHOUSE_KAFKA_BROKERS]),
+      topic: e.GATEHOUSE_CHANGES_TOPIC,
+      partitions: e.GATEHOUSE_CHANGES_PARTITIONS,
+    }),
+    secretKey: e.GATEHOUSE_SECRET_KEY,
+    operator: Object.freeze({
+      accessKeyId: e.GATEHOUSE_OPERATOR_ACCESS_KEY_ID,
+      secretAccessKey: e.GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY,
+    }),
+    region: e.GATEHOUSE_REGION,
+    partition: e.GATEHOUSE_PARTITION,
+    logLevel: e.GATEHOUSE_LOG_LEVEL,
+    relay: Object.freeze({ batchSize: e.GATEHOUSE_CP_RELAY_BATCH, fallbackPollMs: e.GATEHOUSE_CP_RELAY_POLL_MS }),
+    quotas: Object.freeze(quotas),
+  };
+  return Object.freeze(config);
+}

@@ -1,0 +1,94 @@
+import { type ChangePublisher, createChangePublisher, ensureTopic } from "@gatehouse/bus-kafka";
+import { type Clock, systemClock } from "@gatehouse/core";
+import { createOutboxSource, createPostgresStore, type IamStore, type StoreQuotas } from "@gatehouse/store-postgres";
+import type { Logger } from "pino";
+import { createAuthenticator } from "./authenticator.ts";
+import { createAuthorizer } from "./authorizer.ts";
+import type { ControlPlaneConfig } from "./config.ts";
+import { createControlService } from "./control-service.ts";
+import { type RunningServer, serveControlService } from "./grpc-server.ts";
+import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from "./outbox-relay.ts";
+
+/** A running control plane: gRPC server, store and outbox relay. */
+export interface ControlPlane {
+  readonly port: number;
+  readonly store: IamStore;
+  readonly relay: OutboxRelay;
+  /** Stops serving, stops the relay, closes Kafka and Postgres, in that order. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link startControlPlane}: the validated config plus injectables. */
+export interface StartControlPlaneOptions {
+  config: ControlPlaneConfig;
+  logger: Logger;
+  clock?: Clock;
+  /** Hook for benchmarks and metrics. */
+  onPublished?: OutboxRelayOptions["onPublished"];
+}
+
+/**
+ * Composes the control plane's adapters: migrates the schema, makes sure the change topic
+ * exists, starts the outbox relay and serves ControlService.
+ *
+ * @example
+ * const cp = await startControlPlane({ config: loadControlPlaneConfig(process.env), logger });
+ */
+export async function startControlPlane(options: StartControlPlaneOptions): Promise<ControlPlane> {
+  const { config, logger } = options;
+  const store = createPostgresStore({
+    connectionString: config.postgres.url,
+    schema: config.postgres.schema,
+    poolSize: config.postgres.poolSize,
+    secretKey: config.secretKey,
+    partition: config.partition,
+    quotas: config.quotas as Partial<StoreQuotas>,
+  });
+  let publisher: ChangePublisher | undefined;
+  let relay: OutboxRelay | undefined;
+  let server: RunningServer | undefined;
+  try {
+    const applied = await store.migrate();
+    if (applied.length > 0) logger.info({ applied }, "applied migrations");
+    const kafka = { brokers: [...config.kafka.brokers], clientId: "gatehouse-control-plane" };
+    await ensureTopic({ ...kafka, topic: config.kafka.topic, partitions: config.kafka.partitions });
+    publisher = createChangePublisher({ ...kafka, topic: config.kafka.topic });
+    relay = createOutboxRelay({
+      outbox: createOutboxSource(store),
+      publisher,
+      logger,
+      batchSize: config.relay.batchSize,
+      fallbackPollMs: config.relay.fallbackPollMs,
+      ...(options.onPublished === undefined ? {} : { onPublished: options.onPublished }),
+    });
+    relay.start();
+    const clock = options.clock ?? systemClock;
+    const service = createControlService({
+      store,
+      authenticator: createAuthenticator({ store, operator: config.operator, region: config.region, clock }),
+      authorizer: createAuthorizer({ store, logger, region: config.region }),
+      logger,
+      partition: config.partition,
+    });
+    server = await serveControlService(service, config.listen);
+    logger.info({ port: server.port }, "control plane listening");
+  } catch (e) {
+    await server?.close(0);
+    await relay?.stop();
+    await publisher?.disconnect();
+    await store.close();
+    throw e;
+  }
+  const running = { server, relay, publisher };
+  return {
+    port: running.server.port,
+    store,
+    relay: running.relay,
+    async close() {
+      await running.server.close();
+      await running.relay.stop();
+      await running.publisher.disconnect();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,550 @@
+import { encodeAccountSnapshot } from "@gatehouse/bus-kafka";
+import { IamError, iamArn } from "@gatehouse/core";
+import type { PolicyKind } from "@gatehouse/policy";
+import {
+  ChangeEvent,
+  type ControlServiceServer,
+  EntityType,
+  type GroupMembershipRequest,
+  type PageRequest,
+} from "@gatehouse/proto";
+import type { IamStore, PrincipalKind, PrincipalRef } from "@gatehouse/store-postgres";
+import type { handleUnaryCall, UntypedServiceImplementation } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import type { Authenticator } from "./authenticator.ts";
+import type { Authorizer } from "./authorizer.ts";
+import type { Caller } from "./caller.ts";
+import { type CallInfo, unary } from "./grpc-handler.ts";
+import { toWire } from "./mappers.ts";
+import {
+  checkMaxSessionDuration,
+  checkName,
+  checkPath,
+  checkPolicyDocument,
+  checkTags,
+  checkText,
+} from "./validation.ts";
+
+/** Options of {@link createControlService}. */
+export interface ControlServiceOptions {
+  store: IamStore;
+  authenticator: Authenticator;
+  authorizer: Authorizer;
+  logger: Logger;
+  partition: string;
+}
+
+type Handlers = { [K in keyof ControlServiceServer]: ControlServiceServer[K] };
+type Req<K extends keyof Handlers> = Handlers[K] extends handleUnaryCall<infer R, infer _S> ? R : never;
+type Res<K extends keyof Handlers> = Handlers[K] extends handleUnaryCall<infer _R, infer S> ? S : never;
+
+/** What every handler gets: the authenticated caller and a lazy authorization check. */
+interface Ctx {
+  readonly caller: Caller;
+  /** The caller's account (the operator has none and is refused here). */
+  readonly accountId: string;
+  /**
+   * Authorizes `iam:<action>` on a resource; the ARN is computed only for non-root callers (root
+   * is always allowed in its own account, so its calls skip the lookups).
+   */
+  authorize(action: string, resource: () => Promise<string> | string): Promise<void>;
+}
+
+const PRINCIPAL_KIND: Record<number, PrincipalKind> = {
+  [EntityType.ENTITY_TYPE_USER]: "user",
+  [EntityType.ENTITY_TYPE_GROUP]: "group",
+  [EntityType.ENTITY_TYPE_ROLE]: "role",
+};
+const KIND_WORD: Record<PrincipalKind, string> = { user: "User", group: "Group", role: "Role" };
+const NAME_MAX: Record<PrincipalKind, number> = { user: 64, group: 128, role: 64 };
+
+function principalOf(entityType: number, entityName: string): PrincipalRef {
+  const kind = PRINCIPAL_KIND[entityType];
+  if (kind === undefined) {
+    throw new IamError("ValidationError", `entityType ${entityType} must be USER, GROUP or ROLE`, {
+      field: "entityType",
+    });
+  }
+  return { kind, name: checkName(entityName, "entityName", NAME_MAX[kind]) };
+}
+
+function page(p: PageRequest | undefined, pathPrefix: string) {
+  return {
+    marker: p?.marker,
+    maxItems: p?.maxItems,
+    pathPrefix: pathPrefix === "" ? "/" : checkPath(pathPrefix, "pathPrefix"),
+  };
+}
+
+function token(t: string): { clientRequestToken: string | undefined } {
+  return { clientRequestToken: t === "" ? undefined : t };
+}
+
+/**
+ * The ControlService handlers: authenticate (SigV4), authorize (`iam:<Operation>` on the target
+ * ARN), validate with AWS's rules, call the store, map to the wire. Every mutating response carries
+ * the account's new revision.
+ */
+export function createControlService(options: ControlServiceOptions): UntypedServiceImplementation {
+  const { store, authenticator, authorizer, logger, partition } = options;
+  const log = logger.child({ component: "control-service" });
+
+  const context = async (info: CallInfo, operation: string): Promise<Ctx> => {
+    const caller = await authenticator.authenticate(
+      { method: info.method, authority: info.authority, body: info.raw },
+      info.metadata,
+    );
+    if (caller.kind === "operator") {
+      throw new IamError(
+        "AccessDenied",
+        `the operator credential cannot call ${operation}; use an account's credentials`,
+      );
+    }
+    const accountId = caller.accountId;
+    return {
+      caller,
+      accountId,
+      async authorize(action, resource) {
+        if (caller.kind === "root") return;
+        await authorizer.authorize(caller, { action: `iam:${action}`, resource: await resource(), accountId });
+      },
+    };
+  };
+
+  function handler<K extends keyof Handlers>(
+    name: K,
+    operation: string,
+    fn: (request: Req<K>, ctx: Ctx) => Promise<Res<K>>,
+  ): [K, unknown] {
+    return [
+      name,
+      unary<Req<K>, Res<K>>(operation, log, async (request, info) => fn(request, await context(info, operation))),
+    ];
+  }
+
+  const arnOf = (accountId: string, type: string, path: string, name: string) =>
+    iamArn(accountId, type, path, name, partition);
+
+  /** The ARN of a named entity with its real path, or with "/" when it does not exist (yet). */
+  const entityArn = async (accountId: string, kind: PrincipalKind, name: string): Promise<string> => {
+    try {
+      if (kind === "user") return (await store.getUser(accountId, name)).arn;
+      if (kind === "group") return (await store.getGroup(accountId, name)).arn;
+      return (await store.getRole(accountId, name)).arn;
+    } catch (e) {
+      if (IamError.is(e) && e.awsName === "NoSuchEntity") return arnOf(accountId, kind, "/", name);
+      throw e;
+    }
+  };
+
+  /** The user a self-service call is about: the named one, or the calling user. */
+  const subjectUser = (ctx: Ctx, userName: string): string => {
+    if (userName !== "") return checkName(userName, "userName", 64);
+    if (ctx.caller.kind === "user") return ctx.caller.userName;
+    throw new IamError("ValidationError", "userName is required when calling with root credentials", {
+      field: "userName",
+    });
+  };
+
+  const entries: [string, unknown][] = [
+    [
+      "createAccount",
+      unary<Req<"createAccount">, Res<"createAccount">>("CreateAccount", log, async (request, info) => {
+        const caller = await authenticator.authenticate(
+          { method: info.method, authority: info.authority, body: info.raw },
+          info.metadata,
+        );
+        if (caller.kind !== "operator") {
+          throw new IamError(
+            "AccessDenied",
+            `${caller.arn} is not authorized to perform CreateAccount (operator only)`,
+          );
+        }
+        const created = await store.createAccount({
+          alias: request.accountAlias === "" ? undefined : request.accountAlias,
+          ...token(request.clientRequestToken),
+        });
+        const v = created.value;
+        return {
+          accountId: v.account.accountId,
+          rootArn: v.rootArn,
+          rootAccessKeyId: v.rootAccessKey.accessKey.accessKeyId,
+          rootSecretAccessKey: v.rootAccessKey.secretAccessKey,
+          revision: toWire.revision(created),
+        };
+      }),
+    ],
+
+    // ---- users ----
+    handler("createUser", "CreateUser", async (r, ctx) => {
+      const userName = checkName(r.userName, "userName", 64);
+      const path = checkPath(r.path);
+      const tags = checkTags(r.tags);
+      await ctx.authorize("CreateUser", () => arnOf(ctx.accountId, "user", path, userName));
+      const m = await store.createUser(ctx.accountId, {
+        userName,
+        path,
+        tags,
+        permissionsBoundaryArn: r.permissionsBoundaryArn === "" ? undefined : r.permissionsBoundaryArn,
+        ...token(r.clientRequestToken),
+      });
+      return { user: toWire.user(m.value), revision: toWire.revision(m) };
+    }),
+    handler("getUser", "GetUser", async (r, ctx) => {
+      const userName = subjectUser(ctx, r.userName);
+      await ctx.authorize("GetUser", () => entityArn(ctx.accountId, "user", userName));
+      return { user: toWire.user(await store.getUser(ctx.accountId, userName)), revision: undefined };
+    }),
+    handler("listUsers", "ListUsers", async (r, ctx) => {
+      const p = page(r.page, r.pathPrefix);
+      await ctx.authorize("ListUsers", () => arnOf(ctx.accountId, "user", p.pathPrefix, ""));
+      const result = await store.listUsers(ctx.accountId, p);
+      return { users: result.items.map(toWire.user), page: toWire.page(result) };
+    }),
+    handler("deleteUser", "DeleteUser", async (r, ctx) => {
+      const userName = checkName(r.userName, "userName", 64);
+      await ctx.authorize("DeleteUser", () => entityArn(ctx.accountId, "user", userName));
+      return {
+        revision: toWire.revision(await store.deleteUser(ctx.accountId, userName, token(r.clientRequestToken))),
+      };
+    }),
+
+    // ---- groups ----
+    handler("createGroup", "CreateGroup", async (r, ctx) => {
+      const groupName = checkName(r.groupName, "groupName", 128);
+      const path = checkPath(r.path);
+      await ctx.authorize("CreateGroup", () => arnOf(ctx.accountId, "group", path, groupName));
+      const m = await store.createGroup(ctx.accountId, { groupName, path, ...token(r.clientRequestToken) });
+      return { group: toWire.group(m.value), revision: toWire.revision(m) };
+    }),
+    handler("getGroup", "GetGroup", async (r, ctx) => {
+      const groupName = checkName(r.groupName, "groupName", 128);
+      await ctx.authorize("GetGroup", () => entityArn(ctx.accountId, "group", groupName));
+      const group = await store.getGroup(ctx.accountId, groupName);
+      const users = await store.listUsersInGroup(ctx.accountId, groupName);
+      return { group: toWire.group(group), users: users.map(toWire.user) };
+    }),
+    handler("listGroups", "ListGroups", async (r, ctx) => {
+      const p = page(r.page, r.pathPrefix);
+      await ctx.authorize("ListGroups", () => arnOf(ctx.accountId, "group", p.pathPrefix, ""));
+      const result = await store.listGroups(ctx.accountId, p);
+      return { groups: result.items.map(toWire.group), page: toWire.page(result) };
+    }),
+    handler("listGroupsForUser", "ListGroupsForUser", async (r, ctx) => {
+      const userName = subjectUser(ctx, r.userName);
+      await ctx.authorize("ListGroupsForUser", () => entityArn(ctx.accountId, "user", userName));
+      const groups = await store.listGroupsForUser(ctx.accountId, userName);
+      return { groups: groups.map(toWire.group), page: { isTruncated: false, marker: "" } };
+    }),
+    handler("deleteGroup", "DeleteGroup", async (r, ctx) => {
+      const groupName = checkName(r.groupName, "groupName", 128);
+      await ctx.authorize("DeleteGroup", () => entityArn(ctx.accountId, "group", groupName));
+      return {
+        revision: toWire.revision(await store.deleteGroup(ctx.accountId, groupName, token(r.clientRequestToken))),
+      };
+    }),
+    ...(["addUserToGroup", "removeUserFromGroup"] as const).map((name) =>
+      handler(
+        name,
+        name === "addUserToGroup" ? "AddUserToGroup" : "RemoveUserFromGroup",
+        async (r: GroupMembershipRequest, ctx) => {
+          const groupName = checkName(r.groupName, "groupName", 128);
+          const userName = checkName(r.userName, "userName", 64);
+          const action = name === "addUserToGroup" ? "AddUserToGroup" : "RemoveUserFromGroup";
+          await ctx.authorize(action, () => entityArn(ctx.accountId, "group", groupName));
+          const m =
+            name === "addUserToGroup"
+              ? await store.addUserToGroup(ctx.accountId, groupName, userName, token(r.clientRequestToken))
+              : await store.removeUserFromGroup(ctx.accountId, groupName, userName, token(r.clientRequestToken));
+          return { revision: toWire.revision(m) };
+        },
+      ),
+    ),
+
+    // ---- roles ----
+    handler("createRole", "CreateRole", async (r, ctx) => {
+      const roleName = checkName(r.roleName, "roleName", 64);
+      const path = checkPath(r.path);
+      const trust = checkPolicyDocument(r.assumeRolePolicyDocument, "trust", "assumeRolePolicyDocument");
+      const maxSessionDuration = checkMaxSessionDuration(r.maxSessionDuration);
+      const description = checkText(r.description, "description", 1000);
+      const tags = checkTags(r.tags);
+      await ctx.authorize("CreateRole", () => arnOf(ctx.accountId, "role", path, roleName));
+      const m = await store.createRole(ctx.accountId, {
+        roleName,
+        path,
+        assumeRolePolicyDocument: trust,
+        description,
+        maxSessionDuration,
+        tags,
+        permissionsBoundaryArn: r.permissionsBoundaryArn === "" ? undefined : r.permissionsBoundaryArn,
+        ...token(r.clientRequestToken),
+      });
+      return { role: toWire.role(m.value), revision: toWire.revision(m) };
+    }),
+    handler("getRole", "GetRole", async (r, ctx) => {
+      const roleName = checkName(r.roleName, "roleName", 64);
+      await ctx.authorize("GetRole", () => entityArn(ctx.accountId, "role", roleName));
+      return { role: toWire.role(await store.getRole(ctx.accountId, roleName)), revision: undefined };
+    }),
+    handler("listRoles", "ListRoles", async (r, ctx) => {
+      const p = page(r.page, r.pathPrefix);
+      await ctx.authorize("ListRoles", () => arnOf(ctx.accountId, "role", p.pathPrefix, ""));
+      const result = await store.listRoles(ctx.accountId, p);
+      return { roles: result.items.map(toWire.role), page: toWire.page(result) };
+    }),
+    handler("deleteRole", "DeleteRole", async (r, ctx) => {
+      const roleName = checkName(r.roleName, "roleName", 64);
+      await ctx.authorize("DeleteRole", () => entityArn(ctx.accountId, "role", roleName));
+      return {
+        revision: toWire.revision(await store.deleteRole(ctx.accountId, roleName, token(r.clientRequestToken))),
+      };
+    }),
+
+    // ---- managed policies ----
+    handler("createPolicy", "CreatePolicy", async (r, ctx) => {
+      const policyName = checkName(r.policyName, "policyName", 128);
+      const path = checkPath(r.path);
+      const policyDocument = checkPolicyDocument(r.policyDocument, "managed", "policyDocument");
+      const description = checkText(r.description, "description", 1000);
+      await ctx.authorize("CreatePolicy", () => arnOf(ctx.accountId, "policy", path, policyName));
+      const m = await store.createPolicy(ctx.accountId, {
+        policyName,
+        path,
+        policyDocument,
+        description,
+        ...token(r.clientRequestToken),
+      });
+      return { policy: toWire.policy(m.value), revision: toWire.revision(m) };
+    }),
+    handler("getPolicy", "GetPolicy", async (r, ctx) => {
+      await ctx.authorize("GetPolicy", () => r.policyArn);
+      return { policy: toWire.policy(await store.getPolicy(ctx.accountId, r.policyArn)), revision: undefined };
+    }),
+    handler("listPolicies", "ListPolicies", async (r, ctx) => {
+      const p = page(r.page, r.pathPrefix);
+      await ctx.authorize("ListPolicies", () => arnOf(ctx.accountId, "policy", p.pathPrefix, ""));
+      const result = await store.listPolicies(ctx.accountId, { ...p, onlyAttached: r.onlyAttached });
+      return { policies: result.items.map(toWire.policy), page: toWire.page(result) };
+    }),
+    handler("createPolicyVersion", "CreatePolicyVersion", async (r, ctx) => {
+      const policyDocument = checkPolicyDocument(r.policyDocument, "managed", "policyDocument");
+      await ctx.authorize("CreatePolicyVersion", () => r.policyArn);
+      const m = await store.createPolicyVersion(ctx.accountId, r.policyArn, {
+        policyDocument,
+        setAsDefault: r.setAsDefault,
+        ...token(r.clientRequestToken),
+      });
+      return { versionId: m.value.versionId, isDefaultVersion: m.value.isDefault, revision: toWire.revision(m) };
+    }),
+    handler("getPolicyVersion", "GetPolicyVersion", async (r, ctx) => {
+      await ctx.authorize("GetPolicyVersion", () => r.policyArn);
+      return {
+        policyVersion: toWire.policyVersion(await store.getPolicyVersion(ctx.accountId, r.policyArn, r.versionId)),
+      };
+    }),
+    handler("listPolicyVersions", "ListPolicyVersions", async (r, ctx) => {
+      await ctx.authorize("ListPolicyVersions", () => r.policyArn);
+      return { versions: (await store.listPolicyVersions(ctx.accountId, r.policyArn)).map(toWire.policyVersion) };
+    }),
+    handler("setDefaultPolicyVersion", "SetDefaultPolicyVersion", async (r, ctx) => {
+      await ctx.authorize("SetDefaultPolicyVersion", () => r.policyArn);
+      const m = await store.setDefaultPolicyVersion(
+        ctx.accountId,
+        r.policyArn,
+        r.versionId,
+        token(r.clientRequestToken),
+      );
+      return { revision: toWire.revision(m) };
+    }),
+    handler("deletePolicyVersion", "DeletePolicyVersion", async (r, ctx) => {
+      await ctx.authorize("DeletePolicyVersion", () => r.policyArn);
+      const m = await store.deletePolicyVersion(ctx.accountId, r.policyArn, r.versionId, token(r.clientRequestToken));
+      return { revision: toWire.revision(m) };
+    }),
+    handler("deletePolicy", "DeletePolicy", async (r, ctx) => {
+      await ctx.authorize("DeletePolicy", () => r.policyArn);
+      return {
+        revision: toWire.revision(await store.deletePolicy(ctx.accountId, r.policyArn, token(r.clientRequestToken))),
+      };
+    }),
+
+    // ---- attachments, inline policies, boundaries ----
+    ...(["attachPolicy", "detachPolicy"] as const).map((name) =>
+      handler(name, name === "attachPolicy" ? "AttachPolicy" : "DetachPolicy", async (r, ctx) => {
+        const principal = principalOf(r.entityType, r.entityName);
+        const verb = name === "attachPolicy" ? "Attach" : "Detach";
+        await ctx.authorize(`${verb}${KIND_WORD[principal.kind]}Policy`, () =>
+          entityArn(ctx.accountId, principal.kind, principal.name),
+        );
+        const m =
+          name === "attachPolicy"
+            ? await store.attachPolicy(ctx.accountId, principal, r.policyArn, token(r.clientRequestToken))
+            : await store.detachPolicy(ctx.accountId, principal, r.policyArn, token(r.clientRequestToken));
+        return { revision: toWire.revision(m) };
+      }),
+    ),
+    handler("listAttachedPolicies", "ListAttachedPolicies", async (r, ctx) => {
+      const principal = principalOf(r.entityType, r.entityName);
+      await ctx.authorize(`ListAttached${KIND_WORD[principal.kind]}Policies`, () =>
+        entityArn(ctx.accountId, principal.kind, principal.name),
+      );
+      const attached = await store.listAttachedPolicies(ctx.accountId, principal);
+      return { attachedPolicies: attached.map((a) => ({ policyName: a.policyName, policyArn: a.policyArn })) };
+    }),
+    handler("putInlinePolicy", "PutInlinePolicy", async (r, ctx) => {
+      const principal = principalOf(r.entityType, r.entityName);
+      const policyName = checkName(r.policyName, "policyName", 128);
+      const kind = `inline-${principal.kind}` as PolicyKind;
+      const policyDocument = checkPolicyDocument(r.policyDocument, kind, "policyDocument");
+      await ctx.authorize(`Put${KIND_WORD[principal.kind]}Policy`, () =>
+        entityArn(ctx.accountId, principal.kind, principal.name),
+      );
+      const m = await store.putInlinePolicy(
+        ctx.accountId,
+        principal,
+        policyName,
+        policyDocument,
+        token(r.clientRequestToken),
+      );
+      return { revision: toWire.revision(m) };
+    }),
+    handler("getInlinePolicy", "GetInlinePolicy", async (r, ctx) => {
+      const principal = principalOf(r.entityType, r.entityName);
+      const policyName = checkName(r.policyName, "policyName", 128);
+      await ctx.authorize(`Get${KIND_WORD[principal.kind]}Policy`, () =>
+        entityArn(ctx.accountId, principal.kind, principal.name),
+      );
+      const p = await store.getInlinePolicy(ctx.accountId, principal, policyName);
+      return { policyName: p.policyName, policyDocument: p.document };
+    }),
+    handler("listInlinePolicies", "ListInlinePolicies", async (r, ctx) => {
+      const principal = principalOf(r.entityType, r.entityName);
+      await ctx.authorize(`List${KIND_WORD[principal.kind]}Policies`, () =>
+        entityArn(ctx.accountId, principal.kind, principal.name),
+      );
+      return { policyNames: await store.listInlinePolicies(ctx.accountId, principal) };
+    }),
+    handler("deleteInlinePolicy", "DeleteInlinePolicy", async (r, ctx) => {
+      const principal = principalOf(r.entityType, r.entityName);
+      const policyName = checkName(r.policyName, "policyName", 128);
+      await ctx.authorize(`Delete${KIND_WORD[principal.kind]}Policy`, () =>
+        entityArn(ctx.accountId, principal.kind, principal.name),
+      );
+      const m = await store.deleteInlinePolicy(ctx.accountId, principal, policyName, token(r.clientRequestToken));
+      return { revision: toWire.revision(m) };
+    }),
+    handler("putPermissionsBoundary", "PutPermissionsBoundary", async (r, ctx) => {
+      const principal = principalOf(r.entityType, r.entityName);
+      if (principal.kind === "group") {
+        throw new IamError("ValidationError", "permissions boundaries apply to users and roles, not groups", {
+          field: "entityType",
+        });
+      }
+      const remove = r.permissionsBoundaryArn === "";
+      await ctx.authorize(`${remove ? "Delete" : "Put"}${KIND_WORD[principal.kind]}PermissionsBoundary`, () =>
+        entityArn(ctx.accountId, principal.kind, principal.name),
+      );
+      const m = await store.putPermissionsBoundary(
+        ctx.accountId,
+        principal,
+        remove ? null : r.permissionsBoundaryArn,
+        token(r.clientRequestToken),
+      );
+      return { revision: toWire.revision(m) };
+    }),
+
+    // ---- access keys ----
+    handler("createAccessKey", "CreateAccessKey", async (r, ctx) => {
+      const userName = subjectUser(ctx, r.userName);
+      await ctx.authorize("CreateAccessKey", () => entityArn(ctx.accountId, "user", userName));
+      const m = await store.createAccessKey(ctx.accountId, userName, token(r.clientRequestToken));
+      return {
+        accessKey: toWire.accessKey(m.value.accessKey),
+        secretAccessKey: m.value.secretAccessKey,
+        revision: toWire.revision(m),
+      };
+    }),
+    handler("updateAccessKey", "UpdateAccessKey", async (r, ctx) => {
+      if (r.status !== "Active" && r.status !== "Inactive") {
+        throw new IamError("ValidationError", `status ${JSON.stringify(r.status)} must be Active or Inactive`, {
+          field: "status",
+        });
+      }
+      const userName = r.userName === "" && ctx.caller.kind === "root" ? null : subjectUser(ctx, r.userName);
+      await ctx.authorize("UpdateAccessKey", () =>
+        userName === null ? `arn:${partition}:iam::${ctx.accountId}:root` : entityArn(ctx.accountId, "user", userName),
+      );
+      const m = await store.updateAccessKey(
+        ctx.accountId,
+        userName,
+        r.accessKeyId,
+        r.status,
+        token(r.clientRequestToken),
+      );
+      return { revision: toWire.revision(m) };
+    }),
+    handler("deleteAccessKey", "DeleteAccessKey", async (r, ctx) => {
+      const userName = r.userName === "" && ctx.caller.kind === "root" ? null : subjectUser(ctx, r.userName);
+      await ctx.authorize("DeleteAccessKey", () =>
+        userName === null ? `arn:${partition}:iam::${ctx.accountId}:root` : entityArn(ctx.accountId, "user", userName),
+      );
+      const m = await store.deleteAccessKey(ctx.accountId, userName, r.accessKeyId, token(r.clientRequestToken));
+      return { revision: toWire.revision(m) };
+    }),
+    handler("listAccessKeys", "ListAccessKeys", async (r, ctx) => {
+      const userName = r.userName === "" && ctx.caller.kind === "root" ? null : subjectUser(ctx, r.userName);
+      await ctx.authorize("ListAccessKeys", () =>
+        userName === null ? `arn:${partition}:iam::${ctx.accountId}:root` : entityArn(ctx.accountId, "user", userName),
+      );
+      return { accessKeys: (await store.listAccessKeys(ctx.accountId, userName)).map(toWire.accessKey) };
+    }),
+
+    // ---- export ----
+    [
+      "exportAccount",
+      unary<Req<"exportAccount">, Res<"exportAccount">>("ExportAccount", log, async (request, info) => {
+        const caller = await authenticator.authenticate(
+          { method: info.method, authority: info.authority, body: info.raw },
+          info.metadata,
+        );
+        const accountId =
+          request.accountId !== "" ? request.accountId : caller.kind === "operator" ? "" : caller.accountId;
+        if (!/^\d{12}$/.test(accountId)) {
+          throw new IamError("ValidationError", `accountId ${JSON.stringify(accountId)} must be 12 digits`, {
+            field: "accountId",
+          });
+        }
+        if (caller.kind === "user") {
+          await authorizer.authorize(caller, {
+            action: "iam:ExportAccount",
+            resource: `arn:${partition}:iam::${accountId}:root`,
+            accountId,
+          });
+        } else if (caller.kind === "root" && caller.accountId !== accountId) {
+          throw new IamError("AccessDenied", `${caller.arn} cannot export account ${accountId}`);
+        }
+        const exported = await store.exportAccount(accountId);
+        const snapshot = encodeAccountSnapshot({
+          schemaVersion: 1,
+          accountId,
+          revision: exported.revision,
+          entities: exported.entities.map((e) =>
+            ChangeEvent.fromPartial({
+              schemaVersion: 1,
+              accountId,
+              revision: exported.revision,
+              key: { kind: e.kind, id: e.id },
+              change:
+                e.state === null
+                  ? { $case: "delete", value: {} }
+                  : { $case: "upsertJson", value: JSON.stringify(e.state) },
+            }),
+          ),
+        });
+        return { revision: { accountId, revision: exported.revision }, snapshot };
+      }),
+    ],
+  ];
+  return Object.fromEntries(entries) as UntypedServiceImplementation;
+}

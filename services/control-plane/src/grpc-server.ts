@@ -1,0 +1,43 @@
+import { ControlServiceService } from "@gatehouse/proto";
+import { Server, ServerCredentials, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import { withRawRequests } from "./grpc-handler.ts";
+
+/** A listening gRPC server. */
+export interface RunningServer {
+  /** The bound port (useful with port 0). */
+  readonly port: number;
+  /** Stops accepting calls, lets in-flight calls finish (up to `graceMs`), then force-closes. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Serves ControlService on `host:port` (port 0 picks a free one). Plain-text transport: TLS is
+ * terminated in front of the service in deployments; SigV4 protects integrity and identity.
+ */
+export async function serveControlService(
+  implementation: UntypedServiceImplementation,
+  listen: { host: string; port: number },
+): Promise<RunningServer> {
+  const server = new Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024 });
+  server.addService(withRawRequests(ControlServiceService), implementation);
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${listen.host}:${listen.port}`, ServerCredentials.createInsecure(), (err, bound) =>
+      err === null ? resolve(bound) : reject(err),
+    );
+  });
+  return {
+    port,
+    close(graceMs = 5000) {
+      return new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+    },
+  };
+}

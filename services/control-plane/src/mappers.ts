@@ -1,0 +1,83 @@
+import type {
+  AccessKeyMetadata,
+  Group,
+  ManagedPolicy,
+  PageResponse,
+  PolicyVersion,
+  Revision,
+  Role,
+  User,
+} from "@gatehouse/proto";
+import type {
+  AccessKeyRecord,
+  GroupRecord,
+  ManagedPolicyRecord,
+  Mutation,
+  Page,
+  PolicyVersionRecord,
+  RoleRecord,
+  UserRecord,
+} from "@gatehouse/store-postgres";
+
+/** Store records → wire messages. */
+export const toWire = {
+  revision: (m: Pick<Mutation<unknown>, "accountId" | "revision">): Revision => ({
+    accountId: m.accountId,
+    revision: m.revision,
+  }),
+  user: (u: UserRecord): User => ({
+    userName: u.userName,
+    userId: u.userId,
+    arn: u.arn,
+    path: u.path,
+    createDateMs: u.createdAtMs,
+    tags: u.tags.map((t) => ({ key: t.key, value: t.value })),
+    permissionsBoundaryArn: u.permissionsBoundaryArn ?? "",
+  }),
+  group: (g: GroupRecord): Group => ({
+    groupName: g.groupName,
+    groupId: g.groupId,
+    arn: g.arn,
+    path: g.path,
+    createDateMs: g.createdAtMs,
+  }),
+  role: (r: RoleRecord): Role => ({
+    roleName: r.roleName,
+    roleId: r.roleId,
+    arn: r.arn,
+    path: r.path,
+    createDateMs: r.createdAtMs,
+    assumeRolePolicyDocument: r.assumeRolePolicyDocument,
+    description: r.description,
+    maxSessionDuration: r.maxSessionDuration,
+    tags: r.tags.map((t) => ({ key: t.key, value: t.value })),
+    permissionsBoundaryArn: r.permissionsBoundaryArn ?? "",
+  }),
+  policy: (p: ManagedPolicyRecord): ManagedPolicy => ({
+    policyName: p.policyName,
+    policyId: p.policyId,
+    arn: p.arn,
+    path: p.path,
+    defaultVersionId: p.defaultVersionId,
+    attachmentCount: p.attachmentCount,
+    createDateMs: p.createdAtMs,
+    updateDateMs: p.updatedAtMs,
+    description: p.description,
+  }),
+  policyVersion: (v: PolicyVersionRecord): PolicyVersion => ({
+    versionId: v.versionId,
+    document: v.document,
+    isDefaultVersion: v.isDefault,
+    createDateMs: v.createdAtMs,
+  }),
+  accessKey: (k: AccessKeyRecord): AccessKeyMetadata => ({
+    userName: k.userName ?? "",
+    accessKeyId: k.accessKeyId,
+    status: k.status,
+    createDateMs: k.createdAtMs,
+    lastUsedDateMs: k.lastUsed?.atMs ?? 0,
+    lastUsedService: k.lastUsed?.service ?? "",
+    lastUsedRegion: k.lastUsed?.region ?? "",
+  }),
+  page: (p: Page<unknown>): PageResponse => ({ isTruncated: p.isTruncated, marker: p.marker }),
+};

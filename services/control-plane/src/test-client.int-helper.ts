@@ -1,0 +1,135 @@
+// Test-only: a started control plane on port 0 and promise-returning signed clients.
+import { randomBytes } from "node:crypto";
+import { type Credentials, createSigningInterceptor, signGrpcCall } from "@gatehouse/auth";
+import type { Clock } from "@gatehouse/core";
+import { ControlServiceClient, ControlServiceService, ErrorDetail } from "@gatehouse/proto";
+import { credentials as grpcCredentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { loadControlPlaneConfig } from "./config.ts";
+import { type ControlPlane, startControlPlane } from "./control-plane.ts";
+import { ERROR_DETAIL_TRAILER } from "./grpc-handler.ts";
+import { randomName, silentLogger, TEST_KAFKA_BROKERS, TEST_PG_URL } from "./test-env.int-helper.ts";
+
+export const OPERATOR: Credentials = {
+  accessKeyId: "AKIAOPERATORTEST0000",
+  secretAccessKey: randomBytes(30).toString("base64"),
+};
+
+export interface Harness {
+  readonly cp: ControlPlane;
+  readonly address: string;
+  readonly topic: string;
+  readonly schema: string;
+  close(): Promise<void>;
+}
+
+export async function startHarness(extraEnv: Record<string, string> = {}): Promise<Harness> {
+  const schema = randomName("cp");
+  const topic = `cp.changes.${randomBytes(6).toString("hex")}`;
+  const config = loadControlPlaneConfig({
+    GATEHOUSE_CP_LISTEN: "127.0.0.1:0",
+    GATEHOUSE_PG_URL: TEST_PG_URL,
+    GATEHOUSE_PG_SCHEMA: schema,
+    GATEHOUSE_KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(","),
+    GATEHOUSE_CHANGES_TOPIC: topic,
+    GATEHOUSE_CHANGES_PARTITIONS: "4",
+    GATEHOUSE_SECRET_KEY: randomBytes(32).toString("base64"),
+    GATEHOUSE_OPERATOR_ACCESS_KEY_ID: OPERATOR.accessKeyId,
+    GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY: OPERATOR.secretAccessKey,
+    ...extraEnv,
+  });
+  const cp = await startControlPlane({ config, logger: silentLogger });
+  return {
+    cp,
+    address: `127.0.0.1:${cp.port}`,
+    topic,
+    schema,
+    async close() {
+      const pg = await import("pg");
+      await cp.close();
+      const c = new pg.default.Client({ connectionString: TEST_PG_URL });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await c.end();
+      const { deleteTopic } = await import("@gatehouse/bus-kafka");
+      await deleteTopic({ brokers: TEST_KAFKA_BROKERS, topic }).catch(() => {});
+    },
+  };
+}
+
+/** Fills the fields a test left out with the message's defaults (ts-proto encodes what it is given). */
+function complete(method: string, request: object): object {
+  const def = (ControlServiceService as unknown as Record<string, { requestDeserialize(b: Buffer): object }>)[method];
+  return { ...def?.requestDeserialize(Buffer.alloc(0)), ...request };
+}
+
+type Unary = Record<string, (req: unknown, md: Metadata, cb: (e: ServiceError | null, res: unknown) => void) => void>;
+
+/** A signed client whose methods return promises: `await c.call("createUser", {...})`. */
+export function signedClient(address: string, creds: Credentials | null, clock?: Clock) {
+  const client = new ControlServiceClient(address, grpcCredentials.createInsecure(), {
+    interceptors:
+      creds === null
+        ? []
+        : [
+            createSigningInterceptor({
+              credentials: creds,
+              authority: address,
+              ...(clock === undefined ? {} : { clock }),
+            }),
+          ],
+  });
+  return {
+    // biome-ignore lint/suspicious/noExplicitAny: responses are checked by the assertions that use them
+    call<T = any>(method: string, request: object, metadata = new Metadata()): Promise<T> {
+      const full = complete(method, request);
+      return new Promise((resolve, reject) => {
+        (client as unknown as Unary)[method]?.(full, metadata, (e, res) =>
+          e === null ? resolve(res as T) : reject(e),
+        );
+      });
+    },
+    close: () => client.close(),
+  };
+}
+
+/** Signs `signed` but sends `sent` (a tampered body), for negative tests. */
+export async function callWithForeignSignature(
+  address: string,
+  creds: Credentials,
+  method: "createUser",
+  signed: object,
+  sent: object,
+): Promise<unknown> {
+  const def = ControlServiceService[method];
+  const headers = await signGrpcCall(
+    { method: def.path, authority: address, body: def.requestSerialize(complete(method, signed) as never) },
+    creds,
+  );
+  const md = new Metadata();
+  for (const [k, v] of Object.entries(headers)) md.set(k, v);
+  const c = signedClient(address, null);
+  try {
+    return await c.call(method, sent, md);
+  } finally {
+    c.close();
+  }
+}
+
+/** The gRPC code, AWS name, field and findings of a failed call. */
+export async function failureOf(p: Promise<unknown>) {
+  try {
+    await p;
+  } catch (e) {
+    const err = e as ServiceError;
+    const raw = err.metadata?.get(ERROR_DETAIL_TRAILER)[0];
+    const detail = raw instanceof Buffer ? ErrorDetail.decode(raw) : undefined;
+    return {
+      code: err.code,
+      details: err.details,
+      awsName: detail?.awsName,
+      field: detail?.field,
+      findings: detail?.findings ?? [],
+    };
+  }
+  throw new Error("expected the call to fail");
+}

@@ -1,0 +1,88 @@
+import { IamError } from "@gatehouse/core";
+import { type Finding, type PolicyKind, validatePolicy } from "@gatehouse/policy";
+
+// Findings travel next to the error (in ErrorDetail) without a second error class.
+const findingsByError = new WeakMap<IamError, readonly Finding[]>();
+
+/** Policy findings attached to a MalformedPolicyDocument error, if any. */
+export function findingsOf(error: IamError): readonly Finding[] {
+  return findingsByError.get(error) ?? [];
+}
+
+const NAME = /^[\w+=,.@-]+$/;
+const PATH = /^\/([\x21-\x7e]*\/)?$/;
+const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
+const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
+
+function invalid(field: string, message: string): IamError {
+  return new IamError("ValidationError", `${field} ${message}`, { field });
+}
+
+/** AWS IAM name rules: letters, digits and `+=,.@_-`, 1..max characters. */
+export function checkName(value: string, field: string, max: number): string {
+  if (value.length === 0) throw invalid(field, "is required");
+  if (value.length > max) throw invalid(field, `${JSON.stringify(value)} is longer than ${max} characters`);
+  if (!NAME.test(value)) throw invalid(field, `${JSON.stringify(value)} may contain only letters, digits and +=,.@_-`);
+  return value;
+}
+
+/** A path: `/` or `/segments/`, printable ASCII, at most 512 characters; empty means `/`. */
+export function checkPath(value: string, field = "path"): string {
+  if (value === "") return "/";
+  if (value.length > 512 || !PATH.test(value)) {
+    throw invalid(
+      field,
+      `${JSON.stringify(value)} must begin and end with "/" and be at most 512 printable characters`,
+    );
+  }
+  return value;
+}
+
+/** At most 50 tags, keys unique case-insensitively, AWS's characters and lengths. */
+export function checkTags(tags: readonly { key: string; value: string }[]): { key: string; value: string }[] {
+  if (tags.length > 50)
+    throw new IamError("LimitExceeded", `tags has ${tags.length} entries; at most 50`, { field: "tags" });
+  const seen = new Set<string>();
+  return tags.map((t, i) => {
+    if (!TAG_KEY.test(t.key)) throw invalid(`tags[${i}].key`, `${JSON.stringify(t.key)} is not a valid tag key`);
+    if (!TAG_VALUE.test(t.value))
+      throw invalid(`tags[${i}].value`, `${JSON.stringify(t.value)} is not a valid tag value`);
+    const k = t.key.toLowerCase();
+    if (seen.has(k)) throw invalid(`tags[${i}].key`, `${JSON.stringify(t.key)} is duplicated`);
+    seen.add(k);
+    return { key: t.key, value: t.value };
+  });
+}
+
+/** Free text up to `max` characters. */
+export function checkText(value: string, field: string, max: number): string {
+  if (value.length > max) throw invalid(field, `is longer than ${max} characters`);
+  return value;
+}
+
+/**
+ * Validates a policy document with the policy engine for its kind ("managed", "inline-user",
+ * "trust", …). Errors become `MalformedPolicyDocument` carrying every finding.
+ */
+export function checkPolicyDocument(document: string, kind: PolicyKind, field: string): string {
+  if (document === "") throw new IamError("MalformedPolicyDocument", `${field} is required`, { field });
+  const findings = validatePolicy(document, { kind });
+  const errors = findings.filter((f) => f.severity === "error");
+  if (errors.length > 0) {
+    const first = errors[0] as Finding;
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : "";
+    const e = new IamError("MalformedPolicyDocument", `${field}: ${first.path}: ${first.message}${more}`, { field });
+    findingsByError.set(e, findings);
+    throw e;
+  }
+  return document;
+}
+
+/** Role session length: 0 means the default 3600; otherwise 3600..43200 seconds. */
+export function checkMaxSessionDuration(seconds: number): number {
+  if (seconds === 0) return 3600;
+  if (!Number.isInteger(seconds) || seconds < 3600 || seconds > 43_200) {
+    throw invalid("maxSessionDuration", `${seconds} must be between 3600 and 43200 seconds`);
+  }
+  return seconds;
+}
