@@ -1,48 +1,52 @@
 /** The closed set of validation finding codes; each is documented where it is produced (`parse-policy.ts`). */
-export type FindingCode =
+export const FINDING_CODES = [
   // errors
-  | "malformed-json"
-  | "not-an-object"
-  | "unknown-element"
-  | "invalid-element-type"
-  | "invalid-version"
-  | "invalid-id"
-  | "missing-statement"
-  | "empty-element"
-  | "invalid-sid"
-  | "missing-effect"
-  | "invalid-effect"
-  | "missing-action"
-  | "action-and-not-action"
-  | "invalid-action"
-  | "trust-action-not-sts"
-  | "missing-resource"
-  | "resource-and-not-resource"
-  | "resource-not-allowed"
-  | "invalid-resource"
-  | "missing-principal"
-  | "principal-not-allowed"
-  | "principal-and-not-principal"
-  | "invalid-principal"
-  | "unknown-condition-operator"
-  | "invalid-condition"
-  | "invalid-condition-key"
-  | "invalid-condition-value"
-  | "invalid-policy-variable"
-  | "policy-variable-in-old-version"
-  | "policy-too-large"
+  "malformed-json",
+  "not-an-object",
+  "unknown-element",
+  "invalid-element-type",
+  "invalid-version",
+  "invalid-id",
+  "missing-statement",
+  "empty-element",
+  "invalid-sid",
+  "missing-effect",
+  "invalid-effect",
+  "missing-action",
+  "action-and-not-action",
+  "invalid-action",
+  "trust-action-not-sts",
+  "missing-resource",
+  "resource-and-not-resource",
+  "resource-not-allowed",
+  "invalid-resource",
+  "missing-principal",
+  "principal-not-allowed",
+  "principal-and-not-principal",
+  "invalid-principal",
+  "unknown-condition-operator",
+  "invalid-condition",
+  "invalid-condition-key",
+  "invalid-condition-value",
+  "invalid-policy-variable",
+  "policy-variable-in-old-version",
+  "policy-too-large",
   // warnings
-  | "missing-version"
-  | "duplicate-sid"
-  | "duplicate-statement"
-  | "redundant-statement"
-  | "allow-with-not-action"
-  | "allow-with-not-resource"
-  | "allow-with-not-principal"
-  | "unknown-global-condition-key"
-  | "set-operator-on-single-valued-key"
-  | "missing-set-operator-on-multivalued-key"
-  | "for-all-values-with-allow";
+  "missing-version",
+  "duplicate-sid",
+  "duplicate-statement",
+  "redundant-statement",
+  "allow-with-not-action",
+  "allow-with-not-resource",
+  "allow-with-not-principal",
+  "unknown-global-condition-key",
+  "set-operator-on-single-valued-key",
+  "missing-set-operator-on-multivalued-key",
+  "for-all-values-with-allow",
+] as const;
+
+/** One of {@link FINDING_CODES}. */
+export type FindingCode = (typeof FINDING_CODES)[number];
 
 /**
  * One validation finding, in the spirit of IAM Access Analyzer policy validation.

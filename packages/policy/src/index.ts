@@ -32,6 +32,7 @@ export type {
   StatementRef,
 } from "./evaluation-result.ts";
 export type { Finding, FindingCode } from "./finding.ts";
+export { FINDING_CODES } from "./finding.ts";
 export type { ParsePolicyOptions } from "./parse-policy.ts";
 export { parsePolicy, validatePolicy } from "./parse-policy.ts";
 export type {
