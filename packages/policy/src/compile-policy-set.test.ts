@@ -9,8 +9,9 @@ import {
   evaluateCompiled,
   type PolicySetInput,
 } from "./compile-policy-set.ts";
-import type { Decision } from "./evaluation-result.ts";
+import type { Decision, ImplicitDenyReason } from "./evaluation-result.ts";
 import { parsePolicy } from "./parse-policy.ts";
+import type { Policy } from "./policy.ts";
 import { PolicyError } from "./policy-error.ts";
 import {
   ACCOUNT,
@@ -52,6 +53,13 @@ interface Case {
   principal: PrincipalInfo;
   request: AuthzRequest;
   expected: Decision;
+}
+
+/** Parses a role trust policy fixture (a resource policy of kind `trust`). */
+function trustPolicy(doc: Record<string, unknown>): Policy {
+  const { policy: parsed, findings } = parsePolicy(doc, { kind: "trust" });
+  if (parsed === undefined) throw new Error(JSON.stringify(findings));
+  return parsed;
 }
 
 const resourcePolicyFor = (principal: unknown, action = "s3:GetObject", effect = "Allow") =>
@@ -699,13 +707,10 @@ const cases: Case[] = [
     name: "a trust policy lets a service principal assume the role",
     set: {
       identityPolicies: [],
-      resourcePolicy: parsePolicy(
-        {
-          Version: "2012-10-17",
-          Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
-        },
-        { kind: "trust" },
-      ).policy!,
+      resourcePolicy: trustPolicy({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+      }),
     },
     principal: { arn: "ec2.amazonaws.com", accountId: "", type: "Service" },
     request: request("sts:AssumeRole", ROLE_ARN),
@@ -716,13 +721,10 @@ const cases: Case[] = [
     name: "a trust policy does not let another service assume the role",
     set: {
       identityPolicies: [],
-      resourcePolicy: parsePolicy(
-        {
-          Version: "2012-10-17",
-          Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
-        },
-        { kind: "trust" },
-      ).policy!,
+      resourcePolicy: trustPolicy({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+      }),
     },
     principal: { arn: "lambda.amazonaws.com", accountId: "", type: "Service" },
     request: request("sts:AssumeRole", ROLE_ARN),
@@ -740,7 +742,8 @@ describe("explanations", () => {
   it("names the deciding Deny statement by policy id and Sid", () => {
     const denyPolicy = parsePolicy(policy({ Sid: "NoDelete", ...deny("s3:DeleteObject") }), {
       id: "arn:aws:iam::111122223333:policy/Guard",
-    }).policy!;
+    }).policy;
+    if (denyPolicy === undefined) throw new Error("fixture must parse");
     const result = evaluateBoth(
       { identityPolicies: [policy(allow("s3:*")), denyPolicy] },
       alice,
@@ -780,7 +783,7 @@ describe("explanations", () => {
     expect(result.explanation?.implicitDenyReason).toBe("no-identity-policy-allows");
   });
 
-  it.each([
+  it.each<[PolicySetInput, ImplicitDenyReason]>([
     [{ identityPolicies: [policy(allow("*"))], guardrails: [policy(allow("s3:*"))] }, "no-guardrail-allows"],
     [
       { identityPolicies: [policy(allow("*"))], permissionBoundary: policy(allow("s3:*")) },
@@ -791,7 +794,7 @@ describe("explanations", () => {
       "session-policy-does-not-allow",
     ],
     [{ identityPolicies: [policy(allow("s3:*"))] }, "no-identity-policy-allows"],
-  ] as const)("names the policy type that caused an implicit deny (%#)", (set, reason) => {
+  ])("names the policy type that caused an implicit deny (%#)", (set, reason) => {
     const result = evaluateBoth(set, session, request("ec2:RunInstances", "*"));
     expect(result.explanation?.implicitDenyReason).toBe(reason);
     expect(result.explanation?.summary).toMatch(/^ImplicitDeny: /);
