@@ -60,7 +60,7 @@ const RESOURCE_PATTERNS = [
   "arn:aws:s3:::b/?",
 ];
 
-const conditionArb: fc.Arbitrary<[string, string, string[]]> = fc.oneof(
+const conditionArb: fc.Arbitrary<readonly [string, string, readonly string[]]> = fc.oneof(
   fc.tuple(
     fc.constantFrom("StringEquals", "StringNotEquals", "StringLike", "StringEqualsIfExists", "StringNotLike"),
     fc.constantFrom("aws:username", "AWS:UserName"),
@@ -116,8 +116,12 @@ function statementArb(withPrincipal: boolean): fc.Arbitrary<GenStatement> {
       s[g.notAction && g.notActionReally ? "NotAction" : "Action"] = g.actions;
       s[g.notResource && g.actions.length < 2 ? "NotResource" : "Resource"] = g.resources;
       if (g.conditions.length > 0) {
-        const condition: Record<string, Record<string, string[]>> = {};
-        for (const [op, key, values] of g.conditions) (condition[op] ??= {})[key] = values;
+        const condition: Record<string, Record<string, readonly string[]>> = {};
+        for (const [op, key, values] of g.conditions) {
+          const block = condition[op] ?? {};
+          block[key] = values;
+          condition[op] = block;
+        }
         s.Condition = condition;
       }
       if (withPrincipal) {
