@@ -1,0 +1,30 @@
+/**
+ * Real-service fixtures for Gatehouse's integration tests (`*.int.test.ts`): each suite gets its
+ * own database or schema, topic and Redis key prefix on the Postgres, Kafka and Redis the global
+ * setup found (env vars, containers, or the local stack), so suites run in parallel and repeat.
+ *
+ * @example
+ * import { createTestSchema, createTestTopic, createTestKeyPrefix } from "@gatehouse/testkit";
+ * @packageDocumentation
+ */
+export type { InfraSource, RegionRedis, TestInfra } from "./infra-settings.ts";
+export { parseBrokers, parsePostgresUrl, parseRedisUrls, TEST_INFRA_KEY } from "./infra-settings.ts";
+export { createTestTopic, type TestKafkaOptions, type TestTopic, type TestTopicOptions, testKafka } from "./kafka.ts";
+export { waitForKafka } from "./kafka-probe.ts";
+export {
+  createTestDatabase,
+  createTestSchema,
+  type TestDatabase,
+  type TestPostgresOptions,
+  type TestSchema,
+} from "./postgres.ts";
+export {
+  createTestKeyPrefix,
+  deleteKeysWithPrefix,
+  type TestKeyPrefix,
+  type TestKeyPrefixOptions,
+  type TestRedisOptions,
+  testRedis,
+} from "./redis.ts";
+export { regionRedis, testInfra } from "./test-infra.ts";
+export { uniqueName } from "./unique-name.ts";

@@ -1,0 +1,106 @@
+import { Kafka, type KafkaConfig, logLevel } from "kafkajs";
+import type { TestInfra } from "./infra-settings.ts";
+import { testInfra } from "./test-infra.ts";
+import { uniqueName } from "./unique-name.ts";
+
+/** Options of {@link testKafka}. */
+export interface TestKafkaOptions {
+  /** kafkajs client id; {@link uniqueName}("test") by default. */
+  readonly clientId?: string;
+  /** kafkajs log level; `NOTHING` by default, since a test asserts on outcomes, not logs. */
+  readonly logLevel?: logLevel;
+  /** The services to use; {@link testInfra} by default (only valid inside an integration test). */
+  readonly infra?: TestInfra;
+}
+
+/**
+ * A kafkajs client for the run's broker(s), for tests that produce or consume directly.
+ *
+ * @example
+ * const producer = testKafka().producer({ idempotent: true });
+ */
+export function testKafka(options: TestKafkaOptions = {}): Kafka {
+  const config: KafkaConfig = {
+    clientId: options.clientId ?? uniqueName("test"),
+    brokers: [...(options.infra ?? testInfra()).kafkaBrokers],
+    logLevel: options.logLevel ?? logLevel.NOTHING,
+    connectionTimeout: 5_000,
+  };
+  return new Kafka(config);
+}
+
+/** Options of {@link createTestTopic}. */
+export interface TestTopicOptions {
+  /** Name prefix, see {@link uniqueName}; `"t"` by default. */
+  readonly prefix?: string;
+  /** Number of partitions; 1 by default. */
+  readonly partitions?: number;
+  /** Topic configs, e.g. `{ "cleanup.policy": "compact" }`. */
+  readonly config?: Readonly<Record<string, string>>;
+  /** The services to use; {@link testInfra} by default (only valid inside an integration test). */
+  readonly infra?: TestInfra;
+}
+
+/** A topic of its own for one suite; {@link TestTopic.delete} (or `await using`) removes it. */
+export interface TestTopic extends AsyncDisposable {
+  /** The topic name, e.g. `relay_5f0c2a9e41`. */
+  readonly name: string;
+  /** The bootstrap brokers it lives on. */
+  readonly brokers: readonly string[];
+  /** Deletes the topic; idempotent, and quiet when it is already gone. */
+  delete(): Promise<void>;
+}
+
+/**
+ * Creates a topic named {@link uniqueName}(prefix) and waits until its partitions have leaders,
+ * so producing right after does not race the broker. The local broker and the compose file turn
+ * topic auto-creation off, as production does: tests create what they use.
+ *
+ * @example
+ * let topic: TestTopic;
+ * beforeAll(async () => { topic = await createTestTopic({ prefix: "relay", partitions: 4 }); });
+ * afterAll(() => topic.delete());
+ */
+export async function createTestTopic(options: TestTopicOptions = {}): Promise<TestTopic> {
+  const partitions = options.partitions ?? 1;
+  if (!Number.isInteger(partitions) || partitions < 1 || partitions > 1000) {
+    throw new Error(`createTestTopic: partitions must be an integer in 1..1000, got ${partitions}`);
+  }
+  const infra = options.infra ?? testInfra();
+  const name = uniqueName(options.prefix);
+  const kafka = testKafka({ clientId: `testkit-admin-${name}`, infra });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        {
+          topic: name,
+          numPartitions: partitions,
+          configEntries: Object.entries(options.config ?? {}).map(([configName, value]) => ({
+            name: configName,
+            value,
+          })),
+        },
+      ],
+    });
+  } finally {
+    await admin.disconnect();
+  }
+  let deleting: Promise<void> | undefined;
+  const remove = (): Promise<void> => {
+    deleting ??= (async () => {
+      const a = kafka.admin();
+      await a.connect();
+      try {
+        const existing = await a.listTopics();
+        if (existing.includes(name)) await a.deleteTopics({ topics: [name], timeout: 15_000 });
+      } finally {
+        await a.disconnect();
+      }
+    })();
+    return deleting;
+  };
+  return { name, brokers: infra.kafkaBrokers, delete: remove, [Symbol.asyncDispose]: remove };
+}
