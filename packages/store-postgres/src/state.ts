@@ -3,16 +3,13 @@ import {
   ACCESS_KEY_SELECT,
   type AccessKeyRow,
   type GroupRow,
-  POLICY_SELECT,
   type PolicyRow,
   principalColumn,
-  ROLE_SELECT,
   type RoleRow,
   toGroup,
   toPolicy,
   toRole,
   toUser,
-  USER_SELECT,
   type UserRow,
 } from "./lookups.ts";
 import type { PrincipalKind } from "./records.ts";
@@ -33,65 +30,76 @@ export const EntityKind = Object.freeze({
   accessKey: "access-key",
 } as const);
 
-async function attachedAndInline(q: Queryable, partition: string, kind: PrincipalKind, id: string) {
+/**
+ * SQL for a principal's attached policies and inline policies as JSON arrays; `$2` is the ARN
+ * partition. One round trip per state document matters: every write builds at least one.
+ */
+function policiesJson(kind: PrincipalKind, alias: string): string {
   const col = principalColumn(kind);
-  const attached = await q.query<{ policy_id: string; account_id: string; path: string; policy_name: string }>(
-    `SELECT p.policy_id, p.account_id, p.path, p.policy_name FROM policy_attachments a
-     JOIN managed_policies p ON p.policy_id = a.policy_id WHERE a.${col} = $1 ORDER BY lower(p.policy_name)`,
-    [id],
-  );
-  const inline = await q.query<{ policy_name: string; document: string }>(
-    `SELECT policy_name, document FROM inline_policies WHERE ${col} = $1 ORDER BY policy_name`,
-    [id],
-  );
-  return {
-    attachedPolicies: attached.rows.map((p) => ({
-      policyId: p.policy_id,
-      policyArn: iamArn(p.account_id, "policy", p.path, p.policy_name, partition),
-    })),
-    inlinePolicies: inline.rows.map((p) => ({ policyName: p.policy_name, policyDocument: p.document })),
-  };
+  return `COALESCE((SELECT json_agg(json_build_object('policyId', p.policy_id, 'policyArn',
+             'arn:' || $2 || ':iam::' || p.account_id || ':policy' || p.path || p.policy_name) ORDER BY lower(p.policy_name))
+           FROM policy_attachments a JOIN managed_policies p ON p.policy_id = a.policy_id WHERE a.${col} = ${alias}.${col}), '[]') AS attached,
+          COALESCE((SELECT json_agg(json_build_object('policyName', i.policy_name, 'policyDocument', i.document) ORDER BY i.policy_name)
+           FROM inline_policies i WHERE i.${col} = ${alias}.${col}), '[]') AS inline`;
+}
+
+interface PolicyLists {
+  attached: { policyId: string; policyArn: string }[];
+  inline: { policyName: string; policyDocument: string }[];
 }
 
 export async function userState(q: Queryable, partition: string, userId: string): Promise<OutboxEvent> {
-  const r = await q.query<UserRow>(`${USER_SELECT(partition)} WHERE u.user_id = $1`, [userId]);
+  const r = await q.query<UserRow & PolicyLists & { groups: { groupId: string; groupName: string }[] }>(
+    `SELECT u.*, CASE WHEN bp.policy_id IS NULL THEN NULL
+              ELSE 'arn:' || $2 || ':iam::' || bp.account_id || ':policy' || bp.path || bp.policy_name END AS boundary_arn,
+            COALESCE((SELECT json_agg(json_build_object('groupId', g.group_id, 'groupName', g.group_name) ORDER BY lower(g.group_name))
+              FROM group_memberships m JOIN groups g ON g.group_id = m.group_id WHERE m.user_id = u.user_id), '[]') AS groups,
+            ${policiesJson("user", "u")}
+     FROM users u LEFT JOIN managed_policies bp ON bp.policy_id = u.permissions_boundary_id WHERE u.user_id = $1`,
+    [userId, partition],
+  );
   const row = r.rows[0];
   if (row === undefined) return { kind: EntityKind.user, id: userId, payload: null };
-  const groups = await q.query<{ group_id: string; group_name: string }>(
-    `SELECT g.group_id, g.group_name FROM group_memberships m JOIN groups g ON g.group_id = m.group_id
-     WHERE m.user_id = $1 ORDER BY lower(g.group_name)`,
-    [userId],
-  );
   return {
     kind: EntityKind.user,
     id: userId,
     payload: {
       ...toUser(row, partition),
-      groups: groups.rows.map((g) => ({ groupId: g.group_id, groupName: g.group_name })),
-      ...(await attachedAndInline(q, partition, "user", userId)),
+      groups: row.groups,
+      attachedPolicies: row.attached,
+      inlinePolicies: row.inline,
     },
   };
 }
 
 export async function groupState(q: Queryable, partition: string, groupId: string): Promise<OutboxEvent> {
-  const r = await q.query<GroupRow>("SELECT * FROM groups WHERE group_id = $1", [groupId]);
+  const r = await q.query<GroupRow & PolicyLists>(
+    `SELECT g.*, ${policiesJson("group", "g")} FROM groups g WHERE g.group_id = $1`,
+    [groupId, partition],
+  );
   const row = r.rows[0];
   if (row === undefined) return { kind: EntityKind.group, id: groupId, payload: null };
   return {
     kind: EntityKind.group,
     id: groupId,
-    payload: { ...toGroup(row, partition), ...(await attachedAndInline(q, partition, "group", groupId)) },
+    payload: { ...toGroup(row, partition), attachedPolicies: row.attached, inlinePolicies: row.inline },
   };
 }
 
 export async function roleState(q: Queryable, partition: string, roleId: string): Promise<OutboxEvent> {
-  const r = await q.query<RoleRow>(`${ROLE_SELECT(partition)} WHERE r.role_id = $1`, [roleId]);
+  const r = await q.query<RoleRow & PolicyLists>(
+    `SELECT r.*, CASE WHEN bp.policy_id IS NULL THEN NULL
+              ELSE 'arn:' || $2 || ':iam::' || bp.account_id || ':policy' || bp.path || bp.policy_name END AS boundary_arn,
+            ${policiesJson("role", "r")}
+     FROM roles r LEFT JOIN managed_policies bp ON bp.policy_id = r.permissions_boundary_id WHERE r.role_id = $1`,
+    [roleId, partition],
+  );
   const row = r.rows[0];
   if (row === undefined) return { kind: EntityKind.role, id: roleId, payload: null };
   return {
     kind: EntityKind.role,
     id: roleId,
-    payload: { ...toRole(row, partition), ...(await attachedAndInline(q, partition, "role", roleId)) },
+    payload: { ...toRole(row, partition), attachedPolicies: row.attached, inlinePolicies: row.inline },
   };
 }
 
@@ -109,28 +117,21 @@ export async function principalState(
 }
 
 export async function policyState(q: Queryable, partition: string, policyId: string): Promise<OutboxEvent> {
-  const r = await q.query<PolicyRow>(`${POLICY_SELECT} WHERE p.policy_id = $1`, [policyId]);
-  const row = r.rows[0];
-  if (row === undefined) return { kind: EntityKind.policy, id: policyId, payload: null };
-  const versions = await q.query<{ version_id: string; document: string; is_default: boolean; created_at: Date }>(
-    "SELECT version_id, document, is_default, created_at FROM policy_versions WHERE policy_id = $1 ORDER BY created_at, version_id",
+  const r = await q.query<
+    PolicyRow & { versions: { versionId: string; document: string; isDefault: boolean; createdAtMs: number }[] }
+  >(
+    `SELECT p.*, 0 AS attachment_count, 0 AS boundary_count,
+            (SELECT json_agg(json_build_object('versionId', v.version_id, 'document', v.document, 'isDefault', v.is_default,
+               'createdAtMs', (extract(epoch FROM v.created_at) * 1000)::bigint) ORDER BY v.created_at, v.version_id)
+             FROM policy_versions v WHERE v.policy_id = p.policy_id) AS versions
+     FROM managed_policies p WHERE p.policy_id = $1`,
     [policyId],
   );
+  const row = r.rows[0];
+  if (row === undefined) return { kind: EntityKind.policy, id: policyId, payload: null };
   // Attachment counts change with every attach; they are derivable, so events leave them out.
   const { attachmentCount: _a, permissionsBoundaryUsageCount: _b, ...policy } = toPolicy(row, partition);
-  return {
-    kind: EntityKind.policy,
-    id: policyId,
-    payload: {
-      ...policy,
-      versions: versions.rows.map((v) => ({
-        versionId: v.version_id,
-        document: v.document,
-        isDefault: v.is_default,
-        createdAtMs: v.created_at.getTime(),
-      })),
-    },
-  };
+  return { kind: EntityKind.policy, id: policyId, payload: { ...policy, versions: row.versions ?? [] } };
 }
 
 export async function accessKeyState(q: Queryable, partition: string, accessKeyId: string): Promise<OutboxEvent> {

@@ -466,21 +466,41 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           clientRequestToken: input.clientRequestToken,
         },
         async (q) => {
-          const n = await count(q, "SELECT count(*)::int AS n FROM users WHERE account_id = $1", [accountId]);
-          if (n >= quotas.usersPerAccount)
-            throw limitExceeded("too many users in the account", quotas.usersPerAccount, "userName");
           const boundary =
             input.permissionsBoundaryArn === undefined || input.permissionsBoundaryArn === ""
               ? null
               : (await findPolicyByArn(q, accountId, input.permissionsBoundaryArn, "permissionsBoundaryArn")).policy_id;
           const userId = newId("user");
-          await q.query(
+          // The quota check rides on the insert; the account lock makes the count exact.
+          const inserted = await q.query(
             `INSERT INTO users (user_id, account_id, user_name, path, tags, permissions_boundary_id)
-             VALUES ($1, $2, $3, $4, $5, $6)`,
-            [userId, accountId, input.userName, input.path || DEFAULT_PATH, tags(input.tags), boundary],
+             SELECT $1::text, $2::text, $3::text, $4::text, $5::jsonb, $6::text
+             WHERE (SELECT count(*) FROM users WHERE account_id = $2) < $7`,
+            [
+              userId,
+              accountId,
+              input.userName,
+              input.path || DEFAULT_PATH,
+              tags(input.tags),
+              boundary,
+              quotas.usersPerAccount,
+            ],
           );
+          if (inserted.rowCount === 0) {
+            throw limitExceeded("too many users in the account", quotas.usersPerAccount, "userName");
+          }
           const event = await userState(q, partition, userId);
-          return { value: toUser(await findUser(q, partition, accountId, input.userName), partition), events: [event] };
+          const {
+            groups: _g,
+            attachedPolicies: _a,
+            inlinePolicies: _i,
+            ...user
+          } = event.payload as UserRecord & {
+            groups: unknown;
+            attachedPolicies: unknown;
+            inlinePolicies: unknown;
+          };
+          return { value: user, events: [event] };
         },
       ),
 
@@ -535,16 +555,16 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           clientRequestToken: input.clientRequestToken,
         },
         async (q) => {
-          const n = await count(q, "SELECT count(*)::int AS n FROM groups WHERE account_id = $1", [accountId]);
-          if (n >= quotas.groupsPerAccount) {
-            throw limitExceeded("too many groups in the account", quotas.groupsPerAccount, "groupName");
-          }
           const groupId = newId("group");
           const r = await q.query<GroupRow>(
-            "INSERT INTO groups (group_id, account_id, group_name, path) VALUES ($1, $2, $3, $4) RETURNING *",
-            [groupId, accountId, input.groupName, input.path || DEFAULT_PATH],
+            `INSERT INTO groups (group_id, account_id, group_name, path) SELECT $1::text, $2::text, $3::text, $4::text
+             WHERE (SELECT count(*) FROM groups WHERE account_id = $2) < $5 RETURNING *`,
+            [groupId, accountId, input.groupName, input.path || DEFAULT_PATH, quotas.groupsPerAccount],
           );
-          const row = r.rows[0] as GroupRow;
+          const row = r.rows[0];
+          if (row === undefined) {
+            throw limitExceeded("too many groups in the account", quotas.groupsPerAccount, "groupName");
+          }
           return { value: toGroup(row, partition), events: [await groupState(q, partition, groupId)] };
         },
       ),
@@ -680,17 +700,16 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           clientRequestToken: input.clientRequestToken,
         },
         async (q) => {
-          const n = await count(q, "SELECT count(*)::int AS n FROM roles WHERE account_id = $1", [accountId]);
-          if (n >= quotas.rolesPerAccount)
-            throw limitExceeded("too many roles in the account", quotas.rolesPerAccount, "roleName");
           const boundary =
             input.permissionsBoundaryArn === undefined || input.permissionsBoundaryArn === ""
               ? null
               : (await findPolicyByArn(q, accountId, input.permissionsBoundaryArn, "permissionsBoundaryArn")).policy_id;
           const roleId = newId("role");
-          await q.query(
+          const inserted = await q.query(
             `INSERT INTO roles (role_id, account_id, role_name, path, trust_policy, description, max_session_duration, tags,
-               permissions_boundary_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+               permissions_boundary_id)
+             SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::int, $8::jsonb, $9::text
+             WHERE (SELECT count(*) FROM roles WHERE account_id = $2) < $10`,
             [
               roleId,
               accountId,
@@ -701,12 +720,21 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
               input.maxSessionDuration || 3600,
               tags(input.tags),
               boundary,
+              quotas.rolesPerAccount,
             ],
           );
-          return {
-            value: toRole(await findRole(q, partition, accountId, input.roleName), partition),
-            events: [await roleState(q, partition, roleId)],
+          if (inserted.rowCount === 0)
+            throw limitExceeded("too many roles in the account", quotas.rolesPerAccount, "roleName");
+          const event = await roleState(q, partition, roleId);
+          const {
+            attachedPolicies: _a,
+            inlinePolicies: _i,
+            ...role
+          } = event.payload as RoleRecord & {
+            attachedPolicies: unknown;
+            inlinePolicies: unknown;
           };
+          return { value: role, events: [event] };
         },
       ),
 
@@ -762,29 +790,36 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           clientRequestToken: input.clientRequestToken,
         },
         async (q) => {
-          const n = await count(q, "SELECT count(*)::int AS n FROM managed_policies WHERE account_id = $1", [
-            accountId,
-          ]);
-          if (n >= quotas.managedPoliciesPerAccount) {
+          const policyId = newId("managedPolicy");
+          const inserted = await q.query(
+            `WITH p AS (
+               INSERT INTO managed_policies (policy_id, account_id, policy_name, path, description)
+               SELECT $1::text, $2::text, $3::text, $4::text, $5::text
+               WHERE (SELECT count(*) FROM managed_policies WHERE account_id = $2) < $7 RETURNING policy_id)
+             INSERT INTO policy_versions (policy_id, version_id, document, is_default) SELECT policy_id, 'v1', $6, true FROM p`,
+            [
+              policyId,
+              accountId,
+              input.policyName,
+              input.path || DEFAULT_PATH,
+              input.description ?? "",
+              input.policyDocument,
+              quotas.managedPoliciesPerAccount,
+            ],
+          );
+          if (inserted.rowCount === 0) {
             throw limitExceeded(
               "too many managed policies in the account",
               quotas.managedPoliciesPerAccount,
               "policyName",
             );
           }
-          const policyId = newId("managedPolicy");
-          await q.query(
-            `INSERT INTO managed_policies (policy_id, account_id, policy_name, path, description)
-             VALUES ($1, $2, $3, $4, $5)`,
-            [policyId, accountId, input.policyName, input.path || DEFAULT_PATH, input.description ?? ""],
-          );
-          await q.query(
-            "INSERT INTO policy_versions (policy_id, version_id, document, is_default) VALUES ($1, 'v1', $2, true)",
-            [policyId, input.policyDocument],
-          );
-          const row = (await q.query<PolicyRow>(`${POLICY_SELECT} WHERE p.policy_id = $1`, [policyId]))
-            .rows[0] as PolicyRow;
-          return { value: toPolicy(row, partition), events: [await policyState(q, partition, policyId)] };
+          const event = await policyState(q, partition, policyId);
+          const { versions: _v, ...policy } = event.payload as Omit<
+            ManagedPolicyRecord,
+            "attachmentCount" | "permissionsBoundaryUsageCount"
+          > & { versions: unknown };
+          return { value: { ...policy, attachmentCount: 0, permissionsBoundaryUsageCount: 0 }, events: [event] };
         },
       ),
 

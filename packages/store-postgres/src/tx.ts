@@ -42,6 +42,8 @@ export interface WriteSpec<T> {
   readonly restore?: (tx: Queryable, saved: unknown) => Promise<T>;
 }
 
+const ACCOUNT_ID = /^\d{12}$/;
+
 /** The notification channel for a schema (identifiers are at most 63 bytes). */
 export function channelFor(schema: string): string {
   return `gatehouse_outbox_${schema}`.slice(0, 63);
@@ -80,12 +82,14 @@ export async function mutate<T>(
     throw translatePgError(e, spec.operation);
   });
   try {
-    await client.query("BEGIN");
-    const bumped = await client.query<{ revision: string }>(
-      "UPDATE accounts SET revision = revision + 1 WHERE account_id = $1 RETURNING revision",
-      [accountId],
-    );
-    const row = bumped.rows[0];
+    if (!ACCOUNT_ID.test(accountId)) {
+      throw new IamError("NoSuchEntity", `account ${JSON.stringify(accountId)} does not exist`, { field: "accountId" });
+    }
+    // One round trip for BEGIN and the revision bump (simple protocol; the id is 12 digits).
+    const results = (await client.query(
+      `BEGIN; UPDATE accounts SET revision = revision + 1 WHERE account_id = '${accountId}' RETURNING revision`,
+    )) as unknown as { rows: { revision: string }[] }[];
+    const row = results[1]?.rows[0];
     if (row === undefined) {
       throw new IamError("NoSuchEntity", `account ${JSON.stringify(accountId)} does not exist`, { field: "accountId" });
     }
@@ -112,8 +116,8 @@ export async function mutate<T>(
         [accountId, token, spec.operation, hash, JSON.stringify({ value: saved, revision })],
       );
     }
-    await client.query("SELECT pg_notify($1, $2)", [ctx.channel, accountId]);
-    await client.query("COMMIT");
+    // NOTIFY and COMMIT in one round trip; the channel is a checked identifier, the id 12 digits.
+    await client.query(`NOTIFY ${ctx.channel}, '${accountId}'; COMMIT`);
     return { value: outcome.value, accountId, revision };
   } catch (e) {
     await rollback(client);

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { verifyGrpcCall } from "@gatehouse/auth";
 import { type Clock, IamError, systemClock } from "@gatehouse/core";
-import type { IamStore } from "@gatehouse/store-postgres";
+import type { AccessKeyCredential, IamStore } from "@gatehouse/store-postgres";
 import type { Caller } from "./caller.ts";
 
 /** Options of {@link createAuthenticator}. */
@@ -13,6 +13,12 @@ export interface AuthenticatorOptions {
   clock?: Clock;
   /** Minimum interval between "last used" stamps of one key. Default 60 s. */
   lastUsedEveryMs?: number;
+  /**
+   * How long an active key's unsealed secret is reused without asking Postgres. Default 2000 ms;
+   * 0 disables. Keys changed through this process are forgotten at once; changes made by another
+   * control-plane replica apply within this time (IAM is eventually consistent the same way).
+   */
+  cacheTtlMs?: number;
 }
 
 /** Turns a signed call into a {@link Caller}, or throws an UNAUTHENTICATED IamError. */
@@ -21,6 +27,8 @@ export interface Authenticator {
     call: { method: string; authority: string; body: Uint8Array },
     metadata: Readonly<Record<string, string | undefined>>,
   ): Promise<Caller>;
+  /** Drops a key from the cache (after it is deactivated or deleted). */
+  forget(accessKeyId: string): void;
 }
 
 function sameText(a: string, b: string): boolean {
@@ -38,15 +46,32 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const clock = options.clock ?? systemClock;
   const every = options.lastUsedEveryMs ?? 60_000;
   const stamped = new Map<string, number>();
+  const ttl = options.cacheTtlMs ?? 2000;
+  const cache = new Map<string, { credential: AccessKeyCredential; until: number }>();
+  const credentialOf = async (id: string): Promise<AccessKeyCredential | undefined> => {
+    const now = clock.now();
+    const hit = cache.get(id);
+    if (hit !== undefined && hit.until > now) return hit.credential;
+    const credential = await store.getAccessKeyCredential(id);
+    // Only active keys are cached, so a new or re-activated key is never refused from the cache.
+    if (credential !== undefined && credential.status === "Active" && ttl > 0) {
+      if (cache.size > 10_000) cache.clear();
+      cache.set(id, { credential, until: now + ttl });
+    } else cache.delete(id);
+    return credential;
+  };
   return {
+    forget(accessKeyId) {
+      cache.delete(accessKeyId);
+    },
     async authenticate(call, metadata) {
-      let found: Awaited<ReturnType<IamStore["getAccessKeyCredential"]>>;
+      let found: AccessKeyCredential | undefined;
       const { accessKeyId } = await verifyGrpcCall(call, metadata, {
         region,
         clock,
         lookup: async (id) => {
           if (sameText(id, operator.accessKeyId)) return { secretAccessKey: operator.secretAccessKey, active: true };
-          found = await store.getAccessKeyCredential(id);
+          found = await credentialOf(id);
           return found === undefined
             ? undefined
             : { secretAccessKey: found.secretAccessKey, active: found.status === "Active" };

@@ -482,6 +482,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
         r.status,
         token(r.clientRequestToken),
       );
+      authenticator.forget(r.accessKeyId);
       return { revision: toWire.revision(m) };
     }),
     handler("deleteAccessKey", "DeleteAccessKey", async (r, ctx) => {
@@ -490,6 +491,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
         userName === null ? `arn:${partition}:iam::${ctx.accountId}:root` : entityArn(ctx.accountId, "user", userName),
       );
       const m = await store.deleteAccessKey(ctx.accountId, userName, r.accessKeyId, token(r.clientRequestToken));
+      authenticator.forget(r.accessKeyId);
       return { revision: toWire.revision(m) };
     }),
     handler("listAccessKeys", "ListAccessKeys", async (r, ctx) => {
