@@ -1,17 +1,21 @@
 import { IamError } from "@gatehouse/core";
 import { ChangeEvent } from "@gatehouse/proto";
+import { createTestTopic, type TestTopic, testInfra, uniqueName } from "@gatehouse/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createChangeConsumer, createChangePublisher, deleteTopic, ensureTopic } from "./index.ts";
-import { randomTopic, TEST_KAFKA_BROKERS } from "./kafka-test-support.int-helper.ts";
+import { createChangeConsumer, createChangePublisher, ensureTopic } from "./index.ts";
 
 describe("bus-kafka against a real broker", () => {
-  const topic = randomTopic("bus");
-  const brokers = TEST_KAFKA_BROKERS;
+  let testTopic: TestTopic;
+  let topic: string;
+  let brokers: string[];
   beforeAll(async () => {
-    await ensureTopic({ brokers, topic, partitions: 4 });
+    testTopic = await createTestTopic({ prefix: "bus", partitions: 4 });
+    topic = testTopic.name;
+    brokers = [...testInfra().kafkaBrokers];
+    await ensureTopic({ brokers, topic, partitions: 4 }); // already there: a no-op
   });
   afterAll(async () => {
-    await deleteTopic({ brokers, topic }).catch(() => {});
+    await testTopic.delete();
   });
 
   it("publishes in order per account, keyed by account, and consumes back", async () => {
@@ -36,7 +40,7 @@ describe("bus-kafka against a real broker", () => {
     const consumer = await createChangeConsumer({
       brokers,
       topic,
-      groupId: `${topic}-g`,
+      groupId: uniqueName("bus_group"),
       onEvent: (e, meta) => {
         const s = seen.get(e.accountId) ?? { revisions: [], partitions: new Set() };
         s.revisions.push(e.revision);

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { IamError } from "@gatehouse/core";
+import { createTestSchema, type TestSchema } from "@gatehouse/testkit";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOutboxSource, createPostgresStore, type IamStore, migrate } from "./index.ts";
-import { dropSchema, randomSchema, TEST_PG_URL } from "./test-database.int-helper.ts";
 
 const DOC = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }] });
 
@@ -18,13 +18,18 @@ async function awsError(p: Promise<unknown>): Promise<IamError> {
 }
 
 describe("store-postgres", () => {
-  const schema = randomSchema("store");
+  let testSchema: TestSchema;
+  let schema: string;
+  let databaseUrl: string;
   let store: IamStore;
   let accountId: string;
 
   beforeAll(async () => {
+    testSchema = await createTestSchema({ prefix: "store" });
+    schema = testSchema.name;
+    databaseUrl = testSchema.databaseUrl;
     store = createPostgresStore({
-      connectionString: TEST_PG_URL,
+      connectionString: databaseUrl,
       schema,
       secretKey: randomBytes(32),
       poolSize: 20,
@@ -35,19 +40,18 @@ describe("store-postgres", () => {
   });
   afterAll(async () => {
     await store.close();
-    await dropSchema(schema);
+    await testSchema.drop();
   });
 
   it("migrations are versioned and idempotent", async () => {
     expect(await store.migrate()).toEqual([]);
-    const pool = new pg.Pool({ connectionString: TEST_PG_URL, max: 4 });
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+    await using fresh = await createTestSchema({ prefix: "mig" });
     try {
-      // Concurrent migrators on a fresh schema serialize on the advisory lock: one applies.
-      const fresh = randomSchema("mig");
-      const results = await Promise.all([1, 2, 3].map(() => migrate(pool, { schema: fresh })));
+      // Concurrent migrators on a fresh schema serialize on the advisory lock: each version once.
+      const results = await Promise.all([1, 2, 3].map(() => migrate(pool, { schema: fresh.name })));
       expect(results.flatMap((r) => r.applied).sort()).toEqual([1, 2]);
       expect(results.every((r) => r.version === 2)).toBe(true);
-      await pool.query(`DROP SCHEMA ${fresh} CASCADE`);
     } finally {
       await pool.end();
     }
@@ -245,7 +249,7 @@ describe("store-postgres", () => {
 
   it("quotas are configurable: users per account", async () => {
     const small = createPostgresStore({
-      connectionString: TEST_PG_URL,
+      connectionString: databaseUrl,
       schema,
       secretKey: randomBytes(32),
       quotas: { usersPerAccount: 2 },

@@ -2,11 +2,11 @@ import { createChangePublisher } from "@gatehouse/bus-kafka";
 import { createOutboxSource } from "@gatehouse/store-postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOutboxRelay } from "./outbox-relay.ts";
-import { collectEvents, createTestEnv, silentLogger, TEST_KAFKA_BROKERS, type TestEnv } from "./test-env.int-helper.ts";
+import { collectEvents, createTestEnv, kafkaBrokers, silentLogger, type TestEnv } from "./test-env.int-helper.ts";
 
 const DOC = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }] });
 
-function relayFor(env: TestEnv, brokers = TEST_KAFKA_BROKERS) {
+function relayFor(env: TestEnv, brokers = kafkaBrokers()) {
   const publisher = createChangePublisher({ brokers, topic: env.topic, retries: 1, connectionTimeoutMs: 300 });
   const relay = createOutboxRelay({
     outbox: createOutboxSource(env.store),

@@ -3,11 +3,12 @@ import { randomBytes } from "node:crypto";
 import { type Credentials, createSigningInterceptor, signGrpcCall } from "@gatehouse/auth";
 import type { Clock } from "@gatehouse/core";
 import { ControlServiceClient, ControlServiceService, ErrorDetail } from "@gatehouse/proto";
+import { createTestSchema, createTestTopic } from "@gatehouse/testkit";
 import { credentials as grpcCredentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { loadControlPlaneConfig } from "./config.ts";
 import { type ControlPlane, startControlPlane } from "./control-plane.ts";
 import { ERROR_DETAIL_TRAILER } from "./grpc-handler.ts";
-import { randomName, silentLogger, TEST_KAFKA_BROKERS, TEST_PG_URL } from "./test-env.int-helper.ts";
+import { kafkaBrokers, silentLogger } from "./test-env.int-helper.ts";
 
 export const OPERATOR: Credentials = {
   accessKeyId: "AKIAOPERATORTEST0000",
@@ -22,15 +23,16 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** A control plane on port 0 with its own schema and change topic. */
 export async function startHarness(extraEnv: Record<string, string> = {}): Promise<Harness> {
-  const schema = randomName("cp");
-  const topic = `cp.changes.${randomBytes(6).toString("hex")}`;
+  const schema = await createTestSchema({ prefix: "cp" });
+  const topic = await createTestTopic({ prefix: "cp", partitions: 4 });
   const config = loadControlPlaneConfig({
     GATEHOUSE_CP_LISTEN: "127.0.0.1:0",
-    GATEHOUSE_PG_URL: TEST_PG_URL,
-    GATEHOUSE_PG_SCHEMA: schema,
-    GATEHOUSE_KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(","),
-    GATEHOUSE_CHANGES_TOPIC: topic,
+    GATEHOUSE_PG_URL: schema.databaseUrl,
+    GATEHOUSE_PG_SCHEMA: schema.name,
+    GATEHOUSE_KAFKA_BROKERS: kafkaBrokers().join(","),
+    GATEHOUSE_CHANGES_TOPIC: topic.name,
     GATEHOUSE_CHANGES_PARTITIONS: "4",
     GATEHOUSE_SECRET_KEY: randomBytes(32).toString("base64"),
     GATEHOUSE_OPERATOR_ACCESS_KEY_ID: OPERATOR.accessKeyId,
@@ -41,17 +43,12 @@ export async function startHarness(extraEnv: Record<string, string> = {}): Promi
   return {
     cp,
     address: `127.0.0.1:${cp.port}`,
-    topic,
-    schema,
+    topic: topic.name,
+    schema: schema.name,
     async close() {
-      const pg = await import("pg");
       await cp.close();
-      const c = new pg.default.Client({ connectionString: TEST_PG_URL });
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await c.end();
-      const { deleteTopic } = await import("@gatehouse/bus-kafka");
-      await deleteTopic({ brokers: TEST_KAFKA_BROKERS, topic }).catch(() => {});
+      await schema.drop();
+      await topic.delete();
     },
   };
 }

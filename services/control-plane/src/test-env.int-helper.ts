@@ -1,50 +1,51 @@
-// Test-only helpers until @gatehouse/testkit lands: the local Postgres and Kafka, a random schema
-// and topic per suite, and a collector of the change stream.
+// Test-only helpers on top of @gatehouse/testkit: a store on its own schema, a change topic of its
+// own, and a collector of the change stream.
 import { randomBytes } from "node:crypto";
-import { createChangeConsumer, deleteTopic, ensureTopic } from "@gatehouse/bus-kafka";
+import { createChangeConsumer } from "@gatehouse/bus-kafka";
 import type { ChangeEvent } from "@gatehouse/proto";
-import { createPostgresStore, type IamStore } from "@gatehouse/store-postgres";
-import pg from "pg";
+import { createPostgresStore, type IamStore, type StoreQuotas } from "@gatehouse/store-postgres";
+import { createTestSchema, createTestTopic, testInfra, uniqueName } from "@gatehouse/testkit";
 import { pino } from "pino";
 
-export const TEST_PG_URL = process.env.GATEHOUSE_PG_TEST_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-export const TEST_KAFKA_BROKERS = (process.env.GATEHOUSE_KAFKA_BROKERS ?? "127.0.0.1:9092").split(",");
 export const silentLogger = pino({ level: "silent" });
 
-export function randomName(prefix: string): string {
-  return `${prefix}_${randomBytes(6).toString("hex")}`;
+/** The run's Kafka brokers (only inside an integration test or hook). */
+export function kafkaBrokers(): string[] {
+  return [...testInfra().kafkaBrokers];
 }
 
 export interface TestEnv {
   readonly schema: string;
+  readonly databaseUrl: string;
   readonly topic: string;
   readonly secretKey: Buffer;
   readonly store: IamStore;
   close(): Promise<void>;
 }
 
-export async function createTestEnv(
-  prefix: string,
-  quotas?: Parameters<typeof createPostgresStore>[0]["quotas"],
-): Promise<TestEnv> {
-  const schema = randomName(prefix);
-  const topic = `${prefix}.changes.${randomBytes(6).toString("hex")}`;
+/** A migrated store on a fresh schema and a fresh 4-partition topic; `close` removes both. */
+export async function createTestEnv(prefix: string, quotas?: Partial<StoreQuotas>): Promise<TestEnv> {
+  const schema = await createTestSchema({ prefix });
+  const topic = await createTestTopic({ prefix, partitions: 4 });
   const secretKey = randomBytes(32);
-  const store = createPostgresStore({ connectionString: TEST_PG_URL, schema, secretKey, poolSize: 20, quotas });
+  const store = createPostgresStore({
+    connectionString: schema.databaseUrl,
+    schema: schema.name,
+    secretKey,
+    poolSize: 20,
+    ...(quotas === undefined ? {} : { quotas }),
+  });
   await store.migrate();
-  await ensureTopic({ brokers: TEST_KAFKA_BROKERS, topic, partitions: 4 });
   return {
-    schema,
-    topic,
+    schema: schema.name,
+    databaseUrl: schema.databaseUrl,
+    topic: topic.name,
     secretKey,
     store,
     async close() {
       await store.close();
-      const c = new pg.Client({ connectionString: TEST_PG_URL });
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await c.end();
-      await deleteTopic({ brokers: TEST_KAFKA_BROKERS, topic }).catch(() => {});
+      await schema.drop();
+      await topic.delete();
     },
   };
 }
@@ -54,9 +55,9 @@ export async function collectEvents(topic: string) {
   const byAccount = new Map<string, ChangeEvent[]>();
   let total = 0;
   const consumer = await createChangeConsumer({
-    brokers: TEST_KAFKA_BROKERS,
+    brokers: kafkaBrokers(),
     topic,
-    groupId: randomName("collector"),
+    groupId: uniqueName("collector"),
     onEvent: (e) => {
       const list = byAccount.get(e.accountId) ?? [];
       list.push(e);
@@ -67,7 +68,7 @@ export async function collectEvents(topic: string) {
   return {
     byAccount,
     total: () => total,
-    /** Revisions per account after dropping re-deliveries (a revision not above the last seen). */
+    /** The account's events with re-deliveries (same event id) dropped. */
     deduped(accountId: string): ChangeEvent[] {
       const out: ChangeEvent[] = [];
       const seen = new Set<string>();
