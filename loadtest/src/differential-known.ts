@@ -1,15 +1,21 @@
 /**
  * Documented classes of disagreement between Gatehouse and @cloud-copilot/iam-simulate. Each entry
- * is a case where AWS's documentation says Gatehouse's answer is the right one; the differential
- * test (`differential.test.ts`) tolerates a disagreement only when exactly such a class explains it,
- * and fails on any other.
+ * is a construct that iam-simulate evaluates differently from what AWS documents (and Gatehouse
+ * does); the differential test (`differential.test.ts`) tolerates a disagreement only when such
+ * classes explain it, and fails on any other.
  *
- * An entry must be narrow: `applies` looks at the scenario's structure (which operator, which
- * pattern, which decisions), never just "the engines disagree".
+ * A class explains a disagreement by counterfactual, not by resemblance: its `normalize` rewrites
+ * the scenario into one that AWS's documentation says means the same thing but avoids the
+ * construct (an empty multivalued key becomes an absent one, epoch seconds become ISO 8601, a
+ * statement AWS treats as invalid is dropped). The disagreement is explained when, on the
+ * normalized scenario, iam-simulate gives Gatehouse's original answer and Gatehouse's answer has
+ * not changed (the rewrite really was meaning-preserving). The smallest set of classes that does
+ * this is reported.
  */
 
 import type { Decision } from "@gatehouse/policy";
-import type { Scenario } from "./differential-scenario.ts";
+import { decideWithGatehouse, decideWithIamSimulate, type Scenario } from "./differential-scenario.ts";
+import type { IamPolicyDocument, IamStatement } from "./workloads.ts";
 
 /** One documented class of disagreement. */
 export interface KnownDifference {
@@ -19,14 +25,239 @@ export interface KnownDifference {
   summary: string;
   /** The AWS documentation page that settles it. */
   awsDocs: string;
-  /** True when this class explains the disagreement on this scenario. */
-  applies(scenario: Scenario, gatehouse: Decision, iamSimulate: Decision): boolean;
+  /**
+   * An equivalent scenario (per `awsDocs`) without the construct, or undefined when the scenario
+   * does not use it.
+   */
+  normalize(scenario: Scenario): Scenario | undefined;
 }
 
 /** Every known class; empty means the engines must agree on every generated scenario. */
-export const knownDifferences: readonly KnownDifference[] = [];
+export const knownDifferences: readonly KnownDifference[] = [
+  {
+    id: "empty-multivalued-key-is-absent",
+    summary:
+      "A multivalued key sent as an empty list (aws:TagKeys: []) is treated as absent (null) by Gatehouse, for " +
+      "every operator (Null:true holds, ForAllValues holds, a negated operator holds); iam-simulate treats it " +
+      "as present. AWS treats 'context keys with empty values' like missing ones: 'You can prevent missing " +
+      "context keys or context keys with empty values from evaluating to true by including a Null condition " +
+      "operator in your policy with a value of false to check if the context key in the request exists and its " +
+      "value is not null.'",
+    awsDocs:
+      "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition_examples-multi-valued-context-keys.html",
+    normalize(scenario) {
+      const empty = Object.entries(scenario.request.context)
+        .filter(([, v]) => Array.isArray(v) && v.length === 0)
+        .map(([k]) => k.toLowerCase());
+      const used = conditionClauses(scenario).some((c) => empty.includes(c.key.toLowerCase()));
+      return used ? withoutContextKeys(scenario, empty) : undefined;
+    },
+  },
+  {
+    id: "not-principal-deny-needs-whole-principal-chain",
+    summary:
+      "A Deny with NotPrincipal exempts a principal only when the element names every identity AWS evaluates " +
+      "for it: the account and the user, or the account, the role and the role session. Naming only the user " +
+      "(or only the account) still denies. And a principal with a permissions boundary is always denied by a " +
+      "NotPrincipal Deny. iam-simulate exempts a principal named alone and ignores the boundary rule. AWS: " +
+      "'When you use NotPrincipal, you must also specify the account ARN of the not-denied principal. " +
+      "Otherwise, the policy might deny access to the entire account containing the principal.' and 'The " +
+      "NotPrincipal element with a Deny effect will always deny any IAM principal that has a permissions " +
+      "boundary policy attached, regardless of the values specified in the NotPrincipal element.'",
+    awsDocs: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html",
+    normalize(scenario) {
+      const identities = principalChain(scenario);
+      let changed = false;
+      const out = mapStatements(scenario, (st) => {
+        if (st.Effect !== "Deny" || !st.NotPrincipal) return st;
+        const listed = toArray(st.NotPrincipal.AWS);
+        const exempt = !scenario.permissionBoundary && identities.every((ids) => ids.some((id) => listed.includes(id)));
+        if (exempt) return st;
+        // Not exempt per AWS: write the list without this principal's identities, so any engine denies it.
+        const rest = listed.filter((id) => !identities.flat().includes(id));
+        if (rest.length === listed.length) return st;
+        changed = true;
+        return { ...st, NotPrincipal: { AWS: rest.length > 0 ? rest : "arn:aws:iam::999999999999:root" } };
+      });
+      return changed ? out : undefined;
+    },
+  },
+  {
+    id: "date-epoch-seconds",
+    summary:
+      "Date operators accept ISO 8601 or epoch (UNIX) seconds, and the two compare as the same instant: " +
+      "aws:EpochTime 1704067200 equals 2024-01-01T00:00:00Z. iam-simulate 0.1.173 reads an all-digit value as " +
+      "epoch seconds but an ISO value as epoch milliseconds (Date.parse) and compares the numbers, so any " +
+      "comparison mixing the forms is off by a factor of 1000.",
+    awsDocs:
+      "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_Date",
+    normalize(scenario) {
+      const dateKeys = new Set(
+        conditionClauses(scenario)
+          .filter((c) => isDateOperator(c.operator))
+          .map((c) => c.key.toLowerCase()),
+      );
+      const used =
+        conditionClauses(scenario).some((c) => isDateOperator(c.operator) && c.values.some(isEpoch)) ||
+        Object.entries(scenario.request.context).some(
+          ([k, v]) => dateKeys.has(k.toLowerCase()) && typeof v === "string" && isEpoch(v),
+        );
+      return used ? epochToIso(scenario, dateKeys) : undefined;
+    },
+  },
+  {
+    id: "not-resource-with-unresolvable-policy-variable",
+    summary:
+      "A NotResource entry with a policy variable whose key is not in the request (e.g. aws:username for a " +
+      "role session) cannot be matched, and AWS treats the statement as invalid: it does not apply. Gatehouse " +
+      "skips such a statement. iam-simulate compares the ARN's fixed segments first, so when the request is for " +
+      "another service it decides 'not this resource' without the variable and applies the statement (when the " +
+      "service matches it agrees with Gatehouse). AWS (IAM User Guide, Principal key values): 'not present means " +
+      "that the value is not in the current request information, and any attempt to match it fails and causes " +
+      "the statement to be invalid.'",
+    awsDocs: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#principaltable",
+    normalize(scenario) {
+      const present = new Set(
+        Object.entries(scenario.request.context)
+          .filter(([, v]) => typeof v === "string")
+          .map(([k]) => k.toLowerCase()),
+      );
+      const unresolvable = (st: IamStatement) =>
+        [...JSON.stringify(st.NotResource ?? []).matchAll(/\$\{([^}]+)\}/g)].some(
+          (m) => !["*", "?", "$"].includes(m[1] as string) && !present.has((m[1] as string).toLowerCase()),
+        );
+      if (!allStatements(scenario).some(unresolvable)) return undefined;
+      return mapStatements(scenario, (st) => (unresolvable(st) ? undefined : st));
+    },
+  },
+];
 
-/** The classes that explain a disagreement (none: the disagreement is a finding). */
-export function explainDifference(scenario: Scenario, gatehouse: Decision, iamSimulate: Decision): KnownDifference[] {
-  return knownDifferences.filter((k) => k.applies(scenario, gatehouse, iamSimulate));
+const dateOperators =
+  /^(ForAnyValue:|ForAllValues:)?Date(Not)?(Equals|LessThan|LessThanEquals|GreaterThan|GreaterThanEquals)(IfExists)?$/;
+
+function isDateOperator(operator: string): boolean {
+  return dateOperators.test(operator);
+}
+
+function isEpoch(value: string): boolean {
+  return /^\d+$/.test(value);
+}
+
+function toIso(value: string): string {
+  return isEpoch(value) ? new Date(Number(value) * 1000).toISOString().replace(".000Z", "Z") : value;
+}
+
+/** The scenario with epoch-second date values (policy and request) written as ISO 8601. */
+function epochToIso(scenario: Scenario, dateKeys: ReadonlySet<string>): Scenario {
+  const converted = mapStatements(scenario, (st) => {
+    if (!st.Condition) return st;
+    const condition = Object.fromEntries(
+      Object.entries(st.Condition).map(([operator, entries]) => [
+        operator,
+        isDateOperator(operator)
+          ? Object.fromEntries(
+              Object.entries(entries).map(([k, v]) => [k, typeof v === "string" ? toIso(v) : v.map(toIso)]),
+            )
+          : entries,
+      ]),
+    );
+    return { ...st, Condition: condition };
+  });
+  const context = Object.fromEntries(
+    Object.entries(scenario.request.context).map(([k, v]) => [
+      k,
+      dateKeys.has(k.toLowerCase()) && typeof v === "string" ? toIso(v) : v,
+    ]),
+  );
+  return { ...converted, request: { ...converted.request, context } };
+}
+
+/**
+ * The identities AWS evaluates for the request principal, each as its accepted spellings: the
+ * account, then (for a role session) the role, then the principal's own ARN.
+ */
+function principalChain(scenario: Scenario): string[][] {
+  const { arn, accountId } = scenario.principal;
+  const chain = [[accountId, `arn:aws:iam::${accountId}:root`]];
+  const session = /^arn:aws:sts::(\d+):assumed-role\/([^/]+)\/.+$/.exec(arn);
+  if (session) chain.push([`arn:aws:iam::${session[1]}:role/${session[2]}`]);
+  chain.push([arn]);
+  return chain;
+}
+
+function toArray(value: string | string[]): string[] {
+  return typeof value === "string" ? [value] : value;
+}
+
+/** Every statement of every policy of the scenario. */
+function allStatements(scenario: Scenario): IamStatement[] {
+  return policiesOf(scenario).flatMap((p) => p.Statement);
+}
+
+function policiesOf(scenario: Scenario): IamPolicyDocument[] {
+  return [
+    ...scenario.identityPolicies,
+    ...(scenario.permissionBoundary ? [scenario.permissionBoundary] : []),
+    ...(scenario.resourcePolicy ? [scenario.resourcePolicy] : []),
+    ...(scenario.scps ?? []),
+  ];
+}
+
+/**
+ * Rewrites (or, returning undefined, drops) every statement. A policy left without statements
+ * gets one that never matches, which is what an empty policy means to every policy type.
+ */
+function mapStatements(scenario: Scenario, fn: (st: IamStatement) => IamStatement | undefined): Scenario {
+  const never: IamStatement = { Effect: "Allow", Action: "gatehouse:NeverMatches", Resource: "arn:aws:none:::none" };
+  const map = (p: IamPolicyDocument, filler = never): IamPolicyDocument => {
+    const statements = p.Statement.flatMap((st) => fn(st) ?? []);
+    return { ...p, Statement: statements.length > 0 ? statements : [filler] };
+  };
+  const out: Scenario = { ...scenario, identityPolicies: scenario.identityPolicies.map((p) => map(p)) };
+  if (scenario.permissionBoundary) out.permissionBoundary = map(scenario.permissionBoundary);
+  if (scenario.resourcePolicy) {
+    out.resourcePolicy = map(scenario.resourcePolicy, {
+      ...never,
+      Principal: { AWS: "arn:aws:iam::999999999999:root" },
+    });
+  }
+  if (scenario.scps) out.scps = scenario.scps.map((p) => map(p));
+  return out;
+}
+
+/** Every `operator: {key: …}` pair in every policy of the scenario. */
+function conditionClauses(scenario: Scenario): { operator: string; key: string; values: string[] }[] {
+  return allStatements(scenario).flatMap((st) =>
+    Object.entries(st.Condition ?? {}).flatMap(([operator, entries]) =>
+      Object.entries(entries).map(([key, v]) => ({ operator, key, values: typeof v === "string" ? [v] : v })),
+    ),
+  );
+}
+
+/** The scenario with the given context keys (lower-cased) removed from the request. */
+function withoutContextKeys(scenario: Scenario, keys: readonly string[]): Scenario {
+  const context = Object.fromEntries(
+    Object.entries(scenario.request.context).filter(([k]) => !keys.includes(k.toLowerCase())),
+  );
+  return { ...scenario, request: { ...scenario.request, context } };
+}
+
+/**
+ * The smallest set of known classes that explains a disagreement (see the file comment), or an
+ * empty list: then the disagreement is a finding.
+ */
+export function explainDifference(scenario: Scenario, gatehouse: Decision): KnownDifference[] {
+  const relevant = knownDifferences.filter((k) => k.normalize(scenario) !== undefined);
+  // Subsets in order of size; there are only a handful of classes.
+  const subsets = [...Array(2 ** relevant.length).keys()]
+    .slice(1)
+    .map((mask) => relevant.filter((_, i) => mask & (1 << i)))
+    .sort((x, y) => x.length - y.length);
+  for (const subset of subsets) {
+    const normalized = subset.reduce((s, k) => k.normalize(s) ?? s, scenario);
+    if (decideWithIamSimulate(normalized) === gatehouse && decideWithGatehouse(normalized) === gatehouse) {
+      return subset;
+    }
+  }
+  return [];
 }

@@ -62,6 +62,11 @@ const resourceTemplates = [
   "arn:aws:sqs:us-east-1:{acct}:jobs",
 ] as const;
 
+/** `${key}`: an IAM policy variable (a JS template literal would substitute it). */
+function policyVariable(key: string): string {
+  return `\${${key}}`;
+}
+
 const actionPatterns = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...actions) },
   { weight: 1, arbitrary: fc.constantFrom(...actions).map((a) => a.toLowerCase()) },
@@ -78,7 +83,6 @@ const actionPatterns = fc.oneof(
       "dynamodb:*",
       "sqs:*Message",
       "sqs:?????Message",
-      "*:Get*",
     ),
   },
 );
@@ -101,6 +105,9 @@ const resourcePatterns = fc.oneof(
       "arn:aws:sqs:us-east-1:{acct}:*",
       "arn:aws:sqs:*:*:jobs",
       "arn:aws:*:*:*:*",
+      // Policy variables, resolved from the request context (aws:username is given, not derived).
+      `arn:aws:s3:::data/home/${policyVariable("aws:username")}/*`,
+      `arn:aws:s3:::${policyVariable("aws:PrincipalTag/team")}/*`,
     ),
   },
 );
@@ -139,18 +146,19 @@ const conditionClauses: fc.Arbitrary<[string, string, string[]]> = fc.oneof(
   ),
   fc.tuple(
     fc.constantFrom("DateLessThan", "DateGreaterThan", "DateEquals", "DateNotEquals"),
-    fc.constant("aws:CurrentTime"),
-    fc.subarray(["2024-01-01T00:00:00Z", "2025-06-01T12:00:00Z"], { minLength: 1, maxLength: 1 }),
+    fc.constantFrom("aws:CurrentTime", "aws:EpochTime"),
+    // 1704067200 is 2024-01-01T00:00:00Z as epoch seconds.
+    fc.subarray(["2024-01-01T00:00:00Z", "2025-06-01T12:00:00Z", "1704067200"], { minLength: 1, maxLength: 1 }),
   ),
   fc.tuple(
     fc.constantFrom("Bool", "BoolIfExists"),
     fc.constantFrom("aws:SecureTransport", "aws:MultiFactorAuthPresent"),
-    fc.constantFrom(["true"], ["false"]).map((v) => [...v]),
+    fc.constantFrom(["true"], ["false"], ["TRUE"]).map((v) => [...v]),
   ),
   fc.tuple(
     fc.constantFrom("IpAddress", "NotIpAddress", "IpAddressIfExists"),
     fc.constant("aws:SourceIp"),
-    fc.subarray(["10.0.0.0/8", "192.168.1.0/24", "203.0.113.7/32"], { minLength: 1, maxLength: 2 }),
+    fc.subarray(["10.0.0.0/8", "192.168.1.0/24", "203.0.113.7/32", "2001:db8::/32"], { minLength: 1, maxLength: 2 }),
   ),
   fc.tuple(
     fc.constantFrom("ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike"),
@@ -177,14 +185,51 @@ const conditionClauses: fc.Arbitrary<[string, string, string[]]> = fc.oneof(
   ),
 );
 
+/** Set operators on single-valued keys, and policy variables in condition values. */
+const unusualClauses: fc.Arbitrary<[string, string, string[]]> = fc.oneof(
+  fc.tuple(
+    fc.constantFrom("ForAnyValue:StringEquals", "ForAllValues:StringEquals", "ForAnyValue:StringLike"),
+    fc.constant("aws:PrincipalTag/team"),
+    fc.subarray(["red", "blue", "r*"], { minLength: 1, maxLength: 2 }),
+  ),
+  fc.tuple(
+    fc.constantFrom("StringEquals", "StringLike", "StringNotEquals"),
+    fc.constant("aws:PrincipalTag/team"),
+    fc
+      .constantFrom(
+        [policyVariable("aws:username")],
+        [`${policyVariable("aws:username")}-*`],
+        [policyVariable("aws:RequestedRegion")],
+      )
+      .map((v) => [...v]),
+  ),
+  // A multivalued key without a set operator, and negated set operators.
+  fc.tuple(
+    fc.constantFrom(
+      "StringEquals",
+      "StringNotEquals",
+      "ForAllValues:StringNotEquals",
+      "ForAnyValue:StringNotEquals",
+      "ForAnyValue:StringNotLike",
+    ),
+    fc.constant("aws:TagKeys"),
+    fc.subarray(["env", "team", "own*"], { minLength: 1, maxLength: 2 }),
+  ),
+);
+
 const conditionArbitrary: fc.Arbitrary<IamCondition | undefined> = fc.option(
-  fc.array(conditionClauses, { minLength: 1, maxLength: 2 }).map((clauses) => {
-    const condition: IamCondition = {};
-    for (const [operator, key, values] of clauses) {
-      condition[operator] = { ...condition[operator], [key]: values.length === 1 ? (values[0] as string) : values };
-    }
-    return condition;
-  }),
+  fc
+    .array(fc.oneof({ weight: 6, arbitrary: conditionClauses }, { weight: 1, arbitrary: unusualClauses }), {
+      minLength: 1,
+      maxLength: 2,
+    })
+    .map((clauses) => {
+      const condition: IamCondition = {};
+      for (const [operator, key, values] of clauses) {
+        condition[operator] = { ...condition[operator], [key]: values.length === 1 ? (values[0] as string) : values };
+      }
+      return condition;
+    }),
   { freq: 2, nil: undefined },
 );
 
@@ -193,11 +238,14 @@ const contextArbitrary: fc.Arbitrary<Record<string, string | string[]>> = fc.rec
   {
     "aws:PrincipalTag/team": fc.constantFrom("red", "blue", "Red", "green"),
     "aws:RequestedRegion": fc.constantFrom("us-east-1", "eu-west-1"),
-    "aws:MultiFactorAuthAge": fc.constantFrom("0", "300", "3599", "86400"),
+    // Includes values that are not of the operator's type.
+    "aws:MultiFactorAuthAge": fc.constantFrom("0", "300", "3599", "86400", "299.5", "abc"),
     "aws:CurrentTime": fc.constantFrom("2023-12-31T23:59:59Z", "2024-01-01T00:00:00Z", "2025-01-01T00:00:00Z"),
-    "aws:SecureTransport": fc.constantFrom("true", "false"),
+    "aws:EpochTime": fc.constantFrom("1704067199", "1704067200"),
+    "aws:SecureTransport": fc.constantFrom("true", "false", "True", "yes"),
     "aws:MultiFactorAuthPresent": fc.constantFrom("true", "false"),
-    "aws:SourceIp": fc.constantFrom("10.1.2.3", "192.168.1.20", "203.0.113.7", "198.51.100.1"),
+    "aws:SourceIp": fc.constantFrom("10.1.2.3", "192.168.1.20", "203.0.113.7", "198.51.100.1", "2001:db8::1"),
+    "aws:username": fc.constantFrom("alice", "red"),
     "aws:SourceArn": fc.constantFrom(`arn:aws:sqs:us-east-1:${principalAccount}:jobs`, "arn:aws:s3:::data"),
     "aws:TagKeys": fc.subarray(["env", "team", "owner"]),
   },
@@ -207,8 +255,11 @@ const contextArbitrary: fc.Arbitrary<Record<string, string | string[]>> = fc.rec
 function statementArbitrary(options: { principal: boolean; principalArns: string[] }): fc.Arbitrary<IamStatement> {
   const principal = options.principal
     ? fc.oneof(
-        fc.constant<IamStatement["Principal"]>("*"),
+        fc.constantFrom<IamStatement["Principal"]>("*", { AWS: "*" }),
         fc.constantFrom(...options.principalArns).map((arn): IamStatement["Principal"] => ({ AWS: arn })),
+        fc
+          .subarray(options.principalArns, { minLength: 2, maxLength: 3 })
+          .map((arns): IamStatement["Principal"] => ({ AWS: arns })),
       )
     : fc.constant(undefined);
   return fc
@@ -220,10 +271,16 @@ function statementArbitrary(options: { principal: boolean; principalArns: string
       useNotResource: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
       condition: conditionArbitrary,
       principal,
+      notPrincipal: fc.integer({ min: 0, max: 3 }).map((n) => n === 0),
     })
     .map((r) => {
       const statement: IamStatement = { Effect: r.effect };
-      if (r.principal !== undefined) statement.Principal = r.principal;
+      if (r.principal !== undefined) {
+        // Now and then a Deny names who it does not apply to instead.
+        if (r.effect === "Deny" && r.notPrincipal && typeof r.principal === "object") {
+          statement.NotPrincipal = r.principal;
+        } else statement.Principal = r.principal;
+      }
       const actionList = [...new Set(r.actions)];
       const actionValue = actionList.length === 1 ? (actionList[0] as string) : actionList;
       if (r.useNotAction) statement.NotAction = actionValue;

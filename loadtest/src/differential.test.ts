@@ -24,7 +24,7 @@ function agreesOrKnown(gatehouse: (s: Scenario) => Decision, tally: Map<string, 
     const theirs = decideWithIamSimulate(scenario);
     tally.set(`gatehouse=${ours}`, (tally.get(`gatehouse=${ours}`) ?? 0) + 1);
     if (ours === theirs) return true;
-    const known = explainDifference(scenario, ours, theirs);
+    const known = explainDifference(scenario, ours);
     if (known.length === 0) {
       throw new Error(`gatehouse=${ours} iam-simulate=${theirs} for\n${JSON.stringify(scenario, null, 2)}`);
     }

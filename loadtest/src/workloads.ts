@@ -44,6 +44,7 @@ export interface IamStatement {
   Resource?: string | string[];
   NotResource?: string | string[];
   Principal?: "*" | { AWS: string | string[] };
+  NotPrincipal?: { AWS: string | string[] };
   Condition?: IamCondition;
 }
 

@@ -99,8 +99,9 @@ describe("gatehouse policy evaluate", () => {
     expect(out[3]?.error).toMatchObject({ code: "InvalidInput", line: 4, field: "principal" });
     expect(out[4]?.error).toMatchObject({ code: "MalformedPolicyDocument", line: 7, field: "identityPolicies[1]" });
     expect(out[4]?.error.message).toMatch(/identityPolicies\[1\]/);
-    expect(out[4]?.error.findings.length).toBeGreaterThan(0);
-    expect(out[4]?.error.findings[0]).toMatchObject({ field: "identityPolicies[1]", severity: "error" });
+    expect(out[4]?.error.findings).toContainEqual(
+      expect.objectContaining({ field: "identityPolicies[1]", severity: "error", code: "invalid-effect" }),
+    );
     expect(out[5]).toEqual({ decision: "ImplicitDeny" });
     expect(out[6]).toEqual({ decision: "Allow" });
     expect(out[7]?.error).toMatchObject({ code: "InvalidInput", line: 10 });
