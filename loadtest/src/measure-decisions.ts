@@ -46,18 +46,27 @@ export function measureDecisions(
     }
   };
 
-  // Warm-up doubles as calibration of the batch size.
-  let batchSize = 1;
-  let warmed = 0;
+  // Warm up (JIT tiers, inline caches), then calibrate the batch size on warm code.
   const warmStart = process.hrtime.bigint();
   const warmupNs = BigInt(Math.round(options.warmupMs * 1e6));
-  while (process.hrtime.bigint() - warmStart < warmupNs) {
-    run(batchSize);
-    warmed += batchSize;
-    if (batchSize < 4096) batchSize *= 2;
+  while (process.hrtime.bigint() - warmStart < warmupNs) run(Math.min(count, 64));
+  let probe = 1;
+  let probeNs = 0;
+  for (;;) {
+    const t0 = process.hrtime.bigint();
+    run(probe);
+    probeNs = Number(process.hrtime.bigint() - t0);
+    if (probeNs >= 1_000_000 || probe >= 1 << 20) break;
+    probe *= 2;
   }
-  const perDecision = Number(process.hrtime.bigint() - warmStart) / Math.max(1, warmed);
-  batchSize = Math.max(1, Math.min(4096, Math.round((options.batchTargetNs ?? 20_000) / perDecision)));
+  // The fastest of a few probes: a probe that got descheduled would make batches too small.
+  for (let i = 0; i < 4; i++) {
+    const t0 = process.hrtime.bigint();
+    run(probe);
+    probeNs = Math.min(probeNs, Number(process.hrtime.bigint() - t0));
+  }
+  const perDecision = probeNs / probe;
+  const batchSize = Math.max(1, Math.min(4096, Math.round((options.batchTargetNs ?? 20_000) / perDecision)));
 
   const histogram = hdr.build({
     lowestDiscernibleValue: 1,

@@ -87,6 +87,12 @@ for (const name of workloadNames) {
   if (engines.includes("cedar-wasm")) reportCedarPreparse(workload);
 }
 
+console.log("\n== summary");
+for (const name of workloadNames) {
+  console.log(`-- ${name}`);
+  printTable(name);
+}
+
 const out = new URL("../results/policy-bench.json", import.meta.url);
 mkdirSync(new URL(".", out), { recursive: true });
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
@@ -137,8 +143,10 @@ function printTable(name: WorkloadName): void {
   for (const row of body) console.log(line(row));
 }
 
+/** `676x` when faster than the peer, `1/676x` when slower. */
 function formatRatio(ratio: number): string {
-  return ratio >= 100 ? ratio.toFixed(0) : ratio >= 10 ? ratio.toFixed(1) : ratio.toFixed(2);
+  const digits = (r: number) => (r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2));
+  return ratio >= 1 ? digits(ratio) : `1/${digits(1 / ratio)}`;
 }
 
 /**
