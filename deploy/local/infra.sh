@@ -99,6 +99,20 @@ owned_pid() {
   return 1
 }
 
+# The pid of the java process whose arguments include $1 (procps may be absent on slim images).
+find_java_pid() {
+  local dir cmd args
+  for dir in /proc/[0-9]*; do
+    mapfile -d '' -t args 2>/dev/null <"$dir/cmdline" || continue
+    cmd="${args[*]}"
+    if [[ "$cmd" == java\ * || "$cmd" == */java\ * ]] && [[ "$cmd" == *"$1"* ]]; then
+      echo "${dir#/proc/}"
+      return 0
+    fi
+  done
+  return 1
+}
+
 # Signal pid $1 with $2, wait up to $3 s for it to exit, then SIGKILL and wait again.
 stop_pid() {
   local pid="$1" sig="$2" grace="$3" name="$4" i
@@ -146,7 +160,9 @@ apt_install() { # packages...: Debian/Ubuntu only; daemons are kept from startin
     $sudo apt-get update -qq >&2 || ok=""
     apt_updated=1
   fi
-  [[ -n "$ok" ]] && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >&2 || ok=""
+  if [[ -n "$ok" ]]; then
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2 || ok=""
+  fi
   if [[ -n "$made_policy" ]]; then $sudo rm -f "$policy"; fi
   [[ -n "$ok" ]] || die "apt-get install $* failed"
 }
@@ -448,8 +464,7 @@ kafka_up() {
     -cp "$kafka_libs/*" kafka.Kafka "$kafka_state/server.properties" </dev/null >>"$kafka_log" 2>&1 9>&-
   local pid="" i
   for ((i = 0; i < 50; i++)); do
-    pid="$(pgrep -o -f -- "^([^ ]*/)?java .*$kafka_marker" || true)"
-    [[ -n "$pid" ]] && break
+    pid="$(find_java_pid "$kafka_marker")" && break
     sleep 0.1
   done
   [[ -n "$pid" ]] || { show_log_tail "$kafka_log"; die "Kafka exited at once"; }
