@@ -109,13 +109,14 @@ export const knownDifferences: readonly KnownDifference[] = [
     id: "not-resource-with-unresolvable-policy-variable",
     summary:
       "A NotResource entry with a policy variable whose key is not in the request (e.g. aws:username for a " +
-      "role session) cannot be matched, and AWS treats the statement as invalid: it does not apply. Gatehouse " +
-      "skips such a statement. iam-simulate compares the ARN's fixed segments first, so when the request is for " +
-      "another service it decides 'not this resource' without the variable and applies the statement (when the " +
-      "service matches it agrees with Gatehouse). AWS (IAM User Guide, Principal key values): 'not present means " +
-      "that the value is not in the current request information, and any attempt to match it fails and causes " +
-      "the statement to be invalid.'",
-    awsDocs: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#principaltable",
+      "role session) cannot be resolved; Gatehouse then treats the statement as not applying. iam-simulate " +
+      "compares the ARN's fixed segments first, so when the request is for another service it decides 'not " +
+      "this resource' without the variable and applies the statement (for the same service it agrees with " +
+      "Gatehouse). AWS, top of the policy-variables page: 'If AWS cannot resolve a variable this might cause " +
+      "the entire statement to be invalid.' Caveat: the same page's section 'Policy variables with no value' " +
+      "(#policy-vars-no-value) should be re-read against this entry; if it says an unresolved entry simply " +
+      "matches no resource, a NotResource around it matches and iam-simulate's answer is the right one.",
+    awsDocs: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html",
     normalize(scenario) {
       const present = new Set(
         Object.entries(scenario.request.context)
