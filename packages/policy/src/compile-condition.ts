@@ -45,6 +45,13 @@ export interface CompiledCondition {
   readonly matcher: ValueMatcher | undefined;
 }
 
+/** After no pattern matched: UNRESOLVED when some pattern has a variable without a value. */
+function noMatch(patterns: readonly Pattern[], sawUnresolved: boolean, ctx: Context): ValueResult {
+  if (sawUnresolved) return UNRESOLVED;
+  for (const p of patterns) if (p.hasVariables && p.unresolvable(ctx)) return UNRESOLVED;
+  return NO_MATCH;
+}
+
 class StringMatcher implements ValueMatcher {
   private readonly patterns: readonly Pattern[];
   constructor(patterns: Pattern[]) {
@@ -58,7 +65,7 @@ class StringMatcher implements ValueMatcher {
       if (r === MATCH) return MATCH;
       if (r === UNRESOLVED) unresolved = true;
     }
-    return unresolved ? UNRESOLVED : NO_MATCH;
+    return noMatch(this.patterns, unresolved, ctx);
   }
 }
 
@@ -168,6 +175,7 @@ class IpMatcher implements ValueMatcher {
 class ArnMatcher implements ValueMatcher {
   private readonly arns: readonly (readonly Pattern[])[];
   private readonly wholes: readonly Pattern[];
+  private readonly all: readonly Pattern[];
   constructor(values: readonly string[], variables: boolean) {
     const arns: Pattern[][] = [];
     const wholes: Pattern[] = [];
@@ -178,6 +186,7 @@ class ArnMatcher implements ValueMatcher {
     }
     this.arns = arns;
     this.wholes = wholes;
+    this.all = [...wholes, ...arns.flat()];
   }
   match(v: Scalar, ctx: Context): ValueResult {
     if (typeof v !== "string") return INVALID;
@@ -200,7 +209,7 @@ class ArnMatcher implements ValueMatcher {
         if (r === UNRESOLVED) unresolved = true;
       }
     }
-    return unresolved ? UNRESOLVED : NO_MATCH;
+    return noMatch(this.all, unresolved, ctx);
   }
 }
 
@@ -214,15 +223,13 @@ function matchArnComponents(
   c4: number,
   ctx: Context,
 ): ValueResult {
-  let result: ValueResult = MATCH;
   for (let i = 0; i < 6; i++) {
     const start = i === 0 ? 0 : i === 1 ? c0 + 1 : i === 2 ? c1 + 1 : i === 3 ? c2 + 1 : i === 4 ? c3 + 1 : c4 + 1;
     const end = i === 0 ? c0 : i === 1 ? c1 : i === 2 ? c2 : i === 3 ? c3 : i === 4 ? c4 : v.length;
     const r = (p[i] as Pattern).match(v, start, end, ctx);
-    if (r === UNRESOLVED) return UNRESOLVED;
-    if (r !== MATCH) result = NO_MATCH;
+    if (r !== MATCH) return r === UNRESOLVED ? UNRESOLVED : NO_MATCH;
   }
-  return result;
+  return MATCH;
 }
 
 /**

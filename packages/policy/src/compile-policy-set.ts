@@ -71,8 +71,30 @@ function isParsedPolicy(input: PolicyInput): input is Policy {
   );
 }
 
-function toPolicy(input: PolicyInput, kind: PolicyKind, slot: string): Policy {
+/**
+ * Parsed policies by kind, then JSON text, so a document attached to many principals is parsed
+ * once (and, being the same Policy object, compiled once). The text itself is the key: a caller
+ * passing the same string instance pays no re-hashing.
+ */
+const parsedTexts = new Map<PolicyKind, Map<string, Policy>>();
+const MAX_PARSED_TEXTS = 512;
+
+/**
+ * Parses `input` unless it is already a {@link Policy}. Policies parsed here from JSON objects are
+ * added to `fresh`: they die with the compiled set, so caching their compiled form would only churn.
+ */
+function toPolicy(input: PolicyInput, kind: PolicyKind, slot: string, fresh: Set<Policy>): Policy {
   if (isParsedPolicy(input)) return input;
+  let texts: Map<string, Policy> | undefined;
+  if (typeof input === "string") {
+    texts = parsedTexts.get(kind);
+    if (texts === undefined) {
+      texts = new Map();
+      parsedTexts.set(kind, texts);
+    }
+    const cached = texts.get(input);
+    if (cached !== undefined) return cached;
+  }
   const { policy, findings } = parsePolicy(input, { kind, crossStatementWarnings: false });
   if (policy === undefined) {
     const errors = findings.filter((f) => f.severity === "error");
@@ -83,24 +105,34 @@ function toPolicy(input: PolicyInput, kind: PolicyKind, slot: string): Policy {
       findings,
     );
   }
+  if (texts === undefined || typeof input !== "string") fresh.add(policy);
+  else {
+    // Oldest-first eviction: Map iteration order is insertion order.
+    if (texts.size >= MAX_PARSED_TEXTS) texts.delete(texts.keys().next().value as string);
+    texts.set(input, policy);
+  }
   return policy;
 }
 
 /** Compiles the identity side of a policy set. Throws {@link PolicyError} on an invalid policy. */
 export function compileIdentity(input: IdentityPolicySetInput): CompiledIdentity {
+  const fresh = new Set<Policy>();
   return new IdentitySide(
-    input.identityPolicies.map((p, i) => toPolicy(p, "identity", `identity policy #${i}`)),
+    input.identityPolicies.map((p, i) => toPolicy(p, "identity", `identity policy #${i}`, fresh)),
     input.permissionBoundary === undefined
       ? undefined
-      : toPolicy(input.permissionBoundary, "boundary", "permissions boundary"),
-    (input.sessionPolicies ?? []).map((p, i) => toPolicy(p, "session", `session policy #${i}`)),
-    (input.guardrails ?? []).map((p, i) => toPolicy(p, "scp", `guardrail #${i}`)),
+      : toPolicy(input.permissionBoundary, "boundary", "permissions boundary", fresh),
+    (input.sessionPolicies ?? []).map((p, i) => toPolicy(p, "session", `session policy #${i}`, fresh)),
+    (input.guardrails ?? []).map((p, i) => toPolicy(p, "scp", `guardrail #${i}`, fresh)),
+    (p) => !fresh.has(p),
   );
 }
 
 /** Compiles a resource-based policy. Throws {@link PolicyError} on an invalid policy. */
 export function compileResourcePolicy(policy: PolicyInput): CompiledResourcePolicy {
-  return new ResourceSide(toPolicy(policy, "resource", "resource policy"));
+  const fresh = new Set<Policy>();
+  const parsed = toPolicy(policy, "resource", "resource policy", fresh);
+  return new ResourceSide(parsed, !fresh.has(parsed));
 }
 
 // Results without explanation are shared; callers must not mutate them.

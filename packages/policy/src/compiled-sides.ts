@@ -37,11 +37,17 @@ export class IdentitySide {
   readonly statementCount: number;
   private readonly plans = new Map<string, IdentityPlan>();
 
-  constructor(identity: Policy[], boundary: Policy | undefined, session: Policy[], guardrails: Policy[]) {
-    this.identity = new PolicySlot("identity", identity);
-    this.boundary = new PolicySlot("boundary", boundary === undefined ? [] : [boundary]);
-    this.session = new PolicySlot("session", session);
-    this.guardrails = new PolicySlot("guardrail", guardrails);
+  constructor(
+    identity: Policy[],
+    boundary: Policy | undefined,
+    session: Policy[],
+    guardrails: Policy[],
+    shared: (p: Policy) => boolean,
+  ) {
+    this.identity = new PolicySlot("identity", identity, shared);
+    this.boundary = new PolicySlot("boundary", boundary === undefined ? [] : [boundary], shared);
+    this.session = new PolicySlot("session", session, shared);
+    this.guardrails = new PolicySlot("guardrail", guardrails, shared);
     this.statementCount =
       this.identity.statements.length +
       this.boundary.statements.length +
@@ -77,8 +83,8 @@ export class ResourceSide {
   private lastPrincipal: PrincipalInfo | undefined;
   private lastFacets: PrincipalFacets | undefined;
 
-  constructor(policy: Policy) {
-    this.slot = new PolicySlot("resource", [policy]);
+  constructor(policy: Policy, shared: boolean) {
+    this.slot = new PolicySlot("resource", [policy], () => shared);
     this.statementCount = this.slot.statements.length;
   }
 

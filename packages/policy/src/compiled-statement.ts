@@ -2,7 +2,7 @@ import type { PrincipalInfo } from "./authz-request.ts";
 import { type CompiledCondition, compileCondition, conditionHolds } from "./compile-condition.ts";
 import type { Context } from "./context-lookup.ts";
 import type { PolicyRef } from "./evaluation-result.ts";
-import { compilePattern, MATCH, type Pattern } from "./pattern.ts";
+import { compilePattern, MATCH, NO_MATCH, type Pattern } from "./pattern.ts";
 import type { Policy, PrincipalElement, Statement } from "./policy.ts";
 
 /** A Principal/NotPrincipal element as sets, for O(1) matching. */
@@ -68,23 +68,60 @@ function compilePrincipal(p: PrincipalElement): CompiledPrincipal {
   };
 }
 
-/** Compiles every statement of `policy`, numbering them from `firstOrdinal`. */
-export function compileStatements(policy: Policy, ref: PolicyRef, firstOrdinal: number): CompiledStatement[] {
+/** The part of a compiled statement that depends only on the policy, shared by every set using it. */
+type StatementCore = Omit<CompiledStatement, "ordinal" | "policy">;
+
+/**
+ * Compiled statements per parsed policy. Policies are immutable, and a managed policy is attached
+ * to many principals: compiling it once saves time and shares the patterns' memory.
+ */
+const cores = new WeakMap<Policy, readonly StatementCore[]>();
+
+function compileCores(policy: Policy, cache: boolean): readonly StatementCore[] {
+  const cached = cache ? cores.get(policy) : undefined;
+  if (cached !== undefined) return cached;
   const variables = policy.version === "2012-10-17";
   const actionPattern = (a: string) => compilePattern(a.toLowerCase(), { wildcards: true, variables: false });
   const resourcePattern = (r: string) => compilePattern(r, { wildcards: true, variables });
-  return policy.statements.map((s, i) => ({
+  const compiled = policy.statements.map(
+    (s): StatementCore => ({
+      statement: s,
+      deny: s.effect === "Deny",
+      actions: s.action?.map(actionPattern),
+      notActions: s.notAction?.map(actionPattern),
+      resources: s.resource?.map(resourcePattern),
+      notResources: s.notResource?.map(resourcePattern),
+      conditions: s.conditions.map((c) => compileCondition(c, variables)),
+      principal: s.principal === undefined ? undefined : compilePrincipal(s.principal),
+      notPrincipal: s.notPrincipal === undefined ? undefined : compilePrincipal(s.notPrincipal),
+    }),
+  );
+  if (cache) cores.set(policy, compiled);
+  return compiled;
+}
+
+/**
+ * Compiles every statement of `policy`, numbering them from `firstOrdinal`. With `cache`, the
+ * compiled statements are kept (weakly) with the policy object and reused next time.
+ */
+export function compileStatements(
+  policy: Policy,
+  ref: PolicyRef,
+  firstOrdinal: number,
+  cache: boolean,
+): CompiledStatement[] {
+  return compileCores(policy, cache).map((core, i) => ({
     ordinal: firstOrdinal + i,
     policy: ref,
-    statement: s,
-    deny: s.effect === "Deny",
-    actions: s.action?.map(actionPattern),
-    notActions: s.notAction?.map(actionPattern),
-    resources: s.resource?.map(resourcePattern),
-    notResources: s.notResource?.map(resourcePattern),
-    conditions: s.conditions.map((c) => compileCondition(c, variables)),
-    principal: s.principal === undefined ? undefined : compilePrincipal(s.principal),
-    notPrincipal: s.notPrincipal === undefined ? undefined : compilePrincipal(s.notPrincipal),
+    statement: core.statement,
+    deny: core.deny,
+    actions: core.actions,
+    notActions: core.notActions,
+    resources: core.resources,
+    notResources: core.notResources,
+    conditions: core.conditions,
+    principal: core.principal,
+    notPrincipal: core.notPrincipal,
   }));
 }
 
@@ -112,7 +149,10 @@ export function resourceMatches(s: CompiledStatement, resource: string, ctx: Con
     return false;
   }
   if (s.notResources !== undefined) {
-    for (const p of s.notResources) if (p.match(resource, 0, resource.length, ctx) !== 0) return false;
+    for (const p of s.notResources) {
+      if (p.match(resource, 0, resource.length, ctx) !== NO_MATCH) return false;
+      if (p.hasVariables && p.unresolvable(ctx)) return false;
+    }
   }
   return true;
 }

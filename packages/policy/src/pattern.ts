@@ -1,7 +1,12 @@
 import { type Context, lookupContext } from "./context-lookup.ts";
 import { parseTemplate, type TemplatePart, type VariableRef } from "./policy-variables.ts";
 
-/** Match results. `UNRESOLVED`: a policy variable had no value, so the pattern matches nothing. */
+/**
+ * Match results. `UNRESOLVED`: a policy variable needed for the match had no value, so the pattern
+ * matches nothing. A pattern that fails on its literal prefix reports `NO_MATCH` without resolving
+ * variables; callers for whom an unresolvable pattern must poison the statement (NotResource,
+ * negated operators) ask {@link Pattern.unresolvable}.
+ */
 export const NO_MATCH = 0;
 export const MATCH = 1;
 export const UNRESOLVED = 3;
@@ -53,6 +58,13 @@ export class Pattern {
   private readonly literal: string;
   private readonly segments: readonly Segment[];
   private readonly variables: readonly VariableRef[];
+  /** Literal text every match starts with (GENERAL patterns): checked before resolving variables. */
+  private readonly prefix: string;
+  /**
+   * The last code unit of `literal` (`prefix` for GENERAL). ARNs share long prefixes and differ
+   * near the end, so comparing this one first rejects most candidates without a string compare.
+   */
+  private readonly probe: number;
 
   constructor(
     source: string,
@@ -69,6 +81,10 @@ export class Pattern {
     this.variables = variables;
     this.hasVariables = variables.length > 0;
     this.hasWildcards = hasWildcards;
+    const lead = segments[0]?.parts[0];
+    this.prefix = typeof lead === "string" ? lead : "";
+    const probeText = kind === GENERAL ? this.prefix : literal;
+    this.probe = probeText.length === 0 ? -1 : probeText.charCodeAt(probeText.length - 1);
   }
 
   /** True when the pattern is a plain `*`. */
@@ -81,14 +97,27 @@ export class Pattern {
     switch (this.kind) {
       case ANY:
         return MATCH;
-      case EXACT:
-        return end - start === this.literal.length && s.startsWith(this.literal, start) ? MATCH : NO_MATCH;
-      case PREFIX:
-        return end - start >= this.literal.length && s.startsWith(this.literal, start) ? MATCH : NO_MATCH;
-      case SUFFIX:
-        return end - start >= this.literal.length && s.startsWith(this.literal, end - this.literal.length)
+      case EXACT: {
+        const n = this.literal.length;
+        if (end - start !== n) return NO_MATCH;
+        return n === 0 || (s.charCodeAt(end - 1) === this.probe && s.startsWith(this.literal, start))
           ? MATCH
           : NO_MATCH;
+      }
+      case PREFIX: {
+        const n = this.literal.length;
+        if (end - start < n) return NO_MATCH;
+        return n === 0 || (s.charCodeAt(start + n - 1) === this.probe && s.startsWith(this.literal, start))
+          ? MATCH
+          : NO_MATCH;
+      }
+      case SUFFIX: {
+        const n = this.literal.length;
+        if (end - start < n) return NO_MATCH;
+        return n === 0 || (s.charCodeAt(end - 1) === this.probe && s.startsWith(this.literal, end - n))
+          ? MATCH
+          : NO_MATCH;
+      }
       default:
         return this.matchGeneral(s, start, end, ctx);
     }
@@ -119,6 +148,11 @@ export class Pattern {
   }
 
   private matchGeneral(s: string, start: number, end: number, ctx: Context): MatchResult {
+    const prefix = this.prefix;
+    const pn = prefix.length;
+    if (pn > 0 && (end - start < pn || s.charCodeAt(start + pn - 1) !== this.probe || !s.startsWith(prefix, start))) {
+      return NO_MATCH;
+    }
     const vars = this.variables;
     for (let i = 0; i < vars.length; i++) {
       const v = vars[i] as VariableRef;
@@ -141,6 +175,12 @@ export class Pattern {
     }
     return MATCH;
   }
+
+  /** Whether some policy variable of the pattern has no value in `ctx` (and no default). */
+  unresolvable(ctx: Context): boolean {
+    for (const v of this.variables) if (resolveVariable(v, ctx) === undefined) return true;
+    return false;
+  }
 }
 
 function segmentLength(seg: Segment): number {
@@ -155,7 +195,11 @@ function segmentLength(seg: Segment): number {
 function matchAt(seg: Segment, s: string, pos: number, end: number): number {
   const lit = seg.literal;
   if (lit !== undefined) {
-    return pos + lit.length <= end && s.startsWith(lit, pos) ? pos + lit.length : -1;
+    const n = lit.length;
+    if (n === 0) return pos;
+    return pos + n <= end && s.charCodeAt(pos + n - 1) === lit.charCodeAt(n - 1) && s.startsWith(lit, pos)
+      ? pos + n
+      : -1;
   }
   for (const part of seg.parts) {
     if (part === ONE) {
@@ -178,7 +222,13 @@ function find(seg: Segment, s: string, from: number, limit: number): number {
     return at >= 0 && at + lit.length <= limit ? at + lit.length : -1;
   }
   const len = segmentLength(seg);
+  const lead = seg.parts[0];
   for (let p = from; p + len <= limit; p++) {
+    if (typeof lead === "string") {
+      // Jump to the next occurrence of the segment's leading literal.
+      p = s.indexOf(lead, p);
+      if (p < 0 || p + len > limit) return -1;
+    }
     const e = matchAt(seg, s, p, limit);
     if (e >= 0) return e;
   }

@@ -12,14 +12,18 @@ export class PolicySlot {
   readonly denies = new ActionIndex();
   readonly allows = new ActionIndex();
 
-  constructor(type: PolicyType, policies: readonly Policy[]) {
+  /**
+   * @param shared whether a policy outlives this slot (parsed by the caller, or cached from JSON
+   *   text); only those have their compiled statements cached for reuse.
+   */
+  constructor(type: PolicyType, policies: readonly Policy[], shared: (p: Policy) => boolean) {
     this.type = type;
     this.policies = policies;
     const statements: CompiledStatement[] = [];
     policies.forEach((policy, index) => {
       const id = policy.id ?? policy.policyId;
       const ref: PolicyRef = { type, index, kind: policy.kind, ...(id === undefined ? {} : { id }) };
-      statements.push(...compileStatements(policy, ref, statements.length));
+      statements.push(...compileStatements(policy, ref, statements.length, shared(policy)));
     });
     this.statements = statements;
     for (const s of statements) (s.deny ? this.denies : this.allows).add(s);
