@@ -537,7 +537,8 @@ cmd_up() {
   # The Kafka readiness probe needs kafkajs and the testkit; a fresh clone may lack node_modules.
   if [[ ! -d "$root/node_modules/kafkajs" || ! -e "$root/node_modules/@gatehouse/testkit" ]]; then
     log "node_modules missing: installing dependencies"
-    flock /tmp/gatehouse-npm.lock bash -c "source '$here/node-env.sh' && gatehouse_ensure_deps '$root'"
+    flock /tmp/gatehouse-npm.lock bash -c "source '$here/node-env.sh' && gatehouse_ensure_deps '$root'" \
+      || die "installing node_modules (npm ci) failed; see above"
   fi
   pg_up
   redis_up
