@@ -207,6 +207,8 @@ pg_start_own() {
   fi
   mkdir -p "$state/postgres"
   if ((EUID == 0)); then chown postgres: "$state/postgres"; fi
+  pg_as_owner test -w "$state/postgres" \
+    || die "the postgres OS user cannot reach $state/postgres (a parent directory is not world-executable?); start a Postgres yourself and set GATEHOUSE_PG_PORT/USER/PASSWORD"
   pg_as_owner mkdir -p "$pg_sock"
   if [[ ! -f "$pg_data/PG_VERSION" ]]; then
     log "initdb $pg_data ($("$bindir/postgres" --version))"
