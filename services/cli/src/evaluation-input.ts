@@ -29,6 +29,8 @@ export const evaluationLineSchema = z.strictObject({
     arn: nonEmpty,
     accountId: nonEmpty,
     tags: z.record(z.string(), z.string()).optional(),
+    type: z.enum(["AWS", "Service", "Federated", "CanonicalUser"]).optional(),
+    roleArn: nonEmpty.optional(),
   }),
   request: z.strictObject({
     action: nonEmpty,

@@ -5,6 +5,7 @@
 export {
   evaluateInputLine,
   type FieldFinding,
+  type LineDecision,
   type LineError,
   type LineErrorCode,
   type PolicyEvaluateOptions,

@@ -3,7 +3,10 @@ import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import {
   type AuthzRequest,
+  type CompiledPolicySet,
   compilePolicySet,
+  type Decision,
+  type Explanation,
   type Finding,
   type Policy,
   PolicyError,
@@ -32,6 +35,13 @@ export type LineErrorCode = "InvalidInput" | "MalformedPolicyDocument" | "Intern
 export interface FieldFinding extends Finding {
   /** The input field of the policy, e.g. `identityPolicies[2]` or `scps[0]`. */
   field: string;
+}
+
+/** The output for an evaluated line. */
+export interface LineDecision {
+  decision: Decision;
+  /** Only with `--explain`. */
+  explanation?: Explanation;
 }
 
 /** The output for an input line that could not be evaluated. */
@@ -67,7 +77,8 @@ export function registerPolicyEvaluate(policy: Command): void {
 Input line:
   {"identityPolicies": [<policy>...], "resourcePolicy"?: <policy>, "permissionBoundary"?: <policy>,
    "sessionPolicy"?: <policy>, "scps"?: [<policy>...],
-   "principal": {"arn": "...", "accountId": "...", "tags"?: {...}},
+   "principal": {"arn": "...", "accountId": "...", "tags"?: {...}, "type"?: "AWS" | "Service" | ...,
+                 "roleArn"?: "arn:aws:iam::...:role/path/Name" (for a role session whose role has a path)},
    "request": {"action": "s3:GetObject", "resource": "arn:...", "resourceAccount"?: "...",
                "context"?: {"aws:SourceIp": "10.0.0.1", ...}}}
   <policy> is a JSON object or a JSON string. resourceAccount defaults to principal.accountId.
@@ -113,7 +124,7 @@ export function evaluateInputLine(
   text: string,
   lineNumber: number,
   options: PolicyEvaluateOptions,
-): Record<string, unknown> | LineError {
+): LineDecision | LineError {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -144,6 +155,8 @@ export function evaluateInputLine(
   const { line } = parsed;
   const principal: PrincipalInfo = { arn: line.principal.arn, accountId: line.principal.accountId };
   if (line.principal.tags) principal.tags = line.principal.tags;
+  if (line.principal.type) principal.type = line.principal.type;
+  if (line.principal.roleArn) principal.roleArn = line.principal.roleArn;
   const request: AuthzRequest = {
     action: line.request.action,
     resource: line.request.resource,
@@ -153,7 +166,7 @@ export function evaluateInputLine(
   };
   try {
     const result = compiled.set.evaluate(principal, request, { explain: options.explain });
-    return options.explain
+    return options.explain && result.explanation
       ? { decision: result.decision, explanation: result.explanation }
       : { decision: result.decision };
   } catch (err) {
@@ -170,7 +183,7 @@ const fieldKinds = {
   scps: "scp",
 } as const satisfies Record<string, PolicyKind>;
 
-type Compiled = { set: ReturnType<typeof compilePolicySet> } | { findings: FieldFinding[] };
+type Compiled = { set: CompiledPolicySet } | { findings: FieldFinding[] };
 
 /**
  * Parses every policy of the line on its own, so each finding can be attributed to the input field
