@@ -47,11 +47,28 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
   let publisher: ChangePublisher | undefined;
   let relay: OutboxRelay | undefined;
   let server: RunningServer | undefined;
+  let topicTimer: NodeJS.Timeout | undefined;
   try {
     const applied = await store.migrate();
     if (applied.length > 0) logger.info({ applied }, "applied migrations");
     const kafka = { brokers: [...config.kafka.brokers], clientId: "gatehouse-control-plane" };
-    await ensureTopic({ ...kafka, topic: config.kafka.topic, partitions: config.kafka.partitions });
+    // Kafka being down must not stop writes: the outbox keeps them. Creating the topic is retried
+    // in the background until it works; the relay's sends fail (and retry) until then.
+    const topicReady = (): Promise<void> =>
+      ensureTopic({ ...kafka, topic: config.kafka.topic, partitions: config.kafka.partitions });
+    await topicReady().catch((e: unknown) => {
+      logger.warn({ err: e }, "could not make sure the change topic exists; retrying in the background");
+      const retry = (): void => {
+        topicTimer = setTimeout(() => {
+          topicReady().then(
+            () => logger.info("change topic is ready"),
+            () => retry(),
+          );
+        }, 5000);
+        topicTimer.unref();
+      };
+      retry();
+    });
     publisher = createChangePublisher({ ...kafka, topic: config.kafka.topic });
     relay = createOutboxRelay({
       outbox: createOutboxSource(store),
@@ -85,6 +102,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     store,
     relay: running.relay,
     async close() {
+      clearTimeout(topicTimer);
       await running.server.close();
       await running.relay.stop();
       await running.publisher.disconnect();

@@ -365,3 +365,26 @@ describe("unexpected failures", () => {
     }
   });
 });
+
+describe("Kafka unreachable at start-up", () => {
+  it("still starts and accepts writes; they wait in the outbox", async () => {
+    const h = await startHarness({ GATEHOUSE_KAFKA_BROKERS: "127.0.0.1:1" });
+    const operator = signedClient(h.address, OPERATOR);
+    try {
+      const created = await operator.call("createAccount", { accountAlias: "" });
+      const root = signedClient(h.address, {
+        accessKeyId: created.rootAccessKeyId,
+        secretAccessKey: created.rootSecretAccessKey,
+      });
+      const user = await root.call("createUser", { userName: "patient" });
+      expect(user.revision.revision).toBe(2);
+      root.close();
+      const backlog = await h.cp.store.pool.query("SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL");
+      expect(backlog.rows[0].n).toBe(3);
+      await expect.poll(() => h.cp.relay.stats().failures, { timeout: 10_000 }).toBeGreaterThan(0);
+    } finally {
+      operator.close();
+      await h.close();
+    }
+  });
+});
