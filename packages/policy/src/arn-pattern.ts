@@ -19,3 +19,25 @@ export function splitArnPattern(arn: string): string[] | undefined {
   parts.push(arn.slice(start));
   return parts;
 }
+
+/**
+ * Whether `arn` has the six ARN components with a non-empty partition and service, without
+ * allocating (validation runs on every Resource of every statement).
+ */
+export function hasArnShape(arn: string): boolean {
+  let colons = 0;
+  let depth = 0;
+  let last = -1;
+  for (let i = 0; i < arn.length && colons < 5; i++) {
+    const c = arn.charCodeAt(i);
+    if (c === 36 && arn.charCodeAt(i + 1) === 123) depth++;
+    else if (c === 125 && depth > 0) depth--;
+    else if (c === 58 && depth === 0) {
+      // Components 1 (partition) and 2 (service) must not be empty.
+      if ((colons === 1 || colons === 2) && i === last + 1) return false;
+      colons++;
+      last = i;
+    }
+  }
+  return colons === 5;
+}

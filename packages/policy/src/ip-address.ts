@@ -3,11 +3,17 @@
  * are parsed into a scratch buffer, so matching allocates nothing.
  */
 
-/** A parsed CIDR block. IPv4 uses word 3 only; IPv6 uses words 0..3 (big-endian). */
+/** A parsed CIDR block as four 32-bit words (big-endian); IPv4 uses word 3 only. */
 export interface Cidr {
   readonly family: 4 | 6;
-  readonly network: Uint32Array;
-  readonly mask: Uint32Array;
+  readonly n0: number;
+  readonly n1: number;
+  readonly n2: number;
+  readonly n3: number;
+  readonly m0: number;
+  readonly m1: number;
+  readonly m2: number;
+  readonly m3: number;
 }
 
 const scratch = new Uint32Array(4);
@@ -105,40 +111,57 @@ function parseIPv6(s: string, start: number, end: number, out: Uint32Array): boo
   return true;
 }
 
-function prefixMask(bits: number, words: number, out: Uint32Array): void {
-  for (let w = 4 - words; w < 4; w++) {
-    const take = Math.max(0, Math.min(32, bits));
-    out[w] = take === 0 ? 0 : take === 32 ? 0xffffffff : (0xffffffff << (32 - take)) >>> 0;
-    bits -= 32;
-  }
+function maskWord(bits: number): number {
+  if (bits <= 0) return 0;
+  if (bits >= 32) return 0xffffffff;
+  return (0xffffffff << (32 - bits)) >>> 0;
 }
+
+const cidrScratch = new Uint32Array(4);
 
 /** Parses `a.b.c.d/n`, `a.b.c.d`, `x::y/n` or `x::y`; undefined when invalid. */
 export function parseCidr(text: string): Cidr | undefined {
   const slash = text.indexOf("/");
   const addrEnd = slash < 0 ? text.length : slash;
-  let bits: number;
-  const network = new Uint32Array(4);
-  const mask = new Uint32Array(4);
   let family: 4 | 6;
   const v4 = parseIPv4(text, 0, addrEnd);
   if (v4 >= 0) {
     family = 4;
-    network[3] = v4;
-  } else if (parseIPv6(text, 0, addrEnd, network)) {
+    cidrScratch[0] = 0;
+    cidrScratch[1] = 0;
+    cidrScratch[2] = 0;
+    cidrScratch[3] = v4;
+  } else if (parseIPv6(text, 0, addrEnd, cidrScratch)) {
     family = 6;
   } else return undefined;
   const max = family === 4 ? 32 : 128;
-  if (slash < 0) bits = max;
-  else {
-    const p = text.slice(slash + 1);
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    bits = Number(p);
+  let bits = max;
+  if (slash >= 0) {
+    const digits = text.length - slash - 1;
+    if (digits < 1 || digits > 3) return undefined;
+    bits = 0;
+    for (let i = slash + 1; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 48 || c > 57) return undefined;
+      bits = bits * 10 + (c - 48);
+    }
     if (bits > max) return undefined;
   }
-  prefixMask(bits, family === 4 ? 1 : 4, mask);
-  for (let w = 0; w < 4; w++) network[w] = ((network[w] as number) & (mask[w] as number)) >>> 0;
-  return { family, network, mask };
+  const m0 = family === 4 ? 0 : maskWord(bits);
+  const m1 = family === 4 ? 0 : maskWord(bits - 32);
+  const m2 = family === 4 ? 0 : maskWord(bits - 64);
+  const m3 = family === 4 ? maskWord(bits) : maskWord(bits - 96);
+  return {
+    family,
+    n0: ((cidrScratch[0] as number) & m0) >>> 0,
+    n1: ((cidrScratch[1] as number) & m1) >>> 0,
+    n2: ((cidrScratch[2] as number) & m2) >>> 0,
+    n3: ((cidrScratch[3] as number) & m3) >>> 0,
+    m0,
+    m1,
+    m2,
+    m3,
+  };
 }
 
 /**
@@ -160,15 +183,15 @@ function parseRequestIp(s: string): 0 | 4 | 6 {
 export function ipInAny(s: string, cidrs: readonly Cidr[]): boolean | undefined {
   const family = parseRequestIp(s);
   if (family === 0) return undefined;
+  const w3 = scratch[3] as number;
   for (const c of cidrs) {
     if (c.family !== family) continue;
-    if (family === 4) {
-      if (((scratch[3] as number) & (c.mask[3] as number)) >>> 0 === c.network[3]) return true;
-    } else if (
-      ((scratch[0] as number) & (c.mask[0] as number)) >>> 0 === c.network[0] &&
-      ((scratch[1] as number) & (c.mask[1] as number)) >>> 0 === c.network[1] &&
-      ((scratch[2] as number) & (c.mask[2] as number)) >>> 0 === c.network[2] &&
-      ((scratch[3] as number) & (c.mask[3] as number)) >>> 0 === c.network[3]
+    if ((w3 & c.m3) >>> 0 !== c.n3) continue;
+    if (
+      family === 4 ||
+      (((scratch[0] as number) & c.m0) >>> 0 === c.n0 &&
+        ((scratch[1] as number) & c.m1) >>> 0 === c.n1 &&
+        ((scratch[2] as number) & c.m2) >>> 0 === c.n2)
     ) {
       return true;
     }

@@ -1,4 +1,4 @@
-import { splitArnPattern } from "./arn-pattern.ts";
+import { hasArnShape, splitArnPattern } from "./arn-pattern.ts";
 import { parseOperator, suggestOperator } from "./condition-operators.ts";
 import type { Finding, FindingCode } from "./finding.ts";
 import { globalKeyShape } from "./global-condition-keys.ts";
@@ -183,9 +183,7 @@ function checkVariables(value: string, path: string, scope: Scope): void {
 function isValidResource(r: string): boolean {
   if (r === "*") return true;
   if (!r.startsWith("arn:")) return false;
-  const parts = splitArnPattern(r);
-  if (parts === undefined) return r.includes("*");
-  return parts[1] !== "" && parts[2] !== "";
+  return hasArnShape(r) || (splitArnPattern(r) === undefined && r.includes("*"));
 }
 
 function parseActions(value: unknown, path: string, element: string, scope: Scope): string[] | undefined {
@@ -310,7 +308,7 @@ function conditionValueError(family: string, v: string): string | undefined {
     case "ip":
       return parseCidr(v) === undefined ? `"${v}" is not an IPv4/IPv6 address or CIDR block` : undefined;
     case "arn":
-      return splitArnPattern(v) === undefined && !v.includes("*") && !v.includes("${")
+      return !hasArnShape(v) && !v.includes("*") && !v.includes("${")
         ? `"${v}" is not an ARN (arn:partition:service:region:account:resource)`
         : undefined;
     default:

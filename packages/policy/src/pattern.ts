@@ -268,7 +268,7 @@ export function compilePattern(text: string, options: PatternOptions): Pattern {
     }
     return new Pattern(text, allEmpty ? ANY : GENERAL, "", segments, NO_VARIABLES, true);
   }
-  let template: TemplatePart[] = [{ text }];
+  let template: readonly TemplatePart[] = [{ text }];
   if (options.variables && text.includes("${")) {
     const parsed = parseTemplate(text);
     if ("parts" in parsed) template = parsed.parts;

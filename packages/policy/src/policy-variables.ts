@@ -33,7 +33,23 @@ export function hasVariableSyntax(s: string): boolean {
  * Splits `s` into template parts. Returns an error message instead when a `${` is not closed or
  * its body is not a key (with an optional quoted default).
  */
-export function parseTemplate(s: string): { parts: TemplatePart[] } | { error: string } {
+export function parseTemplate(s: string): TemplateResult {
+  const cached = templates.get(s);
+  if (cached !== undefined) return cached;
+  const result = parseTemplateUncached(s);
+  if (templates.size >= MAX_TEMPLATES) templates.clear();
+  templates.set(s, result);
+  return result;
+}
+
+/** Parsed templates are immutable and strings repeat across statements and policies. */
+const templates = new Map<string, TemplateResult>();
+const MAX_TEMPLATES = 4096;
+
+/** The parts of a template, or why it is invalid. */
+export type TemplateResult = { readonly parts: readonly TemplatePart[] } | { readonly error: string };
+
+function parseTemplateUncached(s: string): TemplateResult {
   const parts: TemplatePart[] = [];
   let i = 0;
   let textStart = 0;
