@@ -885,4 +885,77 @@ describe("compiling and evaluating", () => {
       compiled.evaluate(alice, request("s3:GetObject", `${BUCKET}/k`, { "aws:PrincipalArn": alice.arn })).decision,
     ).toBe("Allow");
   });
+
+  it("reuses parsed JSON text per kind without mixing kinds", () => {
+    const text = JSON.stringify(
+      policy({ Effect: "Allow", Principal: { AWS: alice.arn }, Action: "s3:GetObject", Resource: "*" }),
+    );
+    const asResource = { identityPolicies: [], resourcePolicy: text };
+    expect(decisionOf(asResource, alice, request("s3:GetObject", `${BUCKET}/k`))).toBe("Allow");
+    expect(() => compilePolicySet({ identityPolicies: [text] })).toThrow(PolicyError);
+    expect(decisionOf(asResource, alice, request("s3:GetObject", `${BUCKET}/k`))).toBe("Allow");
+    expect(decisionOf(asResource, aUser("bob"), request("s3:GetObject", `${BUCKET}/k`))).toBe("ImplicitDeny");
+  });
+
+  it("shares one parsed policy between principals and slots", () => {
+    const shared = parsePolicy(policy(allow("s3:GetObject", `${BUCKET}/*`)), { kind: "managed" }).policy;
+    if (shared === undefined) throw new Error("fixture must parse");
+    const a = compilePolicySet({ identityPolicies: [shared] });
+    const b = compilePolicySet({
+      identityPolicies: [],
+      permissionBoundary: shared,
+      resourcePolicy: resourcePolicyFor({ AWS: ROLE_ARN }),
+    });
+    expect(a.evaluate(alice, request("s3:GetObject", `${BUCKET}/k`)).decision).toBe("Allow");
+    expect(b.evaluate(session, request("s3:GetObject", `${BUCKET}/k`)).decision).toBe("Allow");
+    expect(b.evaluate(session, request("s3:PutObject", `${BUCKET}/k`)).decision).toBe("ImplicitDeny");
+    expect(
+      b.evaluate(session, request("s3:GetObject", `${BUCKET}/k`), { explain: true }).explanation?.policyTypes,
+    ).toContainEqual({
+      type: "boundary",
+      present: true,
+      allows: true,
+      denies: false,
+    });
+  });
+
+  it("matches the resource policy against each principal, not the last one seen", () => {
+    const compiled = compilePolicySet({ identityPolicies: [], resourcePolicy: resourcePolicyFor({ AWS: alice.arn }) });
+    const req = request("s3:GetObject", `${BUCKET}/k`);
+    expect(compiled.evaluate(alice, req).decision).toBe("Allow");
+    expect(compiled.evaluate(aUser("bob"), req).decision).toBe("ImplicitDeny");
+    expect(compiled.evaluate({ ...alice }, req).decision).toBe("Allow");
+    expect(compiled.evaluate({ ...alice, arn: `${alice.arn}x` }, req).decision).toBe("ImplicitDeny");
+  });
+
+  it("treats policy variables literally in a 2008-10-17 policy built by hand", () => {
+    // parsePolicy rejects variables in 2008-10-17 documents; a hand-built AST shows the literal semantics.
+    const old: Policy = {
+      kind: "identity",
+      version: "2008-10-17",
+      versionSpecified: true,
+      statements: [
+        {
+          index: 0,
+          effect: "Allow",
+          action: ["s3:GetObject"],
+          resource: [`${BUCKET}/\${aws:username}`],
+          conditions: [],
+        },
+      ],
+    };
+    const ctx = { "aws:username": "alice" };
+    expect(decisionOf({ identityPolicies: [old] }, alice, request("s3:GetObject", `${BUCKET}/alice`, ctx))).toBe(
+      "ImplicitDeny",
+    );
+    expect(
+      decisionOf({ identityPolicies: [old] }, alice, request("s3:GetObject", `${BUCKET}/\${aws:username}`, ctx)),
+    ).toBe("Allow");
+  });
+
+  it("treats resourceAccount equal to the principal's account as same-account", () => {
+    const set = { identityPolicies: [], resourcePolicy: resourcePolicyFor({ AWS: alice.arn }) };
+    expect(decisionOf(set, alice, request("s3:GetObject", `${BUCKET}/k`, {}, ACCOUNT))).toBe("Allow");
+    expect(decisionOf(set, alice, request("s3:GetObject", `${BUCKET}/k`, {}, OTHER_ACCOUNT))).toBe("ImplicitDeny");
+  });
 });
