@@ -848,6 +848,24 @@ describe("compiling and evaluating", () => {
     expect((error as PolicyError).findings.map((f) => f.code)).toContain("invalid-effect");
     expect((error as PolicyError).code).toBe("INVALID_ARGUMENT");
     expect((error as PolicyError).message).toContain("$.Statement.Effect");
+    expect((error as PolicyError).toWire()).toEqual({
+      code: "INVALID_ARGUMENT",
+      awsName: "MalformedPolicyDocument",
+      message: (error as PolicyError).message,
+      field: "identityPolicies[0]",
+    });
+  });
+
+  it("reports a policy that is only too large as LimitExceeded", () => {
+    const big = policy(allow("s3:GetObject", `arn:aws:s3:::${"x".repeat(2100)}`));
+    let error: unknown;
+    try {
+      compilePolicySet({ identityPolicies: [], sessionPolicies: [big] });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as PolicyError).awsName).toBe("LimitExceeded");
+    expect((error as PolicyError).field).toBe("sessionPolicies[0]");
   });
 
   it("parses documents given as JSON text with the slot's kind", () => {

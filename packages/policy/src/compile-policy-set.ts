@@ -83,7 +83,7 @@ const MAX_PARSED_TEXTS = 512;
  * Parses `input` unless it is already a {@link Policy}. Policies parsed here from JSON objects are
  * added to `fresh`: they die with the compiled set, so caching their compiled form would only churn.
  */
-function toPolicy(input: PolicyInput, kind: PolicyKind, slot: string, fresh: Set<Policy>): Policy {
+function toPolicy(input: PolicyInput, kind: PolicyKind, field: string, fresh: Set<Policy>): Policy {
   if (isParsedPolicy(input)) return input;
   let texts: Map<string, Policy> | undefined;
   if (typeof input === "string") {
@@ -100,10 +100,9 @@ function toPolicy(input: PolicyInput, kind: PolicyKind, slot: string, fresh: Set
     const errors = findings.filter((f) => f.severity === "error");
     const first = errors[0];
     const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : "";
-    throw new PolicyError(
-      `invalid ${slot}: ${first?.path ?? "$"}: ${first?.message ?? "invalid policy"}${more}`,
-      findings,
-    );
+    throw new PolicyError(`${field}: ${first?.path ?? "$"}: ${first?.message ?? "invalid policy"}${more}`, findings, {
+      field,
+    });
   }
   if (texts === undefined || typeof input !== "string") fresh.add(policy);
   else {
@@ -118,12 +117,12 @@ function toPolicy(input: PolicyInput, kind: PolicyKind, slot: string, fresh: Set
 export function compileIdentity(input: IdentityPolicySetInput): CompiledIdentity {
   const fresh = new Set<Policy>();
   return new IdentitySide(
-    input.identityPolicies.map((p, i) => toPolicy(p, "identity", `identity policy #${i}`, fresh)),
+    input.identityPolicies.map((p, i) => toPolicy(p, "identity", `identityPolicies[${i}]`, fresh)),
     input.permissionBoundary === undefined
       ? undefined
-      : toPolicy(input.permissionBoundary, "boundary", "permissions boundary", fresh),
-    (input.sessionPolicies ?? []).map((p, i) => toPolicy(p, "session", `session policy #${i}`, fresh)),
-    (input.guardrails ?? []).map((p, i) => toPolicy(p, "scp", `guardrail #${i}`, fresh)),
+      : toPolicy(input.permissionBoundary, "boundary", "permissionBoundary", fresh),
+    (input.sessionPolicies ?? []).map((p, i) => toPolicy(p, "session", `sessionPolicies[${i}]`, fresh)),
+    (input.guardrails ?? []).map((p, i) => toPolicy(p, "scp", `guardrails[${i}]`, fresh)),
     (p) => !fresh.has(p),
   );
 }
@@ -131,7 +130,7 @@ export function compileIdentity(input: IdentityPolicySetInput): CompiledIdentity
 /** Compiles a resource-based policy. Throws {@link PolicyError} on an invalid policy. */
 export function compileResourcePolicy(policy: PolicyInput): CompiledResourcePolicy {
   const fresh = new Set<Policy>();
-  const parsed = toPolicy(policy, "resource", "resource policy", fresh);
+  const parsed = toPolicy(policy, "resource", "resourcePolicy", fresh);
   return new ResourceSide(parsed, !fresh.has(parsed));
 }
 

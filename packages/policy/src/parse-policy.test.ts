@@ -12,6 +12,7 @@ const OPERATORS =
 const VARIABLES = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html";
 const VERSION = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_version.html";
 const PRINCIPAL = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html";
+const NOT_PRINCIPAL = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html";
 const CHECKS = "https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html";
 const QUOTAS = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html";
 const KEYS = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html";
@@ -130,6 +131,13 @@ const cases: Case[] = [
     path: "$.Statement[0].Principal",
     input: doc(s({ Principal: { AWS: "111122223333" } })),
     kind: "scp",
+  },
+  {
+    doc: NOT_PRINCIPAL,
+    code: "principal-not-allowed",
+    path: "$.Statement[0].NotPrincipal",
+    input: doc({ Effect: "Deny", NotPrincipal: { AWS: "111122223333" }, Action: "sts:AssumeRole" }),
+    kind: "trust",
   },
   {
     doc: PRINCIPAL,

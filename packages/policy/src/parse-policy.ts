@@ -495,9 +495,15 @@ function parseStatement(raw: unknown, path: string, index: number, scope: Scope)
     if (hasPrincipal && hasNotPrincipal) {
       out.error(path, "principal-and-not-principal", "a statement cannot have both Principal and NotPrincipal");
     } else if (hasPrincipal) principal = parsePrincipal(raw.Principal, `${path}.Principal`, "Principal", scope);
-    else if (hasNotPrincipal)
+    else if (hasNotPrincipal && scope.kind === "trust") {
+      out.error(
+        `${path}.NotPrincipal`,
+        "principal-not-allowed",
+        "a role trust policy cannot use NotPrincipal; use Principal",
+      );
+    } else if (hasNotPrincipal) {
       notPrincipal = parsePrincipal(raw.NotPrincipal, `${path}.NotPrincipal`, "NotPrincipal", scope);
-    else out.error(path, "missing-principal", `a ${scope.kind} policy statement needs Principal or NotPrincipal`);
+    } else out.error(path, "missing-principal", `a ${scope.kind} policy statement needs Principal or NotPrincipal`);
   } else if (hasPrincipal || hasNotPrincipal) {
     out.error(
       `${path}.${hasPrincipal ? "Principal" : "NotPrincipal"}`,
