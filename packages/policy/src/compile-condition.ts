@@ -17,6 +17,7 @@ import {
 
 /** Result of comparing one request value with all policy values of a clause. */
 export const INVALID = 2;
+/** One request value against a clause's policy values. */
 export type ValueResult = typeof NO_MATCH | typeof MATCH | typeof INVALID | typeof UNRESOLVED;
 
 type Scalar = string | number | boolean;

@@ -8,8 +8,11 @@ import { parseTemplate, type TemplatePart, type VariableRef } from "./policy-var
  * negated operators) ask {@link Pattern.unresolvable}.
  */
 export const NO_MATCH = 0;
+/** The pattern matched. */
 export const MATCH = 1;
+/** A policy variable needed for the match has no value. */
 export const UNRESOLVED = 3;
+/** One of {@link NO_MATCH}, {@link MATCH}, {@link UNRESOLVED}. */
 export type MatchResult = typeof NO_MATCH | typeof MATCH | typeof UNRESOLVED;
 
 /** A segment part: literal text, `ONE` (the `?` wildcard), or an index into the pattern's variables. */
