@@ -1,13 +1,17 @@
 /**
- * Documented classes of disagreement between Gatehouse and @cloud-copilot/iam-simulate. Each entry
- * is a construct that iam-simulate evaluates differently from what AWS documents (and Gatehouse
- * does); the differential test (`differential.test.ts`) tolerates a disagreement only when such
- * classes explain it, and fails on any other.
+ * Documented classes of disagreement between Gatehouse and @cloud-copilot/iam-simulate; the
+ * differential test (`differential.test.ts`) tolerates a disagreement only when such classes explain
+ * it, and fails on any other. Two kinds:
+ *
+ * - `iam-simulate-departs-from-aws`: AWS's documentation (`awsDocs`) gives Gatehouse's answer.
+ * - `gatehouse-divergence`: a deliberate Gatehouse choice listed under "Known divergences from AWS"
+ *   in `packages/policy/README.md`, where the documentation does not clearly settle it. These are
+ *   open questions for the engine, kept visible here rather than hidden.
  *
  * A class explains a disagreement by counterfactual, not by resemblance: its `normalize` rewrites
- * the scenario into one that AWS's documentation says means the same thing but avoids the
+ * the scenario into one that means the same thing under the class's reading but avoids the
  * construct (an empty multivalued key becomes an absent one, epoch seconds become ISO 8601, a
- * statement AWS treats as invalid is dropped). The disagreement is explained when, on the
+ * statement Gatehouse treats as not applying is dropped). The disagreement is explained when, on the
  * normalized scenario, iam-simulate gives Gatehouse's original answer and Gatehouse's answer has
  * not changed (the rewrite really was meaning-preserving). The smallest set of classes that does
  * this is reported.
@@ -21,9 +25,10 @@ import type { IamPolicyDocument, IamStatement } from "./workloads.ts";
 export interface KnownDifference {
   /** Stable, kebab-case. */
   id: string;
-  /** What differs and why Gatehouse's answer is right. */
+  kind: "iam-simulate-departs-from-aws" | "gatehouse-divergence";
+  /** What differs, and why Gatehouse's answer is right (or, for a divergence, what is unsettled). */
   summary: string;
-  /** The AWS documentation page that settles it. */
+  /** The AWS documentation page that settles it (or that a divergence departs from). */
   awsDocs: string;
   /**
    * An equivalent scenario (per `awsDocs`) without the construct, or undefined when the scenario
@@ -36,6 +41,7 @@ export interface KnownDifference {
 export const knownDifferences: readonly KnownDifference[] = [
   {
     id: "empty-multivalued-key-is-absent",
+    kind: "iam-simulate-departs-from-aws",
     summary:
       "A multivalued key sent as an empty list (aws:TagKeys: []) is treated as absent (null) by Gatehouse, for " +
       "every operator (Null:true holds, ForAllValues holds, a negated operator holds); iam-simulate treats it " +
@@ -55,6 +61,7 @@ export const knownDifferences: readonly KnownDifference[] = [
   },
   {
     id: "not-principal-deny-needs-whole-principal-chain",
+    kind: "iam-simulate-departs-from-aws",
     summary:
       "A Deny with NotPrincipal exempts a principal only when the element names every identity AWS evaluates " +
       "for it: the account and the user, or the account, the role and the role session. Naming only the user " +
@@ -84,6 +91,7 @@ export const knownDifferences: readonly KnownDifference[] = [
   },
   {
     id: "date-epoch-seconds",
+    kind: "iam-simulate-departs-from-aws",
     summary:
       "Date operators accept ISO 8601 or epoch (UNIX) seconds, and the two compare as the same instant: " +
       "aws:EpochTime 1704067200 equals 2024-01-01T00:00:00Z. iam-simulate 0.1.173 reads an all-digit value as " +
@@ -107,15 +115,17 @@ export const knownDifferences: readonly KnownDifference[] = [
   },
   {
     id: "not-resource-with-unresolvable-policy-variable",
+    kind: "gatehouse-divergence",
     summary:
       "A NotResource entry with a policy variable whose key is not in the request (e.g. aws:username for a " +
-      "role session) cannot be resolved; Gatehouse then treats the statement as not applying. iam-simulate " +
-      "compares the ARN's fixed segments first, so when the request is for another service it decides 'not " +
-      "this resource' without the variable and applies the statement (for the same service it agrees with " +
-      "Gatehouse). AWS, top of the policy-variables page: 'If AWS cannot resolve a variable this might cause " +
-      "the entire statement to be invalid.' Caveat: the same page's section 'Policy variables with no value' " +
-      "(#policy-vars-no-value) should be re-read against this entry; if it says an unresolved entry simply " +
-      "matches no resource, a NotResource around it matches and iam-simulate's answer is the right one.",
+      "role session) cannot be resolved; Gatehouse then treats the whole statement as not applying (listed in " +
+      "packages/policy/README.md, 'Known divergences from AWS'). iam-simulate compares the ARN's fixed " +
+      "segments first, so for a request to another service it decides 'not this resource' without the " +
+      "variable and applies the statement (for the same service it agrees with Gatehouse). AWS says only that " +
+      "an unresolved variable 'might cause the entire statement to be invalid' (top of the page) and has a " +
+      "section 'Policy variables with no value' (#policy-vars-no-value) that the engine's choice should be " +
+      "checked against: if an unresolved entry simply matches no resource, a NotResource around it matches " +
+      "and iam-simulate's answer is AWS's.",
     awsDocs: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html",
     normalize(scenario) {
       const present = new Set(

@@ -28,7 +28,7 @@ function agreesOrKnown(gatehouse: (s: Scenario) => Decision, tally: Map<string, 
     if (known.length === 0) {
       throw new Error(`gatehouse=${ours} iam-simulate=${theirs} for\n${JSON.stringify(scenario, null, 2)}`);
     }
-    for (const k of known) tally.set(`known:${k.id}`, (tally.get(`known:${k.id}`) ?? 0) + 1);
+    for (const k of known) tally.set(`${k.kind}:${k.id}`, (tally.get(`${k.kind}:${k.id}`) ?? 0) + 1);
     return true;
   });
 }
