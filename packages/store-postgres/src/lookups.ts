@@ -1,4 +1,5 @@
 import { IamError, iamArn, tryParseArn } from "@gatehouse/core";
+import { AWS_MANAGED_ACCOUNT } from "./builtin-policies.ts";
 import type {
   AccessKeyRecord,
   GroupRecord,
@@ -83,6 +84,15 @@ export const POLICY_SELECT = `SELECT p.*,
   (SELECT count(*)::int FROM policy_attachments a WHERE a.policy_id = p.policy_id) AS attachment_count,
   ((SELECT count(*) FROM users x WHERE x.permissions_boundary_id = p.policy_id)
    + (SELECT count(*) FROM roles x WHERE x.permissions_boundary_id = p.policy_id))::int AS boundary_count
+  FROM managed_policies p`;
+/**
+ * Like {@link POLICY_SELECT}, but counting only attachments and boundary uses inside the account
+ * in SQL parameter `accountParam`: AWS managed policies are shared, their use elsewhere is not ours.
+ */
+export const POLICY_SELECT_IN = (accountParam: string) => `SELECT p.*,
+  (SELECT count(*)::int FROM policy_attachments a WHERE a.policy_id = p.policy_id AND a.account_id = ${accountParam}) AS attachment_count,
+  ((SELECT count(*) FROM users x WHERE x.permissions_boundary_id = p.policy_id AND x.account_id = ${accountParam})
+   + (SELECT count(*) FROM roles x WHERE x.permissions_boundary_id = p.policy_id AND x.account_id = ${accountParam}))::int AS boundary_count
   FROM managed_policies p`;
 export const ACCESS_KEY_SELECT = `SELECT k.*, u.user_name, u.path AS user_path FROM access_keys k LEFT JOIN users u ON u.user_id = k.user_id`;
 
@@ -218,14 +228,17 @@ export function principalColumn(kind: PrincipalKind): "user_id" | "group_id" | "
 }
 
 /**
- * Resolves a managed policy ARN in the caller's account. The path in the ARN must match; a policy
- * of another account is reported as missing rather than revealed.
+ * Resolves a managed policy ARN in the caller's account, or an AWS managed policy
+ * (`arn:aws:iam::aws:policy/…`) for `"read"` access (get, attach, use as boundary). AWS managed
+ * policies cannot be changed or deleted by accounts: `"write"` access to one is AccessDenied. The
+ * path in the ARN must match; a policy of another account is reported as missing, not revealed.
  */
 export async function findPolicyByArn(
   q: Queryable,
   accountId: string,
   policyArn: string,
   field = "policyArn",
+  access: "read" | "write" = "read",
 ): Promise<PolicyRow> {
   const arn = tryParseArn(policyArn);
   if (arn === undefined || arn.service !== "iam" || !arn.resource.startsWith("policy/")) {
@@ -235,11 +248,17 @@ export async function findPolicyByArn(
   const slash = resource.lastIndexOf("/");
   const path = resource.slice(0, slash + 1);
   const name = resource.slice(slash + 1);
-  if (arn.accountId !== accountId || name === "") throw noSuch("policy", policyArn, field);
-  const r = await q.query<PolicyRow>(`${POLICY_SELECT} WHERE p.account_id = $1 AND lower(p.policy_name) = lower($2)`, [
-    accountId,
-    name,
-  ]);
+  const awsManaged = arn.accountId === AWS_MANAGED_ACCOUNT;
+  if (awsManaged && access === "write") {
+    throw new IamError("AccessDenied", `${policyArn} is an AWS managed policy; it cannot be changed or deleted`, {
+      field,
+    });
+  }
+  if ((!awsManaged && arn.accountId !== accountId) || name === "") throw noSuch("policy", policyArn, field);
+  const r = await q.query<PolicyRow>(
+    `${POLICY_SELECT_IN("$1")} WHERE p.account_id = $2 AND lower(p.policy_name) = lower($3)`,
+    [accountId, arn.accountId, name],
+  );
   const row = r.rows[0];
   if (row === undefined || row.path !== path) throw noSuch("policy", policyArn, field);
   return row;

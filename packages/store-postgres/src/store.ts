@@ -1,6 +1,7 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { IamError, iamArn, newId } from "@gatehouse/core";
 import pg from "pg";
+import { AWS_MANAGED_ACCOUNT, seedBuiltinPolicies } from "./builtin-policies.ts";
 import {
   ACCESS_KEY_SELECT,
   type AccessKeyRow,
@@ -12,6 +13,7 @@ import {
   findUser,
   type GroupRow,
   POLICY_SELECT,
+  POLICY_SELECT_IN,
   type PolicyRow,
   pageQuery,
   principalColumn,
@@ -155,7 +157,11 @@ export interface IamStore {
 
   createPolicy(accountId: string, input: CreatePolicyInput): Promise<Mutation<ManagedPolicyRecord>>;
   getPolicy(accountId: string, policyArn: string): Promise<ManagedPolicyRecord>;
-  listPolicies(accountId: string, page: PageInput & { onlyAttached?: boolean }): Promise<Page<ManagedPolicyRecord>>;
+  /** The account's own policies (`Local`), the AWS managed ones (`AWS`), or both (`All`, the default). */
+  listPolicies(
+    accountId: string,
+    page: PageInput & { onlyAttached?: boolean; scope?: PolicyScope | undefined },
+  ): Promise<Page<ManagedPolicyRecord>>;
   deletePolicy(accountId: string, policyArn: string, token?: RequestToken): Promise<Mutation<null>>;
   createPolicyVersion(
     accountId: string,
@@ -258,6 +264,9 @@ export interface PrincipalPolicies {
   readonly permissionsBoundary: NamedPolicyDocument | null;
 }
 
+/** Which managed policies ListPolicies returns, as AWS's `Scope`. */
+export type PolicyScope = "All" | "AWS" | "Local";
+
 const DEFAULT_PATH = "/";
 
 function tags(input: readonly TagRecord[] | undefined): string {
@@ -340,7 +349,11 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
     pool,
     channel: ctx.channel,
     async migrate() {
-      return (await migrate(pool, { schema: opts.schema })).applied;
+      const applied = (await migrate(pool, { schema: opts.schema })).applied;
+      await seedBuiltinPolicies(pool).catch((e: unknown) => {
+        throw translatePgError(e, "seeding AWS managed policies");
+      });
+      return applied;
     },
     async close() {
       await pool.end();
@@ -829,16 +842,22 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
     listPolicies: (accountId, page) =>
       read(ctx, "ListPolicies", async (q) => {
         const p = pageQuery(page);
+        const scope = page.scope ?? "All";
+        const owners =
+          scope === "AWS" ? [AWS_MANAGED_ACCOUNT] : scope === "Local" ? [accountId] : [accountId, AWS_MANAGED_ACCOUNT];
+        // A local policy may share a name with an AWS one: the marker is name and owner.
+        const [afterName = null, afterOwner = ""] = p.after === null ? [] : p.after.split("\n");
         const r = await q.query<PolicyRow>(
-          `SELECT * FROM (${POLICY_SELECT} WHERE p.account_id = $1) p
-           WHERE ($2::text IS NULL OR lower(p.policy_name) > $2) AND p.path LIKE $3 AND (NOT $5 OR p.attachment_count > 0)
-           ORDER BY lower(p.policy_name) LIMIT $4`,
-          [accountId, p.after, p.pathLike, p.limit + 1, page.onlyAttached === true],
+          `SELECT * FROM (${POLICY_SELECT_IN("$1")} WHERE p.account_id = ANY($6::text[])) p
+           WHERE ($2::text IS NULL OR (lower(p.policy_name), p.account_id) > ($2::text, $7::text)) AND p.path LIKE $3
+             AND (NOT $5 OR p.attachment_count > 0)
+           ORDER BY lower(p.policy_name), p.account_id LIMIT $4`,
+          [accountId, afterName, p.pathLike, p.limit + 1, page.onlyAttached === true, owners, afterOwner],
         );
         return toPage(
           r.rows.map((x) => toPolicy(x, partition)),
           p.limit,
-          (x) => x.policyName.toLowerCase(),
+          (x) => `${x.policyName.toLowerCase()}\n${x.accountId}`,
         );
       }),
 
@@ -848,7 +867,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         accountId,
         { operation: "DeletePolicy", request: { policyArn }, clientRequestToken: tokenOf(token) },
         async (q) => {
-          const policy = await findPolicyByArn(q, accountId, policyArn);
+          const policy = await findPolicyByArn(q, accountId, policyArn, "policyArn", "write");
           if (policy.attachment_count > 0 || policy.boundary_count > 0) {
             throw new IamError(
               "DeleteConflict",
@@ -871,7 +890,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           clientRequestToken: input.clientRequestToken,
         },
         async (q) => {
-          const policy = await findPolicyByArn(q, accountId, policyArn);
+          const policy = await findPolicyByArn(q, accountId, policyArn, "policyArn", "write");
           const n = await count(q, "SELECT count(*)::int AS n FROM policy_versions WHERE policy_id = $1", [
             policy.policy_id,
           ]);
@@ -951,7 +970,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         accountId,
         { operation: "SetDefaultPolicyVersion", request: { policyArn, versionId }, clientRequestToken: tokenOf(token) },
         async (q) => {
-          const policy = await findPolicyByArn(q, accountId, policyArn);
+          const policy = await findPolicyByArn(q, accountId, policyArn, "policyArn", "write");
           if (policy.default_version_id === versionId) return { value: null, events: [] };
           await q.query("UPDATE policy_versions SET is_default = false WHERE policy_id = $1 AND is_default", [
             policy.policy_id,
@@ -979,7 +998,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         accountId,
         { operation: "DeletePolicyVersion", request: { policyArn, versionId }, clientRequestToken: tokenOf(token) },
         async (q) => {
-          const policy = await findPolicyByArn(q, accountId, policyArn);
+          const policy = await findPolicyByArn(q, accountId, policyArn, "policyArn", "write");
           if (policy.default_version_id === versionId) {
             throw new IamError("DeleteConflict", `version ${versionId} is the default version of ${policyArn}`, {
               field: "versionId",
@@ -1021,7 +1040,10 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
               "policyArn",
             );
           }
-          return { value: null, events: [await principalState(q, partition, principal.kind, id)] };
+          const events = [await principalState(q, partition, principal.kind, id)];
+          // AWS managed policies belong to no account's stream: the account using one carries it.
+          if (policy.account_id === AWS_MANAGED_ACCOUNT) events.push(await policyState(q, partition, policy.policy_id));
+          return { value: null, events };
         },
       ),
 
@@ -1321,7 +1343,13 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         const ids = async (sql: string) => (await q.query<{ id: string }>(sql, [accountId])).rows.map((r) => r.id);
         const events: OutboxEvent[] = [await accountState(q, accountId)];
         for (const id of await ids(
-          "SELECT policy_id AS id FROM managed_policies WHERE account_id = $1 ORDER BY policy_id",
+          `SELECT policy_id AS id FROM managed_policies WHERE account_id = $1
+           UNION SELECT a.policy_id FROM policy_attachments a JOIN managed_policies p ON p.policy_id = a.policy_id
+             WHERE a.account_id = $1 AND p.account_id = '${AWS_MANAGED_ACCOUNT}'
+           UNION SELECT p.policy_id FROM managed_policies p WHERE p.account_id = '${AWS_MANAGED_ACCOUNT}' AND p.policy_id IN
+             (SELECT permissions_boundary_id FROM users WHERE account_id = $1
+              UNION SELECT permissions_boundary_id FROM roles WHERE account_id = $1)
+           ORDER BY id`,
         )) {
           events.push(await policyState(q, partition, id));
         }

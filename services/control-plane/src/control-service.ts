@@ -324,7 +324,13 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     handler("listPolicies", "ListPolicies", async (r, ctx) => {
       const p = page(r.page, r.pathPrefix);
       await ctx.authorize("ListPolicies", () => arnOf(ctx.accountId, "policy", p.pathPrefix, ""));
-      const result = await store.listPolicies(ctx.accountId, { ...p, onlyAttached: r.onlyAttached });
+      const scope = r.scope === "" ? "All" : r.scope;
+      if (scope !== "All" && scope !== "AWS" && scope !== "Local") {
+        throw new IamError("ValidationError", `scope ${JSON.stringify(r.scope)} must be All, AWS or Local`, {
+          field: "scope",
+        });
+      }
+      const result = await store.listPolicies(ctx.accountId, { ...p, onlyAttached: r.onlyAttached, scope });
       return { policies: result.items.map(toWire.policy), page: toWire.page(result) };
     }),
     handler("createPolicyVersion", "CreatePolicyVersion", async (r, ctx) => {

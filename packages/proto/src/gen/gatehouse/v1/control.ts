@@ -375,7 +375,11 @@ export interface GetPolicyRequest {
 export interface ListPoliciesRequest {
   pathPrefix: string;
   onlyAttached: boolean;
-  page?: PageRequest | undefined;
+  page?:
+    | PageRequest
+    | undefined;
+  /** "All" (empty means All), "AWS" (the AWS managed policies) or "Local" (the account's own). */
+  scope: string;
 }
 
 export interface ListPoliciesResponse {
@@ -5612,7 +5616,7 @@ export const GetPolicyRequest: MessageFns<GetPolicyRequest> = {
 };
 
 function createBaseListPoliciesRequest(): ListPoliciesRequest {
-  return { pathPrefix: "", onlyAttached: false, page: undefined };
+  return { pathPrefix: "", onlyAttached: false, page: undefined, scope: "" };
 }
 
 export const ListPoliciesRequest: MessageFns<ListPoliciesRequest> = {
@@ -5625,6 +5629,9 @@ export const ListPoliciesRequest: MessageFns<ListPoliciesRequest> = {
     }
     if (message.page !== undefined) {
       PageRequest.encode(message.page, writer.uint32(26).fork()).join();
+    }
+    if (message.scope !== "") {
+      writer.uint32(34).string(message.scope);
     }
     return writer;
   },
@@ -5666,6 +5673,14 @@ export const ListPoliciesRequest: MessageFns<ListPoliciesRequest> = {
             message.page = PageRequest.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.scope = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5691,6 +5706,7 @@ export const ListPoliciesRequest: MessageFns<ListPoliciesRequest> = {
         ? globalThis.Boolean(object.only_attached)
         : false,
       page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
+      scope: isSet(object.scope) ? globalThis.String(object.scope) : "",
     };
   },
 
@@ -5705,6 +5721,9 @@ export const ListPoliciesRequest: MessageFns<ListPoliciesRequest> = {
     if (message.page !== undefined) {
       obj.page = PageRequest.toJSON(message.page);
     }
+    if (message.scope !== "") {
+      obj.scope = message.scope;
+    }
     return obj;
   },
 
@@ -5718,6 +5737,7 @@ export const ListPoliciesRequest: MessageFns<ListPoliciesRequest> = {
     message.page = (object.page !== undefined && object.page !== null)
       ? PageRequest.fromPartial(object.page)
       : undefined;
+    message.scope = object.scope ?? "";
     return message;
   },
 };

@@ -1,0 +1,69 @@
+// Test-only: a harness with one account, its root client, and users with credentials built from
+// policies, for the integration suites of the newer operations.
+import { EntityType } from "@gatehouse/proto";
+import { type Harness, OPERATOR, signedClient, startHarness } from "./test-client.int-helper.ts";
+
+/** A policy document with one statement. */
+export const policyDoc = (statement: object): string =>
+  JSON.stringify({ Version: "2012-10-17", Statement: [statement] });
+
+export type TestClient = ReturnType<typeof signedClient>;
+
+/** A user to create with {@link AccountFixture.aUser}: inline documents and managed policy ARNs. */
+export interface UserSpec {
+  readonly inline?: readonly string[];
+  readonly managed?: readonly string[];
+}
+
+export interface AccountFixture {
+  readonly h: Harness;
+  readonly operator: TestClient;
+  readonly root: TestClient;
+  readonly accountId: string;
+  /** Another account of the same control plane, for isolation checks. */
+  anotherAccount(): Promise<{ accountId: string; root: TestClient }>;
+  /** Creates a user with the given policies and an access key; returns a client signing as it. */
+  aUser(name: string, spec?: UserSpec): Promise<TestClient>;
+  close(): Promise<void>;
+}
+
+/** Starts a control plane and creates one account. */
+export async function startAccountFixture(extraEnv: Record<string, string> = {}): Promise<AccountFixture> {
+  const h = await startHarness(extraEnv);
+  const clients: TestClient[] = [];
+  const client = (creds: { accessKeyId: string; secretAccessKey: string }) => {
+    const c = signedClient(h.address, creds);
+    clients.push(c);
+    return c;
+  };
+  const operator = client(OPERATOR);
+  const newAccount = async () => {
+    const created = await operator.call("createAccount", { accountAlias: "" });
+    return {
+      accountId: created.accountId as string,
+      root: client({ accessKeyId: created.rootAccessKeyId, secretAccessKey: created.rootSecretAccessKey }),
+    };
+  };
+  const { accountId, root } = await newAccount();
+  return {
+    h,
+    operator,
+    root,
+    accountId,
+    anotherAccount: newAccount,
+    async aUser(name, spec = {}) {
+      await root.call("createUser", { userName: name });
+      const entity = { entityType: EntityType.ENTITY_TYPE_USER, entityName: name };
+      for (const [i, document] of (spec.inline ?? []).entries()) {
+        await root.call("putInlinePolicy", { ...entity, policyName: `p${i}`, policyDocument: document });
+      }
+      for (const policyArn of spec.managed ?? []) await root.call("attachPolicy", { ...entity, policyArn });
+      const k = await root.call("createAccessKey", { userName: name });
+      return client({ accessKeyId: k.accessKey.accessKeyId, secretAccessKey: k.secretAccessKey });
+    },
+    async close() {
+      for (const c of clients) c.close();
+      await h.close();
+    },
+  };
+}
