@@ -28,3 +28,4 @@ export {
   type PolicyScope,
   type PrincipalPolicies,
 } from "./store.ts";
+export type { TaggableKind, TagStore, UpdateRoleInput } from "./tag-store.ts";

@@ -63,6 +63,7 @@ import {
   roleState,
   userState,
 } from "./state.ts";
+import { createTagStore, type TagStore } from "./tag-store.ts";
 import {
   channelFor,
   mutate,
@@ -115,7 +116,7 @@ export interface NewAccount {
  * writes outbox rows with the changed entities' full new state; every write accepts a client
  * request token. Errors are {@link IamError}s.
  */
-export interface IamStore {
+export interface IamStore extends TagStore {
   readonly options: ValidPostgresStoreOptions;
   /** The pool, for the outbox relay and health checks (same schema search_path). */
   readonly pool: pg.Pool;
@@ -345,6 +346,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
     (await q.query<UserRow>(`${USER_SELECT(partition)} ${where}`, params)).rows.map((r) => toUser(r, partition));
 
   const store: IamStore = {
+    ...createTagStore(ctx),
     options: opts,
     pool,
     channel: ctx.channel,

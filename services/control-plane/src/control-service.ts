@@ -21,6 +21,7 @@ import {
   checkName,
   checkPath,
   checkPolicyDocument,
+  checkTagKeys,
   checkTags,
   checkText,
 } from "./validation.ts";
@@ -506,6 +507,66 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
         userName === null ? `arn:${partition}:iam::${ctx.accountId}:root` : entityArn(ctx.accountId, "user", userName),
       );
       return { accessKeys: (await store.listAccessKeys(ctx.accountId, userName)).map(toWire.accessKey) };
+    }),
+
+    // ---- tags on users and roles ----
+    ...(["user", "role"] as const).flatMap((kind) => {
+      const word = KIND_WORD[kind];
+      const named = (name: string) => checkName(name, "entityName", NAME_MAX[kind]);
+      return [
+        handler(kind === "user" ? "tagUser" : "tagRole", `Tag${word}`, async (r, ctx) => {
+          const name = named(r.entityName);
+          const tags = checkTags(r.tags);
+          if (tags.length === 0) throw new IamError("ValidationError", "tags must not be empty", { field: "tags" });
+          await ctx.authorize(`Tag${word}`, () => entityArn(ctx.accountId, kind, name));
+          return {
+            revision: toWire.revision(
+              await store.tagEntity(ctx.accountId, kind, name, tags, token(r.clientRequestToken)),
+            ),
+          };
+        }),
+        handler(kind === "user" ? "untagUser" : "untagRole", `Untag${word}`, async (r, ctx) => {
+          const name = named(r.entityName);
+          const keys = checkTagKeys(r.tagKeys);
+          await ctx.authorize(`Untag${word}`, () => entityArn(ctx.accountId, kind, name));
+          return {
+            revision: toWire.revision(
+              await store.untagEntity(ctx.accountId, kind, name, keys, token(r.clientRequestToken)),
+            ),
+          };
+        }),
+        handler(kind === "user" ? "listUserTags" : "listRoleTags", `List${word}Tags`, async (r, ctx) => {
+          const name = named(r.entityName);
+          await ctx.authorize(`List${word}Tags`, () => entityArn(ctx.accountId, kind, name));
+          const result = await store.listEntityTags(ctx.accountId, kind, name, {
+            marker: r.page?.marker,
+            maxItems: r.page?.maxItems,
+          });
+          return { tags: result.items.map((t) => ({ key: t.key, value: t.value })), page: toWire.page(result) };
+        }),
+      ];
+    }),
+
+    // ---- role updates ----
+    handler("updateRole", "UpdateRole", async (r, ctx) => {
+      const roleName = checkName(r.roleName, "roleName", 64);
+      const description = r.description === undefined ? undefined : checkText(r.description, "description", 1000);
+      const maxSessionDuration =
+        r.maxSessionDuration === undefined ? undefined : checkMaxSessionDuration(r.maxSessionDuration);
+      await ctx.authorize("UpdateRole", () => entityArn(ctx.accountId, "role", roleName));
+      const m = await store.updateRole(ctx.accountId, roleName, {
+        description,
+        maxSessionDuration,
+        ...token(r.clientRequestToken),
+      });
+      return { revision: toWire.revision(m) };
+    }),
+    handler("updateAssumeRolePolicy", "UpdateAssumeRolePolicy", async (r, ctx) => {
+      const roleName = checkName(r.roleName, "roleName", 64);
+      const document = checkPolicyDocument(r.policyDocument, "trust", "policyDocument");
+      await ctx.authorize("UpdateAssumeRolePolicy", () => entityArn(ctx.accountId, "role", roleName));
+      const m = await store.updateAssumeRolePolicy(ctx.accountId, roleName, document, token(r.clientRequestToken));
+      return { revision: toWire.revision(m) };
     }),
 
     // ---- export ----

@@ -54,6 +54,15 @@ export function checkTags(tags: readonly { key: string; value: string }[]): { ke
   });
 }
 
+/** Tag keys to remove: 1..50 valid keys. */
+export function checkTagKeys(keys: readonly string[]): string[] {
+  if (keys.length === 0 || keys.length > 50) throw invalid("tagKeys", `has ${keys.length} entries; 1..50 allowed`);
+  return keys.map((k, i) => {
+    if (!TAG_KEY.test(k)) throw invalid(`tagKeys[${i}]`, `${JSON.stringify(k)} is not a valid tag key`);
+    return k;
+  });
+}
+
 /** Free text up to `max` characters. */
 export function checkText(value: string, field: string, max: number): string {
   if (value.length > max) throw invalid(field, `is longer than ${max} characters`);

@@ -466,6 +466,45 @@ export interface ListAccessKeysResponse {
   accessKeys: AccessKeyMetadata[];
 }
 
+/** TagUser / TagRole: entity_name is the user or role name. */
+export interface TagEntityRequest {
+  entityName: string;
+  tags: Tag[];
+  clientRequestToken: string;
+}
+
+export interface UntagEntityRequest {
+  entityName: string;
+  tagKeys: string[];
+  clientRequestToken: string;
+}
+
+export interface ListEntityTagsRequest {
+  entityName: string;
+  page?: PageRequest | undefined;
+}
+
+export interface ListEntityTagsResponse {
+  tags: Tag[];
+  page?: PageResponse | undefined;
+}
+
+export interface UpdateRoleRequest {
+  roleName: string;
+  description?:
+    | string
+    | undefined;
+  /** 3600..43200 seconds. */
+  maxSessionDuration?: number | undefined;
+  clientRequestToken: string;
+}
+
+export interface UpdateAssumeRolePolicyRequest {
+  roleName: string;
+  policyDocument: string;
+  clientRequestToken: string;
+}
+
 function createBaseMutationResponse(): MutationResponse {
   return { revision: undefined };
 }
@@ -7275,6 +7314,648 @@ export const ListAccessKeysResponse: MessageFns<ListAccessKeysResponse> = {
   },
 };
 
+function createBaseTagEntityRequest(): TagEntityRequest {
+  return { entityName: "", tags: [], clientRequestToken: "" };
+}
+
+export const TagEntityRequest: MessageFns<TagEntityRequest> = {
+  encode(message: TagEntityRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.entityName !== "") {
+      writer.uint32(10).string(message.entityName);
+    }
+    for (const v of message.tags) {
+      Tag.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(26).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TagEntityRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTagEntityRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entityName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tags.push(Tag.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TagEntityRequest {
+    return {
+      entityName: isSet(object.entityName)
+        ? globalThis.String(object.entityName)
+        : isSet(object.entity_name)
+        ? globalThis.String(object.entity_name)
+        : "",
+      tags: globalThis.Array.isArray(object?.tags) ? object.tags.map((e: any) => Tag.fromJSON(e)) : [],
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: TagEntityRequest): unknown {
+    const obj: any = {};
+    if (message.entityName !== "") {
+      obj.entityName = message.entityName;
+    }
+    if (message.tags?.length) {
+      obj.tags = message.tags.map((e) => Tag.toJSON(e));
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TagEntityRequest>): TagEntityRequest {
+    return TagEntityRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TagEntityRequest>): TagEntityRequest {
+    const message = createBaseTagEntityRequest();
+    message.entityName = object.entityName ?? "";
+    message.tags = object.tags?.map((e) => Tag.fromPartial(e)) || [];
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseUntagEntityRequest(): UntagEntityRequest {
+  return { entityName: "", tagKeys: [], clientRequestToken: "" };
+}
+
+export const UntagEntityRequest: MessageFns<UntagEntityRequest> = {
+  encode(message: UntagEntityRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.entityName !== "") {
+      writer.uint32(10).string(message.entityName);
+    }
+    for (const v of message.tagKeys) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(26).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UntagEntityRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUntagEntityRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entityName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tagKeys.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UntagEntityRequest {
+    return {
+      entityName: isSet(object.entityName)
+        ? globalThis.String(object.entityName)
+        : isSet(object.entity_name)
+        ? globalThis.String(object.entity_name)
+        : "",
+      tagKeys: globalThis.Array.isArray(object?.tagKeys)
+        ? object.tagKeys.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.tag_keys)
+        ? object.tag_keys.map((e: any) => globalThis.String(e))
+        : [],
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: UntagEntityRequest): unknown {
+    const obj: any = {};
+    if (message.entityName !== "") {
+      obj.entityName = message.entityName;
+    }
+    if (message.tagKeys?.length) {
+      obj.tagKeys = message.tagKeys;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UntagEntityRequest>): UntagEntityRequest {
+    return UntagEntityRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UntagEntityRequest>): UntagEntityRequest {
+    const message = createBaseUntagEntityRequest();
+    message.entityName = object.entityName ?? "";
+    message.tagKeys = object.tagKeys?.map((e) => e) || [];
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListEntityTagsRequest(): ListEntityTagsRequest {
+  return { entityName: "", page: undefined };
+}
+
+export const ListEntityTagsRequest: MessageFns<ListEntityTagsRequest> = {
+  encode(message: ListEntityTagsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.entityName !== "") {
+      writer.uint32(10).string(message.entityName);
+    }
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListEntityTagsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListEntityTagsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entityName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListEntityTagsRequest {
+    return {
+      entityName: isSet(object.entityName)
+        ? globalThis.String(object.entityName)
+        : isSet(object.entity_name)
+        ? globalThis.String(object.entity_name)
+        : "",
+      page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: ListEntityTagsRequest): unknown {
+    const obj: any = {};
+    if (message.entityName !== "") {
+      obj.entityName = message.entityName;
+    }
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListEntityTagsRequest>): ListEntityTagsRequest {
+    return ListEntityTagsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListEntityTagsRequest>): ListEntityTagsRequest {
+    const message = createBaseListEntityTagsRequest();
+    message.entityName = object.entityName ?? "";
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListEntityTagsResponse(): ListEntityTagsResponse {
+  return { tags: [], page: undefined };
+}
+
+export const ListEntityTagsResponse: MessageFns<ListEntityTagsResponse> = {
+  encode(message: ListEntityTagsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.tags) {
+      Tag.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.page !== undefined) {
+      PageResponse.encode(message.page, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListEntityTagsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListEntityTagsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tags.push(Tag.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.page = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListEntityTagsResponse {
+    return {
+      tags: globalThis.Array.isArray(object?.tags) ? object.tags.map((e: any) => Tag.fromJSON(e)) : [],
+      page: isSet(object.page) ? PageResponse.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: ListEntityTagsResponse): unknown {
+    const obj: any = {};
+    if (message.tags?.length) {
+      obj.tags = message.tags.map((e) => Tag.toJSON(e));
+    }
+    if (message.page !== undefined) {
+      obj.page = PageResponse.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListEntityTagsResponse>): ListEntityTagsResponse {
+    return ListEntityTagsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListEntityTagsResponse>): ListEntityTagsResponse {
+    const message = createBaseListEntityTagsResponse();
+    message.tags = object.tags?.map((e) => Tag.fromPartial(e)) || [];
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageResponse.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseUpdateRoleRequest(): UpdateRoleRequest {
+  return { roleName: "", description: undefined, maxSessionDuration: undefined, clientRequestToken: "" };
+}
+
+export const UpdateRoleRequest: MessageFns<UpdateRoleRequest> = {
+  encode(message: UpdateRoleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roleName !== "") {
+      writer.uint32(10).string(message.roleName);
+    }
+    if (message.description !== undefined) {
+      writer.uint32(18).string(message.description);
+    }
+    if (message.maxSessionDuration !== undefined) {
+      writer.uint32(24).uint32(message.maxSessionDuration);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(34).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateRoleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateRoleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roleName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.maxSessionDuration = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateRoleRequest {
+    return {
+      roleName: isSet(object.roleName)
+        ? globalThis.String(object.roleName)
+        : isSet(object.role_name)
+        ? globalThis.String(object.role_name)
+        : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : undefined,
+      maxSessionDuration: isSet(object.maxSessionDuration)
+        ? globalThis.Number(object.maxSessionDuration)
+        : isSet(object.max_session_duration)
+        ? globalThis.Number(object.max_session_duration)
+        : undefined,
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: UpdateRoleRequest): unknown {
+    const obj: any = {};
+    if (message.roleName !== "") {
+      obj.roleName = message.roleName;
+    }
+    if (message.description !== undefined) {
+      obj.description = message.description;
+    }
+    if (message.maxSessionDuration !== undefined) {
+      obj.maxSessionDuration = Math.round(message.maxSessionDuration);
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateRoleRequest>): UpdateRoleRequest {
+    return UpdateRoleRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateRoleRequest>): UpdateRoleRequest {
+    const message = createBaseUpdateRoleRequest();
+    message.roleName = object.roleName ?? "";
+    message.description = object.description ?? undefined;
+    message.maxSessionDuration = object.maxSessionDuration ?? undefined;
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseUpdateAssumeRolePolicyRequest(): UpdateAssumeRolePolicyRequest {
+  return { roleName: "", policyDocument: "", clientRequestToken: "" };
+}
+
+export const UpdateAssumeRolePolicyRequest: MessageFns<UpdateAssumeRolePolicyRequest> = {
+  encode(message: UpdateAssumeRolePolicyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roleName !== "") {
+      writer.uint32(10).string(message.roleName);
+    }
+    if (message.policyDocument !== "") {
+      writer.uint32(18).string(message.policyDocument);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(26).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateAssumeRolePolicyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateAssumeRolePolicyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roleName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.policyDocument = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateAssumeRolePolicyRequest {
+    return {
+      roleName: isSet(object.roleName)
+        ? globalThis.String(object.roleName)
+        : isSet(object.role_name)
+        ? globalThis.String(object.role_name)
+        : "",
+      policyDocument: isSet(object.policyDocument)
+        ? globalThis.String(object.policyDocument)
+        : isSet(object.policy_document)
+        ? globalThis.String(object.policy_document)
+        : "",
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: UpdateAssumeRolePolicyRequest): unknown {
+    const obj: any = {};
+    if (message.roleName !== "") {
+      obj.roleName = message.roleName;
+    }
+    if (message.policyDocument !== "") {
+      obj.policyDocument = message.policyDocument;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateAssumeRolePolicyRequest>): UpdateAssumeRolePolicyRequest {
+    return UpdateAssumeRolePolicyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateAssumeRolePolicyRequest>): UpdateAssumeRolePolicyRequest {
+    const message = createBaseUpdateAssumeRolePolicyRequest();
+    message.roleName = object.roleName ?? "";
+    message.policyDocument = object.policyDocument ?? "";
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
 /**
  * The single writer of global identity state. Every call is SigV4-signed (metadata
  * `authorization`, `x-amz-date`, `x-amz-security-token`) and authorized against `iam:<Operation>`
@@ -7656,6 +8337,85 @@ export const ControlServiceService = {
       Buffer.from(ExportAccountResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ExportAccountResponse => ExportAccountResponse.decode(value),
   },
+  /** Tags on users and roles (at most 50; keys compare case-insensitively). */
+  tagUser: {
+    path: "/gatehouse.v1.ControlService/TagUser" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TagEntityRequest): Buffer => Buffer.from(TagEntityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TagEntityRequest => TagEntityRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  untagUser: {
+    path: "/gatehouse.v1.ControlService/UntagUser" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UntagEntityRequest): Buffer => Buffer.from(UntagEntityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UntagEntityRequest => UntagEntityRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  listUserTags: {
+    path: "/gatehouse.v1.ControlService/ListUserTags" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListEntityTagsRequest): Buffer =>
+      Buffer.from(ListEntityTagsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListEntityTagsRequest => ListEntityTagsRequest.decode(value),
+    responseSerialize: (value: ListEntityTagsResponse): Buffer =>
+      Buffer.from(ListEntityTagsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListEntityTagsResponse => ListEntityTagsResponse.decode(value),
+  },
+  tagRole: {
+    path: "/gatehouse.v1.ControlService/TagRole" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TagEntityRequest): Buffer => Buffer.from(TagEntityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TagEntityRequest => TagEntityRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  untagRole: {
+    path: "/gatehouse.v1.ControlService/UntagRole" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UntagEntityRequest): Buffer => Buffer.from(UntagEntityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UntagEntityRequest => UntagEntityRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  listRoleTags: {
+    path: "/gatehouse.v1.ControlService/ListRoleTags" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListEntityTagsRequest): Buffer =>
+      Buffer.from(ListEntityTagsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListEntityTagsRequest => ListEntityTagsRequest.decode(value),
+    responseSerialize: (value: ListEntityTagsResponse): Buffer =>
+      Buffer.from(ListEntityTagsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListEntityTagsResponse => ListEntityTagsResponse.decode(value),
+  },
+  /** Description and maximum session duration; unset fields keep their value. */
+  updateRole: {
+    path: "/gatehouse.v1.ControlService/UpdateRole" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateRoleRequest): Buffer => Buffer.from(UpdateRoleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateRoleRequest => UpdateRoleRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  updateAssumeRolePolicy: {
+    path: "/gatehouse.v1.ControlService/UpdateAssumeRolePolicy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateAssumeRolePolicyRequest): Buffer =>
+      Buffer.from(UpdateAssumeRolePolicyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateAssumeRolePolicyRequest => UpdateAssumeRolePolicyRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
 } as const;
 
 export interface ControlServiceServer extends UntypedServiceImplementation {
@@ -7700,6 +8460,16 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   listAccessKeys: handleUnaryCall<ListAccessKeysRequest, ListAccessKeysResponse>;
   /** The account's full state at a revision (for new regions and audits). */
   exportAccount: handleUnaryCall<ExportAccountRequest, ExportAccountResponse>;
+  /** Tags on users and roles (at most 50; keys compare case-insensitively). */
+  tagUser: handleUnaryCall<TagEntityRequest, MutationResponse>;
+  untagUser: handleUnaryCall<UntagEntityRequest, MutationResponse>;
+  listUserTags: handleUnaryCall<ListEntityTagsRequest, ListEntityTagsResponse>;
+  tagRole: handleUnaryCall<TagEntityRequest, MutationResponse>;
+  untagRole: handleUnaryCall<UntagEntityRequest, MutationResponse>;
+  listRoleTags: handleUnaryCall<ListEntityTagsRequest, ListEntityTagsResponse>;
+  /** Description and maximum session duration; unset fields keep their value. */
+  updateRole: handleUnaryCall<UpdateRoleRequest, MutationResponse>;
+  updateAssumeRolePolicy: handleUnaryCall<UpdateAssumeRolePolicyRequest, MutationResponse>;
 }
 
 export interface ControlServiceClient extends Client {
@@ -8275,6 +9045,128 @@ export interface ControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ExportAccountResponse) => void,
+  ): ClientUnaryCall;
+  /** Tags on users and roles (at most 50; keys compare case-insensitively). */
+  tagUser(
+    request: TagEntityRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  tagUser(
+    request: TagEntityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  tagUser(
+    request: TagEntityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagUser(
+    request: UntagEntityRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagUser(
+    request: UntagEntityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagUser(
+    request: UntagEntityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  listUserTags(
+    request: ListEntityTagsRequest,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
+  listUserTags(
+    request: ListEntityTagsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
+  listUserTags(
+    request: ListEntityTagsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
+  tagRole(
+    request: TagEntityRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  tagRole(
+    request: TagEntityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  tagRole(
+    request: TagEntityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagRole(
+    request: UntagEntityRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagRole(
+    request: UntagEntityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagRole(
+    request: UntagEntityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  listRoleTags(
+    request: ListEntityTagsRequest,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
+  listRoleTags(
+    request: ListEntityTagsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
+  listRoleTags(
+    request: ListEntityTagsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
+  /** Description and maximum session duration; unset fields keep their value. */
+  updateRole(
+    request: UpdateRoleRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  updateRole(
+    request: UpdateRoleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  updateRole(
+    request: UpdateRoleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  updateAssumeRolePolicy(
+    request: UpdateAssumeRolePolicyRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  updateAssumeRolePolicy(
+    request: UpdateAssumeRolePolicyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  updateAssumeRolePolicy(
+    request: UpdateAssumeRolePolicyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
   ): ClientUnaryCall;
 }
 
