@@ -80,6 +80,9 @@ export class IamError extends Error {
 
   /** Narrowing helper that also works across duplicated module instances. */
   static is(value: unknown): value is IamError {
-    return value instanceof IamError || (value instanceof Error && value.name === "IamError" && "awsName" in value);
+    return (
+      value instanceof IamError ||
+      (value instanceof Error && "awsName" in value && "code" in value && "retriable" in value)
+    );
   }
 }
