@@ -3,6 +3,7 @@
  * is one transaction that bumps the account revision and fills the outbox, and the outbox source
  * the relay drains.
  */
+export type { AccountSettingsStore } from "./account-store.ts";
 export { AWS_MANAGED_ACCOUNT, BUILTIN_POLICIES, type BuiltinPolicy } from "./builtin-policies.ts";
 export { loadMigrations, type Migration, type MigrationResult, migrate } from "./migrate.ts";
 export {

@@ -175,3 +175,16 @@ export interface AccountExport {
   readonly revision: number;
   readonly entities: ExportedEntity[];
 }
+
+/** An account's password policy, AWS's fields. `maxPasswordAge` and `passwordReusePrevention` 0 = off. */
+export interface PasswordPolicyRecord {
+  readonly minimumPasswordLength: number;
+  readonly requireSymbols: boolean;
+  readonly requireNumbers: boolean;
+  readonly requireUppercaseCharacters: boolean;
+  readonly requireLowercaseCharacters: boolean;
+  readonly allowUsersToChangePassword: boolean;
+  readonly maxPasswordAge: number;
+  readonly passwordReusePrevention: number;
+  readonly hardExpiry: boolean;
+}

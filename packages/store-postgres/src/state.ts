@@ -12,6 +12,7 @@ import {
   toUser,
   type UserRow,
 } from "./lookups.ts";
+import { type PasswordPolicyRow, toPasswordPolicy } from "./password-policy.ts";
 import type { PrincipalKind } from "./records.ts";
 import type { OutboxEvent, Queryable } from "./tx.ts";
 
@@ -159,8 +160,14 @@ export async function accessKeyState(q: Queryable, partition: string, accessKeyI
 }
 
 export async function accountState(q: Queryable, accountId: string): Promise<OutboxEvent> {
-  const r = await q.query<{ account_id: string; alias: string | null; created_at: Date }>(
-    "SELECT account_id, alias, created_at FROM accounts WHERE account_id = $1",
+  const r = await q.query<{
+    account_id: string;
+    alias: string | null;
+    created_at: Date;
+    policy: PasswordPolicyRow | null;
+  }>(
+    `SELECT a.account_id, a.alias, a.created_at, to_json(pp) AS policy
+     FROM accounts a LEFT JOIN password_policies pp ON pp.account_id = a.account_id WHERE a.account_id = $1`,
     [accountId],
   );
   const row = r.rows[0];
@@ -168,6 +175,11 @@ export async function accountState(q: Queryable, accountId: string): Promise<Out
   return {
     kind: EntityKind.account,
     id: accountId,
-    payload: { accountId: row.account_id, alias: row.alias, createdAtMs: row.created_at.getTime() },
+    payload: {
+      accountId: row.account_id,
+      alias: row.alias,
+      createdAtMs: row.created_at.getTime(),
+      passwordPolicy: row.policy === null ? null : toPasswordPolicy(row.policy),
+    },
   };
 }

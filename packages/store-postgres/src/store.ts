@@ -1,6 +1,7 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { IamError, iamArn, newId } from "@gatehouse/core";
 import pg from "pg";
+import { type AccountSettingsStore, createAccountSettingsStore } from "./account-store.ts";
 import { AWS_MANAGED_ACCOUNT, seedBuiltinPolicies } from "./builtin-policies.ts";
 import {
   ACCESS_KEY_SELECT,
@@ -116,7 +117,7 @@ export interface NewAccount {
  * writes outbox rows with the changed entities' full new state; every write accepts a client
  * request token. Errors are {@link IamError}s.
  */
-export interface IamStore extends TagStore {
+export interface IamStore extends TagStore, AccountSettingsStore {
   readonly options: ValidPostgresStoreOptions;
   /** The pool, for the outbox relay and health checks (same schema search_path). */
   readonly pool: pg.Pool;
@@ -347,6 +348,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
 
   const store: IamStore = {
     ...createTagStore(ctx),
+    ...createAccountSettingsStore(ctx),
     options: opts,
     pool,
     channel: ctx.channel,

@@ -17,10 +17,12 @@ import type { Caller } from "./caller.ts";
 import { type CallInfo, unary } from "./grpc-handler.ts";
 import { toWire } from "./mappers.ts";
 import {
+  checkAccountAlias,
   checkMaxSessionDuration,
   checkName,
   checkPath,
   checkPolicyDocument,
+  checkSetting,
   checkTagKeys,
   checkTags,
   checkText,
@@ -567,6 +569,53 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       await ctx.authorize("UpdateAssumeRolePolicy", () => entityArn(ctx.accountId, "role", roleName));
       const m = await store.updateAssumeRolePolicy(ctx.accountId, roleName, document, token(r.clientRequestToken));
       return { revision: toWire.revision(m) };
+    }),
+
+    // ---- account alias and password policy ----
+    handler("createAccountAlias", "CreateAccountAlias", async (r, ctx) => {
+      const alias = checkAccountAlias(r.accountAlias);
+      await ctx.authorize("CreateAccountAlias", () => "*");
+      return {
+        revision: toWire.revision(await store.createAccountAlias(ctx.accountId, alias, token(r.clientRequestToken))),
+      };
+    }),
+    handler("deleteAccountAlias", "DeleteAccountAlias", async (r, ctx) => {
+      const alias = checkAccountAlias(r.accountAlias);
+      await ctx.authorize("DeleteAccountAlias", () => "*");
+      return {
+        revision: toWire.revision(await store.deleteAccountAlias(ctx.accountId, alias, token(r.clientRequestToken))),
+      };
+    }),
+    handler("listAccountAliases", "ListAccountAliases", async (_r, ctx) => {
+      await ctx.authorize("ListAccountAliases", () => "*");
+      return { accountAliases: await store.listAccountAliases(ctx.accountId) };
+    }),
+    handler("updateAccountPasswordPolicy", "UpdateAccountPasswordPolicy", async (r, ctx) => {
+      const policy = {
+        minimumPasswordLength: checkSetting(r.minimumPasswordLength, "minimumPasswordLength", 6, 128, 6),
+        requireSymbols: r.requireSymbols,
+        requireNumbers: r.requireNumbers,
+        requireUppercaseCharacters: r.requireUppercaseCharacters,
+        requireLowercaseCharacters: r.requireLowercaseCharacters,
+        allowUsersToChangePassword: r.allowUsersToChangePassword,
+        maxPasswordAge: checkSetting(r.maxPasswordAge, "maxPasswordAge", 1, 1095, 0),
+        passwordReusePrevention: checkSetting(r.passwordReusePrevention, "passwordReusePrevention", 1, 24, 0),
+        hardExpiry: r.hardExpiry,
+      };
+      await ctx.authorize("UpdateAccountPasswordPolicy", () => "*");
+      const m = await store.updatePasswordPolicy(ctx.accountId, policy, token(r.clientRequestToken));
+      return { revision: toWire.revision(m) };
+    }),
+    handler("getAccountPasswordPolicy", "GetAccountPasswordPolicy", async (_r, ctx) => {
+      await ctx.authorize("GetAccountPasswordPolicy", () => "*");
+      const p = await store.getPasswordPolicy(ctx.accountId);
+      return { passwordPolicy: { ...p, expirePasswords: p.maxPasswordAge > 0 } };
+    }),
+    handler("deleteAccountPasswordPolicy", "DeleteAccountPasswordPolicy", async (r, ctx) => {
+      await ctx.authorize("DeleteAccountPasswordPolicy", () => "*");
+      return {
+        revision: toWire.revision(await store.deletePasswordPolicy(ctx.accountId, token(r.clientRequestToken))),
+      };
     }),
 
     // ---- export ----

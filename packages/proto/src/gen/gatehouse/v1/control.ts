@@ -505,6 +505,61 @@ export interface UpdateAssumeRolePolicyRequest {
   clientRequestToken: string;
 }
 
+export interface AccountAliasRequest {
+  accountAlias: string;
+  clientRequestToken: string;
+}
+
+export interface ListAccountAliasesRequest {
+}
+
+export interface ListAccountAliasesResponse {
+  accountAliases: string[];
+}
+
+export interface PasswordPolicy {
+  minimumPasswordLength: number;
+  requireSymbols: boolean;
+  requireNumbers: boolean;
+  requireUppercaseCharacters: boolean;
+  requireLowercaseCharacters: boolean;
+  allowUsersToChangePassword: boolean;
+  /** True when max_password_age is set. */
+  expirePasswords: boolean;
+  /** Days; 0 = passwords never expire. */
+  maxPasswordAge: number;
+  /** 0 = no reuse prevention. */
+  passwordReusePrevention: number;
+  hardExpiry: boolean;
+}
+
+export interface UpdateAccountPasswordPolicyRequest {
+  /** 6..128; 0 means the default, 6. */
+  minimumPasswordLength: number;
+  requireSymbols: boolean;
+  requireNumbers: boolean;
+  requireUppercaseCharacters: boolean;
+  requireLowercaseCharacters: boolean;
+  allowUsersToChangePassword: boolean;
+  /** 1..1095 days; 0 = never expire. */
+  maxPasswordAge: number;
+  /** 1..24; 0 = no reuse prevention. */
+  passwordReusePrevention: number;
+  hardExpiry: boolean;
+  clientRequestToken: string;
+}
+
+export interface GetAccountPasswordPolicyRequest {
+}
+
+export interface GetAccountPasswordPolicyResponse {
+  passwordPolicy?: PasswordPolicy | undefined;
+}
+
+export interface DeleteAccountPasswordPolicyRequest {
+  clientRequestToken: string;
+}
+
 function createBaseMutationResponse(): MutationResponse {
   return { revision: undefined };
 }
@@ -7956,6 +8011,952 @@ export const UpdateAssumeRolePolicyRequest: MessageFns<UpdateAssumeRolePolicyReq
   },
 };
 
+function createBaseAccountAliasRequest(): AccountAliasRequest {
+  return { accountAlias: "", clientRequestToken: "" };
+}
+
+export const AccountAliasRequest: MessageFns<AccountAliasRequest> = {
+  encode(message: AccountAliasRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accountAlias !== "") {
+      writer.uint32(10).string(message.accountAlias);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(18).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AccountAliasRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAccountAliasRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.accountAlias = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AccountAliasRequest {
+    return {
+      accountAlias: isSet(object.accountAlias)
+        ? globalThis.String(object.accountAlias)
+        : isSet(object.account_alias)
+        ? globalThis.String(object.account_alias)
+        : "",
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: AccountAliasRequest): unknown {
+    const obj: any = {};
+    if (message.accountAlias !== "") {
+      obj.accountAlias = message.accountAlias;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AccountAliasRequest>): AccountAliasRequest {
+    return AccountAliasRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AccountAliasRequest>): AccountAliasRequest {
+    const message = createBaseAccountAliasRequest();
+    message.accountAlias = object.accountAlias ?? "";
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListAccountAliasesRequest(): ListAccountAliasesRequest {
+  return {};
+}
+
+export const ListAccountAliasesRequest: MessageFns<ListAccountAliasesRequest> = {
+  encode(_: ListAccountAliasesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAccountAliasesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAccountAliasesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListAccountAliasesRequest {
+    return {};
+  },
+
+  toJSON(_: ListAccountAliasesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListAccountAliasesRequest>): ListAccountAliasesRequest {
+    return ListAccountAliasesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ListAccountAliasesRequest>): ListAccountAliasesRequest {
+    const message = createBaseListAccountAliasesRequest();
+    return message;
+  },
+};
+
+function createBaseListAccountAliasesResponse(): ListAccountAliasesResponse {
+  return { accountAliases: [] };
+}
+
+export const ListAccountAliasesResponse: MessageFns<ListAccountAliasesResponse> = {
+  encode(message: ListAccountAliasesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.accountAliases) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAccountAliasesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAccountAliasesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.accountAliases.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAccountAliasesResponse {
+    return {
+      accountAliases: globalThis.Array.isArray(object?.accountAliases)
+        ? object.accountAliases.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.account_aliases)
+        ? object.account_aliases.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListAccountAliasesResponse): unknown {
+    const obj: any = {};
+    if (message.accountAliases?.length) {
+      obj.accountAliases = message.accountAliases;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListAccountAliasesResponse>): ListAccountAliasesResponse {
+    return ListAccountAliasesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListAccountAliasesResponse>): ListAccountAliasesResponse {
+    const message = createBaseListAccountAliasesResponse();
+    message.accountAliases = object.accountAliases?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBasePasswordPolicy(): PasswordPolicy {
+  return {
+    minimumPasswordLength: 0,
+    requireSymbols: false,
+    requireNumbers: false,
+    requireUppercaseCharacters: false,
+    requireLowercaseCharacters: false,
+    allowUsersToChangePassword: false,
+    expirePasswords: false,
+    maxPasswordAge: 0,
+    passwordReusePrevention: 0,
+    hardExpiry: false,
+  };
+}
+
+export const PasswordPolicy: MessageFns<PasswordPolicy> = {
+  encode(message: PasswordPolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.minimumPasswordLength !== 0) {
+      writer.uint32(8).uint32(message.minimumPasswordLength);
+    }
+    if (message.requireSymbols !== false) {
+      writer.uint32(16).bool(message.requireSymbols);
+    }
+    if (message.requireNumbers !== false) {
+      writer.uint32(24).bool(message.requireNumbers);
+    }
+    if (message.requireUppercaseCharacters !== false) {
+      writer.uint32(32).bool(message.requireUppercaseCharacters);
+    }
+    if (message.requireLowercaseCharacters !== false) {
+      writer.uint32(40).bool(message.requireLowercaseCharacters);
+    }
+    if (message.allowUsersToChangePassword !== false) {
+      writer.uint32(48).bool(message.allowUsersToChangePassword);
+    }
+    if (message.expirePasswords !== false) {
+      writer.uint32(56).bool(message.expirePasswords);
+    }
+    if (message.maxPasswordAge !== 0) {
+      writer.uint32(64).uint32(message.maxPasswordAge);
+    }
+    if (message.passwordReusePrevention !== 0) {
+      writer.uint32(72).uint32(message.passwordReusePrevention);
+    }
+    if (message.hardExpiry !== false) {
+      writer.uint32(80).bool(message.hardExpiry);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PasswordPolicy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePasswordPolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.minimumPasswordLength = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.requireSymbols = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.requireNumbers = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.requireUppercaseCharacters = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.requireLowercaseCharacters = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.allowUsersToChangePassword = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.expirePasswords = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.maxPasswordAge = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.passwordReusePrevention = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.hardExpiry = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PasswordPolicy {
+    return {
+      minimumPasswordLength: isSet(object.minimumPasswordLength)
+        ? globalThis.Number(object.minimumPasswordLength)
+        : isSet(object.minimum_password_length)
+        ? globalThis.Number(object.minimum_password_length)
+        : 0,
+      requireSymbols: isSet(object.requireSymbols)
+        ? globalThis.Boolean(object.requireSymbols)
+        : isSet(object.require_symbols)
+        ? globalThis.Boolean(object.require_symbols)
+        : false,
+      requireNumbers: isSet(object.requireNumbers)
+        ? globalThis.Boolean(object.requireNumbers)
+        : isSet(object.require_numbers)
+        ? globalThis.Boolean(object.require_numbers)
+        : false,
+      requireUppercaseCharacters: isSet(object.requireUppercaseCharacters)
+        ? globalThis.Boolean(object.requireUppercaseCharacters)
+        : isSet(object.require_uppercase_characters)
+        ? globalThis.Boolean(object.require_uppercase_characters)
+        : false,
+      requireLowercaseCharacters: isSet(object.requireLowercaseCharacters)
+        ? globalThis.Boolean(object.requireLowercaseCharacters)
+        : isSet(object.require_lowercase_characters)
+        ? globalThis.Boolean(object.require_lowercase_characters)
+        : false,
+      allowUsersToChangePassword: isSet(object.allowUsersToChangePassword)
+        ? globalThis.Boolean(object.allowUsersToChangePassword)
+        : isSet(object.allow_users_to_change_password)
+        ? globalThis.Boolean(object.allow_users_to_change_password)
+        : false,
+      expirePasswords: isSet(object.expirePasswords)
+        ? globalThis.Boolean(object.expirePasswords)
+        : isSet(object.expire_passwords)
+        ? globalThis.Boolean(object.expire_passwords)
+        : false,
+      maxPasswordAge: isSet(object.maxPasswordAge)
+        ? globalThis.Number(object.maxPasswordAge)
+        : isSet(object.max_password_age)
+        ? globalThis.Number(object.max_password_age)
+        : 0,
+      passwordReusePrevention: isSet(object.passwordReusePrevention)
+        ? globalThis.Number(object.passwordReusePrevention)
+        : isSet(object.password_reuse_prevention)
+        ? globalThis.Number(object.password_reuse_prevention)
+        : 0,
+      hardExpiry: isSet(object.hardExpiry)
+        ? globalThis.Boolean(object.hardExpiry)
+        : isSet(object.hard_expiry)
+        ? globalThis.Boolean(object.hard_expiry)
+        : false,
+    };
+  },
+
+  toJSON(message: PasswordPolicy): unknown {
+    const obj: any = {};
+    if (message.minimumPasswordLength !== 0) {
+      obj.minimumPasswordLength = Math.round(message.minimumPasswordLength);
+    }
+    if (message.requireSymbols !== false) {
+      obj.requireSymbols = message.requireSymbols;
+    }
+    if (message.requireNumbers !== false) {
+      obj.requireNumbers = message.requireNumbers;
+    }
+    if (message.requireUppercaseCharacters !== false) {
+      obj.requireUppercaseCharacters = message.requireUppercaseCharacters;
+    }
+    if (message.requireLowercaseCharacters !== false) {
+      obj.requireLowercaseCharacters = message.requireLowercaseCharacters;
+    }
+    if (message.allowUsersToChangePassword !== false) {
+      obj.allowUsersToChangePassword = message.allowUsersToChangePassword;
+    }
+    if (message.expirePasswords !== false) {
+      obj.expirePasswords = message.expirePasswords;
+    }
+    if (message.maxPasswordAge !== 0) {
+      obj.maxPasswordAge = Math.round(message.maxPasswordAge);
+    }
+    if (message.passwordReusePrevention !== 0) {
+      obj.passwordReusePrevention = Math.round(message.passwordReusePrevention);
+    }
+    if (message.hardExpiry !== false) {
+      obj.hardExpiry = message.hardExpiry;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PasswordPolicy>): PasswordPolicy {
+    return PasswordPolicy.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PasswordPolicy>): PasswordPolicy {
+    const message = createBasePasswordPolicy();
+    message.minimumPasswordLength = object.minimumPasswordLength ?? 0;
+    message.requireSymbols = object.requireSymbols ?? false;
+    message.requireNumbers = object.requireNumbers ?? false;
+    message.requireUppercaseCharacters = object.requireUppercaseCharacters ?? false;
+    message.requireLowercaseCharacters = object.requireLowercaseCharacters ?? false;
+    message.allowUsersToChangePassword = object.allowUsersToChangePassword ?? false;
+    message.expirePasswords = object.expirePasswords ?? false;
+    message.maxPasswordAge = object.maxPasswordAge ?? 0;
+    message.passwordReusePrevention = object.passwordReusePrevention ?? 0;
+    message.hardExpiry = object.hardExpiry ?? false;
+    return message;
+  },
+};
+
+function createBaseUpdateAccountPasswordPolicyRequest(): UpdateAccountPasswordPolicyRequest {
+  return {
+    minimumPasswordLength: 0,
+    requireSymbols: false,
+    requireNumbers: false,
+    requireUppercaseCharacters: false,
+    requireLowercaseCharacters: false,
+    allowUsersToChangePassword: false,
+    maxPasswordAge: 0,
+    passwordReusePrevention: 0,
+    hardExpiry: false,
+    clientRequestToken: "",
+  };
+}
+
+export const UpdateAccountPasswordPolicyRequest: MessageFns<UpdateAccountPasswordPolicyRequest> = {
+  encode(message: UpdateAccountPasswordPolicyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.minimumPasswordLength !== 0) {
+      writer.uint32(8).uint32(message.minimumPasswordLength);
+    }
+    if (message.requireSymbols !== false) {
+      writer.uint32(16).bool(message.requireSymbols);
+    }
+    if (message.requireNumbers !== false) {
+      writer.uint32(24).bool(message.requireNumbers);
+    }
+    if (message.requireUppercaseCharacters !== false) {
+      writer.uint32(32).bool(message.requireUppercaseCharacters);
+    }
+    if (message.requireLowercaseCharacters !== false) {
+      writer.uint32(40).bool(message.requireLowercaseCharacters);
+    }
+    if (message.allowUsersToChangePassword !== false) {
+      writer.uint32(48).bool(message.allowUsersToChangePassword);
+    }
+    if (message.maxPasswordAge !== 0) {
+      writer.uint32(56).uint32(message.maxPasswordAge);
+    }
+    if (message.passwordReusePrevention !== 0) {
+      writer.uint32(64).uint32(message.passwordReusePrevention);
+    }
+    if (message.hardExpiry !== false) {
+      writer.uint32(72).bool(message.hardExpiry);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(82).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateAccountPasswordPolicyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateAccountPasswordPolicyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.minimumPasswordLength = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.requireSymbols = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.requireNumbers = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.requireUppercaseCharacters = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.requireLowercaseCharacters = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.allowUsersToChangePassword = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.maxPasswordAge = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.passwordReusePrevention = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.hardExpiry = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateAccountPasswordPolicyRequest {
+    return {
+      minimumPasswordLength: isSet(object.minimumPasswordLength)
+        ? globalThis.Number(object.minimumPasswordLength)
+        : isSet(object.minimum_password_length)
+        ? globalThis.Number(object.minimum_password_length)
+        : 0,
+      requireSymbols: isSet(object.requireSymbols)
+        ? globalThis.Boolean(object.requireSymbols)
+        : isSet(object.require_symbols)
+        ? globalThis.Boolean(object.require_symbols)
+        : false,
+      requireNumbers: isSet(object.requireNumbers)
+        ? globalThis.Boolean(object.requireNumbers)
+        : isSet(object.require_numbers)
+        ? globalThis.Boolean(object.require_numbers)
+        : false,
+      requireUppercaseCharacters: isSet(object.requireUppercaseCharacters)
+        ? globalThis.Boolean(object.requireUppercaseCharacters)
+        : isSet(object.require_uppercase_characters)
+        ? globalThis.Boolean(object.require_uppercase_characters)
+        : false,
+      requireLowercaseCharacters: isSet(object.requireLowercaseCharacters)
+        ? globalThis.Boolean(object.requireLowercaseCharacters)
+        : isSet(object.require_lowercase_characters)
+        ? globalThis.Boolean(object.require_lowercase_characters)
+        : false,
+      allowUsersToChangePassword: isSet(object.allowUsersToChangePassword)
+        ? globalThis.Boolean(object.allowUsersToChangePassword)
+        : isSet(object.allow_users_to_change_password)
+        ? globalThis.Boolean(object.allow_users_to_change_password)
+        : false,
+      maxPasswordAge: isSet(object.maxPasswordAge)
+        ? globalThis.Number(object.maxPasswordAge)
+        : isSet(object.max_password_age)
+        ? globalThis.Number(object.max_password_age)
+        : 0,
+      passwordReusePrevention: isSet(object.passwordReusePrevention)
+        ? globalThis.Number(object.passwordReusePrevention)
+        : isSet(object.password_reuse_prevention)
+        ? globalThis.Number(object.password_reuse_prevention)
+        : 0,
+      hardExpiry: isSet(object.hardExpiry)
+        ? globalThis.Boolean(object.hardExpiry)
+        : isSet(object.hard_expiry)
+        ? globalThis.Boolean(object.hard_expiry)
+        : false,
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: UpdateAccountPasswordPolicyRequest): unknown {
+    const obj: any = {};
+    if (message.minimumPasswordLength !== 0) {
+      obj.minimumPasswordLength = Math.round(message.minimumPasswordLength);
+    }
+    if (message.requireSymbols !== false) {
+      obj.requireSymbols = message.requireSymbols;
+    }
+    if (message.requireNumbers !== false) {
+      obj.requireNumbers = message.requireNumbers;
+    }
+    if (message.requireUppercaseCharacters !== false) {
+      obj.requireUppercaseCharacters = message.requireUppercaseCharacters;
+    }
+    if (message.requireLowercaseCharacters !== false) {
+      obj.requireLowercaseCharacters = message.requireLowercaseCharacters;
+    }
+    if (message.allowUsersToChangePassword !== false) {
+      obj.allowUsersToChangePassword = message.allowUsersToChangePassword;
+    }
+    if (message.maxPasswordAge !== 0) {
+      obj.maxPasswordAge = Math.round(message.maxPasswordAge);
+    }
+    if (message.passwordReusePrevention !== 0) {
+      obj.passwordReusePrevention = Math.round(message.passwordReusePrevention);
+    }
+    if (message.hardExpiry !== false) {
+      obj.hardExpiry = message.hardExpiry;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateAccountPasswordPolicyRequest>): UpdateAccountPasswordPolicyRequest {
+    return UpdateAccountPasswordPolicyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateAccountPasswordPolicyRequest>): UpdateAccountPasswordPolicyRequest {
+    const message = createBaseUpdateAccountPasswordPolicyRequest();
+    message.minimumPasswordLength = object.minimumPasswordLength ?? 0;
+    message.requireSymbols = object.requireSymbols ?? false;
+    message.requireNumbers = object.requireNumbers ?? false;
+    message.requireUppercaseCharacters = object.requireUppercaseCharacters ?? false;
+    message.requireLowercaseCharacters = object.requireLowercaseCharacters ?? false;
+    message.allowUsersToChangePassword = object.allowUsersToChangePassword ?? false;
+    message.maxPasswordAge = object.maxPasswordAge ?? 0;
+    message.passwordReusePrevention = object.passwordReusePrevention ?? 0;
+    message.hardExpiry = object.hardExpiry ?? false;
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseGetAccountPasswordPolicyRequest(): GetAccountPasswordPolicyRequest {
+  return {};
+}
+
+export const GetAccountPasswordPolicyRequest: MessageFns<GetAccountPasswordPolicyRequest> = {
+  encode(_: GetAccountPasswordPolicyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetAccountPasswordPolicyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetAccountPasswordPolicyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetAccountPasswordPolicyRequest {
+    return {};
+  },
+
+  toJSON(_: GetAccountPasswordPolicyRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetAccountPasswordPolicyRequest>): GetAccountPasswordPolicyRequest {
+    return GetAccountPasswordPolicyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<GetAccountPasswordPolicyRequest>): GetAccountPasswordPolicyRequest {
+    const message = createBaseGetAccountPasswordPolicyRequest();
+    return message;
+  },
+};
+
+function createBaseGetAccountPasswordPolicyResponse(): GetAccountPasswordPolicyResponse {
+  return { passwordPolicy: undefined };
+}
+
+export const GetAccountPasswordPolicyResponse: MessageFns<GetAccountPasswordPolicyResponse> = {
+  encode(message: GetAccountPasswordPolicyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.passwordPolicy !== undefined) {
+      PasswordPolicy.encode(message.passwordPolicy, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetAccountPasswordPolicyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetAccountPasswordPolicyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.passwordPolicy = PasswordPolicy.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetAccountPasswordPolicyResponse {
+    return {
+      passwordPolicy: isSet(object.passwordPolicy)
+        ? PasswordPolicy.fromJSON(object.passwordPolicy)
+        : isSet(object.password_policy)
+        ? PasswordPolicy.fromJSON(object.password_policy)
+        : undefined,
+    };
+  },
+
+  toJSON(message: GetAccountPasswordPolicyResponse): unknown {
+    const obj: any = {};
+    if (message.passwordPolicy !== undefined) {
+      obj.passwordPolicy = PasswordPolicy.toJSON(message.passwordPolicy);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetAccountPasswordPolicyResponse>): GetAccountPasswordPolicyResponse {
+    return GetAccountPasswordPolicyResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetAccountPasswordPolicyResponse>): GetAccountPasswordPolicyResponse {
+    const message = createBaseGetAccountPasswordPolicyResponse();
+    message.passwordPolicy = (object.passwordPolicy !== undefined && object.passwordPolicy !== null)
+      ? PasswordPolicy.fromPartial(object.passwordPolicy)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteAccountPasswordPolicyRequest(): DeleteAccountPasswordPolicyRequest {
+  return { clientRequestToken: "" };
+}
+
+export const DeleteAccountPasswordPolicyRequest: MessageFns<DeleteAccountPasswordPolicyRequest> = {
+  encode(message: DeleteAccountPasswordPolicyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clientRequestToken !== "") {
+      writer.uint32(10).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteAccountPasswordPolicyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteAccountPasswordPolicyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteAccountPasswordPolicyRequest {
+    return {
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: DeleteAccountPasswordPolicyRequest): unknown {
+    const obj: any = {};
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteAccountPasswordPolicyRequest>): DeleteAccountPasswordPolicyRequest {
+    return DeleteAccountPasswordPolicyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteAccountPasswordPolicyRequest>): DeleteAccountPasswordPolicyRequest {
+    const message = createBaseDeleteAccountPasswordPolicyRequest();
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
 /**
  * The single writer of global identity state. Every call is SigV4-signed (metadata
  * `authorization`, `x-amz-date`, `x-amz-security-token`) and authorized against `iam:<Operation>`
@@ -8416,6 +9417,72 @@ export const ControlServiceService = {
     responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
   },
+  /** The account alias (at most one; globally unique; a new one replaces the old). */
+  createAccountAlias: {
+    path: "/gatehouse.v1.ControlService/CreateAccountAlias" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AccountAliasRequest): Buffer => Buffer.from(AccountAliasRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AccountAliasRequest => AccountAliasRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  deleteAccountAlias: {
+    path: "/gatehouse.v1.ControlService/DeleteAccountAlias" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AccountAliasRequest): Buffer => Buffer.from(AccountAliasRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AccountAliasRequest => AccountAliasRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  listAccountAliases: {
+    path: "/gatehouse.v1.ControlService/ListAccountAliases" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListAccountAliasesRequest): Buffer =>
+      Buffer.from(ListAccountAliasesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListAccountAliasesRequest => ListAccountAliasesRequest.decode(value),
+    responseSerialize: (value: ListAccountAliasesResponse): Buffer =>
+      Buffer.from(ListAccountAliasesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListAccountAliasesResponse => ListAccountAliasesResponse.decode(value),
+  },
+  /** The account password policy; unset fields take AWS's defaults. */
+  updateAccountPasswordPolicy: {
+    path: "/gatehouse.v1.ControlService/UpdateAccountPasswordPolicy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateAccountPasswordPolicyRequest): Buffer =>
+      Buffer.from(UpdateAccountPasswordPolicyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateAccountPasswordPolicyRequest =>
+      UpdateAccountPasswordPolicyRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  getAccountPasswordPolicy: {
+    path: "/gatehouse.v1.ControlService/GetAccountPasswordPolicy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetAccountPasswordPolicyRequest): Buffer =>
+      Buffer.from(GetAccountPasswordPolicyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetAccountPasswordPolicyRequest =>
+      GetAccountPasswordPolicyRequest.decode(value),
+    responseSerialize: (value: GetAccountPasswordPolicyResponse): Buffer =>
+      Buffer.from(GetAccountPasswordPolicyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetAccountPasswordPolicyResponse =>
+      GetAccountPasswordPolicyResponse.decode(value),
+  },
+  deleteAccountPasswordPolicy: {
+    path: "/gatehouse.v1.ControlService/DeleteAccountPasswordPolicy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteAccountPasswordPolicyRequest): Buffer =>
+      Buffer.from(DeleteAccountPasswordPolicyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteAccountPasswordPolicyRequest =>
+      DeleteAccountPasswordPolicyRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
 } as const;
 
 export interface ControlServiceServer extends UntypedServiceImplementation {
@@ -8470,6 +9537,14 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   /** Description and maximum session duration; unset fields keep their value. */
   updateRole: handleUnaryCall<UpdateRoleRequest, MutationResponse>;
   updateAssumeRolePolicy: handleUnaryCall<UpdateAssumeRolePolicyRequest, MutationResponse>;
+  /** The account alias (at most one; globally unique; a new one replaces the old). */
+  createAccountAlias: handleUnaryCall<AccountAliasRequest, MutationResponse>;
+  deleteAccountAlias: handleUnaryCall<AccountAliasRequest, MutationResponse>;
+  listAccountAliases: handleUnaryCall<ListAccountAliasesRequest, ListAccountAliasesResponse>;
+  /** The account password policy; unset fields take AWS's defaults. */
+  updateAccountPasswordPolicy: handleUnaryCall<UpdateAccountPasswordPolicyRequest, MutationResponse>;
+  getAccountPasswordPolicy: handleUnaryCall<GetAccountPasswordPolicyRequest, GetAccountPasswordPolicyResponse>;
+  deleteAccountPasswordPolicy: handleUnaryCall<DeleteAccountPasswordPolicyRequest, MutationResponse>;
 }
 
 export interface ControlServiceClient extends Client {
@@ -9164,6 +10239,98 @@ export interface ControlServiceClient extends Client {
   ): ClientUnaryCall;
   updateAssumeRolePolicy(
     request: UpdateAssumeRolePolicyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  /** The account alias (at most one; globally unique; a new one replaces the old). */
+  createAccountAlias(
+    request: AccountAliasRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  createAccountAlias(
+    request: AccountAliasRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  createAccountAlias(
+    request: AccountAliasRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  deleteAccountAlias(
+    request: AccountAliasRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  deleteAccountAlias(
+    request: AccountAliasRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  deleteAccountAlias(
+    request: AccountAliasRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  listAccountAliases(
+    request: ListAccountAliasesRequest,
+    callback: (error: ServiceError | null, response: ListAccountAliasesResponse) => void,
+  ): ClientUnaryCall;
+  listAccountAliases(
+    request: ListAccountAliasesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListAccountAliasesResponse) => void,
+  ): ClientUnaryCall;
+  listAccountAliases(
+    request: ListAccountAliasesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListAccountAliasesResponse) => void,
+  ): ClientUnaryCall;
+  /** The account password policy; unset fields take AWS's defaults. */
+  updateAccountPasswordPolicy(
+    request: UpdateAccountPasswordPolicyRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  updateAccountPasswordPolicy(
+    request: UpdateAccountPasswordPolicyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  updateAccountPasswordPolicy(
+    request: UpdateAccountPasswordPolicyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  getAccountPasswordPolicy(
+    request: GetAccountPasswordPolicyRequest,
+    callback: (error: ServiceError | null, response: GetAccountPasswordPolicyResponse) => void,
+  ): ClientUnaryCall;
+  getAccountPasswordPolicy(
+    request: GetAccountPasswordPolicyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetAccountPasswordPolicyResponse) => void,
+  ): ClientUnaryCall;
+  getAccountPasswordPolicy(
+    request: GetAccountPasswordPolicyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetAccountPasswordPolicyResponse) => void,
+  ): ClientUnaryCall;
+  deleteAccountPasswordPolicy(
+    request: DeleteAccountPasswordPolicyRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  deleteAccountPasswordPolicy(
+    request: DeleteAccountPasswordPolicyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  deleteAccountPasswordPolicy(
+    request: DeleteAccountPasswordPolicyRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MutationResponse) => void,
