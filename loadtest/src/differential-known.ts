@@ -19,7 +19,7 @@
 
 import type { Decision } from "@gatehouse/policy";
 import { decideWithGatehouse, decideWithIamSimulate, type Scenario } from "./differential-scenario.ts";
-import type { IamPolicyDocument, IamStatement } from "./workloads.ts";
+import type { IamCondition, IamPolicyDocument, IamStatement } from "./workloads.ts";
 
 /** One documented class of disagreement. */
 export interface KnownDifference {
@@ -114,31 +114,72 @@ export const knownDifferences: readonly KnownDifference[] = [
     },
   },
   {
-    id: "not-resource-with-unresolvable-policy-variable",
-    kind: "gatehouse-divergence",
+    id: "negated-operator-matches-null-variable",
+    kind: "iam-simulate-departs-from-aws",
     summary:
-      "A NotResource entry with a policy variable whose key is not in the request (e.g. aws:username for a " +
-      "role session) cannot be resolved; Gatehouse then treats the whole statement as not applying (listed in " +
-      "packages/policy/README.md, 'Known divergences from AWS'). iam-simulate compares the ARN's fixed " +
-      "segments first, so for a request to another service it decides 'not this resource' without the " +
-      "variable and applies the statement (for the same service it agrees with Gatehouse). AWS says only that " +
-      "an unresolved variable 'might cause the entire statement to be invalid' (top of the page) and has a " +
-      "section 'Policy variables with no value' (#policy-vars-no-value) that the engine's choice should be " +
-      "checked against: if an unresolved entry simply matches no resource, a NotResource around it matches " +
-      "and iam-simulate's answer is AWS's.",
-    awsDocs: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the text names a policy variable
+      "A policy value whose variable has no value in the request (e.g. ${aws:PrincipalTag/Team} for an " +
+      "untagged principal) is effectively null: it equals nothing. Gatehouse lets a negated operator " +
+      "(StringNotEquals, StringNotLike, ArnNotLike, ...) match against it; iam-simulate treats the value as an " +
+      "error and fails the condition. AWS: 'Inverted condition operators like StringNotEquals or StringNotLike " +
+      "do match against a null value, as the value of the condition key they are testing against is not equal " +
+      "to or like the effectively null value.'",
+    awsDocs: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-no-value",
     normalize(scenario) {
-      const present = new Set(
-        Object.entries(scenario.request.context)
-          .filter(([, v]) => typeof v === "string")
-          .map(([k]) => k.toLowerCase()),
-      );
-      const unresolvable = (st: IamStatement) =>
-        [...JSON.stringify(st.NotResource ?? []).matchAll(/\$\{([^}]+)\}/g)].some(
-          (m) => !["*", "?", "$"].includes(m[1] as string) && !present.has((m[1] as string).toLowerCase()),
-        );
-      if (!allStatements(scenario).some(unresolvable)) return undefined;
-      return mapStatements(scenario, (st) => (unresolvable(st) ? undefined : st));
+      const resolvable = resolvableKeys(scenario);
+      const isNull = (value: string) => hasNullVariable(value, resolvable);
+      let changed = false;
+      const out = mapStatements(scenario, (st) => {
+        if (!st.Condition) return st;
+        const condition: IamCondition = {};
+        for (const [operator, entries] of Object.entries(st.Condition)) {
+          const negated = /^(ForAnyValue:|ForAllValues:)?(String|Arn)Not/.test(operator);
+          for (const [key, raw] of Object.entries(entries)) {
+            const values = toArray(raw);
+            const kept = negated ? values.filter((v) => !isNull(v)) : values;
+            if (kept.length !== values.length) changed = true;
+            if (kept.length > 0) {
+              condition[operator] = { ...condition[operator], [key]: kept };
+            } else if (operator.startsWith("ForAnyValue:")) {
+              // "Some request value differs from nothing": true exactly when the key has a value.
+              condition.Null = { ...condition.Null, [key]: "false" };
+            }
+            // Any other negated clause over only null values always holds: dropping it is equivalent.
+          }
+        }
+        if (Object.keys(condition).length > 0) return { ...st, Condition: condition };
+        const { Condition: _dropped, ...unconditional } = st;
+        return unconditional;
+      });
+      return changed ? out : undefined;
+    },
+  },
+  {
+    id: "not-resource-entry-with-null-variable-matches-nothing",
+    kind: "iam-simulate-departs-from-aws",
+    summary:
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the text names a policy variable
+      "A NotResource entry whose policy variable has no value in the request (e.g. ${aws:username} for a role " +
+      "session) matches no resource, so the NotResource statement still applies to the request's resource. " +
+      "iam-simulate, for a resource of the same service, treats the statement as not applying. AWS: 'If a " +
+      "variable that has no value in the authorization context is used as part of the Resource or NotResource " +
+      "element of a policy, the resource that includes a policy variable with no value will not match any " +
+      "resource.'",
+    awsDocs: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-no-value",
+    normalize(scenario) {
+      const resolvable = resolvableKeys(scenario);
+      let changed = false;
+      const out = mapStatements(scenario, (st) => {
+        if (st.NotResource === undefined) return st;
+        const entries = toArray(st.NotResource);
+        const kept = entries.filter((e) => !hasNullVariable(e, resolvable));
+        if (kept.length === entries.length) return st;
+        changed = true;
+        // Entries that match nothing exclude nothing; with none left the statement covers every resource.
+        const { NotResource: _dropped, ...rest } = st;
+        return kept.length > 0 ? { ...rest, NotResource: kept } : { ...rest, Resource: "*" };
+      });
+      return changed ? out : undefined;
     },
   },
 ];
@@ -198,6 +239,25 @@ function principalChain(scenario: Scenario): string[][] {
 
 function toArray(value: string | string[]): string[] {
   return typeof value === "string" ? [value] : value;
+}
+
+/** Lower-cased context keys a policy variable can resolve from: present with a single value. */
+function resolvableKeys(scenario: Scenario): Set<string> {
+  return new Set(
+    Object.entries(scenario.request.context)
+      .filter(([, v]) => !Array.isArray(v))
+      .map(([k]) => k.toLowerCase()),
+  );
+}
+
+/** Whether a policy value uses a variable (without a default) that the request cannot resolve. */
+function hasNullVariable(value: string, resolvable: ReadonlySet<string>): boolean {
+  return [...value.matchAll(/\$\{([^},]+)(,\s*'[^']*')?\}/g)].some(
+    (m) =>
+      m[2] === undefined &&
+      !["*", "?", "$"].includes(m[1] as string) &&
+      !resolvable.has((m[1] as string).toLowerCase()),
+  );
 }
 
 /** Every statement of every policy of the scenario. */

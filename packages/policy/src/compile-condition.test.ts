@@ -581,8 +581,15 @@ const cases: Case[] = [
   },
   {
     doc: VARIABLES,
-    name: "… and makes a negated operator fail too",
-    condition: { StringNotEquals: { "aws:ResourceTag/owner": "${aws:username}" } },
+    name: "… while a negated operator matches against the null value (the doc's Deny example)",
+    condition: { StringNotEquals: { "s3:ExistingObjectTag/Team": "${aws:PrincipalTag/Team}" } },
+    context: { "s3:ExistingObjectTag/Team": "blue" },
+    holds: true,
+  },
+  {
+    doc: VARIABLES,
+    name: "… and a negated operator still fails when another of its values matches",
+    condition: { StringNotLike: { "aws:ResourceTag/owner": ["${aws:username}", "b*"] } },
     context: { "aws:ResourceTag/owner": "bob" },
     holds: false,
   },

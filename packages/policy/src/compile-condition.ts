@@ -294,9 +294,14 @@ export function compileCondition(clause: ConditionClause, variables: boolean): C
   };
 }
 
+/**
+ * One request value against the clause. A policy value whose variable has no value is "effectively
+ * null": nothing equals it, so a negated operator matches against it (AWS, "Policy variables with
+ * no value": https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-no-value).
+ */
 function satisfied(c: CompiledCondition, v: Scalar, ctx: Context): boolean {
   const r = (c.matcher as ValueMatcher).match(v, ctx);
-  return c.negated ? r === NO_MATCH : r === MATCH;
+  return c.negated ? r === NO_MATCH || r === UNRESOLVED : r === MATCH;
 }
 
 /** Evaluates a compiled clause against the request context. Hot path: allocates nothing. */

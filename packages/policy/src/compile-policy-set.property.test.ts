@@ -230,15 +230,16 @@ function conditionHolds(operator: string, key: string, values: string[], ctx: Re
   const negated = base.includes("Not");
   if (missing) return setOp === "all" ? true : setOp === "any" ? false : ifExists || negated;
   if (Array.isArray(raw) && setOp === "none") return false;
-  // One request value against all policy values: "match", "nomatch" or "invalid"/"unresolved" (never satisfies).
+  // One request value against all policy values: "match", "nomatch" or "invalid" (never satisfies). A
+  // value whose variable has no value is effectively null: it equals nothing, so only "nomatch".
   const one = (x: string | number | boolean): boolean => {
     let anyMatch = false;
     let broken = false;
     for (const pv of values) {
       if (base.startsWith("String")) {
         const resolved = substitute(pv, ctx);
-        if (resolved === undefined) broken = true;
-        else if (base.includes("Like") ? glob(resolved).test(String(x)) : resolved === String(x)) anyMatch = true;
+        if (resolved !== undefined && (base.includes("Like") ? glob(resolved).test(String(x)) : resolved === String(x)))
+          anyMatch = true;
       } else if (base === "Bool") {
         const b = String(x).toLowerCase();
         if (b !== "true" && b !== "false") broken = true;
@@ -272,7 +273,7 @@ function applies(s: GenStatement, req: AuthzRequest): boolean {
       return false;
   } else if (s.NotResource !== undefined) {
     const resolved = list(s.NotResource).map((p) => substitute(p, ctx));
-    if (resolved.some((r) => r === undefined || glob(r).test(req.resource))) return false;
+    if (resolved.some((r) => r !== undefined && glob(r).test(req.resource))) return false;
   }
   const condition = (s.Condition ?? {}) as Record<string, Record<string, string[]>>;
   return Object.entries(condition).every(([op, block]) =>

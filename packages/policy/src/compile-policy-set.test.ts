@@ -157,15 +157,15 @@ const cases: Case[] = [
   },
   {
     doc: VARIABLES,
-    name: "a NotResource variable without a value makes the Deny not apply",
+    name: "a NotResource entry whose variable has no value matches no resource, so the Deny applies",
     set: {
       identityPolicies: [
         policy(allow("s3:*"), { Effect: "Deny", Action: "s3:*", NotResource: `${BUCKET}/home/\${aws:username}/*` }),
       ],
     },
     principal: alice,
-    request: request("s3:PutObject", `${BUCKET}/other`),
-    expected: "Allow",
+    request: request("s3:PutObject", `${BUCKET}/home/alice/k`),
+    expected: "ExplicitDeny",
   },
   // NotAction / NotResource
   {

@@ -140,8 +140,10 @@ export function actionMatches(s: CompiledStatement, lowerAction: string): boolea
 const EMPTY: Context = Object.freeze({});
 
 /**
- * Whether the statement's Resource/NotResource matches. A policy variable without a value makes
- * its pattern match nothing, and makes a NotResource statement not apply at all.
+ * Whether the statement's Resource/NotResource matches. A Resource or NotResource entry with a
+ * policy variable that has no value matches no resource, so it widens a NotResource statement
+ * rather than disabling it (AWS, "Policy variables with no value":
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-no-value).
  */
 export function resourceMatches(s: CompiledStatement, resource: string, ctx: Context): boolean {
   if (s.resources !== undefined) {
@@ -149,10 +151,7 @@ export function resourceMatches(s: CompiledStatement, resource: string, ctx: Con
     return false;
   }
   if (s.notResources !== undefined) {
-    for (const p of s.notResources) {
-      if (p.match(resource, 0, resource.length, ctx) !== NO_MATCH) return false;
-      if (p.hasVariables && p.unresolvable(ctx)) return false;
-    }
+    for (const p of s.notResources) if (p.match(resource, 0, resource.length, ctx) === MATCH) return false;
   }
   return true;
 }
