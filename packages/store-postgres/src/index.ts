@@ -5,6 +5,7 @@
  */
 export type { AccountSettingsStore } from "./account-store.ts";
 export { AWS_MANAGED_ACCOUNT, BUILTIN_POLICIES, type BuiltinPolicy } from "./builtin-policies.ts";
+export type { LoginProfileStore, UpdateLoginProfileInput } from "./login-profile-store.ts";
 export { loadMigrations, type Migration, type MigrationResult, migrate } from "./migrate.ts";
 export {
   DEFAULT_QUOTAS,

@@ -188,3 +188,10 @@ export interface PasswordPolicyRecord {
   readonly passwordReusePrevention: number;
   readonly hardExpiry: boolean;
 }
+
+/** A user's console sign-in profile (never the password or its hash). */
+export interface LoginProfileRecord {
+  readonly userName: string;
+  readonly createdAtMs: number;
+  readonly passwordResetRequired: boolean;
+}

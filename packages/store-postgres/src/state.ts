@@ -29,6 +29,7 @@ export const EntityKind = Object.freeze({
   role: "role",
   policy: "policy",
   accessKey: "access-key",
+  loginProfile: "login-profile",
 } as const);
 
 /**
@@ -180,6 +181,35 @@ export async function accountState(q: Queryable, accountId: string): Promise<Out
       alias: row.alias,
       createdAtMs: row.created_at.getTime(),
       passwordPolicy: row.policy === null ? null : toPasswordPolicy(row.policy),
+    },
+  };
+}
+
+/** A user's login profile (id = user id): never the hash, which only the control plane needs. */
+export async function loginProfileState(q: Queryable, userId: string): Promise<OutboxEvent> {
+  const r = await q.query<{
+    account_id: string;
+    user_name: string;
+    password_reset_required: boolean;
+    password_changed_at: Date;
+    created_at: Date;
+  }>(
+    `SELECT l.account_id, u.user_name, l.password_reset_required, l.password_changed_at, l.created_at
+     FROM login_profiles l JOIN users u ON u.user_id = l.user_id WHERE l.user_id = $1`,
+    [userId],
+  );
+  const row = r.rows[0];
+  if (row === undefined) return { kind: EntityKind.loginProfile, id: userId, payload: null };
+  return {
+    kind: EntityKind.loginProfile,
+    id: userId,
+    payload: {
+      accountId: row.account_id,
+      userId,
+      userName: row.user_name,
+      passwordResetRequired: row.password_reset_required,
+      passwordChangedAtMs: row.password_changed_at.getTime(),
+      createdAtMs: row.created_at.getTime(),
     },
   };
 }

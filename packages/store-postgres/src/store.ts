@@ -3,6 +3,7 @@ import { IamError, iamArn, newId } from "@gatehouse/core";
 import pg from "pg";
 import { type AccountSettingsStore, createAccountSettingsStore } from "./account-store.ts";
 import { AWS_MANAGED_ACCOUNT, seedBuiltinPolicies } from "./builtin-policies.ts";
+import { createLoginProfileStore, type LoginProfileStore } from "./login-profile-store.ts";
 import {
   ACCESS_KEY_SELECT,
   type AccessKeyRow,
@@ -59,6 +60,7 @@ import {
   accessKeyState,
   accountState,
   groupState,
+  loginProfileState,
   policyState,
   principalState,
   roleState,
@@ -117,7 +119,7 @@ export interface NewAccount {
  * writes outbox rows with the changed entities' full new state; every write accepts a client
  * request token. Errors are {@link IamError}s.
  */
-export interface IamStore extends TagStore, AccountSettingsStore {
+export interface IamStore extends TagStore, AccountSettingsStore, LoginProfileStore {
   readonly options: ValidPostgresStoreOptions;
   /** The pool, for the outbox relay and health checks (same schema search_path). */
   readonly pool: pg.Pool;
@@ -349,6 +351,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
   const store: IamStore = {
     ...createTagStore(ctx),
     ...createAccountSettingsStore(ctx),
+    ...createLoginProfileStore(ctx),
     options: opts,
     pool,
     channel: ctx.channel,
@@ -1370,6 +1373,9 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           "SELECT access_key_id AS id FROM access_keys WHERE account_id = $1 ORDER BY access_key_id",
         )) {
           events.push(await accessKeyState(q, partition, id));
+        }
+        for (const id of await ids("SELECT user_id AS id FROM login_profiles WHERE account_id = $1 ORDER BY user_id")) {
+          events.push(await loginProfileState(q, id));
         }
         const entities: ExportedEntity[] = events.map((e) => ({ kind: e.kind, id: e.id, state: e.payload }));
         return { accountId, revision: Number(row.revision), entities };

@@ -20,6 +20,7 @@ import {
   checkAccountAlias,
   checkMaxSessionDuration,
   checkName,
+  checkPasswordInput,
   checkPath,
   checkPolicyDocument,
   checkSetting,
@@ -616,6 +617,70 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       return {
         revision: toWire.revision(await store.deletePasswordPolicy(ctx.accountId, token(r.clientRequestToken))),
       };
+    }),
+
+    // ---- login profiles ----
+    handler("createLoginProfile", "CreateLoginProfile", async (r, ctx) => {
+      const userName = checkName(r.userName, "userName", 64);
+      const password = checkPasswordInput(r.password, "password");
+      await ctx.authorize("CreateLoginProfile", () => entityArn(ctx.accountId, "user", userName));
+      const m = await store.createLoginProfile(ctx.accountId, userName, {
+        password,
+        passwordResetRequired: r.passwordResetRequired,
+        ...token(r.clientRequestToken),
+      });
+      return { loginProfile: toWire.loginProfile(m.value), revision: toWire.revision(m) };
+    }),
+    handler("updateLoginProfile", "UpdateLoginProfile", async (r, ctx) => {
+      const userName = checkName(r.userName, "userName", 64);
+      const password = r.password === undefined ? undefined : checkPasswordInput(r.password, "password");
+      await ctx.authorize("UpdateLoginProfile", () => entityArn(ctx.accountId, "user", userName));
+      const m = await store.updateLoginProfile(ctx.accountId, userName, {
+        password,
+        passwordResetRequired: r.passwordResetRequired,
+        ...token(r.clientRequestToken),
+      });
+      return { revision: toWire.revision(m) };
+    }),
+    handler("deleteLoginProfile", "DeleteLoginProfile", async (r, ctx) => {
+      const userName = checkName(r.userName, "userName", 64);
+      await ctx.authorize("DeleteLoginProfile", () => entityArn(ctx.accountId, "user", userName));
+      return {
+        revision: toWire.revision(await store.deleteLoginProfile(ctx.accountId, userName, token(r.clientRequestToken))),
+      };
+    }),
+    handler("getLoginProfile", "GetLoginProfile", async (r, ctx) => {
+      const userName = subjectUser(ctx, r.userName);
+      await ctx.authorize("GetLoginProfile", () => entityArn(ctx.accountId, "user", userName));
+      return {
+        loginProfile: toWire.loginProfile(await store.getLoginProfile(ctx.accountId, userName)),
+        revision: undefined,
+      };
+    }),
+    handler("changePassword", "ChangePassword", async (r, ctx) => {
+      const caller = ctx.caller;
+      if (caller.kind !== "user") {
+        throw new IamError("InvalidInput", "ChangePassword changes an IAM user's own password; call it as that user", {
+          field: "userName",
+        });
+      }
+      const oldPassword = checkPasswordInput(r.oldPassword, "oldPassword");
+      const newPassword = checkPasswordInput(r.newPassword, "newPassword");
+      // As in AWS: the account policy's AllowUsersToChangePassword lets every user change their
+      // own password; otherwise iam:ChangePassword on the user (e.g. IAMUserChangePassword) must.
+      const policy = await store.getPasswordPolicy(ctx.accountId).catch((e: unknown) => {
+        if (IamError.is(e) && e.awsName === "NoSuchEntity") return undefined;
+        throw e;
+      });
+      if (policy?.allowUsersToChangePassword !== true) await ctx.authorize("ChangePassword", () => caller.arn);
+      const m = await store.changePassword(
+        ctx.accountId,
+        caller.userName,
+        oldPassword,
+        newPassword,
+        token(r.clientRequestToken),
+      );
+      return { revision: toWire.revision(m) };
     }),
 
     // ---- export ----

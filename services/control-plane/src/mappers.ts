@@ -1,6 +1,7 @@
 import type {
   AccessKeyMetadata,
   Group,
+  LoginProfile,
   ManagedPolicy,
   PageResponse,
   PolicyVersion,
@@ -11,6 +12,7 @@ import type {
 import type {
   AccessKeyRecord,
   GroupRecord,
+  LoginProfileRecord,
   ManagedPolicyRecord,
   Mutation,
   Page,
@@ -78,6 +80,11 @@ export const toWire = {
     lastUsedDateMs: k.lastUsed?.atMs ?? 0,
     lastUsedService: k.lastUsed?.service ?? "",
     lastUsedRegion: k.lastUsed?.region ?? "",
+  }),
+  loginProfile: (p: LoginProfileRecord): LoginProfile => ({
+    userName: p.userName,
+    createDateMs: p.createdAtMs,
+    passwordResetRequired: p.passwordResetRequired,
   }),
   page: (p: Page<unknown>): PageResponse => ({ isTruncated: p.isTruncated, marker: p.marker }),
 };

@@ -119,3 +119,9 @@ export function checkSetting(value: number, field: string, min: number, max: num
   }
   return value;
 }
+
+/** A password as sent: 1..128 characters. The message never echoes it. */
+export function checkPasswordInput(value: string, field: string): string {
+  if (value.length === 0 || value.length > 128) throw invalid(field, "must be 1..128 characters");
+  return value;
+}

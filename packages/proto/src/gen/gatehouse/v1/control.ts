@@ -560,6 +560,47 @@ export interface DeleteAccountPasswordPolicyRequest {
   clientRequestToken: string;
 }
 
+export interface LoginProfile {
+  userName: string;
+  createDateMs: number;
+  passwordResetRequired: boolean;
+}
+
+export interface LoginProfileResponse {
+  loginProfile?: LoginProfile | undefined;
+  revision?: Revision | undefined;
+}
+
+export interface CreateLoginProfileRequest {
+  userName: string;
+  password: string;
+  passwordResetRequired: boolean;
+  clientRequestToken: string;
+}
+
+export interface UpdateLoginProfileRequest {
+  userName: string;
+  password?: string | undefined;
+  passwordResetRequired?: boolean | undefined;
+  clientRequestToken: string;
+}
+
+export interface DeleteLoginProfileRequest {
+  userName: string;
+  clientRequestToken: string;
+}
+
+export interface GetLoginProfileRequest {
+  /** Empty means the calling user. */
+  userName: string;
+}
+
+export interface ChangePasswordRequest {
+  oldPassword: string;
+  newPassword: string;
+  clientRequestToken: string;
+}
+
 function createBaseMutationResponse(): MutationResponse {
   return { revision: undefined };
 }
@@ -8957,6 +8998,749 @@ export const DeleteAccountPasswordPolicyRequest: MessageFns<DeleteAccountPasswor
   },
 };
 
+function createBaseLoginProfile(): LoginProfile {
+  return { userName: "", createDateMs: 0, passwordResetRequired: false };
+}
+
+export const LoginProfile: MessageFns<LoginProfile> = {
+  encode(message: LoginProfile, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userName !== "") {
+      writer.uint32(10).string(message.userName);
+    }
+    if (message.createDateMs !== 0) {
+      writer.uint32(16).int64(message.createDateMs);
+    }
+    if (message.passwordResetRequired !== false) {
+      writer.uint32(24).bool(message.passwordResetRequired);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LoginProfile {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLoginProfile();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.createDateMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.passwordResetRequired = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LoginProfile {
+    return {
+      userName: isSet(object.userName)
+        ? globalThis.String(object.userName)
+        : isSet(object.user_name)
+        ? globalThis.String(object.user_name)
+        : "",
+      createDateMs: isSet(object.createDateMs)
+        ? globalThis.Number(object.createDateMs)
+        : isSet(object.create_date_ms)
+        ? globalThis.Number(object.create_date_ms)
+        : 0,
+      passwordResetRequired: isSet(object.passwordResetRequired)
+        ? globalThis.Boolean(object.passwordResetRequired)
+        : isSet(object.password_reset_required)
+        ? globalThis.Boolean(object.password_reset_required)
+        : false,
+    };
+  },
+
+  toJSON(message: LoginProfile): unknown {
+    const obj: any = {};
+    if (message.userName !== "") {
+      obj.userName = message.userName;
+    }
+    if (message.createDateMs !== 0) {
+      obj.createDateMs = Math.round(message.createDateMs);
+    }
+    if (message.passwordResetRequired !== false) {
+      obj.passwordResetRequired = message.passwordResetRequired;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LoginProfile>): LoginProfile {
+    return LoginProfile.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LoginProfile>): LoginProfile {
+    const message = createBaseLoginProfile();
+    message.userName = object.userName ?? "";
+    message.createDateMs = object.createDateMs ?? 0;
+    message.passwordResetRequired = object.passwordResetRequired ?? false;
+    return message;
+  },
+};
+
+function createBaseLoginProfileResponse(): LoginProfileResponse {
+  return { loginProfile: undefined, revision: undefined };
+}
+
+export const LoginProfileResponse: MessageFns<LoginProfileResponse> = {
+  encode(message: LoginProfileResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.loginProfile !== undefined) {
+      LoginProfile.encode(message.loginProfile, writer.uint32(10).fork()).join();
+    }
+    if (message.revision !== undefined) {
+      Revision.encode(message.revision, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LoginProfileResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLoginProfileResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.loginProfile = LoginProfile.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.revision = Revision.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LoginProfileResponse {
+    return {
+      loginProfile: isSet(object.loginProfile)
+        ? LoginProfile.fromJSON(object.loginProfile)
+        : isSet(object.login_profile)
+        ? LoginProfile.fromJSON(object.login_profile)
+        : undefined,
+      revision: isSet(object.revision) ? Revision.fromJSON(object.revision) : undefined,
+    };
+  },
+
+  toJSON(message: LoginProfileResponse): unknown {
+    const obj: any = {};
+    if (message.loginProfile !== undefined) {
+      obj.loginProfile = LoginProfile.toJSON(message.loginProfile);
+    }
+    if (message.revision !== undefined) {
+      obj.revision = Revision.toJSON(message.revision);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LoginProfileResponse>): LoginProfileResponse {
+    return LoginProfileResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LoginProfileResponse>): LoginProfileResponse {
+    const message = createBaseLoginProfileResponse();
+    message.loginProfile = (object.loginProfile !== undefined && object.loginProfile !== null)
+      ? LoginProfile.fromPartial(object.loginProfile)
+      : undefined;
+    message.revision = (object.revision !== undefined && object.revision !== null)
+      ? Revision.fromPartial(object.revision)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCreateLoginProfileRequest(): CreateLoginProfileRequest {
+  return { userName: "", password: "", passwordResetRequired: false, clientRequestToken: "" };
+}
+
+export const CreateLoginProfileRequest: MessageFns<CreateLoginProfileRequest> = {
+  encode(message: CreateLoginProfileRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userName !== "") {
+      writer.uint32(10).string(message.userName);
+    }
+    if (message.password !== "") {
+      writer.uint32(18).string(message.password);
+    }
+    if (message.passwordResetRequired !== false) {
+      writer.uint32(24).bool(message.passwordResetRequired);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(34).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateLoginProfileRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateLoginProfileRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.password = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.passwordResetRequired = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateLoginProfileRequest {
+    return {
+      userName: isSet(object.userName)
+        ? globalThis.String(object.userName)
+        : isSet(object.user_name)
+        ? globalThis.String(object.user_name)
+        : "",
+      password: isSet(object.password) ? globalThis.String(object.password) : "",
+      passwordResetRequired: isSet(object.passwordResetRequired)
+        ? globalThis.Boolean(object.passwordResetRequired)
+        : isSet(object.password_reset_required)
+        ? globalThis.Boolean(object.password_reset_required)
+        : false,
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: CreateLoginProfileRequest): unknown {
+    const obj: any = {};
+    if (message.userName !== "") {
+      obj.userName = message.userName;
+    }
+    if (message.password !== "") {
+      obj.password = message.password;
+    }
+    if (message.passwordResetRequired !== false) {
+      obj.passwordResetRequired = message.passwordResetRequired;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateLoginProfileRequest>): CreateLoginProfileRequest {
+    return CreateLoginProfileRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateLoginProfileRequest>): CreateLoginProfileRequest {
+    const message = createBaseCreateLoginProfileRequest();
+    message.userName = object.userName ?? "";
+    message.password = object.password ?? "";
+    message.passwordResetRequired = object.passwordResetRequired ?? false;
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseUpdateLoginProfileRequest(): UpdateLoginProfileRequest {
+  return { userName: "", password: undefined, passwordResetRequired: undefined, clientRequestToken: "" };
+}
+
+export const UpdateLoginProfileRequest: MessageFns<UpdateLoginProfileRequest> = {
+  encode(message: UpdateLoginProfileRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userName !== "") {
+      writer.uint32(10).string(message.userName);
+    }
+    if (message.password !== undefined) {
+      writer.uint32(18).string(message.password);
+    }
+    if (message.passwordResetRequired !== undefined) {
+      writer.uint32(24).bool(message.passwordResetRequired);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(34).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateLoginProfileRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateLoginProfileRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.password = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.passwordResetRequired = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateLoginProfileRequest {
+    return {
+      userName: isSet(object.userName)
+        ? globalThis.String(object.userName)
+        : isSet(object.user_name)
+        ? globalThis.String(object.user_name)
+        : "",
+      password: isSet(object.password) ? globalThis.String(object.password) : undefined,
+      passwordResetRequired: isSet(object.passwordResetRequired)
+        ? globalThis.Boolean(object.passwordResetRequired)
+        : isSet(object.password_reset_required)
+        ? globalThis.Boolean(object.password_reset_required)
+        : undefined,
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: UpdateLoginProfileRequest): unknown {
+    const obj: any = {};
+    if (message.userName !== "") {
+      obj.userName = message.userName;
+    }
+    if (message.password !== undefined) {
+      obj.password = message.password;
+    }
+    if (message.passwordResetRequired !== undefined) {
+      obj.passwordResetRequired = message.passwordResetRequired;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateLoginProfileRequest>): UpdateLoginProfileRequest {
+    return UpdateLoginProfileRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateLoginProfileRequest>): UpdateLoginProfileRequest {
+    const message = createBaseUpdateLoginProfileRequest();
+    message.userName = object.userName ?? "";
+    message.password = object.password ?? undefined;
+    message.passwordResetRequired = object.passwordResetRequired ?? undefined;
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteLoginProfileRequest(): DeleteLoginProfileRequest {
+  return { userName: "", clientRequestToken: "" };
+}
+
+export const DeleteLoginProfileRequest: MessageFns<DeleteLoginProfileRequest> = {
+  encode(message: DeleteLoginProfileRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userName !== "") {
+      writer.uint32(10).string(message.userName);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(18).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteLoginProfileRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteLoginProfileRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteLoginProfileRequest {
+    return {
+      userName: isSet(object.userName)
+        ? globalThis.String(object.userName)
+        : isSet(object.user_name)
+        ? globalThis.String(object.user_name)
+        : "",
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: DeleteLoginProfileRequest): unknown {
+    const obj: any = {};
+    if (message.userName !== "") {
+      obj.userName = message.userName;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteLoginProfileRequest>): DeleteLoginProfileRequest {
+    return DeleteLoginProfileRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteLoginProfileRequest>): DeleteLoginProfileRequest {
+    const message = createBaseDeleteLoginProfileRequest();
+    message.userName = object.userName ?? "";
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseGetLoginProfileRequest(): GetLoginProfileRequest {
+  return { userName: "" };
+}
+
+export const GetLoginProfileRequest: MessageFns<GetLoginProfileRequest> = {
+  encode(message: GetLoginProfileRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userName !== "") {
+      writer.uint32(10).string(message.userName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetLoginProfileRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetLoginProfileRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetLoginProfileRequest {
+    return {
+      userName: isSet(object.userName)
+        ? globalThis.String(object.userName)
+        : isSet(object.user_name)
+        ? globalThis.String(object.user_name)
+        : "",
+    };
+  },
+
+  toJSON(message: GetLoginProfileRequest): unknown {
+    const obj: any = {};
+    if (message.userName !== "") {
+      obj.userName = message.userName;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetLoginProfileRequest>): GetLoginProfileRequest {
+    return GetLoginProfileRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetLoginProfileRequest>): GetLoginProfileRequest {
+    const message = createBaseGetLoginProfileRequest();
+    message.userName = object.userName ?? "";
+    return message;
+  },
+};
+
+function createBaseChangePasswordRequest(): ChangePasswordRequest {
+  return { oldPassword: "", newPassword: "", clientRequestToken: "" };
+}
+
+export const ChangePasswordRequest: MessageFns<ChangePasswordRequest> = {
+  encode(message: ChangePasswordRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.oldPassword !== "") {
+      writer.uint32(10).string(message.oldPassword);
+    }
+    if (message.newPassword !== "") {
+      writer.uint32(18).string(message.newPassword);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(26).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChangePasswordRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChangePasswordRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.oldPassword = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.newPassword = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChangePasswordRequest {
+    return {
+      oldPassword: isSet(object.oldPassword)
+        ? globalThis.String(object.oldPassword)
+        : isSet(object.old_password)
+        ? globalThis.String(object.old_password)
+        : "",
+      newPassword: isSet(object.newPassword)
+        ? globalThis.String(object.newPassword)
+        : isSet(object.new_password)
+        ? globalThis.String(object.new_password)
+        : "",
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ChangePasswordRequest): unknown {
+    const obj: any = {};
+    if (message.oldPassword !== "") {
+      obj.oldPassword = message.oldPassword;
+    }
+    if (message.newPassword !== "") {
+      obj.newPassword = message.newPassword;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ChangePasswordRequest>): ChangePasswordRequest {
+    return ChangePasswordRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ChangePasswordRequest>): ChangePasswordRequest {
+    const message = createBaseChangePasswordRequest();
+    message.oldPassword = object.oldPassword ?? "";
+    message.newPassword = object.newPassword ?? "";
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
 /**
  * The single writer of global identity state. Every call is SigV4-signed (metadata
  * `authorization`, `x-amz-date`, `x-amz-security-token`) and authorized against `iam:<Operation>`
@@ -9483,6 +10267,63 @@ export const ControlServiceService = {
     responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
   },
+  /**
+   * Console passwords: checked against the account password policy, stored as argon2id hashes,
+   * never returned.
+   */
+  createLoginProfile: {
+    path: "/gatehouse.v1.ControlService/CreateLoginProfile" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateLoginProfileRequest): Buffer =>
+      Buffer.from(CreateLoginProfileRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateLoginProfileRequest => CreateLoginProfileRequest.decode(value),
+    responseSerialize: (value: LoginProfileResponse): Buffer =>
+      Buffer.from(LoginProfileResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LoginProfileResponse => LoginProfileResponse.decode(value),
+  },
+  updateLoginProfile: {
+    path: "/gatehouse.v1.ControlService/UpdateLoginProfile" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateLoginProfileRequest): Buffer =>
+      Buffer.from(UpdateLoginProfileRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateLoginProfileRequest => UpdateLoginProfileRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  deleteLoginProfile: {
+    path: "/gatehouse.v1.ControlService/DeleteLoginProfile" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteLoginProfileRequest): Buffer =>
+      Buffer.from(DeleteLoginProfileRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteLoginProfileRequest => DeleteLoginProfileRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  getLoginProfile: {
+    path: "/gatehouse.v1.ControlService/GetLoginProfile" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetLoginProfileRequest): Buffer =>
+      Buffer.from(GetLoginProfileRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetLoginProfileRequest => GetLoginProfileRequest.decode(value),
+    responseSerialize: (value: LoginProfileResponse): Buffer =>
+      Buffer.from(LoginProfileResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LoginProfileResponse => LoginProfileResponse.decode(value),
+  },
+  /** Self-service: the calling user's own password. */
+  changePassword: {
+    path: "/gatehouse.v1.ControlService/ChangePassword" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ChangePasswordRequest): Buffer =>
+      Buffer.from(ChangePasswordRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ChangePasswordRequest => ChangePasswordRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
 } as const;
 
 export interface ControlServiceServer extends UntypedServiceImplementation {
@@ -9545,6 +10386,16 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   updateAccountPasswordPolicy: handleUnaryCall<UpdateAccountPasswordPolicyRequest, MutationResponse>;
   getAccountPasswordPolicy: handleUnaryCall<GetAccountPasswordPolicyRequest, GetAccountPasswordPolicyResponse>;
   deleteAccountPasswordPolicy: handleUnaryCall<DeleteAccountPasswordPolicyRequest, MutationResponse>;
+  /**
+   * Console passwords: checked against the account password policy, stored as argon2id hashes,
+   * never returned.
+   */
+  createLoginProfile: handleUnaryCall<CreateLoginProfileRequest, LoginProfileResponse>;
+  updateLoginProfile: handleUnaryCall<UpdateLoginProfileRequest, MutationResponse>;
+  deleteLoginProfile: handleUnaryCall<DeleteLoginProfileRequest, MutationResponse>;
+  getLoginProfile: handleUnaryCall<GetLoginProfileRequest, LoginProfileResponse>;
+  /** Self-service: the calling user's own password. */
+  changePassword: handleUnaryCall<ChangePasswordRequest, MutationResponse>;
 }
 
 export interface ControlServiceClient extends Client {
@@ -10331,6 +11182,86 @@ export interface ControlServiceClient extends Client {
   ): ClientUnaryCall;
   deleteAccountPasswordPolicy(
     request: DeleteAccountPasswordPolicyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Console passwords: checked against the account password policy, stored as argon2id hashes,
+   * never returned.
+   */
+  createLoginProfile(
+    request: CreateLoginProfileRequest,
+    callback: (error: ServiceError | null, response: LoginProfileResponse) => void,
+  ): ClientUnaryCall;
+  createLoginProfile(
+    request: CreateLoginProfileRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LoginProfileResponse) => void,
+  ): ClientUnaryCall;
+  createLoginProfile(
+    request: CreateLoginProfileRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LoginProfileResponse) => void,
+  ): ClientUnaryCall;
+  updateLoginProfile(
+    request: UpdateLoginProfileRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  updateLoginProfile(
+    request: UpdateLoginProfileRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  updateLoginProfile(
+    request: UpdateLoginProfileRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  deleteLoginProfile(
+    request: DeleteLoginProfileRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  deleteLoginProfile(
+    request: DeleteLoginProfileRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  deleteLoginProfile(
+    request: DeleteLoginProfileRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  getLoginProfile(
+    request: GetLoginProfileRequest,
+    callback: (error: ServiceError | null, response: LoginProfileResponse) => void,
+  ): ClientUnaryCall;
+  getLoginProfile(
+    request: GetLoginProfileRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LoginProfileResponse) => void,
+  ): ClientUnaryCall;
+  getLoginProfile(
+    request: GetLoginProfileRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LoginProfileResponse) => void,
+  ): ClientUnaryCall;
+  /** Self-service: the calling user's own password. */
+  changePassword(
+    request: ChangePasswordRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  changePassword(
+    request: ChangePasswordRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  changePassword(
+    request: ChangePasswordRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MutationResponse) => void,

@@ -1,0 +1,112 @@
+import { status } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AccountFixture, startAccountFixture } from "./test-account.int-helper.ts";
+import { failureOf } from "./test-client.int-helper.ts";
+
+const CHANGE_PASSWORD = "arn:aws:iam::aws:policy/IAMUserChangePassword";
+
+describe("login profiles and ChangePassword (real Postgres + Kafka)", () => {
+  let f: AccountFixture;
+  beforeAll(async () => {
+    f = await startAccountFixture();
+  });
+  afterAll(async () => {
+    await f.close();
+  });
+
+  it("Create/Get/Update/DeleteLoginProfile: argon2id hash only, never returned, DeleteConflict on the user", async () => {
+    const { root } = f;
+    await root.call("createUser", { userName: "lp" });
+    const created = await root.call("createLoginProfile", {
+      userName: "lp",
+      password: "Correct-Horse-9",
+      passwordResetRequired: true,
+    });
+    expect(created.loginProfile).toMatchObject({ userName: "lp", passwordResetRequired: true });
+    expect(created.revision.revision).toBeGreaterThan(0);
+    expect(JSON.stringify(created)).not.toContain("Correct-Horse-9");
+    const stored = await f.h.cp.store.pool.query("SELECT password_hash FROM login_profiles");
+    expect(stored.rows[0].password_hash).toMatch(/^\$argon2id\$/);
+    const again = await failureOf(root.call("createLoginProfile", { userName: "lp", password: "Another-Pass-1" }));
+    expect([again.code, again.awsName]).toEqual([status.ALREADY_EXISTS, "EntityAlreadyExists"]);
+    expect((await root.call("getLoginProfile", { userName: "lp" })).loginProfile.passwordResetRequired).toBe(true);
+    await root.call("updateLoginProfile", { userName: "lp", passwordResetRequired: false });
+    expect((await root.call("getLoginProfile", { userName: "lp" })).loginProfile.passwordResetRequired).toBe(false);
+    const conflict = await failureOf(root.call("deleteUser", { userName: "lp" }));
+    expect([conflict.code, conflict.awsName]).toEqual([status.FAILED_PRECONDITION, "DeleteConflict"]);
+    await root.call("deleteLoginProfile", { userName: "lp" });
+    const gone = await failureOf(root.call("getLoginProfile", { userName: "lp" }));
+    expect([gone.code, gone.awsName]).toEqual([status.NOT_FOUND, "NoSuchEntity"]);
+    expect((await failureOf(root.call("deleteLoginProfile", { userName: "lp" }))).awsName).toBe("NoSuchEntity");
+    expect(
+      (await failureOf(root.call("createLoginProfile", { userName: "ghost", password: "Abcdefg-1" }))).awsName,
+    ).toBe("NoSuchEntity");
+  });
+
+  it("checks passwords against the account policy, naming the rule (AWS's defaults without one)", async () => {
+    const { root } = f;
+    await root.call("createUser", { userName: "pp" });
+    const weak = await failureOf(root.call("createLoginProfile", { userName: "pp", password: "short" }));
+    expect([weak.code, weak.awsName, weak.field]).toEqual([
+      status.INVALID_ARGUMENT,
+      "PasswordPolicyViolation",
+      "MinimumPasswordLength",
+    ]);
+    expect(weak.details).not.toContain("short");
+    const oneClass = await failureOf(root.call("createLoginProfile", { userName: "pp", password: "alllowercase" }));
+    expect(oneClass.field).toBe("CharacterTypes");
+    await root.call("updateAccountPasswordPolicy", {
+      minimumPasswordLength: 10,
+      requireSymbols: true,
+      requireNumbers: true,
+    });
+    const noSymbol = await failureOf(root.call("createLoginProfile", { userName: "pp", password: "abcdefghij1" }));
+    expect([noSymbol.awsName, noSymbol.field]).toEqual(["PasswordPolicyViolation", "RequireSymbols"]);
+    const noNumber = await failureOf(root.call("createLoginProfile", { userName: "pp", password: "abcdefghij!" }));
+    expect(noNumber.field).toBe("RequireNumbers");
+    await root.call("createLoginProfile", { userName: "pp", password: "abcdefghi1!" });
+    const empty = await failureOf(root.call("createLoginProfile", { userName: "pp", password: "" }));
+    expect([empty.awsName, empty.field]).toEqual(["ValidationError", "password"]);
+    await root.call("deleteAccountPasswordPolicy", {});
+  });
+
+  it("ChangePassword: own user only, old password verified, allowed by policy or IAMUserChangePassword, reuse prevention", async () => {
+    const { root } = f;
+    const withPolicy = await f.aUser("changer", { managed: [CHANGE_PASSWORD] });
+    const without = await f.aUser("stuck");
+    await root.call("createLoginProfile", { userName: "changer", password: "First-Pass-1" });
+    await root.call("createLoginProfile", { userName: "stuck", password: "First-Pass-1" });
+
+    const denied = await failureOf(
+      without.call("changePassword", { oldPassword: "First-Pass-1", newPassword: "Second-Pass-2" }),
+    );
+    expect([denied.code, denied.awsName]).toEqual([status.PERMISSION_DENIED, "AccessDenied"]);
+    const wrongOld = await failureOf(
+      withPolicy.call("changePassword", { oldPassword: "Not-The-Pass-1", newPassword: "Second-Pass-2" }),
+    );
+    expect([wrongOld.awsName, wrongOld.field]).toEqual(["InvalidInput", "oldPassword"]);
+    const changed = await withPolicy.call("changePassword", {
+      oldPassword: "First-Pass-1",
+      newPassword: "Second-Pass-2",
+    });
+    expect(changed.revision.revision).toBeGreaterThan(0);
+    const asRoot = await failureOf(root.call("changePassword", { oldPassword: "a", newPassword: "b" }));
+    expect(asRoot.awsName).toBe("InvalidInput");
+
+    // The account policy can let everyone change their own password, and prevent reuse.
+    await root.call("updateAccountPasswordPolicy", { allowUsersToChangePassword: true, passwordReusePrevention: 2 });
+    await without.call("changePassword", { oldPassword: "First-Pass-1", newPassword: "Second-Pass-2" });
+    const reused = await failureOf(
+      without.call("changePassword", { oldPassword: "Second-Pass-2", newPassword: "First-Pass-1" }),
+    );
+    expect([reused.awsName, reused.field]).toEqual(["PasswordPolicyViolation", "PasswordReusePrevention"]);
+    const same = await failureOf(
+      without.call("changePassword", { oldPassword: "Second-Pass-2", newPassword: "Second-Pass-2" }),
+    );
+    expect(same.field).toBe("PasswordReusePrevention");
+    await without.call("changePassword", { oldPassword: "Second-Pass-2", newPassword: "Third-Pass-3" });
+    // Only the last two count: the first one is usable again after two changes.
+    await without.call("changePassword", { oldPassword: "Third-Pass-3", newPassword: "Fourth-Pass-4" });
+    await without.call("changePassword", { oldPassword: "Fourth-Pass-4", newPassword: "First-Pass-1" });
+  });
+});
