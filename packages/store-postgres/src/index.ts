@@ -5,6 +5,11 @@
  */
 export type { AccountSettingsStore } from "./account-store.ts";
 export { AWS_MANAGED_ACCOUNT, BUILTIN_POLICIES, type BuiltinPolicy } from "./builtin-policies.ts";
+export {
+  type GuardrailRecord,
+  type GuardrailStore,
+  MAX_GUARDRAILS_PER_ACCOUNT,
+} from "./guardrail-store.ts";
 export type { LoginProfileStore, UpdateLoginProfileInput } from "./login-profile-store.ts";
 export { loadMigrations, type Migration, type MigrationResult, migrate } from "./migrate.ts";
 export {

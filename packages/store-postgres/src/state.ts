@@ -166,8 +166,11 @@ export async function accountState(q: Queryable, accountId: string): Promise<Out
     alias: string | null;
     created_at: Date;
     policy: PasswordPolicyRow | null;
+    guardrails: { policyArn: string; document: string }[];
   }>(
-    `SELECT a.account_id, a.alias, a.created_at, to_json(pp) AS policy
+    `SELECT a.account_id, a.alias, a.created_at, to_json(pp) AS policy,
+       COALESCE((SELECT json_agg(json_build_object('policyArn', g.policy_arn, 'document', g.document) ORDER BY g.policy_arn)
+         FROM account_guardrails g WHERE g.account_id = a.account_id), '[]') AS guardrails
      FROM accounts a LEFT JOIN password_policies pp ON pp.account_id = a.account_id WHERE a.account_id = $1`,
     [accountId],
   );
@@ -181,6 +184,7 @@ export async function accountState(q: Queryable, accountId: string): Promise<Out
       alias: row.alias,
       createdAtMs: row.created_at.getTime(),
       passwordPolicy: row.policy === null ? null : toPasswordPolicy(row.policy),
+      guardrails: row.guardrails,
     },
   };
 }

@@ -3,6 +3,7 @@ import { IamError, iamArn, newId } from "@gatehouse/core";
 import pg from "pg";
 import { type AccountSettingsStore, createAccountSettingsStore } from "./account-store.ts";
 import { AWS_MANAGED_ACCOUNT, seedBuiltinPolicies } from "./builtin-policies.ts";
+import { createGuardrailStore, type GuardrailStore } from "./guardrail-store.ts";
 import { createLoginProfileStore, type LoginProfileStore } from "./login-profile-store.ts";
 import {
   ACCESS_KEY_SELECT,
@@ -119,7 +120,7 @@ export interface NewAccount {
  * writes outbox rows with the changed entities' full new state; every write accepts a client
  * request token. Errors are {@link IamError}s.
  */
-export interface IamStore extends TagStore, AccountSettingsStore, LoginProfileStore {
+export interface IamStore extends TagStore, AccountSettingsStore, LoginProfileStore, GuardrailStore {
   readonly options: ValidPostgresStoreOptions;
   /** The pool, for the outbox relay and health checks (same schema search_path). */
   readonly pool: pg.Pool;
@@ -352,6 +353,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
     ...createTagStore(ctx),
     ...createAccountSettingsStore(ctx),
     ...createLoginProfileStore(ctx),
+    ...createGuardrailStore(ctx),
     options: opts,
     pool,
     channel: ctx.channel,

@@ -48,8 +48,9 @@ interface Ctx {
   /** The caller's account (the operator has none and is refused here). */
   readonly accountId: string;
   /**
-   * Authorizes `iam:<action>` on a resource; the ARN is computed only for non-root callers (root
-   * is always allowed in its own account, so its calls skip the lookups).
+   * Authorizes `iam:<action>` on a resource; the ARN is computed only when evaluation is needed
+   * (root is allowed everything in its own account unless the account has guardrails, so its calls
+   * usually skip the lookups).
    */
   authorize(action: string, resource: () => Promise<string> | string): Promise<void>;
 }
@@ -109,7 +110,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       caller,
       accountId,
       async authorize(action, resource) {
-        if (caller.kind === "root") return;
+        if (caller.kind === "root" && !(await authorizer.hasGuardrails(accountId))) return;
         await authorizer.authorize(caller, { action: `iam:${action}`, resource: await resource(), accountId });
       },
     };
@@ -125,6 +126,36 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       unary<Req<K>, Res<K>>(operation, log, async (request, info) => fn(request, await context(info, operation))),
     ];
   }
+
+  /** A handler only the operator credential may call (account administration from outside). */
+  function operatorHandler<K extends keyof Handlers>(
+    name: K,
+    operation: string,
+    fn: (request: Req<K>) => Promise<Res<K>>,
+  ): [K, unknown] {
+    return [
+      name,
+      unary<Req<K>, Res<K>>(operation, log, async (request, info) => {
+        const caller = await authenticator.authenticate(
+          { method: info.method, authority: info.authority, body: info.raw },
+          info.metadata,
+        );
+        if (caller.kind !== "operator") {
+          throw new IamError("AccessDenied", `${caller.arn} is not authorized to perform ${operation} (operator only)`);
+        }
+        return fn(request);
+      }),
+    ];
+  }
+
+  const checkAccountId = (accountId: string): string => {
+    if (!/^\d{12}$/.test(accountId)) {
+      throw new IamError("ValidationError", `accountId ${JSON.stringify(accountId)} must be 12 digits`, {
+        field: "accountId",
+      });
+    }
+    return accountId;
+  };
 
   const arnOf = (accountId: string, type: string, path: string, name: string) =>
     iamArn(accountId, type, path, name, partition);
@@ -681,6 +712,28 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
         token(r.clientRequestToken),
       );
       return { revision: toWire.revision(m) };
+    }),
+
+    // ---- account guardrails (operator only) ----
+    operatorHandler("attachAccountGuardrail", "AttachAccountGuardrail", async (r) => {
+      const accountId = checkAccountId(r.accountId);
+      // Validated as a guardrail (kind "scp"); its default version is copied when attached.
+      const policy = await store.getPolicy(accountId, r.policyArn);
+      const version = await store.getPolicyVersion(accountId, r.policyArn, policy.defaultVersionId);
+      const document = checkPolicyDocument(version.document, "scp", "policyArn");
+      const m = await store.attachAccountGuardrail(accountId, r.policyArn, document, token(r.clientRequestToken));
+      authorizer.forgetGuardrails(accountId);
+      return { revision: toWire.revision(m) };
+    }),
+    operatorHandler("detachAccountGuardrail", "DetachAccountGuardrail", async (r) => {
+      const accountId = checkAccountId(r.accountId);
+      const m = await store.detachAccountGuardrail(accountId, r.policyArn, token(r.clientRequestToken));
+      authorizer.forgetGuardrails(accountId);
+      return { revision: toWire.revision(m) };
+    }),
+    operatorHandler("listAccountGuardrails", "ListAccountGuardrails", async (r) => {
+      const list = await store.listAccountGuardrails(checkAccountId(r.accountId));
+      return { guardrails: list.map((g) => ({ policyArn: g.policyArn, attachDateMs: g.attachedAtMs })) };
     }),
 
     // ---- export ----

@@ -601,6 +601,25 @@ export interface ChangePasswordRequest {
   clientRequestToken: string;
 }
 
+export interface AccountGuardrailRequest {
+  accountId: string;
+  policyArn: string;
+  clientRequestToken: string;
+}
+
+export interface ListAccountGuardrailsRequest {
+  accountId: string;
+}
+
+export interface AccountGuardrail {
+  policyArn: string;
+  attachDateMs: number;
+}
+
+export interface ListAccountGuardrailsResponse {
+  guardrails: AccountGuardrail[];
+}
+
 function createBaseMutationResponse(): MutationResponse {
   return { revision: undefined };
 }
@@ -9741,6 +9760,356 @@ export const ChangePasswordRequest: MessageFns<ChangePasswordRequest> = {
   },
 };
 
+function createBaseAccountGuardrailRequest(): AccountGuardrailRequest {
+  return { accountId: "", policyArn: "", clientRequestToken: "" };
+}
+
+export const AccountGuardrailRequest: MessageFns<AccountGuardrailRequest> = {
+  encode(message: AccountGuardrailRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accountId !== "") {
+      writer.uint32(10).string(message.accountId);
+    }
+    if (message.policyArn !== "") {
+      writer.uint32(18).string(message.policyArn);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(26).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AccountGuardrailRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAccountGuardrailRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.accountId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.policyArn = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AccountGuardrailRequest {
+    return {
+      accountId: isSet(object.accountId)
+        ? globalThis.String(object.accountId)
+        : isSet(object.account_id)
+        ? globalThis.String(object.account_id)
+        : "",
+      policyArn: isSet(object.policyArn)
+        ? globalThis.String(object.policyArn)
+        : isSet(object.policy_arn)
+        ? globalThis.String(object.policy_arn)
+        : "",
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: AccountGuardrailRequest): unknown {
+    const obj: any = {};
+    if (message.accountId !== "") {
+      obj.accountId = message.accountId;
+    }
+    if (message.policyArn !== "") {
+      obj.policyArn = message.policyArn;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AccountGuardrailRequest>): AccountGuardrailRequest {
+    return AccountGuardrailRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AccountGuardrailRequest>): AccountGuardrailRequest {
+    const message = createBaseAccountGuardrailRequest();
+    message.accountId = object.accountId ?? "";
+    message.policyArn = object.policyArn ?? "";
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListAccountGuardrailsRequest(): ListAccountGuardrailsRequest {
+  return { accountId: "" };
+}
+
+export const ListAccountGuardrailsRequest: MessageFns<ListAccountGuardrailsRequest> = {
+  encode(message: ListAccountGuardrailsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accountId !== "") {
+      writer.uint32(10).string(message.accountId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAccountGuardrailsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAccountGuardrailsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.accountId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAccountGuardrailsRequest {
+    return {
+      accountId: isSet(object.accountId)
+        ? globalThis.String(object.accountId)
+        : isSet(object.account_id)
+        ? globalThis.String(object.account_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ListAccountGuardrailsRequest): unknown {
+    const obj: any = {};
+    if (message.accountId !== "") {
+      obj.accountId = message.accountId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListAccountGuardrailsRequest>): ListAccountGuardrailsRequest {
+    return ListAccountGuardrailsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListAccountGuardrailsRequest>): ListAccountGuardrailsRequest {
+    const message = createBaseListAccountGuardrailsRequest();
+    message.accountId = object.accountId ?? "";
+    return message;
+  },
+};
+
+function createBaseAccountGuardrail(): AccountGuardrail {
+  return { policyArn: "", attachDateMs: 0 };
+}
+
+export const AccountGuardrail: MessageFns<AccountGuardrail> = {
+  encode(message: AccountGuardrail, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.policyArn !== "") {
+      writer.uint32(10).string(message.policyArn);
+    }
+    if (message.attachDateMs !== 0) {
+      writer.uint32(16).int64(message.attachDateMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AccountGuardrail {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAccountGuardrail();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.policyArn = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.attachDateMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AccountGuardrail {
+    return {
+      policyArn: isSet(object.policyArn)
+        ? globalThis.String(object.policyArn)
+        : isSet(object.policy_arn)
+        ? globalThis.String(object.policy_arn)
+        : "",
+      attachDateMs: isSet(object.attachDateMs)
+        ? globalThis.Number(object.attachDateMs)
+        : isSet(object.attach_date_ms)
+        ? globalThis.Number(object.attach_date_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: AccountGuardrail): unknown {
+    const obj: any = {};
+    if (message.policyArn !== "") {
+      obj.policyArn = message.policyArn;
+    }
+    if (message.attachDateMs !== 0) {
+      obj.attachDateMs = Math.round(message.attachDateMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AccountGuardrail>): AccountGuardrail {
+    return AccountGuardrail.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AccountGuardrail>): AccountGuardrail {
+    const message = createBaseAccountGuardrail();
+    message.policyArn = object.policyArn ?? "";
+    message.attachDateMs = object.attachDateMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseListAccountGuardrailsResponse(): ListAccountGuardrailsResponse {
+  return { guardrails: [] };
+}
+
+export const ListAccountGuardrailsResponse: MessageFns<ListAccountGuardrailsResponse> = {
+  encode(message: ListAccountGuardrailsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.guardrails) {
+      AccountGuardrail.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAccountGuardrailsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAccountGuardrailsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.guardrails.push(AccountGuardrail.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAccountGuardrailsResponse {
+    return {
+      guardrails: globalThis.Array.isArray(object?.guardrails)
+        ? object.guardrails.map((e: any) => AccountGuardrail.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListAccountGuardrailsResponse): unknown {
+    const obj: any = {};
+    if (message.guardrails?.length) {
+      obj.guardrails = message.guardrails.map((e) => AccountGuardrail.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListAccountGuardrailsResponse>): ListAccountGuardrailsResponse {
+    return ListAccountGuardrailsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListAccountGuardrailsResponse>): ListAccountGuardrailsResponse {
+    const message = createBaseListAccountGuardrailsResponse();
+    message.guardrails = object.guardrails?.map((e) => AccountGuardrail.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * The single writer of global identity state. Every call is SigV4-signed (metadata
  * `authorization`, `x-amz-date`, `x-amz-security-token`) and authorized against `iam:<Operation>`
@@ -10324,6 +10693,42 @@ export const ControlServiceService = {
     responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
   },
+  /**
+   * Operator only: account guardrails (SCP-like), bounding every caller of the account, root
+   * included. The policy (the account's or an AWS managed one) must be valid as a guardrail; its
+   * default version is copied when attached.
+   */
+  attachAccountGuardrail: {
+    path: "/gatehouse.v1.ControlService/AttachAccountGuardrail" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AccountGuardrailRequest): Buffer =>
+      Buffer.from(AccountGuardrailRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AccountGuardrailRequest => AccountGuardrailRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  detachAccountGuardrail: {
+    path: "/gatehouse.v1.ControlService/DetachAccountGuardrail" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AccountGuardrailRequest): Buffer =>
+      Buffer.from(AccountGuardrailRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AccountGuardrailRequest => AccountGuardrailRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  listAccountGuardrails: {
+    path: "/gatehouse.v1.ControlService/ListAccountGuardrails" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListAccountGuardrailsRequest): Buffer =>
+      Buffer.from(ListAccountGuardrailsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListAccountGuardrailsRequest => ListAccountGuardrailsRequest.decode(value),
+    responseSerialize: (value: ListAccountGuardrailsResponse): Buffer =>
+      Buffer.from(ListAccountGuardrailsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListAccountGuardrailsResponse => ListAccountGuardrailsResponse.decode(value),
+  },
 } as const;
 
 export interface ControlServiceServer extends UntypedServiceImplementation {
@@ -10396,6 +10801,14 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   getLoginProfile: handleUnaryCall<GetLoginProfileRequest, LoginProfileResponse>;
   /** Self-service: the calling user's own password. */
   changePassword: handleUnaryCall<ChangePasswordRequest, MutationResponse>;
+  /**
+   * Operator only: account guardrails (SCP-like), bounding every caller of the account, root
+   * included. The policy (the account's or an AWS managed one) must be valid as a guardrail; its
+   * default version is copied when attached.
+   */
+  attachAccountGuardrail: handleUnaryCall<AccountGuardrailRequest, MutationResponse>;
+  detachAccountGuardrail: handleUnaryCall<AccountGuardrailRequest, MutationResponse>;
+  listAccountGuardrails: handleUnaryCall<ListAccountGuardrailsRequest, ListAccountGuardrailsResponse>;
 }
 
 export interface ControlServiceClient extends Client {
@@ -11265,6 +11678,56 @@ export interface ControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Operator only: account guardrails (SCP-like), bounding every caller of the account, root
+   * included. The policy (the account's or an AWS managed one) must be valid as a guardrail; its
+   * default version is copied when attached.
+   */
+  attachAccountGuardrail(
+    request: AccountGuardrailRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  attachAccountGuardrail(
+    request: AccountGuardrailRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  attachAccountGuardrail(
+    request: AccountGuardrailRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  detachAccountGuardrail(
+    request: AccountGuardrailRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  detachAccountGuardrail(
+    request: AccountGuardrailRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  detachAccountGuardrail(
+    request: AccountGuardrailRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  listAccountGuardrails(
+    request: ListAccountGuardrailsRequest,
+    callback: (error: ServiceError | null, response: ListAccountGuardrailsResponse) => void,
+  ): ClientUnaryCall;
+  listAccountGuardrails(
+    request: ListAccountGuardrailsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListAccountGuardrailsResponse) => void,
+  ): ClientUnaryCall;
+  listAccountGuardrails(
+    request: ListAccountGuardrailsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListAccountGuardrailsResponse) => void,
   ): ClientUnaryCall;
 }
 
