@@ -19,6 +19,23 @@ step "generated code is current"
 npm run --silent gen:check
 
 step "unit + integration tests (vitest)"
-npx vitest run "$@"
+mkdir -p .gatehouse
+report=.gatehouse/vitest-report.json
+rm -f "$report"
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
 
-printf '\nall checks passed in %ss\n' "$((SECONDS - started))"
+if [[ $status -ne 0 ]]; then
+  printf '\ntests failed (exit %s) after %ss\n' "$status" "$((SECONDS - started))"
+else
+  printf '\nall checks passed in %ss\n' "$((SECONDS - started))"
+fi
+# The last line is a plain summary any CI reader understands: "vitest: N passed, N failed, N skipped".
+if [[ -f "$report" ]]; then
+  node -e '
+    const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
+    const skipped = r.numPendingTests + r.numTodoTests;
+    console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+  ' "$report"
+fi
+exit "$status"
