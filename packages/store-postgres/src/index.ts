@@ -11,6 +11,7 @@ export {
   MAX_GUARDRAILS_PER_ACCOUNT,
 } from "./guardrail-store.ts";
 export type { LoginProfileStore, UpdateLoginProfileInput } from "./login-profile-store.ts";
+export type { MfaDeviceRecord, MfaStore, NewMfaDevice } from "./mfa-store.ts";
 export { loadMigrations, type Migration, type MigrationResult, migrate } from "./migrate.ts";
 export {
   DEFAULT_QUOTAS,

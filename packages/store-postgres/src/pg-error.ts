@@ -15,6 +15,8 @@ const UNIQUE_FIELDS: Record<string, { field: string; what: string }> = {
   inline_policies_user: { field: "policyName", what: "inline policy" },
   inline_policies_group: { field: "policyName", what: "inline policy" },
   inline_policies_role: { field: "policyName", what: "inline policy" },
+  mfa_devices_pkey: { field: "virtualMfaDeviceName", what: "virtual MFA device" },
+  mfa_devices_name_key: { field: "virtualMfaDeviceName", what: "virtual MFA device" },
   idempotency_tokens_pkey: { field: "clientRequestToken", what: "client request token" },
 };
 

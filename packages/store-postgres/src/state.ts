@@ -30,6 +30,7 @@ export const EntityKind = Object.freeze({
   policy: "policy",
   accessKey: "access-key",
   loginProfile: "login-profile",
+  mfaDevice: "mfa-device",
 } as const);
 
 /**
@@ -213,6 +214,39 @@ export async function loginProfileState(q: Queryable, userId: string): Promise<O
       userName: row.user_name,
       passwordResetRequired: row.password_reset_required,
       passwordChangedAtMs: row.password_changed_at.getTime(),
+      createdAtMs: row.created_at.getTime(),
+    },
+  };
+}
+
+/** A virtual MFA device (id = serial number), without its seed. */
+export async function mfaDeviceState(q: Queryable, serialNumber: string): Promise<OutboxEvent> {
+  const r = await q.query<{
+    account_id: string;
+    path: string;
+    device_name: string;
+    user_id: string | null;
+    user_name: string | null;
+    enabled_at: Date | null;
+    created_at: Date;
+  }>(
+    `SELECT d.account_id, d.path, d.device_name, d.user_id, u.user_name, d.enabled_at, d.created_at
+     FROM mfa_devices d LEFT JOIN users u ON u.user_id = d.user_id WHERE d.serial_number = $1`,
+    [serialNumber],
+  );
+  const row = r.rows[0];
+  if (row === undefined) return { kind: EntityKind.mfaDevice, id: serialNumber, payload: null };
+  return {
+    kind: EntityKind.mfaDevice,
+    id: serialNumber,
+    payload: {
+      serialNumber,
+      accountId: row.account_id,
+      path: row.path,
+      deviceName: row.device_name,
+      userId: row.user_id,
+      userName: row.user_name,
+      enabledAtMs: row.enabled_at?.getTime() ?? null,
       createdAtMs: row.created_at.getTime(),
     },
   };

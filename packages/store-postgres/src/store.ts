@@ -31,6 +31,7 @@ import {
   USER_SELECT,
   type UserRow,
 } from "./lookups.ts";
+import { createMfaStore, type MfaStore } from "./mfa-store.ts";
 import { migrate } from "./migrate.ts";
 import { type PostgresStoreOptions, type ValidPostgresStoreOptions, validatePostgresStoreOptions } from "./options.ts";
 import { translatePgError } from "./pg-error.ts";
@@ -62,6 +63,7 @@ import {
   accountState,
   groupState,
   loginProfileState,
+  mfaDeviceState,
   policyState,
   principalState,
   roleState,
@@ -120,7 +122,7 @@ export interface NewAccount {
  * writes outbox rows with the changed entities' full new state; every write accepts a client
  * request token. Errors are {@link IamError}s.
  */
-export interface IamStore extends TagStore, AccountSettingsStore, LoginProfileStore, GuardrailStore {
+export interface IamStore extends TagStore, AccountSettingsStore, LoginProfileStore, GuardrailStore, MfaStore {
   readonly options: ValidPostgresStoreOptions;
   /** The pool, for the outbox relay and health checks (same schema search_path). */
   readonly pool: pg.Pool;
@@ -354,6 +356,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
     ...createAccountSettingsStore(ctx),
     ...createLoginProfileStore(ctx),
     ...createGuardrailStore(ctx),
+    ...createMfaStore(ctx),
     options: opts,
     pool,
     channel: ctx.channel,
@@ -1378,6 +1381,11 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         }
         for (const id of await ids("SELECT user_id AS id FROM login_profiles WHERE account_id = $1 ORDER BY user_id")) {
           events.push(await loginProfileState(q, id));
+        }
+        for (const id of await ids(
+          "SELECT serial_number AS id FROM mfa_devices WHERE account_id = $1 ORDER BY serial_number",
+        )) {
+          events.push(await mfaDeviceState(q, id));
         }
         const entities: ExportedEntity[] = events.map((e) => ({ kind: e.kind, id: e.id, state: e.payload }));
         return { accountId, revision: Number(row.revision), entities };

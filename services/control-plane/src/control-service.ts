@@ -736,6 +736,64 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       return { guardrails: list.map((g) => ({ policyArn: g.policyArn, attachDateMs: g.attachedAtMs })) };
     }),
 
+    // ---- virtual MFA devices ----
+    handler("createVirtualMfaDevice", "CreateVirtualMFADevice", async (r, ctx) => {
+      const deviceName = checkName(r.virtualMfaDeviceName, "virtualMfaDeviceName", 226);
+      const path = checkPath(r.path);
+      await ctx.authorize("CreateVirtualMFADevice", () => arnOf(ctx.accountId, "mfa", path, deviceName));
+      const m = await store.createVirtualMfaDevice(ctx.accountId, { deviceName, path, ...token(r.clientRequestToken) });
+      const label = encodeURIComponent(`${ctx.accountId}:${deviceName}`);
+      return {
+        serialNumber: m.value.serialNumber,
+        base32StringSeed: m.value.base32StringSeed,
+        otpauthUri: `otpauth://totp/${label}?secret=${m.value.base32StringSeed}&issuer=Gatehouse`,
+        revision: toWire.revision(m),
+      };
+    }),
+    handler("enableMfaDevice", "EnableMFADevice", async (r, ctx) => {
+      const userName = checkName(r.userName, "userName", 64);
+      for (const [field, code] of [
+        ["authenticationCode1", r.authenticationCode1],
+        ["authenticationCode2", r.authenticationCode2],
+      ] as const) {
+        if (!/^\d{6}$/.test(code)) {
+          throw new IamError("ValidationError", `${field} must be 6 digits`, { field });
+        }
+      }
+      await ctx.authorize("EnableMFADevice", () => entityArn(ctx.accountId, "user", userName));
+      const m = await store.enableMfaDevice(
+        ctx.accountId,
+        userName,
+        r.serialNumber,
+        [r.authenticationCode1, r.authenticationCode2],
+        token(r.clientRequestToken),
+      );
+      return { revision: toWire.revision(m) };
+    }),
+    handler("deactivateMfaDevice", "DeactivateMFADevice", async (r, ctx) => {
+      const userName = checkName(r.userName, "userName", 64);
+      await ctx.authorize("DeactivateMFADevice", () => entityArn(ctx.accountId, "user", userName));
+      const m = await store.deactivateMfaDevice(ctx.accountId, userName, r.serialNumber, token(r.clientRequestToken));
+      return { revision: toWire.revision(m) };
+    }),
+    handler("listMfaDevices", "ListMFADevices", async (r, ctx) => {
+      const userName = subjectUser(ctx, r.userName);
+      await ctx.authorize("ListMFADevices", () => entityArn(ctx.accountId, "user", userName));
+      const devices = await store.listMfaDevices(ctx.accountId, userName);
+      return {
+        mfaDevices: devices.map((d) => ({
+          userName: d.userName ?? "",
+          serialNumber: d.serialNumber,
+          enableDateMs: d.enabledAtMs ?? 0,
+        })),
+      };
+    }),
+    handler("deleteVirtualMfaDevice", "DeleteVirtualMFADevice", async (r, ctx) => {
+      await ctx.authorize("DeleteVirtualMFADevice", () => r.serialNumber);
+      const m = await store.deleteVirtualMfaDevice(ctx.accountId, r.serialNumber, token(r.clientRequestToken));
+      return { revision: toWire.revision(m) };
+    }),
+
     // ---- export ----
     [
       "exportAccount",

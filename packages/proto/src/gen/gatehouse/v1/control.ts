@@ -620,6 +620,55 @@ export interface ListAccountGuardrailsResponse {
   guardrails: AccountGuardrail[];
 }
 
+export interface CreateVirtualMFADeviceRequest {
+  virtualMfaDeviceName: string;
+  path: string;
+  clientRequestToken: string;
+}
+
+export interface CreateVirtualMFADeviceResponse {
+  serialNumber: string;
+  /** Base32 TOTP seed: returned only here. */
+  base32StringSeed: string;
+  /** otpauth:// URI for authenticator apps. */
+  otpauthUri: string;
+  revision?: Revision | undefined;
+}
+
+export interface EnableMFADeviceRequest {
+  userName: string;
+  serialNumber: string;
+  authenticationCode1: string;
+  authenticationCode2: string;
+  clientRequestToken: string;
+}
+
+export interface MFADeviceRequest {
+  userName: string;
+  serialNumber: string;
+  clientRequestToken: string;
+}
+
+export interface ListMFADevicesRequest {
+  /** Empty means the calling user. */
+  userName: string;
+}
+
+export interface MFADevice {
+  userName: string;
+  serialNumber: string;
+  enableDateMs: number;
+}
+
+export interface ListMFADevicesResponse {
+  mfaDevices: MFADevice[];
+}
+
+export interface DeleteVirtualMFADeviceRequest {
+  serialNumber: string;
+  clientRequestToken: string;
+}
+
 function createBaseMutationResponse(): MutationResponse {
   return { revision: undefined };
 }
@@ -10110,6 +10159,864 @@ export const ListAccountGuardrailsResponse: MessageFns<ListAccountGuardrailsResp
   },
 };
 
+function createBaseCreateVirtualMFADeviceRequest(): CreateVirtualMFADeviceRequest {
+  return { virtualMfaDeviceName: "", path: "", clientRequestToken: "" };
+}
+
+export const CreateVirtualMFADeviceRequest: MessageFns<CreateVirtualMFADeviceRequest> = {
+  encode(message: CreateVirtualMFADeviceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.virtualMfaDeviceName !== "") {
+      writer.uint32(10).string(message.virtualMfaDeviceName);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(26).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateVirtualMFADeviceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateVirtualMFADeviceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.virtualMfaDeviceName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateVirtualMFADeviceRequest {
+    return {
+      virtualMfaDeviceName: isSet(object.virtualMfaDeviceName)
+        ? globalThis.String(object.virtualMfaDeviceName)
+        : isSet(object.virtual_mfa_device_name)
+        ? globalThis.String(object.virtual_mfa_device_name)
+        : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: CreateVirtualMFADeviceRequest): unknown {
+    const obj: any = {};
+    if (message.virtualMfaDeviceName !== "") {
+      obj.virtualMfaDeviceName = message.virtualMfaDeviceName;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateVirtualMFADeviceRequest>): CreateVirtualMFADeviceRequest {
+    return CreateVirtualMFADeviceRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateVirtualMFADeviceRequest>): CreateVirtualMFADeviceRequest {
+    const message = createBaseCreateVirtualMFADeviceRequest();
+    message.virtualMfaDeviceName = object.virtualMfaDeviceName ?? "";
+    message.path = object.path ?? "";
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateVirtualMFADeviceResponse(): CreateVirtualMFADeviceResponse {
+  return { serialNumber: "", base32StringSeed: "", otpauthUri: "", revision: undefined };
+}
+
+export const CreateVirtualMFADeviceResponse: MessageFns<CreateVirtualMFADeviceResponse> = {
+  encode(message: CreateVirtualMFADeviceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.serialNumber !== "") {
+      writer.uint32(10).string(message.serialNumber);
+    }
+    if (message.base32StringSeed !== "") {
+      writer.uint32(18).string(message.base32StringSeed);
+    }
+    if (message.otpauthUri !== "") {
+      writer.uint32(26).string(message.otpauthUri);
+    }
+    if (message.revision !== undefined) {
+      Revision.encode(message.revision, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateVirtualMFADeviceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateVirtualMFADeviceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.serialNumber = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.base32StringSeed = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.otpauthUri = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.revision = Revision.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateVirtualMFADeviceResponse {
+    return {
+      serialNumber: isSet(object.serialNumber)
+        ? globalThis.String(object.serialNumber)
+        : isSet(object.serial_number)
+        ? globalThis.String(object.serial_number)
+        : "",
+      base32StringSeed: isSet(object.base32StringSeed)
+        ? globalThis.String(object.base32StringSeed)
+        : isSet(object.base32_string_seed)
+        ? globalThis.String(object.base32_string_seed)
+        : "",
+      otpauthUri: isSet(object.otpauthUri)
+        ? globalThis.String(object.otpauthUri)
+        : isSet(object.otpauth_uri)
+        ? globalThis.String(object.otpauth_uri)
+        : "",
+      revision: isSet(object.revision) ? Revision.fromJSON(object.revision) : undefined,
+    };
+  },
+
+  toJSON(message: CreateVirtualMFADeviceResponse): unknown {
+    const obj: any = {};
+    if (message.serialNumber !== "") {
+      obj.serialNumber = message.serialNumber;
+    }
+    if (message.base32StringSeed !== "") {
+      obj.base32StringSeed = message.base32StringSeed;
+    }
+    if (message.otpauthUri !== "") {
+      obj.otpauthUri = message.otpauthUri;
+    }
+    if (message.revision !== undefined) {
+      obj.revision = Revision.toJSON(message.revision);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateVirtualMFADeviceResponse>): CreateVirtualMFADeviceResponse {
+    return CreateVirtualMFADeviceResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateVirtualMFADeviceResponse>): CreateVirtualMFADeviceResponse {
+    const message = createBaseCreateVirtualMFADeviceResponse();
+    message.serialNumber = object.serialNumber ?? "";
+    message.base32StringSeed = object.base32StringSeed ?? "";
+    message.otpauthUri = object.otpauthUri ?? "";
+    message.revision = (object.revision !== undefined && object.revision !== null)
+      ? Revision.fromPartial(object.revision)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseEnableMFADeviceRequest(): EnableMFADeviceRequest {
+  return { userName: "", serialNumber: "", authenticationCode1: "", authenticationCode2: "", clientRequestToken: "" };
+}
+
+export const EnableMFADeviceRequest: MessageFns<EnableMFADeviceRequest> = {
+  encode(message: EnableMFADeviceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userName !== "") {
+      writer.uint32(10).string(message.userName);
+    }
+    if (message.serialNumber !== "") {
+      writer.uint32(18).string(message.serialNumber);
+    }
+    if (message.authenticationCode1 !== "") {
+      writer.uint32(26).string(message.authenticationCode1);
+    }
+    if (message.authenticationCode2 !== "") {
+      writer.uint32(34).string(message.authenticationCode2);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(42).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EnableMFADeviceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEnableMFADeviceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.serialNumber = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.authenticationCode1 = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.authenticationCode2 = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EnableMFADeviceRequest {
+    return {
+      userName: isSet(object.userName)
+        ? globalThis.String(object.userName)
+        : isSet(object.user_name)
+        ? globalThis.String(object.user_name)
+        : "",
+      serialNumber: isSet(object.serialNumber)
+        ? globalThis.String(object.serialNumber)
+        : isSet(object.serial_number)
+        ? globalThis.String(object.serial_number)
+        : "",
+      authenticationCode1: isSet(object.authenticationCode1)
+        ? globalThis.String(object.authenticationCode1)
+        : isSet(object.authentication_code1)
+        ? globalThis.String(object.authentication_code1)
+        : "",
+      authenticationCode2: isSet(object.authenticationCode2)
+        ? globalThis.String(object.authenticationCode2)
+        : isSet(object.authentication_code2)
+        ? globalThis.String(object.authentication_code2)
+        : "",
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: EnableMFADeviceRequest): unknown {
+    const obj: any = {};
+    if (message.userName !== "") {
+      obj.userName = message.userName;
+    }
+    if (message.serialNumber !== "") {
+      obj.serialNumber = message.serialNumber;
+    }
+    if (message.authenticationCode1 !== "") {
+      obj.authenticationCode1 = message.authenticationCode1;
+    }
+    if (message.authenticationCode2 !== "") {
+      obj.authenticationCode2 = message.authenticationCode2;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EnableMFADeviceRequest>): EnableMFADeviceRequest {
+    return EnableMFADeviceRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EnableMFADeviceRequest>): EnableMFADeviceRequest {
+    const message = createBaseEnableMFADeviceRequest();
+    message.userName = object.userName ?? "";
+    message.serialNumber = object.serialNumber ?? "";
+    message.authenticationCode1 = object.authenticationCode1 ?? "";
+    message.authenticationCode2 = object.authenticationCode2 ?? "";
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseMFADeviceRequest(): MFADeviceRequest {
+  return { userName: "", serialNumber: "", clientRequestToken: "" };
+}
+
+export const MFADeviceRequest: MessageFns<MFADeviceRequest> = {
+  encode(message: MFADeviceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userName !== "") {
+      writer.uint32(10).string(message.userName);
+    }
+    if (message.serialNumber !== "") {
+      writer.uint32(18).string(message.serialNumber);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(26).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MFADeviceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMFADeviceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.serialNumber = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MFADeviceRequest {
+    return {
+      userName: isSet(object.userName)
+        ? globalThis.String(object.userName)
+        : isSet(object.user_name)
+        ? globalThis.String(object.user_name)
+        : "",
+      serialNumber: isSet(object.serialNumber)
+        ? globalThis.String(object.serialNumber)
+        : isSet(object.serial_number)
+        ? globalThis.String(object.serial_number)
+        : "",
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: MFADeviceRequest): unknown {
+    const obj: any = {};
+    if (message.userName !== "") {
+      obj.userName = message.userName;
+    }
+    if (message.serialNumber !== "") {
+      obj.serialNumber = message.serialNumber;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MFADeviceRequest>): MFADeviceRequest {
+    return MFADeviceRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MFADeviceRequest>): MFADeviceRequest {
+    const message = createBaseMFADeviceRequest();
+    message.userName = object.userName ?? "";
+    message.serialNumber = object.serialNumber ?? "";
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListMFADevicesRequest(): ListMFADevicesRequest {
+  return { userName: "" };
+}
+
+export const ListMFADevicesRequest: MessageFns<ListMFADevicesRequest> = {
+  encode(message: ListMFADevicesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userName !== "") {
+      writer.uint32(10).string(message.userName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListMFADevicesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListMFADevicesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListMFADevicesRequest {
+    return {
+      userName: isSet(object.userName)
+        ? globalThis.String(object.userName)
+        : isSet(object.user_name)
+        ? globalThis.String(object.user_name)
+        : "",
+    };
+  },
+
+  toJSON(message: ListMFADevicesRequest): unknown {
+    const obj: any = {};
+    if (message.userName !== "") {
+      obj.userName = message.userName;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListMFADevicesRequest>): ListMFADevicesRequest {
+    return ListMFADevicesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListMFADevicesRequest>): ListMFADevicesRequest {
+    const message = createBaseListMFADevicesRequest();
+    message.userName = object.userName ?? "";
+    return message;
+  },
+};
+
+function createBaseMFADevice(): MFADevice {
+  return { userName: "", serialNumber: "", enableDateMs: 0 };
+}
+
+export const MFADevice: MessageFns<MFADevice> = {
+  encode(message: MFADevice, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userName !== "") {
+      writer.uint32(10).string(message.userName);
+    }
+    if (message.serialNumber !== "") {
+      writer.uint32(18).string(message.serialNumber);
+    }
+    if (message.enableDateMs !== 0) {
+      writer.uint32(24).int64(message.enableDateMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MFADevice {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMFADevice();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.serialNumber = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.enableDateMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MFADevice {
+    return {
+      userName: isSet(object.userName)
+        ? globalThis.String(object.userName)
+        : isSet(object.user_name)
+        ? globalThis.String(object.user_name)
+        : "",
+      serialNumber: isSet(object.serialNumber)
+        ? globalThis.String(object.serialNumber)
+        : isSet(object.serial_number)
+        ? globalThis.String(object.serial_number)
+        : "",
+      enableDateMs: isSet(object.enableDateMs)
+        ? globalThis.Number(object.enableDateMs)
+        : isSet(object.enable_date_ms)
+        ? globalThis.Number(object.enable_date_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: MFADevice): unknown {
+    const obj: any = {};
+    if (message.userName !== "") {
+      obj.userName = message.userName;
+    }
+    if (message.serialNumber !== "") {
+      obj.serialNumber = message.serialNumber;
+    }
+    if (message.enableDateMs !== 0) {
+      obj.enableDateMs = Math.round(message.enableDateMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MFADevice>): MFADevice {
+    return MFADevice.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MFADevice>): MFADevice {
+    const message = createBaseMFADevice();
+    message.userName = object.userName ?? "";
+    message.serialNumber = object.serialNumber ?? "";
+    message.enableDateMs = object.enableDateMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseListMFADevicesResponse(): ListMFADevicesResponse {
+  return { mfaDevices: [] };
+}
+
+export const ListMFADevicesResponse: MessageFns<ListMFADevicesResponse> = {
+  encode(message: ListMFADevicesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.mfaDevices) {
+      MFADevice.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListMFADevicesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListMFADevicesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.mfaDevices.push(MFADevice.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListMFADevicesResponse {
+    return {
+      mfaDevices: globalThis.Array.isArray(object?.mfaDevices)
+        ? object.mfaDevices.map((e: any) => MFADevice.fromJSON(e))
+        : globalThis.Array.isArray(object?.mfa_devices)
+        ? object.mfa_devices.map((e: any) => MFADevice.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListMFADevicesResponse): unknown {
+    const obj: any = {};
+    if (message.mfaDevices?.length) {
+      obj.mfaDevices = message.mfaDevices.map((e) => MFADevice.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListMFADevicesResponse>): ListMFADevicesResponse {
+    return ListMFADevicesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListMFADevicesResponse>): ListMFADevicesResponse {
+    const message = createBaseListMFADevicesResponse();
+    message.mfaDevices = object.mfaDevices?.map((e) => MFADevice.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDeleteVirtualMFADeviceRequest(): DeleteVirtualMFADeviceRequest {
+  return { serialNumber: "", clientRequestToken: "" };
+}
+
+export const DeleteVirtualMFADeviceRequest: MessageFns<DeleteVirtualMFADeviceRequest> = {
+  encode(message: DeleteVirtualMFADeviceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.serialNumber !== "") {
+      writer.uint32(10).string(message.serialNumber);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(18).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteVirtualMFADeviceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteVirtualMFADeviceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.serialNumber = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteVirtualMFADeviceRequest {
+    return {
+      serialNumber: isSet(object.serialNumber)
+        ? globalThis.String(object.serialNumber)
+        : isSet(object.serial_number)
+        ? globalThis.String(object.serial_number)
+        : "",
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: DeleteVirtualMFADeviceRequest): unknown {
+    const obj: any = {};
+    if (message.serialNumber !== "") {
+      obj.serialNumber = message.serialNumber;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteVirtualMFADeviceRequest>): DeleteVirtualMFADeviceRequest {
+    return DeleteVirtualMFADeviceRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteVirtualMFADeviceRequest>): DeleteVirtualMFADeviceRequest {
+    const message = createBaseDeleteVirtualMFADeviceRequest();
+    message.serialNumber = object.serialNumber ?? "";
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
 /**
  * The single writer of global identity state. Every call is SigV4-signed (metadata
  * `authorization`, `x-amz-date`, `x-amz-security-token`) and authorized against `iam:<Operation>`
@@ -10729,6 +11636,62 @@ export const ControlServiceService = {
       Buffer.from(ListAccountGuardrailsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListAccountGuardrailsResponse => ListAccountGuardrailsResponse.decode(value),
   },
+  /**
+   * Virtual MFA devices: the seed is returned once, at creation; enabling takes two consecutive
+   * TOTP codes.
+   */
+  createVirtualMfaDevice: {
+    path: "/gatehouse.v1.ControlService/CreateVirtualMFADevice" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateVirtualMFADeviceRequest): Buffer =>
+      Buffer.from(CreateVirtualMFADeviceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateVirtualMFADeviceRequest => CreateVirtualMFADeviceRequest.decode(value),
+    responseSerialize: (value: CreateVirtualMFADeviceResponse): Buffer =>
+      Buffer.from(CreateVirtualMFADeviceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateVirtualMFADeviceResponse =>
+      CreateVirtualMFADeviceResponse.decode(value),
+  },
+  enableMfaDevice: {
+    path: "/gatehouse.v1.ControlService/EnableMFADevice" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EnableMFADeviceRequest): Buffer =>
+      Buffer.from(EnableMFADeviceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EnableMFADeviceRequest => EnableMFADeviceRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  deactivateMfaDevice: {
+    path: "/gatehouse.v1.ControlService/DeactivateMFADevice" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MFADeviceRequest): Buffer => Buffer.from(MFADeviceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MFADeviceRequest => MFADeviceRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  listMfaDevices: {
+    path: "/gatehouse.v1.ControlService/ListMFADevices" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListMFADevicesRequest): Buffer =>
+      Buffer.from(ListMFADevicesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListMFADevicesRequest => ListMFADevicesRequest.decode(value),
+    responseSerialize: (value: ListMFADevicesResponse): Buffer =>
+      Buffer.from(ListMFADevicesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListMFADevicesResponse => ListMFADevicesResponse.decode(value),
+  },
+  deleteVirtualMfaDevice: {
+    path: "/gatehouse.v1.ControlService/DeleteVirtualMFADevice" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteVirtualMFADeviceRequest): Buffer =>
+      Buffer.from(DeleteVirtualMFADeviceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteVirtualMFADeviceRequest => DeleteVirtualMFADeviceRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
 } as const;
 
 export interface ControlServiceServer extends UntypedServiceImplementation {
@@ -10809,6 +11772,15 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   attachAccountGuardrail: handleUnaryCall<AccountGuardrailRequest, MutationResponse>;
   detachAccountGuardrail: handleUnaryCall<AccountGuardrailRequest, MutationResponse>;
   listAccountGuardrails: handleUnaryCall<ListAccountGuardrailsRequest, ListAccountGuardrailsResponse>;
+  /**
+   * Virtual MFA devices: the seed is returned once, at creation; enabling takes two consecutive
+   * TOTP codes.
+   */
+  createVirtualMfaDevice: handleUnaryCall<CreateVirtualMFADeviceRequest, CreateVirtualMFADeviceResponse>;
+  enableMfaDevice: handleUnaryCall<EnableMFADeviceRequest, MutationResponse>;
+  deactivateMfaDevice: handleUnaryCall<MFADeviceRequest, MutationResponse>;
+  listMfaDevices: handleUnaryCall<ListMFADevicesRequest, ListMFADevicesResponse>;
+  deleteVirtualMfaDevice: handleUnaryCall<DeleteVirtualMFADeviceRequest, MutationResponse>;
 }
 
 export interface ControlServiceClient extends Client {
@@ -11728,6 +12700,85 @@ export interface ControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListAccountGuardrailsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Virtual MFA devices: the seed is returned once, at creation; enabling takes two consecutive
+   * TOTP codes.
+   */
+  createVirtualMfaDevice(
+    request: CreateVirtualMFADeviceRequest,
+    callback: (error: ServiceError | null, response: CreateVirtualMFADeviceResponse) => void,
+  ): ClientUnaryCall;
+  createVirtualMfaDevice(
+    request: CreateVirtualMFADeviceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateVirtualMFADeviceResponse) => void,
+  ): ClientUnaryCall;
+  createVirtualMfaDevice(
+    request: CreateVirtualMFADeviceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateVirtualMFADeviceResponse) => void,
+  ): ClientUnaryCall;
+  enableMfaDevice(
+    request: EnableMFADeviceRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  enableMfaDevice(
+    request: EnableMFADeviceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  enableMfaDevice(
+    request: EnableMFADeviceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  deactivateMfaDevice(
+    request: MFADeviceRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  deactivateMfaDevice(
+    request: MFADeviceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  deactivateMfaDevice(
+    request: MFADeviceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  listMfaDevices(
+    request: ListMFADevicesRequest,
+    callback: (error: ServiceError | null, response: ListMFADevicesResponse) => void,
+  ): ClientUnaryCall;
+  listMfaDevices(
+    request: ListMFADevicesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListMFADevicesResponse) => void,
+  ): ClientUnaryCall;
+  listMfaDevices(
+    request: ListMFADevicesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListMFADevicesResponse) => void,
+  ): ClientUnaryCall;
+  deleteVirtualMfaDevice(
+    request: DeleteVirtualMFADeviceRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  deleteVirtualMfaDevice(
+    request: DeleteVirtualMFADeviceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  deleteVirtualMfaDevice(
+    request: DeleteVirtualMFADeviceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,0 +1,89 @@
+import { createHmac } from "node:crypto";
+import { status } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AccountFixture, startAccountFixture } from "./test-account.int-helper.ts";
+import { failureOf } from "./test-client.int-helper.ts";
+
+/** RFC 6238 TOTP (SHA-1, 6 digits, 30 s), written out here so the test checks otplib independently. */
+function totp(base32: string, epochSeconds: number): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of base32.replace(/=+$/, "")) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const key = Buffer.from((bits.match(/.{8}/g) ?? []).map((b) => Number.parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(epochSeconds / 30)));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = (mac[mac.length - 1] ?? 0) & 0xf;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
+}
+
+describe("virtual MFA devices (real Postgres + Kafka)", () => {
+  let f: AccountFixture;
+  beforeAll(async () => {
+    f = await startAccountFixture();
+    await f.root.call("createUser", { userName: "mfa-user" });
+  });
+  afterAll(async () => {
+    await f.close();
+  });
+
+  it("create (seed once, sealed at rest), enable with two consecutive codes, list, deactivate, delete", async () => {
+    const { root, accountId } = f;
+    const created = await root.call("createVirtualMfaDevice", { virtualMfaDeviceName: "phone", path: "/" });
+    expect(created.serialNumber).toBe(`arn:aws:iam::${accountId}:mfa/phone`);
+    expect(created.base32StringSeed).toMatch(/^[A-Z2-7]{16,}$/);
+    expect(created.otpauthUri).toContain(`secret=${created.base32StringSeed}`);
+    const stored = await f.h.cp.store.pool.query("SELECT seed_ciphertext FROM mfa_devices");
+    expect(stored.rows[0].seed_ciphertext.toString("latin1")).not.toContain(created.base32StringSeed);
+    const dup = await failureOf(root.call("createVirtualMfaDevice", { virtualMfaDeviceName: "PHONE", path: "/" }));
+    expect([dup.code, dup.awsName]).toEqual([status.ALREADY_EXISTS, "EntityAlreadyExists"]);
+
+    const now = Math.floor(Date.now() / 1000);
+    const enable = { userName: "mfa-user", serialNumber: created.serialNumber };
+    const wrong = await failureOf(
+      root.call("enableMfaDevice", { ...enable, authenticationCode1: "000000", authenticationCode2: "000000" }),
+    );
+    expect([wrong.code, wrong.awsName, wrong.field]).toEqual([
+      status.INVALID_ARGUMENT,
+      "InvalidInput",
+      "authenticationCode1",
+    ]);
+    const notConsecutive = await failureOf(
+      root.call("enableMfaDevice", {
+        ...enable,
+        authenticationCode1: totp(created.base32StringSeed, now),
+        authenticationCode2: totp(created.base32StringSeed, now + 90),
+      }),
+    );
+    expect(notConsecutive.awsName).toBe("InvalidInput");
+    const badFormat = await failureOf(
+      root.call("enableMfaDevice", { ...enable, authenticationCode1: "12", authenticationCode2: "123456" }),
+    );
+    expect([badFormat.awsName, badFormat.field]).toEqual(["ValidationError", "authenticationCode1"]);
+    await root.call("enableMfaDevice", {
+      ...enable,
+      authenticationCode1: totp(created.base32StringSeed, now - 30),
+      authenticationCode2: totp(created.base32StringSeed, now),
+    });
+    const listed = await root.call("listMfaDevices", { userName: "mfa-user" });
+    expect(listed.mfaDevices).toHaveLength(1);
+    expect(listed.mfaDevices[0]).toMatchObject({ userName: "mfa-user", serialNumber: created.serialNumber });
+    const inUse = await failureOf(root.call("deleteVirtualMfaDevice", { serialNumber: created.serialNumber }));
+    expect([inUse.code, inUse.awsName]).toEqual([status.FAILED_PRECONDITION, "DeleteConflict"]);
+    const userInUse = await failureOf(root.call("deleteUser", { userName: "mfa-user" }));
+    expect(userInUse.awsName).toBe("DeleteConflict");
+    await root.call("deactivateMfaDevice", enable);
+    expect((await failureOf(root.call("deactivateMfaDevice", enable))).awsName).toBe("NoSuchEntity");
+    expect((await root.call("listMfaDevices", { userName: "mfa-user" })).mfaDevices).toEqual([]);
+    await root.call("deleteVirtualMfaDevice", { serialNumber: created.serialNumber });
+    const gone = await failureOf(root.call("deleteVirtualMfaDevice", { serialNumber: created.serialNumber }));
+    expect([gone.code, gone.awsName]).toEqual([status.NOT_FOUND, "NoSuchEntity"]);
+  });
+
+  it("authorizes iam:<Operation>", async () => {
+    const nobody = await f.aUser("no-mfa-rights");
+    const denied = await failureOf(nobody.call("createVirtualMfaDevice", { virtualMfaDeviceName: "x", path: "/" }));
+    expect(denied.awsName).toBe("AccessDenied");
+    expect((await failureOf(nobody.call("listMfaDevices", {}))).awsName).toBe("AccessDenied");
+  });
+});
