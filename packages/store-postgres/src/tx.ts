@@ -9,6 +9,32 @@ import type { SecretBox } from "./secret-box.ts";
 /** Anything that runs a query: the pool or a client inside a transaction. */
 export type Queryable = Pick<pg.PoolClient, "query">;
 
+const statementNames = new Map<string, string>();
+
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `gh_${createHash("sha256").update(text).digest("hex").slice(0, 24)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
+/**
+ * Runs every parameterized statement as a named prepared statement, so Postgres parses and plans
+ * each SQL text once per connection instead of on every call (the store's statements are a fixed
+ * set: their texts only ever interpolate column names and the configured partition, never request
+ * data, so the name cache stays small). Statements without parameters (BEGIN, NOTIFY; COMMIT)
+ * keep the simple protocol, which allows several statements in one round trip.
+ */
+export function preparing(target: Queryable): Queryable {
+  const query = (text: unknown, values?: unknown): unknown =>
+    typeof text === "string" && Array.isArray(values)
+      ? target.query({ name: statementName(text), text, values })
+      : (target.query as (t: unknown, v?: unknown) => unknown)(text, values);
+  return { query: query as Queryable["query"] };
+}
+
 /** What every repository function shares. */
 export interface StoreContext {
   readonly pool: pg.Pool;
@@ -94,24 +120,25 @@ export async function mutate<T>(
       throw new IamError("NoSuchEntity", `account ${JSON.stringify(accountId)} does not exist`, { field: "accountId" });
     }
     const revision = Number(row.revision);
+    const q = preparing(client);
     const hash = requestHash(spec.operation, spec.request);
     if (token !== undefined) {
-      const replay = await replayToken<T>(client, accountId, token, spec, hash);
+      const replay = await replayToken<T>(q, accountId, token, spec, hash);
       if (replay !== undefined) {
         await rollback(client);
         return replay;
       }
     }
-    const outcome = await body(client, revision);
+    const outcome = await body(q, revision);
     if (outcome.events.length === 0) {
       // Nothing changed: keep the revision where it was so every revision has events behind it.
       await rollback(client);
       return { value: outcome.value, accountId, revision: revision - 1 };
     }
-    await writeOutbox(client, accountId, revision, outcome.events);
+    await writeOutbox(q, accountId, revision, outcome.events);
     if (token !== undefined) {
       const saved = spec.save === undefined ? outcome.value : spec.save(outcome.value);
-      await client.query(
+      await q.query(
         "INSERT INTO idempotency_tokens (scope, token, operation, request_hash, response) VALUES ($1, $2, $3, $4, $5)",
         [accountId, token, spec.operation, hash, JSON.stringify({ value: saved, revision })],
       );
@@ -190,7 +217,7 @@ export async function readSnapshot<T>(
   });
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    const value = await body(client);
+    const value = await body(preparing(client));
     await client.query("COMMIT");
     return value;
   } catch (e) {
@@ -204,7 +231,7 @@ export async function readSnapshot<T>(
 /** Runs a single read outside a transaction, translating errors. */
 export async function read<T>(ctx: StoreContext, what: string, body: (q: Queryable) => Promise<T>): Promise<T> {
   try {
-    return await body(ctx.pool);
+    return await body(preparing(ctx.pool));
   } catch (e) {
     throw translatePgError(e, what);
   }
