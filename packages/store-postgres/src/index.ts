@@ -10,6 +10,11 @@ export {
   type GuardrailStore,
   MAX_GUARDRAILS_PER_ACCOUNT,
 } from "./guardrail-store.ts";
+export type {
+  CreateInstanceProfileInput,
+  InstanceProfileRecord,
+  InstanceProfileStore,
+} from "./instance-profile-store.ts";
 export type { LoginProfileStore, UpdateLoginProfileInput } from "./login-profile-store.ts";
 export type { MfaDeviceRecord, MfaStore, NewMfaDevice } from "./mfa-store.ts";
 export { loadMigrations, type Migration, type MigrationResult, migrate } from "./migrate.ts";

@@ -10,6 +10,8 @@ export interface StoreQuotas {
   readonly attachedPoliciesPerEntity: number;
   readonly accessKeysPerUser: number;
   readonly inlinePoliciesPerEntity: number;
+  readonly tagsPerEntity: number;
+  readonly instanceProfilesPerAccount: number;
 }
 
 /** AWS IAM's default quotas. */
@@ -22,6 +24,8 @@ export const DEFAULT_QUOTAS: StoreQuotas = Object.freeze({
   attachedPoliciesPerEntity: 10,
   accessKeysPerUser: 2,
   inlinePoliciesPerEntity: 100,
+  tagsPerEntity: 50,
+  instanceProfilesPerAccount: 1000,
 });
 
 /** Options of {@link createPostgresStore}. */

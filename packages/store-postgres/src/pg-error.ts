@@ -17,6 +17,7 @@ const UNIQUE_FIELDS: Record<string, { field: string; what: string }> = {
   inline_policies_role: { field: "policyName", what: "inline policy" },
   mfa_devices_pkey: { field: "virtualMfaDeviceName", what: "virtual MFA device" },
   mfa_devices_name_key: { field: "virtualMfaDeviceName", what: "virtual MFA device" },
+  instance_profiles_name_key: { field: "instanceProfileName", what: "instance profile" },
   idempotency_tokens_pkey: { field: "clientRequestToken", what: "client request token" },
 };
 

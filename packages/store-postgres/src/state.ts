@@ -31,6 +31,7 @@ export const EntityKind = Object.freeze({
   accessKey: "access-key",
   loginProfile: "login-profile",
   mfaDevice: "mfa-device",
+  instanceProfile: "instance-profile",
 } as const);
 
 /**
@@ -248,6 +249,53 @@ export async function mfaDeviceState(q: Queryable, serialNumber: string): Promis
       userName: row.user_name,
       enabledAtMs: row.enabled_at?.getTime() ?? null,
       createdAtMs: row.created_at.getTime(),
+    },
+  };
+}
+
+/** An instance profile with the id, name and ARN of the role it holds (if any). */
+export async function instanceProfileState(
+  q: Queryable,
+  partition: string,
+  instanceProfileId: string,
+): Promise<OutboxEvent> {
+  const r = await q.query<{
+    account_id: string;
+    instance_profile_name: string;
+    path: string;
+    tags: { key: string; value: string }[];
+    created_at: Date;
+    role_id: string | null;
+    role_name: string | null;
+    role_path: string | null;
+  }>(
+    `SELECT p.account_id, p.instance_profile_name, p.path, p.tags, p.created_at, p.role_id, r.role_name, r.path AS role_path
+     FROM instance_profiles p LEFT JOIN roles r ON r.role_id = p.role_id WHERE p.instance_profile_id = $1`,
+    [instanceProfileId],
+  );
+  const row = r.rows[0];
+  if (row === undefined) return { kind: EntityKind.instanceProfile, id: instanceProfileId, payload: null };
+  return {
+    kind: EntityKind.instanceProfile,
+    id: instanceProfileId,
+    payload: {
+      instanceProfileId,
+      accountId: row.account_id,
+      instanceProfileName: row.instance_profile_name,
+      path: row.path,
+      arn: iamArn(row.account_id, "instance-profile", row.path, row.instance_profile_name, partition),
+      tags: row.tags,
+      createdAtMs: row.created_at.getTime(),
+      roles:
+        row.role_id === null || row.role_name === null || row.role_path === null
+          ? []
+          : [
+              {
+                roleId: row.role_id,
+                roleName: row.role_name,
+                arn: iamArn(row.account_id, "role", row.role_path, row.role_name, partition),
+              },
+            ],
     },
   };
 }

@@ -4,6 +4,7 @@ import pg from "pg";
 import { type AccountSettingsStore, createAccountSettingsStore } from "./account-store.ts";
 import { AWS_MANAGED_ACCOUNT, seedBuiltinPolicies } from "./builtin-policies.ts";
 import { createGuardrailStore, type GuardrailStore } from "./guardrail-store.ts";
+import { createInstanceProfileStore, type InstanceProfileStore } from "./instance-profile-store.ts";
 import { createLoginProfileStore, type LoginProfileStore } from "./login-profile-store.ts";
 import {
   ACCESS_KEY_SELECT,
@@ -62,6 +63,7 @@ import {
   accessKeyState,
   accountState,
   groupState,
+  instanceProfileState,
   loginProfileState,
   mfaDeviceState,
   policyState,
@@ -122,7 +124,13 @@ export interface NewAccount {
  * writes outbox rows with the changed entities' full new state; every write accepts a client
  * request token. Errors are {@link IamError}s.
  */
-export interface IamStore extends TagStore, AccountSettingsStore, LoginProfileStore, GuardrailStore, MfaStore {
+export interface IamStore
+  extends TagStore,
+    AccountSettingsStore,
+    LoginProfileStore,
+    GuardrailStore,
+    MfaStore,
+    InstanceProfileStore {
   readonly options: ValidPostgresStoreOptions;
   /** The pool, for the outbox relay and health checks (same schema search_path). */
   readonly pool: pg.Pool;
@@ -357,6 +365,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
     ...createLoginProfileStore(ctx),
     ...createGuardrailStore(ctx),
     ...createMfaStore(ctx),
+    ...createInstanceProfileStore(ctx),
     options: opts,
     pool,
     channel: ctx.channel,
@@ -790,7 +799,8 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           const role = await findRole(q, partition, accountId, roleName);
           const uses = await q.query<{ what: string; n: number }>(
             `SELECT 'attached policies' AS what, count(*)::int AS n FROM policy_attachments WHERE role_id = $1
-             UNION ALL SELECT 'inline policies', count(*)::int FROM inline_policies WHERE role_id = $1`,
+             UNION ALL SELECT 'inline policies', count(*)::int FROM inline_policies WHERE role_id = $1
+             UNION ALL SELECT 'instance profiles', count(*)::int FROM instance_profiles WHERE role_id = $1`,
             [role.role_id],
           );
           const blocking = uses.rows.filter((r) => r.n > 0).map((r) => `${r.n} ${r.what}`);
@@ -1386,6 +1396,11 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           "SELECT serial_number AS id FROM mfa_devices WHERE account_id = $1 ORDER BY serial_number",
         )) {
           events.push(await mfaDeviceState(q, id));
+        }
+        for (const id of await ids(
+          "SELECT instance_profile_id AS id FROM instance_profiles WHERE account_id = $1 ORDER BY instance_profile_id",
+        )) {
+          events.push(await instanceProfileState(q, partition, id));
         }
         const entities: ExportedEntity[] = events.map((e) => ({ kind: e.kind, id: e.id, state: e.payload }));
         return { accountId, revision: Number(row.revision), entities };

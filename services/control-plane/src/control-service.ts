@@ -172,6 +172,16 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     }
   };
 
+  /** An instance profile's ARN with its real path, or with "/" when it does not exist. */
+  const instanceProfileArn = async (accountId: string, name: string): Promise<string> => {
+    try {
+      return (await store.getInstanceProfile(accountId, name)).arn;
+    } catch (e) {
+      if (IamError.is(e) && e.awsName === "NoSuchEntity") return arnOf(accountId, "instance-profile", "/", name);
+      throw e;
+    }
+  };
+
   /** The user a self-service call is about: the named one, or the calling user. */
   const subjectUser = (ctx: Ctx, userName: string): string => {
     if (userName !== "") return checkName(userName, "userName", 64);
@@ -792,6 +802,66 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       await ctx.authorize("DeleteVirtualMFADevice", () => r.serialNumber);
       const m = await store.deleteVirtualMfaDevice(ctx.accountId, r.serialNumber, token(r.clientRequestToken));
       return { revision: toWire.revision(m) };
+    }),
+
+    // ---- instance profiles ----
+    handler("createInstanceProfile", "CreateInstanceProfile", async (r, ctx) => {
+      const instanceProfileName = checkName(r.instanceProfileName, "instanceProfileName", 128);
+      const path = checkPath(r.path);
+      const tags = checkTags(r.tags);
+      await ctx.authorize("CreateInstanceProfile", () =>
+        arnOf(ctx.accountId, "instance-profile", path, instanceProfileName),
+      );
+      const m = await store.createInstanceProfile(ctx.accountId, {
+        instanceProfileName,
+        path,
+        tags,
+        ...token(r.clientRequestToken),
+      });
+      return { instanceProfile: toWire.instanceProfile(m.value), revision: toWire.revision(m) };
+    }),
+    handler("getInstanceProfile", "GetInstanceProfile", async (r, ctx) => {
+      const name = checkName(r.instanceProfileName, "instanceProfileName", 128);
+      await ctx.authorize("GetInstanceProfile", () => instanceProfileArn(ctx.accountId, name));
+      return {
+        instanceProfile: toWire.instanceProfile(await store.getInstanceProfile(ctx.accountId, name)),
+        revision: undefined,
+      };
+    }),
+    handler("listInstanceProfiles", "ListInstanceProfiles", async (r, ctx) => {
+      const p = page(r.page, r.pathPrefix);
+      await ctx.authorize("ListInstanceProfiles", () => arnOf(ctx.accountId, "instance-profile", p.pathPrefix, ""));
+      const result = await store.listInstanceProfiles(ctx.accountId, p);
+      return { instanceProfiles: result.items.map(toWire.instanceProfile), page: toWire.page(result) };
+    }),
+    handler("listInstanceProfilesForRole", "ListInstanceProfilesForRole", async (r, ctx) => {
+      const roleName = checkName(r.roleName, "roleName", 64);
+      await ctx.authorize("ListInstanceProfilesForRole", () => entityArn(ctx.accountId, "role", roleName));
+      const result = await store.listInstanceProfilesForRole(ctx.accountId, roleName, {
+        marker: r.page?.marker,
+        maxItems: r.page?.maxItems,
+      });
+      return { instanceProfiles: result.items.map(toWire.instanceProfile), page: toWire.page(result) };
+    }),
+    handler("deleteInstanceProfile", "DeleteInstanceProfile", async (r, ctx) => {
+      const name = checkName(r.instanceProfileName, "instanceProfileName", 128);
+      await ctx.authorize("DeleteInstanceProfile", () => instanceProfileArn(ctx.accountId, name));
+      const m = await store.deleteInstanceProfile(ctx.accountId, name, token(r.clientRequestToken));
+      return { revision: toWire.revision(m) };
+    }),
+    ...(["addRoleToInstanceProfile", "removeRoleFromInstanceProfile"] as const).map((name) => {
+      const operation =
+        name === "addRoleToInstanceProfile" ? "AddRoleToInstanceProfile" : "RemoveRoleFromInstanceProfile";
+      return handler(name, operation, async (r, ctx) => {
+        const profile = checkName(r.instanceProfileName, "instanceProfileName", 128);
+        const roleName = checkName(r.roleName, "roleName", 64);
+        await ctx.authorize(operation, () => instanceProfileArn(ctx.accountId, profile));
+        const m =
+          name === "addRoleToInstanceProfile"
+            ? await store.addRoleToInstanceProfile(ctx.accountId, profile, roleName, token(r.clientRequestToken))
+            : await store.removeRoleFromInstanceProfile(ctx.accountId, profile, roleName, token(r.clientRequestToken));
+        return { revision: toWire.revision(m) };
+      });
     }),
 
     // ---- export ----

@@ -1,6 +1,7 @@
 import type {
   AccessKeyMetadata,
   Group,
+  InstanceProfile,
   LoginProfile,
   ManagedPolicy,
   PageResponse,
@@ -12,6 +13,7 @@ import type {
 import type {
   AccessKeyRecord,
   GroupRecord,
+  InstanceProfileRecord,
   LoginProfileRecord,
   ManagedPolicyRecord,
   Mutation,
@@ -85,6 +87,15 @@ export const toWire = {
     userName: p.userName,
     createDateMs: p.createdAtMs,
     passwordResetRequired: p.passwordResetRequired,
+  }),
+  instanceProfile: (p: InstanceProfileRecord): InstanceProfile => ({
+    instanceProfileName: p.instanceProfileName,
+    instanceProfileId: p.instanceProfileId,
+    arn: p.arn,
+    path: p.path,
+    createDateMs: p.createdAtMs,
+    roles: p.roles.map((r) => toWire.role(r)),
+    tags: p.tags.map((t) => ({ key: t.key, value: t.value })),
   }),
   page: (p: Page<unknown>): PageResponse => ({ isTruncated: p.isTruncated, marker: p.marker }),
 };

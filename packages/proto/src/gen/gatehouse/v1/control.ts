@@ -669,6 +669,59 @@ export interface DeleteVirtualMFADeviceRequest {
   clientRequestToken: string;
 }
 
+export interface InstanceProfile {
+  instanceProfileName: string;
+  instanceProfileId: string;
+  arn: string;
+  path: string;
+  createDateMs: number;
+  /** Zero or one role. */
+  roles: Role[];
+  tags: Tag[];
+}
+
+export interface CreateInstanceProfileRequest {
+  instanceProfileName: string;
+  path: string;
+  tags: Tag[];
+  clientRequestToken: string;
+}
+
+export interface InstanceProfileResponse {
+  instanceProfile?: InstanceProfile | undefined;
+  revision?: Revision | undefined;
+}
+
+export interface GetInstanceProfileRequest {
+  instanceProfileName: string;
+}
+
+export interface ListInstanceProfilesRequest {
+  pathPrefix: string;
+  page?: PageRequest | undefined;
+}
+
+export interface ListInstanceProfilesResponse {
+  instanceProfiles: InstanceProfile[];
+  page?: PageResponse | undefined;
+}
+
+export interface DeleteInstanceProfileRequest {
+  instanceProfileName: string;
+  clientRequestToken: string;
+}
+
+export interface InstanceProfileRoleRequest {
+  instanceProfileName: string;
+  roleName: string;
+  clientRequestToken: string;
+}
+
+export interface ListInstanceProfilesForRoleRequest {
+  roleName: string;
+  page?: PageRequest | undefined;
+}
+
 function createBaseMutationResponse(): MutationResponse {
   return { revision: undefined };
 }
@@ -11017,6 +11070,955 @@ export const DeleteVirtualMFADeviceRequest: MessageFns<DeleteVirtualMFADeviceReq
   },
 };
 
+function createBaseInstanceProfile(): InstanceProfile {
+  return { instanceProfileName: "", instanceProfileId: "", arn: "", path: "", createDateMs: 0, roles: [], tags: [] };
+}
+
+export const InstanceProfile: MessageFns<InstanceProfile> = {
+  encode(message: InstanceProfile, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.instanceProfileName !== "") {
+      writer.uint32(10).string(message.instanceProfileName);
+    }
+    if (message.instanceProfileId !== "") {
+      writer.uint32(18).string(message.instanceProfileId);
+    }
+    if (message.arn !== "") {
+      writer.uint32(26).string(message.arn);
+    }
+    if (message.path !== "") {
+      writer.uint32(34).string(message.path);
+    }
+    if (message.createDateMs !== 0) {
+      writer.uint32(40).int64(message.createDateMs);
+    }
+    for (const v of message.roles) {
+      Role.encode(v!, writer.uint32(50).fork()).join();
+    }
+    for (const v of message.tags) {
+      Tag.encode(v!, writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InstanceProfile {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInstanceProfile();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.instanceProfileName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.instanceProfileId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.arn = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.createDateMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.roles.push(Role.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.tags.push(Tag.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InstanceProfile {
+    return {
+      instanceProfileName: isSet(object.instanceProfileName)
+        ? globalThis.String(object.instanceProfileName)
+        : isSet(object.instance_profile_name)
+        ? globalThis.String(object.instance_profile_name)
+        : "",
+      instanceProfileId: isSet(object.instanceProfileId)
+        ? globalThis.String(object.instanceProfileId)
+        : isSet(object.instance_profile_id)
+        ? globalThis.String(object.instance_profile_id)
+        : "",
+      arn: isSet(object.arn) ? globalThis.String(object.arn) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      createDateMs: isSet(object.createDateMs)
+        ? globalThis.Number(object.createDateMs)
+        : isSet(object.create_date_ms)
+        ? globalThis.Number(object.create_date_ms)
+        : 0,
+      roles: globalThis.Array.isArray(object?.roles)
+        ? object.roles.map((e: any) => Role.fromJSON(e))
+        : [],
+      tags: globalThis.Array.isArray(object?.tags) ? object.tags.map((e: any) => Tag.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: InstanceProfile): unknown {
+    const obj: any = {};
+    if (message.instanceProfileName !== "") {
+      obj.instanceProfileName = message.instanceProfileName;
+    }
+    if (message.instanceProfileId !== "") {
+      obj.instanceProfileId = message.instanceProfileId;
+    }
+    if (message.arn !== "") {
+      obj.arn = message.arn;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.createDateMs !== 0) {
+      obj.createDateMs = Math.round(message.createDateMs);
+    }
+    if (message.roles?.length) {
+      obj.roles = message.roles.map((e) => Role.toJSON(e));
+    }
+    if (message.tags?.length) {
+      obj.tags = message.tags.map((e) => Tag.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InstanceProfile>): InstanceProfile {
+    return InstanceProfile.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InstanceProfile>): InstanceProfile {
+    const message = createBaseInstanceProfile();
+    message.instanceProfileName = object.instanceProfileName ?? "";
+    message.instanceProfileId = object.instanceProfileId ?? "";
+    message.arn = object.arn ?? "";
+    message.path = object.path ?? "";
+    message.createDateMs = object.createDateMs ?? 0;
+    message.roles = object.roles?.map((e) => Role.fromPartial(e)) || [];
+    message.tags = object.tags?.map((e) => Tag.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCreateInstanceProfileRequest(): CreateInstanceProfileRequest {
+  return { instanceProfileName: "", path: "", tags: [], clientRequestToken: "" };
+}
+
+export const CreateInstanceProfileRequest: MessageFns<CreateInstanceProfileRequest> = {
+  encode(message: CreateInstanceProfileRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.instanceProfileName !== "") {
+      writer.uint32(10).string(message.instanceProfileName);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    for (const v of message.tags) {
+      Tag.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(34).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateInstanceProfileRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateInstanceProfileRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.instanceProfileName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.tags.push(Tag.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateInstanceProfileRequest {
+    return {
+      instanceProfileName: isSet(object.instanceProfileName)
+        ? globalThis.String(object.instanceProfileName)
+        : isSet(object.instance_profile_name)
+        ? globalThis.String(object.instance_profile_name)
+        : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      tags: globalThis.Array.isArray(object?.tags) ? object.tags.map((e: any) => Tag.fromJSON(e)) : [],
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: CreateInstanceProfileRequest): unknown {
+    const obj: any = {};
+    if (message.instanceProfileName !== "") {
+      obj.instanceProfileName = message.instanceProfileName;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.tags?.length) {
+      obj.tags = message.tags.map((e) => Tag.toJSON(e));
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateInstanceProfileRequest>): CreateInstanceProfileRequest {
+    return CreateInstanceProfileRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateInstanceProfileRequest>): CreateInstanceProfileRequest {
+    const message = createBaseCreateInstanceProfileRequest();
+    message.instanceProfileName = object.instanceProfileName ?? "";
+    message.path = object.path ?? "";
+    message.tags = object.tags?.map((e) => Tag.fromPartial(e)) || [];
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseInstanceProfileResponse(): InstanceProfileResponse {
+  return { instanceProfile: undefined, revision: undefined };
+}
+
+export const InstanceProfileResponse: MessageFns<InstanceProfileResponse> = {
+  encode(message: InstanceProfileResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.instanceProfile !== undefined) {
+      InstanceProfile.encode(message.instanceProfile, writer.uint32(10).fork()).join();
+    }
+    if (message.revision !== undefined) {
+      Revision.encode(message.revision, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InstanceProfileResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInstanceProfileResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.instanceProfile = InstanceProfile.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.revision = Revision.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InstanceProfileResponse {
+    return {
+      instanceProfile: isSet(object.instanceProfile)
+        ? InstanceProfile.fromJSON(object.instanceProfile)
+        : isSet(object.instance_profile)
+        ? InstanceProfile.fromJSON(object.instance_profile)
+        : undefined,
+      revision: isSet(object.revision) ? Revision.fromJSON(object.revision) : undefined,
+    };
+  },
+
+  toJSON(message: InstanceProfileResponse): unknown {
+    const obj: any = {};
+    if (message.instanceProfile !== undefined) {
+      obj.instanceProfile = InstanceProfile.toJSON(message.instanceProfile);
+    }
+    if (message.revision !== undefined) {
+      obj.revision = Revision.toJSON(message.revision);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InstanceProfileResponse>): InstanceProfileResponse {
+    return InstanceProfileResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InstanceProfileResponse>): InstanceProfileResponse {
+    const message = createBaseInstanceProfileResponse();
+    message.instanceProfile = (object.instanceProfile !== undefined && object.instanceProfile !== null)
+      ? InstanceProfile.fromPartial(object.instanceProfile)
+      : undefined;
+    message.revision = (object.revision !== undefined && object.revision !== null)
+      ? Revision.fromPartial(object.revision)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseGetInstanceProfileRequest(): GetInstanceProfileRequest {
+  return { instanceProfileName: "" };
+}
+
+export const GetInstanceProfileRequest: MessageFns<GetInstanceProfileRequest> = {
+  encode(message: GetInstanceProfileRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.instanceProfileName !== "") {
+      writer.uint32(10).string(message.instanceProfileName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetInstanceProfileRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetInstanceProfileRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.instanceProfileName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetInstanceProfileRequest {
+    return {
+      instanceProfileName: isSet(object.instanceProfileName)
+        ? globalThis.String(object.instanceProfileName)
+        : isSet(object.instance_profile_name)
+        ? globalThis.String(object.instance_profile_name)
+        : "",
+    };
+  },
+
+  toJSON(message: GetInstanceProfileRequest): unknown {
+    const obj: any = {};
+    if (message.instanceProfileName !== "") {
+      obj.instanceProfileName = message.instanceProfileName;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetInstanceProfileRequest>): GetInstanceProfileRequest {
+    return GetInstanceProfileRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetInstanceProfileRequest>): GetInstanceProfileRequest {
+    const message = createBaseGetInstanceProfileRequest();
+    message.instanceProfileName = object.instanceProfileName ?? "";
+    return message;
+  },
+};
+
+function createBaseListInstanceProfilesRequest(): ListInstanceProfilesRequest {
+  return { pathPrefix: "", page: undefined };
+}
+
+export const ListInstanceProfilesRequest: MessageFns<ListInstanceProfilesRequest> = {
+  encode(message: ListInstanceProfilesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pathPrefix !== "") {
+      writer.uint32(10).string(message.pathPrefix);
+    }
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListInstanceProfilesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListInstanceProfilesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pathPrefix = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListInstanceProfilesRequest {
+    return {
+      pathPrefix: isSet(object.pathPrefix)
+        ? globalThis.String(object.pathPrefix)
+        : isSet(object.path_prefix)
+        ? globalThis.String(object.path_prefix)
+        : "",
+      page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: ListInstanceProfilesRequest): unknown {
+    const obj: any = {};
+    if (message.pathPrefix !== "") {
+      obj.pathPrefix = message.pathPrefix;
+    }
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListInstanceProfilesRequest>): ListInstanceProfilesRequest {
+    return ListInstanceProfilesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListInstanceProfilesRequest>): ListInstanceProfilesRequest {
+    const message = createBaseListInstanceProfilesRequest();
+    message.pathPrefix = object.pathPrefix ?? "";
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListInstanceProfilesResponse(): ListInstanceProfilesResponse {
+  return { instanceProfiles: [], page: undefined };
+}
+
+export const ListInstanceProfilesResponse: MessageFns<ListInstanceProfilesResponse> = {
+  encode(message: ListInstanceProfilesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.instanceProfiles) {
+      InstanceProfile.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.page !== undefined) {
+      PageResponse.encode(message.page, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListInstanceProfilesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListInstanceProfilesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.instanceProfiles.push(InstanceProfile.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.page = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListInstanceProfilesResponse {
+    return {
+      instanceProfiles: globalThis.Array.isArray(object?.instanceProfiles)
+        ? object.instanceProfiles.map((e: any) => InstanceProfile.fromJSON(e))
+        : globalThis.Array.isArray(object?.instance_profiles)
+        ? object.instance_profiles.map((e: any) => InstanceProfile.fromJSON(e))
+        : [],
+      page: isSet(object.page) ? PageResponse.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: ListInstanceProfilesResponse): unknown {
+    const obj: any = {};
+    if (message.instanceProfiles?.length) {
+      obj.instanceProfiles = message.instanceProfiles.map((e) => InstanceProfile.toJSON(e));
+    }
+    if (message.page !== undefined) {
+      obj.page = PageResponse.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListInstanceProfilesResponse>): ListInstanceProfilesResponse {
+    return ListInstanceProfilesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListInstanceProfilesResponse>): ListInstanceProfilesResponse {
+    const message = createBaseListInstanceProfilesResponse();
+    message.instanceProfiles = object.instanceProfiles?.map((e) => InstanceProfile.fromPartial(e)) || [];
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageResponse.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteInstanceProfileRequest(): DeleteInstanceProfileRequest {
+  return { instanceProfileName: "", clientRequestToken: "" };
+}
+
+export const DeleteInstanceProfileRequest: MessageFns<DeleteInstanceProfileRequest> = {
+  encode(message: DeleteInstanceProfileRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.instanceProfileName !== "") {
+      writer.uint32(10).string(message.instanceProfileName);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(18).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteInstanceProfileRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteInstanceProfileRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.instanceProfileName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteInstanceProfileRequest {
+    return {
+      instanceProfileName: isSet(object.instanceProfileName)
+        ? globalThis.String(object.instanceProfileName)
+        : isSet(object.instance_profile_name)
+        ? globalThis.String(object.instance_profile_name)
+        : "",
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: DeleteInstanceProfileRequest): unknown {
+    const obj: any = {};
+    if (message.instanceProfileName !== "") {
+      obj.instanceProfileName = message.instanceProfileName;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteInstanceProfileRequest>): DeleteInstanceProfileRequest {
+    return DeleteInstanceProfileRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteInstanceProfileRequest>): DeleteInstanceProfileRequest {
+    const message = createBaseDeleteInstanceProfileRequest();
+    message.instanceProfileName = object.instanceProfileName ?? "";
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseInstanceProfileRoleRequest(): InstanceProfileRoleRequest {
+  return { instanceProfileName: "", roleName: "", clientRequestToken: "" };
+}
+
+export const InstanceProfileRoleRequest: MessageFns<InstanceProfileRoleRequest> = {
+  encode(message: InstanceProfileRoleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.instanceProfileName !== "") {
+      writer.uint32(10).string(message.instanceProfileName);
+    }
+    if (message.roleName !== "") {
+      writer.uint32(18).string(message.roleName);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(26).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InstanceProfileRoleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInstanceProfileRoleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.instanceProfileName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.roleName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InstanceProfileRoleRequest {
+    return {
+      instanceProfileName: isSet(object.instanceProfileName)
+        ? globalThis.String(object.instanceProfileName)
+        : isSet(object.instance_profile_name)
+        ? globalThis.String(object.instance_profile_name)
+        : "",
+      roleName: isSet(object.roleName)
+        ? globalThis.String(object.roleName)
+        : isSet(object.role_name)
+        ? globalThis.String(object.role_name)
+        : "",
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: InstanceProfileRoleRequest): unknown {
+    const obj: any = {};
+    if (message.instanceProfileName !== "") {
+      obj.instanceProfileName = message.instanceProfileName;
+    }
+    if (message.roleName !== "") {
+      obj.roleName = message.roleName;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InstanceProfileRoleRequest>): InstanceProfileRoleRequest {
+    return InstanceProfileRoleRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InstanceProfileRoleRequest>): InstanceProfileRoleRequest {
+    const message = createBaseInstanceProfileRoleRequest();
+    message.instanceProfileName = object.instanceProfileName ?? "";
+    message.roleName = object.roleName ?? "";
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListInstanceProfilesForRoleRequest(): ListInstanceProfilesForRoleRequest {
+  return { roleName: "", page: undefined };
+}
+
+export const ListInstanceProfilesForRoleRequest: MessageFns<ListInstanceProfilesForRoleRequest> = {
+  encode(message: ListInstanceProfilesForRoleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roleName !== "") {
+      writer.uint32(10).string(message.roleName);
+    }
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListInstanceProfilesForRoleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListInstanceProfilesForRoleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roleName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListInstanceProfilesForRoleRequest {
+    return {
+      roleName: isSet(object.roleName)
+        ? globalThis.String(object.roleName)
+        : isSet(object.role_name)
+        ? globalThis.String(object.role_name)
+        : "",
+      page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: ListInstanceProfilesForRoleRequest): unknown {
+    const obj: any = {};
+    if (message.roleName !== "") {
+      obj.roleName = message.roleName;
+    }
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListInstanceProfilesForRoleRequest>): ListInstanceProfilesForRoleRequest {
+    return ListInstanceProfilesForRoleRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListInstanceProfilesForRoleRequest>): ListInstanceProfilesForRoleRequest {
+    const message = createBaseListInstanceProfilesForRoleRequest();
+    message.roleName = object.roleName ?? "";
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * The single writer of global identity state. Every call is SigV4-signed (metadata
  * `authorization`, `x-amz-date`, `x-amz-security-token`) and authorized against `iam:<Operation>`
@@ -11692,6 +12694,85 @@ export const ControlServiceService = {
     responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
   },
+  /**
+   * Instance profiles: a container for at most one role, for workloads. A profile holding a role
+   * cannot be deleted, nor can the role (DeleteConflict).
+   */
+  createInstanceProfile: {
+    path: "/gatehouse.v1.ControlService/CreateInstanceProfile" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateInstanceProfileRequest): Buffer =>
+      Buffer.from(CreateInstanceProfileRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateInstanceProfileRequest => CreateInstanceProfileRequest.decode(value),
+    responseSerialize: (value: InstanceProfileResponse): Buffer =>
+      Buffer.from(InstanceProfileResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): InstanceProfileResponse => InstanceProfileResponse.decode(value),
+  },
+  getInstanceProfile: {
+    path: "/gatehouse.v1.ControlService/GetInstanceProfile" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetInstanceProfileRequest): Buffer =>
+      Buffer.from(GetInstanceProfileRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetInstanceProfileRequest => GetInstanceProfileRequest.decode(value),
+    responseSerialize: (value: InstanceProfileResponse): Buffer =>
+      Buffer.from(InstanceProfileResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): InstanceProfileResponse => InstanceProfileResponse.decode(value),
+  },
+  listInstanceProfiles: {
+    path: "/gatehouse.v1.ControlService/ListInstanceProfiles" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListInstanceProfilesRequest): Buffer =>
+      Buffer.from(ListInstanceProfilesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListInstanceProfilesRequest => ListInstanceProfilesRequest.decode(value),
+    responseSerialize: (value: ListInstanceProfilesResponse): Buffer =>
+      Buffer.from(ListInstanceProfilesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListInstanceProfilesResponse => ListInstanceProfilesResponse.decode(value),
+  },
+  deleteInstanceProfile: {
+    path: "/gatehouse.v1.ControlService/DeleteInstanceProfile" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteInstanceProfileRequest): Buffer =>
+      Buffer.from(DeleteInstanceProfileRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteInstanceProfileRequest => DeleteInstanceProfileRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  addRoleToInstanceProfile: {
+    path: "/gatehouse.v1.ControlService/AddRoleToInstanceProfile" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: InstanceProfileRoleRequest): Buffer =>
+      Buffer.from(InstanceProfileRoleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): InstanceProfileRoleRequest => InstanceProfileRoleRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  removeRoleFromInstanceProfile: {
+    path: "/gatehouse.v1.ControlService/RemoveRoleFromInstanceProfile" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: InstanceProfileRoleRequest): Buffer =>
+      Buffer.from(InstanceProfileRoleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): InstanceProfileRoleRequest => InstanceProfileRoleRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  listInstanceProfilesForRole: {
+    path: "/gatehouse.v1.ControlService/ListInstanceProfilesForRole" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListInstanceProfilesForRoleRequest): Buffer =>
+      Buffer.from(ListInstanceProfilesForRoleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListInstanceProfilesForRoleRequest =>
+      ListInstanceProfilesForRoleRequest.decode(value),
+    responseSerialize: (value: ListInstanceProfilesResponse): Buffer =>
+      Buffer.from(ListInstanceProfilesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListInstanceProfilesResponse => ListInstanceProfilesResponse.decode(value),
+  },
 } as const;
 
 export interface ControlServiceServer extends UntypedServiceImplementation {
@@ -11781,6 +12862,17 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   deactivateMfaDevice: handleUnaryCall<MFADeviceRequest, MutationResponse>;
   listMfaDevices: handleUnaryCall<ListMFADevicesRequest, ListMFADevicesResponse>;
   deleteVirtualMfaDevice: handleUnaryCall<DeleteVirtualMFADeviceRequest, MutationResponse>;
+  /**
+   * Instance profiles: a container for at most one role, for workloads. A profile holding a role
+   * cannot be deleted, nor can the role (DeleteConflict).
+   */
+  createInstanceProfile: handleUnaryCall<CreateInstanceProfileRequest, InstanceProfileResponse>;
+  getInstanceProfile: handleUnaryCall<GetInstanceProfileRequest, InstanceProfileResponse>;
+  listInstanceProfiles: handleUnaryCall<ListInstanceProfilesRequest, ListInstanceProfilesResponse>;
+  deleteInstanceProfile: handleUnaryCall<DeleteInstanceProfileRequest, MutationResponse>;
+  addRoleToInstanceProfile: handleUnaryCall<InstanceProfileRoleRequest, MutationResponse>;
+  removeRoleFromInstanceProfile: handleUnaryCall<InstanceProfileRoleRequest, MutationResponse>;
+  listInstanceProfilesForRole: handleUnaryCall<ListInstanceProfilesForRoleRequest, ListInstanceProfilesResponse>;
 }
 
 export interface ControlServiceClient extends Client {
@@ -12779,6 +13871,115 @@ export interface ControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Instance profiles: a container for at most one role, for workloads. A profile holding a role
+   * cannot be deleted, nor can the role (DeleteConflict).
+   */
+  createInstanceProfile(
+    request: CreateInstanceProfileRequest,
+    callback: (error: ServiceError | null, response: InstanceProfileResponse) => void,
+  ): ClientUnaryCall;
+  createInstanceProfile(
+    request: CreateInstanceProfileRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: InstanceProfileResponse) => void,
+  ): ClientUnaryCall;
+  createInstanceProfile(
+    request: CreateInstanceProfileRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: InstanceProfileResponse) => void,
+  ): ClientUnaryCall;
+  getInstanceProfile(
+    request: GetInstanceProfileRequest,
+    callback: (error: ServiceError | null, response: InstanceProfileResponse) => void,
+  ): ClientUnaryCall;
+  getInstanceProfile(
+    request: GetInstanceProfileRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: InstanceProfileResponse) => void,
+  ): ClientUnaryCall;
+  getInstanceProfile(
+    request: GetInstanceProfileRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: InstanceProfileResponse) => void,
+  ): ClientUnaryCall;
+  listInstanceProfiles(
+    request: ListInstanceProfilesRequest,
+    callback: (error: ServiceError | null, response: ListInstanceProfilesResponse) => void,
+  ): ClientUnaryCall;
+  listInstanceProfiles(
+    request: ListInstanceProfilesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListInstanceProfilesResponse) => void,
+  ): ClientUnaryCall;
+  listInstanceProfiles(
+    request: ListInstanceProfilesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListInstanceProfilesResponse) => void,
+  ): ClientUnaryCall;
+  deleteInstanceProfile(
+    request: DeleteInstanceProfileRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  deleteInstanceProfile(
+    request: DeleteInstanceProfileRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  deleteInstanceProfile(
+    request: DeleteInstanceProfileRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  addRoleToInstanceProfile(
+    request: InstanceProfileRoleRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  addRoleToInstanceProfile(
+    request: InstanceProfileRoleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  addRoleToInstanceProfile(
+    request: InstanceProfileRoleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  removeRoleFromInstanceProfile(
+    request: InstanceProfileRoleRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  removeRoleFromInstanceProfile(
+    request: InstanceProfileRoleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  removeRoleFromInstanceProfile(
+    request: InstanceProfileRoleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  listInstanceProfilesForRole(
+    request: ListInstanceProfilesForRoleRequest,
+    callback: (error: ServiceError | null, response: ListInstanceProfilesResponse) => void,
+  ): ClientUnaryCall;
+  listInstanceProfilesForRole(
+    request: ListInstanceProfilesForRoleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListInstanceProfilesResponse) => void,
+  ): ClientUnaryCall;
+  listInstanceProfilesForRole(
+    request: ListInstanceProfilesForRoleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListInstanceProfilesResponse) => void,
   ): ClientUnaryCall;
 }
 
