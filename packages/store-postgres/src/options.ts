@@ -12,6 +12,7 @@ export interface StoreQuotas {
   readonly inlinePoliciesPerEntity: number;
   readonly tagsPerEntity: number;
   readonly instanceProfilesPerAccount: number;
+  readonly oidcProvidersPerAccount: number;
 }
 
 /** AWS IAM's default quotas. */
@@ -26,6 +27,7 @@ export const DEFAULT_QUOTAS: StoreQuotas = Object.freeze({
   inlinePoliciesPerEntity: 100,
   tagsPerEntity: 50,
   instanceProfilesPerAccount: 1000,
+  oidcProvidersPerAccount: 100,
 });
 
 /** Options of {@link createPostgresStore}. */

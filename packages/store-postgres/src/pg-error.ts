@@ -18,6 +18,7 @@ const UNIQUE_FIELDS: Record<string, { field: string; what: string }> = {
   mfa_devices_pkey: { field: "virtualMfaDeviceName", what: "virtual MFA device" },
   mfa_devices_name_key: { field: "virtualMfaDeviceName", what: "virtual MFA device" },
   instance_profiles_name_key: { field: "instanceProfileName", what: "instance profile" },
+  oidc_providers_pkey: { field: "url", what: "OpenID Connect provider" },
   idempotency_tokens_pkey: { field: "clientRequestToken", what: "client request token" },
 };
 

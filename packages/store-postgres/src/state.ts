@@ -32,6 +32,7 @@ export const EntityKind = Object.freeze({
   loginProfile: "login-profile",
   mfaDevice: "mfa-device",
   instanceProfile: "instance-profile",
+  oidcProvider: "oidc-provider",
 } as const);
 
 /**
@@ -296,6 +297,38 @@ export async function instanceProfileState(
                 arn: iamArn(row.account_id, "role", row.role_path, row.role_name, partition),
               },
             ],
+    },
+  };
+}
+
+/**
+ * An OpenID Connect provider (id = ARN): the issuer, audiences, thumbprints and the JWKS document
+ * regions verify AssumeRoleWithWebIdentity tokens with.
+ */
+export async function oidcProviderState(q: Queryable, arn: string): Promise<OutboxEvent> {
+  const r = await q.query<{
+    account_id: string;
+    url: string;
+    client_ids: string[];
+    thumbprints: string[];
+    jwks: string | null;
+    tags: { key: string; value: string }[];
+    created_at: Date;
+  }>("SELECT * FROM oidc_providers WHERE arn = $1", [arn]);
+  const row = r.rows[0];
+  if (row === undefined) return { kind: EntityKind.oidcProvider, id: arn, payload: null };
+  return {
+    kind: EntityKind.oidcProvider,
+    id: arn,
+    payload: {
+      arn,
+      accountId: row.account_id,
+      url: row.url,
+      clientIds: row.client_ids,
+      thumbprints: row.thumbprints,
+      jwks: row.jwks,
+      tags: row.tags,
+      createdAtMs: row.created_at.getTime(),
     },
   };
 }

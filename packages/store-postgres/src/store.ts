@@ -34,6 +34,7 @@ import {
 } from "./lookups.ts";
 import { createMfaStore, type MfaStore } from "./mfa-store.ts";
 import { migrate } from "./migrate.ts";
+import { createOidcProviderStore, type OidcProviderStore } from "./oidc-provider-store.ts";
 import { type PostgresStoreOptions, type ValidPostgresStoreOptions, validatePostgresStoreOptions } from "./options.ts";
 import { translatePgError } from "./pg-error.ts";
 import type {
@@ -66,6 +67,7 @@ import {
   instanceProfileState,
   loginProfileState,
   mfaDeviceState,
+  oidcProviderState,
   policyState,
   principalState,
   roleState,
@@ -130,7 +132,8 @@ export interface IamStore
     LoginProfileStore,
     GuardrailStore,
     MfaStore,
-    InstanceProfileStore {
+    InstanceProfileStore,
+    OidcProviderStore {
   readonly options: ValidPostgresStoreOptions;
   /** The pool, for the outbox relay and health checks (same schema search_path). */
   readonly pool: pg.Pool;
@@ -366,6 +369,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
     ...createGuardrailStore(ctx),
     ...createMfaStore(ctx),
     ...createInstanceProfileStore(ctx),
+    ...createOidcProviderStore(ctx),
     options: opts,
     pool,
     channel: ctx.channel,
@@ -1401,6 +1405,9 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           "SELECT instance_profile_id AS id FROM instance_profiles WHERE account_id = $1 ORDER BY instance_profile_id",
         )) {
           events.push(await instanceProfileState(q, partition, id));
+        }
+        for (const id of await ids("SELECT arn AS id FROM oidc_providers WHERE account_id = $1 ORDER BY arn")) {
+          events.push(await oidcProviderState(q, id));
         }
         const entities: ExportedEntity[] = events.map((e) => ({ kind: e.kind, id: e.id, state: e.payload }));
         return { accountId, revision: Number(row.revision), entities };

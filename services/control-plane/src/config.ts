@@ -53,6 +53,7 @@ const EnvSchema = z.object({
   GATEHOUSE_QUOTA_ATTACHED_POLICIES_PER_ENTITY: optionalInt(1, 1000),
   GATEHOUSE_QUOTA_ACCESS_KEYS_PER_USER: optionalInt(1, 100),
   GATEHOUSE_QUOTA_INSTANCE_PROFILES_PER_ACCOUNT: optionalInt(1, 100_000),
+  GATEHOUSE_QUOTA_OIDC_PROVIDERS_PER_ACCOUNT: optionalInt(1, 10_000),
 });
 
 /** The control plane's validated, frozen configuration. */
@@ -105,6 +106,7 @@ export function loadControlPlaneConfig(env: Readonly<Record<string, string | und
   q("attachedPoliciesPerEntity", e.GATEHOUSE_QUOTA_ATTACHED_POLICIES_PER_ENTITY);
   q("accessKeysPerUser", e.GATEHOUSE_QUOTA_ACCESS_KEYS_PER_USER);
   q("instanceProfilesPerAccount", e.GATEHOUSE_QUOTA_INSTANCE_PROFILES_PER_ACCOUNT);
+  q("oidcProvidersPerAccount", e.GATEHOUSE_QUOTA_OIDC_PROVIDERS_PER_ACCOUNT);
   const config: ControlPlaneConfig = {
     listen: Object.freeze({ host, port: Number(port) }),
     postgres: Object.freeze({

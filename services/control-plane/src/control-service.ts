@@ -1,5 +1,5 @@
 import { encodeAccountSnapshot } from "@gatehouse/bus-kafka";
-import { IamError, iamArn } from "@gatehouse/core";
+import { IamError, iamArn, tryParseArn } from "@gatehouse/core";
 import type { PolicyKind } from "@gatehouse/policy";
 import {
   ChangeEvent,
@@ -18,8 +18,12 @@ import { type CallInfo, unary } from "./grpc-handler.ts";
 import { toWire } from "./mappers.ts";
 import {
   checkAccountAlias,
+  checkClientId,
+  checkClientIds,
+  checkJwks,
   checkMaxSessionDuration,
   checkName,
+  checkOidcUrl,
   checkPasswordInput,
   checkPath,
   checkPolicyDocument,
@@ -27,6 +31,7 @@ import {
   checkTagKeys,
   checkTags,
   checkText,
+  checkThumbprints,
 } from "./validation.ts";
 
 /** Options of {@link createControlService}. */
@@ -180,6 +185,21 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       if (IamError.is(e) && e.awsName === "NoSuchEntity") return arnOf(accountId, "instance-profile", "/", name);
       throw e;
     }
+  };
+
+  /** An OIDC provider ARN of this partition (not checked for existence here). */
+  const checkOidcArn = (arn: string): string => {
+    const parsed = tryParseArn(arn);
+    if (parsed === undefined || parsed.service !== "iam" || !parsed.resource.startsWith("oidc-provider/")) {
+      throw new IamError(
+        "InvalidInput",
+        `openIdConnectProviderArn ${JSON.stringify(arn)} is not an OIDC provider ARN`,
+        {
+          field: "openIdConnectProviderArn",
+        },
+      );
+    }
+    return arn;
   };
 
   /** The user a self-service call is about: the named one, or the calling user. */
@@ -862,6 +882,83 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
             : await store.removeRoleFromInstanceProfile(ctx.accountId, profile, roleName, token(r.clientRequestToken));
         return { revision: toWire.revision(m) };
       });
+    }),
+
+    // ---- OpenID Connect identity providers ----
+    handler("createOpenIdConnectProvider", "CreateOpenIDConnectProvider", async (r, ctx) => {
+      const url = checkOidcUrl(r.url);
+      const clientIds = checkClientIds(r.clientIdList);
+      const thumbprints = checkThumbprints(r.thumbprintList);
+      const jwks = checkJwks(r.jwksJson);
+      const tags = checkTags(r.tags);
+      await ctx.authorize("CreateOpenIDConnectProvider", () => arnOf(ctx.accountId, "oidc-provider", "/", url));
+      const m = await store.createOpenIdConnectProvider(ctx.accountId, {
+        url,
+        clientIds,
+        thumbprints,
+        jwks,
+        tags,
+        ...token(r.clientRequestToken),
+      });
+      return {
+        openIdConnectProviderArn: m.value.arn,
+        tags: m.value.tags.map((t) => ({ key: t.key, value: t.value })),
+        revision: toWire.revision(m),
+      };
+    }),
+    handler("getOpenIdConnectProvider", "GetOpenIDConnectProvider", async (r, ctx) => {
+      const arn = checkOidcArn(r.openIdConnectProviderArn);
+      await ctx.authorize("GetOpenIDConnectProvider", () => arn);
+      const p = await store.getOpenIdConnectProvider(ctx.accountId, arn);
+      return {
+        url: p.url,
+        clientIdList: [...p.clientIds],
+        thumbprintList: [...p.thumbprints],
+        createDateMs: p.createdAtMs,
+        tags: p.tags.map((t) => ({ key: t.key, value: t.value })),
+        jwksJson: p.jwks ?? "",
+      };
+    }),
+    handler("listOpenIdConnectProviders", "ListOpenIDConnectProviders", async (_r, ctx) => {
+      await ctx.authorize("ListOpenIDConnectProviders", () => "*");
+      const list = await store.listOpenIdConnectProviders(ctx.accountId);
+      return { openIdConnectProviderList: list.map((p) => ({ arn: p.arn })) };
+    }),
+    handler("deleteOpenIdConnectProvider", "DeleteOpenIDConnectProvider", async (r, ctx) => {
+      const arn = checkOidcArn(r.openIdConnectProviderArn);
+      await ctx.authorize("DeleteOpenIDConnectProvider", () => arn);
+      const m = await store.deleteOpenIdConnectProvider(ctx.accountId, arn, token(r.clientRequestToken));
+      return { revision: toWire.revision(m) };
+    }),
+    ...(["addClientIdToOpenIdConnectProvider", "removeClientIdFromOpenIdConnectProvider"] as const).map((name) => {
+      const adding = name === "addClientIdToOpenIdConnectProvider";
+      const operation = adding ? "AddClientIDToOpenIDConnectProvider" : "RemoveClientIDFromOpenIDConnectProvider";
+      return handler(name, operation, async (r, ctx) => {
+        const arn = checkOidcArn(r.openIdConnectProviderArn);
+        const clientId = checkClientId(r.clientId);
+        await ctx.authorize(operation, () => arn);
+        const m = adding
+          ? await store.addClientIdToOpenIdConnectProvider(ctx.accountId, arn, clientId, token(r.clientRequestToken))
+          : await store.removeClientIdFromOpenIdConnectProvider(
+              ctx.accountId,
+              arn,
+              clientId,
+              token(r.clientRequestToken),
+            );
+        return { revision: toWire.revision(m) };
+      });
+    }),
+    handler("updateOpenIdConnectProviderThumbprint", "UpdateOpenIDConnectProviderThumbprint", async (r, ctx) => {
+      const arn = checkOidcArn(r.openIdConnectProviderArn);
+      const thumbprints = checkThumbprints(r.thumbprintList);
+      await ctx.authorize("UpdateOpenIDConnectProviderThumbprint", () => arn);
+      const m = await store.updateOpenIdConnectProviderThumbprint(
+        ctx.accountId,
+        arn,
+        thumbprints,
+        token(r.clientRequestToken),
+      );
+      return { revision: toWire.revision(m) };
     }),
 
     // ---- export ----

@@ -722,6 +722,67 @@ export interface ListInstanceProfilesForRoleRequest {
   page?: PageRequest | undefined;
 }
 
+export interface CreateOpenIDConnectProviderRequest {
+  /** https://host[/path], no query or fragment, at most 255 characters. */
+  url: string;
+  /** Audiences: at most 100, each 1..255 characters. */
+  clientIdList: string[];
+  /** At most 5 SHA-1 thumbprints of 40 hex characters. */
+  thumbprintList: string[];
+  /** Optional JWKS document (`{"keys": [...]}`) tokens are verified with. */
+  jwksJson: string;
+  tags: Tag[];
+  clientRequestToken: string;
+}
+
+export interface CreateOpenIDConnectProviderResponse {
+  openIdConnectProviderArn: string;
+  tags: Tag[];
+  revision?: Revision | undefined;
+}
+
+export interface GetOpenIDConnectProviderRequest {
+  openIdConnectProviderArn: string;
+}
+
+export interface GetOpenIDConnectProviderResponse {
+  /** Without the https:// scheme, as AWS returns it. */
+  url: string;
+  clientIdList: string[];
+  thumbprintList: string[];
+  createDateMs: number;
+  tags: Tag[];
+  jwksJson: string;
+}
+
+export interface ListOpenIDConnectProvidersRequest {
+}
+
+export interface OpenIDConnectProviderListEntry {
+  arn: string;
+}
+
+export interface ListOpenIDConnectProvidersResponse {
+  openIdConnectProviderList: OpenIDConnectProviderListEntry[];
+}
+
+export interface OpenIDConnectProviderRequest {
+  openIdConnectProviderArn: string;
+  clientRequestToken: string;
+}
+
+export interface OpenIDConnectProviderClientIDRequest {
+  openIdConnectProviderArn: string;
+  clientId: string;
+  clientRequestToken: string;
+}
+
+export interface UpdateOpenIDConnectProviderThumbprintRequest {
+  openIdConnectProviderArn: string;
+  thumbprintList: string[];
+  clientRequestToken: string;
+}
+
 function createBaseMutationResponse(): MutationResponse {
   return { revision: undefined };
 }
@@ -12019,6 +12080,1037 @@ export const ListInstanceProfilesForRoleRequest: MessageFns<ListInstanceProfiles
   },
 };
 
+function createBaseCreateOpenIDConnectProviderRequest(): CreateOpenIDConnectProviderRequest {
+  return { url: "", clientIdList: [], thumbprintList: [], jwksJson: "", tags: [], clientRequestToken: "" };
+}
+
+export const CreateOpenIDConnectProviderRequest: MessageFns<CreateOpenIDConnectProviderRequest> = {
+  encode(message: CreateOpenIDConnectProviderRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.url !== "") {
+      writer.uint32(10).string(message.url);
+    }
+    for (const v of message.clientIdList) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.thumbprintList) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.jwksJson !== "") {
+      writer.uint32(34).string(message.jwksJson);
+    }
+    for (const v of message.tags) {
+      Tag.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(50).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateOpenIDConnectProviderRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateOpenIDConnectProviderRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.url = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.clientIdList.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.thumbprintList.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.jwksJson = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.tags.push(Tag.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateOpenIDConnectProviderRequest {
+    return {
+      url: isSet(object.url) ? globalThis.String(object.url) : "",
+      clientIdList: globalThis.Array.isArray(object?.clientIdList)
+        ? object.clientIdList.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.client_id_list)
+        ? object.client_id_list.map((e: any) => globalThis.String(e))
+        : [],
+      thumbprintList: globalThis.Array.isArray(object?.thumbprintList)
+        ? object.thumbprintList.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.thumbprint_list)
+        ? object.thumbprint_list.map((e: any) => globalThis.String(e))
+        : [],
+      jwksJson: isSet(object.jwksJson)
+        ? globalThis.String(object.jwksJson)
+        : isSet(object.jwks_json)
+        ? globalThis.String(object.jwks_json)
+        : "",
+      tags: globalThis.Array.isArray(object?.tags) ? object.tags.map((e: any) => Tag.fromJSON(e)) : [],
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: CreateOpenIDConnectProviderRequest): unknown {
+    const obj: any = {};
+    if (message.url !== "") {
+      obj.url = message.url;
+    }
+    if (message.clientIdList?.length) {
+      obj.clientIdList = message.clientIdList;
+    }
+    if (message.thumbprintList?.length) {
+      obj.thumbprintList = message.thumbprintList;
+    }
+    if (message.jwksJson !== "") {
+      obj.jwksJson = message.jwksJson;
+    }
+    if (message.tags?.length) {
+      obj.tags = message.tags.map((e) => Tag.toJSON(e));
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateOpenIDConnectProviderRequest>): CreateOpenIDConnectProviderRequest {
+    return CreateOpenIDConnectProviderRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateOpenIDConnectProviderRequest>): CreateOpenIDConnectProviderRequest {
+    const message = createBaseCreateOpenIDConnectProviderRequest();
+    message.url = object.url ?? "";
+    message.clientIdList = object.clientIdList?.map((e) => e) || [];
+    message.thumbprintList = object.thumbprintList?.map((e) => e) || [];
+    message.jwksJson = object.jwksJson ?? "";
+    message.tags = object.tags?.map((e) => Tag.fromPartial(e)) || [];
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateOpenIDConnectProviderResponse(): CreateOpenIDConnectProviderResponse {
+  return { openIdConnectProviderArn: "", tags: [], revision: undefined };
+}
+
+export const CreateOpenIDConnectProviderResponse: MessageFns<CreateOpenIDConnectProviderResponse> = {
+  encode(message: CreateOpenIDConnectProviderResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.openIdConnectProviderArn !== "") {
+      writer.uint32(10).string(message.openIdConnectProviderArn);
+    }
+    for (const v of message.tags) {
+      Tag.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.revision !== undefined) {
+      Revision.encode(message.revision, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateOpenIDConnectProviderResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateOpenIDConnectProviderResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.openIdConnectProviderArn = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tags.push(Tag.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.revision = Revision.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateOpenIDConnectProviderResponse {
+    return {
+      openIdConnectProviderArn: isSet(object.openIdConnectProviderArn)
+        ? globalThis.String(object.openIdConnectProviderArn)
+        : isSet(object.open_id_connect_provider_arn)
+        ? globalThis.String(object.open_id_connect_provider_arn)
+        : "",
+      tags: globalThis.Array.isArray(object?.tags) ? object.tags.map((e: any) => Tag.fromJSON(e)) : [],
+      revision: isSet(object.revision) ? Revision.fromJSON(object.revision) : undefined,
+    };
+  },
+
+  toJSON(message: CreateOpenIDConnectProviderResponse): unknown {
+    const obj: any = {};
+    if (message.openIdConnectProviderArn !== "") {
+      obj.openIdConnectProviderArn = message.openIdConnectProviderArn;
+    }
+    if (message.tags?.length) {
+      obj.tags = message.tags.map((e) => Tag.toJSON(e));
+    }
+    if (message.revision !== undefined) {
+      obj.revision = Revision.toJSON(message.revision);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateOpenIDConnectProviderResponse>): CreateOpenIDConnectProviderResponse {
+    return CreateOpenIDConnectProviderResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateOpenIDConnectProviderResponse>): CreateOpenIDConnectProviderResponse {
+    const message = createBaseCreateOpenIDConnectProviderResponse();
+    message.openIdConnectProviderArn = object.openIdConnectProviderArn ?? "";
+    message.tags = object.tags?.map((e) => Tag.fromPartial(e)) || [];
+    message.revision = (object.revision !== undefined && object.revision !== null)
+      ? Revision.fromPartial(object.revision)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseGetOpenIDConnectProviderRequest(): GetOpenIDConnectProviderRequest {
+  return { openIdConnectProviderArn: "" };
+}
+
+export const GetOpenIDConnectProviderRequest: MessageFns<GetOpenIDConnectProviderRequest> = {
+  encode(message: GetOpenIDConnectProviderRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.openIdConnectProviderArn !== "") {
+      writer.uint32(10).string(message.openIdConnectProviderArn);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetOpenIDConnectProviderRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetOpenIDConnectProviderRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.openIdConnectProviderArn = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetOpenIDConnectProviderRequest {
+    return {
+      openIdConnectProviderArn: isSet(object.openIdConnectProviderArn)
+        ? globalThis.String(object.openIdConnectProviderArn)
+        : isSet(object.open_id_connect_provider_arn)
+        ? globalThis.String(object.open_id_connect_provider_arn)
+        : "",
+    };
+  },
+
+  toJSON(message: GetOpenIDConnectProviderRequest): unknown {
+    const obj: any = {};
+    if (message.openIdConnectProviderArn !== "") {
+      obj.openIdConnectProviderArn = message.openIdConnectProviderArn;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetOpenIDConnectProviderRequest>): GetOpenIDConnectProviderRequest {
+    return GetOpenIDConnectProviderRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetOpenIDConnectProviderRequest>): GetOpenIDConnectProviderRequest {
+    const message = createBaseGetOpenIDConnectProviderRequest();
+    message.openIdConnectProviderArn = object.openIdConnectProviderArn ?? "";
+    return message;
+  },
+};
+
+function createBaseGetOpenIDConnectProviderResponse(): GetOpenIDConnectProviderResponse {
+  return { url: "", clientIdList: [], thumbprintList: [], createDateMs: 0, tags: [], jwksJson: "" };
+}
+
+export const GetOpenIDConnectProviderResponse: MessageFns<GetOpenIDConnectProviderResponse> = {
+  encode(message: GetOpenIDConnectProviderResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.url !== "") {
+      writer.uint32(10).string(message.url);
+    }
+    for (const v of message.clientIdList) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.thumbprintList) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.createDateMs !== 0) {
+      writer.uint32(32).int64(message.createDateMs);
+    }
+    for (const v of message.tags) {
+      Tag.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.jwksJson !== "") {
+      writer.uint32(50).string(message.jwksJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetOpenIDConnectProviderResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetOpenIDConnectProviderResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.url = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.clientIdList.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.thumbprintList.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.createDateMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.tags.push(Tag.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.jwksJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetOpenIDConnectProviderResponse {
+    return {
+      url: isSet(object.url) ? globalThis.String(object.url) : "",
+      clientIdList: globalThis.Array.isArray(object?.clientIdList)
+        ? object.clientIdList.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.client_id_list)
+        ? object.client_id_list.map((e: any) => globalThis.String(e))
+        : [],
+      thumbprintList: globalThis.Array.isArray(object?.thumbprintList)
+        ? object.thumbprintList.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.thumbprint_list)
+        ? object.thumbprint_list.map((e: any) => globalThis.String(e))
+        : [],
+      createDateMs: isSet(object.createDateMs)
+        ? globalThis.Number(object.createDateMs)
+        : isSet(object.create_date_ms)
+        ? globalThis.Number(object.create_date_ms)
+        : 0,
+      tags: globalThis.Array.isArray(object?.tags) ? object.tags.map((e: any) => Tag.fromJSON(e)) : [],
+      jwksJson: isSet(object.jwksJson)
+        ? globalThis.String(object.jwksJson)
+        : isSet(object.jwks_json)
+        ? globalThis.String(object.jwks_json)
+        : "",
+    };
+  },
+
+  toJSON(message: GetOpenIDConnectProviderResponse): unknown {
+    const obj: any = {};
+    if (message.url !== "") {
+      obj.url = message.url;
+    }
+    if (message.clientIdList?.length) {
+      obj.clientIdList = message.clientIdList;
+    }
+    if (message.thumbprintList?.length) {
+      obj.thumbprintList = message.thumbprintList;
+    }
+    if (message.createDateMs !== 0) {
+      obj.createDateMs = Math.round(message.createDateMs);
+    }
+    if (message.tags?.length) {
+      obj.tags = message.tags.map((e) => Tag.toJSON(e));
+    }
+    if (message.jwksJson !== "") {
+      obj.jwksJson = message.jwksJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetOpenIDConnectProviderResponse>): GetOpenIDConnectProviderResponse {
+    return GetOpenIDConnectProviderResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetOpenIDConnectProviderResponse>): GetOpenIDConnectProviderResponse {
+    const message = createBaseGetOpenIDConnectProviderResponse();
+    message.url = object.url ?? "";
+    message.clientIdList = object.clientIdList?.map((e) => e) || [];
+    message.thumbprintList = object.thumbprintList?.map((e) => e) || [];
+    message.createDateMs = object.createDateMs ?? 0;
+    message.tags = object.tags?.map((e) => Tag.fromPartial(e)) || [];
+    message.jwksJson = object.jwksJson ?? "";
+    return message;
+  },
+};
+
+function createBaseListOpenIDConnectProvidersRequest(): ListOpenIDConnectProvidersRequest {
+  return {};
+}
+
+export const ListOpenIDConnectProvidersRequest: MessageFns<ListOpenIDConnectProvidersRequest> = {
+  encode(_: ListOpenIDConnectProvidersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListOpenIDConnectProvidersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListOpenIDConnectProvidersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListOpenIDConnectProvidersRequest {
+    return {};
+  },
+
+  toJSON(_: ListOpenIDConnectProvidersRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListOpenIDConnectProvidersRequest>): ListOpenIDConnectProvidersRequest {
+    return ListOpenIDConnectProvidersRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ListOpenIDConnectProvidersRequest>): ListOpenIDConnectProvidersRequest {
+    const message = createBaseListOpenIDConnectProvidersRequest();
+    return message;
+  },
+};
+
+function createBaseOpenIDConnectProviderListEntry(): OpenIDConnectProviderListEntry {
+  return { arn: "" };
+}
+
+export const OpenIDConnectProviderListEntry: MessageFns<OpenIDConnectProviderListEntry> = {
+  encode(message: OpenIDConnectProviderListEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.arn !== "") {
+      writer.uint32(10).string(message.arn);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OpenIDConnectProviderListEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOpenIDConnectProviderListEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.arn = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OpenIDConnectProviderListEntry {
+    return { arn: isSet(object.arn) ? globalThis.String(object.arn) : "" };
+  },
+
+  toJSON(message: OpenIDConnectProviderListEntry): unknown {
+    const obj: any = {};
+    if (message.arn !== "") {
+      obj.arn = message.arn;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<OpenIDConnectProviderListEntry>): OpenIDConnectProviderListEntry {
+    return OpenIDConnectProviderListEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<OpenIDConnectProviderListEntry>): OpenIDConnectProviderListEntry {
+    const message = createBaseOpenIDConnectProviderListEntry();
+    message.arn = object.arn ?? "";
+    return message;
+  },
+};
+
+function createBaseListOpenIDConnectProvidersResponse(): ListOpenIDConnectProvidersResponse {
+  return { openIdConnectProviderList: [] };
+}
+
+export const ListOpenIDConnectProvidersResponse: MessageFns<ListOpenIDConnectProvidersResponse> = {
+  encode(message: ListOpenIDConnectProvidersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.openIdConnectProviderList) {
+      OpenIDConnectProviderListEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListOpenIDConnectProvidersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListOpenIDConnectProvidersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.openIdConnectProviderList.push(OpenIDConnectProviderListEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListOpenIDConnectProvidersResponse {
+    return {
+      openIdConnectProviderList: globalThis.Array.isArray(object?.openIdConnectProviderList)
+        ? object.openIdConnectProviderList.map((e: any) => OpenIDConnectProviderListEntry.fromJSON(e))
+        : globalThis.Array.isArray(object?.open_id_connect_provider_list)
+        ? object.open_id_connect_provider_list.map((e: any) => OpenIDConnectProviderListEntry.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListOpenIDConnectProvidersResponse): unknown {
+    const obj: any = {};
+    if (message.openIdConnectProviderList?.length) {
+      obj.openIdConnectProviderList = message.openIdConnectProviderList.map((e) =>
+        OpenIDConnectProviderListEntry.toJSON(e)
+      );
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListOpenIDConnectProvidersResponse>): ListOpenIDConnectProvidersResponse {
+    return ListOpenIDConnectProvidersResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListOpenIDConnectProvidersResponse>): ListOpenIDConnectProvidersResponse {
+    const message = createBaseListOpenIDConnectProvidersResponse();
+    message.openIdConnectProviderList =
+      object.openIdConnectProviderList?.map((e) => OpenIDConnectProviderListEntry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseOpenIDConnectProviderRequest(): OpenIDConnectProviderRequest {
+  return { openIdConnectProviderArn: "", clientRequestToken: "" };
+}
+
+export const OpenIDConnectProviderRequest: MessageFns<OpenIDConnectProviderRequest> = {
+  encode(message: OpenIDConnectProviderRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.openIdConnectProviderArn !== "") {
+      writer.uint32(10).string(message.openIdConnectProviderArn);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(18).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OpenIDConnectProviderRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOpenIDConnectProviderRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.openIdConnectProviderArn = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OpenIDConnectProviderRequest {
+    return {
+      openIdConnectProviderArn: isSet(object.openIdConnectProviderArn)
+        ? globalThis.String(object.openIdConnectProviderArn)
+        : isSet(object.open_id_connect_provider_arn)
+        ? globalThis.String(object.open_id_connect_provider_arn)
+        : "",
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: OpenIDConnectProviderRequest): unknown {
+    const obj: any = {};
+    if (message.openIdConnectProviderArn !== "") {
+      obj.openIdConnectProviderArn = message.openIdConnectProviderArn;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<OpenIDConnectProviderRequest>): OpenIDConnectProviderRequest {
+    return OpenIDConnectProviderRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<OpenIDConnectProviderRequest>): OpenIDConnectProviderRequest {
+    const message = createBaseOpenIDConnectProviderRequest();
+    message.openIdConnectProviderArn = object.openIdConnectProviderArn ?? "";
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseOpenIDConnectProviderClientIDRequest(): OpenIDConnectProviderClientIDRequest {
+  return { openIdConnectProviderArn: "", clientId: "", clientRequestToken: "" };
+}
+
+export const OpenIDConnectProviderClientIDRequest: MessageFns<OpenIDConnectProviderClientIDRequest> = {
+  encode(message: OpenIDConnectProviderClientIDRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.openIdConnectProviderArn !== "") {
+      writer.uint32(10).string(message.openIdConnectProviderArn);
+    }
+    if (message.clientId !== "") {
+      writer.uint32(18).string(message.clientId);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(26).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OpenIDConnectProviderClientIDRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOpenIDConnectProviderClientIDRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.openIdConnectProviderArn = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.clientId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OpenIDConnectProviderClientIDRequest {
+    return {
+      openIdConnectProviderArn: isSet(object.openIdConnectProviderArn)
+        ? globalThis.String(object.openIdConnectProviderArn)
+        : isSet(object.open_id_connect_provider_arn)
+        ? globalThis.String(object.open_id_connect_provider_arn)
+        : "",
+      clientId: isSet(object.clientId)
+        ? globalThis.String(object.clientId)
+        : isSet(object.client_id)
+        ? globalThis.String(object.client_id)
+        : "",
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: OpenIDConnectProviderClientIDRequest): unknown {
+    const obj: any = {};
+    if (message.openIdConnectProviderArn !== "") {
+      obj.openIdConnectProviderArn = message.openIdConnectProviderArn;
+    }
+    if (message.clientId !== "") {
+      obj.clientId = message.clientId;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<OpenIDConnectProviderClientIDRequest>): OpenIDConnectProviderClientIDRequest {
+    return OpenIDConnectProviderClientIDRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<OpenIDConnectProviderClientIDRequest>): OpenIDConnectProviderClientIDRequest {
+    const message = createBaseOpenIDConnectProviderClientIDRequest();
+    message.openIdConnectProviderArn = object.openIdConnectProviderArn ?? "";
+    message.clientId = object.clientId ?? "";
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseUpdateOpenIDConnectProviderThumbprintRequest(): UpdateOpenIDConnectProviderThumbprintRequest {
+  return { openIdConnectProviderArn: "", thumbprintList: [], clientRequestToken: "" };
+}
+
+export const UpdateOpenIDConnectProviderThumbprintRequest: MessageFns<UpdateOpenIDConnectProviderThumbprintRequest> = {
+  encode(
+    message: UpdateOpenIDConnectProviderThumbprintRequest,
+    writer: BinaryWriter = new BinaryWriter(),
+  ): BinaryWriter {
+    if (message.openIdConnectProviderArn !== "") {
+      writer.uint32(10).string(message.openIdConnectProviderArn);
+    }
+    for (const v of message.thumbprintList) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(26).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateOpenIDConnectProviderThumbprintRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateOpenIDConnectProviderThumbprintRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.openIdConnectProviderArn = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.thumbprintList.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateOpenIDConnectProviderThumbprintRequest {
+    return {
+      openIdConnectProviderArn: isSet(object.openIdConnectProviderArn)
+        ? globalThis.String(object.openIdConnectProviderArn)
+        : isSet(object.open_id_connect_provider_arn)
+        ? globalThis.String(object.open_id_connect_provider_arn)
+        : "",
+      thumbprintList: globalThis.Array.isArray(object?.thumbprintList)
+        ? object.thumbprintList.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.thumbprint_list)
+        ? object.thumbprint_list.map((e: any) => globalThis.String(e))
+        : [],
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: UpdateOpenIDConnectProviderThumbprintRequest): unknown {
+    const obj: any = {};
+    if (message.openIdConnectProviderArn !== "") {
+      obj.openIdConnectProviderArn = message.openIdConnectProviderArn;
+    }
+    if (message.thumbprintList?.length) {
+      obj.thumbprintList = message.thumbprintList;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(
+    base?: DeepPartial<UpdateOpenIDConnectProviderThumbprintRequest>,
+  ): UpdateOpenIDConnectProviderThumbprintRequest {
+    return UpdateOpenIDConnectProviderThumbprintRequest.fromPartial(base ?? {});
+  },
+  fromPartial(
+    object: DeepPartial<UpdateOpenIDConnectProviderThumbprintRequest>,
+  ): UpdateOpenIDConnectProviderThumbprintRequest {
+    const message = createBaseUpdateOpenIDConnectProviderThumbprintRequest();
+    message.openIdConnectProviderArn = object.openIdConnectProviderArn ?? "";
+    message.thumbprintList = object.thumbprintList?.map((e) => e) || [];
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
 /**
  * The single writer of global identity state. Every call is SigV4-signed (metadata
  * `authorization`, `x-amz-date`, `x-amz-security-token`) and authorized against `iam:<Operation>`
@@ -12773,6 +13865,93 @@ export const ControlServiceService = {
       Buffer.from(ListInstanceProfilesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListInstanceProfilesResponse => ListInstanceProfilesResponse.decode(value),
   },
+  /**
+   * OpenID Connect identity providers for web-identity federation: the issuer URL (https, unique
+   * per account), its audiences (client ids), certificate thumbprints and optionally the JWKS
+   * document the regions verify AssumeRoleWithWebIdentity tokens with.
+   */
+  createOpenIdConnectProvider: {
+    path: "/gatehouse.v1.ControlService/CreateOpenIDConnectProvider" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateOpenIDConnectProviderRequest): Buffer =>
+      Buffer.from(CreateOpenIDConnectProviderRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateOpenIDConnectProviderRequest =>
+      CreateOpenIDConnectProviderRequest.decode(value),
+    responseSerialize: (value: CreateOpenIDConnectProviderResponse): Buffer =>
+      Buffer.from(CreateOpenIDConnectProviderResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateOpenIDConnectProviderResponse =>
+      CreateOpenIDConnectProviderResponse.decode(value),
+  },
+  getOpenIdConnectProvider: {
+    path: "/gatehouse.v1.ControlService/GetOpenIDConnectProvider" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetOpenIDConnectProviderRequest): Buffer =>
+      Buffer.from(GetOpenIDConnectProviderRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetOpenIDConnectProviderRequest =>
+      GetOpenIDConnectProviderRequest.decode(value),
+    responseSerialize: (value: GetOpenIDConnectProviderResponse): Buffer =>
+      Buffer.from(GetOpenIDConnectProviderResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetOpenIDConnectProviderResponse =>
+      GetOpenIDConnectProviderResponse.decode(value),
+  },
+  listOpenIdConnectProviders: {
+    path: "/gatehouse.v1.ControlService/ListOpenIDConnectProviders" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListOpenIDConnectProvidersRequest): Buffer =>
+      Buffer.from(ListOpenIDConnectProvidersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListOpenIDConnectProvidersRequest =>
+      ListOpenIDConnectProvidersRequest.decode(value),
+    responseSerialize: (value: ListOpenIDConnectProvidersResponse): Buffer =>
+      Buffer.from(ListOpenIDConnectProvidersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListOpenIDConnectProvidersResponse =>
+      ListOpenIDConnectProvidersResponse.decode(value),
+  },
+  deleteOpenIdConnectProvider: {
+    path: "/gatehouse.v1.ControlService/DeleteOpenIDConnectProvider" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: OpenIDConnectProviderRequest): Buffer =>
+      Buffer.from(OpenIDConnectProviderRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): OpenIDConnectProviderRequest => OpenIDConnectProviderRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  addClientIdToOpenIdConnectProvider: {
+    path: "/gatehouse.v1.ControlService/AddClientIDToOpenIDConnectProvider" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: OpenIDConnectProviderClientIDRequest): Buffer =>
+      Buffer.from(OpenIDConnectProviderClientIDRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): OpenIDConnectProviderClientIDRequest =>
+      OpenIDConnectProviderClientIDRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  removeClientIdFromOpenIdConnectProvider: {
+    path: "/gatehouse.v1.ControlService/RemoveClientIDFromOpenIDConnectProvider" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: OpenIDConnectProviderClientIDRequest): Buffer =>
+      Buffer.from(OpenIDConnectProviderClientIDRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): OpenIDConnectProviderClientIDRequest =>
+      OpenIDConnectProviderClientIDRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  updateOpenIdConnectProviderThumbprint: {
+    path: "/gatehouse.v1.ControlService/UpdateOpenIDConnectProviderThumbprint" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateOpenIDConnectProviderThumbprintRequest): Buffer =>
+      Buffer.from(UpdateOpenIDConnectProviderThumbprintRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateOpenIDConnectProviderThumbprintRequest =>
+      UpdateOpenIDConnectProviderThumbprintRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
 } as const;
 
 export interface ControlServiceServer extends UntypedServiceImplementation {
@@ -12873,6 +14052,21 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   addRoleToInstanceProfile: handleUnaryCall<InstanceProfileRoleRequest, MutationResponse>;
   removeRoleFromInstanceProfile: handleUnaryCall<InstanceProfileRoleRequest, MutationResponse>;
   listInstanceProfilesForRole: handleUnaryCall<ListInstanceProfilesForRoleRequest, ListInstanceProfilesResponse>;
+  /**
+   * OpenID Connect identity providers for web-identity federation: the issuer URL (https, unique
+   * per account), its audiences (client ids), certificate thumbprints and optionally the JWKS
+   * document the regions verify AssumeRoleWithWebIdentity tokens with.
+   */
+  createOpenIdConnectProvider: handleUnaryCall<CreateOpenIDConnectProviderRequest, CreateOpenIDConnectProviderResponse>;
+  getOpenIdConnectProvider: handleUnaryCall<GetOpenIDConnectProviderRequest, GetOpenIDConnectProviderResponse>;
+  listOpenIdConnectProviders: handleUnaryCall<ListOpenIDConnectProvidersRequest, ListOpenIDConnectProvidersResponse>;
+  deleteOpenIdConnectProvider: handleUnaryCall<OpenIDConnectProviderRequest, MutationResponse>;
+  addClientIdToOpenIdConnectProvider: handleUnaryCall<OpenIDConnectProviderClientIDRequest, MutationResponse>;
+  removeClientIdFromOpenIdConnectProvider: handleUnaryCall<OpenIDConnectProviderClientIDRequest, MutationResponse>;
+  updateOpenIdConnectProviderThumbprint: handleUnaryCall<
+    UpdateOpenIDConnectProviderThumbprintRequest,
+    MutationResponse
+  >;
 }
 
 export interface ControlServiceClient extends Client {
@@ -13980,6 +15174,116 @@ export interface ControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListInstanceProfilesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * OpenID Connect identity providers for web-identity federation: the issuer URL (https, unique
+   * per account), its audiences (client ids), certificate thumbprints and optionally the JWKS
+   * document the regions verify AssumeRoleWithWebIdentity tokens with.
+   */
+  createOpenIdConnectProvider(
+    request: CreateOpenIDConnectProviderRequest,
+    callback: (error: ServiceError | null, response: CreateOpenIDConnectProviderResponse) => void,
+  ): ClientUnaryCall;
+  createOpenIdConnectProvider(
+    request: CreateOpenIDConnectProviderRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateOpenIDConnectProviderResponse) => void,
+  ): ClientUnaryCall;
+  createOpenIdConnectProvider(
+    request: CreateOpenIDConnectProviderRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateOpenIDConnectProviderResponse) => void,
+  ): ClientUnaryCall;
+  getOpenIdConnectProvider(
+    request: GetOpenIDConnectProviderRequest,
+    callback: (error: ServiceError | null, response: GetOpenIDConnectProviderResponse) => void,
+  ): ClientUnaryCall;
+  getOpenIdConnectProvider(
+    request: GetOpenIDConnectProviderRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetOpenIDConnectProviderResponse) => void,
+  ): ClientUnaryCall;
+  getOpenIdConnectProvider(
+    request: GetOpenIDConnectProviderRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetOpenIDConnectProviderResponse) => void,
+  ): ClientUnaryCall;
+  listOpenIdConnectProviders(
+    request: ListOpenIDConnectProvidersRequest,
+    callback: (error: ServiceError | null, response: ListOpenIDConnectProvidersResponse) => void,
+  ): ClientUnaryCall;
+  listOpenIdConnectProviders(
+    request: ListOpenIDConnectProvidersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListOpenIDConnectProvidersResponse) => void,
+  ): ClientUnaryCall;
+  listOpenIdConnectProviders(
+    request: ListOpenIDConnectProvidersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListOpenIDConnectProvidersResponse) => void,
+  ): ClientUnaryCall;
+  deleteOpenIdConnectProvider(
+    request: OpenIDConnectProviderRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  deleteOpenIdConnectProvider(
+    request: OpenIDConnectProviderRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  deleteOpenIdConnectProvider(
+    request: OpenIDConnectProviderRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  addClientIdToOpenIdConnectProvider(
+    request: OpenIDConnectProviderClientIDRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  addClientIdToOpenIdConnectProvider(
+    request: OpenIDConnectProviderClientIDRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  addClientIdToOpenIdConnectProvider(
+    request: OpenIDConnectProviderClientIDRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  removeClientIdFromOpenIdConnectProvider(
+    request: OpenIDConnectProviderClientIDRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  removeClientIdFromOpenIdConnectProvider(
+    request: OpenIDConnectProviderClientIDRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  removeClientIdFromOpenIdConnectProvider(
+    request: OpenIDConnectProviderClientIDRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  updateOpenIdConnectProviderThumbprint(
+    request: UpdateOpenIDConnectProviderThumbprintRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  updateOpenIdConnectProviderThumbprint(
+    request: UpdateOpenIDConnectProviderThumbprintRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  updateOpenIdConnectProviderThumbprint(
+    request: UpdateOpenIDConnectProviderThumbprintRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,0 +1,235 @@
+import { IamError, iamArn } from "@gatehouse/core";
+import type { Mutation, RequestToken, TagRecord } from "./records.ts";
+import { oidcProviderState } from "./state.ts";
+import { mutate, type Queryable, read, type StoreContext } from "./tx.ts";
+
+/** An OpenID Connect identity provider, as GetOpenIDConnectProvider describes it. */
+export interface OidcProviderRecord {
+  readonly arn: string;
+  readonly accountId: string;
+  /** The issuer URL without `https://`, as AWS returns it. */
+  readonly url: string;
+  readonly clientIds: readonly string[];
+  readonly thumbprints: readonly string[];
+  /** The JWKS document tokens are verified with, as sent; `null` when none was given. */
+  readonly jwks: string | null;
+  readonly tags: readonly TagRecord[];
+  readonly createdAtMs: number;
+}
+
+/** Input of {@link OidcProviderStore.createOpenIdConnectProvider} (validated by the caller). */
+export interface CreateOidcProviderInput extends RequestToken {
+  /** Without the scheme: `issuer.example.com/path`. */
+  readonly url: string;
+  readonly clientIds: readonly string[];
+  readonly thumbprints: readonly string[];
+  readonly jwks?: string | null | undefined;
+  readonly tags?: readonly TagRecord[] | undefined;
+}
+
+/** AWS allows 100 client ids (audiences) per provider. */
+export const MAX_CLIENT_IDS_PER_OIDC_PROVIDER = 100;
+
+/** OIDC identity providers of an account, keyed by ARN. */
+export interface OidcProviderStore {
+  /** EntityAlreadyExists when the account already has the issuer URL. */
+  createOpenIdConnectProvider(accountId: string, input: CreateOidcProviderInput): Promise<Mutation<OidcProviderRecord>>;
+  getOpenIdConnectProvider(accountId: string, arn: string): Promise<OidcProviderRecord>;
+  listOpenIdConnectProviders(accountId: string): Promise<OidcProviderRecord[]>;
+  deleteOpenIdConnectProvider(accountId: string, arn: string, token?: RequestToken): Promise<Mutation<null>>;
+  /** Adding a client id already there changes nothing, as in AWS. */
+  addClientIdToOpenIdConnectProvider(
+    accountId: string,
+    arn: string,
+    clientId: string,
+    token?: RequestToken,
+  ): Promise<Mutation<null>>;
+  /** Removing a client id that is not there changes nothing, as in AWS. */
+  removeClientIdFromOpenIdConnectProvider(
+    accountId: string,
+    arn: string,
+    clientId: string,
+    token?: RequestToken,
+  ): Promise<Mutation<null>>;
+  /** Replaces the thumbprint list. */
+  updateOpenIdConnectProviderThumbprint(
+    accountId: string,
+    arn: string,
+    thumbprints: readonly string[],
+    token?: RequestToken,
+  ): Promise<Mutation<null>>;
+}
+
+interface OidcProviderRow {
+  arn: string;
+  account_id: string;
+  url: string;
+  client_ids: string[];
+  thumbprints: string[];
+  jwks: string | null;
+  tags: TagRecord[];
+  created_at: Date;
+}
+
+function toRecord(row: OidcProviderRow): OidcProviderRecord {
+  return {
+    arn: row.arn,
+    accountId: row.account_id,
+    url: row.url,
+    clientIds: row.client_ids,
+    thumbprints: row.thumbprints,
+    jwks: row.jwks,
+    tags: row.tags,
+    createdAtMs: row.created_at.getTime(),
+  };
+}
+
+async function findProvider(q: Queryable, accountId: string, arn: string): Promise<OidcProviderRow> {
+  const r = await q.query<OidcProviderRow>("SELECT * FROM oidc_providers WHERE arn = $1 AND account_id = $2", [
+    arn,
+    accountId,
+  ]);
+  const row = r.rows[0];
+  if (row === undefined) {
+    throw new IamError("NoSuchEntity", `OpenID Connect provider ${JSON.stringify(arn)} does not exist`, {
+      field: "openIdConnectProviderArn",
+    });
+  }
+  return row;
+}
+
+/** The {@link OidcProviderStore} part of the store. */
+export function createOidcProviderStore(ctx: StoreContext): OidcProviderStore {
+  const partition = ctx.options.partition;
+  const quotas = ctx.options.quotas;
+  const tokenOf = (t: RequestToken | undefined) => t?.clientRequestToken;
+
+  /** Runs `change` on the provider's row; no change (same lists) means no revision. */
+  const update = (
+    operation: string,
+    accountId: string,
+    arn: string,
+    request: unknown,
+    token: RequestToken | undefined,
+    change: (row: OidcProviderRow) => { clientIds: string[]; thumbprints: string[] },
+  ) =>
+    mutate(ctx, accountId, { operation, request, clientRequestToken: tokenOf(token) }, async (q) => {
+      const row = await findProvider(q, accountId, arn);
+      const next = change(row);
+      if (
+        JSON.stringify(next.clientIds) === JSON.stringify(row.client_ids) &&
+        JSON.stringify(next.thumbprints) === JSON.stringify(row.thumbprints)
+      ) {
+        return { value: null, events: [] };
+      }
+      await q.query("UPDATE oidc_providers SET client_ids = $2::text[], thumbprints = $3::text[] WHERE arn = $1", [
+        arn,
+        next.clientIds,
+        next.thumbprints,
+      ]);
+      return { value: null, events: [await oidcProviderState(q, arn)] };
+    });
+
+  return {
+    createOpenIdConnectProvider: (accountId, input) =>
+      mutate(
+        ctx,
+        accountId,
+        {
+          operation: "CreateOpenIDConnectProvider",
+          request: { ...input, clientRequestToken: undefined },
+          clientRequestToken: input.clientRequestToken,
+        },
+        async (q) => {
+          const tags = (input.tags ?? []).map((t) => ({ key: t.key, value: t.value }));
+          if (tags.length > quotas.tagsPerEntity) {
+            throw new IamError("LimitExceeded", `tags has ${tags.length} entries (quota ${quotas.tagsPerEntity})`, {
+              field: "tags",
+            });
+          }
+          const arn = iamArn(accountId, "oidc-provider", "/", input.url, partition);
+          const exists = await q.query("SELECT 1 FROM oidc_providers WHERE arn = $1", [arn]);
+          if ((exists.rowCount ?? 0) > 0) {
+            throw new IamError(
+              "EntityAlreadyExists",
+              `an OpenID Connect provider for ${JSON.stringify(`https://${input.url}`)} already exists`,
+              { field: "url" },
+            );
+          }
+          // The quota check rides on the insert; the account lock makes the count exact.
+          const r = await q.query<OidcProviderRow>(
+            `INSERT INTO oidc_providers (arn, account_id, url, client_ids, thumbprints, jwks, tags)
+             SELECT $1::text, $2::text, $3::text, $4::text[], $5::text[], $6::text, $7::jsonb
+             WHERE (SELECT count(*) FROM oidc_providers WHERE account_id = $2) < $8 RETURNING *`,
+            [
+              arn,
+              accountId,
+              input.url,
+              [...input.clientIds],
+              [...input.thumbprints],
+              input.jwks ?? null,
+              JSON.stringify(tags),
+              quotas.oidcProvidersPerAccount,
+            ],
+          );
+          const row = r.rows[0];
+          if (row === undefined) {
+            throw new IamError(
+              "LimitExceeded",
+              `too many OpenID Connect providers in the account (quota ${quotas.oidcProvidersPerAccount})`,
+              { field: "url" },
+            );
+          }
+          return { value: toRecord(row), events: [await oidcProviderState(q, arn)] };
+        },
+      ),
+
+    getOpenIdConnectProvider: (accountId, arn) =>
+      read(ctx, "GetOpenIDConnectProvider", async (q) => toRecord(await findProvider(q, accountId, arn))),
+
+    listOpenIdConnectProviders: (accountId) =>
+      read(ctx, "ListOpenIDConnectProviders", async (q) => {
+        const r = await q.query<OidcProviderRow>("SELECT * FROM oidc_providers WHERE account_id = $1 ORDER BY arn", [
+          accountId,
+        ]);
+        return r.rows.map(toRecord);
+      }),
+
+    deleteOpenIdConnectProvider: (accountId, arn, token) =>
+      mutate(
+        ctx,
+        accountId,
+        { operation: "DeleteOpenIDConnectProvider", request: { arn }, clientRequestToken: tokenOf(token) },
+        async (q) => {
+          await findProvider(q, accountId, arn);
+          await q.query("DELETE FROM oidc_providers WHERE arn = $1", [arn]);
+          return { value: null, events: [await oidcProviderState(q, arn)] };
+        },
+      ),
+
+    addClientIdToOpenIdConnectProvider: (accountId, arn, clientId, token) =>
+      update("AddClientIDToOpenIDConnectProvider", accountId, arn, { arn, clientId }, token, (row) => {
+        if (row.client_ids.includes(clientId)) return { clientIds: row.client_ids, thumbprints: row.thumbprints };
+        if (row.client_ids.length >= MAX_CLIENT_IDS_PER_OIDC_PROVIDER) {
+          throw new IamError(
+            "LimitExceeded",
+            `${arn} already has ${MAX_CLIENT_IDS_PER_OIDC_PROVIDER} client ids (quota ${MAX_CLIENT_IDS_PER_OIDC_PROVIDER})`,
+            { field: "clientId" },
+          );
+        }
+        return { clientIds: [...row.client_ids, clientId], thumbprints: row.thumbprints };
+      }),
+
+    removeClientIdFromOpenIdConnectProvider: (accountId, arn, clientId, token) =>
+      update("RemoveClientIDFromOpenIDConnectProvider", accountId, arn, { arn, clientId }, token, (row) => ({
+        clientIds: row.client_ids.filter((c) => c !== clientId),
+        thumbprints: row.thumbprints,
+      })),
+
+    updateOpenIdConnectProviderThumbprint: (accountId, arn, thumbprints, token) =>
+      update("UpdateOpenIDConnectProviderThumbprint", accountId, arn, { arn, thumbprints }, token, (row) => ({
+        clientIds: row.client_ids,
+        thumbprints: [...thumbprints],
+      })),
+  };
+}

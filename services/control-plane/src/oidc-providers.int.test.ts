@@ -1,0 +1,180 @@
+import { status } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AccountFixture, policyDoc, startAccountFixture } from "./test-account.int-helper.ts";
+import { failureOf } from "./test-client.int-helper.ts";
+
+const THUMB = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280";
+const JWKS = JSON.stringify({ keys: [{ kty: "RSA", kid: "k1", n: "AQAB", e: "AQAB", alg: "RS256", use: "sig" }] });
+
+describe("OpenID Connect providers (real Postgres + Kafka)", () => {
+  let f: AccountFixture;
+  beforeAll(async () => {
+    f = await startAccountFixture({ GATEHOUSE_QUOTA_OIDC_PROVIDERS_PER_ACCOUNT: "2" });
+  });
+  afterAll(async () => {
+    await f.close();
+  });
+
+  it("create, get, client ids, thumbprints, list, delete; events and export", async () => {
+    const { root, accountId } = f;
+    const created = await root.call("createOpenIdConnectProvider", {
+      url: "https://token.actions.example.com/org",
+      clientIdList: ["sts.amazonaws.com"],
+      thumbprintList: [THUMB.toUpperCase()],
+      jwksJson: JWKS,
+      tags: [{ key: "ci", value: "yes" }],
+    });
+    const arn = `arn:aws:iam::${accountId}:oidc-provider/token.actions.example.com/org`;
+    expect(created.openIdConnectProviderArn).toBe(arn);
+    expect(created.tags).toEqual([{ key: "ci", value: "yes" }]);
+
+    const dup = await failureOf(
+      root.call("createOpenIdConnectProvider", { url: "https://token.actions.example.com/org/" }),
+    );
+    expect([dup.code, dup.awsName, dup.field]).toEqual([status.ALREADY_EXISTS, "EntityAlreadyExists", "url"]);
+
+    const got = await root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: arn });
+    expect(got).toMatchObject({
+      url: "token.actions.example.com/org",
+      clientIdList: ["sts.amazonaws.com"],
+      thumbprintList: [THUMB],
+      jwksJson: JWKS,
+    });
+
+    const before = await root.call("addClientIdToOpenIdConnectProvider", {
+      openIdConnectProviderArn: arn,
+      clientId: "my-app",
+    });
+    const again = await root.call("addClientIdToOpenIdConnectProvider", {
+      openIdConnectProviderArn: arn,
+      clientId: "my-app",
+    });
+    expect(again.revision.revision).toBe(before.revision.revision);
+    await root.call("removeClientIdFromOpenIdConnectProvider", {
+      openIdConnectProviderArn: arn,
+      clientId: "sts.amazonaws.com",
+    });
+    await root.call("removeClientIdFromOpenIdConnectProvider", { openIdConnectProviderArn: arn, clientId: "absent" });
+    const other = "a".repeat(40);
+    await root.call("updateOpenIdConnectProviderThumbprint", {
+      openIdConnectProviderArn: arn,
+      thumbprintList: [other],
+    });
+    const updated = await root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: arn });
+    expect([updated.clientIdList, updated.thumbprintList]).toEqual([["my-app"], [other]]);
+
+    const exported = await f.h.cp.store.exportAccount(accountId);
+    expect(exported.entities.find((e) => e.kind === "oidc-provider")?.state).toMatchObject({
+      arn,
+      url: "token.actions.example.com/org",
+      clientIds: ["my-app"],
+      thumbprints: [other],
+      jwks: JWKS,
+    });
+
+    const listed = await root.call("listOpenIdConnectProviders", {});
+    expect(listed.openIdConnectProviderList).toEqual([{ arn }]);
+    const deleted = await root.call("deleteOpenIdConnectProvider", { openIdConnectProviderArn: arn });
+    const gone = await failureOf(root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: arn }));
+    expect([gone.code, gone.awsName, gone.field]).toEqual([
+      status.NOT_FOUND,
+      "NoSuchEntity",
+      "openIdConnectProviderArn",
+    ]);
+    expect((await failureOf(root.call("deleteOpenIdConnectProvider", { openIdConnectProviderArn: arn }))).awsName).toBe(
+      "NoSuchEntity",
+    );
+
+    const events = await f.h.cp.store.pool.query(
+      "SELECT revision, payload FROM outbox WHERE account_id = $1 AND entity_kind = 'oidc-provider' ORDER BY revision",
+      [accountId],
+    );
+    // create, add, remove (the second add and the absent removal changed nothing), thumbprints, delete
+    expect(events.rows).toHaveLength(5);
+    expect(events.rows.at(-1)?.payload).toBeNull();
+    expect(Number(events.rows.at(-1)?.revision)).toBe(Number(deleted.revision.revision));
+  });
+
+  it("rejects bad URLs, lists and JWKS documents with AWS's errors", async () => {
+    const { root } = f;
+    const cases: [object, number, string, string][] = [
+      [{ url: "http://issuer.example.com" }, status.INVALID_ARGUMENT, "InvalidInput", "url"],
+      [{ url: "https://issuer.example.com/?a=b" }, status.INVALID_ARGUMENT, "InvalidInput", "url"],
+      [{ url: "https://issuer.example.com/#x" }, status.INVALID_ARGUMENT, "InvalidInput", "url"],
+      [{ url: `https://${"a".repeat(250)}.com` }, status.INVALID_ARGUMENT, "ValidationError", "url"],
+      [
+        { url: "https://i.example.com", clientIdList: Array.from({ length: 101 }, (_, i) => `c${i}`) },
+        status.RESOURCE_EXHAUSTED,
+        "LimitExceeded",
+        "clientIdList",
+      ],
+      [
+        { url: "https://i.example.com", clientIdList: ["x".repeat(256)] },
+        status.INVALID_ARGUMENT,
+        "ValidationError",
+        "clientIdList[0]",
+      ],
+      [
+        { url: "https://i.example.com", thumbprintList: Array.from({ length: 6 }, (_, i) => String(i).repeat(40)) },
+        status.RESOURCE_EXHAUSTED,
+        "LimitExceeded",
+        "thumbprintList",
+      ],
+      [
+        { url: "https://i.example.com", thumbprintList: ["xyz"] },
+        status.INVALID_ARGUMENT,
+        "ValidationError",
+        "thumbprintList[0]",
+      ],
+      [{ url: "https://i.example.com", jwksJson: "{not json" }, status.INVALID_ARGUMENT, "InvalidInput", "jwksJson"],
+      [{ url: "https://i.example.com", jwksJson: '{"k":[]}' }, status.INVALID_ARGUMENT, "InvalidInput", "jwksJson"],
+      [
+        { url: "https://i.example.com", jwksJson: '{"keys":[{"kid":"x"}]}' },
+        status.INVALID_ARGUMENT,
+        "InvalidInput",
+        "jwksJson",
+      ],
+    ];
+    for (const [request, code, awsName, field] of cases) {
+      const e = await failureOf(root.call("createOpenIdConnectProvider", request));
+      expect([e.code, e.awsName, e.field], JSON.stringify(request).slice(0, 80)).toEqual([code, awsName, field]);
+    }
+    const badArn = await failureOf(root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: "nope" }));
+    expect([badArn.awsName, badArn.field]).toEqual(["InvalidInput", "openIdConnectProviderArn"]);
+  });
+
+  it("enforces the per-account quota and authorizes iam:<Operation> on the provider ARN", async () => {
+    const { root, accountId } = f;
+    await root.call("createOpenIdConnectProvider", { url: "https://one.example.com" });
+    await root.call("createOpenIdConnectProvider", { url: "https://two.example.com" });
+    const over = await failureOf(root.call("createOpenIdConnectProvider", { url: "https://three.example.com" }));
+    expect([over.code, over.awsName]).toEqual([status.RESOURCE_EXHAUSTED, "LimitExceeded"]);
+
+    const reader = await f.aUser("oidc-reader", {
+      inline: [
+        policyDoc({
+          Effect: "Allow",
+          Action: "iam:GetOpenIDConnectProvider",
+          Resource: `arn:aws:iam::${accountId}:oidc-provider/one.example.com`,
+        }),
+      ],
+    });
+    const one = `arn:aws:iam::${accountId}:oidc-provider/one.example.com`;
+    const two = `arn:aws:iam::${accountId}:oidc-provider/two.example.com`;
+    expect((await reader.call("getOpenIdConnectProvider", { openIdConnectProviderArn: one })).url).toBe(
+      "one.example.com",
+    );
+    for (const call of [
+      () => reader.call("getOpenIdConnectProvider", { openIdConnectProviderArn: two }),
+      () => reader.call("deleteOpenIdConnectProvider", { openIdConnectProviderArn: one }),
+      () => reader.call("listOpenIdConnectProviders", {}),
+      () => reader.call("createOpenIdConnectProvider", { url: "https://mine.example.com" }),
+    ]) {
+      const e = await failureOf(call());
+      expect([e.code, e.awsName]).toEqual([status.PERMISSION_DENIED, "AccessDenied"]);
+    }
+    const elsewhere = await f.anotherAccount();
+    const foreign = await failureOf(elsewhere.root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: one }));
+    expect(foreign.code === status.NOT_FOUND || foreign.code === status.PERMISSION_DENIED).toBe(true);
+  });
+});
