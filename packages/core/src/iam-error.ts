@@ -12,6 +12,11 @@ export const IamErrorName = Object.freeze({
   InvalidInput: "INVALID_ARGUMENT",
   ValidationError: "INVALID_ARGUMENT",
   PasswordPolicyViolation: "INVALID_ARGUMENT",
+  // AWS answers these with HTTP 403, but they reject the request's content, not the caller's
+  // permissions: wrong MFA codes (EnableMFADevice) and a caller of the wrong kind (ChangePassword
+  // by the account root).
+  InvalidAuthenticationCode: "INVALID_ARGUMENT",
+  InvalidUserType: "INVALID_ARGUMENT",
   DeleteConflict: "FAILED_PRECONDITION",
   EntityTemporarilyUnmodifiable: "FAILED_PRECONDITION",
   ConcurrentModification: "ABORTED",

@@ -218,6 +218,8 @@ export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
         });
       }
       if (!matches) {
+        // AWS documents no specific name for a wrong old password (InvalidUserType is about the
+        // caller's kind, handled by the service), so the generic InvalidInput stays.
         throw new IamError("InvalidInput", "oldPassword is not the user's current password", { field: "oldPassword" });
       }
       const passwordHash = await prepare(accountId, userName, newPassword);

@@ -134,9 +134,13 @@ export function createMfaStore(ctx: StoreContext): MfaStore {
           }
           const seed = ctx.box.open(device.seed_ciphertext, serialNumber);
           if (!(await consecutiveCodes(seed, codes[0], codes[1]))) {
-            throw new IamError("InvalidInput", "the authentication codes are not valid consecutive codes", {
-              field: "authenticationCode1",
-            });
+            throw new IamError(
+              "InvalidAuthenticationCode",
+              "the authentication codes are not valid consecutive codes",
+              {
+                field: "authenticationCode1",
+              },
+            );
           }
           await q.query("UPDATE mfa_devices SET user_id = $2, enabled_at = now() WHERE serial_number = $1", [
             serialNumber,

@@ -721,9 +721,13 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     handler("changePassword", "ChangePassword", async (r, ctx) => {
       const caller = ctx.caller;
       if (caller.kind !== "user") {
-        throw new IamError("InvalidInput", "ChangePassword changes an IAM user's own password; call it as that user", {
-          field: "userName",
-        });
+        throw new IamError(
+          "InvalidUserType",
+          "ChangePassword changes an IAM user's own password; call it as that user",
+          {
+            field: "userName",
+          },
+        );
       }
       const oldPassword = checkPasswordInput(r.oldPassword, "oldPassword");
       const newPassword = checkPasswordInput(r.newPassword, "newPassword");

@@ -91,7 +91,11 @@ describe("login profiles and ChangePassword (real Postgres + Kafka)", () => {
     });
     expect(changed.revision.revision).toBeGreaterThan(0);
     const asRoot = await failureOf(root.call("changePassword", { oldPassword: "a", newPassword: "b" }));
-    expect(asRoot.awsName).toBe("InvalidInput");
+    expect([asRoot.code, asRoot.awsName, asRoot.field]).toEqual([
+      status.INVALID_ARGUMENT,
+      "InvalidUserType",
+      "userName",
+    ]);
 
     // The account policy can let everyone change their own password, and prevent reuse.
     await root.call("updateAccountPasswordPolicy", { allowUsersToChangePassword: true, passwordReusePrevention: 2 });

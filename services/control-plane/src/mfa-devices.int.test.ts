@@ -45,7 +45,7 @@ describe("virtual MFA devices (real Postgres + Kafka)", () => {
     );
     expect([wrong.code, wrong.awsName, wrong.field]).toEqual([
       status.INVALID_ARGUMENT,
-      "InvalidInput",
+      "InvalidAuthenticationCode",
       "authenticationCode1",
     ]);
     const notConsecutive = await failureOf(
@@ -55,7 +55,10 @@ describe("virtual MFA devices (real Postgres + Kafka)", () => {
         authenticationCode2: totp(created.base32StringSeed, now + 90),
       }),
     );
-    expect(notConsecutive.awsName).toBe("InvalidInput");
+    expect([notConsecutive.code, notConsecutive.awsName]).toEqual([
+      status.INVALID_ARGUMENT,
+      "InvalidAuthenticationCode",
+    ]);
     const badFormat = await failureOf(
       root.call("enableMfaDevice", { ...enable, authenticationCode1: "12", authenticationCode2: "123456" }),
     );
