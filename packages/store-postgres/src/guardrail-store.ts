@@ -23,11 +23,12 @@ export interface GuardrailStore {
   listAccountGuardrails(accountId: string): Promise<GuardrailRecord[]>;
 }
 
-/** AWS allows five service control policies per target. */
+/** AWS allows five service control policies per target: the default of the `guardrailsPerAccount` quota. */
 export const MAX_GUARDRAILS_PER_ACCOUNT = 5;
 
 /** The {@link GuardrailStore} part of the store. */
 export function createGuardrailStore(ctx: StoreContext): GuardrailStore {
+  const max = ctx.options.quotas.guardrailsPerAccount;
   return {
     attachAccountGuardrail: (accountId, policyArn, document, token) =>
       mutate(
@@ -50,12 +51,10 @@ export function createGuardrailStore(ctx: StoreContext): GuardrailStore {
             "SELECT count(*)::int AS n FROM account_guardrails WHERE account_id = $1",
             [accountId],
           );
-          if ((n.rows[0]?.n ?? 0) > MAX_GUARDRAILS_PER_ACCOUNT) {
-            throw new IamError(
-              "LimitExceeded",
-              `account ${accountId} already has ${MAX_GUARDRAILS_PER_ACCOUNT} guardrails (quota ${MAX_GUARDRAILS_PER_ACCOUNT})`,
-              { field: "policyArn" },
-            );
+          if ((n.rows[0]?.n ?? 0) > max) {
+            throw new IamError("LimitExceeded", `account ${accountId} already has ${max} guardrails (quota ${max})`, {
+              field: "policyArn",
+            });
           }
           return { value: null, events: [await accountState(q, accountId)] };
         },

@@ -132,6 +132,18 @@ export function createMfaStore(ctx: StoreContext): MfaStore {
               field: "serialNumber",
             });
           }
+          const enabled = await q.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM mfa_devices WHERE user_id = $1",
+            [user.user_id],
+          );
+          const max = ctx.options.quotas.mfaDevicesPerUser;
+          if ((enabled.rows[0]?.n ?? 0) >= max) {
+            throw new IamError(
+              "LimitExceeded",
+              `user ${JSON.stringify(userName)} already has ${max} MFA devices (quota ${max})`,
+              { field: "userName" },
+            );
+          }
           const seed = ctx.box.open(device.seed_ciphertext, serialNumber);
           if (!(await consecutiveCodes(seed, codes[0], codes[1]))) {
             throw new IamError(

@@ -13,6 +13,8 @@ export interface StoreQuotas {
   readonly tagsPerEntity: number;
   readonly instanceProfilesPerAccount: number;
   readonly oidcProvidersPerAccount: number;
+  readonly guardrailsPerAccount: number;
+  readonly mfaDevicesPerUser: number;
 }
 
 /** AWS IAM's default quotas. */
@@ -28,6 +30,8 @@ export const DEFAULT_QUOTAS: StoreQuotas = Object.freeze({
   tagsPerEntity: 50,
   instanceProfilesPerAccount: 1000,
   oidcProvidersPerAccount: 100,
+  guardrailsPerAccount: 5,
+  mfaDevicesPerUser: 8,
 });
 
 /** Options of {@link createPostgresStore}. */

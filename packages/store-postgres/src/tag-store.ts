@@ -41,11 +41,10 @@ export interface TagStore {
   ): Promise<Mutation<null>>;
 }
 
-const MAX_TAGS = 50;
-
 /** The {@link TagStore} half of the store. */
 export function createTagStore(ctx: StoreContext): TagStore {
   const partition = ctx.options.partition;
+  const maxTags = ctx.options.quotas.tagsPerEntity;
 
   const entity = async (q: Queryable, accountId: string, kind: TaggableKind, name: string) => {
     if (kind === "user") {
@@ -77,10 +76,10 @@ export function createTagStore(ctx: StoreContext): TagStore {
           const e = await entity(q, accountId, kind, name);
           const merged = new Map(e.tags.map((t) => [t.key.toLowerCase(), t]));
           for (const t of tags) merged.set(t.key.toLowerCase(), { key: t.key, value: t.value });
-          if (merged.size > MAX_TAGS) {
+          if (merged.size > maxTags) {
             throw new IamError(
               "LimitExceeded",
-              `${kind} ${JSON.stringify(name)} would have ${merged.size} tags; at most ${MAX_TAGS}`,
+              `${kind} ${JSON.stringify(name)} would have ${merged.size} tags (quota ${maxTags})`,
               { field: "tags" },
             );
           }

@@ -16,6 +16,24 @@ describe("control-plane config", () => {
     expect(c.kafka.brokers).toEqual(["127.0.0.1:9092", "127.0.0.1:9093"]);
     expect(c.kafka.topic).toBe("gatehouse.changes.v1");
     expect(c.quotas).toEqual({ groupsPerUser: 3 });
+    const q = loadControlPlaneConfig({
+      ...base,
+      GATEHOUSE_QUOTA_TAGS_PER_ENTITY: "60",
+      GATEHOUSE_QUOTA_GUARDRAILS_PER_ACCOUNT: "2",
+      GATEHOUSE_QUOTA_MFA_DEVICES_PER_USER: "1",
+      GATEHOUSE_QUOTA_INSTANCE_PROFILES_PER_ACCOUNT: "10",
+      GATEHOUSE_QUOTA_OIDC_PROVIDERS_PER_ACCOUNT: "3",
+    }).quotas;
+    expect(q).toEqual({
+      tagsPerEntity: 60,
+      guardrailsPerAccount: 2,
+      mfaDevicesPerUser: 1,
+      instanceProfilesPerAccount: 10,
+      oidcProvidersPerAccount: 3,
+    });
+    expect(() => loadControlPlaneConfig({ ...base, GATEHOUSE_QUOTA_MFA_DEVICES_PER_USER: "0" })).toThrow(
+      /GATEHOUSE_QUOTA_MFA_DEVICES_PER_USER="0"/,
+    );
     expect(c.secretKey).toHaveLength(32);
     expect(Object.isFrozen(c) && Object.isFrozen(c.postgres)).toBe(true);
   });

@@ -54,6 +54,9 @@ const EnvSchema = z.object({
   GATEHOUSE_QUOTA_ACCESS_KEYS_PER_USER: optionalInt(1, 100),
   GATEHOUSE_QUOTA_INSTANCE_PROFILES_PER_ACCOUNT: optionalInt(1, 100_000),
   GATEHOUSE_QUOTA_OIDC_PROVIDERS_PER_ACCOUNT: optionalInt(1, 10_000),
+  GATEHOUSE_QUOTA_TAGS_PER_ENTITY: optionalInt(1, 1000),
+  GATEHOUSE_QUOTA_GUARDRAILS_PER_ACCOUNT: optionalInt(1, 100),
+  GATEHOUSE_QUOTA_MFA_DEVICES_PER_USER: optionalInt(1, 100),
 });
 
 /** The control plane's validated, frozen configuration. */
@@ -107,6 +110,9 @@ export function loadControlPlaneConfig(env: Readonly<Record<string, string | und
   q("accessKeysPerUser", e.GATEHOUSE_QUOTA_ACCESS_KEYS_PER_USER);
   q("instanceProfilesPerAccount", e.GATEHOUSE_QUOTA_INSTANCE_PROFILES_PER_ACCOUNT);
   q("oidcProvidersPerAccount", e.GATEHOUSE_QUOTA_OIDC_PROVIDERS_PER_ACCOUNT);
+  q("tagsPerEntity", e.GATEHOUSE_QUOTA_TAGS_PER_ENTITY);
+  q("guardrailsPerAccount", e.GATEHOUSE_QUOTA_GUARDRAILS_PER_ACCOUNT);
+  q("mfaDevicesPerUser", e.GATEHOUSE_QUOTA_MFA_DEVICES_PER_USER);
   const config: ControlPlaneConfig = {
     listen: Object.freeze({ host, port: Number(port) }),
     postgres: Object.freeze({
