@@ -309,3 +309,37 @@ export function toPage<T>(rows: T[], limit: number, sortKey: (row: T) => string)
   const marker = last === undefined ? "" : Buffer.from(`m:${sortKey(last)}`, "utf8").toString("base64url");
   return { items, isTruncated: true, marker };
 }
+
+/** A table that may still reference an entity, and how a DeleteConflict names what it holds. */
+export interface Dependent {
+  /** Plural noun for the message, e.g. `"attached policies"`. */
+  readonly label: string;
+  /** Table and column referencing the entity's id (constants from code, never request data). */
+  readonly table: string;
+  readonly column: string;
+}
+
+/**
+ * Fails with `DeleteConflict`, naming every kind of dependent still there and how many, when any of
+ * `dependents` references the entity: as AWS, an entity is deleted only once it is emptied.
+ */
+export async function assertNoDependents(
+  q: Queryable,
+  entity: { readonly kind: string; readonly name: string; readonly id: string; readonly field: string },
+  dependents: readonly Dependent[],
+): Promise<void> {
+  const sql = dependents
+    .map((d, i) => `SELECT ${i} AS i, count(*)::int AS n FROM ${d.table} WHERE ${d.column} = $1`)
+    .join(" UNION ALL ");
+  const uses = await q.query<{ i: number; n: number }>(`${sql} ORDER BY i`, [entity.id]);
+  const blocking = uses.rows.filter((r) => r.n > 0).map((r) => `${r.n} ${dependents[r.i]?.label}`);
+  if (blocking.length > 0) {
+    throw new IamError(
+      "DeleteConflict",
+      `${entity.kind} ${JSON.stringify(entity.name)} still has ${blocking.join(", ")}`,
+      {
+        field: entity.field,
+      },
+    );
+  }
+}

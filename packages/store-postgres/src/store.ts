@@ -9,6 +9,7 @@ import { createLoginProfileStore, type LoginProfileStore } from "./login-profile
 import {
   ACCESS_KEY_SELECT,
   type AccessKeyRow,
+  assertNoDependents,
   findAccessKey,
   findGroup,
   findPolicyByArn,
@@ -572,19 +573,12 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         { operation: "DeleteUser", request: { userName }, clientRequestToken: tokenOf(token) },
         async (q) => {
           const user = await findUser(q, partition, accountId, userName);
-          const uses = await q.query<{ what: string; n: number }>(
-            `SELECT 'access keys' AS what, count(*)::int AS n FROM access_keys WHERE user_id = $1
-             UNION ALL SELECT 'group memberships', count(*)::int FROM group_memberships WHERE user_id = $1
-             UNION ALL SELECT 'attached policies', count(*)::int FROM policy_attachments WHERE user_id = $1
-             UNION ALL SELECT 'inline policies', count(*)::int FROM inline_policies WHERE user_id = $1`,
-            [user.user_id],
-          );
-          const blocking = uses.rows.filter((r) => r.n > 0).map((r) => `${r.n} ${r.what}`);
-          if (blocking.length > 0) {
-            throw new IamError("DeleteConflict", `user ${JSON.stringify(userName)} still has ${blocking.join(", ")}`, {
-              field: "userName",
-            });
-          }
+          await assertNoDependents(q, { kind: "user", name: userName, id: user.user_id, field: "userName" }, [
+            { label: "access keys", table: "access_keys", column: "user_id" },
+            { label: "group memberships", table: "group_memberships", column: "user_id" },
+            { label: "attached policies", table: "policy_attachments", column: "user_id" },
+            { label: "inline policies", table: "inline_policies", column: "user_id" },
+          ]);
           await q.query("DELETE FROM users WHERE user_id = $1", [user.user_id]);
           return { value: null, events: [await userState(q, partition, user.user_id)] };
         },
@@ -661,22 +655,11 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         { operation: "DeleteGroup", request: { groupName }, clientRequestToken: tokenOf(token) },
         async (q) => {
           const group = await findGroup(q, accountId, groupName);
-          const uses = await q.query<{ what: string; n: number }>(
-            `SELECT 'members' AS what, count(*)::int AS n FROM group_memberships WHERE group_id = $1
-             UNION ALL SELECT 'attached policies', count(*)::int FROM policy_attachments WHERE group_id = $1
-             UNION ALL SELECT 'inline policies', count(*)::int FROM inline_policies WHERE group_id = $1`,
-            [group.group_id],
-          );
-          const blocking = uses.rows.filter((r) => r.n > 0).map((r) => `${r.n} ${r.what}`);
-          if (blocking.length > 0) {
-            throw new IamError(
-              "DeleteConflict",
-              `group ${JSON.stringify(groupName)} still has ${blocking.join(", ")}`,
-              {
-                field: "groupName",
-              },
-            );
-          }
+          await assertNoDependents(q, { kind: "group", name: groupName, id: group.group_id, field: "groupName" }, [
+            { label: "members", table: "group_memberships", column: "group_id" },
+            { label: "attached policies", table: "policy_attachments", column: "group_id" },
+            { label: "inline policies", table: "inline_policies", column: "group_id" },
+          ]);
           await q.query("DELETE FROM groups WHERE group_id = $1", [group.group_id]);
           return { value: null, events: [await groupState(q, partition, group.group_id)] };
         },
@@ -810,18 +793,11 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         { operation: "DeleteRole", request: { roleName }, clientRequestToken: tokenOf(token) },
         async (q) => {
           const role = await findRole(q, partition, accountId, roleName);
-          const uses = await q.query<{ what: string; n: number }>(
-            `SELECT 'attached policies' AS what, count(*)::int AS n FROM policy_attachments WHERE role_id = $1
-             UNION ALL SELECT 'inline policies', count(*)::int FROM inline_policies WHERE role_id = $1
-             UNION ALL SELECT 'instance profiles', count(*)::int FROM instance_profiles WHERE role_id = $1`,
-            [role.role_id],
-          );
-          const blocking = uses.rows.filter((r) => r.n > 0).map((r) => `${r.n} ${r.what}`);
-          if (blocking.length > 0) {
-            throw new IamError("DeleteConflict", `role ${JSON.stringify(roleName)} still has ${blocking.join(", ")}`, {
-              field: "roleName",
-            });
-          }
+          await assertNoDependents(q, { kind: "role", name: roleName, id: role.role_id, field: "roleName" }, [
+            { label: "attached policies", table: "policy_attachments", column: "role_id" },
+            { label: "inline policies", table: "inline_policies", column: "role_id" },
+            { label: "instance profiles", table: "instance_profiles", column: "role_id" },
+          ]);
           await q.query("DELETE FROM roles WHERE role_id = $1", [role.role_id]);
           return { value: null, events: [await roleState(q, partition, role.role_id)] };
         },
