@@ -1,5 +1,5 @@
 import { IamError, iamArn, newId } from "@gatehouse/core";
-import { findRole, pageQuery, ROLE_SELECT, type RoleRow, toPage, toRole } from "./lookups.ts";
+import { checkTagQuota, findRole, pageQuery, ROLE_SELECT, type RoleRow, toPage, toRole } from "./lookups.ts";
 import type { Mutation, Page, PageInput, RequestToken, RoleRecord, TagRecord } from "./records.ts";
 import { instanceProfileState } from "./state.ts";
 import { mutate, type Queryable, read, type StoreContext } from "./tx.ts";
@@ -121,11 +121,7 @@ export function createInstanceProfileStore(ctx: StoreContext): InstanceProfileSt
         },
         async (q) => {
           const tags = (input.tags ?? []).map((t) => ({ key: t.key, value: t.value }));
-          if (tags.length > quotas.tagsPerEntity) {
-            throw new IamError("LimitExceeded", `tags has ${tags.length} entries (quota ${quotas.tagsPerEntity})`, {
-              field: "tags",
-            });
-          }
+          checkTagQuota(tags, quotas.tagsPerEntity);
           const id = newId("instanceProfile");
           // The quota check rides on the insert; the account lock makes the count exact.
           const r = await q.query<InstanceProfileRow>(

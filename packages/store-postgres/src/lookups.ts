@@ -343,3 +343,9 @@ export async function assertNoDependents(
     );
   }
 }
+
+/** Fails with `LimitExceeded` (field `tags`) when an entity would carry more tags than `quota`. */
+export function checkTagQuota(input: readonly unknown[] | undefined, quota: number): void {
+  const n = input?.length ?? 0;
+  if (n > quota) throw new IamError("LimitExceeded", `tags has ${n} entries (quota ${quota})`, { field: "tags" });
+}

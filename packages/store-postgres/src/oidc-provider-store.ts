@@ -1,4 +1,5 @@
 import { IamError, iamArn } from "@gatehouse/core";
+import { checkTagQuota } from "./lookups.ts";
 import type { Mutation, RequestToken, TagRecord } from "./records.ts";
 import { oidcProviderState } from "./state.ts";
 import { mutate, type Queryable, read, type StoreContext } from "./tx.ts";
@@ -142,11 +143,7 @@ export function createOidcProviderStore(ctx: StoreContext): OidcProviderStore {
         },
         async (q) => {
           const tags = (input.tags ?? []).map((t) => ({ key: t.key, value: t.value }));
-          if (tags.length > quotas.tagsPerEntity) {
-            throw new IamError("LimitExceeded", `tags has ${tags.length} entries (quota ${quotas.tagsPerEntity})`, {
-              field: "tags",
-            });
-          }
+          checkTagQuota(tags, quotas.tagsPerEntity);
           const arn = iamArn(accountId, "oidc-provider", "/", input.url, partition);
           const exists = await q.query("SELECT 1 FROM oidc_providers WHERE arn = $1", [arn]);
           if ((exists.rowCount ?? 0) > 0) {

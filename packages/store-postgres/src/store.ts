@@ -10,6 +10,7 @@ import {
   ACCESS_KEY_SELECT,
   type AccessKeyRow,
   assertNoDependents,
+  checkTagQuota,
   findAccessKey,
   findGroup,
   findPolicyByArn,
@@ -360,13 +361,6 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
     return { accessKey: toAccessKey(row), secretAccessKey: box.open(row.secret_ciphertext, accessKeyId) };
   };
 
-  const checkTagQuota = (input: readonly TagRecord[] | undefined): void => {
-    const n = input?.length ?? 0;
-    if (n > quotas.tagsPerEntity) {
-      throw new IamError("LimitExceeded", `tags has ${n} entries (quota ${quotas.tagsPerEntity})`, { field: "tags" });
-    }
-  };
-
   const userList = async (q: Queryable, where: string, params: unknown[]): Promise<UserRecord[]> =>
     (await q.query<UserRow>(`${USER_SELECT(partition)} ${where}`, params)).rows.map((r) => toUser(r, partition));
 
@@ -516,7 +510,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
             input.permissionsBoundaryArn === undefined || input.permissionsBoundaryArn === ""
               ? null
               : (await findPolicyByArn(q, accountId, input.permissionsBoundaryArn, "permissionsBoundaryArn")).policy_id;
-          checkTagQuota(input.tags);
+          checkTagQuota(input.tags, quotas.tagsPerEntity);
           const userId = newId("user");
           // The quota check rides on the insert; the account lock makes the count exact.
           const inserted = await q.query(
@@ -733,7 +727,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
             input.permissionsBoundaryArn === undefined || input.permissionsBoundaryArn === ""
               ? null
               : (await findPolicyByArn(q, accountId, input.permissionsBoundaryArn, "permissionsBoundaryArn")).policy_id;
-          checkTagQuota(input.tags);
+          checkTagQuota(input.tags, quotas.tagsPerEntity);
           const roleId = newId("role");
           const inserted = await q.query(
             `INSERT INTO roles (role_id, account_id, role_name, path, trust_policy, description, max_session_duration, tags,
