@@ -6,8 +6,17 @@
 #   bash deploy/local/infra.sh status   # what runs where, and whether it answers (exit 1 if not)
 #   bash deploy/local/infra.sh down     # stop what `up` started; reused servers keep running
 #
+# Each command takes an optional list of components, `postgres`, `kafka`, `redis` (all of them
+# when none is named), and acts on those only:
+#
+#   bash deploy/local/infra.sh up kafka            # just the broker
+#   bash deploy/local/infra.sh down kafka redis    # stop those two if this script started them
+#
 # Defaults (ports, regions, Kafka version) live in deploy/local/defaults.json, which
 # docker-compose.yml is tested against. Environment overrides:
+#   GATEHOUSE_STATE_DIR          where pid files, logs, data and infra.env go ($root/.gatehouse);
+#                                a second instance (e.g. a test's own broker on other ports) uses
+#                                a directory of its own and never touches the first one's servers
 #   GATEHOUSE_REGIONS            comma list of regions; region i gets Redis port basePort + i
 #   GATEHOUSE_REDIS_BASE_PORT    first Redis port (6380)
 #   GATEHOUSE_KAFKA_PORT         broker listener port (9092)
@@ -16,19 +25,26 @@
 #   GATEHOUSE_MAVEN_FLAGS        extra mvn flags, e.g. -Dmaven.repo.local=/tmp/m2
 #
 # A server that already answers on its port (a system Postgres, a `docker compose up` stack) is
-# reused and never stopped. Whatever `up` starts has a pid file in .gatehouse/run/ and is the only
-# thing `down` stops. `up` writes .gatehouse/infra.env (KEY=value lines, sourceable by bash with
-# `set -a`, readable by node's util.parseEnv):
+# reused and never stopped. Whatever `up` starts has a pid file in $GATEHOUSE_STATE_DIR/run/ and
+# is the only thing `down` stops. The Kafka jars are cached once per checkout in
+# .cache/kafka/<version>/ and shared by every state dir. `up` writes $GATEHOUSE_STATE_DIR/infra.env
+# (KEY=value lines, sourceable by bash with `set -a`, readable by node's util.parseEnv), naming
+# every service's address whichever components were brought up:
 #   GATEHOUSE_PG_URL         postgres://user@host:port/gatehouse
 #   GATEHOUSE_PG_TEST_URL    the same server, database gatehouse_test
 #   GATEHOUSE_KAFKA_BROKERS  host:port[,host:port]
 #   GATEHOUSE_REGIONS        region names in order
 #   GATEHOUSE_REDIS_URLS     region=redis://host:port, comma separated, in GATEHOUSE_REGIONS order
+# `down` with no component (or all three) removes infra.env; `down` of some components keeps it.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-state="$root/.gatehouse"
+state="${GATEHOUSE_STATE_DIR:-$root/.gatehouse}"
+[[ -n "$state" ]] || state="$root/.gatehouse"
+# Absolute, since it ends up in server.properties and in the marker that identifies the broker.
+mkdir -p "$state"
+state="$(cd "$state" && pwd)"
 run="$state/run"
 logs="$state/logs"
 env_file="$state/infra.env"
@@ -361,6 +377,15 @@ java_major() {
 
 kafka_resolve() { # Kafka jars from Maven Central into .cache/kafka/<version>/libs, once
   [[ -f "$kafka_home/.complete" ]] && return 0
+  # The cache is shared by every GATEHOUSE_STATE_DIR, whose infra.lock does not cover it: the
+  # first instance resolves, the others wait and find it complete.
+  mkdir -p "$kafka_home"
+  exec 8>"$kafka_home/resolve.lock"
+  flock -w 900 8 || die "another infra.sh has been resolving Kafka into ${kafka_home#"$root"/} for 15 minutes"
+  if [[ -f "$kafka_home/.complete" ]]; then
+    exec 8>&-
+    return 0
+  fi
   command -v mvn >/dev/null 2>&1 || apt_install maven
   log "resolving Kafka $kafka_version jars from Maven Central into ${kafka_libs#"$root"/}"
   local tmp="$kafka_home/libs.tmp.$$" started=$SECONDS
@@ -376,6 +401,7 @@ kafka_resolve() { # Kafka jars from Maven Central into .cache/kafka/<version>/li
   rm -rf "$kafka_libs"
   mv "$tmp" "$kafka_libs"
   touch "$kafka_home/.complete"
+  exec 8>&-
   log "Kafka jars resolved in $((SECONDS - started))s"
 }
 
@@ -515,7 +541,7 @@ write_env() {
     urls+="${urls:+,}${regions[$i]}=redis://$redis_host:$(redis_port "$i")"
   done
   cat >"$tmp" <<EOF
-# Written by deploy/local/infra.sh up; do not edit. Bash: set -a; . .gatehouse/infra.env; set +a
+# Written by deploy/local/infra.sh up; do not edit. Bash: set -a; . $env_file; set +a
 # GATEHOUSE_REDIS_URLS is region=url pairs, comma separated, in GATEHOUSE_REGIONS order.
 GATEHOUSE_PG_URL=postgres://$auth@$pg_host:$pg_port/$def_pg_db
 GATEHOUSE_PG_TEST_URL=postgres://$auth@$pg_host:$pg_port/$def_pg_test_db
@@ -534,46 +560,68 @@ with_lock() {
   flock -w 600 9 || die "another infra.sh holds $run/infra.lock for more than 10 minutes"
 }
 
+# Components named on the command line, in start order; all of them when none is named.
+all_components=(postgres redis kafka)
+components=()
+want() { [[ " ${components[*]} " == *" $1 "* ]]; }
+
+parse_components() {
+  local c
+  for c in "$@"; do
+    case "$c" in
+      postgres | kafka | redis) want "$c" || components+=("$c") ;;
+      *) die "unknown component '$c'; expected postgres, kafka or redis" ;;
+    esac
+  done
+  if ((${#components[@]} == 0)); then components=("${all_components[@]}"); fi
+  # Start order is fixed whatever the command line says: Postgres, Redis, then Kafka (slowest).
+  local ordered=()
+  for c in "${all_components[@]}"; do want "$c" && ordered+=("$c"); done
+  components=("${ordered[@]}")
+}
+
 cmd_up() {
   local started=$SECONDS
   # The Kafka readiness probe needs kafkajs and the testkit; a fresh clone may lack node_modules.
-  if [[ ! -d "$root/node_modules/kafkajs" || ! -e "$root/node_modules/@gatehouse/testkit" ]]; then
+  if want kafka && [[ ! -d "$root/node_modules/kafkajs" || ! -e "$root/node_modules/@gatehouse/testkit" ]]; then
     log "node_modules missing: installing dependencies"
     flock /tmp/gatehouse-npm.lock bash -c "source '$here/node-env.sh' && gatehouse_ensure_deps '$root'" \
       || die "installing node_modules (npm ci) failed; see above"
   fi
-  pg_up
-  redis_up
-  kafka_up
+  if want postgres; then pg_up; fi
+  if want redis; then redis_up; fi
+  if want kafka; then kafka_up; fi
   write_env
-  log "up in $((SECONDS - started))s; settings in ${env_file#"$root"/}"
+  log "up (${components[*]}) in $((SECONDS - started))s; settings in ${env_file#"$root"/}"
 }
 
 cmd_down() {
-  kafka_down
-  redis_down
-  pg_down
-  rm -f "$env_file"
-  log "down: nothing started by infra.sh is running"
+  if want kafka; then kafka_down; fi
+  if want redis; then redis_down; fi
+  if want postgres; then pg_down; fi
+  if ((${#components[@]} == ${#all_components[@]})); then rm -f "$env_file"; fi
+  log "down (${components[*]}): nothing of those started by infra.sh is running"
 }
 
 cmd_status() {
   local ok=0
   printf '%-22s %-21s %-5s %s\n' "SERVICE" "ADDRESS" "UP" "PROCESS"
-  pg_status || ok=1
-  kafka_status || ok=1
-  redis_status || ok=1
+  if want postgres; then pg_status || ok=1; fi
+  if want kafka; then kafka_status || ok=1; fi
+  if want redis; then redis_status || ok=1; fi
   if [[ -f "$env_file" ]]; then echo "env file: $env_file"; else echo "env file: none (run up)"; fi
   return "$ok"
 }
 
 mkdir -p "$run" "$logs"
-case "${1:-}" in
-  up) with_lock; cmd_up ;;
-  down) with_lock; cmd_down ;;
-  status) cmd_status ;;
+cmd="${1:-}"
+(($# > 0)) && shift
+case "$cmd" in
+  up) parse_components "$@"; with_lock; cmd_up ;;
+  down) parse_components "$@"; with_lock; cmd_down ;;
+  status) parse_components "$@"; cmd_status ;;
   *)
-    echo "usage: bash deploy/local/infra.sh up|down|status" >&2
+    echo "usage: bash deploy/local/infra.sh up|down|status [postgres|kafka|redis]..." >&2
     exit 2
     ;;
 esac
