@@ -262,8 +262,11 @@ export interface IamStore
   /** Stamps "last used" (not replicated, no revision). */
   recordAccessKeyUse(accessKeyId: string, service: string, region: string): Promise<void>;
 
-  /** The account's full state at one revision, on one snapshot. */
-  exportAccount(accountId: string): Promise<AccountExport>;
+  /**
+   * The account's full state at one revision, on one snapshot: the current revision, or a past
+   * `atRevision` rebuilt from the outbox (InvalidInput when the account never had it).
+   */
+  exportAccount(accountId: string, atRevision?: number): Promise<AccountExport>;
 
   /**
    * Every policy that applies to a user, for authorizing its calls: its inline and attached
@@ -1334,7 +1337,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         };
       }),
 
-    exportAccount: (accountId) =>
+    exportAccount: (accountId, atRevision) =>
       readSnapshot(ctx, "ExportAccount", async (q) => {
         const account = await q.query<{ revision: string }>("SELECT revision FROM accounts WHERE account_id = $1", [
           accountId,
@@ -1344,6 +1347,17 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           throw new IamError("NoSuchEntity", `account ${JSON.stringify(accountId)} does not exist`, {
             field: "accountId",
           });
+        }
+        const current = Number(row.revision);
+        if (atRevision !== undefined && atRevision !== current) {
+          if (!Number.isSafeInteger(atRevision) || atRevision < 1 || atRevision > current) {
+            throw new IamError(
+              "InvalidInput",
+              `atRevision ${atRevision} is not a revision of account ${accountId} (1..${current})`,
+              { field: "atRevision" },
+            );
+          }
+          return { accountId, revision: atRevision, entities: await entitiesAtRevision(q, accountId, atRevision) };
         }
         const ids = async (sql: string) => (await q.query<{ id: string }>(sql, [accountId])).rows.map((r) => r.id);
         const events: OutboxEvent[] = [await accountState(q, accountId)];
@@ -1392,6 +1406,23 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         return { accountId, revision: Number(row.revision), entities };
       }),
   };
+
+  /**
+   * An account's entities as they stood at a past revision, rebuilt from the outbox: every row
+   * carries its entity's full state (or a tombstone), so the newest row per entity at or below the
+   * revision is that entity's state then. Relies on outbox rows being kept (they are never pruned).
+   */
+  async function entitiesAtRevision(q: Queryable, accountId: string, revision: number): Promise<ExportedEntity[]> {
+    const r = await q.query<{ entity_kind: string; entity_id: string; payload: unknown }>(
+      `SELECT * FROM (
+         SELECT DISTINCT ON (entity_kind, entity_id) entity_kind, entity_id, payload
+         FROM outbox WHERE account_id = $1 AND revision <= $2
+         ORDER BY entity_kind, entity_id, revision DESC, id DESC) latest
+       WHERE payload IS NOT NULL ORDER BY entity_kind, entity_id`,
+      [accountId, revision],
+    );
+    return r.rows.map((x) => ({ kind: x.entity_kind, id: x.entity_id, state: x.payload }));
+  }
 
   async function ownedKey(
     q: Queryable,

@@ -989,7 +989,10 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
         } else if (caller.kind === "root" && caller.accountId !== accountId) {
           throw new IamError("AccessDenied", `${caller.arn} cannot export account ${accountId}`);
         }
-        const exported = await store.exportAccount(accountId);
+        const exported = await store.exportAccount(
+          accountId,
+          request.atRevision === 0 ? undefined : request.atRevision,
+        );
         const snapshot = encodeAccountSnapshot({
           schemaVersion: 1,
           accountId,

@@ -325,6 +325,11 @@ export interface DeleteAccessKeyRequest {
 
 export interface ExportAccountRequest {
   accountId: string;
+  /**
+   * A past revision to export the account as it stood then (rebuilt from the change log);
+   * 0 means the current revision.
+   */
+  atRevision: number;
 }
 
 export interface ExportAccountResponse {
@@ -5113,13 +5118,16 @@ export const DeleteAccessKeyRequest: MessageFns<DeleteAccessKeyRequest> = {
 };
 
 function createBaseExportAccountRequest(): ExportAccountRequest {
-  return { accountId: "" };
+  return { accountId: "", atRevision: 0 };
 }
 
 export const ExportAccountRequest: MessageFns<ExportAccountRequest> = {
   encode(message: ExportAccountRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.accountId !== "") {
       writer.uint32(10).string(message.accountId);
+    }
+    if (message.atRevision !== 0) {
+      writer.uint32(16).uint64(message.atRevision);
     }
     return writer;
   },
@@ -5145,6 +5153,14 @@ export const ExportAccountRequest: MessageFns<ExportAccountRequest> = {
             message.accountId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.atRevision = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5164,6 +5180,11 @@ export const ExportAccountRequest: MessageFns<ExportAccountRequest> = {
         : isSet(object.account_id)
         ? globalThis.String(object.account_id)
         : "",
+      atRevision: isSet(object.atRevision)
+        ? globalThis.Number(object.atRevision)
+        : isSet(object.at_revision)
+        ? globalThis.Number(object.at_revision)
+        : 0,
     };
   },
 
@@ -5171,6 +5192,9 @@ export const ExportAccountRequest: MessageFns<ExportAccountRequest> = {
     const obj: any = {};
     if (message.accountId !== "") {
       obj.accountId = message.accountId;
+    }
+    if (message.atRevision !== 0) {
+      obj.atRevision = Math.round(message.atRevision);
     }
     return obj;
   },
@@ -5181,6 +5205,7 @@ export const ExportAccountRequest: MessageFns<ExportAccountRequest> = {
   fromPartial(object: DeepPartial<ExportAccountRequest>): ExportAccountRequest {
     const message = createBaseExportAccountRequest();
     message.accountId = object.accountId ?? "";
+    message.atRevision = object.atRevision ?? 0;
     return message;
   },
 };
