@@ -34,7 +34,8 @@ export async function containerRuntimeAvailable(): Promise<boolean> {
   }
 }
 
-async function freePort(): Promise<number> {
+/** A port nothing listens on right now, found by binding port 0 on 127.0.0.1. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
@@ -55,7 +56,6 @@ async function freePort(): Promise<number> {
  * fails.
  */
 export async function startContainers(needs: ContainerNeeds, defaults: RepoDefaults): Promise<StartedContainers> {
-  const { GenericContainer, Wait, getContainerRuntimeClient } = await import("testcontainers");
   const { PostgreSqlContainer } = await import("@testcontainers/postgresql");
   const { RedisContainer } = await import("@testcontainers/redis");
   const started: StartedTestContainer[] = [];
@@ -77,35 +77,9 @@ export async function startContainers(needs: ContainerNeeds, defaults: RepoDefau
 
     let kafkaBrokers: string[] | undefined;
     if (needs.kafka) {
-      // Kafka hands clients the advertised address, which must be the one reachable from this
-      // process: the host port is fixed before the container starts.
-      const host = (await getContainerRuntimeClient()).info.containerRuntime.host;
-      const port = await freePort();
-      const kafka = await new GenericContainer(defaults.kafka.image)
-        .withExposedPorts({ container: 9092, host: port })
-        .withEnvironment({
-          KAFKA_NODE_ID: "1",
-          KAFKA_PROCESS_ROLES: "broker,controller",
-          KAFKA_LISTENERS: "PLAINTEXT://:9092,CONTROLLER://:9093",
-          KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://${host}:${port}`,
-          KAFKA_CONTROLLER_LISTENER_NAMES: "CONTROLLER",
-          KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-          KAFKA_CONTROLLER_QUORUM_VOTERS: "1@localhost:9093",
-          KAFKA_AUTO_CREATE_TOPICS_ENABLE: "false",
-          KAFKA_NUM_PARTITIONS: "1",
-          KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: "1",
-          KAFKA_OFFSETS_TOPIC_NUM_PARTITIONS: "8",
-          KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: "1",
-          KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: "1",
-          KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: "0",
-          KAFKA_HEAP_OPTS: "-Xms256m -Xmx512m",
-        })
-        .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
-        .withStartupTimeout(120_000)
-        .start();
-      started.push(kafka);
-      kafkaBrokers = [`${host}:${port}`];
-      await waitForKafka(kafkaBrokers, 60_000);
+      const kafka = await startKafkaContainer(defaults.kafka.image);
+      started.push(kafka.container);
+      kafkaBrokers = kafka.brokers;
     }
 
     const redis: RegionRedis[] = [];
@@ -125,4 +99,52 @@ export async function startContainers(needs: ContainerNeeds, defaults: RepoDefau
     await stop();
     throw error;
   }
+}
+
+/** A started Kafka container and the bootstrap address that reaches it from this process. */
+export interface KafkaContainer {
+  readonly container: StartedTestContainer;
+  readonly brokers: string[];
+}
+
+/**
+ * Starts a single-node KRaft `apache/kafka` container configured like the local broker, and waits
+ * until a message round-trips. The host port is fixed (a free one) before the container starts,
+ * because Kafka hands clients the advertised address; the same mapping survives a stop and start
+ * of the container, so clients can reconnect to the same address.
+ */
+export async function startKafkaContainer(image: string): Promise<KafkaContainer> {
+  const { GenericContainer, Wait, getContainerRuntimeClient } = await import("testcontainers");
+  const host = (await getContainerRuntimeClient()).info.containerRuntime.host;
+  const port = await freePort();
+  const container = await new GenericContainer(image)
+    .withExposedPorts({ container: 9092, host: port })
+    .withEnvironment({
+      KAFKA_NODE_ID: "1",
+      KAFKA_PROCESS_ROLES: "broker,controller",
+      KAFKA_LISTENERS: "PLAINTEXT://:9092,CONTROLLER://:9093",
+      KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://${host}:${port}`,
+      KAFKA_CONTROLLER_LISTENER_NAMES: "CONTROLLER",
+      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+      KAFKA_CONTROLLER_QUORUM_VOTERS: "1@localhost:9093",
+      KAFKA_AUTO_CREATE_TOPICS_ENABLE: "false",
+      KAFKA_NUM_PARTITIONS: "1",
+      KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: "1",
+      KAFKA_OFFSETS_TOPIC_NUM_PARTITIONS: "8",
+      KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: "1",
+      KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: "1",
+      KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: "0",
+      KAFKA_HEAP_OPTS: "-Xms256m -Xmx512m",
+    })
+    .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
+    .withStartupTimeout(120_000)
+    .start();
+  const brokers = [`${host}:${port}`];
+  try {
+    await waitForKafka(brokers, 60_000);
+  } catch (error) {
+    await container.stop().catch(() => {});
+    throw error;
+  }
+  return { container, brokers };
 }

@@ -7,6 +7,14 @@
  * import { createTestSchema, createTestTopic, createTestKeyPrefix } from "@gatehouse/testkit";
  * @packageDocumentation
  */
+export {
+  canStartDedicatedKafka,
+  type DedicatedKafka,
+  type DedicatedKafkaCapability,
+  type DedicatedKafkaMode,
+  type DedicatedKafkaOptions,
+  startDedicatedKafka,
+} from "./dedicated-kafka.ts";
 export type { InfraSource, RegionRedis, TestInfra } from "./infra-settings.ts";
 export { parseBrokers, parsePostgresUrl, parseRedisUrls, TEST_INFRA_KEY } from "./infra-settings.ts";
 export { createTestTopic, type TestKafkaOptions, type TestTopic, type TestTopicOptions, testKafka } from "./kafka.ts";

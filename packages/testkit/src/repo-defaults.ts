@@ -7,7 +7,7 @@ export const repoRoot: string = fileURLToPath(new URL("../../../", import.meta.u
 /** The parts of deploy/local/defaults.json the testkit uses; infra.sh reads the same file. */
 export interface RepoDefaults {
   readonly postgres: { readonly image: string; readonly user: string; readonly testDatabase: string };
-  readonly kafka: { readonly image: string; readonly version: string };
+  readonly kafka: { readonly image: string; readonly version: string; readonly host: string };
   readonly redis: { readonly image: string; readonly regions: readonly string[] };
 }
 
