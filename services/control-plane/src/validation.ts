@@ -1,12 +1,9 @@
 import { IamError } from "@gatehouse/core";
-import { type Finding, type PolicyKind, validatePolicy } from "@gatehouse/policy";
+import { type Finding, PolicyError, type PolicyKind, validatePolicy } from "@gatehouse/policy";
 
-// Findings travel next to the error (in ErrorDetail) without a second error class.
-const findingsByError = new WeakMap<IamError, readonly Finding[]>();
-
-/** Policy findings attached to a MalformedPolicyDocument error, if any. */
+/** Policy findings carried by an error (a {@link PolicyError}), for the ErrorDetail trailer. */
 export function findingsOf(error: IamError): readonly Finding[] {
-  return findingsByError.get(error) ?? [];
+  return error instanceof PolicyError ? error.findings : [];
 }
 
 const NAME = /^[\w+=,.@-]+$/;
@@ -71,7 +68,8 @@ export function checkText(value: string, field: string, max: number): string {
 
 /**
  * Validates a policy document with the policy engine for its kind ("managed", "inline-user",
- * "trust", …). Errors become `MalformedPolicyDocument` carrying every finding.
+ * "trust", …). Errors become a {@link PolicyError} carrying every finding: `LimitExceeded` when the
+ * document is only too large for its kind (as IAM reports it), `MalformedPolicyDocument` otherwise.
  */
 export function checkPolicyDocument(document: string, kind: PolicyKind, field: string): string {
   if (document === "") throw new IamError("MalformedPolicyDocument", `${field} is required`, { field });
@@ -80,9 +78,7 @@ export function checkPolicyDocument(document: string, kind: PolicyKind, field: s
   if (errors.length > 0) {
     const first = errors[0] as Finding;
     const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : "";
-    const e = new IamError("MalformedPolicyDocument", `${field}: ${first.path}: ${first.message}${more}`, { field });
-    findingsByError.set(e, findings);
-    throw e;
+    throw new PolicyError(`${field}: ${first.path}: ${first.message}${more}`, findings, { field });
   }
   return document;
 }
