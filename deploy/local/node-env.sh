@@ -26,19 +26,16 @@ gatehouse_node_env() {
   export PATH="$cache/bin:$PATH"
 }
 
-# Installs dependencies exactly as package-lock.json pins them, when node_modules is missing or
-# was installed from another lockfile or Node. This is `npm ci`'s guarantee, reached with
-# `npm install` + a check that the lockfile did not move: `npm ci` refuses a lockfile that lacks
-# optional platform builds (darwin, win32, musl) which registries such as this machine's mirror do
-# not serve, while `npm install` skips them as optional.
+# `npm ci` when node_modules is missing or was installed from another lockfile or Node.
+# On a registry mirror that does not serve every optional platform build (darwin, win32, musl),
+# npm leaves those out of the lockfile and `npm ci` then calls it out of sync: run
+# `node deploy/scripts/complete-lockfile.ts` after changing dependencies there.
 gatehouse_ensure_deps() {
-  local root="$1" stamp="$1/node_modules/.gatehouse-lock-hash" before want
-  before="$(sha256sum "$root/package-lock.json" | cut -d' ' -f1)"
-  want="$before-$(node -p 'process.versions.node')"
+  local root="$1" stamp="$1/node_modules/.gatehouse-lock-hash" want
+  want="$(sha256sum "$root/package-lock.json" | cut -d' ' -f1)-$(node -p 'process.versions.node')"
   if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
-    (cd "$root" && npm install --no-audit --no-fund --loglevel=error)
-    if [[ "$(sha256sum "$root/package-lock.json" | cut -d' ' -f1)" != "$before" ]]; then
-      echo "gw: package-lock.json is out of sync with package.json (npm install changed it); commit the updated lockfile" >&2
+    if ! (cd "$root" && npm ci --no-audit --no-fund --loglevel=error); then
+      echo "gw: npm ci failed; if it says the lockfile is out of sync, run: node deploy/scripts/complete-lockfile.ts" >&2
       return 1
     fi
     echo "$want" >"$stamp"
