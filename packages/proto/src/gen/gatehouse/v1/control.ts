@@ -356,6 +356,8 @@ export interface ListGroupsRequest {
 
 export interface ListGroupsForUserRequest {
   userName: string;
+  /** Groups in case-insensitive name order; absent means the first page of the default size. */
+  page?: PageRequest | undefined;
 }
 
 export interface ListGroupsResponse {
@@ -410,10 +412,13 @@ export interface GetPolicyVersionResponse {
 
 export interface ListPolicyVersionsRequest {
   policyArn: string;
+  /** Versions newest first; absent means the first page of the default size. */
+  page?: PageRequest | undefined;
 }
 
 export interface ListPolicyVersionsResponse {
   versions: PolicyVersion[];
+  page?: PageResponse | undefined;
 }
 
 export interface SetDefaultPolicyVersionRequest {
@@ -431,6 +436,10 @@ export interface DeletePolicyVersionRequest {
 export interface ListAttachedPoliciesRequest {
   entityType: EntityType;
   entityName: string;
+  /** Only policies whose path starts with this; empty means "/" (all). */
+  pathPrefix: string;
+  /** Policies in case-insensitive name order; absent means the first page of the default size. */
+  page?: PageRequest | undefined;
 }
 
 export interface AttachedPolicy {
@@ -440,6 +449,7 @@ export interface AttachedPolicy {
 
 export interface ListAttachedPoliciesResponse {
   attachedPolicies: AttachedPolicy[];
+  page?: PageResponse | undefined;
 }
 
 export interface GetInlinePolicyRequest {
@@ -456,10 +466,13 @@ export interface GetInlinePolicyResponse {
 export interface ListInlinePoliciesRequest {
   entityType: EntityType;
   entityName: string;
+  /** Policy names in order; absent means the first page of the default size. */
+  page?: PageRequest | undefined;
 }
 
 export interface ListInlinePoliciesResponse {
   policyNames: string[];
+  page?: PageResponse | undefined;
 }
 
 export interface ListAccessKeysRequest {
@@ -5547,13 +5560,16 @@ export const ListGroupsRequest: MessageFns<ListGroupsRequest> = {
 };
 
 function createBaseListGroupsForUserRequest(): ListGroupsForUserRequest {
-  return { userName: "" };
+  return { userName: "", page: undefined };
 }
 
 export const ListGroupsForUserRequest: MessageFns<ListGroupsForUserRequest> = {
   encode(message: ListGroupsForUserRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.userName !== "") {
       writer.uint32(10).string(message.userName);
+    }
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -5579,6 +5595,14 @@ export const ListGroupsForUserRequest: MessageFns<ListGroupsForUserRequest> = {
             message.userName = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5598,6 +5622,7 @@ export const ListGroupsForUserRequest: MessageFns<ListGroupsForUserRequest> = {
         : isSet(object.user_name)
         ? globalThis.String(object.user_name)
         : "",
+      page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
     };
   },
 
@@ -5605,6 +5630,9 @@ export const ListGroupsForUserRequest: MessageFns<ListGroupsForUserRequest> = {
     const obj: any = {};
     if (message.userName !== "") {
       obj.userName = message.userName;
+    }
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
     }
     return obj;
   },
@@ -5615,6 +5643,9 @@ export const ListGroupsForUserRequest: MessageFns<ListGroupsForUserRequest> = {
   fromPartial(object: DeepPartial<ListGroupsForUserRequest>): ListGroupsForUserRequest {
     const message = createBaseListGroupsForUserRequest();
     message.userName = object.userName ?? "";
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
     return message;
   },
 };
@@ -6471,13 +6502,16 @@ export const GetPolicyVersionResponse: MessageFns<GetPolicyVersionResponse> = {
 };
 
 function createBaseListPolicyVersionsRequest(): ListPolicyVersionsRequest {
-  return { policyArn: "" };
+  return { policyArn: "", page: undefined };
 }
 
 export const ListPolicyVersionsRequest: MessageFns<ListPolicyVersionsRequest> = {
   encode(message: ListPolicyVersionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.policyArn !== "") {
       writer.uint32(10).string(message.policyArn);
+    }
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -6503,6 +6537,14 @@ export const ListPolicyVersionsRequest: MessageFns<ListPolicyVersionsRequest> = 
             message.policyArn = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6522,6 +6564,7 @@ export const ListPolicyVersionsRequest: MessageFns<ListPolicyVersionsRequest> = 
         : isSet(object.policy_arn)
         ? globalThis.String(object.policy_arn)
         : "",
+      page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
     };
   },
 
@@ -6529,6 +6572,9 @@ export const ListPolicyVersionsRequest: MessageFns<ListPolicyVersionsRequest> = 
     const obj: any = {};
     if (message.policyArn !== "") {
       obj.policyArn = message.policyArn;
+    }
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
     }
     return obj;
   },
@@ -6539,18 +6585,24 @@ export const ListPolicyVersionsRequest: MessageFns<ListPolicyVersionsRequest> = 
   fromPartial(object: DeepPartial<ListPolicyVersionsRequest>): ListPolicyVersionsRequest {
     const message = createBaseListPolicyVersionsRequest();
     message.policyArn = object.policyArn ?? "";
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
     return message;
   },
 };
 
 function createBaseListPolicyVersionsResponse(): ListPolicyVersionsResponse {
-  return { versions: [] };
+  return { versions: [], page: undefined };
 }
 
 export const ListPolicyVersionsResponse: MessageFns<ListPolicyVersionsResponse> = {
   encode(message: ListPolicyVersionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.versions) {
       PolicyVersion.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.page !== undefined) {
+      PageResponse.encode(message.page, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -6576,6 +6628,14 @@ export const ListPolicyVersionsResponse: MessageFns<ListPolicyVersionsResponse> 
             message.versions.push(PolicyVersion.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.page = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6593,6 +6653,7 @@ export const ListPolicyVersionsResponse: MessageFns<ListPolicyVersionsResponse> 
       versions: globalThis.Array.isArray(object?.versions)
         ? object.versions.map((e: any) => PolicyVersion.fromJSON(e))
         : [],
+      page: isSet(object.page) ? PageResponse.fromJSON(object.page) : undefined,
     };
   },
 
@@ -6600,6 +6661,9 @@ export const ListPolicyVersionsResponse: MessageFns<ListPolicyVersionsResponse> 
     const obj: any = {};
     if (message.versions?.length) {
       obj.versions = message.versions.map((e) => PolicyVersion.toJSON(e));
+    }
+    if (message.page !== undefined) {
+      obj.page = PageResponse.toJSON(message.page);
     }
     return obj;
   },
@@ -6610,6 +6674,9 @@ export const ListPolicyVersionsResponse: MessageFns<ListPolicyVersionsResponse> 
   fromPartial(object: DeepPartial<ListPolicyVersionsResponse>): ListPolicyVersionsResponse {
     const message = createBaseListPolicyVersionsResponse();
     message.versions = object.versions?.map((e) => PolicyVersion.fromPartial(e)) || [];
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageResponse.fromPartial(object.page)
+      : undefined;
     return message;
   },
 };
@@ -6841,7 +6908,7 @@ export const DeletePolicyVersionRequest: MessageFns<DeletePolicyVersionRequest> 
 };
 
 function createBaseListAttachedPoliciesRequest(): ListAttachedPoliciesRequest {
-  return { entityType: 0, entityName: "" };
+  return { entityType: 0, entityName: "", pathPrefix: "", page: undefined };
 }
 
 export const ListAttachedPoliciesRequest: MessageFns<ListAttachedPoliciesRequest> = {
@@ -6851,6 +6918,12 @@ export const ListAttachedPoliciesRequest: MessageFns<ListAttachedPoliciesRequest
     }
     if (message.entityName !== "") {
       writer.uint32(18).string(message.entityName);
+    }
+    if (message.pathPrefix !== "") {
+      writer.uint32(26).string(message.pathPrefix);
+    }
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -6884,6 +6957,22 @@ export const ListAttachedPoliciesRequest: MessageFns<ListAttachedPoliciesRequest
             message.entityName = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pathPrefix = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6908,6 +6997,12 @@ export const ListAttachedPoliciesRequest: MessageFns<ListAttachedPoliciesRequest
         : isSet(object.entity_name)
         ? globalThis.String(object.entity_name)
         : "",
+      pathPrefix: isSet(object.pathPrefix)
+        ? globalThis.String(object.pathPrefix)
+        : isSet(object.path_prefix)
+        ? globalThis.String(object.path_prefix)
+        : "",
+      page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
     };
   },
 
@@ -6919,6 +7014,12 @@ export const ListAttachedPoliciesRequest: MessageFns<ListAttachedPoliciesRequest
     if (message.entityName !== "") {
       obj.entityName = message.entityName;
     }
+    if (message.pathPrefix !== "") {
+      obj.pathPrefix = message.pathPrefix;
+    }
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
+    }
     return obj;
   },
 
@@ -6929,6 +7030,10 @@ export const ListAttachedPoliciesRequest: MessageFns<ListAttachedPoliciesRequest
     const message = createBaseListAttachedPoliciesRequest();
     message.entityType = object.entityType ?? 0;
     message.entityName = object.entityName ?? "";
+    message.pathPrefix = object.pathPrefix ?? "";
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
     return message;
   },
 };
@@ -7027,13 +7132,16 @@ export const AttachedPolicy: MessageFns<AttachedPolicy> = {
 };
 
 function createBaseListAttachedPoliciesResponse(): ListAttachedPoliciesResponse {
-  return { attachedPolicies: [] };
+  return { attachedPolicies: [], page: undefined };
 }
 
 export const ListAttachedPoliciesResponse: MessageFns<ListAttachedPoliciesResponse> = {
   encode(message: ListAttachedPoliciesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.attachedPolicies) {
       AttachedPolicy.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.page !== undefined) {
+      PageResponse.encode(message.page, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -7059,6 +7167,14 @@ export const ListAttachedPoliciesResponse: MessageFns<ListAttachedPoliciesRespon
             message.attachedPolicies.push(AttachedPolicy.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.page = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7078,6 +7194,7 @@ export const ListAttachedPoliciesResponse: MessageFns<ListAttachedPoliciesRespon
         : globalThis.Array.isArray(object?.attached_policies)
         ? object.attached_policies.map((e: any) => AttachedPolicy.fromJSON(e))
         : [],
+      page: isSet(object.page) ? PageResponse.fromJSON(object.page) : undefined,
     };
   },
 
@@ -7085,6 +7202,9 @@ export const ListAttachedPoliciesResponse: MessageFns<ListAttachedPoliciesRespon
     const obj: any = {};
     if (message.attachedPolicies?.length) {
       obj.attachedPolicies = message.attachedPolicies.map((e) => AttachedPolicy.toJSON(e));
+    }
+    if (message.page !== undefined) {
+      obj.page = PageResponse.toJSON(message.page);
     }
     return obj;
   },
@@ -7095,6 +7215,9 @@ export const ListAttachedPoliciesResponse: MessageFns<ListAttachedPoliciesRespon
   fromPartial(object: DeepPartial<ListAttachedPoliciesResponse>): ListAttachedPoliciesResponse {
     const message = createBaseListAttachedPoliciesResponse();
     message.attachedPolicies = object.attachedPolicies?.map((e) => AttachedPolicy.fromPartial(e)) || [];
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageResponse.fromPartial(object.page)
+      : undefined;
     return message;
   },
 };
@@ -7306,7 +7429,7 @@ export const GetInlinePolicyResponse: MessageFns<GetInlinePolicyResponse> = {
 };
 
 function createBaseListInlinePoliciesRequest(): ListInlinePoliciesRequest {
-  return { entityType: 0, entityName: "" };
+  return { entityType: 0, entityName: "", page: undefined };
 }
 
 export const ListInlinePoliciesRequest: MessageFns<ListInlinePoliciesRequest> = {
@@ -7316,6 +7439,9 @@ export const ListInlinePoliciesRequest: MessageFns<ListInlinePoliciesRequest> = 
     }
     if (message.entityName !== "") {
       writer.uint32(18).string(message.entityName);
+    }
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -7349,6 +7475,14 @@ export const ListInlinePoliciesRequest: MessageFns<ListInlinePoliciesRequest> = 
             message.entityName = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7373,6 +7507,7 @@ export const ListInlinePoliciesRequest: MessageFns<ListInlinePoliciesRequest> = 
         : isSet(object.entity_name)
         ? globalThis.String(object.entity_name)
         : "",
+      page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
     };
   },
 
@@ -7384,6 +7519,9 @@ export const ListInlinePoliciesRequest: MessageFns<ListInlinePoliciesRequest> = 
     if (message.entityName !== "") {
       obj.entityName = message.entityName;
     }
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
+    }
     return obj;
   },
 
@@ -7394,18 +7532,24 @@ export const ListInlinePoliciesRequest: MessageFns<ListInlinePoliciesRequest> = 
     const message = createBaseListInlinePoliciesRequest();
     message.entityType = object.entityType ?? 0;
     message.entityName = object.entityName ?? "";
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
     return message;
   },
 };
 
 function createBaseListInlinePoliciesResponse(): ListInlinePoliciesResponse {
-  return { policyNames: [] };
+  return { policyNames: [], page: undefined };
 }
 
 export const ListInlinePoliciesResponse: MessageFns<ListInlinePoliciesResponse> = {
   encode(message: ListInlinePoliciesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.policyNames) {
       writer.uint32(10).string(v!);
+    }
+    if (message.page !== undefined) {
+      PageResponse.encode(message.page, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -7431,6 +7575,14 @@ export const ListInlinePoliciesResponse: MessageFns<ListInlinePoliciesResponse> 
             message.policyNames.push(reader.string());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.page = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7450,6 +7602,7 @@ export const ListInlinePoliciesResponse: MessageFns<ListInlinePoliciesResponse> 
         : globalThis.Array.isArray(object?.policy_names)
         ? object.policy_names.map((e: any) => globalThis.String(e))
         : [],
+      page: isSet(object.page) ? PageResponse.fromJSON(object.page) : undefined,
     };
   },
 
@@ -7457,6 +7610,9 @@ export const ListInlinePoliciesResponse: MessageFns<ListInlinePoliciesResponse> 
     const obj: any = {};
     if (message.policyNames?.length) {
       obj.policyNames = message.policyNames;
+    }
+    if (message.page !== undefined) {
+      obj.page = PageResponse.toJSON(message.page);
     }
     return obj;
   },
@@ -7467,6 +7623,9 @@ export const ListInlinePoliciesResponse: MessageFns<ListInlinePoliciesResponse> 
   fromPartial(object: DeepPartial<ListInlinePoliciesResponse>): ListInlinePoliciesResponse {
     const message = createBaseListInlinePoliciesResponse();
     message.policyNames = object.policyNames?.map((e) => e) || [];
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageResponse.fromPartial(object.page)
+      : undefined;
     return message;
   },
 };
