@@ -55,6 +55,7 @@ import type {
   Page,
   PageInput,
   PolicyVersionRecord,
+  PrincipalKind,
   PrincipalRef,
   RequestToken,
   RoleRecord,
@@ -159,7 +160,10 @@ export interface IamStore
   ): Promise<Mutation<GroupRecord>>;
   getGroup(accountId: string, groupName: string): Promise<GroupRecord>;
   listGroups(accountId: string, page: PageInput): Promise<Page<GroupRecord>>;
+  /** Every group of the user (at most the groups-per-user quota), in case-insensitive name order. */
   listGroupsForUser(accountId: string, userName: string): Promise<GroupRecord[]>;
+  /** One page of the user's groups; the marker is the last group's lower-cased name. `pathPrefix` is ignored. */
+  listGroupsForUserPage(accountId: string, userName: string, page: PageInput): Promise<Page<GroupRecord>>;
   listUsersInGroup(accountId: string, groupName: string): Promise<UserRecord[]>;
   deleteGroup(accountId: string, groupName: string, token?: RequestToken): Promise<Mutation<null>>;
   addUserToGroup(accountId: string, groupName: string, userName: string, token?: RequestToken): Promise<Mutation<null>>;
@@ -189,7 +193,10 @@ export interface IamStore
     input: { policyDocument: string; setAsDefault: boolean } & RequestToken,
   ): Promise<Mutation<PolicyVersionRecord>>;
   getPolicyVersion(accountId: string, policyArn: string, versionId: string): Promise<PolicyVersionRecord>;
+  /** Every version of the policy (at most 5), newest (highest version number) first. */
   listPolicyVersions(accountId: string, policyArn: string): Promise<PolicyVersionRecord[]>;
+  /** One page of the policy's versions, newest first; the marker is the last version's number. `pathPrefix` is ignored. */
+  listPolicyVersionsPage(accountId: string, policyArn: string, page: PageInput): Promise<Page<PolicyVersionRecord>>;
   setDefaultPolicyVersion(
     accountId: string,
     policyArn: string,
@@ -215,7 +222,18 @@ export interface IamStore
     policyArn: string,
     token?: RequestToken,
   ): Promise<Mutation<null>>;
+  /** Every managed policy attached to the principal, in case-insensitive name order. */
   listAttachedPolicies(accountId: string, principal: PrincipalRef): Promise<AttachedPolicyRecord[]>;
+  /**
+   * One page of the principal's attached policies whose path starts with `page.pathPrefix`; the
+   * marker is the last policy's lower-cased name and owning account (a local policy may share its
+   * name with an AWS managed one).
+   */
+  listAttachedPoliciesPage(
+    accountId: string,
+    principal: PrincipalRef,
+    page: PageInput,
+  ): Promise<Page<AttachedPolicyRecord>>;
 
   putInlinePolicy(
     accountId: string,
@@ -225,7 +243,10 @@ export interface IamStore
     token?: RequestToken,
   ): Promise<Mutation<null>>;
   getInlinePolicy(accountId: string, principal: PrincipalRef, policyName: string): Promise<InlinePolicyRecord>;
+  /** The names of every inline policy of the principal, in name order. */
   listInlinePolicies(accountId: string, principal: PrincipalRef): Promise<string[]>;
+  /** One page of the principal's inline policy names; the marker is the last name. `pathPrefix` is ignored. */
+  listInlinePoliciesPage(accountId: string, principal: PrincipalRef, page: PageInput): Promise<Page<string>>;
   deleteInlinePolicy(
     accountId: string,
     principal: PrincipalRef,
@@ -307,6 +328,71 @@ function limitExceeded(what: string, limit: number, field: string): IamError {
 async function count(q: Queryable, sql: string, params: unknown[]): Promise<number> {
   const r = await q.query<{ n: number }>(sql, params);
   return r.rows[0]?.n ?? 0;
+}
+
+// Queries shared by the unpaged and paged lists of a principal's groups and policies: rows strictly
+// after the sort key `after` (from a marker; null: from the start), at most `limit` (null: all),
+// ordered by that same sort key so markers resume exactly where the last page ended.
+
+async function groupsOfUser(q: Queryable, userId: string, after: string | null, limit: number | null) {
+  const r = await q.query<GroupRow>(
+    `SELECT g.* FROM group_memberships m JOIN groups g ON g.group_id = m.group_id
+     WHERE m.user_id = $1 AND ($2::text IS NULL OR lower(g.group_name) > $2) ORDER BY lower(g.group_name) LIMIT $3`,
+    [userId, after, limit],
+  );
+  return r.rows;
+}
+
+async function versionsOf(
+  q: Queryable,
+  policyId: string,
+  before: number | null,
+  limit: number | null,
+): Promise<PolicyVersionRecord[]> {
+  // Version ids are `v<n>` with n growing per policy: newest first is highest n first.
+  const r = await q.query<{ version_id: string; document: string; is_default: boolean; created_at: Date }>(
+    `SELECT * FROM policy_versions WHERE policy_id = $1 AND ($2::int IS NULL OR substring(version_id FROM 2)::int < $2)
+     ORDER BY substring(version_id FROM 2)::int DESC LIMIT $3`,
+    [policyId, before, limit],
+  );
+  return r.rows.map((v) => ({
+    versionId: v.version_id,
+    document: v.document,
+    isDefault: v.is_default,
+    createdAtMs: v.created_at.getTime(),
+  }));
+}
+
+async function attachedTo(
+  q: Queryable,
+  kind: PrincipalKind,
+  principalId: string,
+  p: { after: string | null; limit: number | null; pathLike: string },
+): Promise<PolicyRow[]> {
+  const [afterName = null, afterOwner = ""] = p.after === null ? [] : p.after.split("\n");
+  const r = await q.query<PolicyRow>(
+    `${POLICY_SELECT} JOIN policy_attachments a ON a.policy_id = p.policy_id
+     WHERE a.${principalColumn(kind)} = $1 AND p.path LIKE $2
+       AND ($3::text IS NULL OR (lower(p.policy_name), p.account_id) > ($3::text, $4::text))
+     ORDER BY lower(p.policy_name), p.account_id LIMIT $5`,
+    [principalId, p.pathLike, afterName, afterOwner, p.limit],
+  );
+  return r.rows;
+}
+
+async function inlinePolicyNames(
+  q: Queryable,
+  kind: PrincipalKind,
+  principalId: string,
+  after: string | null,
+  limit: number | null,
+): Promise<string[]> {
+  const r = await q.query<{ policy_name: string }>(
+    `SELECT policy_name FROM inline_policies WHERE ${principalColumn(kind)} = $1
+       AND ($2::text IS NULL OR policy_name > $2) ORDER BY policy_name LIMIT $3`,
+    [principalId, after, limit],
+  );
+  return r.rows.map((x) => x.policy_name);
 }
 
 function newSecret(): string {
@@ -627,12 +713,19 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
     listGroupsForUser: (accountId, userName) =>
       read(ctx, "ListGroupsForUser", async (q) => {
         const user = await findUser(q, partition, accountId, userName);
-        const r = await q.query<GroupRow>(
-          `SELECT g.* FROM group_memberships m JOIN groups g ON g.group_id = m.group_id WHERE m.user_id = $1
-           ORDER BY lower(g.group_name)`,
-          [user.user_id],
+        return (await groupsOfUser(q, user.user_id, null, null)).map((g) => toGroup(g, partition));
+      }),
+
+    listGroupsForUserPage: (accountId, userName, page) =>
+      read(ctx, "ListGroupsForUser", async (q) => {
+        const p = pageQuery({ marker: page.marker, maxItems: page.maxItems });
+        const user = await findUser(q, partition, accountId, userName);
+        const rows = await groupsOfUser(q, user.user_id, p.after, p.limit + 1);
+        return toPage(
+          rows.map((g) => toGroup(g, partition)),
+          p.limit,
+          (g) => g.groupName.toLowerCase(),
         );
-        return r.rows.map((g) => toGroup(g, partition));
       }),
 
     listUsersInGroup: (accountId, groupName) =>
@@ -960,16 +1053,19 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
     listPolicyVersions: (accountId, policyArn) =>
       read(ctx, "ListPolicyVersions", async (q) => {
         const policy = await findPolicyByArn(q, accountId, policyArn);
-        const r = await q.query<{ version_id: string; document: string; is_default: boolean; created_at: Date }>(
-          "SELECT * FROM policy_versions WHERE policy_id = $1 ORDER BY created_at DESC, version_id DESC",
-          [policy.policy_id],
-        );
-        return r.rows.map((v) => ({
-          versionId: v.version_id,
-          document: v.document,
-          isDefault: v.is_default,
-          createdAtMs: v.created_at.getTime(),
-        }));
+        return versionsOf(q, policy.policy_id, null, null);
+      }),
+
+    listPolicyVersionsPage: (accountId, policyArn, page) =>
+      read(ctx, "ListPolicyVersions", async (q) => {
+        const p = pageQuery({ marker: page.marker, maxItems: page.maxItems });
+        // The marker is a version number; anything else was not made by us.
+        if (p.after !== null && !/^[0-9]{1,9}$/.test(p.after)) {
+          throw new IamError("InvalidInput", `marker ${JSON.stringify(page.marker)} is not valid`, { field: "marker" });
+        }
+        const policy = await findPolicyByArn(q, accountId, policyArn);
+        const versions = await versionsOf(q, policy.policy_id, p.after === null ? null : Number(p.after), p.limit + 1);
+        return toPage(versions, p.limit, (v) => v.versionId.slice(1));
       }),
 
     setDefaultPolicyVersion: (accountId, policyArn, versionId, token) =>
@@ -1082,12 +1178,20 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
     listAttachedPolicies: (accountId, principal) =>
       read(ctx, "ListAttachedPolicies", async (q) => {
         const id = await findPrincipalId(q, partition, accountId, principal);
-        const r = await q.query<PolicyRow>(
-          `${POLICY_SELECT} JOIN policy_attachments a ON a.policy_id = p.policy_id
-           WHERE a.${principalColumn(principal.kind)} = $1 ORDER BY lower(p.policy_name)`,
-          [id],
-        );
-        return r.rows.map((x) => ({ policyArn: toPolicy(x, partition).arn, policyName: x.policy_name }));
+        const rows = await attachedTo(q, principal.kind, id, { after: null, limit: null, pathLike: "%" });
+        return rows.map((x) => ({ policyArn: toPolicy(x, partition).arn, policyName: x.policy_name }));
+      }),
+
+    listAttachedPoliciesPage: (accountId, principal, page) =>
+      read(ctx, "ListAttachedPolicies", async (q) => {
+        const p = pageQuery(page);
+        const id = await findPrincipalId(q, partition, accountId, principal);
+        const rows = await attachedTo(q, principal.kind, id, { ...p, limit: p.limit + 1 });
+        const cut = toPage(rows, p.limit, (x) => `${x.policy_name.toLowerCase()}\n${x.account_id}`);
+        return {
+          ...cut,
+          items: cut.items.map((x) => ({ policyArn: toPolicy(x, partition).arn, policyName: x.policy_name })),
+        };
       }),
 
     // ---- inline policies ----
@@ -1142,11 +1246,14 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
     listInlinePolicies: (accountId, principal) =>
       read(ctx, "ListInlinePolicies", async (q) => {
         const id = await findPrincipalId(q, partition, accountId, principal);
-        const r = await q.query<{ policy_name: string }>(
-          `SELECT policy_name FROM inline_policies WHERE ${principalColumn(principal.kind)} = $1 ORDER BY policy_name`,
-          [id],
-        );
-        return r.rows.map((x) => x.policy_name);
+        return inlinePolicyNames(q, principal.kind, id, null, null);
+      }),
+
+    listInlinePoliciesPage: (accountId, principal, page) =>
+      read(ctx, "ListInlinePolicies", async (q) => {
+        const p = pageQuery({ marker: page.marker, maxItems: page.maxItems });
+        const id = await findPrincipalId(q, partition, accountId, principal);
+        return toPage(await inlinePolicyNames(q, principal.kind, id, p.after, p.limit + 1), p.limit, (name) => name);
       }),
 
     deleteInlinePolicy: (accountId, principal, policyName, token) =>
