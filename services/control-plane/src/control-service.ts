@@ -298,8 +298,11 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     handler("listGroupsForUser", "ListGroupsForUser", async (r, ctx) => {
       const userName = subjectUser(ctx, r.userName);
       await ctx.authorize("ListGroupsForUser", () => entityArn(ctx.accountId, "user", userName));
-      const groups = await store.listGroupsForUser(ctx.accountId, userName);
-      return { groups: groups.map(toWire.group), page: { isTruncated: false, marker: "" } };
+      const result = await store.listGroupsForUserPage(ctx.accountId, userName, {
+        marker: r.page?.marker,
+        maxItems: r.page?.maxItems,
+      });
+      return { groups: result.items.map(toWire.group), page: toWire.page(result) };
     }),
     handler("deleteGroup", "DeleteGroup", async (r, ctx) => {
       const groupName = checkName(r.groupName, "groupName", 128);
@@ -416,7 +419,11 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     }),
     handler("listPolicyVersions", "ListPolicyVersions", async (r, ctx) => {
       await ctx.authorize("ListPolicyVersions", () => r.policyArn);
-      return { versions: (await store.listPolicyVersions(ctx.accountId, r.policyArn)).map(toWire.policyVersion) };
+      const result = await store.listPolicyVersionsPage(ctx.accountId, r.policyArn, {
+        marker: r.page?.marker,
+        maxItems: r.page?.maxItems,
+      });
+      return { versions: result.items.map(toWire.policyVersion), page: toWire.page(result) };
     }),
     handler("setDefaultPolicyVersion", "SetDefaultPolicyVersion", async (r, ctx) => {
       await ctx.authorize("SetDefaultPolicyVersion", () => r.policyArn);
@@ -457,11 +464,15 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     ),
     handler("listAttachedPolicies", "ListAttachedPolicies", async (r, ctx) => {
       const principal = principalOf(r.entityType, r.entityName);
+      const p = page(r.page, r.pathPrefix);
       await ctx.authorize(`ListAttached${KIND_WORD[principal.kind]}Policies`, () =>
         entityArn(ctx.accountId, principal.kind, principal.name),
       );
-      const attached = await store.listAttachedPolicies(ctx.accountId, principal);
-      return { attachedPolicies: attached.map((a) => ({ policyName: a.policyName, policyArn: a.policyArn })) };
+      const result = await store.listAttachedPoliciesPage(ctx.accountId, principal, p);
+      return {
+        attachedPolicies: result.items.map((a) => ({ policyName: a.policyName, policyArn: a.policyArn })),
+        page: toWire.page(result),
+      };
     }),
     handler("putInlinePolicy", "PutInlinePolicy", async (r, ctx) => {
       const principal = principalOf(r.entityType, r.entityName);
@@ -494,7 +505,11 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       await ctx.authorize(`List${KIND_WORD[principal.kind]}Policies`, () =>
         entityArn(ctx.accountId, principal.kind, principal.name),
       );
-      return { policyNames: await store.listInlinePolicies(ctx.accountId, principal) };
+      const result = await store.listInlinePoliciesPage(ctx.accountId, principal, {
+        marker: r.page?.marker,
+        maxItems: r.page?.maxItems,
+      });
+      return { policyNames: result.items, page: toWire.page(result) };
     }),
     handler("deleteInlinePolicy", "DeleteInlinePolicy", async (r, ctx) => {
       const principal = principalOf(r.entityType, r.entityName);

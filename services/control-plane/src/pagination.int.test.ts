@@ -1,0 +1,187 @@
+import { EntityType } from "@gatehouse/proto";
+import { status } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AccountFixture, policyDoc, startAccountFixture, type TestClient } from "./test-account.int-helper.ts";
+import { failureOf } from "./test-client.int-helper.ts";
+
+const S3 = policyDoc({ Effect: "Allow", Action: "s3:GetObject", Resource: "*" });
+const TRUST = policyDoc({ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" });
+const USER = { entityType: EntityType.ENTITY_TYPE_USER, entityName: "walker" };
+const ROLE = { entityType: EntityType.ENTITY_TYPE_ROLE, entityName: "walker-role" };
+// Mixed case: the order (and the marker) is case-insensitive.
+const GROUPS = ["Alpha", "beta", "Charlie", "delta", "Echo", "foxtrot", "Golf"];
+const INLINE = ["a-inline", "b-inline", "c-inline", "d-inline", "e-inline", "f-inline", "g-inline"];
+const READ_ONLY_AWS = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+
+interface Paged {
+  page: { isTruncated: boolean; marker: string };
+}
+
+/**
+ * Walks every page of a list with `maxItems`, checking that only the last page is untruncated,
+ * that no page is larger than asked; returns the items in order.
+ */
+async function walk<T>(
+  list: (page: { marker: string; maxItems: number }) => Promise<Paged>,
+  items: (response: Paged) => T[],
+  maxItems: number,
+): Promise<T[]> {
+  const all: T[] = [];
+  let marker = "";
+  for (let pages = 0; pages < 100; pages++) {
+    const r = await list({ marker, maxItems });
+    const got = items(r);
+    expect(got.length).toBeLessThanOrEqual(maxItems);
+    all.push(...got);
+    if (!r.page.isTruncated) {
+      expect(r.page.marker).toBe("");
+      return all;
+    }
+    expect(got).toHaveLength(maxItems);
+    expect(r.page.marker).not.toBe("");
+    marker = r.page.marker;
+  }
+  throw new Error("more than 100 pages");
+}
+
+/** Every page size from 1 to one past the full list: the pages' union is the full list, in order. */
+async function expectPagesCover<T>(
+  full: T[],
+  list: (page: { marker: string; maxItems: number }) => Promise<Paged>,
+  items: (response: Paged) => T[],
+): Promise<void> {
+  for (let maxItems = 1; maxItems <= full.length + 1; maxItems++) {
+    const walked = await walk(list, items, maxItems);
+    expect(walked, `maxItems ${maxItems}`).toEqual(full);
+    expect(new Set(walked.map((x) => JSON.stringify(x))).size).toBe(walked.length);
+  }
+}
+
+/** A malformed marker and out-of-range max items are InvalidInput naming the field. */
+async function expectBadPagesRejected(call: (page: { marker: string; maxItems: number }) => Promise<unknown>) {
+  for (const marker of ["not-a-marker", Buffer.from("x:abc").toString("base64url")]) {
+    const bad = await failureOf(call({ marker, maxItems: 0 }));
+    expect([bad.code, bad.awsName, bad.field]).toEqual([status.INVALID_ARGUMENT, "InvalidInput", "marker"]);
+  }
+  const tooMany = await failureOf(call({ marker: "", maxItems: 1001 }));
+  expect([tooMany.code, tooMany.awsName, tooMany.field]).toEqual([status.INVALID_ARGUMENT, "InvalidInput", "maxItems"]);
+}
+
+describe("pagination of per-entity lists (real Postgres + Kafka)", () => {
+  let f: AccountFixture;
+  let root: TestClient;
+  let versioned: string;
+  const localArns: { policyName: string; policyArn: string; path: string }[] = [];
+
+  beforeAll(async () => {
+    f = await startAccountFixture({
+      GATEHOUSE_QUOTA_GROUPS_PER_USER: "20",
+      GATEHOUSE_QUOTA_ATTACHED_POLICIES_PER_ENTITY: "20",
+    });
+    root = f.root;
+    await root.call("createUser", { userName: "walker" });
+    for (const groupName of GROUPS) {
+      await root.call("createGroup", { groupName, path: "/" });
+      await root.call("addUserToGroup", { groupName, userName: "walker" });
+    }
+    // A local ReadOnlyAccess next to the AWS one: same name, told apart by owner in the marker.
+    for (const [policyName, path] of [
+      ["ReadOnlyAccess", "/a/"],
+      ["app-read", "/a/"],
+      ["App-write", "/b/"],
+      ["billing", "/a/b/"],
+      ["Zeta", "/b/"],
+    ] as const) {
+      const p = await root.call("createPolicy", { policyName, path, policyDocument: S3 });
+      localArns.push({ policyName, policyArn: p.policy.arn, path });
+      await root.call("attachPolicy", { ...USER, policyArn: p.policy.arn });
+    }
+    await root.call("attachPolicy", { ...USER, policyArn: READ_ONLY_AWS });
+    await root.call("createRole", { roleName: "walker-role", assumeRolePolicyDocument: TRUST });
+    for (const policyName of [...INLINE].reverse()) {
+      await root.call("putInlinePolicy", { ...ROLE, policyName, policyDocument: S3 });
+    }
+    const p = await root.call("createPolicy", { policyName: "versioned", policyDocument: S3 });
+    versioned = p.policy.arn;
+    for (let i = 0; i < 4; i++) {
+      await root.call("createPolicyVersion", { policyArn: versioned, policyDocument: S3, setAsDefault: i === 1 });
+    }
+  });
+  afterAll(async () => {
+    await f.close();
+  });
+
+  it("ListGroupsForUser: pages walk every group once, in case-insensitive name order", async () => {
+    const all = await root.call("listGroupsForUser", { userName: "walker" });
+    const names = all.groups.map((g: { groupName: string }) => g.groupName);
+    expect(names).toEqual(GROUPS);
+    expect(all.page).toEqual({ isTruncated: false, marker: "" });
+    await expectPagesCover(
+      names,
+      (page) => root.call("listGroupsForUser", { userName: "walker", page }),
+      (r) => (r as unknown as typeof all).groups.map((g: { groupName: string }) => g.groupName),
+    );
+    await expectBadPagesRejected((page) => root.call("listGroupsForUser", { userName: "walker", page }));
+  });
+
+  it("ListAttachedPolicies: pages walk every policy once (same-named local and AWS ones too); path prefix filters", async () => {
+    const all = await root.call("listAttachedPolicies", USER);
+    const arns: string[] = all.attachedPolicies.map((a: { policyArn: string }) => a.policyArn);
+    expect(arns).toHaveLength(localArns.length + 1);
+    expect(arns).toContain(READ_ONLY_AWS);
+    expect(all.page).toEqual({ isTruncated: false, marker: "" });
+    const byName = (r: Paged) =>
+      (r as unknown as typeof all).attachedPolicies.map((a: { policyArn: string }) => a.policyArn);
+    await expectPagesCover(arns, (page) => root.call("listAttachedPolicies", { ...USER, page }), byName);
+
+    const underA = localArns.filter((p) => p.path.startsWith("/a/")).map((p) => p.policyArn);
+    const filtered = byName(await root.call("listAttachedPolicies", { ...USER, pathPrefix: "/a/" }));
+    expect([...filtered].sort()).toEqual([...underA].sort());
+    await expectPagesCover(
+      filtered,
+      (page) => root.call("listAttachedPolicies", { ...USER, pathPrefix: "/a/", page }),
+      byName,
+    );
+    expect(byName(await root.call("listAttachedPolicies", { ...USER, pathPrefix: "/a/b/" }))).toEqual([
+      localArns.find((p) => p.policyName === "billing")?.policyArn,
+    ]);
+    expect(byName(await root.call("listAttachedPolicies", { ...USER, pathPrefix: "/nothing/" }))).toEqual([]);
+    const badPrefix = await failureOf(root.call("listAttachedPolicies", { ...USER, pathPrefix: "a/" }));
+    expect([badPrefix.code, badPrefix.field]).toEqual([status.INVALID_ARGUMENT, "pathPrefix"]);
+    await expectBadPagesRejected((page) => root.call("listAttachedPolicies", { ...USER, page }));
+  });
+
+  it("ListInlinePolicies: pages walk every name once, in name order", async () => {
+    const all = await root.call("listInlinePolicies", ROLE);
+    expect(all.policyNames).toEqual(INLINE);
+    expect(all.page).toEqual({ isTruncated: false, marker: "" });
+    await expectPagesCover(
+      INLINE,
+      (page) => root.call("listInlinePolicies", { ...ROLE, page }),
+      (r) => (r as unknown as typeof all).policyNames,
+    );
+    await expectBadPagesRejected((page) => root.call("listInlinePolicies", { ...ROLE, page }));
+  });
+
+  it("ListPolicyVersions: pages walk every version once, newest first", async () => {
+    const all = await root.call("listPolicyVersions", { policyArn: versioned });
+    const ids = all.versions.map((v: { versionId: string }) => v.versionId);
+    expect(ids).toEqual(["v5", "v4", "v3", "v2", "v1"]);
+    expect(all.versions.filter((v: { isDefaultVersion: boolean }) => v.isDefaultVersion)).toHaveLength(1);
+    expect(all.page).toEqual({ isTruncated: false, marker: "" });
+    await expectPagesCover(
+      ids,
+      (page) => root.call("listPolicyVersions", { policyArn: versioned, page }),
+      (r) => (r as unknown as typeof all).versions.map((v: { versionId: string }) => v.versionId),
+    );
+    await expectBadPagesRejected((page) => root.call("listPolicyVersions", { policyArn: versioned, page }));
+    // A well-formed marker whose sort key is not a version number was not made by us.
+    const forged = await failureOf(
+      root.call("listPolicyVersions", {
+        policyArn: versioned,
+        page: { marker: Buffer.from("m:v3").toString("base64url"), maxItems: 1 },
+      }),
+    );
+    expect([forged.code, forged.awsName, forged.field]).toEqual([status.INVALID_ARGUMENT, "InvalidInput", "marker"]);
+  });
+});
