@@ -133,7 +133,11 @@ describe("store-postgres", () => {
     await store.addUserToGroup(accountId, "g3", "gina");
     const limit = await awsError(store.addUserToGroup(accountId, "g4", "gina"));
     expect([limit.awsName, limit.code]).toEqual(["LimitExceeded", "RESOURCE_EXHAUSTED"]);
-    expect((await store.listGroupsForUser(accountId, "gina")).map((g) => g.groupName)).toEqual(["g1", "g2", "g3"]);
+    expect((await store.listGroupsForUser(accountId, "gina", {})).items.map((g) => g.groupName)).toEqual([
+      "g1",
+      "g2",
+      "g3",
+    ]);
     expect((await awsError(store.deleteGroup(accountId, "g1"))).awsName).toBe("DeleteConflict");
     await store.removeUserFromGroup(accountId, "g1", "gina");
     expect((await awsError(store.removeUserFromGroup(accountId, "g1", "gina"))).awsName).toBe("NoSuchEntity");
@@ -158,7 +162,7 @@ describe("store-postgres", () => {
     expect((await awsError(store.deletePolicyVersion(accountId, arn, "v3"))).awsName).toBe("DeleteConflict");
     await store.deletePolicyVersion(accountId, arn, "v1");
     await store.setDefaultPolicyVersion(accountId, arn, "v5");
-    const versions = await store.listPolicyVersions(accountId, arn);
+    const versions = (await store.listPolicyVersions(accountId, arn, {})).items;
     expect(versions.filter((v) => v.isDefault).map((v) => v.versionId)).toEqual(["v5"]);
     expect(versions).toHaveLength(4);
     expect(
@@ -179,7 +183,7 @@ describe("store-postgres", () => {
       (await awsError(store.attachPolicy(accountId, { kind: "role", name: "r1" }, extra[2] as string))).awsName,
     ).toBe("LimitExceeded");
     expect(
-      (await store.listAttachedPolicies(accountId, { kind: "role", name: "r1" })).map((a) => a.policyName),
+      (await store.listAttachedPolicies(accountId, { kind: "role", name: "r1" }, {})).items.map((a) => a.policyName),
     ).toEqual(["Ops", "x-a", "x-b"]);
     await store.detachPolicy(accountId, { kind: "role", name: "r1" }, arn);
     expect((await awsError(store.detachPolicy(accountId, { kind: "role", name: "r1" }, arn))).awsName).toBe(
@@ -200,7 +204,7 @@ describe("store-postgres", () => {
     expect((await store.getInlinePolicy(accountId, { kind: "user", name: "ines" }, "s3")).document).toContain(
       "s3:Get*",
     );
-    expect(await store.listInlinePolicies(accountId, { kind: "user", name: "ines" })).toEqual(["s3"]);
+    expect((await store.listInlinePolicies(accountId, { kind: "user", name: "ines" }, {})).items).toEqual(["s3"]);
     const b = await store.createPolicy(accountId, { policyName: "Boundary", policyDocument: DOC });
     await store.putPermissionsBoundary(accountId, { kind: "user", name: "ines" }, b.value.arn);
     expect((await store.getUser(accountId, "ines")).permissionsBoundaryArn).toBe(b.value.arn);
@@ -273,7 +277,7 @@ describe("store-postgres", () => {
       Array.from({ length: 20 }, (_, i) => store.putInlinePolicy(acct, { kind: "user", name: "busy" }, `p${i}`, DOC)),
     );
     expect(results.every((r) => r.status === "fulfilled")).toBe(true);
-    expect(await store.listInlinePolicies(acct, { kind: "user", name: "busy" })).toHaveLength(20);
+    expect((await store.listInlinePolicies(acct, { kind: "user", name: "busy" }, {})).items).toHaveLength(20);
     const revisions = results.map((r) => (r.status === "fulfilled" ? r.value.revision : 0));
     expect(new Set(revisions).size).toBe(20);
     // The last event for the user carries all 20 policies: every writer saw its predecessors.
@@ -298,7 +302,7 @@ describe("store-postgres", () => {
       ),
     );
     expect(versions.filter((v) => v.status === "fulfilled")).toHaveLength(4);
-    const listed = await store.listPolicyVersions(acct, p.value.arn);
+    const listed = (await store.listPolicyVersions(acct, p.value.arn, {})).items;
     expect(listed).toHaveLength(5);
     expect(listed.filter((v) => v.isDefault)).toHaveLength(1);
   });

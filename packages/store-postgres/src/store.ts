@@ -160,10 +160,8 @@ export interface IamStore
   ): Promise<Mutation<GroupRecord>>;
   getGroup(accountId: string, groupName: string): Promise<GroupRecord>;
   listGroups(accountId: string, page: PageInput): Promise<Page<GroupRecord>>;
-  /** Every group of the user (at most the groups-per-user quota), in case-insensitive name order. */
-  listGroupsForUser(accountId: string, userName: string): Promise<GroupRecord[]>;
   /** One page of the user's groups; the marker is the last group's lower-cased name. `pathPrefix` is ignored. */
-  listGroupsForUserPage(accountId: string, userName: string, page: PageInput): Promise<Page<GroupRecord>>;
+  listGroupsForUser(accountId: string, userName: string, page: PageInput): Promise<Page<GroupRecord>>;
   listUsersInGroup(accountId: string, groupName: string): Promise<UserRecord[]>;
   deleteGroup(accountId: string, groupName: string, token?: RequestToken): Promise<Mutation<null>>;
   addUserToGroup(accountId: string, groupName: string, userName: string, token?: RequestToken): Promise<Mutation<null>>;
@@ -193,10 +191,8 @@ export interface IamStore
     input: { policyDocument: string; setAsDefault: boolean } & RequestToken,
   ): Promise<Mutation<PolicyVersionRecord>>;
   getPolicyVersion(accountId: string, policyArn: string, versionId: string): Promise<PolicyVersionRecord>;
-  /** Every version of the policy (at most 5), newest (highest version number) first. */
-  listPolicyVersions(accountId: string, policyArn: string): Promise<PolicyVersionRecord[]>;
   /** One page of the policy's versions, newest first; the marker is the last version's number. `pathPrefix` is ignored. */
-  listPolicyVersionsPage(accountId: string, policyArn: string, page: PageInput): Promise<Page<PolicyVersionRecord>>;
+  listPolicyVersions(accountId: string, policyArn: string, page: PageInput): Promise<Page<PolicyVersionRecord>>;
   setDefaultPolicyVersion(
     accountId: string,
     policyArn: string,
@@ -222,14 +218,12 @@ export interface IamStore
     policyArn: string,
     token?: RequestToken,
   ): Promise<Mutation<null>>;
-  /** Every managed policy attached to the principal, in case-insensitive name order. */
-  listAttachedPolicies(accountId: string, principal: PrincipalRef): Promise<AttachedPolicyRecord[]>;
   /**
    * One page of the principal's attached policies whose path starts with `page.pathPrefix`; the
    * marker is the last policy's lower-cased name and owning account (a local policy may share its
    * name with an AWS managed one).
    */
-  listAttachedPoliciesPage(
+  listAttachedPolicies(
     accountId: string,
     principal: PrincipalRef,
     page: PageInput,
@@ -243,10 +237,8 @@ export interface IamStore
     token?: RequestToken,
   ): Promise<Mutation<null>>;
   getInlinePolicy(accountId: string, principal: PrincipalRef, policyName: string): Promise<InlinePolicyRecord>;
-  /** The names of every inline policy of the principal, in name order. */
-  listInlinePolicies(accountId: string, principal: PrincipalRef): Promise<string[]>;
   /** One page of the principal's inline policy names; the marker is the last name. `pathPrefix` is ignored. */
-  listInlinePoliciesPage(accountId: string, principal: PrincipalRef, page: PageInput): Promise<Page<string>>;
+  listInlinePolicies(accountId: string, principal: PrincipalRef, page: PageInput): Promise<Page<string>>;
   deleteInlinePolicy(
     accountId: string,
     principal: PrincipalRef,
@@ -710,13 +702,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         );
       }),
 
-    listGroupsForUser: (accountId, userName) =>
-      read(ctx, "ListGroupsForUser", async (q) => {
-        const user = await findUser(q, partition, accountId, userName);
-        return (await groupsOfUser(q, user.user_id, null, null)).map((g) => toGroup(g, partition));
-      }),
-
-    listGroupsForUserPage: (accountId, userName, page) =>
+    listGroupsForUser: (accountId, userName, page) =>
       read(ctx, "ListGroupsForUser", async (q) => {
         const p = pageQuery({ marker: page.marker, maxItems: page.maxItems });
         const user = await findUser(q, partition, accountId, userName);
@@ -1050,13 +1036,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         };
       }),
 
-    listPolicyVersions: (accountId, policyArn) =>
-      read(ctx, "ListPolicyVersions", async (q) => {
-        const policy = await findPolicyByArn(q, accountId, policyArn);
-        return versionsOf(q, policy.policy_id, null, null);
-      }),
-
-    listPolicyVersionsPage: (accountId, policyArn, page) =>
+    listPolicyVersions: (accountId, policyArn, page) =>
       read(ctx, "ListPolicyVersions", async (q) => {
         const p = pageQuery({ marker: page.marker, maxItems: page.maxItems });
         // The marker is a version number; anything else was not made by us.
@@ -1175,14 +1155,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         },
       ),
 
-    listAttachedPolicies: (accountId, principal) =>
-      read(ctx, "ListAttachedPolicies", async (q) => {
-        const id = await findPrincipalId(q, partition, accountId, principal);
-        const rows = await attachedTo(q, principal.kind, id, { after: null, limit: null, pathLike: "%" });
-        return rows.map((x) => ({ policyArn: toPolicy(x, partition).arn, policyName: x.policy_name }));
-      }),
-
-    listAttachedPoliciesPage: (accountId, principal, page) =>
+    listAttachedPolicies: (accountId, principal, page) =>
       read(ctx, "ListAttachedPolicies", async (q) => {
         const p = pageQuery(page);
         const id = await findPrincipalId(q, partition, accountId, principal);
@@ -1243,13 +1216,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         return { principal, policyName, document: row.document };
       }),
 
-    listInlinePolicies: (accountId, principal) =>
-      read(ctx, "ListInlinePolicies", async (q) => {
-        const id = await findPrincipalId(q, partition, accountId, principal);
-        return inlinePolicyNames(q, principal.kind, id, null, null);
-      }),
-
-    listInlinePoliciesPage: (accountId, principal, page) =>
+    listInlinePolicies: (accountId, principal, page) =>
       read(ctx, "ListInlinePolicies", async (q) => {
         const p = pageQuery({ marker: page.marker, maxItems: page.maxItems });
         const id = await findPrincipalId(q, partition, accountId, principal);

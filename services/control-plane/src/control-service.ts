@@ -298,7 +298,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     handler("listGroupsForUser", "ListGroupsForUser", async (r, ctx) => {
       const userName = subjectUser(ctx, r.userName);
       await ctx.authorize("ListGroupsForUser", () => entityArn(ctx.accountId, "user", userName));
-      const result = await store.listGroupsForUserPage(ctx.accountId, userName, {
+      const result = await store.listGroupsForUser(ctx.accountId, userName, {
         marker: r.page?.marker,
         maxItems: r.page?.maxItems,
       });
@@ -419,7 +419,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     }),
     handler("listPolicyVersions", "ListPolicyVersions", async (r, ctx) => {
       await ctx.authorize("ListPolicyVersions", () => r.policyArn);
-      const result = await store.listPolicyVersionsPage(ctx.accountId, r.policyArn, {
+      const result = await store.listPolicyVersions(ctx.accountId, r.policyArn, {
         marker: r.page?.marker,
         maxItems: r.page?.maxItems,
       });
@@ -468,7 +468,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       await ctx.authorize(`ListAttached${KIND_WORD[principal.kind]}Policies`, () =>
         entityArn(ctx.accountId, principal.kind, principal.name),
       );
-      const result = await store.listAttachedPoliciesPage(ctx.accountId, principal, p);
+      const result = await store.listAttachedPolicies(ctx.accountId, principal, p);
       return {
         attachedPolicies: result.items.map((a) => ({ policyName: a.policyName, policyArn: a.policyArn })),
         page: toWire.page(result),
@@ -505,7 +505,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       await ctx.authorize(`List${KIND_WORD[principal.kind]}Policies`, () =>
         entityArn(ctx.accountId, principal.kind, principal.name),
       );
-      const result = await store.listInlinePoliciesPage(ctx.accountId, principal, {
+      const result = await store.listInlinePolicies(ctx.accountId, principal, {
         marker: r.page?.marker,
         maxItems: r.page?.maxItems,
       });
