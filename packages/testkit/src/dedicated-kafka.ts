@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -7,6 +7,7 @@ import type { StartedTestContainer } from "testcontainers";
 import { containerRuntimeAvailable, startKafkaContainer } from "./containers.ts";
 import type { TestInfra } from "./infra-settings.ts";
 import { waitForKafka } from "./kafka-probe.ts";
+import { runInfraScript } from "./local-infra.ts";
 import { readRepoDefaults, repoRoot } from "./repo-defaults.ts";
 import { testInfra } from "./test-infra.ts";
 
@@ -162,27 +163,8 @@ function pidsWith(marker: string): number[] {
   return pids;
 }
 
-async function runInfra(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<void> {
-  const script = `${repoRoot}deploy/local/infra.sh`;
-  const output: string[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn("bash", [script, ...args], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
-    child.stdout.on("data", (chunk: Buffer) => output.push(chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => output.push(chunk.toString()));
-    const timer = setTimeout(() => child.kill("SIGTERM"), timeoutMs);
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      reject(new Error(`could not run ${script}: ${error.message}`, { cause: error }));
-    });
-    child.on("exit", (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else {
-        const why = signal === null ? `exit ${code}` : `${signal}, after ${timeoutMs} ms at most`;
-        reject(new Error(`infra.sh ${args.join(" ")} failed (${why}):\n${output.join("").trimEnd()}`));
-      }
-    });
-  });
+function runInfra(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<void> {
+  return runInfraScript(repoRoot.replace(/\/$/, ""), args, { env, timeoutMs, output: "capture" });
 }
 
 async function startLocal(startTimeoutMs: number): Promise<DedicatedKafka> {

@@ -13,29 +13,51 @@ export interface LocalInfra {
 const UP_TIMEOUT_MS = 5 * 60_000;
 
 /**
- * Runs `bash deploy/local/infra.sh up` (a no-op when the stack is up; a cold first start resolves
- * Kafka from Maven Central) and reads the env file it writes. Its progress goes to stderr.
+ * Runs `bash deploy/local/infra.sh ARGS…` from the repository root with `env`, stopping it after
+ * `timeoutMs`. With `output: "inherit"` its progress shows as it goes; with `"capture"` it is kept
+ * and put in the error when the script fails.
  *
- * @throws Error with the exit status when infra.sh fails or outlives {@link UP_TIMEOUT_MS}.
+ * @throws Error with the exit status (and the captured output) when infra.sh fails or times out.
  */
-export async function startLocalInfra(root: string, env: NodeJS.ProcessEnv): Promise<LocalInfra> {
+export async function runInfraScript(
+  root: string,
+  args: readonly string[],
+  options: { env: NodeJS.ProcessEnv; timeoutMs: number; output: "inherit" | "capture" },
+): Promise<void> {
   const script = `${root}/deploy/local/infra.sh`;
+  const { env, timeoutMs, output } = options;
+  const captured: string[] = [];
   await new Promise<void>((resolve, reject) => {
-    const child = spawn("bash", [script, "up"], { cwd: root, env, stdio: ["ignore", "inherit", "inherit"] });
-    const timer = setTimeout(() => {
-      child.kill("SIGTERM");
-      reject(new Error(`${script} up did not finish within ${UP_TIMEOUT_MS / 1000}s`));
-    }, UP_TIMEOUT_MS);
+    const child = spawn("bash", [script, ...args], {
+      cwd: root,
+      env,
+      stdio: output === "inherit" ? ["ignore", "inherit", "inherit"] : ["ignore", "pipe", "pipe"],
+    });
+    child.stdout?.on("data", (chunk: Buffer) => captured.push(chunk.toString()));
+    child.stderr?.on("data", (chunk: Buffer) => captured.push(chunk.toString()));
+    const timer = setTimeout(() => child.kill("SIGTERM"), timeoutMs);
     child.on("error", (error) => {
       clearTimeout(timer);
       reject(new Error(`could not run ${script}: ${error.message}`, { cause: error }));
     });
     child.on("exit", (code, signal) => {
       clearTimeout(timer);
-      if (code === 0) resolve();
-      else reject(new Error(`${script} up failed (${signal ?? `exit ${code}`}); its output is above`));
+      if (code === 0) return resolve();
+      const why = signal === null ? `exit ${code}` : `${signal}, after ${timeoutMs} ms at most`;
+      const shown = output === "inherit" ? "its output is above" : `output:\n${captured.join("").trimEnd()}`;
+      reject(new Error(`infra.sh ${args.join(" ")} failed (${why}); ${shown}`));
     });
   });
+}
+
+/**
+ * Runs `bash deploy/local/infra.sh up` (a no-op when the stack is up; a cold first start resolves
+ * Kafka from Maven Central) and reads the env file it writes. Its progress goes to stderr.
+ *
+ * @throws Error with the exit status when infra.sh fails or outlives {@link UP_TIMEOUT_MS}.
+ */
+export async function startLocalInfra(root: string, env: NodeJS.ProcessEnv): Promise<LocalInfra> {
+  await runInfraScript(root, ["up"], { env, timeoutMs: UP_TIMEOUT_MS, output: "inherit" });
   return readLocalInfraEnv(`${root}/.gatehouse/infra.env`);
 }
 
