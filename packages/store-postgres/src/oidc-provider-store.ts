@@ -1,7 +1,7 @@
 import { IamError, iamArn } from "@gatehouse/core";
 import { checkTagQuota } from "./lookups.ts";
 import type { Mutation, RequestToken, TagRecord } from "./records.ts";
-import { oidcProviderState } from "./state.ts";
+import { type OidcProviderRow, oidcProviderState, toOidcProvider } from "./state.ts";
 import { mutate, type Queryable, read, type StoreContext } from "./tx.ts";
 
 /** An OpenID Connect identity provider, as GetOpenIDConnectProvider describes it. */
@@ -59,30 +59,6 @@ export interface OidcProviderStore {
     thumbprints: readonly string[],
     token?: RequestToken,
   ): Promise<Mutation<null>>;
-}
-
-interface OidcProviderRow {
-  arn: string;
-  account_id: string;
-  url: string;
-  client_ids: string[];
-  thumbprints: string[];
-  jwks: string | null;
-  tags: TagRecord[];
-  created_at: Date;
-}
-
-function toRecord(row: OidcProviderRow): OidcProviderRecord {
-  return {
-    arn: row.arn,
-    accountId: row.account_id,
-    url: row.url,
-    clientIds: row.client_ids,
-    thumbprints: row.thumbprints,
-    jwks: row.jwks,
-    tags: row.tags,
-    createdAtMs: row.created_at.getTime(),
-  };
 }
 
 async function findProvider(q: Queryable, accountId: string, arn: string): Promise<OidcProviderRow> {
@@ -177,19 +153,19 @@ export function createOidcProviderStore(ctx: StoreContext): OidcProviderStore {
               { field: "url" },
             );
           }
-          return { value: toRecord(row), events: [await oidcProviderState(q, arn)] };
+          return { value: toOidcProvider(row), events: [await oidcProviderState(q, arn)] };
         },
       ),
 
     getOpenIdConnectProvider: (accountId, arn) =>
-      read(ctx, "GetOpenIDConnectProvider", async (q) => toRecord(await findProvider(q, accountId, arn))),
+      read(ctx, "GetOpenIDConnectProvider", async (q) => toOidcProvider(await findProvider(q, accountId, arn))),
 
     listOpenIdConnectProviders: (accountId) =>
       read(ctx, "ListOpenIDConnectProviders", async (q) => {
         const r = await q.query<OidcProviderRow>("SELECT * FROM oidc_providers WHERE account_id = $1 ORDER BY arn", [
           accountId,
         ]);
-        return r.rows.map(toRecord);
+        return r.rows.map(toOidcProvider);
       }),
 
     deleteOpenIdConnectProvider: (accountId, arn, token) =>

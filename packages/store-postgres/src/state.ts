@@ -12,8 +12,9 @@ import {
   toUser,
   type UserRow,
 } from "./lookups.ts";
+import type { OidcProviderRecord } from "./oidc-provider-store.ts";
 import { type PasswordPolicyRow, toPasswordPolicy } from "./password-policy.ts";
-import type { PrincipalKind } from "./records.ts";
+import type { PrincipalKind, TagRecord } from "./records.ts";
 import type { OutboxEvent, Queryable } from "./tx.ts";
 
 /**
@@ -306,29 +307,33 @@ export async function instanceProfileState(
  * regions verify AssumeRoleWithWebIdentity tokens with.
  */
 export async function oidcProviderState(q: Queryable, arn: string): Promise<OutboxEvent> {
-  const r = await q.query<{
-    account_id: string;
-    url: string;
-    client_ids: string[];
-    thumbprints: string[];
-    jwks: string | null;
-    tags: { key: string; value: string }[];
-    created_at: Date;
-  }>("SELECT * FROM oidc_providers WHERE arn = $1", [arn]);
+  const r = await q.query<OidcProviderRow>("SELECT * FROM oidc_providers WHERE arn = $1", [arn]);
   const row = r.rows[0];
-  if (row === undefined) return { kind: EntityKind.oidcProvider, id: arn, payload: null };
+  return { kind: EntityKind.oidcProvider, id: arn, payload: row === undefined ? null : toOidcProvider(row) };
+}
+
+/** A row of `oidc_providers`. */
+export interface OidcProviderRow {
+  arn: string;
+  account_id: string;
+  url: string;
+  client_ids: string[];
+  thumbprints: string[];
+  jwks: string | null;
+  tags: TagRecord[];
+  created_at: Date;
+}
+
+/** A provider's full state: what its events carry and what GetOpenIDConnectProvider returns. */
+export function toOidcProvider(row: OidcProviderRow): OidcProviderRecord {
   return {
-    kind: EntityKind.oidcProvider,
-    id: arn,
-    payload: {
-      arn,
-      accountId: row.account_id,
-      url: row.url,
-      clientIds: row.client_ids,
-      thumbprints: row.thumbprints,
-      jwks: row.jwks,
-      tags: row.tags,
-      createdAtMs: row.created_at.getTime(),
-    },
+    arn: row.arn,
+    accountId: row.account_id,
+    url: row.url,
+    clientIds: row.client_ids,
+    thumbprints: row.thumbprints,
+    jwks: row.jwks,
+    tags: row.tags,
+    createdAtMs: row.created_at.getTime(),
   };
 }
