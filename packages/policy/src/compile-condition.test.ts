@@ -292,6 +292,13 @@ const cases: Case[] = [
     context: { "ssm:blob": "QmluYXJ5VmFsdWVJbkJhc2U2NQ==" },
     holds: false,
   },
+  {
+    doc: OPERATORS,
+    name: "BinaryEquals with a value that decodes to a prefix of the policy's bytes",
+    condition: { BinaryEquals: { "ssm:blob": "QmluYXJ5VmFsdWVJbkJhc2U2NA==" } },
+    context: { "ssm:blob": "QmluYXJ5VmFsdWVJbkJhc2U=" },
+    holds: false,
+  },
   // IP
   {
     doc: OPERATORS,

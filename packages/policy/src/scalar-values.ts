@@ -147,18 +147,21 @@ function base64Value(c: number): number {
   return -1;
 }
 
-/** Decodes standard base64 (padding optional); undefined when invalid. */
-export function decodeBase64(s: string): Uint8Array | undefined {
+/** Where the payload of standard base64 text ends (padding stripped), or -1 when its length is impossible. */
+function base64End(s: string): number {
   let end = s.length;
   while (end > 0 && s.charCodeAt(end - 1) === 61) end--;
-  if (s.length - end > 2 || end % 4 === 1) return undefined;
-  const out = new Uint8Array(Math.floor((end * 3) / 4));
+  return s.length - end > 2 || end % 4 === 1 ? -1 : end;
+}
+
+/** Decodes `s[0, end)` into the first `floor(end * 3 / 4)` bytes of `out`; false on a non-base64 character. */
+function decodeInto(s: string, end: number, out: Uint8Array): boolean {
   let buffer = 0;
   let bits = 0;
   let o = 0;
   for (let i = 0; i < end; i++) {
     const v = base64Value(s.charCodeAt(i));
-    if (v < 0) return undefined;
+    if (v < 0) return false;
     buffer = ((buffer << 6) | v) & 0xffffff;
     bits += 6;
     if (bits >= 8) {
@@ -166,31 +169,28 @@ export function decodeBase64(s: string): Uint8Array | undefined {
       out[o++] = (buffer >> bits) & 0xff;
     }
   }
-  return out;
+  return true;
 }
 
-/** Compares a base64 request string with decoded bytes, decoding as it goes (no allocation). */
+/** Decodes standard base64 (padding optional); undefined when invalid. */
+export function decodeBase64(s: string): Uint8Array | undefined {
+  const end = base64End(s);
+  if (end < 0) return undefined;
+  const out = new Uint8Array(Math.floor((end * 3) / 4));
+  return decodeInto(s, end, out) ? out : undefined;
+}
+
+// Reused by base64Equals so that comparing on the hot path allocates nothing once it has grown.
+let scratch = new Uint8Array(64);
+
+/** Compares a base64 request string with decoded bytes; undefined when the string is not base64. */
 export function base64Equals(s: string, bytes: Uint8Array): boolean | undefined {
-  let end = s.length;
-  while (end > 0 && s.charCodeAt(end - 1) === 61) end--;
-  if (s.length - end > 2 || end % 4 === 1) return undefined;
-  if (Math.floor((end * 3) / 4) !== bytes.length) {
-    for (let i = 0; i < end; i++) if (base64Value(s.charCodeAt(i)) < 0) return undefined;
-    return false;
-  }
-  let buffer = 0;
-  let bits = 0;
-  let o = 0;
-  let equal = true;
-  for (let i = 0; i < end; i++) {
-    const v = base64Value(s.charCodeAt(i));
-    if (v < 0) return undefined;
-    buffer = ((buffer << 6) | v) & 0xffffff;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      if (((buffer >> bits) & 0xff) !== bytes[o++]) equal = false;
-    }
-  }
-  return equal;
+  const end = base64End(s);
+  if (end < 0) return undefined;
+  const n = Math.floor((end * 3) / 4);
+  if (scratch.length < n) scratch = new Uint8Array(n);
+  if (!decodeInto(s, end, scratch)) return undefined;
+  if (n !== bytes.length) return false;
+  for (let i = 0; i < n; i++) if (scratch[i] !== bytes[i]) return false;
+  return true;
 }
