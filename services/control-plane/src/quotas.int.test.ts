@@ -1,21 +1,7 @@
-import { createHmac } from "node:crypto";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AccountFixture, policyDoc, startAccountFixture } from "./test-account.int-helper.ts";
+import { type AccountFixture, policyDoc, startAccountFixture, totp } from "./test-account.int-helper.ts";
 import { failureOf } from "./test-client.int-helper.ts";
-
-/** RFC 6238 TOTP (SHA-1, 6 digits, 30 s). */
-function totp(base32: string, epochSeconds: number): string {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = "";
-  for (const c of base32.replace(/=+$/, "")) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
-  const key = Buffer.from((bits.match(/.{8}/g) ?? []).map((b) => Number.parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(epochSeconds / 30)));
-  const mac = createHmac("sha1", key).update(counter).digest();
-  const offset = (mac[mac.length - 1] ?? 0) & 0xf;
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
-}
 
 const tags = (from: number, n: number) =>
   Array.from({ length: n }, (_, i) => ({ key: `k${from + i}`, value: String(from + i) }));

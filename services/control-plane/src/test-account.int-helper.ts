@@ -1,5 +1,6 @@
 // Test-only: a harness with one account, its root client, and users with credentials built from
 // policies, for the integration suites of the newer operations.
+import { createHmac } from "node:crypto";
 import { EntityType } from "@gatehouse/proto";
 import { type Harness, OPERATOR, signedClient, startHarness } from "./test-client.int-helper.ts";
 
@@ -66,4 +67,19 @@ export async function startAccountFixture(extraEnv: Record<string, string> = {})
       await h.close();
     },
   };
+}
+
+/**
+ * RFC 6238 TOTP (SHA-1, 6 digits, 30 s), written out here so the tests check otplib independently.
+ */
+export function totp(base32: string, epochSeconds: number): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of base32.replace(/=+$/, "")) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const key = Buffer.from((bits.match(/.{8}/g) ?? []).map((b) => Number.parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(epochSeconds / 30)));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = (mac[mac.length - 1] ?? 0) & 0xf;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
 }
