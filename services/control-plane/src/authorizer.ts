@@ -1,4 +1,4 @@
-import { IamError } from "@gatehouse/core";
+import { type Clock, IamError, systemClock } from "@gatehouse/core";
 import { compilePolicySet, type PolicyInput } from "@gatehouse/policy";
 import type { IamStore } from "@gatehouse/store-postgres";
 import type { Logger } from "pino";
@@ -46,15 +46,22 @@ function denied(caller: Caller, request: ApiRequest): IamError {
  * in the request context. The account's guardrails (SCP-like, attached by the operator) bound
  * every caller of the account, its root included, through the engine's `guardrails` input.
  */
-export function createAuthorizer(options: { store: IamStore; logger: Logger; region: string }): Authorizer {
+export function createAuthorizer(options: {
+  store: IamStore;
+  logger: Logger;
+  region: string;
+  /** Time for `aws:CurrentTime`/`aws:EpochTime` and the guardrail cache; defaults to the wall clock. */
+  clock?: Clock;
+}): Authorizer {
   const { store, region } = options;
+  const clock = options.clock ?? systemClock;
   const log = options.logger.child({ component: "authorizer" });
   const guardrailCache = new Map<string, { atMs: number; documents: string[] }>();
   const guardrailsOf = async (accountId: string): Promise<string[]> => {
     const cached = guardrailCache.get(accountId);
-    if (cached !== undefined && Date.now() - cached.atMs < GUARDRAIL_CACHE_MS) return cached.documents;
+    if (cached !== undefined && clock.now() - cached.atMs < GUARDRAIL_CACHE_MS) return cached.documents;
     const documents = (await store.listAccountGuardrails(accountId)).map((g) => g.document);
-    guardrailCache.set(accountId, { atMs: Date.now(), documents });
+    guardrailCache.set(accountId, { atMs: clock.now(), documents });
     return documents;
   };
   return {
@@ -82,7 +89,7 @@ export function createAuthorizer(options: { store: IamStore; logger: Logger; reg
             : { permissionBoundary: policies.permissionsBoundary.document as PolicyInput }),
           ...(guardrails.length === 0 ? {} : { guardrails: guardrails as PolicyInput[] }),
         });
-        const now = new Date();
+        const now = new Date(clock.now());
         const principal: Record<string, string> =
           caller.kind === "user"
             ? { "aws:username": caller.userName, "aws:userid": caller.userId, "aws:PrincipalType": "User" }

@@ -83,7 +83,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     const service = createControlService({
       store,
       authenticator: createAuthenticator({ store, operator: config.operator, region: config.region, clock }),
-      authorizer: createAuthorizer({ store, logger, region: config.region }),
+      authorizer: createAuthorizer({ store, logger, region: config.region, clock }),
       logger,
       partition: config.partition,
     });
