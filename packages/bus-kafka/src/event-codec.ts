@@ -5,6 +5,34 @@ import { AccountSnapshot, ChangeEvent } from "@gatehouse/proto";
 export const CHANGE_EVENT_SCHEMA_VERSION = 1;
 const READABLE_VERSIONS: ReadonlySet<number> = new Set([1]);
 
+/** One entity's full new state (`null` for a tombstone) at an account revision. */
+export interface EntityChange {
+  readonly accountId: string;
+  readonly revision: number;
+  readonly kind: string;
+  readonly id: string;
+  readonly state: unknown;
+  /** Stable per outbox row, so re-sends carry the same id; empty in snapshots. */
+  readonly eventId?: string;
+  readonly committedAtMs?: number;
+}
+
+/** The wire form of an entity change, at this code's envelope version. */
+export function changeEvent(change: EntityChange): ChangeEvent {
+  return {
+    schemaVersion: CHANGE_EVENT_SCHEMA_VERSION,
+    eventId: change.eventId ?? "",
+    accountId: change.accountId,
+    revision: change.revision,
+    committedAtMs: change.committedAtMs ?? 0,
+    key: { kind: change.kind, id: change.id },
+    change:
+      change.state === null
+        ? { $case: "delete", value: {} }
+        : { $case: "upsertJson", value: JSON.stringify(change.state) },
+  };
+}
+
 /** Serializes a change event (filling in the schema version when left at 0). */
 export function encodeChangeEvent(event: ChangeEvent): Buffer {
   const withVersion = event.schemaVersion === 0 ? { ...event, schemaVersion: CHANGE_EVENT_SCHEMA_VERSION } : event;

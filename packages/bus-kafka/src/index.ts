@@ -13,8 +13,10 @@ export { type ChangePublisher, type ChangePublisherOptions, createChangePublishe
 export {
   CHANGE_EVENT_SCHEMA_VERSION,
   ChangeHeaders,
+  changeEvent,
   decodeAccountSnapshot,
   decodeChangeEvent,
+  type EntityChange,
   encodeAccountSnapshot,
   encodeChangeEvent,
 } from "./event-codec.ts";

@@ -1,13 +1,7 @@
-import { encodeAccountSnapshot } from "@gatehouse/bus-kafka";
+import { CHANGE_EVENT_SCHEMA_VERSION, changeEvent, encodeAccountSnapshot } from "@gatehouse/bus-kafka";
 import { IamError, iamArn, tryParseArn } from "@gatehouse/core";
 import type { PolicyKind } from "@gatehouse/policy";
-import {
-  ChangeEvent,
-  type ControlServiceServer,
-  EntityType,
-  type GroupMembershipRequest,
-  type PageRequest,
-} from "@gatehouse/proto";
+import { type ControlServiceServer, EntityType, type GroupMembershipRequest, type PageRequest } from "@gatehouse/proto";
 import type { IamStore, PrincipalKind, PrincipalRef } from "@gatehouse/store-postgres";
 import type { handleUnaryCall, UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { Logger } from "pino";
@@ -1009,20 +1003,11 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
           request.atRevision === 0 ? undefined : request.atRevision,
         );
         const snapshot = encodeAccountSnapshot({
-          schemaVersion: 1,
+          schemaVersion: CHANGE_EVENT_SCHEMA_VERSION,
           accountId,
           revision: exported.revision,
           entities: exported.entities.map((e) =>
-            ChangeEvent.fromPartial({
-              schemaVersion: 1,
-              accountId,
-              revision: exported.revision,
-              key: { kind: e.kind, id: e.id },
-              change:
-                e.state === null
-                  ? { $case: "delete", value: {} }
-                  : { $case: "upsertJson", value: JSON.stringify(e.state) },
-            }),
+            changeEvent({ accountId, revision: exported.revision, kind: e.kind, id: e.id, state: e.state }),
           ),
         });
         return { revision: { accountId, revision: exported.revision }, snapshot };

@@ -1,4 +1,4 @@
-import { CHANGE_EVENT_SCHEMA_VERSION, type ChangePublisher } from "@gatehouse/bus-kafka";
+import { type ChangePublisher, changeEvent } from "@gatehouse/bus-kafka";
 import { IamError } from "@gatehouse/core";
 import type { ChangeEvent } from "@gatehouse/proto";
 import type { OutboxRow, OutboxSource } from "@gatehouse/store-postgres";
@@ -38,18 +38,15 @@ export interface OutboxRelay {
 
 /** The wire form of an outbox row. Re-sends of the same row carry the same event id and revision. */
 export function toChangeEvent(row: OutboxRow): ChangeEvent {
-  return {
-    schemaVersion: CHANGE_EVENT_SCHEMA_VERSION,
-    eventId: row.eventId,
+  return changeEvent({
     accountId: row.accountId,
     revision: row.revision,
+    kind: row.entityKind,
+    id: row.entityId,
+    state: row.payload,
+    eventId: row.eventId,
     committedAtMs: row.committedAtMs,
-    key: { kind: row.entityKind, id: row.entityId },
-    change:
-      row.payload === null
-        ? { $case: "delete", value: {} }
-        : { $case: "upsertJson", value: JSON.stringify(row.payload) },
-  };
+  });
 }
 
 /**
