@@ -1,3 +1,4 @@
+import { createHash, createHmac } from "node:crypto";
 import { createManualClock, IamError } from "@gatehouse/core";
 import { describe, expect, it } from "vitest";
 import { signGrpcCall, verifyGrpcCall } from "./index.ts";
@@ -35,6 +36,34 @@ describe("SigV4 over gRPC", () => {
       accessKeyId: creds.accessKeyId,
       signedAtMs: t0,
     });
+  });
+
+  it("produces the signature the SigV4 specification defines, step by step", async () => {
+    // An independent oracle: the canonical request, string to sign and signing key of the spec,
+    // computed here with node:crypto directly (guards the signer's hash adapter).
+    const sha = (x: string | Buffer) => createHash("sha256").update(x).digest("hex");
+    const hmac = (key: string | Buffer, x: string) => createHmac("sha256", key).update(x).digest();
+    const bodyHash = sha(call.body);
+    const canonical = [
+      "POST",
+      call.method,
+      "",
+      `host:${call.authority}`,
+      `x-amz-content-sha256:${bodyHash}`,
+      "x-amz-date:20260101T000000Z",
+      "",
+      "host;x-amz-content-sha256;x-amz-date",
+      bodyHash,
+    ].join("\n");
+    const scope = "20260101/us-east-1/iam/aws4_request";
+    const toSign = ["AWS4-HMAC-SHA256", "20260101T000000Z", scope, sha(canonical)].join("\n");
+    let key = hmac(`AWS4${creds.secretAccessKey}`, "20260101");
+    for (const part of ["us-east-1", "iam", "aws4_request"]) key = hmac(key, part);
+    const expected = createHmac("sha256", key).update(toSign).digest("hex");
+    const md = await signGrpcCall(call, creds, { clock });
+    expect(md.authorization).toBe(
+      `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${scope}, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=${expected}`,
+    );
   });
 
   it("rejects a wrong secret, a tampered body, another method or host, without leaking the signature", async () => {

@@ -1,6 +1,5 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, createSecretKey, type Hash, type Hmac, timingSafeEqual } from "node:crypto";
 import { type Clock, IamError, systemClock } from "@gatehouse/core";
-import { Hash } from "@smithy/hash-node";
 import { SignatureV4 } from "@smithy/signature-v4";
 
 /** Long-term or temporary AWS-style credentials. */
@@ -42,6 +41,43 @@ function sha256Hex(body: Uint8Array): string {
   return createHash("sha256").update(body).digest("hex");
 }
 
+function bytes(x: string | ArrayBuffer | ArrayBufferView): Buffer {
+  if (typeof x === "string") return Buffer.from(x, "utf8");
+  return ArrayBuffer.isView(x) ? Buffer.from(x.buffer, x.byteOffset, x.byteLength) : Buffer.from(x);
+}
+
+/**
+ * SHA-256 and HMAC-SHA256 for the signer, on Node's native crypto (OpenSSL). HMAC keys are wrapped
+ * in a KeyObject first: Node 24's `createHmac` probes a raw key for being a KeyObject and then a
+ * CryptoKey by catching two exceptions, which costs ~30 µs per HMAC against ~8 µs this way, and a
+ * signature takes two HMACs on each side of every call.
+ */
+class NodeSha256 {
+  readonly #secret: Buffer | undefined;
+  #hash: Hash | Hmac;
+
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.#secret = secret === undefined ? undefined : bytes(secret);
+    this.#hash = this.#fresh();
+  }
+
+  #fresh(): Hash | Hmac {
+    return this.#secret === undefined ? createHash("sha256") : createHmac("sha256", createSecretKey(this.#secret));
+  }
+
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.#hash.update(typeof data === "string" ? data : bytes(data));
+  }
+
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(this.#hash.digest());
+  }
+
+  reset(): void {
+    this.#hash = this.#fresh();
+  }
+}
+
 function signer(credentials: Credentials, scope: SigningScope): SignatureV4 {
   return new SignatureV4({
     credentials: {
@@ -51,9 +87,8 @@ function signer(credentials: Credentials, scope: SigningScope): SignatureV4 {
     },
     region: scope.region ?? "us-east-1",
     service: scope.service ?? "iam",
-    // Node's native SHA-256/HMAC (OpenSSL); the pure-JS implementation costs several times more CPU
-    // on both sides of every call.
-    sha256: Hash.bind(null, "sha256"),
+    // Native crypto: the pure-JS default costs several times more CPU on both sides of every call.
+    sha256: NodeSha256,
     uriEscapePath: false,
     applyChecksum: true,
   });
