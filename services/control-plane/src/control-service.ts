@@ -889,6 +889,11 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
         const profile = checkName(r.instanceProfileName, "instanceProfileName", 128);
         const roleName = checkName(r.roleName, "roleName", 64);
         await ctx.authorize(operation, () => instanceProfileArn(ctx.accountId, profile));
+        // As in AWS: putting a role in a profile hands it to whoever uses the profile, so the
+        // caller must also be allowed to pass that role.
+        if (name === "addRoleToInstanceProfile") {
+          await ctx.authorize("PassRole", () => entityArn(ctx.accountId, "role", roleName));
+        }
         const m =
           name === "addRoleToInstanceProfile"
             ? await store.addRoleToInstanceProfile(ctx.accountId, profile, roleName, token(r.clientRequestToken))
