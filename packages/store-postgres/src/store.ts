@@ -184,6 +184,10 @@ export interface IamStore
     accountId: string,
     page: PageInput & { onlyAttached?: boolean; scope?: PolicyScope | undefined },
   ): Promise<Page<ManagedPolicyRecord>>;
+  /**
+   * Deletes a policy and its default version; DeleteConflict (field `policyArn`) while it is attached,
+   * is a permissions boundary, or still has non-default versions (delete those first, as in AWS).
+   */
   deletePolicy(accountId: string, policyArn: string, token?: RequestToken): Promise<Mutation<null>>;
   createPolicyVersion(
     accountId: string,
@@ -955,13 +959,14 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         { operation: "DeletePolicy", request: { policyArn }, clientRequestToken: tokenOf(token) },
         async (q) => {
           const policy = await findPolicyByArn(q, accountId, policyArn, "policyArn", "write");
-          if (policy.attachment_count > 0 || policy.boundary_count > 0) {
-            throw new IamError(
-              "DeleteConflict",
-              `policy ${policyArn} is attached to ${policy.attachment_count} entities and is the permissions boundary of ${policy.boundary_count}`,
-              { field: "policyArn" },
-            );
-          }
+          // As in AWS: detach it everywhere, stop using it as a boundary and delete its non-default
+          // versions (DeletePolicyVersion) first; only the default version goes with the policy.
+          await assertNoDependents(q, { kind: "policy", name: policyArn, id: policy.policy_id, field: "policyArn" }, [
+            { label: "attachments", table: "policy_attachments", column: "policy_id" },
+            { label: "users with it as permissions boundary", table: "users", column: "permissions_boundary_id" },
+            { label: "roles with it as permissions boundary", table: "roles", column: "permissions_boundary_id" },
+            { label: "non-default versions", table: "policy_versions", column: "policy_id", where: "NOT is_default" },
+          ]);
           await q.query("DELETE FROM managed_policies WHERE policy_id = $1", [policy.policy_id]);
           return { value: null, events: [await policyState(q, partition, policy.policy_id)] };
         },

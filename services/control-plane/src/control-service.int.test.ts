@@ -166,6 +166,13 @@ describe("ControlService over gRPC (real Postgres + Kafka, SigV4)", () => {
     expect(v2).toMatchObject({ versionId: "v2", isDefaultVersion: true });
     expect((await root.call("listPolicyVersions", { policyArn: arn })).versions).toHaveLength(2);
     await root.call("setDefaultPolicyVersion", { policyArn: arn, versionId: "v1" });
+    const versioned = await failureOf(root.call("deletePolicy", { policyArn: arn }));
+    expect([versioned.code, versioned.awsName, versioned.field]).toEqual([
+      status.FAILED_PRECONDITION,
+      "DeleteConflict",
+      "policyArn",
+    ]);
+    expect(versioned.details).toContain("1 non-default versions");
     await root.call("deletePolicyVersion", { policyArn: arn, versionId: "v2" });
     expect((await root.call("getPolicy", { policyArn: arn })).policy.defaultVersionId).toBe("v1");
 
