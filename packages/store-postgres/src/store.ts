@@ -391,6 +391,15 @@ async function inlinePolicyNames(
   return r.rows.map((x) => x.policy_name);
 }
 
+/**
+ * The state event of an AWS managed policy an account puts to use (attached, or as a permissions
+ * boundary): such policies belong to no account's stream, so the account using one carries it.
+ * A policy of the account's own is on its stream already: no event.
+ */
+async function carriedPolicy(q: Queryable, partition: string, policy: PolicyRow): Promise<OutboxEvent[]> {
+  return policy.account_id === AWS_MANAGED_ACCOUNT ? [await policyState(q, partition, policy.policy_id)] : [];
+}
+
 function newSecret(): string {
   // 30 random bytes → 40 base64 characters, the length of AWS secret access keys.
   return randomBytes(30).toString("base64");
@@ -594,7 +603,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           const boundary =
             input.permissionsBoundaryArn === undefined || input.permissionsBoundaryArn === ""
               ? null
-              : (await findPolicyByArn(q, accountId, input.permissionsBoundaryArn, "permissionsBoundaryArn")).policy_id;
+              : await findPolicyByArn(q, accountId, input.permissionsBoundaryArn, "permissionsBoundaryArn");
           checkTagQuota(input.tags, quotas.tagsPerEntity);
           const userId = newId("user");
           // The quota check rides on the insert; the account lock makes the count exact.
@@ -608,7 +617,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
               input.userName,
               input.path || DEFAULT_PATH,
               tags(input.tags),
-              boundary,
+              boundary?.policy_id ?? null,
               quotas.usersPerAccount,
             ],
           );
@@ -626,7 +635,8 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
             attachedPolicies: unknown;
             inlinePolicies: unknown;
           };
-          return { value: user, events: [event] };
+          const carried = boundary === null ? [] : await carriedPolicy(q, partition, boundary);
+          return { value: user, events: [event, ...carried] };
         },
       ),
 
@@ -812,7 +822,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           const boundary =
             input.permissionsBoundaryArn === undefined || input.permissionsBoundaryArn === ""
               ? null
-              : (await findPolicyByArn(q, accountId, input.permissionsBoundaryArn, "permissionsBoundaryArn")).policy_id;
+              : await findPolicyByArn(q, accountId, input.permissionsBoundaryArn, "permissionsBoundaryArn");
           checkTagQuota(input.tags, quotas.tagsPerEntity);
           const roleId = newId("role");
           const inserted = await q.query(
@@ -829,7 +839,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
               input.description ?? "",
               input.maxSessionDuration || 3600,
               tags(input.tags),
-              boundary,
+              boundary?.policy_id ?? null,
               quotas.rolesPerAccount,
             ],
           );
@@ -844,7 +854,8 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
             attachedPolicies: unknown;
             inlinePolicies: unknown;
           };
-          return { value: role, events: [event] };
+          const carried = boundary === null ? [] : await carriedPolicy(q, partition, boundary);
+          return { value: role, events: [event, ...carried] };
         },
       ),
 
@@ -1129,10 +1140,13 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
               "policyArn",
             );
           }
-          const events = [await principalState(q, partition, principal.kind, id)];
-          // AWS managed policies belong to no account's stream: the account using one carries it.
-          if (policy.account_id === AWS_MANAGED_ACCOUNT) events.push(await policyState(q, partition, policy.policy_id));
-          return { value: null, events };
+          return {
+            value: null,
+            events: [
+              await principalState(q, partition, principal.kind, id),
+              ...(await carriedPolicy(q, partition, policy)),
+            ],
+          };
         },
       ),
 
@@ -1263,15 +1277,15 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
             });
           }
           const id = await findPrincipalId(q, partition, accountId, principal);
-          const policyId = policyArn === null ? null : (await findPolicyByArn(q, accountId, policyArn)).policy_id;
+          const policy = policyArn === null ? null : await findPolicyByArn(q, accountId, policyArn);
           const table = principal.kind === "user" ? "users" : "roles";
           const col = principalColumn(principal.kind);
           const r = await q.query(
             `UPDATE ${table} SET permissions_boundary_id = $2 WHERE ${col} = $1 AND permissions_boundary_id IS DISTINCT FROM $2`,
-            [id, policyId],
+            [id, policy?.policy_id ?? null],
           );
           if (r.rowCount === 0) {
-            if (policyId === null) {
+            if (policy === null) {
               throw new IamError(
                 "NoSuchEntity",
                 `${principal.kind} ${JSON.stringify(principal.name)} has no permissions boundary`,
@@ -1282,7 +1296,8 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
             }
             return { value: null, events: [] };
           }
-          return { value: null, events: [await principalState(q, partition, principal.kind, id)] };
+          const carried = policy === null ? [] : await carriedPolicy(q, partition, policy);
+          return { value: null, events: [await principalState(q, partition, principal.kind, id), ...carried] };
         },
       ),
 
