@@ -540,7 +540,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           accountId,
           alias,
           revision,
-          createdAtMs: inserted.rows[0]?.created_at.getTime() ?? Date.now(),
+          createdAtMs: inserted.rows[0]?.created_at.getTime() ?? opts.clock.now(),
         };
         const value: NewAccount = {
           account,
