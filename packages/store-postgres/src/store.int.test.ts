@@ -256,6 +256,17 @@ describe("store-postgres", () => {
     expect((await store.getAccessKeyCredential(k1.value.accessKey.accessKeyId))?.status).toBe("Inactive");
     const wrongOwner = await awsError(store.deleteAccessKey(accountId, null, k1.value.accessKey.accessKeyId));
     expect(wrongOwner.awsName).toBe("NoSuchEntity");
+
+    // The root (no user) holds two keys too: CreateAccount's and one more.
+    const acct = (await store.createAccount({})).accountId;
+    const rootKey = await store.createAccessKey(acct, null);
+    expect(rootKey.value.accessKey.userName).toBeNull();
+    expect((await store.getAccessKeyCredential(rootKey.value.accessKey.accessKeyId))?.principalArn).toBe(
+      `arn:aws:iam::${acct}:root`,
+    );
+    const over = await awsError(store.createAccessKey(acct, null));
+    expect([over.awsName, over.field]).toEqual(["LimitExceeded", "userName"]);
+    expect(await store.listAccessKeys(acct, null)).toHaveLength(2);
   });
 
   it("client request tokens: retry returns the first result, reuse for another request is rejected", async () => {

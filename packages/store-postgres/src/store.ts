@@ -258,7 +258,11 @@ export interface IamStore
     token?: RequestToken,
   ): Promise<Mutation<null>>;
 
-  createAccessKey(accountId: string, userName: string, token?: RequestToken): Promise<Mutation<NewAccessKey>>;
+  /**
+   * A new key for a user, or with `null` for the account root; each holds at most
+   * `quotas.accessKeysPerUser` (LimitExceeded). The secret is returned here only.
+   */
+  createAccessKey(accountId: string, userName: string | null, token?: RequestToken): Promise<Mutation<NewAccessKey>>;
   updateAccessKey(
     accountId: string,
     userName: string | null,
@@ -1315,16 +1319,21 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           restore: (q, saved) => reopenKey(q, (saved as { accessKeyId: string }).accessKeyId),
         },
         async (q) => {
-          const user = await findUser(q, partition, accountId, userName);
-          const n = await count(q, "SELECT count(*)::int AS n FROM access_keys WHERE user_id = $1", [user.user_id]);
+          const userId = userName === null ? null : (await findUser(q, partition, accountId, userName)).user_id;
+          // The root's keys are the account's keys without a user; AWS allows the root two as well.
+          const n = await count(
+            q,
+            "SELECT count(*)::int AS n FROM access_keys WHERE account_id = $1 AND user_id IS NOT DISTINCT FROM $2",
+            [accountId, userId],
+          );
           if (n >= quotas.accessKeysPerUser) {
             throw limitExceeded(
-              `user ${JSON.stringify(userName)} already has the maximum of access keys`,
+              `${userName === null ? "the account root" : `user ${JSON.stringify(userName)}`} already has the maximum of access keys`,
               quotas.accessKeysPerUser,
               "userName",
             );
           }
-          const key = await sealNewKey(q, accountId, user.user_id);
+          const key = await sealNewKey(q, accountId, userId);
           return {
             value: {
               accessKey: toAccessKey((await findAccessKey(q, key.accessKeyId)) as AccessKeyRow),
