@@ -317,6 +317,8 @@ export interface Dependent {
   /** Table and column referencing the entity's id (constants from code, never request data). */
   readonly table: string;
   readonly column: string;
+  /** Narrows the rows that count (SQL over `table`'s columns, a constant from code): `NOT is_default`. */
+  readonly where?: string;
 }
 
 /**
@@ -329,7 +331,10 @@ export async function assertNoDependents(
   dependents: readonly Dependent[],
 ): Promise<void> {
   const sql = dependents
-    .map((d, i) => `SELECT ${i} AS i, count(*)::int AS n FROM ${d.table} WHERE ${d.column} = $1`)
+    .map(
+      (d, i) =>
+        `SELECT ${i} AS i, count(*)::int AS n FROM ${d.table} WHERE ${d.column} = $1${d.where === undefined ? "" : ` AND (${d.where})`}`,
+    )
     .join(" UNION ALL ");
   const uses = await q.query<{ i: number; n: number }>(`${sql} ORDER BY i`, [entity.id]);
   const blocking = uses.rows.filter((r) => r.n > 0).map((r) => `${r.n} ${dependents[r.i]?.label}`);

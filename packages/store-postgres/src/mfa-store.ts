@@ -69,9 +69,9 @@ async function findDevice(q: Queryable, accountId: string, serialNumber: string)
   return row;
 }
 
-/** Whether `first` and `second` are the codes of two consecutive 30 s steps near now. */
-async function consecutiveCodes(secret: string, first: string, second: string): Promise<boolean> {
-  const now = Math.floor(Date.now() / 1000);
+/** Whether `first` and `second` are the codes of two consecutive 30 s steps near `nowMs`. */
+async function consecutiveCodes(secret: string, first: string, second: string, nowMs: number): Promise<boolean> {
+  const now = Math.floor(nowMs / 1000);
   for (let step = -STEPS_BACK; step <= STEPS_AHEAD; step++) {
     const epoch = now + step * 30;
     if ((await generate({ secret, epoch })) === first && (await generate({ secret, epoch: epoch + 30 })) === second) {
@@ -145,7 +145,7 @@ export function createMfaStore(ctx: StoreContext): MfaStore {
             );
           }
           const seed = ctx.box.open(device.seed_ciphertext, serialNumber);
-          if (!(await consecutiveCodes(seed, codes[0], codes[1]))) {
+          if (!(await consecutiveCodes(seed, codes[0], codes[1], ctx.options.clock.now()))) {
             throw new IamError(
               "InvalidAuthenticationCode",
               "the authentication codes are not valid consecutive codes",

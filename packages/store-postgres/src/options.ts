@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "@gatehouse/core";
 import { assertSchemaName } from "./migrate.ts";
 
 /** Per-account and per-entity quotas, AWS's defaults unless configured. */
@@ -47,6 +48,8 @@ export interface PostgresStoreOptions {
   /** ARN partition. Default `aws`. */
   partition?: string;
   quotas?: Partial<StoreQuotas>;
+  /** Time for what the store decides itself (TOTP windows); defaults to the wall clock. */
+  clock?: Clock;
 }
 
 /** {@link PostgresStoreOptions} with defaults filled in, checked and frozen. */
@@ -57,9 +60,10 @@ export interface ValidPostgresStoreOptions {
   readonly secretKey: Uint8Array;
   readonly partition: string;
   readonly quotas: StoreQuotas;
+  readonly clock: Clock;
 }
 
-const KNOWN = new Set(["connectionString", "schema", "poolSize", "secretKey", "partition", "quotas"]);
+const KNOWN = new Set(["connectionString", "schema", "poolSize", "secretKey", "partition", "quotas", "clock"]);
 
 /** Fills defaults and checks bounds; messages carry the bad value; unknown keys are rejected. */
 export function validatePostgresStoreOptions(options: PostgresStoreOptions): ValidPostgresStoreOptions {
@@ -78,6 +82,8 @@ export function validatePostgresStoreOptions(options: PostgresStoreOptions): Val
   if (options.secretKey.length !== 32) {
     throw new Error(`secretKey must be 32 bytes, got ${options.secretKey.length}`);
   }
+  const clock = options.clock ?? systemClock;
+  if (typeof clock.now !== "function") throw new Error("clock must have a now() function");
   const quotas = { ...DEFAULT_QUOTAS, ...options.quotas };
   for (const [name, value] of Object.entries(quotas)) {
     if (!Number.isInteger(value) || value < 1)
@@ -91,5 +97,6 @@ export function validatePostgresStoreOptions(options: PostgresStoreOptions): Val
     secretKey: options.secretKey,
     partition: options.partition ?? "aws",
     quotas: Object.freeze(quotas),
+    clock,
   });
 }

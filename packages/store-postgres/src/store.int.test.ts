@@ -173,7 +173,12 @@ describe("store-postgres", () => {
     await store.attachPolicy(accountId, { kind: "role", name: "r1" }, arn);
     expect((await store.getPolicy(accountId, arn)).attachmentCount).toBe(1);
     const conflict = await awsError(store.deletePolicy(accountId, arn));
-    expect([conflict.awsName, conflict.code]).toEqual(["DeleteConflict", "FAILED_PRECONDITION"]);
+    expect([conflict.awsName, conflict.code, conflict.field]).toEqual([
+      "DeleteConflict",
+      "FAILED_PRECONDITION",
+      "policyArn",
+    ]);
+    expect(conflict.message).toContain("1 attachments, 4 non-default versions");
     const extra = [];
     for (const n of ["a", "b", "c"])
       extra.push((await store.createPolicy(accountId, { policyName: `x-${n}`, policyDocument: DOC })).value.arn);
@@ -189,8 +194,25 @@ describe("store-postgres", () => {
     expect((await awsError(store.detachPolicy(accountId, { kind: "role", name: "r1" }, arn))).awsName).toBe(
       "NoSuchEntity",
     );
-    await store.deletePolicy(accountId, arn);
+    // Unattached, but AWS still refuses while non-default versions remain; nothing is deleted.
+    const versioned = await awsError(store.deletePolicy(accountId, arn));
+    expect([versioned.awsName, versioned.field]).toEqual(["DeleteConflict", "policyArn"]);
+    expect(versioned.message).toContain("4 non-default versions");
+    expect((await store.listPolicyVersions(accountId, arn, {})).items.map((v) => v.versionId)).toEqual([
+      "v6",
+      "v5",
+      "v4",
+      "v3",
+      "v2",
+    ]);
+    for (const v of ["v2", "v3", "v4", "v6"]) await store.deletePolicyVersion(accountId, arn, v);
+    const deleted = await store.deletePolicy(accountId, arn);
     expect((await awsError(store.getPolicy(accountId, arn))).awsName).toBe("NoSuchEntity");
+    const tomb = await store.pool.query(
+      "SELECT entity_kind, payload FROM outbox WHERE account_id = $1 AND revision = $2",
+      [accountId, deleted.revision],
+    );
+    expect(tomb.rows).toEqual([{ entity_kind: "policy", payload: null }]);
     const otherAccount = await awsError(
       store.getPolicy(accountId, extra[0]?.replace(accountId, "999999999999") as string),
     );
@@ -234,6 +256,17 @@ describe("store-postgres", () => {
     expect((await store.getAccessKeyCredential(k1.value.accessKey.accessKeyId))?.status).toBe("Inactive");
     const wrongOwner = await awsError(store.deleteAccessKey(accountId, null, k1.value.accessKey.accessKeyId));
     expect(wrongOwner.awsName).toBe("NoSuchEntity");
+
+    // The root (no user) holds two keys too: CreateAccount's and one more.
+    const acct = (await store.createAccount({})).accountId;
+    const rootKey = await store.createAccessKey(acct, null);
+    expect(rootKey.value.accessKey.userName).toBeNull();
+    expect((await store.getAccessKeyCredential(rootKey.value.accessKey.accessKeyId))?.principalArn).toBe(
+      `arn:aws:iam::${acct}:root`,
+    );
+    const over = await awsError(store.createAccessKey(acct, null));
+    expect([over.awsName, over.field]).toEqual(["LimitExceeded", "userName"]);
+    expect(await store.listAccessKeys(acct, null)).toHaveLength(2);
   });
 
   it("client request tokens: retry returns the first result, reuse for another request is rejected", async () => {

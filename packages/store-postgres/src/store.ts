@@ -184,6 +184,10 @@ export interface IamStore
     accountId: string,
     page: PageInput & { onlyAttached?: boolean; scope?: PolicyScope | undefined },
   ): Promise<Page<ManagedPolicyRecord>>;
+  /**
+   * Deletes a policy and its default version; DeleteConflict (field `policyArn`) while it is attached,
+   * is a permissions boundary, or still has non-default versions (delete those first, as in AWS).
+   */
   deletePolicy(accountId: string, policyArn: string, token?: RequestToken): Promise<Mutation<null>>;
   createPolicyVersion(
     accountId: string,
@@ -254,7 +258,11 @@ export interface IamStore
     token?: RequestToken,
   ): Promise<Mutation<null>>;
 
-  createAccessKey(accountId: string, userName: string, token?: RequestToken): Promise<Mutation<NewAccessKey>>;
+  /**
+   * A new key for a user, or with `null` for the account root; each holds at most
+   * `quotas.accessKeysPerUser` (LimitExceeded). The secret is returned here only.
+   */
+  createAccessKey(accountId: string, userName: string | null, token?: RequestToken): Promise<Mutation<NewAccessKey>>;
   updateAccessKey(
     accountId: string,
     userName: string | null,
@@ -385,6 +393,15 @@ async function inlinePolicyNames(
     [principalId, after, limit],
   );
   return r.rows.map((x) => x.policy_name);
+}
+
+/**
+ * The state event of an AWS managed policy an account puts to use (attached, or as a permissions
+ * boundary): such policies belong to no account's stream, so the account using one carries it.
+ * A policy of the account's own is on its stream already: no event.
+ */
+async function carriedPolicy(q: Queryable, partition: string, policy: PolicyRow): Promise<OutboxEvent[]> {
+  return policy.account_id === AWS_MANAGED_ACCOUNT ? [await policyState(q, partition, policy.policy_id)] : [];
 }
 
 function newSecret(): string {
@@ -527,7 +544,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           accountId,
           alias,
           revision,
-          createdAtMs: inserted.rows[0]?.created_at.getTime() ?? Date.now(),
+          createdAtMs: inserted.rows[0]?.created_at.getTime() ?? opts.clock.now(),
         };
         const value: NewAccount = {
           account,
@@ -590,7 +607,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           const boundary =
             input.permissionsBoundaryArn === undefined || input.permissionsBoundaryArn === ""
               ? null
-              : (await findPolicyByArn(q, accountId, input.permissionsBoundaryArn, "permissionsBoundaryArn")).policy_id;
+              : await findPolicyByArn(q, accountId, input.permissionsBoundaryArn, "permissionsBoundaryArn");
           checkTagQuota(input.tags, quotas.tagsPerEntity);
           const userId = newId("user");
           // The quota check rides on the insert; the account lock makes the count exact.
@@ -604,7 +621,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
               input.userName,
               input.path || DEFAULT_PATH,
               tags(input.tags),
-              boundary,
+              boundary?.policy_id ?? null,
               quotas.usersPerAccount,
             ],
           );
@@ -622,7 +639,8 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
             attachedPolicies: unknown;
             inlinePolicies: unknown;
           };
-          return { value: user, events: [event] };
+          const carried = boundary === null ? [] : await carriedPolicy(q, partition, boundary);
+          return { value: user, events: [event, ...carried] };
         },
       ),
 
@@ -808,7 +826,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           const boundary =
             input.permissionsBoundaryArn === undefined || input.permissionsBoundaryArn === ""
               ? null
-              : (await findPolicyByArn(q, accountId, input.permissionsBoundaryArn, "permissionsBoundaryArn")).policy_id;
+              : await findPolicyByArn(q, accountId, input.permissionsBoundaryArn, "permissionsBoundaryArn");
           checkTagQuota(input.tags, quotas.tagsPerEntity);
           const roleId = newId("role");
           const inserted = await q.query(
@@ -825,7 +843,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
               input.description ?? "",
               input.maxSessionDuration || 3600,
               tags(input.tags),
-              boundary,
+              boundary?.policy_id ?? null,
               quotas.rolesPerAccount,
             ],
           );
@@ -840,7 +858,8 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
             attachedPolicies: unknown;
             inlinePolicies: unknown;
           };
-          return { value: role, events: [event] };
+          const carried = boundary === null ? [] : await carriedPolicy(q, partition, boundary);
+          return { value: role, events: [event, ...carried] };
         },
       ),
 
@@ -955,13 +974,14 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         { operation: "DeletePolicy", request: { policyArn }, clientRequestToken: tokenOf(token) },
         async (q) => {
           const policy = await findPolicyByArn(q, accountId, policyArn, "policyArn", "write");
-          if (policy.attachment_count > 0 || policy.boundary_count > 0) {
-            throw new IamError(
-              "DeleteConflict",
-              `policy ${policyArn} is attached to ${policy.attachment_count} entities and is the permissions boundary of ${policy.boundary_count}`,
-              { field: "policyArn" },
-            );
-          }
+          // As in AWS: detach it everywhere, stop using it as a boundary and delete its non-default
+          // versions (DeletePolicyVersion) first; only the default version goes with the policy.
+          await assertNoDependents(q, { kind: "policy", name: policyArn, id: policy.policy_id, field: "policyArn" }, [
+            { label: "attachments", table: "policy_attachments", column: "policy_id" },
+            { label: "users with it as permissions boundary", table: "users", column: "permissions_boundary_id" },
+            { label: "roles with it as permissions boundary", table: "roles", column: "permissions_boundary_id" },
+            { label: "non-default versions", table: "policy_versions", column: "policy_id", where: "NOT is_default" },
+          ]);
           await q.query("DELETE FROM managed_policies WHERE policy_id = $1", [policy.policy_id]);
           return { value: null, events: [await policyState(q, partition, policy.policy_id)] };
         },
@@ -1124,10 +1144,13 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
               "policyArn",
             );
           }
-          const events = [await principalState(q, partition, principal.kind, id)];
-          // AWS managed policies belong to no account's stream: the account using one carries it.
-          if (policy.account_id === AWS_MANAGED_ACCOUNT) events.push(await policyState(q, partition, policy.policy_id));
-          return { value: null, events };
+          return {
+            value: null,
+            events: [
+              await principalState(q, partition, principal.kind, id),
+              ...(await carriedPolicy(q, partition, policy)),
+            ],
+          };
         },
       ),
 
@@ -1258,15 +1281,15 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
             });
           }
           const id = await findPrincipalId(q, partition, accountId, principal);
-          const policyId = policyArn === null ? null : (await findPolicyByArn(q, accountId, policyArn)).policy_id;
+          const policy = policyArn === null ? null : await findPolicyByArn(q, accountId, policyArn);
           const table = principal.kind === "user" ? "users" : "roles";
           const col = principalColumn(principal.kind);
           const r = await q.query(
             `UPDATE ${table} SET permissions_boundary_id = $2 WHERE ${col} = $1 AND permissions_boundary_id IS DISTINCT FROM $2`,
-            [id, policyId],
+            [id, policy?.policy_id ?? null],
           );
           if (r.rowCount === 0) {
-            if (policyId === null) {
+            if (policy === null) {
               throw new IamError(
                 "NoSuchEntity",
                 `${principal.kind} ${JSON.stringify(principal.name)} has no permissions boundary`,
@@ -1277,7 +1300,8 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
             }
             return { value: null, events: [] };
           }
-          return { value: null, events: [await principalState(q, partition, principal.kind, id)] };
+          const carried = policy === null ? [] : await carriedPolicy(q, partition, policy);
+          return { value: null, events: [await principalState(q, partition, principal.kind, id), ...carried] };
         },
       ),
 
@@ -1295,16 +1319,21 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           restore: (q, saved) => reopenKey(q, (saved as { accessKeyId: string }).accessKeyId),
         },
         async (q) => {
-          const user = await findUser(q, partition, accountId, userName);
-          const n = await count(q, "SELECT count(*)::int AS n FROM access_keys WHERE user_id = $1", [user.user_id]);
+          const userId = userName === null ? null : (await findUser(q, partition, accountId, userName)).user_id;
+          // The root's keys are the account's keys without a user; AWS allows the root two as well.
+          const n = await count(
+            q,
+            "SELECT count(*)::int AS n FROM access_keys WHERE account_id = $1 AND user_id IS NOT DISTINCT FROM $2",
+            [accountId, userId],
+          );
           if (n >= quotas.accessKeysPerUser) {
             throw limitExceeded(
-              `user ${JSON.stringify(userName)} already has the maximum of access keys`,
+              `${userName === null ? "the account root" : `user ${JSON.stringify(userName)}`} already has the maximum of access keys`,
               quotas.accessKeysPerUser,
               "userName",
             );
           }
-          const key = await sealNewKey(q, accountId, user.user_id);
+          const key = await sealNewKey(q, accountId, userId);
           return {
             value: {
               accessKey: toAccessKey((await findAccessKey(q, key.accessKeyId)) as AccessKeyRow),

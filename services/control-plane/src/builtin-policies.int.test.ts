@@ -115,6 +115,69 @@ describe("AWS managed policies (real Postgres + Kafka)", () => {
     );
   });
 
+  it("a write that makes one a permissions boundary puts its state on the account's stream", async () => {
+    const { accountId, root } = await f.anotherAccount();
+    const rowsAt = async (revision: number) =>
+      (
+        await f.h.cp.store.pool.query<{ entity_kind: string; payload: { arn?: string } | null }>(
+          "SELECT entity_kind, payload FROM outbox WHERE account_id = $1 AND revision = $2 ORDER BY id",
+          [accountId, revision],
+        )
+      ).rows.map((r) => [r.entity_kind, r.entity_kind === "policy" ? r.payload?.arn : undefined]);
+    const trust = policyDoc({ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" });
+
+    const user = await root.call("createUser", { userName: "bounded", permissionsBoundaryArn: aws("IAMFullAccess") });
+    expect(await rowsAt(user.revision.revision)).toEqual([
+      ["user", undefined],
+      ["policy", aws("IAMFullAccess")],
+    ]);
+    const role = await root.call("createRole", {
+      roleName: "bounded",
+      assumeRolePolicyDocument: trust,
+      permissionsBoundaryArn: aws("PowerUserAccess"),
+    });
+    expect(await rowsAt(role.revision.revision)).toEqual([
+      ["role", undefined],
+      ["policy", aws("PowerUserAccess")],
+    ]);
+    for (const [entityType, entityName, policy] of [
+      [EntityType.ENTITY_TYPE_USER, "bounded", "ReadOnlyAccess"],
+      [EntityType.ENTITY_TYPE_ROLE, "bounded", "AdministratorAccess"],
+    ] as const) {
+      const put = await root.call("putPermissionsBoundary", {
+        entityType,
+        entityName,
+        permissionsBoundaryArn: aws(policy),
+      });
+      expect(await rowsAt(put.revision.revision)).toEqual([
+        [entityType === EntityType.ENTITY_TYPE_USER ? "user" : "role", undefined],
+        ["policy", aws(policy)],
+      ]);
+      // The same boundary again changes nothing: no revision, no event.
+      const again = await root.call("putPermissionsBoundary", {
+        entityType,
+        entityName,
+        permissionsBoundaryArn: aws(policy),
+      });
+      expect(again.revision.revision).toBe(put.revision.revision);
+    }
+    // The account's own policies are on its stream already: a boundary write carries only the user.
+    const local = await root.call("createPolicy", {
+      policyName: "LocalBoundary",
+      policyDocument: policyDoc({ Effect: "Allow", Action: "iam:GetUser", Resource: "*" }),
+    });
+    const put = await root.call("putPermissionsBoundary", {
+      entityType: EntityType.ENTITY_TYPE_USER,
+      entityName: "bounded",
+      permissionsBoundaryArn: local.policy.arn,
+    });
+    expect(await rowsAt(put.revision.revision)).toEqual([["user", undefined]]);
+    // Rebuilt from the stream alone, the account still has the boundaries it uses.
+    const rebuilt = await f.h.cp.store.exportAccount(accountId, put.revision.revision);
+    const policyArns = rebuilt.entities.filter((e) => e.kind === "policy").map((e) => (e.state as { arn: string }).arn);
+    expect(policyArns).toEqual(expect.arrayContaining([aws("AdministratorAccess"), local.policy.arn]));
+  });
+
   it("ExportAccount carries the AWS managed policies the account uses", async () => {
     const exported = await f.root.call("exportAccount", { accountId: "" });
     const snapshot = decodeAccountSnapshot(exported.snapshot);

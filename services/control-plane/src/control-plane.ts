@@ -22,6 +22,7 @@ export interface ControlPlane {
 export interface StartControlPlaneOptions {
   config: ControlPlaneConfig;
   logger: Logger;
+  /** Time for SigV4 checks, authorization and the store (TOTP windows); defaults to the wall clock. */
   clock?: Clock;
   /** Hook for benchmarks and metrics. */
   onPublished?: OutboxRelayOptions["onPublished"];
@@ -36,6 +37,7 @@ export interface StartControlPlaneOptions {
  */
 export async function startControlPlane(options: StartControlPlaneOptions): Promise<ControlPlane> {
   const { config, logger } = options;
+  const clock = options.clock ?? systemClock;
   const store = createPostgresStore({
     connectionString: config.postgres.url,
     schema: config.postgres.schema,
@@ -43,6 +45,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     secretKey: config.secretKey,
     partition: config.partition,
     quotas: config.quotas as Partial<StoreQuotas>,
+    clock,
   });
   let publisher: ChangePublisher | undefined;
   let relay: OutboxRelay | undefined;
@@ -79,7 +82,6 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
       ...(options.onPublished === undefined ? {} : { onPublished: options.onPublished }),
     });
     relay.start();
-    const clock = options.clock ?? systemClock;
     const service = createControlService({
       store,
       authenticator: createAuthenticator({ store, operator: config.operator, region: config.region, clock }),

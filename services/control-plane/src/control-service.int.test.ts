@@ -166,6 +166,13 @@ describe("ControlService over gRPC (real Postgres + Kafka, SigV4)", () => {
     expect(v2).toMatchObject({ versionId: "v2", isDefaultVersion: true });
     expect((await root.call("listPolicyVersions", { policyArn: arn })).versions).toHaveLength(2);
     await root.call("setDefaultPolicyVersion", { policyArn: arn, versionId: "v1" });
+    const versioned = await failureOf(root.call("deletePolicy", { policyArn: arn }));
+    expect([versioned.code, versioned.awsName, versioned.field]).toEqual([
+      status.FAILED_PRECONDITION,
+      "DeleteConflict",
+      "policyArn",
+    ]);
+    expect(versioned.details).toContain("1 non-default versions");
     await root.call("deletePolicyVersion", { policyArn: arn, versionId: "v2" });
     expect((await root.call("getPolicy", { policyArn: arn })).policy.defaultVersionId).toBe("v1");
 
@@ -209,6 +216,65 @@ describe("ControlService over gRPC (real Postgres + Kafka, SigV4)", () => {
     expect(badStatus.field).toBe("status");
     await root.call("deleteAccessKey", { userName: "kim", accessKeyId: k1.accessKey.accessKeyId });
     expect((await root.call("listAccessKeys", { userName: "kim" })).accessKeys).toHaveLength(1);
+  });
+
+  it("the account root manages its own access keys (at most two); users never reach them", async () => {
+    const created = await operator.call("createAccount", { accountAlias: "" });
+    const acct = created.accountId as string;
+    const owner = client({ accessKeyId: created.rootAccessKeyId, secretAccessKey: created.rootSecretAccessKey });
+    const listed = async () => (await owner.call("listAccessKeys", {})).accessKeys;
+    expect((await listed()).map((k: { accessKeyId: string }) => k.accessKeyId)).toEqual([created.rootAccessKeyId]);
+
+    const k2 = await owner.call("createAccessKey", { clientRequestToken: "root-key-2" });
+    expect(k2.accessKey).toMatchObject({ userName: "", status: "Active" });
+    expect(k2.accessKey.accessKeyId).toMatch(/^AKIA/);
+    expect(k2.secretAccessKey).toHaveLength(40);
+    expect(k2.revision).toEqual({ accountId: acct, revision: 2 });
+    const retry = await owner.call("createAccessKey", { clientRequestToken: "root-key-2" });
+    expect([retry.accessKey.accessKeyId, retry.secretAccessKey]).toEqual([
+      k2.accessKey.accessKeyId,
+      k2.secretAccessKey,
+    ]);
+    const third = await failureOf(owner.call("createAccessKey", {}));
+    expect([third.code, third.awsName, third.field]).toEqual([status.RESOURCE_EXHAUSTED, "LimitExceeded", "userName"]);
+    expect(third.details).toContain("account root");
+
+    // The new key signs as the root; the secret is in no listing and sealed in the event.
+    const second = client({ accessKeyId: k2.accessKey.accessKeyId, secretAccessKey: k2.secretAccessKey });
+    const both = (await second.call("listAccessKeys", {})).accessKeys;
+    expect(both.map((k: { accessKeyId: string }) => k.accessKeyId).sort()).toEqual(
+      [created.rootAccessKeyId, k2.accessKey.accessKeyId].sort(),
+    );
+    expect(JSON.stringify(both)).not.toContain(k2.secretAccessKey);
+    const event = await h.cp.store.pool.query(
+      "SELECT payload FROM outbox WHERE account_id = $1 AND entity_kind = 'access-key' AND entity_id = $2",
+      [acct, k2.accessKey.accessKeyId],
+    );
+    expect(event.rows).toHaveLength(1);
+    expect(event.rows[0].payload).toMatchObject({ userId: null, principalArn: `arn:aws:iam::${acct}:root` });
+    expect(JSON.stringify(event.rows[0].payload)).not.toContain(k2.secretAccessKey);
+
+    // A user, even one allowed everything, creates and deletes keys of its own only.
+    await owner.call("createUser", { userName: "keen" });
+    await owner.call("putInlinePolicy", {
+      entityType: EntityType.ENTITY_TYPE_USER,
+      entityName: "keen",
+      policyName: "all",
+      policyDocument: doc({ Effect: "Allow", Action: "iam:*", Resource: "*" }),
+    });
+    const keenKey = await owner.call("createAccessKey", { userName: "keen" });
+    const keen = client({ accessKeyId: keenKey.accessKey.accessKeyId, secretAccessKey: keenKey.secretAccessKey });
+    expect((await keen.call("createAccessKey", {})).accessKey.userName).toBe("keen");
+    const notTheRoots = await failureOf(keen.call("deleteAccessKey", { accessKeyId: created.rootAccessKeyId }));
+    expect([notTheRoots.awsName, notTheRoots.field]).toEqual(["NoSuchEntity", "accessKeyId"]);
+    expect(await listed()).toHaveLength(2);
+
+    // Deactivated, the root's key no longer signs; deleted, it is gone and a new one fits again.
+    await owner.call("updateAccessKey", { accessKeyId: k2.accessKey.accessKeyId, status: "Inactive" });
+    expect((await failureOf(second.call("listAccessKeys", {}))).awsName).toBe("InvalidClientTokenId");
+    await owner.call("deleteAccessKey", { accessKeyId: k2.accessKey.accessKeyId });
+    expect((await listed()).map((k: { accessKeyId: string }) => k.accessKeyId)).toEqual([created.rootAccessKeyId]);
+    expect((await owner.call("createAccessKey", {})).accessKey.userName).toBe("");
   });
 
   it("client request tokens make retries idempotent over the wire", async () => {

@@ -205,6 +205,17 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     });
   };
 
+  /**
+   * Whose access keys a call is about: the named user, the calling user, or (`null`) the account
+   * root's own keys when root credentials name no user. Only the root reaches its own keys, as in AWS.
+   */
+  const keyOwner = (ctx: Ctx, userName: string): string | null =>
+    userName === "" && ctx.caller.kind === "root" ? null : subjectUser(ctx, userName);
+
+  /** The ARN access-key calls are authorized on: the user's, or the account root's. */
+  const keyOwnerArn = (ctx: Ctx, userName: string | null): Promise<string> | string =>
+    userName === null ? `arn:${partition}:iam::${ctx.accountId}:root` : entityArn(ctx.accountId, "user", userName);
+
   const entries: [string, unknown][] = [
     [
       "createAccount",
@@ -536,8 +547,8 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
 
     // ---- access keys ----
     handler("createAccessKey", "CreateAccessKey", async (r, ctx) => {
-      const userName = subjectUser(ctx, r.userName);
-      await ctx.authorize("CreateAccessKey", () => entityArn(ctx.accountId, "user", userName));
+      const userName = keyOwner(ctx, r.userName);
+      await ctx.authorize("CreateAccessKey", () => keyOwnerArn(ctx, userName));
       const m = await store.createAccessKey(ctx.accountId, userName, token(r.clientRequestToken));
       return {
         accessKey: toWire.accessKey(m.value.accessKey),
@@ -551,10 +562,8 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
           field: "status",
         });
       }
-      const userName = r.userName === "" && ctx.caller.kind === "root" ? null : subjectUser(ctx, r.userName);
-      await ctx.authorize("UpdateAccessKey", () =>
-        userName === null ? `arn:${partition}:iam::${ctx.accountId}:root` : entityArn(ctx.accountId, "user", userName),
-      );
+      const userName = keyOwner(ctx, r.userName);
+      await ctx.authorize("UpdateAccessKey", () => keyOwnerArn(ctx, userName));
       const m = await store.updateAccessKey(
         ctx.accountId,
         userName,
@@ -566,19 +575,15 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       return { revision: toWire.revision(m) };
     }),
     handler("deleteAccessKey", "DeleteAccessKey", async (r, ctx) => {
-      const userName = r.userName === "" && ctx.caller.kind === "root" ? null : subjectUser(ctx, r.userName);
-      await ctx.authorize("DeleteAccessKey", () =>
-        userName === null ? `arn:${partition}:iam::${ctx.accountId}:root` : entityArn(ctx.accountId, "user", userName),
-      );
+      const userName = keyOwner(ctx, r.userName);
+      await ctx.authorize("DeleteAccessKey", () => keyOwnerArn(ctx, userName));
       const m = await store.deleteAccessKey(ctx.accountId, userName, r.accessKeyId, token(r.clientRequestToken));
       authenticator.forget(r.accessKeyId);
       return { revision: toWire.revision(m) };
     }),
     handler("listAccessKeys", "ListAccessKeys", async (r, ctx) => {
-      const userName = r.userName === "" && ctx.caller.kind === "root" ? null : subjectUser(ctx, r.userName);
-      await ctx.authorize("ListAccessKeys", () =>
-        userName === null ? `arn:${partition}:iam::${ctx.accountId}:root` : entityArn(ctx.accountId, "user", userName),
-      );
+      const userName = keyOwner(ctx, r.userName);
+      await ctx.authorize("ListAccessKeys", () => keyOwnerArn(ctx, userName));
       return { accessKeys: (await store.listAccessKeys(ctx.accountId, userName)).map(toWire.accessKey) };
     }),
 
@@ -889,6 +894,11 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
         const profile = checkName(r.instanceProfileName, "instanceProfileName", 128);
         const roleName = checkName(r.roleName, "roleName", 64);
         await ctx.authorize(operation, () => instanceProfileArn(ctx.accountId, profile));
+        // As in AWS: putting a role in a profile hands it to whoever uses the profile, so the
+        // caller must also be allowed to pass that role.
+        if (name === "addRoleToInstanceProfile") {
+          await ctx.authorize("PassRole", () => entityArn(ctx.accountId, "role", roleName));
+        }
         const m =
           name === "addRoleToInstanceProfile"
             ? await store.addRoleToInstanceProfile(ctx.accountId, profile, roleName, token(r.clientRequestToken))

@@ -58,7 +58,16 @@ describe("ExportAccount at a past revision (real Postgres + Kafka)", () => {
     });
     await checkpoint();
     await root.call("createAccessKey", { userName: "alice" });
-    await root.call("createRole", { roleName: "web", assumeRolePolicyDocument: TRUST });
+    await root.call("createRole", {
+      roleName: "web",
+      assumeRolePolicyDocument: TRUST,
+      permissionsBoundaryArn: "arn:aws:iam::aws:policy/PowerUserAccess",
+    });
+    await root.call("putPermissionsBoundary", {
+      entityType: USER,
+      entityName: "alice",
+      permissionsBoundaryArn: "arn:aws:iam::aws:policy/IAMReadOnlyAccess",
+    });
     await root.call("createInstanceProfile", { instanceProfileName: "web", path: "/" });
     await root.call("addRoleToInstanceProfile", { instanceProfileName: "web", roleName: "web" });
     await root.call("createPolicyVersion", {

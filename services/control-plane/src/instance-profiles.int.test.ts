@@ -115,6 +115,48 @@ describe("instance profiles (real Postgres + Kafka)", () => {
     }
   });
 
+  it("AddRoleToInstanceProfile also needs iam:PassRole on the role (root passes)", async () => {
+    const { root, accountId } = f;
+    const profileArn = `arn:aws:iam::${accountId}:instance-profile/*`;
+    const webArn = `arn:aws:iam::${accountId}:role/web`;
+    const addOnly = await f.aUser("ip-adder", {
+      inline: [policyDoc({ Effect: "Allow", Action: "iam:AddRoleToInstanceProfile", Resource: profileArn })],
+    });
+    const passesBatch = await f.aUser("ip-adder-batch", {
+      inline: [
+        policyDoc({ Effect: "Allow", Action: "iam:AddRoleToInstanceProfile", Resource: profileArn }),
+        policyDoc({ Effect: "Allow", Action: "iam:PassRole", Resource: `arn:aws:iam::${accountId}:role/batch` }),
+      ],
+    });
+    const passesWeb = await f.aUser("ip-passer", {
+      inline: [
+        policyDoc({ Effect: "Allow", Action: "iam:AddRoleToInstanceProfile", Resource: profileArn }),
+        policyDoc({ Effect: "Allow", Action: "iam:PassRole", Resource: webArn }),
+      ],
+    });
+    await root.call("createInstanceProfile", { instanceProfileName: "pass-profile" });
+    const add = { instanceProfileName: "pass-profile", roleName: "web" };
+    for (const denied of [addOnly, passesBatch]) {
+      const e = await failureOf(denied.call("addRoleToInstanceProfile", add));
+      expect([e.code, e.awsName]).toEqual([status.PERMISSION_DENIED, "AccessDenied"]);
+      expect(e.details).toContain(`iam:PassRole on resource ${webArn}`);
+    }
+    const roles = async () =>
+      (await root.call("getInstanceProfile", { instanceProfileName: "pass-profile" })).instanceProfile.roles;
+    expect(await roles()).toEqual([]);
+    await passesWeb.call("addRoleToInstanceProfile", add);
+    expect((await roles()).map((r: { roleName: string }) => r.roleName)).toEqual(["web"]);
+    // Removing a role passes nothing: the operation's own permission is enough.
+    const remover = await f.aUser("ip-remover", {
+      inline: [policyDoc({ Effect: "Allow", Action: "iam:RemoveRoleFromInstanceProfile", Resource: profileArn })],
+    });
+    await remover.call("removeRoleFromInstanceProfile", add);
+    await root.call("addRoleToInstanceProfile", add);
+    expect((await roles()).map((r: { roleName: string }) => r.roleName)).toEqual(["web"]);
+    await root.call("removeRoleFromInstanceProfile", add);
+    await root.call("deleteInstanceProfile", { instanceProfileName: "pass-profile" });
+  });
+
   it("authorizes iam:<Operation> on the instance profile ARN", async () => {
     const reader = await f.aUser("ip-reader", {
       inline: [

@@ -1,3 +1,4 @@
+import { createManualClock } from "@gatehouse/core";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AccountFixture, startAccountFixture, totp } from "./test-account.int-helper.ts";
@@ -74,5 +75,45 @@ describe("virtual MFA devices (real Postgres + Kafka)", () => {
     const denied = await failureOf(nobody.call("createVirtualMfaDevice", { virtualMfaDeviceName: "x", path: "/" }));
     expect(denied.awsName).toBe("AccessDenied");
     expect((await failureOf(nobody.call("listMfaDevices", {}))).awsName).toBe("AccessDenied");
+  });
+});
+
+describe("the TOTP window follows the control plane's clock", () => {
+  // 10 s into a 30 s step, years away from the wall clock: only the injected clock can accept.
+  const t0 = Date.parse("2031-03-04T05:06:10Z");
+  const clock = createManualClock(t0);
+  let f: AccountFixture;
+  beforeAll(async () => {
+    f = await startAccountFixture({}, clock);
+    await f.root.call("createUser", { userName: "clocked" });
+  });
+  afterAll(async () => {
+    await f.close();
+  });
+
+  it("accepts the previous and current step's codes up to 4 steps later, refuses them after", async () => {
+    const { root } = f;
+    const device = await root.call("createVirtualMfaDevice", { virtualMfaDeviceName: "clocked", path: "/" });
+    const t = t0 / 1000;
+    const enable = {
+      userName: "clocked",
+      serialNumber: device.serialNumber,
+      authenticationCode1: totp(device.base32StringSeed, t - 30),
+      authenticationCode2: totp(device.base32StringSeed, t),
+    };
+    // Four steps on, the first code's step is five back: outside the window.
+    clock.set(t0 + 120_000);
+    const late = await failureOf(root.call("enableMfaDevice", enable));
+    expect([late.code, late.awsName, late.field]).toEqual([
+      status.INVALID_ARGUMENT,
+      "InvalidAuthenticationCode",
+      "authenticationCode1",
+    ]);
+    expect((await root.call("listMfaDevices", { userName: "clocked" })).mfaDevices).toEqual([]);
+    // Three steps on, it is four back: the oldest step still accepted.
+    clock.set(t0 + 90_000);
+    await root.call("enableMfaDevice", enable);
+    const listed = await root.call("listMfaDevices", { userName: "clocked" });
+    expect(listed.mfaDevices.map((d: { serialNumber: string }) => d.serialNumber)).toEqual([device.serialNumber]);
   });
 });

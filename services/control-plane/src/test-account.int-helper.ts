@@ -1,6 +1,7 @@
 // Test-only: a harness with one account, its root client, and users with credentials built from
 // policies, for the integration suites of the newer operations.
 import { createHmac } from "node:crypto";
+import type { Clock } from "@gatehouse/core";
 import { EntityType } from "@gatehouse/proto";
 import { type Harness, OPERATOR, signedClient, startHarness } from "./test-client.int-helper.ts";
 
@@ -28,12 +29,18 @@ export interface AccountFixture {
   close(): Promise<void>;
 }
 
-/** Starts a control plane and creates one account. */
-export async function startAccountFixture(extraEnv: Record<string, string> = {}): Promise<AccountFixture> {
-  const h = await startHarness(extraEnv);
+/**
+ * Starts a control plane and creates one account. With `clock`, the control plane runs on it and
+ * every client signs with it (SigV4 checks the request time against the server's clock).
+ */
+export async function startAccountFixture(
+  extraEnv: Record<string, string> = {},
+  clock?: Clock,
+): Promise<AccountFixture> {
+  const h = await startHarness(extraEnv, clock);
   const clients: TestClient[] = [];
   const client = (creds: { accessKeyId: string; secretAccessKey: string }) => {
-    const c = signedClient(h.address, creds);
+    const c = signedClient(h.address, creds, clock);
     clients.push(c);
     return c;
   };

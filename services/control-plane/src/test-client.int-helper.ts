@@ -23,8 +23,8 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** A control plane on port 0 with its own schema and change topic. */
-export async function startHarness(extraEnv: Record<string, string> = {}): Promise<Harness> {
+/** A control plane on port 0 with its own schema and change topic; `clock` drives its time. */
+export async function startHarness(extraEnv: Record<string, string> = {}, clock?: Clock): Promise<Harness> {
   const schema = await createTestSchema({ prefix: "cp" });
   const topic = await createTestTopic({ prefix: "cp", partitions: 4 });
   const config = loadControlPlaneConfig({
@@ -39,7 +39,7 @@ export async function startHarness(extraEnv: Record<string, string> = {}): Promi
     GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY: OPERATOR.secretAccessKey,
     ...extraEnv,
   });
-  const cp = await startControlPlane({ config, logger: silentLogger });
+  const cp = await startControlPlane({ config, logger: silentLogger, ...(clock === undefined ? {} : { clock }) });
   return {
     cp,
     address: `127.0.0.1:${cp.port}`,

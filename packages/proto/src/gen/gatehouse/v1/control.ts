@@ -296,7 +296,10 @@ export interface AccessKeyMetadata {
 }
 
 export interface CreateAccessKeyRequest {
-  /** Empty means the calling user. */
+  /**
+   * Empty means the calling user (or the root, for root credentials); each holds at most two keys
+   * (the access-keys-per-user quota).
+   */
   userName: string;
   clientRequestToken: string;
 }
@@ -311,6 +314,7 @@ export interface CreateAccessKeyResponse {
 }
 
 export interface UpdateAccessKeyRequest {
+  /** Empty means the calling user (or the root, for root credentials). */
   userName: string;
   accessKeyId: string;
   status: string;
@@ -318,6 +322,7 @@ export interface UpdateAccessKeyRequest {
 }
 
 export interface DeleteAccessKeyRequest {
+  /** Empty means the calling user (or the root, for root credentials). */
   userName: string;
   accessKeyId: string;
   clientRequestToken: string;
