@@ -59,7 +59,17 @@ export interface OidcProviderStore {
     thumbprints: readonly string[],
     token?: RequestToken,
   ): Promise<Mutation<null>>;
+  /** Replaces the JWKS document (validated by the caller), or removes it with `null`. */
+  updateOpenIdConnectProviderJwks(
+    accountId: string,
+    arn: string,
+    jwks: string | null,
+    token?: RequestToken,
+  ): Promise<Mutation<null>>;
 }
+
+/** The parts of a provider its update operations change. */
+type ProviderSettings = Pick<OidcProviderRow, "client_ids" | "thumbprints" | "jwks">;
 
 async function findProvider(q: Queryable, accountId: string, arn: string): Promise<OidcProviderRow> {
   const r = await q.query<OidcProviderRow>("SELECT * FROM oidc_providers WHERE arn = $1 AND account_id = $2", [
@@ -81,29 +91,24 @@ export function createOidcProviderStore(ctx: StoreContext): OidcProviderStore {
   const quotas = ctx.options.quotas;
   const tokenOf = (t: RequestToken | undefined) => t?.clientRequestToken;
 
-  /** Runs `change` on the provider's row; no change (same lists) means no revision. */
+  /** Runs `change` on the provider's row; no change (same settings) means no revision. */
   const update = (
     operation: string,
     accountId: string,
     arn: string,
     request: unknown,
     token: RequestToken | undefined,
-    change: (row: OidcProviderRow) => { clientIds: string[]; thumbprints: string[] },
+    change: (row: OidcProviderRow) => Partial<ProviderSettings>,
   ) =>
     mutate(ctx, accountId, { operation, request, clientRequestToken: tokenOf(token) }, async (q) => {
       const row = await findProvider(q, accountId, arn);
-      const next = change(row);
-      if (
-        JSON.stringify(next.clientIds) === JSON.stringify(row.client_ids) &&
-        JSON.stringify(next.thumbprints) === JSON.stringify(row.thumbprints)
-      ) {
-        return { value: null, events: [] };
-      }
-      await q.query("UPDATE oidc_providers SET client_ids = $2::text[], thumbprints = $3::text[] WHERE arn = $1", [
-        arn,
-        next.clientIds,
-        next.thumbprints,
-      ]);
+      const current: ProviderSettings = { client_ids: row.client_ids, thumbprints: row.thumbprints, jwks: row.jwks };
+      const next: ProviderSettings = { ...current, ...change(row) };
+      if (JSON.stringify(next) === JSON.stringify(current)) return { value: null, events: [] };
+      await q.query(
+        "UPDATE oidc_providers SET client_ids = $2::text[], thumbprints = $3::text[], jwks = $4::text WHERE arn = $1",
+        [arn, next.client_ids, next.thumbprints, next.jwks],
+      );
       return { value: null, events: [await oidcProviderState(q, arn)] };
     });
 
@@ -182,7 +187,7 @@ export function createOidcProviderStore(ctx: StoreContext): OidcProviderStore {
 
     addClientIdToOpenIdConnectProvider: (accountId, arn, clientId, token) =>
       update("AddClientIDToOpenIDConnectProvider", accountId, arn, { arn, clientId }, token, (row) => {
-        if (row.client_ids.includes(clientId)) return { clientIds: row.client_ids, thumbprints: row.thumbprints };
+        if (row.client_ids.includes(clientId)) return {};
         if (row.client_ids.length >= MAX_CLIENT_IDS_PER_OIDC_PROVIDER) {
           throw new IamError(
             "LimitExceeded",
@@ -190,19 +195,20 @@ export function createOidcProviderStore(ctx: StoreContext): OidcProviderStore {
             { field: "clientId" },
           );
         }
-        return { clientIds: [...row.client_ids, clientId], thumbprints: row.thumbprints };
+        return { client_ids: [...row.client_ids, clientId] };
       }),
 
     removeClientIdFromOpenIdConnectProvider: (accountId, arn, clientId, token) =>
       update("RemoveClientIDFromOpenIDConnectProvider", accountId, arn, { arn, clientId }, token, (row) => ({
-        clientIds: row.client_ids.filter((c) => c !== clientId),
-        thumbprints: row.thumbprints,
+        client_ids: row.client_ids.filter((c) => c !== clientId),
       })),
 
     updateOpenIdConnectProviderThumbprint: (accountId, arn, thumbprints, token) =>
-      update("UpdateOpenIDConnectProviderThumbprint", accountId, arn, { arn, thumbprints }, token, (row) => ({
-        clientIds: row.client_ids,
+      update("UpdateOpenIDConnectProviderThumbprint", accountId, arn, { arn, thumbprints }, token, () => ({
         thumbprints: [...thumbprints],
       })),
+
+    updateOpenIdConnectProviderJwks: (accountId, arn, jwks, token) =>
+      update("UpdateOpenIDConnectProviderJWKS", accountId, arn, { arn, jwks }, token, () => ({ jwks })),
   };
 }

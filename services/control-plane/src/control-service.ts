@@ -973,6 +973,13 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       );
       return { revision: toWire.revision(m) };
     }),
+    handler("updateOpenIdConnectProviderJwks", "UpdateOpenIDConnectProviderJWKS", async (r, ctx) => {
+      const arn = checkOidcArn(r.openIdConnectProviderArn);
+      const jwks = checkJwks(r.jwksJson);
+      await ctx.authorize("UpdateOpenIDConnectProviderJWKS", () => arn);
+      const m = await store.updateOpenIdConnectProviderJwks(ctx.accountId, arn, jwks, token(r.clientRequestToken));
+      return { revision: toWire.revision(m) };
+    }),
 
     // ---- export ----
     [

@@ -8,6 +8,8 @@ import { failureOf } from "./test-client.int-helper.ts";
 const TRUST = policyDoc({ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" });
 const S3_READ = policyDoc({ Effect: "Allow", Action: "s3:GetObject", Resource: "*" });
 const USER = EntityType.ENTITY_TYPE_USER;
+const JWKS_1 = JSON.stringify({ keys: [{ kty: "RSA", kid: "one", n: "AQAB", e: "AQAB" }] });
+const JWKS_2 = JSON.stringify({ keys: [{ kty: "RSA", kid: "two", n: "AQAB", e: "AQAB" }] });
 
 /** Snapshot entities as comparable `kind id → state` pairs, in a stable order. */
 function entitiesOf(snapshot: Uint8Array): [string, unknown][] {
@@ -68,7 +70,15 @@ describe("ExportAccount at a past revision (real Postgres + Kafka)", () => {
     });
     await root.call("tagUser", { entityName: "alice", tags: [{ key: "team", value: "blue" }] });
     await root.call("createAccountAlias", { accountAlias: `exp-${f.accountId}` });
+    const oidc = await root.call("createOpenIdConnectProvider", {
+      url: "https://issuer.example.com",
+      clientIdList: ["app"],
+      jwksJson: JWKS_1,
+    });
+    const provider = { openIdConnectProviderArn: oidc.openIdConnectProviderArn };
+    await root.call("updateOpenIdConnectProviderJwks", { ...provider, jwksJson: JWKS_2 });
     await checkpoint();
+    await root.call("updateOpenIdConnectProviderJwks", { ...provider, jwksJson: "" });
     await root.call("removeRoleFromInstanceProfile", { instanceProfileName: "web", roleName: "web" });
     await root.call("deleteInstanceProfile", { instanceProfileName: "web" });
     await root.call("removeUserFromGroup", { groupName: "readers", userName: "alice" });
@@ -78,13 +88,18 @@ describe("ExportAccount at a past revision (real Postgres + Kafka)", () => {
 
     const kindsAtThree = new Set(seen[2]?.entities.map(([k]) => k.split(" ")[0]));
     expect([...kindsAtThree].sort()).toEqual(
-      ["access-key", "account", "group", "instance-profile", "policy", "role", "user"].sort(),
+      ["access-key", "account", "group", "instance-profile", "oidc-provider", "policy", "role", "user"].sort(),
     );
     for (const { revision, entities } of seen) {
       const past = await root.call("exportAccount", { accountId: "", atRevision: revision });
       expect(past.revision.revision).toBe(revision);
       expect(entitiesOf(past.snapshot), `account at revision ${revision}`).toEqual(entities);
     }
+    // The JWKS document as it was at each revision: replaced, then removed.
+    const oidcAt = (i: number) =>
+      seen[i]?.entities.find(([k]) => k === `oidc-provider ${oidc.openIdConnectProviderArn}`)?.[1];
+    expect(oidcAt(2)).toMatchObject({ jwks: JWKS_2, clientIds: ["app"] });
+    expect(oidcAt(3)).toMatchObject({ jwks: null, clientIds: ["app"] });
     // Deleted entities are gone from later exports but come back at earlier revisions.
     expect(seen[3]?.entities.some(([k]) => k.startsWith("group "))).toBe(false);
     expect(seen[1]?.entities.some(([k]) => k.startsWith("group "))).toBe(true);

@@ -801,6 +801,13 @@ export interface UpdateOpenIDConnectProviderThumbprintRequest {
   clientRequestToken: string;
 }
 
+export interface UpdateOpenIDConnectProviderJWKSRequest {
+  openIdConnectProviderArn: string;
+  /** The new JWKS document (`{"keys": [...]}`), or empty to remove the provider's document. */
+  jwksJson: string;
+  clientRequestToken: string;
+}
+
 function createBaseMutationResponse(): MutationResponse {
   return { revision: undefined };
 }
@@ -13295,6 +13302,119 @@ export const UpdateOpenIDConnectProviderThumbprintRequest: MessageFns<UpdateOpen
   },
 };
 
+function createBaseUpdateOpenIDConnectProviderJWKSRequest(): UpdateOpenIDConnectProviderJWKSRequest {
+  return { openIdConnectProviderArn: "", jwksJson: "", clientRequestToken: "" };
+}
+
+export const UpdateOpenIDConnectProviderJWKSRequest: MessageFns<UpdateOpenIDConnectProviderJWKSRequest> = {
+  encode(message: UpdateOpenIDConnectProviderJWKSRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.openIdConnectProviderArn !== "") {
+      writer.uint32(10).string(message.openIdConnectProviderArn);
+    }
+    if (message.jwksJson !== "") {
+      writer.uint32(18).string(message.jwksJson);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(26).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateOpenIDConnectProviderJWKSRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateOpenIDConnectProviderJWKSRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.openIdConnectProviderArn = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.jwksJson = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateOpenIDConnectProviderJWKSRequest {
+    return {
+      openIdConnectProviderArn: isSet(object.openIdConnectProviderArn)
+        ? globalThis.String(object.openIdConnectProviderArn)
+        : isSet(object.open_id_connect_provider_arn)
+        ? globalThis.String(object.open_id_connect_provider_arn)
+        : "",
+      jwksJson: isSet(object.jwksJson)
+        ? globalThis.String(object.jwksJson)
+        : isSet(object.jwks_json)
+        ? globalThis.String(object.jwks_json)
+        : "",
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: UpdateOpenIDConnectProviderJWKSRequest): unknown {
+    const obj: any = {};
+    if (message.openIdConnectProviderArn !== "") {
+      obj.openIdConnectProviderArn = message.openIdConnectProviderArn;
+    }
+    if (message.jwksJson !== "") {
+      obj.jwksJson = message.jwksJson;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateOpenIDConnectProviderJWKSRequest>): UpdateOpenIDConnectProviderJWKSRequest {
+    return UpdateOpenIDConnectProviderJWKSRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateOpenIDConnectProviderJWKSRequest>): UpdateOpenIDConnectProviderJWKSRequest {
+    const message = createBaseUpdateOpenIDConnectProviderJWKSRequest();
+    message.openIdConnectProviderArn = object.openIdConnectProviderArn ?? "";
+    message.jwksJson = object.jwksJson ?? "";
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
 /**
  * The single writer of global identity state. Every call is SigV4-signed (metadata
  * `authorization`, `x-amz-date`, `x-amz-security-token`) and authorized against `iam:<Operation>`
@@ -14136,6 +14256,25 @@ export const ControlServiceService = {
     responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
   },
+  /**
+   * Gatehouse only (AWS has no such call): replaces the provider's JWKS document, or removes it
+   * when jwks_json is empty. The document is checked as CreateOpenIDConnectProvider checks it; the
+   * provider's event carries the new one to the regions. Authorized as
+   * `iam:UpdateOpenIDConnectProviderJWKS` on the provider ARN: like ExportAccount and the account
+   * guardrail calls, the action is the operation's name, spelled AWS's way (acronyms in capitals,
+   * as in AddClientIDToOpenIDConnectProvider); IAM matches action names case-insensitively.
+   */
+  updateOpenIdConnectProviderJwks: {
+    path: "/gatehouse.v1.ControlService/UpdateOpenIDConnectProviderJWKS" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateOpenIDConnectProviderJWKSRequest): Buffer =>
+      Buffer.from(UpdateOpenIDConnectProviderJWKSRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateOpenIDConnectProviderJWKSRequest =>
+      UpdateOpenIDConnectProviderJWKSRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
 } as const;
 
 export interface ControlServiceServer extends UntypedServiceImplementation {
@@ -14251,6 +14390,15 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
     UpdateOpenIDConnectProviderThumbprintRequest,
     MutationResponse
   >;
+  /**
+   * Gatehouse only (AWS has no such call): replaces the provider's JWKS document, or removes it
+   * when jwks_json is empty. The document is checked as CreateOpenIDConnectProvider checks it; the
+   * provider's event carries the new one to the regions. Authorized as
+   * `iam:UpdateOpenIDConnectProviderJWKS` on the provider ARN: like ExportAccount and the account
+   * guardrail calls, the action is the operation's name, spelled AWS's way (acronyms in capitals,
+   * as in AddClientIDToOpenIDConnectProvider); IAM matches action names case-insensitively.
+   */
+  updateOpenIdConnectProviderJwks: handleUnaryCall<UpdateOpenIDConnectProviderJWKSRequest, MutationResponse>;
 }
 
 export interface ControlServiceClient extends Client {
@@ -15465,6 +15613,29 @@ export interface ControlServiceClient extends Client {
   ): ClientUnaryCall;
   updateOpenIdConnectProviderThumbprint(
     request: UpdateOpenIDConnectProviderThumbprintRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Gatehouse only (AWS has no such call): replaces the provider's JWKS document, or removes it
+   * when jwks_json is empty. The document is checked as CreateOpenIDConnectProvider checks it; the
+   * provider's event carries the new one to the regions. Authorized as
+   * `iam:UpdateOpenIDConnectProviderJWKS` on the provider ARN: like ExportAccount and the account
+   * guardrail calls, the action is the operation's name, spelled AWS's way (acronyms in capitals,
+   * as in AddClientIDToOpenIDConnectProvider); IAM matches action names case-insensitively.
+   */
+  updateOpenIdConnectProviderJwks(
+    request: UpdateOpenIDConnectProviderJWKSRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  updateOpenIdConnectProviderJwks(
+    request: UpdateOpenIDConnectProviderJWKSRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  updateOpenIdConnectProviderJwks(
+    request: UpdateOpenIDConnectProviderJWKSRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MutationResponse) => void,
