@@ -202,6 +202,44 @@ describe("OpenID Connect providers (real Postgres + Kafka)", () => {
     await root.call("deleteOpenIdConnectProvider", { openIdConnectProviderArn: arn });
   });
 
+  it("AWS's default quotas: 100 client ids and 5 thumbprints per provider, on every path", async () => {
+    const { root, accountId } = f;
+    const arn = `arn:aws:iam::${accountId}:oidc-provider/full.example.com`;
+    const clientIds = Array.from({ length: 100 }, (_, i) => `c${i}`);
+    const thumbprints = Array.from({ length: 5 }, (_, i) => String(i).repeat(40));
+    await root.call("createOpenIdConnectProvider", {
+      url: "https://full.example.com",
+      clientIdList: clientIds,
+      thumbprintList: thumbprints,
+    });
+    const oneMore = await failureOf(
+      root.call("addClientIdToOpenIdConnectProvider", { openIdConnectProviderArn: arn, clientId: "c100" }),
+    );
+    expect([oneMore.code, oneMore.awsName, oneMore.field]).toEqual([
+      status.RESOURCE_EXHAUSTED,
+      "LimitExceeded",
+      "clientId",
+    ]);
+    expect(oneMore.details).toContain("quota 100");
+    // A client id already there is no addition, even at the quota.
+    await root.call("addClientIdToOpenIdConnectProvider", { openIdConnectProviderArn: arn, clientId: "c0" });
+    const sixThumbprints = await failureOf(
+      root.call("updateOpenIdConnectProviderThumbprint", {
+        openIdConnectProviderArn: arn,
+        thumbprintList: [...thumbprints, "f".repeat(40)],
+      }),
+    );
+    expect([sixThumbprints.code, sixThumbprints.awsName, sixThumbprints.field]).toEqual([
+      status.RESOURCE_EXHAUSTED,
+      "LimitExceeded",
+      "thumbprintList",
+    ]);
+    expect(sixThumbprints.details).toContain("quota 5");
+    const got = await root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: arn });
+    expect([got.clientIdList, got.thumbprintList]).toEqual([clientIds, thumbprints]);
+    await root.call("deleteOpenIdConnectProvider", { openIdConnectProviderArn: arn });
+  });
+
   it("rejects bad URLs, lists and JWKS documents with AWS's errors", async () => {
     const { root } = f;
     const cases: [object, number, string, string][] = [
