@@ -77,7 +77,8 @@ export interface OidcProviderStore {
 /** The parts of a provider its update operations change. */
 type ProviderSettings = Pick<OidcProviderRow, "client_ids" | "thumbprints" | "jwks">;
 
-async function findProvider(q: Queryable, accountId: string, arn: string): Promise<OidcProviderRow> {
+/** The account's provider with this ARN; NoSuchEntity (field `openIdConnectProviderArn`) when none. */
+export async function findProvider(q: Queryable, accountId: string, arn: string): Promise<OidcProviderRow> {
   const r = await q.query<OidcProviderRow>("SELECT * FROM oidc_providers WHERE arn = $1 AND account_id = $2", [
     arn,
     accountId,

@@ -33,6 +33,26 @@ describe("configurable quotas (real Postgres + Kafka)", () => {
     expect(over.details).toContain("quota 60");
   });
 
+  it("tags per entity: the same quota for instance profiles and OIDC providers", async () => {
+    const { root } = f;
+    await root.call("createInstanceProfile", { instanceProfileName: "tagged-profile", tags: tags(0, 50) });
+    const provider = await root.call("createOpenIdConnectProvider", {
+      url: "https://tagged.example.com",
+      tags: tags(0, 50),
+    });
+    for (const [kind, entityName] of [
+      ["InstanceProfile", "tagged-profile"],
+      ["OpenIdConnectProvider", provider.openIdConnectProviderArn],
+    ]) {
+      await root.call(`tag${kind}`, { entityName, tags: tags(50, 10) });
+      const listed = await root.call(`list${kind}Tags`, { entityName, page: { marker: "", maxItems: 100 } });
+      expect(listed.tags, kind).toHaveLength(60);
+      const over = await failureOf(root.call(`tag${kind}`, { entityName, tags: tags(60, 1) }));
+      expect([over.code, over.awsName, over.field], kind).toEqual([status.RESOURCE_EXHAUSTED, "LimitExceeded", "tags"]);
+      expect(over.details).toContain("quota 60");
+    }
+  });
+
   it("client ids and thumbprints per OIDC provider: above AWS's 100 and 5 when configured", async () => {
     const { root, accountId } = f;
     const ids = (from: number, n: number) => Array.from({ length: n }, (_, i) => `client-${from + i}`);

@@ -484,7 +484,10 @@ export interface ListAccessKeysResponse {
   accessKeys: AccessKeyMetadata[];
 }
 
-/** TagUser / TagRole: entity_name is the user or role name. */
+/**
+ * Tag*, Untag* and List*Tags: entity_name is the user, role or instance profile name, or the
+ * OpenID Connect provider's ARN.
+ */
 export interface TagEntityRequest {
   entityName: string;
   tags: Tag[];
@@ -13796,7 +13799,10 @@ export const ControlServiceService = {
       Buffer.from(ExportAccountResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ExportAccountResponse => ExportAccountResponse.decode(value),
   },
-  /** Tags on users and roles (at most 50; keys compare case-insensitively). */
+  /**
+   * Tags on users and roles (at most 50 per call, and per entity the tags quota, AWS's 50 unless
+   * configured; keys compare case-insensitively).
+   */
   tagUser: {
     path: "/gatehouse.v1.ControlService/TagUser" as const,
     requestStream: false as const,
@@ -14169,6 +14175,36 @@ export const ControlServiceService = {
       Buffer.from(ListInstanceProfilesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListInstanceProfilesResponse => ListInstanceProfilesResponse.decode(value),
   },
+  /** Tags on instance profiles, as on users and roles. */
+  tagInstanceProfile: {
+    path: "/gatehouse.v1.ControlService/TagInstanceProfile" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TagEntityRequest): Buffer => Buffer.from(TagEntityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TagEntityRequest => TagEntityRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  untagInstanceProfile: {
+    path: "/gatehouse.v1.ControlService/UntagInstanceProfile" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UntagEntityRequest): Buffer => Buffer.from(UntagEntityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UntagEntityRequest => UntagEntityRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  listInstanceProfileTags: {
+    path: "/gatehouse.v1.ControlService/ListInstanceProfileTags" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListEntityTagsRequest): Buffer =>
+      Buffer.from(ListEntityTagsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListEntityTagsRequest => ListEntityTagsRequest.decode(value),
+    responseSerialize: (value: ListEntityTagsResponse): Buffer =>
+      Buffer.from(ListEntityTagsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListEntityTagsResponse => ListEntityTagsResponse.decode(value),
+  },
   /**
    * OpenID Connect identity providers for web-identity federation: the issuer URL (https, unique
    * per account), its audiences (client ids), certificate thumbprints and optionally the JWKS
@@ -14275,6 +14311,36 @@ export const ControlServiceService = {
     responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
   },
+  /** Tags on OIDC providers, as on users and roles; entity_name is the provider's ARN. */
+  tagOpenIdConnectProvider: {
+    path: "/gatehouse.v1.ControlService/TagOpenIDConnectProvider" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TagEntityRequest): Buffer => Buffer.from(TagEntityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TagEntityRequest => TagEntityRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  untagOpenIdConnectProvider: {
+    path: "/gatehouse.v1.ControlService/UntagOpenIDConnectProvider" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UntagEntityRequest): Buffer => Buffer.from(UntagEntityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UntagEntityRequest => UntagEntityRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  listOpenIdConnectProviderTags: {
+    path: "/gatehouse.v1.ControlService/ListOpenIDConnectProviderTags" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListEntityTagsRequest): Buffer =>
+      Buffer.from(ListEntityTagsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListEntityTagsRequest => ListEntityTagsRequest.decode(value),
+    responseSerialize: (value: ListEntityTagsResponse): Buffer =>
+      Buffer.from(ListEntityTagsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListEntityTagsResponse => ListEntityTagsResponse.decode(value),
+  },
 } as const;
 
 export interface ControlServiceServer extends UntypedServiceImplementation {
@@ -14319,7 +14385,10 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   listAccessKeys: handleUnaryCall<ListAccessKeysRequest, ListAccessKeysResponse>;
   /** The account's full state at a revision (for new regions and audits). */
   exportAccount: handleUnaryCall<ExportAccountRequest, ExportAccountResponse>;
-  /** Tags on users and roles (at most 50; keys compare case-insensitively). */
+  /**
+   * Tags on users and roles (at most 50 per call, and per entity the tags quota, AWS's 50 unless
+   * configured; keys compare case-insensitively).
+   */
   tagUser: handleUnaryCall<TagEntityRequest, MutationResponse>;
   untagUser: handleUnaryCall<UntagEntityRequest, MutationResponse>;
   listUserTags: handleUnaryCall<ListEntityTagsRequest, ListEntityTagsResponse>;
@@ -14375,6 +14444,10 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   addRoleToInstanceProfile: handleUnaryCall<InstanceProfileRoleRequest, MutationResponse>;
   removeRoleFromInstanceProfile: handleUnaryCall<InstanceProfileRoleRequest, MutationResponse>;
   listInstanceProfilesForRole: handleUnaryCall<ListInstanceProfilesForRoleRequest, ListInstanceProfilesResponse>;
+  /** Tags on instance profiles, as on users and roles. */
+  tagInstanceProfile: handleUnaryCall<TagEntityRequest, MutationResponse>;
+  untagInstanceProfile: handleUnaryCall<UntagEntityRequest, MutationResponse>;
+  listInstanceProfileTags: handleUnaryCall<ListEntityTagsRequest, ListEntityTagsResponse>;
   /**
    * OpenID Connect identity providers for web-identity federation: the issuer URL (https, unique
    * per account), its audiences (client ids), certificate thumbprints and optionally the JWKS
@@ -14399,6 +14472,10 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
    * as in AddClientIDToOpenIDConnectProvider); IAM matches action names case-insensitively.
    */
   updateOpenIdConnectProviderJwks: handleUnaryCall<UpdateOpenIDConnectProviderJWKSRequest, MutationResponse>;
+  /** Tags on OIDC providers, as on users and roles; entity_name is the provider's ARN. */
+  tagOpenIdConnectProvider: handleUnaryCall<TagEntityRequest, MutationResponse>;
+  untagOpenIdConnectProvider: handleUnaryCall<UntagEntityRequest, MutationResponse>;
+  listOpenIdConnectProviderTags: handleUnaryCall<ListEntityTagsRequest, ListEntityTagsResponse>;
 }
 
 export interface ControlServiceClient extends Client {
@@ -14975,7 +15052,10 @@ export interface ControlServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ExportAccountResponse) => void,
   ): ClientUnaryCall;
-  /** Tags on users and roles (at most 50; keys compare case-insensitively). */
+  /**
+   * Tags on users and roles (at most 50 per call, and per entity the tags quota, AWS's 50 unless
+   * configured; keys compare case-insensitively).
+   */
   tagUser(
     request: TagEntityRequest,
     callback: (error: ServiceError | null, response: MutationResponse) => void,
@@ -15507,6 +15587,52 @@ export interface ControlServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListInstanceProfilesResponse) => void,
   ): ClientUnaryCall;
+  /** Tags on instance profiles, as on users and roles. */
+  tagInstanceProfile(
+    request: TagEntityRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  tagInstanceProfile(
+    request: TagEntityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  tagInstanceProfile(
+    request: TagEntityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagInstanceProfile(
+    request: UntagEntityRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagInstanceProfile(
+    request: UntagEntityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagInstanceProfile(
+    request: UntagEntityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  listInstanceProfileTags(
+    request: ListEntityTagsRequest,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
+  listInstanceProfileTags(
+    request: ListEntityTagsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
+  listInstanceProfileTags(
+    request: ListEntityTagsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
   /**
    * OpenID Connect identity providers for web-identity federation: the issuer URL (https, unique
    * per account), its audiences (client ids), certificate thumbprints and optionally the JWKS
@@ -15639,6 +15765,52 @@ export interface ControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  /** Tags on OIDC providers, as on users and roles; entity_name is the provider's ARN. */
+  tagOpenIdConnectProvider(
+    request: TagEntityRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  tagOpenIdConnectProvider(
+    request: TagEntityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  tagOpenIdConnectProvider(
+    request: TagEntityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagOpenIdConnectProvider(
+    request: UntagEntityRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagOpenIdConnectProvider(
+    request: UntagEntityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagOpenIdConnectProvider(
+    request: UntagEntityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  listOpenIdConnectProviderTags(
+    request: ListEntityTagsRequest,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
+  listOpenIdConnectProviderTags(
+    request: ListEntityTagsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
+  listOpenIdConnectProviderTags(
+    request: ListEntityTagsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
   ): ClientUnaryCall;
 }
 
