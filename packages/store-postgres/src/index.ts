@@ -18,12 +18,7 @@ export type {
 export type { LoginProfileStore, UpdateLoginProfileInput } from "./login-profile-store.ts";
 export type { MfaDeviceRecord, MfaStore, NewMfaDevice } from "./mfa-store.ts";
 export { loadMigrations, type Migration, type MigrationResult, migrate } from "./migrate.ts";
-export {
-  type CreateOidcProviderInput,
-  MAX_CLIENT_IDS_PER_OIDC_PROVIDER,
-  type OidcProviderRecord,
-  type OidcProviderStore,
-} from "./oidc-provider-store.ts";
+export type { CreateOidcProviderInput, OidcProviderRecord, OidcProviderStore } from "./oidc-provider-store.ts";
 export {
   DEFAULT_QUOTAS,
   type PostgresStoreOptions,

@@ -53,7 +53,8 @@ export interface InstanceProfileStore {
   ): Promise<Mutation<null>>;
 }
 
-interface InstanceProfileRow {
+/** A row of `instance_profiles`. */
+export interface InstanceProfileRow {
   instance_profile_id: string;
   account_id: string;
   instance_profile_name: string;
@@ -63,7 +64,8 @@ interface InstanceProfileRow {
   created_at: Date;
 }
 
-async function findInstanceProfile(q: Queryable, accountId: string, name: string): Promise<InstanceProfileRow> {
+/** The account's instance profile of this name (case-insensitive); NoSuchEntity when none. */
+export async function findInstanceProfile(q: Queryable, accountId: string, name: string): Promise<InstanceProfileRow> {
   const r = await q.query<InstanceProfileRow>(
     "SELECT * FROM instance_profiles WHERE account_id = $1 AND lower(instance_profile_name) = lower($2)",
     [accountId, name],

@@ -18,7 +18,10 @@ export interface OidcProviderRecord {
   readonly createdAtMs: number;
 }
 
-/** Input of {@link OidcProviderStore.createOpenIdConnectProvider} (validated by the caller). */
+/**
+ * Input of {@link OidcProviderStore.createOpenIdConnectProvider}, validated by the caller (lists
+ * without duplicates); the store checks the quotas.
+ */
 export interface CreateOidcProviderInput extends RequestToken {
   /** Without the scheme: `issuer.example.com/path`. */
   readonly url: string;
@@ -28,17 +31,20 @@ export interface CreateOidcProviderInput extends RequestToken {
   readonly tags?: readonly TagRecord[] | undefined;
 }
 
-/** AWS allows 100 client ids (audiences) per provider. */
-export const MAX_CLIENT_IDS_PER_OIDC_PROVIDER = 100;
-
 /** OIDC identity providers of an account, keyed by ARN. */
 export interface OidcProviderStore {
-  /** EntityAlreadyExists when the account already has the issuer URL. */
+  /**
+   * EntityAlreadyExists when the account already has the issuer URL; LimitExceeded past the
+   * providers-per-account, client-ids, thumbprints or tags quota.
+   */
   createOpenIdConnectProvider(accountId: string, input: CreateOidcProviderInput): Promise<Mutation<OidcProviderRecord>>;
   getOpenIdConnectProvider(accountId: string, arn: string): Promise<OidcProviderRecord>;
   listOpenIdConnectProviders(accountId: string): Promise<OidcProviderRecord[]>;
   deleteOpenIdConnectProvider(accountId: string, arn: string, token?: RequestToken): Promise<Mutation<null>>;
-  /** Adding a client id already there changes nothing, as in AWS. */
+  /**
+   * Adding a client id already there changes nothing, as in AWS; LimitExceeded past the
+   * `clientIdsPerOidcProvider` quota.
+   */
   addClientIdToOpenIdConnectProvider(
     accountId: string,
     arn: string,
@@ -52,16 +58,27 @@ export interface OidcProviderStore {
     clientId: string,
     token?: RequestToken,
   ): Promise<Mutation<null>>;
-  /** Replaces the thumbprint list. */
+  /** Replaces the thumbprint list; LimitExceeded past the `thumbprintsPerOidcProvider` quota. */
   updateOpenIdConnectProviderThumbprint(
     accountId: string,
     arn: string,
     thumbprints: readonly string[],
     token?: RequestToken,
   ): Promise<Mutation<null>>;
+  /** Replaces the JWKS document (validated by the caller), or removes it with `null`. */
+  updateOpenIdConnectProviderJwks(
+    accountId: string,
+    arn: string,
+    jwks: string | null,
+    token?: RequestToken,
+  ): Promise<Mutation<null>>;
 }
 
-async function findProvider(q: Queryable, accountId: string, arn: string): Promise<OidcProviderRow> {
+/** The parts of a provider its update operations change. */
+type ProviderSettings = Pick<OidcProviderRow, "client_ids" | "thumbprints" | "jwks">;
+
+/** The account's provider with this ARN; NoSuchEntity (field `openIdConnectProviderArn`) when none. */
+export async function findProvider(q: Queryable, accountId: string, arn: string): Promise<OidcProviderRow> {
   const r = await q.query<OidcProviderRow>("SELECT * FROM oidc_providers WHERE arn = $1 AND account_id = $2", [
     arn,
     accountId,
@@ -81,29 +98,31 @@ export function createOidcProviderStore(ctx: StoreContext): OidcProviderStore {
   const quotas = ctx.options.quotas;
   const tokenOf = (t: RequestToken | undefined) => t?.clientRequestToken;
 
-  /** Runs `change` on the provider's row; no change (same lists) means no revision. */
+  /** LimitExceeded (naming `field`) when a provider would have more than `quota` of a list. */
+  const checkListQuota = (list: readonly string[], quota: number, what: string, field: string): void => {
+    if (list.length > quota) {
+      throw new IamError("LimitExceeded", `${field} has ${list.length} ${what} (quota ${quota})`, { field });
+    }
+  };
+
+  /** Runs `change` on the provider's row; no change (same settings) means no revision. */
   const update = (
     operation: string,
     accountId: string,
     arn: string,
     request: unknown,
     token: RequestToken | undefined,
-    change: (row: OidcProviderRow) => { clientIds: string[]; thumbprints: string[] },
+    change: (row: OidcProviderRow) => Partial<ProviderSettings>,
   ) =>
     mutate(ctx, accountId, { operation, request, clientRequestToken: tokenOf(token) }, async (q) => {
       const row = await findProvider(q, accountId, arn);
-      const next = change(row);
-      if (
-        JSON.stringify(next.clientIds) === JSON.stringify(row.client_ids) &&
-        JSON.stringify(next.thumbprints) === JSON.stringify(row.thumbprints)
-      ) {
-        return { value: null, events: [] };
-      }
-      await q.query("UPDATE oidc_providers SET client_ids = $2::text[], thumbprints = $3::text[] WHERE arn = $1", [
-        arn,
-        next.clientIds,
-        next.thumbprints,
-      ]);
+      const current: ProviderSettings = { client_ids: row.client_ids, thumbprints: row.thumbprints, jwks: row.jwks };
+      const next: ProviderSettings = { ...current, ...change(row) };
+      if (JSON.stringify(next) === JSON.stringify(current)) return { value: null, events: [] };
+      await q.query(
+        "UPDATE oidc_providers SET client_ids = $2::text[], thumbprints = $3::text[], jwks = $4::text WHERE arn = $1",
+        [arn, next.client_ids, next.thumbprints, next.jwks],
+      );
       return { value: null, events: [await oidcProviderState(q, arn)] };
     });
 
@@ -120,6 +139,8 @@ export function createOidcProviderStore(ctx: StoreContext): OidcProviderStore {
         async (q) => {
           const tags = (input.tags ?? []).map((t) => ({ key: t.key, value: t.value }));
           checkTagQuota(tags, quotas.tagsPerEntity);
+          checkListQuota(input.clientIds, quotas.clientIdsPerOidcProvider, "client ids", "clientIdList");
+          checkListQuota(input.thumbprints, quotas.thumbprintsPerOidcProvider, "thumbprints", "thumbprintList");
           const arn = iamArn(accountId, "oidc-provider", "/", input.url, partition);
           const exists = await q.query("SELECT 1 FROM oidc_providers WHERE arn = $1", [arn]);
           if ((exists.rowCount ?? 0) > 0) {
@@ -182,27 +203,28 @@ export function createOidcProviderStore(ctx: StoreContext): OidcProviderStore {
 
     addClientIdToOpenIdConnectProvider: (accountId, arn, clientId, token) =>
       update("AddClientIDToOpenIDConnectProvider", accountId, arn, { arn, clientId }, token, (row) => {
-        if (row.client_ids.includes(clientId)) return { clientIds: row.client_ids, thumbprints: row.thumbprints };
-        if (row.client_ids.length >= MAX_CLIENT_IDS_PER_OIDC_PROVIDER) {
-          throw new IamError(
-            "LimitExceeded",
-            `${arn} already has ${MAX_CLIENT_IDS_PER_OIDC_PROVIDER} client ids (quota ${MAX_CLIENT_IDS_PER_OIDC_PROVIDER})`,
-            { field: "clientId" },
-          );
+        if (row.client_ids.includes(clientId)) return {};
+        const max = quotas.clientIdsPerOidcProvider;
+        if (row.client_ids.length >= max) {
+          throw new IamError("LimitExceeded", `${arn} already has ${row.client_ids.length} client ids (quota ${max})`, {
+            field: "clientId",
+          });
         }
-        return { clientIds: [...row.client_ids, clientId], thumbprints: row.thumbprints };
+        return { client_ids: [...row.client_ids, clientId] };
       }),
 
     removeClientIdFromOpenIdConnectProvider: (accountId, arn, clientId, token) =>
       update("RemoveClientIDFromOpenIDConnectProvider", accountId, arn, { arn, clientId }, token, (row) => ({
-        clientIds: row.client_ids.filter((c) => c !== clientId),
-        thumbprints: row.thumbprints,
+        client_ids: row.client_ids.filter((c) => c !== clientId),
       })),
 
     updateOpenIdConnectProviderThumbprint: (accountId, arn, thumbprints, token) =>
-      update("UpdateOpenIDConnectProviderThumbprint", accountId, arn, { arn, thumbprints }, token, (row) => ({
-        clientIds: row.client_ids,
-        thumbprints: [...thumbprints],
-      })),
+      update("UpdateOpenIDConnectProviderThumbprint", accountId, arn, { arn, thumbprints }, token, () => {
+        checkListQuota(thumbprints, quotas.thumbprintsPerOidcProvider, "thumbprints", "thumbprintList");
+        return { thumbprints: [...thumbprints] };
+      }),
+
+    updateOpenIdConnectProviderJwks: (accountId, arn, jwks, token) =>
+      update("UpdateOpenIDConnectProviderJWKS", accountId, arn, { arn, jwks }, token, () => ({ jwks })),
   };
 }

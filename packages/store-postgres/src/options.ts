@@ -14,6 +14,8 @@ export interface StoreQuotas {
   readonly tagsPerEntity: number;
   readonly instanceProfilesPerAccount: number;
   readonly oidcProvidersPerAccount: number;
+  readonly clientIdsPerOidcProvider: number;
+  readonly thumbprintsPerOidcProvider: number;
   readonly guardrailsPerAccount: number;
   readonly mfaDevicesPerUser: number;
 }
@@ -31,6 +33,8 @@ export const DEFAULT_QUOTAS: StoreQuotas = Object.freeze({
   tagsPerEntity: 50,
   instanceProfilesPerAccount: 1000,
   oidcProvidersPerAccount: 100,
+  clientIdsPerOidcProvider: 100,
+  thumbprintsPerOidcProvider: 5,
   guardrailsPerAccount: 5,
   mfaDevicesPerUser: 8,
 });

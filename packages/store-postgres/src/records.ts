@@ -1,4 +1,4 @@
-/** A key/value tag on a user or role. */
+/** A key/value tag on a user, role, instance profile or OpenID Connect provider. */
 export interface TagRecord {
   readonly key: string;
   readonly value: string;

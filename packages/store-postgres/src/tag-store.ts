@@ -1,11 +1,13 @@
 import { IamError } from "@gatehouse/core";
+import { findInstanceProfile } from "./instance-profile-store.ts";
 import { findRole, findUser, pageQuery, toPage } from "./lookups.ts";
+import { findProvider } from "./oidc-provider-store.ts";
 import type { Mutation, Page, PageInput, RequestToken, TagRecord } from "./records.ts";
-import { roleState, userState } from "./state.ts";
-import { mutate, type Queryable, read, type StoreContext } from "./tx.ts";
+import { instanceProfileState, oidcProviderState, roleState, userState } from "./state.ts";
+import { mutate, type OutboxEvent, type Queryable, read, type StoreContext } from "./tx.ts";
 
-/** Users and roles carry tags. */
-export type TaggableKind = "user" | "role";
+/** The entities that carry tags: users, roles, instance profiles and OpenID Connect providers. */
+export type TaggableKind = "user" | "role" | "instance-profile" | "oidc-provider";
 
 /** Input of {@link TagStore.updateRole}: absent fields keep their value, as AWS's UpdateRole. */
 export interface UpdateRoleInput extends RequestToken {
@@ -13,9 +15,16 @@ export interface UpdateRoleInput extends RequestToken {
   readonly maxSessionDuration?: number | undefined;
 }
 
-/** Tags on users and roles, and the in-place updates of a role. */
+/**
+ * Tags on users, roles, instance profiles and OpenID Connect providers, and the in-place updates
+ * of a role. An entity is named by `name`: the user, role or instance profile name, or the OIDC
+ * provider's ARN.
+ */
 export interface TagStore {
-  /** Adds tags, replacing the value of a key already there (keys compare case-insensitively). */
+  /**
+   * Adds tags, replacing the value of a key already there (keys compare case-insensitively);
+   * LimitExceeded past the `tagsPerEntity` quota.
+   */
   tagEntity(
     accountId: string,
     kind: TaggableKind,
@@ -31,6 +40,7 @@ export interface TagStore {
     keys: readonly string[],
     token?: RequestToken,
   ): Promise<Mutation<null>>;
+  /** The entity's tags sorted by key (case-insensitively), paged. */
   listEntityTags(accountId: string, kind: TaggableKind, name: string, page: PageInput): Promise<Page<TagRecord>>;
   updateRole(accountId: string, roleName: string, input: UpdateRoleInput): Promise<Mutation<null>>;
   updateAssumeRolePolicy(
@@ -41,25 +51,74 @@ export interface TagStore {
   ): Promise<Mutation<null>>;
 }
 
+/** How one taggable kind is found, named and written. */
+interface Taggable {
+  /** The noun of its operations: `Tag${word}`, `Untag${word}`, `List${word}Tags`. */
+  readonly word: string;
+  /** How messages name it. */
+  readonly label: string;
+  find(q: Queryable, accountId: string, name: string): Promise<{ id: string; tags: readonly TagRecord[] }>;
+  /** Stores the new tag list and returns the entity's new state for the outbox. */
+  write(q: Queryable, id: string, tags: readonly TagRecord[]): Promise<OutboxEvent>;
+}
+
 /** The {@link TagStore} half of the store. */
 export function createTagStore(ctx: StoreContext): TagStore {
   const partition = ctx.options.partition;
   const maxTags = ctx.options.quotas.tagsPerEntity;
 
-  const entity = async (q: Queryable, accountId: string, kind: TaggableKind, name: string) => {
-    if (kind === "user") {
-      const u = await findUser(q, partition, accountId, name);
-      return { id: u.user_id, tags: u.tags };
-    }
-    const r = await findRole(q, partition, accountId, name);
-    return { id: r.role_id, tags: r.tags };
-  };
-
-  const writeTags = async (q: Queryable, kind: TaggableKind, id: string, tags: readonly TagRecord[]) => {
-    const table = kind === "user" ? "users" : "roles";
-    const col = kind === "user" ? "user_id" : "role_id";
-    await q.query(`UPDATE ${table} SET tags = $2::jsonb WHERE ${col} = $1`, [id, JSON.stringify(tags)]);
-    return kind === "user" ? userState(q, partition, id) : roleState(q, partition, id);
+  const taggables: Record<TaggableKind, Taggable> = {
+    user: {
+      word: "User",
+      label: "user",
+      find: async (q, accountId, name) => {
+        const u = await findUser(q, partition, accountId, name);
+        return { id: u.user_id, tags: u.tags };
+      },
+      write: async (q, id, tags) => {
+        await q.query("UPDATE users SET tags = $2::jsonb WHERE user_id = $1", [id, JSON.stringify(tags)]);
+        return userState(q, partition, id);
+      },
+    },
+    role: {
+      word: "Role",
+      label: "role",
+      find: async (q, accountId, name) => {
+        const r = await findRole(q, partition, accountId, name);
+        return { id: r.role_id, tags: r.tags };
+      },
+      write: async (q, id, tags) => {
+        await q.query("UPDATE roles SET tags = $2::jsonb WHERE role_id = $1", [id, JSON.stringify(tags)]);
+        return roleState(q, partition, id);
+      },
+    },
+    "instance-profile": {
+      word: "InstanceProfile",
+      label: "instance profile",
+      find: async (q, accountId, name) => {
+        const p = await findInstanceProfile(q, accountId, name);
+        return { id: p.instance_profile_id, tags: p.tags };
+      },
+      write: async (q, id, tags) => {
+        await q.query("UPDATE instance_profiles SET tags = $2::jsonb WHERE instance_profile_id = $1", [
+          id,
+          JSON.stringify(tags),
+        ]);
+        return instanceProfileState(q, partition, id);
+      },
+    },
+    "oidc-provider": {
+      word: "OpenIDConnectProvider",
+      label: "OpenID Connect provider",
+      find: async (q, accountId, arn) => {
+        const p = await findProvider(q, accountId, arn);
+        return { id: p.arn, tags: p.tags };
+      },
+      write: async (q, arn, tags) => {
+        await q.query("UPDATE oidc_providers SET tags = $2::jsonb WHERE arn = $1", [arn, JSON.stringify(tags)]);
+        return oidcProviderState(q, arn);
+      },
+    },
   };
 
   return {
@@ -68,24 +127,25 @@ export function createTagStore(ctx: StoreContext): TagStore {
         ctx,
         accountId,
         {
-          operation: kind === "user" ? "TagUser" : "TagRole",
+          operation: `Tag${taggables[kind].word}`,
           request: { kind, name, tags },
           clientRequestToken: token?.clientRequestToken,
         },
         async (q) => {
-          const e = await entity(q, accountId, kind, name);
-          const merged = new Map(e.tags.map((t) => [t.key.toLowerCase(), t]));
-          for (const t of tags) merged.set(t.key.toLowerCase(), { key: t.key, value: t.value });
+          const t = taggables[kind];
+          const e = await t.find(q, accountId, name);
+          const merged = new Map(e.tags.map((x) => [x.key.toLowerCase(), x]));
+          for (const x of tags) merged.set(x.key.toLowerCase(), { key: x.key, value: x.value });
           if (merged.size > maxTags) {
             throw new IamError(
               "LimitExceeded",
-              `${kind} ${JSON.stringify(name)} would have ${merged.size} tags (quota ${maxTags})`,
+              `${t.label} ${JSON.stringify(name)} would have ${merged.size} tags (quota ${maxTags})`,
               { field: "tags" },
             );
           }
           const next = [...merged.values()];
           if (JSON.stringify(next) === JSON.stringify(e.tags)) return { value: null, events: [] };
-          return { value: null, events: [await writeTags(q, kind, e.id, next)] };
+          return { value: null, events: [await t.write(q, e.id, next)] };
         },
       ),
 
@@ -94,23 +154,24 @@ export function createTagStore(ctx: StoreContext): TagStore {
         ctx,
         accountId,
         {
-          operation: kind === "user" ? "UntagUser" : "UntagRole",
+          operation: `Untag${taggables[kind].word}`,
           request: { kind, name, keys },
           clientRequestToken: token?.clientRequestToken,
         },
         async (q) => {
-          const e = await entity(q, accountId, kind, name);
+          const t = taggables[kind];
+          const e = await t.find(q, accountId, name);
           const drop = new Set(keys.map((k) => k.toLowerCase()));
-          const next = e.tags.filter((t) => !drop.has(t.key.toLowerCase()));
+          const next = e.tags.filter((x) => !drop.has(x.key.toLowerCase()));
           if (next.length === e.tags.length) return { value: null, events: [] };
-          return { value: null, events: [await writeTags(q, kind, e.id, next)] };
+          return { value: null, events: [await t.write(q, e.id, next)] };
         },
       ),
 
     listEntityTags: (accountId, kind, name, page) =>
-      read(ctx, kind === "user" ? "ListUserTags" : "ListRoleTags", async (q) => {
+      read(ctx, `List${taggables[kind].word}Tags`, async (q) => {
         const p = pageQuery({ marker: page.marker, maxItems: page.maxItems });
-        const e = await entity(q, accountId, kind, name);
+        const e = await taggables[kind].find(q, accountId, name);
         const sorted = [...e.tags]
           .sort((a, b) => (a.key.toLowerCase() < b.key.toLowerCase() ? -1 : 1))
           .filter((t) => p.after === null || t.key.toLowerCase() > p.after);

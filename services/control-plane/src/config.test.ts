@@ -23,6 +23,8 @@ describe("control-plane config", () => {
       GATEHOUSE_QUOTA_MFA_DEVICES_PER_USER: "1",
       GATEHOUSE_QUOTA_INSTANCE_PROFILES_PER_ACCOUNT: "10",
       GATEHOUSE_QUOTA_OIDC_PROVIDERS_PER_ACCOUNT: "3",
+      GATEHOUSE_QUOTA_CLIENT_IDS_PER_OIDC_PROVIDER: "250",
+      GATEHOUSE_QUOTA_THUMBPRINTS_PER_OIDC_PROVIDER: "8",
     }).quotas;
     expect(q).toEqual({
       tagsPerEntity: 60,
@@ -30,9 +32,14 @@ describe("control-plane config", () => {
       mfaDevicesPerUser: 1,
       instanceProfilesPerAccount: 10,
       oidcProvidersPerAccount: 3,
+      clientIdsPerOidcProvider: 250,
+      thumbprintsPerOidcProvider: 8,
     });
     expect(() => loadControlPlaneConfig({ ...base, GATEHOUSE_QUOTA_MFA_DEVICES_PER_USER: "0" })).toThrow(
       /GATEHOUSE_QUOTA_MFA_DEVICES_PER_USER="0"/,
+    );
+    expect(() => loadControlPlaneConfig({ ...base, GATEHOUSE_QUOTA_THUMBPRINTS_PER_OIDC_PROVIDER: "101" })).toThrow(
+      /GATEHOUSE_QUOTA_THUMBPRINTS_PER_OIDC_PROVIDER="101"/,
     );
     expect(c.secretKey).toHaveLength(32);
     expect(Object.isFrozen(c) && Object.isFrozen(c.postgres)).toBe(true);

@@ -2,7 +2,7 @@ import { CHANGE_EVENT_SCHEMA_VERSION, changeEvent, encodeAccountSnapshot } from 
 import { IamError, iamArn, tryParseArn } from "@gatehouse/core";
 import type { PolicyKind } from "@gatehouse/policy";
 import { type ControlServiceServer, EntityType, type GroupMembershipRequest, type PageRequest } from "@gatehouse/proto";
-import type { IamStore, PrincipalKind, PrincipalRef } from "@gatehouse/store-postgres";
+import type { IamStore, PrincipalKind, PrincipalRef, TaggableKind } from "@gatehouse/store-postgres";
 import type { handleUnaryCall, UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { Authenticator } from "./authenticator.ts";
@@ -61,6 +61,22 @@ const PRINCIPAL_KIND: Record<number, PrincipalKind> = {
 };
 const KIND_WORD: Record<PrincipalKind, string> = { user: "User", group: "Group", role: "Role" };
 const NAME_MAX: Record<PrincipalKind, number> = { user: 64, group: 128, role: 64 };
+
+/** One taggable kind as the Tag*, Untag* and List*Tags handlers see it. */
+interface Taggable {
+  readonly kind: TaggableKind;
+  /** The noun of its operations and IAM actions. */
+  readonly word: string;
+  readonly rpc: {
+    readonly tag: "tagUser" | "tagRole" | "tagInstanceProfile" | "tagOpenIdConnectProvider";
+    readonly untag: "untagUser" | "untagRole" | "untagInstanceProfile" | "untagOpenIdConnectProvider";
+    readonly list: "listUserTags" | "listRoleTags" | "listInstanceProfileTags" | "listOpenIdConnectProviderTags";
+  };
+  /** Validates `entityName`: a name, or for an OIDC provider its ARN. */
+  entity(entityName: string): string;
+  /** The ARN the call is authorized on. */
+  arn(accountId: string, name: string): Promise<string> | string;
+}
 
 function principalOf(entityType: number, entityName: string): PrincipalRef {
   const kind = PRINCIPAL_KIND[entityType];
@@ -182,19 +198,52 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
   };
 
   /** An OIDC provider ARN of this partition (not checked for existence here). */
-  const checkOidcArn = (arn: string): string => {
+  const checkOidcArn = (arn: string, field = "openIdConnectProviderArn"): string => {
     const parsed = tryParseArn(arn);
     if (parsed === undefined || parsed.service !== "iam" || !parsed.resource.startsWith("oidc-provider/")) {
-      throw new IamError(
-        "InvalidInput",
-        `openIdConnectProviderArn ${JSON.stringify(arn)} is not an OIDC provider ARN`,
-        {
-          field: "openIdConnectProviderArn",
-        },
-      );
+      throw new IamError("InvalidInput", `${field} ${JSON.stringify(arn)} is not an OIDC provider ARN`, { field });
     }
     return arn;
   };
+
+  /**
+   * The taggable kinds: their RPCs, the noun of their IAM actions (`iam:Tag${word}`,
+   * `iam:Untag${word}`, `iam:List${word}Tags`), how `entityName` names one, and its ARN.
+   */
+  const taggables: readonly Taggable[] = [
+    {
+      kind: "user",
+      word: "User",
+      rpc: { tag: "tagUser", untag: "untagUser", list: "listUserTags" },
+      entity: (v) => checkName(v, "entityName", NAME_MAX.user),
+      arn: (accountId, name) => entityArn(accountId, "user", name),
+    },
+    {
+      kind: "role",
+      word: "Role",
+      rpc: { tag: "tagRole", untag: "untagRole", list: "listRoleTags" },
+      entity: (v) => checkName(v, "entityName", NAME_MAX.role),
+      arn: (accountId, name) => entityArn(accountId, "role", name),
+    },
+    {
+      kind: "instance-profile",
+      word: "InstanceProfile",
+      rpc: { tag: "tagInstanceProfile", untag: "untagInstanceProfile", list: "listInstanceProfileTags" },
+      entity: (v) => checkName(v, "entityName", 128),
+      arn: instanceProfileArn,
+    },
+    {
+      kind: "oidc-provider",
+      word: "OpenIDConnectProvider",
+      rpc: {
+        tag: "tagOpenIdConnectProvider",
+        untag: "untagOpenIdConnectProvider",
+        list: "listOpenIdConnectProviderTags",
+      },
+      entity: (v) => checkOidcArn(v, "entityName"),
+      arn: (_accountId, arn) => arn,
+    },
+  ];
 
   /** The user a self-service call is about: the named one, or the calling user. */
   const subjectUser = (ctx: Ctx, userName: string): string => {
@@ -587,43 +636,39 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       return { accessKeys: (await store.listAccessKeys(ctx.accountId, userName)).map(toWire.accessKey) };
     }),
 
-    // ---- tags on users and roles ----
-    ...(["user", "role"] as const).flatMap((kind) => {
-      const word = KIND_WORD[kind];
-      const named = (name: string) => checkName(name, "entityName", NAME_MAX[kind]);
-      return [
-        handler(kind === "user" ? "tagUser" : "tagRole", `Tag${word}`, async (r, ctx) => {
-          const name = named(r.entityName);
-          const tags = checkTags(r.tags);
-          if (tags.length === 0) throw new IamError("ValidationError", "tags must not be empty", { field: "tags" });
-          await ctx.authorize(`Tag${word}`, () => entityArn(ctx.accountId, kind, name));
-          return {
-            revision: toWire.revision(
-              await store.tagEntity(ctx.accountId, kind, name, tags, token(r.clientRequestToken)),
-            ),
-          };
-        }),
-        handler(kind === "user" ? "untagUser" : "untagRole", `Untag${word}`, async (r, ctx) => {
-          const name = named(r.entityName);
-          const keys = checkTagKeys(r.tagKeys);
-          await ctx.authorize(`Untag${word}`, () => entityArn(ctx.accountId, kind, name));
-          return {
-            revision: toWire.revision(
-              await store.untagEntity(ctx.accountId, kind, name, keys, token(r.clientRequestToken)),
-            ),
-          };
-        }),
-        handler(kind === "user" ? "listUserTags" : "listRoleTags", `List${word}Tags`, async (r, ctx) => {
-          const name = named(r.entityName);
-          await ctx.authorize(`List${word}Tags`, () => entityArn(ctx.accountId, kind, name));
-          const result = await store.listEntityTags(ctx.accountId, kind, name, {
-            marker: r.page?.marker,
-            maxItems: r.page?.maxItems,
-          });
-          return { tags: result.items.map((t) => ({ key: t.key, value: t.value })), page: toWire.page(result) };
-        }),
-      ];
-    }),
+    // ---- tags on users, roles, instance profiles and OIDC providers ----
+    ...taggables.flatMap((t) => [
+      handler(t.rpc.tag, `Tag${t.word}`, async (r, ctx) => {
+        const name = t.entity(r.entityName);
+        const tags = checkTags(r.tags);
+        if (tags.length === 0) throw new IamError("ValidationError", "tags must not be empty", { field: "tags" });
+        await ctx.authorize(`Tag${t.word}`, () => t.arn(ctx.accountId, name));
+        return {
+          revision: toWire.revision(
+            await store.tagEntity(ctx.accountId, t.kind, name, tags, token(r.clientRequestToken)),
+          ),
+        };
+      }),
+      handler(t.rpc.untag, `Untag${t.word}`, async (r, ctx) => {
+        const name = t.entity(r.entityName);
+        const keys = checkTagKeys(r.tagKeys);
+        await ctx.authorize(`Untag${t.word}`, () => t.arn(ctx.accountId, name));
+        return {
+          revision: toWire.revision(
+            await store.untagEntity(ctx.accountId, t.kind, name, keys, token(r.clientRequestToken)),
+          ),
+        };
+      }),
+      handler(t.rpc.list, `List${t.word}Tags`, async (r, ctx) => {
+        const name = t.entity(r.entityName);
+        await ctx.authorize(`List${t.word}Tags`, () => t.arn(ctx.accountId, name));
+        const result = await store.listEntityTags(ctx.accountId, t.kind, name, {
+          marker: r.page?.marker,
+          maxItems: r.page?.maxItems,
+        });
+        return { tags: result.items.map((x) => ({ key: x.key, value: x.value })), page: toWire.page(result) };
+      }),
+    ]),
 
     // ---- role updates ----
     handler("updateRole", "UpdateRole", async (r, ctx) => {
@@ -981,6 +1026,13 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
         thumbprints,
         token(r.clientRequestToken),
       );
+      return { revision: toWire.revision(m) };
+    }),
+    handler("updateOpenIdConnectProviderJwks", "UpdateOpenIDConnectProviderJWKS", async (r, ctx) => {
+      const arn = checkOidcArn(r.openIdConnectProviderArn);
+      const jwks = checkJwks(r.jwksJson);
+      await ctx.authorize("UpdateOpenIDConnectProviderJWKS", () => arn);
+      const m = await store.updateOpenIdConnectProviderJwks(ctx.accountId, arn, jwks, token(r.clientRequestToken));
       return { revision: toWire.revision(m) };
     }),
 

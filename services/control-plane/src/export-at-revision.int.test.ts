@@ -8,6 +8,12 @@ import { failureOf } from "./test-client.int-helper.ts";
 const TRUST = policyDoc({ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" });
 const S3_READ = policyDoc({ Effect: "Allow", Action: "s3:GetObject", Resource: "*" });
 const USER = EntityType.ENTITY_TYPE_USER;
+const JWKS_1 = JSON.stringify({ keys: [{ kty: "RSA", kid: "one", n: "AQAB", e: "AQAB" }] });
+const JWKS_2 = JSON.stringify({ keys: [{ kty: "RSA", kid: "two", n: "AQAB", e: "AQAB" }] });
+const TAGS = [
+  { key: "A", value: "2" },
+  { key: "b", value: "3" },
+];
 
 /** Snapshot entities as comparable `kind id → state` pairs, in a stable order. */
 function entitiesOf(snapshot: Uint8Array): [string, unknown][] {
@@ -68,7 +74,11 @@ describe("ExportAccount at a past revision (real Postgres + Kafka)", () => {
       entityName: "alice",
       permissionsBoundaryArn: "arn:aws:iam::aws:policy/IAMReadOnlyAccess",
     });
-    await root.call("createInstanceProfile", { instanceProfileName: "web", path: "/" });
+    await root.call("createInstanceProfile", {
+      instanceProfileName: "web",
+      path: "/",
+      tags: [{ key: "a", value: "1" }],
+    });
     await root.call("addRoleToInstanceProfile", { instanceProfileName: "web", roleName: "web" });
     await root.call("createPolicyVersion", {
       policyArn: policy.policy.arn,
@@ -77,7 +87,18 @@ describe("ExportAccount at a past revision (real Postgres + Kafka)", () => {
     });
     await root.call("tagUser", { entityName: "alice", tags: [{ key: "team", value: "blue" }] });
     await root.call("createAccountAlias", { accountAlias: `exp-${f.accountId}` });
+    const oidc = await root.call("createOpenIdConnectProvider", {
+      url: "https://issuer.example.com",
+      clientIdList: ["app"],
+      jwksJson: JWKS_1,
+    });
+    const provider = { openIdConnectProviderArn: oidc.openIdConnectProviderArn };
+    await root.call("updateOpenIdConnectProviderJwks", { ...provider, jwksJson: JWKS_2 });
+    await root.call("tagOpenIdConnectProvider", { entityName: provider.openIdConnectProviderArn, tags: TAGS });
+    await root.call("tagInstanceProfile", { entityName: "web", tags: TAGS });
     await checkpoint();
+    await root.call("updateOpenIdConnectProviderJwks", { ...provider, jwksJson: "" });
+    await root.call("untagOpenIdConnectProvider", { entityName: provider.openIdConnectProviderArn, tagKeys: ["b"] });
     await root.call("removeRoleFromInstanceProfile", { instanceProfileName: "web", roleName: "web" });
     await root.call("deleteInstanceProfile", { instanceProfileName: "web" });
     await root.call("removeUserFromGroup", { groupName: "readers", userName: "alice" });
@@ -87,13 +108,21 @@ describe("ExportAccount at a past revision (real Postgres + Kafka)", () => {
 
     const kindsAtThree = new Set(seen[2]?.entities.map(([k]) => k.split(" ")[0]));
     expect([...kindsAtThree].sort()).toEqual(
-      ["access-key", "account", "group", "instance-profile", "policy", "role", "user"].sort(),
+      ["access-key", "account", "group", "instance-profile", "oidc-provider", "policy", "role", "user"].sort(),
     );
     for (const { revision, entities } of seen) {
       const past = await root.call("exportAccount", { accountId: "", atRevision: revision });
       expect(past.revision.revision).toBe(revision);
       expect(entitiesOf(past.snapshot), `account at revision ${revision}`).toEqual(entities);
     }
+    // The JWKS document as it was at each revision: replaced, then removed.
+    const oidcAt = (i: number) =>
+      seen[i]?.entities.find(([k]) => k === `oidc-provider ${oidc.openIdConnectProviderArn}`)?.[1];
+    expect(oidcAt(2)).toMatchObject({ jwks: JWKS_2, clientIds: ["app"], tags: TAGS });
+    expect(oidcAt(3)).toMatchObject({ jwks: null, clientIds: ["app"], tags: [{ key: "A", value: "2" }] });
+    // The instance profile's "a" tag was replaced by "A" (keys compare case-insensitively).
+    const profileAt2 = seen[2]?.entities.find(([k]) => k.startsWith("instance-profile "))?.[1];
+    expect(profileAt2).toMatchObject({ instanceProfileName: "web", tags: TAGS });
     // Deleted entities are gone from later exports but come back at earlier revisions.
     expect(seen[3]?.entities.some(([k]) => k.startsWith("group "))).toBe(false);
     expect(seen[1]?.entities.some(([k]) => k.startsWith("group "))).toBe(true);

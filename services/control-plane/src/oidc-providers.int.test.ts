@@ -95,6 +95,151 @@ describe("OpenID Connect providers (real Postgres + Kafka)", () => {
     expect(Number(events.rows.at(-1)?.revision)).toBe(Number(deleted.revision.revision));
   });
 
+  it("UpdateOpenIDConnectProviderJWKS replaces and removes the document; events carry the full state", async () => {
+    const { root, accountId } = f;
+    const arn = `arn:aws:iam::${accountId}:oidc-provider/keys.example.com`;
+    await root.call("createOpenIdConnectProvider", {
+      url: "https://keys.example.com",
+      clientIdList: ["app"],
+      thumbprintList: [THUMB],
+      jwksJson: JWKS,
+      tags: [{ key: "env", value: "prod" }],
+    });
+    const eventsOf = async () =>
+      (
+        await f.h.cp.store.pool.query(
+          "SELECT revision, payload FROM outbox WHERE account_id = $1 AND entity_id = $2 ORDER BY revision",
+          [accountId, arn],
+        )
+      ).rows.map((r) => ({ revision: Number(r.revision), payload: r.payload }));
+
+    const rotated = JSON.stringify({ keys: [{ kty: "EC", kid: "k2", crv: "P-256", x: "AA", y: "AA" }] });
+    const replaced = await root.call("updateOpenIdConnectProviderJwks", {
+      openIdConnectProviderArn: arn,
+      jwksJson: rotated,
+    });
+    expect((await root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: arn })).jwksJson).toBe(rotated);
+    const afterReplace = await eventsOf();
+    expect(afterReplace.at(-1)).toEqual({
+      revision: Number(replaced.revision.revision),
+      payload: expect.objectContaining({
+        arn,
+        url: "keys.example.com",
+        clientIds: ["app"],
+        thumbprints: [THUMB],
+        jwks: rotated,
+        tags: [{ key: "env", value: "prod" }],
+      }),
+    });
+
+    // The same document again changes nothing: no revision, no event.
+    const same = await root.call("updateOpenIdConnectProviderJwks", {
+      openIdConnectProviderArn: arn,
+      jwksJson: rotated,
+    });
+    expect(same.revision.revision).toBe(replaced.revision.revision);
+    expect(await eventsOf()).toHaveLength(afterReplace.length);
+
+    const cleared = await root.call("updateOpenIdConnectProviderJwks", { openIdConnectProviderArn: arn, jwksJson: "" });
+    expect(Number(cleared.revision.revision)).toBe(Number(replaced.revision.revision) + 1);
+    expect((await root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: arn })).jwksJson).toBe("");
+    const afterClear = await eventsOf();
+    expect(afterClear.at(-1)).toMatchObject({ revision: Number(cleared.revision.revision), payload: { jwks: null } });
+    const exported = await f.h.cp.store.exportAccount(accountId);
+    expect(exported.entities.find((e) => e.id === arn)?.state).toMatchObject({ jwks: null, clientIds: ["app"] });
+
+    // Checked exactly as at creation; a refused document leaves the provider as it was.
+    const cases: [object, number, string, string][] = [
+      [{ openIdConnectProviderArn: arn, jwksJson: "{not json" }, status.INVALID_ARGUMENT, "InvalidInput", "jwksJson"],
+      [{ openIdConnectProviderArn: arn, jwksJson: '{"keys":[]}' }, status.INVALID_ARGUMENT, "InvalidInput", "jwksJson"],
+      [
+        { openIdConnectProviderArn: arn, jwksJson: '{"keys":[{"kid":"x"}]}' },
+        status.INVALID_ARGUMENT,
+        "InvalidInput",
+        "jwksJson",
+      ],
+      [
+        { openIdConnectProviderArn: arn, jwksJson: JSON.stringify({ keys: [{ kty: "oct", k: "x".repeat(70_000) }] }) },
+        status.INVALID_ARGUMENT,
+        "InvalidInput",
+        "jwksJson",
+      ],
+      [
+        { openIdConnectProviderArn: "nope", jwksJson: JWKS },
+        status.INVALID_ARGUMENT,
+        "InvalidInput",
+        "openIdConnectProviderArn",
+      ],
+      [
+        { openIdConnectProviderArn: `arn:aws:iam::${accountId}:oidc-provider/ghost.example.com`, jwksJson: JWKS },
+        status.NOT_FOUND,
+        "NoSuchEntity",
+        "openIdConnectProviderArn",
+      ],
+    ];
+    for (const [request, code, awsName, field] of cases) {
+      const e = await failureOf(root.call("updateOpenIdConnectProviderJwks", request));
+      expect([e.code, e.awsName, e.field], JSON.stringify(request).slice(0, 80)).toEqual([code, awsName, field]);
+    }
+    expect(await eventsOf()).toHaveLength(afterClear.length);
+    expect((await root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: arn })).jwksJson).toBe("");
+
+    // A retry with the same client request token returns the first result without a second write.
+    const first = await root.call("updateOpenIdConnectProviderJwks", {
+      openIdConnectProviderArn: arn,
+      jwksJson: JWKS,
+      clientRequestToken: "jwks-retry-1",
+    });
+    await root.call("updateOpenIdConnectProviderJwks", { openIdConnectProviderArn: arn, jwksJson: rotated });
+    const retried = await root.call("updateOpenIdConnectProviderJwks", {
+      openIdConnectProviderArn: arn,
+      jwksJson: JWKS,
+      clientRequestToken: "jwks-retry-1",
+    });
+    expect(retried.revision.revision).toBe(first.revision.revision);
+    expect((await root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: arn })).jwksJson).toBe(rotated);
+
+    await root.call("deleteOpenIdConnectProvider", { openIdConnectProviderArn: arn });
+  });
+
+  it("AWS's default quotas: 100 client ids and 5 thumbprints per provider, on every path", async () => {
+    const { root, accountId } = f;
+    const arn = `arn:aws:iam::${accountId}:oidc-provider/full.example.com`;
+    const clientIds = Array.from({ length: 100 }, (_, i) => `c${i}`);
+    const thumbprints = Array.from({ length: 5 }, (_, i) => String(i).repeat(40));
+    await root.call("createOpenIdConnectProvider", {
+      url: "https://full.example.com",
+      clientIdList: clientIds,
+      thumbprintList: thumbprints,
+    });
+    const oneMore = await failureOf(
+      root.call("addClientIdToOpenIdConnectProvider", { openIdConnectProviderArn: arn, clientId: "c100" }),
+    );
+    expect([oneMore.code, oneMore.awsName, oneMore.field]).toEqual([
+      status.RESOURCE_EXHAUSTED,
+      "LimitExceeded",
+      "clientId",
+    ]);
+    expect(oneMore.details).toContain("quota 100");
+    // A client id already there is no addition, even at the quota.
+    await root.call("addClientIdToOpenIdConnectProvider", { openIdConnectProviderArn: arn, clientId: "c0" });
+    const sixThumbprints = await failureOf(
+      root.call("updateOpenIdConnectProviderThumbprint", {
+        openIdConnectProviderArn: arn,
+        thumbprintList: [...thumbprints, "f".repeat(40)],
+      }),
+    );
+    expect([sixThumbprints.code, sixThumbprints.awsName, sixThumbprints.field]).toEqual([
+      status.RESOURCE_EXHAUSTED,
+      "LimitExceeded",
+      "thumbprintList",
+    ]);
+    expect(sixThumbprints.details).toContain("quota 5");
+    const got = await root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: arn });
+    expect([got.clientIdList, got.thumbprintList]).toEqual([clientIds, thumbprints]);
+    await root.call("deleteOpenIdConnectProvider", { openIdConnectProviderArn: arn });
+  });
+
   it("rejects bad URLs, lists and JWKS documents with AWS's errors", async () => {
     const { root } = f;
     const cases: [object, number, string, string][] = [
@@ -161,12 +306,22 @@ describe("OpenID Connect providers (real Postgres + Kafka)", () => {
     });
     const one = `arn:aws:iam::${accountId}:oidc-provider/one.example.com`;
     const two = `arn:aws:iam::${accountId}:oidc-provider/two.example.com`;
+    const keyKeeper = await f.aUser("oidc-key-keeper", {
+      inline: [policyDoc({ Effect: "Allow", Action: "iam:UpdateOpenIDConnectProviderJWKS", Resource: one })],
+    });
+    await keyKeeper.call("updateOpenIdConnectProviderJwks", { openIdConnectProviderArn: one, jwksJson: JWKS });
+    expect((await root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: one })).jwksJson).toBe(JWKS);
+    const notThat = await failureOf(
+      keyKeeper.call("updateOpenIdConnectProviderJwks", { openIdConnectProviderArn: two, jwksJson: JWKS }),
+    );
+    expect([notThat.code, notThat.awsName]).toEqual([status.PERMISSION_DENIED, "AccessDenied"]);
     expect((await reader.call("getOpenIdConnectProvider", { openIdConnectProviderArn: one })).url).toBe(
       "one.example.com",
     );
     for (const call of [
       () => reader.call("getOpenIdConnectProvider", { openIdConnectProviderArn: two }),
       () => reader.call("deleteOpenIdConnectProvider", { openIdConnectProviderArn: one }),
+      () => reader.call("updateOpenIdConnectProviderJwks", { openIdConnectProviderArn: one, jwksJson: "" }),
       () => reader.call("listOpenIdConnectProviders", {}),
       () => reader.call("createOpenIdConnectProvider", { url: "https://mine.example.com" }),
     ]) {

@@ -13,6 +13,8 @@ describe("configurable quotas (real Postgres + Kafka)", () => {
       GATEHOUSE_QUOTA_TAGS_PER_ENTITY: "60",
       GATEHOUSE_QUOTA_GUARDRAILS_PER_ACCOUNT: "1",
       GATEHOUSE_QUOTA_MFA_DEVICES_PER_USER: "1",
+      GATEHOUSE_QUOTA_CLIENT_IDS_PER_OIDC_PROVIDER: "120",
+      GATEHOUSE_QUOTA_THUMBPRINTS_PER_OIDC_PROVIDER: "6",
     });
   });
   afterAll(async () => {
@@ -29,6 +31,70 @@ describe("configurable quotas (real Postgres + Kafka)", () => {
     const over = await failureOf(root.call("tagUser", { entityName: "tagged", tags: tags(60, 1) }));
     expect([over.code, over.awsName, over.field]).toEqual([status.RESOURCE_EXHAUSTED, "LimitExceeded", "tags"]);
     expect(over.details).toContain("quota 60");
+  });
+
+  it("tags per entity: the same quota for instance profiles and OIDC providers", async () => {
+    const { root } = f;
+    await root.call("createInstanceProfile", { instanceProfileName: "tagged-profile", tags: tags(0, 50) });
+    const provider = await root.call("createOpenIdConnectProvider", {
+      url: "https://tagged.example.com",
+      tags: tags(0, 50),
+    });
+    for (const [kind, entityName] of [
+      ["InstanceProfile", "tagged-profile"],
+      ["OpenIdConnectProvider", provider.openIdConnectProviderArn],
+    ]) {
+      await root.call(`tag${kind}`, { entityName, tags: tags(50, 10) });
+      const listed = await root.call(`list${kind}Tags`, { entityName, page: { marker: "", maxItems: 100 } });
+      expect(listed.tags, kind).toHaveLength(60);
+      const over = await failureOf(root.call(`tag${kind}`, { entityName, tags: tags(60, 1) }));
+      expect([over.code, over.awsName, over.field], kind).toEqual([status.RESOURCE_EXHAUSTED, "LimitExceeded", "tags"]);
+      expect(over.details).toContain("quota 60");
+    }
+  });
+
+  it("client ids and thumbprints per OIDC provider: above AWS's 100 and 5 when configured", async () => {
+    const { root, accountId } = f;
+    const ids = (from: number, n: number) => Array.from({ length: n }, (_, i) => `client-${from + i}`);
+    const thumbprints = (n: number) => Array.from({ length: n }, (_, i) => i.toString(16).repeat(40));
+    const tooMany = await failureOf(
+      root.call("createOpenIdConnectProvider", { url: "https://big.example.com", clientIdList: ids(0, 121) }),
+    );
+    expect([tooMany.code, tooMany.awsName, tooMany.field]).toEqual([
+      status.RESOURCE_EXHAUSTED,
+      "LimitExceeded",
+      "clientIdList",
+    ]);
+    expect(tooMany.details).toContain("quota 120");
+    const sevenThumbprints = await failureOf(
+      root.call("createOpenIdConnectProvider", { url: "https://big.example.com", thumbprintList: thumbprints(7) }),
+    );
+    expect([sevenThumbprints.awsName, sevenThumbprints.field]).toEqual(["LimitExceeded", "thumbprintList"]);
+
+    const created = await root.call("createOpenIdConnectProvider", {
+      url: "https://big.example.com",
+      clientIdList: ids(0, 110),
+      thumbprintList: thumbprints(6),
+    });
+    const arn = created.openIdConnectProviderArn;
+    expect(arn).toBe(`arn:aws:iam::${accountId}:oidc-provider/big.example.com`);
+    for (const clientId of ids(110, 10)) {
+      await root.call("addClientIdToOpenIdConnectProvider", { openIdConnectProviderArn: arn, clientId });
+    }
+    const over = await failureOf(
+      root.call("addClientIdToOpenIdConnectProvider", { openIdConnectProviderArn: arn, clientId: "client-120" }),
+    );
+    expect([over.code, over.awsName, over.field]).toEqual([status.RESOURCE_EXHAUSTED, "LimitExceeded", "clientId"]);
+    expect(over.details).toContain("quota 120");
+    const overThumbprints = await failureOf(
+      root.call("updateOpenIdConnectProviderThumbprint", {
+        openIdConnectProviderArn: arn,
+        thumbprintList: thumbprints(7),
+      }),
+    );
+    expect([overThumbprints.awsName, overThumbprints.field]).toEqual(["LimitExceeded", "thumbprintList"]);
+    const got = await root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: arn });
+    expect([got.clientIdList.length, got.thumbprintList.length]).toEqual([120, 6]);
   });
 
   it("guardrails per account", async () => {

@@ -5,21 +5,39 @@ import { failureOf } from "./test-client.int-helper.ts";
 
 const TRUST = policyDoc({ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" });
 
-describe("tags on users and roles, role updates (real Postgres + Kafka)", () => {
+const TEAM = [{ key: "team", value: "core" }];
+
+describe("tags on users, roles, instance profiles and OIDC providers, role updates (real Postgres + Kafka)", () => {
   let f: AccountFixture;
+  let oidcArn: string;
   beforeAll(async () => {
     f = await startAccountFixture();
-    await f.root.call("createUser", { userName: "tagged", tags: [{ key: "team", value: "core" }] });
+    await f.root.call("createUser", { userName: "tagged", tags: TEAM });
     await f.root.call("createRole", { roleName: "app", assumeRolePolicyDocument: TRUST });
+    await f.root.call("createInstanceProfile", { instanceProfileName: "web", tags: TEAM });
+    oidcArn = (await f.root.call("createOpenIdConnectProvider", { url: "https://issuer.example.com", tags: TEAM }))
+      .openIdConnectProviderArn;
   });
   afterAll(async () => {
     await f.close();
   });
 
-  for (const kind of ["User", "Role"] as const) {
-    const name = kind === "User" ? "tagged" : "app";
+  // The OIDC provider is named by its ARN (known once created); a missing one by an unused ARN.
+  const kinds = [
+    { kind: "User", name: () => "tagged", ghost: () => "ghost" },
+    { kind: "Role", name: () => "app", ghost: () => "ghost" },
+    { kind: "InstanceProfile", name: () => "web", ghost: () => "ghost" },
+    {
+      kind: "OpenIdConnectProvider",
+      name: () => oidcArn,
+      ghost: () => `arn:aws:iam::${f.accountId}:oidc-provider/ghost.example.com`,
+    },
+  ] as const;
+  for (const k of kinds) {
+    const kind = k.kind;
     it(`Tag${kind}/Untag${kind}/List${kind}Tags: merge case-insensitively, at most 50, AWS key rules`, async () => {
       const { root } = f;
+      const name = k.name();
       const tagged = await root.call(`tag${kind}`, {
         entityName: name,
         tags: [
@@ -29,7 +47,7 @@ describe("tags on users and roles, role updates (real Postgres + Kafka)", () => 
       });
       expect(tagged.revision.revision).toBeGreaterThan(0);
       const listed = await root.call(`list${kind}Tags`, { entityName: name });
-      // The user's "team" tag was replaced by "Team" (keys compare case-insensitively).
+      // A "team" tag given at creation was replaced by "Team" (keys compare case-insensitively).
       expect(listed.tags).toEqual([
         { key: "env", value: "prod" },
         { key: "Team", value: "platform" },
@@ -65,11 +83,103 @@ describe("tags on users and roles, role updates (real Postgres + Kafka)", () => 
       const noKeys = await failureOf(root.call(`untag${kind}`, { entityName: name, tagKeys: [] }));
       expect(noKeys.field).toBe("tagKeys");
       const missing = await failureOf(
-        root.call(`tag${kind}`, { entityName: "ghost", tags: [{ key: "a", value: "" }] }),
+        root.call(`tag${kind}`, { entityName: k.ghost(), tags: [{ key: "a", value: "" }] }),
       );
       expect([missing.code, missing.awsName]).toEqual([status.NOT_FOUND, "NoSuchEntity"]);
+      for (const call of [
+        () => root.call(`untag${kind}`, { entityName: k.ghost(), tagKeys: ["a"] }),
+        () => root.call(`list${kind}Tags`, { entityName: k.ghost() }),
+      ]) {
+        expect((await failureOf(call())).awsName).toBe("NoSuchEntity");
+      }
     });
   }
+
+  it("instance profile and OIDC provider tags: in Get responses and events, checked at creation", async () => {
+    const { root, accountId } = f;
+    const lastState = async (entityId: string) =>
+      (
+        await f.h.cp.store.pool.query(
+          "SELECT revision, payload FROM outbox WHERE account_id = $1 AND entity_id = $2 ORDER BY revision DESC LIMIT 1",
+          [accountId, entityId],
+        )
+      ).rows.map((r) => ({ revision: Number(r.revision), payload: r.payload }))[0];
+
+    await root.call("createInstanceProfile", { instanceProfileName: "tag-events", tags: TEAM });
+    await root.call("addRoleToInstanceProfile", { instanceProfileName: "tag-events", roleName: "app" });
+    const profileTagged = await root.call("tagInstanceProfile", {
+      entityName: "TAG-EVENTS",
+      tags: [{ key: "cost", value: "42" }],
+    });
+    const profile = (await root.call("getInstanceProfile", { instanceProfileName: "tag-events" })).instanceProfile;
+    expect(profile.tags).toEqual([...TEAM, { key: "cost", value: "42" }]);
+    expect(await lastState(profile.instanceProfileId)).toEqual({
+      revision: Number(profileTagged.revision.revision),
+      payload: expect.objectContaining({
+        instanceProfileName: "tag-events",
+        tags: [...TEAM, { key: "cost", value: "42" }],
+        roles: [expect.objectContaining({ roleName: "app" })],
+      }),
+    });
+    const profileUntagged = await root.call("untagInstanceProfile", { entityName: "tag-events", tagKeys: ["TEAM"] });
+    expect((await lastState(profile.instanceProfileId))?.payload.tags).toEqual([{ key: "cost", value: "42" }]);
+    expect((await lastState(profile.instanceProfileId))?.revision).toBe(Number(profileUntagged.revision.revision));
+
+    const arn = (
+      await root.call("createOpenIdConnectProvider", {
+        url: "https://tag-events.example.com",
+        clientIdList: ["app"],
+        tags: TEAM,
+      })
+    ).openIdConnectProviderArn;
+    const providerTagged = await root.call("tagOpenIdConnectProvider", {
+      entityName: arn,
+      tags: [{ key: "cost", value: "7" }],
+    });
+    expect((await root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: arn })).tags).toEqual([
+      ...TEAM,
+      { key: "cost", value: "7" },
+    ]);
+    expect(await lastState(arn)).toEqual({
+      revision: Number(providerTagged.revision.revision),
+      payload: expect.objectContaining({ arn, clientIds: ["app"], tags: [...TEAM, { key: "cost", value: "7" }] }),
+    });
+    await root.call("untagOpenIdConnectProvider", { entityName: arn, tagKeys: ["cost"] });
+    expect((await lastState(arn))?.payload.tags).toEqual(TEAM);
+    const notAnArn = await failureOf(
+      root.call("tagOpenIdConnectProvider", { entityName: "issuer.example.com", tags: [{ key: "a", value: "" }] }),
+    );
+    expect([notAnArn.code, notAnArn.awsName, notAnArn.field]).toEqual([
+      status.INVALID_ARGUMENT,
+      "InvalidInput",
+      "entityName",
+    ]);
+
+    // Tags given at creation follow the same rules as TagInstanceProfile and TagOpenIDConnectProvider.
+    const many = Array.from({ length: 51 }, (_, i) => ({ key: `k${i}`, value: "v" }));
+    const creations = [
+      (tags: object[]) => root.call("createInstanceProfile", { instanceProfileName: "refused", tags }),
+      (tags: object[]) => root.call("createOpenIdConnectProvider", { url: "https://refused.example.com", tags }),
+    ];
+    for (const create of creations) {
+      const over = await failureOf(create(many));
+      expect([over.code, over.awsName, over.field]).toEqual([status.RESOURCE_EXHAUSTED, "LimitExceeded", "tags"]);
+      const badValue = await failureOf(create([{ key: "ok", value: "no*star" }]));
+      expect([badValue.awsName, badValue.field]).toEqual(["ValidationError", "tags[0].value"]);
+      const dup = await failureOf(
+        create([
+          { key: "a", value: "1" },
+          { key: "A", value: "2" },
+        ]),
+      );
+      expect([dup.awsName, dup.field]).toEqual(["ValidationError", "tags[1].key"]);
+    }
+    expect((await failureOf(root.call("getInstanceProfile", { instanceProfileName: "refused" }))).awsName).toBe(
+      "NoSuchEntity",
+    );
+
+    await root.call("removeRoleFromInstanceProfile", { instanceProfileName: "tag-events", roleName: "app" });
+  });
 
   it("UpdateRole changes description and session length, keeping what is unset", async () => {
     const { root } = f;
@@ -125,5 +235,32 @@ describe("tags on users and roles, role updates (real Postgres + Kafka)", () => 
     expect((await failureOf(tagger.call("updateRole", { roleName: "app", description: "x" }))).awsName).toBe(
       "AccessDenied",
     );
+
+    const { accountId } = f;
+    const profileTagger = await f.aUser("profile-tagger", {
+      inline: [
+        policyDoc({
+          Effect: "Allow",
+          Action: ["iam:TagInstanceProfile", "iam:ListOpenIDConnectProviderTags"],
+          Resource: [`arn:aws:iam::${accountId}:instance-profile/web`, oidcArn],
+        }),
+      ],
+    });
+    await profileTagger.call("tagInstanceProfile", { entityName: "web", tags: [{ key: "by", value: "tagger" }] });
+    expect((await profileTagger.call("listOpenIdConnectProviderTags", { entityName: oidcArn })).tags).toBeDefined();
+    for (const call of [
+      () => profileTagger.call("untagInstanceProfile", { entityName: "web", tagKeys: ["by"] }),
+      () => profileTagger.call("listInstanceProfileTags", { entityName: "web" }),
+      () => profileTagger.call("tagOpenIdConnectProvider", { entityName: oidcArn, tags: [{ key: "a", value: "" }] }),
+      () => profileTagger.call("untagOpenIdConnectProvider", { entityName: oidcArn, tagKeys: ["a"] }),
+    ]) {
+      const e = await failureOf(call());
+      expect([e.code, e.awsName]).toEqual([status.PERMISSION_DENIED, "AccessDenied"]);
+    }
+    await f.root.call("createInstanceProfile", { instanceProfileName: "other" });
+    const otherProfile = await failureOf(
+      profileTagger.call("tagInstanceProfile", { entityName: "other", tags: [{ key: "a", value: "" }] }),
+    );
+    expect(otherProfile.awsName).toBe("AccessDenied");
   });
 });

@@ -149,20 +149,19 @@ export function checkClientId(value: string, field = "clientId"): string {
   return value;
 }
 
-/** Client ids: at most 100, duplicates dropped (order kept). */
+/**
+ * Client ids, duplicates dropped (order kept). How many a provider may have is the store's
+ * `clientIdsPerOidcProvider` quota.
+ */
 export function checkClientIds(values: readonly string[], field = "clientIdList"): string[] {
-  const unique = [...new Set(values.map((v, i) => checkClientId(v, `${field}[${i}]`)))];
-  if (unique.length > 100) {
-    throw new IamError("LimitExceeded", `${field} has ${unique.length} entries; at most 100`, { field });
-  }
-  return unique;
+  return [...new Set(values.map((v, i) => checkClientId(v, `${field}[${i}]`)))];
 }
 
-/** Thumbprints: at most 5 SHA-1 fingerprints of 40 hex characters, kept lower-case. */
+/**
+ * Thumbprints: SHA-1 fingerprints of 40 hex characters, kept lower-case, duplicates dropped. How
+ * many a provider may have is the store's `thumbprintsPerOidcProvider` quota.
+ */
 export function checkThumbprints(values: readonly string[], field = "thumbprintList"): string[] {
-  if (values.length > 5) {
-    throw new IamError("LimitExceeded", `${field} has ${values.length} entries; at most 5`, { field });
-  }
   return [
     ...new Set(
       values.map((v, i) => {

@@ -489,7 +489,10 @@ export interface ListAccessKeysResponse {
   accessKeys: AccessKeyMetadata[];
 }
 
-/** TagUser / TagRole: entity_name is the user or role name. */
+/**
+ * Tag*, Untag* and List*Tags: entity_name is the user, role or instance profile name, or the
+ * OpenID Connect provider's ARN.
+ */
 export interface TagEntityRequest {
   entityName: string;
   tags: Tag[];
@@ -803,6 +806,13 @@ export interface OpenIDConnectProviderClientIDRequest {
 export interface UpdateOpenIDConnectProviderThumbprintRequest {
   openIdConnectProviderArn: string;
   thumbprintList: string[];
+  clientRequestToken: string;
+}
+
+export interface UpdateOpenIDConnectProviderJWKSRequest {
+  openIdConnectProviderArn: string;
+  /** The new JWKS document (`{"keys": [...]}`), or empty to remove the provider's document. */
+  jwksJson: string;
   clientRequestToken: string;
 }
 
@@ -13300,6 +13310,119 @@ export const UpdateOpenIDConnectProviderThumbprintRequest: MessageFns<UpdateOpen
   },
 };
 
+function createBaseUpdateOpenIDConnectProviderJWKSRequest(): UpdateOpenIDConnectProviderJWKSRequest {
+  return { openIdConnectProviderArn: "", jwksJson: "", clientRequestToken: "" };
+}
+
+export const UpdateOpenIDConnectProviderJWKSRequest: MessageFns<UpdateOpenIDConnectProviderJWKSRequest> = {
+  encode(message: UpdateOpenIDConnectProviderJWKSRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.openIdConnectProviderArn !== "") {
+      writer.uint32(10).string(message.openIdConnectProviderArn);
+    }
+    if (message.jwksJson !== "") {
+      writer.uint32(18).string(message.jwksJson);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(26).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateOpenIDConnectProviderJWKSRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateOpenIDConnectProviderJWKSRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.openIdConnectProviderArn = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.jwksJson = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateOpenIDConnectProviderJWKSRequest {
+    return {
+      openIdConnectProviderArn: isSet(object.openIdConnectProviderArn)
+        ? globalThis.String(object.openIdConnectProviderArn)
+        : isSet(object.open_id_connect_provider_arn)
+        ? globalThis.String(object.open_id_connect_provider_arn)
+        : "",
+      jwksJson: isSet(object.jwksJson)
+        ? globalThis.String(object.jwksJson)
+        : isSet(object.jwks_json)
+        ? globalThis.String(object.jwks_json)
+        : "",
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: UpdateOpenIDConnectProviderJWKSRequest): unknown {
+    const obj: any = {};
+    if (message.openIdConnectProviderArn !== "") {
+      obj.openIdConnectProviderArn = message.openIdConnectProviderArn;
+    }
+    if (message.jwksJson !== "") {
+      obj.jwksJson = message.jwksJson;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateOpenIDConnectProviderJWKSRequest>): UpdateOpenIDConnectProviderJWKSRequest {
+    return UpdateOpenIDConnectProviderJWKSRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateOpenIDConnectProviderJWKSRequest>): UpdateOpenIDConnectProviderJWKSRequest {
+    const message = createBaseUpdateOpenIDConnectProviderJWKSRequest();
+    message.openIdConnectProviderArn = object.openIdConnectProviderArn ?? "";
+    message.jwksJson = object.jwksJson ?? "";
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
 /**
  * The single writer of global identity state. Every call is SigV4-signed (metadata
  * `authorization`, `x-amz-date`, `x-amz-security-token`) and authorized against `iam:<Operation>`
@@ -13681,7 +13804,10 @@ export const ControlServiceService = {
       Buffer.from(ExportAccountResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ExportAccountResponse => ExportAccountResponse.decode(value),
   },
-  /** Tags on users and roles (at most 50; keys compare case-insensitively). */
+  /**
+   * Tags on users and roles (at most 50 per call, and per entity the tags quota, AWS's 50 unless
+   * configured; keys compare case-insensitively).
+   */
   tagUser: {
     path: "/gatehouse.v1.ControlService/TagUser" as const,
     requestStream: false as const,
@@ -14054,6 +14180,36 @@ export const ControlServiceService = {
       Buffer.from(ListInstanceProfilesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListInstanceProfilesResponse => ListInstanceProfilesResponse.decode(value),
   },
+  /** Tags on instance profiles, as on users and roles. */
+  tagInstanceProfile: {
+    path: "/gatehouse.v1.ControlService/TagInstanceProfile" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TagEntityRequest): Buffer => Buffer.from(TagEntityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TagEntityRequest => TagEntityRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  untagInstanceProfile: {
+    path: "/gatehouse.v1.ControlService/UntagInstanceProfile" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UntagEntityRequest): Buffer => Buffer.from(UntagEntityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UntagEntityRequest => UntagEntityRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  listInstanceProfileTags: {
+    path: "/gatehouse.v1.ControlService/ListInstanceProfileTags" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListEntityTagsRequest): Buffer =>
+      Buffer.from(ListEntityTagsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListEntityTagsRequest => ListEntityTagsRequest.decode(value),
+    responseSerialize: (value: ListEntityTagsResponse): Buffer =>
+      Buffer.from(ListEntityTagsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListEntityTagsResponse => ListEntityTagsResponse.decode(value),
+  },
   /**
    * OpenID Connect identity providers for web-identity federation: the issuer URL (https, unique
    * per account), its audiences (client ids), certificate thumbprints and optionally the JWKS
@@ -14141,6 +14297,55 @@ export const ControlServiceService = {
     responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
   },
+  /**
+   * Gatehouse only (AWS has no such call): replaces the provider's JWKS document, or removes it
+   * when jwks_json is empty. The document is checked as CreateOpenIDConnectProvider checks it; the
+   * provider's event carries the new one to the regions. Authorized as
+   * `iam:UpdateOpenIDConnectProviderJWKS` on the provider ARN: like ExportAccount and the account
+   * guardrail calls, the action is the operation's name, spelled AWS's way (acronyms in capitals,
+   * as in AddClientIDToOpenIDConnectProvider); IAM matches action names case-insensitively.
+   */
+  updateOpenIdConnectProviderJwks: {
+    path: "/gatehouse.v1.ControlService/UpdateOpenIDConnectProviderJWKS" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateOpenIDConnectProviderJWKSRequest): Buffer =>
+      Buffer.from(UpdateOpenIDConnectProviderJWKSRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateOpenIDConnectProviderJWKSRequest =>
+      UpdateOpenIDConnectProviderJWKSRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  /** Tags on OIDC providers, as on users and roles; entity_name is the provider's ARN. */
+  tagOpenIdConnectProvider: {
+    path: "/gatehouse.v1.ControlService/TagOpenIDConnectProvider" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TagEntityRequest): Buffer => Buffer.from(TagEntityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TagEntityRequest => TagEntityRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  untagOpenIdConnectProvider: {
+    path: "/gatehouse.v1.ControlService/UntagOpenIDConnectProvider" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UntagEntityRequest): Buffer => Buffer.from(UntagEntityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UntagEntityRequest => UntagEntityRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  listOpenIdConnectProviderTags: {
+    path: "/gatehouse.v1.ControlService/ListOpenIDConnectProviderTags" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListEntityTagsRequest): Buffer =>
+      Buffer.from(ListEntityTagsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListEntityTagsRequest => ListEntityTagsRequest.decode(value),
+    responseSerialize: (value: ListEntityTagsResponse): Buffer =>
+      Buffer.from(ListEntityTagsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListEntityTagsResponse => ListEntityTagsResponse.decode(value),
+  },
 } as const;
 
 export interface ControlServiceServer extends UntypedServiceImplementation {
@@ -14185,7 +14390,10 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   listAccessKeys: handleUnaryCall<ListAccessKeysRequest, ListAccessKeysResponse>;
   /** The account's full state at a revision (for new regions and audits). */
   exportAccount: handleUnaryCall<ExportAccountRequest, ExportAccountResponse>;
-  /** Tags on users and roles (at most 50; keys compare case-insensitively). */
+  /**
+   * Tags on users and roles (at most 50 per call, and per entity the tags quota, AWS's 50 unless
+   * configured; keys compare case-insensitively).
+   */
   tagUser: handleUnaryCall<TagEntityRequest, MutationResponse>;
   untagUser: handleUnaryCall<UntagEntityRequest, MutationResponse>;
   listUserTags: handleUnaryCall<ListEntityTagsRequest, ListEntityTagsResponse>;
@@ -14241,6 +14449,10 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   addRoleToInstanceProfile: handleUnaryCall<InstanceProfileRoleRequest, MutationResponse>;
   removeRoleFromInstanceProfile: handleUnaryCall<InstanceProfileRoleRequest, MutationResponse>;
   listInstanceProfilesForRole: handleUnaryCall<ListInstanceProfilesForRoleRequest, ListInstanceProfilesResponse>;
+  /** Tags on instance profiles, as on users and roles. */
+  tagInstanceProfile: handleUnaryCall<TagEntityRequest, MutationResponse>;
+  untagInstanceProfile: handleUnaryCall<UntagEntityRequest, MutationResponse>;
+  listInstanceProfileTags: handleUnaryCall<ListEntityTagsRequest, ListEntityTagsResponse>;
   /**
    * OpenID Connect identity providers for web-identity federation: the issuer URL (https, unique
    * per account), its audiences (client ids), certificate thumbprints and optionally the JWKS
@@ -14256,6 +14468,19 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
     UpdateOpenIDConnectProviderThumbprintRequest,
     MutationResponse
   >;
+  /**
+   * Gatehouse only (AWS has no such call): replaces the provider's JWKS document, or removes it
+   * when jwks_json is empty. The document is checked as CreateOpenIDConnectProvider checks it; the
+   * provider's event carries the new one to the regions. Authorized as
+   * `iam:UpdateOpenIDConnectProviderJWKS` on the provider ARN: like ExportAccount and the account
+   * guardrail calls, the action is the operation's name, spelled AWS's way (acronyms in capitals,
+   * as in AddClientIDToOpenIDConnectProvider); IAM matches action names case-insensitively.
+   */
+  updateOpenIdConnectProviderJwks: handleUnaryCall<UpdateOpenIDConnectProviderJWKSRequest, MutationResponse>;
+  /** Tags on OIDC providers, as on users and roles; entity_name is the provider's ARN. */
+  tagOpenIdConnectProvider: handleUnaryCall<TagEntityRequest, MutationResponse>;
+  untagOpenIdConnectProvider: handleUnaryCall<UntagEntityRequest, MutationResponse>;
+  listOpenIdConnectProviderTags: handleUnaryCall<ListEntityTagsRequest, ListEntityTagsResponse>;
 }
 
 export interface ControlServiceClient extends Client {
@@ -14832,7 +15057,10 @@ export interface ControlServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ExportAccountResponse) => void,
   ): ClientUnaryCall;
-  /** Tags on users and roles (at most 50; keys compare case-insensitively). */
+  /**
+   * Tags on users and roles (at most 50 per call, and per entity the tags quota, AWS's 50 unless
+   * configured; keys compare case-insensitively).
+   */
   tagUser(
     request: TagEntityRequest,
     callback: (error: ServiceError | null, response: MutationResponse) => void,
@@ -15364,6 +15592,52 @@ export interface ControlServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListInstanceProfilesResponse) => void,
   ): ClientUnaryCall;
+  /** Tags on instance profiles, as on users and roles. */
+  tagInstanceProfile(
+    request: TagEntityRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  tagInstanceProfile(
+    request: TagEntityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  tagInstanceProfile(
+    request: TagEntityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagInstanceProfile(
+    request: UntagEntityRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagInstanceProfile(
+    request: UntagEntityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagInstanceProfile(
+    request: UntagEntityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  listInstanceProfileTags(
+    request: ListEntityTagsRequest,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
+  listInstanceProfileTags(
+    request: ListEntityTagsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
+  listInstanceProfileTags(
+    request: ListEntityTagsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
   /**
    * OpenID Connect identity providers for web-identity federation: the issuer URL (https, unique
    * per account), its audiences (client ids), certificate thumbprints and optionally the JWKS
@@ -15473,6 +15747,75 @@ export interface ControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Gatehouse only (AWS has no such call): replaces the provider's JWKS document, or removes it
+   * when jwks_json is empty. The document is checked as CreateOpenIDConnectProvider checks it; the
+   * provider's event carries the new one to the regions. Authorized as
+   * `iam:UpdateOpenIDConnectProviderJWKS` on the provider ARN: like ExportAccount and the account
+   * guardrail calls, the action is the operation's name, spelled AWS's way (acronyms in capitals,
+   * as in AddClientIDToOpenIDConnectProvider); IAM matches action names case-insensitively.
+   */
+  updateOpenIdConnectProviderJwks(
+    request: UpdateOpenIDConnectProviderJWKSRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  updateOpenIdConnectProviderJwks(
+    request: UpdateOpenIDConnectProviderJWKSRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  updateOpenIdConnectProviderJwks(
+    request: UpdateOpenIDConnectProviderJWKSRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  /** Tags on OIDC providers, as on users and roles; entity_name is the provider's ARN. */
+  tagOpenIdConnectProvider(
+    request: TagEntityRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  tagOpenIdConnectProvider(
+    request: TagEntityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  tagOpenIdConnectProvider(
+    request: TagEntityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagOpenIdConnectProvider(
+    request: UntagEntityRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagOpenIdConnectProvider(
+    request: UntagEntityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagOpenIdConnectProvider(
+    request: UntagEntityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  listOpenIdConnectProviderTags(
+    request: ListEntityTagsRequest,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
+  listOpenIdConnectProviderTags(
+    request: ListEntityTagsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
+  listOpenIdConnectProviderTags(
+    request: ListEntityTagsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
   ): ClientUnaryCall;
 }
 
