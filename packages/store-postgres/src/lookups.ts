@@ -227,19 +227,23 @@ export function principalColumn(kind: PrincipalKind): "user_id" | "group_id" | "
   return kind === "user" ? "user_id" : kind === "group" ? "group_id" : "role_id";
 }
 
+/** A managed policy ARN's owner (an account id, or `aws`), path and name. */
+export interface PolicyArnParts {
+  readonly accountId: string;
+  readonly path: string;
+  readonly name: string;
+}
+
 /**
- * Resolves a managed policy ARN in the caller's account, or an AWS managed policy
- * (`arn:aws:iam::aws:policy/…`) for `"read"` access (get, attach, use as boundary). AWS managed
- * policies cannot be changed or deleted by accounts: `"write"` access to one is AccessDenied. The
- * path in the ARN must match; a policy of another account is reported as missing, not revealed.
+ * The checks of {@link findPolicyByArn} that need no database: the ARN is a managed policy's, an
+ * AWS managed one is only read, and one of another account is reported as missing.
  */
-export async function findPolicyByArn(
-  q: Queryable,
+export function parsePolicyArn(
   accountId: string,
   policyArn: string,
   field = "policyArn",
   access: "read" | "write" = "read",
-): Promise<PolicyRow> {
+): PolicyArnParts {
   const arn = tryParseArn(policyArn);
   if (arn === undefined || arn.service !== "iam" || !arn.resource.startsWith("policy/")) {
     throw new IamError("InvalidInput", `${field} ${JSON.stringify(policyArn)} is not a managed policy ARN`, { field });
@@ -255,6 +259,23 @@ export async function findPolicyByArn(
     });
   }
   if ((!awsManaged && arn.accountId !== accountId) || name === "") throw noSuch("policy", policyArn, field);
+  return { accountId: arn.accountId, path, name };
+}
+
+/**
+ * Resolves a managed policy ARN in the caller's account, or an AWS managed policy
+ * (`arn:aws:iam::aws:policy/…`) for `"read"` access (get, attach, use as boundary). AWS managed
+ * policies cannot be changed or deleted by accounts: `"write"` access to one is AccessDenied. The
+ * path in the ARN must match; a policy of another account is reported as missing, not revealed.
+ */
+export async function findPolicyByArn(
+  q: Queryable,
+  accountId: string,
+  policyArn: string,
+  field = "policyArn",
+  access: "read" | "write" = "read",
+): Promise<PolicyRow> {
+  const { path, name, ...arn } = parsePolicyArn(accountId, policyArn, field, access);
   const r = await q.query<PolicyRow>(
     `${POLICY_SELECT_IN("$1")} WHERE p.account_id = $2 AND lower(p.policy_name) = lower($3)`,
     [accountId, arn.accountId, name],

@@ -51,11 +51,13 @@ export function createOutboxSource(store: IamStore): OutboxSource {
   return {
     async fetchUnpublished(limit) {
       try {
-        const r = await store.pool.query<OutboxDbRow>(
-          `SELECT id, event_id, account_id, revision, entity_kind, entity_id, payload, committed_at FROM outbox
-           WHERE published_at IS NULL ORDER BY id LIMIT $1`,
-          [limit],
-        );
+        // Named: prepared once per connection, as the relay runs them all the time.
+        const r = await store.pool.query<OutboxDbRow>({
+          name: "gatehouse_outbox_fetch",
+          text: `SELECT id, event_id, account_id, revision, entity_kind, entity_id, payload, committed_at FROM outbox
+                 WHERE published_at IS NULL ORDER BY id LIMIT $1`,
+          values: [limit],
+        });
         return r.rows.map((row) => ({
           id: Number(row.id),
           eventId: row.event_id,
@@ -73,7 +75,11 @@ export function createOutboxSource(store: IamStore): OutboxSource {
     async markPublished(ids) {
       if (ids.length === 0) return;
       try {
-        await store.pool.query("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [ids]);
+        await store.pool.query({
+          name: "gatehouse_outbox_mark",
+          text: "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+          values: [ids],
+        });
       } catch (e) {
         throw translatePgError(e, "outbox mark");
       }

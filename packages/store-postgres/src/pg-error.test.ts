@@ -14,6 +14,18 @@ describe("translatePgError", () => {
     expect(e.cause).toBeInstanceOf(Error);
     expect(JSON.stringify(e.toWire())).not.toContain("pg says");
   });
+  it("turns a write function's raised AWS error into that error, and an unknown name into ServiceFailure", () => {
+    const raised = pgError("GH400", { detail: "LimitExceeded", hint: "policyName" });
+    raised.message = "too many inline policies (quota 10)";
+    const e = translatePgError(raised, "PutInlinePolicy");
+    expect([e.awsName, e.field, e.code, e.message]).toEqual([
+      "LimitExceeded",
+      "policyName",
+      "RESOURCE_EXHAUSTED",
+      "too many inline policies (quota 10)",
+    ]);
+    expect(translatePgError(pgError("GH400", { detail: "toString" }), "x").awsName).toBe("ServiceFailure");
+  });
   it("marks serialization failures and deadlocks as retriable ConcurrentModification", () => {
     for (const code of ["40001", "40P01"]) {
       const e = translatePgError(pgError(code), "AttachPolicy");

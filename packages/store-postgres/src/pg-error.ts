@@ -1,4 +1,4 @@
-import { IamError } from "@gatehouse/core";
+import { IamError, IamErrorName, type IamErrorNameValue } from "@gatehouse/core";
 
 /** Unique indexes and the request field a clash on each one is about. */
 const UNIQUE_FIELDS: Record<string, { field: string; what: string }> = {
@@ -26,7 +26,15 @@ interface PgLikeError {
   code?: string;
   constraint?: string;
   detail?: string;
+  hint?: string;
   table?: string;
+}
+
+/** The SQLSTATE of `gh_fail` (migration 0013): an AWS error raised by a write function. */
+const RAISED_BY_WRITE_FUNCTION = "GH400";
+
+function isIamErrorName(name: string | undefined): name is IamErrorNameValue {
+  return name !== undefined && Object.hasOwn(IamErrorName, name);
 }
 
 function isPgError(e: unknown): e is Error & PgLikeError {
@@ -51,6 +59,10 @@ export function translatePgError(e: unknown, context: string): IamError {
   const code = e.code ?? "";
   const constraint = e.constraint ?? "";
   switch (code) {
+    case RAISED_BY_WRITE_FUNCTION:
+      return isIamErrorName(e.detail)
+        ? new IamError(e.detail, e.message, e.hint === undefined || e.hint === "" ? {} : { field: e.hint })
+        : new IamError("ServiceFailure", `${context} failed`, { cause: e });
     case "23505": {
       const known = UNIQUE_FIELDS[constraint];
       if (known === undefined) {

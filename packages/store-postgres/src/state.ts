@@ -1,17 +1,5 @@
 import { iamArn } from "@gatehouse/core";
-import {
-  ACCESS_KEY_SELECT,
-  type AccessKeyRow,
-  type GroupRow,
-  type PolicyRow,
-  principalColumn,
-  type RoleRow,
-  toGroup,
-  toPolicy,
-  toRole,
-  toUser,
-  type UserRow,
-} from "./lookups.ts";
+import { ACCESS_KEY_SELECT, type AccessKeyRow } from "./lookups.ts";
 import type { OidcProviderRecord } from "./oidc-provider-store.ts";
 import { type PasswordPolicyRow, toPasswordPolicy } from "./password-policy.ts";
 import type { PrincipalKind, TagRecord } from "./records.ts";
@@ -37,76 +25,33 @@ export const EntityKind = Object.freeze({
 } as const);
 
 /**
- * SQL for a principal's attached policies and inline policies as JSON arrays; `$2` is the ARN
- * partition. One round trip per state document matters: every write builds at least one.
+ * One state document built by its SQL function (migration 0013), which the single-call writes use
+ * too, so every writer emits the same document. `null` (a tombstone) when the entity is gone.
  */
-function policiesJson(kind: PrincipalKind, alias: string): string {
-  const col = principalColumn(kind);
-  return `COALESCE((SELECT json_agg(json_build_object('policyId', p.policy_id, 'policyArn',
-             'arn:' || $2 || ':iam::' || p.account_id || ':policy' || p.path || p.policy_name) ORDER BY lower(p.policy_name))
-           FROM policy_attachments a JOIN managed_policies p ON p.policy_id = a.policy_id WHERE a.${col} = ${alias}.${col}), '[]') AS attached,
-          COALESCE((SELECT json_agg(json_build_object('policyName', i.policy_name, 'policyDocument', i.document) ORDER BY i.policy_name)
-           FROM inline_policies i WHERE i.${col} = ${alias}.${col}), '[]') AS inline`;
+async function stateOf(
+  q: Queryable,
+  fn: "gh_user_state" | "gh_group_state" | "gh_role_state" | "gh_policy_state",
+  kind: string,
+  id: string,
+  partition: string,
+): Promise<OutboxEvent> {
+  const r = await q.query<{ state: unknown }>(`SELECT ${fn}($1, $2) AS state`, [id, partition]);
+  return { kind, id, payload: r.rows[0]?.state ?? null };
 }
 
-interface PolicyLists {
-  attached: { policyId: string; policyArn: string }[];
-  inline: { policyName: string; policyDocument: string }[];
+/** A user with its groups, attached policy ARNs and inline policies. */
+export function userState(q: Queryable, partition: string, userId: string): Promise<OutboxEvent> {
+  return stateOf(q, "gh_user_state", EntityKind.user, userId, partition);
 }
 
-export async function userState(q: Queryable, partition: string, userId: string): Promise<OutboxEvent> {
-  const r = await q.query<UserRow & PolicyLists & { groups: { groupId: string; groupName: string }[] }>(
-    `SELECT u.*, CASE WHEN bp.policy_id IS NULL THEN NULL
-              ELSE 'arn:' || $2 || ':iam::' || bp.account_id || ':policy' || bp.path || bp.policy_name END AS boundary_arn,
-            COALESCE((SELECT json_agg(json_build_object('groupId', g.group_id, 'groupName', g.group_name) ORDER BY lower(g.group_name))
-              FROM group_memberships m JOIN groups g ON g.group_id = m.group_id WHERE m.user_id = u.user_id), '[]') AS groups,
-            ${policiesJson("user", "u")}
-     FROM users u LEFT JOIN managed_policies bp ON bp.policy_id = u.permissions_boundary_id WHERE u.user_id = $1`,
-    [userId, partition],
-  );
-  const row = r.rows[0];
-  if (row === undefined) return { kind: EntityKind.user, id: userId, payload: null };
-  return {
-    kind: EntityKind.user,
-    id: userId,
-    payload: {
-      ...toUser(row, partition),
-      groups: row.groups,
-      attachedPolicies: row.attached,
-      inlinePolicies: row.inline,
-    },
-  };
+/** A group with its attached policy ARNs and inline policies. */
+export function groupState(q: Queryable, partition: string, groupId: string): Promise<OutboxEvent> {
+  return stateOf(q, "gh_group_state", EntityKind.group, groupId, partition);
 }
 
-export async function groupState(q: Queryable, partition: string, groupId: string): Promise<OutboxEvent> {
-  const r = await q.query<GroupRow & PolicyLists>(
-    `SELECT g.*, ${policiesJson("group", "g")} FROM groups g WHERE g.group_id = $1`,
-    [groupId, partition],
-  );
-  const row = r.rows[0];
-  if (row === undefined) return { kind: EntityKind.group, id: groupId, payload: null };
-  return {
-    kind: EntityKind.group,
-    id: groupId,
-    payload: { ...toGroup(row, partition), attachedPolicies: row.attached, inlinePolicies: row.inline },
-  };
-}
-
-export async function roleState(q: Queryable, partition: string, roleId: string): Promise<OutboxEvent> {
-  const r = await q.query<RoleRow & PolicyLists>(
-    `SELECT r.*, CASE WHEN bp.policy_id IS NULL THEN NULL
-              ELSE 'arn:' || $2 || ':iam::' || bp.account_id || ':policy' || bp.path || bp.policy_name END AS boundary_arn,
-            ${policiesJson("role", "r")}
-     FROM roles r LEFT JOIN managed_policies bp ON bp.policy_id = r.permissions_boundary_id WHERE r.role_id = $1`,
-    [roleId, partition],
-  );
-  const row = r.rows[0];
-  if (row === undefined) return { kind: EntityKind.role, id: roleId, payload: null };
-  return {
-    kind: EntityKind.role,
-    id: roleId,
-    payload: { ...toRole(row, partition), attachedPolicies: row.attached, inlinePolicies: row.inline },
-  };
+/** A role with its trust policy, attached policy ARNs and inline policies. */
+export function roleState(q: Queryable, partition: string, roleId: string): Promise<OutboxEvent> {
+  return stateOf(q, "gh_role_state", EntityKind.role, roleId, partition);
 }
 
 export async function principalState(
@@ -122,22 +67,9 @@ export async function principalState(
       : roleState(q, partition, id);
 }
 
-export async function policyState(q: Queryable, partition: string, policyId: string): Promise<OutboxEvent> {
-  const r = await q.query<
-    PolicyRow & { versions: { versionId: string; document: string; isDefault: boolean; createdAtMs: number }[] }
-  >(
-    `SELECT p.*, 0 AS attachment_count, 0 AS boundary_count,
-            (SELECT json_agg(json_build_object('versionId', v.version_id, 'document', v.document, 'isDefault', v.is_default,
-               'createdAtMs', (extract(epoch FROM v.created_at) * 1000)::bigint) ORDER BY v.created_at, v.version_id)
-             FROM policy_versions v WHERE v.policy_id = p.policy_id) AS versions
-     FROM managed_policies p WHERE p.policy_id = $1`,
-    [policyId],
-  );
-  const row = r.rows[0];
-  if (row === undefined) return { kind: EntityKind.policy, id: policyId, payload: null };
-  // Attachment counts change with every attach; they are derivable, so events leave them out.
-  const { attachmentCount: _a, permissionsBoundaryUsageCount: _b, ...policy } = toPolicy(row, partition);
-  return { kind: EntityKind.policy, id: policyId, payload: { ...policy, versions: row.versions ?? [] } };
+/** A managed policy with every version; attachment counts change with every attach, so left out. */
+export function policyState(q: Queryable, partition: string, policyId: string): Promise<OutboxEvent> {
+  return stateOf(q, "gh_policy_state", EntityKind.policy, policyId, partition);
 }
 
 export async function accessKeyState(q: Queryable, partition: string, accessKeyId: string): Promise<OutboxEvent> {

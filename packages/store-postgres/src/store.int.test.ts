@@ -297,10 +297,66 @@ describe("store-postgres", () => {
       await small.createUser(acct, { userName: "q1" });
       await small.createUser(acct, { userName: "q2" });
       const e = await awsError(small.createUser(acct, { userName: "q3" }));
-      expect([e.awsName, e.code]).toEqual(["LimitExceeded", "RESOURCE_EXHAUSTED"]);
+      expect([e.awsName, e.code, e.field]).toEqual(["LimitExceeded", "RESOURCE_EXHAUSTED", "userName"]);
+      // The count the quota reads is kept by a trigger: a deleted user frees its place, once.
+      await small.deleteUser(acct, "q1");
+      await small.createUser(acct, { userName: "q3" });
+      expect((await awsError(small.createUser(acct, { userName: "q4" }))).awsName).toBe("LimitExceeded");
+      // Creates racing for the last place: exactly one wins.
+      await small.deleteUser(acct, "q2");
+      const racing = await Promise.allSettled(
+        ["r1", "r2", "r3", "r4"].map((userName) => small.createUser(acct, { userName })),
+      );
+      expect(racing.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+      const counted = await small.pool.query<{ user_count: number; n: number }>(
+        "SELECT user_count, (SELECT count(*)::int FROM users WHERE account_id = $1) AS n FROM accounts WHERE account_id = $1",
+        [acct],
+      );
+      expect(counted.rows[0]).toEqual({ user_count: 2, n: 2 });
     } finally {
       await small.close();
     }
+  });
+
+  it("the single-call writes emit the same state documents the API returns", async () => {
+    const acct = (await store.createAccount({})).accountId;
+    const created = await store.createUser(acct, {
+      userName: "Doc",
+      path: "/team/",
+      tags: [{ key: "k", value: "v" }],
+      permissionsBoundaryArn: "arn:aws:iam::aws:policy/ReadOnlyAccess",
+    });
+    expect(created.value).toEqual(await store.getUser(acct, "doc"));
+    const policy = await store.createPolicy(acct, { policyName: "mine", policyDocument: DOC });
+    const ref = { kind: "user" as const, name: "doc" };
+    await store.attachPolicy(acct, ref, policy.value.arn);
+    await store.attachPolicy(acct, ref, "arn:aws:iam::aws:policy/IAMReadOnlyAccess");
+    const last = await store.putInlinePolicy(acct, ref, "inline", DOC);
+    // Attaching again changes nothing: no event, the revision stays.
+    expect((await store.attachPolicy(acct, ref, policy.value.arn)).revision).toBe(last.revision);
+    const rows = await store.pool.query<{ entity_kind: string; payload: Record<string, unknown> }>(
+      "SELECT entity_kind, payload FROM outbox WHERE account_id = $1 AND revision = $2",
+      [acct, last.revision],
+    );
+    expect(rows.rows).toHaveLength(1);
+    const state = rows.rows[0]?.payload ?? {};
+    const { groups, attachedPolicies, inlinePolicies, ...user } = state;
+    expect(user).toEqual(created.value);
+    expect(groups).toEqual([]);
+    expect(attachedPolicies).toEqual([
+      { policyId: expect.stringMatching(/^ANPA/), policyArn: "arn:aws:iam::aws:policy/IAMReadOnlyAccess" },
+      { policyId: policy.value.policyId, policyArn: policy.value.arn },
+    ]);
+    expect(inlinePolicies).toEqual([{ policyName: "inline", policyDocument: DOC }]);
+    // Errors raised inside the write functions arrive as AWS errors naming the field.
+    const missing = await awsError(store.putInlinePolicy(acct, { kind: "role", name: "nope" }, "x", DOC));
+    expect([missing.awsName, missing.field, missing.message]).toEqual([
+      "NoSuchEntity",
+      "roleName",
+      'role "nope" does not exist',
+    ]);
+    const noPolicy = await awsError(store.attachPolicy(acct, ref, `arn:aws:iam::${acct}:policy/absent`));
+    expect([noPolicy.awsName, noPolicy.field]).toEqual(["NoSuchEntity", "policyArn"]);
   });
 
   it("two concurrent writers on one entity lose no update; revisions are strictly increasing in commit order", async () => {

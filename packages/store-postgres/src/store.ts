@@ -22,6 +22,7 @@ import {
   POLICY_SELECT_IN,
   type PolicyRow,
   pageQuery,
+  parsePolicyArn,
   principalColumn,
   ROLE_SELECT,
   type RoleRow,
@@ -78,6 +79,7 @@ import {
 } from "./state.ts";
 import { createTagStore, type TagStore } from "./tag-store.ts";
 import {
+  callWrite,
   channelFor,
   mutate,
   type OutboxEvent,
@@ -594,8 +596,12 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
       }),
 
     // ---- users ----
-    createUser: (accountId, input) =>
-      mutate(
+    // One SQL function call each (migration 0013): the busiest writes, in one round trip.
+    createUser: async (accountId, input) => {
+      const boundaryArn = input.permissionsBoundaryArn || null;
+      const boundary = boundaryArn === null ? null : parsePolicyArn(accountId, boundaryArn, "permissionsBoundaryArn");
+      checkTagQuota(input.tags, quotas.tagsPerEntity);
+      return callWrite<UserRecord>(
         ctx,
         accountId,
         {
@@ -603,46 +609,20 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           request: { ...input, clientRequestToken: undefined },
           clientRequestToken: input.clientRequestToken,
         },
-        async (q) => {
-          const boundary =
-            input.permissionsBoundaryArn === undefined || input.permissionsBoundaryArn === ""
-              ? null
-              : await findPolicyByArn(q, accountId, input.permissionsBoundaryArn, "permissionsBoundaryArn");
-          checkTagQuota(input.tags, quotas.tagsPerEntity);
-          const userId = newId("user");
-          // The quota check rides on the insert; the account lock makes the count exact.
-          const inserted = await q.query(
-            `INSERT INTO users (user_id, account_id, user_name, path, tags, permissions_boundary_id)
-             SELECT $1::text, $2::text, $3::text, $4::text, $5::jsonb, $6::text
-             WHERE (SELECT count(*) FROM users WHERE account_id = $2) < $7`,
-            [
-              userId,
-              accountId,
-              input.userName,
-              input.path || DEFAULT_PATH,
-              tags(input.tags),
-              boundary?.policy_id ?? null,
-              quotas.usersPerAccount,
-            ],
-          );
-          if (inserted.rowCount === 0) {
-            throw limitExceeded("too many users in the account", quotas.usersPerAccount, "userName");
-          }
-          const event = await userState(q, partition, userId);
-          const {
-            groups: _g,
-            attachedPolicies: _a,
-            inlinePolicies: _i,
-            ...user
-          } = event.payload as UserRecord & {
-            groups: unknown;
-            attachedPolicies: unknown;
-            inlinePolicies: unknown;
-          };
-          const carried = boundary === null ? [] : await carriedPolicy(q, partition, boundary);
-          return { value: user, events: [event, ...carried] };
-        },
-      ),
+        "gh_create_user",
+        [
+          newId("user"),
+          input.userName,
+          input.path || DEFAULT_PATH,
+          tags(input.tags),
+          boundary?.accountId ?? null,
+          boundary?.path ?? null,
+          boundary?.name ?? null,
+          boundaryArn,
+          quotas.usersPerAccount,
+        ],
+      );
+    },
 
     getUser: (accountId, userName) =>
       read(ctx, "GetUser", async (q) => toUser(await findUser(q, partition, accountId, userName), partition)),
@@ -1122,37 +1102,24 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
       ),
 
     // ---- attachments ----
-    attachPolicy: (accountId, principal, policyArn, token) =>
-      mutate(
+    attachPolicy: async (accountId, principal, policyArn, token) => {
+      const policy = parsePolicyArn(accountId, policyArn);
+      return callWrite<null>(
         ctx,
         accountId,
         { operation: "AttachPolicy", request: { principal, policyArn }, clientRequestToken: tokenOf(token) },
-        async (q) => {
-          const id = await findPrincipalId(q, partition, accountId, principal);
-          const policy = await findPolicyByArn(q, accountId, policyArn);
-          const col = principalColumn(principal.kind);
-          const inserted = await q.query(
-            `INSERT INTO policy_attachments (account_id, policy_id, ${col}) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-            [accountId, policy.policy_id, id],
-          );
-          if (inserted.rowCount === 0) return { value: null, events: [] };
-          const n = await count(q, `SELECT count(*)::int AS n FROM policy_attachments WHERE ${col} = $1`, [id]);
-          if (n > quotas.attachedPoliciesPerEntity) {
-            throw limitExceeded(
-              `${principal.kind} ${JSON.stringify(principal.name)} already has the maximum of attached managed policies`,
-              quotas.attachedPoliciesPerEntity,
-              "policyArn",
-            );
-          }
-          return {
-            value: null,
-            events: [
-              await principalState(q, partition, principal.kind, id),
-              ...(await carriedPolicy(q, partition, policy)),
-            ],
-          };
-        },
-      ),
+        "gh_attach_policy",
+        [
+          principal.kind,
+          principal.name,
+          policy.accountId,
+          policy.path,
+          policy.name,
+          policyArn,
+          quotas.attachedPoliciesPerEntity,
+        ],
+      );
+    },
 
     detachPolicy: (accountId, principal, policyArn, token) =>
       mutate(
@@ -1192,7 +1159,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
 
     // ---- inline policies ----
     putInlinePolicy: (accountId, principal, policyName, policyDocument, token) =>
-      mutate(
+      callWrite<null>(
         ctx,
         accountId,
         {
@@ -1200,25 +1167,8 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           request: { principal, policyName, policyDocument },
           clientRequestToken: tokenOf(token),
         },
-        async (q) => {
-          const id = await findPrincipalId(q, partition, accountId, principal);
-          const col = principalColumn(principal.kind);
-          const updated = await q.query(
-            `UPDATE inline_policies SET document = $3, updated_at = now() WHERE ${col} = $1 AND policy_name = $2`,
-            [id, policyName, policyDocument],
-          );
-          if (updated.rowCount === 0) {
-            const n = await count(q, `SELECT count(*)::int AS n FROM inline_policies WHERE ${col} = $1`, [id]);
-            if (n >= quotas.inlinePoliciesPerEntity) {
-              throw limitExceeded("too many inline policies", quotas.inlinePoliciesPerEntity, "policyName");
-            }
-            await q.query(
-              `INSERT INTO inline_policies (account_id, ${col}, policy_name, document) VALUES ($1, $2, $3, $4)`,
-              [accountId, id, policyName, policyDocument],
-            );
-          }
-          return { value: null, events: [await principalState(q, partition, principal.kind, id)] };
-        },
+        "gh_put_inline_policy",
+        [principal.kind, principal.name, policyName, policyDocument, quotas.inlinePoliciesPerEntity],
       ),
 
     getInlinePolicy: (accountId, principal, policyName) =>

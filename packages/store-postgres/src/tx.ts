@@ -154,6 +154,49 @@ export async function mutate<T>(
   }
 }
 
+/** A write done by one SQL function of migration 0013 (`gh_create_user`, …). */
+export type WriteFunction = "gh_create_user" | "gh_attach_policy" | "gh_put_inline_policy";
+
+/**
+ * Runs a write implemented as one SQL function: a single statement, so one round trip and its own
+ * transaction, following the same protocol as {@link mutate} (account lock, token replay, outbox
+ * rows at the new revision, token, NOTIFY) inside Postgres. `args` are the function's own
+ * parameters after the account id; the partition, channel, token and request hash follow them.
+ * Only the values kept for replay may come back: `save`/`restore` do not apply.
+ */
+export async function callWrite<T>(
+  ctx: StoreContext,
+  accountId: string,
+  spec: Omit<WriteSpec<T>, "save" | "restore">,
+  fn: WriteFunction,
+  args: readonly unknown[],
+): Promise<Mutation<T>> {
+  const token = spec.clientRequestToken === "" ? undefined : spec.clientRequestToken;
+  if (token !== undefined) checkToken(token);
+  if (!ACCOUNT_ID.test(accountId)) {
+    throw new IamError("NoSuchEntity", `account ${JSON.stringify(accountId)} does not exist`, { field: "accountId" });
+  }
+  const values = [
+    accountId,
+    ...args,
+    ctx.options.partition,
+    ctx.channel,
+    token ?? null,
+    requestHash(spec.operation, spec.request),
+  ];
+  try {
+    const r = await preparing(ctx.pool).query<{ result: { value: T; revision: number } }>(
+      `SELECT ${fn}(${values.map((_, i) => `$${i + 1}`).join(", ")}) AS result`,
+      values,
+    );
+    const result = r.rows[0]?.result;
+    if (result === undefined) throw new Error(`${fn} returned no row`);
+    return { value: result.value, accountId, revision: result.revision };
+  } catch (e) {
+    throw translatePgError(e, spec.operation);
+  }
+}
+
 /** Looks up a client request token; returns the first call's result, or undefined when new. */
 export async function replayToken<T>(
   client: Queryable,
