@@ -45,6 +45,7 @@ const EnvSchema = z.object({
   GATEHOUSE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   GATEHOUSE_CP_RELAY_BATCH: int(1, 10_000).default(500),
   GATEHOUSE_CP_RELAY_POLL_MS: int(100, 600_000).default(5000),
+  GATEHOUSE_CP_RELAY_LINGER_MS: int(0, 1000).default(4),
   GATEHOUSE_QUOTA_USERS_PER_ACCOUNT: optionalInt(1, 1_000_000),
   GATEHOUSE_QUOTA_GROUPS_PER_ACCOUNT: optionalInt(1, 100_000),
   GATEHOUSE_QUOTA_ROLES_PER_ACCOUNT: optionalInt(1, 100_000),
@@ -71,7 +72,7 @@ export interface ControlPlaneConfig {
   readonly region: string;
   readonly partition: string;
   readonly logLevel: string;
-  readonly relay: { readonly batchSize: number; readonly fallbackPollMs: number };
+  readonly relay: { readonly batchSize: number; readonly fallbackPollMs: number; readonly lingerMs: number };
   readonly quotas: Readonly<Record<string, number>>;
 }
 
@@ -137,7 +138,11 @@ export function loadControlPlaneConfig(env: Readonly<Record<string, string | und
     region: e.GATEHOUSE_REGION,
     partition: e.GATEHOUSE_PARTITION,
     logLevel: e.GATEHOUSE_LOG_LEVEL,
-    relay: Object.freeze({ batchSize: e.GATEHOUSE_CP_RELAY_BATCH, fallbackPollMs: e.GATEHOUSE_CP_RELAY_POLL_MS }),
+    relay: Object.freeze({
+      batchSize: e.GATEHOUSE_CP_RELAY_BATCH,
+      fallbackPollMs: e.GATEHOUSE_CP_RELAY_POLL_MS,
+      lingerMs: e.GATEHOUSE_CP_RELAY_LINGER_MS,
+    }),
     quotas: Object.freeze(quotas),
   };
   return Object.freeze(config);
