@@ -27,6 +27,12 @@ export {
   validatePostgresStoreOptions,
 } from "./options.ts";
 export { createOutboxSource, type OutboxSource } from "./outbox.ts";
+export type {
+  CompactOutboxOptions,
+  OutboxCompaction,
+  OutboxCompactionAccount,
+  OutboxCompactionStore,
+} from "./outbox-compaction.ts";
 export { translatePgError } from "./pg-error.ts";
 export type * from "./records.ts";
 export { createSecretBox, type SecretBox } from "./secret-box.ts";

@@ -4,7 +4,16 @@ import { findUser, type UserRow } from "./lookups.ts";
 import { checkPasswordAgainstPolicy, findPasswordPolicy } from "./password-policy.ts";
 import type { LoginProfileRecord, Mutation, RequestToken } from "./records.ts";
 import { loginProfileState } from "./state.ts";
-import { mutate, type Queryable, read, type StoreContext } from "./tx.ts";
+import {
+  type MutationOutcome,
+  mutate,
+  type Queryable,
+  read,
+  replayToken,
+  requestHash,
+  type StoreContext,
+  type WriteSpec,
+} from "./tx.ts";
 
 /** Input of {@link LoginProfileStore.updateLoginProfile}: absent fields keep their value. */
 export interface UpdateLoginProfileInput extends RequestToken {
@@ -15,7 +24,14 @@ export interface UpdateLoginProfileInput extends RequestToken {
 /**
  * Console passwords. Passwords are checked against the account password policy, hashed with
  * argon2id, and never stored, logged or returned in clear. Client request tokens do not cover the
- * password (nothing derived from it is kept outside the hash): a retry is matched on the rest.
+ * password (nothing derived from it is kept outside the hash): a retry is matched on the rest and
+ * gets the first call's result without a new check.
+ *
+ * The check (policy, reuse of the last N hashes) runs before the write transaction; the write
+ * goes through only while the user's password history is still the one checked against, so
+ * concurrent writes never slip a reused password past the check nor overwrite each other unseen.
+ * A write that lost such a race checks again (ConcurrentModification, retriable, if it keeps
+ * losing).
  */
 export interface LoginProfileStore {
   createLoginProfile(
@@ -27,8 +43,10 @@ export interface LoginProfileStore {
   deleteLoginProfile(accountId: string, userName: string, token?: RequestToken): Promise<Mutation<null>>;
   getLoginProfile(accountId: string, userName: string): Promise<LoginProfileRecord>;
   /**
-   * A user's own password change: the old password is verified (argon2 verify, constant time),
-   * the new one checked against the policy and its reuse prevention.
+   * A user's own password change: the old password is verified (argon2 verify, constant time)
+   * against the very hash the write replaces, the new one checked against the policy and its reuse
+   * prevention. The loser of two concurrent changes gets InvalidInput (field `oldPassword`): its old
+   * password is no longer the current one.
    */
   changePassword(
     accountId: string,
@@ -43,6 +61,8 @@ export interface LoginProfileStore {
 const ARGON2 = { algorithm: 2 as Algorithm.Argon2id } as const;
 // Verified against when the user has no profile, so a missing profile costs the same time.
 const DUMMY_HASH = "$argon2id$v=19$m=19456,t=2,p=1$9eMnffD8ElTPlOT97pGL0g$ftCIzLitMvnEU2aTmlRXX6E4UPNiTMTGOGYj5iRms2g";
+// A password write whose check went stale re-checks this many times in all before giving up.
+const MAX_CHECKS = 3;
 
 interface ProfileRow {
   user_id: string;
@@ -51,49 +71,175 @@ interface ProfileRow {
   created_at: Date;
 }
 
+/**
+ * What a new password was checked against. Every password write stores a freshly salted hash and
+ * moves the replaced one to the history, so the current hash and the newest history entry name
+ * the whole history: equal values later mean nothing was written in between.
+ */
+interface PasswordState {
+  readonly userId: string;
+  readonly currentHash: string | null;
+  readonly newestHistoryHash: string | null;
+}
+
+/** A {@link PasswordState} the new password passed, and the reuse prevention it was checked with. */
+interface CheckedPassword extends PasswordState {
+  readonly reuse: number;
+}
+
+/** A write rolled back because its password check went stale; it is checked again. */
+const STALE = Symbol("stale password check");
+
 async function findProfile(q: Queryable, user: UserRow): Promise<ProfileRow> {
   const r = await q.query<ProfileRow>("SELECT * FROM login_profiles WHERE user_id = $1", [user.user_id]);
   const row = r.rows[0];
-  if (row === undefined) {
-    throw new IamError("NoSuchEntity", `user ${JSON.stringify(user.user_name)} has no login profile`, {
-      field: "userName",
-    });
-  }
+  if (row === undefined) throw noProfile(user.user_name);
   return row;
 }
+
+function noProfile(userName: string): IamError {
+  return new IamError("NoSuchEntity", `user ${JSON.stringify(userName)} has no login profile`, {
+    field: "userName",
+  });
+}
+
+/** The user's password history, newest first; `limit` entries besides the current hash. */
+async function passwordState(
+  q: Queryable,
+  userId: string,
+  limit: number,
+): Promise<{ current: string | null; history: string[] }> {
+  // One statement, one snapshot: the current hash and the history belong together.
+  const r = await q.query<{ current: string | null; history: string[] }>(
+    `SELECT (SELECT password_hash FROM login_profiles WHERE user_id = $1) AS current,
+       ARRAY(SELECT password_hash FROM password_history WHERE user_id = $1
+             ORDER BY created_at DESC, password_hash DESC LIMIT $2) AS history`,
+    [userId, limit],
+  );
+  return { current: r.rows[0]?.current ?? null, history: r.rows[0]?.history ?? [] };
+}
+
+/** A password write's idempotency description (nothing to save: no secret is ever returned). */
+type PasswordWriteSpec = Pick<WriteSpec<unknown>, "operation" | "request" | "clientRequestToken">;
+
+/** How a password write expects the user's login profile to be. */
+type ProfileExpectation = "absent" | "present";
 
 /** The {@link LoginProfileStore} part of the store. */
 export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
   const partition = ctx.options.partition;
 
   /**
-   * Checks a new password (policy, then reuse against the last N hashes) and hashes it. Runs
-   * before the write transaction: argon2 is slow on purpose and must not hold the account lock.
+   * Checks a new password against the policy and its reuse prevention (the last N hashes, the
+   * current one included). Runs outside any transaction: argon2 is slow on purpose and must not
+   * hold the account lock; no connection is held while it verifies. `verifyOld` sees the hash
+   * the check is about before anything else is checked (ChangePassword's old password).
    */
-  const prepare = async (accountId: string, userName: string, password: string): Promise<string> =>
-    read(ctx, "CheckPassword", async (q) => {
+  const check = async (
+    accountId: string,
+    userName: string,
+    password: string,
+    verifyOld?: (currentHash: string | null) => Promise<void>,
+  ): Promise<CheckedPassword> => {
+    const { user, policy, state } = await read(ctx, "CheckPassword", async (q) => {
       const user = await findUser(q, partition, accountId, userName);
       const policy = await findPasswordPolicy(q, accountId);
-      checkPasswordAgainstPolicy(policy, password, user.user_name);
       const reuse = policy?.passwordReusePrevention ?? 0;
-      if (reuse > 0) {
-        const r = await q.query<{ password_hash: string }>(
-          `SELECT password_hash FROM login_profiles WHERE user_id = $1
-           UNION ALL (SELECT password_hash FROM password_history WHERE user_id = $1 ORDER BY created_at DESC LIMIT $2)`,
-          [user.user_id, reuse],
-        );
-        for (const row of r.rows.slice(0, reuse)) {
-          if (await verify(row.password_hash, password)) {
-            throw new IamError(
-              "PasswordPolicyViolation",
-              `the password does not meet the account password policy: not one of the last ${reuse} passwords`,
-              { field: "PasswordReusePrevention" },
-            );
-          }
-        }
-      }
-      return hash(password, ARGON2);
+      return { user, policy, state: await passwordState(q, user.user_id, Math.max(reuse, 1)) };
     });
+    await verifyOld?.(state.current);
+    checkPasswordAgainstPolicy(policy, password, user.user_name);
+    const reuse = policy?.passwordReusePrevention ?? 0;
+    const recent = [...(state.current === null ? [] : [state.current]), ...state.history].slice(0, reuse);
+    for (const earlier of recent) {
+      if (await verify(earlier, password)) {
+        throw new IamError(
+          "PasswordPolicyViolation",
+          `the password does not meet the account password policy: not one of the last ${reuse} passwords`,
+          { field: "PasswordReusePrevention" },
+        );
+      }
+    }
+    return {
+      userId: user.user_id,
+      currentHash: state.current,
+      newestHistoryHash: state.history[0] ?? null,
+      reuse,
+    };
+  };
+
+  /**
+   * Writes a new password in the account's write transaction, but only if what it was checked
+   * against is still current there: the profile row is locked and the current hash, the newest
+   * history entry and the policy compared with the check's. If a concurrent write changed them,
+   * the transaction rolls back and the password is checked again, outside the lock, against the
+   * new state (the hash is kept); after {@link MAX_CHECKS} checks the caller gets
+   * ConcurrentModification, which is retriable.
+   */
+  const writePassword = async <T>(
+    accountId: string,
+    userName: string,
+    password: string,
+    spec: PasswordWriteSpec,
+    expect: ProfileExpectation,
+    body: (
+      q: Queryable,
+      user: UserRow,
+      passwordHash: string,
+      profile: ProfileRow | undefined,
+    ) => Promise<MutationOutcome<T>>,
+    verifyOld?: (currentHash: string | null, attempt: number) => Promise<void>,
+  ): Promise<Mutation<T>> => {
+    // A retry of a call that went through gets its result, not a check: its new password may be
+    // the current one by now (reuse prevention) and its old one no longer current.
+    const token = spec.clientRequestToken === "" ? undefined : spec.clientRequestToken;
+    if (token !== undefined) {
+      const hashed = requestHash(spec.operation, spec.request);
+      const replay = await read(ctx, spec.operation, (q) => replayToken<T>(q, accountId, token, spec, hashed));
+      if (replay !== undefined) return replay;
+    }
+    let passwordHash: string | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const expected = await check(accountId, userName, password, verifyOld && ((h) => verifyOld(h, attempt)));
+      // The hash does not depend on the state checked against: computed once.
+      passwordHash ??= await hash(password, ARGON2);
+      const newHash = passwordHash;
+      const m = await mutate<T | typeof STALE>(ctx, accountId, spec, async (q) => {
+        const user = await findUser(q, partition, accountId, userName);
+        const locked = await q.query<ProfileRow>("SELECT * FROM login_profiles WHERE user_id = $1 FOR UPDATE", [
+          user.user_id,
+        ]);
+        const profile = locked.rows[0];
+        if (expect === "present" && profile === undefined) throw noProfile(user.user_name);
+        if (expect === "absent" && profile !== undefined) {
+          const message = `user ${JSON.stringify(user.user_name)} already has a login profile`;
+          throw new IamError("EntityAlreadyExists", message, { field: "userName" });
+        }
+        const history = (await passwordState(q, user.user_id, 1)).history;
+        const policy = await findPasswordPolicy(q, accountId);
+        if (
+          user.user_id !== expected.userId ||
+          (profile?.password_hash ?? null) !== expected.currentHash ||
+          (history[0] ?? null) !== expected.newestHistoryHash ||
+          (policy?.passwordReusePrevention ?? 0) > expected.reuse
+        ) {
+          return { value: STALE, events: [] };
+        }
+        // Cheap, so checked again here against the policy as it is now.
+        checkPasswordAgainstPolicy(policy, password, user.user_name);
+        return body(q, user, newHash, profile);
+      });
+      const value = m.value;
+      if (value !== STALE) return { value, accountId: m.accountId, revision: m.revision };
+      if (attempt === MAX_CHECKS) {
+        throw new IamError(
+          "ConcurrentModification",
+          `the login profile of user ${JSON.stringify(userName)} kept changing while the password was checked; retry`,
+          { field: "userName", retriable: true },
+        );
+      }
+    }
+  };
 
   /** Replaces the hash, keeping the old one in the history. */
   const setHash = async (q: Queryable, userId: string, newHash: string, resetRequired: boolean) => {
@@ -109,73 +255,69 @@ export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
   };
 
   return {
-    async createLoginProfile(accountId, userName, input) {
-      const passwordHash = await prepare(accountId, userName, input.password);
-      return mutate(
-        ctx,
+    createLoginProfile: (accountId, userName, input) =>
+      writePassword(
         accountId,
+        userName,
+        input.password,
         {
           operation: "CreateLoginProfile",
           request: { userName, passwordResetRequired: input.passwordResetRequired },
           clientRequestToken: input.clientRequestToken,
         },
-        async (q) => {
-          const user = await findUser(q, partition, accountId, userName);
+        "absent",
+        async (q, user, passwordHash) => {
           const r = await q.query<{ created_at: Date }>(
             `INSERT INTO login_profiles (user_id, account_id, password_hash, password_reset_required)
-             VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO NOTHING RETURNING created_at`,
+             VALUES ($1, $2, $3, $4) RETURNING created_at`,
             [user.user_id, accountId, passwordHash, input.passwordResetRequired],
           );
-          const row = r.rows[0];
-          if (row === undefined) {
-            throw new IamError("EntityAlreadyExists", `user ${JSON.stringify(userName)} already has a login profile`, {
-              field: "userName",
-            });
-          }
           return {
             value: {
               userName: user.user_name,
-              createdAtMs: row.created_at.getTime(),
+              createdAtMs: r.rows[0]?.created_at.getTime() ?? ctx.options.clock.now(),
               passwordResetRequired: input.passwordResetRequired,
             },
             events: [await loginProfileState(q, user.user_id)],
           };
         },
-      );
-    },
+      ),
 
     async updateLoginProfile(accountId, userName, input) {
-      const passwordHash =
-        input.password === undefined ? undefined : await prepare(accountId, userName, input.password);
-      return mutate(
-        ctx,
-        accountId,
-        {
-          operation: "UpdateLoginProfile",
-          request: {
-            userName,
-            passwordResetRequired: input.passwordResetRequired,
-            password: passwordHash !== undefined,
-          },
-          clientRequestToken: input.clientRequestToken,
+      const spec = {
+        operation: "UpdateLoginProfile",
+        request: {
+          userName,
+          passwordResetRequired: input.passwordResetRequired,
+          password: input.password !== undefined,
         },
-        async (q) => {
-          const user = await findUser(q, partition, accountId, userName);
-          const profile = await findProfile(q, user);
-          const reset = input.passwordResetRequired ?? profile.password_reset_required;
-          if (passwordHash !== undefined) {
+        clientRequestToken: input.clientRequestToken,
+      };
+      if (input.password !== undefined) {
+        return writePassword(
+          accountId,
+          userName,
+          input.password,
+          spec,
+          "present",
+          async (q, user, passwordHash, profile) => {
+            const reset = input.passwordResetRequired ?? profile?.password_reset_required ?? false;
             await setHash(q, user.user_id, passwordHash, reset);
-          } else if (reset !== profile.password_reset_required) {
-            await q.query("UPDATE login_profiles SET password_reset_required = $2 WHERE user_id = $1", [
-              user.user_id,
-              reset,
-            ]);
-          } else {
-            return { value: null, events: [] };
-          }
-          return { value: null, events: [await loginProfileState(q, user.user_id)] };
-        },
-      );
+            return { value: null, events: [await loginProfileState(q, user.user_id)] };
+          },
+        );
+      }
+      return mutate(ctx, accountId, spec, async (q) => {
+        const user = await findUser(q, partition, accountId, userName);
+        const profile = await findProfile(q, user);
+        const reset = input.passwordResetRequired ?? profile.password_reset_required;
+        if (reset === profile.password_reset_required) return { value: null, events: [] };
+        await q.query("UPDATE login_profiles SET password_reset_required = $2 WHERE user_id = $1", [
+          user.user_id,
+          reset,
+        ]);
+        return { value: null, events: [await loginProfileState(q, user.user_id)] };
+      });
     },
 
     deleteLoginProfile: (accountId, userName, token) =>
@@ -202,44 +344,33 @@ export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
         };
       }),
 
-    async changePassword(accountId, userName, oldPassword, newPassword, token) {
-      const current = await read(ctx, "ChangePassword", async (q) => {
-        const user = await findUser(q, partition, accountId, userName);
-        const r = await q.query<{ password_hash: string }>(
-          "SELECT password_hash FROM login_profiles WHERE user_id = $1",
-          [user.user_id],
-        );
-        return { user, hash: r.rows[0]?.password_hash };
-      });
-      const matches = await verify(current.hash ?? DUMMY_HASH, oldPassword);
-      if (current.hash === undefined) {
-        throw new IamError("NoSuchEntity", `user ${JSON.stringify(userName)} has no login profile`, {
-          field: "userName",
-        });
-      }
-      if (!matches) {
-        // AWS documents no specific name for a wrong old password (InvalidUserType is about the
-        // caller's kind, handled by the service), so the generic InvalidInput stays.
-        throw new IamError("InvalidInput", "oldPassword is not the user's current password", { field: "oldPassword" });
-      }
-      const passwordHash = await prepare(accountId, userName, newPassword);
-      return mutate(
-        ctx,
+    changePassword: (accountId, userName, oldPassword, newPassword, token) =>
+      writePassword(
         accountId,
+        userName,
+        newPassword,
         { operation: "ChangePassword", request: { userName }, clientRequestToken: token?.clientRequestToken },
-        async (q) => {
-          const profile = await findProfile(q, current.user);
-          // A concurrent change won: the old password this call verified is no longer current.
-          if (profile.password_hash !== current.hash) {
-            throw new IamError("ConcurrentModification", "the password changed concurrently; retry", {
-              field: "oldPassword",
-              retriable: true,
-            });
-          }
-          await setHash(q, current.user.user_id, passwordHash, false);
-          return { value: null, events: [await loginProfileState(q, current.user.user_id)] };
+        "present",
+        // The write goes through only while the profile still holds the hash verified here.
+        async (q, user, passwordHash) => {
+          await setHash(q, user.user_id, passwordHash, false);
+          return { value: null, events: [await loginProfileState(q, user.user_id)] };
         },
-      );
-    },
+        async (currentHash, attempt) => {
+          const matches = await verify(currentHash ?? DUMMY_HASH, oldPassword);
+          if (currentHash === null) throw noProfile(userName);
+          if (!matches) {
+            // AWS documents no specific name for a wrong old password (InvalidUserType is about the
+            // caller's kind, handled by the service), so the generic InvalidInput stays.
+            throw new IamError(
+              "InvalidInput",
+              attempt === 1
+                ? "oldPassword is not the user's current password"
+                : "oldPassword is not the user's current password: a concurrent request changed it",
+              { field: "oldPassword" },
+            );
+          }
+        },
+      ),
   };
 }

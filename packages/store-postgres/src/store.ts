@@ -39,6 +39,7 @@ import { createMfaStore, type MfaStore } from "./mfa-store.ts";
 import { migrate } from "./migrate.ts";
 import { createOidcProviderStore, type OidcProviderStore } from "./oidc-provider-store.ts";
 import { type PostgresStoreOptions, type ValidPostgresStoreOptions, validatePostgresStoreOptions } from "./options.ts";
+import { assertExportable, createOutboxCompactionStore, type OutboxCompactionStore } from "./outbox-compaction.ts";
 import { translatePgError } from "./pg-error.ts";
 import type {
   AccessKeyCredential,
@@ -138,7 +139,8 @@ export interface IamStore
     GuardrailStore,
     MfaStore,
     InstanceProfileStore,
-    OidcProviderStore {
+    OidcProviderStore,
+    OutboxCompactionStore {
   readonly options: ValidPostgresStoreOptions;
   /** The pool, for the outbox relay and health checks (same schema search_path). */
   readonly pool: pg.Pool;
@@ -287,7 +289,8 @@ export interface IamStore
 
   /**
    * The account's full state at one revision, on one snapshot: the current revision, or a past
-   * `atRevision` rebuilt from the outbox (InvalidInput when the account never had it).
+   * `atRevision` rebuilt from the outbox (InvalidInput when the account never had it, or when it is
+   * below the account's outbox compaction horizon).
    */
   exportAccount(accountId: string, atRevision?: number): Promise<AccountExport>;
 
@@ -472,6 +475,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
     ...createMfaStore(ctx),
     ...createInstanceProfileStore(ctx),
     ...createOidcProviderStore(ctx),
+    ...createOutboxCompactionStore(ctx),
     options: opts,
     pool,
     channel: ctx.channel,
@@ -1410,6 +1414,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
               { field: "atRevision" },
             );
           }
+          await assertExportable(q, accountId, atRevision);
           return { accountId, revision: atRevision, entities: await entitiesAtRevision(q, accountId, atRevision) };
         }
         const ids = async (sql: string) => (await q.query<{ id: string }>(sql, [accountId])).rows.map((r) => r.id);
@@ -1463,7 +1468,8 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
   /**
    * An account's entities as they stood at a past revision, rebuilt from the outbox: every row
    * carries its entity's full state (or a tombstone), so the newest row per entity at or below the
-   * revision is that entity's state then. Relies on outbox rows being kept (they are never pruned).
+   * revision is that entity's state then. Compaction keeps that newest row for every revision at or
+   * above the account's horizon, which the caller checked.
    */
   async function entitiesAtRevision(q: Queryable, accountId: string, revision: number): Promise<ExportedEntity[]> {
     const r = await q.query<{ entity_kind: string; entity_id: string; payload: unknown }>(

@@ -44,6 +44,33 @@ describe("control-plane config", () => {
     expect(c.secretKey).toHaveLength(32);
     expect(Object.isFrozen(c) && Object.isFrozen(c.postgres)).toBe(true);
   });
+  it("outbox compaction: a week's retention by default, bounds checked, typos rejected", () => {
+    expect(loadControlPlaneConfig(base).outbox).toEqual({
+      retentionSeconds: 7 * 86_400,
+      compactionIntervalMs: 60_000,
+      compactionBatchSize: 1000,
+    });
+    const tuned = loadControlPlaneConfig({
+      ...base,
+      GATEHOUSE_OUTBOX_RETENTION: "0",
+      GATEHOUSE_OUTBOX_COMPACTION_INTERVAL_MS: "250",
+      GATEHOUSE_OUTBOX_COMPACTION_BATCH: "50",
+    });
+    expect(tuned.outbox).toEqual({ retentionSeconds: 0, compactionIntervalMs: 250, compactionBatchSize: 50 });
+    expect(Object.isFrozen(tuned.outbox)).toBe(true);
+    expect(() => loadControlPlaneConfig({ ...base, GATEHOUSE_OUTBOX_RETENTION: "-1" })).toThrow(
+      /GATEHOUSE_OUTBOX_RETENTION="-1"/,
+    );
+    expect(() => loadControlPlaneConfig({ ...base, GATEHOUSE_OUTBOX_RETENTION: "1.5" })).toThrow(
+      /GATEHOUSE_OUTBOX_RETENTION="1.5"/,
+    );
+    expect(() => loadControlPlaneConfig({ ...base, GATEHOUSE_OUTBOX_COMPACTION_BATCH: "0" })).toThrow(
+      /GATEHOUSE_OUTBOX_COMPACTION_BATCH="0"/,
+    );
+    expect(() => loadControlPlaneConfig({ ...base, GATEHOUSE_OUTBOX_RETENTON: "60" })).toThrow(
+      /unknown control-plane settings: GATEHOUSE_OUTBOX_RETENTON/,
+    );
+  });
   it("names every bad value and hides secrets", () => {
     expect(() =>
       loadControlPlaneConfig({ ...base, GATEHOUSE_PG_POOL_SIZE: "0", GATEHOUSE_SECRET_KEY: "c2hvcnQ=" }),

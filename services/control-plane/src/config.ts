@@ -4,8 +4,8 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const optionalInt = (min: number, max: number) => int(min, max).optional();
 
 /**
- * Environment variables of the control plane. Unknown `GATEHOUSE_CP_*` variables are rejected so
- * typos fail at start-up; other variables are ignored.
+ * Environment variables of the control plane. Unknown `GATEHOUSE_CP_*` and `GATEHOUSE_OUTBOX_*`
+ * variables are rejected so typos fail at start-up; other variables are ignored.
  */
 const EnvSchema = z.object({
   GATEHOUSE_CP_LISTEN: z
@@ -46,6 +46,10 @@ const EnvSchema = z.object({
   GATEHOUSE_CP_RELAY_BATCH: int(1, 10_000).default(500),
   GATEHOUSE_CP_RELAY_POLL_MS: int(100, 600_000).default(5000),
   GATEHOUSE_CP_RELAY_LINGER_MS: int(0, 1000).default(4),
+  /** Seconds a published outbox row is kept after it was superseded (exports reach this far back). */
+  GATEHOUSE_OUTBOX_RETENTION: int(0, 10 * 366 * 86_400).default(7 * 86_400),
+  GATEHOUSE_OUTBOX_COMPACTION_INTERVAL_MS: int(100, 86_400_000).default(60_000),
+  GATEHOUSE_OUTBOX_COMPACTION_BATCH: int(1, 10_000).default(1000),
   GATEHOUSE_QUOTA_USERS_PER_ACCOUNT: optionalInt(1, 1_000_000),
   GATEHOUSE_QUOTA_GROUPS_PER_ACCOUNT: optionalInt(1, 100_000),
   GATEHOUSE_QUOTA_ROLES_PER_ACCOUNT: optionalInt(1, 100_000),
@@ -62,6 +66,8 @@ const EnvSchema = z.object({
   GATEHOUSE_QUOTA_MFA_DEVICES_PER_USER: optionalInt(1, 100),
 });
 
+const OWN_PREFIXES = ["GATEHOUSE_CP_", "GATEHOUSE_OUTBOX_"];
+
 /** The control plane's validated, frozen configuration. */
 export interface ControlPlaneConfig {
   readonly listen: { readonly host: string; readonly port: number };
@@ -73,6 +79,12 @@ export interface ControlPlaneConfig {
   readonly partition: string;
   readonly logLevel: string;
   readonly relay: { readonly batchSize: number; readonly fallbackPollMs: number; readonly lingerMs: number };
+  /** Outbox compaction: what is kept, how often a pass runs, rows per statement. */
+  readonly outbox: {
+    readonly retentionSeconds: number;
+    readonly compactionIntervalMs: number;
+    readonly compactionBatchSize: number;
+  };
   readonly quotas: Readonly<Record<string, number>>;
 }
 
@@ -85,7 +97,7 @@ export interface ControlPlaneConfig {
  */
 export function loadControlPlaneConfig(env: Readonly<Record<string, string | undefined>>): ControlPlaneConfig {
   const known = new Set(Object.keys(EnvSchema.shape));
-  const unknown = Object.keys(env).filter((k) => k.startsWith("GATEHOUSE_CP_") && !known.has(k));
+  const unknown = Object.keys(env).filter((k) => OWN_PREFIXES.some((p) => k.startsWith(p)) && !known.has(k));
   if (unknown.length > 0) throw new Error(`unknown control-plane settings: ${unknown.join(", ")}`);
   const picked = Object.fromEntries([...known].filter((k) => env[k] !== undefined).map((k) => [k, env[k]]));
   const parsed = EnvSchema.safeParse(picked);
@@ -142,6 +154,11 @@ export function loadControlPlaneConfig(env: Readonly<Record<string, string | und
       batchSize: e.GATEHOUSE_CP_RELAY_BATCH,
       fallbackPollMs: e.GATEHOUSE_CP_RELAY_POLL_MS,
       lingerMs: e.GATEHOUSE_CP_RELAY_LINGER_MS,
+    }),
+    outbox: Object.freeze({
+      retentionSeconds: e.GATEHOUSE_OUTBOX_RETENTION,
+      compactionIntervalMs: e.GATEHOUSE_OUTBOX_COMPACTION_INTERVAL_MS,
+      compactionBatchSize: e.GATEHOUSE_OUTBOX_COMPACTION_BATCH,
     }),
     quotas: Object.freeze(quotas),
   };

@@ -7,14 +7,16 @@ import { createAuthorizer } from "./authorizer.ts";
 import type { ControlPlaneConfig } from "./config.ts";
 import { createControlService } from "./control-service.ts";
 import { type RunningServer, serveControlService } from "./grpc-server.ts";
+import { createOutboxCompactor, type OutboxCompactor } from "./outbox-compactor.ts";
 import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from "./outbox-relay.ts";
 
-/** A running control plane: gRPC server, store and outbox relay. */
+/** A running control plane: gRPC server, store, outbox relay and outbox compaction. */
 export interface ControlPlane {
   readonly port: number;
   readonly store: IamStore;
   readonly relay: OutboxRelay;
-  /** Stops serving, stops the relay, closes Kafka and Postgres, in that order. */
+  readonly compactor: OutboxCompactor;
+  /** Stops serving, stops the relay and compaction, closes Kafka and Postgres, in that order. */
   close(): Promise<void>;
 }
 
@@ -30,7 +32,7 @@ export interface StartControlPlaneOptions {
 
 /**
  * Composes the control plane's adapters: migrates the schema, makes sure the change topic
- * exists, starts the outbox relay and serves ControlService.
+ * exists, starts the outbox relay and outbox compaction, and serves ControlService.
  *
  * @example
  * const cp = await startControlPlane({ config: loadControlPlaneConfig(process.env), logger });
@@ -49,6 +51,13 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
   });
   let publisher: ChangePublisher | undefined;
   let relay: OutboxRelay | undefined;
+  const compactor = createOutboxCompactor({
+    store,
+    logger,
+    retentionSeconds: config.outbox.retentionSeconds,
+    intervalMs: config.outbox.compactionIntervalMs,
+    batchSize: config.outbox.compactionBatchSize,
+  });
   let server: RunningServer | undefined;
   let topicTimer: NodeJS.Timeout | undefined;
   try {
@@ -83,6 +92,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
       ...(options.onPublished === undefined ? {} : { onPublished: options.onPublished }),
     });
     relay.start();
+    compactor.start();
     const service = createControlService({
       store,
       authenticator: createAuthenticator({ store, operator: config.operator, region: config.region, clock }),
@@ -95,6 +105,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
   } catch (e) {
     await server?.close(0);
     await relay?.stop();
+    await compactor.stop();
     await publisher?.disconnect();
     await store.close();
     throw e;
@@ -104,10 +115,12 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     port: running.server.port,
     store,
     relay: running.relay,
+    compactor,
     async close() {
       clearTimeout(topicTimer);
       await running.server.close();
       await running.relay.stop();
+      await compactor.stop();
       await running.publisher.disconnect();
       await store.close();
     },

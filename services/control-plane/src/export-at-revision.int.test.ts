@@ -1,5 +1,6 @@
 import { decodeAccountSnapshot } from "@gatehouse/bus-kafka";
 import { EntityType } from "@gatehouse/proto";
+import { createOutboxSource } from "@gatehouse/store-postgres";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AccountFixture, policyDoc, startAccountFixture } from "./test-account.int-helper.ts";
@@ -136,5 +137,34 @@ describe("ExportAccount at a past revision (real Postgres + Kafka)", () => {
       "InvalidInput",
       "atRevision",
     ]);
+  });
+
+  it("after outbox compaction: exact from the horizon on, a revision below it refused with the oldest exportable one", async () => {
+    const { root } = f;
+    await root.call("createUser", { userName: "compacted" });
+    await root.call("tagUser", { entityName: "compacted", tags: [{ key: "k", value: "1" }] });
+    await root.call("tagUser", { entityName: "compacted", tags: [{ key: "k", value: "2" }] });
+    const live = await root.call("exportAccount", { accountId: "" });
+    const horizon = live.revision.revision;
+    await expect.poll(() => createOutboxSource(f.h.cp.store).backlog(), { timeout: 20_000 }).toBe(0);
+    const done = await f.h.cp.store.compactOutbox({ retentionSeconds: 0 });
+    expect(done.accounts.find((a) => a.accountId === f.accountId)?.horizon).toBe(horizon);
+    expect(done.superseded).toBeGreaterThan(0);
+
+    const refused = await failureOf(root.call("exportAccount", { accountId: "", atRevision: horizon - 1 }));
+    expect([refused.code, refused.awsName, refused.field]).toEqual([
+      status.INVALID_ARGUMENT,
+      "InvalidInput",
+      "atRevision",
+    ]);
+    expect(refused.details).toContain(`oldest exportable revision is ${horizon}`);
+    // A later write makes the horizon a past revision, rebuilt from what compaction kept.
+    await root.call("createGroup", { groupName: "after-compaction", path: "/" });
+    const atHorizon = await root.call("exportAccount", { accountId: "", atRevision: horizon });
+    expect(atHorizon.revision.revision).toBe(horizon);
+    expect(entitiesOf(atHorizon.snapshot)).toEqual(entitiesOf(live.snapshot));
+    // The current state needs no outbox row: unaffected.
+    const now = await root.call("exportAccount", { accountId: "" });
+    expect(entitiesOf(now.snapshot).filter(([k]) => k.startsWith("group "))).toHaveLength(1);
   });
 });

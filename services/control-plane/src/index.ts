@@ -6,6 +6,7 @@ export { type ControlPlaneConfig, loadControlPlaneConfig } from "./config.ts";
 export { type ControlPlane, type StartControlPlaneOptions, startControlPlane } from "./control-plane.ts";
 export { createControlService } from "./control-service.ts";
 export { ERROR_DETAIL_TRAILER } from "./grpc-handler.ts";
+export { createOutboxCompactor, type OutboxCompactor, type OutboxCompactorOptions } from "./outbox-compactor.ts";
 export {
   createOutboxRelay,
   type OutboxRelay,

@@ -1,4 +1,5 @@
 import { status } from "@grpc/grpc-js";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AccountFixture, startAccountFixture } from "./test-account.int-helper.ts";
 import { failureOf } from "./test-client.int-helper.ts";
@@ -112,5 +113,45 @@ describe("login profiles and ChangePassword (real Postgres + Kafka)", () => {
     // Only the last two count: the first one is usable again after two changes.
     await without.call("changePassword", { oldPassword: "Third-Pass-3", newPassword: "Fourth-Pass-4" });
     await without.call("changePassword", { oldPassword: "Fourth-Pass-4", newPassword: "First-Pass-1" });
+  });
+
+  it("concurrent ChangePassword calls with the same old password: one wins, the loser's old password is stale", async () => {
+    const racer = await f.aUser("racer", { managed: [CHANGE_PASSWORD] });
+    await f.root.call("createLoginProfile", { userName: "racer", password: "Race-Old-Pass-1" });
+    const { store } = f.h.cp;
+    // Both calls check their passwords while a write holds the account lock, then queue for it.
+    const locker = new pg.Client({ connectionString: store.options.connectionString });
+    await locker.connect();
+    const wanted = ["Race-New-Pass-A1", "Race-New-Pass-B2"];
+    let results: PromiseSettledResult<unknown>[];
+    try {
+      await locker.query("BEGIN");
+      await locker.query(`SELECT 1 FROM ${store.options.schema}.accounts WHERE account_id = $1 FOR UPDATE`, [
+        f.accountId,
+      ]);
+      const settled = Promise.allSettled(
+        wanted.map((newPassword) => racer.call("changePassword", { oldPassword: "Race-Old-Pass-1", newPassword })),
+      );
+      const waiting = async () =>
+        (
+          await store.pool.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+             WHERE wait_event_type = 'Lock' AND query LIKE '%UPDATE accounts SET revision%' AND query LIKE $1`,
+            [`%${f.accountId}%`],
+          )
+        ).rows[0]?.n;
+      await expect.poll(waiting, { timeout: 30_000, interval: 20 }).toBe(2);
+      await locker.query("COMMIT");
+      results = await settled;
+    } finally {
+      await locker.end();
+    }
+    const won = results.findIndex((r) => r.status === "fulfilled");
+    expect(won).toBeGreaterThanOrEqual(0);
+    const lost = await failureOf(Promise.reject((results[1 - won] as PromiseRejectedResult).reason));
+    expect([lost.code, lost.awsName, lost.field]).toEqual([status.INVALID_ARGUMENT, "InvalidInput", "oldPassword"]);
+    expect(lost.details).toContain("concurrent request");
+    // The winner's password is the one in force.
+    await racer.call("changePassword", { oldPassword: wanted[won], newPassword: "Race-Final-Pass-3" });
   });
 });
