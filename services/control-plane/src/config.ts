@@ -45,7 +45,6 @@ const EnvSchema = z.object({
   GATEHOUSE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   GATEHOUSE_CP_RELAY_BATCH: int(1, 10_000).default(500),
   GATEHOUSE_CP_RELAY_POLL_MS: int(100, 600_000).default(5000),
-  GATEHOUSE_CP_RELAY_LINGER_MS: int(0, 1000).default(4),
   /** Seconds a published outbox row is kept after it was superseded (exports reach this far back). */
   GATEHOUSE_OUTBOX_RETENTION: int(0, 10 * 366 * 86_400).default(7 * 86_400),
   GATEHOUSE_OUTBOX_COMPACTION_INTERVAL_MS: int(100, 86_400_000).default(60_000),
@@ -78,7 +77,7 @@ export interface ControlPlaneConfig {
   readonly region: string;
   readonly partition: string;
   readonly logLevel: string;
-  readonly relay: { readonly batchSize: number; readonly fallbackPollMs: number; readonly lingerMs: number };
+  readonly relay: { readonly batchSize: number; readonly fallbackPollMs: number };
   /** Outbox compaction: what is kept, how often a pass runs, rows per statement. */
   readonly outbox: {
     readonly retentionSeconds: number;
@@ -150,11 +149,7 @@ export function loadControlPlaneConfig(env: Readonly<Record<string, string | und
     region: e.GATEHOUSE_REGION,
     partition: e.GATEHOUSE_PARTITION,
     logLevel: e.GATEHOUSE_LOG_LEVEL,
-    relay: Object.freeze({
-      batchSize: e.GATEHOUSE_CP_RELAY_BATCH,
-      fallbackPollMs: e.GATEHOUSE_CP_RELAY_POLL_MS,
-      lingerMs: e.GATEHOUSE_CP_RELAY_LINGER_MS,
-    }),
+    relay: Object.freeze({ batchSize: e.GATEHOUSE_CP_RELAY_BATCH, fallbackPollMs: e.GATEHOUSE_CP_RELAY_POLL_MS }),
     outbox: Object.freeze({
       retentionSeconds: e.GATEHOUSE_OUTBOX_RETENTION,
       compactionIntervalMs: e.GATEHOUSE_OUTBOX_COMPACTION_INTERVAL_MS,

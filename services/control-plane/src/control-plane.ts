@@ -88,7 +88,6 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
       logger,
       batchSize: config.relay.batchSize,
       fallbackPollMs: config.relay.fallbackPollMs,
-      lingerMs: config.relay.lingerMs,
       ...(options.onPublished === undefined ? {} : { onPublished: options.onPublished }),
     });
     relay.start();

@@ -11,12 +11,6 @@ export interface OutboxRelayOptions {
   logger: Logger;
   /** Rows per Kafka send. Default 500. */
   batchSize?: number;
-  /**
-   * How long the relay waits after a wake-up (or after a batch smaller than `batchSize`) before
-   * reading the outbox, so that commits arriving together leave in one read, one Kafka send and
-   * one mark instead of one each. Adds at most this much to commit→published latency. Default 4 ms.
-   */
-  lingerMs?: number;
   /** Safety-net poll when no NOTIFY arrives (a missed notification, a listener reconnecting). Default 5000 ms. */
   fallbackPollMs?: number;
   /** Upper bound of the back-off while Kafka or Postgres is down. Default 2000 ms. */
@@ -70,13 +64,9 @@ export function toChangeEvent(row: OutboxRow): ChangeEvent {
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const batchSize = options.batchSize ?? 500;
   const fallbackPollMs = options.fallbackPollMs ?? 5000;
-  const lingerMs = options.lingerMs ?? 4;
   const maxBackoffMs = options.maxBackoffMs ?? 2000;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
     throw new Error(`batchSize must be 1..10000, got ${batchSize}`);
-  }
-  if (!Number.isInteger(lingerMs) || lingerMs < 0 || lingerMs > 1000) {
-    throw new Error(`lingerMs must be 0..1000, got ${lingerMs}`);
   }
   const { outbox, publisher, logger } = options;
   const log = logger.child({ component: "outbox-relay" });
@@ -156,7 +146,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       }
       if (rows.length === 0) {
         await sleep(fallbackPollMs, true);
-        if (lingerMs > 0) await sleep(lingerMs, false);
         continue;
       }
       try {
@@ -179,7 +168,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       backoff = 50;
       published += rows.length;
       options.onPublished?.(rows);
-      if (rows.length < batchSize && lingerMs > 0) await sleep(lingerMs, false);
     }
   };
 
