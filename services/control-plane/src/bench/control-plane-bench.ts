@@ -6,9 +6,11 @@
 // gives commit→published latency exactly); the load generator runs in a worker thread so that
 // signing and client work do not share the server's event loop. Uses the local Postgres and Kafka
 // (.gatehouse/infra.env, else the defaults), in a throw-away schema and topic.
-// Flags: --seconds=10 --concurrency=48 --accounts=24 --rate=200 --latency-seconds=10
+// Alongside the throughput it reports the CPU spent per write during the throughput phase: this
+// process (service and load generator) and, when Postgres runs on this machine, its processes.
+// Flags: --seconds=10 --concurrency=48 --accounts=24 --rate=200 --latency-seconds=10 --pool=8
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
@@ -58,6 +60,28 @@ function client(address: string, creds: Creds) {
     },
     close: () => c.close(),
   };
+}
+
+/** CPU ms used so far by the local `postgres` processes (Linux /proc; 0 elsewhere). */
+function postgresCpuMs(): number {
+  let ticks = 0;
+  let pids: string[] = [];
+  try {
+    pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d));
+  } catch {
+    return 0;
+  }
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      if (!stat.includes("(postgres)")) continue;
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux.
 }
 
 async function generateLoad(p: Params): Promise<void> {
@@ -158,7 +182,7 @@ async function main(): Promise<void> {
     GATEHOUSE_CP_LISTEN: "127.0.0.1:0",
     GATEHOUSE_PG_URL: pgUrl,
     GATEHOUSE_PG_SCHEMA: schema,
-    GATEHOUSE_PG_POOL_SIZE: "40",
+    GATEHOUSE_PG_POOL_SIZE: String(num("pool", 8)),
     GATEHOUSE_KAFKA_BROKERS: brokers,
     GATEHOUSE_CHANGES_TOPIC: topic,
     GATEHOUSE_CHANGES_PARTITIONS: "12",
@@ -210,7 +234,19 @@ async function main(): Promise<void> {
   };
   const worker = new Worker(new URL(import.meta.url), { workerData: params });
   const next = () => new Promise<ToMain>((r) => worker.once("message", r));
+  // The worker warms up for 2 s, then measures: sample the CPU counters when it starts measuring.
+  let cpuAtStart = { process: process.cpuUsage(), postgresMs: postgresCpuMs(), atMs: Date.now() };
+  const warm = setTimeout(() => {
+    cpuAtStart = { process: process.cpuUsage(), postgresMs: postgresCpuMs(), atMs: Date.now() };
+  }, 2000);
   const throughput = (await next()) as Extract<ToMain, { phase: "throughput" }>;
+  clearTimeout(warm);
+  const used = process.cpuUsage(cpuAtStart.process);
+  const measuredWrites = (throughput.writes * ((Date.now() - cpuAtStart.atMs) / 1000)) / throughput.seconds;
+  const cpu = {
+    process_ms_per_write: Number(((used.user + used.system) / 1000 / measuredWrites).toFixed(3)),
+    postgres_ms_per_write: Number(((postgresCpuMs() - cpuAtStart.postgresMs) / measuredWrites).toFixed(3)),
+  };
   await drained();
   recording = true;
   worker.postMessage("go");
@@ -235,6 +271,8 @@ async function main(): Promise<void> {
       latency_writes_sent: latency.sent,
       latency_failed_writes: latency.failed,
       publish_max_ms: latencies.at(-1) ?? 0,
+      pg_pool_size: num("pool", 8),
+      cpu_during_throughput: cpu,
       mix: "CreateUser, AttachUserPolicy, PutUserPolicy in equal parts; SigV4-signed gRPC; load from a worker thread",
     },
   };
