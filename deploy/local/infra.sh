@@ -438,9 +438,13 @@ num.recovery.threads.per.data.dir=1
 log.retention.hours=24
 EOF
   if [[ ! -f "$kafka_state/data/meta.properties" ]]; then
-    # A Kafka cluster id is 16 random bytes in URL-safe base64 without padding.
-    local cluster_id
-    cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+    # A Kafka cluster id is 16 random bytes in URL-safe base64 without padding. One in 64 starts
+    # with "-", which the storage tool's argument parser takes for an option: draw again then, as
+    # Kafka's own Uuid.randomUuid() does.
+    local cluster_id="-"
+    while [[ "$cluster_id" == -* ]]; do
+      cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+    done
     java -cp "$kafka_libs/*" -Dlog4j.configuration="file:$here/kafka/tools-log4j.properties" \
       kafka.tools.StorageTool format --ignore-formatted -t "$cluster_id" -c "$kafka_state/server.properties" \
       >"$kafka_state/format.log" 2>&1 || { show_log_tail "$kafka_state/format.log"; die "kafka storage format failed"; }
