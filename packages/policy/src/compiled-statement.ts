@@ -2,7 +2,7 @@ import type { PrincipalInfo } from "./authz-request.ts";
 import { type CompiledCondition, compileCondition, conditionHolds } from "./compile-condition.ts";
 import type { Context } from "./context-lookup.ts";
 import type { PolicyRef } from "./evaluation-result.ts";
-import { compilePattern, MATCH, NO_MATCH, type Pattern } from "./pattern.ts";
+import { compilePattern, MATCH, type Pattern } from "./pattern.ts";
 import type { Policy, PrincipalElement, Statement } from "./policy.ts";
 
 /** A Principal/NotPrincipal element as sets, for O(1) matching. */
