@@ -68,6 +68,7 @@ import { createSecretBox } from "./secret-box.ts";
 import {
   accessKeyState,
   accountState,
+  EntityKind,
   groupState,
   instanceProfileState,
   loginProfileState,
@@ -409,6 +410,40 @@ async function carriedPolicy(q: Queryable, partition: string, policy: PolicyRow)
   return policy.account_id === AWS_MANAGED_ACCOUNT ? [await policyState(q, partition, policy.policy_id)] : [];
 }
 
+/**
+ * SQL condition: the managed policy `p` is referenced in account `$1`, i.e. attached to one of its
+ * users, groups or roles, or the permissions boundary of one of its users or roles. An account's
+ * state (its live export, its stream, hence its export rebuilt from the stream) holds an AWS
+ * managed policy exactly while this is true: the live export selects by it and
+ * {@link releasedPolicies} tombstones by it.
+ */
+const REFERENCED_IN_ACCOUNT = `(EXISTS (SELECT 1 FROM policy_attachments a WHERE a.policy_id = p.policy_id AND a.account_id = $1)
+  OR EXISTS (SELECT 1 FROM users u WHERE u.permissions_boundary_id = p.policy_id AND u.account_id = $1)
+  OR EXISTS (SELECT 1 FROM roles r WHERE r.permissions_boundary_id = p.policy_id AND r.account_id = $1))`;
+
+/**
+ * The counterpart of {@link carriedPolicy}, for a write that dropped references to `policyIds`
+ * (detached, a boundary removed or replaced, its user or role deleted): a tombstone on the
+ * account's stream for each of them that is AWS managed and no longer referenced anywhere in the
+ * account. It means "this account no longer carries the policy", not that the policy is gone.
+ * One query, run after the write's own statements.
+ */
+async function releasedPolicies(
+  q: Queryable,
+  accountId: string,
+  policyIds: readonly (string | null)[],
+): Promise<OutboxEvent[]> {
+  const ids = policyIds.filter((id) => id !== null);
+  if (ids.length === 0) return [];
+  const r = await q.query<{ policy_id: string }>(
+    `SELECT p.policy_id FROM managed_policies p
+     WHERE p.policy_id = ANY($2::text[]) AND p.account_id = '${AWS_MANAGED_ACCOUNT}' AND NOT ${REFERENCED_IN_ACCOUNT}
+     ORDER BY p.policy_id`,
+    [accountId, ids],
+  );
+  return r.rows.map((x) => ({ kind: EntityKind.policy, id: x.policy_id, payload: null }));
+}
+
 function newSecret(): string {
   // 30 random bytes → 40 base64 characters, the length of AWS secret access keys.
   return randomBytes(30).toString("base64");
@@ -657,7 +692,9 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
             { label: "inline policies", table: "inline_policies", column: "user_id" },
           ]);
           await q.query("DELETE FROM users WHERE user_id = $1", [user.user_id]);
-          return { value: null, events: [await userState(q, partition, user.user_id)] };
+          // AWS deletes a user with its permissions boundary (attachments must be gone already).
+          const released = await releasedPolicies(q, accountId, [user.permissions_boundary_id]);
+          return { value: null, events: [await userState(q, partition, user.user_id), ...released] };
         },
       ),
 
@@ -878,7 +915,9 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
             { label: "instance profiles", table: "instance_profiles", column: "role_id" },
           ]);
           await q.query("DELETE FROM roles WHERE role_id = $1", [role.role_id]);
-          return { value: null, events: [await roleState(q, partition, role.role_id)] };
+          // As for users: the role's permissions boundary goes with it.
+          const released = await releasedPolicies(q, accountId, [role.permissions_boundary_id]);
+          return { value: null, events: [await roleState(q, partition, role.role_id), ...released] };
         },
       ),
 
@@ -1145,7 +1184,10 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
               { field: "policyArn" },
             );
           }
-          return { value: null, events: [await principalState(q, partition, principal.kind, id)] };
+          // Only an AWS managed policy can leave the account's state by being detached.
+          const released =
+            policy.account_id === AWS_MANAGED_ACCOUNT ? await releasedPolicies(q, accountId, [policy.policy_id]) : [];
+          return { value: null, events: [await principalState(q, partition, principal.kind, id), ...released] };
         },
       ),
 
@@ -1234,7 +1276,12 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
               field: "entityType",
             });
           }
-          const id = await findPrincipalId(q, partition, accountId, principal);
+          // Read under the account lock: its boundary is the one this write replaces.
+          const row =
+            principal.kind === "user"
+              ? await findUser(q, partition, accountId, principal.name)
+              : await findRole(q, partition, accountId, principal.name);
+          const id = "user_id" in row ? row.user_id : row.role_id;
           const policy = policyArn === null ? null : await findPolicyByArn(q, accountId, policyArn);
           const table = principal.kind === "user" ? "users" : "roles";
           const col = principalColumn(principal.kind);
@@ -1255,7 +1302,11 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
             return { value: null, events: [] };
           }
           const carried = policy === null ? [] : await carriedPolicy(q, partition, policy);
-          return { value: null, events: [await principalState(q, partition, principal.kind, id), ...carried] };
+          const released = await releasedPolicies(q, accountId, [row.permissions_boundary_id]);
+          return {
+            value: null,
+            events: [await principalState(q, partition, principal.kind, id), ...carried, ...released],
+          };
         },
       ),
 
@@ -1419,13 +1470,11 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         }
         const ids = async (sql: string) => (await q.query<{ id: string }>(sql, [accountId])).rows.map((r) => r.id);
         const events: OutboxEvent[] = [await accountState(q, accountId)];
+        // Its own policies, and the AWS managed ones it references (which its stream carries).
         for (const id of await ids(
           `SELECT policy_id AS id FROM managed_policies WHERE account_id = $1
-           UNION SELECT a.policy_id FROM policy_attachments a JOIN managed_policies p ON p.policy_id = a.policy_id
-             WHERE a.account_id = $1 AND p.account_id = '${AWS_MANAGED_ACCOUNT}'
-           UNION SELECT p.policy_id FROM managed_policies p WHERE p.account_id = '${AWS_MANAGED_ACCOUNT}' AND p.policy_id IN
-             (SELECT permissions_boundary_id FROM users WHERE account_id = $1
-              UNION SELECT permissions_boundary_id FROM roles WHERE account_id = $1)
+           UNION ALL SELECT p.policy_id FROM managed_policies p
+             WHERE p.account_id = '${AWS_MANAGED_ACCOUNT}' AND ${REFERENCED_IN_ACCOUNT}
            ORDER BY id`,
         )) {
           events.push(await policyState(q, partition, id));

@@ -2,10 +2,17 @@ import { decodeAccountSnapshot } from "@gatehouse/bus-kafka";
 import { EntityType } from "@gatehouse/proto";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AccountFixture, policyDoc, startAccountFixture } from "./test-account.int-helper.ts";
+import {
+  type AccountFixture,
+  policyDoc,
+  snapshotEntities,
+  startAccountFixture,
+  type TestClient,
+} from "./test-account.int-helper.ts";
 import { failureOf } from "./test-client.int-helper.ts";
 
 const aws = (name: string) => `arn:aws:iam::aws:policy/${name}`;
+const READ_S3 = { Effect: "Allow", Action: "s3:GetObject", Resource: "*" };
 const BUILTIN = [
   "AdministratorAccess",
   "IAMFullAccess",
@@ -15,6 +22,11 @@ const BUILTIN = [
   "ReadOnlyAccess",
 ];
 
+const USER = EntityType.ENTITY_TYPE_USER;
+const GROUP = EntityType.ENTITY_TYPE_GROUP;
+const ROLE = EntityType.ENTITY_TYPE_ROLE;
+const TRUST = policyDoc({ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" });
+
 describe("AWS managed policies (real Postgres + Kafka)", () => {
   let f: AccountFixture;
   beforeAll(async () => {
@@ -23,6 +35,59 @@ describe("AWS managed policies (real Postgres + Kafka)", () => {
   afterAll(async () => {
     await f.close();
   });
+
+  /**
+   * A fresh account, what its writes put on its stream, and its live exports: `write` runs one
+   * write and returns the outbox rows at its revision as `kind upsert|tombstone` (policies by
+   * name); `holds` says whether the live export after it has the policy; `expectRebuiltAsSeen`
+   * rebuilds the account from its stream at every revision written and compares with the live
+   * export taken then.
+   */
+  async function streamedAccount() {
+    const { accountId, root } = await f.anotherAccount();
+    const names = new Map<string, string>();
+    for (const name of BUILTIN) {
+      names.set((await root.call("getPolicy", { policyArn: aws(name) })).policy.policyId, name);
+    }
+    const seen: { revision: number; entities: [string, unknown][] }[] = [];
+    const rowsAt = async (revision: number) =>
+      (
+        await f.h.cp.store.pool.query<{ entity_kind: string; entity_id: string; payload: unknown }>(
+          "SELECT entity_kind, entity_id, payload FROM outbox WHERE account_id = $1 AND revision = $2 ORDER BY id",
+          [accountId, revision],
+        )
+      ).rows.map((r) =>
+        [r.entity_kind, r.entity_kind === "policy" ? (names.get(r.entity_id) ?? r.entity_id) : undefined]
+          .filter((x) => x !== undefined)
+          .concat(r.payload === null ? "tombstone" : "upsert")
+          .join(" "),
+      );
+    return {
+      accountId,
+      root,
+      async write(call: Parameters<TestClient["call"]>[0], request: object): Promise<string[]> {
+        const { revision } = (await root.call(call, request)).revision;
+        const live = await root.call("exportAccount", { accountId: "" });
+        expect(live.revision.revision).toBe(revision);
+        seen.push({ revision, entities: snapshotEntities(live.snapshot) });
+        return rowsAt(revision);
+      },
+      /** The revision of the last write. */
+      revision(): number {
+        return seen.at(-1)?.revision ?? 0;
+      },
+      holds(name: string): boolean {
+        const id = [...names].find(([, n]) => n === name)?.[0];
+        return seen.at(-1)?.entities.some(([k]) => k === `policy ${id}`) ?? false;
+      },
+      async expectRebuiltAsSeen() {
+        for (const { revision, entities } of seen) {
+          const past = await root.call("exportAccount", { accountId: "", atRevision: revision });
+          expect(snapshotEntities(past.snapshot), `account at revision ${revision}`).toEqual(entities);
+        }
+      },
+    };
+  }
 
   it("every account sees them with stable ARNs, ids and versions; ListPolicies scopes AWS/Local/All", async () => {
     const { root } = f;
@@ -116,66 +181,175 @@ describe("AWS managed policies (real Postgres + Kafka)", () => {
   });
 
   it("a write that makes one a permissions boundary puts its state on the account's stream", async () => {
-    const { accountId, root } = await f.anotherAccount();
-    const rowsAt = async (revision: number) =>
-      (
-        await f.h.cp.store.pool.query<{ entity_kind: string; payload: { arn?: string } | null }>(
-          "SELECT entity_kind, payload FROM outbox WHERE account_id = $1 AND revision = $2 ORDER BY id",
-          [accountId, revision],
-        )
-      ).rows.map((r) => [r.entity_kind, r.entity_kind === "policy" ? r.payload?.arn : undefined]);
-    const trust = policyDoc({ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" });
-
-    const user = await root.call("createUser", { userName: "bounded", permissionsBoundaryArn: aws("IAMFullAccess") });
-    expect(await rowsAt(user.revision.revision)).toEqual([
-      ["user", undefined],
-      ["policy", aws("IAMFullAccess")],
+    const a = await streamedAccount();
+    expect(await a.write("createUser", { userName: "bounded", permissionsBoundaryArn: aws("IAMFullAccess") })).toEqual([
+      "user upsert",
+      "policy IAMFullAccess upsert",
     ]);
-    const role = await root.call("createRole", {
-      roleName: "bounded",
-      assumeRolePolicyDocument: trust,
-      permissionsBoundaryArn: aws("PowerUserAccess"),
-    });
-    expect(await rowsAt(role.revision.revision)).toEqual([
-      ["role", undefined],
-      ["policy", aws("PowerUserAccess")],
-    ]);
-    for (const [entityType, entityName, policy] of [
-      [EntityType.ENTITY_TYPE_USER, "bounded", "ReadOnlyAccess"],
-      [EntityType.ENTITY_TYPE_ROLE, "bounded", "AdministratorAccess"],
+    expect(
+      await a.write("createRole", {
+        roleName: "bounded",
+        assumeRolePolicyDocument: TRUST,
+        permissionsBoundaryArn: aws("PowerUserAccess"),
+      }),
+    ).toEqual(["role upsert", "policy PowerUserAccess upsert"]);
+    for (const [entityType, kind, policy, replaced] of [
+      [USER, "user", "ReadOnlyAccess", "IAMFullAccess"],
+      [ROLE, "role", "AdministratorAccess", "PowerUserAccess"],
     ] as const) {
-      const put = await root.call("putPermissionsBoundary", {
-        entityType,
-        entityName,
-        permissionsBoundaryArn: aws(policy),
-      });
-      expect(await rowsAt(put.revision.revision)).toEqual([
-        [entityType === EntityType.ENTITY_TYPE_USER ? "user" : "role", undefined],
-        ["policy", aws(policy)],
+      const request = { entityType, entityName: "bounded", permissionsBoundaryArn: aws(policy) };
+      // The replaced boundary was the account's only use of its policy: it leaves the stream.
+      expect(await a.write("putPermissionsBoundary", request)).toEqual([
+        `${kind} upsert`,
+        `policy ${policy} upsert`,
+        `policy ${replaced} tombstone`,
       ]);
       // The same boundary again changes nothing: no revision, no event.
-      const again = await root.call("putPermissionsBoundary", {
-        entityType,
-        entityName,
-        permissionsBoundaryArn: aws(policy),
-      });
-      expect(again.revision.revision).toBe(put.revision.revision);
+      expect((await a.root.call("putPermissionsBoundary", request)).revision.revision).toBe(a.revision());
     }
-    // The account's own policies are on its stream already: a boundary write carries only the user.
-    const local = await root.call("createPolicy", {
+    // The account's own policies are on its stream already: a boundary write carries only the user
+    // (and the tombstone of the AWS managed boundary it replaces).
+    const local = await a.root.call("createPolicy", {
       policyName: "LocalBoundary",
       policyDocument: policyDoc({ Effect: "Allow", Action: "iam:GetUser", Resource: "*" }),
     });
-    const put = await root.call("putPermissionsBoundary", {
-      entityType: EntityType.ENTITY_TYPE_USER,
-      entityName: "bounded",
-      permissionsBoundaryArn: local.policy.arn,
-    });
-    expect(await rowsAt(put.revision.revision)).toEqual([["user", undefined]]);
-    // Rebuilt from the stream alone, the account still has the boundaries it uses.
-    const rebuilt = await f.h.cp.store.exportAccount(accountId, put.revision.revision);
+    expect(
+      await a.write("putPermissionsBoundary", {
+        entityType: USER,
+        entityName: "bounded",
+        permissionsBoundaryArn: local.policy.arn,
+      }),
+    ).toEqual(["user upsert", "policy ReadOnlyAccess tombstone"]);
+    // Rebuilt from the stream alone, the account has the boundaries it uses, and only those.
+    const rebuilt = await f.h.cp.store.exportAccount(a.accountId, a.revision());
     const policyArns = rebuilt.entities.filter((e) => e.kind === "policy").map((e) => (e.state as { arn: string }).arn);
-    expect(policyArns).toEqual(expect.arrayContaining([aws("AdministratorAccess"), local.policy.arn]));
+    expect(policyArns.sort()).toEqual([aws("AdministratorAccess"), local.policy.arn].sort());
+    await a.expectRebuiltAsSeen();
+  });
+
+  it("the last detach in the account tombstones the policy on its stream; attaching again brings it back", async () => {
+    const a = await streamedAccount();
+    const ro = aws("ReadOnlyAccess");
+    await a.write("createUser", { userName: "a" });
+    await a.write("createUser", { userName: "b" });
+    await a.write("createGroup", { groupName: "g" });
+    expect(a.holds("ReadOnlyAccess")).toBe(false);
+    expect(await a.write("attachPolicy", { entityType: USER, entityName: "a", policyArn: ro })).toEqual([
+      "user upsert",
+      "policy ReadOnlyAccess upsert",
+    ]);
+    expect(await a.write("attachPolicy", { entityType: USER, entityName: "b", policyArn: ro })).toEqual([
+      "user upsert",
+      "policy ReadOnlyAccess upsert",
+    ]);
+    // b still has it: no tombstone.
+    expect(await a.write("detachPolicy", { entityType: USER, entityName: "a", policyArn: ro })).toEqual([
+      "user upsert",
+    ]);
+    expect(a.holds("ReadOnlyAccess")).toBe(true);
+    expect(await a.write("attachPolicy", { entityType: GROUP, entityName: "g", policyArn: ro })).toEqual([
+      "group upsert",
+      "policy ReadOnlyAccess upsert",
+    ]);
+    // A group attachment is a reference too.
+    expect(await a.write("detachPolicy", { entityType: USER, entityName: "b", policyArn: ro })).toEqual([
+      "user upsert",
+    ]);
+    expect(a.holds("ReadOnlyAccess")).toBe(true);
+    // A group cannot be deleted while it holds the policy (as in AWS), so DeleteGroup never drops one.
+    const conflict = await failureOf(a.root.call("deleteGroup", { groupName: "g" }));
+    expect([conflict.awsName, conflict.field]).toEqual(["DeleteConflict", "groupName"]);
+    expect(await a.write("detachPolicy", { entityType: GROUP, entityName: "g", policyArn: ro })).toEqual([
+      "group upsert",
+      "policy ReadOnlyAccess tombstone",
+    ]);
+    expect(a.holds("ReadOnlyAccess")).toBe(false);
+    expect(await a.write("deleteGroup", { groupName: "g" })).toEqual(["group tombstone"]);
+    // Another account's use is its own: this account's last detach left it alone.
+    const other = await f.anotherAccount();
+    await other.root.call("createUser", { userName: "o" });
+    await other.root.call("attachPolicy", { entityType: USER, entityName: "o", policyArn: ro });
+    expect(await a.write("attachPolicy", { entityType: USER, entityName: "a", policyArn: ro })).toEqual([
+      "user upsert",
+      "policy ReadOnlyAccess upsert",
+    ]);
+    expect(a.holds("ReadOnlyAccess")).toBe(true);
+    expect(await a.write("detachPolicy", { entityType: USER, entityName: "a", policyArn: ro })).toEqual([
+      "user upsert",
+      "policy ReadOnlyAccess tombstone",
+    ]);
+    const otherExport = snapshotEntities((await other.root.call("exportAccount", { accountId: "" })).snapshot);
+    expect(otherExport.map(([k]) => k)).toContain("policy ANPAILL3HVNFSB6DCOWYQ");
+    // The account's own policy stays on its stream when detached: it exists until deleted.
+    const local = await a.root.call("createPolicy", { policyName: "Local", policyDocument: policyDoc(READ_S3) });
+    await a.write("attachPolicy", { entityType: USER, entityName: "a", policyArn: local.policy.arn });
+    expect(await a.write("detachPolicy", { entityType: USER, entityName: "a", policyArn: local.policy.arn })).toEqual([
+      "user upsert",
+    ]);
+    await a.expectRebuiltAsSeen();
+  });
+
+  it("a permissions boundary set, replaced or deleted keeps the stream holding exactly the policies in use", async () => {
+    const a = await streamedAccount();
+    const [iamRead, power, ro] = [aws("IAMReadOnlyAccess"), aws("PowerUserAccess"), aws("ReadOnlyAccess")];
+    expect(await a.write("createUser", { userName: "u", permissionsBoundaryArn: iamRead })).toEqual([
+      "user upsert",
+      "policy IAMReadOnlyAccess upsert",
+    ]);
+    expect(
+      await a.write("createRole", { roleName: "r", assumeRolePolicyDocument: TRUST, permissionsBoundaryArn: iamRead }),
+    ).toEqual(["role upsert", "policy IAMReadOnlyAccess upsert"]);
+    // DeleteUserPermissionsBoundary while the role still uses it: no tombstone.
+    const deleteBoundary = (entityType: EntityType, entityName: string) =>
+      a.write("putPermissionsBoundary", { entityType, entityName, permissionsBoundaryArn: "" });
+    expect(await deleteBoundary(USER, "u")).toEqual(["user upsert"]);
+    expect(a.holds("IAMReadOnlyAccess")).toBe(true);
+    // Replacing the last use: the new one comes, the old one goes, in the same revision.
+    expect(
+      await a.write("putPermissionsBoundary", { entityType: ROLE, entityName: "r", permissionsBoundaryArn: power }),
+    ).toEqual(["role upsert", "policy PowerUserAccess upsert", "policy IAMReadOnlyAccess tombstone"]);
+    expect([a.holds("IAMReadOnlyAccess"), a.holds("PowerUserAccess")]).toEqual([false, true]);
+    // An attachment holds it as a boundary does.
+    await a.write("attachPolicy", { entityType: USER, entityName: "u", policyArn: power });
+    expect(await deleteBoundary(ROLE, "r")).toEqual(["role upsert"]);
+    expect(a.holds("PowerUserAccess")).toBe(true);
+    expect(
+      await a.write("putPermissionsBoundary", { entityType: USER, entityName: "u", permissionsBoundaryArn: power }),
+    ).toEqual(["user upsert", "policy PowerUserAccess upsert"]);
+    // Detached from u, it is still u's boundary.
+    expect(await a.write("detachPolicy", { entityType: USER, entityName: "u", policyArn: power })).toEqual([
+      "user upsert",
+    ]);
+    expect(a.holds("PowerUserAccess")).toBe(true);
+    // Replaced by a policy of the account's own: the AWS one goes.
+    const local = await a.root.call("createPolicy", { policyName: "Local", policyDocument: policyDoc(READ_S3) });
+    expect(
+      await a.write("putPermissionsBoundary", {
+        entityType: USER,
+        entityName: "u",
+        permissionsBoundaryArn: local.policy.arn,
+      }),
+    ).toEqual(["user upsert", "policy PowerUserAccess tombstone"]);
+    expect(a.holds("PowerUserAccess")).toBe(false);
+    // A user or role is deleted with its boundary (AWS does not ask to remove it first).
+    await a.write("putPermissionsBoundary", { entityType: ROLE, entityName: "r", permissionsBoundaryArn: ro });
+    expect(await a.write("deleteRole", { roleName: "r" })).toEqual([
+      "role tombstone",
+      "policy ReadOnlyAccess tombstone",
+    ]);
+    expect(
+      await a.write("putPermissionsBoundary", { entityType: USER, entityName: "u", permissionsBoundaryArn: iamRead }),
+    ).toEqual(["user upsert", "policy IAMReadOnlyAccess upsert"]);
+    expect(a.holds("IAMReadOnlyAccess")).toBe(true);
+    expect(await a.write("deleteUser", { userName: "u" })).toEqual([
+      "user tombstone",
+      "policy IAMReadOnlyAccess tombstone",
+    ]);
+    for (const name of ["IAMReadOnlyAccess", "PowerUserAccess", "ReadOnlyAccess"]) expect(a.holds(name)).toBe(false);
+    // Deleting a user whose boundary is the account's own policy tombstones nothing else.
+    await a.write("createUser", { userName: "v", permissionsBoundaryArn: local.policy.arn });
+    expect(await a.write("deleteUser", { userName: "v" })).toEqual(["user tombstone"]);
+    await a.expectRebuiltAsSeen();
   });
 
   it("ExportAccount carries the AWS managed policies the account uses", async () => {

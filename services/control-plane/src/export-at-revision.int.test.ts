@@ -1,9 +1,8 @@
-import { decodeAccountSnapshot } from "@gatehouse/bus-kafka";
 import { EntityType } from "@gatehouse/proto";
 import { createOutboxSource } from "@gatehouse/store-postgres";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AccountFixture, policyDoc, startAccountFixture } from "./test-account.int-helper.ts";
+import { type AccountFixture, policyDoc, snapshotEntities, startAccountFixture } from "./test-account.int-helper.ts";
 import { failureOf } from "./test-client.int-helper.ts";
 
 const TRUST = policyDoc({ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" });
@@ -15,16 +14,6 @@ const TAGS = [
   { key: "A", value: "2" },
   { key: "b", value: "3" },
 ];
-
-/** Snapshot entities as comparable `kind id → state` pairs, in a stable order. */
-function entitiesOf(snapshot: Uint8Array): [string, unknown][] {
-  return decodeAccountSnapshot(snapshot)
-    .entities.map((e): [string, unknown] => [
-      `${e.key?.kind} ${e.key?.id}`,
-      e.change?.$case === "upsertJson" ? JSON.parse(e.change.value) : null,
-    ])
-    .sort(([a], [b]) => a.localeCompare(b));
-}
 
 // Every change event carries its entity's full new state, so the change log alone must rebuild the
 // account exactly as the live export showed it at any revision: this checks both the export at a
@@ -43,7 +32,7 @@ describe("ExportAccount at a past revision (real Postgres + Kafka)", () => {
     const seen: { revision: number; entities: [string, unknown][] }[] = [];
     const checkpoint = async () => {
       const live = await root.call("exportAccount", { accountId: "" });
-      seen.push({ revision: live.revision.revision, entities: entitiesOf(live.snapshot) });
+      seen.push({ revision: live.revision.revision, entities: snapshotEntities(live.snapshot) });
     };
 
     await checkpoint();
@@ -105,6 +94,12 @@ describe("ExportAccount at a past revision (real Postgres + Kafka)", () => {
     await root.call("removeUserFromGroup", { groupName: "readers", userName: "alice" });
     await root.call("deleteGroup", { groupName: "readers" });
     await root.call("deleteInlinePolicy", { entityType: USER, entityName: "alice", policyName: "i" });
+    // The account's last use of an AWS managed policy: it leaves the account's state.
+    await root.call("detachPolicy", {
+      entityType: USER,
+      entityName: "alice",
+      policyArn: "arn:aws:iam::aws:policy/ReadOnlyAccess",
+    });
     await checkpoint();
 
     const kindsAtThree = new Set(seen[2]?.entities.map(([k]) => k.split(" ")[0]));
@@ -114,7 +109,7 @@ describe("ExportAccount at a past revision (real Postgres + Kafka)", () => {
     for (const { revision, entities } of seen) {
       const past = await root.call("exportAccount", { accountId: "", atRevision: revision });
       expect(past.revision.revision).toBe(revision);
-      expect(entitiesOf(past.snapshot), `account at revision ${revision}`).toEqual(entities);
+      expect(snapshotEntities(past.snapshot), `account at revision ${revision}`).toEqual(entities);
     }
     // The JWKS document as it was at each revision: replaced, then removed.
     const oidcAt = (i: number) =>
@@ -127,6 +122,8 @@ describe("ExportAccount at a past revision (real Postgres + Kafka)", () => {
     // Deleted entities are gone from later exports but come back at earlier revisions.
     expect(seen[3]?.entities.some(([k]) => k.startsWith("group "))).toBe(false);
     expect(seen[1]?.entities.some(([k]) => k.startsWith("group "))).toBe(true);
+    const readOnly = "policy ANPAILL3HVNFSB6DCOWYQ";
+    expect(seen.map(({ entities }) => entities.some(([k]) => k === readOnly))).toEqual([false, true, true, false]);
   });
 
   it("refuses a revision the account never had, naming the field", async () => {
@@ -162,9 +159,9 @@ describe("ExportAccount at a past revision (real Postgres + Kafka)", () => {
     await root.call("createGroup", { groupName: "after-compaction", path: "/" });
     const atHorizon = await root.call("exportAccount", { accountId: "", atRevision: horizon });
     expect(atHorizon.revision.revision).toBe(horizon);
-    expect(entitiesOf(atHorizon.snapshot)).toEqual(entitiesOf(live.snapshot));
+    expect(snapshotEntities(atHorizon.snapshot)).toEqual(snapshotEntities(live.snapshot));
     // The current state needs no outbox row: unaffected.
     const now = await root.call("exportAccount", { accountId: "" });
-    expect(entitiesOf(now.snapshot).filter(([k]) => k.startsWith("group "))).toHaveLength(1);
+    expect(snapshotEntities(now.snapshot).filter(([k]) => k.startsWith("group "))).toHaveLength(1);
   });
 });

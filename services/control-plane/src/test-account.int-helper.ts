@@ -1,6 +1,7 @@
 // Test-only: a harness with one account, its root client, and users with credentials built from
 // policies, for the integration suites of the newer operations.
 import { createHmac } from "node:crypto";
+import { decodeAccountSnapshot } from "@gatehouse/bus-kafka";
 import type { Clock } from "@gatehouse/core";
 import { EntityType } from "@gatehouse/proto";
 import { type Harness, OPERATOR, signedClient, startHarness } from "./test-client.int-helper.ts";
@@ -10,6 +11,16 @@ export const policyDoc = (statement: object): string =>
   JSON.stringify({ Version: "2012-10-17", Statement: [statement] });
 
 export type TestClient = ReturnType<typeof signedClient>;
+
+/** An ExportAccount snapshot's entities as comparable `kind id → state` pairs, in a stable order. */
+export function snapshotEntities(snapshot: Uint8Array): [string, unknown][] {
+  return decodeAccountSnapshot(snapshot)
+    .entities.map((e): [string, unknown] => [
+      `${e.key?.kind} ${e.key?.id}`,
+      e.change?.$case === "upsertJson" ? JSON.parse(e.change.value) : null,
+    ])
+    .sort(([a], [b]) => a.localeCompare(b));
+}
 
 /** A user to create with {@link AccountFixture.aUser}: inline documents and managed policy ARNs. */
 export interface UserSpec {

@@ -40,6 +40,12 @@ export interface EntityKey {
   id: string;
 }
 
+/**
+ * The entity left the account's state. For an AWS managed policy (kind "policy", ARN owner
+ * "aws"), which an account's stream carries only while the account uses it (attached, or a
+ * permissions boundary), it means "this account no longer uses the policy", not that the policy
+ * was deleted: other accounts keep it, and a later upsert on this stream brings it back.
+ */
 export interface Tombstone {
 }
 
