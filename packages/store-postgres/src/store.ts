@@ -20,6 +20,7 @@ import {
   type GroupRow,
   POLICY_SELECT,
   POLICY_SELECT_IN,
+  type PolicyArnParts,
   type PolicyRow,
   pageQuery,
   parsePolicyArn,
@@ -83,6 +84,7 @@ import { createTagStore, type TagStore } from "./tag-store.ts";
 import {
   callWrite,
   channelFor,
+  failInOrder,
   mutate,
   type OutboxEvent,
   type Queryable,
@@ -636,31 +638,41 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
 
     // ---- users ----
     // One SQL function call each (migration 0013): the busiest writes, in one round trip.
+    // Checks made here first fail through failInOrder, in the order mutate() writes check.
     createUser: async (accountId, input) => {
+      const spec = {
+        operation: "CreateUser",
+        request: { ...input, clientRequestToken: undefined },
+        clientRequestToken: input.clientRequestToken,
+      };
       const boundaryArn = input.permissionsBoundaryArn || null;
-      const boundary = boundaryArn === null ? null : parsePolicyArn(accountId, boundaryArn, "permissionsBoundaryArn");
-      checkTagQuota(input.tags, quotas.tagsPerEntity);
-      return callWrite<UserRecord>(
-        ctx,
-        accountId,
-        {
-          operation: "CreateUser",
-          request: { ...input, clientRequestToken: undefined },
-          clientRequestToken: input.clientRequestToken,
-        },
-        "gh_create_user",
-        [
-          newId("user"),
-          input.userName,
-          input.path || DEFAULT_PATH,
-          tags(input.tags),
-          boundary?.accountId ?? null,
-          boundary?.path ?? null,
-          boundary?.name ?? null,
-          boundaryArn,
-          quotas.usersPerAccount,
-        ],
-      );
+      let boundary: PolicyArnParts | null;
+      try {
+        boundary = boundaryArn === null ? null : parsePolicyArn(accountId, boundaryArn, "permissionsBoundaryArn");
+      } catch (e) {
+        return failInOrder<UserRecord>(ctx, accountId, spec, e);
+      }
+      try {
+        checkTagQuota(input.tags, quotas.tagsPerEntity);
+      } catch (e) {
+        // The boundary is looked up before the tags are counted.
+        return failInOrder<UserRecord>(ctx, accountId, spec, e, (q) =>
+          boundaryArn === null
+            ? Promise.resolve()
+            : findPolicyByArn(q, accountId, boundaryArn, "permissionsBoundaryArn"),
+        );
+      }
+      return callWrite<UserRecord>(ctx, accountId, spec, "gh_create_user", [
+        newId("user"),
+        input.userName,
+        input.path || DEFAULT_PATH,
+        tags(input.tags),
+        boundary?.accountId ?? null,
+        boundary?.path ?? null,
+        boundary?.name ?? null,
+        boundaryArn,
+        quotas.usersPerAccount,
+      ]);
     },
 
     getUser: (accountId, userName) =>
@@ -1146,22 +1158,23 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
 
     // ---- attachments ----
     attachPolicy: async (accountId, principal, policyArn, token) => {
-      const policy = parsePolicyArn(accountId, policyArn);
-      return callWrite<null>(
-        ctx,
-        accountId,
-        { operation: "AttachPolicy", request: { principal, policyArn }, clientRequestToken: tokenOf(token) },
-        "gh_attach_policy",
-        [
-          principal.kind,
-          principal.name,
-          policy.accountId,
-          policy.path,
-          policy.name,
-          policyArn,
-          quotas.attachedPoliciesPerEntity,
-        ],
-      );
+      const spec = { operation: "AttachPolicy", request: { principal, policyArn }, clientRequestToken: tokenOf(token) };
+      let policy: PolicyArnParts;
+      try {
+        policy = parsePolicyArn(accountId, policyArn);
+      } catch (e) {
+        // The principal is looked up before the policy, as DetachPolicy does.
+        return failInOrder<null>(ctx, accountId, spec, e, (q) => findPrincipalId(q, partition, accountId, principal));
+      }
+      return callWrite<null>(ctx, accountId, spec, "gh_attach_policy", [
+        principal.kind,
+        principal.name,
+        policy.accountId,
+        policy.path,
+        policy.name,
+        policyArn,
+        quotas.attachedPoliciesPerEntity,
+      ]);
     },
 
     detachPolicy: (accountId, principal, policyArn, token) =>

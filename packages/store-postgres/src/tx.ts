@@ -197,6 +197,27 @@ export async function callWrite<T>(
   }
 }
 
+/**
+ * Fails a {@link callWrite} write with `error`, which a check made before the call found (a
+ * malformed or foreign policy ARN, too many tags), where a {@link mutate} write finds it: after the
+ * account check, the token replay and `before` (the lookups that come first). So a request failing
+ * several checks reports the same one as the sibling writes that run in TypeScript, a token reused
+ * for another request is reported as such, and a retry of a request that succeeded still replays
+ * its answer even if a quota has been lowered since. Only failing requests take this way.
+ */
+export function failInOrder<T>(
+  ctx: StoreContext,
+  accountId: string,
+  spec: Omit<WriteSpec<T>, "save" | "restore">,
+  error: unknown,
+  before: (tx: Queryable) => Promise<unknown> = async () => {},
+): Promise<Mutation<T>> {
+  return mutate<T>(ctx, accountId, spec, async (q) => {
+    await before(q);
+    throw error;
+  });
+}
+
 /** Looks up a client request token; returns the first call's result, or undefined when new. */
 export async function replayToken<T>(
   client: Queryable,

@@ -51,12 +51,14 @@ $$;
 
 -- Attached managed policies and inline policies of a user, group or role. A set-returning SQL
 -- function in FROM is inlined into the calling query (no call of its own, planned with it).
+-- Attached policies sort as ListAttachedPolicies pages them: by name, then owner, so an own policy
+-- and an AWS managed one of the same name come in one order every time.
 CREATE FUNCTION gh_policy_lists(p_principal text, p_partition text) RETURNS TABLE (attached jsonb, inline jsonb)
 LANGUAGE sql STABLE AS $$
   SELECT
     COALESCE((SELECT jsonb_agg(jsonb_build_object('policyId', p.policy_id,
                 'policyArn', gh_policy_arn(p_partition, p.account_id, p.path, p.policy_name))
-                ORDER BY lower(p.policy_name))
+                ORDER BY lower(p.policy_name), p.account_id)
               FROM policy_attachments a JOIN managed_policies p ON p.policy_id = a.policy_id
               WHERE a.principal_id = p_principal), '[]'),
     COALESCE((SELECT jsonb_agg(jsonb_build_object('policyName', i.policy_name, 'policyDocument', i.document)
@@ -138,13 +140,15 @@ END $$;
 
 -- The write protocol's steps.
 
--- Locks the account's row for the rest of the transaction; returns its current revision.
+-- Locks the account's row for the rest of the transaction; returns its current revision. The lock
+-- is the one mutate()'s revision bump takes (NO KEY UPDATE): it serializes the account's writers
+-- but, unlike FOR UPDATE, not the foreign key checks of rows inserted for the account elsewhere.
 CREATE FUNCTION gh_lock_account(p_account text) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
   v_revision bigint;
 BEGIN
-  SELECT revision INTO v_revision FROM accounts WHERE account_id = p_account FOR UPDATE;
+  SELECT revision INTO v_revision FROM accounts WHERE account_id = p_account FOR NO KEY UPDATE;
   IF NOT FOUND THEN
     PERFORM gh_fail('NoSuchEntity', format('account %s does not exist', to_json(p_account)), 'accountId');
   END IF;
