@@ -1,5 +1,3 @@
-import type pg from "pg";
-
 /** The pseudo-account that owns AWS managed policies: their ARNs read `arn:aws:iam::aws:policy/…`. */
 export const AWS_MANAGED_ACCOUNT = "aws";
 
@@ -15,7 +13,9 @@ const doc = (...statements: object[]) => JSON.stringify({ Version: "2012-10-17",
 
 /**
  * The AWS managed policies Gatehouse ships, with stable ids and ARNs. A changed document is a new
- * version appended here (never an edit of an old one), so regions and audits see the history.
+ * version appended here (never an edit of an old one), so regions and audits see the history;
+ * `seedBuiltinPolicies` writes what changed at start-up and puts it on the streams of the accounts
+ * that use it.
  */
 export const BUILTIN_POLICIES: readonly BuiltinPolicy[] = Object.freeze([
   {
@@ -117,47 +117,3 @@ export const BUILTIN_POLICIES: readonly BuiltinPolicy[] = Object.freeze([
     ],
   },
 ]);
-
-/**
- * Inserts the AWS managed policies and any versions added since the last start, and moves their
- * default to the newest version; idempotent, one transaction, serialized across starters.
- */
-export async function seedBuiltinPolicies(pool: pg.Pool): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN");
-    await client.query("SELECT pg_advisory_xact_lock(hashtext('gatehouse-builtin-policies'))");
-    for (const p of BUILTIN_POLICIES) {
-      const last = `v${p.versions.length}`;
-      await client.query(
-        `INSERT INTO managed_policies (policy_id, account_id, policy_name, path, description, default_version_id, next_version)
-         VALUES ($1, $2, $3, '/', $4, $5, $6)
-         ON CONFLICT (policy_id) DO UPDATE SET description = EXCLUDED.description,
-           default_version_id = EXCLUDED.default_version_id, next_version = EXCLUDED.next_version,
-           updated_at = CASE WHEN managed_policies.default_version_id = EXCLUDED.default_version_id
-                        THEN managed_policies.updated_at ELSE now() END`,
-        [p.policyId, AWS_MANAGED_ACCOUNT, p.policyName, p.description, last, p.versions.length + 1],
-      );
-      await client.query(
-        `INSERT INTO policy_versions (policy_id, version_id, document, is_default)
-         SELECT $1, 'v' || n, d, false FROM unnest($2::text[]) WITH ORDINALITY AS v(d, n) ON CONFLICT DO NOTHING`,
-        [p.policyId, p.versions],
-      );
-      // Two statements: the one-default index is checked row by row.
-      await client.query("UPDATE policy_versions SET is_default = false WHERE policy_id = $1 AND version_id <> $2", [
-        p.policyId,
-        last,
-      ]);
-      await client.query("UPDATE policy_versions SET is_default = true WHERE policy_id = $1 AND version_id = $2", [
-        p.policyId,
-        last,
-      ]);
-    }
-    await client.query("COMMIT");
-  } catch (e) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw e;
-  } finally {
-    client.release();
-  }
-}

@@ -36,6 +36,7 @@ export type {
 export { translatePgError } from "./pg-error.ts";
 export type * from "./records.ts";
 export { createSecretBox, type SecretBox } from "./secret-box.ts";
+export { type BuiltinPolicySeeding, type SeedTarget, seedBuiltinPolicies } from "./seed-builtin-policies.ts";
 export { EntityKind } from "./state.ts";
 export {
   type CreatePolicyInput,

@@ -96,6 +96,23 @@ export const POLICY_SELECT_IN = (accountParam: string) => `SELECT p.*,
   FROM managed_policies p`;
 export const ACCESS_KEY_SELECT = `SELECT k.*, u.user_name, u.path AS user_path FROM access_keys k LEFT JOIN users u ON u.user_id = k.user_id`;
 
+/**
+ * SQL condition: the managed policy `p` is referenced in the account `account` (an SQL expression:
+ * a parameter, or a column of an outer query whose alias is none of `a`, `u`, `r`), i.e. attached
+ * to one of its users, groups or roles, or the permissions boundary of one of its users or roles.
+ * An account's state (its live export, its stream, hence its export rebuilt from the stream) holds
+ * an AWS managed policy exactly while this is true: the live export selects by it, the write that
+ * drops the last reference tombstones by it, and seeding finds the accounts a changed AWS managed
+ * policy must reach by it.
+ */
+export const policyReferencedIn = (account: string): string =>
+  `(EXISTS (SELECT 1 FROM policy_attachments a WHERE a.policy_id = p.policy_id AND a.account_id = ${account})
+  OR EXISTS (SELECT 1 FROM users u WHERE u.permissions_boundary_id = p.policy_id AND u.account_id = ${account})
+  OR EXISTS (SELECT 1 FROM roles r WHERE r.permissions_boundary_id = p.policy_id AND r.account_id = ${account}))`;
+
+/** {@link policyReferencedIn} the account in SQL parameter `$1`. */
+export const REFERENCED_IN_ACCOUNT = policyReferencedIn("$1");
+
 export function toUser(row: UserRow, partition: string): UserRecord {
   return {
     accountId: row.account_id,

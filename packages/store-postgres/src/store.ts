@@ -2,7 +2,7 @@ import { randomBytes, randomInt } from "node:crypto";
 import { IamError, iamArn, newId } from "@gatehouse/core";
 import pg from "pg";
 import { type AccountSettingsStore, createAccountSettingsStore } from "./account-store.ts";
-import { AWS_MANAGED_ACCOUNT, seedBuiltinPolicies } from "./builtin-policies.ts";
+import { AWS_MANAGED_ACCOUNT } from "./builtin-policies.ts";
 import { createGuardrailStore, type GuardrailStore } from "./guardrail-store.ts";
 import { createInstanceProfileStore, type InstanceProfileStore } from "./instance-profile-store.ts";
 import { createLoginProfileStore, type LoginProfileStore } from "./login-profile-store.ts";
@@ -25,6 +25,7 @@ import {
   pageQuery,
   parsePolicyArn,
   principalColumn,
+  REFERENCED_IN_ACCOUNT,
   ROLE_SELECT,
   type RoleRow,
   toAccessKey,
@@ -66,6 +67,7 @@ import type {
   UserRecord,
 } from "./records.ts";
 import { createSecretBox } from "./secret-box.ts";
+import { seedBuiltinPolicies } from "./seed-builtin-policies.ts";
 import {
   accessKeyState,
   accountState,
@@ -149,7 +151,11 @@ export interface IamStore
   readonly pool: pg.Pool;
   /** The NOTIFY channel writes signal on. */
   readonly channel: string;
-  /** Runs pending migrations. */
+  /**
+   * Runs pending migrations, then seeds the AWS managed policies: what a new Gatehouse adds or
+   * changes is written and carried to the streams of the accounts that use it (see
+   * `seedBuiltinPolicies`). Returns the migrations applied.
+   */
   migrate(): Promise<number[]>;
   close(): Promise<void>;
 
@@ -413,17 +419,6 @@ async function carriedPolicy(q: Queryable, partition: string, policy: PolicyRow)
 }
 
 /**
- * SQL condition: the managed policy `p` is referenced in account `$1`, i.e. attached to one of its
- * users, groups or roles, or the permissions boundary of one of its users or roles. An account's
- * state (its live export, its stream, hence its export rebuilt from the stream) holds an AWS
- * managed policy exactly while this is true: the live export selects by it and
- * {@link releasedPolicies} tombstones by it.
- */
-const REFERENCED_IN_ACCOUNT = `(EXISTS (SELECT 1 FROM policy_attachments a WHERE a.policy_id = p.policy_id AND a.account_id = $1)
-  OR EXISTS (SELECT 1 FROM users u WHERE u.permissions_boundary_id = p.policy_id AND u.account_id = $1)
-  OR EXISTS (SELECT 1 FROM roles r WHERE r.permissions_boundary_id = p.policy_id AND r.account_id = $1))`;
-
-/**
  * The counterpart of {@link carriedPolicy}, for a write that dropped references to `policyIds`
  * (detached, a boundary removed or replaced, its user or role deleted): a tombstone on the
  * account's stream for each of them that is AWS managed and no longer referenced anywhere in the
@@ -518,7 +513,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
     channel: ctx.channel,
     async migrate() {
       const applied = (await migrate(pool, { schema: opts.schema })).applied;
-      await seedBuiltinPolicies(pool).catch((e: unknown) => {
+      await seedBuiltinPolicies(ctx).catch((e: unknown) => {
         throw translatePgError(e, "seeding AWS managed policies");
       });
       return applied;

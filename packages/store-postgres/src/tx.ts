@@ -95,9 +95,11 @@ async function rollback(client: pg.PoolClient): Promise<void> {
  * Runs one write to an account as ONE transaction: bump the account revision (its row lock
  * serializes writers of the account, so revisions follow commit order), look up the client
  * request token, run `body`, write its outbox rows at that revision, remember the token, NOTIFY.
+ * Needs only the pool and the channel of `ctx`, so code outside a store's repositories (seeding)
+ * writes with it too.
  */
 export async function mutate<T>(
-  ctx: StoreContext,
+  ctx: Pick<StoreContext, "pool" | "channel">,
   accountId: string,
   spec: WriteSpec<T>,
   body: (tx: Queryable, revision: number) => Promise<MutationOutcome<T>>,

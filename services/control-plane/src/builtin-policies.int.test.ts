@@ -1,7 +1,10 @@
+import { randomInt } from "node:crypto";
 import { decodeAccountSnapshot } from "@gatehouse/bus-kafka";
 import { EntityType } from "@gatehouse/proto";
+import { BUILTIN_POLICIES, type BuiltinPolicy, seedBuiltinPolicies } from "@gatehouse/store-postgres";
 import { status } from "@grpc/grpc-js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type pg from "pg";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   type AccountFixture,
   policyDoc,
@@ -27,6 +30,76 @@ const GROUP = EntityType.ENTITY_TYPE_GROUP;
 const ROLE = EntityType.ENTITY_TYPE_ROLE;
 const TRUST = policyDoc({ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" });
 
+/**
+ * A fresh account, what its writes put on its stream, and its live exports: `write` runs one
+ * write and returns the outbox rows at its revision as `kind upsert|tombstone` (policies by
+ * name); `observe` does the same for the revisions something else wrote since; `holds` and
+ * `policy` say whether the live export after it has the policy, and its state there;
+ * `expectRebuiltAsSeen` rebuilds the account from its stream at every revision written and
+ * compares with the live export taken then.
+ */
+async function streamedAccount(f: AccountFixture) {
+  const { accountId, root } = await f.anotherAccount();
+  const names = new Map<string, string>();
+  for (const name of BUILTIN) {
+    names.set((await root.call("getPolicy", { policyArn: aws(name) })).policy.policyId, name);
+  }
+  const seen: { revision: number; entities: [string, unknown][] }[] = [];
+  const rowsAt = async (revision: number) =>
+    (
+      await f.h.cp.store.pool.query<{ entity_kind: string; entity_id: string; payload: unknown }>(
+        "SELECT entity_kind, entity_id, payload FROM outbox WHERE account_id = $1 AND revision = $2 ORDER BY id",
+        [accountId, revision],
+      )
+    ).rows.map((r) =>
+      [r.entity_kind, r.entity_kind === "policy" ? (names.get(r.entity_id) ?? r.entity_id) : undefined]
+        .filter((x) => x !== undefined)
+        .concat(r.payload === null ? "tombstone" : "upsert")
+        .join(" "),
+    );
+  const lastSeen = () => seen.at(-1)?.revision ?? 0;
+  const policy = (name: string) => {
+    const id = [...names].find(([, n]) => n === name)?.[0];
+    return seen.at(-1)?.entities.find(([k]) => k === `policy ${id}`)?.[1];
+  };
+  return {
+    accountId,
+    root,
+    async write(call: Parameters<TestClient["call"]>[0], request: object): Promise<string[]> {
+      const { revision } = (await root.call(call, request)).revision;
+      const live = await root.call("exportAccount", { accountId: "" });
+      expect(live.revision.revision).toBe(revision);
+      seen.push({ revision, entities: snapshotEntities(live.snapshot) });
+      return rowsAt(revision);
+    },
+    /**
+     * The rows of each revision written since the last one seen, by something other than this
+     * account's calls (`[]`: none); the live export now is recorded as a write's is.
+     */
+    async observe(): Promise<string[][]> {
+      const live = await root.call("exportAccount", { accountId: "" });
+      const revision: number = live.revision.revision;
+      const rows: string[][] = [];
+      for (let r = lastSeen() + 1; r <= revision; r++) rows.push(await rowsAt(r));
+      if (revision > lastSeen()) seen.push({ revision, entities: snapshotEntities(live.snapshot) });
+      return rows;
+    },
+    /** The revision of the last write. */
+    revision: lastSeen,
+    holds(name: string): boolean {
+      return policy(name) !== undefined;
+    },
+    /** The AWS managed policy's state in the live export last seen, as its stream carries it. */
+    policy,
+    async expectRebuiltAsSeen() {
+      for (const { revision, entities } of seen) {
+        const past = await root.call("exportAccount", { accountId: "", atRevision: revision });
+        expect(snapshotEntities(past.snapshot), `account at revision ${revision}`).toEqual(entities);
+      }
+    },
+  };
+}
+
 describe("AWS managed policies (real Postgres + Kafka)", () => {
   let f: AccountFixture;
   beforeAll(async () => {
@@ -35,59 +108,6 @@ describe("AWS managed policies (real Postgres + Kafka)", () => {
   afterAll(async () => {
     await f.close();
   });
-
-  /**
-   * A fresh account, what its writes put on its stream, and its live exports: `write` runs one
-   * write and returns the outbox rows at its revision as `kind upsert|tombstone` (policies by
-   * name); `holds` says whether the live export after it has the policy; `expectRebuiltAsSeen`
-   * rebuilds the account from its stream at every revision written and compares with the live
-   * export taken then.
-   */
-  async function streamedAccount() {
-    const { accountId, root } = await f.anotherAccount();
-    const names = new Map<string, string>();
-    for (const name of BUILTIN) {
-      names.set((await root.call("getPolicy", { policyArn: aws(name) })).policy.policyId, name);
-    }
-    const seen: { revision: number; entities: [string, unknown][] }[] = [];
-    const rowsAt = async (revision: number) =>
-      (
-        await f.h.cp.store.pool.query<{ entity_kind: string; entity_id: string; payload: unknown }>(
-          "SELECT entity_kind, entity_id, payload FROM outbox WHERE account_id = $1 AND revision = $2 ORDER BY id",
-          [accountId, revision],
-        )
-      ).rows.map((r) =>
-        [r.entity_kind, r.entity_kind === "policy" ? (names.get(r.entity_id) ?? r.entity_id) : undefined]
-          .filter((x) => x !== undefined)
-          .concat(r.payload === null ? "tombstone" : "upsert")
-          .join(" "),
-      );
-    return {
-      accountId,
-      root,
-      async write(call: Parameters<TestClient["call"]>[0], request: object): Promise<string[]> {
-        const { revision } = (await root.call(call, request)).revision;
-        const live = await root.call("exportAccount", { accountId: "" });
-        expect(live.revision.revision).toBe(revision);
-        seen.push({ revision, entities: snapshotEntities(live.snapshot) });
-        return rowsAt(revision);
-      },
-      /** The revision of the last write. */
-      revision(): number {
-        return seen.at(-1)?.revision ?? 0;
-      },
-      holds(name: string): boolean {
-        const id = [...names].find(([, n]) => n === name)?.[0];
-        return seen.at(-1)?.entities.some(([k]) => k === `policy ${id}`) ?? false;
-      },
-      async expectRebuiltAsSeen() {
-        for (const { revision, entities } of seen) {
-          const past = await root.call("exportAccount", { accountId: "", atRevision: revision });
-          expect(snapshotEntities(past.snapshot), `account at revision ${revision}`).toEqual(entities);
-        }
-      },
-    };
-  }
 
   it("every account sees them with stable ARNs, ids and versions; ListPolicies scopes AWS/Local/All", async () => {
     const { root } = f;
@@ -181,7 +201,7 @@ describe("AWS managed policies (real Postgres + Kafka)", () => {
   });
 
   it("a write that makes one a permissions boundary puts its state on the account's stream", async () => {
-    const a = await streamedAccount();
+    const a = await streamedAccount(f);
     expect(await a.write("createUser", { userName: "bounded", permissionsBoundaryArn: aws("IAMFullAccess") })).toEqual([
       "user upsert",
       "policy IAMFullAccess upsert",
@@ -228,7 +248,7 @@ describe("AWS managed policies (real Postgres + Kafka)", () => {
   });
 
   it("the last detach in the account tombstones the policy on its stream; attaching again brings it back", async () => {
-    const a = await streamedAccount();
+    const a = await streamedAccount(f);
     const ro = aws("ReadOnlyAccess");
     await a.write("createUser", { userName: "a" });
     await a.write("createUser", { userName: "b" });
@@ -290,7 +310,7 @@ describe("AWS managed policies (real Postgres + Kafka)", () => {
   });
 
   it("a permissions boundary set, replaced or deleted keeps the stream holding exactly the policies in use", async () => {
-    const a = await streamedAccount();
+    const a = await streamedAccount(f);
     const [iamRead, power, ro] = [aws("IAMReadOnlyAccess"), aws("PowerUserAccess"), aws("ReadOnlyAccess")];
     expect(await a.write("createUser", { userName: "u", permissionsBoundaryArn: iamRead })).toEqual([
       "user upsert",
@@ -361,5 +381,249 @@ describe("AWS managed policies (real Postgres + Kafka)", () => {
       expect.arrayContaining([aws("ReadOnlyAccess"), aws("PowerUserAccess"), aws("IAMReadOnlyAccess")]),
     );
     expect(arns).not.toContain(aws("IAMUserChangePassword"));
+  });
+});
+
+/** The shipped catalog with the policies named in `changes` changed, and `added` appended. */
+function upgraded(
+  changes: Record<string, (p: BuiltinPolicy) => BuiltinPolicy>,
+  added: readonly BuiltinPolicy[] = [],
+): BuiltinPolicy[] {
+  return [...BUILTIN_POLICIES.map((p) => changes[p.policyName]?.(p) ?? p), ...added];
+}
+const withVersion = (document: string) => (p: BuiltinPolicy) => ({ ...p, versions: [...p.versions, document] });
+const withDescription = (description: string) => (p: BuiltinPolicy) => ({ ...p, description });
+const idOf = (name: string) => BUILTIN_POLICIES.find((p) => p.policyName === name)?.policyId;
+
+const RO_V2 = policyDoc({ Effect: "Allow", Action: ["*:Get*", "*:List*", "*:Describe*"], Resource: "*" });
+const NEWLY_SHIPPED: BuiltinPolicy = {
+  policyId: "ANPATESTUPGRADEADDEDQ",
+  policyName: "NewlyShippedAccess",
+  description: "Shipped by the upgrade.",
+  versions: [policyDoc(READ_S3)],
+};
+
+/** Polls `sql` until it returns a row (10 s at most). */
+async function until(pool: pg.Pool, sql: string, params: unknown[] = []): Promise<void> {
+  for (const deadline = Date.now() + 10_000; (await pool.query(sql, params)).rowCount === 0; ) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${sql}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe("an upgrade that changes AWS managed policies reaches the accounts using them (real Postgres)", () => {
+  let g: AccountFixture;
+  beforeEach(async () => {
+    g = await startAccountFixture();
+  });
+  afterEach(async () => {
+    await g.close();
+  });
+
+  const seed = (catalog?: readonly BuiltinPolicy[]) => seedBuiltinPolicies(g.h.cp.store, catalog);
+  const revisions = async () =>
+    (await g.h.cp.store.pool.query("SELECT account_id, revision FROM accounts ORDER BY account_id")).rows;
+  const queued = async () =>
+    (await g.h.cp.store.pool.query<{ account_id: string }>("SELECT DISTINCT account_id FROM aws_policy_fanout")).rows
+      .map((r) => r.account_id)
+      .sort();
+
+  it("one revision with the new state per account referencing a changed policy, none elsewhere; idempotent", async () => {
+    // Every start-up seeds the shipped catalog again: nothing changes, nothing is written.
+    const before = await revisions();
+    expect(await seed()).toEqual({ added: [], changed: [], accountsUpdated: 0 });
+    expect(await revisions()).toEqual(before);
+
+    // Attached (to a group) and a role's boundary; and a policy the upgrade leaves alone.
+    const both = await streamedAccount(g);
+    await both.write("createUser", { userName: "u" });
+    await both.write("attachPolicy", { entityType: USER, entityName: "u", policyArn: aws("IAMReadOnlyAccess") });
+    await both.write("createGroup", { groupName: "g" });
+    await both.write("attachPolicy", { entityType: GROUP, entityName: "g", policyArn: aws("ReadOnlyAccess") });
+    await both.write("createRole", {
+      roleName: "r",
+      assumeRolePolicyDocument: TRUST,
+      permissionsBoundaryArn: aws("PowerUserAccess"),
+    });
+    // A user's boundary only.
+    const boundary = await streamedAccount(g);
+    await boundary.write("createUser", { userName: "b", permissionsBoundaryArn: aws("ReadOnlyAccess") });
+    // Only an unchanged policy.
+    const unchanged = await streamedAccount(g);
+    await unchanged.write("createUser", { userName: "c" });
+    await unchanged.write("attachPolicy", { entityType: USER, entityName: "c", policyArn: aws("IAMReadOnlyAccess") });
+    // Referenced it once, not any more: its stream tombstoned it.
+    const released = await streamedAccount(g);
+    await released.write("createUser", { userName: "d" });
+    await released.write("attachPolicy", { entityType: USER, entityName: "d", policyArn: aws("ReadOnlyAccess") });
+    await released.write("detachPolicy", { entityType: USER, entityName: "d", policyArn: aws("ReadOnlyAccess") });
+    const rootRevision = (await g.root.call("exportAccount", { accountId: "" })).revision.revision;
+
+    const catalog = upgraded(
+      { ReadOnlyAccess: withVersion(RO_V2), PowerUserAccess: withDescription("Power users, described anew.") },
+      [NEWLY_SHIPPED],
+    );
+    expect(await seed(catalog)).toEqual({
+      added: [NEWLY_SHIPPED.policyId],
+      changed: [idOf("PowerUserAccess"), idOf("ReadOnlyAccess")],
+      accountsUpdated: 2,
+    });
+    expect(await both.observe()).toEqual([["policy ReadOnlyAccess upsert", "policy PowerUserAccess upsert"]]);
+    expect(await boundary.observe()).toEqual([["policy ReadOnlyAccess upsert"]]);
+    expect(await unchanged.observe()).toEqual([]);
+    expect(await released.observe()).toEqual([]);
+    expect((await g.root.call("exportAccount", { accountId: "" })).revision.revision).toBe(rootRevision);
+    expect(await queued()).toEqual([]);
+
+    // The new state: v2 is the default, v1 kept; the new description.
+    for (const a of [both, boundary]) {
+      expect(a.policy("ReadOnlyAccess")).toMatchObject({
+        defaultVersionId: "v2",
+        versions: [
+          { versionId: "v1", isDefault: false },
+          { versionId: "v2", isDefault: true, document: RO_V2 },
+        ],
+      });
+    }
+    expect(both.policy("PowerUserAccess")).toMatchObject({
+      description: "Power users, described anew.",
+      defaultVersionId: "v1",
+    });
+    expect(both.holds("IAMReadOnlyAccess")).toBe(true);
+    expect(released.holds("ReadOnlyAccess")).toBe(false);
+    // Rebuilt from the stream at the new revision (and every earlier one), each equals the live export.
+    for (const a of [both, boundary, unchanged, released]) await a.expectRebuiltAsSeen();
+    // The API serves it too; the added policy is listed, and on no stream until an account uses it.
+    const ro = await g.root.call("getPolicy", { policyArn: aws("ReadOnlyAccess") });
+    expect(ro.policy.defaultVersionId).toBe("v2");
+    const v2 = await g.root.call("getPolicyVersion", { policyArn: aws("ReadOnlyAccess"), versionId: "v2" });
+    expect(v2.policyVersion.document).toBe(RO_V2);
+    const listed = await g.root.call("listPolicies", { scope: "AWS" });
+    expect(listed.policies.map((p: { policyName: string }) => p.policyName)).toContain("NewlyShippedAccess");
+
+    // The same catalog again (the next start-up) writes nothing.
+    const after = await revisions();
+    expect(await seed(catalog)).toEqual({ added: [], changed: [], accountsUpdated: 0 });
+    expect(await revisions()).toEqual(after);
+    // A catalog with fewer versions of a policy (an instance not upgraded yet) leaves it alone.
+    expect(await seed(upgraded({ PowerUserAccess: withDescription("Power users, described anew.") }))).toEqual({
+      added: [],
+      changed: [],
+      accountsUpdated: 0,
+    });
+    expect(await revisions()).toEqual(after);
+    expect((await g.root.call("getPolicy", { policyArn: aws("ReadOnlyAccess") })).policy.defaultVersionId).toBe("v2");
+  });
+
+  it("a reference added while the upgrade commits gets the new state: in its own write or in the upgrade's", async () => {
+    const a = await streamedAccount(g);
+    await a.write("createUser", { userName: "u" });
+    // AttachPolicy stalls after it read the policy's state (old) and wrote its outbox rows, until
+    // the test lets it commit; the upgrade's seeding starts meanwhile.
+    const { pool } = g.h.cp.store;
+    const gate = randomInt(1, 2 ** 31 - 1);
+    const holder = await pool.connect();
+    try {
+      await holder.query("SELECT pg_advisory_lock(7, $1)", [gate]);
+      await pool.query(`CREATE FUNCTION stall_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_advisory_xact_lock_shared(7, ${gate}); RETURN NULL; END $$`);
+      await pool.query(`CREATE TRIGGER stall_outbox AFTER INSERT ON outbox FOR EACH ROW
+        WHEN (NEW.account_id = '${a.accountId}') EXECUTE FUNCTION stall_outbox()`);
+      const attach = a.root.call("attachPolicy", {
+        entityType: USER,
+        entityName: "u",
+        policyArn: aws("ReadOnlyAccess"),
+      });
+      await until(
+        pool,
+        "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 7 AND objid = $1 AND NOT granted",
+        [gate],
+      );
+      const seeding = seed(upgraded({ ReadOnlyAccess: withVersion(RO_V2) }));
+      // The upgrade waits for the write holding the policy's row (taken by the attachment's key).
+      await until(
+        pool,
+        `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FROM managed_policies WHERE policy_id = ANY%FOR UPDATE'`,
+      );
+      await holder.query("SELECT pg_advisory_unlock(7, $1)", [gate]);
+      await attach;
+      expect(await seeding).toMatchObject({ accountsUpdated: 1 });
+    } finally {
+      holder.release();
+      await pool.query("DROP TRIGGER IF EXISTS stall_outbox ON outbox");
+    }
+    // The attachment's revision carried the old state; the upgrade's, right after it, the new.
+    expect(await a.observe()).toEqual([
+      ["user upsert", "policy ReadOnlyAccess upsert"],
+      ["policy ReadOnlyAccess upsert"],
+    ]);
+    expect(a.policy("ReadOnlyAccess")).toMatchObject({ defaultVersionId: "v2" });
+    await a.expectRebuiltAsSeen();
+    const [attached] = await pool
+      .query<{ payload: { defaultVersionId: string } }>(
+        "SELECT payload FROM outbox WHERE account_id = $1 AND entity_kind = 'policy' ORDER BY id",
+        [a.accountId],
+      )
+      .then((r) => r.rows);
+    expect(attached?.payload.defaultVersionId).toBe("v1");
+  });
+
+  it("two control planes starting with the same upgrade apply it once", async () => {
+    const attached = await streamedAccount(g);
+    await attached.write("createUser", { userName: "u" });
+    await attached.write("attachPolicy", { entityType: USER, entityName: "u", policyArn: aws("ReadOnlyAccess") });
+    const boundary = await streamedAccount(g);
+    await boundary.write("createUser", { userName: "b", permissionsBoundaryArn: aws("ReadOnlyAccess") });
+
+    const catalog = upgraded({ ReadOnlyAccess: withVersion(RO_V2) });
+    const results = await Promise.all([seed(catalog), seed(catalog)]);
+    expect(results.map((r) => r.changed.length).sort()).toEqual([0, 1]);
+    expect(results.map((r) => r.accountsUpdated).sort()).toEqual([0, 2]);
+    for (const a of [attached, boundary]) {
+      expect(await a.observe()).toEqual([["policy ReadOnlyAccess upsert"]]);
+      await a.expectRebuiltAsSeen();
+    }
+  });
+
+  it("an upgrade interrupted after its change committed is finished by the next start-up, no account twice", async () => {
+    const done = await streamedAccount(g);
+    await done.write("createUser", { userName: "u" });
+    await done.write("attachPolicy", { entityType: USER, entityName: "u", policyArn: aws("ReadOnlyAccess") });
+    const pending = await streamedAccount(g);
+    await pending.write("createUser", { userName: "b", permissionsBoundaryArn: aws("ReadOnlyAccess") });
+    const dropped = await streamedAccount(g);
+    await dropped.write("createUser", { userName: "d" });
+    await dropped.write("attachPolicy", { entityType: USER, entityName: "d", policyArn: aws("ReadOnlyAccess") });
+
+    // The writes to two of the accounts fail, as if the control plane died before reaching them.
+    const { pool } = g.h.cp.store;
+    await pool.query(`CREATE FUNCTION fail_account_write() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'injected failure'; END $$`);
+    await pool.query(`CREATE TRIGGER fail_account_write BEFORE UPDATE ON accounts FOR EACH ROW
+      WHEN (OLD.account_id IN ('${pending.accountId}', '${dropped.accountId}')) EXECUTE FUNCTION fail_account_write()`);
+    const catalog = upgraded({ ReadOnlyAccess: withVersion(RO_V2) });
+    await expect(seed(catalog)).rejects.toThrow();
+    // The change is committed and the two accounts are still queued, with nothing written yet.
+    expect((await g.root.call("getPolicy", { policyArn: aws("ReadOnlyAccess") })).policy.defaultVersionId).toBe("v2");
+    const left = await queued();
+    expect(left).toEqual(expect.arrayContaining([pending.accountId, dropped.accountId]));
+    await pool.query("DROP TRIGGER fail_account_write ON accounts");
+    expect(await pending.observe()).toEqual([]);
+    expect(await dropped.observe()).toEqual([]);
+
+    // Meanwhile one of them drops its last reference: its own write tombstones the policy.
+    expect(
+      await dropped.write("detachPolicy", { entityType: USER, entityName: "d", policyArn: aws("ReadOnlyAccess") }),
+    ).toEqual(["user upsert", "policy ReadOnlyAccess tombstone"]);
+
+    // The next start-up, with nothing left to change, writes the accounts still queued that still
+    // use the policy.
+    expect(await seed(catalog)).toEqual({ added: [], changed: [], accountsUpdated: left.length - 1 });
+    expect(await queued()).toEqual([]);
+    expect(await done.observe()).toEqual([["policy ReadOnlyAccess upsert"]]);
+    expect(await pending.observe()).toEqual([["policy ReadOnlyAccess upsert"]]);
+    expect(await dropped.observe()).toEqual([]);
+    expect(pending.policy("ReadOnlyAccess")).toMatchObject({ defaultVersionId: "v2" });
+    for (const a of [done, pending, dropped]) await a.expectRebuiltAsSeen();
   });
 });
