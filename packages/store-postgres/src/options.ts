@@ -47,6 +47,12 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Pool size. Default 10. */
   poolSize?: number;
+  /**
+   * How many statements of single-call writes (CreateUser, AttachPolicy, PutInlinePolicy) run at
+   * once; writes arriving meanwhile share the next statement (group commit, write-batcher.ts).
+   * About the database server's cores. Default min(4, poolSize).
+   */
+  writeConcurrency?: number;
   /** 32-byte AES-256-GCM key that seals access-key secrets at rest. */
   secretKey: Uint8Array;
   /** ARN partition. Default `aws`. */
@@ -61,13 +67,23 @@ export interface ValidPostgresStoreOptions {
   readonly connectionString: string;
   readonly schema: string;
   readonly poolSize: number;
+  readonly writeConcurrency: number;
   readonly secretKey: Uint8Array;
   readonly partition: string;
   readonly quotas: StoreQuotas;
   readonly clock: Clock;
 }
 
-const KNOWN = new Set(["connectionString", "schema", "poolSize", "secretKey", "partition", "quotas", "clock"]);
+const KNOWN = new Set([
+  "connectionString",
+  "schema",
+  "poolSize",
+  "writeConcurrency",
+  "secretKey",
+  "partition",
+  "quotas",
+  "clock",
+]);
 
 /** Fills defaults and checks bounds; messages carry the bad value; unknown keys are rejected. */
 export function validatePostgresStoreOptions(options: PostgresStoreOptions): ValidPostgresStoreOptions {
@@ -79,6 +95,10 @@ export function validatePostgresStoreOptions(options: PostgresStoreOptions): Val
   const poolSize = options.poolSize ?? 10;
   if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 500) {
     throw new Error(`poolSize must be an integer in 1..500, got ${poolSize}`);
+  }
+  const writeConcurrency = options.writeConcurrency ?? Math.min(4, poolSize);
+  if (!Number.isInteger(writeConcurrency) || writeConcurrency < 1 || writeConcurrency > poolSize) {
+    throw new Error(`writeConcurrency must be an integer in 1..poolSize (${poolSize}), got ${writeConcurrency}`);
   }
   if (!/^postgres(ql)?:\/\//.test(options.connectionString)) {
     throw new Error(`connectionString must be a postgres:// URL, got ${JSON.stringify(options.connectionString)}`);
@@ -98,6 +118,7 @@ export function validatePostgresStoreOptions(options: PostgresStoreOptions): Val
     connectionString: options.connectionString,
     schema,
     poolSize,
+    writeConcurrency,
     secretKey: options.secretKey,
     partition: options.partition ?? "aws",
     quotas: Object.freeze(quotas),

@@ -97,6 +97,7 @@ import {
   type StoreContext,
   writeOutbox,
 } from "./tx.ts";
+import { createWriteBatcher } from "./write-batcher.ts";
 
 /** Input of {@link IamStore.createUser}. */
 export interface CreateUserInput extends RequestToken {
@@ -470,7 +471,13 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on("error", () => {});
   const box = createSecretBox(opts.secretKey);
-  const ctx: StoreContext = { pool, options: opts, box, channel: channelFor(opts.schema) };
+  const ctx: StoreContext = {
+    pool,
+    options: opts,
+    box,
+    channel: channelFor(opts.schema),
+    writes: createWriteBatcher(pool, { concurrency: opts.writeConcurrency }),
+  };
   const partition = opts.partition;
   const quotas = opts.quotas;
 

@@ -5,6 +5,7 @@ import type { ValidPostgresStoreOptions } from "./options.ts";
 import { translatePgError } from "./pg-error.ts";
 import type { Mutation } from "./records.ts";
 import type { SecretBox } from "./secret-box.ts";
+import type { WriteBatcher, WriteFunction } from "./write-batcher.ts";
 
 /** Anything that runs a query: the pool or a client inside a transaction. */
 export type Queryable = Pick<pg.PoolClient, "query">;
@@ -42,6 +43,8 @@ export interface StoreContext {
   readonly box: SecretBox;
   /** The NOTIFY channel the relay listens on; one per schema so test schemas do not cross-wake. */
   readonly channel: string;
+  /** Runs the single-call writes ({@link callWrite}), several to a statement under load. */
+  readonly writes: WriteBatcher;
 }
 
 /** One outbox row to write: the entity's full new state, or `null` for a tombstone. */
@@ -156,9 +159,6 @@ export async function mutate<T>(
   }
 }
 
-/** A write done by one SQL function of migration 0013 (`gh_create_user`, …). */
-export type WriteFunction = "gh_create_user" | "gh_attach_policy" | "gh_put_inline_policy";
-
 /**
  * Runs a write implemented as one SQL function: a single statement, so one round trip and its own
  * transaction, following the same protocol as {@link mutate} (account lock, token replay, outbox
@@ -187,13 +187,8 @@ export async function callWrite<T>(
     requestHash(spec.operation, spec.request),
   ];
   try {
-    const r = await preparing(ctx.pool).query<{ result: { value: T; revision: number } }>(
-      `SELECT ${fn}(${values.map((_, i) => `$${i + 1}`).join(", ")}) AS result`,
-      values,
-    );
-    const result = r.rows[0]?.result;
-    if (result === undefined) throw new Error(`${fn} returned no row`);
-    return { value: result.value, accountId, revision: result.revision };
+    const result = await ctx.writes.submit(fn, values);
+    return { value: result.value as T, accountId, revision: result.revision };
   } catch (e) {
     throw translatePgError(e, spec.operation);
   }

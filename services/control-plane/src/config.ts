@@ -18,6 +18,7 @@ const EnvSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lower-case identifier")
     .default("gatehouse"),
   GATEHOUSE_PG_POOL_SIZE: int(1, 500).default(20),
+  GATEHOUSE_PG_WRITE_CONCURRENCY: int(1, 500).default(4),
   GATEHOUSE_KAFKA_BROKERS: z
     .string()
     .transform((s) => s.split(",").map((b) => b.trim()))
@@ -70,7 +71,13 @@ const OWN_PREFIXES = ["GATEHOUSE_CP_", "GATEHOUSE_OUTBOX_"];
 /** The control plane's validated, frozen configuration. */
 export interface ControlPlaneConfig {
   readonly listen: { readonly host: string; readonly port: number };
-  readonly postgres: { readonly url: string; readonly schema: string; readonly poolSize: number };
+  readonly postgres: {
+    readonly url: string;
+    readonly schema: string;
+    readonly poolSize: number;
+    /** Statements of single-call writes at once (group commit beyond that). */
+    readonly writeConcurrency: number;
+  };
   readonly kafka: { readonly brokers: readonly string[]; readonly topic: string; readonly partitions: number };
   readonly secretKey: Uint8Array;
   readonly operator: { readonly accessKeyId: string; readonly secretAccessKey: string };
@@ -135,6 +142,7 @@ export function loadControlPlaneConfig(env: Readonly<Record<string, string | und
       url: e.GATEHOUSE_PG_URL,
       schema: e.GATEHOUSE_PG_SCHEMA,
       poolSize: e.GATEHOUSE_PG_POOL_SIZE,
+      writeConcurrency: Math.min(e.GATEHOUSE_PG_WRITE_CONCURRENCY, e.GATEHOUSE_PG_POOL_SIZE),
     }),
     kafka: Object.freeze({
       brokers: Object.freeze([...e.GATEHOUSE_KAFKA_BROKERS]),

@@ -44,6 +44,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     connectionString: config.postgres.url,
     schema: config.postgres.schema,
     poolSize: config.postgres.poolSize,
+    writeConcurrency: config.postgres.writeConcurrency,
     secretKey: config.secretKey,
     partition: config.partition,
     quotas: config.quotas as Partial<StoreQuotas>,

@@ -346,3 +346,48 @@ BEGIN
   RETURN gh_emit(p_account, p_channel, 'PutInlinePolicy', p_token, p_hash, NULL,
     ARRAY[p_kind], ARRAY[v_id], ARRAY[gh_principal_state(p_kind, v_id, p_partition)]);
 END $$;
+
+-- Several of the writes above in one statement (write-batcher.ts): one round trip, one commit and
+-- one NOTIFY per account for all of them. Each call runs in a subtransaction of its own, so one
+-- that fails undoes only its own changes and reports its error (SQLSTATE, message, detail, hint,
+-- constraint, table: what the driver would have given) in its place in the result, an array of
+-- {"ok": response} | {"error": …} in call order. p_calls is an array of {"f": name, "a": [arguments]}.
+CREATE FUNCTION gh_write_batch(p_calls jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_call jsonb;
+  v_a jsonb;
+  v_response jsonb;
+  v_results jsonb := '[]';
+  v_code text;
+  v_message text;
+  v_detail text;
+  v_hint text;
+  v_constraint text;
+  v_table text;
+BEGIN
+  FOR v_call IN SELECT e.value FROM jsonb_array_elements(p_calls) WITH ORDINALITY AS e(value, n) ORDER BY e.n LOOP
+    v_a := v_call->'a';
+    BEGIN
+      CASE v_call->>'f'
+        WHEN 'gh_create_user' THEN
+          v_response := gh_create_user(v_a->>0, v_a->>1, v_a->>2, v_a->>3, (v_a->>4)::jsonb, v_a->>5, v_a->>6,
+            v_a->>7, v_a->>8, (v_a->>9)::int, v_a->>10, v_a->>11, v_a->>12, v_a->>13);
+        WHEN 'gh_attach_policy' THEN
+          v_response := gh_attach_policy(v_a->>0, v_a->>1, v_a->>2, v_a->>3, v_a->>4, v_a->>5, v_a->>6,
+            (v_a->>7)::int, v_a->>8, v_a->>9, v_a->>10, v_a->>11);
+        WHEN 'gh_put_inline_policy' THEN
+          v_response := gh_put_inline_policy(v_a->>0, v_a->>1, v_a->>2, v_a->>3, v_a->>4, (v_a->>5)::int,
+            v_a->>6, v_a->>7, v_a->>8, v_a->>9);
+      END CASE;
+      v_results := v_results || jsonb_build_array(jsonb_build_object('ok', v_response));
+    EXCEPTION WHEN OTHERS THEN
+      GET STACKED DIAGNOSTICS v_code = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT, v_detail = PG_EXCEPTION_DETAIL,
+        v_hint = PG_EXCEPTION_HINT, v_constraint = CONSTRAINT_NAME, v_table = TABLE_NAME;
+      v_results := v_results || jsonb_build_array(jsonb_build_object('error', jsonb_build_object(
+        'code', v_code, 'message', v_message, 'detail', v_detail, 'hint', v_hint,
+        'constraint', v_constraint, 'table', v_table)));
+    END;
+  END LOOP;
+  RETURN v_results;
+END $$;

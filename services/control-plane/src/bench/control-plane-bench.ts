@@ -9,6 +9,7 @@
 // Alongside the throughput it reports the CPU spent per write during the throughput phase: this
 // process (service and load generator) and, when Postgres runs on this machine, its processes.
 // Flags: --seconds=10 --concurrency=48 --accounts=24 --rate=200 --latency-seconds=10 --pool=8
+// --write-concurrency=2
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -183,6 +184,8 @@ async function main(): Promise<void> {
     GATEHOUSE_PG_URL: pgUrl,
     GATEHOUSE_PG_SCHEMA: schema,
     GATEHOUSE_PG_POOL_SIZE: String(num("pool", 8)),
+    // About the database's cores: this machine's two.
+    GATEHOUSE_PG_WRITE_CONCURRENCY: String(num("write-concurrency", 2)),
     GATEHOUSE_KAFKA_BROKERS: brokers,
     GATEHOUSE_CHANGES_TOPIC: topic,
     GATEHOUSE_CHANGES_PARTITIONS: "12",
@@ -272,6 +275,7 @@ async function main(): Promise<void> {
       latency_failed_writes: latency.failed,
       publish_max_ms: latencies.at(-1) ?? 0,
       pg_pool_size: num("pool", 8),
+      pg_write_concurrency: num("write-concurrency", 2),
       cpu_during_throughput: cpu,
       mix: "CreateUser, AttachUserPolicy, PutUserPolicy in equal parts; SigV4-signed gRPC; load from a worker thread",
     },
