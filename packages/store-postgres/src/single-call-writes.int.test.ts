@@ -3,8 +3,8 @@
 // the same order, the same quotas, client request tokens, outbox rows and NOTIFYs, and state
 // documents equal to what the API's reads (mapped in TypeScript) return, in any partition.
 import { randomBytes } from "node:crypto";
-import { IamError, newId } from "@gatehouse/core";
-import { createTestSchema, type TestSchema } from "@gatehouse/testkit";
+import { type IamError, newId } from "@gatehouse/core";
+import { createTestSchema, iamErrorOf, type TestSchema } from "@gatehouse/testkit";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPostgresStore, type IamStore, loadMigrations, migrate, type PrincipalRef } from "./index.ts";
@@ -16,16 +16,6 @@ const TRUST = JSON.stringify({
 });
 const awsManaged = (name: string, partition = "aws") => `arn:${partition}:iam::aws:policy/${name}`;
 const tagsOf = (n: number) => Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: `v${i}` }));
-
-async function awsError(p: Promise<unknown>): Promise<IamError> {
-  try {
-    await p;
-  } catch (e) {
-    if (IamError.is(e)) return e;
-    throw e;
-  }
-  throw new Error("expected an IamError");
-}
 
 interface OutboxDbRow {
   entity_kind: string;
@@ -97,7 +87,7 @@ describe("single-call writes (CreateUser, AttachPolicy, PutInlinePolicy)", () =>
   async function failsWithoutWriting(accountId: string, write: () => Promise<unknown>): Promise<IamError> {
     const before = await outboxCount(accountId);
     const revision = (await store.getAccount(accountId).catch(() => undefined))?.revision;
-    const e = await awsError(write());
+    const e = await iamErrorOf(write());
     expect(await outboxCount(accountId)).toBe(before);
     expect((await store.getAccount(accountId).catch(() => undefined))?.revision).toBe(revision);
     return e;
@@ -376,7 +366,9 @@ describe("single-call writes (CreateUser, AttachPolicy, PutInlinePolicy)", () =>
       expect(e.message).toMatch(/^clientRequestToken ".+" was already used for a different request \(/);
       expect(e.message).toContain(`(${first})`);
     }
-    const badToken = await awsError(store.attachPolicy("000000000000", ref, "x", { clientRequestToken: "has space" }));
+    const badToken = await iamErrorOf(
+      store.attachPolicy("000000000000", ref, "x", { clientRequestToken: "has space" }),
+    );
     expect([badToken.awsName, badToken.field]).toEqual(["InvalidInput", "clientRequestToken"]);
   });
 
@@ -424,7 +416,7 @@ describe("single-call writes (CreateUser, AttachPolicy, PutInlinePolicy)", () =>
       expect(await strict.createUser(acct, { userName: "t", tags: tagsOf(3), clientRequestToken: "tags" })).toEqual(
         first,
       );
-      const fresh = await awsError(
+      const fresh = await iamErrorOf(
         strict.createUser(acct, { userName: "t2", tags: tagsOf(2), clientRequestToken: "new" }),
       );
       expect([fresh.awsName, fresh.field, fresh.message]).toEqual([
@@ -579,7 +571,7 @@ describe("single-call writes (CreateUser, AttachPolicy, PutInlinePolicy)", () =>
     }
     // Names in messages raised in SQL are quoted as JSON.stringify quotes them.
     for (const name of ['we"ird', "tab\there", "back\\slash", "ünï"]) {
-      const e = await awsError(store.putInlinePolicy(acct, { kind: "role", name }, "p", DOC));
+      const e = await iamErrorOf(store.putInlinePolicy(acct, { kind: "role", name }, "p", DOC));
       expect(e.message).toBe(`role ${JSON.stringify(name)} does not exist`);
     }
   });
@@ -791,14 +783,16 @@ describe("single-call writes (CreateUser, AttachPolicy, PutInlinePolicy)", () =>
     await store.createUser(acct, { userName: "a", clientRequestToken: "count-a" });
     await store.createUser(acct, { userName: "a", clientRequestToken: "count-a" });
     await store.createUser(acct, { userName: "b" });
-    await awsError(store.createUser(acct, { userName: "B" }));
-    await awsError(store.createUser(acct, { userName: "c", permissionsBoundaryArn: `arn:aws:iam::${acct}:policy/x` }));
+    await iamErrorOf(store.createUser(acct, { userName: "B" }));
+    await iamErrorOf(
+      store.createUser(acct, { userName: "c", permissionsBoundaryArn: `arn:aws:iam::${acct}:policy/x` }),
+    );
     expect(await userCounts(acct)).toEqual({ kept: 2, n: 2 });
     await store.deleteUser(acct, "A");
-    await awsError(store.deleteUser(acct, "a"));
+    await iamErrorOf(store.deleteUser(acct, "a"));
     expect(await userCounts(acct)).toEqual({ kept: 1, n: 1 });
     for (const n of ["c", "d", "e", "f"]) await store.createUser(acct, { userName: n });
-    await awsError(store.createUser(acct, { userName: "g" }));
+    await iamErrorOf(store.createUser(acct, { userName: "g" }));
     expect(await userCounts(acct)).toEqual({ kept: 5, n: 5 });
     // No API deletes an account; an operator's DELETE cascades to its users and goes through.
     await store.pool.query("DELETE FROM accounts WHERE account_id = $1", [acct]);
@@ -841,12 +835,12 @@ describe("single-call writes (CreateUser, AttachPolicy, PutInlinePolicy)", () =>
         quotas: { usersPerAccount: 3 },
       });
       try {
-        expect((await awsError(migrated.createUser("111111111111", { userName: "new" }))).awsName).toBe(
+        expect((await iamErrorOf(migrated.createUser("111111111111", { userName: "new" }))).awsName).toBe(
           "LimitExceeded",
         );
         await migrated.createUser("222222222222", { userName: "new1" });
         await migrated.createUser("222222222222", { userName: "new2" });
-        expect((await awsError(migrated.createUser("222222222222", { userName: "new3" }))).awsName).toBe(
+        expect((await iamErrorOf(migrated.createUser("222222222222", { userName: "new3" }))).awsName).toBe(
           "LimitExceeded",
         );
         await migrated.deleteUser("111111111111", "pre0");

@@ -1,21 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { IamError } from "@gatehouse/core";
-import { createTestSchema, type TestSchema } from "@gatehouse/testkit";
+import { createTestSchema, iamErrorOf, type TestSchema } from "@gatehouse/testkit";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOutboxSource, createPostgresStore, type IamStore, loadMigrations, migrate } from "./index.ts";
 
 const DOC = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }] });
-
-async function awsError(p: Promise<unknown>): Promise<IamError> {
-  try {
-    await p;
-  } catch (e) {
-    if (IamError.is(e)) return e;
-    throw e;
-  }
-  throw new Error("expected an IamError");
-}
 
 describe("store-postgres", () => {
   let testSchema: TestSchema;
@@ -87,13 +76,13 @@ describe("store-postgres", () => {
     expect(created.value.arn).toBe(`arn:aws:iam::${accountId}:user/eng/Alice`);
     expect((await store.getUser(accountId, "alice")).userId).toBe(created.value.userId);
 
-    const dup = await awsError(store.createUser(accountId, { userName: "ALICE" }));
+    const dup = await iamErrorOf(store.createUser(accountId, { userName: "ALICE" }));
     expect([dup.awsName, dup.field, dup.code]).toEqual(["EntityAlreadyExists", "userName", "ALREADY_EXISTS"]);
-    const missing = await awsError(store.getUser(accountId, "nobody"));
+    const missing = await iamErrorOf(store.getUser(accountId, "nobody"));
     expect([missing.awsName, missing.field]).toEqual(["NoSuchEntity", "userName"]);
 
     await store.createAccessKey(accountId, "Alice");
-    const conflict = await awsError(store.deleteUser(accountId, "Alice"));
+    const conflict = await iamErrorOf(store.deleteUser(accountId, "Alice"));
     expect(conflict.awsName).toBe("DeleteConflict");
     expect(conflict.message).toContain("1 access keys");
     for (const k of await store.listAccessKeys(accountId, "Alice"))
@@ -119,7 +108,7 @@ describe("store-postgres", () => {
     expect([...second.items, ...third.items].map((u) => u.userName)).toEqual(["page-p3", "page-p4", "page-p5"]);
     expect(third.isTruncated).toBe(false);
     expect((await store.listUsers(accountId, { pathPrefix: "/pg/b/" })).items).toHaveLength(3);
-    const bad = await awsError(store.listUsers(accountId, { maxItems: 5000 }));
+    const bad = await iamErrorOf(store.listUsers(accountId, { maxItems: 5000 }));
     expect(bad.field).toBe("maxItems");
   });
 
@@ -131,18 +120,18 @@ describe("store-postgres", () => {
     expect(again.revision).toBe(first.revision); // no change, no new revision
     await store.addUserToGroup(accountId, "g2", "gina");
     await store.addUserToGroup(accountId, "g3", "gina");
-    const limit = await awsError(store.addUserToGroup(accountId, "g4", "gina"));
+    const limit = await iamErrorOf(store.addUserToGroup(accountId, "g4", "gina"));
     expect([limit.awsName, limit.code]).toEqual(["LimitExceeded", "RESOURCE_EXHAUSTED"]);
     expect((await store.listGroupsForUser(accountId, "gina", {})).items.map((g) => g.groupName)).toEqual([
       "g1",
       "g2",
       "g3",
     ]);
-    expect((await awsError(store.deleteGroup(accountId, "g1"))).awsName).toBe("DeleteConflict");
+    expect((await iamErrorOf(store.deleteGroup(accountId, "g1"))).awsName).toBe("DeleteConflict");
     await store.removeUserFromGroup(accountId, "g1", "gina");
-    expect((await awsError(store.removeUserFromGroup(accountId, "g1", "gina"))).awsName).toBe("NoSuchEntity");
+    expect((await iamErrorOf(store.removeUserFromGroup(accountId, "g1", "gina"))).awsName).toBe("NoSuchEntity");
     await store.deleteGroup(accountId, "g1");
-    expect((await awsError(store.getGroup(accountId, "g1"))).awsName).toBe("NoSuchEntity");
+    expect((await iamErrorOf(store.getGroup(accountId, "g1"))).awsName).toBe("NoSuchEntity");
   });
 
   it("managed policies: versions (max 5, one default), attach quota, delete only when unattached", async () => {
@@ -155,11 +144,11 @@ describe("store-postgres", () => {
       expect(v.value.versionId).toBe(`v${i}`);
     }
     expect((await store.getPolicy(accountId, arn)).defaultVersionId).toBe("v3");
-    const sixth = await awsError(
+    const sixth = await iamErrorOf(
       store.createPolicyVersion(accountId, arn, { policyDocument: DOC, setAsDefault: false }),
     );
     expect(sixth.awsName).toBe("LimitExceeded");
-    expect((await awsError(store.deletePolicyVersion(accountId, arn, "v3"))).awsName).toBe("DeleteConflict");
+    expect((await iamErrorOf(store.deletePolicyVersion(accountId, arn, "v3"))).awsName).toBe("DeleteConflict");
     await store.deletePolicyVersion(accountId, arn, "v1");
     await store.setDefaultPolicyVersion(accountId, arn, "v5");
     const versions = (await store.listPolicyVersions(accountId, arn, {})).items;
@@ -172,7 +161,7 @@ describe("store-postgres", () => {
     await store.createRole(accountId, { roleName: "r1", assumeRolePolicyDocument: DOC });
     await store.attachPolicy(accountId, { kind: "role", name: "r1" }, arn);
     expect((await store.getPolicy(accountId, arn)).attachmentCount).toBe(1);
-    const conflict = await awsError(store.deletePolicy(accountId, arn));
+    const conflict = await iamErrorOf(store.deletePolicy(accountId, arn));
     expect([conflict.awsName, conflict.code, conflict.field]).toEqual([
       "DeleteConflict",
       "FAILED_PRECONDITION",
@@ -185,17 +174,17 @@ describe("store-postgres", () => {
     await store.attachPolicy(accountId, { kind: "role", name: "r1" }, extra[0] as string);
     await store.attachPolicy(accountId, { kind: "role", name: "r1" }, extra[1] as string);
     expect(
-      (await awsError(store.attachPolicy(accountId, { kind: "role", name: "r1" }, extra[2] as string))).awsName,
+      (await iamErrorOf(store.attachPolicy(accountId, { kind: "role", name: "r1" }, extra[2] as string))).awsName,
     ).toBe("LimitExceeded");
     expect(
       (await store.listAttachedPolicies(accountId, { kind: "role", name: "r1" }, {})).items.map((a) => a.policyName),
     ).toEqual(["Ops", "x-a", "x-b"]);
     await store.detachPolicy(accountId, { kind: "role", name: "r1" }, arn);
-    expect((await awsError(store.detachPolicy(accountId, { kind: "role", name: "r1" }, arn))).awsName).toBe(
+    expect((await iamErrorOf(store.detachPolicy(accountId, { kind: "role", name: "r1" }, arn))).awsName).toBe(
       "NoSuchEntity",
     );
     // Unattached, but AWS still refuses while non-default versions remain; nothing is deleted.
-    const versioned = await awsError(store.deletePolicy(accountId, arn));
+    const versioned = await iamErrorOf(store.deletePolicy(accountId, arn));
     expect([versioned.awsName, versioned.field]).toEqual(["DeleteConflict", "policyArn"]);
     expect(versioned.message).toContain("4 non-default versions");
     expect((await store.listPolicyVersions(accountId, arn, {})).items.map((v) => v.versionId)).toEqual([
@@ -207,13 +196,13 @@ describe("store-postgres", () => {
     ]);
     for (const v of ["v2", "v3", "v4", "v6"]) await store.deletePolicyVersion(accountId, arn, v);
     const deleted = await store.deletePolicy(accountId, arn);
-    expect((await awsError(store.getPolicy(accountId, arn))).awsName).toBe("NoSuchEntity");
+    expect((await iamErrorOf(store.getPolicy(accountId, arn))).awsName).toBe("NoSuchEntity");
     const tomb = await store.pool.query(
       "SELECT entity_kind, payload FROM outbox WHERE account_id = $1 AND revision = $2",
       [accountId, deleted.revision],
     );
     expect(tomb.rows).toEqual([{ entity_kind: "policy", payload: null }]);
-    const otherAccount = await awsError(
+    const otherAccount = await iamErrorOf(
       store.getPolicy(accountId, extra[0]?.replace(accountId, "999999999999") as string),
     );
     expect(otherAccount.awsName).toBe("NoSuchEntity");
@@ -230,11 +219,11 @@ describe("store-postgres", () => {
     const b = await store.createPolicy(accountId, { policyName: "Boundary", policyDocument: DOC });
     await store.putPermissionsBoundary(accountId, { kind: "user", name: "ines" }, b.value.arn);
     expect((await store.getUser(accountId, "ines")).permissionsBoundaryArn).toBe(b.value.arn);
-    expect((await awsError(store.deletePolicy(accountId, b.value.arn))).awsName).toBe("DeleteConflict");
+    expect((await iamErrorOf(store.deletePolicy(accountId, b.value.arn))).awsName).toBe("DeleteConflict");
     await store.putPermissionsBoundary(accountId, { kind: "user", name: "ines" }, null);
     expect((await store.getUser(accountId, "ines")).permissionsBoundaryArn).toBeNull();
     await store.deleteInlinePolicy(accountId, { kind: "user", name: "ines" }, "s3");
-    expect((await awsError(store.getInlinePolicy(accountId, { kind: "user", name: "ines" }, "s3"))).awsName).toBe(
+    expect((await iamErrorOf(store.getInlinePolicy(accountId, { kind: "user", name: "ines" }, "s3"))).awsName).toBe(
       "NoSuchEntity",
     );
   });
@@ -247,14 +236,14 @@ describe("store-postgres", () => {
     expect(replay.value.secretAccessKey).toBe(k1.value.secretAccessKey);
     expect(replay.revision).toBe(k1.revision);
     await store.createAccessKey(accountId, "kai");
-    expect((await awsError(store.createAccessKey(accountId, "kai"))).awsName).toBe("LimitExceeded");
+    expect((await iamErrorOf(store.createAccessKey(accountId, "kai"))).awsName).toBe("LimitExceeded");
     const raw = await store.pool.query<{ secret_ciphertext: Buffer }>("SELECT secret_ciphertext FROM access_keys");
     for (const r of raw.rows) expect(r.secret_ciphertext.toString("latin1")).not.toContain(k1.value.secretAccessKey);
     const outbox = await store.pool.query("SELECT payload::text AS p FROM outbox WHERE entity_kind = 'access-key'");
     for (const r of outbox.rows) expect(r.p ?? "").not.toContain(k1.value.secretAccessKey);
     await store.updateAccessKey(accountId, "kai", k1.value.accessKey.accessKeyId, "Inactive");
     expect((await store.getAccessKeyCredential(k1.value.accessKey.accessKeyId))?.status).toBe("Inactive");
-    const wrongOwner = await awsError(store.deleteAccessKey(accountId, null, k1.value.accessKey.accessKeyId));
+    const wrongOwner = await iamErrorOf(store.deleteAccessKey(accountId, null, k1.value.accessKey.accessKeyId));
     expect(wrongOwner.awsName).toBe("NoSuchEntity");
 
     // The root (no user) holds two keys too: CreateAccount's and one more.
@@ -264,7 +253,7 @@ describe("store-postgres", () => {
     expect((await store.getAccessKeyCredential(rootKey.value.accessKey.accessKeyId))?.principalArn).toBe(
       `arn:aws:iam::${acct}:root`,
     );
-    const over = await awsError(store.createAccessKey(acct, null));
+    const over = await iamErrorOf(store.createAccessKey(acct, null));
     expect([over.awsName, over.field]).toEqual(["LimitExceeded", "userName"]);
     expect(await store.listAccessKeys(acct, null)).toHaveLength(2);
   });
@@ -281,7 +270,7 @@ describe("store-postgres", () => {
       [1, 2, 3, 4].map(() => store.createGroup(accountId, { groupName: "idem-g", clientRequestToken: "tok-2" })),
     );
     expect(new Set(parallel.map((p) => p.value.groupId)).size).toBe(1);
-    const misuse = await awsError(store.createUser(accountId, { userName: "other", clientRequestToken: "tok-1" }));
+    const misuse = await iamErrorOf(store.createUser(accountId, { userName: "other", clientRequestToken: "tok-1" }));
     expect([misuse.awsName, misuse.field]).toEqual(["InvalidInput", "clientRequestToken"]);
   });
 
@@ -296,12 +285,12 @@ describe("store-postgres", () => {
       const acct = (await small.createAccount({})).accountId;
       await small.createUser(acct, { userName: "q1" });
       await small.createUser(acct, { userName: "q2" });
-      const e = await awsError(small.createUser(acct, { userName: "q3" }));
+      const e = await iamErrorOf(small.createUser(acct, { userName: "q3" }));
       expect([e.awsName, e.code, e.field]).toEqual(["LimitExceeded", "RESOURCE_EXHAUSTED", "userName"]);
       // The count the quota reads is kept by a trigger: a deleted user frees its place, once.
       await small.deleteUser(acct, "q1");
       await small.createUser(acct, { userName: "q3" });
-      expect((await awsError(small.createUser(acct, { userName: "q4" }))).awsName).toBe("LimitExceeded");
+      expect((await iamErrorOf(small.createUser(acct, { userName: "q4" }))).awsName).toBe("LimitExceeded");
       // Creates racing for the last place: exactly one wins.
       await small.deleteUser(acct, "q2");
       const racing = await Promise.allSettled(
@@ -349,13 +338,13 @@ describe("store-postgres", () => {
     ]);
     expect(inlinePolicies).toEqual([{ policyName: "inline", policyDocument: DOC }]);
     // Errors raised inside the write functions arrive as AWS errors naming the field.
-    const missing = await awsError(store.putInlinePolicy(acct, { kind: "role", name: "nope" }, "x", DOC));
+    const missing = await iamErrorOf(store.putInlinePolicy(acct, { kind: "role", name: "nope" }, "x", DOC));
     expect([missing.awsName, missing.field, missing.message]).toEqual([
       "NoSuchEntity",
       "roleName",
       'role "nope" does not exist',
     ]);
-    const noPolicy = await awsError(store.attachPolicy(acct, ref, `arn:aws:iam::${acct}:policy/absent`));
+    const noPolicy = await iamErrorOf(store.attachPolicy(acct, ref, `arn:aws:iam::${acct}:policy/absent`));
     expect([noPolicy.awsName, noPolicy.field]).toEqual(["NoSuchEntity", "policyArn"]);
   });
 

@@ -15,6 +15,7 @@ export {
   type DedicatedKafkaOptions,
   startDedicatedKafka,
 } from "./dedicated-kafka.ts";
+export { iamErrorOf } from "./iam-errors.ts";
 export type { InfraSource, RegionRedis, TestInfra } from "./infra-settings.ts";
 export { parseBrokers, parsePostgresUrl, parseRedisUrls, TEST_INFRA_KEY } from "./infra-settings.ts";
 export { createTestTopic, type TestKafkaOptions, type TestTopic, type TestTopicOptions, testKafka } from "./kafka.ts";

@@ -1,6 +1,6 @@
 import { createChangePublisher } from "@gatehouse/bus-kafka";
-import { IamError } from "@gatehouse/core";
 import { createOutboxSource, type ExportedEntity } from "@gatehouse/store-postgres";
+import { iamErrorOf } from "@gatehouse/testkit";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOutboxRelay } from "./outbox-relay.ts";
@@ -16,16 +16,6 @@ interface Row {
   entity: string;
   tombstone: boolean;
   published: boolean;
-}
-
-async function awsError(p: Promise<unknown>): Promise<IamError> {
-  try {
-    await p;
-  } catch (e) {
-    if (IamError.is(e)) return e;
-    throw e;
-  }
-  throw new Error("expected an IamError");
 }
 
 function relayFor(env: TestEnv) {
@@ -147,10 +137,10 @@ describe("outbox compaction (real Postgres + Kafka)", () => {
       expect(sorted((await env.store.exportAccount(a, r)).entities), `revision ${r}`).toEqual(exportsBefore.get(r));
     }
     expect(sorted((await env.store.exportAccount(a)).entities)).toEqual(liveBefore);
-    const below = await awsError(env.store.exportAccount(a, horizon - 1));
+    const below = await iamErrorOf(env.store.exportAccount(a, horizon - 1));
     expect([below.awsName, below.field]).toEqual(["InvalidInput", "atRevision"]);
     expect(below.message).toContain(`oldest exportable revision is ${horizon}`);
-    expect((await awsError(env.store.exportAccount(a, 1))).field).toBe("atRevision");
+    expect((await iamErrorOf(env.store.exportAccount(a, 1))).field).toBe("atRevision");
     expect(published).toBeLessThan(horizon);
 
     // The relay sends what compaction left unpublished, in order, and keeps working.
@@ -201,7 +191,7 @@ describe("outbox compaction (real Postgres + Kafka)", () => {
     // One more write, so the export at `current` is rebuilt from what compaction left.
     await env.store.createGroup(a, { groupName: "g" });
     expect(sorted((await env.store.exportAccount(a, current)).entities)).toEqual(live);
-    const refused = await awsError(env.store.exportAccount(a, current - 1));
+    const refused = await iamErrorOf(env.store.exportAccount(a, current - 1));
     expect(refused.message).toContain(`oldest exportable revision is ${current}`);
   });
 
@@ -247,10 +237,10 @@ describe("outbox compaction (real Postgres + Kafka)", () => {
       await holder.end();
     }
     expect((await env.store.compactOutbox({ retentionSeconds: 0 })).ran).toBe(true);
-    const negative = await awsError(env.store.compactOutbox({ retentionSeconds: -1 }));
+    const negative = await iamErrorOf(env.store.compactOutbox({ retentionSeconds: -1 }));
     expect([negative.awsName, negative.field]).toEqual(["InvalidInput", "retentionSeconds"]);
     expect(negative.message).toContain("-1");
-    const batch = await awsError(env.store.compactOutbox({ retentionSeconds: 0, batchSize: 0 }));
+    const batch = await iamErrorOf(env.store.compactOutbox({ retentionSeconds: 0, batchSize: 0 }));
     expect([batch.awsName, batch.field]).toEqual(["InvalidInput", "batchSize"]);
   });
 });
