@@ -40,6 +40,24 @@ export function parseArn(text: string, field = "arn"): Arn {
   return arn;
 }
 
+/**
+ * Throws `InvalidInput` naming `field` when `arn`, taken from a request, is not in `partition`:
+ * like AWS, an endpoint serves one partition (`aws`, `aws-cn`, `aws-us-gov`, …) and refuses ARNs
+ * of another rather than treating them as missing entities.
+ *
+ * @example
+ * checkArnPartition(parseArn(text, "policyArn"), "aws-cn", "policyArn");
+ */
+export function checkArnPartition(arn: Arn, partition: string, field = "arn"): void {
+  if (arn.partition !== partition) {
+    throw new IamError(
+      "InvalidInput",
+      `${field} ${JSON.stringify(formatArn(arn))} is in partition ${JSON.stringify(arn.partition)}; this endpoint serves partition ${JSON.stringify(partition)}`,
+      { field },
+    );
+  }
+}
+
 /** Joins ARN parts back into text. */
 export function formatArn(arn: Arn): string {
   return `arn:${arn.partition}:${arn.service}:${arn.region}:${arn.accountId}:${arn.resource}`;

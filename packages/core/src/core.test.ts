@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  checkArnPartition,
   createManualClock,
   formatArn,
   IamError,
@@ -32,6 +33,19 @@ describe("ARNs", () => {
     } catch (e) {
       expect(IamError.is(e) && e.field).toBe("roleArn");
       expect(IamError.is(e) && e.code).toBe("INVALID_ARGUMENT");
+    }
+  });
+  it("refuses an ARN of another partition, naming the field and the partition served", () => {
+    checkArnPartition(parseArn("arn:aws-cn:iam::aws:policy/ReadOnlyAccess"), "aws-cn", "policyArn");
+    try {
+      checkArnPartition(parseArn("arn:aws:iam::aws:policy/ReadOnlyAccess"), "aws-cn", "policyArn");
+      expect.unreachable();
+    } catch (e) {
+      expect(IamError.is(e) && [e.awsName, e.field, e.message]).toEqual([
+        "InvalidInput",
+        "policyArn",
+        'policyArn "arn:aws:iam::aws:policy/ReadOnlyAccess" is in partition "aws"; this endpoint serves partition "aws-cn"',
+      ]);
     }
   });
   it("builds IAM ARNs with paths", () => {

@@ -1,4 +1,4 @@
-import { IamError, iamArn, tryParseArn } from "@gatehouse/core";
+import { checkArnPartition, IamError, iamArn, tryParseArn } from "@gatehouse/core";
 import { AWS_MANAGED_ACCOUNT } from "./builtin-policies.ts";
 import type {
   AccessKeyRecord,
@@ -252,10 +252,12 @@ export interface PolicyArnParts {
 }
 
 /**
- * The checks of {@link findPolicyByArn} that need no database: the ARN is a managed policy's, an
- * AWS managed one is only read, and one of another account is reported as missing.
+ * The checks of {@link findPolicyByArn} that need no database: the ARN is a managed policy's in
+ * the store's `partition`, an AWS managed one is only read, and one of another account is reported
+ * as missing.
  */
 export function parsePolicyArn(
+  partition: string,
   accountId: string,
   policyArn: string,
   field = "policyArn",
@@ -265,6 +267,7 @@ export function parsePolicyArn(
   if (arn === undefined || arn.service !== "iam" || !arn.resource.startsWith("policy/")) {
     throw new IamError("InvalidInput", `${field} ${JSON.stringify(policyArn)} is not a managed policy ARN`, { field });
   }
+  checkArnPartition(arn, partition, field);
   const resource = arn.resource.slice("policy".length);
   const slash = resource.lastIndexOf("/");
   const path = resource.slice(0, slash + 1);
@@ -283,16 +286,18 @@ export function parsePolicyArn(
  * Resolves a managed policy ARN in the caller's account, or an AWS managed policy
  * (`arn:aws:iam::aws:policy/…`) for `"read"` access (get, attach, use as boundary). AWS managed
  * policies cannot be changed or deleted by accounts: `"write"` access to one is AccessDenied. The
- * path in the ARN must match; a policy of another account is reported as missing, not revealed.
+ * ARN must be in the store's `partition` (InvalidInput otherwise) and its path must match; a
+ * policy of another account is reported as missing, not revealed.
  */
 export async function findPolicyByArn(
   q: Queryable,
+  partition: string,
   accountId: string,
   policyArn: string,
   field = "policyArn",
   access: "read" | "write" = "read",
 ): Promise<PolicyRow> {
-  const { path, name, ...arn } = parsePolicyArn(accountId, policyArn, field, access);
+  const { path, name, ...arn } = parsePolicyArn(partition, accountId, policyArn, field, access);
   const r = await q.query<PolicyRow>(
     `${POLICY_SELECT_IN("$1")} WHERE p.account_id = $2 AND lower(p.policy_name) = lower($3)`,
     [accountId, arn.accountId, name],

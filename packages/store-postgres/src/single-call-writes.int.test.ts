@@ -739,6 +739,83 @@ describe("single-call writes (CreateUser, AttachPolicy, PutInlinePolicy)", () =>
     expect(exported).not.toMatch(/arn:aws:/);
   });
 
+  it("refuses policy ARNs of another partition with InvalidInput naming the field, writing nothing", async () => {
+    const acct = await newAccount(cn);
+    const own = await cn.createPolicy(acct, { policyName: "Mine", policyDocument: DOC });
+    await cn.createUser(acct, { userName: "li" });
+    await cn.createRole(acct, { roleName: "r", assumeRolePolicyDocument: TRUST });
+    const li = { kind: "user", name: "li" } as const;
+    // The same policies as the aws partition names them: AWS managed, and the account's own.
+    const foreign = [awsManaged("ReadOnlyAccess"), `arn:aws:iam::${acct}:policy/Mine`];
+    const writes: [string, (arn: string) => Promise<unknown>][] = [
+      ["permissionsBoundaryArn", (arn) => cn.createUser(acct, { userName: "bounded", permissionsBoundaryArn: arn })],
+      [
+        "permissionsBoundaryArn",
+        (arn) => cn.createRole(acct, { roleName: "b", assumeRolePolicyDocument: TRUST, permissionsBoundaryArn: arn }),
+      ],
+      ["policyArn", (arn) => cn.attachPolicy(acct, li, arn)],
+      ["policyArn", (arn) => cn.detachPolicy(acct, li, arn)],
+      ["permissionsBoundaryArn", (arn) => cn.putPermissionsBoundary(acct, li, arn)],
+      // Deleting an AWS managed policy is AccessDenied, but only once the ARN is in the partition.
+      ["policyArn", (arn) => cn.deletePolicy(acct, arn)],
+      ["policyArn", (arn) => cn.createPolicyVersion(acct, arn, { policyDocument: DOC, setAsDefault: true })],
+    ];
+    for (const arn of foreign) {
+      for (const [field, write] of writes) {
+        const e = await failsWithoutWriting(acct, () => write(arn));
+        expect([e.awsName, e.field, e.message], `${field} ${arn}`).toEqual([
+          "InvalidInput",
+          field,
+          expect.stringContaining('serves partition "aws-cn"'),
+        ]);
+      }
+      const read = await awsError(cn.getPolicy(acct, arn));
+      expect([read.awsName, read.field]).toEqual(["InvalidInput", "policyArn"]);
+      const versions = await awsError(cn.listPolicyVersions(acct, arn, {}));
+      expect([versions.awsName, versions.field]).toEqual(["InvalidInput", "policyArn"]);
+    }
+    expect((await cn.listAttachedPolicies(acct, li, {})).items).toEqual([]);
+    expect((await cn.getUser(acct, "li")).permissionsBoundaryArn).toBeNull();
+    await expect(cn.getUser(acct, "bounded")).rejects.toMatchObject({ awsName: "NoSuchEntity" });
+
+    // The aws-cn spellings of the same policies are accepted.
+    const cnManaged = awsManaged("ReadOnlyAccess", "aws-cn");
+    expect((await cn.getPolicy(acct, cnManaged)).arn).toBe(cnManaged);
+    expect((await cn.getPolicy(acct, own.value.arn)).arn).toBe(`arn:aws-cn:iam::${acct}:policy/Mine`);
+    const bounded = await cn.createUser(acct, { userName: "bounded", permissionsBoundaryArn: cnManaged });
+    expect(bounded.value.permissionsBoundaryArn).toBe(cnManaged);
+    await cn.putPermissionsBoundary(acct, li, own.value.arn);
+    await cn.attachPolicy(acct, li, cnManaged);
+    await cn.attachPolicy(acct, li, own.value.arn);
+    await cn.detachPolicy(acct, li, cnManaged);
+    expect((await cn.listAttachedPolicies(acct, li, {})).items.map((a) => a.policyArn)).toEqual([own.value.arn]);
+    const denied = await awsError(cn.deletePolicy(acct, cnManaged));
+    expect(denied.awsName).toBe("AccessDenied");
+
+    // The default aws store refuses aws-cn ARNs in turn.
+    const awsAcct = await newAccount();
+    await store.createUser(awsAcct, { userName: "u" });
+    const awsOwn = await store.createPolicy(awsAcct, { policyName: "Mine", policyDocument: DOC });
+    for (const arn of [cnManaged, `arn:aws-cn:iam::${awsAcct}:policy/Mine`]) {
+      const attach = await failsWithoutWriting(awsAcct, () =>
+        store.attachPolicy(awsAcct, { kind: "user", name: "u" }, arn),
+      );
+      expect([attach.awsName, attach.field, attach.message]).toEqual([
+        "InvalidInput",
+        "policyArn",
+        expect.stringContaining('serves partition "aws"'),
+      ]);
+      const boundary = await failsWithoutWriting(awsAcct, () =>
+        store.createUser(awsAcct, { userName: "v", permissionsBoundaryArn: arn }),
+      );
+      expect([boundary.awsName, boundary.field]).toEqual(["InvalidInput", "permissionsBoundaryArn"]);
+      const read = await awsError(store.getPolicy(awsAcct, arn));
+      expect([read.awsName, read.field]).toEqual(["InvalidInput", "policyArn"]);
+    }
+    await store.attachPolicy(awsAcct, { kind: "user", name: "u" }, awsOwn.value.arn);
+    expect((await store.getPolicy(awsAcct, awsManaged("ReadOnlyAccess"))).arn).toBe(awsManaged("ReadOnlyAccess"));
+  });
+
   it("state documents carry the API's createdAtMs (truncated to the millisecond), for policy versions too", async () => {
     const acct = await newAccount();
     const user = await store.createUser(acct, { userName: "clock" });

@@ -650,7 +650,8 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
       const boundaryArn = input.permissionsBoundaryArn || null;
       let boundary: PolicyArnParts | null;
       try {
-        boundary = boundaryArn === null ? null : parsePolicyArn(accountId, boundaryArn, "permissionsBoundaryArn");
+        boundary =
+          boundaryArn === null ? null : parsePolicyArn(partition, accountId, boundaryArn, "permissionsBoundaryArn");
       } catch (e) {
         return failInOrder<UserRecord>(ctx, accountId, spec, e);
       }
@@ -661,7 +662,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         return failInOrder<UserRecord>(ctx, accountId, spec, e, (q) =>
           boundaryArn === null
             ? Promise.resolve()
-            : findPolicyByArn(q, accountId, boundaryArn, "permissionsBoundaryArn"),
+            : findPolicyByArn(q, partition, accountId, boundaryArn, "permissionsBoundaryArn"),
         );
       }
       return callWrite<UserRecord>(ctx, accountId, spec, "gh_create_user", [
@@ -861,7 +862,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           const boundary =
             input.permissionsBoundaryArn === undefined || input.permissionsBoundaryArn === ""
               ? null
-              : await findPolicyByArn(q, accountId, input.permissionsBoundaryArn, "permissionsBoundaryArn");
+              : await findPolicyByArn(q, partition, accountId, input.permissionsBoundaryArn, "permissionsBoundaryArn");
           checkTagQuota(input.tags, quotas.tagsPerEntity);
           const roleId = newId("role");
           const inserted = await q.query(
@@ -980,7 +981,9 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
       ),
 
     getPolicy: (accountId, policyArn) =>
-      read(ctx, "GetPolicy", async (q) => toPolicy(await findPolicyByArn(q, accountId, policyArn), partition)),
+      read(ctx, "GetPolicy", async (q) =>
+        toPolicy(await findPolicyByArn(q, partition, accountId, policyArn), partition),
+      ),
 
     listPolicies: (accountId, page) =>
       read(ctx, "ListPolicies", async (q) => {
@@ -1010,7 +1013,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         accountId,
         { operation: "DeletePolicy", request: { policyArn }, clientRequestToken: tokenOf(token) },
         async (q) => {
-          const policy = await findPolicyByArn(q, accountId, policyArn, "policyArn", "write");
+          const policy = await findPolicyByArn(q, partition, accountId, policyArn, "policyArn", "write");
           // As in AWS: detach it everywhere, stop using it as a boundary and delete its non-default
           // versions (DeletePolicyVersion) first; only the default version goes with the policy.
           await assertNoDependents(q, { kind: "policy", name: policyArn, id: policy.policy_id, field: "policyArn" }, [
@@ -1034,7 +1037,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           clientRequestToken: input.clientRequestToken,
         },
         async (q) => {
-          const policy = await findPolicyByArn(q, accountId, policyArn, "policyArn", "write");
+          const policy = await findPolicyByArn(q, partition, accountId, policyArn, "policyArn", "write");
           const n = await count(q, "SELECT count(*)::int AS n FROM policy_versions WHERE policy_id = $1", [
             policy.policy_id,
           ]);
@@ -1074,7 +1077,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
 
     getPolicyVersion: (accountId, policyArn, versionId) =>
       read(ctx, "GetPolicyVersion", async (q) => {
-        const policy = await findPolicyByArn(q, accountId, policyArn);
+        const policy = await findPolicyByArn(q, partition, accountId, policyArn);
         const r = await q.query<{ version_id: string; document: string; is_default: boolean; created_at: Date }>(
           "SELECT * FROM policy_versions WHERE policy_id = $1 AND version_id = $2",
           [policy.policy_id, versionId],
@@ -1100,7 +1103,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         if (p.after !== null && !/^[0-9]{1,9}$/.test(p.after)) {
           throw new IamError("InvalidInput", `marker ${JSON.stringify(page.marker)} is not valid`, { field: "marker" });
         }
-        const policy = await findPolicyByArn(q, accountId, policyArn);
+        const policy = await findPolicyByArn(q, partition, accountId, policyArn);
         const versions = await versionsOf(q, policy.policy_id, p.after === null ? null : Number(p.after), p.limit + 1);
         return toPage(versions, p.limit, (v) => v.versionId.slice(1));
       }),
@@ -1111,7 +1114,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         accountId,
         { operation: "SetDefaultPolicyVersion", request: { policyArn, versionId }, clientRequestToken: tokenOf(token) },
         async (q) => {
-          const policy = await findPolicyByArn(q, accountId, policyArn, "policyArn", "write");
+          const policy = await findPolicyByArn(q, partition, accountId, policyArn, "policyArn", "write");
           if (policy.default_version_id === versionId) return { value: null, events: [] };
           await q.query("UPDATE policy_versions SET is_default = false WHERE policy_id = $1 AND is_default", [
             policy.policy_id,
@@ -1139,7 +1142,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         accountId,
         { operation: "DeletePolicyVersion", request: { policyArn, versionId }, clientRequestToken: tokenOf(token) },
         async (q) => {
-          const policy = await findPolicyByArn(q, accountId, policyArn, "policyArn", "write");
+          const policy = await findPolicyByArn(q, partition, accountId, policyArn, "policyArn", "write");
           if (policy.default_version_id === versionId) {
             throw new IamError("DeleteConflict", `version ${versionId} is the default version of ${policyArn}`, {
               field: "versionId",
@@ -1163,7 +1166,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
       const spec = { operation: "AttachPolicy", request: { principal, policyArn }, clientRequestToken: tokenOf(token) };
       let policy: PolicyArnParts;
       try {
-        policy = parsePolicyArn(accountId, policyArn);
+        policy = parsePolicyArn(partition, accountId, policyArn);
       } catch (e) {
         // The principal is looked up before the policy, as DetachPolicy does.
         return failInOrder<null>(ctx, accountId, spec, e, (q) => findPrincipalId(q, partition, accountId, principal));
@@ -1186,7 +1189,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         { operation: "DetachPolicy", request: { principal, policyArn }, clientRequestToken: tokenOf(token) },
         async (q) => {
           const id = await findPrincipalId(q, partition, accountId, principal);
-          const policy = await findPolicyByArn(q, accountId, policyArn);
+          const policy = await findPolicyByArn(q, partition, accountId, policyArn);
           const col = principalColumn(principal.kind);
           const r = await q.query(`DELETE FROM policy_attachments WHERE ${col} = $1 AND policy_id = $2`, [
             id,
@@ -1297,7 +1300,10 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
               ? await findUser(q, partition, accountId, principal.name)
               : await findRole(q, partition, accountId, principal.name);
           const id = "user_id" in row ? row.user_id : row.role_id;
-          const policy = policyArn === null ? null : await findPolicyByArn(q, accountId, policyArn);
+          const policy =
+            policyArn === null
+              ? null
+              : await findPolicyByArn(q, partition, accountId, policyArn, "permissionsBoundaryArn");
           const table = principal.kind === "user" ? "users" : "roles";
           const col = principalColumn(principal.kind);
           const r = await q.query(

@@ -1,5 +1,5 @@
 import { CHANGE_EVENT_SCHEMA_VERSION, changeEvent, encodeAccountSnapshot } from "@gatehouse/bus-kafka";
-import { IamError, iamArn, tryParseArn } from "@gatehouse/core";
+import { checkArnPartition, IamError, iamArn, tryParseArn } from "@gatehouse/core";
 import type { PolicyKind } from "@gatehouse/policy";
 import { type ControlServiceServer, EntityType, type GroupMembershipRequest, type PageRequest } from "@gatehouse/proto";
 import type { IamStore, PrincipalKind, PrincipalRef, TaggableKind } from "@gatehouse/store-postgres";
@@ -203,6 +203,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     if (parsed === undefined || parsed.service !== "iam" || !parsed.resource.startsWith("oidc-provider/")) {
       throw new IamError("InvalidInput", `${field} ${JSON.stringify(arn)} is not an OIDC provider ARN`, { field });
     }
+    checkArnPartition(parsed, partition, field);
     return arn;
   };
 

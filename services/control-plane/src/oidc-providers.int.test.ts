@@ -288,6 +288,46 @@ describe("OpenID Connect providers (real Postgres + Kafka)", () => {
     expect([badArn.awsName, badArn.field]).toEqual(["InvalidInput", "openIdConnectProviderArn"]);
   });
 
+  it("refuses provider and policy ARNs of another partition than the control plane's (aws)", async () => {
+    const { root, accountId } = f;
+    await root.call("createOpenIdConnectProvider", { url: "https://cn.example.com" });
+    const arn = `arn:aws:iam::${accountId}:oidc-provider/cn.example.com`;
+    const cnArn = `arn:aws-cn:iam::${accountId}:oidc-provider/cn.example.com`;
+    const field = "openIdConnectProviderArn";
+    const cases: [() => Promise<unknown>, string][] = [
+      [() => root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: cnArn }), field],
+      [() => root.call("deleteOpenIdConnectProvider", { openIdConnectProviderArn: cnArn }), field],
+      [
+        () => root.call("addClientIdToOpenIdConnectProvider", { openIdConnectProviderArn: cnArn, clientId: "c" }),
+        field,
+      ],
+      [
+        () =>
+          root.call("updateOpenIdConnectProviderThumbprint", { openIdConnectProviderArn: cnArn, thumbprintList: [] }),
+        field,
+      ],
+      [() => root.call("updateOpenIdConnectProviderJwks", { openIdConnectProviderArn: cnArn, jwksJson: "" }), field],
+      [
+        () => root.call("tagOpenIdConnectProvider", { entityName: cnArn, tags: [{ key: "k", value: "v" }] }),
+        "entityName",
+      ],
+      [() => root.call("getPolicy", { policyArn: "arn:aws-cn:iam::aws:policy/ReadOnlyAccess" }), "policyArn"],
+    ];
+    for (const [call, named] of cases) {
+      const e = await failureOf(call());
+      expect([e.code, e.awsName, e.field, e.details], named).toEqual([
+        status.INVALID_ARGUMENT,
+        "InvalidInput",
+        named,
+        expect.stringContaining('serves partition "aws"'),
+      ]);
+    }
+    // The provider, under its aws ARN, is untouched and still served.
+    const got = await root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: arn });
+    expect([got.url, got.clientIdList, got.tags]).toEqual(["cn.example.com", [], []]);
+    await root.call("deleteOpenIdConnectProvider", { openIdConnectProviderArn: arn });
+  });
+
   it("enforces the per-account quota and authorizes iam:<Operation> on the provider ARN", async () => {
     const { root, accountId } = f;
     await root.call("createOpenIdConnectProvider", { url: "https://one.example.com" });
