@@ -769,9 +769,9 @@ describe("single-call writes (CreateUser, AttachPolicy, PutInlinePolicy)", () =>
           expect.stringContaining('serves partition "aws-cn"'),
         ]);
       }
-      const read = await awsError(cn.getPolicy(acct, arn));
+      const read = await iamErrorOf(cn.getPolicy(acct, arn));
       expect([read.awsName, read.field]).toEqual(["InvalidInput", "policyArn"]);
-      const versions = await awsError(cn.listPolicyVersions(acct, arn, {}));
+      const versions = await iamErrorOf(cn.listPolicyVersions(acct, arn, {}));
       expect([versions.awsName, versions.field]).toEqual(["InvalidInput", "policyArn"]);
     }
     expect((await cn.listAttachedPolicies(acct, li, {})).items).toEqual([]);
@@ -789,7 +789,7 @@ describe("single-call writes (CreateUser, AttachPolicy, PutInlinePolicy)", () =>
     await cn.attachPolicy(acct, li, own.value.arn);
     await cn.detachPolicy(acct, li, cnManaged);
     expect((await cn.listAttachedPolicies(acct, li, {})).items.map((a) => a.policyArn)).toEqual([own.value.arn]);
-    const denied = await awsError(cn.deletePolicy(acct, cnManaged));
+    const denied = await iamErrorOf(cn.deletePolicy(acct, cnManaged));
     expect(denied.awsName).toBe("AccessDenied");
 
     // The default aws store refuses aws-cn ARNs in turn.
@@ -809,7 +809,7 @@ describe("single-call writes (CreateUser, AttachPolicy, PutInlinePolicy)", () =>
         store.createUser(awsAcct, { userName: "v", permissionsBoundaryArn: arn }),
       );
       expect([boundary.awsName, boundary.field]).toEqual(["InvalidInput", "permissionsBoundaryArn"]);
-      const read = await awsError(store.getPolicy(awsAcct, arn));
+      const read = await iamErrorOf(store.getPolicy(awsAcct, arn));
       expect([read.awsName, read.field]).toEqual(["InvalidInput", "policyArn"]);
     }
     await store.attachPolicy(awsAcct, { kind: "user", name: "u" }, awsOwn.value.arn);
