@@ -1,4 +1,4 @@
-import { Kafka, type KafkaConfig, logLevel } from "kafkajs";
+import { type Admin, Kafka, type KafkaConfig, KafkaJSProtocolError, logLevel } from "kafkajs";
 import type { TestInfra } from "./infra-settings.ts";
 import { testInfra } from "./test-infra.ts";
 import { uniqueName } from "./unique-name.ts";
@@ -11,6 +11,23 @@ export interface TestKafkaOptions {
   readonly logLevel?: logLevel;
   /** The services to use; {@link testInfra} by default (only valid inside an integration test). */
   readonly infra?: TestInfra;
+}
+
+/** Until every partition of `topic` has a leader (30 s at most), retrying the broker's transient answers. */
+async function waitForLeaders(admin: Admin, topic: string, partitions: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const [meta] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+      const led = meta?.partitions.filter((p) => p.leader >= 0).length ?? 0;
+      if (led === partitions) return;
+    } catch (e) {
+      // UNKNOWN_TOPIC_OR_PARTITION and LEADER_NOT_AVAILABLE right after creation are retriable.
+      if (!(e instanceof KafkaJSProtocolError && e.retriable) || Date.now() > deadline) throw e;
+    }
+    if (Date.now() > deadline) throw new Error(`topic ${topic}: partitions without a leader after 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /**
@@ -73,7 +90,9 @@ export async function createTestTopic(options: TestTopicOptions = {}): Promise<T
   await admin.connect();
   try {
     await admin.createTopics({
-      waitForLeaders: true,
+      // Waited for below: kafkajs's own wait gives up when a busy KRaft broker briefly answers
+      // "does not host this topic-partition" for a topic it has just created.
+      waitForLeaders: false,
       topics: [
         {
           topic: name,
@@ -85,6 +104,7 @@ export async function createTestTopic(options: TestTopicOptions = {}): Promise<T
         },
       ],
     });
+    await waitForLeaders(admin, name, partitions);
   } finally {
     await admin.disconnect();
   }

@@ -413,11 +413,15 @@ async function until(pool: pg.Pool, sql: string, params: unknown[] = []): Promis
 
 describe("an upgrade that changes AWS managed policies reaches the accounts using them (real Postgres)", () => {
   let g: AccountFixture;
+  /** The fixture this test started, if its start-up got that far. */
+  let started: AccountFixture | undefined;
   beforeEach(async () => {
     g = await startAccountFixture();
+    started = g;
   });
   afterEach(async () => {
-    await g.close();
+    await started?.close();
+    started = undefined;
   });
 
   const seed = (catalog?: readonly BuiltinPolicy[]) => seedBuiltinPolicies(g.h.cp.store, catalog);
