@@ -1,5 +1,5 @@
 import { IamError, iamArn, newId } from "@gatehouse/core";
-import { checkTagQuota, findRole, pageQuery, ROLE_SELECT, type RoleRow, toPage, toRole } from "./lookups.ts";
+import { checkTagQuota, findRole, pageQuery, ROLE_SELECT, type RoleRow, tagsJson, toPage, toRole } from "./lookups.ts";
 import type { Mutation, Page, PageInput, RequestToken, RoleRecord, TagRecord } from "./records.ts";
 import { instanceProfileState } from "./state.ts";
 import { mutate, type Queryable, read, type StoreContext } from "./tx.ts";
@@ -122,8 +122,7 @@ export function createInstanceProfileStore(ctx: StoreContext): InstanceProfileSt
           clientRequestToken: input.clientRequestToken,
         },
         async (q) => {
-          const tags = (input.tags ?? []).map((t) => ({ key: t.key, value: t.value }));
-          checkTagQuota(tags, quotas.tagsPerEntity);
+          checkTagQuota(input.tags, quotas.tagsPerEntity);
           const id = newId("instanceProfile");
           // The quota check rides on the insert; the account lock makes the count exact.
           const r = await q.query<InstanceProfileRow>(
@@ -135,7 +134,7 @@ export function createInstanceProfileStore(ctx: StoreContext): InstanceProfileSt
               accountId,
               input.instanceProfileName,
               input.path || "/",
-              JSON.stringify(tags),
+              tagsJson(input.tags),
               quotas.instanceProfilesPerAccount,
             ],
           );

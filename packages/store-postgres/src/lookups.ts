@@ -392,6 +392,11 @@ export async function assertNoDependents(
   }
 }
 
+/** Tags as stored in an entity's `tags` jsonb column: `[{key, value}]`, nothing else kept. */
+export function tagsJson(input: readonly TagRecord[] | undefined): string {
+  return JSON.stringify((input ?? []).map((t) => ({ key: t.key, value: t.value })));
+}
+
 /** Fails with `LimitExceeded` (field `tags`) when an entity would carry more tags than `quota`. */
 export function checkTagQuota(input: readonly unknown[] | undefined, quota: number): void {
   const n = input?.length ?? 0;

@@ -1,5 +1,5 @@
 import { IamError, iamArn } from "@gatehouse/core";
-import { checkTagQuota } from "./lookups.ts";
+import { checkTagQuota, tagsJson } from "./lookups.ts";
 import type { Mutation, RequestToken, TagRecord } from "./records.ts";
 import { type OidcProviderRow, oidcProviderState, toOidcProvider } from "./state.ts";
 import { mutate, type Queryable, read, type StoreContext } from "./tx.ts";
@@ -137,8 +137,7 @@ export function createOidcProviderStore(ctx: StoreContext): OidcProviderStore {
           clientRequestToken: input.clientRequestToken,
         },
         async (q) => {
-          const tags = (input.tags ?? []).map((t) => ({ key: t.key, value: t.value }));
-          checkTagQuota(tags, quotas.tagsPerEntity);
+          checkTagQuota(input.tags, quotas.tagsPerEntity);
           checkListQuota(input.clientIds, quotas.clientIdsPerOidcProvider, "client ids", "clientIdList");
           checkListQuota(input.thumbprints, quotas.thumbprintsPerOidcProvider, "thumbprints", "thumbprintList");
           const arn = iamArn(accountId, "oidc-provider", "/", input.url, partition);
@@ -162,7 +161,7 @@ export function createOidcProviderStore(ctx: StoreContext): OidcProviderStore {
               [...input.clientIds],
               [...input.thumbprints],
               input.jwks ?? null,
-              JSON.stringify(tags),
+              tagsJson(input.tags),
               quotas.oidcProvidersPerAccount,
             ],
           );

@@ -28,6 +28,7 @@ import {
   REFERENCED_IN_ACCOUNT,
   ROLE_SELECT,
   type RoleRow,
+  tagsJson,
   toAccessKey,
   toGroup,
   toPage,
@@ -327,10 +328,6 @@ export interface PrincipalPolicies {
 export type PolicyScope = "All" | "AWS" | "Local";
 
 const DEFAULT_PATH = "/";
-
-function tags(input: readonly TagRecord[] | undefined): string {
-  return JSON.stringify((input ?? []).map((t) => ({ key: t.key, value: t.value })));
-}
 
 function tokenOf(t: RequestToken | undefined): string | undefined {
   return t?.clientRequestToken;
@@ -669,7 +666,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         newId("user"),
         input.userName,
         input.path || DEFAULT_PATH,
-        tags(input.tags),
+        tagsJson(input.tags),
         boundary?.accountId ?? null,
         boundary?.path ?? null,
         boundary?.name ?? null,
@@ -878,7 +875,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
               input.assumeRolePolicyDocument,
               input.description ?? "",
               input.maxSessionDuration || 3600,
-              tags(input.tags),
+              tagsJson(input.tags),
               boundary?.policy_id ?? null,
               quotas.rolesPerAccount,
             ],
