@@ -971,7 +971,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       });
       return {
         openIdConnectProviderArn: m.value.arn,
-        tags: m.value.tags.map((t) => ({ key: t.key, value: t.value })),
+        tags: toWire.tags(m.value.tags),
         revision: toWire.revision(m),
       };
     }),
@@ -984,7 +984,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
         clientIdList: [...p.clientIds],
         thumbprintList: [...p.thumbprints],
         createDateMs: p.createdAtMs,
-        tags: p.tags.map((t) => ({ key: t.key, value: t.value })),
+        tags: toWire.tags(p.tags),
         jwksJson: p.jwks ?? "",
       };
     }),

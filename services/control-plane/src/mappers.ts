@@ -8,6 +8,7 @@ import type {
   PolicyVersion,
   Revision,
   Role,
+  Tag,
   User,
 } from "@gatehouse/proto";
 import type {
@@ -20,6 +21,7 @@ import type {
   Page,
   PolicyVersionRecord,
   RoleRecord,
+  TagRecord,
   UserRecord,
 } from "@gatehouse/store-postgres";
 
@@ -29,13 +31,14 @@ export const toWire = {
     accountId: m.accountId,
     revision: m.revision,
   }),
+  tags: (tags: readonly TagRecord[]): Tag[] => tags.map((t) => ({ key: t.key, value: t.value })),
   user: (u: UserRecord): User => ({
     userName: u.userName,
     userId: u.userId,
     arn: u.arn,
     path: u.path,
     createDateMs: u.createdAtMs,
-    tags: u.tags.map((t) => ({ key: t.key, value: t.value })),
+    tags: toWire.tags(u.tags),
     permissionsBoundaryArn: u.permissionsBoundaryArn ?? "",
   }),
   group: (g: GroupRecord): Group => ({
@@ -54,7 +57,7 @@ export const toWire = {
     assumeRolePolicyDocument: r.assumeRolePolicyDocument,
     description: r.description,
     maxSessionDuration: r.maxSessionDuration,
-    tags: r.tags.map((t) => ({ key: t.key, value: t.value })),
+    tags: toWire.tags(r.tags),
     permissionsBoundaryArn: r.permissionsBoundaryArn ?? "",
   }),
   policy: (p: ManagedPolicyRecord): ManagedPolicy => ({
@@ -95,7 +98,7 @@ export const toWire = {
     path: p.path,
     createDateMs: p.createdAtMs,
     roles: p.roles.map((r) => toWire.role(r)),
-    tags: p.tags.map((t) => ({ key: t.key, value: t.value })),
+    tags: toWire.tags(p.tags),
   }),
   page: (p: Page<unknown>): PageResponse => ({ isTruncated: p.isTruncated, marker: p.marker }),
 };
