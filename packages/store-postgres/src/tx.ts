@@ -90,6 +90,20 @@ function checkToken(token: string): void {
   }
 }
 
+/** The call's client request token, checked; an empty one counts as none. */
+function requestTokenOf(spec: Pick<WriteSpec<unknown>, "clientRequestToken">): string | undefined {
+  const token = spec.clientRequestToken === "" ? undefined : spec.clientRequestToken;
+  if (token !== undefined) checkToken(token);
+  return token;
+}
+
+/** An account id that cannot exist (not 12 digits) is NoSuchEntity before any query. */
+function assertAccountId(accountId: string): void {
+  if (!ACCOUNT_ID.test(accountId)) {
+    throw new IamError("NoSuchEntity", `account ${JSON.stringify(accountId)} does not exist`, { field: "accountId" });
+  }
+}
+
 async function rollback(client: pg.PoolClient): Promise<void> {
   await client.query("ROLLBACK").catch(() => {});
 }
@@ -107,15 +121,12 @@ export async function mutate<T>(
   spec: WriteSpec<T>,
   body: (tx: Queryable, revision: number) => Promise<MutationOutcome<T>>,
 ): Promise<Mutation<T>> {
-  const token = spec.clientRequestToken === "" ? undefined : spec.clientRequestToken;
-  if (token !== undefined) checkToken(token);
+  const token = requestTokenOf(spec);
   const client = await ctx.pool.connect().catch((e: unknown) => {
     throw translatePgError(e, spec.operation);
   });
   try {
-    if (!ACCOUNT_ID.test(accountId)) {
-      throw new IamError("NoSuchEntity", `account ${JSON.stringify(accountId)} does not exist`, { field: "accountId" });
-    }
+    assertAccountId(accountId);
     // One round trip for BEGIN and the revision bump (simple protocol; the id is 12 digits).
     const results = (await client.query(
       `BEGIN; UPDATE accounts SET revision = revision + 1 WHERE account_id = '${accountId}' RETURNING revision`,
@@ -173,11 +184,8 @@ export async function callWrite<T>(
   fn: WriteFunction,
   args: readonly unknown[],
 ): Promise<Mutation<T>> {
-  const token = spec.clientRequestToken === "" ? undefined : spec.clientRequestToken;
-  if (token !== undefined) checkToken(token);
-  if (!ACCOUNT_ID.test(accountId)) {
-    throw new IamError("NoSuchEntity", `account ${JSON.stringify(accountId)} does not exist`, { field: "accountId" });
-  }
+  const token = requestTokenOf(spec);
+  assertAccountId(accountId);
   const values = [
     accountId,
     ...args,
