@@ -53,9 +53,17 @@ function toDriverError(caught: CaughtError): Error {
   return e;
 }
 
+/** The prepared statement of one write function alone, built once per function (its arity is fixed). */
+const singleCalls = new Map<WriteFunction, { name: string; text: string }>();
+
 function singleCall(fn: WriteFunction, values: readonly unknown[]): { name: string; text: string } {
-  const text = `SELECT ${fn}(${values.map((_, i) => `$${i + 1}`).join(", ")}) AS result`;
-  return { name: `gatehouse_${fn}`, text };
+  let statement = singleCalls.get(fn);
+  if (statement === undefined) {
+    const text = `SELECT ${fn}(${values.map((_, i) => `$${i + 1}`).join(", ")}) AS result`;
+    statement = { name: `gatehouse_${fn}`, text };
+    singleCalls.set(fn, statement);
+  }
+  return statement;
 }
 
 /**
