@@ -3,6 +3,7 @@ import { createManualClock } from "@gatehouse/core";
 import { EntityType } from "@gatehouse/proto";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startAccountFixture } from "./test-account.int-helper.ts";
 import {
   callWithForeignSignature,
   failureOf,
@@ -412,45 +413,29 @@ describe("ControlService over gRPC (real Postgres + Kafka, SigV4)", () => {
 
 describe("unexpected failures", () => {
   it("become INTERNAL with nothing leaked", async () => {
-    const h = await startHarness();
-    const operator = signedClient(h.address, OPERATOR);
+    const { h, root, close } = await startAccountFixture();
     try {
-      const created = await operator.call("createAccount", { accountAlias: "" });
-      const root = signedClient(h.address, {
-        accessKeyId: created.rootAccessKeyId,
-        secretAccessKey: created.rootSecretAccessKey,
-      });
       // Break the store under the running server: the next query fails in an unforeseen way.
       await h.cp.store.pool.query(`DROP TABLE ${h.schema}.groups CASCADE`);
       const f = await failureOf(root.call("createGroup", { groupName: "g", path: "/" }));
       expect([f.code, f.details, f.awsName]).toEqual([status.INTERNAL, "internal error", "ServiceFailure"]);
-      root.close();
     } finally {
-      operator.close();
-      await h.close();
+      await close();
     }
   });
 });
 
 describe("Kafka unreachable at start-up", () => {
   it("still starts and accepts writes; they wait in the outbox", async () => {
-    const h = await startHarness({ GATEHOUSE_KAFKA_BROKERS: "127.0.0.1:1" });
-    const operator = signedClient(h.address, OPERATOR);
+    const { h, root, close } = await startAccountFixture({ GATEHOUSE_KAFKA_BROKERS: "127.0.0.1:1" });
     try {
-      const created = await operator.call("createAccount", { accountAlias: "" });
-      const root = signedClient(h.address, {
-        accessKeyId: created.rootAccessKeyId,
-        secretAccessKey: created.rootSecretAccessKey,
-      });
       const user = await root.call("createUser", { userName: "patient" });
       expect(user.revision.revision).toBe(2);
-      root.close();
       const backlog = await h.cp.store.pool.query("SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL");
       expect(backlog.rows[0].n).toBe(3);
       await expect.poll(() => h.cp.relay.stats().failures, { timeout: 10_000 }).toBeGreaterThan(0);
     } finally {
-      operator.close();
-      await h.close();
+      await close();
     }
   });
 });

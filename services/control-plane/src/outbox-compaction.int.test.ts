@@ -4,7 +4,7 @@ import { iamErrorOf } from "@gatehouse/testkit";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOutboxRelay } from "./outbox-relay.ts";
-import { OPERATOR, signedClient, startHarness } from "./test-client.int-helper.ts";
+import { startAccountFixture } from "./test-account.int-helper.ts";
 import { collectEvents, createTestEnv, kafkaBrokers, silentLogger, type TestEnv } from "./test-env.int-helper.ts";
 
 const DOC = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }] });
@@ -247,39 +247,30 @@ describe("outbox compaction (real Postgres + Kafka)", () => {
 
 describe("outbox compaction in the control plane (real Postgres + Kafka)", () => {
   it("runs on a timer with the configured retention and stops with the control plane", async () => {
-    const h = await startHarness({ GATEHOUSE_OUTBOX_RETENTION: "0", GATEHOUSE_OUTBOX_COMPACTION_INTERVAL_MS: "100" });
-    const operator = signedClient(h.address, OPERATOR);
+    const { h, root, accountId, close } = await startAccountFixture({
+      GATEHOUSE_OUTBOX_RETENTION: "0",
+      GATEHOUSE_OUTBOX_COMPACTION_INTERVAL_MS: "100",
+    });
     try {
-      const created = await operator.call("createAccount", { accountAlias: "" });
-      const root = signedClient(h.address, {
-        accessKeyId: created.rootAccessKeyId,
-        secretAccessKey: created.rootSecretAccessKey,
-      });
-      try {
-        await root.call("createUser", { userName: "t" });
-        for (const v of ["1", "2", "3"])
-          await root.call("tagUser", { entityName: "t", tags: [{ key: "v", value: v }] });
-        const userRows = () =>
-          h.cp.store.pool
-            .query<{ n: number }>(
-              "SELECT count(*)::int AS n FROM outbox WHERE account_id = $1 AND entity_kind = 'user'",
-              [created.accountId],
-            )
-            .then((r) => r.rows[0]?.n);
-        await expect.poll(userRows, { timeout: 20_000 }).toBe(1);
-        const current = (await root.call("exportAccount", { accountId: "" })).revision.revision;
-        await expect
-          .poll(() => h.cp.store.exportAccount(created.accountId, current - 1).then(() => "exportable", String), {
-            timeout: 20_000,
-          })
-          .toMatch(/oldest exportable revision is/);
-      } finally {
-        root.close();
-      }
+      await root.call("createUser", { userName: "t" });
+      for (const v of ["1", "2", "3"]) await root.call("tagUser", { entityName: "t", tags: [{ key: "v", value: v }] });
+      const userRows = () =>
+        h.cp.store.pool
+          .query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM outbox WHERE account_id = $1 AND entity_kind = 'user'",
+            [accountId],
+          )
+          .then((r) => r.rows[0]?.n);
+      await expect.poll(userRows, { timeout: 20_000 }).toBe(1);
+      const current = (await root.call("exportAccount", { accountId: "" })).revision.revision;
+      await expect
+        .poll(() => h.cp.store.exportAccount(accountId, current - 1).then(() => "exportable", String), {
+          timeout: 20_000,
+        })
+        .toMatch(/oldest exportable revision is/);
     } finally {
-      operator.close();
       // Resolves only once the compactor's pass (if one is running) ended.
-      await h.close();
+      await close();
     }
   });
 });
