@@ -816,6 +816,17 @@ describe("single-call writes (CreateUser, AttachPolicy, PutInlinePolicy)", () =>
     expect((await store.getPolicy(awsAcct, awsManaged("ReadOnlyAccess"))).arn).toBe(awsManaged("ReadOnlyAccess"));
   });
 
+  it("the state builders' SQL helpers are inlined by the planner, not run as functions on every call", async () => {
+    // A helper the planner cannot inline runs through the SQL-function executor, which parses and
+    // plans its body on each call (migration 0016). VERBOSE output names a call that was kept.
+    const plan = await store.pool.query<{ "QUERY PLAN": string }>(
+      "EXPLAIN (VERBOSE) SELECT gh_epoch_ms(created_at), gh_policy_arn('aws', account_id, '/', 'p') FROM accounts",
+    );
+    const text = plan.rows.map((r) => r["QUERY PLAN"]).join("\n");
+    expect(text).toContain("created_at");
+    expect(text).not.toMatch(/gh_epoch_ms|gh_policy_arn/);
+  });
+
   it("state documents carry the API's createdAtMs (truncated to the millisecond), for policy versions too", async () => {
     const acct = await newAccount();
     const user = await store.createUser(acct, { userName: "clock" });

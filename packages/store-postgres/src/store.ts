@@ -704,6 +704,8 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
             { label: "inline policies", table: "inline_policies", column: "user_id" },
           ]);
           await q.query("DELETE FROM users WHERE user_id = $1", [user.user_id]);
+          // The quota's count, kept by its writers under the account lock (migration 0016).
+          await q.query("UPDATE accounts SET user_count = user_count - 1 WHERE account_id = $1", [accountId]);
           // AWS deletes a user with its permissions boundary (attachments must be gone already).
           const released = await releasedPolicies(q, accountId, [user.permissions_boundary_id]);
           return { value: null, events: [await userState(q, partition, user.user_id), ...released] };
