@@ -51,11 +51,11 @@ export function createOutboxSource(store: IamStore): OutboxSource {
   return {
     async fetchUnpublished(limit) {
       try {
-        // Named: prepared once per connection, as the relay runs them all the time.
+        // Named: prepared once per connection, as the relay runs it all the time. The function
+        // (migration 0017) reads the partial index of unpublished rows in id order.
         const r = await store.pool.query<OutboxDbRow>({
           name: "gatehouse_outbox_fetch",
-          text: `SELECT id, event_id, account_id, revision, entity_kind, entity_id, payload, committed_at FROM outbox
-                 WHERE published_at IS NULL ORDER BY id LIMIT $1`,
+          text: "SELECT * FROM gh_outbox_unpublished($1)",
           values: [limit],
         });
         return r.rows.map((row) => ({
@@ -75,11 +75,10 @@ export function createOutboxSource(store: IamStore): OutboxSource {
     async markPublished(ids) {
       if (ids.length === 0) return;
       try {
-        await store.pool.query({
-          name: "gatehouse_outbox_mark",
-          text: "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
-          values: [ids],
-        });
+        // Unnamed, so planned on every call: a named statement's plan is kept per connection,
+        // and one made while the outbox was small (a sequential scan, cheapest then) stays
+        // until the table is next analyzed, which is never where autovacuum is off.
+        await store.pool.query("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [ids]);
       } catch (e) {
         throw translatePgError(e, "outbox mark");
       }

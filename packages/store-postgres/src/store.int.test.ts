@@ -421,4 +421,50 @@ describe("store-postgres", () => {
     await listener.close();
     await release?.();
   });
+
+  it("the relay's read touches only unpublished rows, however many were published before them", async () => {
+    // This server's statistics may be missing and its dead index entries never vacuumed (autovacuum
+    // off): the read must not depend on either. A plain index scan of the partial index in id
+    // order stops after its rows and flags the dead entries it passes (migration 0017).
+    const outbox = createOutboxSource(store);
+    await outbox.markPublished((await outbox.fetchUnpublished(10_000)).map((r) => r.id));
+    await store.pool.query(
+      `INSERT INTO outbox (account_id, revision, entity_kind, entity_id, payload, published_at)
+       SELECT $1, g, 'user', 'AIDAPUBLISHEDBEFORE00', '{}', now() FROM generate_series(1, 20000) g`,
+      [accountId],
+    );
+    await store.createGroup(accountId, { groupName: "after-many" });
+    // Mark the group's row published and write another: the first row's old version stays in
+    // the partial index (no vacuum here), and the read must skip it, not revisit it every time.
+    await outbox.markPublished((await outbox.fetchUnpublished(500)).map((r) => r.id));
+    await store.createGroup(accountId, { groupName: "after-that" });
+    // The function's query, planned under the settings the function runs with.
+    const c = await store.pool.connect();
+    let text = "";
+    try {
+      await c.query("BEGIN");
+      const fn = await c.query<{ settings: string[] }>(
+        "SELECT proconfig AS settings FROM pg_proc WHERE proname = 'gh_outbox_unpublished'",
+      );
+      for (const setting of fn.rows[0]?.settings ?? []) {
+        const [name, value] = setting.split("=");
+        await c.query("SELECT set_config($1, $2, true)", [name, value]);
+      }
+      const plan = await c.query<{ "QUERY PLAN": string }>(
+        `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+         SELECT o.id, o.event_id, o.account_id, o.revision, o.entity_kind, o.entity_id, o.payload, o.committed_at
+         FROM outbox o WHERE o.published_at IS NULL ORDER BY o.id LIMIT 500`,
+      );
+      text = plan.rows.map((r) => r["QUERY PLAN"]).join("\n");
+    } finally {
+      await c.query("ROLLBACK");
+      c.release();
+    }
+    expect(text).toMatch(/^Limit.*\n.*Index Scan using outbox_unpublished_order on outbox o/);
+    const rows = await outbox.fetchUnpublished(500);
+    expect(rows.map((r) => r.entityKind)).toEqual(["group"]);
+    expect(rows[0]?.payload).toMatchObject({ groupName: "after-that" });
+    await outbox.markPublished(rows.map((r) => r.id));
+    expect(await outbox.backlog()).toBe(0);
+  });
 });
