@@ -7,7 +7,8 @@
 // signing and client work do not share the server's event loop. Uses the local Postgres and Kafka
 // (.gatehouse/infra.env, else the defaults), in a throw-away schema and topic.
 // Alongside the throughput it reports the CPU spent per write during the throughput phase: this
-// process (service and load generator) and, when Postgres runs on this machine, its processes.
+// process (service and load generator) and, when they run on this machine, Postgres's processes
+// and the Kafka broker's; and how busy the machine's CPUs were meanwhile.
 // Flags: --seconds=10 --concurrency=48 --accounts=24 --rate=200 --latency-seconds=10 --pool=8
 // --write-concurrency=2
 import { randomBytes } from "node:crypto";
@@ -63,26 +64,37 @@ function client(address: string, creds: Creds) {
   };
 }
 
-/** CPU ms used so far by the local `postgres` processes (Linux /proc; 0 elsewhere). */
-function postgresCpuMs(): number {
-  let ticks = 0;
+/**
+ * CPU ms used so far by the local processes of Postgres (named `postgres`) and of the Kafka broker
+ * (a JVM whose command line runs kafka.Kafka), and by the whole machine, busy and in all, from
+ * Linux's /proc (zeros elsewhere). Both servers are this machine's when the bench runs here.
+ */
+function serverCpuMs(): { postgres: number; kafka: number; machineBusy: number; machineAll: number } {
+  const ms = { postgres: 0, kafka: 0, machineBusy: 0, machineAll: 0 };
   let pids: string[] = [];
   try {
     pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d));
+    // cpu user nice system idle iowait irq softirq steal …, in USER_HZ (100 on Linux) ticks.
+    const all = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "").split(/\s+/).slice(1, 9).map(Number);
+    ms.machineAll = all.reduce((a, b) => a + b, 0) * 10;
+    ms.machineBusy = ms.machineAll - ((all[3] ?? 0) + (all[4] ?? 0)) * 10;
   } catch {
-    return 0;
+    return ms;
   }
   for (const pid of pids) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      if (!stat.includes("(postgres)")) continue;
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]);
+      const used = (Number(fields[11]) + Number(fields[12])) * 10;
+      if (stat.includes("(postgres)")) ms.postgres += used;
+      else if (stat.includes("(java)") && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("kafka.Kafka")) {
+        ms.kafka += used;
+      }
     } catch {
       // The process ended meanwhile.
     }
   }
-  return ticks * 10; // USER_HZ is 100 on Linux.
+  return ms;
 }
 
 async function generateLoad(p: Params): Promise<void> {
@@ -238,17 +250,27 @@ async function main(): Promise<void> {
   const worker = new Worker(new URL(import.meta.url), { workerData: params });
   const next = () => new Promise<ToMain>((r) => worker.once("message", r));
   // The worker warms up for 2 s, then measures: sample the CPU counters when it starts measuring.
-  let cpuAtStart = { process: process.cpuUsage(), postgresMs: postgresCpuMs(), atMs: Date.now() };
+  let cpuAtStart = { process: process.cpuUsage(), servers: serverCpuMs(), atMs: Date.now() };
   const warm = setTimeout(() => {
-    cpuAtStart = { process: process.cpuUsage(), postgresMs: postgresCpuMs(), atMs: Date.now() };
+    cpuAtStart = { process: process.cpuUsage(), servers: serverCpuMs(), atMs: Date.now() };
   }, 2000);
   const throughput = (await next()) as Extract<ToMain, { phase: "throughput" }>;
   clearTimeout(warm);
   const used = process.cpuUsage(cpuAtStart.process);
+  const servers = serverCpuMs();
   const measuredWrites = (throughput.writes * ((Date.now() - cpuAtStart.atMs) / 1000)) / throughput.seconds;
+  const perWrite = (ms: number) => Number((ms / measuredWrites).toFixed(3));
+  const machineAll = servers.machineAll - cpuAtStart.servers.machineAll;
   const cpu = {
-    process_ms_per_write: Number(((used.user + used.system) / 1000 / measuredWrites).toFixed(3)),
-    postgres_ms_per_write: Number(((postgresCpuMs() - cpuAtStart.postgresMs) / measuredWrites).toFixed(3)),
+    process_ms_per_write: perWrite((used.user + used.system) / 1000),
+    postgres_ms_per_write: perWrite(servers.postgres - cpuAtStart.servers.postgres),
+    kafka_ms_per_write: perWrite(servers.kafka - cpuAtStart.servers.kafka),
+    // How much of the machine's CPU was busy meanwhile: near 100 means the writes/s are what this
+    // machine's cores can do, for the CPU per write above.
+    machine_busy_pct:
+      machineAll > 0
+        ? Number(((100 * (servers.machineBusy - cpuAtStart.servers.machineBusy)) / machineAll).toFixed(1))
+        : 0,
   };
   await drained();
   recording = true;
