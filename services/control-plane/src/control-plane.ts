@@ -64,6 +64,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
   try {
     const applied = await store.migrate();
     if (applied.length > 0) logger.info({ applied }, "applied migrations");
+    await warnWithoutAutovacuum(store.pool, logger);
     const kafka = { brokers: [...config.kafka.brokers], clientId: "gatehouse-control-plane" };
     // Kafka being down must not stop writes: the outbox keeps them. Creating the topic is retried
     // in the background until it works; the relay's sends fail (and retry) until then.
@@ -125,4 +126,18 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
       await store.close();
     },
   };
+}
+
+/**
+ * The outbox gets a row and an update for every change, and the account rows an update: without
+ * vacuums their tables and indexes only grow, and reads that pass dead rows slow down. Autovacuum
+ * is the server's business, so say once, at start-up, when it is off.
+ */
+async function warnWithoutAutovacuum(pool: IamStore["pool"], logger: Logger): Promise<void> {
+  const r = await pool.query<{ autovacuum: string }>("SHOW autovacuum");
+  if (r.rows[0]?.autovacuum !== "on") {
+    logger.warn(
+      "the Postgres server's autovacuum is off: vacuum and analyze the Gatehouse schema regularly, or the outbox and account tables will keep growing and their writes slow down",
+    );
+  }
 }

@@ -5,6 +5,7 @@ import type { Clock } from "@gatehouse/core";
 import { ControlServiceClient, ControlServiceService, ErrorDetail } from "@gatehouse/proto";
 import { createTestSchema, createTestTopic } from "@gatehouse/testkit";
 import { credentials as grpcCredentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import type { Logger } from "pino";
 import { loadControlPlaneConfig } from "./config.ts";
 import { type ControlPlane, startControlPlane } from "./control-plane.ts";
 import { ERROR_DETAIL_TRAILER } from "./grpc-handler.ts";
@@ -23,8 +24,15 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** A control plane on port 0 with its own schema and change topic; `clock` drives its time. */
-export async function startHarness(extraEnv: Record<string, string> = {}, clock?: Clock): Promise<Harness> {
+/**
+ * A control plane on port 0 with its own schema and change topic; `clock` drives its time, and
+ * `logger` gets its logs (none by default).
+ */
+export async function startHarness(
+  extraEnv: Record<string, string> = {},
+  clock?: Clock,
+  logger: Logger = silentLogger,
+): Promise<Harness> {
   const schema = await createTestSchema({ prefix: "cp" });
   const topic = await createTestTopic({ prefix: "cp", partitions: 4 });
   const config = loadControlPlaneConfig({
@@ -39,7 +47,7 @@ export async function startHarness(extraEnv: Record<string, string> = {}, clock?
     GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY: OPERATOR.secretAccessKey,
     ...extraEnv,
   });
-  const cp = await startControlPlane({ config, logger: silentLogger, ...(clock === undefined ? {} : { clock }) });
+  const cp = await startControlPlane({ config, logger, ...(clock === undefined ? {} : { clock }) });
   return {
     cp,
     address: `127.0.0.1:${cp.port}`,
