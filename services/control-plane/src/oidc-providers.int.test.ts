@@ -1,10 +1,20 @@
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AccountFixture, policyDoc, startAccountFixture } from "./test-account.int-helper.ts";
+import { type AccountFixture, policyDoc, startAccountFixture, type TestClient } from "./test-account.int-helper.ts";
 import { failureOf } from "./test-client.int-helper.ts";
 
 const THUMB = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280";
 const JWKS = JSON.stringify({ keys: [{ kty: "RSA", kid: "k1", n: "AQAB", e: "AQAB", alg: "RS256", use: "sig" }] });
+
+type FailureCase = [request: object, code: number, awsName: string, field: string];
+
+/** Calls `method` with each request and expects its gRPC code, AWS error name and field. */
+async function expectEachFails(client: TestClient, method: string, cases: FailureCase[]) {
+  for (const [request, code, awsName, field] of cases) {
+    const e = await failureOf(client.call(method, request));
+    expect([e.code, e.awsName, e.field], JSON.stringify(request).slice(0, 80)).toEqual([code, awsName, field]);
+  }
+}
 
 describe("OpenID Connect providers (real Postgres + Kafka)", () => {
   let f: AccountFixture;
@@ -149,7 +159,7 @@ describe("OpenID Connect providers (real Postgres + Kafka)", () => {
     expect(exported.entities.find((e) => e.id === arn)?.state).toMatchObject({ jwks: null, clientIds: ["app"] });
 
     // Checked exactly as at creation; a refused document leaves the provider as it was.
-    const cases: [object, number, string, string][] = [
+    const cases: FailureCase[] = [
       [{ openIdConnectProviderArn: arn, jwksJson: "{not json" }, status.INVALID_ARGUMENT, "InvalidInput", "jwksJson"],
       [{ openIdConnectProviderArn: arn, jwksJson: '{"keys":[]}' }, status.INVALID_ARGUMENT, "InvalidInput", "jwksJson"],
       [
@@ -177,10 +187,7 @@ describe("OpenID Connect providers (real Postgres + Kafka)", () => {
         "openIdConnectProviderArn",
       ],
     ];
-    for (const [request, code, awsName, field] of cases) {
-      const e = await failureOf(root.call("updateOpenIdConnectProviderJwks", request));
-      expect([e.code, e.awsName, e.field], JSON.stringify(request).slice(0, 80)).toEqual([code, awsName, field]);
-    }
+    await expectEachFails(root, "updateOpenIdConnectProviderJwks", cases);
     expect(await eventsOf()).toHaveLength(afterClear.length);
     expect((await root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: arn })).jwksJson).toBe("");
 
@@ -242,7 +249,7 @@ describe("OpenID Connect providers (real Postgres + Kafka)", () => {
 
   it("rejects bad URLs, lists and JWKS documents with AWS's errors", async () => {
     const { root } = f;
-    const cases: [object, number, string, string][] = [
+    const cases: FailureCase[] = [
       [{ url: "http://issuer.example.com" }, status.INVALID_ARGUMENT, "InvalidInput", "url"],
       [{ url: "https://issuer.example.com/?a=b" }, status.INVALID_ARGUMENT, "InvalidInput", "url"],
       [{ url: "https://issuer.example.com/#x" }, status.INVALID_ARGUMENT, "InvalidInput", "url"],
@@ -280,10 +287,7 @@ describe("OpenID Connect providers (real Postgres + Kafka)", () => {
         "jwksJson",
       ],
     ];
-    for (const [request, code, awsName, field] of cases) {
-      const e = await failureOf(root.call("createOpenIdConnectProvider", request));
-      expect([e.code, e.awsName, e.field], JSON.stringify(request).slice(0, 80)).toEqual([code, awsName, field]);
-    }
+    await expectEachFails(root, "createOpenIdConnectProvider", cases);
     const badArn = await failureOf(root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: "nope" }));
     expect([badArn.awsName, badArn.field]).toEqual(["InvalidInput", "openIdConnectProviderArn"]);
   });
