@@ -188,6 +188,9 @@ async function main(): Promise<void> {
   const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=") as [string, string]));
   const num = (k: string, d: number) => Number(args.get(k) ?? d);
   const accountsWanted = num("accounts", 24);
+  const poolSize = num("pool", 8);
+  // The service's default (config.ts).
+  const writeConcurrency = num("write-concurrency", 4);
 
   const schema = `bench_${randomBytes(4).toString("hex")}`;
   const topic = `bench.changes.${randomBytes(4).toString("hex")}`;
@@ -196,9 +199,8 @@ async function main(): Promise<void> {
     GATEHOUSE_CP_LISTEN: "127.0.0.1:0",
     GATEHOUSE_PG_URL: pgUrl,
     GATEHOUSE_PG_SCHEMA: schema,
-    GATEHOUSE_PG_POOL_SIZE: String(num("pool", 8)),
-    // The service's default (config.ts).
-    GATEHOUSE_PG_WRITE_CONCURRENCY: String(num("write-concurrency", 4)),
+    GATEHOUSE_PG_POOL_SIZE: String(poolSize),
+    GATEHOUSE_PG_WRITE_CONCURRENCY: String(writeConcurrency),
     GATEHOUSE_KAFKA_BROKERS: brokers,
     GATEHOUSE_CHANGES_TOPIC: topic,
     GATEHOUSE_CHANGES_PARTITIONS: "12",
@@ -297,8 +299,8 @@ async function main(): Promise<void> {
       latency_writes_sent: latency.sent,
       latency_failed_writes: latency.failed,
       publish_max_ms: latencies.at(-1) ?? 0,
-      pg_pool_size: num("pool", 8),
-      pg_write_concurrency: num("write-concurrency", 4),
+      pg_pool_size: poolSize,
+      pg_write_concurrency: writeConcurrency,
       cpu_during_throughput: cpu,
       mix: "CreateUser, AttachUserPolicy, PutUserPolicy in equal parts; SigV4-signed gRPC; load from a worker thread",
     },
