@@ -4,24 +4,34 @@
 //
 // The control plane runs in the main thread (its relay reports each acknowledged batch, which
 // gives commit→published latency exactly); the load generator runs in a worker thread so that
-// signing and client work do not share the server's event loop. Uses the local Postgres and Kafka
+// client work does not share the server's event loop. Uses the local Postgres and Kafka
 // (.gatehouse/infra.env, else the defaults), in a throw-away schema and topic.
-// Alongside the throughput it reports the CPU spent per write during the throughput phase: this
-// process (service and load generator) and, when they run on this machine, Postgres's processes
-// and the Kafka broker's; and how busy the machine's CPUs were meanwhile.
+//
+// The load generator shares this machine's two cores with the service, Postgres and Kafka, where
+// in production callers run elsewhere. So, as wrk or ghz prepare their requests before they
+// measure, it serializes and SigV4-signs the throughput phase's requests ahead of the timed
+// window and only sends them inside it; the service still verifies every signature. It signs live
+// when a queue runs dry (counted in the JSON), and `--live-signing` signs every call in the window
+// through the SDK's signing interceptor instead, to compare.
+//
+// Alongside the throughput it reports the CPU spent per write during the throughput phase: the
+// service's thread, the load generator's, the whole process (with V8's helper threads) and, when
+// they run on this machine, Postgres's processes and the Kafka broker's; and how busy the
+// machine's CPUs were meanwhile.
 // Flags: --seconds=10 --concurrency=96 --accounts=24 --rate=200 --latency-seconds=10 --pool=8
 // --write-concurrency=4 (the service's default; 96 callers keep this machine's two cores busy,
-// where 48 left about 15% of them idle)
+// where 48 left about 15% of them idle) --sign-ahead-rate=2500 (the writes/s the requests
+// signed ahead cover) --live-signing
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
-import { createSigningInterceptor } from "@gatehouse/auth";
+import { createSigningInterceptor, signGrpcCall } from "@gatehouse/auth";
 import { deleteTopic } from "@gatehouse/bus-kafka";
 import { ControlServiceClient, ControlServiceService, EntityType } from "@gatehouse/proto";
 import { createOutboxSource } from "@gatehouse/store-postgres";
-import { credentials as grpcCredentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { Client, credentials as grpcCredentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import pg from "pg";
 import { pino } from "pino";
 import { loadControlPlaneConfig } from "../config.ts";
@@ -35,9 +45,23 @@ interface Params {
   concurrency: number;
   rate: number;
   latencySeconds: number;
+  /** The writes/s that the requests signed ahead of the throughput phase cover; 0 signs live. */
+  signAheadRate: number;
 }
 type ToMain =
-  | { phase: "throughput"; writes: number; errors: number; seconds: number }
+  | { phase: "measuring" }
+  | {
+      phase: "throughput";
+      writes: number;
+      errors: number;
+      seconds: number;
+      /** CPU ms of the load generator's thread in the timed window. */
+      cpuMs: number;
+      signedAhead: number;
+      signedLive: number;
+      /** CPU ms of the load generator's thread per request it signed ahead (0 when none). */
+      signMsPerCall: number;
+    }
   | { phase: "latency"; sent: number; failed: number };
 
 /** Users made in setup, per account, that the latency phase attaches to and puts inline policies on. */
@@ -61,6 +85,43 @@ function client(address: string, creds: Creds) {
         (c as unknown as Unary)[method]?.(full, new Metadata(), (e, v) => (e === null ? res(v) : rej(e))),
       );
     },
+    close: () => c.close(),
+  };
+}
+
+/** A call serialized and signed ahead: the method's path, the request's bytes and its signature. */
+interface SignedCall {
+  readonly path: string;
+  readonly body: Buffer;
+  readonly metadata: Metadata;
+}
+
+const serializers = ControlServiceService as unknown as Record<
+  string,
+  { path: string; requestSerialize(r: object): Buffer; requestDeserialize(b: Buffer): object }
+>;
+
+/** Serializes `request` for `method` and signs it as the SDK's signing interceptor does. */
+async function signCall(address: string, creds: Creds, method: string, request: object): Promise<SignedCall> {
+  const def = serializers[method];
+  if (def === undefined) throw new Error(`no method ${method}`);
+  const body = def.requestSerialize({ ...def.requestDeserialize(Buffer.alloc(0)), ...request });
+  const metadata = new Metadata();
+  for (const [k, v] of Object.entries(await signGrpcCall({ method: def.path, authority: address, body }, creds))) {
+    metadata.set(k, v);
+  }
+  return { path: def.path, body, metadata };
+}
+
+/** Sends calls signed ahead as they are: bytes in, bytes out, no interceptor. */
+function rawSender(address: string) {
+  const c = new Client(address, grpcCredentials.createInsecure());
+  const same = (b: Buffer) => b;
+  return {
+    send: (call: SignedCall): Promise<unknown> =>
+      new Promise((res, rej) =>
+        c.makeUnaryRequest(call.path, same, same, call.body, call.metadata, (e, v) => (e === null ? res(v) : rej(e))),
+      ),
     close: () => c.close(),
   };
 }
@@ -101,43 +162,89 @@ function serverCpuMs(): { postgres: number; kafka: number; machineBusy: number; 
 async function generateLoad(p: Params): Promise<void> {
   const port = parentPort;
   if (port === null) return;
-  const accounts = p.accounts.map((a) => ({ client: client(p.address, a.creds), policies: a.policies, next: 0 }));
-  let step = 0;
-  const write = async (account: (typeof accounts)[number], kind: number, user: string): Promise<void> => {
-    const principal = { entityType: EntityType.ENTITY_TYPE_USER, entityName: user };
-    if (kind === 0) await account.client.call("createUser", { userName: user });
-    else if (kind === 1)
-      await account.client.call("attachPolicy", { ...principal, policyArn: account.policies[step++ % 10] });
-    else await account.client.call("putInlinePolicy", { ...principal, policyName: "inline", policyDocument: POLICY });
+  const accounts = p.accounts.map((a) => ({
+    client: client(p.address, a.creds),
+    creds: a.creds,
+    policies: a.policies,
+  }));
+  type Account = (typeof accounts)[number];
+  const principal = (user: string) => ({ entityType: EntityType.ENTITY_TYPE_USER, entityName: user });
+  // Each caller of the closed loop has its own sequence of writes on its account: create a user,
+  // attach a policy to it, put an inline policy on it; then the next user. `ahead` holds the
+  // sequence's first calls, signed ahead; `next` is the index of the caller's next write.
+  const callers = Array.from({ length: p.concurrency }, (_, w) => ({
+    w,
+    account: accounts[w % accounts.length] as Account,
+    ahead: [] as (SignedCall | undefined)[],
+    next: 0,
+  }));
+  type Caller = (typeof callers)[number];
+  const writeOf = (caller: Caller, n: number): [string, object] => {
+    const user = `u${caller.w}-${Math.floor(n / 3)}`;
+    const kind = n % 3;
+    if (kind === 0) return ["createUser", { userName: user }];
+    const policyArn = caller.account.policies[Math.floor(n / 3) % 10];
+    if (kind === 1) return ["attachPolicy", { ...principal(user), policyArn }];
+    return ["putInlinePolicy", { ...principal(user), policyName: "inline", policyDocument: POLICY }];
   };
-  // Closed loop: each worker creates a user, attaches a policy to it, puts an inline policy on it.
-  const closedLoop = async (untilMs: number, counter: { n: number; errors: number }, w: number): Promise<void> => {
-    const account = accounts[w % accounts.length] as (typeof accounts)[number];
+  const aheadPerCaller = Math.ceil((p.signAheadRate * (2 + p.seconds)) / p.concurrency);
+  const signStart = process.threadCpuUsage();
+  for (const caller of callers) {
+    for (let n = 0; n < aheadPerCaller; n++) {
+      const [method, request] = writeOf(caller, n);
+      caller.ahead.push(await signCall(p.address, caller.account.creds, method, request));
+    }
+  }
+  const signUsed = process.threadCpuUsage(signStart);
+  const signedAhead = aheadPerCaller * callers.length;
+  const sender = rawSender(p.address);
+  let signedLive = 0;
+  const write = async (caller: Caller): Promise<void> => {
+    const n = caller.next++;
+    const ahead = caller.ahead[n];
+    if (ahead !== undefined) {
+      caller.ahead[n] = undefined;
+      await sender.send(ahead);
+      return;
+    }
+    const [method, request] = writeOf(caller, n);
+    signedLive++;
+    await caller.account.client.call(method, request);
+  };
+  // Closed loop: each caller sends its next write as soon as its last one is answered. A failed
+  // write ends its user's sequence: the user's next writes would fail too.
+  const closedLoop = async (untilMs: number, counter: { n: number; errors: number }, caller: Caller) => {
     while (Date.now() < untilMs) {
-      const user = `u${w}-${account.next++}`;
-      for (let kind = 0; kind < 3 && Date.now() < untilMs; kind++) {
-        try {
-          await write(account, kind, user);
-          counter.n++;
-        } catch {
-          counter.errors++;
-          break;
-        }
+      try {
+        await write(caller);
+        counter.n++;
+      } catch {
+        counter.errors++;
+        caller.next = Math.ceil(caller.next / 3) * 3;
       }
     }
   };
-  const loops = (ms: number, counter: { n: number; errors: number }, base: number) =>
-    Promise.all(Array.from({ length: p.concurrency }, (_, w) => closedLoop(Date.now() + ms, counter, w + base)));
-  await loops(2000, { n: 0, errors: 0 }, 0);
+  const loops = (ms: number, counter: { n: number; errors: number }) =>
+    Promise.all(callers.map((caller) => closedLoop(Date.now() + ms, counter, caller)));
+  await loops(2000, { n: 0, errors: 0 });
   const counter = { n: 0, errors: 0 };
+  port.postMessage({ phase: "measuring" });
+  signedLive = 0;
+  const cpuStart = process.threadCpuUsage();
   const t0 = performance.now();
-  await loops(p.seconds * 1000, counter, 1000);
+  await loops(p.seconds * 1000, counter);
+  const cpu = process.threadCpuUsage(cpuStart);
   port.postMessage({
     phase: "throughput",
     writes: counter.n,
     errors: counter.errors,
     seconds: (performance.now() - t0) / 1000,
-  });
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    signedAhead,
+    signedLive,
+    signMsPerCall: signedAhead === 0 ? 0 : (signUsed.user + signUsed.system) / 1000 / signedAhead,
+  } satisfies ToMain);
+  sender.close();
   await new Promise((r) => port.once("message", r));
 
   // Open loop at a fixed rate: sends on schedule, never waits, and only independent writes (new
@@ -249,30 +356,33 @@ async function main(): Promise<void> {
     concurrency: num("concurrency", 96),
     rate: num("rate", 200),
     latencySeconds: num("latency-seconds", 10),
+    signAheadRate: args.has("live-signing") ? 0 : num("sign-ahead-rate", 2500),
   };
   const worker = new Worker(new URL(import.meta.url), { workerData: params });
   const next = () => new Promise<ToMain>((r) => worker.once("message", r));
-  // The worker warms up for 2 s, then measures: sample the CPU counters when it starts measuring.
-  let cpuAtStart = { process: process.cpuUsage(), servers: serverCpuMs(), atMs: Date.now() };
-  const warm = setTimeout(() => {
-    cpuAtStart = { process: process.cpuUsage(), servers: serverCpuMs(), atMs: Date.now() };
-  }, 2000);
+  // The worker signs ahead, warms up for 2 s, then says when it starts measuring.
+  await next();
+  const atStart = { process: process.cpuUsage(), thread: process.threadCpuUsage(), servers: serverCpuMs() };
+  const startedMs = Date.now();
   const throughput = (await next()) as Extract<ToMain, { phase: "throughput" }>;
-  clearTimeout(warm);
-  const used = process.cpuUsage(cpuAtStart.process);
+  const used = process.cpuUsage(atStart.process);
+  const thread = process.threadCpuUsage(atStart.thread);
   const servers = serverCpuMs();
-  const measuredWrites = (throughput.writes * ((Date.now() - cpuAtStart.atMs) / 1000)) / throughput.seconds;
+  const measuredWrites = (throughput.writes * ((Date.now() - startedMs) / 1000)) / throughput.seconds;
   const perWrite = (ms: number) => Number((ms / measuredWrites).toFixed(3));
-  const machineAll = servers.machineAll - cpuAtStart.servers.machineAll;
+  const machineAll = servers.machineAll - atStart.servers.machineAll;
   const cpu = {
+    service_thread_ms_per_write: perWrite((thread.user + thread.system) / 1000),
+    load_generator_ms_per_write: Number((throughput.cpuMs / throughput.writes).toFixed(3)),
+    // Both threads and V8's helper threads (garbage collection).
     process_ms_per_write: perWrite((used.user + used.system) / 1000),
-    postgres_ms_per_write: perWrite(servers.postgres - cpuAtStart.servers.postgres),
-    kafka_ms_per_write: perWrite(servers.kafka - cpuAtStart.servers.kafka),
+    postgres_ms_per_write: perWrite(servers.postgres - atStart.servers.postgres),
+    kafka_ms_per_write: perWrite(servers.kafka - atStart.servers.kafka),
     // How much of the machine's CPU was busy meanwhile: near 100 means the writes/s are what this
     // machine's cores can do, for the CPU per write above.
     machine_busy_pct:
       machineAll > 0
-        ? Number(((100 * (servers.machineBusy - cpuAtStart.servers.machineBusy)) / machineAll).toFixed(1))
+        ? Number(((100 * (servers.machineBusy - atStart.servers.machineBusy)) / machineAll).toFixed(1))
         : 0,
   };
   await drained();
@@ -302,7 +412,14 @@ async function main(): Promise<void> {
       pg_pool_size: poolSize,
       pg_write_concurrency: writeConcurrency,
       cpu_during_throughput: cpu,
-      mix: "CreateUser, AttachUserPolicy, PutUserPolicy in equal parts; SigV4-signed gRPC; load from a worker thread",
+      // The load generator's requests: signed ahead of the timed window (how many, at what CPU
+      // cost each to sign and serialize), and how many it had to sign live within it.
+      signing: {
+        signed_ahead: throughput.signedAhead,
+        signed_live_in_window: throughput.signedLive,
+        client_sign_ms_per_call: Number(throughput.signMsPerCall.toFixed(3)),
+      },
+      mix: "CreateUser, AttachUserPolicy, PutUserPolicy in equal parts; SigV4-signed gRPC, every signature verified; load from a worker thread",
     },
   };
   console.log(JSON.stringify(result, null, 2));
