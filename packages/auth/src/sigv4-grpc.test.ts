@@ -1,5 +1,6 @@
 import { createHash, createHmac } from "node:crypto";
-import { createManualClock, IamError } from "@gatehouse/core";
+import { createManualClock } from "@gatehouse/core";
+import { iamErrorOf } from "@gatehouse/testkit";
 import { describe, expect, it } from "vitest";
 import { signGrpcCall, verifyGrpcCall } from "./index.ts";
 
@@ -10,16 +11,6 @@ const call = {
   body: Buffer.from("hello"),
 };
 const t0 = Date.parse("2026-01-01T00:00:00Z");
-
-async function failure(p: Promise<unknown>): Promise<IamError> {
-  try {
-    await p;
-  } catch (e) {
-    if (IamError.is(e)) return e;
-    throw e;
-  }
-  throw new Error("expected failure");
-}
 
 describe("SigV4 over gRPC", () => {
   const clock = createManualClock(t0);
@@ -68,29 +59,29 @@ describe("SigV4 over gRPC", () => {
 
   it("rejects a wrong secret, a tampered body, another method or host, without leaking the signature", async () => {
     const wrong = await signGrpcCall(call, { ...creds, secretAccessKey: "x".repeat(40) }, { clock });
-    const e = await failure(verifyGrpcCall(call, wrong, { lookup, clock }));
+    const e = await iamErrorOf(verifyGrpcCall(call, wrong, { lookup, clock }));
     expect([e.awsName, e.code]).toEqual(["SignatureDoesNotMatch", "UNAUTHENTICATED"]);
     expect(e.message).not.toMatch(/[0-9a-f]{64}/);
     expect(e.message).not.toContain(creds.secretAccessKey);
     const md = await signGrpcCall(call, creds, { clock });
     expect(
-      (await failure(verifyGrpcCall({ ...call, body: Buffer.from("hellp") }, md, { lookup, clock }))).awsName,
+      (await iamErrorOf(verifyGrpcCall({ ...call, body: Buffer.from("hellp") }, md, { lookup, clock }))).awsName,
     ).toBe("SignatureDoesNotMatch");
     const forged = { ...md, "x-amz-content-sha256": "0".repeat(64) };
-    expect((await failure(verifyGrpcCall(call, forged, { lookup, clock }))).awsName).toBe("SignatureDoesNotMatch");
-    expect((await failure(verifyGrpcCall({ ...call, method: "/x/DeleteUser" }, md, { lookup, clock }))).awsName).toBe(
-      "SignatureDoesNotMatch",
-    );
-    expect((await failure(verifyGrpcCall({ ...call, authority: "evil:1" }, md, { lookup, clock }))).awsName).toBe(
+    expect((await iamErrorOf(verifyGrpcCall(call, forged, { lookup, clock }))).awsName).toBe("SignatureDoesNotMatch");
+    expect(
+      (await iamErrorOf(verifyGrpcCall({ ...call, method: "/x/DeleteUser" }, md, { lookup, clock }))).awsName,
+    ).toBe("SignatureDoesNotMatch");
+    expect((await iamErrorOf(verifyGrpcCall({ ...call, authority: "evil:1" }, md, { lookup, clock }))).awsName).toBe(
       "SignatureDoesNotMatch",
     );
   });
 
   it("rejects stale and future dates beyond five minutes", async () => {
     const md = await signGrpcCall(call, creds, { clock: createManualClock(t0 - 5 * 60_000 - 1000) });
-    expect((await failure(verifyGrpcCall(call, md, { lookup, clock }))).awsName).toBe("RequestExpired");
+    expect((await iamErrorOf(verifyGrpcCall(call, md, { lookup, clock }))).awsName).toBe("RequestExpired");
     const future = await signGrpcCall(call, creds, { clock: createManualClock(t0 + 6 * 60_000) });
-    expect((await failure(verifyGrpcCall(call, future, { lookup, clock }))).awsName).toBe("RequestExpired");
+    expect((await iamErrorOf(verifyGrpcCall(call, future, { lookup, clock }))).awsName).toBe("RequestExpired");
     const edge = await signGrpcCall(call, creds, { clock: createManualClock(t0 - 4 * 60_000) });
     await expect(verifyGrpcCall(call, edge, { lookup, clock })).resolves.toBeDefined();
   });
@@ -98,15 +89,17 @@ describe("SigV4 over gRPC", () => {
   it("rejects unknown and inactive keys as InvalidClientTokenId, missing parts as IncompleteSignature", async () => {
     const md = await signGrpcCall(call, creds, { clock });
     const inactive = async () => ({ secretAccessKey: creds.secretAccessKey, active: false });
-    expect((await failure(verifyGrpcCall(call, md, { lookup: inactive, clock }))).awsName).toBe("InvalidClientTokenId");
-    expect((await failure(verifyGrpcCall(call, md, { lookup: async () => undefined, clock }))).awsName).toBe(
+    expect((await iamErrorOf(verifyGrpcCall(call, md, { lookup: inactive, clock }))).awsName).toBe(
       "InvalidClientTokenId",
     );
-    expect((await failure(verifyGrpcCall(call, {}, { lookup, clock }))).awsName).toBe("IncompleteSignature");
-    expect((await failure(verifyGrpcCall(call, { ...md, "x-amz-date": undefined }, { lookup, clock }))).awsName).toBe(
-      "IncompleteSignature",
+    expect((await iamErrorOf(verifyGrpcCall(call, md, { lookup: async () => undefined, clock }))).awsName).toBe(
+      "InvalidClientTokenId",
     );
-    expect((await failure(verifyGrpcCall(call, md, { lookup, clock, region: "eu-west-1" }))).awsName).toBe(
+    expect((await iamErrorOf(verifyGrpcCall(call, {}, { lookup, clock }))).awsName).toBe("IncompleteSignature");
+    expect(
+      (await iamErrorOf(verifyGrpcCall(call, { ...md, "x-amz-date": undefined }, { lookup, clock }))).awsName,
+    ).toBe("IncompleteSignature");
+    expect((await iamErrorOf(verifyGrpcCall(call, md, { lookup, clock, region: "eu-west-1" }))).awsName).toBe(
       "SignatureDoesNotMatch",
     );
   });

@@ -2,7 +2,7 @@ import { decodeAccountSnapshot } from "@gatehouse/bus-kafka";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AccountFixture, policyDoc, startAccountFixture } from "./test-account.int-helper.ts";
-import { failureOf } from "./test-client.int-helper.ts";
+import { expectFailure, failureOf } from "./test-client.int-helper.ts";
 
 describe("account alias and password policy (real Postgres + Kafka)", () => {
   let f: AccountFixture;
@@ -23,18 +23,22 @@ describe("account alias and password policy (real Postgres + Kafka)", () => {
     // Setting it again changes nothing; a new one replaces it.
     expect((await root.call("createAccountAlias", { accountAlias: alias })).revision).toEqual(set.revision);
     const taken = await f.anotherAccount();
-    const clash = await failureOf(taken.root.call("createAccountAlias", { accountAlias: alias }));
-    expect([clash.code, clash.awsName, clash.field]).toEqual([
-      status.ALREADY_EXISTS,
-      "EntityAlreadyExists",
-      "accountAlias",
-    ]);
+    await expectFailure(taken.root.call("createAccountAlias", { accountAlias: alias }), {
+      code: status.ALREADY_EXISTS,
+      awsName: "EntityAlreadyExists",
+      field: "accountAlias",
+    });
     for (const bad of ["ab", "-abc", "abc-", "a--b", "Upper", "under_score", "123456789012", "x".repeat(64)]) {
-      const e = await failureOf(root.call("createAccountAlias", { accountAlias: bad }));
-      expect([e.code, e.awsName, e.field]).toEqual([status.INVALID_ARGUMENT, "ValidationError", "accountAlias"]);
+      await expectFailure(root.call("createAccountAlias", { accountAlias: bad }), {
+        code: status.INVALID_ARGUMENT,
+        awsName: "ValidationError",
+        field: "accountAlias",
+      });
     }
-    const wrong = await failureOf(root.call("deleteAccountAlias", { accountAlias: "not-this-one" }));
-    expect([wrong.code, wrong.awsName]).toEqual([status.NOT_FOUND, "NoSuchEntity"]);
+    await expectFailure(root.call("deleteAccountAlias", { accountAlias: "not-this-one" }), {
+      code: status.NOT_FOUND,
+      awsName: "NoSuchEntity",
+    });
     await root.call("deleteAccountAlias", { accountAlias: alias });
     expect((await root.call("listAccountAliases", {})).accountAliases).toEqual([]);
     // Free again for others.
@@ -43,8 +47,7 @@ describe("account alias and password policy (real Postgres + Kafka)", () => {
 
   it("Update/Get/DeleteAccountPasswordPolicy with AWS's fields, defaults and bounds", async () => {
     const { root } = f;
-    const none = await failureOf(root.call("getAccountPasswordPolicy", {}));
-    expect([none.code, none.awsName]).toEqual([status.NOT_FOUND, "NoSuchEntity"]);
+    await expectFailure(root.call("getAccountPasswordPolicy", {}), { code: status.NOT_FOUND, awsName: "NoSuchEntity" });
     await root.call("updateAccountPasswordPolicy", {});
     expect((await root.call("getAccountPasswordPolicy", {})).passwordPolicy).toEqual({
       minimumPasswordLength: 6,
@@ -79,8 +82,10 @@ describe("account alias and password policy (real Postgres + Kafka)", () => {
       ["maxPasswordAge", 1096],
       ["passwordReusePrevention", 25],
     ] as const) {
-      const e = await failureOf(root.call("updateAccountPasswordPolicy", { [field]: value }));
-      expect([e.awsName, e.field]).toEqual(["ValidationError", field]);
+      await expectFailure(root.call("updateAccountPasswordPolicy", { [field]: value }), {
+        awsName: "ValidationError",
+        field,
+      });
     }
     const exported = decodeAccountSnapshot((await root.call("exportAccount", { accountId: "" })).snapshot);
     const account = exported.entities.find((e) => e.key?.kind === "account");

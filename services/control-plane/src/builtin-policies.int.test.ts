@@ -12,7 +12,7 @@ import {
   startAccountFixture,
   type TestClient,
 } from "./test-account.int-helper.ts";
-import { failureOf } from "./test-client.int-helper.ts";
+import { expectFailure, failureOf } from "./test-client.int-helper.ts";
 
 const aws = (name: string) => `arn:aws:iam::aws:policy/${name}`;
 const READ_S3 = { Effect: "Allow", Action: "s3:GetObject", Resource: "*" };
@@ -136,8 +136,7 @@ describe("AWS managed policies (real Postgres + Kafka)", () => {
     expect([...page1.policies, ...page2.policies].map((p: { arn: string }) => p.arn)).toEqual(
       all.policies.map((p: { arn: string }) => p.arn),
     );
-    const badScope = await failureOf(root.call("listPolicies", { scope: "Mine" }));
-    expect([badScope.awsName, badScope.field]).toEqual(["ValidationError", "scope"]);
+    await expectFailure(root.call("listPolicies", { scope: "Mine" }), { awsName: "ValidationError", field: "scope" });
     const other = await f.anotherAccount();
     expect((await other.root.call("listPolicies", { scope: "AWS" })).policies).toHaveLength(BUILTIN.length);
   });
@@ -152,11 +151,12 @@ describe("AWS managed policies (real Postgres + Kafka)", () => {
       () => root.call("setDefaultPolicyVersion", { policyArn: arn, versionId: "v1" }),
       () => root.call("deletePolicyVersion", { policyArn: arn, versionId: "v1" }),
     ]) {
-      const e = await failureOf(call());
-      expect([e.code, e.awsName]).toEqual([status.PERMISSION_DENIED, "AccessDenied"]);
+      await expectFailure(call(), { code: status.PERMISSION_DENIED, awsName: "AccessDenied" });
     }
-    const missing = await failureOf(root.call("getPolicy", { policyArn: aws("NoSuchThing") }));
-    expect([missing.code, missing.awsName]).toEqual([status.NOT_FOUND, "NoSuchEntity"]);
+    await expectFailure(root.call("getPolicy", { policyArn: aws("NoSuchThing") }), {
+      code: status.NOT_FOUND,
+      awsName: "NoSuchEntity",
+    });
   });
 
   it("attach/detach works; counts are per account; authorization evaluates them", async () => {
@@ -164,8 +164,10 @@ describe("AWS managed policies (real Postgres + Kafka)", () => {
     const reader = await f.aUser("reader", { managed: [aws("ReadOnlyAccess")] });
     expect((await reader.call("listUsers", {})).users.length).toBeGreaterThan(0);
     expect((await reader.call("getUser", {})).user.userName).toBe("reader");
-    const denied = await failureOf(reader.call("createUser", { userName: "nope" }));
-    expect([denied.code, denied.awsName]).toEqual([status.PERMISSION_DENIED, "AccessDenied"]);
+    await expectFailure(reader.call("createUser", { userName: "nope" }), {
+      code: status.PERMISSION_DENIED,
+      awsName: "AccessDenied",
+    });
     expect((await root.call("getPolicy", { policyArn: aws("ReadOnlyAccess") })).policy.attachmentCount).toBe(1);
     const other = await f.anotherAccount();
     expect((await other.root.call("getPolicy", { policyArn: aws("ReadOnlyAccess") })).policy.attachmentCount).toBe(0);
@@ -277,8 +279,10 @@ describe("AWS managed policies (real Postgres + Kafka)", () => {
     ]);
     expect(a.holds("ReadOnlyAccess")).toBe(true);
     // A group cannot be deleted while it holds the policy (as in AWS), so DeleteGroup never drops one.
-    const conflict = await failureOf(a.root.call("deleteGroup", { groupName: "g" }));
-    expect([conflict.awsName, conflict.field]).toEqual(["DeleteConflict", "groupName"]);
+    await expectFailure(a.root.call("deleteGroup", { groupName: "g" }), {
+      awsName: "DeleteConflict",
+      field: "groupName",
+    });
     expect(await a.write("detachPolicy", { entityType: GROUP, entityName: "g", policyArn: ro })).toEqual([
       "group upsert",
       "policy ReadOnlyAccess tombstone",

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAccountFixture } from "./test-account.int-helper.ts";
 import {
   callWithForeignSignature,
+  expectFailure,
   failureOf,
   type Harness,
   OPERATOR,
@@ -54,8 +55,10 @@ describe("ControlService over gRPC (real Postgres + Kafka, SigV4)", () => {
     expect(again.accountId).toBe(accountId);
     expect(again.rootSecretAccessKey).toBe(rootCreds.secretAccessKey);
     expect(again.revision).toEqual({ accountId, revision: 1 });
-    const denied = await failureOf(root.call("createAccount", { accountAlias: "", clientRequestToken: "" }));
-    expect([denied.code, denied.awsName]).toEqual([status.PERMISSION_DENIED, "AccessDenied"]);
+    await expectFailure(root.call("createAccount", { accountAlias: "", clientRequestToken: "" }), {
+      code: status.PERMISSION_DENIED,
+      awsName: "AccessDenied",
+    });
     const notAnAccount = await failureOf(operator.call("createUser", { userName: "x", path: "", tags: [] }));
     expect(notAnAccount.awsName).toBe("AccessDenied");
   });
@@ -78,14 +81,22 @@ describe("ControlService over gRPC (real Postgres + Kafka, SigV4)", () => {
     expect(second.revision.revision).toBeGreaterThan(created.revision.revision);
     expect((await root.call("getUser", { userName: "ALICE" })).user.userId).toBe(created.user.userId);
 
-    const dup = await failureOf(root.call("createUser", { userName: "Alice", path: "", tags: [] }));
-    expect([dup.code, dup.awsName, dup.field]).toEqual([status.ALREADY_EXISTS, "EntityAlreadyExists", "userName"]);
-    const bad = await failureOf(root.call("createUser", { userName: "no spaces", path: "", tags: [] }));
-    expect([bad.code, bad.awsName, bad.field]).toEqual([status.INVALID_ARGUMENT, "ValidationError", "userName"]);
+    await expectFailure(root.call("createUser", { userName: "Alice", path: "", tags: [] }), {
+      code: status.ALREADY_EXISTS,
+      awsName: "EntityAlreadyExists",
+      field: "userName",
+    });
+    await expectFailure(root.call("createUser", { userName: "no spaces", path: "", tags: [] }), {
+      code: status.INVALID_ARGUMENT,
+      awsName: "ValidationError",
+      field: "userName",
+    });
     const badPath = await failureOf(root.call("createUser", { userName: "p", path: "eng", tags: [] }));
     expect(badPath.field).toBe("path");
-    const missing = await failureOf(root.call("getUser", { userName: "nobody" }));
-    expect([missing.code, missing.awsName]).toEqual([status.NOT_FOUND, "NoSuchEntity"]);
+    await expectFailure(root.call("getUser", { userName: "nobody" }), {
+      code: status.NOT_FOUND,
+      awsName: "NoSuchEntity",
+    });
 
     const page1 = await root.call("listUsers", { pathPrefix: "/eng/", page: { marker: "", maxItems: 1 } });
     expect(page1.users.map((u: { userName: string }) => u.userName)).toEqual(["alice"]);
@@ -105,14 +116,18 @@ describe("ControlService over gRPC (real Postgres + Kafka, SigV4)", () => {
     await root.call("createUser", { userName: "gwen", path: "", tags: [] });
     for (let i = 0; i < 11; i++) await root.call("createGroup", { groupName: `team-${i}`, path: "/" });
     for (let i = 0; i < 10; i++) await root.call("addUserToGroup", { groupName: `team-${i}`, userName: "gwen" });
-    const over = await failureOf(root.call("addUserToGroup", { groupName: "team-10", userName: "gwen" }));
-    expect([over.code, over.awsName]).toEqual([status.RESOURCE_EXHAUSTED, "LimitExceeded"]);
+    await expectFailure(root.call("addUserToGroup", { groupName: "team-10", userName: "gwen" }), {
+      code: status.RESOURCE_EXHAUSTED,
+      awsName: "LimitExceeded",
+    });
     expect((await root.call("listGroupsForUser", { userName: "gwen" })).groups).toHaveLength(10);
     const g = await root.call("getGroup", { groupName: "team-0" });
     expect(g.group.groupId).toMatch(/^AGPA/);
     expect(g.users.map((u: { userName: string }) => u.userName)).toEqual(["gwen"]);
-    const conflict = await failureOf(root.call("deleteGroup", { groupName: "team-0" }));
-    expect([conflict.code, conflict.awsName]).toEqual([status.FAILED_PRECONDITION, "DeleteConflict"]);
+    await expectFailure(root.call("deleteGroup", { groupName: "team-0" }), {
+      code: status.FAILED_PRECONDITION,
+      awsName: "DeleteConflict",
+    });
     await root.call("removeUserFromGroup", { groupName: "team-0", userName: "gwen" });
     await root.call("deleteGroup", { groupName: "team-0" });
     // Groups contain users only: there is no way to put a group in a group.
@@ -135,20 +150,20 @@ describe("ControlService over gRPC (real Postgres + Kafka, SigV4)", () => {
       maxSessionDuration: 7200,
     });
     expect(role.role.roleId).toMatch(/^AROA/);
-    const notTrust = await failureOf(
+    const notTrust = await expectFailure(
       root.call("createRole", { roleName: "bad", assumeRolePolicyDocument: S3, maxSessionDuration: 0, tags: [] }),
+      { code: status.INVALID_ARGUMENT, awsName: "MalformedPolicyDocument" },
     );
-    expect([notTrust.code, notTrust.awsName]).toEqual([status.INVALID_ARGUMENT, "MalformedPolicyDocument"]);
     expect(notTrust.findings.length).toBeGreaterThan(0);
-    const long = await failureOf(
+    await expectFailure(
       root.call("createRole", {
         roleName: "long",
         assumeRolePolicyDocument: TRUST,
         maxSessionDuration: 50_000,
         tags: [],
       }),
+      { awsName: "ValidationError", field: "maxSessionDuration" },
     );
-    expect([long.awsName, long.field]).toEqual(["ValidationError", "maxSessionDuration"]);
     expect((await root.call("listRoles", { pathPrefix: "/svc/" })).roles).toHaveLength(1);
     expect((await root.call("getRole", { roleName: "web" })).role.maxSessionDuration).toBe(7200);
   });
@@ -157,22 +172,21 @@ describe("ControlService over gRPC (real Postgres + Kafka, SigV4)", () => {
     const p = await root.call("createPolicy", { policyName: "S3Read", path: "/", policyDocument: S3, description: "" });
     const arn = p.policy.arn;
     expect(p.policy.policyId).toMatch(/^ANPA/);
-    const malformed = await failureOf(
+    const malformed = await expectFailure(
       root.call("createPolicy", { policyName: "Bad", policyDocument: '{"Statement":[{"Effect":"Maybe"}]}' }),
+      { awsName: "MalformedPolicyDocument", field: "policyDocument" },
     );
-    expect([malformed.awsName, malformed.field]).toEqual(["MalformedPolicyDocument", "policyDocument"]);
     expect(malformed.findings.map((f) => f.path)).toContain("$.Statement[0].Effect");
 
     const v2 = await root.call("createPolicyVersion", { policyArn: arn, policyDocument: S3, setAsDefault: true });
     expect(v2).toMatchObject({ versionId: "v2", isDefaultVersion: true });
     expect((await root.call("listPolicyVersions", { policyArn: arn })).versions).toHaveLength(2);
     await root.call("setDefaultPolicyVersion", { policyArn: arn, versionId: "v1" });
-    const versioned = await failureOf(root.call("deletePolicy", { policyArn: arn }));
-    expect([versioned.code, versioned.awsName, versioned.field]).toEqual([
-      status.FAILED_PRECONDITION,
-      "DeleteConflict",
-      "policyArn",
-    ]);
+    const versioned = await expectFailure(root.call("deletePolicy", { policyArn: arn }), {
+      code: status.FAILED_PRECONDITION,
+      awsName: "DeleteConflict",
+      field: "policyArn",
+    });
     expect(versioned.details).toContain("1 non-default versions");
     await root.call("deletePolicyVersion", { policyArn: arn, versionId: "v2" });
     expect((await root.call("getPolicy", { policyArn: arn })).policy.defaultVersionId).toBe("v1");
@@ -183,8 +197,10 @@ describe("ControlService over gRPC (real Postgres + Kafka, SigV4)", () => {
     expect((await root.call("listAttachedPolicies", user)).attachedPolicies).toEqual([
       { policyName: "S3Read", policyArn: arn },
     ]);
-    const inUse = await failureOf(root.call("deletePolicy", { policyArn: arn }));
-    expect([inUse.code, inUse.awsName]).toEqual([status.FAILED_PRECONDITION, "DeleteConflict"]);
+    await expectFailure(root.call("deletePolicy", { policyArn: arn }), {
+      code: status.FAILED_PRECONDITION,
+      awsName: "DeleteConflict",
+    });
     await root.call("detachPolicy", { ...user, policyArn: arn });
 
     await root.call("putInlinePolicy", { ...user, policyName: "inline1", policyDocument: S3 });
@@ -205,8 +221,10 @@ describe("ControlService over gRPC (real Postgres + Kafka, SigV4)", () => {
     expect(k1.accessKey).toMatchObject({ userName: "kim", status: "Active" });
     expect(k1.secretAccessKey).toHaveLength(40);
     await root.call("createAccessKey", { userName: "kim" });
-    const third = await failureOf(root.call("createAccessKey", { userName: "kim" }));
-    expect([third.code, third.awsName]).toEqual([status.RESOURCE_EXHAUSTED, "LimitExceeded"]);
+    await expectFailure(root.call("createAccessKey", { userName: "kim" }), {
+      code: status.RESOURCE_EXHAUSTED,
+      awsName: "LimitExceeded",
+    });
     const listed = await root.call("listAccessKeys", { userName: "kim" });
     expect(listed.accessKeys).toHaveLength(2);
     expect(JSON.stringify(listed)).not.toContain(k1.secretAccessKey);
@@ -236,8 +254,11 @@ describe("ControlService over gRPC (real Postgres + Kafka, SigV4)", () => {
       k2.accessKey.accessKeyId,
       k2.secretAccessKey,
     ]);
-    const third = await failureOf(owner.call("createAccessKey", {}));
-    expect([third.code, third.awsName, third.field]).toEqual([status.RESOURCE_EXHAUSTED, "LimitExceeded", "userName"]);
+    const third = await expectFailure(owner.call("createAccessKey", {}), {
+      code: status.RESOURCE_EXHAUSTED,
+      awsName: "LimitExceeded",
+      field: "userName",
+    });
     expect(third.details).toContain("account root");
 
     // The new key signs as the root; the secret is in no listing and sealed in the event.
@@ -266,8 +287,10 @@ describe("ControlService over gRPC (real Postgres + Kafka, SigV4)", () => {
     const keenKey = await owner.call("createAccessKey", { userName: "keen" });
     const keen = client({ accessKeyId: keenKey.accessKey.accessKeyId, secretAccessKey: keenKey.secretAccessKey });
     expect((await keen.call("createAccessKey", {})).accessKey.userName).toBe("keen");
-    const notTheRoots = await failureOf(keen.call("deleteAccessKey", { accessKeyId: created.rootAccessKeyId }));
-    expect([notTheRoots.awsName, notTheRoots.field]).toEqual(["NoSuchEntity", "accessKeyId"]);
+    await expectFailure(keen.call("deleteAccessKey", { accessKeyId: created.rootAccessKeyId }), {
+      awsName: "NoSuchEntity",
+      field: "accessKeyId",
+    });
     expect(await listed()).toHaveLength(2);
 
     // Deactivated, the root's key no longer signs; deleted, it is gone and a new one fits again.
@@ -282,17 +305,17 @@ describe("ControlService over gRPC (real Postgres + Kafka, SigV4)", () => {
     const first = await root.call("createGroup", { groupName: "idem", path: "/", clientRequestToken: "tok-g" });
     const retry = await root.call("createGroup", { groupName: "idem", path: "/", clientRequestToken: "tok-g" });
     expect(retry).toEqual(first);
-    const misuse = await failureOf(
-      root.call("createGroup", { groupName: "idem2", path: "/", clientRequestToken: "tok-g" }),
-    );
-    expect([misuse.awsName, misuse.field]).toEqual(["InvalidInput", "clientRequestToken"]);
+    await expectFailure(root.call("createGroup", { groupName: "idem2", path: "/", clientRequestToken: "tok-g" }), {
+      awsName: "InvalidInput",
+      field: "clientRequestToken",
+    });
   });
 
   it("rejects bad signatures: wrong secret, stale date, tampered body, inactive key, unsigned", async () => {
-    const wrong = await failureOf(
+    const wrong = await expectFailure(
       client({ ...rootCreds, secretAccessKey: "x".repeat(40) }).call("getUser", { userName: "alice" }),
+      { code: status.UNAUTHENTICATED, awsName: "SignatureDoesNotMatch" },
     );
-    expect([wrong.code, wrong.awsName]).toEqual([status.UNAUTHENTICATED, "SignatureDoesNotMatch"]);
     expect(wrong.details).not.toContain(rootCreds.secretAccessKey);
     const stale = await failureOf(
       client(rootCreds, createManualClock(Date.now() - 10 * 60_000)).call("getUser", { userName: "alice" }),
@@ -312,12 +335,16 @@ describe("ControlService over gRPC (real Postgres + Kafka, SigV4)", () => {
     const key = await root.call("createAccessKey", { userName: "ina" });
     const inaCreds = { accessKeyId: key.accessKey.accessKeyId, secretAccessKey: key.secretAccessKey };
     await root.call("updateAccessKey", { userName: "ina", accessKeyId: inaCreds.accessKeyId, status: "Inactive" });
-    const inactive = await failureOf(client(inaCreds).call("getUser", {}));
-    expect([inactive.code, inactive.awsName]).toEqual([status.UNAUTHENTICATED, "InvalidClientTokenId"]);
+    await expectFailure(client(inaCreds).call("getUser", {}), {
+      code: status.UNAUTHENTICATED,
+      awsName: "InvalidClientTokenId",
+    });
     const unknown = await failureOf(client({ ...inaCreds, accessKeyId: "AKIAUNKNOWNKEY000000" }).call("getUser", {}));
     expect(unknown.awsName).toBe("InvalidClientTokenId");
-    const unsigned = await failureOf(client(null).call("getUser", { userName: "alice" }));
-    expect([unsigned.code, unsigned.awsName]).toEqual([status.UNAUTHENTICATED, "IncompleteSignature"]);
+    await expectFailure(client(null).call("getUser", { userName: "alice" }), {
+      code: status.UNAUTHENTICATED,
+      awsName: "IncompleteSignature",
+    });
   });
 
   it("authorizes users with the policy engine: GetUser only, aws:username self-service, boundaries, groups", async () => {
@@ -335,8 +362,10 @@ describe("ControlService over gRPC (real Postgres + Kafka, SigV4)", () => {
     const reader = await makeUser("reader", doc({ Effect: "Allow", Action: "iam:GetUser", Resource: "*" }));
     expect((await reader.call("getUser", { userName: "alice" })).user.userName).toBe("alice");
     expect((await reader.call("getUser", {})).user.userName).toBe("reader");
-    const denied = await failureOf(reader.call("createUser", { userName: "sneaky", path: "", tags: [] }));
-    expect([denied.code, denied.awsName]).toEqual([status.PERMISSION_DENIED, "AccessDenied"]);
+    const denied = await expectFailure(reader.call("createUser", { userName: "sneaky", path: "", tags: [] }), {
+      code: status.PERMISSION_DENIED,
+      awsName: "AccessDenied",
+    });
     expect(denied.details).toContain("iam:CreateUser");
 
     const self = await makeUser(
@@ -417,8 +446,11 @@ describe("unexpected failures", () => {
     try {
       // Break the store under the running server: the next query fails in an unforeseen way.
       await h.cp.store.pool.query(`DROP TABLE ${h.schema}.groups CASCADE`);
-      const f = await failureOf(root.call("createGroup", { groupName: "g", path: "/" }));
-      expect([f.code, f.details, f.awsName]).toEqual([status.INTERNAL, "internal error", "ServiceFailure"]);
+      await expectFailure(root.call("createGroup", { groupName: "g", path: "/" }), {
+        code: status.INTERNAL,
+        details: "internal error",
+        awsName: "ServiceFailure",
+      });
     } finally {
       await close();
     }

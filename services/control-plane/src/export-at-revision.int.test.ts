@@ -3,7 +3,7 @@ import { createOutboxSource } from "@gatehouse/store-postgres";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AccountFixture, policyDoc, snapshotEntities, startAccountFixture } from "./test-account.int-helper.ts";
-import { failureOf } from "./test-client.int-helper.ts";
+import { expectFailure } from "./test-client.int-helper.ts";
 
 const TRUST = policyDoc({ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" });
 const S3_READ = policyDoc({ Effect: "Allow", Action: "s3:GetObject", Resource: "*" });
@@ -128,12 +128,11 @@ describe("ExportAccount at a past revision (real Postgres + Kafka)", () => {
 
   it("refuses a revision the account never had, naming the field", async () => {
     const current = (await f.root.call("exportAccount", { accountId: "" })).revision.revision;
-    const future = await failureOf(f.root.call("exportAccount", { accountId: "", atRevision: current + 1 }));
-    expect([future.code, future.awsName, future.field]).toEqual([
-      status.INVALID_ARGUMENT,
-      "InvalidInput",
-      "atRevision",
-    ]);
+    await expectFailure(f.root.call("exportAccount", { accountId: "", atRevision: current + 1 }), {
+      code: status.INVALID_ARGUMENT,
+      awsName: "InvalidInput",
+      field: "atRevision",
+    });
   });
 
   it("after outbox compaction: exact from the horizon on, a revision below it refused with the oldest exportable one", async () => {
@@ -148,12 +147,11 @@ describe("ExportAccount at a past revision (real Postgres + Kafka)", () => {
     expect(done.accounts.find((a) => a.accountId === f.accountId)?.horizon).toBe(horizon);
     expect(done.superseded).toBeGreaterThan(0);
 
-    const refused = await failureOf(root.call("exportAccount", { accountId: "", atRevision: horizon - 1 }));
-    expect([refused.code, refused.awsName, refused.field]).toEqual([
-      status.INVALID_ARGUMENT,
-      "InvalidInput",
-      "atRevision",
-    ]);
+    const refused = await expectFailure(root.call("exportAccount", { accountId: "", atRevision: horizon - 1 }), {
+      code: status.INVALID_ARGUMENT,
+      awsName: "InvalidInput",
+      field: "atRevision",
+    });
     expect(refused.details).toContain(`oldest exportable revision is ${horizon}`);
     // A later write makes the horizon a past revision, rebuilt from what compaction kept.
     await root.call("createGroup", { groupName: "after-compaction", path: "/" });

@@ -2,7 +2,7 @@ import { decodeAccountSnapshot } from "@gatehouse/bus-kafka";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AccountFixture, policyDoc, startAccountFixture } from "./test-account.int-helper.ts";
-import { failureOf } from "./test-client.int-helper.ts";
+import { expectFailure, failureOf } from "./test-client.int-helper.ts";
 
 const NO_USER_DELETION = policyDoc({
   Effect: "Deny",
@@ -27,13 +27,15 @@ describe("account guardrails (real Postgres + Kafka)", () => {
 
   it("only the operator attaches, detaches and lists them; bad input is rejected with AWS errors", async () => {
     const { operator, root, accountId } = f;
-    const notOperator = await failureOf(root.call("attachAccountGuardrail", { accountId, policyArn: denyArn }));
-    expect([notOperator.code, notOperator.awsName]).toEqual([status.PERMISSION_DENIED, "AccessDenied"]);
+    await expectFailure(root.call("attachAccountGuardrail", { accountId, policyArn: denyArn }), {
+      code: status.PERMISSION_DENIED,
+      awsName: "AccessDenied",
+    });
     expect((await failureOf(root.call("listAccountGuardrails", { accountId }))).awsName).toBe("AccessDenied");
-    const badAccount = await failureOf(
-      operator.call("attachAccountGuardrail", { accountId: "12", policyArn: denyArn }),
-    );
-    expect([badAccount.awsName, badAccount.field]).toEqual(["ValidationError", "accountId"]);
+    await expectFailure(operator.call("attachAccountGuardrail", { accountId: "12", policyArn: denyArn }), {
+      awsName: "ValidationError",
+      field: "accountId",
+    });
     const missing = await failureOf(
       operator.call("attachAccountGuardrail", { accountId, policyArn: `arn:aws:iam::${accountId}:policy/Nope` }),
     );
@@ -51,8 +53,10 @@ describe("account guardrails (real Postgres + Kafka)", () => {
   it("bound every caller, the root included, through the policy engine", async () => {
     const { root } = f;
     await root.call("createUser", { userName: "victim" });
-    const rootDenied = await failureOf(root.call("deleteUser", { userName: "victim" }));
-    expect([rootDenied.code, rootDenied.awsName]).toEqual([status.PERMISSION_DENIED, "AccessDenied"]);
+    await expectFailure(root.call("deleteUser", { userName: "victim" }), {
+      code: status.PERMISSION_DENIED,
+      awsName: "AccessDenied",
+    });
     expect((await failureOf(root.call("createAccountAlias", { accountAlias: "blocked-alias" }))).awsName).toBe(
       "AccessDenied",
     );
@@ -63,13 +67,13 @@ describe("account guardrails (real Postgres + Kafka)", () => {
     // The account cannot loosen its guardrail by editing the policy: the document was copied.
     await root.call("createPolicyVersion", { policyArn: denyArn, policyDocument: ALLOW_ALL, setAsDefault: true });
     expect((await failureOf(root.call("deleteUser", { userName: "victim" }))).awsName).toBe("AccessDenied");
-    const inUse = await failureOf(
+    await expectFailure(
       f.operator.call("detachAccountGuardrail", {
         accountId: f.accountId,
         policyArn: "arn:aws:iam::aws:policy/ReadOnlyAccess",
       }),
+      { code: status.NOT_FOUND, awsName: "NoSuchEntity" },
     );
-    expect([inUse.code, inUse.awsName]).toEqual([status.NOT_FOUND, "NoSuchEntity"]);
     await f.operator.call("detachAccountGuardrail", { accountId: f.accountId, policyArn: denyArn });
     await root.call("deleteUser", { userName: "victim" });
     // Guardrails only allowing part of the API deny the rest, for root too.

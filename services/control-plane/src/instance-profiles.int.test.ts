@@ -1,7 +1,7 @@
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AccountFixture, policyDoc, startAccountFixture } from "./test-account.int-helper.ts";
-import { failureOf } from "./test-client.int-helper.ts";
+import { expectFailure, failureOf } from "./test-client.int-helper.ts";
 
 const TRUST = policyDoc({ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" });
 
@@ -30,26 +30,27 @@ describe("instance profiles (real Postgres + Kafka)", () => {
     expect(p.tags).toEqual([{ key: "team", value: "web" }]);
     expect(Number(created.revision.revision)).toBeGreaterThan(1);
 
-    const dup = await failureOf(root.call("createInstanceProfile", { instanceProfileName: "WEB-PROFILE" }));
-    expect([dup.code, dup.awsName, dup.field]).toEqual([
-      status.ALREADY_EXISTS,
-      "EntityAlreadyExists",
-      "instanceProfileName",
-    ]);
-    const badName = await failureOf(root.call("createInstanceProfile", { instanceProfileName: "no spaces" }));
-    expect([badName.code, badName.awsName]).toEqual([status.INVALID_ARGUMENT, "ValidationError"]);
+    await expectFailure(root.call("createInstanceProfile", { instanceProfileName: "WEB-PROFILE" }), {
+      code: status.ALREADY_EXISTS,
+      awsName: "EntityAlreadyExists",
+      field: "instanceProfileName",
+    });
+    await expectFailure(root.call("createInstanceProfile", { instanceProfileName: "no spaces" }), {
+      code: status.INVALID_ARGUMENT,
+      awsName: "ValidationError",
+    });
 
     await root.call("addRoleToInstanceProfile", { instanceProfileName: "web-profile", roleName: "web" });
     const got = await root.call("getInstanceProfile", { instanceProfileName: "web-profile" });
     expect(got.instanceProfile.roles.map((r: { roleName: string }) => r.roleName)).toEqual(["web"]);
-    const second = await failureOf(
+    await expectFailure(
       root.call("addRoleToInstanceProfile", { instanceProfileName: "web-profile", roleName: "batch" }),
+      { code: status.RESOURCE_EXHAUSTED, awsName: "LimitExceeded" },
     );
-    expect([second.code, second.awsName]).toEqual([status.RESOURCE_EXHAUSTED, "LimitExceeded"]);
-    const noRole = await failureOf(
+    await expectFailure(
       root.call("addRoleToInstanceProfile", { instanceProfileName: "web-profile", roleName: "ghost" }),
+      { code: status.NOT_FOUND, awsName: "NoSuchEntity", field: "roleName" },
     );
-    expect([noRole.code, noRole.awsName, noRole.field]).toEqual([status.NOT_FOUND, "NoSuchEntity", "roleName"]);
 
     const forRole = await root.call("listInstanceProfilesForRole", { roleName: "web" });
     expect(forRole.instanceProfiles.map((x: { arn: string }) => x.arn)).toEqual([p.arn]);
@@ -58,11 +59,15 @@ describe("instance profiles (real Postgres + Kafka)", () => {
       "NoSuchEntity",
     );
 
-    const roleInUse = await failureOf(root.call("deleteRole", { roleName: "web" }));
-    expect([roleInUse.code, roleInUse.awsName]).toEqual([status.FAILED_PRECONDITION, "DeleteConflict"]);
+    const roleInUse = await expectFailure(root.call("deleteRole", { roleName: "web" }), {
+      code: status.FAILED_PRECONDITION,
+      awsName: "DeleteConflict",
+    });
     expect(roleInUse.details).toContain("instance profiles");
-    const profileInUse = await failureOf(root.call("deleteInstanceProfile", { instanceProfileName: "web-profile" }));
-    expect([profileInUse.code, profileInUse.awsName]).toEqual([status.FAILED_PRECONDITION, "DeleteConflict"]);
+    await expectFailure(root.call("deleteInstanceProfile", { instanceProfileName: "web-profile" }), {
+      code: status.FAILED_PRECONDITION,
+      awsName: "DeleteConflict",
+    });
 
     const exported = await f.h.cp.store.exportAccount(accountId);
     const state = exported.entities.find((e) => e.kind === "instance-profile" && e.id === p.instanceProfileId);
@@ -71,14 +76,17 @@ describe("instance profiles (real Postgres + Kafka)", () => {
       roles: [{ roleName: "web", arn: `arn:aws:iam::${accountId}:role/web` }],
     });
 
-    const notIn = await failureOf(
+    await expectFailure(
       root.call("removeRoleFromInstanceProfile", { instanceProfileName: "web-profile", roleName: "batch" }),
+      { code: status.NOT_FOUND, awsName: "NoSuchEntity" },
     );
-    expect([notIn.code, notIn.awsName]).toEqual([status.NOT_FOUND, "NoSuchEntity"]);
     await root.call("removeRoleFromInstanceProfile", { instanceProfileName: "web-profile", roleName: "web" });
     const removed = await root.call("deleteInstanceProfile", { instanceProfileName: "web-profile" });
-    const gone = await failureOf(root.call("getInstanceProfile", { instanceProfileName: "web-profile" }));
-    expect([gone.code, gone.awsName, gone.field]).toEqual([status.NOT_FOUND, "NoSuchEntity", "instanceProfileName"]);
+    await expectFailure(root.call("getInstanceProfile", { instanceProfileName: "web-profile" }), {
+      code: status.NOT_FOUND,
+      awsName: "NoSuchEntity",
+      field: "instanceProfileName",
+    });
 
     const events = await f.h.cp.store.pool.query(
       "SELECT revision, payload FROM outbox WHERE account_id = $1 AND entity_kind = 'instance-profile' AND entity_id = $2 ORDER BY revision",
@@ -108,8 +116,10 @@ describe("instance profiles (real Postgres + Kafka)", () => {
     expect(next.instanceProfiles.map((x: { instanceProfileName: string }) => x.instanceProfileName)).toEqual(["a3"]);
     expect(next.page.isTruncated).toBe(false);
     await root.call("createInstanceProfile", { instanceProfileName: "b2", path: "/b/" });
-    const over = await failureOf(root.call("createInstanceProfile", { instanceProfileName: "b3" }));
-    expect([over.code, over.awsName]).toEqual([status.RESOURCE_EXHAUSTED, "LimitExceeded"]);
+    await expectFailure(root.call("createInstanceProfile", { instanceProfileName: "b3" }), {
+      code: status.RESOURCE_EXHAUSTED,
+      awsName: "LimitExceeded",
+    });
     for (const name of ["a1", "a2", "a3", "b1", "b2"]) {
       await root.call("deleteInstanceProfile", { instanceProfileName: name });
     }
@@ -137,8 +147,10 @@ describe("instance profiles (real Postgres + Kafka)", () => {
     await root.call("createInstanceProfile", { instanceProfileName: "pass-profile" });
     const add = { instanceProfileName: "pass-profile", roleName: "web" };
     for (const denied of [addOnly, passesBatch]) {
-      const e = await failureOf(denied.call("addRoleToInstanceProfile", add));
-      expect([e.code, e.awsName]).toEqual([status.PERMISSION_DENIED, "AccessDenied"]);
+      const e = await expectFailure(denied.call("addRoleToInstanceProfile", add), {
+        code: status.PERMISSION_DENIED,
+        awsName: "AccessDenied",
+      });
       expect(e.details).toContain(`iam:PassRole on resource ${webArn}`);
     }
     const roles = async () =>
@@ -172,8 +184,10 @@ describe("instance profiles (real Postgres + Kafka)", () => {
       (await reader.call("getInstanceProfile", { instanceProfileName: "readable" })).instanceProfile,
     ).toBeDefined();
     expect((await reader.call("listInstanceProfiles", {})).instanceProfiles).toHaveLength(1);
-    const denied = await failureOf(reader.call("createInstanceProfile", { instanceProfileName: "mine" }));
-    expect([denied.code, denied.awsName]).toEqual([status.PERMISSION_DENIED, "AccessDenied"]);
+    await expectFailure(reader.call("createInstanceProfile", { instanceProfileName: "mine" }), {
+      code: status.PERMISSION_DENIED,
+      awsName: "AccessDenied",
+    });
     expect((await failureOf(reader.call("deleteInstanceProfile", { instanceProfileName: "readable" }))).awsName).toBe(
       "AccessDenied",
     );

@@ -2,7 +2,7 @@ import { status } from "@grpc/grpc-js";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AccountFixture, startAccountFixture } from "./test-account.int-helper.ts";
-import { failureOf } from "./test-client.int-helper.ts";
+import { expectFailure, failureOf } from "./test-client.int-helper.ts";
 
 const CHANGE_PASSWORD = "arn:aws:iam::aws:policy/IAMUserChangePassword";
 
@@ -28,16 +28,22 @@ describe("login profiles and ChangePassword (real Postgres + Kafka)", () => {
     expect(JSON.stringify(created)).not.toContain("Correct-Horse-9");
     const stored = await f.h.cp.store.pool.query("SELECT password_hash FROM login_profiles");
     expect(stored.rows[0].password_hash).toMatch(/^\$argon2id\$/);
-    const again = await failureOf(root.call("createLoginProfile", { userName: "lp", password: "Another-Pass-1" }));
-    expect([again.code, again.awsName]).toEqual([status.ALREADY_EXISTS, "EntityAlreadyExists"]);
+    await expectFailure(root.call("createLoginProfile", { userName: "lp", password: "Another-Pass-1" }), {
+      code: status.ALREADY_EXISTS,
+      awsName: "EntityAlreadyExists",
+    });
     expect((await root.call("getLoginProfile", { userName: "lp" })).loginProfile.passwordResetRequired).toBe(true);
     await root.call("updateLoginProfile", { userName: "lp", passwordResetRequired: false });
     expect((await root.call("getLoginProfile", { userName: "lp" })).loginProfile.passwordResetRequired).toBe(false);
-    const conflict = await failureOf(root.call("deleteUser", { userName: "lp" }));
-    expect([conflict.code, conflict.awsName]).toEqual([status.FAILED_PRECONDITION, "DeleteConflict"]);
+    await expectFailure(root.call("deleteUser", { userName: "lp" }), {
+      code: status.FAILED_PRECONDITION,
+      awsName: "DeleteConflict",
+    });
     await root.call("deleteLoginProfile", { userName: "lp" });
-    const gone = await failureOf(root.call("getLoginProfile", { userName: "lp" }));
-    expect([gone.code, gone.awsName]).toEqual([status.NOT_FOUND, "NoSuchEntity"]);
+    await expectFailure(root.call("getLoginProfile", { userName: "lp" }), {
+      code: status.NOT_FOUND,
+      awsName: "NoSuchEntity",
+    });
     expect((await failureOf(root.call("deleteLoginProfile", { userName: "lp" }))).awsName).toBe("NoSuchEntity");
     expect(
       (await failureOf(root.call("createLoginProfile", { userName: "ghost", password: "Abcdefg-1" }))).awsName,
@@ -47,12 +53,11 @@ describe("login profiles and ChangePassword (real Postgres + Kafka)", () => {
   it("checks passwords against the account policy, naming the rule (AWS's defaults without one)", async () => {
     const { root } = f;
     await root.call("createUser", { userName: "pp" });
-    const weak = await failureOf(root.call("createLoginProfile", { userName: "pp", password: "short" }));
-    expect([weak.code, weak.awsName, weak.field]).toEqual([
-      status.INVALID_ARGUMENT,
-      "PasswordPolicyViolation",
-      "MinimumPasswordLength",
-    ]);
+    const weak = await expectFailure(root.call("createLoginProfile", { userName: "pp", password: "short" }), {
+      code: status.INVALID_ARGUMENT,
+      awsName: "PasswordPolicyViolation",
+      field: "MinimumPasswordLength",
+    });
     expect(weak.details).not.toContain("short");
     const oneClass = await failureOf(root.call("createLoginProfile", { userName: "pp", password: "alllowercase" }));
     expect(oneClass.field).toBe("CharacterTypes");
@@ -61,13 +66,17 @@ describe("login profiles and ChangePassword (real Postgres + Kafka)", () => {
       requireSymbols: true,
       requireNumbers: true,
     });
-    const noSymbol = await failureOf(root.call("createLoginProfile", { userName: "pp", password: "abcdefghij1" }));
-    expect([noSymbol.awsName, noSymbol.field]).toEqual(["PasswordPolicyViolation", "RequireSymbols"]);
+    await expectFailure(root.call("createLoginProfile", { userName: "pp", password: "abcdefghij1" }), {
+      awsName: "PasswordPolicyViolation",
+      field: "RequireSymbols",
+    });
     const noNumber = await failureOf(root.call("createLoginProfile", { userName: "pp", password: "abcdefghij!" }));
     expect(noNumber.field).toBe("RequireNumbers");
     await root.call("createLoginProfile", { userName: "pp", password: "abcdefghi1!" });
-    const empty = await failureOf(root.call("createLoginProfile", { userName: "pp", password: "" }));
-    expect([empty.awsName, empty.field]).toEqual(["ValidationError", "password"]);
+    await expectFailure(root.call("createLoginProfile", { userName: "pp", password: "" }), {
+      awsName: "ValidationError",
+      field: "password",
+    });
     await root.call("deleteAccountPasswordPolicy", {});
   });
 
@@ -78,33 +87,32 @@ describe("login profiles and ChangePassword (real Postgres + Kafka)", () => {
     await root.call("createLoginProfile", { userName: "changer", password: "First-Pass-1" });
     await root.call("createLoginProfile", { userName: "stuck", password: "First-Pass-1" });
 
-    const denied = await failureOf(
-      without.call("changePassword", { oldPassword: "First-Pass-1", newPassword: "Second-Pass-2" }),
-    );
-    expect([denied.code, denied.awsName]).toEqual([status.PERMISSION_DENIED, "AccessDenied"]);
-    const wrongOld = await failureOf(
+    await expectFailure(without.call("changePassword", { oldPassword: "First-Pass-1", newPassword: "Second-Pass-2" }), {
+      code: status.PERMISSION_DENIED,
+      awsName: "AccessDenied",
+    });
+    await expectFailure(
       withPolicy.call("changePassword", { oldPassword: "Not-The-Pass-1", newPassword: "Second-Pass-2" }),
+      { awsName: "InvalidInput", field: "oldPassword" },
     );
-    expect([wrongOld.awsName, wrongOld.field]).toEqual(["InvalidInput", "oldPassword"]);
     const changed = await withPolicy.call("changePassword", {
       oldPassword: "First-Pass-1",
       newPassword: "Second-Pass-2",
     });
     expect(changed.revision.revision).toBeGreaterThan(0);
-    const asRoot = await failureOf(root.call("changePassword", { oldPassword: "a", newPassword: "b" }));
-    expect([asRoot.code, asRoot.awsName, asRoot.field]).toEqual([
-      status.INVALID_ARGUMENT,
-      "InvalidUserType",
-      "userName",
-    ]);
+    await expectFailure(root.call("changePassword", { oldPassword: "a", newPassword: "b" }), {
+      code: status.INVALID_ARGUMENT,
+      awsName: "InvalidUserType",
+      field: "userName",
+    });
 
     // The account policy can let everyone change their own password, and prevent reuse.
     await root.call("updateAccountPasswordPolicy", { allowUsersToChangePassword: true, passwordReusePrevention: 2 });
     await without.call("changePassword", { oldPassword: "First-Pass-1", newPassword: "Second-Pass-2" });
-    const reused = await failureOf(
-      without.call("changePassword", { oldPassword: "Second-Pass-2", newPassword: "First-Pass-1" }),
-    );
-    expect([reused.awsName, reused.field]).toEqual(["PasswordPolicyViolation", "PasswordReusePrevention"]);
+    await expectFailure(without.call("changePassword", { oldPassword: "Second-Pass-2", newPassword: "First-Pass-1" }), {
+      awsName: "PasswordPolicyViolation",
+      field: "PasswordReusePrevention",
+    });
     const same = await failureOf(
       without.call("changePassword", { oldPassword: "Second-Pass-2", newPassword: "Second-Pass-2" }),
     );
@@ -148,8 +156,11 @@ describe("login profiles and ChangePassword (real Postgres + Kafka)", () => {
     }
     const won = results.findIndex((r) => r.status === "fulfilled");
     expect(won).toBeGreaterThanOrEqual(0);
-    const lost = await failureOf(Promise.reject((results[1 - won] as PromiseRejectedResult).reason));
-    expect([lost.code, lost.awsName, lost.field]).toEqual([status.INVALID_ARGUMENT, "InvalidInput", "oldPassword"]);
+    const lost = await expectFailure(Promise.reject((results[1 - won] as PromiseRejectedResult).reason), {
+      code: status.INVALID_ARGUMENT,
+      awsName: "InvalidInput",
+      field: "oldPassword",
+    });
     expect(lost.details).toContain("concurrent request");
     // The winner's password is the one in force.
     await racer.call("changePassword", { oldPassword: wanted[won], newPassword: "Race-Final-Pass-3" });

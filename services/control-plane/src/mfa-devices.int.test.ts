@@ -2,7 +2,7 @@ import { createManualClock } from "@gatehouse/core";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AccountFixture, startAccountFixture, totp } from "./test-account.int-helper.ts";
-import { failureOf } from "./test-client.int-helper.ts";
+import { expectFailure, failureOf } from "./test-client.int-helper.ts";
 
 describe("virtual MFA devices (real Postgres + Kafka)", () => {
   let f: AccountFixture;
@@ -22,34 +22,29 @@ describe("virtual MFA devices (real Postgres + Kafka)", () => {
     expect(created.otpauthUri).toContain(`secret=${created.base32StringSeed}`);
     const stored = await f.h.cp.store.pool.query("SELECT seed_ciphertext FROM mfa_devices");
     expect(stored.rows[0].seed_ciphertext.toString("latin1")).not.toContain(created.base32StringSeed);
-    const dup = await failureOf(root.call("createVirtualMfaDevice", { virtualMfaDeviceName: "PHONE", path: "/" }));
-    expect([dup.code, dup.awsName]).toEqual([status.ALREADY_EXISTS, "EntityAlreadyExists"]);
+    await expectFailure(root.call("createVirtualMfaDevice", { virtualMfaDeviceName: "PHONE", path: "/" }), {
+      code: status.ALREADY_EXISTS,
+      awsName: "EntityAlreadyExists",
+    });
 
     const now = Math.floor(Date.now() / 1000);
     const enable = { userName: "mfa-user", serialNumber: created.serialNumber };
-    const wrong = await failureOf(
+    await expectFailure(
       root.call("enableMfaDevice", { ...enable, authenticationCode1: "000000", authenticationCode2: "000000" }),
+      { code: status.INVALID_ARGUMENT, awsName: "InvalidAuthenticationCode", field: "authenticationCode1" },
     );
-    expect([wrong.code, wrong.awsName, wrong.field]).toEqual([
-      status.INVALID_ARGUMENT,
-      "InvalidAuthenticationCode",
-      "authenticationCode1",
-    ]);
-    const notConsecutive = await failureOf(
+    await expectFailure(
       root.call("enableMfaDevice", {
         ...enable,
         authenticationCode1: totp(created.base32StringSeed, now),
         authenticationCode2: totp(created.base32StringSeed, now + 90),
       }),
+      { code: status.INVALID_ARGUMENT, awsName: "InvalidAuthenticationCode" },
     );
-    expect([notConsecutive.code, notConsecutive.awsName]).toEqual([
-      status.INVALID_ARGUMENT,
-      "InvalidAuthenticationCode",
-    ]);
-    const badFormat = await failureOf(
+    await expectFailure(
       root.call("enableMfaDevice", { ...enable, authenticationCode1: "12", authenticationCode2: "123456" }),
+      { awsName: "ValidationError", field: "authenticationCode1" },
     );
-    expect([badFormat.awsName, badFormat.field]).toEqual(["ValidationError", "authenticationCode1"]);
     await root.call("enableMfaDevice", {
       ...enable,
       authenticationCode1: totp(created.base32StringSeed, now - 30),
@@ -58,16 +53,20 @@ describe("virtual MFA devices (real Postgres + Kafka)", () => {
     const listed = await root.call("listMfaDevices", { userName: "mfa-user" });
     expect(listed.mfaDevices).toHaveLength(1);
     expect(listed.mfaDevices[0]).toMatchObject({ userName: "mfa-user", serialNumber: created.serialNumber });
-    const inUse = await failureOf(root.call("deleteVirtualMfaDevice", { serialNumber: created.serialNumber }));
-    expect([inUse.code, inUse.awsName]).toEqual([status.FAILED_PRECONDITION, "DeleteConflict"]);
+    await expectFailure(root.call("deleteVirtualMfaDevice", { serialNumber: created.serialNumber }), {
+      code: status.FAILED_PRECONDITION,
+      awsName: "DeleteConflict",
+    });
     const userInUse = await failureOf(root.call("deleteUser", { userName: "mfa-user" }));
     expect(userInUse.awsName).toBe("DeleteConflict");
     await root.call("deactivateMfaDevice", enable);
     expect((await failureOf(root.call("deactivateMfaDevice", enable))).awsName).toBe("NoSuchEntity");
     expect((await root.call("listMfaDevices", { userName: "mfa-user" })).mfaDevices).toEqual([]);
     await root.call("deleteVirtualMfaDevice", { serialNumber: created.serialNumber });
-    const gone = await failureOf(root.call("deleteVirtualMfaDevice", { serialNumber: created.serialNumber }));
-    expect([gone.code, gone.awsName]).toEqual([status.NOT_FOUND, "NoSuchEntity"]);
+    await expectFailure(root.call("deleteVirtualMfaDevice", { serialNumber: created.serialNumber }), {
+      code: status.NOT_FOUND,
+      awsName: "NoSuchEntity",
+    });
   });
 
   it("authorizes iam:<Operation>", async () => {
@@ -103,12 +102,11 @@ describe("the TOTP window follows the control plane's clock", () => {
     };
     // Four steps on, the first code's step is five back: outside the window.
     clock.set(t0 + 120_000);
-    const late = await failureOf(root.call("enableMfaDevice", enable));
-    expect([late.code, late.awsName, late.field]).toEqual([
-      status.INVALID_ARGUMENT,
-      "InvalidAuthenticationCode",
-      "authenticationCode1",
-    ]);
+    await expectFailure(root.call("enableMfaDevice", enable), {
+      code: status.INVALID_ARGUMENT,
+      awsName: "InvalidAuthenticationCode",
+      field: "authenticationCode1",
+    });
     expect((await root.call("listMfaDevices", { userName: "clocked" })).mfaDevices).toEqual([]);
     // Three steps on, it is four back: the oldest step still accepted.
     clock.set(t0 + 90_000);

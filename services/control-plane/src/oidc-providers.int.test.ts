@@ -1,7 +1,7 @@
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AccountFixture, policyDoc, startAccountFixture, type TestClient } from "./test-account.int-helper.ts";
-import { failureOf } from "./test-client.int-helper.ts";
+import { expectFailure, failureOf } from "./test-client.int-helper.ts";
 
 const THUMB = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280";
 const JWKS = JSON.stringify({ keys: [{ kty: "RSA", kid: "k1", n: "AQAB", e: "AQAB", alg: "RS256", use: "sig" }] });
@@ -11,8 +11,7 @@ type FailureCase = [request: object, code: number, awsName: string, field: strin
 /** Calls `method` with each request and expects its gRPC code, AWS error name and field. */
 async function expectEachFails(client: TestClient, method: string, cases: FailureCase[]) {
   for (const [request, code, awsName, field] of cases) {
-    const e = await failureOf(client.call(method, request));
-    expect([e.code, e.awsName, e.field], JSON.stringify(request).slice(0, 80)).toEqual([code, awsName, field]);
+    await expectFailure(client.call(method, request), { code, awsName, field }, JSON.stringify(request).slice(0, 80));
   }
 }
 
@@ -38,10 +37,11 @@ describe("OpenID Connect providers (real Postgres + Kafka)", () => {
     expect(created.openIdConnectProviderArn).toBe(arn);
     expect(created.tags).toEqual([{ key: "ci", value: "yes" }]);
 
-    const dup = await failureOf(
-      root.call("createOpenIdConnectProvider", { url: "https://token.actions.example.com/org/" }),
-    );
-    expect([dup.code, dup.awsName, dup.field]).toEqual([status.ALREADY_EXISTS, "EntityAlreadyExists", "url"]);
+    await expectFailure(root.call("createOpenIdConnectProvider", { url: "https://token.actions.example.com/org/" }), {
+      code: status.ALREADY_EXISTS,
+      awsName: "EntityAlreadyExists",
+      field: "url",
+    });
 
     const got = await root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: arn });
     expect(got).toMatchObject({
@@ -85,12 +85,11 @@ describe("OpenID Connect providers (real Postgres + Kafka)", () => {
     const listed = await root.call("listOpenIdConnectProviders", {});
     expect(listed.openIdConnectProviderList).toEqual([{ arn }]);
     const deleted = await root.call("deleteOpenIdConnectProvider", { openIdConnectProviderArn: arn });
-    const gone = await failureOf(root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: arn }));
-    expect([gone.code, gone.awsName, gone.field]).toEqual([
-      status.NOT_FOUND,
-      "NoSuchEntity",
-      "openIdConnectProviderArn",
-    ]);
+    await expectFailure(root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: arn }), {
+      code: status.NOT_FOUND,
+      awsName: "NoSuchEntity",
+      field: "openIdConnectProviderArn",
+    });
     expect((await failureOf(root.call("deleteOpenIdConnectProvider", { openIdConnectProviderArn: arn }))).awsName).toBe(
       "NoSuchEntity",
     );
@@ -219,28 +218,20 @@ describe("OpenID Connect providers (real Postgres + Kafka)", () => {
       clientIdList: clientIds,
       thumbprintList: thumbprints,
     });
-    const oneMore = await failureOf(
+    const oneMore = await expectFailure(
       root.call("addClientIdToOpenIdConnectProvider", { openIdConnectProviderArn: arn, clientId: "c100" }),
+      { code: status.RESOURCE_EXHAUSTED, awsName: "LimitExceeded", field: "clientId" },
     );
-    expect([oneMore.code, oneMore.awsName, oneMore.field]).toEqual([
-      status.RESOURCE_EXHAUSTED,
-      "LimitExceeded",
-      "clientId",
-    ]);
     expect(oneMore.details).toContain("quota 100");
     // A client id already there is no addition, even at the quota.
     await root.call("addClientIdToOpenIdConnectProvider", { openIdConnectProviderArn: arn, clientId: "c0" });
-    const sixThumbprints = await failureOf(
+    const sixThumbprints = await expectFailure(
       root.call("updateOpenIdConnectProviderThumbprint", {
         openIdConnectProviderArn: arn,
         thumbprintList: [...thumbprints, "f".repeat(40)],
       }),
+      { code: status.RESOURCE_EXHAUSTED, awsName: "LimitExceeded", field: "thumbprintList" },
     );
-    expect([sixThumbprints.code, sixThumbprints.awsName, sixThumbprints.field]).toEqual([
-      status.RESOURCE_EXHAUSTED,
-      "LimitExceeded",
-      "thumbprintList",
-    ]);
     expect(sixThumbprints.details).toContain("quota 5");
     const got = await root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: arn });
     expect([got.clientIdList, got.thumbprintList]).toEqual([clientIds, thumbprints]);
@@ -288,8 +279,10 @@ describe("OpenID Connect providers (real Postgres + Kafka)", () => {
       ],
     ];
     await expectEachFails(root, "createOpenIdConnectProvider", cases);
-    const badArn = await failureOf(root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: "nope" }));
-    expect([badArn.awsName, badArn.field]).toEqual(["InvalidInput", "openIdConnectProviderArn"]);
+    await expectFailure(root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: "nope" }), {
+      awsName: "InvalidInput",
+      field: "openIdConnectProviderArn",
+    });
   });
 
   it("refuses provider and policy ARNs of another partition than the control plane's (aws)", async () => {
@@ -318,13 +311,16 @@ describe("OpenID Connect providers (real Postgres + Kafka)", () => {
       [() => root.call("getPolicy", { policyArn: "arn:aws-cn:iam::aws:policy/ReadOnlyAccess" }), "policyArn"],
     ];
     for (const [call, named] of cases) {
-      const e = await failureOf(call());
-      expect([e.code, e.awsName, e.field, e.details], named).toEqual([
-        status.INVALID_ARGUMENT,
-        "InvalidInput",
+      await expectFailure(
+        call(),
+        {
+          code: status.INVALID_ARGUMENT,
+          awsName: "InvalidInput",
+          field: named,
+          details: expect.stringContaining('serves partition "aws"'),
+        },
         named,
-        expect.stringContaining('serves partition "aws"'),
-      ]);
+      );
     }
     // The provider, under its aws ARN, is untouched and still served.
     const got = await root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: arn });
@@ -336,8 +332,10 @@ describe("OpenID Connect providers (real Postgres + Kafka)", () => {
     const { root, accountId } = f;
     await root.call("createOpenIdConnectProvider", { url: "https://one.example.com" });
     await root.call("createOpenIdConnectProvider", { url: "https://two.example.com" });
-    const over = await failureOf(root.call("createOpenIdConnectProvider", { url: "https://three.example.com" }));
-    expect([over.code, over.awsName]).toEqual([status.RESOURCE_EXHAUSTED, "LimitExceeded"]);
+    await expectFailure(root.call("createOpenIdConnectProvider", { url: "https://three.example.com" }), {
+      code: status.RESOURCE_EXHAUSTED,
+      awsName: "LimitExceeded",
+    });
 
     const reader = await f.aUser("oidc-reader", {
       inline: [
@@ -355,10 +353,10 @@ describe("OpenID Connect providers (real Postgres + Kafka)", () => {
     });
     await keyKeeper.call("updateOpenIdConnectProviderJwks", { openIdConnectProviderArn: one, jwksJson: JWKS });
     expect((await root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: one })).jwksJson).toBe(JWKS);
-    const notThat = await failureOf(
+    await expectFailure(
       keyKeeper.call("updateOpenIdConnectProviderJwks", { openIdConnectProviderArn: two, jwksJson: JWKS }),
+      { code: status.PERMISSION_DENIED, awsName: "AccessDenied" },
     );
-    expect([notThat.code, notThat.awsName]).toEqual([status.PERMISSION_DENIED, "AccessDenied"]);
     expect((await reader.call("getOpenIdConnectProvider", { openIdConnectProviderArn: one })).url).toBe(
       "one.example.com",
     );
@@ -369,8 +367,7 @@ describe("OpenID Connect providers (real Postgres + Kafka)", () => {
       () => reader.call("listOpenIdConnectProviders", {}),
       () => reader.call("createOpenIdConnectProvider", { url: "https://mine.example.com" }),
     ]) {
-      const e = await failureOf(call());
-      expect([e.code, e.awsName]).toEqual([status.PERMISSION_DENIED, "AccessDenied"]);
+      await expectFailure(call(), { code: status.PERMISSION_DENIED, awsName: "AccessDenied" });
     }
     const elsewhere = await f.anotherAccount();
     const foreign = await failureOf(elsewhere.root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: one }));

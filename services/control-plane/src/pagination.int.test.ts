@@ -2,7 +2,7 @@ import { EntityType } from "@gatehouse/proto";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AccountFixture, policyDoc, startAccountFixture, type TestClient } from "./test-account.int-helper.ts";
-import { failureOf } from "./test-client.int-helper.ts";
+import { expectFailure } from "./test-client.int-helper.ts";
 
 const S3 = policyDoc({ Effect: "Allow", Action: "s3:GetObject", Resource: "*" });
 const TRUST = policyDoc({ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" });
@@ -60,11 +60,17 @@ async function expectPagesCover<T>(
 /** A malformed marker and out-of-range max items are InvalidInput naming the field. */
 async function expectBadPagesRejected(call: (page: { marker: string; maxItems: number }) => Promise<unknown>) {
   for (const marker of ["not-a-marker", Buffer.from("x:abc").toString("base64url")]) {
-    const bad = await failureOf(call({ marker, maxItems: 0 }));
-    expect([bad.code, bad.awsName, bad.field]).toEqual([status.INVALID_ARGUMENT, "InvalidInput", "marker"]);
+    await expectFailure(call({ marker, maxItems: 0 }), {
+      code: status.INVALID_ARGUMENT,
+      awsName: "InvalidInput",
+      field: "marker",
+    });
   }
-  const tooMany = await failureOf(call({ marker: "", maxItems: 1001 }));
-  expect([tooMany.code, tooMany.awsName, tooMany.field]).toEqual([status.INVALID_ARGUMENT, "InvalidInput", "maxItems"]);
+  await expectFailure(call({ marker: "", maxItems: 1001 }), {
+    code: status.INVALID_ARGUMENT,
+    awsName: "InvalidInput",
+    field: "maxItems",
+  });
 }
 
 describe("pagination of per-entity lists (real Postgres + Kafka)", () => {
@@ -146,8 +152,10 @@ describe("pagination of per-entity lists (real Postgres + Kafka)", () => {
       localArns.find((p) => p.policyName === "billing")?.policyArn,
     ]);
     expect(byName(await root.call("listAttachedPolicies", { ...USER, pathPrefix: "/nothing/" }))).toEqual([]);
-    const badPrefix = await failureOf(root.call("listAttachedPolicies", { ...USER, pathPrefix: "a/" }));
-    expect([badPrefix.code, badPrefix.field]).toEqual([status.INVALID_ARGUMENT, "pathPrefix"]);
+    await expectFailure(root.call("listAttachedPolicies", { ...USER, pathPrefix: "a/" }), {
+      code: status.INVALID_ARGUMENT,
+      field: "pathPrefix",
+    });
     await expectBadPagesRejected((page) => root.call("listAttachedPolicies", { ...USER, page }));
   });
 
@@ -176,12 +184,12 @@ describe("pagination of per-entity lists (real Postgres + Kafka)", () => {
     );
     await expectBadPagesRejected((page) => root.call("listPolicyVersions", { policyArn: versioned, page }));
     // A well-formed marker whose sort key is not a version number was not made by us.
-    const forged = await failureOf(
+    await expectFailure(
       root.call("listPolicyVersions", {
         policyArn: versioned,
         page: { marker: Buffer.from("m:v3").toString("base64url"), maxItems: 1 },
       }),
+      { code: status.INVALID_ARGUMENT, awsName: "InvalidInput", field: "marker" },
     );
-    expect([forged.code, forged.awsName, forged.field]).toEqual([status.INVALID_ARGUMENT, "InvalidInput", "marker"]);
   });
 });

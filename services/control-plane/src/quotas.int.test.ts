@@ -1,7 +1,7 @@
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AccountFixture, policyDoc, startAccountFixture, totp } from "./test-account.int-helper.ts";
-import { failureOf } from "./test-client.int-helper.ts";
+import { expectFailure } from "./test-client.int-helper.ts";
 
 const tags = (from: number, n: number) =>
   Array.from({ length: n }, (_, i) => ({ key: `k${from + i}`, value: String(from + i) }));
@@ -28,8 +28,11 @@ describe("configurable quotas (real Postgres + Kafka)", () => {
     expect(
       (await root.call("listUserTags", { entityName: "tagged", page: { marker: "", maxItems: 100 } })).tags,
     ).toHaveLength(60);
-    const over = await failureOf(root.call("tagUser", { entityName: "tagged", tags: tags(60, 1) }));
-    expect([over.code, over.awsName, over.field]).toEqual([status.RESOURCE_EXHAUSTED, "LimitExceeded", "tags"]);
+    const over = await expectFailure(root.call("tagUser", { entityName: "tagged", tags: tags(60, 1) }), {
+      code: status.RESOURCE_EXHAUSTED,
+      awsName: "LimitExceeded",
+      field: "tags",
+    });
     expect(over.details).toContain("quota 60");
   });
 
@@ -47,8 +50,11 @@ describe("configurable quotas (real Postgres + Kafka)", () => {
       await root.call(`tag${kind}`, { entityName, tags: tags(50, 10) });
       const listed = await root.call(`list${kind}Tags`, { entityName, page: { marker: "", maxItems: 100 } });
       expect(listed.tags, kind).toHaveLength(60);
-      const over = await failureOf(root.call(`tag${kind}`, { entityName, tags: tags(60, 1) }));
-      expect([over.code, over.awsName, over.field], kind).toEqual([status.RESOURCE_EXHAUSTED, "LimitExceeded", "tags"]);
+      const over = await expectFailure(
+        root.call(`tag${kind}`, { entityName, tags: tags(60, 1) }),
+        { code: status.RESOURCE_EXHAUSTED, awsName: "LimitExceeded", field: "tags" },
+        kind,
+      );
       expect(over.details).toContain("quota 60");
     }
   });
@@ -57,19 +63,15 @@ describe("configurable quotas (real Postgres + Kafka)", () => {
     const { root, accountId } = f;
     const ids = (from: number, n: number) => Array.from({ length: n }, (_, i) => `client-${from + i}`);
     const thumbprints = (n: number) => Array.from({ length: n }, (_, i) => i.toString(16).repeat(40));
-    const tooMany = await failureOf(
+    const tooMany = await expectFailure(
       root.call("createOpenIdConnectProvider", { url: "https://big.example.com", clientIdList: ids(0, 121) }),
+      { code: status.RESOURCE_EXHAUSTED, awsName: "LimitExceeded", field: "clientIdList" },
     );
-    expect([tooMany.code, tooMany.awsName, tooMany.field]).toEqual([
-      status.RESOURCE_EXHAUSTED,
-      "LimitExceeded",
-      "clientIdList",
-    ]);
     expect(tooMany.details).toContain("quota 120");
-    const sevenThumbprints = await failureOf(
+    await expectFailure(
       root.call("createOpenIdConnectProvider", { url: "https://big.example.com", thumbprintList: thumbprints(7) }),
+      { awsName: "LimitExceeded", field: "thumbprintList" },
     );
-    expect([sevenThumbprints.awsName, sevenThumbprints.field]).toEqual(["LimitExceeded", "thumbprintList"]);
 
     const created = await root.call("createOpenIdConnectProvider", {
       url: "https://big.example.com",
@@ -81,18 +83,18 @@ describe("configurable quotas (real Postgres + Kafka)", () => {
     for (const clientId of ids(110, 10)) {
       await root.call("addClientIdToOpenIdConnectProvider", { openIdConnectProviderArn: arn, clientId });
     }
-    const over = await failureOf(
+    const over = await expectFailure(
       root.call("addClientIdToOpenIdConnectProvider", { openIdConnectProviderArn: arn, clientId: "client-120" }),
+      { code: status.RESOURCE_EXHAUSTED, awsName: "LimitExceeded", field: "clientId" },
     );
-    expect([over.code, over.awsName, over.field]).toEqual([status.RESOURCE_EXHAUSTED, "LimitExceeded", "clientId"]);
     expect(over.details).toContain("quota 120");
-    const overThumbprints = await failureOf(
+    await expectFailure(
       root.call("updateOpenIdConnectProviderThumbprint", {
         openIdConnectProviderArn: arn,
         thumbprintList: thumbprints(7),
       }),
+      { awsName: "LimitExceeded", field: "thumbprintList" },
     );
-    expect([overThumbprints.awsName, overThumbprints.field]).toEqual(["LimitExceeded", "thumbprintList"]);
     const got = await root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: arn });
     expect([got.clientIdList.length, got.thumbprintList.length]).toEqual([120, 6]);
   });
@@ -103,8 +105,10 @@ describe("configurable quotas (real Postgres + Kafka)", () => {
     const a = (await root.call("createPolicy", { policyName: "G1", policyDocument: doc })).policy.arn;
     const b = (await root.call("createPolicy", { policyName: "G2", policyDocument: doc })).policy.arn;
     await operator.call("attachAccountGuardrail", { accountId, policyArn: a });
-    const over = await failureOf(operator.call("attachAccountGuardrail", { accountId, policyArn: b }));
-    expect([over.code, over.awsName]).toEqual([status.RESOURCE_EXHAUSTED, "LimitExceeded"]);
+    const over = await expectFailure(operator.call("attachAccountGuardrail", { accountId, policyArn: b }), {
+      code: status.RESOURCE_EXHAUSTED,
+      awsName: "LimitExceeded",
+    });
     expect(over.details).toContain("quota 1");
     await operator.call("detachAccountGuardrail", { accountId, policyArn: a });
   });
@@ -124,7 +128,10 @@ describe("configurable quotas (real Postgres + Kafka)", () => {
     const one = await root.call("createVirtualMfaDevice", { virtualMfaDeviceName: "one", path: "/" });
     const two = await root.call("createVirtualMfaDevice", { virtualMfaDeviceName: "two", path: "/" });
     await enable(one.serialNumber, one.base32StringSeed);
-    const over = await failureOf(enable(two.serialNumber, two.base32StringSeed));
-    expect([over.code, over.awsName, over.field]).toEqual([status.RESOURCE_EXHAUSTED, "LimitExceeded", "userName"]);
+    await expectFailure(enable(two.serialNumber, two.base32StringSeed), {
+      code: status.RESOURCE_EXHAUSTED,
+      awsName: "LimitExceeded",
+      field: "userName",
+    });
   });
 });

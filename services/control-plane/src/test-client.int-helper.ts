@@ -6,6 +6,7 @@ import { ControlServiceClient, ControlServiceService, ErrorDetail } from "@gateh
 import { createTestSchema, createTestTopic } from "@gatehouse/testkit";
 import { credentials as grpcCredentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import type { Logger } from "pino";
+import { expect } from "vitest";
 import { loadControlPlaneConfig } from "./config.ts";
 import { type ControlPlane, startControlPlane } from "./control-plane.ts";
 import { ERROR_DETAIL_TRAILER } from "./grpc-handler.ts";
@@ -137,4 +138,33 @@ export async function failureOf(p: Promise<unknown>) {
     };
   }
   throw new Error("expected the call to fail");
+}
+
+/** What {@link failureOf} reports of a failed call. */
+export type CallFailure = Awaited<ReturnType<typeof failureOf>>;
+
+/** The parts of a {@link CallFailure} a test expects; {@link expectFailure} asserts only these. */
+export type ExpectedFailure = Partial<Pick<CallFailure, "code" | "details" | "awsName" | "field">>;
+
+/**
+ * Awaits a call that must fail and asserts exactly the fields named in `expected` (one or more);
+ * a field left out is not checked. Returns the failure, for tests that go on to check its message
+ * or findings; `label` names the case when an assertion in a loop fails.
+ *
+ * @example
+ * await expectFailure(root.call("getUser", { userName: "nobody" }), { code: status.NOT_FOUND, awsName: "NoSuchEntity" });
+ * const e = await expectFailure(call, { awsName: "LimitExceeded", field: "tags" });
+ * expect(e.details).toContain("quota 50");
+ */
+export async function expectFailure(
+  call: Promise<unknown>,
+  expected: ExpectedFailure,
+  label?: string,
+): Promise<CallFailure> {
+  const fields = Object.keys(expected) as (keyof ExpectedFailure)[];
+  // An empty expectation would pass for any failure at all, so it is refused rather than allowed by accident.
+  if (fields.length === 0) throw new Error("expectFailure: name at least one of code, details, awsName, field");
+  const failure = await failureOf(call);
+  expect(Object.fromEntries(fields.map((f) => [f, failure[f]])), label).toEqual(expected);
+  return failure;
 }
