@@ -189,6 +189,9 @@ async function generateLoad(p: Params): Promise<void> {
   };
   const aheadPerCaller = Math.ceil((p.signAheadRate * (2 + p.seconds)) / p.concurrency);
   const signStart = process.threadCpuUsage();
+  // The service refuses signatures more than 5 minutes old: 4 minutes after the first was made,
+  // the rest are signed live.
+  const signedAheadUntilMs = Date.now() + 4 * 60_000;
   for (const caller of callers) {
     for (let n = 0; n < aheadPerCaller; n++) {
       const [method, request] = writeOf(caller, n);
@@ -202,7 +205,7 @@ async function generateLoad(p: Params): Promise<void> {
   const write = async (caller: Caller): Promise<void> => {
     const n = caller.next++;
     const ahead = caller.ahead[n];
-    if (ahead !== undefined) {
+    if (ahead !== undefined && Date.now() < signedAheadUntilMs) {
       caller.ahead[n] = undefined;
       await sender.send(ahead);
       return;
