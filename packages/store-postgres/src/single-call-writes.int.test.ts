@@ -827,6 +827,53 @@ describe("single-call writes (CreateUser, AttachPolicy, PutInlinePolicy)", () =>
     expect(text).not.toMatch(/gh_epoch_ms|gh_policy_arn/);
   });
 
+  it("state documents fetch attached policies and groups by key, under plans made while the tables were small", async () => {
+    // Migration 0018. A PL/pgSQL statement keeps its plan for the connection's life; made on a new
+    // schema (managed_policies one page of built-in policies) it joined a principal's attachments
+    // to ALL managed policies and its memberships to ALL groups with sequential scans, so every
+    // write cost more with every account's policies. auto_explain reports the plans actually run.
+    const acct = await newAccount();
+    const user = await store.createUser(acct, { userName: "planned" });
+    const group = await store.createGroup(acct, { groupName: "planners" });
+    await store.addUserToGroup(acct, "planners", "planned");
+    const policy = await store.createPolicy(acct, { policyName: "planned", policyDocument: DOC });
+    await store.attachPolicy(acct, { kind: "user", name: "planned" }, policy.value.arn);
+    await store.attachPolicy(acct, { kind: "group", name: "planners" }, awsManaged("ReadOnlyAccess"));
+    const client = new pg.Client({
+      connectionString: testSchema.databaseUrl,
+      options: `-c search_path=${testSchema.name}`,
+    });
+    await client.connect();
+    try {
+      const plans: string[] = [];
+      client.on("notice", (n) => plans.push(n.message ?? ""));
+      await client.query("LOAD 'auto_explain'");
+      for (const setting of [
+        "auto_explain.log_min_duration = 0",
+        "auto_explain.log_nested_statements = on",
+        "auto_explain.log_level = notice",
+        "client_min_messages = notice",
+      ]) {
+        await client.query(`SET ${setting}`);
+      }
+      // Past the five custom plans, to the generic one a connection keeps.
+      for (let i = 0; i < 8; i++) {
+        await client.query("SELECT gh_user_state($1, 'aws'), gh_group_state($2, 'aws')", [
+          user.value.userId,
+          group.value.groupId,
+        ]);
+      }
+      const lookups = plans.filter((p) => p.includes("on managed_policies") || p.includes("on groups"));
+      expect(lookups.length).toBeGreaterThanOrEqual(16);
+      const scans = plans.filter((p) =>
+        /Seq Scan on (managed_policies|groups|policy_attachments|group_memberships|inline_policies)\b/.test(p),
+      );
+      expect(scans).toEqual([]);
+    } finally {
+      await client.end();
+    }
+  });
+
   it("state documents carry the API's createdAtMs (truncated to the millisecond), for policy versions too", async () => {
     const acct = await newAccount();
     const user = await store.createUser(acct, { userName: "clock" });
