@@ -18,7 +18,12 @@ export async function serveControlService(
   implementation: UntypedServiceImplementation,
   listen: { host: string; port: number },
 ): Promise<RunningServer> {
-  const server = new Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024 });
+  const server = new Server({
+    "grpc.max_receive_message_length": 4 * 1024 * 1024,
+    // Channelz (grpc-js's introspection, which nothing here serves) would count and time-stamp
+    // every call and message on the hot path.
+    "grpc.enable_channelz": 0,
+  });
   server.addService(withRawRequests(ControlServiceService), implementation);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${listen.host}:${listen.port}`, ServerCredentials.createInsecure(), (err, bound) =>
