@@ -5,6 +5,12 @@ export const AWS_MANAGED_ACCOUNT = "aws";
 export interface BuiltinPolicy {
   readonly policyId: string;
   readonly policyName: string;
+  /**
+   * The entry's revision: 1 when first shipped, one more with every change to it (a new version
+   * or a new description). Seeding never replaces a stored entry by one of a lower revision, so an
+   * instance that a rolling upgrade has not reached yet cannot undo what the upgrade wrote.
+   */
+  readonly revision: number;
   readonly description: string;
   readonly versions: readonly string[];
 }
@@ -14,6 +20,7 @@ const doc = (...statements: object[]) => JSON.stringify({ Version: "2012-10-17",
 /**
  * The AWS managed policies Gatehouse ships, with stable ids and ARNs. A changed document is a new
  * version appended here (never an edit of an old one), so regions and audits see the history;
+ * any change, a new version or a new description, also bumps the entry's `revision`;
  * `seedBuiltinPolicies` writes what changed at start-up and puts it on the streams of the accounts
  * that use it.
  */
@@ -21,12 +28,14 @@ export const BUILTIN_POLICIES: readonly BuiltinPolicy[] = Object.freeze([
   {
     policyId: "ANPAIWMBCKSKIEE64ZLYK",
     policyName: "AdministratorAccess",
+    revision: 1,
     description: "Provides full access to AWS services and resources.",
     versions: [doc({ Effect: "Allow", Action: "*", Resource: "*" })],
   },
   {
     policyId: "ANPAJYRXTHIB4FOVS3ZXS",
     policyName: "PowerUserAccess",
+    revision: 1,
     description:
       "Provides full access to AWS services and resources, but does not allow management of Users and groups.",
     versions: [
@@ -50,6 +59,7 @@ export const BUILTIN_POLICIES: readonly BuiltinPolicy[] = Object.freeze([
   {
     policyId: "ANPAILL3HVNFSB6DCOWYQ",
     policyName: "ReadOnlyAccess",
+    revision: 1,
     description: "Provides read-only access to AWS services and resources.",
     versions: [
       doc({
@@ -62,6 +72,7 @@ export const BUILTIN_POLICIES: readonly BuiltinPolicy[] = Object.freeze([
   {
     policyId: "ANPAI7XKCFMBPM3QQRRVQ",
     policyName: "IAMFullAccess",
+    revision: 1,
     description: "Provides full access to IAM via the AWS Management Console.",
     versions: [
       doc(
@@ -88,6 +99,7 @@ export const BUILTIN_POLICIES: readonly BuiltinPolicy[] = Object.freeze([
   {
     policyId: "ANPAJKSO7NDY4T57MWDSQ",
     policyName: "IAMReadOnlyAccess",
+    revision: 1,
     description: "Provides read only access to IAM via the AWS Management Console.",
     versions: [
       doc({
@@ -107,6 +119,7 @@ export const BUILTIN_POLICIES: readonly BuiltinPolicy[] = Object.freeze([
   {
     policyId: "ANPAJ4L4MM2A7QIEB56MS",
     policyName: "IAMUserChangePassword",
+    revision: 1,
     description: "Provides the ability for an IAM user to change their own password.",
     versions: [
       doc(

@@ -31,20 +31,23 @@ interface StoredPolicy {
   default_version_id: string;
   next_version: number;
   version_count: number;
+  builtin_revision: number;
   flagged_default: string | null;
 }
 
 /**
- * How the catalog's `p` compares with what is stored. Versions are only ever appended, so a
- * catalog with fewer than stored is an older Gatehouse (an instance a rolling upgrade has not
- * reached yet): it must not move the default back, nor flip the description to and fro.
+ * How the catalog's `p` compares with what is stored. A stored entry of a higher revision, or with
+ * more versions (they are only ever appended), comes from a newer Gatehouse: this catalog is an
+ * older one (an instance a rolling upgrade has not reached yet), which must not move the default
+ * back nor put its description back (migration 0019).
  */
 function compare(p: BuiltinPolicy, row: StoredPolicy | undefined): "added" | "changed" | "same" | "older" {
   if (row === undefined) return "added";
   const n = p.versions.length;
-  if (row.version_count > n) return "older";
+  if (row.version_count > n || row.builtin_revision > p.revision) return "older";
   const last = `v${n}`;
   const same =
+    row.builtin_revision === p.revision &&
     row.version_count === n &&
     row.default_version_id === last &&
     row.flagged_default === last &&
@@ -106,7 +109,7 @@ async function applyCatalog(
   catalog: readonly BuiltinPolicy[],
 ): Promise<{ added: string[]; changed: string[] }> {
   const stored = await session.query<StoredPolicy>(
-    `SELECT p.policy_id, p.description, p.default_version_id, p.next_version,
+    `SELECT p.policy_id, p.description, p.default_version_id, p.next_version, p.builtin_revision,
        (SELECT count(*)::int FROM policy_versions v WHERE v.policy_id = p.policy_id) AS version_count,
        (SELECT v.version_id FROM policy_versions v WHERE v.policy_id = p.policy_id AND v.is_default) AS flagged_default
      FROM managed_policies p WHERE p.policy_id = ANY($1::text[])`,
@@ -152,13 +155,15 @@ async function applyCatalog(
 async function writePolicy(session: pg.Client, p: BuiltinPolicy): Promise<void> {
   const last = `v${p.versions.length}`;
   await session.query(
-    `INSERT INTO managed_policies (policy_id, account_id, policy_name, path, description, default_version_id, next_version)
-     VALUES ($1, $2, $3, '/', $4, $5, $6)
+    `INSERT INTO managed_policies (policy_id, account_id, policy_name, path, description, default_version_id, next_version,
+       builtin_revision)
+     VALUES ($1, $2, $3, '/', $4, $5, $6, $7)
      ON CONFLICT (policy_id) DO UPDATE SET description = EXCLUDED.description,
        default_version_id = EXCLUDED.default_version_id, next_version = EXCLUDED.next_version,
+       builtin_revision = EXCLUDED.builtin_revision,
        updated_at = CASE WHEN managed_policies.default_version_id = EXCLUDED.default_version_id
                     THEN managed_policies.updated_at ELSE now() END`,
-    [p.policyId, AWS_MANAGED_ACCOUNT, p.policyName, p.description, last, p.versions.length + 1],
+    [p.policyId, AWS_MANAGED_ACCOUNT, p.policyName, p.description, last, p.versions.length + 1, p.revision],
   );
   await session.query(
     `INSERT INTO policy_versions (policy_id, version_id, document, is_default)

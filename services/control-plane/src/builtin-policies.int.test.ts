@@ -395,14 +395,23 @@ function upgraded(
 ): BuiltinPolicy[] {
   return [...BUILTIN_POLICIES.map((p) => changes[p.policyName]?.(p) ?? p), ...added];
 }
-const withVersion = (document: string) => (p: BuiltinPolicy) => ({ ...p, versions: [...p.versions, document] });
-const withDescription = (description: string) => (p: BuiltinPolicy) => ({ ...p, description });
+const withVersion = (document: string) => (p: BuiltinPolicy) => ({
+  ...p,
+  revision: p.revision + 1,
+  versions: [...p.versions, document],
+});
+const withDescription = (description: string) => (p: BuiltinPolicy) => ({
+  ...p,
+  revision: p.revision + 1,
+  description,
+});
 const idOf = (name: string) => BUILTIN_POLICIES.find((p) => p.policyName === name)?.policyId;
 
 const RO_V2 = policyDoc({ Effect: "Allow", Action: ["*:Get*", "*:List*", "*:Describe*"], Resource: "*" });
 const NEWLY_SHIPPED: BuiltinPolicy = {
   policyId: "ANPATESTUPGRADEADDEDQ",
   policyName: "NewlyShippedAccess",
+  revision: 1,
   description: "Shipped by the upgrade.",
   versions: [policyDoc(READ_S3)],
 };
@@ -521,6 +530,12 @@ describe("an upgrade that changes AWS managed policies reaches the accounts usin
     });
     expect(await revisions()).toEqual(after);
     expect((await g.root.call("getPolicy", { policyArn: aws("ReadOnlyAccess") })).policy.defaultVersionId).toBe("v2");
+    // Nor does the shipped catalog, whose PowerUserAccess has the old description at a lower
+    // revision and the same versions: the description the upgrade wrote stays (migration 0019).
+    expect(await seed()).toEqual({ added: [], changed: [], accountsUpdated: 0 });
+    expect(await revisions()).toEqual(after);
+    const powerUser = await g.root.call("getPolicy", { policyArn: aws("PowerUserAccess") });
+    expect(powerUser.policy.description).toBe("Power users, described anew.");
   });
 
   it("a reference added while the upgrade commits gets the new state: in its own write or in the upgrade's", async () => {
