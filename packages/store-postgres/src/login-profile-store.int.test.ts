@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { IamError } from "@gatehouse/core";
-import { createTestSchema, type TestSchema } from "@gatehouse/testkit";
+import { createTestSchema, iamErrorOf, type TestSchema } from "@gatehouse/testkit";
 import { verify } from "@node-rs/argon2";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -206,5 +206,20 @@ describe("login profiles under concurrent password writes (real Postgres)", () =
     // Without a token the same request is checked again, and refused.
     const reused = await store.updateLoginProfile(accountId, "retry", { password: "Retry-Pass-3" }).catch((e) => e);
     expect([reused.awsName, reused.field]).toEqual(["PasswordPolicyViolation", "PasswordReusePrevention"]);
+  });
+
+  it("a deleted login profile's password stays in the history: re-creating the profile with it is refused", async () => {
+    const userId = await userWithPassword("recreated", "Recreated-Pass-1");
+    await store.deleteLoginProfile(accountId, "recreated");
+    expect(await historyLength(userId)).toBe(1);
+    const again = await iamErrorOf(
+      store.createLoginProfile(accountId, "recreated", { password: "Recreated-Pass-1", passwordResetRequired: false }),
+    );
+    expect([again.awsName, again.field]).toEqual(["PasswordPolicyViolation", "PasswordReusePrevention"]);
+    await store.createLoginProfile(accountId, "recreated", {
+      password: "Recreated-Pass-2",
+      passwordResetRequired: false,
+    });
+    expect(await isCurrent("recreated", "Recreated-Pass-2", "Recreated-Pass-3")).toBe(true);
   });
 });

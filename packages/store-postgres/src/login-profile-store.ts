@@ -328,6 +328,11 @@ export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
         async (q) => {
           const user = await findUser(q, partition, accountId, userName);
           await findProfile(q, user);
+          // Kept in the history, so deleting and re-creating the profile cannot dodge reuse prevention.
+          await q.query(
+            "INSERT INTO password_history (user_id, password_hash) SELECT user_id, password_hash FROM login_profiles WHERE user_id = $1",
+            [user.user_id],
+          );
           await q.query("DELETE FROM login_profiles WHERE user_id = $1", [user.user_id]);
           return { value: null, events: [await loginProfileState(q, user.user_id)] };
         },
