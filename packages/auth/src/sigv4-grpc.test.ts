@@ -29,6 +29,30 @@ describe("SigV4 over gRPC", () => {
     });
   });
 
+  it("keeps HMAC keys per secret: past the key cache's bound, each key verifies only its own signatures", async () => {
+    // The signer's HMAC keys are made once per secret and kept (1,024 from text at most): a key
+    // must never serve another secret, also after the cache was emptied for being full.
+    const keys = Array.from({ length: 1100 }, (_, i) => ({
+      accessKeyId: `AKIAKEYCACHE${String(i).padStart(8, "0")}`,
+      secretAccessKey: `secret-${i}-${"x".repeat(30)}`,
+    }));
+    const byId = new Map(keys.map((k) => [k.accessKeyId, k.secretAccessKey]));
+    const own = async (id: string) => ({ secretAccessKey: byId.get(id) ?? "", active: true });
+    const second = async () => ({ secretAccessKey: keys[1]?.secretAccessKey ?? "", active: true });
+    for (const k of keys) {
+      const md = await signGrpcCall(call, k, { clock });
+      expect((await verifyGrpcCall(call, md, { lookup: own, clock })).accessKeyId).toBe(k.accessKeyId);
+    }
+    // The first key again, now that the cache has been emptied and refilled: its own secret
+    // verifies, another's does not.
+    const first = keys[0] as (typeof keys)[number];
+    const md = await signGrpcCall(call, first, { clock });
+    expect((await verifyGrpcCall(call, md, { lookup: own, clock })).accessKeyId).toBe(first.accessKeyId);
+    expect((await iamErrorOf(verifyGrpcCall(call, md, { lookup: second, clock }))).awsName).toBe(
+      "SignatureDoesNotMatch",
+    );
+  });
+
   it("produces the signature the SigV4 specification defines, step by step", async () => {
     // An independent oracle: the canonical request, string to sign and signing key of the spec,
     // computed here with node:crypto directly (guards the signer's hash adapter).

@@ -1,4 +1,12 @@
-import { createHash, createHmac, createSecretKey, type Hash, type Hmac, timingSafeEqual } from "node:crypto";
+import {
+  createHash,
+  createHmac,
+  createSecretKey,
+  type Hash,
+  type Hmac,
+  type KeyObject,
+  timingSafeEqual,
+} from "node:crypto";
 import { type Clock, IamError, systemClock } from "@gatehouse/core";
 import { SignatureV4 } from "@smithy/signature-v4";
 
@@ -46,23 +54,54 @@ function bytes(x: string | ArrayBuffer | ArrayBufferView): Buffer {
   return ArrayBuffer.isView(x) ? Buffer.from(x.buffer, x.byteOffset, x.byteLength) : Buffer.from(x);
 }
 
+/** HMAC keys made so far from secrets given as text (access keys' secrets), at most this many. */
+const MAX_TEXT_KEYS = 1024;
+const textKeys = new Map<string, KeyObject>();
 /**
- * SHA-256 and HMAC-SHA256 for the signer, on Node's native crypto (OpenSSL). HMAC keys are wrapped
- * in a KeyObject first: Node 24's `createHmac` probes a raw key for being a KeyObject and then a
- * CryptoKey by catching two exceptions, which costs ~30 µs per HMAC against ~8 µs this way, and a
- * signature takes two HMACs on each side of every call.
+ * HMAC keys made so far from binary secrets, by the secret's identity. The signer derives a
+ * signing key per access key and day, keeps the same bytes in its own cache and never changes
+ * them, so a key made once serves every call signed or verified with it; it goes when the
+ * signer's cache lets the bytes go.
+ */
+const binaryKeys = new WeakMap<object, KeyObject>();
+
+function hmacKey(secret: string | ArrayBuffer | ArrayBufferView): KeyObject {
+  if (typeof secret === "string") {
+    let key = textKeys.get(secret);
+    if (key === undefined) {
+      if (textKeys.size >= MAX_TEXT_KEYS) textKeys.clear();
+      key = createSecretKey(Buffer.from(secret, "utf8"));
+      textKeys.set(secret, key);
+    }
+    return key;
+  }
+  let key = binaryKeys.get(secret);
+  if (key === undefined) {
+    key = createSecretKey(bytes(secret));
+    binaryKeys.set(secret, key);
+  }
+  return key;
+}
+
+/**
+ * SHA-256 and HMAC-SHA256 for the signer, on Node's native crypto (OpenSSL). HMAC keys are
+ * KeyObjects: Node 24's `createHmac` probes a raw key for being a KeyObject and then a CryptoKey by
+ * catching two exceptions, which costs ~30 µs per HMAC against ~8 µs this way, and a signature
+ * takes two HMACs on each side of every call. Each KeyObject is made once per secret
+ * ({@link hmacKey}): making one per HMAC cost more than the HMAC, and left native handles for the
+ * garbage collector.
  */
 class NodeSha256 {
-  readonly #secret: Buffer | undefined;
+  readonly #key: KeyObject | undefined;
   #hash: Hash | Hmac;
 
   constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.#secret = secret === undefined ? undefined : bytes(secret);
+    this.#key = secret === undefined ? undefined : hmacKey(secret);
     this.#hash = this.#fresh();
   }
 
   #fresh(): Hash | Hmac {
-    return this.#secret === undefined ? createHash("sha256") : createHmac("sha256", createSecretKey(this.#secret));
+    return this.#key === undefined ? createHash("sha256") : createHmac("sha256", this.#key);
   }
 
   update(data: string | ArrayBuffer | ArrayBufferView): void {
