@@ -9,10 +9,11 @@
 //
 // The load generator shares this machine's two cores with the service, Postgres and Kafka, where
 // in production callers run elsewhere. So, as wrk or ghz prepare their requests before they
-// measure, it serializes and SigV4-signs the throughput phase's requests ahead of the timed
-// window and only sends them inside it; the service still verifies every signature. It signs live
-// when a queue runs dry (counted in the JSON), and `--live-signing` signs every call in the window
-// through the SDK's signing interceptor instead, to compare.
+// measure, it serializes, frames and SigV4-signs the throughput phase's requests ahead of the
+// timed window and only sends them inside it, over node:http2 as h2load would; the service still
+// decodes and verifies every call. It signs live (through grpc-js and the SDK's signing
+// interceptor) when a queue runs dry, counted in the JSON, and `--live-signing` does so for every
+// call in the window, to compare.
 //
 // Alongside the throughput it reports the CPU spent per write during the throughput phase: the
 // service's thread, the load generator's, the whole process (with V8's helper threads) and, when
@@ -24,6 +25,7 @@
 // signed ahead cover) --live-signing
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { connect } from "node:http2";
 import { join, resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
@@ -31,7 +33,7 @@ import { createSigningInterceptor, signGrpcCall } from "@gatehouse/auth";
 import { deleteTopic } from "@gatehouse/bus-kafka";
 import { ControlServiceClient, ControlServiceService, EntityType } from "@gatehouse/proto";
 import { createOutboxSource } from "@gatehouse/store-postgres";
-import { Client, credentials as grpcCredentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { credentials as grpcCredentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import pg from "pg";
 import { pino } from "pino";
 import { loadControlPlaneConfig } from "../config.ts";
@@ -89,11 +91,12 @@ function client(address: string, creds: Creds) {
   };
 }
 
-/** A call serialized and signed ahead: the method's path, the request's bytes and its signature. */
+/** A call framed and signed ahead: the method's path, its signature and the gRPC message frame. */
 interface SignedCall {
   readonly path: string;
-  readonly body: Buffer;
-  readonly metadata: Metadata;
+  readonly signature: Readonly<Record<string, string>>;
+  /** The serialized request behind gRPC's 5-byte prefix (uncompressed, length big-endian). */
+  readonly frame: Buffer;
 }
 
 const serializers = ControlServiceService as unknown as Record<
@@ -106,23 +109,50 @@ async function signCall(address: string, creds: Creds, method: string, request: 
   const def = serializers[method];
   if (def === undefined) throw new Error(`no method ${method}`);
   const body = def.requestSerialize({ ...def.requestDeserialize(Buffer.alloc(0)), ...request });
-  const metadata = new Metadata();
-  for (const [k, v] of Object.entries(await signGrpcCall({ method: def.path, authority: address, body }, creds))) {
-    metadata.set(k, v);
-  }
-  return { path: def.path, body, metadata };
+  const frame = Buffer.alloc(5 + body.length);
+  frame.writeUInt32BE(body.length, 1);
+  body.copy(frame, 5);
+  return {
+    path: def.path,
+    signature: await signGrpcCall({ method: def.path, authority: address, body }, creds),
+    frame,
+  };
 }
 
-/** Sends calls signed ahead as they are: bytes in, bytes out, no interceptor. */
+/**
+ * Sends calls signed ahead as unary gRPC requests on one HTTP/2 connection, straight through
+ * node:http2 as h2load would: the frames are ready, so a client library would only add work on
+ * this machine's cores. A call succeeds when its grpc-status (in the trailers, or in the headers of
+ * a trailers-only response) is 0.
+ */
 function rawSender(address: string) {
-  const c = new Client(address, grpcCredentials.createInsecure());
-  const same = (b: Buffer) => b;
+  const session = connect(`http://${address}`);
+  // A broken connection fails the calls on it, which count as errors.
+  session.on("error", () => {});
   return {
-    send: (call: SignedCall): Promise<unknown> =>
-      new Promise((res, rej) =>
-        c.makeUnaryRequest(call.path, same, same, call.body, call.metadata, (e, v) => (e === null ? res(v) : rej(e))),
-      ),
-    close: () => c.close(),
+    send: (call: SignedCall): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const stream = session.request({
+          ":method": "POST",
+          ":path": call.path,
+          "content-type": "application/grpc",
+          te: "trailers",
+          ...call.signature,
+        });
+        let status: unknown;
+        stream.on("response", (headers) => {
+          status = headers["grpc-status"];
+        });
+        stream.on("trailers", (trailers) => {
+          status = trailers["grpc-status"] ?? status;
+        });
+        // The response message is not needed: read and drop it.
+        stream.resume();
+        stream.on("end", () => (status === "0" ? resolve() : reject(new Error(`grpc-status ${String(status)}`))));
+        stream.on("error", reject);
+        stream.end(call.frame);
+      }),
+    close: () => session.close(),
   };
 }
 
