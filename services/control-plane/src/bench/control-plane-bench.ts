@@ -73,18 +73,28 @@ const POLICY = JSON.stringify({
   Statement: [{ Effect: "Allow", Action: ["s3:GetObject", "s3:ListBucket"], Resource: "arn:aws:s3:::bench/*" }],
 });
 
+const methods = ControlServiceService as unknown as Record<
+  string,
+  { path: string; requestSerialize(r: object): Buffer; requestDeserialize(b: Buffer): object }
+>;
+
+/** `request` with every field it leaves out at the method's default (ts-proto's encoders need them all). */
+function fullRequest(method: string, request: object): object {
+  return { ...methods[method]?.requestDeserialize(Buffer.alloc(0)), ...request };
+}
+
 function client(address: string, creds: Creds) {
   const c = new ControlServiceClient(address, grpcCredentials.createInsecure(), {
     interceptors: [createSigningInterceptor({ credentials: creds, authority: address })],
   });
-  const defs = ControlServiceService as unknown as Record<string, { requestDeserialize(b: Buffer): object }>;
   type Unary = Record<string, (r: object, m: Metadata, cb: (e: ServiceError | null, v: unknown) => void) => void>;
   return {
     // biome-ignore lint/suspicious/noExplicitAny: bench responses are only read for a few fields
     call(method: string, request: object): Promise<any> {
-      const full = { ...defs[method]?.requestDeserialize(Buffer.alloc(0)), ...request };
       return new Promise((res, rej) =>
-        (c as unknown as Unary)[method]?.(full, new Metadata(), (e, v) => (e === null ? res(v) : rej(e))),
+        (c as unknown as Unary)[method]?.(fullRequest(method, request), new Metadata(), (e, v) =>
+          e === null ? res(v) : rej(e),
+        ),
       );
     },
     close: () => c.close(),
@@ -99,16 +109,11 @@ interface SignedCall {
   readonly frame: Buffer;
 }
 
-const serializers = ControlServiceService as unknown as Record<
-  string,
-  { path: string; requestSerialize(r: object): Buffer; requestDeserialize(b: Buffer): object }
->;
-
 /** Serializes `request` for `method` and signs it as the SDK's signing interceptor does. */
 async function signCall(address: string, creds: Creds, method: string, request: object): Promise<SignedCall> {
-  const def = serializers[method];
+  const def = methods[method];
   if (def === undefined) throw new Error(`no method ${method}`);
-  const body = def.requestSerialize({ ...def.requestDeserialize(Buffer.alloc(0)), ...request });
+  const body = def.requestSerialize(fullRequest(method, request));
   const frame = Buffer.alloc(5 + body.length);
   frame.writeUInt32BE(body.length, 1);
   body.copy(frame, 5);
