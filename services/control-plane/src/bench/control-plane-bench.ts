@@ -23,7 +23,7 @@
 // --write-concurrency=4 (the service's default; 96 callers keep this machine's two cores busy,
 // where 48 left about 15% of them idle) --sign-ahead-rate=2500 (the writes/s the requests
 // signed ahead cover) --live-signing
-import { randomBytes } from "node:crypto";
+import { createHmac, createSecretKey, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:http2";
 import { join, resolve } from "node:path";
@@ -159,6 +159,26 @@ function rawSender(address: string) {
       }),
     close: () => session.close(),
   };
+}
+
+/**
+ * The host's speed as µs per HMAC-SHA256 of a short message under a fresh key (the median of five
+ * rounds of 2,000, after a warm-up): the same few CPU-bound steps each time, so that figures from runs made while
+ * the host ran at other speeds can be told apart. This machine's shared host varied 3–17 µs in a day.
+ */
+function hostHmacMicros(): number {
+  const round = (n: number): number => {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) {
+      createHmac("sha256", createSecretKey(Buffer.from(`k${i % 7}`)))
+        .update("abc")
+        .digest();
+    }
+    return Number(process.hrtime.bigint() - start) / n / 1000;
+  };
+  round(20_000); // warm-up: the first calls run unoptimized
+  const rounds = Array.from({ length: 5 }, () => round(2000)).sort((a, b) => a - b);
+  return Number((rounds[2] ?? 0).toFixed(2));
 }
 
 /**
@@ -396,6 +416,7 @@ async function main(): Promise<void> {
     latencySeconds: num("latency-seconds", 10),
     signAheadRate: args.has("live-signing") ? 0 : num("sign-ahead-rate", 2500),
   };
+  const hmacBefore = hostHmacMicros();
   const worker = new Worker(new URL(import.meta.url), { workerData: params });
   const next = () => new Promise<ToMain>((r) => worker.once("message", r));
   // The worker signs ahead, warms up for 2 s, then says when it starts measuring.
@@ -431,6 +452,7 @@ async function main(): Promise<void> {
   recording = false;
   await worker.terminate();
 
+  const hmacAfter = hostHmacMicros();
   latencies.sort((a, b) => a - b);
   const pct = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor((q / 100) * latencies.length))] ?? 0;
   const result = {
@@ -449,6 +471,8 @@ async function main(): Promise<void> {
       publish_max_ms: latencies.at(-1) ?? 0,
       pg_pool_size: poolSize,
       pg_write_concurrency: writeConcurrency,
+      // The host's speed before and after the run (hostHmacMicros: lower is faster).
+      host_hmac_us: { before: hmacBefore, after: hmacAfter },
       cpu_during_throughput: cpu,
       // The load generator's requests: signed ahead of the timed window (how many, at what CPU
       // cost each to sign and serialize), and how many it had to sign live within it.
