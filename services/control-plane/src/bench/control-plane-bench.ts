@@ -24,10 +24,9 @@
 // where 48 left about 15% of them idle) --sign-ahead-rate=2500 (the writes/s the requests
 // signed ahead cover) --live-signing
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { connect } from "node:http2";
-import { join, resolve } from "node:path";
-import { parseEnv } from "node:util";
+import { join } from "node:path";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { createSigningInterceptor, signGrpcCall } from "@gatehouse/auth";
 import { deleteTopic } from "@gatehouse/bus-kafka";
@@ -38,7 +37,7 @@ import pg from "pg";
 import { pino } from "pino";
 import { loadControlPlaneConfig } from "../config.ts";
 import { startControlPlane } from "../control-plane.ts";
-import { hostHmacMicros, serverCpuMs } from "./machine.ts";
+import { benchSettings, hostHmacMicros, serverCpuMs } from "./machine.ts";
 
 type Creds = { accessKeyId: string; secretAccessKey: string };
 interface Params {
@@ -293,13 +292,7 @@ async function generateLoad(p: Params): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const root = resolve(import.meta.dirname, "../../../..");
-  const infraFile = join(root, ".gatehouse/infra.env");
-  const infra = existsSync(infraFile) ? parseEnv(readFileSync(infraFile, "utf8")) : {};
-  const pgUrl = infra.GATEHOUSE_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-  const brokers = infra.GATEHOUSE_KAFKA_BROKERS ?? "127.0.0.1:9092";
-  const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=") as [string, string]));
-  const num = (k: string, d: number) => Number(args.get(k) ?? d);
+  const { root, pgUrl, kafkaBrokers: brokers, num, has } = benchSettings();
   const accountsWanted = num("accounts", 24);
   const poolSize = num("pool", 8);
   // The service's default (config.ts).
@@ -362,7 +355,7 @@ async function main(): Promise<void> {
     concurrency: num("concurrency", 96),
     rate: num("rate", 200),
     latencySeconds: num("latency-seconds", 10),
-    signAheadRate: args.has("live-signing") ? 0 : num("sign-ahead-rate", 2500),
+    signAheadRate: has("live-signing") ? 0 : num("sign-ahead-rate", 2500),
   };
   const hmacBefore = hostHmacMicros();
   const worker = new Worker(new URL(import.meta.url), { workerData: params });

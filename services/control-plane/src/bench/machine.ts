@@ -1,6 +1,34 @@
-// For the benches: the CPU this machine's Postgres and Kafka processes used, and the host's speed.
+// For the benches: where the local infrastructure is, their flags, the CPU this machine's Postgres
+// and Kafka processes used, and the host's speed.
 import { createHmac, createSecretKey } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseEnv } from "node:util";
+
+/** A bench's setting: the repository root, the local Postgres and Kafka, and its `--name=value` flags. */
+export interface BenchSettings {
+  readonly root: string;
+  readonly pgUrl: string;
+  readonly kafkaBrokers: string;
+  /** The flag's value as a number, or `fallback` when not given. */
+  num(flag: string, fallback: number): number;
+  has(flag: string): boolean;
+}
+
+/** Reads .gatehouse/infra.env (written by deploy/local/infra.sh; the defaults without it) and argv. */
+export function benchSettings(): BenchSettings {
+  const root = resolve(import.meta.dirname, "../../../..");
+  const infraFile = join(root, ".gatehouse/infra.env");
+  const infra = existsSync(infraFile) ? parseEnv(readFileSync(infraFile, "utf8")) : {};
+  const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=") as [string, string]));
+  return {
+    root,
+    pgUrl: infra.GATEHOUSE_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
+    kafkaBrokers: infra.GATEHOUSE_KAFKA_BROKERS ?? "127.0.0.1:9092",
+    num: (flag, fallback) => Number(args.get(flag) ?? fallback),
+    has: (flag) => args.has(flag),
+  };
+}
 
 /**
  * CPU ms used so far by the local processes of Postgres (named `postgres`) and of the Kafka broker

@@ -8,12 +8,11 @@
 // loadtest/results/write-growth-bench.json. Flags: --grow=20000 (rows of each kind added)
 // --writes=900 (per phase) --writers=8.
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { parseEnv } from "node:util";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { createPostgresStore, type IamStore } from "@gatehouse/store-postgres";
 import pg from "pg";
-import { hostHmacMicros, serverCpuMs } from "./machine.ts";
+import { benchSettings, hostHmacMicros, serverCpuMs } from "./machine.ts";
 
 const DOC = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }] });
 
@@ -27,12 +26,7 @@ interface Phase {
 }
 
 async function main(): Promise<void> {
-  const root = resolve(import.meta.dirname, "../../../..");
-  const infraFile = join(root, ".gatehouse/infra.env");
-  const infra = existsSync(infraFile) ? parseEnv(readFileSync(infraFile, "utf8")) : {};
-  const url = infra.GATEHOUSE_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-  const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=") as [string, string]));
-  const num = (k: string, d: number) => Number(args.get(k) ?? d);
+  const { root, pgUrl: url, num } = benchSettings();
   const grow = num("grow", 20_000);
   const writes = num("writes", 900);
   const writers = num("writers", 8);
