@@ -119,6 +119,14 @@ async function passwordState(
   return { current: r.rows[0]?.current ?? null, history: r.rows[0]?.history ?? [] };
 }
 
+/** Copies the user's current password hash, if any, into the password history. */
+async function keepInHistory(q: Queryable, userId: string): Promise<void> {
+  await q.query(
+    "INSERT INTO password_history (user_id, password_hash) SELECT user_id, password_hash FROM login_profiles WHERE user_id = $1",
+    [userId],
+  );
+}
+
 /** A password write's idempotency description (nothing to save: no secret is ever returned). */
 type PasswordWriteSpec = Pick<WriteSpec<unknown>, "operation" | "request" | "clientRequestToken">;
 
@@ -243,10 +251,7 @@ export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
 
   /** Replaces the hash, keeping the old one in the history. */
   const setHash = async (q: Queryable, userId: string, newHash: string, resetRequired: boolean) => {
-    await q.query(
-      "INSERT INTO password_history (user_id, password_hash) SELECT user_id, password_hash FROM login_profiles WHERE user_id = $1",
-      [userId],
-    );
+    await keepInHistory(q, userId);
     await q.query(
       `UPDATE login_profiles SET password_hash = $2, password_reset_required = $3, password_changed_at = now()
        WHERE user_id = $1`,
@@ -329,10 +334,7 @@ export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
           const user = await findUser(q, partition, accountId, userName);
           await findProfile(q, user);
           // Kept in the history, so deleting and re-creating the profile cannot dodge reuse prevention.
-          await q.query(
-            "INSERT INTO password_history (user_id, password_hash) SELECT user_id, password_hash FROM login_profiles WHERE user_id = $1",
-            [user.user_id],
-          );
+          await keepInHistory(q, user.user_id);
           await q.query("DELETE FROM login_profiles WHERE user_id = $1", [user.user_id]);
           return { value: null, events: [await loginProfileState(q, user.user_id)] };
         },
