@@ -264,12 +264,9 @@ async function generateLoad(p: Params): Promise<void> {
       const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * p.rate));
       while (sent < due) {
         const i = sent++;
-        const account = accounts[i % accounts.length] as (typeof accounts)[number];
+        const account = accounts[i % accounts.length] as Account;
         const n = Math.floor(i / accounts.length);
-        const target = {
-          entityType: EntityType.ENTITY_TYPE_USER,
-          entityName: `fixed-${Math.floor(n / 3) % FIXED_USERS}`,
-        };
+        const target = principal(`fixed-${Math.floor(n / 3) % FIXED_USERS}`);
         const call =
           n % 3 === 0
             ? account.client.call("createUser", { userName: `lat-${i}` })
