@@ -18,6 +18,7 @@ describe("arnFitsFormat", () => {
     ["arn:aws:s3:::reports", OBJECT, false],
     ["arn:aws:s3:::*", OBJECT, true],
     ["arn:aws:s3:::home/${aws:username}/*", OBJECT, true],
+    ["arn:aws:s3:::${aws:PrincipalTag/bucket}", BUCKET, true], // a variable is a wildcard, never literal "/" or ":"
     ["arn:aws:s3:us-east-1::reports", BUCKET, false], // region is a literal empty segment for S3
     ["arn:aws:iam::111122223333:user/alice", USER, true],
     ["arn:aws:iam::111122223333:user/division/alice", USER, true],

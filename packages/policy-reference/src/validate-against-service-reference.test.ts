@@ -269,7 +269,8 @@ describe("validateAgainstServiceReference", () => {
           Effect: "Deny",
           NotAction: ["iam:*", "sts:GetCallerIdentity"],
           Resource: "*",
-          Condition: { StringEquals: { "iam:PassedToService": "x" } },
+          // No iam or sts action supports s3:prefix, but NotAction names what the statement leaves out.
+          Condition: { StringEquals: { "s3:prefix": "x" } },
         },
         { Effect: "Deny", Action: "ec2:DescribeInstances", NotResource: "arn:aws:ec2:*:*:instance/i-1" },
       ),
