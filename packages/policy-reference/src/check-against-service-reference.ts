@@ -67,20 +67,23 @@ function checkStatement(statement: StatementView, reference: ServiceReference, w
   if (resources === undefined || statement.notResource !== undefined || statement.notAction !== undefined) return;
   const specific = resources.filter((r) => !matchesEveryResource(r.value));
   if (specific.length === 0) return;
+  // With a `*` beside the ARNs, actions without resource-level permissions are covered.
+  const coversStar = specific.length < resources.length;
   for (const { entry, actions: named } of resolvedEntries) {
-    if (named === undefined || named.length === 0 || named.some((a) => a.action.resourceTypes.length > 0)) continue;
+    if (coversStar || named === undefined || named.length === 0) continue;
+    if (named.some((a) => a.action.resourceTypes.length > 0)) continue;
     const prefix = named[0]?.service.prefix ?? "";
     // `arn:aws:s3:::*` for s3:ListAllMyBuckets is common and works in practice; say nothing when
     // a Resource spans the action's whole service.
-    if (specific.length < resources.length || specific.some((r) => spansService(r.value, prefix))) continue;
-    const subject =
+    if (specific.some((r) => spansService(r.value, prefix))) continue;
+    const [subject, it] =
       named.length === 1
-        ? `${prefix}:${named[0]?.action.name} supports`
-        : `the ${named.length} actions "${entry.value}" names support`;
+        ? [`${prefix}:${named[0]?.action.name} supports`, "it"]
+        : [`the ${named.length} actions "${entry.value}" names support`, "them"];
     warn(
       entry.path,
       "no-resource-level-permissions",
-      `${subject} no resource-level permissions (AWS authorizes ${named.length === 1 ? "it" : "them"} against the resource "*"), so this statement's Resource (${quoteList(specific.map((r) => r.value))}) never matches ${named.length === 1 ? "it" : "them"}; grant ${named.length === 1 ? "it" : "them"} in a statement with "Resource": "*"`,
+      `${subject} no resource-level permissions (AWS authorizes ${it} against the resource "*"), so this statement's Resource (${quoteList(specific.map((r) => r.value))}) never matches ${it}; grant ${it} in a statement with "Resource": "*"`,
     );
   }
   if (actions !== undefined) checkResourceArns(specific, actions, warn);

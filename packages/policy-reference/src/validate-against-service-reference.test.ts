@@ -263,6 +263,10 @@ describe("validateAgainstServiceReference", () => {
     ],
     ["s3:ListAllMyBuckets on arn:aws:s3:::* (the whole service)", doc(allow("s3:ListAllMyBuckets", "arn:aws:s3:::*"))],
     [
+      'ec2:DescribeInstances with "*" beside an instance ARN',
+      doc(allow(["ec2:DescribeInstances", "ec2:StopInstances"], ["*", "arn:aws:ec2:*:111122223333:instance/i-1"])),
+    ],
+    [
       "NotAction and NotResource: only the name checks apply",
       doc(
         {
