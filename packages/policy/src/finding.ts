@@ -45,8 +45,21 @@ export const FINDING_CODES = [
   "for-all-values-with-allow",
 ] as const;
 
-/** One of {@link FINDING_CODES}. */
-export type FindingCode = (typeof FINDING_CODES)[number];
+/**
+ * Codes of the checks against AWS's service reference (`@gatehouse/policy-reference`, which reads
+ * a dataset and so lives outside this package); all warnings, documented where they are produced.
+ */
+export const SERVICE_REFERENCE_FINDING_CODES = [
+  "unknown-service",
+  "unknown-action",
+  "action-wildcard-matches-nothing",
+  "unsupported-condition-key",
+  "no-resource-level-permissions",
+  "resource-matches-no-action",
+] as const;
+
+/** One of {@link FINDING_CODES} or {@link SERVICE_REFERENCE_FINDING_CODES}. */
+export type FindingCode = (typeof FINDING_CODES)[number] | (typeof SERVICE_REFERENCE_FINDING_CODES)[number];
 
 /**
  * One validation finding, in the spirit of IAM Access Analyzer policy validation.

@@ -32,7 +32,7 @@ export type {
   StatementRef,
 } from "./evaluation-result.ts";
 export type { Finding, FindingCode } from "./finding.ts";
-export { FINDING_CODES } from "./finding.ts";
+export { FINDING_CODES, SERVICE_REFERENCE_FINDING_CODES } from "./finding.ts";
 export type { ParsePolicyOptions } from "./parse-policy.ts";
 export { POLICY_SIZE_LIMITS, parsePolicy, policySize, validatePolicy } from "./parse-policy.ts";
 export type {

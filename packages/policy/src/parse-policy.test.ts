@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: IAM policy variables are literal ${…} text in policies
 import { describe, expect, it } from "vitest";
-import { FINDING_CODES, type FindingCode } from "./finding.ts";
+import { FINDING_CODES } from "./finding.ts";
 import { POLICY_SIZE_LIMITS, parsePolicy, policySize, validatePolicy } from "./parse-policy.ts";
 import type { PolicyDocumentInput, PolicyKind } from "./policy.ts";
 
@@ -24,7 +24,8 @@ const doc = (...statements: unknown[]) => ({ Version: V, Statement: statements }
 
 interface Case {
   doc: string;
-  code: FindingCode;
+  /** The engine's own codes; the service-reference codes are tested in @gatehouse/policy-reference. */
+  code: (typeof FINDING_CODES)[number];
   path: string;
   input: PolicyDocumentInput;
   kind?: PolicyKind;

@@ -182,6 +182,8 @@ describe("gatehouse policy validate", () => {
     await writeFile(file("warning.json"), line({ Statement: [statement("Allow", "s3:GetObject", "*")] }));
     await writeFile(file("invalid.json"), line(policy({ Effect: "Permit", Action: "s3:GetObject", Resource: "*" })));
     await writeFile(file("not-json.json"), "{ nope");
+    // Valid for the engine; the service reference knows better.
+    await writeFile(file("typo.json"), line(policy(statement("Allow", "s3:GetObjekt", "arn:aws:s3:::b/*"))));
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -224,6 +226,28 @@ describe("gatehouse policy validate", () => {
     const run = await gatehouse(["policy", "validate", file("not-json.json"), "--json"]);
     expect(run.code).toBe(1);
     expect(JSON.parse(run.stdout)[0]).toMatchObject({ code: "malformed-json" });
+  });
+
+  it("warns about what AWS's service reference does not know, without changing the exit status", async () => {
+    const run = await gatehouse(["policy", "validate", file("typo.json")]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(
+      'warning $.Statement[0].Action [unknown-action] service s3 has no action "GetObjekt" (did you mean "s3:GetObject"?)',
+    );
+    const json = await gatehouse(
+      ["policy", "validate", "-", "--json"],
+      line(policy(statement("Permit" as "Allow", "s3:GetObjekt", "*"))),
+    );
+    expect(json.code).toBe(1);
+    const codes = JSON.parse(json.stdout).map((f: { code: string }) => f.code);
+    expect(codes).toEqual(["invalid-effect", "unknown-action"]);
+  });
+
+  it("skips the service reference with --no-service-reference", async () => {
+    const run = await gatehouse(["policy", "validate", file("typo.json"), "--no-service-reference"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("valid");
+    expect(run.stdout).not.toContain("unknown-action");
   });
 
   it("exits 2 on misuse: unreadable file, unknown kind", async () => {

@@ -21,6 +21,8 @@ export const policyKinds = [
 export interface PolicyValidateOptions {
   kind?: PolicyKind;
   json: boolean;
+  /** Also check actions, condition keys and resource ARNs against AWS's service reference (default). */
+  serviceReference: boolean;
 }
 
 /** Exit status of `policy validate`: 0 valid (warnings allowed), 1 errors found. */
@@ -40,6 +42,10 @@ export function registerPolicyValidate(policy: Command): void {
     .argument("<file>", 'policy document file, or "-" for stdin')
     .addOption(new Option("--kind <kind>", "where the policy will be attached").choices(policyKinds))
     .option("--json", "print the findings as a JSON array", false)
+    .option(
+      "--no-service-reference",
+      "skip the checks against AWS's service reference (unknown actions, unsupported condition keys, resource ARNs that fit no action), which read the dataset of the services the policy names (~20-50 ms for s3, ec2 and iam)",
+    )
     .action(async (file: string, options: PolicyValidateOptions, command: Command) => {
       let text: string;
       try {
@@ -51,6 +57,12 @@ export function registerPolicyValidate(policy: Command): void {
         });
       }
       const findings = validatePolicy(text, options.kind ? { kind: options.kind } : {});
+      if (options.serviceReference) {
+        // Imported here so --no-service-reference skips the dataset's modules too. The findings
+        // are warnings only, so they never change the exit status.
+        const { validateAgainstServiceReference } = await import("@gatehouse/policy-reference");
+        findings.push(...(await validateAgainstServiceReference(text)));
+      }
       process.stdout.write(options.json ? `${JSON.stringify(findings)}\n` : formatFindings(findings, file));
       process.exitCode = validateExitCode(findings);
     });
