@@ -294,8 +294,8 @@ function find(seg: Segment, s: string, from: number, limit: number): number {
 
 /** The first colon in [from, limit), or `limit`. */
 function colonOrLimit(s: string, from: number, limit: number): number {
-  for (let i = from; i < limit; i++) if (s.charCodeAt(i) === COLON) return i;
-  return limit;
+  const at = s.indexOf(":", from);
+  return at < 0 || at > limit ? limit : at;
 }
 
 /**
