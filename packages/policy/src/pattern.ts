@@ -76,7 +76,7 @@ export class Pattern {
   /** Literal text every match starts with (GENERAL and SEGMENTED): checked before resolving variables. */
   private readonly prefix: string;
   /**
-   * The last code unit of `literal` (`prefix` for GENERAL). ARNs share long prefixes and differ
+   * The last code unit of `literal` (`prefix` for GENERAL and SEGMENTED). ARNs share long prefixes and differ
    * near the end, so comparing this one first rejects most candidates without a string compare.
    */
   private readonly probe: number;
