@@ -182,7 +182,90 @@ export const knownDifferences: readonly KnownDifference[] = [
       return changed ? out : undefined;
     },
   },
+  {
+    id: "resource-wildcard-stays-in-its-segment",
+    kind: "iam-simulate-departs-from-aws",
+    summary:
+      "In Resource and NotResource a `?`, and a `*` followed by more text of its segment, never match a colon, in " +
+      "the resource part of the ARN as in the other segments: arn:aws:s3:::data/*/c?d.txt does not match the object " +
+      "data/shared/c:d.txt. iam-simulate checks partition, service, region and account segment by segment but " +
+      "matches the resource part as one glob whose wildcards cross colons. AWS: 'You can use wildcard characters " +
+      "(* and ?) within the individual segments of an ARN (the parts separated by colons)' and only 'If the * " +
+      "wildcard is the last character of a resource ARN segment, it can expand to match beyond the colon " +
+      "boundaries.'",
+    awsDocs:
+      "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html#reference_policies_elements_resource_wildcards",
+    normalize(scenario) {
+      return resolveResourceEntries(scenario, (entry) => segmentBoundWildcard(entry.slice(resourcePartStart(entry))));
+    },
+  },
+  {
+    id: "short-resource-arn-trailing-star-crosses-colons",
+    kind: "iam-simulate-departs-from-aws",
+    summary:
+      "A Resource with fewer than six segments whose `*` ends a segment matches across the colons that follow: " +
+      "arn:aws:dynamodb:us-*:table/orders covers arn:aws:dynamodb:us-east-1:111122223333:table/orders. " +
+      "iam-simulate pads a short ARN with `*` segments and then matches segment by segment, so `us-*` must match " +
+      "the region alone and `table/orders` the account. AWS: 'If the * wildcard is the last character of a " +
+      "resource ARN segment, it can expand to match beyond the colon boundaries.'",
+    awsDocs:
+      "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html#reference_policies_elements_resource_wildcards",
+    normalize(scenario) {
+      return resolveResourceEntries(
+        scenario,
+        (entry) => resourcePartStart(entry) === entry.length && entry.includes("*"),
+      );
+    },
+  },
 ];
+
+/** Where the resource part of an ARN pattern starts: after its fifth colon (or at the end). */
+function resourcePartStart(arn: string): number {
+  let colons = 0;
+  for (let i = 0; i < arn.length; i++) if (arn[i] === ":" && ++colons === 5) return i + 1;
+  return arn.length;
+}
+
+/** Whether a pattern has a `?`, or a `*` followed by more text of its segment (which cannot cross a colon). */
+function segmentBoundWildcard(pattern: string): boolean {
+  return /\?|\*[^:*]/.test(pattern);
+}
+
+/** A Resource entry (without variables) as Gatehouse reads it, segment by segment. */
+function resourceEntryRegExp(pattern: string): RegExp {
+  let source = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] as string;
+    if (c === "*") source += i + 1 === pattern.length || pattern[i + 1] === ":" ? "[\\s\\S]*" : "[^:]*";
+    else if (c === "?") source += "[^:]";
+    else source += c.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+  }
+  return new RegExp(`^${source}$`);
+}
+
+/**
+ * The scenario with every Resource/NotResource entry that `uses` the construct (and has no policy
+ * variable) replaced by what it means for this request under Gatehouse's reading: the request's
+ * resource itself when the entry matches it, an ARN that matches nothing otherwise.
+ */
+function resolveResourceEntries(scenario: Scenario, uses: (entry: string) => boolean): Scenario | undefined {
+  const target = scenario.request.resource;
+  let changed = false;
+  const resolve = (value: string | string[]): string | string[] => {
+    const entries = toArray(value).map((entry) => {
+      if (entry === "*" || entry.includes("${") || !uses(entry)) return entry;
+      changed = true;
+      return resourceEntryRegExp(entry).test(target) ? target : "arn:aws:none:::none";
+    });
+    return typeof value === "string" ? (entries[0] as string) : entries;
+  };
+  const out = mapStatements(scenario, (st) => {
+    if (st.Resource !== undefined) return { ...st, Resource: resolve(st.Resource) };
+    if (st.NotResource !== undefined) return { ...st, NotResource: resolve(st.NotResource) };
+    return st;
+  });
+  return changed ? out : undefined;
+}
 
 const dateOperators =
   /^(ForAnyValue:|ForAllValues:)?Date(Not)?(Equals|LessThan|LessThanEquals|GreaterThan|GreaterThanEquals)(IfExists)?$/;

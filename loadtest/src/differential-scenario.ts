@@ -57,6 +57,8 @@ const resourceTemplates = [
   "arn:aws:s3:::data/home/alice/a.txt",
   "arn:aws:s3:::data/shared/b.txt",
   "arn:aws:s3:::logs/2024/x.log",
+  // An object key with a colon: wildcards of the resource part meet an ARN segment boundary.
+  "arn:aws:s3:::data/shared/c:d.txt",
   "arn:aws:dynamodb:us-east-1:{acct}:table/orders",
   "arn:aws:dynamodb:us-west-2:{acct}:table/Orders",
   "arn:aws:sqs:us-east-1:{acct}:jobs",
@@ -105,6 +107,12 @@ const resourcePatterns = fc.oneof(
       "arn:aws:sqs:us-east-1:{acct}:*",
       "arn:aws:sqs:*:*:jobs",
       "arn:aws:*:*:*:*",
+      // Wildcards segment by segment: `?` and a `*` followed by more text stay off colons; a `*`
+      // ending its segment crosses them, in a short ARN too.
+      "arn:aws:s3:::data/*/c?d.txt",
+      "arn:aws:s3:::data/*/*.txt",
+      "arn:aws:dynamodb:us-*-1:{acct}:table/*",
+      "arn:aws:dynamodb:us-*:table/orders",
       // Policy variables, resolved from the request context (aws:username is given, not derived).
       `arn:aws:s3:::data/home/${policyVariable("aws:username")}/*`,
       `arn:aws:s3:::${policyVariable("aws:PrincipalTag/team")}/*`,

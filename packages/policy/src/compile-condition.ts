@@ -172,43 +172,40 @@ class IpMatcher implements ValueMatcher {
   }
 }
 
-/** `ArnEquals`/`ArnLike`: each of the six components matched separately, wildcards within a component. */
+/**
+ * `ArnEquals`/`ArnLike`: "Each of the six colon-delimited components of the ARN is checked
+ * separately and each can include multi-character match wildcards (*) or single-character match
+ * wildcards (?)" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_ARN).
+ * So a policy value with fewer than six components matches nothing, and no wildcard reaches past
+ * its component. The sixth component is the resource (everything after the fifth colon, which per
+ * the ARN format `resource-type:resource-id` may itself hold colons): it is one component, and its
+ * wildcards match any character of it, colons included.
+ */
 class ArnMatcher implements ValueMatcher {
   private readonly arns: readonly (readonly Pattern[])[];
-  private readonly wholes: readonly Pattern[];
   private readonly all: readonly Pattern[];
   constructor(values: readonly string[], variables: boolean) {
     const arns: Pattern[][] = [];
-    const wholes: Pattern[] = [];
     for (const value of values) {
       const parts = splitArnPattern(value);
-      if (parts === undefined) wholes.push(compilePattern(value, { wildcards: true, variables }));
-      else arns.push(parts.map((p) => compilePattern(p, { wildcards: true, variables })));
+      if (parts !== undefined) arns.push(parts.map((p) => compilePattern(p, { wildcards: true, variables })));
     }
     this.arns = arns;
-    this.wholes = wholes;
-    this.all = [...wholes, ...arns.flat()];
+    this.all = arns.flat();
   }
   match(v: Scalar, ctx: Context): ValueResult {
     if (typeof v !== "string") return INVALID;
+    const c0 = v.indexOf(":");
+    const c1 = c0 < 0 ? -1 : v.indexOf(":", c0 + 1);
+    const c2 = c1 < 0 ? -1 : v.indexOf(":", c1 + 1);
+    const c3 = c2 < 0 ? -1 : v.indexOf(":", c2 + 1);
+    const c4 = c3 < 0 ? -1 : v.indexOf(":", c3 + 1);
+    if (c4 < 0) return INVALID;
     let unresolved = false;
-    for (const p of this.wholes) {
-      const r = p.match(v, 0, v.length, ctx);
+    for (const p of this.arns) {
+      const r = matchArnComponents(p, v, c0, c1, c2, c3, c4, ctx);
       if (r === MATCH) return MATCH;
       if (r === UNRESOLVED) unresolved = true;
-    }
-    if (this.arns.length > 0) {
-      const c0 = v.indexOf(":");
-      const c1 = c0 < 0 ? -1 : v.indexOf(":", c0 + 1);
-      const c2 = c1 < 0 ? -1 : v.indexOf(":", c1 + 1);
-      const c3 = c2 < 0 ? -1 : v.indexOf(":", c2 + 1);
-      const c4 = c3 < 0 ? -1 : v.indexOf(":", c3 + 1);
-      if (c4 < 0) return unresolved ? UNRESOLVED : INVALID;
-      for (const p of this.arns) {
-        const r = matchArnComponents(p, v, c0, c1, c2, c3, c4, ctx);
-        if (r === MATCH) return MATCH;
-        if (r === UNRESOLVED) unresolved = true;
-      }
     }
     return noMatch(this.all, unresolved, ctx);
   }

@@ -31,7 +31,7 @@ const USER = aUser("alice");
 const SESSION = aRoleSession("Admin", "s1");
 const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/Admin`;
 
-const REQUEST_ACTIONS = ["s3:GetObject", "s3:PutObject", "ec2:RunInstances", "iam:CreateUser"];
+const REQUEST_ACTIONS = ["s3:GetObject", "s3:PutObject", "ec2:RunInstances", "iam:CreateUser", "lambda:InvokeFunction"];
 const ACTION_PATTERNS = [
   ...REQUEST_ACTIONS,
   "s3:*",
@@ -48,6 +48,8 @@ const REQUEST_RESOURCES = [
   "arn:aws:s3:::b/secret/k",
   "arn:aws:s3:::b/alice",
   "arn:aws:ec2:us-east-1:111122223333:instance/i-1",
+  "arn:aws:lambda:us-east-1:111122223333:function:api",
+  "arn:aws:lambda:us-east-1:111122223333:function:api:prod",
 ];
 const RESOURCE_PATTERNS = [
   "*",
@@ -58,6 +60,14 @@ const RESOURCE_PATTERNS = [
   "arn:aws:s3:::b/${aws:username}",
   "arn:aws:s3:::*/k",
   "arn:aws:s3:::b/?",
+  // Segment by segment: a `*` inside a segment stays there, a last-in-segment `*` crosses colons,
+  // `?` never matches a colon, variables only after the fifth colon.
+  "arn:aws:lambda:us-*3:function:api",
+  "arn:aws:lambda:*:111122223333:function:api*",
+  "arn:aws:lambda:us-east-1:111122223333:function?api",
+  "arn:aws:*:us-east-1:*:*i",
+  "arn:aws:lambda:us-east-1:${aws:PrincipalTag/team}:function:api",
+  "arn:aws:ec2:*1:*",
 ];
 
 const conditionArb: fc.Arbitrary<readonly [string, string, readonly string[]]> = fc.oneof(
@@ -87,6 +97,20 @@ const conditionArb: fc.Arbitrary<readonly [string, string, readonly string[]]> =
     fc.subarray(["a", "b", "c"], { minLength: 1 }),
   ),
   fc.tuple(fc.constant("Null"), fc.constantFrom("aws:username", "aws:TagKeys"), fc.constantFrom(["true"], ["false"])),
+  fc.tuple(
+    fc.constantFrom("ArnLike", "ArnNotLike", "ArnEqualsIfExists", "ArnNotEquals"),
+    fc.constant("aws:SourceArn"),
+    fc.subarray(
+      [
+        "arn:aws:iam::*",
+        "arn:aws:lambda:*:111122223333:function:*",
+        "arn:aws:lambda:us-*:*:function:a?i*",
+        "arn:aws:iam::111122223333:user/${aws:username}",
+        "arn:aws:*:*:111122223333:*",
+      ],
+      { minLength: 1, maxLength: 2 },
+    ),
+  ),
 );
 
 function statementArb(withPrincipal: boolean): fc.Arbitrary<GenStatement> {
@@ -165,7 +189,14 @@ const contextArb: fc.Arbitrary<Record<string, ContextValue>> = fc
       "aws:SecureTransport": fc.constantFrom(true, false, "true", "false"),
       "aws:MultiFactorAuthAge": fc.constantFrom(50, 100, "3600", 7200),
       "aws:TagKeys": fc.subarray(["a", "b", "c", "d"]),
-      "aws:PrincipalTag/team": fc.constantFrom("alice", "eng"),
+      "aws:PrincipalTag/team": fc.constantFrom("alice", "eng", "111122223333"),
+      "aws:SourceArn": fc.constantFrom(
+        "arn:aws:lambda:us-east-1:111122223333:function:api",
+        "arn:aws:lambda:us-east-1:111122223333:function:api:prod",
+        "arn:aws:iam::111122223333:user/alice",
+        "arn:aws:iam::444455556666:user/bob",
+        "not-an-arn",
+      ),
     },
     { requiredKeys: [] },
   )
@@ -205,6 +236,60 @@ function contextValue(ctx: Record<string, ContextValue>, key: string): ContextVa
   return found === undefined ? undefined : ctx[found];
 }
 
+/**
+ * A Resource entry as a RegExp, from the Resource element page: `*` and `?` work "within the
+ * individual segments of an ARN (the parts separated by colons)", except that a `*` that is "the
+ * last character of a resource ARN segment ... can expand to match beyond the colon boundaries";
+ * variables only after the fifth colon, their values literal. Undefined when a variable has no value.
+ */
+function resourceRegExp(pattern: string, ctx: Record<string, ContextValue>): RegExp | undefined {
+  let fifth = pattern.length;
+  for (let i = 0, colons = 0, depth = 0; i < pattern.length; i++) {
+    if (pattern.startsWith("${", i)) depth++;
+    else if (pattern[i] === "}" && depth > 0) depth--;
+    else if (pattern[i] === ":" && depth === 0 && ++colons === 5) {
+      fifth = i + 1;
+      break;
+    }
+  }
+  const literal = (t: string) => t.replace(/[.*?+^${}()|[\]\\]/g, "\\$&");
+  let source = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const close = pattern.indexOf("}", i);
+    if (i >= fifth && pattern.startsWith("${", i) && close > 0) {
+      const v = contextValue(ctx, pattern.slice(i + 2, close));
+      if (v === undefined || Array.isArray(v)) return undefined;
+      source += literal(String(v));
+      i = close;
+    } else if (pattern[i] === "*") {
+      source += i + 1 === pattern.length || pattern[i + 1] === ":" ? "[\\s\\S]*" : "[^:]*";
+    } else if (pattern[i] === "?") source += "[^:]";
+    else source += literal(pattern[i] as string);
+  }
+  return new RegExp(`^${source}$`);
+}
+
+/**
+ * ArnLike from the condition operators page: "Each of the six colon-delimited components of the ARN
+ * is checked separately", so both sides need six (the sixth keeps its colons); undefined when the
+ * request value is not an ARN.
+ */
+function arnLike(pattern: string, value: string, ctx: Record<string, ContextValue>): boolean | undefined {
+  const six = (t: string) => {
+    const parts = t.split(":");
+    return parts.length < 6 ? undefined : [...parts.slice(0, 5), parts.slice(5).join(":")];
+  };
+  const v = six(value);
+  if (v === undefined) return undefined;
+  const resolved = substitute(pattern, ctx);
+  const p = resolved === undefined ? undefined : six(pattern);
+  if (p === undefined) return false;
+  return p.every((component, i) => {
+    const c = substitute(component, ctx);
+    return c !== undefined && glob(c).test(v[i] as string);
+  });
+}
+
 /** Substitutes `${key}`; undefined when a key is missing or multivalued. */
 function substitute(value: string, ctx: Record<string, ContextValue>): string | undefined {
   let ok = true;
@@ -240,6 +325,10 @@ function conditionHolds(operator: string, key: string, values: string[], ctx: Re
         const resolved = substitute(pv, ctx);
         if (resolved !== undefined && (base.includes("Like") ? glob(resolved).test(String(x)) : resolved === String(x)))
           anyMatch = true;
+      } else if (base.startsWith("Arn")) {
+        const r = arnLike(pv, String(x), ctx);
+        if (r === undefined) broken = true;
+        else if (r) anyMatch = true;
       } else if (base === "Bool") {
         const b = String(x).toLowerCase();
         if (b !== "true" && b !== "false") broken = true;
@@ -264,16 +353,9 @@ function applies(s: GenStatement, req: AuthzRequest): boolean {
   const actionHit = list(s.Action ?? s.NotAction).some((p) => glob(p, "i").test(req.action));
   if (s.Action !== undefined ? !actionHit : actionHit) return false;
   if (s.Resource !== undefined) {
-    if (
-      !list(s.Resource).some((p) => {
-        const r = substitute(p, ctx);
-        return r !== undefined && glob(r).test(req.resource);
-      })
-    )
-      return false;
+    if (!list(s.Resource).some((p) => resourceRegExp(p, ctx)?.test(req.resource) === true)) return false;
   } else if (s.NotResource !== undefined) {
-    const resolved = list(s.NotResource).map((p) => substitute(p, ctx));
-    if (resolved.some((r) => r !== undefined && glob(r).test(req.resource))) return false;
+    if (list(s.NotResource).some((p) => resourceRegExp(p, ctx)?.test(req.resource) === true)) return false;
   }
   const condition = (s.Condition ?? {}) as Record<string, Record<string, string[]>>;
   return Object.entries(condition).every(([op, block]) =>
@@ -396,7 +478,7 @@ const RUNS = { numRuns: 600 };
 describe("generated policy sets (properties)", () => {
   it("generates sets that reach every decision, same- and cross-account (the properties are not vacuous)", () => {
     const counts: Record<string, number> = {};
-    for (const [set, p, req] of fc.sample(fc.tuple(setArb, principalArb, requestArb), { numRuns: 2000, seed: 7 })) {
+    for (const [set, p, req] of fc.sample(fc.tuple(setArb, principalArb, requestArb), { numRuns: 4000, seed: 7 })) {
       const key = `${decide(set, p, req)}/${req.resourceAccount === OTHER_ACCOUNT ? "cross" : "same"}`;
       counts[key] = (counts[key] ?? 0) + 1;
     }

@@ -117,7 +117,7 @@ const cases: Case[] = [
   },
   {
     doc: RESOURCE,
-    name: "resource wildcards cross : and /",
+    name: "a * that ends its segment crosses : and /",
     set: { identityPolicies: [policy(allow("s3:GetObject", "arn:aws:s3:::amzn*"))] },
     principal: alice,
     request: request("s3:GetObject", `${BUCKET}/a/b:c`),
@@ -947,7 +947,7 @@ describe("compiling and evaluating", () => {
   });
 
   it("treats policy variables literally in a 2008-10-17 policy built by hand", () => {
-    // parsePolicy rejects variables in 2008-10-17 documents; a hand-built AST shows the literal semantics.
+    // The same literal semantics as a parsed 2008-10-17 document (arn-matching.test.ts), on an AST.
     const old: Policy = {
       kind: "identity",
       version: "2008-10-17",

@@ -2,7 +2,7 @@ import type { PrincipalInfo } from "./authz-request.ts";
 import { type CompiledCondition, compileCondition, conditionHolds } from "./compile-condition.ts";
 import type { Context } from "./context-lookup.ts";
 import type { PolicyRef } from "./evaluation-result.ts";
-import { compilePattern, MATCH, type Pattern } from "./pattern.ts";
+import { compilePattern, MATCH, type Pattern, resourcePartOffset } from "./pattern.ts";
 import type { Policy, PrincipalElement, Statement } from "./policy.ts";
 
 /** A Principal/NotPrincipal element as sets, for O(1) matching. */
@@ -80,9 +80,12 @@ const cores = new WeakMap<Policy, readonly StatementCore[]>();
 function compileCores(policy: Policy, cache: boolean): readonly StatementCore[] {
   const cached = cache ? cores.get(policy) : undefined;
   if (cached !== undefined) return cached;
+  // In a 2008-10-17 (or version-less) policy `${…}` is literal text (AWS, Version element page).
   const variables = policy.version === "2012-10-17";
   const actionPattern = (a: string) => compilePattern(a.toLowerCase(), { wildcards: true, variables: false });
-  const resourcePattern = (r: string) => compilePattern(r, { wildcards: true, variables });
+  // Wildcards segment by segment, variables only in the resource part (after the fifth colon).
+  const resourcePattern = (r: string) =>
+    compilePattern(r, { wildcards: true, variables, variablesFrom: resourcePartOffset(r), arnSegments: true });
   const compiled = policy.statements.map(
     (s): StatementCore => ({
       statement: s,

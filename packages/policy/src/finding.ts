@@ -29,8 +29,8 @@ export const FINDING_CODES = [
   "invalid-condition-key",
   "invalid-condition-value",
   "invalid-policy-variable",
-  "policy-variable-in-old-version",
   "policy-too-large",
+  "nesting-too-deep",
   // warnings
   "missing-version",
   "duplicate-sid",
@@ -43,6 +43,9 @@ export const FINDING_CODES = [
   "set-operator-on-single-valued-key",
   "missing-set-operator-on-multivalued-key",
   "for-all-values-with-allow",
+  "policy-variable-in-old-version",
+  "policy-variable-outside-resource-part",
+  "arn-condition-value-matches-nothing",
 ] as const;
 
 /**

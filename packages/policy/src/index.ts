@@ -34,7 +34,7 @@ export type {
 export type { Finding, FindingCode } from "./finding.ts";
 export { FINDING_CODES, SERVICE_REFERENCE_FINDING_CODES } from "./finding.ts";
 export type { ParsePolicyOptions } from "./parse-policy.ts";
-export { POLICY_SIZE_LIMITS, parsePolicy, policySize, validatePolicy } from "./parse-policy.ts";
+export { MAX_POLICY_NESTING, POLICY_SIZE_LIMITS, parsePolicy, policySize, validatePolicy } from "./parse-policy.ts";
 export type {
   ConditionClause,
   ConditionOperatorName,

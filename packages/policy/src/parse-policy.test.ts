@@ -228,13 +228,13 @@ const cases: Case[] = [
     input: doc(s({ Resource: "arn:aws:s3:::b/${aws:username" })),
   },
   {
-    doc: VARIABLES,
+    doc: VERSION,
     code: "policy-variable-in-old-version",
     path: "$.Statement[0].Resource",
     input: { Version: "2008-10-17", Statement: [s({ Resource: "arn:aws:s3:::b/${aws:username}/*" })] },
   },
   {
-    doc: VARIABLES,
+    doc: VERSION,
     code: "policy-variable-in-old-version",
     path: "$.Statement[0].Condition.StringEquals['s3:prefix']",
     input: { Statement: [s({ Condition: { StringEquals: { "s3:prefix": "${aws:username}" } } })] },
@@ -245,6 +245,14 @@ const cases: Case[] = [
     path: "$",
     input: doc(s({ Resource: `arn:aws:s3:::${"x".repeat(2100)}` })),
     kind: "inline-user",
+  },
+  {
+    doc: GRAMMAR,
+    code: "nesting-too-deep",
+    path: "$",
+    input: doc(
+      s({ Condition: { StringEquals: { "aws:username": JSON.parse(`${"[".repeat(40)}"x"${"]".repeat(40)}`) } } }),
+    ),
   },
   { doc: VERSION, code: "missing-version", path: "$", input: { Statement: s({}) } },
   {
@@ -299,6 +307,18 @@ const cases: Case[] = [
     code: "missing-set-operator-on-multivalued-key",
     path: "$.Statement[0].Condition.StringEquals['aws:TagKeys']",
     input: doc(s({ Condition: { StringEquals: { "aws:TagKeys": "team" } } })),
+  },
+  {
+    doc: VARIABLES,
+    code: "policy-variable-outside-resource-part",
+    path: "$.Statement[0].Resource",
+    input: doc(s({ Resource: "arn:aws:iam::${aws:PrincipalAccount}:role/x" })),
+  },
+  {
+    doc: OPERATORS,
+    code: "arn-condition-value-matches-nothing",
+    path: "$.Statement[0].Condition.ArnLike['aws:SourceArn']",
+    input: doc(s({ Condition: { ArnLike: { "aws:SourceArn": "arn:aws:iam::*" } } })),
   },
   {
     doc: MULTI,
@@ -374,6 +394,71 @@ describe("validation findings", () => {
     expect(validatePolicy({ Version: V, Statement: s({ Effect: "Maybe" }) })).toContainEqual(
       expect.objectContaining({ code: "invalid-effect", path: "$.Statement.Effect" }),
     );
+  });
+
+  it("accepts a 2008-10-17 or version-less policy with ${…} as literal text, with a warning", () => {
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_version.html: there
+    // "variables such as ${aws:username} aren't recognized as variables and are instead treated as
+    // literal strings". IAM accepts the policy; Access Analyzer-style validation warns.
+    for (const input of [
+      { Version: "2008-10-17", Statement: [s({ Resource: "arn:aws:s3:::b/${aws:username" })] },
+      { Statement: [s({ Condition: { StringLike: { "s3:prefix": "${aws:username}/*" } } })] },
+    ]) {
+      const { policy, findings } = parsePolicy(input);
+      expect(policy?.version).toBe("2008-10-17");
+      expect(findings.filter((f) => f.severity === "error")).toEqual([]);
+      expect(findings).toContainEqual(expect.objectContaining({ code: "policy-variable-in-old-version" }));
+    }
+  });
+
+  it("treats ${…} before a Resource's fifth colon as literal text (no variable syntax error there)", () => {
+    const { policy, findings } = parsePolicy(doc(s({ Resource: "arn:aws:s3:${bad}:111122223333:x/${aws:username}" })));
+    expect(findings.map((f) => f.code)).toEqual(["policy-variable-outside-resource-part"]);
+    expect(policy).toBeDefined();
+    expect(validatePolicy(doc(s({ Resource: "arn:aws:s3:::b/${aws:username" })))).toContainEqual(
+      expect.objectContaining({ code: "invalid-policy-variable" }),
+    );
+  });
+
+  it.each([
+    ["Statement", (deep: string) => `{"Version":"2012-10-17","Statement":${deep}}`],
+    ["Version", (deep: string) => `{"Version":${deep},"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}`],
+    [
+      "Resource",
+      (deep: string) => `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":${deep}}}`,
+    ],
+    [
+      "a condition value",
+      (deep: string) =>
+        `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"aws:username":${deep}}}}}`,
+    ],
+    [
+      "Principal",
+      (deep: string) =>
+        `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Principal":{"AWS":${deep}}}}`,
+    ],
+  ])("reports nesting 10,000 deep in %s as an error finding instead of overflowing the stack", (_, wrap) => {
+    const deep = `${"[".repeat(10_000)}${"]".repeat(10_000)}`;
+    for (const input of [wrap(deep), JSON.parse(wrap(deep)) as Record<string, unknown>]) {
+      for (const kind of ["managed", "resource"] as const) {
+        expect(validatePolicy(input, { kind })).toEqual([
+          expect.objectContaining({ code: "nesting-too-deep", path: "$", severity: "error" }),
+        ]);
+      }
+    }
+  });
+
+  it("accepts nesting up to the limit and reports a cyclic object as too deep", () => {
+    const cyclic: Record<string, unknown> = { Version: V, Statement: s({}) };
+    (cyclic.Statement as Record<string, unknown>).Condition = cyclic;
+    expect(validatePolicy(cyclic).map((f) => f.code)).toEqual(["nesting-too-deep"]);
+    // Document, Statement, statement, Condition, operator: 5 levels, then 27 arrays make 32.
+    const nested = (arrays: number) =>
+      JSON.parse(`{"StringEquals":{"aws:username":${"[".repeat(arrays)}"x"${"]".repeat(arrays)}}}`);
+    const codes = (arrays: number) => validatePolicy(doc(s({ Condition: nested(arrays) }))).map((f) => f.code);
+    expect(codes(27)).not.toContain("nesting-too-deep");
+    expect(codes(27)).toContain("invalid-condition-value");
+    expect(codes(28)).toEqual(["nesting-too-deep"]);
   });
 
   it("accepts a 2008-10-17 policy without variables", () => {

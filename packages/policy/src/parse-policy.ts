@@ -3,6 +3,7 @@ import { parseOperator, suggestOperator } from "./condition-operators.ts";
 import type { Finding, FindingCode } from "./finding.ts";
 import { globalKeyShape } from "./global-condition-keys.ts";
 import { parseCidr } from "./ip-address.ts";
+import { resourcePartOffset } from "./pattern.ts";
 import type {
   ConditionClause,
   Effect,
@@ -97,6 +98,37 @@ function member(path: string, name: string): string {
   return path + suffix;
 }
 
+/**
+ * How deep objects and arrays may nest in a policy document. The grammar needs six levels
+ * (document, Statement array, statement, Condition, operator block, value array); anything much
+ * deeper is not a policy, and walking it recursively (JSON.stringify in a message, say) would
+ * overflow the stack. https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html
+ */
+export const MAX_POLICY_NESTING = 32;
+
+/**
+ * Whether `root` nests objects/arrays deeper than `max` levels, walked with an explicit stack so a
+ * 10,000-deep document cannot overflow the call stack (and a cyclic object is simply too deep).
+ */
+function nestsDeeperThan(root: unknown, max: number): boolean {
+  const stack: unknown[] = [root];
+  const depths: number[] = [1];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    const depth = depths.pop() as number;
+    if (typeof value !== "object" || value === null) continue;
+    if (depth > max) return true;
+    const children = Array.isArray(value) ? value : Object.values(value);
+    for (const child of children) {
+      if (typeof child === "object" && child !== null) {
+        stack.push(child);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return false;
+}
+
 /** Characters of JSON text, not counting whitespace outside strings. */
 export function policySize(text: string): number {
   let count = 0;
@@ -165,18 +197,33 @@ function stringList(value: unknown, path: string, element: string, out: Collecto
   return undefined;
 }
 
-/** Checks `${…}` in a Resource or string/ARN condition value. */
-function checkVariables(value: string, path: string, scope: Scope): void {
-  if (!value.includes("${")) return;
+/**
+ * Checks `${…}` in a Resource or string/ARN condition value; `from` is where variables may start
+ * (a Resource's resource part, after the fifth colon). Text that is not a variable is literal, and
+ * reported as a warning, as IAM Access Analyzer does, since IAM accepts the policy.
+ */
+function checkVariables(value: string, path: string, scope: Scope, from = 0): void {
+  const at = value.indexOf("${");
+  if (at < 0) return;
   if (scope.version === "2008-10-17") {
-    scope.out.error(
+    // The Version element page: without 2012-10-17, "variables such as ${aws:username} aren't
+    // recognized as variables and are instead treated as literal strings".
+    scope.out.warn(
       path,
       "policy-variable-in-old-version",
-      `"${value}" contains a policy variable, but policy variables need "Version": "2012-10-17" (in 2008-10-17 policies they are literal text)`,
+      `"${value}" looks like it uses a policy variable, but without "Version": "2012-10-17" it is literal text`,
     );
     return;
   }
-  const parsed = parseTemplate(value);
+  if (at < from) {
+    scope.out.warn(
+      path,
+      "policy-variable-outside-resource-part",
+      `"${value}" has "\${" before the fifth colon: a policy variable works only in the resource part of the ARN, so this text is literal`,
+    );
+  }
+  if (value.indexOf("${", from) < 0) return;
+  const parsed = parseTemplate(value.slice(from));
   if ("error" in parsed) scope.out.error(path, "invalid-policy-variable", parsed.error);
 }
 
@@ -215,7 +262,7 @@ function parseResources(value: unknown, path: string, element: string, scope: Sc
         "invalid-resource",
         `"${r}" is not a valid resource: use an ARN (arn:partition:service:region:account:resource) or "*"`,
       );
-    } else checkVariables(r, p, scope);
+    } else checkVariables(r, p, scope, resourcePartOffset(r));
   });
   return list;
 }
@@ -383,7 +430,16 @@ function parseCondition(
         if (problem !== undefined) {
           out.error(vp, "invalid-condition-value", `${operator}: ${problem}`);
           ok = false;
-        } else if (info.family === "string" || info.family === "arn") checkVariables(v, vp, scope);
+        } else {
+          if (info.family === "string" || info.family === "arn") checkVariables(v, vp, scope);
+          if (info.family === "arn" && splitArnPattern(v) === undefined) {
+            out.warn(
+              vp,
+              "arn-condition-value-matches-nothing",
+              `${operator}: "${v}" has fewer than six colon-separated components, so it matches no ARN (each component is checked separately)`,
+            );
+          }
+        }
         values.push(v);
       });
       if (key.toLowerCase().startsWith("aws:")) {
@@ -576,6 +632,15 @@ export function parsePolicy(
   }
   if (!isRecord(root)) {
     out.error("$", "not-an-object", "a policy document must be a JSON object");
+    return { findings: out.findings };
+  }
+  // Before anything walks the document recursively.
+  if (nestsDeeperThan(root, MAX_POLICY_NESTING)) {
+    out.error(
+      "$",
+      "nesting-too-deep",
+      `objects and arrays nest deeper than ${MAX_POLICY_NESTING} levels; a policy document needs at most 6`,
+    );
     return { findings: out.findings };
   }
   const limit = POLICY_SIZE_LIMITS[kind];

@@ -10,11 +10,16 @@ export interface Redundancy {
 
 /**
  * Whether wildcard pattern `general` matches every string `specific` matches. `*` in `general`
- * may absorb anything (including `specific`'s own wildcards); `?` covers one literal or `?`.
+ * may absorb anything (including `specific`'s own wildcards); `?` covers one literal or `?`. With
+ * `arnSegments` (Resource patterns) the wildcards follow the Resource element's rules: `?` and a `*`
+ * followed by more text of its segment never cover a colon, nor a `*` of `specific` that may
+ * cross one.
  */
-export function patternCovers(general: string, specific: string): boolean {
+export function patternCovers(general: string, specific: string, arnSegments = false): boolean {
   const memo = new Map<number, boolean>();
   const width = specific.length + 1;
+  // A `*` that may cross colons: any `*` outside ARN patterns, else one that ends its segment.
+  const crosses = (p: string, i: number) => !arnSegments || i + 1 === p.length || p[i + 1] === ":";
   const go = (g: number, s: number): boolean => {
     const key = g * width + s;
     const known = memo.get(key);
@@ -22,10 +27,16 @@ export function patternCovers(general: string, specific: string): boolean {
     let result: boolean;
     if (g === general.length) result = s === specific.length;
     else if (general[g] === "*") {
+      const any = crosses(general, g);
       result = false;
-      for (let k = s; k <= specific.length && !result; k++) result = go(g + 1, k);
+      for (let k = s; k <= specific.length && !result; k++) {
+        result = go(g + 1, k);
+        // A segment-bound `*` stops before a colon, or a `*` of `specific` that crosses colons.
+        const next = specific[k];
+        if (!any && (next === ":" || (next === "*" && crosses(specific, k)))) break;
+      }
     } else if (s === specific.length || specific[s] === "*") result = false;
-    else if (general[g] === "?") result = go(g + 1, s + 1);
+    else if (general[g] === "?") result = !(arnSegments && specific[s] === ":") && go(g + 1, s + 1);
     else result = specific[s] !== "?" && general[g] === specific[s] && go(g + 1, s + 1);
     memo.set(key, result);
     return result;
@@ -63,12 +74,12 @@ function hasWildcard(s: string): boolean {
   return s.includes("*") || s.includes("?");
 }
 
-function listCovers(general: readonly string[], specific: readonly string[]): boolean {
+function listCovers(general: readonly string[], specific: readonly string[], arnSegments = false): boolean {
   return specific.every((sp) =>
     general.some((g) => {
       if (g === "*" || g === sp) return true;
       if (g.includes("${") || sp.includes("${") || !hasWildcard(g)) return false;
-      return patternCovers(g, sp);
+      return patternCovers(g, sp, arnSegments);
     }),
   );
 }
@@ -84,7 +95,7 @@ function covers(b: Shape, a: Shape): boolean {
   if (sb.notResource !== undefined || sa.notResource !== undefined) return a.notResource === b.notResource;
   if (sb.resource === undefined) return true;
   if (sa.resource === undefined) return false;
-  return listCovers(sb.resource, sa.resource);
+  return listCovers(sb.resource, sa.resource, true);
 }
 
 function shape(s: Statement): Shape {
