@@ -80,6 +80,8 @@ interface Taggable {
   readonly kind: TaggableKind;
   /** The noun of its operations and IAM actions. */
   readonly word: string;
+  /** Whether its tag keys compare case-insensitively (users and roles, as in AWS). */
+  readonly keysIgnoreCase: boolean;
   readonly rpc: {
     readonly tag: "tagUser" | "tagRole" | "tagInstanceProfile" | "tagOpenIdConnectProvider";
     readonly untag: "untagUser" | "untagRole" | "untagInstanceProfile" | "untagOpenIdConnectProvider";
@@ -248,6 +250,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     {
       kind: "user",
       word: "User",
+      keysIgnoreCase: true,
       rpc: { tag: "tagUser", untag: "untagUser", list: "listUserTags" },
       entity: (v) => checkName(v, "entityName", NAME_MAX.user),
       arn: (accountId, name) => targets.principal(accountId, "user", name),
@@ -255,6 +258,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     {
       kind: "role",
       word: "Role",
+      keysIgnoreCase: true,
       rpc: { tag: "tagRole", untag: "untagRole", list: "listRoleTags" },
       entity: (v) => checkName(v, "entityName", NAME_MAX.role),
       arn: (accountId, name) => targets.principal(accountId, "role", name),
@@ -262,6 +266,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     {
       kind: "instance-profile",
       word: "InstanceProfile",
+      keysIgnoreCase: false,
       rpc: { tag: "tagInstanceProfile", untag: "untagInstanceProfile", list: "listInstanceProfileTags" },
       entity: (v) => checkName(v, "entityName", 128),
       arn: (accountId, name) => targets.instanceProfile(accountId, name),
@@ -269,6 +274,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     {
       kind: "oidc-provider",
       word: "OpenIDConnectProvider",
+      keysIgnoreCase: false,
       rpc: {
         tag: "tagOpenIdConnectProvider",
         untag: "untagOpenIdConnectProvider",
@@ -725,7 +731,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     ...taggables.flatMap((t) => [
       handler(t.rpc.tag, `Tag${t.word}`, async (r, ctx) => {
         const name = t.entity(r.entityName);
-        const tags = checkTags(r.tags);
+        const tags = checkTags(r.tags, t.keysIgnoreCase);
         if (tags.length === 0) throw new IamError("ValidationError", "tags must not be empty", { field: "tags" });
         await ctx.authorize(`Tag${t.word}`, async () => {
           const e = await t.arn(ctx.accountId, name);
@@ -998,7 +1004,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     handler("createInstanceProfile", "CreateInstanceProfile", async (r, ctx) => {
       const instanceProfileName = checkName(r.instanceProfileName, "instanceProfileName", 128);
       const path = checkPath(r.path);
-      const tags = checkTags(r.tags);
+      const tags = checkTags(r.tags, false);
       await authorizeCreate(
         ctx,
         "CreateInstanceProfile",
@@ -1069,7 +1075,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       const clientIds = checkClientIds(r.clientIdList);
       const thumbprints = checkThumbprints(r.thumbprintList);
       const jwks = checkJwks(r.jwksJson);
-      const tags = checkTags(r.tags);
+      const tags = checkTags(r.tags, false);
       await authorizeCreate(
         ctx,
         "CreateOpenIDConnectProvider",
