@@ -14,8 +14,13 @@ const doc = (...Statement: object[]) => JSON.stringify({ Version: "2012-10-17", 
 const ALLOW_ALL = doc({ Effect: "Allow", Action: "*", Resource: "*" });
 
 const operator: Caller = { kind: "operator", accessKeyId: "AKIAOP", arn: "arn:aws:iam::gatehouse:operator" };
-const root: Caller = { kind: "root", accessKeyId: "AKIAROOT", accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:root` };
-const alice: Caller = {
+const root: Extract<Caller, { kind: "root" }> = {
+  kind: "root",
+  accessKeyId: "AKIAROOT",
+  accountId: ACCOUNT,
+  arn: `arn:aws:iam::${ACCOUNT}:root`,
+};
+const alice: Extract<Caller, { kind: "user" }> = {
   kind: "user",
   accessKeyId: "AKIAALICE",
   accountId: ACCOUNT,
@@ -154,9 +159,12 @@ describe("createAuthorizer", () => {
     const change = request({ action: "iam:ChangePassword", resource: alice.arn, allowedByAccountSetting: true });
     expect(await outcome(authorizer.authorize(alice, change))).toBe("Allow");
     expect(store.policyReads).toBe(0);
+    // Evaluated (the account has guardrails), the boundary does not apply: the setting is no identity policy.
     store.boundary = doc({ Effect: "Allow", Action: "iam:Get*", Resource: "*" });
     store.guardrails = [ALLOW_ALL];
+    authorizer.forgetGuardrails(ACCOUNT);
     expect(await outcome(authorizer.authorize(alice, change))).toBe("Allow");
+    expect(store.policyReads).toBe(1);
     store.guardrails = [ALLOW_ALL, doc({ Effect: "Deny", Action: "iam:ChangePassword", Resource: "*" })];
     authorizer.forgetGuardrails(ACCOUNT);
     expect(await outcome(authorizer.authorize(alice, change))).toBe("AccessDenied");

@@ -272,6 +272,32 @@ describe("condition keys of the control plane's authorization (real Postgres + K
     });
   });
 
+  it("iam:PassedToService: AddRoleToInstanceProfile passes the role to EC2", async () => {
+    const trust = policyDoc({ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" });
+    await f.root.call("createRole", { roleName: "passed", assumeRolePolicyDocument: trust });
+    await f.root.call("createInstanceProfile", { instanceProfileName: "pass-ip" });
+    await f.root.call("createInstanceProfile", { instanceProfileName: "pass-ip2" });
+    const passer = (service: string) =>
+      doc(
+        { Effect: "Allow", Action: "iam:AddRoleToInstanceProfile", Resource: "*" },
+        {
+          Effect: "Allow",
+          Action: "iam:PassRole",
+          Resource: "*",
+          Condition: { StringEquals: { "iam:PassedToService": service } },
+        },
+      );
+    const toLambda = await f.aUser("pass-to-lambda", { inline: [passer("lambda.amazonaws.com")] });
+    await expectFailure(
+      toLambda.call("addRoleToInstanceProfile", { instanceProfileName: "pass-ip", roleName: "passed" }),
+      {
+        awsName: "AccessDenied",
+      },
+    );
+    const toEc2 = await f.aUser("pass-to-ec2", { inline: [passer("ec2.amazonaws.com")] });
+    await toEc2.call("addRoleToInstanceProfile", { instanceProfileName: "pass-ip", roleName: "passed" });
+  });
+
   it("aws:SourceIp: an allow list denies callers from elsewhere", async () => {
     const outside = await f.aUser("outside", {
       inline: [

@@ -72,6 +72,8 @@ const PRINCIPAL_KIND: Record<number, PrincipalKind> = {
   [EntityType.ENTITY_TYPE_GROUP]: "group",
   [EntityType.ENTITY_TYPE_ROLE]: "role",
 };
+/** The service a role put in an instance profile is passed to (`iam:PassedToService`), as in AWS. */
+const INSTANCE_PROFILE_SERVICE = "ec2.amazonaws.com";
 const KIND_WORD: Record<PrincipalKind, string> = { user: "User", group: "Group", role: "Role" };
 const NAME_MAX: Record<PrincipalKind, number> = { user: 64, group: 128, role: 64 };
 
@@ -1057,9 +1059,12 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
         const roleName = checkName(r.roleName, "roleName", 64);
         await ctx.authorize(operation, () => targets.instanceProfile(ctx.accountId, profile));
         // As in AWS: putting a role in a profile hands it to whoever uses the profile, so the
-        // caller must also be allowed to pass that role.
+        // caller must also be allowed to pass that role, to the service instance profiles serve.
         if (name === "addRoleToInstanceProfile") {
-          await ctx.authorize("PassRole", () => targets.principal(ctx.accountId, "role", roleName));
+          await ctx.authorize("PassRole", async () => {
+            const role = await targets.principal(ctx.accountId, "role", roleName);
+            return { arn: role.arn, context: { ...role.context, "iam:PassedToService": INSTANCE_PROFILE_SERVICE } };
+          });
         }
         const m =
           name === "addRoleToInstanceProfile"
