@@ -244,5 +244,16 @@ describe("authorization on canonical ARNs (real Postgres + Kafka)", () => {
     await expectFailure(mfaDenier.call("deleteVirtualMfaDevice", { serialNumber: serial.toLowerCase() }), {
       awsName: "NoSuchEntity",
     });
+    const regionalSerial = serial.replace(":iam::", ":iam:us-east-1:");
+    await f.root.call("createUser", { userName: "mfa-owner" });
+    const codes = { authenticationCode1: "123456", authenticationCode2: "654321" };
+    await expectFailure(
+      f.root.call("enableMfaDevice", { userName: "mfa-owner", serialNumber: regionalSerial, ...codes }),
+      { awsName: "InvalidInput", field: "serialNumber" },
+    );
+    await expectFailure(f.root.call("deactivateMfaDevice", { userName: "mfa-owner", serialNumber: regionalSerial }), {
+      awsName: "InvalidInput",
+      field: "serialNumber",
+    });
   });
 });

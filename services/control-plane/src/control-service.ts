@@ -966,11 +966,12 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
           throw new IamError("ValidationError", `${field} must be 6 digits`, { field });
         }
       }
+      const serialNumber = checkIamArn(r.serialNumber, "mfa", partition, "serialNumber");
       await ctx.authorize("EnableMFADevice", () => targets.principal(ctx.accountId, "user", userName));
       const m = await store.enableMfaDevice(
         ctx.accountId,
         userName,
-        r.serialNumber,
+        serialNumber,
         [r.authenticationCode1, r.authenticationCode2],
         token(r.clientRequestToken),
       );
@@ -978,8 +979,9 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     }),
     handler("deactivateMfaDevice", "DeactivateMFADevice", async (r, ctx) => {
       const userName = checkName(r.userName, "userName", 64);
+      const serialNumber = checkIamArn(r.serialNumber, "mfa", partition, "serialNumber");
       await ctx.authorize("DeactivateMFADevice", () => targets.principal(ctx.accountId, "user", userName));
-      const m = await store.deactivateMfaDevice(ctx.accountId, userName, r.serialNumber, token(r.clientRequestToken));
+      const m = await store.deactivateMfaDevice(ctx.accountId, userName, serialNumber, token(r.clientRequestToken));
       return { revision: toWire.revision(m) };
     }),
     handler("listMfaDevices", "ListMFADevices", async (r, ctx) => {
