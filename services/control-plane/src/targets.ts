@@ -10,9 +10,8 @@ export type RequestContext = Readonly<Record<string, ContextValue>>;
  * exists) and the condition keys that entity contributes.
  */
 export interface Target {
+  /** The stored ARN; for a missing entity, one built from the request (the store then reports NoSuchEntity). */
   readonly arn: string;
-  /** Whether the entity exists; when not, `arn` is built from the request and the store reports NoSuchEntity. */
-  readonly exists: boolean;
   readonly context: RequestContext;
 }
 
@@ -21,9 +20,6 @@ export interface PrincipalTarget extends Target {
   /** Its permissions boundary's ARN, or null (none, or the entity does not exist). */
   readonly permissionsBoundaryArn: string | null;
 }
-
-/** A managed policy as a target. */
-export interface PolicyTarget extends Target {}
 
 /** The IAM resource types an ARN in a request may name. */
 export type IamArnType = "policy" | "oidc-provider" | "mfa";
@@ -76,7 +72,7 @@ export interface Targets {
    * authorized on the stored ARN, never on the spelling the client sent (the store matches names
    * case-insensitively). A missing policy keeps the ARN as sent, and the store reports NoSuchEntity.
    */
-  policy(accountId: string, policyArn: string, field?: string): Promise<PolicyTarget>;
+  policy(accountId: string, policyArn: string, field?: string): Promise<Target>;
   /** An OIDC provider by ARN (checked); the store matches provider ARNs exactly. */
   oidcProvider(accountId: string, arn: string, field?: string): Promise<Target>;
 }
@@ -88,12 +84,12 @@ export function createTargets(store: IamStore, partition: string): Targets {
       try {
         if (kind === "group") {
           const g = await store.getGroup(accountId, name);
-          return { arn: g.arn, exists: true, context: {}, permissionsBoundaryArn: null };
+          return { arn: g.arn, context: {}, permissionsBoundaryArn: null };
         }
         const e = kind === "user" ? await store.getUser(accountId, name) : await store.getRole(accountId, name);
         return {
           arn: e.arn,
-          exists: true,
+
           context: resourceTags(e.tags),
           permissionsBoundaryArn: e.permissionsBoundaryArn,
         };
@@ -101,7 +97,7 @@ export function createTargets(store: IamStore, partition: string): Targets {
         if (!missing(e)) throw e;
         return {
           arn: iamArn(accountId, kind, "/", name, partition),
-          exists: false,
+
           context: {},
           permissionsBoundaryArn: null,
         };
@@ -110,30 +106,30 @@ export function createTargets(store: IamStore, partition: string): Targets {
     async instanceProfile(accountId, name) {
       try {
         const p = await store.getInstanceProfile(accountId, name);
-        return { arn: p.arn, exists: true, context: resourceTags(p.tags) };
+        return { arn: p.arn, context: resourceTags(p.tags) };
       } catch (e) {
         if (!missing(e)) throw e;
-        return { arn: iamArn(accountId, "instance-profile", "/", name, partition), exists: false, context: {} };
+        return { arn: iamArn(accountId, "instance-profile", "/", name, partition), context: {} };
       }
     },
     async policy(accountId, policyArn, field = "policyArn") {
       checkIamArn(policyArn, "policy", partition, field);
       try {
         const p = await store.getPolicy(accountId, policyArn);
-        return { arn: p.arn, exists: true, context: {} };
+        return { arn: p.arn, context: {} };
       } catch (e) {
         if (!missing(e)) throw e;
-        return { arn: policyArn, exists: false, context: {} };
+        return { arn: policyArn, context: {} };
       }
     },
     async oidcProvider(accountId, arn, field = "openIdConnectProviderArn") {
       checkIamArn(arn, "oidc-provider", partition, field);
       try {
         const p = await store.getOpenIdConnectProvider(accountId, arn);
-        return { arn: p.arn, exists: true, context: resourceTags(p.tags) };
+        return { arn: p.arn, context: resourceTags(p.tags) };
       } catch (e) {
         if (!missing(e)) throw e;
-        return { arn, exists: false, context: {} };
+        return { arn, context: {} };
       }
     },
   };
