@@ -268,6 +268,13 @@ export function parsePolicyArn(
     throw new IamError("InvalidInput", `${field} ${JSON.stringify(policyArn)} is not a managed policy ARN`, { field });
   }
   checkArnPartition(arn, partition, field);
+  // IAM is global: an ARN naming a region names no IAM policy, and ignoring the region would let a
+  // request reach a policy under an ARN that policies denying it do not match.
+  if (arn.region !== "") {
+    throw new IamError("InvalidInput", `${field} ${JSON.stringify(policyArn)} names a region; IAM ARNs have none`, {
+      field,
+    });
+  }
   const resource = arn.resource.slice("policy".length);
   const slash = resource.lastIndexOf("/");
   const path = resource.slice(0, slash + 1);

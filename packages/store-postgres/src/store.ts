@@ -322,6 +322,8 @@ export interface NamedPolicyDocument {
 export interface PrincipalPolicies {
   readonly identityPolicies: NamedPolicyDocument[];
   readonly permissionsBoundary: NamedPolicyDocument | null;
+  /** The principal's own tags, for `aws:PrincipalTag/…` (read in the same snapshot as its policies). */
+  readonly principalTags: readonly TagRecord[];
 }
 
 /** Which managed policies ListPolicies returns, as AWS's `Scope`. */
@@ -1459,9 +1461,14 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           [accountId, userId],
         );
         const boundary = r.rows.find((x) => x.boundary);
+        const tags = await q.query<{ tags: TagRecord[] }>(
+          "SELECT tags FROM users WHERE user_id = $2 AND account_id = $1",
+          [accountId, userId],
+        );
         return {
           identityPolicies: r.rows.filter((x) => !x.boundary).map((x) => ({ id: x.id, document: x.document })),
           permissionsBoundary: boundary === undefined ? null : { id: boundary.id, document: boundary.document },
+          principalTags: tags.rows[0]?.tags ?? [],
         };
       }),
 

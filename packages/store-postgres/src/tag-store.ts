@@ -22,8 +22,9 @@ export interface UpdateRoleInput extends RequestToken {
  */
 export interface TagStore {
   /**
-   * Adds tags, replacing the value of a key already there (keys compare case-insensitively);
-   * LimitExceeded past the `tagsPerEntity` quota.
+   * Adds tags, replacing the value of a key already there (keys compare case-insensitively on
+   * users and roles, exactly on instance profiles and OIDC providers, as in AWS); LimitExceeded
+   * past the `tagsPerEntity` quota.
    */
   tagEntity(
     accountId: string,
@@ -32,7 +33,7 @@ export interface TagStore {
     tags: readonly TagRecord[],
     token?: RequestToken,
   ): Promise<Mutation<null>>;
-  /** Removes tags by key; unknown keys are ignored, as AWS does. */
+  /** Removes tags by key (compared as in {@link TagStore.tagEntity}); unknown keys are ignored, as AWS does. */
   untagEntity(
     accountId: string,
     kind: TaggableKind,
@@ -57,6 +58,8 @@ interface Taggable {
   readonly word: string;
   /** How messages name it. */
   readonly label: string;
+  /** AWS compares tag keys case-insensitively on users and roles only. */
+  readonly keysIgnoreCase: boolean;
   find(q: Queryable, accountId: string, name: string): Promise<{ id: string; tags: readonly TagRecord[] }>;
   /** Stores the new tag list and returns the entity's new state for the outbox. */
   write(q: Queryable, id: string, tags: readonly TagRecord[]): Promise<OutboxEvent>;
@@ -71,6 +74,7 @@ export function createTagStore(ctx: StoreContext): TagStore {
     user: {
       word: "User",
       label: "user",
+      keysIgnoreCase: true,
       find: async (q, accountId, name) => {
         const u = await findUser(q, partition, accountId, name);
         return { id: u.user_id, tags: u.tags };
@@ -83,6 +87,7 @@ export function createTagStore(ctx: StoreContext): TagStore {
     role: {
       word: "Role",
       label: "role",
+      keysIgnoreCase: true,
       find: async (q, accountId, name) => {
         const r = await findRole(q, partition, accountId, name);
         return { id: r.role_id, tags: r.tags };
@@ -95,6 +100,7 @@ export function createTagStore(ctx: StoreContext): TagStore {
     "instance-profile": {
       word: "InstanceProfile",
       label: "instance profile",
+      keysIgnoreCase: false,
       find: async (q, accountId, name) => {
         const p = await findInstanceProfile(q, accountId, name);
         return { id: p.instance_profile_id, tags: p.tags };
@@ -110,6 +116,7 @@ export function createTagStore(ctx: StoreContext): TagStore {
     "oidc-provider": {
       word: "OpenIDConnectProvider",
       label: "OpenID Connect provider",
+      keysIgnoreCase: false,
       find: async (q, accountId, arn) => {
         const p = await findProvider(q, accountId, arn);
         return { id: p.arn, tags: p.tags };
@@ -120,6 +127,9 @@ export function createTagStore(ctx: StoreContext): TagStore {
       },
     },
   };
+
+  /** The key tags are compared and sorted by for a kind. */
+  const keyOf = (t: Taggable, key: string): string => (t.keysIgnoreCase ? key.toLowerCase() : key);
 
   return {
     tagEntity: (accountId, kind, name, tags, token) =>
@@ -134,8 +144,8 @@ export function createTagStore(ctx: StoreContext): TagStore {
         async (q) => {
           const t = taggables[kind];
           const e = await t.find(q, accountId, name);
-          const merged = new Map(e.tags.map((x) => [x.key.toLowerCase(), x]));
-          for (const x of tags) merged.set(x.key.toLowerCase(), { key: x.key, value: x.value });
+          const merged = new Map(e.tags.map((x) => [keyOf(t, x.key), x]));
+          for (const x of tags) merged.set(keyOf(t, x.key), { key: x.key, value: x.value });
           if (merged.size > maxTags) {
             throw new IamError(
               "LimitExceeded",
@@ -161,8 +171,8 @@ export function createTagStore(ctx: StoreContext): TagStore {
         async (q) => {
           const t = taggables[kind];
           const e = await t.find(q, accountId, name);
-          const drop = new Set(keys.map((k) => k.toLowerCase()));
-          const next = e.tags.filter((x) => !drop.has(x.key.toLowerCase()));
+          const drop = new Set(keys.map((k) => keyOf(t, k)));
+          const next = e.tags.filter((x) => !drop.has(keyOf(t, x.key)));
           if (next.length === e.tags.length) return { value: null, events: [] };
           return { value: null, events: [await t.write(q, e.id, next)] };
         },
@@ -171,11 +181,12 @@ export function createTagStore(ctx: StoreContext): TagStore {
     listEntityTags: (accountId, kind, name, page) =>
       read(ctx, `List${taggables[kind].word}Tags`, async (q) => {
         const p = pageQuery({ marker: page.marker, maxItems: page.maxItems });
-        const e = await taggables[kind].find(q, accountId, name);
+        const t = taggables[kind];
+        const e = await t.find(q, accountId, name);
         const sorted = [...e.tags]
-          .sort((a, b) => (a.key.toLowerCase() < b.key.toLowerCase() ? -1 : 1))
-          .filter((t) => p.after === null || t.key.toLowerCase() > p.after);
-        return toPage(sorted.slice(0, p.limit + 1), p.limit, (t) => t.key.toLowerCase());
+          .sort((a, b) => (keyOf(t, a.key) < keyOf(t, b.key) ? -1 : 1))
+          .filter((x) => p.after === null || keyOf(t, x.key) > p.after);
+        return toPage(sorted.slice(0, p.limit + 1), p.limit, (x) => keyOf(t, x.key));
       }),
 
     updateRole: (accountId, roleName, input) =>

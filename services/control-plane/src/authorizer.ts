@@ -1,6 +1,6 @@
 import { type Clock, IamError, systemClock } from "@gatehouse/core";
-import { compilePolicySet, type PolicyInput } from "@gatehouse/policy";
-import type { IamStore } from "@gatehouse/store-postgres";
+import { type ContextValue, compilePolicySet, type PolicyInput } from "@gatehouse/policy";
+import type { PrincipalPolicies } from "@gatehouse/store-postgres";
 import type { Logger } from "pino";
 import type { Caller } from "./caller.ts";
 
@@ -8,10 +8,21 @@ import type { Caller } from "./caller.ts";
 export interface ApiRequest {
   /** `iam:CreateUser`, … */
   readonly action: string;
-  /** The target ARN. */
+  /** The target ARN: the stored (canonical) ARN of the entity acted on, never one as sent. */
   readonly resource: string;
   /** The account owning the target. */
   readonly accountId: string;
+  /**
+   * The operation's condition keys (`iam:PolicyARN`, `aws:RequestTag/…`, `aws:ResourceTag/…`,
+   * `aws:SourceIp`, …), from canonical values. The principal's own keys (`aws:username`,
+   * `aws:PrincipalTag/…`, …) are added by the authorizer and cannot be overridden here.
+   */
+  readonly context?: Readonly<Record<string, ContextValue>>;
+  /**
+   * The account's settings grant this call by themselves (ChangePassword with
+   * AllowUsersToChangePassword): no identity policy is needed, but the guardrails still bound it.
+   */
+  readonly allowedByAccountSetting?: boolean;
 }
 
 /** Decides whether a caller may perform an API operation. */
@@ -24,6 +35,16 @@ export interface Authorizer {
   forgetGuardrails(accountId: string): void;
 }
 
+/**
+ * The part of the store the authorizer reads: the port it depends on, so that it can be tested
+ * with a small in-memory implementation and run on the Postgres store.
+ */
+export interface AuthorizerStore {
+  listAccountGuardrails(accountId: string): Promise<readonly { readonly document: string }[]>;
+  /** The user's identity policies, permissions boundary and tags. */
+  getUserPolicies(accountId: string, userId: string): Promise<PrincipalPolicies>;
+}
+
 /** How long an account's guardrails are cached; other control-plane instances see changes this late. */
 const GUARDRAIL_CACHE_MS = 1000;
 const ALLOW_ALL = JSON.stringify({
@@ -31,7 +52,7 @@ const ALLOW_ALL = JSON.stringify({
   Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }],
 });
 
-function denied(caller: Caller, request: ApiRequest): IamError {
+function denied(caller: { arn: string }, request: ApiRequest): IamError {
   return new IamError(
     "AccessDenied",
     `${caller.arn} is not authorized to perform ${request.action} on resource ${request.resource}`,
@@ -42,12 +63,13 @@ function denied(caller: Caller, request: ApiRequest): IamError {
  * IAM authorization of the API, as AWS does it: the operator may only do operator things (checked
  * by the handlers), an account's root may do anything in its own account, and a user is evaluated
  * by the policy engine with its own and its groups' policies and its permissions boundary, with
- * `aws:username`, `aws:userid`, `aws:PrincipalArn`, `aws:PrincipalAccount` and `aws:CurrentTime`
- * in the request context. The account's guardrails (SCP-like, attached by the operator) bound
- * every caller of the account, its root included, through the engine's `guardrails` input.
+ * `aws:username`, `aws:userid`, `aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:PrincipalTag/…`
+ * and `aws:CurrentTime` in the request context, next to the operation's own keys. The account's
+ * guardrails (SCP-like, attached by the operator) bound every caller of the account, its root
+ * included, through the engine's `guardrails` input.
  */
 export function createAuthorizer(options: {
-  store: IamStore;
+  store: AuthorizerStore;
   logger: Logger;
   region: string;
   /** Time for `aws:CurrentTime`/`aws:EpochTime` and the guardrail cache; defaults to the wall clock. */
@@ -73,26 +95,30 @@ export function createAuthorizer(options: {
       if (caller.kind === "operator") throw denied(caller, request);
       if (caller.accountId !== request.accountId) throw denied(caller, request);
       const guardrails = await guardrailsOf(caller.accountId);
+      const unrestricted = caller.kind === "root" || request.allowedByAccountSetting === true;
       // The account root may do anything in its account, within the account's guardrails.
-      if (caller.kind === "root" && guardrails.length === 0) return;
-      const policies =
-        caller.kind === "root"
-          ? { identityPolicies: [{ id: "root", document: ALLOW_ALL }], permissionsBoundary: null }
-          : await store.getUserPolicies(caller.accountId, caller.userId);
-      if (policies.identityPolicies.length === 0) throw denied(caller, request);
+      if (unrestricted && guardrails.length === 0) return;
+      const policies: PrincipalPolicies =
+        caller.kind === "user" ? await store.getUserPolicies(caller.accountId, caller.userId) : NO_POLICIES;
+      const identityPolicies = unrestricted ? [ALLOW_ALL] : policies.identityPolicies.map((p) => p.document);
+      if (identityPolicies.length === 0) throw denied(caller, request);
+      const boundary = unrestricted ? null : policies.permissionsBoundary;
       let decision: string;
       try {
         const set = compilePolicySet({
-          identityPolicies: policies.identityPolicies.map((p) => p.document as PolicyInput),
-          ...(policies.permissionsBoundary === null
-            ? {}
-            : { permissionBoundary: policies.permissionsBoundary.document as PolicyInput }),
+          identityPolicies: identityPolicies as PolicyInput[],
+          ...(boundary === null ? {} : { permissionBoundary: boundary.document as PolicyInput }),
           ...(guardrails.length === 0 ? {} : { guardrails: guardrails as PolicyInput[] }),
         });
         const now = new Date(clock.now());
-        const principal: Record<string, string> =
+        const principal: Record<string, ContextValue> =
           caller.kind === "user"
-            ? { "aws:username": caller.userName, "aws:userid": caller.userId, "aws:PrincipalType": "User" }
+            ? {
+                ...Object.fromEntries(policies.principalTags.map((t) => [`aws:PrincipalTag/${t.key}`, t.value])),
+                "aws:username": caller.userName,
+                "aws:userid": caller.userId,
+                "aws:PrincipalType": "User",
+              }
             : { "aws:userid": caller.accountId, "aws:PrincipalType": "Account" };
         decision = set.evaluate(
           { arn: caller.arn, accountId: caller.accountId },
@@ -101,6 +127,8 @@ export function createAuthorizer(options: {
             resource: request.resource,
             resourceAccount: request.accountId,
             context: {
+              // The operation's keys first: nothing it carries can pose as the principal's.
+              ...withoutPrincipalKeys(request.context),
               ...principal,
               "aws:PrincipalArn": caller.arn,
               "aws:PrincipalAccount": caller.accountId,
@@ -118,4 +146,17 @@ export function createAuthorizer(options: {
       if (decision !== "Allow") throw denied(caller, request);
     },
   };
+}
+
+const NO_POLICIES: PrincipalPolicies = { identityPolicies: [], permissionsBoundary: null, principalTags: [] };
+
+/** Keys only the authorizer sets: the principal's identity and tags, and the request's time. */
+const PRINCIPAL_KEY = /^aws:(principal|user(name|id)$|currenttime$|epochtime$|requestedregion$)/i;
+
+function withoutPrincipalKeys(
+  context: Readonly<Record<string, ContextValue>> | undefined,
+): Record<string, ContextValue> {
+  const out: Record<string, ContextValue> = {};
+  for (const [k, v] of Object.entries(context ?? {})) if (!PRINCIPAL_KEY.test(k)) out[k] = v;
+  return out;
 }

@@ -1,5 +1,5 @@
 import { CHANGE_EVENT_SCHEMA_VERSION, changeEvent, encodeAccountSnapshot } from "@gatehouse/bus-kafka";
-import { checkArnPartition, IamError, iamArn, tryParseArn } from "@gatehouse/core";
+import { IamError, iamArn } from "@gatehouse/core";
 import type { PolicyKind } from "@gatehouse/policy";
 import { type ControlServiceServer, EntityType, type GroupMembershipRequest, type PageRequest } from "@gatehouse/proto";
 import type { IamStore, PrincipalKind, PrincipalRef, TaggableKind } from "@gatehouse/store-postgres";
@@ -10,6 +10,14 @@ import type { Authorizer } from "./authorizer.ts";
 import type { Caller } from "./caller.ts";
 import { type CallInfo, unary } from "./grpc-handler.ts";
 import { toWire } from "./mappers.ts";
+import {
+  checkIamArn,
+  createTargets,
+  type PrincipalTarget,
+  type RequestContext,
+  requestTags,
+  type Target,
+} from "./targets.ts";
 import {
   checkAccountAlias,
   checkClientId,
@@ -41,17 +49,22 @@ type Handlers = { [K in keyof ControlServiceServer]: ControlServiceServer[K] };
 type Req<K extends keyof Handlers> = Handlers[K] extends handleUnaryCall<infer R, infer _S> ? R : never;
 type Res<K extends keyof Handlers> = Handlers[K] extends handleUnaryCall<infer _R, infer S> ? S : never;
 
+/** What a call is authorized on: a resource ARN, or a looked-up entity with its condition keys. */
+type AuthzTarget = string | { readonly arn: string; readonly context?: RequestContext };
+
 /** What every handler gets: the authenticated caller and a lazy authorization check. */
 interface Ctx {
   readonly caller: Caller;
   /** The caller's account (the operator has none and is refused here). */
   readonly accountId: string;
+  /** The caller's IP address (`aws:SourceIp`), when the transport has one. */
+  readonly sourceIp: string | undefined;
   /**
-   * Authorizes `iam:<action>` on a resource; the ARN is computed only when evaluation is needed
-   * (root is allowed everything in its own account unless the account has guardrails, so its calls
-   * usually skip the lookups).
+   * Authorizes `iam:<action>` on a target; the target (its canonical ARN and condition keys) is
+   * resolved only when evaluation is needed (root is allowed everything in its own account unless
+   * the account has guardrails, so its calls usually skip the lookups). `aws:SourceIp` is added.
    */
-  authorize(action: string, resource: () => Promise<string> | string): Promise<void>;
+  authorize(action: string, target: () => Promise<AuthzTarget> | AuthzTarget): Promise<void>;
 }
 
 const PRINCIPAL_KIND: Record<number, PrincipalKind> = {
@@ -59,6 +72,8 @@ const PRINCIPAL_KIND: Record<number, PrincipalKind> = {
   [EntityType.ENTITY_TYPE_GROUP]: "group",
   [EntityType.ENTITY_TYPE_ROLE]: "role",
 };
+/** The service a role put in an instance profile is passed to (`iam:PassedToService`), as in AWS. */
+const INSTANCE_PROFILE_SERVICE = "ec2.amazonaws.com";
 const KIND_WORD: Record<PrincipalKind, string> = { user: "User", group: "Group", role: "Role" };
 const NAME_MAX: Record<PrincipalKind, number> = { user: 64, group: 128, role: 64 };
 
@@ -67,6 +82,8 @@ interface Taggable {
   readonly kind: TaggableKind;
   /** The noun of its operations and IAM actions. */
   readonly word: string;
+  /** Whether its tag keys compare case-insensitively (users and roles, as in AWS). */
+  readonly keysIgnoreCase: boolean;
   readonly rpc: {
     readonly tag: "tagUser" | "tagRole" | "tagInstanceProfile" | "tagOpenIdConnectProvider";
     readonly untag: "untagUser" | "untagRole" | "untagInstanceProfile" | "untagOpenIdConnectProvider";
@@ -74,8 +91,8 @@ interface Taggable {
   };
   /** Validates `entityName`: a name, or for an OIDC provider its ARN. */
   entity(entityName: string): string;
-  /** The ARN the call is authorized on. */
-  arn(accountId: string, name: string): Promise<string> | string;
+  /** The entity the call is authorized on (its stored ARN and tags). */
+  arn(accountId: string, name: string): Promise<Target>;
 }
 
 function principalOf(entityType: number, entityName: string): PrincipalRef {
@@ -108,6 +125,9 @@ function token(t: string): { clientRequestToken: string | undefined } {
 export function createControlService(options: ControlServiceOptions): UntypedServiceImplementation {
   const { store, authenticator, authorizer, logger, partition } = options;
   const log = logger.child({ component: "control-service" });
+  const targets = createTargets(store, partition);
+  const sourceIpContext = (info: CallInfo): RequestContext =>
+    info.sourceIp === undefined ? {} : { "aws:SourceIp": info.sourceIp };
 
   const context = async (info: CallInfo, operation: string): Promise<Ctx> => {
     const caller = await authenticator.authenticate(
@@ -124,9 +144,13 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     return {
       caller,
       accountId,
-      async authorize(action, resource) {
+      sourceIp: info.sourceIp,
+      async authorize(action, target) {
         if (caller.kind === "root" && !(await authorizer.hasGuardrails(accountId))) return;
-        await authorizer.authorize(caller, { action: `iam:${action}`, resource: await resource(), accountId });
+        const t = await target();
+        const resource = typeof t === "string" ? t : t.arn;
+        const context = { ...(typeof t === "string" ? {} : t.context), ...sourceIpContext(info) };
+        await authorizer.authorize(caller, { action: `iam:${action}`, resource, accountId, context });
       },
     };
   };
@@ -175,36 +199,49 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
   const arnOf = (accountId: string, type: string, path: string, name: string) =>
     iamArn(accountId, type, path, name, partition);
 
-  /** The ARN of a named entity with its real path, or with "/" when it does not exist (yet). */
-  const entityArn = async (accountId: string, kind: PrincipalKind, name: string): Promise<string> => {
-    try {
-      if (kind === "user") return (await store.getUser(accountId, name)).arn;
-      if (kind === "group") return (await store.getGroup(accountId, name)).arn;
-      return (await store.getRole(accountId, name)).arn;
-    } catch (e) {
-      if (IamError.is(e) && e.awsName === "NoSuchEntity") return arnOf(accountId, kind, "/", name);
-      throw e;
-    }
+  /** An OIDC provider ARN of this partition with an empty region (not checked for existence here). */
+  const checkOidcArn = (arn: string, field = "openIdConnectProviderArn"): string =>
+    checkIamArn(arn, "oidc-provider", partition, field);
+
+  /** A managed policy ARN of this partition with an empty region (not checked for existence here). */
+  const checkPolicyArn = (arn: string, field = "policyArn"): string => checkIamArn(arn, "policy", partition, field);
+
+  /** `iam:PermissionsBoundary` of a user or role that has one (AWS sets it on operations changing its permissions). */
+  const boundaryKey = (t: PrincipalTarget): RequestContext =>
+    t.permissionsBoundaryArn === null ? {} : { "iam:PermissionsBoundary": t.permissionsBoundaryArn };
+
+  /**
+   * Authorizes a create call: `iam:<action>` on the new entity's ARN with `aws:RequestTag/…`,
+   * `aws:TagKeys` and the `extra` keys, and, as AWS does when the call carries tags, the dependent
+   * `iam:Tag<word>` with the same keys.
+   */
+  const authorizeCreate = async (
+    ctx: Ctx,
+    action: string,
+    word: string,
+    arn: string,
+    tags: readonly { key: string; value: string }[],
+    extra: () => Promise<RequestContext> | RequestContext = () => ({}),
+  ): Promise<void> => {
+    let context: RequestContext | undefined;
+    const target = async () => {
+      context ??= { ...(tags.length === 0 ? {} : requestTags(tags)), ...(await extra()) };
+      return { arn, context };
+    };
+    await ctx.authorize(action, target);
+    if (tags.length > 0) await ctx.authorize(`Tag${word}`, target);
   };
 
-  /** An instance profile's ARN with its real path, or with "/" when it does not exist. */
-  const instanceProfileArn = async (accountId: string, name: string): Promise<string> => {
-    try {
-      return (await store.getInstanceProfile(accountId, name)).arn;
-    } catch (e) {
-      if (IamError.is(e) && e.awsName === "NoSuchEntity") return arnOf(accountId, "instance-profile", "/", name);
-      throw e;
-    }
-  };
-
-  /** An OIDC provider ARN of this partition (not checked for existence here). */
-  const checkOidcArn = (arn: string, field = "openIdConnectProviderArn"): string => {
-    const parsed = tryParseArn(arn);
-    if (parsed === undefined || parsed.service !== "iam" || !parsed.resource.startsWith("oidc-provider/")) {
-      throw new IamError("InvalidInput", `${field} ${JSON.stringify(arn)} is not an OIDC provider ARN`, { field });
-    }
-    checkArnPartition(parsed, partition, field);
-    return arn;
+  /** A boundary ARN from a create call, checked, and its canonical ARN for `iam:PermissionsBoundary`. */
+  const boundaryOnCreate = (ctx: Ctx, sent: string) => {
+    const arn = sent === "" ? undefined : checkPolicyArn(sent, "permissionsBoundaryArn");
+    return {
+      arn,
+      context: async (): Promise<RequestContext> =>
+        arn === undefined
+          ? {}
+          : { "iam:PermissionsBoundary": (await targets.policy(ctx.accountId, arn, "permissionsBoundaryArn")).arn },
+    };
   };
 
   /**
@@ -215,34 +252,38 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     {
       kind: "user",
       word: "User",
+      keysIgnoreCase: true,
       rpc: { tag: "tagUser", untag: "untagUser", list: "listUserTags" },
       entity: (v) => checkName(v, "entityName", NAME_MAX.user),
-      arn: (accountId, name) => entityArn(accountId, "user", name),
+      arn: (accountId, name) => targets.principal(accountId, "user", name),
     },
     {
       kind: "role",
       word: "Role",
+      keysIgnoreCase: true,
       rpc: { tag: "tagRole", untag: "untagRole", list: "listRoleTags" },
       entity: (v) => checkName(v, "entityName", NAME_MAX.role),
-      arn: (accountId, name) => entityArn(accountId, "role", name),
+      arn: (accountId, name) => targets.principal(accountId, "role", name),
     },
     {
       kind: "instance-profile",
       word: "InstanceProfile",
+      keysIgnoreCase: false,
       rpc: { tag: "tagInstanceProfile", untag: "untagInstanceProfile", list: "listInstanceProfileTags" },
       entity: (v) => checkName(v, "entityName", 128),
-      arn: instanceProfileArn,
+      arn: (accountId, name) => targets.instanceProfile(accountId, name),
     },
     {
       kind: "oidc-provider",
       word: "OpenIDConnectProvider",
+      keysIgnoreCase: false,
       rpc: {
         tag: "tagOpenIdConnectProvider",
         untag: "untagOpenIdConnectProvider",
         list: "listOpenIdConnectProviderTags",
       },
       entity: (v) => checkOidcArn(v, "entityName"),
-      arn: (_accountId, arn) => arn,
+      arn: (accountId, arn) => targets.oidcProvider(accountId, arn, "entityName"),
     },
   ];
 
@@ -263,8 +304,10 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     userName === "" && ctx.caller.kind === "root" ? null : subjectUser(ctx, userName);
 
   /** The ARN access-key calls are authorized on: the user's, or the account root's. */
-  const keyOwnerArn = (ctx: Ctx, userName: string | null): Promise<string> | string =>
-    userName === null ? `arn:${partition}:iam::${ctx.accountId}:root` : entityArn(ctx.accountId, "user", userName);
+  const keyOwnerArn = (ctx: Ctx, userName: string | null): Promise<AuthzTarget> | AuthzTarget =>
+    userName === null
+      ? `arn:${partition}:iam::${ctx.accountId}:root`
+      : targets.principal(ctx.accountId, "user", userName);
 
   const entries: [string, unknown][] = [
     [
@@ -300,19 +343,45 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       const userName = checkName(r.userName, "userName", 64);
       const path = checkPath(r.path);
       const tags = checkTags(r.tags);
-      await ctx.authorize("CreateUser", () => arnOf(ctx.accountId, "user", path, userName));
+      const boundary = boundaryOnCreate(ctx, r.permissionsBoundaryArn);
+      await authorizeCreate(
+        ctx,
+        "CreateUser",
+        "User",
+        arnOf(ctx.accountId, "user", path, userName),
+        tags,
+        boundary.context,
+      );
       const m = await store.createUser(ctx.accountId, {
         userName,
         path,
         tags,
-        permissionsBoundaryArn: r.permissionsBoundaryArn === "" ? undefined : r.permissionsBoundaryArn,
+        permissionsBoundaryArn: boundary.arn,
         ...token(r.clientRequestToken),
       });
       return { user: toWire.user(m.value), revision: toWire.revision(m) };
     }),
     handler("getUser", "GetUser", async (r, ctx) => {
+      if (r.userName === "" && ctx.caller.kind === "root") {
+        // As AWS: the root asking about itself gets the root user (its id is the account id).
+        const rootArn = `arn:${partition}:iam::${ctx.accountId}:root`;
+        await ctx.authorize("GetUser", () => rootArn);
+        const account = await store.getAccount(ctx.accountId);
+        return {
+          user: {
+            userName: "",
+            userId: ctx.accountId,
+            arn: rootArn,
+            path: "/",
+            createDateMs: account.createdAtMs,
+            tags: [],
+            permissionsBoundaryArn: "",
+          },
+          revision: undefined,
+        };
+      }
       const userName = subjectUser(ctx, r.userName);
-      await ctx.authorize("GetUser", () => entityArn(ctx.accountId, "user", userName));
+      await ctx.authorize("GetUser", () => targets.principal(ctx.accountId, "user", userName));
       return { user: toWire.user(await store.getUser(ctx.accountId, userName)), revision: undefined };
     }),
     handler("listUsers", "ListUsers", async (r, ctx) => {
@@ -323,7 +392,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     }),
     handler("deleteUser", "DeleteUser", async (r, ctx) => {
       const userName = checkName(r.userName, "userName", 64);
-      await ctx.authorize("DeleteUser", () => entityArn(ctx.accountId, "user", userName));
+      await ctx.authorize("DeleteUser", () => targets.principal(ctx.accountId, "user", userName));
       return {
         revision: toWire.revision(await store.deleteUser(ctx.accountId, userName, token(r.clientRequestToken))),
       };
@@ -339,7 +408,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     }),
     handler("getGroup", "GetGroup", async (r, ctx) => {
       const groupName = checkName(r.groupName, "groupName", 128);
-      await ctx.authorize("GetGroup", () => entityArn(ctx.accountId, "group", groupName));
+      await ctx.authorize("GetGroup", () => targets.principal(ctx.accountId, "group", groupName));
       const group = await store.getGroup(ctx.accountId, groupName);
       const users = await store.listUsersInGroup(ctx.accountId, groupName);
       return { group: toWire.group(group), users: users.map(toWire.user) };
@@ -352,7 +421,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     }),
     handler("listGroupsForUser", "ListGroupsForUser", async (r, ctx) => {
       const userName = subjectUser(ctx, r.userName);
-      await ctx.authorize("ListGroupsForUser", () => entityArn(ctx.accountId, "user", userName));
+      await ctx.authorize("ListGroupsForUser", () => targets.principal(ctx.accountId, "user", userName));
       const result = await store.listGroupsForUser(ctx.accountId, userName, {
         marker: r.page?.marker,
         maxItems: r.page?.maxItems,
@@ -361,7 +430,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     }),
     handler("deleteGroup", "DeleteGroup", async (r, ctx) => {
       const groupName = checkName(r.groupName, "groupName", 128);
-      await ctx.authorize("DeleteGroup", () => entityArn(ctx.accountId, "group", groupName));
+      await ctx.authorize("DeleteGroup", () => targets.principal(ctx.accountId, "group", groupName));
       return {
         revision: toWire.revision(await store.deleteGroup(ctx.accountId, groupName, token(r.clientRequestToken))),
       };
@@ -374,7 +443,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
           const groupName = checkName(r.groupName, "groupName", 128);
           const userName = checkName(r.userName, "userName", 64);
           const action = name === "addUserToGroup" ? "AddUserToGroup" : "RemoveUserFromGroup";
-          await ctx.authorize(action, () => entityArn(ctx.accountId, "group", groupName));
+          await ctx.authorize(action, () => targets.principal(ctx.accountId, "group", groupName));
           const m =
             name === "addUserToGroup"
               ? await store.addUserToGroup(ctx.accountId, groupName, userName, token(r.clientRequestToken))
@@ -392,7 +461,15 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       const maxSessionDuration = checkMaxSessionDuration(r.maxSessionDuration);
       const description = checkText(r.description, "description", 1000);
       const tags = checkTags(r.tags);
-      await ctx.authorize("CreateRole", () => arnOf(ctx.accountId, "role", path, roleName));
+      const boundary = boundaryOnCreate(ctx, r.permissionsBoundaryArn);
+      await authorizeCreate(
+        ctx,
+        "CreateRole",
+        "Role",
+        arnOf(ctx.accountId, "role", path, roleName),
+        tags,
+        boundary.context,
+      );
       const m = await store.createRole(ctx.accountId, {
         roleName,
         path,
@@ -400,14 +477,14 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
         description,
         maxSessionDuration,
         tags,
-        permissionsBoundaryArn: r.permissionsBoundaryArn === "" ? undefined : r.permissionsBoundaryArn,
+        permissionsBoundaryArn: boundary.arn,
         ...token(r.clientRequestToken),
       });
       return { role: toWire.role(m.value), revision: toWire.revision(m) };
     }),
     handler("getRole", "GetRole", async (r, ctx) => {
       const roleName = checkName(r.roleName, "roleName", 64);
-      await ctx.authorize("GetRole", () => entityArn(ctx.accountId, "role", roleName));
+      await ctx.authorize("GetRole", () => targets.principal(ctx.accountId, "role", roleName));
       return { role: toWire.role(await store.getRole(ctx.accountId, roleName)), revision: undefined };
     }),
     handler("listRoles", "ListRoles", async (r, ctx) => {
@@ -418,7 +495,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     }),
     handler("deleteRole", "DeleteRole", async (r, ctx) => {
       const roleName = checkName(r.roleName, "roleName", 64);
-      await ctx.authorize("DeleteRole", () => entityArn(ctx.accountId, "role", roleName));
+      await ctx.authorize("DeleteRole", () => targets.principal(ctx.accountId, "role", roleName));
       return {
         revision: toWire.revision(await store.deleteRole(ctx.accountId, roleName, token(r.clientRequestToken))),
       };
@@ -441,8 +518,9 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       return { policy: toWire.policy(m.value), revision: toWire.revision(m) };
     }),
     handler("getPolicy", "GetPolicy", async (r, ctx) => {
-      await ctx.authorize("GetPolicy", () => r.policyArn);
-      return { policy: toWire.policy(await store.getPolicy(ctx.accountId, r.policyArn)), revision: undefined };
+      const policyArn = checkPolicyArn(r.policyArn);
+      await ctx.authorize("GetPolicy", () => targets.policy(ctx.accountId, policyArn));
+      return { policy: toWire.policy(await store.getPolicy(ctx.accountId, policyArn)), revision: undefined };
     }),
     handler("listPolicies", "ListPolicies", async (r, ctx) => {
       const p = page(r.page, r.pathPrefix);
@@ -458,8 +536,9 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     }),
     handler("createPolicyVersion", "CreatePolicyVersion", async (r, ctx) => {
       const policyDocument = checkPolicyDocument(r.policyDocument, "managed", "policyDocument");
-      await ctx.authorize("CreatePolicyVersion", () => r.policyArn);
-      const m = await store.createPolicyVersion(ctx.accountId, r.policyArn, {
+      const policyArn = checkPolicyArn(r.policyArn);
+      await ctx.authorize("CreatePolicyVersion", () => targets.policy(ctx.accountId, policyArn));
+      const m = await store.createPolicyVersion(ctx.accountId, policyArn, {
         policyDocument,
         setAsDefault: r.setAsDefault,
         ...token(r.clientRequestToken),
@@ -467,38 +546,38 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       return { versionId: m.value.versionId, isDefaultVersion: m.value.isDefault, revision: toWire.revision(m) };
     }),
     handler("getPolicyVersion", "GetPolicyVersion", async (r, ctx) => {
-      await ctx.authorize("GetPolicyVersion", () => r.policyArn);
+      const policyArn = checkPolicyArn(r.policyArn);
+      await ctx.authorize("GetPolicyVersion", () => targets.policy(ctx.accountId, policyArn));
       return {
-        policyVersion: toWire.policyVersion(await store.getPolicyVersion(ctx.accountId, r.policyArn, r.versionId)),
+        policyVersion: toWire.policyVersion(await store.getPolicyVersion(ctx.accountId, policyArn, r.versionId)),
       };
     }),
     handler("listPolicyVersions", "ListPolicyVersions", async (r, ctx) => {
-      await ctx.authorize("ListPolicyVersions", () => r.policyArn);
-      const result = await store.listPolicyVersions(ctx.accountId, r.policyArn, {
+      const policyArn = checkPolicyArn(r.policyArn);
+      await ctx.authorize("ListPolicyVersions", () => targets.policy(ctx.accountId, policyArn));
+      const result = await store.listPolicyVersions(ctx.accountId, policyArn, {
         marker: r.page?.marker,
         maxItems: r.page?.maxItems,
       });
       return { versions: result.items.map(toWire.policyVersion), page: toWire.page(result) };
     }),
     handler("setDefaultPolicyVersion", "SetDefaultPolicyVersion", async (r, ctx) => {
-      await ctx.authorize("SetDefaultPolicyVersion", () => r.policyArn);
-      const m = await store.setDefaultPolicyVersion(
-        ctx.accountId,
-        r.policyArn,
-        r.versionId,
-        token(r.clientRequestToken),
-      );
+      const policyArn = checkPolicyArn(r.policyArn);
+      await ctx.authorize("SetDefaultPolicyVersion", () => targets.policy(ctx.accountId, policyArn));
+      const m = await store.setDefaultPolicyVersion(ctx.accountId, policyArn, r.versionId, token(r.clientRequestToken));
       return { revision: toWire.revision(m) };
     }),
     handler("deletePolicyVersion", "DeletePolicyVersion", async (r, ctx) => {
-      await ctx.authorize("DeletePolicyVersion", () => r.policyArn);
-      const m = await store.deletePolicyVersion(ctx.accountId, r.policyArn, r.versionId, token(r.clientRequestToken));
+      const policyArn = checkPolicyArn(r.policyArn);
+      await ctx.authorize("DeletePolicyVersion", () => targets.policy(ctx.accountId, policyArn));
+      const m = await store.deletePolicyVersion(ctx.accountId, policyArn, r.versionId, token(r.clientRequestToken));
       return { revision: toWire.revision(m) };
     }),
     handler("deletePolicy", "DeletePolicy", async (r, ctx) => {
-      await ctx.authorize("DeletePolicy", () => r.policyArn);
+      const policyArn = checkPolicyArn(r.policyArn);
+      await ctx.authorize("DeletePolicy", () => targets.policy(ctx.accountId, policyArn));
       return {
-        revision: toWire.revision(await store.deletePolicy(ctx.accountId, r.policyArn, token(r.clientRequestToken))),
+        revision: toWire.revision(await store.deletePolicy(ctx.accountId, policyArn, token(r.clientRequestToken))),
       };
     }),
 
@@ -506,14 +585,17 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     ...(["attachPolicy", "detachPolicy"] as const).map((name) =>
       handler(name, name === "attachPolicy" ? "AttachPolicy" : "DetachPolicy", async (r, ctx) => {
         const principal = principalOf(r.entityType, r.entityName);
+        const policyArn = checkPolicyArn(r.policyArn);
         const verb = name === "attachPolicy" ? "Attach" : "Detach";
-        await ctx.authorize(`${verb}${KIND_WORD[principal.kind]}Policy`, () =>
-          entityArn(ctx.accountId, principal.kind, principal.name),
-        );
+        await ctx.authorize(`${verb}${KIND_WORD[principal.kind]}Policy`, async () => {
+          const t = await targets.principal(ctx.accountId, principal.kind, principal.name);
+          const policy = await targets.policy(ctx.accountId, policyArn);
+          return { arn: t.arn, context: { ...t.context, ...boundaryKey(t), "iam:PolicyARN": policy.arn } };
+        });
         const m =
           name === "attachPolicy"
-            ? await store.attachPolicy(ctx.accountId, principal, r.policyArn, token(r.clientRequestToken))
-            : await store.detachPolicy(ctx.accountId, principal, r.policyArn, token(r.clientRequestToken));
+            ? await store.attachPolicy(ctx.accountId, principal, policyArn, token(r.clientRequestToken))
+            : await store.detachPolicy(ctx.accountId, principal, policyArn, token(r.clientRequestToken));
         return { revision: toWire.revision(m) };
       }),
     ),
@@ -521,7 +603,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       const principal = principalOf(r.entityType, r.entityName);
       const p = page(r.page, r.pathPrefix);
       await ctx.authorize(`ListAttached${KIND_WORD[principal.kind]}Policies`, () =>
-        entityArn(ctx.accountId, principal.kind, principal.name),
+        targets.principal(ctx.accountId, principal.kind, principal.name),
       );
       const result = await store.listAttachedPolicies(ctx.accountId, principal, p);
       return {
@@ -534,9 +616,10 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       const policyName = checkName(r.policyName, "policyName", 128);
       const kind = `inline-${principal.kind}` as PolicyKind;
       const policyDocument = checkPolicyDocument(r.policyDocument, kind, "policyDocument");
-      await ctx.authorize(`Put${KIND_WORD[principal.kind]}Policy`, () =>
-        entityArn(ctx.accountId, principal.kind, principal.name),
-      );
+      await ctx.authorize(`Put${KIND_WORD[principal.kind]}Policy`, async () => {
+        const t = await targets.principal(ctx.accountId, principal.kind, principal.name);
+        return { arn: t.arn, context: { ...t.context, ...boundaryKey(t) } };
+      });
       const m = await store.putInlinePolicy(
         ctx.accountId,
         principal,
@@ -550,7 +633,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       const principal = principalOf(r.entityType, r.entityName);
       const policyName = checkName(r.policyName, "policyName", 128);
       await ctx.authorize(`Get${KIND_WORD[principal.kind]}Policy`, () =>
-        entityArn(ctx.accountId, principal.kind, principal.name),
+        targets.principal(ctx.accountId, principal.kind, principal.name),
       );
       const p = await store.getInlinePolicy(ctx.accountId, principal, policyName);
       return { policyName: p.policyName, policyDocument: p.document };
@@ -558,7 +641,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     handler("listInlinePolicies", "ListInlinePolicies", async (r, ctx) => {
       const principal = principalOf(r.entityType, r.entityName);
       await ctx.authorize(`List${KIND_WORD[principal.kind]}Policies`, () =>
-        entityArn(ctx.accountId, principal.kind, principal.name),
+        targets.principal(ctx.accountId, principal.kind, principal.name),
       );
       const result = await store.listInlinePolicies(ctx.accountId, principal, {
         marker: r.page?.marker,
@@ -569,9 +652,10 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     handler("deleteInlinePolicy", "DeleteInlinePolicy", async (r, ctx) => {
       const principal = principalOf(r.entityType, r.entityName);
       const policyName = checkName(r.policyName, "policyName", 128);
-      await ctx.authorize(`Delete${KIND_WORD[principal.kind]}Policy`, () =>
-        entityArn(ctx.accountId, principal.kind, principal.name),
-      );
+      await ctx.authorize(`Delete${KIND_WORD[principal.kind]}Policy`, async () => {
+        const t = await targets.principal(ctx.accountId, principal.kind, principal.name);
+        return { arn: t.arn, context: { ...t.context, ...boundaryKey(t) } };
+      });
       const m = await store.deleteInlinePolicy(ctx.accountId, principal, policyName, token(r.clientRequestToken));
       return { revision: toWire.revision(m) };
     }),
@@ -583,15 +667,23 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
         });
       }
       const remove = r.permissionsBoundaryArn === "";
-      await ctx.authorize(`${remove ? "Delete" : "Put"}${KIND_WORD[principal.kind]}PermissionsBoundary`, () =>
-        entityArn(ctx.accountId, principal.kind, principal.name),
-      );
-      const m = await store.putPermissionsBoundary(
-        ctx.accountId,
-        principal,
-        remove ? null : r.permissionsBoundaryArn,
-        token(r.clientRequestToken),
-      );
+      const boundaryArn = remove ? null : checkPolicyArn(r.permissionsBoundaryArn, "permissionsBoundaryArn");
+      await ctx.authorize(`${remove ? "Delete" : "Put"}${KIND_WORD[principal.kind]}PermissionsBoundary`, async () => {
+        const t = await targets.principal(ctx.accountId, principal.kind, principal.name);
+        // Put: the boundary being set; Delete: the one being removed. Both as iam:PolicyARN too.
+        const policyArn =
+          boundaryArn === null
+            ? t.permissionsBoundaryArn
+            : (await targets.policy(ctx.accountId, boundaryArn, "permissionsBoundaryArn")).arn;
+        return {
+          arn: t.arn,
+          context:
+            policyArn === null
+              ? t.context
+              : { ...t.context, "iam:PermissionsBoundary": policyArn, "iam:PolicyARN": policyArn },
+        };
+      });
+      const m = await store.putPermissionsBoundary(ctx.accountId, principal, boundaryArn, token(r.clientRequestToken));
       return { revision: toWire.revision(m) };
     }),
 
@@ -641,9 +733,12 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     ...taggables.flatMap((t) => [
       handler(t.rpc.tag, `Tag${t.word}`, async (r, ctx) => {
         const name = t.entity(r.entityName);
-        const tags = checkTags(r.tags);
+        const tags = checkTags(r.tags, t.keysIgnoreCase);
         if (tags.length === 0) throw new IamError("ValidationError", "tags must not be empty", { field: "tags" });
-        await ctx.authorize(`Tag${t.word}`, () => t.arn(ctx.accountId, name));
+        await ctx.authorize(`Tag${t.word}`, async () => {
+          const e = await t.arn(ctx.accountId, name);
+          return { arn: e.arn, context: { ...e.context, ...requestTags(tags) } };
+        });
         return {
           revision: toWire.revision(
             await store.tagEntity(ctx.accountId, t.kind, name, tags, token(r.clientRequestToken)),
@@ -653,7 +748,10 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       handler(t.rpc.untag, `Untag${t.word}`, async (r, ctx) => {
         const name = t.entity(r.entityName);
         const keys = checkTagKeys(r.tagKeys);
-        await ctx.authorize(`Untag${t.word}`, () => t.arn(ctx.accountId, name));
+        await ctx.authorize(`Untag${t.word}`, async () => {
+          const e = await t.arn(ctx.accountId, name);
+          return { arn: e.arn, context: { ...e.context, "aws:TagKeys": keys } };
+        });
         return {
           revision: toWire.revision(
             await store.untagEntity(ctx.accountId, t.kind, name, keys, token(r.clientRequestToken)),
@@ -677,7 +775,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       const description = r.description === undefined ? undefined : checkText(r.description, "description", 1000);
       const maxSessionDuration =
         r.maxSessionDuration === undefined ? undefined : checkMaxSessionDuration(r.maxSessionDuration);
-      await ctx.authorize("UpdateRole", () => entityArn(ctx.accountId, "role", roleName));
+      await ctx.authorize("UpdateRole", () => targets.principal(ctx.accountId, "role", roleName));
       const m = await store.updateRole(ctx.accountId, roleName, {
         description,
         maxSessionDuration,
@@ -688,7 +786,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     handler("updateAssumeRolePolicy", "UpdateAssumeRolePolicy", async (r, ctx) => {
       const roleName = checkName(r.roleName, "roleName", 64);
       const document = checkPolicyDocument(r.policyDocument, "trust", "policyDocument");
-      await ctx.authorize("UpdateAssumeRolePolicy", () => entityArn(ctx.accountId, "role", roleName));
+      await ctx.authorize("UpdateAssumeRolePolicy", () => targets.principal(ctx.accountId, "role", roleName));
       const m = await store.updateAssumeRolePolicy(ctx.accountId, roleName, document, token(r.clientRequestToken));
       return { revision: toWire.revision(m) };
     }),
@@ -744,7 +842,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     handler("createLoginProfile", "CreateLoginProfile", async (r, ctx) => {
       const userName = checkName(r.userName, "userName", 64);
       const password = checkPasswordInput(r.password, "password");
-      await ctx.authorize("CreateLoginProfile", () => entityArn(ctx.accountId, "user", userName));
+      await ctx.authorize("CreateLoginProfile", () => targets.principal(ctx.accountId, "user", userName));
       const m = await store.createLoginProfile(ctx.accountId, userName, {
         password,
         passwordResetRequired: r.passwordResetRequired,
@@ -755,7 +853,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     handler("updateLoginProfile", "UpdateLoginProfile", async (r, ctx) => {
       const userName = checkName(r.userName, "userName", 64);
       const password = r.password === undefined ? undefined : checkPasswordInput(r.password, "password");
-      await ctx.authorize("UpdateLoginProfile", () => entityArn(ctx.accountId, "user", userName));
+      await ctx.authorize("UpdateLoginProfile", () => targets.principal(ctx.accountId, "user", userName));
       const m = await store.updateLoginProfile(ctx.accountId, userName, {
         password,
         passwordResetRequired: r.passwordResetRequired,
@@ -765,14 +863,14 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     }),
     handler("deleteLoginProfile", "DeleteLoginProfile", async (r, ctx) => {
       const userName = checkName(r.userName, "userName", 64);
-      await ctx.authorize("DeleteLoginProfile", () => entityArn(ctx.accountId, "user", userName));
+      await ctx.authorize("DeleteLoginProfile", () => targets.principal(ctx.accountId, "user", userName));
       return {
         revision: toWire.revision(await store.deleteLoginProfile(ctx.accountId, userName, token(r.clientRequestToken))),
       };
     }),
     handler("getLoginProfile", "GetLoginProfile", async (r, ctx) => {
       const userName = subjectUser(ctx, r.userName);
-      await ctx.authorize("GetLoginProfile", () => entityArn(ctx.accountId, "user", userName));
+      await ctx.authorize("GetLoginProfile", () => targets.principal(ctx.accountId, "user", userName));
       return {
         loginProfile: toWire.loginProfile(await store.getLoginProfile(ctx.accountId, userName)),
         revision: undefined,
@@ -797,7 +895,21 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
         if (IamError.is(e) && e.awsName === "NoSuchEntity") return undefined;
         throw e;
       });
-      if (policy?.allowUsersToChangePassword !== true) await ctx.authorize("ChangePassword", () => caller.arn);
+      if (policy?.allowUsersToChangePassword === true) {
+        // The account setting grants it without an identity policy; the guardrails still bound it.
+        await authorizer.authorize(caller, {
+          action: "iam:ChangePassword",
+          resource: caller.arn,
+          accountId: ctx.accountId,
+          context: ctx.sourceIp === undefined ? {} : { "aws:SourceIp": ctx.sourceIp },
+          allowedByAccountSetting: true,
+        });
+      } else {
+        await ctx.authorize("ChangePassword", async () => ({
+          arn: caller.arn,
+          context: (await targets.principal(ctx.accountId, "user", caller.userName)).context,
+        }));
+      }
       const m = await store.changePassword(
         ctx.accountId,
         caller.userName,
@@ -854,11 +966,12 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
           throw new IamError("ValidationError", `${field} must be 6 digits`, { field });
         }
       }
-      await ctx.authorize("EnableMFADevice", () => entityArn(ctx.accountId, "user", userName));
+      const serialNumber = checkIamArn(r.serialNumber, "mfa", partition, "serialNumber");
+      await ctx.authorize("EnableMFADevice", () => targets.principal(ctx.accountId, "user", userName));
       const m = await store.enableMfaDevice(
         ctx.accountId,
         userName,
-        r.serialNumber,
+        serialNumber,
         [r.authenticationCode1, r.authenticationCode2],
         token(r.clientRequestToken),
       );
@@ -866,13 +979,14 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     }),
     handler("deactivateMfaDevice", "DeactivateMFADevice", async (r, ctx) => {
       const userName = checkName(r.userName, "userName", 64);
-      await ctx.authorize("DeactivateMFADevice", () => entityArn(ctx.accountId, "user", userName));
-      const m = await store.deactivateMfaDevice(ctx.accountId, userName, r.serialNumber, token(r.clientRequestToken));
+      const serialNumber = checkIamArn(r.serialNumber, "mfa", partition, "serialNumber");
+      await ctx.authorize("DeactivateMFADevice", () => targets.principal(ctx.accountId, "user", userName));
+      const m = await store.deactivateMfaDevice(ctx.accountId, userName, serialNumber, token(r.clientRequestToken));
       return { revision: toWire.revision(m) };
     }),
     handler("listMfaDevices", "ListMFADevices", async (r, ctx) => {
       const userName = subjectUser(ctx, r.userName);
-      await ctx.authorize("ListMFADevices", () => entityArn(ctx.accountId, "user", userName));
+      await ctx.authorize("ListMFADevices", () => targets.principal(ctx.accountId, "user", userName));
       const devices = await store.listMfaDevices(ctx.accountId, userName);
       return {
         mfaDevices: devices.map((d) => ({
@@ -883,8 +997,10 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       };
     }),
     handler("deleteVirtualMfaDevice", "DeleteVirtualMFADevice", async (r, ctx) => {
-      await ctx.authorize("DeleteVirtualMFADevice", () => r.serialNumber);
-      const m = await store.deleteVirtualMfaDevice(ctx.accountId, r.serialNumber, token(r.clientRequestToken));
+      // The store matches serial numbers exactly, so an existing device's ARN is the one sent.
+      const serialNumber = checkIamArn(r.serialNumber, "mfa", partition, "serialNumber");
+      await ctx.authorize("DeleteVirtualMFADevice", () => serialNumber);
+      const m = await store.deleteVirtualMfaDevice(ctx.accountId, serialNumber, token(r.clientRequestToken));
       return { revision: toWire.revision(m) };
     }),
 
@@ -892,9 +1008,13 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     handler("createInstanceProfile", "CreateInstanceProfile", async (r, ctx) => {
       const instanceProfileName = checkName(r.instanceProfileName, "instanceProfileName", 128);
       const path = checkPath(r.path);
-      const tags = checkTags(r.tags);
-      await ctx.authorize("CreateInstanceProfile", () =>
+      const tags = checkTags(r.tags, false);
+      await authorizeCreate(
+        ctx,
+        "CreateInstanceProfile",
+        "InstanceProfile",
         arnOf(ctx.accountId, "instance-profile", path, instanceProfileName),
+        tags,
       );
       const m = await store.createInstanceProfile(ctx.accountId, {
         instanceProfileName,
@@ -906,7 +1026,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     }),
     handler("getInstanceProfile", "GetInstanceProfile", async (r, ctx) => {
       const name = checkName(r.instanceProfileName, "instanceProfileName", 128);
-      await ctx.authorize("GetInstanceProfile", () => instanceProfileArn(ctx.accountId, name));
+      await ctx.authorize("GetInstanceProfile", () => targets.instanceProfile(ctx.accountId, name));
       return {
         instanceProfile: toWire.instanceProfile(await store.getInstanceProfile(ctx.accountId, name)),
         revision: undefined,
@@ -920,7 +1040,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     }),
     handler("listInstanceProfilesForRole", "ListInstanceProfilesForRole", async (r, ctx) => {
       const roleName = checkName(r.roleName, "roleName", 64);
-      await ctx.authorize("ListInstanceProfilesForRole", () => entityArn(ctx.accountId, "role", roleName));
+      await ctx.authorize("ListInstanceProfilesForRole", () => targets.principal(ctx.accountId, "role", roleName));
       const result = await store.listInstanceProfilesForRole(ctx.accountId, roleName, {
         marker: r.page?.marker,
         maxItems: r.page?.maxItems,
@@ -929,7 +1049,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     }),
     handler("deleteInstanceProfile", "DeleteInstanceProfile", async (r, ctx) => {
       const name = checkName(r.instanceProfileName, "instanceProfileName", 128);
-      await ctx.authorize("DeleteInstanceProfile", () => instanceProfileArn(ctx.accountId, name));
+      await ctx.authorize("DeleteInstanceProfile", () => targets.instanceProfile(ctx.accountId, name));
       const m = await store.deleteInstanceProfile(ctx.accountId, name, token(r.clientRequestToken));
       return { revision: toWire.revision(m) };
     }),
@@ -939,11 +1059,14 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       return handler(name, operation, async (r, ctx) => {
         const profile = checkName(r.instanceProfileName, "instanceProfileName", 128);
         const roleName = checkName(r.roleName, "roleName", 64);
-        await ctx.authorize(operation, () => instanceProfileArn(ctx.accountId, profile));
+        await ctx.authorize(operation, () => targets.instanceProfile(ctx.accountId, profile));
         // As in AWS: putting a role in a profile hands it to whoever uses the profile, so the
-        // caller must also be allowed to pass that role.
+        // caller must also be allowed to pass that role, to the service instance profiles serve.
         if (name === "addRoleToInstanceProfile") {
-          await ctx.authorize("PassRole", () => entityArn(ctx.accountId, "role", roleName));
+          await ctx.authorize("PassRole", async () => {
+            const role = await targets.principal(ctx.accountId, "role", roleName);
+            return { arn: role.arn, context: { ...role.context, "iam:PassedToService": INSTANCE_PROFILE_SERVICE } };
+          });
         }
         const m =
           name === "addRoleToInstanceProfile"
@@ -959,8 +1082,14 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       const clientIds = checkClientIds(r.clientIdList);
       const thumbprints = checkThumbprints(r.thumbprintList);
       const jwks = checkJwks(r.jwksJson);
-      const tags = checkTags(r.tags);
-      await ctx.authorize("CreateOpenIDConnectProvider", () => arnOf(ctx.accountId, "oidc-provider", "/", url));
+      const tags = checkTags(r.tags, false);
+      await authorizeCreate(
+        ctx,
+        "CreateOpenIDConnectProvider",
+        "OpenIDConnectProvider",
+        arnOf(ctx.accountId, "oidc-provider", "/", url),
+        tags,
+      );
       const m = await store.createOpenIdConnectProvider(ctx.accountId, {
         url,
         clientIds,
@@ -977,7 +1106,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     }),
     handler("getOpenIdConnectProvider", "GetOpenIDConnectProvider", async (r, ctx) => {
       const arn = checkOidcArn(r.openIdConnectProviderArn);
-      await ctx.authorize("GetOpenIDConnectProvider", () => arn);
+      await ctx.authorize("GetOpenIDConnectProvider", () => targets.oidcProvider(ctx.accountId, arn));
       const p = await store.getOpenIdConnectProvider(ctx.accountId, arn);
       return {
         url: p.url,
@@ -995,7 +1124,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     }),
     handler("deleteOpenIdConnectProvider", "DeleteOpenIDConnectProvider", async (r, ctx) => {
       const arn = checkOidcArn(r.openIdConnectProviderArn);
-      await ctx.authorize("DeleteOpenIDConnectProvider", () => arn);
+      await ctx.authorize("DeleteOpenIDConnectProvider", () => targets.oidcProvider(ctx.accountId, arn));
       const m = await store.deleteOpenIdConnectProvider(ctx.accountId, arn, token(r.clientRequestToken));
       return { revision: toWire.revision(m) };
     }),
@@ -1005,7 +1134,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       return handler(name, operation, async (r, ctx) => {
         const arn = checkOidcArn(r.openIdConnectProviderArn);
         const clientId = checkClientId(r.clientId);
-        await ctx.authorize(operation, () => arn);
+        await ctx.authorize(operation, () => targets.oidcProvider(ctx.accountId, arn));
         const m = adding
           ? await store.addClientIdToOpenIdConnectProvider(ctx.accountId, arn, clientId, token(r.clientRequestToken))
           : await store.removeClientIdFromOpenIdConnectProvider(
@@ -1020,7 +1149,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     handler("updateOpenIdConnectProviderThumbprint", "UpdateOpenIDConnectProviderThumbprint", async (r, ctx) => {
       const arn = checkOidcArn(r.openIdConnectProviderArn);
       const thumbprints = checkThumbprints(r.thumbprintList);
-      await ctx.authorize("UpdateOpenIDConnectProviderThumbprint", () => arn);
+      await ctx.authorize("UpdateOpenIDConnectProviderThumbprint", () => targets.oidcProvider(ctx.accountId, arn));
       const m = await store.updateOpenIdConnectProviderThumbprint(
         ctx.accountId,
         arn,
@@ -1032,7 +1161,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     handler("updateOpenIdConnectProviderJwks", "UpdateOpenIDConnectProviderJWKS", async (r, ctx) => {
       const arn = checkOidcArn(r.openIdConnectProviderArn);
       const jwks = checkJwks(r.jwksJson);
-      await ctx.authorize("UpdateOpenIDConnectProviderJWKS", () => arn);
+      await ctx.authorize("UpdateOpenIDConnectProviderJWKS", () => targets.oidcProvider(ctx.accountId, arn));
       const m = await store.updateOpenIdConnectProviderJwks(ctx.accountId, arn, jwks, token(r.clientRequestToken));
       return { revision: toWire.revision(m) };
     }),
@@ -1052,14 +1181,14 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
             field: "accountId",
           });
         }
-        if (caller.kind === "user") {
+        if (caller.kind !== "operator") {
+          // Users and the root alike: the root within the account's guardrails, as everywhere.
           await authorizer.authorize(caller, {
             action: "iam:ExportAccount",
             resource: `arn:${partition}:iam::${accountId}:root`,
             accountId,
+            context: sourceIpContext(info),
           });
-        } else if (caller.kind === "root" && caller.accountId !== accountId) {
-          throw new IamError("AccessDenied", `${caller.arn} cannot export account ${accountId}`);
         }
         const exported = await store.exportAccount(
           accountId,

@@ -116,9 +116,9 @@ describe("ExportAccount at a past revision (real Postgres + Kafka)", () => {
       seen[i]?.entities.find(([k]) => k === `oidc-provider ${oidc.openIdConnectProviderArn}`)?.[1];
     expect(oidcAt(2)).toMatchObject({ jwks: JWKS_2, clientIds: ["app"], tags: TAGS });
     expect(oidcAt(3)).toMatchObject({ jwks: null, clientIds: ["app"], tags: [{ key: "A", value: "2" }] });
-    // The instance profile's "a" tag was replaced by "A" (keys compare case-insensitively).
+    // The instance profile's "a" tag stays next to "A": its tag keys are case-sensitive, as in AWS.
     const profileAt2 = seen[2]?.entities.find(([k]) => k.startsWith("instance-profile "))?.[1];
-    expect(profileAt2).toMatchObject({ instanceProfileName: "web", tags: TAGS });
+    expect(profileAt2).toMatchObject({ instanceProfileName: "web", tags: [{ key: "a", value: "1" }, ...TAGS] });
     // Deleted entities are gone from later exports but come back at earlier revisions.
     expect(seen[3]?.entities.some(([k]) => k.startsWith("group "))).toBe(false);
     expect(seen[1]?.entities.some(([k]) => k.startsWith("group "))).toBe(true);

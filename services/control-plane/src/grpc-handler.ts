@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { IamError } from "@gatehouse/core";
 import { ErrorDetail } from "@gatehouse/proto";
 import { type handleUnaryCall, Metadata, type ServiceDefinition, type ServiceError, type status } from "@grpc/grpc-js";
@@ -34,6 +35,24 @@ export interface CallInfo {
   readonly authority: string;
   readonly raw: Buffer;
   readonly metadata: Readonly<Record<string, string | undefined>>;
+  /** The caller's IP address (`aws:SourceIp`), or undefined when the transport has none. */
+  readonly sourceIp: string | undefined;
+}
+
+/**
+ * The IP address in a grpc-js peer string (`203.0.113.7:51234`, `::ffff:203.0.113.7:51234`,
+ * `::1:51234`, or a bare address): the port is dropped, and an IPv4-mapped IPv6 address
+ * (`::ffff:a.b.c.d`, how a dual-stack listener sees IPv4 clients) becomes the IPv4 address, so
+ * that `aws:SourceIp` conditions written for IPv4 ranges match.
+ */
+export function sourceIpOf(peer: string): string | undefined {
+  // grpc-js appends the port to TCP peers without brackets, so strip it first: `::1:1234` is the
+  // address `::1` on port 1234 even though it also parses as an IPv6 address.
+  const withoutPort = peer.replace(/:\d+$/, "");
+  const address = isIP(withoutPort) !== 0 ? withoutPort : peer;
+  if (isIP(address) === 0) return undefined;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  return mapped?.[1] ?? address;
 }
 
 function flatten(md: Metadata): Record<string, string | undefined> {
@@ -92,6 +111,7 @@ export function unary<Req, Res>(
         authority: call.getHost(),
         raw: call.request.raw,
         metadata: flatten(call.metadata),
+        sourceIp: sourceIpOf(call.getPeer()),
       };
     } catch (e) {
       callback(toServiceError(e, method, logger), null);

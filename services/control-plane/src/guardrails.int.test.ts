@@ -90,4 +90,37 @@ describe("account guardrails (real Postgres + Kafka)", () => {
     await f.operator.call("detachAccountGuardrail", { accountId: f.accountId, policyArn: onlyReads });
     await root.call("createUser", { userName: "unblocked" });
   });
+
+  it("bound the root's ExportAccount and a user's ChangePassword granted by the account setting", async () => {
+    const { root, operator, accountId } = f;
+    const noExport = (
+      await root.call("createPolicy", {
+        policyName: "NoExportNoPasswordChange",
+        policyDocument: policyDoc({
+          Effect: "Deny",
+          Action: ["iam:ExportAccount", "iam:ChangePassword"],
+          Resource: "*",
+        }),
+      })
+    ).policy.arn;
+    const changer = await f.aUser("changer");
+    await root.call("createLoginProfile", { userName: "changer", password: "First-Pass-1" });
+    await root.call("updateAccountPasswordPolicy", { allowUsersToChangePassword: true });
+    await root.call("exportAccount", {});
+    await changer.call("changePassword", { oldPassword: "First-Pass-1", newPassword: "Second-Pass-2" });
+    await operator.call("attachAccountGuardrail", { accountId, policyArn: noExport });
+    await expectFailure(root.call("exportAccount", {}), { code: status.PERMISSION_DENIED, awsName: "AccessDenied" });
+    await expectFailure(root.call("exportAccount", { accountId }), { awsName: "AccessDenied" });
+    await expectFailure(changer.call("changePassword", { oldPassword: "Second-Pass-2", newPassword: "Third-Pass-3" }), {
+      awsName: "AccessDenied",
+    });
+    // The operator, outside every account, still exports it.
+    await operator.call("exportAccount", { accountId });
+    await operator.call("detachAccountGuardrail", { accountId, policyArn: noExport });
+    await root.call("exportAccount", {});
+    await changer.call("changePassword", { oldPassword: "Second-Pass-2", newPassword: "Third-Pass-3" });
+    // Another account's root cannot export this one.
+    const other = await f.anotherAccount();
+    await expectFailure(other.root.call("exportAccount", { accountId }), { awsName: "AccessDenied" });
+  });
 });

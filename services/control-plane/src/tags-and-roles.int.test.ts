@@ -23,19 +23,22 @@ describe("tags on users, roles, instance profiles and OIDC providers, role updat
   });
 
   // The OIDC provider is named by its ARN (known once created); a missing one by an unused ARN.
+  // As in AWS, tag keys compare case-insensitively on users and roles, exactly on the others.
   const kinds = [
-    { kind: "User", name: () => "tagged", ghost: () => "ghost" },
-    { kind: "Role", name: () => "app", ghost: () => "ghost" },
-    { kind: "InstanceProfile", name: () => "web", ghost: () => "ghost" },
+    { kind: "User", name: () => "tagged", ghost: () => "ghost", ignoreCase: true },
+    { kind: "Role", name: () => "app", ghost: () => "ghost", ignoreCase: true },
+    { kind: "InstanceProfile", name: () => "web", ghost: () => "ghost", ignoreCase: false },
     {
       kind: "OpenIdConnectProvider",
       name: () => oidcArn,
       ghost: () => `arn:aws:iam::${f.accountId}:oidc-provider/ghost.example.com`,
+      ignoreCase: false,
     },
   ] as const;
   for (const k of kinds) {
     const kind = k.kind;
-    it(`Tag${kind}/Untag${kind}/List${kind}Tags: merge case-insensitively, at most 50, AWS key rules`, async () => {
+    const how = k.ignoreCase ? "case-insensitively" : "case-sensitively";
+    it(`Tag${kind}/Untag${kind}/List${kind}Tags: merge ${how}, at most 50, AWS key rules`, async () => {
       const { root } = f;
       const name = k.name();
       const tagged = await root.call(`tag${kind}`, {
@@ -47,11 +50,20 @@ describe("tags on users, roles, instance profiles and OIDC providers, role updat
       });
       expect(tagged.revision.revision).toBeGreaterThan(0);
       const listed = await root.call(`list${kind}Tags`, { entityName: name });
-      // A "team" tag given at creation was replaced by "Team" (keys compare case-insensitively).
-      expect(listed.tags).toEqual([
-        { key: "env", value: "prod" },
-        { key: "Team", value: "platform" },
-      ]);
+      // A "team" tag given at creation (users, instance profiles, OIDC providers) was replaced by
+      // "Team" where keys compare case-insensitively, and is another tag where they do not.
+      expect(listed.tags).toEqual(
+        k.ignoreCase
+          ? [
+              { key: "env", value: "prod" },
+              { key: "Team", value: "platform" },
+            ]
+          : [
+              { key: "Team", value: "platform" },
+              { key: "env", value: "prod" },
+              { key: "team", value: "core" },
+            ],
+      );
       const page = await root.call(`list${kind}Tags`, { entityName: name, page: { marker: "", maxItems: 1 } });
       expect(page.tags).toHaveLength(1);
       expect(page.page.isTruncated).toBe(true);
@@ -59,9 +71,9 @@ describe("tags on users, roles, instance profiles and OIDC providers, role updat
       const same = await root.call(`tag${kind}`, { entityName: name, tags: [{ key: "env", value: "prod" }] });
       expect(same.revision.revision).toBe(tagged.revision.revision);
       await root.call(`untag${kind}`, { entityName: name, tagKeys: ["ENV", "absent"] });
-      expect((await root.call(`list${kind}Tags`, { entityName: name })).tags).toEqual([
-        { key: "Team", value: "platform" },
-      ]);
+      const afterUntag = (await root.call(`list${kind}Tags`, { entityName: name })).tags;
+      expect(afterUntag.map((t: { key: string }) => t.key)).toEqual(k.ignoreCase ? ["Team"] : ["Team", "env", "team"]);
+      if (!k.ignoreCase) await root.call(`untag${kind}`, { entityName: name, tagKeys: ["env", "team"] });
 
       const many = Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: "v" }));
       await expectFailure(root.call(`tag${kind}`, { entityName: name, tags: many }), {
@@ -78,7 +90,7 @@ describe("tags on users, roles, instance profiles and OIDC providers, role updat
           entityName: name,
           tags: [
             { key: "a", value: "1" },
-            { key: "A", value: "2" },
+            { key: k.ignoreCase ? "A" : "a", value: "2" },
           ],
         }),
       );
@@ -124,7 +136,10 @@ describe("tags on users, roles, instance profiles and OIDC providers, role updat
         roles: [expect.objectContaining({ roleName: "app" })],
       }),
     });
-    const profileUntagged = await root.call("untagInstanceProfile", { entityName: "tag-events", tagKeys: ["TEAM"] });
+    // Instance profile tag keys are case-sensitive: "TEAM" is not "team".
+    await root.call("untagInstanceProfile", { entityName: "tag-events", tagKeys: ["TEAM"] });
+    expect((await lastState(profile.instanceProfileId))?.payload.tags).toHaveLength(2);
+    const profileUntagged = await root.call("untagInstanceProfile", { entityName: "tag-events", tagKeys: ["team"] });
     expect((await lastState(profile.instanceProfileId))?.payload.tags).toEqual([{ key: "cost", value: "42" }]);
     expect((await lastState(profile.instanceProfileId))?.revision).toBe(Number(profileUntagged.revision.revision));
 
@@ -166,10 +181,11 @@ describe("tags on users, roles, instance profiles and OIDC providers, role updat
         awsName: "ValidationError",
         field: "tags[0].value",
       });
+      // Keys are case-sensitive here: only the same spelling twice is a duplicate.
       await expectFailure(
         create([
           { key: "a", value: "1" },
-          { key: "A", value: "2" },
+          { key: "a", value: "2" },
         ]),
         { awsName: "ValidationError", field: "tags[1].key" },
       );

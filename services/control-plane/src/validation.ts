@@ -35,27 +35,45 @@ export function checkPath(value: string, field = "path"): string {
   return value;
 }
 
-/** At most 50 tags, keys unique case-insensitively, AWS's characters and lengths. */
-export function checkTags(tags: readonly { key: string; value: string }[]): { key: string; value: string }[] {
+/** Tag keys beginning with `aws:` (in any case) are reserved to AWS. */
+function checkNotReserved(key: string, field: string): void {
+  if (/^aws:/i.test(key)) {
+    throw new IamError("InvalidInput", `${field} ${JSON.stringify(key)} begins with "aws:", which is reserved`, {
+      field,
+    });
+  }
+}
+
+/**
+ * At most 50 tags, AWS's characters and lengths, no reserved `aws:` keys, keys unique: compared
+ * case-insensitively on users and roles (`keysIgnoreCase`, as AWS does) and exactly on the other
+ * taggable entities.
+ */
+export function checkTags(
+  tags: readonly { key: string; value: string }[],
+  keysIgnoreCase = true,
+): { key: string; value: string }[] {
   if (tags.length > 50)
     throw new IamError("LimitExceeded", `tags has ${tags.length} entries; at most 50`, { field: "tags" });
   const seen = new Set<string>();
   return tags.map((t, i) => {
     if (!TAG_KEY.test(t.key)) throw invalid(`tags[${i}].key`, `${JSON.stringify(t.key)} is not a valid tag key`);
+    checkNotReserved(t.key, `tags[${i}].key`);
     if (!TAG_VALUE.test(t.value))
       throw invalid(`tags[${i}].value`, `${JSON.stringify(t.value)} is not a valid tag value`);
-    const k = t.key.toLowerCase();
+    const k = keysIgnoreCase ? t.key.toLowerCase() : t.key;
     if (seen.has(k)) throw invalid(`tags[${i}].key`, `${JSON.stringify(t.key)} is duplicated`);
     seen.add(k);
     return { key: t.key, value: t.value };
   });
 }
 
-/** Tag keys to remove: 1..50 valid keys. */
+/** Tag keys to remove: 1..50 valid keys, none reserved. */
 export function checkTagKeys(keys: readonly string[]): string[] {
   if (keys.length === 0 || keys.length > 50) throw invalid("tagKeys", `has ${keys.length} entries; 1..50 allowed`);
   return keys.map((k, i) => {
     if (!TAG_KEY.test(k)) throw invalid(`tagKeys[${i}]`, `${JSON.stringify(k)} is not a valid tag key`);
+    checkNotReserved(k, `tagKeys[${i}]`);
     return k;
   });
 }

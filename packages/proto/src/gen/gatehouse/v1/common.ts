@@ -47,7 +47,11 @@ export interface ErrorDetail {
    * DeleteConflict, InvalidInput, ConcurrentModification, AccessDenied, ...
    */
   awsName: string;
-  /** The request field that is wrong, as a path ("policy_document", "tags[3].key"). */
+  /**
+   * The request field that is wrong, as a path in the proto3 JSON (lowerCamelCase) names that
+   * ts-proto clients see: "policyDocument", "tags[3].key", "openIdConnectProviderArn". Never the
+   * snake_case names of this file.
+   */
   field: string;
   /** Policy validation findings, when the error is MalformedPolicyDocument. */
   findings: PolicyFinding[];
