@@ -343,7 +343,7 @@ describe("ControlService over gRPC (real Postgres + Kafka, SigV4)", () => {
     expect(unknown.awsName).toBe("InvalidClientTokenId");
     await expectFailure(client(null).call("getUser", { userName: "alice" }), {
       code: status.UNAUTHENTICATED,
-      awsName: "IncompleteSignature",
+      awsName: "MissingAuthenticationToken",
     });
   });
 
