@@ -11,7 +11,9 @@ import {
   read,
   replayToken,
   requestHash,
+  requestTokenOf,
   type StoreContext,
+  tokenSpec,
   type WriteSpec,
 } from "./tx.ts";
 
@@ -128,7 +130,7 @@ async function keepInHistory(q: Queryable, userId: string): Promise<void> {
 }
 
 /** A password write's idempotency description (nothing to save: no secret is ever returned). */
-type PasswordWriteSpec = Pick<WriteSpec<unknown>, "operation" | "request" | "clientRequestToken">;
+type PasswordWriteSpec = Pick<WriteSpec<unknown>, "operation" | "request" | "clientRequestToken" | "callerId">;
 
 /** How a password write expects the user's login profile to be. */
 type ProfileExpectation = "absent" | "present";
@@ -200,7 +202,7 @@ export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
   ): Promise<Mutation<T>> => {
     // A retry of a call that went through gets its result, not a check: its new password may be
     // the current one by now (reuse prevention) and its old one no longer current.
-    const token = spec.clientRequestToken === "" ? undefined : spec.clientRequestToken;
+    const token = requestTokenOf(spec);
     if (token !== undefined) {
       const hashed = requestHash(spec.operation, spec.request);
       const replay = await read(ctx, spec.operation, (q) => replayToken<T>(q, accountId, token, spec, hashed));
@@ -267,8 +269,14 @@ export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
         input.password,
         {
           operation: "CreateLoginProfile",
-          request: { userName, passwordResetRequired: input.passwordResetRequired },
-          clientRequestToken: input.clientRequestToken,
+          // The password enters the request hash only as a keyed digest: a reused token with another
+          // password is a different request, and the token table never holds the password.
+          request: {
+            userName,
+            passwordResetRequired: input.passwordResetRequired,
+            password: ctx.secretDigest(input.password),
+          },
+          ...tokenSpec(input),
         },
         "absent",
         async (q, user, passwordHash) => {
@@ -294,9 +302,9 @@ export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
         request: {
           userName,
           passwordResetRequired: input.passwordResetRequired,
-          password: input.password !== undefined,
+          password: input.password === undefined ? null : ctx.secretDigest(input.password),
         },
-        clientRequestToken: input.clientRequestToken,
+        ...tokenSpec(input),
       };
       if (input.password !== undefined) {
         return writePassword(
@@ -329,7 +337,7 @@ export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
       mutate(
         ctx,
         accountId,
-        { operation: "DeleteLoginProfile", request: { userName }, clientRequestToken: token?.clientRequestToken },
+        { operation: "DeleteLoginProfile", request: { userName }, ...tokenSpec(token) },
         async (q) => {
           const user = await findUser(q, partition, accountId, userName);
           await findProfile(q, user);
@@ -356,7 +364,15 @@ export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
         accountId,
         userName,
         newPassword,
-        { operation: "ChangePassword", request: { userName }, clientRequestToken: token?.clientRequestToken },
+        {
+          operation: "ChangePassword",
+          request: {
+            userName,
+            oldPassword: ctx.secretDigest(oldPassword),
+            newPassword: ctx.secretDigest(newPassword),
+          },
+          ...tokenSpec(token),
+        },
         "present",
         // The write goes through only while the profile still holds the hash verified here.
         async (q, user, passwordHash) => {
