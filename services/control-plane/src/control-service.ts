@@ -1082,9 +1082,18 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
         } else if (caller.kind === "root" && caller.accountId !== accountId) {
           throw new IamError("AccessDenied", `${caller.arn} cannot export account ${accountId}`);
         }
+        // Sealed secrets leave only to the operator, and only when asked for (backups, migrations).
+        if (request.includeSealedSecrets && caller.kind !== "operator") {
+          throw new IamError(
+            "AccessDenied",
+            `${caller.arn} cannot export sealed secrets: includeSealedSecrets is for the operator credential only`,
+            { field: "includeSealedSecrets" },
+          );
+        }
         const exported = await store.exportAccount(
           accountId,
           request.atRevision === 0 ? undefined : request.atRevision,
+          { includeSealedSecrets: request.includeSealedSecrets && caller.kind === "operator" },
         );
         const snapshot = encodeAccountSnapshot({
           schemaVersion: CHANGE_EVENT_SCHEMA_VERSION,
