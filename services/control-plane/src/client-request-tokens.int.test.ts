@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AccountFixture, policyDoc, startAccountFixture, type TestClient } from "./test-account.int-helper.ts";
+import { createOutboxCompactor } from "./outbox-compactor.ts";
+import {
+  type AccountFixture,
+  policyDoc,
+  startAccountFixture,
+  type TestClient,
+  totp,
+} from "./test-account.int-helper.ts";
+import { failureOf } from "./test-client.int-helper.ts";
+import { silentLogger } from "./test-env.int-helper.ts";
 
 // Through the service: tokens belong to the calling principal, last GATEHOUSE_CP_CLIENT_TOKEN_TTL
 // seconds, and a replay of a secret-returning create answers without the secret.
@@ -59,5 +68,35 @@ describe("client request tokens through the service (real Postgres + Kafka)", ()
     expect(first.otpauthUri).toContain(first.base32StringSeed);
     const replay = await alice.call("createVirtualMfaDevice", request);
     expect(replay).toMatchObject({ serialNumber: first.serialNumber, base32StringSeed: "", otpauthUri: "" });
+
+    // EnableMFADevice's codes are part of the request: the same token with other codes is refused.
+    const now = Math.floor(Date.now() / 1000);
+    const enable = {
+      userName: "tok-alice",
+      serialNumber: first.serialNumber,
+      authenticationCode1: totp(first.base32StringSeed, now - 30),
+      authenticationCode2: totp(first.base32StringSeed, now),
+      clientRequestToken: "enable-token-1",
+    };
+    const enabled = await alice.call("enableMfaDevice", enable);
+    expect((await alice.call("enableMfaDevice", enable)).revision).toEqual(enabled.revision);
+    const otherCodes = await failureOf(
+      alice.call("enableMfaDevice", {
+        ...enable,
+        authenticationCode1: totp(first.base32StringSeed, now - 60),
+        authenticationCode2: totp(first.base32StringSeed, now - 30),
+      }),
+    );
+    expect([otherCodes.awsName, otherCodes.field]).toEqual(["InvalidInput", "clientRequestToken"]);
+  });
+
+  it("the control plane's compaction timer prunes expired tokens", async () => {
+    await alice.call("createGroup", { groupName: "tok-pruned", path: "/", clientRequestToken: "prune-me" });
+    const pool = f.h.cp.store.pool;
+    await pool.query("UPDATE idempotency_tokens SET expires_at = now() - interval '1 second' WHERE token = 'prune-me'");
+    const compactor = createOutboxCompactor({ store: f.h.cp.store, logger: silentLogger, retentionSeconds: 86_400 });
+    await compactor.runOnce();
+    expect((await pool.query("SELECT 1 FROM idempotency_tokens WHERE token = 'prune-me'")).rowCount).toBe(0);
+    expect((await pool.query("SELECT 1 FROM idempotency_tokens WHERE token = 'key-token-1'")).rowCount).toBe(2);
   });
 });
