@@ -90,6 +90,22 @@ describe("client request tokens through the service (real Postgres + Kafka)", ()
     expect([otherCodes.awsName, otherCodes.field]).toEqual(["InvalidInput", "clientRequestToken"]);
   });
 
+  it("the operator's tokens are the operator's (operator-only operations run in its scope too)", async () => {
+    const policyArn = (
+      await f.root.call("createPolicy", {
+        policyName: "tok-guard",
+        policyDocument: policyDoc({ Effect: "Deny", Action: "iam:DeleteAccountAlias", Resource: "*" }),
+      })
+    ).policy.arn;
+    const request = { accountId: f.accountId, policyArn, clientRequestToken: "guard-token-1" };
+    const first = await f.operator.call("attachAccountGuardrail", request);
+    expect((await f.operator.call("attachAccountGuardrail", request)).revision).toEqual(first.revision);
+    const rows = await f.h.cp.store.pool.query("SELECT caller FROM idempotency_tokens WHERE token = 'guard-token-1'");
+    expect(rows.rows).toEqual([{ caller: "operator" }]);
+    // Guardrails allow only what they allow (like SCPs): gone again for the next test.
+    await f.operator.call("detachAccountGuardrail", { accountId: f.accountId, policyArn });
+  });
+
   it("the control plane's compaction timer prunes expired tokens", async () => {
     await alice.call("createGroup", { groupName: "tok-pruned", path: "/", clientRequestToken: "prune-me" });
     const pool = f.h.cp.store.pool;

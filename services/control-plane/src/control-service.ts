@@ -175,7 +175,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
         if (caller.kind !== "operator") {
           throw new IamError("AccessDenied", `${caller.arn} is not authorized to perform ${operation} (operator only)`);
         }
-        return fn(request);
+        return callerScope.run(caller, () => fn(request));
       }),
     ];
   }
