@@ -504,14 +504,6 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
     return { accessKeyId, secret };
   };
 
-  const reopenKey = async (q: Queryable, accessKeyId: string): Promise<NewAccessKey> => {
-    const row = await findAccessKey(q, accessKeyId);
-    if (row === undefined) {
-      throw new IamError("NoSuchEntity", `access key ${accessKeyId} no longer exists`, { field: "accessKeyId" });
-    }
-    return { accessKey: toAccessKey(row), secretAccessKey: box.open(row.secret_ciphertext, accessKeyId) };
-  };
-
   /**
    * What a replayed create answers for a key: its current metadata and an EMPTY secret. AWS hands
    * a secret out exactly once, and a token is no credential: whoever holds it (a log line, a proxy)
@@ -619,7 +611,10 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         const value: NewAccount = {
           account,
           rootArn: `arn:${partition}:iam::${accountId}:root`,
-          rootAccessKey: await reopenKey(client, key.accessKeyId),
+          rootAccessKey: {
+            accessKey: toAccessKey((await findAccessKey(client, key.accessKeyId)) as AccessKeyRow),
+            secretAccessKey: key.secret,
+          },
         };
         if (token !== undefined) {
           await client.query(

@@ -79,7 +79,10 @@ export interface WriteSpec<T> {
   readonly callerId?: string | undefined;
   /** What to keep for replays; defaults to the value itself. Must not contain secrets. */
   readonly save?: (value: T) => unknown;
-  /** Rebuilds the value from what `save` kept (e.g. re-opening a sealed secret). */
+  /**
+   * Rebuilds the value from what `save` kept (e.g. the entity's current metadata). Never re-opens
+   * a secret: a replay must not hand out what the first call returned once.
+   */
   readonly restore?: (tx: Queryable, saved: unknown) => Promise<T>;
 }
 
