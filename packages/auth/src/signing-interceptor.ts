@@ -50,7 +50,7 @@ export function createSigningInterceptor(options: SigningInterceptorOptions): In
             next(message);
           },
           (e: unknown) => {
-            // Start anyway without a signature: the server answers IncompleteSignature.
+            // Start anyway without a signature: the server answers MissingAuthenticationToken.
             startNext?.(metadata as Metadata, listener as InterceptingListener);
             next(message);
             void e;

@@ -110,7 +110,7 @@ describe("SigV4 over gRPC", () => {
     await expect(verifyGrpcCall(call, edge, { lookup, clock })).resolves.toBeDefined();
   });
 
-  it("rejects unknown and inactive keys as InvalidClientTokenId, missing parts as IncompleteSignature", async () => {
+  it("rejects unknown and inactive keys as InvalidClientTokenId, no signature as MissingAuthenticationToken, missing parts as IncompleteSignature", async () => {
     const md = await signGrpcCall(call, creds, { clock });
     const inactive = async () => ({ secretAccessKey: creds.secretAccessKey, active: false });
     expect((await iamErrorOf(verifyGrpcCall(call, md, { lookup: inactive, clock }))).awsName).toBe(
@@ -119,7 +119,7 @@ describe("SigV4 over gRPC", () => {
     expect((await iamErrorOf(verifyGrpcCall(call, md, { lookup: async () => undefined, clock }))).awsName).toBe(
       "InvalidClientTokenId",
     );
-    expect((await iamErrorOf(verifyGrpcCall(call, {}, { lookup, clock }))).awsName).toBe("IncompleteSignature");
+    expect((await iamErrorOf(verifyGrpcCall(call, {}, { lookup, clock }))).awsName).toBe("MissingAuthenticationToken");
     expect(
       (await iamErrorOf(verifyGrpcCall(call, { ...md, "x-amz-date": undefined }, { lookup, clock }))).awsName,
     ).toBe("IncompleteSignature");

@@ -204,7 +204,8 @@ function incomplete(message: string, field = "authorization"): IamError {
 
 /**
  * Verifies a SigV4-signed gRPC call and returns the access key id that signed it. Errors are
- * AWS's: `IncompleteSignature` (missing/malformed parts), `RequestExpired` (date outside the skew),
+ * AWS's: `MissingAuthenticationToken` (no signature at all), `IncompleteSignature` (malformed
+ * parts), `InvalidClientTokenId` also for any `x-amz-security-token` (no temporary credentials yet), `RequestExpired` (date outside the skew),
  * `InvalidClientTokenId` (unknown or inactive key), `SignatureDoesNotMatch` (wrong secret, other
  * body, other method or host). Messages never contain secrets or the expected signature.
  */
@@ -216,8 +217,12 @@ export async function verifyGrpcCall(
   const authorization = metadata[SigV4Metadata.authorization];
   const amzDate = metadata[SigV4Metadata.date];
   const claimedHash = metadata[SigV4Metadata.contentSha256];
-  if (authorization === undefined || authorization === "")
-    throw incomplete("the call is not signed: no authorization metadata");
+  if (authorization === undefined || authorization === "") {
+    // AWS's name for a request without credentials; IncompleteSignature is for a malformed one.
+    throw new IamError("MissingAuthenticationToken", "the call is not signed: no authorization metadata", {
+      field: "authorization",
+    });
+  }
   const m = AUTH.exec(authorization);
   if (m === null) throw incomplete("authorization is not an AWS4-HMAC-SHA256 signature");
   const [, accessKeyId = "", scopeDate, region, service, signedHeaders = "", signature = ""] = m;
@@ -247,6 +252,15 @@ export async function verifyGrpcCall(
       "SignatureDoesNotMatch",
       `the credential scope must be <date of x-amz-date>/${expectedRegion}/${expectedService}/aws4_request`,
       { field: "authorization" },
+    );
+  }
+  if (metadata[SigV4Metadata.securityToken] !== undefined) {
+    // Only long-term keys exist until STS issues temporary credentials, so any session token is
+    // unverifiable; ignoring it would let a caller believe it acts in a session it is not in.
+    throw new IamError(
+      "InvalidClientTokenId",
+      "x-amz-security-token is not accepted: temporary credentials are not supported, sign with a long-term access key and no session token",
+      { field: SigV4Metadata.securityToken },
     );
   }
   const key = await options.lookup(accessKeyId);

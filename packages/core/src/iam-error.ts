@@ -25,8 +25,12 @@ export const IamErrorName = Object.freeze({
   InvalidClientTokenId: "UNAUTHENTICATED",
   SignatureDoesNotMatch: "UNAUTHENTICATED",
   IncompleteSignature: "UNAUTHENTICATED",
+  // A call carrying no credentials at all (no Authorization metadata), as AWS names it.
+  MissingAuthenticationToken: "UNAUTHENTICATED",
   RequestExpired: "UNAUTHENTICATED",
   ConsistencyTimeout: "DEADLINE_EXCEEDED",
+  // AWS IAM's name for a request rate exceeded (HTTP 400 there); retriable after a pause.
+  Throttling: "RESOURCE_EXHAUSTED",
   ServiceUnavailable: "UNAVAILABLE",
   ServiceFailure: "INTERNAL",
 } as const satisfies Record<string, StatusCodeName>);

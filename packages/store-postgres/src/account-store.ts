@@ -2,7 +2,7 @@ import { IamError } from "@gatehouse/core";
 import { findPasswordPolicy } from "./password-policy.ts";
 import type { Mutation, PasswordPolicyRecord, RequestToken } from "./records.ts";
 import { accountState } from "./state.ts";
-import { mutate, read, type StoreContext } from "./tx.ts";
+import { mutate, read, type StoreContext, tokenSpec } from "./tx.ts";
 
 /** The account alias and the account password policy. */
 export interface AccountSettingsStore {
@@ -22,13 +22,12 @@ export interface AccountSettingsStore {
 
 /** The {@link AccountSettingsStore} part of the store. */
 export function createAccountSettingsStore(ctx: StoreContext): AccountSettingsStore {
-  const tokenOf = (t: RequestToken | undefined) => t?.clientRequestToken;
   return {
     createAccountAlias: (accountId, alias, token) =>
       mutate(
         ctx,
         accountId,
-        { operation: "CreateAccountAlias", request: { alias }, clientRequestToken: tokenOf(token) },
+        { operation: "CreateAccountAlias", request: { alias }, ...tokenSpec(token) },
         async (q) => {
           const r = await q.query(
             "UPDATE accounts SET alias = $2 WHERE account_id = $1 AND alias IS DISTINCT FROM $2",
@@ -43,7 +42,7 @@ export function createAccountSettingsStore(ctx: StoreContext): AccountSettingsSt
       mutate(
         ctx,
         accountId,
-        { operation: "DeleteAccountAlias", request: { alias }, clientRequestToken: tokenOf(token) },
+        { operation: "DeleteAccountAlias", request: { alias }, ...tokenSpec(token) },
         async (q) => {
           const r = await q.query("UPDATE accounts SET alias = NULL WHERE account_id = $1 AND alias = $2", [
             accountId,
@@ -71,7 +70,7 @@ export function createAccountSettingsStore(ctx: StoreContext): AccountSettingsSt
       mutate(
         ctx,
         accountId,
-        { operation: "UpdateAccountPasswordPolicy", request: p, clientRequestToken: tokenOf(token) },
+        { operation: "UpdateAccountPasswordPolicy", request: p, ...tokenSpec(token) },
         async (q) => {
           await q.query(
             `INSERT INTO password_policies (account_id, minimum_password_length, require_symbols, require_numbers,
@@ -115,7 +114,7 @@ export function createAccountSettingsStore(ctx: StoreContext): AccountSettingsSt
       mutate(
         ctx,
         accountId,
-        { operation: "DeleteAccountPasswordPolicy", request: {}, clientRequestToken: tokenOf(token) },
+        { operation: "DeleteAccountPasswordPolicy", request: {}, ...tokenSpec(token) },
         async (q) => {
           const r = await q.query("DELETE FROM password_policies WHERE account_id = $1", [accountId]);
           if (r.rowCount === 0) {

@@ -1,7 +1,7 @@
 import { IamError } from "@gatehouse/core";
 import type { Mutation, RequestToken } from "./records.ts";
 import { accountState } from "./state.ts";
-import { mutate, read, type StoreContext } from "./tx.ts";
+import { mutate, read, type StoreContext, tokenSpec } from "./tx.ts";
 
 /** A guardrail attached to an account: the policy's ARN and the document copied at attach time. */
 export interface GuardrailRecord {
@@ -37,7 +37,7 @@ export function createGuardrailStore(ctx: StoreContext): GuardrailStore {
         {
           operation: "AttachAccountGuardrail",
           request: { policyArn, document },
-          clientRequestToken: token?.clientRequestToken,
+          ...tokenSpec(token),
         },
         async (q) => {
           const r = await q.query(
@@ -64,7 +64,7 @@ export function createGuardrailStore(ctx: StoreContext): GuardrailStore {
       mutate(
         ctx,
         accountId,
-        { operation: "DetachAccountGuardrail", request: { policyArn }, clientRequestToken: token?.clientRequestToken },
+        { operation: "DetachAccountGuardrail", request: { policyArn }, ...tokenSpec(token) },
         async (q) => {
           const r = await q.query("DELETE FROM account_guardrails WHERE account_id = $1 AND policy_arn = $2", [
             accountId,

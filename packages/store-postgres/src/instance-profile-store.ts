@@ -2,7 +2,7 @@ import { IamError, iamArn, newId } from "@gatehouse/core";
 import { checkTagQuota, findRole, pageQuery, ROLE_SELECT, type RoleRow, tagsJson, toPage, toRole } from "./lookups.ts";
 import type { Mutation, Page, PageInput, RequestToken, RoleRecord, TagRecord } from "./records.ts";
 import { instanceProfileState } from "./state.ts";
-import { mutate, type Queryable, read, type StoreContext } from "./tx.ts";
+import { mutate, type Queryable, read, type StoreContext, tokenSpec } from "./tx.ts";
 
 /** An instance profile: a named container for at most one role, for workloads. */
 export interface InstanceProfileRecord {
@@ -83,7 +83,6 @@ export async function findInstanceProfile(q: Queryable, accountId: string, name:
 export function createInstanceProfileStore(ctx: StoreContext): InstanceProfileStore {
   const partition = ctx.options.partition;
   const quotas = ctx.options.quotas;
-  const tokenOf = (t: RequestToken | undefined) => t?.clientRequestToken;
 
   /** Rows to records, fetching their roles in one query. */
   const toRecords = async (q: Queryable, rows: readonly InstanceProfileRow[]): Promise<InstanceProfileRecord[]> => {
@@ -118,8 +117,8 @@ export function createInstanceProfileStore(ctx: StoreContext): InstanceProfileSt
         accountId,
         {
           operation: "CreateInstanceProfile",
-          request: { ...input, clientRequestToken: undefined },
-          clientRequestToken: input.clientRequestToken,
+          request: { ...input, clientRequestToken: undefined, callerId: undefined },
+          ...tokenSpec(input),
         },
         async (q) => {
           checkTagQuota(input.tags, quotas.tagsPerEntity);
@@ -182,7 +181,7 @@ export function createInstanceProfileStore(ctx: StoreContext): InstanceProfileSt
       mutate(
         ctx,
         accountId,
-        { operation: "DeleteInstanceProfile", request: { name }, clientRequestToken: tokenOf(token) },
+        { operation: "DeleteInstanceProfile", request: { name }, ...tokenSpec(token) },
         async (q) => {
           const row = await findInstanceProfile(q, accountId, name);
           if (row.role_id !== null) {
@@ -201,7 +200,7 @@ export function createInstanceProfileStore(ctx: StoreContext): InstanceProfileSt
       mutate(
         ctx,
         accountId,
-        { operation: "AddRoleToInstanceProfile", request: { name, roleName }, clientRequestToken: tokenOf(token) },
+        { operation: "AddRoleToInstanceProfile", request: { name, roleName }, ...tokenSpec(token) },
         async (q) => {
           const row = await findInstanceProfile(q, accountId, name);
           const role = await findRole(q, partition, accountId, roleName);
@@ -227,7 +226,7 @@ export function createInstanceProfileStore(ctx: StoreContext): InstanceProfileSt
         {
           operation: "RemoveRoleFromInstanceProfile",
           request: { name, roleName },
-          clientRequestToken: tokenOf(token),
+          ...tokenSpec(token),
         },
         async (q) => {
           const row = await findInstanceProfile(q, accountId, name);

@@ -1,5 +1,6 @@
 import { IamError } from "@gatehouse/core";
 import { type Algorithm, hash, verify } from "@node-rs/argon2";
+import { createHashLimiter } from "./hash-limiter.ts";
 import { findUser, type UserRow } from "./lookups.ts";
 import { checkPasswordAgainstPolicy, findPasswordPolicy } from "./password-policy.ts";
 import type { LoginProfileRecord, Mutation, RequestToken } from "./records.ts";
@@ -11,7 +12,9 @@ import {
   read,
   replayToken,
   requestHash,
+  requestTokenOf,
   type StoreContext,
+  tokenSpec,
   type WriteSpec,
 } from "./tx.ts";
 
@@ -23,9 +26,12 @@ export interface UpdateLoginProfileInput extends RequestToken {
 
 /**
  * Console passwords. Passwords are checked against the account password policy, hashed with
- * argon2id, and never stored, logged or returned in clear. Client request tokens do not cover the
- * password (nothing derived from it is kept outside the hash): a retry is matched on the rest and
- * gets the first call's result without a new check.
+ * argon2id, and never stored, logged or returned in clear. Client request tokens cover the
+ * password through a keyed digest (HMAC under a server key, never the password or a plain hash):
+ * a retry with the same password gets the first call's result without a new check, one with
+ * another password is a different request. argon2 work is bounded
+ * (`PostgresStoreOptions.passwordHashing`): so many hashes at once, served round-robin between
+ * accounts, and so many password writes in progress per account (Throttling beyond).
  *
  * The check (policy, reuse of the last N hashes) runs before the write transaction; the write
  * goes through only while the user's password history is still the one checked against, so
@@ -128,7 +134,7 @@ async function keepInHistory(q: Queryable, userId: string): Promise<void> {
 }
 
 /** A password write's idempotency description (nothing to save: no secret is ever returned). */
-type PasswordWriteSpec = Pick<WriteSpec<unknown>, "operation" | "request" | "clientRequestToken">;
+type PasswordWriteSpec = Pick<WriteSpec<unknown>, "operation" | "request" | "clientRequestToken" | "callerId">;
 
 /** How a password write expects the user's login profile to be. */
 type ProfileExpectation = "absent" | "present";
@@ -136,6 +142,7 @@ type ProfileExpectation = "absent" | "present";
 /** The {@link LoginProfileStore} part of the store. */
 export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
   const partition = ctx.options.partition;
+  const limiter = createHashLimiter(ctx.options.passwordHashing);
 
   /**
    * Checks a new password against the policy and its reuse prevention (the last N hashes, the
@@ -160,7 +167,7 @@ export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
     const reuse = policy?.passwordReusePrevention ?? 0;
     const recent = [...(state.current === null ? [] : [state.current]), ...state.history].slice(0, reuse);
     for (const earlier of recent) {
-      if (await verify(earlier, password)) {
+      if (await limiter.run(accountId, () => verify(earlier, password))) {
         throw new IamError(
           "PasswordPolicyViolation",
           `the password does not meet the account password policy: not one of the last ${reuse} passwords`,
@@ -200,52 +207,58 @@ export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
   ): Promise<Mutation<T>> => {
     // A retry of a call that went through gets its result, not a check: its new password may be
     // the current one by now (reuse prevention) and its old one no longer current.
-    const token = spec.clientRequestToken === "" ? undefined : spec.clientRequestToken;
+    const token = requestTokenOf(spec);
     if (token !== undefined) {
       const hashed = requestHash(spec.operation, spec.request);
       const replay = await read(ctx, spec.operation, (q) => replayToken<T>(q, accountId, token, spec, hashed));
       if (replay !== undefined) return replay;
     }
-    let passwordHash: string | undefined;
-    for (let attempt = 1; ; attempt++) {
-      const expected = await check(accountId, userName, password, verifyOld && ((h) => verifyOld(h, attempt)));
-      // The hash does not depend on the state checked against: computed once.
-      passwordHash ??= await hash(password, ARGON2);
-      const newHash = passwordHash;
-      const m = await mutate<T | typeof STALE>(ctx, accountId, spec, async (q) => {
-        const user = await findUser(q, partition, accountId, userName);
-        const locked = await q.query<ProfileRow>("SELECT * FROM login_profiles WHERE user_id = $1 FOR UPDATE", [
-          user.user_id,
-        ]);
-        const profile = locked.rows[0];
-        if (expect === "present" && profile === undefined) throw noProfile(user.user_name);
-        if (expect === "absent" && profile !== undefined) {
-          const message = `user ${JSON.stringify(user.user_name)} already has a login profile`;
-          throw new IamError("EntityAlreadyExists", message, { field: "userName" });
+    // Admitted after the replay check: a retry of a call that went through hashes nothing.
+    const release = limiter.admit(accountId);
+    try {
+      let passwordHash: string | undefined;
+      for (let attempt = 1; ; attempt++) {
+        const expected = await check(accountId, userName, password, verifyOld && ((h) => verifyOld(h, attempt)));
+        // The hash does not depend on the state checked against: computed once.
+        passwordHash ??= await limiter.run(accountId, () => hash(password, ARGON2));
+        const newHash = passwordHash;
+        const m = await mutate<T | typeof STALE>(ctx, accountId, spec, async (q) => {
+          const user = await findUser(q, partition, accountId, userName);
+          const locked = await q.query<ProfileRow>("SELECT * FROM login_profiles WHERE user_id = $1 FOR UPDATE", [
+            user.user_id,
+          ]);
+          const profile = locked.rows[0];
+          if (expect === "present" && profile === undefined) throw noProfile(user.user_name);
+          if (expect === "absent" && profile !== undefined) {
+            const message = `user ${JSON.stringify(user.user_name)} already has a login profile`;
+            throw new IamError("EntityAlreadyExists", message, { field: "userName" });
+          }
+          const history = (await passwordState(q, user.user_id, 1)).history;
+          const policy = await findPasswordPolicy(q, accountId);
+          if (
+            user.user_id !== expected.userId ||
+            (profile?.password_hash ?? null) !== expected.currentHash ||
+            (history[0] ?? null) !== expected.newestHistoryHash ||
+            (policy?.passwordReusePrevention ?? 0) > expected.reuse
+          ) {
+            return { value: STALE, events: [] };
+          }
+          // Cheap, so checked again here against the policy as it is now.
+          checkPasswordAgainstPolicy(policy, password, user.user_name);
+          return body(q, user, newHash, profile);
+        });
+        const value = m.value;
+        if (value !== STALE) return { value, accountId: m.accountId, revision: m.revision };
+        if (attempt === MAX_CHECKS) {
+          throw new IamError(
+            "ConcurrentModification",
+            `the login profile of user ${JSON.stringify(userName)} kept changing while the password was checked; retry`,
+            { field: "userName", retriable: true },
+          );
         }
-        const history = (await passwordState(q, user.user_id, 1)).history;
-        const policy = await findPasswordPolicy(q, accountId);
-        if (
-          user.user_id !== expected.userId ||
-          (profile?.password_hash ?? null) !== expected.currentHash ||
-          (history[0] ?? null) !== expected.newestHistoryHash ||
-          (policy?.passwordReusePrevention ?? 0) > expected.reuse
-        ) {
-          return { value: STALE, events: [] };
-        }
-        // Cheap, so checked again here against the policy as it is now.
-        checkPasswordAgainstPolicy(policy, password, user.user_name);
-        return body(q, user, newHash, profile);
-      });
-      const value = m.value;
-      if (value !== STALE) return { value, accountId: m.accountId, revision: m.revision };
-      if (attempt === MAX_CHECKS) {
-        throw new IamError(
-          "ConcurrentModification",
-          `the login profile of user ${JSON.stringify(userName)} kept changing while the password was checked; retry`,
-          { field: "userName", retriable: true },
-        );
       }
+    } finally {
+      release();
     }
   };
 
@@ -267,8 +280,14 @@ export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
         input.password,
         {
           operation: "CreateLoginProfile",
-          request: { userName, passwordResetRequired: input.passwordResetRequired },
-          clientRequestToken: input.clientRequestToken,
+          // The password enters the request hash only as a keyed digest: a reused token with another
+          // password is a different request, and the token table never holds the password.
+          request: {
+            userName,
+            passwordResetRequired: input.passwordResetRequired,
+            password: ctx.secretDigest(input.password),
+          },
+          ...tokenSpec(input),
         },
         "absent",
         async (q, user, passwordHash) => {
@@ -294,9 +313,9 @@ export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
         request: {
           userName,
           passwordResetRequired: input.passwordResetRequired,
-          password: input.password !== undefined,
+          password: input.password === undefined ? null : ctx.secretDigest(input.password),
         },
-        clientRequestToken: input.clientRequestToken,
+        ...tokenSpec(input),
       };
       if (input.password !== undefined) {
         return writePassword(
@@ -329,7 +348,7 @@ export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
       mutate(
         ctx,
         accountId,
-        { operation: "DeleteLoginProfile", request: { userName }, clientRequestToken: token?.clientRequestToken },
+        { operation: "DeleteLoginProfile", request: { userName }, ...tokenSpec(token) },
         async (q) => {
           const user = await findUser(q, partition, accountId, userName);
           await findProfile(q, user);
@@ -356,7 +375,15 @@ export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
         accountId,
         userName,
         newPassword,
-        { operation: "ChangePassword", request: { userName }, clientRequestToken: token?.clientRequestToken },
+        {
+          operation: "ChangePassword",
+          request: {
+            userName,
+            oldPassword: ctx.secretDigest(oldPassword),
+            newPassword: ctx.secretDigest(newPassword),
+          },
+          ...tokenSpec(token),
+        },
         "present",
         // The write goes through only while the profile still holds the hash verified here.
         async (q, user, passwordHash) => {
@@ -364,7 +391,7 @@ export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
           return { value: null, events: [await loginProfileState(q, user.user_id)] };
         },
         async (currentHash, attempt) => {
-          const matches = await verify(currentHash ?? DUMMY_HASH, oldPassword);
+          const matches = await limiter.run(accountId, () => verify(currentHash ?? DUMMY_HASH, oldPassword));
           if (currentHash === null) throw noProfile(userName);
           if (!matches) {
             // AWS documents no specific name for a wrong old password (InvalidUserType is about the

@@ -3,7 +3,7 @@ import { generate, generateSecret } from "otplib";
 import { findUser } from "./lookups.ts";
 import type { Mutation, RequestToken } from "./records.ts";
 import { mfaDeviceState } from "./state.ts";
-import { mutate, type Queryable, read, type StoreContext } from "./tx.ts";
+import { mutate, type Queryable, read, type StoreContext, tokenSpec } from "./tx.ts";
 
 /** A virtual MFA device as listed (never its seed). */
 export interface MfaDeviceRecord {
@@ -16,6 +16,7 @@ export interface MfaDeviceRecord {
 /** A created virtual MFA device: the only time its seed leaves the store. */
 export interface NewMfaDevice {
   readonly serialNumber: string;
+  /** The seed, returned by the creating call only: empty when a client request token replays it. */
   readonly base32StringSeed: string;
 }
 
@@ -84,7 +85,6 @@ async function consecutiveCodes(secret: string, first: string, second: string, n
 /** The {@link MfaStore} part of the store. */
 export function createMfaStore(ctx: StoreContext): MfaStore {
   const partition = ctx.options.partition;
-  const tokenOf = (t: RequestToken | undefined) => t?.clientRequestToken;
   return {
     createVirtualMfaDevice: (accountId, input) =>
       mutate<NewMfaDevice>(
@@ -93,15 +93,13 @@ export function createMfaStore(ctx: StoreContext): MfaStore {
         {
           operation: "CreateVirtualMFADevice",
           request: { deviceName: input.deviceName, path: input.path },
-          clientRequestToken: input.clientRequestToken,
-          // The seed is not kept with the token; a replay re-opens the sealed copy.
+          ...tokenSpec(input),
+          // The seed is neither kept with the token nor re-opened: a replay answers the device's
+          // serial number with an empty seed, as a replayed CreateAccessKey has an empty secret.
           save: (v) => ({ serialNumber: v.serialNumber }),
           restore: async (q, saved) => {
             const row = await findDevice(q, accountId, (saved as { serialNumber: string }).serialNumber);
-            return {
-              serialNumber: row.serial_number,
-              base32StringSeed: ctx.box.open(row.seed_ciphertext, row.serial_number),
-            };
+            return { serialNumber: row.serial_number, base32StringSeed: "" };
           },
         },
         async (q) => {
@@ -123,7 +121,12 @@ export function createMfaStore(ctx: StoreContext): MfaStore {
       mutate(
         ctx,
         accountId,
-        { operation: "EnableMFADevice", request: { userName, serialNumber }, clientRequestToken: tokenOf(token) },
+        {
+          operation: "EnableMFADevice",
+          // The codes are secrets for the moment they are valid: in the hash only through the keyed digest.
+          request: { userName, serialNumber, codes: codes.map(ctx.secretDigest) },
+          ...tokenSpec(token),
+        },
         async (q) => {
           const user = await findUser(q, partition, accountId, userName);
           const device = await findDevice(q, accountId, serialNumber);
@@ -166,7 +169,7 @@ export function createMfaStore(ctx: StoreContext): MfaStore {
       mutate(
         ctx,
         accountId,
-        { operation: "DeactivateMFADevice", request: { userName, serialNumber }, clientRequestToken: tokenOf(token) },
+        { operation: "DeactivateMFADevice", request: { userName, serialNumber }, ...tokenSpec(token) },
         async (q) => {
           const user = await findUser(q, partition, accountId, userName);
           const device = await findDevice(q, accountId, serialNumber);
@@ -205,7 +208,7 @@ export function createMfaStore(ctx: StoreContext): MfaStore {
       mutate(
         ctx,
         accountId,
-        { operation: "DeleteVirtualMFADevice", request: { serialNumber }, clientRequestToken: tokenOf(token) },
+        { operation: "DeleteVirtualMFADevice", request: { serialNumber }, ...tokenSpec(token) },
         async (q) => {
           const device = await findDevice(q, accountId, serialNumber);
           if (device.user_id !== null) {

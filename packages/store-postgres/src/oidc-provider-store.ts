@@ -2,7 +2,7 @@ import { IamError, iamArn } from "@gatehouse/core";
 import { checkTagQuota, tagsJson } from "./lookups.ts";
 import type { Mutation, RequestToken, TagRecord } from "./records.ts";
 import { type OidcProviderRow, oidcProviderState, toOidcProvider } from "./state.ts";
-import { mutate, type Queryable, read, type StoreContext } from "./tx.ts";
+import { mutate, type Queryable, read, type StoreContext, tokenSpec } from "./tx.ts";
 
 /** An OpenID Connect identity provider, as GetOpenIDConnectProvider describes it. */
 export interface OidcProviderRecord {
@@ -96,7 +96,6 @@ export async function findProvider(q: Queryable, accountId: string, arn: string)
 export function createOidcProviderStore(ctx: StoreContext): OidcProviderStore {
   const partition = ctx.options.partition;
   const quotas = ctx.options.quotas;
-  const tokenOf = (t: RequestToken | undefined) => t?.clientRequestToken;
 
   /** LimitExceeded (naming `field`) when a provider would have more than `quota` of a list. */
   const checkListQuota = (list: readonly string[], quota: number, what: string, field: string): void => {
@@ -114,7 +113,7 @@ export function createOidcProviderStore(ctx: StoreContext): OidcProviderStore {
     token: RequestToken | undefined,
     change: (row: OidcProviderRow) => Partial<ProviderSettings>,
   ) =>
-    mutate(ctx, accountId, { operation, request, clientRequestToken: tokenOf(token) }, async (q) => {
+    mutate(ctx, accountId, { operation, request, ...tokenSpec(token) }, async (q) => {
       const row = await findProvider(q, accountId, arn);
       const current: ProviderSettings = { client_ids: row.client_ids, thumbprints: row.thumbprints, jwks: row.jwks };
       const next: ProviderSettings = { ...current, ...change(row) };
@@ -133,8 +132,8 @@ export function createOidcProviderStore(ctx: StoreContext): OidcProviderStore {
         accountId,
         {
           operation: "CreateOpenIDConnectProvider",
-          request: { ...input, clientRequestToken: undefined },
-          clientRequestToken: input.clientRequestToken,
+          request: { ...input, clientRequestToken: undefined, callerId: undefined },
+          ...tokenSpec(input),
         },
         async (q) => {
           checkTagQuota(input.tags, quotas.tagsPerEntity);
@@ -192,7 +191,7 @@ export function createOidcProviderStore(ctx: StoreContext): OidcProviderStore {
       mutate(
         ctx,
         accountId,
-        { operation: "DeleteOpenIDConnectProvider", request: { arn }, clientRequestToken: tokenOf(token) },
+        { operation: "DeleteOpenIDConnectProvider", request: { arn }, ...tokenSpec(token) },
         async (q) => {
           await findProvider(q, accountId, arn);
           await q.query("DELETE FROM oidc_providers WHERE arn = $1", [arn]);

@@ -53,8 +53,22 @@ export interface PostgresStoreOptions {
    * About the database server's cores. Default min(4, poolSize).
    */
   writeConcurrency?: number;
-  /** 32-byte AES-256-GCM key that seals access-key secrets at rest. */
+  /** 32-byte AES-256-GCM key that seals access-key secrets and MFA seeds at rest (the newest key). */
   secretKey: Uint8Array;
+  /**
+   * Keys that sealed earlier values and still open them after a rotation (newest first). New
+   * values are always sealed with `secretKey`. Default none.
+   */
+  previousSecretKeys?: readonly Uint8Array[];
+  /** How long a client request token replays its first call's answer, in seconds. Default 86400 (24 h). */
+  clientTokenTtlSeconds?: number;
+  /**
+   * Bounds on argon2 work, which is slow on purpose (a password write verifies up to 24 earlier
+   * hashes): `concurrency` hashes at once in the process (others queue), and `writesPerAccount`
+   * password writes in progress per account (more are refused with Throttling), so one tenant
+   * cannot take every core or the whole queue. Defaults 2 and 4.
+   */
+  passwordHashing?: { concurrency?: number; writesPerAccount?: number };
   /** ARN partition. Default `aws`. */
   partition?: string;
   quotas?: Partial<StoreQuotas>;
@@ -69,6 +83,9 @@ export interface ValidPostgresStoreOptions {
   readonly poolSize: number;
   readonly writeConcurrency: number;
   readonly secretKey: Uint8Array;
+  readonly previousSecretKeys: readonly Uint8Array[];
+  readonly clientTokenTtlSeconds: number;
+  readonly passwordHashing: { readonly concurrency: number; readonly writesPerAccount: number };
   readonly partition: string;
   readonly quotas: StoreQuotas;
   readonly clock: Clock;
@@ -80,6 +97,9 @@ const KNOWN = new Set([
   "poolSize",
   "writeConcurrency",
   "secretKey",
+  "previousSecretKeys",
+  "clientTokenTtlSeconds",
+  "passwordHashing",
   "partition",
   "quotas",
   "clock",
@@ -106,6 +126,22 @@ export function validatePostgresStoreOptions(options: PostgresStoreOptions): Val
   if (options.secretKey.length !== 32) {
     throw new Error(`secretKey must be 32 bytes, got ${options.secretKey.length}`);
   }
+  const previousSecretKeys = options.previousSecretKeys ?? [];
+  previousSecretKeys.forEach((k, i) => {
+    if (k.length !== 32) throw new Error(`previousSecretKeys[${i}] must be 32 bytes, got ${k.length}`);
+  });
+  const clientTokenTtlSeconds = options.clientTokenTtlSeconds ?? 86_400;
+  if (!Number.isInteger(clientTokenTtlSeconds) || clientTokenTtlSeconds < 1 || clientTokenTtlSeconds > 366 * 86_400) {
+    throw new Error(`clientTokenTtlSeconds must be an integer in 1..${366 * 86_400}, got ${clientTokenTtlSeconds}`);
+  }
+  const hashConcurrency = options.passwordHashing?.concurrency ?? 2;
+  if (!Number.isInteger(hashConcurrency) || hashConcurrency < 1 || hashConcurrency > 64) {
+    throw new Error(`passwordHashing.concurrency must be an integer in 1..64, got ${hashConcurrency}`);
+  }
+  const writesPerAccount = options.passwordHashing?.writesPerAccount ?? 4;
+  if (!Number.isInteger(writesPerAccount) || writesPerAccount < 1 || writesPerAccount > 1000) {
+    throw new Error(`passwordHashing.writesPerAccount must be an integer in 1..1000, got ${writesPerAccount}`);
+  }
   const clock = options.clock ?? systemClock;
   if (typeof clock.now !== "function") throw new Error("clock must have a now() function");
   const quotas = { ...DEFAULT_QUOTAS, ...options.quotas };
@@ -120,6 +156,9 @@ export function validatePostgresStoreOptions(options: PostgresStoreOptions): Val
     poolSize,
     writeConcurrency,
     secretKey: options.secretKey,
+    previousSecretKeys: Object.freeze([...previousSecretKeys]),
+    clientTokenTtlSeconds,
+    passwordHashing: Object.freeze({ concurrency: hashConcurrency, writesPerAccount }),
     partition: options.partition ?? "aws",
     quotas: Object.freeze(quotas),
     clock,

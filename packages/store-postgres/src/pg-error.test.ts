@@ -1,7 +1,6 @@
 import { IamError } from "@gatehouse/core";
 import { describe, expect, it } from "vitest";
 import { translatePgError } from "./pg-error.ts";
-import { createSecretBox } from "./secret-box.ts";
 
 function pgError(code: string, extra: Record<string, string> = {}): Error {
   return Object.assign(new Error(`pg says ${code}`), { code, ...extra });
@@ -46,16 +45,5 @@ describe("translatePgError", () => {
     expect(translatePgError(pgError("XX000"), "GetUser").awsName).toBe("ServiceFailure");
     const same = new IamError("NoSuchEntity", "x");
     expect(translatePgError(same, "y")).toBe(same);
-  });
-});
-
-describe("secret box", () => {
-  it("round-trips and rejects another AAD or a tampered blob", () => {
-    const box = createSecretBox(new Uint8Array(32).fill(7));
-    const sealed = box.seal("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AKIAEXAMPLE");
-    expect(box.open(sealed, "AKIAEXAMPLE")).toBe("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
-    expect(() => box.open(sealed, "AKIAOTHER")).toThrow();
-    sealed[sealed.length - 1] = (sealed[sealed.length - 1] ?? 0) ^ 1;
-    expect(() => box.open(sealed, "AKIAEXAMPLE")).toThrow();
   });
 });

@@ -118,6 +118,7 @@ export interface AccessKeyCredential extends AccessKeyRecord {
 /** A freshly created access key: the only time the secret leaves the store by design. */
 export interface NewAccessKey {
   readonly accessKey: AccessKeyRecord;
+  /** The secret, returned by the creating call only: empty when a client request token replays it. */
   readonly secretAccessKey: string;
 }
 
@@ -147,6 +148,11 @@ export interface Page<T> {
 /** Idempotency for a write: retries with the same token and request return the first result. */
 export interface RequestToken {
   readonly clientRequestToken?: string | undefined;
+  /**
+   * The caller the token belongs to (`user:<user id>`, `root`, `operator`): tokens are scoped to
+   * their caller, so another principal's reuse neither replays nor blocks. Set by the service.
+   */
+  readonly callerId?: string | undefined;
 }
 
 /** A row of the outbox, as the relay sees it. */

@@ -1,4 +1,4 @@
-import { randomBytes, randomInt } from "node:crypto";
+import { createHmac, randomBytes, randomInt } from "node:crypto";
 import { IamError, iamArn, newId } from "@gatehouse/core";
 import pg from "pg";
 import { type AccountSettingsStore, createAccountSettingsStore } from "./account-store.ts";
@@ -90,12 +90,15 @@ import {
   failInOrder,
   mutate,
   type OutboxEvent,
+  pruneClientRequestTokens,
   type Queryable,
   read,
   readSnapshot,
   replayToken,
   requestHash,
+  requestTokenOf,
   type StoreContext,
+  tokenSpec,
   writeOutbox,
 } from "./tx.ts";
 import { createWriteBatcher } from "./write-batcher.ts";
@@ -159,6 +162,11 @@ export interface IamStore
    * `seedBuiltinPolicies`). Returns the migrations applied.
    */
   migrate(): Promise<number[]>;
+  /**
+   * Deletes expired client request tokens (`clientTokenTtlSeconds` after their call), up to
+   * `batchSize` rows per statement; returns how many. Expired tokens never replay even before this.
+   */
+  pruneClientRequestTokens(batchSize: number): Promise<number>;
   close(): Promise<void>;
 
   createAccount(input: { alias?: string | undefined } & RequestToken): Promise<Mutation<NewAccount>>;
@@ -301,9 +309,14 @@ export interface IamStore
   /**
    * The account's full state at one revision, on one snapshot: the current revision, or a past
    * `atRevision` rebuilt from the outbox (InvalidInput when the account never had it, or when it is
-   * below the account's outbox compaction horizon).
+   * below the account's outbox compaction horizon). Access keys' sealed secrets
+   * (`secretCiphertext`) are left out unless `includeSealedSecrets` (for the operator only).
    */
-  exportAccount(accountId: string, atRevision?: number): Promise<AccountExport>;
+  exportAccount(
+    accountId: string,
+    atRevision?: number,
+    options?: { readonly includeSealedSecrets?: boolean },
+  ): Promise<AccountExport>;
 
   /**
    * Every policy that applies to a user, for authorizing its calls: its inline and attached
@@ -330,10 +343,6 @@ export interface PrincipalPolicies {
 export type PolicyScope = "All" | "AWS" | "Local";
 
 const DEFAULT_PATH = "/";
-
-function tokenOf(t: RequestToken | undefined): string | undefined {
-  return t?.clientRequestToken;
-}
 
 function limitExceeded(what: string, limit: number, field: string): IamError {
   return new IamError("LimitExceeded", `${what} (quota ${limit})`, { field });
@@ -465,15 +474,18 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
   const pool = new pg.Pool({
     connectionString: opts.connectionString,
     max: opts.poolSize,
-    options: `-c search_path=${opts.schema}`,
+    // The token lifetime travels as a session setting so the SQL write functions see it too.
+    options: `-c search_path=${opts.schema} -c gatehouse.client_token_ttl=${opts.clientTokenTtlSeconds}`,
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on("error", () => {});
-  const box = createSecretBox(opts.secretKey);
+  const box = createSecretBox(opts.secretKey, opts.previousSecretKeys);
+  const digestKey = createHmac("sha256", opts.secretKey).update("gatehouse client request digest v1").digest();
   const ctx: StoreContext = {
     pool,
     options: opts,
     box,
+    secretDigest: (secret) => createHmac("sha256", digestKey).update(secret, "utf8").digest("base64"),
     channel: channelFor(opts.schema),
     writes: createWriteBatcher(pool, { concurrency: opts.writeConcurrency }),
   };
@@ -494,12 +506,18 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
     return { accessKeyId, secret };
   };
 
-  const reopenKey = async (q: Queryable, accessKeyId: string): Promise<NewAccessKey> => {
+  /**
+   * What a replayed create answers for a key: its current metadata and an EMPTY secret. AWS hands
+   * a secret out exactly once, and a token is no credential: whoever holds it (a log line, a proxy)
+   * must not get the secret again. A client whose first answer was lost learns the key id, so it
+   * can delete that key and create another; it can tell a replay by the empty secret.
+   */
+  const replayedKey = async (q: Queryable, accessKeyId: string): Promise<NewAccessKey> => {
     const row = await findAccessKey(q, accessKeyId);
     if (row === undefined) {
       throw new IamError("NoSuchEntity", `access key ${accessKeyId} no longer exists`, { field: "accessKeyId" });
     }
-    return { accessKey: toAccessKey(row), secretAccessKey: box.open(row.secret_ciphertext, accessKeyId) };
+    return { accessKey: toAccessKey(row), secretAccessKey: "" };
   };
 
   const userList = async (q: Queryable, where: string, params: unknown[]): Promise<UserRecord[]> =>
@@ -517,6 +535,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
     options: opts,
     pool,
     channel: ctx.channel,
+    pruneClientRequestTokens: (batchSize) => pruneClientRequestTokens(ctx, batchSize),
     async migrate() {
       const applied = (await migrate(pool, { schema: opts.schema })).applied;
       await seedBuiltinPolicies(ctx).catch((e: unknown) => {
@@ -535,7 +554,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           field: "accountAlias",
         });
       }
-      const token = input.clientRequestToken === "" ? undefined : input.clientRequestToken;
+      const token = requestTokenOf({ clientRequestToken: input.clientRequestToken, callerId: "operator" });
       const spec = {
         operation: "CreateAccount",
         request: { alias },
@@ -544,9 +563,10 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           rootArn: v.rootArn,
           accessKeyId: v.rootAccessKey.accessKey.accessKeyId,
         }),
+        // A replay answers without the root's secret: it is returned once (see replayedKey).
         restore: async (q: Queryable, saved: unknown): Promise<NewAccount> => {
           const s = saved as { account: AccountRecord; rootArn: string; accessKeyId: string };
-          return { account: s.account, rootArn: s.rootArn, rootAccessKey: await reopenKey(q, s.accessKeyId) };
+          return { account: s.account, rootArn: s.rootArn, rootAccessKey: await replayedKey(q, s.accessKeyId) };
         },
       };
       const client = await pool.connect().catch((e: unknown) => {
@@ -555,7 +575,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
       try {
         await client.query("BEGIN");
         if (token !== undefined) {
-          await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`gatehouse-token:operator:${token}`]);
+          await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`gatehouse-token:operator:${token.token}`]);
           const replay = await replayToken<NewAccount>(
             client,
             "operator",
@@ -593,13 +613,18 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         const value: NewAccount = {
           account,
           rootArn: `arn:${partition}:iam::${accountId}:root`,
-          rootAccessKey: await reopenKey(client, key.accessKeyId),
+          rootAccessKey: {
+            accessKey: toAccessKey((await findAccessKey(client, key.accessKeyId)) as AccessKeyRow),
+            secretAccessKey: key.secret,
+          },
         };
         if (token !== undefined) {
           await client.query(
-            "INSERT INTO idempotency_tokens (scope, token, operation, request_hash, response) VALUES ('operator', $1, $2, $3, $4)",
+            `INSERT INTO idempotency_tokens (scope, caller, token, operation, request_hash, response, expires_at)
+             VALUES ('operator', $1, $2, $3, $4, $5, now() + gh_token_ttl())`,
             [
-              token,
+              token.caller,
+              token.token,
               spec.operation,
               requestHash(spec.operation, spec.request),
               JSON.stringify({ value: spec.save(value), revision }),
@@ -643,8 +668,8 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
     createUser: async (accountId, input) => {
       const spec = {
         operation: "CreateUser",
-        request: { ...input, clientRequestToken: undefined },
-        clientRequestToken: input.clientRequestToken,
+        request: { ...input, clientRequestToken: undefined, callerId: undefined },
+        ...tokenSpec(input),
       };
       const boundaryArn = input.permissionsBoundaryArn || null;
       let boundary: PolicyArnParts | null;
@@ -693,26 +718,21 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
       }),
 
     deleteUser: (accountId, userName, token) =>
-      mutate(
-        ctx,
-        accountId,
-        { operation: "DeleteUser", request: { userName }, clientRequestToken: tokenOf(token) },
-        async (q) => {
-          const user = await findUser(q, partition, accountId, userName);
-          await assertNoDependents(q, { kind: "user", name: userName, id: user.user_id, field: "userName" }, [
-            { label: "access keys", table: "access_keys", column: "user_id" },
-            { label: "group memberships", table: "group_memberships", column: "user_id" },
-            { label: "attached policies", table: "policy_attachments", column: "user_id" },
-            { label: "inline policies", table: "inline_policies", column: "user_id" },
-          ]);
-          await q.query("DELETE FROM users WHERE user_id = $1", [user.user_id]);
-          // The quota's count, kept by its writers under the account lock (migration 0016).
-          await q.query("UPDATE accounts SET user_count = user_count - 1 WHERE account_id = $1", [accountId]);
-          // AWS deletes a user with its permissions boundary (attachments must be gone already).
-          const released = await releasedPolicies(q, accountId, [user.permissions_boundary_id]);
-          return { value: null, events: [await userState(q, partition, user.user_id), ...released] };
-        },
-      ),
+      mutate(ctx, accountId, { operation: "DeleteUser", request: { userName }, ...tokenSpec(token) }, async (q) => {
+        const user = await findUser(q, partition, accountId, userName);
+        await assertNoDependents(q, { kind: "user", name: userName, id: user.user_id, field: "userName" }, [
+          { label: "access keys", table: "access_keys", column: "user_id" },
+          { label: "group memberships", table: "group_memberships", column: "user_id" },
+          { label: "attached policies", table: "policy_attachments", column: "user_id" },
+          { label: "inline policies", table: "inline_policies", column: "user_id" },
+        ]);
+        await q.query("DELETE FROM users WHERE user_id = $1", [user.user_id]);
+        // The quota's count, kept by its writers under the account lock (migration 0016).
+        await q.query("UPDATE accounts SET user_count = user_count - 1 WHERE account_id = $1", [accountId]);
+        // AWS deletes a user with its permissions boundary (attachments must be gone already).
+        const released = await releasedPolicies(q, accountId, [user.permissions_boundary_id]);
+        return { value: null, events: [await userState(q, partition, user.user_id), ...released] };
+      }),
 
     // ---- groups ----
     createGroup: (accountId, input) =>
@@ -722,7 +742,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         {
           operation: "CreateGroup",
           request: { groupName: input.groupName, path: input.path },
-          clientRequestToken: input.clientRequestToken,
+          ...tokenSpec(input),
         },
         async (q) => {
           const groupId = newId("group");
@@ -780,27 +800,22 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
       }),
 
     deleteGroup: (accountId, groupName, token) =>
-      mutate(
-        ctx,
-        accountId,
-        { operation: "DeleteGroup", request: { groupName }, clientRequestToken: tokenOf(token) },
-        async (q) => {
-          const group = await findGroup(q, accountId, groupName);
-          await assertNoDependents(q, { kind: "group", name: groupName, id: group.group_id, field: "groupName" }, [
-            { label: "members", table: "group_memberships", column: "group_id" },
-            { label: "attached policies", table: "policy_attachments", column: "group_id" },
-            { label: "inline policies", table: "inline_policies", column: "group_id" },
-          ]);
-          await q.query("DELETE FROM groups WHERE group_id = $1", [group.group_id]);
-          return { value: null, events: [await groupState(q, partition, group.group_id)] };
-        },
-      ),
+      mutate(ctx, accountId, { operation: "DeleteGroup", request: { groupName }, ...tokenSpec(token) }, async (q) => {
+        const group = await findGroup(q, accountId, groupName);
+        await assertNoDependents(q, { kind: "group", name: groupName, id: group.group_id, field: "groupName" }, [
+          { label: "members", table: "group_memberships", column: "group_id" },
+          { label: "attached policies", table: "policy_attachments", column: "group_id" },
+          { label: "inline policies", table: "inline_policies", column: "group_id" },
+        ]);
+        await q.query("DELETE FROM groups WHERE group_id = $1", [group.group_id]);
+        return { value: null, events: [await groupState(q, partition, group.group_id)] };
+      }),
 
     addUserToGroup: (accountId, groupName, userName, token) =>
       mutate(
         ctx,
         accountId,
-        { operation: "AddUserToGroup", request: { groupName, userName }, clientRequestToken: tokenOf(token) },
+        { operation: "AddUserToGroup", request: { groupName, userName }, ...tokenSpec(token) },
         async (q) => {
           const group = await findGroup(q, accountId, groupName);
           const user = await findUser(q, partition, accountId, userName);
@@ -828,7 +843,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
       mutate(
         ctx,
         accountId,
-        { operation: "RemoveUserFromGroup", request: { groupName, userName }, clientRequestToken: tokenOf(token) },
+        { operation: "RemoveUserFromGroup", request: { groupName, userName }, ...tokenSpec(token) },
         async (q) => {
           const group = await findGroup(q, accountId, groupName);
           const user = await findUser(q, partition, accountId, userName);
@@ -856,8 +871,8 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         accountId,
         {
           operation: "CreateRole",
-          request: { ...input, clientRequestToken: undefined },
-          clientRequestToken: input.clientRequestToken,
+          request: { ...input, clientRequestToken: undefined, callerId: undefined },
+          ...tokenSpec(input),
         },
         async (q) => {
           const boundary =
@@ -919,23 +934,18 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
       }),
 
     deleteRole: (accountId, roleName, token) =>
-      mutate(
-        ctx,
-        accountId,
-        { operation: "DeleteRole", request: { roleName }, clientRequestToken: tokenOf(token) },
-        async (q) => {
-          const role = await findRole(q, partition, accountId, roleName);
-          await assertNoDependents(q, { kind: "role", name: roleName, id: role.role_id, field: "roleName" }, [
-            { label: "attached policies", table: "policy_attachments", column: "role_id" },
-            { label: "inline policies", table: "inline_policies", column: "role_id" },
-            { label: "instance profiles", table: "instance_profiles", column: "role_id" },
-          ]);
-          await q.query("DELETE FROM roles WHERE role_id = $1", [role.role_id]);
-          // As for users: the role's permissions boundary goes with it.
-          const released = await releasedPolicies(q, accountId, [role.permissions_boundary_id]);
-          return { value: null, events: [await roleState(q, partition, role.role_id), ...released] };
-        },
-      ),
+      mutate(ctx, accountId, { operation: "DeleteRole", request: { roleName }, ...tokenSpec(token) }, async (q) => {
+        const role = await findRole(q, partition, accountId, roleName);
+        await assertNoDependents(q, { kind: "role", name: roleName, id: role.role_id, field: "roleName" }, [
+          { label: "attached policies", table: "policy_attachments", column: "role_id" },
+          { label: "inline policies", table: "inline_policies", column: "role_id" },
+          { label: "instance profiles", table: "instance_profiles", column: "role_id" },
+        ]);
+        await q.query("DELETE FROM roles WHERE role_id = $1", [role.role_id]);
+        // As for users: the role's permissions boundary goes with it.
+        const released = await releasedPolicies(q, accountId, [role.permissions_boundary_id]);
+        return { value: null, events: [await roleState(q, partition, role.role_id), ...released] };
+      }),
 
     // ---- managed policies ----
     createPolicy: (accountId, input) =>
@@ -944,8 +954,8 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         accountId,
         {
           operation: "CreatePolicy",
-          request: { ...input, clientRequestToken: undefined },
-          clientRequestToken: input.clientRequestToken,
+          request: { ...input, clientRequestToken: undefined, callerId: undefined },
+          ...tokenSpec(input),
         },
         async (q) => {
           const policyId = newId("managedPolicy");
@@ -1009,24 +1019,19 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
       }),
 
     deletePolicy: (accountId, policyArn, token) =>
-      mutate(
-        ctx,
-        accountId,
-        { operation: "DeletePolicy", request: { policyArn }, clientRequestToken: tokenOf(token) },
-        async (q) => {
-          const policy = await findPolicyByArn(q, partition, accountId, policyArn, "policyArn", "write");
-          // As in AWS: detach it everywhere, stop using it as a boundary and delete its non-default
-          // versions (DeletePolicyVersion) first; only the default version goes with the policy.
-          await assertNoDependents(q, { kind: "policy", name: policyArn, id: policy.policy_id, field: "policyArn" }, [
-            { label: "attachments", table: "policy_attachments", column: "policy_id" },
-            { label: "users with it as permissions boundary", table: "users", column: "permissions_boundary_id" },
-            { label: "roles with it as permissions boundary", table: "roles", column: "permissions_boundary_id" },
-            { label: "non-default versions", table: "policy_versions", column: "policy_id", where: "NOT is_default" },
-          ]);
-          await q.query("DELETE FROM managed_policies WHERE policy_id = $1", [policy.policy_id]);
-          return { value: null, events: [await policyState(q, partition, policy.policy_id)] };
-        },
-      ),
+      mutate(ctx, accountId, { operation: "DeletePolicy", request: { policyArn }, ...tokenSpec(token) }, async (q) => {
+        const policy = await findPolicyByArn(q, partition, accountId, policyArn, "policyArn", "write");
+        // As in AWS: detach it everywhere, stop using it as a boundary and delete its non-default
+        // versions (DeletePolicyVersion) first; only the default version goes with the policy.
+        await assertNoDependents(q, { kind: "policy", name: policyArn, id: policy.policy_id, field: "policyArn" }, [
+          { label: "attachments", table: "policy_attachments", column: "policy_id" },
+          { label: "users with it as permissions boundary", table: "users", column: "permissions_boundary_id" },
+          { label: "roles with it as permissions boundary", table: "roles", column: "permissions_boundary_id" },
+          { label: "non-default versions", table: "policy_versions", column: "policy_id", where: "NOT is_default" },
+        ]);
+        await q.query("DELETE FROM managed_policies WHERE policy_id = $1", [policy.policy_id]);
+        return { value: null, events: [await policyState(q, partition, policy.policy_id)] };
+      }),
 
     createPolicyVersion: (accountId, policyArn, input) =>
       mutate(
@@ -1035,7 +1040,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         {
           operation: "CreatePolicyVersion",
           request: { policyArn, policyDocument: input.policyDocument, setAsDefault: input.setAsDefault },
-          clientRequestToken: input.clientRequestToken,
+          ...tokenSpec(input),
         },
         async (q) => {
           const policy = await findPolicyByArn(q, partition, accountId, policyArn, "policyArn", "write");
@@ -1113,7 +1118,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
       mutate(
         ctx,
         accountId,
-        { operation: "SetDefaultPolicyVersion", request: { policyArn, versionId }, clientRequestToken: tokenOf(token) },
+        { operation: "SetDefaultPolicyVersion", request: { policyArn, versionId }, ...tokenSpec(token) },
         async (q) => {
           const policy = await findPolicyByArn(q, partition, accountId, policyArn, "policyArn", "write");
           if (policy.default_version_id === versionId) return { value: null, events: [] };
@@ -1141,7 +1146,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
       mutate(
         ctx,
         accountId,
-        { operation: "DeletePolicyVersion", request: { policyArn, versionId }, clientRequestToken: tokenOf(token) },
+        { operation: "DeletePolicyVersion", request: { policyArn, versionId }, ...tokenSpec(token) },
         async (q) => {
           const policy = await findPolicyByArn(q, partition, accountId, policyArn, "policyArn", "write");
           if (policy.default_version_id === versionId) {
@@ -1164,7 +1169,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
 
     // ---- attachments ----
     attachPolicy: async (accountId, principal, policyArn, token) => {
-      const spec = { operation: "AttachPolicy", request: { principal, policyArn }, clientRequestToken: tokenOf(token) };
+      const spec = { operation: "AttachPolicy", request: { principal, policyArn }, ...tokenSpec(token) };
       let policy: PolicyArnParts;
       try {
         policy = parsePolicyArn(partition, accountId, policyArn);
@@ -1187,7 +1192,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
       mutate(
         ctx,
         accountId,
-        { operation: "DetachPolicy", request: { principal, policyArn }, clientRequestToken: tokenOf(token) },
+        { operation: "DetachPolicy", request: { principal, policyArn }, ...tokenSpec(token) },
         async (q) => {
           const id = await findPrincipalId(q, partition, accountId, principal);
           const policy = await findPolicyByArn(q, partition, accountId, policyArn);
@@ -1230,7 +1235,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         {
           operation: "PutInlinePolicy",
           request: { principal, policyName, policyDocument },
-          clientRequestToken: tokenOf(token),
+          ...tokenSpec(token),
         },
         "gh_put_inline_policy",
         [principal.kind, principal.name, policyName, policyDocument, quotas.inlinePoliciesPerEntity],
@@ -1265,7 +1270,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
       mutate(
         ctx,
         accountId,
-        { operation: "DeleteInlinePolicy", request: { principal, policyName }, clientRequestToken: tokenOf(token) },
+        { operation: "DeleteInlinePolicy", request: { principal, policyName }, ...tokenSpec(token) },
         async (q) => {
           const id = await findPrincipalId(q, partition, accountId, principal);
           const r = await q.query(
@@ -1288,7 +1293,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
       mutate(
         ctx,
         accountId,
-        { operation: "PutPermissionsBoundary", request: { principal, policyArn }, clientRequestToken: tokenOf(token) },
+        { operation: "PutPermissionsBoundary", request: { principal, policyArn }, ...tokenSpec(token) },
         async (q) => {
           if (principal.kind === "group") {
             throw new IamError("InvalidInput", "permissions boundaries apply to users and roles, not groups", {
@@ -1340,10 +1345,11 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         {
           operation: "CreateAccessKey",
           request: { userName },
-          clientRequestToken: tokenOf(token),
-          // The secret is not kept with the token; a replay re-opens the sealed copy.
+          ...tokenSpec(token),
+          // The secret is neither kept with the token nor re-opened: a replay returns the key's
+          // metadata with an empty secret (AWS returns a secret once; see replayedKey).
           save: (v) => ({ accessKeyId: v.accessKey.accessKeyId }),
-          restore: (q, saved) => reopenKey(q, (saved as { accessKeyId: string }).accessKeyId),
+          restore: (q, saved) => replayedKey(q, (saved as { accessKeyId: string }).accessKeyId),
         },
         async (q) => {
           const userId = userName === null ? null : (await findUser(q, partition, accountId, userName)).user_id;
@@ -1378,7 +1384,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         {
           operation: "UpdateAccessKey",
           request: { userName, accessKeyId, status },
-          clientRequestToken: tokenOf(token),
+          ...tokenSpec(token),
         },
         async (q) => {
           const row = await ownedKey(q, accountId, userName, accessKeyId);
@@ -1392,7 +1398,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
       mutate(
         ctx,
         accountId,
-        { operation: "DeleteAccessKey", request: { userName, accessKeyId }, clientRequestToken: tokenOf(token) },
+        { operation: "DeleteAccessKey", request: { userName, accessKeyId }, ...tokenSpec(token) },
         async (q) => {
           await ownedKey(q, accountId, userName, accessKeyId);
           await q.query("DELETE FROM access_keys WHERE access_key_id = $1", [accessKeyId]);
@@ -1472,74 +1478,89 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
         };
       }),
 
-    exportAccount: (accountId, atRevision) =>
-      readSnapshot(ctx, "ExportAccount", async (q) => {
-        const account = await q.query<{ revision: string }>("SELECT revision FROM accounts WHERE account_id = $1", [
-          accountId,
-        ]);
-        const row = account.rows[0];
-        if (row === undefined) {
-          throw new IamError("NoSuchEntity", `account ${JSON.stringify(accountId)} does not exist`, {
-            field: "accountId",
-          });
+    exportAccount: async (accountId, atRevision, options) => {
+      const exported = await exportAll(accountId, atRevision);
+      return options?.includeSealedSecrets === true
+        ? exported
+        : { ...exported, entities: exported.entities.map(unsealed) };
+    },
+  };
+
+  /** An exported entity without sealed material: an access key's state loses `secretCiphertext`. */
+  function unsealed(e: ExportedEntity): ExportedEntity {
+    if (e.kind !== EntityKind.accessKey || e.state === null || typeof e.state !== "object") return e;
+    const { secretCiphertext: _, ...rest } = e.state as Record<string, unknown>;
+    return { ...e, state: rest };
+  }
+
+  function exportAll(accountId: string, atRevision: number | undefined): Promise<AccountExport> {
+    return readSnapshot(ctx, "ExportAccount", async (q) => {
+      const account = await q.query<{ revision: string }>("SELECT revision FROM accounts WHERE account_id = $1", [
+        accountId,
+      ]);
+      const row = account.rows[0];
+      if (row === undefined) {
+        throw new IamError("NoSuchEntity", `account ${JSON.stringify(accountId)} does not exist`, {
+          field: "accountId",
+        });
+      }
+      const current = Number(row.revision);
+      if (atRevision !== undefined && atRevision !== current) {
+        if (!Number.isSafeInteger(atRevision) || atRevision < 1 || atRevision > current) {
+          throw new IamError(
+            "InvalidInput",
+            `atRevision ${atRevision} is not a revision of account ${accountId} (1..${current})`,
+            { field: "atRevision" },
+          );
         }
-        const current = Number(row.revision);
-        if (atRevision !== undefined && atRevision !== current) {
-          if (!Number.isSafeInteger(atRevision) || atRevision < 1 || atRevision > current) {
-            throw new IamError(
-              "InvalidInput",
-              `atRevision ${atRevision} is not a revision of account ${accountId} (1..${current})`,
-              { field: "atRevision" },
-            );
-          }
-          await assertExportable(q, accountId, atRevision);
-          return { accountId, revision: atRevision, entities: await entitiesAtRevision(q, accountId, atRevision) };
-        }
-        const ids = async (sql: string) => (await q.query<{ id: string }>(sql, [accountId])).rows.map((r) => r.id);
-        const events: OutboxEvent[] = [await accountState(q, accountId)];
-        // Its own policies, and the AWS managed ones it references (which its stream carries).
-        for (const id of await ids(
-          `SELECT policy_id AS id FROM managed_policies WHERE account_id = $1
+        await assertExportable(q, accountId, atRevision);
+        return { accountId, revision: atRevision, entities: await entitiesAtRevision(q, accountId, atRevision) };
+      }
+      const ids = async (sql: string) => (await q.query<{ id: string }>(sql, [accountId])).rows.map((r) => r.id);
+      const events: OutboxEvent[] = [await accountState(q, accountId)];
+      // Its own policies, and the AWS managed ones it references (which its stream carries).
+      for (const id of await ids(
+        `SELECT policy_id AS id FROM managed_policies WHERE account_id = $1
            UNION ALL SELECT p.policy_id FROM managed_policies p
              WHERE p.account_id = '${AWS_MANAGED_ACCOUNT}' AND ${REFERENCED_IN_ACCOUNT}
            ORDER BY id`,
-        )) {
-          events.push(await policyState(q, partition, id));
-        }
-        for (const id of await ids("SELECT group_id AS id FROM groups WHERE account_id = $1 ORDER BY group_id")) {
-          events.push(await groupState(q, partition, id));
-        }
-        for (const id of await ids("SELECT user_id AS id FROM users WHERE account_id = $1 ORDER BY user_id")) {
-          events.push(await userState(q, partition, id));
-        }
-        for (const id of await ids("SELECT role_id AS id FROM roles WHERE account_id = $1 ORDER BY role_id")) {
-          events.push(await roleState(q, partition, id));
-        }
-        for (const id of await ids(
-          "SELECT access_key_id AS id FROM access_keys WHERE account_id = $1 ORDER BY access_key_id",
-        )) {
-          events.push(await accessKeyState(q, partition, id));
-        }
-        for (const id of await ids("SELECT user_id AS id FROM login_profiles WHERE account_id = $1 ORDER BY user_id")) {
-          events.push(await loginProfileState(q, id));
-        }
-        for (const id of await ids(
-          "SELECT serial_number AS id FROM mfa_devices WHERE account_id = $1 ORDER BY serial_number",
-        )) {
-          events.push(await mfaDeviceState(q, id));
-        }
-        for (const id of await ids(
-          "SELECT instance_profile_id AS id FROM instance_profiles WHERE account_id = $1 ORDER BY instance_profile_id",
-        )) {
-          events.push(await instanceProfileState(q, partition, id));
-        }
-        for (const id of await ids("SELECT arn AS id FROM oidc_providers WHERE account_id = $1 ORDER BY arn")) {
-          events.push(await oidcProviderState(q, id));
-        }
-        const entities: ExportedEntity[] = events.map((e) => ({ kind: e.kind, id: e.id, state: e.payload }));
-        return { accountId, revision: Number(row.revision), entities };
-      }),
-  };
+      )) {
+        events.push(await policyState(q, partition, id));
+      }
+      for (const id of await ids("SELECT group_id AS id FROM groups WHERE account_id = $1 ORDER BY group_id")) {
+        events.push(await groupState(q, partition, id));
+      }
+      for (const id of await ids("SELECT user_id AS id FROM users WHERE account_id = $1 ORDER BY user_id")) {
+        events.push(await userState(q, partition, id));
+      }
+      for (const id of await ids("SELECT role_id AS id FROM roles WHERE account_id = $1 ORDER BY role_id")) {
+        events.push(await roleState(q, partition, id));
+      }
+      for (const id of await ids(
+        "SELECT access_key_id AS id FROM access_keys WHERE account_id = $1 ORDER BY access_key_id",
+      )) {
+        events.push(await accessKeyState(q, partition, id));
+      }
+      for (const id of await ids("SELECT user_id AS id FROM login_profiles WHERE account_id = $1 ORDER BY user_id")) {
+        events.push(await loginProfileState(q, id));
+      }
+      for (const id of await ids(
+        "SELECT serial_number AS id FROM mfa_devices WHERE account_id = $1 ORDER BY serial_number",
+      )) {
+        events.push(await mfaDeviceState(q, id));
+      }
+      for (const id of await ids(
+        "SELECT instance_profile_id AS id FROM instance_profiles WHERE account_id = $1 ORDER BY instance_profile_id",
+      )) {
+        events.push(await instanceProfileState(q, partition, id));
+      }
+      for (const id of await ids("SELECT arn AS id FROM oidc_providers WHERE account_id = $1 ORDER BY arn")) {
+        events.push(await oidcProviderState(q, id));
+      }
+      const entities: ExportedEntity[] = events.map((e) => ({ kind: e.kind, id: e.id, state: e.payload }));
+      return { accountId, revision: Number(row.revision), entities };
+    });
+  }
 
   /**
    * An account's entities as they stood at a past revision, rebuilt from the outbox: every row

@@ -4,7 +4,7 @@ import { findRole, findUser, pageQuery, toPage } from "./lookups.ts";
 import { findProvider } from "./oidc-provider-store.ts";
 import type { Mutation, Page, PageInput, RequestToken, TagRecord } from "./records.ts";
 import { instanceProfileState, oidcProviderState, roleState, userState } from "./state.ts";
-import { mutate, type OutboxEvent, type Queryable, read, type StoreContext } from "./tx.ts";
+import { mutate, type OutboxEvent, type Queryable, read, type StoreContext, tokenSpec } from "./tx.ts";
 
 /** The entities that carry tags: users, roles, instance profiles and OpenID Connect providers. */
 export type TaggableKind = "user" | "role" | "instance-profile" | "oidc-provider";
@@ -139,7 +139,7 @@ export function createTagStore(ctx: StoreContext): TagStore {
         {
           operation: `Tag${taggables[kind].word}`,
           request: { kind, name, tags },
-          clientRequestToken: token?.clientRequestToken,
+          ...tokenSpec(token),
         },
         async (q) => {
           const t = taggables[kind];
@@ -166,7 +166,7 @@ export function createTagStore(ctx: StoreContext): TagStore {
         {
           operation: `Untag${taggables[kind].word}`,
           request: { kind, name, keys },
-          clientRequestToken: token?.clientRequestToken,
+          ...tokenSpec(token),
         },
         async (q) => {
           const t = taggables[kind];
@@ -196,7 +196,7 @@ export function createTagStore(ctx: StoreContext): TagStore {
         {
           operation: "UpdateRole",
           request: { roleName, description: input.description, maxSessionDuration: input.maxSessionDuration },
-          clientRequestToken: input.clientRequestToken,
+          ...tokenSpec(input),
         },
         async (q) => {
           const role = await findRole(q, partition, accountId, roleName);
@@ -218,7 +218,7 @@ export function createTagStore(ctx: StoreContext): TagStore {
         {
           operation: "UpdateAssumeRolePolicy",
           request: { roleName, document },
-          clientRequestToken: token?.clientRequestToken,
+          ...tokenSpec(token),
         },
         async (q) => {
           const role = await findRole(q, partition, accountId, roleName);

@@ -3,7 +3,7 @@ import { IamError } from "@gatehouse/core";
 import type pg from "pg";
 import type { ValidPostgresStoreOptions } from "./options.ts";
 import { translatePgError } from "./pg-error.ts";
-import type { Mutation } from "./records.ts";
+import type { Mutation, RequestToken } from "./records.ts";
 import type { SecretBox } from "./secret-box.ts";
 import type { WriteBatcher, WriteFunction } from "./write-batcher.ts";
 
@@ -45,6 +45,12 @@ export interface StoreContext {
   readonly channel: string;
   /** Runs the single-call writes ({@link callWrite}), several to a statement under load. */
   readonly writes: WriteBatcher;
+  /**
+   * A keyed digest (HMAC-SHA256 under a key derived from the sealing key) of a secret that a
+   * request carries (a password, an MFA code): what enters a request hash in its place, so the
+   * token table never holds a password or an unkeyed hash one could brute-force offline.
+   */
+  readonly secretDigest: (secret: string) => string;
 }
 
 /** One outbox row to write: the entity's full new state, or `null` for a tombstone. */
@@ -65,9 +71,18 @@ export interface WriteSpec<T> {
   readonly operation: string;
   readonly request: unknown;
   readonly clientRequestToken?: string | undefined;
+  /**
+   * Who sent the call (`user:<user id>`, `root`, `operator`): a token is scoped to its caller, so
+   * another principal of the account reusing it neither replays nor blocks the first one's call.
+   * Must not contain a space. Absent (store-level callers, tests) is the empty caller.
+   */
+  readonly callerId?: string | undefined;
   /** What to keep for replays; defaults to the value itself. Must not contain secrets. */
   readonly save?: (value: T) => unknown;
-  /** Rebuilds the value from what `save` kept (e.g. re-opening a sealed secret). */
+  /**
+   * Rebuilds the value from what `save` kept (e.g. the entity's current metadata). Never re-opens
+   * a secret: a replay must not hand out what the first call returned once.
+   */
   readonly restore?: (tx: Queryable, saved: unknown) => Promise<T>;
 }
 
@@ -90,11 +105,37 @@ function checkToken(token: string): void {
   }
 }
 
+/** The idempotency fields of a {@link WriteSpec} from a store method's token argument. */
+export function tokenSpec(t: RequestToken | undefined): Pick<WriteSpec<unknown>, "clientRequestToken" | "callerId"> {
+  return { clientRequestToken: t?.clientRequestToken, callerId: t?.callerId };
+}
+
+/** A client request token and the caller it belongs to: the key of its idempotency row. */
+export interface TokenKey {
+  readonly caller: string;
+  readonly token: string;
+}
+
+const CALLER_ID = /^[\x21-\x7e]{0,200}$/;
+
 /** The call's client request token, checked; an empty one counts as none. */
-function requestTokenOf(spec: Pick<WriteSpec<unknown>, "clientRequestToken">): string | undefined {
+export function requestTokenOf(
+  spec: Pick<WriteSpec<unknown>, "clientRequestToken" | "callerId">,
+): TokenKey | undefined {
   const token = spec.clientRequestToken === "" ? undefined : spec.clientRequestToken;
-  if (token !== undefined) checkToken(token);
-  return token;
+  if (token === undefined) return undefined;
+  checkToken(token);
+  const caller = spec.callerId ?? "";
+  // A programming error, not bad input: the SQL functions split '<caller> <token>' on the space.
+  if (!CALLER_ID.test(caller))
+    throw new Error(`callerId ${JSON.stringify(caller)} must be printable ASCII without spaces`);
+  return { caller, token };
+}
+
+/** How the SQL write functions receive a token: '<caller> <token>', or the bare token without a caller. */
+function sqlToken(key: TokenKey | undefined): string | null {
+  if (key === undefined) return null;
+  return key.caller === "" ? key.token : `${key.caller} ${key.token}`;
 }
 
 /** An account id that cannot exist (not 12 digits) is NoSuchEntity before any query. */
@@ -155,8 +196,9 @@ export async function mutate<T>(
     if (token !== undefined) {
       const saved = spec.save === undefined ? outcome.value : spec.save(outcome.value);
       await q.query(
-        "INSERT INTO idempotency_tokens (scope, token, operation, request_hash, response) VALUES ($1, $2, $3, $4, $5)",
-        [accountId, token, spec.operation, hash, JSON.stringify({ value: saved, revision })],
+        `INSERT INTO idempotency_tokens (scope, caller, token, operation, request_hash, response, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, now() + gh_token_ttl())`,
+        [accountId, token.caller, token.token, spec.operation, hash, JSON.stringify({ value: saved, revision })],
       );
     }
     // NOTIFY and COMMIT in one round trip; the channel is a checked identifier, the id 12 digits.
@@ -191,7 +233,7 @@ export async function callWrite<T>(
     ...args,
     ctx.options.partition,
     ctx.channel,
-    token ?? null,
+    sqlToken(token),
     requestHash(spec.operation, spec.request),
   ];
   try {
@@ -223,11 +265,15 @@ export function failInOrder<T>(
   });
 }
 
-/** Looks up a client request token; returns the first call's result, or undefined when new. */
+/**
+ * Looks up a client request token of the caller; returns the first call's result, or undefined
+ * when new or expired (an expired row is ignored here and replaced by the new call's, or deleted
+ * by {@link pruneClientRequestTokens}).
+ */
 export async function replayToken<T>(
   client: Queryable,
   scope: string,
-  token: string,
+  key: TokenKey,
   spec: WriteSpec<T>,
   hash: string,
 ): Promise<Mutation<T> | undefined> {
@@ -235,16 +281,26 @@ export async function replayToken<T>(
     operation: string;
     request_hash: string;
     response: { value: unknown; revision: number };
-  }>("SELECT operation, request_hash, response FROM idempotency_tokens WHERE scope = $1 AND token = $2", [
-    scope,
-    token,
-  ]);
+    live: boolean;
+  }>(
+    `SELECT operation, request_hash, response, expires_at > now() AS live
+       FROM idempotency_tokens WHERE scope = $1 AND caller = $2 AND token = $3`,
+    [scope, key.caller, key.token],
+  );
   const prior = found.rows[0];
   if (prior === undefined) return undefined;
+  if (!prior.live) {
+    // Expired: forgotten, so this call runs as new and its own row can take the key.
+    await client.query(
+      "DELETE FROM idempotency_tokens WHERE scope = $1 AND caller = $2 AND token = $3 AND expires_at <= now()",
+      [scope, key.caller, key.token],
+    );
+    return undefined;
+  }
   if (prior.operation !== spec.operation || prior.request_hash !== hash) {
     throw new IamError(
       "InvalidInput",
-      `clientRequestToken ${JSON.stringify(token)} was already used for a different request (${prior.operation})`,
+      `clientRequestToken ${JSON.stringify(key.token)} was already used for a different request (${prior.operation})`,
       { field: "clientRequestToken" },
     );
   }
@@ -274,6 +330,27 @@ export async function writeOutbox(
 }
 
 export { requestHash };
+
+/**
+ * Deletes up to `batchSize` expired client request tokens per statement until none is left;
+ * returns how many went. Runs next to the outbox compaction (services' compactor timer).
+ */
+export async function pruneClientRequestTokens(ctx: Pick<StoreContext, "pool">, batchSize: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const r = await ctx.pool
+      .query(
+        `DELETE FROM idempotency_tokens WHERE ctid IN
+           (SELECT ctid FROM idempotency_tokens WHERE expires_at <= now() LIMIT $1)`,
+        [batchSize],
+      )
+      .catch((e: unknown) => {
+        throw translatePgError(e, "PruneClientRequestTokens");
+      });
+    total += r.rowCount ?? 0;
+    if ((r.rowCount ?? 0) < batchSize) return total;
+  }
+}
 
 /** Runs read-only work on one snapshot (REPEATABLE READ) so multi-query reads are consistent. */
 export async function readSnapshot<T>(

@@ -6,7 +6,7 @@ import type { Caller } from "./caller.ts";
 
 /** Options of {@link createAuthenticator}. */
 export interface AuthenticatorOptions {
-  store: IamStore;
+  store: Pick<IamStore, "getAccessKeyCredential" | "recordAccessKeyUse">;
   /** The operator credential from config: may create accounts, belongs to no account. */
   operator: { accessKeyId: string; secretAccessKey: string };
   region: string;
@@ -19,6 +19,20 @@ export interface AuthenticatorOptions {
    * control-plane replica apply within this time (IAM is eventually consistent the same way).
    */
   cacheTtlMs?: number;
+  /**
+   * How long an access key id the store does not know is answered as unknown without asking
+   * Postgres again, so a flood of calls with a bad key id costs one query. Default 5000 ms; 0
+   * disables. A key created since is found at most this late by a replica that saw it missing.
+   */
+  unknownKeyCacheMs?: number;
+  /**
+   * Failed authentications one access key id may cause: a token bucket per key id refilled at
+   * `failuresPerSecond` up to `failureBurst`. While a key id's bucket is empty its calls are
+   * refused with Throttling before any lookup or HMAC; other key ids are unaffected. Defaults 1
+   * and 10.
+   */
+  failuresPerSecond?: number;
+  failureBurst?: number;
 }
 
 /** Turns a signed call into a {@link Caller}, or throws an UNAUTHENTICATED IamError. */
@@ -44,6 +58,9 @@ function sameText(a: string, b: string): boolean {
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
   const { store, operator, region } = options;
   const clock = options.clock ?? systemClock;
+  const unknownTtl = options.unknownKeyCacheMs ?? 5000;
+  const unknown = new Map<string, number>();
+  const failures = createFailureLimiter(options.failuresPerSecond ?? 1, options.failureBurst ?? 10);
   const every = options.lastUsedEveryMs ?? 60_000;
   const stamped = new Map<string, number>();
   const ttl = options.cacheTtlMs ?? 2000;
@@ -52,7 +69,17 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     const now = clock.now();
     const hit = cache.get(id);
     if (hit !== undefined && hit.until > now) return hit.credential;
+    const missing = unknown.get(id);
+    if (missing !== undefined) {
+      if (missing > now) return undefined;
+      unknown.delete(id);
+    }
     const credential = await store.getAccessKeyCredential(id);
+    if (credential === undefined && unknownTtl > 0) {
+      // Bounded: ids are attacker-chosen. Dropping the oldest only costs a query again.
+      if (unknown.size >= MAX_UNKNOWN) unknown.delete(unknown.keys().next().value as string);
+      unknown.set(id, now + unknownTtl);
+    }
     // Only active keys are cached, so a new or re-activated key is never refused from the cache.
     if (credential !== undefined && credential.status === "Active" && ttl > 0) {
       if (cache.size > 10_000) cache.clear();
@@ -63,37 +90,103 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   return {
     forget(accessKeyId) {
       cache.delete(accessKeyId);
+      unknown.delete(accessKeyId);
     },
     async authenticate(call, metadata) {
-      let found: AccessKeyCredential | undefined;
-      const { accessKeyId } = await verifyGrpcCall(call, metadata, {
-        region,
-        clock,
-        lookup: async (id) => {
-          if (sameText(id, operator.accessKeyId)) return { secretAccessKey: operator.secretAccessKey, active: true };
-          found = await credentialOf(id);
-          return found === undefined
-            ? undefined
-            : { secretAccessKey: found.secretAccessKey, active: found.status === "Active" };
-        },
-      });
-      if (found === undefined) return { kind: "operator", accessKeyId, arn: "arn:aws:iam::operator:root" };
-      const now = clock.now();
-      if ((stamped.get(accessKeyId) ?? 0) + every <= now) {
-        stamped.set(accessKeyId, now);
-        void store.recordAccessKeyUse(accessKeyId, "iam", region).catch(() => {});
+      const claimed = claimedKeyId(metadata.authorization);
+      if (claimed !== undefined && failures.exhausted(claimed, clock.now())) {
+        throw new IamError("Throttling", `too many failed authentications with access key id ${claimed}; retry later`, {
+          field: "authorization",
+          retriable: true,
+        });
       }
-      if (found.userId === null || found.userName === null) {
-        return { kind: "root", accessKeyId, accountId: found.accountId, arn: found.principalArn };
+      try {
+        return await verified(call, metadata);
+      } catch (e) {
+        if (claimed !== undefined && IamError.is(e) && e.code === "UNAUTHENTICATED")
+          failures.fail(claimed, clock.now());
+        throw e;
       }
-      return {
-        kind: "user",
-        accessKeyId,
-        accountId: found.accountId,
-        arn: found.principalArn,
-        userId: found.userId,
-        userName: found.userName,
-      };
+    },
+  };
+
+  async function verified(
+    call: { method: string; authority: string; body: Uint8Array },
+    metadata: Readonly<Record<string, string | undefined>>,
+  ): Promise<Caller> {
+    let found: AccessKeyCredential | undefined;
+    const { accessKeyId } = await verifyGrpcCall(call, metadata, {
+      region,
+      clock,
+      lookup: async (id) => {
+        if (sameText(id, operator.accessKeyId)) return { secretAccessKey: operator.secretAccessKey, active: true };
+        found = await credentialOf(id);
+        return found === undefined
+          ? undefined
+          : { secretAccessKey: found.secretAccessKey, active: found.status === "Active" };
+      },
+    });
+    if (found === undefined) return { kind: "operator", accessKeyId, arn: "arn:aws:iam::operator:root" };
+    const now = clock.now();
+    if ((stamped.get(accessKeyId) ?? 0) + every <= now) {
+      stamped.set(accessKeyId, now);
+      void store.recordAccessKeyUse(accessKeyId, "iam", region).catch(() => {});
+    }
+    if (found.userId === null || found.userName === null) {
+      return { kind: "root", accessKeyId, accountId: found.accountId, arn: found.principalArn };
+    }
+    return {
+      kind: "user",
+      accessKeyId,
+      accountId: found.accountId,
+      arn: found.principalArn,
+      userId: found.userId,
+      userName: found.userName,
+    };
+  }
+}
+
+const MAX_UNKNOWN = 10_000;
+const MAX_BUCKETS = 10_000;
+
+/** The access key id a call claims (unverified), to key the failure limiter; undefined when absent. */
+function claimedKeyId(authorization: string | undefined): string | undefined {
+  const id = /Credential=([^/,\s]{1,128})\//.exec(authorization ?? "")?.[1];
+  return id;
+}
+
+/** Token buckets of failed authentications per access key id. */
+interface FailureLimiter {
+  /** Whether the key id has no failure left to spend now. */
+  exhausted(keyId: string, nowMs: number): boolean;
+  /** Spends one failure of the key id. */
+  fail(keyId: string, nowMs: number): void;
+}
+
+/**
+ * A {@link FailureLimiter}: each key id's bucket holds up to `burst` failures and refills at
+ * `perSecond`; a full bucket is forgotten, so only key ids failing lately take memory (at most
+ * {@link MAX_BUCKETS}, the oldest dropped first: a dropped id merely starts with a full bucket).
+ */
+export function createFailureLimiter(perSecond: number, burst: number): FailureLimiter {
+  if (!(perSecond > 0) || !Number.isInteger(burst) || burst < 1) {
+    throw new Error(`failure limiter needs perSecond > 0 and an integer burst >= 1, got ${perSecond} and ${burst}`);
+  }
+  const buckets = new Map<string, { tokens: number; atMs: number }>();
+  const level = (keyId: string, nowMs: number): number => {
+    const b = buckets.get(keyId);
+    if (b === undefined) return burst;
+    const tokens = Math.min(burst, b.tokens + (Math.max(0, nowMs - b.atMs) / 1000) * perSecond);
+    if (tokens >= burst) buckets.delete(keyId);
+    return tokens;
+  };
+  return {
+    exhausted: (keyId, nowMs) => level(keyId, nowMs) < 1,
+    fail(keyId, nowMs) {
+      const tokens = Math.max(0, level(keyId, nowMs) - 1);
+      buckets.delete(keyId);
+      if (buckets.size >= MAX_BUCKETS) buckets.delete(buckets.keys().next().value as string);
+      buckets.set(keyId, { tokens, atMs: nowMs });
     },
   };
 }

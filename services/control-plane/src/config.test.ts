@@ -71,6 +71,42 @@ describe("control-plane config", () => {
       /unknown control-plane settings: GATEHOUSE_OUTBOX_RETENTON/,
     );
   });
+  it("tokens, authentication failures, password hashing and previous secret keys: defaults and bounds", () => {
+    const c = loadControlPlaneConfig(base);
+    expect(c.clientTokenTtlSeconds).toBe(86_400);
+    expect(c.auth).toEqual({ unknownKeyCacheMs: 5000, failuresPerSecond: 1, failureBurst: 10 });
+    expect(c.passwordHashing).toEqual({ concurrency: 2, writesPerAccount: 4 });
+    expect(c.previousSecretKeys).toEqual([]);
+    const old = [Buffer.alloc(32, 2), Buffer.alloc(32, 3)];
+    const tuned = loadControlPlaneConfig({
+      ...base,
+      GATEHOUSE_CP_CLIENT_TOKEN_TTL: "600",
+      GATEHOUSE_CP_AUTH_UNKNOWN_KEY_CACHE_MS: "0",
+      GATEHOUSE_CP_AUTH_FAILURES_PER_SECOND: "5",
+      GATEHOUSE_CP_AUTH_FAILURE_BURST: "20",
+      GATEHOUSE_CP_PASSWORD_HASH_CONCURRENCY: "4",
+      GATEHOUSE_CP_PASSWORD_WRITES_PER_ACCOUNT: "1",
+      GATEHOUSE_SECRET_KEYS_PREVIOUS: old.map((k) => k.toString("base64")).join(", "),
+    });
+    expect([tuned.clientTokenTtlSeconds, tuned.auth, tuned.passwordHashing]).toEqual([
+      600,
+      { unknownKeyCacheMs: 0, failuresPerSecond: 5, failureBurst: 20 },
+      { concurrency: 4, writesPerAccount: 1 },
+    ]);
+    expect(tuned.previousSecretKeys.map((k) => Buffer.from(k).toString("hex"))).toEqual(
+      old.map((k) => k.toString("hex")),
+    );
+    expect(Object.isFrozen(tuned.auth) && Object.isFrozen(tuned.passwordHashing)).toBe(true);
+    expect(() => loadControlPlaneConfig({ ...base, GATEHOUSE_CP_CLIENT_TOKEN_TTL: "0" })).toThrow(
+      /GATEHOUSE_CP_CLIENT_TOKEN_TTL="0"/,
+    );
+    expect(() => loadControlPlaneConfig({ ...base, GATEHOUSE_CP_PASSWORD_HASH_CONCURRENCY: "65" })).toThrow(
+      /GATEHOUSE_CP_PASSWORD_HASH_CONCURRENCY="65"/,
+    );
+    expect(() => loadControlPlaneConfig({ ...base, GATEHOUSE_SECRET_KEYS_PREVIOUS: "c2hvcnQ=" })).toThrow(
+      /GATEHOUSE_SECRET_KEYS_PREVIOUS=\(hidden\): each key must be base64 of exactly 32 bytes/,
+    );
+  });
   it("names every bad value and hides secrets", () => {
     expect(() =>
       loadControlPlaneConfig({ ...base, GATEHOUSE_PG_POOL_SIZE: "0", GATEHOUSE_SECRET_KEY: "c2hvcnQ=" }),

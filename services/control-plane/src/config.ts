@@ -33,6 +33,21 @@ const EnvSchema = z.object({
     .string()
     .transform((s) => Buffer.from(s, "base64"))
     .refine((b) => b.length === 32, "must be base64 of exactly 32 bytes"),
+  /**
+   * Comma-separated base64 keys (32 bytes each) rotated out of GATEHOUSE_SECRET_KEY, newest first:
+   * they still open what they sealed; GATEHOUSE_SECRET_KEY seals everything new.
+   */
+  GATEHOUSE_SECRET_KEYS_PREVIOUS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(",")
+        .map((k) => k.trim())
+        .filter((k) => k !== "")
+        .map((k) => Buffer.from(k, "base64")),
+    )
+    .refine((keys) => keys.every((b) => b.length === 32), "each key must be base64 of exactly 32 bytes")
+    .default([]),
   GATEHOUSE_OPERATOR_ACCESS_KEY_ID: z.string().regex(/^[A-Z0-9]{16,128}$/, "must be an access key id"),
   GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY: z.string().min(32, "must be at least 32 characters"),
   GATEHOUSE_REGION: z
@@ -50,6 +65,17 @@ const EnvSchema = z.object({
   GATEHOUSE_OUTBOX_RETENTION: int(0, 10 * 366 * 86_400).default(7 * 86_400),
   GATEHOUSE_OUTBOX_COMPACTION_INTERVAL_MS: int(100, 86_400_000).default(60_000),
   GATEHOUSE_OUTBOX_COMPACTION_BATCH: int(1, 10_000).default(1000),
+  /** Seconds a client request token replays its first answer (then it is pruned). */
+  GATEHOUSE_CP_CLIENT_TOKEN_TTL: int(1, 366 * 86_400).default(86_400),
+  /** Milliseconds an unknown access key id is remembered as unknown (0 disables). */
+  GATEHOUSE_CP_AUTH_UNKNOWN_KEY_CACHE_MS: int(0, 3_600_000).default(5000),
+  /** Failed authentications one access key id may cause per second, sustained, and in a burst. */
+  GATEHOUSE_CP_AUTH_FAILURES_PER_SECOND: int(1, 100_000).default(1),
+  GATEHOUSE_CP_AUTH_FAILURE_BURST: int(1, 100_000).default(10),
+  /** argon2 hashes (password writes, reuse checks, ChangePassword) running at once in the process. */
+  GATEHOUSE_CP_PASSWORD_HASH_CONCURRENCY: int(1, 64).default(2),
+  /** Password writes one account may have in progress at once; more are refused with Throttling. */
+  GATEHOUSE_CP_PASSWORD_WRITES_PER_ACCOUNT: int(1, 1000).default(4),
   GATEHOUSE_QUOTA_USERS_PER_ACCOUNT: optionalInt(1, 1_000_000),
   GATEHOUSE_QUOTA_GROUPS_PER_ACCOUNT: optionalInt(1, 100_000),
   GATEHOUSE_QUOTA_ROLES_PER_ACCOUNT: optionalInt(1, 100_000),
@@ -80,6 +106,18 @@ export interface ControlPlaneConfig {
   };
   readonly kafka: { readonly brokers: readonly string[]; readonly topic: string; readonly partitions: number };
   readonly secretKey: Uint8Array;
+  /** Keys rotated out: they open what they sealed, never seal. */
+  readonly previousSecretKeys: readonly Uint8Array[];
+  /** Seconds a client request token replays its first answer. */
+  readonly clientTokenTtlSeconds: number;
+  /** Failed-authentication defences: unknown key ids cached, failures rate-limited per key id. */
+  readonly auth: {
+    readonly unknownKeyCacheMs: number;
+    readonly failuresPerSecond: number;
+    readonly failureBurst: number;
+  };
+  /** Bounds on argon2 work: at once in the process, and password writes in progress per account. */
+  readonly passwordHashing: { readonly concurrency: number; readonly writesPerAccount: number };
   readonly operator: { readonly accessKeyId: string; readonly secretAccessKey: string };
   readonly region: string;
   readonly partition: string;
@@ -150,6 +188,17 @@ export function loadControlPlaneConfig(env: Readonly<Record<string, string | und
       partitions: e.GATEHOUSE_CHANGES_PARTITIONS,
     }),
     secretKey: e.GATEHOUSE_SECRET_KEY,
+    previousSecretKeys: Object.freeze([...e.GATEHOUSE_SECRET_KEYS_PREVIOUS]),
+    clientTokenTtlSeconds: e.GATEHOUSE_CP_CLIENT_TOKEN_TTL,
+    auth: Object.freeze({
+      unknownKeyCacheMs: e.GATEHOUSE_CP_AUTH_UNKNOWN_KEY_CACHE_MS,
+      failuresPerSecond: e.GATEHOUSE_CP_AUTH_FAILURES_PER_SECOND,
+      failureBurst: e.GATEHOUSE_CP_AUTH_FAILURE_BURST,
+    }),
+    passwordHashing: Object.freeze({
+      concurrency: e.GATEHOUSE_CP_PASSWORD_HASH_CONCURRENCY,
+      writesPerAccount: e.GATEHOUSE_CP_PASSWORD_WRITES_PER_ACCOUNT,
+    }),
     operator: Object.freeze({
       accessKeyId: e.GATEHOUSE_OPERATOR_ACCESS_KEY_ID,
       secretAccessKey: e.GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY,

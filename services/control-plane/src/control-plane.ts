@@ -46,6 +46,9 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     poolSize: config.postgres.poolSize,
     writeConcurrency: config.postgres.writeConcurrency,
     secretKey: config.secretKey,
+    previousSecretKeys: config.previousSecretKeys,
+    clientTokenTtlSeconds: config.clientTokenTtlSeconds,
+    passwordHashing: config.passwordHashing,
     partition: config.partition,
     quotas: config.quotas as Partial<StoreQuotas>,
     clock,
@@ -96,7 +99,15 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     compactor.start();
     const service = createControlService({
       store,
-      authenticator: createAuthenticator({ store, operator: config.operator, region: config.region, clock }),
+      authenticator: createAuthenticator({
+        store,
+        operator: config.operator,
+        region: config.region,
+        clock,
+        unknownKeyCacheMs: config.auth.unknownKeyCacheMs,
+        failuresPerSecond: config.auth.failuresPerSecond,
+        failureBurst: config.auth.failureBurst,
+      }),
       authorizer: createAuthorizer({ store, logger, region: config.region, clock }),
       logger,
       partition: config.partition,

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { CHANGE_EVENT_SCHEMA_VERSION, changeEvent, encodeAccountSnapshot } from "@gatehouse/bus-kafka";
 import { IamError, iamArn } from "@gatehouse/core";
 import type { PolicyKind } from "@gatehouse/policy";
@@ -113,8 +114,21 @@ function page(p: PageRequest | undefined, pathPrefix: string) {
   };
 }
 
-function token(t: string): { clientRequestToken: string | undefined } {
-  return { clientRequestToken: t === "" ? undefined : t };
+/**
+ * The caller of the handler running now, for {@link token}. Handlers pass tokens to the store in
+ * some fifty places; carrying the caller this way keeps each of them a plain `token(r.…)`.
+ */
+const callerScope = new AsyncLocalStorage<Caller>();
+
+/** Who owns a client request token: the principal, not its access key (a rotated key keeps them). */
+function callerIdOf(caller: Caller): string {
+  return caller.kind === "user" ? `user:${caller.userId}` : caller.kind;
+}
+
+/** A request's client request token, scoped to the calling principal (tokens never cross callers). */
+function token(t: string): { clientRequestToken: string | undefined; callerId: string | undefined } {
+  const caller = callerScope.getStore();
+  return { clientRequestToken: t === "" ? undefined : t, callerId: caller && callerIdOf(caller) };
 }
 
 /**
@@ -162,7 +176,10 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
   ): [K, unknown] {
     return [
       name,
-      unary<Req<K>, Res<K>>(operation, log, async (request, info) => fn(request, await context(info, operation))),
+      unary<Req<K>, Res<K>>(operation, log, async (request, info) => {
+        const ctx = await context(info, operation);
+        return callerScope.run(ctx.caller, () => fn(request, ctx));
+      }),
     ];
   }
 
@@ -182,7 +199,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
         if (caller.kind !== "operator") {
           throw new IamError("AccessDenied", `${caller.arn} is not authorized to perform ${operation} (operator only)`);
         }
-        return fn(request);
+        return callerScope.run(caller, () => fn(request));
       }),
     ];
   }
@@ -952,7 +969,11 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
       return {
         serialNumber: m.value.serialNumber,
         base32StringSeed: m.value.base32StringSeed,
-        otpauthUri: `otpauth://totp/${label}?secret=${m.value.base32StringSeed}&issuer=Gatehouse`,
+        // A replayed call has no seed (returned once), hence no URI either.
+        otpauthUri:
+          m.value.base32StringSeed === ""
+            ? ""
+            : `otpauth://totp/${label}?secret=${m.value.base32StringSeed}&issuer=Gatehouse`,
         revision: toWire.revision(m),
       };
     }),
@@ -1190,9 +1211,18 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
             context: sourceIpContext(info),
           });
         }
+        // Sealed secrets leave only to the operator, and only when asked for (backups, migrations).
+        if (request.includeSealedSecrets && caller.kind !== "operator") {
+          throw new IamError(
+            "AccessDenied",
+            `${caller.arn} cannot export sealed secrets: includeSealedSecrets is for the operator credential only`,
+            { field: "includeSealedSecrets" },
+          );
+        }
         const exported = await store.exportAccount(
           accountId,
           request.atRevision === 0 ? undefined : request.atRevision,
+          { includeSealedSecrets: request.includeSealedSecrets && caller.kind === "operator" },
         );
         const snapshot = encodeAccountSnapshot({
           schemaVersion: CHANGE_EVENT_SCHEMA_VERSION,

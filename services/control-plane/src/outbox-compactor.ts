@@ -1,10 +1,11 @@
 import { IamError } from "@gatehouse/core";
-import type { OutboxCompaction, OutboxCompactionStore } from "@gatehouse/store-postgres";
+import type { IamStore, OutboxCompaction, OutboxCompactionStore } from "@gatehouse/store-postgres";
 import type { Logger } from "pino";
 
 /** Options of {@link createOutboxCompactor}. */
 export interface OutboxCompactorOptions {
-  store: OutboxCompactionStore;
+  /** Also prunes expired client request tokens on each pass (the same housekeeping timer). */
+  store: OutboxCompactionStore & Pick<IamStore, "pruneClientRequestTokens">;
   logger: Logger;
   /** Published rows superseded longer ago than this are deleted; exports reach back this far. */
   retentionSeconds: number;
@@ -60,6 +61,9 @@ export function createOutboxCompactor(options: OutboxCompactorOptions): OutboxCo
       log.debug({ accounts: done.accounts.length, ms }, "outbox compaction found nothing to remove");
     }
     for (const a of done.accounts) log.debug(a, "outbox compaction of an account");
+    // Every replica may prune: deleting expired rows is idempotent and never blocks writers long.
+    const pruned = await store.pruneClientRequestTokens(batchSize);
+    if (pruned > 0) log.info({ pruned }, "pruned expired client request tokens");
     return done;
   };
 

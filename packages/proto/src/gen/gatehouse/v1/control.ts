@@ -93,7 +93,10 @@ export interface CreateAccountResponse {
   accountId: string;
   rootArn: string;
   rootAccessKeyId: string;
-  /** Returned once; never stored in clear text, never logged. */
+  /**
+   * Returned once; never stored in clear text, never logged. Empty when a client_request_token
+   * replays an earlier call.
+   */
   rootSecretAccessKey: string;
   revision?: Revision | undefined;
 }
@@ -308,7 +311,10 @@ export interface CreateAccessKeyResponse {
   accessKey?:
     | AccessKeyMetadata
     | undefined;
-  /** Returned once; never logged. */
+  /**
+   * Returned once; never logged. Empty when a client_request_token replays an earlier call: the
+   * key's metadata comes back, its secret never again (delete the key and create another).
+   */
   secretAccessKey: string;
   revision?: Revision | undefined;
 }
@@ -335,6 +341,12 @@ export interface ExportAccountRequest {
    * 0 means the current revision.
    */
   atRevision: number;
+  /**
+   * Include each access key's sealed secret (`secretCiphertext`, AES-256-GCM under the control
+   * plane's secret key) in the snapshot. Honoured for the operator credential only (an account's
+   * own callers are refused with AccessDenied); without it no export carries sealed secrets.
+   */
+  includeSealedSecrets: boolean;
 }
 
 export interface ExportAccountResponse {
@@ -654,7 +666,10 @@ export interface CreateVirtualMFADeviceRequest {
 
 export interface CreateVirtualMFADeviceResponse {
   serialNumber: string;
-  /** Base32 TOTP seed: returned only here. */
+  /**
+   * Base32 TOTP seed: returned only here, and only by the creating call (empty when a
+   * client_request_token replays it, like otpauth_uri).
+   */
   base32StringSeed: string;
   /** otpauth:// URI for authenticator apps. */
   otpauthUri: string;
@@ -5146,7 +5161,7 @@ export const DeleteAccessKeyRequest: MessageFns<DeleteAccessKeyRequest> = {
 };
 
 function createBaseExportAccountRequest(): ExportAccountRequest {
-  return { accountId: "", atRevision: 0 };
+  return { accountId: "", atRevision: 0, includeSealedSecrets: false };
 }
 
 export const ExportAccountRequest: MessageFns<ExportAccountRequest> = {
@@ -5156,6 +5171,9 @@ export const ExportAccountRequest: MessageFns<ExportAccountRequest> = {
     }
     if (message.atRevision !== 0) {
       writer.uint32(16).uint64(message.atRevision);
+    }
+    if (message.includeSealedSecrets !== false) {
+      writer.uint32(24).bool(message.includeSealedSecrets);
     }
     return writer;
   },
@@ -5189,6 +5207,14 @@ export const ExportAccountRequest: MessageFns<ExportAccountRequest> = {
             message.atRevision = longToNumber(reader.uint64());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.includeSealedSecrets = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5213,6 +5239,11 @@ export const ExportAccountRequest: MessageFns<ExportAccountRequest> = {
         : isSet(object.at_revision)
         ? globalThis.Number(object.at_revision)
         : 0,
+      includeSealedSecrets: isSet(object.includeSealedSecrets)
+        ? globalThis.Boolean(object.includeSealedSecrets)
+        : isSet(object.include_sealed_secrets)
+        ? globalThis.Boolean(object.include_sealed_secrets)
+        : false,
     };
   },
 
@@ -5224,6 +5255,9 @@ export const ExportAccountRequest: MessageFns<ExportAccountRequest> = {
     if (message.atRevision !== 0) {
       obj.atRevision = Math.round(message.atRevision);
     }
+    if (message.includeSealedSecrets !== false) {
+      obj.includeSealedSecrets = message.includeSealedSecrets;
+    }
     return obj;
   },
 
@@ -5234,6 +5268,7 @@ export const ExportAccountRequest: MessageFns<ExportAccountRequest> = {
     const message = createBaseExportAccountRequest();
     message.accountId = object.accountId ?? "";
     message.atRevision = object.atRevision ?? 0;
+    message.includeSealedSecrets = object.includeSealedSecrets ?? false;
     return message;
   },
 };
