@@ -256,6 +256,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         failed(e, `publishing ${items.length} outbox rows failed`);
         throw new PassAborted();
       }
+      if (items.length > 1) failed(e, `Kafka refused a batch of ${items.length} events; sending them one at a time`);
       return deliverOneByOne(l, items, parkedNow, e);
     }
     try {
@@ -282,6 +283,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       const account = item.row.accountId;
       if (waiting.has(account) || parkedNow.has(account)) continue;
       try {
+        // A batch of this one event was just refused: that is its answer.
+        if (items.length === 1) throw batchError;
         await l.check();
         await publisher.publish([item.event]);
       } catch (e) {
