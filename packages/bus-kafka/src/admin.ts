@@ -1,3 +1,4 @@
+import { ConfigResourceTypes } from "kafkajs";
 import { kafkaClient } from "./kafka-client.ts";
 import { translateKafkaError } from "./kafka-error.ts";
 import { assertTopicName, type KafkaConnectionOptions } from "./kafka-options.ts";
@@ -44,14 +45,25 @@ export function validateTopicOptions(
   return Object.freeze({ ...o, partitions, replicationFactor, minInsyncReplicas });
 }
 
+/** What {@link ensureTopic} found or made. */
+export interface TopicState {
+  /** False when the topic existed already (and was left as it is). */
+  readonly created: boolean;
+  /** The fewest replicas any partition has. */
+  readonly replicationFactor: number;
+  /** The topic's `min.insync.replicas` (its own setting or the broker's default). */
+  readonly minInsyncReplicas: number;
+}
+
 /**
- * Creates the topic unless it exists, with its replication factor and `min.insync.replicas`. An
- * existing topic is left as it is (changing replication is a reassignment, an operator's job).
+ * Creates the topic unless it exists, with its replication factor and `min.insync.replicas`, and
+ * reports what the topic has. An existing topic is left as it is (changing replication is a
+ * reassignment, an operator's job): compare the result with what was asked for.
  *
  * @example
  * await ensureTopic({ brokers, topic: "gatehouse.changes.v1", replicationFactor: 3, minInsyncReplicas: 2 });
  */
-export async function ensureTopic(options: KafkaConnectionOptions & TopicOptions): Promise<void> {
+export async function ensureTopic(options: KafkaConnectionOptions & TopicOptions): Promise<TopicState> {
   const { topic, partitions, replicationFactor, minInsyncReplicas, maxMessageBytes, ...connection } = options;
   const t = validateTopicOptions({
     topic,
@@ -64,7 +76,8 @@ export async function ensureTopic(options: KafkaConnectionOptions & TopicOptions
   try {
     await admin.connect();
     const existing = await admin.listTopics();
-    if (!existing.includes(t.topic)) {
+    const created = !existing.includes(t.topic);
+    if (created) {
       const configEntries = [{ name: "min.insync.replicas", value: String(t.minInsyncReplicas) }];
       if (t.maxMessageBytes !== undefined) {
         configEntries.push({ name: "max.message.bytes", value: String(t.maxMessageBytes) });
@@ -76,6 +89,18 @@ export async function ensureTopic(options: KafkaConnectionOptions & TopicOptions
         ],
       });
     }
+    const metadata = await admin.fetchTopicMetadata({ topics: [t.topic] });
+    const replicas = (metadata.topics[0]?.partitions ?? []).map((p) => p.replicas.length);
+    const configs = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: t.topic, configNames: ["min.insync.replicas"] }],
+    });
+    const minIsr = configs.resources[0]?.configEntries.find((c) => c.configName === "min.insync.replicas");
+    return Object.freeze({
+      created,
+      replicationFactor: replicas.length === 0 ? 0 : Math.min(...replicas),
+      minInsyncReplicas: Number(minIsr?.configValue ?? 1),
+    });
   } catch (e) {
     throw translateKafkaError(e, `ensureTopic ${t.topic}`);
   } finally {

@@ -70,7 +70,19 @@ describe("bus-kafka against a real broker", () => {
 
   it("creates the topic with its replication factor and min.insync.replicas, and refuses more replicas than brokers", async () => {
     const name = uniqueName("bus_rf");
-    await ensureTopic({ brokers, topic: name, partitions: 2, replicationFactor: 1, minInsyncReplicas: 1 });
+    expect(
+      await ensureTopic({ brokers, topic: name, partitions: 2, replicationFactor: 1, minInsyncReplicas: 1 }),
+    ).toEqual({
+      created: true,
+      replicationFactor: 1,
+      minInsyncReplicas: 1,
+    });
+    // Already there: left as it is, and what it has is reported (the caller warns when it is less).
+    expect(await ensureTopic({ brokers, topic: name, partitions: 2, replicationFactor: 1 })).toEqual({
+      created: false,
+      replicationFactor: 1,
+      minInsyncReplicas: 1,
+    });
     const admin = testKafka().admin();
     await admin.connect();
     try {

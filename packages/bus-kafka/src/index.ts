@@ -2,7 +2,7 @@
  * Kafka adapters: the change-event codec (gatehouse.v1.ChangeEvent, versioned), the idempotent
  * publisher the outbox relay uses, the consumer regions use, and a topic helper.
  */
-export { deleteTopic, ensureTopic, type TopicOptions, validateTopicOptions } from "./admin.ts";
+export { deleteTopic, ensureTopic, type TopicOptions, type TopicState, validateTopicOptions } from "./admin.ts";
 export {
   type ChangeConsumer,
   type ChangeConsumerOptions,

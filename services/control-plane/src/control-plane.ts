@@ -78,14 +78,25 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     const kafka = { brokers: [...config.kafka.brokers], clientId: "gatehouse-control-plane" };
     // Kafka being down must not stop writes: the outbox keeps them. Creating the topic is retried
     // in the background until it works; the relay's sends fail (and retry) until then.
-    const topicReady = (): Promise<void> =>
-      ensureTopic({
+    const topicReady = async (): Promise<void> => {
+      const wanted = {
+        replicationFactor: config.kafka.replicationFactor,
+        minInsyncReplicas: config.kafka.minInsyncReplicas,
+      };
+      const found = await ensureTopic({
         ...kafka,
         topic: config.kafka.topic,
         partitions: config.kafka.partitions,
-        replicationFactor: config.kafka.replicationFactor,
-        minInsyncReplicas: config.kafka.minInsyncReplicas,
+        ...wanted,
       });
+      // An existing topic keeps its replication: say so when it is weaker than configured.
+      if (found.replicationFactor < wanted.replicationFactor || found.minInsyncReplicas < wanted.minInsyncReplicas) {
+        logger.warn(
+          { topic: config.kafka.topic, found, wanted },
+          "the change topic has fewer replicas or a lower min.insync.replicas than configured; reassign its partitions and set min.insync.replicas (kafka-reassign-partitions, kafka-configs)",
+        );
+      }
+    };
     await topicReady().catch((e: unknown) => {
       logger.warn({ err: e }, "could not make sure the change topic exists; retrying in the background");
       const retry = (): void => {
