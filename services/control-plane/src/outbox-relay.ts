@@ -245,11 +245,28 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   const retriable = (e: unknown): boolean => !IamError.is(e) || e.retriable;
 
+  /** The reason a parked event carries: Kafka's own words (kafkajs keeps them in the cause). */
+  const refusal = (e: unknown): string => {
+    const cause = IamError.is(e) ? e.cause : e;
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    return `Kafka refused the event: ${IamError.is(e) ? `${e.message}: ` : ""}${detail}`;
+  };
+
+  /** A round trip on the lock session before a send: a relay that lost it sends nothing more. */
+  const stillLeading = async (l: OutboxLease): Promise<void> => {
+    try {
+      await l.check();
+    } catch (e) {
+      failed(e, "the relay's lock session did not answer before a send");
+      throw new PassAborted();
+    }
+  };
+
   /** Sends and marks `items`; on a lasting refusal, finds the events at fault one by one. */
   const deliver = async (l: OutboxLease, items: Pending[], parkedNow: Set<string>): Promise<void> => {
     if (items.length === 0) return;
+    await stillLeading(l);
     try {
-      await l.check();
       await publisher.publish(items.map((i) => i.event));
     } catch (e) {
       if (!l.held() || retriable(e)) {
@@ -282,10 +299,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     for (const item of items) {
       const account = item.row.accountId;
       if (waiting.has(account) || parkedNow.has(account)) continue;
+      if (items.length > 1) await stillLeading(l);
       try {
         // A batch of this one event was just refused: that is its answer.
         if (items.length === 1) throw batchError;
-        await l.check();
         await publisher.publish([item.event]);
       } catch (e) {
         if (!l.held() || retriable(e)) {
@@ -293,7 +310,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           throw new PassAborted();
         }
         if (rejectsRecords(e)) {
-          await park(l, item, `Kafka refused the event: ${IamError.is(e) ? e.message : String(e)}`, e);
+          await park(l, item, refusal(e), e);
           parkedNow.add(account);
         } else {
           refused.push({ item, error: e });
@@ -319,7 +336,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       throw new PassAborted();
     }
     for (const { item, error } of refused) {
-      await park(l, item, `Kafka refused the event: ${IamError.is(error) ? error.message : String(error)}`, error);
+      await park(l, item, refusal(error), error);
       parkedNow.add(item.row.accountId);
     }
   };
