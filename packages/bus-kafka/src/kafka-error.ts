@@ -19,14 +19,9 @@ export function translateKafkaError(e: unknown, context: string): IamError {
 }
 
 // Broker errors about the records sent, not about the broker or the client: sending the same
-// records again fails the same way.
-const RECORD_ERRORS = new Set([
-  "MESSAGE_TOO_LARGE",
-  "RECORD_LIST_TOO_LARGE",
-  "INVALID_RECORD",
-  "CORRUPT_MESSAGE",
-  "INVALID_TIMESTAMP",
-]);
+// records again fails the same way. (INVALID_TIMESTAMP is left out: a topic's timestamp window
+// refuses every old event alike, e.g. a backlog after an outage, which is no one event's fault.)
+const RECORD_ERRORS = new Set(["MESSAGE_TOO_LARGE", "RECORD_LIST_TOO_LARGE", "INVALID_RECORD"]);
 
 /**
  * Whether Kafka refused the records themselves (too large, invalid), as opposed to being

@@ -1,6 +1,6 @@
 import { createChangePublisher, deleteTopic, ensureTopic } from "@gatehouse/bus-kafka";
 import { createOutboxSource } from "@gatehouse/store-postgres";
-import { uniqueName } from "@gatehouse/testkit";
+import { testKafka, uniqueName } from "@gatehouse/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOutboxRelay, type OutboxRelayOptions, type ParkedNotice } from "./outbox-relay.ts";
 import { collectEvents, createTestEnv, kafkaBrokers, silentLogger, type TestEnv } from "./test-env.int-helper.ts";
@@ -248,6 +248,68 @@ describe("outbox relay: one account's unpublishable event never stops the others
       await r.stop();
       await events.stop();
       await createOutboxSource(env.store).release(a, { skip: true });
+    }
+  });
+});
+
+describe("outbox relay: a lasting refusal parks only what other events escape (real Postgres + Kafka)", () => {
+  let env: TestEnv;
+  let topic: string;
+  beforeAll(async () => {
+    env = await createTestEnv("relay_refuse");
+    // The broker refuses records more than a minute older than its clock (INVALID_TIMESTAMP),
+    // a refusal of the topic's configuration rather than of one record.
+    topic = uniqueName("relay_window");
+    const admin = testKafka().admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [
+          {
+            topic,
+            numPartitions: 2,
+            configEntries: [{ name: "message.timestamp.difference.max.ms", value: "60000" }],
+          },
+        ],
+      });
+    } finally {
+      await admin.disconnect();
+    }
+  });
+  afterAll(async () => {
+    await env.close();
+    await deleteTopic({ brokers: kafkaBrokers(), topic });
+  });
+
+  it("parks nothing while Kafka refuses every event; parks the refused account once others go through", async () => {
+    const old = (await env.store.createAccount({})).accountId;
+    await env.store.pool.query("UPDATE outbox SET committed_at = now() - interval '1 day' WHERE account_id = $1", [
+      old,
+    ]);
+    const outbox = createOutboxSource(env.store);
+    const events = await collectEvents(topic);
+    const notices: ParkedNotice[] = [];
+    const everyone = relayFor(env, kafkaBrokers(), { topic, onParked: (n) => notices.push(n) });
+    everyone.relay.start();
+    try {
+      await expect.poll(() => everyone.relay.stats().failures, { timeout: 20_000 }).toBeGreaterThan(2);
+      expect(everyone.relay.stats().lastError).toMatch(/ServiceFailure/);
+      expect(notices).toEqual([]);
+      expect(await outbox.parked()).toEqual([]);
+      expect(await outbox.backlog()).toBe(2);
+
+      // Another account's events go through: the old ones are now that account's own problem.
+      const fresh = (await env.store.createAccount({})).accountId;
+      await env.store.createUser(fresh, { userName: "fresh" });
+      await expect.poll(() => events.deduped(fresh).length, { timeout: 20_000 }).toBe(3);
+      await expect.poll(() => notices.map((n) => n.accountId), { timeout: 20_000 }).toEqual([old]);
+      expect(notices[0]?.reason).toMatch(/^Kafka refused the event: .*timestamp/i);
+      expect((await outbox.parked()).map((p) => [p.accountId, p.revision])).toEqual([[old, 1]]);
+      expect(events.deduped(old)).toEqual([]);
+    } finally {
+      await everyone.stop();
+      await events.stop();
     }
   });
 });

@@ -100,6 +100,13 @@ interface Pending {
   readonly bytes: number;
 }
 
+/** What a pass learned so far: accounts it sends no more of, refusals not yet judged, events delivered. */
+interface PassState {
+  readonly held: Set<string>;
+  readonly refused: { item: Pending; error: unknown }[];
+  delivered: number;
+}
+
 /** Why a pass stopped early: the loop backs off and reads again. */
 class PassAborted extends Error {}
 
@@ -262,8 +269,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   };
 
-  /** Sends and marks `items`; on a lasting refusal, finds the events at fault one by one. */
-  const deliver = async (l: OutboxLease, items: Pending[], parkedNow: Set<string>): Promise<void> => {
+  /**
+   * Sends and marks `items`; on a lasting refusal, finds the events at fault one by one. Within a
+   * pass, an account with a parked or refused event sends nothing more (its order is kept).
+   */
+  const deliver = async (l: OutboxLease, items: Pending[], state: PassState): Promise<void> => {
     if (items.length === 0) return;
     await stillLeading(l);
     try {
@@ -274,7 +284,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         throw new PassAborted();
       }
       if (items.length > 1) failed(e, `Kafka refused a batch of ${items.length} events; sending them one at a time`);
-      return deliverOneByOne(l, items, parkedNow, e);
+      return deliverOneByOne(l, items, state, e);
     }
     try {
       await l.markPublished(items.map((i) => i.row.id));
@@ -283,6 +293,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       failed(e, "marking published rows failed");
       throw new PassAborted();
     }
+    state.delivered += items.length;
     published += items.length;
     options.onPublished?.(items.map((i) => i.row));
   };
@@ -290,15 +301,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const deliverOneByOne = async (
     l: OutboxLease,
     items: Pending[],
-    parkedNow: Set<string>,
+    state: PassState,
     batchError: unknown,
   ): Promise<void> => {
-    let delivered = 0;
-    const refused: { item: Pending; error: unknown }[] = [];
-    const waiting = new Set<string>();
     for (const item of items) {
       const account = item.row.accountId;
-      if (waiting.has(account) || parkedNow.has(account)) continue;
+      if (state.held.has(account)) continue;
       if (items.length > 1) await stillLeading(l);
       try {
         // A batch of this one event was just refused: that is its answer.
@@ -309,13 +317,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           failed(e, "publishing an outbox row failed");
           throw new PassAborted();
         }
-        if (rejectsRecords(e)) {
-          await park(l, item, refusal(e), e);
-          parkedNow.add(account);
-        } else {
-          refused.push({ item, error: e });
-          waiting.add(account);
-        }
+        // Kafka names the record itself as the problem: park it now. Any other lasting refusal
+        // waits for the end of the pass (see there).
+        if (rejectsRecords(e)) await park(l, item, refusal(e), e);
+        else state.refused.push({ item, error: e });
+        state.held.add(account);
         continue;
       }
       try {
@@ -324,57 +330,52 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         failed(e, "marking a published row failed");
         throw new PassAborted();
       }
-      delivered++;
+      state.delivered++;
       published++;
       options.onPublished?.([item.row]);
-    }
-    if (refused.length === 0) return;
-    // A lasting error that no event escapes is about Kafka or this client (authorization, a
-    // misconfigured topic), not one event: parking would set every account aside.
-    if (delivered === 0) {
-      failed(refused[0]?.error ?? batchError, "Kafka refuses every event of the batch");
-      throw new PassAborted();
-    }
-    for (const { item, error } of refused) {
-      await park(l, item, refusal(error), error);
-      parkedNow.add(item.row.accountId);
     }
   };
 
   /** One pass over `rows`: batches bounded by bytes, oversize events parked in their place. */
   const pass = async (l: OutboxLease, rows: readonly OutboxRow[]): Promise<void> => {
-    const parkedNow = new Set<string>();
+    const state: PassState = { held: new Set(), refused: [], delivered: 0 };
     let batch: Pending[] = [];
     let bytes = 0;
     const flush = async (): Promise<void> => {
       const full = batch;
       batch = [];
       bytes = 0;
-      await deliver(l, full, parkedNow);
+      await deliver(l, full, state);
     };
     for (const row of rows) {
-      if (parkedNow.has(row.accountId)) continue;
+      if (state.held.has(row.accountId)) continue;
       const event = toChangeEvent(row, l.epoch);
       const size = changeMessageBytes(event);
       // What comes before an event goes first, so parking keeps every account's order; and
-      // sending it may park the account of the event at hand.
+      // sending it may hold the account of the event at hand.
       if (size > maxEventBytes || (batch.length > 0 && bytes + size > maxBatchBytes)) {
         await flush();
-        if (parkedNow.has(row.accountId)) continue;
+        if (state.held.has(row.accountId)) continue;
       }
       if (size > maxEventBytes) {
-        await park(
-          l,
-          { row, event, bytes: size },
-          `the event has ${size} bytes; the relay sends at most ${maxEventBytes}`,
-        );
-        parkedNow.add(row.accountId);
+        const reason = `the event has ${size} bytes; the relay sends at most ${maxEventBytes}`;
+        await park(l, { row, event, bytes: size }, reason);
+        state.held.add(row.accountId);
         continue;
       }
       batch.push({ row, event, bytes: size });
       bytes += size;
     }
     await flush();
+    if (state.refused.length === 0) return;
+    // A lasting refusal that no event of the pass escapes is about Kafka or this client
+    // (authorization, a misconfigured topic), not one event: parking would set every account
+    // aside. Once other events go through, the refused ones are the events' own problem.
+    if (state.delivered === 0) {
+      failed(state.refused[0]?.error, "Kafka refuses every event it is sent");
+      throw new PassAborted();
+    }
+    for (const { item, error } of state.refused) await park(l, item, refusal(error), error);
   };
 
   const run = async (): Promise<void> => {
