@@ -5,6 +5,34 @@ import { kafkaClient } from "./kafka-client.ts";
 import { translateKafkaError } from "./kafka-error.ts";
 import { assertTopicName, type KafkaConnectionOptions } from "./kafka-options.ts";
 
+function headersOf(e: ChangeEvent): Record<string, string> {
+  return {
+    [ChangeHeaders.entityKind]: e.key?.kind ?? "",
+    [ChangeHeaders.entityId]: e.key?.id ?? "",
+    [ChangeHeaders.revision]: String(e.revision),
+    [ChangeHeaders.schemaVersion]: String(e.schemaVersion),
+    [ChangeHeaders.eventId]: e.eventId,
+  };
+}
+
+// A record's framing in a v2 record batch: length, attributes, timestamp and offset deltas and
+// the varint lengths of key, value and each header take at most this many bytes.
+const RECORD_FRAMING_BYTES = 32;
+const HEADER_FRAMING_BYTES = 10;
+
+/**
+ * An upper bound of the bytes `event` takes in a Kafka record batch as {@link ChangePublisher}
+ * sends it (uncompressed): what the relay compares with the topic's `max.message.bytes` and its
+ * batch budget. A record batch adds 61 bytes of its own per partition.
+ */
+export function changeMessageBytes(event: ChangeEvent): number {
+  let bytes = RECORD_FRAMING_BYTES + Buffer.byteLength(event.accountId) + encodeChangeEvent(event).length;
+  for (const [k, v] of Object.entries(headersOf(event))) {
+    bytes += HEADER_FRAMING_BYTES + Buffer.byteLength(k) + Buffer.byteLength(v);
+  }
+  return bytes;
+}
+
 /** Options of {@link createChangePublisher}. */
 export interface ChangePublisherOptions extends KafkaConnectionOptions {
   topic: string;
@@ -72,13 +100,7 @@ export function createChangePublisher(options: ChangePublisherOptions): ChangePu
             key: e.accountId,
             value: encodeChangeEvent(e),
             timestamp: String(e.committedAtMs),
-            headers: {
-              [ChangeHeaders.entityKind]: e.key?.kind ?? "",
-              [ChangeHeaders.entityId]: e.key?.id ?? "",
-              [ChangeHeaders.revision]: String(e.revision),
-              [ChangeHeaders.schemaVersion]: String(e.schemaVersion),
-              [ChangeHeaders.eventId]: e.eventId,
-            },
+            headers: headersOf(e),
           })),
         });
       } catch (e) {

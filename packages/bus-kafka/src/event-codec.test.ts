@@ -20,6 +20,7 @@ describe("change event codec", () => {
       committedAtMs: 1767225600000,
       key: { kind: "user", id: "AIDAEXAMPLEEXAMPLE234" },
       change: { $case: "upsertJson", value: '{"userName":"alice"}' },
+      epoch: "", // written before events carried an epoch
     });
     const tomb = decodeChangeEvent(Buffer.from(V1_TOMBSTONE, "hex"));
     expect(tomb.revision).toBe(43);
@@ -27,10 +28,16 @@ describe("change event codec", () => {
   });
 
   it("round-trips and stamps the current schema version", () => {
-    const event = ChangeEvent.fromPartial({ accountId: "1", revision: 7, key: { kind: "role", id: "AROA" } });
+    const event = ChangeEvent.fromPartial({
+      accountId: "1",
+      revision: 7,
+      key: { kind: "role", id: "AROA" },
+      epoch: "7715530534214789252:2",
+    });
     const back = decodeChangeEvent(encodeChangeEvent(event));
     expect(back.schemaVersion).toBe(1);
     expect(back.revision).toBe(7);
+    expect(back.epoch).toBe("7715530534214789252:2");
   });
 
   it("rejects unknown envelope versions and garbage without retry", () => {

@@ -15,6 +15,8 @@ export interface EntityChange {
   /** Stable per outbox row, so re-sends carry the same id; empty in snapshots. */
   readonly eventId?: string;
   readonly committedAtMs?: number;
+  /** The history the revision belongs to (ChangeEvent.epoch); empty in snapshots. */
+  readonly epoch?: string;
 }
 
 /** The wire form of an entity change, at this code's envelope version. */
@@ -30,6 +32,7 @@ export function changeEvent(change: EntityChange): ChangeEvent {
       change.state === null
         ? { $case: "delete", value: {} }
         : { $case: "upsertJson", value: JSON.stringify(change.state) },
+    epoch: change.epoch ?? "",
   };
 }
 

@@ -2,14 +2,19 @@
  * Kafka adapters: the change-event codec (gatehouse.v1.ChangeEvent, versioned), the idempotent
  * publisher the outbox relay uses, the consumer regions use, and a topic helper.
  */
-export { deleteTopic, ensureTopic } from "./admin.ts";
+export { deleteTopic, ensureTopic, type TopicOptions, type TopicState, validateTopicOptions } from "./admin.ts";
 export {
   type ChangeConsumer,
   type ChangeConsumerOptions,
   type ChangeMessageMeta,
   createChangeConsumer,
 } from "./change-consumer.ts";
-export { type ChangePublisher, type ChangePublisherOptions, createChangePublisher } from "./change-publisher.ts";
+export {
+  type ChangePublisher,
+  type ChangePublisherOptions,
+  changeMessageBytes,
+  createChangePublisher,
+} from "./change-publisher.ts";
 export {
   CHANGE_EVENT_SCHEMA_VERSION,
   ChangeHeaders,
@@ -20,5 +25,5 @@ export {
   encodeAccountSnapshot,
   encodeChangeEvent,
 } from "./event-codec.ts";
-export { translateKafkaError } from "./kafka-error.ts";
+export { rejectsRecords, translateKafkaError } from "./kafka-error.ts";
 export { assertTopicName, type KafkaConnectionOptions, validateKafkaConnectionOptions } from "./kafka-options.ts";

@@ -26,7 +26,7 @@ export {
   type ValidPostgresStoreOptions,
   validatePostgresStoreOptions,
 } from "./options.ts";
-export { createOutboxSource, type OutboxSource } from "./outbox.ts";
+export { createOutboxSource, type OutboxLease, type OutboxSource, type ParkedEvent } from "./outbox.ts";
 export type {
   CompactOutboxOptions,
   OutboxCompaction,

@@ -11,6 +11,12 @@ export interface StoreQuotas {
   readonly attachedPoliciesPerEntity: number;
   readonly accessKeysPerUser: number;
   readonly inlinePoliciesPerEntity: number;
+  /** Characters (whitespace excluded) of all of a user's inline policies together. AWS: 2,048. */
+  readonly inlinePolicyCharsPerUser: number;
+  /** Characters (whitespace excluded) of all of a group's inline policies together. AWS: 5,120. */
+  readonly inlinePolicyCharsPerGroup: number;
+  /** Characters (whitespace excluded) of all of a role's inline policies together. AWS: 10,240. */
+  readonly inlinePolicyCharsPerRole: number;
   readonly tagsPerEntity: number;
   readonly instanceProfilesPerAccount: number;
   readonly oidcProvidersPerAccount: number;
@@ -30,6 +36,9 @@ export const DEFAULT_QUOTAS: StoreQuotas = Object.freeze({
   attachedPoliciesPerEntity: 10,
   accessKeysPerUser: 2,
   inlinePoliciesPerEntity: 100,
+  inlinePolicyCharsPerUser: 2048,
+  inlinePolicyCharsPerGroup: 5120,
+  inlinePolicyCharsPerRole: 10_240,
   tagsPerEntity: 50,
   instanceProfilesPerAccount: 1000,
   oidcProvidersPerAccount: 100,

@@ -41,7 +41,12 @@ import {
 import { createMfaStore, type MfaStore } from "./mfa-store.ts";
 import { migrate } from "./migrate.ts";
 import { createOidcProviderStore, type OidcProviderStore } from "./oidc-provider-store.ts";
-import { type PostgresStoreOptions, type ValidPostgresStoreOptions, validatePostgresStoreOptions } from "./options.ts";
+import {
+  type PostgresStoreOptions,
+  type StoreQuotas,
+  type ValidPostgresStoreOptions,
+  validatePostgresStoreOptions,
+} from "./options.ts";
 import { assertExportable, createOutboxCompactionStore, type OutboxCompactionStore } from "./outbox-compaction.ts";
 import { translatePgError } from "./pg-error.ts";
 import type {
@@ -343,6 +348,13 @@ export interface PrincipalPolicies {
 export type PolicyScope = "All" | "AWS" | "Local";
 
 const DEFAULT_PATH = "/";
+
+/** AWS's aggregate inline-policy size quota for each kind of principal. */
+const INLINE_CHARS_QUOTA: Readonly<Record<PrincipalKind, (q: StoreQuotas) => number>> = {
+  user: (q) => q.inlinePolicyCharsPerUser,
+  group: (q) => q.inlinePolicyCharsPerGroup,
+  role: (q) => q.inlinePolicyCharsPerRole,
+};
 
 function limitExceeded(what: string, limit: number, field: string): IamError {
   return new IamError("LimitExceeded", `${what} (quota ${limit})`, { field });
@@ -1238,7 +1250,14 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
           ...tokenSpec(token),
         },
         "gh_put_inline_policy",
-        [principal.kind, principal.name, policyName, policyDocument, quotas.inlinePoliciesPerEntity],
+        [
+          principal.kind,
+          principal.name,
+          policyName,
+          policyDocument,
+          quotas.inlinePoliciesPerEntity,
+          INLINE_CHARS_QUOTA[principal.kind](quotas),
+        ],
       ),
 
     getInlinePolicy: (accountId, principal, policyName) =>

@@ -107,6 +107,75 @@ describe("control-plane config", () => {
       /GATEHOUSE_SECRET_KEYS_PREVIOUS=\(hidden\): each key must be base64 of exactly 32 bytes/,
     );
   });
+  it("change topic: replication factor and min.insync.replicas default to one broker, are checked together", () => {
+    expect(loadControlPlaneConfig(base).kafka).toMatchObject({ replicationFactor: 1, minInsyncReplicas: 1 });
+    const production = loadControlPlaneConfig({
+      ...base,
+      GATEHOUSE_CHANGES_REPLICATION_FACTOR: "3",
+      GATEHOUSE_CHANGES_MIN_INSYNC_REPLICAS: "2",
+    });
+    expect(production.kafka).toMatchObject({ replicationFactor: 3, minInsyncReplicas: 2 });
+    expect(Object.isFrozen(production.kafka)).toBe(true);
+    // Equal is allowed (every replica must have it); more in-sync replicas than replicas never acks.
+    expect(
+      loadControlPlaneConfig({
+        ...base,
+        GATEHOUSE_CHANGES_REPLICATION_FACTOR: "2",
+        GATEHOUSE_CHANGES_MIN_INSYNC_REPLICAS: "2",
+      }).kafka.minInsyncReplicas,
+    ).toBe(2);
+    expect(() =>
+      loadControlPlaneConfig({
+        ...base,
+        GATEHOUSE_CHANGES_REPLICATION_FACTOR: "2",
+        GATEHOUSE_CHANGES_MIN_INSYNC_REPLICAS: "3",
+      }),
+    ).toThrow(/GATEHOUSE_CHANGES_MIN_INSYNC_REPLICAS="3": must not exceed GATEHOUSE_CHANGES_REPLICATION_FACTOR \(2\)/);
+    expect(() => loadControlPlaneConfig({ ...base, GATEHOUSE_CHANGES_MIN_INSYNC_REPLICAS: "2" })).toThrow(
+      /GATEHOUSE_CHANGES_MIN_INSYNC_REPLICAS="2"/,
+    );
+    expect(() => loadControlPlaneConfig({ ...base, GATEHOUSE_CHANGES_REPLICATION_FACTOR: "0" })).toThrow(
+      /GATEHOUSE_CHANGES_REPLICATION_FACTOR="0"/,
+    );
+    expect(() => loadControlPlaneConfig({ ...base, GATEHOUSE_CHANGES_REPLICATION_FACTOR: "33" })).toThrow(
+      /GATEHOUSE_CHANGES_REPLICATION_FACTOR="33"/,
+    );
+  });
+  it("relay: byte limits, leadership timings and inline-policy size quotas, with bounds", () => {
+    expect(loadControlPlaneConfig(base).relay).toEqual({
+      batchSize: 500,
+      fallbackPollMs: 5000,
+      maxBatchBytes: 900_000,
+      maxEventBytes: 1_000_000,
+      leaseCheckMs: 1000,
+      lockQueryTimeoutMs: 5000,
+      takeoverDelayMs: 1000,
+    });
+    const tuned = loadControlPlaneConfig({
+      ...base,
+      GATEHOUSE_CP_RELAY_MAX_BATCH_BYTES: "4000",
+      GATEHOUSE_CP_RELAY_MAX_EVENT_BYTES: "8000",
+      GATEHOUSE_CP_RELAY_TAKEOVER_DELAY_MS: "0",
+      GATEHOUSE_QUOTA_INLINE_POLICY_CHARS_PER_USER: "4096",
+      GATEHOUSE_QUOTA_INLINE_POLICY_CHARS_PER_GROUP: "1",
+      GATEHOUSE_QUOTA_INLINE_POLICY_CHARS_PER_ROLE: "102400",
+    });
+    expect(tuned.relay).toMatchObject({ maxBatchBytes: 4000, maxEventBytes: 8000, takeoverDelayMs: 0 });
+    expect(tuned.quotas).toEqual({
+      inlinePolicyCharsPerUser: 4096,
+      inlinePolicyCharsPerGroup: 1,
+      inlinePolicyCharsPerRole: 102_400,
+    });
+    for (const [key, value] of [
+      ["GATEHOUSE_CP_RELAY_MAX_BATCH_BYTES", "1023"],
+      ["GATEHOUSE_CP_RELAY_MAX_EVENT_BYTES", "abc"],
+      ["GATEHOUSE_CP_RELAY_LEASE_CHECK_MS", "9"],
+      ["GATEHOUSE_QUOTA_INLINE_POLICY_CHARS_PER_ROLE", "102401"],
+      ["GATEHOUSE_QUOTA_INLINE_POLICY_CHARS_PER_USER", "0"],
+    ] as const) {
+      expect(() => loadControlPlaneConfig({ ...base, [key]: value })).toThrow(`${key}=${JSON.stringify(value)}`);
+    }
+  });
   it("names every bad value and hides secrets", () => {
     expect(() =>
       loadControlPlaneConfig({ ...base, GATEHOUSE_PG_POOL_SIZE: "0", GATEHOUSE_SECRET_KEY: "c2hvcnQ=" }),

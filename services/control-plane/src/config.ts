@@ -7,90 +7,117 @@ const optionalInt = (min: number, max: number) => int(min, max).optional();
  * Environment variables of the control plane. Unknown `GATEHOUSE_CP_*` and `GATEHOUSE_OUTBOX_*`
  * variables are rejected so typos fail at start-up; other variables are ignored.
  */
-const EnvSchema = z.object({
-  GATEHOUSE_CP_LISTEN: z
-    .string()
-    .regex(/^[^\s:]+:\d{1,5}$/, "must be host:port")
-    .default("0.0.0.0:50051"),
-  GATEHOUSE_PG_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"),
-  GATEHOUSE_PG_SCHEMA: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lower-case identifier")
-    .default("gatehouse"),
-  GATEHOUSE_PG_POOL_SIZE: int(1, 500).default(20),
-  GATEHOUSE_PG_WRITE_CONCURRENCY: int(1, 500).default(4),
-  GATEHOUSE_KAFKA_BROKERS: z
-    .string()
-    .transform((s) => s.split(",").map((b) => b.trim()))
-    .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, "each broker must be host:port")).min(1)),
-  GATEHOUSE_CHANGES_TOPIC: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]{1,249}$/, "must be a legal Kafka topic name")
-    .default("gatehouse.changes.v1"),
-  GATEHOUSE_CHANGES_PARTITIONS: int(1, 1000).default(12),
-  /** Base64 of 32 random bytes: the AES-256-GCM key sealing access-key secrets at rest. */
-  GATEHOUSE_SECRET_KEY: z
-    .string()
-    .transform((s) => Buffer.from(s, "base64"))
-    .refine((b) => b.length === 32, "must be base64 of exactly 32 bytes"),
-  /**
-   * Comma-separated base64 keys (32 bytes each) rotated out of GATEHOUSE_SECRET_KEY, newest first:
-   * they still open what they sealed; GATEHOUSE_SECRET_KEY seals everything new.
-   */
-  GATEHOUSE_SECRET_KEYS_PREVIOUS: z
-    .string()
-    .transform((s) =>
-      s
-        .split(",")
-        .map((k) => k.trim())
-        .filter((k) => k !== "")
-        .map((k) => Buffer.from(k, "base64")),
-    )
-    .refine((keys) => keys.every((b) => b.length === 32), "each key must be base64 of exactly 32 bytes")
-    .default([]),
-  GATEHOUSE_OPERATOR_ACCESS_KEY_ID: z.string().regex(/^[A-Z0-9]{16,128}$/, "must be an access key id"),
-  GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY: z.string().min(32, "must be at least 32 characters"),
-  GATEHOUSE_REGION: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-]*$/, "must be a region name like us-east-1")
-    .default("us-east-1"),
-  GATEHOUSE_PARTITION: z
-    .string()
-    .regex(/^[a-z-]+$/)
-    .default("aws"),
-  GATEHOUSE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  GATEHOUSE_CP_RELAY_BATCH: int(1, 10_000).default(500),
-  GATEHOUSE_CP_RELAY_POLL_MS: int(100, 600_000).default(5000),
-  /** Seconds a published outbox row is kept after it was superseded (exports reach this far back). */
-  GATEHOUSE_OUTBOX_RETENTION: int(0, 10 * 366 * 86_400).default(7 * 86_400),
-  GATEHOUSE_OUTBOX_COMPACTION_INTERVAL_MS: int(100, 86_400_000).default(60_000),
-  GATEHOUSE_OUTBOX_COMPACTION_BATCH: int(1, 10_000).default(1000),
-  /** Seconds a client request token replays its first answer (then it is pruned). */
-  GATEHOUSE_CP_CLIENT_TOKEN_TTL: int(1, 366 * 86_400).default(86_400),
-  /** Milliseconds an unknown access key id is remembered as unknown (0 disables). */
-  GATEHOUSE_CP_AUTH_UNKNOWN_KEY_CACHE_MS: int(0, 3_600_000).default(5000),
-  /** Failed authentications one access key id may cause per second, sustained, and in a burst. */
-  GATEHOUSE_CP_AUTH_FAILURES_PER_SECOND: int(1, 100_000).default(1),
-  GATEHOUSE_CP_AUTH_FAILURE_BURST: int(1, 100_000).default(10),
-  /** argon2 hashes (password writes, reuse checks, ChangePassword) running at once in the process. */
-  GATEHOUSE_CP_PASSWORD_HASH_CONCURRENCY: int(1, 64).default(2),
-  /** Password writes one account may have in progress at once; more are refused with Throttling. */
-  GATEHOUSE_CP_PASSWORD_WRITES_PER_ACCOUNT: int(1, 1000).default(4),
-  GATEHOUSE_QUOTA_USERS_PER_ACCOUNT: optionalInt(1, 1_000_000),
-  GATEHOUSE_QUOTA_GROUPS_PER_ACCOUNT: optionalInt(1, 100_000),
-  GATEHOUSE_QUOTA_ROLES_PER_ACCOUNT: optionalInt(1, 100_000),
-  GATEHOUSE_QUOTA_MANAGED_POLICIES_PER_ACCOUNT: optionalInt(1, 100_000),
-  GATEHOUSE_QUOTA_GROUPS_PER_USER: optionalInt(1, 1000),
-  GATEHOUSE_QUOTA_ATTACHED_POLICIES_PER_ENTITY: optionalInt(1, 1000),
-  GATEHOUSE_QUOTA_ACCESS_KEYS_PER_USER: optionalInt(1, 100),
-  GATEHOUSE_QUOTA_INSTANCE_PROFILES_PER_ACCOUNT: optionalInt(1, 100_000),
-  GATEHOUSE_QUOTA_OIDC_PROVIDERS_PER_ACCOUNT: optionalInt(1, 10_000),
-  GATEHOUSE_QUOTA_CLIENT_IDS_PER_OIDC_PROVIDER: optionalInt(1, 10_000),
-  GATEHOUSE_QUOTA_THUMBPRINTS_PER_OIDC_PROVIDER: optionalInt(1, 100),
-  GATEHOUSE_QUOTA_TAGS_PER_ENTITY: optionalInt(1, 1000),
-  GATEHOUSE_QUOTA_GUARDRAILS_PER_ACCOUNT: optionalInt(1, 100),
-  GATEHOUSE_QUOTA_MFA_DEVICES_PER_USER: optionalInt(1, 100),
-});
+const EnvSchema = z
+  .object({
+    GATEHOUSE_CP_LISTEN: z
+      .string()
+      .regex(/^[^\s:]+:\d{1,5}$/, "must be host:port")
+      .default("0.0.0.0:50051"),
+    GATEHOUSE_PG_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"),
+    GATEHOUSE_PG_SCHEMA: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lower-case identifier")
+      .default("gatehouse"),
+    GATEHOUSE_PG_POOL_SIZE: int(1, 500).default(20),
+    GATEHOUSE_PG_WRITE_CONCURRENCY: int(1, 500).default(4),
+    GATEHOUSE_KAFKA_BROKERS: z
+      .string()
+      .transform((s) => s.split(",").map((b) => b.trim()))
+      .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, "each broker must be host:port")).min(1)),
+    GATEHOUSE_CHANGES_TOPIC: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,249}$/, "must be a legal Kafka topic name")
+      .default("gatehouse.changes.v1"),
+    GATEHOUSE_CHANGES_PARTITIONS: int(1, 1000).default(12),
+    /** Copies of each partition of the change topic (when it is created). Production: 3. */
+    GATEHOUSE_CHANGES_REPLICATION_FACTOR: int(1, 32).default(1),
+    /** Replicas that must have an event before the publisher's acks=all returns. Production: 2. */
+    GATEHOUSE_CHANGES_MIN_INSYNC_REPLICAS: int(1, 32).default(1),
+    /** Base64 of 32 random bytes: the AES-256-GCM key sealing access-key secrets at rest. */
+    GATEHOUSE_SECRET_KEY: z
+      .string()
+      .transform((s) => Buffer.from(s, "base64"))
+      .refine((b) => b.length === 32, "must be base64 of exactly 32 bytes"),
+    /**
+     * Comma-separated base64 keys (32 bytes each) rotated out of GATEHOUSE_SECRET_KEY, newest first:
+     * they still open what they sealed; GATEHOUSE_SECRET_KEY seals everything new.
+     */
+    GATEHOUSE_SECRET_KEYS_PREVIOUS: z
+      .string()
+      .transform((s) =>
+        s
+          .split(",")
+          .map((k) => k.trim())
+          .filter((k) => k !== "")
+          .map((k) => Buffer.from(k, "base64")),
+      )
+      .refine((keys) => keys.every((b) => b.length === 32), "each key must be base64 of exactly 32 bytes")
+      .default([]),
+    GATEHOUSE_OPERATOR_ACCESS_KEY_ID: z.string().regex(/^[A-Z0-9]{16,128}$/, "must be an access key id"),
+    GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY: z.string().min(32, "must be at least 32 characters"),
+    GATEHOUSE_REGION: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*$/, "must be a region name like us-east-1")
+      .default("us-east-1"),
+    GATEHOUSE_PARTITION: z
+      .string()
+      .regex(/^[a-z-]+$/)
+      .default("aws"),
+    GATEHOUSE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    GATEHOUSE_CP_RELAY_BATCH: int(1, 10_000).default(500),
+    GATEHOUSE_CP_RELAY_POLL_MS: int(100, 600_000).default(5000),
+    /** Bytes of events per Kafka send: below the topic's max.message.bytes. */
+    GATEHOUSE_CP_RELAY_MAX_BATCH_BYTES: int(1024, 1 << 30).default(900_000),
+    /** An event larger than this is parked unsent. */
+    GATEHOUSE_CP_RELAY_MAX_EVENT_BYTES: int(1024, 1 << 30).default(1_000_000),
+    GATEHOUSE_CP_RELAY_LEASE_CHECK_MS: int(10, 600_000).default(1000),
+    GATEHOUSE_CP_RELAY_LOCK_TIMEOUT_MS: int(100, 600_000).default(5000),
+    GATEHOUSE_CP_RELAY_TAKEOVER_DELAY_MS: int(0, 600_000).default(1000),
+    /** Seconds a published outbox row is kept after it was superseded (exports reach this far back). */
+    GATEHOUSE_OUTBOX_RETENTION: int(0, 10 * 366 * 86_400).default(7 * 86_400),
+    GATEHOUSE_OUTBOX_COMPACTION_INTERVAL_MS: int(100, 86_400_000).default(60_000),
+    GATEHOUSE_OUTBOX_COMPACTION_BATCH: int(1, 10_000).default(1000),
+    /** Seconds a client request token replays its first answer (then it is pruned). */
+    GATEHOUSE_CP_CLIENT_TOKEN_TTL: int(1, 366 * 86_400).default(86_400),
+    /** Milliseconds an unknown access key id is remembered as unknown (0 disables). */
+    GATEHOUSE_CP_AUTH_UNKNOWN_KEY_CACHE_MS: int(0, 3_600_000).default(5000),
+    /** Failed authentications one access key id may cause per second, sustained, and in a burst. */
+    GATEHOUSE_CP_AUTH_FAILURES_PER_SECOND: int(1, 100_000).default(1),
+    GATEHOUSE_CP_AUTH_FAILURE_BURST: int(1, 100_000).default(10),
+    /** argon2 hashes (password writes, reuse checks, ChangePassword) running at once in the process. */
+    GATEHOUSE_CP_PASSWORD_HASH_CONCURRENCY: int(1, 64).default(2),
+    /** Password writes one account may have in progress at once; more are refused with Throttling. */
+    GATEHOUSE_CP_PASSWORD_WRITES_PER_ACCOUNT: int(1, 1000).default(4),
+    GATEHOUSE_QUOTA_USERS_PER_ACCOUNT: optionalInt(1, 1_000_000),
+    GATEHOUSE_QUOTA_GROUPS_PER_ACCOUNT: optionalInt(1, 100_000),
+    GATEHOUSE_QUOTA_ROLES_PER_ACCOUNT: optionalInt(1, 100_000),
+    GATEHOUSE_QUOTA_MANAGED_POLICIES_PER_ACCOUNT: optionalInt(1, 100_000),
+    GATEHOUSE_QUOTA_GROUPS_PER_USER: optionalInt(1, 1000),
+    GATEHOUSE_QUOTA_ATTACHED_POLICIES_PER_ENTITY: optionalInt(1, 1000),
+    GATEHOUSE_QUOTA_ACCESS_KEYS_PER_USER: optionalInt(1, 100),
+    GATEHOUSE_QUOTA_INSTANCE_PROFILES_PER_ACCOUNT: optionalInt(1, 100_000),
+    GATEHOUSE_QUOTA_OIDC_PROVIDERS_PER_ACCOUNT: optionalInt(1, 10_000),
+    GATEHOUSE_QUOTA_CLIENT_IDS_PER_OIDC_PROVIDER: optionalInt(1, 10_000),
+    GATEHOUSE_QUOTA_THUMBPRINTS_PER_OIDC_PROVIDER: optionalInt(1, 100),
+    GATEHOUSE_QUOTA_TAGS_PER_ENTITY: optionalInt(1, 1000),
+    GATEHOUSE_QUOTA_GUARDRAILS_PER_ACCOUNT: optionalInt(1, 100),
+    GATEHOUSE_QUOTA_MFA_DEVICES_PER_USER: optionalInt(1, 100),
+    // Characters (whitespace excluded) of all inline policies of one user / group / role together.
+    // Every inline policy of an entity travels in its one state event: keep these well below the
+    // relay's GATEHOUSE_CP_RELAY_MAX_EVENT_BYTES.
+    GATEHOUSE_QUOTA_INLINE_POLICY_CHARS_PER_USER: optionalInt(1, 102_400),
+    GATEHOUSE_QUOTA_INLINE_POLICY_CHARS_PER_GROUP: optionalInt(1, 102_400),
+    GATEHOUSE_QUOTA_INLINE_POLICY_CHARS_PER_ROLE: optionalInt(1, 102_400),
+  })
+  .superRefine((e, ctx) => {
+    if (e.GATEHOUSE_CHANGES_MIN_INSYNC_REPLICAS > e.GATEHOUSE_CHANGES_REPLICATION_FACTOR) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["GATEHOUSE_CHANGES_MIN_INSYNC_REPLICAS"],
+        message: `must not exceed GATEHOUSE_CHANGES_REPLICATION_FACTOR (${e.GATEHOUSE_CHANGES_REPLICATION_FACTOR}): no write could ever be acknowledged`,
+      });
+    }
+  });
 
 const OWN_PREFIXES = ["GATEHOUSE_CP_", "GATEHOUSE_OUTBOX_"];
 
@@ -104,7 +131,13 @@ export interface ControlPlaneConfig {
     /** Statements of single-call writes at once (group commit beyond that). */
     readonly writeConcurrency: number;
   };
-  readonly kafka: { readonly brokers: readonly string[]; readonly topic: string; readonly partitions: number };
+  readonly kafka: {
+    readonly brokers: readonly string[];
+    readonly topic: string;
+    readonly partitions: number;
+    readonly replicationFactor: number;
+    readonly minInsyncReplicas: number;
+  };
   readonly secretKey: Uint8Array;
   /** Keys rotated out: they open what they sealed, never seal. */
   readonly previousSecretKeys: readonly Uint8Array[];
@@ -122,7 +155,15 @@ export interface ControlPlaneConfig {
   readonly region: string;
   readonly partition: string;
   readonly logLevel: string;
-  readonly relay: { readonly batchSize: number; readonly fallbackPollMs: number };
+  readonly relay: {
+    readonly batchSize: number;
+    readonly fallbackPollMs: number;
+    readonly maxBatchBytes: number;
+    readonly maxEventBytes: number;
+    readonly leaseCheckMs: number;
+    readonly lockQueryTimeoutMs: number;
+    readonly takeoverDelayMs: number;
+  };
   /** Outbox compaction: what is kept, how often a pass runs, rows per statement. */
   readonly outbox: {
     readonly retentionSeconds: number;
@@ -174,6 +215,9 @@ export function loadControlPlaneConfig(env: Readonly<Record<string, string | und
   q("tagsPerEntity", e.GATEHOUSE_QUOTA_TAGS_PER_ENTITY);
   q("guardrailsPerAccount", e.GATEHOUSE_QUOTA_GUARDRAILS_PER_ACCOUNT);
   q("mfaDevicesPerUser", e.GATEHOUSE_QUOTA_MFA_DEVICES_PER_USER);
+  q("inlinePolicyCharsPerUser", e.GATEHOUSE_QUOTA_INLINE_POLICY_CHARS_PER_USER);
+  q("inlinePolicyCharsPerGroup", e.GATEHOUSE_QUOTA_INLINE_POLICY_CHARS_PER_GROUP);
+  q("inlinePolicyCharsPerRole", e.GATEHOUSE_QUOTA_INLINE_POLICY_CHARS_PER_ROLE);
   const config: ControlPlaneConfig = {
     listen: Object.freeze({ host, port: Number(port) }),
     postgres: Object.freeze({
@@ -186,6 +230,8 @@ export function loadControlPlaneConfig(env: Readonly<Record<string, string | und
       brokers: Object.freeze([...e.GATEHOUSE_KAFKA_BROKERS]),
       topic: e.GATEHOUSE_CHANGES_TOPIC,
       partitions: e.GATEHOUSE_CHANGES_PARTITIONS,
+      replicationFactor: e.GATEHOUSE_CHANGES_REPLICATION_FACTOR,
+      minInsyncReplicas: e.GATEHOUSE_CHANGES_MIN_INSYNC_REPLICAS,
     }),
     secretKey: e.GATEHOUSE_SECRET_KEY,
     previousSecretKeys: Object.freeze([...e.GATEHOUSE_SECRET_KEYS_PREVIOUS]),
@@ -206,7 +252,15 @@ export function loadControlPlaneConfig(env: Readonly<Record<string, string | und
     region: e.GATEHOUSE_REGION,
     partition: e.GATEHOUSE_PARTITION,
     logLevel: e.GATEHOUSE_LOG_LEVEL,
-    relay: Object.freeze({ batchSize: e.GATEHOUSE_CP_RELAY_BATCH, fallbackPollMs: e.GATEHOUSE_CP_RELAY_POLL_MS }),
+    relay: Object.freeze({
+      batchSize: e.GATEHOUSE_CP_RELAY_BATCH,
+      fallbackPollMs: e.GATEHOUSE_CP_RELAY_POLL_MS,
+      maxBatchBytes: e.GATEHOUSE_CP_RELAY_MAX_BATCH_BYTES,
+      maxEventBytes: e.GATEHOUSE_CP_RELAY_MAX_EVENT_BYTES,
+      leaseCheckMs: e.GATEHOUSE_CP_RELAY_LEASE_CHECK_MS,
+      lockQueryTimeoutMs: e.GATEHOUSE_CP_RELAY_LOCK_TIMEOUT_MS,
+      takeoverDelayMs: e.GATEHOUSE_CP_RELAY_TAKEOVER_DELAY_MS,
+    }),
     outbox: Object.freeze({
       retentionSeconds: e.GATEHOUSE_OUTBOX_RETENTION,
       compactionIntervalMs: e.GATEHOUSE_OUTBOX_COMPACTION_INTERVAL_MS,

@@ -28,6 +28,8 @@ export interface StartControlPlaneOptions {
   clock?: Clock;
   /** Hook for benchmarks and metrics. */
   onPublished?: OutboxRelayOptions["onPublished"];
+  /** Hook for metrics and alerts: an event was parked (README, "Parked events"). */
+  onParked?: OutboxRelayOptions["onParked"];
 }
 
 /**
@@ -68,11 +70,36 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     const applied = await store.migrate();
     if (applied.length > 0) logger.info({ applied }, "applied migrations");
     await warnWithoutAutovacuum(store.pool, logger);
+    const outbox = createOutboxSource(store);
+    const parked = await outbox.parked();
+    if (parked.length > 0) {
+      logger.error(
+        { parked },
+        `${parked.length} account(s) have a parked change event: their changes do not reach the regions until released (gh_outbox_release)`,
+      );
+    }
     const kafka = { brokers: [...config.kafka.brokers], clientId: "gatehouse-control-plane" };
     // Kafka being down must not stop writes: the outbox keeps them. Creating the topic is retried
     // in the background until it works; the relay's sends fail (and retry) until then.
-    const topicReady = (): Promise<void> =>
-      ensureTopic({ ...kafka, topic: config.kafka.topic, partitions: config.kafka.partitions });
+    const topicReady = async (): Promise<void> => {
+      const wanted = {
+        replicationFactor: config.kafka.replicationFactor,
+        minInsyncReplicas: config.kafka.minInsyncReplicas,
+      };
+      const found = await ensureTopic({
+        ...kafka,
+        topic: config.kafka.topic,
+        partitions: config.kafka.partitions,
+        ...wanted,
+      });
+      // An existing topic keeps its replication: say so when it is weaker than configured.
+      if (found.replicationFactor < wanted.replicationFactor || found.minInsyncReplicas < wanted.minInsyncReplicas) {
+        logger.warn(
+          { topic: config.kafka.topic, found, wanted },
+          "the change topic has fewer replicas or a lower min.insync.replicas than configured; reassign its partitions and set min.insync.replicas (kafka-reassign-partitions, kafka-configs)",
+        );
+      }
+    };
     await topicReady().catch((e: unknown) => {
       logger.warn({ err: e }, "could not make sure the change topic exists; retrying in the background");
       const retry = (): void => {
@@ -88,12 +115,18 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     });
     publisher = createChangePublisher({ ...kafka, topic: config.kafka.topic });
     relay = createOutboxRelay({
-      outbox: createOutboxSource(store),
+      outbox,
       publisher,
       logger,
       batchSize: config.relay.batchSize,
       fallbackPollMs: config.relay.fallbackPollMs,
+      maxBatchBytes: config.relay.maxBatchBytes,
+      maxEventBytes: config.relay.maxEventBytes,
+      leaseCheckMs: config.relay.leaseCheckMs,
+      lockQueryTimeoutMs: config.relay.lockQueryTimeoutMs,
+      takeoverDelayMs: config.relay.takeoverDelayMs,
       ...(options.onPublished === undefined ? {} : { onPublished: options.onPublished }),
+      ...(options.onParked === undefined ? {} : { onParked: options.onParked }),
     });
     relay.start();
     compactor.start();

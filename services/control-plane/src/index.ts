@@ -12,5 +12,6 @@ export {
   type OutboxRelay,
   type OutboxRelayOptions,
   type OutboxRelayStats,
+  type ParkedNotice,
   toChangeEvent,
 } from "./outbox-relay.ts";

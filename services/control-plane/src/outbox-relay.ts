@@ -1,22 +1,52 @@
-import { type ChangePublisher, changeEvent } from "@gatehouse/bus-kafka";
+import { type ChangePublisher, changeEvent, changeMessageBytes, rejectsRecords } from "@gatehouse/bus-kafka";
 import { IamError } from "@gatehouse/core";
 import type { ChangeEvent } from "@gatehouse/proto";
-import type { OutboxRow, OutboxSource } from "@gatehouse/store-postgres";
+import type { OutboxLease, OutboxRow, OutboxSource } from "@gatehouse/store-postgres";
 import type { Logger } from "pino";
+
+/** An event the relay set aside, and why (the {@link OutboxRelayOptions.onParked} hook's argument). */
+export interface ParkedNotice {
+  readonly accountId: string;
+  readonly outboxId: number;
+  readonly eventId: string;
+  readonly revision: number;
+  readonly reason: string;
+}
 
 /** Options of {@link createOutboxRelay}. */
 export interface OutboxRelayOptions {
   outbox: OutboxSource;
   publisher: ChangePublisher;
   logger: Logger;
-  /** Rows per Kafka send. Default 500. */
+  /** Rows read per pass. Default 500. */
   batchSize?: number;
+  /**
+   * Bytes of events per Kafka send (their {@link changeMessageBytes}). Stay under the topic's
+   * `max.message.bytes` (a partition's share of a send is one record batch) and the broker's
+   * `socket.request.max.bytes`. Default 900,000 (the topic default is 1,048,588).
+   */
+  maxBatchBytes?: number;
+  /** An event larger than this is parked without being sent. Default 1,000,000. */
+  maxEventBytes?: number;
   /** Safety-net poll when no NOTIFY arrives (a missed notification, a listener reconnecting). Default 5000 ms. */
   fallbackPollMs?: number;
   /** Upper bound of the back-off while Kafka or Postgres is down. Default 2000 ms. */
   maxBackoffMs?: number;
+  /** How often the leader checks its lock session between sends. Default 1000 ms. */
+  leaseCheckMs?: number;
+  /**
+   * Longest wait for an answer on the lock session before the lease counts as lost. Default 5000 ms.
+   */
+  lockQueryTimeoutMs?: number;
+  /**
+   * Wait after taking leadership before the first send, so that a send a previous leader had in
+   * flight when it lost its lock has ended (README, "Relay leadership"). Default 1000 ms.
+   */
+  takeoverDelayMs?: number;
   /** Called after each acknowledged batch (metrics, benchmarks). */
   onPublished?: (rows: readonly OutboxRow[]) => void;
+  /** Called when an event is parked (metrics, alerts). */
+  onParked?: (notice: ParkedNotice) => void;
 }
 
 /** Counters of a relay. */
@@ -24,6 +54,10 @@ export interface OutboxRelayStats {
   readonly leading: boolean;
   readonly published: number;
   readonly failures: number;
+  /** Events this relay parked since it started (outbox_parked holds the ones still parked). */
+  readonly parked: number;
+  /** Times this relay lost leadership after holding it. */
+  readonly leadershipLost: number;
   readonly lastError: string | undefined;
 }
 
@@ -36,8 +70,11 @@ export interface OutboxRelay {
   stats(): OutboxRelayStats;
 }
 
-/** The wire form of an outbox row. Re-sends of the same row carry the same event id and revision. */
-export function toChangeEvent(row: OutboxRow): ChangeEvent {
+/**
+ * The wire form of an outbox row. Re-sends of the same row carry the same event id and revision;
+ * `epoch` is the history it was read from (the lease's).
+ */
+export function toChangeEvent(row: OutboxRow, epoch = ""): ChangeEvent {
   return changeEvent({
     accountId: row.accountId,
     revision: row.revision,
@@ -46,28 +83,61 @@ export function toChangeEvent(row: OutboxRow): ChangeEvent {
     state: row.payload,
     eventId: row.eventId,
     committedAtMs: row.committedAtMs,
+    epoch,
   });
 }
 
+function checkRange(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer in ${min}..${max}, got ${value}`);
+  }
+  return value;
+}
+
+interface Pending {
+  readonly row: OutboxRow;
+  readonly event: ChangeEvent;
+  readonly bytes: number;
+}
+
+/** What a pass learned so far: accounts it sends no more of, refusals not yet judged, events delivered. */
+interface PassState {
+  readonly held: Set<string>;
+  readonly refused: { item: Pending; error: unknown }[];
+  delivered: number;
+}
+
+/** Why a pass stopped early: the loop backs off and reads again. */
+class PassAborted extends Error {}
+
 /**
  * The outbox relay: wakes on Postgres NOTIFY (with a slow fallback poll), reads unpublished rows in
- * commit order, sends them with the idempotent producer, then marks them published. A failure
- * anywhere leaves the rows unpublished and the loop backs off; on recovery the backlog drains in
- * the same order. A crash between send and mark re-sends rows later: duplicates carry the same
- * revision and event id, so consumers drop them. Only one relay per schema is active at a time
- * (a Postgres advisory lock), so order is never split between two senders.
+ * commit order, sends them with the idempotent producer in batches bounded by bytes, then marks
+ * them published. A failure Kafka or Postgres may recover from leaves the rows unpublished and
+ * the loop backs off; on recovery the backlog drains in the same order. A crash between send and
+ * mark re-sends rows later: duplicates carry the same revision and event id, so consumers drop
+ * them.
+ *
+ * An event Kafka refuses for good (too large, invalid) is parked: its account is set aside, its
+ * later events wait behind it, every other account keeps flowing (README, "Parked events").
+ *
+ * Only one relay per schema is active at a time: the one whose Postgres session holds the advisory
+ * lock. It reads and marks rows on that session only, checks it before every send and every
+ * `leaseCheckMs`, and gives leadership up on any error or end of it (README, "Relay leadership").
  *
  * @example
  * const relay = createOutboxRelay({ outbox: createOutboxSource(store), publisher, logger });
  * relay.start();
  */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
-  const batchSize = options.batchSize ?? 500;
+  const batchSize = checkRange("batchSize", options.batchSize ?? 500, 1, 10_000);
+  const maxEventBytes = checkRange("maxEventBytes", options.maxEventBytes ?? 1_000_000, 1024, 1 << 30);
+  const maxBatchBytes = checkRange("maxBatchBytes", options.maxBatchBytes ?? 900_000, 1024, 1 << 30);
   const fallbackPollMs = options.fallbackPollMs ?? 5000;
   const maxBackoffMs = options.maxBackoffMs ?? 2000;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
-    throw new Error(`batchSize must be 1..10000, got ${batchSize}`);
-  }
+  const leaseCheckMs = checkRange("leaseCheckMs", options.leaseCheckMs ?? 1000, 10, 600_000);
+  const lockQueryTimeoutMs = checkRange("lockQueryTimeoutMs", options.lockQueryTimeoutMs ?? 5000, 100, 600_000);
+  const takeoverDelayMs = checkRange("takeoverDelayMs", options.takeoverDelayMs ?? 1000, 0, 600_000);
   const { outbox, publisher, logger } = options;
   const log = logger.child({ component: "outbox-relay" });
 
@@ -75,10 +145,13 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let loop: Promise<void> | undefined;
   let woken = false;
   let interrupt: (() => void) | undefined;
-  let release: (() => Promise<void>) | undefined;
+  let lease: OutboxLease | undefined;
+  let leaseTimer: NodeJS.Timeout | undefined;
   let listener: { close(): Promise<void> } | undefined;
   let published = 0;
   let failures = 0;
+  let parkedCount = 0;
+  let leadershipLost = 0;
   let lastError: string | undefined;
 
   const wake = (): void => {
@@ -86,7 +159,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     interrupt?.();
   };
 
-  /** Sleeps `ms`, cut short by stop() and, when `wakeable`, by a NOTIFY. */
+  /** Sleeps `ms`, cut short by stop() and a lost lease and, when `wakeable`, by a NOTIFY. */
   const sleep = (ms: number, wakeable: boolean): Promise<void> =>
     new Promise((resolve) => {
       if (!running || (wakeable && woken)) return resolve();
@@ -96,7 +169,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         resolve();
       };
       const timer = setTimeout(done, ms);
-      interrupt = wakeable ? done : () => (running ? undefined : done());
+      interrupt = wakeable ? done : () => (running && lease?.held() !== false ? undefined : done());
     });
 
   const failed = (e: unknown, what: string): void => {
@@ -106,20 +179,47 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     log.warn({ err: err.cause ?? err, awsName: err.awsName, retriable: err.retriable }, `${what}; will retry`);
   };
 
-  const lead = async (): Promise<void> => {
+  const dropLease = async (): Promise<void> => {
+    clearInterval(leaseTimer);
+    leaseTimer = undefined;
+    const old = lease;
+    lease = undefined;
+    await old?.release();
+  };
+
+  const lead = async (): Promise<OutboxLease | undefined> => {
     let backoff = 100;
-    while (running && release === undefined) {
+    let taken: OutboxLease | undefined;
+    while (running && taken === undefined) {
       try {
-        release = await outbox.tryLead();
-        if (release !== undefined) break;
+        taken = await outbox.tryLead({ queryTimeoutMs: lockQueryTimeoutMs });
+        if (taken !== undefined) break;
       } catch (e) {
         failed(e, "relay could not reach Postgres to take leadership");
       }
       await sleep(backoff, false);
       backoff = Math.min(backoff * 2, maxBackoffMs);
     }
-    if (!running) return;
-    log.info("outbox relay is the active relay");
+    if (taken === undefined) return undefined;
+    if (!running) {
+      await taken.release();
+      return undefined;
+    }
+    const mine = taken;
+    lease = mine;
+    mine.onLost((cause) => {
+      if (!running || lease !== mine) return;
+      leadershipLost++;
+      lastError = `${cause.awsName}: ${cause.message}`;
+      log.error(
+        { err: cause.cause ?? cause },
+        "outbox relay lost leadership; it stopped sending and tries to lead again",
+      );
+      interrupt?.();
+    });
+    leaseTimer = setInterval(() => void mine.check().catch(() => {}), leaseCheckMs);
+    leaseTimer.unref();
+    log.info({ epoch: mine.epoch }, "outbox relay is the active relay");
     while (running && listener === undefined) {
       try {
         listener = await outbox.listen(wake, (e) => failed(e, "outbox listener lost its connection"));
@@ -128,16 +228,174 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         await sleep(backoff, false);
       }
     }
+    // A relay that lost its lock stops before its next send, but one send may still be in flight.
+    if (takeoverDelayMs > 0) await sleep(takeoverDelayMs, false);
+    return mine;
+  };
+
+  const park = async (l: OutboxLease, item: Pending, reason: string, cause?: unknown): Promise<void> => {
+    await l.park(item.row, reason);
+    parkedCount++;
+    const notice: ParkedNotice = {
+      accountId: item.row.accountId,
+      outboxId: item.row.id,
+      eventId: item.row.eventId,
+      revision: item.row.revision,
+      reason,
+    };
+    log.error(
+      { ...notice, err: cause },
+      "change event parked: this account's events are held until an operator releases it (gh_outbox_release)",
+    );
+    options.onParked?.(notice);
+  };
+
+  const retriable = (e: unknown): boolean => !IamError.is(e) || e.retriable;
+
+  /** The reason a parked event carries: Kafka's own words (kafkajs keeps them in the cause). */
+  const refusal = (e: unknown): string => {
+    const cause = IamError.is(e) ? e.cause : e;
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    return `Kafka refused the event: ${IamError.is(e) ? `${e.message}: ` : ""}${detail}`;
+  };
+
+  /** A round trip on the lock session before a send: a relay that lost it sends nothing more. */
+  const stillLeading = async (l: OutboxLease): Promise<void> => {
+    try {
+      await l.check();
+    } catch (e) {
+      failed(e, "the relay's lock session did not answer before a send");
+      throw new PassAborted();
+    }
+  };
+
+  /**
+   * Sends and marks `items`; on a lasting refusal, finds the events at fault one by one. Within a
+   * pass, an account with a parked or refused event sends nothing more (its order is kept).
+   */
+  const deliver = async (l: OutboxLease, items: Pending[], state: PassState): Promise<void> => {
+    if (items.length === 0) return;
+    await stillLeading(l);
+    try {
+      await publisher.publish(items.map((i) => i.event));
+    } catch (e) {
+      if (!l.held() || retriable(e)) {
+        failed(e, `publishing ${items.length} outbox rows failed`);
+        throw new PassAborted();
+      }
+      if (items.length > 1) failed(e, `Kafka refused a batch of ${items.length} events; sending them one at a time`);
+      return deliverOneByOne(l, items, state, e);
+    }
+    try {
+      await l.markPublished(items.map((i) => i.row.id));
+    } catch (e) {
+      // Already in Kafka: a re-send after this is a harmless duplicate with the same revision.
+      failed(e, "marking published rows failed");
+      throw new PassAborted();
+    }
+    state.delivered += items.length;
+    published += items.length;
+    options.onPublished?.(items.map((i) => i.row));
+  };
+
+  const deliverOneByOne = async (
+    l: OutboxLease,
+    items: Pending[],
+    state: PassState,
+    batchError: unknown,
+  ): Promise<void> => {
+    for (const item of items) {
+      const account = item.row.accountId;
+      if (state.held.has(account)) continue;
+      if (items.length > 1) await stillLeading(l);
+      try {
+        // A batch of this one event was just refused: that is its answer.
+        if (items.length === 1) throw batchError;
+        await publisher.publish([item.event]);
+      } catch (e) {
+        if (!l.held() || retriable(e)) {
+          failed(e, "publishing an outbox row failed");
+          throw new PassAborted();
+        }
+        // Kafka names the record itself as the problem: park it now. Any other lasting refusal
+        // waits for the end of the pass (see there).
+        if (rejectsRecords(e)) await park(l, item, refusal(e), e);
+        else state.refused.push({ item, error: e });
+        state.held.add(account);
+        continue;
+      }
+      try {
+        await l.markPublished([item.row.id]);
+      } catch (e) {
+        failed(e, "marking a published row failed");
+        throw new PassAborted();
+      }
+      state.delivered++;
+      published++;
+      options.onPublished?.([item.row]);
+    }
+  };
+
+  /** One pass over `rows`: batches bounded by bytes, oversize events parked in their place. */
+  const pass = async (l: OutboxLease, rows: readonly OutboxRow[]): Promise<void> => {
+    const state: PassState = { held: new Set(), refused: [], delivered: 0 };
+    let batch: Pending[] = [];
+    let bytes = 0;
+    const flush = async (): Promise<void> => {
+      const full = batch;
+      batch = [];
+      bytes = 0;
+      await deliver(l, full, state);
+    };
+    for (const row of rows) {
+      if (state.held.has(row.accountId)) continue;
+      const event = toChangeEvent(row, l.epoch);
+      const size = changeMessageBytes(event);
+      // What comes before an event goes first, so parking keeps every account's order; and
+      // sending it may hold the account of the event at hand.
+      if (size > maxEventBytes || (batch.length > 0 && bytes + size > maxBatchBytes)) {
+        await flush();
+        if (state.held.has(row.accountId)) continue;
+      }
+      if (size > maxEventBytes) {
+        const reason = `the event has ${size} bytes; the relay sends at most ${maxEventBytes}`;
+        await park(l, { row, event, bytes: size }, reason);
+        state.held.add(row.accountId);
+        continue;
+      }
+      batch.push({ row, event, bytes: size });
+      bytes += size;
+    }
+    await flush();
+    if (state.refused.length === 0) return;
+    // A lasting refusal that no event of the pass escapes is about Kafka or this client
+    // (authorization, a misconfigured topic), not one event: parking would set every account
+    // aside. Once other events go through, the refused ones are the events' own problem.
+    if (state.delivered === 0) {
+      failed(state.refused[0]?.error, "Kafka refuses every event it is sent");
+      throw new PassAborted();
+    }
+    for (const { item, error } of state.refused) await park(l, item, refusal(error), error);
   };
 
   const run = async (): Promise<void> => {
-    await lead();
     let backoff = 50;
     while (running) {
+      if (lease === undefined || !lease.held()) {
+        if (lease !== undefined) {
+          await dropLease();
+          // Step back for two of the waiting relays' retry intervals, so that a healthy peer
+          // takes over rather than the relay whose session just failed.
+          await sleep(2 * maxBackoffMs, false);
+        }
+        await lead();
+        continue;
+      }
       woken = false;
+      const l = lease;
       let rows: OutboxRow[];
       try {
-        rows = await outbox.fetchUnpublished(batchSize);
+        rows = await l.fetchUnpublished(batchSize);
       } catch (e) {
         failed(e, "reading the outbox failed");
         await sleep(backoff, false);
@@ -149,25 +407,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         continue;
       }
       try {
-        await publisher.publish(rows.map(toChangeEvent));
+        await pass(l, rows);
       } catch (e) {
-        failed(e, `publishing ${rows.length} outbox rows failed`);
-        await sleep(backoff, false);
-        backoff = Math.min(backoff * 2, maxBackoffMs);
-        continue;
-      }
-      try {
-        await outbox.markPublished(rows.map((r) => r.id));
-      } catch (e) {
-        // Already in Kafka: a re-send after this is a harmless duplicate with the same revision.
-        failed(e, "marking published rows failed");
+        if (!(e instanceof PassAborted)) failed(e, "parking an outbox row failed");
         await sleep(backoff, false);
         backoff = Math.min(backoff * 2, maxBackoffMs);
         continue;
       }
       backoff = 50;
-      published += rows.length;
-      options.onPublished?.(rows);
     }
   };
 
@@ -185,9 +432,15 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       await loop;
       await listener?.close();
       listener = undefined;
-      await release?.();
-      release = undefined;
+      await dropLease();
     },
-    stats: () => ({ leading: release !== undefined, published, failures, lastError }),
+    stats: () => ({
+      leading: lease?.held() === true,
+      published,
+      failures,
+      parked: parkedCount,
+      leadershipLost,
+      lastError,
+    }),
   };
 }

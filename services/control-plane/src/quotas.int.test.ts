@@ -1,3 +1,4 @@
+import { EntityType } from "@gatehouse/proto";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AccountFixture, policyDoc, startAccountFixture, totp } from "./test-account.int-helper.ts";
@@ -15,10 +16,29 @@ describe("configurable quotas (real Postgres + Kafka)", () => {
       GATEHOUSE_QUOTA_MFA_DEVICES_PER_USER: "1",
       GATEHOUSE_QUOTA_CLIENT_IDS_PER_OIDC_PROVIDER: "120",
       GATEHOUSE_QUOTA_THUMBPRINTS_PER_OIDC_PROVIDER: "6",
+      GATEHOUSE_QUOTA_INLINE_POLICY_CHARS_PER_USER: "3000",
     });
   });
   afterAll(async () => {
     await f.close();
+  });
+
+  it("inline policy characters per user: above AWS's 2,048 when configured, LimitExceeded past the quota", async () => {
+    const { root } = f;
+    await root.call("createUser", { userName: "inline" });
+    const entity = { entityType: EntityType.ENTITY_TYPE_USER, entityName: "inline" };
+    const doc = policyDoc({ Effect: "Allow", Action: "s3:GetObject", Resource: `arn:aws:s3:::${"b".repeat(1300)}` });
+    await root.call("putInlinePolicy", { ...entity, policyName: "a", policyDocument: doc });
+    await root.call("putInlinePolicy", { ...entity, policyName: "b", policyDocument: doc });
+    const over = await expectFailure(
+      root.call("putInlinePolicy", { ...entity, policyName: "c", policyDocument: doc }),
+      {
+        code: status.RESOURCE_EXHAUSTED,
+        awsName: "LimitExceeded",
+        field: "policyDocument",
+      },
+    );
+    expect(over.details).toContain("quota 3000");
   });
 
   it("tags per entity: above AWS's 50 when configured, LimitExceeded past the quota", async () => {

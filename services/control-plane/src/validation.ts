@@ -88,6 +88,11 @@ export function checkText(value: string, field: string, max: number): string {
  * Validates a policy document with the policy engine for its kind ("managed", "inline-user",
  * "trust", …). Errors become a {@link PolicyError} carrying every finding: `LimitExceeded` when the
  * document is only too large for its kind (as IAM reports it), `MalformedPolicyDocument` otherwise.
+ *
+ * Returns the document without insignificant whitespace, which is what gets stored and relayed.
+ * The size quota does not count whitespace (as AWS's does not), so padding would otherwise pass
+ * through to storage, the change stream and the deciders' caches at up to the gRPC message limit.
+ * AWS returns a document as it was sent; Gatehouse returns it minified (README, "Policy size").
  */
 export function checkPolicyDocument(document: string, kind: PolicyKind, field: string): string {
   if (document === "") throw new IamError("MalformedPolicyDocument", `${field} is required`, { field });
@@ -98,7 +103,31 @@ export function checkPolicyDocument(document: string, kind: PolicyKind, field: s
     const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : "";
     throw new PolicyError(`${field}: ${first.path}: ${first.message}${more}`, findings, { field });
   }
-  return document;
+  return withoutInsignificantWhitespace(document);
+}
+
+/**
+ * JSON text with the whitespace between tokens removed, every token kept byte for byte (numbers
+ * are not re-formatted, escapes not re-encoded, duplicate keys not merged, as a parse and
+ * re-serialization would). Only called on text the policy engine has parsed as JSON.
+ */
+function withoutInsignificantWhitespace(text: string): string {
+  let out = "";
+  let from = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+    } else if (c === 34) {
+      inString = true;
+    } else if (c === 32 || c === 9 || c === 10 || c === 13) {
+      out += text.slice(from, i);
+      from = i + 1;
+    }
+  }
+  return from === 0 ? text : out + text.slice(from);
 }
 
 /** Role session length: 0 means the default 3600; otherwise 3600..43200 seconds. */

@@ -31,6 +31,16 @@ export interface ChangeEvent {
     { $case: "upsertJson"; value: string }
     | { $case: "delete"; value: Tombstone }
     | undefined;
+  /**
+   * The history the revision belongs to: "<Postgres system identifier>:<timeline>" of the primary
+   * the relay read the event from. A promotion starts a new timeline, and after an asynchronous
+   * failover the new primary may reuse revisions that were already published. A consumer keeps
+   * the epoch of the last revision it applied: an event with another epoch and a revision at or
+   * below that one is not a repeat but a rewound history, and the account must be resynchronized
+   * (from an export) instead of the event being dropped. Empty in snapshots and from producers
+   * before this field existed.
+   */
+  epoch: string;
 }
 
 export interface EntityKey {
@@ -70,6 +80,7 @@ function createBaseChangeEvent(): ChangeEvent {
     committedAtMs: 0,
     key: undefined,
     change: undefined,
+    epoch: "",
   };
 }
 
@@ -100,6 +111,9 @@ export const ChangeEvent: MessageFns<ChangeEvent> = {
       case "delete":
         Tombstone.encode(message.change.value, writer.uint32(66).fork()).join();
         break;
+    }
+    if (message.epoch !== "") {
+      writer.uint32(74).string(message.epoch);
     }
     return writer;
   },
@@ -181,6 +195,14 @@ export const ChangeEvent: MessageFns<ChangeEvent> = {
             message.change = { $case: "delete", value: Tombstone.decode(reader, reader.uint32()) };
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.epoch = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -224,6 +246,7 @@ export const ChangeEvent: MessageFns<ChangeEvent> = {
         : isSet(object.delete)
         ? { $case: "delete", value: Tombstone.fromJSON(object.delete) }
         : undefined,
+      epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : "",
     };
   },
 
@@ -251,6 +274,9 @@ export const ChangeEvent: MessageFns<ChangeEvent> = {
       obj.upsertJson = message.change.value;
     } else if (message.change?.$case === "delete") {
       obj.delete = Tombstone.toJSON(message.change.value);
+    }
+    if (message.epoch !== "") {
+      obj.epoch = message.epoch;
     }
     return obj;
   },
@@ -280,6 +306,7 @@ export const ChangeEvent: MessageFns<ChangeEvent> = {
         break;
       }
     }
+    message.epoch = object.epoch ?? "";
     return message;
   },
 };
