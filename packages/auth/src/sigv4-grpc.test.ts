@@ -213,7 +213,11 @@ describe("SigV4 over gRPC: boundaries", () => {
     const md = await signGrpcCall(call, creds, { clock });
     for (const hash of [undefined, ""]) {
       const e = await iamErrorOf(verifyGrpcCall(call, { ...md, "x-amz-content-sha256": hash }, { lookup, clock }));
-      expect([e.awsName, e.field]).toEqual(["IncompleteSignature", "x-amz-content-sha256"]);
+      expect([e.awsName, e.field, e.message]).toEqual([
+        "IncompleteSignature",
+        "x-amz-content-sha256",
+        "x-amz-content-sha256 is missing",
+      ]);
     }
   });
 

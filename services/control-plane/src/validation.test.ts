@@ -301,6 +301,7 @@ describe("checkOidcUrl", () => {
       ["https://", "is not a URL"],
       ["https://user:pw@issuer.example.com", "must name a host and carry no credentials"],
       ["https://user@issuer.example.com", "must name a host and carry no credentials"],
+      ["https://:pw@issuer.example.com", "must name a host and carry no credentials"],
     ];
     for (const [url, why] of cases) {
       expect(refused(() => checkOidcUrl(url, "issuerUrl"))).toEqual([
@@ -414,8 +415,30 @@ describe("checkPolicyDocument", () => {
     expect(e.message).toMatch(/^policyDocument: \$\.Statement\[0\]\.Effect: .+ \(and 1 more\)$/);
     expect(findingsOf(e).filter((f) => f.severity === "error")).toHaveLength(2);
     const one = refusal(() => checkPolicyDocument(bad.replace("StringEqualz", "StringEquals"), "managed", "policy"));
-    expect(one.message).toMatch(/^policy: \$\.Statement\[0\]\.Effect: /);
-    expect(one.message).not.toContain("more)");
+    const [first] = findingsOf(one);
+    expect(one.message).toBe(`policy: $.Statement[0].Effect: ${first?.message}`);
+  });
+
+  it("accepts a document whose findings are only warnings", () => {
+    const warned = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [
+        { Sid: "Read", Effect: "Allow", Action: "s3:GetObject", Resource: "*" },
+        { Sid: "Read", Effect: "Allow", Action: "s3:ListBucket", Resource: "*" },
+      ],
+    });
+    expect(checkPolicyDocument(warned, "managed", "policyDocument")).toBe(warned);
+  });
+
+  it("validates by the document's kind: a trust policy needs a Principal, a managed one must not have it", () => {
+    const noPrincipal = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Resource: "*" }],
+    });
+    expect(checkPolicyDocument(noPrincipal, "managed", "policyDocument")).toBe(noPrincipal);
+    expect(refusal(() => checkPolicyDocument(noPrincipal, "trust", "assumeRolePolicyDocument")).field).toBe(
+      "assumeRolePolicyDocument",
+    );
   });
 
   it("has no findings to report for an error that is not about a policy", () => {
