@@ -209,6 +209,17 @@ describe("SigV4 over gRPC: boundaries", () => {
     }
   });
 
+  it("tells an unsigned call, with no or an empty authorization, that it is unsigned, not malformed", async () => {
+    const md = await signGrpcCall(call, creds, { clock });
+    const malformed = await iamErrorOf(verifyGrpcCall(call, { ...md, authorization: "AWS4" }, { lookup, clock }));
+    const missing = await iamErrorOf(verifyGrpcCall(call, { ...md, authorization: undefined }, { lookup, clock }));
+    const empty = await iamErrorOf(verifyGrpcCall(call, { ...md, authorization: "" }, { lookup, clock }));
+    expect(missing.code).toBe("UNAUTHENTICATED");
+    expect(missing.message).not.toBe("");
+    expect(missing.message).not.toBe(malformed.message);
+    expect([empty.awsName, empty.field, empty.message]).toEqual([missing.awsName, missing.field, missing.message]);
+  });
+
   it("refuses a call without the payload hash, or with an empty one, as IncompleteSignature", async () => {
     const md = await signGrpcCall(call, creds, { clock });
     for (const hash of [undefined, ""]) {
