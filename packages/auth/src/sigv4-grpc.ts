@@ -227,6 +227,11 @@ export async function verifyGrpcCall(
   if (m === null) throw incomplete("authorization is not an AWS4-HMAC-SHA256 signature");
   const [, accessKeyId = "", scopeDate, region, service, signedHeaders = "", signature = ""] = m;
   if (amzDate === undefined) throw incomplete("x-amz-date is missing", SigV4Metadata.date);
+  // The payload hash is what ties the signature to the request body: a call without it is not
+  // completely signed, whatever its signature says.
+  if (claimedHash === undefined || claimedHash === "") {
+    throw incomplete("x-amz-content-sha256 is missing", SigV4Metadata.contentSha256);
+  }
   const d = AMZ_DATE.exec(amzDate);
   if (d === null) throw incomplete(`x-amz-date ${JSON.stringify(amzDate)} is not YYYYMMDDTHHMMSSZ`, SigV4Metadata.date);
   const signedAtMs = Date.UTC(Number(d[1]), Number(d[2]) - 1, Number(d[3]), Number(d[4]), Number(d[5]), Number(d[6]));

@@ -9,6 +9,7 @@ import {
   newId,
   parseArn,
   StatusCode,
+  systemClock,
   tryParseArn,
 } from "./index.ts";
 
@@ -48,6 +49,41 @@ describe("ARNs", () => {
       ]);
     }
   });
+  it("refuses an empty partition or service, and a prefix other than lower-case arn:", () => {
+    expect(tryParseArn("arn:aws::us-east-1:123456789012:thing")).toBeUndefined();
+    expect(tryParseArn("arn::iam::123456789012:user/alice")).toBeUndefined();
+    expect(tryParseArn("ARN:aws:iam::123456789012:user/alice")).toBeUndefined();
+    expect(() => parseArn("arn:aws::::x", "policyArn")).toThrow(/^policyArn "arn:aws::::x" is not a valid ARN$/);
+  });
+  it("takes exactly five colons as the least: region, account and resource may be empty", () => {
+    expect(tryParseArn("arn:aws:s3:::")).toEqual({
+      partition: "aws",
+      service: "s3",
+      region: "",
+      accountId: "",
+      resource: "",
+    });
+    expect(tryParseArn("arn:aws:s3::")).toBeUndefined();
+    expect(tryParseArn("arn:aws:s3:::bucket")?.resource).toBe("bucket");
+  });
+  it("names the field arn when none is given", () => {
+    try {
+      parseArn("nope");
+      expect.unreachable();
+    } catch (e) {
+      expect(IamError.is(e) && [e.awsName, e.field, e.message]).toEqual([
+        "InvalidInput",
+        "arn",
+        'arn "nope" is not a valid ARN',
+      ]);
+    }
+    try {
+      checkArnPartition(parseArn("arn:aws:iam::aws:policy/ReadOnlyAccess"), "aws-cn");
+      expect.unreachable();
+    } catch (e) {
+      expect(IamError.is(e) && e.field).toBe("arn");
+    }
+  });
   it("builds IAM ARNs with paths", () => {
     expect(iamArn("123456789012", "user", "/dev/", "alice")).toBe("arn:aws:iam::123456789012:user/dev/alice");
   });
@@ -83,6 +119,48 @@ describe("IamError", () => {
       field: "userName",
     });
     expect(new IamError("ConcurrentModification", "x").retriable).toBe(true);
+  });
+  it("is retriable for UNAVAILABLE and ABORTED only, unless told", () => {
+    expect(new IamError("ServiceUnavailable", "x").retriable).toBe(true);
+    expect(new IamError("ServiceFailure", "x").retriable).toBe(false);
+    expect(new IamError("ServiceUnavailable", "x", { retriable: false }).retriable).toBe(false);
+    expect(new IamError("NoSuchEntity", "x", { retriable: true }).retriable).toBe(true);
+  });
+  it("keeps the cause for logs when given, names itself, and sends no field when none is to blame", () => {
+    const cause = new Error("ECONNRESET");
+    const err = new IamError("ServiceUnavailable", "the store is unreachable", { cause });
+    expect(err.cause).toBe(cause);
+    expect(err.name).toBe("IamError");
+    expect("cause" in new IamError("ServiceUnavailable", "x")).toBe(false);
+    expect(err.toWire()).toEqual({
+      code: "UNAVAILABLE",
+      awsName: "ServiceUnavailable",
+      message: "the store is unreachable",
+    });
+    expect(Object.keys(err.toWire())).not.toContain("field");
+  });
+  it("recognizes an IamError from another copy of the module by its shape, and nothing less", () => {
+    // Two copies of @gatehouse/core in one process (a bundled SDK next to the service's own)
+    // make instanceof fail; the shape still tells.
+    const copy = Object.assign(new Error("x"), { awsName: "NoSuchEntity", code: "NOT_FOUND", retriable: false });
+    expect(IamError.is(copy)).toBe(true);
+    expect(IamError.is(new IamError("NoSuchEntity", "x"))).toBe(true);
+    expect(IamError.is(new Error("x"))).toBe(false);
+    expect(IamError.is({ awsName: "NoSuchEntity", code: "NOT_FOUND", retriable: false })).toBe(false);
+    for (const missing of ["awsName", "code", "retriable"]) {
+      const partial: Record<string, unknown> = { awsName: "NoSuchEntity", code: "NOT_FOUND", retriable: false };
+      delete partial[missing];
+      expect(IamError.is(Object.assign(new Error("x"), partial))).toBe(false);
+    }
+  });
+});
+
+describe("system clock", () => {
+  it("tells the wall clock's time", () => {
+    const before = Date.now();
+    const now = systemClock.now();
+    expect(now).toBeGreaterThanOrEqual(before);
+    expect(now).toBeLessThanOrEqual(Date.now());
   });
 });
 

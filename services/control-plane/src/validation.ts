@@ -7,7 +7,8 @@ export function findingsOf(error: IamError): readonly Finding[] {
 }
 
 const NAME = /^[\w+=,.@-]+$/;
-const PATH = /^\/([\x21-\x7e]*\/)?$/;
+// AWS: `/` or `/[\x21-\x7e]+/`, so "//" (an empty segment alone) is refused.
+const PATH = /^\/([\x21-\x7e]+\/)?$/;
 const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
 const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
 
