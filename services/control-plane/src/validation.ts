@@ -11,7 +11,8 @@ const PATH = /^\/([\x21-\x7e]*\/)?$/;
 const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
 const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
 
-function invalid(field: string, message: string): IamError {
+/** A `ValidationError` naming `field`, its message beginning with the field. */
+export function invalid(field: string, message: string): IamError {
   return new IamError("ValidationError", `${field} ${message}`, { field });
 }
 
@@ -99,121 +100,4 @@ export function checkPolicyDocument(document: string, kind: PolicyKind, field: s
     throw new PolicyError(`${field}: ${first.path}: ${first.message}${more}`, findings, { field });
   }
   return document;
-}
-
-/** Role session length: 0 means the default 3600; otherwise 3600..43200 seconds. */
-export function checkMaxSessionDuration(seconds: number): number {
-  if (seconds === 0) return 3600;
-  if (!Number.isInteger(seconds) || seconds < 3600 || seconds > 43_200) {
-    throw invalid("maxSessionDuration", `${seconds} must be between 3600 and 43200 seconds`);
-  }
-  return seconds;
-}
-
-const ACCOUNT_ALIAS = /^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$/;
-
-/** AWS's account alias rules: 3..63 of a-z, 0-9 and single hyphens inside; not a 12-digit account id. */
-export function checkAccountAlias(value: string): string {
-  if (!ACCOUNT_ALIAS.test(value)) {
-    throw invalid(
-      "accountAlias",
-      `${JSON.stringify(value)} must be 3..63 lower-case letters, digits and single hyphens, not starting or ending with a hyphen`,
-    );
-  }
-  if (/^\d{12}$/.test(value))
-    throw invalid("accountAlias", `${JSON.stringify(value)} must not look like an account id`);
-  return value;
-}
-
-/** An integer setting: 0 means `zero`, anything else must be in min..max. */
-export function checkSetting(value: number, field: string, min: number, max: number, zero: number): number {
-  if (value === 0) return zero;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw invalid(field, `${value} must be between ${min} and ${max}`);
-  }
-  return value;
-}
-
-/** A password as sent: 1..128 characters. The message never echoes it. */
-export function checkPasswordInput(value: string, field: string): string {
-  if (value.length === 0 || value.length > 128) throw invalid(field, "must be 1..128 characters");
-  return value;
-}
-
-/**
- * An OpenID Connect issuer URL: `https://`, a host, an optional path, no query or fragment, at most
- * 255 characters. Returns it without the scheme and trailing slash, as AWS stores and returns it.
- */
-export function checkOidcUrl(value: string, field = "url"): string {
-  if (value.length === 0 || value.length > 255) throw invalid(field, "must be 1..255 characters");
-  const bad = (why: string) => new IamError("InvalidInput", `${field} ${JSON.stringify(value)} ${why}`, { field });
-  if (!/^https:\/\//i.test(value)) throw bad("must begin with https://");
-  if (/[?#\s]/.test(value)) throw bad("must not have a query, a fragment or white space");
-  let parsed: URL;
-  try {
-    parsed = new URL(value);
-  } catch {
-    throw bad("is not a URL");
-  }
-  if (parsed.hostname === "" || parsed.username !== "" || parsed.password !== "") {
-    throw bad("must name a host and carry no credentials");
-  }
-  return value.slice("https://".length).replace(/\/+$/, "");
-}
-
-/** One client id (audience): 1..255 characters. */
-export function checkClientId(value: string, field = "clientId"): string {
-  if (value.length === 0 || value.length > 255) throw invalid(field, "must be 1..255 characters");
-  return value;
-}
-
-/**
- * Client ids, duplicates dropped (order kept). How many a provider may have is the store's
- * `clientIdsPerOidcProvider` quota.
- */
-export function checkClientIds(values: readonly string[], field = "clientIdList"): string[] {
-  return [...new Set(values.map((v, i) => checkClientId(v, `${field}[${i}]`)))];
-}
-
-/**
- * Thumbprints: SHA-1 fingerprints of 40 hex characters, kept lower-case, duplicates dropped. How
- * many a provider may have is the store's `thumbprintsPerOidcProvider` quota.
- */
-export function checkThumbprints(values: readonly string[], field = "thumbprintList"): string[] {
-  return [
-    ...new Set(
-      values.map((v, i) => {
-        if (!/^[0-9a-fA-F]{40}$/.test(v))
-          throw invalid(`${field}[${i}]`, `${JSON.stringify(v)} must be 40 hex characters`);
-        return v.toLowerCase();
-      }),
-    ),
-  ];
-}
-
-/**
- * An optional JWKS document: JSON, at most 64 KiB, an object whose `keys` is an array of 1..100
- * objects each with a string `kty`. Empty means none.
- */
-export function checkJwks(value: string, field = "jwksJson"): string | null {
-  if (value === "") return null;
-  const bad = (why: string) => new IamError("InvalidInput", `${field} ${why}`, { field });
-  if (value.length > 65_536) throw bad("is larger than 64 KiB");
-  let doc: unknown;
-  try {
-    doc = JSON.parse(value);
-  } catch (e) {
-    throw bad(`is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
-  }
-  const keys = (doc as { keys?: unknown } | null)?.keys;
-  if (typeof doc !== "object" || doc === null || !Array.isArray(keys)) {
-    throw bad('must be a JSON object with a "keys" array');
-  }
-  if (keys.length === 0 || keys.length > 100) throw bad(`must have 1..100 keys, has ${keys.length}`);
-  keys.forEach((k: unknown, i) => {
-    if (typeof k !== "object" || k === null || typeof (k as { kty?: unknown }).kty !== "string") {
-      throw bad(`keys[${i}] must be an object with a string "kty"`);
-    }
-  });
-  return value;
 }

@@ -1,7 +1,31 @@
 import { toWire } from "../mappers.ts";
-import { checkAccountAlias, checkSetting } from "../validation.ts";
+import { invalid } from "../validation.ts";
 import { forAccount, forOperator, type OperationFamily } from "./operation.ts";
 import type { OperationDeps } from "./operation-deps.ts";
+
+const ACCOUNT_ALIAS = /^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$/;
+
+/** AWS's account alias rules: 3..63 of a-z, 0-9 and single hyphens inside; not a 12-digit account id. */
+export function checkAccountAlias(value: string): string {
+  if (!ACCOUNT_ALIAS.test(value)) {
+    throw invalid(
+      "accountAlias",
+      `${JSON.stringify(value)} must be 3..63 lower-case letters, digits and single hyphens, not starting or ending with a hyphen`,
+    );
+  }
+  if (/^\d{12}$/.test(value))
+    throw invalid("accountAlias", `${JSON.stringify(value)} must not look like an account id`);
+  return value;
+}
+
+/** An integer setting: 0 means `zero`, anything else must be in min..max. */
+export function checkSetting(value: number, field: string, min: number, max: number, zero: number): number {
+  if (value === 0) return zero;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw invalid(field, `${value} must be between ${min} and ${max}`);
+  }
+  return value;
+}
 
 /**
  * Accounts and their settings: CreateAccount (operator only), the account alias

@@ -1,9 +1,15 @@
 import { IamError } from "@gatehouse/core";
 import { toWire } from "../mappers.ts";
-import { checkName, checkPasswordInput } from "../validation.ts";
+import { checkName, invalid } from "../validation.ts";
 import { forAccount, forUser, type OperationFamily } from "./operation.ts";
 import type { OperationDeps } from "./operation-deps.ts";
 import { subjectUser } from "./principals.ts";
+
+/** A password as sent: 1..128 characters. The message never echoes it. */
+export function checkPasswordInput(value: string, field: string): string {
+  if (value.length === 0 || value.length > 128) throw invalid(field, "must be 1..128 characters");
+  return value;
+}
 
 /**
  * Console passwords: CreateLoginProfile, UpdateLoginProfile, DeleteLoginProfile, GetLoginProfile,

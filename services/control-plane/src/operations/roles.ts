@@ -1,16 +1,18 @@
 import { toWire } from "../mappers.ts";
-import {
-  checkMaxSessionDuration,
-  checkName,
-  checkPath,
-  checkPolicyDocument,
-  checkTags,
-  checkText,
-} from "../validation.ts";
+import { checkName, checkPath, checkPolicyDocument, checkTags, checkText, invalid } from "../validation.ts";
 import { forAccount, type OperationFamily } from "./operation.ts";
 import type { OperationDeps } from "./operation-deps.ts";
 import { pathPage } from "./paging.ts";
 import { boundaryOnCreate } from "./principals.ts";
+
+/** Role session length: 0 means the default 3600; otherwise 3600..43200 seconds. */
+export function checkMaxSessionDuration(seconds: number): number {
+  if (seconds === 0) return 3600;
+  if (!Number.isInteger(seconds) || seconds < 3600 || seconds > 43_200) {
+    throw invalid("maxSessionDuration", `${seconds} must be between 3600 and 43200 seconds`);
+  }
+  return seconds;
+}
 
 /** IAM roles: CreateRole, GetRole, ListRoles, DeleteRole, UpdateRole, UpdateAssumeRolePolicy. */
 export function roleOperations(deps: OperationDeps) {
