@@ -12,6 +12,9 @@ started=$SECONDS
 step "lint (biome)"
 npx biome ci --reporter=summary .
 
+step "lint (every package declares what it imports)"
+node deploy/scripts/check-dependencies.ts
+
 step "type-check (tsc)"
 npx tsc -p tsconfig.json
 

@@ -1,7 +1,7 @@
 import { createServer } from "node:net";
 import type { StartedTestContainer } from "testcontainers";
+import { waitForKafka } from "../../../deploy/local/kafka-probe.ts";
 import type { RegionRedis } from "./infra-settings.ts";
-import { waitForKafka } from "./kafka-probe.ts";
 import type { RepoDefaults } from "./repo-defaults.ts";
 
 /** Containers started for one run; {@link StartedContainers.stop} removes them. */

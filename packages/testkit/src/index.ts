@@ -7,6 +7,8 @@
  * import { createTestSchema, createTestTopic, createTestKeyPrefix } from "@gatehouse/testkit";
  * @packageDocumentation
  */
+
+export { waitForKafka } from "../../../deploy/local/kafka-probe.ts";
 export {
   canStartDedicatedKafka,
   type DedicatedKafka,
@@ -19,7 +21,6 @@ export { iamErrorOf } from "./iam-errors.ts";
 export type { InfraSource, RegionRedis, TestInfra } from "./infra-settings.ts";
 export { parseBrokers, parsePostgresUrl, parseRedisUrls, TEST_INFRA_KEY } from "./infra-settings.ts";
 export { createTestTopic, type TestKafkaOptions, type TestTopic, type TestTopicOptions, testKafka } from "./kafka.ts";
-export { waitForKafka } from "./kafka-probe.ts";
 export {
   createTestDatabase,
   createTestSchema,

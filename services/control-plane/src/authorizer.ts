@@ -61,7 +61,7 @@ function denied(caller: { arn: string }, request: ApiRequest): IamError {
 
 /**
  * IAM authorization of the API, as AWS does it: the operator may only do operator things (checked
- * by the handlers), an account's root may do anything in its own account, and a user is evaluated
+ * once for every call by the caller-kind layer, `operations/call-layers.ts`), an account's root may do anything in its own account, and a user is evaluated
  * by the policy engine with its own and its groups' policies and its permissions boundary, with
  * `aws:username`, `aws:userid`, `aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:PrincipalTag/…`
  * and `aws:CurrentTime` in the request context, next to the operation's own keys. The account's

@@ -12,6 +12,7 @@ const PATH = /^\/([\x21-\x7e]+\/)?$/;
 const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
 const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
 
+/** A `ValidationError` naming `field`, its message beginning with the field. */
 function invalid(field: string, message: string): IamError {
   return new IamError("ValidationError", `${field} ${message}`, { field });
 }

@@ -1,0 +1,96 @@
+import { IamError } from "@gatehouse/core";
+import { toWire } from "../mappers.ts";
+import { checkName, checkPath, checkPolicyDocument, checkText } from "../validation.ts";
+import { forAccount, type OperationFamily } from "./operation.ts";
+import type { OperationDeps } from "./operation-deps.ts";
+import { pageOf, pathPage } from "./paging.ts";
+
+/**
+ * Managed policies and their versions: CreatePolicy, GetPolicy, ListPolicies, CreatePolicyVersion,
+ * GetPolicyVersion, ListPolicyVersions, SetDefaultPolicyVersion, DeletePolicyVersion, DeletePolicy.
+ * Each is authorized on the policy's stored ARN (`targets.policy`), never on the spelling sent.
+ */
+export function policyOperations({ store, targets, arns }: OperationDeps) {
+  return {
+    createPolicy: forAccount("CreatePolicy", async (r, ctx) => {
+      const policyName = checkName(r.policyName, "policyName", 128);
+      const path = checkPath(r.path);
+      const policyDocument = checkPolicyDocument(r.policyDocument, "managed", "policyDocument");
+      const description = checkText(r.description, "description", 1000);
+      await ctx.authorize("CreatePolicy", () => arns.of(ctx.accountId, "policy", path, policyName));
+      const m = await store.createPolicy(ctx.accountId, {
+        policyName,
+        path,
+        policyDocument,
+        description,
+        ...ctx.token(r.clientRequestToken),
+      });
+      return { policy: toWire.policy(m.value), revision: toWire.revision(m) };
+    }),
+    getPolicy: forAccount("GetPolicy", async (r, ctx) => {
+      const policyArn = arns.policy(r.policyArn);
+      await ctx.authorize("GetPolicy", () => targets.policy(ctx.accountId, policyArn));
+      return { policy: toWire.policy(await store.getPolicy(ctx.accountId, policyArn)), revision: undefined };
+    }),
+    listPolicies: forAccount("ListPolicies", async (r, ctx) => {
+      const p = pathPage(r.page, r.pathPrefix);
+      await ctx.authorize("ListPolicies", () => arns.of(ctx.accountId, "policy", p.pathPrefix, ""));
+      const scope = r.scope === "" ? "All" : r.scope;
+      if (scope !== "All" && scope !== "AWS" && scope !== "Local") {
+        throw new IamError("ValidationError", `scope ${JSON.stringify(r.scope)} must be All, AWS or Local`, {
+          field: "scope",
+        });
+      }
+      const result = await store.listPolicies(ctx.accountId, { ...p, onlyAttached: r.onlyAttached, scope });
+      return { policies: result.items.map(toWire.policy), page: toWire.page(result) };
+    }),
+    createPolicyVersion: forAccount("CreatePolicyVersion", async (r, ctx) => {
+      const policyDocument = checkPolicyDocument(r.policyDocument, "managed", "policyDocument");
+      const policyArn = arns.policy(r.policyArn);
+      await ctx.authorize("CreatePolicyVersion", () => targets.policy(ctx.accountId, policyArn));
+      const m = await store.createPolicyVersion(ctx.accountId, policyArn, {
+        policyDocument,
+        setAsDefault: r.setAsDefault,
+        ...ctx.token(r.clientRequestToken),
+      });
+      return { versionId: m.value.versionId, isDefaultVersion: m.value.isDefault, revision: toWire.revision(m) };
+    }),
+    getPolicyVersion: forAccount("GetPolicyVersion", async (r, ctx) => {
+      const policyArn = arns.policy(r.policyArn);
+      await ctx.authorize("GetPolicyVersion", () => targets.policy(ctx.accountId, policyArn));
+      return {
+        policyVersion: toWire.policyVersion(await store.getPolicyVersion(ctx.accountId, policyArn, r.versionId)),
+      };
+    }),
+    listPolicyVersions: forAccount("ListPolicyVersions", async (r, ctx) => {
+      const policyArn = arns.policy(r.policyArn);
+      await ctx.authorize("ListPolicyVersions", () => targets.policy(ctx.accountId, policyArn));
+      const result = await store.listPolicyVersions(ctx.accountId, policyArn, pageOf(r.page));
+      return { versions: result.items.map(toWire.policyVersion), page: toWire.page(result) };
+    }),
+    setDefaultPolicyVersion: forAccount("SetDefaultPolicyVersion", async (r, ctx) => {
+      const policyArn = arns.policy(r.policyArn);
+      await ctx.authorize("SetDefaultPolicyVersion", () => targets.policy(ctx.accountId, policyArn));
+      const m = await store.setDefaultPolicyVersion(
+        ctx.accountId,
+        policyArn,
+        r.versionId,
+        ctx.token(r.clientRequestToken),
+      );
+      return { revision: toWire.revision(m) };
+    }),
+    deletePolicyVersion: forAccount("DeletePolicyVersion", async (r, ctx) => {
+      const policyArn = arns.policy(r.policyArn);
+      await ctx.authorize("DeletePolicyVersion", () => targets.policy(ctx.accountId, policyArn));
+      const m = await store.deletePolicyVersion(ctx.accountId, policyArn, r.versionId, ctx.token(r.clientRequestToken));
+      return { revision: toWire.revision(m) };
+    }),
+    deletePolicy: forAccount("DeletePolicy", async (r, ctx) => {
+      const policyArn = arns.policy(r.policyArn);
+      await ctx.authorize("DeletePolicy", () => targets.policy(ctx.accountId, policyArn));
+      return {
+        revision: toWire.revision(await store.deletePolicy(ctx.accountId, policyArn, ctx.token(r.clientRequestToken))),
+      };
+    }),
+  } satisfies OperationFamily;
+}

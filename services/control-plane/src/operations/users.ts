@@ -1,0 +1,70 @@
+import { toWire } from "../mappers.ts";
+import { checkName, checkPath, checkTags } from "../validation.ts";
+import { forAccount, type OperationFamily } from "./operation.ts";
+import type { OperationDeps } from "./operation-deps.ts";
+import { pathPage } from "./paging.ts";
+import { boundaryOnCreate, subjectUser } from "./principals.ts";
+
+/** IAM users: CreateUser, GetUser, ListUsers, DeleteUser. */
+export function userOperations(deps: OperationDeps) {
+  const { store, targets, arns } = deps;
+  return {
+    createUser: forAccount("CreateUser", async (r, ctx) => {
+      const userName = checkName(r.userName, "userName", 64);
+      const path = checkPath(r.path);
+      const tags = checkTags(r.tags);
+      const boundary = boundaryOnCreate(deps, ctx, r.permissionsBoundaryArn);
+      await ctx.authorizeCreate(
+        "CreateUser",
+        "User",
+        arns.of(ctx.accountId, "user", path, userName),
+        tags,
+        boundary.context,
+      );
+      const m = await store.createUser(ctx.accountId, {
+        userName,
+        path,
+        tags,
+        permissionsBoundaryArn: boundary.arn,
+        ...ctx.token(r.clientRequestToken),
+      });
+      return { user: toWire.user(m.value), revision: toWire.revision(m) };
+    }),
+    getUser: forAccount("GetUser", async (r, ctx) => {
+      if (r.userName === "" && ctx.caller.kind === "root") {
+        // As AWS: the root asking about itself gets the root user (its id is the account id).
+        const rootArn = arns.root(ctx.accountId);
+        await ctx.authorize("GetUser", () => rootArn);
+        const account = await store.getAccount(ctx.accountId);
+        return {
+          user: {
+            userName: "",
+            userId: ctx.accountId,
+            arn: rootArn,
+            path: "/",
+            createDateMs: account.createdAtMs,
+            tags: [],
+            permissionsBoundaryArn: "",
+          },
+          revision: undefined,
+        };
+      }
+      const userName = subjectUser(ctx, r.userName);
+      await ctx.authorize("GetUser", () => targets.principal(ctx.accountId, "user", userName));
+      return { user: toWire.user(await store.getUser(ctx.accountId, userName)), revision: undefined };
+    }),
+    listUsers: forAccount("ListUsers", async (r, ctx) => {
+      const p = pathPage(r.page, r.pathPrefix);
+      await ctx.authorize("ListUsers", () => arns.of(ctx.accountId, "user", p.pathPrefix, ""));
+      const result = await store.listUsers(ctx.accountId, p);
+      return { users: result.items.map(toWire.user), page: toWire.page(result) };
+    }),
+    deleteUser: forAccount("DeleteUser", async (r, ctx) => {
+      const userName = checkName(r.userName, "userName", 64);
+      await ctx.authorize("DeleteUser", () => targets.principal(ctx.accountId, "user", userName));
+      return {
+        revision: toWire.revision(await store.deleteUser(ctx.accountId, userName, ctx.token(r.clientRequestToken))),
+      };
+    }),
+  } satisfies OperationFamily;
+}
