@@ -87,6 +87,11 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 const memberSuffixes = new Map<string, string>();
 
+/** Forgets the memoized JSON-path suffixes of element names (see `clearCompileCaches`). */
+export function clearPathCache(): void {
+  memberSuffixes.clear();
+}
+
 /** `path.name`, or `path['name']` when the name is not an identifier. */
 function member(path: string, name: string): string {
   let suffix = memberSuffixes.get(name);
