@@ -138,24 +138,28 @@ class Collector {
 }
 
 interface Scope {
+  /** True when the document was JSON text: its parsed arrays are ours to keep in the AST. */
+  readonly owned: boolean;
   readonly kind: PolicyKind;
   readonly version: PolicyVersion;
   readonly out: Collector;
 }
 
 /** A string or non-empty array of strings; reports and returns undefined otherwise. */
-function stringList(value: unknown, path: string, element: string, out: Collector): string[] | undefined {
+function stringList(value: unknown, path: string, element: string, scope: Scope): string[] | undefined {
+  const out = scope.out;
   if (typeof value === "string") return [value];
   if (Array.isArray(value)) {
     if (value.length === 0) {
       out.error(path, "empty-element", `${element} must not be an empty array`);
       return undefined;
     }
-    const result: string[] = [];
+    // An array parsed here from JSON text is ours: a valid one is kept as is. A caller's object
+    // is copied, so changing it later cannot change the parsed policy.
     let ok = true;
-    value.forEach((v, i) => {
-      if (typeof v === "string") result.push(v);
-      else {
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (typeof v !== "string") {
         out.error(
           `${path}[${i}]`,
           "invalid-element-type",
@@ -163,8 +167,9 @@ function stringList(value: unknown, path: string, element: string, out: Collecto
         );
         ok = false;
       }
-    });
-    return ok ? result : undefined;
+    }
+    if (!ok) return undefined;
+    return scope.owned ? (value as string[]) : (value.slice() as string[]);
   }
   out.error(path, "invalid-element-type", `${element} must be a string or an array of strings`);
   return undefined;
@@ -192,36 +197,46 @@ function isValidResource(r: string): boolean {
 }
 
 function parseActions(value: unknown, path: string, element: string, scope: Scope): string[] | undefined {
-  const list = stringList(value, path, element, scope.out);
+  const list = stringList(value, path, element, scope);
   if (list === undefined) return undefined;
-  list.forEach((a, i) => {
-    const p = typeof value === "string" ? path : `${path}[${i}]`;
+  // Paths are built only for a finding: a valid policy (the common case) needs none.
+  for (let i = 0; i < list.length; i++) {
+    const a = list[i] as string;
     if (!ACTION.test(a)) {
       scope.out.error(
-        p,
+        itemPath(value, path, i),
         "invalid-action",
         `"${a}" is not a valid action: use "service:ActionName" (wildcards * and ? allowed) or "*"`,
       );
     } else if (scope.kind === "trust" && !a.toLowerCase().startsWith("sts:")) {
-      scope.out.error(p, "trust-action-not-sts", `a role trust policy can only grant sts:* actions, not "${a}"`);
+      scope.out.error(
+        itemPath(value, path, i),
+        "trust-action-not-sts",
+        `a role trust policy can only grant sts:* actions, not "${a}"`,
+      );
     }
-  });
+  }
   return list;
 }
 
+/** The path of entry `i` of an element that is an array (`path[i]`) or a single value (`path`). */
+function itemPath(value: unknown, path: string, i: number): string {
+  return Array.isArray(value) ? `${path}[${i}]` : path;
+}
+
 function parseResources(value: unknown, path: string, element: string, scope: Scope): string[] | undefined {
-  const list = stringList(value, path, element, scope.out);
+  const list = stringList(value, path, element, scope);
   if (list === undefined) return undefined;
-  list.forEach((r, i) => {
-    const p = typeof value === "string" ? path : `${path}[${i}]`;
+  for (let i = 0; i < list.length; i++) {
+    const r = list[i] as string;
     if (!isValidResource(r)) {
       scope.out.error(
-        p,
+        itemPath(value, path, i),
         "invalid-resource",
         `"${r}" is not a valid resource: use an ARN (arn:partition:service:region:account:resource) or "*"`,
       );
-    } else checkVariables(r, p, scope);
-  });
+    } else if (r.includes("${")) checkVariables(r, itemPath(value, path, i), scope);
+  }
   return list;
 }
 
@@ -254,7 +269,7 @@ function parsePrincipal(value: unknown, path: string, element: string, scope: Sc
       ok = false;
       continue;
     }
-    const list = stringList(value[type], p, `${element}.${type}`, out);
+    const list = stringList(value[type], p, `${element}.${type}`, scope);
     if (list === undefined) {
       ok = false;
       continue;
@@ -335,12 +350,12 @@ function parseCondition(
   const clauses: ConditionClause[] = [];
   let ok = true;
   for (const [operator, block] of Object.entries(value)) {
-    const opPath = member(path, operator);
+    // Paths are built only for a finding: a valid condition (the common case) needs none.
     const parsed = parseOperator(operator);
     if (parsed === undefined) {
       const hint = suggestOperator(operator);
       out.error(
-        opPath,
+        member(path, operator),
         "unknown-condition-operator",
         `unknown condition operator "${operator}"${hint !== undefined && hint !== operator ? ` (did you mean "${hint}"?)` : ""}`,
       );
@@ -348,17 +363,20 @@ function parseCondition(
       continue;
     }
     if (!isRecord(block) || Object.keys(block).length === 0) {
-      out.error(opPath, "invalid-condition", `${operator} must map at least one condition key to values`);
+      out.error(
+        member(path, operator),
+        "invalid-condition",
+        `${operator} must map at least one condition key to values`,
+      );
       ok = false;
       continue;
     }
     const { info } = parsed;
     for (const [key, raw] of Object.entries(block)) {
-      const keyPath = member(opPath, key);
       const colon = key.indexOf(":");
       if (colon <= 0 || colon === key.length - 1) {
         out.error(
-          keyPath,
+          keyPathOf(path, operator, key),
           "invalid-condition-key",
           `"${key}" is not a condition key (expected prefix:name, e.g. aws:SourceIp)`,
         );
@@ -367,43 +385,57 @@ function parseCondition(
       }
       const rawValues = Array.isArray(raw) ? raw : [raw];
       if (rawValues.length === 0) {
-        out.error(keyPath, "invalid-condition-value", `${operator} ${key} needs at least one value`);
+        out.error(
+          keyPathOf(path, operator, key),
+          "invalid-condition-value",
+          `${operator} ${key} needs at least one value`,
+        );
         ok = false;
         continue;
       }
       const values: string[] = [];
-      rawValues.forEach((rv, i) => {
-        const vp = Array.isArray(raw) ? `${keyPath}[${i}]` : keyPath;
+      for (let i = 0; i < rawValues.length; i++) {
+        const rv: unknown = rawValues[i];
         if (typeof rv !== "string" && typeof rv !== "number" && typeof rv !== "boolean") {
           out.error(
-            vp,
+            itemPath(raw, keyPathOf(path, operator, key), i),
             "invalid-condition-value",
             `condition values must be strings, numbers or booleans, got ${JSON.stringify(rv)}`,
           );
           ok = false;
-          return;
+          continue;
         }
         const v = String(rv);
         const problem = conditionValueError(info.family, v);
         if (problem !== undefined) {
-          out.error(vp, "invalid-condition-value", `${operator}: ${problem}`);
+          out.error(
+            itemPath(raw, keyPathOf(path, operator, key), i),
+            "invalid-condition-value",
+            `${operator}: ${problem}`,
+          );
           ok = false;
-        } else if (info.family === "string" || info.family === "arn") checkVariables(v, vp, scope);
+        } else if ((info.family === "string" || info.family === "arn") && v.includes("${")) {
+          checkVariables(v, itemPath(raw, keyPathOf(path, operator, key), i), scope);
+        }
         values.push(v);
-      });
+      }
       if (key.toLowerCase().startsWith("aws:")) {
         const shape = globalKeyShape(key);
         if (shape === "unknown") {
-          out.warn(keyPath, "unknown-global-condition-key", `"${key}" is not a known AWS global condition key`);
+          out.warn(
+            keyPathOf(path, operator, key),
+            "unknown-global-condition-key",
+            `"${key}" is not a known AWS global condition key`,
+          );
         } else if (shape === "single" && parsed.setOperator !== undefined) {
           out.warn(
-            keyPath,
+            keyPathOf(path, operator, key),
             "set-operator-on-single-valued-key",
             `${parsed.setOperator} is meant for multivalued keys; "${key}" is single-valued`,
           );
         } else if (shape === "multi" && parsed.setOperator === undefined && info.family !== "null") {
           out.warn(
-            keyPath,
+            keyPathOf(path, operator, key),
             "missing-set-operator-on-multivalued-key",
             `"${key}" is multivalued: without ForAllValues/ForAnyValue the condition never matches a multivalued request value`,
           );
@@ -411,7 +443,7 @@ function parseCondition(
       }
       if (parsed.setOperator === "ForAllValues" && effect === "Allow" && !parsed.ifExists) {
         out.warn(
-          keyPath,
+          keyPathOf(path, operator, key),
           "for-all-values-with-allow",
           `ForAllValues in an Allow statement also matches when "${key}" is missing or empty; consider adding a Null condition`,
         );
@@ -422,6 +454,11 @@ function parseCondition(
     }
   }
   return ok ? clauses : undefined;
+}
+
+/** The path of a condition key: `path.Operator.key` (quoted where needed). */
+function keyPathOf(path: string, operator: string, key: string): string {
+  return member(member(path, operator), key);
 }
 
 const PRINCIPAL_REQUIRED = new Set<PolicyKind>(["resource", "trust"]);
@@ -626,7 +663,7 @@ export function parsePolicy(
     if (typeof root.Id === "string") policyId = root.Id;
     else out.error("$.Id", "invalid-id", "Id must be a string");
   }
-  const scope: Scope = { kind, version, out };
+  const scope: Scope = { owned: typeof doc === "string", kind, version, out };
   const statements: Statement[] = [];
   if (!("Statement" in root)) {
     out.error("$", "missing-statement", "policy has no Statement");
