@@ -51,7 +51,7 @@ export class ActionIndex {
     for (const p of patterns) {
       if (p.hasWildcards) continue;
       const a = p.source;
-      if (wildServices !== undefined && wildServices.has(serviceOf(a) ?? "")) continue;
+      if (wildServices?.has(serviceOf(a) ?? "")) continue;
       if (added === undefined) added = new Set();
       else if (added.has(a)) continue;
       added.add(a);
