@@ -32,10 +32,11 @@ export class ActionIndex {
       this.fallback.push(s);
       return;
     }
+    // Short lists are scanned; long ones use Sets: AWS's ReadOnlyAccess has 1,500 actions in one
+    // statement, and scanning arrays per action made indexing it quadratic (milliseconds).
+    const long = patterns.length > 16;
     // Services whose actions this statement matches by wildcard; a wildcard service means fallback.
-    // Sets, not arrays: AWS's ReadOnlyAccess has 1,500 actions in one statement, and scanning an
-    // array per action made indexing it quadratic (milliseconds per principal).
-    let wildServices: Set<string> | undefined;
+    const wildServices: StringSet = long ? new Set<string>() : new ShortSet();
     for (const p of patterns) {
       if (!p.hasWildcards) continue;
       const service = serviceOf(p.source);
@@ -43,17 +44,17 @@ export class ActionIndex {
         this.fallback.push(s);
         return;
       }
-      if (wildServices === undefined) wildServices = new Set();
       wildServices.add(service);
     }
-    if (wildServices !== undefined) for (const service of wildServices) push(this.byService, service, s);
-    let added: Set<string> | undefined;
+    wildServices.forEach((service) => {
+      push(this.byService, service, s);
+    });
+    const added: StringSet = long ? new Set<string>() : new ShortSet();
     for (const p of patterns) {
       if (p.hasWildcards) continue;
       const a = p.source;
-      if (wildServices?.has(serviceOf(a) ?? "")) continue;
-      if (added === undefined) added = new Set();
-      else if (added.has(a)) continue;
+      if (wildServices.size > 0 && wildServices.has(serviceOf(a) ?? "")) continue;
+      if (added.has(a)) continue;
       added.add(a);
       push(this.exact, a, s);
     }
@@ -73,6 +74,31 @@ export class ActionIndex {
     for (const s of this.fallback) if (actionMatches(s, lowerAction)) result.push(s);
     if (result.length === 0) return EMPTY;
     return result.sort((a, b) => a.ordinal - b.ordinal);
+  }
+}
+
+/** The part of `Set<string>` the index uses. */
+interface StringSet {
+  readonly size: number;
+  has(a: string): boolean;
+  add(a: string): unknown;
+  forEach(f: (a: string) => void): void;
+}
+
+/** A set of a few strings as an array: cheaper to build and scan than a Set at this size. */
+class ShortSet implements StringSet {
+  private readonly items: string[] = [];
+  get size(): number {
+    return this.items.length;
+  }
+  has(a: string): boolean {
+    return this.items.includes(a);
+  }
+  add(a: string): void {
+    if (!this.items.includes(a)) this.items.push(a);
+  }
+  forEach(f: (a: string) => void): void {
+    for (const a of this.items) f(a);
   }
 }
 

@@ -110,8 +110,10 @@ function toPolicy(input: PolicyInput, kind: PolicyKind, field: string, fresh: Se
     const cached = texts.get(input);
     if (cached !== undefined) return cached;
   }
-  const { policy, findings } = parsePolicy(input, { kind, crossStatementWarnings: false });
+  const { policy } = parsePolicy(input, { kind, crossStatementWarnings: false, warnings: false });
   if (policy === undefined) {
+    // The error carries every finding, warnings included: parse again with them (rare path).
+    const { findings } = parsePolicy(input, { kind, crossStatementWarnings: false });
     const errors = findings.filter((f) => f.severity === "error");
     const first = errors[0];
     const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : "";

@@ -28,6 +28,12 @@ export interface ParsePolicyOptions {
    * statements, duplicate Sids). Defaults to true; the compiler turns them off.
    */
   crossStatementWarnings?: boolean;
+  /**
+   * Report findings that are only warnings. Defaults to true. The compiler, which needs only to
+   * know whether a document has errors, turns them off on its first pass (the global-key checks
+   * cost a lower-cased copy and lookups per condition key).
+   */
+  warnings?: boolean;
 }
 
 /**
@@ -125,12 +131,16 @@ export function policySize(text: string): number {
 class Collector {
   readonly findings: Finding[] = [];
   errors = 0;
+  readonly warnings: boolean;
+  constructor(warnings: boolean) {
+    this.warnings = warnings;
+  }
   error(path: string, code: FindingCode, message: string): void {
     this.errors++;
     this.findings.push({ path, code, message, severity: "error" });
   }
   warn(path: string, code: FindingCode, message: string): void {
-    this.findings.push({ path, code, message, severity: "warning" });
+    if (this.warnings) this.findings.push({ path, code, message, severity: "warning" });
   }
   get hasErrors(): boolean {
     return this.errors > 0;
@@ -419,7 +429,7 @@ function parseCondition(
         }
         values.push(v);
       }
-      if (key.toLowerCase().startsWith("aws:")) {
+      if (out.warnings && key.toLowerCase().startsWith("aws:")) {
         const shape = globalKeyShape(key);
         if (shape === "unknown") {
           out.warn(
@@ -606,7 +616,7 @@ export function parsePolicy(
   options?: ParsePolicyOptions,
 ): { policy?: Policy; findings: Finding[] } {
   const kind = options?.kind ?? "identity";
-  const out = new Collector();
+  const out = new Collector(options?.warnings !== false);
   let root: unknown = doc;
   if (typeof doc === "string") {
     try {
@@ -680,7 +690,7 @@ export function parsePolicy(
     out.error("$.Statement", "invalid-element-type", "Statement must be an object or an array of objects");
   }
 
-  if (options?.crossStatementWarnings !== false) crossStatementChecks(root, statements, out);
+  if (options?.crossStatementWarnings !== false && out.warnings) crossStatementChecks(root, statements, out);
 
   if (out.hasErrors) return { findings: out.findings };
   const policy: Policy = {
