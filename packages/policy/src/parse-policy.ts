@@ -79,7 +79,31 @@ const IAM_KINDS = new Set<PolicyKind>([
   "session",
 ]);
 
-const ACTION = /^(\*|[A-Za-z0-9*?-]+:[A-Za-z0-9*?_-]+)$/;
+/**
+ * Whether `a` is `*` or `service:Action`: exactly one colon, a non-empty service of letters,
+ * digits, `-`, `*`, `?`, and a non-empty action of those and `_`. The same as the regular
+ * expression `^(\*|[A-Za-z0-9*?-]+:[A-Za-z0-9*?_-]+)$`, written out: it runs for every action of
+ * every compiled policy (ReadOnlyAccess has 1,500), and this loop is several times faster.
+ */
+export function isValidAction(a: string): boolean {
+  if (a === "*") return true;
+  const colon = a.indexOf(":");
+  if (colon <= 0 || colon === a.length - 1) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (i === colon) continue;
+    const c = a.charCodeAt(i);
+    const ok =
+      (c >= 97 && c <= 122) || // a-z
+      (c >= 65 && c <= 90) || // A-Z
+      (c >= 48 && c <= 57) || // 0-9
+      c === 42 || // *
+      c === 63 || // ?
+      c === 45 || // -
+      (c === 95 && i > colon); // _ in the action name only
+    if (!ok) return false;
+  }
+  return true;
+}
 const SID = /^[A-Za-z0-9]*$/;
 const ACCOUNT_ID = /^\d{12}$/;
 const AWS_PRINCIPAL_ARN =
@@ -212,7 +236,7 @@ function parseActions(value: unknown, path: string, element: string, scope: Scop
   // Paths are built only for a finding: a valid policy (the common case) needs none.
   for (let i = 0; i < list.length; i++) {
     const a = list[i] as string;
-    if (!ACTION.test(a)) {
+    if (!isValidAction(a)) {
       scope.out.error(
         itemPath(value, path, i),
         "invalid-action",
