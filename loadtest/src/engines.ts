@@ -93,8 +93,9 @@ export function prepareEngine(engine: EngineName, workload: Workload): EngineFig
   }
 }
 
+/** Compiles the principal from JSON text, as a region receives its policies. */
 function compileGatehouse(workload: Workload): CompiledPolicySet {
-  return compilePolicySet({ identityPolicies: workload.policies as unknown as Record<string, unknown>[] });
+  return compilePolicySet({ identityPolicies: workload.policies.map((p) => JSON.stringify(p)) });
 }
 
 /** Gatehouse: compile the principal once, then evaluate prebuilt requests. */

@@ -224,12 +224,17 @@ function compileLine(c: CompileResult): string {
  */
 function measureCompile(workload: Workload): CompileResult {
   const big = workload.policies.reduce((n, p) => n + p.Statement.length, 0) > 200;
-  const coldSamples = Math.max(10, Math.round((big ? 60 : 300) * scale));
-  // JIT warm-up on other text, so the first cold samples measure the compiler, not V8's tiers.
-  for (let i = 0; i < 20; i++) {
+  const coldSamples = Math.max(big ? 20 : 100, Math.round((big ? 60 : 300) * scale));
+  // JIT warm-up (caches cleared each time, as measured), so the samples measure the compiler's
+  // steady state rather than V8's lower tiers: "cold" is about the compiler's caches. A region
+  // compiles principals all day; 20 compiles left part of the parser unoptimized.
+  for (let i = 0; i < (big ? 40 : 300); i++) {
     clearCompileCaches();
     compilePolicySet({ identityPolicies: workload.policies.map((p) => JSON.stringify(p)) });
   }
+  // Start from a collected heap, as every timed phase should: a marking cycle left running by the
+  // decision phases slows every store of the compiler (write barriers) until it finishes.
+  gc?.();
   const cold: number[] = [];
   for (let i = 0; i < coldSamples; i++) {
     const texts = workload.policies.map((p) => JSON.stringify(p));
@@ -241,6 +246,7 @@ function measureCompile(workload: Workload): CompileResult {
   const texts = workload.policies.map((p) => JSON.stringify(p));
   const compile = () => compilePolicySet({ identityPolicies: texts });
   for (let i = 0; i < 20; i++) compile();
+  gc?.();
   const warm: number[] = [];
   for (let i = 0; i < coldSamples * 3; i++) {
     const t0 = process.hrtime.bigint();
