@@ -1,4 +1,5 @@
 import { actionMatches, type CompiledStatement } from "./compiled-statement.ts";
+import type { Pattern } from "./pattern.ts";
 
 const EMPTY: readonly CompiledStatement[] = Object.freeze([]);
 
@@ -32,11 +33,42 @@ export class ActionIndex {
       this.fallback.push(s);
       return;
     }
-    // Short lists are scanned; long ones use Sets: AWS's ReadOnlyAccess has 1,500 actions in one
-    // statement, and scanning arrays per action made indexing it quadratic (milliseconds).
-    const long = patterns.length > 16;
+    if (patterns.length > 16) {
+      this.addMany(s, patterns);
+      return;
+    }
     // Services whose actions this statement matches by wildcard; a wildcard service means fallback.
-    const wildServices: StringSet = long ? new Set<string>() : new ShortSet();
+    let wildServices: string[] | undefined;
+    for (const p of patterns) {
+      if (!p.hasWildcards) continue;
+      const service = serviceOf(p.source);
+      if (service === undefined) {
+        this.fallback.push(s);
+        return;
+      }
+      if (wildServices === undefined) wildServices = [service];
+      else if (!wildServices.includes(service)) wildServices.push(service);
+    }
+    if (wildServices !== undefined) for (const service of wildServices) push(this.byService, service, s);
+    let added: string[] | undefined;
+    for (const p of patterns) {
+      if (p.hasWildcards) continue;
+      const a = p.source;
+      if (wildServices?.includes(serviceOf(a) ?? "")) continue;
+      if (added?.includes(a)) continue;
+      push(this.exact, a, s);
+      if (added === undefined) added = [a];
+      else added.push(a);
+    }
+  }
+
+  /**
+   * {@link add} for a statement with many actions, with Sets where `add` scans arrays: AWS's
+   * ReadOnlyAccess has 1,500 actions in one statement, and scanning made indexing it quadratic
+   * (milliseconds per principal). Short statements keep the arrays, which are cheaper to build.
+   */
+  private addMany(s: CompiledStatement, patterns: readonly Pattern[]): void {
+    const wildServices = new Set<string>();
     for (const p of patterns) {
       if (!p.hasWildcards) continue;
       const service = serviceOf(p.source);
@@ -46,15 +78,12 @@ export class ActionIndex {
       }
       wildServices.add(service);
     }
-    wildServices.forEach((service) => {
-      push(this.byService, service, s);
-    });
-    const added: StringSet = long ? new Set<string>() : new ShortSet();
+    for (const service of wildServices) push(this.byService, service, s);
+    const added = new Set<string>();
     for (const p of patterns) {
       if (p.hasWildcards) continue;
       const a = p.source;
-      if (wildServices.size > 0 && wildServices.has(serviceOf(a) ?? "")) continue;
-      if (added.has(a)) continue;
+      if (wildServices.has(serviceOf(a) ?? "") || added.has(a)) continue;
       added.add(a);
       push(this.exact, a, s);
     }
@@ -74,31 +103,6 @@ export class ActionIndex {
     for (const s of this.fallback) if (actionMatches(s, lowerAction)) result.push(s);
     if (result.length === 0) return EMPTY;
     return result.sort((a, b) => a.ordinal - b.ordinal);
-  }
-}
-
-/** The part of `Set<string>` the index uses. */
-interface StringSet {
-  readonly size: number;
-  has(a: string): boolean;
-  add(a: string): unknown;
-  forEach(f: (a: string) => void): void;
-}
-
-/** A set of a few strings as an array: cheaper to build and scan than a Set at this size. */
-class ShortSet implements StringSet {
-  private readonly items: string[] = [];
-  get size(): number {
-    return this.items.length;
-  }
-  has(a: string): boolean {
-    return this.items.includes(a);
-  }
-  add(a: string): void {
-    if (!this.items.includes(a)) this.items.push(a);
-  }
-  forEach(f: (a: string) => void): void {
-    for (const a of this.items) f(a);
   }
 }
 
