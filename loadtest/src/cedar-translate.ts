@@ -186,6 +186,12 @@ const numericOperators: Record<string, string> = {
 
 function anyOf(tests: string[]): string {
   if (tests.includes("true")) return "true";
+  if (tests.length > 16) {
+    // Cedar parses `a || b || …` into a left-deep tree and evaluates it recursively: ReadOnlyAccess's
+    // 1,500 actions in one statement overflow the wasm stack. Halves nest only log2(n) deep.
+    const half = Math.ceil(tests.length / 2);
+    return `(${anyOf(tests.slice(0, half))} || ${anyOf(tests.slice(half))})`;
+  }
   return tests.length === 1 ? (tests[0] as string) : `(${tests.map((t) => `(${t})`).join(" || ")})`;
 }
 

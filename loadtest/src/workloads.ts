@@ -6,8 +6,14 @@
  * missing-key behaviour is written down in the AWS condition-operator reference.
  */
 
-/** The benchmark's principal sizes. */
-export type WorkloadName = "small" | "typical" | "large";
+/** The benchmark's synthetic principal sizes. */
+export type SyntheticWorkloadName = "small" | "typical" | "large";
+
+/** The principals carrying real AWS managed policies (`managed-workloads.ts`). */
+export type ManagedWorkloadName = "aws-developer" | "aws-poweruser";
+
+/** Every workload of the benchmark. */
+export type WorkloadName = SyntheticWorkloadName | ManagedWorkloadName;
 
 /** How a workload is generated. */
 export interface WorkloadShape {
@@ -26,7 +32,7 @@ export interface WorkloadShape {
 }
 
 /** The three principals of the benchmark (issue #3): 3/10, 10/100 and 20/500 policies/statements. */
-export const workloadShapes: Readonly<Record<WorkloadName, WorkloadShape>> = Object.freeze({
+export const workloadShapes: Readonly<Record<SyntheticWorkloadName, WorkloadShape>> = Object.freeze({
   small: { policies: 3, statements: 10, denyRate: 0.1, wildcardRate: 0.2, conditionRate: 0.1, notActionRate: 0 },
   typical: { policies: 10, statements: 100, denyRate: 0.1, wildcardRate: 0.3, conditionRate: 0.3, notActionRate: 0 },
   large: { policies: 20, statements: 500, denyRate: 0.08, wildcardRate: 0.5, conditionRate: 0.5, notActionRate: 0.02 },
@@ -56,6 +62,8 @@ export interface IamPolicyDocument {
 
 /** One request of the mix. Context values are strings or string arrays, as AWS sends them. */
 export interface WorkloadRequest {
+  /** The request class, for counting exclusions (real-world workloads only). */
+  kind?: string;
   action: string;
   resource: string;
   context: Record<string, string | string[]>;
@@ -68,6 +76,10 @@ export interface Workload {
   principal: { arn: string; accountId: string };
   policies: IamPolicyDocument[];
   requests: WorkloadRequest[];
+  /** For real-world workloads: the AWS managed policies, in the order of `policies`. */
+  policyNames?: string[];
+  /** For real-world workloads: requests drawn but left out, by class (see `managed-workloads.ts`). */
+  excluded?: Record<string, number>;
 }
 
 /** The account every workload principal and resource lives in. */
@@ -131,10 +143,25 @@ export const contextKeys = {
 export type ContextKeyName = keyof typeof contextKeys;
 export type ContextKeyType = (typeof contextKeys)[ContextKeyName]["type"];
 
+/**
+ * Service-specific keys that the real AWS managed policies of `managed-workloads.ts` test, all
+ * single-valued strings. Kept apart from {@link contextKeys} so the synthetic workloads (which draw
+ * from that table) stay what they were.
+ */
+export const serviceContextKeys = {
+  "iam:PassedToService": { type: "string", values: ["lambda.amazonaws.com", "dax.amazonaws.com", "ec2.amazonaws.com"] },
+  "iam:AWSServiceName": {
+    type: "string",
+    values: ["lambda.amazonaws.com", "dax.amazonaws.com", "autoscaling.amazonaws.com", "rds.amazonaws.com"],
+  },
+  "s3express:SessionMode": { type: "string", values: ["ReadOnly", "ReadWrite"] },
+} as const;
+
 /** Looks a context key up case-insensitively (IAM condition keys are case-insensitive). */
 export function contextKeyType(key: string): ContextKeyType | undefined {
   const lower = key.toLowerCase();
   for (const [name, spec] of Object.entries(contextKeys)) if (name.toLowerCase() === lower) return spec.type;
+  for (const [name, spec] of Object.entries(serviceContextKeys)) if (name.toLowerCase() === lower) return spec.type;
   return undefined;
 }
 
@@ -192,7 +219,11 @@ export interface WorkloadOptions {
   requests?: number;
 }
 
-const defaultSeeds: Record<WorkloadName, number> = { small: 0x5eed_0001, typical: 0x5eed_0002, large: 0x5eed_0003 };
+const defaultSeeds: Record<SyntheticWorkloadName, number> = {
+  small: 0x5eed_0001,
+  typical: 0x5eed_0002,
+  large: 0x5eed_0003,
+};
 
 /**
  * Builds one benchmark workload. About 70% of the requests are aimed at a statement (an action and
@@ -203,7 +234,7 @@ const defaultSeeds: Record<WorkloadName, number> = { small: 0x5eed_0001, typical
  * const w = createWorkload("typical");
  * w.policies.length === 10; // 100 statements in total
  */
-export function createWorkload(name: WorkloadName, options: WorkloadOptions = {}): Workload {
+export function createWorkload(name: SyntheticWorkloadName, options: WorkloadOptions = {}): Workload {
   const seed = options.seed ?? defaultSeeds[name];
   const shape = workloadShapes[name];
   const rng = createRng(seed);

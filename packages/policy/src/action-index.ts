@@ -1,4 +1,5 @@
 import { actionMatches, type CompiledStatement } from "./compiled-statement.ts";
+import type { Pattern } from "./pattern.ts";
 
 const EMPTY: readonly CompiledStatement[] = Object.freeze([]);
 
@@ -32,6 +33,10 @@ export class ActionIndex {
       this.fallback.push(s);
       return;
     }
+    if (patterns.length > 16) {
+      this.addMany(s, patterns);
+      return;
+    }
     // Services whose actions this statement matches by wildcard; a wildcard service means fallback.
     let wildServices: string[] | undefined;
     for (const p of patterns) {
@@ -54,6 +59,33 @@ export class ActionIndex {
       push(this.exact, a, s);
       if (added === undefined) added = [a];
       else added.push(a);
+    }
+  }
+
+  /**
+   * {@link add} for a statement with many actions, with Sets where `add` scans arrays: AWS's
+   * ReadOnlyAccess has 1,500 actions in one statement, and scanning made indexing it quadratic
+   * (milliseconds per principal). Short statements keep the arrays, which are cheaper to build.
+   */
+  private addMany(s: CompiledStatement, patterns: readonly Pattern[]): void {
+    const wildServices = new Set<string>();
+    for (const p of patterns) {
+      if (!p.hasWildcards) continue;
+      const service = serviceOf(p.source);
+      if (service === undefined) {
+        this.fallback.push(s);
+        return;
+      }
+      wildServices.add(service);
+    }
+    for (const service of wildServices) push(this.byService, service, s);
+    const added = new Set<string>();
+    for (const p of patterns) {
+      if (p.hasWildcards) continue;
+      const a = p.source;
+      if (wildServices.has(serviceOf(a) ?? "") || added.has(a)) continue;
+      added.add(a);
+      push(this.exact, a, s);
     }
   }
 

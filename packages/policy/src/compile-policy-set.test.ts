@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { AuthzRequest, PrincipalInfo } from "./authz-request.ts";
 import {
+  clearCompileCaches,
   compileIdentity,
   compilePolicySet,
   compileResourcePolicy,
@@ -854,6 +855,58 @@ describe("compiling and evaluating", () => {
       message: (error as PolicyError).message,
       field: "identityPolicies[0]",
     });
+  });
+
+  it("keeps warnings in a PolicyError's findings although the compiler parses without them", () => {
+    let error: unknown;
+    try {
+      // No Version (a warning) and an invalid Effect (an error).
+      compilePolicySet({ identityPolicies: ['{"Statement":{"Effect":"Permit","Action":"s3:*","Resource":"*"}}'] });
+    } catch (e) {
+      error = e;
+    }
+    const codes = (error as PolicyError).findings.map((f) => f.code);
+    expect(codes).toContain("invalid-effect");
+    expect(codes).toContain("missing-version");
+  });
+
+  it("decides the same after clearCompileCaches()", () => {
+    const text = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: { Effect: "Allow", Action: "s3:Get*", Resource: "*" },
+    });
+    const before = compilePolicySet({ identityPolicies: [text] });
+    clearCompileCaches();
+    const after = compilePolicySet({ identityPolicies: [text] });
+    for (const compiled of [before, after]) {
+      expect(compiled.evaluate(alice, request("s3:GetObject", `${BUCKET}/k`)).decision).toBe("Allow");
+      expect(compiled.evaluate(alice, request("s3:PutObject", `${BUCKET}/k`)).decision).toBe("ImplicitDeny");
+    }
+  });
+
+  it("keeps no array of a caller's document in the parsed policy (it may change later)", () => {
+    const actions = ["s3:GetObject"];
+    const resources = ["*"];
+    const doc = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: actions, Resource: resources }] };
+    const parsed = parsePolicy(doc).policy;
+    actions.push("s3:PutObject");
+    resources.push("arn:aws:s3:::b");
+    expect(parsed?.statements[0]?.action).toEqual(["s3:GetObject"]);
+    expect(parsed?.statements[0]?.resource).toEqual(["*"]);
+  });
+
+  it("indexes a statement with many actions (AWS's ReadOnlyAccess has 1,500) like a short one", () => {
+    const actions = Array.from({ length: 400 }, (_, i) => `svc${i % 40}:Get${i}`);
+    actions.push("svc1:List*", "svc1:Get1", "other:*");
+    const compiled = compilePolicySet({
+      identityPolicies: [{ Version: "2012-10-17", Statement: { Effect: "Allow", Action: actions, Resource: "*" } }],
+    });
+    const decide = (action: string) => compiled.evaluate(alice, request(action, "*")).decision;
+    expect(decide("svc2:Get2")).toBe("Allow");
+    expect(decide("svc1:ListThings")).toBe("Allow");
+    expect(decide("svc1:Get1")).toBe("Allow");
+    expect(decide("other:Anything")).toBe("Allow");
+    expect(decide("svc2:Get3")).toBe("ImplicitDeny");
   });
 
   it("reports a policy that is only too large as LimitExceeded", () => {

@@ -75,7 +75,12 @@ type StatementCore = Omit<CompiledStatement, "ordinal" | "policy">;
  * Compiled statements per parsed policy. Policies are immutable, and a managed policy is attached
  * to many principals: compiling it once saves time and shares the patterns' memory.
  */
-const cores = new WeakMap<Policy, readonly StatementCore[]>();
+let cores = new WeakMap<Policy, readonly StatementCore[]>();
+
+/** Forgets every cached compiled statement (see `clearCompileCaches`). */
+export function clearStatementCache(): void {
+  cores = new WeakMap();
+}
 
 function compileCores(policy: Policy, cache: boolean): readonly StatementCore[] {
   const cached = cache ? cores.get(policy) : undefined;

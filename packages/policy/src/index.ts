@@ -14,6 +14,7 @@ export type {
   PolicySetInput,
 } from "./compile-policy-set.ts";
 export {
+  clearCompileCaches,
   compileIdentity,
   compilePolicySet,
   compileResourcePolicy,

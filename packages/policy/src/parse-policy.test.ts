@@ -1,7 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: IAM policy variables are literal ${…} text in policies
 import { describe, expect, it } from "vitest";
 import { FINDING_CODES } from "./finding.ts";
-import { POLICY_SIZE_LIMITS, parsePolicy, policySize, validatePolicy } from "./parse-policy.ts";
+import { isValidAction, POLICY_SIZE_LIMITS, parsePolicy, policySize, validatePolicy } from "./parse-policy.ts";
 import type { PolicyDocumentInput, PolicyKind } from "./policy.ts";
 
 const V = "2012-10-17";
@@ -514,5 +514,37 @@ describe("size limits (whitespace outside strings not counted)", () => {
   it("counts whitespace inside strings", () => {
     expect(policySize('{ "a" : " b c " }')).toBe('{"a":" b c "}'.length);
     expect(policySize('{"a":"\\" x"}')).toBe(12);
+  });
+});
+
+describe("isValidAction", () => {
+  it("accepts exactly what the action grammar's regular expression accepts", () => {
+    const grammar = /^(\*|[A-Za-z0-9*?-]+:[A-Za-z0-9*?_-]+)$/;
+    const samples = [
+      "*",
+      "s3:GetObject",
+      "s3:*",
+      "s3-object-lambda:Get*",
+      "ec2:Describe?nstances",
+      "a4b:Get_Thing",
+      "a_b:Get",
+      "s3:",
+      ":Get",
+      "s3::Get",
+      "s3:Get:Object",
+      "s3",
+      "",
+      "**",
+      "s3:Get Object",
+      "s3:GetÖbject",
+      "S3:get-object",
+      "*:*",
+      "?:?",
+      "s3:Get/Object",
+    ];
+    const chars = ["a", "Z", "0", "*", "?", "-", "_", ":", " ", ".", "é"];
+    for (const x of chars)
+      for (const y of chars) for (const z of chars) samples.push(`${x}${y}${z}`, `s3${x}:${y}${z}`);
+    for (const a of samples) expect([a, isValidAction(a)]).toEqual([a, grammar.test(a)]);
   });
 });

@@ -46,6 +46,11 @@ export function parseTemplate(s: string): TemplateResult {
 const templates = new Map<string, TemplateResult>();
 const MAX_TEMPLATES = 4096;
 
+/** Forgets every parsed template (see `clearCompileCaches`). */
+export function clearTemplateCache(): void {
+  templates.clear();
+}
+
 /** The parts of a template, or why it is invalid. */
 export type TemplateResult = { readonly parts: readonly TemplatePart[] } | { readonly error: string };
 
