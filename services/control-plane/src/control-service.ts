@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { CHANGE_EVENT_SCHEMA_VERSION, changeEvent, encodeAccountSnapshot } from "@gatehouse/bus-kafka";
 import { IamError, iamArn } from "@gatehouse/core";
+import { CHANGE_EVENT_SCHEMA_VERSION, changeEvent, encodeAccountSnapshot } from "@gatehouse/events";
 import type { PolicyKind } from "@gatehouse/policy";
 import { type ControlServiceServer, EntityType, type GroupMembershipRequest, type PageRequest } from "@gatehouse/proto";
 import type { IamStore, PrincipalKind, PrincipalRef, TaggableKind } from "@gatehouse/store-postgres";
