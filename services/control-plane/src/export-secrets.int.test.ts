@@ -1,5 +1,5 @@
+import { createSecretBox, secretKeyId } from "@gatehouse/auth";
 import { decodeAccountSnapshot } from "@gatehouse/events";
-import { createSecretBox, secretKeyId } from "@gatehouse/store-postgres";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AccountFixture, policyDoc, startAccountFixture } from "./test-account.int-helper.ts";
