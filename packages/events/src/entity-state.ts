@@ -111,6 +111,8 @@ export const PolicyStateSchema = z.strictObject({
 /**
  * An access key: metadata and the secret sealed by the secret box (base64 of its sealed form,
  * AAD = the access key id), never the clear text. `userId`/`userName` are null for the root's keys.
+ * Change events always carry `secretCiphertext`; an account export leaves it out unless the
+ * operator asked for sealed secrets.
  */
 export const AccessKeyStateSchema = z.strictObject({
   accessKeyId: z.string(),
@@ -120,7 +122,7 @@ export const AccessKeyStateSchema = z.strictObject({
   principalArn: z.string(),
   status: z.enum(["Active", "Inactive"]),
   createdAtMs: epochMs,
-  secretCiphertext: z.base64(),
+  secretCiphertext: z.base64().optional(),
 });
 
 /** An account's password policy, AWS's fields (`maxPasswordAge`, `passwordReusePrevention` 0 = off). */
@@ -251,7 +253,9 @@ export type EntityStateOf<K extends EntityKind> = EntityStates[K];
  * One entity at a revision, discriminated by `kind`: `state` is that kind's document, or `null`
  * for a tombstone (the entity left the account's state).
  * @example
- * if (entity.kind === "access-key" && entity.state !== null) box.open(Buffer.from(entity.state.secretCiphertext, "base64"), entity.id);
+ * if (entity.kind === "access-key" && entity.state?.secretCiphertext !== undefined) {
+ *   const secret = box.open(Buffer.from(entity.state.secretCiphertext, "base64"), entity.id);
+ * }
  */
 export type TypedEntity = {
   [K in EntityKind]: { readonly kind: K; readonly id: string; readonly state: EntityStates[K] | null };
