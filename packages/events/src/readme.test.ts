@@ -17,7 +17,7 @@ const bytes = encodeChangeEvent(
   changeEvent({ accountId: "123456789012", revision: 7, kind: "group", id: "AGPAEXAMPLE", state: group }),
 );
 const change = decodeEntityChange(decodeChangeEvent(bytes));
-const names = change.kind === "group" && change.state !== null ? change.state.inlinePolicies.map((p) => p.policyName) : []; // ["s3"]`;
+const names = change.kind === "group" ? change.state?.inlinePolicies.map((p) => p.policyName) : []; // ["s3"]`;
 
 describe("README", () => {
   it("prints the example this test runs", () => {
