@@ -1,9 +1,15 @@
 /**
- * SigV4 for gRPC, shared by the SDK and the services: sign a call's canonical form (method path,
- * `:authority`, `x-amz-date`, SHA-256 of the serialized request) with `@smithy/signature-v4`, and
- * verify it with a ±5 minute skew and a constant-time comparison.
+ * Authentication pieces shared by the SDK, the control plane and the regions, with no Postgres or
+ * Kafka dependency:
+ * - SigV4 for gRPC: sign a call's canonical form (method path, `:authority`, `x-amz-date`, SHA-256
+ *   of the serialized request) with `@smithy/signature-v4`, and verify it with a ±5 minute skew
+ *   and a constant-time comparison.
+ * - The secret box: AES-256-GCM sealing of secrets at rest (access-key secrets, MFA seeds) whose
+ *   sealed form names its key id, so keys rotate; the control plane seals, the regions open the
+ *   access-key secrets that change events carry.
  */
 
+export { createSecretBox, type SecretBox, secretKeyId } from "./secret-box.ts";
 export { createSigningInterceptor, type SigningInterceptorOptions } from "./signing-interceptor.ts";
 export {
   type Credentials,

@@ -1,6 +1,6 @@
+import { decodeChangeEvent } from "@gatehouse/events";
 import type { ChangeEvent } from "@gatehouse/proto";
 import type { Consumer } from "kafkajs";
-import { decodeChangeEvent } from "./event-codec.ts";
 import { kafkaClient } from "./kafka-client.ts";
 import { translateKafkaError } from "./kafka-error.ts";
 import { assertTopicName, type KafkaConnectionOptions } from "./kafka-options.ts";

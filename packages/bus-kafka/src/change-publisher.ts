@@ -1,6 +1,6 @@
+import { ChangeHeaders, encodeChangeEvent } from "@gatehouse/events";
 import type { ChangeEvent } from "@gatehouse/proto";
 import { CompressionTypes, Partitioners, type Producer } from "kafkajs";
-import { ChangeHeaders, encodeChangeEvent } from "./event-codec.ts";
 import { kafkaClient } from "./kafka-client.ts";
 import { translateKafkaError } from "./kafka-error.ts";
 import { assertTopicName, type KafkaConnectionOptions } from "./kafka-options.ts";

@@ -1,6 +1,7 @@
 /**
- * Kafka adapters: the change-event codec (gatehouse.v1.ChangeEvent, versioned), the idempotent
- * publisher the outbox relay uses, the consumer regions use, and a topic helper.
+ * Kafka adapters: the idempotent publisher the outbox relay uses, the consumer regions use, and a
+ * topic helper. The change-event codec they speak lives in `@gatehouse/events`, which needs no
+ * kafkajs.
  */
 export { deleteTopic, ensureTopic, type TopicOptions, type TopicState, validateTopicOptions } from "./admin.ts";
 export {
@@ -15,15 +16,5 @@ export {
   changeMessageBytes,
   createChangePublisher,
 } from "./change-publisher.ts";
-export {
-  CHANGE_EVENT_SCHEMA_VERSION,
-  ChangeHeaders,
-  changeEvent,
-  decodeAccountSnapshot,
-  decodeChangeEvent,
-  type EntityChange,
-  encodeAccountSnapshot,
-  encodeChangeEvent,
-} from "./event-codec.ts";
 export { rejectsRecords, translateKafkaError } from "./kafka-error.ts";
 export { assertTopicName, type KafkaConnectionOptions, validateKafkaConnectionOptions } from "./kafka-options.ts";

@@ -35,7 +35,6 @@ export type {
 } from "./outbox-compaction.ts";
 export { translatePgError } from "./pg-error.ts";
 export type * from "./records.ts";
-export { createSecretBox, type SecretBox, secretKeyId } from "./secret-box.ts";
 export { type BuiltinPolicySeeding, type SeedTarget, seedBuiltinPolicies } from "./seed-builtin-policies.ts";
 export { EntityKind } from "./state.ts";
 export {

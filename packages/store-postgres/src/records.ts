@@ -163,7 +163,10 @@ export interface OutboxRow {
   readonly revision: number;
   readonly entityKind: string;
   readonly entityId: string;
-  /** The entity's full new state, or `null` for a tombstone. */
+  /**
+   * The entity's full new state, or `null` for a tombstone: JSON as stored, whose type per kind is
+   * `@gatehouse/events`' (`decodeEntity` checks and types it).
+   */
   readonly payload: unknown;
   readonly committedAtMs: number;
 }
@@ -172,6 +175,7 @@ export interface OutboxRow {
 export interface ExportedEntity {
   readonly kind: string;
   readonly id: string;
+  /** Its state document (typed and checked by `@gatehouse/events`' `decodeEntity`). */
   readonly state: unknown;
 }
 

@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
+import { secretKeyId } from "@gatehouse/auth";
 import { createTestSchema, iamErrorOf, type TestSchema } from "@gatehouse/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPostgresStore, type IamStore, secretKeyId } from "./index.ts";
+import { createPostgresStore, type IamStore } from "./index.ts";
 
 // Rotating the sealing key on real Postgres: the same schema opened by stores configured before,
 // during and after a rotation.

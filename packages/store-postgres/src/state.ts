@@ -1,4 +1,5 @@
 import { iamArn } from "@gatehouse/core";
+import { EntityKind, type EntityStateOf } from "@gatehouse/events";
 import { ACCESS_KEY_SELECT, type AccessKeyRow } from "./lookups.ts";
 import type { OidcProviderRecord } from "./oidc-provider-store.ts";
 import { type PasswordPolicyRow, toPasswordPolicy } from "./password-policy.ts";
@@ -10,47 +11,46 @@ import type { OutboxEvent, Queryable } from "./tx.ts";
  * for a region to evaluate requests without asking the control plane anything. Users, groups and
  * roles embed their attached policy ARNs and inline policies; users list their groups; policies
  * carry every version; access keys carry their sealed secret (never the clear text).
+ *
+ * Their types are `@gatehouse/events`' (one strict schema per kind, which consumers decode with):
+ * the documents built here are checked against them by the compiler, the ones the SQL functions
+ * build (`gh_*_state`) by the store's integration test, which decodes every kind's outbox payload.
  */
-export const EntityKind = Object.freeze({
-  account: "account",
-  user: "user",
-  group: "group",
-  role: "role",
-  policy: "policy",
-  accessKey: "access-key",
-  loginProfile: "login-profile",
-  mfaDevice: "mfa-device",
-  instanceProfile: "instance-profile",
-  oidcProvider: "oidc-provider",
-} as const);
+export { EntityKind };
+
+/** An outbox event of entity kind `K`, whose payload is that kind's state document or a tombstone. */
+export interface StateEvent<K extends EntityKind> extends OutboxEvent {
+  readonly kind: K;
+  readonly payload: EntityStateOf<K> | null;
+}
 
 /**
  * One state document built by its SQL function (migration 0013), which the single-call writes use
  * too, so every writer emits the same document. `null` (a tombstone) when the entity is gone.
  */
-async function stateOf(
+async function stateOf<K extends "user" | "group" | "role" | "policy">(
   q: Queryable,
-  fn: "gh_user_state" | "gh_group_state" | "gh_role_state" | "gh_policy_state",
-  kind: string,
+  fn: `gh_${K}_state`,
+  kind: K,
   id: string,
   partition: string,
-): Promise<OutboxEvent> {
-  const r = await q.query<{ state: unknown }>(`SELECT ${fn}($1, $2) AS state`, [id, partition]);
+): Promise<StateEvent<K>> {
+  const r = await q.query<{ state: EntityStateOf<K> | null }>(`SELECT ${fn}($1, $2) AS state`, [id, partition]);
   return { kind, id, payload: r.rows[0]?.state ?? null };
 }
 
 /** A user with its groups, attached policy ARNs and inline policies. */
-export function userState(q: Queryable, partition: string, userId: string): Promise<OutboxEvent> {
+export function userState(q: Queryable, partition: string, userId: string): Promise<StateEvent<"user">> {
   return stateOf(q, "gh_user_state", EntityKind.user, userId, partition);
 }
 
 /** A group with its attached policy ARNs and inline policies. */
-export function groupState(q: Queryable, partition: string, groupId: string): Promise<OutboxEvent> {
+export function groupState(q: Queryable, partition: string, groupId: string): Promise<StateEvent<"group">> {
   return stateOf(q, "gh_group_state", EntityKind.group, groupId, partition);
 }
 
 /** A role with its trust policy, attached policy ARNs and inline policies. */
-export function roleState(q: Queryable, partition: string, roleId: string): Promise<OutboxEvent> {
+export function roleState(q: Queryable, partition: string, roleId: string): Promise<StateEvent<"role">> {
   return stateOf(q, "gh_role_state", EntityKind.role, roleId, partition);
 }
 
@@ -59,7 +59,7 @@ export async function principalState(
   partition: string,
   kind: PrincipalKind,
   id: string,
-): Promise<OutboxEvent> {
+): Promise<StateEvent<PrincipalKind>> {
   return kind === "user"
     ? userState(q, partition, id)
     : kind === "group"
@@ -68,11 +68,15 @@ export async function principalState(
 }
 
 /** A managed policy with every version; attachment counts change with every attach, so left out. */
-export function policyState(q: Queryable, partition: string, policyId: string): Promise<OutboxEvent> {
+export function policyState(q: Queryable, partition: string, policyId: string): Promise<StateEvent<"policy">> {
   return stateOf(q, "gh_policy_state", EntityKind.policy, policyId, partition);
 }
 
-export async function accessKeyState(q: Queryable, partition: string, accessKeyId: string): Promise<OutboxEvent> {
+export async function accessKeyState(
+  q: Queryable,
+  partition: string,
+  accessKeyId: string,
+): Promise<StateEvent<"access-key">> {
   const r = await q.query<AccessKeyRow>(`${ACCESS_KEY_SELECT} WHERE k.access_key_id = $1`, [accessKeyId]);
   const row = r.rows[0];
   if (row === undefined) return { kind: EntityKind.accessKey, id: accessKeyId, payload: null };
@@ -96,7 +100,7 @@ export async function accessKeyState(q: Queryable, partition: string, accessKeyI
   };
 }
 
-export async function accountState(q: Queryable, accountId: string): Promise<OutboxEvent> {
+export async function accountState(q: Queryable, accountId: string): Promise<StateEvent<"account">> {
   const r = await q.query<{
     account_id: string;
     alias: string | null;
@@ -126,7 +130,7 @@ export async function accountState(q: Queryable, accountId: string): Promise<Out
 }
 
 /** A user's login profile (id = user id): never the hash, which only the control plane needs. */
-export async function loginProfileState(q: Queryable, userId: string): Promise<OutboxEvent> {
+export async function loginProfileState(q: Queryable, userId: string): Promise<StateEvent<"login-profile">> {
   const r = await q.query<{
     account_id: string;
     user_name: string;
@@ -155,7 +159,7 @@ export async function loginProfileState(q: Queryable, userId: string): Promise<O
 }
 
 /** A virtual MFA device (id = serial number), without its seed. */
-export async function mfaDeviceState(q: Queryable, serialNumber: string): Promise<OutboxEvent> {
+export async function mfaDeviceState(q: Queryable, serialNumber: string): Promise<StateEvent<"mfa-device">> {
   const r = await q.query<{
     account_id: string;
     path: string;
@@ -192,7 +196,7 @@ export async function instanceProfileState(
   q: Queryable,
   partition: string,
   instanceProfileId: string,
-): Promise<OutboxEvent> {
+): Promise<StateEvent<"instance-profile">> {
   const r = await q.query<{
     account_id: string;
     instance_profile_name: string;
@@ -238,7 +242,7 @@ export async function instanceProfileState(
  * An OpenID Connect provider (id = ARN): the issuer, audiences, thumbprints and the JWKS document
  * regions verify AssumeRoleWithWebIdentity tokens with.
  */
-export async function oidcProviderState(q: Queryable, arn: string): Promise<OutboxEvent> {
+export async function oidcProviderState(q: Queryable, arn: string): Promise<StateEvent<"oidc-provider">> {
   const r = await q.query<OidcProviderRow>("SELECT * FROM oidc_providers WHERE arn = $1", [arn]);
   const row = r.rows[0];
   return { kind: EntityKind.oidcProvider, id: arn, payload: row === undefined ? null : toOidcProvider(row) };

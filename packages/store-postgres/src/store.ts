@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, randomInt } from "node:crypto";
+import { createSecretBox } from "@gatehouse/auth";
 import { IamError, iamArn, newId } from "@gatehouse/core";
 import pg from "pg";
 import { type AccountSettingsStore, createAccountSettingsStore } from "./account-store.ts";
@@ -72,7 +73,6 @@ import type {
   TagRecord,
   UserRecord,
 } from "./records.ts";
-import { createSecretBox } from "./secret-box.ts";
 import { seedBuiltinPolicies } from "./seed-builtin-policies.ts";
 import {
   accessKeyState,

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
+import type { SecretBox } from "@gatehouse/auth";
 import { IamError } from "@gatehouse/core";
 import type pg from "pg";
 import type { ValidPostgresStoreOptions } from "./options.ts";
 import { translatePgError } from "./pg-error.ts";
 import type { Mutation, RequestToken } from "./records.ts";
-import type { SecretBox } from "./secret-box.ts";
 import type { WriteBatcher, WriteFunction } from "./write-batcher.ts";
 
 /** Anything that runs a query: the pool or a client inside a transaction. */

@@ -1,4 +1,4 @@
-import { decodeAccountSnapshot } from "@gatehouse/bus-kafka";
+import { decodeAccountSnapshot } from "@gatehouse/events";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AccountFixture, policyDoc, startAccountFixture } from "./test-account.int-helper.ts";

@@ -1,5 +1,5 @@
 import { randomInt } from "node:crypto";
-import { decodeAccountSnapshot } from "@gatehouse/bus-kafka";
+import { decodeAccountSnapshot } from "@gatehouse/events";
 import { EntityType } from "@gatehouse/proto";
 import { BUILTIN_POLICIES, type BuiltinPolicy, seedBuiltinPolicies } from "@gatehouse/store-postgres";
 import { status } from "@grpc/grpc-js";

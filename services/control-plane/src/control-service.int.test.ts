@@ -1,5 +1,5 @@
-import { decodeAccountSnapshot } from "@gatehouse/bus-kafka";
 import { createManualClock } from "@gatehouse/core";
+import { decodeAccountSnapshot } from "@gatehouse/events";
 import { EntityType } from "@gatehouse/proto";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

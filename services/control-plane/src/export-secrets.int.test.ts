@@ -1,5 +1,5 @@
-import { decodeAccountSnapshot } from "@gatehouse/bus-kafka";
-import { createSecretBox, secretKeyId } from "@gatehouse/store-postgres";
+import { createSecretBox, secretKeyId } from "@gatehouse/auth";
+import { decodeAccountSnapshot } from "@gatehouse/events";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AccountFixture, policyDoc, startAccountFixture } from "./test-account.int-helper.ts";

@@ -1,5 +1,6 @@
-import { type ChangePublisher, changeEvent, changeMessageBytes, rejectsRecords } from "@gatehouse/bus-kafka";
+import { type ChangePublisher, changeMessageBytes, rejectsRecords } from "@gatehouse/bus-kafka";
 import { IamError } from "@gatehouse/core";
+import { changeEvent } from "@gatehouse/events";
 import type { ChangeEvent } from "@gatehouse/proto";
 import type { OutboxLease, OutboxRow, OutboxSource } from "@gatehouse/store-postgres";
 import type { Logger } from "pino";

@@ -1,8 +1,8 @@
 // Test-only: a harness with one account, its root client, and users with credentials built from
 // policies, for the integration suites of the newer operations.
 import { createHmac } from "node:crypto";
-import { decodeAccountSnapshot } from "@gatehouse/bus-kafka";
 import type { Clock } from "@gatehouse/core";
+import { decodeAccountSnapshot } from "@gatehouse/events";
 import { EntityType } from "@gatehouse/proto";
 import { type Harness, OPERATOR, signedClient, startHarness } from "./test-client.int-helper.ts";
 

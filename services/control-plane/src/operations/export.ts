@@ -1,5 +1,5 @@
-import { CHANGE_EVENT_SCHEMA_VERSION, changeEvent, encodeAccountSnapshot } from "@gatehouse/bus-kafka";
 import { IamError } from "@gatehouse/core";
+import { CHANGE_EVENT_SCHEMA_VERSION, changeEvent, encodeAccountSnapshot } from "@gatehouse/events";
 import { forAnyCaller, type OperationFamily } from "./operation.ts";
 import type { OperationDeps } from "./operation-deps.ts";
 

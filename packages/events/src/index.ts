@@ -1,0 +1,56 @@
+/**
+ * What travels from the control plane to the regions, the SDK and export tooling, without kafkajs
+ * or pg: the versioned `gatehouse.v1.ChangeEvent` / `AccountSnapshot` codec, and the closed,
+ * validated union of entity states those events carry (one strict zod schema per entity kind, the
+ * TypeScript types inferred from them, and one decoder with a switch over the kind).
+ */
+export { decodeEntity, decodeEntityChange, type TypedEntityChange } from "./decode-entity.ts";
+export {
+  type AccessKeyState,
+  AccessKeyStateSchema,
+  type AccountState,
+  AccountStateSchema,
+  type AttachedPolicyRef,
+  AttachedPolicyRefSchema,
+  ENTITY_KINDS,
+  EntityKind,
+  type EntityStateOf,
+  type EntityStates,
+  type GroupState,
+  GroupStateSchema,
+  type GuardrailState,
+  GuardrailStateSchema,
+  InlinePolicySchema,
+  type InlinePolicyState,
+  type InstanceProfileState,
+  InstanceProfileStateSchema,
+  type LoginProfileState,
+  LoginProfileStateSchema,
+  type MfaDeviceState,
+  MfaDeviceStateSchema,
+  type OidcProviderState,
+  OidcProviderStateSchema,
+  type PasswordPolicyState,
+  PasswordPolicyStateSchema,
+  type PolicyState,
+  PolicyStateSchema,
+  type PolicyVersionState,
+  PolicyVersionStateSchema,
+  type RoleState,
+  RoleStateSchema,
+  TagSchema,
+  type TagState,
+  type TypedEntity,
+  type UserState,
+  UserStateSchema,
+} from "./entity-state.ts";
+export {
+  CHANGE_EVENT_SCHEMA_VERSION,
+  ChangeHeaders,
+  changeEvent,
+  decodeAccountSnapshot,
+  decodeChangeEvent,
+  type EntityChange,
+  encodeAccountSnapshot,
+  encodeChangeEvent,
+} from "./event-codec.ts";
