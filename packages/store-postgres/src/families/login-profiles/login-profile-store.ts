@@ -1,22 +1,20 @@
 import { IamError } from "@gatehouse/core";
 import { type Algorithm, hash, verify } from "@node-rs/argon2";
-import { createHashLimiter } from "./hash-limiter.ts";
-import { findUser, type UserRow } from "./lookups.ts";
-import { checkPasswordAgainstPolicy, findPasswordPolicy } from "./password-policy.ts";
-import type { LoginProfileRecord, Mutation, RequestToken } from "./records.ts";
-import { loginProfileState } from "./state.ts";
+import type { LoginProfileRecord, Mutation, RequestToken } from "../../records.ts";
+import { loginProfileState } from "../../state.ts";
+import { type Queryable, read, type StoreContext } from "../../tx.ts";
 import {
   type MutationOutcome,
   mutate,
-  type Queryable,
-  read,
   replayToken,
   requestHash,
   requestTokenOf,
-  type StoreContext,
   tokenSpec,
   type WriteSpec,
-} from "./tx.ts";
+} from "../../write-path.ts";
+import { checkPasswordAgainstPolicy, findPasswordPolicy } from "../accounts/password-policy.ts";
+import type { UserRow } from "../users/user-rows.ts";
+import { createHashLimiter } from "./hash-limiter.ts";
 
 /** Input of {@link LoginProfileStore.updateLoginProfile}: absent fields keep their value. */
 export interface UpdateLoginProfileInput extends RequestToken {
@@ -141,7 +139,6 @@ type ProfileExpectation = "absent" | "present";
 
 /** The {@link LoginProfileStore} part of the store. */
 export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
-  const partition = ctx.options.partition;
   const limiter = createHashLimiter(ctx.options.passwordHashing);
 
   /**
@@ -157,7 +154,7 @@ export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
     verifyOld?: (currentHash: string | null) => Promise<void>,
   ): Promise<CheckedPassword> => {
     const { user, policy, state } = await read(ctx, "CheckPassword", async (q) => {
-      const user = await findUser(q, partition, accountId, userName);
+      const user = await ctx.find.user(q, accountId, userName);
       const policy = await findPasswordPolicy(q, accountId);
       const reuse = policy?.passwordReusePrevention ?? 0;
       return { user, policy, state: await passwordState(q, user.user_id, Math.max(reuse, 1)) };
@@ -223,7 +220,7 @@ export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
         passwordHash ??= await limiter.run(accountId, () => hash(password, ARGON2));
         const newHash = passwordHash;
         const m = await mutate<T | typeof STALE>(ctx, accountId, spec, async (q) => {
-          const user = await findUser(q, partition, accountId, userName);
+          const user = await ctx.find.user(q, accountId, userName);
           const locked = await q.query<ProfileRow>("SELECT * FROM login_profiles WHERE user_id = $1 FOR UPDATE", [
             user.user_id,
           ]);
@@ -332,7 +329,7 @@ export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
         );
       }
       return mutate(ctx, accountId, spec, async (q) => {
-        const user = await findUser(q, partition, accountId, userName);
+        const user = await ctx.find.user(q, accountId, userName);
         const profile = await findProfile(q, user);
         const reset = input.passwordResetRequired ?? profile.password_reset_required;
         if (reset === profile.password_reset_required) return { value: null, events: [] };
@@ -350,7 +347,7 @@ export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
         accountId,
         { operation: "DeleteLoginProfile", request: { userName }, ...tokenSpec(token) },
         async (q) => {
-          const user = await findUser(q, partition, accountId, userName);
+          const user = await ctx.find.user(q, accountId, userName);
           await findProfile(q, user);
           // Kept in the history, so deleting and re-creating the profile cannot dodge reuse prevention.
           await keepInHistory(q, user.user_id);
@@ -361,7 +358,7 @@ export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
 
     getLoginProfile: (accountId, userName) =>
       read(ctx, "GetLoginProfile", async (q) => {
-        const user = await findUser(q, partition, accountId, userName);
+        const user = await ctx.find.user(q, accountId, userName);
         const p = await findProfile(q, user);
         return {
           userName: user.user_name,

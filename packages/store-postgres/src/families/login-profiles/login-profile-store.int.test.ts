@@ -4,7 +4,7 @@ import { createTestSchema, iamErrorOf, type TestSchema } from "@gatehouse/testki
 import { verify } from "@node-rs/argon2";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPostgresStore, type IamStore, type PasswordPolicyRecord } from "./index.ts";
+import { createPostgresStore, type IamStore, type PasswordPolicyRecord } from "../../index.ts";
 
 const POLICY: PasswordPolicyRecord = {
   minimumPasswordLength: 8,

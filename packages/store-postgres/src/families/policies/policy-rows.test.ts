@@ -1,6 +1,6 @@
 import { IamError } from "@gatehouse/core";
 import { describe, expect, it } from "vitest";
-import { parsePolicyArn } from "./lookups.ts";
+import { parsePolicyArn } from "./policy-rows.ts";
 
 const ACCOUNT = "111122223333";
 

@@ -12,7 +12,7 @@ import {
   loadMigrations,
   migrate,
   seedBuiltinPolicies,
-} from "./index.ts";
+} from "../../index.ts";
 
 describe("built-in policy revisions (migration 0019)", () => {
   it("gives policies seeded before it their catalog revision; the next seeding finds nothing to do", async () => {

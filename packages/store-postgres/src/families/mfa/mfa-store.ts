@@ -1,9 +1,9 @@
 import { IamError, iamArn } from "@gatehouse/core";
 import { generate, generateSecret } from "otplib";
-import { findUser } from "./lookups.ts";
-import type { Mutation, RequestToken } from "./records.ts";
-import { mfaDeviceState } from "./state.ts";
-import { mutate, type Queryable, read, type StoreContext, tokenSpec } from "./tx.ts";
+import type { Mutation, RequestToken } from "../../records.ts";
+import { mfaDeviceState } from "../../state.ts";
+import { type Queryable, read, type StoreContext } from "../../tx.ts";
+import { mutate, tokenSpec } from "../../write-path.ts";
 
 /** A virtual MFA device as listed (never its seed). */
 export interface MfaDeviceRecord {
@@ -128,7 +128,7 @@ export function createMfaStore(ctx: StoreContext): MfaStore {
           ...tokenSpec(token),
         },
         async (q) => {
-          const user = await findUser(q, partition, accountId, userName);
+          const user = await ctx.find.user(q, accountId, userName);
           const device = await findDevice(q, accountId, serialNumber);
           if (device.user_id !== null) {
             throw new IamError("EntityAlreadyExists", `MFA device ${serialNumber} is already enabled for a user`, {
@@ -171,7 +171,7 @@ export function createMfaStore(ctx: StoreContext): MfaStore {
         accountId,
         { operation: "DeactivateMFADevice", request: { userName, serialNumber }, ...tokenSpec(token) },
         async (q) => {
-          const user = await findUser(q, partition, accountId, userName);
+          const user = await ctx.find.user(q, accountId, userName);
           const device = await findDevice(q, accountId, serialNumber);
           if (device.user_id !== user.user_id) {
             throw new IamError(
@@ -191,7 +191,7 @@ export function createMfaStore(ctx: StoreContext): MfaStore {
 
     listMfaDevices: (accountId, userName) =>
       read(ctx, "ListMFADevices", async (q) => {
-        const user = await findUser(q, partition, accountId, userName);
+        const user = await ctx.find.user(q, accountId, userName);
         const r = await q.query<{ serial_number: string; enabled_at: Date; created_at: Date }>(
           "SELECT serial_number, enabled_at, created_at FROM mfa_devices WHERE user_id = $1 ORDER BY serial_number",
           [user.user_id],

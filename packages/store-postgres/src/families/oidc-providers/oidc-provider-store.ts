@@ -1,8 +1,9 @@
 import { IamError, iamArn } from "@gatehouse/core";
-import { checkTagQuota, tagsJson } from "./lookups.ts";
-import type { Mutation, RequestToken, TagRecord } from "./records.ts";
-import { type OidcProviderRow, oidcProviderState, toOidcProvider } from "./state.ts";
-import { mutate, type Queryable, read, type StoreContext, tokenSpec } from "./tx.ts";
+import { checkTagQuota, tagsJson } from "../../checks.ts";
+import type { Mutation, RequestToken, TagRecord } from "../../records.ts";
+import { type OidcProviderRow, oidcProviderState, toOidcProvider } from "../../state.ts";
+import { type Queryable, read, type StoreContext } from "../../tx.ts";
+import { mutate, tokenSpec } from "../../write-path.ts";
 
 /** An OpenID Connect identity provider, as GetOpenIDConnectProvider describes it. */
 export interface OidcProviderRecord {

@@ -1,23 +1,17 @@
 import { IamError } from "@gatehouse/core";
-import { findInstanceProfile } from "./instance-profile-store.ts";
-import { findRole, findUser, pageQuery, toPage } from "./lookups.ts";
-import { findProvider } from "./oidc-provider-store.ts";
-import type { Mutation, Page, PageInput, RequestToken, TagRecord } from "./records.ts";
-import { instanceProfileState, oidcProviderState, roleState, userState } from "./state.ts";
-import { mutate, type OutboxEvent, type Queryable, read, type StoreContext, tokenSpec } from "./tx.ts";
+import { pageQuery, toPage } from "../../paging.ts";
+import type { Mutation, Page, PageInput, RequestToken, TagRecord } from "../../records.ts";
+import { instanceProfileState, oidcProviderState, roleState, userState } from "../../state.ts";
+import { type OutboxEvent, type Queryable, read, type StoreContext } from "../../tx.ts";
+import { mutate, tokenSpec } from "../../write-path.ts";
+import { findInstanceProfile } from "../instance-profiles/instance-profile-store.ts";
+import { findProvider } from "../oidc-providers/oidc-provider-store.ts";
 
 /** The entities that carry tags: users, roles, instance profiles and OpenID Connect providers. */
 export type TaggableKind = "user" | "role" | "instance-profile" | "oidc-provider";
 
-/** Input of {@link TagStore.updateRole}: absent fields keep their value, as AWS's UpdateRole. */
-export interface UpdateRoleInput extends RequestToken {
-  readonly description?: string | undefined;
-  readonly maxSessionDuration?: number | undefined;
-}
-
 /**
- * Tags on users, roles, instance profiles and OpenID Connect providers, and the in-place updates
- * of a role. An entity is named by `name`: the user, role or instance profile name, or the OIDC
+ * Tags on users, roles, instance profiles and OpenID Connect providers. An entity is named by `name`: the user, role or instance profile name, or the OIDC
  * provider's ARN.
  */
 export interface TagStore {
@@ -43,13 +37,6 @@ export interface TagStore {
   ): Promise<Mutation<null>>;
   /** The entity's tags sorted by key (case-insensitively), paged. */
   listEntityTags(accountId: string, kind: TaggableKind, name: string, page: PageInput): Promise<Page<TagRecord>>;
-  updateRole(accountId: string, roleName: string, input: UpdateRoleInput): Promise<Mutation<null>>;
-  updateAssumeRolePolicy(
-    accountId: string,
-    roleName: string,
-    document: string,
-    token?: RequestToken,
-  ): Promise<Mutation<null>>;
 }
 
 /** How one taggable kind is found, named and written. */
@@ -76,7 +63,7 @@ export function createTagStore(ctx: StoreContext): TagStore {
       label: "user",
       keysIgnoreCase: true,
       find: async (q, accountId, name) => {
-        const u = await findUser(q, partition, accountId, name);
+        const u = await ctx.find.user(q, accountId, name);
         return { id: u.user_id, tags: u.tags };
       },
       write: async (q, id, tags) => {
@@ -89,7 +76,7 @@ export function createTagStore(ctx: StoreContext): TagStore {
       label: "role",
       keysIgnoreCase: true,
       find: async (q, accountId, name) => {
-        const r = await findRole(q, partition, accountId, name);
+        const r = await ctx.find.role(q, accountId, name);
         return { id: r.role_id, tags: r.tags };
       },
       write: async (q, id, tags) => {
@@ -188,44 +175,5 @@ export function createTagStore(ctx: StoreContext): TagStore {
           .filter((x) => p.after === null || keyOf(t, x.key) > p.after);
         return toPage(sorted.slice(0, p.limit + 1), p.limit, (x) => keyOf(t, x.key));
       }),
-
-    updateRole: (accountId, roleName, input) =>
-      mutate(
-        ctx,
-        accountId,
-        {
-          operation: "UpdateRole",
-          request: { roleName, description: input.description, maxSessionDuration: input.maxSessionDuration },
-          ...tokenSpec(input),
-        },
-        async (q) => {
-          const role = await findRole(q, partition, accountId, roleName);
-          const r = await q.query(
-            `UPDATE roles SET description = COALESCE($2, description), max_session_duration = COALESCE($3, max_session_duration)
-             WHERE role_id = $1 AND (description, max_session_duration)
-               IS DISTINCT FROM (COALESCE($2, description), COALESCE($3, max_session_duration))`,
-            [role.role_id, input.description ?? null, input.maxSessionDuration ?? null],
-          );
-          if (r.rowCount === 0) return { value: null, events: [] };
-          return { value: null, events: [await roleState(q, partition, role.role_id)] };
-        },
-      ),
-
-    updateAssumeRolePolicy: (accountId, roleName, document, token) =>
-      mutate(
-        ctx,
-        accountId,
-        {
-          operation: "UpdateAssumeRolePolicy",
-          request: { roleName, document },
-          ...tokenSpec(token),
-        },
-        async (q) => {
-          const role = await findRole(q, partition, accountId, roleName);
-          if (role.trust_policy === document) return { value: null, events: [] };
-          await q.query("UPDATE roles SET trust_policy = $2 WHERE role_id = $1", [role.role_id, document]);
-          return { value: null, events: [await roleState(q, partition, role.role_id)] };
-        },
-      ),
   };
 }

@@ -1,6 +1,6 @@
 import { IamError } from "@gatehouse/core";
-import type { PasswordPolicyRecord } from "./records.ts";
-import type { Queryable } from "./tx.ts";
+import type { PasswordPolicyRecord } from "../../records.ts";
+import type { Queryable } from "../../tx.ts";
 
 /** A `password_policies` row. */
 export interface PasswordPolicyRow {

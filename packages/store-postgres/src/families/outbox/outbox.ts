@@ -1,8 +1,8 @@
 import { IamError } from "@gatehouse/core";
 import pg from "pg";
-import { translatePgError } from "./pg-error.ts";
-import type { OutboxRow } from "./records.ts";
-import type { IamStore } from "./store.ts";
+import { translatePgError } from "../../pg-error.ts";
+import type { OutboxRow } from "../../records.ts";
+import type { IamStore } from "../../store.ts";
 
 /** An account whose oldest unpublished event could not be published; its later events wait behind it. */
 export interface ParkedEvent {

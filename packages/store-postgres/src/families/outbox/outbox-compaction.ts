@@ -1,6 +1,6 @@
 import { IamError } from "@gatehouse/core";
-import { translatePgError } from "./pg-error.ts";
-import { preparing, type Queryable, type StoreContext } from "./tx.ts";
+import { translatePgError } from "../../pg-error.ts";
+import { preparing, type Queryable, type StoreContext } from "../../tx.ts";
 
 /** Options of {@link OutboxCompactionStore.compactOutbox}. */
 export interface CompactOutboxOptions {

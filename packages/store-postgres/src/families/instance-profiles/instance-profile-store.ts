@@ -1,8 +1,11 @@
 import { IamError, iamArn, newId } from "@gatehouse/core";
-import { checkTagQuota, findRole, pageQuery, ROLE_SELECT, type RoleRow, tagsJson, toPage, toRole } from "./lookups.ts";
-import type { Mutation, Page, PageInput, RequestToken, RoleRecord, TagRecord } from "./records.ts";
-import { instanceProfileState } from "./state.ts";
-import { mutate, type Queryable, read, type StoreContext, tokenSpec } from "./tx.ts";
+import { checkTagQuota, tagsJson } from "../../checks.ts";
+import { pageQuery, toPage } from "../../paging.ts";
+import type { Mutation, Page, PageInput, RequestToken, RoleRecord, TagRecord } from "../../records.ts";
+import { instanceProfileState } from "../../state.ts";
+import { type Queryable, read, type StoreContext } from "../../tx.ts";
+import { mutate, tokenSpec } from "../../write-path.ts";
+import { ROLE_SELECT, type RoleRow, toRole } from "../roles/role-rows.ts";
 
 /** An instance profile: a named container for at most one role, for workloads. */
 export interface InstanceProfileRecord {
@@ -167,7 +170,7 @@ export function createInstanceProfileStore(ctx: StoreContext): InstanceProfileSt
     listInstanceProfilesForRole: (accountId, roleName, page) =>
       read(ctx, "ListInstanceProfilesForRole", async (q) => {
         const p = pageQuery({ marker: page.marker, maxItems: page.maxItems });
-        const role = await findRole(q, partition, accountId, roleName);
+        const role = await ctx.find.role(q, accountId, roleName);
         const r = await q.query<InstanceProfileRow>(
           `SELECT * FROM instance_profiles WHERE role_id = $1
              AND ($2::text IS NULL OR lower(instance_profile_name) > $2)
@@ -203,7 +206,7 @@ export function createInstanceProfileStore(ctx: StoreContext): InstanceProfileSt
         { operation: "AddRoleToInstanceProfile", request: { name, roleName }, ...tokenSpec(token) },
         async (q) => {
           const row = await findInstanceProfile(q, accountId, name);
-          const role = await findRole(q, partition, accountId, roleName);
+          const role = await ctx.find.role(q, accountId, roleName);
           if (row.role_id !== null) {
             throw new IamError(
               "LimitExceeded",
@@ -230,7 +233,7 @@ export function createInstanceProfileStore(ctx: StoreContext): InstanceProfileSt
         },
         async (q) => {
           const row = await findInstanceProfile(q, accountId, name);
-          const role = await findRole(q, partition, accountId, roleName);
+          const role = await ctx.find.role(q, accountId, roleName);
           if (row.role_id !== role.role_id) {
             throw new IamError(
               "NoSuchEntity",

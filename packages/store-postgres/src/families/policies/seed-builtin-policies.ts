@@ -1,8 +1,9 @@
 import pg from "pg";
+import { policyState } from "../../state.ts";
+import type { OutboxEvent, StoreContext } from "../../tx.ts";
+import { mutate } from "../../write-path.ts";
 import { AWS_MANAGED_ACCOUNT, BUILTIN_POLICIES, type BuiltinPolicy } from "./builtin-policies.ts";
-import { policyReferencedIn, REFERENCED_IN_ACCOUNT } from "./lookups.ts";
-import { policyState } from "./state.ts";
-import { mutate, type OutboxEvent, type StoreContext } from "./tx.ts";
+import { policyReferencedIn, REFERENCED_IN_ACCOUNT } from "./policy-rows.ts";
 
 /** What seeding needs of a store (an `IamStore` has all of it). */
 export type SeedTarget = Pick<StoreContext, "pool" | "options" | "channel">;

@@ -1,8 +1,9 @@
 import { IamError } from "@gatehouse/core";
+import type { Mutation, PasswordPolicyRecord, RequestToken } from "../../records.ts";
+import { accountState } from "../../state.ts";
+import { read, type StoreContext } from "../../tx.ts";
+import { mutate, tokenSpec } from "../../write-path.ts";
 import { findPasswordPolicy } from "./password-policy.ts";
-import type { Mutation, PasswordPolicyRecord, RequestToken } from "./records.ts";
-import { accountState } from "./state.ts";
-import { mutate, read, type StoreContext, tokenSpec } from "./tx.ts";
 
 /** The account alias and the account password policy. */
 export interface AccountSettingsStore {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createTestSchema, iamErrorOf, type TestSchema } from "@gatehouse/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPostgresStore, type IamStore } from "./index.ts";
+import { createPostgresStore, type IamStore } from "../../index.ts";
 
 // argon2 work is bounded per account: a tenant's burst of password writes is refused beyond
 // passwordHashing.writesPerAccount, while another account's write goes through meanwhile.

@@ -1,7 +1,8 @@
 import { IamError } from "@gatehouse/core";
-import type { Mutation, RequestToken } from "./records.ts";
-import { accountState } from "./state.ts";
-import { mutate, read, type StoreContext, tokenSpec } from "./tx.ts";
+import type { Mutation, RequestToken } from "../../records.ts";
+import { accountState } from "../../state.ts";
+import { read, type StoreContext } from "../../tx.ts";
+import { mutate, tokenSpec } from "../../write-path.ts";
 
 /** A guardrail attached to an account: the policy's ARN and the document copied at attach time. */
 export interface GuardrailRecord {
