@@ -43,7 +43,7 @@ export interface AttachmentStore {
   ): Promise<Page<AttachedPolicyRecord>>;
 }
 
-// Queries shared by the unpaged and paged lists of a principal's groups and policies: rows strictly
+// A principal's attached policies, as its paged list reads them: rows strictly
 // after the sort key `after` (from a marker; null: from the start), at most `limit` (null: all),
 // ordered by that same sort key so markers resume exactly where the last page ended.
 

@@ -30,7 +30,7 @@ export interface GroupStore {
   ): Promise<Mutation<null>>;
 }
 
-// Queries shared by the unpaged and paged lists of a principal's groups and policies: rows strictly
+// A user's groups, as its paged list reads them: rows strictly
 // after the sort key `after` (from a marker; null: from the start), at most `limit` (null: all),
 // ordered by that same sort key so markers resume exactly where the last page ended.
 
