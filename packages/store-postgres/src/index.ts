@@ -3,22 +3,48 @@
  * is one transaction that bumps the account revision and fills the outbox, and the outbox source
  * the relay drains.
  */
-export type { AccountSettingsStore } from "./account-store.ts";
-export { AWS_MANAGED_ACCOUNT, BUILTIN_POLICIES, type BuiltinPolicy } from "./builtin-policies.ts";
+export type { AccountSettingsStore } from "./families/accounts/account-settings-store.ts";
+export type { NewAccount } from "./families/accounts/account-store.ts";
 export {
   type GuardrailRecord,
   type GuardrailStore,
   MAX_GUARDRAILS_PER_ACCOUNT,
-} from "./guardrail-store.ts";
+} from "./families/accounts/guardrail-store.ts";
 export type {
   CreateInstanceProfileInput,
   InstanceProfileRecord,
   InstanceProfileStore,
-} from "./instance-profile-store.ts";
-export type { LoginProfileStore, UpdateLoginProfileInput } from "./login-profile-store.ts";
-export type { MfaDeviceRecord, MfaStore, NewMfaDevice } from "./mfa-store.ts";
+} from "./families/instance-profiles/instance-profile-store.ts";
+export type { LoginProfileStore, UpdateLoginProfileInput } from "./families/login-profiles/login-profile-store.ts";
+export type { MfaDeviceRecord, MfaStore, NewMfaDevice } from "./families/mfa/mfa-store.ts";
+export type {
+  CreateOidcProviderInput,
+  OidcProviderRecord,
+  OidcProviderStore,
+} from "./families/oidc-providers/oidc-provider-store.ts";
+export {
+  createOutboxSource,
+  type OutboxLease,
+  type OutboxSource,
+  type ParkedEvent,
+} from "./families/outbox/outbox.ts";
+export type {
+  CompactOutboxOptions,
+  OutboxCompaction,
+  OutboxCompactionAccount,
+  OutboxCompactionStore,
+} from "./families/outbox/outbox-compaction.ts";
+export { AWS_MANAGED_ACCOUNT, BUILTIN_POLICIES, type BuiltinPolicy } from "./families/policies/builtin-policies.ts";
+export type { CreatePolicyInput, PolicyScope } from "./families/policies/policy-store.ts";
+export {
+  type BuiltinPolicySeeding,
+  type SeedTarget,
+  seedBuiltinPolicies,
+} from "./families/policies/seed-builtin-policies.ts";
+export type { CreateRoleInput, UpdateRoleInput } from "./families/roles/role-store.ts";
+export type { TaggableKind, TagStore } from "./families/tags/tag-store.ts";
+export type { CreateUserInput, NamedPolicyDocument, PrincipalPolicies } from "./families/users/user-store.ts";
 export { loadMigrations, type Migration, type MigrationResult, migrate } from "./migrate.ts";
-export type { CreateOidcProviderInput, OidcProviderRecord, OidcProviderStore } from "./oidc-provider-store.ts";
 export {
   DEFAULT_QUOTAS,
   type PostgresStoreOptions,
@@ -26,26 +52,7 @@ export {
   type ValidPostgresStoreOptions,
   validatePostgresStoreOptions,
 } from "./options.ts";
-export { createOutboxSource, type OutboxLease, type OutboxSource, type ParkedEvent } from "./outbox.ts";
-export type {
-  CompactOutboxOptions,
-  OutboxCompaction,
-  OutboxCompactionAccount,
-  OutboxCompactionStore,
-} from "./outbox-compaction.ts";
 export { translatePgError } from "./pg-error.ts";
 export type * from "./records.ts";
-export { type BuiltinPolicySeeding, type SeedTarget, seedBuiltinPolicies } from "./seed-builtin-policies.ts";
 export { EntityKind } from "./state.ts";
-export {
-  type CreatePolicyInput,
-  type CreateRoleInput,
-  type CreateUserInput,
-  createPostgresStore,
-  type IamStore,
-  type NamedPolicyDocument,
-  type NewAccount,
-  type PolicyScope,
-  type PrincipalPolicies,
-} from "./store.ts";
-export type { TaggableKind, TagStore, UpdateRoleInput } from "./tag-store.ts";
+export { createPostgresStore, type IamStore } from "./store.ts";

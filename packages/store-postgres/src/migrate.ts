@@ -42,8 +42,12 @@ export interface MigrationResult {
 }
 
 /**
- * Brings `schema` up to date: each pending migration runs in its own transaction together with
- * its `schema_migrations` row, under an advisory lock so concurrent starters do not race.
+ * Brings `schema` up to date. The definition each SQL function has once every migration has run
+ * is kept, as Postgres prints it, in `sql/functions/<name>.sql` (the place to read a `gh_*`
+ * function); a migration that changes a function updates that file too, and
+ * `sql/sql-functions.int.test.ts` fails until it does. Each pending migration runs in its own
+ * transaction together with its `schema_migrations` row, under an advisory lock so concurrent
+ * starters do not race.
  *
  * @example
  * await migrate(pool, { schema: "gatehouse" });

@@ -1,8 +1,8 @@
 import { iamArn } from "@gatehouse/core";
 import { EntityKind, type EntityStateOf } from "@gatehouse/events";
-import { ACCESS_KEY_SELECT, type AccessKeyRow } from "./lookups.ts";
-import type { OidcProviderRecord } from "./oidc-provider-store.ts";
-import { type PasswordPolicyRow, toPasswordPolicy } from "./password-policy.ts";
+import { ACCESS_KEY_SELECT, type AccessKeyRow } from "./families/access-keys/access-key-rows.ts";
+import { type PasswordPolicyRow, toPasswordPolicy } from "./families/accounts/password-policy.ts";
+import type { OidcProviderRecord } from "./families/oidc-providers/oidc-provider-store.ts";
 import type { PrincipalKind, TagRecord } from "./records.ts";
 import type { OutboxEvent, Queryable } from "./tx.ts";
 

@@ -1,0 +1,182 @@
+import { IamError, newId } from "@gatehouse/core";
+import { assertNoDependents, count, limitExceeded } from "../../checks.ts";
+import { pageQuery, toPage } from "../../paging.ts";
+import type { GroupRecord, Mutation, Page, PageInput, RequestToken, UserRecord } from "../../records.ts";
+import { groupState, userState } from "../../state.ts";
+import { type Queryable, read, type StoreContext } from "../../tx.ts";
+import { mutate, tokenSpec } from "../../write-path.ts";
+import { DEFAULT_PATH } from "../policies/policy-references.ts";
+import { listUsersWhere } from "../users/user-store.ts";
+import { type GroupRow, toGroup } from "./group-rows.ts";
+
+/** Groups and their members. */
+export interface GroupStore {
+  createGroup(
+    accountId: string,
+    input: { groupName: string; path?: string | undefined } & RequestToken,
+  ): Promise<Mutation<GroupRecord>>;
+  getGroup(accountId: string, groupName: string): Promise<GroupRecord>;
+  listGroups(accountId: string, page: PageInput): Promise<Page<GroupRecord>>;
+  /** One page of the user's groups; the marker is the last group's lower-cased name. `pathPrefix` is ignored. */
+  listGroupsForUser(accountId: string, userName: string, page: PageInput): Promise<Page<GroupRecord>>;
+  listUsersInGroup(accountId: string, groupName: string): Promise<UserRecord[]>;
+  deleteGroup(accountId: string, groupName: string, token?: RequestToken): Promise<Mutation<null>>;
+  addUserToGroup(accountId: string, groupName: string, userName: string, token?: RequestToken): Promise<Mutation<null>>;
+  removeUserFromGroup(
+    accountId: string,
+    groupName: string,
+    userName: string,
+    token?: RequestToken,
+  ): Promise<Mutation<null>>;
+}
+
+// A user's groups, as its paged list reads them: rows strictly
+// after the sort key `after` (from a marker; null: from the start), at most `limit` (null: all),
+// ordered by that same sort key so markers resume exactly where the last page ended.
+
+async function groupsOfUser(q: Queryable, userId: string, after: string | null, limit: number | null) {
+  const r = await q.query<GroupRow>(
+    `SELECT g.* FROM group_memberships m JOIN groups g ON g.group_id = m.group_id
+     WHERE m.user_id = $1 AND ($2::text IS NULL OR lower(g.group_name) > $2) ORDER BY lower(g.group_name) LIMIT $3`,
+    [userId, after, limit],
+  );
+  return r.rows;
+}
+
+/** The {@link GroupStore} part of the store. */
+export function createGroupStore(ctx: StoreContext): GroupStore {
+  const { find } = ctx;
+  const { partition, quotas } = ctx.options;
+  const userList = (q: Queryable, where: string, params: unknown[]) => listUsersWhere(q, partition, where, params);
+
+  return {
+    createGroup: (accountId, input) =>
+      mutate(
+        ctx,
+        accountId,
+        {
+          operation: "CreateGroup",
+          request: { groupName: input.groupName, path: input.path },
+          ...tokenSpec(input),
+        },
+        async (q) => {
+          const groupId = newId("group");
+          const r = await q.query<GroupRow>(
+            `INSERT INTO groups (group_id, account_id, group_name, path) SELECT $1::text, $2::text, $3::text, $4::text
+             WHERE (SELECT count(*) FROM groups WHERE account_id = $2) < $5 RETURNING *`,
+            [groupId, accountId, input.groupName, input.path || DEFAULT_PATH, quotas.groupsPerAccount],
+          );
+          const row = r.rows[0];
+          if (row === undefined) {
+            throw limitExceeded("too many groups in the account", quotas.groupsPerAccount, "groupName");
+          }
+          return { value: toGroup(row, partition), events: [await groupState(q, partition, groupId)] };
+        },
+      ),
+
+    getGroup: (accountId, groupName) =>
+      read(ctx, "GetGroup", async (q) => toGroup(await find.group(q, accountId, groupName), partition)),
+
+    listGroups: (accountId, page) =>
+      read(ctx, "ListGroups", async (q) => {
+        const p = pageQuery(page);
+        const r = await q.query<GroupRow>(
+          `SELECT * FROM groups WHERE account_id = $1 AND ($2::text IS NULL OR lower(group_name) > $2) AND path LIKE $3
+           ORDER BY lower(group_name) LIMIT $4`,
+          [accountId, p.after, p.pathLike, p.limit + 1],
+        );
+        return toPage(
+          r.rows.map((g) => toGroup(g, partition)),
+          p.limit,
+          (g) => g.groupName.toLowerCase(),
+        );
+      }),
+
+    listGroupsForUser: (accountId, userName, page) =>
+      read(ctx, "ListGroupsForUser", async (q) => {
+        const p = pageQuery({ marker: page.marker, maxItems: page.maxItems });
+        const user = await find.user(q, accountId, userName);
+        const rows = await groupsOfUser(q, user.user_id, p.after, p.limit + 1);
+        return toPage(
+          rows.map((g) => toGroup(g, partition)),
+          p.limit,
+          (g) => g.groupName.toLowerCase(),
+        );
+      }),
+
+    listUsersInGroup: (accountId, groupName) =>
+      read(ctx, "GetGroup", async (q) => {
+        const group = await find.group(q, accountId, groupName);
+        return userList(
+          q,
+          "JOIN group_memberships m ON m.user_id = u.user_id WHERE m.group_id = $1 ORDER BY lower(u.user_name)",
+          [group.group_id],
+        );
+      }),
+
+    deleteGroup: (accountId, groupName, token) =>
+      mutate(ctx, accountId, { operation: "DeleteGroup", request: { groupName }, ...tokenSpec(token) }, async (q) => {
+        const group = await find.group(q, accountId, groupName);
+        await assertNoDependents(q, { kind: "group", name: groupName, id: group.group_id, field: "groupName" }, [
+          { label: "members", table: "group_memberships", column: "group_id" },
+          { label: "attached policies", table: "policy_attachments", column: "group_id" },
+          { label: "inline policies", table: "inline_policies", column: "group_id" },
+        ]);
+        await q.query("DELETE FROM groups WHERE group_id = $1", [group.group_id]);
+        return { value: null, events: [await groupState(q, partition, group.group_id)] };
+      }),
+
+    addUserToGroup: (accountId, groupName, userName, token) =>
+      mutate(
+        ctx,
+        accountId,
+        { operation: "AddUserToGroup", request: { groupName, userName }, ...tokenSpec(token) },
+        async (q) => {
+          const group = await find.group(q, accountId, groupName);
+          const user = await find.user(q, accountId, userName);
+          const inserted = await q.query(
+            "INSERT INTO group_memberships (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            [group.group_id, user.user_id],
+          );
+          // Already a member: AWS answers success and nothing changes.
+          if (inserted.rowCount === 0) return { value: null, events: [] };
+          const n = await count(q, "SELECT count(*)::int AS n FROM group_memberships WHERE user_id = $1", [
+            user.user_id,
+          ]);
+          if (n > quotas.groupsPerUser) {
+            throw limitExceeded(
+              `user ${JSON.stringify(userName)} is already in too many groups`,
+              quotas.groupsPerUser,
+              "groupName",
+            );
+          }
+          return { value: null, events: [await userState(q, partition, user.user_id)] };
+        },
+      ),
+
+    removeUserFromGroup: (accountId, groupName, userName, token) =>
+      mutate(
+        ctx,
+        accountId,
+        { operation: "RemoveUserFromGroup", request: { groupName, userName }, ...tokenSpec(token) },
+        async (q) => {
+          const group = await find.group(q, accountId, groupName);
+          const user = await find.user(q, accountId, userName);
+          const r = await q.query("DELETE FROM group_memberships WHERE group_id = $1 AND user_id = $2", [
+            group.group_id,
+            user.user_id,
+          ]);
+          if (r.rowCount === 0) {
+            throw new IamError(
+              "NoSuchEntity",
+              `user ${JSON.stringify(userName)} is not in group ${JSON.stringify(groupName)}`,
+              {
+                field: "userName",
+              },
+            );
+          }
+          return { value: null, events: [await userState(q, partition, user.user_id)] };
+        },
+      ),
+  };
+}
