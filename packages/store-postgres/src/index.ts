@@ -10,6 +10,14 @@ export {
   type GuardrailStore,
   MAX_GUARDRAILS_PER_ACCOUNT,
 } from "./families/accounts/guardrail-store.ts";
+export {
+  AUTHORIZATION_DETAILS_ENTITY_TYPES,
+  type AuthorizationDetails,
+  type AuthorizationDetailsEntityType,
+  type AuthorizationDetailsInput,
+  type ManagedPolicyDetailRecord,
+  type RoleDetailRecord,
+} from "./families/export/authorization-details.ts";
 export type {
   CreateInstanceProfileInput,
   InstanceProfileRecord,

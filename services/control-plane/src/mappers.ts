@@ -1,29 +1,56 @@
+import type { GroupState, UserState } from "@gatehouse/events";
 import type {
   AccessKeyMetadata,
+  AttachedPermissionsBoundary,
+  AttachedPolicy,
   Group,
+  GroupDetail,
   InstanceProfile,
   LoginProfile,
   ManagedPolicy,
+  ManagedPolicyDetail,
   PageResponse,
+  PolicyDetail,
   PolicyVersion,
   Revision,
   Role,
+  RoleDetail,
   Tag,
   User,
+  UserDetail,
 } from "@gatehouse/proto";
 import type {
   AccessKeyRecord,
   GroupRecord,
   InstanceProfileRecord,
   LoginProfileRecord,
+  ManagedPolicyDetailRecord,
   ManagedPolicyRecord,
   Mutation,
   Page,
   PolicyVersionRecord,
+  RoleDetailRecord,
   RoleRecord,
   TagRecord,
   UserRecord,
 } from "@gatehouse/store-postgres";
+
+/** The inline and attached policies every principal's state document carries. */
+interface PrincipalPolicies {
+  readonly attachedPolicies: readonly { readonly policyArn: string }[];
+  readonly inlinePolicies: readonly { readonly policyName: string; readonly policyDocument: string }[];
+}
+
+const inlineDetails = (p: PrincipalPolicies): PolicyDetail[] =>
+  p.inlinePolicies.map((x) => ({ policyName: x.policyName, policyDocument: x.policyDocument }));
+// A managed policy's name is its ARN's last segment (`policy/<path><name>`, names have no "/").
+const attachedDetails = (p: PrincipalPolicies): AttachedPolicy[] =>
+  p.attachedPolicies.map((x) => ({
+    policyName: x.policyArn.slice(x.policyArn.lastIndexOf("/") + 1),
+    policyArn: x.policyArn,
+  }));
+const boundaryDetail = (arn: string | null): AttachedPermissionsBoundary | undefined =>
+  arn === null ? undefined : { permissionsBoundaryType: "PermissionsBoundaryPolicy", permissionsBoundaryArn: arn };
 
 /** Store records → wire messages. */
 export const toWire = {
@@ -76,6 +103,56 @@ export const toWire = {
     document: v.document,
     isDefaultVersion: v.isDefault,
     createDateMs: v.createdAtMs,
+  }),
+  // GetAccountAuthorizationDetails: the state documents in AWS's detail shapes.
+  userDetail: (u: UserState): UserDetail => ({
+    path: u.path,
+    userName: u.userName,
+    userId: u.userId,
+    arn: u.arn,
+    createDateMs: u.createdAtMs,
+    userPolicyList: inlineDetails(u),
+    groupList: u.groups.map((g) => g.groupName),
+    attachedManagedPolicies: attachedDetails(u),
+    permissionsBoundary: boundaryDetail(u.permissionsBoundaryArn),
+    tags: toWire.tags(u.tags),
+  }),
+  groupDetail: (g: GroupState): GroupDetail => ({
+    path: g.path,
+    groupName: g.groupName,
+    groupId: g.groupId,
+    arn: g.arn,
+    createDateMs: g.createdAtMs,
+    groupPolicyList: inlineDetails(g),
+    attachedManagedPolicies: attachedDetails(g),
+  }),
+  roleDetail: ({ role: r, instanceProfiles }: RoleDetailRecord): RoleDetail => ({
+    path: r.path,
+    roleName: r.roleName,
+    roleId: r.roleId,
+    arn: r.arn,
+    createDateMs: r.createdAtMs,
+    assumeRolePolicyDocument: r.assumeRolePolicyDocument,
+    instanceProfileList: instanceProfiles.map((p) => toWire.instanceProfile(p)),
+    rolePolicyList: inlineDetails(r),
+    attachedManagedPolicies: attachedDetails(r),
+    permissionsBoundary: boundaryDetail(r.permissionsBoundaryArn),
+    tags: toWire.tags(r.tags),
+  }),
+  managedPolicyDetail: ({ policy: p, ...counts }: ManagedPolicyDetailRecord): ManagedPolicyDetail => ({
+    policyName: p.policyName,
+    policyId: p.policyId,
+    arn: p.arn,
+    path: p.path,
+    defaultVersionId: p.defaultVersionId,
+    attachmentCount: counts.attachmentCount,
+    permissionsBoundaryUsageCount: counts.permissionsBoundaryUsageCount,
+    // Every managed policy here may be attached (AWS marks only some retired AWS managed ones not).
+    isAttachable: true,
+    description: p.description,
+    createDateMs: p.createdAtMs,
+    updateDateMs: p.updatedAtMs,
+    policyVersionList: p.versions.map((v) => toWire.policyVersion(v)),
   }),
   accessKey: (k: AccessKeyRecord): AccessKeyMetadata => ({
     userName: k.userName ?? "",

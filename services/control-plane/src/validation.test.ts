@@ -4,6 +4,7 @@ import {
   checkAccountAlias,
   checkClientId,
   checkClientIds,
+  checkEntityFilter,
   checkJwks,
   checkMaxSessionDuration,
   checkName,
@@ -35,6 +36,25 @@ function refused(fn: () => unknown): [string, string | undefined, string] {
   const e = refusal(fn);
   return [e.awsName, e.field, e.message];
 }
+
+describe("checkEntityFilter", () => {
+  it("accepts AWS's five entity types, drops duplicates, and takes none as none", () => {
+    expect(checkEntityFilter(["Role", "User", "Role"])).toEqual(["Role", "User"]);
+    const all = ["User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy"];
+    expect(checkEntityFilter(all)).toEqual(all);
+    expect(checkEntityFilter([])).toEqual([]);
+  });
+
+  it("refuses another spelling or value, naming its index", () => {
+    for (const bad of ["user", "USER", "Policy", "", " User"]) {
+      expect(refused(() => checkEntityFilter(["Group", bad]))).toEqual([
+        "ValidationError",
+        "filter[1]",
+        `filter[1] ${JSON.stringify(bad)} must be one of User, Role, Group, LocalManagedPolicy, AWSManagedPolicy`,
+      ]);
+    }
+  });
+});
 
 describe("checkName", () => {
   it("accepts exactly the maximum length and refuses one more, for each maximum in use", () => {

@@ -1,5 +1,6 @@
 import { IamError } from "@gatehouse/core";
 import { type Finding, PolicyError, type PolicyKind, validatePolicy } from "@gatehouse/policy";
+import { AUTHORIZATION_DETAILS_ENTITY_TYPES, type AuthorizationDetailsEntityType } from "@gatehouse/store-postgres";
 
 /** Policy findings carried by an error (a {@link PolicyError}), for the ErrorDetail trailer. */
 export function findingsOf(error: IamError): readonly Finding[] {
@@ -139,6 +140,22 @@ export function checkMaxSessionDuration(seconds: number): number {
     throw invalid("maxSessionDuration", `${seconds} must be between 3600 and 43200 seconds`);
   }
   return seconds;
+}
+
+/**
+ * GetAccountAuthorizationDetails' entity types: each one of AWS's values, spelled as AWS spells
+ * them (`User`, `Role`, `Group`, `LocalManagedPolicy`, `AWSManagedPolicy`), duplicates dropped;
+ * none means all.
+ */
+export function checkEntityFilter(values: readonly string[], field = "filter"): AuthorizationDetailsEntityType[] {
+  const allowed: readonly string[] = AUTHORIZATION_DETAILS_ENTITY_TYPES;
+  const checked = values.map((v, i) => {
+    if (!allowed.includes(v)) {
+      throw invalid(`${field}[${i}]`, `${JSON.stringify(v)} must be one of ${allowed.join(", ")}`);
+    }
+    return v as AuthorizationDetailsEntityType;
+  });
+  return [...new Set(checked)];
 }
 
 const ACCOUNT_ALIAS = /^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$/;

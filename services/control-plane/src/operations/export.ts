@@ -1,12 +1,17 @@
 import { IamError } from "@gatehouse/core";
 import { CHANGE_EVENT_SCHEMA_VERSION, changeEvent, encodeAccountSnapshot } from "@gatehouse/events";
-import { forAnyCaller, type OperationFamily } from "./operation.ts";
+import { toWire } from "../mappers.ts";
+import { checkEntityFilter } from "../validation.ts";
+import { forAccount, forAnyCaller, type OperationFamily } from "./operation.ts";
 import type { OperationDeps } from "./operation-deps.ts";
+import { pageOf } from "./paging.ts";
 
 /**
- * ExportAccount: an account's state (now, or at a revision) as one snapshot of change events. The
+ * The account's state as a whole. ExportAccount: an account's state (now, or at a revision) as one snapshot of change events. The
  * operator may export any account, with sealed secrets when it asks; an account's principals
  * export their own, authorized as `iam:ExportAccount` on the account root.
+ * GetAccountAuthorizationDetails: the same state documents in AWS's shape, a page at a time,
+ * authorized as `iam:GetAccountAuthorizationDetails` on `*` (AWS's action has no resource type).
  */
 export function exportOperations({ store, authorizer, arns }: OperationDeps) {
   return {
@@ -47,6 +52,18 @@ export function exportOperations({ store, authorizer, arns }: OperationDeps) {
         ),
       });
       return { revision: { accountId, revision: exported.revision }, snapshot };
+    }),
+    getAccountAuthorizationDetails: forAccount("GetAccountAuthorizationDetails", async (r, ctx) => {
+      const filter = checkEntityFilter(r.filter);
+      await ctx.authorize("GetAccountAuthorizationDetails", () => "*");
+      const d = await store.getAccountAuthorizationDetails(ctx.accountId, { filter, ...pageOf(r.page) });
+      return {
+        userDetailList: d.users.map(toWire.userDetail),
+        groupDetailList: d.groups.map(toWire.groupDetail),
+        roleDetailList: d.roles.map(toWire.roleDetail),
+        policies: d.policies.map(toWire.managedPolicyDetail),
+        page: { isTruncated: d.isTruncated, marker: d.marker },
+      };
     }),
   } satisfies OperationFamily;
 }

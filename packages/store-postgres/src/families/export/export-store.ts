@@ -17,6 +17,11 @@ import { type OutboxEvent, type Queryable, readSnapshot, type StoreContext } fro
 import { assertExportable } from "../outbox/outbox-compaction.ts";
 import { AWS_MANAGED_ACCOUNT } from "../policies/builtin-policies.ts";
 import { REFERENCED_IN_ACCOUNT } from "../policies/policy-rows.ts";
+import {
+  type AuthorizationDetails,
+  type AuthorizationDetailsInput,
+  readAuthorizationDetails,
+} from "./authorization-details.ts";
 
 /** An account's full state, now or at a past revision. */
 export interface ExportStore {
@@ -31,6 +36,13 @@ export interface ExportStore {
     atRevision?: number,
     options?: { readonly includeSealedSecrets?: boolean },
   ): Promise<AccountExport>;
+  /**
+   * GetAccountAuthorizationDetails: one page of the account's users, groups, roles and managed
+   * policies (the account's own, and the AWS managed ones it uses) with their relationships, from
+   * the same state documents as the export, on one snapshot. InvalidInput for a bad marker or
+   * maxItems.
+   */
+  getAccountAuthorizationDetails(accountId: string, input: AuthorizationDetailsInput): Promise<AuthorizationDetails>;
 }
 
 /** The {@link ExportStore} part of the store. */
@@ -132,6 +144,10 @@ export function createExportStore(ctx: StoreContext): ExportStore {
   }
 
   return {
+    getAccountAuthorizationDetails: (accountId, input) =>
+      readSnapshot(ctx, "GetAccountAuthorizationDetails", (q) =>
+        readAuthorizationDetails(q, partition, accountId, input),
+      ),
     exportAccount: async (accountId, atRevision, options) => {
       const exported = await exportAll(accountId, atRevision);
       return options?.includeSealedSecrets === true

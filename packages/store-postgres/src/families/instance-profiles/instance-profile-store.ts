@@ -82,33 +82,41 @@ export async function findInstanceProfile(q: Queryable, accountId: string, name:
   return row;
 }
 
+/**
+ * Instance profile rows as records, fetching the roles they hold in one query (ListInstanceProfiles*
+ * and GetAccountAuthorizationDetails' role details share it).
+ */
+export async function toInstanceProfileRecords(
+  q: Queryable,
+  partition: string,
+  rows: readonly InstanceProfileRow[],
+): Promise<InstanceProfileRecord[]> {
+  const roleIds = rows.flatMap((x) => (x.role_id === null ? [] : [x.role_id]));
+  const roles = new Map<string, RoleRecord>();
+  if (roleIds.length > 0) {
+    const r = await q.query<RoleRow>(`${ROLE_SELECT(partition)} WHERE r.role_id = ANY($1::text[])`, [roleIds]);
+    for (const x of r.rows) roles.set(x.role_id, toRole(x, partition));
+  }
+  return rows.map((x) => {
+    const role = x.role_id === null ? undefined : roles.get(x.role_id);
+    return {
+      accountId: x.account_id,
+      instanceProfileId: x.instance_profile_id,
+      instanceProfileName: x.instance_profile_name,
+      path: x.path,
+      arn: iamArn(x.account_id, "instance-profile", x.path, x.instance_profile_name, partition),
+      createdAtMs: x.created_at.getTime(),
+      tags: x.tags,
+      roles: role === undefined ? [] : [role],
+    };
+  });
+}
+
 /** The {@link InstanceProfileStore} part of the store. */
 export function createInstanceProfileStore(ctx: StoreContext): InstanceProfileStore {
   const partition = ctx.options.partition;
   const quotas = ctx.options.quotas;
-
-  /** Rows to records, fetching their roles in one query. */
-  const toRecords = async (q: Queryable, rows: readonly InstanceProfileRow[]): Promise<InstanceProfileRecord[]> => {
-    const roleIds = rows.flatMap((x) => (x.role_id === null ? [] : [x.role_id]));
-    const roles = new Map<string, RoleRecord>();
-    if (roleIds.length > 0) {
-      const r = await q.query<RoleRow>(`${ROLE_SELECT(partition)} WHERE r.role_id = ANY($1::text[])`, [roleIds]);
-      for (const x of r.rows) roles.set(x.role_id, toRole(x, partition));
-    }
-    return rows.map((x) => {
-      const role = x.role_id === null ? undefined : roles.get(x.role_id);
-      return {
-        accountId: x.account_id,
-        instanceProfileId: x.instance_profile_id,
-        instanceProfileName: x.instance_profile_name,
-        path: x.path,
-        arn: iamArn(x.account_id, "instance-profile", x.path, x.instance_profile_name, partition),
-        createdAtMs: x.created_at.getTime(),
-        tags: x.tags,
-        roles: role === undefined ? [] : [role],
-      };
-    });
-  };
+  const toRecords = (q: Queryable, rows: readonly InstanceProfileRow[]) => toInstanceProfileRecords(q, partition, rows);
 
   const one = async (q: Queryable, row: InstanceProfileRow): Promise<InstanceProfileRecord> =>
     (await toRecords(q, [row]))[0] as InstanceProfileRecord;

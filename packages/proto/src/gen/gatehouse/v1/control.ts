@@ -357,6 +357,112 @@ export interface ExportAccountResponse {
   snapshot: Buffer;
 }
 
+/**
+ * GetAccountAuthorizationDetails. Field names are AWS's (Filter, UserDetailList, ...) in this
+ * file's style, except that dates are epoch milliseconds (`create_date_ms` for CreateDate) and
+ * Marker/MaxItems/IsTruncated travel in PageRequest/PageResponse, as in every list call here.
+ * Policy documents are plain JSON text (AWS's query API URL-encodes them; gRPC needs no escaping),
+ * stored and returned without insignificant whitespace.
+ */
+export interface GetAccountAuthorizationDetailsRequest {
+  /**
+   * AWS's entity types: "User", "Role", "Group", "LocalManagedPolicy" (the account's own managed
+   * policies), "AWSManagedPolicy" (the AWS managed policies the account uses: attached to, or the
+   * permissions boundary of, one of its users, groups or roles). Empty means all five.
+   */
+  filter: string[];
+  /**
+   * One marker runs over the four lists in turn: users, then groups, roles and policies, each in
+   * case-insensitive name order; max_items counts the items of all four together.
+   */
+  page?: PageRequest | undefined;
+}
+
+/** An inline policy embedded in a user, group or role. */
+export interface PolicyDetail {
+  policyName: string;
+  policyDocument: string;
+}
+
+/** A user's or role's permissions boundary. */
+export interface AttachedPermissionsBoundary {
+  /** Always "PermissionsBoundaryPolicy", as in AWS. */
+  permissionsBoundaryType: string;
+  permissionsBoundaryArn: string;
+}
+
+export interface UserDetail {
+  path: string;
+  userName: string;
+  userId: string;
+  arn: string;
+  createDateMs: number;
+  userPolicyList: PolicyDetail[];
+  /** Group names. */
+  groupList: string[];
+  attachedManagedPolicies: AttachedPolicy[];
+  /** Absent when the user has none. */
+  permissionsBoundary?: AttachedPermissionsBoundary | undefined;
+  tags: Tag[];
+}
+
+export interface GroupDetail {
+  path: string;
+  groupName: string;
+  groupId: string;
+  arn: string;
+  createDateMs: number;
+  groupPolicyList: PolicyDetail[];
+  attachedManagedPolicies: AttachedPolicy[];
+}
+
+/**
+ * AWS's RoleDetail has no description or maximum session duration (the roles inside
+ * instance_profile_list carry them); RoleLastUsed is not tracked by Gatehouse, so it is absent.
+ */
+export interface RoleDetail {
+  path: string;
+  roleName: string;
+  roleId: string;
+  arn: string;
+  createDateMs: number;
+  assumeRolePolicyDocument: string;
+  instanceProfileList: InstanceProfile[];
+  rolePolicyList: PolicyDetail[];
+  attachedManagedPolicies: AttachedPolicy[];
+  /** Absent when the role has none. */
+  permissionsBoundary?: AttachedPermissionsBoundary | undefined;
+  tags: Tag[];
+}
+
+export interface ManagedPolicyDetail {
+  policyName: string;
+  policyId: string;
+  arn: string;
+  path: string;
+  defaultVersionId: string;
+  /**
+   * Attachments and boundary uses within the calling account (an AWS managed policy's use by
+   * other accounts is not counted).
+   */
+  attachmentCount: number;
+  permissionsBoundaryUsageCount: number;
+  isAttachable: boolean;
+  description: string;
+  createDateMs: number;
+  updateDateMs: number;
+  /** Every version, newest first. */
+  policyVersionList: PolicyVersion[];
+}
+
+export interface GetAccountAuthorizationDetailsResponse {
+  userDetailList: UserDetail[];
+  groupDetailList: GroupDetail[];
+  roleDetailList: RoleDetail[];
+  policies: ManagedPolicyDetail[];
+  page?: PageResponse | undefined;
+}
+
 export interface GetGroupRequest {
   groupName: string;
 }
@@ -5356,6 +5462,1448 @@ export const ExportAccountResponse: MessageFns<ExportAccountResponse> = {
       ? Revision.fromPartial(object.revision)
       : undefined;
     message.snapshot = object.snapshot ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseGetAccountAuthorizationDetailsRequest(): GetAccountAuthorizationDetailsRequest {
+  return { filter: [], page: undefined };
+}
+
+export const GetAccountAuthorizationDetailsRequest: MessageFns<GetAccountAuthorizationDetailsRequest> = {
+  encode(message: GetAccountAuthorizationDetailsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.filter) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetAccountAuthorizationDetailsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetAccountAuthorizationDetailsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.filter.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetAccountAuthorizationDetailsRequest {
+    return {
+      filter: globalThis.Array.isArray(object?.filter) ? object.filter.map((e: any) => globalThis.String(e)) : [],
+      page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: GetAccountAuthorizationDetailsRequest): unknown {
+    const obj: any = {};
+    if (message.filter?.length) {
+      obj.filter = message.filter;
+    }
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetAccountAuthorizationDetailsRequest>): GetAccountAuthorizationDetailsRequest {
+    return GetAccountAuthorizationDetailsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetAccountAuthorizationDetailsRequest>): GetAccountAuthorizationDetailsRequest {
+    const message = createBaseGetAccountAuthorizationDetailsRequest();
+    message.filter = object.filter?.map((e) => e) || [];
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePolicyDetail(): PolicyDetail {
+  return { policyName: "", policyDocument: "" };
+}
+
+export const PolicyDetail: MessageFns<PolicyDetail> = {
+  encode(message: PolicyDetail, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.policyName !== "") {
+      writer.uint32(10).string(message.policyName);
+    }
+    if (message.policyDocument !== "") {
+      writer.uint32(18).string(message.policyDocument);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PolicyDetail {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePolicyDetail();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.policyName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.policyDocument = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PolicyDetail {
+    return {
+      policyName: isSet(object.policyName)
+        ? globalThis.String(object.policyName)
+        : isSet(object.policy_name)
+        ? globalThis.String(object.policy_name)
+        : "",
+      policyDocument: isSet(object.policyDocument)
+        ? globalThis.String(object.policyDocument)
+        : isSet(object.policy_document)
+        ? globalThis.String(object.policy_document)
+        : "",
+    };
+  },
+
+  toJSON(message: PolicyDetail): unknown {
+    const obj: any = {};
+    if (message.policyName !== "") {
+      obj.policyName = message.policyName;
+    }
+    if (message.policyDocument !== "") {
+      obj.policyDocument = message.policyDocument;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PolicyDetail>): PolicyDetail {
+    return PolicyDetail.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PolicyDetail>): PolicyDetail {
+    const message = createBasePolicyDetail();
+    message.policyName = object.policyName ?? "";
+    message.policyDocument = object.policyDocument ?? "";
+    return message;
+  },
+};
+
+function createBaseAttachedPermissionsBoundary(): AttachedPermissionsBoundary {
+  return { permissionsBoundaryType: "", permissionsBoundaryArn: "" };
+}
+
+export const AttachedPermissionsBoundary: MessageFns<AttachedPermissionsBoundary> = {
+  encode(message: AttachedPermissionsBoundary, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.permissionsBoundaryType !== "") {
+      writer.uint32(10).string(message.permissionsBoundaryType);
+    }
+    if (message.permissionsBoundaryArn !== "") {
+      writer.uint32(18).string(message.permissionsBoundaryArn);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttachedPermissionsBoundary {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttachedPermissionsBoundary();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.permissionsBoundaryType = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.permissionsBoundaryArn = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttachedPermissionsBoundary {
+    return {
+      permissionsBoundaryType: isSet(object.permissionsBoundaryType)
+        ? globalThis.String(object.permissionsBoundaryType)
+        : isSet(object.permissions_boundary_type)
+        ? globalThis.String(object.permissions_boundary_type)
+        : "",
+      permissionsBoundaryArn: isSet(object.permissionsBoundaryArn)
+        ? globalThis.String(object.permissionsBoundaryArn)
+        : isSet(object.permissions_boundary_arn)
+        ? globalThis.String(object.permissions_boundary_arn)
+        : "",
+    };
+  },
+
+  toJSON(message: AttachedPermissionsBoundary): unknown {
+    const obj: any = {};
+    if (message.permissionsBoundaryType !== "") {
+      obj.permissionsBoundaryType = message.permissionsBoundaryType;
+    }
+    if (message.permissionsBoundaryArn !== "") {
+      obj.permissionsBoundaryArn = message.permissionsBoundaryArn;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AttachedPermissionsBoundary>): AttachedPermissionsBoundary {
+    return AttachedPermissionsBoundary.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AttachedPermissionsBoundary>): AttachedPermissionsBoundary {
+    const message = createBaseAttachedPermissionsBoundary();
+    message.permissionsBoundaryType = object.permissionsBoundaryType ?? "";
+    message.permissionsBoundaryArn = object.permissionsBoundaryArn ?? "";
+    return message;
+  },
+};
+
+function createBaseUserDetail(): UserDetail {
+  return {
+    path: "",
+    userName: "",
+    userId: "",
+    arn: "",
+    createDateMs: 0,
+    userPolicyList: [],
+    groupList: [],
+    attachedManagedPolicies: [],
+    permissionsBoundary: undefined,
+    tags: [],
+  };
+}
+
+export const UserDetail: MessageFns<UserDetail> = {
+  encode(message: UserDetail, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.userName !== "") {
+      writer.uint32(18).string(message.userName);
+    }
+    if (message.userId !== "") {
+      writer.uint32(26).string(message.userId);
+    }
+    if (message.arn !== "") {
+      writer.uint32(34).string(message.arn);
+    }
+    if (message.createDateMs !== 0) {
+      writer.uint32(40).int64(message.createDateMs);
+    }
+    for (const v of message.userPolicyList) {
+      PolicyDetail.encode(v!, writer.uint32(50).fork()).join();
+    }
+    for (const v of message.groupList) {
+      writer.uint32(58).string(v!);
+    }
+    for (const v of message.attachedManagedPolicies) {
+      AttachedPolicy.encode(v!, writer.uint32(66).fork()).join();
+    }
+    if (message.permissionsBoundary !== undefined) {
+      AttachedPermissionsBoundary.encode(message.permissionsBoundary, writer.uint32(74).fork()).join();
+    }
+    for (const v of message.tags) {
+      Tag.encode(v!, writer.uint32(82).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UserDetail {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUserDetail();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.userName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.arn = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.createDateMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.userPolicyList.push(PolicyDetail.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.groupList.push(reader.string());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.attachedManagedPolicies.push(AttachedPolicy.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.permissionsBoundary = AttachedPermissionsBoundary.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.tags.push(Tag.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UserDetail {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      userName: isSet(object.userName)
+        ? globalThis.String(object.userName)
+        : isSet(object.user_name)
+        ? globalThis.String(object.user_name)
+        : "",
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      arn: isSet(object.arn) ? globalThis.String(object.arn) : "",
+      createDateMs: isSet(object.createDateMs)
+        ? globalThis.Number(object.createDateMs)
+        : isSet(object.create_date_ms)
+        ? globalThis.Number(object.create_date_ms)
+        : 0,
+      userPolicyList: globalThis.Array.isArray(object?.userPolicyList)
+        ? object.userPolicyList.map((e: any) => PolicyDetail.fromJSON(e))
+        : globalThis.Array.isArray(object?.user_policy_list)
+        ? object.user_policy_list.map((e: any) => PolicyDetail.fromJSON(e))
+        : [],
+      groupList: globalThis.Array.isArray(object?.groupList)
+        ? object.groupList.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.group_list)
+        ? object.group_list.map((e: any) => globalThis.String(e))
+        : [],
+      attachedManagedPolicies: globalThis.Array.isArray(object?.attachedManagedPolicies)
+        ? object.attachedManagedPolicies.map((e: any) => AttachedPolicy.fromJSON(e))
+        : globalThis.Array.isArray(object?.attached_managed_policies)
+        ? object.attached_managed_policies.map((e: any) => AttachedPolicy.fromJSON(e))
+        : [],
+      permissionsBoundary: isSet(object.permissionsBoundary)
+        ? AttachedPermissionsBoundary.fromJSON(object.permissionsBoundary)
+        : isSet(object.permissions_boundary)
+        ? AttachedPermissionsBoundary.fromJSON(object.permissions_boundary)
+        : undefined,
+      tags: globalThis.Array.isArray(object?.tags)
+        ? object.tags.map((e: any) => Tag.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: UserDetail): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.userName !== "") {
+      obj.userName = message.userName;
+    }
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.arn !== "") {
+      obj.arn = message.arn;
+    }
+    if (message.createDateMs !== 0) {
+      obj.createDateMs = Math.round(message.createDateMs);
+    }
+    if (message.userPolicyList?.length) {
+      obj.userPolicyList = message.userPolicyList.map((e) => PolicyDetail.toJSON(e));
+    }
+    if (message.groupList?.length) {
+      obj.groupList = message.groupList;
+    }
+    if (message.attachedManagedPolicies?.length) {
+      obj.attachedManagedPolicies = message.attachedManagedPolicies.map((e) => AttachedPolicy.toJSON(e));
+    }
+    if (message.permissionsBoundary !== undefined) {
+      obj.permissionsBoundary = AttachedPermissionsBoundary.toJSON(message.permissionsBoundary);
+    }
+    if (message.tags?.length) {
+      obj.tags = message.tags.map((e) => Tag.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UserDetail>): UserDetail {
+    return UserDetail.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UserDetail>): UserDetail {
+    const message = createBaseUserDetail();
+    message.path = object.path ?? "";
+    message.userName = object.userName ?? "";
+    message.userId = object.userId ?? "";
+    message.arn = object.arn ?? "";
+    message.createDateMs = object.createDateMs ?? 0;
+    message.userPolicyList = object.userPolicyList?.map((e) => PolicyDetail.fromPartial(e)) || [];
+    message.groupList = object.groupList?.map((e) => e) || [];
+    message.attachedManagedPolicies = object.attachedManagedPolicies?.map((e) => AttachedPolicy.fromPartial(e)) || [];
+    message.permissionsBoundary = (object.permissionsBoundary !== undefined && object.permissionsBoundary !== null)
+      ? AttachedPermissionsBoundary.fromPartial(object.permissionsBoundary)
+      : undefined;
+    message.tags = object.tags?.map((e) => Tag.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGroupDetail(): GroupDetail {
+  return {
+    path: "",
+    groupName: "",
+    groupId: "",
+    arn: "",
+    createDateMs: 0,
+    groupPolicyList: [],
+    attachedManagedPolicies: [],
+  };
+}
+
+export const GroupDetail: MessageFns<GroupDetail> = {
+  encode(message: GroupDetail, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.groupName !== "") {
+      writer.uint32(18).string(message.groupName);
+    }
+    if (message.groupId !== "") {
+      writer.uint32(26).string(message.groupId);
+    }
+    if (message.arn !== "") {
+      writer.uint32(34).string(message.arn);
+    }
+    if (message.createDateMs !== 0) {
+      writer.uint32(40).int64(message.createDateMs);
+    }
+    for (const v of message.groupPolicyList) {
+      PolicyDetail.encode(v!, writer.uint32(50).fork()).join();
+    }
+    for (const v of message.attachedManagedPolicies) {
+      AttachedPolicy.encode(v!, writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GroupDetail {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGroupDetail();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.groupName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.arn = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.createDateMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.groupPolicyList.push(PolicyDetail.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.attachedManagedPolicies.push(AttachedPolicy.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GroupDetail {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      groupName: isSet(object.groupName)
+        ? globalThis.String(object.groupName)
+        : isSet(object.group_name)
+        ? globalThis.String(object.group_name)
+        : "",
+      groupId: isSet(object.groupId)
+        ? globalThis.String(object.groupId)
+        : isSet(object.group_id)
+        ? globalThis.String(object.group_id)
+        : "",
+      arn: isSet(object.arn) ? globalThis.String(object.arn) : "",
+      createDateMs: isSet(object.createDateMs)
+        ? globalThis.Number(object.createDateMs)
+        : isSet(object.create_date_ms)
+        ? globalThis.Number(object.create_date_ms)
+        : 0,
+      groupPolicyList: globalThis.Array.isArray(object?.groupPolicyList)
+        ? object.groupPolicyList.map((e: any) => PolicyDetail.fromJSON(e))
+        : globalThis.Array.isArray(object?.group_policy_list)
+        ? object.group_policy_list.map((e: any) => PolicyDetail.fromJSON(e))
+        : [],
+      attachedManagedPolicies: globalThis.Array.isArray(object?.attachedManagedPolicies)
+        ? object.attachedManagedPolicies.map((e: any) => AttachedPolicy.fromJSON(e))
+        : globalThis.Array.isArray(object?.attached_managed_policies)
+        ? object.attached_managed_policies.map((e: any) => AttachedPolicy.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GroupDetail): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.groupName !== "") {
+      obj.groupName = message.groupName;
+    }
+    if (message.groupId !== "") {
+      obj.groupId = message.groupId;
+    }
+    if (message.arn !== "") {
+      obj.arn = message.arn;
+    }
+    if (message.createDateMs !== 0) {
+      obj.createDateMs = Math.round(message.createDateMs);
+    }
+    if (message.groupPolicyList?.length) {
+      obj.groupPolicyList = message.groupPolicyList.map((e) => PolicyDetail.toJSON(e));
+    }
+    if (message.attachedManagedPolicies?.length) {
+      obj.attachedManagedPolicies = message.attachedManagedPolicies.map((e) => AttachedPolicy.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GroupDetail>): GroupDetail {
+    return GroupDetail.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GroupDetail>): GroupDetail {
+    const message = createBaseGroupDetail();
+    message.path = object.path ?? "";
+    message.groupName = object.groupName ?? "";
+    message.groupId = object.groupId ?? "";
+    message.arn = object.arn ?? "";
+    message.createDateMs = object.createDateMs ?? 0;
+    message.groupPolicyList = object.groupPolicyList?.map((e) => PolicyDetail.fromPartial(e)) || [];
+    message.attachedManagedPolicies = object.attachedManagedPolicies?.map((e) => AttachedPolicy.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRoleDetail(): RoleDetail {
+  return {
+    path: "",
+    roleName: "",
+    roleId: "",
+    arn: "",
+    createDateMs: 0,
+    assumeRolePolicyDocument: "",
+    instanceProfileList: [],
+    rolePolicyList: [],
+    attachedManagedPolicies: [],
+    permissionsBoundary: undefined,
+    tags: [],
+  };
+}
+
+export const RoleDetail: MessageFns<RoleDetail> = {
+  encode(message: RoleDetail, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.roleName !== "") {
+      writer.uint32(18).string(message.roleName);
+    }
+    if (message.roleId !== "") {
+      writer.uint32(26).string(message.roleId);
+    }
+    if (message.arn !== "") {
+      writer.uint32(34).string(message.arn);
+    }
+    if (message.createDateMs !== 0) {
+      writer.uint32(40).int64(message.createDateMs);
+    }
+    if (message.assumeRolePolicyDocument !== "") {
+      writer.uint32(50).string(message.assumeRolePolicyDocument);
+    }
+    for (const v of message.instanceProfileList) {
+      InstanceProfile.encode(v!, writer.uint32(58).fork()).join();
+    }
+    for (const v of message.rolePolicyList) {
+      PolicyDetail.encode(v!, writer.uint32(66).fork()).join();
+    }
+    for (const v of message.attachedManagedPolicies) {
+      AttachedPolicy.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.permissionsBoundary !== undefined) {
+      AttachedPermissionsBoundary.encode(message.permissionsBoundary, writer.uint32(82).fork()).join();
+    }
+    for (const v of message.tags) {
+      Tag.encode(v!, writer.uint32(90).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RoleDetail {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRoleDetail();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.roleName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.roleId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.arn = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.createDateMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.assumeRolePolicyDocument = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.instanceProfileList.push(InstanceProfile.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.rolePolicyList.push(PolicyDetail.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.attachedManagedPolicies.push(AttachedPolicy.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.permissionsBoundary = AttachedPermissionsBoundary.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.tags.push(Tag.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RoleDetail {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      roleName: isSet(object.roleName)
+        ? globalThis.String(object.roleName)
+        : isSet(object.role_name)
+        ? globalThis.String(object.role_name)
+        : "",
+      roleId: isSet(object.roleId)
+        ? globalThis.String(object.roleId)
+        : isSet(object.role_id)
+        ? globalThis.String(object.role_id)
+        : "",
+      arn: isSet(object.arn) ? globalThis.String(object.arn) : "",
+      createDateMs: isSet(object.createDateMs)
+        ? globalThis.Number(object.createDateMs)
+        : isSet(object.create_date_ms)
+        ? globalThis.Number(object.create_date_ms)
+        : 0,
+      assumeRolePolicyDocument: isSet(object.assumeRolePolicyDocument)
+        ? globalThis.String(object.assumeRolePolicyDocument)
+        : isSet(object.assume_role_policy_document)
+        ? globalThis.String(object.assume_role_policy_document)
+        : "",
+      instanceProfileList: globalThis.Array.isArray(object?.instanceProfileList)
+        ? object.instanceProfileList.map((e: any) => InstanceProfile.fromJSON(e))
+        : globalThis.Array.isArray(object?.instance_profile_list)
+        ? object.instance_profile_list.map((e: any) => InstanceProfile.fromJSON(e))
+        : [],
+      rolePolicyList: globalThis.Array.isArray(object?.rolePolicyList)
+        ? object.rolePolicyList.map((e: any) => PolicyDetail.fromJSON(e))
+        : globalThis.Array.isArray(object?.role_policy_list)
+        ? object.role_policy_list.map((e: any) => PolicyDetail.fromJSON(e))
+        : [],
+      attachedManagedPolicies: globalThis.Array.isArray(object?.attachedManagedPolicies)
+        ? object.attachedManagedPolicies.map((e: any) => AttachedPolicy.fromJSON(e))
+        : globalThis.Array.isArray(object?.attached_managed_policies)
+        ? object.attached_managed_policies.map((e: any) => AttachedPolicy.fromJSON(e))
+        : [],
+      permissionsBoundary: isSet(object.permissionsBoundary)
+        ? AttachedPermissionsBoundary.fromJSON(object.permissionsBoundary)
+        : isSet(object.permissions_boundary)
+        ? AttachedPermissionsBoundary.fromJSON(object.permissions_boundary)
+        : undefined,
+      tags: globalThis.Array.isArray(object?.tags)
+        ? object.tags.map((e: any) => Tag.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RoleDetail): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.roleName !== "") {
+      obj.roleName = message.roleName;
+    }
+    if (message.roleId !== "") {
+      obj.roleId = message.roleId;
+    }
+    if (message.arn !== "") {
+      obj.arn = message.arn;
+    }
+    if (message.createDateMs !== 0) {
+      obj.createDateMs = Math.round(message.createDateMs);
+    }
+    if (message.assumeRolePolicyDocument !== "") {
+      obj.assumeRolePolicyDocument = message.assumeRolePolicyDocument;
+    }
+    if (message.instanceProfileList?.length) {
+      obj.instanceProfileList = message.instanceProfileList.map((e) => InstanceProfile.toJSON(e));
+    }
+    if (message.rolePolicyList?.length) {
+      obj.rolePolicyList = message.rolePolicyList.map((e) => PolicyDetail.toJSON(e));
+    }
+    if (message.attachedManagedPolicies?.length) {
+      obj.attachedManagedPolicies = message.attachedManagedPolicies.map((e) => AttachedPolicy.toJSON(e));
+    }
+    if (message.permissionsBoundary !== undefined) {
+      obj.permissionsBoundary = AttachedPermissionsBoundary.toJSON(message.permissionsBoundary);
+    }
+    if (message.tags?.length) {
+      obj.tags = message.tags.map((e) => Tag.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RoleDetail>): RoleDetail {
+    return RoleDetail.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RoleDetail>): RoleDetail {
+    const message = createBaseRoleDetail();
+    message.path = object.path ?? "";
+    message.roleName = object.roleName ?? "";
+    message.roleId = object.roleId ?? "";
+    message.arn = object.arn ?? "";
+    message.createDateMs = object.createDateMs ?? 0;
+    message.assumeRolePolicyDocument = object.assumeRolePolicyDocument ?? "";
+    message.instanceProfileList = object.instanceProfileList?.map((e) => InstanceProfile.fromPartial(e)) || [];
+    message.rolePolicyList = object.rolePolicyList?.map((e) => PolicyDetail.fromPartial(e)) || [];
+    message.attachedManagedPolicies = object.attachedManagedPolicies?.map((e) => AttachedPolicy.fromPartial(e)) || [];
+    message.permissionsBoundary = (object.permissionsBoundary !== undefined && object.permissionsBoundary !== null)
+      ? AttachedPermissionsBoundary.fromPartial(object.permissionsBoundary)
+      : undefined;
+    message.tags = object.tags?.map((e) => Tag.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseManagedPolicyDetail(): ManagedPolicyDetail {
+  return {
+    policyName: "",
+    policyId: "",
+    arn: "",
+    path: "",
+    defaultVersionId: "",
+    attachmentCount: 0,
+    permissionsBoundaryUsageCount: 0,
+    isAttachable: false,
+    description: "",
+    createDateMs: 0,
+    updateDateMs: 0,
+    policyVersionList: [],
+  };
+}
+
+export const ManagedPolicyDetail: MessageFns<ManagedPolicyDetail> = {
+  encode(message: ManagedPolicyDetail, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.policyName !== "") {
+      writer.uint32(10).string(message.policyName);
+    }
+    if (message.policyId !== "") {
+      writer.uint32(18).string(message.policyId);
+    }
+    if (message.arn !== "") {
+      writer.uint32(26).string(message.arn);
+    }
+    if (message.path !== "") {
+      writer.uint32(34).string(message.path);
+    }
+    if (message.defaultVersionId !== "") {
+      writer.uint32(42).string(message.defaultVersionId);
+    }
+    if (message.attachmentCount !== 0) {
+      writer.uint32(48).uint32(message.attachmentCount);
+    }
+    if (message.permissionsBoundaryUsageCount !== 0) {
+      writer.uint32(56).uint32(message.permissionsBoundaryUsageCount);
+    }
+    if (message.isAttachable !== false) {
+      writer.uint32(64).bool(message.isAttachable);
+    }
+    if (message.description !== "") {
+      writer.uint32(74).string(message.description);
+    }
+    if (message.createDateMs !== 0) {
+      writer.uint32(80).int64(message.createDateMs);
+    }
+    if (message.updateDateMs !== 0) {
+      writer.uint32(88).int64(message.updateDateMs);
+    }
+    for (const v of message.policyVersionList) {
+      PolicyVersion.encode(v!, writer.uint32(98).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ManagedPolicyDetail {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseManagedPolicyDetail();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.policyName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.policyId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.arn = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.defaultVersionId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.attachmentCount = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.permissionsBoundaryUsageCount = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.isAttachable = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.createDateMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.updateDateMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.policyVersionList.push(PolicyVersion.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ManagedPolicyDetail {
+    return {
+      policyName: isSet(object.policyName)
+        ? globalThis.String(object.policyName)
+        : isSet(object.policy_name)
+        ? globalThis.String(object.policy_name)
+        : "",
+      policyId: isSet(object.policyId)
+        ? globalThis.String(object.policyId)
+        : isSet(object.policy_id)
+        ? globalThis.String(object.policy_id)
+        : "",
+      arn: isSet(object.arn) ? globalThis.String(object.arn) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      defaultVersionId: isSet(object.defaultVersionId)
+        ? globalThis.String(object.defaultVersionId)
+        : isSet(object.default_version_id)
+        ? globalThis.String(object.default_version_id)
+        : "",
+      attachmentCount: isSet(object.attachmentCount)
+        ? globalThis.Number(object.attachmentCount)
+        : isSet(object.attachment_count)
+        ? globalThis.Number(object.attachment_count)
+        : 0,
+      permissionsBoundaryUsageCount: isSet(object.permissionsBoundaryUsageCount)
+        ? globalThis.Number(object.permissionsBoundaryUsageCount)
+        : isSet(object.permissions_boundary_usage_count)
+        ? globalThis.Number(object.permissions_boundary_usage_count)
+        : 0,
+      isAttachable: isSet(object.isAttachable)
+        ? globalThis.Boolean(object.isAttachable)
+        : isSet(object.is_attachable)
+        ? globalThis.Boolean(object.is_attachable)
+        : false,
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      createDateMs: isSet(object.createDateMs)
+        ? globalThis.Number(object.createDateMs)
+        : isSet(object.create_date_ms)
+        ? globalThis.Number(object.create_date_ms)
+        : 0,
+      updateDateMs: isSet(object.updateDateMs)
+        ? globalThis.Number(object.updateDateMs)
+        : isSet(object.update_date_ms)
+        ? globalThis.Number(object.update_date_ms)
+        : 0,
+      policyVersionList: globalThis.Array.isArray(object?.policyVersionList)
+        ? object.policyVersionList.map((e: any) => PolicyVersion.fromJSON(e))
+        : globalThis.Array.isArray(object?.policy_version_list)
+        ? object.policy_version_list.map((e: any) => PolicyVersion.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ManagedPolicyDetail): unknown {
+    const obj: any = {};
+    if (message.policyName !== "") {
+      obj.policyName = message.policyName;
+    }
+    if (message.policyId !== "") {
+      obj.policyId = message.policyId;
+    }
+    if (message.arn !== "") {
+      obj.arn = message.arn;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.defaultVersionId !== "") {
+      obj.defaultVersionId = message.defaultVersionId;
+    }
+    if (message.attachmentCount !== 0) {
+      obj.attachmentCount = Math.round(message.attachmentCount);
+    }
+    if (message.permissionsBoundaryUsageCount !== 0) {
+      obj.permissionsBoundaryUsageCount = Math.round(message.permissionsBoundaryUsageCount);
+    }
+    if (message.isAttachable !== false) {
+      obj.isAttachable = message.isAttachable;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.createDateMs !== 0) {
+      obj.createDateMs = Math.round(message.createDateMs);
+    }
+    if (message.updateDateMs !== 0) {
+      obj.updateDateMs = Math.round(message.updateDateMs);
+    }
+    if (message.policyVersionList?.length) {
+      obj.policyVersionList = message.policyVersionList.map((e) => PolicyVersion.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ManagedPolicyDetail>): ManagedPolicyDetail {
+    return ManagedPolicyDetail.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ManagedPolicyDetail>): ManagedPolicyDetail {
+    const message = createBaseManagedPolicyDetail();
+    message.policyName = object.policyName ?? "";
+    message.policyId = object.policyId ?? "";
+    message.arn = object.arn ?? "";
+    message.path = object.path ?? "";
+    message.defaultVersionId = object.defaultVersionId ?? "";
+    message.attachmentCount = object.attachmentCount ?? 0;
+    message.permissionsBoundaryUsageCount = object.permissionsBoundaryUsageCount ?? 0;
+    message.isAttachable = object.isAttachable ?? false;
+    message.description = object.description ?? "";
+    message.createDateMs = object.createDateMs ?? 0;
+    message.updateDateMs = object.updateDateMs ?? 0;
+    message.policyVersionList = object.policyVersionList?.map((e) => PolicyVersion.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetAccountAuthorizationDetailsResponse(): GetAccountAuthorizationDetailsResponse {
+  return { userDetailList: [], groupDetailList: [], roleDetailList: [], policies: [], page: undefined };
+}
+
+export const GetAccountAuthorizationDetailsResponse: MessageFns<GetAccountAuthorizationDetailsResponse> = {
+  encode(message: GetAccountAuthorizationDetailsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.userDetailList) {
+      UserDetail.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.groupDetailList) {
+      GroupDetail.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.roleDetailList) {
+      RoleDetail.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.policies) {
+      ManagedPolicyDetail.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.page !== undefined) {
+      PageResponse.encode(message.page, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetAccountAuthorizationDetailsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetAccountAuthorizationDetailsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userDetailList.push(UserDetail.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.groupDetailList.push(GroupDetail.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.roleDetailList.push(RoleDetail.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.policies.push(ManagedPolicyDetail.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.page = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetAccountAuthorizationDetailsResponse {
+    return {
+      userDetailList: globalThis.Array.isArray(object?.userDetailList)
+        ? object.userDetailList.map((e: any) => UserDetail.fromJSON(e))
+        : globalThis.Array.isArray(object?.user_detail_list)
+        ? object.user_detail_list.map((e: any) => UserDetail.fromJSON(e))
+        : [],
+      groupDetailList: globalThis.Array.isArray(object?.groupDetailList)
+        ? object.groupDetailList.map((e: any) => GroupDetail.fromJSON(e))
+        : globalThis.Array.isArray(object?.group_detail_list)
+        ? object.group_detail_list.map((e: any) => GroupDetail.fromJSON(e))
+        : [],
+      roleDetailList: globalThis.Array.isArray(object?.roleDetailList)
+        ? object.roleDetailList.map((e: any) => RoleDetail.fromJSON(e))
+        : globalThis.Array.isArray(object?.role_detail_list)
+        ? object.role_detail_list.map((e: any) => RoleDetail.fromJSON(e))
+        : [],
+      policies: globalThis.Array.isArray(object?.policies)
+        ? object.policies.map((e: any) => ManagedPolicyDetail.fromJSON(e))
+        : [],
+      page: isSet(object.page) ? PageResponse.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: GetAccountAuthorizationDetailsResponse): unknown {
+    const obj: any = {};
+    if (message.userDetailList?.length) {
+      obj.userDetailList = message.userDetailList.map((e) => UserDetail.toJSON(e));
+    }
+    if (message.groupDetailList?.length) {
+      obj.groupDetailList = message.groupDetailList.map((e) => GroupDetail.toJSON(e));
+    }
+    if (message.roleDetailList?.length) {
+      obj.roleDetailList = message.roleDetailList.map((e) => RoleDetail.toJSON(e));
+    }
+    if (message.policies?.length) {
+      obj.policies = message.policies.map((e) => ManagedPolicyDetail.toJSON(e));
+    }
+    if (message.page !== undefined) {
+      obj.page = PageResponse.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetAccountAuthorizationDetailsResponse>): GetAccountAuthorizationDetailsResponse {
+    return GetAccountAuthorizationDetailsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetAccountAuthorizationDetailsResponse>): GetAccountAuthorizationDetailsResponse {
+    const message = createBaseGetAccountAuthorizationDetailsResponse();
+    message.userDetailList = object.userDetailList?.map((e) => UserDetail.fromPartial(e)) || [];
+    message.groupDetailList = object.groupDetailList?.map((e) => GroupDetail.fromPartial(e)) || [];
+    message.roleDetailList = object.roleDetailList?.map((e) => RoleDetail.fromPartial(e)) || [];
+    message.policies = object.policies?.map((e) => ManagedPolicyDetail.fromPartial(e)) || [];
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageResponse.fromPartial(object.page)
+      : undefined;
     return message;
   },
 };
@@ -13840,6 +15388,24 @@ export const ControlServiceService = {
     responseDeserialize: (value: Buffer): ExportAccountResponse => ExportAccountResponse.decode(value),
   },
   /**
+   * AWS's GetAccountAuthorizationDetails: the account's users, groups, roles and managed policies
+   * with their relationships, in AWS's shape (the output of `aws iam
+   * get-account-authorization-details`). Authorized as `iam:GetAccountAuthorizationDetails` on `*`.
+   */
+  getAccountAuthorizationDetails: {
+    path: "/gatehouse.v1.ControlService/GetAccountAuthorizationDetails" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetAccountAuthorizationDetailsRequest): Buffer =>
+      Buffer.from(GetAccountAuthorizationDetailsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetAccountAuthorizationDetailsRequest =>
+      GetAccountAuthorizationDetailsRequest.decode(value),
+    responseSerialize: (value: GetAccountAuthorizationDetailsResponse): Buffer =>
+      Buffer.from(GetAccountAuthorizationDetailsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetAccountAuthorizationDetailsResponse =>
+      GetAccountAuthorizationDetailsResponse.decode(value),
+  },
+  /**
    * Tags on users and roles (at most 50 per call, and per entity the tags quota, AWS's 50 unless
    * configured; keys compare case-insensitively).
    */
@@ -14425,6 +15991,15 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   listAccessKeys: handleUnaryCall<ListAccessKeysRequest, ListAccessKeysResponse>;
   /** The account's full state at a revision (for new regions and audits). */
   exportAccount: handleUnaryCall<ExportAccountRequest, ExportAccountResponse>;
+  /**
+   * AWS's GetAccountAuthorizationDetails: the account's users, groups, roles and managed policies
+   * with their relationships, in AWS's shape (the output of `aws iam
+   * get-account-authorization-details`). Authorized as `iam:GetAccountAuthorizationDetails` on `*`.
+   */
+  getAccountAuthorizationDetails: handleUnaryCall<
+    GetAccountAuthorizationDetailsRequest,
+    GetAccountAuthorizationDetailsResponse
+  >;
   /**
    * Tags on users and roles (at most 50 per call, and per entity the tags quota, AWS's 50 unless
    * configured; keys compare case-insensitively).
@@ -15091,6 +16666,26 @@ export interface ControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ExportAccountResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * AWS's GetAccountAuthorizationDetails: the account's users, groups, roles and managed policies
+   * with their relationships, in AWS's shape (the output of `aws iam
+   * get-account-authorization-details`). Authorized as `iam:GetAccountAuthorizationDetails` on `*`.
+   */
+  getAccountAuthorizationDetails(
+    request: GetAccountAuthorizationDetailsRequest,
+    callback: (error: ServiceError | null, response: GetAccountAuthorizationDetailsResponse) => void,
+  ): ClientUnaryCall;
+  getAccountAuthorizationDetails(
+    request: GetAccountAuthorizationDetailsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetAccountAuthorizationDetailsResponse) => void,
+  ): ClientUnaryCall;
+  getAccountAuthorizationDetails(
+    request: GetAccountAuthorizationDetailsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetAccountAuthorizationDetailsResponse) => void,
   ): ClientUnaryCall;
   /**
    * Tags on users and roles (at most 50 per call, and per entity the tags quota, AWS's 50 unless
