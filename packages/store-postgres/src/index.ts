@@ -10,6 +10,7 @@ export {
   type GuardrailStore,
   MAX_GUARDRAILS_PER_ACCOUNT,
 } from "./families/accounts/guardrail-store.ts";
+export type { UpdateGroupInput } from "./families/groups/group-store.ts";
 export type {
   CreateInstanceProfileInput,
   InstanceProfileRecord,
@@ -43,7 +44,13 @@ export {
 } from "./families/policies/seed-builtin-policies.ts";
 export type { CreateRoleInput, UpdateRoleInput } from "./families/roles/role-store.ts";
 export type { TaggableKind, TagStore } from "./families/tags/tag-store.ts";
-export type { CreateUserInput, NamedPolicyDocument, PrincipalPolicies } from "./families/users/user-store.ts";
+export type {
+  CreateUserInput,
+  NamedPolicyDocument,
+  PrincipalPolicies,
+  UpdatedUser,
+  UpdateUserInput,
+} from "./families/users/user-store.ts";
 export { loadMigrations, type Migration, type MigrationResult, migrate } from "./migrate.ts";
 export {
   DEFAULT_QUOTAS,
