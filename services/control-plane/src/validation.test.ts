@@ -9,6 +9,7 @@ import {
   checkName,
   checkOidcUrl,
   checkPasswordInput,
+  checkNewPath,
   checkPath,
   checkPolicyDocument,
   checkSetting,
@@ -67,6 +68,20 @@ describe("checkName", () => {
         `groupName ${JSON.stringify(bad)} may contain only letters, digits and +=,.@_-`,
       ]);
     }
+  });
+});
+
+describe("checkNewPath", () => {
+  it("keeps absent as absent, refuses empty (unlike checkPath) and checks the rest as a path", () => {
+    expect(checkNewPath(undefined)).toBeUndefined();
+    expect(checkNewPath("/")).toBe("/");
+    expect(checkNewPath("/team/")).toBe("/team/");
+    expect(refused(() => checkNewPath(""))).toEqual([
+      "ValidationError",
+      "newPath",
+      "newPath must not be empty (leave it out to keep the current path)",
+    ]);
+    expect(refused(() => checkNewPath("team"))[1]).toBe("newPath");
   });
 });
 
