@@ -18,6 +18,7 @@ export {
   type ManagedPolicyDetailRecord,
   type RoleDetailRecord,
 } from "./families/export/authorization-details.ts";
+export type { UpdateGroupInput } from "./families/groups/group-store.ts";
 export type {
   CreateInstanceProfileInput,
   InstanceProfileRecord,
@@ -51,7 +52,13 @@ export {
 } from "./families/policies/seed-builtin-policies.ts";
 export type { CreateRoleInput, UpdateRoleInput } from "./families/roles/role-store.ts";
 export type { TaggableKind, TagStore } from "./families/tags/tag-store.ts";
-export type { CreateUserInput, NamedPolicyDocument, PrincipalPolicies } from "./families/users/user-store.ts";
+export type {
+  CreateUserInput,
+  NamedPolicyDocument,
+  PrincipalPolicies,
+  UpdatedUser,
+  UpdateUserInput,
+} from "./families/users/user-store.ts";
 export { loadMigrations, type Migration, type MigrationResult, migrate } from "./migrate.ts";
 export {
   DEFAULT_QUOTAS,

@@ -192,4 +192,33 @@ describe("pagination of per-entity lists (real Postgres + Kafka)", () => {
       { code: status.INVALID_ARGUMENT, awsName: "InvalidInput", field: "marker" },
     );
   });
+  it("GetGroup: pages walk every member once, in case-insensitive name order; 100 by default, as AWS", async () => {
+    const members = ["Ann", "bert", "Cleo", "dave", "Eve", "walker"];
+    await root.call("createGroup", { groupName: "crew", path: "/" });
+    for (const userName of members.filter((m) => m !== "walker")) await root.call("createUser", { userName });
+    for (const userName of [...members].reverse()) await root.call("addUserToGroup", { groupName: "crew", userName });
+    const all = await root.call("getGroup", { groupName: "crew" });
+    const userNames = (r: Paged) => (r as unknown as typeof all).users.map((u: { userName: string }) => u.userName);
+    expect(userNames(all)).toEqual(members);
+    expect(all.page).toEqual({ isTruncated: false, marker: "" });
+    await expectPagesCover(members, (page) => root.call("getGroup", { groupName: "crew", page }), userNames);
+    await expectBadPagesRejected((page) => root.call("getGroup", { groupName: "crew", page }));
+    // Every page carries the group itself.
+    const first = await root.call("getGroup", { groupName: "crew", page: { marker: "", maxItems: 2 } });
+    expect(first.group).toEqual(all.group);
+
+    // Without a page: the first 100 members, truncated, as AWS's default MaxItems.
+    await root.call("createGroup", { groupName: "crowd", path: "/" });
+    const crowd = Array.from({ length: 101 }, (_, i) => `crowd-${String(i).padStart(3, "0")}`);
+    for (const userName of crowd) {
+      await root.call("createUser", { userName });
+      await root.call("addUserToGroup", { groupName: "crowd", userName });
+    }
+    const page1 = await root.call("getGroup", { groupName: "crowd" });
+    expect(userNames(page1)).toEqual(crowd.slice(0, 100));
+    expect(page1.page.isTruncated).toBe(true);
+    const page2 = await root.call("getGroup", { groupName: "crowd", page: { marker: page1.page.marker, maxItems: 0 } });
+    expect(userNames(page2)).toEqual(crowd.slice(100));
+    expect(page2.page).toEqual({ isTruncated: false, marker: "" });
+  });
 });

@@ -8,6 +8,7 @@ import {
   checkJwks,
   checkMaxSessionDuration,
   checkName,
+  checkNewPath,
   checkOidcUrl,
   checkPasswordInput,
   checkPath,
@@ -87,6 +88,20 @@ describe("checkName", () => {
         `groupName ${JSON.stringify(bad)} may contain only letters, digits and +=,.@_-`,
       ]);
     }
+  });
+});
+
+describe("checkNewPath", () => {
+  it("keeps absent as absent, refuses empty (unlike checkPath) and checks the rest as a path", () => {
+    expect(checkNewPath(undefined)).toBeUndefined();
+    expect(checkNewPath("/")).toBe("/");
+    expect(checkNewPath("/team/")).toBe("/team/");
+    expect(refused(() => checkNewPath(""))).toEqual([
+      "ValidationError",
+      "newPath",
+      "newPath must not be empty (leave it out to keep the current path)",
+    ]);
+    expect(refused(() => checkNewPath("team"))[1]).toBe("newPath");
   });
 });
 

@@ -38,6 +38,16 @@ export function checkPath(value: string, field = "path"): string {
   return value;
 }
 
+/**
+ * The new path of UpdateUser/UpdateGroup: absent keeps the current one, so an empty one is
+ * invalid here (AWS's NewPath has a minimum length of 1) instead of meaning `/`.
+ */
+export function checkNewPath(value: string | undefined, field = "newPath"): string | undefined {
+  if (value === undefined) return undefined;
+  if (value === "") throw invalid(field, "must not be empty (leave it out to keep the current path)");
+  return checkPath(value, field);
+}
+
 /** Tag keys beginning with `aws:` (in any case) are reserved to AWS. */
 function checkNotReserved(key: string, field: string): void {
   if (/^aws:/i.test(key)) {

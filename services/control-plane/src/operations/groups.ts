@@ -1,15 +1,16 @@
 import type { GroupMembershipRequest, MutationResponse } from "@gatehouse/proto";
 import { toWire } from "../mappers.ts";
-import { checkName, checkPath } from "../validation.ts";
+import type { Target } from "../targets.ts";
+import { checkName, checkNewPath, checkPath } from "../validation.ts";
 import type { AccountContext } from "./call-context.ts";
 import { forAccount, type OperationFamily } from "./operation.ts";
 import type { OperationDeps } from "./operation-deps.ts";
 import { pageOf, pathPage } from "./paging.ts";
-import { subjectUser } from "./principals.ts";
+import { renamedTarget, subjectUser } from "./principals.ts";
 
 /**
  * IAM groups and their members: CreateGroup, GetGroup, ListGroups, ListGroupsForUser, DeleteGroup,
- * AddUserToGroup, RemoveUserFromGroup.
+ * AddUserToGroup, RemoveUserFromGroup, UpdateGroup.
  */
 export function groupOperations({ store, targets, arns }: OperationDeps) {
   /** AddUserToGroup and RemoveUserFromGroup: both authorized on the group. */
@@ -39,8 +40,8 @@ export function groupOperations({ store, targets, arns }: OperationDeps) {
       const groupName = checkName(r.groupName, "groupName", 128);
       await ctx.authorize("GetGroup", () => targets.principal(ctx.accountId, "group", groupName));
       const group = await store.getGroup(ctx.accountId, groupName);
-      const users = await store.listUsersInGroup(ctx.accountId, groupName);
-      return { group: toWire.group(group), users: users.map(toWire.user) };
+      const users = await store.listUsersInGroup(ctx.accountId, groupName, pageOf(r.page));
+      return { group: toWire.group(group), users: users.items.map(toWire.user), page: toWire.page(users) };
     }),
     listGroups: forAccount("ListGroups", async (r, ctx) => {
       const p = pathPage(r.page, r.pathPrefix);
@@ -60,6 +61,25 @@ export function groupOperations({ store, targets, arns }: OperationDeps) {
       return {
         revision: toWire.revision(await store.deleteGroup(ctx.accountId, groupName, ctx.token(r.clientRequestToken))),
       };
+    }),
+    updateGroup: forAccount("UpdateGroup", async (r, ctx) => {
+      const groupName = checkName(r.groupName, "groupName", 128);
+      const newGroupName = r.newGroupName === undefined ? undefined : checkName(r.newGroupName, "newGroupName", 128);
+      const newPath = checkNewPath(r.newPath);
+      let current: Target | undefined;
+      const source = async () => (current ??= await targets.principal(ctx.accountId, "group", groupName));
+      // As AWS: iam:UpdateGroup on the group as it is and on the group it becomes.
+      await ctx.authorize("UpdateGroup", source);
+      await ctx.authorize("UpdateGroup", async () =>
+        renamedTarget(await source(), "group", arns.partition, { newName: newGroupName, newPath }),
+      );
+      const m = await store.updateGroup(ctx.accountId, {
+        groupName,
+        newGroupName,
+        newPath,
+        ...ctx.token(r.clientRequestToken),
+      });
+      return { revision: toWire.revision(m) };
     }),
     addUserToGroup: forAccount("AddUserToGroup", membership("AddUserToGroup")),
     removeUserFromGroup: forAccount("RemoveUserFromGroup", membership("RemoveUserFromGroup")),

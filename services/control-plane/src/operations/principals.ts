@@ -1,7 +1,7 @@
-import { IamError } from "@gatehouse/core";
+import { IamError, iamArn, tryParseArn } from "@gatehouse/core";
 import { EntityType } from "@gatehouse/proto";
 import type { PrincipalKind, PrincipalRef } from "@gatehouse/store-postgres";
-import type { PrincipalTarget, RequestContext } from "../targets.ts";
+import type { PrincipalTarget, RequestContext, Target } from "../targets.ts";
 import { checkName } from "../validation.ts";
 import type { AccountContext } from "./call-context.ts";
 import type { OperationDeps } from "./operation-deps.ts";
@@ -53,4 +53,24 @@ export function boundaryOnCreate({ arns, targets }: OperationDeps, ctx: AccountC
         ? {}
         : { "iam:PermissionsBoundary": (await targets.policy(ctx.accountId, arn, "permissionsBoundaryArn")).arn },
   };
+}
+
+/**
+ * Where UpdateUser/UpdateGroup moves a user or group: its target's ARN with the new name and/or
+ * path (each kept when absent), and the same condition keys (its tags follow it). AWS authorizes
+ * a rename on both the source and the destination ARN.
+ */
+export function renamedTarget(
+  current: Target,
+  kind: "user" | "group",
+  partition: string,
+  change: { readonly newName: string | undefined; readonly newPath: string | undefined },
+): Target {
+  const arn = tryParseArn(current.arn);
+  // The resource is `<kind><path><name>`: the path is everything up to the last "/".
+  const resource = arn?.resource.slice(kind.length) ?? "/";
+  const cut = resource.lastIndexOf("/") + 1;
+  const path = change.newPath ?? resource.slice(0, cut);
+  const name = change.newName ?? resource.slice(cut);
+  return { arn: iamArn(arn?.accountId ?? "", kind, path, name, partition), context: current.context };
 }

@@ -1,13 +1,14 @@
 import { toWire } from "../mappers.ts";
-import { checkName, checkPath, checkTags } from "../validation.ts";
+import type { Target } from "../targets.ts";
+import { checkName, checkNewPath, checkPath, checkTags } from "../validation.ts";
 import { forAccount, type OperationFamily } from "./operation.ts";
 import type { OperationDeps } from "./operation-deps.ts";
 import { pathPage } from "./paging.ts";
-import { boundaryOnCreate, subjectUser } from "./principals.ts";
+import { boundaryOnCreate, renamedTarget, subjectUser } from "./principals.ts";
 
-/** IAM users: CreateUser, GetUser, ListUsers, DeleteUser. */
+/** IAM users: CreateUser, GetUser, ListUsers, DeleteUser, UpdateUser. */
 export function userOperations(deps: OperationDeps) {
-  const { store, targets, arns } = deps;
+  const { store, targets, arns, authenticator } = deps;
   return {
     createUser: forAccount("CreateUser", async (r, ctx) => {
       const userName = checkName(r.userName, "userName", 64);
@@ -65,6 +66,27 @@ export function userOperations(deps: OperationDeps) {
       return {
         revision: toWire.revision(await store.deleteUser(ctx.accountId, userName, ctx.token(r.clientRequestToken))),
       };
+    }),
+    updateUser: forAccount("UpdateUser", async (r, ctx) => {
+      const userName = checkName(r.userName, "userName", 64);
+      const newUserName = r.newUserName === undefined ? undefined : checkName(r.newUserName, "newUserName", 64);
+      const newPath = checkNewPath(r.newPath);
+      let current: Target | undefined;
+      const source = async () => (current ??= await targets.principal(ctx.accountId, "user", userName));
+      // As AWS: iam:UpdateUser on the user as it is and on the user it becomes.
+      await ctx.authorize("UpdateUser", source);
+      await ctx.authorize("UpdateUser", async () =>
+        renamedTarget(await source(), "user", arns.partition, { newName: newUserName, newPath }),
+      );
+      const m = await store.updateUser(ctx.accountId, {
+        userName,
+        newUserName,
+        newPath,
+        ...ctx.token(r.clientRequestToken),
+      });
+      // Cached credentials carry the caller's ARN and name, which changed.
+      for (const id of m.value.accessKeyIds) authenticator.forget(id);
+      return { revision: toWire.revision(m) };
     }),
   } satisfies OperationFamily;
 }

@@ -3,11 +3,18 @@ import { assertNoDependents, count, limitExceeded } from "../../checks.ts";
 import { pageQuery, toPage } from "../../paging.ts";
 import type { GroupRecord, Mutation, Page, PageInput, RequestToken, UserRecord } from "../../records.ts";
 import { groupState, userState } from "../../state.ts";
-import { type Queryable, read, type StoreContext } from "../../tx.ts";
-import { mutate, tokenSpec } from "../../write-path.ts";
+import { type OutboxEvent, type Queryable, read, type StoreContext } from "../../tx.ts";
+import { mutate, tokenSpec, withoutToken } from "../../write-path.ts";
 import { DEFAULT_PATH } from "../policies/policy-references.ts";
 import { listUsersWhere } from "../users/user-store.ts";
-import { type GroupRow, toGroup } from "./group-rows.ts";
+import { findGroup, type GroupRow, toGroup } from "./group-rows.ts";
+
+/** Input of {@link GroupStore.updateGroup}: absent fields keep the group's current name or path. */
+export interface UpdateGroupInput extends RequestToken {
+  readonly groupName: string;
+  readonly newGroupName?: string | undefined;
+  readonly newPath?: string | undefined;
+}
 
 /** Groups and their members. */
 export interface GroupStore {
@@ -19,8 +26,15 @@ export interface GroupStore {
   listGroups(accountId: string, page: PageInput): Promise<Page<GroupRecord>>;
   /** One page of the user's groups; the marker is the last group's lower-cased name. `pathPrefix` is ignored. */
   listGroupsForUser(accountId: string, userName: string, page: PageInput): Promise<Page<GroupRecord>>;
-  listUsersInGroup(accountId: string, groupName: string): Promise<UserRecord[]>;
+  /** One page of the group's members (GetGroup); the marker is the last user's lower-cased name. `pathPrefix` is ignored. */
+  listUsersInGroup(accountId: string, groupName: string, page: PageInput): Promise<Page<UserRecord>>;
   deleteGroup(accountId: string, groupName: string, token?: RequestToken): Promise<Mutation<null>>;
+  /**
+   * Renames and/or moves a group (AWS's UpdateGroup): its id stays, and so do its members and
+   * policies. The new name is unique case-insensitively (EntityAlreadyExists, field
+   * `newGroupName`). Nothing changed: no events and no new revision.
+   */
+  updateGroup(accountId: string, input: UpdateGroupInput): Promise<Mutation<GroupRecord>>;
   addUserToGroup(accountId: string, groupName: string, userName: string, token?: RequestToken): Promise<Mutation<null>>;
   removeUserFromGroup(
     accountId: string,
@@ -104,14 +118,17 @@ export function createGroupStore(ctx: StoreContext): GroupStore {
         );
       }),
 
-    listUsersInGroup: (accountId, groupName) =>
+    listUsersInGroup: (accountId, groupName, page) =>
       read(ctx, "GetGroup", async (q) => {
+        const p = pageQuery({ marker: page.marker, maxItems: page.maxItems });
         const group = await find.group(q, accountId, groupName);
-        return userList(
+        const users = await userList(
           q,
-          "JOIN group_memberships m ON m.user_id = u.user_id WHERE m.group_id = $1 ORDER BY lower(u.user_name)",
-          [group.group_id],
+          `JOIN group_memberships m ON m.user_id = u.user_id
+           WHERE m.group_id = $1 AND ($2::text IS NULL OR lower(u.user_name) > $2) ORDER BY lower(u.user_name) LIMIT $3`,
+          [group.group_id, p.after, p.limit + 1],
         );
+        return toPage(users, p.limit, (u) => u.userName.toLowerCase());
       }),
 
     deleteGroup: (accountId, groupName, token) =>
@@ -125,6 +142,46 @@ export function createGroupStore(ctx: StoreContext): GroupStore {
         await q.query("DELETE FROM groups WHERE group_id = $1", [group.group_id]);
         return { value: null, events: [await groupState(q, partition, group.group_id)] };
       }),
+
+    updateGroup: (accountId, input) =>
+      mutate(
+        ctx,
+        accountId,
+        { operation: "UpdateGroup", request: withoutToken(input), ...tokenSpec(input) },
+        async (q) => {
+          const group = await find.group(q, accountId, input.groupName);
+          const groupName = input.newGroupName ?? group.group_name;
+          const path = input.newPath ?? group.path;
+          if (groupName === group.group_name && path === group.path) {
+            return { value: toGroup(group, partition), events: [] };
+          }
+          // Checked here (the account lock serializes writers) so the error names the new name's field.
+          const taken = await q.query(
+            "SELECT 1 FROM groups WHERE account_id = $1 AND lower(group_name) = lower($2) AND group_id <> $3",
+            [accountId, groupName, group.group_id],
+          );
+          if ((taken.rowCount ?? 0) > 0) {
+            throw new IamError("EntityAlreadyExists", `group ${JSON.stringify(groupName)} already exists`, {
+              field: "newGroupName",
+            });
+          }
+          await q.query("UPDATE groups SET group_name = $2, path = $3 WHERE group_id = $1", [
+            group.group_id,
+            groupName,
+            path,
+          ]);
+          // Events are keyed by the group's id, which stays: the new state replaces the old one.
+          // Group states list no members, but every member's state lists its groups by name, so
+          // the members are re-emitted in the same revision.
+          const members = await q.query<{ user_id: string }>(
+            "SELECT user_id FROM group_memberships WHERE group_id = $1 ORDER BY user_id",
+            [group.group_id],
+          );
+          const events: OutboxEvent[] = [await groupState(q, partition, group.group_id)];
+          for (const m of members.rows) events.push(await userState(q, partition, m.user_id));
+          return { value: toGroup(await findGroup(q, accountId, groupName), partition), events };
+        },
+      ),
 
     addUserToGroup: (accountId, groupName, userName, token) =>
       mutate(

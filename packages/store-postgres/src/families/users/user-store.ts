@@ -1,13 +1,13 @@
-import { newId } from "@gatehouse/core";
+import { IamError, newId } from "@gatehouse/core";
 import { assertNoDependents, checkTagQuota, tagsJson } from "../../checks.ts";
 import { pageQuery, toPage } from "../../paging.ts";
 import type { Mutation, Page, PageInput, RequestToken, TagRecord, UserRecord } from "../../records.ts";
-import { userState } from "../../state.ts";
-import { type Queryable, read, readSnapshot, type StoreContext } from "../../tx.ts";
+import { accessKeyState, loginProfileState, mfaDeviceState, userState } from "../../state.ts";
+import { type OutboxEvent, type Queryable, read, readSnapshot, type StoreContext } from "../../tx.ts";
 import { callWrite, failInOrder, mutate, tokenSpec, withoutToken } from "../../write-path.ts";
 import { DEFAULT_PATH, releasedPolicies } from "../policies/policy-references.ts";
 import type { PolicyArnParts } from "../policies/policy-rows.ts";
-import { toUser, USER_SELECT, type UserRow } from "./user-rows.ts";
+import { findUser, toUser, USER_SELECT, type UserRow } from "./user-rows.ts";
 
 /** Input of {@link UserStore.createUser}. */
 export interface CreateUserInput extends RequestToken {
@@ -15,6 +15,19 @@ export interface CreateUserInput extends RequestToken {
   readonly path?: string | undefined;
   readonly tags?: readonly TagRecord[] | undefined;
   readonly permissionsBoundaryArn?: string | undefined;
+}
+
+/** Input of {@link UserStore.updateUser}: absent fields keep the user's current name or path. */
+export interface UpdateUserInput extends RequestToken {
+  readonly userName: string;
+  readonly newUserName?: string | undefined;
+  readonly newPath?: string | undefined;
+}
+
+/** A renamed or moved user, with its access keys (whose cached credentials carry the old ARN). */
+export interface UpdatedUser {
+  readonly user: UserRecord;
+  readonly accessKeyIds: readonly string[];
 }
 
 /** A policy document with a name for explanations (ARN or `user/alice/inline-name`). */
@@ -37,6 +50,13 @@ export interface UserStore {
   getUser(accountId: string, userName: string): Promise<UserRecord>;
   listUsers(accountId: string, page: PageInput): Promise<Page<UserRecord>>;
   deleteUser(accountId: string, userName: string, token?: RequestToken): Promise<Mutation<null>>;
+  /**
+   * Renames and/or moves a user (AWS's UpdateUser): its id stays, and so does everything keyed by
+   * it (memberships, policies, boundary, tags, access keys, login profile, MFA devices). The new
+   * name is unique case-insensitively (EntityAlreadyExists, field `newUserName`); a user may
+   * change the case of its own name. Nothing changed: no events and no new revision.
+   */
+  updateUser(accountId: string, input: UpdateUserInput): Promise<Mutation<UpdatedUser>>;
 
   /**
    * Every policy that applies to a user, for authorizing its calls: its inline and attached
@@ -129,6 +149,55 @@ export function createUserStore(ctx: StoreContext): UserStore {
         const released = await releasedPolicies(q, accountId, [user.permissions_boundary_id]);
         return { value: null, events: [await userState(q, partition, user.user_id), ...released] };
       }),
+
+    updateUser: (accountId, input) =>
+      mutate(
+        ctx,
+        accountId,
+        { operation: "UpdateUser", request: withoutToken(input), ...tokenSpec(input) },
+        async (q) => {
+          const user = await find.user(q, accountId, input.userName);
+          const userName = input.newUserName ?? user.user_name;
+          const path = input.newPath ?? user.path;
+          const keys = await q.query<{ access_key_id: string }>(
+            "SELECT access_key_id FROM access_keys WHERE user_id = $1 ORDER BY access_key_id",
+            [user.user_id],
+          );
+          const accessKeyIds = keys.rows.map((k) => k.access_key_id);
+          if (userName === user.user_name && path === user.path) {
+            return { value: { user: toUser(user, partition), accessKeyIds }, events: [] };
+          }
+          // Checked here (the account lock serializes writers) so the error names the new name's field.
+          const taken = await q.query(
+            "SELECT 1 FROM users WHERE account_id = $1 AND lower(user_name) = lower($2) AND user_id <> $3",
+            [accountId, userName, user.user_id],
+          );
+          if ((taken.rowCount ?? 0) > 0) {
+            throw new IamError("EntityAlreadyExists", `user ${JSON.stringify(userName)} already exists`, {
+              field: "newUserName",
+            });
+          }
+          await q.query("UPDATE users SET user_name = $2, path = $3 WHERE user_id = $1", [
+            user.user_id,
+            userName,
+            path,
+          ]);
+          const renamed = await findUser(q, partition, accountId, userName);
+          // Events are keyed by the user's id, which a rename keeps: the new state replaces the old
+          // one under the same key (a tombstone there would delete the user). Every other state
+          // that embeds the user's name or ARN is re-emitted in the same revision.
+          const profile = await q.query("SELECT 1 FROM login_profiles WHERE user_id = $1", [user.user_id]);
+          const devices = await q.query<{ serial_number: string }>(
+            "SELECT serial_number FROM mfa_devices WHERE user_id = $1 ORDER BY serial_number",
+            [user.user_id],
+          );
+          const events: OutboxEvent[] = [await userState(q, partition, user.user_id)];
+          for (const id of accessKeyIds) events.push(await accessKeyState(q, partition, id));
+          if ((profile.rowCount ?? 0) > 0) events.push(await loginProfileState(q, user.user_id));
+          for (const d of devices.rows) events.push(await mfaDeviceState(q, d.serial_number));
+          return { value: { user: toUser(renamed, partition), accessKeyIds }, events };
+        },
+      ),
 
     getUserPolicies: (accountId, userId) =>
       readSnapshot(ctx, "GetUserPolicies", async (q) => {

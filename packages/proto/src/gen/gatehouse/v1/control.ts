@@ -174,6 +174,28 @@ export interface DeleteGroupRequest {
   clientRequestToken: string;
 }
 
+export interface UpdateUserRequest {
+  userName: string;
+  /** Absent keeps the current name (an empty one is invalid, as in AWS). */
+  newUserName?:
+    | string
+    | undefined;
+  /** Absent keeps the current path. */
+  newPath?: string | undefined;
+  clientRequestToken: string;
+}
+
+export interface UpdateGroupRequest {
+  groupName: string;
+  /** Absent keeps the current name (an empty one is invalid, as in AWS). */
+  newGroupName?:
+    | string
+    | undefined;
+  /** Absent keeps the current path. */
+  newPath?: string | undefined;
+  clientRequestToken: string;
+}
+
 export interface Role {
   roleName: string;
   roleId: string;
@@ -465,11 +487,14 @@ export interface GetAccountAuthorizationDetailsResponse {
 
 export interface GetGroupRequest {
   groupName: string;
+  /** The group's members in case-insensitive name order; absent means the first page of the default size. */
+  page?: PageRequest | undefined;
 }
 
 export interface GetGroupResponse {
   group?: Group | undefined;
   users: User[];
+  page?: PageResponse | undefined;
 }
 
 export interface ListGroupsRequest {
@@ -2549,6 +2574,272 @@ export const DeleteGroupRequest: MessageFns<DeleteGroupRequest> = {
   fromPartial(object: DeepPartial<DeleteGroupRequest>): DeleteGroupRequest {
     const message = createBaseDeleteGroupRequest();
     message.groupName = object.groupName ?? "";
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseUpdateUserRequest(): UpdateUserRequest {
+  return { userName: "", newUserName: undefined, newPath: undefined, clientRequestToken: "" };
+}
+
+export const UpdateUserRequest: MessageFns<UpdateUserRequest> = {
+  encode(message: UpdateUserRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userName !== "") {
+      writer.uint32(10).string(message.userName);
+    }
+    if (message.newUserName !== undefined) {
+      writer.uint32(18).string(message.newUserName);
+    }
+    if (message.newPath !== undefined) {
+      writer.uint32(26).string(message.newPath);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(34).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateUserRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateUserRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.newUserName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.newPath = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateUserRequest {
+    return {
+      userName: isSet(object.userName)
+        ? globalThis.String(object.userName)
+        : isSet(object.user_name)
+        ? globalThis.String(object.user_name)
+        : "",
+      newUserName: isSet(object.newUserName)
+        ? globalThis.String(object.newUserName)
+        : isSet(object.new_user_name)
+        ? globalThis.String(object.new_user_name)
+        : undefined,
+      newPath: isSet(object.newPath)
+        ? globalThis.String(object.newPath)
+        : isSet(object.new_path)
+        ? globalThis.String(object.new_path)
+        : undefined,
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: UpdateUserRequest): unknown {
+    const obj: any = {};
+    if (message.userName !== "") {
+      obj.userName = message.userName;
+    }
+    if (message.newUserName !== undefined) {
+      obj.newUserName = message.newUserName;
+    }
+    if (message.newPath !== undefined) {
+      obj.newPath = message.newPath;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateUserRequest>): UpdateUserRequest {
+    return UpdateUserRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateUserRequest>): UpdateUserRequest {
+    const message = createBaseUpdateUserRequest();
+    message.userName = object.userName ?? "";
+    message.newUserName = object.newUserName ?? undefined;
+    message.newPath = object.newPath ?? undefined;
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseUpdateGroupRequest(): UpdateGroupRequest {
+  return { groupName: "", newGroupName: undefined, newPath: undefined, clientRequestToken: "" };
+}
+
+export const UpdateGroupRequest: MessageFns<UpdateGroupRequest> = {
+  encode(message: UpdateGroupRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.groupName !== "") {
+      writer.uint32(10).string(message.groupName);
+    }
+    if (message.newGroupName !== undefined) {
+      writer.uint32(18).string(message.newGroupName);
+    }
+    if (message.newPath !== undefined) {
+      writer.uint32(26).string(message.newPath);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(34).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateGroupRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateGroupRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groupName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.newGroupName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.newPath = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateGroupRequest {
+    return {
+      groupName: isSet(object.groupName)
+        ? globalThis.String(object.groupName)
+        : isSet(object.group_name)
+        ? globalThis.String(object.group_name)
+        : "",
+      newGroupName: isSet(object.newGroupName)
+        ? globalThis.String(object.newGroupName)
+        : isSet(object.new_group_name)
+        ? globalThis.String(object.new_group_name)
+        : undefined,
+      newPath: isSet(object.newPath)
+        ? globalThis.String(object.newPath)
+        : isSet(object.new_path)
+        ? globalThis.String(object.new_path)
+        : undefined,
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: UpdateGroupRequest): unknown {
+    const obj: any = {};
+    if (message.groupName !== "") {
+      obj.groupName = message.groupName;
+    }
+    if (message.newGroupName !== undefined) {
+      obj.newGroupName = message.newGroupName;
+    }
+    if (message.newPath !== undefined) {
+      obj.newPath = message.newPath;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateGroupRequest>): UpdateGroupRequest {
+    return UpdateGroupRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateGroupRequest>): UpdateGroupRequest {
+    const message = createBaseUpdateGroupRequest();
+    message.groupName = object.groupName ?? "";
+    message.newGroupName = object.newGroupName ?? undefined;
+    message.newPath = object.newPath ?? undefined;
     message.clientRequestToken = object.clientRequestToken ?? "";
     return message;
   },
@@ -6909,13 +7200,16 @@ export const GetAccountAuthorizationDetailsResponse: MessageFns<GetAccountAuthor
 };
 
 function createBaseGetGroupRequest(): GetGroupRequest {
-  return { groupName: "" };
+  return { groupName: "", page: undefined };
 }
 
 export const GetGroupRequest: MessageFns<GetGroupRequest> = {
   encode(message: GetGroupRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.groupName !== "") {
       writer.uint32(10).string(message.groupName);
+    }
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -6941,6 +7235,14 @@ export const GetGroupRequest: MessageFns<GetGroupRequest> = {
             message.groupName = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6960,6 +7262,7 @@ export const GetGroupRequest: MessageFns<GetGroupRequest> = {
         : isSet(object.group_name)
         ? globalThis.String(object.group_name)
         : "",
+      page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
     };
   },
 
@@ -6967,6 +7270,9 @@ export const GetGroupRequest: MessageFns<GetGroupRequest> = {
     const obj: any = {};
     if (message.groupName !== "") {
       obj.groupName = message.groupName;
+    }
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
     }
     return obj;
   },
@@ -6977,12 +7283,15 @@ export const GetGroupRequest: MessageFns<GetGroupRequest> = {
   fromPartial(object: DeepPartial<GetGroupRequest>): GetGroupRequest {
     const message = createBaseGetGroupRequest();
     message.groupName = object.groupName ?? "";
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
     return message;
   },
 };
 
 function createBaseGetGroupResponse(): GetGroupResponse {
-  return { group: undefined, users: [] };
+  return { group: undefined, users: [], page: undefined };
 }
 
 export const GetGroupResponse: MessageFns<GetGroupResponse> = {
@@ -6992,6 +7301,9 @@ export const GetGroupResponse: MessageFns<GetGroupResponse> = {
     }
     for (const v of message.users) {
       User.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.page !== undefined) {
+      PageResponse.encode(message.page, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -7025,6 +7337,14 @@ export const GetGroupResponse: MessageFns<GetGroupResponse> = {
             message.users.push(User.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.page = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7041,6 +7361,7 @@ export const GetGroupResponse: MessageFns<GetGroupResponse> = {
     return {
       group: isSet(object.group) ? Group.fromJSON(object.group) : undefined,
       users: globalThis.Array.isArray(object?.users) ? object.users.map((e: any) => User.fromJSON(e)) : [],
+      page: isSet(object.page) ? PageResponse.fromJSON(object.page) : undefined,
     };
   },
 
@@ -7052,6 +7373,9 @@ export const GetGroupResponse: MessageFns<GetGroupResponse> = {
     if (message.users?.length) {
       obj.users = message.users.map((e) => User.toJSON(e));
     }
+    if (message.page !== undefined) {
+      obj.page = PageResponse.toJSON(message.page);
+    }
     return obj;
   },
 
@@ -7062,6 +7386,9 @@ export const GetGroupResponse: MessageFns<GetGroupResponse> = {
     const message = createBaseGetGroupResponse();
     message.group = (object.group !== undefined && object.group !== null) ? Group.fromPartial(object.group) : undefined;
     message.users = object.users?.map((e) => User.fromPartial(e)) || [];
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageResponse.fromPartial(object.page)
+      : undefined;
     return message;
   },
 };
@@ -15126,6 +15453,29 @@ export const ControlServiceService = {
     responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
   },
+  /**
+   * Renames and/or moves a user or group: the id stays, the ARN changes, and everything attached
+   * (memberships, policies, access keys, login profile, MFA devices, tags) follows. Authorized as
+   * iam:UpdateUser / iam:UpdateGroup on both the current and the new ARN.
+   */
+  updateUser: {
+    path: "/gatehouse.v1.ControlService/UpdateUser" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateUserRequest): Buffer => Buffer.from(UpdateUserRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateUserRequest => UpdateUserRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  updateGroup: {
+    path: "/gatehouse.v1.ControlService/UpdateGroup" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateGroupRequest): Buffer => Buffer.from(UpdateGroupRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateGroupRequest => UpdateGroupRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
   createRole: {
     path: "/gatehouse.v1.ControlService/CreateRole" as const,
     requestStream: false as const,
@@ -15963,6 +16313,13 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   addUserToGroup: handleUnaryCall<GroupMembershipRequest, MutationResponse>;
   removeUserFromGroup: handleUnaryCall<GroupMembershipRequest, MutationResponse>;
   deleteGroup: handleUnaryCall<DeleteGroupRequest, MutationResponse>;
+  /**
+   * Renames and/or moves a user or group: the id stays, the ARN changes, and everything attached
+   * (memberships, policies, access keys, login profile, MFA devices, tags) follows. Authorized as
+   * iam:UpdateUser / iam:UpdateGroup on both the current and the new ARN.
+   */
+  updateUser: handleUnaryCall<UpdateUserRequest, MutationResponse>;
+  updateGroup: handleUnaryCall<UpdateGroupRequest, MutationResponse>;
   createRole: handleUnaryCall<CreateRoleRequest, RoleResponse>;
   getRole: handleUnaryCall<GetRoleRequest, RoleResponse>;
   listRoles: handleUnaryCall<ListRolesRequest, ListRolesResponse>;
@@ -16271,6 +16628,41 @@ export interface ControlServiceClient extends Client {
   ): ClientUnaryCall;
   deleteGroup(
     request: DeleteGroupRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Renames and/or moves a user or group: the id stays, the ARN changes, and everything attached
+   * (memberships, policies, access keys, login profile, MFA devices, tags) follows. Authorized as
+   * iam:UpdateUser / iam:UpdateGroup on both the current and the new ARN.
+   */
+  updateUser(
+    request: UpdateUserRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  updateUser(
+    request: UpdateUserRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  updateUser(
+    request: UpdateUserRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  updateGroup(
+    request: UpdateGroupRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  updateGroup(
+    request: UpdateGroupRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  updateGroup(
+    request: UpdateGroupRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MutationResponse) => void,
