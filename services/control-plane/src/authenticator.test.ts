@@ -33,7 +33,6 @@ function keyStore() {
         lookups.push(id);
         return known.get(id);
       },
-      recordAccessKeyUse: async () => {},
     },
   };
 }
