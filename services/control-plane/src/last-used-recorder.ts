@@ -47,10 +47,7 @@ export function createLastUsedRecorder(options: LastUsedRecorderOptions): LastUs
   let timer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> = Promise.resolve();
 
-  const writeOnce = async (): Promise<void> => {
-    if (pending.size === 0) return;
-    const batch = pending;
-    pending = new Map();
+  const write = async (batch: Map<string, AccessKeyUse>): Promise<void> => {
     try {
       await store.recordAccessKeyUses([...batch.values()]);
     } catch (e) {
@@ -62,9 +59,13 @@ export function createLastUsedRecorder(options: LastUsedRecorderOptions): LastUs
       logger.warn({ err: e, keys: batch.size }, "could not write access keys' last use; retrying with the next flush");
     }
   };
-  // Flushes run one after another, never two statements at once.
+  // The batch is taken at once (uses recorded from now on wait for the next flush); the writes
+  // run one after another, never two statements at once.
   const flush = (): Promise<void> => {
-    flushing = flushing.then(writeOnce);
+    if (pending.size === 0) return flushing;
+    const batch = pending;
+    pending = new Map();
+    flushing = flushing.then(() => write(batch));
     return flushing;
   };
 
