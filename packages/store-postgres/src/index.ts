@@ -3,8 +3,10 @@
  * is one transaction that bumps the account revision and fills the outbox, and the outbox source
  * the relay drains.
  */
+export type { AccessKeyUse } from "./families/access-keys/access-key-store.ts";
 export type { AccountSettingsStore } from "./families/accounts/account-settings-store.ts";
 export type { NewAccount } from "./families/accounts/account-store.ts";
+export type { AccountSummaryStore, AccountUsage } from "./families/accounts/account-summary-store.ts";
 export {
   type GuardrailRecord,
   type GuardrailStore,
@@ -44,7 +46,7 @@ export type {
   OutboxCompactionStore,
 } from "./families/outbox/outbox-compaction.ts";
 export { AWS_MANAGED_ACCOUNT, BUILTIN_POLICIES, type BuiltinPolicy } from "./families/policies/builtin-policies.ts";
-export type { CreatePolicyInput, PolicyScope } from "./families/policies/policy-store.ts";
+export { type CreatePolicyInput, type PolicyScope, VERSIONS_PER_POLICY } from "./families/policies/policy-store.ts";
 export {
   type BuiltinPolicySeeding,
   type SeedTarget,

@@ -4,6 +4,7 @@ import pg from "pg";
 import { type AccessKeyStore, createAccessKeyStore } from "./families/access-keys/access-key-store.ts";
 import { type AccountSettingsStore, createAccountSettingsStore } from "./families/accounts/account-settings-store.ts";
 import { type AccountStore, createAccountStore } from "./families/accounts/account-store.ts";
+import { type AccountSummaryStore, createAccountSummaryStore } from "./families/accounts/account-summary-store.ts";
 import { createGuardrailStore, type GuardrailStore } from "./families/accounts/guardrail-store.ts";
 import { type AttachmentStore, createAttachmentStore } from "./families/attachments/attachment-store.ts";
 import { type BoundaryStore, createBoundaryStore } from "./families/boundaries/boundary-store.ts";
@@ -39,6 +40,7 @@ import { pruneClientRequestTokens } from "./write-path.ts";
 export interface IamStore
   extends AccountStore,
     AccountSettingsStore,
+    AccountSummaryStore,
     GuardrailStore,
     UserStore,
     GroupStore,
@@ -108,6 +110,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
   return {
     ...createAccountStore(ctx),
     ...createAccountSettingsStore(ctx),
+    ...createAccountSummaryStore(ctx),
     ...createGuardrailStore(ctx),
     ...createUserStore(ctx),
     ...createGroupStore(ctx),

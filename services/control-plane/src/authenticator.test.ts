@@ -33,12 +33,29 @@ function keyStore() {
         lookups.push(id);
         return known.get(id);
       },
-      recordAccessKeyUse: async () => {},
     },
   };
 }
 
 describe("authenticator", () => {
+  it("notes the last use of accepted account keys only (not the operator's, not a failed signature)", async () => {
+    const clock = createManualClock(t0);
+    const { store } = keyStore();
+    const used: string[][] = [];
+    const auth = createAuthenticator({
+      store,
+      operator,
+      region: "us-east-1",
+      clock,
+      lastUsed: { record: (...use) => used.push(use) },
+    });
+    await auth.authenticate(call, await signGrpcCall(call, alice, { clock }));
+    await auth.authenticate(call, await signGrpcCall(call, operator, { clock }));
+    const wrong = { ...alice, secretAccessKey: "w".repeat(40) };
+    await iamErrorOf(auth.authenticate(call, await signGrpcCall(call, wrong, { clock })));
+    expect(used).toEqual([[alice.accessKeyId, "iam", "us-east-1"]]);
+  });
+
   it("remembers an unknown access key id for unknownKeyCacheMs: one store lookup per window", async () => {
     const clock = createManualClock(t0);
     const { store, lookups, known } = keyStore();

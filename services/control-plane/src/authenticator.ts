@@ -3,16 +3,20 @@ import { verifyGrpcCall } from "@gatehouse/auth";
 import { type Clock, IamError, systemClock } from "@gatehouse/core";
 import type { AccessKeyCredential, IamStore } from "@gatehouse/store-postgres";
 import type { Caller } from "./caller.ts";
+import type { LastUsedRecorder } from "./last-used-recorder.ts";
 
 /** Options of {@link createAuthenticator}. */
 export interface AuthenticatorOptions {
-  store: Pick<IamStore, "getAccessKeyCredential" | "recordAccessKeyUse">;
+  store: Pick<IamStore, "getAccessKeyCredential">;
   /** The operator credential from config: may create accounts, belongs to no account. */
   operator: { accessKeyId: string; secretAccessKey: string };
   region: string;
   clock?: Clock;
-  /** Minimum interval between "last used" stamps of one key. Default 60 s. */
-  lastUsedEveryMs?: number;
+  /**
+   * Where accepted calls signed with an account's access key are noted as the key's last use
+   * (in memory; written in batches, off the call's path). None: last use is not tracked.
+   */
+  lastUsed?: Pick<LastUsedRecorder, "record">;
   /**
    * How long an active key's unsealed secret is reused without asking Postgres. Default 2000 ms;
    * 0 disables. Keys changed through this process are forgotten at once; changes made by another
@@ -53,7 +57,7 @@ function sameText(a: string, b: string): boolean {
 
 /**
  * SigV4 authentication against the operator credential and the store's access keys (whose
- * secrets the store unseals only for this). Stamps keys' "last used" at most once a minute.
+ * secrets the store unseals only for this). Notes each accepted key's use with `lastUsed`.
  */
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
   const { store, operator, region } = options;
@@ -61,8 +65,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const unknownTtl = options.unknownKeyCacheMs ?? 5000;
   const unknown = new Map<string, number>();
   const failures = createFailureLimiter(options.failuresPerSecond ?? 1, options.failureBurst ?? 10);
-  const every = options.lastUsedEveryMs ?? 60_000;
-  const stamped = new Map<string, number>();
+  const lastUsed = options.lastUsed;
   const ttl = options.cacheTtlMs ?? 2000;
   const cache = new Map<string, { credential: AccessKeyCredential; until: number }>();
   const credentialOf = async (id: string): Promise<AccessKeyCredential | undefined> => {
@@ -127,11 +130,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       },
     });
     if (found === undefined) return { kind: "operator", accessKeyId, arn: "arn:aws:iam::operator:root" };
-    const now = clock.now();
-    if ((stamped.get(accessKeyId) ?? 0) + every <= now) {
-      stamped.set(accessKeyId, now);
-      void store.recordAccessKeyUse(accessKeyId, "iam", region).catch(() => {});
-    }
+    // A map update, no I/O: the recorder coalesces uses and writes them in batches.
+    lastUsed?.record(accessKeyId, "iam", region);
     if (found.userId === null || found.userName === null) {
       return { kind: "root", accessKeyId, accountId: found.accountId, arn: found.principalArn };
     }

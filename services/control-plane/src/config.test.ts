@@ -74,7 +74,12 @@ describe("control-plane config", () => {
   it("tokens, authentication failures, password hashing and previous secret keys: defaults and bounds", () => {
     const c = loadControlPlaneConfig(base);
     expect(c.clientTokenTtlSeconds).toBe(86_400);
-    expect(c.auth).toEqual({ unknownKeyCacheMs: 5000, failuresPerSecond: 1, failureBurst: 10 });
+    expect(c.auth).toEqual({
+      unknownKeyCacheMs: 5000,
+      failuresPerSecond: 1,
+      failureBurst: 10,
+      lastUsedFlushMs: 60_000,
+    });
     expect(c.passwordHashing).toEqual({ concurrency: 2, writesPerAccount: 4 });
     expect(c.previousSecretKeys).toEqual([]);
     const old = [Buffer.alloc(32, 2), Buffer.alloc(32, 3)];
@@ -84,13 +89,14 @@ describe("control-plane config", () => {
       GATEHOUSE_CP_AUTH_UNKNOWN_KEY_CACHE_MS: "0",
       GATEHOUSE_CP_AUTH_FAILURES_PER_SECOND: "5",
       GATEHOUSE_CP_AUTH_FAILURE_BURST: "20",
+      GATEHOUSE_CP_ACCESS_KEY_LAST_USED_FLUSH_MS: "1000",
       GATEHOUSE_CP_PASSWORD_HASH_CONCURRENCY: "4",
       GATEHOUSE_CP_PASSWORD_WRITES_PER_ACCOUNT: "1",
       GATEHOUSE_SECRET_KEYS_PREVIOUS: old.map((k) => k.toString("base64")).join(", "),
     });
     expect([tuned.clientTokenTtlSeconds, tuned.auth, tuned.passwordHashing]).toEqual([
       600,
-      { unknownKeyCacheMs: 0, failuresPerSecond: 5, failureBurst: 20 },
+      { unknownKeyCacheMs: 0, failuresPerSecond: 5, failureBurst: 20, lastUsedFlushMs: 1000 },
       { concurrency: 4, writesPerAccount: 1 },
     ]);
     expect(tuned.previousSecretKeys.map((k) => Buffer.from(k).toString("hex"))).toEqual(
@@ -99,6 +105,9 @@ describe("control-plane config", () => {
     expect(Object.isFrozen(tuned.auth) && Object.isFrozen(tuned.passwordHashing)).toBe(true);
     expect(() => loadControlPlaneConfig({ ...base, GATEHOUSE_CP_CLIENT_TOKEN_TTL: "0" })).toThrow(
       /GATEHOUSE_CP_CLIENT_TOKEN_TTL="0"/,
+    );
+    expect(() => loadControlPlaneConfig({ ...base, GATEHOUSE_CP_ACCESS_KEY_LAST_USED_FLUSH_MS: "99" })).toThrow(
+      /GATEHOUSE_CP_ACCESS_KEY_LAST_USED_FLUSH_MS="99"/,
     );
     expect(() => loadControlPlaneConfig({ ...base, GATEHOUSE_CP_PASSWORD_HASH_CONCURRENCY: "65" })).toThrow(
       /GATEHOUSE_CP_PASSWORD_HASH_CONCURRENCY="65"/,

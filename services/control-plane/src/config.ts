@@ -84,6 +84,8 @@ const EnvSchema = z
     /** Failed authentications one access key id may cause per second, sustained, and in a burst. */
     GATEHOUSE_CP_AUTH_FAILURES_PER_SECOND: int(1, 100_000).default(1),
     GATEHOUSE_CP_AUTH_FAILURE_BURST: int(1, 100_000).default(10),
+    /** Milliseconds between writes of access keys' last use (each key at most once per interval). */
+    GATEHOUSE_CP_ACCESS_KEY_LAST_USED_FLUSH_MS: int(100, 86_400_000).default(60_000),
     /** argon2 hashes (password writes, reuse checks, ChangePassword) running at once in the process. */
     GATEHOUSE_CP_PASSWORD_HASH_CONCURRENCY: int(1, 64).default(2),
     /** Password writes one account may have in progress at once; more are refused with Throttling. */
@@ -148,6 +150,8 @@ export interface ControlPlaneConfig {
     readonly unknownKeyCacheMs: number;
     readonly failuresPerSecond: number;
     readonly failureBurst: number;
+    /** Pause between batched writes of access keys' last use. */
+    readonly lastUsedFlushMs: number;
   };
   /** Bounds on argon2 work: at once in the process, and password writes in progress per account. */
   readonly passwordHashing: { readonly concurrency: number; readonly writesPerAccount: number };
@@ -240,6 +244,7 @@ export function loadControlPlaneConfig(env: Readonly<Record<string, string | und
       unknownKeyCacheMs: e.GATEHOUSE_CP_AUTH_UNKNOWN_KEY_CACHE_MS,
       failuresPerSecond: e.GATEHOUSE_CP_AUTH_FAILURES_PER_SECOND,
       failureBurst: e.GATEHOUSE_CP_AUTH_FAILURE_BURST,
+      lastUsedFlushMs: e.GATEHOUSE_CP_ACCESS_KEY_LAST_USED_FLUSH_MS,
     }),
     passwordHashing: Object.freeze({
       concurrency: e.GATEHOUSE_CP_PASSWORD_HASH_CONCURRENCY,

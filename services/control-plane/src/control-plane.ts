@@ -7,6 +7,7 @@ import { createAuthorizer } from "./authorizer.ts";
 import type { ControlPlaneConfig } from "./config.ts";
 import { createControlService } from "./control-service.ts";
 import { type RunningServer, serveControlService } from "./grpc-server.ts";
+import { createLastUsedRecorder } from "./last-used-recorder.ts";
 import { createOutboxCompactor, type OutboxCompactor } from "./outbox-compactor.ts";
 import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from "./outbox-relay.ts";
 
@@ -16,7 +17,10 @@ export interface ControlPlane {
   readonly store: IamStore;
   readonly relay: OutboxRelay;
   readonly compactor: OutboxCompactor;
-  /** Stops serving, stops the relay and compaction, closes Kafka and Postgres, in that order. */
+  /**
+   * Stops serving, writes the access keys' last uses still in memory, stops the relay and
+   * compaction, closes Kafka and Postgres, in that order. Calling it again waits for the first.
+   */
   close(): Promise<void>;
 }
 
@@ -64,6 +68,8 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     intervalMs: config.outbox.compactionIntervalMs,
     batchSize: config.outbox.compactionBatchSize,
   });
+  // Last use of access keys: noted in memory by the authenticator, written in batches.
+  const lastUsed = createLastUsedRecorder({ store, logger, flushEveryMs: config.auth.lastUsedFlushMs, clock });
   let server: RunningServer | undefined;
   let topicTimer: NodeJS.Timeout | undefined;
   try {
@@ -130,6 +136,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     });
     relay.start();
     compactor.start();
+    lastUsed.start();
     const service = createControlService({
       store,
       authenticator: createAuthenticator({
@@ -140,6 +147,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
         unknownKeyCacheMs: config.auth.unknownKeyCacheMs,
         failuresPerSecond: config.auth.failuresPerSecond,
         failureBurst: config.auth.failureBurst,
+        lastUsed,
       }),
       authorizer: createAuthorizer({ store, logger, region: config.region, clock }),
       logger,
@@ -149,6 +157,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     logger.info({ port: server.port }, "control plane listening");
   } catch (e) {
     await server?.close(0);
+    await lastUsed.stop();
     await relay?.stop();
     await compactor.stop();
     await publisher?.disconnect();
@@ -156,18 +165,24 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     throw e;
   }
   const running = { server, relay, publisher };
+  let closing: Promise<void> | undefined;
   return {
     port: running.server.port,
     store,
     relay: running.relay,
     compactor,
-    async close() {
-      clearTimeout(topicTimer);
-      await running.server.close();
-      await running.relay.stop();
-      await compactor.stop();
-      await running.publisher.disconnect();
-      await store.close();
+    close() {
+      closing ??= (async () => {
+        clearTimeout(topicTimer);
+        await running.server.close();
+        // After the server: the last calls' uses are in memory by now.
+        await lastUsed.stop();
+        await running.relay.stop();
+        await compactor.stop();
+        await running.publisher.disconnect();
+        await store.close();
+      })();
+      return closing;
     },
   };
 }

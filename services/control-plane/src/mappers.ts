@@ -1,5 +1,6 @@
 import type { GroupState, UserState } from "@gatehouse/events";
 import type {
+  AccessKeyLastUsed,
   AccessKeyMetadata,
   AttachedPermissionsBoundary,
   AttachedPolicy,
@@ -163,6 +164,11 @@ export const toWire = {
     lastUsedService: k.lastUsed?.service ?? "",
     lastUsedRegion: k.lastUsed?.region ?? "",
   }),
+  /** AWS's AccessKeyLastUsed: "N/A" service and region (and no date) for a key never used. */
+  accessKeyLastUsed: (k: AccessKeyRecord): AccessKeyLastUsed =>
+    k.lastUsed === null
+      ? { lastUsedDateMs: 0, serviceName: "N/A", region: "N/A" }
+      : { lastUsedDateMs: k.lastUsed.atMs, serviceName: k.lastUsed.service, region: k.lastUsed.region },
   loginProfile: (p: LoginProfileRecord): LoginProfile => ({
     userName: p.userName,
     createDateMs: p.createdAtMs,

@@ -1,6 +1,7 @@
 import { IamError } from "@gatehouse/core";
 import { describe, expect, it } from "vitest";
 import {
+  checkAccessKeyId,
   checkAccountAlias,
   checkClientId,
   checkClientIds,
@@ -273,6 +274,22 @@ describe("checkAccountAlias", () => {
     expect(checkAccountAlias("12345678901")).toBe("12345678901");
     expect(checkAccountAlias("1234567890123")).toBe("1234567890123");
     expect(checkAccountAlias("a23456789012")).toBe("a23456789012");
+  });
+});
+
+describe("checkAccessKeyId", () => {
+  it("accepts 16..128 word characters, refuses the rest naming the field", () => {
+    for (const ok of ["A".repeat(16), "AKIA_0123456789ab", "a".repeat(128)]) expect(checkAccessKeyId(ok)).toBe(ok);
+    for (const bad of [
+      "",
+      "A".repeat(15),
+      "a".repeat(129),
+      "AKIA0123456789AB-",
+      "AKIA 0123456789AB",
+      "AKIAÄ0123456789AB",
+    ]) {
+      expect(() => checkAccessKeyId(bad)).toThrow(expect.objectContaining({ field: "accessKeyId" }));
+    }
   });
 });
 

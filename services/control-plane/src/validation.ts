@@ -183,6 +183,15 @@ export function checkAccountAlias(value: string): string {
   return value;
 }
 
+/** An access key id as AWS checks it in a request: 16..128 letters, digits or `_` (`[\w]+`). */
+export function checkAccessKeyId(value: string, field = "accessKeyId"): string {
+  if (value.length === 0) throw invalid(field, "is required");
+  if (value.length < 16 || value.length > 128 || !/^\w+$/.test(value)) {
+    throw invalid(field, `${JSON.stringify(value)} must be 16..128 letters, digits or _`);
+  }
+  return value;
+}
+
 /** An integer setting: 0 means `zero`, anything else must be in min..max. */
 export function checkSetting(value: number, field: string, min: number, max: number, zero: number): number {
   if (value === 0) return zero;

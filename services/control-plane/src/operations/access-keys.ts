@@ -1,5 +1,6 @@
 import { IamError } from "@gatehouse/core";
 import { toWire } from "../mappers.ts";
+import { checkAccessKeyId } from "../validation.ts";
 import type { AccountContext, AuthzTarget } from "./call-context.ts";
 import { forAccount, type OperationFamily } from "./operation.ts";
 import type { OperationDeps } from "./operation-deps.ts";
@@ -7,8 +8,9 @@ import { subjectUser } from "./principals.ts";
 
 /**
  * Access keys of IAM users and of the account root: CreateAccessKey, UpdateAccessKey,
- * DeleteAccessKey, ListAccessKeys. Deactivating or deleting a key drops it from the
- * authenticator's cache at once.
+ * DeleteAccessKey, ListAccessKeys, GetAccessKeyLastUsed. Deactivating or deleting a key drops it
+ * from the authenticator's cache at once. Last use is recorded by the authenticator (in memory,
+ * written in batches: approximate, as in AWS) and is no IAM state: no revision, no event.
  */
 export function accessKeyOperations({ store, targets, arns, authenticator }: OperationDeps) {
   /**
@@ -62,6 +64,26 @@ export function accessKeyOperations({ store, targets, arns, authenticator }: Ope
       const userName = keyOwner(ctx, r.userName);
       await ctx.authorize("ListAccessKeys", () => keyOwnerArn(ctx, userName));
       return { accessKeys: (await store.listAccessKeys(ctx.accountId, userName)).map(toWire.accessKey) };
+    }),
+    getAccessKeyLastUsed: forAccount("GetAccessKeyLastUsed", async (r, ctx) => {
+      const accessKeyId = checkAccessKeyId(r.accessKeyId);
+      // The request names only the key: it is authorized on its owner (the user, so a policy on
+      // user/${aws:username} lets users read their own keys, or the root). A key this account does
+      // not have is authorized on all of the account's users (user/*): only a caller allowed on
+      // every user learns that a key id is unknown, others get AccessDenied either way.
+      const key = await store.getAccessKey(ctx.accountId, accessKeyId).catch((e: unknown) => {
+        if (IamError.is(e) && e.awsName === "NoSuchEntity") return undefined;
+        throw e;
+      });
+      await ctx.authorize("GetAccessKeyLastUsed", () =>
+        key === undefined ? arns.of(ctx.accountId, "user", "/", "*") : keyOwnerArn(ctx, key.userName),
+      );
+      if (key === undefined) {
+        throw new IamError("NoSuchEntity", `access key ${JSON.stringify(accessKeyId)} does not exist`, {
+          field: "accessKeyId",
+        });
+      }
+      return { userName: key.userName ?? "", accessKeyLastUsed: toWire.accessKeyLastUsed(key) };
     }),
   } satisfies OperationFamily;
 }

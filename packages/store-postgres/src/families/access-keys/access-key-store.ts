@@ -38,8 +38,28 @@ export interface AccessKeyStore {
   listAccessKeys(accountId: string, userName: string | null): Promise<AccessKeyRecord[]>;
   /** The key with its decrypted secret, for SigV4 verification; `undefined` when unknown. */
   getAccessKeyCredential(accessKeyId: string): Promise<AccessKeyCredential | undefined>;
-  /** Stamps "last used" (not replicated, no revision). */
-  recordAccessKeyUse(accessKeyId: string, service: string, region: string): Promise<void>;
+  /**
+   * A key of the account by id, with its last use (GetAccessKeyLastUsed); NoSuchEntity (field
+   * `accessKeyId`) when no key of this account has that id, whether or not another account's has.
+   */
+  getAccessKey(accountId: string, accessKeyId: string): Promise<AccessKeyRecord>;
+  /**
+   * Stamps the last use of several keys in one statement (the control plane coalesces uses in
+   * memory and flushes them in batches). Not an IAM state change: no revision, no outbox event,
+   * nothing replicated. A stamp older than the stored one is ignored, so replicas flushing out of
+   * order never move a key's last use back. Unknown (deleted) keys are skipped. Returns how many
+   * keys were stamped.
+   */
+  recordAccessKeyUses(uses: readonly AccessKeyUse[]): Promise<number>;
+}
+
+/** One key's latest use, as the control plane's last-used recorder flushes it. */
+export interface AccessKeyUse {
+  readonly accessKeyId: string;
+  /** When the use was seen (epoch ms), not when it is written. */
+  readonly atMs: number;
+  readonly service: string;
+  readonly region: string;
 }
 
 function newSecret(): string {
@@ -197,12 +217,40 @@ export function createAccessKeyStore(ctx: StoreContext): AccessKeyStore {
         };
       }),
 
-    recordAccessKeyUse: (accessKeyId, service, region) =>
-      read(ctx, "RecordAccessKeyUse", async (q) => {
-        await q.query(
-          "UPDATE access_keys SET last_used_at = now(), last_used_service = $2, last_used_region = $3 WHERE access_key_id = $1",
-          [accessKeyId, service, region],
-        );
+    getAccessKey: (accountId, accessKeyId) =>
+      read(ctx, "GetAccessKey", async (q) => {
+        const row = await findAccessKey(q, accessKeyId);
+        if (row === undefined || row.account_id !== accountId) {
+          throw new IamError("NoSuchEntity", `access key ${JSON.stringify(accessKeyId)} does not exist`, {
+            field: "accessKeyId",
+          });
+        }
+        return toAccessKey(row);
       }),
+
+    recordAccessKeyUses: (uses) =>
+      uses.length === 0
+        ? Promise.resolve(0)
+        : read(ctx, "RecordAccessKeyUses", async (q) => {
+            // One UPDATE for the whole batch, ids sorted so that overlapping batches of two
+            // replicas usually lock rows in the same order; a flush that still loses a deadlock
+            // fails as a whole and its uses are retried with the next flush.
+            const sorted = [...uses].sort((a, b) => (a.accessKeyId < b.accessKeyId ? -1 : 1));
+            const r = await q.query(
+              `UPDATE access_keys k
+                  SET last_used_at = to_timestamp(u.at_ms / 1000.0), last_used_service = u.service,
+                      last_used_region = u.region
+                 FROM unnest($1::text[], $2::float8[], $3::text[], $4::text[]) AS u(id, at_ms, service, region)
+                WHERE k.access_key_id = u.id
+                  AND (k.last_used_at IS NULL OR k.last_used_at < to_timestamp(u.at_ms / 1000.0))`,
+              [
+                sorted.map((u) => u.accessKeyId),
+                sorted.map((u) => u.atMs),
+                sorted.map((u) => u.service),
+                sorted.map((u) => u.region),
+              ],
+            );
+            return r.rowCount ?? 0;
+          }),
   };
 }

@@ -27,6 +27,12 @@ export interface CreatePolicyInput extends RequestToken {
 /** Which managed policies ListPolicies returns, as AWS's `Scope`. */
 export type PolicyScope = "All" | "AWS" | "Local";
 
+/**
+ * Versions a managed policy may have, as in AWS (the `policy_versions_limit` trigger of migration
+ * 0001 holds the same number).
+ */
+export const VERSIONS_PER_POLICY = 5;
+
 /** Managed policies and their versions. */
 export interface PolicyStore {
   createPolicy(accountId: string, input: CreatePolicyInput): Promise<Mutation<ManagedPolicyRecord>>;
@@ -186,10 +192,10 @@ export function createPolicyStore(ctx: StoreContext): PolicyStore {
           const n = await count(q, "SELECT count(*)::int AS n FROM policy_versions WHERE policy_id = $1", [
             policy.policy_id,
           ]);
-          if (n >= 5) {
+          if (n >= VERSIONS_PER_POLICY) {
             throw new IamError(
               "LimitExceeded",
-              `policy ${policyArn} already has 5 versions; delete a non-default version first`,
+              `policy ${policyArn} already has ${VERSIONS_PER_POLICY} versions; delete a non-default version first`,
               { field: "policyArn" },
             );
           }

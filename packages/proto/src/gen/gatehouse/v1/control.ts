@@ -632,6 +632,27 @@ export interface ListAccessKeysResponse {
   accessKeys: AccessKeyMetadata[];
 }
 
+export interface GetAccessKeyLastUsedRequest {
+  /** 16..128 word characters, as AWS checks it. */
+  accessKeyId: string;
+}
+
+/** AWS's AccessKeyLastUsed. */
+export interface AccessKeyLastUsed {
+  /** 0 when the key was never used (AWS then omits LastUsedDate). */
+  lastUsedDateMs: number;
+  /** "N/A" when the key was never used, as AWS returns. */
+  serviceName: string;
+  /** "N/A" when the key was never used, as AWS returns. */
+  region: string;
+}
+
+export interface GetAccessKeyLastUsedResponse {
+  /** The key's user; empty for the account root's keys. */
+  userName: string;
+  accessKeyLastUsed?: AccessKeyLastUsed | undefined;
+}
+
 /**
  * Tag*, Untag* and List*Tags: entity_name is the user, role or instance profile name, or the
  * OpenID Connect provider's ARN.
@@ -723,6 +744,22 @@ export interface GetAccountPasswordPolicyRequest {
 
 export interface GetAccountPasswordPolicyResponse {
   passwordPolicy?: PasswordPolicy | undefined;
+}
+
+export interface GetAccountSummaryRequest {
+}
+
+export interface GetAccountSummaryResponse {
+  /**
+   * AWS's SummaryMap keys (Users, UsersQuota, Groups, …, Providers) to their values; flags such as
+   * AccountMFAEnabled are 0 or 1.
+   */
+  summaryMap: { [key: string]: number };
+}
+
+export interface GetAccountSummaryResponse_SummaryMapEntry {
+  key: string;
+  value: number;
 }
 
 export interface DeleteAccountPasswordPolicyRequest {
@@ -9701,6 +9738,283 @@ export const ListAccessKeysResponse: MessageFns<ListAccessKeysResponse> = {
   },
 };
 
+function createBaseGetAccessKeyLastUsedRequest(): GetAccessKeyLastUsedRequest {
+  return { accessKeyId: "" };
+}
+
+export const GetAccessKeyLastUsedRequest: MessageFns<GetAccessKeyLastUsedRequest> = {
+  encode(message: GetAccessKeyLastUsedRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accessKeyId !== "") {
+      writer.uint32(10).string(message.accessKeyId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetAccessKeyLastUsedRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetAccessKeyLastUsedRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.accessKeyId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetAccessKeyLastUsedRequest {
+    return {
+      accessKeyId: isSet(object.accessKeyId)
+        ? globalThis.String(object.accessKeyId)
+        : isSet(object.access_key_id)
+        ? globalThis.String(object.access_key_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetAccessKeyLastUsedRequest): unknown {
+    const obj: any = {};
+    if (message.accessKeyId !== "") {
+      obj.accessKeyId = message.accessKeyId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetAccessKeyLastUsedRequest>): GetAccessKeyLastUsedRequest {
+    return GetAccessKeyLastUsedRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetAccessKeyLastUsedRequest>): GetAccessKeyLastUsedRequest {
+    const message = createBaseGetAccessKeyLastUsedRequest();
+    message.accessKeyId = object.accessKeyId ?? "";
+    return message;
+  },
+};
+
+function createBaseAccessKeyLastUsed(): AccessKeyLastUsed {
+  return { lastUsedDateMs: 0, serviceName: "", region: "" };
+}
+
+export const AccessKeyLastUsed: MessageFns<AccessKeyLastUsed> = {
+  encode(message: AccessKeyLastUsed, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.lastUsedDateMs !== 0) {
+      writer.uint32(8).int64(message.lastUsedDateMs);
+    }
+    if (message.serviceName !== "") {
+      writer.uint32(18).string(message.serviceName);
+    }
+    if (message.region !== "") {
+      writer.uint32(26).string(message.region);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AccessKeyLastUsed {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAccessKeyLastUsed();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.lastUsedDateMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.serviceName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.region = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AccessKeyLastUsed {
+    return {
+      lastUsedDateMs: isSet(object.lastUsedDateMs)
+        ? globalThis.Number(object.lastUsedDateMs)
+        : isSet(object.last_used_date_ms)
+        ? globalThis.Number(object.last_used_date_ms)
+        : 0,
+      serviceName: isSet(object.serviceName)
+        ? globalThis.String(object.serviceName)
+        : isSet(object.service_name)
+        ? globalThis.String(object.service_name)
+        : "",
+      region: isSet(object.region) ? globalThis.String(object.region) : "",
+    };
+  },
+
+  toJSON(message: AccessKeyLastUsed): unknown {
+    const obj: any = {};
+    if (message.lastUsedDateMs !== 0) {
+      obj.lastUsedDateMs = Math.round(message.lastUsedDateMs);
+    }
+    if (message.serviceName !== "") {
+      obj.serviceName = message.serviceName;
+    }
+    if (message.region !== "") {
+      obj.region = message.region;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AccessKeyLastUsed>): AccessKeyLastUsed {
+    return AccessKeyLastUsed.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AccessKeyLastUsed>): AccessKeyLastUsed {
+    const message = createBaseAccessKeyLastUsed();
+    message.lastUsedDateMs = object.lastUsedDateMs ?? 0;
+    message.serviceName = object.serviceName ?? "";
+    message.region = object.region ?? "";
+    return message;
+  },
+};
+
+function createBaseGetAccessKeyLastUsedResponse(): GetAccessKeyLastUsedResponse {
+  return { userName: "", accessKeyLastUsed: undefined };
+}
+
+export const GetAccessKeyLastUsedResponse: MessageFns<GetAccessKeyLastUsedResponse> = {
+  encode(message: GetAccessKeyLastUsedResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userName !== "") {
+      writer.uint32(10).string(message.userName);
+    }
+    if (message.accessKeyLastUsed !== undefined) {
+      AccessKeyLastUsed.encode(message.accessKeyLastUsed, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetAccessKeyLastUsedResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetAccessKeyLastUsedResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.accessKeyLastUsed = AccessKeyLastUsed.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetAccessKeyLastUsedResponse {
+    return {
+      userName: isSet(object.userName)
+        ? globalThis.String(object.userName)
+        : isSet(object.user_name)
+        ? globalThis.String(object.user_name)
+        : "",
+      accessKeyLastUsed: isSet(object.accessKeyLastUsed)
+        ? AccessKeyLastUsed.fromJSON(object.accessKeyLastUsed)
+        : isSet(object.access_key_last_used)
+        ? AccessKeyLastUsed.fromJSON(object.access_key_last_used)
+        : undefined,
+    };
+  },
+
+  toJSON(message: GetAccessKeyLastUsedResponse): unknown {
+    const obj: any = {};
+    if (message.userName !== "") {
+      obj.userName = message.userName;
+    }
+    if (message.accessKeyLastUsed !== undefined) {
+      obj.accessKeyLastUsed = AccessKeyLastUsed.toJSON(message.accessKeyLastUsed);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetAccessKeyLastUsedResponse>): GetAccessKeyLastUsedResponse {
+    return GetAccessKeyLastUsedResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetAccessKeyLastUsedResponse>): GetAccessKeyLastUsedResponse {
+    const message = createBaseGetAccessKeyLastUsedResponse();
+    message.userName = object.userName ?? "";
+    message.accessKeyLastUsed = (object.accessKeyLastUsed !== undefined && object.accessKeyLastUsed !== null)
+      ? AccessKeyLastUsed.fromPartial(object.accessKeyLastUsed)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseTagEntityRequest(): TagEntityRequest {
   return { entityName: "", tags: [], clientRequestToken: "" };
 }
@@ -11212,6 +11526,257 @@ export const GetAccountPasswordPolicyResponse: MessageFns<GetAccountPasswordPoli
     message.passwordPolicy = (object.passwordPolicy !== undefined && object.passwordPolicy !== null)
       ? PasswordPolicy.fromPartial(object.passwordPolicy)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseGetAccountSummaryRequest(): GetAccountSummaryRequest {
+  return {};
+}
+
+export const GetAccountSummaryRequest: MessageFns<GetAccountSummaryRequest> = {
+  encode(_: GetAccountSummaryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetAccountSummaryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetAccountSummaryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetAccountSummaryRequest {
+    return {};
+  },
+
+  toJSON(_: GetAccountSummaryRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetAccountSummaryRequest>): GetAccountSummaryRequest {
+    return GetAccountSummaryRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<GetAccountSummaryRequest>): GetAccountSummaryRequest {
+    const message = createBaseGetAccountSummaryRequest();
+    return message;
+  },
+};
+
+function createBaseGetAccountSummaryResponse(): GetAccountSummaryResponse {
+  return { summaryMap: {} };
+}
+
+export const GetAccountSummaryResponse: MessageFns<GetAccountSummaryResponse> = {
+  encode(message: GetAccountSummaryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    globalThis.Object.entries(message.summaryMap).forEach(([key, value]: [string, number]) => {
+      GetAccountSummaryResponse_SummaryMapEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetAccountSummaryResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetAccountSummaryResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const entry1 = GetAccountSummaryResponse_SummaryMapEntry.decode(reader, reader.uint32());
+            if (entry1.value !== undefined) {
+              message.summaryMap[entry1.key] = entry1.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetAccountSummaryResponse {
+    return {
+      summaryMap: isObject(object.summaryMap)
+        ? (globalThis.Object.entries(object.summaryMap) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.summary_map)
+        ? (globalThis.Object.entries(object.summary_map) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: GetAccountSummaryResponse): unknown {
+    const obj: any = {};
+    if (message.summaryMap) {
+      const entries = globalThis.Object.entries(message.summaryMap) as [string, number][];
+      if (entries.length > 0) {
+        obj.summaryMap = {};
+        entries.forEach(([k, v]) => {
+          obj.summaryMap[k] = Math.round(v);
+        });
+      }
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetAccountSummaryResponse>): GetAccountSummaryResponse {
+    return GetAccountSummaryResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetAccountSummaryResponse>): GetAccountSummaryResponse {
+    const message = createBaseGetAccountSummaryResponse();
+    message.summaryMap = (globalThis.Object.entries(object.summaryMap ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseGetAccountSummaryResponse_SummaryMapEntry(): GetAccountSummaryResponse_SummaryMapEntry {
+  return { key: "", value: 0 };
+}
+
+export const GetAccountSummaryResponse_SummaryMapEntry: MessageFns<GetAccountSummaryResponse_SummaryMapEntry> = {
+  encode(message: GetAccountSummaryResponse_SummaryMapEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).int32(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetAccountSummaryResponse_SummaryMapEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetAccountSummaryResponse_SummaryMapEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetAccountSummaryResponse_SummaryMapEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: GetAccountSummaryResponse_SummaryMapEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetAccountSummaryResponse_SummaryMapEntry>): GetAccountSummaryResponse_SummaryMapEntry {
+    return GetAccountSummaryResponse_SummaryMapEntry.fromPartial(base ?? {});
+  },
+  fromPartial(
+    object: DeepPartial<GetAccountSummaryResponse_SummaryMapEntry>,
+  ): GetAccountSummaryResponse_SummaryMapEntry {
+    const message = createBaseGetAccountSummaryResponse_SummaryMapEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
     return message;
   },
 };
@@ -15726,6 +16291,21 @@ export const ControlServiceService = {
       Buffer.from(ListAccessKeysResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListAccessKeysResponse => ListAccessKeysResponse.decode(value),
   },
+  /**
+   * When, with which service and in which region a key of the account was last used (approximate:
+   * recorded in memory and written in batches, see the control plane's README).
+   */
+  getAccessKeyLastUsed: {
+    path: "/gatehouse.v1.ControlService/GetAccessKeyLastUsed" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetAccessKeyLastUsedRequest): Buffer =>
+      Buffer.from(GetAccessKeyLastUsedRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetAccessKeyLastUsedRequest => GetAccessKeyLastUsedRequest.decode(value),
+    responseSerialize: (value: GetAccessKeyLastUsedResponse): Buffer =>
+      Buffer.from(GetAccessKeyLastUsedResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetAccessKeyLastUsedResponse => GetAccessKeyLastUsedResponse.decode(value),
+  },
   /** The account's full state at a revision (for new regions and audits). */
   exportAccount: {
     path: "/gatehouse.v1.ControlService/ExportAccount" as const,
@@ -15902,6 +16482,18 @@ export const ControlServiceService = {
       DeleteAccountPasswordPolicyRequest.decode(value),
     responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  /** AWS's SummaryMap: the account's entity counts and the configured quotas. */
+  getAccountSummary: {
+    path: "/gatehouse.v1.ControlService/GetAccountSummary" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetAccountSummaryRequest): Buffer =>
+      Buffer.from(GetAccountSummaryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetAccountSummaryRequest => GetAccountSummaryRequest.decode(value),
+    responseSerialize: (value: GetAccountSummaryResponse): Buffer =>
+      Buffer.from(GetAccountSummaryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetAccountSummaryResponse => GetAccountSummaryResponse.decode(value),
   },
   /**
    * Console passwords: checked against the account password policy, stored as argon2id hashes,
@@ -16346,6 +16938,11 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   updateAccessKey: handleUnaryCall<UpdateAccessKeyRequest, MutationResponse>;
   deleteAccessKey: handleUnaryCall<DeleteAccessKeyRequest, MutationResponse>;
   listAccessKeys: handleUnaryCall<ListAccessKeysRequest, ListAccessKeysResponse>;
+  /**
+   * When, with which service and in which region a key of the account was last used (approximate:
+   * recorded in memory and written in batches, see the control plane's README).
+   */
+  getAccessKeyLastUsed: handleUnaryCall<GetAccessKeyLastUsedRequest, GetAccessKeyLastUsedResponse>;
   /** The account's full state at a revision (for new regions and audits). */
   exportAccount: handleUnaryCall<ExportAccountRequest, ExportAccountResponse>;
   /**
@@ -16378,6 +16975,8 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   updateAccountPasswordPolicy: handleUnaryCall<UpdateAccountPasswordPolicyRequest, MutationResponse>;
   getAccountPasswordPolicy: handleUnaryCall<GetAccountPasswordPolicyRequest, GetAccountPasswordPolicyResponse>;
   deleteAccountPasswordPolicy: handleUnaryCall<DeleteAccountPasswordPolicyRequest, MutationResponse>;
+  /** AWS's SummaryMap: the account's entity counts and the configured quotas. */
+  getAccountSummary: handleUnaryCall<GetAccountSummaryRequest, GetAccountSummaryResponse>;
   /**
    * Console passwords: checked against the account password policy, stored as argon2id hashes,
    * never returned.
@@ -17043,6 +17642,25 @@ export interface ControlServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListAccessKeysResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * When, with which service and in which region a key of the account was last used (approximate:
+   * recorded in memory and written in batches, see the control plane's README).
+   */
+  getAccessKeyLastUsed(
+    request: GetAccessKeyLastUsedRequest,
+    callback: (error: ServiceError | null, response: GetAccessKeyLastUsedResponse) => void,
+  ): ClientUnaryCall;
+  getAccessKeyLastUsed(
+    request: GetAccessKeyLastUsedRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetAccessKeyLastUsedResponse) => void,
+  ): ClientUnaryCall;
+  getAccessKeyLastUsed(
+    request: GetAccessKeyLastUsedRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetAccessKeyLastUsedResponse) => void,
+  ): ClientUnaryCall;
   /** The account's full state at a revision (for new regions and audits). */
   exportAccount(
     request: ExportAccountRequest,
@@ -17295,6 +17913,22 @@ export interface ControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  /** AWS's SummaryMap: the account's entity counts and the configured quotas. */
+  getAccountSummary(
+    request: GetAccountSummaryRequest,
+    callback: (error: ServiceError | null, response: GetAccountSummaryResponse) => void,
+  ): ClientUnaryCall;
+  getAccountSummary(
+    request: GetAccountSummaryRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetAccountSummaryResponse) => void,
+  ): ClientUnaryCall;
+  getAccountSummary(
+    request: GetAccountSummaryRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetAccountSummaryResponse) => void,
   ): ClientUnaryCall;
   /**
    * Console passwords: checked against the account password policy, stored as argon2id hashes,
@@ -17876,6 +18510,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {
