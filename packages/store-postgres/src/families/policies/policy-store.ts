@@ -1,5 +1,5 @@
 import { IamError, newId } from "@gatehouse/core";
-import { assertNoDependents, count, limitExceeded } from "../../checks.ts";
+import { assertNoDependents, count, limitExceeded, NAME_OF } from "../../checks.ts";
 import { pageQuery, toPage } from "../../paging.ts";
 import type {
   ManagedPolicyRecord,
@@ -163,10 +163,35 @@ export function createPolicyStore(ctx: StoreContext): PolicyStore {
         // As in AWS: detach it everywhere, stop using it as a boundary and delete its non-default
         // versions (DeletePolicyVersion) first; only the default version goes with the policy.
         await assertNoDependents(q, { kind: "policy", name: policyArn, id: policy.policy_id, field: "policyArn" }, [
-          { label: "attachments", table: "policy_attachments", column: "policy_id" },
-          { label: "users with it as permissions boundary", table: "users", column: "permissions_boundary_id" },
-          { label: "roles with it as permissions boundary", table: "roles", column: "permissions_boundary_id" },
-          { label: "non-default versions", table: "policy_versions", column: "policy_id", where: "NOT is_default" },
+          {
+            label: "attachments",
+            table: "policy_attachments",
+            column: "policy_id",
+            named: [
+              { phrase: "attached to", noun: "user", name: NAME_OF.user, when: "d.user_id IS NOT NULL" },
+              { phrase: "attached to", noun: "group", name: NAME_OF.group, when: "d.group_id IS NOT NULL" },
+              { phrase: "attached to", noun: "role", name: NAME_OF.role, when: "d.role_id IS NOT NULL" },
+            ],
+          },
+          {
+            label: "users with it as permissions boundary",
+            table: "users",
+            column: "permissions_boundary_id",
+            named: [{ phrase: "boundary of", noun: "user", name: "d.user_name" }],
+          },
+          {
+            label: "roles with it as permissions boundary",
+            table: "roles",
+            column: "permissions_boundary_id",
+            named: [{ phrase: "boundary of", noun: "role", name: "d.role_name" }],
+          },
+          {
+            label: "non-default versions",
+            table: "policy_versions",
+            column: "policy_id",
+            where: "NOT is_default",
+            named: [{ noun: "non-default version", name: "d.version_id" }],
+          },
         ]);
         await q.query("DELETE FROM managed_policies WHERE policy_id = $1", [policy.policy_id]);
         return { value: null, events: [await policyState(q, partition, policy.policy_id)] };
