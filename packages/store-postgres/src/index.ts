@@ -35,7 +35,12 @@ export type {
   OutboxCompactionStore,
 } from "./families/outbox/outbox-compaction.ts";
 export { AWS_MANAGED_ACCOUNT, BUILTIN_POLICIES, type BuiltinPolicy } from "./families/policies/builtin-policies.ts";
-export type { CreatePolicyInput, PolicyScope } from "./families/policies/policy-store.ts";
+export type {
+  CreatePolicyInput,
+  PolicyEntitiesFilter,
+  PolicyEntityRecord,
+  PolicyScope,
+} from "./families/policies/policy-store.ts";
 export {
   type BuiltinPolicySeeding,
   type SeedTarget,

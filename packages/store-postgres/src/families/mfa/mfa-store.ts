@@ -212,12 +212,13 @@ export function createMfaStore(ctx: StoreContext): MfaStore {
         async (q) => {
           const device = await findDevice(q, accountId, serialNumber);
           if (device.user_id !== null) {
+            const u = await q.query<{ user_name: string }>("SELECT user_name FROM users WHERE user_id = $1", [
+              device.user_id,
+            ]);
             throw new IamError(
               "DeleteConflict",
-              `MFA device ${serialNumber} is enabled for a user; deactivate it first`,
-              {
-                field: "serialNumber",
-              },
+              `MFA device ${serialNumber} is enabled for user ${JSON.stringify(u.rows[0]?.user_name)}; deactivate it first`,
+              { field: "serialNumber" },
             );
           }
           await q.query("DELETE FROM mfa_devices WHERE serial_number = $1", [serialNumber]);

@@ -27,6 +27,24 @@ export interface CreatePolicyInput extends RequestToken {
 /** Which managed policies ListPolicies returns, as AWS's `Scope`. */
 export type PolicyScope = "All" | "AWS" | "Local";
 
+/** A user, group or role that a managed policy is attached to or is the permissions boundary of. */
+export interface PolicyEntityRecord {
+  readonly kind: "user" | "group" | "role";
+  readonly name: string;
+  readonly id: string;
+}
+
+/** What ListEntitiesForPolicy lists, as AWS's `EntityFilter` and `PolicyUsageFilter` narrow it. */
+export interface PolicyEntitiesFilter extends PageInput {
+  /** The kinds to list (none: nothing matches, as AWS's `LocalManagedPolicy`/`AWSManagedPolicy` filters). */
+  readonly kinds: readonly PolicyEntityRecord["kind"][];
+  /** Entities the policy is attached to (`PermissionsPolicy`), those it bounds (`PermissionsBoundary`), or both. */
+  readonly usage: "PermissionsPolicy" | "PermissionsBoundary" | "Both";
+}
+
+/** The sort order of {@link PolicyStore.listEntitiesForPolicy}: groups, users, roles (AWS's answer order). */
+const ENTITY_ORDER = { group: 0, user: 1, role: 2 } as const;
+
 /** Managed policies and their versions. */
 export interface PolicyStore {
   createPolicy(accountId: string, input: CreatePolicyInput): Promise<Mutation<ManagedPolicyRecord>>;
@@ -41,6 +59,16 @@ export interface PolicyStore {
    * is a permissions boundary, or still has non-default versions (delete those first, as in AWS).
    */
   deletePolicy(accountId: string, policyArn: string, token?: RequestToken): Promise<Mutation<null>>;
+  /**
+   * The account's users, groups and roles the policy (its own, or an AWS managed one) is attached
+   * to or bounds, groups then users then roles, each by case-insensitive name; an entity both
+   * attached and bounded is listed once. `pathPrefix` filters the entities' paths.
+   */
+  listEntitiesForPolicy(
+    accountId: string,
+    policyArn: string,
+    filter: PolicyEntitiesFilter,
+  ): Promise<Page<PolicyEntityRecord>>;
   createPolicyVersion(
     accountId: string,
     policyArn: string,
@@ -195,6 +223,56 @@ export function createPolicyStore(ctx: StoreContext): PolicyStore {
         ]);
         await q.query("DELETE FROM managed_policies WHERE policy_id = $1", [policy.policy_id]);
         return { value: null, events: [await policyState(q, partition, policy.policy_id)] };
+      }),
+
+    listEntitiesForPolicy: (accountId, policyArn, filter) =>
+      read(ctx, "ListEntitiesForPolicy", async (q) => {
+        const p = pageQuery(filter);
+        // The marker is the last entity's kind order and lower-cased name.
+        const [afterOrder = null, afterName = ""] = p.after === null ? [] : p.after.split("\n");
+        if (afterOrder !== null && !/^[012]$/.test(afterOrder)) {
+          throw new IamError("InvalidInput", `marker ${JSON.stringify(filter.marker)} is not valid`, {
+            field: "marker",
+          });
+        }
+        const policy = await find.policy(q, accountId, policyArn);
+        const attached = filter.usage !== "PermissionsBoundary";
+        const bounded = filter.usage !== "PermissionsPolicy";
+        // Driven by the attachment and boundary indexes (migration 0014): the account's other
+        // entities are never read. An AWS managed policy's uses in other accounts are not ours.
+        const r = await q.query<{ ord: number; kind: PolicyEntityRecord["kind"]; name: string; id: string }>(
+          `SELECT * FROM (
+             SELECT 0 AS ord, 'group' AS kind, g.group_name AS name, g.group_id AS id, g.path FROM groups g
+              WHERE $3 AND g.group_id IN (SELECT a.group_id FROM policy_attachments a WHERE a.policy_id = $2 AND a.account_id = $1)
+             UNION ALL
+             SELECT 1, 'user', u.user_name, u.user_id, u.path FROM users u
+              WHERE u.user_id IN (SELECT a.user_id FROM policy_attachments a WHERE $3 AND a.policy_id = $2 AND a.account_id = $1
+                                  UNION SELECT x.user_id FROM users x WHERE $4 AND x.permissions_boundary_id = $2 AND x.account_id = $1)
+             UNION ALL
+             SELECT 2, 'role', r.role_name, r.role_id, r.path FROM roles r
+              WHERE r.role_id IN (SELECT a.role_id FROM policy_attachments a WHERE $3 AND a.policy_id = $2 AND a.account_id = $1
+                                  UNION SELECT x.role_id FROM roles x WHERE $4 AND x.permissions_boundary_id = $2 AND x.account_id = $1)
+           ) e
+           WHERE e.kind = ANY($5::text[]) AND e.path LIKE $6
+             AND ($7::int IS NULL OR (e.ord, lower(e.name)) > ($7::int, $8::text))
+           ORDER BY e.ord, lower(e.name) LIMIT $9`,
+          [
+            accountId,
+            policy.policy_id,
+            attached,
+            bounded,
+            filter.kinds,
+            p.pathLike,
+            afterOrder === null ? null : Number(afterOrder),
+            afterName,
+            p.limit + 1,
+          ],
+        );
+        return toPage(
+          r.rows.map(({ kind, name, id }) => ({ kind, name, id })),
+          p.limit,
+          (e) => `${ENTITY_ORDER[e.kind]}\n${e.name.toLowerCase()}`,
+        );
       }),
 
     createPolicyVersion: (accountId, policyArn, input) =>

@@ -256,6 +256,34 @@ export interface DeletePolicyRequest {
   clientRequestToken: string;
 }
 
+export interface ListEntitiesForPolicyRequest {
+  policyArn: string;
+  /**
+   * User, Group, Role, LocalManagedPolicy or AWSManagedPolicy (the last two match no entity, as in
+   * AWS); empty means users, groups and roles.
+   */
+  entityFilter: string;
+  /** Only entities whose path starts with this; empty means "/" (all). */
+  pathPrefix: string;
+  /** PermissionsPolicy (attached) or PermissionsBoundary; empty means both. */
+  policyUsageFilter: string;
+  /** One sequence over groups, then users, then roles, each in case-insensitive name order. */
+  page?: PageRequest | undefined;
+}
+
+/** A user, group or role in ListEntitiesForPolicy's answer (AWS's PolicyUser, PolicyGroup, PolicyRole). */
+export interface PolicyEntity {
+  name: string;
+  id: string;
+}
+
+export interface ListEntitiesForPolicyResponse {
+  policyGroups: PolicyEntity[];
+  policyUsers: PolicyEntity[];
+  policyRoles: PolicyEntity[];
+  page?: PageResponse | undefined;
+}
+
 export interface AttachPolicyRequest {
   entityType: EntityType;
   entityName: string;
@@ -3959,6 +3987,373 @@ export const DeletePolicyRequest: MessageFns<DeletePolicyRequest> = {
     const message = createBaseDeletePolicyRequest();
     message.policyArn = object.policyArn ?? "";
     message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListEntitiesForPolicyRequest(): ListEntitiesForPolicyRequest {
+  return { policyArn: "", entityFilter: "", pathPrefix: "", policyUsageFilter: "", page: undefined };
+}
+
+export const ListEntitiesForPolicyRequest: MessageFns<ListEntitiesForPolicyRequest> = {
+  encode(message: ListEntitiesForPolicyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.policyArn !== "") {
+      writer.uint32(10).string(message.policyArn);
+    }
+    if (message.entityFilter !== "") {
+      writer.uint32(18).string(message.entityFilter);
+    }
+    if (message.pathPrefix !== "") {
+      writer.uint32(26).string(message.pathPrefix);
+    }
+    if (message.policyUsageFilter !== "") {
+      writer.uint32(34).string(message.policyUsageFilter);
+    }
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListEntitiesForPolicyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListEntitiesForPolicyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.policyArn = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.entityFilter = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pathPrefix = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.policyUsageFilter = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListEntitiesForPolicyRequest {
+    return {
+      policyArn: isSet(object.policyArn)
+        ? globalThis.String(object.policyArn)
+        : isSet(object.policy_arn)
+        ? globalThis.String(object.policy_arn)
+        : "",
+      entityFilter: isSet(object.entityFilter)
+        ? globalThis.String(object.entityFilter)
+        : isSet(object.entity_filter)
+        ? globalThis.String(object.entity_filter)
+        : "",
+      pathPrefix: isSet(object.pathPrefix)
+        ? globalThis.String(object.pathPrefix)
+        : isSet(object.path_prefix)
+        ? globalThis.String(object.path_prefix)
+        : "",
+      policyUsageFilter: isSet(object.policyUsageFilter)
+        ? globalThis.String(object.policyUsageFilter)
+        : isSet(object.policy_usage_filter)
+        ? globalThis.String(object.policy_usage_filter)
+        : "",
+      page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: ListEntitiesForPolicyRequest): unknown {
+    const obj: any = {};
+    if (message.policyArn !== "") {
+      obj.policyArn = message.policyArn;
+    }
+    if (message.entityFilter !== "") {
+      obj.entityFilter = message.entityFilter;
+    }
+    if (message.pathPrefix !== "") {
+      obj.pathPrefix = message.pathPrefix;
+    }
+    if (message.policyUsageFilter !== "") {
+      obj.policyUsageFilter = message.policyUsageFilter;
+    }
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListEntitiesForPolicyRequest>): ListEntitiesForPolicyRequest {
+    return ListEntitiesForPolicyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListEntitiesForPolicyRequest>): ListEntitiesForPolicyRequest {
+    const message = createBaseListEntitiesForPolicyRequest();
+    message.policyArn = object.policyArn ?? "";
+    message.entityFilter = object.entityFilter ?? "";
+    message.pathPrefix = object.pathPrefix ?? "";
+    message.policyUsageFilter = object.policyUsageFilter ?? "";
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePolicyEntity(): PolicyEntity {
+  return { name: "", id: "" };
+}
+
+export const PolicyEntity: MessageFns<PolicyEntity> = {
+  encode(message: PolicyEntity, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PolicyEntity {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePolicyEntity();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PolicyEntity {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+    };
+  },
+
+  toJSON(message: PolicyEntity): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PolicyEntity>): PolicyEntity {
+    return PolicyEntity.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PolicyEntity>): PolicyEntity {
+    const message = createBasePolicyEntity();
+    message.name = object.name ?? "";
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseListEntitiesForPolicyResponse(): ListEntitiesForPolicyResponse {
+  return { policyGroups: [], policyUsers: [], policyRoles: [], page: undefined };
+}
+
+export const ListEntitiesForPolicyResponse: MessageFns<ListEntitiesForPolicyResponse> = {
+  encode(message: ListEntitiesForPolicyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.policyGroups) {
+      PolicyEntity.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.policyUsers) {
+      PolicyEntity.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.policyRoles) {
+      PolicyEntity.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.page !== undefined) {
+      PageResponse.encode(message.page, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListEntitiesForPolicyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListEntitiesForPolicyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.policyGroups.push(PolicyEntity.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.policyUsers.push(PolicyEntity.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.policyRoles.push(PolicyEntity.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.page = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListEntitiesForPolicyResponse {
+    return {
+      policyGroups: globalThis.Array.isArray(object?.policyGroups)
+        ? object.policyGroups.map((e: any) => PolicyEntity.fromJSON(e))
+        : globalThis.Array.isArray(object?.policy_groups)
+        ? object.policy_groups.map((e: any) => PolicyEntity.fromJSON(e))
+        : [],
+      policyUsers: globalThis.Array.isArray(object?.policyUsers)
+        ? object.policyUsers.map((e: any) => PolicyEntity.fromJSON(e))
+        : globalThis.Array.isArray(object?.policy_users)
+        ? object.policy_users.map((e: any) => PolicyEntity.fromJSON(e))
+        : [],
+      policyRoles: globalThis.Array.isArray(object?.policyRoles)
+        ? object.policyRoles.map((e: any) => PolicyEntity.fromJSON(e))
+        : globalThis.Array.isArray(object?.policy_roles)
+        ? object.policy_roles.map((e: any) => PolicyEntity.fromJSON(e))
+        : [],
+      page: isSet(object.page) ? PageResponse.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: ListEntitiesForPolicyResponse): unknown {
+    const obj: any = {};
+    if (message.policyGroups?.length) {
+      obj.policyGroups = message.policyGroups.map((e) => PolicyEntity.toJSON(e));
+    }
+    if (message.policyUsers?.length) {
+      obj.policyUsers = message.policyUsers.map((e) => PolicyEntity.toJSON(e));
+    }
+    if (message.policyRoles?.length) {
+      obj.policyRoles = message.policyRoles.map((e) => PolicyEntity.toJSON(e));
+    }
+    if (message.page !== undefined) {
+      obj.page = PageResponse.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListEntitiesForPolicyResponse>): ListEntitiesForPolicyResponse {
+    return ListEntitiesForPolicyResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListEntitiesForPolicyResponse>): ListEntitiesForPolicyResponse {
+    const message = createBaseListEntitiesForPolicyResponse();
+    message.policyGroups = object.policyGroups?.map((e) => PolicyEntity.fromPartial(e)) || [];
+    message.policyUsers = object.policyUsers?.map((e) => PolicyEntity.fromPartial(e)) || [];
+    message.policyRoles = object.policyRoles?.map((e) => PolicyEntity.fromPartial(e)) || [];
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageResponse.fromPartial(object.page)
+      : undefined;
     return message;
   },
 };
@@ -13704,6 +14099,18 @@ export const ControlServiceService = {
     responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
   },
+  /** The users, groups and roles a managed policy is attached to or is the permissions boundary of. */
+  listEntitiesForPolicy: {
+    path: "/gatehouse.v1.ControlService/ListEntitiesForPolicy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListEntitiesForPolicyRequest): Buffer =>
+      Buffer.from(ListEntitiesForPolicyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListEntitiesForPolicyRequest => ListEntitiesForPolicyRequest.decode(value),
+    responseSerialize: (value: ListEntitiesForPolicyResponse): Buffer =>
+      Buffer.from(ListEntitiesForPolicyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListEntitiesForPolicyResponse => ListEntitiesForPolicyResponse.decode(value),
+  },
   attachPolicy: {
     path: "/gatehouse.v1.ControlService/AttachPolicy" as const,
     requestStream: false as const,
@@ -14410,6 +14817,8 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   setDefaultPolicyVersion: handleUnaryCall<SetDefaultPolicyVersionRequest, MutationResponse>;
   deletePolicyVersion: handleUnaryCall<DeletePolicyVersionRequest, MutationResponse>;
   deletePolicy: handleUnaryCall<DeletePolicyRequest, MutationResponse>;
+  /** The users, groups and roles a managed policy is attached to or is the permissions boundary of. */
+  listEntitiesForPolicy: handleUnaryCall<ListEntitiesForPolicyRequest, ListEntitiesForPolicyResponse>;
   attachPolicy: handleUnaryCall<AttachPolicyRequest, MutationResponse>;
   detachPolicy: handleUnaryCall<AttachPolicyRequest, MutationResponse>;
   listAttachedPolicies: handleUnaryCall<ListAttachedPoliciesRequest, ListAttachedPoliciesResponse>;
@@ -14894,6 +15303,22 @@ export interface ControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  /** The users, groups and roles a managed policy is attached to or is the permissions boundary of. */
+  listEntitiesForPolicy(
+    request: ListEntitiesForPolicyRequest,
+    callback: (error: ServiceError | null, response: ListEntitiesForPolicyResponse) => void,
+  ): ClientUnaryCall;
+  listEntitiesForPolicy(
+    request: ListEntitiesForPolicyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListEntitiesForPolicyResponse) => void,
+  ): ClientUnaryCall;
+  listEntitiesForPolicy(
+    request: ListEntitiesForPolicyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListEntitiesForPolicyResponse) => void,
   ): ClientUnaryCall;
   attachPolicy(
     request: AttachPolicyRequest,
