@@ -1,7 +1,7 @@
 import { IamError } from "@gatehouse/core";
 import type { PolicyEntityRecord } from "@gatehouse/store-postgres";
 import { toWire } from "../mappers.ts";
-import { checkName, checkPath, checkPolicyDocument, checkText } from "../validation.ts";
+import { checkName, checkPath, checkPolicyDocument, checkTags, checkText } from "../validation.ts";
 import { forAccount, type OperationFamily } from "./operation.ts";
 import type { OperationDeps } from "./operation-deps.ts";
 import { pageOf, pathPage } from "./paging.ts";
@@ -33,12 +33,15 @@ export function policyOperations({ store, targets, arns }: OperationDeps) {
       const path = checkPath(r.path);
       const policyDocument = checkPolicyDocument(r.policyDocument, "managed", "policyDocument");
       const description = checkText(r.description, "description", 1000);
-      await ctx.authorize("CreatePolicy", () => arns.of(ctx.accountId, "policy", path, policyName));
+      // Policy tag keys compare exactly, as in AWS; tags need iam:TagPolicy too.
+      const tags = checkTags(r.tags, false);
+      await ctx.authorizeCreate("CreatePolicy", "Policy", arns.of(ctx.accountId, "policy", path, policyName), tags);
       const m = await store.createPolicy(ctx.accountId, {
         policyName,
         path,
         policyDocument,
         description,
+        tags,
         ...ctx.token(r.clientRequestToken),
       });
       return { policy: toWire.policy(m.value), revision: toWire.revision(m) };

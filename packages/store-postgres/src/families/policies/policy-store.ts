@@ -1,5 +1,5 @@
 import { IamError, newId } from "@gatehouse/core";
-import { assertNoDependents, count, limitExceeded, NAME_OF } from "../../checks.ts";
+import { assertNoDependents, checkTagQuota, count, limitExceeded, NAME_OF, tagsJson } from "../../checks.ts";
 import { pageQuery, toPage } from "../../paging.ts";
 import type {
   ManagedPolicyRecord,
@@ -8,6 +8,7 @@ import type {
   PageInput,
   PolicyVersionRecord,
   RequestToken,
+  TagRecord,
 } from "../../records.ts";
 import { policyState } from "../../state.ts";
 import { type Queryable, read, type StoreContext } from "../../tx.ts";
@@ -22,6 +23,8 @@ export interface CreatePolicyInput extends RequestToken {
   readonly path?: string | undefined;
   readonly policyDocument: string;
   readonly description?: string | undefined;
+  /** Tags to create it with (at most the `tagsPerEntity` quota; keys compare exactly, as in AWS). */
+  readonly tags?: readonly TagRecord[] | undefined;
 }
 
 /** Which managed policies ListPolicies returns, as AWS's `Scope`. */
@@ -127,11 +130,12 @@ export function createPolicyStore(ctx: StoreContext): PolicyStore {
           ...tokenSpec(input),
         },
         async (q) => {
+          checkTagQuota(input.tags, quotas.tagsPerEntity);
           const policyId = newId("managedPolicy");
           const inserted = await q.query(
             `WITH p AS (
-               INSERT INTO managed_policies (policy_id, account_id, policy_name, path, description)
-               SELECT $1::text, $2::text, $3::text, $4::text, $5::text
+               INSERT INTO managed_policies (policy_id, account_id, policy_name, path, description, tags)
+               SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $8::jsonb
                WHERE (SELECT count(*) FROM managed_policies WHERE account_id = $2) < $7 RETURNING policy_id)
              INSERT INTO policy_versions (policy_id, version_id, document, is_default) SELECT policy_id, 'v1', $6, true FROM p`,
             [
@@ -142,6 +146,7 @@ export function createPolicyStore(ctx: StoreContext): PolicyStore {
               input.description ?? "",
               input.policyDocument,
               quotas.managedPoliciesPerAccount,
+              tagsJson(input.tags),
             ],
           );
           if (inserted.rowCount === 0) {

@@ -223,6 +223,7 @@ export interface ManagedPolicy {
   createDateMs: number;
   updateDateMs: number;
   description: string;
+  tags: Tag[];
 }
 
 export interface CreatePolicyRequest {
@@ -231,6 +232,8 @@ export interface CreatePolicyRequest {
   policyDocument: string;
   description: string;
   clientRequestToken: string;
+  /** Needs iam:TagPolicy too when not empty, as in AWS. */
+  tags: Tag[];
 }
 
 export interface PolicyResponse {
@@ -690,6 +693,8 @@ export interface CreateVirtualMFADeviceRequest {
   virtualMfaDeviceName: string;
   path: string;
   clientRequestToken: string;
+  /** Needs iam:TagMFADevice too when not empty, as in AWS. */
+  tags: Tag[];
 }
 
 export interface CreateVirtualMFADeviceResponse {
@@ -3200,6 +3205,7 @@ function createBaseManagedPolicy(): ManagedPolicy {
     createDateMs: 0,
     updateDateMs: 0,
     description: "",
+    tags: [],
   };
 }
 
@@ -3231,6 +3237,9 @@ export const ManagedPolicy: MessageFns<ManagedPolicy> = {
     }
     if (message.description !== "") {
       writer.uint32(74).string(message.description);
+    }
+    for (const v of message.tags) {
+      Tag.encode(v!, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -3320,6 +3329,14 @@ export const ManagedPolicy: MessageFns<ManagedPolicy> = {
             message.description = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.tags.push(Tag.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3367,6 +3384,9 @@ export const ManagedPolicy: MessageFns<ManagedPolicy> = {
         ? globalThis.Number(object.update_date_ms)
         : 0,
       description: isSet(object.description) ? globalThis.String(object.description) : "",
+      tags: globalThis.Array.isArray(object?.tags)
+        ? object.tags.map((e: any) => Tag.fromJSON(e))
+        : [],
     };
   },
 
@@ -3399,6 +3419,9 @@ export const ManagedPolicy: MessageFns<ManagedPolicy> = {
     if (message.description !== "") {
       obj.description = message.description;
     }
+    if (message.tags?.length) {
+      obj.tags = message.tags.map((e) => Tag.toJSON(e));
+    }
     return obj;
   },
 
@@ -3416,12 +3439,13 @@ export const ManagedPolicy: MessageFns<ManagedPolicy> = {
     message.createDateMs = object.createDateMs ?? 0;
     message.updateDateMs = object.updateDateMs ?? 0;
     message.description = object.description ?? "";
+    message.tags = object.tags?.map((e) => Tag.fromPartial(e)) || [];
     return message;
   },
 };
 
 function createBaseCreatePolicyRequest(): CreatePolicyRequest {
-  return { policyName: "", path: "", policyDocument: "", description: "", clientRequestToken: "" };
+  return { policyName: "", path: "", policyDocument: "", description: "", clientRequestToken: "", tags: [] };
 }
 
 export const CreatePolicyRequest: MessageFns<CreatePolicyRequest> = {
@@ -3440,6 +3464,9 @@ export const CreatePolicyRequest: MessageFns<CreatePolicyRequest> = {
     }
     if (message.clientRequestToken !== "") {
       writer.uint32(42).string(message.clientRequestToken);
+    }
+    for (const v of message.tags) {
+      Tag.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -3497,6 +3524,14 @@ export const CreatePolicyRequest: MessageFns<CreatePolicyRequest> = {
             message.clientRequestToken = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.tags.push(Tag.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3528,6 +3563,9 @@ export const CreatePolicyRequest: MessageFns<CreatePolicyRequest> = {
         : isSet(object.client_request_token)
         ? globalThis.String(object.client_request_token)
         : "",
+      tags: globalThis.Array.isArray(object?.tags)
+        ? object.tags.map((e: any) => Tag.fromJSON(e))
+        : [],
     };
   },
 
@@ -3548,6 +3586,9 @@ export const CreatePolicyRequest: MessageFns<CreatePolicyRequest> = {
     if (message.clientRequestToken !== "") {
       obj.clientRequestToken = message.clientRequestToken;
     }
+    if (message.tags?.length) {
+      obj.tags = message.tags.map((e) => Tag.toJSON(e));
+    }
     return obj;
   },
 
@@ -3561,6 +3602,7 @@ export const CreatePolicyRequest: MessageFns<CreatePolicyRequest> = {
     message.policyDocument = object.policyDocument ?? "";
     message.description = object.description ?? "";
     message.clientRequestToken = object.clientRequestToken ?? "";
+    message.tags = object.tags?.map((e) => Tag.fromPartial(e)) || [];
     return message;
   },
 };
@@ -10903,7 +10945,7 @@ export const ListAccountGuardrailsResponse: MessageFns<ListAccountGuardrailsResp
 };
 
 function createBaseCreateVirtualMFADeviceRequest(): CreateVirtualMFADeviceRequest {
-  return { virtualMfaDeviceName: "", path: "", clientRequestToken: "" };
+  return { virtualMfaDeviceName: "", path: "", clientRequestToken: "", tags: [] };
 }
 
 export const CreateVirtualMFADeviceRequest: MessageFns<CreateVirtualMFADeviceRequest> = {
@@ -10916,6 +10958,9 @@ export const CreateVirtualMFADeviceRequest: MessageFns<CreateVirtualMFADeviceReq
     }
     if (message.clientRequestToken !== "") {
       writer.uint32(26).string(message.clientRequestToken);
+    }
+    for (const v of message.tags) {
+      Tag.encode(v!, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -10957,6 +11002,14 @@ export const CreateVirtualMFADeviceRequest: MessageFns<CreateVirtualMFADeviceReq
             message.clientRequestToken = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.tags.push(Tag.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -10982,6 +11035,7 @@ export const CreateVirtualMFADeviceRequest: MessageFns<CreateVirtualMFADeviceReq
         : isSet(object.client_request_token)
         ? globalThis.String(object.client_request_token)
         : "",
+      tags: globalThis.Array.isArray(object?.tags) ? object.tags.map((e: any) => Tag.fromJSON(e)) : [],
     };
   },
 
@@ -10996,6 +11050,9 @@ export const CreateVirtualMFADeviceRequest: MessageFns<CreateVirtualMFADeviceReq
     if (message.clientRequestToken !== "") {
       obj.clientRequestToken = message.clientRequestToken;
     }
+    if (message.tags?.length) {
+      obj.tags = message.tags.map((e) => Tag.toJSON(e));
+    }
     return obj;
   },
 
@@ -11007,6 +11064,7 @@ export const CreateVirtualMFADeviceRequest: MessageFns<CreateVirtualMFADeviceReq
     message.virtualMfaDeviceName = object.virtualMfaDeviceName ?? "";
     message.path = object.path ?? "";
     message.clientRequestToken = object.clientRequestToken ?? "";
+    message.tags = object.tags?.map((e) => Tag.fromPartial(e)) || [];
     return message;
   },
 };
@@ -14111,6 +14169,39 @@ export const ControlServiceService = {
       Buffer.from(ListEntitiesForPolicyResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListEntitiesForPolicyResponse => ListEntitiesForPolicyResponse.decode(value),
   },
+  /**
+   * Tags of customer managed policies (entity_name = the policy's ARN; keys compare exactly, as
+   * in AWS). AWS managed policies cannot be tagged (AccessDenied).
+   */
+  tagPolicy: {
+    path: "/gatehouse.v1.ControlService/TagPolicy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TagEntityRequest): Buffer => Buffer.from(TagEntityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TagEntityRequest => TagEntityRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  untagPolicy: {
+    path: "/gatehouse.v1.ControlService/UntagPolicy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UntagEntityRequest): Buffer => Buffer.from(UntagEntityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UntagEntityRequest => UntagEntityRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  listPolicyTags: {
+    path: "/gatehouse.v1.ControlService/ListPolicyTags" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListEntityTagsRequest): Buffer =>
+      Buffer.from(ListEntityTagsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListEntityTagsRequest => ListEntityTagsRequest.decode(value),
+    responseSerialize: (value: ListEntityTagsResponse): Buffer =>
+      Buffer.from(ListEntityTagsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListEntityTagsResponse => ListEntityTagsResponse.decode(value),
+  },
   attachPolicy: {
     path: "/gatehouse.v1.ControlService/AttachPolicy" as const,
     requestStream: false as const,
@@ -14543,6 +14634,36 @@ export const ControlServiceService = {
     responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
   },
+  /** Tags of virtual MFA devices (entity_name = the serial number; keys compare exactly, as in AWS). */
+  tagMfaDevice: {
+    path: "/gatehouse.v1.ControlService/TagMFADevice" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TagEntityRequest): Buffer => Buffer.from(TagEntityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TagEntityRequest => TagEntityRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  untagMfaDevice: {
+    path: "/gatehouse.v1.ControlService/UntagMFADevice" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UntagEntityRequest): Buffer => Buffer.from(UntagEntityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UntagEntityRequest => UntagEntityRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  listMfaDeviceTags: {
+    path: "/gatehouse.v1.ControlService/ListMFADeviceTags" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListEntityTagsRequest): Buffer =>
+      Buffer.from(ListEntityTagsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListEntityTagsRequest => ListEntityTagsRequest.decode(value),
+    responseSerialize: (value: ListEntityTagsResponse): Buffer =>
+      Buffer.from(ListEntityTagsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListEntityTagsResponse => ListEntityTagsResponse.decode(value),
+  },
   /**
    * Instance profiles: a container for at most one role, for workloads. A profile holding a role
    * cannot be deleted, nor can the role (DeleteConflict).
@@ -14819,6 +14940,13 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   deletePolicy: handleUnaryCall<DeletePolicyRequest, MutationResponse>;
   /** The users, groups and roles a managed policy is attached to or is the permissions boundary of. */
   listEntitiesForPolicy: handleUnaryCall<ListEntitiesForPolicyRequest, ListEntitiesForPolicyResponse>;
+  /**
+   * Tags of customer managed policies (entity_name = the policy's ARN; keys compare exactly, as
+   * in AWS). AWS managed policies cannot be tagged (AccessDenied).
+   */
+  tagPolicy: handleUnaryCall<TagEntityRequest, MutationResponse>;
+  untagPolicy: handleUnaryCall<UntagEntityRequest, MutationResponse>;
+  listPolicyTags: handleUnaryCall<ListEntityTagsRequest, ListEntityTagsResponse>;
   attachPolicy: handleUnaryCall<AttachPolicyRequest, MutationResponse>;
   detachPolicy: handleUnaryCall<AttachPolicyRequest, MutationResponse>;
   listAttachedPolicies: handleUnaryCall<ListAttachedPoliciesRequest, ListAttachedPoliciesResponse>;
@@ -14882,6 +15010,10 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   deactivateMfaDevice: handleUnaryCall<MFADeviceRequest, MutationResponse>;
   listMfaDevices: handleUnaryCall<ListMFADevicesRequest, ListMFADevicesResponse>;
   deleteVirtualMfaDevice: handleUnaryCall<DeleteVirtualMFADeviceRequest, MutationResponse>;
+  /** Tags of virtual MFA devices (entity_name = the serial number; keys compare exactly, as in AWS). */
+  tagMfaDevice: handleUnaryCall<TagEntityRequest, MutationResponse>;
+  untagMfaDevice: handleUnaryCall<UntagEntityRequest, MutationResponse>;
+  listMfaDeviceTags: handleUnaryCall<ListEntityTagsRequest, ListEntityTagsResponse>;
   /**
    * Instance profiles: a container for at most one role, for workloads. A profile holding a role
    * cannot be deleted, nor can the role (DeleteConflict).
@@ -15320,6 +15452,55 @@ export interface ControlServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListEntitiesForPolicyResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Tags of customer managed policies (entity_name = the policy's ARN; keys compare exactly, as
+   * in AWS). AWS managed policies cannot be tagged (AccessDenied).
+   */
+  tagPolicy(
+    request: TagEntityRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  tagPolicy(
+    request: TagEntityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  tagPolicy(
+    request: TagEntityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagPolicy(
+    request: UntagEntityRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagPolicy(
+    request: UntagEntityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagPolicy(
+    request: UntagEntityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  listPolicyTags(
+    request: ListEntityTagsRequest,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
+  listPolicyTags(
+    request: ListEntityTagsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
+  listPolicyTags(
+    request: ListEntityTagsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
   attachPolicy(
     request: AttachPolicyRequest,
     callback: (error: ServiceError | null, response: MutationResponse) => void,
@@ -15942,6 +16123,52 @@ export interface ControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  /** Tags of virtual MFA devices (entity_name = the serial number; keys compare exactly, as in AWS). */
+  tagMfaDevice(
+    request: TagEntityRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  tagMfaDevice(
+    request: TagEntityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  tagMfaDevice(
+    request: TagEntityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagMfaDevice(
+    request: UntagEntityRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagMfaDevice(
+    request: UntagEntityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagMfaDevice(
+    request: UntagEntityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  listMfaDeviceTags(
+    request: ListEntityTagsRequest,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
+  listMfaDeviceTags(
+    request: ListEntityTagsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
+  listMfaDeviceTags(
+    request: ListEntityTagsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
   ): ClientUnaryCall;
   /**
    * Instance profiles: a container for at most one role, for workloads. A profile holding a role
