@@ -92,6 +92,7 @@ const samples: { readonly [K in EntityKind]: { readonly id: string; readonly sta
       defaultVersionId: "v2",
       createdAtMs: 1767225600004,
       updatedAtMs: 1767225600005,
+      tags,
       versions: [
         { versionId: "v1", document: DOC, isDefault: false, createdAtMs: 1767225600004 },
         { versionId: "v2", document: DOC, isDefault: true, createdAtMs: 1767225600005 },
@@ -132,6 +133,7 @@ const samples: { readonly [K in EntityKind]: { readonly id: string; readonly sta
       userId: "AIDAEXAMPLE",
       userName: "alice",
       enabledAtMs: 1767225600008,
+      tags,
       createdAtMs: 1767225600008,
     },
   },
@@ -237,6 +239,14 @@ describe("typed entity states", () => {
     expect(validationErrorOf(() => decodeEntity("access-key", "AKIA1", { ...key, status: "Deleted" })).field).toBe(
       "state.status",
     );
+  });
+
+  it("decodes policy and MFA device states from before they carried tags with no tags", () => {
+    for (const kind of ["policy", "mfa-device"] as const) {
+      const { id, state } = samples[kind];
+      const { tags: _, ...older } = state;
+      expect(decodeEntity(kind, id, older).state).toEqual({ ...older, tags: [] });
+    }
   });
 
   it("accepts an exported access key without its sealed secret", () => {

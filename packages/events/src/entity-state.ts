@@ -30,8 +30,14 @@ const epochMs = z.int();
 // Lists are readonly in the inferred types, as in the store's records: consumers read them only.
 const list = <T extends z.ZodType>(item: T) => z.array(item).readonly();
 
-/** A key/value tag (users, roles, instance profiles, OpenID Connect providers). */
+/** A key/value tag (users, roles, managed policies, MFA devices, instance profiles, OpenID Connect providers). */
 export const TagSchema = z.strictObject({ key: z.string(), value: z.string() });
+
+/**
+ * The tags of a kind that gained them later (managed policies and MFA devices, migration 0025 of
+ * the store): events written before carry none, and still decode, with no tags.
+ */
+const laterTags = list(TagSchema).default([]);
 
 /** A managed policy attached to a user, group or role: its id and ARN (`gh_policy_lists`). */
 export const AttachedPolicyRefSchema = z.strictObject({ policyId: z.string(), policyArn: z.string() });
@@ -105,6 +111,7 @@ export const PolicyStateSchema = z.strictObject({
   defaultVersionId: z.string(),
   createdAtMs: epochMs,
   updatedAtMs: epochMs,
+  tags: laterTags,
   versions: list(PolicyVersionStateSchema),
 });
 
@@ -169,6 +176,7 @@ export const MfaDeviceStateSchema = z.strictObject({
   userId: z.string().nullable(),
   userName: z.string().nullable(),
   enabledAtMs: epochMs.nullable(),
+  tags: laterTags,
   createdAtMs: epochMs,
 });
 

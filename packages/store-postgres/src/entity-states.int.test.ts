@@ -55,8 +55,14 @@ describe("entity states the store emits decode as their typed kinds (real Postgr
       hardExpiry: false,
     });
     await store.attachAccountGuardrail(accountId, "arn:aws:iam::aws:policy/guardrails/KeepPasswordPolicy", GUARDRAIL);
-    const policy = (await store.createPolicy(accountId, { policyName: "S3", path: "/ops/", policyDocument: DOC }))
-      .value;
+    const policy = (
+      await store.createPolicy(accountId, {
+        policyName: "S3",
+        path: "/ops/",
+        policyDocument: DOC,
+        tags: [{ key: "owner", value: "ops" }],
+      })
+    ).value;
     await store.createPolicyVersion(accountId, policy.arn, { policyDocument: DOC, setAsDefault: true });
     await store.createUser(accountId, {
       userName: "alice",
@@ -79,7 +85,13 @@ describe("entity states the store emits decode as their typed kinds (real Postgr
     await store.putInlinePolicy(accountId, { kind: "role", name: "deployer" }, "inline", DOC);
     await store.createAccessKey(accountId, "alice");
     await store.createLoginProfile(accountId, "alice", { password: "Correct-Horse-42", passwordResetRequired: true });
-    const mfa = (await store.createVirtualMfaDevice(accountId, { deviceName: "alice-phone", path: "/" })).value;
+    const mfa = (
+      await store.createVirtualMfaDevice(accountId, {
+        deviceName: "alice-phone",
+        path: "/",
+        tags: [{ key: "owner", value: "alice" }],
+      })
+    ).value;
     const now = Math.floor(Date.now() / 1000);
     const codes = [
       await generate({ secret: mfa.base32StringSeed, epoch: now - 30 }),

@@ -46,7 +46,13 @@ export type {
   OutboxCompactionStore,
 } from "./families/outbox/outbox-compaction.ts";
 export { AWS_MANAGED_ACCOUNT, BUILTIN_POLICIES, type BuiltinPolicy } from "./families/policies/builtin-policies.ts";
-export { type CreatePolicyInput, type PolicyScope, VERSIONS_PER_POLICY } from "./families/policies/policy-store.ts";
+export {
+  type CreatePolicyInput,
+  type PolicyEntitiesFilter,
+  type PolicyEntityRecord,
+  type PolicyScope,
+  VERSIONS_PER_POLICY,
+} from "./families/policies/policy-store.ts";
 export {
   type BuiltinPolicySeeding,
   type SeedTarget,

@@ -71,6 +71,8 @@ export interface ManagedPolicyRecord {
   readonly permissionsBoundaryUsageCount: number;
   readonly createdAtMs: number;
   readonly updatedAtMs: number;
+  /** Its tags in the order they were added (an AWS managed policy has none). */
+  readonly tags: readonly TagRecord[];
 }
 
 /** One version of a managed policy. */

@@ -167,9 +167,10 @@ export async function mfaDeviceState(q: Queryable, serialNumber: string): Promis
     user_id: string | null;
     user_name: string | null;
     enabled_at: Date | null;
+    tags: TagRecord[];
     created_at: Date;
   }>(
-    `SELECT d.account_id, d.path, d.device_name, d.user_id, u.user_name, d.enabled_at, d.created_at
+    `SELECT d.account_id, d.path, d.device_name, d.user_id, u.user_name, d.enabled_at, d.tags, d.created_at
      FROM mfa_devices d LEFT JOIN users u ON u.user_id = d.user_id WHERE d.serial_number = $1`,
     [serialNumber],
   );
@@ -186,6 +187,7 @@ export async function mfaDeviceState(q: Queryable, serialNumber: string): Promis
       userId: row.user_id,
       userName: row.user_name,
       enabledAtMs: row.enabled_at?.getTime() ?? null,
+      tags: row.tags,
       createdAtMs: row.created_at.getTime(),
     },
   };

@@ -98,6 +98,7 @@ export const toWire = {
     createDateMs: p.createdAtMs,
     updateDateMs: p.updatedAtMs,
     description: p.description,
+    tags: toWire.tags(p.tags),
   }),
   policyVersion: (v: PolicyVersionRecord): PolicyVersion => ({
     versionId: v.versionId,

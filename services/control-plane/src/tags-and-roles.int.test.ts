@@ -7,9 +7,13 @@ const TRUST = policyDoc({ Effect: "Allow", Principal: { Service: "ec2.amazonaws.
 
 const TEAM = [{ key: "team", value: "core" }];
 
-describe("tags on users, roles, instance profiles and OIDC providers, role updates (real Postgres + Kafka)", () => {
+const S3_READ = policyDoc({ Effect: "Allow", Action: "s3:GetObject", Resource: "*" });
+
+describe("tags on users, roles, policies, MFA devices, instance profiles and OIDC providers, role updates (real Postgres + Kafka)", () => {
   let f: AccountFixture;
   let oidcArn: string;
+  let policyArn: string;
+  let serialNumber: string;
   beforeAll(async () => {
     f = await startAccountFixture();
     await f.root.call("createUser", { userName: "tagged", tags: TEAM });
@@ -17,6 +21,10 @@ describe("tags on users, roles, instance profiles and OIDC providers, role updat
     await f.root.call("createInstanceProfile", { instanceProfileName: "web", tags: TEAM });
     oidcArn = (await f.root.call("createOpenIdConnectProvider", { url: "https://issuer.example.com", tags: TEAM }))
       .openIdConnectProviderArn;
+    policyArn = (await f.root.call("createPolicy", { policyName: "Tagged", policyDocument: S3_READ, tags: TEAM }))
+      .policy.arn;
+    serialNumber = (await f.root.call("createVirtualMfaDevice", { virtualMfaDeviceName: "tagged-phone", tags: TEAM }))
+      .serialNumber;
   });
   afterAll(async () => {
     await f.close();
@@ -27,6 +35,18 @@ describe("tags on users, roles, instance profiles and OIDC providers, role updat
   const kinds = [
     { kind: "User", name: () => "tagged", ghost: () => "ghost", ignoreCase: true },
     { kind: "Role", name: () => "app", ghost: () => "ghost", ignoreCase: true },
+    {
+      kind: "Policy",
+      name: () => policyArn,
+      ghost: () => `arn:aws:iam::${f.accountId}:policy/Ghost`,
+      ignoreCase: false,
+    },
+    {
+      kind: "MfaDevice",
+      name: () => serialNumber,
+      ghost: () => `arn:aws:iam::${f.accountId}:mfa/ghost`,
+      ignoreCase: false,
+    },
     { kind: "InstanceProfile", name: () => "web", ghost: () => "ghost", ignoreCase: false },
     {
       kind: "OpenIdConnectProvider",
@@ -50,7 +70,7 @@ describe("tags on users, roles, instance profiles and OIDC providers, role updat
       });
       expect(tagged.revision.revision).toBeGreaterThan(0);
       const listed = await root.call(`list${kind}Tags`, { entityName: name });
-      // A "team" tag given at creation (users, instance profiles, OIDC providers) was replaced by
+      // A "team" tag given at creation (all but the role) was replaced by
       // "Team" where keys compare case-insensitively, and is another tag where they do not.
       expect(listed.tags).toEqual(
         k.ignoreCase
@@ -195,6 +215,179 @@ describe("tags on users, roles, instance profiles and OIDC providers, role updat
     );
 
     await root.call("removeRoleFromInstanceProfile", { instanceProfileName: "tag-events", roleName: "app" });
+  });
+
+  it("policy and MFA device tags: in GetPolicy and events, checked at creation, none on AWS managed policies", async () => {
+    const { root, accountId } = f;
+    const lastState = async (entityId: string) =>
+      (
+        await f.h.cp.store.pool.query(
+          "SELECT revision, payload FROM outbox WHERE account_id = $1 AND entity_id = $2 ORDER BY revision DESC LIMIT 1",
+          [accountId, entityId],
+        )
+      ).rows.map((r) => ({ revision: Number(r.revision), payload: r.payload }))[0];
+
+    const created = await root.call("createPolicy", { policyName: "TagEvents", policyDocument: S3_READ, tags: TEAM });
+    expect(created.policy.tags).toEqual(TEAM);
+    expect(await lastState(created.policy.policyId)).toEqual({
+      revision: Number(created.revision.revision),
+      payload: expect.objectContaining({ policyName: "TagEvents", tags: TEAM }),
+    });
+    // Named by another spelling of its name: the store matches policy names case-insensitively.
+    const spelled = `arn:aws:iam::${accountId}:policy/TAGEVENTS`;
+    const policyTagged = await root.call("tagPolicy", { entityName: spelled, tags: [{ key: "cost", value: "42" }] });
+    expect((await root.call("getPolicy", { policyArn: created.policy.arn })).policy.tags).toEqual([
+      ...TEAM,
+      { key: "cost", value: "42" },
+    ]);
+    expect(await lastState(created.policy.policyId)).toEqual({
+      revision: Number(policyTagged.revision.revision),
+      payload: expect.objectContaining({ tags: [...TEAM, { key: "cost", value: "42" }], versions: expect.any(Array) }),
+    });
+    // Keys are case-sensitive: "TEAM" is not "team".
+    const policyUntagged = await root.call("untagPolicy", {
+      entityName: created.policy.arn,
+      tagKeys: ["TEAM", "cost"],
+    });
+    expect(await lastState(created.policy.policyId)).toEqual({
+      revision: Number(policyUntagged.revision.revision),
+      payload: expect.objectContaining({ tags: TEAM }),
+    });
+
+    const device = await root.call("createVirtualMfaDevice", { virtualMfaDeviceName: "tag-events", tags: TEAM });
+    expect((await lastState(device.serialNumber))?.payload.tags).toEqual(TEAM);
+    const deviceTagged = await root.call("tagMfaDevice", {
+      entityName: device.serialNumber,
+      tags: [{ key: "cost", value: "7" }],
+    });
+    expect(await lastState(device.serialNumber)).toEqual({
+      revision: Number(deviceTagged.revision.revision),
+      payload: expect.objectContaining({ deviceName: "tag-events", tags: [...TEAM, { key: "cost", value: "7" }] }),
+    });
+    await root.call("untagMfaDevice", { entityName: device.serialNumber, tagKeys: ["team"] });
+    expect((await lastState(device.serialNumber))?.payload.tags).toEqual([{ key: "cost", value: "7" }]);
+    await expectFailure(root.call("tagMfaDevice", { entityName: "tag-events", tags: [{ key: "a", value: "" }] }), {
+      code: status.INVALID_ARGUMENT,
+      awsName: "InvalidInput",
+      field: "entityName",
+    });
+
+    // AWS managed policies are read by every account and tagged by none; they list no tags.
+    const awsPolicy = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+    await expectFailure(root.call("tagPolicy", { entityName: awsPolicy, tags: [{ key: "a", value: "" }] }), {
+      code: status.PERMISSION_DENIED,
+      awsName: "AccessDenied",
+    });
+    expect((await root.call("listPolicyTags", { entityName: awsPolicy })).tags).toEqual([]);
+
+    const many = Array.from({ length: 51 }, (_, i) => ({ key: `k${i}`, value: "v" }));
+    const creations = [
+      (tags: object[]) => root.call("createPolicy", { policyName: "Refused", policyDocument: S3_READ, tags }),
+      (tags: object[]) => root.call("createVirtualMfaDevice", { virtualMfaDeviceName: "refused", tags }),
+    ];
+    for (const create of creations) {
+      await expectFailure(create(many), { code: status.RESOURCE_EXHAUSTED, awsName: "LimitExceeded", field: "tags" });
+      await expectFailure(create([{ key: "aws:team", value: "x" }]), { field: "tags[0].key" });
+      await expectFailure(
+        create([
+          { key: "a", value: "1" },
+          { key: "a", value: "2" },
+        ]),
+        { awsName: "ValidationError", field: "tags[1].key" },
+      );
+      // Only the same spelling twice is a duplicate.
+      await create([
+        { key: "a", value: "1" },
+        { key: "A", value: "2" },
+      ]);
+    }
+  });
+
+  it("CreatePolicy and CreateVirtualMFADevice with tags need iam:TagPolicy / iam:TagMFADevice; aws:ResourceTag on both", async () => {
+    const { accountId } = f;
+    const createOnly = await f.aUser("create-only", {
+      inline: [
+        policyDoc({ Effect: "Allow", Action: ["iam:CreatePolicy", "iam:CreateVirtualMFADevice"], Resource: "*" }),
+      ],
+    });
+    const tags = [{ key: "team", value: "blue" }];
+    await expectFailure(
+      createOnly.call("createPolicy", { policyName: "ByCreateOnly", policyDocument: S3_READ, tags }),
+      { code: status.PERMISSION_DENIED, awsName: "AccessDenied" },
+    );
+    await expectFailure(createOnly.call("createVirtualMfaDevice", { virtualMfaDeviceName: "by-create-only", tags }), {
+      code: status.PERMISSION_DENIED,
+      awsName: "AccessDenied",
+    });
+    // Untagged creates need no tagging permission.
+    await createOnly.call("createPolicy", { policyName: "ByCreateOnly", policyDocument: S3_READ });
+    await createOnly.call("createVirtualMfaDevice", { virtualMfaDeviceName: "by-create-only" });
+
+    const creator = await f.aUser("creator", {
+      inline: [
+        policyDoc({
+          Effect: "Allow",
+          Action: ["iam:CreatePolicy", "iam:TagPolicy", "iam:CreateVirtualMFADevice", "iam:TagMFADevice"],
+          Resource: "*",
+          Condition: { StringEquals: { "aws:RequestTag/team": "blue" } },
+        }),
+      ],
+    });
+    const blue = await creator.call("createPolicy", { policyName: "Blue", policyDocument: S3_READ, tags });
+    await expectFailure(
+      creator.call("createPolicy", {
+        policyName: "Red",
+        policyDocument: S3_READ,
+        tags: [{ key: "team", value: "red" }],
+      }),
+      { awsName: "AccessDenied" },
+    );
+    const blueDevice = await creator.call("createVirtualMfaDevice", { virtualMfaDeviceName: "blue", tags });
+    await f.root.call("createVirtualMfaDevice", {
+      virtualMfaDeviceName: "red",
+      tags: [{ key: "team", value: "red" }],
+    });
+
+    const abac = await f.aUser("abac-blue", {
+      inline: [
+        policyDoc({
+          Effect: "Allow",
+          Action: ["iam:GetPolicy", "iam:ListPolicyTags", "iam:DeleteVirtualMFADevice", "iam:ListMFADeviceTags"],
+          Resource: "*",
+          Condition: { StringEquals: { "aws:ResourceTag/team": "blue" } },
+        }),
+      ],
+    });
+    expect((await abac.call("getPolicy", { policyArn: blue.policy.arn })).policy.tags).toEqual(tags);
+    await abac.call("listPolicyTags", { entityName: blue.policy.arn });
+    await expectFailure(abac.call("getPolicy", { policyArn: policyArn }), { awsName: "AccessDenied" });
+    await abac.call("listMfaDeviceTags", { entityName: blueDevice.serialNumber });
+    await expectFailure(abac.call("deleteVirtualMfaDevice", { serialNumber: `arn:aws:iam::${accountId}:mfa/red` }), {
+      code: status.PERMISSION_DENIED,
+      awsName: "AccessDenied",
+    });
+    await abac.call("deleteVirtualMfaDevice", { serialNumber: blueDevice.serialNumber });
+
+    // Each of the six operations is its own action.
+    const lister = await f.aUser("tag-lister", {
+      inline: [policyDoc({ Effect: "Allow", Action: ["iam:ListPolicyTags", "iam:ListMFADeviceTags"], Resource: "*" })],
+    });
+    for (const [list, entityName] of [
+      ["listPolicyTags", policyArn],
+      ["listMfaDeviceTags", serialNumber],
+    ] as const) {
+      const theirs = (await lister.call(list, { entityName })).tags;
+      expect(theirs.length).toBeGreaterThan(0);
+      expect(theirs).toEqual((await f.root.call(list, { entityName })).tags);
+    }
+    for (const call of [
+      () => lister.call("tagPolicy", { entityName: policyArn, tags: [{ key: "a", value: "" }] }),
+      () => lister.call("untagPolicy", { entityName: policyArn, tagKeys: ["team"] }),
+      () => lister.call("tagMfaDevice", { entityName: serialNumber, tags: [{ key: "a", value: "" }] }),
+      () => lister.call("untagMfaDevice", { entityName: serialNumber, tagKeys: ["team"] }),
+    ]) {
+      await expectFailure(call(), { code: status.PERMISSION_DENIED, awsName: "AccessDenied" });
+    }
   });
 
   it("UpdateRole changes description and session length, keeping what is unset", async () => {

@@ -73,6 +73,8 @@ export interface Targets {
    * case-insensitively). A missing policy keeps the ARN as sent, and the store reports NoSuchEntity.
    */
   policy(accountId: string, policyArn: string, field?: string): Promise<Target>;
+  /** A virtual MFA device by serial number (an `mfa` ARN, checked); the store matches serial numbers exactly. */
+  mfaDevice(accountId: string, serialNumber: string, field?: string): Promise<Target>;
   /** An OIDC provider by ARN (checked); the store matches provider ARNs exactly. */
   oidcProvider(accountId: string, arn: string, field?: string): Promise<Target>;
 }
@@ -116,10 +118,20 @@ export function createTargets(store: IamStore, partition: string): Targets {
       checkIamArn(policyArn, "policy", partition, field);
       try {
         const p = await store.getPolicy(accountId, policyArn);
-        return { arn: p.arn, context: {} };
+        return { arn: p.arn, context: resourceTags(p.tags) };
       } catch (e) {
         if (!missing(e)) throw e;
         return { arn: policyArn, context: {} };
+      }
+    },
+    async mfaDevice(accountId, serialNumber, field = "serialNumber") {
+      checkIamArn(serialNumber, "mfa", partition, field);
+      try {
+        const d = await store.getMfaDevice(accountId, serialNumber, field);
+        return { arn: d.serialNumber, context: resourceTags(d.tags) };
+      } catch (e) {
+        if (!missing(e)) throw e;
+        return { arn: serialNumber, context: {} };
       }
     },
     async oidcProvider(accountId, arn, field = "openIdConnectProviderArn") {

@@ -1,6 +1,6 @@
 import { IamError } from "@gatehouse/core";
 import { toWire } from "../mappers.ts";
-import { checkName, checkPath } from "../validation.ts";
+import { checkName, checkPath, checkTags } from "../validation.ts";
 import { forAccount, type OperationFamily } from "./operation.ts";
 import type { OperationDeps } from "./operation-deps.ts";
 import { subjectUser } from "./principals.ts";
@@ -14,10 +14,18 @@ export function mfaOperations({ store, targets, arns }: OperationDeps) {
     createVirtualMfaDevice: forAccount("CreateVirtualMFADevice", async (r, ctx) => {
       const deviceName = checkName(r.virtualMfaDeviceName, "virtualMfaDeviceName", 226);
       const path = checkPath(r.path);
-      await ctx.authorize("CreateVirtualMFADevice", () => arns.of(ctx.accountId, "mfa", path, deviceName));
+      // MFA device tag keys compare exactly, as in AWS; tags need iam:TagMFADevice too.
+      const tags = checkTags(r.tags, false);
+      await ctx.authorizeCreate(
+        "CreateVirtualMFADevice",
+        "MFADevice",
+        arns.of(ctx.accountId, "mfa", path, deviceName),
+        tags,
+      );
       const m = await store.createVirtualMfaDevice(ctx.accountId, {
         deviceName,
         path,
+        tags,
         ...ctx.token(r.clientRequestToken),
       });
       const label = encodeURIComponent(`${ctx.accountId}:${deviceName}`);
@@ -73,9 +81,10 @@ export function mfaOperations({ store, targets, arns }: OperationDeps) {
       };
     }),
     deleteVirtualMfaDevice: forAccount("DeleteVirtualMFADevice", async (r, ctx) => {
-      // The store matches serial numbers exactly, so an existing device's ARN is the one sent.
+      // The store matches serial numbers exactly, so an existing device's ARN is the one sent; the
+      // target adds its tags (aws:ResourceTag/…).
       const serialNumber = arns.mfa(r.serialNumber);
-      await ctx.authorize("DeleteVirtualMFADevice", () => serialNumber);
+      await ctx.authorize("DeleteVirtualMFADevice", () => targets.mfaDevice(ctx.accountId, serialNumber));
       const m = await store.deleteVirtualMfaDevice(ctx.accountId, serialNumber, ctx.token(r.clientRequestToken));
       return { revision: toWire.revision(m) };
     }),

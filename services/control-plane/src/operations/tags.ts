@@ -22,15 +22,15 @@ interface Taggable {
   readonly word: string;
   /** Whether its tag keys compare case-insensitively (users and roles, as in AWS). */
   readonly keysIgnoreCase: boolean;
-  /** Validates `entityName`: a name, or for an OIDC provider its ARN. */
+  /** Validates `entityName`: a name, or for a policy or OIDC provider its ARN, for an MFA device its serial number. */
   entity(entityName: string): string;
   /** The entity the call is authorized on (its stored ARN and tags). */
   target(accountId: string, name: string): Promise<Target>;
 }
 
 /**
- * Tags of users, roles, instance profiles and OIDC providers: Tag*, Untag* and List*Tags of each,
- * one implementation for the four kinds.
+ * Tags of users, roles, managed policies, virtual MFA devices, instance profiles and OIDC
+ * providers: Tag*, Untag* and List*Tags of each, one implementation for the six kinds.
  */
 export function tagOperations({ store, targets, arns }: OperationDeps) {
   const user: Taggable = {
@@ -46,6 +46,20 @@ export function tagOperations({ store, targets, arns }: OperationDeps) {
     keysIgnoreCase: true,
     entity: (v) => checkName(v, "entityName", NAME_MAX.role),
     target: (accountId, name) => targets.principal(accountId, "role", name),
+  };
+  const policy: Taggable = {
+    kind: "policy",
+    word: "Policy",
+    keysIgnoreCase: false,
+    entity: (v) => arns.policy(v, "entityName"),
+    target: (accountId, arn) => targets.policy(accountId, arn, "entityName"),
+  };
+  const mfaDevice: Taggable = {
+    kind: "mfa-device",
+    word: "MFADevice",
+    keysIgnoreCase: false,
+    entity: (v) => arns.mfa(v, "entityName"),
+    target: (accountId, serialNumber) => targets.mfaDevice(accountId, serialNumber, "entityName"),
   };
   const instanceProfile: Taggable = {
     kind: "instance-profile",
@@ -104,6 +118,12 @@ export function tagOperations({ store, targets, arns }: OperationDeps) {
     tagRole: tag(role),
     untagRole: untag(role),
     listRoleTags: listTags(role),
+    tagPolicy: tag(policy),
+    untagPolicy: untag(policy),
+    listPolicyTags: listTags(policy),
+    tagMfaDevice: tag(mfaDevice),
+    untagMfaDevice: untag(mfaDevice),
+    listMfaDeviceTags: listTags(mfaDevice),
     tagInstanceProfile: tag(instanceProfile),
     untagInstanceProfile: untag(instanceProfile),
     listInstanceProfileTags: listTags(instanceProfile),

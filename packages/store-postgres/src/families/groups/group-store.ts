@@ -1,5 +1,5 @@
 import { IamError, newId } from "@gatehouse/core";
-import { assertNoDependents, count, limitExceeded } from "../../checks.ts";
+import { assertNoDependents, count, limitExceeded, NAME_OF } from "../../checks.ts";
 import { pageQuery, toPage } from "../../paging.ts";
 import type { GroupRecord, Mutation, Page, PageInput, RequestToken, UserRecord } from "../../records.ts";
 import { groupState, userState } from "../../state.ts";
@@ -135,9 +135,24 @@ export function createGroupStore(ctx: StoreContext): GroupStore {
       mutate(ctx, accountId, { operation: "DeleteGroup", request: { groupName }, ...tokenSpec(token) }, async (q) => {
         const group = await find.group(q, accountId, groupName);
         await assertNoDependents(q, { kind: "group", name: groupName, id: group.group_id, field: "groupName" }, [
-          { label: "members", table: "group_memberships", column: "group_id" },
-          { label: "attached policies", table: "policy_attachments", column: "group_id" },
-          { label: "inline policies", table: "inline_policies", column: "group_id" },
+          {
+            label: "members",
+            table: "group_memberships",
+            column: "group_id",
+            named: [{ noun: "member", name: NAME_OF.user }],
+          },
+          {
+            label: "attached policies",
+            table: "policy_attachments",
+            column: "group_id",
+            named: [{ noun: "attached policy", name: NAME_OF.policy }],
+          },
+          {
+            label: "inline policies",
+            table: "inline_policies",
+            column: "group_id",
+            named: [{ noun: "inline policy", name: "d.policy_name" }],
+          },
         ]);
         await q.query("DELETE FROM groups WHERE group_id = $1", [group.group_id]);
         return { value: null, events: [await groupState(q, partition, group.group_id)] };

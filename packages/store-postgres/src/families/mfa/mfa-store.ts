@@ -1,6 +1,7 @@
 import { IamError, iamArn } from "@gatehouse/core";
 import { generate, generateSecret } from "otplib";
-import type { Mutation, RequestToken } from "../../records.ts";
+import { checkTagQuota, tagsJson } from "../../checks.ts";
+import type { Mutation, RequestToken, TagRecord } from "../../records.ts";
 import { mfaDeviceState } from "../../state.ts";
 import { type Queryable, read, type StoreContext } from "../../tx.ts";
 import { mutate, tokenSpec } from "../../write-path.ts";
@@ -11,6 +12,7 @@ export interface MfaDeviceRecord {
   readonly userName: string | null;
   readonly enabledAtMs: number | null;
   readonly createdAtMs: number;
+  readonly tags: readonly TagRecord[];
 }
 
 /** A created virtual MFA device: the only time its seed leaves the store. */
@@ -24,7 +26,7 @@ export interface NewMfaDevice {
 export interface MfaStore {
   createVirtualMfaDevice(
     accountId: string,
-    input: { deviceName: string; path: string } & RequestToken,
+    input: { deviceName: string; path: string; tags?: readonly TagRecord[] | undefined } & RequestToken,
   ): Promise<Mutation<NewMfaDevice>>;
   enableMfaDevice(
     accountId: string,
@@ -41,6 +43,8 @@ export interface MfaStore {
   ): Promise<Mutation<null>>;
   /** The devices enabled for a user. */
   listMfaDevices(accountId: string, userName: string): Promise<MfaDeviceRecord[]>;
+  /** One device of the account by serial number (matched exactly), or NoSuchEntity (field `field`). */
+  getMfaDevice(accountId: string, serialNumber: string, field?: string): Promise<MfaDeviceRecord>;
   /** Only an unassigned device can be deleted (DeleteConflict otherwise). */
   deleteVirtualMfaDevice(accountId: string, serialNumber: string, token?: RequestToken): Promise<Mutation<null>>;
 }
@@ -49,23 +53,31 @@ export interface MfaStore {
 const STEPS_BACK = 4;
 const STEPS_AHEAD = 1;
 
-interface DeviceRow {
+/** An `mfa_devices` row. */
+export interface DeviceRow {
   serial_number: string;
   account_id: string;
   seed_ciphertext: Buffer;
   user_id: string | null;
+  enabled_at: Date | null;
+  created_at: Date;
+  tags: TagRecord[];
 }
 
-async function findDevice(q: Queryable, accountId: string, serialNumber: string): Promise<DeviceRow> {
+/** The account's MFA device with this serial number (matched exactly), or NoSuchEntity naming `field`. */
+export async function findDevice(
+  q: Queryable,
+  accountId: string,
+  serialNumber: string,
+  field = "serialNumber",
+): Promise<DeviceRow> {
   const r = await q.query<DeviceRow>("SELECT * FROM mfa_devices WHERE serial_number = $1 AND account_id = $2", [
     serialNumber,
     accountId,
   ]);
   const row = r.rows[0];
   if (row === undefined) {
-    throw new IamError("NoSuchEntity", `MFA device ${JSON.stringify(serialNumber)} does not exist`, {
-      field: "serialNumber",
-    });
+    throw new IamError("NoSuchEntity", `MFA device ${JSON.stringify(serialNumber)} does not exist`, { field });
   }
   return row;
 }
@@ -92,7 +104,7 @@ export function createMfaStore(ctx: StoreContext): MfaStore {
         accountId,
         {
           operation: "CreateVirtualMFADevice",
-          request: { deviceName: input.deviceName, path: input.path },
+          request: { deviceName: input.deviceName, path: input.path, tags: input.tags ?? [] },
           ...tokenSpec(input),
           // The seed is neither kept with the token nor re-opened: a replay answers the device's
           // serial number with an empty seed, as a replayed CreateAccessKey has an empty secret.
@@ -103,12 +115,20 @@ export function createMfaStore(ctx: StoreContext): MfaStore {
           },
         },
         async (q) => {
+          checkTagQuota(input.tags, ctx.options.quotas.tagsPerEntity);
           const serialNumber = iamArn(accountId, "mfa", input.path, input.deviceName, partition);
           const seed = generateSecret();
           await q.query(
-            `INSERT INTO mfa_devices (serial_number, account_id, device_name, path, seed_ciphertext)
-             VALUES ($1, $2, $3, $4, $5)`,
-            [serialNumber, accountId, input.deviceName, input.path, ctx.box.seal(seed, serialNumber)],
+            `INSERT INTO mfa_devices (serial_number, account_id, device_name, path, seed_ciphertext, tags)
+             VALUES ($1, $2, $3, $4, $5, $6::jsonb)`,
+            [
+              serialNumber,
+              accountId,
+              input.deviceName,
+              input.path,
+              ctx.box.seal(seed, serialNumber),
+              tagsJson(input.tags),
+            ],
           );
           return {
             value: { serialNumber, base32StringSeed: seed },
@@ -192,8 +212,8 @@ export function createMfaStore(ctx: StoreContext): MfaStore {
     listMfaDevices: (accountId, userName) =>
       read(ctx, "ListMFADevices", async (q) => {
         const user = await ctx.find.user(q, accountId, userName);
-        const r = await q.query<{ serial_number: string; enabled_at: Date; created_at: Date }>(
-          "SELECT serial_number, enabled_at, created_at FROM mfa_devices WHERE user_id = $1 ORDER BY serial_number",
+        const r = await q.query<{ serial_number: string; enabled_at: Date; created_at: Date; tags: TagRecord[] }>(
+          "SELECT serial_number, enabled_at, created_at, tags FROM mfa_devices WHERE user_id = $1 ORDER BY serial_number",
           [user.user_id],
         );
         return r.rows.map((x) => ({
@@ -201,7 +221,21 @@ export function createMfaStore(ctx: StoreContext): MfaStore {
           userName: user.user_name,
           enabledAtMs: x.enabled_at.getTime(),
           createdAtMs: x.created_at.getTime(),
+          tags: x.tags,
         }));
+      }),
+
+    getMfaDevice: (accountId, serialNumber, field) =>
+      read(ctx, "GetMFADevice", async (q) => {
+        const d = await findDevice(q, accountId, serialNumber, field);
+        const u = await q.query<{ user_name: string }>("SELECT user_name FROM users WHERE user_id = $1", [d.user_id]);
+        return {
+          serialNumber: d.serial_number,
+          userName: u.rows[0]?.user_name ?? null,
+          enabledAtMs: d.enabled_at?.getTime() ?? null,
+          createdAtMs: d.created_at.getTime(),
+          tags: d.tags,
+        };
       }),
 
     deleteVirtualMfaDevice: (accountId, serialNumber, token) =>
@@ -212,12 +246,13 @@ export function createMfaStore(ctx: StoreContext): MfaStore {
         async (q) => {
           const device = await findDevice(q, accountId, serialNumber);
           if (device.user_id !== null) {
+            const u = await q.query<{ user_name: string }>("SELECT user_name FROM users WHERE user_id = $1", [
+              device.user_id,
+            ]);
             throw new IamError(
               "DeleteConflict",
-              `MFA device ${serialNumber} is enabled for a user; deactivate it first`,
-              {
-                field: "serialNumber",
-              },
+              `MFA device ${serialNumber} is enabled for user ${JSON.stringify(u.rows[0]?.user_name)}; deactivate it first`,
+              { field: "serialNumber" },
             );
           }
           await q.query("DELETE FROM mfa_devices WHERE serial_number = $1", [serialNumber]);

@@ -1,6 +1,6 @@
 import { checkArnPartition, IamError, iamArn, tryParseArn } from "@gatehouse/core";
 import { noSuch } from "../../checks.ts";
-import type { ManagedPolicyRecord } from "../../records.ts";
+import type { ManagedPolicyRecord, TagRecord } from "../../records.ts";
 import type { Queryable } from "../../tx.ts";
 import { AWS_MANAGED_ACCOUNT } from "./builtin-policies.ts";
 
@@ -15,6 +15,7 @@ export interface PolicyRow {
   next_version: number;
   attachment_count: number;
   boundary_count: number;
+  tags: TagRecord[];
   created_at: Date;
   updated_at: Date;
 }
@@ -69,6 +70,7 @@ export function toPolicy(row: PolicyRow, partition: string): ManagedPolicyRecord
     permissionsBoundaryUsageCount: row.boundary_count,
     createdAtMs: row.created_at.getTime(),
     updatedAtMs: row.updated_at.getTime(),
+    tags: row.tags,
   };
 }
 

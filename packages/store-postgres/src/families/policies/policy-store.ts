@@ -1,5 +1,5 @@
 import { IamError, newId } from "@gatehouse/core";
-import { assertNoDependents, count, limitExceeded } from "../../checks.ts";
+import { assertNoDependents, checkTagQuota, count, limitExceeded, NAME_OF, tagsJson } from "../../checks.ts";
 import { pageQuery, toPage } from "../../paging.ts";
 import type {
   ManagedPolicyRecord,
@@ -8,6 +8,7 @@ import type {
   PageInput,
   PolicyVersionRecord,
   RequestToken,
+  TagRecord,
 } from "../../records.ts";
 import { policyState } from "../../state.ts";
 import { type Queryable, read, type StoreContext } from "../../tx.ts";
@@ -22,6 +23,8 @@ export interface CreatePolicyInput extends RequestToken {
   readonly path?: string | undefined;
   readonly policyDocument: string;
   readonly description?: string | undefined;
+  /** Tags to create it with (at most the `tagsPerEntity` quota; keys compare exactly, as in AWS). */
+  readonly tags?: readonly TagRecord[] | undefined;
 }
 
 /** Which managed policies ListPolicies returns, as AWS's `Scope`. */
@@ -32,6 +35,24 @@ export type PolicyScope = "All" | "AWS" | "Local";
  * 0001 holds the same number).
  */
 export const VERSIONS_PER_POLICY = 5;
+
+/** A user, group or role that a managed policy is attached to or is the permissions boundary of. */
+export interface PolicyEntityRecord {
+  readonly kind: "user" | "group" | "role";
+  readonly name: string;
+  readonly id: string;
+}
+
+/** What ListEntitiesForPolicy lists, as AWS's `EntityFilter` and `PolicyUsageFilter` narrow it. */
+export interface PolicyEntitiesFilter extends PageInput {
+  /** The kinds to list (none: nothing matches, as AWS's `LocalManagedPolicy`/`AWSManagedPolicy` filters). */
+  readonly kinds: readonly PolicyEntityRecord["kind"][];
+  /** Entities the policy is attached to (`PermissionsPolicy`), those it bounds (`PermissionsBoundary`), or both. */
+  readonly usage: "PermissionsPolicy" | "PermissionsBoundary" | "Both";
+}
+
+/** The sort order of {@link PolicyStore.listEntitiesForPolicy}: groups, users, roles (AWS's answer order). */
+const ENTITY_ORDER = { group: 0, user: 1, role: 2 } as const;
 
 /** Managed policies and their versions. */
 export interface PolicyStore {
@@ -47,6 +68,16 @@ export interface PolicyStore {
    * is a permissions boundary, or still has non-default versions (delete those first, as in AWS).
    */
   deletePolicy(accountId: string, policyArn: string, token?: RequestToken): Promise<Mutation<null>>;
+  /**
+   * The account's users, groups and roles the policy (its own, or an AWS managed one) is attached
+   * to or bounds, groups then users then roles, each by case-insensitive name; an entity both
+   * attached and bounded is listed once. `pathPrefix` filters the entities' paths.
+   */
+  listEntitiesForPolicy(
+    accountId: string,
+    policyArn: string,
+    filter: PolicyEntitiesFilter,
+  ): Promise<Page<PolicyEntityRecord>>;
   createPolicyVersion(
     accountId: string,
     policyArn: string,
@@ -105,11 +136,12 @@ export function createPolicyStore(ctx: StoreContext): PolicyStore {
           ...tokenSpec(input),
         },
         async (q) => {
+          checkTagQuota(input.tags, quotas.tagsPerEntity);
           const policyId = newId("managedPolicy");
           const inserted = await q.query(
             `WITH p AS (
-               INSERT INTO managed_policies (policy_id, account_id, policy_name, path, description)
-               SELECT $1::text, $2::text, $3::text, $4::text, $5::text
+               INSERT INTO managed_policies (policy_id, account_id, policy_name, path, description, tags)
+               SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $8::jsonb
                WHERE (SELECT count(*) FROM managed_policies WHERE account_id = $2) < $7 RETURNING policy_id)
              INSERT INTO policy_versions (policy_id, version_id, document, is_default) SELECT policy_id, 'v1', $6, true FROM p`,
             [
@@ -120,6 +152,7 @@ export function createPolicyStore(ctx: StoreContext): PolicyStore {
               input.description ?? "",
               input.policyDocument,
               quotas.managedPoliciesPerAccount,
+              tagsJson(input.tags),
             ],
           );
           if (inserted.rowCount === 0) {
@@ -169,13 +202,88 @@ export function createPolicyStore(ctx: StoreContext): PolicyStore {
         // As in AWS: detach it everywhere, stop using it as a boundary and delete its non-default
         // versions (DeletePolicyVersion) first; only the default version goes with the policy.
         await assertNoDependents(q, { kind: "policy", name: policyArn, id: policy.policy_id, field: "policyArn" }, [
-          { label: "attachments", table: "policy_attachments", column: "policy_id" },
-          { label: "users with it as permissions boundary", table: "users", column: "permissions_boundary_id" },
-          { label: "roles with it as permissions boundary", table: "roles", column: "permissions_boundary_id" },
-          { label: "non-default versions", table: "policy_versions", column: "policy_id", where: "NOT is_default" },
+          {
+            label: "attachments",
+            table: "policy_attachments",
+            column: "policy_id",
+            named: [
+              { phrase: "attached to", noun: "user", name: NAME_OF.user, when: "d.user_id IS NOT NULL" },
+              { phrase: "attached to", noun: "group", name: NAME_OF.group, when: "d.group_id IS NOT NULL" },
+              { phrase: "attached to", noun: "role", name: NAME_OF.role, when: "d.role_id IS NOT NULL" },
+            ],
+          },
+          {
+            label: "users with it as permissions boundary",
+            table: "users",
+            column: "permissions_boundary_id",
+            named: [{ phrase: "boundary of", noun: "user", name: "d.user_name" }],
+          },
+          {
+            label: "roles with it as permissions boundary",
+            table: "roles",
+            column: "permissions_boundary_id",
+            named: [{ phrase: "boundary of", noun: "role", name: "d.role_name" }],
+          },
+          {
+            label: "non-default versions",
+            table: "policy_versions",
+            column: "policy_id",
+            where: "NOT is_default",
+            named: [{ noun: "non-default version", name: "d.version_id" }],
+          },
         ]);
         await q.query("DELETE FROM managed_policies WHERE policy_id = $1", [policy.policy_id]);
         return { value: null, events: [await policyState(q, partition, policy.policy_id)] };
+      }),
+
+    listEntitiesForPolicy: (accountId, policyArn, filter) =>
+      read(ctx, "ListEntitiesForPolicy", async (q) => {
+        const p = pageQuery(filter);
+        // The marker is the last entity's kind order and lower-cased name.
+        const [afterOrder = null, afterName = ""] = p.after === null ? [] : p.after.split("\n");
+        if (afterOrder !== null && !/^[012]$/.test(afterOrder)) {
+          throw new IamError("InvalidInput", `marker ${JSON.stringify(filter.marker)} is not valid`, {
+            field: "marker",
+          });
+        }
+        const policy = await find.policy(q, accountId, policyArn);
+        const attached = filter.usage !== "PermissionsBoundary";
+        const bounded = filter.usage !== "PermissionsPolicy";
+        // Driven by the attachment and boundary indexes (migration 0014): the account's other
+        // entities are never read. An AWS managed policy's uses in other accounts are not ours.
+        const r = await q.query<{ ord: number; kind: PolicyEntityRecord["kind"]; name: string; id: string }>(
+          `SELECT * FROM (
+             SELECT 0 AS ord, 'group' AS kind, g.group_name AS name, g.group_id AS id, g.path FROM groups g
+              WHERE $3 AND g.group_id IN (SELECT a.group_id FROM policy_attachments a WHERE a.policy_id = $2 AND a.account_id = $1)
+             UNION ALL
+             SELECT 1, 'user', u.user_name, u.user_id, u.path FROM users u
+              WHERE u.user_id IN (SELECT a.user_id FROM policy_attachments a WHERE $3 AND a.policy_id = $2 AND a.account_id = $1
+                                  UNION SELECT x.user_id FROM users x WHERE $4 AND x.permissions_boundary_id = $2 AND x.account_id = $1)
+             UNION ALL
+             SELECT 2, 'role', r.role_name, r.role_id, r.path FROM roles r
+              WHERE r.role_id IN (SELECT a.role_id FROM policy_attachments a WHERE $3 AND a.policy_id = $2 AND a.account_id = $1
+                                  UNION SELECT x.role_id FROM roles x WHERE $4 AND x.permissions_boundary_id = $2 AND x.account_id = $1)
+           ) e
+           WHERE e.kind = ANY($5::text[]) AND e.path LIKE $6
+             AND ($7::int IS NULL OR (e.ord, lower(e.name)) > ($7::int, $8::text))
+           ORDER BY e.ord, lower(e.name) LIMIT $9`,
+          [
+            accountId,
+            policy.policy_id,
+            attached,
+            bounded,
+            filter.kinds,
+            p.pathLike,
+            afterOrder === null ? null : Number(afterOrder),
+            afterName,
+            p.limit + 1,
+          ],
+        );
+        return toPage(
+          r.rows.map(({ kind, name, id }) => ({ kind, name, id })),
+          p.limit,
+          (e) => `${ENTITY_ORDER[e.kind]}\n${e.name.toLowerCase()}`,
+        );
       }),
 
     createPolicyVersion: (accountId, policyArn, input) =>

@@ -1,5 +1,5 @@
 import { newId } from "@gatehouse/core";
-import { assertNoDependents, checkTagQuota, limitExceeded, tagsJson } from "../../checks.ts";
+import { assertNoDependents, checkTagQuota, limitExceeded, NAME_OF, tagsJson } from "../../checks.ts";
 import { pageQuery, toPage } from "../../paging.ts";
 import type { Mutation, Page, PageInput, RequestToken, RoleRecord, TagRecord } from "../../records.ts";
 import { roleState } from "../../state.ts";
@@ -118,9 +118,24 @@ export function createRoleStore(ctx: StoreContext): RoleStore {
       mutate(ctx, accountId, { operation: "DeleteRole", request: { roleName }, ...tokenSpec(token) }, async (q) => {
         const role = await find.role(q, accountId, roleName);
         await assertNoDependents(q, { kind: "role", name: roleName, id: role.role_id, field: "roleName" }, [
-          { label: "attached policies", table: "policy_attachments", column: "role_id" },
-          { label: "inline policies", table: "inline_policies", column: "role_id" },
-          { label: "instance profiles", table: "instance_profiles", column: "role_id" },
+          {
+            label: "attached policies",
+            table: "policy_attachments",
+            column: "role_id",
+            named: [{ noun: "attached policy", name: NAME_OF.policy }],
+          },
+          {
+            label: "inline policies",
+            table: "inline_policies",
+            column: "role_id",
+            named: [{ noun: "inline policy", name: "d.policy_name" }],
+          },
+          {
+            label: "instance profiles",
+            table: "instance_profiles",
+            column: "role_id",
+            named: [{ noun: "instance profile", name: "d.instance_profile_name" }],
+          },
         ]);
         await q.query("DELETE FROM roles WHERE role_id = $1", [role.role_id]);
         // As for users: the role's permissions boundary goes with it.

@@ -1,24 +1,33 @@
 import { IamError } from "@gatehouse/core";
 import { pageQuery, toPage } from "../../paging.ts";
 import type { Mutation, Page, PageInput, RequestToken, TagRecord } from "../../records.ts";
-import { instanceProfileState, oidcProviderState, roleState, userState } from "../../state.ts";
+import {
+  instanceProfileState,
+  mfaDeviceState,
+  oidcProviderState,
+  policyState,
+  roleState,
+  userState,
+} from "../../state.ts";
 import { type OutboxEvent, type Queryable, read, type StoreContext } from "../../tx.ts";
 import { mutate, tokenSpec } from "../../write-path.ts";
 import { findInstanceProfile } from "../instance-profiles/instance-profile-store.ts";
+import { findDevice } from "../mfa/mfa-store.ts";
 import { findProvider } from "../oidc-providers/oidc-provider-store.ts";
 
-/** The entities that carry tags: users, roles, instance profiles and OpenID Connect providers. */
-export type TaggableKind = "user" | "role" | "instance-profile" | "oidc-provider";
+/** The entities that carry tags: users, roles, managed policies, MFA devices, instance profiles and OpenID Connect providers. */
+export type TaggableKind = "user" | "role" | "policy" | "mfa-device" | "instance-profile" | "oidc-provider";
 
 /**
- * Tags on users, roles, instance profiles and OpenID Connect providers. An entity is named by `name`: the user, role or instance profile name, or the OIDC
- * provider's ARN.
+ * Tags on users, roles, customer managed policies, virtual MFA devices, instance profiles and
+ * OpenID Connect providers. An entity is named by `name`: the user, role or instance profile name,
+ * the policy's or OIDC provider's ARN, or the MFA device's serial number.
  */
 export interface TagStore {
   /**
    * Adds tags, replacing the value of a key already there (keys compare case-insensitively on
-   * users and roles, exactly on instance profiles and OIDC providers, as in AWS); LimitExceeded
-   * past the `tagsPerEntity` quota.
+   * users and roles, exactly on the other kinds, as in AWS); LimitExceeded past the
+   * `tagsPerEntity` quota. An AWS managed policy cannot be tagged (AccessDenied).
    */
   tagEntity(
     accountId: string,
@@ -47,7 +56,13 @@ interface Taggable {
   readonly label: string;
   /** AWS compares tag keys case-insensitively on users and roles only. */
   readonly keysIgnoreCase: boolean;
-  find(q: Queryable, accountId: string, name: string): Promise<{ id: string; tags: readonly TagRecord[] }>;
+  /** `write` for Tag/Untag: an AWS managed policy is then AccessDenied (it can only be read). */
+  find(
+    q: Queryable,
+    accountId: string,
+    name: string,
+    access: "read" | "write",
+  ): Promise<{ id: string; tags: readonly TagRecord[] }>;
   /** Stores the new tag list and returns the entity's new state for the outbox. */
   write(q: Queryable, id: string, tags: readonly TagRecord[]): Promise<OutboxEvent>;
 }
@@ -82,6 +97,35 @@ export function createTagStore(ctx: StoreContext): TagStore {
       write: async (q, id, tags) => {
         await q.query("UPDATE roles SET tags = $2::jsonb WHERE role_id = $1", [id, JSON.stringify(tags)]);
         return roleState(q, partition, id);
+      },
+    },
+    policy: {
+      word: "Policy",
+      label: "policy",
+      keysIgnoreCase: false,
+      find: async (q, accountId, arn, access) => {
+        const p = await ctx.find.policy(q, accountId, arn, "entityName", access);
+        return { id: p.policy_id, tags: p.tags };
+      },
+      write: async (q, id, tags) => {
+        await q.query("UPDATE managed_policies SET tags = $2::jsonb WHERE policy_id = $1", [id, JSON.stringify(tags)]);
+        return policyState(q, partition, id);
+      },
+    },
+    "mfa-device": {
+      word: "MFADevice",
+      label: "MFA device",
+      keysIgnoreCase: false,
+      find: async (q, accountId, serialNumber) => {
+        const d = await findDevice(q, accountId, serialNumber, "entityName");
+        return { id: d.serial_number, tags: d.tags };
+      },
+      write: async (q, serialNumber, tags) => {
+        await q.query("UPDATE mfa_devices SET tags = $2::jsonb WHERE serial_number = $1", [
+          serialNumber,
+          JSON.stringify(tags),
+        ]);
+        return mfaDeviceState(q, serialNumber);
       },
     },
     "instance-profile": {
@@ -130,7 +174,7 @@ export function createTagStore(ctx: StoreContext): TagStore {
         },
         async (q) => {
           const t = taggables[kind];
-          const e = await t.find(q, accountId, name);
+          const e = await t.find(q, accountId, name, "write");
           const merged = new Map(e.tags.map((x) => [keyOf(t, x.key), x]));
           for (const x of tags) merged.set(keyOf(t, x.key), { key: x.key, value: x.value });
           if (merged.size > maxTags) {
@@ -157,7 +201,7 @@ export function createTagStore(ctx: StoreContext): TagStore {
         },
         async (q) => {
           const t = taggables[kind];
-          const e = await t.find(q, accountId, name);
+          const e = await t.find(q, accountId, name, "write");
           const drop = new Set(keys.map((k) => keyOf(t, k)));
           const next = e.tags.filter((x) => !drop.has(keyOf(t, x.key)));
           if (next.length === e.tags.length) return { value: null, events: [] };
@@ -169,7 +213,7 @@ export function createTagStore(ctx: StoreContext): TagStore {
       read(ctx, `List${taggables[kind].word}Tags`, async (q) => {
         const p = pageQuery({ marker: page.marker, maxItems: page.maxItems });
         const t = taggables[kind];
-        const e = await t.find(q, accountId, name);
+        const e = await t.find(q, accountId, name, "read");
         const sorted = [...e.tags]
           .sort((a, b) => (keyOf(t, a.key) < keyOf(t, b.key) ? -1 : 1))
           .filter((x) => p.after === null || keyOf(t, x.key) > p.after);

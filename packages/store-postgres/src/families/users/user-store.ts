@@ -1,5 +1,5 @@
 import { IamError, newId } from "@gatehouse/core";
-import { assertNoDependents, checkTagQuota, tagsJson } from "../../checks.ts";
+import { assertNoDependents, checkTagQuota, NAME_OF, tagsJson } from "../../checks.ts";
 import { pageQuery, toPage } from "../../paging.ts";
 import type { Mutation, Page, PageInput, RequestToken, TagRecord, UserRecord } from "../../records.ts";
 import { accessKeyState, loginProfileState, mfaDeviceState, userState } from "../../state.ts";
@@ -137,10 +137,38 @@ export function createUserStore(ctx: StoreContext): UserStore {
       mutate(ctx, accountId, { operation: "DeleteUser", request: { userName }, ...tokenSpec(token) }, async (q) => {
         const user = await find.user(q, accountId, userName);
         await assertNoDependents(q, { kind: "user", name: userName, id: user.user_id, field: "userName" }, [
-          { label: "access keys", table: "access_keys", column: "user_id" },
-          { label: "group memberships", table: "group_memberships", column: "user_id" },
-          { label: "attached policies", table: "policy_attachments", column: "user_id" },
-          { label: "inline policies", table: "inline_policies", column: "user_id" },
+          {
+            label: "access keys",
+            table: "access_keys",
+            column: "user_id",
+            named: [{ noun: "access key", name: "d.access_key_id" }],
+          },
+          {
+            label: "group memberships",
+            table: "group_memberships",
+            column: "user_id",
+            named: [{ phrase: "member of", noun: "group", name: NAME_OF.group }],
+          },
+          {
+            label: "attached policies",
+            table: "policy_attachments",
+            column: "user_id",
+            named: [{ noun: "attached policy", name: NAME_OF.policy }],
+          },
+          {
+            label: "inline policies",
+            table: "inline_policies",
+            column: "user_id",
+            named: [{ noun: "inline policy", name: "d.policy_name" }],
+          },
+          // Without these two the foreign keys refused the delete with no word of what was left.
+          { label: "login profile", table: "login_profiles", column: "user_id" },
+          {
+            label: "MFA devices",
+            table: "mfa_devices",
+            column: "user_id",
+            named: [{ noun: "MFA device", name: "d.serial_number" }],
+          },
         ]);
         await q.query("DELETE FROM users WHERE user_id = $1", [user.user_id]);
         // The quota's count, kept by its writers under the account lock (migration 0016).

@@ -245,6 +245,7 @@ export interface ManagedPolicy {
   createDateMs: number;
   updateDateMs: number;
   description: string;
+  tags: Tag[];
 }
 
 export interface CreatePolicyRequest {
@@ -253,6 +254,8 @@ export interface CreatePolicyRequest {
   policyDocument: string;
   description: string;
   clientRequestToken: string;
+  /** Needs iam:TagPolicy too when not empty, as in AWS. */
+  tags: Tag[];
 }
 
 export interface PolicyResponse {
@@ -276,6 +279,34 @@ export interface PolicyVersionResponse {
 export interface DeletePolicyRequest {
   policyArn: string;
   clientRequestToken: string;
+}
+
+export interface ListEntitiesForPolicyRequest {
+  policyArn: string;
+  /**
+   * User, Group, Role, LocalManagedPolicy or AWSManagedPolicy (the last two match no entity, as in
+   * AWS); empty means users, groups and roles.
+   */
+  entityFilter: string;
+  /** Only entities whose path starts with this; empty means "/" (all). */
+  pathPrefix: string;
+  /** PermissionsPolicy (attached) or PermissionsBoundary; empty means both. */
+  policyUsageFilter: string;
+  /** One sequence over groups, then users, then roles, each in case-insensitive name order. */
+  page?: PageRequest | undefined;
+}
+
+/** A user, group or role in ListEntitiesForPolicy's answer (AWS's PolicyUser, PolicyGroup, PolicyRole). */
+export interface PolicyEntity {
+  name: string;
+  id: string;
+}
+
+export interface ListEntitiesForPolicyResponse {
+  policyGroups: PolicyEntity[];
+  policyUsers: PolicyEntity[];
+  policyRoles: PolicyEntity[];
+  page?: PageResponse | undefined;
 }
 
 export interface AttachPolicyRequest {
@@ -830,6 +861,8 @@ export interface CreateVirtualMFADeviceRequest {
   virtualMfaDeviceName: string;
   path: string;
   clientRequestToken: string;
+  /** Needs iam:TagMFADevice too when not empty, as in AWS. */
+  tags: Tag[];
 }
 
 export interface CreateVirtualMFADeviceResponse {
@@ -3606,6 +3639,7 @@ function createBaseManagedPolicy(): ManagedPolicy {
     createDateMs: 0,
     updateDateMs: 0,
     description: "",
+    tags: [],
   };
 }
 
@@ -3637,6 +3671,9 @@ export const ManagedPolicy: MessageFns<ManagedPolicy> = {
     }
     if (message.description !== "") {
       writer.uint32(74).string(message.description);
+    }
+    for (const v of message.tags) {
+      Tag.encode(v!, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -3726,6 +3763,14 @@ export const ManagedPolicy: MessageFns<ManagedPolicy> = {
             message.description = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.tags.push(Tag.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3773,6 +3818,9 @@ export const ManagedPolicy: MessageFns<ManagedPolicy> = {
         ? globalThis.Number(object.update_date_ms)
         : 0,
       description: isSet(object.description) ? globalThis.String(object.description) : "",
+      tags: globalThis.Array.isArray(object?.tags)
+        ? object.tags.map((e: any) => Tag.fromJSON(e))
+        : [],
     };
   },
 
@@ -3805,6 +3853,9 @@ export const ManagedPolicy: MessageFns<ManagedPolicy> = {
     if (message.description !== "") {
       obj.description = message.description;
     }
+    if (message.tags?.length) {
+      obj.tags = message.tags.map((e) => Tag.toJSON(e));
+    }
     return obj;
   },
 
@@ -3822,12 +3873,13 @@ export const ManagedPolicy: MessageFns<ManagedPolicy> = {
     message.createDateMs = object.createDateMs ?? 0;
     message.updateDateMs = object.updateDateMs ?? 0;
     message.description = object.description ?? "";
+    message.tags = object.tags?.map((e) => Tag.fromPartial(e)) || [];
     return message;
   },
 };
 
 function createBaseCreatePolicyRequest(): CreatePolicyRequest {
-  return { policyName: "", path: "", policyDocument: "", description: "", clientRequestToken: "" };
+  return { policyName: "", path: "", policyDocument: "", description: "", clientRequestToken: "", tags: [] };
 }
 
 export const CreatePolicyRequest: MessageFns<CreatePolicyRequest> = {
@@ -3846,6 +3898,9 @@ export const CreatePolicyRequest: MessageFns<CreatePolicyRequest> = {
     }
     if (message.clientRequestToken !== "") {
       writer.uint32(42).string(message.clientRequestToken);
+    }
+    for (const v of message.tags) {
+      Tag.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -3903,6 +3958,14 @@ export const CreatePolicyRequest: MessageFns<CreatePolicyRequest> = {
             message.clientRequestToken = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.tags.push(Tag.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3934,6 +3997,9 @@ export const CreatePolicyRequest: MessageFns<CreatePolicyRequest> = {
         : isSet(object.client_request_token)
         ? globalThis.String(object.client_request_token)
         : "",
+      tags: globalThis.Array.isArray(object?.tags)
+        ? object.tags.map((e: any) => Tag.fromJSON(e))
+        : [],
     };
   },
 
@@ -3954,6 +4020,9 @@ export const CreatePolicyRequest: MessageFns<CreatePolicyRequest> = {
     if (message.clientRequestToken !== "") {
       obj.clientRequestToken = message.clientRequestToken;
     }
+    if (message.tags?.length) {
+      obj.tags = message.tags.map((e) => Tag.toJSON(e));
+    }
     return obj;
   },
 
@@ -3967,6 +4036,7 @@ export const CreatePolicyRequest: MessageFns<CreatePolicyRequest> = {
     message.policyDocument = object.policyDocument ?? "";
     message.description = object.description ?? "";
     message.clientRequestToken = object.clientRequestToken ?? "";
+    message.tags = object.tags?.map((e) => Tag.fromPartial(e)) || [];
     return message;
   },
 };
@@ -4393,6 +4463,373 @@ export const DeletePolicyRequest: MessageFns<DeletePolicyRequest> = {
     const message = createBaseDeletePolicyRequest();
     message.policyArn = object.policyArn ?? "";
     message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListEntitiesForPolicyRequest(): ListEntitiesForPolicyRequest {
+  return { policyArn: "", entityFilter: "", pathPrefix: "", policyUsageFilter: "", page: undefined };
+}
+
+export const ListEntitiesForPolicyRequest: MessageFns<ListEntitiesForPolicyRequest> = {
+  encode(message: ListEntitiesForPolicyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.policyArn !== "") {
+      writer.uint32(10).string(message.policyArn);
+    }
+    if (message.entityFilter !== "") {
+      writer.uint32(18).string(message.entityFilter);
+    }
+    if (message.pathPrefix !== "") {
+      writer.uint32(26).string(message.pathPrefix);
+    }
+    if (message.policyUsageFilter !== "") {
+      writer.uint32(34).string(message.policyUsageFilter);
+    }
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListEntitiesForPolicyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListEntitiesForPolicyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.policyArn = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.entityFilter = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pathPrefix = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.policyUsageFilter = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListEntitiesForPolicyRequest {
+    return {
+      policyArn: isSet(object.policyArn)
+        ? globalThis.String(object.policyArn)
+        : isSet(object.policy_arn)
+        ? globalThis.String(object.policy_arn)
+        : "",
+      entityFilter: isSet(object.entityFilter)
+        ? globalThis.String(object.entityFilter)
+        : isSet(object.entity_filter)
+        ? globalThis.String(object.entity_filter)
+        : "",
+      pathPrefix: isSet(object.pathPrefix)
+        ? globalThis.String(object.pathPrefix)
+        : isSet(object.path_prefix)
+        ? globalThis.String(object.path_prefix)
+        : "",
+      policyUsageFilter: isSet(object.policyUsageFilter)
+        ? globalThis.String(object.policyUsageFilter)
+        : isSet(object.policy_usage_filter)
+        ? globalThis.String(object.policy_usage_filter)
+        : "",
+      page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: ListEntitiesForPolicyRequest): unknown {
+    const obj: any = {};
+    if (message.policyArn !== "") {
+      obj.policyArn = message.policyArn;
+    }
+    if (message.entityFilter !== "") {
+      obj.entityFilter = message.entityFilter;
+    }
+    if (message.pathPrefix !== "") {
+      obj.pathPrefix = message.pathPrefix;
+    }
+    if (message.policyUsageFilter !== "") {
+      obj.policyUsageFilter = message.policyUsageFilter;
+    }
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListEntitiesForPolicyRequest>): ListEntitiesForPolicyRequest {
+    return ListEntitiesForPolicyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListEntitiesForPolicyRequest>): ListEntitiesForPolicyRequest {
+    const message = createBaseListEntitiesForPolicyRequest();
+    message.policyArn = object.policyArn ?? "";
+    message.entityFilter = object.entityFilter ?? "";
+    message.pathPrefix = object.pathPrefix ?? "";
+    message.policyUsageFilter = object.policyUsageFilter ?? "";
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePolicyEntity(): PolicyEntity {
+  return { name: "", id: "" };
+}
+
+export const PolicyEntity: MessageFns<PolicyEntity> = {
+  encode(message: PolicyEntity, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PolicyEntity {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePolicyEntity();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PolicyEntity {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+    };
+  },
+
+  toJSON(message: PolicyEntity): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PolicyEntity>): PolicyEntity {
+    return PolicyEntity.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PolicyEntity>): PolicyEntity {
+    const message = createBasePolicyEntity();
+    message.name = object.name ?? "";
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseListEntitiesForPolicyResponse(): ListEntitiesForPolicyResponse {
+  return { policyGroups: [], policyUsers: [], policyRoles: [], page: undefined };
+}
+
+export const ListEntitiesForPolicyResponse: MessageFns<ListEntitiesForPolicyResponse> = {
+  encode(message: ListEntitiesForPolicyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.policyGroups) {
+      PolicyEntity.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.policyUsers) {
+      PolicyEntity.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.policyRoles) {
+      PolicyEntity.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.page !== undefined) {
+      PageResponse.encode(message.page, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListEntitiesForPolicyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListEntitiesForPolicyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.policyGroups.push(PolicyEntity.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.policyUsers.push(PolicyEntity.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.policyRoles.push(PolicyEntity.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.page = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListEntitiesForPolicyResponse {
+    return {
+      policyGroups: globalThis.Array.isArray(object?.policyGroups)
+        ? object.policyGroups.map((e: any) => PolicyEntity.fromJSON(e))
+        : globalThis.Array.isArray(object?.policy_groups)
+        ? object.policy_groups.map((e: any) => PolicyEntity.fromJSON(e))
+        : [],
+      policyUsers: globalThis.Array.isArray(object?.policyUsers)
+        ? object.policyUsers.map((e: any) => PolicyEntity.fromJSON(e))
+        : globalThis.Array.isArray(object?.policy_users)
+        ? object.policy_users.map((e: any) => PolicyEntity.fromJSON(e))
+        : [],
+      policyRoles: globalThis.Array.isArray(object?.policyRoles)
+        ? object.policyRoles.map((e: any) => PolicyEntity.fromJSON(e))
+        : globalThis.Array.isArray(object?.policy_roles)
+        ? object.policy_roles.map((e: any) => PolicyEntity.fromJSON(e))
+        : [],
+      page: isSet(object.page) ? PageResponse.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: ListEntitiesForPolicyResponse): unknown {
+    const obj: any = {};
+    if (message.policyGroups?.length) {
+      obj.policyGroups = message.policyGroups.map((e) => PolicyEntity.toJSON(e));
+    }
+    if (message.policyUsers?.length) {
+      obj.policyUsers = message.policyUsers.map((e) => PolicyEntity.toJSON(e));
+    }
+    if (message.policyRoles?.length) {
+      obj.policyRoles = message.policyRoles.map((e) => PolicyEntity.toJSON(e));
+    }
+    if (message.page !== undefined) {
+      obj.page = PageResponse.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListEntitiesForPolicyResponse>): ListEntitiesForPolicyResponse {
+    return ListEntitiesForPolicyResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListEntitiesForPolicyResponse>): ListEntitiesForPolicyResponse {
+    const message = createBaseListEntitiesForPolicyResponse();
+    message.policyGroups = object.policyGroups?.map((e) => PolicyEntity.fromPartial(e)) || [];
+    message.policyUsers = object.policyUsers?.map((e) => PolicyEntity.fromPartial(e)) || [];
+    message.policyRoles = object.policyRoles?.map((e) => PolicyEntity.fromPartial(e)) || [];
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageResponse.fromPartial(object.page)
+      : undefined;
     return message;
   },
 };
@@ -12948,7 +13385,7 @@ export const ListAccountGuardrailsResponse: MessageFns<ListAccountGuardrailsResp
 };
 
 function createBaseCreateVirtualMFADeviceRequest(): CreateVirtualMFADeviceRequest {
-  return { virtualMfaDeviceName: "", path: "", clientRequestToken: "" };
+  return { virtualMfaDeviceName: "", path: "", clientRequestToken: "", tags: [] };
 }
 
 export const CreateVirtualMFADeviceRequest: MessageFns<CreateVirtualMFADeviceRequest> = {
@@ -12961,6 +13398,9 @@ export const CreateVirtualMFADeviceRequest: MessageFns<CreateVirtualMFADeviceReq
     }
     if (message.clientRequestToken !== "") {
       writer.uint32(26).string(message.clientRequestToken);
+    }
+    for (const v of message.tags) {
+      Tag.encode(v!, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -13002,6 +13442,14 @@ export const CreateVirtualMFADeviceRequest: MessageFns<CreateVirtualMFADeviceReq
             message.clientRequestToken = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.tags.push(Tag.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -13027,6 +13475,7 @@ export const CreateVirtualMFADeviceRequest: MessageFns<CreateVirtualMFADeviceReq
         : isSet(object.client_request_token)
         ? globalThis.String(object.client_request_token)
         : "",
+      tags: globalThis.Array.isArray(object?.tags) ? object.tags.map((e: any) => Tag.fromJSON(e)) : [],
     };
   },
 
@@ -13041,6 +13490,9 @@ export const CreateVirtualMFADeviceRequest: MessageFns<CreateVirtualMFADeviceReq
     if (message.clientRequestToken !== "") {
       obj.clientRequestToken = message.clientRequestToken;
     }
+    if (message.tags?.length) {
+      obj.tags = message.tags.map((e) => Tag.toJSON(e));
+    }
     return obj;
   },
 
@@ -13052,6 +13504,7 @@ export const CreateVirtualMFADeviceRequest: MessageFns<CreateVirtualMFADeviceReq
     message.virtualMfaDeviceName = object.virtualMfaDeviceName ?? "";
     message.path = object.path ?? "";
     message.clientRequestToken = object.clientRequestToken ?? "";
+    message.tags = object.tags?.map((e) => Tag.fromPartial(e)) || [];
     return message;
   },
 };
@@ -16167,6 +16620,51 @@ export const ControlServiceService = {
     responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
   },
+  /** The users, groups and roles a managed policy is attached to or is the permissions boundary of. */
+  listEntitiesForPolicy: {
+    path: "/gatehouse.v1.ControlService/ListEntitiesForPolicy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListEntitiesForPolicyRequest): Buffer =>
+      Buffer.from(ListEntitiesForPolicyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListEntitiesForPolicyRequest => ListEntitiesForPolicyRequest.decode(value),
+    responseSerialize: (value: ListEntitiesForPolicyResponse): Buffer =>
+      Buffer.from(ListEntitiesForPolicyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListEntitiesForPolicyResponse => ListEntitiesForPolicyResponse.decode(value),
+  },
+  /**
+   * Tags of customer managed policies (entity_name = the policy's ARN; keys compare exactly, as
+   * in AWS). AWS managed policies cannot be tagged (AccessDenied).
+   */
+  tagPolicy: {
+    path: "/gatehouse.v1.ControlService/TagPolicy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TagEntityRequest): Buffer => Buffer.from(TagEntityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TagEntityRequest => TagEntityRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  untagPolicy: {
+    path: "/gatehouse.v1.ControlService/UntagPolicy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UntagEntityRequest): Buffer => Buffer.from(UntagEntityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UntagEntityRequest => UntagEntityRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  listPolicyTags: {
+    path: "/gatehouse.v1.ControlService/ListPolicyTags" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListEntityTagsRequest): Buffer =>
+      Buffer.from(ListEntityTagsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListEntityTagsRequest => ListEntityTagsRequest.decode(value),
+    responseSerialize: (value: ListEntityTagsResponse): Buffer =>
+      Buffer.from(ListEntityTagsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListEntityTagsResponse => ListEntityTagsResponse.decode(value),
+  },
   attachPolicy: {
     path: "/gatehouse.v1.ControlService/AttachPolicy" as const,
     requestStream: false as const,
@@ -16644,6 +17142,36 @@ export const ControlServiceService = {
     responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
   },
+  /** Tags of virtual MFA devices (entity_name = the serial number; keys compare exactly, as in AWS). */
+  tagMfaDevice: {
+    path: "/gatehouse.v1.ControlService/TagMFADevice" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TagEntityRequest): Buffer => Buffer.from(TagEntityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TagEntityRequest => TagEntityRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  untagMfaDevice: {
+    path: "/gatehouse.v1.ControlService/UntagMFADevice" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UntagEntityRequest): Buffer => Buffer.from(UntagEntityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UntagEntityRequest => UntagEntityRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  listMfaDeviceTags: {
+    path: "/gatehouse.v1.ControlService/ListMFADeviceTags" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListEntityTagsRequest): Buffer =>
+      Buffer.from(ListEntityTagsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListEntityTagsRequest => ListEntityTagsRequest.decode(value),
+    responseSerialize: (value: ListEntityTagsResponse): Buffer =>
+      Buffer.from(ListEntityTagsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListEntityTagsResponse => ListEntityTagsResponse.decode(value),
+  },
   /**
    * Instance profiles: a container for at most one role, for workloads. A profile holding a role
    * cannot be deleted, nor can the role (DeleteConflict).
@@ -16925,6 +17453,15 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   setDefaultPolicyVersion: handleUnaryCall<SetDefaultPolicyVersionRequest, MutationResponse>;
   deletePolicyVersion: handleUnaryCall<DeletePolicyVersionRequest, MutationResponse>;
   deletePolicy: handleUnaryCall<DeletePolicyRequest, MutationResponse>;
+  /** The users, groups and roles a managed policy is attached to or is the permissions boundary of. */
+  listEntitiesForPolicy: handleUnaryCall<ListEntitiesForPolicyRequest, ListEntitiesForPolicyResponse>;
+  /**
+   * Tags of customer managed policies (entity_name = the policy's ARN; keys compare exactly, as
+   * in AWS). AWS managed policies cannot be tagged (AccessDenied).
+   */
+  tagPolicy: handleUnaryCall<TagEntityRequest, MutationResponse>;
+  untagPolicy: handleUnaryCall<UntagEntityRequest, MutationResponse>;
+  listPolicyTags: handleUnaryCall<ListEntityTagsRequest, ListEntityTagsResponse>;
   attachPolicy: handleUnaryCall<AttachPolicyRequest, MutationResponse>;
   detachPolicy: handleUnaryCall<AttachPolicyRequest, MutationResponse>;
   listAttachedPolicies: handleUnaryCall<ListAttachedPoliciesRequest, ListAttachedPoliciesResponse>;
@@ -17004,6 +17541,10 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   deactivateMfaDevice: handleUnaryCall<MFADeviceRequest, MutationResponse>;
   listMfaDevices: handleUnaryCall<ListMFADevicesRequest, ListMFADevicesResponse>;
   deleteVirtualMfaDevice: handleUnaryCall<DeleteVirtualMFADeviceRequest, MutationResponse>;
+  /** Tags of virtual MFA devices (entity_name = the serial number; keys compare exactly, as in AWS). */
+  tagMfaDevice: handleUnaryCall<TagEntityRequest, MutationResponse>;
+  untagMfaDevice: handleUnaryCall<UntagEntityRequest, MutationResponse>;
+  listMfaDeviceTags: handleUnaryCall<ListEntityTagsRequest, ListEntityTagsResponse>;
   /**
    * Instance profiles: a container for at most one role, for workloads. A profile holding a role
    * cannot be deleted, nor can the role (DeleteConflict).
@@ -17461,6 +18002,71 @@ export interface ControlServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MutationResponse) => void,
   ): ClientUnaryCall;
+  /** The users, groups and roles a managed policy is attached to or is the permissions boundary of. */
+  listEntitiesForPolicy(
+    request: ListEntitiesForPolicyRequest,
+    callback: (error: ServiceError | null, response: ListEntitiesForPolicyResponse) => void,
+  ): ClientUnaryCall;
+  listEntitiesForPolicy(
+    request: ListEntitiesForPolicyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListEntitiesForPolicyResponse) => void,
+  ): ClientUnaryCall;
+  listEntitiesForPolicy(
+    request: ListEntitiesForPolicyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListEntitiesForPolicyResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Tags of customer managed policies (entity_name = the policy's ARN; keys compare exactly, as
+   * in AWS). AWS managed policies cannot be tagged (AccessDenied).
+   */
+  tagPolicy(
+    request: TagEntityRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  tagPolicy(
+    request: TagEntityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  tagPolicy(
+    request: TagEntityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagPolicy(
+    request: UntagEntityRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagPolicy(
+    request: UntagEntityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagPolicy(
+    request: UntagEntityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  listPolicyTags(
+    request: ListEntityTagsRequest,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
+  listPolicyTags(
+    request: ListEntityTagsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
+  listPolicyTags(
+    request: ListEntityTagsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
   attachPolicy(
     request: AttachPolicyRequest,
     callback: (error: ServiceError | null, response: MutationResponse) => void,
@@ -18138,6 +18744,52 @@ export interface ControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  /** Tags of virtual MFA devices (entity_name = the serial number; keys compare exactly, as in AWS). */
+  tagMfaDevice(
+    request: TagEntityRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  tagMfaDevice(
+    request: TagEntityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  tagMfaDevice(
+    request: TagEntityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagMfaDevice(
+    request: UntagEntityRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagMfaDevice(
+    request: UntagEntityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  untagMfaDevice(
+    request: UntagEntityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  listMfaDeviceTags(
+    request: ListEntityTagsRequest,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
+  listMfaDeviceTags(
+    request: ListEntityTagsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
+  listMfaDeviceTags(
+    request: ListEntityTagsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
   ): ClientUnaryCall;
   /**
    * Instance profiles: a container for at most one role, for workloads. A profile holding a role
