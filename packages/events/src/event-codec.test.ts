@@ -1,7 +1,15 @@
 import { IamError } from "@gatehouse/core";
 import { ChangeEvent } from "@gatehouse/proto";
 import { describe, expect, it } from "vitest";
-import { decodeAccountSnapshot, decodeChangeEvent, encodeAccountSnapshot, encodeChangeEvent } from "./event-codec.ts";
+import {
+  changeEvent,
+  decodeAccountSnapshot,
+  decodeChangeEvent,
+  decodeWatermark,
+  encodeAccountSnapshot,
+  encodeChangeEvent,
+  encodeWatermark,
+} from "./event-codec.ts";
 
 // Bytes written by schema_version 1 (frozen when v1 shipped). They must decode forever: only add
 // fields to events.proto, never renumber or retype.
@@ -21,6 +29,8 @@ describe("change event codec", () => {
       key: { kind: "user", id: "AIDAEXAMPLEEXAMPLE234" },
       change: { $case: "upsertJson", value: '{"userName":"alice"}' },
       epoch: "", // written before events carried an epoch
+      revisionIndex: 0, // and before they said where they stand in their revision
+      revisionEvents: 0,
     });
     const tomb = decodeChangeEvent(Buffer.from(V1_TOMBSTONE, "hex"));
     expect(tomb.revision).toBe(43);
@@ -60,5 +70,42 @@ describe("change event codec", () => {
       entities: [ChangeEvent.fromPartial({ revision: 3 })],
     };
     expect(decodeAccountSnapshot(encodeAccountSnapshot(snap)).entities[0]?.revision).toBe(3);
+  });
+
+  it("carries an event's place in its revision, and reads events written before it as 0 of 0", () => {
+    const event = changeEvent({
+      accountId: "111122223333",
+      revision: 9,
+      kind: "user",
+      id: "AIDAEXAMPLE",
+      state: { userName: "alice" },
+      revisionIndex: 2,
+      revisionEvents: 3,
+    });
+    const back = decodeChangeEvent(encodeChangeEvent(event));
+    expect([back.revisionIndex, back.revisionEvents]).toEqual([2, 3]);
+    const old = decodeChangeEvent(
+      encodeChangeEvent(changeEvent({ accountId: "1", revision: 9, kind: "user", id: "x", state: null })),
+    );
+    expect([old.revisionIndex, old.revisionEvents]).toEqual([0, 0]);
+  });
+
+  it("round-trips watermarks and refuses unknown versions and garbage without retry", () => {
+    const mark = {
+      schemaVersion: 0,
+      committedBeforeMs: 1_700_000_000_123,
+      partition: 4,
+      epoch: "1:1",
+      sentAtMs: 1_700_000_000_200,
+    };
+    expect(decodeWatermark(encodeWatermark(mark))).toEqual({ ...mark, schemaVersion: 1 });
+    for (const bytes of [encodeWatermark({ ...mark, schemaVersion: 99 }), Buffer.from([0xff, 0xff, 0xff])]) {
+      try {
+        decodeWatermark(bytes);
+        expect.unreachable();
+      } catch (e) {
+        expect(IamError.is(e) && [e.awsName, e.retriable]).toEqual(["ValidationError", false]);
+      }
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { IamError } from "@gatehouse/core";
-import { AccountSnapshot, ChangeEvent } from "@gatehouse/proto";
+import { AccountSnapshot, ChangeEvent, Watermark } from "@gatehouse/proto";
 
 /** The ChangeEvent envelope version this code writes and the versions it can read. */
 export const CHANGE_EVENT_SCHEMA_VERSION = 1;
@@ -17,6 +17,10 @@ export interface EntityChange {
   readonly committedAtMs?: number;
   /** The history the revision belongs to (ChangeEvent.epoch); empty in snapshots. */
   readonly epoch?: string;
+  /** This event's place among its revision's events (0-based); see ChangeEvent.revision_index. */
+  readonly revisionIndex?: number;
+  /** How many events its revision has (0: unknown, as in snapshots); see ChangeEvent.revision_events. */
+  readonly revisionEvents?: number;
 }
 
 /** The wire form of an entity change, at this code's envelope version. */
@@ -33,6 +37,8 @@ export function changeEvent(change: EntityChange): ChangeEvent {
         ? { $case: "delete", value: {} }
         : { $case: "upsertJson", value: JSON.stringify(change.state) },
     epoch: change.epoch ?? "",
+    revisionIndex: change.revisionIndex ?? 0,
+    revisionEvents: change.revisionEvents ?? 0,
   };
 }
 
@@ -81,6 +87,35 @@ export function decodeAccountSnapshot(bytes: Uint8Array): AccountSnapshot {
   }
   return snapshot;
 }
+
+/** Serializes a watermark (filling in the schema version when left at 0). */
+export function encodeWatermark(watermark: Watermark): Buffer {
+  const withVersion =
+    watermark.schemaVersion === 0 ? { ...watermark, schemaVersion: CHANGE_EVENT_SCHEMA_VERSION } : watermark;
+  return Buffer.from(Watermark.encode(withVersion).finish());
+}
+
+/** Parses a watermark, with the same version rule as {@link decodeChangeEvent}. */
+export function decodeWatermark(bytes: Uint8Array): Watermark {
+  let watermark: Watermark;
+  try {
+    watermark = Watermark.decode(bytes);
+  } catch (e) {
+    throw new IamError("ValidationError", "bytes are not a gatehouse.v1.Watermark", { cause: e });
+  }
+  if (!READABLE_VERSIONS.has(watermark.schemaVersion)) {
+    throw new IamError("ValidationError", `watermark schema_version ${watermark.schemaVersion} is not supported`, {
+      field: "schemaVersion",
+    });
+  }
+  return watermark;
+}
+
+/**
+ * The Kafka header that tells a change topic's message types apart without decoding: absent or
+ * `change` for a ChangeEvent, `watermark` for a Watermark (which has no key).
+ */
+export const MESSAGE_TYPE_HEADER = "gatehouse-message";
 
 /** Kafka headers every change message carries, so consumers can route without decoding. */
 export const ChangeHeaders = Object.freeze({

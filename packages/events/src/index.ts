@@ -50,7 +50,10 @@ export {
   changeEvent,
   decodeAccountSnapshot,
   decodeChangeEvent,
+  decodeWatermark,
   type EntityChange,
   encodeAccountSnapshot,
   encodeChangeEvent,
+  encodeWatermark,
+  MESSAGE_TYPE_HEADER,
 } from "./event-codec.ts";

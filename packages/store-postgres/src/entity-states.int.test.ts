@@ -130,6 +130,8 @@ describe("entity states the store emits decode as their typed kinds (real Postgr
         accountId,
         revision: Number(row.revision),
         committedAtMs: 0,
+        revisionIndex: 0,
+        revisionEvents: 0,
         key: { kind: row.entity_kind, id: row.entity_id },
         change:
           row.payload === null

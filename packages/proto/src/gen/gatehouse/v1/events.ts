@@ -41,6 +41,39 @@ export interface ChangeEvent {
    * before this field existed.
    */
   epoch: string;
+  /**
+   * Where this event stands in its revision: one write may emit several events with the same
+   * revision, and a region must never expose part of one. `revision_events` is how many events
+   * the revision has (>= 1) and `revision_index` this event's place among them (0-based, in
+   * outbox order). A consumer applies revision R only once it holds all `revision_events` of
+   * them. Both are 0 in snapshots and from producers before these fields existed: such a
+   * consumer cannot tell a revision is complete from one event, and treats the revision as
+   * complete once an event of a later revision (or a watermark) arrives on the partition.
+   */
+  revisionIndex: number;
+  revisionEvents: number;
+}
+
+/**
+ * A liveness and freshness mark the relay publishes to every partition of the change topic at a
+ * fixed interval (and after draining its backlog), so a region that sees no account change still
+ * knows how fresh it is. Sent with the Kafka header `gatehouse-message: watermark` and no key;
+ * change events carry no such header (or `gatehouse-message: change`).
+ */
+export interface Watermark {
+  schemaVersion: number;
+  /**
+   * Every event committed before this time (control plane clock, epoch ms) that belongs on this
+   * partition has been published to it before this watermark (parked events excepted: their
+   * accounts are reported by the control plane's status).
+   */
+  committedBeforeMs: number;
+  /** The partition this watermark was sent to (a consumer checks it read it there). */
+  partition: number;
+  /** As in ChangeEvent: the history the relay read from. */
+  epoch: string;
+  /** When the relay sent it (control plane clock, epoch ms). */
+  sentAtMs: number;
 }
 
 export interface EntityKey {
@@ -81,6 +114,8 @@ function createBaseChangeEvent(): ChangeEvent {
     key: undefined,
     change: undefined,
     epoch: "",
+    revisionIndex: 0,
+    revisionEvents: 0,
   };
 }
 
@@ -114,6 +149,12 @@ export const ChangeEvent: MessageFns<ChangeEvent> = {
     }
     if (message.epoch !== "") {
       writer.uint32(74).string(message.epoch);
+    }
+    if (message.revisionIndex !== 0) {
+      writer.uint32(80).uint32(message.revisionIndex);
+    }
+    if (message.revisionEvents !== 0) {
+      writer.uint32(88).uint32(message.revisionEvents);
     }
     return writer;
   },
@@ -203,6 +244,22 @@ export const ChangeEvent: MessageFns<ChangeEvent> = {
             message.epoch = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.revisionIndex = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.revisionEvents = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -247,6 +304,16 @@ export const ChangeEvent: MessageFns<ChangeEvent> = {
         ? { $case: "delete", value: Tombstone.fromJSON(object.delete) }
         : undefined,
       epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : "",
+      revisionIndex: isSet(object.revisionIndex)
+        ? globalThis.Number(object.revisionIndex)
+        : isSet(object.revision_index)
+        ? globalThis.Number(object.revision_index)
+        : 0,
+      revisionEvents: isSet(object.revisionEvents)
+        ? globalThis.Number(object.revisionEvents)
+        : isSet(object.revision_events)
+        ? globalThis.Number(object.revision_events)
+        : 0,
     };
   },
 
@@ -278,6 +345,12 @@ export const ChangeEvent: MessageFns<ChangeEvent> = {
     if (message.epoch !== "") {
       obj.epoch = message.epoch;
     }
+    if (message.revisionIndex !== 0) {
+      obj.revisionIndex = Math.round(message.revisionIndex);
+    }
+    if (message.revisionEvents !== 0) {
+      obj.revisionEvents = Math.round(message.revisionEvents);
+    }
     return obj;
   },
 
@@ -307,6 +380,153 @@ export const ChangeEvent: MessageFns<ChangeEvent> = {
       }
     }
     message.epoch = object.epoch ?? "";
+    message.revisionIndex = object.revisionIndex ?? 0;
+    message.revisionEvents = object.revisionEvents ?? 0;
+    return message;
+  },
+};
+
+function createBaseWatermark(): Watermark {
+  return { schemaVersion: 0, committedBeforeMs: 0, partition: 0, epoch: "", sentAtMs: 0 };
+}
+
+export const Watermark: MessageFns<Watermark> = {
+  encode(message: Watermark, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.schemaVersion !== 0) {
+      writer.uint32(8).uint32(message.schemaVersion);
+    }
+    if (message.committedBeforeMs !== 0) {
+      writer.uint32(16).int64(message.committedBeforeMs);
+    }
+    if (message.partition !== 0) {
+      writer.uint32(24).int32(message.partition);
+    }
+    if (message.epoch !== "") {
+      writer.uint32(34).string(message.epoch);
+    }
+    if (message.sentAtMs !== 0) {
+      writer.uint32(40).int64(message.sentAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Watermark {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatermark();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.schemaVersion = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.committedBeforeMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.partition = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.epoch = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.sentAtMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Watermark {
+    return {
+      schemaVersion: isSet(object.schemaVersion)
+        ? globalThis.Number(object.schemaVersion)
+        : isSet(object.schema_version)
+        ? globalThis.Number(object.schema_version)
+        : 0,
+      committedBeforeMs: isSet(object.committedBeforeMs)
+        ? globalThis.Number(object.committedBeforeMs)
+        : isSet(object.committed_before_ms)
+        ? globalThis.Number(object.committed_before_ms)
+        : 0,
+      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
+      epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : "",
+      sentAtMs: isSet(object.sentAtMs)
+        ? globalThis.Number(object.sentAtMs)
+        : isSet(object.sent_at_ms)
+        ? globalThis.Number(object.sent_at_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: Watermark): unknown {
+    const obj: any = {};
+    if (message.schemaVersion !== 0) {
+      obj.schemaVersion = Math.round(message.schemaVersion);
+    }
+    if (message.committedBeforeMs !== 0) {
+      obj.committedBeforeMs = Math.round(message.committedBeforeMs);
+    }
+    if (message.partition !== 0) {
+      obj.partition = Math.round(message.partition);
+    }
+    if (message.epoch !== "") {
+      obj.epoch = message.epoch;
+    }
+    if (message.sentAtMs !== 0) {
+      obj.sentAtMs = Math.round(message.sentAtMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Watermark>): Watermark {
+    return Watermark.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Watermark>): Watermark {
+    const message = createBaseWatermark();
+    message.schemaVersion = object.schemaVersion ?? 0;
+    message.committedBeforeMs = object.committedBeforeMs ?? 0;
+    message.partition = object.partition ?? 0;
+    message.epoch = object.epoch ?? "";
+    message.sentAtMs = object.sentAtMs ?? 0;
     return message;
   },
 };
