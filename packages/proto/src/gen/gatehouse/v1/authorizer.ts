@@ -18,7 +18,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Revision } from "./common.ts";
+import { ErrorDetail, Revision } from "./common.ts";
 
 export const protobufPackage = "gatehouse.v1";
 
@@ -113,14 +113,35 @@ export interface AuthorizeRequest {
   context: { [key: string]: ContextValue };
   /** ARN of the resource-based policy to apply, or the inline JSON document. */
   resourcePolicy: string;
-  /** Read-your-writes: wait until the region has applied this revision. */
+  /**
+   * Read-your-writes: wait (at most until the call's deadline) until the region has applied this
+   * account revision, then answer at it or later. Past the deadline the call fails with
+   * DEADLINE_EXCEEDED (ErrorDetail aws_name "ConsistencyTimeout"), its message saying which
+   * revision the region has applied and how far behind it is.
+   */
   minRevision?: Revision | undefined;
   explain: boolean;
+  /**
+   * Bounded staleness: answer only when the region's watermark (everything committed before it
+   * is applied) is at most this many milliseconds old, else fail with UNAVAILABLE (aws_name
+   * "ServiceUnavailable") saying how stale the region is. 0: no bound.
+   */
+  maxStalenessMs: number;
+  /** Echoed in the response (BatchAuthorize: tells the answers apart). */
+  correlationId: string;
 }
 
 export interface AuthorizeRequest_ContextEntry {
   key: string;
   value?: ContextValue | undefined;
+}
+
+/** Why one check of a BatchAuthorize failed (the others still answer). */
+export interface AuthorizeError {
+  /** The gRPC status code the check would have failed with alone. */
+  code: number;
+  message: string;
+  detail?: ErrorDetail | undefined;
 }
 
 export interface AuthorizeResponse {
@@ -130,10 +151,17 @@ export interface AuthorizeResponse {
    * failed conditions.
    */
   explanationJson: string;
-  /** The revision of the principal's account the decision was made at. */
+  /**
+   * The revision of the principal's account the decision was made at: the decision used all of
+   * it and nothing after it, and never a revision below the request's min_revision.
+   */
   evaluatedAt?: Revision | undefined;
+  correlationId: string;
+  /** Set (and decision DECISION_UNSPECIFIED) when this check of a BatchAuthorize failed. */
+  error?: AuthorizeError | undefined;
 }
 
+/** At most 1,000 requests (more: INVALID_ARGUMENT); answers come in request order. */
 export interface BatchAuthorizeRequest {
   requests: AuthorizeRequest[];
 }
@@ -520,6 +548,8 @@ function createBaseAuthorizeRequest(): AuthorizeRequest {
     resourcePolicy: "",
     minRevision: undefined,
     explain: false,
+    maxStalenessMs: 0,
+    correlationId: "",
   };
 }
 
@@ -548,6 +578,12 @@ export const AuthorizeRequest: MessageFns<AuthorizeRequest> = {
     }
     if (message.explain !== false) {
       writer.uint32(64).bool(message.explain);
+    }
+    if (message.maxStalenessMs !== 0) {
+      writer.uint32(72).uint32(message.maxStalenessMs);
+    }
+    if (message.correlationId !== "") {
+      writer.uint32(82).string(message.correlationId);
     }
     return writer;
   },
@@ -632,6 +668,22 @@ export const AuthorizeRequest: MessageFns<AuthorizeRequest> = {
             message.explain = reader.bool();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.maxStalenessMs = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.correlationId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -679,6 +731,16 @@ export const AuthorizeRequest: MessageFns<AuthorizeRequest> = {
         ? Revision.fromJSON(object.min_revision)
         : undefined,
       explain: isSet(object.explain) ? globalThis.Boolean(object.explain) : false,
+      maxStalenessMs: isSet(object.maxStalenessMs)
+        ? globalThis.Number(object.maxStalenessMs)
+        : isSet(object.max_staleness_ms)
+        ? globalThis.Number(object.max_staleness_ms)
+        : 0,
+      correlationId: isSet(object.correlationId)
+        ? globalThis.String(object.correlationId)
+        : isSet(object.correlation_id)
+        ? globalThis.String(object.correlation_id)
+        : "",
     };
   },
 
@@ -714,6 +776,12 @@ export const AuthorizeRequest: MessageFns<AuthorizeRequest> = {
     if (message.explain !== false) {
       obj.explain = message.explain;
     }
+    if (message.maxStalenessMs !== 0) {
+      obj.maxStalenessMs = Math.round(message.maxStalenessMs);
+    }
+    if (message.correlationId !== "") {
+      obj.correlationId = message.correlationId;
+    }
     return obj;
   },
 
@@ -742,6 +810,8 @@ export const AuthorizeRequest: MessageFns<AuthorizeRequest> = {
       ? Revision.fromPartial(object.minRevision)
       : undefined;
     message.explain = object.explain ?? false;
+    message.maxStalenessMs = object.maxStalenessMs ?? 0;
+    message.correlationId = object.correlationId ?? "";
     return message;
   },
 };
@@ -833,8 +903,111 @@ export const AuthorizeRequest_ContextEntry: MessageFns<AuthorizeRequest_ContextE
   },
 };
 
+function createBaseAuthorizeError(): AuthorizeError {
+  return { code: 0, message: "", detail: undefined };
+}
+
+export const AuthorizeError: MessageFns<AuthorizeError> = {
+  encode(message: AuthorizeError, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== 0) {
+      writer.uint32(8).uint32(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    if (message.detail !== undefined) {
+      ErrorDetail.encode(message.detail, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthorizeError {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthorizeError();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.code = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.detail = ErrorDetail.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuthorizeError {
+    return {
+      code: isSet(object.code) ? globalThis.Number(object.code) : 0,
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      detail: isSet(object.detail) ? ErrorDetail.fromJSON(object.detail) : undefined,
+    };
+  },
+
+  toJSON(message: AuthorizeError): unknown {
+    const obj: any = {};
+    if (message.code !== 0) {
+      obj.code = Math.round(message.code);
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.detail !== undefined) {
+      obj.detail = ErrorDetail.toJSON(message.detail);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AuthorizeError>): AuthorizeError {
+    return AuthorizeError.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AuthorizeError>): AuthorizeError {
+    const message = createBaseAuthorizeError();
+    message.code = object.code ?? 0;
+    message.message = object.message ?? "";
+    message.detail = (object.detail !== undefined && object.detail !== null)
+      ? ErrorDetail.fromPartial(object.detail)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseAuthorizeResponse(): AuthorizeResponse {
-  return { decision: 0, explanationJson: "", evaluatedAt: undefined };
+  return { decision: 0, explanationJson: "", evaluatedAt: undefined, correlationId: "", error: undefined };
 }
 
 export const AuthorizeResponse: MessageFns<AuthorizeResponse> = {
@@ -847,6 +1020,12 @@ export const AuthorizeResponse: MessageFns<AuthorizeResponse> = {
     }
     if (message.evaluatedAt !== undefined) {
       Revision.encode(message.evaluatedAt, writer.uint32(26).fork()).join();
+    }
+    if (message.correlationId !== "") {
+      writer.uint32(34).string(message.correlationId);
+    }
+    if (message.error !== undefined) {
+      AuthorizeError.encode(message.error, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -888,6 +1067,22 @@ export const AuthorizeResponse: MessageFns<AuthorizeResponse> = {
             message.evaluatedAt = Revision.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.correlationId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.error = AuthorizeError.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -913,6 +1108,12 @@ export const AuthorizeResponse: MessageFns<AuthorizeResponse> = {
         : isSet(object.evaluated_at)
         ? Revision.fromJSON(object.evaluated_at)
         : undefined,
+      correlationId: isSet(object.correlationId)
+        ? globalThis.String(object.correlationId)
+        : isSet(object.correlation_id)
+        ? globalThis.String(object.correlation_id)
+        : "",
+      error: isSet(object.error) ? AuthorizeError.fromJSON(object.error) : undefined,
     };
   },
 
@@ -927,6 +1128,12 @@ export const AuthorizeResponse: MessageFns<AuthorizeResponse> = {
     if (message.evaluatedAt !== undefined) {
       obj.evaluatedAt = Revision.toJSON(message.evaluatedAt);
     }
+    if (message.correlationId !== "") {
+      obj.correlationId = message.correlationId;
+    }
+    if (message.error !== undefined) {
+      obj.error = AuthorizeError.toJSON(message.error);
+    }
     return obj;
   },
 
@@ -939,6 +1146,10 @@ export const AuthorizeResponse: MessageFns<AuthorizeResponse> = {
     message.explanationJson = object.explanationJson ?? "";
     message.evaluatedAt = (object.evaluatedAt !== undefined && object.evaluatedAt !== null)
       ? Revision.fromPartial(object.evaluatedAt)
+      : undefined;
+    message.correlationId = object.correlationId ?? "";
+    message.error = (object.error !== undefined && object.error !== null)
+      ? AuthorizeError.fromPartial(object.error)
       : undefined;
     return message;
   },

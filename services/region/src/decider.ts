@@ -1,0 +1,319 @@
+import { IamError, tryParseArn } from "@gatehouse/core";
+import {
+  type CompiledResourcePolicy,
+  type ContextValue,
+  compileResourcePolicy,
+  type EvaluationResult,
+  evaluateCompiled,
+} from "@gatehouse/policy";
+import type { RegionView } from "@gatehouse/view-redis";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { type CompiledPrincipal, compilePrincipal } from "./compile-principal.ts";
+import { PrincipalCache } from "./principal-cache.ts";
+
+/** One authorization question, as the decider takes it (the gRPC layer maps the proto). */
+export interface DecisionRequest {
+  readonly principalArn: string;
+  readonly action: string;
+  readonly resource: string;
+  readonly resourceAccount?: string;
+  readonly context: Readonly<Record<string, ContextValue>>;
+  /** Inline resource-based policy JSON. */
+  readonly resourcePolicy?: string;
+  readonly minRevision?: { readonly accountId: string; readonly revision: number };
+  readonly maxStalenessMs?: number;
+  readonly explain: boolean;
+  /** Epoch ms after which waiting gives up (the call's deadline). */
+  readonly deadlineMs: number;
+}
+
+/** A decision and the revision of the principal's account it was made at. */
+export interface DecisionResult {
+  readonly result: EvaluationResult;
+  readonly accountId: string;
+  readonly revision: number;
+}
+
+/** Options of {@link createDecider}. */
+export interface DeciderOptions {
+  readonly view: RegionView;
+  /** A dedicated connection: it is put in subscriber mode. */
+  readonly subscriber: Redis;
+  /** The region's name (`aws:RequestedRegion`). */
+  readonly region: string;
+  readonly l1MaxBytes: number;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+/** The decider: compiled principals cached in process, kept exact by the view's notifications. */
+export interface Decider {
+  decide(request: DecisionRequest): Promise<DecisionResult>;
+  readonly cache: PrincipalCache;
+  /** Milliseconds since the oldest partition watermark (Infinity when none was seen). */
+  stalenessMs(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * The keys the region fills from the principal and the request; a caller setting one (any case)
+ * is refused, so nobody escalates by claiming another identity in the context.
+ */
+const RESERVED_KEYS = new Set(
+  [
+    "aws:username",
+    "aws:userid",
+    "aws:PrincipalArn",
+    "aws:PrincipalAccount",
+    "aws:PrincipalType",
+    "aws:CurrentTime",
+    "aws:EpochTime",
+    "aws:RequestedRegion",
+    "aws:ResourceAccount",
+    "aws:MultiFactorAuthPresent",
+    "aws:MultiFactorAuthAge",
+    "aws:TokenIssueTime",
+    "aws:PrincipalIsAWSService",
+    "aws:PrincipalOrgID",
+  ].map((k) => k.toLowerCase()),
+);
+const RESERVED_PREFIX = "aws:principaltag/";
+
+/** Refuses a caller context that sets a key the region fills. */
+export function checkCallerContext(context: Readonly<Record<string, unknown>>): void {
+  for (const key of Object.keys(context)) {
+    const k = key.toLowerCase();
+    if (RESERVED_KEYS.has(k) || k.startsWith(RESERVED_PREFIX)) {
+      throw new IamError("InvalidInput", `context key ${JSON.stringify(key)} is set by the region, not the caller`, {
+        field: `context.${key}`,
+      });
+    }
+  }
+}
+
+const resourcePolicies = new Map<string, CompiledResourcePolicy>();
+const MAX_RESOURCE_POLICIES = 1024;
+
+function resourcePolicyOf(text: string): CompiledResourcePolicy {
+  const hit = resourcePolicies.get(text);
+  if (hit !== undefined) return hit;
+  const compiled = compileResourcePolicy(text);
+  if (resourcePolicies.size >= MAX_RESOURCE_POLICIES)
+    resourcePolicies.delete(resourcePolicies.keys().next().value as string);
+  resourcePolicies.set(text, compiled);
+  return compiled;
+}
+
+/**
+ * Creates a decider over the view. Subscribes to the view's notifications before answering, so
+ * the applied revisions it knows and the evictions it makes arrive in the order Redis applied them.
+ */
+export async function createDecider(options: DeciderOptions): Promise<Decider> {
+  const { view, subscriber, region, logger } = options;
+  const now = options.now ?? Date.now;
+  const cache = new PrincipalCache(options.l1MaxBytes);
+  /** Per account, the highest applied revision whose notification was processed. */
+  const notified = new Map<string, number>();
+  const watermarks = new Map<number, number>();
+  const waiters = new Map<string, Set<{ revision: number; wake: () => void }>>();
+  const loading = new Map<string, Promise<CompiledPrincipal | undefined>>();
+
+  const onMessage = (_channel: string, message: string) => {
+    let n: ReturnType<RegionView["parseNotification"]>;
+    try {
+      n = view.parseNotification(message);
+    } catch (e) {
+      logger.warn({ err: e }, "unreadable view notification");
+      return;
+    }
+    if (n.type === "watermark") {
+      watermarks.set(n.partition, Math.max(n.committedBeforeMs, watermarks.get(n.partition) ?? 0));
+      return;
+    }
+    cache.invalidate(n.accountId, n.revision, n.all, n.principals);
+    if (n.revision > (notified.get(n.accountId) ?? 0)) notified.set(n.accountId, n.revision);
+    const set = waiters.get(n.accountId);
+    if (set !== undefined) for (const w of set) if (w.revision <= n.revision) w.wake();
+  };
+  subscriber.on("message", onMessage);
+  let subscribedOnce = false;
+  subscriber.on("ready", () => {
+    // A reconnect may have lost notifications: nothing cached can be trusted to be current.
+    if (subscribedOnce) {
+      cache.clear();
+      notified.clear();
+      logger.warn("notification stream reconnected: L1 cleared");
+    }
+    subscribedOnce = true;
+  });
+  await subscriber.subscribe(view.channel);
+  for (const [p, ms] of await view.watermarks()) watermarks.set(p, ms);
+
+  /** Resolves once `accountId` is applied at `revision` or above; throws ConsistencyTimeout at the deadline. */
+  const waitApplied = async (accountId: string, revision: number, deadlineMs: number): Promise<void> => {
+    if ((notified.get(accountId) ?? 0) >= revision) return;
+    let wake = () => {};
+    const woken = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    const waiter = { revision, wake };
+    let set = waiters.get(accountId);
+    if (set === undefined) {
+      set = new Set();
+      waiters.set(accountId, set);
+    }
+    set.add(waiter);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // Registered first, then read: an apply between the two wakes the waiter, none is missed.
+      const applied = await view.appliedRevision(accountId);
+      if (applied.revision >= revision) return;
+      const timedOut = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), Math.max(0, deadlineMs - now()));
+      });
+      if ((await Promise.race([woken, timedOut])) === "timeout") {
+        const latest = await view.appliedRevision(accountId).catch(() => applied);
+        if (latest.revision >= revision) return;
+        throw new IamError(
+          "ConsistencyTimeout",
+          `region ${region} has applied account ${accountId} up to revision ${latest.revision}, ${revision - latest.revision} behind min_revision ${revision}${latest.gap === undefined ? "" : ` (stalled at a gap: revisions ${latest.gap})`}`,
+          { field: "minRevision" },
+        );
+      }
+    } finally {
+      clearTimeout(timer);
+      set.delete(waiter);
+      if (set.size === 0) waiters.delete(accountId);
+    }
+  };
+
+  /** The principal compiled at `atLeast` or later: L1, else one shared load per ARN. */
+  const principalAt = async (accountId: string, arn: string, atLeast: number): Promise<CompiledPrincipal> => {
+    const cached = cache.get(arn);
+    if (cached !== undefined && Math.max(cached.revision, notified.get(accountId) ?? 0) >= atLeast) return cached;
+    for (;;) {
+      let flight = loading.get(arn);
+      if (flight === undefined) {
+        flight = view.readPrincipal(accountId, arn).then((snapshot) => {
+          const compiled = compilePrincipal(snapshot);
+          if (compiled !== undefined) cache.set(compiled);
+          return compiled;
+        });
+        const mine = flight;
+        loading.set(arn, mine);
+        void mine
+          .finally(() => {
+            if (loading.get(arn) === mine) loading.delete(arn);
+          })
+          .catch(() => {});
+      }
+      const compiled = await flight;
+      if (compiled === undefined) {
+        throw new IamError("NoSuchEntity", `the region has no principal ${arn} in account ${accountId}`, {
+          field: "principal.arn",
+        });
+      }
+      // A load that started before the revision we must reach was applied: read again.
+      if (compiled.revision >= atLeast) return compiled;
+    }
+  };
+
+  const stalenessMs = () => {
+    if (watermarks.size === 0) return Number.POSITIVE_INFINITY;
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const ms of watermarks.values()) oldest = Math.min(oldest, ms);
+    return Math.max(0, now() - oldest);
+  };
+
+  return {
+    cache,
+    stalenessMs,
+    async decide(request) {
+      const arn = tryParseArn(request.principalArn);
+      if (arn === undefined || arn.service !== "iam" || !/^\d{12}$/.test(arn.accountId)) {
+        throw new IamError(
+          "InvalidInput",
+          `principal ARN ${JSON.stringify(request.principalArn)} is not an IAM user or role ARN`,
+          {
+            field: "principal.arn",
+          },
+        );
+      }
+      if (!/^(user|role)\//.test(arn.resource)) {
+        throw new IamError(
+          "InvalidInput",
+          `principal ARN ${JSON.stringify(request.principalArn)} names no user or role (sessions are not served yet)`,
+          {
+            field: "principal.arn",
+          },
+        );
+      }
+      if (request.action === "") throw new IamError("InvalidInput", "action is required", { field: "action" });
+      if (request.resource === "") throw new IamError("InvalidInput", "resource is required", { field: "resource" });
+      checkCallerContext(request.context);
+      const resource =
+        request.resourcePolicy === undefined
+          ? undefined
+          : (() => {
+              try {
+                return resourcePolicyOf(request.resourcePolicy as string);
+              } catch (e) {
+                if (IamError.is(e))
+                  throw new IamError(e.awsName, e.message.replace(/^resourcePolicy/, "resourcePolicy"), {
+                    field: "resourcePolicy",
+                    cause: e,
+                  });
+                throw e;
+              }
+            })();
+      if (request.maxStalenessMs !== undefined && request.maxStalenessMs > 0) {
+        const staleness = stalenessMs();
+        if (staleness > request.maxStalenessMs) {
+          throw new IamError(
+            "ServiceUnavailable",
+            `region ${region} is ${Number.isFinite(staleness) ? `${staleness} ms` : "of unknown"} staleness (no watermark yet), above max_staleness_ms ${request.maxStalenessMs}`,
+            { field: "maxStalenessMs" },
+          );
+        }
+      }
+      const accountId = arn.accountId;
+      let atLeast = 0;
+      if (request.minRevision !== undefined && request.minRevision.revision > 0) {
+        await waitApplied(request.minRevision.accountId, request.minRevision.revision, request.deadlineMs);
+        if (request.minRevision.accountId === accountId) atLeast = request.minRevision.revision;
+      }
+      const principal = await principalAt(accountId, request.principalArn, atLeast);
+      const at = now();
+      const context: Record<string, ContextValue> = { ...request.context };
+      context["aws:PrincipalArn"] = principal.arn;
+      context["aws:PrincipalAccount"] = principal.accountId;
+      context["aws:PrincipalType"] = principal.kind === "user" ? "User" : "AssumedRole";
+      context["aws:userid"] = principal.uniqueId;
+      if (principal.kind === "user") context["aws:username"] = principal.name;
+      for (const t of principal.tags) context[`aws:PrincipalTag/${t.key}`] = t.value;
+      context["aws:CurrentTime"] = new Date(at).toISOString();
+      context["aws:EpochTime"] = String(Math.floor(at / 1000));
+      context["aws:RequestedRegion"] = region;
+      const resourceAccount = request.resourceAccount ?? accountId;
+      context["aws:ResourceAccount"] = resourceAccount;
+      const result = evaluateCompiled(
+        principal.identity,
+        resource,
+        { arn: principal.arn, accountId: principal.accountId },
+        { action: request.action, resource: request.resource, resourceAccount, context },
+        { explain: request.explain },
+      );
+      // Valid from its own revision up to every notification processed since (none named it).
+      // A compile overtaken by an invalidation is only valid at its own revision.
+      const revision = cache.isCurrent(principal)
+        ? Math.max(principal.revision, notified.get(accountId) ?? 0)
+        : principal.revision;
+      return { result, accountId, revision };
+    },
+    async close() {
+      subscriber.off("message", onMessage);
+      await subscriber.quit().catch(() => {});
+    },
+  };
+}
