@@ -84,6 +84,27 @@ describe("applier (real Kafka and Redis)", () => {
     }
   });
 
+  it("a consumer stopped while holding half a revision commits nothing past it: the next one completes it", async () => {
+    const acct = "100000000004";
+    const [a, b] = revisionEvents(acct, 1) as [TestEvent, TestEvent];
+    const groupId = `${keys.prefix}h`;
+    await sendEvents(producer, topic.name, [...revisionEvents("100000000005", 1), a]);
+    const first = await startApplier({ kafka: testKafka(), topic: topic.name, groupId, view, logger });
+    // The other account's revision after it on the topic shows the first consumer read that far.
+    await expect.poll(async () => (await view.appliedRevision("100000000005")).revision, { timeout: 10_000 }).toBe(1);
+    await new Promise((r) => setTimeout(r, 500));
+    await first.stop();
+    await sendEvents(producer, topic.name, [b]);
+    const second = await startApplier({ kafka: testKafka(), topic: topic.name, groupId, view, logger });
+    try {
+      await expect.poll(async () => (await view.appliedRevision(acct)).revision, { timeout: 15_000 }).toBe(1);
+      const snap = await view.readPrincipal(acct, `arn:aws:iam::${acct}:user/u`);
+      expect([...snap.policies.keys()]).toEqual([`arn:aws:iam::${acct}:policy/p1`]);
+    } finally {
+      await second.stop();
+    }
+  });
+
   it("a gap is reported and not applied", async () => {
     const acct = "100000000003";
     const applier = await startApplier({

@@ -169,6 +169,15 @@ describe("decider over a live view (real Redis, gRPC)", () => {
     expect(seen.some((s) => s.decision === Decision.DECISION_IMPLICIT_DENY && s.at >= revokedAt)).toBe(true);
   });
 
+  it("compile-on-miss is single-flight: 50 concurrent calls for an uncached principal compile it once", async () => {
+    await apply(user("erin"));
+    const before = server.decider.compiles();
+    const erin = { kind: { $case: "arn" as const, value: arnOf("user", "erin") } };
+    const answers = await Promise.all(Array.from({ length: 50 }, () => call({ principal: erin })));
+    expect(answers.every((a) => a.decision === Decision.DECISION_IMPLICIT_DENY)).toBe(true);
+    expect(server.decider.compiles() - before).toBe(1);
+  });
+
   it("min_revision past the deadline: DEADLINE_EXCEEDED saying how far behind the region is", async () => {
     const e = await failure(call({ minRevision: { accountId: ACCT, revision: revision + 5 } }, 300));
     expect(e.code).toBe(status.DEADLINE_EXCEEDED);

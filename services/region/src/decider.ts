@@ -51,6 +51,8 @@ export interface DeciderOptions {
 export interface Decider {
   decide(request: DecisionRequest): Promise<DecisionResult>;
   readonly cache: PrincipalCache;
+  /** Principals compiled so far (single-flight: concurrent misses for one principal compile once). */
+  compiles(): number;
   /** Milliseconds since the oldest partition watermark (Infinity when none was seen). */
   stalenessMs(): number;
   close(): Promise<void>;
@@ -118,6 +120,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
   const watermarks = new Map<number, number>();
   const waiters = new Map<string, Set<{ revision: number; wake: () => void }>>();
   const loading = new Map<string, Promise<CompiledPrincipal | undefined>>();
+  let compiles = 0;
 
   const onMessage = (_channel: string, message: string) => {
     let n: ReturnType<RegionView["parseNotification"]>;
@@ -196,6 +199,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       let flight = loading.get(arn);
       if (flight === undefined) {
         flight = view.readPrincipal(accountId, arn).then((snapshot) => {
+          compiles++;
           const compiled = compilePrincipal(snapshot);
           if (compiled !== undefined) cache.set(compiled);
           return compiled;
@@ -228,6 +232,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
 
   return {
     cache,
+    compiles: () => compiles,
     stalenessMs,
     async decide(request) {
       const arn = tryParseArn(request.principalArn);
