@@ -140,7 +140,7 @@ describe("resource policies (real Postgres + Kafka)", () => {
   });
 
   it("refuses bad ARNs naming the field, other accounts' resources, and a bucket another account holds", async () => {
-    const { root, accountId } = f;
+    const { root } = f;
     const doc = resourceDoc("*", "*");
     for (const resourceArn of [
       "",
