@@ -150,6 +150,7 @@ describe("resource policies (real Postgres + Kafka)", () => {
       "arn:aws:s3:::rp-*",
       "arn:aws:s3:::rp-?",
       "arn:aws:s3:::rp bucket",
+      "arn:aws:s3:::rp-bücket",
       "arn:aws-cn:s3:::rp-bucket",
       "arn:aws:sqs:us-east-1:12345:queue",
       `arn:aws:s3:::${"b".repeat(2048)}`,

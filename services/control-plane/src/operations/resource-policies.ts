@@ -18,13 +18,14 @@ export const RESOURCE_POLICY_MAX_CHARS = 20_480;
 /** IAM's longest ARN. */
 const MAX_ARN_LENGTH = 2048;
 const ACCOUNT_ID = /^\d{12}$/;
+const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
 
 /**
  * Checks a resource ARN a request names: a full six-part ARN (`arn:partition:service:region:
- * account:resource`, resource part not empty) of this partition, without wildcards or whitespace,
- * at most 2,048 characters; InvalidInput naming `field` otherwise. Its account must be the
- * caller's, or empty for resources whose ARNs carry none (S3 buckets): AccessDenied otherwise,
- * since an account keeps policies only for its own resources.
+ * account:resource`, resource part not empty) of this partition, without wildcards, in printable
+ * ASCII (no whitespace), at most 2,048 characters; InvalidInput naming `field` otherwise. Its
+ * account must be the caller's, or empty for resources whose ARNs carry none (S3 buckets):
+ * AccessDenied otherwise, since an account keeps policies only for its own resources.
  */
 export function checkResourceArn(text: string, accountId: string, partition: string, field = "resourceArn"): string {
   const invalid = (why: string) => new IamError("InvalidInput", `${field} ${JSON.stringify(text)} ${why}`, { field });
@@ -35,8 +36,9 @@ export function checkResourceArn(text: string, accountId: string, partition: str
     throw invalid("is not a valid ARN (arn:partition:service:region:account-id:resource)");
   }
   if (/[*?]/.test(text)) throw invalid("has a wildcard; a resource policy belongs to one resource");
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-  if (/[\s\x00-\x1f\x7f]/.test(text)) throw invalid("has whitespace or control characters");
+  // Printable ASCII only: the ARN is a primary key and the outbox's entity id, and btree entries
+  // are limited to about 2,700 bytes, which 2,048 multi-byte characters could pass.
+  if (!PRINTABLE_ASCII.test(text)) throw invalid("may contain only printable ASCII characters");
   checkArnPartition(arn, partition, field);
   if (arn.accountId !== "" && !ACCOUNT_ID.test(arn.accountId)) {
     throw invalid(`has account ${JSON.stringify(arn.accountId)}; an account id is 12 digits (or empty)`);
