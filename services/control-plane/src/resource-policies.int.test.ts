@@ -194,6 +194,25 @@ describe("resource policies (real Postgres + Kafka)", () => {
     await root.call("putResourcePolicy", { resourceArn: shared, policyDocument: doc });
     expect((await root.call("getResourcePolicy", { resourceArn: shared })).resourceArn).toBe(shared);
     await root.call("deleteResourcePolicy", { resourceArn: shared });
+
+    // Two accounts racing for one bucket: one holds it, the other is refused as above (not a
+    // unique violation surfacing as another error).
+    const racers = [root, other.root];
+    for (let round = 0; round < 5; round++) {
+      const raced = `arn:aws:s3:::rp-raced-${round}`;
+      const results = await Promise.allSettled(
+        racers.map((c) => c.call("putResourcePolicy", { resourceArn: raced, policyDocument: doc })),
+      );
+      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+      const loser = results.findIndex((r) => r.status === "rejected");
+      const lost = results[loser];
+      await expectFailure(lost?.status === "rejected" ? Promise.reject(lost.reason) : Promise.resolve(), {
+        code: status.PERMISSION_DENIED,
+        awsName: "AccessDenied",
+        field: "resourceArn",
+      });
+      await racers[1 - loser]?.call("deleteResourcePolicy", { resourceArn: raced });
+    }
   });
 
   it("validates the document as a resource policy, naming the field, and writes nothing", async () => {
