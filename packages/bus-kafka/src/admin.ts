@@ -1,7 +1,11 @@
-import { ConfigResourceTypes } from "kafkajs";
+import kafkajs from "kafkajs";
 import { kafkaClient } from "./kafka-client.ts";
 import { translateKafkaError } from "./kafka-error.ts";
 import { assertTopicName, type KafkaConnectionOptions } from "./kafka-options.ts";
+
+// kafkajs is CommonJS, and Node's ESM loader does not see ConfigResourceTypes as a named export
+// (vitest's transform does, so only a plain `node` start would fail): take it from the default.
+const { ConfigResourceTypes } = kafkajs;
 
 /** How the change topic is created. */
 export interface TopicOptions {

@@ -163,6 +163,17 @@ const samples: { readonly [K in EntityKind]: { readonly id: string; readonly sta
       createdAtMs: 1767225600010,
     },
   },
+  "resource-policy": {
+    id: "arn:aws:s3:::example-bucket",
+    state: {
+      resourceArn: "arn:aws:s3:::example-bucket",
+      accountId: ACCOUNT,
+      policyDocument:
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::example-bucket/*"}]}',
+      createdAtMs: 1767225600011,
+      updatedAtMs: 1767225600012,
+    },
+  },
 };
 
 /** The wire round trip a region sees: state → ChangeEvent bytes → typed entity. */

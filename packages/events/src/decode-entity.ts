@@ -12,6 +12,7 @@ import {
   MfaDeviceStateSchema,
   OidcProviderStateSchema,
   PolicyStateSchema,
+  ResourcePolicyStateSchema,
   RoleStateSchema,
   type TypedEntity,
   UserStateSchema,
@@ -57,6 +58,8 @@ export function decodeEntity(kind: string, id: string, state: unknown): TypedEnt
       return { kind, id, state: check(InstanceProfileStateSchema, kind, id, state) };
     case EntityKind.oidcProvider:
       return { kind, id, state: check(OidcProviderStateSchema, kind, id, state) };
+    case EntityKind.resourcePolicy:
+      return { kind, id, state: check(ResourcePolicyStateSchema, kind, id, state) };
     default:
       throw new IamError(
         "ValidationError",

@@ -15,6 +15,7 @@ export const EntityKind = Object.freeze({
   mfaDevice: "mfa-device",
   instanceProfile: "instance-profile",
   oidcProvider: "oidc-provider",
+  resourcePolicy: "resource-policy",
 } as const);
 
 /** One of {@link EntityKind}'s values: `"user"`, `"access-key"`, … */
@@ -207,6 +208,19 @@ export const OidcProviderStateSchema = z.strictObject({
   createdAtMs: epochMs,
 });
 
+/**
+ * A resource policy (entity id = the resource ARN, as stored): the policy a service keeps on one
+ * of the account's resources (bucket, queue, key), which a region evaluates for requests on that
+ * ARN. `accountId` is its owner, also for an ARN with no account component (`arn:aws:s3:::b`).
+ */
+export const ResourcePolicyStateSchema = z.strictObject({
+  resourceArn: z.string(),
+  accountId: z.string(),
+  policyDocument: z.string(),
+  createdAtMs: epochMs,
+  updatedAtMs: epochMs,
+});
+
 /** A tag as it travels. */
 export type TagState = z.infer<typeof TagSchema>;
 /** An attached managed policy as it travels in a principal's state. */
@@ -239,6 +253,8 @@ export type MfaDeviceState = z.infer<typeof MfaDeviceStateSchema>;
 export type InstanceProfileState = z.infer<typeof InstanceProfileStateSchema>;
 /** See {@link OidcProviderStateSchema}. */
 export type OidcProviderState = z.infer<typeof OidcProviderStateSchema>;
+/** See {@link ResourcePolicyStateSchema}. */
+export type ResourcePolicyState = z.infer<typeof ResourcePolicyStateSchema>;
 
 /** The state document of each entity kind. */
 export interface EntityStates {
@@ -252,6 +268,7 @@ export interface EntityStates {
   "mfa-device": MfaDeviceState;
   "instance-profile": InstanceProfileState;
   "oidc-provider": OidcProviderState;
+  "resource-policy": ResourcePolicyState;
 }
 
 /** The state document of entity kind `K`. */

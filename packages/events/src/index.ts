@@ -36,6 +36,8 @@ export {
   PolicyStateSchema,
   type PolicyVersionState,
   PolicyVersionStateSchema,
+  type ResourcePolicyState,
+  ResourcePolicyStateSchema,
   type RoleState,
   RoleStateSchema,
   TagSchema,

@@ -107,6 +107,15 @@ describe("entity states the store emits decode as their typed kinds (real Postgr
       jwks: JSON.stringify({ keys: [] }),
       tags: [{ key: "idp", value: "corp" }],
     });
+    await store.putResourcePolicy(accountId, {
+      resourceArn: "arn:aws:s3:::states-bucket",
+      policyDocument: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          { Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::states-bucket/*" },
+        ],
+      }),
+    });
     // Tombstones travel too: a second key, deleted.
     const doomed = (await store.createAccessKey(accountId, "alice")).value.accessKey.accessKeyId;
     await store.deleteAccessKey(accountId, "alice", doomed);

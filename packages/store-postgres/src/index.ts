@@ -58,6 +58,12 @@ export {
   type SeedTarget,
   seedBuiltinPolicies,
 } from "./families/policies/seed-builtin-policies.ts";
+export type {
+  PutResourcePolicyInput,
+  ResourcePolicyPageInput,
+  ResourcePolicyRecord,
+  ResourcePolicyStore,
+} from "./families/resource-policies/resource-policy-store.ts";
 export type { CreateRoleInput, UpdateRoleInput } from "./families/roles/role-store.ts";
 export type { TaggableKind, TagStore } from "./families/tags/tag-store.ts";
 export type {

@@ -22,6 +22,8 @@ export interface StoreQuotas {
   readonly oidcProvidersPerAccount: number;
   readonly clientIdsPerOidcProvider: number;
   readonly thumbprintsPerOidcProvider: number;
+  /** Resource policies (one per resource ARN) an account may keep. Gatehouse only; default 1,000. */
+  readonly resourcePoliciesPerAccount: number;
   readonly guardrailsPerAccount: number;
   readonly mfaDevicesPerUser: number;
 }
@@ -44,6 +46,7 @@ export const DEFAULT_QUOTAS: StoreQuotas = Object.freeze({
   oidcProvidersPerAccount: 100,
   clientIdsPerOidcProvider: 100,
   thumbprintsPerOidcProvider: 5,
+  resourcePoliciesPerAccount: 1000,
   guardrailsPerAccount: 5,
   mfaDevicesPerUser: 8,
 });

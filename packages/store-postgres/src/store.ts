@@ -21,6 +21,10 @@ import { createOidcProviderStore, type OidcProviderStore } from "./families/oidc
 import { createOutboxCompactionStore, type OutboxCompactionStore } from "./families/outbox/outbox-compaction.ts";
 import { createPolicyStore, type PolicyStore } from "./families/policies/policy-store.ts";
 import { seedBuiltinPolicies } from "./families/policies/seed-builtin-policies.ts";
+import {
+  createResourcePolicyStore,
+  type ResourcePolicyStore,
+} from "./families/resource-policies/resource-policy-store.ts";
 import { createRoleStore, type RoleStore } from "./families/roles/role-store.ts";
 import { createTagStore, type TagStore } from "./families/tags/tag-store.ts";
 import { createUserStore, type UserStore } from "./families/users/user-store.ts";
@@ -54,6 +58,7 @@ export interface IamStore
     MfaStore,
     InstanceProfileStore,
     OidcProviderStore,
+    ResourcePolicyStore,
     TagStore,
     ExportStore,
     OutboxCompactionStore {
@@ -124,6 +129,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
     ...createMfaStore(ctx),
     ...createInstanceProfileStore(ctx),
     ...createOidcProviderStore(ctx),
+    ...createResourcePolicyStore(ctx),
     ...createTagStore(ctx),
     ...createExportStore(ctx),
     ...createOutboxCompactionStore(ctx),

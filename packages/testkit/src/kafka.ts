@@ -1,4 +1,8 @@
-import { type Admin, Kafka, type KafkaConfig, KafkaJSProtocolError, logLevel } from "kafkajs";
+import kafkajs, { type Admin, Kafka, type KafkaConfig, logLevel } from "kafkajs";
+
+// kafkajs is CommonJS, and Node's ESM loader does not see its error classes as named exports.
+const { KafkaJSProtocolError } = kafkajs;
+
 import type { TestInfra } from "./infra-settings.ts";
 import { testInfra } from "./test-infra.ts";
 import { uniqueName } from "./unique-name.ts";

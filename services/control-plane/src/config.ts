@@ -104,6 +104,7 @@ const EnvSchema = z
     GATEHOUSE_QUOTA_TAGS_PER_ENTITY: optionalInt(1, 1000),
     GATEHOUSE_QUOTA_GUARDRAILS_PER_ACCOUNT: optionalInt(1, 100),
     GATEHOUSE_QUOTA_MFA_DEVICES_PER_USER: optionalInt(1, 100),
+    GATEHOUSE_QUOTA_RESOURCE_POLICIES_PER_ACCOUNT: optionalInt(1, 1_000_000),
     // Characters (whitespace excluded) of all inline policies of one user / group / role together.
     // Every inline policy of an entity travels in its one state event: keep these well below the
     // relay's GATEHOUSE_CP_RELAY_MAX_EVENT_BYTES.
@@ -219,6 +220,7 @@ export function loadControlPlaneConfig(env: Readonly<Record<string, string | und
   q("tagsPerEntity", e.GATEHOUSE_QUOTA_TAGS_PER_ENTITY);
   q("guardrailsPerAccount", e.GATEHOUSE_QUOTA_GUARDRAILS_PER_ACCOUNT);
   q("mfaDevicesPerUser", e.GATEHOUSE_QUOTA_MFA_DEVICES_PER_USER);
+  q("resourcePoliciesPerAccount", e.GATEHOUSE_QUOTA_RESOURCE_POLICIES_PER_ACCOUNT);
   q("inlinePolicyCharsPerUser", e.GATEHOUSE_QUOTA_INLINE_POLICY_CHARS_PER_USER);
   q("inlinePolicyCharsPerGroup", e.GATEHOUSE_QUOTA_INLINE_POLICY_CHARS_PER_GROUP);
   q("inlinePolicyCharsPerRole", e.GATEHOUSE_QUOTA_INLINE_POLICY_CHARS_PER_ROLE);

@@ -20,6 +20,7 @@ import { oidcProviderOperations } from "./operations/oidc-providers.ts";
 import type { OperationTable } from "./operations/operation.ts";
 import { createOperationDeps, type OperationDeps } from "./operations/operation-deps.ts";
 import { policyOperations } from "./operations/policies.ts";
+import { resourcePolicyOperations } from "./operations/resource-policies.ts";
 import { roleOperations } from "./operations/roles.ts";
 import { tagOperations } from "./operations/tags.ts";
 import { userOperations } from "./operations/users.ts";
@@ -54,6 +55,7 @@ export function createOperationTable(deps: OperationDeps) {
     ...mfaOperations(deps),
     ...instanceProfileOperations(deps),
     ...oidcProviderOperations(deps),
+    ...resourcePolicyOperations(deps),
     ...tagOperations(deps),
     ...exportOperations(deps),
   } satisfies OperationTable;

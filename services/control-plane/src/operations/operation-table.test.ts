@@ -18,6 +18,7 @@ import { mfaOperations } from "./mfa.ts";
 import { oidcProviderOperations } from "./oidc-providers.ts";
 import { createOperationDeps } from "./operation-deps.ts";
 import { policyOperations } from "./policies.ts";
+import { resourcePolicyOperations } from "./resource-policies.ts";
 import { roleOperations } from "./roles.ts";
 import { tagOperations } from "./tags.ts";
 import { userOperations } from "./users.ts";
@@ -54,6 +55,7 @@ describe("the operation table", () => {
       mfaOperations,
       instanceProfileOperations,
       oidcProviderOperations,
+      resourcePolicyOperations,
       tagOperations,
       exportOperations,
     ];

@@ -17,6 +17,7 @@ import { type OutboxEvent, type Queryable, readSnapshot, type StoreContext } fro
 import { assertExportable } from "../outbox/outbox-compaction.ts";
 import { AWS_MANAGED_ACCOUNT } from "../policies/builtin-policies.ts";
 import { REFERENCED_IN_ACCOUNT } from "../policies/policy-rows.ts";
+import { resourcePolicyState } from "../resource-policies/resource-policy-store.ts";
 import {
   type AuthorizationDetails,
   type AuthorizationDetailsInput,
@@ -119,6 +120,11 @@ export function createExportStore(ctx: StoreContext): ExportStore {
       }
       for (const id of await ids("SELECT arn AS id FROM oidc_providers WHERE account_id = $1 ORDER BY arn")) {
         events.push(await oidcProviderState(q, id));
+      }
+      for (const id of await ids(
+        'SELECT resource_arn AS id FROM resource_policies WHERE account_id = $1 ORDER BY resource_arn COLLATE "C"',
+      )) {
+        events.push(await resourcePolicyState(q, id));
       }
       const entities: ExportedEntity[] = events.map((e) => ({ kind: e.kind, id: e.id, state: e.payload }));
       return { accountId, revision: Number(row.revision), entities };

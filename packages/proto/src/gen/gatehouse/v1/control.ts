@@ -1032,6 +1032,52 @@ export interface UpdateOpenIDConnectProviderJWKSRequest {
   clientRequestToken: string;
 }
 
+export interface PutResourcePolicyRequest {
+  /**
+   * The resource's full ARN (no wildcards), in this partition, of the caller's account or with
+   * an empty account component.
+   */
+  resourceArn: string;
+  /** A resource policy (it needs a Principal); replaces the resource's policy if it has one. */
+  policyDocument: string;
+  clientRequestToken: string;
+}
+
+export interface GetResourcePolicyRequest {
+  resourceArn: string;
+}
+
+export interface GetResourcePolicyResponse {
+  resourceArn: string;
+  /** Minified, as stored. */
+  policyDocument: string;
+  createDateMs: number;
+  updateDateMs: number;
+}
+
+export interface DeleteResourcePolicyRequest {
+  resourceArn: string;
+  clientRequestToken: string;
+}
+
+export interface ListResourcePoliciesRequest {
+  /** Only resources whose ARN starts with this text (exact, case-sensitive); empty lists all. */
+  resourceArnPrefix: string;
+  page?: PageRequest | undefined;
+}
+
+export interface ResourcePolicyListEntry {
+  resourceArn: string;
+  createDateMs: number;
+  updateDateMs: number;
+}
+
+export interface ListResourcePoliciesResponse {
+  /** In ARN order (byte order). */
+  resourcePolicies: ResourcePolicyListEntry[];
+  page?: PageResponse | undefined;
+}
+
 function createBaseMutationResponse(): MutationResponse {
   return { revision: undefined };
 }
@@ -16351,6 +16397,713 @@ export const UpdateOpenIDConnectProviderJWKSRequest: MessageFns<UpdateOpenIDConn
   },
 };
 
+function createBasePutResourcePolicyRequest(): PutResourcePolicyRequest {
+  return { resourceArn: "", policyDocument: "", clientRequestToken: "" };
+}
+
+export const PutResourcePolicyRequest: MessageFns<PutResourcePolicyRequest> = {
+  encode(message: PutResourcePolicyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.resourceArn !== "") {
+      writer.uint32(10).string(message.resourceArn);
+    }
+    if (message.policyDocument !== "") {
+      writer.uint32(18).string(message.policyDocument);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(26).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PutResourcePolicyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutResourcePolicyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.resourceArn = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.policyDocument = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PutResourcePolicyRequest {
+    return {
+      resourceArn: isSet(object.resourceArn)
+        ? globalThis.String(object.resourceArn)
+        : isSet(object.resource_arn)
+        ? globalThis.String(object.resource_arn)
+        : "",
+      policyDocument: isSet(object.policyDocument)
+        ? globalThis.String(object.policyDocument)
+        : isSet(object.policy_document)
+        ? globalThis.String(object.policy_document)
+        : "",
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: PutResourcePolicyRequest): unknown {
+    const obj: any = {};
+    if (message.resourceArn !== "") {
+      obj.resourceArn = message.resourceArn;
+    }
+    if (message.policyDocument !== "") {
+      obj.policyDocument = message.policyDocument;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PutResourcePolicyRequest>): PutResourcePolicyRequest {
+    return PutResourcePolicyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PutResourcePolicyRequest>): PutResourcePolicyRequest {
+    const message = createBasePutResourcePolicyRequest();
+    message.resourceArn = object.resourceArn ?? "";
+    message.policyDocument = object.policyDocument ?? "";
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseGetResourcePolicyRequest(): GetResourcePolicyRequest {
+  return { resourceArn: "" };
+}
+
+export const GetResourcePolicyRequest: MessageFns<GetResourcePolicyRequest> = {
+  encode(message: GetResourcePolicyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.resourceArn !== "") {
+      writer.uint32(10).string(message.resourceArn);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetResourcePolicyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetResourcePolicyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.resourceArn = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetResourcePolicyRequest {
+    return {
+      resourceArn: isSet(object.resourceArn)
+        ? globalThis.String(object.resourceArn)
+        : isSet(object.resource_arn)
+        ? globalThis.String(object.resource_arn)
+        : "",
+    };
+  },
+
+  toJSON(message: GetResourcePolicyRequest): unknown {
+    const obj: any = {};
+    if (message.resourceArn !== "") {
+      obj.resourceArn = message.resourceArn;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetResourcePolicyRequest>): GetResourcePolicyRequest {
+    return GetResourcePolicyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetResourcePolicyRequest>): GetResourcePolicyRequest {
+    const message = createBaseGetResourcePolicyRequest();
+    message.resourceArn = object.resourceArn ?? "";
+    return message;
+  },
+};
+
+function createBaseGetResourcePolicyResponse(): GetResourcePolicyResponse {
+  return { resourceArn: "", policyDocument: "", createDateMs: 0, updateDateMs: 0 };
+}
+
+export const GetResourcePolicyResponse: MessageFns<GetResourcePolicyResponse> = {
+  encode(message: GetResourcePolicyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.resourceArn !== "") {
+      writer.uint32(10).string(message.resourceArn);
+    }
+    if (message.policyDocument !== "") {
+      writer.uint32(18).string(message.policyDocument);
+    }
+    if (message.createDateMs !== 0) {
+      writer.uint32(24).int64(message.createDateMs);
+    }
+    if (message.updateDateMs !== 0) {
+      writer.uint32(32).int64(message.updateDateMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetResourcePolicyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetResourcePolicyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.resourceArn = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.policyDocument = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.createDateMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.updateDateMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetResourcePolicyResponse {
+    return {
+      resourceArn: isSet(object.resourceArn)
+        ? globalThis.String(object.resourceArn)
+        : isSet(object.resource_arn)
+        ? globalThis.String(object.resource_arn)
+        : "",
+      policyDocument: isSet(object.policyDocument)
+        ? globalThis.String(object.policyDocument)
+        : isSet(object.policy_document)
+        ? globalThis.String(object.policy_document)
+        : "",
+      createDateMs: isSet(object.createDateMs)
+        ? globalThis.Number(object.createDateMs)
+        : isSet(object.create_date_ms)
+        ? globalThis.Number(object.create_date_ms)
+        : 0,
+      updateDateMs: isSet(object.updateDateMs)
+        ? globalThis.Number(object.updateDateMs)
+        : isSet(object.update_date_ms)
+        ? globalThis.Number(object.update_date_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: GetResourcePolicyResponse): unknown {
+    const obj: any = {};
+    if (message.resourceArn !== "") {
+      obj.resourceArn = message.resourceArn;
+    }
+    if (message.policyDocument !== "") {
+      obj.policyDocument = message.policyDocument;
+    }
+    if (message.createDateMs !== 0) {
+      obj.createDateMs = Math.round(message.createDateMs);
+    }
+    if (message.updateDateMs !== 0) {
+      obj.updateDateMs = Math.round(message.updateDateMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetResourcePolicyResponse>): GetResourcePolicyResponse {
+    return GetResourcePolicyResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetResourcePolicyResponse>): GetResourcePolicyResponse {
+    const message = createBaseGetResourcePolicyResponse();
+    message.resourceArn = object.resourceArn ?? "";
+    message.policyDocument = object.policyDocument ?? "";
+    message.createDateMs = object.createDateMs ?? 0;
+    message.updateDateMs = object.updateDateMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseDeleteResourcePolicyRequest(): DeleteResourcePolicyRequest {
+  return { resourceArn: "", clientRequestToken: "" };
+}
+
+export const DeleteResourcePolicyRequest: MessageFns<DeleteResourcePolicyRequest> = {
+  encode(message: DeleteResourcePolicyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.resourceArn !== "") {
+      writer.uint32(10).string(message.resourceArn);
+    }
+    if (message.clientRequestToken !== "") {
+      writer.uint32(18).string(message.clientRequestToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteResourcePolicyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteResourcePolicyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.resourceArn = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.clientRequestToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteResourcePolicyRequest {
+    return {
+      resourceArn: isSet(object.resourceArn)
+        ? globalThis.String(object.resourceArn)
+        : isSet(object.resource_arn)
+        ? globalThis.String(object.resource_arn)
+        : "",
+      clientRequestToken: isSet(object.clientRequestToken)
+        ? globalThis.String(object.clientRequestToken)
+        : isSet(object.client_request_token)
+        ? globalThis.String(object.client_request_token)
+        : "",
+    };
+  },
+
+  toJSON(message: DeleteResourcePolicyRequest): unknown {
+    const obj: any = {};
+    if (message.resourceArn !== "") {
+      obj.resourceArn = message.resourceArn;
+    }
+    if (message.clientRequestToken !== "") {
+      obj.clientRequestToken = message.clientRequestToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteResourcePolicyRequest>): DeleteResourcePolicyRequest {
+    return DeleteResourcePolicyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteResourcePolicyRequest>): DeleteResourcePolicyRequest {
+    const message = createBaseDeleteResourcePolicyRequest();
+    message.resourceArn = object.resourceArn ?? "";
+    message.clientRequestToken = object.clientRequestToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListResourcePoliciesRequest(): ListResourcePoliciesRequest {
+  return { resourceArnPrefix: "", page: undefined };
+}
+
+export const ListResourcePoliciesRequest: MessageFns<ListResourcePoliciesRequest> = {
+  encode(message: ListResourcePoliciesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.resourceArnPrefix !== "") {
+      writer.uint32(10).string(message.resourceArnPrefix);
+    }
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListResourcePoliciesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListResourcePoliciesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.resourceArnPrefix = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListResourcePoliciesRequest {
+    return {
+      resourceArnPrefix: isSet(object.resourceArnPrefix)
+        ? globalThis.String(object.resourceArnPrefix)
+        : isSet(object.resource_arn_prefix)
+        ? globalThis.String(object.resource_arn_prefix)
+        : "",
+      page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: ListResourcePoliciesRequest): unknown {
+    const obj: any = {};
+    if (message.resourceArnPrefix !== "") {
+      obj.resourceArnPrefix = message.resourceArnPrefix;
+    }
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListResourcePoliciesRequest>): ListResourcePoliciesRequest {
+    return ListResourcePoliciesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListResourcePoliciesRequest>): ListResourcePoliciesRequest {
+    const message = createBaseListResourcePoliciesRequest();
+    message.resourceArnPrefix = object.resourceArnPrefix ?? "";
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseResourcePolicyListEntry(): ResourcePolicyListEntry {
+  return { resourceArn: "", createDateMs: 0, updateDateMs: 0 };
+}
+
+export const ResourcePolicyListEntry: MessageFns<ResourcePolicyListEntry> = {
+  encode(message: ResourcePolicyListEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.resourceArn !== "") {
+      writer.uint32(10).string(message.resourceArn);
+    }
+    if (message.createDateMs !== 0) {
+      writer.uint32(16).int64(message.createDateMs);
+    }
+    if (message.updateDateMs !== 0) {
+      writer.uint32(24).int64(message.updateDateMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResourcePolicyListEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResourcePolicyListEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.resourceArn = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.createDateMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.updateDateMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResourcePolicyListEntry {
+    return {
+      resourceArn: isSet(object.resourceArn)
+        ? globalThis.String(object.resourceArn)
+        : isSet(object.resource_arn)
+        ? globalThis.String(object.resource_arn)
+        : "",
+      createDateMs: isSet(object.createDateMs)
+        ? globalThis.Number(object.createDateMs)
+        : isSet(object.create_date_ms)
+        ? globalThis.Number(object.create_date_ms)
+        : 0,
+      updateDateMs: isSet(object.updateDateMs)
+        ? globalThis.Number(object.updateDateMs)
+        : isSet(object.update_date_ms)
+        ? globalThis.Number(object.update_date_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: ResourcePolicyListEntry): unknown {
+    const obj: any = {};
+    if (message.resourceArn !== "") {
+      obj.resourceArn = message.resourceArn;
+    }
+    if (message.createDateMs !== 0) {
+      obj.createDateMs = Math.round(message.createDateMs);
+    }
+    if (message.updateDateMs !== 0) {
+      obj.updateDateMs = Math.round(message.updateDateMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ResourcePolicyListEntry>): ResourcePolicyListEntry {
+    return ResourcePolicyListEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ResourcePolicyListEntry>): ResourcePolicyListEntry {
+    const message = createBaseResourcePolicyListEntry();
+    message.resourceArn = object.resourceArn ?? "";
+    message.createDateMs = object.createDateMs ?? 0;
+    message.updateDateMs = object.updateDateMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseListResourcePoliciesResponse(): ListResourcePoliciesResponse {
+  return { resourcePolicies: [], page: undefined };
+}
+
+export const ListResourcePoliciesResponse: MessageFns<ListResourcePoliciesResponse> = {
+  encode(message: ListResourcePoliciesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.resourcePolicies) {
+      ResourcePolicyListEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.page !== undefined) {
+      PageResponse.encode(message.page, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListResourcePoliciesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListResourcePoliciesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.resourcePolicies.push(ResourcePolicyListEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.page = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListResourcePoliciesResponse {
+    return {
+      resourcePolicies: globalThis.Array.isArray(object?.resourcePolicies)
+        ? object.resourcePolicies.map((e: any) => ResourcePolicyListEntry.fromJSON(e))
+        : globalThis.Array.isArray(object?.resource_policies)
+        ? object.resource_policies.map((e: any) => ResourcePolicyListEntry.fromJSON(e))
+        : [],
+      page: isSet(object.page) ? PageResponse.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: ListResourcePoliciesResponse): unknown {
+    const obj: any = {};
+    if (message.resourcePolicies?.length) {
+      obj.resourcePolicies = message.resourcePolicies.map((e) => ResourcePolicyListEntry.toJSON(e));
+    }
+    if (message.page !== undefined) {
+      obj.page = PageResponse.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListResourcePoliciesResponse>): ListResourcePoliciesResponse {
+    return ListResourcePoliciesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListResourcePoliciesResponse>): ListResourcePoliciesResponse {
+    const message = createBaseListResourcePoliciesResponse();
+    message.resourcePolicies = object.resourcePolicies?.map((e) => ResourcePolicyListEntry.fromPartial(e)) || [];
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageResponse.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * The single writer of global identity state. Every call is SigV4-signed (metadata
  * `authorization`, `x-amz-date`, `x-amz-security-token`) and authorized against `iam:<Operation>`
@@ -17417,6 +18170,55 @@ export const ControlServiceService = {
       Buffer.from(ListEntityTagsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListEntityTagsResponse => ListEntityTagsResponse.decode(value),
   },
+  /**
+   * Resource policies (Gatehouse only): the policy AWS services keep per resource (S3 bucket, SQS
+   * queue, KMS key policies), stored for any resource ARN of the caller's account (or an ARN with
+   * no account, such as `arn:aws:s3:::bucket`, which then belongs to the account that put it).
+   * Authorized as `iam:PutResourcePolicy`, `iam:GetResourcePolicy`, `iam:DeleteResourcePolicy` on
+   * the resource ARN itself and `iam:ListResourcePolicies` on `*`.
+   */
+  putResourcePolicy: {
+    path: "/gatehouse.v1.ControlService/PutResourcePolicy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PutResourcePolicyRequest): Buffer =>
+      Buffer.from(PutResourcePolicyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PutResourcePolicyRequest => PutResourcePolicyRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  getResourcePolicy: {
+    path: "/gatehouse.v1.ControlService/GetResourcePolicy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetResourcePolicyRequest): Buffer =>
+      Buffer.from(GetResourcePolicyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetResourcePolicyRequest => GetResourcePolicyRequest.decode(value),
+    responseSerialize: (value: GetResourcePolicyResponse): Buffer =>
+      Buffer.from(GetResourcePolicyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetResourcePolicyResponse => GetResourcePolicyResponse.decode(value),
+  },
+  deleteResourcePolicy: {
+    path: "/gatehouse.v1.ControlService/DeleteResourcePolicy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteResourcePolicyRequest): Buffer =>
+      Buffer.from(DeleteResourcePolicyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteResourcePolicyRequest => DeleteResourcePolicyRequest.decode(value),
+    responseSerialize: (value: MutationResponse): Buffer => Buffer.from(MutationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MutationResponse => MutationResponse.decode(value),
+  },
+  listResourcePolicies: {
+    path: "/gatehouse.v1.ControlService/ListResourcePolicies" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListResourcePoliciesRequest): Buffer =>
+      Buffer.from(ListResourcePoliciesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListResourcePoliciesRequest => ListResourcePoliciesRequest.decode(value),
+    responseSerialize: (value: ListResourcePoliciesResponse): Buffer =>
+      Buffer.from(ListResourcePoliciesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListResourcePoliciesResponse => ListResourcePoliciesResponse.decode(value),
+  },
 } as const;
 
 export interface ControlServiceServer extends UntypedServiceImplementation {
@@ -17588,6 +18390,17 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   tagOpenIdConnectProvider: handleUnaryCall<TagEntityRequest, MutationResponse>;
   untagOpenIdConnectProvider: handleUnaryCall<UntagEntityRequest, MutationResponse>;
   listOpenIdConnectProviderTags: handleUnaryCall<ListEntityTagsRequest, ListEntityTagsResponse>;
+  /**
+   * Resource policies (Gatehouse only): the policy AWS services keep per resource (S3 bucket, SQS
+   * queue, KMS key policies), stored for any resource ARN of the caller's account (or an ARN with
+   * no account, such as `arn:aws:s3:::bucket`, which then belongs to the account that put it).
+   * Authorized as `iam:PutResourcePolicy`, `iam:GetResourcePolicy`, `iam:DeleteResourcePolicy` on
+   * the resource ARN itself and `iam:ListResourcePolicies` on `*`.
+   */
+  putResourcePolicy: handleUnaryCall<PutResourcePolicyRequest, MutationResponse>;
+  getResourcePolicy: handleUnaryCall<GetResourcePolicyRequest, GetResourcePolicyResponse>;
+  deleteResourcePolicy: handleUnaryCall<DeleteResourcePolicyRequest, MutationResponse>;
+  listResourcePolicies: handleUnaryCall<ListResourcePoliciesRequest, ListResourcePoliciesResponse>;
 }
 
 export interface ControlServiceClient extends Client {
@@ -19124,6 +19937,73 @@ export interface ControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListEntityTagsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Resource policies (Gatehouse only): the policy AWS services keep per resource (S3 bucket, SQS
+   * queue, KMS key policies), stored for any resource ARN of the caller's account (or an ARN with
+   * no account, such as `arn:aws:s3:::bucket`, which then belongs to the account that put it).
+   * Authorized as `iam:PutResourcePolicy`, `iam:GetResourcePolicy`, `iam:DeleteResourcePolicy` on
+   * the resource ARN itself and `iam:ListResourcePolicies` on `*`.
+   */
+  putResourcePolicy(
+    request: PutResourcePolicyRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  putResourcePolicy(
+    request: PutResourcePolicyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  putResourcePolicy(
+    request: PutResourcePolicyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  getResourcePolicy(
+    request: GetResourcePolicyRequest,
+    callback: (error: ServiceError | null, response: GetResourcePolicyResponse) => void,
+  ): ClientUnaryCall;
+  getResourcePolicy(
+    request: GetResourcePolicyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetResourcePolicyResponse) => void,
+  ): ClientUnaryCall;
+  getResourcePolicy(
+    request: GetResourcePolicyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetResourcePolicyResponse) => void,
+  ): ClientUnaryCall;
+  deleteResourcePolicy(
+    request: DeleteResourcePolicyRequest,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  deleteResourcePolicy(
+    request: DeleteResourcePolicyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  deleteResourcePolicy(
+    request: DeleteResourcePolicyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MutationResponse) => void,
+  ): ClientUnaryCall;
+  listResourcePolicies(
+    request: ListResourcePoliciesRequest,
+    callback: (error: ServiceError | null, response: ListResourcePoliciesResponse) => void,
+  ): ClientUnaryCall;
+  listResourcePolicies(
+    request: ListResourcePoliciesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListResourcePoliciesResponse) => void,
+  ): ClientUnaryCall;
+  listResourcePolicies(
+    request: ListResourcePoliciesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListResourcePoliciesResponse) => void,
   ): ClientUnaryCall;
 }
 
