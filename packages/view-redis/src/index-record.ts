@@ -65,6 +65,7 @@ export function indexRecordOf(entity: TypedEntity): IndexRecord | undefined {
     case "mfa-device":
     case "instance-profile":
     case "oidc-provider":
+    case "resource-policy":
       return entity.state === null ? undefined : {};
   }
 }

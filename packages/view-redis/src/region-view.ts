@@ -81,6 +81,8 @@ export interface RegionView {
   appliedRevision(accountId: string): Promise<AppliedRevision>;
   /** A principal's inputs at one revision (one script, so never half a revision). */
   readPrincipal(accountId: string, arn: string): Promise<PrincipalSnapshot>;
+  /** The resource-based policy document stored for `resourceArn` in `accountId`, if any. */
+  readResourcePolicy(accountId: string, resourceArn: string): Promise<string | undefined>;
   /** Records a partition's watermark and notifies the deciders. */
   setWatermark(partition: number, committedBeforeMs: number): Promise<void>;
   /** Every partition's latest watermark. */
@@ -164,6 +166,12 @@ export function createRegionView(options: RegionViewOptions): RegionView {
         }
       }
       return { ...base, principal, groups, policies };
+    },
+    async readResourcePolicy(accountId, resourceArn) {
+      const state = await redis.get(`${p}a:${accountId}:e:resource-policy:${resourceArn}`);
+      if (state === null) return undefined;
+      const entity = decodeEntity("resource-policy", resourceArn, JSON.parse(state));
+      return entity.kind === "resource-policy" ? entity.state?.policyDocument : undefined;
     },
     async setWatermark(partition, committedBeforeMs) {
       const message: ViewNotification = { type: "watermark", partition, committedBeforeMs };

@@ -220,6 +220,38 @@ describe("decider over a live view (real Redis, gRPC)", () => {
     expect(bad.details).toContain("resourcePolicy");
   });
 
+  it("a stored resource policy decides when the request names none (cross-account), or names it by ARN", async () => {
+    const other = "999988887777";
+    const bucket = "arn:aws:s3:::shared-bucket";
+    const read = policy("anyread", allowDoc("s3:GetObject"));
+    await apply(read, user("frank", { attachedPolicies: [{ policyId: read.id, policyArn: read.state.arn }] }));
+    const frank = { kind: { $case: "arn" as const, value: arnOf("user", "frank") } };
+    const ask = (resourcePolicy = "") =>
+      call({ principal: frank, resource: `${bucket}/k`, resourceAccount: other, resourcePolicy });
+    expect((await ask()).decision).toBe(Decision.DECISION_IMPLICIT_DENY);
+    const document = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Principal: { AWS: `arn:aws:iam::${ACCT}:root` },
+          Action: "s3:GetObject",
+          Resource: `${bucket}/*`,
+        },
+      ],
+    });
+    const stored = { resourceArn: bucket, accountId: other, policyDocument: document, createdAtMs: 1, updatedAtMs: 1 };
+    expect(
+      (await view.applyRevision(other, 1, "e", [{ kind: "resource-policy", id: bucket, state: stored }])).kind,
+    ).toBe("applied");
+    expect((await ask(bucket)).decision).toBe(Decision.DECISION_ALLOW);
+    // Named nowhere: the stored policy of the request's resource ARN (here none for the object ARN).
+    expect((await ask()).decision).toBe(Decision.DECISION_IMPLICIT_DENY);
+    const unknown = await failure(ask("arn:aws:s3:::no-such-bucket"));
+    expect(unknown.code).toBe(status.NOT_FOUND);
+    expect(unknown.details).toContain("no resource policy");
+  });
+
   it("max_staleness_ms answers only when the watermark is that fresh", async () => {
     const stale = await failure(call({ maxStalenessMs: 1000 }));
     expect(stale.code).toBe(status.UNAVAILABLE);

@@ -107,6 +107,16 @@ function resourcePolicyOf(text: string): CompiledResourcePolicy {
   return compiled;
 }
 
+/** Compiles a caller's inline resource policy; a bad one is the caller's error, naming the field. */
+function compileInlineResourcePolicy(text: string): CompiledResourcePolicy {
+  try {
+    return resourcePolicyOf(text);
+  } catch (e) {
+    if (IamError.is(e)) throw new IamError(e.awsName, e.message, { field: "resourcePolicy", cause: e });
+    throw e;
+  }
+}
+
 /**
  * Creates a decider over the view. Subscribes to the view's notifications before answering, so
  * the applied revisions it knows and the evictions it makes arrive in the order Redis applied them.
@@ -257,27 +267,16 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       if (request.action === "") throw new IamError("InvalidInput", "action is required", { field: "action" });
       if (request.resource === "") throw new IamError("InvalidInput", "resource is required", { field: "resource" });
       checkCallerContext(request.context);
-      const resource =
-        request.resourcePolicy === undefined
-          ? undefined
-          : (() => {
-              try {
-                return resourcePolicyOf(request.resourcePolicy as string);
-              } catch (e) {
-                if (IamError.is(e))
-                  throw new IamError(e.awsName, e.message.replace(/^resourcePolicy/, "resourcePolicy"), {
-                    field: "resourcePolicy",
-                    cause: e,
-                  });
-                throw e;
-              }
-            })();
+      const inline = request.resourcePolicy?.trimStart().startsWith("{") === true ? request.resourcePolicy : undefined;
+      const inlineResource = inline === undefined ? undefined : compileInlineResourcePolicy(inline);
       if (request.maxStalenessMs !== undefined && request.maxStalenessMs > 0) {
         const staleness = stalenessMs();
         if (staleness > request.maxStalenessMs) {
           throw new IamError(
             "ServiceUnavailable",
-            `region ${region} is ${Number.isFinite(staleness) ? `${staleness} ms` : "of unknown"} staleness (no watermark yet), above max_staleness_ms ${request.maxStalenessMs}`,
+            Number.isFinite(staleness)
+              ? `region ${region} is ${staleness} ms stale, above max_staleness_ms ${request.maxStalenessMs}`
+              : `region ${region} has seen no watermark yet: its staleness is unknown (max_staleness_ms ${request.maxStalenessMs})`,
             { field: "maxStalenessMs" },
           );
         }
@@ -289,6 +288,23 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
         if (request.minRevision.accountId === accountId) atLeast = request.minRevision.revision;
       }
       const principal = await principalAt(accountId, request.principalArn, atLeast);
+      const resourceAccount = request.resourceAccount ?? accountId;
+      let resource = inlineResource;
+      if (inline === undefined) {
+        // Named by ARN, or none given: the policy stored for that ARN (else for the request's resource).
+        const named = request.resourcePolicy;
+        const stored = await view.readResourcePolicy(resourceAccount, named ?? request.resource);
+        if (stored === undefined && named !== undefined) {
+          throw new IamError(
+            "NoSuchEntity",
+            `account ${resourceAccount} has no resource policy for ${named} in this region`,
+            {
+              field: "resourcePolicy",
+            },
+          );
+        }
+        if (stored !== undefined) resource = resourcePolicyOf(stored);
+      }
       const at = now();
       const context: Record<string, ContextValue> = { ...request.context };
       context["aws:PrincipalArn"] = principal.arn;
@@ -300,7 +316,6 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       context["aws:CurrentTime"] = new Date(at).toISOString();
       context["aws:EpochTime"] = String(Math.floor(at / 1000));
       context["aws:RequestedRegion"] = region;
-      const resourceAccount = request.resourceAccount ?? accountId;
       context["aws:ResourceAccount"] = resourceAccount;
       const result = evaluateCompiled(
         principal.identity,
