@@ -125,6 +125,54 @@ describe("applier (real Kafka and Redis)", () => {
   });
 });
 
+describe("applier across consumer-group rebalances", () => {
+  it("a second member joining and the first leaving mid-stream: every revision applied once, none lost", async () => {
+    const topic = await createTestTopic({ prefix: "rebalance", partitions: 4 });
+    const keys = createTestKeyPrefix({ prefix: "rebalance" });
+    const producer = testKafka().producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const redis = testRedis();
+    const view = createRegionView({ redis, keyPrefix: keys.prefix });
+    const groupId = keys.prefix.slice(0, -1);
+    const accounts = ["300000000001", "300000000002", "300000000003", "300000000004", "300000000005"];
+    const revisions = 60;
+    const start = () => startApplier({ kafka: testKafka(), topic: topic.name, groupId, view, logger });
+    const first = await start();
+    let second: Awaited<ReturnType<typeof start>> | undefined;
+    try {
+      for (let r = 1; r <= revisions; r++) {
+        await sendEvents(
+          producer,
+          topic.name,
+          accounts.flatMap((a) => revisionEvents(a, r)),
+        );
+        if (r === 20) second = await start();
+        if (r === 40) await first.stop();
+        await new Promise((res) => setTimeout(res, 25));
+      }
+      for (const a of accounts) {
+        await expect.poll(async () => (await view.appliedRevision(a)).revision, { timeout: 60_000 }).toBe(revisions);
+        const snap = await view.readPrincipal(a, `arn:aws:iam::${a}:user/u`);
+        expect([...snap.policies.keys()]).toEqual([`arn:aws:iam::${a}:policy/p${revisions}`]);
+      }
+      const stats = [first.stats, second?.stats];
+      expect(stats.flatMap((s) => s?.gaps ?? [])).toEqual([]);
+      // Both members applied part of the stream, and together each revision exactly once.
+      expect(first.stats.appliedRevisions).toBeGreaterThan(0);
+      expect(second?.stats.appliedRevisions).toBeGreaterThan(0);
+      const applied = stats.reduce((n, s) => n + (s?.appliedRevisions ?? 0), 0);
+      expect(applied).toBe(accounts.length * revisions);
+    } finally {
+      await second?.stop();
+      await first.stop().catch(() => {});
+      await producer.disconnect();
+      await redis.quit();
+      await topic.delete();
+      await keys.cleanup();
+    }
+  });
+});
+
 describe("applier process killed with SIGKILL mid-stream", () => {
   const main = fileURLToPath(new URL("./main.ts", import.meta.url));
   let topic: TestTopic;

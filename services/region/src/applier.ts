@@ -138,6 +138,12 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
+    // After a rebalance, what was held for a partition now read by another member is dropped: if
+    // the partition comes back, it is re-read from the committed offset, below anything held.
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      const assigned = new Set(e.payload.memberAssignment[topic] ?? []);
+      for (const partition of assemblers.keys()) if (!assigned.has(partition)) assemblers.delete(partition);
+    });
     const joined = new Promise<void>((resolve) => {
       const off = consumer.on(consumer.events.GROUP_JOIN, () => {
         off();
