@@ -81,6 +81,10 @@ export interface RegionView {
   appliedRevision(accountId: string): Promise<AppliedRevision>;
   /** A principal's inputs at one revision (one script, so never half a revision). */
   readPrincipal(accountId: string, arn: string): Promise<PrincipalSnapshot>;
+  /** An access key's state by its id (any account), or undefined when the region has no such key. */
+  readAccessKey(
+    accessKeyId: string,
+  ): Promise<NonNullable<Extract<TypedEntity, { kind: "access-key" }>["state"]> | undefined>;
   /** The resource-based policy document stored for `resourceArn` in `accountId`, if any. */
   readResourcePolicy(accountId: string, resourceArn: string): Promise<string | undefined>;
   /** Records a partition's watermark and notifies the deciders. */
@@ -166,6 +170,14 @@ export function createRegionView(options: RegionViewOptions): RegionView {
         }
       }
       return { ...base, principal, groups, policies };
+    },
+    async readAccessKey(accessKeyId) {
+      const accountId = await redis.get(`${p}ak:${accessKeyId}`);
+      if (accountId === null) return undefined;
+      const state = await redis.get(`${p}a:${accountId}:e:access-key:${accessKeyId}`);
+      if (state === null) return undefined;
+      const entity = decodeEntity("access-key", accessKeyId, JSON.parse(state));
+      return entity.kind === "access-key" && entity.state !== null ? entity.state : undefined;
     },
     async readResourcePolicy(accountId, resourceArn) {
       const state = await redis.get(`${p}a:${accountId}:e:resource-policy:${resourceArn}`);

@@ -69,17 +69,12 @@ function toDecisionRequest(r: AuthorizeRequest, deadlineMs: number, field: strin
   const p = r.principal?.kind;
   if (p === undefined)
     throw new IamError("InvalidInput", `${field}principal is required`, { field: `${field}principal` });
-  if (p.$case === "accessKeyId") {
-    throw new IamError("InvalidInput", "principal.access_key_id is not served yet: name the principal by ARN", {
-      field: `${field}principal.accessKeyId`,
-    });
-  }
   const keys = Object.keys(r.context);
   if (keys.length > 256) {
     throw new IamError("InvalidInput", `context has ${keys.length} keys, at most 256`, { field: `${field}context` });
   }
   return {
-    principalArn: p.value,
+    principal: p.$case === "arn" ? { kind: "arn", arn: p.value } : { kind: "access-key", accessKeyId: p.value },
     action: r.action,
     resource: r.resource,
     ...(r.resourceAccount === "" ? {} : { resourceAccount: r.resourceAccount }),

@@ -252,6 +252,36 @@ describe("decider over a live view (real Redis, gRPC)", () => {
     expect(unknown.details).toContain("no resource policy");
   });
 
+  it("a principal named by its access key id: active keys decide as their user, inactive and unknown keys are refused", async () => {
+    const key = (status: "Active" | "Inactive"): TypedEntity => ({
+      kind: "access-key",
+      id: "AKIAREGIONTEST000001",
+      state: {
+        accessKeyId: "AKIAREGIONTEST000001",
+        accountId: ACCT,
+        userId: "AIDACAROL",
+        userName: "carol",
+        principalArn: arnOf("user", "carol"),
+        status,
+        createdAtMs: 1,
+        secretCiphertext: Buffer.from("sealed").toString("base64"),
+      },
+    });
+    const byKey = { kind: { $case: "accessKeyId" as const, value: "AKIAREGIONTEST000001" } };
+    const unknown = await failure(call({ principal: byKey, resource: "arn:aws:s3:::home/carol/x" }));
+    expect(unknown.code).toBe(status.UNAUTHENTICATED);
+    const activeAt = await apply(key("Active"));
+    const allowed = await call({
+      principal: byKey,
+      resource: "arn:aws:s3:::home/carol/x",
+      minRevision: { accountId: ACCT, revision: activeAt },
+    });
+    expect(allowed.decision).toBe(Decision.DECISION_ALLOW);
+    await apply(key("Inactive"));
+    const inactive = await failure(call({ principal: byKey, resource: "arn:aws:s3:::home/carol/x" }));
+    expect(inactive.code).toBe(status.UNAUTHENTICATED);
+  });
+
   it("max_staleness_ms answers only when the watermark is that fresh", async () => {
     const stale = await failure(call({ maxStalenessMs: 1000 }));
     expect(stale.code).toBe(status.UNAVAILABLE);

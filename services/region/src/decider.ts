@@ -14,7 +14,10 @@ import { PrincipalCache } from "./principal-cache.ts";
 
 /** One authorization question, as the decider takes it (the gRPC layer maps the proto). */
 export interface DecisionRequest {
-  readonly principalArn: string;
+  /** The principal by ARN, or by the access key id it authenticated with. */
+  readonly principal:
+    | { readonly kind: "arn"; readonly arn: string }
+    | { readonly kind: "access-key"; readonly accessKeyId: string };
   readonly action: string;
   readonly resource: string;
   readonly resourceAccount?: string;
@@ -245,25 +248,6 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     compiles: () => compiles,
     stalenessMs,
     async decide(request) {
-      const arn = tryParseArn(request.principalArn);
-      if (arn === undefined || arn.service !== "iam" || !/^\d{12}$/.test(arn.accountId)) {
-        throw new IamError(
-          "InvalidInput",
-          `principal ARN ${JSON.stringify(request.principalArn)} is not an IAM user or role ARN`,
-          {
-            field: "principal.arn",
-          },
-        );
-      }
-      if (!/^(user|role)\//.test(arn.resource)) {
-        throw new IamError(
-          "InvalidInput",
-          `principal ARN ${JSON.stringify(request.principalArn)} names no user or role (sessions are not served yet)`,
-          {
-            field: "principal.arn",
-          },
-        );
-      }
       if (request.action === "") throw new IamError("InvalidInput", "action is required", { field: "action" });
       if (request.resource === "") throw new IamError("InvalidInput", "resource is required", { field: "resource" });
       checkCallerContext(request.context);
@@ -281,13 +265,42 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
           );
         }
       }
-      const accountId = arn.accountId;
-      let atLeast = 0;
+      // Waited for first: what follows (the access key, the principal) is read at or after it.
       if (request.minRevision !== undefined && request.minRevision.revision > 0) {
         await waitApplied(request.minRevision.accountId, request.minRevision.revision, request.deadlineMs);
-        if (request.minRevision.accountId === accountId) atLeast = request.minRevision.revision;
       }
-      const principal = await principalAt(accountId, request.principalArn, atLeast);
+      let principalArn: string;
+      if (request.principal.kind === "arn") principalArn = request.principal.arn;
+      else {
+        const key = await view.readAccessKey(request.principal.accessKeyId);
+        // Unknown, deleted and inactive keys alike: nothing about the key is disclosed.
+        if (key === undefined || key.status !== "Active") {
+          throw new IamError("InvalidClientTokenId", "the access key id is not active in this region", {
+            field: "principal.accessKeyId",
+          });
+        }
+        principalArn = key.principalArn;
+      }
+      const arn = tryParseArn(principalArn);
+      if (arn === undefined || arn.service !== "iam" || !/^\d{12}$/.test(arn.accountId)) {
+        throw new IamError(
+          "InvalidInput",
+          `principal ARN ${JSON.stringify(principalArn)} is not an IAM user or role ARN`,
+          {
+            field: "principal.arn",
+          },
+        );
+      }
+      if (!/^(user|role)\//.test(arn.resource)) {
+        throw new IamError(
+          "InvalidInput",
+          `principal ARN ${JSON.stringify(principalArn)} names no user or role (root and sessions are not served yet)`,
+          { field: "principal.arn" },
+        );
+      }
+      const accountId = arn.accountId;
+      const atLeast = request.minRevision?.accountId === accountId ? request.minRevision.revision : 0;
+      const principal = await principalAt(accountId, principalArn, atLeast);
       const resourceAccount = request.resourceAccount ?? accountId;
       let resource = inlineResource;
       if (inline === undefined) {
