@@ -1,4 +1,4 @@
-import { ChangeHeaders, encodeChangeEvent } from "@gatehouse/events";
+import { ChangeHeaders, encodeChangeEvent, MESSAGE_TYPE_HEADER } from "@gatehouse/events";
 import type { ChangeEvent } from "@gatehouse/proto";
 import { CompressionTypes, Partitioners, type Producer } from "kafkajs";
 import { kafkaClient } from "./kafka-client.ts";
@@ -12,6 +12,7 @@ function headersOf(e: ChangeEvent): Record<string, string> {
     [ChangeHeaders.revision]: String(e.revision),
     [ChangeHeaders.schemaVersion]: String(e.schemaVersion),
     [ChangeHeaders.eventId]: e.eventId,
+    [MESSAGE_TYPE_HEADER]: "change",
   };
 }
 

@@ -85,6 +85,8 @@ export function toChangeEvent(row: OutboxRow, epoch = ""): ChangeEvent {
     eventId: row.eventId,
     committedAtMs: row.committedAtMs,
     epoch,
+    revisionIndex: row.revisionIndex,
+    revisionEvents: row.revisionEvents,
   });
 }
 
@@ -93,6 +95,21 @@ function checkRange(name: string, value: number, min: number, max: number): numb
     throw new Error(`${name} must be an integer in ${min}..${max}, got ${value}`);
   }
   return value;
+}
+
+/**
+ * `rows` (in id order) as revisions, each in id order, ordered by their first row: within an
+ * account that is revision order, as an account's later revision has larger ids throughout.
+ */
+function byRevision(rows: readonly OutboxRow[]): OutboxRow[][] {
+  const revisions = new Map<string, OutboxRow[]>();
+  for (const row of rows) {
+    const key = `${row.accountId}\u0000${row.revision}`;
+    const revision = revisions.get(key);
+    if (revision === undefined) revisions.set(key, [row]);
+    else revision.push(row);
+  }
+  return [...revisions.values()];
 }
 
 interface Pending {
@@ -337,7 +354,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   };
 
-  /** One pass over `rows`: batches bounded by bytes, oversize events parked in their place. */
+  /**
+   * One pass over `rows`: whole revisions in batches bounded by bytes (a revision larger than a
+   * batch goes in consecutive sends, which keep its order), a revision with an oversize event
+   * parked at that event before any of it is sent.
+   */
   const pass = async (l: OutboxLease, rows: readonly OutboxRow[]): Promise<void> => {
     const state: PassState = { held: new Set(), refused: [], delivered: 0 };
     let batch: Pending[] = [];
@@ -348,24 +369,35 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       bytes = 0;
       await deliver(l, full, state);
     };
-    for (const row of rows) {
-      if (state.held.has(row.accountId)) continue;
-      const event = toChangeEvent(row, l.epoch);
-      const size = changeMessageBytes(event);
-      // What comes before an event goes first, so parking keeps every account's order; and
-      // sending it may hold the account of the event at hand.
-      if (size > maxEventBytes || (batch.length > 0 && bytes + size > maxBatchBytes)) {
+    for (const revision of byRevision(rows)) {
+      const account = revision[0]?.accountId ?? "";
+      if (state.held.has(account)) continue;
+      const items = revision.map((row) => {
+        const event = toChangeEvent(row, l.epoch);
+        return { row, event, bytes: changeMessageBytes(event) };
+      });
+      const size = items.reduce((n, i) => n + i.bytes, 0);
+      const oversize = items.find((i) => i.bytes > maxEventBytes);
+      // What comes before a revision goes first, so parking keeps every account's order; and
+      // sending it may hold the account of the revision at hand.
+      if (oversize !== undefined || (batch.length > 0 && bytes + size > maxBatchBytes)) {
         await flush();
-        if (state.held.has(row.accountId)) continue;
+        if (state.held.has(account)) continue;
       }
-      if (size > maxEventBytes) {
-        const reason = `the event has ${size} bytes; the relay sends at most ${maxEventBytes}`;
-        await park(l, { row, event, bytes: size }, reason);
-        state.held.add(row.accountId);
+      if (oversize !== undefined) {
+        const reason = `the event has ${oversize.bytes} bytes; the relay sends at most ${maxEventBytes}`;
+        await park(l, oversize, reason);
+        state.held.add(account);
         continue;
       }
-      batch.push({ row, event, bytes: size });
-      bytes += size;
+      for (const item of items) {
+        if (batch.length > 0 && bytes + item.bytes > maxBatchBytes) {
+          await flush();
+          if (state.held.has(account)) break;
+        }
+        batch.push(item);
+        bytes += item.bytes;
+      }
     }
     await flush();
     if (state.refused.length === 0) return;

@@ -35,10 +35,11 @@ export interface OutboxLease {
   /** A round trip on the lock session; throws (and loses the lease) unless it is still held. */
   check(): Promise<void>;
   /**
-   * Unpublished rows of accounts that are not parked, oldest first. Ordering by id is ordering by
-   * revision within an account: a writer inserts its rows only after taking the account's row
-   * lock, i.e. after the previous writer of that account committed, so its identity values are
-   * larger.
+   * Unpublished rows of accounts that are not parked, oldest first: the oldest `limit`, plus the
+   * other unpublished rows of every revision among them (a revision is never cut short), each
+   * numbered within its revision. Ordering by id is ordering by revision within an account: a
+   * writer inserts its rows only after taking the account's row lock, i.e. after the previous
+   * writer of that account committed, so its identity values are larger.
    */
   fetchUnpublished(limit: number): Promise<OutboxRow[]>;
   markPublished(ids: readonly number[]): Promise<void>;
@@ -88,6 +89,8 @@ interface OutboxDbRow {
   entity_id: string;
   payload: unknown;
   committed_at: Date;
+  revision_index: number;
+  revision_events: number;
 }
 
 interface Queryable {
@@ -100,13 +103,32 @@ interface Queryable {
 const EPOCH_SQL = `(SELECT system_identifier::text FROM pg_control_system()) || ':' ||
   (('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint)::text`;
 
+// The relay's read: the oldest unpublished rows of accounts that are not parked (the function,
+// migrations 0017 and 0022, reads the partial index of unpublished rows in id order), extended by
+// every other unpublished row of each revision they touch, each with its place in its revision
+// and the revision's size. A write commits all rows of its revision in one transaction, and one
+// statement reads one snapshot, so a revision seen at all is seen whole: the relay never sends
+// part of a revision believing it is all of it. A revision's rows are counted published or not,
+// so a revision split by a crash between sends keeps its numbering; compaction never deletes rows
+// of a revision at or after an account's oldest unpublished one (outbox-compaction.ts).
+const FETCH_SQL = `
+  WITH batch AS (SELECT DISTINCT b.account_id, b.revision FROM gh_outbox_unpublished($1) b),
+  numbered AS (
+    SELECT o.id, o.event_id, o.account_id, o.revision, o.entity_kind, o.entity_id, o.payload, o.committed_at,
+           o.published_at,
+           (row_number() OVER (PARTITION BY o.account_id, o.revision ORDER BY o.id) - 1)::int AS revision_index,
+           (count(*) OVER (PARTITION BY o.account_id, o.revision))::int AS revision_events
+      FROM outbox o JOIN batch k ON o.account_id = k.account_id AND o.revision = k.revision)
+  SELECT id, event_id, account_id, revision, entity_kind, entity_id, payload, committed_at, revision_index,
+         revision_events
+    FROM numbered WHERE published_at IS NULL ORDER BY id`;
+
 async function fetchRows(q: Queryable, limit: number): Promise<OutboxRow[]> {
   try {
-    // Named: prepared once per connection, as the relay runs it all the time. The function
-    // (migrations 0017, 0022) reads the partial index of unpublished rows in id order.
+    // Named: prepared once per connection, as the relay runs it all the time.
     const r = await q.query<OutboxDbRow>({
-      name: "gatehouse_outbox_fetch",
-      text: "SELECT * FROM gh_outbox_unpublished($1)",
+      name: "gatehouse_outbox_fetch_revisions",
+      text: FETCH_SQL,
       values: [limit],
     });
     return r.rows.map((row) => ({
@@ -118,6 +140,8 @@ async function fetchRows(q: Queryable, limit: number): Promise<OutboxRow[]> {
       entityId: row.entity_id,
       payload: row.payload,
       committedAtMs: row.committed_at.getTime(),
+      revisionIndex: row.revision_index,
+      revisionEvents: row.revision_events,
     }));
   } catch (e) {
     throw translatePgError(e, "outbox fetch");
