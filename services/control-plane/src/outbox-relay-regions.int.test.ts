@@ -192,3 +192,98 @@ describe("relay: revisions complete and counted (real Postgres + Kafka)", () => 
     }
   });
 });
+
+describe("relay: heartbeat watermarks (real Postgres + Kafka)", () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await createTestEnv("relaywm");
+  });
+  afterAll(async () => {
+    await env.close();
+  });
+
+  it("the leader sends a watermark to every partition at about the interval; a non-leader sends none", async () => {
+    const got = await collect(env.topic);
+    const leader = relayFor(env, { watermarkMs: 200 });
+    leader.relay.start();
+    await expect.poll(() => leader.relay.stats().leading).toBe(true);
+    const follower = relayFor(env, { watermarkMs: 200 });
+    follower.relay.start();
+    try {
+      const since = Date.now();
+      await expect
+        .poll(() => got.watermarks().filter((m) => m.receivedAtMs >= since).length, { timeout: 10_000 })
+        .toBeGreaterThanOrEqual(4 * 8);
+      const recent = got.watermarks().filter((m) => m.receivedAtMs >= since);
+      for (let partition = 0; partition < 4; partition++) {
+        const marks = recent.filter((m) => m.partition === partition);
+        expect(marks.length).toBeGreaterThanOrEqual(6);
+        for (const m of marks) {
+          expect(m.type).toBe("watermark");
+          expect(m.key).toBeUndefined();
+          expect(m.watermark?.partition).toBe(partition);
+          expect(m.watermark?.epoch).toMatch(/^\d+:\d+$/);
+          expect(m.watermark?.committedBeforeMs).toBeLessThanOrEqual(m.watermark?.sentAtMs ?? 0);
+        }
+        const sent = marks.map((m) => m.watermark?.sentAtMs ?? 0);
+        const gaps = sent.slice(1).map((t, i) => t - (sent[i] as number));
+        const median = [...gaps].sort((x, y) => x - y)[Math.floor(gaps.length / 2)] as number;
+        expect(median).toBeGreaterThanOrEqual(190);
+        expect(median).toBeLessThan(400);
+      }
+      expect(follower.relay.stats().leading).toBe(false);
+      expect(follower.relay.stats().watermarks).toBe(0);
+      expect(leader.relay.stats().watermarks).toBeGreaterThanOrEqual(8);
+    } finally {
+      await follower.stop();
+      await leader.stop();
+      await got.stop();
+    }
+  });
+
+  it("a watermark after a write's event vouches for its commit time, and none vouches for it before", async () => {
+    const got = await collect(env.topic);
+    const r = relayFor(env, { watermarkMs: 100 });
+    r.relay.start();
+    try {
+      const a = (await env.store.createAccount({})).accountId;
+      for (let i = 0; i < 20; i++) await env.store.createUser(a, { userName: `w${i}` });
+      await expect.poll(() => got.events(a).length, { timeout: 20_000 }).toBe(22);
+      const last = got.events(a).at(-1) as ChangeEvent;
+      await expect
+        .poll(() => got.watermarks().some((m) => (m.watermark?.committedBeforeMs ?? 0) > last.committedAtMs), {
+          timeout: 10_000,
+        })
+        .toBe(true);
+      // On the account's partition, every event comes before any watermark that vouches for it.
+      const partition = got.messages.find((m) => m.event?.accountId === a)?.partition;
+      const stream = got.messages.filter((m) => m.partition === partition);
+      for (const [i, m] of stream.entries()) {
+        if (m.event?.accountId !== a) continue;
+        const early = stream
+          .slice(0, i)
+          .filter((w) => (w.watermark?.committedBeforeMs ?? Number.NEGATIVE_INFINITY) > (m.event?.committedAtMs ?? 0));
+        expect(early).toEqual([]);
+      }
+    } finally {
+      await r.stop();
+      await got.stop();
+    }
+  });
+
+  it("while Kafka is down no watermark is sent and the backlog waits as before", async () => {
+    const outbox = createOutboxSource(env.store);
+    const before = await outbox.backlog();
+    const down = relayFor(env, { brokers: ["127.0.0.1:1"], watermarkMs: 50 });
+    down.relay.start();
+    try {
+      await expect.poll(() => down.relay.stats().leading).toBe(true);
+      await env.store.createAccount({});
+      await expect.poll(() => down.relay.stats().failures, { timeout: 10_000 }).toBeGreaterThan(2);
+      expect(down.relay.stats().watermarks).toBe(0);
+      expect(await outbox.backlog()).toBe(before + 2);
+    } finally {
+      await down.stop();
+    }
+  });
+});

@@ -44,6 +44,11 @@ export interface OutboxRelayOptions {
    * flight when it lost its lock has ended (README, "Relay leadership"). Default 1000 ms.
    */
   takeoverDelayMs?: number;
+  /**
+   * Interval of the heartbeat watermarks the leader sends to every partition (README, "Watermarks").
+   * Default 1000 ms.
+   */
+  watermarkMs?: number;
   /** Called after each acknowledged batch (metrics, benchmarks). */
   onPublished?: (rows: readonly OutboxRow[]) => void;
   /** Called when an event is parked (metrics, alerts). */
@@ -60,6 +65,10 @@ export interface OutboxRelayStats {
   /** Times this relay lost leadership after holding it. */
   readonly leadershipLost: number;
   readonly lastError: string | undefined;
+  /** Rounds of watermarks (one per partition each) this relay sent. */
+  readonly watermarks: number;
+  /** The `committed_before_ms` of the last round sent, if any. */
+  readonly lastWatermarkMs: number | undefined;
 }
 
 /** The loop that moves committed outbox rows to Kafka. */
@@ -156,6 +165,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const leaseCheckMs = checkRange("leaseCheckMs", options.leaseCheckMs ?? 1000, 10, 600_000);
   const lockQueryTimeoutMs = checkRange("lockQueryTimeoutMs", options.lockQueryTimeoutMs ?? 5000, 100, 600_000);
   const takeoverDelayMs = checkRange("takeoverDelayMs", options.takeoverDelayMs ?? 1000, 0, 600_000);
+  const watermarkMs = checkRange("watermarkMs", options.watermarkMs ?? 1000, 10, 600_000);
   const { outbox, publisher, logger } = options;
   const log = logger.child({ component: "outbox-relay" });
 
@@ -171,6 +181,15 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let parkedCount = 0;
   let leadershipLost = 0;
   let lastError: string | undefined;
+  let watermarks = 0;
+  let lastWatermarkMs: number | undefined;
+  /**
+   * Under the current lease: a time before which every committed row is published (parked
+   * accounts' excepted), i.e. the commit horizon taken before the last read that left nothing to
+   * send; undefined until such a read.
+   */
+  let publishedBefore: number | undefined;
+  let nextWatermarkAt = 0;
 
   const wake = (): void => {
     woken = true;
@@ -238,6 +257,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     leaseTimer = setInterval(() => void mine.check().catch(() => {}), leaseCheckMs);
     leaseTimer.unref();
     log.info({ epoch: mine.epoch }, "outbox relay is the active relay");
+    publishedBefore = undefined;
+    nextWatermarkAt = 0;
     while (running && listener === undefined) {
       try {
         listener = await outbox.listen(wake, (e) => failed(e, "outbox listener lost its connection"));
@@ -411,6 +432,25 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     for (const { item, error } of state.refused) await park(l, item, refusal(error), error);
   };
 
+  /**
+   * Sends a round of watermarks when one is due and the lease vouches for a time. A failure is
+   * logged and the next round waits its interval: the events' sends report Kafka's state.
+   */
+  const heartbeat = async (l: OutboxLease): Promise<void> => {
+    if (publishedBefore === undefined || Date.now() < nextWatermarkAt) return;
+    nextWatermarkAt = Date.now() + watermarkMs;
+    const committedBeforeMs = publishedBefore;
+    try {
+      await l.check(); // a relay that lost its lock sends nothing, watermarks included
+      await publisher.publishWatermark({ committedBeforeMs, epoch: l.epoch, sentAtMs: Date.now() });
+    } catch (e) {
+      failed(e, "sending watermarks failed");
+      return;
+    }
+    watermarks++;
+    lastWatermarkMs = committedBeforeMs;
+  };
+
   const run = async (): Promise<void> => {
     let backoff = 50;
     while (running) {
@@ -427,7 +467,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       woken = false;
       const l = lease;
       let rows: OutboxRow[];
+      let horizon: number | undefined;
       try {
+        // Taken before the read: what committed before it is visible to the read (see there).
+        horizon = await l.commitHorizon();
         rows = await l.fetchUnpublished(batchSize);
       } catch (e) {
         failed(e, "reading the outbox failed");
@@ -436,7 +479,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         continue;
       }
       if (rows.length === 0) {
-        await sleep(fallbackPollMs, true);
+        publishedBefore = horizon ?? publishedBefore;
+        await heartbeat(l);
+        const untilMark = nextWatermarkAt > Date.now() ? nextWatermarkAt - Date.now() : watermarkMs;
+        await sleep(Math.min(fallbackPollMs, untilMark), true);
         continue;
       }
       try {
@@ -447,6 +493,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         backoff = Math.min(backoff * 2, maxBackoffMs);
         continue;
       }
+      // A read of fewer rows than asked for held every row visible to it (a fetch only adds the
+      // rest of the revisions it touches); the pass sent or parked all of them.
+      if (rows.length < batchSize) publishedBefore = horizon ?? publishedBefore;
+      await heartbeat(l);
       backoff = 50;
     }
   };
@@ -474,6 +524,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       parked: parkedCount,
       leadershipLost,
       lastError,
+      watermarks,
+      lastWatermarkMs,
     }),
   };
 }

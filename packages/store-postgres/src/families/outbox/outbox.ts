@@ -43,6 +43,16 @@ export interface OutboxLease {
    */
   fetchUnpublished(limit: number): Promise<OutboxRow[]>;
   markPublished(ids: readonly number[]): Promise<void>;
+  /**
+   * A time T (the database's clock, epoch ms, the clock of `committedAtMs`) such that every outbox
+   * row with `committed_at` before T is visible to any read that starts after this resolves: the
+   * earlier of this statement's start and the start of the oldest transaction of this database
+   * that holds a transaction id (a writer whose rows are not visible yet). A row's `committed_at`
+   * is taken inside its transaction, so it is at or after that transaction's start. Resolves to
+   * `undefined` when the server hides some session's transaction start from this role (it then
+   * cannot vouch for anything): grant it pg_read_all_stats, or run the relay as the writers' role.
+   */
+  commitHorizon(): Promise<number | undefined>;
   /** Sets `row`'s account aside (outbox_parked): the relay passes over it until it is released. */
   park(row: OutboxRow, reason: string): Promise<void>;
   /** Gives the lock up and closes the session. */
@@ -145,6 +155,28 @@ async function fetchRows(q: Queryable, limit: number): Promise<OutboxRow[]> {
     }));
   } catch (e) {
     throw translatePgError(e, "outbox fetch");
+  }
+}
+
+// now() is the start of this (single-statement) transaction, before pg_stat_activity is read. A
+// session whose transaction start this role may not see shows NULL there but a non-NULL
+// backend_xid when it writes; an idle session of another role shows neither, so it blinds nothing.
+const HORIZON_SQL = `
+  SELECT gh_epoch_ms(least(now(), min(a.xact_start))) AS horizon,
+         bool_or(a.xact_start IS NULL) AS blind
+    FROM pg_stat_activity a
+   WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.backend_xid IS NOT NULL`;
+
+async function commitHorizon(q: Queryable): Promise<number | undefined> {
+  try {
+    const r = await q.query<{ horizon: string; blind: boolean | null }>({
+      name: "gatehouse_outbox_horizon",
+      text: HORIZON_SQL,
+    });
+    const row = r.rows[0];
+    return row === undefined || row.blind === true ? undefined : Number(row.horizon);
+  } catch (e) {
+    throw translatePgError(e, "outbox commit horizon");
   }
 }
 
@@ -284,6 +316,7 @@ export function createOutboxSource(store: IamStore): OutboxSource {
           }),
         fetchUnpublished: (limit) => onSession(() => fetchRows(client, limit)),
         markPublished: (ids) => onSession(() => markRows(client, ids)),
+        commitHorizon: () => onSession(() => commitHorizon(client)),
         park: (row, reason) =>
           onSession(async () => {
             await client.query(
