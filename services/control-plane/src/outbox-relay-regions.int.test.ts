@@ -271,6 +271,46 @@ describe("relay: heartbeat watermarks (real Postgres + Kafka)", () => {
     }
   });
 
+  it("a writer still committing holds the watermark back: no watermark vouches for its row before the row", async () => {
+    const got = await collect(env.topic);
+    const r = relayFor(env, { watermarkMs: 50 });
+    r.relay.start();
+    const a = (await env.store.createAccount({})).accountId;
+    await expect.poll(() => got.events(a).length, { timeout: 20_000 }).toBe(2);
+    const writer = await env.store.pool.connect();
+    try {
+      // A slow writer: its row is stamped now but becomes visible only when it commits, later.
+      await writer.query("BEGIN");
+      const stamped = await writer.query<{ at: Date }>(
+        `INSERT INTO outbox (account_id, revision, entity_kind, entity_id, payload)
+         VALUES ($1, 2, 'user', 'AIDASLOWWRITER', '{}') RETURNING committed_at AS at`,
+        [a],
+      );
+      const committedAtMs = stamped.rows[0]?.at.getTime() ?? 0;
+      const marksBefore = got.watermarks().length;
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      await writer.query("COMMIT");
+      expect(got.watermarks().length - marksBefore, "watermarks kept coming meanwhile").toBeGreaterThan(8);
+      await expect.poll(() => got.events(a).length, { timeout: 20_000 }).toBe(3);
+      await expect
+        .poll(() => got.watermarks().some((m) => (m.watermark?.committedBeforeMs ?? 0) > committedAtMs), {
+          timeout: 10_000,
+        })
+        .toBe(true);
+      const partition = got.messages.find((m) => m.event?.accountId === a)?.partition;
+      const stream = got.messages.filter((m) => m.partition === partition);
+      const at = stream.findIndex((m) => m.event?.key?.id === "AIDASLOWWRITER");
+      expect(at).toBeGreaterThan(0);
+      const early = stream.slice(0, at).filter((m) => (m.watermark?.committedBeforeMs ?? 0) > committedAtMs);
+      expect(early, "watermarks that vouched for the row before it was published").toEqual([]);
+    } finally {
+      await writer.query("ROLLBACK").catch(() => {});
+      writer.release();
+      await r.stop();
+      await got.stop();
+    }
+  });
+
   it("while Kafka is down no watermark is sent and the backlog waits as before", async () => {
     const outbox = createOutboxSource(env.store);
     const before = await outbox.backlog();
