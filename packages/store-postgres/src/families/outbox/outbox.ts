@@ -107,10 +107,14 @@ interface Queryable {
   query<R extends pg.QueryResultRow>(config: pg.QueryConfig | string, values?: unknown[]): Promise<pg.QueryResult<R>>;
 }
 
+/**
+ * SQL for the epoch of the server a session is on (`<system identifier>:<timeline>`), as the relay
+ * stamps on events.
+ */
 // The epoch of the server a session is on. The timeline is read from the current WAL file name,
 // which changes the moment a standby is promoted (pg_control_checkpoint() only after the next
 // checkpoint); the system identifier tells clusters apart that were not copied from each other.
-const EPOCH_SQL = `(SELECT system_identifier::text FROM pg_control_system()) || ':' ||
+export const EPOCH_SQL = `(SELECT system_identifier::text FROM pg_control_system()) || ':' ||
   (('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint)::text`;
 
 // The relay's read: the oldest unpublished rows of accounts that are not parked (the function,
