@@ -38,7 +38,8 @@ export function secretKeyId(key: Uint8Array): string {
 }
 
 function gcmOpen(key: Buffer, body: Buffer, aad: string): string {
-  const decipher = createDecipheriv("aes-256-gcm", key, body.subarray(0, 12));
+  // authTagLength: Node would otherwise accept a tag cut to 12 bytes (or fewer, down to 4).
+  const decipher = createDecipheriv("aes-256-gcm", key, body.subarray(0, 12), { authTagLength: 16 });
   // Stryker disable next-line StringLiteral: equivalent, Buffer.from with an empty encoding name reads UTF-8
   decipher.setAAD(Buffer.from(aad, "utf8"));
   decipher.setAuthTag(body.subarray(12, 28));
