@@ -47,3 +47,25 @@ describe("SigV4 credentials the verifier refuses", () => {
     expect(looked).toBe(1);
   });
 });
+
+describe("SigV4 signing with and without a session token", () => {
+  it("sends exactly the three signature entries without a token (no empty or undefined one)", async () => {
+    const md = await signGrpcCall(call, creds, { clock });
+    expect(Object.keys(md).sort()).toEqual(["authorization", "x-amz-content-sha256", "x-amz-date"]);
+    expect(md.authorization).toMatch(/SignedHeaders=host;x-amz-content-sha256;x-amz-date,/);
+  });
+
+  it("signs a session token as AWS does (listed in SignedHeaders, covered by the signature) and sends it", async () => {
+    const withToken = await signGrpcCall(call, { ...creds, sessionToken: "FwoGZXIvYXdzEJr" }, { clock });
+    expect(Object.keys(withToken).sort()).toEqual([
+      "authorization",
+      "x-amz-content-sha256",
+      "x-amz-date",
+      "x-amz-security-token",
+    ]);
+    expect(withToken.authorization).toMatch(/SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token,/);
+    const other = await signGrpcCall(call, { ...creds, sessionToken: "FwoGZXIvYXdzEJs" }, { clock });
+    const signature = (md: Record<string, string>) => md.authorization?.slice(-64);
+    expect(signature(other)).not.toBe(signature(withToken));
+  });
+});

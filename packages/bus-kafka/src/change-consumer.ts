@@ -1,5 +1,5 @@
-import { decodeChangeEvent } from "@gatehouse/events";
-import type { ChangeEvent } from "@gatehouse/proto";
+import { decodeChangeEvent, decodeWatermark, MESSAGE_TYPE_HEADER } from "@gatehouse/events";
+import type { ChangeEvent, Watermark } from "@gatehouse/proto";
 import type { Consumer } from "kafkajs";
 import { kafkaClient } from "./kafka-client.ts";
 import { translateKafkaError } from "./kafka-error.ts";
@@ -19,6 +19,8 @@ export interface ChangeConsumerOptions extends KafkaConnectionOptions {
   fromBeginning?: boolean;
   /** Called in partition order; a throw stops the partition and the message is redelivered. */
   onEvent(event: ChangeEvent, meta: ChangeMessageMeta): Promise<void> | void;
+  /** Called for every watermark, in partition order with the events; without it they are skipped. */
+  onWatermark?(watermark: Watermark, meta: ChangeMessageMeta): Promise<void> | void;
 }
 
 /** A running consumer of the change topic. */
@@ -27,12 +29,12 @@ export interface ChangeConsumer {
 }
 
 /**
- * Subscribes to the change topic and calls `onEvent` for every event, in order per partition
- * (hence per account). Resolves once the consumer has joined its group.
+ * Subscribes to the change topic and calls `onEvent` for every event and `onWatermark` for every
+ * watermark, in order per partition (hence per account). Resolves once the consumer has joined its group.
  */
 export async function createChangeConsumer(options: ChangeConsumerOptions): Promise<ChangeConsumer> {
   assertTopicName(options.topic);
-  const { topic, groupId, fromBeginning, onEvent, ...connection } = options;
+  const { topic, groupId, fromBeginning, onEvent, onWatermark, ...connection } = options;
   const consumer: Consumer = kafkaClient(connection).consumer({
     groupId,
     sessionTimeout: 10_000,
@@ -52,7 +54,14 @@ export async function createChangeConsumer(options: ChangeConsumerOptions): Prom
     await consumer.run({
       eachMessage: async ({ message, partition }) => {
         if (message.value === null) return;
-        await onEvent(decodeChangeEvent(message.value), { partition, offset: message.offset });
+        const meta = { partition, offset: message.offset };
+        // The topic carries two message types, told apart by a header (absent on older events).
+        const type = message.headers?.[MESSAGE_TYPE_HEADER]?.toString() ?? "change";
+        if (type === "watermark") {
+          if (onWatermark !== undefined) await onWatermark(decodeWatermark(message.value), meta);
+          return;
+        }
+        await onEvent(decodeChangeEvent(message.value), meta);
       },
     });
     await joined;

@@ -1,6 +1,6 @@
-import { ChangeHeaders, encodeChangeEvent } from "@gatehouse/events";
-import type { ChangeEvent } from "@gatehouse/proto";
-import { CompressionTypes, Partitioners, type Producer } from "kafkajs";
+import { ChangeHeaders, encodeChangeEvent, encodeWatermark, MESSAGE_TYPE_HEADER } from "@gatehouse/events";
+import type { ChangeEvent, Watermark } from "@gatehouse/proto";
+import { type Admin, CompressionTypes, Partitioners, type Producer } from "kafkajs";
 import { kafkaClient } from "./kafka-client.ts";
 import { translateKafkaError } from "./kafka-error.ts";
 import { assertTopicName, type KafkaConnectionOptions } from "./kafka-options.ts";
@@ -12,6 +12,7 @@ function headersOf(e: ChangeEvent): Record<string, string> {
     [ChangeHeaders.revision]: String(e.revision),
     [ChangeHeaders.schemaVersion]: String(e.schemaVersion),
     [ChangeHeaders.eventId]: e.eventId,
+    [MESSAGE_TYPE_HEADER]: "change",
   };
 }
 
@@ -46,6 +47,12 @@ export interface ChangePublisher {
    * the caller re-sends the whole batch (duplicates keep their revision).
    */
   publish(events: readonly ChangeEvent[]): Promise<void>;
+  /**
+   * Sends one watermark, without a key and with the header `gatehouse-message: watermark`, to
+   * every partition of the topic (`partition` filled in per copy), in one request; resolves once
+   * all are acknowledged. Errors as {@link ChangePublisher.publish}. Resolves to the partition count.
+   */
+  publishWatermark(mark: Omit<Watermark, "partition" | "schemaVersion">): Promise<number>;
   disconnect(): Promise<void>;
 }
 
@@ -63,6 +70,23 @@ export function createChangePublisher(options: ChangePublisherOptions): ChangePu
   const kafka = kafkaClient(connection);
   let producer: Producer | undefined;
   let connecting: Promise<Producer> | undefined;
+  let admin: Admin | undefined;
+  let partitions: { count: number; atMs: number } | undefined;
+
+  /** The topic's partition count, read again every 30 s (partitions may be added, never removed). */
+  const partitionCount = async (): Promise<number> => {
+    if (partitions !== undefined && Date.now() - partitions.atMs < 30_000) return partitions.count;
+    if (admin === undefined) {
+      const a = kafka.admin();
+      await a.connect();
+      admin = a;
+    }
+    const [meta] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+    const count = meta?.partitions.length ?? 0;
+    if (count === 0) throw new Error(`topic ${topic} has no partitions`);
+    partitions = { count, atMs: Date.now() };
+    return count;
+  };
 
   const connected = (): Promise<Producer> => {
     if (producer !== undefined) return Promise.resolve(producer);
@@ -111,10 +135,41 @@ export function createChangePublisher(options: ChangePublisherOptions): ChangePu
         throw translateKafkaError(e, `publish to ${topic}`);
       }
     },
+    async publishWatermark(mark) {
+      try {
+        const count = await partitionCount();
+        const p = await connected();
+        await p.send({
+          topic,
+          acks: -1,
+          compression: CompressionTypes.None,
+          messages: Array.from({ length: count }, (_, partition) => ({
+            partition,
+            key: null,
+            value: encodeWatermark({ ...mark, partition, schemaVersion: 0 }),
+            timestamp: String(mark.sentAtMs),
+            headers: { [MESSAGE_TYPE_HEADER]: "watermark" },
+          })),
+        });
+        return count;
+      } catch (e) {
+        const broken = producer;
+        producer = undefined;
+        const brokenAdmin = admin;
+        admin = undefined;
+        partitions = undefined;
+        await broken?.disconnect().catch(() => {});
+        await brokenAdmin?.disconnect().catch(() => {});
+        throw translateKafkaError(e, `publish watermarks to ${topic}`);
+      }
+    },
     async disconnect() {
       const p = producer ?? (await connecting?.catch(() => undefined));
       producer = undefined;
       await p?.disconnect().catch(() => {});
+      const a = admin;
+      admin = undefined;
+      await a?.disconnect().catch(() => {});
     },
   };
 }

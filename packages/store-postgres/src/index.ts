@@ -5,7 +5,7 @@
  */
 export type { AccessKeyUse } from "./families/access-keys/access-key-store.ts";
 export type { AccountSettingsStore } from "./families/accounts/account-settings-store.ts";
-export type { NewAccount } from "./families/accounts/account-store.ts";
+export type { AccountList, AccountRevision, NewAccount } from "./families/accounts/account-store.ts";
 export type { AccountSummaryStore, AccountUsage } from "./families/accounts/account-summary-store.ts";
 export {
   type GuardrailRecord,

@@ -171,6 +171,10 @@ export interface OutboxRow {
    */
   readonly payload: unknown;
   readonly committedAtMs: number;
+  /** This row's place among its revision's rows (0-based, in id order): ChangeEvent.revision_index. */
+  readonly revisionIndex: number;
+  /** How many rows its revision has, published or not: ChangeEvent.revision_events. */
+  readonly revisionEvents: number;
 }
 
 /** One entity in an account export. */

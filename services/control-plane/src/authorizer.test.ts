@@ -277,3 +277,32 @@ describe("createAuthorizer", () => {
     });
   });
 });
+
+describe("createAuthorizer: what it logs and which operation keys it keeps", () => {
+  it("logs a failed evaluation as the authorizer's, naming the user and the error", async () => {
+    const { store, logged, authorizer } = setup();
+    store.identity = ["{not json"];
+    expect(await outcome(authorizer.authorize(alice, request()))).toBe("AccessDenied");
+    expect(logged).toHaveLength(1);
+    const line = JSON.parse(logged[0] ?? "{}") as Record<string, unknown>;
+    expect(line).toMatchObject({ component: "authorizer", user: alice.arn, msg: "policy evaluation failed; denying" });
+    expect(line.err).toMatchObject({ message: expect.any(String) });
+  });
+
+  it("keeps operation keys that only begin like, or contain, a principal key", async () => {
+    for (const key of [
+      "aws:usernameSuffix",
+      "aws:useridX",
+      "aws:CurrentTimeZone",
+      "aws:EpochTimeMs",
+      "aws:RequestedRegions",
+      "ec2:aws:username",
+    ]) {
+      const { store, authorizer } = setup();
+      store.identity = [
+        doc({ Effect: "Allow", Action: "*", Resource: "*", Condition: { StringEquals: { [key]: "v" } } }),
+      ];
+      expect(await outcome(authorizer.authorize(alice, request({ context: { [key]: "v" } }))), key).toBe("Allow");
+    }
+  });
+});

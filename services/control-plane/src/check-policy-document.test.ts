@@ -46,3 +46,30 @@ describe("checkPolicyDocument", () => {
     expect(checkPolicyDocument(old, "managed", "policyDocument")).toBe(old);
   });
 });
+
+describe("checkPolicyDocument: the document it returns for storage", () => {
+  const check = (document: string) => checkPolicyDocument(document, "managed", "policyDocument");
+
+  it("drops spaces, tabs, line feeds and carriage returns between tokens", () => {
+    const padded =
+      ' {\n\t"Version" :\r\n "2012-10-17" ,  "Statement" : [ {\t"Effect" : "Allow" , "Action" : [ "s3:GetObject" , "s3:PutObject" ] , "Resource" : "*" } ]\r\n}\n';
+    expect(check(padded)).toBe(
+      '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"*"}]}',
+    );
+  });
+
+  it("keeps white space inside strings, also after escaped quotes and backslashes", () => {
+    const value = String.raw`a \" b\\ c \\\" d  e`;
+    const padded = `{ "Version": "2012-10-17", "Statement": { "Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": { "StringEquals": { "aws:username": "${value}" } } } }`;
+    const minified = `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"aws:username":"${value}"}}}}`;
+    expect(check(padded)).toBe(minified);
+    expect(JSON.parse(check(padded))).toEqual(JSON.parse(padded));
+  });
+
+  it("keeps every token byte for byte (escapes, numbers) and returns a document without white space as sent", () => {
+    const doc = String.raw`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b/\u0041","Condition":{"NumericLessThan":{"s3:max-keys":"1.50"}}}}`;
+    expect(check(doc)).toBe(doc);
+    expect(check(` ${doc}`)).toBe(doc);
+    expect(check(`${doc} `)).toBe(doc);
+  });
+});

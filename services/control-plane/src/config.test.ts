@@ -159,17 +159,24 @@ describe("control-plane config", () => {
       leaseCheckMs: 1000,
       lockQueryTimeoutMs: 5000,
       takeoverDelayMs: 1000,
+      watermarkMs: 1000,
     });
     const tuned = loadControlPlaneConfig({
       ...base,
       GATEHOUSE_CP_RELAY_MAX_BATCH_BYTES: "4000",
       GATEHOUSE_CP_RELAY_MAX_EVENT_BYTES: "8000",
       GATEHOUSE_CP_RELAY_TAKEOVER_DELAY_MS: "0",
+      GATEHOUSE_CP_RELAY_WATERMARK_MS: "250",
       GATEHOUSE_QUOTA_INLINE_POLICY_CHARS_PER_USER: "4096",
       GATEHOUSE_QUOTA_INLINE_POLICY_CHARS_PER_GROUP: "1",
       GATEHOUSE_QUOTA_INLINE_POLICY_CHARS_PER_ROLE: "102400",
     });
-    expect(tuned.relay).toMatchObject({ maxBatchBytes: 4000, maxEventBytes: 8000, takeoverDelayMs: 0 });
+    expect(tuned.relay).toMatchObject({
+      maxBatchBytes: 4000,
+      maxEventBytes: 8000,
+      takeoverDelayMs: 0,
+      watermarkMs: 250,
+    });
     expect(tuned.quotas).toEqual({
       inlinePolicyCharsPerUser: 4096,
       inlinePolicyCharsPerGroup: 1,
@@ -179,6 +186,8 @@ describe("control-plane config", () => {
       ["GATEHOUSE_CP_RELAY_MAX_BATCH_BYTES", "1023"],
       ["GATEHOUSE_CP_RELAY_MAX_EVENT_BYTES", "abc"],
       ["GATEHOUSE_CP_RELAY_LEASE_CHECK_MS", "9"],
+      ["GATEHOUSE_CP_RELAY_WATERMARK_MS", "9"],
+      ["GATEHOUSE_CP_RELAY_WATERMARK_MS", "1.5"],
       ["GATEHOUSE_QUOTA_INLINE_POLICY_CHARS_PER_ROLE", "102401"],
       ["GATEHOUSE_QUOTA_INLINE_POLICY_CHARS_PER_USER", "0"],
     ] as const) {

@@ -73,6 +73,8 @@ const EnvSchema = z
     GATEHOUSE_CP_RELAY_LEASE_CHECK_MS: int(10, 600_000).default(1000),
     GATEHOUSE_CP_RELAY_LOCK_TIMEOUT_MS: int(100, 600_000).default(5000),
     GATEHOUSE_CP_RELAY_TAKEOVER_DELAY_MS: int(0, 600_000).default(1000),
+    /** Interval of the leader's heartbeat watermarks to every partition of the change topic. */
+    GATEHOUSE_CP_RELAY_WATERMARK_MS: int(10, 600_000).default(1000),
     /** Seconds a published outbox row is kept after it was superseded (exports reach this far back). */
     GATEHOUSE_OUTBOX_RETENTION: int(0, 10 * 366 * 86_400).default(7 * 86_400),
     GATEHOUSE_OUTBOX_COMPACTION_INTERVAL_MS: int(100, 86_400_000).default(60_000),
@@ -168,6 +170,7 @@ export interface ControlPlaneConfig {
     readonly leaseCheckMs: number;
     readonly lockQueryTimeoutMs: number;
     readonly takeoverDelayMs: number;
+    readonly watermarkMs: number;
   };
   /** Outbox compaction: what is kept, how often a pass runs, rows per statement. */
   readonly outbox: {
@@ -267,6 +270,7 @@ export function loadControlPlaneConfig(env: Readonly<Record<string, string | und
       leaseCheckMs: e.GATEHOUSE_CP_RELAY_LEASE_CHECK_MS,
       lockQueryTimeoutMs: e.GATEHOUSE_CP_RELAY_LOCK_TIMEOUT_MS,
       takeoverDelayMs: e.GATEHOUSE_CP_RELAY_TAKEOVER_DELAY_MS,
+      watermarkMs: e.GATEHOUSE_CP_RELAY_WATERMARK_MS,
     }),
     outbox: Object.freeze({
       retentionSeconds: e.GATEHOUSE_OUTBOX_RETENTION,

@@ -131,6 +131,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
       leaseCheckMs: config.relay.leaseCheckMs,
       lockQueryTimeoutMs: config.relay.lockQueryTimeoutMs,
       takeoverDelayMs: config.relay.takeoverDelayMs,
+      watermarkMs: config.relay.watermarkMs,
       ...(options.onPublished === undefined ? {} : { onPublished: options.onPublished }),
       ...(options.onParked === undefined ? {} : { onParked: options.onParked }),
     });

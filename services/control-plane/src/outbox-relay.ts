@@ -44,6 +44,11 @@ export interface OutboxRelayOptions {
    * flight when it lost its lock has ended (README, "Relay leadership"). Default 1000 ms.
    */
   takeoverDelayMs?: number;
+  /**
+   * Interval of the heartbeat watermarks the leader sends to every partition (README, "Watermarks").
+   * Default 1000 ms.
+   */
+  watermarkMs?: number;
   /** Called after each acknowledged batch (metrics, benchmarks). */
   onPublished?: (rows: readonly OutboxRow[]) => void;
   /** Called when an event is parked (metrics, alerts). */
@@ -60,6 +65,10 @@ export interface OutboxRelayStats {
   /** Times this relay lost leadership after holding it. */
   readonly leadershipLost: number;
   readonly lastError: string | undefined;
+  /** Rounds of watermarks (one per partition each) this relay sent. */
+  readonly watermarks: number;
+  /** The `committed_before_ms` of the last round sent, if any. */
+  readonly lastWatermarkMs: number | undefined;
 }
 
 /** The loop that moves committed outbox rows to Kafka. */
@@ -85,6 +94,8 @@ export function toChangeEvent(row: OutboxRow, epoch = ""): ChangeEvent {
     eventId: row.eventId,
     committedAtMs: row.committedAtMs,
     epoch,
+    revisionIndex: row.revisionIndex,
+    revisionEvents: row.revisionEvents,
   });
 }
 
@@ -93,6 +104,21 @@ function checkRange(name: string, value: number, min: number, max: number): numb
     throw new Error(`${name} must be an integer in ${min}..${max}, got ${value}`);
   }
   return value;
+}
+
+/**
+ * `rows` (in id order) as revisions, each in id order, ordered by their first row: within an
+ * account that is revision order, as an account's later revision has larger ids throughout.
+ */
+function byRevision(rows: readonly OutboxRow[]): OutboxRow[][] {
+  const revisions = new Map<string, OutboxRow[]>();
+  for (const row of rows) {
+    const key = `${row.accountId}\u0000${row.revision}`;
+    const revision = revisions.get(key);
+    if (revision === undefined) revisions.set(key, [row]);
+    else revision.push(row);
+  }
+  return [...revisions.values()];
 }
 
 interface Pending {
@@ -139,6 +165,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const leaseCheckMs = checkRange("leaseCheckMs", options.leaseCheckMs ?? 1000, 10, 600_000);
   const lockQueryTimeoutMs = checkRange("lockQueryTimeoutMs", options.lockQueryTimeoutMs ?? 5000, 100, 600_000);
   const takeoverDelayMs = checkRange("takeoverDelayMs", options.takeoverDelayMs ?? 1000, 0, 600_000);
+  const watermarkMs = checkRange("watermarkMs", options.watermarkMs ?? 1000, 10, 600_000);
   const { outbox, publisher, logger } = options;
   const log = logger.child({ component: "outbox-relay" });
 
@@ -154,6 +181,15 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let parkedCount = 0;
   let leadershipLost = 0;
   let lastError: string | undefined;
+  let watermarks = 0;
+  let lastWatermarkMs: number | undefined;
+  /**
+   * Under the current lease: a time before which every committed row is published (parked
+   * accounts' excepted), i.e. the commit horizon taken before the last read that left nothing to
+   * send; undefined until such a read.
+   */
+  let publishedBefore: number | undefined;
+  let nextWatermarkAt = 0;
 
   const wake = (): void => {
     woken = true;
@@ -221,6 +257,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     leaseTimer = setInterval(() => void mine.check().catch(() => {}), leaseCheckMs);
     leaseTimer.unref();
     log.info({ epoch: mine.epoch }, "outbox relay is the active relay");
+    publishedBefore = undefined;
+    nextWatermarkAt = 0;
     while (running && listener === undefined) {
       try {
         listener = await outbox.listen(wake, (e) => failed(e, "outbox listener lost its connection"));
@@ -337,7 +375,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   };
 
-  /** One pass over `rows`: batches bounded by bytes, oversize events parked in their place. */
+  /**
+   * One pass over `rows`: whole revisions in batches bounded by bytes (a revision larger than a
+   * batch goes in consecutive sends, which keep its order), a revision with an oversize event
+   * parked at that event before any of it is sent.
+   */
   const pass = async (l: OutboxLease, rows: readonly OutboxRow[]): Promise<void> => {
     const state: PassState = { held: new Set(), refused: [], delivered: 0 };
     let batch: Pending[] = [];
@@ -348,24 +390,35 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       bytes = 0;
       await deliver(l, full, state);
     };
-    for (const row of rows) {
-      if (state.held.has(row.accountId)) continue;
-      const event = toChangeEvent(row, l.epoch);
-      const size = changeMessageBytes(event);
-      // What comes before an event goes first, so parking keeps every account's order; and
-      // sending it may hold the account of the event at hand.
-      if (size > maxEventBytes || (batch.length > 0 && bytes + size > maxBatchBytes)) {
+    for (const revision of byRevision(rows)) {
+      const account = revision[0]?.accountId ?? "";
+      if (state.held.has(account)) continue;
+      const items = revision.map((row) => {
+        const event = toChangeEvent(row, l.epoch);
+        return { row, event, bytes: changeMessageBytes(event) };
+      });
+      const size = items.reduce((n, i) => n + i.bytes, 0);
+      const oversize = items.find((i) => i.bytes > maxEventBytes);
+      // What comes before a revision goes first, so parking keeps every account's order; and
+      // sending it may hold the account of the revision at hand.
+      if (oversize !== undefined || (batch.length > 0 && bytes + size > maxBatchBytes)) {
         await flush();
-        if (state.held.has(row.accountId)) continue;
+        if (state.held.has(account)) continue;
       }
-      if (size > maxEventBytes) {
-        const reason = `the event has ${size} bytes; the relay sends at most ${maxEventBytes}`;
-        await park(l, { row, event, bytes: size }, reason);
-        state.held.add(row.accountId);
+      if (oversize !== undefined) {
+        const reason = `the event has ${oversize.bytes} bytes; the relay sends at most ${maxEventBytes}`;
+        await park(l, oversize, reason);
+        state.held.add(account);
         continue;
       }
-      batch.push({ row, event, bytes: size });
-      bytes += size;
+      for (const item of items) {
+        if (batch.length > 0 && bytes + item.bytes > maxBatchBytes) {
+          await flush();
+          if (state.held.has(account)) break;
+        }
+        batch.push(item);
+        bytes += item.bytes;
+      }
     }
     await flush();
     if (state.refused.length === 0) return;
@@ -377,6 +430,25 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       throw new PassAborted();
     }
     for (const { item, error } of state.refused) await park(l, item, refusal(error), error);
+  };
+
+  /**
+   * Sends a round of watermarks when one is due and the lease vouches for a time. A failure is
+   * logged and the next round waits its interval: the events' sends report Kafka's state.
+   */
+  const heartbeat = async (l: OutboxLease): Promise<void> => {
+    if (publishedBefore === undefined || Date.now() < nextWatermarkAt) return;
+    nextWatermarkAt = Date.now() + watermarkMs;
+    const committedBeforeMs = publishedBefore;
+    try {
+      await l.check(); // a relay that lost its lock sends nothing, watermarks included
+      await publisher.publishWatermark({ committedBeforeMs, epoch: l.epoch, sentAtMs: Date.now() });
+    } catch (e) {
+      failed(e, "sending watermarks failed");
+      return;
+    }
+    watermarks++;
+    lastWatermarkMs = committedBeforeMs;
   };
 
   const run = async (): Promise<void> => {
@@ -395,7 +467,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       woken = false;
       const l = lease;
       let rows: OutboxRow[];
+      let horizon: number | undefined;
       try {
+        // Taken before the read: what committed before it is visible to the read (see there).
+        horizon = await l.commitHorizon();
         rows = await l.fetchUnpublished(batchSize);
       } catch (e) {
         failed(e, "reading the outbox failed");
@@ -404,7 +479,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         continue;
       }
       if (rows.length === 0) {
-        await sleep(fallbackPollMs, true);
+        publishedBefore = horizon ?? publishedBefore;
+        await heartbeat(l);
+        const untilMark = nextWatermarkAt > Date.now() ? nextWatermarkAt - Date.now() : watermarkMs;
+        await sleep(Math.min(fallbackPollMs, untilMark), true);
         continue;
       }
       try {
@@ -415,6 +493,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         backoff = Math.min(backoff * 2, maxBackoffMs);
         continue;
       }
+      // A read of fewer rows than asked for held every row visible to it (a fetch only adds the
+      // rest of the revisions it touches); the pass sent or parked all of them.
+      if (rows.length < batchSize) publishedBefore = horizon ?? publishedBefore;
+      await heartbeat(l);
       backoff = 50;
     }
   };
@@ -442,6 +524,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       parked: parkedCount,
       leadershipLost,
       lastError,
+      watermarks,
+      lastWatermarkMs,
     }),
   };
 }

@@ -213,6 +213,59 @@ describe("checkTagKeys", () => {
   });
 });
 
+describe("tag keys reserved to AWS and compared case-insensitively", () => {
+  it("refuses tag keys beginning with aws: in any case as InvalidInput, naming the tag", () => {
+    for (const key of ["aws:team", "AWS:team", "Aws:"]) {
+      expect(
+        refused(() =>
+          checkTags([
+            { key: "ok", value: "" },
+            { key, value: "v" },
+          ]),
+        ),
+      ).toEqual([
+        "InvalidInput",
+        "tags[1].key",
+        `tags[1].key ${JSON.stringify(key)} begins with "aws:", which is reserved`,
+      ]);
+      expect(refused(() => checkTagKeys(["ok", key]))).toEqual([
+        "InvalidInput",
+        "tagKeys[1]",
+        `tagKeys[1] ${JSON.stringify(key)} begins with "aws:", which is reserved`,
+      ]);
+    }
+  });
+
+  it("accepts keys that contain aws: later or only resemble it", () => {
+    const keys = ["team:aws:x", "aws", "awsteam", "aws-team", "aws/team"];
+    expect(checkTags(keys.map((key) => ({ key, value: "" }))).map((t) => t.key)).toEqual(keys);
+    expect(checkTagKeys(keys)).toEqual(keys);
+  });
+
+  it("compares keys case-insensitively by default (users, roles) and exactly when asked (other entities)", () => {
+    const tags = [
+      { key: "Team", value: "a" },
+      { key: "TEAM", value: "b" },
+    ];
+    expect(refused(() => checkTags(tags))).toEqual([
+      "ValidationError",
+      "tags[1].key",
+      'tags[1].key "TEAM" is duplicated',
+    ]);
+    expect(checkTags(tags, false)).toEqual(tags);
+    expect(refusal(() => checkTags([tags[0], tags[0]] as typeof tags, false)).field).toBe("tags[1].key");
+  });
+
+  it("folds keys to lower case, so keys equal only in upper case stay distinct", () => {
+    // "Straße" and "STRASSE" are the same in upper case ("STRASSE"), not in lower case.
+    const tags = [
+      { key: "Straße", value: "" },
+      { key: "STRASSE", value: "" },
+    ];
+    expect(checkTags(tags)).toEqual(tags);
+  });
+});
+
 describe("checkText", () => {
   it("accepts exactly the maximum and refuses one more", () => {
     expect(checkText("", "description", 1000)).toBe("");
@@ -362,6 +415,19 @@ describe("checkOidcUrl", () => {
         `issuerUrl ${JSON.stringify(url)} ${why}`,
       ]);
     }
+  });
+});
+
+describe("checkOidcUrl: the host follows the scheme", () => {
+  it("refuses extra slashes before the host, which the URL parser would skip", () => {
+    for (const url of ["https:///issuer.example.com", "https:////issuer.example.com/path"]) {
+      expect(refused(() => checkOidcUrl(url))).toEqual([
+        "InvalidInput",
+        "url",
+        `url ${JSON.stringify(url)} must name a host and carry no credentials`,
+      ]);
+    }
+    expect(checkOidcUrl("https://issuer.example.com//a")).toBe("issuer.example.com//a");
   });
 });
 

@@ -222,7 +222,9 @@ export function checkOidcUrl(value: string, field = "url"): string {
   } catch {
     throw bad("is not a URL");
   }
-  if (parsed.hostname === "" || parsed.username !== "" || parsed.password !== "") {
+  // An https URL always has a host, but the parser skips extra slashes before it ("https:///host"
+  // has the host "host"), which would leave the stored URL beginning with "/".
+  if (value.charAt("https://".length) === "/" || parsed.username !== "" || parsed.password !== "") {
     throw bad("must name a host and carry no credentials");
   }
   return value.slice("https://".length).replace(/\/+$/, "");
@@ -272,13 +274,14 @@ export function checkJwks(value: string, field = "jwksJson"): string | null {
   } catch (e) {
     throw bad(`is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
   }
+  // Only an object can have a `keys` array (an array's `keys` is a method).
   const keys = (doc as { keys?: unknown } | null)?.keys;
-  if (typeof doc !== "object" || doc === null || !Array.isArray(keys)) {
+  if (!Array.isArray(keys)) {
     throw bad('must be a JSON object with a "keys" array');
   }
   if (keys.length === 0 || keys.length > 100) throw bad(`must have 1..100 keys, has ${keys.length}`);
   keys.forEach((k: unknown, i) => {
-    if (typeof k !== "object" || k === null || typeof (k as { kty?: unknown }).kty !== "string") {
+    if (typeof (k as { kty?: unknown } | null)?.kty !== "string") {
       throw bad(`keys[${i}] must be an object with a string "kty"`);
     }
   });

@@ -4,9 +4,10 @@ import { toWire } from "../mappers.ts";
 import { checkAccountAlias, checkSetting } from "../validation.ts";
 import { forAccount, forOperator, type OperationFamily } from "./operation.ts";
 import type { OperationDeps } from "./operation-deps.ts";
+import { pageOf } from "./paging.ts";
 
 /**
- * Accounts and their settings: CreateAccount (operator only), the account alias
+ * Accounts and their settings: CreateAccount and ListAccounts (operator only), the account alias
  * (Create/Delete/ListAccountAliases), the password policy (Update/Get/DeleteAccountPasswordPolicy)
  * and GetAccountSummary.
  */
@@ -24,6 +25,15 @@ export function accountOperations({ store }: OperationDeps) {
         rootAccessKeyId: v.rootAccessKey.accessKey.accessKeyId,
         rootSecretAccessKey: v.rootAccessKey.secretAccessKey,
         revision: toWire.revision(created),
+      };
+    }),
+    // A new region's bootstrap: the accounts to export, with the revisions it will catch up from.
+    listAccounts: forOperator("ListAccounts", async (r) => {
+      const list = await store.listAccounts(pageOf(r.page));
+      return {
+        accounts: list.items.map((a) => ({ accountId: a.accountId, revision: a.revision })),
+        epoch: list.epoch,
+        page: { isTruncated: list.isTruncated, marker: list.marker },
       };
     }),
     createAccountAlias: forAccount("CreateAccountAlias", async (r, ctx) => {

@@ -75,6 +75,7 @@ describe("the operation table", () => {
       "detachAccountGuardrail:operator",
       "exportAccount:any",
       "listAccountGuardrails:operator",
+      "listAccounts:operator",
     ]);
   });
 });

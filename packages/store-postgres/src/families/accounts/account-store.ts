@@ -1,13 +1,15 @@
 import { randomInt } from "node:crypto";
 import { IamError } from "@gatehouse/core";
 import { count } from "../../checks.ts";
+import { pageQuery, toPage } from "../../paging.ts";
 import { translatePgError } from "../../pg-error.ts";
-import type { AccountRecord, Mutation, NewAccessKey, RequestToken } from "../../records.ts";
+import type { AccountRecord, Mutation, NewAccessKey, Page, RequestToken } from "../../records.ts";
 import { accessKeyState, accountState } from "../../state.ts";
 import { type Queryable, read, type StoreContext } from "../../tx.ts";
 import { replayToken, requestHash, requestTokenOf, writeOutbox } from "../../write-path.ts";
 import { type AccessKeyRow, findAccessKey, toAccessKey } from "../access-keys/access-key-rows.ts";
 import { replayedKey, sealNewKey } from "../access-keys/access-key-store.ts";
+import { EPOCH_SQL } from "../outbox/outbox.ts";
 
 /** A created account and its root's first access key (the secret appears only here). */
 export interface NewAccount {
@@ -16,10 +18,27 @@ export interface NewAccount {
   readonly rootAccessKey: NewAccessKey;
 }
 
+/** An account and its current revision, as {@link AccountStore.listAccounts} lists it. */
+export interface AccountRevision {
+  readonly accountId: string;
+  readonly revision: number;
+}
+
+/** A page of accounts and the epoch their revisions belong to. */
+export interface AccountList extends Page<AccountRevision> {
+  /** The server's `<system identifier>:<timeline>`, as the relay stamps on events (ChangeEvent.epoch). */
+  readonly epoch: string;
+}
+
 /** Accounts: created by the operator with the root's first access key. */
 export interface AccountStore {
   createAccount(input: { alias?: string | undefined } & RequestToken): Promise<Mutation<NewAccount>>;
   getAccount(accountId: string): Promise<AccountRecord>;
+  /**
+   * Every account in account id order with its current revision, a page at a time (a new region
+   * discovers the accounts to export). The revisions and the epoch are read in one statement.
+   */
+  listAccounts(page: { marker?: string | undefined; maxItems?: number | undefined }): Promise<AccountList>;
 }
 
 function newAccountId(): string {
@@ -129,6 +148,23 @@ export function createAccountStore(ctx: StoreContext): AccountStore {
         client.release();
       }
     },
+
+    listAccounts: (page) =>
+      read(ctx, "ListAccounts", async (q) => {
+        const p = pageQuery(page);
+        const r = await q.query<{ epoch: string; account_id: string | null; revision: string | null }>(
+          `SELECT e.epoch, a.account_id, a.revision
+             FROM (SELECT ${EPOCH_SQL} AS epoch) e
+             LEFT JOIN LATERAL (
+               SELECT account_id, revision FROM accounts
+                WHERE $1::text IS NULL OR account_id > $1 ORDER BY account_id LIMIT $2) a ON true`,
+          [p.after, p.limit + 1],
+        );
+        const accounts = r.rows.flatMap((row) =>
+          row.account_id === null ? [] : [{ accountId: row.account_id, revision: Number(row.revision) }],
+        );
+        return { ...toPage(accounts, p.limit, (a) => a.accountId), epoch: r.rows[0]?.epoch ?? "" };
+      }),
 
     getAccount: (accountId) =>
       read(ctx, "GetAccount", async (q) => {

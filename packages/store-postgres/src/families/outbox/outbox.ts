@@ -35,13 +35,24 @@ export interface OutboxLease {
   /** A round trip on the lock session; throws (and loses the lease) unless it is still held. */
   check(): Promise<void>;
   /**
-   * Unpublished rows of accounts that are not parked, oldest first. Ordering by id is ordering by
-   * revision within an account: a writer inserts its rows only after taking the account's row
-   * lock, i.e. after the previous writer of that account committed, so its identity values are
-   * larger.
+   * Unpublished rows of accounts that are not parked, oldest first: the oldest `limit`, plus the
+   * other unpublished rows of every revision among them (a revision is never cut short), each
+   * numbered within its revision. Ordering by id is ordering by revision within an account: a
+   * writer inserts its rows only after taking the account's row lock, i.e. after the previous
+   * writer of that account committed, so its identity values are larger.
    */
   fetchUnpublished(limit: number): Promise<OutboxRow[]>;
   markPublished(ids: readonly number[]): Promise<void>;
+  /**
+   * A time T (the database's clock, epoch ms, the clock of `committedAtMs`) such that every outbox
+   * row with `committed_at` before T is visible to any read that starts after this resolves: the
+   * earlier of this statement's start and the start of the oldest transaction of this database
+   * that holds a transaction id (a writer whose rows are not visible yet). A row's `committed_at`
+   * is taken inside its transaction, so it is at or after that transaction's start. Resolves to
+   * `undefined` when the server hides some session's transaction start from this role (it then
+   * cannot vouch for anything): grant it pg_read_all_stats, or run the relay as the writers' role.
+   */
+  commitHorizon(): Promise<number | undefined>;
   /** Sets `row`'s account aside (outbox_parked): the relay passes over it until it is released. */
   park(row: OutboxRow, reason: string): Promise<void>;
   /** Gives the lock up and closes the session. */
@@ -88,25 +99,50 @@ interface OutboxDbRow {
   entity_id: string;
   payload: unknown;
   committed_at: Date;
+  revision_index: number;
+  revision_events: number;
 }
 
 interface Queryable {
   query<R extends pg.QueryResultRow>(config: pg.QueryConfig | string, values?: unknown[]): Promise<pg.QueryResult<R>>;
 }
 
+/**
+ * SQL for the epoch of the server a session is on (`<system identifier>:<timeline>`), as the relay
+ * stamps on events.
+ */
 // The epoch of the server a session is on. The timeline is read from the current WAL file name,
 // which changes the moment a standby is promoted (pg_control_checkpoint() only after the next
 // checkpoint); the system identifier tells clusters apart that were not copied from each other.
-const EPOCH_SQL = `(SELECT system_identifier::text FROM pg_control_system()) || ':' ||
+export const EPOCH_SQL = `(SELECT system_identifier::text FROM pg_control_system()) || ':' ||
   (('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint)::text`;
+
+// The relay's read: the oldest unpublished rows of accounts that are not parked (the function,
+// migrations 0017 and 0022, reads the partial index of unpublished rows in id order), extended by
+// every other unpublished row of each revision they touch, each with its place in its revision
+// and the revision's size. A write commits all rows of its revision in one transaction, and one
+// statement reads one snapshot, so a revision seen at all is seen whole: the relay never sends
+// part of a revision believing it is all of it. A revision's rows are counted published or not,
+// so a revision split by a crash between sends keeps its numbering; compaction never deletes rows
+// of a revision at or after an account's oldest unpublished one (outbox-compaction.ts).
+const FETCH_SQL = `
+  WITH batch AS (SELECT DISTINCT b.account_id, b.revision FROM gh_outbox_unpublished($1) b),
+  numbered AS (
+    SELECT o.id, o.event_id, o.account_id, o.revision, o.entity_kind, o.entity_id, o.payload, o.committed_at,
+           o.published_at,
+           (row_number() OVER (PARTITION BY o.account_id, o.revision ORDER BY o.id) - 1)::int AS revision_index,
+           (count(*) OVER (PARTITION BY o.account_id, o.revision))::int AS revision_events
+      FROM outbox o JOIN batch k ON o.account_id = k.account_id AND o.revision = k.revision)
+  SELECT id, event_id, account_id, revision, entity_kind, entity_id, payload, committed_at, revision_index,
+         revision_events
+    FROM numbered WHERE published_at IS NULL ORDER BY id`;
 
 async function fetchRows(q: Queryable, limit: number): Promise<OutboxRow[]> {
   try {
-    // Named: prepared once per connection, as the relay runs it all the time. The function
-    // (migrations 0017, 0022) reads the partial index of unpublished rows in id order.
+    // Named: prepared once per connection, as the relay runs it all the time.
     const r = await q.query<OutboxDbRow>({
-      name: "gatehouse_outbox_fetch",
-      text: "SELECT * FROM gh_outbox_unpublished($1)",
+      name: "gatehouse_outbox_fetch_revisions",
+      text: FETCH_SQL,
       values: [limit],
     });
     return r.rows.map((row) => ({
@@ -118,9 +154,33 @@ async function fetchRows(q: Queryable, limit: number): Promise<OutboxRow[]> {
       entityId: row.entity_id,
       payload: row.payload,
       committedAtMs: row.committed_at.getTime(),
+      revisionIndex: row.revision_index,
+      revisionEvents: row.revision_events,
     }));
   } catch (e) {
     throw translatePgError(e, "outbox fetch");
+  }
+}
+
+// now() is the start of this (single-statement) transaction, before pg_stat_activity is read. A
+// session whose transaction start this role may not see shows NULL there but a non-NULL
+// backend_xid when it writes; an idle session of another role shows neither, so it blinds nothing.
+const HORIZON_SQL = `
+  SELECT gh_epoch_ms(least(now(), min(a.xact_start))) AS horizon,
+         bool_or(a.xact_start IS NULL) AS blind
+    FROM pg_stat_activity a
+   WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.backend_xid IS NOT NULL`;
+
+async function commitHorizon(q: Queryable): Promise<number | undefined> {
+  try {
+    const r = await q.query<{ horizon: string; blind: boolean | null }>({
+      name: "gatehouse_outbox_horizon",
+      text: HORIZON_SQL,
+    });
+    const row = r.rows[0];
+    return row === undefined || row.blind === true ? undefined : Number(row.horizon);
+  } catch (e) {
+    throw translatePgError(e, "outbox commit horizon");
   }
 }
 
@@ -260,6 +320,7 @@ export function createOutboxSource(store: IamStore): OutboxSource {
           }),
         fetchUnpublished: (limit) => onSession(() => fetchRows(client, limit)),
         markPublished: (ids) => onSession(() => markRows(client, ids)),
+        commitHorizon: () => onSession(() => commitHorizon(client)),
         park: (row, reason) =>
           onSession(async () => {
             await client.query(

@@ -410,6 +410,21 @@ export interface ExportAccountResponse {
   snapshot: Buffer;
 }
 
+export interface ListAccountsRequest {
+  page?: PageRequest | undefined;
+}
+
+export interface ListAccountsResponse {
+  /** Each account's id and its revision when the page was read. */
+  accounts: Revision[];
+  /**
+   * The control plane's history: `<system identifier>:<timeline>` of its Postgres server, as the
+   * relay stamps on every ChangeEvent. Revisions under another epoch are of another history.
+   */
+  epoch: string;
+  page?: PageResponse | undefined;
+}
+
 /**
  * GetAccountAuthorizationDetails. Field names are AWS's (Filter, UserDetailList, ...) in this
  * file's style, except that dates are epoch milliseconds (`create_date_ms` for CreateDate) and
@@ -6273,6 +6288,178 @@ export const ExportAccountResponse: MessageFns<ExportAccountResponse> = {
       ? Revision.fromPartial(object.revision)
       : undefined;
     message.snapshot = object.snapshot ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseListAccountsRequest(): ListAccountsRequest {
+  return { page: undefined };
+}
+
+export const ListAccountsRequest: MessageFns<ListAccountsRequest> = {
+  encode(message: ListAccountsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAccountsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAccountsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAccountsRequest {
+    return { page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined };
+  },
+
+  toJSON(message: ListAccountsRequest): unknown {
+    const obj: any = {};
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListAccountsRequest>): ListAccountsRequest {
+    return ListAccountsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListAccountsRequest>): ListAccountsRequest {
+    const message = createBaseListAccountsRequest();
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListAccountsResponse(): ListAccountsResponse {
+  return { accounts: [], epoch: "", page: undefined };
+}
+
+export const ListAccountsResponse: MessageFns<ListAccountsResponse> = {
+  encode(message: ListAccountsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.accounts) {
+      Revision.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.epoch !== "") {
+      writer.uint32(18).string(message.epoch);
+    }
+    if (message.page !== undefined) {
+      PageResponse.encode(message.page, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAccountsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAccountsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.accounts.push(Revision.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.epoch = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.page = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAccountsResponse {
+    return {
+      accounts: globalThis.Array.isArray(object?.accounts) ? object.accounts.map((e: any) => Revision.fromJSON(e)) : [],
+      epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : "",
+      page: isSet(object.page) ? PageResponse.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: ListAccountsResponse): unknown {
+    const obj: any = {};
+    if (message.accounts?.length) {
+      obj.accounts = message.accounts.map((e) => Revision.toJSON(e));
+    }
+    if (message.epoch !== "") {
+      obj.epoch = message.epoch;
+    }
+    if (message.page !== undefined) {
+      obj.page = PageResponse.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListAccountsResponse>): ListAccountsResponse {
+    return ListAccountsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListAccountsResponse>): ListAccountsResponse {
+    const message = createBaseListAccountsResponse();
+    message.accounts = object.accounts?.map((e) => Revision.fromPartial(e)) || [];
+    message.epoch = object.epoch ?? "";
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageResponse.fromPartial(object.page)
+      : undefined;
     return message;
   },
 };
@@ -17569,6 +17756,21 @@ export const ControlServiceService = {
     responseDeserialize: (value: Buffer): ExportAccountResponse => ExportAccountResponse.decode(value),
   },
   /**
+   * Operator only: every account with its current revision, in account id order, a page at a
+   * time, and the epoch (ChangeEvent.epoch) those revisions belong to. A new region lists the
+   * accounts, exports each with ExportAccount and follows the change topic from there.
+   */
+  listAccounts: {
+    path: "/gatehouse.v1.ControlService/ListAccounts" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListAccountsRequest): Buffer => Buffer.from(ListAccountsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListAccountsRequest => ListAccountsRequest.decode(value),
+    responseSerialize: (value: ListAccountsResponse): Buffer =>
+      Buffer.from(ListAccountsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListAccountsResponse => ListAccountsResponse.decode(value),
+  },
+  /**
    * AWS's GetAccountAuthorizationDetails: the account's users, groups, roles and managed policies
    * with their relationships, in AWS's shape (the output of `aws iam
    * get-account-authorization-details`). Authorized as `iam:GetAccountAuthorizationDetails` on `*`.
@@ -18284,6 +18486,12 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   getAccessKeyLastUsed: handleUnaryCall<GetAccessKeyLastUsedRequest, GetAccessKeyLastUsedResponse>;
   /** The account's full state at a revision (for new regions and audits). */
   exportAccount: handleUnaryCall<ExportAccountRequest, ExportAccountResponse>;
+  /**
+   * Operator only: every account with its current revision, in account id order, a page at a
+   * time, and the epoch (ChangeEvent.epoch) those revisions belong to. A new region lists the
+   * accounts, exports each with ExportAccount and follows the change topic from there.
+   */
+  listAccounts: handleUnaryCall<ListAccountsRequest, ListAccountsResponse>;
   /**
    * AWS's GetAccountAuthorizationDetails: the account's users, groups, roles and managed policies
    * with their relationships, in AWS's shape (the output of `aws iam
@@ -19095,6 +19303,26 @@ export interface ControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ExportAccountResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Operator only: every account with its current revision, in account id order, a page at a
+   * time, and the epoch (ChangeEvent.epoch) those revisions belong to. A new region lists the
+   * accounts, exports each with ExportAccount and follows the change topic from there.
+   */
+  listAccounts(
+    request: ListAccountsRequest,
+    callback: (error: ServiceError | null, response: ListAccountsResponse) => void,
+  ): ClientUnaryCall;
+  listAccounts(
+    request: ListAccountsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListAccountsResponse) => void,
+  ): ClientUnaryCall;
+  listAccounts(
+    request: ListAccountsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListAccountsResponse) => void,
   ): ClientUnaryCall;
   /**
    * AWS's GetAccountAuthorizationDetails: the account's users, groups, roles and managed policies
