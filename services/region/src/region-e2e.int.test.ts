@@ -174,6 +174,76 @@ describe("control plane → Kafka → two regions (end to end)", () => {
     }
   });
 
+  it("group membership, a new default policy version and an account guardrail reach cached decisions", async () => {
+    const operator = controlClient(cpAddress, OPERATOR);
+    const account = await operator.call("createAccount", { accountAlias: "" });
+    const root = controlClient(cpAddress, {
+      accessKeyId: account.rootAccessKeyId,
+      secretAccessKey: account.rootSecretAccessKey,
+    });
+    const doc = (...Statement: object[]) => JSON.stringify({ Version: "2012-10-17", Statement });
+    try {
+      const bob = await root.call("createUser", { userName: "bob" });
+      await root.call("createGroup", { groupName: "devs" });
+      const lists = await root.call("createPolicy", {
+        policyName: "lists",
+        policyDocument: doc({ Effect: "Allow", Action: ["s3:ListBucket", "s3:GetObject"], Resource: "*" }),
+      });
+      await root.call("attachPolicy", {
+        entityType: EntityType.ENTITY_TYPE_GROUP,
+        entityName: "devs",
+        policyArn: lists.policy.arn,
+      });
+      const joined = await root.call("addUserToGroup", { groupName: "devs", userName: "bob" });
+      const ask = (action: string, minRevision?: { accountId: string; revision: number }) =>
+        Promise.all(
+          deciders.map((d) =>
+            authorize(d, {
+              principal: { kind: { $case: "arn", value: bob.user.arn } },
+              action,
+              resource: "arn:aws:s3:::bucket",
+              ...(minRevision === undefined ? {} : { minRevision }),
+            }),
+          ),
+        );
+      const decisions = (rs: AuthorizeResponse[]) => rs.map((r) => r.decision);
+      expect(decisions(await ask("s3:ListBucket", joined.revision))).toEqual([
+        Decision.DECISION_ALLOW,
+        Decision.DECISION_ALLOW,
+      ]);
+      // Cached now; a new default version of the group's policy must evict the member.
+      const version = await root.call("createPolicyVersion", {
+        policyArn: lists.policy.arn,
+        policyDocument: doc({ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }),
+        setAsDefault: true,
+      });
+      expect(decisions(await ask("s3:ListBucket", version.revision))).toEqual([
+        Decision.DECISION_IMPLICIT_DENY,
+        Decision.DECISION_IMPLICIT_DENY,
+      ]);
+      expect(decisions(await ask("s3:GetObject"))).toEqual([Decision.DECISION_ALLOW, Decision.DECISION_ALLOW]);
+      // A guardrail is an account change: every cached principal of the account is evicted.
+      const guardrail = await root.call("createPolicy", {
+        policyName: "no-reads",
+        policyDocument: doc(
+          { Effect: "Allow", Action: "*", Resource: "*" },
+          { Effect: "Deny", Action: "s3:GetObject", Resource: "*" },
+        ),
+      });
+      const attached = await operator.call("attachAccountGuardrail", {
+        accountId: account.accountId,
+        policyArn: guardrail.policy.arn,
+      });
+      expect(decisions(await ask("s3:GetObject", attached.revision))).toEqual([
+        Decision.DECISION_EXPLICIT_DENY,
+        Decision.DECISION_EXPLICIT_DENY,
+      ]);
+    } finally {
+      root.close();
+      operator.close();
+    }
+  });
+
   // After the first test: the relay sends watermarks once it has published (or found nothing) as of a time.
   it("an idle region knows its staleness: below twice the heartbeat interval", async () => {
     await new Promise((r) => setTimeout(r, 3 * HEARTBEAT_MS));
