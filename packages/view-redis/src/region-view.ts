@@ -41,6 +41,8 @@ export type ViewNotification =
       readonly revision: number;
       readonly all: boolean;
       readonly principals: readonly string[];
+      /** Resource ARNs whose stored resource policy the revision wrote or deleted. */
+      readonly resources: readonly string[];
     }
   | { readonly type: "watermark"; readonly partition: number; readonly committedBeforeMs: number };
 
@@ -85,8 +87,11 @@ export interface RegionView {
   readAccessKey(
     accessKeyId: string,
   ): Promise<NonNullable<Extract<TypedEntity, { kind: "access-key" }>["state"]> | undefined>;
-  /** The resource-based policy document stored for `resourceArn` in `accountId`, if any. */
-  readResourcePolicy(accountId: string, resourceArn: string): Promise<string | undefined>;
+  /**
+   * The resource-based policy document stored for `resourceArn` in `accountId` (undefined: none),
+   * with the account's applied revision read in the same step.
+   */
+  readResourcePolicy(accountId: string, resourceArn: string): Promise<{ document?: string; revision: number }>;
   /** Records a partition's watermark and notifies the deciders. */
   setWatermark(partition: number, committedBeforeMs: number): Promise<void>;
   /** Every partition's latest watermark. */
@@ -180,10 +185,20 @@ export function createRegionView(options: RegionViewOptions): RegionView {
       return entity.kind === "access-key" && entity.state !== null ? entity.state : undefined;
     },
     async readResourcePolicy(accountId, resourceArn) {
-      const state = await redis.get(`${p}a:${accountId}:e:resource-policy:${resourceArn}`);
-      if (state === null) return undefined;
+      const replies = await redis
+        .multi()
+        .hget(`${p}a:${accountId}:rev`, "revision")
+        .get(`${p}a:${accountId}:e:resource-policy:${resourceArn}`)
+        .exec();
+      const [rev, state] = (replies ?? []).map(([err, value]) => {
+        if (err !== null) throw err;
+        return value as string | null;
+      });
+      const revision = Number(rev ?? 0);
+      if (state === null || state === undefined) return { revision };
       const entity = decodeEntity("resource-policy", resourceArn, JSON.parse(state));
-      return entity.kind === "resource-policy" ? entity.state?.policyDocument : undefined;
+      const document = entity.kind === "resource-policy" ? entity.state?.policyDocument : undefined;
+      return document === undefined ? { revision } : { document, revision };
     },
     async setWatermark(partition, committedBeforeMs) {
       const message: ViewNotification = { type: "watermark", partition, committedBeforeMs };
@@ -202,7 +217,15 @@ export function createRegionView(options: RegionViewOptions): RegionView {
       if (m.type === "applied" && typeof m.accountId === "string" && typeof m.revision === "number") {
         // Lua's cjson encodes an empty table as `{}`, not `[]`.
         const principals = Array.isArray(m.principals) ? m.principals.map(String) : [];
-        return { type: "applied", accountId: m.accountId, revision: m.revision, all: m.all === true, principals };
+        const resources = Array.isArray(m.resources) ? m.resources.map(String) : [];
+        return {
+          type: "applied",
+          accountId: m.accountId,
+          revision: m.revision,
+          all: m.all === true,
+          principals,
+          resources,
+        };
       }
       if (m.type === "watermark" && typeof m.partition === "number" && typeof m.committedBeforeMs === "number") {
         return { type: "watermark", partition: m.partition, committedBeforeMs: m.committedBeforeMs };

@@ -12,7 +12,8 @@
  * - `P a:A:pa:POLICYARN`   set of `u|ARN`, `r|ARN`, `g|GROUPID` the policy is attached to or bounds
  * - `P ak:KEYID`           `A` of the access key (its state is under the account)
  * - `P wm`                 hash: partition → watermark `committed_before_ms`
- * - `P notify`             pub/sub channel: one JSON message per applied revision or watermark
+ * - `P notify`             pub/sub channel: one JSON message per applied revision (the principals
+ *                          and the resource-policy ARNs it changed) or watermark
  *
  * Keys are built inside the scripts, so this layout assumes one Redis node (no Cluster slots).
  */
@@ -44,6 +45,7 @@ end
 
 local targets = {}
 local all = false
+local resources = {}
 local function addMembers(groupId)
   for _, m in ipairs(redis.call('SMEMBERS', a .. 'gm:' .. groupId)) do targets[m] = true end
 end
@@ -93,7 +95,10 @@ local function index(kind, id, ix)
   if kind == 'access-key' then redis.call('SET', p .. 'ak:' .. id, acct) end
 end
 
-for i = 0, n - 1 do affected(ARGV[6 + i * 4], ARGV[7 + i * 4]) end
+for i = 0, n - 1 do
+  affected(ARGV[6 + i * 4], ARGV[7 + i * 4])
+  if ARGV[6 + i * 4] == 'resource-policy' then resources[#resources + 1] = ARGV[7 + i * 4] end
+end
 for i = 0, n - 1 do
   local kind = ARGV[6 + i * 4]
   local id = ARGV[7 + i * 4]
@@ -117,7 +122,7 @@ local list = {}
 for arn, _ in pairs(targets) do list[#list + 1] = arn end
 table.sort(list)
 redis.call('PUBLISH', p .. 'notify', cjson.encode({
-  type = 'applied', accountId = acct, revision = rev, all = all, principals = list
+  type = 'applied', accountId = acct, revision = rev, all = all, principals = list, resources = resources
 }))
 local out = {'applied', rev, all and 1 or 0}
 for _, arn in ipairs(list) do out[#out + 1] = arn end

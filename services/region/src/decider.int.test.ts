@@ -247,6 +247,27 @@ describe("decider over a live view (real Redis, gRPC)", () => {
     expect((await ask(bucket)).decision).toBe(Decision.DECISION_ALLOW);
     // Named nowhere: the stored policy of the request's resource ARN (here none for the object ARN).
     expect((await ask()).decision).toBe(Decision.DECISION_IMPLICIT_DENY);
+    // Cached now: a new stored document (a revision of the resource's account) replaces it at once.
+    const denying = document.replace('"Effect":"Allow"', '"Effect":"Deny"');
+    expect(
+      (
+        await view.applyRevision(other, 2, "e", [
+          { kind: "resource-policy", id: bucket, state: { ...stored, policyDocument: denying } },
+        ])
+      ).kind,
+    ).toBe("applied");
+    const replaced = await call({
+      principal: frank,
+      resource: `${bucket}/k`,
+      resourceAccount: other,
+      resourcePolicy: bucket,
+      minRevision: { accountId: other, revision: 2 },
+    });
+    expect(replaced.decision).toBe(Decision.DECISION_EXPLICIT_DENY);
+    expect((await view.applyRevision(other, 3, "e", [{ kind: "resource-policy", id: bucket, state: null }])).kind).toBe(
+      "applied",
+    );
+    await expect.poll(async () => (await failure(ask(bucket))).code).toBe(status.NOT_FOUND);
     const unknown = await failure(ask("arn:aws:s3:::no-such-bucket"));
     expect(unknown.code).toBe(status.NOT_FOUND);
     expect(unknown.details).toContain("no resource policy");

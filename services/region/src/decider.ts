@@ -97,6 +97,13 @@ export function checkCallerContext(context: Readonly<Record<string, unknown>>): 
   }
 }
 
+/** A stored resource policy lookup: the compiled policy, or none, as of `revision` of its account. */
+interface StoredResource {
+  readonly compiled?: CompiledResourcePolicy;
+  readonly revision: number;
+}
+const MAX_STORED_RESOURCES = 10_000;
+
 const resourcePolicies = new Map<string, CompiledResourcePolicy>();
 const MAX_RESOURCE_POLICIES = 1024;
 
@@ -134,6 +141,27 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
   const waiters = new Map<string, Set<{ revision: number; wake: () => void }>>();
   const loading = new Map<string, Promise<CompiledPrincipal | undefined>>();
   let compiles = 0;
+  /** Stored resource policies looked up (`account\nARN`), present or absent, at the revision read. */
+  const storedResources = new Map<string, StoredResource>();
+  const resourceInvalidatedAt = new Map<string, number>();
+
+  /** The stored resource policy of `arn` at `atLeast` or later: L1 (exactly invalidated), else Redis. */
+  const storedResourceAt = async (accountId: string, arn: string, atLeast: number): Promise<StoredResource> => {
+    const key = `${accountId}\n${arn}`;
+    const hit = storedResources.get(key);
+    if (hit !== undefined && Math.max(hit.revision, notified.get(accountId) ?? 0) >= atLeast) return hit;
+    const read = await view.readResourcePolicy(accountId, arn);
+    const entry: StoredResource = {
+      revision: read.revision,
+      ...(read.document === undefined ? {} : { compiled: resourcePolicyOf(read.document) }),
+    };
+    if (read.revision >= (resourceInvalidatedAt.get(key) ?? 0)) {
+      if (storedResources.size >= MAX_STORED_RESOURCES)
+        storedResources.delete(storedResources.keys().next().value as string);
+      storedResources.set(key, entry);
+    }
+    return entry;
+  };
 
   const onMessage = (_channel: string, message: string) => {
     let n: ReturnType<RegionView["parseNotification"]>;
@@ -148,6 +176,12 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       return;
     }
     cache.invalidate(n.accountId, n.revision, n.all, n.principals);
+    for (const arn of n.resources) {
+      const key = `${n.accountId}\n${arn}`;
+      resourceInvalidatedAt.set(key, Math.max(n.revision, resourceInvalidatedAt.get(key) ?? 0));
+      const hit = storedResources.get(key);
+      if (hit !== undefined && hit.revision < n.revision) storedResources.delete(key);
+    }
     if (n.revision > (notified.get(n.accountId) ?? 0)) notified.set(n.accountId, n.revision);
     const set = waiters.get(n.accountId);
     if (set !== undefined) for (const w of set) if (w.revision <= n.revision) w.wake();
@@ -158,6 +192,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     // A reconnect may have lost notifications: nothing cached can be trusted to be current.
     if (subscribedOnce) {
       cache.clear();
+      storedResources.clear();
       notified.clear();
       logger.warn("notification stream reconnected: L1 cleared");
     }
@@ -306,8 +341,9 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       if (inline === undefined) {
         // Named by ARN, or none given: the policy stored for that ARN (else for the request's resource).
         const named = request.resourcePolicy;
-        const stored = await view.readResourcePolicy(resourceAccount, named ?? request.resource);
-        if (stored === undefined && named !== undefined) {
+        const atLeastThere = request.minRevision?.accountId === resourceAccount ? request.minRevision.revision : 0;
+        const stored = await storedResourceAt(resourceAccount, named ?? request.resource, atLeastThere);
+        if (stored.compiled === undefined && named !== undefined) {
           throw new IamError(
             "NoSuchEntity",
             `account ${resourceAccount} has no resource policy for ${named} in this region`,
@@ -316,7 +352,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
             },
           );
         }
-        if (stored !== undefined) resource = resourcePolicyOf(stored);
+        resource = stored.compiled;
       }
       const at = now();
       const context: Record<string, ContextValue> = { ...request.context };
