@@ -1,3 +1,4 @@
+import { IamError } from "@gatehouse/core";
 import type { TypedEntity } from "@gatehouse/events";
 import { type CompiledIdentity, compileIdentity, type Policy, type PolicyKind, parsePolicy } from "@gatehouse/policy";
 import type { PrincipalSnapshot } from "@gatehouse/view-redis";
@@ -43,12 +44,37 @@ function managedDocument(snapshot: PrincipalSnapshot, arn: string): string | und
   return p?.versions.find((v) => v.versionId === p.defaultVersionId)?.document;
 }
 
+/** What a simulation adds to a principal's own policies (never cached). */
+export interface SimulationExtras {
+  /** Documents evaluated as if attached to the principal. */
+  readonly identityPolicies: readonly string[];
+  /** Replaces the principal's permissions boundary. */
+  readonly permissionBoundary?: string;
+}
+
+/** Parses a caller's document; a bad one is INVALID_ARGUMENT naming the field. */
+function callerPolicy(text: string, kind: PolicyKind, field: string): Policy {
+  const { policy, findings } = parsePolicy(text, { kind, id: field, warnings: false, crossStatementWarnings: false });
+  if (policy !== undefined) return policy;
+  const first = findings.find((f) => f.severity === "error");
+  throw new IamError(
+    "MalformedPolicyDocument",
+    `${field}: ${first?.path ?? "$"}: ${first?.message ?? "invalid policy"}`,
+    {
+      field,
+    },
+  );
+}
+
 /**
  * Compiles a principal's identity side from one snapshot: its inline and attached policies, its
  * groups' inline and attached policies (users), its permissions boundary and the account's
  * guardrails. Returns undefined when the snapshot has no such principal.
  */
-export function compilePrincipal(snapshot: PrincipalSnapshot): CompiledPrincipal | undefined {
+export function compilePrincipal(
+  snapshot: PrincipalSnapshot,
+  extras?: SimulationExtras,
+): CompiledPrincipal | undefined {
   const principal = snapshot.principal;
   if (principal === undefined || principal.state === null) return undefined;
   const docs: Policy[] = [];
@@ -73,13 +99,18 @@ export function compilePrincipal(snapshot: PrincipalSnapshot): CompiledPrincipal
       attached(g.state.attachedPolicies);
     }
   }
+  for (const [i, text] of (extras?.identityPolicies ?? []).entries()) {
+    docs.push(callerPolicy(text, "identity", `extraIdentityPolicies[${i}]`));
+  }
   const boundaryArn = s.permissionsBoundaryArn;
   const boundaryDoc = boundaryArn === null ? undefined : managedDocument(snapshot, boundaryArn);
   // A boundary the view lacks the document of allows nothing (an empty boundary), never everything.
   const boundary =
-    boundaryArn === null
-      ? undefined
-      : policyOf(boundaryDoc ?? '{"Version":"2012-10-17","Statement":[]}', "boundary", boundaryArn);
+    extras?.permissionBoundary !== undefined
+      ? callerPolicy(extras.permissionBoundary, "boundary", "permissionBoundary")
+      : boundaryArn === null
+        ? undefined
+        : policyOf(boundaryDoc ?? '{"Version":"2012-10-17","Statement":[]}', "boundary", boundaryArn);
   const guardrails = (snapshot.account?.state?.guardrails ?? []).map((g) => {
     size += g.document.length;
     return policyOf(g.document, "scp", g.policyArn);

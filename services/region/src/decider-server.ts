@@ -9,6 +9,7 @@ import {
   type ContextValue,
   Decision,
   ErrorDetail,
+  type SimulateRequest,
 } from "@gatehouse/proto";
 import type { RegionView } from "@gatehouse/view-redis";
 import {
@@ -127,8 +128,8 @@ function unary<Req, Res>(
 }
 
 /**
- * Serves AuthorizerService (Authorize, BatchAuthorize) from a decider over the view; Simulate and
- * Authenticate answer UNIMPLEMENTED for now.
+ * Serves AuthorizerService (Authorize, BatchAuthorize, Simulate) from a decider over the view;
+ * Authenticate answers UNIMPLEMENTED for now.
  */
 export async function startDeciderServer(options: DeciderServerOptions): Promise<DeciderServer> {
   const { logger } = options;
@@ -176,7 +177,50 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
       );
       return { responses };
     }),
-    simulate: unimplemented("Simulate"),
+    simulate: unary("Simulate", logger, async (r: SimulateRequest, call) => {
+      if (r.actions.length === 0) throw new IamError("InvalidInput", "actions is required", { field: "actions" });
+      if (r.resources.length === 0) throw new IamError("InvalidInput", "resources is required", { field: "resources" });
+      const pairs = r.actions.length * r.resources.length;
+      if (pairs > MAX_BATCH) {
+        throw new IamError("InvalidInput", `actions × resources is ${pairs} checks, at most ${MAX_BATCH}`, {
+          field: "actions",
+        });
+      }
+      const deadlineMs = deadlineOf(call);
+      const base = toDecisionRequest(
+        {
+          principal: r.principal,
+          action: "-",
+          resource: "-",
+          resourceAccount: "",
+          context: r.context,
+          resourcePolicy: r.resourcePolicy,
+          minRevision: r.minRevision,
+          explain: true,
+          maxStalenessMs: 0,
+          correlationId: "",
+        },
+        deadlineMs,
+        "",
+      );
+      const simulation = {
+        identityPolicies: r.extraIdentityPolicies,
+        ...(r.permissionBoundary === "" ? {} : { permissionBoundary: r.permissionBoundary }),
+      };
+      const results = [];
+      for (const action of r.actions) {
+        for (const resource of r.resources) {
+          const d = await decider.decide({ ...base, action, resource, simulation });
+          results.push({
+            action,
+            resource,
+            decision: DECISIONS[d.result.decision],
+            explanationJson: JSON.stringify(d.result.explanation ?? {}),
+          });
+        }
+      }
+      return { results };
+    }),
     authenticate: unimplemented("Authenticate"),
   };
 

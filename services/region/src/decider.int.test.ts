@@ -8,6 +8,8 @@ import {
   BatchAuthorizeRequest,
   type BatchAuthorizeResponse,
   Decision,
+  SimulateRequest,
+  type SimulateResponse,
 } from "@gatehouse/proto";
 import { createTestKeyPrefix, testRedis } from "@gatehouse/testkit";
 import { createRegionView, type RegionView } from "@gatehouse/view-redis";
@@ -301,6 +303,39 @@ describe("decider over a live view (real Redis, gRPC)", () => {
     await apply(key("Inactive"));
     const inactive = await failure(call({ principal: byKey, resource: "arn:aws:s3:::home/carol/x" }));
     expect(inactive.code).toBe(status.UNAUTHENTICATED);
+  });
+
+  it("Simulate: the principal's policies plus extra ones and a replacement boundary, always explained, nothing cached", async () => {
+    const simulate = (r: Partial<SimulateRequest>) =>
+      new Promise<SimulateResponse>((resolve, reject) =>
+        client.simulate(SimulateRequest.fromPartial(r), (err, res) => (err === null ? resolve(res) : reject(err))),
+      );
+    const carol = { kind: { $case: "arn" as const, value: arnOf("user", "carol") } };
+    const base = {
+      principal: carol,
+      actions: ["s3:GetObject", "s3:PutObject"],
+      resources: ["arn:aws:s3:::home/carol/x"],
+    };
+    const own = await simulate(base);
+    expect(own.results.map((r) => r.decision)).toEqual([Decision.DECISION_ALLOW, Decision.DECISION_IMPLICIT_DENY]);
+    const extra = await simulate({ ...base, extraIdentityPolicies: [allowDoc("s3:PutObject")] });
+    expect(extra.results.map((r) => r.decision)).toEqual([Decision.DECISION_ALLOW, Decision.DECISION_ALLOW]);
+    const put = JSON.parse(extra.results[1]?.explanationJson ?? "{}") as {
+      decidingStatement?: { policy: { id?: string } };
+    };
+    expect(put.decidingStatement?.policy.id).toBe("extraIdentityPolicies[0]");
+    const bounded = await simulate({
+      ...base,
+      extraIdentityPolicies: [allowDoc("s3:PutObject")],
+      permissionBoundary: allowDoc("s3:GetObject"),
+    });
+    expect(bounded.results.map((r) => r.decision)).toEqual([Decision.DECISION_ALLOW, Decision.DECISION_IMPLICIT_DENY]);
+    const bad = await failure(simulate({ ...base, extraIdentityPolicies: ['{"Version":"2012-10-17"}'] }));
+    expect(bad.code).toBe(status.INVALID_ARGUMENT);
+    expect(bad.details).toContain("extraIdentityPolicies[0]");
+    // The simulation's extra policy never reaches Authorize.
+    const real = await call({ principal: carol, action: "s3:PutObject", resource: "arn:aws:s3:::home/carol/x" });
+    expect(real.decision).toBe(Decision.DECISION_IMPLICIT_DENY);
   });
 
   it("max_staleness_ms answers only when the watermark is that fresh", async () => {

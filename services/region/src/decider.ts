@@ -9,7 +9,7 @@ import {
 import type { RegionView } from "@gatehouse/view-redis";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { type CompiledPrincipal, compilePrincipal } from "./compile-principal.ts";
+import { type CompiledPrincipal, compilePrincipal, type SimulationExtras } from "./compile-principal.ts";
 import { PrincipalCache } from "./principal-cache.ts";
 
 /** One authorization question, as the decider takes it (the gRPC layer maps the proto). */
@@ -27,6 +27,8 @@ export interface DecisionRequest {
   readonly minRevision?: { readonly accountId: string; readonly revision: number };
   readonly maxStalenessMs?: number;
   readonly explain: boolean;
+  /** Simulate: the principal's policies plus these, compiled for this call only (not cached). */
+  readonly simulation?: SimulationExtras;
   /** Epoch ms after which waiting gives up (the call's deadline). */
   readonly deadlineMs: number;
 }
@@ -271,6 +273,17 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     }
   };
 
+  /** A principal compiled with a simulation's extras, from a fresh snapshot (read after any wait). */
+  const simulated = async (accountId: string, arn: string, extras: SimulationExtras): Promise<CompiledPrincipal> => {
+    const compiled = compilePrincipal(await view.readPrincipal(accountId, arn), extras);
+    if (compiled === undefined) {
+      throw new IamError("NoSuchEntity", `the region has no principal ${arn} in account ${accountId}`, {
+        field: "principal.arn",
+      });
+    }
+    return compiled;
+  };
+
   const stalenessMs = () => {
     if (watermarks.size === 0) return Number.POSITIVE_INFINITY;
     let oldest = Number.POSITIVE_INFINITY;
@@ -335,7 +348,10 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       }
       const accountId = arn.accountId;
       const atLeast = request.minRevision?.accountId === accountId ? request.minRevision.revision : 0;
-      const principal = await principalAt(accountId, principalArn, atLeast);
+      const principal =
+        request.simulation === undefined
+          ? await principalAt(accountId, principalArn, atLeast)
+          : await simulated(accountId, principalArn, request.simulation);
       const resourceAccount = request.resourceAccount ?? accountId;
       let resource = inlineResource;
       if (inline === undefined) {
@@ -374,10 +390,11 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
         { explain: request.explain },
       );
       // Valid from its own revision up to every notification processed since (none named it).
-      // A compile overtaken by an invalidation is only valid at its own revision.
-      const revision = cache.isCurrent(principal)
-        ? Math.max(principal.revision, notified.get(accountId) ?? 0)
-        : principal.revision;
+      // A compile overtaken by an invalidation (or a simulation's) is only valid at its own revision.
+      const revision =
+        request.simulation === undefined && cache.isCurrent(principal)
+          ? Math.max(principal.revision, notified.get(accountId) ?? 0)
+          : principal.revision;
       return { result, accountId, revision };
     },
     async close() {
