@@ -92,6 +92,8 @@ export interface RegionView {
    * with the account's applied revision read in the same step.
    */
   readResourcePolicy(accountId: string, resourceArn: string): Promise<{ document?: string; revision: number }>;
+  /** Applied revisions of up to `limit` accounts whose id sorts after `after` (paging by account id). */
+  listApplied(after: string, limit: number): Promise<{ accountId: string; applied: AppliedRevision }[]>;
   /** Records a partition's watermark and notifies the deciders. */
   setWatermark(partition: number, committedBeforeMs: number): Promise<void>;
   /** Every partition's latest watermark. */
@@ -199,6 +201,18 @@ export function createRegionView(options: RegionViewOptions): RegionView {
       const entity = decodeEntity("resource-policy", resourceArn, JSON.parse(state));
       const document = entity.kind === "resource-policy" ? entity.state?.policyDocument : undefined;
       return document === undefined ? { revision } : { document, revision };
+    },
+    async listApplied(after, limit) {
+      const ids = await redis.zrangebylex(`${p}accounts`, after === "" ? "-" : `(${after}`, "+", "LIMIT", 0, limit);
+      const out: { accountId: string; applied: AppliedRevision }[] = [];
+      for (const accountId of ids) {
+        const [revision, epoch, gap] = await redis.hmget(`${p}a:${accountId}:rev`, "revision", "epoch", "gap");
+        out.push({
+          accountId,
+          applied: { revision: Number(revision ?? 0), epoch: epoch ?? "", ...(gap === null ? {} : { gap }) },
+        });
+      }
+      return out;
     },
     async setWatermark(partition, committedBeforeMs) {
       const message: ViewNotification = { type: "watermark", partition, committedBeforeMs };

@@ -11,6 +11,7 @@
  * - `P a:A:gm:GROUPID`     set of the group's members' ARNs
  * - `P a:A:pa:POLICYARN`   set of `u|ARN`, `r|ARN`, `g|GROUPID` the policy is attached to or bounds
  * - `P ak:KEYID`           `A` of the access key (its state is under the account)
+ * - `P accounts`           sorted set (all scores 0, so ordered by id) of the accounts applied
  * - `P wm`                 hash: partition → watermark `committed_before_ms`
  * - `P notify`             pub/sub channel: one JSON message per applied revision (the principals
  *                          and the resource-policy ARNs it changed) or watermark
@@ -118,6 +119,7 @@ end
 for i = 0, n - 1 do affected(ARGV[6 + i * 4], ARGV[7 + i * 4]) end
 
 redis.call('HSET', revKey, 'revision', tostring(rev), 'epoch', epoch)
+redis.call('ZADD', p .. 'accounts', 0, acct)
 local list = {}
 for arn, _ in pairs(targets) do list[#list + 1] = arn end
 table.sort(list)

@@ -9,6 +9,7 @@ import {
   type ContextValue,
   Decision,
   ErrorDetail,
+  type GetRegionStatusRequest,
   type SimulateRequest,
 } from "@gatehouse/proto";
 import type { RegionView } from "@gatehouse/view-redis";
@@ -128,7 +129,7 @@ function unary<Req, Res>(
 }
 
 /**
- * Serves AuthorizerService (Authorize, BatchAuthorize, Simulate) from a decider over the view;
+ * Serves AuthorizerService (Authorize, BatchAuthorize, Simulate, GetRegionStatus) from a decider over the view;
  * Authenticate answers UNIMPLEMENTED for now.
  */
 export async function startDeciderServer(options: DeciderServerOptions): Promise<DeciderServer> {
@@ -222,6 +223,37 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
       return { results };
     }),
     authenticate: unimplemented("Authenticate"),
+    getRegionStatus: unary("GetRegionStatus", logger, async (r: GetRegionStatusRequest) => {
+      const size = r.pageSize === 0 ? 100 : r.pageSize;
+      if (size > 1000) throw new IamError("InvalidInput", `pageSize ${size} is above 1000`, { field: "pageSize" });
+      if (r.pageToken !== "" && !/^\d{12}$/.test(r.pageToken)) {
+        throw new IamError("InvalidInput", `pageToken ${JSON.stringify(r.pageToken)} is not one this call returned`, {
+          field: "pageToken",
+        });
+      }
+      const page = await options.view.listApplied(r.pageToken, size + 1);
+      const shown = page.slice(0, size);
+      const staleness = decider.stalenessMs();
+      return {
+        region: options.region,
+        accounts: shown.map((a) => ({
+          accountId: a.accountId,
+          revision: a.applied.revision,
+          epoch: a.applied.epoch,
+          gap: a.applied.gap ?? "",
+        })),
+        nextPageToken: page.length > size ? (shown[shown.length - 1]?.accountId ?? "") : "",
+        stalenessMs: Number.isFinite(staleness) ? staleness : -1,
+        watermarks: [...decider.watermarks()].map(([partition, committedBeforeMs]) => ({
+          partition,
+          committedBeforeMs,
+        })),
+        l1Principals: decider.cache.size,
+        l1Bytes: decider.cache.bytes,
+        l1Hits: decider.cache.hits,
+        l1Misses: decider.cache.misses,
+      };
+    }),
   };
 
   const server = new Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024, "grpc.enable_channelz": 0 });

@@ -8,6 +8,8 @@ import {
   BatchAuthorizeRequest,
   type BatchAuthorizeResponse,
   Decision,
+  GetRegionStatusRequest,
+  type GetRegionStatusResponse,
   SimulateRequest,
   type SimulateResponse,
 } from "@gatehouse/proto";
@@ -385,6 +387,36 @@ describe("decider over a live view (real Redis, gRPC)", () => {
     const e = await failure(batch(many));
     expect(e.code).toBe(status.INVALID_ARGUMENT);
     expect(e.details).toContain("at most 1000");
+  });
+
+  it("GetRegionStatus: applied revision per account (paged by account id), watermarks, staleness, L1 figures", async () => {
+    const status = (r: Partial<GetRegionStatusRequest>) =>
+      new Promise<GetRegionStatusResponse>((resolve, reject) =>
+        client.getRegionStatus(GetRegionStatusRequest.fromPartial(r), (err, res) =>
+          err === null ? resolve(res) : reject(err),
+        ),
+      );
+    await view.setWatermark(3, Date.now());
+    const other = "222200001111";
+    await view.applyRevision(other, 1, "e2", [
+      user("zed", { accountId: other, arn: `arn:aws:iam::${other}:user/zed` }),
+    ]);
+    const first = await status({ pageSize: 1 });
+    expect(first.region).toBe("eu-west-1");
+    expect(first.accounts).toEqual([{ accountId: other, revision: 1, epoch: "e2", gap: "" }]);
+    expect(first.nextPageToken).toBe(other);
+    const second = await status({ pageSize: 1, pageToken: first.nextPageToken });
+    expect(second.accounts.map((a) => [a.accountId, Number(a.revision)])).toEqual([[ACCT, revision]]);
+    const all = await status({});
+    expect(all.accounts.map((a) => a.accountId)).toContain(ACCT);
+    expect(all.nextPageToken).toBe("");
+    await expect.poll(async () => (await status({})).watermarks.some((w) => w.partition === 3)).toBe(true);
+    const now = await status({});
+    expect(Number(now.stalenessMs)).toBeGreaterThanOrEqual(0);
+    expect(Number(now.l1Hits)).toBeGreaterThan(0);
+    expect(Number(now.l1Principals)).toBeGreaterThan(0);
+    const bad = await failure(status({ pageToken: "nope" }));
+    expect(bad.details).toContain("pageToken");
   });
 
   it("one fixture table, two targets: the pure engine and the live region agree with the expected decisions", async () => {

@@ -60,6 +60,8 @@ export interface Decider {
   compiles(): number;
   /** Milliseconds since the oldest partition watermark (Infinity when none was seen). */
   stalenessMs(): number;
+  /** The latest watermark (`committed_before_ms`) of each partition, as notified. */
+  watermarks(): ReadonlyMap<number, number>;
   close(): Promise<void>;
 }
 
@@ -295,6 +297,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     cache,
     compiles: () => compiles,
     stalenessMs,
+    watermarks: () => watermarks,
     async decide(request) {
       if (request.action === "") throw new IamError("InvalidInput", "action is required", { field: "action" });
       if (request.resource === "") throw new IamError("InvalidInput", "resource is required", { field: "resource" });

@@ -79,6 +79,40 @@ export function decisionToJSON(object: Decision): string {
   }
 }
 
+export interface GetRegionStatusRequest {
+  /** Accounts per page (default 100, at most 1,000), in account id order after `page_token`. */
+  pageSize: number;
+  pageToken: string;
+}
+
+export interface AccountApplied {
+  accountId: string;
+  revision: number;
+  epoch: string;
+  /** "expected>seen" once a revision gap stopped the account (it needs a resynchronization). */
+  gap: string;
+}
+
+export interface PartitionWatermark {
+  partition: number;
+  committedBeforeMs: number;
+}
+
+export interface GetRegionStatusResponse {
+  region: string;
+  accounts: AccountApplied[];
+  /** Empty on the last page. */
+  nextPageToken: string;
+  /** Milliseconds since the oldest partition watermark; -1 when none was seen yet. */
+  stalenessMs: number;
+  watermarks: PartitionWatermark[];
+  /** The decider's compiled-principal cache (L1). */
+  l1Principals: number;
+  l1Bytes: number;
+  l1Hits: number;
+  l1Misses: number;
+}
+
 /** A request context value: a string, number, boolean or list of strings. */
 export interface ContextValue {
   kind?:
@@ -214,6 +248,544 @@ export interface AuthenticateResponse {
   accountId: string;
   userId: string;
 }
+
+function createBaseGetRegionStatusRequest(): GetRegionStatusRequest {
+  return { pageSize: 0, pageToken: "" };
+}
+
+export const GetRegionStatusRequest: MessageFns<GetRegionStatusRequest> = {
+  encode(message: GetRegionStatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetRegionStatusRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetRegionStatusRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetRegionStatusRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: GetRegionStatusRequest): unknown {
+    const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetRegionStatusRequest>): GetRegionStatusRequest {
+    return GetRegionStatusRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetRegionStatusRequest>): GetRegionStatusRequest {
+    const message = createBaseGetRegionStatusRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseAccountApplied(): AccountApplied {
+  return { accountId: "", revision: 0, epoch: "", gap: "" };
+}
+
+export const AccountApplied: MessageFns<AccountApplied> = {
+  encode(message: AccountApplied, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accountId !== "") {
+      writer.uint32(10).string(message.accountId);
+    }
+    if (message.revision !== 0) {
+      writer.uint32(16).uint64(message.revision);
+    }
+    if (message.epoch !== "") {
+      writer.uint32(26).string(message.epoch);
+    }
+    if (message.gap !== "") {
+      writer.uint32(34).string(message.gap);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AccountApplied {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAccountApplied();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.accountId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.epoch = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.gap = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AccountApplied {
+    return {
+      accountId: isSet(object.accountId)
+        ? globalThis.String(object.accountId)
+        : isSet(object.account_id)
+        ? globalThis.String(object.account_id)
+        : "",
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : "",
+      gap: isSet(object.gap) ? globalThis.String(object.gap) : "",
+    };
+  },
+
+  toJSON(message: AccountApplied): unknown {
+    const obj: any = {};
+    if (message.accountId !== "") {
+      obj.accountId = message.accountId;
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    if (message.epoch !== "") {
+      obj.epoch = message.epoch;
+    }
+    if (message.gap !== "") {
+      obj.gap = message.gap;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AccountApplied>): AccountApplied {
+    return AccountApplied.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AccountApplied>): AccountApplied {
+    const message = createBaseAccountApplied();
+    message.accountId = object.accountId ?? "";
+    message.revision = object.revision ?? 0;
+    message.epoch = object.epoch ?? "";
+    message.gap = object.gap ?? "";
+    return message;
+  },
+};
+
+function createBasePartitionWatermark(): PartitionWatermark {
+  return { partition: 0, committedBeforeMs: 0 };
+}
+
+export const PartitionWatermark: MessageFns<PartitionWatermark> = {
+  encode(message: PartitionWatermark, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partition !== 0) {
+      writer.uint32(8).int32(message.partition);
+    }
+    if (message.committedBeforeMs !== 0) {
+      writer.uint32(16).int64(message.committedBeforeMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PartitionWatermark {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePartitionWatermark();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.partition = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.committedBeforeMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PartitionWatermark {
+    return {
+      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
+      committedBeforeMs: isSet(object.committedBeforeMs)
+        ? globalThis.Number(object.committedBeforeMs)
+        : isSet(object.committed_before_ms)
+        ? globalThis.Number(object.committed_before_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: PartitionWatermark): unknown {
+    const obj: any = {};
+    if (message.partition !== 0) {
+      obj.partition = Math.round(message.partition);
+    }
+    if (message.committedBeforeMs !== 0) {
+      obj.committedBeforeMs = Math.round(message.committedBeforeMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PartitionWatermark>): PartitionWatermark {
+    return PartitionWatermark.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PartitionWatermark>): PartitionWatermark {
+    const message = createBasePartitionWatermark();
+    message.partition = object.partition ?? 0;
+    message.committedBeforeMs = object.committedBeforeMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetRegionStatusResponse(): GetRegionStatusResponse {
+  return {
+    region: "",
+    accounts: [],
+    nextPageToken: "",
+    stalenessMs: 0,
+    watermarks: [],
+    l1Principals: 0,
+    l1Bytes: 0,
+    l1Hits: 0,
+    l1Misses: 0,
+  };
+}
+
+export const GetRegionStatusResponse: MessageFns<GetRegionStatusResponse> = {
+  encode(message: GetRegionStatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.region !== "") {
+      writer.uint32(10).string(message.region);
+    }
+    for (const v of message.accounts) {
+      AccountApplied.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(26).string(message.nextPageToken);
+    }
+    if (message.stalenessMs !== 0) {
+      writer.uint32(32).int64(message.stalenessMs);
+    }
+    for (const v of message.watermarks) {
+      PartitionWatermark.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.l1Principals !== 0) {
+      writer.uint32(48).uint64(message.l1Principals);
+    }
+    if (message.l1Bytes !== 0) {
+      writer.uint32(56).uint64(message.l1Bytes);
+    }
+    if (message.l1Hits !== 0) {
+      writer.uint32(64).uint64(message.l1Hits);
+    }
+    if (message.l1Misses !== 0) {
+      writer.uint32(72).uint64(message.l1Misses);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetRegionStatusResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetRegionStatusResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.region = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.accounts.push(AccountApplied.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.stalenessMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.watermarks.push(PartitionWatermark.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.l1Principals = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.l1Bytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.l1Hits = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.l1Misses = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetRegionStatusResponse {
+    return {
+      region: isSet(object.region) ? globalThis.String(object.region) : "",
+      accounts: globalThis.Array.isArray(object?.accounts)
+        ? object.accounts.map((e: any) => AccountApplied.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+      stalenessMs: isSet(object.stalenessMs)
+        ? globalThis.Number(object.stalenessMs)
+        : isSet(object.staleness_ms)
+        ? globalThis.Number(object.staleness_ms)
+        : 0,
+      watermarks: globalThis.Array.isArray(object?.watermarks)
+        ? object.watermarks.map((e: any) => PartitionWatermark.fromJSON(e))
+        : [],
+      l1Principals: isSet(object.l1Principals)
+        ? globalThis.Number(object.l1Principals)
+        : isSet(object.l1_principals)
+        ? globalThis.Number(object.l1_principals)
+        : 0,
+      l1Bytes: isSet(object.l1Bytes)
+        ? globalThis.Number(object.l1Bytes)
+        : isSet(object.l1_bytes)
+        ? globalThis.Number(object.l1_bytes)
+        : 0,
+      l1Hits: isSet(object.l1Hits)
+        ? globalThis.Number(object.l1Hits)
+        : isSet(object.l1_hits)
+        ? globalThis.Number(object.l1_hits)
+        : 0,
+      l1Misses: isSet(object.l1Misses)
+        ? globalThis.Number(object.l1Misses)
+        : isSet(object.l1_misses)
+        ? globalThis.Number(object.l1_misses)
+        : 0,
+    };
+  },
+
+  toJSON(message: GetRegionStatusResponse): unknown {
+    const obj: any = {};
+    if (message.region !== "") {
+      obj.region = message.region;
+    }
+    if (message.accounts?.length) {
+      obj.accounts = message.accounts.map((e) => AccountApplied.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    if (message.stalenessMs !== 0) {
+      obj.stalenessMs = Math.round(message.stalenessMs);
+    }
+    if (message.watermarks?.length) {
+      obj.watermarks = message.watermarks.map((e) => PartitionWatermark.toJSON(e));
+    }
+    if (message.l1Principals !== 0) {
+      obj.l1Principals = Math.round(message.l1Principals);
+    }
+    if (message.l1Bytes !== 0) {
+      obj.l1Bytes = Math.round(message.l1Bytes);
+    }
+    if (message.l1Hits !== 0) {
+      obj.l1Hits = Math.round(message.l1Hits);
+    }
+    if (message.l1Misses !== 0) {
+      obj.l1Misses = Math.round(message.l1Misses);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetRegionStatusResponse>): GetRegionStatusResponse {
+    return GetRegionStatusResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetRegionStatusResponse>): GetRegionStatusResponse {
+    const message = createBaseGetRegionStatusResponse();
+    message.region = object.region ?? "";
+    message.accounts = object.accounts?.map((e) => AccountApplied.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    message.stalenessMs = object.stalenessMs ?? 0;
+    message.watermarks = object.watermarks?.map((e) => PartitionWatermark.fromPartial(e)) || [];
+    message.l1Principals = object.l1Principals ?? 0;
+    message.l1Bytes = object.l1Bytes ?? 0;
+    message.l1Hits = object.l1Hits ?? 0;
+    message.l1Misses = object.l1Misses ?? 0;
+    return message;
+  },
+};
 
 function createBaseContextValue(): ContextValue {
   return { kind: undefined };
@@ -2151,6 +2723,18 @@ export const AuthorizerServiceService = {
       Buffer.from(AuthenticateResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AuthenticateResponse => AuthenticateResponse.decode(value),
   },
+  /** What this region has applied and how fresh it is, as the answering decider sees it. */
+  getRegionStatus: {
+    path: "/gatehouse.v1.AuthorizerService/GetRegionStatus" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetRegionStatusRequest): Buffer =>
+      Buffer.from(GetRegionStatusRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetRegionStatusRequest => GetRegionStatusRequest.decode(value),
+    responseSerialize: (value: GetRegionStatusResponse): Buffer =>
+      Buffer.from(GetRegionStatusResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetRegionStatusResponse => GetRegionStatusResponse.decode(value),
+  },
 } as const;
 
 export interface AuthorizerServiceServer extends UntypedServiceImplementation {
@@ -2160,6 +2744,8 @@ export interface AuthorizerServiceServer extends UntypedServiceImplementation {
   simulate: handleUnaryCall<SimulateRequest, SimulateResponse>;
   /** Verifies a SigV4-signed request's credentials (long-term or temporary) and names the caller. */
   authenticate: handleUnaryCall<AuthenticateRequest, AuthenticateResponse>;
+  /** What this region has applied and how fresh it is, as the answering decider sees it. */
+  getRegionStatus: handleUnaryCall<GetRegionStatusRequest, GetRegionStatusResponse>;
 }
 
 export interface AuthorizerServiceClient extends Client {
@@ -2225,6 +2811,22 @@ export interface AuthorizerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AuthenticateResponse) => void,
   ): ClientUnaryCall;
+  /** What this region has applied and how fresh it is, as the answering decider sees it. */
+  getRegionStatus(
+    request: GetRegionStatusRequest,
+    callback: (error: ServiceError | null, response: GetRegionStatusResponse) => void,
+  ): ClientUnaryCall;
+  getRegionStatus(
+    request: GetRegionStatusRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetRegionStatusResponse) => void,
+  ): ClientUnaryCall;
+  getRegionStatus(
+    request: GetRegionStatusRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetRegionStatusResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const AuthorizerServiceClient = makeGenericClientConstructor(
@@ -2248,6 +2850,17 @@ export type DeepPartial<T> = T extends Builtin ? T
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isObject(value: any): boolean {
   return typeof value === "object" && value !== null;
