@@ -116,6 +116,12 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** Whether `o` has an own enumerable key (what `Object.keys(o).length > 0` says, without the array). */
+function hasOwnKey(o: Record<string, unknown>): boolean {
+  for (const key in o) if (Object.hasOwn(o, key)) return true;
+  return false;
+}
+
 const memberSuffixes = new Map<string, string>();
 
 /** Forgets the memoized JSON-path suffixes of element names (see `clearCompileCaches`). */
@@ -142,24 +148,23 @@ function member(path: string, name: string): string {
 export const MAX_POLICY_NESTING = 32;
 
 /**
- * Whether `root` nests objects/arrays deeper than `max` levels, walked with an explicit stack so a
- * 10,000-deep document cannot overflow the call stack (and a cyclic object is simply too deep).
+ * Whether `value`, at nesting level `depth`, nests objects/arrays deeper than `max` levels. The
+ * recursion stops at `max`, so a 10,000-deep document cannot overflow the call stack (and a cyclic
+ * object is simply too deep). It allocates nothing: it runs on every document a region compiles.
  */
-function nestsDeeperThan(root: unknown, max: number): boolean {
-  const stack: unknown[] = [root];
-  const depths: number[] = [1];
-  while (stack.length > 0) {
-    const value = stack.pop();
-    const depth = depths.pop() as number;
-    if (typeof value !== "object" || value === null) continue;
-    if (depth > max) return true;
-    const children = Array.isArray(value) ? value : Object.values(value);
-    for (const child of children) {
-      if (typeof child === "object" && child !== null) {
-        stack.push(child);
-        depths.push(depth + 1);
-      }
+function nestsDeeperThan(value: object, depth: number, max: number): boolean {
+  if (depth > max) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const child: unknown = value[i];
+      if (typeof child === "object" && child !== null && nestsDeeperThan(child, depth + 1, max)) return true;
     }
+    return false;
+  }
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const child: unknown = (value as Record<string, unknown>)[key];
+    if (typeof child === "object" && child !== null && nestsDeeperThan(child, depth + 1, max)) return true;
   }
   return false;
 }
@@ -211,13 +216,30 @@ interface Scope {
   readonly out: Collector;
 }
 
-/** A string or non-empty array of strings; reports and returns undefined otherwise. */
-function stringList(value: unknown, path: string, element: string, scope: Scope): string[] | undefined {
+/**
+ * `base.name`, or `base` when `name` is undefined. Element paths are built only for a finding: a
+ * valid policy (the common case) needs none, and building them cost an allocation per element.
+ */
+function elementPath(base: string, name: string | undefined): string {
+  return name === undefined ? base : `${base}.${name}`;
+}
+
+/**
+ * A string or non-empty array of strings; reports and returns undefined otherwise. The value is at
+ * `elementPath(base, name)`.
+ */
+function stringList(
+  value: unknown,
+  base: string,
+  name: string | undefined,
+  element: string,
+  scope: Scope,
+): string[] | undefined {
   const out = scope.out;
   if (typeof value === "string") return [value];
   if (Array.isArray(value)) {
     if (value.length === 0) {
-      out.error(path, "empty-element", `${element} must not be an empty array`);
+      out.error(elementPath(base, name), "empty-element", `${element} must not be an empty array`);
       return undefined;
     }
     // An array parsed here from JSON text is ours: a valid one is kept as is. A caller's object
@@ -227,7 +249,7 @@ function stringList(value: unknown, path: string, element: string, scope: Scope)
       const v: unknown = value[i];
       if (typeof v !== "string") {
         out.error(
-          `${path}[${i}]`,
+          `${elementPath(base, name)}[${i}]`,
           "invalid-element-type",
           `${element} entries must be strings, got ${JSON.stringify(v)}`,
         );
@@ -237,7 +259,7 @@ function stringList(value: unknown, path: string, element: string, scope: Scope)
     if (!ok) return undefined;
     return scope.owned ? (value as string[]) : (value.slice() as string[]);
   }
-  out.error(path, "invalid-element-type", `${element} must be a string or an array of strings`);
+  out.error(elementPath(base, name), "invalid-element-type", `${element} must be a string or an array of strings`);
   return undefined;
 }
 
@@ -277,21 +299,21 @@ function isValidResource(r: string): boolean {
   return hasArnShape(r) || (splitArnPattern(r) === undefined && r.includes("*"));
 }
 
-function parseActions(value: unknown, path: string, element: string, scope: Scope): string[] | undefined {
-  const list = stringList(value, path, element, scope);
+/** The Action or NotAction (`element`) of the statement at `statementPath`. */
+function parseActions(value: unknown, statementPath: string, element: string, scope: Scope): string[] | undefined {
+  const list = stringList(value, statementPath, element, element, scope);
   if (list === undefined) return undefined;
-  // Paths are built only for a finding: a valid policy (the common case) needs none.
   for (let i = 0; i < list.length; i++) {
     const a = list[i] as string;
     if (!isValidAction(a)) {
       scope.out.error(
-        itemPath(value, path, i),
+        itemPath(value, elementPath(statementPath, element), i),
         "invalid-action",
         `"${a}" is not a valid action: use "service:ActionName" (wildcards * and ? allowed) or "*"`,
       );
     } else if (scope.kind === "trust" && !a.toLowerCase().startsWith("sts:")) {
       scope.out.error(
-        itemPath(value, path, i),
+        itemPath(value, elementPath(statementPath, element), i),
         "trust-action-not-sts",
         `a role trust policy can only grant sts:* actions, not "${a}"`,
       );
@@ -305,18 +327,21 @@ function itemPath(value: unknown, path: string, i: number): string {
   return Array.isArray(value) ? `${path}[${i}]` : path;
 }
 
-function parseResources(value: unknown, path: string, element: string, scope: Scope): string[] | undefined {
-  const list = stringList(value, path, element, scope);
+/** The Resource or NotResource (`element`) of the statement at `statementPath`. */
+function parseResources(value: unknown, statementPath: string, element: string, scope: Scope): string[] | undefined {
+  const list = stringList(value, statementPath, element, element, scope);
   if (list === undefined) return undefined;
   for (let i = 0; i < list.length; i++) {
     const r = list[i] as string;
     if (!isValidResource(r)) {
       scope.out.error(
-        itemPath(value, path, i),
+        itemPath(value, elementPath(statementPath, element), i),
         "invalid-resource",
         `"${r}" is not a valid resource: use an ARN (arn:partition:service:region:account:resource) or "*"`,
       );
-    } else if (r.includes("${")) checkVariables(r, itemPath(value, path, i), scope, resourcePartOffset(r));
+    } else if (r.includes("${")) {
+      checkVariables(r, itemPath(value, elementPath(statementPath, element), i), scope, resourcePartOffset(r));
+    }
   }
   return list;
 }
@@ -350,7 +375,7 @@ function parsePrincipal(value: unknown, path: string, element: string, scope: Sc
       ok = false;
       continue;
     }
-    const list = stringList(value[type], p, `${element}.${type}`, scope);
+    const list = stringList(value[type], p, undefined, `${element}.${type}`, scope);
     if (list === undefined) {
       ok = false;
       continue;
@@ -430,8 +455,11 @@ function parseCondition(
   }
   const clauses: ConditionClause[] = [];
   let ok = true;
-  for (const [operator, block] of Object.entries(value)) {
-    // Paths are built only for a finding: a valid condition (the common case) needs none.
+  // for-in rather than Object.entries: the same own keys in the same order, without an array of
+  // pairs per Condition and per operator block. Paths are built only for a finding.
+  for (const operator in value) {
+    if (!Object.hasOwn(value, operator)) continue;
+    const block = value[operator];
     const parsed = parseOperator(operator);
     if (parsed === undefined) {
       const hint = suggestOperator(operator);
@@ -443,7 +471,7 @@ function parseCondition(
       ok = false;
       continue;
     }
-    if (!isRecord(block) || Object.keys(block).length === 0) {
+    if (!isRecord(block) || !hasOwnKey(block)) {
       out.error(
         member(path, operator),
         "invalid-condition",
@@ -453,7 +481,9 @@ function parseCondition(
       continue;
     }
     const { info } = parsed;
-    for (const [key, raw] of Object.entries(block)) {
+    for (const key in block) {
+      if (!Object.hasOwn(block, key)) continue;
+      const raw = block[key];
       const colon = key.indexOf(":");
       if (colon <= 0 || colon === key.length - 1) {
         out.error(
@@ -559,7 +589,8 @@ function parseStatement(raw: unknown, path: string, index: number, scope: Scope)
     return undefined;
   }
   const before = out.errors;
-  for (const key of Object.keys(raw)) {
+  for (const key in raw) {
+    if (!Object.hasOwn(raw, key)) continue;
     if (!STATEMENT_ELEMENTS.has(key)) {
       const hint = [...STATEMENT_ELEMENTS].find((e) => e.toLowerCase() === key.toLowerCase());
       out.error(
@@ -597,8 +628,8 @@ function parseStatement(raw: unknown, path: string, index: number, scope: Scope)
   let notAction: string[] | undefined;
   if ("Action" in raw && "NotAction" in raw) {
     out.error(path, "action-and-not-action", "a statement cannot have both Action and NotAction");
-  } else if ("Action" in raw) action = parseActions(raw.Action, `${path}.Action`, "Action", scope);
-  else if ("NotAction" in raw) notAction = parseActions(raw.NotAction, `${path}.NotAction`, "NotAction", scope);
+  } else if ("Action" in raw) action = parseActions(raw.Action, path, "Action", scope);
+  else if ("NotAction" in raw) notAction = parseActions(raw.NotAction, path, "NotAction", scope);
   else out.error(path, "missing-action", "statement needs Action or NotAction");
 
   let resource: string[] | undefined;
@@ -611,9 +642,8 @@ function parseStatement(raw: unknown, path: string, index: number, scope: Scope)
       "resource-not-allowed",
       "a role trust policy cannot have Resource or NotResource (the resource is the role)",
     );
-  } else if ("Resource" in raw) resource = parseResources(raw.Resource, `${path}.Resource`, "Resource", scope);
-  else if ("NotResource" in raw)
-    notResource = parseResources(raw.NotResource, `${path}.NotResource`, "NotResource", scope);
+  } else if ("Resource" in raw) resource = parseResources(raw.Resource, path, "Resource", scope);
+  else if ("NotResource" in raw) notResource = parseResources(raw.NotResource, path, "NotResource", scope);
   else if (!RESOURCE_OPTIONAL.has(scope.kind))
     out.error(path, "missing-resource", "statement needs Resource or NotResource");
 
@@ -709,7 +739,7 @@ export function parsePolicy(
     return { findings: out.findings };
   }
   // Before anything walks the document recursively.
-  if (nestsDeeperThan(root, MAX_POLICY_NESTING)) {
+  if (nestsDeeperThan(root, 1, MAX_POLICY_NESTING)) {
     out.error(
       "$",
       "nesting-too-deep",
