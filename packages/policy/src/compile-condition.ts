@@ -276,7 +276,16 @@ export function compileCondition(clause: ConditionClause, variables: boolean): C
       matcher = undefined;
       break;
   }
-  const lowerValues = values.map((v) => v.toLowerCase());
+  // Only `Null` (no matcher) reads these; other operators skip the lower-cased copies.
+  let nullWhenMissing = false;
+  let nullWhenPresent = false;
+  if (matcher === undefined) {
+    for (const v of values) {
+      const lower = v.toLowerCase();
+      if (lower === "true") nullWhenMissing = true;
+      else if (lower === "false") nullWhenPresent = true;
+    }
+  }
   return {
     clause,
     info,
@@ -285,8 +294,8 @@ export function compileCondition(clause: ConditionClause, variables: boolean): C
     set: parsed.setOperator === "ForAllValues" ? SET_ALL : parsed.setOperator === "ForAnyValue" ? SET_ANY : SET_NONE,
     ifExists: parsed.ifExists,
     negated: info.negated,
-    nullWhenMissing: lowerValues.includes("true"),
-    nullWhenPresent: lowerValues.includes("false"),
+    nullWhenMissing,
+    nullWhenPresent,
     matcher,
   };
 }
