@@ -169,6 +169,26 @@ function nestsDeeperThan(value: object, depth: number, max: number): boolean {
   return false;
 }
 
+function nestingTooDeep(): Finding {
+  return {
+    path: "$",
+    code: "nesting-too-deep",
+    message: `objects and arrays nest deeper than ${MAX_POLICY_NESTING} levels; a policy document needs at most 6`,
+    severity: "error",
+  };
+}
+
+/**
+ * A value as JSON, for a message. A value nested too deeply (or cyclic) is not stringified: the
+ * document then gets only the `nesting-too-deep` finding, so the message is never shown.
+ */
+function quote(value: unknown): string {
+  if (typeof value === "object" && value !== null && nestsDeeperThan(value, 1, MAX_POLICY_NESTING)) {
+    return "(a value nested too deeply)";
+  }
+  return JSON.stringify(value);
+}
+
 /** Characters of JSON text, not counting whitespace outside strings. */
 export function policySize(text: string): number {
   let count = 0;
@@ -251,7 +271,7 @@ function stringList(
         out.error(
           `${elementPath(base, name)}[${i}]`,
           "invalid-element-type",
-          `${element} entries must be strings, got ${JSON.stringify(v)}`,
+          `${element} entries must be strings, got ${quote(v)}`,
         );
         ok = false;
       }
@@ -453,7 +473,8 @@ function parseCondition(
     out.error(path, "invalid-element-type", "Condition must be an object of {operator: {key: values}}");
     return undefined;
   }
-  const clauses: ConditionClause[] = [];
+  // Most statements have one clause: an array literal of one, not an empty array grown by push.
+  let clauses: ConditionClause[] | undefined;
   let ok = true;
   // for-in rather than Object.entries: the same own keys in the same order, without an array of
   // pairs per Condition and per operator block. Paths are built only for a finding.
@@ -504,18 +525,21 @@ function parseCondition(
         ok = false;
         continue;
       }
-      const values: string[] = [];
+      let allStrings = true;
+      let valuesOk = true;
       for (let i = 0; i < rawValues.length; i++) {
         const rv: unknown = rawValues[i];
         if (typeof rv !== "string" && typeof rv !== "number" && typeof rv !== "boolean") {
           out.error(
             itemPath(raw, keyPathOf(path, operator, key), i),
             "invalid-condition-value",
-            `condition values must be strings, numbers or booleans, got ${JSON.stringify(rv)}`,
+            `condition values must be strings, numbers or booleans, got ${quote(rv)}`,
           );
           ok = false;
+          valuesOk = false;
           continue;
         }
+        if (typeof rv !== "string") allStrings = false;
         const v = String(rv);
         const problem = conditionValueError(info.family, v);
         if (problem !== undefined) {
@@ -535,7 +559,6 @@ function parseCondition(
             );
           }
         }
-        values.push(v);
       }
       if (out.warnings && key.toLowerCase().startsWith("aws:")) {
         const shape = globalKeyShape(key);
@@ -566,12 +589,19 @@ function parseCondition(
           `ForAllValues in an Allow statement also matches when "${key}" is missing or empty; consider adding a Null condition`,
         );
       }
+      // The document is invalid already (and the values may not be convertible to strings).
+      if (!valuesOk) continue;
+      // Like stringList: an array of strings parsed here from JSON text is kept as is (no copy,
+      // no growing array per clause); anything else is copied with its values as strings.
+      const values: string[] =
+        allStrings && (scope.owned || rawValues !== raw) ? (rawValues as string[]) : rawValues.map(String);
       const clause: Mutable<ConditionClause> = { operator, name: info.name, ifExists: parsed.ifExists, key, values };
       if (parsed.setOperator !== undefined) clause.setOperator = parsed.setOperator;
-      clauses.push(clause);
+      if (clauses === undefined) clauses = [clause];
+      else clauses.push(clause);
     }
   }
-  return ok ? clauses : undefined;
+  return ok ? (clauses ?? []) : undefined;
 }
 
 /** The path of a condition key: `path.Operator.key` (quoted where needed). */
@@ -617,11 +647,7 @@ function parseStatement(raw: unknown, path: string, index: number, scope: Scope)
   let effect: Effect | undefined;
   if (!("Effect" in raw)) out.error(path, "missing-effect", "statement has no Effect");
   else if (raw.Effect !== "Allow" && raw.Effect !== "Deny") {
-    out.error(
-      `${path}.Effect`,
-      "invalid-effect",
-      `Effect must be "Allow" or "Deny", got ${JSON.stringify(raw.Effect)}`,
-    );
+    out.error(`${path}.Effect`, "invalid-effect", `Effect must be "Allow" or "Deny", got ${quote(raw.Effect)}`);
   } else effect = raw.Effect;
 
   let action: string[] | undefined;
@@ -738,16 +764,15 @@ export function parsePolicy(
     out.error("$", "not-an-object", "a policy document must be a JSON object");
     return { findings: out.findings };
   }
-  // Before anything walks the document recursively.
-  if (nestsDeeperThan(root, 1, MAX_POLICY_NESTING)) {
-    out.error(
-      "$",
-      "nesting-too-deep",
-      `objects and arrays nest deeper than ${MAX_POLICY_NESTING} levels; a policy document needs at most 6`,
-    );
-    return { findings: out.findings };
-  }
+  // The nesting check walks the whole document, so it runs only where it can matter: before
+  // JSON.stringify of a whole object document (its size), and once validation has found an error
+  // (at the end). A document without errors follows the grammar, at most 6 levels deep, and
+  // validation itself reads only those levels; messages quoting a value use `quote`, which never
+  // stringifies a deep or cyclic one.
   const limit = POLICY_SIZE_LIMITS[kind];
+  if (limit !== undefined && typeof doc !== "string" && nestsDeeperThan(root, 1, MAX_POLICY_NESTING)) {
+    return { findings: [nestingTooDeep()] };
+  }
   if (limit !== undefined) {
     const size = typeof doc === "string" ? policySize(doc) : JSON.stringify(root).length;
     if (size > limit) {
@@ -782,7 +807,7 @@ export function parsePolicy(
     out.error(
       "$.Version",
       "invalid-version",
-      `Version must be "2012-10-17" or "2008-10-17", got ${JSON.stringify(root.Version)}`,
+      `Version must be "2012-10-17" or "2008-10-17", got ${quote(root.Version)}`,
     );
   }
   let policyId: string | undefined;
@@ -809,7 +834,10 @@ export function parsePolicy(
 
   if (options?.crossStatementWarnings !== false && out.warnings) crossStatementChecks(root, statements, out);
 
-  if (out.hasErrors) return { findings: out.findings };
+  if (out.hasErrors) {
+    // A document nested too deeply gets that finding alone, whatever else was wrong with it.
+    return { findings: nestsDeeperThan(root, 1, MAX_POLICY_NESTING) ? [nestingTooDeep()] : out.findings };
+  }
   const policy: Policy = {
     kind,
     ...(options?.id === undefined ? {} : { id: options.id }),
