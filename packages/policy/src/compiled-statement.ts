@@ -88,56 +88,36 @@ const ACTION_PATTERN: PatternOptions = Object.freeze({ wildcards: true, variable
 const RESOURCE_PATTERN: PatternOptions = Object.freeze({ wildcards: true, variables: false, arnSegments: true });
 const NO_CONDITIONS: readonly CompiledCondition[] = Object.freeze([]);
 
-function actionPatterns(actions: readonly string[] | undefined): readonly Pattern[] | undefined {
-  if (actions === undefined) return undefined;
-  const out: Pattern[] = new Array(actions.length);
-  for (let i = 0; i < actions.length; i++)
-    out[i] = compilePattern((actions[i] as string).toLowerCase(), ACTION_PATTERN);
-  return out;
-}
-
+// `map` with module-level functions: exact-size packed arrays (the hot path iterates them), no closures.
+const actionPattern = (a: string): Pattern => compilePattern(a.toLowerCase(), ACTION_PATTERN);
 /** Wildcards segment by segment, variables only in the resource part (after the fifth colon). */
-function resourcePatterns(
-  resources: readonly string[] | undefined,
-  variables: boolean,
-): readonly Pattern[] | undefined {
-  if (resources === undefined) return undefined;
-  const out: Pattern[] = new Array(resources.length);
-  for (let i = 0; i < resources.length; i++) {
-    const r = resources[i] as string;
-    // Only text with a `${` can hold a variable; only then is the resource part looked for.
-    out[i] = compilePattern(
-      r,
-      variables && r.includes("${")
-        ? { wildcards: true, variables, variablesFrom: resourcePartOffset(r), arnSegments: true }
-        : RESOURCE_PATTERN,
-    );
-  }
-  return out;
-}
+const resourcePattern = (r: string): Pattern =>
+  // Only text with a `${` can hold a variable; only then is the resource part looked for.
+  r.includes("${")
+    ? compilePattern(r, { wildcards: true, variables: true, variablesFrom: resourcePartOffset(r), arnSegments: true })
+    : compilePattern(r, RESOURCE_PATTERN);
+/** In a 2008-10-17 (or version-less) policy `${…}` is literal text (AWS, Version element page). */
+const literalResourcePattern = (r: string): Pattern => compilePattern(r, RESOURCE_PATTERN);
 
 function compileCores(policy: Policy, cache: boolean): readonly StatementCore[] {
   const cached = cache ? cores.get(policy) : undefined;
   if (cached !== undefined) return cached;
-  // In a 2008-10-17 (or version-less) policy `${…}` is literal text (AWS, Version element page).
   const variables = policy.version === "2012-10-17";
-  const statements = policy.statements;
-  const compiled: StatementCore[] = new Array(statements.length);
-  for (let i = 0; i < statements.length; i++) {
-    const s = statements[i] as Statement;
+  const toResource = variables ? resourcePattern : literalResourcePattern;
+  const compiled = policy.statements.map((s): StatementCore => {
     const conditions = s.conditions;
-    compiled[i] = {
+    return {
       statement: s,
       deny: s.effect === "Deny",
-      actions: actionPatterns(s.action),
-      notActions: actionPatterns(s.notAction),
-      resources: resourcePatterns(s.resource, variables),
-      notResources: resourcePatterns(s.notResource, variables),
+      actions: s.action?.map(actionPattern),
+      notActions: s.notAction?.map(actionPattern),
+      resources: s.resource?.map(toResource),
+      notResources: s.notResource?.map(toResource),
       conditions: conditions.length === 0 ? NO_CONDITIONS : conditions.map((c) => compileCondition(c, variables)),
       principal: s.principal === undefined ? undefined : compilePrincipal(s.principal),
       notPrincipal: s.notPrincipal === undefined ? undefined : compilePrincipal(s.notPrincipal),
     };
-  }
+  });
   if (cache) cores.set(policy, compiled);
   return compiled;
 }
