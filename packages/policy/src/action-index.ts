@@ -96,13 +96,11 @@ export class ActionIndex {
       wildServices.add(service);
     }
     for (const service of wildServices) push(this.byService, service, s);
-    const added = new Set<string>();
     for (const p of patterns) {
       if (p.hasWildcards) continue;
       const a = p.source;
-      if (wildServices.has(serviceOf(a) ?? "") || added.has(a)) continue;
-      added.add(a);
-      push(this.exact, a, s);
+      if (wildServices.size > 0 && wildServices.has(serviceOf(a) ?? "")) continue;
+      pushOnce(this.exact, a, s);
     }
   }
 
@@ -128,6 +126,18 @@ export class ActionIndex {
 
 /** One statement, or several in the order they were added. */
 type Bucket = CompiledStatement | CompiledStatement[];
+
+/**
+ * {@link push}, unless `s` is already the last statement under `key`: statements are added one at
+ * a time, so that is how an action listed twice in one statement shows (no Set of added actions).
+ */
+function pushOnce(map: Map<string, Bucket>, key: string, s: CompiledStatement): void {
+  const bucket = map.get(key);
+  if (bucket === undefined) map.set(key, s);
+  else if (Array.isArray(bucket)) {
+    if (bucket[bucket.length - 1] !== s) bucket.push(s);
+  } else if (bucket !== s) map.set(key, [bucket, s]);
+}
 
 function push(map: Map<string, Bucket>, key: string, s: CompiledStatement): void {
   const bucket = map.get(key);
