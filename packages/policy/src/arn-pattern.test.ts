@@ -1,4 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: IAM policy variables are literal ${…} text in policies
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { hasArnShape, splitArnPattern } from "./arn-pattern.ts";
 
@@ -32,5 +33,19 @@ describe("ARN components", () => {
         (splitArnPattern(arn)?.[1] ?? "") !== "" &&
         (splitArnPattern(arn)?.[2] ?? "") !== "",
     ).toBe(expected);
+  });
+});
+
+describe("hasArnShape", () => {
+  it("agrees with splitting the ARN on strings with and without policy variables (property)", () => {
+    const text = fc.string({ unit: fc.constantFrom("a", ":", "$", "{", "}", "*"), maxLength: 24 });
+    fc.assert(
+      fc.property(text, (arn) => {
+        const parts = splitArnPattern(arn);
+        const expected = parts !== undefined && parts[1] !== "" && parts[2] !== "";
+        expect(hasArnShape(arn)).toBe(expected);
+      }),
+      { numRuns: 5000 },
+    );
   });
 });

@@ -25,6 +25,18 @@ export function splitArnPattern(arn: string): string[] | undefined {
  * allocating (validation runs on every Resource of every statement).
  */
 export function hasArnShape(arn: string): boolean {
+  if (arn.indexOf("${") < 0) {
+    // No variable, so every colon counts: indexOf finds the five instead of a loop over each
+    // character. Colon k ends component k; the partition (1) and service (2) must not be empty.
+    const c1 = arn.indexOf(":");
+    if (c1 < 0) return false;
+    const c2 = arn.indexOf(":", c1 + 1);
+    if (c2 <= c1 + 1) return false;
+    const c3 = arn.indexOf(":", c2 + 1);
+    if (c3 <= c2 + 1) return false;
+    const c4 = arn.indexOf(":", c3 + 1);
+    return c4 >= 0 && arn.indexOf(":", c4 + 1) >= 0;
+  }
   let colons = 0;
   let depth = 0;
   let last = -1;

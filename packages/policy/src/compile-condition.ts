@@ -231,6 +231,21 @@ function matchArnComponents(
 }
 
 /**
+ * The values parsed, without those that do not parse (NaN or undefined). Validated values all
+ * parse, so the filter (a second array, grown one push at a time) is only paid for a hand-built AST.
+ */
+function parsedNumbers(values: readonly string[], parse: (v: string) => number): number[] {
+  const parsed = values.map(parse);
+  return parsed.some(Number.isNaN) ? parsed.filter((n) => !Number.isNaN(n)) : parsed;
+}
+
+/** See {@link parsedNumbers}. */
+function parsedDefined<T>(values: readonly string[], parse: (v: string) => T | undefined): T[] {
+  const parsed = values.map(parse);
+  return parsed.includes(undefined) ? parsed.filter((v) => v !== undefined) : (parsed as T[]);
+}
+
+/**
  * Compiles one clause. The clause has been validated, so typed values parse; a value that does not
  * (only reachable with a hand-built AST) simply never matches.
  */
@@ -247,27 +262,19 @@ export function compileCondition(clause: ConditionClause, variables: boolean): C
         : new StringMatcher(values.map((v) => compilePattern(v, { wildcards: info.wildcards === true, variables })));
       break;
     case "numeric":
-      matcher = new OrderedMatcher(
-        values.map(parseDecimal).filter((n) => !Number.isNaN(n)),
-        info.comparison,
-        false,
-      );
+      matcher = new OrderedMatcher(parsedNumbers(values, parseDecimal), info.comparison, false);
       break;
     case "date":
-      matcher = new OrderedMatcher(
-        values.map(parseDate).filter((n) => !Number.isNaN(n)),
-        info.comparison,
-        true,
-      );
+      matcher = new OrderedMatcher(parsedNumbers(values, parseDate), info.comparison, true);
       break;
     case "bool":
-      matcher = new BoolMatcher(values.map(toBool).filter((b) => b !== undefined));
+      matcher = new BoolMatcher(parsedDefined(values, toBool));
       break;
     case "binary":
-      matcher = new BinaryMatcher(values.map(decodeBase64).filter((b) => b !== undefined));
+      matcher = new BinaryMatcher(parsedDefined(values, decodeBase64));
       break;
     case "ip":
-      matcher = new IpMatcher(values.map(parseCidr).filter((c) => c !== undefined));
+      matcher = new IpMatcher(parsedDefined(values, parseCidr));
       break;
     case "arn":
       matcher = new ArnMatcher(values, variables);
@@ -276,7 +283,16 @@ export function compileCondition(clause: ConditionClause, variables: boolean): C
       matcher = undefined;
       break;
   }
-  const lowerValues = values.map((v) => v.toLowerCase());
+  // Only `Null` (no matcher) reads these; other operators skip the lower-cased copies.
+  let nullWhenMissing = false;
+  let nullWhenPresent = false;
+  if (matcher === undefined) {
+    for (const v of values) {
+      const lower = v.toLowerCase();
+      if (lower === "true") nullWhenMissing = true;
+      else if (lower === "false") nullWhenPresent = true;
+    }
+  }
   return {
     clause,
     info,
@@ -285,8 +301,8 @@ export function compileCondition(clause: ConditionClause, variables: boolean): C
     set: parsed.setOperator === "ForAllValues" ? SET_ALL : parsed.setOperator === "ForAnyValue" ? SET_ANY : SET_NONE,
     ifExists: parsed.ifExists,
     negated: info.negated,
-    nullWhenMissing: lowerValues.includes("true"),
-    nullWhenPresent: lowerValues.includes("false"),
+    nullWhenMissing,
+    nullWhenPresent,
     matcher,
   };
 }

@@ -14,6 +14,7 @@ import { type Context, EMPTY_CONTEXT } from "./context-lookup.ts";
 import type { EvaluationResult } from "./evaluation-result.ts";
 import { explainEvaluation } from "./explain-evaluation.ts";
 import { clearPathCache, parsePolicy } from "./parse-policy.ts";
+import { ParsedTextCache } from "./parsed-text-cache.ts";
 import type { Policy, PolicyDocumentInput, PolicyKind } from "./policy.ts";
 import { PolicyError } from "./policy-error.ts";
 import { clearTemplateCache } from "./policy-variables.ts";
@@ -75,10 +76,10 @@ function isParsedPolicy(input: PolicyInput): input is Policy {
 
 /**
  * Parsed policies by kind, then JSON text, so a document attached to many principals is parsed
- * once (and, being the same Policy object, compiled once). The text itself is the key: a caller
- * passing the same string instance pays no re-hashing.
+ * once (and, being the same Policy object, compiled once). The text itself is the key, looked up
+ * without hashing it (see {@link ParsedTextCache}): a region receives every document as a new string.
  */
-const parsedTexts = new Map<PolicyKind, Map<string, Policy>>();
+const parsedTexts = new Map<PolicyKind, ParsedTextCache<Policy>>();
 const MAX_PARSED_TEXTS = 512;
 
 /**
@@ -100,11 +101,11 @@ export function clearCompileCaches(): void {
  */
 function toPolicy(input: PolicyInput, kind: PolicyKind, field: string, fresh: Set<Policy>): Policy {
   if (isParsedPolicy(input)) return input;
-  let texts: Map<string, Policy> | undefined;
+  let texts: ParsedTextCache<Policy> | undefined;
   if (typeof input === "string") {
     texts = parsedTexts.get(kind);
     if (texts === undefined) {
-      texts = new Map();
+      texts = new ParsedTextCache(MAX_PARSED_TEXTS);
       parsedTexts.set(kind, texts);
     }
     const cached = texts.get(input);
@@ -122,11 +123,7 @@ function toPolicy(input: PolicyInput, kind: PolicyKind, field: string, fresh: Se
     });
   }
   if (texts === undefined || typeof input !== "string") fresh.add(policy);
-  else {
-    // Oldest-first eviction: Map iteration order is insertion order.
-    if (texts.size >= MAX_PARSED_TEXTS) texts.delete(texts.keys().next().value as string);
-    texts.set(input, policy);
-  }
+  else texts.set(input, policy);
   return policy;
 }
 

@@ -2,7 +2,7 @@ import type { PrincipalInfo } from "./authz-request.ts";
 import { type CompiledCondition, compileCondition, conditionHolds } from "./compile-condition.ts";
 import type { Context } from "./context-lookup.ts";
 import type { PolicyRef } from "./evaluation-result.ts";
-import { compilePattern, MATCH, type Pattern, resourcePartOffset } from "./pattern.ts";
+import { compilePattern, MATCH, type Pattern, type PatternOptions, resourcePartOffset } from "./pattern.ts";
 import type { Policy, PrincipalElement, Statement } from "./policy.ts";
 
 /** A Principal/NotPrincipal element as sets, for O(1) matching. */
@@ -82,28 +82,42 @@ export function clearStatementCache(): void {
   cores = new WeakMap();
 }
 
+/** Pattern options are shared constants: a cold compile builds hundreds of patterns. */
+const ACTION_PATTERN: PatternOptions = Object.freeze({ wildcards: true, variables: false });
+/** Options of a Resource pattern without `${` (it has no variable, whatever the policy's version). */
+const RESOURCE_PATTERN: PatternOptions = Object.freeze({ wildcards: true, variables: false, arnSegments: true });
+const NO_CONDITIONS: readonly CompiledCondition[] = Object.freeze([]);
+
+// `map` with module-level functions: exact-size packed arrays (the hot path iterates them), no closures.
+const actionPattern = (a: string): Pattern => compilePattern(a.toLowerCase(), ACTION_PATTERN);
+/** Wildcards segment by segment, variables only in the resource part (after the fifth colon). */
+const resourcePattern = (r: string): Pattern =>
+  // Only text with a `${` can hold a variable; only then is the resource part looked for.
+  r.includes("${")
+    ? compilePattern(r, { wildcards: true, variables: true, variablesFrom: resourcePartOffset(r), arnSegments: true })
+    : compilePattern(r, RESOURCE_PATTERN);
+/** In a 2008-10-17 (or version-less) policy `${…}` is literal text (AWS, Version element page). */
+const literalResourcePattern = (r: string): Pattern => compilePattern(r, RESOURCE_PATTERN);
+
 function compileCores(policy: Policy, cache: boolean): readonly StatementCore[] {
   const cached = cache ? cores.get(policy) : undefined;
   if (cached !== undefined) return cached;
-  // In a 2008-10-17 (or version-less) policy `${…}` is literal text (AWS, Version element page).
   const variables = policy.version === "2012-10-17";
-  const actionPattern = (a: string) => compilePattern(a.toLowerCase(), { wildcards: true, variables: false });
-  // Wildcards segment by segment, variables only in the resource part (after the fifth colon).
-  const resourcePattern = (r: string) =>
-    compilePattern(r, { wildcards: true, variables, variablesFrom: resourcePartOffset(r), arnSegments: true });
-  const compiled = policy.statements.map(
-    (s): StatementCore => ({
+  const toResource = variables ? resourcePattern : literalResourcePattern;
+  const compiled = policy.statements.map((s): StatementCore => {
+    const conditions = s.conditions;
+    return {
       statement: s,
       deny: s.effect === "Deny",
       actions: s.action?.map(actionPattern),
       notActions: s.notAction?.map(actionPattern),
-      resources: s.resource?.map(resourcePattern),
-      notResources: s.notResource?.map(resourcePattern),
-      conditions: s.conditions.map((c) => compileCondition(c, variables)),
+      resources: s.resource?.map(toResource),
+      notResources: s.notResource?.map(toResource),
+      conditions: conditions.length === 0 ? NO_CONDITIONS : conditions.map((c) => compileCondition(c, variables)),
       principal: s.principal === undefined ? undefined : compilePrincipal(s.principal),
       notPrincipal: s.notPrincipal === undefined ? undefined : compilePrincipal(s.notPrincipal),
-    }),
-  );
+    };
+  });
   if (cache) cores.set(policy, compiled);
   return compiled;
 }

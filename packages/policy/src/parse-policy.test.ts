@@ -437,6 +437,20 @@ describe("validation findings", () => {
       (deep: string) =>
         `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Principal":{"AWS":${deep}}}}`,
     ],
+    [
+      "Sid",
+      (deep: string) =>
+        `{"Version":"2012-10-17","Statement":{"Sid":${deep},"Effect":"Allow","Action":"s3:*","Resource":"*"}}`,
+    ],
+    [
+      "Effect",
+      (deep: string) => `{"Version":"2012-10-17","Statement":{"Effect":${deep},"Action":"s3:*","Resource":"*"}}`,
+    ],
+    [
+      "an unknown element",
+      (deep: string) =>
+        `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"},"Extra":${deep}}`,
+    ],
   ])("reports nesting 10,000 deep in %s as an error finding instead of overflowing the stack", (_, wrap) => {
     const deep = `${"[".repeat(10_000)}${"]".repeat(10_000)}`;
     for (const input of [wrap(deep), JSON.parse(wrap(deep)) as Record<string, unknown>]) {

@@ -116,6 +116,12 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** Whether `o` has an own enumerable key (what `Object.keys(o).length > 0` says, without the array). */
+function hasOwnKey(o: Record<string, unknown>): boolean {
+  for (const key in o) if (Object.hasOwn(o, key)) return true;
+  return false;
+}
+
 const memberSuffixes = new Map<string, string>();
 
 /** Forgets the memoized JSON-path suffixes of element names (see `clearCompileCaches`). */
@@ -142,26 +148,45 @@ function member(path: string, name: string): string {
 export const MAX_POLICY_NESTING = 32;
 
 /**
- * Whether `root` nests objects/arrays deeper than `max` levels, walked with an explicit stack so a
- * 10,000-deep document cannot overflow the call stack (and a cyclic object is simply too deep).
+ * Whether `value`, at nesting level `depth`, nests objects/arrays deeper than `max` levels. The
+ * recursion stops at `max`, so a 10,000-deep document cannot overflow the call stack (and a cyclic
+ * object is simply too deep). It allocates nothing: it runs on every document a region compiles.
  */
-function nestsDeeperThan(root: unknown, max: number): boolean {
-  const stack: unknown[] = [root];
-  const depths: number[] = [1];
-  while (stack.length > 0) {
-    const value = stack.pop();
-    const depth = depths.pop() as number;
-    if (typeof value !== "object" || value === null) continue;
-    if (depth > max) return true;
-    const children = Array.isArray(value) ? value : Object.values(value);
-    for (const child of children) {
-      if (typeof child === "object" && child !== null) {
-        stack.push(child);
-        depths.push(depth + 1);
-      }
+function nestsDeeperThan(value: object, depth: number, max: number): boolean {
+  if (depth > max) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const child: unknown = value[i];
+      if (typeof child === "object" && child !== null && nestsDeeperThan(child, depth + 1, max)) return true;
     }
+    return false;
+  }
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const child: unknown = (value as Record<string, unknown>)[key];
+    if (typeof child === "object" && child !== null && nestsDeeperThan(child, depth + 1, max)) return true;
   }
   return false;
+}
+
+function nestingTooDeep(): Finding {
+  return {
+    path: "$",
+    code: "nesting-too-deep",
+    message: `objects and arrays nest deeper than ${MAX_POLICY_NESTING} levels; a policy document needs at most 6`,
+    severity: "error",
+  };
+}
+
+/**
+ * A value as JSON, for a message. A value nested too deeply (or cyclic) is not stringified: the
+ * document then gets only the `nesting-too-deep` finding, so the message is never shown.
+ */
+function quote(value: unknown): string {
+  if (typeof value === "object" && value !== null && nestsDeeperThan(value, 1, MAX_POLICY_NESTING)) {
+    return "(a value nested too deeply)";
+  }
+  return JSON.stringify(value);
 }
 
 /** Characters of JSON text, not counting whitespace outside strings. */
@@ -211,13 +236,30 @@ interface Scope {
   readonly out: Collector;
 }
 
-/** A string or non-empty array of strings; reports and returns undefined otherwise. */
-function stringList(value: unknown, path: string, element: string, scope: Scope): string[] | undefined {
+/**
+ * `base.name`, or `base` when `name` is undefined. Element paths are built only for a finding: a
+ * valid policy (the common case) needs none, and building them cost an allocation per element.
+ */
+function elementPath(base: string, name: string | undefined): string {
+  return name === undefined ? base : `${base}.${name}`;
+}
+
+/**
+ * A string or non-empty array of strings; reports and returns undefined otherwise. The value is at
+ * `elementPath(base, name)`.
+ */
+function stringList(
+  value: unknown,
+  base: string,
+  name: string | undefined,
+  element: string,
+  scope: Scope,
+): string[] | undefined {
   const out = scope.out;
   if (typeof value === "string") return [value];
   if (Array.isArray(value)) {
     if (value.length === 0) {
-      out.error(path, "empty-element", `${element} must not be an empty array`);
+      out.error(elementPath(base, name), "empty-element", `${element} must not be an empty array`);
       return undefined;
     }
     // An array parsed here from JSON text is ours: a valid one is kept as is. A caller's object
@@ -227,9 +269,9 @@ function stringList(value: unknown, path: string, element: string, scope: Scope)
       const v: unknown = value[i];
       if (typeof v !== "string") {
         out.error(
-          `${path}[${i}]`,
+          `${elementPath(base, name)}[${i}]`,
           "invalid-element-type",
-          `${element} entries must be strings, got ${JSON.stringify(v)}`,
+          `${element} entries must be strings, got ${quote(v)}`,
         );
         ok = false;
       }
@@ -237,7 +279,7 @@ function stringList(value: unknown, path: string, element: string, scope: Scope)
     if (!ok) return undefined;
     return scope.owned ? (value as string[]) : (value.slice() as string[]);
   }
-  out.error(path, "invalid-element-type", `${element} must be a string or an array of strings`);
+  out.error(elementPath(base, name), "invalid-element-type", `${element} must be a string or an array of strings`);
   return undefined;
 }
 
@@ -277,21 +319,21 @@ function isValidResource(r: string): boolean {
   return hasArnShape(r) || (splitArnPattern(r) === undefined && r.includes("*"));
 }
 
-function parseActions(value: unknown, path: string, element: string, scope: Scope): string[] | undefined {
-  const list = stringList(value, path, element, scope);
+/** The Action or NotAction (`element`) of the statement at `statementPath`. */
+function parseActions(value: unknown, statementPath: string, element: string, scope: Scope): string[] | undefined {
+  const list = stringList(value, statementPath, element, element, scope);
   if (list === undefined) return undefined;
-  // Paths are built only for a finding: a valid policy (the common case) needs none.
   for (let i = 0; i < list.length; i++) {
     const a = list[i] as string;
     if (!isValidAction(a)) {
       scope.out.error(
-        itemPath(value, path, i),
+        itemPath(value, elementPath(statementPath, element), i),
         "invalid-action",
         `"${a}" is not a valid action: use "service:ActionName" (wildcards * and ? allowed) or "*"`,
       );
     } else if (scope.kind === "trust" && !a.toLowerCase().startsWith("sts:")) {
       scope.out.error(
-        itemPath(value, path, i),
+        itemPath(value, elementPath(statementPath, element), i),
         "trust-action-not-sts",
         `a role trust policy can only grant sts:* actions, not "${a}"`,
       );
@@ -305,18 +347,21 @@ function itemPath(value: unknown, path: string, i: number): string {
   return Array.isArray(value) ? `${path}[${i}]` : path;
 }
 
-function parseResources(value: unknown, path: string, element: string, scope: Scope): string[] | undefined {
-  const list = stringList(value, path, element, scope);
+/** The Resource or NotResource (`element`) of the statement at `statementPath`. */
+function parseResources(value: unknown, statementPath: string, element: string, scope: Scope): string[] | undefined {
+  const list = stringList(value, statementPath, element, element, scope);
   if (list === undefined) return undefined;
   for (let i = 0; i < list.length; i++) {
     const r = list[i] as string;
     if (!isValidResource(r)) {
       scope.out.error(
-        itemPath(value, path, i),
+        itemPath(value, elementPath(statementPath, element), i),
         "invalid-resource",
         `"${r}" is not a valid resource: use an ARN (arn:partition:service:region:account:resource) or "*"`,
       );
-    } else if (r.includes("${")) checkVariables(r, itemPath(value, path, i), scope, resourcePartOffset(r));
+    } else if (r.includes("${")) {
+      checkVariables(r, itemPath(value, elementPath(statementPath, element), i), scope, resourcePartOffset(r));
+    }
   }
   return list;
 }
@@ -350,7 +395,7 @@ function parsePrincipal(value: unknown, path: string, element: string, scope: Sc
       ok = false;
       continue;
     }
-    const list = stringList(value[type], p, `${element}.${type}`, scope);
+    const list = stringList(value[type], p, undefined, `${element}.${type}`, scope);
     if (list === undefined) {
       ok = false;
       continue;
@@ -428,10 +473,14 @@ function parseCondition(
     out.error(path, "invalid-element-type", "Condition must be an object of {operator: {key: values}}");
     return undefined;
   }
-  const clauses: ConditionClause[] = [];
+  // Most statements have one clause: an array literal of one, not an empty array grown by push.
+  let clauses: ConditionClause[] | undefined;
   let ok = true;
-  for (const [operator, block] of Object.entries(value)) {
-    // Paths are built only for a finding: a valid condition (the common case) needs none.
+  // for-in rather than Object.entries: the same own keys in the same order, without an array of
+  // pairs per Condition and per operator block. Paths are built only for a finding.
+  for (const operator in value) {
+    if (!Object.hasOwn(value, operator)) continue;
+    const block = value[operator];
     const parsed = parseOperator(operator);
     if (parsed === undefined) {
       const hint = suggestOperator(operator);
@@ -443,7 +492,7 @@ function parseCondition(
       ok = false;
       continue;
     }
-    if (!isRecord(block) || Object.keys(block).length === 0) {
+    if (!isRecord(block) || !hasOwnKey(block)) {
       out.error(
         member(path, operator),
         "invalid-condition",
@@ -453,7 +502,9 @@ function parseCondition(
       continue;
     }
     const { info } = parsed;
-    for (const [key, raw] of Object.entries(block)) {
+    for (const key in block) {
+      if (!Object.hasOwn(block, key)) continue;
+      const raw = block[key];
       const colon = key.indexOf(":");
       if (colon <= 0 || colon === key.length - 1) {
         out.error(
@@ -474,18 +525,21 @@ function parseCondition(
         ok = false;
         continue;
       }
-      const values: string[] = [];
+      let allStrings = true;
+      let valuesOk = true;
       for (let i = 0; i < rawValues.length; i++) {
         const rv: unknown = rawValues[i];
         if (typeof rv !== "string" && typeof rv !== "number" && typeof rv !== "boolean") {
           out.error(
             itemPath(raw, keyPathOf(path, operator, key), i),
             "invalid-condition-value",
-            `condition values must be strings, numbers or booleans, got ${JSON.stringify(rv)}`,
+            `condition values must be strings, numbers or booleans, got ${quote(rv)}`,
           );
           ok = false;
+          valuesOk = false;
           continue;
         }
+        if (typeof rv !== "string") allStrings = false;
         const v = String(rv);
         const problem = conditionValueError(info.family, v);
         if (problem !== undefined) {
@@ -505,7 +559,6 @@ function parseCondition(
             );
           }
         }
-        values.push(v);
       }
       if (out.warnings && key.toLowerCase().startsWith("aws:")) {
         const shape = globalKeyShape(key);
@@ -536,12 +589,19 @@ function parseCondition(
           `ForAllValues in an Allow statement also matches when "${key}" is missing or empty; consider adding a Null condition`,
         );
       }
+      // The document is invalid already (and the values may not be convertible to strings).
+      if (!valuesOk) continue;
+      // Like stringList: an array of strings parsed here from JSON text is kept as is (no copy,
+      // no growing array per clause); anything else is copied with its values as strings.
+      const values: string[] =
+        allStrings && (scope.owned || rawValues !== raw) ? (rawValues as string[]) : rawValues.map(String);
       const clause: Mutable<ConditionClause> = { operator, name: info.name, ifExists: parsed.ifExists, key, values };
       if (parsed.setOperator !== undefined) clause.setOperator = parsed.setOperator;
-      clauses.push(clause);
+      if (clauses === undefined) clauses = [clause];
+      else clauses.push(clause);
     }
   }
-  return ok ? clauses : undefined;
+  return ok ? (clauses ?? []) : undefined;
 }
 
 /** The path of a condition key: `path.Operator.key` (quoted where needed). */
@@ -559,7 +619,8 @@ function parseStatement(raw: unknown, path: string, index: number, scope: Scope)
     return undefined;
   }
   const before = out.errors;
-  for (const key of Object.keys(raw)) {
+  for (const key in raw) {
+    if (!Object.hasOwn(raw, key)) continue;
     if (!STATEMENT_ELEMENTS.has(key)) {
       const hint = [...STATEMENT_ELEMENTS].find((e) => e.toLowerCase() === key.toLowerCase());
       out.error(
@@ -586,19 +647,15 @@ function parseStatement(raw: unknown, path: string, index: number, scope: Scope)
   let effect: Effect | undefined;
   if (!("Effect" in raw)) out.error(path, "missing-effect", "statement has no Effect");
   else if (raw.Effect !== "Allow" && raw.Effect !== "Deny") {
-    out.error(
-      `${path}.Effect`,
-      "invalid-effect",
-      `Effect must be "Allow" or "Deny", got ${JSON.stringify(raw.Effect)}`,
-    );
+    out.error(`${path}.Effect`, "invalid-effect", `Effect must be "Allow" or "Deny", got ${quote(raw.Effect)}`);
   } else effect = raw.Effect;
 
   let action: string[] | undefined;
   let notAction: string[] | undefined;
   if ("Action" in raw && "NotAction" in raw) {
     out.error(path, "action-and-not-action", "a statement cannot have both Action and NotAction");
-  } else if ("Action" in raw) action = parseActions(raw.Action, `${path}.Action`, "Action", scope);
-  else if ("NotAction" in raw) notAction = parseActions(raw.NotAction, `${path}.NotAction`, "NotAction", scope);
+  } else if ("Action" in raw) action = parseActions(raw.Action, path, "Action", scope);
+  else if ("NotAction" in raw) notAction = parseActions(raw.NotAction, path, "NotAction", scope);
   else out.error(path, "missing-action", "statement needs Action or NotAction");
 
   let resource: string[] | undefined;
@@ -611,9 +668,8 @@ function parseStatement(raw: unknown, path: string, index: number, scope: Scope)
       "resource-not-allowed",
       "a role trust policy cannot have Resource or NotResource (the resource is the role)",
     );
-  } else if ("Resource" in raw) resource = parseResources(raw.Resource, `${path}.Resource`, "Resource", scope);
-  else if ("NotResource" in raw)
-    notResource = parseResources(raw.NotResource, `${path}.NotResource`, "NotResource", scope);
+  } else if ("Resource" in raw) resource = parseResources(raw.Resource, path, "Resource", scope);
+  else if ("NotResource" in raw) notResource = parseResources(raw.NotResource, path, "NotResource", scope);
   else if (!RESOURCE_OPTIONAL.has(scope.kind))
     out.error(path, "missing-resource", "statement needs Resource or NotResource");
 
@@ -708,16 +764,15 @@ export function parsePolicy(
     out.error("$", "not-an-object", "a policy document must be a JSON object");
     return { findings: out.findings };
   }
-  // Before anything walks the document recursively.
-  if (nestsDeeperThan(root, MAX_POLICY_NESTING)) {
-    out.error(
-      "$",
-      "nesting-too-deep",
-      `objects and arrays nest deeper than ${MAX_POLICY_NESTING} levels; a policy document needs at most 6`,
-    );
-    return { findings: out.findings };
-  }
+  // The nesting check walks the whole document, so it runs only where it can matter: before
+  // JSON.stringify of a whole object document (its size), and once validation has found an error
+  // (at the end). A document without errors follows the grammar, at most 6 levels deep, and
+  // validation itself reads only those levels; messages quoting a value use `quote`, which never
+  // stringifies a deep or cyclic one.
   const limit = POLICY_SIZE_LIMITS[kind];
+  if (limit !== undefined && typeof doc !== "string" && nestsDeeperThan(root, 1, MAX_POLICY_NESTING)) {
+    return { findings: [nestingTooDeep()] };
+  }
   if (limit !== undefined) {
     const size = typeof doc === "string" ? policySize(doc) : JSON.stringify(root).length;
     if (size > limit) {
@@ -752,7 +807,7 @@ export function parsePolicy(
     out.error(
       "$.Version",
       "invalid-version",
-      `Version must be "2012-10-17" or "2008-10-17", got ${JSON.stringify(root.Version)}`,
+      `Version must be "2012-10-17" or "2008-10-17", got ${quote(root.Version)}`,
     );
   }
   let policyId: string | undefined;
@@ -779,7 +834,10 @@ export function parsePolicy(
 
   if (options?.crossStatementWarnings !== false && out.warnings) crossStatementChecks(root, statements, out);
 
-  if (out.hasErrors) return { findings: out.findings };
+  if (out.hasErrors) {
+    // A document nested too deeply gets that finding alone, whatever else was wrong with it.
+    return { findings: nestsDeeperThan(root, 1, MAX_POLICY_NESTING) ? [nestingTooDeep()] : out.findings };
+  }
   const policy: Policy = {
     kind,
     ...(options?.id === undefined ? {} : { id: options.id }),

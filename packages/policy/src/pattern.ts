@@ -104,7 +104,10 @@ export class Pattern {
     this.variables = variables;
     this.hasVariables = variables.length > 0;
     this.hasWildcards = hasWildcards;
-    const lead = segments[0]?.parts[0];
+    // Only GENERAL and SEGMENTED patterns have segments; reading index 0 of the shared empty
+    // array would be an out-of-bounds load, which V8 handles off its fast path.
+    const parts = segments.length === 0 ? NO_PARTS : (segments[0] as Segment).parts;
+    const lead = parts.length === 0 ? undefined : parts[0];
     this.prefix = typeof lead === "string" ? lead : "";
     const probeText = kind === GENERAL || kind === SEGMENTED ? this.prefix : literal;
     this.probe = probeText.length === 0 ? -1 : probeText.charCodeAt(probeText.length - 1);
