@@ -250,10 +250,11 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     for (;;) {
       let flight = loading.get(arn);
       if (flight === undefined) {
+        const generation = cache.generation;
         flight = view.readPrincipal(accountId, arn).then((snapshot) => {
           compiles++;
           const compiled = compilePrincipal(snapshot);
-          if (compiled !== undefined) cache.set(compiled);
+          if (compiled !== undefined) cache.set(compiled, generation);
           return compiled;
         });
         const mine = flight;
@@ -355,6 +356,12 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
         request.simulation === undefined
           ? await principalAt(accountId, principalArn, atLeast)
           : await simulated(accountId, principalArn, request.simulation);
+      // Taken now, before anything else awaits: a cached principal is valid from its revision up
+      // to every notification processed so far (none named it); anything else only at its own.
+      const revision =
+        request.simulation === undefined && cache.isCurrent(principal)
+          ? Math.max(principal.revision, notified.get(accountId) ?? 0)
+          : principal.revision;
       const resourceAccount = request.resourceAccount ?? accountId;
       let resource = inlineResource;
       if (inline === undefined) {
@@ -392,12 +399,6 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
         { action: request.action, resource: request.resource, resourceAccount, context },
         { explain: request.explain },
       );
-      // Valid from its own revision up to every notification processed since (none named it).
-      // A compile overtaken by an invalidation (or a simulation's) is only valid at its own revision.
-      const revision =
-        request.simulation === undefined && cache.isCurrent(principal)
-          ? Math.max(principal.revision, notified.get(accountId) ?? 0)
-          : principal.revision;
       return { result, accountId, revision };
     },
     async close() {

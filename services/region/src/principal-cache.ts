@@ -6,6 +6,8 @@ import type { CompiledPrincipal } from "./compile-principal.ts";
  * applied revision above the one it was compiled at is dropped, and a compile that finishes
  * after such an invalidation is not cached (it may still answer its own call, at its revision).
  */
+const MAX_MARKS = 100_000;
+
 export class PrincipalCache {
   readonly #maxBytes: number;
   readonly #entries = new Map<string, CompiledPrincipal>();
@@ -13,6 +15,7 @@ export class PrincipalCache {
   readonly #invalidatedAt = new Map<string, number>();
   readonly #accountInvalidatedAt = new Map<string, number>();
   #bytes = 0;
+  #generation = 0;
   hits = 0;
   misses = 0;
 
@@ -41,17 +44,33 @@ export class PrincipalCache {
     return hit;
   }
 
-  /** Whether no invalidation above `entry`'s revision was seen (it is valid up to the latest notification). */
+  /**
+   * Whether `entry` is the cached one: then no invalidation above its revision was seen, and it is
+   * valid up to the latest processed notification.
+   */
   isCurrent(entry: CompiledPrincipal): boolean {
-    return (
-      entry.revision >=
-      Math.max(this.#invalidatedAt.get(entry.arn) ?? 0, this.#accountInvalidatedAt.get(entry.accountId) ?? 0)
-    );
+    return this.#entries.get(entry.arn) === entry;
   }
 
-  /** Caches `entry` unless an invalidation above its revision was seen meanwhile. */
-  set(entry: CompiledPrincipal): void {
-    if (!this.isCurrent(entry)) return;
+  /**
+   * Bumped whenever the invalidation marks are forgotten (they are bounded): a load that began in
+   * an earlier generation cannot be checked against them and is not cached.
+   */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /**
+   * Caches `entry`, loaded in `generation`, unless an invalidation above its revision was seen
+   * since the load began (it may still answer its own call, at its own revision).
+   */
+  set(entry: CompiledPrincipal, generation: number): void {
+    if (generation !== this.#generation) return;
+    const stale = Math.max(
+      this.#invalidatedAt.get(entry.arn) ?? 0,
+      this.#accountInvalidatedAt.get(entry.accountId) ?? 0,
+    );
+    if (entry.revision < stale) return;
     this.#drop(entry.arn);
     this.#entries.set(entry.arn, entry);
     this.#bytes += entry.bytes;
@@ -63,6 +82,12 @@ export class PrincipalCache {
 
   /** Revision `revision` of `accountId` changed these principals (or all of the account's). */
   invalidate(accountId: string, revision: number, all: boolean, principals: readonly string[]): void {
+    // The marks only guard loads in flight; bound them (cached entries were evicted already).
+    if (this.#invalidatedAt.size + this.#accountInvalidatedAt.size > MAX_MARKS) {
+      this.#invalidatedAt.clear();
+      this.#accountInvalidatedAt.clear();
+      this.#generation++;
+    }
     if (all) {
       this.#accountInvalidatedAt.set(accountId, Math.max(revision, this.#accountInvalidatedAt.get(accountId) ?? 0));
       for (const [arn, e] of this.#entries) if (e.accountId === accountId && e.revision < revision) this.#drop(arn);
