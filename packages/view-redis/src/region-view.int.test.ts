@@ -92,6 +92,7 @@ describe("region view in Redis", () => {
     redis = testRedis();
     sub = testRedis();
     view = createRegionView({ redis, keyPrefix: keys.prefix });
+    await view.ensureGeneration();
     await sub.subscribe(view.channel);
     sub.on("message", (_c: string, m: string) => notes.push(view.parseNotification(m)));
   });
@@ -174,6 +175,15 @@ describe("region view in Redis", () => {
       ...before,
       applied: { ...before.applied, gap: "6>7" },
     });
+  });
+
+  it("a view whose generation is gone (Redis flushed) applies nothing; a new generation is made once", async () => {
+    const other = createRegionView({ redis, keyPrefix: `${keys.prefix}lost:` });
+    expect(await other.applyRevision(ACCT, 1, "e1", [user("x")])).toEqual({ kind: "view-lost", appliedRevision: 0 });
+    expect((await other.appliedRevision(ACCT)).revision).toBe(0);
+    const generation = await other.ensureGeneration();
+    expect(await other.ensureGeneration()).toBe(generation);
+    expect((await other.applyRevision(ACCT, 1, "e1", [user("x")])).kind).toBe("applied");
   });
 
   it("a multi-event revision is never seen half-applied under concurrent reads", async () => {

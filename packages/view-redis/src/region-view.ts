@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { IamError } from "@gatehouse/core";
 import { decodeEntity, type TypedEntity } from "@gatehouse/events";
 import type { Redis } from "ioredis";
@@ -21,10 +22,15 @@ export interface RegionViewOptions {
  *   rewound it): nothing changed, the account needs a resynchronization.
  * - `gap`: above `applied + 1`: nothing changed, the account is marked gapped until healed.
  * - `gapped`: the account was already marked gapped; nothing changed.
+ * - `view-lost`: the view's generation is gone (Redis was flushed or lost its data): nothing
+ *   changed; the applier must restart and rebuild under a new generation.
  */
 export type ApplyOutcome =
   | { readonly kind: "applied"; readonly revision: number; readonly invalidated: Invalidation }
-  | { readonly kind: "duplicate" | "epoch-mismatch" | "gap" | "gapped"; readonly appliedRevision: number };
+  | {
+      readonly kind: "duplicate" | "epoch-mismatch" | "gap" | "gapped" | "view-lost";
+      readonly appliedRevision: number;
+    };
 
 /** The principals whose decisions may differ after a revision. */
 export interface Invalidation {
@@ -79,6 +85,12 @@ export interface RegionView {
     epoch: string,
     entities: readonly TypedEntity[],
   ): Promise<ApplyOutcome>;
+  /**
+   * The id of this copy of the view, created on first use. A Redis that lost its data has none,
+   * so a new one is made: an applier consuming under a group named after it reads the topic from
+   * its start and rebuilds the view (as far as the topic's retention reaches).
+   */
+  ensureGeneration(): Promise<string>;
   /** The account's applied revision (0 when the region has nothing of it). */
   appliedRevision(accountId: string): Promise<AppliedRevision>;
   /** A principal's inputs at one revision (one script, so never half a revision). */
@@ -133,10 +145,20 @@ export function createRegionView(options: RegionViewOptions): RegionView {
       const [outcome, rev, all, ...principals] = reply;
       if (outcome === "applied")
         return { kind: "applied", revision: Number(rev), invalidated: { all: all === 1, principals } };
-      if (outcome === "duplicate" || outcome === "epoch-mismatch" || outcome === "gap" || outcome === "gapped") {
+      if (
+        outcome === "duplicate" ||
+        outcome === "epoch-mismatch" ||
+        outcome === "gap" ||
+        outcome === "gapped" ||
+        outcome === "view-lost"
+      ) {
         return { kind: outcome, appliedRevision: Number(rev) };
       }
       throw new IamError("ServiceFailure", `apply script answered ${JSON.stringify(outcome)}`);
+    },
+    async ensureGeneration() {
+      await redis.set(`${p}generation`, randomUUID().slice(0, 8), "NX");
+      return (await redis.get(`${p}generation`)) ?? "";
     },
     async appliedRevision(accountId) {
       const [revision, epoch, gap] = await redis.hmget(`${p}a:${accountId}:rev`, "revision", "epoch", "gap");

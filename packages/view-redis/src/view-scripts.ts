@@ -11,6 +11,7 @@
  * - `P a:A:gm:GROUPID`     set of the group's members' ARNs
  * - `P a:A:pa:POLICYARN`   set of `u|ARN`, `r|ARN`, `g|GROUPID` the policy is attached to or bounds
  * - `P ak:KEYID`           `A` of the access key (its state is under the account)
+ * - `P generation`         random id of this copy of the view (the applier's consumer group includes it)
  * - `P accounts`           sorted set (all scores 0, so ordered by id) of the accounts applied
  * - `P wm`                 hash: partition → watermark `committed_before_ms`
  * - `P notify`             pub/sub channel: one JSON message per applied revision (the principals
@@ -31,6 +32,9 @@ local epoch = ARGV[4]
 local n = tonumber(ARGV[5])
 local a = p .. 'a:' .. acct .. ':'
 local revKey = a .. 'rev'
+-- The view's generation is written when an applier starts; without it Redis lost the view (a
+-- flush or a restart without persistence) and nothing may be applied on top of the void.
+if redis.call('EXISTS', p .. 'generation') == 0 then return {'view-lost', 0, 0} end
 local cur = redis.call('HMGET', revKey, 'revision', 'epoch', 'gap')
 local applied = tonumber(cur[1] or '0')
 local curEpoch = cur[2] or ''

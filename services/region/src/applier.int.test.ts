@@ -1,6 +1,13 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { createTestKeyPrefix, createTestTopic, type TestTopic, testKafka, testRedis } from "@gatehouse/testkit";
+import {
+  createTestKeyPrefix,
+  createTestTopic,
+  deleteKeysWithPrefix,
+  type TestTopic,
+  testKafka,
+  testRedis,
+} from "@gatehouse/testkit";
 import { createRegionView, type RegionView } from "@gatehouse/view-redis";
 import type { Redis } from "ioredis";
 import type { Producer } from "kafkajs";
@@ -125,6 +132,60 @@ describe("applier (real Kafka and Redis)", () => {
   });
 });
 
+describe("a region whose Redis lost the view", () => {
+  it("is rebuilt from the topic by a restart; a loss under a running applier stops it instead of applying on the void", async () => {
+    const topic = await createTestTopic({ prefix: "flush", partitions: 2 });
+    const keys = createTestKeyPrefix({ prefix: "flush" });
+    const producer = testKafka().producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const redis = testRedis();
+    const view = createRegionView({ redis, keyPrefix: keys.prefix });
+    const acct = "400000000001";
+    const arn = `arn:aws:iam::${acct}:user/u`;
+    const start = (onViewLost?: () => void) =>
+      startApplier({
+        kafka: testKafka(),
+        topic: topic.name,
+        groupId: keys.prefix.slice(0, -1),
+        view,
+        logger,
+        ...(onViewLost === undefined ? {} : { onViewLost }),
+      });
+    try {
+      for (let r = 1; r <= 5; r++) await sendEvents(producer, topic.name, revisionEvents(acct, r));
+      const first = await start();
+      await expect.poll(async () => (await view.appliedRevision(acct)).revision, { timeout: 15_000 }).toBe(5);
+      const before = await view.readPrincipal(acct, arn);
+      await first.stop();
+      expect(await deleteKeysWithPrefix(redis, keys.prefix)).toBeGreaterThan(0);
+      // A restart finds no generation: a new one, a new consumer group, the topic from its start.
+      let lost = false;
+      const second = await start(() => {
+        lost = true;
+      });
+      await expect.poll(async () => (await view.appliedRevision(acct)).revision, { timeout: 15_000 }).toBe(5);
+      expect(await view.readPrincipal(acct, arn)).toEqual(before);
+      // Lost again while running: the next revision is refused and the applier stops.
+      expect(await deleteKeysWithPrefix(redis, keys.prefix)).toBeGreaterThan(0);
+      await sendEvents(producer, topic.name, revisionEvents(acct, 6));
+      await expect.poll(() => lost, { timeout: 15_000 }).toBe(true);
+      expect((await view.appliedRevision(acct)).revision).toBe(0);
+      await second.stop();
+      const third = await start();
+      try {
+        await expect.poll(async () => (await view.appliedRevision(acct)).revision, { timeout: 15_000 }).toBe(6);
+      } finally {
+        await third.stop();
+      }
+    } finally {
+      await producer.disconnect();
+      await redis.quit();
+      await topic.delete();
+      await keys.cleanup();
+    }
+  });
+});
+
 describe("applier across consumer-group rebalances", () => {
   it("a second member joining and the first leaving mid-stream: every revision applied once, none lost", async () => {
     const topic = await createTestTopic({ prefix: "rebalance", partitions: 4 });
@@ -214,6 +275,7 @@ describe("applier process killed with SIGKILL mid-stream", () => {
     const redis = testRedis();
     const view = createRegionView({ redis, keyPrefix: keys.prefix });
     const refView = createRegionView({ redis, keyPrefix: reference.prefix });
+    await refView.ensureGeneration();
     let child = startProcess();
     try {
       const sending = (async () => {

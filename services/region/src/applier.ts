@@ -9,8 +9,13 @@ import { type CompleteRevision, RevisionAssembler } from "./revision-assembler.t
 export interface ApplierOptions {
   readonly kafka: Kafka;
   readonly topic: string;
-  /** One consumer group per region: every region reads the whole topic. */
+  /**
+   * One consumer group per region: every region reads the whole topic. The view's generation is
+   * appended, so a Redis that lost the view is rebuilt from the topic's start by a new group.
+   */
   readonly groupId: string;
+  /** Called when the view was lost under a running applier (it has stopped; restart it). */
+  readonly onViewLost?: () => void;
   readonly view: RegionView;
   readonly logger: Logger;
 }
@@ -52,8 +57,10 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
     watermarks: new Map(),
   };
   const assemblers = new Map<number, RevisionAssembler>();
+  let viewLost = false;
+  const generation = await view.ensureGeneration();
   const consumer: Consumer = kafka.consumer({
-    groupId,
+    groupId: `${groupId}.${generation}`,
     sessionTimeout: 10_000,
     heartbeatInterval: 1000,
     maxWaitTimeInMs: 50,
@@ -77,6 +84,14 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
           "revision gap: the account stays at its applied revision until it is resynchronized",
         );
         break;
+      case "view-lost":
+        logger.fatal("the Redis view was lost under the applier: stopping; a restart rebuilds it from the topic");
+        viewLost = true;
+        // Stop consuming; nothing past this revision may be committed, and the process restarts.
+        setImmediate(() => {
+          consumer.stop().then(options.onViewLost, options.onViewLost);
+        });
+        throw new IamError("ServiceUnavailable", "the region's Redis view was lost: restart the applier");
       case "epoch-mismatch":
         stats.epochMismatches.push({ accountId: r.accountId, revision: r.revision });
         logger.error(
@@ -123,7 +138,7 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
   const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
     let next: bigint | undefined;
     for (const message of batch.messages) {
-      if (!isRunning() || isStale()) break;
+      if (!isRunning() || isStale() || viewLost) break;
       await handle(batch.partition, message);
       resolveOffset(message.offset);
       next = BigInt(message.offset) + 1n;

@@ -106,6 +106,7 @@ describe("decider over a live view (real Redis, gRPC)", () => {
   beforeAll(async () => {
     redis = testRedis();
     view = createRegionView({ redis, keyPrefix: keys.prefix });
+    await view.ensureGeneration();
     server = await startDeciderServer({
       view,
       subscriber: testRedis(),

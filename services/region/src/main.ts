@@ -6,7 +6,8 @@ import { startRegion } from "./region.ts";
 
 const config = loadRegionConfig(process.env, process.argv.slice(2));
 const logger = pino({ level: config.logLevel, base: { service: "region", region: config.region, role: config.role } });
-const region = await startRegion({ config, logger });
+// A lost Redis view is rebuilt by a fresh start (a new view generation, a new consumer group).
+const region = await startRegion({ config, logger, onViewLost: () => process.exit(75) });
 logger.info({ port: region.decider?.port }, "region started");
 
 let stopping = false;

@@ -15,7 +15,12 @@ export interface Region {
 }
 
 /** Starts the roles `config.role` names over one Redis client each. */
-export async function startRegion(options: { config: RegionConfig; logger: Logger }): Promise<Region> {
+export async function startRegion(options: {
+  config: RegionConfig;
+  logger: Logger;
+  /** The Redis view was lost under the applier, which stopped: the process should restart. */
+  onViewLost?: () => void;
+}): Promise<Region> {
   const { config, logger } = options;
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
   const view = createRegionView({ redis, keyPrefix: config.keyPrefix });
@@ -35,6 +40,7 @@ export async function startRegion(options: { config: RegionConfig; logger: Logge
         groupId: config.kafka.groupId,
         view,
         logger: logger.child({ role: "applier" }),
+        ...(options.onViewLost === undefined ? {} : { onViewLost: options.onViewLost }),
       });
       closers.unshift(() => (applier as Applier).stop());
     }
