@@ -18,7 +18,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Revision } from "./common.ts";
+import { ErrorDetail, Revision } from "./common.ts";
 
 export const protobufPackage = "gatehouse.v1";
 
@@ -79,6 +79,40 @@ export function decisionToJSON(object: Decision): string {
   }
 }
 
+export interface GetRegionStatusRequest {
+  /** Accounts per page (default 100, at most 1,000), in account id order after `page_token`. */
+  pageSize: number;
+  pageToken: string;
+}
+
+export interface AccountApplied {
+  accountId: string;
+  revision: number;
+  epoch: string;
+  /** "expected>seen" once a revision gap stopped the account (it needs a resynchronization). */
+  gap: string;
+}
+
+export interface PartitionWatermark {
+  partition: number;
+  committedBeforeMs: number;
+}
+
+export interface GetRegionStatusResponse {
+  region: string;
+  accounts: AccountApplied[];
+  /** Empty on the last page. */
+  nextPageToken: string;
+  /** Milliseconds since the oldest partition watermark; -1 when none was seen yet. */
+  stalenessMs: number;
+  watermarks: PartitionWatermark[];
+  /** The decider's compiled-principal cache (L1). */
+  l1Principals: number;
+  l1Bytes: number;
+  l1Hits: number;
+  l1Misses: number;
+}
+
 /** A request context value: a string, number, boolean or list of strings. */
 export interface ContextValue {
   kind?:
@@ -113,14 +147,35 @@ export interface AuthorizeRequest {
   context: { [key: string]: ContextValue };
   /** ARN of the resource-based policy to apply, or the inline JSON document. */
   resourcePolicy: string;
-  /** Read-your-writes: wait until the region has applied this revision. */
+  /**
+   * Read-your-writes: wait (at most until the call's deadline) until the region has applied this
+   * account revision, then answer at it or later. Past the deadline the call fails with
+   * DEADLINE_EXCEEDED (ErrorDetail aws_name "ConsistencyTimeout"), its message saying which
+   * revision the region has applied and how far behind it is.
+   */
   minRevision?: Revision | undefined;
   explain: boolean;
+  /**
+   * Bounded staleness: answer only when the region's watermark (everything committed before it
+   * is applied) is at most this many milliseconds old, else fail with UNAVAILABLE (aws_name
+   * "ServiceUnavailable") saying how stale the region is. 0: no bound.
+   */
+  maxStalenessMs: number;
+  /** Echoed in the response (BatchAuthorize: tells the answers apart). */
+  correlationId: string;
 }
 
 export interface AuthorizeRequest_ContextEntry {
   key: string;
   value?: ContextValue | undefined;
+}
+
+/** Why one check of a BatchAuthorize failed (the others still answer). */
+export interface AuthorizeError {
+  /** The gRPC status code the check would have failed with alone. */
+  code: number;
+  message: string;
+  detail?: ErrorDetail | undefined;
 }
 
 export interface AuthorizeResponse {
@@ -130,10 +185,17 @@ export interface AuthorizeResponse {
    * failed conditions.
    */
   explanationJson: string;
-  /** The revision of the principal's account the decision was made at. */
+  /**
+   * The revision of the principal's account the decision was made at: the decision used all of
+   * it and nothing after it, and never a revision below the request's min_revision.
+   */
   evaluatedAt?: Revision | undefined;
+  correlationId: string;
+  /** Set (and decision DECISION_UNSPECIFIED) when this check of a BatchAuthorize failed. */
+  error?: AuthorizeError | undefined;
 }
 
+/** At most 1,000 requests (more: INVALID_ARGUMENT); answers come in request order. */
 export interface BatchAuthorizeRequest {
   requests: AuthorizeRequest[];
 }
@@ -186,6 +248,544 @@ export interface AuthenticateResponse {
   accountId: string;
   userId: string;
 }
+
+function createBaseGetRegionStatusRequest(): GetRegionStatusRequest {
+  return { pageSize: 0, pageToken: "" };
+}
+
+export const GetRegionStatusRequest: MessageFns<GetRegionStatusRequest> = {
+  encode(message: GetRegionStatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetRegionStatusRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetRegionStatusRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetRegionStatusRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: GetRegionStatusRequest): unknown {
+    const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetRegionStatusRequest>): GetRegionStatusRequest {
+    return GetRegionStatusRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetRegionStatusRequest>): GetRegionStatusRequest {
+    const message = createBaseGetRegionStatusRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseAccountApplied(): AccountApplied {
+  return { accountId: "", revision: 0, epoch: "", gap: "" };
+}
+
+export const AccountApplied: MessageFns<AccountApplied> = {
+  encode(message: AccountApplied, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accountId !== "") {
+      writer.uint32(10).string(message.accountId);
+    }
+    if (message.revision !== 0) {
+      writer.uint32(16).uint64(message.revision);
+    }
+    if (message.epoch !== "") {
+      writer.uint32(26).string(message.epoch);
+    }
+    if (message.gap !== "") {
+      writer.uint32(34).string(message.gap);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AccountApplied {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAccountApplied();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.accountId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.epoch = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.gap = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AccountApplied {
+    return {
+      accountId: isSet(object.accountId)
+        ? globalThis.String(object.accountId)
+        : isSet(object.account_id)
+        ? globalThis.String(object.account_id)
+        : "",
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : "",
+      gap: isSet(object.gap) ? globalThis.String(object.gap) : "",
+    };
+  },
+
+  toJSON(message: AccountApplied): unknown {
+    const obj: any = {};
+    if (message.accountId !== "") {
+      obj.accountId = message.accountId;
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    if (message.epoch !== "") {
+      obj.epoch = message.epoch;
+    }
+    if (message.gap !== "") {
+      obj.gap = message.gap;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AccountApplied>): AccountApplied {
+    return AccountApplied.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AccountApplied>): AccountApplied {
+    const message = createBaseAccountApplied();
+    message.accountId = object.accountId ?? "";
+    message.revision = object.revision ?? 0;
+    message.epoch = object.epoch ?? "";
+    message.gap = object.gap ?? "";
+    return message;
+  },
+};
+
+function createBasePartitionWatermark(): PartitionWatermark {
+  return { partition: 0, committedBeforeMs: 0 };
+}
+
+export const PartitionWatermark: MessageFns<PartitionWatermark> = {
+  encode(message: PartitionWatermark, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partition !== 0) {
+      writer.uint32(8).int32(message.partition);
+    }
+    if (message.committedBeforeMs !== 0) {
+      writer.uint32(16).int64(message.committedBeforeMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PartitionWatermark {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePartitionWatermark();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.partition = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.committedBeforeMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PartitionWatermark {
+    return {
+      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
+      committedBeforeMs: isSet(object.committedBeforeMs)
+        ? globalThis.Number(object.committedBeforeMs)
+        : isSet(object.committed_before_ms)
+        ? globalThis.Number(object.committed_before_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: PartitionWatermark): unknown {
+    const obj: any = {};
+    if (message.partition !== 0) {
+      obj.partition = Math.round(message.partition);
+    }
+    if (message.committedBeforeMs !== 0) {
+      obj.committedBeforeMs = Math.round(message.committedBeforeMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PartitionWatermark>): PartitionWatermark {
+    return PartitionWatermark.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PartitionWatermark>): PartitionWatermark {
+    const message = createBasePartitionWatermark();
+    message.partition = object.partition ?? 0;
+    message.committedBeforeMs = object.committedBeforeMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetRegionStatusResponse(): GetRegionStatusResponse {
+  return {
+    region: "",
+    accounts: [],
+    nextPageToken: "",
+    stalenessMs: 0,
+    watermarks: [],
+    l1Principals: 0,
+    l1Bytes: 0,
+    l1Hits: 0,
+    l1Misses: 0,
+  };
+}
+
+export const GetRegionStatusResponse: MessageFns<GetRegionStatusResponse> = {
+  encode(message: GetRegionStatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.region !== "") {
+      writer.uint32(10).string(message.region);
+    }
+    for (const v of message.accounts) {
+      AccountApplied.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(26).string(message.nextPageToken);
+    }
+    if (message.stalenessMs !== 0) {
+      writer.uint32(32).int64(message.stalenessMs);
+    }
+    for (const v of message.watermarks) {
+      PartitionWatermark.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.l1Principals !== 0) {
+      writer.uint32(48).uint64(message.l1Principals);
+    }
+    if (message.l1Bytes !== 0) {
+      writer.uint32(56).uint64(message.l1Bytes);
+    }
+    if (message.l1Hits !== 0) {
+      writer.uint32(64).uint64(message.l1Hits);
+    }
+    if (message.l1Misses !== 0) {
+      writer.uint32(72).uint64(message.l1Misses);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetRegionStatusResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetRegionStatusResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.region = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.accounts.push(AccountApplied.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.stalenessMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.watermarks.push(PartitionWatermark.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.l1Principals = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.l1Bytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.l1Hits = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.l1Misses = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetRegionStatusResponse {
+    return {
+      region: isSet(object.region) ? globalThis.String(object.region) : "",
+      accounts: globalThis.Array.isArray(object?.accounts)
+        ? object.accounts.map((e: any) => AccountApplied.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+      stalenessMs: isSet(object.stalenessMs)
+        ? globalThis.Number(object.stalenessMs)
+        : isSet(object.staleness_ms)
+        ? globalThis.Number(object.staleness_ms)
+        : 0,
+      watermarks: globalThis.Array.isArray(object?.watermarks)
+        ? object.watermarks.map((e: any) => PartitionWatermark.fromJSON(e))
+        : [],
+      l1Principals: isSet(object.l1Principals)
+        ? globalThis.Number(object.l1Principals)
+        : isSet(object.l1_principals)
+        ? globalThis.Number(object.l1_principals)
+        : 0,
+      l1Bytes: isSet(object.l1Bytes)
+        ? globalThis.Number(object.l1Bytes)
+        : isSet(object.l1_bytes)
+        ? globalThis.Number(object.l1_bytes)
+        : 0,
+      l1Hits: isSet(object.l1Hits)
+        ? globalThis.Number(object.l1Hits)
+        : isSet(object.l1_hits)
+        ? globalThis.Number(object.l1_hits)
+        : 0,
+      l1Misses: isSet(object.l1Misses)
+        ? globalThis.Number(object.l1Misses)
+        : isSet(object.l1_misses)
+        ? globalThis.Number(object.l1_misses)
+        : 0,
+    };
+  },
+
+  toJSON(message: GetRegionStatusResponse): unknown {
+    const obj: any = {};
+    if (message.region !== "") {
+      obj.region = message.region;
+    }
+    if (message.accounts?.length) {
+      obj.accounts = message.accounts.map((e) => AccountApplied.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    if (message.stalenessMs !== 0) {
+      obj.stalenessMs = Math.round(message.stalenessMs);
+    }
+    if (message.watermarks?.length) {
+      obj.watermarks = message.watermarks.map((e) => PartitionWatermark.toJSON(e));
+    }
+    if (message.l1Principals !== 0) {
+      obj.l1Principals = Math.round(message.l1Principals);
+    }
+    if (message.l1Bytes !== 0) {
+      obj.l1Bytes = Math.round(message.l1Bytes);
+    }
+    if (message.l1Hits !== 0) {
+      obj.l1Hits = Math.round(message.l1Hits);
+    }
+    if (message.l1Misses !== 0) {
+      obj.l1Misses = Math.round(message.l1Misses);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetRegionStatusResponse>): GetRegionStatusResponse {
+    return GetRegionStatusResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetRegionStatusResponse>): GetRegionStatusResponse {
+    const message = createBaseGetRegionStatusResponse();
+    message.region = object.region ?? "";
+    message.accounts = object.accounts?.map((e) => AccountApplied.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    message.stalenessMs = object.stalenessMs ?? 0;
+    message.watermarks = object.watermarks?.map((e) => PartitionWatermark.fromPartial(e)) || [];
+    message.l1Principals = object.l1Principals ?? 0;
+    message.l1Bytes = object.l1Bytes ?? 0;
+    message.l1Hits = object.l1Hits ?? 0;
+    message.l1Misses = object.l1Misses ?? 0;
+    return message;
+  },
+};
 
 function createBaseContextValue(): ContextValue {
   return { kind: undefined };
@@ -520,6 +1120,8 @@ function createBaseAuthorizeRequest(): AuthorizeRequest {
     resourcePolicy: "",
     minRevision: undefined,
     explain: false,
+    maxStalenessMs: 0,
+    correlationId: "",
   };
 }
 
@@ -548,6 +1150,12 @@ export const AuthorizeRequest: MessageFns<AuthorizeRequest> = {
     }
     if (message.explain !== false) {
       writer.uint32(64).bool(message.explain);
+    }
+    if (message.maxStalenessMs !== 0) {
+      writer.uint32(72).uint32(message.maxStalenessMs);
+    }
+    if (message.correlationId !== "") {
+      writer.uint32(82).string(message.correlationId);
     }
     return writer;
   },
@@ -632,6 +1240,22 @@ export const AuthorizeRequest: MessageFns<AuthorizeRequest> = {
             message.explain = reader.bool();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.maxStalenessMs = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.correlationId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -679,6 +1303,16 @@ export const AuthorizeRequest: MessageFns<AuthorizeRequest> = {
         ? Revision.fromJSON(object.min_revision)
         : undefined,
       explain: isSet(object.explain) ? globalThis.Boolean(object.explain) : false,
+      maxStalenessMs: isSet(object.maxStalenessMs)
+        ? globalThis.Number(object.maxStalenessMs)
+        : isSet(object.max_staleness_ms)
+        ? globalThis.Number(object.max_staleness_ms)
+        : 0,
+      correlationId: isSet(object.correlationId)
+        ? globalThis.String(object.correlationId)
+        : isSet(object.correlation_id)
+        ? globalThis.String(object.correlation_id)
+        : "",
     };
   },
 
@@ -714,6 +1348,12 @@ export const AuthorizeRequest: MessageFns<AuthorizeRequest> = {
     if (message.explain !== false) {
       obj.explain = message.explain;
     }
+    if (message.maxStalenessMs !== 0) {
+      obj.maxStalenessMs = Math.round(message.maxStalenessMs);
+    }
+    if (message.correlationId !== "") {
+      obj.correlationId = message.correlationId;
+    }
     return obj;
   },
 
@@ -742,6 +1382,8 @@ export const AuthorizeRequest: MessageFns<AuthorizeRequest> = {
       ? Revision.fromPartial(object.minRevision)
       : undefined;
     message.explain = object.explain ?? false;
+    message.maxStalenessMs = object.maxStalenessMs ?? 0;
+    message.correlationId = object.correlationId ?? "";
     return message;
   },
 };
@@ -833,8 +1475,111 @@ export const AuthorizeRequest_ContextEntry: MessageFns<AuthorizeRequest_ContextE
   },
 };
 
+function createBaseAuthorizeError(): AuthorizeError {
+  return { code: 0, message: "", detail: undefined };
+}
+
+export const AuthorizeError: MessageFns<AuthorizeError> = {
+  encode(message: AuthorizeError, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== 0) {
+      writer.uint32(8).uint32(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    if (message.detail !== undefined) {
+      ErrorDetail.encode(message.detail, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthorizeError {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthorizeError();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.code = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.detail = ErrorDetail.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuthorizeError {
+    return {
+      code: isSet(object.code) ? globalThis.Number(object.code) : 0,
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      detail: isSet(object.detail) ? ErrorDetail.fromJSON(object.detail) : undefined,
+    };
+  },
+
+  toJSON(message: AuthorizeError): unknown {
+    const obj: any = {};
+    if (message.code !== 0) {
+      obj.code = Math.round(message.code);
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.detail !== undefined) {
+      obj.detail = ErrorDetail.toJSON(message.detail);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AuthorizeError>): AuthorizeError {
+    return AuthorizeError.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AuthorizeError>): AuthorizeError {
+    const message = createBaseAuthorizeError();
+    message.code = object.code ?? 0;
+    message.message = object.message ?? "";
+    message.detail = (object.detail !== undefined && object.detail !== null)
+      ? ErrorDetail.fromPartial(object.detail)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseAuthorizeResponse(): AuthorizeResponse {
-  return { decision: 0, explanationJson: "", evaluatedAt: undefined };
+  return { decision: 0, explanationJson: "", evaluatedAt: undefined, correlationId: "", error: undefined };
 }
 
 export const AuthorizeResponse: MessageFns<AuthorizeResponse> = {
@@ -847,6 +1592,12 @@ export const AuthorizeResponse: MessageFns<AuthorizeResponse> = {
     }
     if (message.evaluatedAt !== undefined) {
       Revision.encode(message.evaluatedAt, writer.uint32(26).fork()).join();
+    }
+    if (message.correlationId !== "") {
+      writer.uint32(34).string(message.correlationId);
+    }
+    if (message.error !== undefined) {
+      AuthorizeError.encode(message.error, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -888,6 +1639,22 @@ export const AuthorizeResponse: MessageFns<AuthorizeResponse> = {
             message.evaluatedAt = Revision.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.correlationId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.error = AuthorizeError.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -913,6 +1680,12 @@ export const AuthorizeResponse: MessageFns<AuthorizeResponse> = {
         : isSet(object.evaluated_at)
         ? Revision.fromJSON(object.evaluated_at)
         : undefined,
+      correlationId: isSet(object.correlationId)
+        ? globalThis.String(object.correlationId)
+        : isSet(object.correlation_id)
+        ? globalThis.String(object.correlation_id)
+        : "",
+      error: isSet(object.error) ? AuthorizeError.fromJSON(object.error) : undefined,
     };
   },
 
@@ -927,6 +1700,12 @@ export const AuthorizeResponse: MessageFns<AuthorizeResponse> = {
     if (message.evaluatedAt !== undefined) {
       obj.evaluatedAt = Revision.toJSON(message.evaluatedAt);
     }
+    if (message.correlationId !== "") {
+      obj.correlationId = message.correlationId;
+    }
+    if (message.error !== undefined) {
+      obj.error = AuthorizeError.toJSON(message.error);
+    }
     return obj;
   },
 
@@ -939,6 +1718,10 @@ export const AuthorizeResponse: MessageFns<AuthorizeResponse> = {
     message.explanationJson = object.explanationJson ?? "";
     message.evaluatedAt = (object.evaluatedAt !== undefined && object.evaluatedAt !== null)
       ? Revision.fromPartial(object.evaluatedAt)
+      : undefined;
+    message.correlationId = object.correlationId ?? "";
+    message.error = (object.error !== undefined && object.error !== null)
+      ? AuthorizeError.fromPartial(object.error)
       : undefined;
     return message;
   },
@@ -1940,6 +2723,18 @@ export const AuthorizerServiceService = {
       Buffer.from(AuthenticateResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AuthenticateResponse => AuthenticateResponse.decode(value),
   },
+  /** What this region has applied and how fresh it is, as the answering decider sees it. */
+  getRegionStatus: {
+    path: "/gatehouse.v1.AuthorizerService/GetRegionStatus" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetRegionStatusRequest): Buffer =>
+      Buffer.from(GetRegionStatusRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetRegionStatusRequest => GetRegionStatusRequest.decode(value),
+    responseSerialize: (value: GetRegionStatusResponse): Buffer =>
+      Buffer.from(GetRegionStatusResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetRegionStatusResponse => GetRegionStatusResponse.decode(value),
+  },
 } as const;
 
 export interface AuthorizerServiceServer extends UntypedServiceImplementation {
@@ -1949,6 +2744,8 @@ export interface AuthorizerServiceServer extends UntypedServiceImplementation {
   simulate: handleUnaryCall<SimulateRequest, SimulateResponse>;
   /** Verifies a SigV4-signed request's credentials (long-term or temporary) and names the caller. */
   authenticate: handleUnaryCall<AuthenticateRequest, AuthenticateResponse>;
+  /** What this region has applied and how fresh it is, as the answering decider sees it. */
+  getRegionStatus: handleUnaryCall<GetRegionStatusRequest, GetRegionStatusResponse>;
 }
 
 export interface AuthorizerServiceClient extends Client {
@@ -2014,6 +2811,22 @@ export interface AuthorizerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AuthenticateResponse) => void,
   ): ClientUnaryCall;
+  /** What this region has applied and how fresh it is, as the answering decider sees it. */
+  getRegionStatus(
+    request: GetRegionStatusRequest,
+    callback: (error: ServiceError | null, response: GetRegionStatusResponse) => void,
+  ): ClientUnaryCall;
+  getRegionStatus(
+    request: GetRegionStatusRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetRegionStatusResponse) => void,
+  ): ClientUnaryCall;
+  getRegionStatus(
+    request: GetRegionStatusRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetRegionStatusResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const AuthorizerServiceClient = makeGenericClientConstructor(
@@ -2037,6 +2850,17 @@ export type DeepPartial<T> = T extends Builtin ? T
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isObject(value: any): boolean {
   return typeof value === "object" && value !== null;

@@ -1,0 +1,228 @@
+import type { GroupState, PolicyState, RoleState, TypedEntity, UserState } from "@gatehouse/events";
+import { createTestKeyPrefix, testRedis } from "@gatehouse/testkit";
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRegionView, type RegionView, type ViewNotification } from "./region-view.ts";
+
+const ACCT = "111122223333";
+const arn = (kind: string, name: string) => `arn:aws:iam::${ACCT}:${kind}/${name}`;
+
+function user(name: string, o: Partial<UserState> = {}): TypedEntity {
+  const id = `AIDA${name.toUpperCase()}`;
+  const state: UserState = {
+    accountId: ACCT,
+    userId: id,
+    userName: name,
+    path: "/",
+    arn: arn("user", name),
+    createdAtMs: 1,
+    tags: [],
+    permissionsBoundaryArn: null,
+    groups: [],
+    attachedPolicies: [],
+    inlinePolicies: [],
+    ...o,
+  };
+  return { kind: "user", id, state };
+}
+function role(name: string, o: Partial<RoleState> = {}): TypedEntity {
+  const id = `AROA${name.toUpperCase()}`;
+  const state: RoleState = {
+    accountId: ACCT,
+    roleId: id,
+    roleName: name,
+    path: "/",
+    arn: arn("role", name),
+    createdAtMs: 1,
+    assumeRolePolicyDocument: "{}",
+    description: "",
+    maxSessionDuration: 3600,
+    tags: [],
+    permissionsBoundaryArn: null,
+    attachedPolicies: [],
+    inlinePolicies: [],
+    ...o,
+  };
+  return { kind: "role", id, state };
+}
+function group(name: string, o: Partial<GroupState> = {}): TypedEntity {
+  const id = `AGPA${name.toUpperCase()}`;
+  const state: GroupState = {
+    accountId: ACCT,
+    groupId: id,
+    groupName: name,
+    path: "/",
+    arn: arn("group", name),
+    createdAtMs: 1,
+    attachedPolicies: [],
+    inlinePolicies: [],
+    ...o,
+  };
+  return { kind: "group", id, state };
+}
+function policy(name: string, description = ""): TypedEntity & { kind: "policy" } {
+  const id = `ANPA${name.toUpperCase()}`;
+  const state: PolicyState = {
+    accountId: ACCT,
+    policyId: id,
+    policyName: name,
+    path: "/",
+    arn: arn("policy", name),
+    description,
+    defaultVersionId: "v1",
+    createdAtMs: 1,
+    updatedAtMs: 1,
+    tags: [],
+    versions: [
+      { versionId: "v1", document: '{"Version":"2012-10-17","Statement":[]}', isDefault: true, createdAtMs: 1 },
+    ],
+  };
+  return { kind: "policy", id, state };
+}
+const ref = (p: TypedEntity & { kind: "policy" }) => ({ policyId: p.id, policyArn: p.state?.arn ?? "" });
+
+describe("region view in Redis", () => {
+  const keys = createTestKeyPrefix({ prefix: "view" });
+  let redis: Redis;
+  let sub: Redis;
+  let view: RegionView;
+  const notes: ViewNotification[] = [];
+
+  beforeAll(async () => {
+    redis = testRedis();
+    sub = testRedis();
+    view = createRegionView({ redis, keyPrefix: keys.prefix });
+    await view.ensureGeneration();
+    await sub.subscribe(view.channel);
+    sub.on("message", (_c: string, m: string) => notes.push(view.parseNotification(m)));
+  });
+  afterAll(async () => {
+    await sub.quit();
+    await redis.quit();
+    await keys.cleanup();
+  });
+
+  const pol = policy("read");
+  const devs = group("devs", { attachedPolicies: [ref(pol)] });
+  const alice = user("alice", { groups: [{ groupId: devs.id, groupName: "devs" }] });
+  const bob = user("bob", { attachedPolicies: [ref(pol)] });
+  const carol = user("carol", { permissionsBoundaryArn: pol.state?.arn ?? null });
+  const ops = role("ops", { attachedPolicies: [ref(pol)] });
+  const dave = user("dave");
+
+  it("applies a revision: states and indexes readable together, at its revision", async () => {
+    const out = await view.applyRevision(ACCT, 1, "e1", [pol, devs, alice, bob, carol, ops, dave]);
+    expect(out.kind).toBe("applied");
+    const snap = await view.readPrincipal(ACCT, arn("user", "alice"));
+    expect(snap.applied).toEqual({ revision: 1, epoch: "e1" });
+    expect(snap.principal?.id).toBe(alice.id);
+    expect(snap.groups.map((g) => g.id)).toEqual([devs.id]);
+    expect([...snap.policies.keys()]).toEqual([pol.state?.arn]);
+    const role = await view.readPrincipal(ACCT, arn("role", "ops"));
+    expect(role.principal?.kind).toBe("role");
+    expect((await view.readPrincipal(ACCT, arn("user", "nobody"))).principal).toBeUndefined();
+  });
+
+  it("a policy change invalidates every attached, bounded, group-member and role principal, nobody else", async () => {
+    const out = await view.applyRevision(ACCT, 2, "e1", [policy("read", "changed")]);
+    expect(out).toEqual({
+      kind: "applied",
+      revision: 2,
+      invalidated: {
+        all: false,
+        principals: [arn("role", "ops"), arn("user", "alice"), arn("user", "bob"), arn("user", "carol")].sort(),
+      },
+    });
+    await expect
+      .poll(() => notes.find((n) => n.type === "applied" && n.revision === 2))
+      .toMatchObject({
+        principals: [arn("role", "ops"), arn("user", "alice"), arn("user", "bob"), arn("user", "carol")].sort(),
+      });
+  });
+
+  it("a group change reaches its members before and after; a removed member leaves the index", async () => {
+    const out = await view.applyRevision(ACCT, 3, "e1", [user("alice"), group("devs")]);
+    expect(out.kind === "applied" && out.invalidated.principals).toEqual([arn("user", "alice")]);
+    const next = await view.applyRevision(ACCT, 4, "e1", [group("devs", { attachedPolicies: [] })]);
+    expect(next.kind === "applied" && next.invalidated.principals).toEqual([]);
+    expect((await view.readPrincipal(ACCT, arn("user", "alice"))).policies.size).toBe(0);
+  });
+
+  it("an account (guardrail) change invalidates the whole account", async () => {
+    const account: TypedEntity = {
+      kind: "account",
+      id: ACCT,
+      state: { accountId: ACCT, alias: null, createdAtMs: 1, passwordPolicy: null, guardrails: [] },
+    };
+    const out = await view.applyRevision(ACCT, 5, "e1", [account]);
+    expect(out.kind === "applied" && out.invalidated.all).toBe(true);
+    expect((await view.readPrincipal(ACCT, arn("user", "bob"))).account?.id).toBe(ACCT);
+  });
+
+  it("replays and duplicates change nothing; another epoch at or below is reported; a gap is refused", async () => {
+    const before = await view.readPrincipal(ACCT, arn("user", "bob"));
+    expect(await view.applyRevision(ACCT, 2, "e1", [user("bob")])).toEqual({ kind: "duplicate", appliedRevision: 5 });
+    expect(await view.applyRevision(ACCT, 5, "e1", [user("bob")])).toEqual({ kind: "duplicate", appliedRevision: 5 });
+    expect(await view.applyRevision(ACCT, 4, "e2", [user("bob")])).toEqual({
+      kind: "epoch-mismatch",
+      appliedRevision: 5,
+    });
+    expect(await view.readPrincipal(ACCT, arn("user", "bob"))).toEqual(before);
+    expect(await view.applyRevision(ACCT, 7, "e1", [user("bob")])).toEqual({ kind: "gap", appliedRevision: 5 });
+    expect(await view.applyRevision(ACCT, 6, "e1", [user("bob")])).toEqual({ kind: "gapped", appliedRevision: 5 });
+    expect(await view.appliedRevision(ACCT)).toEqual({ revision: 5, epoch: "e1", gap: "6>7" });
+    expect(await view.readPrincipal(ACCT, arn("user", "bob"))).toEqual({
+      ...before,
+      applied: { ...before.applied, gap: "6>7" },
+    });
+  });
+
+  it("a view whose generation is gone (Redis flushed) applies nothing; a new generation is made once", async () => {
+    const other = createRegionView({ redis, keyPrefix: `${keys.prefix}lost:` });
+    expect(await other.applyRevision(ACCT, 1, "e1", [user("x")])).toEqual({ kind: "view-lost", appliedRevision: 0 });
+    expect((await other.appliedRevision(ACCT)).revision).toBe(0);
+    const generation = await other.ensureGeneration();
+    expect(await other.ensureGeneration()).toBe(generation);
+    expect((await other.applyRevision(ACCT, 1, "e1", [user("x")])).kind).toBe("applied");
+  });
+
+  it("a multi-event revision is never seen half-applied under concurrent reads", async () => {
+    const acct = "222233334444";
+    const uarn = `arn:aws:iam::${acct}:user/eve`;
+    const mk = (r: number): TypedEntity[] => {
+      const p = policy(`p${r}`);
+      const ps = { ...(p.state as PolicyState), accountId: acct, arn: `arn:aws:iam::${acct}:policy/p${r}` };
+      const u = user("eve", {
+        accountId: acct,
+        arn: uarn,
+        tags: [{ key: "rev", value: String(r) }],
+        attachedPolicies: [{ policyId: p.id, policyArn: ps.arn }],
+      });
+      return [u, { kind: "policy", id: p.id, state: ps }];
+    };
+    let done = false;
+    let reads = 0;
+    const reader = async () => {
+      const r2 = testRedis();
+      const v2 = createRegionView({ redis: r2, keyPrefix: keys.prefix });
+      try {
+        while (!done) {
+          const s = await v2.readPrincipal(acct, uarn);
+          reads++;
+          if (s.principal === undefined) continue;
+          const tag = s.principal.kind === "user" ? s.principal.state?.tags[0]?.value : undefined;
+          // The user at revision r attaches p<r>, created in the same revision: both or neither.
+          expect(tag).toBe(String(s.applied.revision));
+          expect([...s.policies.keys()]).toEqual([`arn:aws:iam::${acct}:policy/p${s.applied.revision}`]);
+        }
+      } finally {
+        await r2.quit();
+      }
+    };
+    const readers = [reader(), reader()];
+    for (let r = 1; r <= 150; r++) expect((await view.applyRevision(acct, r, "e1", mk(r))).kind).toBe("applied");
+    done = true;
+    await Promise.all(readers);
+    expect(reads).toBeGreaterThan(50);
+  });
+});

@@ -1,0 +1,184 @@
+/**
+ * The view's Lua scripts. Each runs atomically in Redis, which is what makes a revision visible
+ * all at once (apply) and a principal's inputs readable at one revision (read): no reader can
+ * interleave with a script.
+ *
+ * Key layout under the configured prefix `P` (account `A`):
+ * - `P a:A:rev`            hash: `revision`, `epoch`, and `gap` (`expected>seen`) once a gap was met
+ * - `P a:A:e:KIND:ID`      the entity's state JSON as it travelled
+ * - `P a:A:x:KIND:ID`      its {@link IndexRecord} JSON
+ * - `P a:A:arn:ARN`        `KIND:ID` of the user, role, group or policy with that ARN
+ * - `P a:A:gm:GROUPID`     set of the group's members' ARNs
+ * - `P a:A:pa:POLICYARN`   set of `u|ARN`, `r|ARN`, `g|GROUPID` the policy is attached to or bounds
+ * - `P ak:KEYID`           `A` of the access key (its state is under the account)
+ * - `P generation`         random id of this copy of the view (the applier's consumer group includes it)
+ * - `P accounts`           sorted set (all scores 0, so ordered by id) of the accounts applied
+ * - `P wm`                 hash: partition → watermark `committed_before_ms`
+ * - `P notify`             pub/sub channel: one JSON message per applied revision (the principals
+ *                          and the resource-policy ARNs it changed) or watermark
+ *
+ * Keys are built inside the scripts, so this layout assumes one Redis node (no Cluster slots).
+ */
+
+/**
+ * ARGV: prefix, account, revision, epoch, event count, then per event kind, id, state JSON
+ * ("" = tombstone), index JSON ("" = none). Returns `{outcome, appliedRevision, all, ...arns}`.
+ */
+export const APPLY_REVISION_LUA = `
+local p = ARGV[1]
+local acct = ARGV[2]
+local rev = tonumber(ARGV[3])
+local epoch = ARGV[4]
+local n = tonumber(ARGV[5])
+local a = p .. 'a:' .. acct .. ':'
+local revKey = a .. 'rev'
+-- The view's generation is written when an applier starts; without it Redis lost the view (a
+-- flush or a restart without persistence) and nothing may be applied on top of the void.
+if redis.call('EXISTS', p .. 'generation') == 0 then return {'view-lost', 0, 0} end
+local cur = redis.call('HMGET', revKey, 'revision', 'epoch', 'gap')
+local applied = tonumber(cur[1] or '0')
+local curEpoch = cur[2] or ''
+if rev <= applied then
+  if curEpoch ~= '' and epoch ~= '' and curEpoch ~= epoch then return {'epoch-mismatch', applied, 0} end
+  return {'duplicate', applied, 0}
+end
+if cur[3] then return {'gapped', applied, 0} end
+if applied > 0 and rev ~= applied + 1 then
+  redis.call('HSET', revKey, 'gap', tostring(applied + 1) .. '>' .. tostring(rev))
+  return {'gap', applied, 0}
+end
+
+local targets = {}
+local all = false
+local resources = {}
+local function addMembers(groupId)
+  for _, m in ipairs(redis.call('SMEMBERS', a .. 'gm:' .. groupId)) do targets[m] = true end
+end
+local function affected(kind, id)
+  if kind == 'account' then all = true return end
+  local x = redis.call('GET', a .. 'x:' .. kind .. ':' .. id)
+  if not x then return end
+  local ix = cjson.decode(x)
+  if kind == 'user' or kind == 'role' or kind == 'access-key' then
+    if ix.arn then targets[ix.arn] = true end
+  elseif kind == 'group' then
+    addMembers(id)
+  elseif kind == 'policy' then
+    for _, e in ipairs(redis.call('SMEMBERS', a .. 'pa:' .. ix.arn)) do
+      local t = string.sub(e, 1, 1)
+      local v = string.sub(e, 3)
+      if t == 'g' then addMembers(v) else targets[v] = true end
+    end
+  end
+end
+local function tag(kind)
+  if kind == 'user' then return 'u' elseif kind == 'role' then return 'r' else return 'g' end
+end
+local function unindex(kind, id, ix)
+  if ix.arn and kind ~= 'access-key' then
+    local k = a .. 'arn:' .. ix.arn
+    if redis.call('GET', k) == kind .. ':' .. id then redis.call('DEL', k) end
+  end
+  if kind == 'user' and ix.groups then
+    for _, g in ipairs(ix.groups) do redis.call('SREM', a .. 'gm:' .. g, ix.arn) end
+  end
+  if ix.policies then
+    local member = tag(kind) .. '|' .. (kind == 'group' and id or ix.arn)
+    for _, pol in ipairs(ix.policies) do redis.call('SREM', a .. 'pa:' .. pol, member) end
+  end
+  if kind == 'access-key' then redis.call('DEL', p .. 'ak:' .. id) end
+end
+local function index(kind, id, ix)
+  if ix.arn and kind ~= 'access-key' then redis.call('SET', a .. 'arn:' .. ix.arn, kind .. ':' .. id) end
+  if kind == 'user' and ix.groups then
+    for _, g in ipairs(ix.groups) do redis.call('SADD', a .. 'gm:' .. g, ix.arn) end
+  end
+  if ix.policies then
+    local member = tag(kind) .. '|' .. (kind == 'group' and id or ix.arn)
+    for _, pol in ipairs(ix.policies) do redis.call('SADD', a .. 'pa:' .. pol, member) end
+  end
+  if kind == 'access-key' then redis.call('SET', p .. 'ak:' .. id, acct) end
+end
+
+for i = 0, n - 1 do
+  affected(ARGV[6 + i * 4], ARGV[7 + i * 4])
+  if ARGV[6 + i * 4] == 'resource-policy' then resources[#resources + 1] = ARGV[7 + i * 4] end
+end
+for i = 0, n - 1 do
+  local kind = ARGV[6 + i * 4]
+  local id = ARGV[7 + i * 4]
+  local state = ARGV[8 + i * 4]
+  local newIx = ARGV[9 + i * 4]
+  local xKey = a .. 'x:' .. kind .. ':' .. id
+  local old = redis.call('GET', xKey)
+  if old then unindex(kind, id, cjson.decode(old)) end
+  if state == '' then
+    redis.call('DEL', a .. 'e:' .. kind .. ':' .. id, xKey)
+  else
+    redis.call('SET', a .. 'e:' .. kind .. ':' .. id, state)
+    redis.call('SET', xKey, newIx)
+    index(kind, id, cjson.decode(newIx))
+  end
+end
+for i = 0, n - 1 do affected(ARGV[6 + i * 4], ARGV[7 + i * 4]) end
+
+redis.call('HSET', revKey, 'revision', tostring(rev), 'epoch', epoch)
+redis.call('ZADD', p .. 'accounts', 0, acct)
+local list = {}
+for arn, _ in pairs(targets) do list[#list + 1] = arn end
+table.sort(list)
+redis.call('PUBLISH', p .. 'notify', cjson.encode({
+  type = 'applied', accountId = acct, revision = rev, all = all, principals = list, resources = resources
+}))
+local out = {'applied', rev, all and 1 or 0}
+for _, arn in ipairs(list) do out[#out + 1] = arn end
+return out
+`;
+
+/**
+ * ARGV: prefix, account, principal ARN. Returns, read at one instant: revision, epoch, gap, the
+ * principal's `KIND:ID` or false, its state, the account's state, then the number of groups and
+ * each group's state, then pairs of (policy ARN, policy state or false) for every managed policy
+ * the principal or its groups attach, plus its boundary.
+ */
+export const READ_PRINCIPAL_LUA = `
+local p = ARGV[1]
+local acct = ARGV[2]
+local arn = ARGV[3]
+local a = p .. 'a:' .. acct .. ':'
+local cur = redis.call('HMGET', a .. 'rev', 'revision', 'epoch', 'gap')
+local ref = redis.call('GET', a .. 'arn:' .. arn)
+local account = redis.call('GET', a .. 'e:account:' .. acct)
+if not ref then return {cur[1] or '0', cur[2] or '', cur[3] or '', false, false, account} end
+local state = redis.call('GET', a .. 'e:' .. ref)
+local ix = cjson.decode(redis.call('GET', a .. 'x:' .. ref) or '{}')
+local out = {cur[1] or '0', cur[2] or '', cur[3] or '', ref, state, account}
+local groups = {}
+local policies = {}
+local seen = {}
+local function addPolicies(list)
+  if not list then return end
+  for _, pol in ipairs(list) do
+    if not seen[pol] then seen[pol] = true policies[#policies + 1] = pol end
+  end
+end
+addPolicies(ix.policies)
+if ix.groups then
+  for _, g in ipairs(ix.groups) do
+    local gs = redis.call('GET', a .. 'e:group:' .. g)
+    if gs then
+      groups[#groups + 1] = gs
+      local gx = redis.call('GET', a .. 'x:group:' .. g)
+      if gx then addPolicies(cjson.decode(gx).policies) end
+    end
+  end
+end
+out[#out + 1] = #groups
+for _, gs in ipairs(groups) do out[#out + 1] = gs end
+for _, pol in ipairs(policies) do
+  out[#out + 1] = pol
+  local pref = redis.call('GET', a .. 'arn:' .. pol)
+  out[#out + 1] = pref and redis.call('GET', a .. 'e:' .. pref) or false
+end
+return out
+`;

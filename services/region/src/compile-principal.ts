@@ -1,0 +1,139 @@
+import { IamError } from "@gatehouse/core";
+import type { TypedEntity } from "@gatehouse/events";
+import { type CompiledIdentity, compileIdentity, type Policy, type PolicyKind, parsePolicy } from "@gatehouse/policy";
+import type { PrincipalSnapshot } from "@gatehouse/view-redis";
+
+/** A principal compiled at one revision: what the decider caches (L1). */
+export interface CompiledPrincipal {
+  readonly arn: string;
+  readonly accountId: string;
+  readonly kind: "user" | "role";
+  readonly name: string;
+  readonly uniqueId: string;
+  readonly tags: readonly { readonly key: string; readonly value: string }[];
+  readonly identity: CompiledIdentity;
+  /** The account revision the inputs were read at. */
+  readonly revision: number;
+  /** Approximate heap bytes, for the L1 bound (documents' size times a compiled-form factor). */
+  readonly bytes: number;
+}
+
+// Parsed documents shared by every principal that uses them (a managed policy attached to many
+// principals is parsed, and so compiled, once). Keyed by id and text; oldest dropped first.
+const parsed = new Map<string, Policy>();
+const MAX_PARSED = 4096;
+
+function policyOf(text: string, kind: PolicyKind, id: string): Policy {
+  const key = `${kind}\n${id}\n${text}`;
+  const hit = parsed.get(key);
+  if (hit !== undefined) return hit;
+  const { policy, findings } = parsePolicy(text, { kind, id, warnings: false, crossStatementWarnings: false });
+  if (policy === undefined) {
+    // Stored documents were validated by the control plane; this is a producer/engine mismatch.
+    const first = findings.find((f) => f.severity === "error");
+    throw new Error(`stored policy ${id} does not parse: ${first?.path ?? "$"}: ${first?.message ?? "invalid"}`);
+  }
+  if (parsed.size >= MAX_PARSED) parsed.delete(parsed.keys().next().value as string);
+  parsed.set(key, policy);
+  return policy;
+}
+
+/** The default version's document of a managed policy in the snapshot (undefined: not in the view). */
+function managedDocument(snapshot: PrincipalSnapshot, arn: string): string | undefined {
+  const p = snapshot.policies.get(arn)?.state;
+  return p?.versions.find((v) => v.versionId === p.defaultVersionId)?.document;
+}
+
+/** What a simulation adds to a principal's own policies (never cached). */
+export interface SimulationExtras {
+  /** Documents evaluated as if attached to the principal. */
+  readonly identityPolicies: readonly string[];
+  /** Replaces the principal's permissions boundary. */
+  readonly permissionBoundary?: string;
+}
+
+/** Parses a caller's document; a bad one is INVALID_ARGUMENT naming the field. */
+function callerPolicy(text: string, kind: PolicyKind, field: string): Policy {
+  const { policy, findings } = parsePolicy(text, { kind, id: field, warnings: false, crossStatementWarnings: false });
+  if (policy !== undefined) return policy;
+  const first = findings.find((f) => f.severity === "error");
+  throw new IamError(
+    "MalformedPolicyDocument",
+    `${field}: ${first?.path ?? "$"}: ${first?.message ?? "invalid policy"}`,
+    {
+      field,
+    },
+  );
+}
+
+/**
+ * Compiles a principal's identity side from one snapshot: its inline and attached policies, its
+ * groups' inline and attached policies (users), its permissions boundary and the account's
+ * guardrails. Returns undefined when the snapshot has no such principal.
+ */
+export function compilePrincipal(
+  snapshot: PrincipalSnapshot,
+  extras?: SimulationExtras,
+): CompiledPrincipal | undefined {
+  const principal = snapshot.principal;
+  if (principal === undefined || principal.state === null) return undefined;
+  const docs: Policy[] = [];
+  let size = 0;
+  const add = (text: string, kind: PolicyKind, id: string) => {
+    size += text.length;
+    docs.push(policyOf(text, kind, id));
+  };
+  const s = principal.state;
+  const attached = (refs: readonly { policyArn: string }[]) => {
+    for (const ref of refs) {
+      const doc = managedDocument(snapshot, ref.policyArn);
+      if (doc !== undefined) add(doc, "identity", ref.policyArn);
+    }
+  };
+  for (const p of s.inlinePolicies) add(p.policyDocument, "identity", `${s.arn}#${p.policyName}`);
+  attached(s.attachedPolicies);
+  if (principal.kind === "user") {
+    for (const g of snapshot.groups as Extract<TypedEntity, { kind: "group" }>[]) {
+      if (g.state === null) continue;
+      for (const p of g.state.inlinePolicies) add(p.policyDocument, "identity", `${g.state.arn}#${p.policyName}`);
+      attached(g.state.attachedPolicies);
+    }
+  }
+  for (const [i, text] of (extras?.identityPolicies ?? []).entries()) {
+    docs.push(callerPolicy(text, "identity", `extraIdentityPolicies[${i}]`));
+  }
+  const boundaryArn = s.permissionsBoundaryArn;
+  const boundaryDoc = boundaryArn === null ? undefined : managedDocument(snapshot, boundaryArn);
+  // A boundary the view lacks the document of allows nothing (an empty boundary), never everything.
+  const boundary =
+    extras?.permissionBoundary !== undefined
+      ? callerPolicy(extras.permissionBoundary, "boundary", "permissionBoundary")
+      : boundaryArn === null
+        ? undefined
+        : policyOf(boundaryDoc ?? '{"Version":"2012-10-17","Statement":[]}', "boundary", boundaryArn);
+  const guardrails = (snapshot.account?.state?.guardrails ?? []).map((g) => {
+    size += g.document.length;
+    return policyOf(g.document, "scp", g.policyArn);
+  });
+  const identity = compileIdentity({
+    identityPolicies: docs,
+    ...(boundary === undefined ? {} : { permissionBoundary: boundary }),
+    guardrails,
+  });
+  const base = { arn: s.arn, accountId: s.accountId, tags: s.tags, identity, revision: snapshot.applied.revision };
+  return principal.kind === "user"
+    ? {
+        ...base,
+        kind: "user",
+        name: principal.state.userName,
+        uniqueId: principal.state.userId,
+        bytes: 2048 + size * 8,
+      }
+    : {
+        ...base,
+        kind: "role",
+        name: principal.state.roleName,
+        uniqueId: principal.state.roleId,
+        bytes: 2048 + size * 8,
+      };
+}

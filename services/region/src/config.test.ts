@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import { loadRegionConfig } from "./config.ts";
+
+const env = { GATEHOUSE_REGION_REDIS_URL: "redis://127.0.0.1:6380", GATEHOUSE_KAFKA_BROKERS: "127.0.0.1:9092" };
+
+describe("loadRegionConfig", () => {
+  it("fills defaults from the region name and takes the role from argv", () => {
+    const c = loadRegionConfig({ ...env, GATEHOUSE_REGION: "eu-west-1" }, ["--role", "decider"]);
+    expect(c).toMatchObject({
+      role: "decider",
+      keyPrefix: "gatehouse:eu-west-1:",
+      listen: { host: "0.0.0.0", port: 50061 },
+      kafka: { brokers: ["127.0.0.1:9092"], topic: "gatehouse.changes.v1", groupId: "gatehouse-region-eu-west-1" },
+    });
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(loadRegionConfig(env, []).role).toBe("all");
+  });
+
+  it("names every bad setting with its value, refuses unknown region settings and roles", () => {
+    expect(() => loadRegionConfig({ ...env, GATEHOUSE_REGION_REDIS_URL: "http://x" }, [])).toThrow(
+      /GATEHOUSE_REGION_REDIS_URL="http:\/\/x": must be a redis:\/\/ URL/,
+    );
+    expect(() => loadRegionConfig({ ...env, GATEHOUSE_REGION_L1_MAX_BYTE: "1" }, [])).toThrow(
+      /unknown region settings: GATEHOUSE_REGION_L1_MAX_BYTE/,
+    );
+    expect(() => loadRegionConfig(env, ["--role", "both"])).toThrow(/--role="both": must be applier, decider or all/);
+  });
+});

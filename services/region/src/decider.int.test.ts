@@ -1,0 +1,512 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: IAM policy variables and fixture placeholders are literal ${…} text
+import type { AccountState, GroupState, PolicyState, TypedEntity, UserState } from "@gatehouse/events";
+import { compilePolicySet } from "@gatehouse/policy";
+import {
+  type AuthorizeRequest,
+  type AuthorizeResponse,
+  AuthorizerServiceClient,
+  BatchAuthorizeRequest,
+  type BatchAuthorizeResponse,
+  Decision,
+  GetRegionStatusRequest,
+  type GetRegionStatusResponse,
+  SimulateRequest,
+  type SimulateResponse,
+} from "@gatehouse/proto";
+import { createTestKeyPrefix, testRedis } from "@gatehouse/testkit";
+import { createRegionView, type RegionView } from "@gatehouse/view-redis";
+import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import type { Redis } from "ioredis";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DeciderServer, startDeciderServer } from "./decider-server.ts";
+import { DECISION_FIXTURES } from "./decision-fixtures.int-helper.ts";
+
+const ACCT = "333344445555";
+const arnOf = (kind: string, name: string) => `arn:aws:iam::${ACCT}:${kind}/${name}`;
+const allowDoc = (action: string, resource = "*") =>
+  JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: action, Resource: resource }] });
+
+function user(name: string, o: Partial<UserState> = {}): TypedEntity {
+  const state: UserState = {
+    accountId: ACCT,
+    userId: `AIDA${name.toUpperCase()}`,
+    userName: name,
+    path: "/",
+    arn: arnOf("user", name),
+    createdAtMs: 1,
+    tags: [],
+    permissionsBoundaryArn: null,
+    groups: [],
+    attachedPolicies: [],
+    inlinePolicies: [],
+    ...o,
+  };
+  return { kind: "user", id: state.userId, state };
+}
+function policy(name: string, document: string): TypedEntity & { kind: "policy"; state: PolicyState } {
+  const state: PolicyState = {
+    accountId: ACCT,
+    policyId: `ANPA${name.toUpperCase()}`,
+    policyName: name,
+    path: "/",
+    arn: arnOf("policy", name),
+    description: "",
+    defaultVersionId: "v1",
+    createdAtMs: 1,
+    updatedAtMs: 1,
+    tags: [],
+    versions: [{ versionId: "v1", document, isDefault: true, createdAtMs: 1 }],
+  };
+  return { kind: "policy", id: state.policyId, state };
+}
+
+describe("decider over a live view (real Redis, gRPC)", () => {
+  const keys = createTestKeyPrefix({ prefix: "decider" });
+  let redis: Redis;
+  let view: RegionView;
+  let server: DeciderServer;
+  let client: AuthorizerServiceClient;
+  let revision = 0;
+  const apply = async (...entities: TypedEntity[]) => {
+    revision++;
+    const out = await view.applyRevision(ACCT, revision, "e", entities);
+    expect(out.kind).toBe("applied");
+    return revision;
+  };
+  const call = (r: Partial<AuthorizeRequest>, deadlineMs = 5000) =>
+    new Promise<AuthorizeResponse>((resolve, reject) =>
+      client.authorize(
+        {
+          principal: { kind: { $case: "arn", value: arnOf("user", "alice") } },
+          action: "s3:GetObject",
+          resource: "arn:aws:s3:::b/k",
+          resourceAccount: "",
+          context: {},
+          resourcePolicy: "",
+          explain: false,
+          maxStalenessMs: 0,
+          correlationId: "",
+          ...r,
+        },
+        new Metadata(),
+        { deadline: Date.now() + deadlineMs },
+        (err, res) => (err === null ? resolve(res) : reject(err)),
+      ),
+    );
+  const failure = async (p: Promise<unknown>) => {
+    const e = await p.then(
+      () => undefined,
+      (x: unknown) => x as ServiceError,
+    );
+    if (e === undefined) throw new Error("expected the call to fail");
+    return e;
+  };
+
+  beforeAll(async () => {
+    redis = testRedis();
+    view = createRegionView({ redis, keyPrefix: keys.prefix });
+    await view.ensureGeneration();
+    server = await startDeciderServer({
+      view,
+      subscriber: testRedis(),
+      listen: { host: "127.0.0.1", port: 0 },
+      region: "eu-west-1",
+      l1MaxBytes: 1 << 20,
+      logger: pino({ level: "silent" }),
+    });
+    client = new AuthorizerServiceClient(`127.0.0.1:${server.port}`, credentials.createInsecure());
+  });
+  afterAll(async () => {
+    client.close();
+    await server.close();
+    await redis.quit();
+    await keys.cleanup();
+  });
+
+  it("read-your-writes: a call with min_revision waits for the revision, then Allows at it; a revoke Denies once applied", async () => {
+    const read = policy("read", allowDoc("s3:GetObject"));
+    await apply(read, user("alice"));
+    expect((await call({})).decision).toBe(Decision.DECISION_IMPLICIT_DENY);
+    // Asked before the attach is applied: the call waits (notification, no polling) for it.
+    const waiting = call({ minRevision: { accountId: ACCT, revision: revision + 1 } });
+    await new Promise((r) => setTimeout(r, 200));
+    const attachedAt = await apply(
+      user("alice", { attachedPolicies: [{ policyId: read.id, policyArn: read.state.arn }] }),
+    );
+    const allowed = await waiting;
+    expect(allowed.decision).toBe(Decision.DECISION_ALLOW);
+    expect(Number(allowed.evaluatedAt?.revision)).toBe(attachedAt);
+    // The cached Allow must not survive the detach's revision.
+    const detachedAt = await apply(user("alice"));
+    const denied = await call({ minRevision: { accountId: ACCT, revision: detachedAt } });
+    expect(denied.decision).toBe(Decision.DECISION_IMPLICIT_DENY);
+    expect(Number(denied.evaluatedAt?.revision)).toBeGreaterThanOrEqual(detachedAt);
+  });
+
+  it("never a stale Allow: under concurrent calls, an Allow is never reported at or after the revoke's revision", async () => {
+    const write = policy("write", allowDoc("s3:PutObject"));
+    const grantedAt = await apply(
+      write,
+      user("bob", { attachedPolicies: [{ policyId: write.id, policyArn: write.state.arn }] }),
+    );
+    let revokedAt = Number.POSITIVE_INFINITY;
+    let stop = false;
+    const seen: { decision: number; at: number }[] = [];
+    const caller = async () => {
+      while (!stop) {
+        const r = await call({
+          principal: { kind: { $case: "arn", value: arnOf("user", "bob") } },
+          action: "s3:PutObject",
+        });
+        seen.push({ decision: r.decision, at: Number(r.evaluatedAt?.revision) });
+      }
+    };
+    const callers = [caller(), caller(), caller()];
+    await new Promise((r) => setTimeout(r, 100));
+    // A policy change (not a user change) revokes: the invalidation must reach the attached user.
+    revokedAt = await apply(policy("write", allowDoc("s3:ListBucket")));
+    await new Promise((r) => setTimeout(r, 150));
+    stop = true;
+    await Promise.all(callers);
+    expect(seen.some((s) => s.decision === Decision.DECISION_ALLOW && s.at >= grantedAt)).toBe(true);
+    expect(seen.filter((s) => s.decision === Decision.DECISION_ALLOW && s.at >= revokedAt)).toEqual([]);
+    expect(seen.some((s) => s.decision === Decision.DECISION_IMPLICIT_DENY && s.at >= revokedAt)).toBe(true);
+  });
+
+  it("compile-on-miss is single-flight: 50 concurrent calls for an uncached principal compile it once", async () => {
+    await apply(user("erin"));
+    const before = server.decider.compiles();
+    const erin = { kind: { $case: "arn" as const, value: arnOf("user", "erin") } };
+    const answers = await Promise.all(Array.from({ length: 50 }, () => call({ principal: erin })));
+    expect(answers.every((a) => a.decision === Decision.DECISION_IMPLICIT_DENY)).toBe(true);
+    expect(server.decider.compiles() - before).toBe(1);
+  });
+
+  it("min_revision past the deadline: DEADLINE_EXCEEDED saying how far behind the region is", async () => {
+    const e = await failure(call({ minRevision: { accountId: ACCT, revision: revision + 5 } }, 300));
+    expect(e.code).toBe(status.DEADLINE_EXCEEDED);
+    expect(e.details).toContain(`up to revision ${revision}, 5 behind`);
+  });
+
+  it("a caller cannot set a key the region fills: INVALID_ARGUMENT naming it", async () => {
+    const folder = policy("home", allowDoc("s3:GetObject", "arn:aws:s3:::home/${aws:username}/*"));
+    await apply(folder, user("carol", { attachedPolicies: [{ policyId: folder.id, policyArn: folder.state.arn }] }));
+    const carol = { kind: { $case: "arn" as const, value: arnOf("user", "carol") } };
+    expect((await call({ principal: carol, resource: "arn:aws:s3:::home/carol/x" })).decision).toBe(
+      Decision.DECISION_ALLOW,
+    );
+    for (const key of [
+      "aws:username",
+      "AWS:UserName",
+      "aws:PrincipalTag/team",
+      "aws:PrincipalArn",
+      "aws:RequestedRegion",
+    ]) {
+      const e = await failure(
+        call({
+          principal: carol,
+          resource: "arn:aws:s3:::home/dave/x",
+          context: { [key]: { kind: { $case: "stringValue", value: "dave" } } },
+        }),
+      );
+      expect(e.code).toBe(status.INVALID_ARGUMENT);
+      expect(e.details).toContain(JSON.stringify(key));
+    }
+  });
+
+  it("bad input: unknown principal NOT_FOUND, malformed ARN and invalid inline resource policy INVALID_ARGUMENT", async () => {
+    const unknown = await failure(call({ principal: { kind: { $case: "arn", value: arnOf("user", "nobody") } } }));
+    expect(unknown.code).toBe(status.NOT_FOUND);
+    const malformed = await failure(call({ principal: { kind: { $case: "arn", value: "not-an-arn" } } }));
+    expect(malformed.code).toBe(status.INVALID_ARGUMENT);
+    const bad = await failure(call({ resourcePolicy: '{"Version":"2012-10-17","Statement":[{"Effect":"Maybe"}]}' }));
+    expect(bad.code).toBe(status.INVALID_ARGUMENT);
+    expect(bad.details).toContain("resourcePolicy");
+  });
+
+  it("a stored resource policy decides when the request names none (cross-account), or names it by ARN", async () => {
+    const other = "999988887777";
+    const bucket = "arn:aws:s3:::shared-bucket";
+    const read = policy("anyread", allowDoc("s3:GetObject"));
+    await apply(read, user("frank", { attachedPolicies: [{ policyId: read.id, policyArn: read.state.arn }] }));
+    const frank = { kind: { $case: "arn" as const, value: arnOf("user", "frank") } };
+    const ask = (resourcePolicy = "") =>
+      call({ principal: frank, resource: `${bucket}/k`, resourceAccount: other, resourcePolicy });
+    expect((await ask()).decision).toBe(Decision.DECISION_IMPLICIT_DENY);
+    const document = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Principal: { AWS: `arn:aws:iam::${ACCT}:root` },
+          Action: "s3:GetObject",
+          Resource: `${bucket}/*`,
+        },
+      ],
+    });
+    const stored = { resourceArn: bucket, accountId: other, policyDocument: document, createdAtMs: 1, updatedAtMs: 1 };
+    expect(
+      (await view.applyRevision(other, 1, "e", [{ kind: "resource-policy", id: bucket, state: stored }])).kind,
+    ).toBe("applied");
+    expect((await ask(bucket)).decision).toBe(Decision.DECISION_ALLOW);
+    // Named nowhere: the stored policy of the request's resource ARN (here none for the object ARN).
+    expect((await ask()).decision).toBe(Decision.DECISION_IMPLICIT_DENY);
+    // Cached now: a new stored document (a revision of the resource's account) replaces it at once.
+    const denying = document.replace('"Effect":"Allow"', '"Effect":"Deny"');
+    expect(
+      (
+        await view.applyRevision(other, 2, "e", [
+          { kind: "resource-policy", id: bucket, state: { ...stored, policyDocument: denying } },
+        ])
+      ).kind,
+    ).toBe("applied");
+    const replaced = await call({
+      principal: frank,
+      resource: `${bucket}/k`,
+      resourceAccount: other,
+      resourcePolicy: bucket,
+      minRevision: { accountId: other, revision: 2 },
+    });
+    expect(replaced.decision).toBe(Decision.DECISION_EXPLICIT_DENY);
+    expect((await view.applyRevision(other, 3, "e", [{ kind: "resource-policy", id: bucket, state: null }])).kind).toBe(
+      "applied",
+    );
+    await expect.poll(async () => (await failure(ask(bucket))).code).toBe(status.NOT_FOUND);
+    const unknown = await failure(ask("arn:aws:s3:::no-such-bucket"));
+    expect(unknown.code).toBe(status.NOT_FOUND);
+    expect(unknown.details).toContain("no resource policy");
+  });
+
+  it("a principal named by its access key id: active keys decide as their user, inactive and unknown keys are refused", async () => {
+    const key = (status: "Active" | "Inactive"): TypedEntity => ({
+      kind: "access-key",
+      id: "AKIAREGIONTEST000001",
+      state: {
+        accessKeyId: "AKIAREGIONTEST000001",
+        accountId: ACCT,
+        userId: "AIDACAROL",
+        userName: "carol",
+        principalArn: arnOf("user", "carol"),
+        status,
+        createdAtMs: 1,
+        secretCiphertext: Buffer.from("sealed").toString("base64"),
+      },
+    });
+    const byKey = { kind: { $case: "accessKeyId" as const, value: "AKIAREGIONTEST000001" } };
+    const unknown = await failure(call({ principal: byKey, resource: "arn:aws:s3:::home/carol/x" }));
+    expect(unknown.code).toBe(status.UNAUTHENTICATED);
+    const activeAt = await apply(key("Active"));
+    const allowed = await call({
+      principal: byKey,
+      resource: "arn:aws:s3:::home/carol/x",
+      minRevision: { accountId: ACCT, revision: activeAt },
+    });
+    expect(allowed.decision).toBe(Decision.DECISION_ALLOW);
+    await apply(key("Inactive"));
+    const inactive = await failure(call({ principal: byKey, resource: "arn:aws:s3:::home/carol/x" }));
+    expect(inactive.code).toBe(status.UNAUTHENTICATED);
+  });
+
+  it("Simulate: the principal's policies plus extra ones and a replacement boundary, always explained, nothing cached", async () => {
+    const simulate = (r: Partial<SimulateRequest>) =>
+      new Promise<SimulateResponse>((resolve, reject) =>
+        client.simulate(SimulateRequest.fromPartial(r), (err, res) => (err === null ? resolve(res) : reject(err))),
+      );
+    const carol = { kind: { $case: "arn" as const, value: arnOf("user", "carol") } };
+    const base = {
+      principal: carol,
+      actions: ["s3:GetObject", "s3:PutObject"],
+      resources: ["arn:aws:s3:::home/carol/x"],
+    };
+    const own = await simulate(base);
+    expect(own.results.map((r) => r.decision)).toEqual([Decision.DECISION_ALLOW, Decision.DECISION_IMPLICIT_DENY]);
+    const extra = await simulate({ ...base, extraIdentityPolicies: [allowDoc("s3:PutObject")] });
+    expect(extra.results.map((r) => r.decision)).toEqual([Decision.DECISION_ALLOW, Decision.DECISION_ALLOW]);
+    const put = JSON.parse(extra.results[1]?.explanationJson ?? "{}") as {
+      decidingStatement?: { policy: { id?: string } };
+    };
+    expect(put.decidingStatement?.policy.id).toBe("extraIdentityPolicies[0]");
+    const bounded = await simulate({
+      ...base,
+      extraIdentityPolicies: [allowDoc("s3:PutObject")],
+      permissionBoundary: allowDoc("s3:GetObject"),
+    });
+    expect(bounded.results.map((r) => r.decision)).toEqual([Decision.DECISION_ALLOW, Decision.DECISION_IMPLICIT_DENY]);
+    const bad = await failure(simulate({ ...base, extraIdentityPolicies: ['{"Version":"2012-10-17"}'] }));
+    expect(bad.code).toBe(status.INVALID_ARGUMENT);
+    expect(bad.details).toContain("extraIdentityPolicies[0]");
+    // The simulation's extra policy never reaches Authorize.
+    const real = await call({ principal: carol, action: "s3:PutObject", resource: "arn:aws:s3:::home/carol/x" });
+    expect(real.decision).toBe(Decision.DECISION_IMPLICIT_DENY);
+  });
+
+  it("max_staleness_ms answers only when the watermark is that fresh", async () => {
+    const stale = await failure(call({ maxStalenessMs: 1000 }));
+    expect(stale.code).toBe(status.UNAVAILABLE);
+    await view.setWatermark(0, Date.now());
+    await expect
+      .poll(async () => (await call({ maxStalenessMs: 1000 }).catch(() => undefined))?.decision)
+      .toBe(Decision.DECISION_IMPLICIT_DENY);
+  });
+
+  it("explain names the deciding policy and statement", async () => {
+    const res = await call({
+      principal: { kind: { $case: "arn", value: arnOf("user", "carol") } },
+      resource: "arn:aws:s3:::home/carol/x",
+      explain: true,
+    });
+    const explanation = JSON.parse(res.explanationJson) as { decidingStatement?: { policy: { id?: string } } };
+    expect(explanation.decidingStatement?.policy.id).toBe(arnOf("policy", "home"));
+  });
+
+  it("BatchAuthorize: each check its own answer or error; more than 1,000 refused", async () => {
+    const batch = (requests: Partial<AuthorizeRequest>[]) =>
+      new Promise<BatchAuthorizeResponse>((resolve, reject) =>
+        client.batchAuthorize(
+          BatchAuthorizeRequest.fromPartial({ requests: requests as AuthorizeRequest[] }),
+          (err, res) => (err === null ? resolve(res) : reject(err)),
+        ),
+      );
+    const carol = { kind: { $case: "arn" as const, value: arnOf("user", "carol") } };
+    const out = await batch([
+      { principal: carol, action: "s3:GetObject", resource: "arn:aws:s3:::home/carol/x", correlationId: "a" },
+      {
+        principal: { kind: { $case: "arn", value: arnOf("user", "nobody") } },
+        action: "s3:GetObject",
+        resource: "*",
+        correlationId: "b",
+      },
+      { principal: carol, action: "s3:GetObject", resource: "arn:aws:s3:::home/x/x", correlationId: "c" },
+    ]);
+    expect(out.responses.map((r) => [r.correlationId, r.decision, r.error?.code])).toEqual([
+      ["a", Decision.DECISION_ALLOW, undefined],
+      ["b", Decision.DECISION_UNSPECIFIED, status.NOT_FOUND],
+      ["c", Decision.DECISION_IMPLICIT_DENY, undefined],
+    ]);
+    const many = Array.from({ length: 1001 }, () => ({ principal: carol, action: "s3:GetObject", resource: "*" }));
+    const e = await failure(batch(many));
+    expect(e.code).toBe(status.INVALID_ARGUMENT);
+    expect(e.details).toContain("at most 1000");
+  });
+
+  it("GetRegionStatus: applied revision per account (paged by account id), watermarks, staleness, L1 figures", async () => {
+    const status = (r: Partial<GetRegionStatusRequest>) =>
+      new Promise<GetRegionStatusResponse>((resolve, reject) =>
+        client.getRegionStatus(GetRegionStatusRequest.fromPartial(r), (err, res) =>
+          err === null ? resolve(res) : reject(err),
+        ),
+      );
+    await view.setWatermark(3, Date.now());
+    const other = "222200001111";
+    await view.applyRevision(other, 1, "e2", [
+      user("zed", { accountId: other, arn: `arn:aws:iam::${other}:user/zed` }),
+    ]);
+    const first = await status({ pageSize: 1 });
+    expect(first.region).toBe("eu-west-1");
+    expect(first.accounts).toEqual([{ accountId: other, revision: 1, epoch: "e2", gap: "" }]);
+    expect(first.nextPageToken).toBe(other);
+    const second = await status({ pageSize: 1, pageToken: first.nextPageToken });
+    expect(second.accounts.map((a) => [a.accountId, Number(a.revision)])).toEqual([[ACCT, revision]]);
+    const all = await status({});
+    expect(all.accounts.map((a) => a.accountId)).toContain(ACCT);
+    expect(all.nextPageToken).toBe("");
+    await expect.poll(async () => (await status({})).watermarks.some((w) => w.partition === 3)).toBe(true);
+    const now = await status({});
+    expect(Number(now.stalenessMs)).toBeGreaterThanOrEqual(0);
+    expect(Number(now.l1Hits)).toBeGreaterThan(0);
+    expect(Number(now.l1Principals)).toBeGreaterThan(0);
+    const bad = await failure(status({ pageToken: "nope" }));
+    expect(bad.details).toContain("pageToken");
+  });
+
+  it("one fixture table, two targets: the pure engine and the live region agree with the expected decisions", async () => {
+    const decisions = ["Allow", "ExplicitDeny", "ImplicitDeny"] as const;
+    const wire = {
+      Allow: Decision.DECISION_ALLOW,
+      ExplicitDeny: Decision.DECISION_EXPLICIT_DENY,
+      ImplicitDeny: Decision.DECISION_IMPLICIT_DENY,
+    };
+    for (const [i, f] of DECISION_FIXTURES.entries()) {
+      const name = `fx${i}`;
+      const arn = arnOf("user", name);
+      const fill = (s: string) =>
+        s.replaceAll("${user}", name).replaceAll("${account}", ACCT).replaceAll("${arn}", arn);
+      const resource = fill(f.resource);
+      const resourcePolicy = f.resourcePolicy === undefined ? undefined : fill(JSON.stringify(f.resourcePolicy));
+      // Target 1: the pure engine, with the keys AWS fills written out.
+      const pure = compilePolicySet({
+        identityPolicies: [...f.userPolicies, ...(f.groupPolicies ?? [])],
+        ...(f.boundary === undefined ? {} : { permissionBoundary: f.boundary }),
+        ...(f.guardrails === undefined ? {} : { guardrails: [...f.guardrails] }),
+        ...(resourcePolicy === undefined ? {} : { resourcePolicy }),
+      }).evaluate(
+        { arn, accountId: ACCT },
+        {
+          action: f.action,
+          resource,
+          resourceAccount: f.resourceAccount ?? ACCT,
+          context: {
+            ...f.context,
+            "aws:username": name,
+            "aws:userid": `AIDA${name.toUpperCase()}`,
+            "aws:PrincipalArn": arn,
+            "aws:PrincipalAccount": ACCT,
+            "aws:PrincipalType": "User",
+            ...Object.fromEntries((f.tags ?? []).map((t) => [`aws:PrincipalTag/${t.key}`, t.value])),
+          },
+        },
+      ).decision;
+      expect([f.name, pure]).toEqual([f.name, f.expected]);
+      // Target 2: the live region, the same documents stored as the account's state.
+      const group: GroupState = {
+        accountId: ACCT,
+        groupId: `AGPA${name.toUpperCase()}`,
+        groupName: `g${name}`,
+        path: "/",
+        arn: arnOf("group", `g${name}`),
+        createdAtMs: 1,
+        attachedPolicies: [],
+        inlinePolicies: (f.groupPolicies ?? []).map((d, j) => ({
+          policyName: `g${j}`,
+          policyDocument: JSON.stringify(d),
+        })),
+      };
+      const boundary = f.boundary === undefined ? undefined : policy(`b${name}`, JSON.stringify(f.boundary));
+      const account: AccountState = {
+        accountId: ACCT,
+        alias: null,
+        createdAtMs: 1,
+        passwordPolicy: null,
+        guardrails: (f.guardrails ?? []).map((d, j) => ({
+          policyArn: `arn:aws:organizations::${ACCT}:policy/gr${j}`,
+          document: JSON.stringify(d),
+        })),
+      };
+      const at = await apply(
+        { kind: "account", id: ACCT, state: account },
+        { kind: "group", id: group.groupId, state: group },
+        ...(boundary === undefined ? [] : [boundary]),
+        user(name, {
+          tags: [...(f.tags ?? [])],
+          groups: [{ groupId: group.groupId, groupName: group.groupName }],
+          permissionsBoundaryArn: boundary?.state.arn ?? null,
+          inlinePolicies: f.userPolicies.map((d, j) => ({ policyName: `u${j}`, policyDocument: JSON.stringify(d) })),
+        }),
+      );
+      const live = await call({
+        principal: { kind: { $case: "arn", value: arn } },
+        action: f.action,
+        resource,
+        resourceAccount: f.resourceAccount ?? "",
+        resourcePolicy: resourcePolicy ?? "",
+        context: Object.fromEntries(
+          Object.entries(f.context ?? {}).map(([k, v]) => [k, { kind: { $case: "stringValue", value: v } }]),
+        ),
+        minRevision: { accountId: ACCT, revision: at },
+      });
+      expect([f.name, live.decision]).toEqual([f.name, wire[f.expected]]);
+    }
+    expect(decisions.every((d) => DECISION_FIXTURES.some((f) => f.expected === d))).toBe(true);
+  });
+});

@@ -1,0 +1,409 @@
+import { IamError, tryParseArn } from "@gatehouse/core";
+import {
+  type CompiledResourcePolicy,
+  type ContextValue,
+  compileResourcePolicy,
+  type EvaluationResult,
+  evaluateCompiled,
+} from "@gatehouse/policy";
+import type { RegionView } from "@gatehouse/view-redis";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { type CompiledPrincipal, compilePrincipal, type SimulationExtras } from "./compile-principal.ts";
+import { PrincipalCache } from "./principal-cache.ts";
+
+/** One authorization question, as the decider takes it (the gRPC layer maps the proto). */
+export interface DecisionRequest {
+  /** The principal by ARN, or by the access key id it authenticated with. */
+  readonly principal:
+    | { readonly kind: "arn"; readonly arn: string }
+    | { readonly kind: "access-key"; readonly accessKeyId: string };
+  readonly action: string;
+  readonly resource: string;
+  readonly resourceAccount?: string;
+  readonly context: Readonly<Record<string, ContextValue>>;
+  /** Inline resource-based policy JSON. */
+  readonly resourcePolicy?: string;
+  readonly minRevision?: { readonly accountId: string; readonly revision: number };
+  readonly maxStalenessMs?: number;
+  readonly explain: boolean;
+  /** Simulate: the principal's policies plus these, compiled for this call only (not cached). */
+  readonly simulation?: SimulationExtras;
+  /** Epoch ms after which waiting gives up (the call's deadline). */
+  readonly deadlineMs: number;
+}
+
+/** A decision and the revision of the principal's account it was made at. */
+export interface DecisionResult {
+  readonly result: EvaluationResult;
+  readonly accountId: string;
+  readonly revision: number;
+}
+
+/** Options of {@link createDecider}. */
+export interface DeciderOptions {
+  readonly view: RegionView;
+  /** A dedicated connection: it is put in subscriber mode. */
+  readonly subscriber: Redis;
+  /** The region's name (`aws:RequestedRegion`). */
+  readonly region: string;
+  readonly l1MaxBytes: number;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+/** The decider: compiled principals cached in process, kept exact by the view's notifications. */
+export interface Decider {
+  decide(request: DecisionRequest): Promise<DecisionResult>;
+  readonly cache: PrincipalCache;
+  /** Principals compiled so far (single-flight: concurrent misses for one principal compile once). */
+  compiles(): number;
+  /** Milliseconds since the oldest partition watermark (Infinity when none was seen). */
+  stalenessMs(): number;
+  /** The latest watermark (`committed_before_ms`) of each partition, as notified. */
+  watermarks(): ReadonlyMap<number, number>;
+  close(): Promise<void>;
+}
+
+/**
+ * The keys the region fills from the principal and the request; a caller setting one (any case)
+ * is refused, so nobody escalates by claiming another identity in the context.
+ */
+const RESERVED_KEYS = new Set(
+  [
+    "aws:username",
+    "aws:userid",
+    "aws:PrincipalArn",
+    "aws:PrincipalAccount",
+    "aws:PrincipalType",
+    "aws:CurrentTime",
+    "aws:EpochTime",
+    "aws:RequestedRegion",
+    "aws:ResourceAccount",
+    "aws:MultiFactorAuthPresent",
+    "aws:MultiFactorAuthAge",
+    "aws:TokenIssueTime",
+    "aws:PrincipalIsAWSService",
+    "aws:PrincipalOrgID",
+  ].map((k) => k.toLowerCase()),
+);
+const RESERVED_PREFIX = "aws:principaltag/";
+
+/** Refuses a caller context that sets a key the region fills. */
+export function checkCallerContext(context: Readonly<Record<string, unknown>>): void {
+  for (const key of Object.keys(context)) {
+    const k = key.toLowerCase();
+    if (RESERVED_KEYS.has(k) || k.startsWith(RESERVED_PREFIX)) {
+      throw new IamError("InvalidInput", `context key ${JSON.stringify(key)} is set by the region, not the caller`, {
+        field: `context.${key}`,
+      });
+    }
+  }
+}
+
+/** A stored resource policy lookup: the compiled policy, or none, as of `revision` of its account. */
+interface StoredResource {
+  readonly compiled?: CompiledResourcePolicy;
+  readonly revision: number;
+}
+const MAX_STORED_RESOURCES = 10_000;
+
+const resourcePolicies = new Map<string, CompiledResourcePolicy>();
+const MAX_RESOURCE_POLICIES = 1024;
+
+function resourcePolicyOf(text: string): CompiledResourcePolicy {
+  const hit = resourcePolicies.get(text);
+  if (hit !== undefined) return hit;
+  const compiled = compileResourcePolicy(text);
+  if (resourcePolicies.size >= MAX_RESOURCE_POLICIES)
+    resourcePolicies.delete(resourcePolicies.keys().next().value as string);
+  resourcePolicies.set(text, compiled);
+  return compiled;
+}
+
+/** Compiles a caller's inline resource policy; a bad one is the caller's error, naming the field. */
+function compileInlineResourcePolicy(text: string): CompiledResourcePolicy {
+  try {
+    return resourcePolicyOf(text);
+  } catch (e) {
+    if (IamError.is(e)) throw new IamError(e.awsName, e.message, { field: "resourcePolicy", cause: e });
+    throw e;
+  }
+}
+
+/**
+ * Creates a decider over the view. Subscribes to the view's notifications before answering, so
+ * the applied revisions it knows and the evictions it makes arrive in the order Redis applied them.
+ */
+export async function createDecider(options: DeciderOptions): Promise<Decider> {
+  const { view, subscriber, region, logger } = options;
+  const now = options.now ?? Date.now;
+  const cache = new PrincipalCache(options.l1MaxBytes);
+  /** Per account, the highest applied revision whose notification was processed. */
+  const notified = new Map<string, number>();
+  const watermarks = new Map<number, number>();
+  const waiters = new Map<string, Set<{ revision: number; wake: () => void }>>();
+  const loading = new Map<string, Promise<CompiledPrincipal | undefined>>();
+  let compiles = 0;
+  /** Stored resource policies looked up (`account\nARN`), present or absent, at the revision read. */
+  const storedResources = new Map<string, StoredResource>();
+  const resourceInvalidatedAt = new Map<string, number>();
+
+  /** The stored resource policy of `arn` at `atLeast` or later: L1 (exactly invalidated), else Redis. */
+  const storedResourceAt = async (accountId: string, arn: string, atLeast: number): Promise<StoredResource> => {
+    const key = `${accountId}\n${arn}`;
+    const hit = storedResources.get(key);
+    if (hit !== undefined && Math.max(hit.revision, notified.get(accountId) ?? 0) >= atLeast) return hit;
+    const read = await view.readResourcePolicy(accountId, arn);
+    const entry: StoredResource = {
+      revision: read.revision,
+      ...(read.document === undefined ? {} : { compiled: resourcePolicyOf(read.document) }),
+    };
+    if (read.revision >= (resourceInvalidatedAt.get(key) ?? 0)) {
+      if (storedResources.size >= MAX_STORED_RESOURCES)
+        storedResources.delete(storedResources.keys().next().value as string);
+      storedResources.set(key, entry);
+    }
+    return entry;
+  };
+
+  const onMessage = (_channel: string, message: string) => {
+    let n: ReturnType<RegionView["parseNotification"]>;
+    try {
+      n = view.parseNotification(message);
+    } catch (e) {
+      logger.warn({ err: e }, "unreadable view notification");
+      return;
+    }
+    if (n.type === "watermark") {
+      watermarks.set(n.partition, Math.max(n.committedBeforeMs, watermarks.get(n.partition) ?? 0));
+      return;
+    }
+    cache.invalidate(n.accountId, n.revision, n.all, n.principals);
+    for (const arn of n.resources) {
+      const key = `${n.accountId}\n${arn}`;
+      resourceInvalidatedAt.set(key, Math.max(n.revision, resourceInvalidatedAt.get(key) ?? 0));
+      const hit = storedResources.get(key);
+      if (hit !== undefined && hit.revision < n.revision) storedResources.delete(key);
+    }
+    if (n.revision > (notified.get(n.accountId) ?? 0)) notified.set(n.accountId, n.revision);
+    const set = waiters.get(n.accountId);
+    if (set !== undefined) for (const w of set) if (w.revision <= n.revision) w.wake();
+  };
+  subscriber.on("message", onMessage);
+  let subscribedOnce = false;
+  subscriber.on("ready", () => {
+    // A reconnect may have lost notifications: nothing cached can be trusted to be current.
+    if (subscribedOnce) {
+      cache.clear();
+      storedResources.clear();
+      notified.clear();
+      logger.warn("notification stream reconnected: L1 cleared");
+    }
+    subscribedOnce = true;
+  });
+  await subscriber.subscribe(view.channel);
+  for (const [p, ms] of await view.watermarks()) watermarks.set(p, ms);
+
+  /** Resolves once `accountId` is applied at `revision` or above; throws ConsistencyTimeout at the deadline. */
+  const waitApplied = async (accountId: string, revision: number, deadlineMs: number): Promise<void> => {
+    if ((notified.get(accountId) ?? 0) >= revision) return;
+    let wake = () => {};
+    const woken = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    const waiter = { revision, wake };
+    let set = waiters.get(accountId);
+    if (set === undefined) {
+      set = new Set();
+      waiters.set(accountId, set);
+    }
+    set.add(waiter);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // Registered first, then read: an apply between the two wakes the waiter, none is missed.
+      const applied = await view.appliedRevision(accountId);
+      if (applied.revision >= revision) return;
+      const timedOut = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), Math.max(0, deadlineMs - now()));
+      });
+      if ((await Promise.race([woken, timedOut])) === "timeout") {
+        const latest = await view.appliedRevision(accountId).catch(() => applied);
+        if (latest.revision >= revision) return;
+        throw new IamError(
+          "ConsistencyTimeout",
+          `region ${region} has applied account ${accountId} up to revision ${latest.revision}, ${revision - latest.revision} behind min_revision ${revision}${latest.gap === undefined ? "" : ` (stalled at a gap: revisions ${latest.gap})`}`,
+          { field: "minRevision" },
+        );
+      }
+    } finally {
+      clearTimeout(timer);
+      set.delete(waiter);
+      if (set.size === 0) waiters.delete(accountId);
+    }
+  };
+
+  /** The principal compiled at `atLeast` or later: L1, else one shared load per ARN. */
+  const principalAt = async (accountId: string, arn: string, atLeast: number): Promise<CompiledPrincipal> => {
+    const cached = cache.get(arn);
+    if (cached !== undefined && Math.max(cached.revision, notified.get(accountId) ?? 0) >= atLeast) return cached;
+    for (;;) {
+      let flight = loading.get(arn);
+      if (flight === undefined) {
+        const generation = cache.generation;
+        flight = view.readPrincipal(accountId, arn).then((snapshot) => {
+          compiles++;
+          const compiled = compilePrincipal(snapshot);
+          if (compiled !== undefined) cache.set(compiled, generation);
+          return compiled;
+        });
+        const mine = flight;
+        loading.set(arn, mine);
+        void mine
+          .finally(() => {
+            if (loading.get(arn) === mine) loading.delete(arn);
+          })
+          .catch(() => {});
+      }
+      const compiled = await flight;
+      if (compiled === undefined) {
+        throw new IamError("NoSuchEntity", `the region has no principal ${arn} in account ${accountId}`, {
+          field: "principal.arn",
+        });
+      }
+      // A load that started before the revision we must reach was applied: read again.
+      if (compiled.revision >= atLeast) return compiled;
+    }
+  };
+
+  /** A principal compiled with a simulation's extras, from a fresh snapshot (read after any wait). */
+  const simulated = async (accountId: string, arn: string, extras: SimulationExtras): Promise<CompiledPrincipal> => {
+    const compiled = compilePrincipal(await view.readPrincipal(accountId, arn), extras);
+    if (compiled === undefined) {
+      throw new IamError("NoSuchEntity", `the region has no principal ${arn} in account ${accountId}`, {
+        field: "principal.arn",
+      });
+    }
+    return compiled;
+  };
+
+  const stalenessMs = () => {
+    if (watermarks.size === 0) return Number.POSITIVE_INFINITY;
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const ms of watermarks.values()) oldest = Math.min(oldest, ms);
+    return Math.max(0, now() - oldest);
+  };
+
+  return {
+    cache,
+    compiles: () => compiles,
+    stalenessMs,
+    watermarks: () => watermarks,
+    async decide(request) {
+      if (request.action === "") throw new IamError("InvalidInput", "action is required", { field: "action" });
+      if (request.resource === "") throw new IamError("InvalidInput", "resource is required", { field: "resource" });
+      checkCallerContext(request.context);
+      const inline = request.resourcePolicy?.trimStart().startsWith("{") === true ? request.resourcePolicy : undefined;
+      const inlineResource = inline === undefined ? undefined : compileInlineResourcePolicy(inline);
+      if (request.maxStalenessMs !== undefined && request.maxStalenessMs > 0) {
+        const staleness = stalenessMs();
+        if (staleness > request.maxStalenessMs) {
+          throw new IamError(
+            "ServiceUnavailable",
+            Number.isFinite(staleness)
+              ? `region ${region} is ${staleness} ms stale, above max_staleness_ms ${request.maxStalenessMs}`
+              : `region ${region} has seen no watermark yet: its staleness is unknown (max_staleness_ms ${request.maxStalenessMs})`,
+            { field: "maxStalenessMs" },
+          );
+        }
+      }
+      // Waited for first: what follows (the access key, the principal) is read at or after it.
+      if (request.minRevision !== undefined && request.minRevision.revision > 0) {
+        await waitApplied(request.minRevision.accountId, request.minRevision.revision, request.deadlineMs);
+      }
+      let principalArn: string;
+      if (request.principal.kind === "arn") principalArn = request.principal.arn;
+      else {
+        const key = await view.readAccessKey(request.principal.accessKeyId);
+        // Unknown, deleted and inactive keys alike: nothing about the key is disclosed.
+        if (key === undefined || key.status !== "Active") {
+          throw new IamError("InvalidClientTokenId", "the access key id is not active in this region", {
+            field: "principal.accessKeyId",
+          });
+        }
+        principalArn = key.principalArn;
+      }
+      const arn = tryParseArn(principalArn);
+      if (arn === undefined || arn.service !== "iam" || !/^\d{12}$/.test(arn.accountId)) {
+        throw new IamError(
+          "InvalidInput",
+          `principal ARN ${JSON.stringify(principalArn)} is not an IAM user or role ARN`,
+          {
+            field: "principal.arn",
+          },
+        );
+      }
+      if (!/^(user|role)\//.test(arn.resource)) {
+        throw new IamError(
+          "InvalidInput",
+          `principal ARN ${JSON.stringify(principalArn)} names no user or role (root and sessions are not served yet)`,
+          { field: "principal.arn" },
+        );
+      }
+      const accountId = arn.accountId;
+      const atLeast = request.minRevision?.accountId === accountId ? request.minRevision.revision : 0;
+      const principal =
+        request.simulation === undefined
+          ? await principalAt(accountId, principalArn, atLeast)
+          : await simulated(accountId, principalArn, request.simulation);
+      // Taken now, before anything else awaits: a cached principal is valid from its revision up
+      // to every notification processed so far (none named it); anything else only at its own.
+      const revision =
+        request.simulation === undefined && cache.isCurrent(principal)
+          ? Math.max(principal.revision, notified.get(accountId) ?? 0)
+          : principal.revision;
+      const resourceAccount = request.resourceAccount ?? accountId;
+      let resource = inlineResource;
+      if (inline === undefined) {
+        // Named by ARN, or none given: the policy stored for that ARN (else for the request's resource).
+        const named = request.resourcePolicy;
+        const atLeastThere = request.minRevision?.accountId === resourceAccount ? request.minRevision.revision : 0;
+        const stored = await storedResourceAt(resourceAccount, named ?? request.resource, atLeastThere);
+        if (stored.compiled === undefined && named !== undefined) {
+          throw new IamError(
+            "NoSuchEntity",
+            `account ${resourceAccount} has no resource policy for ${named} in this region`,
+            {
+              field: "resourcePolicy",
+            },
+          );
+        }
+        resource = stored.compiled;
+      }
+      const at = now();
+      const context: Record<string, ContextValue> = { ...request.context };
+      context["aws:PrincipalArn"] = principal.arn;
+      context["aws:PrincipalAccount"] = principal.accountId;
+      context["aws:PrincipalType"] = principal.kind === "user" ? "User" : "AssumedRole";
+      context["aws:userid"] = principal.uniqueId;
+      if (principal.kind === "user") context["aws:username"] = principal.name;
+      for (const t of principal.tags) context[`aws:PrincipalTag/${t.key}`] = t.value;
+      context["aws:CurrentTime"] = new Date(at).toISOString();
+      context["aws:EpochTime"] = String(Math.floor(at / 1000));
+      context["aws:RequestedRegion"] = region;
+      context["aws:ResourceAccount"] = resourceAccount;
+      const result = evaluateCompiled(
+        principal.identity,
+        resource,
+        { arn: principal.arn, accountId: principal.accountId },
+        { action: request.action, resource: request.resource, resourceAccount, context },
+        { explain: request.explain },
+      );
+      return { result, accountId, revision };
+    },
+    async close() {
+      subscriber.off("message", onMessage);
+      await subscriber.quit().catch(() => {});
+    },
+  };
+}

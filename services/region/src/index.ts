@@ -1,0 +1,17 @@
+/**
+ * `@gatehouse/region`: the applier (change topic → Redis view) and the deciders serving
+ * AuthorizerService from compiled principals. `main.ts` is the process; these are for tests and
+ * for embedding.
+ */
+export { type Applier, type ApplierOptions, type ApplierStats, startApplier } from "./applier.ts";
+export { loadRegionConfig, type RegionConfig, type RegionRole } from "./config.ts";
+export {
+  checkCallerContext,
+  createDecider,
+  type Decider,
+  type DecisionRequest,
+  type DecisionResult,
+} from "./decider.ts";
+export { type DeciderServer, MAX_BATCH, startDeciderServer } from "./decider-server.ts";
+export { type Region, startRegion } from "./region.ts";
+export { type CompleteRevision, RevisionAssembler } from "./revision-assembler.ts";

@@ -1,0 +1,257 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: IAM policy variables are literal ${…} text
+// End to end: a real control plane (Postgres, outbox relay to Kafka) and two regions (applier and
+// decider each, their own Redis), talking only through the change topic.
+import { randomBytes } from "node:crypto";
+import { createSigningInterceptor } from "@gatehouse/auth";
+import { loadControlPlaneConfig, startControlPlane } from "@gatehouse/control-plane";
+import {
+  type AuthorizeRequest,
+  type AuthorizeResponse,
+  AuthorizerServiceClient,
+  ControlServiceClient,
+  ControlServiceService,
+  Decision,
+  EntityType,
+} from "@gatehouse/proto";
+import { createTestKeyPrefix, createTestSchema, createTestTopic, regionRedis, testInfra } from "@gatehouse/testkit";
+import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadRegionConfig } from "./config.ts";
+import { type Region, startRegion } from "./region.ts";
+
+const logger = pino({ level: "silent" });
+const HEARTBEAT_MS = 200;
+const OPERATOR = { accessKeyId: "AKIAOPERATORREGION00", secretAccessKey: randomBytes(30).toString("base64") };
+
+type Unary = Record<string, (req: unknown, md: Metadata, cb: (e: ServiceError | null, res: unknown) => void) => void>;
+
+function controlClient(address: string, creds: { accessKeyId: string; secretAccessKey: string }) {
+  const client = new ControlServiceClient(address, credentials.createInsecure(), {
+    interceptors: [createSigningInterceptor({ credentials: creds, authority: address })],
+  });
+  return {
+    call<T = any>(method: string, request: object): Promise<T> {
+      const def = (ControlServiceService as unknown as Record<string, { requestDeserialize(b: Buffer): object }>)[
+        method
+      ];
+      const full = { ...def?.requestDeserialize(Buffer.alloc(0)), ...request };
+      return new Promise((resolve, reject) =>
+        (client as unknown as Unary)[method]?.(full, new Metadata(), (e, res) =>
+          e === null ? resolve(res as T) : reject(e),
+        ),
+      );
+    },
+    close: () => client.close(),
+  };
+}
+
+describe("control plane → Kafka → two regions (end to end)", () => {
+  let close: (() => Promise<void>)[] = [];
+  let cpAddress = "";
+  const regions: Region[] = [];
+  const deciders: AuthorizerServiceClient[] = [];
+
+  beforeAll(async () => {
+    const schema = await createTestSchema({ prefix: "rege2e" });
+    const topic = await createTestTopic({ prefix: "rege2e", partitions: 4 });
+    const cp = await startControlPlane({
+      config: loadControlPlaneConfig({
+        GATEHOUSE_CP_LISTEN: "127.0.0.1:0",
+        GATEHOUSE_PG_URL: schema.databaseUrl,
+        GATEHOUSE_PG_SCHEMA: schema.name,
+        GATEHOUSE_KAFKA_BROKERS: testInfra().kafkaBrokers.join(","),
+        GATEHOUSE_CHANGES_TOPIC: topic.name,
+        GATEHOUSE_CHANGES_PARTITIONS: "4",
+        GATEHOUSE_SECRET_KEY: randomBytes(32).toString("base64"),
+        GATEHOUSE_OPERATOR_ACCESS_KEY_ID: OPERATOR.accessKeyId,
+        GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY: OPERATOR.secretAccessKey,
+        GATEHOUSE_CP_RELAY_WATERMARK_MS: String(HEARTBEAT_MS),
+      }),
+      logger,
+    });
+    cpAddress = `127.0.0.1:${cp.port}`;
+    close = [() => cp.close(), () => schema.drop(), () => topic.delete()];
+    for (const name of ["us-east-1", "eu-west-1"]) {
+      const keys = createTestKeyPrefix({ prefix: "rege2e" });
+      const region = await startRegion({
+        config: loadRegionConfig(
+          {
+            GATEHOUSE_REGION: name,
+            GATEHOUSE_REGION_REDIS_URL: regionRedis(name, testInfra()).url,
+            GATEHOUSE_REGION_KEY_PREFIX: keys.prefix,
+            GATEHOUSE_REGION_CONSUMER_GROUP: keys.prefix.slice(0, -1),
+            GATEHOUSE_REGION_LISTEN: "127.0.0.1:0",
+            GATEHOUSE_KAFKA_BROKERS: testInfra().kafkaBrokers.join(","),
+            GATEHOUSE_CHANGES_TOPIC: topic.name,
+          },
+          ["--role", "all"],
+        ),
+        logger,
+      });
+      regions.push(region);
+      deciders.push(new AuthorizerServiceClient(`127.0.0.1:${region.decider?.port}`, credentials.createInsecure()));
+      close.unshift(async () => {
+        await keys.cleanup();
+      });
+      close.unshift(() => region.close());
+    }
+  });
+  afterAll(async () => {
+    for (const d of deciders) d.close();
+    for (const c of close) await c();
+  });
+
+  const authorize = (decider: AuthorizerServiceClient, r: Partial<AuthorizeRequest>) =>
+    new Promise<AuthorizeResponse>((resolve, reject) =>
+      decider.authorize(
+        {
+          principal: undefined,
+          action: "",
+          resource: "",
+          resourceAccount: "",
+          context: {},
+          resourcePolicy: "",
+          explain: false,
+          maxStalenessMs: 0,
+          correlationId: "",
+          ...r,
+        },
+        new Metadata(),
+        { deadline: Date.now() + 15_000 },
+        (err, res) => (err === null ? resolve(res) : reject(err)),
+      ),
+    );
+
+  it("a change becomes visible in both regions with min_revision; a detach denies once applied", async () => {
+    const operator = controlClient(cpAddress, OPERATOR);
+    const account = await operator.call("createAccount", { accountAlias: "" });
+    const root = controlClient(cpAddress, {
+      accessKeyId: account.rootAccessKeyId,
+      secretAccessKey: account.rootSecretAccessKey,
+    });
+    try {
+      const created = await root.call("createUser", { userName: "alice" });
+      const policy = await root.call("createPolicy", {
+        policyName: "read",
+        policyDocument: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::home/${aws:username}/*" }],
+        }),
+      });
+      const entity = { entityType: EntityType.ENTITY_TYPE_USER, entityName: "alice" };
+      const attached = await root.call("attachPolicy", { ...entity, policyArn: policy.policy.arn });
+      const ask = (decider: AuthorizerServiceClient, revision: { accountId: string; revision: number }) =>
+        authorize(decider, {
+          principal: { kind: { $case: "arn", value: created.user.arn } },
+          action: "s3:GetObject",
+          resource: "arn:aws:s3:::home/alice/notes",
+          minRevision: revision,
+        });
+      for (const decider of deciders) {
+        const allowed = await ask(decider, attached.revision);
+        expect(allowed.decision).toBe(Decision.DECISION_ALLOW);
+        expect(Number(allowed.evaluatedAt?.revision)).toBeGreaterThanOrEqual(Number(attached.revision.revision));
+      }
+      const detached = await root.call("detachPolicy", { ...entity, policyArn: policy.policy.arn });
+      for (const decider of deciders) {
+        const denied = await ask(decider, detached.revision);
+        expect(denied.decision).toBe(Decision.DECISION_IMPLICIT_DENY);
+        expect(Number(denied.evaluatedAt?.revision)).toBeGreaterThanOrEqual(Number(detached.revision.revision));
+      }
+      for (const region of regions) expect(region.applier?.stats.gaps).toEqual([]);
+      // Bounded staleness through the live path: the relay's watermarks reach the deciders.
+      const fresh = await authorize(deciders[0] as AuthorizerServiceClient, {
+        principal: { kind: { $case: "arn", value: created.user.arn } },
+        action: "s3:GetObject",
+        resource: "arn:aws:s3:::home/alice/notes",
+        maxStalenessMs: 5 * HEARTBEAT_MS,
+      });
+      expect(fresh.decision).toBe(Decision.DECISION_IMPLICIT_DENY);
+    } finally {
+      root.close();
+      operator.close();
+    }
+  });
+
+  it("group membership, a new default policy version and an account guardrail reach cached decisions", async () => {
+    const operator = controlClient(cpAddress, OPERATOR);
+    const account = await operator.call("createAccount", { accountAlias: "" });
+    const root = controlClient(cpAddress, {
+      accessKeyId: account.rootAccessKeyId,
+      secretAccessKey: account.rootSecretAccessKey,
+    });
+    const doc = (...Statement: object[]) => JSON.stringify({ Version: "2012-10-17", Statement });
+    try {
+      const bob = await root.call("createUser", { userName: "bob" });
+      await root.call("createGroup", { groupName: "devs" });
+      const lists = await root.call("createPolicy", {
+        policyName: "lists",
+        policyDocument: doc({ Effect: "Allow", Action: ["s3:ListBucket", "s3:GetObject"], Resource: "*" }),
+      });
+      await root.call("attachPolicy", {
+        entityType: EntityType.ENTITY_TYPE_GROUP,
+        entityName: "devs",
+        policyArn: lists.policy.arn,
+      });
+      const joined = await root.call("addUserToGroup", { groupName: "devs", userName: "bob" });
+      const ask = (action: string, minRevision?: { accountId: string; revision: number }) =>
+        Promise.all(
+          deciders.map((d) =>
+            authorize(d, {
+              principal: { kind: { $case: "arn", value: bob.user.arn } },
+              action,
+              resource: "arn:aws:s3:::bucket",
+              ...(minRevision === undefined ? {} : { minRevision }),
+            }),
+          ),
+        );
+      const decisions = (rs: AuthorizeResponse[]) => rs.map((r) => r.decision);
+      expect(decisions(await ask("s3:ListBucket", joined.revision))).toEqual([
+        Decision.DECISION_ALLOW,
+        Decision.DECISION_ALLOW,
+      ]);
+      // Cached now; a new default version of the group's policy must evict the member.
+      const version = await root.call("createPolicyVersion", {
+        policyArn: lists.policy.arn,
+        policyDocument: doc({ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }),
+        setAsDefault: true,
+      });
+      expect(decisions(await ask("s3:ListBucket", version.revision))).toEqual([
+        Decision.DECISION_IMPLICIT_DENY,
+        Decision.DECISION_IMPLICIT_DENY,
+      ]);
+      expect(decisions(await ask("s3:GetObject"))).toEqual([Decision.DECISION_ALLOW, Decision.DECISION_ALLOW]);
+      // A guardrail is an account change: every cached principal of the account is evicted.
+      const guardrail = await root.call("createPolicy", {
+        policyName: "no-reads",
+        policyDocument: doc(
+          { Effect: "Allow", Action: "*", Resource: "*" },
+          { Effect: "Deny", Action: "s3:GetObject", Resource: "*" },
+        ),
+      });
+      const attached = await operator.call("attachAccountGuardrail", {
+        accountId: account.accountId,
+        policyArn: guardrail.policy.arn,
+      });
+      expect(decisions(await ask("s3:GetObject", attached.revision))).toEqual([
+        Decision.DECISION_EXPLICIT_DENY,
+        Decision.DECISION_EXPLICIT_DENY,
+      ]);
+    } finally {
+      root.close();
+      operator.close();
+    }
+  });
+
+  // After the first test: the relay sends watermarks once it has published (or found nothing) as of a time.
+  it("an idle region knows its staleness: below twice the heartbeat interval", async () => {
+    await new Promise((r) => setTimeout(r, 3 * HEARTBEAT_MS));
+    const samples: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      for (const region of regions) samples.push(region.decider?.decider.stalenessMs() ?? Number.POSITIVE_INFINITY);
+      await new Promise((r) => setTimeout(r, HEARTBEAT_MS / 2));
+    }
+    expect(Math.max(...samples)).toBeLessThan(2 * HEARTBEAT_MS);
+  });
+});
