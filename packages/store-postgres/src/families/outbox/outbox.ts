@@ -126,16 +126,19 @@ export const EPOCH_SQL = `(SELECT system_identifier::text FROM pg_control_system
 // so a revision split by a crash between sends keeps its numbering; compaction never deletes rows
 // of a revision at or after an account's oldest unpublished one (outbox-compaction.ts).
 const FETCH_SQL = `
-  WITH batch AS (SELECT DISTINCT b.account_id, b.revision FROM gh_outbox_unpublished($1) b),
-  numbered AS (
-    SELECT o.id, o.event_id, o.account_id, o.revision, o.entity_kind, o.entity_id, o.payload, o.committed_at,
-           o.published_at,
-           (row_number() OVER (PARTITION BY o.account_id, o.revision ORDER BY o.id) - 1)::int AS revision_index,
-           (count(*) OVER (PARTITION BY o.account_id, o.revision))::int AS revision_events
-      FROM outbox o JOIN batch k ON o.account_id = k.account_id AND o.revision = k.revision)
-  SELECT id, event_id, account_id, revision, entity_kind, entity_id, payload, committed_at, revision_index,
-         revision_events
-    FROM numbered WHERE published_at IS NULL ORDER BY id`;
+  WITH batch AS (SELECT DISTINCT b.account_id, b.revision FROM gh_outbox_unpublished($1) b)
+  SELECT n.id, n.event_id, n.account_id, n.revision, n.entity_kind, n.entity_id, n.payload, n.committed_at,
+         n.revision_index, n.revision_events
+    FROM batch k
+    CROSS JOIN LATERAL (
+      SELECT o.id, o.event_id, o.account_id, o.revision, o.entity_kind, o.entity_id, o.payload, o.committed_at,
+             o.published_at,
+             (row_number() OVER (ORDER BY o.id) - 1)::int AS revision_index,
+             (count(*) OVER ())::int AS revision_events
+        FROM outbox o
+       WHERE o.account_id = k.account_id AND o.revision = k.revision) n
+   WHERE n.published_at IS NULL
+   ORDER BY n.id`;
 
 async function fetchRows(q: Queryable, limit: number): Promise<OutboxRow[]> {
   try {
