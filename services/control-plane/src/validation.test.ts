@@ -344,6 +344,11 @@ describe("checkAccessKeyId", () => {
       expect(() => checkAccessKeyId(bad)).toThrow(expect.objectContaining({ field: "accessKeyId" }));
     }
   });
+
+  it("says an empty id is missing and quotes a malformed one, under the field it was given", () => {
+    expect(() => checkAccessKeyId("")).toThrow("accessKeyId is required");
+    expect(() => checkAccessKeyId("AKIA-1", "keyId")).toThrow('keyId "AKIA-1" must be 16..128 letters, digits or _');
+  });
 });
 
 describe("checkSetting", () => {
