@@ -45,7 +45,8 @@ const lookup = async (id: string) =>
   id === creds.accessKeyId ? { secretAccessKey: creds.secretAccessKey, active: true } : undefined;
 const base = {
   method: "POST",
-  path: "/queues/my queue/messages",
+  // As on the wire (an AWS SDK's HttpRequest holds the encoded path; SigV4 encodes it again).
+  path: "/queues/my%20queue/messages",
   query: { Action: "Send Message", b: "x*y", a: "1" },
   headers: { host: "queues.example.com", "content-type": "application/json", "x-custom": "  a   b  " },
   body: '{"hello":"world"}',
@@ -62,7 +63,9 @@ describe("SigV4 verification of a request given by its parts", () => {
   it("fails a tampered path, query, signed header, payload or method with SignatureDoesNotMatch", async () => {
     const { parts, authorization } = await signed(base);
     const tampered: SignedRequestParts[] = [
-      { ...parts, path: "/queues/other queue/messages" },
+      { ...parts, path: "/queues/other%20queue/messages" },
+      // The decoded path is another canonical URI than the encoded one that was signed.
+      { ...parts, path: "/queues/my queue/messages" },
       { ...parts, query: `${parts.query}&c=3` },
       { ...parts, headers: { ...parts.headers, "content-type": "text/plain" } },
       // Another body, and the header claiming its hash changed to match.
