@@ -14,5 +14,6 @@ export {
   type PrincipalSnapshot,
   type RegionView,
   type RegionViewOptions,
+  type ReplaceOutcome,
   type ViewNotification,
 } from "./region-view.ts";

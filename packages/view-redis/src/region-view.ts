@@ -3,7 +3,7 @@ import { IamError } from "@gatehouse/core";
 import { decodeEntity, type TypedEntity } from "@gatehouse/events";
 import type { Redis } from "ioredis";
 import { indexRecordOf } from "./index-record.ts";
-import { APPLY_REVISION_LUA, READ_PRINCIPAL_LUA } from "./view-scripts.ts";
+import { APPLY_REVISION_LUA, READ_PRINCIPAL_LUA, REPLACE_ACCOUNT_LUA } from "./view-scripts.ts";
 
 /** Options of {@link createRegionView}. */
 export interface RegionViewOptions {
@@ -11,6 +11,12 @@ export interface RegionViewOptions {
   readonly redis: Redis;
   /** Every key and the notification channel start with it (e.g. `gatehouse:us-east-1:`). */
   readonly keyPrefix: string;
+  /**
+   * The fencing token of the applier writing through this view (see `@gatehouse/region`'s
+   * lease): once any applier holds the region's lease, writes carrying another token are refused
+   * (`fenced`). Empty (the default) for a view that only reads, or an applier without a lease.
+   */
+  readonly fencingToken?: string;
 }
 
 /**
@@ -24,13 +30,24 @@ export interface RegionViewOptions {
  * - `gapped`: the account was already marked gapped; nothing changed.
  * - `view-lost`: the view's generation is gone (Redis was flushed or lost its data): nothing
  *   changed; the applier must restart and rebuild under a new generation.
+ * - `fenced`: another applier took the region's lease (its fencing token is not this view's):
+ *   nothing changed; this applier is deposed and must stop writing.
  */
 export type ApplyOutcome =
   | { readonly kind: "applied"; readonly revision: number; readonly invalidated: Invalidation }
   | {
-      readonly kind: "duplicate" | "epoch-mismatch" | "gap" | "gapped" | "view-lost";
+      readonly kind: "duplicate" | "epoch-mismatch" | "gap" | "gapped" | "view-lost" | "fenced";
       readonly appliedRevision: number;
     };
+
+/**
+ * What replacing an account from an export did: `replaced` (the account is now exactly the export,
+ * at `revision`), `duplicate` (the view already had that revision or a later one of the same
+ * history: nothing changed), `view-lost` or `fenced` as for {@link ApplyOutcome}.
+ */
+export type ReplaceOutcome =
+  | { readonly kind: "replaced"; readonly revision: number }
+  | { readonly kind: "duplicate" | "view-lost" | "fenced"; readonly appliedRevision: number };
 
 /** The principals whose decisions may differ after a revision. */
 export interface Invalidation {
@@ -86,6 +103,25 @@ export interface RegionView {
     entities: readonly TypedEntity[],
   ): Promise<ApplyOutcome>;
   /**
+   * Replaces the account's whole view with an export at `revision` in one Lua script (entity
+   * states, reverse indexes, applied revision and epoch, gap mark cleared, one invalidation of the
+   * whole account), when that moves the account forward: above its applied revision, equal to it
+   * while gapped, or from another epoch. Used to heal a gap and to bootstrap from exports.
+   */
+  replaceAccount(
+    accountId: string,
+    revision: number,
+    epoch: string,
+    entities: readonly TypedEntity[],
+  ): Promise<ReplaceOutcome>;
+  /** The accounts marked with a gap and not healed yet. */
+  gappedAccounts(): Promise<string[]>;
+  /**
+   * Every entity the view holds for the account, sorted by kind then id, with its applied
+   * revision, read in one MULTI (for audits and convergence checks against an export).
+   */
+  readAccount(accountId: string): Promise<{ applied: AppliedRevision; entities: TypedEntity[] }>;
+  /**
    * The id of this copy of the view, created on first use. A Redis that lost its data has none,
    * so a new one is made: an applier consuming under a group named after it reads the topic from
    * its start and rebuilds the view (as far as the topic's retention reaches).
@@ -122,25 +158,31 @@ export interface RegionView {
  */
 export function createRegionView(options: RegionViewOptions): RegionView {
   const { redis, keyPrefix: p } = options;
+  const token = options.fencingToken ?? "";
   if (!/^[\w.:-]{1,100}$/.test(p)) {
     throw new IamError("ValidationError", `keyPrefix ${JSON.stringify(p)} must be 1-100 of [A-Za-z0-9_.:-]`, {
       field: "keyPrefix",
     });
   }
   const channel = `${p}notify`;
+  const writeArgs = (accountId: string, revision: number, epoch: string, entities: readonly TypedEntity[]) => {
+    const args: string[] = [p, accountId, String(revision), epoch, String(entities.length)];
+    for (const e of entities) {
+      const ix = indexRecordOf(e);
+      args.push(
+        e.kind,
+        e.id,
+        e.state === null ? "" : JSON.stringify(e.state),
+        ix === undefined ? "" : JSON.stringify(ix),
+      );
+    }
+    args.push(token);
+    return args;
+  };
   return {
     channel,
     async applyRevision(accountId, revision, epoch, entities) {
-      const args: string[] = [p, accountId, String(revision), epoch, String(entities.length)];
-      for (const e of entities) {
-        const ix = indexRecordOf(e);
-        args.push(
-          e.kind,
-          e.id,
-          e.state === null ? "" : JSON.stringify(e.state),
-          ix === undefined ? "" : JSON.stringify(ix),
-        );
-      }
+      const args = writeArgs(accountId, revision, epoch, entities);
       const reply = (await redis.eval(APPLY_REVISION_LUA, 0, ...args)) as [string, number, number, ...string[]];
       const [outcome, rev, all, ...principals] = reply;
       if (outcome === "applied")
@@ -150,11 +192,60 @@ export function createRegionView(options: RegionViewOptions): RegionView {
         outcome === "epoch-mismatch" ||
         outcome === "gap" ||
         outcome === "gapped" ||
-        outcome === "view-lost"
+        outcome === "view-lost" ||
+        outcome === "fenced"
       ) {
         return { kind: outcome, appliedRevision: Number(rev) };
       }
       throw new IamError("ServiceFailure", `apply script answered ${JSON.stringify(outcome)}`);
+    },
+    async replaceAccount(accountId, revision, epoch, entities) {
+      // An export holds live entities only: a tombstone in it would be a codec bug, not a removal.
+      const live = entities.filter((e) => e.state !== null);
+      const args = writeArgs(accountId, revision, epoch, live);
+      const [outcome, rev] = (await redis.eval(REPLACE_ACCOUNT_LUA, 0, ...args)) as [string, number];
+      if (outcome === "replaced") return { kind: "replaced", revision: Number(rev) };
+      if (outcome === "duplicate" || outcome === "view-lost" || outcome === "fenced") {
+        return { kind: outcome, appliedRevision: Number(rev) };
+      }
+      throw new IamError("ServiceFailure", `replace script answered ${JSON.stringify(outcome)}`);
+    },
+    async gappedAccounts() {
+      return (await redis.smembers(`${p}gapped`)).sort();
+    },
+    async readAccount(accountId) {
+      const a = `${p}a:${accountId}:`;
+      // A script reads the entity set and every state at one instant.
+      const reply = (await redis.eval(
+        `local a = ARGV[1]
+         local cur = redis.call('HMGET', a .. 'rev', 'revision', 'epoch', 'gap')
+         local out = {cur[1] or '0', cur[2] or '', cur[3] or ''}
+         for _, ref in ipairs(redis.call('SMEMBERS', a .. 'ents')) do
+           out[#out + 1] = ref
+           out[#out + 1] = redis.call('GET', a .. 'e:' .. ref) or ''
+         end
+         return out`,
+        0,
+        a,
+      )) as string[];
+      const [revision, epoch, gap] = reply;
+      const entities: TypedEntity[] = [];
+      for (let i = 3; i + 1 < reply.length; i += 2) {
+        const ref = reply[i] as string;
+        const colon = ref.indexOf(":");
+        entities.push(decodeEntity(ref.slice(0, colon), ref.slice(colon + 1), JSON.parse(reply[i + 1] as string)));
+      }
+      entities.sort((x, y) =>
+        x.kind === y.kind ? (x.id < y.id ? -1 : x.id > y.id ? 1 : 0) : x.kind < y.kind ? -1 : 1,
+      );
+      return {
+        applied: {
+          revision: Number(revision ?? 0),
+          epoch: epoch ?? "",
+          ...(gap === "" || gap === undefined ? {} : { gap }),
+        },
+        entities,
+      };
     },
     async ensureGeneration() {
       await redis.set(`${p}generation`, randomUUID().slice(0, 8), "NX");

@@ -3,6 +3,8 @@ import { decodeChangeEvent, decodeEntityChange, decodeWatermark, MESSAGE_TYPE_HE
 import type { RegionView } from "@gatehouse/view-redis";
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { Logger } from "pino";
+import { type AccountHealer, createAccountHealer, type HealingAccount } from "./account-healer.ts";
+import type { AccountSource } from "./control-plane-source.ts";
 import { type CompleteRevision, RevisionAssembler } from "./revision-assembler.ts";
 
 /** Options of {@link startApplier}. */
@@ -16,7 +18,16 @@ export interface ApplierOptions {
   readonly groupId: string;
   /** Called when the view was lost under a running applier (it has stopped; restart it). */
   readonly onViewLost?: () => void;
+  /** Called when another applier took the region's lease (this one has stopped writing). */
+  readonly onFenced?: () => void;
   readonly view: RegionView;
+  /**
+   * Where gapped accounts are healed from (the control plane's export). Without it a gap is only
+   * reported and the account stays at its applied revision.
+   */
+  readonly source?: AccountSource;
+  /** Backoff of a failed heal (default 200 ms doubling to 30 s). */
+  readonly healRetry?: { readonly initialMs: number; readonly maxMs: number };
   readonly logger: Logger;
 }
 
@@ -24,8 +35,10 @@ export interface ApplierOptions {
 export interface ApplierStats {
   appliedRevisions: number;
   duplicateRevisions: number;
-  /** Accounts whose next revision did not follow the applied one (not healed yet: see README). */
+  /** Accounts whose next revision did not follow the applied one, as met (healed when a source is set). */
   gaps: { accountId: string; appliedRevision: number; seenRevision: number }[];
+  /** Heals completed (an account replaced from its export, then its held revisions applied). */
+  healed: number;
   /** Accounts whose stream went back to an applied revision with another epoch (need a resync). */
   epochMismatches: { accountId: string; revision: number }[];
   /** Events that could not be decoded (skipped: no dead-letter topic yet). */
@@ -37,6 +50,8 @@ export interface ApplierStats {
 /** A running applier. */
 export interface Applier {
   readonly stats: ApplierStats;
+  /** Accounts being healed now (empty without a source). */
+  healing(): HealingAccount[];
   stop(): Promise<void>;
 }
 
@@ -52,12 +67,14 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
     appliedRevisions: 0,
     duplicateRevisions: 0,
     gaps: [],
+    healed: 0,
     epochMismatches: [],
     undecodable: 0,
     watermarks: new Map(),
   };
   const assemblers = new Map<number, RevisionAssembler>();
   let viewLost = false;
+  let fenced = false;
   const generation = await view.ensureGeneration();
   const consumer: Consumer = kafka.consumer({
     groupId: `${groupId}.${generation}`,
@@ -67,7 +84,41 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
     allowAutoTopicCreation: false,
   });
 
-  const apply = async (r: CompleteRevision) => {
+  const stopFor = (why: "view-lost" | "fenced") => {
+    if (viewLost || fenced) return;
+    if (why === "view-lost") {
+      logger.fatal("the Redis view was lost under the applier: stopping; a restart rebuilds it from the topic");
+      viewLost = true;
+    } else {
+      logger.error("another applier holds the region's lease: this one stops writing");
+      fenced = true;
+    }
+    // Stop consuming; nothing past this revision may be committed, and the process restarts.
+    const done = why === "view-lost" ? options.onViewLost : options.onFenced;
+    setImmediate(() => {
+      void healer?.stop();
+      consumer.stop().then(done, done);
+    });
+  };
+  const healer: AccountHealer | undefined =
+    options.source === undefined
+      ? undefined
+      : createAccountHealer({
+          view,
+          source: options.source,
+          logger,
+          ...(options.healRetry === undefined ? {} : { retry: options.healRetry }),
+          onFatal: stopFor,
+          onHealed: () => {
+            stats.healed++;
+          },
+        });
+
+  const apply = async (partition: number, r: CompleteRevision) => {
+    if (healer?.isHealing(r.accountId)) {
+      healer.hold(partition, r);
+      return;
+    }
     const out = await view.applyRevision(r.accountId, r.revision, r.epoch, r.entities);
     switch (out.kind) {
       case "applied":
@@ -78,26 +129,28 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
         break;
       case "gap":
       case "gapped":
-        stats.gaps.push({ accountId: r.accountId, appliedRevision: out.appliedRevision, seenRevision: r.revision });
-        logger.error(
-          { accountId: r.accountId, appliedRevision: out.appliedRevision, revision: r.revision },
-          "revision gap: the account stays at its applied revision until it is resynchronized",
-        );
+        if (out.kind === "gap" || healer === undefined) {
+          stats.gaps.push({ accountId: r.accountId, appliedRevision: out.appliedRevision, seenRevision: r.revision });
+          logger.error(
+            { accountId: r.accountId, appliedRevision: out.appliedRevision, revision: r.revision },
+            healer === undefined
+              ? "revision gap: the account stays at its applied revision (no control plane to heal from)"
+              : "revision gap: healing the account from the control plane's export",
+          );
+        }
+        healer?.hold(partition, r);
         break;
       case "view-lost":
-        logger.fatal("the Redis view was lost under the applier: stopping; a restart rebuilds it from the topic");
-        viewLost = true;
-        // Stop consuming; nothing past this revision may be committed, and the process restarts.
-        setImmediate(() => {
-          consumer.stop().then(options.onViewLost, options.onViewLost);
-        });
-        throw new IamError("ServiceUnavailable", "the region's Redis view was lost: restart the applier");
+      case "fenced":
+        stopFor(out.kind);
+        throw new IamError("ServiceUnavailable", `the applier cannot write to the region's view (${out.kind})`);
       case "epoch-mismatch":
         stats.epochMismatches.push({ accountId: r.accountId, revision: r.revision });
         logger.error(
           { accountId: r.accountId, revision: r.revision, epoch: r.epoch },
-          "history rewound: resync needed",
+          healer === undefined ? "history rewound: resync needed" : "history rewound: healing from the export",
         );
+        healer?.hold(partition, r);
         break;
     }
   };
@@ -112,7 +165,7 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
         logger.warn({ partition, watermarkPartition: wm.partition }, "watermark read on another partition: ignored");
         return;
       }
-      for (const r of assembler.flushLegacy()) await apply(r);
+      for (const r of assembler.flushLegacy()) await apply(partition, r);
       // Only a partition with nothing held is as fresh as its watermark.
       if (assembler.pendingCount === 0) {
         await view.setWatermark(partition, wm.committedBeforeMs);
@@ -132,13 +185,13 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
       return;
     }
     for (const b of step.broken) logger.error(b, "revision left incomplete by a later one: not applied");
-    for (const r of step.complete) await apply(r);
+    for (const r of step.complete) await apply(partition, r);
   };
 
   const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
     let next: bigint | undefined;
     for (const message of batch.messages) {
-      if (!isRunning() || isStale() || viewLost) break;
+      if (!isRunning() || isStale() || viewLost || fenced) break;
       await handle(batch.partition, message);
       resolveOffset(message.offset);
       next = BigInt(message.offset) + 1n;
@@ -146,10 +199,16 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
     }
     if (next === undefined) return;
     const assembler = assemblers.get(batch.partition);
-    const offset = assembler === undefined ? next : assembler.committableOffset(next);
+    const held = assembler === undefined ? next : assembler.committableOffset(next);
+    const offset = healer === undefined ? held : healer.committableOffset(batch.partition, held);
     await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: offset.toString() }]);
   };
 
+  // Accounts left gapped by an earlier run (or another member) are healed from the start.
+  if (healer !== undefined) {
+    for (const accountId of await view.gappedAccounts())
+      healer.heal(accountId, (await view.appliedRevision(accountId)).epoch);
+  }
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -158,6 +217,7 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const assigned = new Set(e.payload.memberAssignment[topic] ?? []);
       for (const partition of assemblers.keys()) if (!assigned.has(partition)) assemblers.delete(partition);
+      healer?.keepPartitions(assigned);
     });
     const joined = new Promise<void>((resolve) => {
       const off = consumer.on(consumer.events.GROUP_JOIN, () => {
@@ -168,12 +228,17 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
     await joined;
   } catch (e) {
+    await healer?.stop();
     await consumer.disconnect().catch(() => {});
     throw e;
   }
   return {
     stats,
-    stop: () => consumer.disconnect(),
+    healing: () => healer?.healing() ?? [],
+    async stop() {
+      await healer?.stop();
+      await consumer.disconnect();
+    },
   };
 }
 

@@ -39,6 +39,20 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,249}$/, "must be a legal Kafka topic name")
     .default("gatehouse.changes.v1"),
+  /**
+   * `host:port` of the control plane's gRPC API, where the applier heals gapped accounts and
+   * bootstraps an empty view (ExportAccount with sealed secrets, ListAccounts: operator calls).
+   */
+  GATEHOUSE_REGION_CONTROL_PLANE: z
+    .string()
+    .regex(/^[^\s:]+:\d{1,5}$/, "must be host:port")
+    .optional(),
+  /** The operator credential the applier signs those calls with (required with the endpoint). */
+  GATEHOUSE_REGION_OPERATOR_ACCESS_KEY_ID: z
+    .string()
+    .regex(/^[A-Z0-9]{16,128}$/, "must be an access key id")
+    .optional(),
+  GATEHOUSE_REGION_OPERATOR_SECRET_ACCESS_KEY: z.string().min(32, "must be at least 32 characters").optional(),
   GATEHOUSE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -51,6 +65,11 @@ export interface RegionConfig {
   readonly listen: { readonly host: string; readonly port: number };
   readonly kafka: { readonly brokers: readonly string[]; readonly topic: string; readonly groupId: string };
   readonly l1MaxBytes: number;
+  /** The control plane the applier heals and bootstraps from; absent: gaps are only reported. */
+  readonly controlPlane?: {
+    readonly address: string;
+    readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  };
   readonly logLevel: string;
 }
 
@@ -80,11 +99,25 @@ export function loadRegionConfig(
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const key = String(i.path[0] ?? "");
+      // A secret is named, never echoed.
+      if (key.endsWith("_SECRET_ACCESS_KEY")) return `${key}: ${i.message}`;
       return `${key}=${JSON.stringify(env[key])}: ${i.message}`;
     });
     throw new Error(`invalid region configuration:\n  ${lines.join("\n  ")}`);
   }
   const e = parsed.data;
+  const cpKeys = [
+    "GATEHOUSE_REGION_CONTROL_PLANE",
+    "GATEHOUSE_REGION_OPERATOR_ACCESS_KEY_ID",
+    "GATEHOUSE_REGION_OPERATOR_SECRET_ACCESS_KEY",
+  ] as const;
+  const cpSet = cpKeys.filter((k) => e[k] !== undefined);
+  if (cpSet.length > 0 && cpSet.length < cpKeys.length) {
+    const missing = cpKeys.filter((k) => e[k] === undefined);
+    throw new Error(
+      `invalid region configuration:\n  ${missing.join(", ")}: required with ${cpSet.join(", ")} (the control plane and its operator credential go together)`,
+    );
+  }
   const [host = "0.0.0.0", port = "0"] = e.GATEHOUSE_REGION_LISTEN.split(/:(?=\d+$)/);
   return Object.freeze({
     role: roleArg,
@@ -98,6 +131,17 @@ export function loadRegionConfig(
       groupId: e.GATEHOUSE_REGION_CONSUMER_GROUP ?? `gatehouse-region-${e.GATEHOUSE_REGION}`,
     }),
     l1MaxBytes: e.GATEHOUSE_REGION_L1_MAX_BYTES,
+    ...(e.GATEHOUSE_REGION_CONTROL_PLANE === undefined
+      ? {}
+      : {
+          controlPlane: Object.freeze({
+            address: e.GATEHOUSE_REGION_CONTROL_PLANE,
+            credentials: Object.freeze({
+              accessKeyId: e.GATEHOUSE_REGION_OPERATOR_ACCESS_KEY_ID as string,
+              secretAccessKey: e.GATEHOUSE_REGION_OPERATOR_SECRET_ACCESS_KEY as string,
+            }),
+          }),
+        }),
     logLevel: e.GATEHOUSE_LOG_LEVEL,
   });
 }

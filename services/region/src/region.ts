@@ -4,6 +4,7 @@ import { Kafka, logLevel } from "kafkajs";
 import type { Logger } from "pino";
 import { type Applier, startApplier } from "./applier.ts";
 import type { RegionConfig } from "./config.ts";
+import { createControlPlaneSource } from "./control-plane-source.ts";
 import { type DeciderServer, startDeciderServer } from "./decider-server.ts";
 
 /** A running region process (applier, decider or both). */
@@ -34,8 +35,17 @@ export async function startRegion(options: {
         brokers: [...config.kafka.brokers],
         logLevel: logLevel.NOTHING,
       });
+      const source =
+        config.controlPlane === undefined
+          ? undefined
+          : createControlPlaneSource({
+              address: config.controlPlane.address,
+              credentials: config.controlPlane.credentials,
+            });
+      if (source !== undefined) closers.push(async () => source.close());
       applier = await startApplier({
         kafka,
+        ...(source === undefined ? {} : { source }),
         topic: config.kafka.topic,
         groupId: config.kafka.groupId,
         view,
