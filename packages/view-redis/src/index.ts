@@ -15,5 +15,6 @@ export {
   type RegionView,
   type RegionViewOptions,
   type ReplaceOutcome,
+  type ViewBootstrap,
   type ViewNotification,
 } from "./region-view.ts";

@@ -69,6 +69,19 @@ export type ViewNotification =
     }
   | { readonly type: "watermark"; readonly partition: number; readonly committedBeforeMs: number };
 
+/**
+ * How a view was filled: `topic` (read from the topic's start), `export` (every account from the
+ * control plane's export, then the topic from the offsets it ended at). `pending` until done.
+ */
+export interface ViewBootstrap {
+  readonly mode: "topic" | "export";
+  readonly state: "pending" | "done";
+  /** Accounts exported (export mode). */
+  readonly accounts: number;
+  /** Epoch ms of the last change. */
+  readonly atMs: number;
+}
+
 /** An account's applied revision and the history it belongs to. */
 export interface AppliedRevision {
   readonly revision: number;
@@ -116,6 +129,13 @@ export interface RegionView {
   ): Promise<ReplaceOutcome>;
   /** The accounts marked with a gap and not healed yet. */
   gappedAccounts(): Promise<string[]>;
+  /**
+   * How this copy of the view was (or is being) filled, recorded by the applier that made it:
+   * undefined for a view no applier has bootstrapped yet (new, or Redis lost its data).
+   */
+  readBootstrap(): Promise<ViewBootstrap | undefined>;
+  /** Records the bootstrap's progress (kept with the view: a lost Redis loses it too). */
+  writeBootstrap(bootstrap: ViewBootstrap): Promise<void>;
   /**
    * Every entity the view holds for the account, sorted by kind then id, with its applied
    * revision, read in one MULTI (for audits and convergence checks against an export).
@@ -212,6 +232,20 @@ export function createRegionView(options: RegionViewOptions): RegionView {
     },
     async gappedAccounts() {
       return (await redis.smembers(`${p}gapped`)).sort();
+    },
+    async readBootstrap() {
+      const b = await redis.hgetall(`${p}bootstrap`);
+      if ((b.mode !== "topic" && b.mode !== "export") || (b.state !== "pending" && b.state !== "done"))
+        return undefined;
+      return { mode: b.mode, state: b.state, accounts: Number(b.accounts ?? 0), atMs: Number(b.atMs ?? 0) };
+    },
+    async writeBootstrap(b) {
+      await redis.hset(`${p}bootstrap`, {
+        mode: b.mode,
+        state: b.state,
+        accounts: String(b.accounts),
+        atMs: String(b.atMs),
+      });
     },
     async readAccount(accountId) {
       const a = `${p}a:${accountId}:`;

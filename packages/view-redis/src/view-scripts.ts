@@ -13,6 +13,7 @@
  * - `P a:A:ents`           set of every entity's `KIND:ID` (what a replacement removes)
  * - `P ak:KEYID`           `A` of the access key (its state is under the account)
  * - `P generation`         random id of this copy of the view (the applier's consumer group includes it)
+ * - `P bootstrap`          hash: how this copy was filled (`mode` topic|export, `state` pending|done)
  * - `P accounts`           sorted set (all scores 0, so ordered by id) of the accounts applied
  * - `P gapped`             set of the accounts marked with a gap (healed by a replacement)
  * - `P wm`                 hash: partition → watermark `committed_before_ms`

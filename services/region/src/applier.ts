@@ -1,9 +1,10 @@
 import { IamError } from "@gatehouse/core";
 import { decodeChangeEvent, decodeEntityChange, decodeWatermark, MESSAGE_TYPE_HEADER } from "@gatehouse/events";
-import type { RegionView } from "@gatehouse/view-redis";
+import type { RegionView, ViewBootstrap } from "@gatehouse/view-redis";
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { Logger } from "pino";
 import { type AccountHealer, createAccountHealer, type HealingAccount } from "./account-healer.ts";
+import { type BootstrapMode, bootstrapView } from "./bootstrap.ts";
 import type { AccountSource } from "./control-plane-source.ts";
 import { type CompleteRevision, RevisionAssembler } from "./revision-assembler.ts";
 
@@ -26,6 +27,8 @@ export interface ApplierOptions {
    * reported and the account stays at its applied revision.
    */
   readonly source?: AccountSource;
+  /** How an empty view is filled (default `auto`; see {@link bootstrapView}). */
+  readonly bootstrap?: BootstrapMode;
   /** Backoff of a failed heal (default 200 ms doubling to 30 s). */
   readonly healRetry?: { readonly initialMs: number; readonly maxMs: number };
   readonly logger: Logger;
@@ -52,6 +55,8 @@ export interface Applier {
   readonly stats: ApplierStats;
   /** Accounts being healed now (empty without a source). */
   healing(): HealingAccount[];
+  /** How the view this applier writes was filled. */
+  readonly bootstrap: ViewBootstrap;
   stop(): Promise<void>;
 }
 
@@ -76,8 +81,18 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
   let viewLost = false;
   let fenced = false;
   const generation = await view.ensureGeneration();
+  const fullGroupId = `${groupId}.${generation}`;
+  const bootstrap = await bootstrapView({
+    kafka,
+    topic,
+    groupId: fullGroupId,
+    view,
+    mode: options.bootstrap ?? "auto",
+    logger,
+    ...(options.source === undefined ? {} : { source: options.source }),
+  });
   const consumer: Consumer = kafka.consumer({
-    groupId: `${groupId}.${generation}`,
+    groupId: fullGroupId,
     sessionTimeout: 10_000,
     heartbeatInterval: 1000,
     maxWaitTimeInMs: 50,
@@ -234,6 +249,7 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
   }
   return {
     stats,
+    bootstrap,
     healing: () => healer?.healing() ?? [],
     async stop() {
       await healer?.stop();

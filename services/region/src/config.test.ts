@@ -52,4 +52,15 @@ describe("loadRegionConfig", () => {
     expect(message).toMatch(/GATEHOUSE_REGION_OPERATOR_SECRET_ACCESS_KEY: must be at least 32 characters/);
     expect(message).not.toContain("short-secret");
   });
+
+  it("takes the bootstrap mode; export needs a control plane", () => {
+    expect(loadRegionConfig(env, []).bootstrap).toBe("auto");
+    expect(loadRegionConfig({ ...env, GATEHOUSE_REGION_BOOTSTRAP: "topic" }, []).bootstrap).toBe("topic");
+    expect(() => loadRegionConfig({ ...env, GATEHOUSE_REGION_BOOTSTRAP: "snapshot" }, [])).toThrow(
+      /GATEHOUSE_REGION_BOOTSTRAP="snapshot"/,
+    );
+    expect(() => loadRegionConfig({ ...env, GATEHOUSE_REGION_BOOTSTRAP: "export" }, [])).toThrow(
+      /GATEHOUSE_REGION_BOOTSTRAP="export": needs GATEHOUSE_REGION_CONTROL_PLANE/,
+    );
+  });
 });

@@ -53,6 +53,8 @@ const EnvSchema = z.object({
     .regex(/^[A-Z0-9]{16,128}$/, "must be an access key id")
     .optional(),
   GATEHOUSE_REGION_OPERATOR_SECRET_ACCESS_KEY: z.string().min(32, "must be at least 32 characters").optional(),
+  /** How an empty view is filled: auto (topic while it holds its start, else exports), topic, export. */
+  GATEHOUSE_REGION_BOOTSTRAP: z.enum(["auto", "topic", "export"]).default("auto"),
   GATEHOUSE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -70,6 +72,7 @@ export interface RegionConfig {
     readonly address: string;
     readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
   };
+  readonly bootstrap: "auto" | "topic" | "export";
   readonly logLevel: string;
 }
 
@@ -106,6 +109,11 @@ export function loadRegionConfig(
     throw new Error(`invalid region configuration:\n  ${lines.join("\n  ")}`);
   }
   const e = parsed.data;
+  if (e.GATEHOUSE_REGION_BOOTSTRAP === "export" && e.GATEHOUSE_REGION_CONTROL_PLANE === undefined) {
+    throw new Error(
+      'invalid region configuration:\n  GATEHOUSE_REGION_BOOTSTRAP="export": needs GATEHOUSE_REGION_CONTROL_PLANE to export from',
+    );
+  }
   const cpKeys = [
     "GATEHOUSE_REGION_CONTROL_PLANE",
     "GATEHOUSE_REGION_OPERATOR_ACCESS_KEY_ID",
@@ -142,6 +150,7 @@ export function loadRegionConfig(
             }),
           }),
         }),
+    bootstrap: e.GATEHOUSE_REGION_BOOTSTRAP,
     logLevel: e.GATEHOUSE_LOG_LEVEL,
   });
 }

@@ -91,7 +91,11 @@ export function createControlPlaneSource(options: ControlPlaneSourceOptions): Ac
       do {
         const request: ListAccountsRequest = { page: { marker, maxItems: 1000 } };
         const page = await unary<ListAccountsRequest, ListAccountsResponse>(client.listAccounts, request);
-        for (const a of page.accounts) accounts.push({ accountId: a.accountId, revision: Number(a.revision) });
+        // Only customer accounts have a stream: "aws" (the AWS managed policies' owner) travels on
+        // each account's stream that uses its policies.
+        for (const a of page.accounts) {
+          if (/^\d{12}$/.test(a.accountId)) accounts.push({ accountId: a.accountId, revision: Number(a.revision) });
+        }
         if (epoch !== "" && page.epoch !== epoch) {
           throw new IamError(
             "ServiceUnavailable",

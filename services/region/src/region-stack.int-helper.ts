@@ -11,7 +11,14 @@ import {
   ControlServiceService,
   type GetRegionStatusResponse,
 } from "@gatehouse/proto";
-import { createTestKeyPrefix, createTestSchema, createTestTopic, regionRedis, testInfra } from "@gatehouse/testkit";
+import {
+  createTestKeyPrefix,
+  createTestSchema,
+  createTestTopic,
+  regionRedis,
+  type TestKeyPrefix,
+  testInfra,
+} from "@gatehouse/testkit";
 import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { pino } from "pino";
 import { loadRegionConfig } from "./config.ts";
@@ -108,9 +115,11 @@ export interface TestRegion {
   readonly region: Region;
   readonly decider: AuthorizerServiceClient;
   readonly keyPrefix: string;
+  readonly keys: TestKeyPrefix;
   authorize(request: Partial<AuthorizeRequest>): Promise<AuthorizeResponse>;
   status(): Promise<GetRegionStatusResponse>;
-  close(): Promise<void>;
+  /** Stops the region; its keys are deleted unless `keepKeys`. */
+  close(keepKeys?: boolean): Promise<void>;
 }
 
 /** Starts a region; with `controlPlane` it heals and bootstraps from it. */
@@ -120,9 +129,11 @@ export async function startTestRegion(options: {
   name?: string;
   role?: "all" | "applier";
   extraEnv?: Record<string, string>;
+  /** Reuse a region's keys (a restart); a new prefix otherwise. */
+  keys?: TestKeyPrefix;
 }): Promise<TestRegion> {
   const name = options.name ?? "us-east-1";
-  const keys = createTestKeyPrefix({ prefix: "regtest" });
+  const keys = options.keys ?? createTestKeyPrefix({ prefix: "regtest" });
   const region = await startRegion({
     config: loadRegionConfig(
       {
@@ -151,6 +162,7 @@ export async function startTestRegion(options: {
     region,
     decider,
     keyPrefix: keys.prefix,
+    keys,
     authorize: (r) =>
       new Promise<AuthorizeResponse>((resolve, reject) =>
         decider.authorize(
@@ -177,10 +189,10 @@ export async function startTestRegion(options: {
           err === null ? resolve(res) : reject(err),
         ),
       ),
-    async close() {
+    async close(keepKeys = false) {
       decider.close();
       await region.close();
-      await keys.cleanup();
+      if (!keepKeys) await keys.cleanup();
     },
   };
 }

@@ -46,6 +46,7 @@ export async function startRegion(options: {
       applier = await startApplier({
         kafka,
         ...(source === undefined ? {} : { source }),
+        bootstrap: config.bootstrap,
         topic: config.kafka.topic,
         groupId: config.kafka.groupId,
         view,
