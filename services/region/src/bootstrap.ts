@@ -1,6 +1,6 @@
 import { IamError } from "@gatehouse/core";
 import type { RegionView, ViewBootstrap } from "@gatehouse/view-redis";
-import type { Kafka } from "kafkajs";
+import type { Admin, Kafka } from "kafkajs";
 import type { Logger } from "pino";
 import type { AccountSource } from "./control-plane-source.ts";
 
@@ -44,7 +44,7 @@ export async function bootstrapView(options: BootstrapOptions): Promise<ViewBoot
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const offsets = await admin.fetchTopicOffsets(topic);
+    const offsets = await fetchOffsets(admin, topic);
     const truncated = offsets.filter((o) => BigInt(o.low) > 0n).map((o) => o.partition);
     let mode: "topic" | "export" = options.mode === "auto" ? (truncated.length > 0 ? "export" : "topic") : options.mode;
     if (mode === "export" && source === undefined) {
@@ -95,5 +95,19 @@ export async function bootstrapView(options: BootstrapOptions): Promise<ViewBoot
     return done;
   } finally {
     await admin.disconnect();
+  }
+}
+
+/** The topic's offsets, retried while Kafka says to (a partition without a leader yet, a new topic). */
+async function fetchOffsets(admin: Admin, topic: string) {
+  const until = Date.now() + 30_000;
+  for (let pause = 100; ; pause = Math.min(2000, pause * 2)) {
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (e) {
+      const retriable = typeof e === "object" && e !== null && (e as { retriable?: unknown }).retriable === true;
+      if (!retriable || Date.now() + pause > until) throw e;
+      await new Promise((r) => setTimeout(r, pause));
+    }
   }
 }

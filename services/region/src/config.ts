@@ -53,6 +53,11 @@ const EnvSchema = z.object({
     .regex(/^[A-Z0-9]{16,128}$/, "must be an access key id")
     .optional(),
   GATEHOUSE_REGION_OPERATOR_SECRET_ACCESS_KEY: z.string().min(32, "must be at least 32 characters").optional(),
+  /**
+   * Lifetime of the applier lease (one active applier per region, standbys wait): a standby takes
+   * over at most this long after the active one dies.
+   */
+  GATEHOUSE_REGION_LEASE_MS: int(300, 600_000).default(5000),
   /** How an empty view is filled: auto (topic while it holds its start, else exports), topic, export. */
   GATEHOUSE_REGION_BOOTSTRAP: z.enum(["auto", "topic", "export"]).default("auto"),
   GATEHOUSE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -73,6 +78,8 @@ export interface RegionConfig {
     readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
   };
   readonly bootstrap: "auto" | "topic" | "export";
+  /** Applier lease TTL in ms. */
+  readonly leaseMs: number;
   readonly logLevel: string;
 }
 
@@ -151,6 +158,7 @@ export function loadRegionConfig(
           }),
         }),
     bootstrap: e.GATEHOUSE_REGION_BOOTSTRAP,
+    leaseMs: e.GATEHOUSE_REGION_LEASE_MS,
     logLevel: e.GATEHOUSE_LOG_LEVEL,
   });
 }
