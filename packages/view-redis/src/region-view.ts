@@ -82,6 +82,24 @@ export interface ViewBootstrap {
   readonly atMs: number;
 }
 
+/** One partition's consumer lag, as the applier recorded it (see GetRegionStatus). */
+export interface PartitionLag {
+  readonly partition: number;
+  readonly endOffset: number;
+  readonly appliedOffset: number;
+  readonly committedOffset: number;
+  readonly lag: number;
+  readonly recordedAtMs: number;
+}
+
+/** The view's size in Redis (L2). */
+export interface ViewSize {
+  readonly entities: number;
+  readonly accounts: number;
+  /** The Redis server's `used_memory` (the whole server: other prefixes count too). */
+  readonly usedMemoryBytes: number;
+}
+
 /** An account's applied revision and the history it belongs to. */
 export interface AppliedRevision {
   readonly revision: number;
@@ -162,6 +180,12 @@ export interface RegionView {
   readResourcePolicy(accountId: string, resourceArn: string): Promise<{ document?: string; revision: number }>;
   /** Applied revisions of up to `limit` accounts whose id sorts after `after` (paging by account id). */
   listApplied(after: string, limit: number): Promise<{ accountId: string; applied: AppliedRevision }[]>;
+  /** Replaces the recorded consumer lag with these partitions' figures. */
+  setConsumerLag(lag: readonly PartitionLag[]): Promise<void>;
+  /** The consumer lag last recorded, by partition. */
+  consumerLag(): Promise<PartitionLag[]>;
+  /** Entities and accounts held, and the Redis server's used memory. */
+  size(): Promise<ViewSize>;
   /** Records a partition's watermark and notifies the deciders. */
   setWatermark(partition: number, committedBeforeMs: number): Promise<void>;
   /** Every partition's latest watermark. */
@@ -360,6 +384,27 @@ export function createRegionView(options: RegionViewOptions): RegionView {
         });
       }
       return out;
+    },
+    async setConsumerLag(lag) {
+      const m = redis.multi().del(`${p}lag`);
+      if (lag.length > 0)
+        m.hset(`${p}lag`, Object.fromEntries(lag.map((l) => [String(l.partition), JSON.stringify(l)])));
+      await m.exec();
+    },
+    async consumerLag() {
+      const all = await redis.hgetall(`${p}lag`);
+      return Object.values(all)
+        .map((v) => JSON.parse(v) as PartitionLag)
+        .sort((x, y) => x.partition - y.partition);
+    },
+    async size() {
+      const [entities, accounts, info] = await Promise.all([
+        redis.get(`${p}entities`),
+        redis.zcard(`${p}accounts`),
+        redis.info("memory"),
+      ]);
+      const used = /^used_memory:(\d+)/m.exec(info)?.[1];
+      return { entities: Number(entities ?? 0), accounts, usedMemoryBytes: Number(used ?? 0) };
     },
     async setWatermark(partition, committedBeforeMs) {
       const message: ViewNotification = { type: "watermark", partition, committedBeforeMs };

@@ -16,6 +16,9 @@
  * - `P bootstrap`          hash: how this copy was filled (`mode` topic|export, `state` pending|done)
  * - `P accounts`           sorted set (all scores 0, so ordered by id) of the accounts applied
  * - `P gapped`             set of the accounts marked with a gap (healed by a replacement)
+ * - `P entities`           how many entities the view holds (kept by the write scripts)
+ * - `P lag`                hash: partition → consumer lag JSON, as the active applier last recorded it
+ * - `P lease`, `P fence`   the applier lease (owner, TTL) and the current fencing token
  * - `P wm`                 hash: partition → watermark `committed_before_ms`
  * - `P notify`             pub/sub channel: one JSON message per applied revision (the principals
  *                          and the resource-policy ARNs it changed) or watermark
@@ -64,11 +67,11 @@ local function put(kind, id, state, newIx)
   if old then unindex(kind, id, cjson.decode(old)) end
   if state == '' then
     redis.call('DEL', a .. 'e:' .. ref, xKey)
-    redis.call('SREM', a .. 'ents', ref)
+    if redis.call('SREM', a .. 'ents', ref) == 1 then redis.call('DECR', p .. 'entities') end
   else
     redis.call('SET', a .. 'e:' .. ref, state)
     redis.call('SET', xKey, newIx)
-    redis.call('SADD', a .. 'ents', ref)
+    if redis.call('SADD', a .. 'ents', ref) == 1 then redis.call('INCR', p .. 'entities') end
     index(kind, id, cjson.decode(newIx))
   end
 end

@@ -29,6 +29,8 @@ export interface ApplierOptions {
   readonly source?: AccountSource;
   /** How an empty view is filled (default `auto`; see {@link bootstrapView}). */
   readonly bootstrap?: BootstrapMode;
+  /** How often the consumer lag is recorded in the view for GetRegionStatus (default 1000 ms). */
+  readonly lagIntervalMs?: number;
   /** Backoff of a failed heal (default 200 ms doubling to 30 s). */
   readonly healRetry?: { readonly initialMs: number; readonly maxMs: number };
   readonly logger: Logger;
@@ -203,6 +205,10 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
     for (const r of step.complete) await apply(partition, r);
   };
 
+  /** Per partition, the next offset to handle and the offset last committed. */
+  const handledUpTo = new Map<number, bigint>();
+  const committedAt = new Map<number, bigint>();
+
   const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
     let next: bigint | undefined;
     for (const message of batch.messages) {
@@ -216,7 +222,56 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
     const assembler = assemblers.get(batch.partition);
     const held = assembler === undefined ? next : assembler.committableOffset(next);
     const offset = healer === undefined ? held : healer.committableOffset(batch.partition, held);
+    handledUpTo.set(batch.partition, next);
     await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: offset.toString() }]);
+    committedAt.set(batch.partition, offset);
+  };
+
+  // Consumer lag, recorded in the view so every decider reports it: the topic's end offsets
+  // against what this applier handled (or, for a partition it has not read yet, the group's
+  // committed offset).
+  const admin = kafka.admin();
+  await admin.connect();
+  const recordLag = async () => {
+    const [ends, groups] = await Promise.all([
+      admin.fetchTopicOffsets(topic),
+      admin.fetchOffsets({ groupId: fullGroupId, topics: [topic] }),
+    ]);
+    const committed = new Map(
+      (groups.find((g) => g.topic === topic)?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]),
+    );
+    const now = Date.now();
+    await view.setConsumerLag(
+      ends.map((e) => {
+        const end = BigInt(e.high);
+        const group = committedAt.get(e.partition) ?? committed.get(e.partition) ?? -1n;
+        const start = group < 0n ? BigInt(e.low) : group;
+        const applied = handledUpTo.get(e.partition) ?? start;
+        return {
+          partition: e.partition,
+          endOffset: Number(end),
+          appliedOffset: Number(applied),
+          committedOffset: Number(group),
+          lag: Number(end > applied ? end - applied : 0n),
+          recordedAtMs: now,
+        };
+      }),
+    );
+  };
+  let lagRunning = false;
+  const lagTimer = setInterval(() => {
+    if (lagRunning || viewLost || fenced) return;
+    lagRunning = true;
+    recordLag()
+      .catch((e: unknown) => logger.warn({ err: e }, "consumer lag not recorded"))
+      .finally(() => {
+        lagRunning = false;
+      });
+  }, options.lagIntervalMs ?? 1000);
+  lagTimer.unref();
+  const stopLag = async () => {
+    clearInterval(lagTimer);
+    await admin.disconnect().catch(() => {});
   };
 
   // Accounts left gapped by an earlier run (or another member) are healed from the start.
@@ -243,6 +298,7 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
     await joined;
   } catch (e) {
+    await stopLag();
     await healer?.stop();
     await consumer.disconnect().catch(() => {});
     throw e;
@@ -252,6 +308,7 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
     bootstrap,
     healing: () => healer?.healing() ?? [],
     async stop() {
+      await stopLag();
       await healer?.stop();
       await consumer.disconnect();
     },

@@ -62,6 +62,8 @@ export interface Decider {
   stalenessMs(): number;
   /** The latest watermark (`committed_before_ms`) of each partition, as notified. */
   watermarks(): ReadonlyMap<number, number>;
+  /** Reads from the view (L2) on L1 misses: principals, access keys, stored resource policies. */
+  l2(): { readonly reads: number; readonly hits: number; readonly misses: number };
   close(): Promise<void>;
 }
 
@@ -145,6 +147,12 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
   const waiters = new Map<string, Set<{ revision: number; wake: () => void }>>();
   const loading = new Map<string, Promise<CompiledPrincipal | undefined>>();
   let compiles = 0;
+  const l2 = { reads: 0, hits: 0, misses: 0 };
+  const countL2 = (found: boolean) => {
+    l2.reads++;
+    if (found) l2.hits++;
+    else l2.misses++;
+  };
   /** Stored resource policies looked up (`account\nARN`), present or absent, at the revision read. */
   const storedResources = new Map<string, StoredResource>();
   const resourceInvalidatedAt = new Map<string, number>();
@@ -155,6 +163,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     const hit = storedResources.get(key);
     if (hit !== undefined && Math.max(hit.revision, notified.get(accountId) ?? 0) >= atLeast) return hit;
     const read = await view.readResourcePolicy(accountId, arn);
+    countL2(read.document !== undefined);
     const entry: StoredResource = {
       revision: read.revision,
       ...(read.document === undefined ? {} : { compiled: resourcePolicyOf(read.document) }),
@@ -252,6 +261,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       if (flight === undefined) {
         const generation = cache.generation;
         flight = view.readPrincipal(accountId, arn).then((snapshot) => {
+          countL2(snapshot.principal !== undefined);
           compiles++;
           const compiled = compilePrincipal(snapshot);
           if (compiled !== undefined) cache.set(compiled, generation);
@@ -299,6 +309,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     compiles: () => compiles,
     stalenessMs,
     watermarks: () => watermarks,
+    l2: () => ({ ...l2 }),
     async decide(request) {
       if (request.action === "") throw new IamError("InvalidInput", "action is required", { field: "action" });
       if (request.resource === "") throw new IamError("InvalidInput", "resource is required", { field: "resource" });
@@ -325,6 +336,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       if (request.principal.kind === "arn") principalArn = request.principal.arn;
       else {
         const key = await view.readAccessKey(request.principal.accessKeyId);
+        countL2(key !== undefined);
         // Unknown, deleted and inactive keys alike: nothing about the key is disclosed.
         if (key === undefined || key.status !== "Active") {
           throw new IamError("InvalidClientTokenId", "the access key id is not active in this region", {
