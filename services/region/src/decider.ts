@@ -123,6 +123,12 @@ function resourcePolicyOf(text: string): CompiledResourcePolicy {
   return compiled;
 }
 
+/** The bucket ARN of an S3 object ARN (`arn:aws:s3:::bucket/key` → `arn:aws:s3:::bucket`), else undefined. */
+export function bucketOf(resource: string): string | undefined {
+  const m = /^(arn:[a-z-]+:s3:::)([^/]+)\/./.exec(resource);
+  return m === null ? undefined : `${m[1]}${m[2]}`;
+}
+
 /** Compiles a caller's inline resource policy; a bad one is the caller's error, naming the field. */
 function compileInlineResourcePolicy(text: string): CompiledResourcePolicy {
   try {
@@ -377,10 +383,14 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       const resourceAccount = request.resourceAccount ?? accountId;
       let resource = inlineResource;
       if (inline === undefined) {
-        // Named by ARN, or none given: the policy stored for that ARN (else for the request's resource).
+        // Named by ARN, or none given: the policy stored for that ARN (else for the request's
+        // resource, else for an S3 object its bucket's).
         const named = request.resourcePolicy;
         const atLeastThere = request.minRevision?.accountId === resourceAccount ? request.minRevision.revision : 0;
-        const stored = await storedResourceAt(resourceAccount, named ?? request.resource, atLeastThere);
+        let stored = await storedResourceAt(resourceAccount, named ?? request.resource, atLeastThere);
+        // An S3 object has no policy of its own in AWS: its bucket's applies (exact ARN first).
+        const bucket = named === undefined && stored.compiled === undefined ? bucketOf(request.resource) : undefined;
+        if (bucket !== undefined) stored = await storedResourceAt(resourceAccount, bucket, atLeastThere);
         if (stored.compiled === undefined && named !== undefined) {
           throw new IamError(
             "NoSuchEntity",
