@@ -162,14 +162,32 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
   /** Stored resource policies looked up (`account\nARN`), present or absent, at the revision read. */
   const storedResources = new Map<string, StoredResource>();
   const resourceInvalidatedAt = new Map<string, number>();
+  /**
+   * What L1 held when the notification stream broke (see the `ready` handler): used instead of a
+   * read from the view only while the view is older than it or unreachable. Bounded by what L1
+   * and the resource lookups held.
+   */
+  const suspects = new Map<string, CompiledPrincipal>();
+  const suspectResources = new Map<string, StoredResource>();
 
   /** The stored resource policy of `arn` at `atLeast` or later: L1 (exactly invalidated), else Redis. */
   const storedResourceAt = async (accountId: string, arn: string, atLeast: number): Promise<StoredResource> => {
     const key = `${accountId}\n${arn}`;
     const hit = storedResources.get(key);
     if (hit !== undefined && Math.max(hit.revision, notified.get(accountId) ?? 0) >= atLeast) return hit;
-    const read = await view.readResourcePolicy(accountId, arn);
+    const suspect = suspectResources.get(key);
+    let read: Awaited<ReturnType<RegionView["readResourcePolicy"]>>;
+    try {
+      read = await view.readResourcePolicy(accountId, arn);
+    } catch (e) {
+      if (suspect !== undefined && suspect.revision >= atLeast) return suspect;
+      throw e;
+    }
     countL2(read.document !== undefined);
+    if (suspect !== undefined) {
+      if (read.revision < suspect.revision) return suspect;
+      suspectResources.delete(key);
+    }
     const entry: StoredResource = {
       revision: read.revision,
       ...(read.document === undefined ? {} : { compiled: resourcePolicyOf(read.document) }),
@@ -210,7 +228,11 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
   subscriber.on("ready", () => {
     // A reconnect may have lost notifications: nothing cached can be trusted to be current.
     if (subscribedOnce) {
-      cache.clear();
+      // Nothing cached can be trusted to be current, but each entry is still a true snapshot at
+      // its revision: kept aside, served only while the view holds nothing newer (a restarted
+      // Redis being rebuilt), so L1 keeps answering through a Redis restart.
+      for (const e of cache.drain()) suspects.set(e.arn, e);
+      for (const [k, r] of storedResources) suspectResources.set(k, r);
       storedResources.clear();
       notified.clear();
       logger.warn("notification stream reconnected: L1 cleared");
@@ -266,13 +288,27 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       let flight = loading.get(arn);
       if (flight === undefined) {
         const generation = cache.generation;
-        flight = view.readPrincipal(accountId, arn).then((snapshot) => {
-          countL2(snapshot.principal !== undefined);
-          compiles++;
-          const compiled = compilePrincipal(snapshot);
-          if (compiled !== undefined) cache.set(compiled, generation);
-          return compiled;
-        });
+        flight = view.readPrincipal(accountId, arn).then(
+          (snapshot) => {
+            countL2(snapshot.principal !== undefined);
+            const suspect = suspects.get(arn);
+            if (suspect !== undefined) {
+              // The view is behind what L1 held (Redis restarted and is being rebuilt).
+              if (snapshot.applied.revision < suspect.revision) return suspect;
+              suspects.delete(arn);
+            }
+            compiles++;
+            const compiled = compilePrincipal(snapshot);
+            if (compiled !== undefined) cache.set(compiled, generation);
+            return compiled;
+          },
+          (e: unknown) => {
+            // Redis unreachable: what L1 held still answers, at its own revision.
+            const suspect = suspects.get(arn);
+            if (suspect !== undefined) return suspect;
+            throw e;
+          },
+        );
         const mine = flight;
         loading.set(arn, mine);
         void mine
@@ -289,6 +325,13 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       }
       // A load that started before the revision we must reach was applied: read again.
       if (compiled.revision >= atLeast) return compiled;
+      if (suspects.get(arn) === compiled) {
+        throw new IamError(
+          "ServiceUnavailable",
+          `region ${region} is rebuilding its view: principal ${arn} is known only at revision ${compiled.revision}, below ${atLeast}`,
+          { field: "minRevision" },
+        );
+      }
     }
   };
 

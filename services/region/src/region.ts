@@ -32,7 +32,9 @@ export async function startRegion(options: {
   onViewLost?: () => void;
 }): Promise<Region> {
   const { config, logger } = options;
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  // ioredis reconnects by itself; an outage is logged, not thrown at the event loop.
+  const onRedisError = (e: unknown) => logger.warn({ err: e }, "region Redis connection error");
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 }).on("error", onRedisError);
   const view = createRegionView({ redis, keyPrefix: config.keyPrefix });
   const closers: (() => Promise<unknown>)[] = [() => redis.quit()];
   let applier: Applier | undefined;
@@ -122,7 +124,7 @@ export async function startRegion(options: {
     if (config.role !== "applier") {
       decider = await startDeciderServer({
         view,
-        subscriber: new Redis(config.redisUrl, { maxRetriesPerRequest: 3 }),
+        subscriber: new Redis(config.redisUrl, { maxRetriesPerRequest: 3 }).on("error", onRedisError),
         listen: config.listen,
         region: config.region,
         l1MaxBytes: config.l1MaxBytes,
