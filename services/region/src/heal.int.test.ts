@@ -137,7 +137,7 @@ describe("healing while the control plane is down", () => {
   let region: TestRegion;
   beforeAll(async () => {
     // A fixed port, so the region finds the control plane again where it was once it restarts.
-    cp = await startTestControlPlane({ partitions: 2, port: 51000 + Math.floor(Math.random() * 900) });
+    cp = await startTestControlPlane({ partitions: 2, port: 51000 + Math.floor(Math.random() * 450) });
     gapTopic = await createTestTopic({ prefix: "healdown", partitions: cp.partitions });
   });
   afterAll(async () => {

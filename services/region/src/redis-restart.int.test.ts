@@ -41,7 +41,7 @@ async function startRedisServer(port: number): Promise<ChildProcess> {
 
 describe("a region's Redis restarts (real redis-server process, real Kafka)", () => {
   it("L1 keeps answering while Redis is down and after it comes back empty, until the rebuilt view catches up", async () => {
-    const port = 51000 + Math.floor(Math.random() * 900);
+    const port = 51500 + Math.floor(Math.random() * 450);
     let server = await startRedisServer(port);
     const topic = await createTestTopic({ prefix: "redisrestart", partitions: 2 });
     const producer = testKafka().producer({ idempotent: true, maxInFlightRequests: 1 });
