@@ -260,6 +260,8 @@ describe("region view in Redis", () => {
   it("a view whose generation is gone (Redis flushed) applies nothing; a new generation is made once", async () => {
     const other = createRegionView({ redis, keyPrefix: `${keys.prefix}lost:` });
     expect(await other.applyRevision(ACCT, 1, "e1", [user("x")])).toEqual({ kind: "view-lost", appliedRevision: 0 });
+    expect(await other.setWatermark(0, 1)).toBe("view-lost");
+    expect((await other.watermarks()).size).toBe(0);
     expect((await other.appliedRevision(ACCT)).revision).toBe(0);
     const generation = await other.ensureGeneration();
     expect(await other.ensureGeneration()).toBe(generation);

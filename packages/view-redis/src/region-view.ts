@@ -3,7 +3,7 @@ import { IamError } from "@gatehouse/core";
 import { decodeEntity, type TypedEntity } from "@gatehouse/events";
 import type { Redis } from "ioredis";
 import { indexRecordOf } from "./index-record.ts";
-import { APPLY_REVISION_LUA, READ_PRINCIPAL_LUA, REPLACE_ACCOUNT_LUA } from "./view-scripts.ts";
+import { APPLY_REVISION_LUA, READ_PRINCIPAL_LUA, REPLACE_ACCOUNT_LUA, SET_WATERMARK_LUA } from "./view-scripts.ts";
 
 /** Options of {@link createRegionView}. */
 export interface RegionViewOptions {
@@ -186,8 +186,11 @@ export interface RegionView {
   consumerLag(): Promise<PartitionLag[]>;
   /** Entities and accounts held, and the Redis server's used memory. */
   size(): Promise<ViewSize>;
-  /** Records a partition's watermark and notifies the deciders. */
-  setWatermark(partition: number, committedBeforeMs: number): Promise<void>;
+  /**
+   * Records a partition's watermark and notifies the deciders (one script, refused like the other
+   * writes when the view is lost or the writer fenced).
+   */
+  setWatermark(partition: number, committedBeforeMs: number): Promise<"recorded" | "view-lost" | "fenced">;
   /** Every partition's latest watermark. */
   watermarks(): Promise<ReadonlyMap<number, number>>;
   /** Parses a message of {@link channel}; throws on anything else. */
@@ -408,11 +411,17 @@ export function createRegionView(options: RegionViewOptions): RegionView {
     },
     async setWatermark(partition, committedBeforeMs) {
       const message: ViewNotification = { type: "watermark", partition, committedBeforeMs };
-      await redis
-        .multi()
-        .hset(`${p}wm`, String(partition), String(committedBeforeMs))
-        .publish(channel, JSON.stringify(message))
-        .exec();
+      const [outcome] = (await redis.eval(
+        SET_WATERMARK_LUA,
+        0,
+        p,
+        String(partition),
+        String(committedBeforeMs),
+        JSON.stringify(message),
+        token,
+      )) as [string];
+      if (outcome === "recorded" || outcome === "view-lost" || outcome === "fenced") return outcome;
+      throw new IamError("ServiceFailure", `watermark script answered ${JSON.stringify(outcome)}`);
     },
     async watermarks() {
       const all = await redis.hgetall(`${p}wm`);

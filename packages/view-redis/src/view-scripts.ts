@@ -163,6 +163,19 @@ return out
 `;
 
 /**
+ * Records a partition's watermark and notifies the deciders, under the same guards as the other
+ * writes (a deposed applier must not claim freshness for a view it no longer writes).
+ * ARGV: prefix, partition, committed_before_ms, notification JSON, the writer's fencing token.
+ */
+export const SET_WATERMARK_LUA = `
+local p = ARGV[1]
+${WRITE_GUARDS}
+redis.call('HSET', p .. 'wm', ARGV[2], ARGV[3])
+redis.call('PUBLISH', p .. 'notify', ARGV[4])
+return {'recorded', 0, 0}
+`;
+
+/**
  * Replaces an account's whole view with an export at `revision` (healing a gap or a rewound
  * history, or bootstrapping): every entity it had is removed with its reverse indexes, the
  * export's entities are written and indexed, the applied revision and epoch are set, the gap mark

@@ -185,7 +185,11 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
       for (const r of assembler.flushLegacy()) await apply(partition, r);
       // Only a partition with nothing held is as fresh as its watermark.
       if (assembler.pendingCount === 0) {
-        await view.setWatermark(partition, wm.committedBeforeMs);
+        const recorded = await view.setWatermark(partition, wm.committedBeforeMs);
+        if (recorded !== "recorded") {
+          stopFor(recorded);
+          throw new IamError("ServiceUnavailable", `the applier cannot write to the region's view (${recorded})`);
+        }
         stats.watermarks.set(partition, wm.committedBeforeMs);
       }
       return;

@@ -58,6 +58,8 @@ const EnvSchema = z.object({
    * over at most this long after the active one dies.
    */
   GATEHOUSE_REGION_LEASE_MS: int(300, 600_000).default(5000),
+  /** Longest pause between two attempts to heal an account while the control plane fails (ms). */
+  GATEHOUSE_REGION_HEAL_BACKOFF_MAX_MS: int(200, 3_600_000).default(30_000),
   /** How an empty view is filled: auto (topic while it holds its start, else exports), topic, export. */
   GATEHOUSE_REGION_BOOTSTRAP: z.enum(["auto", "topic", "export"]).default("auto"),
   GATEHOUSE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -80,6 +82,8 @@ export interface RegionConfig {
   readonly bootstrap: "auto" | "topic" | "export";
   /** Applier lease TTL in ms. */
   readonly leaseMs: number;
+  /** Heal retry backoff: doubles from 200 ms up to this. */
+  readonly healBackoffMaxMs: number;
   readonly logLevel: string;
 }
 
@@ -159,6 +163,7 @@ export function loadRegionConfig(
         }),
     bootstrap: e.GATEHOUSE_REGION_BOOTSTRAP,
     leaseMs: e.GATEHOUSE_REGION_LEASE_MS,
+    healBackoffMaxMs: e.GATEHOUSE_REGION_HEAL_BACKOFF_MAX_MS,
     logLevel: e.GATEHOUSE_LOG_LEVEL,
   });
 }

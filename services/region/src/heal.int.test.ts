@@ -187,7 +187,12 @@ describe("healing while the control plane is down", () => {
           return "forward";
         },
       });
-      region = await startTestRegion({ topic: gapTopic.name, controlPlane: cp });
+      // Backoff capped low, so the heal follows the control plane's return within the test's deadlines.
+      region = await startTestRegion({
+        topic: gapTopic.name,
+        controlPlane: cp,
+        extraEnv: { GATEHOUSE_REGION_HEAL_BACKOFF_MAX_MS: "1000" },
+      });
       await expect
         .poll(async () => (await region.region.view.appliedRevision(gapped.id)).revision, { timeout: 30_000 })
         .toBe(dropped - 1);

@@ -74,6 +74,7 @@ export async function startRegion(options: {
           logger: log,
           ...(source === undefined ? {} : { source }),
           bootstrap: config.bootstrap,
+          healRetry: { initialMs: 200, maxMs: config.healBackoffMaxMs },
           onFenced: fenced,
           ...(options.onViewLost === undefined ? {} : { onViewLost: options.onViewLost }),
         });

@@ -97,6 +97,10 @@ describe("standby applier (real Kafka and Redis, real processes)", () => {
         ]),
       ).toEqual({ kind: "fenced", appliedRevision: 0 });
       expect((await view.appliedRevision("500000000009")).revision).toBe(0);
+      // Nor a watermark (it would claim freshness for a view it no longer writes).
+      const before = await view.watermarks();
+      expect(await deposed.setWatermark(0, Date.now() + 60_000)).toBe("fenced");
+      expect(await view.watermarks()).toEqual(before);
     } finally {
       for (const c of children) c.kill("SIGKILL");
       await producer.disconnect();
