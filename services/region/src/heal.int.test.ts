@@ -4,8 +4,12 @@
 // control plane's export and then decide exactly as a region that read the whole topic.
 import { decodeAccountSnapshot, decodeEntityChange, type TypedEntity } from "@gatehouse/events";
 import { Decision, EntityType } from "@gatehouse/proto";
-import { createTestTopic, type TestTopic } from "@gatehouse/testkit";
+import { createTestKeyPrefix, createTestTopic, type TestTopic, testKafka, testRedis } from "@gatehouse/testkit";
+import { createRegionView } from "@gatehouse/view-redis";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Applier, startApplier } from "./applier.ts";
+import { createControlPlaneSource } from "./control-plane-source.ts";
 import {
   controlClient,
   OPERATOR,
@@ -241,6 +245,83 @@ describe("healing while the control plane is down", () => {
       gapped.root.close();
       other.root.close();
       operator.close();
+    }
+  });
+});
+
+describe("revisions read while an account heals", () => {
+  it("are held and applied in order above the export once it lands (the export answers late here)", async () => {
+    const cp = await startTestControlPlane({ partitions: 2 });
+    const gapTopic = await createTestTopic({ prefix: "healheld", partitions: cp.partitions });
+    const keys = createTestKeyPrefix({ prefix: "healheld" });
+    const redis = testRedis();
+    const operator = controlClient(cp.address, OPERATOR);
+    const source = createControlPlaneSource({ address: cp.address, credentials: OPERATOR });
+    let forwarder: TopicForwarder | undefined;
+    let applier: Applier | undefined;
+    try {
+      const account = await operator.call("createAccount", { accountAlias: "" });
+      const acct: string = account.accountId;
+      const root = controlClient(cp.address, {
+        accessKeyId: account.rootAccessKeyId,
+        secretAccessKey: account.rootSecretAccessKey,
+      });
+      const tag = (value: string) => root.call("tagUser", { entityName: "alice", tags: [{ key: "step", value }] });
+      await root.call("createUser", { userName: "alice" });
+      const dropped = Number((await tag("dropped")).revision.revision) + 1;
+      forwarder = await startTopicForwarder({
+        from: cp.topic,
+        to: gapTopic.name,
+        decide: (e) => (e.accountId === acct && e.revision === dropped ? "drop" : "forward"),
+      });
+      // The control plane answers the export, but the answer reaches the region only when let go.
+      let letGo = () => {};
+      const gate = new Promise<void>((resolve) => {
+        letGo = resolve;
+      });
+      let exportedAt = 0;
+      const late = {
+        ...source,
+        async exportAccount(accountId: string) {
+          const e = await source.exportAccount(accountId);
+          exportedAt = e.revision;
+          await gate;
+          return e;
+        },
+      };
+      applier = await startApplier({
+        kafka: testKafka(),
+        topic: gapTopic.name,
+        groupId: keys.prefix.slice(0, -1),
+        view: createRegionView({ redis, keyPrefix: keys.prefix }),
+        source: late,
+        logger: pino({ level: "silent" }),
+      });
+      const view = createRegionView({ redis, keyPrefix: keys.prefix });
+      expect(Number((await tag("missing")).revision.revision)).toBe(dropped);
+      const seen = Number((await tag("seen")).revision.revision);
+      await expect.poll(() => exportedAt, { timeout: 30_000 }).toBe(seen);
+      // Written after the export was taken: read from the topic while the account heals.
+      await tag("after-1");
+      const last = Number((await tag("after-2")).revision.revision);
+      await expect.poll(() => applier?.healing()[0]?.held, { timeout: 30_000 }).toBe(3);
+      expect((await view.appliedRevision(acct)).gap).toBe(`${dropped}>${seen}`);
+      letGo();
+      await expect.poll(async () => (await view.appliedRevision(acct)).revision, { timeout: 30_000 }).toBe(last);
+      expect(applier.stats.healed).toBe(1);
+      expect(applier.healing()).toEqual([]);
+      const now = await operator.call("exportAccount", { accountId: acct, includeSealedSecrets: true });
+      expect((await view.readAccount(acct)).entities).toEqual(exportedEntities(now.snapshot));
+      root.close();
+    } finally {
+      await applier?.stop();
+      await forwarder?.stop();
+      source.close();
+      operator.close();
+      await redis.quit();
+      await keys.cleanup();
+      await gapTopic.delete();
+      await cp.close();
     }
   });
 });
