@@ -3,6 +3,7 @@ import type { CliIo } from "./client.ts";
 import { registerAuthz } from "./commands/authz.ts";
 import { registerConfigure } from "./commands/configure.ts";
 import { registerIam } from "./commands/iam.ts";
+import { registerImport } from "./commands/import.ts";
 import { registerPolicyEvaluate } from "./commands/policy-evaluate.ts";
 import { registerPolicyValidate } from "./commands/policy-validate.ts";
 import { registerRegion } from "./commands/region.ts";
@@ -42,5 +43,6 @@ export function createProgram(
   registerAuthz(program, io);
   registerRegion(program, io);
   registerConfigure(program, io);
+  registerImport(program, io);
   return program;
 }
