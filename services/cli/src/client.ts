@@ -1,5 +1,7 @@
 import { type Env, Gatehouse } from "@gatehouse/sdk";
 import type { Command } from "commander";
+import { search } from "jmespath";
+import { FlagValueError } from "./iam/flag-values.ts";
 import { type OutputFormat, render } from "./output.ts";
 
 /** The options every service command takes (`gatehouse [--profile p] [--region r] … iam …`). */
@@ -8,6 +10,8 @@ export interface GlobalOptions {
   region?: string;
   endpointUrl?: string;
   output: OutputFormat;
+  /** A JMESPath expression applied to the result before it is printed, as the AWS CLI's `--query`. */
+  query?: string;
 }
 
 /** Which service a command talks to, so `--endpoint-url` replaces the right endpoint. */
@@ -43,5 +47,13 @@ function regionOf(options: GlobalOptions, env: Env): string {
 
 /** Prints a result in the command's `--output` format. */
 export function print(io: CliIo, options: GlobalOptions, value: unknown): void {
-  io.write(render(value, options.output));
+  let result = value;
+  if (options.query !== undefined) {
+    try {
+      result = search(value as Parameters<typeof search>[0], options.query);
+    } catch (e) {
+      throw new FlagValueError("--query", `not a JMESPath expression: ${(e as Error).message}`);
+    }
+  }
+  io.write(render(result ?? null, options.output));
 }

@@ -35,6 +35,7 @@ export function createProgram(
       "--endpoint-url <host:port>",
       "the server to call instead of the profile's (control plane for iam, region for authz)",
     )
+    .option("--query <jmespath>", "a JMESPath expression to pick from the result (as the aws CLI's --query)")
     .addOption(new Option("--output <format>", "how to print results").choices(outputFormats).default("json"));
   const policy = program.command("policy").description("Work with IAM policy documents offline (no server needed)");
   registerPolicyEvaluate(policy);
