@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import type { CliIo } from "./client.ts";
 import { registerAuthz } from "./commands/authz.ts";
 import { registerConfigure } from "./commands/configure.ts";
+import { registerExport } from "./commands/export.ts";
 import { registerIam } from "./commands/iam.ts";
 import { registerImport } from "./commands/import.ts";
 import { registerPolicyEvaluate } from "./commands/policy-evaluate.ts";
@@ -45,5 +46,6 @@ export function createProgram(
   registerRegion(program, io);
   registerConfigure(program, io);
   registerImport(program, io);
+  registerExport(program, io);
   return program;
 }

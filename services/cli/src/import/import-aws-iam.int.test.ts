@@ -1,7 +1,9 @@
 // `gatehouse import aws-iam` as a process against a real control plane, twice; then a spot check
 // that imported principals get the same decisions from a live region as from the pure engine.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Gatehouse } from "@gatehouse/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -107,6 +109,37 @@ describe("gatehouse import aws-iam", () => {
     expect(again.Summary.Skipped).toBeGreaterThan(report.Summary.Created - 1);
     expect(again.Refused).toEqual(report.Refused);
     expect((await gh.iam.getAccountSummary()).summaryMap).toEqual(before.summaryMap);
+  });
+
+  it("exports the account in the same format, and an import of that export into another account exports the same", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gatehouse-export-"));
+    try {
+      const a = join(dir, "a.json");
+      const exported = await run(["export", "aws-iam", "--file", a], env);
+      expect(exported.code, exported.stderr).toBe(0);
+      const other = await operator.iam.createAccount({ accountAlias: "" });
+      const envB = {
+        ...env,
+        GATEHOUSE_ACCESS_KEY_ID: other.rootAccessKeyId,
+        GATEHOUSE_SECRET_ACCESS_KEY: other.rootSecretAccessKey,
+      };
+      const imported = await run(["import", "aws-iam", "--file", a], envB);
+      expect(imported.code, imported.stderr).toBe(0);
+      expect(JSON.parse(imported.stdout).Refused).toEqual([]);
+      const b = await run(["export", "aws-iam"], envB);
+      expect(b.code, b.stderr).toBe(0);
+      // Ids, dates and the account id differ; everything else must be the same.
+      const normalize = (text: string, account: string) =>
+        JSON.parse(text.replaceAll(account, "ACCOUNT"), (key, value) =>
+          /(Id|Date)$/.test(key) && key !== "DefaultVersionId" && key !== "VersionId" ? "…" : value,
+        );
+      const fromA = normalize(readFileSync(a, "utf8"), accountId);
+      expect(fromA.UserDetailList).toHaveLength(17);
+      expect(fromA.Policies.length).toBeGreaterThanOrEqual(7);
+      expect(normalize(b.stdout, other.accountId)).toEqual(fromA);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("gives imported principals the decisions the pure engine gives on the export's documents", async () => {
