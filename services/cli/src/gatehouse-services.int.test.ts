@@ -303,6 +303,25 @@ describe("gatehouse iam / authz / region / configure against a live stack", () =
     const badNumber = await gh("iam", "create-role", "--role-name", "r2", "--max-session-duration", "an hour");
     expect(badNumber.code).toBe(2);
     expect(badNumber.stderr).toContain('--max-session-duration: expected a whole number, got "an hour"');
+    // A user without permissions: the denial names the action and resource, with a hint.
+    const key = await gh("iam", "create-access-key", "--user-name", "bob");
+    expect(key.code, key.stderr).toBe(0);
+    expect(key.json.AccessKey).toMatchObject({
+      UserName: "bob",
+      Status: "Active",
+      AccessKeyId: expect.stringMatching(/^AKIA/),
+    });
+    expect(key.json.AccessKey.SecretAccessKey).toEqual(expect.any(String));
+    const denied = await run(["--endpoint-url", stack.controlPlane, "iam", "create-user", "--user-name", "eve"], {
+      GATEHOUSE_CONFIG_DIR: join(dir, "none"),
+      GATEHOUSE_ACCESS_KEY_ID: key.json.AccessKey.AccessKeyId,
+      GATEHOUSE_SECRET_ACCESS_KEY: key.json.AccessKey.SecretAccessKey,
+    });
+    expect(denied.code).toBe(254);
+    expect(denied.stderr).toContain(
+      `(AccessDenied) when calling the CreateUser operation: arn:aws:iam::${accountId}:user/bob is not authorized to perform iam:CreateUser on resource arn:aws:iam::${accountId}:user/eve`,
+    );
+    expect(denied.stderr).toContain("hint: the caller's policies do not allow this action");
     const wrongSecret = await run(["--endpoint-url", stack.controlPlane, "iam", "list-users"], {
       GATEHOUSE_CONFIG_DIR: join(dir, "none"),
       GATEHOUSE_ACCESS_KEY_ID: stack.operator.accessKeyId,

@@ -82,6 +82,18 @@ async function allPages(
   }
 }
 
+/**
+ * Where an operation's answer differs from the AWS CLI's beyond naming: `create-access-key`
+ * prints the secret inside `AccessKey`, as AWS does (the wire keeps it beside the metadata).
+ */
+function awsOutput(method: string, shaped: Record<string, unknown>): Record<string, unknown> {
+  if (method === "createAccessKey" && typeof shaped.SecretAccessKey === "string") {
+    const { SecretAccessKey, AccessKey, ...rest } = shaped;
+    return { AccessKey: { ...(AccessKey as object), SecretAccessKey }, ...rest };
+  }
+  return shaped;
+}
+
 /** Commander's property for a flag: `authentication-code1` → `authenticationCode1`. */
 function attributeOf(flag: string): string {
   return flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
@@ -148,7 +160,7 @@ export function registerIam(program: Command, io: CliIo): void {
               )
             : call(input),
         );
-        print(io, options, toAwsShape(result));
+        print(io, options, awsOutput(method, toAwsShape(result) as Record<string, unknown>));
       } finally {
         gh.close();
       }
