@@ -1,6 +1,7 @@
 import { Command, Option } from "commander";
 import type { CliIo } from "./client.ts";
 import { registerAuthz } from "./commands/authz.ts";
+import { registerCompletion } from "./commands/completion.ts";
 import { registerConfigure } from "./commands/configure.ts";
 import { registerExport } from "./commands/export.ts";
 import { registerIam } from "./commands/iam.ts";
@@ -47,5 +48,6 @@ export function createProgram(
   registerConfigure(program, io);
   registerImport(program, io);
   registerExport(program, io);
+  registerCompletion(program, io);
   return program;
 }
