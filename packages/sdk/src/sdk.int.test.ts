@@ -160,6 +160,17 @@ describe("@gatehouse/sdk against a live control plane and region", () => {
     expect(cpDown).toMatchObject({ code: "UNAVAILABLE" });
   });
 
+  it("signs with the clock it is given: ten minutes of skew is RequestExpired, not retried", async () => {
+    const skewed = client({
+      credentials: root,
+      endpoints: { controlPlane: stack.controlPlane },
+      clock: { now: () => Date.now() - 10 * 60_000 },
+      env: {},
+    });
+    const err = await skewed.iam.listUsers().catch((e: unknown) => e as GatehouseError);
+    expect(err).toMatchObject({ awsName: "RequestExpired", code: "UNAUTHENTICATED", retriable: false });
+  });
+
   it("refuses unknown profiles and assumed-role profiles with a hint", () => {
     expect(() => new Gatehouse({ profile: "nope", env: { GATEHOUSE_CONFIG_DIR: dir } })).toThrow(
       expect.objectContaining({ hint: expect.stringContaining("known profiles: demo, sts") }),

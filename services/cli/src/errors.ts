@@ -59,7 +59,9 @@ export function hintFor(error: GatehouseError): string | undefined {
     case "MalformedPolicyDocument":
       return "`gatehouse policy validate <file>` lists every finding with its JSON path";
     default:
-      return error.code === "UNIMPLEMENTED" ? "this server does not serve the operation yet" : undefined;
+      return error.code === "UNIMPLEMENTED"
+        ? "this server does not serve the operation yet (regions do not serve STS yet)"
+        : undefined;
   }
 }
 

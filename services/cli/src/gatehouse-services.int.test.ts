@@ -270,6 +270,12 @@ describe("gatehouse iam / authz / region / configure against a live stack", () =
       "implicitDeny",
     ]);
 
+    // STS has a CLI and an SDK surface, and no region serves it yet: said plainly, not faked.
+    const sts = await gh("sts", "get-caller-identity");
+    expect(sts.code).toBe(254);
+    expect(sts.stderr).toContain("when calling the GetCallerIdentity operation");
+    expect(sts.stderr).toContain("hint: this server does not serve the operation yet");
+
     const status = await gh("region", "status");
     expect(status.code, status.stderr).toBe(0);
     expect(status.json.Regions[0]).toMatchObject({ Region: "us-east-1", Gaps: 0 });

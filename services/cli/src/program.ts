@@ -9,6 +9,7 @@ import { registerImport } from "./commands/import.ts";
 import { registerPolicyEvaluate } from "./commands/policy-evaluate.ts";
 import { registerPolicyValidate } from "./commands/policy-validate.ts";
 import { registerRegion } from "./commands/region.ts";
+import { registerSts } from "./commands/sts.ts";
 import { outputFormats } from "./output.ts";
 
 /**
@@ -45,6 +46,7 @@ export function createProgram(
   registerIam(program, io);
   registerAuthz(program, io);
   registerRegion(program, io);
+  registerSts(program, io);
   registerConfigure(program, io);
   registerImport(program, io);
   registerExport(program, io);
