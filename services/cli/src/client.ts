@@ -1,4 +1,4 @@
-import { type Env, Gatehouse } from "@gatehouse/sdk";
+import { type Env, Gatehouse, resolveClientConfig } from "@gatehouse/sdk";
 import type { Command } from "commander";
 import { search } from "jmespath";
 import { FlagValueError } from "./iam/flag-values.ts";
@@ -27,22 +27,24 @@ export interface CliIo {
 export function clientFor(command: Command, io: CliIo, target: Target): { gh: Gatehouse; options: GlobalOptions } {
   const options = command.optsWithGlobals() as GlobalOptions;
   const endpoint = options.endpointUrl?.replace(/^[a-z]+:\/\//, "");
+  const profile = options.profile === undefined ? {} : { profile: options.profile };
+  // `--endpoint-url` of a region command stands for the region the command goes to: the one
+  // --region, GATEHOUSE_REGION or the profile names (us-east-1 when none does).
+  const region =
+    endpoint !== undefined && target === "region"
+      ? (options.region ?? resolveClientConfig({ env: io.env, ...profile }).region ?? "us-east-1")
+      : options.region;
   const gh = new Gatehouse({
     env: io.env,
-    ...(options.profile === undefined ? {} : { profile: options.profile }),
-    ...(options.region === undefined ? {} : { region: options.region }),
+    ...profile,
+    ...(region === undefined ? {} : { region }),
     ...(endpoint === undefined
       ? {}
       : target === "control-plane"
         ? { endpoints: { controlPlane: endpoint } }
-        : { endpoints: { regions: { [regionOf(options, io.env)]: [endpoint] } } }),
+        : { endpoints: { regions: { [region ?? "us-east-1"]: [endpoint] } } }),
   });
   return { gh, options };
-}
-
-/** The region a `--endpoint-url` for a region command stands for. */
-function regionOf(options: GlobalOptions, env: Env): string {
-  return options.region ?? env.GATEHOUSE_REGION ?? "us-east-1";
 }
 
 /** Prints a result in the command's `--output` format. */

@@ -270,6 +270,47 @@ describe("gatehouse iam / authz / region / configure against a live stack", () =
       "implicitDeny",
     ]);
 
+    // --endpoint-url stands for the profile's region: a profile of eu-west-1 with no endpoints
+    // reaches the decider given on the command line.
+    const keys = await readFile(join(dir, "credentials"), "utf8");
+    const [, id, secret] = /access_key_id=(\S+)\nsecret_access_key=(\S+)/.exec(keys) ?? [];
+    const eu = await run(
+      [
+        "--profile",
+        "eu",
+        "--region",
+        "eu-west-1",
+        "configure",
+        "--access-key-id",
+        id ?? "",
+        "--secret-access-key",
+        secret ?? "",
+      ],
+      env,
+    );
+    expect(eu.code, eu.stderr).toBe(0);
+    const direct = await run(
+      [
+        "--profile",
+        "eu",
+        "--endpoint-url",
+        stack.decider,
+        "authz",
+        "authorize",
+        "--principal-arn",
+        carol,
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::b/k",
+        "--context",
+        "aws:SourceIp=10.1.2.3",
+      ],
+      env,
+    );
+    expect(direct.code, direct.stderr).toBe(0);
+    expect(direct.json.Decision).toBe("Allow");
+
     // STS has a CLI and an SDK surface, and no region serves it yet: said plainly, not faked.
     const sts = await gh("sts", "get-caller-identity");
     expect(sts.code).toBe(254);
