@@ -247,6 +247,7 @@ describe("gatehouse iam / authz / region / configure against a live stack", () =
       "arn:aws:s3:::b/k",
       "--context",
       "aws:SourceIp=192.168.0.1",
+      "team=red",
       "--min-revision",
       revision,
     );

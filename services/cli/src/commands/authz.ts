@@ -4,6 +4,7 @@ import { type CliIo, clientFor, print } from "../client.ts";
 import { inOperation } from "../errors.ts";
 import { FlagValueError, loadValue } from "../iam/flag-values.ts";
 
+/** `--context a=1 b=2 --context c=3`: every pair, however the flag was repeated. */
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
@@ -90,7 +91,12 @@ export function registerAuthz(program: Command, io: CliIo): void {
     c
       .option("--principal-arn <arn>", "the user or role asking")
       .option("--access-key-id <id>", "…or the access key it authenticated with")
-      .option("--context <key=value>", "request context (repeat; key:number=5, key:bool=true)", collect, [])
+      .option(
+        "--context <key=value...>",
+        "request context: key=value pairs (a key given twice is a list; key:number=5, key:bool=true)",
+        collect,
+        [],
+      )
       .option("--context-json <json>", "request context as a JSON object (or file://ctx.json)")
       .option("--resource-policy <arn|json>", "a stored resource policy's ARN, or a document (file://p.json)")
       .option("--min-revision <n>", "answer only at this revision of the principal's account or later");
