@@ -321,6 +321,9 @@ export class Gatehouse {
   }
 }
 
+/** The region IAM (control-plane) calls are signed for, as AWS signs its global IAM endpoint's. */
+export const IAM_SIGNING_REGION = "us-east-1";
+
 /** Connections shared by a client and its sessions. */
 class SharedState {
   readonly #config: ClientConfig;
@@ -339,12 +342,12 @@ class SharedState {
     return this.#config;
   }
 
-  #transport(service: ClientConstructor, endpoints: readonly string[]): Transport {
+  #transport(service: ClientConstructor, endpoints: readonly string[], signingRegion: string): Transport {
     return new Transport({
       service,
       endpoints,
       credentials: this.#credentials,
-      signingRegion: this.#config.region ?? "us-east-1",
+      signingRegion,
       retry: validateRetryOptions(this.#options.retry),
       timeoutMs: this.#options.timeoutMs ?? 10_000,
       ...(this.#options.clock === undefined ? {} : { clock: this.#options.clock }),
@@ -352,9 +355,12 @@ class SharedState {
   }
 
   control(): Transport {
-    this.#control ??= this.#transport(ControlServiceClient as unknown as ClientConstructor, [
-      this.#config.controlPlane,
-    ]);
+    // IAM is global: like AWS's, its calls are signed for us-east-1 whatever the client's region.
+    this.#control ??= this.#transport(
+      ControlServiceClient as unknown as ClientConstructor,
+      [this.#config.controlPlane],
+      IAM_SIGNING_REGION,
+    );
     return this.#control;
   }
 
@@ -376,7 +382,7 @@ class SharedState {
     const key = `${region} ${service.name}`;
     let t = this.#regions.get(key);
     if (t === undefined) {
-      t = this.#transport(service, endpoints);
+      t = this.#transport(service, endpoints, region);
       this.#regions.set(key, t);
     }
     return t;

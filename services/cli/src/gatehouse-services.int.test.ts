@@ -311,6 +311,9 @@ describe("gatehouse iam / authz / region / configure against a live stack", () =
     );
     expect(direct.code, direct.stderr).toBe(0);
     expect(direct.json.Decision).toBe("Allow");
+    // IAM calls are signed for us-east-1 (IAM is global) whatever the profile's region.
+    const euUsers = await run(["--profile", "eu", "--endpoint-url", stack.controlPlane, "iam", "list-users"], env);
+    expect(euUsers.code, euUsers.stderr).toBe(0);
 
     // STS has a CLI and an SDK surface, and no region serves it yet: said plainly, not faked.
     const sts = await gh("sts", "get-caller-identity");
