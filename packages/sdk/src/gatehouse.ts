@@ -54,6 +54,11 @@ export interface GatehouseOptions extends ClientConfigOptions {
    * applied them. {@link Gatehouse.session} gives a client with this on.
    */
   readonly readYourWrites?: boolean;
+  /**
+   * The region IAM calls are signed for (default `us-east-1`): the control plane's
+   * `GATEHOUSE_REGION`, which it verifies signatures against.
+   */
+  readonly iamSigningRegion?: string;
   /** The clock requests are signed with (tests). */
   readonly clock?: Clock;
 }
@@ -359,7 +364,7 @@ class SharedState {
     this.#control ??= this.#transport(
       ControlServiceClient as unknown as ClientConstructor,
       [this.#config.controlPlane],
-      IAM_SIGNING_REGION,
+      this.#options.iamSigningRegion ?? IAM_SIGNING_REGION,
     );
     return this.#control;
   }
