@@ -8,7 +8,8 @@ import { setTimeout as sleep } from "node:timers/promises";
  * supervisor, which stops them in order), logs to `<logDir>/stack-<name>.log`, and has a pid file
  * `<runDir>/<name>.pid`. Each carries `GATEHOUSE_STACK_DIR=<stateDir>` in its environment: that is
  * how `down` tells a process of this stack from an unrelated one that reused a stale pid, and how
- * the stack test finds any process left behind.
+ * the stack test finds any process left behind. (infra.sh's servers get the mark too, but Redis
+ * overwrites its environment with its process title: infra.sh's own pid files track those.)
  */
 
 /** The environment variable marking a process as one of the stack's. */
