@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -18,10 +19,32 @@ import { authorizeAt } from "./region-status.ts";
 
 const root = resolve(import.meta.dirname, "../../..");
 const REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-1"];
-// Ports of this test (57100-57199 of the stack helper's range).
-const CP_PORT = 57151;
-const DECIDER_BASE_PORT = 57161;
-const REDIS_BASE_PORT = 57181;
+// 12 consecutive free ports from 57100-57899: the control plane, six deciders, three Redis servers
+// (a random block, so two test runs on one machine do not collide).
+let CP_PORT = 0;
+let DECIDER_BASE_PORT = 0;
+let REDIS_BASE_PORT = 0;
+
+const portFree = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+
+async function pickPorts(): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 57_100 + 12 * Math.floor(Math.random() * 66);
+    const ports = Array.from({ length: 12 }, (_, i) => base + i);
+    if ((await Promise.all(ports.map(portFree))).every(Boolean)) {
+      CP_PORT = base;
+      DECIDER_BASE_PORT = base + 1;
+      REDIS_BASE_PORT = base + 8;
+      return;
+    }
+  }
+  throw new Error("no 12 free consecutive ports in 57100-57899");
+}
 
 const work = mkdtempSync(join(tmpdir(), "gatehouse-stack-"));
 const stateDir = join(work, "state");
@@ -193,8 +216,9 @@ describe("./gw run stack", () => {
   let revision = 0;
   let credentialsText = "";
 
-  beforeAll(() => {
+  beforeAll(async () => {
     expect(pgUrl, "GATEHOUSE_PG_TEST_URL from the testkit").not.toBe("");
+    await pickPorts();
   });
 
   afterAll(async () => {
