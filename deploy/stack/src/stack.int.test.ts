@@ -1,7 +1,7 @@
 // The README's first command, for real: `./gw run stack` in a state dir and on ports of its own
 // (Postgres and Kafka are the run's, reused by infra.sh; the three Redis servers are the stack's),
 // then a Ctrl-C to its process group; then a restart with --detach and `stack:down`.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -206,6 +206,19 @@ function redisServers(): number[] {
     });
 }
 
+/** True when the repository's `gatehouse` CLI has the commands the stack prints (issue 15). */
+function cliHasStackCommands(): boolean {
+  const help = spawnSync("bash", ["-c", "npx gatehouse --help"], { cwd: root, env: stackEnv(), encoding: "utf8" });
+  return ["iam", "authz", "region"].every((c) => new RegExp(`^\\s+${c}\\b`, "m").test(help.stdout));
+}
+
+/** Runs a printed command line as a user would, from the repository; it must succeed. */
+function shell(line: string): { stdout: string } {
+  const r = spawnSync("bash", ["-c", line], { cwd: root, env: stackEnv(), encoding: "utf8", timeout: 60_000 });
+  expect(r.status, `${line}\n${r.stdout}\n${r.stderr}`).toBe(0);
+  return { stdout: r.stdout };
+}
+
 async function stopLeftovers(): Promise<void> {
   if (markedProcesses(stateDir).length > 0 || redisServers().length > 0) await gw(["run", "stack:down"]).exited;
   for (const pid of markedProcesses(stateDir)) process.kill(pid, "SIGKILL");
@@ -290,6 +303,22 @@ describe("./gw run stack", () => {
         d.close();
         expect(status.region).toBe(r);
         expect(status.accounts.find((a) => a.accountId === accountId)?.revision).toBe(revision);
+      }
+
+      // The printed commands themselves, once the CLI has them (issue 15's `iam`, `authz`, `region`).
+      const commands = [...run.stdout.matchAll(/^ {2}(npx gatehouse .*)$/gm)].map((m) => m[1] as string);
+      expect(commands).toHaveLength(3);
+      if (cliHasStackCommands()) {
+        // The CLI prints AWS-shaped JSON by default.
+        const [listUsers, authorize, regionStatus] = commands.map((line) => JSON.parse(shell(line).stdout));
+        expect(listUsers.Users.map((u: { Arn: string }) => u.Arn).sort()).toEqual([
+          `arn:aws:iam::${accountId}:user/admin`,
+          `arn:aws:iam::${accountId}:user/alice`,
+        ]);
+        expect(authorize.Decision).toBe("Allow");
+        expect(regionStatus.Regions.map((r: { Region: string }) => r.Region).sort()).toEqual([...REGIONS].sort());
+        for (const r of regionStatus.Regions)
+          expect(r.AppliedRevisions).toContainEqual({ AccountId: accountId, Revision: revision });
       }
 
       // Seeding again writes nothing: the same revision, no new entity, the profile's key kept.
