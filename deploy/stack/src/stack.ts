@@ -143,8 +143,11 @@ export function serviceSpecs(config: StackConfig, settings: Readonly<Record<stri
     // for opening sealed access-key secrets, GATEHOUSE_OPERATOR_* for calling ExportAccount) are in
     // `settings` already; settings the region adds for healing from the control plane and for
     // authenticating callers go here, next to the region's own.
+    // The region's own settings from the environment are left out: one value for all regions
+    // (a consumer group, a listen address) would break them.
+    const shared = Object.fromEntries(Object.entries(settings).filter(([k]) => !k.startsWith("GATEHOUSE_REGION_")));
     const regionEnv = {
-      ...settings,
+      ...shared,
       GATEHOUSE_REGION: region.name,
       GATEHOUSE_REGION_REDIS_URL: redisUrl,
     };
