@@ -39,6 +39,28 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,249}$/, "must be a legal Kafka topic name")
     .default("gatehouse.changes.v1"),
+  /**
+   * The control plane's secret key (base64 of 32 bytes), the same variable and value: it opens
+   * the access-key secrets the change events carry sealed, for Authenticate. Unset: the decider
+   * does not serve Authenticate (UNIMPLEMENTED).
+   */
+  GATEHOUSE_SECRET_KEY: z
+    .string()
+    .transform((s) => Buffer.from(s, "base64"))
+    .refine((b) => b.length === 32, "must be base64 of exactly 32 bytes")
+    .optional(),
+  /** Keys rotated out of GATEHOUSE_SECRET_KEY (comma-separated base64), as the control plane's. */
+  GATEHOUSE_SECRET_KEYS_PREVIOUS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(",")
+        .map((k) => k.trim())
+        .filter((k) => k !== "")
+        .map((k) => Buffer.from(k, "base64")),
+    )
+    .refine((keys) => keys.every((b) => b.length === 32), "each key must be base64 of exactly 32 bytes")
+    .default([]),
   GATEHOUSE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -52,6 +74,8 @@ export interface RegionConfig {
   readonly kafka: { readonly brokers: readonly string[]; readonly topic: string; readonly groupId: string };
   readonly l1MaxBytes: number;
   readonly logLevel: string;
+  /** The secret-box keys opening access-key secrets (Authenticate); absent when not configured. */
+  readonly secretKeys?: { readonly key: Uint8Array; readonly previous: readonly Uint8Array[] };
 }
 
 /**
@@ -80,11 +104,18 @@ export function loadRegionConfig(
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const key = String(i.path[0] ?? "");
-      return `${key}=${JSON.stringify(env[key])}: ${i.message}`;
+      // Keys are never echoed, even malformed ones.
+      const value = /SECRET/.test(key) ? "(hidden)" : JSON.stringify(env[key]);
+      return `${key}=${value}: ${i.message}`;
     });
     throw new Error(`invalid region configuration:\n  ${lines.join("\n  ")}`);
   }
   const e = parsed.data;
+  if (e.GATEHOUSE_SECRET_KEY === undefined && e.GATEHOUSE_SECRET_KEYS_PREVIOUS.length > 0) {
+    throw new Error(
+      "invalid region configuration:\n  GATEHOUSE_SECRET_KEYS_PREVIOUS is set without GATEHOUSE_SECRET_KEY",
+    );
+  }
   const [host = "0.0.0.0", port = "0"] = e.GATEHOUSE_REGION_LISTEN.split(/:(?=\d+$)/);
   return Object.freeze({
     role: roleArg,
@@ -99,5 +130,13 @@ export function loadRegionConfig(
     }),
     l1MaxBytes: e.GATEHOUSE_REGION_L1_MAX_BYTES,
     logLevel: e.GATEHOUSE_LOG_LEVEL,
+    ...(e.GATEHOUSE_SECRET_KEY === undefined
+      ? {}
+      : {
+          secretKeys: Object.freeze({
+            key: e.GATEHOUSE_SECRET_KEY,
+            previous: Object.freeze([...e.GATEHOUSE_SECRET_KEYS_PREVIOUS]),
+          }),
+        }),
   });
 }
