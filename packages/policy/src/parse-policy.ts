@@ -68,6 +68,16 @@ const STATEMENT_ELEMENTS = new Set([
 ]);
 const PRINCIPAL_TYPES = new Set(["AWS", "Service", "Federated", "CanonicalUser"]);
 
+/**
+ * The element of `names` that is `key` but for case, for a "did you mean". A function of its own:
+ * a closure over the key inside a `for…in` would give every iteration its own context object.
+ */
+function sameNameIgnoringCase(key: string, names: ReadonlySet<string>): string | undefined {
+  const lower = key.toLowerCase();
+  for (const name of names) if (name.toLowerCase() === lower) return name;
+  return undefined;
+}
+
 /** Kinds validated by IAM itself (alphanumeric Sids). */
 const IAM_KINDS = new Set<PolicyKind>([
   "managed",
@@ -687,7 +697,7 @@ function parseStatement(raw: unknown, path: string, index: number, scope: Scope)
         conditionValue = value;
         break;
       default: {
-        const hint = [...STATEMENT_ELEMENTS].find((e) => e.toLowerCase() === key.toLowerCase());
+        const hint = sameNameIgnoringCase(key, STATEMENT_ELEMENTS);
         out.error(
           member(path, key),
           "unknown-element",
@@ -857,7 +867,7 @@ export function parsePolicy(
   }
   for (const key of Object.keys(root)) {
     if (!TOP_LEVEL.has(key)) {
-      const hint = [...TOP_LEVEL, ...STATEMENT_ELEMENTS].find((e) => e.toLowerCase() === key.toLowerCase());
+      const hint = sameNameIgnoringCase(key, TOP_LEVEL) ?? sameNameIgnoringCase(key, STATEMENT_ELEMENTS);
       out.error(
         member("$", key),
         "unknown-element",
