@@ -237,6 +237,13 @@ function compileLine(c: CompileResult): string {
 function measureCompile(workload: Workload): CompileResult {
   const big = workload.policies.reduce((n, p) => n + p.Statement.length, 0) > 200;
   const coldSamples = Math.max(big ? 20 : 100, Math.round((big ? 60 : 300) * scale));
+  // Start from a collected heap, as every timed phase should: a marking cycle left running by the
+  // decision phases slows every store of the compiler (write barriers) until it finishes. The
+  // collection comes before the JIT warm-up, not after it: right after a full GC the next few
+  // hundred compiles ran at ~1.5x the steady state's p50 (the GC frees the hidden classes of the
+  // compiler's transient objects and V8 deoptimizes the code that embedded them, among other
+  // things), so samples taken there measured V8 recovering from the collection, not the compiler.
+  gc?.();
   // JIT warm-up (caches cleared each time, as measured), so the samples measure the compiler's
   // steady state rather than V8's lower tiers: "cold" is about the compiler's caches. A region
   // compiles principals all day; 20 compiles left part of the parser unoptimized.
@@ -244,9 +251,6 @@ function measureCompile(workload: Workload): CompileResult {
     clearCompileCaches();
     compilePolicySet({ identityPolicies: workload.policies.map((p) => JSON.stringify(p)) });
   }
-  // Start from a collected heap, as every timed phase should: a marking cycle left running by the
-  // decision phases slows every store of the compiler (write barriers) until it finishes.
-  gc?.();
   const cold: number[] = [];
   for (let i = 0; i < coldSamples; i++) {
     const texts = workload.policies.map((p) => JSON.stringify(p));
