@@ -133,11 +133,41 @@ function hasOwnKey(o: Record<string, unknown>): boolean {
 }
 
 let memberSuffixes = new Map<string, string>();
+/**
+ * `$.Statement[i]` and `$.Statement[i].Condition` by index: every policy of a set numbers its
+ * statements from 0, so a cold compile of ten policies builds each path once, not ten times.
+ */
+let statementPaths: string[] = [];
+let conditionPaths: string[] = [];
+const MAX_MEMOIZED_INDEX = 1024;
 
-/** Forgets the memoized JSON-path suffixes of element names (see `clearCompileCaches`). */
+/** Forgets the memoized JSON-path pieces (see `clearCompileCaches`). */
 export function clearPathCache(): void {
   // A new map, not clear(): see clearCompileCaches.
   memberSuffixes = new Map();
+  statementPaths = [];
+  conditionPaths = [];
+}
+
+/** `$.Statement[i]`. */
+function statementPath(i: number): string {
+  // Bounds first: an out-of-bounds read leaves V8's fast path.
+  let path = i < statementPaths.length ? statementPaths[i] : undefined;
+  if (path === undefined) {
+    path = `$.Statement[${i}]`;
+    if (i < MAX_MEMOIZED_INDEX) statementPaths[i] = path;
+  }
+  return path;
+}
+
+/** `$.Statement[i].Condition`. */
+function conditionPath(i: number): string {
+  let path = i < conditionPaths.length ? conditionPaths[i] : undefined;
+  if (path === undefined) {
+    path = `${statementPath(i)}.Condition`;
+    if (i < MAX_MEMOIZED_INDEX) conditionPaths[i] = path;
+  }
+  return path;
 }
 
 /** `path.name`, or `path['name']` when the name is not an identifier. */
@@ -637,7 +667,8 @@ const HAS_NOT_PRINCIPAL = 128;
 const HAS_CONDITION = 256;
 const RESOURCE_OPTIONAL = new Set<PolicyKind>(["trust", "scp"]);
 
-function parseStatement(raw: unknown, path: string, index: number, scope: Scope): Statement | undefined {
+function parseStatement(raw: unknown, index: number, arrayed: boolean, scope: Scope): Statement | undefined {
+  const path = arrayed ? statementPath(index) : "$.Statement";
   const out = scope.out;
   if (!isRecord(raw)) {
     out.error(path, "invalid-element-type", "a statement must be an object");
@@ -780,7 +811,12 @@ function parseStatement(raw: unknown, path: string, index: number, scope: Scope)
 
   let conditions: readonly ConditionClause[] | undefined = NO_CLAUSES;
   if ((present & HAS_CONDITION) !== 0) {
-    conditions = parseCondition(conditionValue, `${path}.Condition`, effect, scope);
+    conditions = parseCondition(
+      conditionValue,
+      arrayed ? conditionPath(index) : "$.Statement.Condition",
+      effect,
+      scope,
+    );
   }
 
   if (effect === "Allow") {
@@ -903,12 +939,13 @@ export function parsePolicy(
     out.error("$", "missing-statement", "policy has no Statement");
   } else if (Array.isArray(root.Statement)) {
     if (root.Statement.length === 0) out.error("$.Statement", "empty-element", "Statement must not be an empty array");
-    root.Statement.forEach((raw, i) => {
-      const s = parseStatement(raw, `$.Statement[${i}]`, i, scope);
+    const list: unknown[] = root.Statement;
+    for (let i = 0; i < list.length; i++) {
+      const s = parseStatement(list[i], i, true, scope);
       if (s !== undefined) statements.push(s);
-    });
+    }
   } else if (isRecord(root.Statement)) {
-    const s = parseStatement(root.Statement, "$.Statement", 0, scope);
+    const s = parseStatement(root.Statement, 0, false, scope);
     if (s !== undefined) statements.push(s);
   } else {
     out.error("$.Statement", "invalid-element-type", "Statement must be an object or an array of objects");
