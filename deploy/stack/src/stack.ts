@@ -139,15 +139,23 @@ export function serviceSpecs(config: StackConfig, settings: Readonly<Record<stri
   for (const region of config.regions) {
     const redisUrl = redisUrls.get(region.name);
     if (redisUrl === undefined) throw new Error(`GATEHOUSE_REDIS_URLS names no Redis for region ${region.name}`);
-    // What services/region/src/config.ts reads today. The dev credentials (GATEHOUSE_SECRET_KEY
-    // for opening sealed access-key secrets, GATEHOUSE_OPERATOR_* for calling ExportAccount) are in
-    // `settings` already; settings the region adds for healing from the control plane and for
-    // authenticating callers go here, next to the region's own.
     // The region's own settings from the environment are left out: one value for all regions
-    // (a consumer group, a listen address) would break them.
+    // (a consumer group, a listen address) would break them. GATEHOUSE_SECRET_KEY (opening sealed
+    // access-key secrets for Authenticate) comes with `settings`; the applier heals gaps and
+    // bootstraps an empty view from the control plane's export, as the operator.
     const shared = Object.fromEntries(Object.entries(settings).filter(([k]) => !k.startsWith("GATEHOUSE_REGION_")));
+    const operator =
+      settings.GATEHOUSE_OPERATOR_ACCESS_KEY_ID !== undefined &&
+      settings.GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY !== undefined
+        ? {
+            GATEHOUSE_REGION_CONTROL_PLANE: config.controlPlane,
+            GATEHOUSE_REGION_OPERATOR_ACCESS_KEY_ID: settings.GATEHOUSE_OPERATOR_ACCESS_KEY_ID,
+            GATEHOUSE_REGION_OPERATOR_SECRET_ACCESS_KEY: settings.GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY,
+          }
+        : {};
     const regionEnv = {
       ...shared,
+      ...operator,
       GATEHOUSE_REGION: region.name,
       GATEHOUSE_REGION_REDIS_URL: redisUrl,
     };
