@@ -29,8 +29,9 @@
  *
  * Flags: --accounts=8 --users=250 --seconds=8 --warmup=2 --rounds=2 --concurrency=64
  * --connections=2 --clients=1 --rate=<offered Authorize/s; default half the saturation>
- * --visible-rate=200 --visible-seconds=10 --batch-concurrency=2 --cpu-prof (the decider writes a
- * V8 CPU profile to loadtest/results/profiles/) --only=authorize,batch,visible
+ * --visible-rate=200 --visible-seconds=10 --batch-concurrency=2 --cpu-prof (the decider records a
+ * V8 CPU profile of each saturation round and of the batch section, in
+ * loadtest/results/profiles/) --only=authorize,batch,visible
  */
 
 import { type ChildProcess, fork } from "node:child_process";
@@ -121,6 +122,12 @@ interface BenchContext {
   status(): Promise<GetRegionStatusResponse>;
   /** The decider's heap after full garbage collections. */
   deciderHeap(): Promise<number>;
+  /** Commit → published (the relay's acknowledged send) latencies, ms, while `fn` runs. */
+  published<T>(fn: () => Promise<T>): Promise<{ value: T; latenciesMs: number[] }>;
+  /** Runs `fn` and returns its result with the CPU µs the decider (or the no-op server) used meanwhile. */
+  cpuOf<T>(server: "decider" | "noop", fn: () => Promise<T>): Promise<{ value: T; cpuMicros: number }>;
+  /** Runs `fn` while the decider records a CPU profile named after `name` (with --cpu-prof). */
+  profiled<T>(name: string, fn: () => Promise<T>): Promise<T>;
 }
 
 /** A part of the bench: its figures (flat in the JSON), its rows, its details. */
@@ -170,6 +177,17 @@ function summarize(results: readonly LoadResult[]) {
   };
   histogram.destroy();
   return out;
+}
+
+/**
+ * The summary plus the server's CPU µs per call: the server process's CPU over the whole run
+ * (warm-up included, all its threads) per call completed in it. Less swayed than calls/s by what
+ * else runs on this shared machine.
+ */
+function withServerCpu(results: readonly LoadResult[], cpuMicros: number) {
+  const s = summarize(results);
+  const calls = results.reduce((a, r) => a + r.completedAll, 0);
+  return { ...s, server_cpu_us_per_call: Number((cpuMicros / Math.max(1, calls)).toFixed(1)) };
 }
 
 function unary<Req, Res>(
@@ -260,17 +278,25 @@ const authorizeSection: Section = {
     };
     const clients = num("clients");
     const closed = { kind: "closed", concurrency: num("concurrency") } as const;
-    const rounds: { authorize: ReturnType<typeof summarize>; noop: ReturnType<typeof summarize> }[] = [];
+    const rounds: { authorize: ReturnType<typeof withServerCpu>; noop: ReturnType<typeof withServerCpu> }[] = [];
     for (let r = 0; r < num("rounds"); r++) {
-      const noop = summarize(await runLoad({ ...base, address: ctx.noop, path: NOOP_PATH, mode: closed }, clients));
-      const authorize = summarize(
-        await runLoad({ ...base, address: ctx.decider, path: AUTHORIZE_PATH, mode: closed }, clients),
+      const noopRun = await ctx.cpuOf("noop", () =>
+        runLoad({ ...base, address: ctx.noop, path: NOOP_PATH, mode: closed }, clients),
       );
-      console.log(`  round ${r + 1}: authorize ${fmt(authorize.rps)}/s, no-op ${fmt(noop.rps)}/s`);
+      const noop = withServerCpu(noopRun.value, noopRun.cpuMicros);
+      const authorizeRun = await ctx.cpuOf("decider", () =>
+        ctx.profiled(`authorize-${r + 1}`, () =>
+          runLoad({ ...base, address: ctx.decider, path: AUTHORIZE_PATH, mode: closed }, clients),
+        ),
+      );
+      const authorize = withServerCpu(authorizeRun.value, authorizeRun.cpuMicros);
+      console.log(
+        `  round ${r + 1}: authorize ${fmt(authorize.rps)}/s (${authorize.server_cpu_us_per_call} µs server CPU per call), no-op ${fmt(noop.rps)}/s (${noop.server_cpu_us_per_call} µs)`,
+      );
       rounds.push({ authorize, noop });
     }
     const best = (k: "authorize" | "noop") =>
-      rounds.map((r) => r[k]).sort((a, b) => b.rps - a.rps)[0] as ReturnType<typeof summarize>;
+      rounds.map((r) => r[k]).sort((a, b) => b.rps - a.rps)[0] as ReturnType<typeof withServerCpu>;
     const saturation = best("authorize");
     const noopSaturation = best("noop");
     const rate = flags.rate === undefined ? Math.round(saturation.rps / 2) : num("rate");
@@ -298,6 +324,8 @@ const authorizeSection: Section = {
         noop_p99_ms: noopOpen.p99_ms,
         authorize_saturation_p50_ms: saturation.p50_ms,
         authorize_saturation_p99_ms: saturation.p99_ms,
+        authorize_server_cpu_us: saturation.server_cpu_us_per_call,
+        noop_server_cpu_us: noopSaturation.server_cpu_us_per_call,
       },
       rows: [
         [
@@ -311,6 +339,11 @@ const authorizeSection: Section = {
           `same request bytes (${requestBytes}), response bytes (${responseBytes})`,
         ],
         ["Authorize / no-op", `${(ratio * 100).toFixed(1)}%`, "target ≥ 70%"],
+        [
+          "server CPU per call: Authorize / no-op",
+          `${saturation.server_cpu_us_per_call} / ${noopSaturation.server_cpu_us_per_call} µs`,
+          "the server process's CPU (all threads) in the best saturation rounds",
+        ],
         [
           `Authorize p50 at ${fmt(rate)}/s offered`,
           `${authorizeOpen.p50_ms} ms`,
@@ -366,18 +399,27 @@ const batchSection: Section = {
       seconds: num("seconds"),
       connections: 1,
     };
-    const s = summarize(await runLoad(run, 1));
+    const measured = await ctx.cpuOf("decider", () => ctx.profiled("batch", () => runLoad(run, 1)));
+    const s = summarize(measured.value);
+    const cpuPerDecision = Number((measured.cpuMicros / Math.max(1, s.completed * BATCH_SIZE)).toFixed(3));
     const perS = s.rps * BATCH_SIZE;
     return {
-      figures: { batch_decisions_per_s: perS },
+      figures: { batch_decisions_per_s: perS, batch_server_cpu_us_per_decision: cpuPerDecision },
       rows: [
         [
           "BatchAuthorize decisions/s",
           fmt(perS),
-          `${BATCH_SIZE} checks per call, ${run.mode.kind === "closed" ? run.mode.concurrency : 0} calls in flight; p50 ${s.p50_ms} ms per call`,
+          `${BATCH_SIZE} checks per call, ${run.mode.kind === "closed" ? run.mode.concurrency : 0} calls in flight; p50 ${s.p50_ms} ms per call; ${cpuPerDecision} µs decider CPU per decision`,
         ],
       ],
-      detail: { calls_per_s: s.rps, call_p50_ms: s.p50_ms, call_p99_ms: s.p99_ms, errors: s.errors },
+      detail: {
+        calls_per_s: s.rps,
+        call_p50_ms: s.p50_ms,
+        call_p99_ms: s.p99_ms,
+        errors: s.errors,
+        // The decider's CPU (all its threads) per decision over the whole run, warm-up included.
+        server_cpu_us_per_decision: cpuPerDecision,
+      },
     };
   },
 };
@@ -435,16 +477,21 @@ const visibleSection: Section = {
     const pending: Promise<void>[] = [];
     const started = performance.now();
     let sent = 0;
-    await new Promise<void>((done) => {
-      const tick = () => {
-        const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
-        while (sent < due) pending.push(one(sent++));
-        if (sent >= total) done();
-        else setTimeout(tick, 1);
-      };
-      tick();
+    const { latenciesMs: published } = await ctx.published(async () => {
+      await new Promise<void>((done) => {
+        const tick = () => {
+          const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
+          while (sent < due) pending.push(one(sent++));
+          if (sent >= total) done();
+          else setTimeout(tick, 1);
+        };
+        tick();
+      });
+      await Promise.all(pending);
     });
-    await Promise.all(pending);
+    published.sort((x, y) => x - y);
+    const publishedPct = (q: number) =>
+      published[Math.min(published.length - 1, Math.floor(q * published.length))] ?? 0;
     for (const c of clients) c.close();
     const seconds = (performance.now() - started) / 1000;
     latencies.sort((x, y) => x - y);
@@ -464,6 +511,11 @@ const visibleSection: Section = {
           `${pct(0.99)} ms`,
           `max ${pct(1)} ms; ${latencies.length} samples, ${wrong} wrong answers, ${failed} failed`,
         ],
+        [
+          "of which commit→published p50 / p99",
+          `${publishedPct(0.5)} / ${publishedPct(0.99)} ms`,
+          "the control plane's relay: Postgres commit to Kafka's acknowledgement",
+        ],
       ],
       detail: {
         writes: total,
@@ -472,6 +524,8 @@ const visibleSection: Section = {
         failed,
         offered_writes_per_s: rate,
         max_ms: pct(1),
+        commit_to_published_p50_ms: publishedPct(0.5),
+        commit_to_published_p99_ms: publishedPct(0.99),
       },
     };
   },
@@ -512,6 +566,7 @@ async function main(): Promise<void> {
   const keyPrefix = `bench:region:${id}:`;
   const operator: Creds = { accessKeyId: "AKIABENCHREGION00000", secretAccessKey: randomBytes(30).toString("base64") };
   const cleanups: (() => Promise<unknown>)[] = [];
+  let publishedMs: number[] | undefined;
   const cleanup = async () => {
     for (const c of cleanups.reverse()) await c().catch((e: unknown) => console.error("cleanup:", e));
   };
@@ -529,6 +584,11 @@ async function main(): Promise<void> {
         GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY: operator.secretAccessKey,
       }),
       logger: pino({ level: "warn" }),
+      onPublished: (rows) => {
+        if (publishedMs === undefined) return;
+        const now = Date.now();
+        for (const r of rows) publishedMs.push(now - r.committedAtMs);
+      },
     });
     cleanups.push(async () => {
       const c = new pg.Client({ connectionString: pgUrl });
@@ -580,10 +640,7 @@ async function main(): Promise<void> {
     await applier.ready;
     const profileDir = join(resultsDir, "profiles");
     if (flags["cpu-prof"]) mkdirSync(profileDir, { recursive: true });
-    const deciderChild = child("region-child.ts", ["decider"], regionEnv, [
-      "--expose-gc",
-      ...(flags["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
-    ]);
+    const deciderChild = child("region-child.ts", ["decider"], regionEnv, ["--expose-gc"]);
     cleanups.push(stop(deciderChild.process));
     const deciderPort = await deciderChild.ready;
     const decider = `127.0.0.1:${deciderPort}`;
@@ -642,6 +699,26 @@ async function main(): Promise<void> {
     cleanups.push(async () => noop.process.kill("SIGTERM"));
     const noopPort = await noop.ready;
 
+    const fromDecider = <T extends FromRegionChild["type"]>(type: T, message: ToRegionChild) =>
+      new Promise<Extract<FromRegionChild, { type: T }>>((res) => {
+        const onMessage = (m: FromRegionChild) => {
+          if (m.type !== type) return;
+          deciderChild.process.off("message", onMessage);
+          res(m as Extract<FromRegionChild, { type: T }>);
+        };
+        deciderChild.process.on("message", onMessage);
+        deciderChild.process.send(message);
+      });
+    const cpuNow = (p: ChildProcess) =>
+      new Promise<number>((res) => {
+        const onMessage = (m: { type: string; micros?: number }) => {
+          if (m.type !== "cpu") return;
+          p.off("message", onMessage);
+          res(m.micros ?? 0);
+        };
+        p.on("message", onMessage);
+        p.send({ type: "cpu" });
+      });
     const ctx: BenchContext = {
       decider,
       noop: `127.0.0.1:${noopPort}`,
@@ -650,16 +727,33 @@ async function main(): Promise<void> {
       principals,
       authorizer,
       status: () => status({ pageSize: 1, pageToken: "" }),
-      deciderHeap: () =>
-        new Promise((res) => {
-          const onMessage = (m: FromRegionChild) => {
-            if (m.type !== "heap") return;
-            deciderChild.process.off("message", onMessage);
-            res(m.heapUsed);
-          };
-          deciderChild.process.on("message", onMessage);
-          deciderChild.process.send({ type: "heap" } satisfies ToRegionChild);
-        }),
+      async published(fn) {
+        publishedMs = [];
+        try {
+          const value = await fn();
+          return { value, latenciesMs: publishedMs };
+        } finally {
+          publishedMs = undefined;
+        }
+      },
+      async cpuOf(server, fn) {
+        const p = server === "decider" ? deciderChild.process : noop.process;
+        const before = await cpuNow(p);
+        const value = await fn();
+        return { value, cpuMicros: (await cpuNow(p)) - before };
+      },
+      deciderHeap: async () => (await fromDecider("heap", { type: "heap" })).heapUsed,
+      async profiled(name, fn) {
+        if (!flags["cpu-prof"]) return fn();
+        await fromDecider("profile-started", { type: "profile-start" });
+        try {
+          return await fn();
+        } finally {
+          const file = join(profileDir, `decider-${name}.cpuprofile`);
+          await fromDecider("profile-written", { type: "profile-stop", file });
+          console.log(`  wrote ${file}`);
+        }
+      },
     };
 
     const figures: Record<string, number> = {};

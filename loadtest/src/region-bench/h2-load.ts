@@ -32,6 +32,8 @@ export interface LoadRun {
 /** What one worker measured in its timed window. */
 export interface LoadResult {
   readonly completed: number;
+  /** Calls completed in the whole run, warm-up included. */
+  readonly completedAll: number;
   readonly errors: number;
   readonly seconds: number;
   /** Latency of each completed call in the window, in microseconds. */
@@ -87,6 +89,7 @@ async function run(p: LoadRun): Promise<LoadResult> {
   };
   const latencies: number[] = [];
   let completed = 0;
+  let completedAll = 0;
   let errors = 0;
   let recording = false;
   let cpuStart = process.threadCpuUsage();
@@ -108,6 +111,7 @@ async function run(p: LoadRun): Promise<LoadResult> {
         const t0 = performance.now();
         try {
           await call();
+          completedAll++;
           if (recording) {
             completed++;
             latencies.push((performance.now() - t0) * 1000);
@@ -137,6 +141,7 @@ async function run(p: LoadRun): Promise<LoadResult> {
           pending.push(
             call().then(
               () => {
+                completedAll++;
                 if (!measured) return;
                 completed++;
                 latencies.push((performance.now() - intended) * 1000);
@@ -163,6 +168,7 @@ async function run(p: LoadRun): Promise<LoadResult> {
   for (const s of senders) s.close();
   return {
     completed,
+    completedAll,
     errors,
     seconds: (windowEnd - windowStart) / 1000,
     latenciesUs: Float64Array.from(latencies),

@@ -27,4 +27,10 @@ server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, port) 
   if (err !== null) throw err;
   process.send?.({ type: "ready", port });
 });
+// The CPU this process used so far (user + system µs), when the bench asks.
+process.on("message", (m: { type?: string }) => {
+  if (m.type !== "cpu") return;
+  const used = process.cpuUsage();
+  process.send?.({ type: "cpu", micros: used.user + used.system });
+});
 process.on("disconnect", () => server.forceShutdown());
