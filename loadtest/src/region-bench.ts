@@ -31,13 +31,15 @@
  * --connections=2 --clients=1 --rate=<offered Authorize/s; default half the saturation>
  * --visible-rate=200 --visible-seconds=10 --batch-concurrency=2 --cpu-prof (the decider records a
  * V8 CPU profile of each saturation round and of the batch section, in
- * loadtest/results/profiles/) --only=authorize,batch,visible
+ * loadtest/results/profiles/) --only=authorize,batch,visible --decider-node-options="--max-semi-space-size=32"
+ * (V8 flags for the decider process)
  */
 
 import { type ChildProcess, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs, parseEnv } from "node:util";
 import { deleteTopic } from "@gatehouse/bus-kafka";
 import { loadControlPlaneConfig, startControlPlane } from "@gatehouse/control-plane";
@@ -49,7 +51,6 @@ import {
   BatchAuthorizeRequest,
   type BatchAuthorizeResponse,
   Decision,
-  EntityType,
   type GetRegionStatusRequest,
   type GetRegionStatusResponse,
 } from "@gatehouse/proto";
@@ -69,6 +70,7 @@ import {
 } from "./region-bench/dataset.ts";
 import { grpcFrame, type LoadResult, type LoadRun, runLoad } from "./region-bench/h2-load.ts";
 import type { FromRegionChild, ToRegionChild } from "./region-bench/region-child.ts";
+import { runVisible } from "./region-bench/visible-load.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -86,6 +88,7 @@ const { values: flags } = parseArgs({
     "batch-concurrency": { type: "string", default: "2" },
     "cpu-prof": { type: "boolean", default: false },
     only: { type: "string", default: "authorize,batch,visible" },
+    "decider-node-options": { type: "string", default: "" },
   },
 });
 const num = (name: keyof typeof flags): number => {
@@ -122,8 +125,11 @@ interface BenchContext {
   status(): Promise<GetRegionStatusResponse>;
   /** The decider's heap after full garbage collections. */
   deciderHeap(): Promise<number>;
-  /** Commit → published (the relay's acknowledged send) latencies, ms, while `fn` runs. */
-  published<T>(fn: () => Promise<T>): Promise<{ value: T; latenciesMs: number[] }>;
+  /**
+   * Commit → published (the relay's acknowledged send) latencies, ms, while `fn` runs, and when
+   * (epoch ms) each account revision was published.
+   */
+  published<T>(fn: () => Promise<T>): Promise<{ value: T; latenciesMs: number[]; at: Map<string, number> }>;
   /** Runs `fn` and returns its result with the CPU µs the decider (or the no-op server) used meanwhile. */
   cpuOf<T>(server: "decider" | "noop", fn: () => Promise<T>): Promise<{ value: T; cpuMicros: number }>;
   /** Runs `fn` while the decider records a CPU profile named after `name` (with --cpu-prof). */
@@ -429,103 +435,73 @@ const visibleSection: Section = {
   name: "visible",
   async run(ctx) {
     const rate = num("visible-rate");
-    const total = Math.round(rate * num("visible-seconds"));
-    const clients = ctx.accounts.map((a) => controlClient(ctx.controlPlane, a.creds));
-    const authorize = unary<AuthorizeRequest, AuthorizeResponse>(ctx.authorizer.authorize.bind(ctx.authorizer));
-    const latencies: number[] = [];
-    let wrong = 0;
-    let failed = 0;
-    let firstError = "";
-    const one = async (i: number) => {
-      const a = i % ctx.accounts.length;
-      const account = ctx.accounts[a] as BenchAccount;
-      // Users in turn, so one user's writes are a second or more apart; Allow and Deny alternate.
-      const n = Math.floor(i / ctx.accounts.length);
-      const user = account.users[n % account.users.length] as string;
-      const round = Math.floor(n / account.users.length);
-      const effect = round % 2 === 0 ? "Allow" : "Deny";
-      const queue = `arn:aws:sqs:us-east-1:${account.accountId}:visible-${user}`;
-      try {
-        const written = await (clients[a] as ReturnType<typeof controlClient>).call("putInlinePolicy", {
-          entityType: EntityType.ENTITY_TYPE_USER,
-          entityName: user,
-          policyName: "visible",
-          policyDocument: JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [{ Effect: effect, Action: "sqs:SendMessage", Resource: queue }],
-          }),
-        });
-        const committed = performance.now();
-        const answer = await authorize({
-          ...authorizeRequest(
-            { arn: `arn:aws:iam::${account.accountId}:user/${user}`, accountId: account.accountId, name: user },
-            0,
-          ),
-          action: "sqs:SendMessage",
-          resource: queue,
-          minRevision: written.revision,
-        });
-        latencies.push(performance.now() - committed);
-        const want = effect === "Allow" ? Decision.DECISION_ALLOW : Decision.DECISION_EXPLICIT_DENY;
-        if (answer.decision !== want || Number(answer.evaluatedAt?.revision ?? 0) < Number(written.revision.revision))
-          wrong++;
-      } catch (e) {
-        failed++;
-        firstError ||= e instanceof Error ? e.message : String(e);
-      }
-    };
-    const pending: Promise<void>[] = [];
-    const started = performance.now();
-    let sent = 0;
-    const { latenciesMs: published } = await ctx.published(async () => {
-      await new Promise<void>((done) => {
-        const tick = () => {
-          const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
-          while (sent < due) pending.push(one(sent++));
-          if (sent >= total) done();
-          else setTimeout(tick, 1);
-        };
-        tick();
-      });
-      await Promise.all(pending);
-    });
-    published.sort((x, y) => x - y);
-    const publishedPct = (q: number) =>
-      published[Math.min(published.length - 1, Math.floor(q * published.length))] ?? 0;
-    for (const c of clients) c.close();
-    const seconds = (performance.now() - started) / 1000;
-    latencies.sort((x, y) => x - y);
-    const pct = (q: number) =>
-      Number((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0).toFixed(2));
-    if (failed > 0) console.log(`  visible: ${failed} writes or reads failed (${firstError})`);
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    loopDelay.enable();
+    const {
+      value: r,
+      latenciesMs: published,
+      at: publishedAt,
+    } = await ctx.published(() =>
+      runVisible({
+        controlPlane: ctx.controlPlane,
+        decider: ctx.decider,
+        accounts: ctx.accounts,
+        rate,
+        total: Math.round(rate * num("visible-seconds")),
+      }),
+    );
+    loopDelay.disable();
+    const sorted = (xs: number[]) => xs.sort((x, y) => x - y);
+    const at = (xs: readonly number[], q: number) =>
+      Number((xs[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? 0).toFixed(2));
+    const latencies = sorted(r.latenciesMs);
+    sorted(published);
+    // The region's part: the relay's acknowledged send to the answer at that revision.
+    const regionPart = sorted(
+      r.answered.flatMap((a) => {
+        const sent = publishedAt.get(`${a.accountId}/${a.revision}`);
+        return sent === undefined ? [] : [a.atMs - sent];
+      }),
+    );
+    if (r.failed > 0) console.log(`  visible: ${r.failed} writes or reads failed (${r.firstError})`);
     return {
-      figures: { visible_p50_ms: pct(0.5), visible_p99_ms: pct(0.99) },
+      figures: { visible_p50_ms: at(latencies, 0.5), visible_p99_ms: at(latencies, 0.99) },
       rows: [
         [
           "change→visible p50",
-          `${pct(0.5)} ms`,
-          `PutUserPolicy commit response → Authorize with min_revision answered; ${fmt(Math.round(latencies.length / seconds))} writes/s`,
+          `${at(latencies, 0.5)} ms`,
+          `PutUserPolicy commit response → Authorize with min_revision answered; ${fmt(Math.round(latencies.length / r.seconds))} writes/s`,
         ],
         [
           "change→visible p99",
-          `${pct(0.99)} ms`,
-          `max ${pct(1)} ms; ${latencies.length} samples, ${wrong} wrong answers, ${failed} failed`,
+          `${at(latencies, 0.99)} ms`,
+          `max ${at(latencies, 1)} ms; ${latencies.length} samples, ${r.wrong} wrong answers, ${r.failed} failed`,
         ],
         [
           "of which commit→published p50 / p99",
-          `${publishedPct(0.5)} / ${publishedPct(0.99)} ms`,
+          `${at(published, 0.5)} / ${at(published, 0.99)} ms`,
           "the control plane's relay: Postgres commit to Kafka's acknowledgement",
+        ],
+        [
+          "and published→answered p50 / p99",
+          `${at(regionPart, 0.5)} / ${at(regionPart, 0.99)} ms`,
+          "the region's part: Kafka → applier → Redis → notification → decider (ms clock)",
         ],
       ],
       detail: {
-        writes: total,
+        writes: Math.round(rate * num("visible-seconds")),
         samples: latencies.length,
-        wrong_answers: wrong,
-        failed,
+        wrong_answers: r.wrong,
+        answers_overlapping_another_write_to_the_same_user: r.overlapping,
+        failed: r.failed,
         offered_writes_per_s: rate,
-        max_ms: pct(1),
-        commit_to_published_p50_ms: publishedPct(0.5),
-        commit_to_published_p99_ms: publishedPct(0.99),
+        max_ms: at(latencies, 1),
+        // The control plane's event loop (this process's main thread) meanwhile.
+        control_plane_event_loop_delay_p99_ms: Number((loopDelay.percentile(99) / 1e6).toFixed(1)),
+        commit_to_published_p50_ms: at(published, 0.5),
+        commit_to_published_p99_ms: at(published, 0.99),
+        published_to_answered_p50_ms: at(regionPart, 0.5),
+        published_to_answered_p99_ms: at(regionPart, 0.99),
       },
     };
   },
@@ -567,6 +543,7 @@ async function main(): Promise<void> {
   const operator: Creds = { accessKeyId: "AKIABENCHREGION00000", secretAccessKey: randomBytes(30).toString("base64") };
   const cleanups: (() => Promise<unknown>)[] = [];
   let publishedMs: number[] | undefined;
+  const publishedAt = new Map<string, number>();
   const cleanup = async () => {
     for (const c of cleanups.reverse()) await c().catch((e: unknown) => console.error("cleanup:", e));
   };
@@ -587,7 +564,10 @@ async function main(): Promise<void> {
       onPublished: (rows) => {
         if (publishedMs === undefined) return;
         const now = Date.now();
-        for (const r of rows) publishedMs.push(now - r.committedAtMs);
+        for (const r of rows) {
+          publishedMs.push(now - r.committedAtMs);
+          publishedAt.set(`${r.accountId}/${r.revision}`, now);
+        }
       },
     });
     cleanups.push(async () => {
@@ -640,7 +620,8 @@ async function main(): Promise<void> {
     await applier.ready;
     const profileDir = join(resultsDir, "profiles");
     if (flags["cpu-prof"]) mkdirSync(profileDir, { recursive: true });
-    const deciderChild = child("region-child.ts", ["decider"], regionEnv, ["--expose-gc"]);
+    const deciderOptions = (flags["decider-node-options"] ?? "").split(" ").filter((o) => o !== "");
+    const deciderChild = child("region-child.ts", ["decider"], regionEnv, ["--expose-gc", ...deciderOptions]);
     cleanups.push(stop(deciderChild.process));
     const deciderPort = await deciderChild.ready;
     const decider = `127.0.0.1:${deciderPort}`;
@@ -729,9 +710,10 @@ async function main(): Promise<void> {
       status: () => status({ pageSize: 1, pageToken: "" }),
       async published(fn) {
         publishedMs = [];
+        publishedAt.clear();
         try {
           const value = await fn();
-          return { value, latenciesMs: publishedMs };
+          return { value, latenciesMs: publishedMs, at: new Map(publishedAt) };
         } finally {
           publishedMs = undefined;
         }
@@ -784,6 +766,7 @@ async function main(): Promise<void> {
 
     const result = {
       ...figures,
+      decider_node_options: flags["decider-node-options"],
       load_generator: `requests framed ahead of time, sent over node:http2 from ${num("clients")} worker thread(s) of the bench process (${num("connections")} connections each); no h2load`,
       started_at: started.toISOString(),
       node: process.version,
