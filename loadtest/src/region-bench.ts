@@ -316,7 +316,10 @@ const authorizeSection: Section = {
       rounds.reduce((a, r) => a + r.authorize.errors + r.noop.errors, 0) + authorizeOpen.errors + noopOpen.errors;
     if (errors > 0)
       console.log(
-        `  errors: ${errors} (${saturation.first_error ?? authorizeOpen.first_error ?? noopSaturation.first_error ?? ""})`,
+        `  errors: ${errors} (${[saturation, noopSaturation, authorizeOpen, noopOpen]
+          .map((x) => x.first_error)
+          .filter((x) => x !== undefined)
+          .join("; ")})`,
       );
     return {
       figures: {
@@ -353,7 +356,7 @@ const authorizeSection: Section = {
         [
           `Authorize p50 at ${fmt(rate)}/s offered`,
           `${authorizeOpen.p50_ms} ms`,
-          `open loop, from each call's scheduled start; completed ${fmt(authorizeOpen.rps)}/s`,
+          `open loop, from each call's scheduled start; completed ${fmt(authorizeOpen.rps)}/s, ${authorizeOpen.errors} failed`,
         ],
         [
           `Authorize p99 at ${fmt(rate)}/s offered`,
@@ -363,7 +366,7 @@ const authorizeSection: Section = {
         [
           `no-op p50 / p99 at ${fmt(rate)}/s offered`,
           `${noopOpen.p50_ms} / ${noopOpen.p99_ms} ms`,
-          `completed ${fmt(noopOpen.rps)}/s`,
+          `completed ${fmt(noopOpen.rps)}/s, ${noopOpen.errors} failed`,
         ],
       ],
       detail: {

@@ -85,7 +85,7 @@ async function run(p: LoadRun): Promise<LoadResult> {
   };
   let firstError: string | undefined;
   const failed = (e: unknown) => {
-    firstError ??= e instanceof Error ? e.message : String(e);
+    firstError ??= e instanceof Error ? `${(e as { code?: string }).code ?? e.name}: ${e.message}` : String(e);
   };
   const latencies: number[] = [];
   let completed = 0;
