@@ -28,7 +28,7 @@
  * sections.
  *
  * Flags: --accounts=8 --users=250 --seconds=8 --warmup=2 --rounds=2 --concurrency=64
- * --connections=2 --clients=1 --rate=<offered Authorize/s; default half the saturation>
+ * --connections=2 --clients=2 --rate=<offered Authorize/s; default half the saturation>
  * --visible-rate=200 --visible-seconds=10 --batch-concurrency=2 --cpu-prof (the decider records a
  * V8 CPU profile of each saturation round and of the batch section, in
  * loadtest/results/profiles/) --only=authorize,batch,visible --decider-node-options="--max-semi-space-size=32"
@@ -81,7 +81,7 @@ const { values: flags } = parseArgs({
     rounds: { type: "string", default: "2" },
     concurrency: { type: "string", default: "64" },
     connections: { type: "string", default: "2" },
-    clients: { type: "string", default: "1" },
+    clients: { type: "string", default: "2" },
     rate: { type: "string" },
     "visible-rate": { type: "string", default: "200" },
     "visible-seconds": { type: "string", default: "10" },
