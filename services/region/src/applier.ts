@@ -34,6 +34,12 @@ export interface ApplierOptions {
   /** Backoff of a failed heal (default 200 ms doubling to 30 s). */
   readonly healRetry?: { readonly initialMs: number; readonly maxMs: number };
   readonly logger: Logger;
+  /**
+   * Partitions applied at once (each still in order, so each account in order). Default 16: one
+   * partition's Redis apply and offset commit do not hold up the changes of the others, which is
+   * most of a change's way to visible when many partitions carry writes.
+   */
+  readonly partitionsConsumedConcurrently?: number;
 }
 
 /** What the applier has seen, for status and tests. */
@@ -299,7 +305,12 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
         resolve();
       });
     });
-    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch,
+      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 16,
+    });
     await joined;
   } catch (e) {
     await stopLag();

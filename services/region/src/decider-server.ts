@@ -27,7 +27,7 @@ import {
 } from "@grpc/grpc-js";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { createDecider, type Decider, type DecisionRequest } from "./decider.ts";
+import { createDecider, type Decider, type DecisionRequest, type DecisionResult } from "./decider.ts";
 import {
   type AuthenticatedPrincipal,
   type AuthenticationInput,
@@ -79,8 +79,8 @@ const DECISIONS = {
 
 function contextOf(context: Readonly<Record<string, ContextValue>>): Record<string, PolicyContextValue> {
   const out: Record<string, PolicyContextValue> = {};
-  for (const [key, v] of Object.entries(context)) {
-    const kind = v.kind;
+  for (const key in context) {
+    const kind = (context[key] as ContextValue).kind;
     if (kind === undefined)
       throw new IamError("InvalidInput", `context.${key} has no value`, { field: `context.${key}` });
     out[key] = kind.$case === "listValue" ? kind.value.values : kind.value;
@@ -92,21 +92,24 @@ function toDecisionRequest(r: AuthorizeRequest, deadlineMs: number, field: strin
   const p = r.principal?.kind;
   if (p === undefined)
     throw new IamError("InvalidInput", `${field}principal is required`, { field: `${field}principal` });
-  const keys = Object.keys(r.context);
-  if (keys.length > 256) {
-    throw new IamError("InvalidInput", `context has ${keys.length} keys, at most 256`, { field: `${field}context` });
+  let keys = 0;
+  for (const _ in r.context) keys++;
+  if (keys > 256) {
+    throw new IamError("InvalidInput", `context has ${keys} keys, at most 256`, { field: `${field}context` });
   }
+  // One object of one shape, absent fields undefined (no spreads of temporary objects per call).
   return {
     principal: p.$case === "arn" ? { kind: "arn", arn: p.value } : { kind: "access-key", accessKeyId: p.value },
     action: r.action,
     resource: r.resource,
-    ...(r.resourceAccount === "" ? {} : { resourceAccount: r.resourceAccount }),
+    resourceAccount: r.resourceAccount === "" ? undefined : r.resourceAccount,
     context: contextOf(r.context),
-    ...(r.resourcePolicy === "" ? {} : { resourcePolicy: r.resourcePolicy }),
-    ...(r.minRevision === undefined || r.minRevision.revision === 0
-      ? {}
-      : { minRevision: { accountId: r.minRevision.accountId, revision: Number(r.minRevision.revision) } }),
-    ...(r.maxStalenessMs === 0 ? {} : { maxStalenessMs: r.maxStalenessMs }),
+    resourcePolicy: r.resourcePolicy === "" ? undefined : r.resourcePolicy,
+    minRevision:
+      r.minRevision === undefined || r.minRevision.revision === 0
+        ? undefined
+        : { accountId: r.minRevision.accountId, revision: Number(r.minRevision.revision) },
+    maxStalenessMs: r.maxStalenessMs === 0 ? undefined : r.maxStalenessMs,
     explain: r.explain,
     deadlineMs,
   };
@@ -254,13 +257,36 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
           ...(options.clock === undefined ? {} : { clock: options.clock }),
         });
 
-  const answer = async (r: AuthorizeRequest, deadlineMs: number, field: string): Promise<AuthorizeResponse> => {
-    const d = await decider.decide(toDecisionRequest(r, deadlineMs, field));
+  const responseOf = (r: AuthorizeRequest, d: DecisionResult): AuthorizeResponse => ({
+    decision: DECISIONS[d.result.decision],
+    explanationJson: d.result.explanation === undefined ? "" : JSON.stringify(d.result.explanation),
+    evaluatedAt: { accountId: d.accountId, revision: d.revision },
+    correlationId: r.correlationId,
+  });
+  /**
+   * The answer to one check: at once when the decider has all it needs in memory (no promise, no
+   * microtask: the common case), else once it waited or read Redis. Bad input throws.
+   */
+  const answer = (
+    r: AuthorizeRequest,
+    deadlineMs: number,
+    field: string,
+  ): AuthorizeResponse | Promise<AuthorizeResponse> => {
+    const request = toDecisionRequest(r, deadlineMs, field);
+    const now = decider.tryDecide(request);
+    if (now !== undefined) return responseOf(r, now);
+    return decider.decide(request).then((d) => responseOf(r, d));
+  };
+  const batchError = (one: AuthorizeRequest, i: number, e: unknown): AuthorizeResponse => {
+    const err = IamError.is(e) && e.code !== "INTERNAL" ? e : undefined;
+    if (err === undefined) logger.error({ err: e, index: i }, "unexpected failure in a batch check");
+    const wire = err ?? new IamError("ServiceFailure", "internal error");
+    const error: AuthorizeError = { code: wire.status, message: wire.message, detail: detailOf(wire) };
     return {
-      decision: DECISIONS[d.result.decision],
-      explanationJson: d.result.explanation === undefined ? "" : JSON.stringify(d.result.explanation),
-      evaluatedAt: { accountId: d.accountId, revision: d.revision },
-      correlationId: r.correlationId,
+      decision: Decision.DECISION_UNSPECIFIED,
+      explanationJson: "",
+      correlationId: one.correlationId,
+      error,
     };
   };
 
@@ -270,7 +296,22 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
       callback({ code: status.UNIMPLEMENTED, details: `${name} is not served by this region yet` }, null);
 
   const implementation: AuthorizerServiceServer = {
-    authorize: unary("Authorize", logger, (r: AuthorizeRequest, call) => answer(r, deadlineOf(call), "")),
+    authorize: (call, callback) => {
+      let answered: AuthorizeResponse | Promise<AuthorizeResponse>;
+      try {
+        answered = answer(call.request, deadlineOf(call), "");
+      } catch (e) {
+        callback(toServiceError(e, "Authorize", logger), null);
+        return;
+      }
+      if (!(answered instanceof Promise)) callback(null, answered);
+      else {
+        answered.then(
+          (response) => callback(null, response),
+          (e: unknown) => callback(toServiceError(e, "Authorize", logger), null),
+        );
+      }
+    },
     batchAuthorize: unary("BatchAuthorize", logger, async (r, call) => {
       if (r.requests.length > MAX_BATCH) {
         throw new IamError("InvalidInput", `requests has ${r.requests.length} checks, at most ${MAX_BATCH}`, {
@@ -278,23 +319,21 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
         });
       }
       const deadlineMs = deadlineOf(call);
-      const responses = await Promise.all(
-        r.requests.map((one, i) =>
-          answer(one, deadlineMs, `requests[${i}].`).catch((e: unknown): AuthorizeResponse => {
-            const err = IamError.is(e) && e.code !== "INTERNAL" ? e : undefined;
-            if (err === undefined) logger.error({ err: e, index: i }, "unexpected failure in a batch check");
-            const wire = err ?? new IamError("ServiceFailure", "internal error");
-            const error: AuthorizeError = { code: wire.status, message: wire.message, detail: detailOf(wire) };
-            return {
-              decision: Decision.DECISION_UNSPECIFIED,
-              explanationJson: "",
-              correlationId: one.correlationId,
-              error,
-            };
-          }),
-        ),
-      );
-      return { responses };
+      const responses: (AuthorizeResponse | Promise<AuthorizeResponse>)[] = new Array(r.requests.length);
+      let waiting = false;
+      for (let i = 0; i < r.requests.length; i++) {
+        const one = r.requests[i] as AuthorizeRequest;
+        try {
+          const answered = answer(one, deadlineMs, `requests[${i}].`);
+          if (answered instanceof Promise) {
+            waiting = true;
+            responses[i] = answered.catch((e: unknown) => batchError(one, i, e));
+          } else responses[i] = answered;
+        } catch (e) {
+          responses[i] = batchError(one, i, e);
+        }
+      }
+      return { responses: waiting ? await Promise.all(responses) : (responses as AuthorizeResponse[]) };
     }),
     simulate: unary("Simulate", logger, async (r: SimulateRequest, call) => {
       if (r.actions.length === 0) throw new IamError("InvalidInput", "actions is required", { field: "actions" });

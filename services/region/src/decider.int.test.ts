@@ -66,6 +66,7 @@ describe("decider over a live view (real Redis, gRPC)", () => {
   let redis: Redis;
   let view: RegionView;
   let server: DeciderServer;
+  let subscriber: Redis;
   let client: AuthorizerServiceClient;
   let revision = 0;
   const apply = async (...entities: TypedEntity[]) => {
@@ -107,9 +108,10 @@ describe("decider over a live view (real Redis, gRPC)", () => {
     redis = testRedis();
     view = createRegionView({ redis, keyPrefix: keys.prefix });
     await view.ensureGeneration();
+    subscriber = testRedis();
     server = await startDeciderServer({
       view,
-      subscriber: testRedis(),
+      subscriber,
       listen: { host: "127.0.0.1", port: 0 },
       region: "eu-west-1",
       l1MaxBytes: 1 << 20,
@@ -181,6 +183,85 @@ describe("decider over a live view (real Redis, gRPC)", () => {
     const answers = await Promise.all(Array.from({ length: 50 }, () => call({ principal: erin })));
     expect(answers.every((a) => a.decision === Decision.DECISION_IMPLICIT_DENY)).toBe(true);
     expect(server.decider.compiles() - before).toBe(1);
+  });
+
+  it("tryDecide answers from memory exactly as decide does, and defers whatever needs a wait or a Redis read", async () => {
+    const read = policy("fayread", allowDoc("s3:GetObject", "arn:aws:s3:::fay/*"));
+    const at = await apply(
+      read,
+      user("fay", {
+        tags: [{ key: "team", value: "blue" }],
+        attachedPolicies: [{ policyId: read.id, policyArn: read.state.arn }],
+      }),
+    );
+    const d = server.decider;
+    const request = {
+      principal: { kind: "arn" as const, arn: arnOf("user", "fay") },
+      action: "s3:GetObject",
+      resource: "arn:aws:s3:::fay/k",
+      context: { "s3:prefix": "k" },
+      explain: false,
+      deadlineMs: Date.now() + 5000,
+    };
+    // Not cached yet (neither the principal nor the resource's stored policy lookup): deferred.
+    expect(d.tryDecide(request)).toBeUndefined();
+    const slow = await d.decide(request);
+    const hits = d.cache.hits;
+    const fast = d.tryDecide(request);
+    expect(fast).toEqual(slow);
+    expect(fast?.result.decision).toBe("Allow");
+    expect(fast?.revision).toBeGreaterThanOrEqual(at);
+    expect(d.cache.hits).toBe(hits + 1);
+    // The same answer for a denied action, and for a resource whose stored-policy lookup is cached too.
+    expect(d.tryDecide({ ...request, action: "s3:PutObject" })?.result.decision).toBe("ImplicitDeny");
+    // Deferred: an access key (read from Redis on each call), a revision not applied yet, an
+    // uncached resource lookup, a simulation.
+    expect(d.tryDecide({ ...request, principal: { kind: "access-key", accessKeyId: "AKIAFAYFAYFAYFAYFAY0" } })).toBe(
+      undefined,
+    );
+    expect(d.tryDecide({ ...request, minRevision: { accountId: ACCT, revision: revision + 1 } })).toBeUndefined();
+    expect(d.tryDecide({ ...request, minRevision: { accountId: "999988887777", revision: 1 } })).toBeUndefined();
+    expect(d.tryDecide({ ...request, resource: "arn:aws:s3:::fay/other" })).toBeUndefined();
+    expect(d.tryDecide({ ...request, simulation: { identityPolicies: [] } })).toBeUndefined();
+    // Bad input throws as decide rejects: the same error, the same field.
+    expect(() => d.tryDecide({ ...request, context: { "AWS:PrincipalTag/team": "red" } })).toThrow(/set by the region/);
+    expect(() => d.tryDecide({ ...request, principal: { kind: "arn", arn: "arn:aws:s3:::nope" } })).toThrow(
+      /not an IAM user or role ARN/,
+    );
+    // A change to the principal evicts it: deferred again until decide recompiles it.
+    await apply(read, user("fay", { attachedPolicies: [] }));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(d.tryDecide(request)).toBeUndefined();
+    expect((await d.decide(request)).result.decision).toBe("ImplicitDeny");
+    expect(d.tryDecide(request)?.result.decision).toBe("ImplicitDeny");
+  });
+
+  it("min_revision met in Redis still waits for that revision's notification, so listeners' caches (the key cache) saw it first", async () => {
+    const seen: number[] = [];
+    server.decider.addListener({
+      applied: (n) => {
+        if (n.accountId === ACCT) seen.push(n.revision);
+      },
+      reset: () => {},
+    });
+    // The notification is published with the apply but not read yet (the subscriber's socket is
+    // paused): Redis already says the revision is applied.
+    subscriber.stream.pause();
+    let at = 0;
+    let resolved = false;
+    try {
+      at = await apply(user("frank"));
+      const waiting = server.decider.waitApplied(ACCT, at, Date.now() + 5000).then(() => {
+        resolved = true;
+      });
+      await new Promise((r) => setTimeout(r, 150));
+      expect(resolved).toBe(false);
+      subscriber.stream.resume();
+      await waiting;
+    } finally {
+      subscriber.stream.resume();
+    }
+    expect(seen).toContain(at);
   });
 
   it("min_revision past the deadline: DEADLINE_EXCEEDED saying how far behind the region is", async () => {

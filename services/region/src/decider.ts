@@ -71,6 +71,13 @@ export interface Decider {
   waitApplied(accountId: string, revision: number, deadlineMs: number): Promise<void>;
   /** Adds a listener of applied revisions (e.g. the authenticator's key cache). */
   addListener(listener: ViewListener): void;
+  /**
+   * The same decision as {@link Decider.decide}, made synchronously when everything it needs is in
+   * memory (the principal current in the L1, the stored resource policy looked up, `min_revision`
+   * already applied, the principal named by ARN); undefined when it would wait or read Redis.
+   * Throws what `decide` would reject with for bad input.
+   */
+  tryDecide(request: DecisionRequest): DecisionResult | undefined;
   readonly cache: PrincipalCache;
   /** Principals compiled so far (single-flight: concurrent misses for one principal compile once). */
   compiles(): number;
@@ -109,7 +116,9 @@ const RESERVED_PREFIX = "aws:principaltag/";
 
 /** Refuses a caller context that sets a key the region fills. */
 export function checkCallerContext(context: Readonly<Record<string, unknown>>): void {
-  for (const key of Object.keys(context)) {
+  for (const key in context) {
+    // Every reserved key starts with "aws:" in some case: only those are lower-cased and looked up.
+    if (key.length < 4 || key.charCodeAt(3) !== 58 || (key.charCodeAt(0) | 32) !== 97) continue;
     const k = key.toLowerCase();
     if (RESERVED_KEYS.has(k) || k.startsWith(RESERVED_PREFIX)) {
       throw new IamError("InvalidInput", `context key ${JSON.stringify(key)} is set by the region, not the caller`, {
@@ -125,6 +134,8 @@ interface StoredResource {
   readonly revision: number;
 }
 const MAX_STORED_RESOURCES = 10_000;
+/** Principal ARNs whose account was parsed out, remembered (cleared when full). */
+const MAX_PRINCIPAL_ACCOUNTS = 100_000;
 
 const resourcePolicies = new Map<string, CompiledResourcePolicy>();
 const MAX_RESOURCE_POLICIES = 1024;
@@ -186,6 +197,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
    */
   const suspects = new Map<string, CompiledPrincipal>();
   const suspectResources = new Map<string, StoredResource>();
+  const principalAccounts = new Map<string, string>();
 
   /** The stored resource policy of `arn` at `atLeast` or later: L1 (exactly invalidated), else Redis. */
   const storedResourceAt = async (accountId: string, arn: string, atLeast: number): Promise<StoredResource> => {
@@ -261,6 +273,18 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
   await subscriber.subscribe(view.channel);
   for (const [p, ms] of await view.watermarks()) watermarks.set(p, ms);
 
+  /**
+   * Redis has applied `revision` but its notification may still be on the way, and what it evicts
+   * (L1 principals are checked against `notified`, but the listeners' caches, such as the
+   * authenticator's keys, are not) must be gone before the caller reads at that revision. A PING on
+   * the subscriber connection is answered after every message published before it, and ioredis
+   * hands those to `onMessage` first: a barrier. A broken connection resets every cache anyway.
+   */
+  const notificationsDelivered = async (accountId: string, revision: number): Promise<void> => {
+    if ((notified.get(accountId) ?? 0) >= revision) return;
+    await subscriber.ping().catch(() => {});
+  };
+
   /** Resolves once `accountId` is applied at `revision` or above; throws ConsistencyTimeout at the deadline. */
   const waitApplied = async (accountId: string, revision: number, deadlineMs: number): Promise<void> => {
     if ((notified.get(accountId) ?? 0) >= revision) return;
@@ -279,13 +303,19 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     try {
       // Registered first, then read: an apply between the two wakes the waiter, none is missed.
       const applied = await view.appliedRevision(accountId);
-      if (applied.revision >= revision) return;
+      if (applied.revision >= revision) {
+        await notificationsDelivered(accountId, revision);
+        return;
+      }
       const timedOut = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => resolve("timeout"), Math.max(0, deadlineMs - now()));
       });
       if ((await Promise.race([woken, timedOut])) === "timeout") {
         const latest = await view.appliedRevision(accountId).catch(() => applied);
-        if (latest.revision >= revision) return;
+        if (latest.revision >= revision) {
+          await notificationsDelivered(accountId, revision);
+          return;
+        }
         throw new IamError(
           "ConsistencyTimeout",
           `region ${region} has applied account ${accountId} up to revision ${latest.revision}, ${revision - latest.revision} behind min_revision ${revision}${latest.gap === undefined ? "" : ` (stalled at a gap: revisions ${latest.gap})`}`,
@@ -376,6 +406,126 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     return Math.max(0, now() - oldest);
   };
 
+  /** The checks every request passes before anything is read; the inline resource policy compiled. */
+  const checkRequest = (request: DecisionRequest) => {
+    if (request.action === "") throw new IamError("InvalidInput", "action is required", { field: "action" });
+    if (request.resource === "") throw new IamError("InvalidInput", "resource is required", { field: "resource" });
+    checkCallerContext(request.context);
+    const inline = request.resourcePolicy?.trimStart().startsWith("{") === true ? request.resourcePolicy : undefined;
+    const inlineResource = inline === undefined ? undefined : compileInlineResourcePolicy(inline);
+    if (request.maxStalenessMs !== undefined && request.maxStalenessMs > 0) {
+      const staleness = stalenessMs();
+      if (staleness > request.maxStalenessMs) {
+        throw new IamError(
+          "ServiceUnavailable",
+          Number.isFinite(staleness)
+            ? `region ${region} is ${staleness} ms stale, above max_staleness_ms ${request.maxStalenessMs}`
+            : `region ${region} has seen no watermark yet: its staleness is unknown (max_staleness_ms ${request.maxStalenessMs})`,
+          { field: "maxStalenessMs" },
+        );
+      }
+    }
+    return { inline, inlineResource };
+  };
+
+  /** The account of a user, role or root ARN (checked once per ARN string; bad ones are never remembered). */
+  const principalAccount = (principalArn: string): string => {
+    const known = principalAccounts.get(principalArn);
+    if (known !== undefined) return known;
+    const arn = tryParseArn(principalArn);
+    if (arn === undefined || arn.service !== "iam" || !/^\d{12}$/.test(arn.accountId)) {
+      throw new IamError(
+        "InvalidInput",
+        `principal ARN ${JSON.stringify(principalArn)} is not an IAM user or role ARN`,
+        {
+          field: "principal.arn",
+        },
+      );
+    }
+    if (!/^(user|role)\//.test(arn.resource) && !isRootArn(principalArn)) {
+      throw new IamError(
+        "InvalidInput",
+        `principal ARN ${JSON.stringify(principalArn)} names no user, role or root (sessions are not served yet)`,
+        { field: "principal.arn" },
+      );
+    }
+    if (principalAccounts.size >= MAX_PRINCIPAL_ACCOUNTS) principalAccounts.clear();
+    principalAccounts.set(principalArn, arn.accountId);
+    return arn.accountId;
+  };
+
+  /** The stored policy found, or NoSuchEntity when the request named one that is not stored. */
+  const storedOrRefused = (stored: StoredResource, resourceAccount: string, named: string | undefined) => {
+    if (stored.compiled === undefined && named !== undefined) {
+      throw new IamError(
+        "NoSuchEntity",
+        `account ${resourceAccount} has no resource policy for ${named} in this region`,
+        {
+          field: "resourcePolicy",
+        },
+      );
+    }
+    return stored.compiled;
+  };
+
+  /** The context keys a principal fills, built once per compiled principal. */
+  const principalKeys = new WeakMap<CompiledPrincipal, readonly (readonly [string, ContextValue])[]>();
+  const keysOf = (principal: CompiledPrincipal) => {
+    let keys = principalKeys.get(principal);
+    if (keys === undefined) {
+      const k: [string, ContextValue][] = [
+        ["aws:PrincipalArn", principal.arn],
+        ["aws:PrincipalAccount", principal.accountId],
+        // AWS's values: the root user is "Account" (its userid the account id), a user "User".
+        [
+          "aws:PrincipalType",
+          principal.kind === "user" ? "User" : principal.kind === "root" ? "Account" : "AssumedRole",
+        ],
+        ["aws:userid", principal.uniqueId],
+      ];
+      if (principal.kind === "user") k.push(["aws:username", principal.name]);
+      for (const t of principal.tags) k.push([`aws:PrincipalTag/${t.key}`, t.value]);
+      keys = k;
+      principalKeys.set(principal, keys);
+    }
+    return keys;
+  };
+  // aws:CurrentTime and aws:EpochTime of the last millisecond asked about.
+  let clockMs = Number.NaN;
+  let clockIso = "";
+  let clockEpoch = "";
+
+  /** The decision, with the keys the region fills added to the caller's context. */
+  const evaluate = (
+    request: DecisionRequest,
+    principal: CompiledPrincipal,
+    resource: CompiledResourcePolicy | undefined,
+    resourceAccount: string,
+    accountId: string,
+    revision: number,
+  ): DecisionResult => {
+    const at = now();
+    if (at !== clockMs) {
+      clockMs = at;
+      clockIso = new Date(at).toISOString();
+      clockEpoch = String(Math.floor(at / 1000));
+    }
+    const context: Record<string, ContextValue> = { ...request.context };
+    for (const [key, value] of keysOf(principal)) context[key] = value;
+    context["aws:CurrentTime"] = clockIso;
+    context["aws:EpochTime"] = clockEpoch;
+    context["aws:RequestedRegion"] = region;
+    context["aws:ResourceAccount"] = resourceAccount;
+    const result = evaluateCompiled(
+      principal.identity,
+      resource,
+      { arn: principal.arn, accountId: principal.accountId },
+      { action: request.action, resource: request.resource, resourceAccount, context },
+      { explain: request.explain },
+    );
+    return { result, accountId, revision };
+  };
+
   return {
     cache,
     principal: (accountId, arn, atLeast = 0) => principalAt(accountId, arn, atLeast),
@@ -388,23 +538,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     watermarks: () => watermarks,
     l2: () => ({ ...l2 }),
     async decide(request) {
-      if (request.action === "") throw new IamError("InvalidInput", "action is required", { field: "action" });
-      if (request.resource === "") throw new IamError("InvalidInput", "resource is required", { field: "resource" });
-      checkCallerContext(request.context);
-      const inline = request.resourcePolicy?.trimStart().startsWith("{") === true ? request.resourcePolicy : undefined;
-      const inlineResource = inline === undefined ? undefined : compileInlineResourcePolicy(inline);
-      if (request.maxStalenessMs !== undefined && request.maxStalenessMs > 0) {
-        const staleness = stalenessMs();
-        if (staleness > request.maxStalenessMs) {
-          throw new IamError(
-            "ServiceUnavailable",
-            Number.isFinite(staleness)
-              ? `region ${region} is ${staleness} ms stale, above max_staleness_ms ${request.maxStalenessMs}`
-              : `region ${region} has seen no watermark yet: its staleness is unknown (max_staleness_ms ${request.maxStalenessMs})`,
-            { field: "maxStalenessMs" },
-          );
-        }
-      }
+      const { inline, inlineResource } = checkRequest(request);
       // Waited for first: what follows (the access key, the principal) is read at or after it.
       if (request.minRevision !== undefined && request.minRevision.revision > 0) {
         await waitApplied(request.minRevision.accountId, request.minRevision.revision, request.deadlineMs);
@@ -422,24 +556,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
         }
         principalArn = key.principalArn;
       }
-      const arn = tryParseArn(principalArn);
-      if (arn === undefined || arn.service !== "iam" || !/^\d{12}$/.test(arn.accountId)) {
-        throw new IamError(
-          "InvalidInput",
-          `principal ARN ${JSON.stringify(principalArn)} is not an IAM user or role ARN`,
-          {
-            field: "principal.arn",
-          },
-        );
-      }
-      if (!/^(user|role)\//.test(arn.resource) && !isRootArn(principalArn)) {
-        throw new IamError(
-          "InvalidInput",
-          `principal ARN ${JSON.stringify(principalArn)} names no user, role or root (sessions are not served yet)`,
-          { field: "principal.arn" },
-        );
-      }
-      const accountId = arn.accountId;
+      const accountId = principalAccount(principalArn);
       const atLeast = request.minRevision?.accountId === accountId ? request.minRevision.revision : 0;
       const principal =
         request.simulation === undefined
@@ -462,39 +579,47 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
         // An S3 object has no policy of its own in AWS: its bucket's applies (exact ARN first).
         const bucket = named === undefined && stored.compiled === undefined ? bucketOf(request.resource) : undefined;
         if (bucket !== undefined) stored = await storedResourceAt(resourceAccount, bucket, atLeastThere);
-        if (stored.compiled === undefined && named !== undefined) {
-          throw new IamError(
-            "NoSuchEntity",
-            `account ${resourceAccount} has no resource policy for ${named} in this region`,
-            {
-              field: "resourcePolicy",
-            },
-          );
-        }
-        resource = stored.compiled;
+        resource = storedOrRefused(stored, resourceAccount, named);
       }
-      const at = now();
-      const context: Record<string, ContextValue> = { ...request.context };
-      context["aws:PrincipalArn"] = principal.arn;
-      context["aws:PrincipalAccount"] = principal.accountId;
-      // AWS's values: the root user is "Account" (its userid the account id), a user "User".
-      context["aws:PrincipalType"] =
-        principal.kind === "user" ? "User" : principal.kind === "root" ? "Account" : "AssumedRole";
-      context["aws:userid"] = principal.uniqueId;
-      if (principal.kind === "user") context["aws:username"] = principal.name;
-      for (const t of principal.tags) context[`aws:PrincipalTag/${t.key}`] = t.value;
-      context["aws:CurrentTime"] = new Date(at).toISOString();
-      context["aws:EpochTime"] = String(Math.floor(at / 1000));
-      context["aws:RequestedRegion"] = region;
-      context["aws:ResourceAccount"] = resourceAccount;
-      const result = evaluateCompiled(
-        principal.identity,
-        resource,
-        { arn: principal.arn, accountId: principal.accountId },
-        { action: request.action, resource: request.resource, resourceAccount, context },
-        { explain: request.explain },
-      );
-      return { result, accountId, revision };
+      return evaluate(request, principal, resource, resourceAccount, accountId, revision);
+    },
+    tryDecide(request) {
+      const { inline, inlineResource } = checkRequest(request);
+      if (request.principal.kind !== "arn" || request.simulation !== undefined) return undefined;
+      const minRevision = request.minRevision;
+      if (
+        minRevision !== undefined &&
+        minRevision.revision > 0 &&
+        (notified.get(minRevision.accountId) ?? 0) < minRevision.revision
+      ) {
+        return undefined;
+      }
+      const principalArn = request.principal.arn;
+      const accountId = principalAccount(principalArn);
+      const atLeast = minRevision?.accountId === accountId ? minRevision.revision : 0;
+      const applied = notified.get(accountId) ?? 0;
+      const principal = cache.peek(principalArn);
+      if (principal === undefined || Math.max(principal.revision, applied) < atLeast) return undefined;
+      const resourceAccount = request.resourceAccount ?? accountId;
+      let resource = inlineResource;
+      if (inline === undefined) {
+        const named = request.resourcePolicy;
+        const atLeastThere = minRevision?.accountId === resourceAccount ? minRevision.revision : 0;
+        const current = (stored: StoredResource | undefined): stored is StoredResource =>
+          stored !== undefined && Math.max(stored.revision, notified.get(resourceAccount) ?? 0) >= atLeastThere;
+        let stored = storedResources.get(`${resourceAccount}\n${named ?? request.resource}`);
+        if (!current(stored)) return undefined;
+        // An S3 object has no policy of its own in AWS: its bucket's applies (exact ARN first).
+        const bucket = named === undefined && stored.compiled === undefined ? bucketOf(request.resource) : undefined;
+        if (bucket !== undefined) {
+          stored = storedResources.get(`${resourceAccount}\n${bucket}`);
+          if (!current(stored)) return undefined;
+        }
+        resource = storedOrRefused(stored, resourceAccount, named);
+      }
+      // Counted and moved up the LRU as decide's lookup would; peek found it current (cached).
+      cache.get(principalArn);
+      return evaluate(request, principal, resource, resourceAccount, accountId, Math.max(principal.revision, applied));
     },
     async close() {
       subscriber.off("message", onMessage);

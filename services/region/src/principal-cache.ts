@@ -44,6 +44,11 @@ export class PrincipalCache {
     return hit;
   }
 
+  /** The cached entry for `arn`, without counting a hit or a miss or moving it in the LRU order. */
+  peek(arn: string): CompiledPrincipal | undefined {
+    return this.#entries.get(arn);
+  }
+
   /**
    * Whether `entry` is the cached one: then no invalidation above its revision was seen, and it is
    * valid up to the latest processed notification.

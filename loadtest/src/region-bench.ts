@@ -1,0 +1,805 @@
+/**
+ * `npm run bench:region`: one region's decider on loopback, warm cache, against the transport's own
+ * limit on this machine. Prints a table and writes `loadtest/results/region-bench.json`.
+ *
+ * The processes, all real: this process runs the control plane (Postgres, outbox relay to Kafka,
+ * in a throw-away schema and topic) and orchestrates; the applier and ONE decider are child
+ * processes (`region-bench/region-child.ts`, the region's own `startRegion`) over the local Redis
+ * of us-east-1 under a throw-away key prefix; the no-op baseline is another child
+ * (`region-bench/noop-server.ts`). The load comes from worker threads of this process sending
+ * requests serialized and framed ahead of time over node:http2 (`region-bench/h2-load.ts`), as
+ * h2load would: a grpc-js client tops out near 9,000 calls/s on this machine, below what the
+ * servers answer.
+ *
+ * Sections, in order (each adds figures to the flat JSON and rows to the table; the STS figures
+ * are meant to come as further entries of `sections`):
+ *  - cache: every principal asked once (compiled into the L1); heap bytes per cached principal
+ *    from the decider's heap after full GCs, before and after.
+ *  - authorize: closed loop at saturation, decider and no-op alternately (`--rounds`), then an
+ *    open loop (coordinated omission corrected, HDR histogram) at half the decider's saturation
+ *    rate (or `--rate`) against both.
+ *  - batch: BatchAuthorize of 1,000 checks, closed loop.
+ *  - visible: writes through the control plane at `--visible-rate` per second (open loop), each
+ *    followed, once its commit response arrives, by an Authorize with `min_revision` = the
+ *    write's revision; the time from the commit response to that answer. `min_revision` waits
+ *    on the region's applied-revision notification (no polling), so this is when the region
+ *    first answers at the new revision. Each answer's decision is checked against the write.
+ * The L1 hit ratio is the decider's own count (GetRegionStatus) over the authorize and batch
+ * sections.
+ *
+ * Flags: --accounts=8 --users=250 --seconds=8 --warmup=2 --rounds=2 --concurrency=64
+ * --connections=2 --clients=2 --rate=<offered Authorize/s; default half the saturation>
+ * --visible-rate=200 --visible-seconds=10 --batch-concurrency=2 --cpu-prof (the decider records a
+ * V8 CPU profile of each saturation round and of the batch section, in
+ * loadtest/results/profiles/) --only=authorize,batch,visible --decider-node-options="--max-semi-space-size=32"
+ * (V8 flags for the decider process)
+ */
+
+import { type ChildProcess, fork } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { parseArgs, parseEnv } from "node:util";
+import { deleteTopic } from "@gatehouse/bus-kafka";
+import { loadControlPlaneConfig, startControlPlane } from "@gatehouse/control-plane";
+import {
+  AuthorizeRequest,
+  AuthorizeResponse,
+  AuthorizerServiceClient,
+  AuthorizerServiceService,
+  BatchAuthorizeRequest,
+  type BatchAuthorizeResponse,
+  Decision,
+  type GetRegionStatusRequest,
+  type GetRegionStatusResponse,
+} from "@gatehouse/proto";
+import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import * as hdr from "hdr-histogram-js";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { pino } from "pino";
+import {
+  authorizeRequest,
+  type BenchAccount,
+  type Creds,
+  controlClient,
+  createDataset,
+  principalsOf,
+  seeded,
+} from "./region-bench/dataset.ts";
+import { grpcFrame, type LoadResult, type LoadRun, runLoad } from "./region-bench/h2-load.ts";
+import type { FromRegionChild, ToRegionChild } from "./region-bench/region-child.ts";
+import { runVisible } from "./region-bench/visible-load.ts";
+
+const { values: flags } = parseArgs({
+  options: {
+    accounts: { type: "string", default: "8" },
+    users: { type: "string", default: "250" },
+    seconds: { type: "string", default: "8" },
+    warmup: { type: "string", default: "2" },
+    rounds: { type: "string", default: "2" },
+    concurrency: { type: "string", default: "64" },
+    connections: { type: "string", default: "2" },
+    clients: { type: "string", default: "2" },
+    rate: { type: "string" },
+    "visible-rate": { type: "string", default: "200" },
+    "visible-seconds": { type: "string", default: "10" },
+    "batch-concurrency": { type: "string", default: "2" },
+    "cpu-prof": { type: "boolean", default: false },
+    only: { type: "string", default: "authorize,batch,visible" },
+    "decider-node-options": { type: "string", default: "" },
+  },
+});
+const num = (name: keyof typeof flags): number => {
+  const v = Number(flags[name]);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name}=${String(flags[name])}: must be a positive number`);
+  return v;
+};
+const only = new Set((flags.only ?? "").split(","));
+
+const root = resolve(import.meta.dirname, "../..");
+const resultsDir = join(root, "loadtest/results");
+// The local infrastructure: .gatehouse/infra.env (written by deploy/local/infra.sh), else the defaults.
+const infraFile = join(root, ".gatehouse/infra.env");
+const infra = existsSync(infraFile) ? parseEnv(readFileSync(infraFile, "utf8")) : {};
+const pgUrl = infra.GATEHOUSE_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const brokers = infra.GATEHOUSE_KAFKA_BROKERS ?? "127.0.0.1:9092";
+const redisUrl = /(?:^|,)us-east-1=([^,]+)/.exec(infra.GATEHOUSE_REDIS_URLS ?? "")?.[1] ?? "redis://127.0.0.1:6380";
+const AUTHORIZE_PATH = AuthorizerServiceService.authorize.path;
+const BATCH_PATH = AuthorizerServiceService.batchAuthorize.path;
+const NOOP_PATH = "/gatehouse.bench.Noop/Call";
+const BATCH_SIZE = 1000;
+
+/** One row of the printed table. */
+type Row = readonly [figure: string, value: string, note: string];
+
+/** What the sections share: the running processes and the dataset. */
+interface BenchContext {
+  readonly decider: string;
+  readonly noop: string;
+  readonly controlPlane: string;
+  readonly accounts: readonly BenchAccount[];
+  readonly principals: ReturnType<typeof principalsOf>;
+  readonly authorizer: AuthorizerServiceClient;
+  status(): Promise<GetRegionStatusResponse>;
+  /** The decider's heap after full garbage collections. */
+  deciderHeap(): Promise<number>;
+  /**
+   * Commit → published (the relay's acknowledged send) latencies, ms, while `fn` runs, and when
+   * (epoch ms) each account revision was published.
+   */
+  published<T>(fn: () => Promise<T>): Promise<{ value: T; latenciesMs: number[]; at: Map<string, number> }>;
+  /** Runs `fn` and returns its result with the CPU µs the decider (or the no-op server) used meanwhile. */
+  cpuOf<T>(server: "decider" | "noop", fn: () => Promise<T>): Promise<{ value: T; cpuMicros: number }>;
+  /** Runs `fn` while the decider records a CPU profile named after `name` (with --cpu-prof). */
+  profiled<T>(name: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/** A part of the bench: its figures (flat in the JSON), its rows, its details. */
+interface SectionResult {
+  readonly figures: Readonly<Record<string, number>>;
+  readonly rows: readonly Row[];
+  readonly detail: object;
+}
+interface Section {
+  readonly name: string;
+  run(ctx: BenchContext): Promise<SectionResult>;
+}
+
+const ms = (us: number) => Number((us / 1000).toFixed(3));
+const fmt = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 2 });
+
+/** Merges the workers' results: calls/s over the window, and latency percentiles from one HDR histogram. */
+function summarize(results: readonly LoadResult[]) {
+  const histogram = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
+  let completed = 0;
+  let errors = 0;
+  let seconds = 0;
+  let cpuMs = 0;
+  for (const r of results) {
+    completed += r.completed;
+    errors += r.errors;
+    seconds = Math.max(seconds, r.seconds);
+    cpuMs += r.cpuMs;
+    for (const us of r.latenciesUs) histogram.recordValue(Math.max(1, Math.round(us)));
+  }
+  const out = {
+    rps: Math.round(completed / seconds),
+    completed,
+    errors,
+    p50_ms: ms(histogram.getValueAtPercentile(50)),
+    p99_ms: ms(histogram.getValueAtPercentile(99)),
+    p999_ms: ms(histogram.getValueAtPercentile(99.9)),
+    max_ms: ms(histogram.maxValue),
+    client_cpu_us_per_call: Number(((cpuMs * 1000) / Math.max(1, completed)).toFixed(1)),
+    ...(results.find((r) => r.firstError !== undefined)?.firstError === undefined
+      ? {}
+      : { first_error: results.find((r) => r.firstError !== undefined)?.firstError }),
+  };
+  histogram.destroy();
+  return out;
+}
+
+/**
+ * The summary plus the server's CPU µs per call: the server process's CPU over the whole run
+ * (warm-up included, all its threads) per call completed in it. Less swayed than calls/s by what
+ * else runs on this shared machine.
+ */
+function withServerCpu(results: readonly LoadResult[], cpuMicros: number) {
+  const s = summarize(results);
+  const calls = results.reduce((a, r) => a + r.completedAll, 0);
+  return { ...s, server_cpu_us_per_call: Number((cpuMicros / Math.max(1, calls)).toFixed(1)) };
+}
+
+function unary<Req, Res>(
+  fn: (r: Req, m: Metadata, o: object, cb: (e: ServiceError | null, v?: Res) => void) => unknown,
+) {
+  return (r: Req, deadlineMs = 10_000) =>
+    new Promise<Res>((res, rej) =>
+      fn(r, new Metadata(), { deadline: Date.now() + deadlineMs }, (e, v) => (e === null ? res(v as Res) : rej(e))),
+    );
+}
+
+/** Every principal once, compiled into the L1; the decider's heap before and after. */
+const cacheSection: Section = {
+  name: "cache",
+  async run(ctx) {
+    const before = await ctx.status();
+    const heapBefore = await ctx.deciderHeap();
+    const frames = ctx.principals.map((p, i) =>
+      grpcFrame(AuthorizeRequest.encode(authorizeRequest(p, i * 8)).finish()),
+    );
+    // Each principal once, 32 at a time, through grpc-js (checked: no errors).
+    const authorize = unary<AuthorizeRequest, AuthorizeResponse>(ctx.authorizer.authorize.bind(ctx.authorizer));
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < ctx.principals.length) {
+          const i = next++;
+          await authorize(AuthorizeRequest.decode((frames[i] as Buffer).subarray(5)));
+        }
+      }),
+    );
+    const heapAfter = await ctx.deciderHeap();
+    const after = await ctx.status();
+    const cached = Number(after.l1Principals) - Number(before.l1Principals);
+    const bytes = Math.round((heapAfter - heapBefore) / Math.max(1, cached));
+    const estimate = Math.round(Number(after.l1Bytes) / Math.max(1, Number(after.l1Principals)));
+    return {
+      figures: { bytes_per_principal: bytes },
+      rows: [
+        ["heap bytes per cached principal", fmt(bytes), `${cached} principals; the L1's own estimate ${fmt(estimate)}`],
+      ],
+      detail: {
+        principals_cached: cached,
+        heap_before: heapBefore,
+        heap_after: heapAfter,
+        l1_estimate_bytes_per_principal: estimate,
+      },
+    };
+  },
+};
+
+function requestFrames(ctx: BenchContext, count: number): Buffer[] {
+  const random = seeded(13);
+  return Array.from({ length: count }, (_, n) => {
+    const p = ctx.principals[Math.floor(random() * ctx.principals.length)] as BenchContext["principals"][number];
+    return grpcFrame(AuthorizeRequest.encode(authorizeRequest(p, n)).finish());
+  });
+}
+
+/** Authorize vs the no-op service: closed loop at saturation (alternating), then open loop at half of it. */
+const authorizeSection: Section = {
+  name: "authorize",
+  async run(ctx) {
+    const frames = requestFrames(ctx, 4096);
+    // The decisions the mix gets (checked through grpc-js; any error stops the bench).
+    const sample = await Promise.all(
+      frames
+        .slice(0, 256)
+        .map((f) =>
+          unary<AuthorizeRequest, AuthorizeResponse>(ctx.authorizer.authorize.bind(ctx.authorizer))(
+            AuthorizeRequest.decode(f.subarray(5)),
+          ),
+        ),
+    );
+    const mix = { allow: 0, explicit_deny: 0, implicit_deny: 0 };
+    for (const r of sample) {
+      if (r.decision === Decision.DECISION_ALLOW) mix.allow++;
+      else if (r.decision === Decision.DECISION_EXPLICIT_DENY) mix.explicit_deny++;
+      else mix.implicit_deny++;
+    }
+    const responseBytes = AuthorizeResponse.encode(sample[0] as AuthorizeResponse).finish().length;
+    const requestBytes = Math.round(frames.reduce((a, f) => a + f.length - 5, 0) / frames.length);
+    const base = {
+      frames,
+      warmupSeconds: num("warmup"),
+      seconds: num("seconds"),
+      connections: num("connections"),
+    };
+    const clients = num("clients");
+    const closed = { kind: "closed", concurrency: num("concurrency") } as const;
+    const rounds: { authorize: ReturnType<typeof withServerCpu>; noop: ReturnType<typeof withServerCpu> }[] = [];
+    for (let r = 0; r < num("rounds"); r++) {
+      const noopRun = await ctx.cpuOf("noop", () =>
+        runLoad({ ...base, address: ctx.noop, path: NOOP_PATH, mode: closed }, clients),
+      );
+      const noop = withServerCpu(noopRun.value, noopRun.cpuMicros);
+      const authorizeRun = await ctx.cpuOf("decider", () =>
+        ctx.profiled(`authorize-${r + 1}`, () =>
+          runLoad({ ...base, address: ctx.decider, path: AUTHORIZE_PATH, mode: closed }, clients),
+        ),
+      );
+      const authorize = withServerCpu(authorizeRun.value, authorizeRun.cpuMicros);
+      console.log(
+        `  round ${r + 1}: authorize ${fmt(authorize.rps)}/s (${authorize.server_cpu_us_per_call} µs server CPU per call), no-op ${fmt(noop.rps)}/s (${noop.server_cpu_us_per_call} µs)`,
+      );
+      rounds.push({ authorize, noop });
+    }
+    const best = (k: "authorize" | "noop") =>
+      rounds.map((r) => r[k]).sort((a, b) => b.rps - a.rps)[0] as ReturnType<typeof withServerCpu>;
+    const saturation = best("authorize");
+    const noopSaturation = best("noop");
+    const rate = flags.rate === undefined ? Math.round(saturation.rps / 2) : num("rate");
+    const open = { kind: "open", rate } as const;
+    const authorizeOpen = summarize(
+      await runLoad({ ...base, address: ctx.decider, path: AUTHORIZE_PATH, mode: open }, clients),
+    );
+    const noopOpen = summarize(await runLoad({ ...base, address: ctx.noop, path: NOOP_PATH, mode: open }, clients));
+    const ratio = Number((saturation.rps / noopSaturation.rps).toFixed(3));
+    const errors =
+      rounds.reduce((a, r) => a + r.authorize.errors + r.noop.errors, 0) + authorizeOpen.errors + noopOpen.errors;
+    if (errors > 0)
+      console.log(
+        `  errors: ${errors} (${[saturation, noopSaturation, authorizeOpen, noopOpen]
+          .map((x) => x.first_error)
+          .filter((x) => x !== undefined)
+          .join("; ")})`,
+      );
+    return {
+      figures: {
+        authorize_rps: saturation.rps,
+        noop_rps: noopSaturation.rps,
+        authorize_to_noop: ratio,
+        authorize_offered_rps: rate,
+        authorize_p50_ms: authorizeOpen.p50_ms,
+        authorize_p99_ms: authorizeOpen.p99_ms,
+        noop_p50_ms: noopOpen.p50_ms,
+        noop_p99_ms: noopOpen.p99_ms,
+        authorize_saturation_p50_ms: saturation.p50_ms,
+        authorize_saturation_p99_ms: saturation.p99_ms,
+        authorize_server_cpu_us: saturation.server_cpu_us_per_call,
+        noop_server_cpu_us: noopSaturation.server_cpu_us_per_call,
+      },
+      rows: [
+        [
+          "Authorize/s at saturation (closed loop)",
+          fmt(saturation.rps),
+          `best of ${rounds.length} rounds, ${closed.concurrency} in flight per client; p50 ${saturation.p50_ms} ms, p99 ${saturation.p99_ms} ms`,
+        ],
+        [
+          "no-op grpc-js calls/s (closed loop)",
+          fmt(noopSaturation.rps),
+          `same request bytes (${requestBytes}), response bytes (${responseBytes})`,
+        ],
+        ["Authorize / no-op", `${(ratio * 100).toFixed(1)}%`, "target ≥ 70%"],
+        [
+          "server CPU per call: Authorize / no-op",
+          `${saturation.server_cpu_us_per_call} / ${noopSaturation.server_cpu_us_per_call} µs`,
+          "the server process's CPU (all threads) in the best saturation rounds",
+        ],
+        [
+          `Authorize p50 at ${fmt(rate)}/s offered`,
+          `${authorizeOpen.p50_ms} ms`,
+          `open loop, from each call's scheduled start; completed ${fmt(authorizeOpen.rps)}/s, ${authorizeOpen.errors} failed`,
+        ],
+        [
+          `Authorize p99 at ${fmt(rate)}/s offered`,
+          `${authorizeOpen.p99_ms} ms`,
+          `p99.9 ${authorizeOpen.p999_ms} ms, max ${authorizeOpen.max_ms} ms; target p99 ≤ 2 ms`,
+        ],
+        [
+          `no-op p50 / p99 at ${fmt(rate)}/s offered`,
+          `${noopOpen.p50_ms} / ${noopOpen.p99_ms} ms`,
+          `completed ${fmt(noopOpen.rps)}/s, ${noopOpen.errors} failed`,
+        ],
+      ],
+      detail: {
+        request_bytes: requestBytes,
+        response_bytes: responseBytes,
+        distinct_requests: frames.length,
+        decision_mix_of_first_256: mix,
+        rounds,
+        open_loop: { offered_rps: rate, authorize: authorizeOpen, noop: noopOpen },
+        errors,
+      },
+    };
+  },
+};
+
+/** BatchAuthorize of 1,000 checks per call, closed loop. */
+const batchSection: Section = {
+  name: "batch",
+  async run(ctx) {
+    const frames = requestFrames(ctx, 8 * BATCH_SIZE);
+    const batches = Array.from({ length: 8 }, (_, b) =>
+      BatchAuthorizeRequest.encode({
+        requests: frames.slice(b * BATCH_SIZE, (b + 1) * BATCH_SIZE).map((f) => AuthorizeRequest.decode(f.subarray(5))),
+      }).finish(),
+    );
+    const check = await unary<BatchAuthorizeRequest, BatchAuthorizeResponse>(
+      ctx.authorizer.batchAuthorize.bind(ctx.authorizer),
+    )(BatchAuthorizeRequest.decode(batches[0] as Uint8Array));
+    const failed = check.responses.filter((r) => r.error !== undefined).length;
+    if (check.responses.length !== BATCH_SIZE || failed > 0) {
+      throw new Error(`BatchAuthorize answered ${check.responses.length} checks, ${failed} failed`);
+    }
+    const run: LoadRun = {
+      address: ctx.decider,
+      path: BATCH_PATH,
+      frames: batches.map((b) => grpcFrame(b)),
+      mode: { kind: "closed", concurrency: num("batch-concurrency") },
+      warmupSeconds: num("warmup"),
+      seconds: num("seconds"),
+      connections: 1,
+    };
+    const measured = await ctx.cpuOf("decider", () => ctx.profiled("batch", () => runLoad(run, 1)));
+    const s = summarize(measured.value);
+    const cpuPerDecision = Number((measured.cpuMicros / Math.max(1, s.completed * BATCH_SIZE)).toFixed(3));
+    const perS = s.rps * BATCH_SIZE;
+    return {
+      figures: { batch_decisions_per_s: perS, batch_server_cpu_us_per_decision: cpuPerDecision },
+      rows: [
+        [
+          "BatchAuthorize decisions/s",
+          fmt(perS),
+          `${BATCH_SIZE} checks per call, ${run.mode.kind === "closed" ? run.mode.concurrency : 0} calls in flight; p50 ${s.p50_ms} ms per call; ${cpuPerDecision} µs decider CPU per decision`,
+        ],
+      ],
+      detail: {
+        calls_per_s: s.rps,
+        call_p50_ms: s.p50_ms,
+        call_p99_ms: s.p99_ms,
+        errors: s.errors,
+        // The decider's CPU (all its threads) per decision over the whole run, warm-up included.
+        server_cpu_us_per_decision: cpuPerDecision,
+      },
+    };
+  },
+};
+
+/** Change → visible: a write's commit response to the decider answering at its revision. */
+const visibleSection: Section = {
+  name: "visible",
+  async run(ctx) {
+    const rate = num("visible-rate");
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    loopDelay.enable();
+    const {
+      value: r,
+      latenciesMs: published,
+      at: publishedAt,
+    } = await ctx.published(() =>
+      runVisible({
+        controlPlane: ctx.controlPlane,
+        decider: ctx.decider,
+        accounts: ctx.accounts,
+        rate,
+        total: Math.round(rate * num("visible-seconds")),
+      }),
+    );
+    loopDelay.disable();
+    const sorted = (xs: number[]) => xs.sort((x, y) => x - y);
+    const at = (xs: readonly number[], q: number) =>
+      Number((xs[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? 0).toFixed(2));
+    const latencies = sorted(r.latenciesMs);
+    sorted(published);
+    // The region's part: the relay's acknowledged send to the answer at that revision.
+    const regionPart = sorted(
+      r.answered.flatMap((a) => {
+        const sent = publishedAt.get(`${a.accountId}/${a.revision}`);
+        return sent === undefined ? [] : [a.atMs - sent];
+      }),
+    );
+    if (r.failed > 0) console.log(`  visible: ${r.failed} writes or reads failed (${r.firstError})`);
+    return {
+      figures: { visible_p50_ms: at(latencies, 0.5), visible_p99_ms: at(latencies, 0.99) },
+      rows: [
+        [
+          "change→visible p50",
+          `${at(latencies, 0.5)} ms`,
+          `PutUserPolicy commit response → Authorize with min_revision answered; ${fmt(Math.round(latencies.length / r.seconds))} writes/s`,
+        ],
+        [
+          "change→visible p99",
+          `${at(latencies, 0.99)} ms`,
+          `max ${at(latencies, 1)} ms; ${latencies.length} samples, ${r.wrong} wrong answers, ${r.failed} failed`,
+        ],
+        [
+          "of which commit→published p50 / p99",
+          `${at(published, 0.5)} / ${at(published, 0.99)} ms`,
+          "the control plane's relay: Postgres commit to Kafka's acknowledgement",
+        ],
+        [
+          "and published→answered p50 / p99",
+          `${at(regionPart, 0.5)} / ${at(regionPart, 0.99)} ms`,
+          "the region's part: Kafka → applier → Redis → notification → decider (ms clock)",
+        ],
+      ],
+      detail: {
+        writes: Math.round(rate * num("visible-seconds")),
+        samples: latencies.length,
+        wrong_answers: r.wrong,
+        answers_overlapping_another_write_to_the_same_user: r.overlapping,
+        failed: r.failed,
+        offered_writes_per_s: rate,
+        max_ms: at(latencies, 1),
+        // The control plane's event loop (this process's main thread) meanwhile.
+        control_plane_event_loop_delay_p99_ms: Number((loopDelay.percentile(99) / 1e6).toFixed(1)),
+        commit_to_published_p50_ms: at(published, 0.5),
+        commit_to_published_p99_ms: at(published, 0.99),
+        published_to_answered_p50_ms: at(regionPart, 0.5),
+        published_to_answered_p99_ms: at(regionPart, 0.99),
+      },
+    };
+  },
+};
+
+/** The bench's sections in the order they run; STS sections (assume_role_per_s, session_verify_per_s) go here. */
+const sections: readonly Section[] = [cacheSection, authorizeSection, batchSection, visibleSection];
+
+function child(
+  file: string,
+  args: string[],
+  childEnv: NodeJS.ProcessEnv,
+  execArgv: string[] = [],
+): { process: ChildProcess; ready: Promise<number> } {
+  const p = fork(join(import.meta.dirname, "region-bench", file), args, {
+    env: childEnv,
+    execArgv: ["--disable-warning=TimeoutNegativeWarning", ...execArgv],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const ready = new Promise<number>((res, rej) => {
+    p.once("exit", (code) => rej(new Error(`${file} ${args.join(" ")} exited with ${code}`)));
+    const onMessage = (m: FromRegionChild) => {
+      if (m.type === "ready") {
+        p.off("message", onMessage);
+        res(m.port);
+      }
+    };
+    p.on("message", onMessage);
+  });
+  return { process: p, ready };
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const id = randomBytes(4).toString("hex");
+  const schema = `bench_region_${id}`;
+  const topic = `bench.region.${id}`;
+  const keyPrefix = `bench:region:${id}:`;
+  const operator: Creds = { accessKeyId: "AKIABENCHREGION00000", secretAccessKey: randomBytes(30).toString("base64") };
+  const cleanups: (() => Promise<unknown>)[] = [];
+  let publishedMs: number[] | undefined;
+  const publishedAt = new Map<string, number>();
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) await c().catch((e: unknown) => console.error("cleanup:", e));
+  };
+  try {
+    const cp = await startControlPlane({
+      config: loadControlPlaneConfig({
+        GATEHOUSE_CP_LISTEN: "127.0.0.1:0",
+        GATEHOUSE_PG_URL: pgUrl,
+        GATEHOUSE_PG_SCHEMA: schema,
+        GATEHOUSE_KAFKA_BROKERS: brokers,
+        GATEHOUSE_CHANGES_TOPIC: topic,
+        GATEHOUSE_CHANGES_PARTITIONS: "12",
+        GATEHOUSE_SECRET_KEY: randomBytes(32).toString("base64"),
+        GATEHOUSE_OPERATOR_ACCESS_KEY_ID: operator.accessKeyId,
+        GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY: operator.secretAccessKey,
+      }),
+      logger: pino({ level: "warn" }),
+      onPublished: (rows) => {
+        if (publishedMs === undefined) return;
+        const now = Date.now();
+        for (const r of rows) {
+          publishedMs.push(now - r.committedAtMs);
+          publishedAt.set(`${r.accountId}/${r.revision}`, now);
+        }
+      },
+    });
+    cleanups.push(async () => {
+      const c = new pg.Client({ connectionString: pgUrl });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await c.end();
+    });
+    cleanups.push(() => deleteTopic({ brokers: brokers.split(","), topic }));
+    cleanups.push(() => cp.close());
+    const controlPlane = `127.0.0.1:${cp.port}`;
+
+    const regionEnv = {
+      ...process.env,
+      GATEHOUSE_REGION: "us-east-1",
+      GATEHOUSE_REGION_REDIS_URL: redisUrl,
+      GATEHOUSE_REGION_KEY_PREFIX: keyPrefix,
+      GATEHOUSE_REGION_CONSUMER_GROUP: `bench-region-${id}`,
+      GATEHOUSE_REGION_LISTEN: "127.0.0.1:0",
+      GATEHOUSE_KAFKA_BROKERS: brokers,
+      GATEHOUSE_CHANGES_TOPIC: topic,
+      GATEHOUSE_LOG_LEVEL: "warn",
+    };
+    cleanups.push(async () => {
+      const redis = new Redis(redisUrl);
+      let cursor = "0";
+      do {
+        const [next, keys] = await redis.scan(cursor, "MATCH", `${keyPrefix}*`, "COUNT", 1000);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== "0");
+      await redis.quit();
+    });
+    const stop = (p: ChildProcess) => async () => {
+      if (p.exitCode !== null) return;
+      p.send({ type: "stop" } satisfies ToRegionChild);
+      await new Promise((r) => {
+        const t = setTimeout(() => {
+          p.kill("SIGKILL");
+          r(undefined);
+        }, 5000);
+        p.once("exit", () => {
+          clearTimeout(t);
+          r(undefined);
+        });
+      });
+    };
+    const applier = child("region-child.ts", ["applier"], regionEnv);
+    cleanups.push(stop(applier.process));
+    await applier.ready;
+    const profileDir = join(resultsDir, "profiles");
+    if (flags["cpu-prof"]) mkdirSync(profileDir, { recursive: true });
+    const deciderOptions = (flags["decider-node-options"] ?? "").split(" ").filter((o) => o !== "");
+    const deciderChild = child("region-child.ts", ["decider"], regionEnv, ["--expose-gc", ...deciderOptions]);
+    cleanups.push(stop(deciderChild.process));
+    const deciderPort = await deciderChild.ready;
+    const decider = `127.0.0.1:${deciderPort}`;
+    const authorizer = new AuthorizerServiceClient(decider, credentials.createInsecure());
+    cleanups.push(async () => authorizer.close());
+
+    console.log(`region bench: node ${process.version}; creating the dataset through the control plane…`);
+    const t0 = performance.now();
+    const { accounts, writes } = await createDataset(controlPlane, operator, num("accounts"), num("users"));
+    const principals = principalsOf(accounts);
+    // Wait until the region applied every account's last revision.
+    const status = unary<GetRegionStatusRequest, GetRegionStatusResponse>(authorizer.getRegionStatus.bind(authorizer));
+    for (;;) {
+      const s = await status({ pageSize: 1000, pageToken: "" });
+      if (s.accounts.length >= accounts.length && s.stalenessMs >= 0) {
+        // One Authorize per account with min_revision of its last write proves it applied.
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const lastRevisions = await Promise.all(
+      accounts.map(async (a) => {
+        const c = controlClient(controlPlane, a.creds);
+        const r = await c.call("tagUser", { entityName: "u-0", tags: [{ key: "ready", value: "1" }] });
+        c.close();
+        return r.revision;
+      }),
+    );
+    const authorizeOnce = unary<AuthorizeRequest, AuthorizeResponse>(authorizer.authorize.bind(authorizer));
+    await Promise.all(
+      lastRevisions.map((rev, i) =>
+        authorizeOnce(
+          {
+            ...authorizeRequest(
+              principals.find((p) => p.accountId === accounts[i]?.accountId) as (typeof principals)[number],
+              0,
+            ),
+            minRevision: rev,
+          },
+          60_000,
+        ),
+      ),
+    );
+    const setupSeconds = (performance.now() - t0) / 1000;
+    console.log(
+      `  ${accounts.length} accounts, ${principals.length} principals, ${writes} writes, applied in ${setupSeconds.toFixed(1)} s`,
+    );
+
+    const noopSize = AuthorizeResponse.encode({
+      decision: Decision.DECISION_ALLOW,
+      explanationJson: "",
+      evaluatedAt: { accountId: accounts[0]?.accountId ?? "", revision: 1000 },
+      correlationId: "c1234",
+    }).finish().length;
+    const noop = child("noop-server.ts", [String(noopSize), NOOP_PATH], process.env);
+    cleanups.push(async () => noop.process.kill("SIGTERM"));
+    const noopPort = await noop.ready;
+
+    const fromDecider = <T extends FromRegionChild["type"]>(type: T, message: ToRegionChild) =>
+      new Promise<Extract<FromRegionChild, { type: T }>>((res) => {
+        const onMessage = (m: FromRegionChild) => {
+          if (m.type !== type) return;
+          deciderChild.process.off("message", onMessage);
+          res(m as Extract<FromRegionChild, { type: T }>);
+        };
+        deciderChild.process.on("message", onMessage);
+        deciderChild.process.send(message);
+      });
+    const cpuNow = (p: ChildProcess) =>
+      new Promise<number>((res) => {
+        const onMessage = (m: { type: string; micros?: number }) => {
+          if (m.type !== "cpu") return;
+          p.off("message", onMessage);
+          res(m.micros ?? 0);
+        };
+        p.on("message", onMessage);
+        p.send({ type: "cpu" });
+      });
+    const ctx: BenchContext = {
+      decider,
+      noop: `127.0.0.1:${noopPort}`,
+      controlPlane,
+      accounts,
+      principals,
+      authorizer,
+      status: () => status({ pageSize: 1, pageToken: "" }),
+      async published(fn) {
+        publishedMs = [];
+        publishedAt.clear();
+        try {
+          const value = await fn();
+          return { value, latenciesMs: publishedMs, at: new Map(publishedAt) };
+        } finally {
+          publishedMs = undefined;
+        }
+      },
+      async cpuOf(server, fn) {
+        const p = server === "decider" ? deciderChild.process : noop.process;
+        const before = await cpuNow(p);
+        const value = await fn();
+        return { value, cpuMicros: (await cpuNow(p)) - before };
+      },
+      deciderHeap: async () => (await fromDecider("heap", { type: "heap" })).heapUsed,
+      async profiled(name, fn) {
+        if (!flags["cpu-prof"]) return fn();
+        await fromDecider("profile-started", { type: "profile-start" });
+        try {
+          return await fn();
+        } finally {
+          const file = join(profileDir, `decider-${name}.cpuprofile`);
+          await fromDecider("profile-written", { type: "profile-stop", file });
+          console.log(`  wrote ${file}`);
+        }
+      },
+    };
+
+    const figures: Record<string, number> = {};
+    const rows: Row[] = [];
+    const details: Record<string, object> = {};
+    let cacheBefore: GetRegionStatusResponse | undefined;
+    for (const section of sections) {
+      if (section.name !== "cache" && !only.has(section.name)) continue;
+      if (section.name === "authorize" || (section.name === "batch" && cacheBefore === undefined))
+        cacheBefore ??= await ctx.status();
+      console.log(`${section.name}…`);
+      const r = await section.run(ctx);
+      Object.assign(figures, r.figures);
+      rows.push(...r.rows);
+      details[section.name] = r.detail;
+      if (section.name === "batch" || (section.name === "authorize" && !only.has("batch"))) {
+        const after = await ctx.status();
+        const hits = Number(after.l1Hits) - Number(cacheBefore?.l1Hits ?? 0);
+        const misses = Number(after.l1Misses) - Number(cacheBefore?.l1Misses ?? 0);
+        figures.l1_hit_ratio = Number((hits / Math.max(1, hits + misses)).toFixed(5));
+        rows.push([
+          "L1 hit ratio",
+          `${(figures.l1_hit_ratio * 100).toFixed(3)}%`,
+          `${fmt(hits)} hits, ${fmt(misses)} misses over the Authorize and batch sections`,
+        ]);
+      }
+    }
+
+    const result = {
+      ...figures,
+      decider_node_options: flags["decider-node-options"],
+      load_generator: `requests framed ahead of time, sent over node:http2 from ${num("clients")} worker thread(s) of the bench process (${num("connections")} connections each); no h2load`,
+      started_at: started.toISOString(),
+      node: process.version,
+      dataset: {
+        accounts: accounts.length,
+        principals: principals.length,
+        writes,
+        setup_seconds: Number(setupSeconds.toFixed(1)),
+      },
+      detail: details,
+      targets: {
+        authorize_rps: ">= 15000 and >= 0.7 x noop_rps",
+        authorize_p99_ms: "<= 2 at half the saturation rate",
+        batch_decisions_per_s: ">= 500000",
+        visible_p50_ms: "<= 20",
+        visible_p99_ms: "<= 100",
+      },
+    };
+    const width = Math.max(...rows.map((r) => r[0].length));
+    const vwidth = Math.max(...rows.map((r) => r[1].length));
+    console.log(`\n${"figure".padEnd(width)}  ${"value".padStart(vwidth)}  note`);
+    for (const [f, v, n] of rows) console.log(`${f.padEnd(width)}  ${v.padStart(vwidth)}  ${n}`);
+    console.log(`\nload generator: ${result.load_generator}`);
+    mkdirSync(resultsDir, { recursive: true });
+    writeFileSync(join(resultsDir, "region-bench.json"), `${JSON.stringify(result, null, 2)}\n`);
+    console.log("wrote loadtest/results/region-bench.json");
+  } finally {
+    await cleanup();
+  }
+}
+
+await main();
+process.exit(0);

@@ -1,0 +1,68 @@
+// A region process for the region bench, started by it as a child: the decider (or the applier) as
+// `services/region/src/main.ts` would run it, from the same environment settings, plus an IPC
+// channel through which the bench asks for the decider's heap after a full garbage collection
+// (run with --expose-gc), has it record a V8 CPU profile of one section, and tells it to stop.
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
+import { loadRegionConfig, startRegion } from "@gatehouse/region";
+import { pino } from "pino";
+
+/** Messages the bench sends to a region child. */
+export type ToRegionChild =
+  | { type: "heap" }
+  | { type: "cpu" }
+  | { type: "profile-start" }
+  | { type: "profile-stop"; file: string }
+  | { type: "stop" };
+/** Messages a region child sends to the bench. */
+export type FromRegionChild =
+  | { type: "ready"; port: number }
+  | { type: "heap"; heapUsed: number }
+  | { type: "cpu"; micros: number }
+  | { type: "profile-started" }
+  | { type: "profile-written"; file: string };
+
+const role = process.argv[2] === "applier" ? "applier" : "decider";
+const config = loadRegionConfig(process.env, ["--role", role]);
+const logger = pino({ level: config.logLevel, base: { service: "region", role } });
+const region = await startRegion({ config, logger, onViewLost: () => process.exit(75) });
+const send = (m: FromRegionChild) => process.send?.(m);
+send({ type: "ready", port: region.decider?.port ?? 0 });
+
+let session: Session | undefined;
+const gc = (globalThis as { gc?: () => void }).gc;
+process.on("message", (m: ToRegionChild) => {
+  if (m.type === "heap") {
+    // Twice: the first collection may only promote what the second frees.
+    gc?.();
+    gc?.();
+    send({ type: "heap", heapUsed: process.memoryUsage().heapUsed });
+  } else if (m.type === "cpu") {
+    const used = process.cpuUsage();
+    send({ type: "cpu", micros: used.user + used.system });
+  } else if (m.type === "profile-start") {
+    void (async () => {
+      session = new Session();
+      session.connect();
+      await session.post("Profiler.enable");
+      await session.post("Profiler.start");
+      send({ type: "profile-started" });
+    })();
+  } else if (m.type === "profile-stop") {
+    void (async () => {
+      const { profile } = (await session?.post("Profiler.stop")) ?? {};
+      writeFileSync(m.file, JSON.stringify(profile));
+      session?.disconnect();
+      session = undefined;
+      send({ type: "profile-written", file: m.file });
+    })();
+  } else if (m.type === "stop") {
+    region.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  }
+});
+process.on("disconnect", () => {
+  void region.close().finally(() => process.exit(0));
+});
