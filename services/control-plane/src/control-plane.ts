@@ -76,6 +76,9 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     const applied = await store.migrate();
     if (applied.length > 0) logger.info({ applied }, "applied migrations");
     await warnWithoutAutovacuum(store.pool, logger);
+    // The regions' STS key set starts with one key (published sealed, like every change).
+    const stsKeys = await store.ensureStsKey();
+    logger.info({ stsKeys: stsKeys.value.map((k) => k.keyId) }, "STS key set ready");
     const outbox = createOutboxSource(store);
     const parked = await outbox.parked();
     if (parked.length > 0) {

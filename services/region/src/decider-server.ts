@@ -200,6 +200,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
           explain: true,
           maxStalenessMs: 0,
           correlationId: "",
+          sessionToken: "",
         },
         deadlineMs,
         "",

@@ -115,6 +115,7 @@ describe("control plane → Kafka → two regions (end to end)", () => {
           explain: false,
           maxStalenessMs: 0,
           correlationId: "",
+          sessionToken: "",
           ...r,
         },
         new Metadata(),
