@@ -64,6 +64,11 @@ export const SessionClaimsSchema = z.strictObject({
   transitiveTagKeys: z.array(z.string()).default([]),
   /** What signed the call that created the session: role chaining (a session) caps the next at 1 h. */
   source: z.enum(["long-term", "session", "web-identity"]),
+  /**
+   * GetSessionToken: the long-term access key that signed the request; the session ends when it
+   * is deactivated or deleted (and with the user behind it).
+   */
+  sourceAccessKeyId: z.string().optional(),
   /** How the session was made (web identity sessions carry their provider for `aws:FederatedProvider`). */
   federatedProvider: z.string().optional(),
 });
