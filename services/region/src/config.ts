@@ -39,6 +39,27 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,249}$/, "must be a legal Kafka topic name")
     .default("gatehouse.changes.v1"),
+  /**
+   * The control plane's secret key (base64 of 32 bytes), and the ones rotated out of it
+   * (comma-separated): the region opens the STS key set and MFA seeds with them, in memory only.
+   * Without it the region serves no STS and refuses every session token.
+   */
+  GATEHOUSE_SECRET_KEY: z
+    .string()
+    .transform((s) => Buffer.from(s, "base64"))
+    .refine((b) => b.length === 32, "must be base64 of exactly 32 bytes")
+    .optional(),
+  GATEHOUSE_SECRET_KEYS_PREVIOUS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(",")
+        .map((k) => k.trim())
+        .filter((k) => k !== "")
+        .map((k) => Buffer.from(k, "base64")),
+    )
+    .refine((keys) => keys.every((b) => b.length === 32), "each key must be base64 of exactly 32 bytes")
+    .default([]),
   GATEHOUSE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -52,6 +73,8 @@ export interface RegionConfig {
   readonly kafka: { readonly brokers: readonly string[]; readonly topic: string; readonly groupId: string };
   readonly l1MaxBytes: number;
   readonly logLevel: string;
+  /** The secret keys (newest first) opening the STS key set and MFA seeds; absent: no STS. */
+  readonly secretKeys?: readonly Uint8Array[];
 }
 
 /**
@@ -80,7 +103,8 @@ export function loadRegionConfig(
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const key = String(i.path[0] ?? "");
-      return `${key}=${JSON.stringify(env[key])}: ${i.message}`;
+      // A secret's value never reaches a log or an error message.
+      return `${key}=${/SECRET/.test(key) ? "(hidden)" : JSON.stringify(env[key])}: ${i.message}`;
     });
     throw new Error(`invalid region configuration:\n  ${lines.join("\n  ")}`);
   }
@@ -99,5 +123,8 @@ export function loadRegionConfig(
     }),
     l1MaxBytes: e.GATEHOUSE_REGION_L1_MAX_BYTES,
     logLevel: e.GATEHOUSE_LOG_LEVEL,
+    ...(e.GATEHOUSE_SECRET_KEY === undefined
+      ? {}
+      : { secretKeys: Object.freeze([e.GATEHOUSE_SECRET_KEY, ...e.GATEHOUSE_SECRET_KEYS_PREVIOUS]) }),
   });
 }

@@ -1,4 +1,5 @@
-import { IamError } from "@gatehouse/core";
+import type { SecretBox } from "@gatehouse/auth";
+import { IamError, systemClock } from "@gatehouse/core";
 import type { ContextValue as PolicyContextValue } from "@gatehouse/policy";
 import {
   type AuthorizeError,
@@ -25,6 +26,8 @@ import {
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { createDecider, type Decider, type DecisionRequest } from "./decider.ts";
+import { createStsIssuer, type StsIssuer } from "./sts-issuer.ts";
+import { createStsKeyring } from "./sts-keyring.ts";
 
 /** Checks one BatchAuthorize call may carry. */
 export const MAX_BATCH = 1000;
@@ -37,6 +40,8 @@ export const ERROR_DETAIL_TRAILER = "gatehouse-error-bin";
 export interface DeciderServer {
   readonly port: number;
   readonly decider: Decider;
+  /** STS issuance over this decider (present when the region holds the secret keys). */
+  readonly sts?: StsIssuer;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -48,6 +53,8 @@ export interface DeciderServerOptions {
   readonly region: string;
   readonly l1MaxBytes: number;
   readonly logger: Logger;
+  /** Opens the STS key set (session tokens) and MFA seeds; absent: no sessions are served. */
+  readonly box?: SecretBox;
 }
 
 const DECISIONS = {
@@ -76,7 +83,14 @@ function toDecisionRequest(r: AuthorizeRequest, deadlineMs: number, field: strin
     throw new IamError("InvalidInput", `context has ${keys.length} keys, at most 256`, { field: `${field}context` });
   }
   return {
-    principal: p.$case === "arn" ? { kind: "arn", arn: p.value } : { kind: "access-key", accessKeyId: p.value },
+    principal:
+      p.$case === "arn"
+        ? { kind: "arn", arn: p.value }
+        : {
+            kind: "access-key",
+            accessKeyId: p.value,
+            ...(r.sessionToken === "" ? {} : { sessionToken: r.sessionToken }),
+          },
     action: r.action,
     resource: r.resource,
     ...(r.resourceAccount === "" ? {} : { resourceAccount: r.resourceAccount }),
@@ -134,7 +148,15 @@ function unary<Req, Res>(
  */
 export async function startDeciderServer(options: DeciderServerOptions): Promise<DeciderServer> {
   const { logger } = options;
-  const decider = await createDecider(options);
+  const keyring =
+    options.box === undefined
+      ? undefined
+      : await createStsKeyring({ view: options.view, box: options.box, clock: systemClock, logger });
+  const decider = await createDecider({ ...options, ...(keyring === undefined ? {} : { keyring }) });
+  const sts =
+    keyring === undefined || options.box === undefined
+      ? undefined
+      : createStsIssuer({ decider, view: options.view, keyring, box: options.box, clock: systemClock });
 
   const answer = async (r: AuthorizeRequest, deadlineMs: number, field: string): Promise<AuthorizeResponse> => {
     const d = await decider.decide(toDecisionRequest(r, deadlineMs, field));
@@ -269,6 +291,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
   return {
     port,
     decider,
+    ...(sts === undefined ? {} : { sts }),
     async close(graceMs = 5000) {
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {

@@ -22,6 +22,7 @@ import { type Region, startRegion } from "./region.ts";
 
 const logger = pino({ level: "silent" });
 const HEARTBEAT_MS = 200;
+const SECRET_KEY = randomBytes(32).toString("base64");
 const OPERATOR = { accessKeyId: "AKIAOPERATORREGION00", secretAccessKey: randomBytes(30).toString("base64") };
 
 type Unary = Record<string, (req: unknown, md: Metadata, cb: (e: ServiceError | null, res: unknown) => void) => void>;
@@ -63,7 +64,7 @@ describe("control plane → Kafka → two regions (end to end)", () => {
         GATEHOUSE_KAFKA_BROKERS: testInfra().kafkaBrokers.join(","),
         GATEHOUSE_CHANGES_TOPIC: topic.name,
         GATEHOUSE_CHANGES_PARTITIONS: "4",
-        GATEHOUSE_SECRET_KEY: randomBytes(32).toString("base64"),
+        GATEHOUSE_SECRET_KEY: SECRET_KEY,
         GATEHOUSE_OPERATOR_ACCESS_KEY_ID: OPERATOR.accessKeyId,
         GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY: OPERATOR.secretAccessKey,
         GATEHOUSE_CP_RELAY_WATERMARK_MS: String(HEARTBEAT_MS),
@@ -84,6 +85,7 @@ describe("control plane → Kafka → two regions (end to end)", () => {
             GATEHOUSE_REGION_LISTEN: "127.0.0.1:0",
             GATEHOUSE_KAFKA_BROKERS: testInfra().kafkaBrokers.join(","),
             GATEHOUSE_CHANGES_TOPIC: topic.name,
+            GATEHOUSE_SECRET_KEY: SECRET_KEY,
           },
           ["--role", "all"],
         ),
@@ -254,5 +256,119 @@ describe("control plane → Kafka → two regions (end to end)", () => {
       await new Promise((r) => setTimeout(r, HEARTBEAT_MS / 2));
     }
     expect(Math.max(...samples)).toBeLessThan(2 * HEARTBEAT_MS);
+  });
+
+  it("STS: a session issued in one region works in the other; the key set arrives sealed through the topic and rotates with live sessions", async () => {
+    const operator = controlClient(cpAddress, OPERATOR);
+    const account = await operator.call("createAccount", { accountAlias: "" });
+    const accountId = account.accountId as string;
+    const root = controlClient(cpAddress, {
+      accessKeyId: account.rootAccessKeyId,
+      secretAccessKey: account.rootSecretAccessKey,
+    });
+    try {
+      await root.call("createUser", { userName: "alice" });
+      const key = await root.call("createAccessKey", { userName: "alice" });
+      const created = await root.call("createRole", {
+        roleName: "app",
+        assumeRolePolicyDocument: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            { Effect: "Allow", Principal: { AWS: `arn:aws:iam::${accountId}:user/alice` }, Action: "sts:AssumeRole" },
+          ],
+        }),
+      });
+      const put = await root.call("putInlinePolicy", {
+        entityType: EntityType.ENTITY_TYPE_ROLE,
+        entityName: "app",
+        policyName: "read",
+        policyDocument: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }],
+        }),
+      });
+      expect(created.role.arn).toBe(`arn:aws:iam::${accountId}:role/app`);
+      const [a, b] = regions as [Region, Region];
+      const [, decB] = deciders as [AuthorizerServiceClient, AuthorizerServiceClient];
+      // Region A has applied the role's revision (and, before the account existed, the first key).
+      await a.decider?.decider.decide({
+        principal: { kind: "arn", arn: created.role.arn },
+        action: "s3:GetObject",
+        resource: "*",
+        context: {},
+        explain: false,
+        minRevision: { accountId, revision: Number(put.revision.revision) },
+        deadlineMs: Date.now() + 15_000,
+      });
+      const caller = {
+        kind: "long-term" as const,
+        accessKeyId: key.accessKey.accessKeyId as string,
+        accountId,
+        principalArn: `arn:aws:iam::${accountId}:user/alice`,
+        userId: key.accessKey.userId as string,
+        userName: "alice",
+      };
+      const assume = () =>
+        (a.decider?.sts as NonNullable<NonNullable<Region["decider"]>["sts"]>).assumeRole(caller, {
+          roleArn: created.role.arn,
+          roleSessionName: "e2e",
+          durationSeconds: 900,
+          externalId: "",
+          serialNumber: "",
+          tokenCode: "",
+          policy: "",
+          policyArns: [],
+          tags: [],
+          transitiveTagKeys: [],
+          deadlineMs: Date.now() + 15_000,
+        });
+      const first = await assume();
+      const asSession = (
+        s: { accessKeyId: string; sessionToken: string },
+        minRevision?: { accountId: string; revision: number },
+      ) =>
+        authorize(decB, {
+          principal: { kind: { $case: "accessKeyId", value: s.accessKeyId } },
+          sessionToken: s.sessionToken,
+          action: "s3:GetObject",
+          resource: "arn:aws:s3:::b/k",
+          ...(minRevision === undefined
+            ? { minRevision: { accountId, revision: Number(put.revision.revision) } }
+            : { minRevision }),
+        });
+      expect((await asSession(first)).decision).toBe(Decision.DECISION_ALLOW);
+      // Nothing of the key set is in clear in a region's Redis.
+      const clear = (await b.view.readEntity("000000000000", "sts-key-set", "sts")).entity;
+      expect(clear?.kind).toBe("sts-key-set");
+      // Rotation: once applied, the old session still works in B and new ones are sealed with the new key.
+      const rotated = await operator.call("rotateStsKeys", { activationDelaySeconds: 0 });
+      expect(rotated.keys).toHaveLength(2);
+      const sys = { accountId: "000000000000", revision: Number(rotated.revision.revision) };
+      expect((await asSession(first, sys)).decision).toBe(Decision.DECISION_ALLOW);
+      await a.decider?.decider.decide({
+        principal: { kind: "arn", arn: created.role.arn },
+        action: "s3:GetObject",
+        resource: "*",
+        context: {},
+        explain: false,
+        minRevision: sys,
+        deadlineMs: Date.now() + 15_000,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const second = await assume();
+      expect(Buffer.from(second.sessionToken, "base64url").subarray(1, 9).toString("hex")).toBe(rotated.keys[1].keyId);
+      expect((await asSession(second)).decision).toBe(Decision.DECISION_ALLOW);
+      // A tampered token is refused over the wire.
+      const bad = Buffer.from(second.sessionToken, "base64url");
+      bad[30] = (bad[30] ?? 0) ^ 1;
+      await expect(
+        asSession({ accessKeyId: second.accessKeyId, sessionToken: bad.toString("base64url") }),
+      ).rejects.toMatchObject({
+        code: 16,
+      });
+    } finally {
+      operator.close();
+      root.close();
+    }
   });
 });

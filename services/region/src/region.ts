@@ -1,3 +1,4 @@
+import { createSecretBox } from "@gatehouse/auth";
 import { createRegionView, type RegionView } from "@gatehouse/view-redis";
 import { Redis } from "ioredis";
 import { Kafka, logLevel } from "kafkajs";
@@ -52,6 +53,9 @@ export async function startRegion(options: {
         region: config.region,
         l1MaxBytes: config.l1MaxBytes,
         logger: logger.child({ role: "decider" }),
+        ...(config.secretKeys === undefined || config.secretKeys[0] === undefined
+          ? {}
+          : { box: createSecretBox(config.secretKeys[0], config.secretKeys.slice(1)) }),
       });
       closers.unshift(() => (decider as DeciderServer).close());
     }
