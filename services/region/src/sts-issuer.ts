@@ -7,8 +7,16 @@ import {
   sessionUserId,
 } from "@gatehouse/auth";
 import { type Clock, IamError, newId, tryParseArn } from "@gatehouse/core";
-import { type CompiledResourcePolicy, type ContextValue, compileResourcePolicy, parsePolicy } from "@gatehouse/policy";
+import {
+  type CompiledResourcePolicy,
+  type ContextValue,
+  compileIdentity,
+  compileResourcePolicy,
+  evaluateCompiled,
+  parsePolicy,
+} from "@gatehouse/policy";
 import type { RegionView } from "@gatehouse/view-redis";
+import { createLocalJWKSet, decodeJwt, errors, type JSONWebKeySet, type JWTPayload, jwtVerify } from "jose";
 import { generate } from "otplib";
 import type { Decider, DecisionRequest } from "./decider.ts";
 import type { StsKeyring } from "./sts-keyring.ts";
@@ -65,9 +73,30 @@ export interface AssumedRole extends IssuedCredentials {
   readonly packedPolicySize: number;
 }
 
+/** AssumeRoleWithWebIdentity's input: the token is the credential (the call is not signed). */
+export interface AssumeRoleWithWebIdentityInput {
+  readonly roleArn: string;
+  readonly roleSessionName: string;
+  readonly webIdentityToken: string;
+  /** 0 = 3600. */
+  readonly durationSeconds: number;
+  readonly policy: string;
+  readonly policyArns: readonly string[];
+  readonly sourceIp?: string;
+}
+
 /** The STS operations a region serves; issuance never calls the control plane. */
 export interface StsIssuer {
   assumeRole(caller: StsCaller, input: AssumeRoleInput): Promise<AssumedRole>;
+  /**
+   * Verifies an OpenID Connect token against the role account's registered provider (its
+   * replicated JWKS, issuer, audience = one of its client ids, exp/nbf at the clock's now; unsigned
+   * and `alg: none` tokens refused), evaluates the role's trust policy for the provider with the
+   * token's `sub`, `aud` and `amr` as `<provider>:…` keys, and issues a session.
+   */
+  assumeRoleWithWebIdentity(
+    input: AssumeRoleWithWebIdentityInput,
+  ): Promise<AssumedRole & { subject: string; provider: string }>;
   getSessionToken(
     caller: StsCaller,
     input: { durationSeconds: number; serialNumber: string; tokenCode: string },
@@ -96,6 +125,9 @@ const MAX_TAGS = 50;
 const CHAINED_MAX_SECONDS = 3600;
 /** TOTP steps either side of now a code may fall in. */
 const TOTP_WINDOW = 1;
+
+/** A federated caller has no identity side: only the trust policy decides. */
+const NO_IDENTITY = compileIdentity({ identityPolicies: [] });
 
 const trusts = new Map<string, CompiledResourcePolicy>();
 
@@ -173,6 +205,29 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
     }
   };
 
+  /** The session policy text (minified) and managed ARNs, checked; fields named as the proto's. */
+  const sessionPolicies = (policy: string, policyArns: readonly string[]): string | undefined => {
+    if (policyArns.length > 10) throw validation("policyArns", `policyArns has ${policyArns.length} ARNs, at most 10`);
+    for (const [i, arn] of policyArns.entries()) {
+      const a = tryParseArn(arn);
+      if (a === undefined || a.service !== "iam" || !a.resource.startsWith("policy/")) {
+        throw validation(`policyArns[${i}]`, `${JSON.stringify(arn)} is not a managed policy ARN`);
+      }
+    }
+    if (policy === "") return undefined;
+    if (policy.length > MAX_SESSION_POLICY) {
+      throw validation("policy", `policy has ${policy.length} characters, at most ${MAX_SESSION_POLICY}`);
+    }
+    const parsed = parsePolicy(policy, { kind: "session", warnings: false, crossStatementWarnings: false });
+    if (parsed.policy === undefined) {
+      const first = parsed.findings.find((f) => f.severity === "error");
+      throw new IamError("MalformedPolicyDocument", `policy: ${first?.path ?? "$"}: ${first?.message ?? "invalid"}`, {
+        field: "policy",
+      });
+    }
+    return JSON.stringify(JSON.parse(policy));
+  };
+
   const mint = (claims: Omit<SessionClaimsInput, "accessKeyId" | "secretAccessKey">): IssuedCredentials => {
     const accessKeyId = newId("temporaryAccessKey");
     const secretAccessKey = randomBytes(30).toString("base64");
@@ -196,36 +251,7 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
       if (r.externalId !== "" && !EXTERNAL_ID.test(r.externalId)) {
         throw validation("externalId", "externalId must be 2-1224 characters of [A-Za-z0-9_+=,.@:/-]");
       }
-      let sessionPolicy: string | undefined;
-      if (r.policy !== "") {
-        if (r.policy.length > MAX_SESSION_POLICY) {
-          throw validation("policy", `policy has ${r.policy.length} characters, at most ${MAX_SESSION_POLICY}`);
-        }
-        const { policy, findings } = parsePolicy(r.policy, {
-          kind: "session",
-          warnings: false,
-          crossStatementWarnings: false,
-        });
-        if (policy === undefined) {
-          const first = findings.find((f) => f.severity === "error");
-          throw new IamError(
-            "MalformedPolicyDocument",
-            `policy: ${first?.path ?? "$"}: ${first?.message ?? "invalid"}`,
-            {
-              field: "policy",
-            },
-          );
-        }
-        sessionPolicy = JSON.stringify(JSON.parse(r.policy));
-      }
-      if (r.policyArns.length > 10)
-        throw validation("policyArns", `policyArns has ${r.policyArns.length} ARNs, at most 10`);
-      for (const [i, arn] of r.policyArns.entries()) {
-        const a = tryParseArn(arn);
-        if (a === undefined || a.service !== "iam" || !a.resource.startsWith("policy/")) {
-          throw validation(`policyArns[${i}]`, `${JSON.stringify(arn)} is not a managed policy ARN`);
-        }
-      }
+      const sessionPolicy = sessionPolicies(r.policy, r.policyArns);
       // Session tags: the caller's transitive ones pass on and cannot be overridden.
       const inherited =
         caller.kind === "session"
@@ -344,6 +370,120 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
         assumedRoleId: sessionUserId(issued.claims),
         arn: sessionArn(issued.claims),
         packedPolicySize,
+      };
+    },
+
+    async assumeRoleWithWebIdentity(r) {
+      const role = tryParseArn(r.roleArn);
+      if (role === undefined || role.service !== "iam" || !role.resource.startsWith("role/")) {
+        throw validation("roleArn", `roleArn ${JSON.stringify(r.roleArn)} is not a role ARN`);
+      }
+      if (!SESSION_NAME.test(r.roleSessionName)) {
+        throw validation("roleSessionName", "roleSessionName must be 2-64 characters of [A-Za-z0-9_+=,.@-]");
+      }
+      const sessionPolicy = sessionPolicies(r.policy, r.policyArns);
+      const invalidToken = (message: string, cause?: unknown) =>
+        new IamError("InvalidIdentityToken", `webIdentityToken: ${message}`, {
+          field: "webIdentityToken",
+          ...(cause === undefined ? {} : { cause }),
+        });
+      if (r.webIdentityToken.length < 4 || r.webIdentityToken.length > 20_000) {
+        throw invalidToken("must be a JWT of at most 20,000 characters");
+      }
+      let issuer: string;
+      try {
+        const claims = decodeJwt(r.webIdentityToken);
+        if (typeof claims.iss !== "string") throw new Error("no iss");
+        issuer = claims.iss;
+      } catch (e) {
+        throw invalidToken("is not a JWT with an issuer", e);
+      }
+      const url = issuer.replace(/^https:\/\//, "").replace(/\/$/, "");
+      const providerArn = `arn:aws:iam::${role.accountId}:oidc-provider/${url}`;
+      const read = await view.readEntity(role.accountId, "oidc-provider", providerArn);
+      const provider = read.entity?.kind === "oidc-provider" ? read.entity.state : null;
+      if (provider === null || provider.jwks === null) {
+        throw invalidToken(`no OpenID Connect provider with a JWKS is registered for ${JSON.stringify(issuer)}`);
+      }
+      let payload: JWTPayload;
+      try {
+        const jwks = createLocalJWKSet(JSON.parse(provider.jwks) as JSONWebKeySet);
+        ({ payload } = await jwtVerify(r.webIdentityToken, jwks, {
+          issuer: [`https://${url}`, `https://${url}/`, url],
+          audience: [...provider.clientIds],
+          currentDate: new Date(clock.now()),
+          algorithms: ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"],
+        }));
+      } catch (e) {
+        if (e instanceof errors.JWTExpired) {
+          throw new IamError("ExpiredToken", "webIdentityToken: the token is expired", {
+            field: "webIdentityToken",
+            cause: e,
+          });
+        }
+        throw invalidToken(e instanceof Error ? e.message : "does not verify", e);
+      }
+      const subject = typeof payload.sub === "string" ? payload.sub : "";
+      const aud = Array.isArray(payload.aud) ? payload.aud : payload.aud === undefined ? [] : [payload.aud];
+      const entity = await view.readByArn(role.accountId, r.roleArn);
+      const roleState = entity?.kind === "role" ? entity.state : null;
+      const who = `arn:aws:sts::${role.accountId}:assumed-role/${role.resource.split("/").pop()}/${r.roleSessionName}`;
+      if (roleState === null) throw denied(who, "sts:AssumeRoleWithWebIdentity", r.roleArn);
+      const duration = r.durationSeconds === 0 ? Math.min(3600, roleState.maxSessionDuration) : r.durationSeconds;
+      if (duration < 900 || duration > roleState.maxSessionDuration) {
+        throw validation(
+          "durationSeconds",
+          `durationSeconds ${duration} is outside 900..${roleState.maxSessionDuration}`,
+        );
+      }
+      const now = clock.now();
+      const context: Record<string, ContextValue> = {
+        [`${url}:sub`]: subject,
+        [`${url}:aud`]: typeof payload.azp === "string" ? payload.azp : (aud[0] ?? ""),
+        "aws:FederatedProvider": providerArn,
+        "sts:RoleSessionName": r.roleSessionName,
+        "aws:CurrentTime": new Date(now).toISOString(),
+        "aws:EpochTime": String(Math.floor(now / 1000)),
+      };
+      if (Array.isArray(payload.amr)) context[`${url}:amr`] = payload.amr.map(String);
+      else if (typeof payload.amr === "string") context[`${url}:amr`] = payload.amr;
+      if (r.sourceIp !== undefined) context["aws:SourceIp"] = r.sourceIp;
+      const result = evaluateCompiled(
+        NO_IDENTITY,
+        trustOf(roleState.assumeRolePolicyDocument),
+        { arn: providerArn, accountId: role.accountId, type: "Federated" },
+        {
+          action: "sts:AssumeRoleWithWebIdentity",
+          resource: roleState.arn,
+          resourceAccount: roleState.accountId,
+          context,
+        },
+      );
+      if (result.decision !== "Allow") throw denied(who, "sts:AssumeRoleWithWebIdentity", roleState.arn);
+      const packed = (sessionPolicy?.length ?? 0) + r.policyArns.join("").length;
+      const issued = mint({
+        principal: {
+          kind: "assumed-role",
+          roleArn: roleState.arn,
+          roleId: roleState.roleId,
+          roleName: roleState.roleName,
+          sessionName: r.roleSessionName,
+        },
+        accountId: roleState.accountId,
+        issuedAtMs: now,
+        expiresAtMs: now + duration * 1000,
+        ...(sessionPolicy === undefined ? {} : { sessionPolicy }),
+        policyArns: [...r.policyArns],
+        source: "web-identity",
+        federatedProvider: providerArn,
+      });
+      return {
+        ...issued,
+        assumedRoleId: sessionUserId(issued.claims),
+        arn: sessionArn(issued.claims),
+        packedPolicySize: Math.ceil((100 * packed) / PACKED_LIMIT),
+        subject,
+        provider: providerArn,
       };
     },
 

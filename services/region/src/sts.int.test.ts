@@ -5,6 +5,7 @@ import type { RoleState, TypedEntity, UserState } from "@gatehouse/events";
 import { createTestKeyPrefix, testRedis } from "@gatehouse/testkit";
 import { createRegionView, type RegionView } from "@gatehouse/view-redis";
 import type { Redis } from "ioredis";
+import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT } from "jose";
 import { generate, generateSecret } from "otplib";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -578,5 +579,88 @@ describe("STS in two regions (real Redis views, injected clock)", () => {
     expect(await authorize(rb, s, "sqs:SendMessage")).toBe("Allow");
     await apply(A, { kind: "user", id: `AIDACAROL${A}`, state: null });
     expect((await refusal(authorize(rb, s, "sqs:SendMessage"))).awsName).toBe("InvalidClientTokenId");
+  });
+
+  it("AssumeRoleWithWebIdentity: a JWT from the registered provider's JWKS (RSA), issuer, audience, times, claims in the trust policy", async () => {
+    const url = "idp.example.com";
+    const provider = `arn:aws:iam::${A}:oidc-provider/${url}`;
+    const { privateKey, publicKey } = await generateKeyPair("RS256");
+    const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "RS256", use: "sig" };
+    const stranger = await generateKeyPair("RS256");
+    await apply(
+      A,
+      {
+        kind: "oidc-provider",
+        id: provider,
+        state: {
+          arn: provider,
+          accountId: A,
+          url,
+          clientIds: ["my-app"],
+          thumbprints: [],
+          jwks: JSON.stringify({ keys: [jwk] }),
+          tags: [],
+          createdAtMs: 1,
+        },
+      },
+      role(
+        A,
+        "web",
+        doc(
+          trust({ Federated: provider }, "sts:AssumeRoleWithWebIdentity", {
+            Condition: { StringEquals: { [`${url}:sub`]: "user-1", [`${url}:aud`]: "my-app" } },
+          }),
+        ),
+      ),
+    );
+    const sign = (claims: Record<string, unknown>, key = privateKey, kid = "k1") =>
+      new SignJWT({ ...claims })
+        .setProtectedHeader({ alg: "RS256", kid })
+        .setIssuer(`https://${url}`)
+        .setIssuedAt(Math.floor(clock.now() / 1000))
+        .setExpirationTime(Math.floor(clock.now() / 1000) + 600)
+        .sign(key);
+    const web = (webIdentityToken: string) =>
+      ra.sts.assumeRoleWithWebIdentity({
+        roleArn: `arn:aws:iam::${A}:role/web`,
+        roleSessionName: "web-1",
+        webIdentityToken,
+        durationSeconds: 0,
+        policy: "",
+        policyArns: [],
+      });
+    const ok = await web(await sign({ sub: "user-1", aud: "my-app" }));
+    expect(ok.arn).toBe(`arn:aws:sts::${A}:assumed-role/web/web-1`);
+    expect([ok.subject, ok.provider]).toEqual(["user-1", provider]);
+    expect(await authorize(rb, ok, "s3:GetObject")).toBe("Allow");
+    // Another user of the same provider is not trusted; a token for another audience does not verify.
+    expect((await refusal(web(await sign({ sub: "user-2", aud: "my-app" })))).awsName).toBe("AccessDenied");
+    expect((await refusal(web(await sign({ sub: "user-1", aud: "other-app" })))).awsName).toBe("InvalidIdentityToken");
+    // A key outside the provider's JWKS (a bad signature), unsigned `alg: none`, garbage.
+    expect(await refusal(web(await sign({ sub: "user-1", aud: "my-app" }, stranger.privateKey)))).toMatchObject({
+      awsName: "InvalidIdentityToken",
+      field: "webIdentityToken",
+    });
+    const unsigned = new UnsecuredJWT({ sub: "user-1", aud: "my-app" })
+      .setIssuer(`https://${url}`)
+      .setExpirationTime("10m")
+      .encode();
+    expect((await refusal(web(unsigned))).awsName).toBe("InvalidIdentityToken");
+    expect((await refusal(web("not.a.jwt"))).awsName).toBe("InvalidIdentityToken");
+    // Expired and not yet valid, by the injected clock.
+    const token = await sign({ sub: "user-1", aud: "my-app" });
+    clock.advance(601_000);
+    try {
+      expect((await refusal(web(token))).awsName).toBe("ExpiredToken");
+    } finally {
+      clock.set(T0);
+    }
+    const later = await new SignJWT({ sub: "user-1", aud: "my-app" })
+      .setProtectedHeader({ alg: "RS256", kid: "k1" })
+      .setIssuer(`https://${url}`)
+      .setNotBefore(Math.floor(clock.now() / 1000) + 300)
+      .setExpirationTime(Math.floor(clock.now() / 1000) + 900)
+      .sign(privateKey);
+    expect((await refusal(web(later))).awsName).toBe("InvalidIdentityToken");
   });
 });
