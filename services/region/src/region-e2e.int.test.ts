@@ -300,6 +300,8 @@ describe("control plane → Kafka → two regions (end to end)", () => {
         minRevision: { accountId, revision: Number(put.revision.revision) },
         deadlineMs: Date.now() + 15_000,
       });
+      const sts = a.decider?.sts;
+      if (sts === undefined) throw new Error("region A serves no STS");
       const caller = {
         kind: "long-term" as const,
         accessKeyId: key.accessKey.accessKeyId as string,
@@ -309,7 +311,7 @@ describe("control plane → Kafka → two regions (end to end)", () => {
         userName: "alice",
       };
       const assume = () =>
-        (a.decider?.sts as NonNullable<NonNullable<Region["decider"]>["sts"]>).assumeRole(caller, {
+        sts.assumeRole(caller, {
           roleArn: created.role.arn,
           roleSessionName: "e2e",
           durationSeconds: 900,
