@@ -28,6 +28,7 @@ import type { Logger } from "pino";
 import { createDecider, type Decider, type DecisionRequest } from "./decider.ts";
 import { createStsIssuer, type StsIssuer } from "./sts-issuer.ts";
 import { createStsKeyring } from "./sts-keyring.ts";
+import { createStsService, RAW_STS_SERVICE, type StsCallAuthenticator } from "./sts-service.ts";
 
 /** Checks one BatchAuthorize call may carry. */
 export const MAX_BATCH = 1000;
@@ -55,6 +56,8 @@ export interface DeciderServerOptions {
   readonly logger: Logger;
   /** Opens the STS key set (session tokens) and MFA seeds; absent: no sessions are served. */
   readonly box?: SecretBox;
+  /** Verifies signed STS calls (absent: only AssumeRoleWithWebIdentity is served). */
+  readonly stsAuthenticator?: StsCallAuthenticator;
 }
 
 const DECISIONS = {
@@ -281,6 +284,16 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
 
   const server = new Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024, "grpc.enable_channelz": 0 });
   server.addService(AuthorizerServiceService, implementation);
+  if (sts !== undefined) {
+    server.addService(
+      RAW_STS_SERVICE,
+      createStsService({
+        issuer: sts,
+        unary: (method, fn) => unary(method, logger, fn),
+        ...(options.stsAuthenticator === undefined ? {} : { authenticate: options.stsAuthenticator }),
+      }),
+    );
+  }
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(
       `${options.listen.host}:${options.listen.port}`,

@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { createSigningInterceptor } from "@gatehouse/auth";
 import { loadControlPlaneConfig, startControlPlane } from "@gatehouse/control-plane";
 import {
+  type AssumeRoleResponse,
   type AuthorizeRequest,
   type AuthorizeResponse,
   AuthorizerServiceClient,
@@ -12,9 +13,11 @@ import {
   ControlServiceService,
   Decision,
   EntityType,
+  StsServiceClient,
 } from "@gatehouse/proto";
 import { createTestKeyPrefix, createTestSchema, createTestTopic, regionRedis, testInfra } from "@gatehouse/testkit";
 import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadRegionConfig } from "./config.ts";
@@ -37,10 +40,10 @@ function controlClient(address: string, creds: { accessKeyId: string; secretAcce
         method
       ];
       const full = { ...def?.requestDeserialize(Buffer.alloc(0)), ...request };
+      const fn = (client as unknown as Unary)[method];
+      if (fn === undefined) return Promise.reject(new Error(`ControlService has no method ${method}`));
       return new Promise((resolve, reject) =>
-        (client as unknown as Unary)[method]?.(full, new Metadata(), (e, res) =>
-          e === null ? resolve(res as T) : reject(e),
-        ),
+        fn.call(client, full, new Metadata(), (e, res) => (e === null ? resolve(res as T) : reject(e))),
       );
     },
     close: () => client.close(),
@@ -369,6 +372,105 @@ describe("control plane → Kafka → two regions (end to end)", () => {
         code: 16,
       });
     } finally {
+      operator.close();
+      root.close();
+    }
+  });
+
+  it("STS over gRPC: AssumeRoleWithWebIdentity in one region (the provider's JWKS replicated), the session allowed in the other", async () => {
+    const operator = controlClient(cpAddress, OPERATOR);
+    const account = await operator.call("createAccount", { accountAlias: "" });
+    const accountId = account.accountId as string;
+    const root = controlClient(cpAddress, {
+      accessKeyId: account.rootAccessKeyId,
+      secretAccessKey: account.rootSecretAccessKey,
+    });
+    const { privateKey, publicKey } = await generateKeyPair("ES256");
+    const jwk = { ...(await exportJWK(publicKey)), kid: "e1", alg: "ES256", use: "sig" };
+    const url = "login.example.org";
+    const [clientA, clientB] = regions.map(
+      (r) => new StsServiceClient(`127.0.0.1:${r.decider?.port}`, credentials.createInsecure()),
+    );
+    try {
+      const provider = await root.call("createOpenIdConnectProvider", {
+        url: `https://${url}`,
+        clientIdList: ["web-app"],
+        thumbprintList: ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"],
+        jwksJson: JSON.stringify({ keys: [jwk] }),
+      });
+      await root.call("createRole", {
+        roleName: "web",
+        assumeRolePolicyDocument: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Principal: { Federated: provider.openIdConnectProviderArn },
+              Action: "sts:AssumeRoleWithWebIdentity",
+              Condition: { StringEquals: { [`${url}:sub`]: "u-1" } },
+            },
+          ],
+        }),
+      });
+      const put = await root.call("putInlinePolicy", {
+        entityType: EntityType.ENTITY_TYPE_ROLE,
+        entityName: "web",
+        policyName: "read",
+        policyDocument: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }],
+        }),
+      });
+      const revision = { accountId, revision: Number(put.revision.revision) };
+      await regions[1]?.decider?.decider.decide({
+        principal: { kind: "arn", arn: `arn:aws:iam::${accountId}:role/web` },
+        action: "s3:GetObject",
+        resource: "*",
+        context: {},
+        explain: false,
+        minRevision: revision,
+        deadlineMs: Date.now() + 15_000,
+      });
+      const token = await new SignJWT({ sub: "u-1", aud: "web-app" })
+        .setProtectedHeader({ alg: "ES256", kid: "e1" })
+        .setIssuer(`https://${url}`)
+        .setExpirationTime("5m")
+        .sign(privateKey);
+      const request = {
+        roleArn: `arn:aws:iam::${accountId}:role/web`,
+        roleSessionName: "browser",
+        webIdentityToken: token,
+        durationSeconds: 900,
+        policy: "",
+        policyArns: [],
+      };
+      const assumed = await new Promise<AssumeRoleResponse>((resolve, reject) =>
+        clientB?.assumeRoleWithWebIdentity(request, new Metadata(), { deadline: Date.now() + 10_000 }, (e, res) =>
+          e === null ? resolve(res) : reject(e),
+        ),
+      );
+      expect(assumed.assumedRoleUser?.arn).toBe(`arn:aws:sts::${accountId}:assumed-role/web/browser`);
+      const creds = assumed.credentials;
+      const allowed = await authorize(deciders[0] as AuthorizerServiceClient, {
+        principal: { kind: { $case: "accessKeyId", value: creds?.accessKeyId ?? "" } },
+        sessionToken: creds?.sessionToken ?? "",
+        action: "s3:GetObject",
+        resource: "arn:aws:s3:::b/k",
+        minRevision: revision,
+      });
+      expect(allowed.decision).toBe(Decision.DECISION_ALLOW);
+      const bad = await new Promise<ServiceError>((resolve) =>
+        clientA?.assumeRoleWithWebIdentity(
+          { ...request, webIdentityToken: `${token.slice(0, -4)}AAAA` },
+          new Metadata(),
+          { deadline: Date.now() + 10_000 },
+          (e) => resolve(e as ServiceError),
+        ),
+      );
+      expect(bad.code).toBe(16);
+    } finally {
+      clientA?.close();
+      clientB?.close();
       operator.close();
       root.close();
     }
