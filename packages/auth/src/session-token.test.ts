@@ -73,6 +73,8 @@ describe("session tokens", () => {
     expect(codec.open(token).accessKeyId).toBe("ASIAABCDEFGHIJKLMNOP");
     clock.set(T0 + 900_000);
     expect(refusal(() => codec.open(token)).awsName).toBe("ExpiredToken");
+    // A codec that never opened it (no remembered claims) refuses it alike.
+    expect(refusal(() => createSessionTokenCodec({ current: K1, clock }).open(token)).awsName).toBe("ExpiredToken");
   });
 
   it("refuse tokens under a key the set does not hold (foreign), and open them once the key is among the verifying ones", () => {

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject, randomBytes } from "node:crypto";
 import { type Clock, IamError, systemClock } from "@gatehouse/core";
 import { z } from "zod";
 import { secretKeyId } from "./secret-box.ts";
@@ -121,6 +121,15 @@ export function stsKey(key: Uint8Array): StsKey {
   return { keyId: secretKeyId(key), key };
 }
 
+/** Opened tokens a codec remembers (oldest dropped first). */
+const MAX_OPENED = 50_000;
+
+function expired(): IamError {
+  return new IamError("ExpiredToken", "the security token included in the request is expired", {
+    field: "sessionToken",
+  });
+}
+
 function invalid(message: string, cause?: unknown): IamError {
   return new IamError("InvalidClientTokenId", `the security token included in the request is invalid: ${message}`, {
     field: "sessionToken",
@@ -137,12 +146,17 @@ function invalid(message: string, cause?: unknown): IamError {
  */
 export function createSessionTokenCodec(options: SessionTokenCodecOptions): SessionTokenCodec {
   const clock = options.clock ?? systemClock;
-  const keys = new Map<string, Buffer>();
+  // KeyObjects, made once: a cipher from one costs a third of one from raw key bytes.
+  const keys = new Map<string, KeyObject>();
   for (const k of [options.current, ...(options.verifying ?? [])]) {
     if (k.key.length !== 32) throw new Error(`STS key ${k.keyId} must be 32 bytes, got ${k.key.length}`);
-    keys.set(k.keyId, Buffer.from(k.key));
+    keys.set(k.keyId, createSecretKey(Buffer.from(k.key)));
   }
-  const current = Buffer.from(options.current.key);
+  const current = keys.get(options.current.keyId) as KeyObject;
+  // Tokens this codec opened, by their text (immutable, authenticated): a session signs many
+  // calls, and each later one skips the decryption. Expiry is still checked on every open; the
+  // cache dies with the codec (a key set change builds a new one).
+  const opened = new Map<string, SessionClaims>();
   const header = Buffer.concat([Buffer.from([SESSION_TOKEN_VERSION]), Buffer.from(options.current.keyId, "hex")]);
   if (header.length !== HEADER) throw new Error(`STS key id ${options.current.keyId} must be ${ID_BYTES} bytes of hex`);
   return {
@@ -156,6 +170,14 @@ export function createSessionTokenCodec(options: SessionTokenCodecOptions): Sess
       return Buffer.concat([header, iv, ct, cipher.getAuthTag()]).toString("base64url");
     },
     open(token) {
+      const hit = opened.get(token);
+      if (hit !== undefined) {
+        if (clock.now() >= hit.expiresAtMs) {
+          opened.delete(token);
+          throw expired();
+        }
+        return hit;
+      }
       if (token.length === 0) throw invalid("it is empty");
       if (token.length > MAX_SESSION_TOKEN_LENGTH || !/^[A-Za-z0-9_-]+$/.test(token)) throw invalid("it is malformed");
       const buf = Buffer.from(token, "base64url");
@@ -185,11 +207,9 @@ export function createSessionTokenCodec(options: SessionTokenCodecOptions): Sess
         // Authentic but unreadable: a writer of another payload version under the same key.
         throw invalid("its payload is not one this region reads", e);
       }
-      if (clock.now() >= claims.expiresAtMs) {
-        throw new IamError("ExpiredToken", "the security token included in the request is expired", {
-          field: "sessionToken",
-        });
-      }
+      if (clock.now() >= claims.expiresAtMs) throw expired();
+      if (opened.size >= MAX_OPENED) opened.delete(opened.keys().next().value as string);
+      opened.set(token, claims);
       return claims;
     },
   };
