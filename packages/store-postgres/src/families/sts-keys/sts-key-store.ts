@@ -2,10 +2,11 @@ import { randomBytes } from "node:crypto";
 import { secretKeyId } from "@gatehouse/auth";
 import { IamError } from "@gatehouse/core";
 import { EntityKind, STS_KEY_SET_ID, SYSTEM_ACCOUNT_ID } from "@gatehouse/events";
-import type { Mutation } from "../../records.ts";
+import type { Mutation, TagRecord } from "../../records.ts";
 import type { StateEvent } from "../../state.ts";
-import type { Queryable, StoreContext } from "../../tx.ts";
+import { type Queryable, read, type StoreContext } from "../../tx.ts";
 import { mutate } from "../../write-path.ts";
+import type { PrincipalPolicies } from "../users/user-store.ts";
 
 /**
  * The longest a session may live (GetSessionToken of an IAM user: 36 h, AWS's bound) plus five
@@ -37,6 +38,18 @@ export interface StsKeyStore {
   rotateStsKeys(input: RotateStsKeysInput): Promise<Mutation<StsKeyRecord[]>>;
   /** Creates the first key when the set is empty (at start-up); otherwise changes nothing. */
   ensureStsKey(): Promise<Mutation<StsKeyRecord[]>>;
+  /**
+   * The keys unsealed, oldest first: only for the control plane's verification of session tokens
+   * (as `getAccessKeyCredential` unseals an access key's secret only to check a signature).
+   */
+  getStsKeys(): Promise<(StsKeyRecord & { readonly key: Buffer })[]>;
+  /**
+   * What a role session's calls are authorized with: the role's inline and attached policies
+   * (default versions), its boundary and tags; undefined when the account has no role with that id.
+   */
+  getRolePolicies(accountId: string, roleId: string): Promise<PrincipalPolicies | undefined>;
+  /** The default version's document of each managed policy ARN that exists (others are left out). */
+  getPolicyDocuments(policyArns: readonly string[]): Promise<Map<string, string>>;
 }
 
 interface StsKeyRow {
@@ -78,6 +91,7 @@ export async function stsKeySetState(q: Queryable): Promise<StateEvent<"sts-key-
 
 /** The {@link StsKeyStore} part of the store. */
 export function createStsKeyStore(ctx: StoreContext): StsKeyStore {
+  const { partition } = ctx.options;
   const now = () => ctx.options.clock.now();
   const list = async (q: Queryable) =>
     (await q.query<StsKeyRow>("SELECT * FROM sts_keys ORDER BY created_at, key_id")).rows.map(toRecord);
@@ -125,6 +139,65 @@ export function createStsKeyStore(ctx: StoreContext): StsKeyStore {
         if (existing.length > 0) return { value: existing, events: [] };
         await addKey(q, 0);
         return { value: await list(q), events: [await stsKeySetState(q)] };
+      }),
+    getStsKeys: () =>
+      read(ctx, "GetStsKeys", async (q) => {
+        const r = await q.query<StsKeyRow>("SELECT * FROM sts_keys ORDER BY created_at, key_id");
+        return r.rows.map((row) => ({
+          ...toRecord(row),
+          key: Buffer.from(ctx.box.open(row.sealed_key, stsKeyAad(row.key_id)), "base64"),
+        }));
+      }),
+    getRolePolicies: (accountId, roleId) =>
+      read(ctx, "GetRolePolicies", async (q) => {
+        const role = await q.query<{ tags: TagRecord[] }>(
+          "SELECT tags FROM roles WHERE role_id = $2 AND account_id = $1",
+          [accountId, roleId],
+        );
+        const row = role.rows[0];
+        if (row === undefined) return undefined;
+        const policyArn = `'arn:${partition}:iam::' || p.account_id || ':policy' || p.path || p.policy_name`;
+        const r = await q.query<{ id: string; document: string; boundary: boolean }>(
+          `SELECT 'inline:' || r.role_name || '/' || i.policy_name AS id, i.document, false AS boundary
+             FROM inline_policies i JOIN roles r ON r.role_id = i.role_id WHERE i.role_id = $2
+           UNION ALL
+           SELECT ${policyArn}, v.document, false
+             FROM policy_attachments a JOIN managed_policies p ON p.policy_id = a.policy_id
+             JOIN policy_versions v ON v.policy_id = p.policy_id AND v.is_default
+            WHERE a.role_id = $2
+           UNION ALL
+           SELECT ${policyArn}, v.document, true
+             FROM roles r JOIN managed_policies p ON p.policy_id = r.permissions_boundary_id
+             JOIN policy_versions v ON v.policy_id = p.policy_id AND v.is_default
+            WHERE r.role_id = $2 AND r.account_id = $1`,
+          [accountId, roleId],
+        );
+        const boundary = r.rows.find((x) => x.boundary);
+        return {
+          identityPolicies: r.rows.filter((x) => !x.boundary).map((x) => ({ id: x.id, document: x.document })),
+          permissionsBoundary: boundary === undefined ? null : { id: boundary.id, document: boundary.document },
+          principalTags: row.tags,
+        };
+      }),
+    getPolicyDocuments: (policyArns) =>
+      read(ctx, "GetPolicyDocuments", async (q) => {
+        // arn:<partition>:iam::<account>:policy<path><name>, looked up by (account, name), then
+        // matched on the whole ARN (path and name exactly as stored).
+        const parsed = policyArns
+          .map((arn) => /^arn:[^:]+:iam::([^:]+):policy(\/(?:.*\/)?)([^/]+)$/.exec(arn))
+          .filter((m): m is RegExpExecArray => m !== null);
+        if (parsed.length === 0) return new Map();
+        const r = await q.query<{ arn: string; document: string }>(
+          `SELECT x.arn, v.document
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS x(arn, account_id, path, policy_name)
+             JOIN managed_policies p
+               ON p.account_id = x.account_id AND lower(p.policy_name) = lower(x.policy_name)
+              AND p.policy_name = x.policy_name AND p.path = x.path
+             JOIN policy_versions v ON v.policy_id = p.policy_id AND v.is_default
+            WHERE x.arn = 'arn:${partition}:iam::' || p.account_id || ':policy' || p.path || p.policy_name`,
+          [parsed.map((m) => m[0]), parsed.map((m) => m[1]), parsed.map((m) => m[2]), parsed.map((m) => m[3])],
+        );
+        return new Map(r.rows.map((x) => [x.arn, x.document]));
       }),
   };
 }
