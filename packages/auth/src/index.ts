@@ -1,14 +1,17 @@
 /**
  * Authentication pieces shared by the SDK, the control plane and the regions, with no Postgres or
  * Kafka dependency:
- * - SigV4 for gRPC: sign a call's canonical form (method path, `:authority`, `x-amz-date`, SHA-256
- *   of the serialized request) with `@smithy/signature-v4`, and verify it with a ±5 minute skew
- *   and a constant-time comparison.
+ * - SigV4 verification of a request from its parts ({@link verifySignedRequest}): what a region's
+ *   Authenticate does for a calling service's request, and what {@link verifyGrpcCall} does for a
+ *   gRPC call's metadata (the control plane); a session token is part of the canonical request.
+ * - SigV4 signing of gRPC calls and of requests given by parts (`@smithy/signature-v4`).
+ * - A failure limiter (token buckets of failed authentications per key id, per source).
  * - The secret box: AES-256-GCM sealing of secrets at rest (access-key secrets, MFA seeds) whose
  *   sealed form names its key id, so keys rotate; the control plane seals, the regions open the
  *   access-key secrets that change events carry.
  */
 
+export { createFailureLimiter, type FailureLimiter } from "./failure-limiter.ts";
 export { createSecretBox, type SecretBox, secretKeyId } from "./secret-box.ts";
 export {
   createSessionTokenCodec,
@@ -33,7 +36,20 @@ export {
   type SigningScope,
   SigV4Metadata,
   signGrpcCall,
-  type VerificationKey,
+  signRequest,
   type VerifyOptions,
   verifyGrpcCall,
 } from "./sigv4-grpc.ts";
+export {
+  claimedAccessKeyId,
+  deriveSigningKey,
+  type ParsedAuthorization,
+  parseAuthorization,
+  type SignedRequestParts,
+  SigV4Headers,
+  stringToSign,
+  type VerificationKey,
+  type VerifiedRequest,
+  type VerifyRequestOptions,
+  verifySignedRequest,
+} from "./sigv4-request.ts";

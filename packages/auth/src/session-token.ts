@@ -93,9 +93,10 @@ export interface SessionTokenCodec {
   /**
    * The claims of a token this set can open, unexpired at the clock's now. Throws
    * `InvalidClientTokenId` for anything malformed, tampered with, truncated or under a key the set
-   * does not hold, and `ExpiredToken` once `expiresAtMs` is past.
+   * does not hold, and `ExpiredToken` once `expiresAtMs` is past (unless `acceptExpired`: for a
+   * verifier that checks the signature first and the expiry itself).
    */
-  open(token: string): SessionClaims;
+  open(token: string, options?: { readonly acceptExpired?: boolean }): SessionClaims;
   /** The id of the key that seals. */
   readonly keyId: string;
 }
@@ -169,13 +170,11 @@ export function createSessionTokenCodec(options: SessionTokenCodecOptions): Sess
       const ct = Buffer.concat([cipher.update(JSON.stringify(claims), "utf8"), cipher.final()]);
       return Buffer.concat([header, iv, ct, cipher.getAuthTag()]).toString("base64url");
     },
-    open(token) {
+    open(token, openOptions) {
+      const acceptExpired = openOptions?.acceptExpired === true;
       const hit = opened.get(token);
       if (hit !== undefined) {
-        if (clock.now() >= hit.expiresAtMs) {
-          opened.delete(token);
-          throw expired();
-        }
+        if (!acceptExpired && clock.now() >= hit.expiresAtMs) throw expired();
         return hit;
       }
       if (token.length === 0) throw invalid("it is empty");
@@ -207,7 +206,7 @@ export function createSessionTokenCodec(options: SessionTokenCodecOptions): Sess
         // Authentic but unreadable: a writer of another payload version under the same key.
         throw invalid("its payload is not one this region reads", e);
       }
-      if (clock.now() >= claims.expiresAtMs) throw expired();
+      if (!acceptExpired && clock.now() >= claims.expiresAtMs) throw expired();
       if (opened.size >= MAX_OPENED) opened.delete(opened.keys().next().value as string);
       opened.set(token, claims);
       return claims;

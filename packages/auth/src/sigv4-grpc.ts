@@ -1,14 +1,7 @@
-import {
-  createHash,
-  createHmac,
-  createSecretKey,
-  type Hash,
-  type Hmac,
-  type KeyObject,
-  timingSafeEqual,
-} from "node:crypto";
+import { createHash, createHmac, createSecretKey, type Hash, type Hmac, type KeyObject } from "node:crypto";
 import { type Clock, IamError, systemClock } from "@gatehouse/core";
 import { SignatureV4 } from "@smithy/signature-v4";
+import { parseAuthorization, SigV4Headers, type VerificationKey, verifySignedRequest } from "./sigv4-request.ts";
 
 /** Long-term or temporary AWS-style credentials. */
 export interface Credentials {
@@ -36,12 +29,7 @@ export interface SigningScope {
 }
 
 /** Metadata keys carrying the signature (lower case, as gRPC requires). */
-export const SigV4Metadata = Object.freeze({
-  authorization: "authorization",
-  date: "x-amz-date",
-  contentSha256: "x-amz-content-sha256",
-  securityToken: "x-amz-security-token",
-} as const);
+export const SigV4Metadata = SigV4Headers;
 
 const SIGNED_HEADERS = new Set(["host", SigV4Metadata.date, SigV4Metadata.contentSha256]);
 
@@ -192,127 +180,119 @@ export async function signGrpcCall(
   return out;
 }
 
-/** What a verifier learns about a caller's key from the key id. */
-export interface VerificationKey {
-  readonly secretAccessKey: string;
-  readonly active: boolean;
-}
-
 /** Options of {@link verifyGrpcCall}. */
 export interface VerifyOptions extends SigningScope {
-  /** Looks up the secret of an access key id; `undefined` when the key is unknown. */
-  lookup(accessKeyId: string): Promise<VerificationKey | undefined>;
+  /**
+   * Looks up the secret of an access key id (with the call's session token, when it carried one
+   * and `acceptSessionTokens` is set); `undefined` when the key is unknown.
+   */
+  lookup(accessKeyId: string, sessionToken?: string): Promise<VerificationKey | undefined>;
+  /** Whether calls signed with temporary credentials may verify. Default false (InvalidClientTokenId). */
+  acceptSessionTokens?: boolean;
   clock?: Clock;
   /** Allowed clock skew in ms. Default 5 minutes. */
   maxSkewMs?: number;
 }
 
-const AUTH =
-  /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/;
-const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
-
-function incomplete(message: string, field = "authorization"): IamError {
-  return new IamError("IncompleteSignature", message, { field });
-}
-
 /**
- * Verifies a SigV4-signed gRPC call and returns the access key id that signed it. Errors are
- * AWS's: `MissingAuthenticationToken` (no signature at all), `IncompleteSignature` (malformed
- * parts), `InvalidClientTokenId` also for any `x-amz-security-token` (no temporary credentials yet), `RequestExpired` (date outside the skew),
- * `InvalidClientTokenId` (unknown or inactive key), `SignatureDoesNotMatch` (wrong secret, other
- * body, other method or host). Messages never contain secrets or the expected signature.
+ * Verifies a SigV4-signed gRPC call and returns the access key id that signed it: the call's
+ * canonical form (POST, the method path, `host` = `:authority`, the SHA-256 of the body) checked
+ * by {@link verifySignedRequest}, which also names the errors. A session token is part of the
+ * canonical request when present; calls carrying one fail with InvalidClientTokenId unless
+ * `acceptSessionTokens` is set.
  */
 export async function verifyGrpcCall(
   call: GrpcCallToSign,
   metadata: Readonly<Record<string, string | undefined>>,
   options: VerifyOptions,
-): Promise<{ accessKeyId: string; signedAtMs: number }> {
+): Promise<{ accessKeyId: string; signedAtMs: number; sessionToken?: string }> {
   const authorization = metadata[SigV4Metadata.authorization];
+  parseAuthorization(authorization);
   const amzDate = metadata[SigV4Metadata.date];
   const claimedHash = metadata[SigV4Metadata.contentSha256];
-  if (authorization === undefined || authorization === "") {
-    // AWS's name for a request without credentials; IncompleteSignature is for a malformed one.
-    throw new IamError("MissingAuthenticationToken", "the call is not signed: no authorization metadata", {
-      field: "authorization",
-    });
-  }
-  const m = AUTH.exec(authorization);
-  if (m === null) throw incomplete("authorization is not an AWS4-HMAC-SHA256 signature");
-  // Stryker disable next-line StringLiteral: equivalent, AUTH's groups are all mandatory, so the defaults (for strict indexing) never apply
-  const [, accessKeyId = "", scopeDate, region, service, signedHeaders = "", signature = ""] = m;
-  if (amzDate === undefined) throw incomplete("x-amz-date is missing", SigV4Metadata.date);
+  if (amzDate === undefined)
+    throw new IamError("IncompleteSignature", "x-amz-date is missing", { field: SigV4Metadata.date });
   // The payload hash is what ties the signature to the request body: a call without it is not
   // completely signed, whatever its signature says.
   if (claimedHash === undefined || claimedHash === "") {
-    throw incomplete("x-amz-content-sha256 is missing", SigV4Metadata.contentSha256);
-  }
-  const d = AMZ_DATE.exec(amzDate);
-  if (d === null) throw incomplete(`x-amz-date ${JSON.stringify(amzDate)} is not YYYYMMDDTHHMMSSZ`, SigV4Metadata.date);
-  const signedAtMs = Date.UTC(Number(d[1]), Number(d[2]) - 1, Number(d[3]), Number(d[4]), Number(d[5]), Number(d[6]));
-  const now = (options.clock ?? systemClock).now();
-  const skew = options.maxSkewMs ?? 5 * 60_000;
-  if (Math.abs(now - signedAtMs) > skew) {
-    throw new IamError(
-      "RequestExpired",
-      `the request was signed at ${amzDate}, more than ${skew / 1000} s from the server's time`,
-      {
-        field: SigV4Metadata.date,
-      },
-    );
-  }
-  const headers = new Set(signedHeaders.split(";"));
-  for (const h of SIGNED_HEADERS) {
-    if (!headers.has(h)) throw incomplete(`SignedHeaders must include ${h}`);
-  }
-  const expectedRegion = options.region ?? "us-east-1";
-  const expectedService = options.service ?? "iam";
-  if (scopeDate !== amzDate.slice(0, 8) || region !== expectedRegion || service !== expectedService) {
-    throw new IamError(
-      "SignatureDoesNotMatch",
-      `the credential scope must be <date of x-amz-date>/${expectedRegion}/${expectedService}/aws4_request`,
-      { field: "authorization" },
-    );
-  }
-  if (metadata[SigV4Metadata.securityToken] !== undefined) {
-    // Only long-term keys exist until STS issues temporary credentials, so any session token is
-    // unverifiable; ignoring it would let a caller believe it acts in a session it is not in.
-    throw new IamError(
-      "InvalidClientTokenId",
-      "x-amz-security-token is not accepted: temporary credentials are not supported, sign with a long-term access key and no session token",
-      { field: SigV4Metadata.securityToken },
-    );
-  }
-  const key = await options.lookup(accessKeyId);
-  if (key === undefined || !key.active) {
-    throw new IamError("InvalidClientTokenId", "the access key id in the request is not valid or not active", {
-      field: "authorization",
-    });
-  }
-  const actualHash = sha256Hex(call.body);
-  if (claimedHash !== actualHash) {
-    throw new IamError("SignatureDoesNotMatch", "the request body does not match the signed payload hash", {
+    throw new IamError("IncompleteSignature", "x-amz-content-sha256 is missing", {
       field: SigV4Metadata.contentSha256,
     });
   }
-  const expected = await sign(
-    call,
-    { accessKeyId, secretAccessKey: key.secretAccessKey },
-    { region: expectedRegion, service: expectedService },
-    new Date(signedAtMs),
-    actualHash,
+  const token = metadata[SigV4Metadata.securityToken];
+  return verifySignedRequest(
+    {
+      method: "POST",
+      path: call.method,
+      query: "",
+      headers: {
+        host: call.authority,
+        [SigV4Metadata.date]: amzDate,
+        [SigV4Metadata.contentSha256]: claimedHash,
+        ...(token === undefined ? {} : { [SigV4Metadata.securityToken]: token }),
+      },
+      payloadHash: sha256Hex(call.body),
+    },
+    authorization,
+    {
+      lookup: (id, sessionToken) => options.lookup(id, sessionToken),
+      requiredSignedHeaders: [SigV4Metadata.contentSha256],
+      // gRPC method paths hold only unreserved characters; the signer leaves them as they are.
+      uriEscapePath: false,
+      ...(options.region === undefined ? {} : { region: options.region }),
+      ...(options.service === undefined ? {} : { service: options.service }),
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      ...(options.maxSkewMs === undefined ? {} : { maxSkewMs: options.maxSkewMs }),
+      ...(options.acceptSessionTokens === undefined ? {} : { acceptSessionTokens: options.acceptSessionTokens }),
+    },
   );
-  // Stryker disable next-line OptionalChaining,StringLiteral: equivalent, the signer's authorization always ends in its Signature, so the match never fails
-  const expectedSig = /Signature=([0-9a-f]{64})$/.exec(expected.authorization ?? "")?.[1] ?? "";
-  // Stryker disable next-line StringLiteral: equivalent, hex digits are the same bytes in any encoding
-  const a = Buffer.from(expectedSig, "utf8");
-  // Stryker disable next-line StringLiteral: equivalent, AUTH admits only hex digits here
-  const b = Buffer.from(signature, "utf8");
-  if (a.length !== b.length || !timingSafeEqual(a, b)) {
-    throw new IamError(
-      "SignatureDoesNotMatch",
-      "the request signature does not match; check the secret access key and signing method",
-      { field: "authorization" },
-    );
+}
+
+/**
+ * Signs a request given by its parts (as an AWS SDK does, with `@smithy/signature-v4`): for
+ * callers of a region's Authenticate and for tests. Returns the headers to add (`authorization`,
+ * `x-amz-date`, and `x-amz-security-token` with temporary credentials, which the signature covers).
+ *
+ * @example
+ * const added = await signRequest({ method: "GET", path: "/", query: "Action=ListUsers", headers: { host }, body }, creds, { region: "eu-west-1", service: "iam" });
+ */
+export async function signRequest(
+  request: {
+    method: string;
+    path: string;
+    query?: Readonly<Record<string, string>>;
+    headers: Readonly<Record<string, string>>;
+    body: Uint8Array | string;
+  },
+  credentials: Credentials,
+  options: SigningScope & { clock?: Clock } = {},
+): Promise<Record<string, string>> {
+  const s = new SignatureV4({
+    credentials: {
+      accessKeyId: credentials.accessKeyId,
+      secretAccessKey: credentials.secretAccessKey,
+      ...(credentials.sessionToken === undefined ? {} : { sessionToken: credentials.sessionToken }),
+    },
+    region: options.region ?? "us-east-1",
+    service: options.service ?? "iam",
+    sha256: NodeSha256,
+  });
+  const host = request.headers.host ?? "";
+  const signed = await s.sign(
+    {
+      method: request.method,
+      protocol: "https:",
+      hostname: host,
+      path: request.path,
+      query: { ...(request.query ?? {}) },
+      headers: { ...request.headers },
+      body: request.body,
+    },
+    { signingDate: new Date((options.clock ?? systemClock).now()) },
+  );
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(signed.headers as Record<string, string>)) {
+    if (request.headers[k] === undefined) out[k] = v;
   }
-  return { accessKeyId, signedAtMs };
+  return out;
 }

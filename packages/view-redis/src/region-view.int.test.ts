@@ -225,4 +225,33 @@ describe("region view in Redis", () => {
     await Promise.all(readers);
     expect(reads).toBeGreaterThan(50);
   });
+
+  it("an access key's revisions name its id in the notification (created, deactivated, deleted) and its owner", async () => {
+    const acct = "333344445555";
+    const owner = `arn:aws:iam::${acct}:user/kim`;
+    const key = (status: "Active" | "Inactive"): TypedEntity => ({
+      kind: "access-key",
+      id: "AKIAVIEWTEST0000001",
+      state: {
+        accessKeyId: "AKIAVIEWTEST0000001",
+        accountId: acct,
+        userId: "AIDAKIM",
+        userName: "kim",
+        principalArn: owner,
+        status,
+        createdAtMs: 1,
+        secretCiphertext: Buffer.from("sealed").toString("base64"),
+      },
+    });
+    const tombstone: TypedEntity = { kind: "access-key", id: "AKIAVIEWTEST0000001", state: null };
+    for (const [r, entity] of [key("Active"), key("Inactive"), tombstone].entries()) {
+      expect((await view.applyRevision(acct, r + 1, "e1", [entity])).kind).toBe("applied");
+      await expect
+        .poll(() => notes.find((n) => n.type === "applied" && n.accountId === acct && n.revision === r + 1))
+        .toMatchObject({ accessKeys: ["AKIAVIEWTEST0000001"] });
+    }
+    expect(await view.readAccessKey("AKIAVIEWTEST0000001")).toBeUndefined();
+    const other = notes.find((n) => n.type === "applied" && n.accountId === ACCT && n.revision === 2);
+    expect(other).toMatchObject({ accessKeys: [] });
+  });
 });

@@ -49,6 +49,8 @@ export type ViewNotification =
       readonly principals: readonly string[];
       /** Resource ARNs whose stored resource policy the revision wrote or deleted. */
       readonly resources: readonly string[];
+      /** Access key ids the revision created, changed (status) or deleted. */
+      readonly accessKeys: readonly string[];
     }
   | { readonly type: "watermark"; readonly partition: number; readonly committedBeforeMs: number };
 
@@ -290,6 +292,7 @@ export function createRegionView(options: RegionViewOptions): RegionView {
         // Lua's cjson encodes an empty table as `{}`, not `[]`.
         const principals = Array.isArray(m.principals) ? m.principals.map(String) : [];
         const resources = Array.isArray(m.resources) ? m.resources.map(String) : [];
+        const accessKeys = Array.isArray(m.accessKeys) ? m.accessKeys.map(String) : [];
         return {
           type: "applied",
           accountId: m.accountId,
@@ -297,6 +300,7 @@ export function createRegionView(options: RegionViewOptions): RegionView {
           all: m.all === true,
           principals,
           resources,
+          accessKeys,
         };
       }
       if (m.type === "watermark" && typeof m.partition === "number" && typeof m.committedBeforeMs === "number") {

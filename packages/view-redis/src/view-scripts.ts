@@ -14,8 +14,8 @@
  * - `P generation`         random id of this copy of the view (the applier's consumer group includes it)
  * - `P accounts`           sorted set (all scores 0, so ordered by id) of the accounts applied
  * - `P wm`                 hash: partition → watermark `committed_before_ms`
- * - `P notify`             pub/sub channel: one JSON message per applied revision (the principals
- *                          and the resource-policy ARNs it changed) or watermark
+ * - `P notify`             pub/sub channel: one JSON message per applied revision (the principals,
+ *                          the resource-policy ARNs and the access key ids it changed) or watermark
  *
  * Keys are built inside the scripts, so this layout assumes one Redis node (no Cluster slots).
  */
@@ -51,6 +51,7 @@ end
 local targets = {}
 local all = false
 local resources = {}
+local accessKeys = {}
 local function addMembers(groupId)
   for _, m in ipairs(redis.call('SMEMBERS', a .. 'gm:' .. groupId)) do targets[m] = true end
 end
@@ -103,6 +104,7 @@ end
 for i = 0, n - 1 do
   affected(ARGV[6 + i * 4], ARGV[7 + i * 4])
   if ARGV[6 + i * 4] == 'resource-policy' then resources[#resources + 1] = ARGV[7 + i * 4] end
+  if ARGV[6 + i * 4] == 'access-key' then accessKeys[#accessKeys + 1] = ARGV[7 + i * 4] end
 end
 for i = 0, n - 1 do
   local kind = ARGV[6 + i * 4]
@@ -128,7 +130,8 @@ local list = {}
 for arn, _ in pairs(targets) do list[#list + 1] = arn end
 table.sort(list)
 redis.call('PUBLISH', p .. 'notify', cjson.encode({
-  type = 'applied', accountId = acct, revision = rev, all = all, principals = list, resources = resources
+  type = 'applied', accountId = acct, revision = rev, all = all, principals = list, resources = resources,
+  accessKeys = accessKeys
 }))
 local out = {'applied', rev, all and 1 or 0}
 for _, arn in ipairs(list) do out[#out + 1] = arn end

@@ -3,7 +3,7 @@ import { createManualClock } from "@gatehouse/core";
 import type { AccessKeyCredential } from "@gatehouse/store-postgres";
 import { iamErrorOf } from "@gatehouse/testkit";
 import { describe, expect, it } from "vitest";
-import { createAuthenticator, createFailureLimiter } from "./authenticator.ts";
+import { createAuthenticator } from "./authenticator.ts";
 
 const t0 = Date.parse("2026-01-01T00:00:00Z");
 const call = { method: "/gatehouse.v1.ControlService/GetUser", authority: "127.0.0.1:50051", body: Buffer.from("x") };
@@ -104,19 +104,5 @@ describe("authenticator", () => {
     expect(await failWith()).toBe("Throttling");
     clock.advance(1);
     expect((await auth.authenticate(call, await signGrpcCall(call, alice, { clock }))).kind).toBe("user");
-  });
-
-  it("bucket arithmetic: burst, refill rate, forgetting full buckets", () => {
-    const limiter = createFailureLimiter(2, 2);
-    expect(limiter.exhausted("k", t0)).toBe(false);
-    limiter.fail("k", t0);
-    expect(limiter.exhausted("k", t0)).toBe(false);
-    limiter.fail("k", t0);
-    expect(limiter.exhausted("k", t0)).toBe(true);
-    expect(limiter.exhausted("other", t0)).toBe(false);
-    expect(limiter.exhausted("k", t0 + 499)).toBe(true);
-    expect(limiter.exhausted("k", t0 + 500)).toBe(false);
-    expect(() => createFailureLimiter(0, 1)).toThrow(/perSecond > 0/);
-    expect(() => createFailureLimiter(1, 0)).toThrow(/burst >= 1/);
   });
 });

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
-import { verifyGrpcCall } from "@gatehouse/auth";
+import { claimedAccessKeyId, createFailureLimiter, verifyGrpcCall } from "@gatehouse/auth";
 import { type Clock, IamError, systemClock } from "@gatehouse/core";
 import type { AccessKeyCredential, IamStore } from "@gatehouse/store-postgres";
 import type { Caller } from "./caller.ts";
@@ -96,7 +96,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       unknown.delete(accessKeyId);
     },
     async authenticate(call, metadata) {
-      const claimed = claimedKeyId(metadata.authorization);
+      const claimed = claimedAccessKeyId(metadata.authorization);
       if (claimed !== undefined && failures.exhausted(claimed, clock.now())) {
         throw new IamError("Throttling", `too many failed authentications with access key id ${claimed}; retry later`, {
           field: "authorization",
@@ -147,50 +147,6 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
 }
 
 const MAX_UNKNOWN = 10_000;
-const MAX_BUCKETS = 10_000;
-
-/** The access key id a call claims (unverified), to key the failure limiter; undefined when absent. */
-function claimedKeyId(authorization: string | undefined): string | undefined {
-  const id = /Credential=([^/,\s]{1,128})\//.exec(authorization ?? "")?.[1];
-  return id;
-}
-
-/** Token buckets of failed authentications per access key id. */
-interface FailureLimiter {
-  /** Whether the key id has no failure left to spend now. */
-  exhausted(keyId: string, nowMs: number): boolean;
-  /** Spends one failure of the key id. */
-  fail(keyId: string, nowMs: number): void;
-}
-
-/**
- * A {@link FailureLimiter}: each key id's bucket holds up to `burst` failures and refills at
- * `perSecond`; a full bucket is forgotten, so only key ids failing lately take memory (at most
- * {@link MAX_BUCKETS}, the oldest dropped first: a dropped id merely starts with a full bucket).
- */
-export function createFailureLimiter(perSecond: number, burst: number): FailureLimiter {
-  if (!(perSecond > 0) || !Number.isInteger(burst) || burst < 1) {
-    throw new Error(`failure limiter needs perSecond > 0 and an integer burst >= 1, got ${perSecond} and ${burst}`);
-  }
-  const buckets = new Map<string, { tokens: number; atMs: number }>();
-  const level = (keyId: string, nowMs: number): number => {
-    const b = buckets.get(keyId);
-    if (b === undefined) return burst;
-    const tokens = Math.min(burst, b.tokens + (Math.max(0, nowMs - b.atMs) / 1000) * perSecond);
-    if (tokens >= burst) buckets.delete(keyId);
-    return tokens;
-  };
-  return {
-    exhausted: (keyId, nowMs) => level(keyId, nowMs) < 1,
-    fail(keyId, nowMs) {
-      const tokens = Math.max(0, level(keyId, nowMs) - 1);
-      buckets.delete(keyId);
-      if (buckets.size >= MAX_BUCKETS) buckets.delete(buckets.keys().next().value as string);
-      buckets.set(keyId, { tokens, atMs: nowMs });
-    },
-  };
-}
-
 /** The error for calls whose credentials are valid but belong to no account (the operator). */
 export function operatorCannot(operation: string): IamError {
   return new IamError("AccessDenied", `the operator credential can only create and export accounts, not ${operation}`);

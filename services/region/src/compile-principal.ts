@@ -7,7 +7,8 @@ import type { PrincipalSnapshot } from "@gatehouse/view-redis";
 export interface CompiledPrincipal {
   readonly arn: string;
   readonly accountId: string;
-  readonly kind: "user" | "role";
+  /** `root`: the account's root user, allowed everything in its account within the guardrails. */
+  readonly kind: "user" | "role" | "root";
   readonly name: string;
   readonly uniqueId: string;
   readonly tags: readonly { readonly key: string; readonly value: string }[];
@@ -36,6 +37,14 @@ function policyOf(text: string, kind: PolicyKind, id: string): Policy {
   if (parsed.size >= MAX_PARSED) parsed.delete(parsed.keys().next().value as string);
   parsed.set(key, policy);
   return policy;
+}
+
+/** The root user's identity side: everything in its account, as the control plane treats it. */
+const ALLOW_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}';
+
+/** Whether `arn` names an account's root user (`arn:aws:iam::ACCOUNT:root`). */
+export function isRootArn(arn: string): boolean {
+  return /^arn:aws:iam::\d{12}:root$/.test(arn);
 }
 
 /** The default version's document of a managed policy in the snapshot (undefined: not in the view). */
@@ -79,7 +88,9 @@ function callerPolicy(text: string, kind: PolicyKind, field: string): Policy {
 export function compilePrincipal(
   snapshot: PrincipalSnapshot,
   extras?: SimulationExtras,
+  rootArn?: string,
 ): CompiledPrincipal | undefined {
+  if (rootArn !== undefined) return compileRoot(snapshot, rootArn, extras);
   const principal = snapshot.principal;
   if (principal === undefined || principal.state === null) return undefined;
   const docs: Policy[] = [];
@@ -143,4 +154,41 @@ export function compilePrincipal(
         uniqueId: principal.state.roleId,
         bytes: 2048 + size * 8,
       };
+}
+
+/**
+ * Compiles an account's root user from a snapshot read for its ARN: AWS gives the root every
+ * permission in its own account, so its identity side allows everything, bounded only by the
+ * account's guardrails (SCP-like) and, at evaluation, explicit denies of resource policies;
+ * access to another account still needs that account's resource policy. Undefined when the
+ * region has no such account. Extras (Simulate) add nothing an allow-all does not already allow,
+ * but are parsed so a bad one is still named.
+ */
+function compileRoot(
+  snapshot: PrincipalSnapshot,
+  rootArn: string,
+  extras?: SimulationExtras,
+): CompiledPrincipal | undefined {
+  const account = snapshot.account?.state;
+  if (account === undefined || account === null) return undefined;
+  for (const [i, text] of (extras?.identityPolicies ?? []).entries()) {
+    callerPolicy(text, "identity", `extraIdentityPolicies[${i}]`);
+  }
+  let size = ALLOW_ALL.length;
+  const guardrails = account.guardrails.map((g) => {
+    size += g.document.length;
+    return policyOf(g.document, "scp", g.policyArn);
+  });
+  const identity = compileIdentity({ identityPolicies: [policyOf(ALLOW_ALL, "identity", rootArn)], guardrails });
+  return {
+    arn: rootArn,
+    accountId: account.accountId,
+    kind: "root",
+    name: "",
+    uniqueId: account.accountId,
+    tags: [],
+    identity,
+    revision: snapshot.applied.revision,
+    bytes: 2048 + size * 8,
+  };
 }

@@ -25,4 +25,21 @@ describe("loadRegionConfig", () => {
     );
     expect(() => loadRegionConfig(env, ["--role", "both"])).toThrow(/--role="both": must be applier, decider or all/);
   });
+
+  it("takes the control plane's secret keys (validated, never echoed), or none", () => {
+    const key = Buffer.alloc(32, 7).toString("base64");
+    const old = Buffer.alloc(32, 9).toString("base64");
+    const c = loadRegionConfig({ ...env, GATEHOUSE_SECRET_KEY: key, GATEHOUSE_SECRET_KEYS_PREVIOUS: old }, []);
+    expect(Buffer.from(c.secretKeys?.key ?? []).toString("base64")).toBe(key);
+    expect(c.secretKeys?.previous.map((k) => Buffer.from(k).toString("base64"))).toEqual([old]);
+    expect(loadRegionConfig(env, []).secretKeys).toBeUndefined();
+    const short = Buffer.alloc(16, 1).toString("base64");
+    expect(() => loadRegionConfig({ ...env, GATEHOUSE_SECRET_KEY: short }, [])).toThrow(
+      /GATEHOUSE_SECRET_KEY=\(hidden\): must be base64 of exactly 32 bytes/,
+    );
+    expect(() => loadRegionConfig({ ...env, GATEHOUSE_SECRET_KEY: short }, [])).not.toThrow(short);
+    expect(() => loadRegionConfig({ ...env, GATEHOUSE_SECRET_KEYS_PREVIOUS: old }, [])).toThrow(
+      /GATEHOUSE_SECRET_KEYS_PREVIOUS is set without GATEHOUSE_SECRET_KEY/,
+    );
+  });
 });

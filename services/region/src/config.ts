@@ -40,15 +40,17 @@ const EnvSchema = z.object({
     .regex(/^[A-Za-z0-9._-]{1,249}$/, "must be a legal Kafka topic name")
     .default("gatehouse.changes.v1"),
   /**
-   * The control plane's secret key (base64 of 32 bytes), and the ones rotated out of it
-   * (comma-separated): the region opens the STS key set and MFA seeds with them, in memory only.
-   * Without it the region serves no STS and refuses every session token.
+   * The control plane's secret key (base64 of 32 bytes), the same variable and value: it opens
+   * the access-key secrets the change events carry sealed, for Authenticate, and the STS key set
+   * and MFA seeds, for STS. Unset: the decider serves neither Authenticate (UNIMPLEMENTED) nor STS,
+   * and refuses every session token.
    */
   GATEHOUSE_SECRET_KEY: z
     .string()
     .transform((s) => Buffer.from(s, "base64"))
     .refine((b) => b.length === 32, "must be base64 of exactly 32 bytes")
     .optional(),
+  /** Keys rotated out of GATEHOUSE_SECRET_KEY (comma-separated base64), as the control plane's. */
   GATEHOUSE_SECRET_KEYS_PREVIOUS: z
     .string()
     .transform((s) =>
@@ -73,8 +75,8 @@ export interface RegionConfig {
   readonly kafka: { readonly brokers: readonly string[]; readonly topic: string; readonly groupId: string };
   readonly l1MaxBytes: number;
   readonly logLevel: string;
-  /** The secret keys (newest first) opening the STS key set and MFA seeds; absent: no STS. */
-  readonly secretKeys?: readonly Uint8Array[];
+  /** The secret-box keys opening access-key secrets (Authenticate); absent when not configured. */
+  readonly secretKeys?: { readonly key: Uint8Array; readonly previous: readonly Uint8Array[] };
 }
 
 /**
@@ -103,12 +105,18 @@ export function loadRegionConfig(
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const key = String(i.path[0] ?? "");
-      // A secret's value never reaches a log or an error message.
-      return `${key}=${/SECRET/.test(key) ? "(hidden)" : JSON.stringify(env[key])}: ${i.message}`;
+      // Keys are never echoed, even malformed ones.
+      const value = /SECRET/.test(key) ? "(hidden)" : JSON.stringify(env[key]);
+      return `${key}=${value}: ${i.message}`;
     });
     throw new Error(`invalid region configuration:\n  ${lines.join("\n  ")}`);
   }
   const e = parsed.data;
+  if (e.GATEHOUSE_SECRET_KEY === undefined && e.GATEHOUSE_SECRET_KEYS_PREVIOUS.length > 0) {
+    throw new Error(
+      "invalid region configuration:\n  GATEHOUSE_SECRET_KEYS_PREVIOUS is set without GATEHOUSE_SECRET_KEY",
+    );
+  }
   const [host = "0.0.0.0", port = "0"] = e.GATEHOUSE_REGION_LISTEN.split(/:(?=\d+$)/);
   return Object.freeze({
     role: roleArg,
@@ -125,6 +133,11 @@ export function loadRegionConfig(
     logLevel: e.GATEHOUSE_LOG_LEVEL,
     ...(e.GATEHOUSE_SECRET_KEY === undefined
       ? {}
-      : { secretKeys: Object.freeze([e.GATEHOUSE_SECRET_KEY, ...e.GATEHOUSE_SECRET_KEYS_PREVIOUS]) }),
+      : {
+          secretKeys: Object.freeze({
+            key: e.GATEHOUSE_SECRET_KEY,
+            previous: Object.freeze([...e.GATEHOUSE_SECRET_KEYS_PREVIOUS]),
+          }),
+        }),
   });
 }

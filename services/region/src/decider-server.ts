@@ -1,7 +1,9 @@
-import type { SecretBox } from "@gatehouse/auth";
-import { IamError, systemClock } from "@gatehouse/core";
+import { createSecretBox, type SecretBox } from "@gatehouse/auth";
+import { type Clock, IamError, systemClock } from "@gatehouse/core";
 import type { ContextValue as PolicyContextValue } from "@gatehouse/policy";
 import {
+  type AuthenticateRequest,
+  type AuthenticateResponse,
   type AuthorizeError,
   type AuthorizeRequest,
   type AuthorizeResponse,
@@ -26,9 +28,17 @@ import {
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { createDecider, type Decider, type DecisionRequest } from "./decider.ts";
+import {
+  type AuthenticatedPrincipal,
+  type AuthenticationInput,
+  createRequestAuthenticator,
+  type RequestAuthenticator,
+} from "./request-authenticator.ts";
+import type { SessionCredentialResolver } from "./session-credentials.ts";
 import { createStsIssuer, type StsIssuer } from "./sts-issuer.ts";
 import { createStsKeyring } from "./sts-keyring.ts";
-import { createStsService, RAW_STS_SERVICE, type StsCallAuthenticator } from "./sts-service.ts";
+import { createStsService, RAW_STS_SERVICE } from "./sts-service.ts";
+import { createStsCallAuthenticator, createStsSessionResolver } from "./sts-sessions.ts";
 
 /** Checks one BatchAuthorize call may carry. */
 export const MAX_BATCH = 1000;
@@ -41,8 +51,10 @@ export const ERROR_DETAIL_TRAILER = "gatehouse-error-bin";
 export interface DeciderServer {
   readonly port: number;
   readonly decider: Decider;
-  /** STS issuance over this decider (present when the region holds the secret keys). */
+  /** STS issuance over this decider (present when the server was given secret keys). */
   readonly sts?: StsIssuer;
+  /** Present when the server was given secret keys. */
+  readonly authenticator?: RequestAuthenticator;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -54,10 +66,16 @@ export interface DeciderServerOptions {
   readonly region: string;
   readonly l1MaxBytes: number;
   readonly logger: Logger;
-  /** Opens the STS key set (session tokens) and MFA seeds; absent: no sessions are served. */
-  readonly box?: SecretBox;
-  /** Verifies signed STS calls (absent: only AssumeRoleWithWebIdentity is served). */
-  readonly stsAuthenticator?: StsCallAuthenticator;
+  /**
+   * The control plane's secret-box keys, opening the access-key secrets of the view (Authenticate
+   * and AuthenticateAndAuthorize), the STS key set and MFA seeds (StsService, session tokens): all
+   * are served only with them (else UNIMPLEMENTED, and every session token is refused).
+   */
+  readonly secretKeys?: { readonly key: Uint8Array; readonly previous: readonly Uint8Array[] };
+  /** Temporary credentials (`ASIA…`); default: this region's STS sessions (with secret keys). */
+  readonly sessions?: SessionCredentialResolver;
+  /** The clock `x-amz-date`, session expiry and STS issuance are checked against. */
+  readonly clock?: Clock;
 }
 
 const DECISIONS = {
@@ -145,21 +163,125 @@ function unary<Req, Res>(
   };
 }
 
+const MAX_SIGNED_HEADERS = 64;
+const MAX_PART_CHARS = 16 * 1024;
+
+/** A value given both as its own field and in signed_headers must be the same. */
+function merged(headers: Record<string, string>, name: string, value: string, field: string): void {
+  if (value === "") return;
+  const there = headers[name];
+  if (there !== undefined && there !== value) {
+    throw new IamError("InvalidInput", `${field} and signedHeaders["${name}"] differ`, { field });
+  }
+  headers[name] = value;
+}
+
+/** Maps an AuthenticateRequest to the authenticator's input; bad shapes are INVALID_ARGUMENT naming the field. */
+function toAuthenticationInput(r: AuthenticateRequest, peer: string, prefix: string): AuthenticationInput {
+  const f = (name: string) => `${prefix}${name}`;
+  if (r.method === "") throw new IamError("InvalidInput", "method is required", { field: f("method") });
+  if (!/^[A-Za-z]{1,16}$/.test(r.method)) {
+    throw new IamError("InvalidInput", `method ${JSON.stringify(r.method.slice(0, 20))} is not an HTTP method`, {
+      field: f("method"),
+    });
+  }
+  if (!r.path.startsWith("/")) throw new IamError("InvalidInput", "path must begin with /", { field: f("path") });
+  for (const [name, value] of [
+    ["path", r.path],
+    ["query", r.query],
+    ["authorization", r.authorization],
+  ] as const) {
+    if (value.length > MAX_PART_CHARS) {
+      throw new IamError("InvalidInput", `${name} has ${value.length} characters, at most ${MAX_PART_CHARS}`, {
+        field: f(name),
+      });
+    }
+  }
+  const entries = Object.entries(r.signedHeaders);
+  if (entries.length > MAX_SIGNED_HEADERS) {
+    throw new IamError("InvalidInput", `signedHeaders has ${entries.length} headers, at most ${MAX_SIGNED_HEADERS}`, {
+      field: f("signedHeaders"),
+    });
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, value] of entries) {
+    const lower = name.toLowerCase();
+    if (value.length > MAX_PART_CHARS || headers[lower] !== undefined) {
+      throw new IamError("InvalidInput", `signedHeaders["${name}"] is too long or given twice`, {
+        field: f(`signedHeaders.${name}`),
+      });
+    }
+    headers[lower] = value;
+  }
+  merged(headers, "host", r.host, f("host"));
+  merged(headers, "x-amz-date", r.amzDate, f("amzDate"));
+  merged(headers, "x-amz-security-token", r.securityToken, f("securityToken"));
+  if (r.payloadSha256 === "") {
+    throw new IamError("InvalidInput", "payloadSha256 is required (hex SHA-256 of the body as received)", {
+      field: f("payloadSha256"),
+    });
+  }
+  return {
+    parts: { method: r.method, path: r.path, query: r.query, headers, payloadHash: r.payloadSha256 },
+    authorization: r.authorization,
+    service: r.service === "" ? "iam" : r.service,
+    source: r.source === "" ? peer : r.source,
+    uriEscapePath: !r.pathSingleEncoded,
+  };
+}
+
+function toAuthenticateResponse(p: AuthenticatedPrincipal): AuthenticateResponse {
+  return {
+    arn: p.arn,
+    accountId: p.accountId,
+    userId: p.userId,
+    principalType: p.type,
+    tags: p.tags.map((t) => ({ key: t.key, value: t.value })),
+    mfaPresent: p.mfaPresent,
+    accessKeyId: p.accessKeyId,
+    userName: p.userName,
+    signedAtMs: p.signedAtMs,
+  };
+}
+
 /**
- * Serves AuthorizerService (Authorize, BatchAuthorize, Simulate, GetRegionStatus) from a decider over the view;
- * Authenticate answers UNIMPLEMENTED for now.
+ * Serves AuthorizerService (Authorize, BatchAuthorize, Simulate, GetRegionStatus) from a decider over the view,
+ * and Authenticate / AuthenticateAndAuthorize when given the secret keys (else UNIMPLEMENTED).
  */
 export async function startDeciderServer(options: DeciderServerOptions): Promise<DeciderServer> {
   const { logger } = options;
+  const clock = options.clock ?? systemClock;
+  const secretBox: SecretBox | undefined =
+    options.secretKeys === undefined
+      ? undefined
+      : createSecretBox(options.secretKeys.key, [...options.secretKeys.previous]);
   const keyring =
-    options.box === undefined
+    secretBox === undefined
       ? undefined
-      : await createStsKeyring({ view: options.view, box: options.box, clock: systemClock, logger });
-  const decider = await createDecider({ ...options, ...(keyring === undefined ? {} : { keyring }) });
+      : await createStsKeyring({ view: options.view, box: secretBox, clock, logger: logger.child({ part: "sts" }) });
+  const decider = await createDecider({
+    ...options,
+    ...(options.clock === undefined ? {} : { now: () => clock.now() }),
+    ...(keyring === undefined ? {} : { keyring }),
+  });
   const sts =
-    keyring === undefined || options.box === undefined
+    keyring === undefined || secretBox === undefined
       ? undefined
-      : createStsIssuer({ decider, view: options.view, keyring, box: options.box, clock: systemClock });
+      : createStsIssuer({ decider, view: options.view, keyring, box: secretBox, clock });
+  const sessions =
+    options.sessions ?? (keyring === undefined ? undefined : createStsSessionResolver({ decider, keyring }));
+  const authenticator =
+    secretBox === undefined
+      ? undefined
+      : createRequestAuthenticator({
+          view: options.view,
+          decider,
+          secretBox,
+          region: options.region,
+          logger: logger.child({ part: "authenticator" }),
+          ...(sessions === undefined ? {} : { sessions }),
+          ...(options.clock === undefined ? {} : { clock: options.clock }),
+        });
 
   const answer = async (r: AuthorizeRequest, deadlineMs: number, field: string): Promise<AuthorizeResponse> => {
     const d = await decider.decide(toDecisionRequest(r, deadlineMs, field));
@@ -248,7 +370,45 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
       }
       return { results };
     }),
-    authenticate: unimplemented("Authenticate"),
+    authenticate:
+      authenticator === undefined
+        ? unimplemented("Authenticate")
+        : unary("Authenticate", logger, async (r: AuthenticateRequest, call) =>
+            toAuthenticateResponse(await authenticator.authenticate(toAuthenticationInput(r, call.getPeer(), ""))),
+          ),
+    authenticateAndAuthorize:
+      authenticator === undefined
+        ? unimplemented("AuthenticateAndAuthorize")
+        : unary("AuthenticateAndAuthorize", logger, async (r, call) => {
+            if (r.authenticate === undefined) {
+              throw new IamError("InvalidInput", "authenticate is required", { field: "authenticate" });
+            }
+            const check = r.authorize;
+            if (check === undefined)
+              throw new IamError("InvalidInput", "authorize is required", { field: "authorize" });
+            if (check.principal !== undefined) {
+              throw new IamError(
+                "InvalidInput",
+                "authorize.principal must be unset: the authenticated caller is the principal",
+                {
+                  field: "authorize.principal",
+                },
+              );
+            }
+            const input = toAuthenticationInput(r.authenticate, call.getPeer(), "authenticate.");
+            const deadlineMs = deadlineOf(call);
+            // Read-your-writes covers the key too: a key created or revoked at min_revision is seen.
+            if (check.minRevision !== undefined && check.minRevision.revision > 0) {
+              await decider.waitApplied(check.minRevision.accountId, Number(check.minRevision.revision), deadlineMs);
+            }
+            const who = await authenticator.authenticate(input);
+            const authorization = await answer(
+              { ...check, principal: { kind: { $case: "arn", value: who.arn } } },
+              deadlineMs,
+              "authorize.",
+            );
+            return { authenticated: toAuthenticateResponse(who), authorization };
+          }),
     getRegionStatus: unary("GetRegionStatus", logger, async (r: GetRegionStatusRequest) => {
       const size = r.pageSize === 0 ? 100 : r.pageSize;
       if (size > 1000) throw new IamError("InvalidInput", `pageSize ${size} is above 1000`, { field: "pageSize" });
@@ -290,7 +450,9 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
       createStsService({
         issuer: sts,
         unary: (method, fn) => unary(method, logger, fn),
-        ...(options.stsAuthenticator === undefined ? {} : { authenticate: options.stsAuthenticator }),
+        ...(authenticator === undefined
+          ? {}
+          : { authenticate: createStsCallAuthenticator({ authenticator, decider }) }),
       }),
     );
   }
@@ -305,6 +467,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
     port,
     decider,
     ...(sts === undefined ? {} : { sts }),
+    ...(authenticator === undefined ? {} : { authenticator }),
     async close(graceMs = 5000) {
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {

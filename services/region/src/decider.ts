@@ -8,10 +8,10 @@ import {
   type EvaluationResult,
   evaluateCompiled,
 } from "@gatehouse/policy";
-import type { RegionView } from "@gatehouse/view-redis";
+import type { RegionView, ViewNotification } from "@gatehouse/view-redis";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { type CompiledPrincipal, compilePrincipal, type SimulationExtras } from "./compile-principal.ts";
+import { type CompiledPrincipal, compilePrincipal, isRootArn, type SimulationExtras } from "./compile-principal.ts";
 import { PrincipalCache } from "./principal-cache.ts";
 import type { StsKeyring } from "./sts-keyring.ts";
 
@@ -68,9 +68,25 @@ export interface DeciderOptions {
   readonly keyring?: StsKeyring;
 }
 
+/** Told of every applied revision's notification, in order, before any waiter wakes. */
+export interface ViewListener {
+  applied(notification: Extract<ViewNotification, { type: "applied" }>): void;
+  /** Notifications may have been lost (the subscription reconnected): forget everything cached. */
+  reset(): void;
+}
+
 /** The decider: compiled principals cached in process, kept exact by the view's notifications. */
 export interface Decider {
   decide(request: DecisionRequest): Promise<DecisionResult>;
+  /**
+   * The principal (user, role or the account's root by `arn:aws:iam::ACCOUNT:root`) compiled at
+   * `atLeast` or later, from L1 or one shared load. NoSuchEntity when the region has none.
+   */
+  principal(accountId: string, arn: string, atLeast?: number): Promise<CompiledPrincipal>;
+  /** Resolves once `accountId` is applied at `revision` or above; ConsistencyTimeout at `deadlineMs`. */
+  waitApplied(accountId: string, revision: number, deadlineMs: number): Promise<void>;
+  /** Adds a listener of applied revisions (e.g. the authenticator's key cache). */
+  addListener(listener: ViewListener): void;
   readonly cache: PrincipalCache;
   /** Principals compiled so far (single-flight: concurrent misses for one principal compile once). */
   compiles(): number;
@@ -84,8 +100,6 @@ export interface Decider {
    * `InvalidClientTokenId` / `ExpiredToken` otherwise.
    */
   openSession(accessKeyId: string, sessionToken: string): Promise<SessionClaims>;
-  /** The compiled principal of an ARN (user or role) at `atLeast` or later (L1, else one shared load). */
-  principal(accountId: string, arn: string, atLeast?: number): Promise<CompiledPrincipal>;
   close(): Promise<void>;
 }
 
@@ -127,14 +141,12 @@ export function checkCallerContext(context: Readonly<Record<string, unknown>>): 
 
 const EMPTY_POLICY = '{"Version":"2012-10-17","Statement":[]}';
 
-/** The user or role a session stands on (root sessions are not served by Authorize yet). */
+/** The role, user or root a session stands on. */
 function baseArnOf(claims: SessionClaims): string {
   const p = claims.principal;
   if (p.kind === "assumed-role") return p.roleArn;
   if (p.kind === "user") return p.userArn;
-  throw new IamError("InvalidInput", "sessions of the account root are not served by Authorize yet", {
-    field: "principal.accessKeyId",
-  });
+  return `arn:aws:iam::${claims.accountId}:root`;
 }
 
 /** A stored resource policy lookup: the compiled policy, or none, as of `revision` of its account. */
@@ -181,6 +193,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
   const waiters = new Map<string, Set<{ revision: number; wake: () => void }>>();
   const loading = new Map<string, Promise<CompiledPrincipal | undefined>>();
   let compiles = 0;
+  const listeners: ViewListener[] = [];
   /** Stored resource policies looked up (`account\nARN`), present or absent, at the revision read. */
   const storedResources = new Map<string, StoredResource>();
   const resourceInvalidatedAt = new Map<string, number>();
@@ -225,6 +238,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       const hit = storedResources.get(key);
       if (hit !== undefined && hit.revision < n.revision) storedResources.delete(key);
     }
+    for (const l of listeners) l.applied(n);
     if (n.revision > (notified.get(n.accountId) ?? 0)) notified.set(n.accountId, n.revision);
     const set = waiters.get(n.accountId);
     if (set !== undefined) for (const w of set) if (w.revision <= n.revision) w.wake();
@@ -237,6 +251,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       cache.clear();
       storedResources.clear();
       notified.clear();
+      for (const l of listeners) l.reset();
       logger.warn("notification stream reconnected: L1 cleared");
     }
     subscribedOnce = true;
@@ -292,7 +307,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
         const generation = cache.generation;
         flight = view.readPrincipal(accountId, arn).then((snapshot) => {
           compiles++;
-          const compiled = compilePrincipal(snapshot);
+          const compiled = compilePrincipal(snapshot, undefined, isRootArn(arn) ? arn : undefined);
           if (compiled !== undefined) cache.set(compiled, generation);
           return compiled;
         });
@@ -317,7 +332,11 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
 
   /** A principal compiled with a simulation's extras, from a fresh snapshot (read after any wait). */
   const simulated = async (accountId: string, arn: string, extras: SimulationExtras): Promise<CompiledPrincipal> => {
-    const compiled = compilePrincipal(await view.readPrincipal(accountId, arn), extras);
+    const compiled = compilePrincipal(
+      await view.readPrincipal(accountId, arn),
+      extras,
+      isRootArn(arn) ? arn : undefined,
+    );
     if (compiled === undefined) {
       throw new IamError("NoSuchEntity", `the region has no principal ${arn} in account ${accountId}`, {
         field: "principal.arn",
@@ -402,6 +421,10 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     cache,
     openSession,
     principal: (accountId, arn, atLeast = 0) => principalAt(accountId, arn, atLeast),
+    waitApplied,
+    addListener(listener) {
+      listeners.push(listener);
+    },
     compiles: () => compiles,
     stalenessMs,
     watermarks: () => watermarks,
@@ -456,10 +479,10 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
           },
         );
       }
-      if (!/^(user|role)\//.test(arn.resource)) {
+      if (!/^(user|role)\//.test(arn.resource) && !isRootArn(principalArn)) {
         throw new IamError(
           "InvalidInput",
-          `principal ARN ${JSON.stringify(principalArn)} names no user or role (root and sessions are not served yet)`,
+          `principal ARN ${JSON.stringify(principalArn)} names no user, role or root (sessions are not served yet)`,
           { field: "principal.arn" },
         );
       }
@@ -498,7 +521,9 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       const context: Record<string, ContextValue> = { ...request.context };
       context["aws:PrincipalArn"] = principal.arn;
       context["aws:PrincipalAccount"] = principal.accountId;
-      context["aws:PrincipalType"] = principal.kind === "user" ? "User" : "AssumedRole";
+      // AWS's values: the root user is "Account" (its userid the account id), a user "User".
+      context["aws:PrincipalType"] =
+        principal.kind === "user" ? "User" : principal.kind === "root" ? "Account" : "AssumedRole";
       context["aws:userid"] = session === undefined ? principal.uniqueId : sessionUserId(session);
       if (principal.kind === "user") context["aws:username"] = principal.name;
       for (const t of principal.tags) context[`aws:PrincipalTag/${t.key}`] = t.value;

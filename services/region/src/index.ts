@@ -11,7 +11,16 @@ export {
   type Decider,
   type DecisionRequest,
   type DecisionResult,
+  type ViewListener,
 } from "./decider.ts";
 export { type DeciderServer, MAX_BATCH, startDeciderServer } from "./decider-server.ts";
 export { type Region, startRegion } from "./region.ts";
+export {
+  type AuthenticatedPrincipal,
+  type AuthenticationInput,
+  createRequestAuthenticator,
+  type RequestAuthenticator,
+  type RequestAuthenticatorOptions,
+} from "./request-authenticator.ts";
 export { type CompleteRevision, RevisionAssembler } from "./revision-assembler.ts";
+export type { ResolvedSession, SessionCredentialResolver, SessionPrincipal } from "./session-credentials.ts";

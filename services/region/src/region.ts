@@ -1,4 +1,3 @@
-import { createSecretBox } from "@gatehouse/auth";
 import { createRegionView, type RegionView } from "@gatehouse/view-redis";
 import { Redis } from "ioredis";
 import { Kafka, logLevel } from "kafkajs";
@@ -6,6 +5,7 @@ import type { Logger } from "pino";
 import { type Applier, startApplier } from "./applier.ts";
 import type { RegionConfig } from "./config.ts";
 import { type DeciderServer, startDeciderServer } from "./decider-server.ts";
+import type { SessionCredentialResolver } from "./session-credentials.ts";
 
 /** A running region process (applier, decider or both). */
 export interface Region {
@@ -21,6 +21,8 @@ export async function startRegion(options: {
   logger: Logger;
   /** The Redis view was lost under the applier, which stopped: the process should restart. */
   onViewLost?: () => void;
+  /** Temporary credentials for Authenticate (the STS side); none: `ASIA…` keys are refused. */
+  sessions?: SessionCredentialResolver;
 }): Promise<Region> {
   const { config, logger } = options;
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
@@ -53,9 +55,8 @@ export async function startRegion(options: {
         region: config.region,
         l1MaxBytes: config.l1MaxBytes,
         logger: logger.child({ role: "decider" }),
-        ...(config.secretKeys === undefined || config.secretKeys[0] === undefined
-          ? {}
-          : { box: createSecretBox(config.secretKeys[0], config.secretKeys.slice(1)) }),
+        ...(config.secretKeys === undefined ? {} : { secretKeys: config.secretKeys }),
+        ...(options.sessions === undefined ? {} : { sessions: options.sessions }),
       });
       closers.unshift(() => (decider as DeciderServer).close());
     }

@@ -40,6 +40,8 @@ export interface SignedStsCall {
   readonly authority: string;
   readonly body: Uint8Array;
   readonly metadata: Readonly<Record<string, string | undefined>>;
+  /** The caller's address (the connection's peer), for throttling failures per source. */
+  readonly source?: string;
 }
 
 /**
@@ -117,6 +119,7 @@ export function createStsService(options: StsServiceOptions): RawStsServiceServe
       authority: call.getHost(),
       body: call.request.raw,
       metadata,
+      ...(sourceIpOf(call.getPeer()) === undefined ? {} : { source: sourceIpOf(call.getPeer()) as string }),
     });
   };
   const deadlineOf = (call: ServerUnaryCall<unknown, unknown>) => {

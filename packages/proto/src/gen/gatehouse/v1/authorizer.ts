@@ -18,7 +18,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { ErrorDetail, Revision } from "./common.ts";
+import { ErrorDetail, Revision, Tag } from "./common.ts";
 
 export const protobufPackage = "gatehouse.v1";
 
@@ -238,21 +238,102 @@ export interface SimulateResponse {
   results: SimulateResult[];
 }
 
+/**
+ * A SigV4-signed request as the calling service received it; the region rebuilds the canonical
+ * request from these parts (it never takes a canonical request or a signature to compare from the
+ * caller). Failures are UNAUTHENTICATED with ErrorDetail aws_name MissingAuthenticationToken,
+ * IncompleteSignature, RequestExpired (x-amz-date more than 15 minutes from the region's clock),
+ * InvalidClientTokenId (unknown, inactive or deleted key; temporary credentials the region cannot
+ * resolve), SignatureDoesNotMatch; RESOURCE_EXHAUSTED "Throttling" after repeated failures of one
+ * access key id from one source, or of one source.
+ */
 export interface AuthenticateRequest {
-  /** The SigV4 Authorization header value and the signed request's parts. */
+  /** The SigV4 Authorization header value. */
   authorization: string;
+  /** x-amz-date; may instead be given in signed_headers. */
   amzDate: string;
+  /** x-amz-security-token (temporary credentials); may instead be given in signed_headers. */
   securityToken: string;
+  /** HTTP method, e.g. "GET" ("POST" for gRPC). */
   method: string;
+  /** The path as sent on the wire (percent-encoded as sent), e.g. "/a/b%20c". */
   path: string;
+  /** The Host header; may instead be given in signed_headers. */
   host: string;
+  /**
+   * Lower-case hex SHA-256 of the body the calling service received (computed by it), or
+   * "UNSIGNED-PAYLOAD" where the calling service allows unsigned bodies.
+   */
   payloadSha256: string;
+  /** The raw query string without "?", percent-encoded as sent ("" when none). */
+  query: string;
+  /**
+   * Values of the request's headers by lower-case name: at least every header SignedHeaders names
+   * (repeated headers joined with ","). host / x-amz-date / x-amz-security-token may be given here
+   * or in the fields above, not differently in both.
+   */
+  signedHeaders: { [key: string]: string };
+  /**
+   * The signing name of the calling service, which the credential scope must name (e.g. "s3",
+   * "queues"); default "iam". The scope's region must be this region's.
+   */
+  service: string;
+  /**
+   * Where the request came from as the calling service saw it (e.g. the client's IP address);
+   * failed authentications are throttled per access key id and source and per source, so one bad
+   * client cannot lock a key out for others. Default: the calling service's own address.
+   */
+  source: string;
+  /**
+   * Paths are canonicalized as SigV4 does for every AWS service but S3 (normalized, then
+   * URI-encoded again); true takes the path as it is (S3's rule).
+   */
+  pathSingleEncoded: boolean;
+}
+
+export interface AuthenticateRequest_SignedHeadersEntry {
+  key: string;
+  value: string;
 }
 
 export interface AuthenticateResponse {
+  /**
+   * The principal: arn:aws:iam::ACCOUNT:user/NAME, arn:aws:iam::ACCOUNT:root, or (temporary
+   * credentials) arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION.
+   */
   arn: string;
   accountId: string;
+  /** The user's unique id (AIDA…), the account id for the root, ROLEID:SESSION for a session. */
   userId: string;
+  /** "user", "root" or "assumed-role". */
+  principalType: string;
+  /** The principal's tags (a session's principal tags for assumed roles). */
+  tags: Tag[];
+  /** Whether the credentials were issued after an MFA check (false for long-term access keys). */
+  mfaPresent: boolean;
+  /** The access key id that signed the request. */
+  accessKeyId: string;
+  /** The user's name (empty for the root and sessions). */
+  userName: string;
+  /** When the request was signed (x-amz-date), epoch ms. */
+  signedAtMs: number;
+}
+
+export interface AuthenticateAndAuthorizeRequest {
+  authenticate?:
+    | AuthenticateRequest
+    | undefined;
+  /**
+   * The check, exactly as Authorize takes it, for the authenticated principal: its `principal`
+   * must be unset (INVALID_ARGUMENT otherwise). min_revision is waited for before authenticating,
+   * so a key created or revoked at that revision is seen.
+   */
+  authorize?: AuthorizeRequest | undefined;
+}
+
+export interface AuthenticateAndAuthorizeResponse {
+  authenticated?: AuthenticateResponse | undefined;
+  authorization?: AuthorizeResponse | undefined;
 }
 
 function createBaseGetRegionStatusRequest(): GetRegionStatusRequest {
@@ -2418,7 +2499,20 @@ export const SimulateResponse: MessageFns<SimulateResponse> = {
 };
 
 function createBaseAuthenticateRequest(): AuthenticateRequest {
-  return { authorization: "", amzDate: "", securityToken: "", method: "", path: "", host: "", payloadSha256: "" };
+  return {
+    authorization: "",
+    amzDate: "",
+    securityToken: "",
+    method: "",
+    path: "",
+    host: "",
+    payloadSha256: "",
+    query: "",
+    signedHeaders: {},
+    service: "",
+    source: "",
+    pathSingleEncoded: false,
+  };
 }
 
 export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
@@ -2443,6 +2537,21 @@ export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
     }
     if (message.payloadSha256 !== "") {
       writer.uint32(58).string(message.payloadSha256);
+    }
+    if (message.query !== "") {
+      writer.uint32(66).string(message.query);
+    }
+    globalThis.Object.entries(message.signedHeaders).forEach(([key, value]: [string, string]) => {
+      AuthenticateRequest_SignedHeadersEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
+    });
+    if (message.service !== "") {
+      writer.uint32(82).string(message.service);
+    }
+    if (message.source !== "") {
+      writer.uint32(90).string(message.source);
+    }
+    if (message.pathSingleEncoded !== false) {
+      writer.uint32(96).bool(message.pathSingleEncoded);
     }
     return writer;
   },
@@ -2516,6 +2625,49 @@ export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
             message.payloadSha256 = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.query = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            const entry9 = AuthenticateRequest_SignedHeadersEntry.decode(reader, reader.uint32());
+            if (entry9.value !== undefined) {
+              message.signedHeaders[entry9.key] = entry9.value;
+            }
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.pathSingleEncoded = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2549,6 +2701,41 @@ export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
         : isSet(object.payload_sha256)
         ? globalThis.String(object.payload_sha256)
         : "",
+      query: isSet(object.query) ? globalThis.String(object.query) : "",
+      signedHeaders: isObject(object.signedHeaders)
+        ? (globalThis.Object.entries(object.signedHeaders) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.signed_headers)
+        ? (globalThis.Object.entries(object.signed_headers) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      service: isSet(object.service) ? globalThis.String(object.service) : "",
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      pathSingleEncoded: isSet(object.pathSingleEncoded)
+        ? globalThis.Boolean(object.pathSingleEncoded)
+        : isSet(object.path_single_encoded)
+        ? globalThis.Boolean(object.path_single_encoded)
+        : false,
     };
   },
 
@@ -2575,6 +2762,27 @@ export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
     if (message.payloadSha256 !== "") {
       obj.payloadSha256 = message.payloadSha256;
     }
+    if (message.query !== "") {
+      obj.query = message.query;
+    }
+    if (message.signedHeaders) {
+      const entries = globalThis.Object.entries(message.signedHeaders) as [string, string][];
+      if (entries.length > 0) {
+        obj.signedHeaders = {};
+        entries.forEach(([k, v]) => {
+          obj.signedHeaders[k] = v;
+        });
+      }
+    }
+    if (message.service !== "") {
+      obj.service = message.service;
+    }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.pathSingleEncoded !== false) {
+      obj.pathSingleEncoded = message.pathSingleEncoded;
+    }
     return obj;
   },
 
@@ -2590,12 +2798,120 @@ export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
     message.path = object.path ?? "";
     message.host = object.host ?? "";
     message.payloadSha256 = object.payloadSha256 ?? "";
+    message.query = object.query ?? "";
+    message.signedHeaders = (globalThis.Object.entries(object.signedHeaders ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.service = object.service ?? "";
+    message.source = object.source ?? "";
+    message.pathSingleEncoded = object.pathSingleEncoded ?? false;
+    return message;
+  },
+};
+
+function createBaseAuthenticateRequest_SignedHeadersEntry(): AuthenticateRequest_SignedHeadersEntry {
+  return { key: "", value: "" };
+}
+
+export const AuthenticateRequest_SignedHeadersEntry: MessageFns<AuthenticateRequest_SignedHeadersEntry> = {
+  encode(message: AuthenticateRequest_SignedHeadersEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthenticateRequest_SignedHeadersEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthenticateRequest_SignedHeadersEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuthenticateRequest_SignedHeadersEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: AuthenticateRequest_SignedHeadersEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AuthenticateRequest_SignedHeadersEntry>): AuthenticateRequest_SignedHeadersEntry {
+    return AuthenticateRequest_SignedHeadersEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AuthenticateRequest_SignedHeadersEntry>): AuthenticateRequest_SignedHeadersEntry {
+    const message = createBaseAuthenticateRequest_SignedHeadersEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
 
 function createBaseAuthenticateResponse(): AuthenticateResponse {
-  return { arn: "", accountId: "", userId: "" };
+  return {
+    arn: "",
+    accountId: "",
+    userId: "",
+    principalType: "",
+    tags: [],
+    mfaPresent: false,
+    accessKeyId: "",
+    userName: "",
+    signedAtMs: 0,
+  };
 }
 
 export const AuthenticateResponse: MessageFns<AuthenticateResponse> = {
@@ -2608,6 +2924,24 @@ export const AuthenticateResponse: MessageFns<AuthenticateResponse> = {
     }
     if (message.userId !== "") {
       writer.uint32(26).string(message.userId);
+    }
+    if (message.principalType !== "") {
+      writer.uint32(34).string(message.principalType);
+    }
+    for (const v of message.tags) {
+      Tag.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.mfaPresent !== false) {
+      writer.uint32(48).bool(message.mfaPresent);
+    }
+    if (message.accessKeyId !== "") {
+      writer.uint32(58).string(message.accessKeyId);
+    }
+    if (message.userName !== "") {
+      writer.uint32(66).string(message.userName);
+    }
+    if (message.signedAtMs !== 0) {
+      writer.uint32(72).int64(message.signedAtMs);
     }
     return writer;
   },
@@ -2649,6 +2983,54 @@ export const AuthenticateResponse: MessageFns<AuthenticateResponse> = {
             message.userId = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.principalType = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.tags.push(Tag.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.mfaPresent = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.accessKeyId = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.userName = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.signedAtMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2674,6 +3056,34 @@ export const AuthenticateResponse: MessageFns<AuthenticateResponse> = {
         : isSet(object.user_id)
         ? globalThis.String(object.user_id)
         : "",
+      principalType: isSet(object.principalType)
+        ? globalThis.String(object.principalType)
+        : isSet(object.principal_type)
+        ? globalThis.String(object.principal_type)
+        : "",
+      tags: globalThis.Array.isArray(object?.tags)
+        ? object.tags.map((e: any) => Tag.fromJSON(e))
+        : [],
+      mfaPresent: isSet(object.mfaPresent)
+        ? globalThis.Boolean(object.mfaPresent)
+        : isSet(object.mfa_present)
+        ? globalThis.Boolean(object.mfa_present)
+        : false,
+      accessKeyId: isSet(object.accessKeyId)
+        ? globalThis.String(object.accessKeyId)
+        : isSet(object.access_key_id)
+        ? globalThis.String(object.access_key_id)
+        : "",
+      userName: isSet(object.userName)
+        ? globalThis.String(object.userName)
+        : isSet(object.user_name)
+        ? globalThis.String(object.user_name)
+        : "",
+      signedAtMs: isSet(object.signedAtMs)
+        ? globalThis.Number(object.signedAtMs)
+        : isSet(object.signed_at_ms)
+        ? globalThis.Number(object.signed_at_ms)
+        : 0,
     };
   },
 
@@ -2688,6 +3098,24 @@ export const AuthenticateResponse: MessageFns<AuthenticateResponse> = {
     if (message.userId !== "") {
       obj.userId = message.userId;
     }
+    if (message.principalType !== "") {
+      obj.principalType = message.principalType;
+    }
+    if (message.tags?.length) {
+      obj.tags = message.tags.map((e) => Tag.toJSON(e));
+    }
+    if (message.mfaPresent !== false) {
+      obj.mfaPresent = message.mfaPresent;
+    }
+    if (message.accessKeyId !== "") {
+      obj.accessKeyId = message.accessKeyId;
+    }
+    if (message.userName !== "") {
+      obj.userName = message.userName;
+    }
+    if (message.signedAtMs !== 0) {
+      obj.signedAtMs = Math.round(message.signedAtMs);
+    }
     return obj;
   },
 
@@ -2699,6 +3127,190 @@ export const AuthenticateResponse: MessageFns<AuthenticateResponse> = {
     message.arn = object.arn ?? "";
     message.accountId = object.accountId ?? "";
     message.userId = object.userId ?? "";
+    message.principalType = object.principalType ?? "";
+    message.tags = object.tags?.map((e) => Tag.fromPartial(e)) || [];
+    message.mfaPresent = object.mfaPresent ?? false;
+    message.accessKeyId = object.accessKeyId ?? "";
+    message.userName = object.userName ?? "";
+    message.signedAtMs = object.signedAtMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseAuthenticateAndAuthorizeRequest(): AuthenticateAndAuthorizeRequest {
+  return { authenticate: undefined, authorize: undefined };
+}
+
+export const AuthenticateAndAuthorizeRequest: MessageFns<AuthenticateAndAuthorizeRequest> = {
+  encode(message: AuthenticateAndAuthorizeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.authenticate !== undefined) {
+      AuthenticateRequest.encode(message.authenticate, writer.uint32(10).fork()).join();
+    }
+    if (message.authorize !== undefined) {
+      AuthorizeRequest.encode(message.authorize, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthenticateAndAuthorizeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthenticateAndAuthorizeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.authenticate = AuthenticateRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.authorize = AuthorizeRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuthenticateAndAuthorizeRequest {
+    return {
+      authenticate: isSet(object.authenticate) ? AuthenticateRequest.fromJSON(object.authenticate) : undefined,
+      authorize: isSet(object.authorize) ? AuthorizeRequest.fromJSON(object.authorize) : undefined,
+    };
+  },
+
+  toJSON(message: AuthenticateAndAuthorizeRequest): unknown {
+    const obj: any = {};
+    if (message.authenticate !== undefined) {
+      obj.authenticate = AuthenticateRequest.toJSON(message.authenticate);
+    }
+    if (message.authorize !== undefined) {
+      obj.authorize = AuthorizeRequest.toJSON(message.authorize);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AuthenticateAndAuthorizeRequest>): AuthenticateAndAuthorizeRequest {
+    return AuthenticateAndAuthorizeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AuthenticateAndAuthorizeRequest>): AuthenticateAndAuthorizeRequest {
+    const message = createBaseAuthenticateAndAuthorizeRequest();
+    message.authenticate = (object.authenticate !== undefined && object.authenticate !== null)
+      ? AuthenticateRequest.fromPartial(object.authenticate)
+      : undefined;
+    message.authorize = (object.authorize !== undefined && object.authorize !== null)
+      ? AuthorizeRequest.fromPartial(object.authorize)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAuthenticateAndAuthorizeResponse(): AuthenticateAndAuthorizeResponse {
+  return { authenticated: undefined, authorization: undefined };
+}
+
+export const AuthenticateAndAuthorizeResponse: MessageFns<AuthenticateAndAuthorizeResponse> = {
+  encode(message: AuthenticateAndAuthorizeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.authenticated !== undefined) {
+      AuthenticateResponse.encode(message.authenticated, writer.uint32(10).fork()).join();
+    }
+    if (message.authorization !== undefined) {
+      AuthorizeResponse.encode(message.authorization, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthenticateAndAuthorizeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthenticateAndAuthorizeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.authenticated = AuthenticateResponse.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.authorization = AuthorizeResponse.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuthenticateAndAuthorizeResponse {
+    return {
+      authenticated: isSet(object.authenticated) ? AuthenticateResponse.fromJSON(object.authenticated) : undefined,
+      authorization: isSet(object.authorization) ? AuthorizeResponse.fromJSON(object.authorization) : undefined,
+    };
+  },
+
+  toJSON(message: AuthenticateAndAuthorizeResponse): unknown {
+    const obj: any = {};
+    if (message.authenticated !== undefined) {
+      obj.authenticated = AuthenticateResponse.toJSON(message.authenticated);
+    }
+    if (message.authorization !== undefined) {
+      obj.authorization = AuthorizeResponse.toJSON(message.authorization);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AuthenticateAndAuthorizeResponse>): AuthenticateAndAuthorizeResponse {
+    return AuthenticateAndAuthorizeResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AuthenticateAndAuthorizeResponse>): AuthenticateAndAuthorizeResponse {
+    const message = createBaseAuthenticateAndAuthorizeResponse();
+    message.authenticated = (object.authenticated !== undefined && object.authenticated !== null)
+      ? AuthenticateResponse.fromPartial(object.authenticated)
+      : undefined;
+    message.authorization = (object.authorization !== undefined && object.authorization !== null)
+      ? AuthorizeResponse.fromPartial(object.authorization)
+      : undefined;
     return message;
   },
 };
@@ -2750,6 +3362,20 @@ export const AuthorizerServiceService = {
       Buffer.from(AuthenticateResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AuthenticateResponse => AuthenticateResponse.decode(value),
   },
+  /** Authenticate, then Authorize the authenticated principal (exactly as Authorize), in one call. */
+  authenticateAndAuthorize: {
+    path: "/gatehouse.v1.AuthorizerService/AuthenticateAndAuthorize" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AuthenticateAndAuthorizeRequest): Buffer =>
+      Buffer.from(AuthenticateAndAuthorizeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AuthenticateAndAuthorizeRequest =>
+      AuthenticateAndAuthorizeRequest.decode(value),
+    responseSerialize: (value: AuthenticateAndAuthorizeResponse): Buffer =>
+      Buffer.from(AuthenticateAndAuthorizeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AuthenticateAndAuthorizeResponse =>
+      AuthenticateAndAuthorizeResponse.decode(value),
+  },
   /** What this region has applied and how fresh it is, as the answering decider sees it. */
   getRegionStatus: {
     path: "/gatehouse.v1.AuthorizerService/GetRegionStatus" as const,
@@ -2771,6 +3397,8 @@ export interface AuthorizerServiceServer extends UntypedServiceImplementation {
   simulate: handleUnaryCall<SimulateRequest, SimulateResponse>;
   /** Verifies a SigV4-signed request's credentials (long-term or temporary) and names the caller. */
   authenticate: handleUnaryCall<AuthenticateRequest, AuthenticateResponse>;
+  /** Authenticate, then Authorize the authenticated principal (exactly as Authorize), in one call. */
+  authenticateAndAuthorize: handleUnaryCall<AuthenticateAndAuthorizeRequest, AuthenticateAndAuthorizeResponse>;
   /** What this region has applied and how fresh it is, as the answering decider sees it. */
   getRegionStatus: handleUnaryCall<GetRegionStatusRequest, GetRegionStatusResponse>;
 }
@@ -2837,6 +3465,22 @@ export interface AuthorizerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AuthenticateResponse) => void,
+  ): ClientUnaryCall;
+  /** Authenticate, then Authorize the authenticated principal (exactly as Authorize), in one call. */
+  authenticateAndAuthorize(
+    request: AuthenticateAndAuthorizeRequest,
+    callback: (error: ServiceError | null, response: AuthenticateAndAuthorizeResponse) => void,
+  ): ClientUnaryCall;
+  authenticateAndAuthorize(
+    request: AuthenticateAndAuthorizeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AuthenticateAndAuthorizeResponse) => void,
+  ): ClientUnaryCall;
+  authenticateAndAuthorize(
+    request: AuthenticateAndAuthorizeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AuthenticateAndAuthorizeResponse) => void,
   ): ClientUnaryCall;
   /** What this region has applied and how fresh it is, as the answering decider sees it. */
   getRegionStatus(
