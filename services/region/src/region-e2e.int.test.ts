@@ -1,11 +1,12 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: IAM policy variables are literal ${…} text
 // End to end: a real control plane (Postgres, outbox relay to Kafka) and two regions (applier and
 // decider each, their own Redis), talking only through the change topic.
-import { randomBytes } from "node:crypto";
-import { createSigningInterceptor } from "@gatehouse/auth";
+import { createHash, randomBytes } from "node:crypto";
+import { createSigningInterceptor, signRequest } from "@gatehouse/auth";
 import { loadControlPlaneConfig, startControlPlane } from "@gatehouse/control-plane";
 import {
   type AssumeRoleResponse,
+  type AuthenticateResponse,
   type AuthorizeRequest,
   type AuthorizeResponse,
   AuthorizerServiceClient,
@@ -13,6 +14,8 @@ import {
   ControlServiceService,
   Decision,
   EntityType,
+  type GetCallerIdentityResponse,
+  type GetSessionTokenResponse,
   StsServiceClient,
 } from "@gatehouse/proto";
 import { createTestKeyPrefix, createTestSchema, createTestTopic, regionRedis, testInfra } from "@gatehouse/testkit";
@@ -471,6 +474,147 @@ describe("control plane → Kafka → two regions (end to end)", () => {
     } finally {
       clientA?.close();
       clientB?.close();
+      operator.close();
+      root.close();
+    }
+  });
+
+  it("STS over gRPC, signed: AssumeRole with a user's key in one region, GetCallerIdentity and Authenticate with the session in the other, GetSessionToken; bad signatures refused", async () => {
+    const operator = controlClient(cpAddress, OPERATOR);
+    const account = await operator.call("createAccount", { accountAlias: "" });
+    const accountId = account.accountId as string;
+    const root = controlClient(cpAddress, {
+      accessKeyId: account.rootAccessKeyId,
+      secretAccessKey: account.rootSecretAccessKey,
+    });
+    const clients: StsServiceClient[] = [];
+    const stsClient = (
+      region: Region,
+      creds: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
+    ) => {
+      const authority = `127.0.0.1:${region.decider?.port}`;
+      const c = new StsServiceClient(authority, credentials.createInsecure(), {
+        interceptors: [
+          createSigningInterceptor({ credentials: creds, authority, region: regionNameOf(region), service: "sts" }),
+        ],
+      });
+      clients.push(c);
+      return c;
+    };
+    const regionNameOf = (r: Region) => (r === regions[0] ? "us-east-1" : "eu-west-1");
+    const unary = <Res>(f: (cb: (e: ServiceError | null, res: Res) => void) => void) =>
+      new Promise<Res>((resolve, reject) => f((e, res) => (e === null ? resolve(res) : reject(e))));
+    try {
+      await root.call("createUser", { userName: "bob" });
+      const key = await root.call("createAccessKey", { userName: "bob" });
+      await root.call("createRole", {
+        roleName: "ops",
+        assumeRolePolicyDocument: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            { Effect: "Allow", Principal: { AWS: `arn:aws:iam::${accountId}:user/bob` }, Action: "sts:AssumeRole" },
+          ],
+        }),
+      });
+      const put = await root.call("putInlinePolicy", {
+        entityType: EntityType.ENTITY_TYPE_ROLE,
+        entityName: "ops",
+        policyName: "read",
+        policyDocument: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }],
+        }),
+      });
+      const revision = { accountId, revision: Number(put.revision.revision) };
+      for (const r of regions) {
+        await r.decider?.decider.waitApplied(accountId, revision.revision, Date.now() + 15_000);
+      }
+      const [a, b] = regions as [Region, Region];
+      const bob = { accessKeyId: key.accessKey.accessKeyId as string, secretAccessKey: key.secretAccessKey as string };
+      const assumed = await unary<AssumeRoleResponse>((cb) =>
+        stsClient(a, bob).assumeRole(
+          {
+            roleArn: `arn:aws:iam::${accountId}:role/ops`,
+            roleSessionName: "signed",
+            durationSeconds: 900,
+            externalId: "",
+            serialNumber: "",
+            tokenCode: "",
+            policy: "",
+            policyArns: [],
+            tags: [],
+            transitiveTagKeys: [],
+            minRevision: revision,
+          },
+          cb,
+        ),
+      );
+      const creds = assumed.credentials;
+      if (creds === undefined) throw new Error("no credentials");
+      expect(creds.accessKeyId).toMatch(/^ASIA/);
+      const session = {
+        accessKeyId: creds.accessKeyId,
+        secretAccessKey: creds.secretAccessKey,
+        sessionToken: creds.sessionToken,
+      };
+      const who = await unary<GetCallerIdentityResponse>((cb) => stsClient(b, session).getCallerIdentity({}, cb));
+      expect(who).toEqual({
+        account: accountId,
+        arn: `arn:aws:sts::${accountId}:assumed-role/ops/signed`,
+        userId: expect.stringMatching(/^AROA.+:signed$/),
+      });
+      const bobIs = await unary<GetCallerIdentityResponse>((cb) => stsClient(b, bob).getCallerIdentity({}, cb));
+      expect(bobIs.arn).toBe(`arn:aws:iam::${accountId}:user/bob`);
+      // A session cannot call GetSessionToken; the user can.
+      const refused = await unary((cb) =>
+        stsClient(b, session).getSessionToken({ durationSeconds: 900, serialNumber: "", tokenCode: "" }, cb),
+      ).catch((e: ServiceError) => e);
+      expect((refused as ServiceError).code).toBe(7);
+      const own = await unary<GetSessionTokenResponse>((cb) =>
+        stsClient(b, bob).getSessionToken({ durationSeconds: 900, serialNumber: "", tokenCode: "" }, cb),
+      );
+      expect(own.credentials?.accessKeyId).toMatch(/^ASIA/);
+      // Wrong secret, or the session's key id with another session's token: UNAUTHENTICATED.
+      const wrong = await unary((cb) =>
+        stsClient(b, { ...bob, secretAccessKey: "x".repeat(40) }).getCallerIdentity({}, cb),
+      ).catch((e: ServiceError) => e);
+      expect((wrong as ServiceError).code).toBe(16);
+      const swapped = await unary((cb) =>
+        stsClient(b, { ...session, sessionToken: own.credentials?.sessionToken ?? "" }).getCallerIdentity({}, cb),
+      ).catch((e: ServiceError) => e);
+      expect((swapped as ServiceError).code).toBe(16);
+      // The same session through Authenticate (a calling service's request, signed for its own name).
+      const host = "queues.example.com";
+      const added = await signRequest({ method: "GET", path: "/q", headers: { host }, body: "" }, session, {
+        region: "eu-west-1",
+        service: "queues",
+      });
+      const authed = await unary<AuthenticateResponse>((cb) =>
+        (deciders[1] as AuthorizerServiceClient).authenticate(
+          {
+            authorization: added.authorization ?? "",
+            amzDate: added["x-amz-date"] ?? "",
+            securityToken: added["x-amz-security-token"] ?? "",
+            method: "GET",
+            path: "/q",
+            host,
+            payloadSha256: createHash("sha256").update("").digest("hex"),
+            query: "",
+            signedHeaders: Object.fromEntries(
+              Object.entries(added).filter(
+                ([k]) => k !== "authorization" && k !== "x-amz-date" && k !== "x-amz-security-token",
+              ),
+            ),
+            service: "queues",
+            source: "10.0.0.1",
+            pathSingleEncoded: false,
+          },
+          cb,
+        ),
+      );
+      expect(authed.arn).toBe(`arn:aws:sts::${accountId}:assumed-role/ops/signed`);
+    } finally {
+      for (const c of clients) c.close();
       operator.close();
       root.close();
     }
