@@ -33,7 +33,10 @@ const OPERATOR = { accessKeyId: "AKIAOPERATORREGION00", secretAccessKey: randomB
 
 type Unary = Record<string, (req: unknown, md: Metadata, cb: (e: ServiceError | null, res: unknown) => void) => void>;
 
-function controlClient(address: string, creds: { accessKeyId: string; secretAccessKey: string }) {
+function controlClient(
+  address: string,
+  creds: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
+) {
   const client = new ControlServiceClient(address, credentials.createInsecure(), {
     interceptors: [createSigningInterceptor({ credentials: creds, authority: address })],
   });
@@ -522,7 +525,7 @@ describe("control plane → Kafka → two regions (end to end)", () => {
         policyName: "read",
         policyDocument: JSON.stringify({
           Version: "2012-10-17",
-          Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }],
+          Statement: [{ Effect: "Allow", Action: ["s3:GetObject", "iam:GetUser"], Resource: "*" }],
         }),
       });
       const revision = { accountId, revision: Number(put.revision.revision) };
@@ -613,6 +616,22 @@ describe("control plane → Kafka → two regions (end to end)", () => {
         ),
       );
       expect(authed.arn).toBe(`arn:aws:sts::${accountId}:assumed-role/ops/signed`);
+      // The control plane verifies the same session (its own copy of the key set) and authorizes
+      // it with the role's policies: GetUser allowed, CreateUser not; a tampered token refused.
+      const asSession = controlClient(cpAddress, session);
+      const asTampered = controlClient(cpAddress, {
+        ...session,
+        sessionToken: `${session.sessionToken.slice(0, -2)}AA`,
+      });
+      try {
+        const got = await asSession.call("getUser", { userName: "bob" });
+        expect(got.user.userName).toBe("bob");
+        await expect(asSession.call("createUser", { userName: "eve" })).rejects.toMatchObject({ code: 7 });
+        await expect(asTampered.call("getUser", { userName: "bob" })).rejects.toMatchObject({ code: 16 });
+      } finally {
+        asSession.close();
+        asTampered.close();
+      }
     } finally {
       for (const c of clients) c.close();
       operator.close();
