@@ -290,7 +290,10 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
           `durationSeconds ${duration} is outside 900..${max}${chained ? " (role chaining is capped at 3600)" : ""}`,
         );
       }
-      if (caller.kind === "long-term" && caller.userId === null) {
+      if (
+        (caller.kind === "long-term" && caller.userId === null) ||
+        (caller.kind === "session" && caller.claims.principal.kind === "root")
+      ) {
         throw denied(callerArn, "sts:AssumeRole", r.roleArn, " (the account root cannot assume roles)");
       }
       let mfaAuthTimeMs: number | undefined;

@@ -300,6 +300,20 @@ describe("STS in two regions (real Redis views, injected clock)", () => {
   });
 
   it("AssumeRole: explicit deny and missing allow in the trust policy are AccessDenied", async () => {
+    // The account root cannot assume roles, neither with its keys nor with a root session.
+    const root: StsCaller = {
+      kind: "long-term",
+      accessKeyId: "AKIAROOT000000000000",
+      accountId: A,
+      principalArn: `arn:aws:iam::${A}:root`,
+      userId: null,
+      userName: null,
+    };
+    const rootSession = await ra.sts.getSessionToken(root, { durationSeconds: 900, serialNumber: "", tokenCode: "" });
+    expect(rootSession.claims.principal.kind).toBe("root");
+    for (const caller of [root, sessionCaller(rootSession)]) {
+      expect((await refusal(assume(ra, caller, { roleArn: `arn:aws:iam::${A}:role/app` }))).message).toContain("root");
+    }
     for (const name of ["denied", "other", "nonexistent"]) {
       const e = await refusal(assume(ra, alice(), { roleArn: `arn:aws:iam::${A}:role/${name}` }));
       expect(e.awsName, name).toBe("AccessDenied");
