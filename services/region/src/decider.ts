@@ -257,6 +257,9 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     subscribedOnce = true;
   });
   await subscriber.subscribe(view.channel);
+  // The key set may have been applied between the keyring's first read and the subscription (no
+  // notification reached us for it): read it again now that every later change is notified.
+  await options.keyring?.reload();
   for (const [p, ms] of await view.watermarks()) watermarks.set(p, ms);
 
   /** Resolves once `accountId` is applied at `revision` or above; throws ConsistencyTimeout at the deadline. */

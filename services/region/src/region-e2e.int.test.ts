@@ -21,6 +21,7 @@ import {
 import { createTestKeyPrefix, createTestSchema, createTestTopic, regionRedis, testInfra } from "@gatehouse/testkit";
 import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { generate } from "otplib";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadRegionConfig } from "./config.ts";
@@ -531,6 +532,8 @@ describe("control plane → Kafka → two regions (end to end)", () => {
       const revision = { accountId, revision: Number(put.revision.revision) };
       for (const r of regions) {
         await r.decider?.decider.waitApplied(accountId, revision.revision, Date.now() + 15_000);
+        // The first STS key (the system account's first revision, made at the control plane's start).
+        await r.decider?.decider.waitApplied("000000000000", 1, Date.now() + 15_000);
       }
       const [a, b] = regions as [Region, Region];
       const bob = { accessKeyId: key.accessKey.accessKeyId as string, secretAccessKey: key.secretAccessKey as string };
@@ -577,6 +580,48 @@ describe("control plane → Kafka → two regions (end to end)", () => {
         stsClient(b, bob).getSessionToken({ durationSeconds: 900, serialNumber: "", tokenCode: "" }, cb),
       );
       expect(own.credentials?.accessKeyId).toMatch(/^ASIA/);
+      // MFA: a device created and enabled on the control plane; its sealed seed reaches the region,
+      // which checks the code itself (once), and the control plane lets only the MFA session call IAM.
+      await root.call("putInlinePolicy", {
+        entityType: EntityType.ENTITY_TYPE_USER,
+        entityName: "bob",
+        policyName: "self",
+        policyDocument: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Action: "iam:GetUser", Resource: "*" }],
+        }),
+      });
+      const device = await root.call("createVirtualMfaDevice", { virtualMfaDeviceName: "bob-phone", path: "/" });
+      const t = Math.floor(Date.now() / 1000);
+      const enabled = await root.call("enableMfaDevice", {
+        userName: "bob",
+        serialNumber: device.serialNumber,
+        authenticationCode1: await generate({ secret: device.base32StringSeed, epoch: t - 30 }),
+        authenticationCode2: await generate({ secret: device.base32StringSeed, epoch: t }),
+      });
+      await b.decider?.decider.waitApplied(accountId, Number(enabled.revision.revision), Date.now() + 15_000);
+      const code = await generate({ secret: device.base32StringSeed, epoch: Math.floor(Date.now() / 1000) });
+      const withMfa = { durationSeconds: 900, serialNumber: device.serialNumber as string, tokenCode: code };
+      const mfaSession = await unary<GetSessionTokenResponse>((cb) => stsClient(b, bob).getSessionToken(withMfa, cb));
+      const replay = await unary((cb) => stsClient(b, bob).getSessionToken(withMfa, cb)).catch((e: ServiceError) => e);
+      expect((replay as ServiceError).code).toBe(7);
+      const asMfa = controlClient(cpAddress, {
+        accessKeyId: mfaSession.credentials?.accessKeyId ?? "",
+        secretAccessKey: mfaSession.credentials?.secretAccessKey ?? "",
+        sessionToken: mfaSession.credentials?.sessionToken ?? "",
+      });
+      const asNoMfa = controlClient(cpAddress, {
+        accessKeyId: own.credentials?.accessKeyId ?? "",
+        secretAccessKey: own.credentials?.secretAccessKey ?? "",
+        sessionToken: own.credentials?.sessionToken ?? "",
+      });
+      try {
+        expect((await asMfa.call("getUser", { userName: "bob" })).user.userName).toBe("bob");
+        await expect(asNoMfa.call("getUser", { userName: "bob" })).rejects.toMatchObject({ code: 7 });
+      } finally {
+        asMfa.close();
+        asNoMfa.close();
+      }
       // Wrong secret, or the session's key id with another session's token: UNAUTHENTICATED.
       const wrong = await unary((cb) =>
         stsClient(b, { ...bob, secretAccessKey: "x".repeat(40) }).getCallerIdentity({}, cb),
