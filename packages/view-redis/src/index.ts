@@ -11,8 +11,12 @@ export {
   type ApplyOutcome,
   createRegionView,
   type Invalidation,
+  type PartitionLag,
   type PrincipalSnapshot,
   type RegionView,
   type RegionViewOptions,
+  type ReplaceOutcome,
+  type ViewBootstrap,
   type ViewNotification,
+  type ViewSize,
 } from "./region-view.ts";

@@ -177,9 +177,93 @@ describe("region view in Redis", () => {
     });
   });
 
+  it("a gapped account is replaced whole from an export: old entities and indexes gone, one invalidation, then resumes", async () => {
+    expect(await view.gappedAccounts()).toContain(ACCT);
+    const write = policy("write");
+    const erin = user("erin", { attachedPolicies: [ref(write)] });
+    const key: TypedEntity = {
+      kind: "access-key",
+      id: "AKIAERIN000000000001",
+      state: {
+        accessKeyId: "AKIAERIN000000000001",
+        accountId: ACCT,
+        userId: erin.id,
+        userName: "erin",
+        principalArn: arn("user", "erin"),
+        status: "Active",
+        createdAtMs: 1,
+        secretCiphertext: Buffer.from("sealed").toString("base64"),
+      },
+    };
+    const bucket: TypedEntity = {
+      kind: "resource-policy",
+      id: "arn:aws:s3:::b",
+      state: {
+        accountId: ACCT,
+        resourceArn: "arn:aws:s3:::b",
+        policyDocument: '{"Version":"2012-10-17","Statement":[]}',
+        createdAtMs: 1,
+        updatedAtMs: 1,
+      },
+    };
+    const seen = notes.length;
+    // Below the applied revision of the same history: nothing happens.
+    expect(await view.replaceAccount(ACCT, 4, "e1", [write])).toEqual({ kind: "duplicate", appliedRevision: 5 });
+    expect(await view.replaceAccount(ACCT, 8, "e1", [write, erin, key, bucket])).toEqual({
+      kind: "replaced",
+      revision: 8,
+    });
+    expect(await view.appliedRevision(ACCT)).toEqual({ revision: 8, epoch: "e1" });
+    expect(await view.gappedAccounts()).not.toContain(ACCT);
+    for (const gone of ["alice", "bob", "carol", "dave"]) {
+      expect((await view.readPrincipal(ACCT, arn("user", gone))).principal, gone).toBeUndefined();
+    }
+    expect((await view.readPrincipal(ACCT, arn("role", "ops"))).principal).toBeUndefined();
+    const snap = await view.readPrincipal(ACCT, arn("user", "erin"));
+    expect(snap.applied).toEqual({ revision: 8, epoch: "e1" });
+    expect([...snap.policies.keys()]).toEqual([write.state?.arn]);
+    expect(snap.account).toBeUndefined();
+    expect(await view.readAccessKey("AKIAERIN000000000001")).toMatchObject({ secretCiphertext: "c2VhbGVk" });
+    expect((await view.readResourcePolicy(ACCT, "arn:aws:s3:::b")).document).toContain("2012-10-17");
+    await expect
+      .poll(() => notes.slice(seen).filter((n) => n.type === "applied"))
+      .toEqual([
+        {
+          type: "applied",
+          accountId: ACCT,
+          revision: 8,
+          all: true,
+          principals: [],
+          resources: ["arn:aws:s3:::b"],
+          // The replacement names the access keys it wrote, so deciders drop their cached secrets.
+          accessKeys: ["AKIAERIN000000000001"],
+        },
+      ]);
+    // The old reverse indexes went with the old entities: "read" reaches nobody, "write" only erin.
+    const next = await view.applyRevision(ACCT, 9, "e1", [policy("read", "again"), policy("write", "changed")]);
+    expect(next).toEqual({
+      kind: "applied",
+      revision: 9,
+      invalidated: { all: false, principals: [arn("user", "erin")] },
+    });
+    // Replaced again at the same revision: nothing (not gapped, same history).
+    expect((await view.replaceAccount(ACCT, 9, "e1", [])).kind).toBe("duplicate");
+    // Another history (a rewound epoch) is replaced even below: everything goes, the key too.
+    expect(await view.replaceAccount(ACCT, 3, "e2", [])).toEqual({ kind: "replaced", revision: 3 });
+    expect(await view.readAccessKey("AKIAERIN000000000001")).toBeUndefined();
+    expect((await view.readPrincipal(ACCT, arn("user", "erin"))).principal).toBeUndefined();
+    expect((await view.readResourcePolicy(ACCT, "arn:aws:s3:::b")).document).toBeUndefined();
+    // Rebuild the state the later tests of this file expect.
+    expect((await view.replaceAccount(ACCT, 10, "e1", [pol, devs, alice, bob, carol, ops, dave])).kind).toBe(
+      "replaced",
+    );
+  });
+
   it("a view whose generation is gone (Redis flushed) applies nothing; a new generation is made once", async () => {
     const other = createRegionView({ redis, keyPrefix: `${keys.prefix}lost:` });
     expect(await other.applyRevision(ACCT, 1, "e1", [user("x")])).toEqual({ kind: "view-lost", appliedRevision: 0 });
+    expect(await other.setWatermark(0, 1)).toBe("view-lost");
+    expect((await other.watermarks()).size).toBe(0);
     expect((await other.appliedRevision(ACCT)).revision).toBe(0);
     const generation = await other.ensureGeneration();
     expect(await other.ensureGeneration()).toBe(generation);

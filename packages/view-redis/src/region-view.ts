@@ -3,7 +3,7 @@ import { IamError } from "@gatehouse/core";
 import { decodeEntity, type TypedEntity } from "@gatehouse/events";
 import type { Redis } from "ioredis";
 import { indexRecordOf } from "./index-record.ts";
-import { APPLY_REVISION_LUA, READ_PRINCIPAL_LUA } from "./view-scripts.ts";
+import { APPLY_REVISION_LUA, READ_PRINCIPAL_LUA, REPLACE_ACCOUNT_LUA, SET_WATERMARK_LUA } from "./view-scripts.ts";
 
 /** Options of {@link createRegionView}. */
 export interface RegionViewOptions {
@@ -11,6 +11,12 @@ export interface RegionViewOptions {
   readonly redis: Redis;
   /** Every key and the notification channel start with it (e.g. `gatehouse:us-east-1:`). */
   readonly keyPrefix: string;
+  /**
+   * The fencing token of the applier writing through this view (see `@gatehouse/region`'s
+   * lease): once any applier holds the region's lease, writes carrying another token are refused
+   * (`fenced`). Empty (the default) for a view that only reads, or an applier without a lease.
+   */
+  readonly fencingToken?: string;
 }
 
 /**
@@ -24,13 +30,24 @@ export interface RegionViewOptions {
  * - `gapped`: the account was already marked gapped; nothing changed.
  * - `view-lost`: the view's generation is gone (Redis was flushed or lost its data): nothing
  *   changed; the applier must restart and rebuild under a new generation.
+ * - `fenced`: another applier took the region's lease (its fencing token is not this view's):
+ *   nothing changed; this applier is deposed and must stop writing.
  */
 export type ApplyOutcome =
   | { readonly kind: "applied"; readonly revision: number; readonly invalidated: Invalidation }
   | {
-      readonly kind: "duplicate" | "epoch-mismatch" | "gap" | "gapped" | "view-lost";
+      readonly kind: "duplicate" | "epoch-mismatch" | "gap" | "gapped" | "view-lost" | "fenced";
       readonly appliedRevision: number;
     };
+
+/**
+ * What replacing an account from an export did: `replaced` (the account is now exactly the export,
+ * at `revision`), `duplicate` (the view already had that revision or a later one of the same
+ * history: nothing changed), `view-lost` or `fenced` as for {@link ApplyOutcome}.
+ */
+export type ReplaceOutcome =
+  | { readonly kind: "replaced"; readonly revision: number }
+  | { readonly kind: "duplicate" | "view-lost" | "fenced"; readonly appliedRevision: number };
 
 /** The principals whose decisions may differ after a revision. */
 export interface Invalidation {
@@ -53,6 +70,37 @@ export type ViewNotification =
       readonly accessKeys: readonly string[];
     }
   | { readonly type: "watermark"; readonly partition: number; readonly committedBeforeMs: number };
+
+/**
+ * How a view was filled: `topic` (read from the topic's start), `export` (every account from the
+ * control plane's export, then the topic from the offsets it ended at). `pending` until done.
+ */
+export interface ViewBootstrap {
+  readonly mode: "topic" | "export";
+  readonly state: "pending" | "done";
+  /** Accounts exported (export mode). */
+  readonly accounts: number;
+  /** Epoch ms of the last change. */
+  readonly atMs: number;
+}
+
+/** One partition's consumer lag, as the applier recorded it (see GetRegionStatus). */
+export interface PartitionLag {
+  readonly partition: number;
+  readonly endOffset: number;
+  readonly appliedOffset: number;
+  readonly committedOffset: number;
+  readonly lag: number;
+  readonly recordedAtMs: number;
+}
+
+/** The view's size in Redis (L2). */
+export interface ViewSize {
+  readonly entities: number;
+  readonly accounts: number;
+  /** The Redis server's `used_memory` (the whole server: other prefixes count too). */
+  readonly usedMemoryBytes: number;
+}
 
 /** An account's applied revision and the history it belongs to. */
 export interface AppliedRevision {
@@ -88,6 +136,32 @@ export interface RegionView {
     entities: readonly TypedEntity[],
   ): Promise<ApplyOutcome>;
   /**
+   * Replaces the account's whole view with an export at `revision` in one Lua script (entity
+   * states, reverse indexes, applied revision and epoch, gap mark cleared, one invalidation of the
+   * whole account), when that moves the account forward: above its applied revision, equal to it
+   * while gapped, or from another epoch. Used to heal a gap and to bootstrap from exports.
+   */
+  replaceAccount(
+    accountId: string,
+    revision: number,
+    epoch: string,
+    entities: readonly TypedEntity[],
+  ): Promise<ReplaceOutcome>;
+  /** The accounts marked with a gap and not healed yet. */
+  gappedAccounts(): Promise<string[]>;
+  /**
+   * How this copy of the view was (or is being) filled, recorded by the applier that made it:
+   * undefined for a view no applier has bootstrapped yet (new, or Redis lost its data).
+   */
+  readBootstrap(): Promise<ViewBootstrap | undefined>;
+  /** Records the bootstrap's progress (kept with the view: a lost Redis loses it too). */
+  writeBootstrap(bootstrap: ViewBootstrap): Promise<void>;
+  /**
+   * Every entity the view holds for the account, sorted by kind then id, with its applied
+   * revision, read in one MULTI (for audits and convergence checks against an export).
+   */
+  readAccount(accountId: string): Promise<{ applied: AppliedRevision; entities: TypedEntity[] }>;
+  /**
    * The id of this copy of the view, created on first use. A Redis that lost its data has none,
    * so a new one is made: an applier consuming under a group named after it reads the topic from
    * its start and rebuilds the view (as far as the topic's retention reaches).
@@ -120,8 +194,17 @@ export interface RegionView {
   useOnce(key: string, ttlMs: number): Promise<boolean>;
   /** Applied revisions of up to `limit` accounts whose id sorts after `after` (paging by account id). */
   listApplied(after: string, limit: number): Promise<{ accountId: string; applied: AppliedRevision }[]>;
-  /** Records a partition's watermark and notifies the deciders. */
-  setWatermark(partition: number, committedBeforeMs: number): Promise<void>;
+  /** Replaces the recorded consumer lag with these partitions' figures. */
+  setConsumerLag(lag: readonly PartitionLag[]): Promise<void>;
+  /** The consumer lag last recorded, by partition. */
+  consumerLag(): Promise<PartitionLag[]>;
+  /** Entities and accounts held, and the Redis server's used memory. */
+  size(): Promise<ViewSize>;
+  /**
+   * Records a partition's watermark and notifies the deciders (one script, refused like the other
+   * writes when the view is lost or the writer fenced).
+   */
+  setWatermark(partition: number, committedBeforeMs: number): Promise<"recorded" | "view-lost" | "fenced">;
   /** Every partition's latest watermark. */
   watermarks(): Promise<ReadonlyMap<number, number>>;
   /** Parses a message of {@link channel}; throws on anything else. */
@@ -136,25 +219,31 @@ export interface RegionView {
  */
 export function createRegionView(options: RegionViewOptions): RegionView {
   const { redis, keyPrefix: p } = options;
+  const token = options.fencingToken ?? "";
   if (!/^[\w.:-]{1,100}$/.test(p)) {
     throw new IamError("ValidationError", `keyPrefix ${JSON.stringify(p)} must be 1-100 of [A-Za-z0-9_.:-]`, {
       field: "keyPrefix",
     });
   }
   const channel = `${p}notify`;
+  const writeArgs = (accountId: string, revision: number, epoch: string, entities: readonly TypedEntity[]) => {
+    const args: string[] = [p, accountId, String(revision), epoch, String(entities.length)];
+    for (const e of entities) {
+      const ix = indexRecordOf(e);
+      args.push(
+        e.kind,
+        e.id,
+        e.state === null ? "" : JSON.stringify(e.state),
+        ix === undefined ? "" : JSON.stringify(ix),
+      );
+    }
+    args.push(token);
+    return args;
+  };
   return {
     channel,
     async applyRevision(accountId, revision, epoch, entities) {
-      const args: string[] = [p, accountId, String(revision), epoch, String(entities.length)];
-      for (const e of entities) {
-        const ix = indexRecordOf(e);
-        args.push(
-          e.kind,
-          e.id,
-          e.state === null ? "" : JSON.stringify(e.state),
-          ix === undefined ? "" : JSON.stringify(ix),
-        );
-      }
+      const args = writeArgs(accountId, revision, epoch, entities);
       const reply = (await redis.eval(APPLY_REVISION_LUA, 0, ...args)) as [string, number, number, ...string[]];
       const [outcome, rev, all, ...principals] = reply;
       if (outcome === "applied")
@@ -164,11 +253,74 @@ export function createRegionView(options: RegionViewOptions): RegionView {
         outcome === "epoch-mismatch" ||
         outcome === "gap" ||
         outcome === "gapped" ||
-        outcome === "view-lost"
+        outcome === "view-lost" ||
+        outcome === "fenced"
       ) {
         return { kind: outcome, appliedRevision: Number(rev) };
       }
       throw new IamError("ServiceFailure", `apply script answered ${JSON.stringify(outcome)}`);
+    },
+    async replaceAccount(accountId, revision, epoch, entities) {
+      // An export holds live entities only: a tombstone in it would be a codec bug, not a removal.
+      const live = entities.filter((e) => e.state !== null);
+      const args = writeArgs(accountId, revision, epoch, live);
+      const [outcome, rev] = (await redis.eval(REPLACE_ACCOUNT_LUA, 0, ...args)) as [string, number];
+      if (outcome === "replaced") return { kind: "replaced", revision: Number(rev) };
+      if (outcome === "duplicate" || outcome === "view-lost" || outcome === "fenced") {
+        return { kind: outcome, appliedRevision: Number(rev) };
+      }
+      throw new IamError("ServiceFailure", `replace script answered ${JSON.stringify(outcome)}`);
+    },
+    async gappedAccounts() {
+      return (await redis.smembers(`${p}gapped`)).sort();
+    },
+    async readBootstrap() {
+      const b = await redis.hgetall(`${p}bootstrap`);
+      if ((b.mode !== "topic" && b.mode !== "export") || (b.state !== "pending" && b.state !== "done"))
+        return undefined;
+      return { mode: b.mode, state: b.state, accounts: Number(b.accounts ?? 0), atMs: Number(b.atMs ?? 0) };
+    },
+    async writeBootstrap(b) {
+      await redis.hset(`${p}bootstrap`, {
+        mode: b.mode,
+        state: b.state,
+        accounts: String(b.accounts),
+        atMs: String(b.atMs),
+      });
+    },
+    async readAccount(accountId) {
+      const a = `${p}a:${accountId}:`;
+      // A script reads the entity set and every state at one instant.
+      const reply = (await redis.eval(
+        `local a = ARGV[1]
+         local cur = redis.call('HMGET', a .. 'rev', 'revision', 'epoch', 'gap')
+         local out = {cur[1] or '0', cur[2] or '', cur[3] or ''}
+         for _, ref in ipairs(redis.call('SMEMBERS', a .. 'ents')) do
+           out[#out + 1] = ref
+           out[#out + 1] = redis.call('GET', a .. 'e:' .. ref) or ''
+         end
+         return out`,
+        0,
+        a,
+      )) as string[];
+      const [revision, epoch, gap] = reply;
+      const entities: TypedEntity[] = [];
+      for (let i = 3; i + 1 < reply.length; i += 2) {
+        const ref = reply[i] as string;
+        const colon = ref.indexOf(":");
+        entities.push(decodeEntity(ref.slice(0, colon), ref.slice(colon + 1), JSON.parse(reply[i + 1] as string)));
+      }
+      entities.sort((x, y) =>
+        x.kind === y.kind ? (x.id < y.id ? -1 : x.id > y.id ? 1 : 0) : x.kind < y.kind ? -1 : 1,
+      );
+      return {
+        applied: {
+          revision: Number(revision ?? 0),
+          epoch: epoch ?? "",
+          ...(gap === "" || gap === undefined ? {} : { gap }),
+        },
+        entities,
+      };
     },
     async ensureGeneration() {
       await redis.set(`${p}generation`, randomUUID().slice(0, 8), "NX");
@@ -274,13 +426,40 @@ export function createRegionView(options: RegionViewOptions): RegionView {
       }
       return out;
     },
+    async setConsumerLag(lag) {
+      const m = redis.multi().del(`${p}lag`);
+      if (lag.length > 0)
+        m.hset(`${p}lag`, Object.fromEntries(lag.map((l) => [String(l.partition), JSON.stringify(l)])));
+      await m.exec();
+    },
+    async consumerLag() {
+      const all = await redis.hgetall(`${p}lag`);
+      return Object.values(all)
+        .map((v) => JSON.parse(v) as PartitionLag)
+        .sort((x, y) => x.partition - y.partition);
+    },
+    async size() {
+      const [entities, accounts, info] = await Promise.all([
+        redis.get(`${p}entities`),
+        redis.zcard(`${p}accounts`),
+        redis.info("memory"),
+      ]);
+      const used = /^used_memory:(\d+)/m.exec(info)?.[1];
+      return { entities: Number(entities ?? 0), accounts, usedMemoryBytes: Number(used ?? 0) };
+    },
     async setWatermark(partition, committedBeforeMs) {
       const message: ViewNotification = { type: "watermark", partition, committedBeforeMs };
-      await redis
-        .multi()
-        .hset(`${p}wm`, String(partition), String(committedBeforeMs))
-        .publish(channel, JSON.stringify(message))
-        .exec();
+      const [outcome] = (await redis.eval(
+        SET_WATERMARK_LUA,
+        0,
+        p,
+        String(partition),
+        String(committedBeforeMs),
+        JSON.stringify(message),
+        token,
+      )) as [string];
+      if (outcome === "recorded" || outcome === "view-lost" || outcome === "fenced") return outcome;
+      throw new IamError("ServiceFailure", `watermark script answered ${JSON.stringify(outcome)}`);
     },
     async watermarks() {
       const all = await redis.hgetall(`${p}wm`);

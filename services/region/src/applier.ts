@@ -1,8 +1,11 @@
 import { IamError } from "@gatehouse/core";
 import { decodeChangeEvent, decodeEntityChange, decodeWatermark, MESSAGE_TYPE_HEADER } from "@gatehouse/events";
-import type { RegionView } from "@gatehouse/view-redis";
+import type { RegionView, ViewBootstrap } from "@gatehouse/view-redis";
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { Logger } from "pino";
+import { type AccountHealer, createAccountHealer, type HealingAccount } from "./account-healer.ts";
+import { type BootstrapMode, bootstrapView } from "./bootstrap.ts";
+import type { AccountSource } from "./control-plane-source.ts";
 import { type CompleteRevision, RevisionAssembler } from "./revision-assembler.ts";
 
 /** Options of {@link startApplier}. */
@@ -16,7 +19,20 @@ export interface ApplierOptions {
   readonly groupId: string;
   /** Called when the view was lost under a running applier (it has stopped; restart it). */
   readonly onViewLost?: () => void;
+  /** Called when another applier took the region's lease (this one has stopped writing). */
+  readonly onFenced?: () => void;
   readonly view: RegionView;
+  /**
+   * Where gapped accounts are healed from (the control plane's export). Without it a gap is only
+   * reported and the account stays at its applied revision.
+   */
+  readonly source?: AccountSource;
+  /** How an empty view is filled (default `auto`; see {@link bootstrapView}). */
+  readonly bootstrap?: BootstrapMode;
+  /** How often the consumer lag is recorded in the view for GetRegionStatus (default 1000 ms). */
+  readonly lagIntervalMs?: number;
+  /** Backoff of a failed heal (default 200 ms doubling to 30 s). */
+  readonly healRetry?: { readonly initialMs: number; readonly maxMs: number };
   readonly logger: Logger;
 }
 
@@ -24,8 +40,10 @@ export interface ApplierOptions {
 export interface ApplierStats {
   appliedRevisions: number;
   duplicateRevisions: number;
-  /** Accounts whose next revision did not follow the applied one (not healed yet: see README). */
+  /** Accounts whose next revision did not follow the applied one, as met (healed when a source is set). */
   gaps: { accountId: string; appliedRevision: number; seenRevision: number }[];
+  /** Heals completed (an account replaced from its export, then its held revisions applied). */
+  healed: number;
   /** Accounts whose stream went back to an applied revision with another epoch (need a resync). */
   epochMismatches: { accountId: string; revision: number }[];
   /** Events that could not be decoded (skipped: no dead-letter topic yet). */
@@ -37,6 +55,10 @@ export interface ApplierStats {
 /** A running applier. */
 export interface Applier {
   readonly stats: ApplierStats;
+  /** Accounts being healed now (empty without a source). */
+  healing(): HealingAccount[];
+  /** How the view this applier writes was filled. */
+  readonly bootstrap: ViewBootstrap;
   stop(): Promise<void>;
 }
 
@@ -52,22 +74,68 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
     appliedRevisions: 0,
     duplicateRevisions: 0,
     gaps: [],
+    healed: 0,
     epochMismatches: [],
     undecodable: 0,
     watermarks: new Map(),
   };
   const assemblers = new Map<number, RevisionAssembler>();
   let viewLost = false;
+  let fenced = false;
   const generation = await view.ensureGeneration();
+  const fullGroupId = `${groupId}.${generation}`;
+  const bootstrap = await bootstrapView({
+    kafka,
+    topic,
+    groupId: fullGroupId,
+    view,
+    mode: options.bootstrap ?? "auto",
+    logger,
+    ...(options.source === undefined ? {} : { source: options.source }),
+  });
   const consumer: Consumer = kafka.consumer({
-    groupId: `${groupId}.${generation}`,
+    groupId: fullGroupId,
     sessionTimeout: 10_000,
     heartbeatInterval: 1000,
     maxWaitTimeInMs: 50,
     allowAutoTopicCreation: false,
   });
 
-  const apply = async (r: CompleteRevision) => {
+  const stopFor = (why: "view-lost" | "fenced") => {
+    if (viewLost || fenced) return;
+    if (why === "view-lost") {
+      logger.fatal("the Redis view was lost under the applier: stopping; a restart rebuilds it from the topic");
+      viewLost = true;
+    } else {
+      logger.error("another applier holds the region's lease: this one stops writing");
+      fenced = true;
+    }
+    // Stop consuming; nothing past this revision may be committed, and the process restarts.
+    const done = why === "view-lost" ? options.onViewLost : options.onFenced;
+    setImmediate(() => {
+      void healer?.stop();
+      consumer.stop().then(done, done);
+    });
+  };
+  const healer: AccountHealer | undefined =
+    options.source === undefined
+      ? undefined
+      : createAccountHealer({
+          view,
+          source: options.source,
+          logger,
+          ...(options.healRetry === undefined ? {} : { retry: options.healRetry }),
+          onFatal: stopFor,
+          onHealed: () => {
+            stats.healed++;
+          },
+        });
+
+  const apply = async (partition: number, r: CompleteRevision) => {
+    if (healer?.isHealing(r.accountId)) {
+      healer.hold(partition, r);
+      return;
+    }
     const out = await view.applyRevision(r.accountId, r.revision, r.epoch, r.entities);
     switch (out.kind) {
       case "applied":
@@ -78,26 +146,28 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
         break;
       case "gap":
       case "gapped":
-        stats.gaps.push({ accountId: r.accountId, appliedRevision: out.appliedRevision, seenRevision: r.revision });
-        logger.error(
-          { accountId: r.accountId, appliedRevision: out.appliedRevision, revision: r.revision },
-          "revision gap: the account stays at its applied revision until it is resynchronized",
-        );
+        if (out.kind === "gap" || healer === undefined) {
+          stats.gaps.push({ accountId: r.accountId, appliedRevision: out.appliedRevision, seenRevision: r.revision });
+          logger.error(
+            { accountId: r.accountId, appliedRevision: out.appliedRevision, revision: r.revision },
+            healer === undefined
+              ? "revision gap: the account stays at its applied revision (no control plane to heal from)"
+              : "revision gap: healing the account from the control plane's export",
+          );
+        }
+        healer?.hold(partition, r);
         break;
       case "view-lost":
-        logger.fatal("the Redis view was lost under the applier: stopping; a restart rebuilds it from the topic");
-        viewLost = true;
-        // Stop consuming; nothing past this revision may be committed, and the process restarts.
-        setImmediate(() => {
-          consumer.stop().then(options.onViewLost, options.onViewLost);
-        });
-        throw new IamError("ServiceUnavailable", "the region's Redis view was lost: restart the applier");
+      case "fenced":
+        stopFor(out.kind);
+        throw new IamError("ServiceUnavailable", `the applier cannot write to the region's view (${out.kind})`);
       case "epoch-mismatch":
         stats.epochMismatches.push({ accountId: r.accountId, revision: r.revision });
         logger.error(
           { accountId: r.accountId, revision: r.revision, epoch: r.epoch },
-          "history rewound: resync needed",
+          healer === undefined ? "history rewound: resync needed" : "history rewound: healing from the export",
         );
+        healer?.hold(partition, r);
         break;
     }
   };
@@ -112,10 +182,14 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
         logger.warn({ partition, watermarkPartition: wm.partition }, "watermark read on another partition: ignored");
         return;
       }
-      for (const r of assembler.flushLegacy()) await apply(r);
+      for (const r of assembler.flushLegacy()) await apply(partition, r);
       // Only a partition with nothing held is as fresh as its watermark.
       if (assembler.pendingCount === 0) {
-        await view.setWatermark(partition, wm.committedBeforeMs);
+        const recorded = await view.setWatermark(partition, wm.committedBeforeMs);
+        if (recorded !== "recorded") {
+          stopFor(recorded);
+          throw new IamError("ServiceUnavailable", `the applier cannot write to the region's view (${recorded})`);
+        }
         stats.watermarks.set(partition, wm.committedBeforeMs);
       }
       return;
@@ -132,13 +206,17 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
       return;
     }
     for (const b of step.broken) logger.error(b, "revision left incomplete by a later one: not applied");
-    for (const r of step.complete) await apply(r);
+    for (const r of step.complete) await apply(partition, r);
   };
+
+  /** Per partition, the next offset to handle and the offset last committed. */
+  const handledUpTo = new Map<number, bigint>();
+  const committedAt = new Map<number, bigint>();
 
   const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
     let next: bigint | undefined;
     for (const message of batch.messages) {
-      if (!isRunning() || isStale() || viewLost) break;
+      if (!isRunning() || isStale() || viewLost || fenced) break;
       await handle(batch.partition, message);
       resolveOffset(message.offset);
       next = BigInt(message.offset) + 1n;
@@ -146,10 +224,65 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
     }
     if (next === undefined) return;
     const assembler = assemblers.get(batch.partition);
-    const offset = assembler === undefined ? next : assembler.committableOffset(next);
+    const held = assembler === undefined ? next : assembler.committableOffset(next);
+    const offset = healer === undefined ? held : healer.committableOffset(batch.partition, held);
+    handledUpTo.set(batch.partition, next);
     await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: offset.toString() }]);
+    committedAt.set(batch.partition, offset);
   };
 
+  // Consumer lag, recorded in the view so every decider reports it: the topic's end offsets
+  // against what this applier handled (or, for a partition it has not read yet, the group's
+  // committed offset).
+  const admin = kafka.admin();
+  await admin.connect();
+  const recordLag = async () => {
+    const [ends, groups] = await Promise.all([
+      admin.fetchTopicOffsets(topic),
+      admin.fetchOffsets({ groupId: fullGroupId, topics: [topic] }),
+    ]);
+    const committed = new Map(
+      (groups.find((g) => g.topic === topic)?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]),
+    );
+    const now = Date.now();
+    await view.setConsumerLag(
+      ends.map((e) => {
+        const end = BigInt(e.high);
+        const group = committedAt.get(e.partition) ?? committed.get(e.partition) ?? -1n;
+        const start = group < 0n ? BigInt(e.low) : group;
+        const applied = handledUpTo.get(e.partition) ?? start;
+        return {
+          partition: e.partition,
+          endOffset: Number(end),
+          appliedOffset: Number(applied),
+          committedOffset: Number(group),
+          lag: Number(end > applied ? end - applied : 0n),
+          recordedAtMs: now,
+        };
+      }),
+    );
+  };
+  let lagRunning = false;
+  const lagTimer = setInterval(() => {
+    if (lagRunning || viewLost || fenced) return;
+    lagRunning = true;
+    recordLag()
+      .catch((e: unknown) => logger.warn({ err: e }, "consumer lag not recorded"))
+      .finally(() => {
+        lagRunning = false;
+      });
+  }, options.lagIntervalMs ?? 1000);
+  lagTimer.unref();
+  const stopLag = async () => {
+    clearInterval(lagTimer);
+    await admin.disconnect().catch(() => {});
+  };
+
+  // Accounts left gapped by an earlier run (or another member) are healed from the start.
+  if (healer !== undefined) {
+    for (const accountId of await view.gappedAccounts())
+      healer.heal(accountId, (await view.appliedRevision(accountId)).epoch);
+  }
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -158,6 +291,7 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const assigned = new Set(e.payload.memberAssignment[topic] ?? []);
       for (const partition of assemblers.keys()) if (!assigned.has(partition)) assemblers.delete(partition);
+      healer?.keepPartitions(assigned);
     });
     const joined = new Promise<void>((resolve) => {
       const off = consumer.on(consumer.events.GROUP_JOIN, () => {
@@ -168,12 +302,20 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
     await joined;
   } catch (e) {
+    await stopLag();
+    await healer?.stop();
     await consumer.disconnect().catch(() => {});
     throw e;
   }
   return {
     stats,
-    stop: () => consumer.disconnect(),
+    bootstrap,
+    healing: () => healer?.healing() ?? [],
+    async stop() {
+      await stopLag();
+      await healer?.stop();
+      await consumer.disconnect();
+    },
   };
 }
 

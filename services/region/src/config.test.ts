@@ -42,4 +42,42 @@ describe("loadRegionConfig", () => {
       /GATEHOUSE_SECRET_KEYS_PREVIOUS is set without GATEHOUSE_SECRET_KEY/,
     );
   });
+
+  it("takes the control plane with its operator credential, all or none, and never echoes the secret", () => {
+    const cp = {
+      GATEHOUSE_REGION_CONTROL_PLANE: "cp.internal:50051",
+      GATEHOUSE_REGION_OPERATOR_ACCESS_KEY_ID: "AKIAOPERATOR00000000",
+      GATEHOUSE_REGION_OPERATOR_SECRET_ACCESS_KEY: "s".repeat(40),
+    };
+    expect(loadRegionConfig({ ...env, ...cp }, []).controlPlane).toEqual({
+      address: "cp.internal:50051",
+      credentials: { accessKeyId: "AKIAOPERATOR00000000", secretAccessKey: "s".repeat(40) },
+    });
+    expect(loadRegionConfig(env, []).controlPlane).toBeUndefined();
+    expect(() => loadRegionConfig({ ...env, GATEHOUSE_REGION_CONTROL_PLANE: "cp:1" }, [])).toThrow(
+      /GATEHOUSE_REGION_OPERATOR_ACCESS_KEY_ID, GATEHOUSE_REGION_OPERATOR_SECRET_ACCESS_KEY: required with GATEHOUSE_REGION_CONTROL_PLANE/,
+    );
+    expect(() => loadRegionConfig({ ...env, ...cp, GATEHOUSE_REGION_CONTROL_PLANE: "cp" }, [])).toThrow(
+      /GATEHOUSE_REGION_CONTROL_PLANE="cp": must be host:port/,
+    );
+    let message = "";
+    try {
+      loadRegionConfig({ ...env, ...cp, GATEHOUSE_REGION_OPERATOR_SECRET_ACCESS_KEY: "short-secret" }, []);
+    } catch (e) {
+      message = String(e);
+    }
+    expect(message).toMatch(/GATEHOUSE_REGION_OPERATOR_SECRET_ACCESS_KEY: must be at least 32 characters/);
+    expect(message).not.toContain("short-secret");
+  });
+
+  it("takes the bootstrap mode; export needs a control plane", () => {
+    expect(loadRegionConfig(env, []).bootstrap).toBe("auto");
+    expect(loadRegionConfig({ ...env, GATEHOUSE_REGION_BOOTSTRAP: "topic" }, []).bootstrap).toBe("topic");
+    expect(() => loadRegionConfig({ ...env, GATEHOUSE_REGION_BOOTSTRAP: "snapshot" }, [])).toThrow(
+      /GATEHOUSE_REGION_BOOTSTRAP="snapshot"/,
+    );
+    expect(() => loadRegionConfig({ ...env, GATEHOUSE_REGION_BOOTSTRAP: "export" }, [])).toThrow(
+      /GATEHOUSE_REGION_BOOTSTRAP="export": needs GATEHOUSE_REGION_CONTROL_PLANE/,
+    );
+  });
 });

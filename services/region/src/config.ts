@@ -62,6 +62,29 @@ const EnvSchema = z.object({
     )
     .refine((keys) => keys.every((b) => b.length === 32), "each key must be base64 of exactly 32 bytes")
     .default([]),
+  /**
+   * `host:port` of the control plane's gRPC API, where the applier heals gapped accounts and
+   * bootstraps an empty view (ExportAccount with sealed secrets, ListAccounts: operator calls).
+   */
+  GATEHOUSE_REGION_CONTROL_PLANE: z
+    .string()
+    .regex(/^[^\s:]+:\d{1,5}$/, "must be host:port")
+    .optional(),
+  /** The operator credential the applier signs those calls with (required with the endpoint). */
+  GATEHOUSE_REGION_OPERATOR_ACCESS_KEY_ID: z
+    .string()
+    .regex(/^[A-Z0-9]{16,128}$/, "must be an access key id")
+    .optional(),
+  GATEHOUSE_REGION_OPERATOR_SECRET_ACCESS_KEY: z.string().min(32, "must be at least 32 characters").optional(),
+  /**
+   * Lifetime of the applier lease (one active applier per region, standbys wait): a standby takes
+   * over at most this long after the active one dies.
+   */
+  GATEHOUSE_REGION_LEASE_MS: int(300, 600_000).default(5000),
+  /** Longest pause between two attempts to heal an account while the control plane fails (ms). */
+  GATEHOUSE_REGION_HEAL_BACKOFF_MAX_MS: int(200, 3_600_000).default(30_000),
+  /** How an empty view is filled: auto (topic while it holds its start, else exports), topic, export. */
+  GATEHOUSE_REGION_BOOTSTRAP: z.enum(["auto", "topic", "export"]).default("auto"),
   GATEHOUSE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -74,6 +97,16 @@ export interface RegionConfig {
   readonly listen: { readonly host: string; readonly port: number };
   readonly kafka: { readonly brokers: readonly string[]; readonly topic: string; readonly groupId: string };
   readonly l1MaxBytes: number;
+  /** The control plane the applier heals and bootstraps from; absent: gaps are only reported. */
+  readonly controlPlane?: {
+    readonly address: string;
+    readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  };
+  readonly bootstrap: "auto" | "topic" | "export";
+  /** Applier lease TTL in ms. */
+  readonly leaseMs: number;
+  /** Heal retry backoff: doubles from 200 ms up to this. */
+  readonly healBackoffMaxMs: number;
   readonly logLevel: string;
   /** The secret-box keys opening access-key secrets (Authenticate); absent when not configured. */
   readonly secretKeys?: { readonly key: Uint8Array; readonly previous: readonly Uint8Array[] };
@@ -105,9 +138,10 @@ export function loadRegionConfig(
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const key = String(i.path[0] ?? "");
-      // Keys are never echoed, even malformed ones.
-      const value = /SECRET/.test(key) ? "(hidden)" : JSON.stringify(env[key]);
-      return `${key}=${value}: ${i.message}`;
+      // A secret is named, never echoed, even malformed.
+      if (key.endsWith("_SECRET_ACCESS_KEY")) return `${key}: ${i.message}`;
+      if (/SECRET/.test(key)) return `${key}=(hidden): ${i.message}`;
+      return `${key}=${JSON.stringify(env[key])}: ${i.message}`;
     });
     throw new Error(`invalid region configuration:\n  ${lines.join("\n  ")}`);
   }
@@ -115,6 +149,23 @@ export function loadRegionConfig(
   if (e.GATEHOUSE_SECRET_KEY === undefined && e.GATEHOUSE_SECRET_KEYS_PREVIOUS.length > 0) {
     throw new Error(
       "invalid region configuration:\n  GATEHOUSE_SECRET_KEYS_PREVIOUS is set without GATEHOUSE_SECRET_KEY",
+    );
+  }
+  if (e.GATEHOUSE_REGION_BOOTSTRAP === "export" && e.GATEHOUSE_REGION_CONTROL_PLANE === undefined) {
+    throw new Error(
+      'invalid region configuration:\n  GATEHOUSE_REGION_BOOTSTRAP="export": needs GATEHOUSE_REGION_CONTROL_PLANE to export from',
+    );
+  }
+  const cpKeys = [
+    "GATEHOUSE_REGION_CONTROL_PLANE",
+    "GATEHOUSE_REGION_OPERATOR_ACCESS_KEY_ID",
+    "GATEHOUSE_REGION_OPERATOR_SECRET_ACCESS_KEY",
+  ] as const;
+  const cpSet = cpKeys.filter((k) => e[k] !== undefined);
+  if (cpSet.length > 0 && cpSet.length < cpKeys.length) {
+    const missing = cpKeys.filter((k) => e[k] === undefined);
+    throw new Error(
+      `invalid region configuration:\n  ${missing.join(", ")}: required with ${cpSet.join(", ")} (the control plane and its operator credential go together)`,
     );
   }
   const [host = "0.0.0.0", port = "0"] = e.GATEHOUSE_REGION_LISTEN.split(/:(?=\d+$)/);
@@ -130,6 +181,20 @@ export function loadRegionConfig(
       groupId: e.GATEHOUSE_REGION_CONSUMER_GROUP ?? `gatehouse-region-${e.GATEHOUSE_REGION}`,
     }),
     l1MaxBytes: e.GATEHOUSE_REGION_L1_MAX_BYTES,
+    ...(e.GATEHOUSE_REGION_CONTROL_PLANE === undefined
+      ? {}
+      : {
+          controlPlane: Object.freeze({
+            address: e.GATEHOUSE_REGION_CONTROL_PLANE,
+            credentials: Object.freeze({
+              accessKeyId: e.GATEHOUSE_REGION_OPERATOR_ACCESS_KEY_ID as string,
+              secretAccessKey: e.GATEHOUSE_REGION_OPERATOR_SECRET_ACCESS_KEY as string,
+            }),
+          }),
+        }),
+    bootstrap: e.GATEHOUSE_REGION_BOOTSTRAP,
+    leaseMs: e.GATEHOUSE_REGION_LEASE_MS,
+    healBackoffMaxMs: e.GATEHOUSE_REGION_HEAL_BACKOFF_MAX_MS,
     logLevel: e.GATEHOUSE_LOG_LEVEL,
     ...(e.GATEHOUSE_SECRET_KEY === undefined
       ? {}

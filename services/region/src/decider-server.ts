@@ -417,9 +417,14 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
           field: "pageToken",
         });
       }
-      const page = await options.view.listApplied(r.pageToken, size + 1);
+      const [page, lag, l2Size] = await Promise.all([
+        options.view.listApplied(r.pageToken, size + 1),
+        options.view.consumerLag(),
+        options.view.size(),
+      ]);
       const shown = page.slice(0, size);
       const staleness = decider.stalenessMs();
+      const l2 = decider.l2();
       return {
         region: options.region,
         accounts: shown.map((a) => ({
@@ -438,6 +443,13 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
         l1Bytes: decider.cache.bytes,
         l1Hits: decider.cache.hits,
         l1Misses: decider.cache.misses,
+        consumerLag: lag,
+        l2Entities: l2Size.entities,
+        l2Accounts: l2Size.accounts,
+        l2UsedMemoryBytes: l2Size.usedMemoryBytes,
+        l2Reads: l2.reads,
+        l2Hits: l2.hits,
+        l2Misses: l2.misses,
       };
     }),
   };

@@ -251,8 +251,8 @@ describe("decider over a live view (real Redis, gRPC)", () => {
       (await view.applyRevision(other, 1, "e", [{ kind: "resource-policy", id: bucket, state: stored }])).kind,
     ).toBe("applied");
     expect((await ask(bucket)).decision).toBe(Decision.DECISION_ALLOW);
-    // Named nowhere: the stored policy of the request's resource ARN (here none for the object ARN).
-    expect((await ask()).decision).toBe(Decision.DECISION_IMPLICIT_DENY);
+    // Named nowhere: the stored policy of the object ARN (none), then of its bucket.
+    expect((await ask()).decision).toBe(Decision.DECISION_ALLOW);
     // Cached now: a new stored document (a revision of the resource's account) replaces it at once.
     const denying = document.replace('"Effect":"Allow"', '"Effect":"Deny"');
     expect(
@@ -277,6 +277,73 @@ describe("decider over a live view (real Redis, gRPC)", () => {
     const unknown = await failure(ask("arn:aws:s3:::no-such-bucket"));
     expect(unknown.code).toBe(status.NOT_FOUND);
     expect(unknown.details).toContain("no resource policy");
+  });
+
+  it("an S3 object ARN with no resource policy named: the object's stored policy, else its bucket's (same and cross-account)", async () => {
+    const other = "999988887776";
+    const bucket = "arn:aws:s3:::objects-bucket";
+    const read = policy("objread", allowDoc("s3:GetObject"));
+    await apply(
+      read,
+      user("olga", { attachedPolicies: [{ policyId: read.id, policyArn: read.state.arn }] }),
+      user("pete"),
+    );
+    const as = (name: string) => ({ kind: { $case: "arn" as const, value: arnOf("user", name) } });
+    const stored = (account: string, arn: string, Statement: object[]): TypedEntity => ({
+      kind: "resource-policy",
+      id: arn,
+      state: {
+        resourceArn: arn,
+        accountId: account,
+        policyDocument: JSON.stringify({ Version: "2012-10-17", Statement }),
+        createdAtMs: 1,
+        updatedAtMs: 1,
+      },
+    });
+    const grant = (principal: string, Resource: string) => ({
+      Effect: "Allow",
+      Principal: { AWS: principal },
+      Action: "s3:GetObject",
+      Resource,
+    });
+    // Cross-account: the bucket in `other` grants this account's root; its objects inherit it.
+    expect(
+      (
+        await view.applyRevision(other, 1, "e", [
+          stored(other, bucket, [grant(`arn:aws:iam::${ACCT}:root`, `${bucket}/*`)]),
+        ])
+      ).kind,
+    ).toBe("applied");
+    const ask = (name: string, resource: string, resourceAccount: string, minRevision?: number) =>
+      call({
+        principal: as(name),
+        resource,
+        resourceAccount,
+        ...(minRevision === undefined ? {} : { minRevision: { accountId: resourceAccount, revision: minRevision } }),
+      });
+    expect((await ask("olga", `${bucket}/reports/q3.pdf`, other)).decision).toBe(Decision.DECISION_ALLOW);
+    // Cross-account needs both sides: pete has no identity policy.
+    expect((await ask("pete", `${bucket}/reports/q3.pdf`, other)).decision).toBe(Decision.DECISION_IMPLICIT_DENY);
+    // Not an object of the bucket: no fallback (another bucket, or the bucket itself has no object path).
+    expect((await ask("olga", "arn:aws:s3:::objects-bucket-2/k", other)).decision).toBe(
+      Decision.DECISION_IMPLICIT_DENY,
+    );
+    // The object's own stored policy comes first: here it denies olga; other objects keep the bucket's.
+    const denyOlga = {
+      Effect: "Deny",
+      Principal: { AWS: arnOf("user", "olga") },
+      Action: "s3:GetObject",
+      Resource: `${bucket}/secret`,
+    };
+    expect((await view.applyRevision(other, 2, "e", [stored(other, `${bucket}/secret`, [denyOlga])])).kind).toBe(
+      "applied",
+    );
+    expect((await ask("olga", `${bucket}/secret`, other, 2)).decision).toBe(Decision.DECISION_EXPLICIT_DENY);
+    expect((await ask("olga", `${bucket}/public`, other, 2)).decision).toBe(Decision.DECISION_ALLOW);
+    // Same account: the bucket's policy alone grants pete (no identity policy needed).
+    const own = "arn:aws:s3:::own-bucket";
+    await apply(stored(ACCT, own, [grant(arnOf("user", "pete"), `${own}/*`)]));
+    expect((await ask("pete", `${own}/k`, ACCT, revision)).decision).toBe(Decision.DECISION_ALLOW);
   });
 
   it("a principal named by its access key id: active keys decide as their user, inactive and unknown keys are refused", async () => {

@@ -100,6 +100,8 @@ export interface Decider {
    * `InvalidClientTokenId` / `ExpiredToken` otherwise.
    */
   openSession(accessKeyId: string, sessionToken: string): Promise<SessionClaims>;
+  /** Reads from the view (L2) on L1 misses: principals, access keys, stored resource policies. */
+  l2(): { readonly reads: number; readonly hits: number; readonly misses: number };
   close(): Promise<void>;
 }
 
@@ -169,6 +171,12 @@ function resourcePolicyOf(text: string): CompiledResourcePolicy {
   return compiled;
 }
 
+/** The bucket ARN of an S3 object ARN (`arn:aws:s3:::bucket/key` → `arn:aws:s3:::bucket`), else undefined. */
+export function bucketOf(resource: string): string | undefined {
+  const m = /^(arn:[a-z-]+:s3:::)([^/]+)\/./.exec(resource);
+  return m === null ? undefined : `${m[1]}${m[2]}`;
+}
+
 /** Compiles a caller's inline resource policy; a bad one is the caller's error, naming the field. */
 function compileInlineResourcePolicy(text: string): CompiledResourcePolicy {
   try {
@@ -194,16 +202,41 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
   const loading = new Map<string, Promise<CompiledPrincipal | undefined>>();
   let compiles = 0;
   const listeners: ViewListener[] = [];
+  const l2 = { reads: 0, hits: 0, misses: 0 };
+  const countL2 = (found: boolean) => {
+    l2.reads++;
+    if (found) l2.hits++;
+    else l2.misses++;
+  };
   /** Stored resource policies looked up (`account\nARN`), present or absent, at the revision read. */
   const storedResources = new Map<string, StoredResource>();
   const resourceInvalidatedAt = new Map<string, number>();
+  /**
+   * What L1 held when the notification stream broke (see the `ready` handler): used instead of a
+   * read from the view only while the view is older than it or unreachable. Bounded by what L1
+   * and the resource lookups held.
+   */
+  const suspects = new Map<string, CompiledPrincipal>();
+  const suspectResources = new Map<string, StoredResource>();
 
   /** The stored resource policy of `arn` at `atLeast` or later: L1 (exactly invalidated), else Redis. */
   const storedResourceAt = async (accountId: string, arn: string, atLeast: number): Promise<StoredResource> => {
     const key = `${accountId}\n${arn}`;
     const hit = storedResources.get(key);
     if (hit !== undefined && Math.max(hit.revision, notified.get(accountId) ?? 0) >= atLeast) return hit;
-    const read = await view.readResourcePolicy(accountId, arn);
+    const suspect = suspectResources.get(key);
+    let read: Awaited<ReturnType<RegionView["readResourcePolicy"]>>;
+    try {
+      read = await view.readResourcePolicy(accountId, arn);
+    } catch (e) {
+      if (suspect !== undefined && suspect.revision >= atLeast) return suspect;
+      throw e;
+    }
+    countL2(read.document !== undefined);
+    if (suspect !== undefined) {
+      if (read.revision < suspect.revision) return suspect;
+      suspectResources.delete(key);
+    }
     const entry: StoredResource = {
       revision: read.revision,
       ...(read.document === undefined ? {} : { compiled: resourcePolicyOf(read.document) }),
@@ -248,7 +281,11 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
   subscriber.on("ready", () => {
     // A reconnect may have lost notifications: nothing cached can be trusted to be current.
     if (subscribedOnce) {
-      cache.clear();
+      // Nothing cached can be trusted to be current, but each entry is still a true snapshot at
+      // its revision: kept aside, served only while the view holds nothing newer (a restarted
+      // Redis being rebuilt), so L1 keeps answering through a Redis restart.
+      for (const e of cache.drain()) suspects.set(e.arn, e);
+      for (const [k, r] of storedResources) suspectResources.set(k, r);
       storedResources.clear();
       notified.clear();
       for (const l of listeners) l.reset();
@@ -308,12 +345,27 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       let flight = loading.get(arn);
       if (flight === undefined) {
         const generation = cache.generation;
-        flight = view.readPrincipal(accountId, arn).then((snapshot) => {
-          compiles++;
-          const compiled = compilePrincipal(snapshot, undefined, isRootArn(arn) ? arn : undefined);
-          if (compiled !== undefined) cache.set(compiled, generation);
-          return compiled;
-        });
+        flight = view.readPrincipal(accountId, arn).then(
+          (snapshot) => {
+            countL2(snapshot.principal !== undefined);
+            const suspect = suspects.get(arn);
+            if (suspect !== undefined) {
+              // The view is behind what L1 held (Redis restarted and is being rebuilt).
+              if (snapshot.applied.revision < suspect.revision) return suspect;
+              suspects.delete(arn);
+            }
+            compiles++;
+            const compiled = compilePrincipal(snapshot, undefined, isRootArn(arn) ? arn : undefined);
+            if (compiled !== undefined) cache.set(compiled, generation);
+            return compiled;
+          },
+          (e: unknown) => {
+            // Redis unreachable: what L1 held still answers, at its own revision.
+            const suspect = suspects.get(arn);
+            if (suspect !== undefined) return suspect;
+            throw e;
+          },
+        );
         const mine = flight;
         loading.set(arn, mine);
         void mine
@@ -330,6 +382,13 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       }
       // A load that started before the revision we must reach was applied: read again.
       if (compiled.revision >= atLeast) return compiled;
+      if (suspects.get(arn) === compiled) {
+        throw new IamError(
+          "ServiceUnavailable",
+          `region ${region} is rebuilding its view: principal ${arn} is known only at revision ${compiled.revision}, below ${atLeast}`,
+          { field: "minRevision" },
+        );
+      }
     }
   };
 
@@ -431,6 +490,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     compiles: () => compiles,
     stalenessMs,
     watermarks: () => watermarks,
+    l2: () => ({ ...l2 }),
     async decide(request) {
       if (request.action === "") throw new IamError("InvalidInput", "action is required", { field: "action" });
       if (request.resource === "") throw new IamError("InvalidInput", "resource is required", { field: "resource" });
@@ -464,6 +524,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
         principalArn = baseArnOf(session);
       } else {
         const key = await view.readAccessKey(request.principal.accessKeyId);
+        countL2(key !== undefined);
         // Unknown, deleted and inactive keys alike: nothing about the key is disclosed.
         if (key === undefined || key.status !== "Active") {
           throw new IamError("InvalidClientTokenId", "the access key id is not active in this region", {
@@ -505,10 +566,14 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       const resourceAccount = request.resourceAccount ?? accountId;
       let resource = request.compiledResourcePolicy ?? inlineResource;
       if (request.compiledResourcePolicy === undefined && inline === undefined) {
-        // Named by ARN, or none given: the policy stored for that ARN (else for the request's resource).
+        // Named by ARN, or none given: the policy stored for that ARN (else for the request's
+        // resource, else for an S3 object its bucket's).
         const named = request.resourcePolicy;
         const atLeastThere = request.minRevision?.accountId === resourceAccount ? request.minRevision.revision : 0;
-        const stored = await storedResourceAt(resourceAccount, named ?? request.resource, atLeastThere);
+        let stored = await storedResourceAt(resourceAccount, named ?? request.resource, atLeastThere);
+        // An S3 object has no policy of its own in AWS: its bucket's applies (exact ARN first).
+        const bucket = named === undefined && stored.compiled === undefined ? bucketOf(request.resource) : undefined;
+        if (bucket !== undefined) stored = await storedResourceAt(resourceAccount, bucket, atLeastThere);
         if (stored.compiled === undefined && named !== undefined) {
           throw new IamError(
             "NoSuchEntity",

@@ -100,6 +100,13 @@ export class PrincipalCache {
     }
   }
 
+  /** Empties the cache, returning what it held (most recently used last). */
+  drain(): CompiledPrincipal[] {
+    const all = [...this.#entries.values()];
+    this.clear();
+    return all;
+  }
+
   /** Forgets everything (the notification stream was interrupted: invalidations may be lost). */
   clear(): void {
     this.#entries.clear();

@@ -6,6 +6,8 @@ export interface CompleteRevision {
   readonly revision: number;
   readonly epoch: string;
   readonly entities: readonly TypedEntity[];
+  /** The offset of its first event on the partition (a consumer may commit only below it until it is applied). */
+  readonly firstOffset: bigint;
 }
 
 /** A revision that can never complete (a later revision came first): reported, never applied. */
@@ -114,5 +116,5 @@ export class RevisionAssembler {
 
 function toComplete(accountId: string, p: Pending): CompleteRevision {
   const entities = [...p.events.values()].sort((a, b) => a.order - b.order).map((e) => e.entity);
-  return { accountId, revision: p.revision, epoch: p.epoch, entities };
+  return { accountId, revision: p.revision, epoch: p.epoch, entities, firstOffset: p.firstOffset };
 }

@@ -111,6 +111,39 @@ export interface GetRegionStatusResponse {
   l1Bytes: number;
   l1Hits: number;
   l1Misses: number;
+  /**
+   * Consumer lag per partition, as the region's active applier last recorded it in Redis (about
+   * every second), so every decider reports the same figures.
+   */
+  consumerLag: PartitionLag[];
+  /** The view in Redis (L2): entities and accounts it holds, and the Redis server's used memory. */
+  l2Entities: number;
+  l2Accounts: number;
+  l2UsedMemoryBytes: number;
+  /**
+   * This decider's reads from the view on an L1 miss (principals, access keys, stored resource
+   * policies): hits found what they asked for, misses found nothing.
+   */
+  l2Reads: number;
+  l2Hits: number;
+  l2Misses: number;
+}
+
+/** One partition of the change topic, as the applier saw it at `recorded_at_ms`. */
+export interface PartitionLag {
+  partition: number;
+  /** The topic's end offset (the next offset to be written). */
+  endOffset: number;
+  /** The next offset the applier will read (everything before it was handled). */
+  appliedOffset: number;
+  /**
+   * The consumer group's committed offset (below any revision still held incomplete or healing);
+   * -1 while the group has committed nothing on the partition.
+   */
+  committedOffset: number;
+  /** end_offset - applied_offset: messages published but not yet handled. */
+  lag: number;
+  recordedAtMs: number;
 }
 
 /** A request context value: a string, number, boolean or list of strings. */
@@ -650,6 +683,13 @@ function createBaseGetRegionStatusResponse(): GetRegionStatusResponse {
     l1Bytes: 0,
     l1Hits: 0,
     l1Misses: 0,
+    consumerLag: [],
+    l2Entities: 0,
+    l2Accounts: 0,
+    l2UsedMemoryBytes: 0,
+    l2Reads: 0,
+    l2Hits: 0,
+    l2Misses: 0,
   };
 }
 
@@ -681,6 +721,27 @@ export const GetRegionStatusResponse: MessageFns<GetRegionStatusResponse> = {
     }
     if (message.l1Misses !== 0) {
       writer.uint32(72).uint64(message.l1Misses);
+    }
+    for (const v of message.consumerLag) {
+      PartitionLag.encode(v!, writer.uint32(82).fork()).join();
+    }
+    if (message.l2Entities !== 0) {
+      writer.uint32(88).uint64(message.l2Entities);
+    }
+    if (message.l2Accounts !== 0) {
+      writer.uint32(96).uint64(message.l2Accounts);
+    }
+    if (message.l2UsedMemoryBytes !== 0) {
+      writer.uint32(104).uint64(message.l2UsedMemoryBytes);
+    }
+    if (message.l2Reads !== 0) {
+      writer.uint32(112).uint64(message.l2Reads);
+    }
+    if (message.l2Hits !== 0) {
+      writer.uint32(120).uint64(message.l2Hits);
+    }
+    if (message.l2Misses !== 0) {
+      writer.uint32(128).uint64(message.l2Misses);
     }
     return writer;
   },
@@ -770,6 +831,62 @@ export const GetRegionStatusResponse: MessageFns<GetRegionStatusResponse> = {
             message.l1Misses = longToNumber(reader.uint64());
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.consumerLag.push(PartitionLag.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.l2Entities = longToNumber(reader.uint64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.l2Accounts = longToNumber(reader.uint64());
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.l2UsedMemoryBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.l2Reads = longToNumber(reader.uint64());
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.l2Hits = longToNumber(reader.uint64());
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.l2Misses = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -821,6 +938,41 @@ export const GetRegionStatusResponse: MessageFns<GetRegionStatusResponse> = {
         : isSet(object.l1_misses)
         ? globalThis.Number(object.l1_misses)
         : 0,
+      consumerLag: globalThis.Array.isArray(object?.consumerLag)
+        ? object.consumerLag.map((e: any) => PartitionLag.fromJSON(e))
+        : globalThis.Array.isArray(object?.consumer_lag)
+        ? object.consumer_lag.map((e: any) => PartitionLag.fromJSON(e))
+        : [],
+      l2Entities: isSet(object.l2Entities)
+        ? globalThis.Number(object.l2Entities)
+        : isSet(object.l2_entities)
+        ? globalThis.Number(object.l2_entities)
+        : 0,
+      l2Accounts: isSet(object.l2Accounts)
+        ? globalThis.Number(object.l2Accounts)
+        : isSet(object.l2_accounts)
+        ? globalThis.Number(object.l2_accounts)
+        : 0,
+      l2UsedMemoryBytes: isSet(object.l2UsedMemoryBytes)
+        ? globalThis.Number(object.l2UsedMemoryBytes)
+        : isSet(object.l2_used_memory_bytes)
+        ? globalThis.Number(object.l2_used_memory_bytes)
+        : 0,
+      l2Reads: isSet(object.l2Reads)
+        ? globalThis.Number(object.l2Reads)
+        : isSet(object.l2_reads)
+        ? globalThis.Number(object.l2_reads)
+        : 0,
+      l2Hits: isSet(object.l2Hits)
+        ? globalThis.Number(object.l2Hits)
+        : isSet(object.l2_hits)
+        ? globalThis.Number(object.l2_hits)
+        : 0,
+      l2Misses: isSet(object.l2Misses)
+        ? globalThis.Number(object.l2Misses)
+        : isSet(object.l2_misses)
+        ? globalThis.Number(object.l2_misses)
+        : 0,
     };
   },
 
@@ -853,6 +1005,27 @@ export const GetRegionStatusResponse: MessageFns<GetRegionStatusResponse> = {
     if (message.l1Misses !== 0) {
       obj.l1Misses = Math.round(message.l1Misses);
     }
+    if (message.consumerLag?.length) {
+      obj.consumerLag = message.consumerLag.map((e) => PartitionLag.toJSON(e));
+    }
+    if (message.l2Entities !== 0) {
+      obj.l2Entities = Math.round(message.l2Entities);
+    }
+    if (message.l2Accounts !== 0) {
+      obj.l2Accounts = Math.round(message.l2Accounts);
+    }
+    if (message.l2UsedMemoryBytes !== 0) {
+      obj.l2UsedMemoryBytes = Math.round(message.l2UsedMemoryBytes);
+    }
+    if (message.l2Reads !== 0) {
+      obj.l2Reads = Math.round(message.l2Reads);
+    }
+    if (message.l2Hits !== 0) {
+      obj.l2Hits = Math.round(message.l2Hits);
+    }
+    if (message.l2Misses !== 0) {
+      obj.l2Misses = Math.round(message.l2Misses);
+    }
     return obj;
   },
 
@@ -870,6 +1043,178 @@ export const GetRegionStatusResponse: MessageFns<GetRegionStatusResponse> = {
     message.l1Bytes = object.l1Bytes ?? 0;
     message.l1Hits = object.l1Hits ?? 0;
     message.l1Misses = object.l1Misses ?? 0;
+    message.consumerLag = object.consumerLag?.map((e) => PartitionLag.fromPartial(e)) || [];
+    message.l2Entities = object.l2Entities ?? 0;
+    message.l2Accounts = object.l2Accounts ?? 0;
+    message.l2UsedMemoryBytes = object.l2UsedMemoryBytes ?? 0;
+    message.l2Reads = object.l2Reads ?? 0;
+    message.l2Hits = object.l2Hits ?? 0;
+    message.l2Misses = object.l2Misses ?? 0;
+    return message;
+  },
+};
+
+function createBasePartitionLag(): PartitionLag {
+  return { partition: 0, endOffset: 0, appliedOffset: 0, committedOffset: 0, lag: 0, recordedAtMs: 0 };
+}
+
+export const PartitionLag: MessageFns<PartitionLag> = {
+  encode(message: PartitionLag, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partition !== 0) {
+      writer.uint32(8).int32(message.partition);
+    }
+    if (message.endOffset !== 0) {
+      writer.uint32(16).int64(message.endOffset);
+    }
+    if (message.appliedOffset !== 0) {
+      writer.uint32(24).int64(message.appliedOffset);
+    }
+    if (message.committedOffset !== 0) {
+      writer.uint32(32).int64(message.committedOffset);
+    }
+    if (message.lag !== 0) {
+      writer.uint32(40).int64(message.lag);
+    }
+    if (message.recordedAtMs !== 0) {
+      writer.uint32(48).int64(message.recordedAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PartitionLag {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePartitionLag();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.partition = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.endOffset = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.appliedOffset = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.committedOffset = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.lag = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.recordedAtMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PartitionLag {
+    return {
+      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
+      endOffset: isSet(object.endOffset)
+        ? globalThis.Number(object.endOffset)
+        : isSet(object.end_offset)
+        ? globalThis.Number(object.end_offset)
+        : 0,
+      appliedOffset: isSet(object.appliedOffset)
+        ? globalThis.Number(object.appliedOffset)
+        : isSet(object.applied_offset)
+        ? globalThis.Number(object.applied_offset)
+        : 0,
+      committedOffset: isSet(object.committedOffset)
+        ? globalThis.Number(object.committedOffset)
+        : isSet(object.committed_offset)
+        ? globalThis.Number(object.committed_offset)
+        : 0,
+      lag: isSet(object.lag) ? globalThis.Number(object.lag) : 0,
+      recordedAtMs: isSet(object.recordedAtMs)
+        ? globalThis.Number(object.recordedAtMs)
+        : isSet(object.recorded_at_ms)
+        ? globalThis.Number(object.recorded_at_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: PartitionLag): unknown {
+    const obj: any = {};
+    if (message.partition !== 0) {
+      obj.partition = Math.round(message.partition);
+    }
+    if (message.endOffset !== 0) {
+      obj.endOffset = Math.round(message.endOffset);
+    }
+    if (message.appliedOffset !== 0) {
+      obj.appliedOffset = Math.round(message.appliedOffset);
+    }
+    if (message.committedOffset !== 0) {
+      obj.committedOffset = Math.round(message.committedOffset);
+    }
+    if (message.lag !== 0) {
+      obj.lag = Math.round(message.lag);
+    }
+    if (message.recordedAtMs !== 0) {
+      obj.recordedAtMs = Math.round(message.recordedAtMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PartitionLag>): PartitionLag {
+    return PartitionLag.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PartitionLag>): PartitionLag {
+    const message = createBasePartitionLag();
+    message.partition = object.partition ?? 0;
+    message.endOffset = object.endOffset ?? 0;
+    message.appliedOffset = object.appliedOffset ?? 0;
+    message.committedOffset = object.committedOffset ?? 0;
+    message.lag = object.lag ?? 0;
+    message.recordedAtMs = object.recordedAtMs ?? 0;
     return message;
   },
 };
