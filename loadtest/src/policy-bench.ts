@@ -15,7 +15,11 @@
  *
  * Results go to stdout and to `loadtest/results/policy-bench.json`.
  *
- *   node --expose-gc loadtest/src/policy-bench.ts [--quick] [--workloads small,typical] [--engines gatehouse,cedar-wasm]
+ *   node --expose-gc loadtest/src/policy-bench.ts [--quick] [--workloads small,typical] [--engines gatehouse,cedar-wasm] [--only compile]
+ *
+ * `--only compile` runs the agreement check and section 3 only (no decision timing), for quick
+ * before/after comparisons of the compiler (`--only decisions`: section 2 only); a partial run
+ * writes `policy-bench.<section>.json`, never over the full run's JSON.
  */
 
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -50,8 +54,15 @@ const { values: args } = parseArgs({
     quick: { type: "boolean", default: false },
     workloads: { type: "string", default: allWorkloads.join(",") },
     engines: { type: "string", default: engineNames.join(",") },
+    only: { type: "string" },
   },
 });
+const sections = ["decisions", "compile"] as const;
+if (args.only !== undefined && !(sections as readonly string[]).includes(args.only)) {
+  throw new Error(`--only: unknown section ${args.only} (one of ${sections.join(", ")})`);
+}
+const timeDecisions = args.only === undefined || args.only === "decisions";
+const timeCompile = args.only === undefined || args.only === "compile";
 const workloadNames = (args.workloads ?? "").split(",") as WorkloadName[];
 for (const w of workloadNames) if (!allWorkloads.includes(w)) throw new Error(`--workloads: unknown workload ${w}`);
 const engines = (args.engines ?? "").split(",") as EngineName[];
@@ -117,7 +128,8 @@ const meta = {
   cedar: cedar.getCedarVersion(),
   timer_overhead_ns: overheadNs,
 };
-const out = new URL("../results/policy-bench.json", import.meta.url);
+// A partial run (--only) writes beside the full run's JSON rather than over it.
+const out = new URL(`../results/policy-bench${args.only === undefined ? "" : `.${args.only}`}.json`, import.meta.url);
 mkdirSync(new URL(".", out), { recursive: true });
 if (agreement.some((a) => a.disagreements.length > 0)) {
   const { report, exitCode } = buildReport(meta, agreement, [], []);
@@ -133,7 +145,7 @@ const figures: FigureResult[] = [];
 const compile: CompileResult[] = [];
 for (const workload of workloads) {
   console.log(`\n== timing ${workload.name}`);
-  for (const [engine, byFigure] of prepared.get(workload.name) ?? []) {
+  for (const [engine, byFigure] of timeDecisions ? (prepared.get(workload.name) ?? []) : []) {
     const t = timing[engine];
     for (const figure of figureNames) {
       const decide = byFigure[figure].decide;
@@ -156,7 +168,7 @@ for (const workload of workloads) {
   }
   for (const line of formatTable(workload.name, figures)) console.log(line);
   // 3. Compile.
-  if (engines.includes("gatehouse")) compile.push(measureCompile(workload));
+  if (timeCompile && engines.includes("gatehouse")) compile.push(measureCompile(workload));
 }
 
 console.log("\n== summary (ratios: Gatehouse decisions/s over the peer's, same workload, same figure)");
@@ -225,6 +237,13 @@ function compileLine(c: CompileResult): string {
 function measureCompile(workload: Workload): CompileResult {
   const big = workload.policies.reduce((n, p) => n + p.Statement.length, 0) > 200;
   const coldSamples = Math.max(big ? 20 : 100, Math.round((big ? 60 : 300) * scale));
+  // Start from a collected heap, as every timed phase should: a marking cycle left running by the
+  // decision phases slows every store of the compiler (write barriers) until it finishes. The
+  // collection comes before the JIT warm-up, not after it: right after a full GC the next few
+  // hundred compiles ran at ~1.5x the steady state's p50 (the GC frees the hidden classes of the
+  // compiler's transient objects and V8 deoptimizes the code that embedded them, among other
+  // things), so samples taken there measured V8 recovering from the collection, not the compiler.
+  gc?.();
   // JIT warm-up (caches cleared each time, as measured), so the samples measure the compiler's
   // steady state rather than V8's lower tiers: "cold" is about the compiler's caches. A region
   // compiles principals all day; 20 compiles left part of the parser unoptimized.
@@ -232,9 +251,6 @@ function measureCompile(workload: Workload): CompileResult {
     clearCompileCaches();
     compilePolicySet({ identityPolicies: workload.policies.map((p) => JSON.stringify(p)) });
   }
-  // Start from a collected heap, as every timed phase should: a marking cycle left running by the
-  // decision phases slows every store of the compiler (write barriers) until it finishes.
-  gc?.();
   const cold: number[] = [];
   for (let i = 0; i < coldSamples; i++) {
     const texts = workload.policies.map((p) => JSON.stringify(p));

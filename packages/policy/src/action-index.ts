@@ -35,10 +35,22 @@ function sameService(wild: string, action: string): boolean {
  * never repeat. A bucket holding one statement holds it without an array (most exact actions).
  */
 export class ActionIndex {
-  private readonly exact = new Map<string, Bucket>();
-  private readonly byService = new Map<string, Bucket>();
+  // Created on first use: a principal has eight indexes (four slots, two effects) and most of them
+  // stay empty (no boundary, session policies or guardrails, few denies).
+  private exact: Map<string, Bucket> | undefined;
+  private byService: Map<string, Bucket> | undefined;
   private readonly fallback: CompiledStatement[] = [];
   size = 0;
+
+  private exactMap(): Map<string, Bucket> {
+    if (this.exact === undefined) this.exact = new Map();
+    return this.exact;
+  }
+
+  private serviceMap(): Map<string, Bucket> {
+    if (this.byService === undefined) this.byService = new Map();
+    return this.byService;
+  }
 
   /**
    * Indexes `s`. Statements with up to 16 patterns (nearly all) are indexed by scanning the
@@ -66,7 +78,7 @@ export class ActionIndex {
     for (let i = 0; i < patterns.length; i++) {
       const p = patterns[i] as Pattern;
       if (p.hasWildcards && !earlierWildcardOfService(patterns, i, p.source)) {
-        push(this.byService, serviceOf(p.source) as string, s);
+        push(this.serviceMap(), serviceOf(p.source) as string, s);
       }
     }
     // Exact actions not already covered by a wildcard of their service, each once.
@@ -75,7 +87,7 @@ export class ActionIndex {
       if (p.hasWildcards) continue;
       const a = p.source;
       if (earlierWildcardOfService(patterns, patterns.length, a) || earlierExact(patterns, i, a)) continue;
-      push(this.exact, a, s);
+      push(this.exactMap(), a, s);
     }
   }
 
@@ -95,12 +107,12 @@ export class ActionIndex {
       }
       wildServices.add(service);
     }
-    for (const service of wildServices) push(this.byService, service, s);
+    for (const service of wildServices) push(this.serviceMap(), service, s);
     for (const p of patterns) {
       if (p.hasWildcards) continue;
       const a = p.source;
       if (wildServices.size > 0 && wildServices.has(serviceOf(a) ?? "")) continue;
-      pushOnce(this.exact, a, s);
+      pushOnce(this.exactMap(), a, s);
     }
   }
 
@@ -108,12 +120,12 @@ export class ActionIndex {
   candidates(lowerAction: string): readonly CompiledStatement[] {
     if (this.size === 0) return EMPTY;
     const result: CompiledStatement[] = [];
-    const exact = this.exact.get(lowerAction);
+    const exact = this.exact?.get(lowerAction);
     if (Array.isArray(exact)) result.push(...exact);
     else if (exact !== undefined) result.push(exact);
     const colon = lowerAction.indexOf(":");
     if (colon > 0) {
-      const byService = this.byService.get(lowerAction.slice(0, colon));
+      const byService = this.byService?.get(lowerAction.slice(0, colon));
       if (Array.isArray(byService)) {
         for (const s of byService) if (actionMatches(s, lowerAction)) result.push(s);
       } else if (byService !== undefined && actionMatches(byService, lowerAction)) result.push(byService);

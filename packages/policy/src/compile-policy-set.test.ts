@@ -945,6 +945,27 @@ describe("compiling and evaluating", () => {
     }
   });
 
+  it("names a cached policy by its place in each set that uses it (compiled statements shared or copied)", () => {
+    const shared = JSON.stringify(policy(allow("s3:GetObject", `${BUCKET}/*`, { Sid: "Shared" })));
+    const other = JSON.stringify(policy(allow("sqs:SendMessage", "*"), allow("sqs:ReceiveMessage", "*")));
+    const read = request("s3:GetObject", `${BUCKET}/k`);
+    const decidingOf = (identityPolicies: string[]) => {
+      const explanation = compilePolicySet({ identityPolicies }).evaluate(alice, read, { explain: true }).explanation;
+      return { policy: explanation?.decidingStatement?.policy.index, sid: explanation?.decidingStatement?.sid };
+    };
+    clearCompileCaches();
+    // The same text compiles once (text and statement caches); each set still names its own place.
+    expect(decidingOf([shared])).toEqual({ policy: 0, sid: "Shared" });
+    expect(decidingOf([other, shared])).toEqual({ policy: 1, sid: "Shared" });
+    expect(decidingOf([shared])).toEqual({ policy: 0, sid: "Shared" });
+    // The plan lists statements in policy order, by ordinal: a Deny placed after the cached policy still decides.
+    const denyAll = JSON.stringify(policy(deny("s3:GetObject", `${BUCKET}/k`)));
+    const set = compilePolicySet({ identityPolicies: [other, shared, denyAll] });
+    expect(
+      set.evaluate(alice, read, { explain: true }).explanation?.matchedStatements.map((m) => m.policy.index),
+    ).toEqual([1, 2]);
+  });
+
   it("does not derive context from the principal", () => {
     const compiled = compilePolicySet({
       identityPolicies: [

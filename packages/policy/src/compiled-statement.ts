@@ -68,18 +68,15 @@ function compilePrincipal(p: PrincipalElement): CompiledPrincipal {
   };
 }
 
-/** The part of a compiled statement that depends only on the policy, shared by every set using it. */
-type StatementCore = Omit<CompiledStatement, "ordinal" | "policy">;
-
 /**
  * Compiled statements per parsed policy. Policies are immutable, and a managed policy is attached
  * to many principals: compiling it once saves time and shares the patterns' memory.
  */
-let cores = new WeakMap<Policy, readonly StatementCore[]>();
+let compiledByPolicy = new WeakMap<Policy, readonly CompiledStatement[]>();
 
 /** Forgets every cached compiled statement (see `clearCompileCaches`). */
 export function clearStatementCache(): void {
-  cores = new WeakMap();
+  compiledByPolicy = new WeakMap();
 }
 
 /** Pattern options are shared constants: a cold compile builds hundreds of patterns. */
@@ -99,14 +96,52 @@ const resourcePattern = (r: string): Pattern =>
 /** In a 2008-10-17 (or version-less) policy `${…}` is literal text (AWS, Version element page). */
 const literalResourcePattern = (r: string): Pattern => compilePattern(r, RESOURCE_PATTERN);
 
-function compileCores(policy: Policy, cache: boolean): readonly StatementCore[] {
-  const cached = cache ? cores.get(policy) : undefined;
-  if (cached !== undefined) return cached;
+/** Whether two references name the same policy in the same place of a slot. */
+function samePlace(a: PolicyRef, b: PolicyRef): boolean {
+  return a.type === b.type && a.index === b.index && a.kind === b.kind && a.id === b.id;
+}
+
+/**
+ * Compiles every statement of `policy`, numbering them from `firstOrdinal`. With `cache`, the
+ * compiled statements are kept (weakly) with the policy object and reused next time: as they are
+ * when the policy sits at the same place again (the statements are immutable, so sets may share
+ * them), as copies with their own ordinal and reference otherwise. A cold compile builds each
+ * statement once, without a second object per statement for its place in the slot.
+ */
+export function compileStatements(
+  policy: Policy,
+  ref: PolicyRef,
+  firstOrdinal: number,
+  cache: boolean,
+): readonly CompiledStatement[] {
+  const cached = cache ? compiledByPolicy.get(policy) : undefined;
+  if (cached !== undefined) {
+    const head = cached[0];
+    if (head === undefined || (head.ordinal === firstOrdinal && samePlace(head.policy, ref))) return cached;
+    return cached.map((s, i) => ({
+      ordinal: firstOrdinal + i,
+      policy: ref,
+      statement: s.statement,
+      deny: s.deny,
+      actions: s.actions,
+      notActions: s.notActions,
+      resources: s.resources,
+      notResources: s.notResources,
+      conditions: s.conditions,
+      principal: s.principal,
+      notPrincipal: s.notPrincipal,
+    }));
+  }
   const variables = policy.version === "2012-10-17";
   const toResource = variables ? resourcePattern : literalResourcePattern;
-  const compiled = policy.statements.map((s): StatementCore => {
+  const statements = policy.statements;
+  const compiled: CompiledStatement[] = new Array(statements.length);
+  for (let i = 0; i < statements.length; i++) {
+    const s = statements[i] as Statement;
     const conditions = s.conditions;
-    return {
+    compiled[i] = {
+      ordinal: firstOrdinal + i,
+      policy: ref,
       statement: s,
       deny: s.effect === "Deny",
       actions: s.action?.map(actionPattern),
@@ -117,34 +152,9 @@ function compileCores(policy: Policy, cache: boolean): readonly StatementCore[] 
       principal: s.principal === undefined ? undefined : compilePrincipal(s.principal),
       notPrincipal: s.notPrincipal === undefined ? undefined : compilePrincipal(s.notPrincipal),
     };
-  });
-  if (cache) cores.set(policy, compiled);
+  }
+  if (cache) compiledByPolicy.set(policy, compiled);
   return compiled;
-}
-
-/**
- * Compiles every statement of `policy`, numbering them from `firstOrdinal`. With `cache`, the
- * compiled statements are kept (weakly) with the policy object and reused next time.
- */
-export function compileStatements(
-  policy: Policy,
-  ref: PolicyRef,
-  firstOrdinal: number,
-  cache: boolean,
-): CompiledStatement[] {
-  return compileCores(policy, cache).map((core, i) => ({
-    ordinal: firstOrdinal + i,
-    policy: ref,
-    statement: core.statement,
-    deny: core.deny,
-    actions: core.actions,
-    notActions: core.notActions,
-    resources: core.resources,
-    notResources: core.notResources,
-    conditions: core.conditions,
-    principal: core.principal,
-    notPrincipal: core.notPrincipal,
-  }));
 }
 
 /** Whether the statement's Action/NotAction matches a lower-cased action. */

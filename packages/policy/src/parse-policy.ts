@@ -68,6 +68,16 @@ const STATEMENT_ELEMENTS = new Set([
 ]);
 const PRINCIPAL_TYPES = new Set(["AWS", "Service", "Federated", "CanonicalUser"]);
 
+/**
+ * The element of `names` that is `key` but for case, for a "did you mean". A function of its own:
+ * a closure over the key inside a `for…in` would give every iteration its own context object.
+ */
+function sameNameIgnoringCase(key: string, names: ReadonlySet<string>): string | undefined {
+  const lower = key.toLowerCase();
+  for (const name of names) if (name.toLowerCase() === lower) return name;
+  return undefined;
+}
+
 /** Kinds validated by IAM itself (alphanumeric Sids). */
 const IAM_KINDS = new Set<PolicyKind>([
   "managed",
@@ -122,11 +132,42 @@ function hasOwnKey(o: Record<string, unknown>): boolean {
   return false;
 }
 
-const memberSuffixes = new Map<string, string>();
+let memberSuffixes = new Map<string, string>();
+/**
+ * `$.Statement[i]` and `$.Statement[i].Condition` by index: every policy of a set numbers its
+ * statements from 0, so a cold compile of ten policies builds each path once, not ten times.
+ */
+let statementPaths: string[] = [];
+let conditionPaths: string[] = [];
+const MAX_MEMOIZED_INDEX = 1024;
 
-/** Forgets the memoized JSON-path suffixes of element names (see `clearCompileCaches`). */
+/** Forgets the memoized JSON-path pieces (see `clearCompileCaches`). */
 export function clearPathCache(): void {
-  memberSuffixes.clear();
+  // A new map, not clear(): see clearCompileCaches.
+  memberSuffixes = new Map();
+  statementPaths = [];
+  conditionPaths = [];
+}
+
+/** `$.Statement[i]`. */
+function statementPath(i: number): string {
+  // Bounds first: an out-of-bounds read leaves V8's fast path.
+  let path = i < statementPaths.length ? statementPaths[i] : undefined;
+  if (path === undefined) {
+    path = `$.Statement[${i}]`;
+    if (i < MAX_MEMOIZED_INDEX) statementPaths[i] = path;
+  }
+  return path;
+}
+
+/** `$.Statement[i].Condition`. */
+function conditionPath(i: number): string {
+  let path = i < conditionPaths.length ? conditionPaths[i] : undefined;
+  if (path === undefined) {
+    path = `${statementPath(i)}.Condition`;
+    if (i < MAX_MEMOIZED_INDEX) conditionPaths[i] = path;
+  }
+  return path;
 }
 
 /** `path.name`, or `path['name']` when the name is not an identifier. */
@@ -610,31 +651,97 @@ function keyPathOf(path: string, operator: string, key: string): string {
 }
 
 const PRINCIPAL_REQUIRED = new Set<PolicyKind>(["resource", "trust"]);
+
+/** The conditions of a statement without Condition: one shared frozen array (policies are immutable). */
+const NO_CLAUSES: readonly ConditionClause[] = Object.freeze([]);
+
+// The statement elements present, as bits (see parseStatement).
+const HAS_SID = 1;
+const HAS_EFFECT = 2;
+const HAS_ACTION = 4;
+const HAS_NOT_ACTION = 8;
+const HAS_RESOURCE = 16;
+const HAS_NOT_RESOURCE = 32;
+const HAS_PRINCIPAL = 64;
+const HAS_NOT_PRINCIPAL = 128;
+const HAS_CONDITION = 256;
 const RESOURCE_OPTIONAL = new Set<PolicyKind>(["trust", "scp"]);
 
-function parseStatement(raw: unknown, path: string, index: number, scope: Scope): Statement | undefined {
+function parseStatement(raw: unknown, index: number, arrayed: boolean, scope: Scope): Statement | undefined {
+  const path = arrayed ? statementPath(index) : "$.Statement";
   const out = scope.out;
   if (!isRecord(raw)) {
     out.error(path, "invalid-element-type", "a statement must be an object");
     return undefined;
   }
   const before = out.errors;
+  // One pass over the statement's own keys, instead of an `in` check and a load per element:
+  // statements differ in which elements they have, so each of those is a megamorphic lookup.
+  let present = 0;
+  let sidValue: unknown;
+  let effectValue: unknown;
+  let actionValue: unknown;
+  let notActionValue: unknown;
+  let resourceValue: unknown;
+  let notResourceValue: unknown;
+  let principalValue: unknown;
+  let notPrincipalValue: unknown;
+  let conditionValue: unknown;
   for (const key in raw) {
     if (!Object.hasOwn(raw, key)) continue;
-    if (!STATEMENT_ELEMENTS.has(key)) {
-      const hint = [...STATEMENT_ELEMENTS].find((e) => e.toLowerCase() === key.toLowerCase());
-      out.error(
-        member(path, key),
-        "unknown-element",
-        `unknown statement element "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
-      );
+    const value = raw[key];
+    switch (key) {
+      case "Sid":
+        present |= HAS_SID;
+        sidValue = value;
+        break;
+      case "Effect":
+        present |= HAS_EFFECT;
+        effectValue = value;
+        break;
+      case "Action":
+        present |= HAS_ACTION;
+        actionValue = value;
+        break;
+      case "NotAction":
+        present |= HAS_NOT_ACTION;
+        notActionValue = value;
+        break;
+      case "Resource":
+        present |= HAS_RESOURCE;
+        resourceValue = value;
+        break;
+      case "NotResource":
+        present |= HAS_NOT_RESOURCE;
+        notResourceValue = value;
+        break;
+      case "Principal":
+        present |= HAS_PRINCIPAL;
+        principalValue = value;
+        break;
+      case "NotPrincipal":
+        present |= HAS_NOT_PRINCIPAL;
+        notPrincipalValue = value;
+        break;
+      case "Condition":
+        present |= HAS_CONDITION;
+        conditionValue = value;
+        break;
+      default: {
+        const hint = sameNameIgnoringCase(key, STATEMENT_ELEMENTS);
+        out.error(
+          member(path, key),
+          "unknown-element",
+          `unknown statement element "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
+        );
+      }
     }
   }
   let sid: string | undefined;
-  if ("Sid" in raw) {
-    if (typeof raw.Sid !== "string") out.error(`${path}.Sid`, "invalid-element-type", "Sid must be a string");
+  if ((present & HAS_SID) !== 0) {
+    if (typeof sidValue !== "string") out.error(`${path}.Sid`, "invalid-element-type", "Sid must be a string");
     else {
-      sid = raw.Sid;
+      sid = sidValue;
       if (IAM_KINDS.has(scope.kind) && !SID.test(sid)) {
         out.error(
           `${path}.Sid`,
@@ -645,42 +752,46 @@ function parseStatement(raw: unknown, path: string, index: number, scope: Scope)
     }
   }
   let effect: Effect | undefined;
-  if (!("Effect" in raw)) out.error(path, "missing-effect", "statement has no Effect");
-  else if (raw.Effect !== "Allow" && raw.Effect !== "Deny") {
-    out.error(`${path}.Effect`, "invalid-effect", `Effect must be "Allow" or "Deny", got ${quote(raw.Effect)}`);
-  } else effect = raw.Effect;
+  if ((present & HAS_EFFECT) === 0) out.error(path, "missing-effect", "statement has no Effect");
+  else if (effectValue !== "Allow" && effectValue !== "Deny") {
+    out.error(`${path}.Effect`, "invalid-effect", `Effect must be "Allow" or "Deny", got ${quote(effectValue)}`);
+  } else effect = effectValue;
 
   let action: string[] | undefined;
   let notAction: string[] | undefined;
-  if ("Action" in raw && "NotAction" in raw) {
+  const hasAction = (present & HAS_ACTION) !== 0;
+  const hasNotAction = (present & HAS_NOT_ACTION) !== 0;
+  if (hasAction && hasNotAction) {
     out.error(path, "action-and-not-action", "a statement cannot have both Action and NotAction");
-  } else if ("Action" in raw) action = parseActions(raw.Action, path, "Action", scope);
-  else if ("NotAction" in raw) notAction = parseActions(raw.NotAction, path, "NotAction", scope);
+  } else if (hasAction) action = parseActions(actionValue, path, "Action", scope);
+  else if (hasNotAction) notAction = parseActions(notActionValue, path, "NotAction", scope);
   else out.error(path, "missing-action", "statement needs Action or NotAction");
 
   let resource: string[] | undefined;
   let notResource: string[] | undefined;
-  if ("Resource" in raw && "NotResource" in raw) {
+  const hasResource = (present & HAS_RESOURCE) !== 0;
+  const hasNotResource = (present & HAS_NOT_RESOURCE) !== 0;
+  if (hasResource && hasNotResource) {
     out.error(path, "resource-and-not-resource", "a statement cannot have both Resource and NotResource");
-  } else if (scope.kind === "trust" && ("Resource" in raw || "NotResource" in raw)) {
+  } else if (scope.kind === "trust" && (hasResource || hasNotResource)) {
     out.error(
-      `${path}.${"Resource" in raw ? "Resource" : "NotResource"}`,
+      `${path}.${hasResource ? "Resource" : "NotResource"}`,
       "resource-not-allowed",
       "a role trust policy cannot have Resource or NotResource (the resource is the role)",
     );
-  } else if ("Resource" in raw) resource = parseResources(raw.Resource, path, "Resource", scope);
-  else if ("NotResource" in raw) notResource = parseResources(raw.NotResource, path, "NotResource", scope);
+  } else if (hasResource) resource = parseResources(resourceValue, path, "Resource", scope);
+  else if (hasNotResource) notResource = parseResources(notResourceValue, path, "NotResource", scope);
   else if (!RESOURCE_OPTIONAL.has(scope.kind))
     out.error(path, "missing-resource", "statement needs Resource or NotResource");
 
   let principal: PrincipalElement | undefined;
   let notPrincipal: PrincipalElement | undefined;
-  const hasPrincipal = "Principal" in raw;
-  const hasNotPrincipal = "NotPrincipal" in raw;
+  const hasPrincipal = (present & HAS_PRINCIPAL) !== 0;
+  const hasNotPrincipal = (present & HAS_NOT_PRINCIPAL) !== 0;
   if (PRINCIPAL_REQUIRED.has(scope.kind)) {
     if (hasPrincipal && hasNotPrincipal) {
       out.error(path, "principal-and-not-principal", "a statement cannot have both Principal and NotPrincipal");
-    } else if (hasPrincipal) principal = parsePrincipal(raw.Principal, `${path}.Principal`, "Principal", scope);
+    } else if (hasPrincipal) principal = parsePrincipal(principalValue, `${path}.Principal`, "Principal", scope);
     else if (hasNotPrincipal && scope.kind === "trust") {
       out.error(
         `${path}.NotPrincipal`,
@@ -688,7 +799,7 @@ function parseStatement(raw: unknown, path: string, index: number, scope: Scope)
         "a role trust policy cannot use NotPrincipal; use Principal",
       );
     } else if (hasNotPrincipal) {
-      notPrincipal = parsePrincipal(raw.NotPrincipal, `${path}.NotPrincipal`, "NotPrincipal", scope);
+      notPrincipal = parsePrincipal(notPrincipalValue, `${path}.NotPrincipal`, "NotPrincipal", scope);
     } else out.error(path, "missing-principal", `a ${scope.kind} policy statement needs Principal or NotPrincipal`);
   } else if (hasPrincipal || hasNotPrincipal) {
     out.error(
@@ -698,8 +809,15 @@ function parseStatement(raw: unknown, path: string, index: number, scope: Scope)
     );
   }
 
-  let conditions: ConditionClause[] | undefined = [];
-  if ("Condition" in raw) conditions = parseCondition(raw.Condition, `${path}.Condition`, effect, scope);
+  let conditions: readonly ConditionClause[] | undefined = NO_CLAUSES;
+  if ((present & HAS_CONDITION) !== 0) {
+    conditions = parseCondition(
+      conditionValue,
+      arrayed ? conditionPath(index) : "$.Statement.Condition",
+      effect,
+      scope,
+    );
+  }
 
   if (effect === "Allow") {
     if (notAction !== undefined)
@@ -785,7 +903,7 @@ export function parsePolicy(
   }
   for (const key of Object.keys(root)) {
     if (!TOP_LEVEL.has(key)) {
-      const hint = [...TOP_LEVEL, ...STATEMENT_ELEMENTS].find((e) => e.toLowerCase() === key.toLowerCase());
+      const hint = sameNameIgnoringCase(key, TOP_LEVEL) ?? sameNameIgnoringCase(key, STATEMENT_ELEMENTS);
       out.error(
         member("$", key),
         "unknown-element",
@@ -821,12 +939,13 @@ export function parsePolicy(
     out.error("$", "missing-statement", "policy has no Statement");
   } else if (Array.isArray(root.Statement)) {
     if (root.Statement.length === 0) out.error("$.Statement", "empty-element", "Statement must not be an empty array");
-    root.Statement.forEach((raw, i) => {
-      const s = parseStatement(raw, `$.Statement[${i}]`, i, scope);
+    const list: unknown[] = root.Statement;
+    for (let i = 0; i < list.length; i++) {
+      const s = parseStatement(list[i], i, true, scope);
       if (s !== undefined) statements.push(s);
-    });
+    }
   } else if (isRecord(root.Statement)) {
-    const s = parseStatement(root.Statement, "$.Statement", 0, scope);
+    const s = parseStatement(root.Statement, 0, false, scope);
     if (s !== undefined) statements.push(s);
   } else {
     out.error("$.Statement", "invalid-element-type", "Statement must be an object or an array of objects");

@@ -32,7 +32,7 @@ export function textFingerprint(text: string): number {
 
 /** Text → value, at most `capacity` entries, the oldest evicted first. */
 export class ParsedTextCache<V> {
-  private readonly buckets = new Map<number, Entry<V> | Map<string, Entry<V>>>();
+  private buckets = new Map<number, Entry<V> | Map<string, Entry<V>>>();
   /** Entries in insertion order, for eviction; `head` is the oldest live one. */
   private order: (Entry<V> | undefined)[] = [];
   private head = 0;
@@ -75,7 +75,9 @@ export class ParsedTextCache<V> {
   }
 
   clear(): void {
-    this.buckets.clear();
+    // A new map, not Map.prototype.clear(), which links the old table to the new one (see
+    // clearCompileCaches in compile-policy-set.ts).
+    this.buckets = new Map();
     this.order = [];
     this.head = 0;
     this.count = 0;

@@ -447,9 +447,7 @@ export function resourcePartOffset(arn: string): number {
 function blockStartsOf(starKinds: readonly number[]): Int32Array | undefined {
   if (!starKinds.includes(STAR_IN_SEGMENT)) return undefined;
   const starts = [0];
-  starKinds.forEach((k, i) => {
-    if (k === STAR_ANY) starts.push(i + 1);
-  });
+  for (let i = 0; i < starKinds.length; i++) if (starKinds[i] === STAR_ANY) starts.push(i + 1);
   return Int32Array.from(starts);
 }
 

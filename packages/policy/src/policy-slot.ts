@@ -20,13 +20,19 @@ export class PolicySlot {
     this.type = type;
     this.policies = policies;
     const statements: CompiledStatement[] = [];
-    policies.forEach((policy, index) => {
+    for (let index = 0; index < policies.length; index++) {
+      const policy = policies[index] as Policy;
       const id = policy.id ?? policy.policyId;
-      const ref: PolicyRef = { type, index, kind: policy.kind, ...(id === undefined ? {} : { id }) };
-      statements.push(...compileStatements(policy, ref, statements.length, shared(policy)));
-    });
+      const ref: PolicyRef =
+        id === undefined ? { type, index, kind: policy.kind } : { type, index, kind: policy.kind, id };
+      const compiled = compileStatements(policy, ref, statements.length, shared(policy));
+      for (let i = 0; i < compiled.length; i++) {
+        const s = compiled[i] as CompiledStatement;
+        statements.push(s);
+        (s.deny ? this.denies : this.allows).add(s);
+      }
+    }
     this.statements = statements;
-    for (const s of statements) (s.deny ? this.denies : this.allows).add(s);
   }
 
   /** Whether the slot holds any policy (absent guardrails, boundary, session policies don't apply). */

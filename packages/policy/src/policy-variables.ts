@@ -37,18 +37,19 @@ export function parseTemplate(s: string): TemplateResult {
   const cached = templates.get(s);
   if (cached !== undefined) return cached;
   const result = parseTemplateUncached(s);
-  if (templates.size >= MAX_TEMPLATES) templates.clear();
+  if (templates.size >= MAX_TEMPLATES) templates = new Map();
   templates.set(s, result);
   return result;
 }
 
 /** Parsed templates are immutable and strings repeat across statements and policies. */
-const templates = new Map<string, TemplateResult>();
+let templates = new Map<string, TemplateResult>();
 const MAX_TEMPLATES = 4096;
 
 /** Forgets every parsed template (see `clearCompileCaches`). */
 export function clearTemplateCache(): void {
-  templates.clear();
+  // A new map, not clear(): see clearCompileCaches.
+  templates = new Map();
 }
 
 /** The parts of a template, or why it is invalid. */

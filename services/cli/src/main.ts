@@ -1,4 +1,5 @@
 import { CommanderError } from "commander";
+import { describeFailure } from "./errors.ts";
 import { createProgram } from "./program.ts";
 
 // A reader that goes away early (`gatehouse policy evaluate | head`) is not an error of ours.
@@ -14,7 +15,8 @@ try {
     // for usage errors; keep 1 for "the policy has errors" and use 2 for misuse, like grep does.
     process.exitCode = err.exitCode === 1 ? 2 : err.exitCode;
   } else {
-    process.stderr.write(`gatehouse: ${(err as Error).message ?? String(err)}\n`);
-    process.exitCode = 1;
+    const failure = describeFailure(err);
+    process.stderr.write(failure.text);
+    process.exitCode = failure.exitCode;
   }
 }

@@ -1,0 +1,131 @@
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+import { z } from "zod";
+
+const port = z.coerce.number().int().min(1).max(65_535);
+
+/**
+ * The stack's own settings. Unknown `GATEHOUSE_STACK_*` variables are refused so a typo fails at
+ * start; the services' own variables (`GATEHOUSE_PG_SCHEMA`, `GATEHOUSE_CHANGES_TOPIC`, …) pass
+ * through the environment to them untouched.
+ */
+const EnvSchema = z.object({
+  /** Where infra.sh and the stack keep pid files, logs, data; shared with `deploy/local/infra.sh`. */
+  GATEHOUSE_STATE_DIR: z.string().min(1).optional(),
+  /** Where the demo profile's `credentials` and `config` files go (the CLI's and SDK's default). */
+  GATEHOUSE_CONFIG_DIR: z.string().min(1).optional(),
+  GATEHOUSE_REGIONS: z
+    .string()
+    .transform((s) => s.split(",").map((r) => r.trim()))
+    .pipe(z.array(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "each region must be a name like us-east-1")).min(1))
+    .optional(),
+  /** The address every service listens on and the profile names. */
+  GATEHOUSE_STACK_HOST: z
+    .string()
+    .regex(/^[^\s:,]+$/, "must be a host name or IPv4 address")
+    .default("127.0.0.1"),
+  GATEHOUSE_STACK_CP_PORT: port.default(50_051),
+  /** First decider port: region i's decider j listens on base + i × deciders + j. */
+  GATEHOUSE_STACK_REGION_BASE_PORT: port.default(50_061),
+  GATEHOUSE_STACK_DECIDERS: z.coerce.number().int().min(1).max(16).default(2),
+  /** The profile the demo account's access key is written under. */
+  GATEHOUSE_STACK_PROFILE: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 of [A-Za-z0-9_-]")
+    .default("demo"),
+  /** Seconds between status lines when stdout is not a terminal (a terminal gets one line, redrawn). */
+  GATEHOUSE_STACK_STATUS_INTERVAL: z.coerce.number().int().min(1).max(3600).default(30),
+});
+
+/** One region of the stack: its decider endpoints. */
+export interface StackRegion {
+  readonly name: string;
+  /** `host:port` of each decider process, in order. */
+  readonly deciders: readonly string[];
+}
+
+/** The stack's validated, frozen configuration. */
+export interface StackConfig {
+  /** The repository root (where `deploy/` and `services/` are). */
+  readonly root: string;
+  readonly stateDir: string;
+  /** `<stateDir>/stack`: the stack's pid files, seed state, and the infra ownership mark. */
+  readonly stackDir: string;
+  readonly logDir: string;
+  readonly configDir: string;
+  readonly host: string;
+  readonly controlPlane: string;
+  readonly regions: readonly StackRegion[];
+  readonly profile: string;
+  readonly statusIntervalMs: number;
+}
+
+/** The regions of `deploy/local/defaults.json` (the same list infra.sh starts a Redis for). */
+function defaultRegions(root: string): string[] {
+  const defaults = JSON.parse(readFileSync(join(root, "deploy/local/defaults.json"), "utf8")) as {
+    redis: { regions: string[] };
+  };
+  return defaults.redis.regions;
+}
+
+/**
+ * Reads the stack's settings from `env` (only here). Throws one error listing every bad setting
+ * with its value.
+ * @example
+ * const config = loadStackConfig(process.env, repositoryRoot);
+ */
+export function loadStackConfig(env: Readonly<Record<string, string | undefined>>, root: string): StackConfig {
+  const known = new Set(Object.keys(EnvSchema.shape));
+  const unknown = Object.keys(env).filter((k) => k.startsWith("GATEHOUSE_STACK_") && !known.has(k));
+  if (unknown.length > 0) throw new Error(`unknown stack settings: ${unknown.join(", ")}`);
+  const picked = Object.fromEntries([...known].filter((k) => env[k] !== undefined).map((k) => [k, env[k]]));
+  const parsed = EnvSchema.safeParse(picked);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const key = String(i.path[0] ?? "");
+      return `${key}=${JSON.stringify(env[key])}: ${i.message}`;
+    });
+    throw new Error(`invalid stack configuration:\n  ${lines.join("\n  ")}`);
+  }
+  const e = parsed.data;
+  const stateDir = resolve(root, e.GATEHOUSE_STATE_DIR ?? ".gatehouse");
+  const configDir = e.GATEHOUSE_CONFIG_DIR ?? join(homedir(), ".gatehouse");
+  const names = e.GATEHOUSE_REGIONS ?? defaultRegions(root);
+  const host = e.GATEHOUSE_STACK_HOST;
+  const regions = names.map((name, i) =>
+    Object.freeze({
+      name,
+      deciders: Object.freeze(
+        Array.from(
+          { length: e.GATEHOUSE_STACK_DECIDERS },
+          (_, j) => `${host}:${e.GATEHOUSE_STACK_REGION_BASE_PORT + i * e.GATEHOUSE_STACK_DECIDERS + j}`,
+        ),
+      ),
+    }),
+  );
+  const lastPort = e.GATEHOUSE_STACK_REGION_BASE_PORT + names.length * e.GATEHOUSE_STACK_DECIDERS - 1;
+  if (lastPort > 65_535) {
+    throw new Error(
+      `invalid stack configuration:\n  GATEHOUSE_STACK_REGION_BASE_PORT: the last decider port ${lastPort} is above 65535`,
+    );
+  }
+  const cpPort = e.GATEHOUSE_STACK_CP_PORT;
+  if (cpPort >= e.GATEHOUSE_STACK_REGION_BASE_PORT && cpPort <= lastPort) {
+    throw new Error(
+      `invalid stack configuration:\n  GATEHOUSE_STACK_CP_PORT=${cpPort}: inside the deciders' ports ${e.GATEHOUSE_STACK_REGION_BASE_PORT}-${lastPort}`,
+    );
+  }
+  return Object.freeze({
+    root,
+    stateDir,
+    stackDir: join(stateDir, "stack"),
+    logDir: join(stateDir, "logs"),
+    configDir: isAbsolute(configDir) ? configDir : resolve(configDir),
+    host,
+    controlPlane: `${host}:${cpPort}`,
+    regions: Object.freeze(regions),
+    profile: e.GATEHOUSE_STACK_PROFILE,
+    statusIntervalMs: e.GATEHOUSE_STACK_STATUS_INTERVAL * 1000,
+  });
+}

@@ -1,0 +1,92 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_CONTROL_PLANE, GatehouseConfigError, resolveClientConfig } from "./client-config.ts";
+
+describe("resolveClientConfig", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "gatehouse-config-"));
+    await writeFile(
+      join(dir, "credentials"),
+      "[default]\naccess_key_id = AKIADEFAULT\nsecret_access_key = s0\n[demo]\naccess_key_id = AKIADEMO\nsecret_access_key = s1\nsession_token = tok\n",
+    );
+    await writeFile(
+      join(dir, "config"),
+      [
+        "[default]",
+        "region = eu-west-1",
+        "[profile demo]",
+        "region = us-east-1",
+        "endpoint_control_plane = 127.0.0.1:50051",
+        "endpoint_us-east-1 = 127.0.0.1:50061, 127.0.0.1:50062",
+        "endpoint_eu-west-1 = 127.0.0.1:50071",
+        "[profile admin]",
+        "role_arn = arn:aws:iam::111122223333:role/admin",
+        "source_profile = demo",
+        "mfa_serial = arn:aws:iam::111122223333:mfa/me",
+      ].join("\n"),
+    );
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it("reads a profile's keys, region and endpoints", () => {
+    const c = resolveClientConfig({ env: { GATEHOUSE_CONFIG_DIR: dir, GATEHOUSE_PROFILE: "demo" } });
+    expect(c.credentials).toEqual({ accessKeyId: "AKIADEMO", secretAccessKey: "s1", sessionToken: "tok" });
+    expect(c.region).toBe("us-east-1");
+    expect(c.controlPlane).toBe("127.0.0.1:50051");
+    expect(c.regions).toEqual({
+      "us-east-1": ["127.0.0.1:50061", "127.0.0.1:50062"],
+      "eu-west-1": ["127.0.0.1:50071"],
+    });
+  });
+
+  it("orders the chain: explicit, then a named profile, then env keys, then the default profile", () => {
+    const env = { GATEHOUSE_CONFIG_DIR: dir, GATEHOUSE_ACCESS_KEY_ID: "AKIAENV", GATEHOUSE_SECRET_ACCESS_KEY: "se" };
+    expect(
+      resolveClientConfig({ env, credentials: { accessKeyId: "X", secretAccessKey: "y" } }).credentials?.accessKeyId,
+    ).toBe("X");
+    expect(resolveClientConfig({ env, profile: "demo" }).credentials?.accessKeyId).toBe("AKIADEMO");
+    expect(resolveClientConfig({ env }).credentials?.accessKeyId).toBe("AKIAENV");
+    expect(resolveClientConfig({ env }).credentialSource).toEqual({ kind: "env" });
+    expect(resolveClientConfig({ env: { GATEHOUSE_CONFIG_DIR: dir } }).credentials?.accessKeyId).toBe("AKIADEFAULT");
+  });
+
+  it("takes region and control plane from options, then env, then the profile", () => {
+    const env = {
+      GATEHOUSE_CONFIG_DIR: dir,
+      GATEHOUSE_REGION: "ap-southeast-1",
+      GATEHOUSE_ENDPOINT_CONTROL_PLANE: "h:1",
+    };
+    expect(resolveClientConfig({ env }).region).toBe("ap-southeast-1");
+    expect(resolveClientConfig({ env, region: "us-west-2" }).region).toBe("us-west-2");
+    expect(resolveClientConfig({ env }).controlPlane).toBe("h:1");
+    expect(resolveClientConfig({ env, endpoints: { controlPlane: "h:2" } }).controlPlane).toBe("h:2");
+    expect(resolveClientConfig({ env: { GATEHOUSE_CONFIG_DIR: dir } }).controlPlane).toBe(DEFAULT_CONTROL_PLANE);
+  });
+
+  it("refuses an unknown profile, naming the known ones", () => {
+    const err = (() => {
+      try {
+        resolveClientConfig({ env: { GATEHOUSE_CONFIG_DIR: dir }, profile: "prod" });
+      } catch (e) {
+        return e as GatehouseConfigError;
+      }
+      throw new Error("expected a failure");
+    })();
+    expect(err).toBeInstanceOf(GatehouseConfigError);
+    expect(err.message).toContain('"prod"');
+    expect(err.hint).toContain("known profiles: admin, default, demo");
+  });
+
+  it("refuses an assumed-role profile until STS is served", () => {
+    expect(() => resolveClientConfig({ env: { GATEHOUSE_CONFIG_DIR: dir }, profile: "admin" })).toThrow(/needs STS/);
+  });
+
+  it("works with no files at all", () => {
+    const c = resolveClientConfig({ env: { GATEHOUSE_CONFIG_DIR: join(dir, "absent") } });
+    expect(c.credentials).toBeUndefined();
+    expect(c.region).toBeUndefined();
+  });
+});

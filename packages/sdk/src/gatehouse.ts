@@ -1,0 +1,599 @@
+import { randomUUID } from "node:crypto";
+import type { Credentials } from "@gatehouse/auth";
+import type { Clock } from "@gatehouse/core";
+import {
+  type AssumeRoleRequest,
+  type AssumeRoleResponse,
+  type AssumeRoleWithWebIdentityRequest,
+  type AuthorizeRequest,
+  type AuthorizeResponse,
+  AuthorizerServiceClient,
+  type BatchAuthorizeResponse,
+  type ContextValue,
+  ControlServiceClient,
+  Decision,
+  type GetCallerIdentityResponse,
+  type GetRegionStatusResponse,
+  type GetSessionTokenRequest,
+  type GetSessionTokenResponse,
+  type Revision,
+  type SimulateResponse,
+  StsServiceClient,
+} from "@gatehouse/proto";
+import {
+  type ClientConfig,
+  type ClientConfigOptions,
+  GatehouseConfigError,
+  resolveClientConfig,
+} from "./client-config.ts";
+import { errorClassOf, type GatehouseError, InvalidInputError, isRetriable, statusName } from "./errors.ts";
+import {
+  buildRequest,
+  type IamOperationName,
+  type IamOperationSpec,
+  type InputOf,
+  type ItemOf,
+  type ItemsOperationName,
+  iamOperations,
+  isPaged,
+  isWrite,
+  type OutputOf,
+  type PagedOperationName,
+} from "./iam-operations.ts";
+import { type RetryOptions, validateRetryOptions } from "./retry.ts";
+import { type CallOptions, type ClientConstructor, Transport } from "./transport.ts";
+
+/** Options of {@link Gatehouse}: where, as whom, and how patiently. */
+export interface GatehouseOptions extends ClientConfigOptions {
+  /** Each call's budget in milliseconds, retries included (default 10,000). */
+  readonly timeoutMs?: number;
+  readonly retry?: RetryOptions;
+  /**
+   * Read your own writes: checks and simulations carry the highest revision this client's writes
+   * returned for the principal's account as `min_revision`, so a region answers only once it has
+   * applied them. {@link Gatehouse.session} gives a client with this on.
+   */
+  readonly readYourWrites?: boolean;
+  /**
+   * The region IAM calls are signed for (default `us-east-1`): the control plane's
+   * `GATEHOUSE_REGION`, which it verifies signatures against.
+   */
+  readonly iamSigningRegion?: string;
+  /** The clock requests are signed with (tests). */
+  readonly clock?: Clock;
+}
+
+/** Each IAM operation as a method: `(input, options) => Promise<response>`. */
+export type IamMethods = {
+  readonly [K in IamOperationName]: (
+    input?: InputOf<(typeof iamOperations)[K]>,
+    options?: CallOptions,
+  ) => Promise<OutputOf<(typeof iamOperations)[K]>>;
+};
+
+/** The IAM client: one method per operation, plus iterators over paged lists. */
+export type IamClient = IamMethods & {
+  /** Every item of a paged list, page after page (`for await (const user of iam.paginate.listUsers())`). */
+  readonly paginate: {
+    readonly [K in ItemsOperationName]: (
+      input?: InputOf<(typeof iamOperations)[K]>,
+      options?: CallOptions,
+    ) => AsyncIterable<ItemOf<(typeof iamOperations)[K]>>;
+  };
+  /** Every page of a paged operation, for those whose answer holds several lists. */
+  readonly pages: {
+    readonly [K in PagedOperationName]: (
+      input?: InputOf<(typeof iamOperations)[K]>,
+      options?: CallOptions,
+    ) => AsyncIterable<OutputOf<(typeof iamOperations)[K]>>;
+  };
+};
+
+/** A request-context value, as policies' conditions read it. */
+export type ContextInput = Readonly<Record<string, string | number | boolean | readonly string[]>>;
+
+/** Who is asking: a user or role ARN, or an access key id the caller authenticated with. */
+export type PrincipalInput =
+  | { readonly principalArn: string }
+  /** An access key id; with temporary credentials (`ASIA…`) the session token that came with it. */
+  | { readonly accessKeyId: string; readonly sessionToken?: string };
+
+/** One authorization check. */
+export type AuthorizeInput = PrincipalInput & {
+  readonly action: string;
+  readonly resource: string;
+  /** The resource's account (default: the principal's). */
+  readonly resourceAccount?: string;
+  readonly context?: ContextInput;
+  /** A resource policy's ARN (stored) or its JSON document. */
+  readonly resourcePolicy?: string;
+  /** Answer at this revision of the principal's account or later (a number: of the principal's account). */
+  readonly minRevision?: Revision | number;
+  /** Add the engine's explanation (deciding statement, matches). */
+  readonly explain?: boolean;
+  /** Refuse to answer from a region staler than this (milliseconds). */
+  readonly maxStalenessMs?: number;
+  readonly correlationId?: string;
+};
+
+/** A decision, as AWS names them. */
+export type DecisionName = "Allow" | "ExplicitDeny" | "ImplicitDeny";
+
+/** The answer to one check. */
+export interface AuthorizeResult {
+  readonly decision: DecisionName;
+  /** `decision === "Allow"`. */
+  readonly allowed: boolean;
+  /** Present when `explain` was asked for. */
+  readonly explanation?: unknown;
+  /** The principal's account revision the decision was made at. */
+  readonly evaluatedAt?: Revision;
+  readonly correlationId: string;
+}
+
+/** What to simulate: the principal's policies plus optional extra ones, for actions × resources. */
+export type SimulateInput = PrincipalInput & {
+  readonly actions: readonly string[];
+  readonly resources: readonly string[];
+  readonly context?: ContextInput;
+  /** Policy documents (JSON) evaluated as if attached to the principal. */
+  readonly extraIdentityPolicies?: readonly string[];
+  readonly resourcePolicy?: string;
+  /** A boundary document (JSON) replacing the principal's. */
+  readonly permissionBoundary?: string;
+  readonly minRevision?: Revision | number;
+};
+
+/** One action × resource of a simulation. */
+export interface SimulateResult {
+  readonly action: string;
+  readonly resource: string;
+  readonly decision: DecisionName;
+  readonly explanation: unknown;
+}
+
+const decisionNames: Record<number, DecisionName> = {
+  [Decision.DECISION_ALLOW]: "Allow",
+  [Decision.DECISION_EXPLICIT_DENY]: "ExplicitDeny",
+  [Decision.DECISION_IMPLICIT_DENY]: "ImplicitDeny",
+};
+
+function toContext(context: ContextInput | undefined): Record<string, ContextValue> {
+  const out: Record<string, ContextValue> = {};
+  for (const [key, v] of Object.entries(context ?? {})) {
+    out[key] = {
+      kind:
+        typeof v === "string"
+          ? { $case: "stringValue", value: v }
+          : typeof v === "number"
+            ? { $case: "numberValue", value: v }
+            : typeof v === "boolean"
+              ? { $case: "boolValue", value: v }
+              : { $case: "listValue", value: { values: [...v] } },
+    };
+  }
+  return out;
+}
+
+function parseJson(text: string): unknown {
+  if (text === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The account id of an IAM ARN (`arn:aws:iam::111122223333:user/alice` → `111122223333`). */
+function accountOfArn(arn: string): string | undefined {
+  const account = arn.split(":")[4];
+  return account === undefined || account === "" ? undefined : account;
+}
+
+/**
+ * The Gatehouse client. IAM calls go to the control plane; checks, region status and STS go to
+ * the configured region's deciders, failing over between its endpoints. Credentials, region and
+ * endpoints come from the options, the environment or a profile (see {@link resolveClientConfig}).
+ * Every call is SigV4-signed, has a deadline, and is retried with jittered backoff when it failed
+ * for a retriable reason; writes carry a client request token the SDK makes, so retrying them is safe.
+ *
+ * @example
+ * const gh = new Gatehouse({ profile: "demo" });
+ * await gh.iam.createUser({ userName: "alice" });
+ * await gh.iam.attachUserPolicy({ userName: "alice", policyArn: "arn:aws:iam::aws:policy/ReadOnlyAccess" });
+ * for await (const user of gh.iam.paginate.listUsers()) console.log(user.arn);
+ * const { allowed } = await gh.session().authz.authorize({
+ *   principalArn: "arn:aws:iam::111122223333:user/alice", action: "s3:GetObject", resource: "arn:aws:s3:::b/k",
+ * });
+ * gh.close();
+ */
+export class Gatehouse {
+  /** The resolved configuration (region, profile, endpoints, where the credentials came from). */
+  readonly config: ClientConfig;
+  readonly iam: IamClient;
+  readonly authz: AuthzClient;
+  readonly sts: StsClient;
+  readonly #options: GatehouseOptions;
+  readonly #shared: SharedState;
+  readonly #revisions = new Map<string, number>();
+  readonly #readYourWrites: boolean;
+
+  constructor(options: GatehouseOptions = {}, shared?: SharedState) {
+    this.#options = options;
+    this.config = shared?.config ?? resolveClientConfig(options);
+    this.#shared = shared ?? new SharedState(this.config, options);
+    this.#readYourWrites = options.readYourWrites ?? false;
+    this.iam = this.#makeIam();
+    this.authz = new AuthzClient(this);
+    this.sts = new StsClient(this);
+  }
+
+  /**
+   * A client on the same connections that reads its own writes: every check it makes waits for
+   * the revisions its writes returned (see {@link GatehouseOptions.readYourWrites}).
+   */
+  session(): Gatehouse {
+    return new Gatehouse({ ...this.#options, readYourWrites: true }, this.#shared);
+  }
+
+  /** The highest revision this client's writes returned for an account (0 when none). */
+  lastRevision(accountId: string): number {
+    return this.#revisions.get(accountId) ?? 0;
+  }
+
+  /** Closes every connection (of this client and its sessions). */
+  close(): void {
+    this.#shared.close();
+  }
+
+  #noteRevision(response: unknown): void {
+    const r = (response as { revision?: Revision } | undefined)?.revision;
+    if (r !== undefined && r.accountId !== "" && r.revision > this.lastRevision(r.accountId)) {
+      this.#revisions.set(r.accountId, r.revision);
+    }
+  }
+
+  /** @internal The `min_revision` a check carries. */
+  minRevisionFor(principal: PrincipalInput, given: Revision | number | undefined): Revision | undefined {
+    const arn = "principalArn" in principal ? principal.principalArn : undefined;
+    if (typeof given === "object") return given;
+    let account = arn === undefined ? undefined : accountOfArn(arn);
+    if (account === undefined && this.#revisions.size === 1) account = [...this.#revisions.keys()][0];
+    if (typeof given === "number") {
+      if (account === undefined) {
+        throw new TypeError("minRevision as a number needs a principalArn (its account); pass { accountId, revision }");
+      }
+      return { accountId: account, revision: given };
+    }
+    if (!this.#readYourWrites || account === undefined) return undefined;
+    const revision = this.lastRevision(account);
+    return revision === 0 ? undefined : { accountId: account, revision };
+  }
+
+  /** @internal */
+  regionTransport<C extends ClientConstructor>(service: C, region?: string): Transport {
+    return this.#shared.region(service, region);
+  }
+
+  #makeIam(): IamClient {
+    const transport = () => this.#shared.control();
+    const methods: Record<string, unknown> = {};
+    const paginate: Record<string, unknown> = {};
+    const pages: Record<string, unknown> = {};
+    for (const [name, spec] of Object.entries(iamOperations) as [string, IamOperationSpec][]) {
+      const write = isWrite(spec.rpc);
+      const call = async (input: Record<string, unknown> = {}, options?: CallOptions) => {
+        let request: Record<string, unknown>;
+        try {
+          request = buildRequest(spec, input, randomUUID);
+        } catch (e) {
+          throw new InvalidInputError({
+            code: "INVALID_ARGUMENT",
+            awsName: "InvalidInput",
+            message: `${name}: ${(e as Error).message}`,
+            retriable: false,
+          });
+        }
+        // A write is retried only with a token: the server answers a repeat with the first result.
+        const idempotent =
+          !write || (typeof request.clientRequestToken === "string" && request.clientRequestToken !== "");
+        const response = await transport().call<unknown>(spec.rpc, request, idempotent, options);
+        this.#noteRevision(response);
+        return response;
+      };
+      methods[name] = call;
+      if (isPaged(spec.rpc)) {
+        const eachPage = async function* (input: Record<string, unknown> = {}, options?: CallOptions) {
+          let marker = typeof input.marker === "string" ? input.marker : "";
+          for (;;) {
+            const response = (await call({ ...input, marker }, options)) as {
+              page?: { isTruncated: boolean; marker: string };
+            };
+            yield response;
+            if (response.page?.isTruncated !== true || response.page.marker === "") return;
+            marker = response.page.marker;
+          }
+        };
+        pages[name] = eachPage;
+        const items = spec.items;
+        if (items !== undefined) {
+          paginate[name] = async function* (input: Record<string, unknown> = {}, options?: CallOptions) {
+            for await (const page of eachPage(input, options)) {
+              yield* (page as Record<string, unknown[]>)[items] ?? [];
+            }
+          };
+        }
+      }
+    }
+    return Object.freeze({ ...methods, paginate: Object.freeze(paginate), pages: Object.freeze(pages) }) as IamClient;
+  }
+}
+
+/** The region IAM (control-plane) calls are signed for, as AWS signs its global IAM endpoint's. */
+export const IAM_SIGNING_REGION = "us-east-1";
+
+/** Connections shared by a client and its sessions. */
+class SharedState {
+  readonly #config: ClientConfig;
+  readonly #options: GatehouseOptions;
+  #control: Transport | undefined;
+  readonly #regions = new Map<string, Transport>();
+  readonly #credentials: () => Credentials | undefined;
+
+  constructor(config: ClientConfig, options: GatehouseOptions) {
+    this.#config = config;
+    this.#options = options;
+    this.#credentials = () => config.credentials;
+  }
+
+  get config(): ClientConfig {
+    return this.#config;
+  }
+
+  #transport(service: ClientConstructor, endpoints: readonly string[], signingRegion: string): Transport {
+    return new Transport({
+      service,
+      endpoints,
+      credentials: this.#credentials,
+      signingRegion,
+      retry: validateRetryOptions(this.#options.retry),
+      timeoutMs: this.#options.timeoutMs ?? 10_000,
+      ...(this.#options.clock === undefined ? {} : { clock: this.#options.clock }),
+    });
+  }
+
+  control(): Transport {
+    // IAM is global: like AWS's, its calls are signed for us-east-1 whatever the client's region.
+    this.#control ??= this.#transport(
+      ControlServiceClient as unknown as ClientConstructor,
+      [this.#config.controlPlane],
+      this.#options.iamSigningRegion ?? IAM_SIGNING_REGION,
+    );
+    return this.#control;
+  }
+
+  region(service: ClientConstructor, region = this.#config.region): Transport {
+    if (region === undefined) {
+      throw new GatehouseConfigError(
+        "no region: checks, region status and STS go to a region, and none is configured",
+        "pass { region }, set GATEHOUSE_REGION, or set region in the profile (`gatehouse configure --region us-east-1`)",
+      );
+    }
+    const endpoints = this.#config.regions[region];
+    if (endpoints === undefined || endpoints.length === 0) {
+      const known = Object.keys(this.#config.regions);
+      throw new GatehouseConfigError(
+        `no endpoint is configured for the region ${region}`,
+        `set endpoint_${region} = host:port[,host:port…] in the profile, or pass endpoints.regions["${region}"]${known.length > 0 ? `; configured regions: ${known.join(", ")}` : ""}`,
+      );
+    }
+    const key = `${region} ${service.name}`;
+    let t = this.#regions.get(key);
+    if (t === undefined) {
+      t = this.#transport(service, endpoints, region);
+      this.#regions.set(key, t);
+    }
+    return t;
+  }
+
+  close(): void {
+    this.#control?.close();
+    for (const t of this.#regions.values()) t.close();
+    this.#regions.clear();
+  }
+}
+
+function principalOf(p: PrincipalInput): AuthorizeRequest["principal"] {
+  return "principalArn" in p
+    ? { kind: { $case: "arn", value: p.principalArn } }
+    : { kind: { $case: "accessKeyId", value: p.accessKeyId } };
+}
+
+/**
+ * Authorization checks against the configured region (`gatehouse.authz`).
+ *
+ * @example
+ * const r = await gh.authz.authorize({ principalArn, action: "s3:GetObject", resource: "arn:aws:s3:::b/k", explain: true });
+ * if (!r.allowed) console.log(r.decision, r.explanation);
+ */
+export class AuthzClient {
+  readonly #gh: Gatehouse;
+
+  constructor(gh: Gatehouse) {
+    this.#gh = gh;
+  }
+
+  #transport(region?: string): Transport {
+    return this.#gh.regionTransport(AuthorizerServiceClient as unknown as ClientConstructor, region);
+  }
+
+  #request(input: AuthorizeInput): AuthorizeRequest {
+    const minRevision = this.#gh.minRevisionFor(input, input.minRevision);
+    return {
+      principal: principalOf(input),
+      action: input.action,
+      resource: input.resource,
+      resourceAccount: input.resourceAccount ?? "",
+      context: toContext(input.context),
+      resourcePolicy: input.resourcePolicy ?? "",
+      minRevision,
+      explain: input.explain ?? false,
+      maxStalenessMs: input.maxStalenessMs ?? 0,
+      correlationId: input.correlationId ?? "",
+      sessionToken: "accessKeyId" in input ? (input.sessionToken ?? "") : "",
+    };
+  }
+
+  /** May the principal do `action` on `resource`? */
+  async authorize(input: AuthorizeInput, options?: CallOptions): Promise<AuthorizeResult> {
+    const response = await this.#transport().call<AuthorizeResponse>("authorize", this.#request(input), true, options);
+    return toResult(response);
+  }
+
+  /**
+   * Up to 1,000 checks in one call; answers in request order. A check that failed alone is a
+   * {@link GatehouseError} in its place, the others still answer.
+   */
+  async batchAuthorize(
+    inputs: readonly AuthorizeInput[],
+    options?: CallOptions,
+  ): Promise<(AuthorizeResult | GatehouseError)[]> {
+    const response = await this.#transport().call<BatchAuthorizeResponse>(
+      "batchAuthorize",
+      { requests: inputs.map((i) => this.#request(i)) },
+      true,
+      options,
+    );
+    return response.responses.map((r) => {
+      if (r.error === undefined) return toResult(r);
+      const awsName = r.error.detail?.awsName || "ServiceFailure";
+      const Class = errorClassOf(awsName);
+      return new Class({
+        code: statusName(r.error.code),
+        awsName,
+        message: r.error.message,
+        field: r.error.detail?.field || undefined,
+        retriable: isRetriable(statusName(r.error.code), awsName),
+      });
+    });
+  }
+
+  /** The principal's policies (plus extra ones) for each action × resource, always explained. */
+  async simulate(input: SimulateInput, options?: CallOptions): Promise<SimulateResult[]> {
+    const response = await this.#transport().call<SimulateResponse>(
+      "simulate",
+      {
+        principal: principalOf(input),
+        actions: [...input.actions],
+        resources: [...input.resources],
+        context: toContext(input.context),
+        extraIdentityPolicies: [...(input.extraIdentityPolicies ?? [])],
+        resourcePolicy: input.resourcePolicy ?? "",
+        permissionBoundary: input.permissionBoundary ?? "",
+        minRevision: this.#gh.minRevisionFor(input, input.minRevision),
+      },
+      true,
+      options,
+    );
+    return response.results.map((r) => ({
+      action: r.action,
+      resource: r.resource,
+      decision: decisionNames[r.decision] ?? "ImplicitDeny",
+      explanation: parseJson(r.explanationJson),
+    }));
+  }
+
+  /**
+   * What a region has applied and how fresh it is: one page of accounts. `region` defaults to the
+   * configured one.
+   */
+  regionStatus(
+    input: { region?: string; pageSize?: number; pageToken?: string } = {},
+    options?: CallOptions,
+  ): Promise<GetRegionStatusResponse> {
+    return this.#transport(input.region).call<GetRegionStatusResponse>(
+      "getRegionStatus",
+      { pageSize: input.pageSize ?? 0, pageToken: input.pageToken ?? "" },
+      true,
+      options,
+    );
+  }
+}
+
+function toResult(r: AuthorizeResponse): AuthorizeResult {
+  const decision = decisionNames[r.decision] ?? "ImplicitDeny";
+  return {
+    decision,
+    allowed: decision === "Allow",
+    ...(r.explanationJson === "" ? {} : { explanation: parseJson(r.explanationJson) }),
+    ...(r.evaluatedAt === undefined ? {} : { evaluatedAt: r.evaluatedAt }),
+    correlationId: r.correlationId,
+  };
+}
+
+/**
+ * The Security Token Service of the configured region (`gatehouse.sts`). Its surface follows
+ * `sts.proto`; no region serves it yet, so calls fail with `UNIMPLEMENTED` until one does.
+ */
+export class StsClient {
+  readonly #gh: Gatehouse;
+
+  constructor(gh: Gatehouse) {
+    this.#gh = gh;
+  }
+
+  #call<T>(method: string, request: unknown, options?: CallOptions): Promise<T> {
+    return this.#gh
+      .regionTransport(StsServiceClient as unknown as ClientConstructor)
+      .call<T>(method, request, true, options);
+  }
+
+  /** Temporary credentials of a role session. */
+  assumeRole(input: Partial<AssumeRoleRequest> & { roleArn: string; roleSessionName: string }, options?: CallOptions) {
+    return this.#call<AssumeRoleResponse>(
+      "assumeRole",
+      {
+        durationSeconds: 0,
+        externalId: "",
+        serialNumber: "",
+        tokenCode: "",
+        policy: "",
+        policyArns: [],
+        tags: [],
+        minRevision: undefined,
+        ...input,
+      },
+      options,
+    );
+  }
+
+  /** Temporary credentials of a role session for an OpenID Connect token. */
+  assumeRoleWithWebIdentity(
+    input: Partial<AssumeRoleWithWebIdentityRequest> & {
+      roleArn: string;
+      roleSessionName: string;
+      webIdentityToken: string;
+    },
+    options?: CallOptions,
+  ) {
+    return this.#call<AssumeRoleResponse>(
+      "assumeRoleWithWebIdentity",
+      { durationSeconds: 0, policy: "", policyArns: [], ...input },
+      options,
+    );
+  }
+
+  /** Temporary credentials of the calling user (with MFA when `serialNumber` and `tokenCode` are given). */
+  getSessionToken(input: Partial<GetSessionTokenRequest> = {}, options?: CallOptions) {
+    return this.#call<GetSessionTokenResponse>(
+      "getSessionToken",
+      { durationSeconds: 0, serialNumber: "", tokenCode: "", ...input },
+      options,
+    );
+  }
+
+  /** Who the credentials belong to. */
+  getCallerIdentity(options?: CallOptions) {
+    return this.#call<GetCallerIdentityResponse>("getCallerIdentity", {}, options);
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * `@gatehouse/sdk`: the client services and operators import.
+ *
+ * - {@link Gatehouse}: `iam` (every control-plane operation under AWS's names, async iterators
+ *   over paged lists), `authz` (authorize, batchAuthorize, simulate, regionStatus), `sts`.
+ * - Credentials and endpoints like the AWS SDK's default chain ({@link resolveClientConfig}).
+ * - Typed errors carrying the AWS error name ({@link NoSuchEntityError}, …), the field and `retriable`.
+ * - {@link iamOperations}: the one table the SDK methods and the `gatehouse iam` commands come from.
+ *
+ * @example
+ * import { Gatehouse } from "@gatehouse/sdk";
+ * const gh = new Gatehouse({ region: "us-east-1", profile: "demo" });
+ * await gh.iam.createUser({ userName: "alice" });
+ */
+export {
+  type ClientConfig,
+  type ClientConfigOptions,
+  type CredentialSource,
+  DEFAULT_CONTROL_PLANE,
+  type EndpointOptions,
+  GatehouseConfigError,
+  resolveClientConfig,
+} from "./client-config.ts";
+export {
+  AccessDeniedError,
+  ConcurrentModificationError,
+  ConsistencyTimeoutError,
+  DeleteConflictError,
+  EntityAlreadyExistsError,
+  ERROR_DETAIL_TRAILER,
+  errorClassOf,
+  fromServiceError,
+  GatehouseError,
+  type GatehouseErrorInit,
+  InvalidInputError,
+  isRetriable,
+  LimitExceededError,
+  MalformedPolicyDocumentError,
+  NoSuchEntityError,
+  ServiceUnavailableError,
+  ThrottlingError,
+} from "./errors.ts";
+export {
+  type AuthorizeInput,
+  type AuthorizeResult,
+  AuthzClient,
+  type ContextInput,
+  type DecisionName,
+  Gatehouse,
+  type GatehouseOptions,
+  type IamClient,
+  type IamMethods,
+  type PrincipalInput,
+  type SimulateInput,
+  type SimulateResult,
+  StsClient,
+} from "./gatehouse.ts";
+export {
+  buildRequest,
+  type ControlMethod,
+  type IamOperationName,
+  type IamOperationSpec,
+  type InputOf,
+  type ItemOf,
+  iamOperations,
+  inputFieldsOf,
+  isPaged,
+  isWrite,
+  type OutputOf,
+  type PagedOperationName,
+  type PageInput,
+  type RequestOf,
+  type ResponseOf,
+} from "./iam-operations.ts";
+export {
+  backoffDelayMs,
+  type RetryOptions,
+  type RetryPlan,
+  type RetryPolicy,
+  validateRetryOptions,
+  withRetries,
+} from "./retry.ts";
+export {
+  configDirOf,
+  type Env,
+  loadSharedFiles,
+  type Profile,
+  type SharedFiles,
+  splitEndpoints,
+} from "./shared-config.ts";
+export type { CallOptions } from "./transport.ts";

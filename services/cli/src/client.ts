@@ -1,0 +1,61 @@
+import { type Env, Gatehouse, resolveClientConfig } from "@gatehouse/sdk";
+import type { Command } from "commander";
+import { search } from "jmespath";
+import { FlagValueError } from "./iam/flag-values.ts";
+import { type OutputFormat, render } from "./output.ts";
+
+/** The options every service command takes (`gatehouse [--profile p] [--region r] … iam …`). */
+export interface GlobalOptions {
+  profile?: string;
+  region?: string;
+  endpointUrl?: string;
+  output: OutputFormat;
+  /** A JMESPath expression applied to the result before it is printed, as the AWS CLI's `--query`. */
+  query?: string;
+}
+
+/** Which service a command talks to, so `--endpoint-url` replaces the right endpoint. */
+export type Target = "control-plane" | "region";
+
+/** Where the CLI reads its environment and writes its output (the process's, or a test's). */
+export interface CliIo {
+  readonly env: Env;
+  write(text: string): void;
+}
+
+/** A client for a command, from the global options and the environment. */
+export function clientFor(command: Command, io: CliIo, target: Target): { gh: Gatehouse; options: GlobalOptions } {
+  const options = command.optsWithGlobals() as GlobalOptions;
+  const endpoint = options.endpointUrl?.replace(/^[a-z]+:\/\//, "");
+  const profile = options.profile === undefined ? {} : { profile: options.profile };
+  // `--endpoint-url` of a region command stands for the region the command goes to: the one
+  // --region, GATEHOUSE_REGION or the profile names (us-east-1 when none does).
+  const region =
+    endpoint !== undefined && target === "region"
+      ? (options.region ?? resolveClientConfig({ env: io.env, ...profile }).region ?? "us-east-1")
+      : options.region;
+  const gh = new Gatehouse({
+    env: io.env,
+    ...profile,
+    ...(region === undefined ? {} : { region }),
+    ...(endpoint === undefined
+      ? {}
+      : target === "control-plane"
+        ? { endpoints: { controlPlane: endpoint } }
+        : { endpoints: { regions: { [region ?? "us-east-1"]: [endpoint] } } }),
+  });
+  return { gh, options };
+}
+
+/** Prints a result in the command's `--output` format. */
+export function print(io: CliIo, options: GlobalOptions, value: unknown): void {
+  let result = value;
+  if (options.query !== undefined) {
+    try {
+      result = search(value as Parameters<typeof search>[0], options.query);
+    } catch (e) {
+      throw new FlagValueError("--query", `not a JMESPath expression: ${(e as Error).message}`);
+    }
+  }
+  io.write(render(result ?? null, options.output));
+}

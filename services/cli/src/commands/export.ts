@@ -1,0 +1,37 @@
+import { writeFileSync } from "node:fs";
+import type { Command } from "commander";
+import { type CliIo, clientFor } from "../client.ts";
+import { inOperation } from "../errors.ts";
+import { toAwsShape } from "../iam/aws-shape.ts";
+
+/**
+ * `gatehouse export aws-iam [--file out.json]`: the caller's account in the format
+ * `aws iam get-account-authorization-details` prints (every page), which `import aws-iam` reads.
+ */
+export function registerExport(program: Command, io: CliIo): void {
+  const group = program.command("export").description("Write identities out in another system's format");
+  group
+    .command("aws-iam")
+    .description("The account as `aws iam get-account-authorization-details` prints it (for `import aws-iam`)")
+    .option("--file <path>", "write here instead of stdout")
+    .action(async (opts: { file?: string }, command: Command) => {
+      const { gh } = clientFor(command, io, "control-plane");
+      const out = { UserDetailList: [], GroupDetailList: [], RoleDetailList: [], Policies: [] } as Record<
+        string,
+        unknown[]
+      >;
+      try {
+        await inOperation("GetAccountAuthorizationDetails", async () => {
+          for await (const page of gh.iam.pages.getAccountAuthorizationDetails({ maxItems: 1000 })) {
+            const { Page: _page, ...lists } = toAwsShape(page) as Record<string, unknown[]>;
+            for (const [key, items] of Object.entries(lists)) out[key] = [...(out[key] ?? []), ...items];
+          }
+        });
+      } finally {
+        gh.close();
+      }
+      const text = `${JSON.stringify(out, null, 4)}\n`;
+      if (opts.file === undefined) io.write(text);
+      else writeFileSync(opts.file, text);
+    });
+}

@@ -1,0 +1,385 @@
+// The `gatehouse` executable, run as a process, against a real control plane and a real region.
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deadPort, type LiveStack, startLiveStack } from "./live-stack.int-helper.ts";
+
+const bin = fileURLToPath(new URL("../bin/gatehouse", import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  json: any;
+}
+
+function run(args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    // Only what the test gives: no GATEHOUSE_* of the machine leaks in.
+    const child = spawn(bin, args, { env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      let json: unknown;
+      try {
+        json = JSON.parse(stdout);
+      } catch {
+        json = undefined;
+      }
+      resolve({ code, stdout, stderr, json });
+    });
+    child.stdin.end();
+  });
+}
+
+const doc = (...Statement: object[]) => JSON.stringify({ Version: "2012-10-17", Statement });
+
+describe("gatehouse iam / authz / region / configure against a live stack", () => {
+  let stack: LiveStack;
+  let dir: string;
+  let env: Record<string, string>;
+  let accountId: string;
+  const gh = (...args: string[]) => run(["--profile", "demo", ...args], env);
+
+  beforeAll(async () => {
+    stack = await startLiveStack("cli");
+    dir = await mkdtemp(join(tmpdir(), "gatehouse-cli-"));
+    env = { GATEHOUSE_CONFIG_DIR: dir };
+    const created = await run(["--endpoint-url", stack.controlPlane, "iam", "create-account"], {
+      ...env,
+      GATEHOUSE_ACCESS_KEY_ID: stack.operator.accessKeyId,
+      GATEHOUSE_SECRET_ACCESS_KEY: stack.operator.secretAccessKey,
+    });
+    expect(created.code, created.stderr).toBe(0);
+    accountId = created.json.AccountId;
+    const dead = await deadPort();
+    const configured = await run(
+      [
+        "--profile",
+        "demo",
+        "--region",
+        "us-east-1",
+        "configure",
+        "--access-key-id",
+        created.json.RootAccessKeyId,
+        "--secret-access-key",
+        created.json.RootSecretAccessKey,
+        "--endpoint-control-plane",
+        stack.controlPlane,
+        // The first decider endpoint refuses connections: checks must fail over to the second.
+        "--endpoint",
+        `us-east-1=127.0.0.1:${dead},${stack.decider}`,
+      ],
+      env,
+    );
+    expect(configured.code, configured.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    await stack?.close();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("configure writes the agreed INI files", async () => {
+    expect(await readFile(join(dir, "credentials"), "utf8")).toMatch(
+      /^\[demo\]\naccess_key_id=AKIA\w+\nsecret_access_key=\S+\n/,
+    );
+    const config = await readFile(join(dir, "config"), "utf8");
+    expect(config).toContain("[profile demo]");
+    expect(config).toContain("region=us-east-1");
+    expect(config).toContain(`endpoint_control_plane=${stack.controlPlane}`);
+    expect(config).toMatch(/endpoint_us-east-1=127\.0\.0\.1:\d+,127\.0\.0\.1:\d+/);
+  });
+
+  it("manages users and policies with the aws iam CLI's names, printing AWS-shaped JSON", async () => {
+    const alice = await gh("iam", "create-user", "--user-name", "alice", "--tags", "Key=team,Value=red");
+    expect(alice.code, alice.stderr).toBe(0);
+    expect(alice.json.User).toMatchObject({
+      UserName: "alice",
+      Arn: `arn:aws:iam::${accountId}:user/alice`,
+      Path: "/",
+      Tags: [{ Key: "team", Value: "red" }],
+    });
+    expect(alice.json.User.UserId).toMatch(/^AIDA/);
+    expect(new Date(alice.json.User.CreateDate).toISOString()).toBe(alice.json.User.CreateDate);
+    expect((await gh("iam", "create-user", "--user-name", "bob")).code).toBe(0);
+
+    const users = await gh("iam", "list-users");
+    expect(users.json.Users.map((u: { UserName: string }) => u.UserName)).toEqual(["alice", "bob"]);
+    const first = await gh("iam", "list-users", "--max-items", "1");
+    expect(first.json.Users).toHaveLength(1);
+    expect(first.json.NextToken).toEqual(expect.any(String));
+    const rest = await gh("iam", "list-users", "--starting-token", first.json.NextToken);
+    expect(rest.json.Users.map((u: { UserName: string }) => u.UserName)).toEqual(["bob"]);
+
+    const policyFile = join(dir, "p.json");
+    await writeFile(policyFile, doc({ Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/*" }));
+    const put = await gh(
+      "iam",
+      "put-user-policy",
+      "--user-name",
+      "alice",
+      "--policy-name",
+      "read",
+      "--policy-document",
+      `file://${policyFile}`,
+    );
+    expect(put.code, put.stderr).toBe(0);
+    expect(put.json.Revision).toMatchObject({ AccountId: accountId, Revision: expect.any(Number) });
+    const got = await gh("iam", "get-user-policy", "--user-name", "alice", "--policy-name", "read");
+    expect(got.json).toEqual({
+      PolicyName: "read",
+      PolicyDocument: {
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/*" }],
+      },
+    });
+
+    const created = await gh(
+      "iam",
+      "create-policy",
+      "--policy-name",
+      "lists",
+      "--policy-document",
+      doc({ Effect: "Allow", Action: "s3:ListBucket", Resource: "*" }),
+    );
+    const arn = created.json.Policy.Arn;
+    expect(arn).toBe(`arn:aws:iam::${accountId}:policy/lists`);
+    expect((await gh("iam", "attach-user-policy", "--user-name", "alice", "--policy-arn", arn)).code).toBe(0);
+    const attached = await gh("iam", "list-attached-user-policies", "--user-name", "alice");
+    expect(attached.json).toEqual({ AttachedPolicies: [{ PolicyName: "lists", PolicyArn: arn }] });
+    const version = await gh(
+      "iam",
+      "create-policy-version",
+      "--policy-arn",
+      arn,
+      "--policy-document",
+      doc({ Effect: "Allow", Action: "s3:*", Resource: "*" }),
+      "--set-as-default",
+    );
+    expect(version.json).toMatchObject({ VersionId: "v2", IsDefaultVersion: true });
+
+    const group = await gh("iam", "create-group", "--group-name", "devs");
+    expect(group.json.Group.GroupName).toBe("devs");
+    expect((await gh("iam", "add-user-to-group", "--group-name", "devs", "--user-name", "bob")).code).toBe(0);
+    const members = await gh("iam", "get-group", "--group-name", "devs");
+    expect(members.json.Users.map((u: { UserName: string }) => u.UserName)).toEqual(["bob"]);
+    const role = await gh(
+      "iam",
+      "create-role",
+      "--role-name",
+      "app",
+      "--assume-role-policy-document",
+      doc({ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }),
+      "--max-session-duration",
+      "7200",
+    );
+    expect(role.json.Role).toMatchObject({
+      RoleName: "app",
+      MaxSessionDuration: 7200,
+      AssumeRolePolicyDocument: { Version: "2012-10-17" },
+    });
+    const summary = await gh("iam", "get-account-summary");
+    expect(summary.json.SummaryMap).toMatchObject({ Users: 2, Groups: 1, Roles: 1 });
+
+    const text = await gh("--output", "text", "iam", "list-users");
+    expect(text.stdout.split("\n")[0]).toMatch(/^USERS\tarn:aws:iam::\d+:user\/alice\t/);
+    const table = await gh("--output", "table", "iam", "list-users");
+    expect(table.stdout).toContain("| UserName");
+    expect(table.stdout).toContain("| alice ");
+  });
+
+  it("authorizes through the region (with fail-over), explains, simulates, and reports region status", async () => {
+    await gh("iam", "create-user", "--user-name", "carol");
+    const put = await gh(
+      "iam",
+      "put-user-policy",
+      "--user-name",
+      "carol",
+      "--policy-name",
+      "ip",
+      "--policy-document",
+      doc({
+        Effect: "Allow",
+        Action: "s3:GetObject",
+        Resource: "*",
+        Condition: { IpAddress: { "aws:SourceIp": "10.0.0.0/8" } },
+      }),
+    );
+    const revision = String(put.json.Revision.Revision);
+    const carol = `arn:aws:iam::${accountId}:user/carol`;
+    const allowed = await gh(
+      "authz",
+      "authorize",
+      "--principal-arn",
+      carol,
+      "--action",
+      "s3:GetObject",
+      "--resource",
+      "arn:aws:s3:::b/k",
+      "--context",
+      "aws:SourceIp=10.1.2.3",
+      "--min-revision",
+      revision,
+      "--explain",
+    );
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(allowed.json.Decision).toBe("Allow");
+    expect(allowed.json.EvaluatedAt.Revision).toBeGreaterThanOrEqual(Number(revision));
+    expect(allowed.json.Explanation).toBeDefined();
+    const denied = await gh(
+      "authz",
+      "authorize",
+      "--principal-arn",
+      carol,
+      "--action",
+      "s3:GetObject",
+      "--resource",
+      "arn:aws:s3:::b/k",
+      "--context",
+      "aws:SourceIp=192.168.0.1",
+      "team=red",
+      "--min-revision",
+      revision,
+    );
+    expect(denied.json).toMatchObject({ Decision: "ImplicitDeny" });
+
+    const simulated = await gh(
+      "authz",
+      "simulate",
+      "--principal-arn",
+      carol,
+      "--action-names",
+      "s3:GetObject",
+      "s3:PutObject",
+      "--resource-arns",
+      "arn:aws:s3:::b/k",
+      "--context",
+      "aws:SourceIp=10.0.0.1",
+    );
+    expect(simulated.json.EvaluationResults.map((r: { EvalDecision: string }) => r.EvalDecision)).toEqual([
+      "allowed",
+      "implicitDeny",
+    ]);
+
+    // --endpoint-url stands for the profile's region: a profile of eu-west-1 with no endpoints
+    // reaches the decider given on the command line.
+    const keys = await readFile(join(dir, "credentials"), "utf8");
+    const [, id, secret] = /access_key_id=(\S+)\nsecret_access_key=(\S+)/.exec(keys) ?? [];
+    const eu = await run(
+      [
+        "--profile",
+        "eu",
+        "--region",
+        "eu-west-1",
+        "configure",
+        "--access-key-id",
+        id ?? "",
+        "--secret-access-key",
+        secret ?? "",
+      ],
+      env,
+    );
+    expect(eu.code, eu.stderr).toBe(0);
+    const direct = await run(
+      [
+        "--profile",
+        "eu",
+        "--endpoint-url",
+        stack.decider,
+        "authz",
+        "authorize",
+        "--principal-arn",
+        carol,
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::b/k",
+        "--context",
+        "aws:SourceIp=10.1.2.3",
+      ],
+      env,
+    );
+    expect(direct.code, direct.stderr).toBe(0);
+    expect(direct.json.Decision).toBe("Allow");
+    // IAM calls are signed for us-east-1 (IAM is global) whatever the profile's region.
+    const euUsers = await run(["--profile", "eu", "--endpoint-url", stack.controlPlane, "iam", "list-users"], env);
+    expect(euUsers.code, euUsers.stderr).toBe(0);
+
+    // STS has a CLI and an SDK surface, and no region serves it yet: said plainly, not faked.
+    const sts = await gh("sts", "get-caller-identity");
+    expect(sts.code).toBe(254);
+    expect(sts.stderr).toContain("when calling the GetCallerIdentity operation");
+    expect(sts.stderr).toContain("hint: this server does not serve the operation yet");
+
+    const status = await gh("region", "status");
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.json.Regions[0]).toMatchObject({ Region: "us-east-1", Gaps: 0 });
+    expect(status.json.Regions[0].AppliedRevisions).toContainEqual({
+      AccountId: accountId,
+      Revision: expect.any(Number),
+    });
+  });
+
+  it("fails with the AWS error, the field, a hint and a distinct exit status", async () => {
+    const missing = await gh("iam", "get-user", "--user-name", "nobody");
+    expect(missing.code).toBe(254);
+    expect(missing.stderr).toContain("An error occurred (NoSuchEntity) when calling the GetUser operation");
+    const malformed = await gh(
+      "iam",
+      "put-user-policy",
+      "--user-name",
+      "alice",
+      "--policy-name",
+      "x",
+      "--policy-document",
+      '{"Statement":[{"Effect":"Permit"}]}',
+    );
+    expect(malformed.code).toBe(254);
+    expect(malformed.stderr).toContain("(MalformedPolicyDocument) when calling the PutUserPolicy operation");
+    expect(malformed.stderr).toContain("field: policyDocument");
+    expect(malformed.stderr).toContain("hint: `gatehouse policy validate");
+    const profile = await run(["--profile", "prod", "iam", "list-users"], env);
+    expect(profile.code).toBe(253);
+    expect(profile.stderr).toMatch(/hint: known profiles: demo/);
+    const badNumber = await gh("iam", "create-role", "--role-name", "r2", "--max-session-duration", "an hour");
+    expect(badNumber.code).toBe(2);
+    expect(badNumber.stderr).toContain('--max-session-duration: expected a whole number, got "an hour"');
+    // A user without permissions: the denial names the action and resource, with a hint.
+    const key = await gh("iam", "create-access-key", "--user-name", "bob");
+    expect(key.code, key.stderr).toBe(0);
+    expect(key.json.AccessKey).toMatchObject({
+      UserName: "bob",
+      Status: "Active",
+      AccessKeyId: expect.stringMatching(/^AKIA/),
+    });
+    expect(key.json.AccessKey.SecretAccessKey).toEqual(expect.any(String));
+    const denied = await run(["--endpoint-url", stack.controlPlane, "iam", "create-user", "--user-name", "eve"], {
+      GATEHOUSE_CONFIG_DIR: join(dir, "none"),
+      GATEHOUSE_ACCESS_KEY_ID: key.json.AccessKey.AccessKeyId,
+      GATEHOUSE_SECRET_ACCESS_KEY: key.json.AccessKey.SecretAccessKey,
+    });
+    expect(denied.code).toBe(254);
+    expect(denied.stderr).toContain(
+      `(AccessDenied) when calling the CreateUser operation: arn:aws:iam::${accountId}:user/bob is not authorized to perform iam:CreateUser on resource arn:aws:iam::${accountId}:user/eve`,
+    );
+    expect(denied.stderr).toContain("hint: the caller's policies do not allow this action");
+    const wrongSecret = await run(["--endpoint-url", stack.controlPlane, "iam", "list-users"], {
+      GATEHOUSE_CONFIG_DIR: join(dir, "none"),
+      GATEHOUSE_ACCESS_KEY_ID: stack.operator.accessKeyId,
+      GATEHOUSE_SECRET_ACCESS_KEY: "not-the-secret",
+    });
+    expect(wrongSecret.code).toBe(254);
+    expect(wrongSecret.stderr).toContain("(SignatureDoesNotMatch)");
+    expect(wrongSecret.stderr).toContain("hint: the secret access key does not belong to the access key id");
+  });
+});
