@@ -231,6 +231,7 @@ const EMPTY: AuthorizeRequest = {
   explain: false,
   maxStalenessMs: 0,
   correlationId: "",
+  sessionToken: "",
 };
 
 /** An Authorize request about `principal`, the `n`th of the mix (allowed, implicitly and explicitly denied). */

@@ -13,6 +13,22 @@
 
 export { createFailureLimiter, type FailureLimiter } from "./failure-limiter.ts";
 export { createSecretBox, type SecretBox, secretKeyId } from "./secret-box.ts";
+export {
+  createSessionTokenCodec,
+  MAX_SESSION_TOKEN_LENGTH,
+  newStsKey,
+  SESSION_TOKEN_VERSION,
+  type SessionClaims,
+  type SessionClaimsInput,
+  SessionClaimsSchema,
+  type SessionPrincipal,
+  type SessionTokenCodec,
+  type SessionTokenCodecOptions,
+  type StsKey,
+  sessionArn,
+  sessionUserId,
+  stsKey,
+} from "./session-token.ts";
 export { createSigningInterceptor, type SigningInterceptorOptions } from "./signing-interceptor.ts";
 export {
   type Credentials,

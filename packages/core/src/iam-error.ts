@@ -28,6 +28,8 @@ export const IamErrorName = Object.freeze({
   // A call carrying no credentials at all (no Authorization metadata), as AWS names it.
   MissingAuthenticationToken: "UNAUTHENTICATED",
   RequestExpired: "UNAUTHENTICATED",
+  // STS: an OpenID Connect token that does not verify (signature, issuer, audience, times, alg).
+  InvalidIdentityToken: "UNAUTHENTICATED",
   ConsistencyTimeout: "DEADLINE_EXCEEDED",
   // AWS IAM's name for a request rate exceeded (HTTP 400 there); retriable after a pause.
   Throttling: "RESOURCE_EXHAUSTED",

@@ -174,6 +174,20 @@ const samples: { readonly [K in EntityKind]: { readonly id: string; readonly sta
       updatedAtMs: 1767225600012,
     },
   },
+  "sts-key-set": {
+    id: "sts",
+    state: {
+      keys: [
+        {
+          keyId: "0123456789abcdef",
+          sealedKey: "R0hTMQ==",
+          createdAtMs: 1767225600013,
+          activatesAtMs: 1767225600013,
+          retiredAtMs: null,
+        },
+      ],
+    },
+  },
 };
 
 /** The wire round trip a region sees: state → ChangeEvent bytes → typed entity. */

@@ -14,6 +14,7 @@ import {
   PolicyStateSchema,
   ResourcePolicyStateSchema,
   RoleStateSchema,
+  StsKeySetStateSchema,
   type TypedEntity,
   UserStateSchema,
 } from "./entity-state.ts";
@@ -60,6 +61,8 @@ export function decodeEntity(kind: string, id: string, state: unknown): TypedEnt
       return { kind, id, state: check(OidcProviderStateSchema, kind, id, state) };
     case EntityKind.resourcePolicy:
       return { kind, id, state: check(ResourcePolicyStateSchema, kind, id, state) };
+    case EntityKind.stsKeySet:
+      return { kind, id, state: check(StsKeySetStateSchema, kind, id, state) };
     default:
       throw new IamError(
         "ValidationError",

@@ -16,6 +16,7 @@ export const EntityKind = Object.freeze({
   instanceProfile: "instance-profile",
   oidcProvider: "oidc-provider",
   resourcePolicy: "resource-policy",
+  stsKeySet: "sts-key-set",
 } as const);
 
 /** One of {@link EntityKind}'s values: `"user"`, `"access-key"`, … */
@@ -179,6 +180,11 @@ export const MfaDeviceStateSchema = z.strictObject({
   enabledAtMs: epochMs.nullable(),
   tags: laterTags,
   createdAtMs: epochMs,
+  /**
+   * The TOTP seed sealed by the secret box (base64, AAD = the serial number), so a region checks
+   * GetSessionToken's MFA codes itself; absent in events written before regions served STS.
+   */
+  seedCiphertext: z.base64().optional(),
 });
 
 /** An instance profile with the role it holds (AWS's `Roles` list: zero or one entry). */
@@ -221,6 +227,30 @@ export const ResourcePolicyStateSchema = z.strictObject({
   updatedAtMs: epochMs,
 });
 
+/**
+ * The regions' STS key set: a global record, not an account's. It travels on the change topic
+ * under the reserved system account `000000000000` (no account gets that id), entity id `sts`.
+ * Each key is sealed by the secret box (base64, AAD = `sts-key:<keyId>`), never in clear. The
+ * newest key whose `activatesAtMs` has passed seals new session tokens; every key listed opens
+ * them (a rotated-out key stays listed until the longest session it sealed has expired).
+ */
+export const StsKeySetStateSchema = z.strictObject({
+  keys: list(
+    z.strictObject({
+      keyId: z.string().regex(/^[0-9a-f]{16}$/),
+      sealedKey: z.base64(),
+      createdAtMs: epochMs,
+      activatesAtMs: epochMs,
+      retiredAtMs: epochMs.nullable(),
+    }),
+  ),
+});
+
+/** The reserved account id whose stream carries global records (the STS key set). */
+export const SYSTEM_ACCOUNT_ID = "000000000000";
+/** The entity id of the STS key set under {@link SYSTEM_ACCOUNT_ID}. */
+export const STS_KEY_SET_ID = "sts";
+
 /** A tag as it travels. */
 export type TagState = z.infer<typeof TagSchema>;
 /** An attached managed policy as it travels in a principal's state. */
@@ -255,6 +285,8 @@ export type InstanceProfileState = z.infer<typeof InstanceProfileStateSchema>;
 export type OidcProviderState = z.infer<typeof OidcProviderStateSchema>;
 /** See {@link ResourcePolicyStateSchema}. */
 export type ResourcePolicyState = z.infer<typeof ResourcePolicyStateSchema>;
+/** See {@link StsKeySetStateSchema}. */
+export type StsKeySetState = z.infer<typeof StsKeySetStateSchema>;
 
 /** The state document of each entity kind. */
 export interface EntityStates {
@@ -269,6 +301,7 @@ export interface EntityStates {
   "instance-profile": InstanceProfileState;
   "oidc-provider": OidcProviderState;
   "resource-policy": ResourcePolicyState;
+  "sts-key-set": StsKeySetState;
 }
 
 /** The state document of entity kind `K`. */

@@ -93,7 +93,10 @@ export type IamClient = IamMethods & {
 export type ContextInput = Readonly<Record<string, string | number | boolean | readonly string[]>>;
 
 /** Who is asking: a user or role ARN, or an access key id the caller authenticated with. */
-export type PrincipalInput = { readonly principalArn: string } | { readonly accessKeyId: string };
+export type PrincipalInput =
+  | { readonly principalArn: string }
+  /** An access key id; with temporary credentials (`ASIA…`) the session token that came with it. */
+  | { readonly accessKeyId: string; readonly sessionToken?: string };
 
 /** One authorization check. */
 export type AuthorizeInput = PrincipalInput & {
@@ -437,6 +440,7 @@ export class AuthzClient {
       explain: input.explain ?? false,
       maxStalenessMs: input.maxStalenessMs ?? 0,
       correlationId: input.correlationId ?? "",
+      sessionToken: "accessKeyId" in input ? (input.sessionToken ?? "") : "",
     };
   }
 

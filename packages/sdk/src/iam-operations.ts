@@ -71,6 +71,8 @@ export const iamOperations = {
   // Accounts (operator), account settings and the account as a whole.
   createAccount: op("createAccount"),
   listAccounts: op("listAccounts", { items: "accounts" }),
+  // The regions' STS key set (operator): `gatehouse iam rotate-sts-keys`.
+  rotateStsKeys: op("rotateStsKeys"),
   exportAccount: op("exportAccount"),
   getAccountAuthorizationDetails: op("getAccountAuthorizationDetails"),
   createAccountAlias: op("createAccountAlias"),

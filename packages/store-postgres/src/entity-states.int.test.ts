@@ -5,6 +5,7 @@ import {
   decodeEntityChange,
   ENTITY_KINDS,
   encodeChangeEvent,
+  SYSTEM_ACCOUNT_ID,
 } from "@gatehouse/events";
 import { createTestSchema, type TestSchema } from "@gatehouse/testkit";
 import { generate } from "otplib";
@@ -119,6 +120,8 @@ describe("entity states the store emits decode as their typed kinds (real Postgr
     // Tombstones travel too: a second key, deleted.
     const doomed = (await store.createAccessKey(accountId, "alice")).value.accessKey.accessKeyId;
     await store.deleteAccessKey(accountId, "alice", doomed);
+    // The global STS key set travels on the system account's stream.
+    await store.ensureStsKey();
   });
   afterAll(async () => {
     await store.close();
@@ -127,8 +130,8 @@ describe("entity states the store emits decode as their typed kinds (real Postgr
 
   it("decodes every outbox payload, of every kind, through the change-event wire form", async () => {
     const rows = await store.pool.query<{ entity_kind: string; entity_id: string; revision: string; payload: unknown }>(
-      "SELECT entity_kind, entity_id, revision, payload FROM outbox WHERE account_id = $1 ORDER BY id",
-      [accountId],
+      "SELECT entity_kind, entity_id, revision, payload FROM outbox WHERE account_id IN ($1, $2) ORDER BY id",
+      [accountId, SYSTEM_ACCOUNT_ID],
     );
     const upserted = new Set<string>();
     let tombstones = 0;
@@ -161,13 +164,18 @@ describe("entity states the store emits decode as their typed kinds (real Postgr
   it("decodes every exported entity, with and without sealed secrets", async () => {
     for (const includeSealedSecrets of [false, true]) {
       const exported = await store.exportAccount(accountId, undefined, { includeSealedSecrets });
+      const system = await store.exportAccount(SYSTEM_ACCOUNT_ID, undefined, { includeSealedSecrets });
       const kinds = new Set<string>();
-      for (const e of exported.entities) {
+      for (const e of [...exported.entities, ...system.entities]) {
         const entity = decodeEntity(e.kind, e.id, e.state);
         kinds.add(entity.kind);
         if (entity.kind === "access-key") {
           expect(entity.state?.secretCiphertext !== undefined).toBe(includeSealedSecrets);
         }
+        if (entity.kind === "mfa-device") {
+          expect(entity.state?.seedCiphertext !== undefined).toBe(includeSealedSecrets);
+        }
+        if (entity.kind === "sts-key-set") expect(entity.state?.keys.length).toBe(includeSealedSecrets ? 1 : 0);
         // Typed reads, no casts: what a region does with them.
         if (entity.kind === "user" && entity.state !== null) {
           expect(entity.state.groups.map((g) => g.groupName)).toEqual(["devs"]);

@@ -65,6 +65,13 @@ export type {
   ResourcePolicyStore,
 } from "./families/resource-policies/resource-policy-store.ts";
 export type { CreateRoleInput, UpdateRoleInput } from "./families/roles/role-store.ts";
+export {
+  type RotateStsKeysInput,
+  STS_KEY_RETENTION_MS,
+  type StsKeyRecord,
+  type StsKeyStore,
+  stsKeyAad,
+} from "./families/sts-keys/sts-key-store.ts";
 export type { TaggableKind, TagStore } from "./families/tags/tag-store.ts";
 export type {
   CreateUserInput,

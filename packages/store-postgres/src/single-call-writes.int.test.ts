@@ -367,7 +367,7 @@ describe("single-call writes (CreateUser, AttachPolicy, PutInlinePolicy)", () =>
       expect(e.message).toContain(`(${first})`);
     }
     const badToken = await iamErrorOf(
-      store.attachPolicy("000000000000", ref, "x", { clientRequestToken: "has space" }),
+      store.attachPolicy("099999999999", ref, "x", { clientRequestToken: "has space" }),
     );
     expect([badToken.awsName, badToken.field]).toEqual(["InvalidInput", "clientRequestToken"]);
   });
@@ -435,7 +435,8 @@ describe("single-call writes (CreateUser, AttachPolicy, PutInlinePolicy)", () =>
     await store.createGroup(acct, { groupName: "g" });
     const foreign = `arn:aws:iam::999999999999:policy/p`;
     const absent = `arn:aws:iam::${acct}:policy/absent`;
-    const missingAccount = "000000000000";
+    // Account ids start at 100000000000 (000000000000 is the system account, migration 0028).
+    const missingAccount = "099999999999";
     const cases: [string, () => Promise<unknown>, string, string, string?][] = [
       [
         "attach: missing account before a malformed ARN",

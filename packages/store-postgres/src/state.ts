@@ -158,7 +158,7 @@ export async function loginProfileState(q: Queryable, userId: string): Promise<S
   };
 }
 
-/** A virtual MFA device (id = serial number), without its seed. */
+/** A virtual MFA device (id = serial number) with its seed sealed, never in clear. */
 export async function mfaDeviceState(q: Queryable, serialNumber: string): Promise<StateEvent<"mfa-device">> {
   const r = await q.query<{
     account_id: string;
@@ -169,8 +169,10 @@ export async function mfaDeviceState(q: Queryable, serialNumber: string): Promis
     enabled_at: Date | null;
     tags: TagRecord[];
     created_at: Date;
+    seed_ciphertext: Buffer;
   }>(
-    `SELECT d.account_id, d.path, d.device_name, d.user_id, u.user_name, d.enabled_at, d.tags, d.created_at
+    `SELECT d.account_id, d.path, d.device_name, d.user_id, u.user_name, d.enabled_at, d.tags, d.created_at,
+            d.seed_ciphertext
      FROM mfa_devices d LEFT JOIN users u ON u.user_id = d.user_id WHERE d.serial_number = $1`,
     [serialNumber],
   );
@@ -189,6 +191,8 @@ export async function mfaDeviceState(q: Queryable, serialNumber: string): Promis
       enabledAtMs: row.enabled_at?.getTime() ?? null,
       tags: row.tags,
       createdAtMs: row.created_at.getTime(),
+      // Sealed (AAD = the serial number): regions check GetSessionToken's MFA codes with it.
+      seedCiphertext: row.seed_ciphertext.toString("base64"),
     },
   };
 }

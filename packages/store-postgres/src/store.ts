@@ -26,6 +26,7 @@ import {
   type ResourcePolicyStore,
 } from "./families/resource-policies/resource-policy-store.ts";
 import { createRoleStore, type RoleStore } from "./families/roles/role-store.ts";
+import { createStsKeyStore, type StsKeyStore } from "./families/sts-keys/sts-key-store.ts";
 import { createTagStore, type TagStore } from "./families/tags/tag-store.ts";
 import { createUserStore, type UserStore } from "./families/users/user-store.ts";
 import { createLookups } from "./lookups.ts";
@@ -59,6 +60,7 @@ export interface IamStore
     InstanceProfileStore,
     OidcProviderStore,
     ResourcePolicyStore,
+    StsKeyStore,
     TagStore,
     ExportStore,
     OutboxCompactionStore {
@@ -130,6 +132,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
     ...createInstanceProfileStore(ctx),
     ...createOidcProviderStore(ctx),
     ...createResourcePolicyStore(ctx),
+    ...createStsKeyStore(ctx),
     ...createTagStore(ctx),
     ...createExportStore(ctx),
     ...createOutboxCompactionStore(ctx),

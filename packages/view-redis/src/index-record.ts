@@ -66,6 +66,7 @@ export function indexRecordOf(entity: TypedEntity): IndexRecord | undefined {
     case "instance-profile":
     case "oidc-provider":
     case "resource-policy":
+    case "sts-key-set":
       return entity.state === null ? undefined : {};
   }
 }

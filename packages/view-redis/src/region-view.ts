@@ -180,6 +180,18 @@ export interface RegionView {
    * with the account's applied revision read in the same step.
    */
   readResourcePolicy(accountId: string, resourceArn: string): Promise<{ document?: string; revision: number }>;
+  /**
+   * One entity's state as applied (any kind; undefined when the region has none), with the
+   * account's applied revision read in the same step.
+   */
+  readEntity(accountId: string, kind: string, id: string): Promise<{ entity?: TypedEntity; revision: number }>;
+  /** The user, role, group or managed policy with this ARN in the account, as applied. */
+  readByArn(accountId: string, arn: string): Promise<TypedEntity | undefined>;
+  /**
+   * Records `key` as used for `ttlMs` (in this region's Redis, shared by its deciders): true the
+   * first time, false while it is recorded (an MFA code's replay).
+   */
+  useOnce(key: string, ttlMs: number): Promise<boolean>;
   /** Applied revisions of up to `limit` accounts whose id sorts after `after` (paging by account id). */
   listApplied(after: string, limit: number): Promise<{ accountId: string; applied: AppliedRevision }[]>;
   /** Replaces the recorded consumer lag with these partitions' figures. */
@@ -377,6 +389,30 @@ export function createRegionView(options: RegionViewOptions): RegionView {
       const entity = decodeEntity("resource-policy", resourceArn, JSON.parse(state));
       const document = entity.kind === "resource-policy" ? entity.state?.policyDocument : undefined;
       return document === undefined ? { revision } : { document, revision };
+    },
+    async readEntity(accountId, kind, id) {
+      const replies = await redis
+        .multi()
+        .hget(`${p}a:${accountId}:rev`, "revision")
+        .get(`${p}a:${accountId}:e:${kind}:${id}`)
+        .exec();
+      const [rev, state] = (replies ?? []).map(([err, value]) => {
+        if (err !== null) throw err;
+        return value as string | null;
+      });
+      const revision = Number(rev ?? 0);
+      if (state === null || state === undefined) return { revision };
+      return { entity: decodeEntity(kind, id, JSON.parse(state)), revision };
+    },
+    async readByArn(accountId, arn) {
+      const ref = await redis.get(`${p}a:${accountId}:arn:${arn}`);
+      if (ref === null) return undefined;
+      const colon = ref.indexOf(":");
+      const state = await redis.get(`${p}a:${accountId}:e:${ref}`);
+      return state === null ? undefined : decodeEntity(ref.slice(0, colon), ref.slice(colon + 1), JSON.parse(state));
+    },
+    async useOnce(key, ttlMs) {
+      return (await redis.set(`${p}once:${key}`, "1", "PX", ttlMs, "NX")) === "OK";
     },
     async listApplied(after, limit) {
       const ids = await redis.zrangebylex(`${p}accounts`, after === "" ? "-" : `(${after}`, "+", "LIMIT", 0, limit);

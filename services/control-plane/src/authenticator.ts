@@ -1,9 +1,11 @@
 import { timingSafeEqual } from "node:crypto";
+import type { SessionClaims } from "@gatehouse/auth";
 import { claimedAccessKeyId, createFailureLimiter, verifyGrpcCall } from "@gatehouse/auth";
 import { type Clock, IamError, systemClock } from "@gatehouse/core";
 import type { AccessKeyCredential, IamStore } from "@gatehouse/store-postgres";
 import type { Caller } from "./caller.ts";
 import type { LastUsedRecorder } from "./last-used-recorder.ts";
+import type { SessionVerifier } from "./session-verifier.ts";
 
 /** Options of {@link createAuthenticator}. */
 export interface AuthenticatorOptions {
@@ -12,6 +14,11 @@ export interface AuthenticatorOptions {
   operator: { accessKeyId: string; secretAccessKey: string };
   region: string;
   clock?: Clock;
+  /**
+   * Opens the session tokens of calls signed with temporary credentials (`ASIA…` with
+   * `x-amz-security-token`); none: such calls fail with InvalidClientTokenId.
+   */
+  sessions?: SessionVerifier;
   /**
    * Where accepted calls signed with an account's access key are noted as the key's last use
    * (in memory; written in batches, off the call's path). None: last use is not tracked.
@@ -118,10 +125,19 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     metadata: Readonly<Record<string, string | undefined>>,
   ): Promise<Caller> {
     let found: AccessKeyCredential | undefined;
+    let session: SessionClaims | undefined;
     const { accessKeyId } = await verifyGrpcCall(call, metadata, {
       region,
       clock,
-      lookup: async (id) => {
+      acceptSessionTokens: options.sessions !== undefined,
+      lookup: async (id, sessionToken) => {
+        if (sessionToken !== undefined || id.startsWith("ASIA")) {
+          if (options.sessions === undefined || sessionToken === undefined || !id.startsWith("ASIA")) return undefined;
+          // Throws InvalidClientTokenId / ExpiredToken for a token that does not open, is for
+          // another key id or is expired; its secret is what the call must be signed with.
+          session = await options.sessions.open(id, sessionToken);
+          return { secretAccessKey: session.secretAccessKey, active: true };
+        }
         if (sameText(id, operator.accessKeyId)) return { secretAccessKey: operator.secretAccessKey, active: true };
         found = await credentialOf(id);
         return found === undefined
@@ -129,6 +145,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
           : { secretAccessKey: found.secretAccessKey, active: found.status === "Active" };
       },
     });
+    if (session !== undefined) return sessionCaller(accessKeyId, session);
     if (found === undefined) return { kind: "operator", accessKeyId, arn: "arn:aws:iam::operator:root" };
     // A map update, no I/O: the recorder coalesces uses and writes them in batches.
     lastUsed?.record(accessKeyId, "iam", region);
@@ -142,6 +159,48 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       arn: found.principalArn,
       userId: found.userId,
       userName: found.userName,
+    };
+  }
+
+  /** The caller a verified session signs as; a GetSessionToken session ends with its access key. */
+  async function sessionCaller(accessKeyId: string, session: SessionClaims): Promise<Caller> {
+    const p = session.principal;
+    if (p.kind === "assumed-role") {
+      return {
+        kind: "role-session",
+        accessKeyId,
+        accountId: session.accountId,
+        arn: `arn:aws:sts::${session.accountId}:assumed-role/${p.roleName}/${p.sessionName}`,
+        roleArn: p.roleArn,
+        roleId: p.roleId,
+        session,
+      };
+    }
+    if (session.sourceAccessKeyId !== undefined) {
+      const source = await credentialOf(session.sourceAccessKeyId);
+      if (source === undefined || source.status !== "Active" || source.accountId !== session.accountId) {
+        throw new IamError("InvalidClientTokenId", "the security token included in the request is invalid", {
+          field: "x-amz-security-token",
+        });
+      }
+    }
+    if (p.kind === "root") {
+      return {
+        kind: "root",
+        accessKeyId,
+        accountId: session.accountId,
+        arn: `arn:aws:iam::${session.accountId}:root`,
+        session,
+      };
+    }
+    return {
+      kind: "user",
+      accessKeyId,
+      accountId: session.accountId,
+      arn: p.userArn,
+      userId: p.userId,
+      userName: p.userName,
+      session,
     };
   }
 }

@@ -1,3 +1,4 @@
+import type { SessionClaims } from "@gatehouse/auth";
 import { createManualClock, IamError } from "@gatehouse/core";
 import type { ContextValue } from "@gatehouse/policy";
 import type { PrincipalPolicies, TagRecord } from "@gatehouse/store-postgres";
@@ -50,7 +51,52 @@ class MemoryStore implements AuthorizerStore {
       principalTags: mine ? this.tags : [],
     };
   }
+  roleIdentity: string[] = [];
+  roleGone = false;
+  managed = new Map<string, string>();
+  async getRolePolicies(accountId: string, roleId: string): Promise<PrincipalPolicies | undefined> {
+    if (this.roleGone || accountId !== ACCOUNT || roleId !== "AROAAPP") return undefined;
+    return {
+      identityPolicies: this.roleIdentity.map((document, i) => ({ id: `r${i}`, document })),
+      permissionsBoundary: null,
+      principalTags: [{ key: "team", value: "role" }],
+    };
+  }
+  async getPolicyDocuments(policyArns: readonly string[]) {
+    return new Map(
+      policyArns.flatMap((a) => (this.managed.has(a) ? [[a, this.managed.get(a) as string] as const] : [])),
+    );
+  }
 }
+
+const claims = (over: Partial<SessionClaims> = {}): SessionClaims => ({
+  principal: {
+    kind: "assumed-role",
+    roleArn: `arn:aws:iam::${ACCOUNT}:role/app`,
+    roleId: "AROAAPP",
+    roleName: "app",
+    sessionName: "s1",
+  },
+  accountId: ACCOUNT,
+  accessKeyId: "ASIAABCDEFGHIJKLMNOP",
+  secretAccessKey: "x",
+  issuedAtMs: T0 - 60_000,
+  expiresAtMs: T0 + 3_600_000,
+  policyArns: [],
+  tags: [],
+  transitiveTagKeys: [],
+  source: "long-term",
+  ...over,
+});
+const roleSession = (over: Partial<SessionClaims> = {}): Caller => ({
+  kind: "role-session",
+  accessKeyId: "ASIAABCDEFGHIJKLMNOP",
+  accountId: ACCOUNT,
+  arn: `arn:aws:sts::${ACCOUNT}:assumed-role/app/s1`,
+  roleArn: `arn:aws:iam::${ACCOUNT}:role/app`,
+  roleId: "AROAAPP",
+  session: claims(over),
+});
 
 function setup() {
   const store = new MemoryStore();
@@ -304,5 +350,80 @@ describe("createAuthorizer: what it logs and which operation keys it keeps", () 
       ];
       expect(await outcome(authorizer.authorize(alice, request({ context: { [key]: "v" } }))), key).toBe("Allow");
     }
+  });
+
+  it("decides a role session with the role's policies narrowed by its session policies, never widened", async () => {
+    const { store, authorizer } = setup();
+    store.roleIdentity = [doc({ Effect: "Allow", Action: "iam:Get*", Resource: "*" })];
+    expect(await outcome(authorizer.authorize(roleSession(), request()))).toBe("Allow");
+    expect(await outcome(authorizer.authorize(roleSession(), request({ action: "iam:CreateUser" })))).toBe(
+      "AccessDenied",
+    );
+    const narrow = {
+      sessionPolicy: doc({ Effect: "Allow", Action: ["iam:GetRole", "iam:CreateUser"], Resource: "*" }),
+    };
+    expect(await outcome(authorizer.authorize(roleSession(narrow), request()))).toBe("AccessDenied");
+    expect(await outcome(authorizer.authorize(roleSession(narrow), request({ action: "iam:GetRole" })))).toBe("Allow");
+    expect(await outcome(authorizer.authorize(roleSession(narrow), request({ action: "iam:CreateUser" })))).toBe(
+      "AccessDenied",
+    );
+    // A managed session policy, and one that is gone (allows nothing).
+    store.managed.set(
+      `arn:aws:iam::${ACCOUNT}:policy/m`,
+      doc({ Effect: "Allow", Action: "iam:GetUser", Resource: "*" }),
+    );
+    expect(
+      await outcome(authorizer.authorize(roleSession({ policyArns: [`arn:aws:iam::${ACCOUNT}:policy/m`] }), request())),
+    ).toBe("Allow");
+    expect(
+      await outcome(authorizer.authorize(roleSession({ policyArns: [`arn:aws:iam::${ACCOUNT}:policy/x`] }), request())),
+    ).toBe("AccessDenied");
+    store.roleGone = true;
+    expect(await outcome(authorizer.authorize(roleSession(), request()))).toBe("AccessDenied");
+  });
+
+  it("fills aws:TokenIssueTime, MFA and session tags from the session (revoke older sessions works; the caller cannot set them)", async () => {
+    const { store, authorizer } = setup();
+    store.roleIdentity = [
+      doc({
+        Effect: "Allow",
+        Action: "iam:Get*",
+        Resource: "*",
+        Condition: { StringEquals: { "aws:PrincipalTag/team": "blue" } },
+      }),
+      doc({
+        Effect: "Deny",
+        Action: "*",
+        Resource: "*",
+        Condition: { DateLessThan: { "aws:TokenIssueTime": new Date(T0 - 30_000).toISOString() } },
+      }),
+    ];
+    const blue = { tags: [{ key: "team", value: "blue" }] };
+    expect(await outcome(authorizer.authorize(roleSession(blue), request()))).toBe("AccessDenied");
+    expect(await outcome(authorizer.authorize(roleSession({ ...blue, issuedAtMs: T0 - 10_000 }), request()))).toBe(
+      "Allow",
+    );
+    expect(await outcome(authorizer.authorize(roleSession({ issuedAtMs: T0 - 10_000 }), request()))).toBe(
+      "AccessDenied",
+    );
+    const forged = request({
+      context: { "aws:TokenIssueTime": new Date(T0).toISOString(), "aws:PrincipalTag/team": "blue" },
+    });
+    expect(await outcome(authorizer.authorize(roleSession(), forged))).toBe("AccessDenied");
+  });
+
+  it("refuses IAM calls with GetSessionToken credentials that carry no MFA, as AWS does", async () => {
+    const { store, authorizer } = setup();
+    store.identity = [ALLOW_ALL];
+    const userSession = (mfa: boolean): Caller => ({
+      ...alice,
+      accessKeyId: "ASIAABCDEFGHIJKLMNOP",
+      session: claims({
+        principal: { kind: "user", userArn: alice.arn, userId: alice.userId, userName: alice.userName },
+        ...(mfa ? { mfaAuthTimeMs: T0 - 1000 } : {}),
+      }),
+    });
+    expect(await outcome(authorizer.authorize(userSession(false), request()))).toBe("AccessDenied");
+    expect(await outcome(authorizer.authorize(userSession(true), request()))).toBe("Allow");
   });
 });

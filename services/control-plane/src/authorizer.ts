@@ -43,10 +43,15 @@ export interface AuthorizerStore {
   listAccountGuardrails(accountId: string): Promise<readonly { readonly document: string }[]>;
   /** The user's identity policies, permissions boundary and tags. */
   getUserPolicies(accountId: string, userId: string): Promise<PrincipalPolicies>;
+  /** A role's (for its sessions); undefined when the role is gone. */
+  getRolePolicies(accountId: string, roleId: string): Promise<PrincipalPolicies | undefined>;
+  /** Managed session policies' default documents by ARN. */
+  getPolicyDocuments(policyArns: readonly string[]): Promise<Map<string, string>>;
 }
 
 /** How long an account's guardrails are cached; other control-plane instances see changes this late. */
 const GUARDRAIL_CACHE_MS = 1000;
+const EMPTY_POLICY = '{"Version":"2012-10-17","Statement":[]}';
 const ALLOW_ALL = JSON.stringify({
   Version: "2012-10-17",
   Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }],
@@ -99,30 +104,65 @@ export function createAuthorizer(options: {
       const unrestricted = caller.kind === "root" || request.allowedByAccountSetting === true;
       // The account root may do anything in its account, within the account's guardrails.
       if (unrestricted && guardrails.length === 0) return;
-      const policies: PrincipalPolicies =
-        caller.kind === "user" ? await store.getUserPolicies(caller.accountId, caller.userId) : NO_POLICIES;
+      const session = caller.session;
+      // AWS: GetSessionToken's credentials call IAM only with MFA in the session.
+      if (session !== undefined && caller.kind !== "role-session" && session.mfaAuthTimeMs === undefined) {
+        throw new IamError(
+          "AccessDenied",
+          `${caller.arn} is not authorized to perform ${request.action}: credentials from GetSessionToken need MFA to call IAM`,
+        );
+      }
+      let policies: PrincipalPolicies | undefined = NO_POLICIES;
+      if (caller.kind === "user") policies = await store.getUserPolicies(caller.accountId, caller.userId);
+      else if (caller.kind === "role-session") policies = await store.getRolePolicies(caller.accountId, caller.roleId);
+      if (policies === undefined) throw denied(caller, request);
       const identityPolicies = unrestricted ? [ALLOW_ALL] : policies.identityPolicies.map((p) => p.document);
       if (identityPolicies.length === 0) throw denied(caller, request);
       const boundary = unrestricted ? null : policies.permissionsBoundary;
+      const sessionPolicies: string[] = [];
+      if (session?.sessionPolicy !== undefined) sessionPolicies.push(session.sessionPolicy);
+      if (session !== undefined && session.policyArns.length > 0) {
+        const documents = await store.getPolicyDocuments(session.policyArns);
+        // A managed session policy that is gone allows nothing (the session keeps its narrowing).
+        for (const arn of session.policyArns) sessionPolicies.push(documents.get(arn) ?? EMPTY_POLICY);
+      }
       let decision: string;
       try {
         const set = compilePolicySet({
           identityPolicies: identityPolicies as PolicyInput[],
           ...(boundary === null ? {} : { permissionBoundary: boundary.document as PolicyInput }),
+          ...(sessionPolicies.length === 0 ? {} : { sessionPolicies: sessionPolicies as PolicyInput[] }),
           ...(guardrails.length === 0 ? {} : { guardrails: guardrails as PolicyInput[] }),
         });
         const now = new Date(clock.now());
+        const tags = Object.fromEntries(policies.principalTags.map((t) => [`aws:PrincipalTag/${t.key}`, t.value]));
         const principal: Record<string, ContextValue> =
           caller.kind === "user"
-            ? {
-                ...Object.fromEntries(policies.principalTags.map((t) => [`aws:PrincipalTag/${t.key}`, t.value])),
-                "aws:username": caller.userName,
-                "aws:userid": caller.userId,
-                "aws:PrincipalType": "User",
-              }
-            : { "aws:userid": caller.accountId, "aws:PrincipalType": "Account" };
+            ? { ...tags, "aws:username": caller.userName, "aws:userid": caller.userId, "aws:PrincipalType": "User" }
+            : caller.kind === "role-session"
+              ? {
+                  ...tags,
+                  "aws:userid": `${caller.roleId}:${caller.session.principal.kind === "assumed-role" ? caller.session.principal.sessionName : ""}`,
+                  "aws:PrincipalType": "AssumedRole",
+                }
+              : { "aws:userid": caller.accountId, "aws:PrincipalType": "Account" };
+        if (session !== undefined) {
+          // Session tags over the principal's own; the session's times and MFA, never the caller's.
+          for (const t of session.tags) principal[`aws:PrincipalTag/${t.key}`] = t.value;
+          principal["aws:TokenIssueTime"] = new Date(session.issuedAtMs).toISOString();
+          principal["aws:MultiFactorAuthPresent"] = session.mfaAuthTimeMs !== undefined;
+          if (session.mfaAuthTimeMs !== undefined) {
+            principal["aws:MultiFactorAuthAge"] = String(
+              Math.max(0, Math.floor((now.getTime() - session.mfaAuthTimeMs) / 1000)),
+            );
+          }
+        }
         decision = set.evaluate(
-          { arn: caller.arn, accountId: caller.accountId },
+          {
+            arn: caller.arn,
+            accountId: caller.accountId,
+            ...(caller.kind === "role-session" ? { roleArn: caller.roleArn } : {}),
+          },
           {
             action: request.action,
             resource: request.resource,
@@ -131,7 +171,7 @@ export function createAuthorizer(options: {
               // The operation's keys first: nothing it carries can pose as the principal's.
               ...withoutPrincipalKeys(request.context),
               ...principal,
-              "aws:PrincipalArn": caller.arn,
+              "aws:PrincipalArn": caller.kind === "role-session" ? caller.roleArn : caller.arn,
               "aws:PrincipalAccount": caller.accountId,
               "aws:CurrentTime": now.toISOString(),
               "aws:EpochTime": String(Math.floor(now.getTime() / 1000)),
@@ -153,7 +193,8 @@ export function createAuthorizer(options: {
 const NO_POLICIES: PrincipalPolicies = { identityPolicies: [], permissionsBoundary: null, principalTags: [] };
 
 /** Keys only the authorizer sets: the principal's identity and tags, and the request's time. */
-const PRINCIPAL_KEY = /^aws:(principal|user(name|id)$|currenttime$|epochtime$|requestedregion$)/i;
+const PRINCIPAL_KEY =
+  /^aws:(principal|user(name|id)$|currenttime$|epochtime$|requestedregion$|tokenissuetime$|multifactorauth(present|age)$)/i;
 
 function withoutPrincipalKeys(
   context: Readonly<Record<string, ContextValue>> | undefined,

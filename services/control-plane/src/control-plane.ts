@@ -10,6 +10,7 @@ import { type RunningServer, serveControlService } from "./grpc-server.ts";
 import { createLastUsedRecorder } from "./last-used-recorder.ts";
 import { createOutboxCompactor, type OutboxCompactor } from "./outbox-compactor.ts";
 import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from "./outbox-relay.ts";
+import { createSessionVerifier } from "./session-verifier.ts";
 
 /** A running control plane: gRPC server, store, outbox relay and outbox compaction. */
 export interface ControlPlane {
@@ -76,6 +77,9 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     const applied = await store.migrate();
     if (applied.length > 0) logger.info({ applied }, "applied migrations");
     await warnWithoutAutovacuum(store.pool, logger);
+    // The regions' STS key set starts with one key (published sealed, like every change).
+    const stsKeys = await store.ensureStsKey();
+    logger.info({ stsKeys: stsKeys.value.map((k) => k.keyId) }, "STS key set ready");
     const outbox = createOutboxSource(store);
     const parked = await outbox.parked();
     if (parked.length > 0) {
@@ -149,6 +153,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
         failuresPerSecond: config.auth.failuresPerSecond,
         failureBurst: config.auth.failureBurst,
         lastUsed,
+        sessions: createSessionVerifier({ store, clock }),
       }),
       authorizer: createAuthorizer({ store, logger, region: config.region, clock }),
       logger,

@@ -22,6 +22,7 @@ import { createOperationDeps, type OperationDeps } from "./operations/operation-
 import { policyOperations } from "./operations/policies.ts";
 import { resourcePolicyOperations } from "./operations/resource-policies.ts";
 import { roleOperations } from "./operations/roles.ts";
+import { stsKeyOperations } from "./operations/sts-keys.ts";
 import { tagOperations } from "./operations/tags.ts";
 import { userOperations } from "./operations/users.ts";
 
@@ -58,6 +59,7 @@ export function createOperationTable(deps: OperationDeps) {
     ...resourcePolicyOperations(deps),
     ...tagOperations(deps),
     ...exportOperations(deps),
+    ...stsKeyOperations(deps),
   } satisfies OperationTable;
 }
 

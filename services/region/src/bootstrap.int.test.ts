@@ -91,8 +91,11 @@ describe("bootstrap of a new or emptied region (real Postgres, Kafka, Redis, con
     await admin.disconnect();
     let fromExport = await startTestRegion({ topic: cp.topic, controlPlane: cp, name: "eu-west-1" });
     closers.push(() => fromExport.close());
-    expect(fromExport.region.applier?.bootstrap).toMatchObject({ mode: "export", state: "done", accounts: 2 });
+    // Two accounts and the system account 000000000000, whose export carries the STS key set.
+    expect(fromExport.region.applier?.bootstrap).toMatchObject({ mode: "export", state: "done", accounts: 3 });
     await converged(fromExport);
+    const keySet = (await fromExport.region.view.readEntity("000000000000", "sts-key-set", "sts")).entity;
+    expect(keySet?.kind === "sts-key-set" ? keySet.state?.keys.length : 0).toBeGreaterThanOrEqual(1);
 
     // Then the topic from where the exports began: a later write reaches both regions.
     const [first] = accounts;
@@ -121,7 +124,7 @@ describe("bootstrap of a new or emptied region (real Postgres, Kafka, Redis, con
     await redis.quit();
     fromExport = await startTestRegion({ topic: cp.topic, controlPlane: cp, name: "eu-west-1", keys: fromExport.keys });
     closers.push(() => fromExport.close());
-    expect(fromExport.region.applier?.bootstrap).toMatchObject({ mode: "export", state: "done", accounts: 2 });
+    expect(fromExport.region.applier?.bootstrap).toMatchObject({ mode: "export", state: "done", accounts: 3 });
     await converged(fromExport, accounts.slice(1));
     expect((await fromExport.region.view.readAccount(first?.id ?? "")).entities).toEqual(
       (await fromTopic.region.view.readAccount(first?.id ?? "")).entities,

@@ -59,6 +59,11 @@ export interface SimulationExtras {
   readonly identityPolicies: readonly string[];
   /** Replaces the principal's permissions boundary. */
   readonly permissionBoundary?: string;
+  /**
+   * A session's policies (its inline session policy and the documents of its managed session
+   * policy ARNs): the session may do only what they and the principal's own policies both allow.
+   */
+  readonly sessionPolicies?: readonly { readonly document: string; readonly id: string }[];
 }
 
 /** Parses a caller's document; a bad one is INVALID_ARGUMENT naming the field. */
@@ -126,8 +131,10 @@ export function compilePrincipal(
     size += g.document.length;
     return policyOf(g.document, "scp", g.policyArn);
   });
+  const sessionPolicies = (extras?.sessionPolicies ?? []).map((p) => policyOf(p.document, "session", p.id));
   const identity = compileIdentity({
     identityPolicies: docs,
+    ...(sessionPolicies.length === 0 ? {} : { sessionPolicies }),
     ...(boundary === undefined ? {} : { permissionBoundary: boundary }),
     guardrails,
   });

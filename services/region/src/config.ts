@@ -41,8 +41,9 @@ const EnvSchema = z.object({
     .default("gatehouse.changes.v1"),
   /**
    * The control plane's secret key (base64 of 32 bytes), the same variable and value: it opens
-   * the access-key secrets the change events carry sealed, for Authenticate. Unset: the decider
-   * does not serve Authenticate (UNIMPLEMENTED).
+   * the access-key secrets the change events carry sealed, for Authenticate, and the STS key set
+   * and MFA seeds, for STS. Unset: the decider serves neither Authenticate (UNIMPLEMENTED) nor STS,
+   * and refuses every session token.
    */
   GATEHOUSE_SECRET_KEY: z
     .string()

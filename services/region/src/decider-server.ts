@@ -1,5 +1,5 @@
 import { createSecretBox, type SecretBox } from "@gatehouse/auth";
-import { type Clock, IamError } from "@gatehouse/core";
+import { type Clock, IamError, systemClock } from "@gatehouse/core";
 import type { ContextValue as PolicyContextValue } from "@gatehouse/policy";
 import {
   type AuthenticateRequest,
@@ -35,6 +35,10 @@ import {
   type RequestAuthenticator,
 } from "./request-authenticator.ts";
 import type { SessionCredentialResolver } from "./session-credentials.ts";
+import { createStsIssuer, type StsIssuer } from "./sts-issuer.ts";
+import { createStsKeyring } from "./sts-keyring.ts";
+import { createStsService, RAW_STS_SERVICE } from "./sts-service.ts";
+import { createStsCallAuthenticator, createStsSessionResolver } from "./sts-sessions.ts";
 
 /** Checks one BatchAuthorize call may carry. */
 export const MAX_BATCH = 1000;
@@ -47,6 +51,8 @@ export const ERROR_DETAIL_TRAILER = "gatehouse-error-bin";
 export interface DeciderServer {
   readonly port: number;
   readonly decider: Decider;
+  /** STS issuance over this decider (present when the server was given secret keys). */
+  readonly sts?: StsIssuer;
   /** Present when the server was given secret keys. */
   readonly authenticator?: RequestAuthenticator;
   close(graceMs?: number): Promise<void>;
@@ -61,13 +67,14 @@ export interface DeciderServerOptions {
   readonly l1MaxBytes: number;
   readonly logger: Logger;
   /**
-   * The control plane's secret-box keys, opening the access-key secrets of the view: Authenticate
-   * and AuthenticateAndAuthorize are served only with them (else UNIMPLEMENTED).
+   * The control plane's secret-box keys, opening the access-key secrets of the view (Authenticate
+   * and AuthenticateAndAuthorize), the STS key set and MFA seeds (StsService, session tokens): all
+   * are served only with them (else UNIMPLEMENTED, and every session token is refused).
    */
   readonly secretKeys?: { readonly key: Uint8Array; readonly previous: readonly Uint8Array[] };
-  /** Temporary credentials (`ASIA…`); none: InvalidClientTokenId. */
+  /** Temporary credentials (`ASIA…`); default: this region's STS sessions (with secret keys). */
   readonly sessions?: SessionCredentialResolver;
-  /** The clock `x-amz-date` and session expiry are checked against. */
+  /** The clock `x-amz-date`, session expiry and STS issuance are checked against. */
   readonly clock?: Clock;
 }
 
@@ -99,7 +106,14 @@ function toDecisionRequest(r: AuthorizeRequest, deadlineMs: number, field: strin
   }
   // One object of one shape, absent fields undefined (no spreads of temporary objects per call).
   return {
-    principal: p.$case === "arn" ? { kind: "arn", arn: p.value } : { kind: "access-key", accessKeyId: p.value },
+    principal:
+      p.$case === "arn"
+        ? { kind: "arn", arn: p.value }
+        : {
+            kind: "access-key",
+            accessKeyId: p.value,
+            ...(r.sessionToken === "" ? {} : { sessionToken: r.sessionToken }),
+          },
     action: r.action,
     resource: r.resource,
     resourceAccount: r.resourceAccount === "" ? undefined : r.resourceAccount,
@@ -239,11 +253,26 @@ function toAuthenticateResponse(p: AuthenticatedPrincipal): AuthenticateResponse
  */
 export async function startDeciderServer(options: DeciderServerOptions): Promise<DeciderServer> {
   const { logger } = options;
-  const decider = await createDecider(options);
+  const clock = options.clock ?? systemClock;
   const secretBox: SecretBox | undefined =
     options.secretKeys === undefined
       ? undefined
       : createSecretBox(options.secretKeys.key, [...options.secretKeys.previous]);
+  const keyring =
+    secretBox === undefined
+      ? undefined
+      : await createStsKeyring({ view: options.view, box: secretBox, clock, logger: logger.child({ part: "sts" }) });
+  const decider = await createDecider({
+    ...options,
+    ...(options.clock === undefined ? {} : { now: () => clock.now() }),
+    ...(keyring === undefined ? {} : { keyring }),
+  });
+  const sts =
+    keyring === undefined || secretBox === undefined
+      ? undefined
+      : createStsIssuer({ decider, view: options.view, keyring, box: secretBox, clock });
+  const sessions =
+    options.sessions ?? (keyring === undefined ? undefined : createStsSessionResolver({ decider, keyring }));
   const authenticator =
     secretBox === undefined
       ? undefined
@@ -253,7 +282,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
           secretBox,
           region: options.region,
           logger: logger.child({ part: "authenticator" }),
-          ...(options.sessions === undefined ? {} : { sessions: options.sessions }),
+          ...(sessions === undefined ? {} : { sessions }),
           ...(options.clock === undefined ? {} : { clock: options.clock }),
         });
 
@@ -357,6 +386,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
           explain: true,
           maxStalenessMs: 0,
           correlationId: "",
+          sessionToken: "",
         },
         deadlineMs,
         "",
@@ -465,6 +495,18 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
 
   const server = new Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024, "grpc.enable_channelz": 0 });
   server.addService(AuthorizerServiceService, implementation);
+  if (sts !== undefined) {
+    server.addService(
+      RAW_STS_SERVICE,
+      createStsService({
+        issuer: sts,
+        unary: (method, fn) => unary(method, logger, fn),
+        ...(authenticator === undefined
+          ? {}
+          : { authenticate: createStsCallAuthenticator({ authenticator, decider }) }),
+      }),
+    );
+  }
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(
       `${options.listen.host}:${options.listen.port}`,
@@ -475,6 +517,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
   return {
     port,
     decider,
+    ...(sts === undefined ? {} : { sts }),
     ...(authenticator === undefined ? {} : { authenticator }),
     async close(graceMs = 5000) {
       await new Promise<void>((resolve) => {

@@ -88,6 +88,7 @@ describe("decider over a live view (real Redis, gRPC)", () => {
           explain: false,
           maxStalenessMs: 0,
           correlationId: "",
+          sessionToken: "",
           ...r,
         },
         new Metadata(),

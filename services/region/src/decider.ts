@@ -1,4 +1,6 @@
+import { type SessionClaims, sessionArn, sessionUserId } from "@gatehouse/auth";
 import { IamError, tryParseArn } from "@gatehouse/core";
+import { SYSTEM_ACCOUNT_ID } from "@gatehouse/events";
 import {
   type CompiledResourcePolicy,
   type ContextValue,
@@ -11,19 +13,31 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { type CompiledPrincipal, compilePrincipal, isRootArn, type SimulationExtras } from "./compile-principal.ts";
 import { PrincipalCache } from "./principal-cache.ts";
+import type { StsKeyring } from "./sts-keyring.ts";
 
 /** One authorization question, as the decider takes it (the gRPC layer maps the proto). */
 export interface DecisionRequest {
-  /** The principal by ARN, or by the access key id it authenticated with. */
+  /**
+   * The principal by ARN, by the access key id it authenticated with (an `ASIA…` key with the
+   * session token that came with it), or as a session whose token was already opened.
+   */
   readonly principal:
     | { readonly kind: "arn"; readonly arn: string }
-    | { readonly kind: "access-key"; readonly accessKeyId: string };
+    | { readonly kind: "access-key"; readonly accessKeyId: string; readonly sessionToken?: string }
+    | { readonly kind: "session"; readonly claims: SessionClaims };
   readonly action: string;
   readonly resource: string;
   readonly resourceAccount?: string;
   readonly context: Readonly<Record<string, ContextValue>>;
   /** Inline resource-based policy JSON. */
   readonly resourcePolicy?: string;
+  /** A resource side the region compiled itself (a role's trust policy, for AssumeRole). */
+  readonly compiledResourcePolicy?: CompiledResourcePolicy;
+  /**
+   * Set by the region (never from a request's fields) when this call was made with an MFA code it
+   * checked: `aws:MultiFactorAuthPresent` is true and `aws:MultiFactorAuthAge` counts from it.
+   */
+  readonly mfaAuthTimeMs?: number;
   readonly minRevision?: { readonly accountId: string; readonly revision: number };
   readonly maxStalenessMs?: number;
   readonly explain: boolean;
@@ -50,6 +64,8 @@ export interface DeciderOptions {
   readonly l1MaxBytes: number;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** Opens session tokens (absent: the region serves no sessions; ASIA keys are refused). */
+  readonly keyring?: StsKeyring;
 }
 
 /** Told of every applied revision's notification, in order, before any waiter wakes. */
@@ -85,6 +101,12 @@ export interface Decider {
   stalenessMs(): number;
   /** The latest watermark (`committed_before_ms`) of each partition, as notified. */
   watermarks(): ReadonlyMap<number, number>;
+  /**
+   * A session's claims if it is still live here: its token opens and is unexpired, and what it
+   * stands on still exists (the role, or the user and the access key that made it). Throws
+   * `InvalidClientTokenId` / `ExpiredToken` otherwise.
+   */
+  openSession(accessKeyId: string, sessionToken: string): Promise<SessionClaims>;
   /** Reads from the view (L2) on L1 misses: principals, access keys, stored resource policies. */
   l2(): { readonly reads: number; readonly hits: number; readonly misses: number };
   close(): Promise<void>;
@@ -126,6 +148,16 @@ export function checkCallerContext(context: Readonly<Record<string, unknown>>): 
       });
     }
   }
+}
+
+const EMPTY_POLICY = '{"Version":"2012-10-17","Statement":[]}';
+
+/** The role, user or root a session stands on. */
+function baseArnOf(claims: SessionClaims): string {
+  const p = claims.principal;
+  if (p.kind === "assumed-role") return p.roleArn;
+  if (p.kind === "user") return p.userArn;
+  return `arn:aws:iam::${claims.accountId}:root`;
 }
 
 /** A stored resource policy lookup: the compiled policy, or none, as of `revision` of its account. */
@@ -241,6 +273,9 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       watermarks.set(n.partition, Math.max(n.committedBeforeMs, watermarks.get(n.partition) ?? 0));
       return;
     }
+    if (n.accountId === SYSTEM_ACCOUNT_ID && options.keyring !== undefined) {
+      options.keyring.reload().catch((e: unknown) => logger.error({ err: e }, "reloading the STS key set failed"));
+    }
     cache.invalidate(n.accountId, n.revision, n.all, n.principals);
     for (const arn of n.resources) {
       const key = `${n.accountId}\n${arn}`;
@@ -271,6 +306,9 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     subscribedOnce = true;
   });
   await subscriber.subscribe(view.channel);
+  // The key set may have been applied between the keyring's first read and the subscription (no
+  // notification reached us for it): read it again now that every later change is notified.
+  await options.keyring?.reload();
   for (const [p, ms] of await view.watermarks()) watermarks.set(p, ms);
 
   /**
@@ -399,6 +437,71 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     return compiled;
   };
 
+  const invalidToken = (message: string) =>
+    new IamError("InvalidClientTokenId", `the security token included in the request is invalid: ${message}`, {
+      field: "sessionToken",
+    });
+
+  const openSession = async (accessKeyId: string, sessionToken: string): Promise<SessionClaims> => {
+    if (options.keyring === undefined) throw invalidToken("this region verifies no session tokens");
+    if (sessionToken === "") throw invalidToken("an ASIA access key id needs its session token");
+    const claims = options.keyring.codec().open(sessionToken);
+    if (claims.accessKeyId !== accessKeyId) throw invalidToken("it belongs to another access key id");
+    const p = claims.principal;
+    if (p.kind === "assumed-role") {
+      const role = await principalAt(claims.accountId, p.roleArn, 0).catch(() => undefined);
+      if (role === undefined || role.uniqueId !== p.roleId) throw invalidToken("the role it was issued for is gone");
+    } else if (p.kind === "user") {
+      const user = await principalAt(claims.accountId, p.userArn, 0).catch(() => undefined);
+      if (user === undefined || user.uniqueId !== p.userId) throw invalidToken("the user it was issued to is gone");
+      if (claims.sourceAccessKeyId !== undefined) {
+        const key = await view.readAccessKey(claims.sourceAccessKeyId);
+        if (key === undefined || key.status !== "Active") {
+          throw invalidToken("the access key it was issued with is no longer active");
+        }
+      }
+    }
+    return claims;
+  };
+
+  /** Session policies compiled over the principal they narrow, per compiled principal (so per revision). */
+  const sessionCompiled = new WeakMap<CompiledPrincipal, Map<string, CompiledPrincipal>>();
+  const withSessionPolicies = async (base: CompiledPrincipal, claims: SessionClaims): Promise<CompiledPrincipal> => {
+    if (claims.sessionPolicy === undefined && claims.policyArns.length === 0) return base;
+    const key = JSON.stringify([claims.sessionPolicy ?? "", claims.policyArns]);
+    let byKey = sessionCompiled.get(base);
+    const hit = byKey?.get(key);
+    if (hit !== undefined) return hit;
+    const documents: { document: string; id: string }[] = [];
+    if (claims.sessionPolicy !== undefined) documents.push({ document: claims.sessionPolicy, id: "sessionPolicy" });
+    for (const arn of claims.policyArns) {
+      documents.push({ document: (await managedPolicyDocument(arn)) ?? EMPTY_POLICY, id: arn });
+    }
+    const compiled = compilePrincipal(await view.readPrincipal(base.accountId, base.arn), {
+      identityPolicies: [],
+      sessionPolicies: documents,
+    });
+    if (compiled === undefined) throw invalidToken("the principal it was issued for is gone");
+    const narrowed = { ...compiled, revision: base.revision };
+    if (byKey === undefined) {
+      byKey = new Map();
+      sessionCompiled.set(base, byKey);
+    }
+    if (byKey.size >= 256) byKey.delete(byKey.keys().next().value as string);
+    byKey.set(key, narrowed);
+    return narrowed;
+  };
+
+  /** A managed policy's default document by ARN (its account's copy in the view), or undefined. */
+  const managedPolicyDocument = async (policyArn: string): Promise<string | undefined> => {
+    const arn = tryParseArn(policyArn);
+    if (arn === undefined) return undefined;
+    const p = await view.readByArn(arn.accountId, policyArn);
+    if (p?.kind !== "policy" || p.state === null) return undefined;
+    const state = p.state;
+    return state.versions.find((v) => v.versionId === state.defaultVersionId)?.document;
+  };
+
   const stalenessMs = () => {
     if (watermarks.size === 0) return Number.POSITIVE_INFINITY;
     let oldest = Number.POSITIVE_INFINITY;
@@ -503,6 +606,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     resourceAccount: string,
     accountId: string,
     revision: number,
+    session?: SessionClaims,
   ): DecisionResult => {
     const at = now();
     if (at !== clockMs) {
@@ -512,6 +616,20 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     }
     const context: Record<string, ContextValue> = { ...request.context };
     for (const [key, value] of keysOf(principal)) context[key] = value;
+    if (session !== undefined) {
+      context["aws:userid"] = sessionUserId(session);
+      // Session tags win over the principal's own tags with the same key, as in AWS.
+      for (const t of session.tags) context[`aws:PrincipalTag/${t.key}`] = t.value;
+      context["aws:TokenIssueTime"] = new Date(session.issuedAtMs).toISOString();
+      context["aws:MultiFactorAuthPresent"] = session.mfaAuthTimeMs !== undefined;
+      if (session.mfaAuthTimeMs !== undefined) {
+        context["aws:MultiFactorAuthAge"] = String(Math.max(0, Math.floor((at - session.mfaAuthTimeMs) / 1000)));
+      }
+    }
+    if (request.mfaAuthTimeMs !== undefined) {
+      context["aws:MultiFactorAuthPresent"] = true;
+      context["aws:MultiFactorAuthAge"] = String(Math.max(0, Math.floor((at - request.mfaAuthTimeMs) / 1000)));
+    }
     context["aws:CurrentTime"] = clockIso;
     context["aws:EpochTime"] = clockEpoch;
     context["aws:RequestedRegion"] = region;
@@ -519,7 +637,13 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     const result = evaluateCompiled(
       principal.identity,
       resource,
-      { arn: principal.arn, accountId: principal.accountId },
+      session === undefined
+        ? { arn: principal.arn, accountId: principal.accountId }
+        : {
+            arn: sessionArn(session),
+            accountId: principal.accountId,
+            ...(principal.kind === "role" ? { roleArn: principal.arn } : {}),
+          },
       { action: request.action, resource: request.resource, resourceAccount, context },
       { explain: request.explain },
     );
@@ -528,6 +652,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
 
   return {
     cache,
+    openSession,
     principal: (accountId, arn, atLeast = 0) => principalAt(accountId, arn, atLeast),
     waitApplied,
     addListener(listener) {
@@ -544,8 +669,15 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
         await waitApplied(request.minRevision.accountId, request.minRevision.revision, request.deadlineMs);
       }
       let principalArn: string;
+      let session: SessionClaims | undefined;
       if (request.principal.kind === "arn") principalArn = request.principal.arn;
-      else {
+      else if (request.principal.kind === "session") {
+        session = request.principal.claims;
+        principalArn = baseArnOf(session);
+      } else if (request.principal.accessKeyId.startsWith("ASIA")) {
+        session = await openSession(request.principal.accessKeyId, request.principal.sessionToken ?? "");
+        principalArn = baseArnOf(session);
+      } else {
         const key = await view.readAccessKey(request.principal.accessKeyId);
         countL2(key !== undefined);
         // Unknown, deleted and inactive keys alike: nothing about the key is disclosed.
@@ -558,19 +690,20 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       }
       const accountId = principalAccount(principalArn);
       const atLeast = request.minRevision?.accountId === accountId ? request.minRevision.revision : 0;
-      const principal =
+      const base =
         request.simulation === undefined
           ? await principalAt(accountId, principalArn, atLeast)
           : await simulated(accountId, principalArn, request.simulation);
+      const principal = session === undefined ? base : await withSessionPolicies(base, session);
       // Taken now, before anything else awaits: a cached principal is valid from its revision up
       // to every notification processed so far (none named it); anything else only at its own.
       const revision =
-        request.simulation === undefined && cache.isCurrent(principal)
+        request.simulation === undefined && cache.isCurrent(base)
           ? Math.max(principal.revision, notified.get(accountId) ?? 0)
           : principal.revision;
       const resourceAccount = request.resourceAccount ?? accountId;
-      let resource = inlineResource;
-      if (inline === undefined) {
+      let resource = request.compiledResourcePolicy ?? inlineResource;
+      if (request.compiledResourcePolicy === undefined && inline === undefined) {
         // Named by ARN, or none given: the policy stored for that ARN (else for the request's
         // resource, else for an S3 object its bucket's).
         const named = request.resourcePolicy;
@@ -581,11 +714,18 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
         if (bucket !== undefined) stored = await storedResourceAt(resourceAccount, bucket, atLeastThere);
         resource = storedOrRefused(stored, resourceAccount, named);
       }
-      return evaluate(request, principal, resource, resourceAccount, accountId, revision);
+      return evaluate(request, principal, resource, resourceAccount, accountId, revision, session);
     },
     tryDecide(request) {
       const { inline, inlineResource } = checkRequest(request);
-      if (request.principal.kind !== "arn" || request.simulation !== undefined) return undefined;
+      if (
+        request.principal.kind !== "arn" ||
+        request.simulation !== undefined ||
+        request.compiledResourcePolicy !== undefined ||
+        request.mfaAuthTimeMs !== undefined
+      ) {
+        return undefined;
+      }
       const minRevision = request.minRevision;
       if (
         minRevision !== undefined &&

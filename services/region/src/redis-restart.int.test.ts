@@ -92,6 +92,7 @@ describe("a region's Redis restarts (real redis-server process, real Kafka)", ()
             explain: false,
             maxStalenessMs: 0,
             correlationId: "",
+            sessionToken: "",
             ...(minRevision === undefined ? {} : { minRevision: { accountId: acct, revision: minRevision } }),
           },
           new Metadata(),

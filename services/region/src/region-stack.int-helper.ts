@@ -176,6 +176,7 @@ export async function startTestRegion(options: {
             explain: false,
             maxStalenessMs: 0,
             correlationId: "",
+            sessionToken: "",
             ...r,
           },
           new Metadata(),

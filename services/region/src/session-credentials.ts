@@ -9,8 +9,11 @@ export interface SessionPrincipal {
   readonly accountId: string;
   /** AWS's `aws:userid` of the session, e.g. `AROAEXAMPLEID:ci-run-7`. */
   readonly userId: string;
-  /** Only assumed-role sessions for now; a closed union to grow (federated-user, …). */
-  readonly type: "assumed-role";
+  /**
+   * An assumed role's session, or GetSessionToken's session of a user (acting as the user, its ARN
+   * the user's) or of the root; a closed union to grow (federated-user, …).
+   */
+  readonly type: "assumed-role" | "user" | "root";
   /** Session (principal) tags, `aws:PrincipalTag/*` of the session. */
   readonly tags: readonly { readonly key: string; readonly value: string }[];
   /** Whether the credentials were issued after an MFA check (`aws:MultiFactorAuthPresent`). */

@@ -76,7 +76,12 @@ class Context<C extends Caller> implements CallContext<C> {
 
   token(clientRequestToken: string): RequestToken {
     // The principal, not its access key, owns a token.
-    this.#callerId ??= this.caller.kind === "user" ? `user:${this.caller.userId}` : this.caller.kind;
+    this.#callerId ??=
+      this.caller.kind === "user"
+        ? `user:${this.caller.userId}`
+        : this.caller.kind === "role-session"
+          ? `role:${this.caller.roleId}`
+          : this.caller.kind;
     return { clientRequestToken: clientRequestToken === "" ? undefined : clientRequestToken, callerId: this.#callerId };
   }
 

@@ -20,6 +20,7 @@ import { createOperationDeps } from "./operation-deps.ts";
 import { policyOperations } from "./policies.ts";
 import { resourcePolicyOperations } from "./resource-policies.ts";
 import { roleOperations } from "./roles.ts";
+import { stsKeyOperations } from "./sts-keys.ts";
 import { tagOperations } from "./tags.ts";
 import { userOperations } from "./users.ts";
 
@@ -58,6 +59,7 @@ describe("the operation table", () => {
       resourcePolicyOperations,
       tagOperations,
       exportOperations,
+      stsKeyOperations,
     ];
     const methods = families.flatMap((family) => Object.keys(family(deps)));
     expect(methods.length).toBe(new Set(methods).size);
@@ -76,6 +78,7 @@ describe("the operation table", () => {
       "exportAccount:any",
       "listAccountGuardrails:operator",
       "listAccounts:operator",
+      "rotateStsKeys:operator",
     ]);
   });
 });

@@ -1,4 +1,5 @@
 import { IamError } from "@gatehouse/core";
+import { SYSTEM_ACCOUNT_ID } from "@gatehouse/events";
 import type { AccountExport, ExportedEntity } from "../../records.ts";
 import {
   accessKeyState,
@@ -18,6 +19,7 @@ import { assertExportable } from "../outbox/outbox-compaction.ts";
 import { AWS_MANAGED_ACCOUNT } from "../policies/builtin-policies.ts";
 import { REFERENCED_IN_ACCOUNT } from "../policies/policy-rows.ts";
 import { resourcePolicyState } from "../resource-policies/resource-policy-store.ts";
+import { stsKeySetState } from "../sts-keys/sts-key-store.ts";
 import {
   type AuthorizationDetails,
   type AuthorizationDetailsInput,
@@ -52,9 +54,18 @@ export function createExportStore(ctx: StoreContext): ExportStore {
 
   /** An exported entity without sealed material: an access key's state loses `secretCiphertext`. */
   function unsealed(e: ExportedEntity): ExportedEntity {
-    if (e.kind !== EntityKind.accessKey || e.state === null || typeof e.state !== "object") return e;
-    const { secretCiphertext: _, ...rest } = e.state as Record<string, unknown>;
-    return { ...e, state: rest };
+    if (e.state === null || typeof e.state !== "object") return e;
+    if (e.kind === EntityKind.accessKey) {
+      const { secretCiphertext: _, ...rest } = e.state as Record<string, unknown>;
+      return { ...e, state: rest };
+    }
+    if (e.kind === EntityKind.mfaDevice) {
+      const { seedCiphertext: _, ...rest } = e.state as Record<string, unknown>;
+      return { ...e, state: rest };
+    }
+    // The STS key set is nothing but sealed keys: without sealed material it travels keyless.
+    if (e.kind === EntityKind.stsKeySet) return { ...e, state: { keys: [] } };
+    return e;
   }
 
   function exportAll(accountId: string, atRevision: number | undefined): Promise<AccountExport> {
@@ -126,6 +137,7 @@ export function createExportStore(ctx: StoreContext): ExportStore {
       )) {
         events.push(await resourcePolicyState(q, id));
       }
+      if (accountId === SYSTEM_ACCOUNT_ID) events.push(await stsKeySetState(q));
       const entities: ExportedEntity[] = events.map((e) => ({ kind: e.kind, id: e.id, state: e.payload }));
       return { accountId, revision: Number(row.revision), entities };
     });

@@ -196,6 +196,12 @@ export interface AuthorizeRequest {
   maxStalenessMs: number;
   /** Echoed in the response (BatchAuthorize: tells the answers apart). */
   correlationId: string;
+  /**
+   * With `principal.access_key_id` ASIA…: the session token that came with it. The region opens
+   * it with the STS key set and decides as the session (its session policies, tags, MFA and issue
+   * time); a token that does not open, is expired or belongs to another key id is UNAUTHENTICATED.
+   */
+  sessionToken: string;
 }
 
 export interface AuthorizeRequest_ContextEntry {
@@ -1548,6 +1554,7 @@ function createBaseAuthorizeRequest(): AuthorizeRequest {
     explain: false,
     maxStalenessMs: 0,
     correlationId: "",
+    sessionToken: "",
   };
 }
 
@@ -1582,6 +1589,9 @@ export const AuthorizeRequest: MessageFns<AuthorizeRequest> = {
     }
     if (message.correlationId !== "") {
       writer.uint32(82).string(message.correlationId);
+    }
+    if (message.sessionToken !== "") {
+      writer.uint32(162).string(message.sessionToken);
     }
     return writer;
   },
@@ -1682,6 +1692,14 @@ export const AuthorizeRequest: MessageFns<AuthorizeRequest> = {
             message.correlationId = reader.string();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.sessionToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1739,6 +1757,11 @@ export const AuthorizeRequest: MessageFns<AuthorizeRequest> = {
         : isSet(object.correlation_id)
         ? globalThis.String(object.correlation_id)
         : "",
+      sessionToken: isSet(object.sessionToken)
+        ? globalThis.String(object.sessionToken)
+        : isSet(object.session_token)
+        ? globalThis.String(object.session_token)
+        : "",
     };
   },
 
@@ -1780,6 +1803,9 @@ export const AuthorizeRequest: MessageFns<AuthorizeRequest> = {
     if (message.correlationId !== "") {
       obj.correlationId = message.correlationId;
     }
+    if (message.sessionToken !== "") {
+      obj.sessionToken = message.sessionToken;
+    }
     return obj;
   },
 
@@ -1810,6 +1836,7 @@ export const AuthorizeRequest: MessageFns<AuthorizeRequest> = {
     message.explain = object.explain ?? false;
     message.maxStalenessMs = object.maxStalenessMs ?? 0;
     message.correlationId = object.correlationId ?? "";
+    message.sessionToken = object.sessionToken ?? "";
     return message;
   },
 };

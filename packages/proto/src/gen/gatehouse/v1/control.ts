@@ -1093,6 +1093,25 @@ export interface ListResourcePoliciesResponse {
   page?: PageResponse | undefined;
 }
 
+export interface RotateStsKeysRequest {
+  /** 0..86400; how long before the new key seals (so every region holds it first). 0 = at once. */
+  activationDelaySeconds: number;
+}
+
+/** One key of the STS key set, as the operator sees it (never the key itself). */
+export interface StsKeyInfo {
+  keyId: string;
+  createdAtMs: number;
+  activatesAtMs: number;
+  /** 0 while it is the newest key. */
+  retiredAtMs: number;
+}
+
+export interface RotateStsKeysResponse {
+  keys: StsKeyInfo[];
+  revision?: Revision | undefined;
+}
+
 function createBaseMutationResponse(): MutationResponse {
   return { revision: undefined };
 }
@@ -17291,6 +17310,299 @@ export const ListResourcePoliciesResponse: MessageFns<ListResourcePoliciesRespon
   },
 };
 
+function createBaseRotateStsKeysRequest(): RotateStsKeysRequest {
+  return { activationDelaySeconds: 0 };
+}
+
+export const RotateStsKeysRequest: MessageFns<RotateStsKeysRequest> = {
+  encode(message: RotateStsKeysRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.activationDelaySeconds !== 0) {
+      writer.uint32(8).uint32(message.activationDelaySeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateStsKeysRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateStsKeysRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.activationDelaySeconds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RotateStsKeysRequest {
+    return {
+      activationDelaySeconds: isSet(object.activationDelaySeconds)
+        ? globalThis.Number(object.activationDelaySeconds)
+        : isSet(object.activation_delay_seconds)
+        ? globalThis.Number(object.activation_delay_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: RotateStsKeysRequest): unknown {
+    const obj: any = {};
+    if (message.activationDelaySeconds !== 0) {
+      obj.activationDelaySeconds = Math.round(message.activationDelaySeconds);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RotateStsKeysRequest>): RotateStsKeysRequest {
+    return RotateStsKeysRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RotateStsKeysRequest>): RotateStsKeysRequest {
+    const message = createBaseRotateStsKeysRequest();
+    message.activationDelaySeconds = object.activationDelaySeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseStsKeyInfo(): StsKeyInfo {
+  return { keyId: "", createdAtMs: 0, activatesAtMs: 0, retiredAtMs: 0 };
+}
+
+export const StsKeyInfo: MessageFns<StsKeyInfo> = {
+  encode(message: StsKeyInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyId !== "") {
+      writer.uint32(10).string(message.keyId);
+    }
+    if (message.createdAtMs !== 0) {
+      writer.uint32(16).int64(message.createdAtMs);
+    }
+    if (message.activatesAtMs !== 0) {
+      writer.uint32(24).int64(message.activatesAtMs);
+    }
+    if (message.retiredAtMs !== 0) {
+      writer.uint32(32).int64(message.retiredAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StsKeyInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStsKeyInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.createdAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.activatesAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.retiredAtMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StsKeyInfo {
+    return {
+      keyId: isSet(object.keyId)
+        ? globalThis.String(object.keyId)
+        : isSet(object.key_id)
+        ? globalThis.String(object.key_id)
+        : "",
+      createdAtMs: isSet(object.createdAtMs)
+        ? globalThis.Number(object.createdAtMs)
+        : isSet(object.created_at_ms)
+        ? globalThis.Number(object.created_at_ms)
+        : 0,
+      activatesAtMs: isSet(object.activatesAtMs)
+        ? globalThis.Number(object.activatesAtMs)
+        : isSet(object.activates_at_ms)
+        ? globalThis.Number(object.activates_at_ms)
+        : 0,
+      retiredAtMs: isSet(object.retiredAtMs)
+        ? globalThis.Number(object.retiredAtMs)
+        : isSet(object.retired_at_ms)
+        ? globalThis.Number(object.retired_at_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: StsKeyInfo): unknown {
+    const obj: any = {};
+    if (message.keyId !== "") {
+      obj.keyId = message.keyId;
+    }
+    if (message.createdAtMs !== 0) {
+      obj.createdAtMs = Math.round(message.createdAtMs);
+    }
+    if (message.activatesAtMs !== 0) {
+      obj.activatesAtMs = Math.round(message.activatesAtMs);
+    }
+    if (message.retiredAtMs !== 0) {
+      obj.retiredAtMs = Math.round(message.retiredAtMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StsKeyInfo>): StsKeyInfo {
+    return StsKeyInfo.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StsKeyInfo>): StsKeyInfo {
+    const message = createBaseStsKeyInfo();
+    message.keyId = object.keyId ?? "";
+    message.createdAtMs = object.createdAtMs ?? 0;
+    message.activatesAtMs = object.activatesAtMs ?? 0;
+    message.retiredAtMs = object.retiredAtMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseRotateStsKeysResponse(): RotateStsKeysResponse {
+  return { keys: [], revision: undefined };
+}
+
+export const RotateStsKeysResponse: MessageFns<RotateStsKeysResponse> = {
+  encode(message: RotateStsKeysResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.keys) {
+      StsKeyInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.revision !== undefined) {
+      Revision.encode(message.revision, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateStsKeysResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateStsKeysResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keys.push(StsKeyInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.revision = Revision.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RotateStsKeysResponse {
+    return {
+      keys: globalThis.Array.isArray(object?.keys) ? object.keys.map((e: any) => StsKeyInfo.fromJSON(e)) : [],
+      revision: isSet(object.revision) ? Revision.fromJSON(object.revision) : undefined,
+    };
+  },
+
+  toJSON(message: RotateStsKeysResponse): unknown {
+    const obj: any = {};
+    if (message.keys?.length) {
+      obj.keys = message.keys.map((e) => StsKeyInfo.toJSON(e));
+    }
+    if (message.revision !== undefined) {
+      obj.revision = Revision.toJSON(message.revision);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RotateStsKeysResponse>): RotateStsKeysResponse {
+    return RotateStsKeysResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RotateStsKeysResponse>): RotateStsKeysResponse {
+    const message = createBaseRotateStsKeysResponse();
+    message.keys = object.keys?.map((e) => StsKeyInfo.fromPartial(e)) || [];
+    message.revision = (object.revision !== undefined && object.revision !== null)
+      ? Revision.fromPartial(object.revision)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * The single writer of global identity state. Every call is SigV4-signed (metadata
  * `authorization`, `x-amz-date`, `x-amz-security-token`) and authorized against `iam:<Operation>`
@@ -18421,6 +18733,22 @@ export const ControlServiceService = {
       Buffer.from(ListResourcePoliciesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListResourcePoliciesResponse => ListResourcePoliciesResponse.decode(value),
   },
+  /**
+   * Operator only: adds a new key to the regions' STS key set (session tokens are sealed with it
+   * once `activation_delay_seconds` have passed) and retires the current one, which keeps
+   * opening the tokens it sealed until the longest session has expired (36 h), then leaves the
+   * set. The set travels sealed on the change stream under the system account 000000000000.
+   */
+  rotateStsKeys: {
+    path: "/gatehouse.v1.ControlService/RotateStsKeys" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RotateStsKeysRequest): Buffer => Buffer.from(RotateStsKeysRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RotateStsKeysRequest => RotateStsKeysRequest.decode(value),
+    responseSerialize: (value: RotateStsKeysResponse): Buffer =>
+      Buffer.from(RotateStsKeysResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RotateStsKeysResponse => RotateStsKeysResponse.decode(value),
+  },
 } as const;
 
 export interface ControlServiceServer extends UntypedServiceImplementation {
@@ -18609,6 +18937,13 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   getResourcePolicy: handleUnaryCall<GetResourcePolicyRequest, GetResourcePolicyResponse>;
   deleteResourcePolicy: handleUnaryCall<DeleteResourcePolicyRequest, MutationResponse>;
   listResourcePolicies: handleUnaryCall<ListResourcePoliciesRequest, ListResourcePoliciesResponse>;
+  /**
+   * Operator only: adds a new key to the regions' STS key set (session tokens are sealed with it
+   * once `activation_delay_seconds` have passed) and retires the current one, which keeps
+   * opening the tokens it sealed until the longest session has expired (36 h), then leaves the
+   * set. The set travels sealed on the change stream under the system account 000000000000.
+   */
+  rotateStsKeys: handleUnaryCall<RotateStsKeysRequest, RotateStsKeysResponse>;
 }
 
 export interface ControlServiceClient extends Client {
@@ -20232,6 +20567,27 @@ export interface ControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListResourcePoliciesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Operator only: adds a new key to the regions' STS key set (session tokens are sealed with it
+   * once `activation_delay_seconds` have passed) and retires the current one, which keeps
+   * opening the tokens it sealed until the longest session has expired (36 h), then leaves the
+   * set. The set travels sealed on the change stream under the system account 000000000000.
+   */
+  rotateStsKeys(
+    request: RotateStsKeysRequest,
+    callback: (error: ServiceError | null, response: RotateStsKeysResponse) => void,
+  ): ClientUnaryCall;
+  rotateStsKeys(
+    request: RotateStsKeysRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RotateStsKeysResponse) => void,
+  ): ClientUnaryCall;
+  rotateStsKeys(
+    request: RotateStsKeysRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RotateStsKeysResponse) => void,
   ): ClientUnaryCall;
 }
 

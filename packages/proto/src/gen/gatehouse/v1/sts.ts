@@ -50,7 +50,11 @@ export interface AssumeRoleRequest {
   policy: string;
   policyArns: string[];
   tags: Tag[];
-  minRevision?: Revision | undefined;
+  minRevision?:
+    | Revision
+    | undefined;
+  /** Keys of `tags` that pass on to the sessions this session assumes (role chaining). */
+  transitiveTagKeys: string[];
 }
 
 export interface AssumeRoleResponse {
@@ -321,6 +325,7 @@ function createBaseAssumeRoleRequest(): AssumeRoleRequest {
     policyArns: [],
     tags: [],
     minRevision: undefined,
+    transitiveTagKeys: [],
   };
 }
 
@@ -355,6 +360,9 @@ export const AssumeRoleRequest: MessageFns<AssumeRoleRequest> = {
     }
     if (message.minRevision !== undefined) {
       Revision.encode(message.minRevision, writer.uint32(82).fork()).join();
+    }
+    for (const v of message.transitiveTagKeys) {
+      writer.uint32(90).string(v!);
     }
     return writer;
   },
@@ -452,6 +460,14 @@ export const AssumeRoleRequest: MessageFns<AssumeRoleRequest> = {
             message.minRevision = Revision.decode(reader, reader.uint32());
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.transitiveTagKeys.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -508,6 +524,11 @@ export const AssumeRoleRequest: MessageFns<AssumeRoleRequest> = {
         : isSet(object.min_revision)
         ? Revision.fromJSON(object.min_revision)
         : undefined,
+      transitiveTagKeys: globalThis.Array.isArray(object?.transitiveTagKeys)
+        ? object.transitiveTagKeys.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.transitive_tag_keys)
+        ? object.transitive_tag_keys.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -543,6 +564,9 @@ export const AssumeRoleRequest: MessageFns<AssumeRoleRequest> = {
     if (message.minRevision !== undefined) {
       obj.minRevision = Revision.toJSON(message.minRevision);
     }
+    if (message.transitiveTagKeys?.length) {
+      obj.transitiveTagKeys = message.transitiveTagKeys;
+    }
     return obj;
   },
 
@@ -563,6 +587,7 @@ export const AssumeRoleRequest: MessageFns<AssumeRoleRequest> = {
     message.minRevision = (object.minRevision !== undefined && object.minRevision !== null)
       ? Revision.fromPartial(object.minRevision)
       : undefined;
+    message.transitiveTagKeys = object.transitiveTagKeys?.map((e) => e) || [];
     return message;
   },
 };

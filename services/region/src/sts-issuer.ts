@@ -1,0 +1,534 @@
+import { randomBytes } from "node:crypto";
+import {
+  type SecretBox,
+  type SessionClaims,
+  type SessionClaimsInput,
+  sessionArn,
+  sessionUserId,
+} from "@gatehouse/auth";
+import { type Clock, IamError, newId, tryParseArn } from "@gatehouse/core";
+import {
+  type CompiledResourcePolicy,
+  type ContextValue,
+  compileIdentity,
+  compileResourcePolicy,
+  evaluateCompiled,
+  parsePolicy,
+} from "@gatehouse/policy";
+import type { RegionView } from "@gatehouse/view-redis";
+import { createLocalJWKSet, decodeJwt, errors, type JSONWebKeySet, type JWTPayload, jwtVerify } from "jose";
+import { generate } from "otplib";
+import type { Decider, DecisionRequest } from "./decider.ts";
+import type { StsKeyring } from "./sts-keyring.ts";
+
+/**
+ * Who called STS, as the region authenticated it: a long-term access key (a user's or the root's)
+ * or a session (its token opened and checked by {@link Decider.openSession}).
+ */
+export type StsCaller =
+  | {
+      readonly kind: "long-term";
+      readonly accessKeyId: string;
+      readonly accountId: string;
+      /** The key's owner: a user ARN or `arn:…:iam::A:root`. */
+      readonly principalArn: string;
+      readonly userId: string | null;
+      readonly userName: string | null;
+    }
+  | { readonly kind: "session"; readonly claims: SessionClaims };
+
+/** AssumeRole's input (the proto's fields, already mapped). */
+export interface AssumeRoleInput {
+  readonly roleArn: string;
+  readonly roleSessionName: string;
+  /** 0 = 3600. */
+  readonly durationSeconds: number;
+  readonly externalId: string;
+  readonly serialNumber: string;
+  readonly tokenCode: string;
+  readonly policy: string;
+  readonly policyArns: readonly string[];
+  readonly tags: readonly { readonly key: string; readonly value: string }[];
+  readonly transitiveTagKeys: readonly string[];
+  readonly minRevision?: { readonly accountId: string; readonly revision: number };
+  /** The caller's address as the region saw it (`aws:SourceIp`), never what the caller claims. */
+  readonly sourceIp?: string;
+  readonly deadlineMs: number;
+}
+
+/** Temporary credentials and what they act as. */
+export interface IssuedCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
+  readonly expirationMs: number;
+  readonly claims: SessionClaims;
+}
+
+/** AssumeRole's answer. */
+export interface AssumedRole extends IssuedCredentials {
+  readonly assumedRoleId: string;
+  readonly arn: string;
+  /** Percent of the packed session policy and tag limit used. */
+  readonly packedPolicySize: number;
+}
+
+/** AssumeRoleWithWebIdentity's input: the token is the credential (the call is not signed). */
+export interface AssumeRoleWithWebIdentityInput {
+  readonly roleArn: string;
+  readonly roleSessionName: string;
+  readonly webIdentityToken: string;
+  /** 0 = 3600. */
+  readonly durationSeconds: number;
+  readonly policy: string;
+  readonly policyArns: readonly string[];
+  readonly sourceIp?: string;
+}
+
+/** The STS operations a region serves; issuance never calls the control plane. */
+export interface StsIssuer {
+  assumeRole(caller: StsCaller, input: AssumeRoleInput): Promise<AssumedRole>;
+  /**
+   * Verifies an OpenID Connect token against the role account's registered provider (its
+   * replicated JWKS, issuer, audience = one of its client ids, exp/nbf at the clock's now; unsigned
+   * and `alg: none` tokens refused), evaluates the role's trust policy for the provider with the
+   * token's `sub`, `aud` and `amr` as `<provider>:…` keys, and issues a session.
+   */
+  assumeRoleWithWebIdentity(
+    input: AssumeRoleWithWebIdentityInput,
+  ): Promise<AssumedRole & { subject: string; provider: string }>;
+  getSessionToken(
+    caller: StsCaller,
+    input: { durationSeconds: number; serialNumber: string; tokenCode: string },
+  ): Promise<IssuedCredentials>;
+  getCallerIdentity(caller: StsCaller): { account: string; arn: string; userId: string };
+}
+
+/** Options of {@link createStsIssuer}. */
+export interface StsIssuerOptions {
+  readonly decider: Decider;
+  readonly view: RegionView;
+  readonly keyring: StsKeyring;
+  /** Opens MFA seeds (the control plane's secret keys). */
+  readonly box: SecretBox;
+  readonly clock: Clock;
+}
+
+const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
+const TOKEN_CODE = /^\d{6}$/;
+/** AWS's limit on a session policy's plain text, and on the packed policies and tags (our measure). */
+const MAX_SESSION_POLICY = 2048;
+const PACKED_LIMIT = 2048;
+const MAX_TAGS = 50;
+/** Role chaining: a session assuming a role gets at most an hour. */
+const CHAINED_MAX_SECONDS = 3600;
+/** TOTP steps either side of now a code may fall in. */
+const TOTP_WINDOW = 1;
+
+/** A federated caller has no identity side: only the trust policy decides. */
+const NO_IDENTITY = compileIdentity({ identityPolicies: [] });
+
+const trusts = new Map<string, CompiledResourcePolicy>();
+
+/** A role's trust policy compiled as the resource side of `sts:AssumeRole` (cached by text). */
+function trustOf(document: string): CompiledResourcePolicy {
+  let hit = trusts.get(document);
+  if (hit === undefined) {
+    const { policy } = parsePolicy(document, { kind: "trust", warnings: false, crossStatementWarnings: false });
+    // Stored trust policies were validated by the control plane; one that does not parse trusts nobody.
+    hit = compileResourcePolicy(policy ?? '{"Version":"2012-10-17","Statement":[]}');
+    if (trusts.size >= 1024) trusts.delete(trusts.keys().next().value as string);
+    trusts.set(document, hit);
+  }
+  return hit;
+}
+
+function validation(field: string, message: string): IamError {
+  return new IamError("ValidationError", message, { field });
+}
+
+function denied(callerArn: string, action: string, resource: string, why = ""): IamError {
+  return new IamError(
+    "AccessDenied",
+    `User: ${callerArn} is not authorized to perform: ${action} on resource: ${resource}${why}`,
+  );
+}
+
+/** The ARN a caller is known by. */
+function callerArnOf(caller: StsCaller): string {
+  return caller.kind === "session" ? sessionArn(caller.claims) : caller.principalArn;
+}
+
+/** Creates the issuer over a decider (trust and permission decisions) and the region's view. */
+export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
+  const { decider, view, keyring, box, clock } = options;
+
+  const principalOf = (caller: StsCaller): DecisionRequest["principal"] =>
+    caller.kind === "session"
+      ? { kind: "session", claims: caller.claims }
+      : { kind: "access-key", accessKeyId: caller.accessKeyId };
+
+  /** Checks an MFA code against the device (assigned to `userId`), once per region. */
+  const checkMfa = async (accountId: string, userId: string | null, serialNumber: string, tokenCode: string) => {
+    if (!TOKEN_CODE.test(tokenCode)) throw validation("tokenCode", "tokenCode must be six digits");
+    const read = await view.readEntity(accountId, "mfa-device", serialNumber);
+    const device = read.entity?.kind === "mfa-device" ? read.entity.state : null;
+    if (
+      device === null ||
+      device.enabledAtMs === null ||
+      device.userId === null ||
+      device.userId !== userId ||
+      device.seedCiphertext === undefined
+    ) {
+      throw new IamError("AccessDenied", "MultiFactorAuthentication failed: the MFA device is not the caller's", {
+        field: "serialNumber",
+      });
+    }
+    const seed = box.open(Buffer.from(device.seedCiphertext, "base64"), serialNumber);
+    const now = Math.floor(clock.now() / 1000);
+    let matched: number | undefined;
+    for (let step = -TOTP_WINDOW; step <= TOTP_WINDOW; step++) {
+      const epoch = now + step * 30;
+      if ((await generate({ secret: seed, epoch })) === tokenCode) matched = Math.floor(epoch / 30);
+    }
+    if (matched === undefined) {
+      throw new IamError("AccessDenied", "MultiFactorAuthentication failed with invalid MFA one time pass code", {
+        field: "tokenCode",
+      });
+    }
+    // A code is good once: replaying it (here, within its window) is refused.
+    if (!(await view.useOnce(`mfa:${serialNumber}:${matched}:${tokenCode}`, (TOTP_WINDOW * 2 + 2) * 30_000))) {
+      throw new IamError("AccessDenied", "MultiFactorAuthentication failed: this one time pass code was already used", {
+        field: "tokenCode",
+      });
+    }
+  };
+
+  /** The session policy text (minified) and managed ARNs, checked; fields named as the proto's. */
+  const sessionPolicies = (policy: string, policyArns: readonly string[]): string | undefined => {
+    if (policyArns.length > 10) throw validation("policyArns", `policyArns has ${policyArns.length} ARNs, at most 10`);
+    for (const [i, arn] of policyArns.entries()) {
+      const a = tryParseArn(arn);
+      if (a === undefined || a.service !== "iam" || !a.resource.startsWith("policy/")) {
+        throw validation(`policyArns[${i}]`, `${JSON.stringify(arn)} is not a managed policy ARN`);
+      }
+    }
+    if (policy === "") return undefined;
+    if (policy.length > MAX_SESSION_POLICY) {
+      throw validation("policy", `policy has ${policy.length} characters, at most ${MAX_SESSION_POLICY}`);
+    }
+    const parsed = parsePolicy(policy, { kind: "session", warnings: false, crossStatementWarnings: false });
+    if (parsed.policy === undefined) {
+      const first = parsed.findings.find((f) => f.severity === "error");
+      throw new IamError("MalformedPolicyDocument", `policy: ${first?.path ?? "$"}: ${first?.message ?? "invalid"}`, {
+        field: "policy",
+      });
+    }
+    return JSON.stringify(JSON.parse(policy));
+  };
+
+  const mint = (claims: Omit<SessionClaimsInput, "accessKeyId" | "secretAccessKey">): IssuedCredentials => {
+    const accessKeyId = newId("temporaryAccessKey");
+    const secretAccessKey = randomBytes(30).toString("base64");
+    const codec = keyring.codec();
+    const full: SessionClaimsInput = { ...claims, accessKeyId, secretAccessKey };
+    const sessionToken = codec.seal(full);
+    const opened = codec.open(sessionToken);
+    return { accessKeyId, secretAccessKey, sessionToken, expirationMs: opened.expiresAtMs, claims: opened };
+  };
+
+  return {
+    async assumeRole(caller, r) {
+      const callerArn = callerArnOf(caller);
+      const role = tryParseArn(r.roleArn);
+      if (role === undefined || role.service !== "iam" || !role.resource.startsWith("role/")) {
+        throw validation("roleArn", `roleArn ${JSON.stringify(r.roleArn)} is not a role ARN`);
+      }
+      if (!SESSION_NAME.test(r.roleSessionName)) {
+        throw validation("roleSessionName", "roleSessionName must be 2-64 characters of [A-Za-z0-9_+=,.@-]");
+      }
+      if (r.externalId !== "" && !EXTERNAL_ID.test(r.externalId)) {
+        throw validation("externalId", "externalId must be 2-1224 characters of [A-Za-z0-9_+=,.@:/-]");
+      }
+      const sessionPolicy = sessionPolicies(r.policy, r.policyArns);
+      // Session tags: the caller's transitive ones pass on and cannot be overridden.
+      const inherited =
+        caller.kind === "session"
+          ? caller.claims.tags.filter((t) =>
+              caller.claims.transitiveTagKeys.some((k) => k.toLowerCase() === t.key.toLowerCase()),
+            )
+          : [];
+      if (r.tags.length > MAX_TAGS) throw validation("tags", `tags has ${r.tags.length} tags, at most ${MAX_TAGS}`);
+      const seen = new Set(inherited.map((t) => t.key.toLowerCase()));
+      for (const [i, t] of r.tags.entries()) {
+        if (!/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u.test(t.key))
+          throw validation(`tags[${i}].key`, "a tag key must be 1-128 characters");
+        if (t.value.length > 256) throw validation(`tags[${i}].value`, "a tag value must be at most 256 characters");
+        if (seen.has(t.key.toLowerCase())) {
+          throw validation(
+            `tags[${i}].key`,
+            `tag key ${JSON.stringify(t.key)} is given twice or overrides a transitive tag`,
+          );
+        }
+        seen.add(t.key.toLowerCase());
+      }
+      for (const [i, k] of r.transitiveTagKeys.entries()) {
+        if (!r.tags.some((t) => t.key.toLowerCase() === k.toLowerCase())) {
+          throw validation(`transitiveTagKeys[${i}]`, `transitive tag key ${JSON.stringify(k)} is not among the tags`);
+        }
+      }
+      const chained = caller.kind === "session";
+      const entity = await view.readByArn(role.accountId, r.roleArn);
+      const roleState = entity?.kind === "role" ? entity.state : null;
+      if (roleState === null) throw denied(callerArn, "sts:AssumeRole", r.roleArn);
+      const duration = r.durationSeconds === 0 ? Math.min(3600, roleState.maxSessionDuration) : r.durationSeconds;
+      const max = chained ? Math.min(CHAINED_MAX_SECONDS, roleState.maxSessionDuration) : roleState.maxSessionDuration;
+      if (duration < 900 || duration > max) {
+        throw validation(
+          "durationSeconds",
+          `durationSeconds ${duration} is outside 900..${max}${chained ? " (role chaining is capped at 3600)" : ""}`,
+        );
+      }
+      if (
+        (caller.kind === "long-term" && caller.userId === null) ||
+        (caller.kind === "session" && caller.claims.principal.kind === "root")
+      ) {
+        throw denied(callerArn, "sts:AssumeRole", r.roleArn, " (the account root cannot assume roles)");
+      }
+      let mfaAuthTimeMs: number | undefined;
+      if (r.serialNumber !== "" || r.tokenCode !== "") {
+        const userId =
+          caller.kind === "long-term"
+            ? caller.userId
+            : caller.claims.principal.kind === "user"
+              ? caller.claims.principal.userId
+              : null;
+        const accountId = caller.kind === "long-term" ? caller.accountId : caller.claims.accountId;
+        await checkMfa(accountId, userId, r.serialNumber, r.tokenCode);
+        mfaAuthTimeMs = clock.now();
+      }
+      const allTags = [...inherited, ...r.tags];
+      const context: Record<string, ContextValue> = { "sts:RoleSessionName": r.roleSessionName };
+      if (r.externalId !== "") context["sts:ExternalId"] = r.externalId;
+      if (r.sourceIp !== undefined) context["aws:SourceIp"] = r.sourceIp;
+      if (r.tags.length > 0) {
+        for (const t of r.tags) context[`aws:RequestTag/${t.key}`] = t.value;
+        context["aws:TagKeys"] = r.tags.map((t) => t.key);
+      }
+      if (r.transitiveTagKeys.length > 0) context["sts:TransitiveTagKeys"] = [...r.transitiveTagKeys];
+      const ask = (action: string) =>
+        decider.decide({
+          principal: principalOf(caller),
+          action,
+          resource: roleState.arn,
+          resourceAccount: roleState.accountId,
+          context,
+          compiledResourcePolicy: trustOf(roleState.assumeRolePolicyDocument),
+          ...(r.minRevision === undefined ? {} : { minRevision: r.minRevision }),
+          explain: false,
+          deadlineMs: r.deadlineMs,
+          ...(mfaAuthTimeMs === undefined ? {} : { mfaAuthTimeMs }),
+        });
+      if ((await ask("sts:AssumeRole")).result.decision !== "Allow")
+        throw denied(callerArn, "sts:AssumeRole", roleState.arn);
+      if (r.tags.length > 0 && (await ask("sts:TagSession")).result.decision !== "Allow") {
+        throw denied(callerArn, "sts:TagSession", roleState.arn);
+      }
+      const packed = (sessionPolicy?.length ?? 0) + r.policyArns.join("").length + JSON.stringify(allTags).length - 2;
+      const packedPolicySize = Math.ceil((100 * Math.max(0, packed)) / PACKED_LIMIT);
+      if (packedPolicySize > 100) {
+        throw new IamError(
+          "ValidationError",
+          `the session policies and tags are ${packedPolicySize}% of the packed limit`,
+          {
+            field: "policy",
+          },
+        );
+      }
+      const now = clock.now();
+      const issued = mint({
+        principal: {
+          kind: "assumed-role",
+          roleArn: roleState.arn,
+          roleId: roleState.roleId,
+          roleName: roleState.roleName,
+          sessionName: r.roleSessionName,
+        },
+        accountId: roleState.accountId,
+        issuedAtMs: now,
+        expiresAtMs: now + duration * 1000,
+        ...(mfaAuthTimeMs === undefined ? {} : { mfaAuthTimeMs }),
+        ...(sessionPolicy === undefined ? {} : { sessionPolicy }),
+        policyArns: [...r.policyArns],
+        tags: allTags,
+        transitiveTagKeys: [
+          ...(caller.kind === "session" ? caller.claims.transitiveTagKeys : []),
+          ...r.transitiveTagKeys,
+        ],
+        source: chained ? "session" : "long-term",
+      });
+      return {
+        ...issued,
+        assumedRoleId: sessionUserId(issued.claims),
+        arn: sessionArn(issued.claims),
+        packedPolicySize,
+      };
+    },
+
+    async assumeRoleWithWebIdentity(r) {
+      const role = tryParseArn(r.roleArn);
+      if (role === undefined || role.service !== "iam" || !role.resource.startsWith("role/")) {
+        throw validation("roleArn", `roleArn ${JSON.stringify(r.roleArn)} is not a role ARN`);
+      }
+      if (!SESSION_NAME.test(r.roleSessionName)) {
+        throw validation("roleSessionName", "roleSessionName must be 2-64 characters of [A-Za-z0-9_+=,.@-]");
+      }
+      const sessionPolicy = sessionPolicies(r.policy, r.policyArns);
+      const invalidToken = (message: string, cause?: unknown) =>
+        new IamError("InvalidIdentityToken", `webIdentityToken: ${message}`, {
+          field: "webIdentityToken",
+          ...(cause === undefined ? {} : { cause }),
+        });
+      if (r.webIdentityToken.length < 4 || r.webIdentityToken.length > 20_000) {
+        throw invalidToken("must be a JWT of at most 20,000 characters");
+      }
+      let issuer: string;
+      try {
+        const claims = decodeJwt(r.webIdentityToken);
+        if (typeof claims.iss !== "string") throw new Error("no iss");
+        issuer = claims.iss;
+      } catch (e) {
+        throw invalidToken("is not a JWT with an issuer", e);
+      }
+      const url = issuer.replace(/^https:\/\//, "").replace(/\/$/, "");
+      const providerArn = `arn:aws:iam::${role.accountId}:oidc-provider/${url}`;
+      const read = await view.readEntity(role.accountId, "oidc-provider", providerArn);
+      const provider = read.entity?.kind === "oidc-provider" ? read.entity.state : null;
+      if (provider === null || provider.jwks === null) {
+        throw invalidToken(`no OpenID Connect provider with a JWKS is registered for ${JSON.stringify(issuer)}`);
+      }
+      let payload: JWTPayload;
+      try {
+        const jwks = createLocalJWKSet(JSON.parse(provider.jwks) as JSONWebKeySet);
+        ({ payload } = await jwtVerify(r.webIdentityToken, jwks, {
+          issuer: [`https://${url}`, `https://${url}/`, url],
+          audience: [...provider.clientIds],
+          currentDate: new Date(clock.now()),
+          algorithms: ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"],
+        }));
+      } catch (e) {
+        if (e instanceof errors.JWTExpired) {
+          throw new IamError("ExpiredToken", "webIdentityToken: the token is expired", {
+            field: "webIdentityToken",
+            cause: e,
+          });
+        }
+        throw invalidToken(e instanceof Error ? e.message : "does not verify", e);
+      }
+      const subject = typeof payload.sub === "string" ? payload.sub : "";
+      const aud = Array.isArray(payload.aud) ? payload.aud : payload.aud === undefined ? [] : [payload.aud];
+      const entity = await view.readByArn(role.accountId, r.roleArn);
+      const roleState = entity?.kind === "role" ? entity.state : null;
+      const who = `arn:aws:sts::${role.accountId}:assumed-role/${role.resource.split("/").pop()}/${r.roleSessionName}`;
+      if (roleState === null) throw denied(who, "sts:AssumeRoleWithWebIdentity", r.roleArn);
+      const duration = r.durationSeconds === 0 ? Math.min(3600, roleState.maxSessionDuration) : r.durationSeconds;
+      if (duration < 900 || duration > roleState.maxSessionDuration) {
+        throw validation(
+          "durationSeconds",
+          `durationSeconds ${duration} is outside 900..${roleState.maxSessionDuration}`,
+        );
+      }
+      const now = clock.now();
+      const context: Record<string, ContextValue> = {
+        [`${url}:sub`]: subject,
+        [`${url}:aud`]: typeof payload.azp === "string" ? payload.azp : (aud[0] ?? ""),
+        "aws:FederatedProvider": providerArn,
+        "sts:RoleSessionName": r.roleSessionName,
+        "aws:CurrentTime": new Date(now).toISOString(),
+        "aws:EpochTime": String(Math.floor(now / 1000)),
+      };
+      if (Array.isArray(payload.amr)) context[`${url}:amr`] = payload.amr.map(String);
+      else if (typeof payload.amr === "string") context[`${url}:amr`] = payload.amr;
+      if (r.sourceIp !== undefined) context["aws:SourceIp"] = r.sourceIp;
+      const result = evaluateCompiled(
+        NO_IDENTITY,
+        trustOf(roleState.assumeRolePolicyDocument),
+        { arn: providerArn, accountId: role.accountId, type: "Federated" },
+        {
+          action: "sts:AssumeRoleWithWebIdentity",
+          resource: roleState.arn,
+          resourceAccount: roleState.accountId,
+          context,
+        },
+      );
+      if (result.decision !== "Allow") throw denied(who, "sts:AssumeRoleWithWebIdentity", roleState.arn);
+      const packed = (sessionPolicy?.length ?? 0) + r.policyArns.join("").length;
+      const issued = mint({
+        principal: {
+          kind: "assumed-role",
+          roleArn: roleState.arn,
+          roleId: roleState.roleId,
+          roleName: roleState.roleName,
+          sessionName: r.roleSessionName,
+        },
+        accountId: roleState.accountId,
+        issuedAtMs: now,
+        expiresAtMs: now + duration * 1000,
+        ...(sessionPolicy === undefined ? {} : { sessionPolicy }),
+        policyArns: [...r.policyArns],
+        source: "web-identity",
+        federatedProvider: providerArn,
+      });
+      return {
+        ...issued,
+        assumedRoleId: sessionUserId(issued.claims),
+        arn: sessionArn(issued.claims),
+        packedPolicySize: Math.ceil((100 * packed) / PACKED_LIMIT),
+        subject,
+        provider: providerArn,
+      };
+    },
+
+    async getSessionToken(caller, r) {
+      if (caller.kind === "session") {
+        throw new IamError("AccessDenied", "Cannot call GetSessionToken with session credentials");
+      }
+      const root = caller.userId === null;
+      const max = root ? 3600 : 129_600;
+      const duration = r.durationSeconds === 0 ? (root ? 3600 : 43_200) : r.durationSeconds;
+      if (duration < 900 || duration > max) {
+        throw validation("durationSeconds", `durationSeconds ${duration} is outside 900..${max}`);
+      }
+      let mfaAuthTimeMs: number | undefined;
+      if (r.serialNumber !== "" || r.tokenCode !== "") {
+        await checkMfa(caller.accountId, caller.userId, r.serialNumber, r.tokenCode);
+        mfaAuthTimeMs = clock.now();
+      }
+      const now = clock.now();
+      return mint({
+        principal:
+          caller.userId === null
+            ? { kind: "root" }
+            : { kind: "user", userArn: caller.principalArn, userId: caller.userId, userName: caller.userName ?? "" },
+        accountId: caller.accountId,
+        issuedAtMs: now,
+        expiresAtMs: now + duration * 1000,
+        ...(mfaAuthTimeMs === undefined ? {} : { mfaAuthTimeMs }),
+        source: "long-term",
+        sourceAccessKeyId: caller.accessKeyId,
+      });
+    },
+
+    getCallerIdentity(caller) {
+      if (caller.kind === "session") {
+        return {
+          account: caller.claims.accountId,
+          arn: sessionArn(caller.claims),
+          userId: sessionUserId(caller.claims),
+        };
+      }
+      return { account: caller.accountId, arn: caller.principalArn, userId: caller.userId ?? caller.accountId };
+    },
+  };
+}

@@ -1,0 +1,682 @@
+import { randomBytes } from "node:crypto";
+import { createSecretBox, newStsKey, type SecretBox } from "@gatehouse/auth";
+import { createManualClock, IamError, type ManualClock } from "@gatehouse/core";
+import type { RoleState, TypedEntity, UserState } from "@gatehouse/events";
+import { createTestKeyPrefix, testRedis } from "@gatehouse/testkit";
+import { createRegionView, type RegionView } from "@gatehouse/view-redis";
+import type { Redis } from "ioredis";
+import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT } from "jose";
+import { generate, generateSecret } from "otplib";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDecider, type Decider } from "./decider.ts";
+import { type AssumeRoleInput, createStsIssuer, type StsCaller, type StsIssuer } from "./sts-issuer.ts";
+import { createStsKeyring, type StsKeyring } from "./sts-keyring.ts";
+
+const A = "111100002222";
+const B = "333300004444";
+const T0 = Date.parse("2026-12-04T12:00:00Z");
+const logger = pino({ level: "silent" });
+const doc = (...statements: object[]) => JSON.stringify({ Version: "2012-10-17", Statement: statements });
+const allow = (action: string, extra: object = {}) => ({ Effect: "Allow", Action: action, Resource: "*", ...extra });
+const trust = (principal: object, action: string | string[] = "sts:AssumeRole", extra: object = {}) => ({
+  Effect: "Allow",
+  Principal: principal,
+  Action: action,
+  ...extra,
+});
+
+function user(account: string, name: string, o: Partial<UserState> = {}): TypedEntity {
+  const state: UserState = {
+    accountId: account,
+    userId: `AIDA${name.toUpperCase()}${account}`,
+    userName: name,
+    path: "/",
+    arn: `arn:aws:iam::${account}:user/${name}`,
+    createdAtMs: 1,
+    tags: [],
+    permissionsBoundaryArn: null,
+    groups: [],
+    attachedPolicies: [],
+    inlinePolicies: [],
+    ...o,
+  };
+  return { kind: "user", id: state.userId, state };
+}
+function role(account: string, name: string, trustDoc: string, o: Partial<RoleState> = {}): TypedEntity {
+  const state: RoleState = {
+    accountId: account,
+    roleId: `AROA${name.toUpperCase()}${account}`,
+    roleName: name,
+    path: "/",
+    arn: `arn:aws:iam::${account}:role/${name}`,
+    createdAtMs: 1,
+    assumeRolePolicyDocument: trustDoc,
+    description: "",
+    maxSessionDuration: 7200,
+    tags: [],
+    permissionsBoundaryArn: null,
+    attachedPolicies: [],
+    inlinePolicies: [{ policyName: "perm", policyDocument: doc(allow("s3:*")) }],
+    ...o,
+  };
+  return { kind: "role", id: state.roleId, state };
+}
+function accessKey(
+  account: string,
+  id: string,
+  userName: string,
+  status: "Active" | "Inactive" = "Active",
+): TypedEntity {
+  return {
+    kind: "access-key",
+    id,
+    state: {
+      accessKeyId: id,
+      accountId: account,
+      userId: `AIDA${userName.toUpperCase()}${account}`,
+      userName,
+      principalArn: `arn:aws:iam::${account}:user/${userName}`,
+      status,
+      createdAtMs: 1,
+    },
+  };
+}
+const longTerm = (account: string, userName: string, accessKeyId: string): StsCaller => ({
+  kind: "long-term",
+  accessKeyId,
+  accountId: account,
+  principalArn: `arn:aws:iam::${account}:user/${userName}`,
+  userId: `AIDA${userName.toUpperCase()}${account}`,
+  userName,
+});
+
+/** One region: a view under its own prefix, a decider with the keyring, the issuer. */
+interface TestRegion {
+  view: RegionView;
+  decider: Decider;
+  keyring: StsKeyring;
+  sts: StsIssuer;
+  revisions: Map<string, number>;
+}
+
+async function refusal(p: Promise<unknown>): Promise<IamError> {
+  try {
+    await p;
+  } catch (e) {
+    if (IamError.is(e)) return e;
+    throw e;
+  }
+  throw new Error("expected a refusal");
+}
+
+describe("STS in two regions (real Redis views, injected clock)", () => {
+  const prefixes = [createTestKeyPrefix({ prefix: "sts_a" }), createTestKeyPrefix({ prefix: "sts_b" })];
+  const clients: Redis[] = [];
+  const secretKey = randomBytes(32);
+  let box: SecretBox;
+  let clock: ManualClock;
+  let regions: TestRegion[];
+  let ra: TestRegion;
+  let rb: TestRegion;
+  const mfaSeed = generateSecret();
+  const serial = `arn:aws:iam::${A}:mfa/alice`;
+  const keys = [newStsKey(), newStsKey()];
+
+  /** Applies one revision of `account` to every region. */
+  const apply = async (account: string, ...entities: TypedEntity[]) => {
+    for (const r of regions) {
+      const revision = (r.revisions.get(account) ?? 0) + 1;
+      r.revisions.set(account, revision);
+      const out = await r.view.applyRevision(account, revision, "e", entities);
+      expect(out.kind).toBe("applied");
+    }
+    // The deciders learn of it through the notification channel.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  };
+  const keySet = (held: { keyId: string; key: Uint8Array; activatesAtMs: number; retiredAtMs: number | null }[]) =>
+    ({
+      kind: "sts-key-set",
+      id: "sts",
+      state: {
+        keys: held.map((k) => ({
+          keyId: k.keyId,
+          sealedKey: box.seal(Buffer.from(k.key).toString("base64"), `sts-key:${k.keyId}`).toString("base64"),
+          createdAtMs: k.activatesAtMs,
+          activatesAtMs: k.activatesAtMs,
+          retiredAtMs: k.retiredAtMs,
+        })),
+      },
+    }) as TypedEntity;
+
+  const authorize = (
+    r: TestRegion,
+    creds: { accessKeyId: string; sessionToken: string },
+    action: string,
+    resource = "arn:aws:s3:::b/k",
+  ) =>
+    r.decider
+      .decide({
+        principal: { kind: "access-key", accessKeyId: creds.accessKeyId, sessionToken: creds.sessionToken },
+        action,
+        resource,
+        context: {},
+        explain: false,
+        deadlineMs: Date.now() + 5000,
+      })
+      .then((d) => d.result.decision);
+  const assume = (r: TestRegion, caller: StsCaller, input: Partial<AssumeRoleInput> & { roleArn: string }) =>
+    r.sts.assumeRole(caller, {
+      roleSessionName: "s1",
+      durationSeconds: 0,
+      externalId: "",
+      serialNumber: "",
+      tokenCode: "",
+      policy: "",
+      policyArns: [],
+      tags: [],
+      transitiveTagKeys: [],
+      deadlineMs: Date.now() + 5000,
+      ...input,
+    });
+  const alice = () => longTerm(A, "alice", "AKIAALICE00000000000");
+  const sessionCaller = (r: { claims: import("@gatehouse/auth").SessionClaims }): StsCaller => ({
+    kind: "session",
+    claims: r.claims,
+  });
+
+  beforeAll(async () => {
+    box = createSecretBox(secretKey);
+    clock = createManualClock(T0);
+    regions = [];
+    for (const [i, prefix] of prefixes.entries()) {
+      const redis = testRedis();
+      const subscriber = testRedis();
+      clients.push(redis);
+      const view = createRegionView({ redis, keyPrefix: prefix.prefix });
+      await view.ensureGeneration();
+      const keyring = await createStsKeyring({ view, box, clock, logger });
+      const decider = await createDecider({
+        view,
+        subscriber,
+        region: i === 0 ? "us-east-1" : "eu-west-1",
+        l1MaxBytes: 1 << 22,
+        logger,
+        now: () => clock.now(),
+        keyring,
+      });
+      regions.push({
+        view,
+        decider,
+        keyring,
+        sts: createStsIssuer({ decider, view, keyring, box, clock }),
+        revisions: new Map(),
+      });
+    }
+    [ra, rb] = regions as [TestRegion, TestRegion];
+    await apply(
+      "000000000000",
+      keySet([{ ...(keys[0] as { keyId: string; key: Uint8Array }), activatesAtMs: 0, retiredAtMs: null }]),
+    );
+    await apply(
+      A,
+      user(A, "alice", { tags: [{ key: "dept", value: "eng" }] }),
+      user(A, "bob"),
+      accessKey(A, "AKIAALICE00000000000", "alice"),
+      accessKey(A, "AKIABOB0000000000000", "bob"),
+      {
+        kind: "mfa-device",
+        id: serial,
+        state: {
+          serialNumber: serial,
+          accountId: A,
+          path: "/",
+          deviceName: "alice",
+          userId: `AIDAALICE${A}`,
+          userName: "alice",
+          enabledAtMs: 1,
+          tags: [],
+          createdAtMs: 1,
+          seedCiphertext: box.seal(mfaSeed, serial).toString("base64"),
+        },
+      },
+      role(A, "app", doc(trust({ AWS: `arn:aws:iam::${A}:user/alice` }, ["sts:AssumeRole", "sts:TagSession"]))),
+      role(
+        A,
+        "denied",
+        doc(trust({ AWS: `arn:aws:iam::${A}:root` }), {
+          Effect: "Deny",
+          Principal: { AWS: `arn:aws:iam::${A}:user/alice` },
+          Action: "sts:AssumeRole",
+        }),
+      ),
+      role(A, "other", doc(trust({ AWS: `arn:aws:iam::${A}:user/bob` }))),
+      role(
+        A,
+        "external",
+        doc(
+          trust({ AWS: `arn:aws:iam::${A}:user/alice` }, "sts:AssumeRole", {
+            Condition: { StringEquals: { "sts:ExternalId": "xyz-123" } },
+          }),
+        ),
+      ),
+      role(A, "notags", doc(trust({ AWS: `arn:aws:iam::${A}:user/alice` }))),
+      role(
+        A,
+        "mfa",
+        doc(
+          trust({ AWS: `arn:aws:iam::${A}:user/alice` }, "sts:AssumeRole", {
+            Condition: {
+              Bool: { "aws:MultiFactorAuthPresent": "true" },
+              NumericLessThan: { "aws:MultiFactorAuthAge": "300" },
+            },
+          }),
+        ),
+      ),
+      role(A, "chain", doc(trust({ AWS: `arn:aws:iam::${A}:role/app` }, ["sts:AssumeRole", "sts:TagSession"]))),
+    );
+    await apply(
+      B,
+      role(B, "cross", doc(trust({ AWS: `arn:aws:iam::${A}:root` })), {
+        inlinePolicies: [{ policyName: "perm", policyDocument: doc(allow("dynamodb:GetItem")) }],
+      }),
+    );
+  });
+  afterAll(async () => {
+    for (const r of regions) await r.decider.close();
+    for (const c of clients) await c.quit();
+  });
+
+  it("AssumeRole: trust allow issues ASIA credentials that work in another region, with the role's permissions", async () => {
+    const r = await assume(ra, alice(), { roleArn: `arn:aws:iam::${A}:role/app`, roleSessionName: "ci-7" });
+    expect(r.accessKeyId).toMatch(/^ASIA[A-Z2-7]{16}$/);
+    expect(r.arn).toBe(`arn:aws:sts::${A}:assumed-role/app/ci-7`);
+    expect(r.assumedRoleId).toBe(`AROAAPP${A}:ci-7`);
+    expect(r.expirationMs).toBe(T0 + 3_600_000);
+    expect(r.packedPolicySize).toBe(0);
+    expect(await authorize(rb, r, "s3:PutObject")).toBe("Allow");
+    expect(await authorize(rb, r, "iam:CreateUser")).toBe("ImplicitDeny");
+    expect(rb.sts.getCallerIdentity(sessionCaller(r))).toEqual({ account: A, arn: r.arn, userId: r.assumedRoleId });
+  });
+
+  it("AssumeRole: explicit deny and missing allow in the trust policy are AccessDenied", async () => {
+    // The account root cannot assume roles, neither with its keys nor with a root session.
+    const root: StsCaller = {
+      kind: "long-term",
+      accessKeyId: "AKIAROOT000000000000",
+      accountId: A,
+      principalArn: `arn:aws:iam::${A}:root`,
+      userId: null,
+      userName: null,
+    };
+    const rootSession = await ra.sts.getSessionToken(root, { durationSeconds: 900, serialNumber: "", tokenCode: "" });
+    expect(rootSession.claims.principal.kind).toBe("root");
+    for (const caller of [root, sessionCaller(rootSession)]) {
+      expect((await refusal(assume(ra, caller, { roleArn: `arn:aws:iam::${A}:role/app` }))).message).toContain(
+        "the account root cannot assume roles",
+      );
+    }
+    for (const name of ["denied", "other", "nonexistent"]) {
+      const e = await refusal(assume(ra, alice(), { roleArn: `arn:aws:iam::${A}:role/${name}` }));
+      expect(e.awsName, name).toBe("AccessDenied");
+    }
+  });
+
+  it("ExternalId: required when the trust policy asks for it, and must match", async () => {
+    const roleArn = `arn:aws:iam::${A}:role/external`;
+    expect((await refusal(assume(ra, alice(), { roleArn }))).awsName).toBe("AccessDenied");
+    expect((await refusal(assume(ra, alice(), { roleArn, externalId: "wrong-1" }))).awsName).toBe("AccessDenied");
+    expect((await assume(ra, alice(), { roleArn, externalId: "xyz-123" })).accessKeyId).toMatch(/^ASIA/);
+  });
+
+  it("MFA: required by the trust policy, a code is good once, and its age counts", async () => {
+    const roleArn = `arn:aws:iam::${A}:role/mfa`;
+    expect((await refusal(assume(ra, alice(), { roleArn }))).awsName).toBe("AccessDenied");
+    const code = await generate({ secret: mfaSeed, epoch: Math.floor(clock.now() / 1000) });
+    const bad = code === "000000" ? "111111" : "000000";
+    expect((await refusal(assume(ra, alice(), { roleArn, serialNumber: serial, tokenCode: bad }))).field).toBe(
+      "tokenCode",
+    );
+    const s = await ra.sts.getSessionToken(alice(), { durationSeconds: 0, serialNumber: serial, tokenCode: code });
+    expect(s.claims.mfaAuthTimeMs).toBe(T0);
+    expect(s.expirationMs).toBe(T0 + 43_200_000);
+    // Replayed in the same region: refused.
+    expect(
+      (await refusal(ra.sts.getSessionToken(alice(), { durationSeconds: 0, serialNumber: serial, tokenCode: code })))
+        .message,
+    ).toContain("already used");
+    // The MFA session assumes the role; the same session ten minutes later is too old for it.
+    expect((await assume(ra, sessionCaller(s), { roleArn })).accessKeyId).toMatch(/^ASIA/);
+    clock.advance(600_000);
+    try {
+      expect((await refusal(assume(rb, sessionCaller(s), { roleArn }))).awsName).toBe("AccessDenied");
+    } finally {
+      clock.set(T0);
+    }
+    // Bob's session has no MFA: its context says so, never what a caller claims.
+    const bobs = await ra.sts.getSessionToken(longTerm(A, "bob", "AKIABOB0000000000000"), {
+      durationSeconds: 900,
+      serialNumber: "",
+      tokenCode: "",
+    });
+    expect(bobs.claims.mfaAuthTimeMs).toBeUndefined();
+    expect(
+      (
+        await refusal(
+          ra.sts.getSessionToken(longTerm(A, "bob", "AKIABOB0000000000000"), {
+            durationSeconds: 900,
+            serialNumber: serial,
+            tokenCode: code,
+          }),
+        )
+      ).awsName,
+    ).toBe("AccessDenied");
+  });
+
+  it("durations: 900..the role's max; role chaining is capped at one hour", async () => {
+    const roleArn = `arn:aws:iam::${A}:role/app`;
+    expect((await refusal(assume(ra, alice(), { roleArn, durationSeconds: 899 }))).field).toBe("durationSeconds");
+    expect((await refusal(assume(ra, alice(), { roleArn, durationSeconds: 7201 }))).field).toBe("durationSeconds");
+    const first = await assume(ra, alice(), { roleArn, durationSeconds: 7200 });
+    expect(first.expirationMs).toBe(T0 + 7_200_000);
+    const chainArn = `arn:aws:iam::${A}:role/chain`;
+    const e = await refusal(assume(rb, sessionCaller(first), { roleArn: chainArn, durationSeconds: 3601 }));
+    expect([e.field, e.message]).toEqual(["durationSeconds", expect.stringContaining("role chaining")]);
+    const chained = await assume(rb, sessionCaller(first), { roleArn: chainArn, durationSeconds: 3600 });
+    expect(chained.claims.source).toBe("session");
+    expect(chained.arn).toBe(`arn:aws:sts::${A}:assumed-role/chain/s1`);
+    for (const name of ["x", "a".repeat(65), "has space"]) {
+      expect((await refusal(assume(ra, alice(), { roleArn, roleSessionName: name }))).field).toBe("roleSessionName");
+    }
+  });
+
+  it("session policies narrow the role's permissions and never widen them", async () => {
+    await apply(A, {
+      kind: "policy",
+      id: "ANPAREADONLY",
+      state: {
+        accountId: A,
+        policyId: "ANPAREADONLY",
+        policyName: "readonly",
+        path: "/",
+        arn: `arn:aws:iam::${A}:policy/readonly`,
+        description: "",
+        defaultVersionId: "v1",
+        createdAtMs: 1,
+        updatedAtMs: 1,
+        tags: [],
+        versions: [{ versionId: "v1", document: doc(allow("s3:Get*")), isDefault: true, createdAtMs: 1 }],
+      },
+    });
+    const roleArn = `arn:aws:iam::${A}:role/app`;
+    const inline = await assume(ra, alice(), { roleArn, policy: doc(allow("s3:GetObject"), allow("iam:*")) });
+    expect(inline.packedPolicySize).toBeGreaterThan(0);
+    expect(await authorize(rb, inline, "s3:GetObject")).toBe("Allow");
+    expect(await authorize(rb, inline, "s3:PutObject")).toBe("ImplicitDeny");
+    expect(await authorize(rb, inline, "iam:CreateUser")).toBe("ImplicitDeny");
+    const managed = await assume(ra, alice(), { roleArn, policyArns: [`arn:aws:iam::${A}:policy/readonly`] });
+    expect(await authorize(rb, managed, "s3:GetBucketPolicy")).toBe("Allow");
+    expect(await authorize(rb, managed, "s3:DeleteObject")).toBe("ImplicitDeny");
+    expect((await refusal(assume(ra, alice(), { roleArn, policy: "{not json" }))).field).toBe("policy");
+    const eleven = Array.from({ length: 11 }, (_, i) => `arn:aws:iam::${A}:policy/p${i}`);
+    expect((await refusal(assume(ra, alice(), { roleArn, policyArns: eleven }))).field).toBe("policyArns");
+  });
+
+  it("session tags need sts:TagSession, become aws:PrincipalTag, and transitive ones pass through chaining", async () => {
+    const tags = [{ key: "project", value: "apollo" }];
+    expect((await refusal(assume(ra, alice(), { roleArn: `arn:aws:iam::${A}:role/notags`, tags }))).message).toContain(
+      "sts:TagSession",
+    );
+    await apply(
+      A,
+      role(A, "tagged", doc(trust({ AWS: `arn:aws:iam::${A}:user/alice` }, ["sts:AssumeRole", "sts:TagSession"])), {
+        inlinePolicies: [
+          {
+            policyName: "abac",
+            policyDocument: doc(
+              allow("s3:GetObject", { Condition: { StringEquals: { "aws:PrincipalTag/project": "apollo" } } }),
+            ),
+          },
+        ],
+      }),
+    );
+    const tagged = await assume(ra, alice(), {
+      roleArn: `arn:aws:iam::${A}:role/tagged`,
+      tags,
+      transitiveTagKeys: ["project"],
+    });
+    expect(await authorize(rb, tagged, "s3:GetObject")).toBe("Allow");
+    const untagged = await assume(ra, alice(), { roleArn: `arn:aws:iam::${A}:role/tagged` });
+    expect(await authorize(rb, untagged, "s3:GetObject")).toBe("ImplicitDeny");
+    // Chaining from a session of `app` keeps the transitive tag, which cannot be overridden.
+    const app = await assume(ra, alice(), {
+      roleArn: `arn:aws:iam::${A}:role/app`,
+      tags,
+      transitiveTagKeys: ["project"],
+    });
+    const chained = await assume(rb, sessionCaller(app), { roleArn: `arn:aws:iam::${A}:role/chain` });
+    expect(chained.claims.tags).toEqual(tags);
+    expect(chained.claims.transitiveTagKeys).toEqual(["project"]);
+    expect(
+      (
+        await refusal(
+          assume(rb, sessionCaller(app), {
+            roleArn: `arn:aws:iam::${A}:role/chain`,
+            tags: [{ key: "Project", value: "x" }],
+          }),
+        )
+      ).field,
+    ).toBe("tags[0].key");
+  });
+
+  it("cross-account: the trust policy and the caller's own identity policy must both allow", async () => {
+    const roleArn = `arn:aws:iam::${B}:role/cross`;
+    expect((await refusal(assume(ra, alice(), { roleArn }))).awsName).toBe("AccessDenied");
+    await apply(
+      A,
+      user(A, "alice", {
+        tags: [{ key: "dept", value: "eng" }],
+        inlinePolicies: [
+          {
+            policyName: "assume",
+            policyDocument: doc({ Effect: "Allow", Action: "sts:AssumeRole", Resource: roleArn }),
+          },
+        ],
+      }),
+    );
+    const r = await assume(ra, alice(), { roleArn });
+    expect(r.arn).toBe(`arn:aws:sts::${B}:assumed-role/cross/s1`);
+    expect(await authorize(rb, r, "dynamodb:GetItem", `arn:aws:dynamodb:us-east-1:${B}:table/t`)).toBe("Allow");
+  });
+
+  it("expiry (injected clock), tampered, truncated and foreign tokens are refused", async () => {
+    const r = await assume(ra, alice(), { roleArn: `arn:aws:iam::${A}:role/app`, durationSeconds: 900 });
+    clock.set(T0 + 899_000);
+    expect(await authorize(rb, r, "s3:GetObject")).toBe("Allow");
+    clock.set(T0 + 900_000);
+    expect((await refusal(authorize(rb, r, "s3:GetObject"))).awsName).toBe("ExpiredToken");
+    clock.set(T0);
+    const raw = Buffer.from(r.sessionToken, "base64url");
+    const tampered = Buffer.from(raw);
+    tampered[20] = (tampered[20] ?? 0) ^ 1;
+    for (const sessionToken of [tampered.toString("base64url"), raw.subarray(0, 40).toString("base64url"), ""]) {
+      expect((await refusal(authorize(rb, { accessKeyId: r.accessKeyId, sessionToken }, "s3:GetObject"))).awsName).toBe(
+        "InvalidClientTokenId",
+      );
+    }
+    // Another key id with this token, or a token sealed under a key no region holds.
+    const other = await assume(ra, alice(), { roleArn: `arn:aws:iam::${A}:role/app` });
+    expect(
+      (await refusal(authorize(rb, { accessKeyId: other.accessKeyId, sessionToken: r.sessionToken }, "s3:GetObject")))
+        .awsName,
+    ).toBe("InvalidClientTokenId");
+    const { createSessionTokenCodec } = await import("@gatehouse/auth");
+    const foreign = createSessionTokenCodec({ current: newStsKey(), clock }).seal(r.claims);
+    expect(
+      (await refusal(authorize(rb, { accessKeyId: r.accessKeyId, sessionToken: foreign }, "s3:GetObject"))).awsName,
+    ).toBe("InvalidClientTokenId");
+  });
+
+  it("key rotation: live sessions keep working, new ones are sealed with the new key", async () => {
+    const before = await assume(ra, alice(), { roleArn: `arn:aws:iam::${A}:role/app` });
+    const [k1, k2] = keys as [{ keyId: string; key: Uint8Array }, { keyId: string; key: Uint8Array }];
+    await apply(
+      "000000000000",
+      keySet([
+        { ...k1, activatesAtMs: 0, retiredAtMs: T0 },
+        { ...k2, activatesAtMs: T0, retiredAtMs: null },
+      ]),
+    );
+    expect(rb.keyring.keyIds()).toEqual([k1.keyId, k2.keyId]);
+    expect(await authorize(rb, before, "s3:GetObject")).toBe("Allow");
+    const after = await assume(rb, alice(), { roleArn: `arn:aws:iam::${A}:role/app` });
+    expect(Buffer.from(after.sessionToken, "base64url").subarray(1, 9).toString("hex")).toBe(k2.keyId);
+    expect(await authorize(ra, after, "s3:GetObject")).toBe("Allow");
+    // Once the old key leaves the set, its sessions end.
+    await apply("000000000000", keySet([{ ...k2, activatesAtMs: T0, retiredAtMs: null }]));
+    expect((await refusal(authorize(ra, before, "s3:GetObject"))).awsName).toBe("InvalidClientTokenId");
+    expect(await authorize(ra, after, "s3:GetObject")).toBe("Allow");
+  });
+
+  it("revoke older sessions: an inline deny on aws:TokenIssueTime ends earlier sessions once applied", async () => {
+    const old = await assume(ra, alice(), { roleArn: `arn:aws:iam::${A}:role/app` });
+    clock.set(T0 + 60_000);
+    try {
+      const revokeBefore = new Date(T0 + 30_000).toISOString();
+      await apply(
+        A,
+        role(A, "app", doc(trust({ AWS: `arn:aws:iam::${A}:user/alice` }, ["sts:AssumeRole", "sts:TagSession"])), {
+          inlinePolicies: [
+            { policyName: "perm", policyDocument: doc(allow("s3:*")) },
+            {
+              policyName: "AWSRevokeOlderSessions",
+              policyDocument: doc({
+                Effect: "Deny",
+                Action: "*",
+                Resource: "*",
+                Condition: { DateLessThan: { "aws:TokenIssueTime": revokeBefore } },
+              }),
+            },
+          ],
+        }),
+      );
+      expect(await authorize(rb, old, "s3:GetObject")).toBe("ExplicitDeny");
+      const fresh = await assume(ra, alice(), { roleArn: `arn:aws:iam::${A}:role/app` });
+      expect(await authorize(rb, fresh, "s3:GetObject")).toBe("Allow");
+    } finally {
+      clock.set(T0);
+    }
+  });
+
+  it("GetSessionToken: acts as the user; ends when its access key is deactivated or the user is deleted", async () => {
+    await apply(
+      A,
+      user(A, "carol", { inlinePolicies: [{ policyName: "p", policyDocument: doc(allow("sqs:*")) }] }),
+      accessKey(A, "AKIACAROL00000000000", "carol"),
+    );
+    const carol = longTerm(A, "carol", "AKIACAROL00000000000");
+    const s = await ra.sts.getSessionToken(carol, { durationSeconds: 900, serialNumber: "", tokenCode: "" });
+    expect(await authorize(rb, s, "sqs:SendMessage")).toBe("Allow");
+    expect(rb.sts.getCallerIdentity(sessionCaller(s)).arn).toBe(`arn:aws:iam::${A}:user/carol`);
+    expect(
+      (
+        await refusal(
+          ra.sts.getSessionToken(sessionCaller(s), { durationSeconds: 900, serialNumber: "", tokenCode: "" }),
+        )
+      ).awsName,
+    ).toBe("AccessDenied");
+    expect(
+      (await refusal(ra.sts.getSessionToken(carol, { durationSeconds: 129_601, serialNumber: "", tokenCode: "" })))
+        .field,
+    ).toBe("durationSeconds");
+    await apply(A, accessKey(A, "AKIACAROL00000000000", "carol", "Inactive"));
+    expect((await refusal(authorize(rb, s, "sqs:SendMessage"))).awsName).toBe("InvalidClientTokenId");
+    await apply(A, accessKey(A, "AKIACAROL00000000000", "carol", "Active"));
+    expect(await authorize(rb, s, "sqs:SendMessage")).toBe("Allow");
+    await apply(A, { kind: "user", id: `AIDACAROL${A}`, state: null });
+    expect((await refusal(authorize(rb, s, "sqs:SendMessage"))).awsName).toBe("InvalidClientTokenId");
+  });
+
+  it("AssumeRoleWithWebIdentity: a JWT from the registered provider's JWKS (RSA), issuer, audience, times, claims in the trust policy", async () => {
+    const url = "idp.example.com";
+    const provider = `arn:aws:iam::${A}:oidc-provider/${url}`;
+    const { privateKey, publicKey } = await generateKeyPair("RS256");
+    const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "RS256", use: "sig" };
+    const stranger = await generateKeyPair("RS256");
+    await apply(
+      A,
+      {
+        kind: "oidc-provider",
+        id: provider,
+        state: {
+          arn: provider,
+          accountId: A,
+          url,
+          clientIds: ["my-app"],
+          thumbprints: [],
+          jwks: JSON.stringify({ keys: [jwk] }),
+          tags: [],
+          createdAtMs: 1,
+        },
+      },
+      role(
+        A,
+        "web",
+        doc(
+          trust({ Federated: provider }, "sts:AssumeRoleWithWebIdentity", {
+            Condition: { StringEquals: { [`${url}:sub`]: "user-1", [`${url}:aud`]: "my-app" } },
+          }),
+        ),
+      ),
+    );
+    const sign = (claims: Record<string, unknown>, key = privateKey, kid = "k1") =>
+      new SignJWT({ ...claims })
+        .setProtectedHeader({ alg: "RS256", kid })
+        .setIssuer(`https://${url}`)
+        .setIssuedAt(Math.floor(clock.now() / 1000))
+        .setExpirationTime(Math.floor(clock.now() / 1000) + 600)
+        .sign(key);
+    const web = (webIdentityToken: string) =>
+      ra.sts.assumeRoleWithWebIdentity({
+        roleArn: `arn:aws:iam::${A}:role/web`,
+        roleSessionName: "web-1",
+        webIdentityToken,
+        durationSeconds: 0,
+        policy: "",
+        policyArns: [],
+      });
+    const ok = await web(await sign({ sub: "user-1", aud: "my-app" }));
+    expect(ok.arn).toBe(`arn:aws:sts::${A}:assumed-role/web/web-1`);
+    expect([ok.subject, ok.provider]).toEqual(["user-1", provider]);
+    expect(await authorize(rb, ok, "s3:GetObject")).toBe("Allow");
+    // Another user of the same provider is not trusted; a token for another audience does not verify.
+    expect((await refusal(web(await sign({ sub: "user-2", aud: "my-app" })))).awsName).toBe("AccessDenied");
+    expect((await refusal(web(await sign({ sub: "user-1", aud: "other-app" })))).awsName).toBe("InvalidIdentityToken");
+    // A key outside the provider's JWKS (a bad signature), unsigned `alg: none`, garbage.
+    expect(await refusal(web(await sign({ sub: "user-1", aud: "my-app" }, stranger.privateKey)))).toMatchObject({
+      awsName: "InvalidIdentityToken",
+      field: "webIdentityToken",
+    });
+    const unsigned = new UnsecuredJWT({ sub: "user-1", aud: "my-app" })
+      .setIssuer(`https://${url}`)
+      .setExpirationTime("10m")
+      .encode();
+    expect((await refusal(web(unsigned))).awsName).toBe("InvalidIdentityToken");
+    expect((await refusal(web("not.a.jwt"))).awsName).toBe("InvalidIdentityToken");
+    // Expired and not yet valid, by the injected clock.
+    const token = await sign({ sub: "user-1", aud: "my-app" });
+    clock.advance(601_000);
+    try {
+      expect((await refusal(web(token))).awsName).toBe("ExpiredToken");
+    } finally {
+      clock.set(T0);
+    }
+    const later = await new SignJWT({ sub: "user-1", aud: "my-app" })
+      .setProtectedHeader({ alg: "RS256", kid: "k1" })
+      .setIssuer(`https://${url}`)
+      .setNotBefore(Math.floor(clock.now() / 1000) + 300)
+      .setExpirationTime(Math.floor(clock.now() / 1000) + 900)
+      .sign(privateKey);
+    expect((await refusal(web(later))).awsName).toBe("InvalidIdentityToken");
+  });
+});
