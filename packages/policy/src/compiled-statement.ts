@@ -35,6 +35,55 @@ export interface CompiledStatement {
   readonly notPrincipal: CompiledPrincipal | undefined;
 }
 
+/**
+ * A {@link CompiledStatement} built by `new`, never by an object literal: V8 pretenures what an
+ * object literal's allocation site keeps alive, so once a process had kept compiled principals
+ * (a region's cache does), every later compile allocated its statements, and the pattern arrays
+ * stored into them, straight into the old generation. A compile whose result is dropped (a cold
+ * compile measured, a cache that evicts) then left them there as garbage that only a full GC
+ * frees, and kept the young objects they point to alive through every minor GC. Instances of a
+ * class have no allocation site, so they start young like the rest of the compile.
+ */
+class StatementRecord implements CompiledStatement {
+  readonly ordinal: number;
+  readonly policy: PolicyRef;
+  readonly statement: Statement;
+  readonly deny: boolean;
+  readonly actions: readonly Pattern[] | undefined;
+  readonly notActions: readonly Pattern[] | undefined;
+  readonly resources: readonly Pattern[] | undefined;
+  readonly notResources: readonly Pattern[] | undefined;
+  readonly conditions: readonly CompiledCondition[];
+  readonly principal: CompiledPrincipal | undefined;
+  readonly notPrincipal: CompiledPrincipal | undefined;
+
+  constructor(
+    ordinal: number,
+    policy: PolicyRef,
+    statement: Statement,
+    deny: boolean,
+    actions: readonly Pattern[] | undefined,
+    notActions: readonly Pattern[] | undefined,
+    resources: readonly Pattern[] | undefined,
+    notResources: readonly Pattern[] | undefined,
+    conditions: readonly CompiledCondition[],
+    principal: CompiledPrincipal | undefined,
+    notPrincipal: CompiledPrincipal | undefined,
+  ) {
+    this.ordinal = ordinal;
+    this.policy = policy;
+    this.statement = statement;
+    this.deny = deny;
+    this.actions = actions;
+    this.notActions = notActions;
+    this.resources = resources;
+    this.notResources = notResources;
+    this.conditions = conditions;
+    this.principal = principal;
+    this.notPrincipal = notPrincipal;
+  }
+}
+
 const ROOT_ARN = /^arn:[^:]+:iam::(\d{12}):root$/;
 const ROLE_ARN = /^arn:[^:]+:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/;
 const SESSION_ARN = /^arn:[^:]+:sts::(\d{12}):assumed-role\/([^/]+)\/.+$/;
@@ -118,19 +167,22 @@ export function compileStatements(
   if (cached !== undefined) {
     const head = cached[0];
     if (head === undefined || (head.ordinal === firstOrdinal && samePlace(head.policy, ref))) return cached;
-    return cached.map((s, i) => ({
-      ordinal: firstOrdinal + i,
-      policy: ref,
-      statement: s.statement,
-      deny: s.deny,
-      actions: s.actions,
-      notActions: s.notActions,
-      resources: s.resources,
-      notResources: s.notResources,
-      conditions: s.conditions,
-      principal: s.principal,
-      notPrincipal: s.notPrincipal,
-    }));
+    return cached.map(
+      (s, i) =>
+        new StatementRecord(
+          firstOrdinal + i,
+          ref,
+          s.statement,
+          s.deny,
+          s.actions,
+          s.notActions,
+          s.resources,
+          s.notResources,
+          s.conditions,
+          s.principal,
+          s.notPrincipal,
+        ),
+    );
   }
   const variables = policy.version === "2012-10-17";
   const toResource = variables ? resourcePattern : literalResourcePattern;
@@ -139,19 +191,19 @@ export function compileStatements(
   for (let i = 0; i < statements.length; i++) {
     const s = statements[i] as Statement;
     const conditions = s.conditions;
-    compiled[i] = {
-      ordinal: firstOrdinal + i,
-      policy: ref,
-      statement: s,
-      deny: s.effect === "Deny",
-      actions: s.action?.map(actionPattern),
-      notActions: s.notAction?.map(actionPattern),
-      resources: s.resource?.map(toResource),
-      notResources: s.notResource?.map(toResource),
-      conditions: conditions.length === 0 ? NO_CONDITIONS : conditions.map((c) => compileCondition(c, variables)),
-      principal: s.principal === undefined ? undefined : compilePrincipal(s.principal),
-      notPrincipal: s.notPrincipal === undefined ? undefined : compilePrincipal(s.notPrincipal),
-    };
+    compiled[i] = new StatementRecord(
+      firstOrdinal + i,
+      ref,
+      s,
+      s.effect === "Deny",
+      s.action?.map(actionPattern),
+      s.notAction?.map(actionPattern),
+      s.resource?.map(toResource),
+      s.notResource?.map(toResource),
+      conditions.length === 0 ? NO_CONDITIONS : conditions.map((c) => compileCondition(c, variables)),
+      s.principal === undefined ? undefined : compilePrincipal(s.principal),
+      s.notPrincipal === undefined ? undefined : compilePrincipal(s.notPrincipal),
+    );
   }
   if (cache) compiledByPolicy.set(policy, compiled);
   return compiled;

@@ -841,18 +841,66 @@ function parseStatement(raw: unknown, index: number, arrayed: boolean, scope: Sc
   }
 
   if (out.errors > before || effect === undefined || conditions === undefined) return undefined;
-  const statement: Mutable<Statement> = { index, effect, conditions };
-  if (sid !== undefined) statement.sid = sid;
-  if (action !== undefined) statement.action = action;
-  if (notAction !== undefined) statement.notAction = notAction;
-  if (resource !== undefined) statement.resource = resource;
-  if (notResource !== undefined) statement.notResource = notResource;
-  if (principal !== undefined) statement.principal = principal;
-  if (notPrincipal !== undefined) statement.notPrincipal = notPrincipal;
-  return statement;
+  return new ParsedStatement(
+    index,
+    sid,
+    effect,
+    action,
+    notAction,
+    resource,
+    notResource,
+    principal,
+    notPrincipal,
+    conditions,
+  );
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * A parsed {@link Statement}, built by `new` rather than as an object literal: V8 pretenures what
+ * an object literal's allocation site keeps alive, so once a process had kept parsed policies (a
+ * region caches compiled principals) every later parse allocated its statements in the old
+ * generation, where a dropped compile left them as garbage holding young objects through minor
+ * GCs (see `StatementRecord` in compiled-statement.ts). Elements the statement lacks are
+ * `undefined`, as the interface reads them.
+ */
+class ParsedStatement implements Statement {
+  readonly index: number;
+  readonly sid: string | undefined;
+  readonly effect: Effect;
+  readonly action: readonly string[] | undefined;
+  readonly notAction: readonly string[] | undefined;
+  readonly resource: readonly string[] | undefined;
+  readonly notResource: readonly string[] | undefined;
+  readonly principal: PrincipalElement | undefined;
+  readonly notPrincipal: PrincipalElement | undefined;
+  readonly conditions: readonly ConditionClause[];
+
+  constructor(
+    index: number,
+    sid: string | undefined,
+    effect: Effect,
+    action: readonly string[] | undefined,
+    notAction: readonly string[] | undefined,
+    resource: readonly string[] | undefined,
+    notResource: readonly string[] | undefined,
+    principal: PrincipalElement | undefined,
+    notPrincipal: PrincipalElement | undefined,
+    conditions: readonly ConditionClause[],
+  ) {
+    this.index = index;
+    this.sid = sid;
+    this.effect = effect;
+    this.action = action;
+    this.notAction = notAction;
+    this.resource = resource;
+    this.notResource = notResource;
+    this.principal = principal;
+    this.notPrincipal = notPrincipal;
+    this.conditions = conditions;
+  }
+}
 
 /**
  * Parses and validates a policy document. `policy` is undefined when any finding is an error.
