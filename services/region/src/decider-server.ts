@@ -1,5 +1,6 @@
 import { createSecretBox, type SecretBox } from "@gatehouse/auth";
 import { type Clock, IamError } from "@gatehouse/core";
+import { addReflection, drainServer, type Health } from "@gatehouse/lifecycle";
 import type { ContextValue as PolicyContextValue } from "@gatehouse/policy";
 import {
   type AuthenticateRequest,
@@ -13,6 +14,7 @@ import {
   Decision,
   ErrorDetail,
   type GetRegionStatusRequest,
+  PROTO_DIR,
   type SimulateRequest,
 } from "@gatehouse/proto";
 import type { RegionView } from "@gatehouse/view-redis";
@@ -69,6 +71,8 @@ export interface DeciderServerOptions {
   readonly sessions?: SessionCredentialResolver;
   /** The clock `x-amz-date` and session expiry are checked against. */
   readonly clock?: Clock;
+  /** `grpc.health.v1.Health`, served next to AuthorizerService. */
+  readonly health?: Health;
 }
 
 const DECISIONS = {
@@ -426,6 +430,8 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
 
   const server = new Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024, "grpc.enable_channelz": 0 });
   server.addService(AuthorizerServiceService, implementation);
+  options.health?.addToServer(server);
+  addReflection(server, { protoDir: PROTO_DIR, protoFiles: ["gatehouse/v1/authorizer.proto"] });
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(
       `${options.listen.host}:${options.listen.port}`,
@@ -438,16 +444,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
     decider,
     ...(authenticator === undefined ? {} : { authenticator }),
     async close(graceMs = 5000) {
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      });
+      await drainServer(server, graceMs);
       await decider.close();
     },
   };
