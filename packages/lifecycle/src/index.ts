@@ -12,5 +12,6 @@ export {
   type ProbeResult,
   type ReadinessProbe,
 } from "./health.ts";
+export { createHealthClient, type HealthClient, type HealthStatus } from "./health-client.ts";
 export { addReflection, type ReflectionOptions } from "./reflection.ts";
 export { drainServer, onShutdownSignals, type ShutdownLogger } from "./shutdown.ts";
