@@ -13,4 +13,4 @@ const logger = pino({
   redact: ["*.secretAccessKey", "*.rootSecretAccessKey", "*.authorization", "*.secretKey"],
 });
 const controlPlane = await startControlPlane({ config, logger });
-onShutdownSignals({ logger, close: () => controlPlane.close() });
+onShutdownSignals({ logger, graceMs: config.shutdownGraceMs, close: () => controlPlane.close() });

@@ -11,4 +11,4 @@ const logger = pino({ level: config.logLevel, base: { service: "region", region:
 const region = await startRegion({ config, logger, onViewLost: () => process.exit(75) });
 logger.info({ port: region.decider?.port, healthPort: region.healthPort }, "region started");
 
-onShutdownSignals({ logger, close: () => region.close() });
+onShutdownSignals({ logger, graceMs: config.shutdownGraceMs, close: () => region.close() });
