@@ -64,6 +64,10 @@ const EnvSchema = z
       .regex(/^[a-z-]+$/)
       .default("aws"),
     GATEHOUSE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    /** On SIGTERM/SIGINT: how long in-flight calls may run before the server force-closes (ms). */
+    GATEHOUSE_CP_SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
+    /** How often readiness (Postgres reachable, migrations applied) is checked for grpc.health.v1 (ms). */
+    GATEHOUSE_CP_HEALTH_INTERVAL_MS: int(100, 60_000).default(1000),
     GATEHOUSE_CP_RELAY_BATCH: int(1, 10_000).default(500),
     GATEHOUSE_CP_RELAY_POLL_MS: int(100, 600_000).default(5000),
     /** Bytes of events per Kafka send: below the topic's max.message.bytes. */
@@ -162,6 +166,10 @@ export interface ControlPlaneConfig {
   readonly region: string;
   readonly partition: string;
   readonly logLevel: string;
+  /** Grace period of a graceful shutdown: in-flight calls may run this long (ms). */
+  readonly shutdownGraceMs: number;
+  /** How often the readiness probes run (ms). */
+  readonly healthIntervalMs: number;
   readonly relay: {
     readonly batchSize: number;
     readonly fallbackPollMs: number;
@@ -262,6 +270,8 @@ export function loadControlPlaneConfig(env: Readonly<Record<string, string | und
     region: e.GATEHOUSE_REGION,
     partition: e.GATEHOUSE_PARTITION,
     logLevel: e.GATEHOUSE_LOG_LEVEL,
+    shutdownGraceMs: e.GATEHOUSE_CP_SHUTDOWN_GRACE_MS,
+    healthIntervalMs: e.GATEHOUSE_CP_HEALTH_INTERVAL_MS,
     relay: Object.freeze({
       batchSize: e.GATEHOUSE_CP_RELAY_BATCH,
       fallbackPollMs: e.GATEHOUSE_CP_RELAY_POLL_MS,

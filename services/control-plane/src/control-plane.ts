@@ -1,6 +1,13 @@
 import { type ChangePublisher, createChangePublisher, ensureTopic } from "@gatehouse/bus-kafka";
 import { type Clock, systemClock } from "@gatehouse/core";
-import { createOutboxSource, createPostgresStore, type IamStore, type StoreQuotas } from "@gatehouse/store-postgres";
+import { createHealth, type Health, type ProbeResult } from "@gatehouse/lifecycle";
+import {
+  createOutboxSource,
+  createPostgresStore,
+  type IamStore,
+  loadMigrations,
+  type StoreQuotas,
+} from "@gatehouse/store-postgres";
 import type { Logger } from "pino";
 import { createAuthenticator } from "./authenticator.ts";
 import { createAuthorizer } from "./authorizer.ts";
@@ -12,14 +19,24 @@ import { createOutboxCompactor, type OutboxCompactor } from "./outbox-compactor.
 import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from "./outbox-relay.ts";
 import { createSessionVerifier } from "./session-verifier.ts";
 
+/**
+ * The readiness name the control plane reports on `grpc.health.v1.Health`: SERVING while
+ * Postgres answers and its schema has every migration this build ships. `""` (liveness) stays
+ * SERVING while the process runs, Kafka or not (the outbox keeps writes while Kafka is down).
+ */
+export const CONTROL_PLANE_READINESS = "gatehouse.v1.ControlService";
+
 /** A running control plane: gRPC server, store, outbox relay and outbox compaction. */
 export interface ControlPlane {
   readonly port: number;
+  /** The health service (liveness `""` and {@link CONTROL_PLANE_READINESS}). */
+  readonly health: Health;
   readonly store: IamStore;
   readonly relay: OutboxRelay;
   readonly compactor: OutboxCompactor;
   /**
-   * Stops serving, writes the access keys' last uses still in memory, stops the relay and
+   * Reports NOT_SERVING, stops taking calls and lets in-flight ones finish (up to the configured
+   * grace period), writes the access keys' last uses still in memory, stops the relay and
    * compaction, closes Kafka and Postgres, in that order. Calling it again waits for the first.
    */
   close(): Promise<void>;
@@ -71,6 +88,12 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
   });
   // Last use of access keys: noted in memory by the authenticator, written in batches.
   const lastUsed = createLastUsedRecorder({ store, logger, flushEveryMs: config.auth.lastUsedFlushMs, clock });
+  const latest = loadMigrations().at(-1)?.version ?? 0;
+  const health = createHealth({
+    readiness: { [CONTROL_PLANE_READINESS]: () => postgresReady(store.pool, config.postgres.schema, latest) },
+    intervalMs: config.healthIntervalMs,
+    logger: logger.child({ part: "health" }),
+  });
   let server: RunningServer | undefined;
   let topicTimer: NodeJS.Timeout | undefined;
   try {
@@ -159,9 +182,11 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
       logger,
       partition: config.partition,
     });
-    server = await serveControlService(service, config.listen);
+    server = await serveControlService(service, config.listen, health);
+    health.start();
     logger.info({ port: server.port }, "control plane listening");
   } catch (e) {
+    health.shutdown();
     await server?.close(0);
     await lastUsed.stop();
     await relay?.stop();
@@ -174,13 +199,16 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
   let closing: Promise<void> | undefined;
   return {
     port: running.server.port,
+    health,
     store,
     relay: running.relay,
     compactor,
     close() {
       closing ??= (async () => {
         clearTimeout(topicTimer);
-        await running.server.close();
+        // Load balancers and Watch clients see NOT_SERVING before the listener goes away.
+        health.shutdown();
+        await running.server.close(config.shutdownGraceMs);
         // After the server: the last calls' uses are in memory by now.
         await lastUsed.stop();
         await running.relay.stop();
@@ -191,6 +219,17 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
       return closing;
     },
   };
+}
+
+/** Ready when Postgres answers and the schema is at the newest migration this build knows. */
+async function postgresReady(pool: IamStore["pool"], schema: string, latest: number): Promise<ProbeResult> {
+  const r = await pool.query<{ version: number | null }>(
+    `SELECT max(version) AS version FROM ${schema}.schema_migrations`,
+  );
+  const version = r.rows[0]?.version ?? 0;
+  return version >= latest
+    ? { ready: true }
+    : { ready: false, reason: `schema ${schema} is at migration ${version}, this build needs ${latest}` };
 }
 
 /**

@@ -1,4 +1,5 @@
-import { ControlServiceService } from "@gatehouse/proto";
+import { addReflection, drainServer, type Health } from "@gatehouse/lifecycle";
+import { ControlServiceService, PROTO_DIR } from "@gatehouse/proto";
 import { Server, ServerCredentials, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { withRawRequests } from "./grpc-handler.ts";
 
@@ -11,12 +12,14 @@ export interface RunningServer {
 }
 
 /**
- * Serves ControlService on `host:port` (port 0 picks a free one). Plain-text transport: TLS is
- * terminated in front of the service in deployments; SigV4 protects integrity and identity.
+ * Serves ControlService on `host:port` (port 0 picks a free one), with `grpc.health.v1.Health`
+ * and server reflection next to it. Plain-text transport: TLS is terminated in front of the
+ * service in deployments; SigV4 protects integrity and identity.
  */
 export async function serveControlService(
   implementation: UntypedServiceImplementation,
   listen: { host: string; port: number },
+  health?: Health,
 ): Promise<RunningServer> {
   const server = new Server({
     "grpc.max_receive_message_length": 4 * 1024 * 1024,
@@ -25,6 +28,8 @@ export async function serveControlService(
     "grpc.enable_channelz": 0,
   });
   server.addService(withRawRequests(ControlServiceService), implementation);
+  health?.addToServer(server);
+  addReflection(server, { protoDir: PROTO_DIR, protoFiles: ["gatehouse/v1/control.proto"] });
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${listen.host}:${listen.port}`, ServerCredentials.createInsecure(), (err, bound) =>
       err === null ? resolve(bound) : reject(err),
@@ -32,17 +37,6 @@ export async function serveControlService(
   });
   return {
     port,
-    close(graceMs = 5000) {
-      return new Promise<void>((resolve) => {
-        const force = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      });
-    },
+    close: (graceMs = 5000) => drainServer(server, graceMs),
   };
 }

@@ -1,5 +1,6 @@
 // The control plane process: reads config from the environment (only here), composes the
-// adapters and shuts down cleanly on SIGINT/SIGTERM.
+// adapters and shuts down gracefully on SIGINT/SIGTERM (NOT_SERVING, drain, then close).
+import { onShutdownSignals } from "@gatehouse/lifecycle";
 import { pino } from "pino";
 import { loadControlPlaneConfig } from "./config.ts";
 import { startControlPlane } from "./control-plane.ts";
@@ -12,19 +13,4 @@ const logger = pino({
   redact: ["*.secretAccessKey", "*.rootSecretAccessKey", "*.authorization", "*.secretKey"],
 });
 const controlPlane = await startControlPlane({ config, logger });
-
-let stopping = false;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "shutting down");
-    controlPlane.close().then(
-      () => process.exit(0),
-      (e: unknown) => {
-        logger.error({ err: e }, "shutdown failed");
-        process.exit(1);
-      },
-    );
-  });
-}
+onShutdownSignals({ logger, graceMs: config.shutdownGraceMs, close: () => controlPlane.close() });

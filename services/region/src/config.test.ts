@@ -16,6 +16,31 @@ describe("loadRegionConfig", () => {
     expect(loadRegionConfig(env, []).role).toBe("all");
   });
 
+  it("takes the shutdown grace, the health interval and an applier's health address, within bounds", () => {
+    expect(loadRegionConfig(env, [])).toMatchObject({ shutdownGraceMs: 10_000, healthIntervalMs: 1000 });
+    expect(loadRegionConfig(env, []).healthListen).toBeUndefined();
+    const c = loadRegionConfig(
+      {
+        ...env,
+        GATEHOUSE_REGION_SHUTDOWN_GRACE_MS: "2500",
+        GATEHOUSE_REGION_HEALTH_INTERVAL_MS: "200",
+        GATEHOUSE_REGION_HEALTH_LISTEN: "127.0.0.1:50071",
+      },
+      ["--role", "applier"],
+    );
+    expect(c).toMatchObject({
+      shutdownGraceMs: 2500,
+      healthIntervalMs: 200,
+      healthListen: { host: "127.0.0.1", port: 50071 },
+    });
+    expect(() => loadRegionConfig({ ...env, GATEHOUSE_REGION_HEALTH_LISTEN: "50071" }, [])).toThrow(
+      /GATEHOUSE_REGION_HEALTH_LISTEN="50071": must be host:port/,
+    );
+    expect(() => loadRegionConfig({ ...env, GATEHOUSE_REGION_SHUTDOWN_GRACE_MS: "-1" }, [])).toThrow(
+      /GATEHOUSE_REGION_SHUTDOWN_GRACE_MS="-1"/,
+    );
+  });
+
   it("names every bad setting with its value, refuses unknown region settings and roles", () => {
     expect(() => loadRegionConfig({ ...env, GATEHOUSE_REGION_REDIS_URL: "http://x" }, [])).toThrow(
       /GATEHOUSE_REGION_REDIS_URL="http:\/\/x": must be a redis:\/\/ URL/,

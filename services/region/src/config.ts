@@ -85,6 +85,19 @@ const EnvSchema = z.object({
   GATEHOUSE_REGION_HEAL_BACKOFF_MAX_MS: int(200, 3_600_000).default(30_000),
   /** How an empty view is filled: auto (topic while it holds its start, else exports), topic, export. */
   GATEHOUSE_REGION_BOOTSTRAP: z.enum(["auto", "topic", "export"]).default("auto"),
+  /** On SIGTERM/SIGINT: how long in-flight calls may run before the server force-closes (ms). */
+  GATEHOUSE_REGION_SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
+  /** How often readiness is checked for grpc.health.v1 (ms). */
+  GATEHOUSE_REGION_HEALTH_INTERVAL_MS: int(100, 60_000).default(1000),
+  /**
+   * `host:port` where an applier-only process (`--role applier`, which serves no other gRPC)
+   * serves grpc.health.v1 and reflection; unset: it serves none. Decider roles serve them on
+   * GATEHOUSE_REGION_LISTEN.
+   */
+  GATEHOUSE_REGION_HEALTH_LISTEN: z
+    .string()
+    .regex(/^[^\s:]+:\d{1,5}$/, "must be host:port")
+    .optional(),
   GATEHOUSE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -108,6 +121,12 @@ export interface RegionConfig {
   /** Heal retry backoff: doubles from 200 ms up to this. */
   readonly healBackoffMaxMs: number;
   readonly logLevel: string;
+  /** Grace period of a graceful shutdown: in-flight calls may run this long (ms). */
+  readonly shutdownGraceMs: number;
+  /** How often the readiness probes run (ms). */
+  readonly healthIntervalMs: number;
+  /** Where an applier-only process serves health (absent: nowhere). */
+  readonly healthListen?: { readonly host: string; readonly port: number };
   /** The secret-box keys opening access-key secrets (Authenticate); absent when not configured. */
   readonly secretKeys?: { readonly key: Uint8Array; readonly previous: readonly Uint8Array[] };
 }
@@ -168,13 +187,16 @@ export function loadRegionConfig(
       `invalid region configuration:\n  ${missing.join(", ")}: required with ${cpSet.join(", ")} (the control plane and its operator credential go together)`,
     );
   }
-  const [host = "0.0.0.0", port = "0"] = e.GATEHOUSE_REGION_LISTEN.split(/:(?=\d+$)/);
+  const hostPort = (s: string) => {
+    const [host = "0.0.0.0", port = "0"] = s.split(/:(?=\d+$)/);
+    return Object.freeze({ host, port: Number(port) });
+  };
   return Object.freeze({
     role: roleArg,
     region: e.GATEHOUSE_REGION,
     redisUrl: e.GATEHOUSE_REGION_REDIS_URL,
     keyPrefix: e.GATEHOUSE_REGION_KEY_PREFIX ?? `gatehouse:${e.GATEHOUSE_REGION}:`,
-    listen: Object.freeze({ host, port: Number(port) }),
+    listen: hostPort(e.GATEHOUSE_REGION_LISTEN),
     kafka: Object.freeze({
       brokers: Object.freeze([...e.GATEHOUSE_KAFKA_BROKERS]),
       topic: e.GATEHOUSE_CHANGES_TOPIC,
@@ -196,6 +218,11 @@ export function loadRegionConfig(
     leaseMs: e.GATEHOUSE_REGION_LEASE_MS,
     healBackoffMaxMs: e.GATEHOUSE_REGION_HEAL_BACKOFF_MAX_MS,
     logLevel: e.GATEHOUSE_LOG_LEVEL,
+    shutdownGraceMs: e.GATEHOUSE_REGION_SHUTDOWN_GRACE_MS,
+    healthIntervalMs: e.GATEHOUSE_REGION_HEALTH_INTERVAL_MS,
+    ...(e.GATEHOUSE_REGION_HEALTH_LISTEN === undefined
+      ? {}
+      : { healthListen: hostPort(e.GATEHOUSE_REGION_HEALTH_LISTEN) }),
     ...(e.GATEHOUSE_SECRET_KEY === undefined
       ? {}
       : {

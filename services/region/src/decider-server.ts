@@ -1,5 +1,6 @@
 import { createSecretBox, type SecretBox } from "@gatehouse/auth";
 import { type Clock, IamError, systemClock } from "@gatehouse/core";
+import { addReflection, drainServer, type Health } from "@gatehouse/lifecycle";
 import type { ContextValue as PolicyContextValue } from "@gatehouse/policy";
 import {
   type AuthenticateRequest,
@@ -13,6 +14,7 @@ import {
   Decision,
   ErrorDetail,
   type GetRegionStatusRequest,
+  PROTO_DIR,
   type SimulateRequest,
 } from "@gatehouse/proto";
 import type { RegionView } from "@gatehouse/view-redis";
@@ -76,6 +78,8 @@ export interface DeciderServerOptions {
   readonly sessions?: SessionCredentialResolver;
   /** The clock `x-amz-date`, session expiry and STS issuance are checked against. */
   readonly clock?: Clock;
+  /** `grpc.health.v1.Health`, served next to AuthorizerService. */
+  readonly health?: Health;
 }
 
 const DECISIONS = {
@@ -507,6 +511,14 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
       }),
     );
   }
+  options.health?.addToServer(server);
+  addReflection(server, {
+    protoDir: PROTO_DIR,
+    protoFiles:
+      sts === undefined
+        ? ["gatehouse/v1/authorizer.proto"]
+        : ["gatehouse/v1/authorizer.proto", "gatehouse/v1/sts.proto"],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(
       `${options.listen.host}:${options.listen.port}`,
@@ -520,16 +532,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
     ...(sts === undefined ? {} : { sts }),
     ...(authenticator === undefined ? {} : { authenticator }),
     async close(graceMs = 5000) {
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      });
+      await drainServer(server, graceMs);
       await decider.close();
     },
   };

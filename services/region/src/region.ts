@@ -1,4 +1,7 @@
+import { addReflection, createHealth, drainServer, type Health, type ReadinessProbe } from "@gatehouse/lifecycle";
+import { PROTO_DIR } from "@gatehouse/proto";
 import { createRegionView, type RegionView } from "@gatehouse/view-redis";
+import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { Redis } from "ioredis";
 import { Kafka, logLevel } from "kafkajs";
 import type { Logger } from "pino";
@@ -7,6 +10,7 @@ import { type ApplierLease, acquireApplierLease } from "./applier-lease.ts";
 import type { RegionConfig } from "./config.ts";
 import { type AccountSource, createControlPlaneSource } from "./control-plane-source.ts";
 import { type DeciderServer, startDeciderServer } from "./decider-server.ts";
+import { APPLIER_READINESS, createCatchUpProbe, createRedisProbe, DECIDER_READINESS } from "./readiness.ts";
 import type { SessionCredentialResolver } from "./session-credentials.ts";
 
 /** A running region process (applier, decider or both). */
@@ -17,6 +21,14 @@ export interface Region {
   /** The applier lease this process holds (owner and fencing token), if it is the active applier. */
   readonly lease?: { readonly owner: string; readonly token: string };
   readonly decider?: DeciderServer;
+  /** The health service: liveness `""` and {@link DECIDER_READINESS} or {@link APPLIER_READINESS}. */
+  readonly health: Health;
+  /** The port an applier-only process serves health on (`GATEHOUSE_REGION_HEALTH_LISTEN`). */
+  readonly healthPort?: number;
+  /**
+   * Reports NOT_SERVING, drains the decider's in-flight calls (up to the configured grace period),
+   * stops the applier (its last batch applied and its offsets committed), then closes Redis.
+   */
   close(): Promise<void>;
 }
 
@@ -40,10 +52,48 @@ export async function startRegion(options: {
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 }).on("error", onRedisError);
   const view = createRegionView({ redis, keyPrefix: config.keyPrefix });
   const closers: (() => Promise<unknown>)[] = [() => redis.quit()];
+  const readiness: Record<string, ReadinessProbe> =
+    config.role === "applier"
+      ? { [APPLIER_READINESS]: createRedisProbe(redis) }
+      : { [DECIDER_READINESS]: createCatchUpProbe(view) };
+  const health = createHealth({
+    readiness,
+    intervalMs: config.healthIntervalMs,
+    logger: logger.child({ part: "health" }),
+  });
+  let healthPort: number | undefined;
   let applier: Applier | undefined;
   let lease: ApplierLease | undefined;
   let decider: DeciderServer | undefined;
   try {
+    // The decider (and health) first: liveness answers while the applier still connects to Kafka.
+    if (config.role !== "applier") {
+      decider = await startDeciderServer({
+        view,
+        subscriber: new Redis(config.redisUrl, { maxRetriesPerRequest: 3 }).on("error", onRedisError),
+        listen: config.listen,
+        region: config.region,
+        l1MaxBytes: config.l1MaxBytes,
+        logger: logger.child({ role: "decider" }),
+        ...(config.secretKeys === undefined ? {} : { secretKeys: config.secretKeys }),
+        ...(options.sessions === undefined ? {} : { sessions: options.sessions }),
+        health,
+      });
+      closers.unshift(() => (decider as DeciderServer).close(config.shutdownGraceMs));
+    }
+    if (config.role === "applier" && config.healthListen !== undefined) {
+      const server = new Server({ "grpc.enable_channelz": 0 });
+      health.addToServer(server);
+      addReflection(server, { protoDir: PROTO_DIR, protoFiles: [] });
+      const { host, port } = config.healthListen;
+      healthPort = await new Promise<number>((resolve, reject) => {
+        server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, bound) =>
+          err === null ? resolve(bound) : reject(err),
+        );
+      });
+      closers.unshift(() => drainServer(server, config.shutdownGraceMs));
+    }
+    health.start();
     if (config.role !== "decider") {
       const kafka = new Kafka({
         clientId: `gatehouse-region-${config.region}`,
@@ -116,29 +166,21 @@ export async function startRegion(options: {
         } catch (e) {
           await first.release();
           lease = undefined;
-          throw e;
+          // Kafka unreachable at start: stand by and retry (the process stays live, not ready),
+          // rather than exit and flap. Anything else is a start error and surfaces.
+          if (!(e instanceof Error && e.name.startsWith("KafkaJS"))) throw e;
+          log.warn({ err: e }, "applier could not start (Kafka unreachable?): retrying");
         }
       }
       const loop = standBy(ended);
-      closers.unshift(async () => {
+      // Closed after the decider (which drains first), before Redis.
+      closers.splice(decider === undefined ? 0 : 1, 0, async () => {
         abort.abort();
         await loop;
       });
     }
-    if (config.role !== "applier") {
-      decider = await startDeciderServer({
-        view,
-        subscriber: new Redis(config.redisUrl, { maxRetriesPerRequest: 3 }).on("error", onRedisError),
-        listen: config.listen,
-        region: config.region,
-        l1MaxBytes: config.l1MaxBytes,
-        logger: logger.child({ role: "decider" }),
-        ...(config.secretKeys === undefined ? {} : { secretKeys: config.secretKeys }),
-        ...(options.sessions === undefined ? {} : { sessions: options.sessions }),
-      });
-      closers.unshift(() => (decider as DeciderServer).close());
-    }
   } catch (e) {
+    health.shutdown();
     for (const close of closers) await close().catch(() => {});
     throw e;
   }
@@ -151,7 +193,10 @@ export async function startRegion(options: {
       return lease === undefined ? undefined : { owner: lease.owner, token: lease.token };
     },
     ...(decider === undefined ? {} : { decider }),
+    health,
+    ...(healthPort === undefined ? {} : { healthPort }),
     async close() {
+      health.shutdown();
       for (const close of closers) await close().catch((e: unknown) => logger.warn({ err: e }, "close failed"));
     },
   };
