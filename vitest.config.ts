@@ -22,7 +22,12 @@ export default defineConfig({
       {
         test: {
           name: "integration",
-          include: ["packages/*/src/**/*.int.test.ts", "services/*/src/**/*.int.test.ts", "deploy/**/*.int.test.ts"],
+          include: [
+            "packages/*/src/**/*.int.test.ts",
+            "services/*/src/**/*.int.test.ts",
+            "deploy/**/*.int.test.ts",
+            "loadtest/src/**/*.int.test.ts",
+          ],
           exclude: ["**/node_modules/**"],
           globalSetup: ["packages/testkit/src/global-setup.ts"],
           testTimeout: 60_000,

@@ -1,0 +1,222 @@
+// `./gw run loadtest -- --scenario <name> [--json FILE] [sizes and rates]`: drives the whole
+// multi-region system (a running `./gw run stack`, else one it starts and stops) and prints a
+// summary table; exits 1 when an acknowledged write was lost or a region's decision diverged from
+// the pure engine. The environment is read here only and passed down.
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import type { Gatehouse } from "@gatehouse/sdk";
+import { startSampler, verifyObservations } from "./correctness.ts";
+import { clientFor, loadDataset } from "./dataset.ts";
+import { type DeciderTarget, type HotPathResult, runHotPath } from "./hot-path.ts";
+import { createProgress } from "./progress.ts";
+import { finalChecks, lostUpdates, type Observation, type PropagationResult, runPropagation } from "./propagation.ts";
+import { type RunSettings, SCENARIO_DEFAULTS, SCENARIOS, type ScenarioName } from "./scenarios.ts";
+import { summarize, summaryTable } from "./summary.ts";
+import { openSystem } from "./system.ts";
+
+const USAGE = `usage: ./gw run loadtest -- --scenario ${SCENARIOS.join("|")} [--json FILE]
+  [--accounts N] [--users N] [--load-concurrency N] [--write-rate N] [--duration S]
+  [--authorize-rate N] [--concurrency N] [--batch-size N] [--target one|all]
+  [--sample-rate N] [--max-exports N]
+Attaches to the stack of GATEHOUSE_STATE_DIR when one runs (./gw run stack), else starts one
+(GATEHOUSE_STACK_* ports) and stops it at the end.`;
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function positive(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new Error(`--${name}: expected a positive number, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** Parses the command line into a scenario, its settings and the JSON path. */
+export function parseCommandLine(argv: readonly string[]): {
+  scenario: ScenarioName;
+  settings: RunSettings;
+  json?: string;
+} {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      scenario: { type: "string" },
+      json: { type: "string" },
+      accounts: { type: "string" },
+      users: { type: "string" },
+      "load-concurrency": { type: "string" },
+      "write-rate": { type: "string" },
+      duration: { type: "string" },
+      "authorize-rate": { type: "string" },
+      concurrency: { type: "string" },
+      "batch-size": { type: "string" },
+      target: { type: "string" },
+      "sample-rate": { type: "string" },
+      "max-exports": { type: "string" },
+      help: { type: "boolean" },
+    },
+    strict: true,
+  });
+  if (values.help === true) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const scenario = values.scenario as ScenarioName | undefined;
+  if (scenario === undefined || !SCENARIOS.includes(scenario)) {
+    throw new Error(
+      `--scenario: expected one of ${SCENARIOS.join(", ")}, got ${JSON.stringify(values.scenario)}\n${USAGE}`,
+    );
+  }
+  const d = SCENARIO_DEFAULTS[scenario];
+  const target = values.target ?? d.target;
+  if (target !== "one" && target !== "all")
+    throw new Error(`--target: expected one or all, got ${JSON.stringify(target)}`);
+  const int = (name: string, v: string | undefined, fallback: number) => Math.floor(positive(name, v, fallback));
+  const settings: RunSettings = {
+    ...d,
+    accounts: int("accounts", values.accounts, d.accounts),
+    users: int("users", values.users, d.users),
+    loadConcurrency: int("load-concurrency", values["load-concurrency"], d.loadConcurrency),
+    writeRate: positive("write-rate", values["write-rate"], d.writeRate),
+    duration: positive("duration", values.duration, d.duration),
+    authorizeRate: positive("authorize-rate", values["authorize-rate"], d.authorizeRate),
+    concurrency: int("concurrency", values.concurrency, d.concurrency),
+    batchSize: Math.min(1000, int("batch-size", values["batch-size"], d.batchSize)),
+    target,
+    sampleRate: positive("sample-rate", values["sample-rate"], d.sampleRate),
+    maxExports: int("max-exports", values["max-exports"], d.maxExports),
+  };
+  return { scenario, settings, ...(values.json === undefined ? {} : { json: values.json }) };
+}
+
+async function main(): Promise<number> {
+  const { scenario, settings, json } = parseCommandLine(process.argv.slice(2));
+  const startedAt = new Date();
+  const runId = randomBytes(4).toString("hex");
+  const progress = createProgress();
+  const system = await openSystem(process.env, log);
+  const clients: Gatehouse[] = [];
+  const stop = async () => {
+    for (const c of clients) c.close();
+    await system.stop();
+  };
+  process.once("SIGINT", () => void stop().then(() => process.exit(130)));
+  try {
+    log(`loadtest: run ${runId}, scenario ${scenario}: ${settings.accounts} accounts x ${settings.users} users`);
+    const dataset = await loadDataset(
+      system,
+      { accounts: settings.accounts, users: settings.users, concurrency: settings.loadConcurrency, runId },
+      progress,
+    );
+    const operator = clientFor(system, system.operator);
+    clients.push(operator);
+    const regions = new Map(
+      system.regions.map((r) => {
+        const c = clientFor(system, system.operator, r.name);
+        clients.push(c);
+        return [r.name, c] as const;
+      }),
+    );
+    const writers = new Map(
+      dataset.accounts.map((a) => {
+        const c = clientFor(system, a.root);
+        clients.push(c);
+        return [a.accountId, c] as const;
+      }),
+    );
+    // The dataset must be everywhere before anything is measured against it.
+    for (const a of dataset.accounts) {
+      for (const c of regions.values()) {
+        await c.authz.authorize(
+          {
+            principalArn: a.probeArn,
+            action: "s3:GetObject",
+            resource: "*",
+            minRevision: { accountId: a.accountId, revision: a.revision },
+          },
+          { timeoutMs: 120_000 },
+        );
+      }
+    }
+    let propagation: PropagationResult | undefined;
+    let hot: HotPathResult | undefined;
+    const observations: Observation[] = [];
+    if (settings.phases.includes("propagation")) {
+      const sampler = startSampler({ accounts: dataset.accounts, regions, rate: settings.sampleRate });
+      propagation = await runPropagation({
+        accounts: dataset.accounts,
+        writers,
+        regions,
+        rate: settings.writeRate,
+        durationMs: settings.duration * 1000,
+        runId,
+        progress,
+      });
+      observations.push(...(await sampler.stop()), ...propagation.observations);
+    }
+    if (settings.phases.includes("hot-path")) {
+      const chosen = settings.target === "one" ? system.regions.slice(0, 1) : system.regions;
+      const targets: DeciderTarget[] = chosen.flatMap((r) =>
+        r.deciders.map((address) => {
+          const client = clientFor(
+            { ...system, regions: [{ name: r.name, deciders: [address] }] },
+            system.operator,
+            r.name,
+          );
+          clients.push(client);
+          return { region: r.name, address, client };
+        }),
+      );
+      hot = await runHotPath({
+        accounts: dataset.accounts,
+        targets,
+        rate: settings.authorizeRate,
+        concurrency: settings.concurrency,
+        batchSize: settings.batchSize,
+        durationMs: settings.duration * 1000,
+        sampleEvery: 50,
+        log,
+      });
+      observations.push(...hot.observations);
+    }
+    const writes = propagation?.writes ?? [];
+    const finals = await finalChecks(writes, regions);
+    observations.push(...finals.observations);
+    log(`correctness: comparing ${observations.length} decisions with the pure engine over ExportAccount`);
+    const correctness = await verifyObservations(operator, observations, settings.maxExports);
+    const lost = lostUpdates(writes, [...(propagation?.observations ?? []), ...finals.observations]) + finals.unseen;
+    const summary = summarize({
+      scenario,
+      startedAt,
+      settings,
+      dataset,
+      ...(propagation === undefined ? {} : { propagation }),
+      ...(hot === undefined ? {} : { hot }),
+      correctness,
+      lostUpdates: lost,
+    });
+    process.stdout.write(summaryTable(summary));
+    if (json !== undefined) {
+      writeFileSync(json, `${JSON.stringify(summary, null, 2)}\n`);
+      log(`loadtest: JSON summary in ${json}`);
+    }
+    for (const e of correctness.examples) {
+      log(`divergent: ${JSON.stringify(e.observation)} (engine: ${e.expected})`);
+    }
+    const failed = summary.lost_updates > 0 || summary.divergent_decisions > 0;
+    if (failed)
+      log(`loadtest: FAILED: lost_updates ${summary.lost_updates}, divergent_decisions ${summary.divergent_decisions}`);
+    return failed ? 1 : 0;
+  } finally {
+    await stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    log(`loadtest: ${(e as Error).stack ?? String(e)}`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,165 @@
+/**
+ * The run's summary: the JSON figures (`--json FILE`) and the table printed on stdout.
+ */
+import type { CorrectnessResult } from "./correctness.ts";
+import type { HotPathResult } from "./hot-path.ts";
+import { type Histogram, pctMs } from "./latency.ts";
+import type { PropagationResult } from "./propagation.ts";
+import type { RunSettings, ScenarioName } from "./scenarios.ts";
+
+/** A fault drill's outcome (none run yet: `faults` stays empty). */
+export interface FaultResult {
+  readonly name: string;
+  readonly converge_ms: number;
+  readonly lost_updates: number;
+  readonly divergent_decisions: number;
+}
+
+/** The JSON summary. Figures of a phase that did not run are null. */
+export interface Summary {
+  readonly scenario: ScenarioName;
+  readonly started_at: string;
+  readonly settings: RunSettings;
+  readonly dataset: { accounts: number; users_per_account: number; writes: number; writes_per_s: number };
+  readonly authorize_rps: number | null;
+  readonly authorize_p50_ms: number | null;
+  readonly authorize_p99_ms: number | null;
+  readonly authorize_open_loop: { target_rps: number; achieved_rps: number; failed: number } | null;
+  readonly authorize_closed_loop: { rps: number; p50_ms: number; p99_ms: number; concurrency: number } | null;
+  readonly batch_decisions_per_s: number | null;
+  readonly writes_per_s: number | null;
+  readonly propagation_p50_ms: number | null;
+  readonly propagation_p99_ms: number | null;
+  readonly propagation_by_region: Record<string, { p50_ms: number; p99_ms: number; max_ms: number; count: number }>;
+  readonly propagation_method: string;
+  readonly propagation_timeouts: number;
+  readonly lost_updates: number;
+  readonly divergent_decisions: number;
+  readonly checked_decisions: number;
+  readonly checked_by_decision: Readonly<Record<string, number>>;
+  readonly failed_writes: number;
+  readonly unverified_decisions: number;
+  readonly exports: number;
+  readonly divergence_examples: CorrectnessResult["examples"];
+  readonly faults: FaultResult[];
+  readonly notes: string[];
+}
+
+const round = (n: number) => Math.round(n * 1000) / 1000;
+const rate = (n: number, ms: number) => (ms <= 0 ? 0 : Math.round((n * 1000) / ms));
+
+/** Builds the summary from the phases' results. */
+export function summarize(input: {
+  scenario: ScenarioName;
+  startedAt: Date;
+  settings: RunSettings;
+  dataset: { writes: number; ms: number };
+  propagation?: PropagationResult;
+  hot?: HotPathResult;
+  correctness: CorrectnessResult;
+  lostUpdates: number;
+}): Summary {
+  const { propagation: p, hot: h, correctness: c } = input;
+  const byRegion: Summary["propagation_by_region"] = {};
+  for (const [region, hist] of p?.perRegion ?? []) {
+    byRegion[region] = {
+      p50_ms: round(pctMs(hist, 50)),
+      p99_ms: round(pctMs(hist, 99)),
+      max_ms: round(hist.maxValue / 1000),
+      count: hist.totalCount,
+    };
+  }
+  const q = (hist: Histogram | undefined, pct: number) => (hist === undefined ? null : round(pctMs(hist, pct)));
+  return {
+    scenario: input.scenario,
+    started_at: input.startedAt.toISOString(),
+    settings: input.settings,
+    dataset: {
+      accounts: input.settings.accounts,
+      users_per_account: input.settings.users,
+      writes: input.dataset.writes,
+      writes_per_s: rate(input.dataset.writes, input.dataset.ms),
+    },
+    authorize_rps: h === undefined ? null : rate(h.closed.calls, h.closed.ms),
+    authorize_p50_ms: q(h?.open.latency, 50),
+    authorize_p99_ms: q(h?.open.latency, 99),
+    authorize_open_loop:
+      h === undefined
+        ? null
+        : {
+            target_rps: h.open.rate,
+            achieved_rps: rate(h.open.sent - h.open.failed, h.open.ms),
+            failed: h.open.failed,
+          },
+    authorize_closed_loop:
+      h === undefined
+        ? null
+        : {
+            rps: rate(h.closed.calls, h.closed.ms),
+            p50_ms: round(pctMs(h.closed.latency, 50)),
+            p99_ms: round(pctMs(h.closed.latency, 99)),
+            concurrency: h.closed.concurrency,
+          },
+    batch_decisions_per_s: h === undefined ? null : rate(h.batch.decisions, h.batch.ms),
+    writes_per_s: p === undefined ? null : rate(p.writes.length, p.writeMs),
+    propagation_p50_ms: q(p?.allRegions, 50),
+    propagation_p99_ms: q(p?.allRegions, 99),
+    propagation_by_region: byRegion,
+    propagation_method:
+      "per write: control plane's answer -> Authorize with min_revision = the write's revision answered by the region (the decider holds the call until it applied it; one round trip included)",
+    propagation_timeouts: p?.timeouts ?? 0,
+    lost_updates: input.lostUpdates,
+    divergent_decisions: c.divergent,
+    checked_decisions: c.checked,
+    checked_by_decision: c.byDecision,
+    failed_writes: p?.failedWrites ?? 0,
+    unverified_decisions: c.unverified,
+    exports: c.exports,
+    divergence_examples: c.examples,
+    faults: [],
+    notes: [
+      "Client: @gatehouse/sdk over @grpc/grpc-js with SigV4 signing, in one Node process; a grpc-js client tops out near 9k calls/s, so the Authorize figures are bounded by the client, not the deciders (npm run bench:region measures one decider without it).",
+      "authorize_p50_ms/p99_ms are open-loop latencies from each call's due time (coordinated-omission corrected); authorize_rps is the closed loop's throughput.",
+      "Everything (harness, control plane, 3 regions x (applier + 2 deciders), Postgres, Kafka, Redis) shares this machine's cores.",
+    ],
+  };
+}
+
+/** The table printed at the end of a run. */
+export function summaryTable(s: Summary): string {
+  const f = (v: number | null, unit = "") => (v === null ? "-" : `${v}${unit}`);
+  const rows: [string, string][] = [
+    ["scenario", s.scenario],
+    [
+      "dataset",
+      `${s.dataset.accounts} accounts x ${s.dataset.users_per_account} users, ${s.dataset.writes} writes at ${s.dataset.writes_per_s}/s`,
+    ],
+    ["writes_per_s (propagation phase)", f(s.writes_per_s)],
+    ["propagation p50 / p99 (all regions)", `${f(s.propagation_p50_ms, " ms")} / ${f(s.propagation_p99_ms, " ms")}`],
+    ...Object.entries(s.propagation_by_region).map(([r, v]): [string, string] => [
+      `  ${r} p50 / p99 / max`,
+      `${v.p50_ms} / ${v.p99_ms} / ${v.max_ms} ms (${v.count})`,
+    ]),
+    [
+      "authorize open loop (target, achieved)",
+      s.authorize_open_loop === null
+        ? "-"
+        : `${s.authorize_open_loop.target_rps}/s, ${s.authorize_open_loop.achieved_rps}/s, ${s.authorize_open_loop.failed} failed`,
+    ],
+    [
+      "authorize p50 / p99 (open loop, CO-corrected)",
+      `${f(s.authorize_p50_ms, " ms")} / ${f(s.authorize_p99_ms, " ms")}`,
+    ],
+    ["authorize_rps (closed loop, client-bound)", f(s.authorize_rps)],
+    ["batch_decisions_per_s", f(s.batch_decisions_per_s)],
+    ["lost_updates", String(s.lost_updates)],
+    [
+      "divergent_decisions",
+      `${s.divergent_decisions} of ${s.checked_decisions} checked (${Object.entries(s.checked_by_decision)
+        .map(([d, n]) => `${n} ${d}`)
+        .join(", ")}; ${s.unverified_decisions} unverified, ${s.exports} exports)`,
+    ],
+  ];
+  const w = Math.max(...rows.map((r) => r[0].length));
+  return `${rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n")}\n\nNote: ${s.notes[0]}\n`;
+}

@@ -1,0 +1,85 @@
+/**
+ * The system under test: a running `./gw run stack` of this state dir (attached to), or a stack
+ * the harness starts itself through `@gatehouse/stack` and stops at the end.
+ */
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Credentials } from "@gatehouse/auth";
+import {
+  devCredentials,
+  infraDown,
+  infraUp,
+  loadStackConfig,
+  processDirs,
+  type RunningService,
+  type StackConfig,
+  type StackRegion,
+  stackRunning,
+  startStack,
+  stopServices,
+} from "@gatehouse/stack";
+
+/** Where the system answers and the operator credential that creates accounts and exports them. */
+export interface SystemEndpoints {
+  readonly controlPlane: string;
+  readonly regions: readonly StackRegion[];
+  readonly operator: Credentials;
+}
+
+/** A system in use; `stop` stops what the harness started (nothing when it attached). */
+export interface SystemUnderTest extends SystemEndpoints {
+  readonly attached: boolean;
+  readonly services: readonly RunningService[];
+  stop(): Promise<void>;
+}
+
+const root = resolve(import.meta.dirname, "../../..");
+
+/**
+ * Attaches to the stack of `env`'s state dir when one runs, else starts one with `env`'s settings
+ * (`GATEHOUSE_STATE_DIR`, `GATEHOUSE_STACK_*` ports, `GATEHOUSE_PG_SCHEMA`, …).
+ */
+export async function openSystem(
+  env: Readonly<Record<string, string | undefined>>,
+  log: (line: string) => void,
+): Promise<SystemUnderTest> {
+  const config: StackConfig = loadStackConfig(env, root);
+  mkdirSync(config.stateDir, { recursive: true });
+  const creds = devCredentials(config);
+  const operator = {
+    accessKeyId: creds.GATEHOUSE_OPERATOR_ACCESS_KEY_ID ?? "",
+    secretAccessKey: creds.GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY ?? "",
+  };
+  const endpoints = { controlPlane: config.controlPlane, regions: config.regions, operator };
+  if (stackRunning(config)) {
+    log(`loadtest: attached to the stack of ${config.stateDir} (control plane ${config.controlPlane})`);
+    return { ...endpoints, attached: true, services: [], stop: async () => {} };
+  }
+  log(`loadtest: starting a stack in ${config.stateDir}`);
+  const infra = infraUp(config);
+  const settings: Record<string, string> = {
+    ...(Object.fromEntries(Object.entries(env).filter((e) => e[1] !== undefined)) as Record<string, string>),
+    ...infra,
+    ...creds,
+    ...(env.GATEHOUSE_PG_URL === undefined ? {} : { GATEHOUSE_PG_URL: env.GATEHOUSE_PG_URL }),
+  };
+  const services: RunningService[] = [];
+  try {
+    await startStack(config, settings, log, (s) => services.push(s));
+  } catch (e) {
+    infraDown(config);
+    throw e;
+  }
+  let stopped = false;
+  return {
+    ...endpoints,
+    attached: false,
+    services,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await stopServices(services, processDirs(config));
+      infraDown(config);
+    },
+  };
+}
