@@ -52,7 +52,7 @@ export interface AuditStore {
    * a successful call whose event cannot be recorded fails (nothing unrecorded succeeds).
    */
   auditCall<T>(event: AuditEventInput, body: () => Promise<T>): Promise<T>;
-  /** Recorded calls, newest first, paged. */
+  /** Recorded calls, newest (last inserted) first, paged. */
   lookupAuditEvents(lookup: AuditLookup): Promise<Page<AuditRecord>>;
   /** Deletes events older than the retention, `batchSize` rows per statement; returns how many went. */
   pruneAuditEvents(options: AuditPruneOptions): Promise<number>;
@@ -107,7 +107,7 @@ function errorOf(e: unknown): { code: string; name: string } {
   return IamError.is(e) ? { code: e.code, name: e.awsName } : { code: "INTERNAL", name: "ServiceFailure" };
 }
 
-const MARKER = /^(\d{1,16}):(\d{1,19})$/;
+const MARKER = /^\d{1,18}$/;
 
 export function createAuditStore(ctx: StoreContext): AuditStore {
   const record = async (slot: AuditSlot, error: unknown): Promise<void> => {
@@ -151,13 +151,10 @@ export function createAuditStore(ctx: StoreContext): AuditStore {
 
     async lookupAuditEvents(lookup) {
       const page = pageQuery({ marker: lookup.marker, maxItems: lookup.maxItems });
-      let afterTime: number | null = null;
       let afterId: number | null = null;
       if (page.after !== null) {
-        const m = MARKER.exec(page.after);
-        if (m === null) throw new IamError("InvalidInput", "marker is not valid", { field: "marker" });
-        afterTime = Number(m[1]);
-        afterId = Number(m[2]);
+        if (!MARKER.test(page.after)) throw new IamError("InvalidInput", "marker is not valid", { field: "marker" });
+        afterId = Number(page.after);
       }
       try {
         const r = await preparing(ctx.pool).query<AuditRow>(
@@ -166,20 +163,19 @@ export function createAuditStore(ctx: StoreContext): AuditStore {
              AND ($3::text IS NULL OR operation = $3)
              AND ($4::bigint IS NULL OR event_time >= to_timestamp($4::double precision / 1000))
              AND ($5::bigint IS NULL OR event_time < to_timestamp($5::double precision / 1000))
-             AND ($6::bigint IS NULL OR (event_time, id) < (to_timestamp($6::double precision / 1000), $7::bigint))
-           ORDER BY event_time DESC, id DESC LIMIT $8`,
+             AND ($6::bigint IS NULL OR id < $6)
+           ORDER BY id DESC LIMIT $7`,
           [
             lookup.accountId ?? null,
             lookup.userName ?? null,
             lookup.operation ?? null,
             lookup.startTimeMs ?? null,
             lookup.endTimeMs ?? null,
-            afterTime,
             afterId,
             page.limit + 1,
           ],
         );
-        return toPage(r.rows.map(toRecord), page.limit, (e) => `${e.eventTimeMs}:${e.id}`);
+        return toPage(r.rows.map(toRecord), page.limit, (e) => String(e.id));
       } catch (e) {
         throw translatePgError(e, "LookupEvents");
       }
@@ -195,7 +191,7 @@ export function createAuditStore(ctx: StoreContext): AuditStore {
         const r = await ctx.pool
           .query(
             `DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events
-               WHERE event_time < now() - make_interval(days => $1) ORDER BY event_time LIMIT $2)`,
+               WHERE event_time < now() - make_interval(days => $1) LIMIT $2)`,
             [retentionDays, batchSize],
           )
           .catch((e: unknown) => {
