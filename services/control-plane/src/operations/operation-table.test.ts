@@ -7,6 +7,7 @@ import { createOperationTable } from "../control-service.ts";
 import { accessKeyOperations } from "./access-keys.ts";
 import { accountOperations } from "./accounts.ts";
 import { attachmentOperations } from "./attachments.ts";
+import { auditOperations } from "./audit.ts";
 import { boundaryOperations } from "./boundaries.ts";
 import { exportOperations } from "./export.ts";
 import { groupOperations } from "./groups.ts";
@@ -58,6 +59,7 @@ describe("the operation table", () => {
       resourcePolicyOperations,
       tagOperations,
       exportOperations,
+      auditOperations,
     ];
     const methods = families.flatMap((family) => Object.keys(family(deps)));
     expect(methods.length).toBe(new Set(methods).size);
@@ -76,6 +78,7 @@ describe("the operation table", () => {
       "exportAccount:any",
       "listAccountGuardrails:operator",
       "listAccounts:operator",
+      "lookupEvents:any",
     ]);
   });
 });
