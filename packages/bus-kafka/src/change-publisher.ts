@@ -1,9 +1,10 @@
 import { ChangeHeaders, encodeChangeEvent, encodeWatermark, MESSAGE_TYPE_HEADER } from "@gatehouse/events";
 import type { ChangeEvent, Watermark } from "@gatehouse/proto";
-import { type Admin, CompressionTypes, Partitioners, type Producer } from "kafkajs";
+import { type Admin, CompressionTypes } from "kafkajs";
 import { kafkaClient } from "./kafka-client.ts";
 import { translateKafkaError } from "./kafka-error.ts";
 import { assertTopicName, type KafkaConnectionOptions } from "./kafka-options.ts";
+import { createProducerSession } from "./producer-session.ts";
 
 function headersOf(e: ChangeEvent): Record<string, string> {
   return {
@@ -68,8 +69,7 @@ export function createChangePublisher(options: ChangePublisherOptions): ChangePu
   assertTopicName(options.topic);
   const { topic, ...connection } = options;
   const kafka = kafkaClient(connection);
-  let producer: Producer | undefined;
-  let connecting: Promise<Producer> | undefined;
+  const session = createProducerSession(kafka);
   let admin: Admin | undefined;
   let partitions: { count: number; atMs: number } | undefined;
 
@@ -88,28 +88,7 @@ export function createChangePublisher(options: ChangePublisherOptions): ChangePu
     return count;
   };
 
-  const connected = (): Promise<Producer> => {
-    if (producer !== undefined) return Promise.resolve(producer);
-    connecting ??= (async () => {
-      const p = kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        createPartitioner: Partitioners.DefaultPartitioner,
-      });
-      try {
-        await p.connect();
-      } catch (e) {
-        await p.disconnect().catch(() => {});
-        throw e;
-      }
-      producer = p;
-      return p;
-    })().finally(() => {
-      connecting = undefined;
-    });
-    return connecting;
-  };
+  const connected = session.connected;
 
   return {
     async publish(events) {
@@ -129,9 +108,7 @@ export function createChangePublisher(options: ChangePublisherOptions): ChangePu
         });
       } catch (e) {
         // A failed producer may hold a broken connection or sequence state: start afresh next time.
-        const broken = producer;
-        producer = undefined;
-        await broken?.disconnect().catch(() => {});
+        await session.reset();
         throw translateKafkaError(e, `publish to ${topic}`);
       }
     },
@@ -153,20 +130,16 @@ export function createChangePublisher(options: ChangePublisherOptions): ChangePu
         });
         return count;
       } catch (e) {
-        const broken = producer;
-        producer = undefined;
         const brokenAdmin = admin;
         admin = undefined;
         partitions = undefined;
-        await broken?.disconnect().catch(() => {});
+        await session.reset();
         await brokenAdmin?.disconnect().catch(() => {});
         throw translateKafkaError(e, `publish watermarks to ${topic}`);
       }
     },
     async disconnect() {
-      const p = producer ?? (await connecting?.catch(() => undefined));
-      producer = undefined;
-      await p?.disconnect().catch(() => {});
+      await session.disconnect();
       const a = admin;
       admin = undefined;
       await a?.disconnect().catch(() => {});

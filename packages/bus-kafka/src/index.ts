@@ -5,6 +5,12 @@
  */
 export { deleteTopic, ensureTopic, type TopicOptions, type TopicState, validateTopicOptions } from "./admin.ts";
 export {
+  AUDIT_MESSAGE_TYPE,
+  type AuditPublisher,
+  type AuditPublisherOptions,
+  createAuditPublisher,
+} from "./audit-publisher.ts";
+export {
   type ChangeConsumer,
   type ChangeConsumerOptions,
   type ChangeMessageMeta,

@@ -215,6 +215,8 @@ export const iamOperations = {
   getResourcePolicy: op("getResourcePolicy"),
   deleteResourcePolicy: op("deleteResourcePolicy"),
   listResourcePolicies: op("listResourcePolicies", { items: "resourcePolicies" }),
+  // The audit trail (CloudTrail's LookupEvents); `gatehouse audit lookup` is the friendlier CLI.
+  lookupEvents: op("lookupEvents", { items: "events" }),
 } as const;
 
 /** The SDK's IAM method names (`createUser`, `putUserPolicy`, …). */

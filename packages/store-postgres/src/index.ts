@@ -12,6 +12,8 @@ export {
   type GuardrailStore,
   MAX_GUARDRAILS_PER_ACCOUNT,
 } from "./families/accounts/guardrail-store.ts";
+export type { AuditEventInput } from "./families/audit/audit-scope.ts";
+export type { AuditLookup, AuditPruneOptions, AuditRecord, AuditStore } from "./families/audit/audit-store.ts";
 export {
   AUTHORIZATION_DETAILS_ENTITY_TYPES,
   type AuthorizationDetails,

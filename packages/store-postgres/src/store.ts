@@ -7,6 +7,7 @@ import { type AccountStore, createAccountStore } from "./families/accounts/accou
 import { type AccountSummaryStore, createAccountSummaryStore } from "./families/accounts/account-summary-store.ts";
 import { createGuardrailStore, type GuardrailStore } from "./families/accounts/guardrail-store.ts";
 import { type AttachmentStore, createAttachmentStore } from "./families/attachments/attachment-store.ts";
+import { type AuditStore, createAuditStore } from "./families/audit/audit-store.ts";
 import { type BoundaryStore, createBoundaryStore } from "./families/boundaries/boundary-store.ts";
 import { createExportStore, type ExportStore } from "./families/export/export-store.ts";
 import { createGroupStore, type GroupStore } from "./families/groups/group-store.ts";
@@ -63,7 +64,8 @@ export interface IamStore
     StsKeyStore,
     TagStore,
     ExportStore,
-    OutboxCompactionStore {
+    OutboxCompactionStore,
+    AuditStore {
   readonly options: ValidPostgresStoreOptions;
   /** The pool, for the outbox relay and health checks (same schema search_path). */
   readonly pool: pg.Pool;
@@ -136,6 +138,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
     ...createTagStore(ctx),
     ...createExportStore(ctx),
     ...createOutboxCompactionStore(ctx),
+    ...createAuditStore(ctx),
     options: opts,
     pool,
     channel: ctx.channel,

@@ -11,8 +11,12 @@ export interface WriteResult {
 
 /** Runs single-call writes, several to a statement when they queue up. */
 export interface WriteBatcher {
-  /** Runs `fn(...values)`; `values[0]` is the account id. Rejects with the error Postgres raised. */
-  submit(fn: WriteFunction, values: readonly unknown[]): Promise<WriteResult>;
+  /**
+   * Runs `fn(...values)`; `values[0]` is the account id. Rejects with the error Postgres raised.
+   * `audit` (an audit event's JSON) is inserted with the write's revision in the write's own
+   * (sub)transaction, once the write function succeeded (`gh_audit_insert`, migration 0030).
+   */
+  submit(fn: WriteFunction, values: readonly unknown[], audit?: string): Promise<WriteResult>;
 }
 
 /** Options of {@link createWriteBatcher}. */
@@ -26,6 +30,7 @@ export interface WriteBatcherOptions {
 interface Pending {
   readonly fn: WriteFunction;
   readonly values: readonly unknown[];
+  readonly audit: string | undefined;
   resolve(result: WriteResult): void;
   reject(error: unknown): void;
 }
@@ -54,16 +59,32 @@ function toDriverError(caught: CaughtError): Error {
 }
 
 /** The prepared statement of one write function alone, built once per function (its arity is fixed). */
-const singleCalls = new Map<WriteFunction, { name: string; text: string }>();
+const singleCalls = new Map<string, { name: string; text: string }>();
 
-function singleCall(fn: WriteFunction, values: readonly unknown[]): { name: string; text: string } {
-  let statement = singleCalls.get(fn);
+/**
+ * With an audit event, the write and the event's insert are one statement (so one transaction):
+ * the CTE is referenced twice, so it is materialized and the write function runs once.
+ */
+function singleCall(fn: WriteFunction, values: readonly unknown[], audited: boolean): { name: string; text: string } {
+  const key = audited ? `${fn} audited` : fn;
+  let statement = singleCalls.get(key);
   if (statement === undefined) {
-    const text = `SELECT ${fn}(${values.map((_, i) => `$${i + 1}`).join(", ")}) AS result`;
-    statement = { name: `gatehouse_${fn}`, text };
-    singleCalls.set(fn, statement);
+    const call = `${fn}(${values.map((_, i) => `$${i + 1}`).join(", ")})`;
+    const a = `$${values.length + 1}::jsonb`;
+    const text = audited
+      ? `WITH w AS (SELECT ${call} AS result), a AS (SELECT gh_audit_insert(${a}, (result->>'revision')::bigint) FROM w)
+         SELECT w.result FROM w, a`
+      : `SELECT ${call} AS result`;
+    statement = { name: audited ? `gatehouse_${fn}_audited` : `gatehouse_${fn}`, text };
+    singleCalls.set(key, statement);
   }
   return statement;
+}
+
+/** A call of `gh_write_batch`'s argument; the audit event's JSON is spliced in as it is. */
+function batchCall(item: Pending): string {
+  const call = JSON.stringify({ f: item.fn, a: item.values });
+  return item.audit === undefined ? call : `${call.slice(0, -1)},"audit":${item.audit}}`;
 }
 
 /**
@@ -92,8 +113,8 @@ export function createWriteBatcher(pool: pg.Pool, options: WriteBatcherOptions):
   const runAlone = async (item: Pending): Promise<void> => {
     try {
       const r = await pool.query<{ result: WriteResult }>({
-        ...singleCall(item.fn, item.values),
-        values: [...item.values],
+        ...singleCall(item.fn, item.values, item.audit !== undefined),
+        values: item.audit === undefined ? [...item.values] : [...item.values, item.audit],
       });
       const result = r.rows[0]?.result;
       if (result === undefined) throw new Error(`${item.fn} returned no row`);
@@ -118,7 +139,7 @@ export function createWriteBatcher(pool: pg.Pool, options: WriteBatcherOptions):
       const r = await pool.query<{ results: Outcome[] }>({
         name: "gatehouse_write_batch",
         text: "SELECT gh_write_batch($1::jsonb) AS results",
-        values: [JSON.stringify(ordered.map((item) => ({ f: item.fn, a: item.values })))],
+        values: [`[${ordered.map(batchCall).join(",")}]`],
       });
       const results = r.rows[0]?.results ?? [];
       ordered.forEach((item, i) => {
@@ -146,9 +167,9 @@ export function createWriteBatcher(pool: pg.Pool, options: WriteBatcherOptions):
   };
 
   return {
-    submit(fn, values) {
+    submit(fn, values, audit) {
       return new Promise<WriteResult>((resolve, reject) => {
-        queue.push({ fn, values, resolve, reject });
+        queue.push({ fn, values, audit, resolve, reject });
         pump();
       });
     },

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { IamError } from "@gatehouse/core";
+import { auditJson, pendingAudit } from "./families/audit/audit-scope.ts";
 import { translatePgError } from "./pg-error.ts";
 import type { Mutation, RequestToken } from "./records.ts";
 import { type OutboxEvent, preparing, type Queryable, rollback, type StoreContext } from "./tx.ts";
@@ -143,6 +144,9 @@ export async function mutate<T>(
       return { value: outcome.value, accountId, revision: revision - 1 };
     }
     await writeOutbox(q, accountId, revision, outcome.events);
+    // The audited call's event commits with its write (audit-store.ts): one row, or none on rollback.
+    const audit = pendingAudit();
+    if (audit !== undefined) await q.query("SELECT gh_audit_insert($1::jsonb, $2)", [auditJson(audit.event), revision]);
     if (token !== undefined) {
       const saved = spec.save === undefined ? outcome.value : spec.save(outcome.value);
       await q.query(
@@ -153,6 +157,7 @@ export async function mutate<T>(
     }
     // NOTIFY and COMMIT in one round trip; the channel is a checked identifier, the id 12 digits.
     await client.query(`NOTIFY ${ctx.channel}, '${accountId}'; COMMIT`);
+    if (audit !== undefined) audit.recordedAt = revision;
     return { value: outcome.value, accountId, revision };
   } catch (e) {
     await rollback(client);
@@ -187,7 +192,10 @@ export async function callWrite<T>(
     requestHash(spec.operation, spec.request),
   ];
   try {
-    const result = await ctx.writes.submit(fn, values);
+    // The audited call's event is inserted by the same statement, after the write function.
+    const audit = pendingAudit();
+    const result = await ctx.writes.submit(fn, values, audit === undefined ? undefined : auditJson(audit.event));
+    if (audit !== undefined) audit.recordedAt = result.revision;
     return { value: result.value as T, accountId, revision: result.revision };
   } catch (e) {
     throw translatePgError(e, spec.operation);

@@ -382,4 +382,29 @@ describe("gatehouse iam / authz / region / configure against a live stack", () =
     expect(wrongSecret.stderr).toContain("(SignatureDoesNotMatch)");
     expect(wrongSecret.stderr).toContain("hint: the secret access key does not belong to the access key id");
   });
+
+  it("audit lookup prints the recorded calls, newest first, filtered by user, operation and time", async () => {
+    // The previous test's denied CreateUser by bob is bob's only call.
+    const bobs = await gh("audit", "lookup", "--user", "bob", "--since", "1h");
+    expect(bobs.code, bobs.stderr).toBe(0);
+    expect(bobs.json.Events).toEqual([
+      expect.objectContaining({
+        EventName: "CreateUser",
+        Username: "bob",
+        PrincipalArn: `arn:aws:iam::${accountId}:user/bob`,
+        AccountId: accountId,
+        ErrorCode: "AccessDenied",
+        RequestParameters: expect.objectContaining({ userName: "eve" }),
+      }),
+    ]);
+    const creates = await gh("audit", "lookup", "--operation", "CreateUser", "--since", "1h", "--max-items", "2");
+    expect(creates.code, creates.stderr).toBe(0);
+    expect(creates.json.Events).toHaveLength(2);
+    const [newest, older] = creates.json.Events;
+    expect(newest.EventTime >= older.EventTime).toBe(true);
+    expect((await gh("audit", "lookup", "--user", "bob", "--until", "2h")).json.Events).toEqual([]);
+    const bad = await gh("audit", "lookup", "--since", "yesterday");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--since: expected a duration such as 1h, 30m, 7d or an ISO time, got "yesterday"');
+  });
 });

@@ -1,5 +1,6 @@
 import { Command, Option } from "commander";
 import type { CliIo } from "./client.ts";
+import { registerAudit } from "./commands/audit.ts";
 import { registerAuthz } from "./commands/authz.ts";
 import { registerCompletion } from "./commands/completion.ts";
 import { registerConfigure } from "./commands/configure.ts";
@@ -46,6 +47,7 @@ export function createProgram(
   registerIam(program, io);
   registerAuthz(program, io);
   registerRegion(program, io);
+  registerAudit(program, io);
   registerSts(program, io);
   registerConfigure(program, io);
   registerImport(program, io);

@@ -101,6 +101,16 @@ const EnvSchema = z
     GATEHOUSE_QUOTA_ROLES_PER_ACCOUNT: optionalInt(1, 100_000),
     GATEHOUSE_QUOTA_MANAGED_POLICIES_PER_ACCOUNT: optionalInt(1, 100_000),
     GATEHOUSE_QUOTA_GROUPS_PER_USER: optionalInt(1, 1000),
+    /** The audit trail's Kafka topic (Gatehouse's CloudTrail). */
+    GATEHOUSE_CP_AUDIT_TOPIC: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,249}$/, "must be a legal Kafka topic name")
+      .default("gatehouse.audit.v1"),
+    /** Days an audit event is kept in Postgres; older ones are deleted by the housekeeping timer. */
+    GATEHOUSE_CP_AUDIT_RETENTION_DAYS: int(1, 36_500).default(90),
+    /** Audit events per Kafka send, and the pause of the audit relay when it is idle. */
+    GATEHOUSE_CP_AUDIT_RELAY_BATCH: int(1, 10_000).default(500),
+    GATEHOUSE_CP_AUDIT_RELAY_POLL_MS: int(10, 600_000).default(500),
     GATEHOUSE_QUOTA_ATTACHED_POLICIES_PER_ENTITY: optionalInt(1, 1000),
     GATEHOUSE_QUOTA_ACCESS_KEYS_PER_USER: optionalInt(1, 100),
     GATEHOUSE_QUOTA_INSTANCE_PROFILES_PER_ACCOUNT: optionalInt(1, 100_000),
@@ -185,6 +195,13 @@ export interface ControlPlaneConfig {
     readonly retentionSeconds: number;
     readonly compactionIntervalMs: number;
     readonly compactionBatchSize: number;
+  };
+  /** The audit trail: its topic, how long Postgres keeps it, and its relay's batch and idle pause. */
+  readonly audit: {
+    readonly topic: string;
+    readonly retentionDays: number;
+    readonly relayBatchSize: number;
+    readonly relayPollMs: number;
   };
   readonly quotas: Readonly<Record<string, number>>;
 }
@@ -286,6 +303,12 @@ export function loadControlPlaneConfig(env: Readonly<Record<string, string | und
       retentionSeconds: e.GATEHOUSE_OUTBOX_RETENTION,
       compactionIntervalMs: e.GATEHOUSE_OUTBOX_COMPACTION_INTERVAL_MS,
       compactionBatchSize: e.GATEHOUSE_OUTBOX_COMPACTION_BATCH,
+    }),
+    audit: Object.freeze({
+      topic: e.GATEHOUSE_CP_AUDIT_TOPIC,
+      retentionDays: e.GATEHOUSE_CP_AUDIT_RETENTION_DAYS,
+      relayBatchSize: e.GATEHOUSE_CP_AUDIT_RELAY_BATCH,
+      relayPollMs: e.GATEHOUSE_CP_AUDIT_RELAY_POLL_MS,
     }),
     quotas: Object.freeze(quotas),
   };

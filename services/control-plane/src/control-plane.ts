@@ -1,4 +1,10 @@
-import { type ChangePublisher, createChangePublisher, ensureTopic } from "@gatehouse/bus-kafka";
+import {
+  type AuditPublisher,
+  type ChangePublisher,
+  createAuditPublisher,
+  createChangePublisher,
+  ensureTopic,
+} from "@gatehouse/bus-kafka";
 import { type Clock, systemClock } from "@gatehouse/core";
 import { createHealth, type Health, type ProbeResult } from "@gatehouse/lifecycle";
 import {
@@ -9,6 +15,7 @@ import {
   type StoreQuotas,
 } from "@gatehouse/store-postgres";
 import type { Logger } from "pino";
+import { type AuditRelay, createAuditRelay } from "./audit-relay.ts";
 import { createAuthenticator } from "./authenticator.ts";
 import { createAuthorizer } from "./authorizer.ts";
 import type { ControlPlaneConfig } from "./config.ts";
@@ -34,6 +41,8 @@ export interface ControlPlane {
   readonly store: IamStore;
   readonly relay: OutboxRelay;
   readonly compactor: OutboxCompactor;
+  /** Moves the audit trail to its topic. */
+  readonly auditRelay: AuditRelay;
   /**
    * Reports NOT_SERVING, stops taking calls and lets in-flight ones finish (up to the configured
    * grace period), writes the access keys' last uses still in memory, stops the relay and
@@ -85,7 +94,10 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     retentionSeconds: config.outbox.retentionSeconds,
     intervalMs: config.outbox.compactionIntervalMs,
     batchSize: config.outbox.compactionBatchSize,
+    auditRetentionDays: config.audit.retentionDays,
   });
+  let auditPublisher: AuditPublisher | undefined;
+  let auditRelay: AuditRelay | undefined;
   // Last use of access keys: noted in memory by the authenticator, written in batches.
   const lastUsed = createLastUsedRecorder({ store, logger, flushEveryMs: config.auth.lastUsedFlushMs, clock });
   const latest = loadMigrations().at(-1)?.version ?? 0;
@@ -125,6 +137,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
         partitions: config.kafka.partitions,
         ...wanted,
       });
+      await ensureTopic({ ...kafka, topic: config.audit.topic, partitions: config.kafka.partitions, ...wanted });
       // An existing topic keeps its replication: say so when it is weaker than configured.
       if (found.replicationFactor < wanted.replicationFactor || found.minInsyncReplicas < wanted.minInsyncReplicas) {
         logger.warn(
@@ -163,6 +176,15 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
       ...(options.onParked === undefined ? {} : { onParked: options.onParked }),
     });
     relay.start();
+    auditPublisher = createAuditPublisher({ ...kafka, topic: config.audit.topic });
+    auditRelay = createAuditRelay({
+      store,
+      publisher: auditPublisher,
+      logger,
+      batchSize: config.audit.relayBatchSize,
+      pollMs: config.audit.relayPollMs,
+    });
+    auditRelay.start();
     compactor.start();
     lastUsed.start();
     const service = createControlService({
@@ -190,12 +212,14 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     await server?.close(0);
     await lastUsed.stop();
     await relay?.stop();
+    await auditRelay?.stop();
     await compactor.stop();
     await publisher?.disconnect();
+    await auditPublisher?.disconnect();
     await store.close();
     throw e;
   }
-  const running = { server, relay, publisher };
+  const running = { server, relay, publisher, auditRelay, auditPublisher };
   let closing: Promise<void> | undefined;
   return {
     port: running.server.port,
@@ -203,6 +227,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     store,
     relay: running.relay,
     compactor,
+    auditRelay: running.auditRelay,
     close() {
       closing ??= (async () => {
         clearTimeout(topicTimer);
@@ -212,8 +237,10 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
         // After the server: the last calls' uses are in memory by now.
         await lastUsed.stop();
         await running.relay.stop();
+        await running.auditRelay.stop();
         await compactor.stop();
         await running.publisher.disconnect();
+        await running.auditPublisher.disconnect();
         await store.close();
       })();
       return closing;

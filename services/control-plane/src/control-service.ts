@@ -7,6 +7,7 @@ import { unary } from "./grpc-handler.ts";
 import { accessKeyOperations } from "./operations/access-keys.ts";
 import { accountOperations } from "./operations/accounts.ts";
 import { attachmentOperations } from "./operations/attachments.ts";
+import { auditOperations } from "./operations/audit.ts";
 import { boundaryOperations } from "./operations/boundaries.ts";
 import { createCallPipeline, type RoutedOperation } from "./operations/call-layers.ts";
 import { exportOperations } from "./operations/export.ts";
@@ -60,6 +61,7 @@ export function createOperationTable(deps: OperationDeps) {
     ...tagOperations(deps),
     ...exportOperations(deps),
     ...stsKeyOperations(deps),
+    ...auditOperations(deps),
   } satisfies OperationTable;
 }
 
@@ -76,7 +78,7 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
   const table: OperationTable = createOperationTable(
     createOperationDeps({ store, authenticator, authorizer, partition }),
   );
-  const pipeline = createCallPipeline({ authenticator, authorizer });
+  const pipeline = createCallPipeline({ authenticator, authorizer, audit: store });
   const implementation: UntypedServiceImplementation = {};
   for (const [method, entry] of Object.entries(table)) {
     // The table is typed per RPC; the layers carry any operation, and the caller-rule layer is

@@ -5,10 +5,12 @@ import type { Logger } from "pino";
 /** Options of {@link createOutboxCompactor}. */
 export interface OutboxCompactorOptions {
   /** Also prunes expired client request tokens on each pass (the same housekeeping timer). */
-  store: OutboxCompactionStore & Pick<IamStore, "pruneClientRequestTokens">;
+  store: OutboxCompactionStore & Pick<IamStore, "pruneClientRequestTokens" | "pruneAuditEvents">;
   logger: Logger;
   /** Published rows superseded longer ago than this are deleted; exports reach back this far. */
   retentionSeconds: number;
+  /** Audit events older than this many days are deleted on each pass (in batches). Absent: kept. */
+  auditRetentionDays?: number;
   /** Pause between two passes. Default 60000 ms. */
   intervalMs?: number;
   /** Rows examined per statement. Default 1000. */
@@ -64,6 +66,16 @@ export function createOutboxCompactor(options: OutboxCompactorOptions): OutboxCo
     // Every replica may prune: deleting expired rows is idempotent and never blocks writers long.
     const pruned = await store.pruneClientRequestTokens(batchSize);
     if (pruned > 0) log.info({ pruned }, "pruned expired client request tokens");
+    if (options.auditRetentionDays !== undefined) {
+      // Short DELETEs of old rows only: writers insert new ones, so neither waits for the other.
+      const audit = await store.pruneAuditEvents({
+        retentionDays: options.auditRetentionDays,
+        batchSize,
+        signal: abort.signal,
+      });
+      if (audit > 0)
+        log.info({ deleted: audit, days: options.auditRetentionDays }, "deleted audit events past retention");
+    }
     return done;
   };
 

@@ -1,4 +1,5 @@
 import { IamError } from "@gatehouse/core";
+import type { AuditEventInput } from "@gatehouse/store-postgres";
 import { describe, expect, it } from "vitest";
 import type { Authenticator } from "../authenticator.ts";
 import type { ApiRequest, Authorizer } from "../authorizer.ts";
@@ -42,7 +43,24 @@ function pipelineFor(caller: Caller | Error) {
     hasGuardrails: async () => true,
     forgetGuardrails: () => {},
   };
-  return { pipeline: createCallPipeline({ authenticator, authorizer }), asked };
+  // The layer's contract with the store (auditCall wraps the rest of the call); the store's own
+  // behaviour is covered against Postgres in audit-trail.int.test.ts.
+  const audited: { event: AuditEventInput; outcome: string }[] = [];
+  const audit = {
+    auditCall: async <T>(event: AuditEventInput, body: () => Promise<T>): Promise<T> => {
+      const entry = { event, outcome: "running" };
+      audited.push(entry);
+      try {
+        const value = await body();
+        entry.outcome = "ok";
+        return value;
+      } catch (e) {
+        entry.outcome = IamError.is(e) ? e.awsName : "error";
+        throw e;
+      }
+    },
+  };
+  return { pipeline: createCallPipeline({ authenticator, authorizer, audit }), asked, audited };
 }
 
 function operation(callers: CallerRule, handle: (ctx: CallContext) => Promise<unknown> = async (ctx) => ctx) {
@@ -138,5 +156,30 @@ describe("the handler's context", () => {
         context: { "iam:X": "y", "aws:SourceIp": "203.0.113.7" },
       },
     ]);
+  });
+});
+
+describe("the audit layer", () => {
+  it("records a refused call once, with its caller and a redacted request", async () => {
+    const { pipeline, audited } = pipelineFor(root);
+    const call = pipeline({ userName: "bob", password: "hunter2-hunter2" }, { info, operation: operation("operator") });
+    expect(await refusal(call)).toBe("AccessDenied:");
+    expect(audited).toHaveLength(1);
+    const [entry] = audited;
+    expect(entry?.outcome).toBe("AccessDenied");
+    expect(entry?.event).toMatchObject({
+      accountId: "111122223333",
+      principalArn: root.arn,
+      accessKeyId: "AKROOT",
+      sourceIp: "203.0.113.7",
+      operation: "DoThing",
+      requestParameters: { userName: "bob", password: "[REDACTED]" },
+    });
+  });
+
+  it("does not record a call whose signature failed", async () => {
+    const { pipeline, audited } = pipelineFor(new IamError("SignatureDoesNotMatch", "bad"));
+    await refusal(pipeline({}, { info, operation: operation("any") }));
+    expect(audited).toHaveLength(0);
   });
 });

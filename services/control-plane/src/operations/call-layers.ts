@@ -1,4 +1,7 @@
+import { randomUUID } from "node:crypto";
 import { IamError } from "@gatehouse/core";
+import type { AuditStore } from "@gatehouse/store-postgres";
+import { redactRequest } from "../audit-redaction.ts";
 import type { Authenticator } from "../authenticator.ts";
 import type { Authorizer } from "../authorizer.ts";
 import type { Caller } from "../caller.ts";
@@ -46,6 +49,33 @@ export function authenticate(authenticator: Authenticator): Layer<IncomingCall, 
       info.metadata,
     );
     return next(request, { info, operation, caller });
+  };
+}
+
+/**
+ * The audit trail (Gatehouse's CloudTrail): every authenticated call, admitted or refused,
+ * successful or not, is recorded once with its caller, source address, operation and redacted
+ * request (`audit-redaction.ts`). A write's event commits in the write's own transaction with the
+ * revision it produced; any other call's event is inserted alone when it ends (`AuditStore.auditCall`).
+ * Runs before the caller-kind rules so that their refusals are recorded too.
+ */
+export function recordAudit(audit: Pick<AuditStore, "auditCall">): Layer<AuthenticatedCall> {
+  return (next) => (request, call) => {
+    const { caller, info, operation } = call;
+    return audit.auditCall(
+      {
+        eventId: randomUUID(),
+        eventTimeMs: Date.now(),
+        accountId: caller.kind === "operator" ? undefined : caller.accountId,
+        principalArn: caller.arn,
+        userName: caller.kind === "user" ? caller.userName : undefined,
+        accessKeyId: caller.accessKeyId,
+        sourceIp: info.sourceIp,
+        operation: operation.name,
+        requestParameters: redactRequest(request),
+      },
+      () => next(request, call),
+    );
   };
 }
 
@@ -98,9 +128,14 @@ export function dispatch(authorizer: Authorizer): Next<AuthenticatedCall> {
 export interface CallPipelineOptions {
   readonly authenticator: Authenticator;
   readonly authorizer: Authorizer;
+  /** Where the audit trail is recorded. */
+  readonly audit: Pick<AuditStore, "auditCall">;
 }
 
-/** Authentication, then the caller-kind rules, then the operation: every call takes this path. */
+/**
+ * Authentication, then the audit trail, then the caller-kind rules, then the operation: every
+ * call takes this path.
+ */
 export function createCallPipeline(options: CallPipelineOptions): Next<IncomingCall> {
-  return authenticate(options.authenticator)(admitCallers()(dispatch(options.authorizer)));
+  return authenticate(options.authenticator)(recordAudit(options.audit)(admitCallers()(dispatch(options.authorizer))));
 }

@@ -7,6 +7,7 @@ import { createOperationTable } from "../control-service.ts";
 import { accessKeyOperations } from "./access-keys.ts";
 import { accountOperations } from "./accounts.ts";
 import { attachmentOperations } from "./attachments.ts";
+import { auditOperations } from "./audit.ts";
 import { boundaryOperations } from "./boundaries.ts";
 import { exportOperations } from "./export.ts";
 import { groupOperations } from "./groups.ts";
@@ -60,6 +61,7 @@ describe("the operation table", () => {
       tagOperations,
       exportOperations,
       stsKeyOperations,
+      auditOperations,
     ];
     const methods = families.flatMap((family) => Object.keys(family(deps)));
     expect(methods.length).toBe(new Set(methods).size);
@@ -79,6 +81,7 @@ describe("the operation table", () => {
       "listAccountGuardrails:operator",
       "listAccounts:operator",
       "rotateStsKeys:operator",
+      "lookupEvents:any",
     ]);
   });
 });

@@ -1,5 +1,5 @@
 -- gh_write_batch: its live definition, as pg_get_functiondef prints it once every migration has run
--- (last changed by migration 0021_inline_policy_size_quota). Change it with a new migration and update this file to
+-- (last changed by migration 0030_audit_trail). Change it with a new migration and update this file to
 -- match: sql-functions.int.test.ts fails while the two differ.
 CREATE OR REPLACE FUNCTION gh_write_batch(p_calls jsonb)
  RETURNS jsonb
@@ -31,6 +31,9 @@ BEGIN
           v_response := gh_put_inline_policy(v_a->>0, v_a->>1, v_a->>2, v_a->>3, v_a->>4, (v_a->>5)::int,
             (v_a->>6)::int, v_a->>7, v_a->>8, v_a->>9, v_a->>10);
       END CASE;
+      IF v_call ? 'audit' THEN
+        PERFORM gh_audit_insert(v_call->'audit', (v_response->>'revision')::bigint);
+      END IF;
       v_results := v_results || jsonb_build_array(jsonb_build_object('ok', v_response));
     EXCEPTION WHEN OTHERS THEN
       GET STACKED DIAGNOSTICS v_code = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT, v_detail = PG_EXCEPTION_DETAIL,

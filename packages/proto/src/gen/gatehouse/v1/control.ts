@@ -1112,6 +1112,50 @@ export interface RotateStsKeysResponse {
   revision?: Revision | undefined;
 }
 
+export interface LookupEventsRequest {
+  /**
+   * Only this account's events; the operator may name any account (empty: all), an account's
+   * principals only their own (empty means their own).
+   */
+  accountId: string;
+  /** Only calls by this IAM user name (the last part of the caller's ARN); empty: everyone. */
+  userName: string;
+  /** Only calls of this operation (`CreateUser`); empty: every operation. */
+  operation: string;
+  /** Only events at or after this time (ms since the epoch); 0: no lower bound. */
+  startTimeMs: number;
+  /** Only events before this time (ms since the epoch); 0: no upper bound. */
+  endTimeMs: number;
+  page?: PageRequest | undefined;
+}
+
+/**
+ * One recorded call. Secrets (passwords, MFA codes, private keys, secret keys) never appear in
+ * `request_parameters_json`; policy documents appear as their SHA-256 and length.
+ */
+export interface AuditEvent {
+  eventId: string;
+  eventTimeMs: number;
+  /** The caller's account; empty for the operator. */
+  accountId: string;
+  principalArn: string;
+  accessKeyId: string;
+  sourceIp: string;
+  operation: string;
+  requestParametersJson: string;
+  /** Empty when the call succeeded; else the gRPC code name (`PERMISSION_DENIED`) ... */
+  errorCode: string;
+  /** ... and the AWS error name (`AccessDenied`, `NoSuchEntity`). */
+  errorName: string;
+  /** The revision a successful write produced; 0 for reads and failed calls. */
+  revision: number;
+}
+
+export interface LookupEventsResponse {
+  events: AuditEvent[];
+  page?: PageResponse | undefined;
+}
+
 function createBaseMutationResponse(): MutationResponse {
   return { revision: undefined };
 }
@@ -17603,6 +17647,537 @@ export const RotateStsKeysResponse: MessageFns<RotateStsKeysResponse> = {
   },
 };
 
+function createBaseLookupEventsRequest(): LookupEventsRequest {
+  return { accountId: "", userName: "", operation: "", startTimeMs: 0, endTimeMs: 0, page: undefined };
+}
+
+export const LookupEventsRequest: MessageFns<LookupEventsRequest> = {
+  encode(message: LookupEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accountId !== "") {
+      writer.uint32(10).string(message.accountId);
+    }
+    if (message.userName !== "") {
+      writer.uint32(18).string(message.userName);
+    }
+    if (message.operation !== "") {
+      writer.uint32(26).string(message.operation);
+    }
+    if (message.startTimeMs !== 0) {
+      writer.uint32(32).int64(message.startTimeMs);
+    }
+    if (message.endTimeMs !== 0) {
+      writer.uint32(40).int64(message.endTimeMs);
+    }
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LookupEventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLookupEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.accountId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.userName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.operation = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.startTimeMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.endTimeMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LookupEventsRequest {
+    return {
+      accountId: isSet(object.accountId)
+        ? globalThis.String(object.accountId)
+        : isSet(object.account_id)
+        ? globalThis.String(object.account_id)
+        : "",
+      userName: isSet(object.userName)
+        ? globalThis.String(object.userName)
+        : isSet(object.user_name)
+        ? globalThis.String(object.user_name)
+        : "",
+      operation: isSet(object.operation) ? globalThis.String(object.operation) : "",
+      startTimeMs: isSet(object.startTimeMs)
+        ? globalThis.Number(object.startTimeMs)
+        : isSet(object.start_time_ms)
+        ? globalThis.Number(object.start_time_ms)
+        : 0,
+      endTimeMs: isSet(object.endTimeMs)
+        ? globalThis.Number(object.endTimeMs)
+        : isSet(object.end_time_ms)
+        ? globalThis.Number(object.end_time_ms)
+        : 0,
+      page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: LookupEventsRequest): unknown {
+    const obj: any = {};
+    if (message.accountId !== "") {
+      obj.accountId = message.accountId;
+    }
+    if (message.userName !== "") {
+      obj.userName = message.userName;
+    }
+    if (message.operation !== "") {
+      obj.operation = message.operation;
+    }
+    if (message.startTimeMs !== 0) {
+      obj.startTimeMs = Math.round(message.startTimeMs);
+    }
+    if (message.endTimeMs !== 0) {
+      obj.endTimeMs = Math.round(message.endTimeMs);
+    }
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LookupEventsRequest>): LookupEventsRequest {
+    return LookupEventsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LookupEventsRequest>): LookupEventsRequest {
+    const message = createBaseLookupEventsRequest();
+    message.accountId = object.accountId ?? "";
+    message.userName = object.userName ?? "";
+    message.operation = object.operation ?? "";
+    message.startTimeMs = object.startTimeMs ?? 0;
+    message.endTimeMs = object.endTimeMs ?? 0;
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAuditEvent(): AuditEvent {
+  return {
+    eventId: "",
+    eventTimeMs: 0,
+    accountId: "",
+    principalArn: "",
+    accessKeyId: "",
+    sourceIp: "",
+    operation: "",
+    requestParametersJson: "",
+    errorCode: "",
+    errorName: "",
+    revision: 0,
+  };
+}
+
+export const AuditEvent: MessageFns<AuditEvent> = {
+  encode(message: AuditEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventId !== "") {
+      writer.uint32(10).string(message.eventId);
+    }
+    if (message.eventTimeMs !== 0) {
+      writer.uint32(16).int64(message.eventTimeMs);
+    }
+    if (message.accountId !== "") {
+      writer.uint32(26).string(message.accountId);
+    }
+    if (message.principalArn !== "") {
+      writer.uint32(34).string(message.principalArn);
+    }
+    if (message.accessKeyId !== "") {
+      writer.uint32(42).string(message.accessKeyId);
+    }
+    if (message.sourceIp !== "") {
+      writer.uint32(50).string(message.sourceIp);
+    }
+    if (message.operation !== "") {
+      writer.uint32(58).string(message.operation);
+    }
+    if (message.requestParametersJson !== "") {
+      writer.uint32(66).string(message.requestParametersJson);
+    }
+    if (message.errorCode !== "") {
+      writer.uint32(74).string(message.errorCode);
+    }
+    if (message.errorName !== "") {
+      writer.uint32(82).string(message.errorName);
+    }
+    if (message.revision !== 0) {
+      writer.uint32(88).int64(message.revision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.eventTimeMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.accountId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.principalArn = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.accessKeyId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.sourceIp = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.operation = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.requestParametersJson = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.errorCode = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.errorName = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuditEvent {
+    return {
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+        ? globalThis.String(object.event_id)
+        : "",
+      eventTimeMs: isSet(object.eventTimeMs)
+        ? globalThis.Number(object.eventTimeMs)
+        : isSet(object.event_time_ms)
+        ? globalThis.Number(object.event_time_ms)
+        : 0,
+      accountId: isSet(object.accountId)
+        ? globalThis.String(object.accountId)
+        : isSet(object.account_id)
+        ? globalThis.String(object.account_id)
+        : "",
+      principalArn: isSet(object.principalArn)
+        ? globalThis.String(object.principalArn)
+        : isSet(object.principal_arn)
+        ? globalThis.String(object.principal_arn)
+        : "",
+      accessKeyId: isSet(object.accessKeyId)
+        ? globalThis.String(object.accessKeyId)
+        : isSet(object.access_key_id)
+        ? globalThis.String(object.access_key_id)
+        : "",
+      sourceIp: isSet(object.sourceIp)
+        ? globalThis.String(object.sourceIp)
+        : isSet(object.source_ip)
+        ? globalThis.String(object.source_ip)
+        : "",
+      operation: isSet(object.operation) ? globalThis.String(object.operation) : "",
+      requestParametersJson: isSet(object.requestParametersJson)
+        ? globalThis.String(object.requestParametersJson)
+        : isSet(object.request_parameters_json)
+        ? globalThis.String(object.request_parameters_json)
+        : "",
+      errorCode: isSet(object.errorCode)
+        ? globalThis.String(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.String(object.error_code)
+        : "",
+      errorName: isSet(object.errorName)
+        ? globalThis.String(object.errorName)
+        : isSet(object.error_name)
+        ? globalThis.String(object.error_name)
+        : "",
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+    };
+  },
+
+  toJSON(message: AuditEvent): unknown {
+    const obj: any = {};
+    if (message.eventId !== "") {
+      obj.eventId = message.eventId;
+    }
+    if (message.eventTimeMs !== 0) {
+      obj.eventTimeMs = Math.round(message.eventTimeMs);
+    }
+    if (message.accountId !== "") {
+      obj.accountId = message.accountId;
+    }
+    if (message.principalArn !== "") {
+      obj.principalArn = message.principalArn;
+    }
+    if (message.accessKeyId !== "") {
+      obj.accessKeyId = message.accessKeyId;
+    }
+    if (message.sourceIp !== "") {
+      obj.sourceIp = message.sourceIp;
+    }
+    if (message.operation !== "") {
+      obj.operation = message.operation;
+    }
+    if (message.requestParametersJson !== "") {
+      obj.requestParametersJson = message.requestParametersJson;
+    }
+    if (message.errorCode !== "") {
+      obj.errorCode = message.errorCode;
+    }
+    if (message.errorName !== "") {
+      obj.errorName = message.errorName;
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AuditEvent>): AuditEvent {
+    return AuditEvent.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AuditEvent>): AuditEvent {
+    const message = createBaseAuditEvent();
+    message.eventId = object.eventId ?? "";
+    message.eventTimeMs = object.eventTimeMs ?? 0;
+    message.accountId = object.accountId ?? "";
+    message.principalArn = object.principalArn ?? "";
+    message.accessKeyId = object.accessKeyId ?? "";
+    message.sourceIp = object.sourceIp ?? "";
+    message.operation = object.operation ?? "";
+    message.requestParametersJson = object.requestParametersJson ?? "";
+    message.errorCode = object.errorCode ?? "";
+    message.errorName = object.errorName ?? "";
+    message.revision = object.revision ?? 0;
+    return message;
+  },
+};
+
+function createBaseLookupEventsResponse(): LookupEventsResponse {
+  return { events: [], page: undefined };
+}
+
+export const LookupEventsResponse: MessageFns<LookupEventsResponse> = {
+  encode(message: LookupEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.events) {
+      AuditEvent.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.page !== undefined) {
+      PageResponse.encode(message.page, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LookupEventsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLookupEventsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.events.push(AuditEvent.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.page = PageResponse.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LookupEventsResponse {
+    return {
+      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => AuditEvent.fromJSON(e)) : [],
+      page: isSet(object.page) ? PageResponse.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: LookupEventsResponse): unknown {
+    const obj: any = {};
+    if (message.events?.length) {
+      obj.events = message.events.map((e) => AuditEvent.toJSON(e));
+    }
+    if (message.page !== undefined) {
+      obj.page = PageResponse.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LookupEventsResponse>): LookupEventsResponse {
+    return LookupEventsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LookupEventsResponse>): LookupEventsResponse {
+    const message = createBaseLookupEventsResponse();
+    message.events = object.events?.map((e) => AuditEvent.fromPartial(e)) || [];
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageResponse.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * The single writer of global identity state. Every call is SigV4-signed (metadata
  * `authorization`, `x-amz-date`, `x-amz-security-token`) and authorized against `iam:<Operation>`
@@ -18749,6 +19324,20 @@ export const ControlServiceService = {
       Buffer.from(RotateStsKeysResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RotateStsKeysResponse => RotateStsKeysResponse.decode(value),
   },
+  /**
+   * The audit trail (Gatehouse's CloudTrail): recorded control-plane calls, newest first. Needs
+   * `iam:LookupEvents` on the account's root ARN; the operator sees every account.
+   */
+  lookupEvents: {
+    path: "/gatehouse.v1.ControlService/LookupEvents" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: LookupEventsRequest): Buffer => Buffer.from(LookupEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): LookupEventsRequest => LookupEventsRequest.decode(value),
+    responseSerialize: (value: LookupEventsResponse): Buffer =>
+      Buffer.from(LookupEventsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LookupEventsResponse => LookupEventsResponse.decode(value),
+  },
 } as const;
 
 export interface ControlServiceServer extends UntypedServiceImplementation {
@@ -18944,6 +19533,11 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
    * set. The set travels sealed on the change stream under the system account 000000000000.
    */
   rotateStsKeys: handleUnaryCall<RotateStsKeysRequest, RotateStsKeysResponse>;
+  /**
+   * The audit trail (Gatehouse's CloudTrail): recorded control-plane calls, newest first. Needs
+   * `iam:LookupEvents` on the account's root ARN; the operator sees every account.
+   */
+  lookupEvents: handleUnaryCall<LookupEventsRequest, LookupEventsResponse>;
 }
 
 export interface ControlServiceClient extends Client {
@@ -20588,6 +21182,25 @@ export interface ControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RotateStsKeysResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The audit trail (Gatehouse's CloudTrail): recorded control-plane calls, newest first. Needs
+   * `iam:LookupEvents` on the account's root ARN; the operator sees every account.
+   */
+  lookupEvents(
+    request: LookupEventsRequest,
+    callback: (error: ServiceError | null, response: LookupEventsResponse) => void,
+  ): ClientUnaryCall;
+  lookupEvents(
+    request: LookupEventsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LookupEventsResponse) => void,
+  ): ClientUnaryCall;
+  lookupEvents(
+    request: LookupEventsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LookupEventsResponse) => void,
   ): ClientUnaryCall;
 }
 
