@@ -80,8 +80,8 @@ describe("the operation table", () => {
       "exportAccount:any",
       "listAccountGuardrails:operator",
       "listAccounts:operator",
-      "rotateStsKeys:operator",
       "lookupEvents:any",
+      "rotateStsKeys:operator",
     ]);
   });
 });
