@@ -13,6 +13,7 @@ import {
   Decision,
   ErrorDetail,
   type GetRegionStatusRequest,
+  type PrincipalCheck,
   type SimulateRequest,
 } from "@gatehouse/proto";
 import type { RegionView } from "@gatehouse/view-redis";
@@ -56,6 +57,10 @@ const SERVED_SERVICE = {
   batchAuthorize: {
     ...AuthorizerServiceService.batchAuthorize,
     requestDeserialize: decodeBatchAuthorizeRequest,
+    responseSerialize: encodeBatchAuthorizeResponse,
+  },
+  batchAuthorizePrincipal: {
+    ...AuthorizerServiceService.batchAuthorizePrincipal,
     responseSerialize: encodeBatchAuthorizeResponse,
   },
 } satisfies typeof AuthorizerServiceService;
@@ -281,7 +286,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
           ...(options.clock === undefined ? {} : { clock: options.clock }),
         });
 
-  const responseOf = (r: AuthorizeRequest, d: DecisionResult): AuthorizeResponse => ({
+  const responseOf = (r: { readonly correlationId: string }, d: DecisionResult): AuthorizeResponse => ({
     decision: DECISIONS[d.result.decision],
     explanationJson: d.result.explanation === undefined ? "" : JSON.stringify(d.result.explanation),
     evaluatedAt: { accountId: d.accountId, revision: d.revision },
@@ -301,7 +306,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
     if (now !== undefined) return responseOf(r, now);
     return decider.decide(request).then((d) => responseOf(r, d));
   };
-  const batchError = (one: AuthorizeRequest, i: number, e: unknown): AuthorizeResponse => {
+  const batchError = (one: { readonly correlationId: string }, i: number, e: unknown): AuthorizeResponse => {
     const err = IamError.is(e) && e.code !== "INTERNAL" ? e : undefined;
     if (err === undefined) logger.error({ err: e, index: i }, "unexpected failure in a batch check");
     const wire = err ?? new IamError("ServiceFailure", "internal error");
@@ -355,6 +360,63 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
           } else responses[i] = answered;
         } catch (e) {
           responses[i] = batchError(one, i, e);
+        }
+      }
+      return { responses: waiting ? await Promise.all(responses) : (responses as AuthorizeResponse[]) };
+    }),
+    batchAuthorizePrincipal: unary("BatchAuthorizePrincipal", logger, async (r, call) => {
+      if (r.checks.length > MAX_BATCH) {
+        throw new IamError("InvalidInput", `checks has ${r.checks.length} checks, at most ${MAX_BATCH}`, {
+          field: "checks",
+        });
+      }
+      const deadlineMs = deadlineOf(call);
+      // The shared fields checked and converted once; each check is then the DecisionRequest
+      // BatchAuthorize would make of the check spelled out in full (same fields, same order).
+      const shared = toDecisionRequest(
+        {
+          principal: r.principal,
+          action: "",
+          resource: "",
+          resourceAccount: "",
+          context: r.context,
+          resourcePolicy: "",
+          minRevision: r.minRevision,
+          explain: false,
+          maxStalenessMs: r.maxStalenessMs,
+          correlationId: "",
+        },
+        deadlineMs,
+        "",
+      );
+      const responses: (AuthorizeResponse | Promise<AuthorizeResponse>)[] = new Array(r.checks.length);
+      let waiting = false;
+      for (let i = 0; i < r.checks.length; i++) {
+        const check = r.checks[i] as PrincipalCheck;
+        const request: DecisionRequest = {
+          principal: shared.principal,
+          action: check.action,
+          resource: check.resource,
+          resourceAccount: check.resourceAccount === "" ? undefined : check.resourceAccount,
+          context: shared.context,
+          resourcePolicy: check.resourcePolicy === "" ? undefined : check.resourcePolicy,
+          minRevision: shared.minRevision,
+          maxStalenessMs: shared.maxStalenessMs,
+          explain: false,
+          deadlineMs,
+        };
+        try {
+          const now = decider.tryDecide(request);
+          if (now !== undefined) responses[i] = responseOf(check, now);
+          else {
+            waiting = true;
+            responses[i] = decider.decide(request).then(
+              (d) => responseOf(check, d),
+              (e: unknown) => batchError(check, i, e),
+            );
+          }
+        } catch (e) {
+          responses[i] = batchError(check, i, e);
         }
       }
       return { responses: waiting ? await Promise.all(responses) : (responses as AuthorizeResponse[]) };
