@@ -15,6 +15,7 @@ import {
   ErrorDetail,
   type GetRegionStatusRequest,
   PROTO_DIR,
+  type PrincipalCheck,
   type SimulateRequest,
 } from "@gatehouse/proto";
 import type { RegionView } from "@gatehouse/view-redis";
@@ -29,6 +30,12 @@ import {
 } from "@grpc/grpc-js";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
+import {
+  decodeAuthorizeRequest,
+  decodeBatchAuthorizeRequest,
+  encodeAuthorizeResponse,
+  encodeBatchAuthorizeResponse,
+} from "./authorize-codec.ts";
 import { createDecider, type Decider, type DecisionRequest, type DecisionResult } from "./decider.ts";
 import {
   type AuthenticatedPrincipal,
@@ -41,6 +48,28 @@ import { createStsIssuer, type StsIssuer } from "./sts-issuer.ts";
 import { createStsKeyring } from "./sts-keyring.ts";
 import { createStsService, RAW_STS_SERVICE } from "./sts-service.ts";
 import { createStsCallAuthenticator, createStsSessionResolver } from "./sts-sessions.ts";
+
+/**
+ * AuthorizerService with the decider's own codec for Authorize and BatchAuthorize (the same
+ * messages and bytes as ts-proto's, less work per check: `authorize-codec.ts`).
+ */
+const SERVED_SERVICE = {
+  ...AuthorizerServiceService,
+  authorize: {
+    ...AuthorizerServiceService.authorize,
+    requestDeserialize: decodeAuthorizeRequest,
+    responseSerialize: encodeAuthorizeResponse,
+  },
+  batchAuthorize: {
+    ...AuthorizerServiceService.batchAuthorize,
+    requestDeserialize: decodeBatchAuthorizeRequest,
+    responseSerialize: encodeBatchAuthorizeResponse,
+  },
+  batchAuthorizePrincipal: {
+    ...AuthorizerServiceService.batchAuthorizePrincipal,
+    responseSerialize: encodeBatchAuthorizeResponse,
+  },
+} satisfies typeof AuthorizerServiceService;
 
 /** Checks one BatchAuthorize call may carry. */
 export const MAX_BATCH = 1000;
@@ -290,7 +319,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
           ...(options.clock === undefined ? {} : { clock: options.clock }),
         });
 
-  const responseOf = (r: AuthorizeRequest, d: DecisionResult): AuthorizeResponse => ({
+  const responseOf = (r: { readonly correlationId: string }, d: DecisionResult): AuthorizeResponse => ({
     decision: DECISIONS[d.result.decision],
     explanationJson: d.result.explanation === undefined ? "" : JSON.stringify(d.result.explanation),
     evaluatedAt: { accountId: d.accountId, revision: d.revision },
@@ -310,7 +339,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
     if (now !== undefined) return responseOf(r, now);
     return decider.decide(request).then((d) => responseOf(r, d));
   };
-  const batchError = (one: AuthorizeRequest, i: number, e: unknown): AuthorizeResponse => {
+  const batchError = (one: { readonly correlationId: string }, i: number, e: unknown): AuthorizeResponse => {
     const err = IamError.is(e) && e.code !== "INTERNAL" ? e : undefined;
     if (err === undefined) logger.error({ err: e, index: i }, "unexpected failure in a batch check");
     const wire = err ?? new IamError("ServiceFailure", "internal error");
@@ -364,6 +393,64 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
           } else responses[i] = answered;
         } catch (e) {
           responses[i] = batchError(one, i, e);
+        }
+      }
+      return { responses: waiting ? await Promise.all(responses) : (responses as AuthorizeResponse[]) };
+    }),
+    batchAuthorizePrincipal: unary("BatchAuthorizePrincipal", logger, async (r, call) => {
+      if (r.checks.length > MAX_BATCH) {
+        throw new IamError("InvalidInput", `checks has ${r.checks.length} checks, at most ${MAX_BATCH}`, {
+          field: "checks",
+        });
+      }
+      const deadlineMs = deadlineOf(call);
+      // The shared fields checked and converted once; each check is then the DecisionRequest
+      // BatchAuthorize would make of the check spelled out in full (same fields, same order).
+      const shared = toDecisionRequest(
+        {
+          principal: r.principal,
+          action: "",
+          resource: "",
+          resourceAccount: "",
+          context: r.context,
+          resourcePolicy: "",
+          minRevision: r.minRevision,
+          explain: false,
+          maxStalenessMs: r.maxStalenessMs,
+          correlationId: "",
+          sessionToken: "",
+        },
+        deadlineMs,
+        "",
+      );
+      const responses: (AuthorizeResponse | Promise<AuthorizeResponse>)[] = new Array(r.checks.length);
+      let waiting = false;
+      for (let i = 0; i < r.checks.length; i++) {
+        const check = r.checks[i] as PrincipalCheck;
+        const request: DecisionRequest = {
+          principal: shared.principal,
+          action: check.action,
+          resource: check.resource,
+          resourceAccount: check.resourceAccount === "" ? undefined : check.resourceAccount,
+          context: shared.context,
+          resourcePolicy: check.resourcePolicy === "" ? undefined : check.resourcePolicy,
+          minRevision: shared.minRevision,
+          maxStalenessMs: shared.maxStalenessMs,
+          explain: false,
+          deadlineMs,
+        };
+        try {
+          const now = decider.tryDecide(request);
+          if (now !== undefined) responses[i] = responseOf(check, now);
+          else {
+            waiting = true;
+            responses[i] = decider.decide(request).then(
+              (d) => responseOf(check, d),
+              (e: unknown) => batchError(check, i, e),
+            );
+          }
+        } catch (e) {
+          responses[i] = batchError(check, i, e);
         }
       }
       return { responses: waiting ? await Promise.all(responses) : (responses as AuthorizeResponse[]) };
@@ -498,7 +585,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
   };
 
   const server = new Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024, "grpc.enable_channelz": 0 });
-  server.addService(AuthorizerServiceService, implementation);
+  server.addService(SERVED_SERVICE, implementation);
   if (sts !== undefined) {
     server.addService(
       RAW_STS_SERVICE,

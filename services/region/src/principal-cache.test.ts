@@ -28,6 +28,29 @@ describe("PrincipalCache (L1)", () => {
     expect(c.get(entry("a", 1).arn)?.name).toBe("a");
   });
 
+  it("keeps the LRU order when one principal is asked again and again (the most recent is not moved)", () => {
+    const c = new PrincipalCache(250);
+    const a = entry("a", 1);
+    c.set(a, c.generation);
+    c.get(a.arn);
+    c.set(entry("b", 1), c.generation);
+    // a is used after b was cached: b is now the least recently used.
+    for (let i = 0; i < 5; i++) expect(c.get(a.arn)).toBe(a);
+    c.set(entry("c", 1), c.generation);
+    expect(c.get(entry("b", 1).arn)).toBeUndefined();
+    expect(c.get(a.arn)).toBe(a);
+    // Dropped while the most recent, then cached anew: moved again once others are used.
+    c.invalidate("111122223333", 2, false, [a.arn]);
+    const a2 = entry("a", 2);
+    c.set(a2, c.generation);
+    c.get(entry("c", 1).arn);
+    c.get(a2.arn);
+    c.set(entry("d", 1), c.generation);
+    expect(c.get(entry("c", 1).arn)).toBeUndefined();
+    expect(c.get(a2.arn)).toBe(a2);
+    expect(c.hits).toBe(10);
+  });
+
   it("an invalidation drops exactly the principals it names, if compiled below its revision", () => {
     const c = new PrincipalCache(10_000);
     c.set(entry("a", 3), c.generation);

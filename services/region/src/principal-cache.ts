@@ -16,6 +16,13 @@ export class PrincipalCache {
   readonly #accountInvalidatedAt = new Map<string, number>();
   #bytes = 0;
   #generation = 0;
+  /**
+   * The entry last in the Map's order, when known. Moving it to the end would change nothing, and
+   * would cost much: a Map keeps each deleted slot in its key's hash chain until it rehashes, so
+   * one principal asked again and again (a batch of one principal's checks) makes its own chain
+   * longer with every delete-and-set, and every lookup of it walks that chain.
+   */
+  #last: CompiledPrincipal | undefined;
   hits = 0;
   misses = 0;
 
@@ -38,9 +45,11 @@ export class PrincipalCache {
       return undefined;
     }
     this.hits++;
+    if (hit === this.#last) return hit;
     // Re-insert: Map order is the LRU order.
     this.#entries.delete(arn);
     this.#entries.set(arn, hit);
+    this.#last = hit;
     return hit;
   }
 
@@ -78,6 +87,7 @@ export class PrincipalCache {
     if (entry.revision < stale) return;
     this.#drop(entry.arn);
     this.#entries.set(entry.arn, entry);
+    this.#last = entry;
     this.#bytes += entry.bytes;
     for (const [arn, e] of this.#entries) {
       if (this.#bytes <= this.#maxBytes || e === entry) break;
@@ -115,6 +125,7 @@ export class PrincipalCache {
   /** Forgets everything (the notification stream was interrupted: invalidations may be lost). */
   clear(): void {
     this.#entries.clear();
+    this.#last = undefined;
     this.#bytes = 0;
   }
 
@@ -122,6 +133,7 @@ export class PrincipalCache {
     const e = this.#entries.get(arn);
     if (e === undefined) return;
     this.#entries.delete(arn);
+    if (e === this.#last) this.#last = undefined;
     this.#bytes -= e.bytes;
   }
 }

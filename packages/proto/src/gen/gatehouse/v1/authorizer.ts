@@ -243,6 +243,32 @@ export interface BatchAuthorizeResponse {
   responses: AuthorizeResponse[];
 }
 
+/**
+ * At most 1,000 checks (more: INVALID_ARGUMENT); answers come in check order. The shared fields
+ * mean what AuthorizeRequest's of the same name mean, for every check.
+ */
+export interface BatchAuthorizePrincipalRequest {
+  principal?: Principal | undefined;
+  context: { [key: string]: ContextValue };
+  minRevision?: Revision | undefined;
+  maxStalenessMs: number;
+  checks: PrincipalCheck[];
+}
+
+export interface BatchAuthorizePrincipalRequest_ContextEntry {
+  key: string;
+  value?: ContextValue | undefined;
+}
+
+/** One check of a BatchAuthorizePrincipalRequest: AuthorizeRequest's fields of the same name. */
+export interface PrincipalCheck {
+  action: string;
+  resource: string;
+  resourceAccount: string;
+  resourcePolicy: string;
+  correlationId: string;
+}
+
 export interface SimulateRequest {
   principal?: Principal | undefined;
   actions: string[];
@@ -2322,6 +2348,418 @@ export const BatchAuthorizeResponse: MessageFns<BatchAuthorizeResponse> = {
   },
 };
 
+function createBaseBatchAuthorizePrincipalRequest(): BatchAuthorizePrincipalRequest {
+  return { principal: undefined, context: {}, minRevision: undefined, maxStalenessMs: 0, checks: [] };
+}
+
+export const BatchAuthorizePrincipalRequest: MessageFns<BatchAuthorizePrincipalRequest> = {
+  encode(message: BatchAuthorizePrincipalRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.principal !== undefined) {
+      Principal.encode(message.principal, writer.uint32(10).fork()).join();
+    }
+    globalThis.Object.entries(message.context).forEach(([key, value]: [string, ContextValue]) => {
+      BatchAuthorizePrincipalRequest_ContextEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
+    });
+    if (message.minRevision !== undefined) {
+      Revision.encode(message.minRevision, writer.uint32(26).fork()).join();
+    }
+    if (message.maxStalenessMs !== 0) {
+      writer.uint32(32).uint32(message.maxStalenessMs);
+    }
+    for (const v of message.checks) {
+      PrincipalCheck.encode(v!, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchAuthorizePrincipalRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchAuthorizePrincipalRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.principal = Principal.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const entry2 = BatchAuthorizePrincipalRequest_ContextEntry.decode(reader, reader.uint32());
+            if (entry2.value !== undefined) {
+              message.context[entry2.key] = entry2.value;
+            }
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.minRevision = Revision.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxStalenessMs = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.checks.push(PrincipalCheck.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchAuthorizePrincipalRequest {
+    return {
+      principal: isSet(object.principal) ? Principal.fromJSON(object.principal) : undefined,
+      context: isObject(object.context)
+        ? (globalThis.Object.entries(object.context) as [string, any][]).reduce(
+          (acc: { [key: string]: ContextValue }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: ContextValue.fromJSON(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      minRevision: isSet(object.minRevision)
+        ? Revision.fromJSON(object.minRevision)
+        : isSet(object.min_revision)
+        ? Revision.fromJSON(object.min_revision)
+        : undefined,
+      maxStalenessMs: isSet(object.maxStalenessMs)
+        ? globalThis.Number(object.maxStalenessMs)
+        : isSet(object.max_staleness_ms)
+        ? globalThis.Number(object.max_staleness_ms)
+        : 0,
+      checks: globalThis.Array.isArray(object?.checks) ? object.checks.map((e: any) => PrincipalCheck.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: BatchAuthorizePrincipalRequest): unknown {
+    const obj: any = {};
+    if (message.principal !== undefined) {
+      obj.principal = Principal.toJSON(message.principal);
+    }
+    if (message.context) {
+      const entries = globalThis.Object.entries(message.context) as [string, ContextValue][];
+      if (entries.length > 0) {
+        obj.context = {};
+        entries.forEach(([k, v]) => {
+          obj.context[k] = ContextValue.toJSON(v);
+        });
+      }
+    }
+    if (message.minRevision !== undefined) {
+      obj.minRevision = Revision.toJSON(message.minRevision);
+    }
+    if (message.maxStalenessMs !== 0) {
+      obj.maxStalenessMs = Math.round(message.maxStalenessMs);
+    }
+    if (message.checks?.length) {
+      obj.checks = message.checks.map((e) => PrincipalCheck.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BatchAuthorizePrincipalRequest>): BatchAuthorizePrincipalRequest {
+    return BatchAuthorizePrincipalRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BatchAuthorizePrincipalRequest>): BatchAuthorizePrincipalRequest {
+    const message = createBaseBatchAuthorizePrincipalRequest();
+    message.principal = (object.principal !== undefined && object.principal !== null)
+      ? Principal.fromPartial(object.principal)
+      : undefined;
+    message.context = (globalThis.Object.entries(object.context ?? {}) as [string, ContextValue][]).reduce(
+      (acc: { [key: string]: ContextValue }, [key, value]: [string, ContextValue]) => {
+        if (value !== undefined) {
+          acc[key] = ContextValue.fromPartial(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.minRevision = (object.minRevision !== undefined && object.minRevision !== null)
+      ? Revision.fromPartial(object.minRevision)
+      : undefined;
+    message.maxStalenessMs = object.maxStalenessMs ?? 0;
+    message.checks = object.checks?.map((e) => PrincipalCheck.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBatchAuthorizePrincipalRequest_ContextEntry(): BatchAuthorizePrincipalRequest_ContextEntry {
+  return { key: "", value: undefined };
+}
+
+export const BatchAuthorizePrincipalRequest_ContextEntry: MessageFns<BatchAuthorizePrincipalRequest_ContextEntry> = {
+  encode(
+    message: BatchAuthorizePrincipalRequest_ContextEntry,
+    writer: BinaryWriter = new BinaryWriter(),
+  ): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== undefined) {
+      ContextValue.encode(message.value, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchAuthorizePrincipalRequest_ContextEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchAuthorizePrincipalRequest_ContextEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = ContextValue.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchAuthorizePrincipalRequest_ContextEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? ContextValue.fromJSON(object.value) : undefined,
+    };
+  },
+
+  toJSON(message: BatchAuthorizePrincipalRequest_ContextEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== undefined) {
+      obj.value = ContextValue.toJSON(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BatchAuthorizePrincipalRequest_ContextEntry>): BatchAuthorizePrincipalRequest_ContextEntry {
+    return BatchAuthorizePrincipalRequest_ContextEntry.fromPartial(base ?? {});
+  },
+  fromPartial(
+    object: DeepPartial<BatchAuthorizePrincipalRequest_ContextEntry>,
+  ): BatchAuthorizePrincipalRequest_ContextEntry {
+    const message = createBaseBatchAuthorizePrincipalRequest_ContextEntry();
+    message.key = object.key ?? "";
+    message.value = (object.value !== undefined && object.value !== null)
+      ? ContextValue.fromPartial(object.value)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePrincipalCheck(): PrincipalCheck {
+  return { action: "", resource: "", resourceAccount: "", resourcePolicy: "", correlationId: "" };
+}
+
+export const PrincipalCheck: MessageFns<PrincipalCheck> = {
+  encode(message: PrincipalCheck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.action !== "") {
+      writer.uint32(10).string(message.action);
+    }
+    if (message.resource !== "") {
+      writer.uint32(18).string(message.resource);
+    }
+    if (message.resourceAccount !== "") {
+      writer.uint32(26).string(message.resourceAccount);
+    }
+    if (message.resourcePolicy !== "") {
+      writer.uint32(34).string(message.resourcePolicy);
+    }
+    if (message.correlationId !== "") {
+      writer.uint32(42).string(message.correlationId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PrincipalCheck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePrincipalCheck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.resource = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.resourceAccount = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.resourcePolicy = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.correlationId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PrincipalCheck {
+    return {
+      action: isSet(object.action) ? globalThis.String(object.action) : "",
+      resource: isSet(object.resource) ? globalThis.String(object.resource) : "",
+      resourceAccount: isSet(object.resourceAccount)
+        ? globalThis.String(object.resourceAccount)
+        : isSet(object.resource_account)
+        ? globalThis.String(object.resource_account)
+        : "",
+      resourcePolicy: isSet(object.resourcePolicy)
+        ? globalThis.String(object.resourcePolicy)
+        : isSet(object.resource_policy)
+        ? globalThis.String(object.resource_policy)
+        : "",
+      correlationId: isSet(object.correlationId)
+        ? globalThis.String(object.correlationId)
+        : isSet(object.correlation_id)
+        ? globalThis.String(object.correlation_id)
+        : "",
+    };
+  },
+
+  toJSON(message: PrincipalCheck): unknown {
+    const obj: any = {};
+    if (message.action !== "") {
+      obj.action = message.action;
+    }
+    if (message.resource !== "") {
+      obj.resource = message.resource;
+    }
+    if (message.resourceAccount !== "") {
+      obj.resourceAccount = message.resourceAccount;
+    }
+    if (message.resourcePolicy !== "") {
+      obj.resourcePolicy = message.resourcePolicy;
+    }
+    if (message.correlationId !== "") {
+      obj.correlationId = message.correlationId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PrincipalCheck>): PrincipalCheck {
+    return PrincipalCheck.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PrincipalCheck>): PrincipalCheck {
+    const message = createBasePrincipalCheck();
+    message.action = object.action ?? "";
+    message.resource = object.resource ?? "";
+    message.resourceAccount = object.resourceAccount ?? "";
+    message.resourcePolicy = object.resourcePolicy ?? "";
+    message.correlationId = object.correlationId ?? "";
+    return message;
+  },
+};
+
 function createBaseSimulateRequest(): SimulateRequest {
   return {
     principal: undefined,
@@ -3733,6 +4171,22 @@ export const AuthorizerServiceService = {
       Buffer.from(GetRegionStatusResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetRegionStatusResponse => GetRegionStatusResponse.decode(value),
   },
+  /**
+   * BatchAuthorize's compact form: one principal asks many checks under one context. Each answer
+   * is exactly BatchAuthorize's for the AuthorizeRequest made of the shared fields and the check's
+   * own (explain false); a bad shared field fails the call (INVALID_ARGUMENT naming it).
+   */
+  batchAuthorizePrincipal: {
+    path: "/gatehouse.v1.AuthorizerService/BatchAuthorizePrincipal" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: BatchAuthorizePrincipalRequest): Buffer =>
+      Buffer.from(BatchAuthorizePrincipalRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BatchAuthorizePrincipalRequest => BatchAuthorizePrincipalRequest.decode(value),
+    responseSerialize: (value: BatchAuthorizeResponse): Buffer =>
+      Buffer.from(BatchAuthorizeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BatchAuthorizeResponse => BatchAuthorizeResponse.decode(value),
+  },
 } as const;
 
 export interface AuthorizerServiceServer extends UntypedServiceImplementation {
@@ -3746,6 +4200,12 @@ export interface AuthorizerServiceServer extends UntypedServiceImplementation {
   authenticateAndAuthorize: handleUnaryCall<AuthenticateAndAuthorizeRequest, AuthenticateAndAuthorizeResponse>;
   /** What this region has applied and how fresh it is, as the answering decider sees it. */
   getRegionStatus: handleUnaryCall<GetRegionStatusRequest, GetRegionStatusResponse>;
+  /**
+   * BatchAuthorize's compact form: one principal asks many checks under one context. Each answer
+   * is exactly BatchAuthorize's for the AuthorizeRequest made of the shared fields and the check's
+   * own (explain false); a bad shared field fails the call (INVALID_ARGUMENT naming it).
+   */
+  batchAuthorizePrincipal: handleUnaryCall<BatchAuthorizePrincipalRequest, BatchAuthorizeResponse>;
 }
 
 export interface AuthorizerServiceClient extends Client {
@@ -3842,6 +4302,26 @@ export interface AuthorizerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetRegionStatusResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * BatchAuthorize's compact form: one principal asks many checks under one context. Each answer
+   * is exactly BatchAuthorize's for the AuthorizeRequest made of the shared fields and the check's
+   * own (explain false); a bad shared field fails the call (INVALID_ARGUMENT naming it).
+   */
+  batchAuthorizePrincipal(
+    request: BatchAuthorizePrincipalRequest,
+    callback: (error: ServiceError | null, response: BatchAuthorizeResponse) => void,
+  ): ClientUnaryCall;
+  batchAuthorizePrincipal(
+    request: BatchAuthorizePrincipalRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: BatchAuthorizeResponse) => void,
+  ): ClientUnaryCall;
+  batchAuthorizePrincipal(
+    request: BatchAuthorizePrincipalRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: BatchAuthorizeResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,0 +1,157 @@
+import {
+  AuthorizeRequest,
+  AuthorizeResponse,
+  BatchAuthorizeRequest,
+  BatchAuthorizeResponse,
+  type ContextValue,
+  Decision,
+} from "@gatehouse/proto";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  decodeAuthorizeRequest,
+  decodeBatchAuthorizeRequest,
+  encodeAuthorizeResponse,
+  encodeBatchAuthorizeResponse,
+} from "./authorize-codec.ts";
+
+// Mostly ASCII (the fast path), sometimes any text (ts-proto's path), sometimes empty (omitted on the wire).
+const text = fc.oneof(
+  { weight: 6, arbitrary: fc.string({ unit: "grapheme-ascii", maxLength: 40 }) },
+  { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 8 }) },
+  { weight: 2, arbitrary: fc.constant("") },
+);
+const revision = fc.oneof(fc.nat({ max: 300 }), fc.nat(), fc.maxSafeNat());
+const contextValue: fc.Arbitrary<ContextValue> = fc.oneof(
+  fc.record({ kind: fc.record({ $case: fc.constant("stringValue" as const), value: text }) }),
+  fc.record({ kind: fc.record({ $case: fc.constant("numberValue" as const), value: fc.double() }) }),
+  fc.record({ kind: fc.record({ $case: fc.constant("boolValue" as const), value: fc.boolean() }) }),
+  fc.record({
+    kind: fc.record({
+      $case: fc.constant("listValue" as const),
+      value: fc.record({ values: fc.array(text, { maxLength: 4 }) }),
+    }),
+  }),
+  fc.constant({ kind: undefined }),
+);
+const request: fc.Arbitrary<AuthorizeRequest> = fc.record({
+  principal: fc.option(
+    fc.record({
+      kind: fc.option(
+        fc.oneof(
+          fc.record({ $case: fc.constant("arn" as const), value: text }),
+          fc.record({ $case: fc.constant("accessKeyId" as const), value: text }),
+        ),
+        { nil: undefined },
+      ),
+    }),
+    { nil: undefined },
+  ),
+  action: text,
+  resource: text,
+  resourceAccount: text,
+  context: fc.dictionary(text, contextValue, { maxKeys: 5 }),
+  resourcePolicy: text,
+  minRevision: fc.option(fc.record({ accountId: text, revision }), { nil: undefined }),
+  explain: fc.boolean(),
+  maxStalenessMs: fc.oneof(fc.nat({ max: 100_000 }), fc.nat({ max: 0xffffffff })),
+  correlationId: text,
+  sessionToken: text,
+});
+const response: fc.Arbitrary<AuthorizeResponse> = fc.record({
+  decision: fc.constantFrom(
+    Decision.DECISION_UNSPECIFIED,
+    Decision.DECISION_ALLOW,
+    Decision.DECISION_EXPLICIT_DENY,
+    Decision.DECISION_IMPLICIT_DENY,
+  ),
+  explanationJson: text,
+  evaluatedAt: fc.option(fc.record({ accountId: text, revision }), { nil: undefined }),
+  correlationId: text,
+  error: fc.option(
+    fc.record({
+      code: fc.nat({ max: 16 }),
+      message: text,
+      detail: fc.option(fc.record({ awsName: text, field: text, findings: fc.constant([]) }), { nil: undefined }),
+    }),
+    { freq: 8, nil: undefined },
+  ),
+});
+
+/** ts-proto's outcome and ours: the same message, or both throw. */
+function same<T>(decode: (b: Uint8Array) => T, reference: (b: Uint8Array) => T, bytes: Uint8Array): void {
+  let expected: { value: T } | { error: unknown };
+  try {
+    expected = { value: reference(bytes) };
+  } catch (error) {
+    expected = { error };
+  }
+  if ("error" in expected) expect(() => decode(bytes)).toThrow();
+  else expect(decode(bytes)).toStrictEqual(expected.value);
+}
+
+describe("the decider's Authorize codec", () => {
+  it("decodes every AuthorizeRequest as ts-proto does", () => {
+    fc.assert(
+      fc.property(request, (r) => {
+        const bytes = AuthorizeRequest.encode(r).finish();
+        same(decodeAuthorizeRequest, (b) => AuthorizeRequest.decode(b), bytes);
+        same(decodeAuthorizeRequest, (b) => AuthorizeRequest.decode(b), Buffer.from(bytes));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("decodes every BatchAuthorizeRequest as ts-proto does", () => {
+    fc.assert(
+      fc.property(fc.array(request, { maxLength: 6 }), (requests) => {
+        const bytes = Buffer.from(BatchAuthorizeRequest.encode({ requests }).finish());
+        same(decodeBatchAuthorizeRequest, (b) => BatchAuthorizeRequest.decode(b), bytes);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("agrees with ts-proto on damaged and arbitrary bytes (the same message or both refuse)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(request, { minLength: 1, maxLength: 3 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat({ max: 255 })), { minLength: 1, maxLength: 3 }),
+        fc.nat(),
+        (requests, edits, cut) => {
+          const bytes = Buffer.from(BatchAuthorizeRequest.encode({ requests }).finish());
+          for (const [at, value] of edits) bytes[at % bytes.length] = value;
+          const damaged = bytes.subarray(0, bytes.length - (cut % 3));
+          same(decodeBatchAuthorizeRequest, (b) => BatchAuthorizeRequest.decode(b), damaged);
+          const one = damaged.subarray(2);
+          same(decodeAuthorizeRequest, (b) => AuthorizeRequest.decode(b), one);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        same(decodeBatchAuthorizeRequest, (b) => BatchAuthorizeRequest.decode(b), Buffer.from(bytes));
+        same(decodeAuthorizeRequest, (b) => AuthorizeRequest.decode(b), Buffer.from(bytes));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("encodes every AuthorizeResponse and BatchAuthorizeResponse to ts-proto's bytes", () => {
+    fc.assert(
+      fc.property(response, (r) => {
+        expect(encodeAuthorizeResponse(r)).toEqual(Buffer.from(AuthorizeResponse.encode(r).finish()));
+      }),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(fc.array(response, { maxLength: 6 }), (responses) => {
+        expect(encodeBatchAuthorizeResponse({ responses })).toEqual(
+          Buffer.from(BatchAuthorizeResponse.encode({ responses }).finish()),
+        );
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});

@@ -1,0 +1,283 @@
+import type { PolicyState, TypedEntity, UserState } from "@gatehouse/events";
+import {
+  type AuthorizeRequest,
+  AuthorizerServiceClient,
+  BatchAuthorizePrincipalRequest,
+  BatchAuthorizeRequest,
+  type BatchAuthorizeResponse,
+  type ContextValue,
+  Decision,
+  type PrincipalCheck,
+} from "@gatehouse/proto";
+import { createTestKeyPrefix, testRedis } from "@gatehouse/testkit";
+import { createRegionView, type RegionView } from "@gatehouse/view-redis";
+import { credentials, type ServiceError, status } from "@grpc/grpc-js";
+import type { Redis } from "ioredis";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DeciderServer, startDeciderServer } from "./decider-server.ts";
+
+const ACCT = "444455556666";
+const arnOf = (kind: string, name: string) => `arn:aws:iam::${ACCT}:${kind}/${name}`;
+const doc = (statements: object[]) => JSON.stringify({ Version: "2012-10-17", Statement: statements });
+
+function user(name: string, o: Partial<UserState> = {}): TypedEntity {
+  const state: UserState = {
+    accountId: ACCT,
+    userId: `AIDA${name.toUpperCase()}`,
+    userName: name,
+    path: "/",
+    arn: arnOf("user", name),
+    createdAtMs: 1,
+    tags: [],
+    permissionsBoundaryArn: null,
+    groups: [],
+    attachedPolicies: [],
+    inlinePolicies: [],
+    ...o,
+  };
+  return { kind: "user", id: state.userId, state };
+}
+function policy(name: string, document: string): TypedEntity & { kind: "policy"; state: PolicyState } {
+  const state: PolicyState = {
+    accountId: ACCT,
+    policyId: `ANPA${name.toUpperCase()}`,
+    policyName: name,
+    path: "/",
+    arn: arnOf("policy", name),
+    description: "",
+    defaultVersionId: "v1",
+    createdAtMs: 1,
+    updatedAtMs: 1,
+    tags: [],
+    versions: [{ versionId: "v1", document, isDefault: true, createdAtMs: 1 }],
+  };
+  return { kind: "policy", id: state.policyId, state };
+}
+
+describe("BatchAuthorizePrincipal (real Redis, gRPC)", () => {
+  const keys = createTestKeyPrefix({ prefix: "batchprincipal" });
+  let redis: Redis;
+  let view: RegionView;
+  let server: DeciderServer;
+  let client: AuthorizerServiceClient;
+  let revision = 0;
+  const apply = async (...entities: TypedEntity[]) => {
+    revision++;
+    expect((await view.applyRevision(ACCT, revision, "e", entities)).kind).toBe("applied");
+    return revision;
+  };
+  const compact = (r: Partial<BatchAuthorizePrincipalRequest>) =>
+    new Promise<BatchAuthorizeResponse>((resolve, reject) =>
+      client.batchAuthorizePrincipal(BatchAuthorizePrincipalRequest.fromPartial(r), (err, res) =>
+        err === null ? resolve(res) : reject(err),
+      ),
+    );
+  const general = (requests: AuthorizeRequest[]) =>
+    new Promise<BatchAuthorizeResponse>((resolve, reject) =>
+      client.batchAuthorize(BatchAuthorizeRequest.fromPartial({ requests }), (err, res) =>
+        err === null ? resolve(res) : reject(err),
+      ),
+    );
+  /** The compact request spelled out as BatchAuthorize's checks. */
+  const expanded = (r: BatchAuthorizePrincipalRequest): AuthorizeRequest[] =>
+    r.checks.map((c) => ({
+      principal: r.principal,
+      context: r.context,
+      minRevision: r.minRevision,
+      maxStalenessMs: r.maxStalenessMs,
+      explain: false,
+      sessionToken: "",
+      ...c,
+    }));
+  const failure = async (p: Promise<unknown>) => {
+    const e = await p.then(
+      () => undefined,
+      (x: unknown) => x as ServiceError,
+    );
+    if (e === undefined) throw new Error("expected the call to fail");
+    return e;
+  };
+
+  beforeAll(async () => {
+    redis = testRedis();
+    view = createRegionView({ redis, keyPrefix: keys.prefix });
+    await view.ensureGeneration();
+    server = await startDeciderServer({
+      view,
+      subscriber: testRedis(),
+      listen: { host: "127.0.0.1", port: 0 },
+      region: "eu-west-1",
+      l1MaxBytes: 1 << 20,
+      logger: pino({ level: "silent" }),
+    });
+    client = new AuthorizerServiceClient(`127.0.0.1:${server.port}`, credentials.createInsecure());
+    const p = policy(
+      "mixed",
+      doc([
+        { Effect: "Allow", Action: "s3:*", Resource: "arn:aws:s3:::data/*" },
+        { Effect: "Deny", Action: "s3:DeleteObject", Resource: "*" },
+        {
+          Effect: "Allow",
+          Action: "sqs:SendMessage",
+          Resource: "*",
+          Condition: { IpAddress: { "aws:SourceIp": "10.0.0.0/8" }, StringEquals: { "aws:PrincipalTag/team": "red" } },
+        },
+        {
+          Effect: "Allow",
+          Action: "kms:Decrypt",
+          Resource: "*",
+          Condition: { Bool: { "aws:SecureTransport": "true" } },
+        },
+      ]),
+    );
+    await apply(
+      p,
+      user("ann", {
+        tags: [{ key: "team", value: "red" }],
+        attachedPolicies: [{ policyId: p.id, policyArn: p.state.arn }],
+      }),
+    );
+  });
+  afterAll(async () => {
+    client.close();
+    await server.close();
+    await redis.quit();
+    await keys.cleanup();
+  });
+
+  const checks: PrincipalCheck[] = [
+    {
+      action: "s3:GetObject",
+      resource: "arn:aws:s3:::data/a",
+      resourceAccount: "",
+      resourcePolicy: "",
+      correlationId: "1",
+    },
+    {
+      action: "s3:DeleteObject",
+      resource: "arn:aws:s3:::data/a",
+      resourceAccount: "",
+      resourcePolicy: "",
+      correlationId: "2",
+    },
+    {
+      action: "sqs:SendMessage",
+      resource: `arn:aws:sqs:eu-west-1:${ACCT}:q`,
+      resourceAccount: "",
+      resourcePolicy: "",
+      correlationId: "3",
+    },
+    { action: "kms:Decrypt", resource: "*", resourceAccount: "", resourcePolicy: "", correlationId: "4" },
+    { action: "ec2:RunInstances", resource: "*", resourceAccount: "", resourcePolicy: "", correlationId: "5" },
+    // Cross-account without a resource policy, then with an inline one naming the principal.
+    {
+      action: "s3:GetObject",
+      resource: "arn:aws:s3:::data/b",
+      resourceAccount: "999988887777",
+      resourcePolicy: "",
+      correlationId: "6",
+    },
+    {
+      action: "s3:GetObject",
+      resource: "arn:aws:s3:::data/b",
+      resourceAccount: "999988887777",
+      resourcePolicy: doc([
+        { Effect: "Allow", Principal: { AWS: arnOf("user", "ann") }, Action: "s3:GetObject", Resource: "*" },
+      ]),
+      correlationId: "7",
+    },
+    // Per-check errors: a missing action, a bad inline policy, a stored policy that is not there.
+    { action: "", resource: "*", resourceAccount: "", resourcePolicy: "", correlationId: "8" },
+    { action: "s3:GetObject", resource: "*", resourceAccount: "", resourcePolicy: "{not json", correlationId: "9" },
+    {
+      action: "s3:GetObject",
+      resource: "*",
+      resourceAccount: "",
+      resourcePolicy: "arn:aws:s3:::nowhere",
+      correlationId: "10",
+    },
+  ];
+  const contexts: Record<string, ContextValue>[] = [
+    {},
+    {
+      "aws:SourceIp": { kind: { $case: "stringValue", value: "10.1.2.3" } },
+      "aws:SecureTransport": { kind: { $case: "boolValue", value: true } },
+    },
+    { "aws:SourceIp": { kind: { $case: "stringValue", value: "203.0.113.7" } } },
+  ];
+
+  it("answers each check exactly as BatchAuthorize answers the check spelled out in full", async () => {
+    for (const name of ["ann", "nobody"]) {
+      for (const context of contexts) {
+        const r = BatchAuthorizePrincipalRequest.fromPartial({
+          principal: { kind: { $case: "arn", value: arnOf("user", name) } },
+          context,
+          checks,
+        });
+        const [a, b] = await Promise.all([compact(r), general(expanded(r))]);
+        expect(a).toEqual(b);
+        expect(a.responses.map((x) => x.correlationId)).toEqual(checks.map((c) => c.correlationId));
+      }
+    }
+    // What the mix covers (so that equality above is not between two empty answers).
+    const ann = await compact({
+      principal: { kind: { $case: "arn", value: arnOf("user", "ann") } },
+      context: contexts[1],
+      checks,
+    });
+    expect(ann.responses.map((x) => x.error?.code ?? x.decision)).toEqual([
+      Decision.DECISION_ALLOW,
+      Decision.DECISION_EXPLICIT_DENY,
+      Decision.DECISION_ALLOW,
+      Decision.DECISION_ALLOW,
+      Decision.DECISION_IMPLICIT_DENY,
+      Decision.DECISION_IMPLICIT_DENY,
+      Decision.DECISION_ALLOW,
+      status.INVALID_ARGUMENT,
+      status.INVALID_ARGUMENT,
+      status.NOT_FOUND,
+    ]);
+  });
+
+  it("waits for min_revision like BatchAuthorize, and answers at the revision applied", async () => {
+    const r = BatchAuthorizePrincipalRequest.fromPartial({
+      principal: { kind: { $case: "arn", value: arnOf("user", "ann") } },
+      minRevision: { accountId: ACCT, revision: revision + 1 },
+      checks: checks.slice(0, 3),
+    });
+    const waiting = Promise.all([compact(r), general(expanded(r))]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const at = await apply(user("ann", { tags: [{ key: "team", value: "red" }] }));
+    const [a, b] = await waiting;
+    expect(a).toEqual(b);
+    expect(a.responses.map((x) => [x.decision, Number(x.evaluatedAt?.revision)])).toEqual([
+      [Decision.DECISION_IMPLICIT_DENY, at],
+      [Decision.DECISION_IMPLICIT_DENY, at],
+      [Decision.DECISION_IMPLICIT_DENY, at],
+    ]);
+  });
+
+  it("refuses a missing principal and more than 1,000 checks as INVALID_ARGUMENT; a reserved context key per check", async () => {
+    const noPrincipal = await failure(compact({ checks: checks.slice(0, 1) }));
+    expect(noPrincipal.code).toBe(status.INVALID_ARGUMENT);
+    expect(noPrincipal.details).toContain("principal is required");
+    // A context key the region fills is each check's error, as in BatchAuthorize.
+    const reserved = BatchAuthorizePrincipalRequest.fromPartial({
+      principal: { kind: { $case: "arn", value: arnOf("user", "ann") } },
+      context: { "aws:PrincipalArn": { kind: { $case: "stringValue", value: "x" } } },
+      checks: checks.slice(0, 2),
+    });
+    const [a, b] = await Promise.all([compact(reserved), general(expanded(reserved))]);
+    expect(a).toEqual(b);
+    expect(a.responses.map((x) => x.error?.code)).toEqual([status.INVALID_ARGUMENT, status.INVALID_ARGUMENT]);
+    const many = await failure(
+      compact({
+        principal: { kind: { $case: "arn", value: arnOf("user", "ann") } },
+        checks: Array.from({ length: 1001 }, () => checks[0] as PrincipalCheck),
+      }),
+    );
+    expect(many.code).toBe(status.INVALID_ARGUMENT);
+    expect(many.details).toContain("at most 1000");
+  });
+});
