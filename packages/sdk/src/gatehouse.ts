@@ -356,6 +356,8 @@ class SharedState {
       endpoints,
       credentials: this.#credentials,
       signingRegion,
+      // The region verifies STS calls as AWS STS does: scoped to the signing name `sts`.
+      ...((service as unknown) === StsServiceClient ? { signingService: "sts" } : {}),
       retry: validateRetryOptions(this.#options.retry),
       timeoutMs: this.#options.timeoutMs ?? 10_000,
       ...(this.#options.clock === undefined ? {} : { clock: this.#options.clock }),
@@ -532,8 +534,8 @@ function toResult(r: AuthorizeResponse): AuthorizeResult {
 }
 
 /**
- * The Security Token Service of the configured region (`gatehouse.sts`). Its surface follows
- * `sts.proto`; no region serves it yet, so calls fail with `UNIMPLEMENTED` until one does.
+ * The Security Token Service of the configured region (`gatehouse.sts`), served by the region's
+ * deciders; calls are signed for the signing name `sts`. Its surface follows `sts.proto`.
  */
 export class StsClient {
   readonly #gh: Gatehouse;

@@ -27,6 +27,9 @@ export async function deadPort(): Promise<number> {
 export async function startLiveStack(prefix: string): Promise<LiveStack> {
   const logger = pino({ level: "silent" });
   const operator = { accessKeyId: "AKIAOPERATORSDKTEST0", secretAccessKey: randomBytes(30).toString("base64") };
+  // Shared by the control plane (it seals secrets and the STS key set) and the region (it opens
+  // them for Authenticate and STS).
+  const secretKey = randomBytes(32).toString("base64");
   const schema = await createTestSchema({ prefix });
   const topic = await createTestTopic({ prefix, partitions: 2 });
   const cp = await startControlPlane({
@@ -37,7 +40,7 @@ export async function startLiveStack(prefix: string): Promise<LiveStack> {
       GATEHOUSE_KAFKA_BROKERS: testInfra().kafkaBrokers.join(","),
       GATEHOUSE_CHANGES_TOPIC: topic.name,
       GATEHOUSE_CHANGES_PARTITIONS: "2",
-      GATEHOUSE_SECRET_KEY: randomBytes(32).toString("base64"),
+      GATEHOUSE_SECRET_KEY: secretKey,
       GATEHOUSE_OPERATOR_ACCESS_KEY_ID: operator.accessKeyId,
       GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY: operator.secretAccessKey,
       GATEHOUSE_CP_RELAY_WATERMARK_MS: "200",
@@ -55,6 +58,7 @@ export async function startLiveStack(prefix: string): Promise<LiveStack> {
         GATEHOUSE_REGION_LISTEN: "127.0.0.1:0",
         GATEHOUSE_KAFKA_BROKERS: testInfra().kafkaBrokers.join(","),
         GATEHOUSE_CHANGES_TOPIC: topic.name,
+        GATEHOUSE_SECRET_KEY: secretKey,
       },
       ["--role", "all"],
     ),

@@ -112,6 +112,41 @@ describe("@gatehouse/sdk against a live control plane and region", () => {
     );
   });
 
+  it("calls the region's STS signed for `sts`: GetCallerIdentity, then a GetSessionToken session's own calls", async () => {
+    const admin = client({ env: { GATEHOUSE_CONFIG_DIR: dir }, profile: "demo" });
+    await admin.iam.createUser({ userName: "stsuser" });
+    const made = await admin.iam.createAccessKey({ userName: "stsuser" });
+    const key = { accessKeyId: made.accessKey?.accessKeyId ?? "", secretAccessKey: made.secretAccessKey };
+    const endpoints = { controlPlane: stack.controlPlane, regions: { "us-east-1": [stack.decider] } };
+    const user = client({ credentials: key, region: "us-east-1", endpoints, env: {} });
+    const arn = `arn:aws:iam::${accountId}:user/stsuser`;
+    // The key reaches the region with its revision; STS calls carry no min_revision.
+    await expect
+      .poll(
+        () =>
+          user.sts.getCallerIdentity().then(
+            (r) => r.arn,
+            (e: unknown) => String(e),
+          ),
+        { timeout: 15_000 },
+      )
+      .toBe(arn);
+    const session = await user.sts.getSessionToken({ durationSeconds: 900 });
+    const creds = session.credentials;
+    expect(creds?.accessKeyId).toMatch(/^ASIA/);
+    const temporary = client({
+      credentials: {
+        accessKeyId: creds?.accessKeyId ?? "",
+        secretAccessKey: creds?.secretAccessKey ?? "",
+        sessionToken: creds?.sessionToken ?? "",
+      },
+      region: "us-east-1",
+      endpoints,
+      env: {},
+    });
+    expect(await temporary.sts.getCallerIdentity()).toMatchObject({ account: accountId, arn });
+  });
+
   it("throws typed errors with the AWS name, the field and retriable", async () => {
     const gh = client({ env: { GATEHOUSE_CONFIG_DIR: dir }, profile: "demo" });
     const missing = await gh.iam.getUser({ userName: "nobody" }).catch((e: unknown) => e);

@@ -34,6 +34,8 @@ export interface TransportOptions {
   readonly endpoints: readonly string[];
   readonly credentials: () => Credentials | undefined;
   readonly signingRegion: string;
+  /** The SigV4 signing name (credential scope service): `iam` when absent, `sts` for StsService. */
+  readonly signingService?: string;
   readonly retry: RetryPolicy;
   readonly timeoutMs: number;
   readonly clock?: Clock;
@@ -72,6 +74,7 @@ export class Transport {
             credentials: () => creds() as Credentials,
             authority: address,
             region: this.#options.signingRegion,
+            ...(this.#options.signingService === undefined ? {} : { service: this.#options.signingService }),
             ...(this.#options.clock === undefined ? {} : { clock: this.#options.clock }),
           }),
         ],

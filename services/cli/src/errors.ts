@@ -60,7 +60,7 @@ export function hintFor(error: GatehouseError): string | undefined {
       return "`gatehouse policy validate <file>` lists every finding with its JSON path";
     default:
       return error.code === "UNIMPLEMENTED"
-        ? "this server does not serve the operation yet (regions do not serve STS yet)"
+        ? "this server does not serve the operation (a region started without GATEHOUSE_SECRET_KEY serves neither STS nor Authenticate)"
         : undefined;
   }
 }

@@ -13,13 +13,10 @@ function seconds(raw: string | undefined): number | undefined {
 
 /**
  * `gatehouse sts get-caller-identity|assume-role|get-session-token`, named as `aws sts` names them,
- * over the SDK's `sts` client and so the region's StsService. No region serves it yet: the calls
- * fail with UNIMPLEMENTED (exit 254, with a hint) until one does.
+ * over the SDK's `sts` client and so the region's StsService (served by its deciders).
  */
 export function registerSts(program: Command, io: CliIo): void {
-  const sts = program
-    .command("sts")
-    .description("Temporary credentials from a region's STS (not served by regions yet)");
+  const sts = program.command("sts").description("Temporary credentials from a region's STS");
   sts
     .command("get-caller-identity")
     .description("Who the credentials belong to")
