@@ -19,6 +19,9 @@
  *    open loop (coordinated omission corrected, HDR histogram) at half the decider's saturation
  *    rate (or `--rate`) against both.
  *  - batch: BatchAuthorize of 1,000 checks, closed loop.
+ *  - sts: issue 14's figures from `bench:sts` (`services/region/src/bench/sts-bench.ts`, run as a
+ *    child process): AssumeRole/s and session-credential verifications/s in one region process,
+ *    in process without gRPC (its own Redis key prefix); what each figure includes is in that file.
  *  - visible: writes through the control plane at `--visible-rate` per second (open loop), each
  *    followed, once its commit response arrives, by an Authorize with `min_revision` = the
  *    write's revision; the time from the commit response to that answer. `min_revision` waits
@@ -35,7 +38,7 @@
  * (V8 flags for the decider process)
  */
 
-import { type ChildProcess, fork } from "node:child_process";
+import { type ChildProcess, fork, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -88,7 +91,7 @@ const { values: flags } = parseArgs({
     "visible-seconds": { type: "string", default: "10" },
     "batch-concurrency": { type: "string", default: "2" },
     "cpu-prof": { type: "boolean", default: false },
-    only: { type: "string", default: "authorize,batch,batch-principal,visible" },
+    only: { type: "string", default: "authorize,batch,batch-principal,visible,sts" },
     "decider-node-options": { type: "string", default: "" },
   },
 });
@@ -631,12 +634,55 @@ const batchPrincipalSection: Section = {
   },
 };
 
-/** The bench's sections in the order they run; STS sections (assume_role_per_s, session_verify_per_s) go here. */
+/**
+ * AssumeRole/s and session verifications/s: `bench:sts` in a child process of its own (no gRPC:
+ * the issuer and the decider's session opening called in process, the view in Redis), its JSON
+ * folded in. Repeat verifications hit the codec's memory of opened tokens; first verifications
+ * (`session_verify_cold_per_s`) decrypt and check every token.
+ */
+const stsSection: Section = {
+  name: "sts",
+  async run() {
+    const file = resolve(import.meta.dirname, "../../services/region/src/bench/sts-bench.ts");
+    const out = resolve(import.meta.dirname, "../results/sts-bench.json");
+    const code = await new Promise<number | null>((res, rej) => {
+      const p = spawn(process.execPath, ["--disable-warning=TimeoutNegativeWarning", file], { stdio: "inherit" });
+      p.once("error", rej);
+      p.once("exit", res);
+    });
+    if (code !== 0) throw new Error(`bench:sts exited with ${code}`);
+    const r = JSON.parse(readFileSync(out, "utf8")) as {
+      assume_role_per_s: number;
+      session_verify_per_s: number;
+      session_verify_cold_per_s: number;
+    };
+    return {
+      figures: {
+        assume_role_per_s: r.assume_role_per_s,
+        session_verify_per_s: r.session_verify_per_s,
+        session_verify_cold_per_s: r.session_verify_cold_per_s,
+      },
+      rows: [
+        ["AssumeRole/s", fmt(r.assume_role_per_s), "median of 3 windows, one region process, no gRPC (target ≥ 2,000)"],
+        [
+          "session verifications/s",
+          fmt(r.session_verify_per_s),
+          "repeat tokens (remembered once opened) (target ≥ 50,000)",
+        ],
+        ["first verifications/s", fmt(r.session_verify_cold_per_s), "every token decrypted and checked"],
+      ],
+      detail: r,
+    };
+  },
+};
+
+/** The bench's sections in the order they run. */
 const sections: readonly Section[] = [
   cacheSection,
   authorizeSection,
   batchSection,
   batchPrincipalSection,
+  stsSection,
   visibleSection,
 ];
 
