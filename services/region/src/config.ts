@@ -101,6 +101,12 @@ const EnvSchema = z.object({
   GATEHOUSE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
+/**
+ * Every environment variable a region process reads, from its schema: deployment manifests are
+ * checked against this list (deploy/deployment.test.ts), so a renamed setting fails there too.
+ */
+export const REGION_ENV_NAMES: readonly string[] = Object.freeze(Object.keys(EnvSchema.shape));
+
 /** A region process's validated, frozen configuration. */
 export interface RegionConfig {
   readonly role: RegionRole;
