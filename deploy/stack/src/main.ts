@@ -1,7 +1,7 @@
 // `./gw run stack` (up), `./gw run stack -- --detach`, `./gw run stack:down`, and `seed` (re-seed a
 // running stack). The environment is read only in stack-config.ts and passed down from here.
-import { rmSync } from "node:fs";
-import { resolve } from "node:path";
+import { mkdirSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { logTail, type RunningService, startService } from "./processes.ts";
 import { formatStatusLine } from "./region-status.ts";
@@ -27,7 +27,9 @@ const USAGE = `usage: node deploy/stack/src/main.ts <command> [options]
   up [--detach]   infrastructure, control plane, regions, demo account; Ctrl-C stops it all
                   (--detach: leave it running in the background; stop it with 'down')
   down            stop a stack of this state dir (GATEHOUSE_STATE_DIR), and the infrastructure it started
-  seed            seed the demo account into the running stack again (idempotent)`;
+  seed            seed the demo account into the running stack again (idempotent)
+  credentials     create the development credentials (<state>/dev.env, mode 600) when missing and
+                  print the file's path: \`docker compose --env-file <path> up\` runs on the same keys`;
 
 const root = resolve(import.meta.dirname, "../../..");
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -157,13 +159,20 @@ async function seed(config: StackConfig): Promise<void> {
   );
 }
 
+/** Writes `<state>/dev.env` when missing (never printing a value) and prints its path. */
+function credentials(config: StackConfig): void {
+  mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+  devCredentials(config);
+  process.stdout.write(`${join(config.stateDir, "dev.env")}\n`);
+}
+
 const { positionals, values } = parseArgs({
   args: process.argv.slice(2),
   allowPositionals: true,
   options: { detach: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
 });
 const command = positionals[0] ?? "up";
-if (values.help || !["up", "down", "seed"].includes(command) || positionals.length > 1) {
+if (values.help || !["up", "down", "seed", "credentials"].includes(command) || positionals.length > 1) {
   log(USAGE);
   process.exit(values.help ? 0 : 2);
 }
@@ -171,6 +180,7 @@ try {
   const config = loadStackConfig(process.env, root);
   if (command === "up") await up(config, values.detach);
   else if (command === "down") await stopStack(config, log);
+  else if (command === "credentials") credentials(config);
   else await seed(config);
 } catch (e) {
   log(`stack: ${(e as Error).message}`);

@@ -140,6 +140,12 @@ const EnvSchema = z
 
 const OWN_PREFIXES = ["GATEHOUSE_CP_", "GATEHOUSE_OUTBOX_"];
 
+/**
+ * Every environment variable the control plane reads, from its schema: deployment manifests are
+ * checked against this list (deploy/deployment.test.ts), so a renamed setting fails there too.
+ */
+export const CONTROL_PLANE_ENV_NAMES: readonly string[] = Object.freeze(Object.keys(EnvSchema.shape));
+
 /** The control plane's validated, frozen configuration. */
 export interface ControlPlaneConfig {
   readonly listen: { readonly host: string; readonly port: number };

@@ -41,6 +41,18 @@ describe("loadRegionConfig", () => {
     );
   });
 
+  it("takes the L1 size in bytes between 64 KiB and 16 GiB", () => {
+    expect(loadRegionConfig(env, []).l1MaxBytes).toBe(64 * 1024 * 1024);
+    expect(loadRegionConfig({ ...env, GATEHOUSE_REGION_L1_MAX_BYTES: "536870912" }, []).l1MaxBytes).toBe(536_870_912);
+    expect(loadRegionConfig({ ...env, GATEHOUSE_REGION_L1_MAX_BYTES: String(2 ** 34) }, []).l1MaxBytes).toBe(2 ** 34);
+    expect(() => loadRegionConfig({ ...env, GATEHOUSE_REGION_L1_MAX_BYTES: String(2 ** 34 + 1) }, [])).toThrow(
+      /GATEHOUSE_REGION_L1_MAX_BYTES/,
+    );
+    expect(() => loadRegionConfig({ ...env, GATEHOUSE_REGION_L1_MAX_BYTES: "1024" }, [])).toThrow(
+      /GATEHOUSE_REGION_L1_MAX_BYTES="1024"/,
+    );
+  });
+
   it("names every bad setting with its value, refuses unknown region settings and roles", () => {
     expect(() => loadRegionConfig({ ...env, GATEHOUSE_REGION_REDIS_URL: "http://x" }, [])).toThrow(
       /GATEHOUSE_REGION_REDIS_URL="http:\/\/x": must be a redis:\/\/ URL/,

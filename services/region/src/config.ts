@@ -29,8 +29,8 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,200}$/)
     .optional(),
-  /** Bytes of compiled principals the decider keeps in memory (L1). */
-  GATEHOUSE_REGION_L1_MAX_BYTES: int(1 << 16, 1 << 34).default(64 * 1024 * 1024),
+  /** Bytes of compiled principals the decider keeps in memory (L1). `2 **`, not `1 <<`: shifts wrap at 32 bits. */
+  GATEHOUSE_REGION_L1_MAX_BYTES: int(2 ** 16, 2 ** 34).default(64 * 1024 * 1024),
   GATEHOUSE_KAFKA_BROKERS: z
     .string()
     .transform((s) => s.split(",").map((b) => b.trim()))
@@ -100,6 +100,12 @@ const EnvSchema = z.object({
     .optional(),
   GATEHOUSE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
+
+/**
+ * Every environment variable a region process reads, from its schema: deployment manifests are
+ * checked against this list (deploy/deployment.test.ts), so a renamed setting fails there too.
+ */
+export const REGION_ENV_NAMES: readonly string[] = Object.freeze(Object.keys(EnvSchema.shape));
 
 /** A region process's validated, frozen configuration. */
 export interface RegionConfig {

@@ -4,7 +4,7 @@
  * for embedding.
  */
 export { type Applier, type ApplierOptions, type ApplierStats, startApplier } from "./applier.ts";
-export { loadRegionConfig, type RegionConfig, type RegionRole } from "./config.ts";
+export { loadRegionConfig, REGION_ENV_NAMES, type RegionConfig, type RegionRole } from "./config.ts";
 export {
   checkCallerContext,
   createDecider,
@@ -14,6 +14,7 @@ export {
   type ViewListener,
 } from "./decider.ts";
 export { type DeciderServer, MAX_BATCH, startDeciderServer } from "./decider-server.ts";
+export { APPLIER_READINESS, DECIDER_READINESS } from "./readiness.ts";
 export { type Region, startRegion } from "./region.ts";
 export {
   type AuthenticatedPrincipal,
