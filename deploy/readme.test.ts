@@ -36,6 +36,8 @@ describe("README examples", () => {
       const run = spawnSync("bash", ["-c", example.script], { cwd: root, encoding: "utf8", timeout: 60_000 });
       expect(run.error).toBeUndefined();
       expect(run.stdout.trim()).toBe(example.expected.trim());
-    });
+      // Each example starts Node and the CLI (a few hundred ms quiet, seconds on a loaded host):
+      // vitest's 5 s default failed under load; the spawn's own 60 s timeout is the real bound.
+    }, 65_000);
   }
 });
