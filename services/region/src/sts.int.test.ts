@@ -373,6 +373,37 @@ describe("STS in two regions (real Redis views, injected clock)", () => {
     ).toBe("AccessDenied");
   });
 
+  it("trust policy conditions on aws:SourceIp (as the region saw it), sts:RoleSessionName and aws:PrincipalTag", async () => {
+    await apply(
+      A,
+      role(
+        A,
+        "conditions",
+        doc(
+          trust({ AWS: [`arn:aws:iam::${A}:user/alice`, `arn:aws:iam::${A}:user/bob`] }, "sts:AssumeRole", {
+            Condition: {
+              IpAddress: { "aws:SourceIp": "10.0.0.0/8" },
+              StringLike: { "sts:RoleSessionName": "ci-*" },
+              StringEquals: { "aws:PrincipalTag/dept": "eng" },
+            },
+          }),
+        ),
+      ),
+    );
+    const roleArn = `arn:aws:iam::${A}:role/conditions`;
+    const ok = { roleArn, roleSessionName: "ci-1", sourceIp: "10.1.2.3" };
+    expect((await assume(ra, alice(), ok)).arn).toBe(`arn:aws:sts::${A}:assumed-role/conditions/ci-1`);
+    for (const refused of [
+      { ...ok, sourceIp: "203.0.113.7" },
+      { roleArn, roleSessionName: "ci-1" },
+      { ...ok, roleSessionName: "manual-1" },
+    ]) {
+      expect((await refusal(assume(ra, alice(), refused))).awsName).toBe("AccessDenied");
+    }
+    // Bob has no dept tag.
+    expect((await refusal(assume(ra, longTerm(A, "bob", "AKIABOB0000000000000"), ok))).awsName).toBe("AccessDenied");
+  });
+
   it("durations: 900..the role's max; role chaining is capped at one hour", async () => {
     const roleArn = `arn:aws:iam::${A}:role/app`;
     expect((await refusal(assume(ra, alice(), { roleArn, durationSeconds: 899 }))).field).toBe("durationSeconds");
