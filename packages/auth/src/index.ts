@@ -28,6 +28,7 @@ export {
   sessionArn,
   sessionUserId,
   stsKey,
+  webIdentityContext,
 } from "./session-token.ts";
 export { createSigningInterceptor, type SigningInterceptorOptions } from "./signing-interceptor.ts";
 export {

@@ -69,8 +69,18 @@ export const SessionClaimsSchema = z.strictObject({
    * is deactivated or deleted (and with the user behind it).
    */
   sourceAccessKeyId: z.string().optional(),
-  /** How the session was made (web identity sessions carry their provider for `aws:FederatedProvider`). */
+  /**
+   * AssumeRoleWithWebIdentity: the OIDC provider's ARN, `aws:FederatedProvider` in the session's
+   * requests (the IAM User Guide: present in the role session of a role assumed through an OIDC
+   * provider). Not passed on to sessions this one assumes (AWS does not carry it through chaining).
+   */
   federatedProvider: z.string().optional(),
+  /**
+   * AssumeRoleWithWebIdentity: the token's claims the trust policy saw, keyed as AWS names them
+   * (`<provider url>:sub`, `:aud`, `:amr`), also in the session's later requests, where the IAM
+   * User Guide's web identity keys are available (`${<provider>:sub}` in permission policies).
+   */
+  webIdentityClaims: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
 });
 
 /** See {@link SessionClaimsSchema}. */
@@ -238,4 +248,16 @@ export function sessionUserId(claims: Pick<SessionClaims, "principal" | "account
     case "root":
       return claims.accountId;
   }
+}
+
+/**
+ * The request-context keys a session's web identity fixes (`aws:FederatedProvider` and the
+ * token's `<provider url>:sub|aud|amr`), for the deciders and the control plane to set on every
+ * request the session makes: never taken from a caller. Empty for other sessions.
+ */
+export function webIdentityContext(
+  claims: Pick<SessionClaims, "federatedProvider" | "webIdentityClaims">,
+): Record<string, string | string[]> {
+  if (claims.federatedProvider === undefined) return {};
+  return { ...claims.webIdentityClaims, "aws:FederatedProvider": claims.federatedProvider };
 }

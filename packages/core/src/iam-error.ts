@@ -30,6 +30,8 @@ export const IamErrorName = Object.freeze({
   RequestExpired: "UNAUTHENTICATED",
   // STS: an OpenID Connect token that does not verify (signature, issuer, audience, times, alg).
   InvalidIdentityToken: "UNAUTHENTICATED",
+  // STS: the session policies and tags exceed the packed limit (HTTP 400 in AWS).
+  PackedPolicyTooLarge: "INVALID_ARGUMENT",
   ConsistencyTimeout: "DEADLINE_EXCEEDED",
   // AWS IAM's name for a request rate exceeded (HTTP 400 there); retriable after a pause.
   Throttling: "RESOURCE_EXHAUSTED",

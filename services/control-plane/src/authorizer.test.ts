@@ -382,6 +382,44 @@ describe("createAuthorizer: what it logs and which operation keys it keeps", () 
     expect(await outcome(authorizer.authorize(roleSession(), request()))).toBe("AccessDenied");
   });
 
+  it("a web identity session: aws:FederatedProvider and the token's claim keys from the session, never from the operation's context; managed session policies only from the role's account or AWS", async () => {
+    const { store, authorizer } = setup();
+    const provider = `arn:aws:iam::${ACCOUNT}:oidc-provider/idp.example.com`;
+    store.roleIdentity = [
+      doc(
+        {
+          Effect: "Allow",
+          Action: "iam:GetUser",
+          Resource: "*",
+          Condition: { StringEquals: { "aws:FederatedProvider": provider } },
+        },
+        {
+          Effect: "Allow",
+          Action: "iam:GetRole",
+          Resource: "*",
+          Condition: { StringEquals: { "idp.example.com:sub": "user-1" } },
+        },
+      ),
+    ];
+    const web = { federatedProvider: provider, webIdentityClaims: { "idp.example.com:sub": "user-1" } };
+    expect(await outcome(authorizer.authorize(roleSession(web), request()))).toBe("Allow");
+    expect(await outcome(authorizer.authorize(roleSession(web), request({ action: "iam:GetRole" })))).toBe("Allow");
+    expect(await outcome(authorizer.authorize(roleSession(), request()))).toBe("AccessDenied");
+    expect(await outcome(authorizer.authorize(roleSession(), request({ action: "iam:GetRole" })))).toBe("AccessDenied");
+    expect(
+      await outcome(authorizer.authorize(roleSession(), request({ context: { "aws:FederatedProvider": provider } }))),
+    ).toBe("AccessDenied");
+    // Another account's policy as a session policy is never read (it allows nothing).
+    store.roleIdentity = [ALLOW_ALL];
+    const foreign = "arn:aws:iam::999988887777:policy/m";
+    store.managed.set(foreign, doc({ Effect: "Allow", Action: "iam:GetUser", Resource: "*" }));
+    expect(await outcome(authorizer.authorize(roleSession({ policyArns: [foreign] }), request()))).toBe("AccessDenied");
+    store.managed.set("arn:aws:iam::aws:policy/R", doc({ Effect: "Allow", Action: "iam:GetUser", Resource: "*" }));
+    expect(
+      await outcome(authorizer.authorize(roleSession({ policyArns: ["arn:aws:iam::aws:policy/R"] }), request())),
+    ).toBe("Allow");
+  });
+
   it("fills aws:TokenIssueTime, MFA and session tags from the session (revoke older sessions works; the caller cannot set them)", async () => {
     const { store, authorizer } = setup();
     store.roleIdentity = [

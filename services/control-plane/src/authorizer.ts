@@ -1,4 +1,5 @@
-import { type Clock, IamError, systemClock } from "@gatehouse/core";
+import { webIdentityContext } from "@gatehouse/auth";
+import { type Clock, IamError, systemClock, tryParseArn } from "@gatehouse/core";
 import { type ContextValue, compilePolicySet, type PolicyInput } from "@gatehouse/policy";
 import type { PrincipalPolicies } from "@gatehouse/store-postgres";
 import type { Logger } from "pino";
@@ -122,7 +123,13 @@ export function createAuthorizer(options: {
       const sessionPolicies: string[] = [];
       if (session?.sessionPolicy !== undefined) sessionPolicies.push(session.sessionPolicy);
       if (session !== undefined && session.policyArns.length > 0) {
-        const documents = await store.getPolicyDocuments(session.policyArns);
+        // Only the session's account's policies or AWS managed ones, as the regions read them.
+        const documents = await store.getPolicyDocuments(
+          session.policyArns.filter((arn) => {
+            const owner = tryParseArn(arn)?.accountId;
+            return owner === session.accountId || owner === "aws";
+          }),
+        );
         // A managed session policy that is gone allows nothing (the session keeps its narrowing).
         for (const arn of session.policyArns) sessionPolicies.push(documents.get(arn) ?? EMPTY_POLICY);
       }
@@ -156,6 +163,8 @@ export function createAuthorizer(options: {
               Math.max(0, Math.floor((now.getTime() - session.mfaAuthTimeMs) / 1000)),
             );
           }
+          // A web identity session: aws:FederatedProvider and the token's claims, as in the regions.
+          Object.assign(principal, webIdentityContext(session));
         }
         decision = set.evaluate(
           {
@@ -194,7 +203,7 @@ const NO_POLICIES: PrincipalPolicies = { identityPolicies: [], permissionsBounda
 
 /** Keys only the authorizer sets: the principal's identity and tags, and the request's time. */
 const PRINCIPAL_KEY =
-  /^aws:(principal|user(name|id)$|currenttime$|epochtime$|requestedregion$|tokenissuetime$|multifactorauth(present|age)$)/i;
+  /^aws:(principal|user(name|id)$|currenttime$|epochtime$|requestedregion$|tokenissuetime$|federatedprovider$|multifactorauth(present|age)$)/i;
 
 function withoutPrincipalKeys(
   context: Readonly<Record<string, ContextValue>> | undefined,

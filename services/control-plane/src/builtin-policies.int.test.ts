@@ -1,5 +1,5 @@
 import { randomInt } from "node:crypto";
-import { decodeAccountSnapshot } from "@gatehouse/events";
+import { decodeAccountSnapshot, decodeEntityChange, SYSTEM_ACCOUNT_ID } from "@gatehouse/events";
 import { EntityType } from "@gatehouse/proto";
 import { BUILTIN_POLICIES, type BuiltinPolicy, seedBuiltinPolicies } from "@gatehouse/store-postgres";
 import { status } from "@grpc/grpc-js";
@@ -448,7 +448,7 @@ describe("an upgrade that changes AWS managed policies reaches the accounts usin
   it("one revision with the new state per account referencing a changed policy, none elsewhere; idempotent", async () => {
     // Every start-up seeds the shipped catalog again: nothing changes, nothing is written.
     const before = await revisions();
-    expect(await seed()).toEqual({ added: [], changed: [], accountsUpdated: 0 });
+    expect(await seed()).toEqual({ added: [], changed: [], accountsUpdated: 0, carriedOnSystemStream: 0 });
     expect(await revisions()).toEqual(before);
 
     // Attached (to a group) and a role's boundary; and a policy the upgrade leaves alone.
@@ -484,6 +484,8 @@ describe("an upgrade that changes AWS managed policies reaches the accounts usin
       added: [NEWLY_SHIPPED.policyId],
       changed: [idOf("PowerUserAccess"), idOf("ReadOnlyAccess")],
       accountsUpdated: 2,
+      // The system stream carries every AWS managed policy: the added one and the changed ones again.
+      carriedOnSystemStream: 3,
     });
     expect(await both.observe()).toEqual([["policy ReadOnlyAccess upsert", "policy PowerUserAccess upsert"]]);
     expect(await boundary.observe()).toEqual([["policy ReadOnlyAccess upsert"]]);
@@ -520,19 +522,20 @@ describe("an upgrade that changes AWS managed policies reaches the accounts usin
 
     // The same catalog again (the next start-up) writes nothing.
     const after = await revisions();
-    expect(await seed(catalog)).toEqual({ added: [], changed: [], accountsUpdated: 0 });
+    expect(await seed(catalog)).toEqual({ added: [], changed: [], accountsUpdated: 0, carriedOnSystemStream: 0 });
     expect(await revisions()).toEqual(after);
     // A catalog with fewer versions of a policy (an instance not upgraded yet) leaves it alone.
     expect(await seed(upgraded({ PowerUserAccess: withDescription("Power users, described anew.") }))).toEqual({
       added: [],
       changed: [],
       accountsUpdated: 0,
+      carriedOnSystemStream: 0,
     });
     expect(await revisions()).toEqual(after);
     expect((await g.root.call("getPolicy", { policyArn: aws("ReadOnlyAccess") })).policy.defaultVersionId).toBe("v2");
     // Nor does the shipped catalog, whose PowerUserAccess has the old description at a lower
     // revision and the same versions: the description the upgrade wrote stays (migration 0019).
-    expect(await seed()).toEqual({ added: [], changed: [], accountsUpdated: 0 });
+    expect(await seed()).toEqual({ added: [], changed: [], accountsUpdated: 0, carriedOnSystemStream: 0 });
     expect(await revisions()).toEqual(after);
     const powerUser = await g.root.call("getPolicy", { policyArn: aws("PowerUserAccess") });
     expect(powerUser.policy.description).toBe("Power users, described anew.");
@@ -591,6 +594,40 @@ describe("an upgrade that changes AWS managed policies reaches the accounts usin
     expect(attached?.payload.defaultVersionId).toBe("v1");
   });
 
+  it("the system account's stream carries every AWS managed policy (used or not); a change carries it again, once", async () => {
+    const { pool } = g.h.cp.store;
+    const systemRows = async () =>
+      (
+        await pool.query<{ revision: string; entity_id: string }>(
+          "SELECT revision, entity_id FROM outbox WHERE account_id = $1 AND entity_kind = 'policy' ORDER BY id",
+          [SYSTEM_ACCOUNT_ID],
+        )
+      ).rows;
+    const systemPolicies = async () => {
+      const exported = await g.operator.call("exportAccount", { accountId: SYSTEM_ACCOUNT_ID });
+      return decodeAccountSnapshot(exported.snapshot)
+        .entities.map((e) => decodeEntityChange(e))
+        .filter((e) => e.kind === "policy")
+        .map((e) => e.state as { arn: string; defaultVersionId: string });
+    };
+    // The start-up put all of them on it in one revision, and the export carries all of them.
+    const atStart = await systemRows();
+    expect(atStart.map((r) => r.entity_id).sort()).toEqual(BUILTIN_POLICIES.map((p) => p.policyId).sort());
+    expect(new Set(atStart.map((r) => r.revision)).size).toBe(1);
+    expect((await systemPolicies()).map((p) => p.arn).sort()).toEqual(BUILTIN.map(aws));
+    // A changed catalog: the changed and the added one, in one more revision; then nothing.
+    const catalog = upgraded({ ReadOnlyAccess: withVersion(RO_V2) }, [NEWLY_SHIPPED]);
+    expect((await seed(catalog)).carriedOnSystemStream).toBe(2);
+    const after = (await systemRows()).slice(atStart.length);
+    expect(after.map((r) => r.entity_id).sort()).toEqual([NEWLY_SHIPPED.policyId, idOf("ReadOnlyAccess")].sort());
+    expect(new Set(after.map((r) => r.revision)).size).toBe(1);
+    expect((await seed(catalog)).carriedOnSystemStream).toBe(0);
+    expect(await systemRows()).toHaveLength(atStart.length + 2);
+    const exported = await systemPolicies();
+    expect(exported.find((p) => p.arn === aws("ReadOnlyAccess"))?.defaultVersionId).toBe("v2");
+    expect(exported.map((p) => p.arn)).toContain(aws(NEWLY_SHIPPED.policyName));
+  });
+
   it("two control planes starting with the same upgrade apply it once", async () => {
     const attached = await streamedAccount(g);
     await attached.write("createUser", { userName: "u" });
@@ -641,7 +678,13 @@ describe("an upgrade that changes AWS managed policies reaches the accounts usin
 
     // The next start-up, with nothing left to change, writes the accounts still queued that still
     // use the policy.
-    expect(await seed(catalog)).toEqual({ added: [], changed: [], accountsUpdated: left.length - 1 });
+    expect(await seed(catalog)).toEqual({
+      added: [],
+      changed: [],
+      accountsUpdated: left.length - 1,
+      // The interrupted start-up never reached the system stream: this one carries the change.
+      carriedOnSystemStream: 1,
+    });
     expect(await queued()).toEqual([]);
     expect(await done.observe()).toEqual([["policy ReadOnlyAccess upsert"]]);
     expect(await pending.observe()).toEqual([["policy ReadOnlyAccess upsert"]]);

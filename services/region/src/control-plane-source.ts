@@ -91,8 +91,9 @@ export function createControlPlaneSource(options: ControlPlaneSourceOptions): Ac
       do {
         const request: ListAccountsRequest = { page: { marker, maxItems: 1000 } };
         const page = await unary<ListAccountsRequest, ListAccountsResponse>(client.listAccounts, request);
-        // Only customer accounts have a stream: "aws" (the AWS managed policies' owner) travels on
-        // each account's stream that uses its policies.
+        // Only 12-digit accounts have a stream: "aws" (the AWS managed policies' owner) has none;
+        // its policies travel on the system account's stream (all of them) and on each account's
+        // stream that uses them.
         for (const a of page.accounts) {
           if (/^\d{12}$/.test(a.accountId)) accounts.push({ accountId: a.accountId, revision: Number(a.revision) });
         }

@@ -1,4 +1,4 @@
-import { type SessionClaims, sessionArn, sessionUserId } from "@gatehouse/auth";
+import { type SessionClaims, sessionArn, sessionUserId, webIdentityContext } from "@gatehouse/auth";
 import { IamError, tryParseArn } from "@gatehouse/core";
 import { SYSTEM_ACCOUNT_ID } from "@gatehouse/events";
 import {
@@ -132,25 +132,44 @@ const RESERVED_KEYS = new Set(
     "aws:TokenIssueTime",
     "aws:PrincipalIsAWSService",
     "aws:PrincipalOrgID",
+    "aws:FederatedProvider",
   ].map((k) => k.toLowerCase()),
 );
 const RESERVED_PREFIX = "aws:principaltag/";
 
+/**
+ * Whether `key` is a web identity provider's claim key (`<provider url>:sub`, `accounts.google.com:aud`):
+ * its prefix, up to the first colon, is a host or URL (a dot or a slash), which no service prefix
+ * (`s3`, `dynamodb`, …) ever is. The region sets these from a web identity session's token.
+ */
+function isProviderClaimKey(key: string): boolean {
+  const colon = key.indexOf(":");
+  if (colon <= 0) return false;
+  for (let i = 0; i < colon; i++) {
+    const c = key.charCodeAt(i);
+    if (c === 46 || c === 47) return true;
+  }
+  return false;
+}
+
 /** Refuses a caller context that sets a key the region fills. */
 export function checkCallerContext(context: Readonly<Record<string, unknown>>): void {
   for (const key in context) {
-    // Every reserved key starts with "aws:" in some case: only those are lower-cased and looked up.
-    if (key.length < 4 || key.charCodeAt(3) !== 58 || (key.charCodeAt(0) | 32) !== 97) continue;
-    const k = key.toLowerCase();
-    if (RESERVED_KEYS.has(k) || k.startsWith(RESERVED_PREFIX)) {
-      throw new IamError("InvalidInput", `context key ${JSON.stringify(key)} is set by the region, not the caller`, {
-        field: `context.${key}`,
-      });
-    }
+    // Every reserved `aws:` key starts with "aws:" in some case: only those are lower-cased and looked up.
+    const aws = key.length >= 4 && key.charCodeAt(3) === 58 && (key.charCodeAt(0) | 32) === 97;
+    if (aws) {
+      const k = key.toLowerCase();
+      if (!RESERVED_KEYS.has(k) && !k.startsWith(RESERVED_PREFIX)) continue;
+    } else if (!isProviderClaimKey(key)) continue;
+    throw new IamError("InvalidInput", `context key ${JSON.stringify(key)} is set by the region, not the caller`, {
+      field: `context.${key}`,
+    });
   }
 }
 
 const EMPTY_POLICY = '{"Version":"2012-10-17","Statement":[]}';
+/** The owner in AWS managed policies' ARNs (`arn:aws:iam::aws:policy/…`). */
+const AWS_MANAGED_OWNER = "aws";
 
 /** The role, user or root a session stands on. */
 function baseArnOf(claims: SessionClaims): string {
@@ -468,14 +487,23 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
   const sessionCompiled = new WeakMap<CompiledPrincipal, Map<string, CompiledPrincipal>>();
   const withSessionPolicies = async (base: CompiledPrincipal, claims: SessionClaims): Promise<CompiledPrincipal> => {
     if (claims.sessionPolicy === undefined && claims.policyArns.length === 0) return base;
-    const key = JSON.stringify([claims.sessionPolicy ?? "", claims.policyArns]);
+    // A managed session policy counts at its current default version, as in AWS: the compiled
+    // form is keyed by the applied revisions (as notified) of the accounts holding its policies,
+    // so a new default version, or a deleted policy, applies from the next decision after its
+    // revision is notified. Taken before the documents are read, which are then at least as new.
+    let stamp = "";
+    if (claims.policyArns.length > 0) {
+      const aws = claims.policyArns.some((a) => tryParseArn(a)?.accountId === AWS_MANAGED_OWNER);
+      stamp = `${notified.get(claims.accountId) ?? 0}/${aws ? (notified.get(SYSTEM_ACCOUNT_ID) ?? 0) : ""}`;
+    }
+    const key = JSON.stringify([claims.sessionPolicy ?? "", claims.policyArns, stamp]);
     let byKey = sessionCompiled.get(base);
     const hit = byKey?.get(key);
     if (hit !== undefined) return hit;
     const documents: { document: string; id: string }[] = [];
     if (claims.sessionPolicy !== undefined) documents.push({ document: claims.sessionPolicy, id: "sessionPolicy" });
     for (const arn of claims.policyArns) {
-      documents.push({ document: (await managedPolicyDocument(arn)) ?? EMPTY_POLICY, id: arn });
+      documents.push({ document: (await managedPolicyDocument(arn, claims.accountId)) ?? EMPTY_POLICY, id: arn });
     }
     const compiled = compilePrincipal(await view.readPrincipal(base.accountId, base.arn), {
       identityPolicies: [],
@@ -492,11 +520,23 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     return narrowed;
   };
 
-  /** A managed policy's default document by ARN (its account's copy in the view), or undefined. */
-  const managedPolicyDocument = async (policyArn: string): Promise<string | undefined> => {
+  /**
+   * A managed session policy's default document, or undefined (it then allows nothing). AWS takes
+   * managed session policies from the role's account or AWS's own: a customer managed one is read
+   * from `sessionAccount` only (another account's policy is never read for it); an AWS managed one
+   * (`arn:…:iam::aws:policy/…`) from the system account's stream, which carries all of them, else
+   * from the account's own stream (which carries those it uses, e.g. while the system stream has
+   * not brought it yet).
+   */
+  const managedPolicyDocument = async (policyArn: string, sessionAccount: string): Promise<string | undefined> => {
     const arn = tryParseArn(policyArn);
     if (arn === undefined) return undefined;
-    const p = await view.readByArn(arn.accountId, policyArn);
+    let p: Awaited<ReturnType<RegionView["readByArn"]>>;
+    if (arn.accountId === AWS_MANAGED_OWNER) {
+      p = (await view.readByArn(SYSTEM_ACCOUNT_ID, policyArn)) ?? (await view.readByArn(sessionAccount, policyArn));
+    } else if (arn.accountId === sessionAccount) {
+      p = await view.readByArn(sessionAccount, policyArn);
+    }
     if (p?.kind !== "policy" || p.state === null) return undefined;
     const state = p.state;
     return state.versions.find((v) => v.versionId === state.defaultVersionId)?.document;
@@ -625,6 +665,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       if (session.mfaAuthTimeMs !== undefined) {
         context["aws:MultiFactorAuthAge"] = String(Math.max(0, Math.floor((at - session.mfaAuthTimeMs) / 1000)));
       }
+      if (session.federatedProvider !== undefined) Object.assign(context, webIdentityContext(session));
     }
     if (request.mfaAuthTimeMs !== undefined) {
       context["aws:MultiFactorAuthPresent"] = true;

@@ -686,4 +686,119 @@ describe("control plane → Kafka → two regions (end to end)", () => {
       root.close();
     }
   });
+
+  it("STS managed session policies: an AWS managed one the account never uses narrows the session in a live region; a new default version of a customer managed one reaches the live session", async () => {
+    const operator = controlClient(cpAddress, OPERATOR);
+    const account = await operator.call("createAccount", { accountAlias: "" });
+    const accountId = account.accountId as string;
+    const root = controlClient(cpAddress, {
+      accessKeyId: account.rootAccessKeyId,
+      secretAccessKey: account.rootSecretAccessKey,
+    });
+    const doc = (...Statement: object[]) => JSON.stringify({ Version: "2012-10-17", Statement });
+    const [a] = regions as [Region, Region];
+    const [, decB] = deciders as [AuthorizerServiceClient, AuthorizerServiceClient];
+    const clients: StsServiceClient[] = [];
+    const unary = <Res>(f: (cb: (e: ServiceError | null, res: Res) => void) => void) =>
+      new Promise<Res>((resolve, reject) => f((e, res) => (e === null ? resolve(res) : reject(e))));
+    try {
+      await root.call("createUser", { userName: "carol" });
+      const key = await root.call("createAccessKey", { userName: "carol" });
+      await root.call("createRole", {
+        roleName: "wide",
+        assumeRolePolicyDocument: doc({
+          Effect: "Allow",
+          Principal: { AWS: `arn:aws:iam::${accountId}:user/carol` },
+          Action: "sts:AssumeRole",
+        }),
+      });
+      await root.call("putInlinePolicy", {
+        entityType: EntityType.ENTITY_TYPE_ROLE,
+        entityName: "wide",
+        policyName: "s3-and-iam",
+        policyDocument: doc({ Effect: "Allow", Action: ["s3:*", "iam:GetUser", "iam:CreateUser"], Resource: "*" }),
+      });
+      const narrow = await root.call("createPolicy", {
+        policyName: "narrow",
+        policyDocument: doc({ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }),
+      });
+      const ready = { accountId, revision: Number(narrow.revision.revision) };
+      // Both regions hold every AWS managed policy from the system stream (seeded at the control
+      // plane's start with the first STS key), though this account uses none.
+      for (const r of regions) {
+        await r.decider?.decider.waitApplied(accountId, ready.revision, Date.now() + 15_000);
+        await r.decider?.decider.waitApplied("000000000000", 2, Date.now() + 15_000);
+      }
+      const authority = `127.0.0.1:${a.decider?.port}`;
+      const sts = new StsServiceClient(authority, credentials.createInsecure(), {
+        interceptors: [
+          createSigningInterceptor({
+            credentials: { accessKeyId: key.accessKey.accessKeyId, secretAccessKey: key.secretAccessKey },
+            authority,
+            region: "us-east-1",
+            service: "sts",
+          }),
+        ],
+      });
+      clients.push(sts);
+      const assume = (policyArns: string[]) =>
+        unary<AssumeRoleResponse>((cb) =>
+          sts.assumeRole(
+            {
+              roleArn: `arn:aws:iam::${accountId}:role/wide`,
+              roleSessionName: "narrowed",
+              durationSeconds: 900,
+              externalId: "",
+              serialNumber: "",
+              tokenCode: "",
+              policy: "",
+              policyArns,
+              tags: [],
+              transitiveTagKeys: [],
+              minRevision: ready,
+            },
+            cb,
+          ),
+        );
+      const ask = (
+        creds: AssumeRoleResponse["credentials"],
+        action: string,
+        minRevision: { accountId: string; revision: number } = ready,
+      ) =>
+        authorize(decB, {
+          principal: { kind: { $case: "accessKeyId", value: creds?.accessKeyId ?? "" } },
+          sessionToken: creds?.sessionToken ?? "",
+          action,
+          resource: action.startsWith("s3:") ? "arn:aws:s3:::bucket/key" : `arn:aws:iam::${accountId}:user/carol`,
+          minRevision,
+        }).then((r) => r.decision);
+      // ReadOnlyAccess: the role's reads stay, its writes go; what the role lacks it never gains.
+      const readOnly = await assume(["arn:aws:iam::aws:policy/ReadOnlyAccess"]);
+      expect(readOnly.packedPolicySize).toBeGreaterThan(0);
+      expect(await ask(readOnly.credentials, "s3:GetObject")).toBe(Decision.DECISION_ALLOW);
+      expect(await ask(readOnly.credentials, "iam:GetUser")).toBe(Decision.DECISION_ALLOW);
+      expect(await ask(readOnly.credentials, "s3:PutObject")).toBe(Decision.DECISION_IMPLICIT_DENY);
+      expect(await ask(readOnly.credentials, "iam:CreateUser")).toBe(Decision.DECISION_IMPLICIT_DENY);
+      expect(await ask(readOnly.credentials, "dynamodb:GetItem")).toBe(Decision.DECISION_IMPLICIT_DENY);
+      // A customer managed session policy counts at its current default version.
+      const narrowed = await assume([narrow.policy.arn]);
+      expect(await ask(narrowed.credentials, "s3:GetObject")).toBe(Decision.DECISION_ALLOW);
+      expect(await ask(narrowed.credentials, "s3:ListBucket")).toBe(Decision.DECISION_IMPLICIT_DENY);
+      const version = await root.call("createPolicyVersion", {
+        policyArn: narrow.policy.arn,
+        policyDocument: doc({ Effect: "Allow", Action: "s3:ListBucket", Resource: "*" }),
+        setAsDefault: true,
+      });
+      const changed = { accountId, revision: Number(version.revision.revision) };
+      expect(await ask(narrowed.credentials, "s3:ListBucket", changed)).toBe(Decision.DECISION_ALLOW);
+      expect(await ask(narrowed.credentials, "s3:GetObject", changed)).toBe(Decision.DECISION_IMPLICIT_DENY);
+      // Another account's policy is not a session policy of this role (AWS: the role's account's).
+      const foreign = await assume(["arn:aws:iam::123456789012:policy/narrow"]).catch((e: ServiceError) => e);
+      expect((foreign as ServiceError).code).toBe(3);
+    } finally {
+      for (const c of clients) c.close();
+      operator.close();
+      root.close();
+    }
+  });
 });

@@ -19,6 +19,7 @@ import type { RegionView } from "@gatehouse/view-redis";
 import { createLocalJWKSet, decodeJwt, errors, type JSONWebKeySet, type JWTPayload, jwtVerify } from "jose";
 import { generate } from "otplib";
 import type { Decider, DecisionRequest } from "./decider.ts";
+import { checkedPackedPolicySize } from "./packed-policy-size.ts";
 import type { StsKeyring } from "./sts-keyring.ts";
 
 /**
@@ -69,7 +70,7 @@ export interface IssuedCredentials {
 export interface AssumedRole extends IssuedCredentials {
   readonly assumedRoleId: string;
   readonly arn: string;
-  /** Percent of the packed session policy and tag limit used. */
+  /** Percent of the packed session policy and tag limit used (see `packedPolicySize`). */
   readonly packedPolicySize: number;
 }
 
@@ -117,9 +118,10 @@ export interface StsIssuerOptions {
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
 const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
 const TOKEN_CODE = /^\d{6}$/;
-/** AWS's limit on a session policy's plain text, and on the packed policies and tags (our measure). */
+/** AWS's limit on a session policy's plain text (the packed limit is `packed-policy-size.ts`'s). */
 const MAX_SESSION_POLICY = 2048;
-const PACKED_LIMIT = 2048;
+/** The owner in AWS managed policies' ARNs. */
+const AWS_MANAGED_OWNER = "aws";
 const MAX_TAGS = 50;
 /** Role chaining: a session assuming a role gets at most an hour. */
 const CHAINED_MAX_SECONDS = 3600;
@@ -205,13 +207,22 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
     }
   };
 
-  /** The session policy text (minified) and managed ARNs, checked; fields named as the proto's. */
-  const sessionPolicies = (policy: string, policyArns: readonly string[]): string | undefined => {
+  /**
+   * The session policy text (minified) and managed ARNs, checked; fields named as the proto's.
+   * Managed session policies must be the role account's own or AWS managed ones, as in AWS.
+   */
+  const sessionPolicies = (policy: string, policyArns: readonly string[], roleAccount: string): string | undefined => {
     if (policyArns.length > 10) throw validation("policyArns", `policyArns has ${policyArns.length} ARNs, at most 10`);
     for (const [i, arn] of policyArns.entries()) {
       const a = tryParseArn(arn);
-      if (a === undefined || a.service !== "iam" || !a.resource.startsWith("policy/")) {
+      if (a === undefined || a.service !== "iam" || !a.resource.startsWith("policy/") || arn.length > 2048) {
         throw validation(`policyArns[${i}]`, `${JSON.stringify(arn)} is not a managed policy ARN`);
+      }
+      if (a.accountId !== roleAccount && a.accountId !== AWS_MANAGED_OWNER) {
+        throw validation(
+          `policyArns[${i}]`,
+          `${JSON.stringify(arn)} is neither account ${roleAccount}'s (the role's) nor an AWS managed policy`,
+        );
       }
     }
     if (policy === "") return undefined;
@@ -251,7 +262,7 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
       if (r.externalId !== "" && !EXTERNAL_ID.test(r.externalId)) {
         throw validation("externalId", "externalId must be 2-1224 characters of [A-Za-z0-9_+=,.@:/-]");
       }
-      const sessionPolicy = sessionPolicies(r.policy, r.policyArns);
+      const sessionPolicy = sessionPolicies(r.policy, r.policyArns, role.accountId);
       // Session tags: the caller's transitive ones pass on and cannot be overridden.
       const inherited =
         caller.kind === "session"
@@ -335,17 +346,16 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
       if (r.tags.length > 0 && (await ask("sts:TagSession")).result.decision !== "Allow") {
         throw denied(callerArn, "sts:TagSession", roleState.arn);
       }
-      const packed = (sessionPolicy?.length ?? 0) + r.policyArns.join("").length + JSON.stringify(allTags).length - 2;
-      const packedPolicySize = Math.ceil((100 * Math.max(0, packed)) / PACKED_LIMIT);
-      if (packedPolicySize > 100) {
-        throw new IamError(
-          "ValidationError",
-          `the session policies and tags are ${packedPolicySize}% of the packed limit`,
-          {
-            field: "policy",
-          },
-        );
-      }
+      const transitiveTagKeys = [
+        ...(caller.kind === "session" ? caller.claims.transitiveTagKeys : []),
+        ...r.transitiveTagKeys,
+      ];
+      const packedPolicySize = checkedPackedPolicySize({
+        ...(sessionPolicy === undefined ? {} : { policy: sessionPolicy }),
+        policyArns: r.policyArns,
+        tags: allTags,
+        transitiveTagKeys,
+      });
       const now = clock.now();
       const issued = mint({
         principal: {
@@ -362,10 +372,7 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
         ...(sessionPolicy === undefined ? {} : { sessionPolicy }),
         policyArns: [...r.policyArns],
         tags: allTags,
-        transitiveTagKeys: [
-          ...(caller.kind === "session" ? caller.claims.transitiveTagKeys : []),
-          ...r.transitiveTagKeys,
-        ],
+        transitiveTagKeys,
         source: chained ? "session" : "long-term",
       });
       return {
@@ -384,7 +391,7 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
       if (!SESSION_NAME.test(r.roleSessionName)) {
         throw validation("roleSessionName", "roleSessionName must be 2-64 characters of [A-Za-z0-9_+=,.@-]");
       }
-      const sessionPolicy = sessionPolicies(r.policy, r.policyArns);
+      const sessionPolicy = sessionPolicies(r.policy, r.policyArns, role.accountId);
       const invalidToken = (message: string, cause?: unknown) =>
         new IamError("InvalidIdentityToken", `webIdentityToken: ${message}`, {
           field: "webIdentityToken",
@@ -440,16 +447,21 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
         );
       }
       const now = clock.now();
-      const context: Record<string, ContextValue> = {
+      // The token's claims under AWS's keys: the trust policy sees them, and so do the session's
+      // later requests (with aws:FederatedProvider), from the session token, never from a caller.
+      const webIdentityClaims: Record<string, string | string[]> = {
         [`${url}:sub`]: subject,
         [`${url}:aud`]: typeof payload.azp === "string" ? payload.azp : (aud[0] ?? ""),
+      };
+      if (Array.isArray(payload.amr)) webIdentityClaims[`${url}:amr`] = payload.amr.map(String);
+      else if (typeof payload.amr === "string") webIdentityClaims[`${url}:amr`] = payload.amr;
+      const context: Record<string, ContextValue> = {
+        ...webIdentityClaims,
         "aws:FederatedProvider": providerArn,
         "sts:RoleSessionName": r.roleSessionName,
         "aws:CurrentTime": new Date(now).toISOString(),
         "aws:EpochTime": String(Math.floor(now / 1000)),
       };
-      if (Array.isArray(payload.amr)) context[`${url}:amr`] = payload.amr.map(String);
-      else if (typeof payload.amr === "string") context[`${url}:amr`] = payload.amr;
       if (r.sourceIp !== undefined) context["aws:SourceIp"] = r.sourceIp;
       const result = evaluateCompiled(
         NO_IDENTITY,
@@ -463,7 +475,12 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
         },
       );
       if (result.decision !== "Allow") throw denied(who, "sts:AssumeRoleWithWebIdentity", roleState.arn);
-      const packed = (sessionPolicy?.length ?? 0) + r.policyArns.join("").length;
+      const packedPolicySize = checkedPackedPolicySize({
+        ...(sessionPolicy === undefined ? {} : { policy: sessionPolicy }),
+        policyArns: r.policyArns,
+        tags: [],
+        transitiveTagKeys: [],
+      });
       const issued = mint({
         principal: {
           kind: "assumed-role",
@@ -479,12 +496,13 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
         policyArns: [...r.policyArns],
         source: "web-identity",
         federatedProvider: providerArn,
+        webIdentityClaims,
       });
       return {
         ...issued,
         assumedRoleId: sessionUserId(issued.claims),
         arn: sessionArn(issued.claims),
-        packedPolicySize: Math.ceil((100 * packed) / PACKED_LIMIT),
+        packedPolicySize,
         subject,
         provider: providerArn,
       };

@@ -373,6 +373,37 @@ describe("STS in two regions (real Redis views, injected clock)", () => {
     ).toBe("AccessDenied");
   });
 
+  it("trust policy conditions on aws:SourceIp (as the region saw it), sts:RoleSessionName and aws:PrincipalTag", async () => {
+    await apply(
+      A,
+      role(
+        A,
+        "conditions",
+        doc(
+          trust({ AWS: [`arn:aws:iam::${A}:user/alice`, `arn:aws:iam::${A}:user/bob`] }, "sts:AssumeRole", {
+            Condition: {
+              IpAddress: { "aws:SourceIp": "10.0.0.0/8" },
+              StringLike: { "sts:RoleSessionName": "ci-*" },
+              StringEquals: { "aws:PrincipalTag/dept": "eng" },
+            },
+          }),
+        ),
+      ),
+    );
+    const roleArn = `arn:aws:iam::${A}:role/conditions`;
+    const ok = { roleArn, roleSessionName: "ci-1", sourceIp: "10.1.2.3" };
+    expect((await assume(ra, alice(), ok)).arn).toBe(`arn:aws:sts::${A}:assumed-role/conditions/ci-1`);
+    for (const refused of [
+      { ...ok, sourceIp: "203.0.113.7" },
+      { roleArn, roleSessionName: "ci-1" },
+      { ...ok, roleSessionName: "manual-1" },
+    ]) {
+      expect((await refusal(assume(ra, alice(), refused))).awsName).toBe("AccessDenied");
+    }
+    // Bob has no dept tag.
+    expect((await refusal(assume(ra, longTerm(A, "bob", "AKIABOB0000000000000"), ok))).awsName).toBe("AccessDenied");
+  });
+
   it("durations: 900..the role's max; role chaining is capped at one hour", async () => {
     const roleArn = `arn:aws:iam::${A}:role/app`;
     expect((await refusal(assume(ra, alice(), { roleArn, durationSeconds: 899 }))).field).toBe("durationSeconds");
@@ -678,5 +709,199 @@ describe("STS in two regions (real Redis views, injected clock)", () => {
       .setExpirationTime(Math.floor(clock.now() / 1000) + 900)
       .sign(privateKey);
     expect((await refusal(web(later))).awsName).toBe("InvalidIdentityToken");
+  });
+
+  /** Registers an OIDC provider (RSA key) for `url` in account A and a role trusting it; returns a token signer. */
+  const webProvider = async (url: string, roleName: string, roleExtra: Partial<RoleState> = {}) => {
+    const provider = `arn:aws:iam::${A}:oidc-provider/${url}`;
+    const { privateKey, publicKey } = await generateKeyPair("RS256");
+    const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "RS256", use: "sig" };
+    await apply(
+      A,
+      {
+        kind: "oidc-provider",
+        id: provider,
+        state: {
+          arn: provider,
+          accountId: A,
+          url,
+          clientIds: ["my-app"],
+          thumbprints: [],
+          jwks: JSON.stringify({ keys: [jwk] }),
+          tags: [],
+          createdAtMs: 1,
+        },
+      },
+      role(A, roleName, doc(trust({ Federated: provider }, "sts:AssumeRoleWithWebIdentity")), roleExtra),
+    );
+    const sign = (claims: Record<string, unknown>) =>
+      new SignJWT({ aud: "my-app", ...claims })
+        .setProtectedHeader({ alg: "RS256", kid: "k1" })
+        .setIssuer(`https://${url}`)
+        .setExpirationTime(Math.floor(clock.now() / 1000) + 600)
+        .sign(privateKey);
+    const web = async (sub: string, input: { policy?: string; policyArns?: string[] } = {}) =>
+      ra.sts.assumeRoleWithWebIdentity({
+        roleArn: `arn:aws:iam::${A}:role/${roleName}`,
+        roleSessionName: "web-1",
+        webIdentityToken: await sign({ sub, amr: ["authenticated", "pwd"] }),
+        durationSeconds: 0,
+        policy: input.policy ?? "",
+        policyArns: input.policyArns ?? [],
+      });
+    return { provider, web };
+  };
+
+  it("web identity sessions: the region sets aws:FederatedProvider and the token's claim keys on later requests, callers cannot, chaining does not pass them on", async () => {
+    const url = "login.example.org/realm";
+    const providerArn = `arn:aws:iam::${A}:oidc-provider/${url}`;
+    const { web } = await webProvider(url, "webhome", {
+      inlinePolicies: [
+        {
+          policyName: "home",
+          policyDocument: doc(
+            { Effect: "Allow", Action: "s3:GetObject", Resource: `arn:aws:s3:::home/\${${url}:sub}/*` },
+            allow("sqs:SendMessage", { Condition: { StringEquals: { "aws:FederatedProvider": providerArn } } }),
+            allow("sns:Publish", { Condition: { "ForAnyValue:StringEquals": { [`${url}:amr`]: "pwd" } } }),
+            allow("sts:AssumeRole"),
+          ),
+        },
+      ],
+    });
+    await apply(
+      A,
+      role(
+        A,
+        "afterweb",
+        doc(
+          trust({ AWS: `arn:aws:iam::${A}:role/webhome` }, "sts:AssumeRole", {
+            Condition: { StringEquals: { "aws:FederatedProvider": providerArn } },
+          }),
+        ),
+        {
+          inlinePolicies: [
+            {
+              policyName: "p",
+              policyDocument: doc(
+                allow("sqs:SendMessage", { Condition: { StringEquals: { "aws:FederatedProvider": providerArn } } }),
+                allow("s3:GetObject"),
+              ),
+            },
+          ],
+        },
+      ),
+    );
+    const s = await web("user-1");
+    expect(s.claims.federatedProvider).toBe(providerArn);
+    expect(await authorize(rb, s, "s3:GetObject", "arn:aws:s3:::home/user-1/notes")).toBe("Allow");
+    expect(await authorize(rb, s, "s3:GetObject", "arn:aws:s3:::home/user-2/notes")).toBe("ImplicitDeny");
+    expect(await authorize(rb, s, "sqs:SendMessage")).toBe("Allow");
+    expect(await authorize(rb, s, "sns:Publish")).toBe("Allow");
+    // A caller's context cannot set them (any case), for this session or any other principal.
+    for (const context of [
+      { "aws:FederatedProvider": providerArn } as Record<string, string>,
+      { "AWS:federatedprovider": providerArn },
+      { [`${url}:sub`]: "user-2" },
+      { "accounts.google.com:sub": "x" },
+    ]) {
+      const e = await refusal(
+        rb.decider.decide({
+          principal: { kind: "access-key", accessKeyId: s.accessKeyId, sessionToken: s.sessionToken },
+          action: "s3:GetObject",
+          resource: "arn:aws:s3:::home/user-2/notes",
+          context,
+          explain: false,
+          deadlineMs: Date.now() + 5000,
+        }),
+      );
+      expect([e.awsName, e.field]).toEqual(["InvalidInput", `context.${Object.keys(context)[0]}`]);
+    }
+    // Service keys with dots in a tag key are not provider keys.
+    const tagged = await rb.decider.decide({
+      principal: { kind: "access-key", accessKeyId: s.accessKeyId, sessionToken: s.sessionToken },
+      action: "s3:GetObject",
+      resource: "arn:aws:s3:::home/user-1/notes",
+      context: { "s3:ExistingObjectTag/app.example/x": "1" },
+      explain: false,
+      deadlineMs: Date.now() + 5000,
+    });
+    expect(tagged.result.decision).toBe("Allow");
+    // The web session's AssumeRole request carries it (the trust policy's condition holds); the
+    // chained session does not (AWS does not pass it through role chaining).
+    const chained = await assume(rb, sessionCaller(s), { roleArn: `arn:aws:iam::${A}:role/afterweb` });
+    expect(chained.claims.federatedProvider).toBeUndefined();
+    expect(await authorize(ra, chained, "s3:GetObject")).toBe("Allow");
+    expect(await authorize(ra, chained, "sqs:SendMessage")).toBe("ImplicitDeny");
+    expect((await refusal(assume(rb, alice(), { roleArn: `arn:aws:iam::${A}:role/afterweb` }))).awsName).toBe(
+      "AccessDenied",
+    );
+  });
+
+  it("PackedPolicySize: one measure for AssumeRole and AssumeRoleWithWebIdentity; both refuse PackedPolicyTooLarge", async () => {
+    const { web } = await webProvider("packed.example.com", "webpacked");
+    const roleArn = `arn:aws:iam::${A}:role/app`;
+    const policy = doc(allow("s3:GetObject"), allow("s3:ListBucket"));
+    const policyArns = [`arn:aws:iam::${A}:policy/readonly`, "arn:aws:iam::aws:policy/ReadOnlyAccess"];
+    const assumed = await assume(ra, alice(), { roleArn, policy, policyArns });
+    const federated = await web("user-1", { policy, policyArns });
+    expect(assumed.packedPolicySize).toBeGreaterThan(0);
+    expect(federated.packedPolicySize).toBe(assumed.packedPolicySize);
+    expect((await web("user-1")).packedPolicySize).toBe(0);
+    // Ten long managed policy ARNs of random names: within every plain-text limit, too large packed.
+    const long = Array.from({ length: 10 }, () => `arn:aws:iam::${A}:policy/${randomBytes(300).toString("base64url")}`);
+    for (const call of [
+      () => assume(ra, alice(), { roleArn, policyArns: long }),
+      () => web("user-1", { policyArns: long }),
+    ]) {
+      expect((await refusal(call())).awsName).toBe("PackedPolicyTooLarge");
+    }
+    // Session tags count too (AssumeRole): 50 tags with long random values.
+    const tags = Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: randomBytes(150).toString("base64") }));
+    expect(await refusal(assume(ra, alice(), { roleArn, tags }))).toMatchObject({
+      awsName: "PackedPolicyTooLarge",
+      field: "tags",
+    });
+  });
+
+  it("MFA replay: a code is accepted once across the decider processes of a region (one atomic SET NX in its Redis); each other region keeps its own record", async () => {
+    // A second decider of region A: its own Redis connections and issuer over A's view.
+    const redis = testRedis();
+    const subscriber = testRedis();
+    clients.push(redis);
+    const view = createRegionView({ redis, keyPrefix: (prefixes[0] as { prefix: string }).prefix });
+    const keyring = await createStsKeyring({ view, box, clock, logger });
+    const decider = await createDecider({
+      view,
+      subscriber,
+      region: "us-east-1",
+      l1MaxBytes: 1 << 22,
+      logger,
+      now: () => clock.now(),
+      keyring,
+    });
+    try {
+      const a2 = createStsIssuer({ decider, view, keyring, box, clock });
+      clock.set(T0 + 3_600_000);
+      const code = await generate({ secret: mfaSeed, epoch: Math.floor(clock.now() / 1000) });
+      const input = { durationSeconds: 900, serialNumber: serial, tokenCode: code };
+      // Both deciders at once: exactly one accepts.
+      const both = await Promise.allSettled([
+        ra.sts.getSessionToken(alice(), input),
+        a2.getSessionToken(alice(), input),
+      ]);
+      expect(both.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
+      const refused = both.find((r) => r.status === "rejected") as PromiseRejectedResult;
+      expect((refused.reason as IamError).message).toContain("already used");
+      // And again on either afterwards.
+      for (const sts of [ra.sts, a2]) {
+        expect((await refusal(sts.getSessionToken(alice(), input))).message).toContain("already used");
+      }
+      // Documented: another region's Redis has no record of it, so the code is good once there too.
+      expect((await rb.sts.getSessionToken(alice(), input)).claims.mfaAuthTimeMs).toBe(clock.now());
+      expect((await refusal(rb.sts.getSessionToken(alice(), input))).message).toContain("already used");
+    } finally {
+      clock.set(T0);
+      await decider.close();
+    }
   });
 });

@@ -137,7 +137,19 @@ export function createExportStore(ctx: StoreContext): ExportStore {
       )) {
         events.push(await resourcePolicyState(q, id));
       }
-      if (accountId === SYSTEM_ACCOUNT_ID) events.push(await stsKeySetState(q));
+      if (accountId === SYSTEM_ACCOUNT_ID) {
+        events.push(await stsKeySetState(q));
+        // Every AWS managed policy the system stream carries (seeding puts each on it), so a
+        // region bootstrapped or healed from exports holds all of them, as one fed by the stream.
+        for (const id of await q
+          .query<{ id: string }>(
+            `SELECT policy_id AS id FROM managed_policies
+             WHERE account_id = '${AWS_MANAGED_ACCOUNT}' AND system_carried_revision IS NOT NULL ORDER BY policy_id`,
+          )
+          .then((r) => r.rows.map((x) => x.id))) {
+          events.push(await policyState(q, partition, id));
+        }
+      }
       const entities: ExportedEntity[] = events.map((e) => ({ kind: e.kind, id: e.id, state: e.payload }));
       return { accountId, revision: Number(row.revision), entities };
     });

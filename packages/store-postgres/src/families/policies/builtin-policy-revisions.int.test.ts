@@ -56,7 +56,14 @@ describe("built-in policy revisions (migration 0019)", () => {
         secretKey: randomBytes(32),
       });
       try {
-        expect(await seedBuiltinPolicies(store)).toEqual({ added: [], changed: [], accountsUpdated: 0 });
+        // Nothing changed; the system stream carries every policy once (migration 0031's first seeding).
+        expect(await seedBuiltinPolicies(store)).toEqual({
+          added: [],
+          changed: [],
+          accountsUpdated: 0,
+          carriedOnSystemStream: BUILTIN_POLICIES.length,
+        });
+        expect((await seedBuiltinPolicies(store)).carriedOnSystemStream).toBe(0);
       } finally {
         await store.close();
       }

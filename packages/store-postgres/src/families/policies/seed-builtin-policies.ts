@@ -1,3 +1,4 @@
+import { SYSTEM_ACCOUNT_ID } from "@gatehouse/events";
 import pg from "pg";
 import { policyState } from "../../state.ts";
 import type { OutboxEvent, StoreContext } from "../../tx.ts";
@@ -19,6 +20,11 @@ export interface BuiltinPolicySeeding {
    * with those an interrupted start-up had left to do.
    */
   readonly accountsUpdated: number;
+  /**
+   * AWS managed policies put on the system account's stream (one revision): those added or changed
+   * since it last carried them (all of them the first time), so every region holds every one.
+   */
+  readonly carriedOnSystemStream: number;
 }
 
 /** How many accounts' writes run at once, at most (and never more than the pool holds). */
@@ -98,7 +104,8 @@ export async function seedBuiltinPolicies(
     await session.query("SELECT pg_advisory_lock(hashtext($1))", [`gatehouse-builtin-policies:${options.schema}`]);
     const { added, changed } = await applyCatalog(session, catalog);
     const accountsUpdated = await fanOut(target);
-    return { added, changed, accountsUpdated };
+    const carriedOnSystemStream = await carryOnSystemStream(target);
+    return { added, changed, accountsUpdated, carriedOnSystemStream };
   } finally {
     await session.end().catch(() => {});
   }
@@ -180,6 +187,32 @@ async function writePolicy(session: pg.Client, p: BuiltinPolicy): Promise<void> 
     p.policyId,
     last,
   ]);
+}
+
+/**
+ * One write to the system account carrying the state of every AWS managed policy whose catalog
+ * revision the system stream has not carried yet (all of them after the migration that added the
+ * mark), the mark set in the same transaction. Nothing to carry: no revision. Returns how many.
+ */
+async function carryOnSystemStream(target: SeedTarget): Promise<number> {
+  const { partition } = target.options;
+  const { value } = await mutate(
+    target,
+    SYSTEM_ACCOUNT_ID,
+    { operation: "CarryAwsManagedPolicies", request: null },
+    async (q) => {
+      const r = await q.query<{ policy_id: string }>(
+        `UPDATE managed_policies SET system_carried_revision = builtin_revision
+         WHERE account_id = '${AWS_MANAGED_ACCOUNT}' AND system_carried_revision IS DISTINCT FROM builtin_revision
+         RETURNING policy_id`,
+      );
+      const ids = r.rows.map((x) => x.policy_id).sort();
+      const events: OutboxEvent[] = [];
+      for (const id of ids) events.push(await policyState(q, partition, id));
+      return { value: events.length, events };
+    },
+  );
+  return value;
 }
 
 /** Writes every queued account, a page of accounts at a time; returns how many got a revision. */
