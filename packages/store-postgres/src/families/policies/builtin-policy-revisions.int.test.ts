@@ -56,7 +56,7 @@ describe("built-in policy revisions (migration 0019)", () => {
         secretKey: randomBytes(32),
       });
       try {
-        // Nothing changed; the system stream carries every policy once (migration 0031's first seeding).
+        // Nothing changed; the system stream carries every policy once (migration 0033's first seeding).
         expect(await seedBuiltinPolicies(store)).toEqual({
           added: [],
           changed: [],
