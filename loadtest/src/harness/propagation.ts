@@ -10,6 +10,7 @@ import type { Gatehouse } from "@gatehouse/sdk";
 import type { LoadedAccount } from "./dataset.ts";
 import { type Histogram, histogram, openLoop, recordMs } from "./latency.ts";
 import type { Progress } from "./progress.ts";
+import type { Throughput } from "./timeline.ts";
 
 /** One acknowledged write. */
 export interface AckedWrite {
@@ -60,6 +61,8 @@ export async function runPropagation(opts: {
   readonly durationMs: number;
   readonly runId: string;
   readonly progress: Progress;
+  /** Counts acknowledged writes per second (the report's throughput chart). */
+  readonly throughput?: Throughput;
 }): Promise<PropagationResult> {
   const perRegion = new Map([...opts.regions.keys()].map((r) => [r, histogram()]));
   const allRegions = histogram();
@@ -85,6 +88,7 @@ export async function runPropagation(opts: {
         }),
       });
       const acked = performance.now();
+      opts.throughput?.count("writes (propagation)");
       const write: AckedWrite = { seq, account, revision: r.revision?.revision ?? 0, resource };
       writes.push(write);
       const answered = await Promise.all(
