@@ -3,7 +3,7 @@
 // summary table; exits 1 when an acknowledged write was lost or a region's decision diverged from
 // the pure engine. The environment is read here only and passed down.
 import { randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Gatehouse } from "@gatehouse/sdk";
@@ -16,7 +16,7 @@ import { finalChecks, lostUpdates, type Observation, type PropagationResult, run
 import { type ReportInput, writeReport } from "./report.ts";
 import { measureRegions } from "./resources.ts";
 import { type RunSettings, SCENARIO_DEFAULTS, SCENARIOS, type ScenarioName } from "./scenarios.ts";
-import { summarize, summaryTable } from "./summary.ts";
+import { type Summary, summarize, summaryTable } from "./summary.ts";
 import { openSystem } from "./system.ts";
 import { createThroughput, startRegionMonitor, type Throughput } from "./timeline.ts";
 
@@ -158,6 +158,7 @@ async function main(): Promise<number> {
     await system.stop();
   };
   process.once("SIGINT", () => void stop().then(() => process.exit(130)));
+  let summary: Summary;
   try {
     log(
       `loadtest: run ${runId}, scenario ${scenario}: ${settings.accounts} accounts x ${settings.users} users, ${system.regions.length} regions`,
@@ -265,7 +266,7 @@ async function main(): Promise<number> {
         return c;
       },
     });
-    const summary = summarize({
+    summary = summarize({
       scenario,
       startedAt,
       settings,
@@ -284,20 +285,22 @@ async function main(): Promise<number> {
     });
     process.stdout.write(summaryTable(summary));
     if (json !== undefined) {
+      mkdirSync(dirname(resolve(json)), { recursive: true });
       writeFileSync(json, `${JSON.stringify(summary, null, 2)}\n`);
       log(`loadtest: JSON summary in ${json}`);
     }
-    await printReport(summary, report);
     for (const e of correctness.examples) {
       log(`divergent: ${JSON.stringify(e.observation)} (engine: ${e.expected})`);
     }
-    const failed = summary.lost_updates > 0 || summary.divergent_decisions > 0;
-    if (failed)
-      log(`loadtest: FAILED: lost_updates ${summary.lost_updates}, divergent_decisions ${summary.divergent_decisions}`);
-    return failed ? 1 : 0;
   } finally {
     await stop();
   }
+  // Rendered once the system is down (the CPU is the report's), so the paths are the last lines.
+  await printReport(summary, report);
+  const failed = summary.lost_updates > 0 || summary.divergent_decisions > 0;
+  if (failed)
+    log(`loadtest: FAILED: lost_updates ${summary.lost_updates}, divergent_decisions ${summary.divergent_decisions}`);
+  return failed ? 1 : 0;
 }
 
 main().then(

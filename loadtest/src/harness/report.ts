@@ -107,7 +107,7 @@ function latencyChart(s: ReportInput): ReportChart {
 function throughputChart(s: ReportInput): ReportChart {
   const title = "Throughput over time";
   const caption =
-    "Completions per second of each load: Authorize calls (open loop, then closed loop), BatchAuthorize decisions, acknowledged writes (the dataset's, then the propagation phase's). Symlog scale: loads differ by orders of magnitude.";
+    "Completions per second of each load: Authorize calls (open loop, then closed loop), BatchAuthorize decisions, acknowledged writes (the dataset's, then the propagation phase's); one row per load, each with its own scale; a second with none shows as 0.";
   const t = since(s);
   const values = (s.throughput_per_s ?? []).map((p) => ({ t_s: t(p.t_ms), series: p.series, per_s: p.per_s }));
   if (values.length === 0)
@@ -118,17 +118,22 @@ function throughputChart(s: ReportInput): ReportChart {
     caption,
     spec: {
       title,
-      width: WIDTH,
-      height: HEIGHT,
       data: { values },
-      mark: { type: "line", interpolate: "step-after", strokeWidth: 1.5 },
-      encoding: {
-        x: { field: "t_s", type: "quantitative", title: "seconds since the run started" },
-        y: { field: "per_s", type: "quantitative", scale: { type: "symlog" }, title: "per second" },
-        color: { field: "series", type: "nominal", title: null },
-        tooltip: [{ field: "t_s" }, { field: "series" }, { field: "per_s" }],
+      // One row per load, each with its own y scale: the loads differ by orders of magnitude.
+      facet: { row: { field: "series", type: "nominal", title: null, header: { labelAngle: 0, labelAlign: "left" } } },
+      spec: {
+        width: WIDTH - 140,
+        height: 70,
+        mark: { type: "line", interpolate: "step-after", strokeWidth: 1.5 },
+        encoding: {
+          x: { field: "t_s", type: "quantitative", title: "seconds since the run started" },
+          y: { field: "per_s", type: "quantitative", title: "per second" },
+          color: { field: "series", type: "nominal", legend: null },
+          tooltip: [{ field: "t_s" }, { field: "series" }, { field: "per_s" }],
+        },
       },
-    },
+      resolve: { scale: { y: "independent" } },
+    } as TopLevelSpec,
   };
 }
 
@@ -153,8 +158,14 @@ function stalenessChart(s: ReportInput): ReportChart {
       mark: { type: "line", strokeWidth: 1.2, point: { size: 8 } },
       encoding: {
         x: { field: "t_s", type: "quantitative", title: "seconds since the run started" },
-        y: { field: "staleness_ms", type: "quantitative", title: "staleness (ms)" },
-        color: { field: "region", type: "nominal", title: null },
+        y: {
+          field: "staleness_ms",
+          type: "quantitative",
+          title: "staleness (ms, symlog)",
+          scale: { type: "symlog" },
+          axis: { values: [0, 10, 30, 100, 300, 1000, 3000, 10_000, 30_000, 100_000, 300_000] },
+        },
+        color: { field: "region", type: "nominal", title: null, legend: { labelLimit: 200 } },
         tooltip: [{ field: "t_s" }, { field: "region" }, { field: "staleness_ms" }],
       },
     },
