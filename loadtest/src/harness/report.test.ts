@@ -79,7 +79,11 @@ function fixture(faults: ReportInput["faults"] = []): ReportInput {
           redis_used_memory_bytes: 3_000_000,
           l2_entities: 2_000,
           applier_rss_bytes: 90_000_000,
-          deciders: [{ address: "127.0.0.1:1", rss_bytes: 110_000_000, l1_principals: 120, l1_bytes: 400_000 }],
+          applier_cpu_ms: 12_000,
+          applied_records: 4_000,
+          deciders: [
+            { address: "127.0.0.1:1", rss_bytes: 110_000_000, cpu_ms: 9_000, l1_principals: 120, l1_bytes: 400_000 },
+          ],
         },
       ]),
     ),

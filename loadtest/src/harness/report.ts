@@ -139,7 +139,7 @@ function throughputChart(s: ReportInput): ReportChart {
 
 function stalenessChart(s: ReportInput): ReportChart {
   const title = "Staleness per region";
-  const caption = `Each region's GetRegionStatus staleness_ms (time since its oldest partition watermark), sampled every ${s.region_sample_interval_ms ?? "?"} ms; gaps are samples no decider answered.`;
+  const caption = `Each region's GetRegionStatus staleness_ms (time since its oldest partition watermark), sampled every ${s.region_sample_interval_ms ?? "?"} ms; gaps are samples no decider answered within 5 s. The relay sends a heartbeat watermark to every partition each second (GATEHOUSE_CP_RELAY_WATERMARK_MS, 1,000 by default), so a region keeping up reads between 0 and about 1,000 ms plus the relay's delay; more means it is behind.`;
   const t = since(s);
   const values = (s.region_samples ?? [])
     .filter((p) => p.staleness_ms !== null)

@@ -12,6 +12,8 @@ import type { Gatehouse } from "@gatehouse/sdk";
 export interface DeciderResources {
   readonly address: string;
   readonly rss_bytes: number | null;
+  /** CPU the process used since it started (user + system). */
+  readonly cpu_ms: number | null;
   readonly l1_principals: number | null;
   readonly l1_bytes: number | null;
 }
@@ -21,6 +23,10 @@ export interface RegionResources {
   readonly redis_used_memory_bytes: number | null;
   readonly l2_entities: number | null;
   readonly applier_rss_bytes: number | null;
+  /** CPU the applier used since it started (user + system): start-up, the dataset and the writes. */
+  readonly applier_cpu_ms: number | null;
+  /** Records the applier handled (its applied offsets summed), to divide `applier_cpu_ms` by. */
+  readonly applied_records: number | null;
   readonly deciders: DeciderResources[];
 }
 
@@ -29,6 +35,22 @@ export function rssBytes(pid: number): number | null {
   try {
     const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return m === null ? null : Number(m[1]) * 1024;
+  } catch {
+    return null;
+  }
+}
+
+/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks per second. */
+const TICKS_PER_S = 100;
+
+/** User + system CPU of a live pid in ms (/proc/<pid>/stat), or null. */
+export function cpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces) in parentheses: state is the first.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? (ticks * 1000) / TICKS_PER_S : null;
   } catch {
     return null;
   }
@@ -61,10 +83,12 @@ export async function measureRegions(opts: {
           return {
             address,
             rss_bytes: pid === null ? null : rssBytes(pid),
+            cpu_ms: pid === null ? null : cpuMs(pid),
             l1_principals: status === undefined ? null : Number(status.l1Principals),
             l1_bytes: status === undefined ? null : Number(status.l1Bytes),
             redis: status === undefined ? null : Number(status.l2UsedMemoryBytes),
             entities: status === undefined ? null : Number(status.l2Entities),
+            applied: status === undefined ? null : status.consumerLag.reduce((n, p) => n + Number(p.appliedOffset), 0),
           };
         }),
       );
@@ -74,7 +98,9 @@ export async function measureRegions(opts: {
         redis_used_memory_bytes: answered?.redis ?? null,
         l2_entities: answered?.entities ?? null,
         applier_rss_bytes: applier === null ? null : rssBytes(applier),
-        deciders: deciders.map(({ redis: _r, entities: _e, ...d }) => d),
+        applier_cpu_ms: applier === null ? null : cpuMs(applier),
+        applied_records: answered?.applied ?? null,
+        deciders: deciders.map(({ redis: _r, entities: _e, applied: _a, ...d }) => d),
       };
     }),
   );

@@ -256,7 +256,7 @@ export function summaryTable(s: Summary): string {
     ],
     ...Object.entries(s.region_resources).map(([r, v]): [string, string] => [
       `  ${r} memory`,
-      `redis ${mb(v.redis_used_memory_bytes)}, applier rss ${mb(v.applier_rss_bytes)}, deciders rss ${v.deciders.map((d) => mb(d.rss_bytes)).join(" / ")}, L1 ${v.deciders.map((d) => `${d.l1_principals ?? "?"} principals ${mb(d.l1_bytes)}`).join(" / ")}`,
+      `redis ${mb(v.redis_used_memory_bytes)}, applier rss ${mb(v.applier_rss_bytes)} cpu ${v.applier_cpu_ms ?? "?"} ms for ${v.applied_records ?? "?"} records, deciders rss ${v.deciders.map((d) => mb(d.rss_bytes)).join(" / ")}, L1 ${v.deciders.map((d) => `${d.l1_principals ?? "?"} principals ${mb(d.l1_bytes)}`).join(" / ")}`,
     ]),
     ["lost_updates", String(s.lost_updates)],
     [

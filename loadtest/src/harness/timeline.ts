@@ -69,7 +69,7 @@ export function createThroughput(now: () => number = Date.now): Throughput {
 /** Reads one region's status into a sample (null when no decider of it answered). */
 export async function sampleRegion(region: string, client: Gatehouse, t = Date.now()): Promise<RegionSample | null> {
   try {
-    const s = await client.authz.regionStatus({ region, pageSize: 1 }, { timeoutMs: 2000 });
+    const s = await client.authz.regionStatus({ region, pageSize: 1 }, { timeoutMs: 5000 });
     const lag = s.consumerLag;
     return {
       t_ms: t,
