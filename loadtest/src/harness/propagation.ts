@@ -45,6 +45,8 @@ export interface PropagationResult {
   readonly allRegions: Histogram;
   readonly observations: Observation[];
   readonly timeouts: number;
+  /** Per write and region: when the write was acknowledged (epoch ms) and how long until visible. */
+  readonly visible: { acked_ms: number; region: string; ms: number }[];
 }
 
 /** The probe policy a write puts: allows exactly its own object. */
@@ -68,6 +70,7 @@ export async function runPropagation(opts: {
   const allRegions = histogram();
   const writes: AckedWrite[] = [];
   const observations: Observation[] = [];
+  const visible: PropagationResult["visible"] = [];
   let timeouts = 0;
   const writeLatency = histogram();
   opts.progress.start("propagation", Math.floor((opts.rate * opts.durationMs) / 1000));
@@ -88,6 +91,7 @@ export async function runPropagation(opts: {
         }),
       });
       const acked = performance.now();
+      const ackedMs = Date.now();
       opts.throughput?.count("writes (propagation)");
       const write: AckedWrite = { seq, account, revision: r.revision?.revision ?? 0, resource };
       writes.push(write);
@@ -105,6 +109,7 @@ export async function runPropagation(opts: {
             );
             const ms = performance.now() - acked;
             recordMs(perRegion.get(region) as Histogram, ms);
+            visible.push({ acked_ms: ackedMs, region, ms });
             observations.push({
               region,
               accountId: account.accountId,
@@ -137,6 +142,7 @@ export async function runPropagation(opts: {
     allRegions,
     observations,
     timeouts,
+    visible,
   };
 }
 

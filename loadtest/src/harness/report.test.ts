@@ -8,7 +8,7 @@ import hdr from "hdr-histogram-js";
 import { afterAll, describe, expect, test } from "vitest";
 import { histogram, latencyBuckets, recordMs } from "./latency.ts";
 import { type ReportInput, renderPng, renderSvg, writeReport } from "./report.ts";
-import { kafkaLoad } from "./summary.ts";
+import { kafkaLoad, perSecond } from "./summary.ts";
 import { createThroughput, type RegionSample } from "./timeline.ts";
 
 const work = mkdtempSync(join(tmpdir(), "gatehouse-report-"));
@@ -71,6 +71,11 @@ function fixture(faults: ReportInput["faults"] = []): ReportInput {
     throughput_per_s: tp.points(),
     region_sample_interval_ms: 1000,
     region_samples: samples,
+    propagation_per_s: perSecond(
+      REGIONS.flatMap((region, i) =>
+        Array.from({ length: 40 }, (_, k) => ({ acked_ms: T0 + 2000 + 50 * k, region, ms: 10 + i + k })),
+      ),
+    ),
     kafka: kafkaLoad(samples, { from: T0 + 2000, to: T0 + 12_000 }),
     region_resources: Object.fromEntries(
       REGIONS.map((r) => [
@@ -123,8 +128,8 @@ describe("report", () => {
     const specs = [
       ...html.matchAll(/<script type="application\/json" class="vega-lite-spec" data-chart="(\w+)">(.*?)<\/script>/gs),
     ];
-    expect(specs.map((m) => m[1])).toEqual(["latency", "throughput", "staleness", "faults", "memory"]);
-    expect(html.match(/<svg /g)?.length).toBe(5);
+    expect(specs.map((m) => m[1])).toEqual(["latency", "throughput", "staleness", "visible", "faults", "memory"]);
+    expect(html.match(/<svg /g)?.length).toBe(6);
     const spec = (id: string) => JSON.parse(specs.find((m) => m[1] === id)?.[2] ?? "null");
     const buckets = s.authorize_latency_histogram?.buckets ?? [];
     expect(buckets.reduce((n, b) => n + b.count, 0)).toBe(2_000);
@@ -137,6 +142,8 @@ describe("report", () => {
       { fault: "kill -9 us-east-1 applier", phase: "converging", from: 7, to: 11.3 },
     ]);
     expect(html).toContain("4321 ms, 0 lost, 0 divergent");
+    // Writes acknowledged in second 2 (k 0..19) and 3 (k 20..39): the slowest of each, per region.
+    expect(spec("visible").data.values).toContainEqual({ t_s: 3, region: "eu-west-1", max_ms: 50, p50_ms: 40 });
     expect(html).not.toContain("no faults in this run");
     // The summary itself rides along, so the page can be re-read.
     const embedded = /<script type="application\/json" id="gatehouse-summary">(.*?)<\/script>/s.exec(html)?.[1];
@@ -164,6 +171,7 @@ describe("report", () => {
     expect(html).toContain("no Authorize open loop in this run");
     expect(html).toContain("no throughput series in this summary");
     expect(html).toContain("no staleness samples in this summary");
+    expect(html).toContain("no propagation phase in this run");
     pngSize(readFileSync(out.png));
   }, 60_000);
 

@@ -172,6 +172,45 @@ function stalenessChart(s: ReportInput): ReportChart {
   };
 }
 
+function visibleChart(s: ReportInput): ReportChart {
+  const title = "Write → visible per region";
+  const caption =
+    "The propagation phase: for the writes acknowledged in each second, the slowest time from the control plane's answer to the region answering at the write's revision (Authorize with min_revision), per region.";
+  const t = since(s);
+  const values = (s.propagation_per_s ?? []).map((p) => ({
+    t_s: t(p.t_ms),
+    region: p.region,
+    max_ms: p.max_ms,
+    p50_ms: p.p50_ms,
+  }));
+  if (values.length === 0)
+    return { id: "visible", title, caption, spec: message(title, "no propagation phase in this run") };
+  return {
+    id: "visible",
+    title,
+    caption,
+    spec: {
+      title,
+      width: WIDTH,
+      height: HEIGHT,
+      data: { values },
+      mark: { type: "line", strokeWidth: 1.2, point: { size: 8 } },
+      encoding: {
+        x: { field: "t_s", type: "quantitative", title: "seconds since the run started (write acknowledged)" },
+        y: {
+          field: "max_ms",
+          type: "quantitative",
+          title: "slowest write → visible (ms, symlog)",
+          scale: { type: "symlog" },
+          axis: { values: [0, 10, 30, 100, 300, 1000, 3000, 10_000, 30_000] },
+        },
+        color: { field: "region", type: "nominal", title: null, legend: { labelLimit: 200 } },
+        tooltip: [{ field: "t_s" }, { field: "region" }, { field: "p50_ms" }, { field: "max_ms" }],
+      },
+    },
+  };
+}
+
 function faultChart(s: ReportInput): ReportChart {
   const title = "Fault timeline";
   const faults: readonly FaultResult[] = s.faults ?? [];
@@ -281,7 +320,7 @@ function memoryChart(s: ReportInput): ReportChart {
 
 /** The report's charts for `s`, in page order. */
 export function reportCharts(s: ReportInput): ReportChart[] {
-  return [latencyChart(s), throughputChart(s), stalenessChart(s), faultChart(s), memoryChart(s)];
+  return [latencyChart(s), throughputChart(s), stalenessChart(s), visibleChart(s), faultChart(s), memoryChart(s)];
 }
 
 /** Vega-Lite → Vega → SVG with Vega's headless view (no browser, no canvas). */

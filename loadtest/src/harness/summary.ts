@@ -77,6 +77,8 @@ export interface Summary {
   /** Every region's GetRegionStatus sampled every `region_sample_interval_ms` (staleness, lag, view size). */
   readonly region_sample_interval_ms: number;
   readonly region_samples: RegionSample[];
+  /** Per second of acknowledgement and region: the propagation phase's write → visible times. */
+  readonly propagation_per_s: { t_ms: number; region: string; count: number; p50_ms: number; max_ms: number }[];
   readonly kafka: KafkaLoad | null;
   /** Per region at the end: Redis used_memory, the deciders' L1 and RSS, the applier's RSS. */
   readonly region_resources: Record<string, RegionResources>;
@@ -180,6 +182,7 @@ export function summarize(input: {
     throughput_per_s: input.throughput,
     region_sample_interval_ms: input.regionSampleIntervalMs,
     region_samples: input.regionSamples,
+    propagation_per_s: perSecond(p?.visible ?? []),
     kafka: input.propagationWindow === undefined ? null : kafkaLoad(input.regionSamples, input.propagationWindow),
     region_resources: input.regionResources,
     notes: [
@@ -188,6 +191,30 @@ export function summarize(input: {
       `Everything (harness, control plane, ${input.regions.length} regions x (applier + deciders), Postgres, Kafka, Redis) shares this machine's cores.`,
     ],
   };
+}
+
+/** Write → visible times grouped by the second the write was acknowledged in, per region. */
+export function perSecond(visible: PropagationResult["visible"]): Summary["propagation_per_s"] {
+  const groups = new Map<string, number[]>();
+  for (const v of visible) {
+    const key = `${Math.floor(v.acked_ms / 1000) * 1000} ${v.region}`;
+    const list = groups.get(key) ?? [];
+    list.push(v.ms);
+    groups.set(key, list);
+  }
+  return [...groups]
+    .map(([key, ms]) => {
+      const [t, region] = key.split(" ") as [string, string];
+      const sorted = ms.sort((a, b) => a - b);
+      return {
+        t_ms: Number(t),
+        region,
+        count: sorted.length,
+        p50_ms: round(sorted[Math.floor((sorted.length - 1) / 2)] as number),
+        max_ms: round(sorted.at(-1) as number),
+      };
+    })
+    .sort((a, b) => a.t_ms - b.t_ms || a.region.localeCompare(b.region));
 }
 
 /**
