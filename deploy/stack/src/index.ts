@@ -14,4 +14,10 @@ export {
   stackRunning,
   startStack,
 } from "./stack.ts";
-export { loadStackConfig, type StackConfig, type StackRegion } from "./stack-config.ts";
+export {
+  loadStackConfig,
+  regionNames,
+  type StackConfig,
+  type StackRegion,
+  withRegionCount,
+} from "./stack-config.ts";

@@ -21,11 +21,13 @@ import {
   stopStack,
   writeSupervisorPid,
 } from "./stack.ts";
-import { loadStackConfig, type StackConfig } from "./stack-config.ts";
+import { loadStackConfig, type StackConfig, withRegionCount } from "./stack-config.ts";
 
 const USAGE = `usage: node deploy/stack/src/main.ts <command> [options]
-  up [--detach]   infrastructure, control plane, regions, demo account; Ctrl-C stops it all
-                  (--detach: leave it running in the background; stop it with 'down')
+  up [--detach] [--regions N]
+                  infrastructure, control plane, regions, demo account; Ctrl-C stops it all
+                  (--detach: leave it running in the background; stop it with 'down';
+                  --regions N: N regions, three by default, each its own Redis, applier, deciders)
   down            stop a stack of this state dir (GATEHOUSE_STATE_DIR), and the infrastructure it started
   seed            seed the demo account into the running stack again (idempotent)
   credentials     create the development credentials (<state>/dev.env, mode 600) when missing and
@@ -169,7 +171,11 @@ function credentials(config: StackConfig): void {
 const { positionals, values } = parseArgs({
   args: process.argv.slice(2),
   allowPositionals: true,
-  options: { detach: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
+  options: {
+    detach: { type: "boolean", default: false },
+    regions: { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  },
 });
 const command = positionals[0] ?? "up";
 if (values.help || !["up", "down", "seed", "credentials"].includes(command) || positionals.length > 1) {
@@ -177,7 +183,8 @@ if (values.help || !["up", "down", "seed", "credentials"].includes(command) || p
   process.exit(values.help ? 0 : 2);
 }
 try {
-  const config = loadStackConfig(process.env, root);
+  const env = values.regions === undefined ? process.env : withRegionCount(process.env, Number(values.regions), root);
+  const config = loadStackConfig(env, root);
   if (command === "up") await up(config, values.detach);
   else if (command === "down") await stopStack(config, log);
   else if (command === "credentials") credentials(config);

@@ -70,6 +70,64 @@ function defaultRegions(root: string): string[] {
 }
 
 /**
+ * Regions beyond the defaults, in the order `--regions N` adds them (real AWS region names, so
+ * ARNs and `aws:RequestedRegion` conditions look as they would in a deployment).
+ */
+const MORE_REGIONS = [
+  "us-west-2",
+  "eu-central-1",
+  "ap-northeast-1",
+  "sa-east-1",
+  "ca-central-1",
+  "ap-south-1",
+  "eu-north-1",
+  "us-east-2",
+  "us-west-1",
+  "eu-west-2",
+  "ap-northeast-2",
+  "ap-southeast-2",
+  "eu-west-3",
+] as const;
+
+/**
+ * The names of `n` regions: `deploy/local/defaults.json`'s (three), then {@link MORE_REGIONS}.
+ * `--regions N` of `./gw run stack` and of the load-test harness turns into `GATEHOUSE_REGIONS`
+ * with these names, so infra.sh starts one Redis per region (base port + i).
+ * @example
+ * regionNames(4, root) // ["us-east-1", "eu-west-1", "ap-southeast-1", "us-west-2"]
+ */
+export function regionNames(n: number, root: string): string[] {
+  const all = [...defaultRegions(root), ...MORE_REGIONS.filter((r) => !defaultRegions(root).includes(r))];
+  if (!Number.isInteger(n) || n < 1 || n > all.length) {
+    throw new Error(`--regions: expected a whole number from 1 to ${all.length}, got ${String(n)}`);
+  }
+  return all.slice(0, n);
+}
+
+/**
+ * `env` with `GATEHOUSE_REGIONS` set to `n` regions ({@link regionNames}); refuses a
+ * `GATEHOUSE_REGIONS` already set to a different list (which one was meant is unclear).
+ */
+export function withRegionCount(
+  env: Readonly<Record<string, string | undefined>>,
+  n: number,
+  root: string,
+): Record<string, string | undefined> {
+  const names = regionNames(n, root).join(",");
+  const given = env.GATEHOUSE_REGIONS;
+  if (
+    given !== undefined &&
+    given
+      .split(",")
+      .map((r) => r.trim())
+      .join(",") !== names
+  ) {
+    throw new Error(`--regions ${n} means GATEHOUSE_REGIONS=${names}, but GATEHOUSE_REGIONS=${given} is set`);
+  }
+  return { ...env, GATEHOUSE_REGIONS: names };
+}
+
+/**
  * Reads the stack's settings from `env` (only here). Throws one error listing every bad setting
  * with its value.
  * @example

@@ -46,7 +46,13 @@ export function processDirs(config: StackConfig): ProcessDirs {
 function infraSh(config: StackConfig, args: readonly string[], quiet = false): number {
   const r = spawnSync("bash", [join(config.root, "deploy/local/infra.sh"), ...args], {
     cwd: config.root,
-    env: { ...process.env, GATEHOUSE_STATE_DIR: config.stateDir, [STACK_MARK]: config.stateDir },
+    env: {
+      ...process.env,
+      GATEHOUSE_STATE_DIR: config.stateDir,
+      // The stack's regions (GATEHOUSE_REGIONS or --regions N): one Redis each.
+      GATEHOUSE_REGIONS: config.regions.map((r) => r.name).join(","),
+      [STACK_MARK]: config.stateDir,
+    },
     stdio: ["ignore", quiet ? "ignore" : "inherit", quiet ? "ignore" : "inherit"],
   });
   return r.status ?? 1;

@@ -9,6 +9,7 @@ import type { LoadedAccount } from "./dataset.ts";
 import { type CheckPlan, checkPlan } from "./dataset-plan.ts";
 import { closedLoop, type Histogram, histogram, openLoop } from "./latency.ts";
 import type { Observation } from "./propagation.ts";
+import type { Throughput } from "./timeline.ts";
 
 /** One decider process to send checks to. */
 export interface DeciderTarget {
@@ -50,6 +51,8 @@ export async function runHotPath(opts: {
   /** Every n-th answer is kept for the correctness check. */
   readonly sampleEvery: number;
   readonly log: (line: string) => void;
+  /** Counts answered calls and decisions per second (the report's throughput chart). */
+  readonly throughput?: Throughput;
 }): Promise<HotPathResult> {
   const checks: { account: LoadedAccount; check: CheckPlan }[] = [];
   for (let k = 0; k < 4096; k++) {
@@ -61,6 +64,7 @@ export async function runHotPath(opts: {
     const target = opts.targets[i % opts.targets.length] as DeciderTarget;
     const { account, check } = checks[i % checks.length] as (typeof checks)[number];
     const a = await target.client.authz.authorize(input(check));
+    opts.throughput?.count("Authorize");
     if (i % opts.sampleEvery === 0) {
       observations.push({
         region: target.region,
@@ -90,7 +94,9 @@ export async function runHotPath(opts: {
         return input(check);
       });
       const answers = await target.client.authz.batchAuthorize(inputs);
-      return answers.filter((a) => !(a instanceof Error)).length;
+      const decided = answers.filter((a) => !(a instanceof Error)).length;
+      opts.throughput?.count("BatchAuthorize decisions", decided);
+      return decided;
     },
     batchLatency,
   );

@@ -103,3 +103,24 @@ export async function closedLoop(
   await Promise.all(Array.from({ length: concurrency }, worker));
   return { calls, units, failed, ms: performance.now() - start };
 }
+
+/**
+ * `h`'s counts in log-spaced buckets of milliseconds (ten per decade: 1, 1.26, 1.58, … ms), from
+ * the histogram's recorded values (each HDR bucket counted once, at its highest equivalent value).
+ */
+export function latencyBuckets(h: Histogram): { from_ms: number; to_ms: number; count: number }[] {
+  const counts = new Map<number, number>();
+  if (!(h instanceof hdr.JsHistogram)) throw new Error("latencyBuckets needs a JS (not wasm) histogram");
+  const it = h.recordedValuesIterator;
+  it.reset();
+  while (it.hasNext()) {
+    const v = it.next();
+    const ms = h.highestEquivalentValue(v.valueIteratedTo) / 1000;
+    const k = Math.floor(Math.log10(Math.max(ms, 0.001)) * 10);
+    counts.set(k, (counts.get(k) ?? 0) + v.countAddedInThisIterationStep);
+  }
+  const edge = (k: number) => Math.round(10 ** (k / 10) * 10_000) / 10_000;
+  return [...counts.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([k, count]) => ({ from_ms: edge(k), to_ms: edge(k + 1), count }));
+}

@@ -3,24 +3,39 @@
 // summary table; exits 1 when an acknowledged write was lost or a region's decision diverged from
 // the pure engine. The environment is read here only and passed down.
 import { randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Gatehouse } from "@gatehouse/sdk";
+import { withRegionCount } from "@gatehouse/stack";
 import { startSampler, verifyObservations } from "./correctness.ts";
 import { clientFor, loadDataset } from "./dataset.ts";
 import { type DeciderTarget, type HotPathResult, runHotPath } from "./hot-path.ts";
-import { createProgress } from "./progress.ts";
+import { createProgress, type Progress } from "./progress.ts";
 import { finalChecks, lostUpdates, type Observation, type PropagationResult, runPropagation } from "./propagation.ts";
+import { type ReportInput, writeReport } from "./report.ts";
+import { measureRegions } from "./resources.ts";
 import { type RunSettings, SCENARIO_DEFAULTS, SCENARIOS, type ScenarioName } from "./scenarios.ts";
-import { summarize, summaryTable } from "./summary.ts";
+import { type Summary, summarize, summaryTable } from "./summary.ts";
 import { openSystem } from "./system.ts";
+import { createThroughput, startRegionMonitor, type Throughput } from "./timeline.ts";
 
-const USAGE = `usage: ./gw run loadtest -- --scenario ${SCENARIOS.join("|")} [--json FILE]
-  [--accounts N] [--users N] [--load-concurrency N] [--write-rate N] [--duration S]
+const USAGE = `usage: ./gw run loadtest -- --scenario ${SCENARIOS.join("|")} [--json FILE] [--report DIR]
+  [--regions N] [--accounts N] [--users N] [--load-concurrency N] [--write-rate N] [--duration S]
   [--authorize-rate N] [--concurrency N] [--batch-size N] [--target one|all]
   [--sample-rate N] [--max-exports N]
+       ./gw run loadtest -- --report-from FILE.json [--report DIR]
 Attaches to the stack of GATEHOUSE_STATE_DIR when one runs (./gw run stack), else starts one
-(GATEHOUSE_STACK_* ports) and stops it at the end.`;
+(GATEHOUSE_STACK_* ports, --regions N regions, three by default) and stops it at the end.
+The HTML and PNG report go to --report DIR (default: the --json file's directory, else
+loadtest/results) as report.html and report.png; --report-from re-renders them from a saved summary.`;
+
+/** Where a report goes when `--report` is not given. */
+const defaultReportDir = (json: string | undefined) =>
+  json === undefined ? resolve(import.meta.dirname, "../../results") : dirname(resolve(json));
+
+/** GetRegionStatus of every region this often (the staleness series). */
+const REGION_SAMPLE_MS = 1000;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -33,16 +48,19 @@ function positive(name: string, text: string | undefined, fallback: number): num
 }
 
 /** Parses the command line into a scenario, its settings and the JSON path. */
-export function parseCommandLine(argv: readonly string[]): {
-  scenario: ScenarioName;
-  settings: RunSettings;
-  json?: string;
-} {
+export function parseCommandLine(
+  argv: readonly string[],
+):
+  | { scenario: ScenarioName; settings: RunSettings; json?: string; report: string; regions?: number }
+  | { reportFrom: string; report: string } {
   const { values } = parseArgs({
     args: [...argv],
     options: {
       scenario: { type: "string" },
       json: { type: "string" },
+      report: { type: "string" },
+      "report-from": { type: "string" },
+      regions: { type: "string" },
       accounts: { type: "string" },
       users: { type: "string" },
       "load-concurrency": { type: "string" },
@@ -61,6 +79,13 @@ export function parseCommandLine(argv: readonly string[]): {
   if (values.help === true) {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
+  }
+  if (values["report-from"] !== undefined) {
+    if (values.scenario !== undefined) throw new Error("--report-from re-renders a saved summary: give no --scenario");
+    return {
+      reportFrom: values["report-from"],
+      report: values.report ?? dirname(resolve(values["report-from"])),
+    };
   }
   const scenario = values.scenario as ScenarioName | undefined;
   if (scenario === undefined || !SCENARIOS.includes(scenario)) {
@@ -87,27 +112,56 @@ export function parseCommandLine(argv: readonly string[]): {
     sampleRate: positive("sample-rate", values["sample-rate"], d.sampleRate),
     maxExports: int("max-exports", values["max-exports"], d.maxExports),
   };
-  return { scenario, settings, ...(values.json === undefined ? {} : { json: values.json }) };
+  return {
+    scenario,
+    settings,
+    report: values.report ?? defaultReportDir(values.json),
+    ...(values.json === undefined ? {} : { json: values.json }),
+    ...(values.regions === undefined ? {} : { regions: int("regions", values.regions, 3) }),
+  };
+}
+
+/** A progress that also counts each tick as one completion of `series` per second. */
+function counting(progress: Progress, throughput: Throughput, series: string): Progress {
+  return {
+    start: (phase, total) => progress.start(phase, total),
+    tick: (n = 1) => {
+      throughput.count(series, n);
+      progress.tick(n);
+    },
+    done: () => progress.done(),
+  };
+}
+
+async function printReport(summary: ReportInput, dir: string): Promise<void> {
+  const { html, png } = await writeReport(summary, dir);
+  log(`loadtest: report in ${html} and ${png}`);
 }
 
 async function main(): Promise<number> {
-  const { scenario, settings, json } = parseCommandLine(process.argv.slice(2));
+  const parsed = parseCommandLine(process.argv.slice(2));
+  if ("reportFrom" in parsed) {
+    await printReport(JSON.parse(readFileSync(parsed.reportFrom, "utf8")) as ReportInput, parsed.report);
+    return 0;
+  }
+  const { scenario, settings, json, report } = parsed;
   const startedAt = new Date();
   const runId = randomBytes(4).toString("hex");
   const progress = createProgress();
-  const system = await openSystem(process.env, log);
+  const throughput = createThroughput();
+  const root = resolve(import.meta.dirname, "../../..");
+  const env = parsed.regions === undefined ? process.env : withRegionCount(process.env, parsed.regions, root);
+  const system = await openSystem(env, log);
   const clients: Gatehouse[] = [];
   const stop = async () => {
     for (const c of clients) c.close();
     await system.stop();
   };
   process.once("SIGINT", () => void stop().then(() => process.exit(130)));
+  let summary: Summary;
   try {
-    log(`loadtest: run ${runId}, scenario ${scenario}: ${settings.accounts} accounts x ${settings.users} users`);
-    const dataset = await loadDataset(
-      system,
-      { accounts: settings.accounts, users: settings.users, concurrency: settings.loadConcurrency, runId },
-      progress,
+    log(
+      `loadtest: run ${runId}, scenario ${scenario}: ${settings.accounts} accounts x ${settings.users} users, ${system.regions.length} regions`,
     );
     const operator = clientFor(system, system.operator);
     clients.push(operator);
@@ -117,6 +171,12 @@ async function main(): Promise<number> {
         clients.push(c);
         return [r.name, c] as const;
       }),
+    );
+    const monitor = startRegionMonitor(regions, REGION_SAMPLE_MS);
+    const dataset = await loadDataset(
+      system,
+      { accounts: settings.accounts, users: settings.users, concurrency: settings.loadConcurrency, runId },
+      counting(progress, throughput, "writes (dataset)"),
     );
     const writers = new Map(
       dataset.accounts.map((a) => {
@@ -140,10 +200,12 @@ async function main(): Promise<number> {
       }
     }
     let propagation: PropagationResult | undefined;
+    let propagationWindow: { from: number; to: number } | undefined;
     let hot: HotPathResult | undefined;
     const observations: Observation[] = [];
     if (settings.phases.includes("propagation")) {
       const sampler = startSampler({ accounts: dataset.accounts, regions, rate: settings.sampleRate });
+      const from = Date.now();
       propagation = await runPropagation({
         accounts: dataset.accounts,
         writers,
@@ -152,7 +214,10 @@ async function main(): Promise<number> {
         durationMs: settings.duration * 1000,
         runId,
         progress,
+        throughput,
       });
+      // The appliers record their offsets about every second: the window closes 2 s later.
+      propagationWindow = { from, to: Date.now() + 2000 };
       observations.push(...(await sampler.stop()), ...propagation.observations);
     }
     if (settings.phases.includes("hot-path")) {
@@ -177,6 +242,7 @@ async function main(): Promise<number> {
         durationMs: settings.duration * 1000,
         sampleEvery: 50,
         log,
+        throughput,
       });
       observations.push(...hot.observations);
     }
@@ -186,7 +252,21 @@ async function main(): Promise<number> {
     log(`correctness: comparing ${observations.length} decisions with the pure engine over ExportAccount`);
     const correctness = await verifyObservations(operator, observations, settings.maxExports);
     const lost = lostUpdates(writes, [...(propagation?.observations ?? []), ...finals.observations]) + finals.unseen;
-    const summary = summarize({
+    if (propagationWindow !== undefined) {
+      const wait = propagationWindow.to + REGION_SAMPLE_MS - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    const regionSamples = await monitor.stop();
+    const regionResources = await measureRegions({
+      runDir: system.runDir,
+      regions: system.regions,
+      deciderClient: (region, address) => {
+        const c = clientFor({ ...system, regions: [{ name: region, deciders: [address] }] }, system.operator, region);
+        clients.push(c);
+        return c;
+      },
+    });
+    summary = summarize({
       scenario,
       startedAt,
       settings,
@@ -195,22 +275,32 @@ async function main(): Promise<number> {
       ...(hot === undefined ? {} : { hot }),
       correctness,
       lostUpdates: lost,
+      endedAt: new Date(),
+      regions: system.regions.map((r) => r.name),
+      throughput: throughput.points(),
+      regionSamples,
+      regionSampleIntervalMs: REGION_SAMPLE_MS,
+      ...(propagationWindow === undefined ? {} : { propagationWindow }),
+      regionResources,
     });
     process.stdout.write(summaryTable(summary));
     if (json !== undefined) {
+      mkdirSync(dirname(resolve(json)), { recursive: true });
       writeFileSync(json, `${JSON.stringify(summary, null, 2)}\n`);
       log(`loadtest: JSON summary in ${json}`);
     }
     for (const e of correctness.examples) {
       log(`divergent: ${JSON.stringify(e.observation)} (engine: ${e.expected})`);
     }
-    const failed = summary.lost_updates > 0 || summary.divergent_decisions > 0;
-    if (failed)
-      log(`loadtest: FAILED: lost_updates ${summary.lost_updates}, divergent_decisions ${summary.divergent_decisions}`);
-    return failed ? 1 : 0;
   } finally {
     await stop();
   }
+  // Rendered once the system is down (the CPU is the report's), so the paths are the last lines.
+  await printReport(summary, report);
+  const failed = summary.lost_updates > 0 || summary.divergent_decisions > 0;
+  if (failed)
+    log(`loadtest: FAILED: lost_updates ${summary.lost_updates}, divergent_decisions ${summary.divergent_decisions}`);
+  return failed ? 1 : 0;
 }
 
 main().then(

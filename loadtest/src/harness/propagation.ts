@@ -10,6 +10,7 @@ import type { Gatehouse } from "@gatehouse/sdk";
 import type { LoadedAccount } from "./dataset.ts";
 import { type Histogram, histogram, openLoop, recordMs } from "./latency.ts";
 import type { Progress } from "./progress.ts";
+import type { Throughput } from "./timeline.ts";
 
 /** One acknowledged write. */
 export interface AckedWrite {
@@ -44,6 +45,8 @@ export interface PropagationResult {
   readonly allRegions: Histogram;
   readonly observations: Observation[];
   readonly timeouts: number;
+  /** Per write and region: when the write was acknowledged (epoch ms) and how long until visible. */
+  readonly visible: { acked_ms: number; region: string; ms: number }[];
 }
 
 /** The probe policy a write puts: allows exactly its own object. */
@@ -60,11 +63,14 @@ export async function runPropagation(opts: {
   readonly durationMs: number;
   readonly runId: string;
   readonly progress: Progress;
+  /** Counts acknowledged writes per second (the report's throughput chart). */
+  readonly throughput?: Throughput;
 }): Promise<PropagationResult> {
   const perRegion = new Map([...opts.regions.keys()].map((r) => [r, histogram()]));
   const allRegions = histogram();
   const writes: AckedWrite[] = [];
   const observations: Observation[] = [];
+  const visible: PropagationResult["visible"] = [];
   let timeouts = 0;
   const writeLatency = histogram();
   opts.progress.start("propagation", Math.floor((opts.rate * opts.durationMs) / 1000));
@@ -85,6 +91,8 @@ export async function runPropagation(opts: {
         }),
       });
       const acked = performance.now();
+      const ackedMs = Date.now();
+      opts.throughput?.count("writes (propagation)");
       const write: AckedWrite = { seq, account, revision: r.revision?.revision ?? 0, resource };
       writes.push(write);
       const answered = await Promise.all(
@@ -101,6 +109,7 @@ export async function runPropagation(opts: {
             );
             const ms = performance.now() - acked;
             recordMs(perRegion.get(region) as Histogram, ms);
+            visible.push({ acked_ms: ackedMs, region, ms });
             observations.push({
               region,
               accountId: account.accountId,
@@ -133,6 +142,7 @@ export async function runPropagation(opts: {
     allRegions,
     observations,
     timeouts,
+    visible,
   };
 }
 

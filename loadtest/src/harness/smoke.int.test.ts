@@ -102,4 +102,31 @@ test("the smoke scenario runs the whole system and finds no lost update and no d
     expect(summary[key], key).toBeGreaterThan(0);
   }
   expect(output).toMatch(/divergent_decisions\s+0 of \d+ checked/);
+  // The report goes next to the JSON, its paths are the run's last words, and it plots this run.
+  const html = join(work, "report.html");
+  const png = join(work, "report.png");
+  expect(output.trimEnd().split("\n").at(-1)).toBe(`loadtest: report in ${html} and ${png}`);
+  const page = readFileSync(html, "utf8");
+  const embedded = JSON.parse(
+    /<script type="application\/json" id="gatehouse-summary">(.*?)<\/script>/s.exec(page)?.[1] ?? "null",
+  );
+  expect(embedded).toEqual(summary);
+  expect(page).toContain("no faults in this run");
+  const series = new Set(summary.throughput_per_s.map((p: { series: string }) => p.series));
+  expect(series).toEqual(
+    new Set(["writes (dataset)", "writes (propagation)", "Authorize", "BatchAuthorize decisions"]),
+  );
+  for (const region of ["us-east-1", "eu-west-1", "ap-southeast-1"]) {
+    const own = summary.region_samples.filter((s: { region: string }) => s.region === region);
+    expect(own.length, region).toBeGreaterThan(10);
+    expect(summary.region_resources[region].redis_used_memory_bytes, region).toBeGreaterThan(0);
+    expect(summary.region_resources[region].deciders[0].rss_bytes, region).toBeGreaterThan(0);
+  }
+  expect(summary.kafka.records_delivered).toBeGreaterThanOrEqual(3 * summary.kafka.records_published * 0.9);
+  expect(summary.authorize_latency_histogram.buckets.reduce((n: number, b: { count: number }) => n + b.count, 0)).toBe(
+    summary.settings.authorizeRate * summary.settings.duration - summary.authorize_open_loop.failed,
+  );
+  const pngBytes = readFileSync(png);
+  expect(pngBytes.subarray(0, 8).toString("hex")).toBe("89504e470d0a1a0a");
+  expect(pngBytes.readUInt32BE(16)).toBeGreaterThan(1000);
 }, 180_000);

@@ -1,18 +1,39 @@
 /**
  * The run's summary: the JSON figures (`--json FILE`) and the table printed on stdout.
  */
+import hdr from "hdr-histogram-js";
 import type { CorrectnessResult } from "./correctness.ts";
 import type { HotPathResult } from "./hot-path.ts";
-import { type Histogram, pctMs } from "./latency.ts";
+import { type Histogram, latencyBuckets, pctMs } from "./latency.ts";
 import type { PropagationResult } from "./propagation.ts";
+import type { RegionResources } from "./resources.ts";
 import type { RunSettings, ScenarioName } from "./scenarios.ts";
+import type { RegionSample, ThroughputPoint } from "./timeline.ts";
 
-/** A fault drill's outcome (none run yet: `faults` stays empty). */
+/**
+ * A fault drill's outcome. The times (epoch ms) place it on the report's timeline: when the part
+ * failed, when it came back, when every region had converged.
+ */
 export interface FaultResult {
   readonly name: string;
   readonly converge_ms: number;
   readonly lost_updates: number;
   readonly divergent_decisions: number;
+  readonly started_at_ms?: number;
+  readonly recovered_at_ms?: number;
+  readonly converged_at_ms?: number;
+}
+
+/** The change topic's load during the propagation phase, from the regions' applied offsets. */
+export interface KafkaLoad {
+  readonly partitions: number;
+  readonly window_ms: number;
+  /** Records published to the change topic in the window (end offsets' growth). */
+  readonly records_published: number;
+  /** Records the broker delivered to the regions' appliers (every region reads every record). */
+  readonly records_delivered: number;
+  readonly records_delivered_per_s: number;
+  readonly by_region: Record<string, number>;
 }
 
 /** The JSON summary. Figures of a phase that did not run are null. */
@@ -43,9 +64,28 @@ export interface Summary {
   readonly divergence_examples: CorrectnessResult["examples"];
   readonly faults: FaultResult[];
   readonly notes: string[];
+  /** The run's wall-clock window (epoch ms) and its regions. */
+  readonly run: { started_at_ms: number; ended_at_ms: number; regions: string[] };
+  /** The open loop's Authorize latencies (the HDR histogram: log-spaced buckets, and the histogram itself). */
+  readonly authorize_latency_histogram: {
+    source: string;
+    buckets: { from_ms: number; to_ms: number; count: number }[];
+    hdr_base64: string;
+  } | null;
+  /** Completions per second of each load (Authorize, BatchAuthorize decisions, writes). */
+  readonly throughput_per_s: ThroughputPoint[];
+  /** Every region's GetRegionStatus sampled every `region_sample_interval_ms` (staleness, lag, view size). */
+  readonly region_sample_interval_ms: number;
+  readonly region_samples: RegionSample[];
+  /** Per second of acknowledgement and region: the propagation phase's write → visible times. */
+  readonly propagation_per_s: { t_ms: number; region: string; count: number; p50_ms: number; max_ms: number }[];
+  readonly kafka: KafkaLoad | null;
+  /** Per region at the end: Redis used_memory, the deciders' L1 and RSS, the applier's RSS. */
+  readonly region_resources: Record<string, RegionResources>;
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
+const mb = (b: number | null) => (b === null ? "?" : `${(b / 1048576).toFixed(1)} MB`);
 const rate = (n: number, ms: number) => (ms <= 0 ? 0 : Math.round((n * 1000) / ms));
 
 /** Builds the summary from the phases' results. */
@@ -58,6 +98,15 @@ export function summarize(input: {
   hot?: HotPathResult;
   correctness: CorrectnessResult;
   lostUpdates: number;
+  endedAt: Date;
+  regions: readonly string[];
+  throughput: ThroughputPoint[];
+  regionSamples: RegionSample[];
+  regionSampleIntervalMs: number;
+  /** The propagation phase's window (epoch ms), for the Kafka figures. */
+  propagationWindow?: { from: number; to: number };
+  regionResources: Record<string, RegionResources>;
+  faults?: FaultResult[];
 }): Summary {
   const { propagation: p, hot: h, correctness: c } = input;
   const byRegion: Summary["propagation_by_region"] = {};
@@ -116,12 +165,86 @@ export function summarize(input: {
     unverified_decisions: c.unverified,
     exports: c.exports,
     divergence_examples: c.examples,
-    faults: [],
+    faults: input.faults ?? [],
+    run: {
+      started_at_ms: input.startedAt.getTime(),
+      ended_at_ms: input.endedAt.getTime(),
+      regions: [...input.regions],
+    },
+    authorize_latency_histogram:
+      h === undefined
+        ? null
+        : {
+            source: "Authorize open loop, each call from its due time (coordinated-omission corrected)",
+            buckets: latencyBuckets(h.open.latency),
+            hdr_base64: hdr.encodeIntoCompressedBase64(h.open.latency),
+          },
+    throughput_per_s: input.throughput,
+    region_sample_interval_ms: input.regionSampleIntervalMs,
+    region_samples: input.regionSamples,
+    propagation_per_s: perSecond(p?.visible ?? []),
+    kafka: input.propagationWindow === undefined ? null : kafkaLoad(input.regionSamples, input.propagationWindow),
+    region_resources: input.regionResources,
     notes: [
       "Client: @gatehouse/sdk over @grpc/grpc-js with SigV4 signing, in one Node process; a grpc-js client tops out near 9k calls/s, so the Authorize figures are bounded by the client, not the deciders (npm run bench:region measures one decider without it).",
       "authorize_p50_ms/p99_ms are open-loop latencies from each call's due time (coordinated-omission corrected); authorize_rps is the closed loop's throughput.",
-      "Everything (harness, control plane, 3 regions x (applier + 2 deciders), Postgres, Kafka, Redis) shares this machine's cores.",
+      `Everything (harness, control plane, ${input.regions.length} regions x (applier + deciders), Postgres, Kafka, Redis) shares this machine's cores.`,
     ],
+  };
+}
+
+/** Write → visible times grouped by the second the write was acknowledged in, per region. */
+export function perSecond(visible: PropagationResult["visible"]): Summary["propagation_per_s"] {
+  const groups = new Map<string, number[]>();
+  for (const v of visible) {
+    const key = `${Math.floor(v.acked_ms / 1000) * 1000} ${v.region}`;
+    const list = groups.get(key) ?? [];
+    list.push(v.ms);
+    groups.set(key, list);
+  }
+  return [...groups]
+    .map(([key, ms]) => {
+      const [t, region] = key.split(" ") as [string, string];
+      const sorted = ms.sort((a, b) => a - b);
+      return {
+        t_ms: Number(t),
+        region,
+        count: sorted.length,
+        p50_ms: round(sorted[Math.floor((sorted.length - 1) / 2)] as number),
+        max_ms: round(sorted.at(-1) as number),
+      };
+    })
+    .sort((a, b) => a.t_ms - b.t_ms || a.region.localeCompare(b.region));
+}
+
+/**
+ * Records the change topic carried while writing: per region, how far its applier's offsets moved
+ * between the last sample before the window and the first sample after it settled.
+ */
+export function kafkaLoad(samples: readonly RegionSample[], window: { from: number; to: number }): KafkaLoad | null {
+  const byRegion: Record<string, number> = {};
+  let published = 0;
+  let partitions = 0;
+  let span = 0;
+  for (const region of new Set(samples.map((s) => s.region))) {
+    const own = samples.filter((s) => s.region === region && s.partitions > 0);
+    const before = own.filter((s) => s.t_ms <= window.from).at(-1) ?? own[0];
+    const after = own.find((s) => s.t_ms >= window.to) ?? own.at(-1);
+    if (before === undefined || after === undefined || after === before) continue;
+    byRegion[region] = after.applied_offset - before.applied_offset;
+    published = Math.max(published, after.end_offset - before.end_offset);
+    partitions = Math.max(partitions, after.partitions);
+    span = Math.max(span, after.t_ms - before.t_ms);
+  }
+  const delivered = Object.values(byRegion).reduce((a, b) => a + b, 0);
+  if (span === 0) return null;
+  return {
+    partitions,
+    window_ms: span,
+    records_published: published,
+    records_delivered: delivered,
+    records_delivered_per_s: rate(delivered, span),
+    by_region: byRegion,
   };
 }
 
@@ -152,6 +275,16 @@ export function summaryTable(s: Summary): string {
     ],
     ["authorize_rps (closed loop, client-bound)", f(s.authorize_rps)],
     ["batch_decisions_per_s", f(s.batch_decisions_per_s)],
+    [
+      "kafka (propagation phase)",
+      s.kafka === null
+        ? "-"
+        : `${s.kafka.partitions} partitions, ${s.kafka.records_published} records published, ${s.kafka.records_delivered} delivered to ${Object.keys(s.kafka.by_region).length} regions (${s.kafka.records_delivered_per_s}/s)`,
+    ],
+    ...Object.entries(s.region_resources).map(([r, v]): [string, string] => [
+      `  ${r} memory`,
+      `redis ${mb(v.redis_used_memory_bytes)}, applier rss ${mb(v.applier_rss_bytes)} cpu ${v.applier_cpu_ms ?? "?"} ms for ${v.applied_records ?? "?"} records, deciders rss ${v.deciders.map((d) => mb(d.rss_bytes)).join(" / ")}, L1 ${v.deciders.map((d) => `${d.l1_principals ?? "?"} principals ${mb(d.l1_bytes)}`).join(" / ")}`,
+    ]),
     ["lost_updates", String(s.lost_updates)],
     [
       "divergent_decisions",

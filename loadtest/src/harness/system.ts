@@ -2,8 +2,9 @@
  * The system under test: a running `./gw run stack` of this state dir (attached to), or a stack
  * the harness starts itself through `@gatehouse/stack` and stops at the end.
  */
-import { mkdirSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseEnv } from "node:util";
 import type { Credentials } from "@gatehouse/auth";
 import {
   devCredentials,
@@ -29,6 +30,8 @@ export interface SystemEndpoints {
 /** A system in use; `stop` stops what the harness started (nothing when it attached). */
 export interface SystemUnderTest extends SystemEndpoints {
   readonly attached: boolean;
+  /** Where the stack's pid files are (`<name>.pid`: each region's applier and deciders). */
+  readonly runDir: string;
   readonly services: readonly RunningService[];
   stop(): Promise<void>;
 }
@@ -50,8 +53,18 @@ export async function openSystem(
     accessKeyId: creds.GATEHOUSE_OPERATOR_ACCESS_KEY_ID ?? "",
     secretAccessKey: creds.GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY ?? "",
   };
-  const endpoints = { controlPlane: config.controlPlane, regions: config.regions, operator };
+  const runDir = join(config.stackDir, "run");
+  const endpoints = { controlPlane: config.controlPlane, regions: config.regions, operator, runDir };
   if (stackRunning(config)) {
+    // The running stack's regions are those its infra.sh run started a Redis for.
+    const infraEnv = join(config.stateDir, "infra.env");
+    const running = existsSync(infraEnv) ? parseEnv(readFileSync(infraEnv, "utf8")).GATEHOUSE_REGIONS : undefined;
+    const wanted = config.regions.map((r) => r.name).join(",");
+    if (running !== undefined && running !== wanted) {
+      throw new Error(
+        `the stack of ${config.stateDir} runs regions ${running}, not ${wanted}: stop it (./gw run stack:down) or ask for its regions`,
+      );
+    }
     log(`loadtest: attached to the stack of ${config.stateDir} (control plane ${config.controlPlane})`);
     return { ...endpoints, attached: true, services: [], stop: async () => {} };
   }
