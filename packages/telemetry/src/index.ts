@@ -1,3 +1,4 @@
+export { grpcClientSpans } from "./grpc-client.ts";
 export { createGatehouseMetrics, type GatehouseMetrics, METRIC_NAMES, SIGNATURE_FAILURES } from "./metrics.ts";
 export {
   type Carrier,

@@ -49,11 +49,12 @@ export interface SpanHandle {
 }
 
 /** The span kinds Gatehouse starts by hand. */
-export type HandSpanKind = "internal" | "server" | "producer" | "consumer";
+export type HandSpanKind = "internal" | "server" | "client" | "producer" | "consumer";
 
 const KINDS: Record<HandSpanKind, SpanKind> = {
   internal: SpanKind.INTERNAL,
   server: SpanKind.SERVER,
+  client: SpanKind.CLIENT,
   producer: SpanKind.PRODUCER,
   consumer: SpanKind.CONSUMER,
 };

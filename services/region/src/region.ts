@@ -111,6 +111,7 @@ export async function startRegion(options: {
           : createControlPlaneSource({
               address: config.controlPlane.address,
               credentials: config.controlPlane.credentials,
+              telemetry,
             });
       if (source !== undefined) closers.push(async () => source.close());
       const log = logger.child({ role: "applier" });

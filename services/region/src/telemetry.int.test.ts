@@ -135,6 +135,34 @@ describe("OpenTelemetry across the control plane and the regions", () => {
     }
   });
 
+  it("a region's calls to the control plane are CLIENT spans the control plane's server spans continue", async () => {
+    // A third region bootstrapped from the control plane's export: ListAccounts, then ExportAccount per account.
+    const t = await telemetryOf("gatehouse-region-all", "ap-southeast-1", exporter);
+    telemetries.push(t);
+    const third = await startTestRegion({
+      topic: cp.topic,
+      controlPlane: cp,
+      name: "ap-southeast-1",
+      telemetry: t,
+      extraEnv: { GATEHOUSE_REGION_BOOTSTRAP: "export" },
+    });
+    regions.push(third);
+    const spans = exporter.getFinishedSpans();
+    const clients = spans.filter(
+      (s) => s.name === "gatehouse.v1.ControlService/ExportAccount" && regionOf(s) === "ap-southeast-1",
+    );
+    expect(clients.length).toBeGreaterThan(0);
+    for (const client of clients) {
+      expect(client.kind).toBe(2); // SpanKind.CLIENT
+      const server = spans.find(
+        (s) =>
+          serviceOf(s) === "gatehouse-control-plane" && s.parentSpanContext?.spanId === client.spanContext().spanId,
+      );
+      expect(server?.name).toBe("gatehouse.v1.ControlService/ExportAccount");
+      expect(server?.spanContext().traceId).toBe(client.spanContext().traceId);
+    }
+  });
+
   it("the Prometheus endpoints expose the named series", async () => {
     const operator = controlClient(cp.address, OPERATOR);
     const account = await operator.call("createAccount", { accountAlias: "" });
