@@ -3,7 +3,7 @@ import { IamError } from "@gatehouse/core";
 import { changeEvent } from "@gatehouse/events";
 import type { ChangeEvent } from "@gatehouse/proto";
 import type { OutboxLease, OutboxRow, OutboxSource } from "@gatehouse/store-postgres";
-import { TELEMETRY_DISABLED, type Telemetry, TRACEPARENT_HEADER } from "@gatehouse/telemetry";
+import { type SpanHandle, TELEMETRY_DISABLED, type Telemetry, TRACEPARENT_HEADER } from "@gatehouse/telemetry";
 import type { Logger } from "pino";
 
 /** An event the relay set aside, and why (the {@link OutboxRelayOptions.onParked} hook's argument). */
@@ -176,35 +176,40 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const log = logger.child({ component: "outbox-relay" });
   const telemetry = options.telemetry ?? TELEMETRY_DISABLED;
 
-  /** Sends `items`; traced rows each in a span continuing their write's trace. */
+  /**
+   * Sends `items`; the rows of one traced write (one stored trace context) go in one PRODUCER span
+   * continuing that write's trace, whose traceparent each of their messages carries.
+   */
   const send = async (items: readonly Pending[]): Promise<void> => {
     const events = items.map((i) => i.event);
     if (!telemetry.enabled) return publisher.publish(events);
-    const spans = items.map(({ row }) =>
-      row.traceContext === undefined
-        ? undefined
-        : telemetry.startSpan("gatehouse.outbox publish", {
-            kind: "producer",
-            parent: row.traceContext,
-            attributes: {
-              "messaging.system": "kafka",
-              "messaging.operation.type": "send",
-              "gatehouse.account_id": row.accountId,
-              "gatehouse.revision": row.revision,
-              "gatehouse.entity_kind": row.entityKind,
-            },
-          }),
-    );
+    const spans = new Map<string, SpanHandle>();
+    const headers = items.map(({ row }) => {
+      if (row.traceContext === undefined) return undefined;
+      let span = spans.get(row.traceContext);
+      if (span === undefined) {
+        span = telemetry.startSpan("gatehouse.outbox publish", {
+          kind: "producer",
+          parent: row.traceContext,
+          attributes: {
+            "messaging.system": "kafka",
+            "messaging.operation.type": "send",
+            "gatehouse.account_id": row.accountId,
+            "gatehouse.revision": row.revision,
+          },
+        });
+        spans.set(row.traceContext, span);
+      }
+      const traceparent = span.traceparent;
+      return traceparent === undefined ? undefined : { [TRACEPARENT_HEADER]: traceparent };
+    });
     try {
-      await publisher.publish(
-        events,
-        spans.map((s) => (s?.traceparent === undefined ? undefined : { [TRACEPARENT_HEADER]: s.traceparent })),
-      );
+      await publisher.publish(events, headers);
     } catch (e) {
-      for (const s of spans) s?.end(e);
+      for (const s of spans.values()) s.end(e);
       throw e;
     }
-    for (const s of spans) s?.end();
+    for (const s of spans.values()) s.end();
   };
 
   let running = false;
