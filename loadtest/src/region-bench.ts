@@ -22,6 +22,8 @@
  *  - sts: issue 14's figures from `bench:sts` (`services/region/src/bench/sts-bench.ts`, run as a
  *    child process): AssumeRole/s and session-credential verifications/s in one region process,
  *    in process without gRPC (its own Redis key prefix); what each figure includes is in that file.
+ *  - telemetry: Authorize at saturation on three fresh deciders, telemetry off, on (metrics, 1% of
+ *    calls traced) and on with every call traced, interleaved round by round (issue 17).
  *  - visible: writes through the control plane at `--visible-rate` per second (open loop), each
  *    followed, once its commit response arrives, by an Authorize with `min_revision` = the
  *    write's revision; the time from the commit response to that answer. `min_revision` waits
@@ -34,7 +36,7 @@
  * --connections=2 --clients=2 --rate=<offered Authorize/s; default half the saturation>
  * --visible-rate=200 --visible-seconds=10 --batch-concurrency=2 --cpu-prof (the decider records a
  * V8 CPU profile of each saturation round and of the batch section, in
- * loadtest/results/profiles/) --only=authorize,batch,visible --decider-node-options="--max-semi-space-size=32"
+ * loadtest/results/profiles/) --only=authorize,batch,visible,telemetry --decider-node-options="--max-semi-space-size=32"
  * (V8 flags for the decider process)
  */
 
@@ -91,7 +93,7 @@ const { values: flags } = parseArgs({
     "visible-seconds": { type: "string", default: "10" },
     "batch-concurrency": { type: "string", default: "2" },
     "cpu-prof": { type: "boolean", default: false },
-    only: { type: "string", default: "authorize,batch,batch-principal,visible,sts" },
+    only: { type: "string", default: "authorize,batch,batch-principal,visible,sts,telemetry" },
     "decider-node-options": { type: "string", default: "" },
   },
 });
@@ -139,6 +141,8 @@ interface BenchContext {
   cpuOf<T>(server: "decider" | "noop", fn: () => Promise<T>): Promise<{ value: T; cpuMicros: number }>;
   /** Runs `fn` while the decider records a CPU profile named after `name` (with --cpu-prof). */
   profiled<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /** Starts one more decider child over the same view with `env` added (the telemetry section). */
+  spawnDecider(env: Readonly<Record<string, string>>): Promise<{ address: string; cpuMicros(): Promise<number> }>;
 }
 
 /** A part of the bench: its figures (flat in the JSON), its rows, its details. */
@@ -677,12 +681,95 @@ const stsSection: Section = {
 };
 
 /** The bench's sections in the order they run. */
+/**
+ * Telemetry off vs on in one run: three fresh decider processes over the same view, started alike
+ * and loaded alike, closed loop at saturation, interleaved round by round (the order rotates, so no
+ * variant always runs first or last on this shared machine): telemetry off (the default: no
+ * wrapper is installed on Authorize, nothing is recorded), on with the default sampling (every
+ * decision counted and timed, 1% of Authorize calls traced), and on with every call traced. The
+ * spans are recorded and dropped (no OTLP collector in the bench); metrics are served on an
+ * ephemeral Prometheus port and never scraped during the runs.
+ */
+const telemetrySection: Section = {
+  name: "telemetry",
+  async run(ctx) {
+    const variants = [
+      { name: "off", env: { GATEHOUSE_TELEMETRY: "off" } },
+      { name: "on", env: { GATEHOUSE_TELEMETRY: "on", GATEHOUSE_METRICS_LISTEN: "127.0.0.1:0" } },
+      {
+        name: "on_all_traced",
+        env: { GATEHOUSE_TELEMETRY: "on", GATEHOUSE_METRICS_LISTEN: "127.0.0.1:0", OTEL_TRACES_SAMPLER_ARG: "1" },
+      },
+    ] as const;
+    const started: { name: string; address: string; cpuMicros(): Promise<number> }[] = [];
+    for (const v of variants) started.push({ name: v.name, ...(await ctx.spawnDecider(v.env)) });
+    const base = {
+      frames: requestFrames(ctx, 4096),
+      warmupSeconds: num("warmup"),
+      seconds: num("seconds"),
+      connections: num("connections"),
+    };
+    const closed = { kind: "closed", concurrency: num("concurrency") } as const;
+    const runs = new Map<string, ReturnType<typeof withServerCpu>[]>(variants.map((v) => [v.name, []]));
+    // Fresh processes: every principal compiled into each L1 and the code optimized before any
+    // round counts (an untimed run per variant).
+    for (const v of started) {
+      await runLoad({ ...base, address: v.address, path: AUTHORIZE_PATH, mode: closed }, num("clients"));
+    }
+    for (let r = 0; r < num("rounds"); r++) {
+      const order = started.map((_, i) => started[(i + r) % started.length] as (typeof started)[number]);
+      const line: string[] = [];
+      for (const v of order) {
+        const before = await v.cpuMicros();
+        const results = await runLoad(
+          { ...base, address: v.address, path: AUTHORIZE_PATH, mode: closed },
+          num("clients"),
+        );
+        const run = withServerCpu(results, (await v.cpuMicros()) - before);
+        if (run.errors > 0) throw new Error(`telemetry ${v.name}: ${run.errors} errors (${run.first_error})`);
+        runs.get(v.name)?.push(run);
+        line.push(`${v.name} ${fmt(run.rps)}/s ${run.server_cpu_us_per_call} µs`);
+      }
+      console.log(`  round ${r + 1}: ${line.join(", ")}`);
+    }
+    const of = (name: string) => runs.get(name) ?? [];
+    const best = (name: string) => Math.max(...of(name).map((x) => x.rps));
+    const cpu = (name: string) => Math.min(...of(name).map((x) => x.server_cpu_us_per_call));
+    const range = (name: string, f: (x: ReturnType<typeof withServerCpu>) => number) =>
+      `${fmt(Math.min(...of(name).map(f)))}–${fmt(Math.max(...of(name).map(f)))}`;
+    const figures = {
+      telemetry_off_rps: best("off"),
+      telemetry_on_rps: best("on"),
+      telemetry_on_all_traced_rps: best("on_all_traced"),
+      telemetry_off_cpu_us: cpu("off"),
+      telemetry_on_cpu_us: cpu("on"),
+      telemetry_on_all_traced_cpu_us: cpu("on_all_traced"),
+      telemetry_on_to_off: Number((best("on") / best("off")).toFixed(3)),
+    };
+    const row = (label: string, name: string): Row => [
+      label,
+      `${fmt(best(name))} / ${cpu(name)} µs`,
+      `rounds ${range(name, (x) => x.rps)}/s, ${range(name, (x) => x.server_cpu_us_per_call)} µs server CPU per call`,
+    ];
+    return {
+      figures,
+      rows: [
+        row("Authorize/s, CPU per call: telemetry off", "off"),
+        row("  telemetry on (metrics, 1% traced)", "on"),
+        row("  telemetry on, every call traced", "on_all_traced"),
+      ],
+      detail: Object.fromEntries([...runs].map(([name, list]) => [name, list])),
+    };
+  },
+};
+
 const sections: readonly Section[] = [
   cacheSection,
   authorizeSection,
   batchSection,
   batchPrincipalSection,
   stsSection,
+  telemetrySection,
   visibleSection,
 ];
 
@@ -901,6 +988,12 @@ async function main(): Promise<void> {
         return { value, cpuMicros: (await cpuNow(p)) - before };
       },
       deciderHeap: async () => (await fromDecider("heap", { type: "heap" })).heapUsed,
+      async spawnDecider(env) {
+        const extra = child("region-child.ts", ["decider"], { ...regionEnv, ...env }, deciderOptions);
+        cleanups.push(stop(extra.process));
+        const port = await extra.ready;
+        return { address: `127.0.0.1:${port}`, cpuMicros: () => cpuNow(extra.process) };
+      },
       async profiled(name, fn) {
         if (!flags["cpu-prof"]) return fn();
         await fromDecider("profile-started", { type: "profile-start" });

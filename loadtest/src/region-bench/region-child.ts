@@ -5,6 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { loadRegionConfig, startRegion } from "@gatehouse/region";
+import { startTelemetry } from "@gatehouse/telemetry";
 import { pino } from "pino";
 
 /** Messages the bench sends to a region child. */
@@ -24,8 +25,14 @@ export type FromRegionChild =
 
 const role = process.argv[2] === "applier" ? "applier" : "decider";
 const config = loadRegionConfig(process.env, ["--role", role]);
-const logger = pino({ level: config.logLevel, base: { service: "region", role } });
-const region = await startRegion({ config, logger, onViewLost: () => process.exit(75) });
+// Telemetry as main.ts starts it (off unless GATEHOUSE_TELEMETRY=on: the bench's telemetry section).
+const telemetry = await startTelemetry(config.telemetry);
+const logger = pino({
+  level: config.logLevel,
+  base: { service: "region", role },
+  ...(telemetry.enabled ? { mixin: () => telemetry.logFields() } : {}),
+});
+const region = await startRegion({ config, logger, telemetry, onViewLost: () => process.exit(75) });
 const send = (m: FromRegionChild) => process.send?.(m);
 send({ type: "ready", port: region.decider?.port ?? 0 });
 

@@ -27,9 +27,9 @@ const HEADER_FRAMING_BYTES = 10;
  * sends it (uncompressed): what the relay compares with the topic's `max.message.bytes` and its
  * batch budget. A record batch adds 61 bytes of its own per partition.
  */
-export function changeMessageBytes(event: ChangeEvent): number {
+export function changeMessageBytes(event: ChangeEvent, extraHeaders?: Readonly<Record<string, string>>): number {
   let bytes = RECORD_FRAMING_BYTES + Buffer.byteLength(event.accountId) + encodeChangeEvent(event).length;
-  for (const [k, v] of Object.entries(headersOf(event))) {
+  for (const [k, v] of Object.entries({ ...headersOf(event), ...extraHeaders })) {
     bytes += HEADER_FRAMING_BYTES + Buffer.byteLength(k) + Buffer.byteLength(v);
   }
   return bytes;
@@ -45,9 +45,13 @@ export interface ChangePublisher {
   /**
    * Sends events in the given order and resolves once all are acknowledged by all in-sync
    * replicas. Throws a retriable IamError when Kafka is unreachable; nothing is partially hidden:
-   * the caller re-sends the whole batch (duplicates keep their revision).
+   * the caller re-sends the whole batch (duplicates keep their revision). `extraHeaders[i]`, when
+   * given, is added to event i's headers (the relay's W3C `traceparent`).
    */
-  publish(events: readonly ChangeEvent[]): Promise<void>;
+  publish(
+    events: readonly ChangeEvent[],
+    extraHeaders?: readonly (Readonly<Record<string, string>> | undefined)[],
+  ): Promise<void>;
   /**
    * Sends one watermark, without a key and with the header `gatehouse-message: watermark`, to
    * every partition of the topic (`partition` filled in per copy), in one request; resolves once
@@ -91,7 +95,7 @@ export function createChangePublisher(options: ChangePublisherOptions): ChangePu
   const connected = session.connected;
 
   return {
-    async publish(events) {
+    async publish(events, extraHeaders) {
       if (events.length === 0) return;
       try {
         const p = await connected();
@@ -99,12 +103,15 @@ export function createChangePublisher(options: ChangePublisherOptions): ChangePu
           topic,
           acks: -1,
           compression: CompressionTypes.None,
-          messages: events.map((e) => ({
-            key: e.accountId,
-            value: encodeChangeEvent(e),
-            timestamp: String(e.committedAtMs),
-            headers: headersOf(e),
-          })),
+          messages: events.map((e, i) => {
+            const extra = extraHeaders?.[i];
+            return {
+              key: e.accountId,
+              value: encodeChangeEvent(e),
+              timestamp: String(e.committedAtMs),
+              headers: extra === undefined ? headersOf(e) : { ...headersOf(e), ...extra },
+            };
+          }),
         });
       } catch (e) {
         // A failed producer may hold a broken connection or sequence state: start afresh next time.

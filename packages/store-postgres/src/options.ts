@@ -65,6 +65,12 @@ export interface PostgresStoreOptions {
    * About the database server's cores. Default min(4, poolSize).
    */
   writeConcurrency?: number;
+  /**
+   * The W3C `traceparent` of the write in progress, stored with its outbox rows so the relay
+   * continues its trace (the service passes its telemetry's; unset: rows carry none, and writes
+   * pay nothing for it).
+   */
+  traceContext?: () => string | undefined;
   /** 32-byte AES-256-GCM key that seals access-key secrets and MFA seeds at rest (the newest key). */
   secretKey: Uint8Array;
   /**
@@ -101,6 +107,7 @@ export interface ValidPostgresStoreOptions {
   readonly partition: string;
   readonly quotas: StoreQuotas;
   readonly clock: Clock;
+  readonly traceContext: (() => string | undefined) | undefined;
 }
 
 const KNOWN = new Set([
@@ -115,6 +122,7 @@ const KNOWN = new Set([
   "partition",
   "quotas",
   "clock",
+  "traceContext",
 ]);
 
 /** Fills defaults and checks bounds; messages carry the bad value; unknown keys are rejected. */
@@ -156,6 +164,9 @@ export function validatePostgresStoreOptions(options: PostgresStoreOptions): Val
   }
   const clock = options.clock ?? systemClock;
   if (typeof clock.now !== "function") throw new Error("clock must have a now() function");
+  if (options.traceContext !== undefined && typeof options.traceContext !== "function") {
+    throw new Error("traceContext must be a function returning a traceparent");
+  }
   const quotas = { ...DEFAULT_QUOTAS, ...options.quotas };
   for (const [name, value] of Object.entries(quotas)) {
     if (!Number.isInteger(value) || value < 1)
@@ -174,5 +185,6 @@ export function validatePostgresStoreOptions(options: PostgresStoreOptions): Val
     partition: options.partition ?? "aws",
     quotas: Object.freeze(quotas),
     clock,
+    traceContext: options.traceContext,
   });
 }

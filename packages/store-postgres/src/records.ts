@@ -175,6 +175,8 @@ export interface OutboxRow {
   readonly revisionIndex: number;
   /** How many rows its revision has, published or not: ChangeEvent.revision_events. */
   readonly revisionEvents: number;
+  /** The W3C traceparent of the write that produced the row (migration 0031), when it was traced. */
+  readonly traceContext?: string;
 }
 
 /** One entity in an account export. */

@@ -113,6 +113,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
     channel: channelFor(opts.schema),
     find: createLookups(opts.partition),
     writes: createWriteBatcher(pool, { concurrency: opts.writeConcurrency }),
+    traceContext: opts.traceContext,
   };
 
   // Each family is a set of methods over the same context; together they are the store.

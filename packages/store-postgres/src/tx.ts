@@ -47,6 +47,8 @@ export interface StoreContext {
    * policies), bound to the store's partition, so no caller passes it by hand.
    */
   readonly find: Lookups;
+  /** The write's W3C traceparent for its outbox rows (`PostgresStoreOptions.traceContext`). */
+  readonly traceContext?: (() => string | undefined) | undefined;
   /** Runs the single-call writes (`callWrite`), several to a statement under load. */
   readonly writes: WriteBatcher;
   /**

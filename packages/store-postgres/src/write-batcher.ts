@@ -15,8 +15,9 @@ export interface WriteBatcher {
    * Runs `fn(...values)`; `values[0]` is the account id. Rejects with the error Postgres raised.
    * `audit` (an audit event's JSON) is inserted with the write's revision in the write's own
    * (sub)transaction, once the write function succeeded (`gh_audit_insert`, migration 0030).
+   * `traceContext` (a W3C traceparent) goes with the write's outbox rows (migration 0031).
    */
-  submit(fn: WriteFunction, values: readonly unknown[], audit?: string): Promise<WriteResult>;
+  submit(fn: WriteFunction, values: readonly unknown[], audit?: string, traceContext?: string): Promise<WriteResult>;
 }
 
 /** Options of {@link createWriteBatcher}. */
@@ -31,6 +32,7 @@ interface Pending {
   readonly fn: WriteFunction;
   readonly values: readonly unknown[];
   readonly audit: string | undefined;
+  readonly traceContext: string | undefined;
   resolve(result: WriteResult): void;
   reject(error: unknown): void;
 }
@@ -65,17 +67,27 @@ const singleCalls = new Map<string, { name: string; text: string }>();
  * With an audit event, the write and the event's insert are one statement (so one transaction):
  * the CTE is referenced twice, so it is materialized and the write function runs once.
  */
-function singleCall(fn: WriteFunction, values: readonly unknown[], audited: boolean): { name: string; text: string } {
-  const key = audited ? `${fn} audited` : fn;
+function singleCall(
+  fn: WriteFunction,
+  values: readonly unknown[],
+  audited: boolean,
+  traced: boolean,
+): { name: string; text: string } {
+  const key = `${fn}${audited ? " audited" : ""}${traced ? " traced" : ""}`;
   let statement = singleCalls.get(key);
   if (statement === undefined) {
     const call = `${fn}(${values.map((_, i) => `$${i + 1}`).join(", ")})`;
     const a = `$${values.length + 1}::jsonb`;
+    // Traced: the trace context is set (transaction-local) before the write function runs, by a
+    // subquery that OFFSET 0 keeps from being pulled up into the call's own select list.
+    const from = traced
+      ? ` FROM (SELECT set_config('gatehouse.traceparent', $${values.length + (audited ? 2 : 1)}, true) OFFSET 0) t`
+      : "";
     const text = audited
-      ? `WITH w AS (SELECT ${call} AS result), a AS (SELECT gh_audit_insert(${a}, (result->>'revision')::bigint) FROM w)
+      ? `WITH w AS (SELECT ${call} AS result${from}), a AS (SELECT gh_audit_insert(${a}, (result->>'revision')::bigint) FROM w)
          SELECT w.result FROM w, a`
-      : `SELECT ${call} AS result`;
-    statement = { name: audited ? `gatehouse_${fn}_audited` : `gatehouse_${fn}`, text };
+      : `SELECT ${call} AS result${from}`;
+    statement = { name: `gatehouse_${key.replaceAll(" ", "_")}`, text };
     singleCalls.set(key, statement);
   }
   return statement;
@@ -83,7 +95,11 @@ function singleCall(fn: WriteFunction, values: readonly unknown[], audited: bool
 
 /** A call of `gh_write_batch`'s argument; the audit event's JSON is spliced in as it is. */
 function batchCall(item: Pending): string {
-  const call = JSON.stringify({ f: item.fn, a: item.values });
+  const call = JSON.stringify(
+    item.traceContext === undefined
+      ? { f: item.fn, a: item.values }
+      : { f: item.fn, a: item.values, tp: item.traceContext },
+  );
   return item.audit === undefined ? call : `${call.slice(0, -1)},"audit":${item.audit}}`;
 }
 
@@ -112,9 +128,13 @@ export function createWriteBatcher(pool: pg.Pool, options: WriteBatcherOptions):
 
   const runAlone = async (item: Pending): Promise<void> => {
     try {
+      const traced = item.traceContext !== undefined;
+      const values: unknown[] = [...item.values];
+      if (item.audit !== undefined) values.push(item.audit);
+      if (traced) values.push(item.traceContext);
       const r = await pool.query<{ result: WriteResult }>({
-        ...singleCall(item.fn, item.values, item.audit !== undefined),
-        values: item.audit === undefined ? [...item.values] : [...item.values, item.audit],
+        ...singleCall(item.fn, item.values, item.audit !== undefined, traced),
+        values,
       });
       const result = r.rows[0]?.result;
       if (result === undefined) throw new Error(`${item.fn} returned no row`);
@@ -167,9 +187,9 @@ export function createWriteBatcher(pool: pg.Pool, options: WriteBatcherOptions):
   };
 
   return {
-    submit(fn, values, audit) {
+    submit(fn, values, audit, traceContext) {
       return new Promise<WriteResult>((resolve, reject) => {
-        queue.push({ fn, values, audit, resolve, reject });
+        queue.push({ fn, values, audit, traceContext, resolve, reject });
         pump();
       });
     },

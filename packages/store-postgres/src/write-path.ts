@@ -108,7 +108,7 @@ function assertAccountId(accountId: string): void {
  * writes with it too.
  */
 export async function mutate<T>(
-  ctx: Pick<StoreContext, "pool" | "channel">,
+  ctx: Pick<StoreContext, "pool" | "channel" | "traceContext">,
   accountId: string,
   spec: WriteSpec<T>,
   body: (tx: Queryable, revision: number) => Promise<MutationOutcome<T>>,
@@ -143,7 +143,7 @@ export async function mutate<T>(
       await rollback(client);
       return { value: outcome.value, accountId, revision: revision - 1 };
     }
-    await writeOutbox(q, accountId, revision, outcome.events);
+    await writeOutbox(q, accountId, revision, outcome.events, ctx.traceContext?.());
     // The audited call's event commits with its write (audit-store.ts): one row, or none on rollback.
     const audit = pendingAudit();
     if (audit !== undefined) await q.query("SELECT gh_audit_insert($1::jsonb, $2)", [auditJson(audit.event), revision]);
@@ -194,7 +194,12 @@ export async function callWrite<T>(
   try {
     // The audited call's event is inserted by the same statement, after the write function.
     const audit = pendingAudit();
-    const result = await ctx.writes.submit(fn, values, audit === undefined ? undefined : auditJson(audit.event));
+    const result = await ctx.writes.submit(
+      fn,
+      values,
+      audit === undefined ? undefined : auditJson(audit.event),
+      ctx.traceContext?.(),
+    );
     if (audit !== undefined) audit.recordedAt = result.revision;
     return { value: result.value as T, accountId, revision: result.revision };
   } catch (e) {
@@ -267,22 +272,27 @@ export async function replayToken<T>(
   return { value, accountId: scope, revision: prior.response.revision };
 }
 
-/** Inserts outbox rows for one revision in one statement. */
+/**
+ * Inserts outbox rows for one revision in one statement, with the write's trace context (a W3C
+ * traceparent, or undefined when the write is not traced).
+ */
 export async function writeOutbox(
   client: Queryable,
   accountId: string,
   revision: number,
   events: readonly OutboxEvent[],
+  traceContext?: string,
 ): Promise<void> {
   await client.query(
-    `INSERT INTO outbox (account_id, revision, entity_kind, entity_id, payload)
-     SELECT $1, $2, k, i, p FROM unnest($3::text[], $4::text[], $5::jsonb[]) WITH ORDINALITY AS e(k, i, p, n) ORDER BY n`,
+    `INSERT INTO outbox (account_id, revision, entity_kind, entity_id, payload, trace_context)
+     SELECT $1, $2, k, i, p, $6 FROM unnest($3::text[], $4::text[], $5::jsonb[]) WITH ORDINALITY AS e(k, i, p, n) ORDER BY n`,
     [
       accountId,
       revision,
       events.map((e) => e.kind),
       events.map((e) => e.id),
       events.map((e) => (e.payload === null ? null : JSON.stringify(e.payload))),
+      traceContext ?? null,
     ],
   );
 }

@@ -1,3 +1,4 @@
+import { type TelemetryOptions, telemetryOptionsFromEnv } from "@gatehouse/telemetry";
 import { z } from "zod";
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -210,6 +211,12 @@ export interface ControlPlaneConfig {
     readonly relayPollMs: number;
   };
   readonly quotas: Readonly<Record<string, number>>;
+  /**
+   * OpenTelemetry (`GATEHOUSE_TELEMETRY`, `GATEHOUSE_METRICS_LISTEN`, the standard `OTEL_*`
+   * variables; see `@gatehouse/telemetry`). Off by default; when on, every write is traced unless
+   * `OTEL_TRACES_SAMPLER_ARG` lowers the ratio.
+   */
+  readonly telemetry: TelemetryOptions;
 }
 
 /**
@@ -317,6 +324,11 @@ export function loadControlPlaneConfig(env: Readonly<Record<string, string | und
       relayPollMs: e.GATEHOUSE_CP_AUDIT_RELAY_POLL_MS,
     }),
     quotas: Object.freeze(quotas),
+    telemetry: telemetryOptionsFromEnv(env, {
+      serviceName: "gatehouse-control-plane",
+      resourceAttributes: { "cloud.region": e.GATEHOUSE_REGION },
+      sampleRatio: 1,
+    }),
   };
   return Object.freeze(config);
 }

@@ -14,6 +14,7 @@ import {
   loadMigrations,
   type StoreQuotas,
 } from "@gatehouse/store-postgres";
+import { METRIC_NAMES, TELEMETRY_DISABLED, type Telemetry } from "@gatehouse/telemetry";
 import type { Logger } from "pino";
 import { type AuditRelay, createAuditRelay } from "./audit-relay.ts";
 import { createAuthenticator } from "./authenticator.ts";
@@ -61,6 +62,8 @@ export interface StartControlPlaneOptions {
   onPublished?: OutboxRelayOptions["onPublished"];
   /** Hook for metrics and alerts: an event was parked (README, "Parked events"). */
   onParked?: OutboxRelayOptions["onParked"];
+  /** The process's telemetry (`startTelemetry(config.telemetry)`); default off. */
+  telemetry?: Telemetry;
 }
 
 /**
@@ -73,6 +76,7 @@ export interface StartControlPlaneOptions {
 export async function startControlPlane(options: StartControlPlaneOptions): Promise<ControlPlane> {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
+  const telemetry = options.telemetry ?? TELEMETRY_DISABLED;
   const store = createPostgresStore({
     connectionString: config.postgres.url,
     schema: config.postgres.schema,
@@ -85,6 +89,8 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     partition: config.partition,
     quotas: config.quotas as Partial<StoreQuotas>,
     clock,
+    // Traced writes store their trace context with their outbox rows (the relay continues it).
+    ...(telemetry.enabled ? { traceContext: () => telemetry.traceparent() } : {}),
   });
   let publisher: ChangePublisher | undefined;
   let relay: OutboxRelay | undefined;
@@ -174,8 +180,12 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
       watermarkMs: config.relay.watermarkMs,
       ...(options.onPublished === undefined ? {} : { onPublished: options.onPublished }),
       ...(options.onParked === undefined ? {} : { onParked: options.onParked }),
+      telemetry,
     });
     relay.start();
+    telemetry.gauge(METRIC_NAMES.outboxBacklog, "Outbox rows not yet published to Kafka", "{event}", async () => [
+      [await outbox.backlog()],
+    ]);
     auditPublisher = createAuditPublisher({ ...kafka, topic: config.audit.topic });
     auditRelay = createAuditRelay({
       store,
@@ -203,6 +213,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
       authorizer: createAuthorizer({ store, logger, region: config.region, clock }),
       logger,
       partition: config.partition,
+      telemetry,
     });
     server = await serveControlService(service, config.listen, health);
     health.start();

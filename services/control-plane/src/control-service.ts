@@ -1,4 +1,5 @@
 import type { IamStore } from "@gatehouse/store-postgres";
+import { SIGNATURE_FAILURES, TELEMETRY_DISABLED, type Telemetry } from "@gatehouse/telemetry";
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { Authenticator } from "./authenticator.ts";
@@ -34,6 +35,8 @@ export interface ControlServiceOptions {
   authorizer: Authorizer;
   logger: Logger;
   partition: string;
+  /** Server spans per call (child of the caller's `traceparent`) and signature-failure counts. Default off. */
+  telemetry?: Telemetry;
 }
 
 /**
@@ -74,6 +77,7 @@ export function createOperationTable(deps: OperationDeps) {
  */
 export function createControlService(options: ControlServiceOptions): UntypedServiceImplementation {
   const { store, authenticator, authorizer, logger, partition } = options;
+  const telemetry = options.telemetry ?? TELEMETRY_DISABLED;
   const log = logger.child({ component: "control-service" });
   const table: OperationTable = createOperationTable(
     createOperationDeps({ store, authenticator, authorizer, partition }),
@@ -84,7 +88,22 @@ export function createControlService(options: ControlServiceOptions): UntypedSer
     // The table is typed per RPC; the layers carry any operation, and the caller-rule layer is
     // what guarantees each handler the context of its rule.
     const operation = entry as unknown as RoutedOperation;
-    implementation[method] = unary(operation.name, log, (request, info) => pipeline(request, { info, operation }));
+    implementation[method] = unary(
+      operation.name,
+      log,
+      telemetry.enabled
+        ? (request, info) =>
+            telemetry
+              .serverSpan(info.method, info.metadata, () => pipeline(request, { info, operation }))
+              .catch((e: unknown) => {
+                const name = (e as { awsName?: unknown }).awsName;
+                if (typeof name === "string" && SIGNATURE_FAILURES.has(name)) {
+                  telemetry.metrics.signatureFailures.add(1, { service: "control-plane", error: name });
+                }
+                throw e;
+              })
+        : (request, info) => pipeline(request, { info, operation }),
+    );
   }
   return implementation;
 }

@@ -3,6 +3,7 @@ import { IamError } from "@gatehouse/core";
 import { changeEvent } from "@gatehouse/events";
 import type { ChangeEvent } from "@gatehouse/proto";
 import type { OutboxLease, OutboxRow, OutboxSource } from "@gatehouse/store-postgres";
+import { type SpanHandle, TELEMETRY_DISABLED, type Telemetry, TRACEPARENT_HEADER } from "@gatehouse/telemetry";
 import type { Logger } from "pino";
 
 /** An event the relay set aside, and why (the {@link OutboxRelayOptions.onParked} hook's argument). */
@@ -53,6 +54,11 @@ export interface OutboxRelayOptions {
   onPublished?: (rows: readonly OutboxRow[]) => void;
   /** Called when an event is parked (metrics, alerts). */
   onParked?: (notice: ParkedNotice) => void;
+  /**
+   * Traces: a row stored with its write's trace context is sent in a PRODUCER span continuing
+   * that trace, whose traceparent travels in the Kafka message's `traceparent` header. Default off.
+   */
+  telemetry?: Telemetry;
 }
 
 /** Counters of a relay. */
@@ -168,6 +174,43 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const watermarkMs = checkRange("watermarkMs", options.watermarkMs ?? 1000, 10, 600_000);
   const { outbox, publisher, logger } = options;
   const log = logger.child({ component: "outbox-relay" });
+  const telemetry = options.telemetry ?? TELEMETRY_DISABLED;
+
+  /**
+   * Sends `items`; the rows of one traced write (one stored trace context) go in one PRODUCER span
+   * continuing that write's trace, whose traceparent each of their messages carries.
+   */
+  const send = async (items: readonly Pending[]): Promise<void> => {
+    const events = items.map((i) => i.event);
+    if (!telemetry.enabled) return publisher.publish(events);
+    const spans = new Map<string, SpanHandle>();
+    const headers = items.map(({ row }) => {
+      if (row.traceContext === undefined) return undefined;
+      let span = spans.get(row.traceContext);
+      if (span === undefined) {
+        span = telemetry.startSpan("gatehouse.outbox publish", {
+          kind: "producer",
+          parent: row.traceContext,
+          attributes: {
+            "messaging.system": "kafka",
+            "messaging.operation.type": "send",
+            "gatehouse.account_id": row.accountId,
+            "gatehouse.revision": row.revision,
+          },
+        });
+        spans.set(row.traceContext, span);
+      }
+      const traceparent = span.traceparent;
+      return traceparent === undefined ? undefined : { [TRACEPARENT_HEADER]: traceparent };
+    });
+    try {
+      await publisher.publish(events, headers);
+    } catch (e) {
+      for (const s of spans.values()) s.end(e);
+      throw e;
+    }
+    for (const s of spans.values()) s.end();
+  };
 
   let running = false;
   let loop: Promise<void> | undefined;
@@ -316,7 +359,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     if (items.length === 0) return;
     await stillLeading(l);
     try {
-      await publisher.publish(items.map((i) => i.event));
+      await send(items);
     } catch (e) {
       if (!l.held() || retriable(e)) {
         failed(e, `publishing ${items.length} outbox rows failed`);
@@ -350,7 +393,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       try {
         // A batch of this one event was just refused: that is its answer.
         if (items.length === 1) throw batchError;
-        await publisher.publish([item.event]);
+        await send([item]);
       } catch (e) {
         if (!l.held() || retriable(e)) {
           failed(e, "publishing an outbox row failed");
@@ -395,7 +438,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       if (state.held.has(account)) continue;
       const items = revision.map((row) => {
         const event = toChangeEvent(row, l.epoch);
-        return { row, event, bytes: changeMessageBytes(event) };
+        // A traced row's header has the stored traceparent's length.
+        const traced =
+          telemetry.enabled && row.traceContext !== undefined ? { [TRACEPARENT_HEADER]: row.traceContext } : undefined;
+        return { row, event, bytes: changeMessageBytes(event, traced) };
       });
       const size = items.reduce((n, i) => n + i.bytes, 0);
       const oversize = items.find((i) => i.bytes > maxEventBytes);

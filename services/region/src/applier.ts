@@ -1,5 +1,6 @@
 import { IamError } from "@gatehouse/core";
 import { decodeChangeEvent, decodeEntityChange, decodeWatermark, MESSAGE_TYPE_HEADER } from "@gatehouse/events";
+import { TELEMETRY_DISABLED, type Telemetry, TRACEPARENT_HEADER } from "@gatehouse/telemetry";
 import type { RegionView, ViewBootstrap } from "@gatehouse/view-redis";
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { Logger } from "pino";
@@ -40,6 +41,11 @@ export interface ApplierOptions {
    * most of a change's way to visible when many partitions carry writes.
    */
   readonly partitionsConsumedConcurrently?: number;
+  /**
+   * Traces: a revision whose events carry a `traceparent` header (the relay's, continuing the
+   * write's trace) is applied in a CONSUMER span, child of it. Default off.
+   */
+  readonly telemetry?: Telemetry;
 }
 
 /** What the applier has seen, for status and tests. */
@@ -86,6 +92,9 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
     watermarks: new Map(),
   };
   const assemblers = new Map<number, RevisionAssembler>();
+  const telemetry = options.telemetry ?? TELEMETRY_DISABLED;
+  /** The traceparent of each revision being assembled (`account:revision`), while telemetry is on. */
+  const traceOf = new Map<string, string>();
   let viewLost = false;
   let fenced = false;
   const generation = await view.ensureGeneration();
@@ -142,7 +151,31 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
       healer.hold(partition, r);
       return;
     }
-    const out = await view.applyRevision(r.accountId, r.revision, r.epoch, r.entities);
+    let out: Awaited<ReturnType<RegionView["applyRevision"]>>;
+    if (!telemetry.enabled) out = await view.applyRevision(r.accountId, r.revision, r.epoch, r.entities);
+    else {
+      const key = `${r.accountId}:${r.revision}`;
+      const span = telemetry.startSpan("gatehouse.apply", {
+        kind: "consumer",
+        parent: traceOf.get(key),
+        attributes: {
+          "messaging.system": "kafka",
+          "messaging.operation.type": "process",
+          "messaging.destination.partition.id": String(partition),
+          "gatehouse.account_id": r.accountId,
+          "gatehouse.revision": r.revision,
+          "gatehouse.entities": r.entities.length,
+        },
+      });
+      traceOf.delete(key);
+      try {
+        out = await view.applyRevision(r.accountId, r.revision, r.epoch, r.entities);
+      } catch (e) {
+        span.end(e);
+        throw e;
+      }
+      span.end(out.kind === "applied" || out.kind === "duplicate" ? undefined : { name: out.kind });
+    }
     switch (out.kind) {
       case "applied":
         stats.appliedRevisions++;
@@ -204,6 +237,12 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
     try {
       const event = decodeChangeEvent(message.value);
       const change = decodeEntityChange(event);
+      if (telemetry.enabled) {
+        const tp = headerOf(message, TRACEPARENT_HEADER);
+        // Bounded: revisions that never complete here (broken, held for a heal) are forgotten.
+        if (traceOf.size > 10_000) traceOf.clear();
+        if (tp !== undefined) traceOf.set(`${event.accountId}:${event.revision}`, tp);
+      }
       step = assembler.add(change, event.revisionIndex, event.revisionEvents, BigInt(message.offset));
     } catch (e) {
       if (!IamError.is(e) || e.code !== "INVALID_ARGUMENT") throw e;

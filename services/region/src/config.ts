@@ -1,3 +1,4 @@
+import { type TelemetryOptions, telemetryOptionsFromEnv } from "@gatehouse/telemetry";
 import { z } from "zod";
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -135,6 +136,13 @@ export interface RegionConfig {
   readonly healthListen?: { readonly host: string; readonly port: number };
   /** The secret-box keys opening access-key secrets (Authenticate); absent when not configured. */
   readonly secretKeys?: { readonly key: Uint8Array; readonly previous: readonly Uint8Array[] };
+  /**
+   * OpenTelemetry (`GATEHOUSE_TELEMETRY`, `GATEHOUSE_METRICS_LISTEN`, the standard `OTEL_*`
+   * variables; see `@gatehouse/telemetry`). Off by default. When on, applies continue the write's
+   * trace (parent-based sampling) and 1% of Authorize calls without a traced caller start a trace
+   * (`OTEL_TRACES_SAMPLER_ARG`).
+   */
+  readonly telemetry: TelemetryOptions;
 }
 
 /**
@@ -237,5 +245,10 @@ export function loadRegionConfig(
             previous: Object.freeze([...e.GATEHOUSE_SECRET_KEYS_PREVIOUS]),
           }),
         }),
+    telemetry: telemetryOptionsFromEnv(env, {
+      serviceName: `gatehouse-region-${roleArg}`,
+      resourceAttributes: { "cloud.region": e.GATEHOUSE_REGION, "gatehouse.role": roleArg },
+      sampleRatio: 0.01,
+    }),
   });
 }

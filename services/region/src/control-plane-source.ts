@@ -8,6 +8,7 @@ import {
   type ListAccountsRequest,
   type ListAccountsResponse,
 } from "@gatehouse/proto";
+import { grpcClientSpans, type Telemetry } from "@gatehouse/telemetry";
 import { credentials as grpcCredentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 
 /** An account's state at one revision, as the region applies it. */
@@ -45,6 +46,8 @@ export interface ControlPlaneSourceOptions {
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
   /** Deadline of one call. */
   readonly callTimeoutMs?: number;
+  /** With telemetry on, each call is a CLIENT span whose `traceparent` the control plane continues. */
+  readonly telemetry?: Telemetry;
 }
 
 /**
@@ -58,7 +61,11 @@ export interface ControlPlaneSourceOptions {
 export function createControlPlaneSource(options: ControlPlaneSourceOptions): AccountSource {
   const timeout = options.callTimeoutMs ?? 30_000;
   const client = new ControlServiceClient(options.address, grpcCredentials.createInsecure(), {
-    interceptors: [createSigningInterceptor({ credentials: { ...options.credentials }, authority: options.address })],
+    interceptors: [
+      createSigningInterceptor({ credentials: { ...options.credentials }, authority: options.address }),
+      // Inside the signing one: `traceparent` is added after signing, and SigV4 covers only what it signed.
+      ...(options.telemetry?.enabled ? [grpcClientSpans(options.telemetry)] : []),
+    ],
   });
   const unary = <Req, Res>(
     call: (req: Req, md: Metadata, opts: { deadline: number }, cb: (e: ServiceError | null, res: Res) => void) => void,

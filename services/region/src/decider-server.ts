@@ -18,6 +18,7 @@ import {
   type PrincipalCheck,
   type SimulateRequest,
 } from "@gatehouse/proto";
+import { METRIC_NAMES, SIGNATURE_FAILURES, TELEMETRY_DISABLED, type Telemetry } from "@gatehouse/telemetry";
 import type { RegionView } from "@gatehouse/view-redis";
 import {
   type handleUnaryCall,
@@ -109,6 +110,12 @@ export interface DeciderServerOptions {
   readonly clock?: Clock;
   /** `grpc.health.v1.Health`, served next to AuthorizerService. */
   readonly health?: Health;
+  /**
+   * Server spans (Authorize sampled by the configured ratio unless the caller's trace is sampled),
+   * decisions by result, Authorize latency, STS issuance, signature failures, L1 hit ratio and
+   * staleness. Default off: then no call is wrapped at all.
+   */
+  readonly telemetry?: Telemetry;
 }
 
 const DECISIONS = {
@@ -186,7 +193,7 @@ function toServiceError(e: unknown, method: string, logger: Logger): Partial<Ser
   return { code: wire.status as status, details: wire.message, metadata };
 }
 
-function unary<Req, Res>(
+function plainUnary<Req, Res>(
   method: string,
   logger: Logger,
   fn: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>,
@@ -197,6 +204,13 @@ function unary<Req, Res>(
       (e: unknown) => callback(toServiceError(e, method, logger), null),
     );
   };
+}
+
+/** gRPC metadata as a trace-context carrier (string values only). */
+function metadataOf(metadata: Metadata): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(metadata.getMap())) if (typeof v === "string") out[k] = v;
+  return out;
 }
 
 const MAX_SIGNED_HEADERS = 64;
@@ -286,6 +300,52 @@ function toAuthenticateResponse(p: AuthenticatedPrincipal): AuthenticateResponse
  */
 export async function startDeciderServer(options: DeciderServerOptions): Promise<DeciderServer> {
   const { logger } = options;
+  const telemetry = options.telemetry ?? TELEMETRY_DISABLED;
+  const metrics = telemetry.metrics;
+  const regionAttrs = Object.freeze({ region: options.region });
+  const resultAttrs = Object.freeze({
+    [Decision.DECISION_ALLOW]: Object.freeze({ result: "allow", region: options.region }),
+    [Decision.DECISION_EXPLICIT_DENY]: Object.freeze({ result: "deny", region: options.region }),
+    [Decision.DECISION_IMPLICIT_DENY]: Object.freeze({ result: "deny", region: options.region }),
+  } as Record<number, Readonly<Record<string, string>>>);
+  const errorAttrs = Object.freeze({ result: "error", region: options.region });
+  const countDecision = (r: AuthorizeResponse | undefined | null) =>
+    metrics.decisions.add(1, (r === undefined || r === null ? undefined : resultAttrs[r.decision]) ?? errorAttrs);
+  const failedSignature = (e: unknown) => {
+    const name = (e as { awsName?: unknown } | null)?.awsName;
+    if (typeof name === "string" && SIGNATURE_FAILURES.has(name)) {
+      metrics.signatureFailures.add(1, { service: "region", region: options.region, error: name });
+    }
+  };
+  /** STS calls that issue credentials (counted as STS issuance when they succeed). */
+  const issuing = new Set(["AssumeRole", "AssumeRoleWithWebIdentity", "GetSessionToken"]);
+  /**
+   * The server-side unary wrapper; with telemetry on, each call runs in a server span continuing
+   * the caller's `traceparent`, batch decisions are counted, STS issuance and signature failures too.
+   */
+  const unary = <Req, Res>(
+    method: string,
+    log: Logger,
+    fn: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>,
+  ): handleUnaryCall<Req, Res> => {
+    if (!telemetry.enabled) return plainUnary(method, log, fn);
+    return plainUnary(method, log, (request, call) =>
+      telemetry
+        .serverSpan(call.getPath(), metadataOf(call.metadata), () => fn(request, call))
+        .then(
+          (response) => {
+            const batch = (response as { responses?: AuthorizeResponse[] } | null)?.responses;
+            if (Array.isArray(batch)) for (const one of batch) countDecision(one.error === undefined ? one : null);
+            if (issuing.has(method)) metrics.stsIssued.add(1, { operation: method, region: options.region });
+            return response;
+          },
+          (e: unknown) => {
+            failedSignature(e);
+            throw e;
+          },
+        ),
+    );
+  };
   const clock = options.clock ?? systemClock;
   const secretBox: SecretBox | undefined =
     options.secretKeys === undefined
@@ -583,6 +643,35 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
       };
     }),
   };
+
+  if (telemetry.enabled) {
+    // Authorize keeps its own path (no promise when the decider answers from memory); with
+    // telemetry on it is wrapped here, and with it off this wrapper does not exist.
+    const authorize = implementation.authorize;
+    implementation.authorize = (call, callback) => {
+      const started = performance.now();
+      const parent = call.metadata.get("traceparent")[0];
+      const span = telemetry.startSpan("gatehouse.v1.AuthorizerService/Authorize", {
+        kind: "server",
+        parent: typeof parent === "string" ? parent : undefined,
+        attributes: { "rpc.system": "grpc", "rpc.method": "Authorize", "cloud.region": options.region },
+      });
+      authorize(call, (error, response) => {
+        metrics.authorizeDuration.record((performance.now() - started) / 1000, regionAttrs);
+        countDecision(error === null ? response : undefined);
+        span.end(error ?? undefined);
+        callback(error, response);
+      });
+    };
+    telemetry.gauge(METRIC_NAMES.l1HitRatio, "Share of decisions whose principal was in the L1", "1", () => {
+      const { hits, misses } = decider.cache;
+      return hits + misses === 0 ? [] : [[hits / (hits + misses), regionAttrs]];
+    });
+    telemetry.gauge(METRIC_NAMES.staleness, "How far the region's view may be behind the control plane", "ms", () => {
+      const staleness = decider.stalenessMs();
+      return Number.isFinite(staleness) ? [[staleness, regionAttrs]] : [];
+    });
+  }
 
   const server = new Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024, "grpc.enable_channelz": 0 });
   server.addService(SERVED_SERVICE, implementation);

@@ -11,6 +11,7 @@ import {
   ControlServiceService,
   type GetRegionStatusResponse,
 } from "@gatehouse/proto";
+import type { Telemetry } from "@gatehouse/telemetry";
 import {
   createTestKeyPrefix,
   createTestSchema,
@@ -61,13 +62,17 @@ export interface TestControlPlane {
   readonly address: string;
   readonly topic: string;
   readonly partitions: number;
+  /** Base64 of its secret-box key (a region given it serves STS and Authenticate). */
+  readonly secretKey: string;
   stop(): Promise<void>;
   start(): Promise<void>;
   close(): Promise<void>;
 }
 
 /** Starts a control plane on its own schema and topic (port 0 unless given). */
-export async function startTestControlPlane(options: { partitions?: number; port?: number } = {}) {
+export async function startTestControlPlane(
+  options: { partitions?: number; port?: number; telemetry?: Telemetry } = {},
+) {
   const partitions = options.partitions ?? 2;
   const schema = await createTestSchema({ prefix: "regcp" });
   const topic = await createTestTopic({ prefix: "regcp", partitions });
@@ -85,21 +90,24 @@ export async function startTestControlPlane(options: { partitions?: number; port
       GATEHOUSE_CP_RELAY_WATERMARK_MS: "200",
     });
   const secretKey = randomBytes(32).toString("base64");
+  const telemetry = options.telemetry === undefined ? {} : { telemetry: options.telemetry };
   let cp: Awaited<ReturnType<typeof startControlPlane>> | undefined = await startControlPlane({
     config: config(options.port ?? 0),
     logger,
+    ...telemetry,
   });
   const port = cp.port;
   const self: TestControlPlane = {
     address: `127.0.0.1:${port}`,
     topic: topic.name,
     partitions,
+    secretKey,
     async stop() {
       await cp?.close();
       cp = undefined;
     },
     async start() {
-      cp = await startControlPlane({ config: config(port), logger });
+      cp = await startControlPlane({ config: config(port), logger, ...telemetry });
     },
     async close() {
       await self.stop();
@@ -131,6 +139,7 @@ export async function startTestRegion(options: {
   extraEnv?: Record<string, string>;
   /** Reuse a region's keys (a restart); a new prefix otherwise. */
   keys?: TestKeyPrefix;
+  telemetry?: Telemetry;
 }): Promise<TestRegion> {
   const name = options.name ?? "us-east-1";
   const keys = options.keys ?? createTestKeyPrefix({ prefix: "regtest" });
@@ -156,6 +165,7 @@ export async function startTestRegion(options: {
       ["--role", options.role ?? "all"],
     ),
     logger,
+    ...(options.telemetry === undefined ? {} : { telemetry: options.telemetry }),
   });
   const decider = new AuthorizerServiceClient(`127.0.0.1:${region.decider?.port ?? 1}`, credentials.createInsecure());
   return {

@@ -1,5 +1,6 @@
 import { addReflection, createHealth, drainServer, type Health, type ReadinessProbe } from "@gatehouse/lifecycle";
 import { PROTO_DIR } from "@gatehouse/proto";
+import { METRIC_NAMES, TELEMETRY_DISABLED, type Telemetry } from "@gatehouse/telemetry";
 import { createRegionView, type RegionView } from "@gatehouse/view-redis";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { Redis } from "ioredis";
@@ -45,8 +46,11 @@ export async function startRegion(options: {
   onViewLost?: () => void;
   /** Temporary credentials for Authenticate (the STS side); none: `ASIA…` keys are refused. */
   sessions?: SessionCredentialResolver;
+  /** The process's telemetry (`startTelemetry(config.telemetry)`); default off. */
+  telemetry?: Telemetry;
 }): Promise<Region> {
   const { config, logger } = options;
+  const telemetry = options.telemetry ?? TELEMETRY_DISABLED;
   // ioredis reconnects by itself; an outage is logged, not thrown at the event loop.
   const onRedisError = (e: unknown) => logger.warn({ err: e }, "region Redis connection error");
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 }).on("error", onRedisError);
@@ -78,6 +82,7 @@ export async function startRegion(options: {
         ...(config.secretKeys === undefined ? {} : { secretKeys: config.secretKeys }),
         ...(options.sessions === undefined ? {} : { sessions: options.sessions }),
         health,
+        telemetry,
       });
       closers.unshift(() => (decider as DeciderServer).close(config.shutdownGraceMs));
     }
@@ -106,6 +111,7 @@ export async function startRegion(options: {
           : createControlPlaneSource({
               address: config.controlPlane.address,
               credentials: config.controlPlane.credentials,
+              telemetry,
             });
       if (source !== undefined) closers.push(async () => source.close());
       const log = logger.child({ role: "applier" });
@@ -129,6 +135,7 @@ export async function startRegion(options: {
           bootstrap: config.bootstrap,
           healRetry: { initialMs: 200, maxMs: config.healBackoffMaxMs },
           onFenced: fenced,
+          telemetry,
           ...(options.onViewLost === undefined ? {} : { onViewLost: options.onViewLost }),
         });
         // Wrapped: an async function returning a promise would wait for it.
@@ -157,6 +164,12 @@ export async function startRegion(options: {
         await deactivate();
       };
       const aborted = new Promise<void>((resolve) => abort.signal.addEventListener("abort", () => resolve()));
+      // The lag the active applier records in the view, per partition (what GetRegionStatus shows).
+      telemetry.gauge(METRIC_NAMES.consumerLag, "Change events on the topic not yet applied", "{event}", async () =>
+        applier === undefined
+          ? []
+          : (await view.consumerLag()).map((p) => [p.lag, { region: config.region, partition: String(p.partition) }]),
+      );
       // Active at once when no other applier holds the lease (start errors surface here), else standby.
       const first = await acquireApplierLease({ ...leaseOptions, once: true });
       let ended: Promise<void> | undefined;

@@ -107,10 +107,13 @@ export function createAccountStore(ctx: StoreContext): AccountStore {
         );
         const key = await sealNewKey(ctx, client, accountId, null);
         const revision = 1;
-        await writeOutbox(client, accountId, revision, [
-          await accountState(client, accountId),
-          await accessKeyState(client, partition, key.accessKeyId),
-        ]);
+        await writeOutbox(
+          client,
+          accountId,
+          revision,
+          [await accountState(client, accountId), await accessKeyState(client, partition, key.accessKeyId)],
+          ctx.traceContext?.(),
+        );
         const account: AccountRecord = {
           accountId,
           alias,

@@ -101,6 +101,7 @@ interface OutboxDbRow {
   committed_at: Date;
   revision_index: number;
   revision_events: number;
+  trace_context: string | null;
 }
 
 interface Queryable {
@@ -128,11 +129,11 @@ export const EPOCH_SQL = `(SELECT system_identifier::text FROM pg_control_system
 const FETCH_SQL = `
   WITH batch AS (SELECT DISTINCT b.account_id, b.revision FROM gh_outbox_unpublished($1) b)
   SELECT n.id, n.event_id, n.account_id, n.revision, n.entity_kind, n.entity_id, n.payload, n.committed_at,
-         n.revision_index, n.revision_events
+         n.revision_index, n.revision_events, n.trace_context
     FROM batch k
     CROSS JOIN LATERAL (
       SELECT o.id, o.event_id, o.account_id, o.revision, o.entity_kind, o.entity_id, o.payload, o.committed_at,
-             o.published_at,
+             o.published_at, o.trace_context,
              (row_number() OVER (ORDER BY o.id) - 1)::int AS revision_index,
              (count(*) OVER ())::int AS revision_events
         FROM outbox o
@@ -159,6 +160,7 @@ async function fetchRows(q: Queryable, limit: number): Promise<OutboxRow[]> {
       committedAtMs: row.committed_at.getTime(),
       revisionIndex: row.revision_index,
       revisionEvents: row.revision_events,
+      ...(row.trace_context === null ? {} : { traceContext: row.trace_context }),
     }));
   } catch (e) {
     throw translatePgError(e, "outbox fetch");

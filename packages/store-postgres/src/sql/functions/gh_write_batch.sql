@@ -1,5 +1,5 @@
 -- gh_write_batch: its live definition, as pg_get_functiondef prints it once every migration has run
--- (last changed by migration 0030_audit_trail). Change it with a new migration and update this file to
+-- (last changed by migration 0031_outbox_trace_context). Change it with a new migration and update this file to
 -- match: sql-functions.int.test.ts fails while the two differ.
 CREATE OR REPLACE FUNCTION gh_write_batch(p_calls jsonb)
  RETURNS jsonb
@@ -19,6 +19,8 @@ DECLARE
 BEGIN
   FOR v_call IN SELECT e.value FROM jsonb_array_elements(p_calls) WITH ORDINALITY AS e(value, n) ORDER BY e.n LOOP
     v_a := v_call->'a';
+    -- The call's trace context: outbox.trace_context's default reads it (migration 0031).
+    PERFORM set_config('gatehouse.traceparent', coalesce(v_call->>'tp', ''), true);
     BEGIN
       CASE v_call->>'f'
         WHEN 'gh_create_user' THEN
