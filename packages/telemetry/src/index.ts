@@ -11,6 +11,7 @@ export {
   type TelemetryExtras,
 } from "./telemetry.ts";
 export {
+  TELEMETRY_ENV_NAMES,
   TELEMETRY_OFF,
   type TelemetryDefaults,
   type TelemetryOptions,

@@ -46,6 +46,15 @@ const SAMPLERS = {
   parentbased_traceidratio: { kind: "ratio", parentBased: true },
 } as const;
 
+/**
+ * Gatehouse's own telemetry variables, which `telemetryOptionsFromEnv` reads besides the standard
+ * `OTEL_*` ones: services list them among the names their configuration reads.
+ */
+export const TELEMETRY_ENV_NAMES: readonly string[] = Object.freeze([
+  "GATEHOUSE_TELEMETRY",
+  "GATEHOUSE_METRICS_LISTEN",
+]);
+
 const HOST_PORT = /^([^\s:]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/;
 
 /**

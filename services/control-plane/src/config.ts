@@ -1,4 +1,4 @@
-import { type TelemetryOptions, telemetryOptionsFromEnv } from "@gatehouse/telemetry";
+import { TELEMETRY_ENV_NAMES, type TelemetryOptions, telemetryOptionsFromEnv } from "@gatehouse/telemetry";
 import { z } from "zod";
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -145,7 +145,10 @@ const OWN_PREFIXES = ["GATEHOUSE_CP_", "GATEHOUSE_OUTBOX_"];
  * Every environment variable the control plane reads, from its schema: deployment manifests are
  * checked against this list (deploy/deployment.test.ts), so a renamed setting fails there too.
  */
-export const CONTROL_PLANE_ENV_NAMES: readonly string[] = Object.freeze(Object.keys(EnvSchema.shape));
+export const CONTROL_PLANE_ENV_NAMES: readonly string[] = Object.freeze([
+  ...Object.keys(EnvSchema.shape),
+  ...TELEMETRY_ENV_NAMES,
+]);
 
 /** The control plane's validated, frozen configuration. */
 export interface ControlPlaneConfig {

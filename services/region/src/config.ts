@@ -1,4 +1,4 @@
-import { type TelemetryOptions, telemetryOptionsFromEnv } from "@gatehouse/telemetry";
+import { TELEMETRY_ENV_NAMES, type TelemetryOptions, telemetryOptionsFromEnv } from "@gatehouse/telemetry";
 import { z } from "zod";
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -106,7 +106,10 @@ const EnvSchema = z.object({
  * Every environment variable a region process reads, from its schema: deployment manifests are
  * checked against this list (deploy/deployment.test.ts), so a renamed setting fails there too.
  */
-export const REGION_ENV_NAMES: readonly string[] = Object.freeze(Object.keys(EnvSchema.shape));
+export const REGION_ENV_NAMES: readonly string[] = Object.freeze([
+  ...Object.keys(EnvSchema.shape),
+  ...TELEMETRY_ENV_NAMES,
+]);
 
 /** A region process's validated, frozen configuration. */
 export interface RegionConfig {
