@@ -98,6 +98,21 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[^\s:]+:\d{1,5}$/, "must be host:port")
     .optional(),
+  /**
+   * The regional audit topic: the deciders publish STS issuance (allowed or denied), access keys'
+   * last use and sampled Authorize decisions to it, and the control plane consumes it into its
+   * audit trail. Empty: nothing is recorded.
+   */
+  GATEHOUSE_REGION_AUDIT_TOPIC: z
+    .string()
+    .regex(/^([A-Za-z0-9._-]{1,249})?$/, "must be a legal Kafka topic name, or empty")
+    .default("gatehouse.region-audit.v1"),
+  /** Audit records a decider holds while Kafka is slow or down; beyond it new ones are dropped (counted). */
+  GATEHOUSE_REGION_AUDIT_BUFFER: int(100, 10_000_000).default(10_000),
+  /** Pause between sends of buffered audit records (ms). */
+  GATEHOUSE_REGION_AUDIT_FLUSH_MS: int(10, 60_000).default(200),
+  /** An access key's use is reported at most once per this interval (ms): its latest use in it. */
+  GATEHOUSE_REGION_KEY_USE_INTERVAL_MS: int(100, 3_600_000).default(60_000),
   GATEHOUSE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -127,6 +142,13 @@ export interface RegionConfig {
   readonly healthIntervalMs: number;
   /** Where an applier-only process serves health (absent: nowhere). */
   readonly healthListen?: { readonly host: string; readonly port: number };
+  /** The regional audit topic and its buffer; absent: nothing is recorded. */
+  readonly audit?: {
+    readonly topic: string;
+    readonly maxBuffered: number;
+    readonly flushMs: number;
+    readonly keyUseIntervalMs: number;
+  };
   /** The secret-box keys opening access-key secrets (Authenticate); absent when not configured. */
   readonly secretKeys?: { readonly key: Uint8Array; readonly previous: readonly Uint8Array[] };
 }
@@ -223,6 +245,16 @@ export function loadRegionConfig(
     ...(e.GATEHOUSE_REGION_HEALTH_LISTEN === undefined
       ? {}
       : { healthListen: hostPort(e.GATEHOUSE_REGION_HEALTH_LISTEN) }),
+    ...(e.GATEHOUSE_REGION_AUDIT_TOPIC === ""
+      ? {}
+      : {
+          audit: Object.freeze({
+            topic: e.GATEHOUSE_REGION_AUDIT_TOPIC,
+            maxBuffered: e.GATEHOUSE_REGION_AUDIT_BUFFER,
+            flushMs: e.GATEHOUSE_REGION_AUDIT_FLUSH_MS,
+            keyUseIntervalMs: e.GATEHOUSE_REGION_KEY_USE_INTERVAL_MS,
+          }),
+        }),
     ...(e.GATEHOUSE_SECRET_KEY === undefined
       ? {}
       : {

@@ -37,6 +37,7 @@ import {
   encodeBatchAuthorizeResponse,
 } from "./authorize-codec.ts";
 import { createDecider, type Decider, type DecisionRequest, type DecisionResult } from "./decider.ts";
+import type { RegionAuditSink } from "./region-audit-sink.ts";
 import {
   type AuthenticatedPrincipal,
   type AuthenticationInput,
@@ -109,6 +110,11 @@ export interface DeciderServerOptions {
   readonly clock?: Clock;
   /** `grpc.health.v1.Health`, served next to AuthorizerService. */
   readonly health?: Health;
+  /**
+   * Where STS issuance and access keys' use are recorded (the regional audit topic's buffer);
+   * absent: nothing is recorded.
+   */
+  readonly audit?: Pick<RegionAuditSink, "event" | "keyUse">;
 }
 
 const DECISIONS = {
@@ -317,6 +323,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
           logger: logger.child({ part: "authenticator" }),
           ...(sessions === undefined ? {} : { sessions }),
           ...(options.clock === undefined ? {} : { clock: options.clock }),
+          ...(options.audit === undefined ? {} : { onKeyUse: options.audit.keyUse }),
         });
 
   const responseOf = (r: { readonly correlationId: string }, d: DecisionResult): AuthorizeResponse => ({
@@ -592,6 +599,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
       createStsService({
         issuer: sts,
         unary: (method, fn) => unary(method, logger, fn),
+        ...(options.audit === undefined ? {} : { audit: options.audit.event }),
         ...(authenticator === undefined
           ? {}
           : { authenticate: createStsCallAuthenticator({ authenticator, decider }) }),

@@ -61,13 +61,19 @@ export interface TestControlPlane {
   readonly address: string;
   readonly topic: string;
   readonly partitions: number;
+  /** GATEHOUSE_SECRET_KEY of the control plane (a region needs it for Authenticate and STS). */
+  readonly secretKey: string;
+  /** The running control plane (undefined while stopped). */
+  readonly current: Awaited<ReturnType<typeof startControlPlane>> | undefined;
   stop(): Promise<void>;
   start(): Promise<void>;
   close(): Promise<void>;
 }
 
 /** Starts a control plane on its own schema and topic (port 0 unless given). */
-export async function startTestControlPlane(options: { partitions?: number; port?: number } = {}) {
+export async function startTestControlPlane(
+  options: { partitions?: number; port?: number; extraEnv?: Record<string, string> } = {},
+) {
   const partitions = options.partitions ?? 2;
   const schema = await createTestSchema({ prefix: "regcp" });
   const topic = await createTestTopic({ prefix: "regcp", partitions });
@@ -83,6 +89,9 @@ export async function startTestControlPlane(options: { partitions?: number; port
       GATEHOUSE_OPERATOR_ACCESS_KEY_ID: OPERATOR.accessKeyId,
       GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY: OPERATOR.secretAccessKey,
       GATEHOUSE_CP_RELAY_WATERMARK_MS: "200",
+      // Tests that want the regional audit topic name their own.
+      GATEHOUSE_CP_REGION_AUDIT_TOPIC: "",
+      ...options.extraEnv,
     });
   const secretKey = randomBytes(32).toString("base64");
   let cp: Awaited<ReturnType<typeof startControlPlane>> | undefined = await startControlPlane({
@@ -94,6 +103,10 @@ export async function startTestControlPlane(options: { partitions?: number; port
     address: `127.0.0.1:${port}`,
     topic: topic.name,
     partitions,
+    secretKey,
+    get current() {
+      return cp;
+    },
     async stop() {
       await cp?.close();
       cp = undefined;
@@ -144,6 +157,8 @@ export async function startTestRegion(options: {
         GATEHOUSE_REGION_LISTEN: "127.0.0.1:0",
         GATEHOUSE_KAFKA_BROKERS: testInfra().kafkaBrokers.join(","),
         GATEHOUSE_CHANGES_TOPIC: options.topic,
+        // Tests that check the regional audit topic name their own.
+        GATEHOUSE_REGION_AUDIT_TOPIC: "",
         ...(options.controlPlane === undefined
           ? {}
           : {

@@ -1,0 +1,173 @@
+import { createRegionAuditConsumer, type RegionAuditConsumer } from "@gatehouse/bus-kafka";
+import type { RegionAuditRecord } from "@gatehouse/proto";
+import type { AccessKeyUse, IamStore, RegionAuditEventInput } from "@gatehouse/store-postgres";
+import type { Logger } from "pino";
+
+/** Options of {@link createRegionAuditIngest}. */
+export interface RegionAuditIngestOptions {
+  readonly store: Pick<IamStore, "recordRegionAuditEvents" | "recordAccessKeyUses">;
+  readonly brokers: readonly string[];
+  readonly topic: string;
+  readonly groupId: string;
+  readonly logger: Logger;
+  /** Pause between attempts to join the topic's group while Kafka is unreachable. Default 5 s. */
+  readonly retryMs?: number;
+}
+
+/** What the ingest did since it started. */
+export interface RegionAuditIngestStats {
+  readonly events: number;
+  readonly keyUses: number;
+  /** Records that did not decode or failed the checks (logged, skipped). */
+  readonly rejected: number;
+}
+
+/** The control plane's consumer of the regional audit topic. */
+export interface RegionAuditIngest {
+  /** Joins the group in the background (retrying while Kafka is down); never blocks start-up. */
+  start(): void;
+  /** Resolves once the consumer has joined its group (for tests and readiness logs). */
+  joined(): Promise<void>;
+  stop(): Promise<void>;
+  stats(): RegionAuditIngestStats;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ACCOUNT = /^\d{12}$/;
+const ACCESS_KEY = /^AKIA[A-Z2-7]{16}$/;
+const NAME = /^[\w.-]{1,64}$/;
+/** A region's event carries at most this much JSON (a region's own parameters are far smaller). */
+const MAX_JSON = 64 * 1024;
+/** How far ahead of this clock a region's time may be before it is taken as now. */
+const MAX_AHEAD_MS = 5 * 60_000;
+
+function json(text: string, what: string): Record<string, unknown> | undefined {
+  if (text === "") return undefined;
+  if (text.length > MAX_JSON) throw new Error(`${what} has ${text.length} characters`);
+  const value: unknown = JSON.parse(text);
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new Error(`${what} is not an object`);
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Writes what the regions report into the control plane's state: STS issuance and sampled
+ * decisions into the audit trail (inserted once per event id, whatever Kafka redelivers; then
+ * published to the audit topic and shown by LookupEvents like every call), access keys' last
+ * use into the keys (a use older than the stored one is ignored). A batch is written in one
+ * statement per kind, and its offsets committed after; a failing write redelivers it. Records
+ * that do not decode or fail the checks are logged and skipped, never retried.
+ */
+export function createRegionAuditIngest(options: RegionAuditIngestOptions): RegionAuditIngest {
+  const { store, logger } = options;
+  const log = logger.child({ component: "region-audit-ingest" });
+  const retryMs = options.retryMs ?? 5000;
+  let consumer: RegionAuditConsumer | undefined;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let joining: Promise<void> | undefined;
+  const counts = { events: 0, keyUses: 0, rejected: 0 };
+
+  const reject = (why: string, record?: RegionAuditRecord) => {
+    counts.rejected++;
+    log.warn({ why, region: record?.region }, "skipped a region audit record");
+  };
+
+  const onRecords = async (records: readonly (RegionAuditRecord | undefined)[]) => {
+    const events: RegionAuditEventInput[] = [];
+    const uses = new Map<string, AccessKeyUse>();
+    const now = Date.now();
+    for (const r of records) {
+      if (r === undefined) {
+        reject("not a RegionAuditRecord");
+        continue;
+      }
+      if (r.schemaVersion !== 1 || !NAME.test(r.region)) {
+        reject(`schema version ${r.schemaVersion} or region ${JSON.stringify(r.region)} not known`, r);
+        continue;
+      }
+      const at = (ms: number) => Math.min(Number(ms), now + MAX_AHEAD_MS);
+      if (r.record?.$case === "event") {
+        const e = r.record.value;
+        try {
+          if (!UUID.test(e.eventId)) throw new Error("eventId is not a UUID");
+          if (e.accountId !== "" && !ACCOUNT.test(e.accountId)) throw new Error("accountId is not 12 digits");
+          if (!/^[A-Za-z]{1,64}$/.test(e.operation)) throw new Error("operation is not a name");
+          events.push({
+            eventId: e.eventId,
+            eventTimeMs: at(e.eventTimeMs),
+            accountId: e.accountId === "" ? undefined : e.accountId,
+            principalArn: e.principalArn.slice(0, 2048),
+            userName: e.userName === "" ? undefined : e.userName.slice(0, 128),
+            accessKeyId: e.accessKeyId.slice(0, 128),
+            sourceIp: e.sourceIp === "" ? undefined : e.sourceIp.slice(0, 64),
+            operation: e.operation,
+            requestParameters: json(e.requestParametersJson, "requestParametersJson") ?? {},
+            responseElements: json(e.responseElementsJson, "responseElementsJson"),
+            errorCode: e.errorCode === "" ? undefined : e.errorCode.slice(0, 64),
+            errorName: e.errorName === "" ? undefined : e.errorName.slice(0, 128),
+            region: r.region,
+          });
+        } catch (err) {
+          reject((err as Error).message, r);
+        }
+      } else if (r.record?.$case === "accessKeyUse") {
+        const u = r.record.value;
+        if (!ACCESS_KEY.test(u.accessKeyId) || !/^[a-z0-9-]{1,64}$/.test(u.service)) {
+          reject("accessKeyUse has a bad key id or service", r);
+          continue;
+        }
+        const use = { accessKeyId: u.accessKeyId, atMs: at(u.usedAtMs), service: u.service, region: r.region };
+        const known = uses.get(u.accessKeyId);
+        // One row per key per statement: the latest use of the batch.
+        if (known === undefined || known.atMs < use.atMs) uses.set(u.accessKeyId, use);
+      } else {
+        reject("empty record", r);
+      }
+    }
+    if (events.length > 0) counts.events += await store.recordRegionAuditEvents(events);
+    if (uses.size > 0) {
+      await store.recordAccessKeyUses([...uses.values()]);
+      counts.keyUses += uses.size;
+    }
+  };
+
+  const join = async (): Promise<void> => {
+    while (!stopped) {
+      try {
+        const c = await createRegionAuditConsumer({
+          brokers: options.brokers,
+          clientId: "gatehouse-control-plane-region-audit",
+          topic: options.topic,
+          groupId: options.groupId,
+          onRecords,
+        });
+        if (stopped) await c.stop();
+        else {
+          consumer = c;
+          log.info({ topic: options.topic, groupId: options.groupId }, "consuming the regional audit topic");
+        }
+        return;
+      } catch (e) {
+        log.warn({ err: e }, "could not consume the regional audit topic; retrying");
+        await new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, retryMs);
+        });
+      }
+    }
+  };
+
+  return {
+    start() {
+      joining ??= join();
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await joining;
+      await consumer?.stop();
+      consumer = undefined;
+    },
+    joined: () => joining ?? Promise.reject(new Error("the region audit ingest was not started")),
+    stats: () => ({ ...counts }),
+  };
+}
