@@ -113,6 +113,12 @@ const EnvSchema = z.object({
   GATEHOUSE_REGION_AUDIT_FLUSH_MS: int(10, 60_000).default(200),
   /** An access key's use is reported at most once per this interval (ms): its latest use in it. */
   GATEHOUSE_REGION_KEY_USE_INTERVAL_MS: int(100, 3_600_000).default(60_000),
+  /**
+   * The share of Authorize decisions recorded on the regional audit topic (0..1, e.g. 0.001):
+   * the principal, action, resource, context keys (not their values) and the decision. 0: none,
+   * and the Authorize path is the unsampled one.
+   */
+  GATEHOUSE_REGION_AUTHORIZE_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0),
   GATEHOUSE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -148,6 +154,8 @@ export interface RegionConfig {
     readonly maxBuffered: number;
     readonly flushMs: number;
     readonly keyUseIntervalMs: number;
+    /** The share of Authorize decisions recorded (0: none). */
+    readonly authorizeSampleRate: number;
   };
   /** The secret-box keys opening access-key secrets (Authenticate); absent when not configured. */
   readonly secretKeys?: { readonly key: Uint8Array; readonly previous: readonly Uint8Array[] };
@@ -190,6 +198,11 @@ export function loadRegionConfig(
   if (e.GATEHOUSE_SECRET_KEY === undefined && e.GATEHOUSE_SECRET_KEYS_PREVIOUS.length > 0) {
     throw new Error(
       "invalid region configuration:\n  GATEHOUSE_SECRET_KEYS_PREVIOUS is set without GATEHOUSE_SECRET_KEY",
+    );
+  }
+  if (e.GATEHOUSE_REGION_AUDIT_TOPIC === "" && e.GATEHOUSE_REGION_AUTHORIZE_SAMPLE_RATE > 0) {
+    throw new Error(
+      "invalid region configuration:\n  GATEHOUSE_REGION_AUTHORIZE_SAMPLE_RATE is above 0 while GATEHOUSE_REGION_AUDIT_TOPIC is empty (sampled decisions go to that topic)",
     );
   }
   if (e.GATEHOUSE_REGION_BOOTSTRAP === "export" && e.GATEHOUSE_REGION_CONTROL_PLANE === undefined) {
@@ -253,6 +266,7 @@ export function loadRegionConfig(
             maxBuffered: e.GATEHOUSE_REGION_AUDIT_BUFFER,
             flushMs: e.GATEHOUSE_REGION_AUDIT_FLUSH_MS,
             keyUseIntervalMs: e.GATEHOUSE_REGION_KEY_USE_INTERVAL_MS,
+            authorizeSampleRate: e.GATEHOUSE_REGION_AUTHORIZE_SAMPLE_RATE,
           }),
         }),
     ...(e.GATEHOUSE_SECRET_KEY === undefined

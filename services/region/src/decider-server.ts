@@ -36,6 +36,7 @@ import {
   encodeAuthorizeResponse,
   encodeBatchAuthorizeResponse,
 } from "./authorize-codec.ts";
+import { sampleAuthorize } from "./authorize-sampling.ts";
 import { createDecider, type Decider, type DecisionRequest, type DecisionResult } from "./decider.ts";
 import type { RegionAuditSink } from "./region-audit-sink.ts";
 import {
@@ -115,6 +116,8 @@ export interface DeciderServerOptions {
    * absent: nothing is recorded.
    */
   readonly audit?: Pick<RegionAuditSink, "event" | "keyUse">;
+  /** The share of Authorize calls recorded to `audit` (0..1). Default 0: none, and no sampling code runs. */
+  readonly authorizeSampleRate?: number;
 }
 
 const DECISIONS = {
@@ -590,6 +593,12 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
       };
     }),
   };
+
+  const sampleRate = options.authorizeSampleRate ?? 0;
+  if (!(sampleRate >= 0 && sampleRate <= 1)) throw new Error(`authorizeSampleRate must be in 0..1, got ${sampleRate}`);
+  if (sampleRate > 0 && options.audit !== undefined) {
+    implementation.authorize = sampleAuthorize(implementation.authorize, sampleRate, options.audit.event);
+  }
 
   const server = new Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024, "grpc.enable_channelz": 0 });
   server.addService(SERVED_SERVICE, implementation);

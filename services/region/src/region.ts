@@ -106,6 +106,7 @@ export async function startRegion(options: {
         ...(config.secretKeys === undefined ? {} : { secretKeys: config.secretKeys }),
         ...(options.sessions === undefined ? {} : { sessions: options.sessions }),
         ...(audit === undefined ? {} : { audit }),
+        ...(config.audit === undefined ? {} : { authorizeSampleRate: config.audit.authorizeSampleRate }),
         health,
       });
       closers.unshift(() => (decider as DeciderServer).close(config.shutdownGraceMs));

@@ -4,7 +4,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { createSigningInterceptor } from "@gatehouse/auth";
-import { StsServiceClient, StsServiceService } from "@gatehouse/proto";
+import {
+  type AuthorizeResponse,
+  AuthorizerServiceClient,
+  AuthorizerServiceService,
+  Decision,
+  StsServiceClient,
+  StsServiceService,
+} from "@gatehouse/proto";
 import { createTestKeyPrefix, createTestTopic, regionRedis, testInfra } from "@gatehouse/testkit";
 import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -85,6 +92,7 @@ describe("STS issuance and keys' last use in the audit trail (a real region proc
       GATEHOUSE_REGION_AUDIT_TOPIC: auditTopic.name,
       GATEHOUSE_REGION_AUDIT_FLUSH_MS: "50",
       GATEHOUSE_REGION_KEY_USE_INTERVAL_MS: "300",
+      GATEHOUSE_REGION_AUTHORIZE_SAMPLE_RATE: "1",
     });
     cleanup.unshift(async () => {
       region.child.kill("SIGTERM");
@@ -97,12 +105,15 @@ describe("STS issuance and keys' last use in the audit trail (a real region proc
     for (const c of cleanup) await c();
   });
 
+  let accountId = "";
+  let root: ReturnType<typeof controlClient>;
+
   it("records AssumeRole (allowed and denied) and GetSessionToken served while the control plane is down, without secrets; the key's last use too", async () => {
     const operator = controlClient(cp.address, OPERATOR);
     cleanup.unshift(() => operator.close());
     const account = await operator.call("createAccount", { accountAlias: "" });
-    const accountId: string = account.accountId;
-    const root = controlClient(cp.address, {
+    accountId = account.accountId;
+    root = controlClient(cp.address, {
       accessKeyId: account.rootAccessKeyId,
       secretAccessKey: account.rootSecretAccessKey,
     });
@@ -226,5 +237,47 @@ describe("STS issuance and keys' last use in the audit trail (a real region proc
         ).toMatchObject({ serviceName: "sts", region: REGION }),
       { timeout: 15_000, interval: 250 },
     );
+  });
+
+  it("records sampled Authorize decisions (rate 1 here): principal, action, resource, context keys and the decision, never context values or a session token", async () => {
+    const port = await region.port;
+    const decider = new AuthorizerServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+    cleanup.unshift(() => decider.close());
+    const t0 = Date.now();
+    const answer = await new Promise<AuthorizeResponse>((resolve, reject) =>
+      decider.authorize(
+        {
+          ...AuthorizerServiceService.authorize.requestDeserialize(Buffer.alloc(0)),
+          principal: { kind: { $case: "arn", value: `arn:aws:iam::${accountId}:user/alice` } },
+          action: "s3:GetObject",
+          resource: "arn:aws:s3:::reports/q3.pdf",
+          context: { "aws:SourceIp": { kind: { $case: "stringValue", value: "198.51.100.99" } } },
+        },
+        (e, r) => (e === null ? resolve(r) : reject(e)),
+      ),
+    );
+    expect(answer.decision).toBe(Decision.DECISION_IMPLICIT_DENY);
+    const lookup = async () =>
+      (await root.call("lookupEvents", { operation: "Authorize", startTimeMs: t0 - 1 })).events;
+    await vi.waitFor(async () => expect(await lookup()).toHaveLength(1), { timeout: 20_000, interval: 250 });
+    const [event] = await lookup();
+    expect(event).toMatchObject({
+      accountId,
+      principalArn: `arn:aws:iam::${accountId}:user/alice`,
+      operation: "Authorize",
+      region: REGION,
+      sourceIp: "127.0.0.1",
+      errorCode: "",
+    });
+    expect(JSON.parse(event.requestParametersJson)).toEqual({
+      action: "s3:GetObject",
+      resource: "arn:aws:s3:::reports/q3.pdf",
+      contextKeys: ["aws:SourceIp"],
+    });
+    expect(JSON.parse(event.responseElementsJson)).toEqual({
+      decision: "ImplicitDeny",
+      revision: Number(answer.evaluatedAt?.revision),
+    });
+    expect(JSON.stringify(event)).not.toContain("198.51.100.99");
   });
 });

@@ -102,7 +102,14 @@ describe("StsService's audit records", () => {
     });
     const raw = {
       raw: Buffer.alloc(0),
-      message: { roleArn: ROLE, roleSessionName: "b", webIdentityToken: TOKEN, durationSeconds: 0, policy: "", policyArns: [] },
+      message: {
+        roleArn: ROLE,
+        roleSessionName: "b",
+        webIdentityToken: TOKEN,
+        durationSeconds: 0,
+        policy: "",
+        policyArns: [],
+      },
     };
     const r = await call(sts.assumeRoleWithWebIdentity, raw);
     expect(r.credentials?.accessKeyId).toBe("ASIAAAAAAAAAAAAAAAAA");
