@@ -19,6 +19,8 @@ export interface RegionAuditSinkOptions {
   readonly keyUseIntervalMs?: number;
   /** Upper bound of the pause after a failed send. Default 5 s. */
   readonly maxBackoffMs?: number;
+  /** How long {@link RegionAuditSink.stop} waits for its last send (Kafka may be down). Default 5 s. */
+  readonly stopTimeoutMs?: number;
   readonly clock?: Clock;
 }
 
@@ -48,7 +50,10 @@ export interface RegionAuditSink {
   /** Notes a long-term access key's use with `service` (no I/O; never throws). */
   keyUse(accessKeyId: string, service: string): void;
   start(): void;
-  /** Stops the loop after one last try to send what is buffered (key uses included). */
+  /**
+   * Stops the loop after one last try to send what is buffered (key uses included), waiting for it
+   * at most `stopTimeoutMs`; what is still unsent then is lost (and counted as dropped).
+   */
   stop(): Promise<void>;
   stats(): RegionAuditStats;
 }
@@ -62,6 +67,7 @@ export function createRegionAuditSink(options: RegionAuditSinkOptions): RegionAu
   const batchSize = options.batchSize ?? 500;
   const keyUseIntervalMs = options.keyUseIntervalMs ?? 60_000;
   const maxBackoffMs = options.maxBackoffMs ?? 5000;
+  const stopTimeoutMs = options.stopTimeoutMs ?? 5000;
   for (const [name, v, min] of [
     ["maxBuffered", maxBuffered, 1],
     ["flushMs", flushMs, 1],
@@ -179,9 +185,28 @@ export function createRegionAuditSink(options: RegionAuditSinkOptions): RegionAu
     async stop() {
       running = false;
       wake?.();
-      await loop;
-      takeKeyUses(true);
-      await drain();
+      let timer: NodeJS.Timeout | undefined;
+      // A send in flight (the loop's) may hang while Kafka is unreachable: wait for it and for
+      // the last send together, at most stopTimeoutMs.
+      const sent = await Promise.race([
+        (async () => {
+          await loop;
+          takeKeyUses(true);
+          return drain();
+        })(),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), stopTimeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!sent) {
+        takeKeyUses(true);
+        if (buffer.length > 0) {
+          logger.warn({ lost: buffer.length }, "region audit records could not be sent before stopping");
+          dropped += buffer.length;
+          buffer = [];
+        }
+      }
     },
     stats: () => ({
       buffered: buffer.length,
