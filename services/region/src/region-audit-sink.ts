@@ -78,6 +78,8 @@ export function createRegionAuditSink(options: RegionAuditSinkOptions): RegionAu
     if (!Number.isInteger(v) || v < min) throw new Error(`${name} must be an integer >= ${min}, got ${v}`);
   }
   let buffer: RegionAuditRecord[] = [];
+  /** Records taken from the buffer by a send in progress (they count against the bound). */
+  let held = 0;
   let keyUses = new Map<string, { atMs: number; service: string }>();
   let lastKeyFlush = clock.now();
   let sent = 0;
@@ -98,7 +100,7 @@ export function createRegionAuditSink(options: RegionAuditSinkOptions): RegionAu
     }
   };
   const push = (r: RegionAuditRecord) => {
-    if (buffer.length >= maxBuffered) drop(1);
+    if (buffer.length + held >= maxBuffered) drop(1);
     else buffer.push(r);
   };
   /** Moves the coalesced key uses into the buffer (once per interval, or at stop). */
@@ -126,19 +128,31 @@ export function createRegionAuditSink(options: RegionAuditSinkOptions): RegionAu
       }
       wake = done;
     });
-  /** Sends what is buffered, batch by batch; false when a send failed (the batch is kept). */
+  /**
+   * Sends what is buffered, batch by batch; false when a send failed (what was not sent goes back
+   * ahead of what came meanwhile). The buffer is taken whole, so a drain costs O(records), however
+   * long the backlog; `held` counts the taken records against the bound until they are sent.
+   */
   const drain = async (): Promise<boolean> => {
     while (buffer.length > 0) {
-      const batch = buffer.slice(0, batchSize);
-      try {
-        await publish(batch);
-      } catch (e) {
-        failedSends++;
-        logger.warn({ err: e, buffered: buffer.length }, "sending region audit records failed; will retry");
-        return false;
+      const pending = buffer;
+      buffer = [];
+      held = pending.length;
+      for (let i = 0; i < pending.length; i += batchSize) {
+        const batch = pending.slice(i, i + batchSize);
+        try {
+          await publish(batch);
+        } catch (e) {
+          failedSends++;
+          const unsent = pending.slice(i);
+          held = 0;
+          buffer = buffer.length === 0 ? unsent : unsent.concat(buffer);
+          logger.warn({ err: e, buffered: buffer.length }, "sending region audit records failed; will retry");
+          return false;
+        }
+        held -= batch.length;
+        sent += batch.length;
       }
-      buffer = buffer.slice(batch.length);
-      sent += batch.length;
     }
     return true;
   };
@@ -201,15 +215,17 @@ export function createRegionAuditSink(options: RegionAuditSinkOptions): RegionAu
       clearTimeout(timer);
       if (!sent) {
         takeKeyUses(true);
-        if (buffer.length > 0) {
-          logger.warn({ lost: buffer.length }, "region audit records could not be sent before stopping");
-          dropped += buffer.length;
+        const lost = buffer.length + held;
+        if (lost > 0) {
+          logger.warn({ lost }, "region audit records could not be sent before stopping");
+          dropped += lost;
           buffer = [];
+          held = 0;
         }
       }
     },
     stats: () => ({
-      buffered: buffer.length,
+      buffered: buffer.length + held,
       pendingKeyUses: keyUses.size,
       sent,
       dropped,
