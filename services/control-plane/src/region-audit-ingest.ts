@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { createRegionAuditConsumer, type RegionAuditConsumer } from "@gatehouse/bus-kafka";
 import type { RegionAuditRecord } from "@gatehouse/proto";
 import type { AccessKeyUse, IamStore, RegionAuditEventInput } from "@gatehouse/store-postgres";
@@ -49,9 +50,27 @@ function json(text: string, what: string): Record<string, unknown> | undefined {
   return value as Record<string, unknown>;
 }
 
+/** The same event's id in another account: a stable UUID (v8 layout) from the event id and that account. */
+export function eventIdIn(eventId: string, accountId: string): string {
+  const h = createHash("sha256").update(`${eventId}:${accountId}`).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((Number.parseInt(h[16] ?? "0", 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * A cross-account AssumeRole is recorded in the caller's account and, as CloudTrail does, in the
+ * role's account too (its own event id there, derived from the first, so redelivery stays idempotent).
+ */
+function inRoleAccount(e: RegionAuditEventInput): RegionAuditEventInput | undefined {
+  if (e.operation !== "AssumeRole") return undefined;
+  const roleArn = e.requestParameters.roleArn;
+  const roleAccount = typeof roleArn === "string" ? /^arn:[\w-]+:iam::(\d{12}):role\//.exec(roleArn)?.[1] : undefined;
+  if (roleAccount === undefined || roleAccount === e.accountId) return undefined;
+  return { ...e, eventId: eventIdIn(e.eventId, roleAccount), accountId: roleAccount };
+}
+
 /**
  * Writes what the regions report into the control plane's state: STS issuance and sampled
- * decisions into the audit trail (inserted once per event id, whatever Kafka redelivers; then
+ * decisions into the audit trail (a cross-account AssumeRole in both accounts) (inserted once per event id, whatever Kafka redelivers; then
  * published to the audit topic and shown by LookupEvents like every call), access keys' last
  * use into the keys (a use older than the stored one is ignored). A batch is written in one
  * statement per kind, and its offsets committed after; a failing write redelivers it. Records
@@ -92,7 +111,7 @@ export function createRegionAuditIngest(options: RegionAuditIngestOptions): Regi
           if (!UUID.test(e.eventId)) throw new Error("eventId is not a UUID");
           if (e.accountId !== "" && !ACCOUNT.test(e.accountId)) throw new Error("accountId is not 12 digits");
           if (!/^[A-Za-z]{1,64}$/.test(e.operation)) throw new Error("operation is not a name");
-          events.push({
+          const event: RegionAuditEventInput = {
             eventId: e.eventId,
             eventTimeMs: at(e.eventTimeMs),
             accountId: e.accountId === "" ? undefined : e.accountId,
@@ -106,7 +125,10 @@ export function createRegionAuditIngest(options: RegionAuditIngestOptions): Regi
             errorCode: e.errorCode === "" ? undefined : e.errorCode.slice(0, 64),
             errorName: e.errorName === "" ? undefined : e.errorName.slice(0, 128),
             region: r.region,
-          });
+          };
+          events.push(event);
+          const mirrored = inRoleAccount(event);
+          if (mirrored !== undefined) events.push(mirrored);
         } catch (err) {
           reject((err as Error).message, r);
         }

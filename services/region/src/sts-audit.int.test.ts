@@ -280,4 +280,60 @@ describe("STS issuance and keys' last use in the audit trail (a real region proc
     });
     expect(JSON.stringify(event)).not.toContain("198.51.100.99");
   });
+
+  it("records a cross-account AssumeRole in the caller's account and in the role's", async () => {
+    const operator = controlClient(cp.address, OPERATOR);
+    cleanup.unshift(() => operator.close());
+    const other = await operator.call("createAccount", { accountAlias: "" });
+    const otherRoot = controlClient(cp.address, {
+      accessKeyId: other.rootAccessKeyId,
+      secretAccessKey: other.rootSecretAccessKey,
+    });
+    cleanup.unshift(() => otherRoot.close());
+    const roleArn = `arn:aws:iam::${other.accountId}:role/shared`;
+    await otherRoot.call("createRole", {
+      roleName: "shared",
+      assumeRolePolicyDocument: doc({
+        Effect: "Allow",
+        Principal: { AWS: `arn:aws:iam::${accountId}:root` },
+        Action: "sts:AssumeRole",
+      }),
+    });
+    const bob = (await root.call("createUser", { userName: "bob" })).user;
+    await root.call("putInlinePolicy", {
+      entityType: 1,
+      entityName: "bob",
+      policyName: "cross",
+      policyDocument: doc({ Effect: "Allow", Action: "sts:AssumeRole", Resource: roleArn }),
+    });
+    const key = await root.call("createAccessKey", { userName: "bob" });
+    const sts = stsClient(`127.0.0.1:${await region.port}`, {
+      accessKeyId: key.accessKey.accessKeyId,
+      secretAccessKey: key.secretAccessKey,
+    });
+    cleanup.unshift(() => sts.close());
+    // Retried until the region applied both accounts' writes.
+    const assumed = await vi.waitFor(() => sts.call("assumeRole", { roleArn, roleSessionName: "cross" }), {
+      timeout: 30_000,
+      interval: 300,
+    });
+    const inAccount = async (client: typeof root) =>
+      (await client.call("lookupEvents", { operation: "AssumeRole", userName: "bob" })).events;
+    await vi.waitFor(
+      async () => {
+        expect(await inAccount(root)).toHaveLength(1);
+        expect(await inAccount(otherRoot)).toHaveLength(1);
+      },
+      { timeout: 20_000, interval: 250 },
+    );
+    const [mine] = await inAccount(root);
+    const [theirs] = await inAccount(otherRoot);
+    for (const e of [mine, theirs]) {
+      expect(e).toMatchObject({ principalArn: bob.arn, operation: "AssumeRole", region: REGION, errorName: "" });
+      expect(JSON.parse(e.responseElementsJson).credentials.accessKeyId).toBe(assumed.credentials.accessKeyId);
+    }
+    expect(mine.accountId).toBe(accountId);
+    expect(theirs.accountId).toBe(other.accountId);
+    expect(theirs.eventId).not.toBe(mine.eventId);
+  });
 });
