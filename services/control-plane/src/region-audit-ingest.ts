@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { createRegionAuditConsumer, type RegionAuditConsumer } from "@gatehouse/bus-kafka";
+import { IamError } from "@gatehouse/core";
 import type { RegionAuditRecord } from "@gatehouse/proto";
 import type { AccessKeyUse, IamStore, RegionAuditEventInput } from "@gatehouse/store-postgres";
 import type { Logger } from "pino";
@@ -68,13 +69,98 @@ function inRoleAccount(e: RegionAuditEventInput): RegionAuditEventInput | undefi
   return { ...e, eventId: eventIdIn(e.eventId, roleAccount), accountId: roleAccount };
 }
 
+/** What a batch of the regional audit topic holds, checked: events to record, key uses, what was refused. */
+export interface RegionAuditBatch {
+  readonly events: RegionAuditEventInput[];
+  /** At most one per key: the latest use in the batch. */
+  readonly keyUses: AccessKeyUse[];
+  readonly rejected: { readonly why: string; readonly region?: string }[];
+}
+
+/** A string Postgres can store (text and jsonb refuse NUL), cut to `max` characters. */
+function text(value: string, max: number, what: string): string {
+  if (value.includes("\u0000")) throw new Error(`${what} contains a NUL character`);
+  return value.slice(0, max);
+}
+
+/**
+ * Checks and maps a batch of region audit records (pure; `now` bounds times from the future). A
+ * region's record is input from another process: ids, account, names and sizes are checked, and a
+ * time more than 5 minutes ahead is taken as `now`, so a wrong clock cannot pin a key's last use.
+ */
+export function parseRegionAuditRecords(
+  records: readonly (RegionAuditRecord | undefined)[],
+  now: number,
+): RegionAuditBatch {
+  const events: RegionAuditEventInput[] = [];
+  const uses = new Map<string, AccessKeyUse>();
+  const rejected: { why: string; region?: string }[] = [];
+  const at = (ms: number) => Math.min(Number(ms), now + MAX_AHEAD_MS);
+  for (const r of records) {
+    if (r === undefined) {
+      rejected.push({ why: "not a RegionAuditRecord" });
+      continue;
+    }
+    if (r.schemaVersion !== 1 || !NAME.test(r.region)) {
+      rejected.push({ why: `schema version ${r.schemaVersion} or region ${JSON.stringify(r.region)} not known` });
+      continue;
+    }
+    if (r.record?.$case === "event") {
+      const e = r.record.value;
+      try {
+        if (!UUID.test(e.eventId)) throw new Error("eventId is not a UUID");
+        if (e.accountId !== "" && !ACCOUNT.test(e.accountId)) throw new Error("accountId is not 12 digits");
+        if (!/^[A-Za-z]{1,64}$/.test(e.operation)) throw new Error("operation is not a name");
+        const event: RegionAuditEventInput = {
+          eventId: e.eventId,
+          eventTimeMs: at(e.eventTimeMs),
+          accountId: e.accountId === "" ? undefined : e.accountId,
+          principalArn: text(e.principalArn, 2048, "principalArn"),
+          userName: e.userName === "" ? undefined : text(e.userName, 128, "userName"),
+          accessKeyId: text(e.accessKeyId, 128, "accessKeyId"),
+          sourceIp: e.sourceIp === "" ? undefined : text(e.sourceIp, 64, "sourceIp"),
+          operation: e.operation,
+          requestParameters:
+            json(text(e.requestParametersJson, MAX_JSON + 1, "requestParametersJson"), "requestParametersJson") ?? {},
+          responseElements: json(
+            text(e.responseElementsJson, MAX_JSON + 1, "responseElementsJson"),
+            "responseElementsJson",
+          ),
+          errorCode: e.errorCode === "" ? undefined : text(e.errorCode, 64, "errorCode"),
+          errorName: e.errorName === "" ? undefined : text(e.errorName, 128, "errorName"),
+          region: r.region,
+        };
+        events.push(event);
+        const mirrored = inRoleAccount(event);
+        if (mirrored !== undefined) events.push(mirrored);
+      } catch (err) {
+        rejected.push({ why: (err as Error).message, region: r.region });
+      }
+    } else if (r.record?.$case === "accessKeyUse") {
+      const u = r.record.value;
+      if (!ACCESS_KEY.test(u.accessKeyId) || !/^[a-z0-9-]{1,64}$/.test(u.service)) {
+        rejected.push({ why: "accessKeyUse has a bad key id or service", region: r.region });
+        continue;
+      }
+      const use = { accessKeyId: u.accessKeyId, atMs: at(u.usedAtMs), service: u.service, region: r.region };
+      const known = uses.get(u.accessKeyId);
+      // One row per key per statement: the latest use of the batch.
+      if (known === undefined || known.atMs < use.atMs) uses.set(u.accessKeyId, use);
+    } else {
+      rejected.push({ why: "empty record", region: r.region });
+    }
+  }
+  return { events, keyUses: [...uses.values()], rejected };
+}
+
 /**
  * Writes what the regions report into the control plane's state: STS issuance and sampled
- * decisions into the audit trail (a cross-account AssumeRole in both accounts) (inserted once per event id, whatever Kafka redelivers; then
- * published to the audit topic and shown by LookupEvents like every call), access keys' last
- * use into the keys (a use older than the stored one is ignored). A batch is written in one
- * statement per kind, and its offsets committed after; a failing write redelivers it. Records
- * that do not decode or fail the checks are logged and skipped, never retried.
+ * decisions into the audit trail (a cross-account AssumeRole in both accounts; inserted once per
+ * event id, whatever Kafka redelivers; then published to the audit topic and shown by
+ * LookupEvents like every call), access keys' last use into the keys (a use older than the stored
+ * one is ignored). A batch is written in one statement per kind, and its offsets committed after;
+ * Postgres being unavailable redelivers it. Records that do not decode, fail the checks
+ * ({@link parseRegionAuditRecords}) or that Postgres refuses are logged and skipped, never retried.
  */
 export function createRegionAuditIngest(options: RegionAuditIngestOptions): RegionAuditIngest {
   const { store, logger } = options;
@@ -86,70 +172,32 @@ export function createRegionAuditIngest(options: RegionAuditIngestOptions): Regi
   let joining: Promise<void> | undefined;
   const counts = { events: 0, keyUses: 0, rejected: 0 };
 
-  const reject = (why: string, record?: RegionAuditRecord) => {
-    counts.rejected++;
-    log.warn({ why, region: record?.region }, "skipped a region audit record");
-  };
-
   const onRecords = async (records: readonly (RegionAuditRecord | undefined)[]) => {
-    const events: RegionAuditEventInput[] = [];
-    const uses = new Map<string, AccessKeyUse>();
-    const now = Date.now();
-    for (const r of records) {
-      if (r === undefined) {
-        reject("not a RegionAuditRecord");
-        continue;
-      }
-      if (r.schemaVersion !== 1 || !NAME.test(r.region)) {
-        reject(`schema version ${r.schemaVersion} or region ${JSON.stringify(r.region)} not known`, r);
-        continue;
-      }
-      const at = (ms: number) => Math.min(Number(ms), now + MAX_AHEAD_MS);
-      if (r.record?.$case === "event") {
-        const e = r.record.value;
-        try {
-          if (!UUID.test(e.eventId)) throw new Error("eventId is not a UUID");
-          if (e.accountId !== "" && !ACCOUNT.test(e.accountId)) throw new Error("accountId is not 12 digits");
-          if (!/^[A-Za-z]{1,64}$/.test(e.operation)) throw new Error("operation is not a name");
-          const event: RegionAuditEventInput = {
-            eventId: e.eventId,
-            eventTimeMs: at(e.eventTimeMs),
-            accountId: e.accountId === "" ? undefined : e.accountId,
-            principalArn: e.principalArn.slice(0, 2048),
-            userName: e.userName === "" ? undefined : e.userName.slice(0, 128),
-            accessKeyId: e.accessKeyId.slice(0, 128),
-            sourceIp: e.sourceIp === "" ? undefined : e.sourceIp.slice(0, 64),
-            operation: e.operation,
-            requestParameters: json(e.requestParametersJson, "requestParametersJson") ?? {},
-            responseElements: json(e.responseElementsJson, "responseElementsJson"),
-            errorCode: e.errorCode === "" ? undefined : e.errorCode.slice(0, 64),
-            errorName: e.errorName === "" ? undefined : e.errorName.slice(0, 128),
-            region: r.region,
-          };
-          events.push(event);
-          const mirrored = inRoleAccount(event);
-          if (mirrored !== undefined) events.push(mirrored);
-        } catch (err) {
-          reject((err as Error).message, r);
+    const batch = parseRegionAuditRecords(records, Date.now());
+    for (const r of batch.rejected) {
+      counts.rejected++;
+      log.warn({ why: r.why, region: r.region }, "skipped a region audit record");
+    }
+    if (batch.events.length > 0) {
+      try {
+        counts.events += await store.recordRegionAuditEvents(batch.events);
+      } catch (e) {
+        if (!IamError.is(e) || e.retriable) throw e; // Postgres unavailable: the batch is redelivered.
+        // A record Postgres refuses must not stall the topic: one at a time, the refused skipped.
+        for (const event of batch.events) {
+          try {
+            counts.events += await store.recordRegionAuditEvents([event]);
+          } catch (one) {
+            if (!IamError.is(one) || one.retriable) throw one;
+            counts.rejected++;
+            log.warn({ err: one, eventId: event.eventId, region: event.region }, "skipped a region audit event");
+          }
         }
-      } else if (r.record?.$case === "accessKeyUse") {
-        const u = r.record.value;
-        if (!ACCESS_KEY.test(u.accessKeyId) || !/^[a-z0-9-]{1,64}$/.test(u.service)) {
-          reject("accessKeyUse has a bad key id or service", r);
-          continue;
-        }
-        const use = { accessKeyId: u.accessKeyId, atMs: at(u.usedAtMs), service: u.service, region: r.region };
-        const known = uses.get(u.accessKeyId);
-        // One row per key per statement: the latest use of the batch.
-        if (known === undefined || known.atMs < use.atMs) uses.set(u.accessKeyId, use);
-      } else {
-        reject("empty record", r);
       }
     }
-    if (events.length > 0) counts.events += await store.recordRegionAuditEvents(events);
-    if (uses.size > 0) {
-      await store.recordAccessKeyUses([...uses.values()]);
-      counts.keyUses += uses.size;
+    if (batch.keyUses.length > 0) {
+      await store.recordAccessKeyUses(batch.keyUses);
+      counts.keyUses += batch.keyUses.length;
     }
   };
 
