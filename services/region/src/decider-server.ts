@@ -38,7 +38,7 @@ import {
 } from "./authorize-codec.ts";
 import { sampleAuthorize } from "./authorize-sampling.ts";
 import { createDecider, type Decider, type DecisionRequest, type DecisionResult } from "./decider.ts";
-import type { RegionAuditSink } from "./region-audit-sink.ts";
+import type { RegionAuditSink, RegionAuditStats } from "./region-audit-sink.ts";
 import {
   type AuthenticatedPrincipal,
   type AuthenticationInput,
@@ -115,7 +115,7 @@ export interface DeciderServerOptions {
    * Where STS issuance and access keys' use are recorded (the regional audit topic's buffer);
    * absent: nothing is recorded.
    */
-  readonly audit?: Pick<RegionAuditSink, "event" | "keyUse">;
+  readonly audit?: Pick<RegionAuditSink, "event" | "keyUse" | "stats">;
   /** The share of Authorize calls recorded to `audit` (0..1). Default 0: none, and no sampling code runs. */
   readonly authorizeSampleRate?: number;
 }
@@ -286,6 +286,15 @@ function toAuthenticateResponse(p: AuthenticatedPrincipal): AuthenticateResponse
     accessKeyId: p.accessKeyId,
     userName: p.userName,
     signedAtMs: p.signedAtMs,
+  };
+}
+
+/** GetRegionStatus's audit figures (0 when the region records nothing). */
+function auditFigures(s: RegionAuditStats | undefined) {
+  return {
+    auditBuffered: (s?.buffered ?? 0) + (s?.pendingKeyUses ?? 0),
+    auditSent: s?.sent ?? 0,
+    auditDropped: s?.dropped ?? 0,
   };
 }
 
@@ -590,6 +599,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
         l2Reads: l2.reads,
         l2Hits: l2.hits,
         l2Misses: l2.misses,
+        ...auditFigures(options.audit?.stats()),
       };
     }),
   };

@@ -9,6 +9,7 @@ import {
   AuthorizerServiceClient,
   AuthorizerServiceService,
   Decision,
+  type GetRegionStatusResponse,
   StsServiceClient,
   StsServiceService,
 } from "@gatehouse/proto";
@@ -279,6 +280,12 @@ describe("STS issuance and keys' last use in the audit trail (a real region proc
       revision: Number(answer.evaluatedAt?.revision),
     });
     expect(JSON.stringify(event)).not.toContain("198.51.100.99");
+    // The decider reports its audit figures in GetRegionStatus.
+    const status = await new Promise<GetRegionStatusResponse>((resolve, reject) =>
+      decider.getRegionStatus({ pageSize: 1, pageToken: "" }, (e, r) => (e === null ? resolve(r) : reject(e))),
+    );
+    expect(Number(status.auditSent)).toBeGreaterThanOrEqual(6);
+    expect(Number(status.auditDropped)).toBe(0);
   });
 
   it("records a cross-account AssumeRole in the caller's account and in the role's", async () => {
