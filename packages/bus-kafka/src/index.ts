@@ -24,3 +24,12 @@ export {
 } from "./change-publisher.ts";
 export { rejectsRecords, translateKafkaError } from "./kafka-error.ts";
 export { assertTopicName, type KafkaConnectionOptions, validateKafkaConnectionOptions } from "./kafka-options.ts";
+export {
+  createRegionAuditConsumer,
+  createRegionAuditPublisher,
+  REGION_AUDIT_TOPIC,
+  type RegionAuditConsumer,
+  type RegionAuditConsumerOptions,
+  type RegionAuditPublisher,
+  type RegionAuditPublisherOptions,
+} from "./region-audit.ts";

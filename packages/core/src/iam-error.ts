@@ -35,6 +35,10 @@ export const IamErrorName = Object.freeze({
   ConsistencyTimeout: "DEADLINE_EXCEEDED",
   // AWS IAM's name for a request rate exceeded (HTTP 400 there); retriable after a pause.
   Throttling: "RESOURCE_EXHAUSTED",
+  // GetCredentialReport: no report was generated yet, or the latest is older than four hours
+  // (AWS answers both with HTTP 410); generate one first.
+  ReportNotPresent: "FAILED_PRECONDITION",
+  ReportExpired: "FAILED_PRECONDITION",
   ServiceUnavailable: "UNAVAILABLE",
   ServiceFailure: "INTERNAL",
 } as const satisfies Record<string, StatusCodeName>);

@@ -217,6 +217,8 @@ export const iamOperations = {
   listResourcePolicies: op("listResourcePolicies", { items: "resourcePolicies" }),
   // The audit trail (CloudTrail's LookupEvents); `gatehouse audit lookup` is the friendlier CLI.
   lookupEvents: op("lookupEvents", { items: "events" }),
+  generateCredentialReport: op("generateCredentialReport"),
+  getCredentialReport: op("getCredentialReport"),
 } as const;
 
 /** The SDK's IAM method names (`createUser`, `putUserPolicy`, …). */

@@ -13,7 +13,20 @@ export {
   MAX_GUARDRAILS_PER_ACCOUNT,
 } from "./families/accounts/guardrail-store.ts";
 export type { AuditEventInput } from "./families/audit/audit-scope.ts";
-export type { AuditLookup, AuditPruneOptions, AuditRecord, AuditStore } from "./families/audit/audit-store.ts";
+export type {
+  AuditLookup,
+  AuditPruneOptions,
+  AuditRecord,
+  AuditStore,
+  RegionAuditEventInput,
+} from "./families/audit/audit-store.ts";
+export type {
+  CredentialReportKey,
+  CredentialReportPrincipal,
+  CredentialReportState,
+  CredentialReportStore,
+  StoredCredentialReport,
+} from "./families/credential-reports/credential-report-store.ts";
 export {
   AUTHORIZATION_DETAILS_ENTITY_TYPES,
   type AuthorizationDetails,

@@ -9,6 +9,10 @@ import { createGuardrailStore, type GuardrailStore } from "./families/accounts/g
 import { type AttachmentStore, createAttachmentStore } from "./families/attachments/attachment-store.ts";
 import { type AuditStore, createAuditStore } from "./families/audit/audit-store.ts";
 import { type BoundaryStore, createBoundaryStore } from "./families/boundaries/boundary-store.ts";
+import {
+  type CredentialReportStore,
+  createCredentialReportStore,
+} from "./families/credential-reports/credential-report-store.ts";
 import { createExportStore, type ExportStore } from "./families/export/export-store.ts";
 import { createGroupStore, type GroupStore } from "./families/groups/group-store.ts";
 import { createInlinePolicyStore, type InlinePolicyStore } from "./families/inline-policies/inline-policy-store.ts";
@@ -65,7 +69,8 @@ export interface IamStore
     TagStore,
     ExportStore,
     OutboxCompactionStore,
-    AuditStore {
+    AuditStore,
+    CredentialReportStore {
   readonly options: ValidPostgresStoreOptions;
   /** The pool, for the outbox relay and health checks (same schema search_path). */
   readonly pool: pg.Pool;
@@ -140,6 +145,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
     ...createExportStore(ctx),
     ...createOutboxCompactionStore(ctx),
     ...createAuditStore(ctx),
+    ...createCredentialReportStore(ctx),
     options: opts,
     pool,
     channel: ctx.channel,

@@ -410,4 +410,22 @@ describe("gatehouse iam / authz / region / configure against a live stack", () =
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--since: expected a duration such as 1h, 30m, 7d or an ISO time, got "yesterday"');
   });
+
+  it("iam generate-credential-report / get-credential-report write AWS's CSV (the root and every user)", async () => {
+    const generated = await gh("iam", "generate-credential-report");
+    expect(generated.code, generated.stderr).toBe(0);
+    expect(generated.json).toEqual({ State: "COMPLETE", Description: expect.any(String) });
+    const csv = await gh("iam", "get-credential-report");
+    expect(csv.code, csv.stderr).toBe(0);
+    const [header, ...rows] = csv.stdout.trimEnd().split("\n");
+    expect(header).toMatch(/^user,arn,user_creation_time,password_enabled,password_last_used,.*,cert_2_last_rotated$/);
+    const users = (await gh("iam", "list-users")).json.Users.map((u: { UserName: string }) => u.UserName).sort(
+      (a: string, b: string) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1),
+    );
+    expect(rows.map((r) => r.split(",")[0])).toEqual(["<root_account>", ...users]);
+    expect(rows[0]).toContain(`arn:aws:iam::${accountId}:root`);
+    const shaped = await gh("iam", "get-credential-report", "--aws-shape");
+    expect(shaped.json).toMatchObject({ ReportFormat: "text/csv", GeneratedTime: expect.any(String) });
+    expect(Buffer.from(shaped.json.Content, "base64").toString("utf8")).toBe(csv.stdout);
+  });
 });

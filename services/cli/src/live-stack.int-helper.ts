@@ -29,6 +29,8 @@ export async function startLiveStack(prefix: string): Promise<LiveStack> {
   const operator = { accessKeyId: "AKIAOPERATORCLITEST0", secretAccessKey: randomBytes(30).toString("base64") };
   const schema = await createTestSchema({ prefix });
   const topic = await createTestTopic({ prefix, partitions: 2 });
+  // The regional audit topic of this stack alone (STS issuance and keys' last use, region → control plane).
+  const auditTopic = await createTestTopic({ prefix: `${prefix}audit`, partitions: 2 });
   const cp = await startControlPlane({
     config: loadControlPlaneConfig({
       GATEHOUSE_CP_LISTEN: "127.0.0.1:0",
@@ -41,6 +43,7 @@ export async function startLiveStack(prefix: string): Promise<LiveStack> {
       GATEHOUSE_OPERATOR_ACCESS_KEY_ID: operator.accessKeyId,
       GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY: operator.secretAccessKey,
       GATEHOUSE_CP_RELAY_WATERMARK_MS: "200",
+      GATEHOUSE_CP_REGION_AUDIT_TOPIC: auditTopic.name,
     }),
     logger,
   });
@@ -55,6 +58,8 @@ export async function startLiveStack(prefix: string): Promise<LiveStack> {
         GATEHOUSE_REGION_LISTEN: "127.0.0.1:0",
         GATEHOUSE_KAFKA_BROKERS: testInfra().kafkaBrokers.join(","),
         GATEHOUSE_CHANGES_TOPIC: topic.name,
+        GATEHOUSE_REGION_AUDIT_TOPIC: auditTopic.name,
+        GATEHOUSE_REGION_AUDIT_FLUSH_MS: "50",
       },
       ["--role", "all"],
     ),
@@ -71,6 +76,7 @@ export async function startLiveStack(prefix: string): Promise<LiveStack> {
       await cp.close();
       await schema.drop();
       await topic.delete();
+      await auditTopic.delete();
     },
   };
 }

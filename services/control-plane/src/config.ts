@@ -112,6 +112,20 @@ const EnvSchema = z
     /** Audit events per Kafka send, and the pause of the audit relay when it is idle. */
     GATEHOUSE_CP_AUDIT_RELAY_BATCH: int(1, 10_000).default(500),
     GATEHOUSE_CP_AUDIT_RELAY_POLL_MS: int(10, 600_000).default(500),
+    /**
+     * The regional audit topic the regions publish STS issuance, access keys' last use and sampled
+     * decisions to; the control plane consumes it into the audit trail and the access keys.
+     * Empty: not consumed.
+     */
+    GATEHOUSE_CP_REGION_AUDIT_TOPIC: z
+      .string()
+      .regex(/^([A-Za-z0-9._-]{1,249})?$/, "must be a legal Kafka topic name, or empty")
+      .default("gatehouse.region-audit.v1"),
+    /** Its consumer group (shared by the replicas); default `gatehouse-control-plane-<schema>`. */
+    GATEHOUSE_CP_REGION_AUDIT_GROUP: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,200}$/)
+      .optional(),
     GATEHOUSE_QUOTA_ATTACHED_POLICIES_PER_ENTITY: optionalInt(1, 1000),
     GATEHOUSE_QUOTA_ACCESS_KEYS_PER_USER: optionalInt(1, 100),
     GATEHOUSE_QUOTA_INSTANCE_PROFILES_PER_ACCOUNT: optionalInt(1, 100_000),
@@ -212,6 +226,8 @@ export interface ControlPlaneConfig {
     readonly retentionDays: number;
     readonly relayBatchSize: number;
     readonly relayPollMs: number;
+    /** The regional audit topic and its consumer group; absent: not consumed. */
+    readonly regions?: { readonly topic: string; readonly groupId: string };
   };
   readonly quotas: Readonly<Record<string, number>>;
   /**
@@ -325,6 +341,14 @@ export function loadControlPlaneConfig(env: Readonly<Record<string, string | und
       retentionDays: e.GATEHOUSE_CP_AUDIT_RETENTION_DAYS,
       relayBatchSize: e.GATEHOUSE_CP_AUDIT_RELAY_BATCH,
       relayPollMs: e.GATEHOUSE_CP_AUDIT_RELAY_POLL_MS,
+      ...(e.GATEHOUSE_CP_REGION_AUDIT_TOPIC === ""
+        ? {}
+        : {
+            regions: Object.freeze({
+              topic: e.GATEHOUSE_CP_REGION_AUDIT_TOPIC,
+              groupId: e.GATEHOUSE_CP_REGION_AUDIT_GROUP ?? `gatehouse-control-plane-${e.GATEHOUSE_PG_SCHEMA}`,
+            }),
+          }),
     }),
     quotas: Object.freeze(quotas),
     telemetry: telemetryOptionsFromEnv(env, {

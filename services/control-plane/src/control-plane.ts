@@ -25,6 +25,7 @@ import { type RunningServer, serveControlService } from "./grpc-server.ts";
 import { createLastUsedRecorder } from "./last-used-recorder.ts";
 import { createOutboxCompactor, type OutboxCompactor } from "./outbox-compactor.ts";
 import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from "./outbox-relay.ts";
+import { createRegionAuditIngest, type RegionAuditIngest } from "./region-audit-ingest.ts";
 import { createSessionVerifier } from "./session-verifier.ts";
 
 /**
@@ -44,6 +45,8 @@ export interface ControlPlane {
   readonly compactor: OutboxCompactor;
   /** Moves the audit trail to its topic. */
   readonly auditRelay: AuditRelay;
+  /** Consumes what the regions report (STS issuance, keys' last use); absent when not configured. */
+  readonly regionAudit?: RegionAuditIngest;
   /**
    * Reports NOT_SERVING, stops taking calls and lets in-flight ones finish (up to the configured
    * grace period), writes the access keys' last uses still in memory, stops the relay and
@@ -104,6 +107,17 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
   });
   let auditPublisher: AuditPublisher | undefined;
   let auditRelay: AuditRelay | undefined;
+  const regions = config.audit.regions;
+  const regionAudit =
+    regions === undefined
+      ? undefined
+      : createRegionAuditIngest({
+          store,
+          brokers: config.kafka.brokers,
+          topic: regions.topic,
+          groupId: regions.groupId,
+          logger,
+        });
   // Last use of access keys: noted in memory by the authenticator, written in batches.
   const lastUsed = createLastUsedRecorder({ store, logger, flushEveryMs: config.auth.lastUsedFlushMs, clock });
   const latest = loadMigrations().at(-1)?.version ?? 0;
@@ -144,6 +158,9 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
         ...wanted,
       });
       await ensureTopic({ ...kafka, topic: config.audit.topic, partitions: config.kafka.partitions, ...wanted });
+      if (regions !== undefined) {
+        await ensureTopic({ ...kafka, topic: regions.topic, partitions: config.kafka.partitions, ...wanted });
+      }
       // An existing topic keeps its replication: say so when it is weaker than configured.
       if (found.replicationFactor < wanted.replicationFactor || found.minInsyncReplicas < wanted.minInsyncReplicas) {
         logger.warn(
@@ -195,6 +212,8 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
       pollMs: config.audit.relayPollMs,
     });
     auditRelay.start();
+    // After the topics: the ingest's first join attempt finds its topic (it retries otherwise).
+    regionAudit?.start();
     compactor.start();
     lastUsed.start();
     const service = createControlService({
@@ -224,6 +243,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     await lastUsed.stop();
     await relay?.stop();
     await auditRelay?.stop();
+    await regionAudit?.stop();
     await compactor.stop();
     await publisher?.disconnect();
     await auditPublisher?.disconnect();
@@ -239,6 +259,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     relay: running.relay,
     compactor,
     auditRelay: running.auditRelay,
+    ...(regionAudit === undefined ? {} : { regionAudit }),
     close() {
       closing ??= (async () => {
         clearTimeout(topicTimer);
@@ -248,6 +269,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
         // After the server: the last calls' uses are in memory by now.
         await lastUsed.stop();
         await running.relay.stop();
+        await regionAudit?.stop();
         await running.auditRelay.stop();
         await compactor.stop();
         await running.publisher.disconnect();

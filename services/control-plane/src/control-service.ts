@@ -11,6 +11,7 @@ import { attachmentOperations } from "./operations/attachments.ts";
 import { auditOperations } from "./operations/audit.ts";
 import { boundaryOperations } from "./operations/boundaries.ts";
 import { createCallPipeline, type RoutedOperation } from "./operations/call-layers.ts";
+import { credentialReportOperations } from "./operations/credential-reports.ts";
 import { exportOperations } from "./operations/export.ts";
 import { groupOperations } from "./operations/groups.ts";
 import { guardrailOperations } from "./operations/guardrails.ts";
@@ -65,6 +66,7 @@ export function createOperationTable(deps: OperationDeps) {
     ...exportOperations(deps),
     ...stsKeyOperations(deps),
     ...auditOperations(deps),
+    ...credentialReportOperations(deps),
   } satisfies OperationTable;
 }
 

@@ -46,6 +46,8 @@ export async function startHarness(
     GATEHOUSE_SECRET_KEY: randomBytes(32).toString("base64"),
     GATEHOUSE_OPERATOR_ACCESS_KEY_ID: OPERATOR.accessKeyId,
     GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY: OPERATOR.secretAccessKey,
+    // Not consumed unless a test names its own regional audit topic (no group per test on a shared one).
+    GATEHOUSE_CP_REGION_AUDIT_TOPIC: "",
     ...extraEnv,
   });
   const cp = await startControlPlane({ config, logger, ...(clock === undefined ? {} : { clock }) });

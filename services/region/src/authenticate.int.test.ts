@@ -22,7 +22,7 @@ import {
 import { createTestKeyPrefix, createTestSchema, createTestTopic, regionRedis, testInfra } from "@gatehouse/testkit";
 import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadRegionConfig } from "./config.ts";
 import { type Region, startRegion } from "./region.ts";
 
@@ -150,9 +150,11 @@ describe("Authenticate and AuthenticateAndAuthorize in a live region", () => {
   beforeAll(async () => {
     const schema = await createTestSchema({ prefix: "regauthn" });
     const topic = await createTestTopic({ prefix: "regauthn", partitions: 2 });
+    const auditTopic = await createTestTopic({ prefix: "regauthnaudit", partitions: 2 });
     close.push(
       () => schema.drop(),
       () => topic.delete(),
+      () => auditTopic.delete(),
     );
     const cp = await startControlPlane({
       config: loadControlPlaneConfig({
@@ -165,10 +167,12 @@ describe("Authenticate and AuthenticateAndAuthorize in a live region", () => {
         GATEHOUSE_SECRET_KEY: SECRET_KEY,
         GATEHOUSE_OPERATOR_ACCESS_KEY_ID: OPERATOR.accessKeyId,
         GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY: OPERATOR.secretAccessKey,
+        GATEHOUSE_CP_REGION_AUDIT_TOPIC: auditTopic.name,
       }),
       logger,
     });
     close.unshift(() => cp.close());
+    await cp.regionAudit?.joined();
     cpAddress = `127.0.0.1:${cp.port}`;
     const keys = createTestKeyPrefix({ prefix: "regauthn" });
     close.unshift(async () => {
@@ -185,6 +189,9 @@ describe("Authenticate and AuthenticateAndAuthorize in a live region", () => {
           GATEHOUSE_KAFKA_BROKERS: testInfra().kafkaBrokers.join(","),
           GATEHOUSE_CHANGES_TOPIC: topic.name,
           GATEHOUSE_SECRET_KEY: SECRET_KEY,
+          GATEHOUSE_REGION_AUDIT_TOPIC: auditTopic.name,
+          GATEHOUSE_REGION_AUDIT_FLUSH_MS: "50",
+          GATEHOUSE_REGION_KEY_USE_INTERVAL_MS: "300",
         },
         ["--role", "all"],
       ),
@@ -259,6 +266,35 @@ describe("Authenticate and AuthenticateAndAuthorize in a live region", () => {
       accessKeyId: alice.accessKeyId,
     });
     expect(who.userId).toMatch(/^AIDA/);
+  });
+
+  it("a key's use reaches GetAccessKeyLastUsed and ListAccessKeys (time, service, region) through the regional audit topic", async () => {
+    const bob = await root.call("createUser", { userName: "bob-last-used" });
+    const created = await root.call("createAccessKey", { userName: bob.user.userName });
+    const bobCreds = { accessKeyId: created.accessKey.accessKeyId, secretAccessKey: created.secretAccessKey };
+    const lastUsed = async () =>
+      (await root.call("getAccessKeyLastUsed", { accessKeyId: bobCreds.accessKeyId })).accessKeyLastUsed;
+    expect(await lastUsed()).toEqual({ lastUsedDateMs: 0, serviceName: "N/A", region: "N/A" });
+    const t0 = Date.now();
+    // Ten uses; the latest reaches the control plane (coalescing is unit-tested in region-audit-sink.test.ts).
+    for (let i = 0; i < 10; i++) {
+      await authenticateAndAuthorize(bobCreds, { action: "sqs:SendMessage", resource: "*" }, created.revision);
+    }
+    const t1 = Date.now();
+    await vi.waitFor(async () => expect((await lastUsed()).serviceName).toBe("queues"), {
+      timeout: 15_000,
+      interval: 100,
+    });
+    const used = await lastUsed();
+    expect(used.region).toBe(REGION);
+    expect(Number(used.lastUsedDateMs)).toBeGreaterThanOrEqual(t0 - 1000);
+    expect(Number(used.lastUsedDateMs)).toBeLessThanOrEqual(t1 + 1000);
+    const listed = (await root.call("listAccessKeys", { userName: bob.user.userName })).accessKeys[0];
+    expect(listed).toMatchObject({
+      lastUsedService: "queues",
+      lastUsedRegion: REGION,
+      lastUsedDateMs: used.lastUsedDateMs,
+    });
   });
 
   it("the root's access key authenticates as arn:aws:iam::ACCOUNT:root", async () => {

@@ -107,6 +107,26 @@ describe("loadRegionConfig", () => {
     expect(message).not.toContain("short-secret");
   });
 
+  it("takes the regional audit topic (default, or empty: off), its buffer and the Authorize sample rate", () => {
+    expect(loadRegionConfig(env, []).audit).toEqual({
+      topic: "gatehouse.region-audit.v1",
+      maxBuffered: 10_000,
+      flushMs: 200,
+      keyUseIntervalMs: 60_000,
+      authorizeSampleRate: 0,
+    });
+    expect(loadRegionConfig({ ...env, GATEHOUSE_REGION_AUDIT_TOPIC: "" }, []).audit).toBeUndefined();
+    expect(
+      loadRegionConfig({ ...env, GATEHOUSE_REGION_AUTHORIZE_SAMPLE_RATE: "0.001" }, []).audit?.authorizeSampleRate,
+    ).toBe(0.001);
+    expect(() => loadRegionConfig({ ...env, GATEHOUSE_REGION_AUTHORIZE_SAMPLE_RATE: "2" }, [])).toThrow(
+      /GATEHOUSE_REGION_AUTHORIZE_SAMPLE_RATE="2"/,
+    );
+    expect(() =>
+      loadRegionConfig({ ...env, GATEHOUSE_REGION_AUDIT_TOPIC: "", GATEHOUSE_REGION_AUTHORIZE_SAMPLE_RATE: "0.5" }, []),
+    ).toThrow(/GATEHOUSE_REGION_AUDIT_TOPIC is empty/);
+  });
+
   it("takes the bootstrap mode; export needs a control plane", () => {
     expect(loadRegionConfig(env, []).bootstrap).toBe("auto");
     expect(loadRegionConfig({ ...env, GATEHOUSE_REGION_BOOTSTRAP: "topic" }, []).bootstrap).toBe("topic");

@@ -99,6 +99,27 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[^\s:]+:\d{1,5}$/, "must be host:port")
     .optional(),
+  /**
+   * The regional audit topic: the deciders publish STS issuance (allowed or denied), access keys'
+   * last use and sampled Authorize decisions to it, and the control plane consumes it into its
+   * audit trail. Empty: nothing is recorded.
+   */
+  GATEHOUSE_REGION_AUDIT_TOPIC: z
+    .string()
+    .regex(/^([A-Za-z0-9._-]{1,249})?$/, "must be a legal Kafka topic name, or empty")
+    .default("gatehouse.region-audit.v1"),
+  /** Audit records a decider holds while Kafka is slow or down; beyond it new ones are dropped (counted). */
+  GATEHOUSE_REGION_AUDIT_BUFFER: int(100, 10_000_000).default(10_000),
+  /** Pause between sends of buffered audit records (ms). */
+  GATEHOUSE_REGION_AUDIT_FLUSH_MS: int(10, 60_000).default(200),
+  /** An access key's use is reported at most once per this interval (ms): its latest use in it. */
+  GATEHOUSE_REGION_KEY_USE_INTERVAL_MS: int(100, 3_600_000).default(60_000),
+  /**
+   * The share of Authorize decisions recorded on the regional audit topic (0..1, e.g. 0.001):
+   * the principal, action, resource, context keys (not their values) and the decision. 0: none,
+   * and the Authorize path is the unsampled one.
+   */
+  GATEHOUSE_REGION_AUTHORIZE_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0),
   GATEHOUSE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -137,6 +158,15 @@ export interface RegionConfig {
   readonly healthIntervalMs: number;
   /** Where an applier-only process serves health (absent: nowhere). */
   readonly healthListen?: { readonly host: string; readonly port: number };
+  /** The regional audit topic and its buffer; absent: nothing is recorded. */
+  readonly audit?: {
+    readonly topic: string;
+    readonly maxBuffered: number;
+    readonly flushMs: number;
+    readonly keyUseIntervalMs: number;
+    /** The share of Authorize decisions recorded (0: none). */
+    readonly authorizeSampleRate: number;
+  };
   /** The secret-box keys opening access-key secrets (Authenticate); absent when not configured. */
   readonly secretKeys?: { readonly key: Uint8Array; readonly previous: readonly Uint8Array[] };
   /**
@@ -185,6 +215,11 @@ export function loadRegionConfig(
   if (e.GATEHOUSE_SECRET_KEY === undefined && e.GATEHOUSE_SECRET_KEYS_PREVIOUS.length > 0) {
     throw new Error(
       "invalid region configuration:\n  GATEHOUSE_SECRET_KEYS_PREVIOUS is set without GATEHOUSE_SECRET_KEY",
+    );
+  }
+  if (e.GATEHOUSE_REGION_AUDIT_TOPIC === "" && e.GATEHOUSE_REGION_AUTHORIZE_SAMPLE_RATE > 0) {
+    throw new Error(
+      "invalid region configuration:\n  GATEHOUSE_REGION_AUTHORIZE_SAMPLE_RATE is above 0 while GATEHOUSE_REGION_AUDIT_TOPIC is empty (sampled decisions go to that topic)",
     );
   }
   if (e.GATEHOUSE_REGION_BOOTSTRAP === "export" && e.GATEHOUSE_REGION_CONTROL_PLANE === undefined) {
@@ -240,6 +275,17 @@ export function loadRegionConfig(
     ...(e.GATEHOUSE_REGION_HEALTH_LISTEN === undefined
       ? {}
       : { healthListen: hostPort(e.GATEHOUSE_REGION_HEALTH_LISTEN) }),
+    ...(e.GATEHOUSE_REGION_AUDIT_TOPIC === ""
+      ? {}
+      : {
+          audit: Object.freeze({
+            topic: e.GATEHOUSE_REGION_AUDIT_TOPIC,
+            maxBuffered: e.GATEHOUSE_REGION_AUDIT_BUFFER,
+            flushMs: e.GATEHOUSE_REGION_AUDIT_FLUSH_MS,
+            keyUseIntervalMs: e.GATEHOUSE_REGION_KEY_USE_INTERVAL_MS,
+            authorizeSampleRate: e.GATEHOUSE_REGION_AUTHORIZE_SAMPLE_RATE,
+          }),
+        }),
     ...(e.GATEHOUSE_SECRET_KEY === undefined
       ? {}
       : {

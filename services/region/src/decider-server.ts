@@ -37,7 +37,9 @@ import {
   encodeAuthorizeResponse,
   encodeBatchAuthorizeResponse,
 } from "./authorize-codec.ts";
+import { sampleAuthorize } from "./authorize-sampling.ts";
 import { createDecider, type Decider, type DecisionRequest, type DecisionResult } from "./decider.ts";
+import type { RegionAuditSink, RegionAuditStats } from "./region-audit-sink.ts";
 import {
   type AuthenticatedPrincipal,
   type AuthenticationInput,
@@ -116,6 +118,13 @@ export interface DeciderServerOptions {
    * staleness. Default off: then no call is wrapped at all.
    */
   readonly telemetry?: Telemetry;
+  /**
+   * Where STS issuance and access keys' use are recorded (the regional audit topic's buffer);
+   * absent: nothing is recorded.
+   */
+  readonly audit?: Pick<RegionAuditSink, "event" | "keyUse" | "stats">;
+  /** The share of Authorize calls recorded to `audit` (0..1). Default 0: none, and no sampling code runs. */
+  readonly authorizeSampleRate?: number;
 }
 
 const DECISIONS = {
@@ -294,6 +303,15 @@ function toAuthenticateResponse(p: AuthenticatedPrincipal): AuthenticateResponse
   };
 }
 
+/** GetRegionStatus's audit figures (0 when the region records nothing). */
+function auditFigures(s: RegionAuditStats | undefined) {
+  return {
+    auditBuffered: (s?.buffered ?? 0) + (s?.pendingKeyUses ?? 0),
+    auditSent: s?.sent ?? 0,
+    auditDropped: s?.dropped ?? 0,
+  };
+}
+
 /**
  * Serves AuthorizerService (Authorize, BatchAuthorize, Simulate, GetRegionStatus) from a decider over the view,
  * and Authenticate / AuthenticateAndAuthorize when given the secret keys (else UNIMPLEMENTED).
@@ -377,6 +395,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
           logger: logger.child({ part: "authenticator" }),
           ...(sessions === undefined ? {} : { sessions }),
           ...(options.clock === undefined ? {} : { clock: options.clock }),
+          ...(options.audit === undefined ? {} : { onKeyUse: options.audit.keyUse }),
         });
 
   const responseOf = (r: { readonly correlationId: string }, d: DecisionResult): AuthorizeResponse => ({
@@ -640,6 +659,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
         l2Reads: l2.reads,
         l2Hits: l2.hits,
         l2Misses: l2.misses,
+        ...auditFigures(options.audit?.stats()),
       };
     }),
   };
@@ -673,6 +693,12 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
     });
   }
 
+  const sampleRate = options.authorizeSampleRate ?? 0;
+  if (!(sampleRate >= 0 && sampleRate <= 1)) throw new Error(`authorizeSampleRate must be in 0..1, got ${sampleRate}`);
+  if (sampleRate > 0 && options.audit !== undefined) {
+    implementation.authorize = sampleAuthorize(implementation.authorize, sampleRate, options.audit.event);
+  }
+
   const server = new Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024, "grpc.enable_channelz": 0 });
   server.addService(SERVED_SERVICE, implementation);
   if (sts !== undefined) {
@@ -681,6 +707,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
       createStsService({
         issuer: sts,
         unary: (method, fn) => unary(method, logger, fn),
+        ...(options.audit === undefined ? {} : { audit: options.audit.event }),
         ...(authenticator === undefined
           ? {}
           : { authenticate: createStsCallAuthenticator({ authenticator, decider }) }),

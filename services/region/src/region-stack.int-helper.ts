@@ -62,8 +62,10 @@ export interface TestControlPlane {
   readonly address: string;
   readonly topic: string;
   readonly partitions: number;
-  /** Base64 of its secret-box key (a region given it serves STS and Authenticate). */
+  /** GATEHOUSE_SECRET_KEY of the control plane (a region needs it for Authenticate and STS). */
   readonly secretKey: string;
+  /** The running control plane (undefined while stopped). */
+  readonly current: Awaited<ReturnType<typeof startControlPlane>> | undefined;
   stop(): Promise<void>;
   start(): Promise<void>;
   close(): Promise<void>;
@@ -71,7 +73,7 @@ export interface TestControlPlane {
 
 /** Starts a control plane on its own schema and topic (port 0 unless given). */
 export async function startTestControlPlane(
-  options: { partitions?: number; port?: number; telemetry?: Telemetry } = {},
+  options: { partitions?: number; port?: number; telemetry?: Telemetry; extraEnv?: Record<string, string> } = {},
 ) {
   const partitions = options.partitions ?? 2;
   const schema = await createTestSchema({ prefix: "regcp" });
@@ -88,6 +90,9 @@ export async function startTestControlPlane(
       GATEHOUSE_OPERATOR_ACCESS_KEY_ID: OPERATOR.accessKeyId,
       GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY: OPERATOR.secretAccessKey,
       GATEHOUSE_CP_RELAY_WATERMARK_MS: "200",
+      // Tests that want the regional audit topic name their own.
+      GATEHOUSE_CP_REGION_AUDIT_TOPIC: "",
+      ...options.extraEnv,
     });
   const secretKey = randomBytes(32).toString("base64");
   const telemetry = options.telemetry === undefined ? {} : { telemetry: options.telemetry };
@@ -102,6 +107,9 @@ export async function startTestControlPlane(
     topic: topic.name,
     partitions,
     secretKey,
+    get current() {
+      return cp;
+    },
     async stop() {
       await cp?.close();
       cp = undefined;
@@ -153,6 +161,8 @@ export async function startTestRegion(options: {
         GATEHOUSE_REGION_LISTEN: "127.0.0.1:0",
         GATEHOUSE_KAFKA_BROKERS: testInfra().kafkaBrokers.join(","),
         GATEHOUSE_CHANGES_TOPIC: options.topic,
+        // Tests that check the regional audit topic name their own.
+        GATEHOUSE_REGION_AUDIT_TOPIC: "",
         ...(options.controlPlane === undefined
           ? {}
           : {

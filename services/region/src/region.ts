@@ -1,3 +1,4 @@
+import { createRegionAuditPublisher, type RegionAuditPublisher } from "@gatehouse/bus-kafka";
 import { addReflection, createHealth, drainServer, type Health, type ReadinessProbe } from "@gatehouse/lifecycle";
 import { PROTO_DIR } from "@gatehouse/proto";
 import { METRIC_NAMES, TELEMETRY_DISABLED, type Telemetry } from "@gatehouse/telemetry";
@@ -12,6 +13,7 @@ import type { RegionConfig } from "./config.ts";
 import { type AccountSource, createControlPlaneSource } from "./control-plane-source.ts";
 import { type DeciderServer, startDeciderServer } from "./decider-server.ts";
 import { APPLIER_READINESS, createCatchUpProbe, createRedisProbe, DECIDER_READINESS } from "./readiness.ts";
+import { createRegionAuditSink, type RegionAuditSink } from "./region-audit-sink.ts";
 import type { SessionCredentialResolver } from "./session-credentials.ts";
 
 /** A running region process (applier, decider or both). */
@@ -22,6 +24,8 @@ export interface Region {
   /** The applier lease this process holds (owner and fencing token), if it is the active applier. */
   readonly lease?: { readonly owner: string; readonly token: string };
   readonly decider?: DeciderServer;
+  /** The decider's audit records on their way to the regional audit topic (absent when off). */
+  readonly audit?: RegionAuditSink;
   /** The health service: liveness `""` and {@link DECIDER_READINESS} or {@link APPLIER_READINESS}. */
   readonly health: Health;
   /** The port an applier-only process serves health on (`GATEHOUSE_REGION_HEALTH_LISTEN`). */
@@ -69,9 +73,33 @@ export async function startRegion(options: {
   let applier: Applier | undefined;
   let lease: ApplierLease | undefined;
   let decider: DeciderServer | undefined;
+  let audit: RegionAuditSink | undefined;
   try {
     // The decider (and health) first: liveness answers while the applier still connects to Kafka.
     if (config.role !== "applier") {
+      if (config.audit !== undefined) {
+        // Issuance never waits for Kafka: the sink buffers, its loop sends (and connects) later.
+        const publisher: RegionAuditPublisher = createRegionAuditPublisher({
+          brokers: [...config.kafka.brokers],
+          clientId: `gatehouse-region-${config.region}-audit`,
+          topic: config.audit.topic,
+        });
+        const sink = createRegionAuditSink({
+          region: config.region,
+          publish: (records) => publisher.publish(records),
+          logger: logger.child({ part: "audit" }),
+          maxBuffered: config.audit.maxBuffered,
+          flushMs: config.audit.flushMs,
+          keyUseIntervalMs: config.audit.keyUseIntervalMs,
+        });
+        sink.start();
+        audit = sink;
+        // Closed after the decider drained (its last calls recorded), before Redis.
+        closers.unshift(async () => {
+          await sink.stop();
+          await publisher.disconnect();
+        });
+      }
       decider = await startDeciderServer({
         view,
         subscriber: new Redis(config.redisUrl, { maxRetriesPerRequest: 3 }).on("error", onRedisError),
@@ -81,6 +109,8 @@ export async function startRegion(options: {
         logger: logger.child({ role: "decider" }),
         ...(config.secretKeys === undefined ? {} : { secretKeys: config.secretKeys }),
         ...(options.sessions === undefined ? {} : { sessions: options.sessions }),
+        ...(audit === undefined ? {} : { audit }),
+        ...(config.audit === undefined ? {} : { authorizeSampleRate: config.audit.authorizeSampleRate }),
         health,
         telemetry,
       });
@@ -206,6 +236,7 @@ export async function startRegion(options: {
       return lease === undefined ? undefined : { owner: lease.owner, token: lease.token };
     },
     ...(decider === undefined ? {} : { decider }),
+    ...(audit === undefined ? {} : { audit }),
     health,
     ...(healthPort === undefined ? {} : { healthPort }),
     async close() {

@@ -54,6 +54,11 @@ export interface RequestAuthenticatorOptions {
   /** Temporary credentials (`ASIA…`); none: they fail with InvalidClientTokenId. */
   readonly sessions?: SessionCredentialResolver;
   readonly clock?: Clock;
+  /**
+   * Called with every long-term access key that authenticated a request and the service it was
+   * signed for (the access key's last use). Must not block (the region's audit sink buffers).
+   */
+  readonly onKeyUse?: (accessKeyId: string, service: string) => void;
   /** Allowed clock skew of `x-amz-date`. Default 15 minutes (AWS's). */
   readonly maxSkewMs?: number;
   /** Failures one access key id may cause from one source: bucket refill/s and size. Defaults 1, 10. */
@@ -223,6 +228,7 @@ export function createRequestAuthenticator(options: RequestAuthenticatorOptions)
       return { ...session, userName: "", accessKeyId: v.accessKeyId, signedAtMs: v.signedAtMs };
     }
     if (found === undefined) throw notValid();
+    options.onKeyUse?.(v.accessKeyId, input.service);
     const base = {
       accountId: found.accountId,
       accessKeyId: v.accessKeyId,

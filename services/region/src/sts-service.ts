@@ -8,10 +8,20 @@ import {
   type GetCallerIdentityResponse,
   type GetSessionTokenRequest,
   type GetSessionTokenResponse,
+  type RegionAuditEvent,
   type StsServiceServer,
   StsServiceService,
 } from "@gatehouse/proto";
 import type { handleUnaryCall, ServerUnaryCall, ServiceDefinition } from "@grpc/grpc-js";
+import {
+  accountOfRoleArn,
+  assumeRoleParameters,
+  callerOfStsCall,
+  issuedElements,
+  sessionTokenParameters,
+  stsAuditEvent,
+  webIdentityParameters,
+} from "./sts-audit.ts";
 import type { AssumedRole, IssuedCredentials, StsCaller, StsIssuer } from "./sts-issuer.ts";
 
 /** A request as the STS handlers see it: decoded, plus the exact bytes that were signed. */
@@ -55,6 +65,12 @@ export interface StsServiceOptions {
   readonly issuer: StsIssuer;
   /** Absent: the signed calls (AssumeRole, GetSessionToken, GetCallerIdentity) answer UNAVAILABLE. */
   readonly authenticate?: StsCallAuthenticator;
+  /**
+   * Records each AssumeRole, GetSessionToken and AssumeRoleWithWebIdentity, allowed or denied,
+   * once the caller is known (a call whose signature does not verify is not recorded). Must not
+   * block: the region's audit sink only buffers.
+   */
+  readonly audit?: (event: Omit<RegionAuditEvent, "eventTimeMs">) => void;
   /** Wraps a handler with the server's error mapping (see `decider-server.ts`). */
   readonly unary: <Req, Res>(
     method: string,
@@ -127,56 +143,125 @@ export function createStsService(options: StsServiceOptions): RawStsServiceServe
     const ms = d instanceof Date ? d.getTime() : d;
     return Number.isFinite(ms) ? ms : Date.now() + 10_000;
   };
+  /** Runs an issuance and records it (allowed or denied); recording never changes the answer. */
+  const audited = async <T>(
+    operation: string,
+    who:
+      | Parameters<typeof stsAuditEvent>[0]["who"]
+      | ((result: T | undefined) => Parameters<typeof stsAuditEvent>[0]["who"]),
+    sourceIp: string | undefined,
+    requestParameters: Record<string, unknown>,
+    issue: () => Promise<T>,
+    elements: (result: T) => Record<string, unknown>,
+  ): Promise<T> => {
+    const record = (result: T | undefined, error: unknown) => {
+      if (options.audit === undefined) return;
+      try {
+        options.audit(
+          stsAuditEvent({
+            operation,
+            who: typeof who === "function" ? who(result) : who,
+            sourceIp,
+            requestParameters,
+            ...(result === undefined ? {} : { responseElements: elements(result) }),
+            ...(error === undefined ? {} : { error }),
+          }),
+        );
+      } catch {
+        // An audit record that cannot be built must not fail the issuance.
+      }
+    };
+    let result: T;
+    try {
+      result = await issue();
+    } catch (e) {
+      record(undefined, e);
+      throw e;
+    }
+    record(result, undefined);
+    return result;
+  };
+  const assumedElements = (r: AssumedRole) =>
+    issuedElements(r, { assumedRoleUser: { assumedRoleId: r.assumedRoleId, arn: r.arn } });
   return {
     assumeRole: unary("AssumeRole", async ({ message: r }: RawRequest<AssumeRoleRequest>, call) => {
       const caller = await callerOf(call);
       const sourceIp = sourceIpOf(call.getPeer());
-      return assumedOf(
-        await issuer.assumeRole(caller, {
-          roleArn: r.roleArn,
-          roleSessionName: r.roleSessionName,
-          durationSeconds: r.durationSeconds,
-          externalId: r.externalId,
-          serialNumber: r.serialNumber,
-          tokenCode: r.tokenCode,
-          policy: r.policy,
-          policyArns: r.policyArns,
-          tags: r.tags,
-          transitiveTagKeys: r.transitiveTagKeys,
-          ...(r.minRevision === undefined || r.minRevision.revision === 0
-            ? {}
-            : { minRevision: { accountId: r.minRevision.accountId, revision: Number(r.minRevision.revision) } }),
-          ...(sourceIp === undefined ? {} : { sourceIp }),
-          deadlineMs: deadlineOf(call),
-        }),
+      const assumed = await audited(
+        "AssumeRole",
+        callerOfStsCall(caller),
+        sourceIp,
+        assumeRoleParameters(r),
+        () =>
+          issuer.assumeRole(caller, {
+            roleArn: r.roleArn,
+            roleSessionName: r.roleSessionName,
+            durationSeconds: r.durationSeconds,
+            externalId: r.externalId,
+            serialNumber: r.serialNumber,
+            tokenCode: r.tokenCode,
+            policy: r.policy,
+            policyArns: r.policyArns,
+            tags: r.tags,
+            transitiveTagKeys: r.transitiveTagKeys,
+            ...(r.minRevision === undefined || r.minRevision.revision === 0
+              ? {}
+              : { minRevision: { accountId: r.minRevision.accountId, revision: Number(r.minRevision.revision) } }),
+            ...(sourceIp === undefined ? {} : { sourceIp }),
+            deadlineMs: deadlineOf(call),
+          }),
+        assumedElements,
       );
+      return assumedOf(assumed);
     }),
     assumeRoleWithWebIdentity: unary(
       "AssumeRoleWithWebIdentity",
       async ({ message: r }: RawRequest<AssumeRoleWithWebIdentityRequest>, call) => {
         const sourceIp = sourceIpOf(call.getPeer());
-        return assumedOf(
-          await issuer.assumeRoleWithWebIdentity({
-            roleArn: r.roleArn,
-            roleSessionName: r.roleSessionName,
-            webIdentityToken: r.webIdentityToken,
-            durationSeconds: r.durationSeconds,
-            policy: r.policy,
-            policyArns: r.policyArns,
-            ...(sourceIp === undefined ? {} : { sourceIp }),
+        const assumed = await audited(
+          "AssumeRoleWithWebIdentity",
+          // The token is the credential: recorded in the role's account as its provider and
+          // subject once verified (CloudTrail's WebIdentityUser), as the provider alone if not.
+          (result) => ({
+            accountId: accountOfRoleArn(r.roleArn),
+            principalArn: result === undefined ? "" : result.provider,
+            userName: result === undefined ? "" : result.subject,
+            accessKeyId: "",
           }),
+          sourceIp,
+          webIdentityParameters(r),
+          () =>
+            issuer.assumeRoleWithWebIdentity({
+              roleArn: r.roleArn,
+              roleSessionName: r.roleSessionName,
+              webIdentityToken: r.webIdentityToken,
+              durationSeconds: r.durationSeconds,
+              policy: r.policy,
+              policyArns: r.policyArns,
+              ...(sourceIp === undefined ? {} : { sourceIp }),
+            }),
+          (a) => ({ ...assumedElements(a), subjectFromWebIdentityToken: a.subject, provider: a.provider }),
         );
+        return assumedOf(assumed);
       },
     ),
     getSessionToken: unary(
       "GetSessionToken",
       async ({ message: r }: RawRequest<GetSessionTokenRequest>, call): Promise<GetSessionTokenResponse> => {
         const caller = await callerOf(call);
-        const issued = await issuer.getSessionToken(caller, {
-          durationSeconds: r.durationSeconds,
-          serialNumber: r.serialNumber,
-          tokenCode: r.tokenCode,
-        });
+        const issued = await audited(
+          "GetSessionToken",
+          callerOfStsCall(caller),
+          sourceIpOf(call.getPeer()),
+          sessionTokenParameters(r),
+          () =>
+            issuer.getSessionToken(caller, {
+              durationSeconds: r.durationSeconds,
+              serialNumber: r.serialNumber,
+              tokenCode: r.tokenCode,
+            }),
+          (c) => issuedElements(c),
+        );
         return { credentials: credentialsOf(issued) };
       },
     ),

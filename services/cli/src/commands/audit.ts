@@ -31,12 +31,16 @@ function shape(e: AuditEvent): Record<string, unknown> {
     EventId: e.eventId,
     EventTime: new Date(Number(e.eventTimeMs)).toISOString(),
     EventName: e.operation,
+    // CloudTrail's event source: the control plane's calls are IAM's; a region serves STS and Authorize.
+    EventSource: e.region === "" ? "iam" : e.operation === "Authorize" ? "authorizer" : "sts",
+    ...(e.region === "" ? {} : { AwsRegion: e.region }),
     ...(user === undefined ? {} : { Username: user }),
     PrincipalArn: e.principalArn,
     AccessKeyId: e.accessKeyId,
     ...(e.accountId === "" ? {} : { AccountId: e.accountId }),
     ...(e.sourceIp === "" ? {} : { SourceIPAddress: e.sourceIp }),
     RequestParameters: JSON.parse(e.requestParametersJson === "" ? "{}" : e.requestParametersJson),
+    ...(e.responseElementsJson === "" ? {} : { ResponseElements: JSON.parse(e.responseElementsJson) }),
     ...(e.errorName === "" ? {} : { ErrorCode: e.errorName, GrpcStatus: e.errorCode }),
     ...(Number(e.revision) === 0 ? {} : { Revision: Number(e.revision) }),
   };

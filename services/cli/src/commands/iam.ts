@@ -1,3 +1,4 @@
+import { type ReportState, reportStateToJSON } from "@gatehouse/proto";
 import {
   type Gatehouse,
   type IamOperationName,
@@ -91,6 +92,14 @@ function awsOutput(method: string, shaped: Record<string, unknown>): Record<stri
     const { SecretAccessKey, AccessKey, ...rest } = shaped;
     return { AccessKey: { ...(AccessKey as object), SecretAccessKey }, ...rest };
   }
+  // AWS's ReportStateType is a name (`COMPLETE`) and GeneratedTime a date.
+  if (method === "generateCredentialReport" && typeof shaped.State === "number") {
+    return { ...shaped, State: reportStateToJSON(shaped.State as ReportState).replace(/^REPORT_STATE_/, "") };
+  }
+  if (method === "getCredentialReport" && typeof shaped.GeneratedTimeMs === "number") {
+    const { GeneratedTimeMs, ...rest } = shaped;
+    return { ...rest, GeneratedTime: new Date(GeneratedTimeMs).toISOString() };
+  }
   return shaped;
 }
 
@@ -135,6 +144,9 @@ export function registerIam(program: Command, io: CliIo): void {
       cmd.option("--starting-token <token>", "the NextToken of an earlier --max-items run");
     }
     cmd.option("--client-request-token <token>", "idempotency token of a write (default: one made per call)");
+    if (method === "getCredentialReport") {
+      cmd.option("--aws-shape", "print AWS's answer (Content base64, ReportFormat, GeneratedTime) instead of the CSV");
+    }
     cmd.action(async (opts: Record<string, unknown>, command: Command) => {
       const input: Record<string, unknown> = {};
       for (const { input: name, field } of fields) {
@@ -160,6 +172,11 @@ export function registerIam(program: Command, io: CliIo): void {
               )
             : call(input),
         );
+        if (method === "getCredentialReport" && opts.awsShape !== true) {
+          // The report itself, as `aws iam get-credential-report --query Content --output text | base64 -d` gives it.
+          io.write(Buffer.from((result as { content: Uint8Array }).content).toString("utf8"));
+          return;
+        }
         print(io, options, awsOutput(method, toAwsShape(result) as Record<string, unknown>));
       } finally {
         gh.close();

@@ -26,6 +26,8 @@ export function auditEventToWire(e: AuditRecord): AuditEvent {
     errorCode: e.errorCode ?? "",
     errorName: e.errorName ?? "",
     revision: e.revision ?? 0,
+    region: e.region ?? "",
+    responseElementsJson: e.responseElements === undefined ? "" : JSON.stringify(e.responseElements),
   };
 }
 

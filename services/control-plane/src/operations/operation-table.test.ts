@@ -9,6 +9,7 @@ import { accountOperations } from "./accounts.ts";
 import { attachmentOperations } from "./attachments.ts";
 import { auditOperations } from "./audit.ts";
 import { boundaryOperations } from "./boundaries.ts";
+import { credentialReportOperations } from "./credential-reports.ts";
 import { exportOperations } from "./export.ts";
 import { groupOperations } from "./groups.ts";
 import { guardrailOperations } from "./guardrails.ts";
@@ -62,6 +63,7 @@ describe("the operation table", () => {
       exportOperations,
       stsKeyOperations,
       auditOperations,
+      credentialReportOperations,
     ];
     const methods = families.flatMap((family) => Object.keys(family(deps)));
     expect(methods.length).toBe(new Set(methods).size);

@@ -15,6 +15,21 @@ export interface AuditRecord extends AuditEventInput {
   readonly errorName: string | undefined;
   /** The revision a successful write produced. */
   readonly revision: number | undefined;
+  /** The region that served the call (STS, sampled decisions); undefined for control-plane calls. */
+  readonly region: string | undefined;
+  /** What identifies the call's result (never a secret); undefined if none. */
+  readonly responseElements: Readonly<Record<string, unknown>> | undefined;
+}
+
+/**
+ * A call a region served (STS issuance, a sampled Authorize decision), as the control plane
+ * consumes it from the regional audit topic; its parameters already redacted by the region.
+ */
+export interface RegionAuditEventInput extends AuditEventInput {
+  readonly region: string;
+  readonly responseElements: Readonly<Record<string, unknown>> | undefined;
+  readonly errorCode: string | undefined;
+  readonly errorName: string | undefined;
 }
 
 /** Filters and page of {@link AuditStore.lookupAuditEvents}; every filter is optional. */
@@ -62,6 +77,12 @@ export interface AuditStore {
    * failing `publish` leaves them unpublished. Returns how many were published.
    */
   publishAuditEvents(limit: number, publish: (events: readonly AuditRecord[]) => Promise<void>): Promise<number>;
+  /**
+   * Inserts events the regions served, in one statement; an event already recorded (the topic
+   * delivers at least once) is skipped by its `eventId`. They are published to the audit topic
+   * like the control plane's own. Returns how many were new.
+   */
+  recordRegionAuditEvents(events: readonly RegionAuditEventInput[]): Promise<number>;
 }
 
 interface AuditRow {
@@ -78,10 +99,13 @@ interface AuditRow {
   error_code: string | null;
   error_name: string | null;
   revision: string | null;
+  region: string | null;
+  response_elements: Record<string, unknown> | null;
 }
 
 const SELECT = `SELECT id, event_id, (extract(epoch FROM event_time) * 1000)::bigint AS time_ms, account_id,
-  principal_arn, user_name, access_key_id, source_ip, operation, request_parameters, error_code, error_name, revision
+  principal_arn, user_name, access_key_id, source_ip, operation, request_parameters, error_code, error_name, revision,
+  region, response_elements
   FROM audit_events`;
 
 function toRecord(r: AuditRow): AuditRecord {
@@ -99,6 +123,8 @@ function toRecord(r: AuditRow): AuditRecord {
     errorCode: r.error_code ?? undefined,
     errorName: r.error_name ?? undefined,
     revision: r.revision === null ? undefined : Number(r.revision),
+    region: r.region ?? undefined,
+    responseElements: r.response_elements ?? undefined,
   };
 }
 
@@ -201,6 +227,25 @@ export function createAuditStore(ctx: StoreContext): AuditStore {
         if ((r.rowCount ?? 0) < batchSize) break;
       }
       return total;
+    },
+
+    async recordRegionAuditEvents(events) {
+      if (events.length === 0) return 0;
+      try {
+        const r = await ctx.pool.query(
+          `INSERT INTO audit_events (event_id, event_time, account_id, principal_arn, user_name, access_key_id,
+             source_ip, operation, request_parameters, error_code, error_name, region, response_elements)
+           SELECT (e->>'eventId')::uuid, to_timestamp((e->>'eventTimeMs')::double precision / 1000), e->>'accountId',
+             e->>'principalArn', e->>'userName', e->>'accessKeyId', e->>'sourceIp', e->>'operation',
+             e->'requestParameters', e->>'errorCode', e->>'errorName', e->>'region', e->'responseElements'
+             FROM jsonb_array_elements($1::jsonb) AS e
+           ON CONFLICT (event_id) WHERE region IS NOT NULL DO NOTHING`,
+          [JSON.stringify(events)],
+        );
+        return r.rowCount ?? 0;
+      } catch (e) {
+        throw translatePgError(e, "RecordRegionAuditEvents");
+      }
     },
 
     async publishAuditEvents(limit, publish) {

@@ -127,6 +127,14 @@ export interface GetRegionStatusResponse {
   l2Reads: number;
   l2Hits: number;
   l2Misses: number;
+  /**
+   * This decider's audit records (STS issuance, keys' last use, sampled decisions) on their way to
+   * the regional audit topic: waiting, sent, and dropped because the buffer was full (Kafka
+   * unreachable for long). All 0 when the region records nothing.
+   */
+  auditBuffered: number;
+  auditSent: number;
+  auditDropped: number;
 }
 
 /** One partition of the change topic, as the applier saw it at `recorded_at_ms`. */
@@ -716,6 +724,9 @@ function createBaseGetRegionStatusResponse(): GetRegionStatusResponse {
     l2Reads: 0,
     l2Hits: 0,
     l2Misses: 0,
+    auditBuffered: 0,
+    auditSent: 0,
+    auditDropped: 0,
   };
 }
 
@@ -768,6 +779,15 @@ export const GetRegionStatusResponse: MessageFns<GetRegionStatusResponse> = {
     }
     if (message.l2Misses !== 0) {
       writer.uint32(128).uint64(message.l2Misses);
+    }
+    if (message.auditBuffered !== 0) {
+      writer.uint32(136).uint64(message.auditBuffered);
+    }
+    if (message.auditSent !== 0) {
+      writer.uint32(144).uint64(message.auditSent);
+    }
+    if (message.auditDropped !== 0) {
+      writer.uint32(152).uint64(message.auditDropped);
     }
     return writer;
   },
@@ -913,6 +933,30 @@ export const GetRegionStatusResponse: MessageFns<GetRegionStatusResponse> = {
             message.l2Misses = longToNumber(reader.uint64());
             continue;
           }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.auditBuffered = longToNumber(reader.uint64());
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.auditSent = longToNumber(reader.uint64());
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.auditDropped = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -999,6 +1043,21 @@ export const GetRegionStatusResponse: MessageFns<GetRegionStatusResponse> = {
         : isSet(object.l2_misses)
         ? globalThis.Number(object.l2_misses)
         : 0,
+      auditBuffered: isSet(object.auditBuffered)
+        ? globalThis.Number(object.auditBuffered)
+        : isSet(object.audit_buffered)
+        ? globalThis.Number(object.audit_buffered)
+        : 0,
+      auditSent: isSet(object.auditSent)
+        ? globalThis.Number(object.auditSent)
+        : isSet(object.audit_sent)
+        ? globalThis.Number(object.audit_sent)
+        : 0,
+      auditDropped: isSet(object.auditDropped)
+        ? globalThis.Number(object.auditDropped)
+        : isSet(object.audit_dropped)
+        ? globalThis.Number(object.audit_dropped)
+        : 0,
     };
   },
 
@@ -1052,6 +1111,15 @@ export const GetRegionStatusResponse: MessageFns<GetRegionStatusResponse> = {
     if (message.l2Misses !== 0) {
       obj.l2Misses = Math.round(message.l2Misses);
     }
+    if (message.auditBuffered !== 0) {
+      obj.auditBuffered = Math.round(message.auditBuffered);
+    }
+    if (message.auditSent !== 0) {
+      obj.auditSent = Math.round(message.auditSent);
+    }
+    if (message.auditDropped !== 0) {
+      obj.auditDropped = Math.round(message.auditDropped);
+    }
     return obj;
   },
 
@@ -1076,6 +1144,9 @@ export const GetRegionStatusResponse: MessageFns<GetRegionStatusResponse> = {
     message.l2Reads = object.l2Reads ?? 0;
     message.l2Hits = object.l2Hits ?? 0;
     message.l2Misses = object.l2Misses ?? 0;
+    message.auditBuffered = object.auditBuffered ?? 0;
+    message.auditSent = object.auditSent ?? 0;
+    message.auditDropped = object.auditDropped ?? 0;
     return message;
   },
 };

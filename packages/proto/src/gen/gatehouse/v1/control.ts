@@ -80,6 +80,62 @@ export function entityTypeToJSON(object: EntityType): string {
   }
 }
 
+/** AWS's ReportStateType. */
+export const ReportState = {
+  REPORT_STATE_UNSPECIFIED: 0,
+  REPORT_STATE_STARTED: 1,
+  REPORT_STATE_INPROGRESS: 2,
+  REPORT_STATE_COMPLETE: 3,
+  UNRECOGNIZED: -1,
+} as const;
+
+export type ReportState = typeof ReportState[keyof typeof ReportState];
+
+export namespace ReportState {
+  export type REPORT_STATE_UNSPECIFIED = typeof ReportState.REPORT_STATE_UNSPECIFIED;
+  export type REPORT_STATE_STARTED = typeof ReportState.REPORT_STATE_STARTED;
+  export type REPORT_STATE_INPROGRESS = typeof ReportState.REPORT_STATE_INPROGRESS;
+  export type REPORT_STATE_COMPLETE = typeof ReportState.REPORT_STATE_COMPLETE;
+  export type UNRECOGNIZED = typeof ReportState.UNRECOGNIZED;
+}
+
+export function reportStateFromJSON(object: any): ReportState {
+  switch (object) {
+    case 0:
+    case "REPORT_STATE_UNSPECIFIED":
+      return ReportState.REPORT_STATE_UNSPECIFIED;
+    case 1:
+    case "REPORT_STATE_STARTED":
+      return ReportState.REPORT_STATE_STARTED;
+    case 2:
+    case "REPORT_STATE_INPROGRESS":
+      return ReportState.REPORT_STATE_INPROGRESS;
+    case 3:
+    case "REPORT_STATE_COMPLETE":
+      return ReportState.REPORT_STATE_COMPLETE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ReportState.UNRECOGNIZED;
+  }
+}
+
+export function reportStateToJSON(object: ReportState): string {
+  switch (object) {
+    case ReportState.REPORT_STATE_UNSPECIFIED:
+      return "REPORT_STATE_UNSPECIFIED";
+    case ReportState.REPORT_STATE_STARTED:
+      return "REPORT_STATE_STARTED";
+    case ReportState.REPORT_STATE_INPROGRESS:
+      return "REPORT_STATE_INPROGRESS";
+    case ReportState.REPORT_STATE_COMPLETE:
+      return "REPORT_STATE_COMPLETE";
+    case ReportState.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface MutationResponse {
   revision?: Revision | undefined;
 }
@@ -1149,11 +1205,40 @@ export interface AuditEvent {
   errorName: string;
   /** The revision a successful write produced; 0 for reads and failed calls. */
   revision: number;
+  /**
+   * The region that served the call (STS issuance, sampled Authorize decisions); empty for
+   * control-plane calls.
+   */
+  region: string;
+  /**
+   * What the call returned that identifies its result (an STS call's assumed-role ARN, the
+   * issued access key id and expiry; never a secret or a session token), as JSON; empty if none.
+   */
+  responseElementsJson: string;
 }
 
 export interface LookupEventsResponse {
   events: AuditEvent[];
   page?: PageResponse | undefined;
+}
+
+export interface GenerateCredentialReportRequest {
+}
+
+export interface GenerateCredentialReportResponse {
+  state: ReportState;
+  description: string;
+}
+
+export interface GetCredentialReportRequest {
+}
+
+export interface GetCredentialReportResponse {
+  /** The report as CSV (UTF-8); AWS's SDKs show it base64-encoded. */
+  content: Buffer;
+  /** `text/csv`. */
+  reportFormat: string;
+  generatedTimeMs: number;
 }
 
 function createBaseMutationResponse(): MutationResponse {
@@ -17827,6 +17912,8 @@ function createBaseAuditEvent(): AuditEvent {
     errorCode: "",
     errorName: "",
     revision: 0,
+    region: "",
+    responseElementsJson: "",
   };
 }
 
@@ -17864,6 +17951,12 @@ export const AuditEvent: MessageFns<AuditEvent> = {
     }
     if (message.revision !== 0) {
       writer.uint32(88).int64(message.revision);
+    }
+    if (message.region !== "") {
+      writer.uint32(98).string(message.region);
+    }
+    if (message.responseElementsJson !== "") {
+      writer.uint32(106).string(message.responseElementsJson);
     }
     return writer;
   },
@@ -17969,6 +18062,22 @@ export const AuditEvent: MessageFns<AuditEvent> = {
             message.revision = longToNumber(reader.int64());
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.region = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.responseElementsJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -18030,6 +18139,12 @@ export const AuditEvent: MessageFns<AuditEvent> = {
         ? globalThis.String(object.error_name)
         : "",
       revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      region: isSet(object.region) ? globalThis.String(object.region) : "",
+      responseElementsJson: isSet(object.responseElementsJson)
+        ? globalThis.String(object.responseElementsJson)
+        : isSet(object.response_elements_json)
+        ? globalThis.String(object.response_elements_json)
+        : "",
     };
   },
 
@@ -18068,6 +18183,12 @@ export const AuditEvent: MessageFns<AuditEvent> = {
     if (message.revision !== 0) {
       obj.revision = Math.round(message.revision);
     }
+    if (message.region !== "") {
+      obj.region = message.region;
+    }
+    if (message.responseElementsJson !== "") {
+      obj.responseElementsJson = message.responseElementsJson;
+    }
     return obj;
   },
 
@@ -18087,6 +18208,8 @@ export const AuditEvent: MessageFns<AuditEvent> = {
     message.errorCode = object.errorCode ?? "";
     message.errorName = object.errorName ?? "";
     message.revision = object.revision ?? 0;
+    message.region = object.region ?? "";
+    message.responseElementsJson = object.responseElementsJson ?? "";
     return message;
   },
 };
@@ -18174,6 +18297,304 @@ export const LookupEventsResponse: MessageFns<LookupEventsResponse> = {
     message.page = (object.page !== undefined && object.page !== null)
       ? PageResponse.fromPartial(object.page)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseGenerateCredentialReportRequest(): GenerateCredentialReportRequest {
+  return {};
+}
+
+export const GenerateCredentialReportRequest: MessageFns<GenerateCredentialReportRequest> = {
+  encode(_: GenerateCredentialReportRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GenerateCredentialReportRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGenerateCredentialReportRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GenerateCredentialReportRequest {
+    return {};
+  },
+
+  toJSON(_: GenerateCredentialReportRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<GenerateCredentialReportRequest>): GenerateCredentialReportRequest {
+    return GenerateCredentialReportRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<GenerateCredentialReportRequest>): GenerateCredentialReportRequest {
+    const message = createBaseGenerateCredentialReportRequest();
+    return message;
+  },
+};
+
+function createBaseGenerateCredentialReportResponse(): GenerateCredentialReportResponse {
+  return { state: 0, description: "" };
+}
+
+export const GenerateCredentialReportResponse: MessageFns<GenerateCredentialReportResponse> = {
+  encode(message: GenerateCredentialReportResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.state !== 0) {
+      writer.uint32(8).int32(message.state);
+    }
+    if (message.description !== "") {
+      writer.uint32(18).string(message.description);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GenerateCredentialReportResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGenerateCredentialReportResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GenerateCredentialReportResponse {
+    return {
+      state: isSet(object.state) ? reportStateFromJSON(object.state) : 0,
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+    };
+  },
+
+  toJSON(message: GenerateCredentialReportResponse): unknown {
+    const obj: any = {};
+    if (message.state !== 0) {
+      obj.state = reportStateToJSON(message.state);
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GenerateCredentialReportResponse>): GenerateCredentialReportResponse {
+    return GenerateCredentialReportResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GenerateCredentialReportResponse>): GenerateCredentialReportResponse {
+    const message = createBaseGenerateCredentialReportResponse();
+    message.state = object.state ?? 0;
+    message.description = object.description ?? "";
+    return message;
+  },
+};
+
+function createBaseGetCredentialReportRequest(): GetCredentialReportRequest {
+  return {};
+}
+
+export const GetCredentialReportRequest: MessageFns<GetCredentialReportRequest> = {
+  encode(_: GetCredentialReportRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetCredentialReportRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetCredentialReportRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetCredentialReportRequest {
+    return {};
+  },
+
+  toJSON(_: GetCredentialReportRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetCredentialReportRequest>): GetCredentialReportRequest {
+    return GetCredentialReportRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<GetCredentialReportRequest>): GetCredentialReportRequest {
+    const message = createBaseGetCredentialReportRequest();
+    return message;
+  },
+};
+
+function createBaseGetCredentialReportResponse(): GetCredentialReportResponse {
+  return { content: Buffer.alloc(0), reportFormat: "", generatedTimeMs: 0 };
+}
+
+export const GetCredentialReportResponse: MessageFns<GetCredentialReportResponse> = {
+  encode(message: GetCredentialReportResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.content.length !== 0) {
+      writer.uint32(10).bytes(message.content);
+    }
+    if (message.reportFormat !== "") {
+      writer.uint32(18).string(message.reportFormat);
+    }
+    if (message.generatedTimeMs !== 0) {
+      writer.uint32(24).int64(message.generatedTimeMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetCredentialReportResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetCredentialReportResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.content = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reportFormat = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.generatedTimeMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetCredentialReportResponse {
+    return {
+      content: isSet(object.content) ? Buffer.from(bytesFromBase64(object.content)) : Buffer.alloc(0),
+      reportFormat: isSet(object.reportFormat)
+        ? globalThis.String(object.reportFormat)
+        : isSet(object.report_format)
+        ? globalThis.String(object.report_format)
+        : "",
+      generatedTimeMs: isSet(object.generatedTimeMs)
+        ? globalThis.Number(object.generatedTimeMs)
+        : isSet(object.generated_time_ms)
+        ? globalThis.Number(object.generated_time_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: GetCredentialReportResponse): unknown {
+    const obj: any = {};
+    if (message.content.length !== 0) {
+      obj.content = base64FromBytes(message.content);
+    }
+    if (message.reportFormat !== "") {
+      obj.reportFormat = message.reportFormat;
+    }
+    if (message.generatedTimeMs !== 0) {
+      obj.generatedTimeMs = Math.round(message.generatedTimeMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetCredentialReportResponse>): GetCredentialReportResponse {
+    return GetCredentialReportResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetCredentialReportResponse>): GetCredentialReportResponse {
+    const message = createBaseGetCredentialReportResponse();
+    message.content = object.content ?? Buffer.alloc(0);
+    message.reportFormat = object.reportFormat ?? "";
+    message.generatedTimeMs = object.generatedTimeMs ?? 0;
     return message;
   },
 };
@@ -19338,6 +19759,38 @@ export const ControlServiceService = {
       Buffer.from(LookupEventsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): LookupEventsResponse => LookupEventsResponse.decode(value),
   },
+  /**
+   * AWS's credential report of the caller's account: one CSV row per IAM user and one for the
+   * account root (`<root_account>`), with AWS's columns. GenerateCredentialReport builds it in the
+   * call (COMPLETE) unless one was generated in the last four hours (then it answers COMPLETE and
+   * keeps that one, as AWS does). GetCredentialReport returns the stored report: ReportNotPresent
+   * before any was generated, ReportExpired once it is older than four hours. Authorized as
+   * `iam:GenerateCredentialReport` / `iam:GetCredentialReport` on `*`.
+   */
+  generateCredentialReport: {
+    path: "/gatehouse.v1.ControlService/GenerateCredentialReport" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GenerateCredentialReportRequest): Buffer =>
+      Buffer.from(GenerateCredentialReportRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GenerateCredentialReportRequest =>
+      GenerateCredentialReportRequest.decode(value),
+    responseSerialize: (value: GenerateCredentialReportResponse): Buffer =>
+      Buffer.from(GenerateCredentialReportResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GenerateCredentialReportResponse =>
+      GenerateCredentialReportResponse.decode(value),
+  },
+  getCredentialReport: {
+    path: "/gatehouse.v1.ControlService/GetCredentialReport" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetCredentialReportRequest): Buffer =>
+      Buffer.from(GetCredentialReportRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetCredentialReportRequest => GetCredentialReportRequest.decode(value),
+    responseSerialize: (value: GetCredentialReportResponse): Buffer =>
+      Buffer.from(GetCredentialReportResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetCredentialReportResponse => GetCredentialReportResponse.decode(value),
+  },
 } as const;
 
 export interface ControlServiceServer extends UntypedServiceImplementation {
@@ -19538,6 +19991,16 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
    * `iam:LookupEvents` on the account's root ARN; the operator sees every account.
    */
   lookupEvents: handleUnaryCall<LookupEventsRequest, LookupEventsResponse>;
+  /**
+   * AWS's credential report of the caller's account: one CSV row per IAM user and one for the
+   * account root (`<root_account>`), with AWS's columns. GenerateCredentialReport builds it in the
+   * call (COMPLETE) unless one was generated in the last four hours (then it answers COMPLETE and
+   * keeps that one, as AWS does). GetCredentialReport returns the stored report: ReportNotPresent
+   * before any was generated, ReportExpired once it is older than four hours. Authorized as
+   * `iam:GenerateCredentialReport` / `iam:GetCredentialReport` on `*`.
+   */
+  generateCredentialReport: handleUnaryCall<GenerateCredentialReportRequest, GenerateCredentialReportResponse>;
+  getCredentialReport: handleUnaryCall<GetCredentialReportRequest, GetCredentialReportResponse>;
 }
 
 export interface ControlServiceClient extends Client {
@@ -21201,6 +21664,44 @@ export interface ControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: LookupEventsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * AWS's credential report of the caller's account: one CSV row per IAM user and one for the
+   * account root (`<root_account>`), with AWS's columns. GenerateCredentialReport builds it in the
+   * call (COMPLETE) unless one was generated in the last four hours (then it answers COMPLETE and
+   * keeps that one, as AWS does). GetCredentialReport returns the stored report: ReportNotPresent
+   * before any was generated, ReportExpired once it is older than four hours. Authorized as
+   * `iam:GenerateCredentialReport` / `iam:GetCredentialReport` on `*`.
+   */
+  generateCredentialReport(
+    request: GenerateCredentialReportRequest,
+    callback: (error: ServiceError | null, response: GenerateCredentialReportResponse) => void,
+  ): ClientUnaryCall;
+  generateCredentialReport(
+    request: GenerateCredentialReportRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GenerateCredentialReportResponse) => void,
+  ): ClientUnaryCall;
+  generateCredentialReport(
+    request: GenerateCredentialReportRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GenerateCredentialReportResponse) => void,
+  ): ClientUnaryCall;
+  getCredentialReport(
+    request: GetCredentialReportRequest,
+    callback: (error: ServiceError | null, response: GetCredentialReportResponse) => void,
+  ): ClientUnaryCall;
+  getCredentialReport(
+    request: GetCredentialReportRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetCredentialReportResponse) => void,
+  ): ClientUnaryCall;
+  getCredentialReport(
+    request: GetCredentialReportRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetCredentialReportResponse) => void,
   ): ClientUnaryCall;
 }
 

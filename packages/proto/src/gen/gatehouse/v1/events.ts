@@ -104,6 +104,48 @@ export interface AccountSnapshot {
   entities: ChangeEvent[];
 }
 
+/**
+ * What a region reports to the control plane on the regional audit topic
+ * (`gatehouse.region-audit.v1`, keyed by account): STS issuance (allowed or denied), access keys'
+ * last use (coalesced per key), and sampled Authorize decisions. Regions publish them
+ * asynchronously from a bounded buffer, never on a call's path; the control plane consumes them
+ * into its audit trail and access keys. Never carries a secret, session token, web identity token
+ * or MFA code. Schema evolution: only add fields; never reuse numbers.
+ */
+export interface RegionAuditRecord {
+  schemaVersion: number;
+  region: string;
+  record?: { $case: "event"; value: RegionAuditEvent } | { $case: "accessKeyUse"; value: AccessKeyUse } | undefined;
+}
+
+/** A call a region served, in the audit trail's terms (see control.proto's AuditEvent). */
+export interface RegionAuditEvent {
+  eventId: string;
+  eventTimeMs: number;
+  /** The account the event belongs to: the caller's, or for AssumeRoleWithWebIdentity the role's. */
+  accountId: string;
+  principalArn: string;
+  /** The IAM user name of a user caller; empty otherwise. */
+  userName: string;
+  accessKeyId: string;
+  sourceIp: string;
+  /** `AssumeRole`, `GetSessionToken`, `AssumeRoleWithWebIdentity`, `Authorize`. */
+  operation: string;
+  requestParametersJson: string;
+  responseElementsJson: string;
+  /** Empty when the call succeeded; else the gRPC code name and the AWS error name. */
+  errorCode: string;
+  errorName: string;
+}
+
+/** The latest use a region saw of a long-term access key since it last reported that key. */
+export interface AccessKeyUse {
+  accessKeyId: string;
+  usedAtMs: number;
+  /** The signing name of the service the key was used with (`sts`, `s3`, ...). */
+  service: string;
+}
+
 function createBaseChangeEvent(): ChangeEvent {
   return {
     schemaVersion: 0,
@@ -791,6 +833,556 @@ export const AccountSnapshot: MessageFns<AccountSnapshot> = {
     message.accountId = object.accountId ?? "";
     message.revision = object.revision ?? 0;
     message.entities = object.entities?.map((e) => ChangeEvent.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRegionAuditRecord(): RegionAuditRecord {
+  return { schemaVersion: 0, region: "", record: undefined };
+}
+
+export const RegionAuditRecord: MessageFns<RegionAuditRecord> = {
+  encode(message: RegionAuditRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.schemaVersion !== 0) {
+      writer.uint32(8).uint32(message.schemaVersion);
+    }
+    if (message.region !== "") {
+      writer.uint32(18).string(message.region);
+    }
+    switch (message.record?.$case) {
+      case "event":
+        RegionAuditEvent.encode(message.record.value, writer.uint32(26).fork()).join();
+        break;
+      case "accessKeyUse":
+        AccessKeyUse.encode(message.record.value, writer.uint32(34).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegionAuditRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegionAuditRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.schemaVersion = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.region = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.record = { $case: "event", value: RegionAuditEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.record = { $case: "accessKeyUse", value: AccessKeyUse.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RegionAuditRecord {
+    return {
+      schemaVersion: isSet(object.schemaVersion)
+        ? globalThis.Number(object.schemaVersion)
+        : isSet(object.schema_version)
+        ? globalThis.Number(object.schema_version)
+        : 0,
+      region: isSet(object.region) ? globalThis.String(object.region) : "",
+      record: isSet(object.event)
+        ? { $case: "event", value: RegionAuditEvent.fromJSON(object.event) }
+        : isSet(object.accessKeyUse)
+        ? { $case: "accessKeyUse", value: AccessKeyUse.fromJSON(object.accessKeyUse) }
+        : isSet(object.access_key_use)
+        ? { $case: "accessKeyUse", value: AccessKeyUse.fromJSON(object.access_key_use) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: RegionAuditRecord): unknown {
+    const obj: any = {};
+    if (message.schemaVersion !== 0) {
+      obj.schemaVersion = Math.round(message.schemaVersion);
+    }
+    if (message.region !== "") {
+      obj.region = message.region;
+    }
+    if (message.record?.$case === "event") {
+      obj.event = RegionAuditEvent.toJSON(message.record.value);
+    } else if (message.record?.$case === "accessKeyUse") {
+      obj.accessKeyUse = AccessKeyUse.toJSON(message.record.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RegionAuditRecord>): RegionAuditRecord {
+    return RegionAuditRecord.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RegionAuditRecord>): RegionAuditRecord {
+    const message = createBaseRegionAuditRecord();
+    message.schemaVersion = object.schemaVersion ?? 0;
+    message.region = object.region ?? "";
+    switch (object.record?.$case) {
+      case "event": {
+        if (object.record?.value !== undefined && object.record?.value !== null) {
+          message.record = { $case: "event", value: RegionAuditEvent.fromPartial(object.record.value) };
+        }
+        break;
+      }
+      case "accessKeyUse": {
+        if (object.record?.value !== undefined && object.record?.value !== null) {
+          message.record = { $case: "accessKeyUse", value: AccessKeyUse.fromPartial(object.record.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseRegionAuditEvent(): RegionAuditEvent {
+  return {
+    eventId: "",
+    eventTimeMs: 0,
+    accountId: "",
+    principalArn: "",
+    userName: "",
+    accessKeyId: "",
+    sourceIp: "",
+    operation: "",
+    requestParametersJson: "",
+    responseElementsJson: "",
+    errorCode: "",
+    errorName: "",
+  };
+}
+
+export const RegionAuditEvent: MessageFns<RegionAuditEvent> = {
+  encode(message: RegionAuditEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventId !== "") {
+      writer.uint32(10).string(message.eventId);
+    }
+    if (message.eventTimeMs !== 0) {
+      writer.uint32(16).int64(message.eventTimeMs);
+    }
+    if (message.accountId !== "") {
+      writer.uint32(26).string(message.accountId);
+    }
+    if (message.principalArn !== "") {
+      writer.uint32(34).string(message.principalArn);
+    }
+    if (message.userName !== "") {
+      writer.uint32(42).string(message.userName);
+    }
+    if (message.accessKeyId !== "") {
+      writer.uint32(50).string(message.accessKeyId);
+    }
+    if (message.sourceIp !== "") {
+      writer.uint32(58).string(message.sourceIp);
+    }
+    if (message.operation !== "") {
+      writer.uint32(66).string(message.operation);
+    }
+    if (message.requestParametersJson !== "") {
+      writer.uint32(74).string(message.requestParametersJson);
+    }
+    if (message.responseElementsJson !== "") {
+      writer.uint32(82).string(message.responseElementsJson);
+    }
+    if (message.errorCode !== "") {
+      writer.uint32(90).string(message.errorCode);
+    }
+    if (message.errorName !== "") {
+      writer.uint32(98).string(message.errorName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegionAuditEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegionAuditEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.eventTimeMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.accountId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.principalArn = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.userName = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.accessKeyId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.sourceIp = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.operation = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.requestParametersJson = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.responseElementsJson = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.errorCode = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.errorName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RegionAuditEvent {
+    return {
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+        ? globalThis.String(object.event_id)
+        : "",
+      eventTimeMs: isSet(object.eventTimeMs)
+        ? globalThis.Number(object.eventTimeMs)
+        : isSet(object.event_time_ms)
+        ? globalThis.Number(object.event_time_ms)
+        : 0,
+      accountId: isSet(object.accountId)
+        ? globalThis.String(object.accountId)
+        : isSet(object.account_id)
+        ? globalThis.String(object.account_id)
+        : "",
+      principalArn: isSet(object.principalArn)
+        ? globalThis.String(object.principalArn)
+        : isSet(object.principal_arn)
+        ? globalThis.String(object.principal_arn)
+        : "",
+      userName: isSet(object.userName)
+        ? globalThis.String(object.userName)
+        : isSet(object.user_name)
+        ? globalThis.String(object.user_name)
+        : "",
+      accessKeyId: isSet(object.accessKeyId)
+        ? globalThis.String(object.accessKeyId)
+        : isSet(object.access_key_id)
+        ? globalThis.String(object.access_key_id)
+        : "",
+      sourceIp: isSet(object.sourceIp)
+        ? globalThis.String(object.sourceIp)
+        : isSet(object.source_ip)
+        ? globalThis.String(object.source_ip)
+        : "",
+      operation: isSet(object.operation) ? globalThis.String(object.operation) : "",
+      requestParametersJson: isSet(object.requestParametersJson)
+        ? globalThis.String(object.requestParametersJson)
+        : isSet(object.request_parameters_json)
+        ? globalThis.String(object.request_parameters_json)
+        : "",
+      responseElementsJson: isSet(object.responseElementsJson)
+        ? globalThis.String(object.responseElementsJson)
+        : isSet(object.response_elements_json)
+        ? globalThis.String(object.response_elements_json)
+        : "",
+      errorCode: isSet(object.errorCode)
+        ? globalThis.String(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.String(object.error_code)
+        : "",
+      errorName: isSet(object.errorName)
+        ? globalThis.String(object.errorName)
+        : isSet(object.error_name)
+        ? globalThis.String(object.error_name)
+        : "",
+    };
+  },
+
+  toJSON(message: RegionAuditEvent): unknown {
+    const obj: any = {};
+    if (message.eventId !== "") {
+      obj.eventId = message.eventId;
+    }
+    if (message.eventTimeMs !== 0) {
+      obj.eventTimeMs = Math.round(message.eventTimeMs);
+    }
+    if (message.accountId !== "") {
+      obj.accountId = message.accountId;
+    }
+    if (message.principalArn !== "") {
+      obj.principalArn = message.principalArn;
+    }
+    if (message.userName !== "") {
+      obj.userName = message.userName;
+    }
+    if (message.accessKeyId !== "") {
+      obj.accessKeyId = message.accessKeyId;
+    }
+    if (message.sourceIp !== "") {
+      obj.sourceIp = message.sourceIp;
+    }
+    if (message.operation !== "") {
+      obj.operation = message.operation;
+    }
+    if (message.requestParametersJson !== "") {
+      obj.requestParametersJson = message.requestParametersJson;
+    }
+    if (message.responseElementsJson !== "") {
+      obj.responseElementsJson = message.responseElementsJson;
+    }
+    if (message.errorCode !== "") {
+      obj.errorCode = message.errorCode;
+    }
+    if (message.errorName !== "") {
+      obj.errorName = message.errorName;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RegionAuditEvent>): RegionAuditEvent {
+    return RegionAuditEvent.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RegionAuditEvent>): RegionAuditEvent {
+    const message = createBaseRegionAuditEvent();
+    message.eventId = object.eventId ?? "";
+    message.eventTimeMs = object.eventTimeMs ?? 0;
+    message.accountId = object.accountId ?? "";
+    message.principalArn = object.principalArn ?? "";
+    message.userName = object.userName ?? "";
+    message.accessKeyId = object.accessKeyId ?? "";
+    message.sourceIp = object.sourceIp ?? "";
+    message.operation = object.operation ?? "";
+    message.requestParametersJson = object.requestParametersJson ?? "";
+    message.responseElementsJson = object.responseElementsJson ?? "";
+    message.errorCode = object.errorCode ?? "";
+    message.errorName = object.errorName ?? "";
+    return message;
+  },
+};
+
+function createBaseAccessKeyUse(): AccessKeyUse {
+  return { accessKeyId: "", usedAtMs: 0, service: "" };
+}
+
+export const AccessKeyUse: MessageFns<AccessKeyUse> = {
+  encode(message: AccessKeyUse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accessKeyId !== "") {
+      writer.uint32(10).string(message.accessKeyId);
+    }
+    if (message.usedAtMs !== 0) {
+      writer.uint32(16).int64(message.usedAtMs);
+    }
+    if (message.service !== "") {
+      writer.uint32(26).string(message.service);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AccessKeyUse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAccessKeyUse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.accessKeyId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.usedAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AccessKeyUse {
+    return {
+      accessKeyId: isSet(object.accessKeyId)
+        ? globalThis.String(object.accessKeyId)
+        : isSet(object.access_key_id)
+        ? globalThis.String(object.access_key_id)
+        : "",
+      usedAtMs: isSet(object.usedAtMs)
+        ? globalThis.Number(object.usedAtMs)
+        : isSet(object.used_at_ms)
+        ? globalThis.Number(object.used_at_ms)
+        : 0,
+      service: isSet(object.service) ? globalThis.String(object.service) : "",
+    };
+  },
+
+  toJSON(message: AccessKeyUse): unknown {
+    const obj: any = {};
+    if (message.accessKeyId !== "") {
+      obj.accessKeyId = message.accessKeyId;
+    }
+    if (message.usedAtMs !== 0) {
+      obj.usedAtMs = Math.round(message.usedAtMs);
+    }
+    if (message.service !== "") {
+      obj.service = message.service;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AccessKeyUse>): AccessKeyUse {
+    return AccessKeyUse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AccessKeyUse>): AccessKeyUse {
+    const message = createBaseAccessKeyUse();
+    message.accessKeyId = object.accessKeyId ?? "";
+    message.usedAtMs = object.usedAtMs ?? 0;
+    message.service = object.service ?? "";
     return message;
   },
 };
