@@ -73,6 +73,7 @@ import {
   seeded,
 } from "./region-bench/dataset.ts";
 import { grpcFrame, type LoadResult, type LoadRun, runLoad } from "./region-bench/h2-load.ts";
+import { h2loadAvailable, runH2load } from "./region-bench/h2load-open.ts";
 import type { ProcessStalls } from "./region-bench/process-watch.ts";
 import type { FromRegionChild, ToRegionChild } from "./region-bench/region-child.ts";
 import { runVisible } from "./region-bench/visible-load.ts";
@@ -93,6 +94,7 @@ const { values: flags } = parseArgs({
     "batch-concurrency": { type: "string", default: "2" },
     "batch-requests": { type: "string", default: "20" },
     "open-rounds": { type: "string", default: "3" },
+    "open-generator": { type: "string", default: "node,h2load" },
     "cpu-prof": { type: "boolean", default: false },
     only: { type: "string", default: "authorize,batch,batch-principal,visible,sts" },
     "decider-node-options": { type: "string", default: "" },
@@ -330,21 +332,35 @@ const authorizeSection: Section = {
       authorize: ReturnType<typeof summarize> & { stalls: OpenStalls };
       noop: ReturnType<typeof summarize> & { stalls: OpenStalls };
     }[] = [];
-    const openRun = async (server: "decider" | "noop") => {
-      const { value, stalls } = await ctx.watched(server, () =>
-        runLoad(
-          {
-            ...base,
-            address: server === "decider" ? ctx.decider : ctx.noop,
-            path: server === "decider" ? AUTHORIZE_PATH : NOOP_PATH,
-            mode: open,
-          },
-          clients,
-        ),
+    const openRun = async (server: "decider" | "noop", generator: "node" | "h2load" = "node") => {
+      const run: LoadRun = {
+        ...base,
+        address: server === "decider" ? ctx.decider : ctx.noop,
+        path: server === "decider" ? AUTHORIZE_PATH : NOOP_PATH,
+        mode: open,
+      };
+      const { value, stalls } = await ctx.watched(server, async () =>
+        generator === "node" ? runLoad(run, clients) : [await runH2load(run)],
       );
       return { ...summarize(value), stalls: { server: stalls, generator: value.map((r) => r.stalls) } };
     };
+    const generators = new Set((flags["open-generator"] ?? "node").split(","));
+    const withH2load = generators.has("h2load") && h2loadAvailable();
+    if (generators.has("h2load") && !withH2load) {
+      console.log(
+        "  h2load is not installed (Debian: apt-get install nghttp2-client): the open loop runs with the node:http2 generator only",
+      );
+    }
+    const h2loadRounds: { authorize: ReturnType<typeof summarize>; noop: ReturnType<typeof summarize> }[] = [];
     for (let r = 0; r < num("open-rounds"); r++) {
+      if (withH2load) {
+        const authorize = await openRun("decider", "h2load");
+        const noop = await openRun("noop", "h2load");
+        console.log(
+          `  open round ${r + 1} at ${fmt(rate)}/s, h2load (one request, one connection): authorize p50 ${authorize.p50_ms} / p99 ${authorize.p99_ms} ms (server loop max ${authorize.stalls.server.loop_delay_max_ms} ms, GC max ${authorize.stalls.server.gc_max_ms} ms); no-op p50 ${noop.p50_ms} / p99 ${noop.p99_ms} ms`,
+        );
+        h2loadRounds.push({ authorize, noop });
+      }
       const authorize = await openRun("decider");
       const noop = await openRun("noop");
       const worst = (x: { stalls: OpenStalls }) =>
@@ -360,10 +376,19 @@ const authorizeSection: Section = {
     ] as (typeof openRounds)[number];
     const authorizeOpen = medianRound.authorize;
     const noopOpen = medianRound.noop;
-    const p99Range = (k: "authorize" | "noop") => {
-      const xs = openRounds.map((r) => r[k].p99_ms);
+    const p99Range = (
+      k: "authorize" | "noop",
+      rounds: readonly { authorize: { p99_ms: number }; noop: { p99_ms: number } }[] = openRounds,
+    ) => {
+      const xs = rounds.map((r) => r[k].p99_ms);
       return `${Math.min(...xs)}–${Math.max(...xs)}`;
     };
+    const h2loadMedian =
+      h2loadRounds.length === 0
+        ? undefined
+        : ([...h2loadRounds].sort((a, b) => a.authorize.p99_ms - b.authorize.p99_ms)[
+            Math.floor((h2loadRounds.length - 1) / 2)
+          ] as (typeof h2loadRounds)[number]);
     const ratio = Number((saturation.rps / noopSaturation.rps).toFixed(3));
     const errors =
       rounds.reduce((a, r) => a + r.authorize.errors + r.noop.errors, 0) +
@@ -389,6 +414,14 @@ const authorizeSection: Section = {
         authorize_saturation_p99_ms: saturation.p99_ms,
         authorize_server_cpu_us: saturation.server_cpu_us_per_call,
         noop_server_cpu_us: noopSaturation.server_cpu_us_per_call,
+        ...(h2loadMedian === undefined
+          ? {}
+          : {
+              authorize_h2load_p50_ms: h2loadMedian.authorize.p50_ms,
+              authorize_h2load_p99_ms: h2loadMedian.authorize.p99_ms,
+              noop_h2load_p50_ms: h2loadMedian.noop.p50_ms,
+              noop_h2load_p99_ms: h2loadMedian.noop.p99_ms,
+            }),
       },
       rows: [
         [
@@ -422,6 +455,20 @@ const authorizeSection: Section = {
           `${noopOpen.p50_ms} / ${noopOpen.p99_ms} ms`,
           `the same round's; p99 ${p99Range("noop")} ms over the rounds; completed ${fmt(noopOpen.rps)}/s, ${noopOpen.errors} failed`,
         ],
+        ...(h2loadMedian === undefined
+          ? []
+          : ([
+              [
+                `with h2load: Authorize p50 / p99`,
+                `${h2loadMedian.authorize.p50_ms} / ${h2loadMedian.authorize.p99_ms} ms`,
+                `one request body over one connection, ${fmt(rate)}/s; median of ${h2loadRounds.length} rounds (p99 ${p99Range("authorize", h2loadRounds)} ms)`,
+              ],
+              [
+                `with h2load: no-op p50 / p99`,
+                `${h2loadMedian.noop.p50_ms} / ${h2loadMedian.noop.p99_ms} ms`,
+                `the same round's; p99 ${p99Range("noop", h2loadRounds)} ms over the rounds`,
+              ],
+            ] satisfies Row[])),
       ],
       detail: {
         request_bytes: requestBytes,
@@ -433,6 +480,7 @@ const authorizeSection: Section = {
           offered_rps: rate,
           rounds: openRounds,
           median_round: { authorize: authorizeOpen, noop: noopOpen },
+          ...(h2loadRounds.length === 0 ? {} : { h2load_rounds: h2loadRounds }),
         },
         errors,
       },
@@ -1068,7 +1116,7 @@ async function main(): Promise<void> {
     const result = {
       ...figures,
       decider_node_options: flags["decider-node-options"],
-      load_generator: `requests framed ahead of time, sent over node:http2 from ${num("clients")} worker thread(s) of the bench process (${num("connections")} connections each); no h2load`,
+      load_generator: `requests framed ahead of time, sent over node:http2 from ${num("clients")} worker thread(s) of the bench process (${num("connections")} connections each)${(flags["open-generator"] ?? "").includes("h2load") && h2loadAvailable() ? "; the open loop also with h2load (one request body, one connection: the with-h2load rows)" : ""}`,
       started_at: started.toISOString(),
       node: process.version,
       dataset: {
