@@ -351,6 +351,10 @@ function asciiLength(s: string): number {
   return s.length;
 }
 
+/** The evaluatedAt last sized, and its field's bytes (tag, length, body). */
+let sizedAt: AuthorizeResponse["evaluatedAt"];
+let sizedAtBytes = 0;
+
 /** The body size of a response the fast path encodes, or -1 to leave it to ts-proto. */
 function responseSize(r: AuthorizeResponse): number {
   if (r.error !== undefined || r.decision < 0 || r.decision > 127) return -1;
@@ -361,12 +365,17 @@ function responseSize(r: AuthorizeResponse): number {
   if (explanation > 0) size += 1 + varintSize(explanation) + explanation;
   const at = r.evaluatedAt;
   if (at !== undefined) {
-    const account = asciiLength(at.accountId);
-    if (account < 0 || !Number.isSafeInteger(at.revision) || at.revision < 0) return -1;
-    let inner = 0;
-    if (account > 0) inner += 1 + varintSize(account) + account;
-    if (at.revision !== 0) inner += 1 + varintSize(at.revision);
-    size += 1 + varintSize(inner) + inner;
+    // A batch's answers usually share one evaluatedAt object (see the decider server): sized once.
+    if (at !== sizedAt) {
+      const account = asciiLength(at.accountId);
+      if (account < 0 || !Number.isSafeInteger(at.revision) || at.revision < 0) return -1;
+      let inner = 0;
+      if (account > 0) inner += 1 + varintSize(account) + account;
+      if (at.revision !== 0) inner += 1 + varintSize(at.revision);
+      sizedAt = at;
+      sizedAtBytes = 1 + varintSize(inner) + inner;
+    }
+    size += sizedAtBytes;
   }
   if (correlation > 0) size += 1 + varintSize(correlation) + correlation;
   return size;
@@ -403,6 +412,7 @@ function writeResponse(out: Buffer, at: number, r: AuthorizeResponse): number {
 
 /** Encodes an AuthorizeResponse to the bytes `AuthorizeResponse.encode` writes. */
 export function encodeAuthorizeResponse(r: AuthorizeResponse): Buffer {
+  sizedAt = undefined;
   const size = responseSize(r);
   if (size < 0) return Buffer.from(AuthorizeResponse.encode(r).finish());
   const out = Buffer.allocUnsafe(size);
@@ -413,6 +423,7 @@ export function encodeAuthorizeResponse(r: AuthorizeResponse): Buffer {
 /** Encodes a BatchAuthorizeResponse to the bytes `BatchAuthorizeResponse.encode` writes. */
 export function encodeBatchAuthorizeResponse(batch: BatchAuthorizeResponse): Buffer {
   const { responses } = batch;
+  sizedAt = undefined;
   const sizes = new Int32Array(responses.length);
   let total = 0;
   for (let i = 0; i < responses.length; i++) {

@@ -356,12 +356,19 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
           ...(options.clock === undefined ? {} : { clock: options.clock }),
         });
 
-  const responseOf = (r: { readonly correlationId: string }, d: DecisionResult): AuthorizeResponse => ({
-    decision: DECISIONS[d.result.decision],
-    explanationJson: d.result.explanation === undefined ? "" : JSON.stringify(d.result.explanation),
-    evaluatedAt: { accountId: d.accountId, revision: d.revision },
-    correlationId: r.correlationId,
-  });
+  /** The last evaluatedAt made: the next answer at the same account and revision shares it (a batch's usually do). */
+  let lastAt: { accountId: string; revision: number } = { accountId: "", revision: -1 };
+  const responseOf = (r: { readonly correlationId: string }, d: DecisionResult): AuthorizeResponse => {
+    if (lastAt.accountId !== d.accountId || lastAt.revision !== d.revision) {
+      lastAt = { accountId: d.accountId, revision: d.revision };
+    }
+    return {
+      decision: DECISIONS[d.result.decision],
+      explanationJson: d.result.explanation === undefined ? "" : JSON.stringify(d.result.explanation),
+      evaluatedAt: lastAt,
+      correlationId: r.correlationId,
+    };
+  };
   /**
    * The answer to one check: at once when the decider has all it needs in memory (no promise, no
    * microtask: the common case), else once it waited or read Redis. Bad input throws.
