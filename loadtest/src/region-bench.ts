@@ -1116,7 +1116,7 @@ async function main(): Promise<void> {
     const result = {
       ...figures,
       decider_node_options: flags["decider-node-options"],
-      load_generator: `requests framed ahead of time, sent over node:http2 from ${num("clients")} worker thread(s) of the bench process (${num("connections")} connections each)${(flags["open-generator"] ?? "").includes("h2load") && h2loadAvailable() ? "; the open loop also with h2load (one request body, one connection: the with-h2load rows)" : ""}`,
+      load_generator: `requests framed ahead of time, sent over node:http2 from ${num("clients")} worker thread(s) of the bench process (${num("connections")} connections each)${only.has("authorize") && (flags["open-generator"] ?? "").includes("h2load") && h2loadAvailable() ? "; the open loop also with h2load (one request body, one connection: the with-h2load rows)" : ""}`,
       started_at: started.toISOString(),
       node: process.version,
       dataset: {
