@@ -230,6 +230,10 @@ function requestOf(buf: Buffer, end: number): AuthorizeRequest {
         const principalEnd = submessageEnd(buf, end);
         const start = pos;
         if (bail) break;
+        if (sharedParts === undefined) {
+          r.principal = principalOf(buf, principalEnd);
+          break;
+        }
         lastPrincipal = sharedPart(buf, start, principalEnd, lastPrincipal, () => principalOf(buf, principalEnd));
         r.principal = lastPrincipal.value as AuthorizeRequest["principal"];
         break;
@@ -254,6 +258,10 @@ function requestOf(buf: Buffer, end: number): AuthorizeRequest {
         const runStart = pos - 1;
         const runEnd = contextRunEnd(buf, runStart, end);
         if (bail) break;
+        if (sharedParts === undefined) {
+          r.context = contextOf(buf, runStart, runEnd);
+          break;
+        }
         lastContext = sharedPart(buf, runStart, runEnd, lastContext, () => contextOf(buf, runStart, runEnd));
         r.context = lastContext.value as AuthorizeRequest["context"];
         break;
@@ -308,6 +316,8 @@ export function decodeBatchAuthorizeRequest(bytes: Uint8Array): BatchAuthorizeRe
   bail = false;
   pos = 0;
   sharedParts = new Map();
+  lastPrincipal = undefined;
+  lastContext = undefined;
   const requests: AuthorizeRequest[] = [];
   try {
     while (pos < buf.length && !bail) {
