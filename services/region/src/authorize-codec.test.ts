@@ -170,6 +170,30 @@ describe("the decider's Authorize codec", () => {
     expect(decodeAuthorizeRequest(one).context).not.toBe(decodeAuthorizeRequest(one).context);
   });
 
+  it("remembers nothing from a single Authorize into the next batch (offsets are per buffer)", () => {
+    const base = AuthorizeRequest.decode(new Uint8Array());
+    const p = (name: string) => ({ kind: { $case: "arn" as const, value: `arn:aws:iam::123456789012:user/${name}` } });
+    const batch = BatchAuthorizeRequest.encode({
+      requests: [
+        { ...base, principal: p("bob"), action: "s3:GetObject", resource: "*" },
+        { ...base, principal: p("bob"), action: "s3:PutObject", resource: "*" },
+      ],
+    }).finish();
+    const bobBytes = AuthorizeRequest.encode({ ...base, principal: p("bob") })
+      .finish()
+      .subarray(2);
+    // Where the second check's principal starts in the batch's buffer.
+    const at = Buffer.from(batch).indexOf(Buffer.from(bobBytes), 5);
+    // A single Authorize whose principal (amy: as long as bob) starts at that same offset, the
+    // action written first (any field order is valid protobuf).
+    const amy = Buffer.from(AuthorizeRequest.encode({ ...base, principal: p("amy") }).finish());
+    const action = "x".repeat(at - 4);
+    const single = Buffer.concat([Buffer.from([0x12, action.length]), Buffer.from(action), amy]);
+    expect(decodeAuthorizeRequest(single).principal).toEqual(p("amy"));
+    expect(decodeBatchAuthorizeRequest(batch)).toStrictEqual(BatchAuthorizeRequest.decode(batch));
+    expect(decodeBatchAuthorizeRequest(batch).requests[0]?.principal).toEqual(p("bob"));
+  });
+
   it("agrees with ts-proto on damaged and arbitrary bytes (the same message or both refuse)", () => {
     fc.assert(
       fc.property(
