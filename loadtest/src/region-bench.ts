@@ -75,6 +75,8 @@ import {
   seeded,
 } from "./region-bench/dataset.ts";
 import { grpcFrame, type LoadResult, type LoadRun, runLoad } from "./region-bench/h2-load.ts";
+import { h2loadAvailable, runH2load } from "./region-bench/h2load-open.ts";
+import type { ProcessStalls } from "./region-bench/process-watch.ts";
 import type { FromRegionChild, ToRegionChild } from "./region-bench/region-child.ts";
 import { runVisible } from "./region-bench/visible-load.ts";
 
@@ -92,6 +94,9 @@ const { values: flags } = parseArgs({
     "visible-rate": { type: "string", default: "200" },
     "visible-seconds": { type: "string", default: "10" },
     "batch-concurrency": { type: "string", default: "2" },
+    "batch-requests": { type: "string", default: "20" },
+    "open-rounds": { type: "string", default: "3" },
+    "open-generator": { type: "string", default: "node" },
     "cpu-prof": { type: "boolean", default: false },
     only: { type: "string", default: "authorize,batch,batch-principal,visible,sts,telemetry" },
     "decider-node-options": { type: "string", default: "" },
@@ -118,6 +123,12 @@ const BATCH_PRINCIPAL_PATH = AuthorizerServiceService.batchAuthorizePrincipal.pa
 const NOOP_PATH = "/gatehouse.bench.Noop/Call";
 const BATCH_SIZE = 1000;
 
+/** What stalled the server and each generator thread during one open-loop run. */
+interface OpenStalls {
+  readonly server: ProcessStalls;
+  readonly generator: readonly ProcessStalls[];
+}
+
 /** One row of the printed table. */
 type Row = readonly [figure: string, value: string, note: string];
 
@@ -139,6 +150,8 @@ interface BenchContext {
   published<T>(fn: () => Promise<T>): Promise<{ value: T; latenciesMs: number[]; at: Map<string, number> }>;
   /** Runs `fn` and returns its result with the CPU µs the decider (or the no-op server) used meanwhile. */
   cpuOf<T>(server: "decider" | "noop", fn: () => Promise<T>): Promise<{ value: T; cpuMicros: number }>;
+  /** Runs `fn` while the decider (or the no-op server) watches its own stalls (event-loop delay, GC pauses). */
+  watched<T>(server: "decider" | "noop", fn: () => Promise<T>): Promise<{ value: T; stalls: ProcessStalls }>;
   /** Runs `fn` while the decider records a CPU profile named after `name` (with --cpu-prof). */
   profiled<T>(name: string, fn: () => Promise<T>): Promise<T>;
   /** Starts one more decider child over the same view with `env` added (the telemetry section). */
@@ -316,13 +329,80 @@ const authorizeSection: Section = {
     const noopSaturation = best("noop");
     const rate = flags.rate === undefined ? Math.round(saturation.rps / 2) : num("rate");
     const open = { kind: "open", rate } as const;
-    const authorizeOpen = summarize(
-      await runLoad({ ...base, address: ctx.decider, path: AUTHORIZE_PATH, mode: open }, clients),
-    );
-    const noopOpen = summarize(await runLoad({ ...base, address: ctx.noop, path: NOOP_PATH, mode: open }, clients));
+    // Open loop, decider and no-op alternately for --open-rounds; each round with what stalled the
+    // server and the generator's threads meanwhile (event-loop delay, GC pauses), to tell apart
+    // the decider's share of the tail from the generator's and the host's.
+    const openRounds: {
+      authorize: ReturnType<typeof summarize> & { stalls: OpenStalls };
+      noop: ReturnType<typeof summarize> & { stalls: OpenStalls };
+    }[] = [];
+    const openRun = async (server: "decider" | "noop", generator: "node" | "h2load" = "node") => {
+      const run: LoadRun = {
+        ...base,
+        address: server === "decider" ? ctx.decider : ctx.noop,
+        path: server === "decider" ? AUTHORIZE_PATH : NOOP_PATH,
+        mode: open,
+      };
+      const { value, stalls } = await ctx.watched(server, async () =>
+        generator === "node" ? runLoad(run, clients) : [await runH2load(run)],
+      );
+      return {
+        ...summarize(value),
+        stalls: { server: stalls, generator: value.map((r) => r.stalls) },
+        ...(value[0]?.pacing === undefined ? {} : { pacing: value[0].pacing }),
+      };
+    };
+    const generators = new Set((flags["open-generator"] ?? "node").split(","));
+    const withH2load = generators.has("h2load") && h2loadAvailable();
+    if (!generators.has("node")) throw new Error("--open-generator: node is always run (h2load may be added)");
+    if (generators.has("h2load") && !withH2load) {
+      console.log(
+        "  h2load is not installed (Debian: apt-get install nghttp2-client): the open loop runs with the node:http2 generator only",
+      );
+    }
+    type OpenRun = Awaited<ReturnType<typeof openRun>>;
+    const h2loadRounds: { authorize: OpenRun; noop: OpenRun }[] = [];
+    for (let r = 0; r < num("open-rounds"); r++) {
+      if (withH2load) {
+        const authorize = await openRun("decider", "h2load");
+        const noop = await openRun("noop", "h2load");
+        console.log(
+          `  open round ${r + 1} at ${fmt(rate)}/s, h2load (one request, one connection): authorize p50 ${authorize.p50_ms} / p99 ${authorize.p99_ms} ms (server loop max ${authorize.stalls.server.loop_delay_max_ms} ms, GC max ${authorize.stalls.server.gc_max_ms} ms; sent p50 ${authorize.pacing?.send_lag_p50_ms} / p99 ${authorize.pacing?.send_lag_p99_ms} ms after due); no-op p50 ${noop.p50_ms} / p99 ${noop.p99_ms} ms`,
+        );
+        h2loadRounds.push({ authorize, noop });
+      }
+      const authorize = await openRun("decider");
+      const noop = await openRun("noop");
+      const worst = (x: { stalls: OpenStalls }) =>
+        `server loop max ${x.stalls.server.loop_delay_max_ms} ms, GC max ${x.stalls.server.gc_max_ms} ms; generator loop max ${Math.max(...x.stalls.generator.map((g) => g.loop_delay_max_ms))} ms`;
+      console.log(
+        `  open round ${r + 1} at ${fmt(rate)}/s: authorize p50 ${authorize.p50_ms} / p99 ${authorize.p99_ms} ms (${worst(authorize)}); no-op p50 ${noop.p50_ms} / p99 ${noop.p99_ms} ms (${worst(noop)})`,
+      );
+      openRounds.push({ authorize, noop });
+    }
+    // The round with the median Authorize p99 (and its no-op round beside it).
+    const medianRound = [...openRounds].sort((a, b) => a.authorize.p99_ms - b.authorize.p99_ms)[
+      Math.floor((openRounds.length - 1) / 2)
+    ] as (typeof openRounds)[number];
+    const authorizeOpen = medianRound.authorize;
+    const noopOpen = medianRound.noop;
+    const p99Range = (
+      k: "authorize" | "noop",
+      rounds: readonly { authorize: { p99_ms: number }; noop: { p99_ms: number } }[] = openRounds,
+    ) => {
+      const xs = rounds.map((r) => r[k].p99_ms);
+      return `${Math.min(...xs)}–${Math.max(...xs)}`;
+    };
+    const h2loadMedian =
+      h2loadRounds.length === 0
+        ? undefined
+        : ([...h2loadRounds].sort((a, b) => a.authorize.p99_ms - b.authorize.p99_ms)[
+            Math.floor((h2loadRounds.length - 1) / 2)
+          ] as (typeof h2loadRounds)[number]);
     const ratio = Number((saturation.rps / noopSaturation.rps).toFixed(3));
     const errors =
-      rounds.reduce((a, r) => a + r.authorize.errors + r.noop.errors, 0) + authorizeOpen.errors + noopOpen.errors;
+      rounds.reduce((a, r) => a + r.authorize.errors + r.noop.errors, 0) +
+      openRounds.reduce((a, r) => a + r.authorize.errors + r.noop.errors, 0);
     if (errors > 0)
       console.log(
         `  errors: ${errors} (${[saturation, noopSaturation, authorizeOpen, noopOpen]
@@ -344,6 +424,14 @@ const authorizeSection: Section = {
         authorize_saturation_p99_ms: saturation.p99_ms,
         authorize_server_cpu_us: saturation.server_cpu_us_per_call,
         noop_server_cpu_us: noopSaturation.server_cpu_us_per_call,
+        ...(h2loadMedian === undefined
+          ? {}
+          : {
+              authorize_h2load_p50_ms: h2loadMedian.authorize.p50_ms,
+              authorize_h2load_p99_ms: h2loadMedian.authorize.p99_ms,
+              noop_h2load_p50_ms: h2loadMedian.noop.p50_ms,
+              noop_h2load_p99_ms: h2loadMedian.noop.p99_ms,
+            }),
       },
       rows: [
         [
@@ -370,13 +458,27 @@ const authorizeSection: Section = {
         [
           `Authorize p99 at ${fmt(rate)}/s offered`,
           `${authorizeOpen.p99_ms} ms`,
-          `p99.9 ${authorizeOpen.p999_ms} ms, max ${authorizeOpen.max_ms} ms; target p99 ≤ 2 ms`,
+          `median of ${openRounds.length} rounds (${p99Range("authorize")} ms); p99.9 ${authorizeOpen.p999_ms} ms, max ${authorizeOpen.max_ms} ms; target p99 ≤ 2 ms`,
         ],
         [
           `no-op p50 / p99 at ${fmt(rate)}/s offered`,
           `${noopOpen.p50_ms} / ${noopOpen.p99_ms} ms`,
-          `completed ${fmt(noopOpen.rps)}/s, ${noopOpen.errors} failed`,
+          `the same round's; p99 ${p99Range("noop")} ms over the rounds; completed ${fmt(noopOpen.rps)}/s, ${noopOpen.errors} failed`,
         ],
+        ...(h2loadMedian === undefined
+          ? []
+          : ([
+              [
+                `with h2load: Authorize p50 / p99`,
+                `${h2loadMedian.authorize.p50_ms} / ${h2loadMedian.authorize.p99_ms} ms`,
+                `one request body over one connection, ${fmt(rate)}/s, sent in ~10 ms bursts (counted: sent p50 ${h2loadMedian.authorize.pacing?.send_lag_p50_ms} ms after due); median of ${h2loadRounds.length} rounds (p99 ${p99Range("authorize", h2loadRounds)} ms)`,
+              ],
+              [
+                `with h2load: no-op p50 / p99`,
+                `${h2loadMedian.noop.p50_ms} / ${h2loadMedian.noop.p99_ms} ms`,
+                `the same round's; p99 ${p99Range("noop", h2loadRounds)} ms over the rounds`,
+              ],
+            ] satisfies Row[])),
       ],
       detail: {
         request_bytes: requestBytes,
@@ -384,60 +486,115 @@ const authorizeSection: Section = {
         distinct_requests: frames.length,
         decision_mix_of_first_256: mix,
         rounds,
-        open_loop: { offered_rps: rate, authorize: authorizeOpen, noop: noopOpen },
+        open_loop: {
+          offered_rps: rate,
+          rounds: openRounds,
+          median_round: { authorize: authorizeOpen, noop: noopOpen },
+          ...(h2loadRounds.length === 0 ? {} : { h2load_rounds: h2loadRounds }),
+        },
         errors,
       },
     };
   },
 };
 
-/** BatchAuthorize of 1,000 checks per call, closed loop. */
+/**
+ * A BatchAuthorize call as a platform service would send it: the checks of `requests` of its own
+ * requests, each request one principal (any of the dataset's) with its own context (source address,
+ * TLS) and an equal share of the 1,000 checks, each check an action of the mix on its own resource
+ * (S3 objects differ per check). With `requests` = 1,000, every check its own principal.
+ */
+function batchRequest(ctx: BenchContext, random: () => number, requests: number, b: number): BatchAuthorizeRequest {
+  const out: AuthorizeRequest[] = [];
+  for (let q = 0; q < requests; q++) {
+    const p = ctx.principals[Math.floor(random() * ctx.principals.length)] as BenchContext["principals"][number];
+    // The request's context: that of the mix's `n`th question (source address and TLS vary).
+    const n = b * requests + q;
+    const { context } = authorizeRequest(p, n);
+    const checks = Math.floor(BATCH_SIZE / requests) + (q < BATCH_SIZE % requests ? 1 : 0);
+    for (let k = 0; k < checks; k++) {
+      const check = authorizeRequest(p, Math.floor(random() * 8), out.length);
+      out.push({ ...check, context, correlationId: `c${b}-${out.length}` });
+    }
+  }
+  return { requests: out };
+}
+
+/**
+ * BatchAuthorize of 1,000 checks per call, closed loop: from `--batch-requests` requests (principal
+ * and context) per call, then the worst case, every check its own principal.
+ */
 const batchSection: Section = {
   name: "batch",
   async run(ctx) {
-    const frames = requestFrames(ctx, 8 * BATCH_SIZE);
-    const batches = Array.from({ length: 8 }, (_, b) =>
-      BatchAuthorizeRequest.encode({
-        requests: frames.slice(b * BATCH_SIZE, (b + 1) * BATCH_SIZE).map((f) => AuthorizeRequest.decode(f.subarray(5))),
-      }).finish(),
-    );
-    const check = await unary<BatchAuthorizeRequest, BatchAuthorizeResponse>(
-      ctx.authorizer.batchAuthorize.bind(ctx.authorizer),
-    )(BatchAuthorizeRequest.decode(batches[0] as Uint8Array));
-    const failed = check.responses.filter((r) => r.error !== undefined).length;
-    if (check.responses.length !== BATCH_SIZE || failed > 0) {
-      throw new Error(`BatchAuthorize answered ${check.responses.length} checks, ${failed} failed`);
-    }
-    const run: LoadRun = {
-      address: ctx.decider,
-      path: BATCH_PATH,
-      frames: batches.map((b) => grpcFrame(b)),
-      mode: { kind: "closed", concurrency: num("batch-concurrency") },
-      warmupSeconds: num("warmup"),
-      seconds: num("seconds"),
-      connections: 1,
+    const measure = async (requests: number, name: string) => {
+      const random = seeded(13 + requests);
+      const batches = Array.from({ length: 8 }, (_, b) =>
+        BatchAuthorizeRequest.encode(batchRequest(ctx, random, requests, b)).finish(),
+      );
+      const check = await unary<BatchAuthorizeRequest, BatchAuthorizeResponse>(
+        ctx.authorizer.batchAuthorize.bind(ctx.authorizer),
+      )(BatchAuthorizeRequest.decode(batches[0] as Uint8Array));
+      const failed = check.responses.filter((r) => r.error !== undefined).length;
+      const mix = { allow: 0, explicit_deny: 0, implicit_deny: 0 };
+      for (const r of check.responses) {
+        if (r.decision === Decision.DECISION_ALLOW) mix.allow++;
+        else if (r.decision === Decision.DECISION_EXPLICIT_DENY) mix.explicit_deny++;
+        else mix.implicit_deny++;
+      }
+      if (check.responses.length !== BATCH_SIZE || failed > 0) {
+        throw new Error(`BatchAuthorize answered ${check.responses.length} checks, ${failed} failed`);
+      }
+      const run: LoadRun = {
+        address: ctx.decider,
+        path: BATCH_PATH,
+        frames: batches.map((b) => grpcFrame(b)),
+        mode: { kind: "closed", concurrency: num("batch-concurrency") },
+        warmupSeconds: num("warmup"),
+        seconds: num("seconds"),
+        connections: 1,
+      };
+      const measured = await ctx.cpuOf("decider", () => ctx.profiled(name, () => runLoad(run, 1)));
+      const s = summarize(measured.value);
+      // The decider's CPU (all its threads) per decision over the whole run, warm-up included.
+      const calls = measured.value.reduce((a, r) => a + r.completedAll, 0);
+      const cpu = Number((measured.cpuMicros / Math.max(1, calls * BATCH_SIZE)).toFixed(3));
+      const bytes = Math.round(batches.reduce((a, b) => a + b.length, 0) / batches.length);
+      return { perS: s.rps * BATCH_SIZE, cpu, s, mix, bytes };
     };
-    const measured = await ctx.cpuOf("decider", () => ctx.profiled("batch", () => runLoad(run, 1)));
-    const s = summarize(measured.value);
-    const cpuPerDecision = Number((measured.cpuMicros / Math.max(1, s.completed * BATCH_SIZE)).toFixed(3));
-    const perS = s.rps * BATCH_SIZE;
+    const requests = num("batch-requests");
+    const grouped = await measure(requests, "batch");
+    const distinct = await measure(BATCH_SIZE, "batch-distinct");
+    const inFlight = num("batch-concurrency");
+    const detail = (m: typeof grouped) => ({
+      calls_per_s: m.s.rps,
+      call_p50_ms: m.s.p50_ms,
+      call_p99_ms: m.s.p99_ms,
+      errors: m.s.errors,
+      request_bytes: m.bytes,
+      decision_mix_of_first_call: m.mix,
+      server_cpu_us_per_decision: m.cpu,
+    });
     return {
-      figures: { batch_decisions_per_s: perS, batch_server_cpu_us_per_decision: cpuPerDecision },
+      figures: {
+        batch_decisions_per_s: grouped.perS,
+        batch_server_cpu_us_per_decision: grouped.cpu,
+        batch_distinct_decisions_per_s: distinct.perS,
+        batch_distinct_server_cpu_us_per_decision: distinct.cpu,
+      },
       rows: [
         [
           "BatchAuthorize decisions/s",
-          fmt(perS),
-          `${BATCH_SIZE} checks per call, ${run.mode.kind === "closed" ? run.mode.concurrency : 0} calls in flight; p50 ${s.p50_ms} ms per call; ${cpuPerDecision} µs decider CPU per decision`,
+          fmt(grouped.perS),
+          `${BATCH_SIZE} checks per call from ${requests} requests (principal, context), actions of the mix on per-check resources, ${inFlight} calls in flight; p50 ${grouped.s.p50_ms} ms per call; ${grouped.cpu} µs decider CPU per decision`,
+        ],
+        [
+          "BatchAuthorize, every check its own principal",
+          fmt(distinct.perS),
+          `${BATCH_SIZE} principals per call; p50 ${distinct.s.p50_ms} ms per call; ${distinct.cpu} µs decider CPU per decision`,
         ],
       ],
-      detail: {
-        calls_per_s: s.rps,
-        call_p50_ms: s.p50_ms,
-        call_p99_ms: s.p99_ms,
-        errors: s.errors,
-        // The decider's CPU (all its threads) per decision over the whole run, warm-up included.
-        server_cpu_us_per_decision: cpuPerDecision,
-      },
+      detail: { requests_per_call: requests, grouped: detail(grouped), distinct: detail(distinct) },
     };
   },
 };
@@ -584,7 +741,12 @@ const batchPrincipalSection: Section = {
       const s = summarize(measured.value);
       return {
         perS: s.rps * BATCH_SIZE,
-        cpu: Number((measured.cpuMicros / Math.max(1, s.completed * BATCH_SIZE)).toFixed(3)),
+        // The decider's CPU over the whole run (warm-up included) per decision in the whole run.
+        cpu: Number(
+          (
+            measured.cpuMicros / Math.max(1, measured.value.reduce((a, r) => a + r.completedAll, 0) * BATCH_SIZE)
+          ).toFixed(3),
+        ),
         s,
       };
     };
@@ -981,6 +1143,23 @@ async function main(): Promise<void> {
           publishedMs = undefined;
         }
       },
+      async watched(server, fn) {
+        const p = server === "decider" ? deciderChild.process : noop.process;
+        const ask = <T>(type: string, reply: string) =>
+          new Promise<T>((res) => {
+            const onMessage = (m: { type: string }) => {
+              if (m.type !== reply) return;
+              p.off("message", onMessage);
+              res(m as T);
+            };
+            p.on("message", onMessage);
+            p.send({ type });
+          });
+        await ask("watch-start", "watch-started");
+        const value = await fn();
+        const { stalls } = await ask<{ stalls: ProcessStalls }>("watch-stop", "watched");
+        return { value, stalls };
+      },
       async cpuOf(server, fn) {
         const p = server === "decider" ? deciderChild.process : noop.process;
         const before = await cpuNow(p);
@@ -1036,7 +1215,7 @@ async function main(): Promise<void> {
     const result = {
       ...figures,
       decider_node_options: flags["decider-node-options"],
-      load_generator: `requests framed ahead of time, sent over node:http2 from ${num("clients")} worker thread(s) of the bench process (${num("connections")} connections each); no h2load`,
+      load_generator: `requests framed ahead of time, sent over node:http2 from ${num("clients")} worker thread(s) of the bench process (${num("connections")} connections each)${only.has("authorize") && (flags["open-generator"] ?? "").includes("h2load") && h2loadAvailable() ? "; the open loop also with h2load (one request body, one connection: the with-h2load rows)" : ""}`,
       started_at: started.toISOString(),
       node: process.version,
       dataset: {

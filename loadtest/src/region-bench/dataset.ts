@@ -234,16 +234,24 @@ const EMPTY: AuthorizeRequest = {
   sessionToken: "",
 };
 
-/** An Authorize request about `principal`, the `n`th of the mix (allowed, implicitly and explicitly denied). */
+/**
+ * An Authorize request about `principal`, the `n`th of the mix (allowed, implicitly and explicitly
+ * denied). With `object`, its S3 reads and deletes name that one of 16 report objects (as a
+ * service's checks name different objects); else always the same one. (A stored resource policy
+ * is looked up per exact ARN and remembered for 10,000 ARNs: endless distinct objects would
+ * measure Redis reads, not decisions.)
+ */
 export function authorizeRequest(
   principal: { arn: string; accountId: string; name: string },
   n: number,
+  object?: number,
 ): AuthorizeRequest {
   const acct = principal.accountId;
+  const report = object === undefined ? "q3.csv" : `r-${object % 16}.csv`;
   const questions: [string, string][] = [
-    ["s3:GetObject", "arn:aws:s3:::data-1/reports/q3.csv"],
+    ["s3:GetObject", `arn:aws:s3:::data-1/reports/${report}`],
     ["s3:PutObject", `arn:aws:s3:::data-1/${principal.name}/upload.bin`],
-    ["s3:DeleteObject", "arn:aws:s3:::data-1/reports/q3.csv"],
+    ["s3:DeleteObject", `arn:aws:s3:::data-1/reports/${report}`],
     ["dynamodb:GetItem", `arn:aws:dynamodb:us-east-1:${acct}:table/app-orders`],
     ["sqs:SendMessage", `arn:aws:sqs:us-east-1:${acct}:queue-jobs`],
     ["kms:Decrypt", `arn:aws:kms:us-east-1:${acct}:key/1234abcd-12ab-34cd-56ef-1234567890ab`],

@@ -6,6 +6,7 @@
 // response) is 0. The response message is read and dropped.
 import { connect } from "node:http2";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { type ProcessStalls, watchStalls } from "./process-watch.ts";
 
 /** One load run, as a worker thread performs it. */
 export interface LoadRun {
@@ -42,6 +43,10 @@ export interface LoadResult {
   readonly cpuMs: number;
   /** The first error seen, for the report. */
   readonly firstError?: string;
+  /** This worker thread's event-loop delay (and the process's GC pauses) in the window. */
+  readonly stalls: ProcessStalls;
+  /** How late calls were sent after they were due (h2load only: it sends in bursts). */
+  readonly pacing?: { readonly send_lag_p50_ms: number; readonly send_lag_p99_ms: number };
 }
 
 function sender(address: string) {
@@ -97,10 +102,12 @@ async function run(p: LoadRun): Promise<LoadResult> {
   let windowEnd = 0;
   const totalMs = (p.warmupSeconds + p.seconds) * 1000;
   const began = performance.now();
+  let watch: ReturnType<typeof watchStalls> | undefined;
   const startWindow = () => {
     recording = true;
     cpuStart = process.threadCpuUsage();
     windowStart = performance.now();
+    watch = watchStalls();
   };
   const warmupTimer = setTimeout(startWindow, p.warmupSeconds * 1000);
 
@@ -164,6 +171,7 @@ async function run(p: LoadRun): Promise<LoadResult> {
     if (!recording) startWindow();
   }
   clearTimeout(warmupTimer);
+  const stalls = (watch ?? watchStalls()).stop();
   const cpu = process.threadCpuUsage(cpuStart);
   for (const s of senders) s.close();
   return {
@@ -173,6 +181,7 @@ async function run(p: LoadRun): Promise<LoadResult> {
     seconds: (windowEnd - windowStart) / 1000,
     latenciesUs: Float64Array.from(latencies),
     cpuMs: (cpu.user + cpu.system) / 1000,
+    stalls,
     ...(firstError === undefined ? {} : { firstError }),
   };
 }

@@ -3,6 +3,7 @@
 // same response bytes, sized like the decider's Authorize response. What this server
 // answers per second on this machine is the transport's limit that the decider is compared with.
 import { Server, ServerCredentials, type ServiceDefinition } from "@grpc/grpc-js";
+import { watchStalls } from "./process-watch.ts";
 
 // argv: the response's size in bytes, the method's path.
 const response = Buffer.alloc(Number(process.argv[2] ?? "0"), 1);
@@ -27,8 +28,17 @@ server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, port) 
   if (err !== null) throw err;
   process.send?.({ type: "ready", port });
 });
-// The CPU this process used so far (user + system µs), when the bench asks.
+// The CPU this process used so far (user + system µs), and its stalls over a window, when the bench asks.
+let watch: ReturnType<typeof watchStalls> | undefined;
 process.on("message", (m: { type?: string }) => {
+  if (m.type === "watch-start") {
+    watch = watchStalls();
+    process.send?.({ type: "watch-started" });
+  } else if (m.type === "watch-stop") {
+    const stalls = watch?.stop();
+    watch = undefined;
+    process.send?.({ type: "watched", stalls });
+  }
   if (m.type !== "cpu") return;
   const used = process.cpuUsage();
   process.send?.({ type: "cpu", micros: used.user + used.system });

@@ -1,12 +1,14 @@
 // A region process for the region bench, started by it as a child: the decider (or the applier) as
 // `services/region/src/main.ts` would run it, from the same environment settings, plus an IPC
 // channel through which the bench asks for the decider's heap after a full garbage collection
-// (run with --expose-gc), has it record a V8 CPU profile of one section, and tells it to stop.
+// (run with --expose-gc), has it record a V8 CPU profile of one section, watch its own stalls
+// (event-loop delay, GC pauses: process-watch.ts) over a window, and tells it to stop.
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { loadRegionConfig, startRegion } from "@gatehouse/region";
 import { startTelemetry } from "@gatehouse/telemetry";
 import { pino } from "pino";
+import { type ProcessStalls, watchStalls } from "./process-watch.ts";
 
 /** Messages the bench sends to a region child. */
 export type ToRegionChild =
@@ -14,6 +16,8 @@ export type ToRegionChild =
   | { type: "cpu" }
   | { type: "profile-start" }
   | { type: "profile-stop"; file: string }
+  | { type: "watch-start" }
+  | { type: "watch-stop" }
   | { type: "stop" };
 /** Messages a region child sends to the bench. */
 export type FromRegionChild =
@@ -21,7 +25,9 @@ export type FromRegionChild =
   | { type: "heap"; heapUsed: number }
   | { type: "cpu"; micros: number }
   | { type: "profile-started" }
-  | { type: "profile-written"; file: string };
+  | { type: "profile-written"; file: string }
+  | { type: "watch-started" }
+  | { type: "watched"; stalls: ProcessStalls };
 
 const role = process.argv[2] === "applier" ? "applier" : "decider";
 const config = loadRegionConfig(process.env, ["--role", role]);
@@ -37,6 +43,7 @@ const send = (m: FromRegionChild) => process.send?.(m);
 send({ type: "ready", port: region.decider?.port ?? 0 });
 
 let session: Session | undefined;
+let watch: ReturnType<typeof watchStalls> | undefined;
 const gc = (globalThis as { gc?: () => void }).gc;
 process.on("message", (m: ToRegionChild) => {
   if (m.type === "heap") {
@@ -63,6 +70,13 @@ process.on("message", (m: ToRegionChild) => {
       session = undefined;
       send({ type: "profile-written", file: m.file });
     })();
+  } else if (m.type === "watch-start") {
+    watch = watchStalls();
+    send({ type: "watch-started" });
+  } else if (m.type === "watch-stop") {
+    const stalls = watch?.stop();
+    watch = undefined;
+    if (stalls !== undefined) send({ type: "watched", stalls });
   } else if (m.type === "stop") {
     region.close().then(
       () => process.exit(0),

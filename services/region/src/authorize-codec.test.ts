@@ -112,6 +112,88 @@ describe("the decider's Authorize codec", () => {
     );
   });
 
+  it("decodes batches that repeat principals, contexts and strings as ts-proto does, sharing what repeats", () => {
+    // A few principals, contexts and actions, reused across the checks of a batch (as services send).
+    const pools = fc.record({
+      principals: fc.array(
+        request.map((r) => r.principal),
+        { minLength: 1, maxLength: 3 },
+      ),
+      contexts: fc.array(fc.dictionary(text, contextValue, { maxKeys: 4 }), { minLength: 1, maxLength: 3 }),
+      actions: fc.array(text, { minLength: 1, maxLength: 3 }),
+    });
+    fc.assert(
+      fc.property(
+        pools,
+        fc.array(fc.tuple(request, fc.nat(), fc.nat(), fc.nat()), { maxLength: 12 }),
+        ({ principals, contexts, actions }, picks) => {
+          const requests = picks.map(([r, p, c, a]) => ({
+            ...r,
+            principal: principals[p % principals.length],
+            context: contexts[c % contexts.length] as AuthorizeRequest["context"],
+            action: actions[a % actions.length] as string,
+          }));
+          const bytes = Buffer.from(BatchAuthorizeRequest.encode({ requests }).finish());
+          same(decodeBatchAuthorizeRequest, (b) => BatchAuthorizeRequest.decode(b), bytes);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("gives checks with equal principal or context bytes the very same object (what the decider groups by)", () => {
+    const principal = (arn: string) => ({ kind: { $case: "arn" as const, value: arn } });
+    const context = (ip: string): AuthorizeRequest["context"] => ({
+      "aws:SourceIp": { kind: { $case: "stringValue", value: ip } },
+      "aws:SecureTransport": { kind: { $case: "boolValue", value: true } },
+    });
+    const base = AuthorizeRequest.decode(new Uint8Array());
+    const requests = [0, 1, 2, 3, 4, 5].map((i) => ({
+      ...base,
+      principal: principal(`arn:aws:iam::123456789012:user/u${i % 2}`),
+      context: context(i % 3 === 0 ? "10.0.0.1" : "10.0.0.2"),
+      action: "s3:GetObject",
+      resource: `arn:aws:s3:::b/${i % 2}`,
+      correlationId: `c${i}`,
+    }));
+    const bytes = Buffer.from(BatchAuthorizeRequest.encode({ requests }).finish());
+    const [r0, r1, r2, r3] = decodeBatchAuthorizeRequest(bytes).requests as AuthorizeRequest[];
+    expect(decodeBatchAuthorizeRequest(bytes)).toStrictEqual(BatchAuthorizeRequest.decode(bytes));
+    expect(r2?.principal).toBe(r0?.principal);
+    expect(r1?.principal).not.toBe(r0?.principal);
+    expect(r3?.context).toBe(r0?.context);
+    expect(r2?.context).toBe(r1?.context);
+    expect(r1?.context).not.toBe(r0?.context);
+    expect(r2?.resource).toBe(r0?.resource);
+    // One Authorize call shares nothing with another.
+    const one = Buffer.from(AuthorizeRequest.encode(requests[0] as AuthorizeRequest).finish());
+    expect(decodeAuthorizeRequest(one).context).not.toBe(decodeAuthorizeRequest(one).context);
+  });
+
+  it("remembers nothing from a single Authorize into the next batch (offsets are per buffer)", () => {
+    const base = AuthorizeRequest.decode(new Uint8Array());
+    const p = (name: string) => ({ kind: { $case: "arn" as const, value: `arn:aws:iam::123456789012:user/${name}` } });
+    const batch = BatchAuthorizeRequest.encode({
+      requests: [
+        { ...base, principal: p("bob"), action: "s3:GetObject", resource: "*" },
+        { ...base, principal: p("bob"), action: "s3:PutObject", resource: "*" },
+      ],
+    }).finish();
+    const bobBytes = AuthorizeRequest.encode({ ...base, principal: p("bob") })
+      .finish()
+      .subarray(2);
+    // Where the second check's principal starts in the batch's buffer.
+    const at = Buffer.from(batch).indexOf(Buffer.from(bobBytes), 5);
+    // A single Authorize whose principal (amy: as long as bob) starts at that same offset, the
+    // action written first (any field order is valid protobuf).
+    const amy = Buffer.from(AuthorizeRequest.encode({ ...base, principal: p("amy") }).finish());
+    const action = "x".repeat(at - 4);
+    const single = Buffer.concat([Buffer.from([0x12, action.length]), Buffer.from(action), amy]);
+    expect(decodeAuthorizeRequest(single).principal).toEqual(p("amy"));
+    expect(decodeBatchAuthorizeRequest(batch)).toStrictEqual(BatchAuthorizeRequest.decode(batch));
+    expect(decodeBatchAuthorizeRequest(batch).requests[0]?.principal).toEqual(p("bob"));
+  });
+
   it("agrees with ts-proto on damaged and arbitrary bytes (the same message or both refuse)", () => {
     fc.assert(
       fc.property(

@@ -22,6 +22,37 @@ import {
 let bail = false;
 let pos = 0;
 
+/**
+ * Within one BatchAuthorize request (absent for a single Authorize): the principals and contexts
+ * decoded so far, by their bytes. A batch usually asks about a few principals, each with its own
+ * context: equal bytes decode to the very same object (what ts-proto would build, only shared),
+ * so they are decoded once and the decider recognises repeats by identity. Bytes are always
+ * compared in full, never trusted to a hash. Bounded per request; what does not fit is decoded as
+ * usual.
+ */
+interface SharedPart {
+  readonly start: number;
+  readonly end: number;
+  readonly value: unknown;
+}
+let sharedParts: Map<number, SharedPart> | undefined;
+/** The principal and the context met last (checks of one request usually come together). */
+let lastPrincipal: SharedPart | undefined;
+let lastContext: SharedPart | undefined;
+const MAX_SHARED_PARTS = 2048;
+
+/** FNV-1a of `buf[start, end)` with its length, as a small integer (a Map key V8 keeps unboxed). */
+function hashOf(buf: Buffer, start: number, end: number): number {
+  let h = 0x811c9dc5 ^ (end - start);
+  for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
+  return h & 0x3fffffff;
+}
+
+/** Whether `part` was decoded from bytes equal to `buf[start, end)`. */
+function sameBytes(buf: Buffer, start: number, end: number, part: SharedPart): boolean {
+  return part.end - part.start === end - start && buf.compare(buf, part.start, part.end, start, end) === 0;
+}
+
 /** A varint of at most 4 bytes (values below 2^28), else bail. */
 function varint(buf: Uint8Array): number {
   let v = 0;
@@ -60,6 +91,34 @@ function submessageEnd(buf: Buffer, limit: number): number {
   const end = pos + n;
   if (end > limit) bail = true;
   return end;
+}
+
+/**
+ * The value decoded from `buf[start, end)` by `decode` (which leaves `pos` at `end`), or the same
+ * object an earlier part of this batch with equal bytes decoded to (`last` first, then any).
+ * Outside a batch, just `decode`.
+ */
+function sharedPart<T>(
+  buf: Buffer,
+  start: number,
+  end: number,
+  last: SharedPart | undefined,
+  decode: () => T,
+): SharedPart {
+  if (sharedParts === undefined || bail) return { start, end, value: decode() };
+  if (last !== undefined && sameBytes(buf, start, end, last)) {
+    pos = end;
+    return last;
+  }
+  const key = hashOf(buf, start, end);
+  const known = sharedParts.get(key);
+  if (known !== undefined && sameBytes(buf, start, end, known)) {
+    pos = end;
+    return known;
+  }
+  const part = { start, end, value: decode() };
+  if (!bail && known === undefined && sharedParts.size < MAX_SHARED_PARTS) sharedParts.set(key, part);
+  return part;
 }
 
 function principalOf(buf: Buffer, end: number): AuthorizeRequest["principal"] {
@@ -114,8 +173,43 @@ function minRevisionOf(buf: Buffer, end: number): AuthorizeRequest["minRevision"
   return revision;
 }
 
+/** The end of the run of context entries (field 5) starting at `start`, within `limit`. */
+function contextRunEnd(buf: Buffer, start: number, limit: number): number {
+  pos = start;
+  while (pos < limit && buf[pos] === 42 && !bail) {
+    pos++;
+    pos = submessageEnd(buf, limit);
+  }
+  if (pos > limit) bail = true;
+  const end = pos;
+  pos = start;
+  return end;
+}
+
+/** The context map of the entries in `buf[start, end)`, leaving `pos` at `end`. */
+function contextOf(buf: Buffer, start: number, end: number): Record<string, ContextValue> {
+  const context: Record<string, ContextValue> = {};
+  pos = start;
+  while (pos < end && !bail) {
+    pos++; // field 5's tag, checked by contextRunEnd
+    const entryEnd = submessageEnd(buf, end);
+    let key = "";
+    let value: ContextValue | undefined;
+    while (pos < entryEnd && !bail) {
+      const t = buf[pos++] as number;
+      if (t === 10) key = ascii(buf);
+      else if (t === 18) value = contextValueOf(buf, submessageEnd(buf, entryEnd));
+      else bail = true;
+    }
+    if (pos !== entryEnd) bail = true;
+    if (value !== undefined) context[key] = value;
+  }
+  return context;
+}
+
 /** One AuthorizeRequest from `pos` to `end`, as ts-proto builds it (same fields, same order). */
 function requestOf(buf: Buffer, end: number): AuthorizeRequest {
+  let contextRead = false;
   const r: AuthorizeRequest = {
     principal: undefined,
     action: "",
@@ -132,9 +226,18 @@ function requestOf(buf: Buffer, end: number): AuthorizeRequest {
   while (pos < end && !bail) {
     const tag = buf[pos++] as number;
     switch (tag) {
-      case 10:
-        r.principal = principalOf(buf, submessageEnd(buf, end));
+      case 10: {
+        const principalEnd = submessageEnd(buf, end);
+        const start = pos;
+        if (bail) break;
+        if (sharedParts === undefined) {
+          r.principal = principalOf(buf, principalEnd);
+          break;
+        }
+        lastPrincipal = sharedPart(buf, start, principalEnd, lastPrincipal, () => principalOf(buf, principalEnd));
+        r.principal = lastPrincipal.value as AuthorizeRequest["principal"];
         break;
+      }
       case 18:
         r.action = ascii(buf);
         break;
@@ -145,17 +248,22 @@ function requestOf(buf: Buffer, end: number): AuthorizeRequest {
         r.resourceAccount = ascii(buf);
         break;
       case 42: {
-        const entryEnd = submessageEnd(buf, end);
-        let key = "";
-        let value: ContextValue | undefined;
-        while (pos < entryEnd && !bail) {
-          const t = buf[pos++] as number;
-          if (t === 10) key = ascii(buf);
-          else if (t === 18) value = contextValueOf(buf, submessageEnd(buf, entryEnd));
-          else bail = true;
+        // The context's entries are taken as one run (clients write a map's entries together): a
+        // second run in one request is left to ts-proto, which merges it into the first.
+        if (contextRead) {
+          bail = true;
+          break;
         }
-        if (pos !== entryEnd) bail = true;
-        if (value !== undefined) r.context[key] = value;
+        contextRead = true;
+        const runStart = pos - 1;
+        const runEnd = contextRunEnd(buf, runStart, end);
+        if (bail) break;
+        if (sharedParts === undefined) {
+          r.context = contextOf(buf, runStart, runEnd);
+          break;
+        }
+        lastContext = sharedPart(buf, runStart, runEnd, lastContext, () => contextOf(buf, runStart, runEnd));
+        r.context = lastContext.value as AuthorizeRequest["context"];
         break;
       }
       case 50:
@@ -207,14 +315,23 @@ export function decodeBatchAuthorizeRequest(bytes: Uint8Array): BatchAuthorizeRe
   const buf = asBuffer(bytes);
   bail = false;
   pos = 0;
+  sharedParts = new Map();
+  lastPrincipal = undefined;
+  lastContext = undefined;
   const requests: AuthorizeRequest[] = [];
-  while (pos < buf.length && !bail) {
-    if (buf[pos++] !== 10) {
-      bail = true;
-      break;
+  try {
+    while (pos < buf.length && !bail) {
+      if (buf[pos++] !== 10) {
+        bail = true;
+        break;
+      }
+      const end = submessageEnd(buf, buf.length);
+      if (!bail) requests.push(requestOf(buf, end));
     }
-    const end = submessageEnd(buf, buf.length);
-    if (!bail) requests.push(requestOf(buf, end));
+  } finally {
+    sharedParts = undefined;
+    lastPrincipal = undefined;
+    lastContext = undefined;
   }
   return bail ? BatchAuthorizeRequest.decode(bytes) : { requests };
 }
@@ -244,6 +361,10 @@ function asciiLength(s: string): number {
   return s.length;
 }
 
+/** The evaluatedAt last sized, and its field's bytes (tag, length, body). */
+let sizedAt: AuthorizeResponse["evaluatedAt"];
+let sizedAtBytes = 0;
+
 /** The body size of a response the fast path encodes, or -1 to leave it to ts-proto. */
 function responseSize(r: AuthorizeResponse): number {
   if (r.error !== undefined || r.decision < 0 || r.decision > 127) return -1;
@@ -254,12 +375,17 @@ function responseSize(r: AuthorizeResponse): number {
   if (explanation > 0) size += 1 + varintSize(explanation) + explanation;
   const at = r.evaluatedAt;
   if (at !== undefined) {
-    const account = asciiLength(at.accountId);
-    if (account < 0 || !Number.isSafeInteger(at.revision) || at.revision < 0) return -1;
-    let inner = 0;
-    if (account > 0) inner += 1 + varintSize(account) + account;
-    if (at.revision !== 0) inner += 1 + varintSize(at.revision);
-    size += 1 + varintSize(inner) + inner;
+    // A batch's answers usually share one evaluatedAt object (see the decider server): sized once.
+    if (at !== sizedAt) {
+      const account = asciiLength(at.accountId);
+      if (account < 0 || !Number.isSafeInteger(at.revision) || at.revision < 0) return -1;
+      let inner = 0;
+      if (account > 0) inner += 1 + varintSize(account) + account;
+      if (at.revision !== 0) inner += 1 + varintSize(at.revision);
+      sizedAt = at;
+      sizedAtBytes = 1 + varintSize(inner) + inner;
+    }
+    size += sizedAtBytes;
   }
   if (correlation > 0) size += 1 + varintSize(correlation) + correlation;
   return size;
@@ -296,6 +422,7 @@ function writeResponse(out: Buffer, at: number, r: AuthorizeResponse): number {
 
 /** Encodes an AuthorizeResponse to the bytes `AuthorizeResponse.encode` writes. */
 export function encodeAuthorizeResponse(r: AuthorizeResponse): Buffer {
+  sizedAt = undefined;
   const size = responseSize(r);
   if (size < 0) return Buffer.from(AuthorizeResponse.encode(r).finish());
   const out = Buffer.allocUnsafe(size);
@@ -306,6 +433,7 @@ export function encodeAuthorizeResponse(r: AuthorizeResponse): Buffer {
 /** Encodes a BatchAuthorizeResponse to the bytes `BatchAuthorizeResponse.encode` writes. */
 export function encodeBatchAuthorizeResponse(batch: BatchAuthorizeResponse): Buffer {
   const { responses } = batch;
+  sizedAt = undefined;
   const sizes = new Int32Array(responses.length);
   let total = 0;
   for (let i = 0; i < responses.length; i++) {

@@ -137,6 +137,10 @@ describe("BatchAuthorizePrincipal (real Redis, gRPC)", () => {
         tags: [{ key: "team", value: "red" }],
         attachedPolicies: [{ policyId: p.id, policyArn: p.state.arn }],
       }),
+      user("bob", {
+        tags: [{ key: "team", value: "blue" }],
+        attachedPolicies: [{ policyId: p.id, policyArn: p.state.arn }],
+      }),
     );
   });
   afterAll(async () => {
@@ -238,6 +242,120 @@ describe("BatchAuthorizePrincipal (real Redis, gRPC)", () => {
       status.INVALID_ARGUMENT,
       status.NOT_FOUND,
     ]);
+  });
+
+  it("BatchAuthorize answers checks sharing principals and contexts exactly as each check alone, errors in place", async () => {
+    // Principals and contexts repeated across the batch in no order (what the decider groups), a
+    // context setting a key the region fills, a context value without a value, per-check errors.
+    const withReserved = { ...contexts[1], "aws:userid": { kind: { $case: "stringValue" as const, value: "x" } } };
+    const noValue = { "aws:SourceIp": { kind: undefined } };
+    const pool = [...contexts, withReserved, noValue];
+    const principals = ["ann", "bob", "nobody"];
+    // Every principal × context × check, in an order that interleaves them (37 is prime to 150).
+    const all = principals.length * pool.length * checks.length;
+    const contextIndex = (i: number) => Math.floor(((i * 37) % all) / principals.length) % pool.length;
+    const requests: AuthorizeRequest[] = Array.from({ length: all }, (_, i) => {
+      const k = (i * 37) % all;
+      return {
+        ...expanded(
+          BatchAuthorizePrincipalRequest.fromPartial({
+            principal: { kind: { $case: "arn", value: arnOf("user", principals[k % principals.length] as string) } },
+            context: pool[Math.floor(k / principals.length) % pool.length] as Record<string, ContextValue>,
+            checks: [checks[Math.floor(k / (principals.length * pool.length))] as PrincipalCheck],
+          }),
+        )[0],
+        correlationId: `c${i}`,
+      } as AuthorizeRequest;
+    });
+    // Once to compile every principal into the L1 (a miss is answered after a Redis read, alone),
+    // then again: answered from memory, with what the checks share done once.
+    await general(requests);
+    const together = await general(requests);
+    const alone = await Promise.all(requests.map((r) => general([r])));
+    expect(together.responses).toEqual(alone.map((a) => a.responses[0]));
+    // The mix covers answers and errors of each kind.
+    const outcomes = new Set(together.responses.map((r) => r.error?.code ?? `d${r.decision}`));
+    expect(outcomes).toEqual(
+      new Set([
+        `d${Decision.DECISION_ALLOW}`,
+        `d${Decision.DECISION_EXPLICIT_DENY}`,
+        `d${Decision.DECISION_IMPLICIT_DENY}`,
+        status.INVALID_ARGUMENT,
+        status.NOT_FOUND,
+      ]),
+    );
+    expect(together.responses.filter((r) => r.error?.message.includes("aws:userid")).length).toBeGreaterThan(0);
+    // ann and bob differ only by their tag: the sqs check in 10.x tells them apart.
+    const sqs = (name: string) =>
+      together.responses.filter(
+        (r, i) =>
+          requests[i]?.principal?.kind?.value === arnOf("user", name) &&
+          requests[i]?.action === "sqs:SendMessage" &&
+          contextIndex(i) === 1 &&
+          r.error === undefined,
+      );
+    expect(sqs("ann").map((r) => r.decision)).toContain(Decision.DECISION_ALLOW);
+    expect(sqs("bob").map((r) => r.decision)).toContain(Decision.DECISION_IMPLICIT_DENY);
+  });
+
+  it("BatchAuthorize: aws:CurrentTime and aws:EpochTime are each check's own, with a context shared by the batch", async () => {
+    // A clock that moves one second on every reading: the checks of one batch see different times.
+    let at = Date.UTC(2030, 0, 1);
+    const ticking = await startDeciderServer({
+      view,
+      subscriber: testRedis(),
+      listen: { host: "127.0.0.1", port: 0 },
+      region: "eu-west-1",
+      l1MaxBytes: 1 << 20,
+      logger: pino({ level: "silent" }),
+      clock: {
+        now: () => {
+          at += 1000;
+          return at;
+        },
+      },
+    });
+    const c = new AuthorizerServiceClient(`127.0.0.1:${ticking.port}`, credentials.createInsecure());
+    try {
+      const until = Math.floor(at / 1000) + 20;
+      // Cross-account: the identity allows s3:* on data/*, the other account's policy only until then.
+      const request = {
+        principal: { kind: { $case: "arn" as const, value: arnOf("user", "ann") } },
+        action: "s3:GetObject",
+        resource: "arn:aws:s3:::data/x",
+        resourceAccount: "999988887777",
+        resourcePolicy: doc([
+          {
+            Effect: "Allow",
+            Principal: { AWS: arnOf("user", "ann") },
+            Action: "s3:GetObject",
+            Resource: "*",
+            Condition: { NumericLessThan: { "aws:EpochTime": String(until) } },
+          },
+        ]),
+        context: contexts[1],
+      };
+      // The principal compiled first, so that the batch is answered from memory, sharing its context.
+      await new Promise((resolve, reject) =>
+        c.batchAuthorize(BatchAuthorizeRequest.fromPartial({ requests: [request] }), (err, res) =>
+          err === null ? resolve(res) : reject(err),
+        ),
+      );
+      const out = await new Promise<BatchAuthorizeResponse>((resolve, reject) =>
+        c.batchAuthorize(
+          BatchAuthorizeRequest.fromPartial({ requests: Array.from({ length: 40 }, () => request) }),
+          (err, res) => (err === null ? resolve(res) : reject(err)),
+        ),
+      );
+      const decisions = out.responses.map((r) => r.decision);
+      const firstDeny = decisions.indexOf(Decision.DECISION_IMPLICIT_DENY);
+      expect(firstDeny).toBeGreaterThan(0);
+      expect(decisions.slice(0, firstDeny).every((d) => d === Decision.DECISION_ALLOW)).toBe(true);
+      expect(decisions.slice(firstDeny).every((d) => d === Decision.DECISION_IMPLICIT_DENY)).toBe(true);
+    } finally {
+      c.close();
+      await ticking.close();
+    }
   });
 
   it("waits for min_revision like BatchAuthorize, and answers at the revision applied", async () => {

@@ -38,7 +38,7 @@ import {
   encodeBatchAuthorizeResponse,
 } from "./authorize-codec.ts";
 import { sampleAuthorize } from "./authorize-sampling.ts";
-import { createDecider, type Decider, type DecisionRequest, type DecisionResult } from "./decider.ts";
+import { type BatchScope, createDecider, type Decider, type DecisionRequest, type DecisionResult } from "./decider.ts";
 import type { RegionAuditSink, RegionAuditStats } from "./region-audit-sink.ts";
 import {
   type AuthenticatedPrincipal,
@@ -144,29 +144,64 @@ function contextOf(context: Readonly<Record<string, ContextValue>>): Record<stri
   return out;
 }
 
-function toDecisionRequest(r: AuthorizeRequest, deadlineMs: number, field: string): DecisionRequest {
+/**
+ * Within one batch: the principals and contexts already converted, by the decoded objects (the
+ * batch decoder gives equal ones the same object), so that the decider sees them shared too.
+ */
+interface BatchConversions {
+  readonly arns: Map<object, DecisionRequest["principal"]>;
+  readonly contexts: Map<object, Record<string, PolicyContextValue>>;
+}
+
+/** The caller's context, checked (at most 256 keys, each with a value) and converted. */
+function checkedContextOf(
+  context: Readonly<Record<string, ContextValue>>,
+  field: () => string,
+  batch?: BatchConversions,
+): Record<string, PolicyContextValue> {
+  const known = batch?.contexts.get(context);
+  if (known !== undefined) return known;
+  let keys = 0;
+  for (const _ in context) keys++;
+  if (keys > 256) {
+    throw new IamError("InvalidInput", `context has ${keys} keys, at most 256`, { field: `${field()}context` });
+  }
+  const converted = contextOf(context);
+  batch?.contexts.set(context, converted);
+  return converted;
+}
+
+function toDecisionRequest(
+  r: AuthorizeRequest,
+  deadlineMs: number,
+  field: () => string,
+  batch?: BatchConversions,
+): DecisionRequest {
   const p = r.principal?.kind;
   if (p === undefined)
-    throw new IamError("InvalidInput", `${field}principal is required`, { field: `${field}principal` });
-  let keys = 0;
-  for (const _ in r.context) keys++;
-  if (keys > 256) {
-    throw new IamError("InvalidInput", `context has ${keys} keys, at most 256`, { field: `${field}context` });
+    throw new IamError("InvalidInput", `${field()}principal is required`, { field: `${field()}principal` });
+  let principal: DecisionRequest["principal"] | undefined;
+  if (p.$case === "arn") {
+    principal = batch?.arns.get(p);
+    if (principal === undefined) {
+      principal = { kind: "arn", arn: p.value };
+      batch?.arns.set(p, principal);
+    }
+  } else {
+    principal = {
+      kind: "access-key",
+      accessKeyId: p.value,
+      ...(r.sessionToken === "" ? {} : { sessionToken: r.sessionToken }),
+    };
   }
+  const context = checkedContextOf(r.context, field, batch);
   // One object of one shape, absent fields undefined (no spreads of temporary objects per call).
   return {
-    principal:
-      p.$case === "arn"
-        ? { kind: "arn", arn: p.value }
-        : {
-            kind: "access-key",
-            accessKeyId: p.value,
-            ...(r.sessionToken === "" ? {} : { sessionToken: r.sessionToken }),
-          },
+    principal,
     action: r.action,
     resource: r.resource,
     resourceAccount: r.resourceAccount === "" ? undefined : r.resourceAccount,
-    context: contextOf(r.context),
+    context,
     resourcePolicy: r.resourcePolicy === "" ? undefined : r.resourcePolicy,
     minRevision:
       r.minRevision === undefined || r.minRevision.revision === 0
@@ -177,6 +212,8 @@ function toDecisionRequest(r: AuthorizeRequest, deadlineMs: number, field: strin
     deadlineMs,
   };
 }
+
+const NO_PREFIX = () => "";
 
 function deadlineOf(call: ServerUnaryCall<unknown, unknown>): number {
   const d = call.getDeadline();
@@ -398,12 +435,19 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
           ...(options.audit === undefined ? {} : { onKeyUse: options.audit.keyUse }),
         });
 
-  const responseOf = (r: { readonly correlationId: string }, d: DecisionResult): AuthorizeResponse => ({
-    decision: DECISIONS[d.result.decision],
-    explanationJson: d.result.explanation === undefined ? "" : JSON.stringify(d.result.explanation),
-    evaluatedAt: { accountId: d.accountId, revision: d.revision },
-    correlationId: r.correlationId,
-  });
+  /** The last evaluatedAt made: the next answer at the same account and revision shares it (a batch's usually do). */
+  let lastAt: { accountId: string; revision: number } = { accountId: "", revision: -1 };
+  const responseOf = (r: { readonly correlationId: string }, d: DecisionResult): AuthorizeResponse => {
+    if (lastAt.accountId !== d.accountId || lastAt.revision !== d.revision) {
+      lastAt = { accountId: d.accountId, revision: d.revision };
+    }
+    return {
+      decision: DECISIONS[d.result.decision],
+      explanationJson: d.result.explanation === undefined ? "" : JSON.stringify(d.result.explanation),
+      evaluatedAt: lastAt,
+      correlationId: r.correlationId,
+    };
+  };
   /**
    * The answer to one check: at once when the decider has all it needs in memory (no promise, no
    * microtask: the common case), else once it waited or read Redis. Bad input throws.
@@ -411,10 +455,11 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
   const answer = (
     r: AuthorizeRequest,
     deadlineMs: number,
-    field: string,
+    field: () => string,
+    batch?: { readonly conversions: BatchConversions; readonly scope: BatchScope },
   ): AuthorizeResponse | Promise<AuthorizeResponse> => {
-    const request = toDecisionRequest(r, deadlineMs, field);
-    const now = decider.tryDecide(request);
+    const request = toDecisionRequest(r, deadlineMs, field, batch?.conversions);
+    const now = decider.tryDecide(request, batch?.scope);
     if (now !== undefined) return responseOf(r, now);
     return decider.decide(request).then((d) => responseOf(r, d));
   };
@@ -440,7 +485,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
     authorize: (call, callback) => {
       let answered: AuthorizeResponse | Promise<AuthorizeResponse>;
       try {
-        answered = answer(call.request, deadlineOf(call), "");
+        answered = answer(call.request, deadlineOf(call), NO_PREFIX);
       } catch (e) {
         callback(toServiceError(e, "Authorize", logger), null);
         return;
@@ -462,10 +507,16 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
       const deadlineMs = deadlineOf(call);
       const responses: (AuthorizeResponse | Promise<AuthorizeResponse>)[] = new Array(r.requests.length);
       let waiting = false;
+      // What checks share (a principal, a context) is converted, checked and looked up once: the
+      // loop is synchronous, so the decider's state cannot change between its checks.
+      const batch = {
+        conversions: { arns: new Map(), contexts: new Map() },
+        scope: decider.batchScope(),
+      };
       for (let i = 0; i < r.requests.length; i++) {
         const one = r.requests[i] as AuthorizeRequest;
         try {
-          const answered = answer(one, deadlineMs, `requests[${i}].`);
+          const answered = answer(one, deadlineMs, () => `requests[${i}].`, batch);
           if (answered instanceof Promise) {
             waiting = true;
             responses[i] = answered.catch((e: unknown) => batchError(one, i, e));
@@ -500,10 +551,11 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
           sessionToken: "",
         },
         deadlineMs,
-        "",
+        NO_PREFIX,
       );
       const responses: (AuthorizeResponse | Promise<AuthorizeResponse>)[] = new Array(r.checks.length);
       let waiting = false;
+      const scope = decider.batchScope();
       for (let i = 0; i < r.checks.length; i++) {
         const check = r.checks[i] as PrincipalCheck;
         const request: DecisionRequest = {
@@ -519,7 +571,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
           deadlineMs,
         };
         try {
-          const now = decider.tryDecide(request);
+          const now = decider.tryDecide(request, scope);
           if (now !== undefined) responses[i] = responseOf(check, now);
           else {
             waiting = true;
@@ -559,7 +611,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
           sessionToken: "",
         },
         deadlineMs,
-        "",
+        NO_PREFIX,
       );
       const simulation = {
         identityPolicies: r.extraIdentityPolicies,
@@ -614,7 +666,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
             const authorization = await answer(
               { ...check, principal: { kind: { $case: "arn", value: who.arn } } },
               deadlineMs,
-              "authorize.",
+              () => "authorize.",
             );
             return { authenticated: toAuthenticateResponse(who), authorization };
           }),

@@ -47,6 +47,30 @@ export interface DecisionRequest {
   readonly deadlineMs: number;
 }
 
+/**
+ * What the checks of one batch share, keyed by identity (a batch's decoder gives equal principals
+ * and contexts the same object): see {@link Decider.batchScope}.
+ */
+export interface BatchScope {
+  /** Caller contexts that passed {@link checkCallerContext}. */
+  readonly checkedContexts: Set<object>;
+  /** Principals looked up in the L1 (and moved up its LRU order) in this batch. */
+  readonly principals: Map<string, CompiledPrincipal>;
+  /** The resource side of `account`, `resource` (no inline or named policy, no min_revision); null when not in memory. */
+  readonly resources: Map<string, Map<string, CompiledResourcePolicy | undefined | null>>;
+  /** Per caller context, the contexts built from it (principal and resource account). */
+  readonly contexts: Map<object, BuiltContext[]>;
+}
+
+/** A context as the engine sees it: the caller's plus what the region fills. */
+interface BuiltContext {
+  readonly principal: CompiledPrincipal;
+  readonly resourceAccount: string;
+  readonly context: Record<string, ContextValue>;
+  /** The millisecond its aws:CurrentTime and aws:EpochTime are of. */
+  clockMs: number;
+}
+
 /** A decision and the revision of the principal's account it was made at. */
 export interface DecisionResult {
   readonly result: EvaluationResult;
@@ -93,7 +117,15 @@ export interface Decider {
    * already applied, the principal named by ARN); undefined when it would wait or read Redis.
    * Throws what `decide` would reject with for bad input.
    */
-  tryDecide(request: DecisionRequest): DecisionResult | undefined;
+  tryDecide(request: DecisionRequest, scope?: BatchScope): DecisionResult | undefined;
+  /**
+   * A scope for the checks of one batch, passed to {@link Decider.tryDecide}: what they share is
+   * done once (the caller context's check, the principal's lookup, the stored resource policy's
+   * lookup, the context the engine sees for one principal, context and resource account), each
+   * check still answered as alone. Use it within one synchronous pass only (nothing the decider
+   * learns from Redis can arrive in between), then drop it.
+   */
+  batchScope(): BatchScope;
   readonly cache: PrincipalCache;
   /** Principals compiled so far (single-flight: concurrent misses for one principal compile once). */
   compiles(): number;
@@ -550,10 +582,14 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
   };
 
   /** The checks every request passes before anything is read; the inline resource policy compiled. */
-  const checkRequest = (request: DecisionRequest) => {
+  const checkRequest = (request: DecisionRequest, scope?: BatchScope) => {
     if (request.action === "") throw new IamError("InvalidInput", "action is required", { field: "action" });
     if (request.resource === "") throw new IamError("InvalidInput", "resource is required", { field: "resource" });
-    checkCallerContext(request.context);
+    if (scope === undefined) checkCallerContext(request.context);
+    else if (!scope.checkedContexts.has(request.context)) {
+      checkCallerContext(request.context);
+      scope.checkedContexts.add(request.context);
+    }
     const inline = request.resourcePolicy?.trimStart().startsWith("{") === true ? request.resourcePolicy : undefined;
     const inlineResource = inline === undefined ? undefined : compileInlineResourcePolicy(inline);
     if (request.maxStalenessMs !== undefined && request.maxStalenessMs > 0) {
@@ -638,22 +674,23 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
   let clockIso = "";
   let clockEpoch = "";
 
-  /** The decision, with the keys the region fills added to the caller's context. */
-  const evaluate = (
-    request: DecisionRequest,
-    principal: CompiledPrincipal,
-    resource: CompiledResourcePolicy | undefined,
-    resourceAccount: string,
-    accountId: string,
-    revision: number,
-    session?: SessionClaims,
-  ): DecisionResult => {
-    const at = now();
+  /** Sets aws:CurrentTime and aws:EpochTime of `at` (formatted once per millisecond). */
+  const tick = (at: number) => {
     if (at !== clockMs) {
       clockMs = at;
       clockIso = new Date(at).toISOString();
       clockEpoch = String(Math.floor(at / 1000));
     }
+  };
+
+  /** The caller's context with the keys the region fills added. */
+  const contextOf = (
+    request: DecisionRequest,
+    principal: CompiledPrincipal,
+    resourceAccount: string,
+    at: number,
+    session?: SessionClaims,
+  ): Record<string, ContextValue> => {
     const context: Record<string, ContextValue> = { ...request.context };
     for (const [key, value] of keysOf(principal)) context[key] = value;
     if (session !== undefined) {
@@ -675,6 +712,57 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     context["aws:EpochTime"] = clockEpoch;
     context["aws:RequestedRegion"] = region;
     context["aws:ResourceAccount"] = resourceAccount;
+    return context;
+  };
+
+  /**
+   * The context of a batch's check without a session or an MFA time: built once per caller context,
+   * principal and resource account in the batch, its clock keys brought up to `clockMs` (as
+   * {@link contextOf} would build them now). Not for `explain` (the explanation may keep it).
+   */
+  const sharedContextOf = (
+    scope: BatchScope,
+    request: DecisionRequest,
+    principal: CompiledPrincipal,
+    resourceAccount: string,
+    at: number,
+  ): Record<string, ContextValue> => {
+    let built = scope.contexts.get(request.context);
+    if (built === undefined) {
+      built = [];
+      scope.contexts.set(request.context, built);
+    }
+    for (const b of built) {
+      if (b.principal !== principal || b.resourceAccount !== resourceAccount) continue;
+      if (b.clockMs !== clockMs) {
+        b.context["aws:CurrentTime"] = clockIso;
+        b.context["aws:EpochTime"] = clockEpoch;
+        b.clockMs = clockMs;
+      }
+      return b.context;
+    }
+    const context = contextOf(request, principal, resourceAccount, at);
+    if (built.length < 64) built.push({ principal, resourceAccount, context, clockMs });
+    return context;
+  };
+
+  /** The decision, with the keys the region fills added to the caller's context. */
+  const evaluate = (
+    request: DecisionRequest,
+    principal: CompiledPrincipal,
+    resource: CompiledResourcePolicy | undefined,
+    resourceAccount: string,
+    accountId: string,
+    revision: number,
+    session?: SessionClaims,
+    scope?: BatchScope,
+  ): DecisionResult => {
+    const at = now();
+    tick(at);
+    const context =
+      scope === undefined || session !== undefined || request.mfaAuthTimeMs !== undefined || request.explain
+        ? contextOf(request, principal, resourceAccount, at, session)
+        : sharedContextOf(scope, request, principal, resourceAccount, at);
     const result = evaluateCompiled(
       principal.identity,
       resource,
@@ -757,8 +845,14 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       }
       return evaluate(request, principal, resource, resourceAccount, accountId, revision, session);
     },
-    tryDecide(request) {
-      const { inline, inlineResource } = checkRequest(request);
+    batchScope: () => ({
+      checkedContexts: new Set(),
+      principals: new Map(),
+      resources: new Map(),
+      contexts: new Map(),
+    }),
+    tryDecide(request, scope) {
+      const { inline, inlineResource } = checkRequest(request, scope);
       if (
         request.principal.kind !== "arn" ||
         request.simulation !== undefined ||
@@ -779,28 +873,62 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       const accountId = principalAccount(principalArn);
       const atLeast = minRevision?.accountId === accountId ? minRevision.revision : 0;
       const applied = notified.get(accountId) ?? 0;
-      const principal = cache.peek(principalArn);
+      const seen = scope?.principals.get(principalArn);
+      const principal = seen ?? cache.peek(principalArn);
       if (principal === undefined || Math.max(principal.revision, applied) < atLeast) return undefined;
       const resourceAccount = request.resourceAccount ?? accountId;
       let resource = inlineResource;
       if (inline === undefined) {
         const named = request.resourcePolicy;
-        const atLeastThere = minRevision?.accountId === resourceAccount ? minRevision.revision : 0;
-        const current = (stored: StoredResource | undefined): stored is StoredResource =>
-          stored !== undefined && Math.max(stored.revision, notified.get(resourceAccount) ?? 0) >= atLeastThere;
-        let stored = storedResources.get(`${resourceAccount}\n${named ?? request.resource}`);
-        if (!current(stored)) return undefined;
-        // An S3 object has no policy of its own in AWS: its bucket's applies (exact ARN first).
-        const bucket = named === undefined && stored.compiled === undefined ? bucketOf(request.resource) : undefined;
-        if (bucket !== undefined) {
-          stored = storedResources.get(`${resourceAccount}\n${bucket}`);
-          if (!current(stored)) return undefined;
+        // In a batch, the common case (the policy stored for the request's resource, no
+        // min_revision) is looked up once per resource account and resource.
+        const memo =
+          scope !== undefined && named === undefined && minRevision === undefined
+            ? (scope.resources.get(resourceAccount) ??
+              scope.resources.set(resourceAccount, new Map()).get(resourceAccount))
+            : undefined;
+        const known = memo?.get(request.resource);
+        if (known === null) return undefined;
+        if (known !== undefined || memo?.has(request.resource) === true) resource = known ?? undefined;
+        else {
+          const atLeastThere = minRevision?.accountId === resourceAccount ? minRevision.revision : 0;
+          const current = (stored: StoredResource | undefined): stored is StoredResource =>
+            stored !== undefined && Math.max(stored.revision, notified.get(resourceAccount) ?? 0) >= atLeastThere;
+          let stored = storedResources.get(`${resourceAccount}\n${named ?? request.resource}`);
+          if (!current(stored)) {
+            memo?.set(request.resource, null);
+            return undefined;
+          }
+          // An S3 object has no policy of its own in AWS: its bucket's applies (exact ARN first).
+          const bucket = named === undefined && stored.compiled === undefined ? bucketOf(request.resource) : undefined;
+          if (bucket !== undefined) {
+            stored = storedResources.get(`${resourceAccount}\n${bucket}`);
+            if (!current(stored)) {
+              memo?.set(request.resource, null);
+              return undefined;
+            }
+          }
+          resource = storedOrRefused(stored, resourceAccount, named);
+          memo?.set(request.resource, resource);
         }
-        resource = storedOrRefused(stored, resourceAccount, named);
       }
-      // Counted and moved up the LRU as decide's lookup would; peek found it current (cached).
-      cache.get(principalArn);
-      return evaluate(request, principal, resource, resourceAccount, accountId, Math.max(principal.revision, applied));
+      // Counted and moved up the LRU as decide's lookup would (once per batch); peek found it
+      // current (cached).
+      if (seen !== undefined) cache.countHit();
+      else {
+        cache.get(principalArn);
+        scope?.principals.set(principalArn, principal);
+      }
+      return evaluate(
+        request,
+        principal,
+        resource,
+        resourceAccount,
+        accountId,
+        Math.max(principal.revision, applied),
+        undefined,
+        scope,
+      );
     },
     async close() {
       subscriber.off("message", onMessage);

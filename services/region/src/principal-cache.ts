@@ -53,6 +53,14 @@ export class PrincipalCache {
     return hit;
   }
 
+  /**
+   * Counts a hit on an entry {@link PrincipalCache.get} returned earlier in the same synchronous
+   * pass (a batch's later checks of one principal), without moving it again in the LRU order.
+   */
+  countHit(): void {
+    this.hits++;
+  }
+
   /** The cached entry for `arn`, without counting a hit or a miss or moving it in the LRU order. */
   peek(arn: string): CompiledPrincipal | undefined {
     return this.#entries.get(arn);

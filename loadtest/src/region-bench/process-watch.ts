@@ -1,0 +1,66 @@
+// What stalls a process of the region bench while a window is measured: its event loop's delay
+// (perf_hooks.monitorEventLoopDelay, 1 ms resolution) and its garbage collections (a
+// PerformanceObserver of "gc" entries: count, total and longest pause, by kind). The decider, the
+// no-op server and each load-generator thread watch themselves, so an open loop's tail can be put
+// down to the server, the generator or neither (the host).
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
+
+/** One process's stalls over a window, in ms. */
+export interface ProcessStalls {
+  readonly loop_delay_p50_ms: number;
+  readonly loop_delay_p99_ms: number;
+  readonly loop_delay_max_ms: number;
+  readonly gc_count: number;
+  readonly gc_total_ms: number;
+  readonly gc_max_ms: number;
+  /** Pauses by V8 collection kind (minor: scavenges; major: mark-compact; incremental; weak callbacks). */
+  readonly gc_by_kind: Readonly<Record<string, { count: number; total_ms: number; max_ms: number }>>;
+}
+
+const GC_KINDS: Record<number, string> = { 1: "minor", 2: "major", 4: "incremental", 8: "weakcb" };
+const round = (ms: number) => Number(ms.toFixed(2));
+
+/** Starts watching this thread's event loop and the process's collections; `stop` returns what was seen. */
+export function watchStalls(): { stop(): ProcessStalls } {
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  const byKind: Record<string, { count: number; total_ms: number; max_ms: number }> = {};
+  let count = 0;
+  let total = 0;
+  let max = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = GC_KINDS[(e as { detail?: { kind?: number } }).detail?.kind ?? 0] ?? "other";
+      const k = byKind[kind] ?? { count: 0, total_ms: 0, max_ms: 0 };
+      byKind[kind] = k;
+      k.count++;
+      k.total_ms += e.duration;
+      k.max_ms = Math.max(k.max_ms, e.duration);
+      count++;
+      total += e.duration;
+      max = Math.max(max, e.duration);
+    }
+  });
+  observer.observe({ entryTypes: ["gc"] });
+  return {
+    stop() {
+      loop.disable();
+      observer.disconnect();
+      const ms = (ns: number) => round(ns / 1e6);
+      return {
+        loop_delay_p50_ms: ms(loop.percentile(50)),
+        loop_delay_p99_ms: ms(loop.percentile(99)),
+        loop_delay_max_ms: ms(loop.max),
+        gc_count: count,
+        gc_total_ms: round(total),
+        gc_max_ms: round(max),
+        gc_by_kind: Object.fromEntries(
+          Object.entries(byKind).map(([k, v]) => [
+            k,
+            { count: v.count, total_ms: round(v.total_ms), max_ms: round(v.max_ms) },
+          ]),
+        ),
+      };
+    },
+  };
+}
