@@ -8,6 +8,7 @@ import {
   type AuthorizeRequest,
   type AuthorizeResponse,
   AuthorizerServiceClient,
+  type BatchAuthorizePrincipalRequest,
   type BatchAuthorizeResponse,
   type ContextValue,
   ControlServiceClient,
@@ -114,6 +115,29 @@ export type AuthorizeInput = PrincipalInput & {
   /** Refuse to answer from a region staler than this (milliseconds). */
   readonly maxStalenessMs?: number;
   readonly correlationId?: string;
+};
+
+/** One check of {@link AuthzClient.batchAuthorizePrincipal}: what {@link AuthorizeInput} says besides the principal and context. */
+export interface PrincipalCheckInput {
+  readonly action: string;
+  readonly resource: string;
+  /** The resource's account (default: the principal's). */
+  readonly resourceAccount?: string;
+  /** A resource policy's ARN (stored) or its JSON document. */
+  readonly resourcePolicy?: string;
+  readonly correlationId?: string;
+}
+
+/** Many checks of one principal under one request context ({@link AuthzClient.batchAuthorizePrincipal}). */
+export type BatchAuthorizePrincipalInput = ({ readonly principalArn: string } | { readonly accessKeyId: string }) & {
+  /** The request context every check is made under. */
+  readonly context?: ContextInput;
+  /** Answer at this revision of the principal's account or later (a number: of the principal's account). */
+  readonly minRevision?: Revision | number;
+  /** Refuse to answer from a region staler than this (milliseconds). */
+  readonly maxStalenessMs?: number;
+  /** At most 1,000. */
+  readonly checks: readonly PrincipalCheckInput[];
 };
 
 /** A decision, as AWS names them. */
@@ -466,18 +490,61 @@ export class AuthzClient {
       true,
       options,
     );
-    return response.responses.map((r) => {
-      if (r.error === undefined) return toResult(r);
-      const awsName = r.error.detail?.awsName || "ServiceFailure";
-      const Class = errorClassOf(awsName);
-      return new Class({
-        code: statusName(r.error.code),
-        awsName,
-        message: r.error.message,
-        field: r.error.detail?.field || undefined,
-        retriable: isRetriable(statusName(r.error.code), awsName),
+    return response.responses.map(toBatchResult);
+  }
+
+  /**
+   * Up to 1,000 checks of one principal under one request context, in one call: the region
+   * resolves the principal and its policies once for all of them, which makes this the cheapest
+   * way to ask "which of these may she do?" (a page of links, a menu, a list of resources).
+   * Answers come in check order; a check that failed alone is a {@link GatehouseError} in its
+   * place. Read-your-writes sessions add `minRevision` as {@link authorize} does.
+   *
+   * @example
+   * const [read, write, del] = await gh.authz.batchAuthorizePrincipal({
+   *   principalArn: "arn:aws:iam::111122223333:user/alice",
+   *   context: { "aws:SourceIp": "10.0.0.1" },
+   *   checks: [
+   *     { action: "s3:GetObject", resource: "arn:aws:s3:::reports/q1.csv" },
+   *     { action: "s3:PutObject", resource: "arn:aws:s3:::reports/q1.csv" },
+   *     { action: "s3:DeleteObject", resource: "arn:aws:s3:::reports/q1.csv" },
+   *   ],
+   * });
+   * if (!(read instanceof Error) && read.allowed) showDownloadLink();
+   */
+  async batchAuthorizePrincipal(
+    input: BatchAuthorizePrincipalInput,
+    options?: CallOptions,
+  ): Promise<(AuthorizeResult | GatehouseError)[]> {
+    if ("sessionToken" in input) {
+      throw new InvalidInputError({
+        code: "INVALID_ARGUMENT",
+        awsName: "InvalidInput",
+        message:
+          "batchAuthorizePrincipal: sessionToken is not taken (check a session by its role session ARN, or use batchAuthorize)",
+        field: "sessionToken",
+        retriable: false,
       });
-    });
+    }
+    const response = await this.#transport().call<BatchAuthorizeResponse>(
+      "batchAuthorizePrincipal",
+      {
+        principal: principalOf(input),
+        context: toContext(input.context),
+        minRevision: this.#gh.minRevisionFor(input, input.minRevision),
+        maxStalenessMs: input.maxStalenessMs ?? 0,
+        checks: input.checks.map((c) => ({
+          action: c.action,
+          resource: c.resource,
+          resourceAccount: c.resourceAccount ?? "",
+          resourcePolicy: c.resourcePolicy ?? "",
+          correlationId: c.correlationId ?? "",
+        })),
+      } satisfies BatchAuthorizePrincipalRequest,
+      true,
+      options,
+    );
+    return response.responses.map(toBatchResult);
   }
 
   /** The principal's policies (plus extra ones) for each action × resource, always explained. */
@@ -520,6 +587,20 @@ export class AuthzClient {
       options,
     );
   }
+}
+
+/** One answer of a batch: a result, or the error its check failed with alone. */
+function toBatchResult(r: AuthorizeResponse): AuthorizeResult | GatehouseError {
+  if (r.error === undefined) return toResult(r);
+  const awsName = r.error.detail?.awsName || "ServiceFailure";
+  const Class = errorClassOf(awsName);
+  return new Class({
+    code: statusName(r.error.code),
+    awsName,
+    message: r.error.message,
+    field: r.error.detail?.field || undefined,
+    retriable: isRetriable(statusName(r.error.code), awsName),
+  });
 }
 
 function toResult(r: AuthorizeResponse): AuthorizeResult {
