@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import type { Credentials } from "@gatehouse/auth";
-import type { Clock } from "@gatehouse/core";
 import {
   type AssumeRoleRequest,
   type AssumeRoleResponse,
@@ -11,7 +10,6 @@ import {
   type BatchAuthorizePrincipalRequest,
   type BatchAuthorizeResponse,
   type ContextValue,
-  ControlServiceClient,
   Decision,
   type GetCallerIdentityResponse,
   type GetRegionStatusResponse,
@@ -27,6 +25,7 @@ import {
   GatehouseConfigError,
   resolveClientConfig,
 } from "./client-config.ts";
+import { ClientConnections, type ConnectionOptions, type RoutedService } from "./client-connections.ts";
 import { errorClassOf, type GatehouseError, InvalidInputError, isRetriable, statusName } from "./errors.ts";
 import {
   buildRequest,
@@ -41,27 +40,17 @@ import {
   type OutputOf,
   type PagedOperationName,
 } from "./iam-operations.ts";
-import { type RetryOptions, validateRetryOptions } from "./retry.ts";
-import { type CallOptions, type ClientConstructor, Transport } from "./transport.ts";
+import type { RegionHealth } from "./region-router.ts";
+import type { CallOptions, ClientConstructor, Transport } from "./transport.ts";
 
 /** Options of {@link Gatehouse}: where, as whom, and how patiently. */
-export interface GatehouseOptions extends ClientConfigOptions {
-  /** Each call's budget in milliseconds, retries included (default 10,000). */
-  readonly timeoutMs?: number;
-  readonly retry?: RetryOptions;
+export interface GatehouseOptions extends ClientConfigOptions, ConnectionOptions {
   /**
    * Read your own writes: checks and simulations carry the highest revision this client's writes
    * returned for the principal's account as `min_revision`, so a region answers only once it has
    * applied them. {@link Gatehouse.session} gives a client with this on.
    */
   readonly readYourWrites?: boolean;
-  /**
-   * The region IAM calls are signed for (default `us-east-1`): the control plane's
-   * `GATEHOUSE_REGION`, which it verifies signatures against.
-   */
-  readonly iamSigningRegion?: string;
-  /** The clock requests are signed with (tests). */
-  readonly clock?: Clock;
 }
 
 /** Each IAM operation as a method: `(input, options) => Promise<response>`. */
@@ -238,14 +227,14 @@ export class Gatehouse {
   readonly authz: AuthzClient;
   readonly sts: StsClient;
   readonly #options: GatehouseOptions;
-  readonly #shared: SharedState;
+  readonly #shared: ClientConnections;
   readonly #revisions = new Map<string, number>();
   readonly #readYourWrites: boolean;
 
-  constructor(options: GatehouseOptions = {}, shared?: SharedState) {
+  constructor(options: GatehouseOptions = {}, shared?: ClientConnections) {
     this.#options = options;
     this.config = shared?.config ?? resolveClientConfig(options);
-    this.#shared = shared ?? new SharedState(this.config, options);
+    this.#shared = shared ?? new ClientConnections(this.config, options);
     this.#readYourWrites = options.readYourWrites ?? false;
     this.iam = this.#makeIam();
     this.authz = new AuthzClient(this);
@@ -263,6 +252,33 @@ export class Gatehouse {
   /** The highest revision this client's writes returned for an account (0 when none). */
   lastRevision(accountId: string): number {
     return this.#revisions.get(accountId) ?? 0;
+  }
+
+  /**
+   * The credentials the next call is signed with: for an assumed-role profile, AssumeRole's
+   * temporary ones, fetched at first use and refreshed before they expire.
+   *
+   * @example
+   * const { accessKeyId, sessionToken } = await new Gatehouse({ profile: "deployer" }).credentials();
+   */
+  async credentials(): Promise<Credentials> {
+    const provider = this.#shared.credentials;
+    if (provider === undefined) {
+      throw new GatehouseConfigError(
+        "no credentials: none were given, GATEHOUSE_ACCESS_KEY_ID / GATEHOUSE_SECRET_ACCESS_KEY are unset, and the profile has no keys",
+        "run `gatehouse configure`, set GATEHOUSE_PROFILE, or pass credentials",
+      );
+    }
+    return provider();
+  }
+
+  /**
+   * The regions checks and STS calls go to, in the order the next call tries them, with what
+   * the router measured (`nearest`: round-trip times) and which it demoted after a failure.
+   */
+  regionHealth(): RegionHealth[] {
+    const byRegion = new Map(this.#shared.router.health().map((h) => [h.region, h]));
+    return this.#shared.router.order().map((r) => byRegion.get(r) as RegionHealth);
   }
 
   /** Closes every connection (of this client and its sessions). */
@@ -294,9 +310,14 @@ export class Gatehouse {
     return revision === 0 ? undefined : { accountId: account, revision };
   }
 
-  /** @internal */
+  /** @internal One region's endpoints (region status). */
   regionTransport<C extends ClientConstructor>(service: C, region?: string): Transport {
     return this.#shared.region(service, region);
+  }
+
+  /** @internal Whichever region the router picks (checks, STS). */
+  routed<C extends ClientConstructor>(service: C): RoutedService {
+    return this.#shared.routed(service);
   }
 
   #makeIam(): IamClient {
@@ -353,82 +374,6 @@ export class Gatehouse {
   }
 }
 
-/** The region IAM (control-plane) calls are signed for, as AWS signs its global IAM endpoint's. */
-export const IAM_SIGNING_REGION = "us-east-1";
-
-/** Connections shared by a client and its sessions. */
-class SharedState {
-  readonly #config: ClientConfig;
-  readonly #options: GatehouseOptions;
-  #control: Transport | undefined;
-  readonly #regions = new Map<string, Transport>();
-  readonly #credentials: () => Credentials | undefined;
-
-  constructor(config: ClientConfig, options: GatehouseOptions) {
-    this.#config = config;
-    this.#options = options;
-    this.#credentials = () => config.credentials;
-  }
-
-  get config(): ClientConfig {
-    return this.#config;
-  }
-
-  #transport(service: ClientConstructor, endpoints: readonly string[], signingRegion: string): Transport {
-    return new Transport({
-      service,
-      endpoints,
-      credentials: this.#credentials,
-      signingRegion,
-      // The region verifies STS calls as AWS STS does: scoped to the signing name `sts`.
-      ...((service as unknown) === StsServiceClient ? { signingService: "sts" } : {}),
-      retry: validateRetryOptions(this.#options.retry),
-      timeoutMs: this.#options.timeoutMs ?? 10_000,
-      ...(this.#options.clock === undefined ? {} : { clock: this.#options.clock }),
-    });
-  }
-
-  control(): Transport {
-    // IAM is global: like AWS's, its calls are signed for us-east-1 whatever the client's region.
-    this.#control ??= this.#transport(
-      ControlServiceClient as unknown as ClientConstructor,
-      [this.#config.controlPlane],
-      this.#options.iamSigningRegion ?? IAM_SIGNING_REGION,
-    );
-    return this.#control;
-  }
-
-  region(service: ClientConstructor, region = this.#config.region): Transport {
-    if (region === undefined) {
-      throw new GatehouseConfigError(
-        "no region: checks, region status and STS go to a region, and none is configured",
-        "pass { region }, set GATEHOUSE_REGION, or set region in the profile (`gatehouse configure --region us-east-1`)",
-      );
-    }
-    const endpoints = this.#config.regions[region];
-    if (endpoints === undefined || endpoints.length === 0) {
-      const known = Object.keys(this.#config.regions);
-      throw new GatehouseConfigError(
-        `no endpoint is configured for the region ${region}`,
-        `set endpoint_${region} = host:port[,host:port…] in the profile, or pass endpoints.regions["${region}"]${known.length > 0 ? `; configured regions: ${known.join(", ")}` : ""}`,
-      );
-    }
-    const key = `${region} ${service.name}`;
-    let t = this.#regions.get(key);
-    if (t === undefined) {
-      t = this.#transport(service, endpoints, region);
-      this.#regions.set(key, t);
-    }
-    return t;
-  }
-
-  close(): void {
-    this.#control?.close();
-    for (const t of this.#regions.values()) t.close();
-    this.#regions.clear();
-  }
-}
-
 function principalOf(p: PrincipalInput): AuthorizeRequest["principal"] {
   return "principalArn" in p
     ? { kind: { $case: "arn", value: p.principalArn } }
@@ -449,8 +394,8 @@ export class AuthzClient {
     this.#gh = gh;
   }
 
-  #transport(region?: string): Transport {
-    return this.#gh.regionTransport(AuthorizerServiceClient as unknown as ClientConstructor, region);
+  #routed(): RoutedService {
+    return this.#gh.routed(AuthorizerServiceClient as unknown as ClientConstructor);
   }
 
   #request(input: AuthorizeInput): AuthorizeRequest {
@@ -472,7 +417,7 @@ export class AuthzClient {
 
   /** May the principal do `action` on `resource`? */
   async authorize(input: AuthorizeInput, options?: CallOptions): Promise<AuthorizeResult> {
-    const response = await this.#transport().call<AuthorizeResponse>("authorize", this.#request(input), true, options);
+    const response = await this.#routed().call<AuthorizeResponse>("authorize", this.#request(input), true, options);
     return toResult(response);
   }
 
@@ -484,7 +429,7 @@ export class AuthzClient {
     inputs: readonly AuthorizeInput[],
     options?: CallOptions,
   ): Promise<(AuthorizeResult | GatehouseError)[]> {
-    const response = await this.#transport().call<BatchAuthorizeResponse>(
+    const response = await this.#routed().call<BatchAuthorizeResponse>(
       "batchAuthorize",
       { requests: inputs.map((i) => this.#request(i)) },
       true,
@@ -526,7 +471,7 @@ export class AuthzClient {
         retriable: false,
       });
     }
-    const response = await this.#transport().call<BatchAuthorizeResponse>(
+    const response = await this.#routed().call<BatchAuthorizeResponse>(
       "batchAuthorizePrincipal",
       {
         principal: principalOf(input),
@@ -549,7 +494,7 @@ export class AuthzClient {
 
   /** The principal's policies (plus extra ones) for each action × resource, always explained. */
   async simulate(input: SimulateInput, options?: CallOptions): Promise<SimulateResult[]> {
-    const response = await this.#transport().call<SimulateResponse>(
+    const response = await this.#routed().call<SimulateResponse>(
       "simulate",
       {
         principal: principalOf(input),
@@ -580,12 +525,14 @@ export class AuthzClient {
     input: { region?: string; pageSize?: number; pageToken?: string } = {},
     options?: CallOptions,
   ): Promise<GetRegionStatusResponse> {
-    return this.#transport(input.region).call<GetRegionStatusResponse>(
-      "getRegionStatus",
-      { pageSize: input.pageSize ?? 0, pageToken: input.pageToken ?? "" },
-      true,
-      options,
-    );
+    return this.#gh
+      .regionTransport(AuthorizerServiceClient as unknown as ClientConstructor, input.region)
+      .call<GetRegionStatusResponse>(
+        "getRegionStatus",
+        { pageSize: input.pageSize ?? 0, pageToken: input.pageToken ?? "" },
+        true,
+        options,
+      );
   }
 }
 
@@ -626,9 +573,7 @@ export class StsClient {
   }
 
   #call<T>(method: string, request: unknown, options?: CallOptions): Promise<T> {
-    return this.#gh
-      .regionTransport(StsServiceClient as unknown as ClientConstructor)
-      .call<T>(method, request, true, options);
+    return this.#gh.routed(StsServiceClient as unknown as ClientConstructor).call<T>(method, request, true, options);
   }
 
   /** Temporary credentials of a role session. */

@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   EntityAlreadyExistsError,
   Gatehouse,
-  GatehouseConfigError,
   GatehouseError,
   InvalidInputError,
   MalformedPolicyDocumentError,
@@ -242,10 +241,11 @@ describe("@gatehouse/sdk against a live control plane and region", () => {
     expect(err).toMatchObject({ awsName: "RequestExpired", code: "UNAUTHENTICATED", retriable: false });
   });
 
-  it("refuses unknown profiles and assumed-role profiles with a hint", () => {
+  it("refuses unknown profiles with a hint; takes a role profile as one (assume-role.int.test.ts uses them)", () => {
     expect(() => new Gatehouse({ profile: "nope", env: { GATEHOUSE_CONFIG_DIR: dir } })).toThrow(
       expect.objectContaining({ hint: expect.stringContaining("known profiles: demo, sts") }),
     );
-    expect(() => new Gatehouse({ profile: "sts", env: { GATEHOUSE_CONFIG_DIR: dir } })).toThrow(GatehouseConfigError);
+    const role = client({ profile: "sts", env: { GATEHOUSE_CONFIG_DIR: dir } });
+    expect(role.config.credentialSource).toMatchObject({ kind: "assume-role", profile: "sts" });
   });
 });
