@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { loadControlPlaneConfig, startControlPlane } from "@gatehouse/control-plane";
+import { createHealthClient } from "@gatehouse/lifecycle";
 import { loadRegionConfig, startRegion } from "@gatehouse/region";
 import { createTestKeyPrefix, createTestSchema, createTestTopic, regionRedis, testInfra } from "@gatehouse/testkit";
 import { pino } from "pino";
@@ -82,11 +83,30 @@ function spawnRegion(env: Record<string, string>): Promise<{ child: ChildProcess
   });
 }
 
+/** The readiness name a region's deciders report (SERVING once caught up with the change topic). */
+const DECIDER_READINESS = "gatehouse.v1.AuthorizerService";
+
+/** Waits until the decider at `address` reports SERVING: it has caught up with the change topic. */
+async function waitServing(address: string, timeoutMs = 60_000): Promise<void> {
+  const health = createHealthClient(address);
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const status = await health.check(DECIDER_READINESS, 2_000).catch(() => "UNKNOWN");
+      if (status === "SERVING") return;
+      if (Date.now() > deadline) throw new Error(`the decider at ${address} is still ${status} after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    health.close();
+  }
+}
+
 /**
  * Starts a control plane (own Postgres schema and Kafka topic) and regions (own Redis key prefix
  * and consumer group each) on port 0, all sharing one at-rest key so regions open what the
  * control plane sealed (access-key secrets, the STS key set). `prefix` names the schema, topic
- * and keys. Only valid inside an integration test (it reads the testkit's infrastructure).
+ * and keys; it resolves once every decider reports SERVING. Only valid inside an integration test (it reads the testkit's infrastructure).
  *
  * @example
  * const stack = await startLiveStack("sdk", { regions: ["us-east-1", "eu-west-1"], processes: true });
@@ -166,6 +186,8 @@ export async function startLiveStack(prefix: string, options: LiveStackOptions =
         regions.push({ name, decider: `127.0.0.1:${region.decider?.port}`, kill });
       }
     }
+    // Ready means serving: every decider has caught up with the change topic.
+    await Promise.all(regions.map((r) => waitServing(r.decider)));
     const first = regions[0] as LiveRegion;
     return {
       controlPlane: `127.0.0.1:${cp.port}`,

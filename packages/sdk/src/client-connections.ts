@@ -74,7 +74,8 @@ export class ClientConnections {
   readonly config: ClientConfig;
   readonly #options: ConnectionOptions;
   #control: Transport | undefined;
-  readonly #transports = new Map<string, Transport>();
+  /** Per service constructor (their `name`s are all alike), per region and credentials. */
+  readonly #transports = new Map<ClientConstructor, Map<string, Transport>>();
   readonly #router: RegionRouter;
   readonly #provider: CredentialProvider | undefined;
 
@@ -232,11 +233,16 @@ export class ClientConnections {
         `set endpoint_${region} = host:port[,host:port…] in the profile, or pass endpoints.regions["${region}"]${known.length > 0 ? `; configured regions: ${known.join(", ")}` : ""}`,
       );
     }
-    const key = `${region} ${service.name} ${credentials.key}`;
-    let t = this.#transports.get(key);
+    let byKey = this.#transports.get(service);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.#transports.set(service, byKey);
+    }
+    const key = `${region} ${credentials.key}`;
+    let t = byKey.get(key);
     if (t === undefined) {
       t = this.#transport(service, endpoints, region, credentials.provider);
-      this.#transports.set(key, t);
+      byKey.set(key, t);
     }
     return t;
   }
@@ -263,7 +269,7 @@ export class ClientConnections {
   /** Closes every connection and stops probing. */
   close(): void {
     this.#control?.close();
-    for (const t of this.#transports.values()) t.close();
+    for (const byKey of this.#transports.values()) for (const t of byKey.values()) t.close();
     this.#transports.clear();
     this.#router.close();
   }
