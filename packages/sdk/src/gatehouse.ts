@@ -4,6 +4,9 @@ import {
   type AssumeRoleRequest,
   type AssumeRoleResponse,
   type AssumeRoleWithWebIdentityRequest,
+  type AuthenticateAndAuthorizeRequest,
+  type AuthenticateAndAuthorizeResponse,
+  type AuthenticateResponse,
   type AuthorizeRequest,
   type AuthorizeResponse,
   AuthorizerServiceClient,
@@ -19,6 +22,13 @@ import {
   type SimulateResponse,
   StsServiceClient,
 } from "@gatehouse/proto";
+import {
+  type AuthenticatedPrincipal,
+  type SignedRequestInput,
+  signingRegionOf,
+  toAuthenticateRequest,
+  toPrincipal,
+} from "./authenticate.ts";
 import {
   type ClientConfig,
   type ClientConfigOptions,
@@ -128,6 +138,22 @@ export type BatchAuthorizePrincipalInput = ({ readonly principalArn: string } | 
   /** At most 1,000. */
   readonly checks: readonly PrincipalCheckInput[];
 };
+
+/** A received request to authenticate, and the check to make for whoever signed it. */
+export interface AuthenticateAndAuthorizeInput {
+  readonly request: SignedRequestInput;
+  readonly action: string;
+  readonly resource: string;
+  /** The resource's account (default: the principal's). */
+  readonly resourceAccount?: string;
+  readonly context?: ContextInput;
+  readonly resourcePolicy?: string;
+  /** Wait for this revision (keys created or revoked at it are seen). */
+  readonly minRevision?: Revision;
+  readonly explain?: boolean;
+  readonly maxStalenessMs?: number;
+  readonly correlationId?: string;
+}
 
 /** A decision, as AWS names them. */
 export type DecisionName = "Allow" | "ExplicitDeny" | "ImplicitDeny";
@@ -490,6 +516,77 @@ export class AuthzClient {
       options,
     );
     return response.responses.map(toBatchResult);
+  }
+
+  /** The region that verifies a signed request: its credential scope's, when configured. */
+  #verifier(authorization: string | readonly string[] | undefined): Transport {
+    const scope = signingRegionOf(typeof authorization === "string" ? authorization : undefined);
+    const region = scope !== undefined && this.#gh.config.regions[scope] !== undefined ? scope : undefined;
+    return this.#gh.regionTransport(AuthorizerServiceClient as unknown as ClientConstructor, region);
+  }
+
+  /**
+   * Who signed a request the calling service received (SigV4, as AWS clients sign): the region
+   * named in the signature's credential scope checks it (or the configured region, when that one
+   * is not configured) and answers with the principal, or fails with `UNAUTHENTICATED`
+   * (`MissingAuthenticationToken`, `SignatureDoesNotMatch`, `RequestExpired`, `InvalidClientTokenId`, …).
+   *
+   * @example
+   * const who = await gh.authz.authenticate({
+   *   method: req.method, path: "/queues/orders", headers: req.headers,
+   *   payloadSha256: createHash("sha256").update(body).digest("hex"), service: "queues", source: req.socket.remoteAddress,
+   * });
+   * who.arn; // "arn:aws:iam::111122223333:user/alice"
+   */
+  async authenticate(request: SignedRequestInput, options?: CallOptions): Promise<AuthenticatedPrincipal> {
+    const response = await this.#verifier(request.headers.authorization).call<AuthenticateResponse>(
+      "authenticate",
+      toAuthenticateRequest(request),
+      true,
+      options,
+    );
+    return toPrincipal(response);
+  }
+
+  /**
+   * Authenticate and authorize a received request in one call: who signed it, and whether that
+   * principal may do `action` on `resource` (see {@link authenticate} for which region answers).
+   *
+   * @example
+   * const { principal, allowed } = await gh.authz.authenticateAndAuthorize({
+   *   request: { method: "POST", path: "/queues/orders/messages", headers: req.headers, payloadSha256, service: "queues" },
+   *   action: "queues:SendMessage", resource: "arn:aws:queues:::queue/orders",
+   * });
+   */
+  async authenticateAndAuthorize(
+    input: AuthenticateAndAuthorizeInput,
+    options?: CallOptions,
+  ): Promise<AuthorizeResult & { principal: AuthenticatedPrincipal }> {
+    const response = await this.#verifier(input.request.headers.authorization).call<AuthenticateAndAuthorizeResponse>(
+      "authenticateAndAuthorize",
+      {
+        authenticate: toAuthenticateRequest(input.request),
+        authorize: {
+          principal: undefined,
+          action: input.action,
+          resource: input.resource,
+          resourceAccount: input.resourceAccount ?? "",
+          context: toContext(input.context),
+          resourcePolicy: input.resourcePolicy ?? "",
+          minRevision: input.minRevision,
+          explain: input.explain ?? false,
+          maxStalenessMs: input.maxStalenessMs ?? 0,
+          correlationId: input.correlationId ?? "",
+          sessionToken: "",
+        },
+      } satisfies AuthenticateAndAuthorizeRequest,
+      true,
+      options,
+    );
+    if (response.authenticated === undefined || response.authorization === undefined) {
+      throw new TypeError("AuthenticateAndAuthorize answered without a principal or a decision");
+    }
+    return { ...toResult(response.authorization), principal: toPrincipal(response.authenticated) };
   }
 
   /** The principal's policies (plus extra ones) for each action × resource, always explained. */

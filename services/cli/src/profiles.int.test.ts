@@ -17,7 +17,6 @@ interface Run {
   code: number | null;
   stdout: string;
   stderr: string;
-  // biome-ignore lint/suspicious/noExplicitAny: the command's JSON output, checked field by field
   json: any;
 }
 
