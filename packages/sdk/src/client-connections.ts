@@ -76,6 +76,7 @@ export class ClientConnections {
   #control: Transport | undefined;
   /** Per service constructor (their `name`s are all alike), per region and credentials. */
   readonly #transports = new Map<ClientConstructor, Map<string, Transport>>();
+  readonly #routed = new Map<ClientConstructor, Map<string, RoutedService>>();
   readonly #router: RegionRouter;
   readonly #provider: CredentialProvider | undefined;
 
@@ -255,15 +256,25 @@ export class ClientConnections {
     service: ClientConstructor,
     credentials: { provider: CredentialProvider | undefined; key: string } = { provider: this.#provider, key: "" },
   ): RoutedService {
-    return {
-      call: <T>(method: string, request: unknown, idempotent: boolean, options: CallOptions = {}) =>
-        this.#router.route(options.timeoutMs ?? this.#options.timeoutMs ?? 10_000, idempotent, (region, remaining) =>
-          this.region(service, region, credentials).call<T>(method, request, idempotent, {
-            ...options,
-            timeoutMs: remaining,
-          }),
-        ),
-    };
+    let byKey = this.#routed.get(service);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.#routed.set(service, byKey);
+    }
+    let routed = byKey.get(credentials.key);
+    if (routed === undefined) {
+      routed = {
+        call: <T>(method: string, request: unknown, idempotent: boolean, options: CallOptions = {}) =>
+          this.#router.route(options.timeoutMs ?? this.#options.timeoutMs ?? 10_000, idempotent, (region, remaining) =>
+            this.region(service, region, credentials).call<T>(method, request, idempotent, {
+              ...options,
+              timeoutMs: remaining,
+            }),
+          ),
+      };
+      byKey.set(credentials.key, routed);
+    }
+    return routed;
   }
 
   /** Closes every connection and stops probing. */

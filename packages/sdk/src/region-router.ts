@@ -111,9 +111,12 @@ export class RegionRouter {
     idempotent: boolean,
     attempt: (region: string, remainingMs: number) => Promise<T>,
   ): Promise<T> {
+    // One region: nothing to order or fail over to (the hot path of most clients).
+    if (this.#options.routing.kind === "home") return attempt(this.#options.home as string, timeoutMs);
     if (this.#options.routing.kind === "nearest") await this.#startProbing();
     const deadline = this.#now() + timeoutMs;
     const order = this.order();
+    // No candidate (nearest with no region configured): the configured region says what is missing.
     if (order.length === 0) return attempt(this.#options.home as string, timeoutMs);
     let last: unknown;
     for (const [i, region] of order.entries()) {
