@@ -8,7 +8,7 @@ import { createManualClock } from "@gatehouse/core";
 import { type LiveStack, startLiveStack } from "@gatehouse/live-stack";
 import { generate } from "otplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AccessDeniedError, Gatehouse, type GatehouseOptions } from "./index.ts";
+import { AccessDeniedError, type ExpiringCredentials, Gatehouse, type GatehouseOptions } from "./index.ts";
 
 const doc = (...Statement: object[]) => JSON.stringify({ Version: "2012-10-17", Statement });
 
@@ -162,6 +162,24 @@ describe("assumed-role profiles against a live region", () => {
     expect((await gh.sts.getCallerIdentity()).arn).toBe(
       `arn:aws:sts::${accountId}:assumed-role/deployer/deploy-session`,
     );
+  });
+
+  it("reads and writes a credential cache: a second client reuses unexpired credentials", async () => {
+    const store = new Map<string, ExpiringCredentials>();
+    const cache = {
+      get: (k: string) => store.get(k),
+      set: (k: string, c: ExpiringCredentials) => void store.set(k, c),
+    };
+    const first = await client({ profile: "deployer", assumeRole: { cache } }).credentials();
+    expect(store.size).toBe(1);
+    const second = await client({ profile: "deployer", assumeRole: { cache } }).credentials();
+    expect(second.accessKeyId).toBe(first.accessKeyId);
+    // Within the refresh window of expiry, the cached ones are not used: AssumeRole again.
+    const [key, cached] = [...store.entries()][0] as [string, ExpiringCredentials];
+    store.set(key, { ...cached, expiresAtMs: Date.now() + 60_000 });
+    const third = await client({ profile: "deployer", assumeRole: { cache } }).credentials();
+    expect(third.accessKeyId).not.toBe(first.accessKeyId);
+    expect(store.get(key)?.accessKeyId).toBe(third.accessKeyId);
   });
 
   it("chains roles: a source profile that is itself a role is assumed first", async () => {

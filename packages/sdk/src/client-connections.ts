@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Credentials } from "@gatehouse/auth";
 import type { Clock } from "@gatehouse/core";
 import {
@@ -13,7 +14,11 @@ import {
   GatehouseConfigError,
 } from "./client-config.ts";
 import { errorClassOf, GatehouseError } from "./errors.ts";
-import { RefreshingCredentials } from "./refreshing-credentials.ts";
+import {
+  DEFAULT_REFRESH_WINDOW_MS,
+  type ExpiringCredentials,
+  RefreshingCredentials,
+} from "./refreshing-credentials.ts";
 import { RegionRouter } from "./region-router.ts";
 import { type RetryOptions, validateRetryOptions } from "./retry.ts";
 import { type CallOptions, type ClientConstructor, Transport } from "./transport.ts";
@@ -30,6 +35,37 @@ export interface AssumeRoleOptions {
   readonly refreshWindowMs?: number;
   /** The clock expiry is judged by (default the system's; tests inject one). */
   readonly clock?: Clock;
+  /**
+   * Where fetched role credentials are kept between processes (the CLI keeps them in
+   * `$GATEHOUSE_CONFIG_DIR/cli/cache`, as the AWS CLI does in `~/.aws/cli/cache`): read before the
+   * first AssumeRole (used when not within the refresh window of expiry), written after each.
+   */
+  readonly cache?: CredentialCache;
+}
+
+/** A store of assumed-role credentials by a key naming the role and how it is assumed. */
+export interface CredentialCache {
+  get(key: string): Promise<ExpiringCredentials | undefined> | ExpiringCredentials | undefined;
+  set(key: string, credentials: ExpiringCredentials): Promise<void> | void;
+}
+
+/**
+ * The cache key of an assumed role: what decides which credentials AssumeRole gives (the role,
+ * external id, MFA device, duration, and the source chain), not the default session name.
+ */
+function cacheKeyOf(spec: AssumeRoleSpec): string {
+  const chain = (s: AssumeRoleSpec): unknown => ({
+    profile: s.profile,
+    roleArn: s.roleArn,
+    externalId: s.externalId,
+    mfaSerial: s.mfaSerial,
+    durationSeconds: s.durationSeconds,
+    source: s.source.kind === "keys" ? s.source.credentials.accessKeyId : chain(s.source.spec),
+  });
+  return createHash("sha256")
+    .update(JSON.stringify(chain(spec)))
+    .digest("hex")
+    .slice(0, 40);
 }
 
 /** How calls pick among regions (see {@link RegionRouter}). */
@@ -122,7 +158,26 @@ export class ClientConnections {
     const sourceKey = spec.source.kind === "keys" ? `keys:${spec.source.profile}` : `role:${spec.source.spec.profile}`;
     const sts = this.routed(StsServiceClient as unknown as ClientConstructor, { provider: source, key: sourceKey });
     const options = this.#options.assumeRole ?? {};
-    const fetch = async () => {
+    const cache = options.cache;
+    const key = cacheKeyOf(spec);
+    const now = () => (options.clock ?? { now: Date.now }).now();
+    let cacheRead = false;
+    const fetch = async (): Promise<ExpiringCredentials> => {
+      if (cache !== undefined && !cacheRead) {
+        cacheRead = true;
+        const cached = await cache.get(key);
+        if (
+          cached !== undefined &&
+          now() < cached.expiresAtMs - (options.refreshWindowMs ?? DEFAULT_REFRESH_WINDOW_MS)
+        ) {
+          return cached;
+        }
+      }
+      const fresh = await assume();
+      await cache?.set(key, fresh);
+      return fresh;
+    };
+    const assume = async (): Promise<ExpiringCredentials> => {
       let tokenCode = "";
       if (spec.mfaSerial !== undefined) {
         if (options.mfaCodeProvider === undefined) {

@@ -35,6 +35,7 @@ export {
 export {
   type AssumeRoleOptions,
   type ConnectionOptions,
+  type CredentialCache,
   IAM_SIGNING_REGION,
   type RoutingOptions,
 } from "./client-connections.ts";

@@ -1,4 +1,14 @@
-import { type Env, Gatehouse, GatehouseConfigError, resolveClientConfig } from "@gatehouse/sdk";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  type CredentialCache,
+  configDirOf,
+  type Env,
+  type ExpiringCredentials,
+  Gatehouse,
+  GatehouseConfigError,
+  resolveClientConfig,
+} from "@gatehouse/sdk";
 import type { Command } from "commander";
 import { search } from "jmespath";
 import { FlagValueError } from "./iam/flag-values.ts";
@@ -44,7 +54,7 @@ export function clientFor(command: Command, io: CliIo, target: Target): { gh: Ga
   const gh = new Gatehouse({
     env: io.env,
     ...profile,
-    assumeRole: { mfaCodeProvider: (serial) => mfaCode(io, options, serial) },
+    assumeRole: { mfaCodeProvider: (serial) => mfaCode(io, options, serial), cache: fileCache(io.env) },
     ...(region === undefined ? {} : { region }),
     ...(endpoint === undefined
       ? {}
@@ -53,6 +63,42 @@ export function clientFor(command: Command, io: CliIo, target: Target): { gh: Ga
         : { endpoints: { regions: { [region ?? "us-east-1"]: [endpoint] } } }),
   });
   return { gh, options };
+}
+
+/**
+ * Role credentials kept between commands in `$GATEHOUSE_CONFIG_DIR/cli/cache/<key>.json` (mode
+ * 0600, as the AWS CLI keeps them in `~/.aws/cli/cache`), so a role profile with MFA asks for a
+ * code once per session, not at every command. A file that does not parse is ignored.
+ */
+function fileCache(env: Env): CredentialCache {
+  const dir = join(configDirOf(env), "cli", "cache");
+  return {
+    get(key) {
+      try {
+        const c = JSON.parse(readFileSync(join(dir, `${key}.json`), "utf8")) as Partial<ExpiringCredentials>;
+        if (
+          typeof c.accessKeyId !== "string" ||
+          typeof c.secretAccessKey !== "string" ||
+          typeof c.sessionToken !== "string" ||
+          typeof c.expiresAtMs !== "number"
+        ) {
+          return undefined;
+        }
+        return {
+          accessKeyId: c.accessKeyId,
+          secretAccessKey: c.secretAccessKey,
+          sessionToken: c.sessionToken,
+          expiresAtMs: c.expiresAtMs,
+        };
+      } catch {
+        return undefined;
+      }
+    },
+    set(key, credentials) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      writeFileSync(join(dir, `${key}.json`), JSON.stringify(credentials), { mode: 0o600 });
+    },
+  };
 }
 
 /** The code for a role profile's MFA device: `--mfa-code`, else asked on a terminal, as the AWS CLI does. */

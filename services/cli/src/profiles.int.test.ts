@@ -1,8 +1,9 @@
 // `gatehouse configure` (flags and the interactive dialogue) and role profiles (MFA by flag or by
-// a prompt on a terminal), running the executable against a live control plane and region.
+// a prompt on a terminal, credentials kept between commands), running the executable against a
+// live control plane and region.
 // Terminals come from util-linux `script`, which runs the command on a pseudo-terminal.
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -215,18 +216,34 @@ describe("gatehouse configure and role profiles against a live stack", () => {
     expect(noCode.stderr).toContain(`needs a code from the MFA device ${serial}`);
     expect(noCode.stderr).toContain("hint: pass --mfa-code");
     const now = Math.floor(Date.now() / 1000);
+    // On a terminal the code is asked for; the credentials are then kept (0600) for later commands.
+    const prompted = await onTerminal(["--profile", "admin", "sts", "get-caller-identity"], env, [
+      [`Enter MFA code for ${serial}: `, await generate({ secret: seed, epoch: now })],
+    ]);
+    expect(prompted.code, prompted.screen).toBe(0);
+    expect(prompted.screen).toContain(`"Arn": "arn:aws:sts::${accountId}:assumed-role/admin/cli-admin"`);
+    const cacheDir = join(dir, "cli", "cache");
+    const [cached] = await readdir(cacheDir);
+    expect((await stat(join(cacheDir, cached ?? ""))).mode & 0o777).toBe(0o600);
+    const again = await run(["--profile", "admin", "sts", "get-caller-identity"], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json.Arn).toBe(`arn:aws:sts::${accountId}:assumed-role/admin/cli-admin`);
+    // Without the cache, the code comes by flag (a code is good once: the device's next step).
+    await rm(cacheDir, { recursive: true });
     const byFlag = await run(
-      ["--profile", "admin", "--mfa-code", await generate({ secret: seed, epoch: now }), "sts", "get-caller-identity"],
+      [
+        "--profile",
+        "admin",
+        "--mfa-code",
+        await generate({ secret: seed, epoch: now + 30 }),
+        "sts",
+        "get-caller-identity",
+      ],
       env,
     );
     expect(byFlag.code, byFlag.stderr).toBe(0);
     expect(byFlag.json.Arn).toBe(`arn:aws:sts::${accountId}:assumed-role/admin/cli-admin`);
-    // A code is good once: the next one (the device's next step) is typed at the prompt.
-    const prompted = await onTerminal(["--profile", "admin", "sts", "get-caller-identity"], env, [
-      [`Enter MFA code for ${serial}: `, await generate({ secret: seed, epoch: now + 30 })],
-    ]);
-    expect(prompted.code, prompted.screen).toBe(0);
-    expect(prompted.screen).toContain(`"Arn": "arn:aws:sts::${accountId}:assumed-role/admin/cli-admin"`);
+    await rm(cacheDir, { recursive: true });
     // A wrong code: the region refuses AssumeRole, and the error names the role and profile.
     const wrong = await run(["--profile", "admin", "--mfa-code", "000000", "sts", "get-caller-identity"], env);
     expect(wrong.code).toBe(254);
