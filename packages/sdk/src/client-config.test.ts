@@ -26,6 +26,37 @@ describe("resolveClientConfig", () => {
         "role_arn = arn:aws:iam::111122223333:role/admin",
         "source_profile = demo",
         "mfa_serial = arn:aws:iam::111122223333:mfa/me",
+        "external_id = ext-1",
+        "role_session_name = me",
+        "duration_seconds = 1800",
+        "[profile chained]",
+        "role_arn = arn:aws:iam::111122223333:role/deploy",
+        "source_profile = admin",
+        "[profile loop-a]",
+        "role_arn = arn:aws:iam::111122223333:role/a",
+        "source_profile = loop-b",
+        "[profile loop-b]",
+        "role_arn = arn:aws:iam::111122223333:role/b",
+        "source_profile = loop-a",
+        "[profile orphan]",
+        "role_arn = arn:aws:iam::111122223333:role/a",
+        "[profile long]",
+        "role_arn = arn:aws:iam::111122223333:role/a",
+        "source_profile = demo",
+        "duration_seconds = 99999",
+        "[profile routed]",
+        "region = eu-west-1",
+        "region_order = eu-west-1, us-east-1",
+        "endpoint_us-east-1 = 127.0.0.1:50061",
+        "endpoint_eu-west-1 = 127.0.0.1:50071",
+        "[profile near]",
+        "region = eu-west-1",
+        "region_order = nearest",
+        "endpoint_us-east-1 = 127.0.0.1:50061",
+        "endpoint_eu-west-1 = 127.0.0.1:50071",
+        "[profile badorder]",
+        "region_order = us-east-1, mars-1",
+        "endpoint_us-east-1 = 127.0.0.1:50061",
       ].join("\n"),
     );
   });
@@ -77,11 +108,65 @@ describe("resolveClientConfig", () => {
     })();
     expect(err).toBeInstanceOf(GatehouseConfigError);
     expect(err.message).toContain('"prod"');
-    expect(err.hint).toContain("known profiles: admin, default, demo");
+    expect(err.hint).toContain("known profiles: admin, badorder, chained, default, demo,");
   });
 
-  it("refuses an assumed-role profile until STS is served", () => {
-    expect(() => resolveClientConfig({ env: { GATEHOUSE_CONFIG_DIR: dir }, profile: "admin" })).toThrow(/needs STS/);
+  it("resolves an assumed-role profile, its source's keys, and a chain of roles", () => {
+    const admin = resolveClientConfig({ env: { GATEHOUSE_CONFIG_DIR: dir }, profile: "admin" });
+    expect(admin.credentials).toBeUndefined();
+    expect(admin.credentialSource).toEqual({
+      kind: "assume-role",
+      profile: "admin",
+      roleArn: "arn:aws:iam::111122223333:role/admin",
+      configDir: dir,
+    });
+    expect(admin.assumeRole).toEqual({
+      profile: "admin",
+      roleArn: "arn:aws:iam::111122223333:role/admin",
+      roleSessionName: "me",
+      externalId: "ext-1",
+      mfaSerial: "arn:aws:iam::111122223333:mfa/me",
+      durationSeconds: 1800,
+      source: {
+        kind: "keys",
+        profile: "demo",
+        credentials: { accessKeyId: "AKIADEMO", secretAccessKey: "s1", sessionToken: "tok" },
+      },
+    });
+    const chained = resolveClientConfig({ env: { GATEHOUSE_CONFIG_DIR: dir }, profile: "chained" });
+    expect(chained.assumeRole?.roleSessionName).toMatch(/^gatehouse-\d+$/);
+    expect(chained.assumeRole?.source).toMatchObject({ kind: "assume-role", spec: { profile: "admin" } });
+  });
+
+  it("refuses role profiles that cannot work, saying why", () => {
+    const resolve = (profile: string) => () => resolveClientConfig({ env: { GATEHOUSE_CONFIG_DIR: dir }, profile });
+    expect(resolve("loop-a")).toThrow(/loop-a → loop-b → loop-a assume each other's roles in a circle/);
+    expect(resolve("orphan")).toThrow(/has role_arn but no source_profile/);
+    expect(resolve("long")).toThrow(/duration_seconds = 99999/);
+  });
+
+  it("routes by region_order (a list, or nearest), unless a region is named in the options", () => {
+    const env = { GATEHOUSE_CONFIG_DIR: dir };
+    expect(resolveClientConfig({ env, profile: "demo" }).routing).toEqual({ kind: "home" });
+    expect(resolveClientConfig({ env, profile: "routed" }).routing).toEqual({
+      kind: "ordered",
+      regions: ["eu-west-1", "us-east-1"],
+    });
+    // nearest: every region with endpoints, the configured one first (it wins ties).
+    expect(resolveClientConfig({ env, profile: "near" }).routing).toEqual({
+      kind: "nearest",
+      regions: ["eu-west-1", "us-east-1"],
+    });
+    expect(resolveClientConfig({ env, profile: "routed", region: "us-east-1" }).routing).toEqual({ kind: "home" });
+    expect(
+      resolveClientConfig({ env: { ...env, GATEHOUSE_REGION_ORDER: "us-east-1,eu-west-1" }, profile: "demo" }).routing,
+    ).toEqual({ kind: "ordered", regions: ["us-east-1", "eu-west-1"] });
+    expect(() => resolveClientConfig({ env, profile: "badorder" })).toThrow(
+      expect.objectContaining({
+        message: expect.stringContaining("mars-1"),
+        hint: expect.stringContaining("endpoint_mars-1"),
+      }),
+    );
   });
 
   it("works with no files at all", () => {

@@ -1,4 +1,5 @@
 import type { Credentials } from "@gatehouse/auth";
+import type { SharedFiles } from "./shared-config.ts";
 import { type Env, loadSharedFiles, type Profile, splitEndpoints } from "./shared-config.ts";
 
 /** Where the SDK sends calls. */
@@ -15,25 +16,72 @@ export interface ClientConfigOptions {
   readonly region?: string;
   /** The profile of the shared files (else `GATEHOUSE_PROFILE`, else `default`). */
   readonly profile?: string;
-  /** Explicit credentials: they win over every other source. */
-  readonly credentials?: Credentials;
+  /**
+   * Explicit credentials, or a function giving the current ones (called before each call; cache
+   * and refresh inside it): they win over every other source.
+   */
+  readonly credentials?: Credentials | CredentialProvider;
   readonly endpoints?: EndpointOptions;
+  /**
+   * Where checks and STS calls go (else `GATEHOUSE_REGION_ORDER`, else the profile's
+   * `region_order`, else only the configured region): regions in order of preference, each
+   * failing over to the next when it cannot answer, or `"nearest"`: every region with endpoints,
+   * ordered by the round-trip time measured to each (see {@link RegionRouting}).
+   */
+  readonly regionOrder?: readonly string[] | "nearest";
   /** The environment to read (default `process.env`); tests pass their own. */
   readonly env?: Env;
 }
+
+/** A function giving the credentials to sign the next call with. */
+export type CredentialProvider = () => Promise<Credentials>;
 
 /** Where the credentials came from, for messages such as "signed with profile demo". */
 export type CredentialSource =
   | { readonly kind: "explicit" }
   | { readonly kind: "env" }
-  | { readonly kind: "profile"; readonly profile: string; readonly configDir: string };
+  | { readonly kind: "profile"; readonly profile: string; readonly configDir: string }
+  | { readonly kind: "assume-role"; readonly profile: string; readonly roleArn: string; readonly configDir: string };
+
+/**
+ * An assumed-role profile, resolved: AssumeRole is called in the client's region with the
+ * source's credentials (a source that is itself a role is assumed first: role chaining).
+ */
+export interface AssumeRoleSpec {
+  /** The profile that has `role_arn`. */
+  readonly profile: string;
+  readonly roleArn: string;
+  readonly roleSessionName: string;
+  readonly externalId?: string;
+  readonly mfaSerial?: string;
+  readonly durationSeconds?: number;
+  readonly source:
+    | { readonly kind: "keys"; readonly profile: string; readonly credentials: Credentials }
+    | { readonly kind: "assume-role"; readonly spec: AssumeRoleSpec };
+}
+
+/**
+ * How checks and STS calls pick a region: `home` only the configured one (the default);
+ * `ordered` the given regions in turn, failing over to the next when one cannot answer;
+ * `nearest` the same, ordered by measured round-trip time (re-measured periodically).
+ */
+export type RegionRouting =
+  | { readonly kind: "home" }
+  | { readonly kind: "ordered"; readonly regions: readonly string[] }
+  | { readonly kind: "nearest"; readonly regions: readonly string[] };
 
 /** The resolved client configuration (frozen). */
 export interface ClientConfig {
   readonly region: string | undefined;
   readonly profile: string;
+  /** Static credentials (explicit, env, a profile's keys). */
   readonly credentials: Credentials | undefined;
+  /** A credential function given as `credentials`. */
+  readonly credentialProvider?: CredentialProvider;
+  /** An assumed-role profile's role, fetched and refreshed by the client. */
+  readonly assumeRole?: AssumeRoleSpec;
   readonly credentialSource: CredentialSource | undefined;
+  readonly routing: RegionRouting;
   readonly controlPlane: string;
   readonly regions: Readonly<Record<string, readonly string[]>>;
   readonly configDir: string;
@@ -64,7 +112,9 @@ function nonEmpty(v: string | undefined): string | undefined {
  * credentials from the options, else from the profile named in the options, else from
  * `GATEHOUSE_ACCESS_KEY_ID` / `GATEHOUSE_SECRET_ACCESS_KEY` (/ `GATEHOUSE_SESSION_TOKEN`), else
  * from the profile `GATEHOUSE_PROFILE` or `default` in `$GATEHOUSE_CONFIG_DIR` (`~/.gatehouse`).
- * A profile with `role_arn` needs STS, which no region serves yet: it is refused with that said.
+ * A profile with `role_arn` + `source_profile` (+ `mfa_serial`, `external_id`,
+ * `role_session_name`, `duration_seconds`) is resolved into an {@link AssumeRoleSpec}: the client
+ * calls AssumeRole with the source profile's credentials and refreshes the result before it expires.
  *
  * @example
  * const config = resolveClientConfig({ profile: "demo", env: process.env });
@@ -87,31 +137,35 @@ export function resolveClientConfig(options: ClientConfigOptions = {}): ClientCo
     );
   }
 
-  const fromProfile = (): Pick<ClientConfig, "credentials" | "credentialSource"> => {
+  type Creds = Pick<ClientConfig, "credentials" | "credentialSource" | "assumeRole" | "credentialProvider">;
+  const fromProfile = (): Creds => {
     if (profile === undefined) return { credentials: undefined, credentialSource: undefined };
     if (profile.roleArn !== undefined) {
-      throw new GatehouseConfigError(
-        `the profile "${profile.name}" assumes the role ${profile.roleArn}, and assuming roles needs STS, which no region serves yet`,
-        "use a profile with access_key_id and secret_access_key (or a session_token) until STS is served",
-      );
+      return {
+        credentials: undefined,
+        assumeRole: roleSpecOf(files, profile, []),
+        credentialSource: {
+          kind: "assume-role",
+          profile: profile.name,
+          roleArn: profile.roleArn,
+          configDir: files.configDir,
+        },
+      };
     }
-    if (profile.accessKeyId === undefined || profile.secretAccessKey === undefined) {
-      return { credentials: undefined, credentialSource: undefined };
-    }
+    const keys = keysOf(profile);
+    if (keys === undefined) return { credentials: undefined, credentialSource: undefined };
     return {
-      credentials: {
-        accessKeyId: profile.accessKeyId,
-        secretAccessKey: profile.secretAccessKey,
-        ...(profile.sessionToken === undefined ? {} : { sessionToken: profile.sessionToken }),
-      },
+      credentials: keys,
       credentialSource: { kind: "profile", profile: profile.name, configDir: files.configDir },
     };
   };
 
-  let creds: Pick<ClientConfig, "credentials" | "credentialSource">;
+  let creds: Creds;
   const envKey = nonEmpty(env.GATEHOUSE_ACCESS_KEY_ID);
   const envSecret = nonEmpty(env.GATEHOUSE_SECRET_ACCESS_KEY);
-  if (options.credentials !== undefined) {
+  if (typeof options.credentials === "function") {
+    creds = { credentials: undefined, credentialProvider: options.credentials, credentialSource: { kind: "explicit" } };
+  } else if (options.credentials !== undefined) {
     creds = { credentials: options.credentials, credentialSource: { kind: "explicit" } };
   } else if (explicitProfile !== undefined) {
     creds = fromProfile();
@@ -134,10 +188,23 @@ export function resolveClientConfig(options: ClientConfigOptions = {}): ClientCo
   for (const [name, list] of Object.entries(regions)) {
     if (list.length === 0) delete regions[name];
   }
+  // A region named in the options (the CLI's --region) means that region, unless an order is too.
+  const order =
+    options.regionOrder ??
+    (nonEmpty(options.region) === undefined
+      ? (nonEmpty(env.GATEHOUSE_REGION_ORDER) ?? profile?.regionOrder)
+      : undefined);
+  const routing = routingOf(order, regions);
+  const region =
+    nonEmpty(options.region) ??
+    nonEmpty(env.GATEHOUSE_REGION) ??
+    profile?.region ??
+    (routing.kind === "ordered" ? routing.regions[0] : undefined);
   return Object.freeze({
-    region: nonEmpty(options.region) ?? nonEmpty(env.GATEHOUSE_REGION) ?? profile?.region,
+    region,
     profile: profileName,
     ...creds,
+    routing: routing.kind === "nearest" ? nearestFirst(routing, region) : routing,
     controlPlane:
       nonEmpty(options.endpoints?.controlPlane) ??
       nonEmpty(env.GATEHOUSE_ENDPOINT_CONTROL_PLANE) ??
@@ -146,6 +213,106 @@ export function resolveClientConfig(options: ClientConfigOptions = {}): ClientCo
     regions: Object.freeze(regions),
     configDir: files.configDir,
   });
+}
+
+/** A profile's static keys, when it has both. */
+function keysOf(profile: Profile): Credentials | undefined {
+  if (profile.accessKeyId === undefined || profile.secretAccessKey === undefined) return undefined;
+  return {
+    accessKeyId: profile.accessKeyId,
+    secretAccessKey: profile.secretAccessKey,
+    ...(profile.sessionToken === undefined ? {} : { sessionToken: profile.sessionToken }),
+  };
+}
+
+/** The role of a `role_arn` profile, its source resolved (chains followed, cycles refused). */
+function roleSpecOf(files: SharedFiles, profile: Profile, chain: readonly string[]): AssumeRoleSpec {
+  const roleArn = profile.roleArn as string;
+  const where = `${files.configDir}/config`;
+  if (chain.includes(profile.name)) {
+    throw new GatehouseConfigError(
+      `the profiles ${[...chain, profile.name].join(" → ")} assume each other's roles in a circle`,
+      `make one source_profile in ${where} a profile with access_key_id and secret_access_key`,
+    );
+  }
+  if (profile.sourceProfile === undefined) {
+    throw new GatehouseConfigError(
+      `the profile "${profile.name}" has role_arn but no source_profile: there are no credentials to assume ${roleArn} with`,
+      `add source_profile = <a profile with keys> to [profile ${profile.name}] in ${where}`,
+    );
+  }
+  const sourceName = profile.sourceProfile;
+  const source = sourceName === profile.name ? profile : files.profiles.get(sourceName);
+  if (source === undefined) {
+    const known = [...files.profiles.keys()].sort();
+    throw new GatehouseConfigError(
+      `the profile "${profile.name}" names source_profile "${sourceName}", which is in neither ${files.configDir}/credentials nor ${where}`,
+      `known profiles: ${known.join(", ")}`,
+    );
+  }
+  let from: AssumeRoleSpec["source"];
+  // A profile that is its own source uses its own keys (as the AWS CLI does).
+  const keys = keysOf(source);
+  if (source.roleArn !== undefined && source.name !== profile.name) {
+    from = { kind: "assume-role", spec: roleSpecOf(files, source, [...chain, profile.name]) };
+  } else if (keys !== undefined) {
+    from = { kind: "keys", profile: source.name, credentials: keys };
+  } else {
+    throw new GatehouseConfigError(
+      `the source_profile "${sourceName}" of the profile "${profile.name}" has neither keys nor a role_arn`,
+      `run \`gatehouse configure --profile ${sourceName}\` to give it access_key_id and secret_access_key`,
+    );
+  }
+  let durationSeconds: number | undefined;
+  if (profile.durationSeconds !== undefined) {
+    durationSeconds = Number(profile.durationSeconds);
+    if (!/^\d+$/.test(profile.durationSeconds) || durationSeconds < 900 || durationSeconds > 43_200) {
+      throw new GatehouseConfigError(
+        `the profile "${profile.name}" has duration_seconds = ${profile.durationSeconds}, not a whole number of seconds in 900..43200`,
+        `fix duration_seconds in [profile ${profile.name}] of ${where} (the role's maximum session duration bounds it too)`,
+      );
+    }
+  }
+  return Object.freeze({
+    profile: profile.name,
+    roleArn,
+    roleSessionName: profile.roleSessionName ?? `gatehouse-${Math.floor(Date.now() / 1000)}`,
+    ...(profile.externalId === undefined ? {} : { externalId: profile.externalId }),
+    ...(profile.mfaSerial === undefined ? {} : { mfaSerial: profile.mfaSerial }),
+    ...(durationSeconds === undefined ? {} : { durationSeconds }),
+    source: from,
+  });
+}
+
+/** `region_order` (a list, or `nearest`) → the routing; unknown regions are refused by name. */
+function routingOf(
+  order: readonly string[] | string | undefined,
+  regions: Readonly<Record<string, readonly string[]>>,
+): RegionRouting {
+  if (order === undefined) return { kind: "home" };
+  if (order === "nearest") return { kind: "nearest", regions: Object.keys(regions) };
+  const list = typeof order === "string" ? splitEndpoints(order) : [...order];
+  if (list.length === 0) return { kind: "home" };
+  const missing = list.filter((r) => regions[r] === undefined);
+  if (missing.length > 0) {
+    throw new GatehouseConfigError(
+      `region_order names ${missing.join(", ")}, for which no endpoint is configured`,
+      `set endpoint_${missing[0]} = host:port[,host:port…] in the profile, or pass endpoints.regions`,
+    );
+  }
+  return { kind: "ordered", regions: Object.freeze([...new Set(list)]) };
+}
+
+/** `nearest` with the configured region first, so it wins ties before anything is measured. */
+function nearestFirst(
+  routing: { kind: "nearest"; regions: readonly string[] },
+  region: string | undefined,
+): RegionRouting {
+  const rest = routing.regions.filter((r) => r !== region);
+  return {
+    kind: "nearest",
+    regions: Object.freeze(region !== undefined && routing.regions.includes(region) ? [region, ...rest] : rest),
+  };
 }
 
 export { splitEndpoints };

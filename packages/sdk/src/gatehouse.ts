@@ -1,16 +1,18 @@
 import { randomUUID } from "node:crypto";
 import type { Credentials } from "@gatehouse/auth";
-import type { Clock } from "@gatehouse/core";
 import {
   type AssumeRoleRequest,
   type AssumeRoleResponse,
   type AssumeRoleWithWebIdentityRequest,
+  type AuthenticateAndAuthorizeRequest,
+  type AuthenticateAndAuthorizeResponse,
+  type AuthenticateResponse,
   type AuthorizeRequest,
   type AuthorizeResponse,
   AuthorizerServiceClient,
+  type BatchAuthorizePrincipalRequest,
   type BatchAuthorizeResponse,
   type ContextValue,
-  ControlServiceClient,
   Decision,
   type GetCallerIdentityResponse,
   type GetRegionStatusResponse,
@@ -21,11 +23,19 @@ import {
   StsServiceClient,
 } from "@gatehouse/proto";
 import {
+  type AuthenticatedPrincipal,
+  type SignedRequestInput,
+  signingRegionOf,
+  toAuthenticateRequest,
+  toPrincipal,
+} from "./authenticate.ts";
+import {
   type ClientConfig,
   type ClientConfigOptions,
   GatehouseConfigError,
   resolveClientConfig,
 } from "./client-config.ts";
+import { ClientConnections, type ConnectionOptions, type RoutedService } from "./client-connections.ts";
 import { errorClassOf, type GatehouseError, InvalidInputError, isRetriable, statusName } from "./errors.ts";
 import {
   buildRequest,
@@ -40,27 +50,17 @@ import {
   type OutputOf,
   type PagedOperationName,
 } from "./iam-operations.ts";
-import { type RetryOptions, validateRetryOptions } from "./retry.ts";
-import { type CallOptions, type ClientConstructor, Transport } from "./transport.ts";
+import type { RegionHealth } from "./region-router.ts";
+import type { CallOptions, ClientConstructor, Transport } from "./transport.ts";
 
 /** Options of {@link Gatehouse}: where, as whom, and how patiently. */
-export interface GatehouseOptions extends ClientConfigOptions {
-  /** Each call's budget in milliseconds, retries included (default 10,000). */
-  readonly timeoutMs?: number;
-  readonly retry?: RetryOptions;
+export interface GatehouseOptions extends ClientConfigOptions, ConnectionOptions {
   /**
    * Read your own writes: checks and simulations carry the highest revision this client's writes
    * returned for the principal's account as `min_revision`, so a region answers only once it has
    * applied them. {@link Gatehouse.session} gives a client with this on.
    */
   readonly readYourWrites?: boolean;
-  /**
-   * The region IAM calls are signed for (default `us-east-1`): the control plane's
-   * `GATEHOUSE_REGION`, which it verifies signatures against.
-   */
-  readonly iamSigningRegion?: string;
-  /** The clock requests are signed with (tests). */
-  readonly clock?: Clock;
 }
 
 /** Each IAM operation as a method: `(input, options) => Promise<response>`. */
@@ -115,6 +115,45 @@ export type AuthorizeInput = PrincipalInput & {
   readonly maxStalenessMs?: number;
   readonly correlationId?: string;
 };
+
+/** One check of {@link AuthzClient.batchAuthorizePrincipal}: what {@link AuthorizeInput} says besides the principal and context. */
+export interface PrincipalCheckInput {
+  readonly action: string;
+  readonly resource: string;
+  /** The resource's account (default: the principal's). */
+  readonly resourceAccount?: string;
+  /** A resource policy's ARN (stored) or its JSON document. */
+  readonly resourcePolicy?: string;
+  readonly correlationId?: string;
+}
+
+/** Many checks of one principal under one request context ({@link AuthzClient.batchAuthorizePrincipal}). */
+export type BatchAuthorizePrincipalInput = ({ readonly principalArn: string } | { readonly accessKeyId: string }) & {
+  /** The request context every check is made under. */
+  readonly context?: ContextInput;
+  /** Answer at this revision of the principal's account or later (a number: of the principal's account). */
+  readonly minRevision?: Revision | number;
+  /** Refuse to answer from a region staler than this (milliseconds). */
+  readonly maxStalenessMs?: number;
+  /** At most 1,000. */
+  readonly checks: readonly PrincipalCheckInput[];
+};
+
+/** A received request to authenticate, and the check to make for whoever signed it. */
+export interface AuthenticateAndAuthorizeInput {
+  readonly request: SignedRequestInput;
+  readonly action: string;
+  readonly resource: string;
+  /** The resource's account (default: the principal's). */
+  readonly resourceAccount?: string;
+  readonly context?: ContextInput;
+  readonly resourcePolicy?: string;
+  /** Wait for this revision (keys created or revoked at it are seen). */
+  readonly minRevision?: Revision;
+  readonly explain?: boolean;
+  readonly maxStalenessMs?: number;
+  readonly correlationId?: string;
+}
 
 /** A decision, as AWS names them. */
 export type DecisionName = "Allow" | "ExplicitDeny" | "ImplicitDeny";
@@ -214,14 +253,14 @@ export class Gatehouse {
   readonly authz: AuthzClient;
   readonly sts: StsClient;
   readonly #options: GatehouseOptions;
-  readonly #shared: SharedState;
+  readonly #shared: ClientConnections;
   readonly #revisions = new Map<string, number>();
   readonly #readYourWrites: boolean;
 
-  constructor(options: GatehouseOptions = {}, shared?: SharedState) {
+  constructor(options: GatehouseOptions = {}, shared?: ClientConnections) {
     this.#options = options;
     this.config = shared?.config ?? resolveClientConfig(options);
-    this.#shared = shared ?? new SharedState(this.config, options);
+    this.#shared = shared ?? new ClientConnections(this.config, options);
     this.#readYourWrites = options.readYourWrites ?? false;
     this.iam = this.#makeIam();
     this.authz = new AuthzClient(this);
@@ -239,6 +278,33 @@ export class Gatehouse {
   /** The highest revision this client's writes returned for an account (0 when none). */
   lastRevision(accountId: string): number {
     return this.#revisions.get(accountId) ?? 0;
+  }
+
+  /**
+   * The credentials the next call is signed with: for an assumed-role profile, AssumeRole's
+   * temporary ones, fetched at first use and refreshed before they expire.
+   *
+   * @example
+   * const { accessKeyId, sessionToken } = await new Gatehouse({ profile: "deployer" }).credentials();
+   */
+  async credentials(): Promise<Credentials> {
+    const provider = this.#shared.credentials;
+    if (provider === undefined) {
+      throw new GatehouseConfigError(
+        "no credentials: none were given, GATEHOUSE_ACCESS_KEY_ID / GATEHOUSE_SECRET_ACCESS_KEY are unset, and the profile has no keys",
+        "run `gatehouse configure`, set GATEHOUSE_PROFILE, or pass credentials",
+      );
+    }
+    return provider();
+  }
+
+  /**
+   * The regions checks and STS calls go to, in the order the next call tries them, with what
+   * the router measured (`nearest`: round-trip times) and which it demoted after a failure.
+   */
+  regionHealth(): RegionHealth[] {
+    const byRegion = new Map(this.#shared.router.health().map((h) => [h.region, h]));
+    return this.#shared.router.order().map((r) => byRegion.get(r) as RegionHealth);
   }
 
   /** Closes every connection (of this client and its sessions). */
@@ -270,9 +336,14 @@ export class Gatehouse {
     return revision === 0 ? undefined : { accountId: account, revision };
   }
 
-  /** @internal */
+  /** @internal One region's endpoints (region status). */
   regionTransport<C extends ClientConstructor>(service: C, region?: string): Transport {
     return this.#shared.region(service, region);
+  }
+
+  /** @internal Whichever region the router picks (checks, STS). */
+  routed<C extends ClientConstructor>(service: C): RoutedService {
+    return this.#shared.routed(service);
   }
 
   #makeIam(): IamClient {
@@ -329,82 +400,6 @@ export class Gatehouse {
   }
 }
 
-/** The region IAM (control-plane) calls are signed for, as AWS signs its global IAM endpoint's. */
-export const IAM_SIGNING_REGION = "us-east-1";
-
-/** Connections shared by a client and its sessions. */
-class SharedState {
-  readonly #config: ClientConfig;
-  readonly #options: GatehouseOptions;
-  #control: Transport | undefined;
-  readonly #regions = new Map<string, Transport>();
-  readonly #credentials: () => Credentials | undefined;
-
-  constructor(config: ClientConfig, options: GatehouseOptions) {
-    this.#config = config;
-    this.#options = options;
-    this.#credentials = () => config.credentials;
-  }
-
-  get config(): ClientConfig {
-    return this.#config;
-  }
-
-  #transport(service: ClientConstructor, endpoints: readonly string[], signingRegion: string): Transport {
-    return new Transport({
-      service,
-      endpoints,
-      credentials: this.#credentials,
-      signingRegion,
-      // The region verifies STS calls as AWS STS does: scoped to the signing name `sts`.
-      ...((service as unknown) === StsServiceClient ? { signingService: "sts" } : {}),
-      retry: validateRetryOptions(this.#options.retry),
-      timeoutMs: this.#options.timeoutMs ?? 10_000,
-      ...(this.#options.clock === undefined ? {} : { clock: this.#options.clock }),
-    });
-  }
-
-  control(): Transport {
-    // IAM is global: like AWS's, its calls are signed for us-east-1 whatever the client's region.
-    this.#control ??= this.#transport(
-      ControlServiceClient as unknown as ClientConstructor,
-      [this.#config.controlPlane],
-      this.#options.iamSigningRegion ?? IAM_SIGNING_REGION,
-    );
-    return this.#control;
-  }
-
-  region(service: ClientConstructor, region = this.#config.region): Transport {
-    if (region === undefined) {
-      throw new GatehouseConfigError(
-        "no region: checks, region status and STS go to a region, and none is configured",
-        "pass { region }, set GATEHOUSE_REGION, or set region in the profile (`gatehouse configure --region us-east-1`)",
-      );
-    }
-    const endpoints = this.#config.regions[region];
-    if (endpoints === undefined || endpoints.length === 0) {
-      const known = Object.keys(this.#config.regions);
-      throw new GatehouseConfigError(
-        `no endpoint is configured for the region ${region}`,
-        `set endpoint_${region} = host:port[,host:port…] in the profile, or pass endpoints.regions["${region}"]${known.length > 0 ? `; configured regions: ${known.join(", ")}` : ""}`,
-      );
-    }
-    const key = `${region} ${service.name}`;
-    let t = this.#regions.get(key);
-    if (t === undefined) {
-      t = this.#transport(service, endpoints, region);
-      this.#regions.set(key, t);
-    }
-    return t;
-  }
-
-  close(): void {
-    this.#control?.close();
-    for (const t of this.#regions.values()) t.close();
-    this.#regions.clear();
-  }
-}
-
 function principalOf(p: PrincipalInput): AuthorizeRequest["principal"] {
   return "principalArn" in p
     ? { kind: { $case: "arn", value: p.principalArn } }
@@ -425,8 +420,8 @@ export class AuthzClient {
     this.#gh = gh;
   }
 
-  #transport(region?: string): Transport {
-    return this.#gh.regionTransport(AuthorizerServiceClient as unknown as ClientConstructor, region);
+  #routed(): RoutedService {
+    return this.#gh.routed(AuthorizerServiceClient as unknown as ClientConstructor);
   }
 
   #request(input: AuthorizeInput): AuthorizeRequest {
@@ -448,7 +443,7 @@ export class AuthzClient {
 
   /** May the principal do `action` on `resource`? */
   async authorize(input: AuthorizeInput, options?: CallOptions): Promise<AuthorizeResult> {
-    const response = await this.#transport().call<AuthorizeResponse>("authorize", this.#request(input), true, options);
+    const response = await this.#routed().call<AuthorizeResponse>("authorize", this.#request(input), true, options);
     return toResult(response);
   }
 
@@ -460,29 +455,143 @@ export class AuthzClient {
     inputs: readonly AuthorizeInput[],
     options?: CallOptions,
   ): Promise<(AuthorizeResult | GatehouseError)[]> {
-    const response = await this.#transport().call<BatchAuthorizeResponse>(
+    const response = await this.#routed().call<BatchAuthorizeResponse>(
       "batchAuthorize",
       { requests: inputs.map((i) => this.#request(i)) },
       true,
       options,
     );
-    return response.responses.map((r) => {
-      if (r.error === undefined) return toResult(r);
-      const awsName = r.error.detail?.awsName || "ServiceFailure";
-      const Class = errorClassOf(awsName);
-      return new Class({
-        code: statusName(r.error.code),
-        awsName,
-        message: r.error.message,
-        field: r.error.detail?.field || undefined,
-        retriable: isRetriable(statusName(r.error.code), awsName),
+    return response.responses.map(toBatchResult);
+  }
+
+  /**
+   * Up to 1,000 checks of one principal under one request context, in one call: the region
+   * resolves the principal and its policies once for all of them, which makes this the cheapest
+   * way to ask "which of these may she do?" (a page of links, a menu, a list of resources).
+   * Answers come in check order; a check that failed alone is a {@link GatehouseError} in its
+   * place. Read-your-writes sessions add `minRevision` as {@link authorize} does.
+   *
+   * @example
+   * const [read, write, del] = await gh.authz.batchAuthorizePrincipal({
+   *   principalArn: "arn:aws:iam::111122223333:user/alice",
+   *   context: { "aws:SourceIp": "10.0.0.1" },
+   *   checks: [
+   *     { action: "s3:GetObject", resource: "arn:aws:s3:::reports/q1.csv" },
+   *     { action: "s3:PutObject", resource: "arn:aws:s3:::reports/q1.csv" },
+   *     { action: "s3:DeleteObject", resource: "arn:aws:s3:::reports/q1.csv" },
+   *   ],
+   * });
+   * if (!(read instanceof Error) && read.allowed) showDownloadLink();
+   */
+  async batchAuthorizePrincipal(
+    input: BatchAuthorizePrincipalInput,
+    options?: CallOptions,
+  ): Promise<(AuthorizeResult | GatehouseError)[]> {
+    if ("sessionToken" in input) {
+      throw new InvalidInputError({
+        code: "INVALID_ARGUMENT",
+        awsName: "InvalidInput",
+        message:
+          "batchAuthorizePrincipal: sessionToken is not taken (check a session by its role session ARN, or use batchAuthorize)",
+        field: "sessionToken",
+        retriable: false,
       });
-    });
+    }
+    const response = await this.#routed().call<BatchAuthorizeResponse>(
+      "batchAuthorizePrincipal",
+      {
+        principal: principalOf(input),
+        context: toContext(input.context),
+        minRevision: this.#gh.minRevisionFor(input, input.minRevision),
+        maxStalenessMs: input.maxStalenessMs ?? 0,
+        checks: input.checks.map((c) => ({
+          action: c.action,
+          resource: c.resource,
+          resourceAccount: c.resourceAccount ?? "",
+          resourcePolicy: c.resourcePolicy ?? "",
+          correlationId: c.correlationId ?? "",
+        })),
+      } satisfies BatchAuthorizePrincipalRequest,
+      true,
+      options,
+    );
+    return response.responses.map(toBatchResult);
+  }
+
+  /** The region that verifies a signed request: its credential scope's, when configured. */
+  #verifier(authorization: string | readonly string[] | undefined): Transport {
+    const scope = signingRegionOf(typeof authorization === "string" ? authorization : undefined);
+    const region = scope !== undefined && this.#gh.config.regions[scope] !== undefined ? scope : undefined;
+    return this.#gh.regionTransport(AuthorizerServiceClient as unknown as ClientConstructor, region);
+  }
+
+  /**
+   * Who signed a request the calling service received (SigV4, as AWS clients sign): the region
+   * named in the signature's credential scope checks it (or the configured region, when that one
+   * is not configured) and answers with the principal, or fails with `UNAUTHENTICATED`
+   * (`MissingAuthenticationToken`, `SignatureDoesNotMatch`, `RequestExpired`, `InvalidClientTokenId`, …).
+   *
+   * @example
+   * const who = await gh.authz.authenticate({
+   *   method: req.method, path: "/queues/orders", headers: req.headers,
+   *   payloadSha256: createHash("sha256").update(body).digest("hex"), service: "queues", source: req.socket.remoteAddress,
+   * });
+   * who.arn; // "arn:aws:iam::111122223333:user/alice"
+   */
+  async authenticate(request: SignedRequestInput, options?: CallOptions): Promise<AuthenticatedPrincipal> {
+    const response = await this.#verifier(request.headers.authorization).call<AuthenticateResponse>(
+      "authenticate",
+      toAuthenticateRequest(request),
+      true,
+      options,
+    );
+    return toPrincipal(response);
+  }
+
+  /**
+   * Authenticate and authorize a received request in one call: who signed it, and whether that
+   * principal may do `action` on `resource` (see {@link authenticate} for which region answers).
+   *
+   * @example
+   * const { principal, allowed } = await gh.authz.authenticateAndAuthorize({
+   *   request: { method: "POST", path: "/queues/orders/messages", headers: req.headers, payloadSha256, service: "queues" },
+   *   action: "queues:SendMessage", resource: "arn:aws:queues:::queue/orders",
+   * });
+   */
+  async authenticateAndAuthorize(
+    input: AuthenticateAndAuthorizeInput,
+    options?: CallOptions,
+  ): Promise<AuthorizeResult & { principal: AuthenticatedPrincipal }> {
+    const response = await this.#verifier(input.request.headers.authorization).call<AuthenticateAndAuthorizeResponse>(
+      "authenticateAndAuthorize",
+      {
+        authenticate: toAuthenticateRequest(input.request),
+        authorize: {
+          principal: undefined,
+          action: input.action,
+          resource: input.resource,
+          resourceAccount: input.resourceAccount ?? "",
+          context: toContext(input.context),
+          resourcePolicy: input.resourcePolicy ?? "",
+          minRevision: input.minRevision,
+          explain: input.explain ?? false,
+          maxStalenessMs: input.maxStalenessMs ?? 0,
+          correlationId: input.correlationId ?? "",
+          sessionToken: "",
+        },
+      } satisfies AuthenticateAndAuthorizeRequest,
+      true,
+      options,
+    );
+    if (response.authenticated === undefined || response.authorization === undefined) {
+      throw new TypeError("AuthenticateAndAuthorize answered without a principal or a decision");
+    }
+    return { ...toResult(response.authorization), principal: toPrincipal(response.authenticated) };
   }
 
   /** The principal's policies (plus extra ones) for each action × resource, always explained. */
   async simulate(input: SimulateInput, options?: CallOptions): Promise<SimulateResult[]> {
-    const response = await this.#transport().call<SimulateResponse>(
+    const response = await this.#routed().call<SimulateResponse>(
       "simulate",
       {
         principal: principalOf(input),
@@ -513,13 +622,29 @@ export class AuthzClient {
     input: { region?: string; pageSize?: number; pageToken?: string } = {},
     options?: CallOptions,
   ): Promise<GetRegionStatusResponse> {
-    return this.#transport(input.region).call<GetRegionStatusResponse>(
-      "getRegionStatus",
-      { pageSize: input.pageSize ?? 0, pageToken: input.pageToken ?? "" },
-      true,
-      options,
-    );
+    return this.#gh
+      .regionTransport(AuthorizerServiceClient as unknown as ClientConstructor, input.region)
+      .call<GetRegionStatusResponse>(
+        "getRegionStatus",
+        { pageSize: input.pageSize ?? 0, pageToken: input.pageToken ?? "" },
+        true,
+        options,
+      );
   }
+}
+
+/** One answer of a batch: a result, or the error its check failed with alone. */
+function toBatchResult(r: AuthorizeResponse): AuthorizeResult | GatehouseError {
+  if (r.error === undefined) return toResult(r);
+  const awsName = r.error.detail?.awsName || "ServiceFailure";
+  const Class = errorClassOf(awsName);
+  return new Class({
+    code: statusName(r.error.code),
+    awsName,
+    message: r.error.message,
+    field: r.error.detail?.field || undefined,
+    retriable: isRetriable(statusName(r.error.code), awsName),
+  });
 }
 
 function toResult(r: AuthorizeResponse): AuthorizeResult {
@@ -545,9 +670,7 @@ export class StsClient {
   }
 
   #call<T>(method: string, request: unknown, options?: CallOptions): Promise<T> {
-    return this.#gh
-      .regionTransport(StsServiceClient as unknown as ClientConstructor)
-      .call<T>(method, request, true, options);
+    return this.#gh.routed(StsServiceClient as unknown as ClientConstructor).call<T>(method, request, true, options);
   }
 
   /** Temporary credentials of a role session. */

@@ -2,8 +2,11 @@
  * `@gatehouse/sdk`: the client services and operators import.
  *
  * - {@link Gatehouse}: `iam` (every control-plane operation under AWS's names, async iterators
- *   over paged lists), `authz` (authorize, batchAuthorize, simulate, regionStatus), `sts`.
- * - Credentials and endpoints like the AWS SDK's default chain ({@link resolveClientConfig}).
+ *   over paged lists), `authz` (authorize, batchAuthorize, batchAuthorizePrincipal, simulate,
+ *   authenticate, authenticateAndAuthorize, regionStatus), `sts`.
+ * - Credentials and endpoints like the AWS SDK's default chain ({@link resolveClientConfig}),
+ *   assumed-role profiles refreshed before expiry ({@link RefreshingCredentials}), and region
+ *   routing with fail-over ({@link RegionRouter}: the configured region, an order, or the nearest).
  * - Typed errors carrying the AWS error name ({@link NoSuchEntityError}, …), the field and `retriable`.
  * - {@link iamOperations}: the one table the SDK methods and the `gatehouse iam` commands come from.
  *
@@ -13,14 +16,29 @@
  * await gh.iam.createUser({ userName: "alice" });
  */
 export {
+  type AuthenticatedPrincipal,
+  type SignedRequestInput,
+  signingRegionOf,
+} from "./authenticate.ts";
+export {
+  type AssumeRoleSpec,
   type ClientConfig,
   type ClientConfigOptions,
+  type CredentialProvider,
   type CredentialSource,
   DEFAULT_CONTROL_PLANE,
   type EndpointOptions,
   GatehouseConfigError,
+  type RegionRouting,
   resolveClientConfig,
 } from "./client-config.ts";
+export {
+  type AssumeRoleOptions,
+  type ConnectionOptions,
+  type CredentialCache,
+  IAM_SIGNING_REGION,
+  type RoutingOptions,
+} from "./client-connections.ts";
 export {
   AccessDeniedError,
   ConcurrentModificationError,
@@ -41,15 +59,18 @@ export {
   ThrottlingError,
 } from "./errors.ts";
 export {
+  type AuthenticateAndAuthorizeInput,
   type AuthorizeInput,
   type AuthorizeResult,
   AuthzClient,
+  type BatchAuthorizePrincipalInput,
   type ContextInput,
   type DecisionName,
   Gatehouse,
   type GatehouseOptions,
   type IamClient,
   type IamMethods,
+  type PrincipalCheckInput,
   type PrincipalInput,
   type SimulateInput,
   type SimulateResult,
@@ -72,6 +93,13 @@ export {
   type RequestOf,
   type ResponseOf,
 } from "./iam-operations.ts";
+export {
+  DEFAULT_REFRESH_WINDOW_MS,
+  type ExpiringCredentials,
+  RefreshingCredentials,
+  type RefreshingCredentialsOptions,
+} from "./refreshing-credentials.ts";
+export { type RegionHealth, RegionRouter, type RegionRouterOptions } from "./region-router.ts";
 export {
   backoffDelayMs,
   type RetryOptions,

@@ -2,17 +2,16 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { deadPort, type LiveStack, startLiveStack } from "@gatehouse/live-stack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   EntityAlreadyExistsError,
   Gatehouse,
-  GatehouseConfigError,
   GatehouseError,
   InvalidInputError,
   MalformedPolicyDocumentError,
   NoSuchEntityError,
 } from "./index.ts";
-import { deadPort, type LiveStack, startLiveStack } from "./live-stack.int-helper.ts";
 
 const doc = (...Statement: object[]) => JSON.stringify({ Version: "2012-10-17", Statement });
 
@@ -112,6 +111,42 @@ describe("@gatehouse/sdk against a live control plane and region", () => {
     );
   });
 
+  it("batchAuthorizePrincipal: many checks of one principal in one call, a failed check in its place", async () => {
+    const session = client({ env: { GATEHOUSE_CONFIG_DIR: dir }, profile: "demo" }).session();
+    const eve = await session.iam.createUser({ userName: "eve" });
+    await session.iam.putUserPolicy({
+      userName: "eve",
+      policyName: "reports",
+      policyDocument: doc({
+        Effect: "Allow",
+        Action: "s3:GetObject",
+        Resource: "arn:aws:s3:::reports/*",
+        Condition: { IpAddress: { "aws:SourceIp": "10.0.0.0/8" } },
+      }),
+    });
+    const checks = [
+      { action: "s3:GetObject", resource: "arn:aws:s3:::reports/q1.csv", correlationId: "get" },
+      { action: "s3:PutObject", resource: "arn:aws:s3:::reports/q1.csv" },
+      { action: "s3:GetObject", resource: "arn:aws:s3:::reports/q1.csv", resourcePolicy: "{not json" },
+    ];
+    const inside = await session.authz.batchAuthorizePrincipal({
+      principalArn: eve.user?.arn ?? "",
+      context: { "aws:SourceIp": "10.1.2.3" },
+      checks,
+    });
+    expect(inside[0]).toMatchObject({ decision: "Allow", allowed: true, correlationId: "get" });
+    expect(inside[1]).toMatchObject({ decision: "ImplicitDeny", allowed: false });
+    expect(inside[2]).toBeInstanceOf(GatehouseError);
+    expect(inside[2]).toMatchObject({ code: "INVALID_ARGUMENT", retriable: false });
+    // The shared context decides every check: from outside 10/8 nothing is allowed.
+    const outside = await session.authz.batchAuthorizePrincipal({
+      principalArn: eve.user?.arn ?? "",
+      context: { "aws:SourceIp": "192.0.2.1" },
+      checks: checks.slice(0, 2),
+    });
+    expect(outside.map((r) => (r instanceof Error ? r.awsName : r.decision))).toEqual(["ImplicitDeny", "ImplicitDeny"]);
+  });
+
   it("calls the region's STS signed for `sts`: GetCallerIdentity, then a GetSessionToken session's own calls", async () => {
     const admin = client({ env: { GATEHOUSE_CONFIG_DIR: dir }, profile: "demo" });
     await admin.iam.createUser({ userName: "stsuser" });
@@ -206,10 +241,11 @@ describe("@gatehouse/sdk against a live control plane and region", () => {
     expect(err).toMatchObject({ awsName: "RequestExpired", code: "UNAUTHENTICATED", retriable: false });
   });
 
-  it("refuses unknown profiles and assumed-role profiles with a hint", () => {
+  it("refuses unknown profiles with a hint; takes a role profile as one (assume-role.int.test.ts uses them)", () => {
     expect(() => new Gatehouse({ profile: "nope", env: { GATEHOUSE_CONFIG_DIR: dir } })).toThrow(
       expect.objectContaining({ hint: expect.stringContaining("known profiles: demo, sts") }),
     );
-    expect(() => new Gatehouse({ profile: "sts", env: { GATEHOUSE_CONFIG_DIR: dir } })).toThrow(GatehouseConfigError);
+    const role = client({ profile: "sts", env: { GATEHOUSE_CONFIG_DIR: dir } });
+    expect(role.config.credentialSource).toMatchObject({ kind: "assume-role", profile: "sts" });
   });
 });

@@ -20,9 +20,23 @@ export interface Profile {
   readonly controlPlaneEndpoint?: string;
   /** `endpoint_<region>`: `host:port[,host:port…]` per region, tried in turn. */
   readonly regionEndpoints: Readonly<Record<string, readonly string[]>>;
+  /** `role_arn`: the role this profile's credentials come from (with `source_profile`). */
   readonly roleArn?: string;
+  /** `source_profile`: the profile whose credentials call AssumeRole (keys, or a role: chained). */
   readonly sourceProfile?: string;
+  /** `mfa_serial`: the MFA device AssumeRole is called with (a code is asked for). */
   readonly mfaSerial?: string;
+  /** `external_id`: AssumeRole's ExternalId, as the role's trust policy may demand. */
+  readonly externalId?: string;
+  /** `role_session_name` (default `gatehouse-<epoch seconds>`). */
+  readonly roleSessionName?: string;
+  /** `duration_seconds`, as written (checked when the profile is used). */
+  readonly durationSeconds?: string;
+  /**
+   * `region_order`: the regions checks and STS calls go to, in order of preference, failing over
+   * to the next (`us-east-1, eu-west-1`), or `nearest` (ordered by measured round-trip time).
+   */
+  readonly regionOrder?: string;
 }
 
 /** The shared files, parsed. */
@@ -103,6 +117,10 @@ export function loadSharedFiles(env: Env): SharedFiles {
       ...opt("roleArn", str(s, "role_arn")),
       ...opt("sourceProfile", str(s, "source_profile")),
       ...opt("mfaSerial", str(s, "mfa_serial")),
+      ...opt("externalId", str(s, "external_id")),
+      ...opt("roleSessionName", str(s, "role_session_name")),
+      ...opt("durationSeconds", str(s, "duration_seconds")),
+      ...opt("regionOrder", str(s, "region_order")),
     });
   }
   return { configDir, profiles };

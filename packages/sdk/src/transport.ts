@@ -1,7 +1,7 @@
 import { type Credentials, createSigningInterceptor } from "@gatehouse/auth";
 import type { Clock } from "@gatehouse/core";
 import { type Client, credentials as grpcCredentials, Metadata, type ServiceError } from "@grpc/grpc-js";
-import { GatehouseConfigError } from "./client-config.ts";
+import { type CredentialProvider, GatehouseConfigError } from "./client-config.ts";
 import { fromServiceError, GatehouseError } from "./errors.ts";
 import { type RetryPolicy, withRetries } from "./retry.ts";
 
@@ -32,7 +32,8 @@ export interface TransportOptions {
   readonly service: ClientConstructor;
   /** Endpoints (`host:port`) tried in turn; at least one. */
   readonly endpoints: readonly string[];
-  readonly credentials: () => Credentials | undefined;
+  /** The credentials to sign with, asked before each call (undefined: none configured). */
+  readonly credentials: CredentialProvider | undefined;
   readonly signingRegion: string;
   /** The SigV4 signing name (credential scope service): `iam` when absent, `sts` for StsService. */
   readonly signingService?: string;
@@ -51,6 +52,8 @@ export class Transport {
   readonly #options: TransportOptions;
   readonly #clients = new Map<number, Client>();
   #preferred = 0;
+  /** What the last call was signed with; the interceptor reads it (any value here is unexpired). */
+  #current: Credentials | undefined;
 
   constructor(options: TransportOptions) {
     if (options.endpoints.length === 0) throw new RangeError("a transport needs at least one endpoint");
@@ -66,12 +69,11 @@ export class Transport {
     let client = this.#clients.get(index);
     if (client === undefined) {
       const address = this.#options.endpoints[index] as string;
-      const creds = this.#options.credentials;
       client = new this.#options.service(address, grpcCredentials.createInsecure(), {
         interceptors: [
           createSigningInterceptor({
-            // call() refuses to start without credentials, so this always has some.
-            credentials: () => creds() as Credentials,
+            // call() sets them before it starts a call, so this always has some.
+            credentials: () => this.#current as Credentials,
             authority: address,
             region: this.#options.signingRegion,
             ...(this.#options.signingService === undefined ? {} : { service: this.#options.signingService }),
@@ -92,7 +94,8 @@ export class Transport {
    * retries: reads, checks, and writes that carry a client request token.
    */
   async call<T>(method: string, request: unknown, idempotent: boolean, options: CallOptions = {}): Promise<T> {
-    if (this.#options.credentials() === undefined) {
+    const provider = this.#options.credentials;
+    if (provider === undefined) {
       throw new GatehouseConfigError(
         "no credentials: none were given, GATEHOUSE_ACCESS_KEY_ID / GATEHOUSE_SECRET_ACCESS_KEY are unset, and the profile has no keys",
         "run `gatehouse configure`, set GATEHOUSE_PROFILE, or pass credentials",
@@ -100,6 +103,7 @@ export class Transport {
     }
     const now = this.#options.now ?? Date.now;
     const deadline = now() + (options.timeoutMs ?? this.#options.timeoutMs);
+    this.#current = await provider();
     const { value, endpoint } = await withRetries(
       {
         policy: this.#options.retry,

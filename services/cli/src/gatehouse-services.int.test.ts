@@ -4,8 +4,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { deadPort, type LiveStack, startLiveStack } from "@gatehouse/live-stack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deadPort, type LiveStack, startLiveStack } from "./live-stack.int-helper.ts";
 
 const bin = fileURLToPath(new URL("../bin/gatehouse", import.meta.url));
 
@@ -271,6 +271,39 @@ describe("gatehouse iam / authz / region / configure against a live stack", () =
       "implicitDeny",
     ]);
 
+    const batch = await gh(
+      "authz",
+      "batch-authorize-principal",
+      "--principal-arn",
+      carol,
+      "--context",
+      "aws:SourceIp=10.0.0.1",
+      "--checks",
+      JSON.stringify([
+        { action: "s3:GetObject", resource: "arn:aws:s3:::b/k" },
+        { action: "s3:PutObject", resource: "arn:aws:s3:::b/k" },
+        { action: "s3:GetObject", resource: "arn:aws:s3:::b/k", resourcePolicy: "{not json" },
+      ]),
+      "--query",
+      "Results[].[Action, Decision || Error.Code]",
+    );
+    expect(batch.code, batch.stderr).toBe(0);
+    expect(batch.json).toEqual([
+      ["s3:GetObject", "Allow"],
+      ["s3:PutObject", "ImplicitDeny"],
+      ["s3:GetObject", "MalformedPolicyDocument"],
+    ]);
+    const badChecks = await gh(
+      "authz",
+      "batch-authorize-principal",
+      "--principal-arn",
+      carol,
+      "--checks",
+      '[{"resource":"x"}]',
+    );
+    expect(badChecks.code).toBe(2);
+    expect(badChecks.stderr).toContain("--checks");
+
     // --endpoint-url stands for the profile's region: a profile of eu-west-1 with no endpoints
     // reaches the decider given on the command line.
     const keys = await readFile(join(dir, "credentials"), "utf8");
@@ -315,14 +348,11 @@ describe("gatehouse iam / authz / region / configure against a live stack", () =
     const euUsers = await run(["--profile", "eu", "--endpoint-url", stack.controlPlane, "iam", "list-users"], env);
     expect(euUsers.code, euUsers.stderr).toBe(0);
 
-    // This test's region runs without GATEHOUSE_SECRET_KEY, so it serves no STS: said plainly,
-    // with the setting that turns it on (the SDK's STS calls are tested against a region that has it).
+    // The region serves STS (the live stack shares the at-rest key with it): the profile's
+    // root key, through the failing-over endpoints.
     const sts = await gh("sts", "get-caller-identity");
-    expect(sts.code).toBe(254);
-    expect(sts.stderr).toContain("when calling the GetCallerIdentity operation");
-    expect(sts.stderr).toContain(
-      "hint: this server does not serve the operation (a region started without GATEHOUSE_SECRET_KEY serves neither STS nor Authenticate)",
-    );
+    expect(sts.code, sts.stderr).toBe(0);
+    expect(sts.json).toMatchObject({ Account: accountId, Arn: `arn:aws:iam::${accountId}:root` });
 
     const status = await gh("region", "status");
     expect(status.code, status.stderr).toBe(0);

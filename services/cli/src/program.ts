@@ -1,3 +1,4 @@
+import { createInterface } from "node:readline/promises";
 import { Command, Option } from "commander";
 import type { CliIo } from "./client.ts";
 import { registerAudit } from "./commands/audit.ts";
@@ -13,6 +14,27 @@ import { registerRegion } from "./commands/region.ts";
 import { registerSts } from "./commands/sts.ts";
 import { outputFormats } from "./output.ts";
 
+/** The process's environment and stdout, with a prompt when stdin and stderr are terminals. */
+export function processIo(): CliIo {
+  const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true;
+  return {
+    env: process.env,
+    write: (text) => void process.stdout.write(text),
+    ...(interactive
+      ? {
+          prompt: async (question: string) => {
+            const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+            try {
+              return (await rl.question(question)).trim();
+            } finally {
+              rl.close();
+            }
+          },
+        }
+      : {}),
+  };
+}
+
 /**
  * Builds the `gatehouse` command tree. Each sub-command lives in its own file under `commands/`
  * and registers itself on its group. `io` is where service commands read the environment and
@@ -21,9 +43,7 @@ import { outputFormats } from "./output.ts";
  * @example
  * await createProgram().parseAsync(["policy", "validate", "p.json"], { from: "user" });
  */
-export function createProgram(
-  io: CliIo = { env: process.env, write: (text) => void process.stdout.write(text) },
-): Command {
+export function createProgram(io: CliIo = processIo()): Command {
   const program = new Command("gatehouse")
     .description("Gatehouse: a self-hostable AWS-IAM-compatible control plane")
     .version("0.1.0")
@@ -40,6 +60,10 @@ export function createProgram(
       "the server to call instead of the profile's (control plane for iam, region for authz)",
     )
     .option("--query <jmespath>", "a JMESPath expression to pick from the result (as the aws CLI's --query)")
+    .option(
+      "--mfa-code <code>",
+      "the MFA code a role profile with mfa_serial needs (asked for on a terminal otherwise)",
+    )
     .addOption(new Option("--output <format>", "how to print results").choices(outputFormats).default("json"));
   const policy = program.command("policy").description("Work with IAM policy documents offline (no server needed)");
   registerPolicyEvaluate(policy);

@@ -5,9 +5,9 @@ import { mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type LiveStack, startLiveStack } from "@gatehouse/live-stack";
 import { Gatehouse } from "@gatehouse/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LiveStack, startLiveStack } from "./live-stack.int-helper.ts";
 
 const bin = fileURLToPath(new URL("../bin/gatehouse", import.meta.url));
 const readme = fileURLToPath(new URL("../../../README.md", import.meta.url));

@@ -1,8 +1,9 @@
 // The Fastify example against a live control plane and region.
+
+import { deadPort, type LiveStack, startLiveStack } from "@gatehouse/live-stack";
 import Fastify from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Gatehouse } from "../gatehouse.ts";
-import { deadPort, type LiveStack, startLiveStack } from "../live-stack.int-helper.ts";
 import { gatehouseAuthorizer, type RouteAuthorization } from "./fastify-authorizer.ts";
 
 function service(gh: Gatehouse) {

@@ -5,8 +5,8 @@
  * hook asks the region whether the caller may, and answers 401 (no caller), 403 (denied) or 503
  * (Gatehouse unreachable: fail closed) before the handler runs. Who the caller is comes from
  * `principal(request)`: here a header set by the gateway in front of the service, which has
- * authenticated the caller; verifying SigV4-signed requests through the region's `Authenticate`
- * is the other way, and waits for the region to serve it.
+ * authenticated the caller. When the callers sign their requests with SigV4 instead, see
+ * `fastify-sigv4.ts`: one `AuthenticateAndAuthorize` call per request.
  *
  * @example
  * const app = Fastify();

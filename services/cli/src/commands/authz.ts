@@ -1,4 +1,10 @@
-import type { AuthorizeInput, ContextInput, PrincipalInput } from "@gatehouse/sdk";
+import type {
+  AuthorizeInput,
+  BatchAuthorizePrincipalInput,
+  ContextInput,
+  PrincipalCheckInput,
+  PrincipalInput,
+} from "@gatehouse/sdk";
 import type { Command } from "commander";
 import { type CliIo, clientFor, print } from "../client.ts";
 import { inOperation } from "../errors.ts";
@@ -79,7 +85,7 @@ interface CheckOptions {
 }
 
 /**
- * `gatehouse authz authorize|batch-authorize|simulate` against the configured region.
+ * `gatehouse authz authorize|batch-authorize|batch-authorize-principal|simulate` against the configured region.
  *
  * @example
  * gatehouse authz authorize --principal-arn arn:aws:iam::111122223333:user/alice \
@@ -230,4 +236,66 @@ export function registerAuthz(program: Command, io: CliIo): void {
         gh.close();
       }
     });
+
+  authz
+    .command("batch-authorize-principal")
+    .description(
+      "Up to 1,000 checks of one principal under one context: --checks '[{action, resource, resourceAccount?, resourcePolicy?}, …]'",
+    )
+    .option("--principal-arn <arn>", "the user or role asking")
+    .option("--access-key-id <id>", "…or the access key it authenticated with")
+    .option(
+      "--context <key=value...>",
+      "request context of every check: key=value pairs (a key given twice is a list; key:number=5, key:bool=true)",
+      collect,
+      [],
+    )
+    .option("--context-json <json>", "request context as a JSON object (or file://ctx.json)")
+    .option("--min-revision <n>", "answer only at this revision of the principal's account or later")
+    .option("--max-staleness-ms <ms>", "refuse to answer from a region staler than this")
+    .requiredOption("--checks <json>", "the checks, as a JSON array (or file://checks.json)")
+    .action(
+      async (
+        opts: Omit<CheckOptions, "resourcePolicy"> & { checks: string; maxStalenessMs?: string },
+        command: Command,
+      ) => {
+        let checks: unknown;
+        try {
+          checks = JSON.parse(loadValue("--checks", opts.checks));
+        } catch (e) {
+          throw new FlagValueError("--checks", `not valid JSON: ${(e as Error).message}`);
+        }
+        if (!Array.isArray(checks)) throw new FlagValueError("--checks", "expected a JSON array of checks");
+        const parsed = checks.map((c: unknown, i): PrincipalCheckInput => {
+          const check = c as Partial<Record<keyof PrincipalCheckInput, unknown>> | null;
+          if (check === null || typeof check !== "object" || typeof check.action !== "string") {
+            throw new FlagValueError("--checks", `check ${i}: expected {"action": "…", "resource": "…"}`);
+          }
+          if (typeof check.resource !== "string")
+            throw new FlagValueError("--checks", `check ${i}: resource is missing`);
+          return check as PrincipalCheckInput;
+        });
+        const minRevision = revisionOf(opts.minRevision);
+        const input: BatchAuthorizePrincipalInput = {
+          ...(principalOf(opts) as { principalArn: string } | { accessKeyId: string }),
+          context: parseContext(opts.context, opts.contextJson),
+          checks: parsed,
+          ...(minRevision === undefined ? {} : { minRevision }),
+          ...(opts.maxStalenessMs === undefined ? {} : { maxStalenessMs: Number(opts.maxStalenessMs) }),
+        };
+        const { gh, options } = clientFor(command, io, "region");
+        try {
+          const results = await inOperation("BatchAuthorizePrincipal", () => gh.authz.batchAuthorizePrincipal(input));
+          print(io, options, {
+            Results: results.map((r, i) => ({
+              Action: parsed[i]?.action,
+              Resource: parsed[i]?.resource,
+              ...(r instanceof Error ? { Error: { Code: r.awsName, Message: r.message } } : { Decision: r.decision }),
+            })),
+          });
+        } finally {
+          gh.close();
+        }
+      },
+    );
 }

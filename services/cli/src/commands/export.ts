@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { type CliIo, clientFor } from "../client.ts";
 import { inOperation } from "../errors.ts";
 import { toAwsShape } from "../iam/aws-shape.ts";
+import { createProgress } from "../progress.ts";
 
 /**
  * `gatehouse export aws-iam [--file out.json]`: the caller's account in the format
@@ -20,14 +21,22 @@ export function registerExport(program: Command, io: CliIo): void {
         string,
         unknown[]
       >;
+      // The total is unknown until the last page: a count of what was read so far.
+      const progress = createProgress("export");
+      let read = 0;
       try {
         await inOperation("GetAccountAuthorizationDetails", async () => {
           for await (const page of gh.iam.pages.getAccountAuthorizationDetails({ maxItems: 1000 })) {
             const { Page: _page, ...lists } = toAwsShape(page) as Record<string, unknown[]>;
-            for (const [key, items] of Object.entries(lists)) out[key] = [...(out[key] ?? []), ...items];
+            for (const [key, items] of Object.entries(lists)) {
+              out[key] = [...(out[key] ?? []), ...items];
+              read += items.length;
+            }
+            progress.update(read, 0, "users, groups, roles and policies read");
           }
         });
       } finally {
+        progress.stop();
         gh.close();
       }
       const text = `${JSON.stringify(out, null, 4)}\n`;

@@ -4,6 +4,7 @@ import { type CliIo, clientFor, print } from "../client.ts";
 import { FlagValueError } from "../iam/flag-values.ts";
 import { parseAwsIamExport } from "../import/aws-iam-export.ts";
 import { type ImportItem, importAwsIam } from "../import/import-aws-iam.ts";
+import { createProgress } from "../progress.ts";
 
 const shape = (items: readonly ImportItem[]) =>
   items.map((i) => ({ Type: i.type, Name: i.name, ...(i.reason === undefined ? {} : { Reason: i.reason }) }));
@@ -11,7 +12,7 @@ const shape = (items: readonly ImportItem[]) =>
 /**
  * `gatehouse import aws-iam --file details.json`: recreates the output of
  * `aws iam get-account-authorization-details` in the caller's account, idempotently, and prints
- * what it created, updated, skipped and refused (and why). Progress goes to stderr on a terminal.
+ * what it created, updated, skipped and refused (and why). A progress bar goes to stderr on a terminal.
  */
 export function registerImport(program: Command, io: CliIo): void {
   const group = program.command("import").description("Bring identities in from elsewhere");
@@ -36,12 +37,10 @@ export function registerImport(program: Command, io: CliIo): void {
         throw new FlagValueError("--file", (e as Error).message);
       }
       const { gh, options } = clientFor(command, io, "control-plane");
-      const tty = process.stderr.isTTY === true;
+      const progress = createProgress("import");
       try {
-        const report = await importAwsIam(gh, data, (done, total, what) => {
-          if (tty) process.stderr.write(`\r\x1b[K[${done}/${total}] ${what}`);
-        });
-        if (tty) process.stderr.write("\r\x1b[K");
+        const report = await importAwsIam(gh, data, (done, total, what) => progress.update(done, total, what));
+        progress.stop();
         print(io, options, {
           AccountId: report.accountId,
           Summary: {
@@ -56,6 +55,7 @@ export function registerImport(program: Command, io: CliIo): void {
           Refused: shape(report.refused),
         });
       } finally {
+        progress.stop();
         gh.close();
       }
     });

@@ -5,10 +5,10 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type LiveStack, startLiveStack } from "@gatehouse/live-stack";
 import { Gatehouse } from "@gatehouse/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { evaluateInputLine } from "../commands/policy-evaluate.ts";
-import { type LiveStack, startLiveStack } from "../live-stack.int-helper.ts";
 import { parseAwsIamExport } from "./aws-iam-export.ts";
 
 const bin = fileURLToPath(new URL("../../bin/gatehouse", import.meta.url));

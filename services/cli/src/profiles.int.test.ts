@@ -1,0 +1,253 @@
+// `gatehouse configure` (flags and the interactive dialogue) and role profiles (MFA by flag or by
+// a prompt on a terminal, credentials kept between commands), running the executable against a
+// live control plane and region.
+// Terminals come from util-linux `script`, which runs the command on a pseudo-terminal.
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type LiveStack, startLiveStack } from "@gatehouse/live-stack";
+import { Gatehouse } from "@gatehouse/sdk";
+import { generate } from "otplib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const bin = fileURLToPath(new URL("../bin/gatehouse", import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  json: any;
+}
+
+/** Only the test's environment: no GATEHOUSE_* of the machine leaks in. */
+const baseEnv = () => ({ PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" });
+
+function run(args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { env: { ...baseEnv(), ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      let json: unknown;
+      try {
+        json = JSON.parse(stdout);
+      } catch {
+        json = undefined;
+      }
+      resolve({ code, stdout, stderr, json });
+    });
+    child.stdin.end();
+  });
+}
+
+/**
+ * Runs the command on a terminal and answers each prompt as it appears (`[prompt, answer]` in
+ * order). Resolves with everything the terminal showed and the exit status.
+ */
+function onTerminal(
+  args: string[],
+  env: Record<string, string>,
+  answers: [string, string][],
+): Promise<{ code: number | null; screen: string }> {
+  const quoted = [bin, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+  return new Promise((resolve, reject) => {
+    const child = spawn("script", ["-qec", quoted, "/dev/null"], { env: { ...baseEnv(), TERM: "dumb", ...env } });
+    let screen = "";
+    let next = 0;
+    let seen = 0;
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      screen += d;
+      const pending = answers[next];
+      if (pending !== undefined && screen.indexOf(pending[0], seen) >= 0) {
+        seen = screen.indexOf(pending[0], seen) + pending[0].length;
+        next++;
+        child.stdin.write(`${pending[1]}\r`);
+      }
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, screen }));
+  });
+}
+
+describe("gatehouse configure and role profiles against a live stack", () => {
+  let stack: LiveStack;
+  let dir: string;
+  let env: Record<string, string>;
+  let accountId: string;
+  let key: { id: string; secret: string };
+  let seed: string;
+  let serial: string;
+
+  beforeAll(async () => {
+    stack = await startLiveStack("cliprof");
+    const operator = new Gatehouse({
+      credentials: stack.operator,
+      endpoints: { controlPlane: stack.controlPlane },
+      env: {},
+    });
+    const account = await operator.iam.createAccount({ accountAlias: "" });
+    operator.close();
+    accountId = account.accountId;
+    const root = new Gatehouse({
+      credentials: { accessKeyId: account.rootAccessKeyId, secretAccessKey: account.rootSecretAccessKey },
+      region: stack.region,
+      endpoints: { controlPlane: stack.controlPlane, regions: { [stack.region]: [stack.decider] } },
+      env: {},
+    }).session();
+    await root.iam.createUser({ userName: "dev" });
+    const made = await root.iam.createAccessKey({ userName: "dev" });
+    key = { id: made.accessKey?.accessKeyId ?? "", secret: made.secretAccessKey };
+    const trust = (condition?: object) =>
+      JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Effect: "Allow",
+            Principal: { AWS: `arn:aws:iam::${accountId}:user/dev` },
+            Action: "sts:AssumeRole",
+            ...(condition === undefined ? {} : { Condition: condition }),
+          },
+        ],
+      });
+    await root.iam.createRole({ roleName: "deployer", assumeRolePolicyDocument: trust() });
+    await root.iam.createRole({
+      roleName: "admin",
+      assumeRolePolicyDocument: trust({ Bool: { "aws:MultiFactorAuthPresent": "true" } }),
+    });
+    const device = await root.iam.createVirtualMfaDevice({ virtualMfaDeviceName: "dev-phone", path: "/" });
+    seed = device.base32StringSeed;
+    serial = device.serialNumber;
+    const t = Math.floor(Date.now() / 1000);
+    await root.iam.enableMfaDevice({
+      userName: "dev",
+      serialNumber: serial,
+      authenticationCode1: await generate({ secret: seed, epoch: t - 30 }),
+      authenticationCode2: await generate({ secret: seed, epoch: t }),
+    });
+    await root.authz.authorize({ principalArn: `arn:aws:iam::${accountId}:user/dev`, action: "x:Y", resource: "*" });
+    root.close();
+    dir = await mkdtemp(join(tmpdir(), "gatehouse-cli-profiles-"));
+    env = { GATEHOUSE_CONFIG_DIR: dir };
+  });
+  afterAll(async () => {
+    await stack?.close();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("asks for the settings on a terminal, as `aws configure` does, and keeps what is left empty", async () => {
+    const first = await onTerminal(["--profile", "dev", "configure"], env, [
+      ["Gatehouse Access Key ID [None]: ", key.id],
+      ["Gatehouse Secret Access Key [None]: ", key.secret],
+      ["Default region name [None]: ", stack.region],
+      ["Control plane endpoint (host:port) [None]: ", stack.controlPlane],
+      [`Endpoints of ${stack.region} (host:port,…) [None]: `, stack.decider],
+    ]);
+    expect(first.code, first.screen).toBe(0);
+    const credentials = await readFile(join(dir, "credentials"), "utf8");
+    expect(credentials).toContain(`[dev]\naccess_key_id=${key.id}\nsecret_access_key=${key.secret}\n`);
+    const config = await readFile(join(dir, "config"), "utf8");
+    expect(config).toContain(`[profile dev]\nregion=${stack.region}\nendpoint_control_plane=${stack.controlPlane}`);
+    expect(config).toContain(`endpoint_${stack.region}=${stack.decider}`);
+    // A second run shows the current values (keys masked) and keeps each one left empty.
+    const second = await onTerminal(["--profile", "dev", "configure"], env, [
+      [`Gatehouse Access Key ID [****${key.id.slice(-4)}]: `, ""],
+      [`Gatehouse Secret Access Key [****${key.secret.slice(-4)}]: `, ""],
+      [`Default region name [${stack.region}]: `, ""],
+      [`Control plane endpoint (host:port) [${stack.controlPlane}]: `, ""],
+      [`Endpoints of ${stack.region} (host:port,…) [${stack.decider}]: `, ""],
+    ]);
+    expect(second.code, second.screen).toBe(0);
+    expect(await readFile(join(dir, "credentials"), "utf8")).toBe(credentials);
+    const me = await run(["--profile", "dev", "sts", "get-caller-identity"], env);
+    expect(me.code, me.stderr).toBe(0);
+    expect(me.json.Arn).toBe(`arn:aws:iam::${accountId}:user/dev`);
+    // Not on a terminal and no flags: nothing to ask with, said so.
+    const piped = await run(["--profile", "dev", "configure"], env);
+    expect(piped.code).toBe(2);
+    expect(piped.stderr).toContain("nothing to write");
+  });
+
+  it("writes role profiles and assumes their roles; MFA by --mfa-code or a prompt on a terminal", async () => {
+    const where = ["--region", stack.region];
+    const endpoint = ["--endpoint", `${stack.region}=${stack.decider}`];
+    const role = (name: string, ...extra: string[]) =>
+      run(
+        [
+          "--profile",
+          name,
+          ...where,
+          "configure",
+          "--role-arn",
+          `arn:aws:iam::${accountId}:role/${name}`,
+          "--source-profile",
+          "dev",
+          "--role-session-name",
+          `cli-${name}`,
+          ...endpoint,
+          ...extra,
+        ],
+        env,
+      );
+    expect((await role("deployer", "--duration-seconds", "900")).code).toBe(0);
+    expect((await role("admin", "--mfa-serial", serial)).code).toBe(0);
+    const config = await readFile(join(dir, "config"), "utf8");
+    const admin = config.slice(config.indexOf("[profile admin]"));
+    expect(admin).toContain(`role_arn=arn:aws:iam::${accountId}:role/admin\nsource_profile=dev\nmfa_serial=${serial}`);
+    const badDuration = await role("deployer", "--duration-seconds", "60");
+    expect(badDuration.code).toBe(2);
+    expect(badDuration.stderr).toContain("--duration-seconds");
+
+    const deployer = await run(["--profile", "deployer", "sts", "get-caller-identity"], env);
+    expect(deployer.code, deployer.stderr).toBe(0);
+    expect(deployer.json.Arn).toBe(`arn:aws:sts::${accountId}:assumed-role/deployer/cli-deployer`);
+
+    // MFA, not on a terminal: the code must come by flag.
+    const noCode = await run(["--profile", "admin", "sts", "get-caller-identity"], env);
+    expect(noCode.code).toBe(253);
+    expect(noCode.stderr).toContain(`needs a code from the MFA device ${serial}`);
+    expect(noCode.stderr).toContain("hint: pass --mfa-code");
+    const now = Math.floor(Date.now() / 1000);
+    // On a terminal the code is asked for; the credentials are then kept (0600) for later commands.
+    const prompted = await onTerminal(["--profile", "admin", "sts", "get-caller-identity"], env, [
+      [`Enter MFA code for ${serial}: `, await generate({ secret: seed, epoch: now })],
+    ]);
+    expect(prompted.code, prompted.screen).toBe(0);
+    expect(prompted.screen).toContain(`"Arn": "arn:aws:sts::${accountId}:assumed-role/admin/cli-admin"`);
+    const cacheDir = join(dir, "cli", "cache");
+    const [cached] = await readdir(cacheDir);
+    expect((await stat(join(cacheDir, cached ?? ""))).mode & 0o777).toBe(0o600);
+    const again = await run(["--profile", "admin", "sts", "get-caller-identity"], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json.Arn).toBe(`arn:aws:sts::${accountId}:assumed-role/admin/cli-admin`);
+    // Without the cache, the code comes by flag (a code is good once: the device's next step).
+    await rm(cacheDir, { recursive: true });
+    const byFlag = await run(
+      [
+        "--profile",
+        "admin",
+        "--mfa-code",
+        await generate({ secret: seed, epoch: now + 30 }),
+        "sts",
+        "get-caller-identity",
+      ],
+      env,
+    );
+    expect(byFlag.code, byFlag.stderr).toBe(0);
+    expect(byFlag.json.Arn).toBe(`arn:aws:sts::${accountId}:assumed-role/admin/cli-admin`);
+    await rm(cacheDir, { recursive: true });
+    // A wrong code: the region refuses AssumeRole, and the error names the role and profile.
+    const wrong = await run(["--profile", "admin", "--mfa-code", "000000", "sts", "get-caller-identity"], env);
+    expect(wrong.code).toBe(254);
+    expect(wrong.stderr).toContain("(AccessDenied)");
+    expect(wrong.stderr).toContain(`assuming arn:aws:iam::${accountId}:role/admin for the profile "admin"`);
+  });
+});
