@@ -22,6 +22,7 @@ import type { ControlPlaneConfig } from "./config.ts";
 import { createControlService } from "./control-service.ts";
 import { type RunningServer, serveControlService } from "./grpc-server.ts";
 import { createLastUsedRecorder } from "./last-used-recorder.ts";
+import { createJwksRefresher, type JwksRefresher } from "./oidc-keys.ts";
 import { createOutboxCompactor, type OutboxCompactor } from "./outbox-compactor.ts";
 import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from "./outbox-relay.ts";
 import { createSessionVerifier } from "./session-verifier.ts";
@@ -43,6 +44,8 @@ export interface ControlPlane {
   readonly compactor: OutboxCompactor;
   /** Moves the audit trail to its topic. */
   readonly auditRelay: AuditRelay;
+  /** Refreshes the JWKS documents fetched from OIDC issuers (periodically; `refreshAll` on demand). */
+  readonly jwksRefresher: JwksRefresher;
   /**
    * Reports NOT_SERVING, stops taking calls and lets in-flight ones finish (up to the configured
    * grace period), writes the access keys' last uses still in memory, stops the relay and
@@ -100,6 +103,12 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
   let auditRelay: AuditRelay | undefined;
   // Last use of access keys: noted in memory by the authenticator, written in batches.
   const lastUsed = createLastUsedRecorder({ store, logger, flushEveryMs: config.auth.lastUsedFlushMs, clock });
+  const jwksRefresher = createJwksRefresher({
+    store,
+    logger: logger.child({ part: "oidc-keys" }),
+    fetch: config.oidc.fetch,
+    intervalMs: config.oidc.refreshIntervalMs,
+  });
   const latest = loadMigrations().at(-1)?.version ?? 0;
   const health = createHealth({
     readiness: { [CONTROL_PLANE_READINESS]: () => postgresReady(store.pool, config.postgres.schema, latest) },
@@ -187,6 +196,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     auditRelay.start();
     compactor.start();
     lastUsed.start();
+    jwksRefresher.start();
     const service = createControlService({
       store,
       authenticator: createAuthenticator({
@@ -203,6 +213,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
       authorizer: createAuthorizer({ store, logger, region: config.region, clock }),
       logger,
       partition: config.partition,
+      oidcFetch: config.oidc.fetch,
     });
     server = await serveControlService(service, config.listen, health);
     health.start();
@@ -211,6 +222,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     health.shutdown();
     await server?.close(0);
     await lastUsed.stop();
+    await jwksRefresher.stop();
     await relay?.stop();
     await auditRelay?.stop();
     await compactor.stop();
@@ -228,6 +240,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     relay: running.relay,
     compactor,
     auditRelay: running.auditRelay,
+    jwksRefresher,
     close() {
       closing ??= (async () => {
         clearTimeout(topicTimer);
@@ -236,6 +249,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
         await running.server.close(config.shutdownGraceMs);
         // After the server: the last calls' uses are in memory by now.
         await lastUsed.stop();
+        await jwksRefresher.stop();
         await running.relay.stop();
         await running.auditRelay.stop();
         await compactor.stop();
