@@ -2,7 +2,7 @@
 // of the test's choice, for the heal, bootstrap and standby tests.
 import { randomBytes } from "node:crypto";
 import { createSigningInterceptor } from "@gatehouse/auth";
-import { loadControlPlaneConfig, startControlPlane } from "@gatehouse/control-plane";
+import { type JwksRefreshSummary, loadControlPlaneConfig, startControlPlane } from "@gatehouse/control-plane";
 import {
   type AuthorizeRequest,
   type AuthorizeResponse,
@@ -61,13 +61,19 @@ export interface TestControlPlane {
   readonly address: string;
   readonly topic: string;
   readonly partitions: number;
+  /** Its GATEHOUSE_SECRET_KEY (a region given it serves Authenticate and STS). */
+  readonly secretKey: string;
   stop(): Promise<void>;
   start(): Promise<void>;
   close(): Promise<void>;
+  /** One pass of the refresher of OIDC keys fetched from issuers, now. */
+  refreshOidcKeys(): Promise<JwksRefreshSummary>;
 }
 
 /** Starts a control plane on its own schema and topic (port 0 unless given). */
-export async function startTestControlPlane(options: { partitions?: number; port?: number } = {}) {
+export async function startTestControlPlane(
+  options: { partitions?: number; port?: number; extraEnv?: Record<string, string> } = {},
+) {
   const partitions = options.partitions ?? 2;
   const schema = await createTestSchema({ prefix: "regcp" });
   const topic = await createTestTopic({ prefix: "regcp", partitions });
@@ -83,6 +89,7 @@ export async function startTestControlPlane(options: { partitions?: number; port
       GATEHOUSE_OPERATOR_ACCESS_KEY_ID: OPERATOR.accessKeyId,
       GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY: OPERATOR.secretAccessKey,
       GATEHOUSE_CP_RELAY_WATERMARK_MS: "200",
+      ...options.extraEnv,
     });
   const secretKey = randomBytes(32).toString("base64");
   let cp: Awaited<ReturnType<typeof startControlPlane>> | undefined = await startControlPlane({
@@ -94,6 +101,7 @@ export async function startTestControlPlane(options: { partitions?: number; port
     address: `127.0.0.1:${port}`,
     topic: topic.name,
     partitions,
+    secretKey,
     async stop() {
       await cp?.close();
       cp = undefined;
@@ -105,6 +113,10 @@ export async function startTestControlPlane(options: { partitions?: number; port
       await self.stop();
       await schema.drop();
       await topic.delete();
+    },
+    refreshOidcKeys() {
+      if (cp === undefined) throw new Error("the test control plane is stopped");
+      return cp.jwksRefresher.refreshAll();
     },
   };
   return self;
