@@ -196,6 +196,25 @@ describe("web identity with keys the control plane fetched from the issuer (live
       const after = await root.call("getOpenIdConnectProvider", { openIdConnectProviderArn: arn });
       expect(JSON.parse(after.jwksJson).keys.map((k: JWK) => k.kid)).toEqual(["k2"]);
       await assume(await sign(k2));
+
+      // A provider created while its issuer is down has no keys yet (its tokens are refused); the
+      // refresher tries it. A document the operator sets is theirs: the refresher leaves it alone.
+      const later = await root.call("createOpenIdConnectProvider", {
+        url: `${idp.issuer}/tenant`,
+        clientIdList: ["my-app"],
+        thumbprintList: [],
+      });
+      const empty = await root.call("getOpenIdConnectProvider", {
+        openIdConnectProviderArn: later.openIdConnectProviderArn,
+      });
+      expect(empty.jwksJson).toBe("");
+      expect(await cp.refreshOidcKeys()).toEqual({ checked: 2, updated: 0, failed: 2 });
+      await root.call("updateOpenIdConnectProviderJwks", {
+        openIdConnectProviderArn: arn,
+        jwksJson: JSON.stringify({ keys: [k1.jwk] }),
+      });
+      expect(await cp.refreshOidcKeys()).toEqual({ checked: 1, updated: 0, failed: 1 });
+      await vi.waitFor(async () => assume(await sign(k1)), { timeout: 20_000, interval: 200 });
     } finally {
       operator.close();
       root.close();
