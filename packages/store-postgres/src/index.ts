@@ -45,6 +45,7 @@ export type { LoginProfileStore, UpdateLoginProfileInput } from "./families/logi
 export type { MfaDeviceRecord, MfaStore, NewMfaDevice } from "./families/mfa/mfa-store.ts";
 export type {
   CreateOidcProviderInput,
+  FetchedJwksProvider,
   OidcProviderRecord,
   OidcProviderStore,
 } from "./families/oidc-providers/oidc-provider-store.ts";

@@ -10,6 +10,22 @@ const base = {
 };
 
 describe("control-plane config", () => {
+  it("OIDC keys: hourly refresh, https only by default; http to loopback issuers only when asked", () => {
+    expect(loadControlPlaneConfig(base).oidc).toEqual({
+      refreshIntervalMs: 3_600_000,
+      fetch: { timeoutMs: 5000, allowHttpLoopback: false },
+    });
+    const c = loadControlPlaneConfig({
+      ...base,
+      GATEHOUSE_CP_OIDC_JWKS_REFRESH_MS: "0",
+      GATEHOUSE_CP_OIDC_FETCH_HTTP_LOOPBACK: "true",
+    });
+    expect(c.oidc).toEqual({ refreshIntervalMs: 0, fetch: { timeoutMs: 5000, allowHttpLoopback: true } });
+    expect(() => loadControlPlaneConfig({ ...base, GATEHOUSE_CP_OIDC_FETCH_HTTP_LOOPBACK: "yes" })).toThrow(
+      /GATEHOUSE_CP_OIDC_FETCH_HTTP_LOOPBACK="yes"/,
+    );
+  });
+
   it("fills defaults and freezes", () => {
     const c = loadControlPlaneConfig({ ...base, PATH: "/bin", GATEHOUSE_QUOTA_GROUPS_PER_USER: "3" });
     expect(c.listen).toEqual({ host: "0.0.0.0", port: 50051 });

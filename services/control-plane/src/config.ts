@@ -97,6 +97,21 @@ const EnvSchema = z
     GATEHOUSE_CP_PASSWORD_HASH_CONCURRENCY: int(1, 64).default(2),
     /** Password writes one account may have in progress at once; more are refused with Throttling. */
     GATEHOUSE_CP_PASSWORD_WRITES_PER_ACCOUNT: int(1, 1000).default(4),
+    /**
+     * Mean milliseconds between refreshes of the JWKS documents the control plane fetched from
+     * OIDC issuers (each pause jittered ±20%); 0 turns the refresher off.
+     */
+    GATEHOUSE_CP_OIDC_JWKS_REFRESH_MS: int(0, 7 * 86_400_000).default(3_600_000),
+    /** Time one issuer's discovery and JWKS fetch may take, redirects and bodies included (ms). */
+    GATEHOUSE_CP_OIDC_FETCH_TIMEOUT_MS: int(100, 60_000).default(5000),
+    /**
+     * "true": read the keys of an issuer on a loopback address (127.0.0.0/8, ::1, localhost) over
+     * plain http. For tests and local stacks only; every other issuer is read over https.
+     */
+    GATEHOUSE_CP_OIDC_FETCH_HTTP_LOOPBACK: z
+      .enum(["true", "false"])
+      .default("false")
+      .transform((v) => v === "true"),
     GATEHOUSE_QUOTA_USERS_PER_ACCOUNT: optionalInt(1, 1_000_000),
     GATEHOUSE_QUOTA_GROUPS_PER_ACCOUNT: optionalInt(1, 100_000),
     GATEHOUSE_QUOTA_ROLES_PER_ACCOUNT: optionalInt(1, 100_000),
@@ -229,6 +244,11 @@ export interface ControlPlaneConfig {
     /** The regional audit topic and its consumer group; absent: not consumed. */
     readonly regions?: { readonly topic: string; readonly groupId: string };
   };
+  /** OIDC issuers' keys: how they are fetched, and how often fetched ones are refreshed (0: never). */
+  readonly oidc: {
+    readonly refreshIntervalMs: number;
+    readonly fetch: { readonly timeoutMs: number; readonly allowHttpLoopback: boolean };
+  };
   readonly quotas: Readonly<Record<string, number>>;
   /**
    * OpenTelemetry (`GATEHOUSE_TELEMETRY`, `GATEHOUSE_METRICS_LISTEN`, the standard `OTEL_*`
@@ -349,6 +369,13 @@ export function loadControlPlaneConfig(env: Readonly<Record<string, string | und
               groupId: e.GATEHOUSE_CP_REGION_AUDIT_GROUP ?? `gatehouse-control-plane-${e.GATEHOUSE_PG_SCHEMA}`,
             }),
           }),
+    }),
+    oidc: Object.freeze({
+      refreshIntervalMs: e.GATEHOUSE_CP_OIDC_JWKS_REFRESH_MS,
+      fetch: Object.freeze({
+        timeoutMs: e.GATEHOUSE_CP_OIDC_FETCH_TIMEOUT_MS,
+        allowHttpLoopback: e.GATEHOUSE_CP_OIDC_FETCH_HTTP_LOOPBACK,
+      }),
     }),
     quotas: Object.freeze(quotas),
     telemetry: telemetryOptionsFromEnv(env, {

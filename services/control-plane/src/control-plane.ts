@@ -23,6 +23,7 @@ import type { ControlPlaneConfig } from "./config.ts";
 import { createControlService } from "./control-service.ts";
 import { type RunningServer, serveControlService } from "./grpc-server.ts";
 import { createLastUsedRecorder } from "./last-used-recorder.ts";
+import { createJwksRefresher, type JwksRefresher } from "./oidc-keys.ts";
 import { createOutboxCompactor, type OutboxCompactor } from "./outbox-compactor.ts";
 import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from "./outbox-relay.ts";
 import { createRegionAuditIngest, type RegionAuditIngest } from "./region-audit-ingest.ts";
@@ -47,6 +48,8 @@ export interface ControlPlane {
   readonly auditRelay: AuditRelay;
   /** Consumes what the regions report (STS issuance, keys' last use); absent when not configured. */
   readonly regionAudit?: RegionAuditIngest;
+  /** Refreshes the JWKS documents fetched from OIDC issuers (periodically; `refreshAll` on demand). */
+  readonly jwksRefresher: JwksRefresher;
   /**
    * Reports NOT_SERVING, stops taking calls and lets in-flight ones finish (up to the configured
    * grace period), writes the access keys' last uses still in memory, stops the relay and
@@ -120,6 +123,12 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
         });
   // Last use of access keys: noted in memory by the authenticator, written in batches.
   const lastUsed = createLastUsedRecorder({ store, logger, flushEveryMs: config.auth.lastUsedFlushMs, clock });
+  const jwksRefresher = createJwksRefresher({
+    store,
+    logger: logger.child({ part: "oidc-keys" }),
+    fetch: config.oidc.fetch,
+    intervalMs: config.oidc.refreshIntervalMs,
+  });
   const latest = loadMigrations().at(-1)?.version ?? 0;
   const health = createHealth({
     readiness: { [CONTROL_PLANE_READINESS]: () => postgresReady(store.pool, config.postgres.schema, latest) },
@@ -216,6 +225,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     regionAudit?.start();
     compactor.start();
     lastUsed.start();
+    jwksRefresher.start();
     const service = createControlService({
       store,
       authenticator: createAuthenticator({
@@ -233,6 +243,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
       logger,
       partition: config.partition,
       telemetry,
+      oidcFetch: config.oidc.fetch,
     });
     server = await serveControlService(service, config.listen, health);
     health.start();
@@ -241,6 +252,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     health.shutdown();
     await server?.close(0);
     await lastUsed.stop();
+    await jwksRefresher.stop();
     await relay?.stop();
     await auditRelay?.stop();
     await regionAudit?.stop();
@@ -260,6 +272,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     compactor,
     auditRelay: running.auditRelay,
     ...(regionAudit === undefined ? {} : { regionAudit }),
+    jwksRefresher,
     close() {
       closing ??= (async () => {
         clearTimeout(topicTimer);
@@ -268,6 +281,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
         await running.server.close(config.shutdownGraceMs);
         // After the server: the last calls' uses are in memory by now.
         await lastUsed.stop();
+        await jwksRefresher.stop();
         await running.relay.stop();
         await regionAudit?.stop();
         await running.auditRelay.stop();

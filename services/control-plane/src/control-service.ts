@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import type { Authenticator } from "./authenticator.ts";
 import type { Authorizer } from "./authorizer.ts";
 import { unary } from "./grpc-handler.ts";
+import type { OidcFetchOptions } from "./oidc-keys.ts";
 import { accessKeyOperations } from "./operations/access-keys.ts";
 import { accountOperations } from "./operations/accounts.ts";
 import { attachmentOperations } from "./operations/attachments.ts";
@@ -38,6 +39,8 @@ export interface ControlServiceOptions {
   partition: string;
   /** Server spans per call (child of the caller's `traceparent`) and signature-failure counts. Default off. */
   telemetry?: Telemetry;
+  /** How CreateOpenIDConnectProvider reads an issuer's keys when given none. */
+  oidcFetch: OidcFetchOptions;
 }
 
 /**
@@ -78,11 +81,11 @@ export function createOperationTable(deps: OperationDeps) {
  * revision. The table and the layers are built here once; a call allocates only its context.
  */
 export function createControlService(options: ControlServiceOptions): UntypedServiceImplementation {
-  const { store, authenticator, authorizer, logger, partition } = options;
+  const { store, authenticator, authorizer, logger, partition, oidcFetch } = options;
   const telemetry = options.telemetry ?? TELEMETRY_DISABLED;
   const log = logger.child({ component: "control-service" });
   const table: OperationTable = createOperationTable(
-    createOperationDeps({ store, authenticator, authorizer, partition }),
+    createOperationDeps({ store, authenticator, authorizer, partition, oidcFetch, logger: log }),
   );
   const pipeline = createCallPipeline({ authenticator, authorizer, audit: store });
   const implementation: UntypedServiceImplementation = {};

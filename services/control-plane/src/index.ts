@@ -11,6 +11,7 @@ export {
 } from "./control-plane.ts";
 export { createControlService } from "./control-service.ts";
 export { ERROR_DETAIL_TRAILER } from "./grpc-handler.ts";
+export type { JwksRefresher, JwksRefreshSummary } from "./oidc-keys.ts";
 export { createOutboxCompactor, type OutboxCompactor, type OutboxCompactorOptions } from "./outbox-compactor.ts";
 export {
   createOutboxRelay,

@@ -2,7 +2,7 @@
 // of the test's choice, for the heal, bootstrap and standby tests.
 import { randomBytes } from "node:crypto";
 import { createSigningInterceptor } from "@gatehouse/auth";
-import { loadControlPlaneConfig, startControlPlane } from "@gatehouse/control-plane";
+import { type JwksRefreshSummary, loadControlPlaneConfig, startControlPlane } from "@gatehouse/control-plane";
 import {
   type AuthorizeRequest,
   type AuthorizeResponse,
@@ -69,6 +69,8 @@ export interface TestControlPlane {
   stop(): Promise<void>;
   start(): Promise<void>;
   close(): Promise<void>;
+  /** One pass of the refresher of OIDC keys fetched from issuers, now. */
+  refreshOidcKeys(): Promise<JwksRefreshSummary>;
 }
 
 /** Starts a control plane on its own schema and topic (port 0 unless given). */
@@ -121,6 +123,10 @@ export async function startTestControlPlane(
       await self.stop();
       await schema.drop();
       await topic.delete();
+    },
+    refreshOidcKeys() {
+      if (cp === undefined) throw new Error("the test control plane is stopped");
+      return cp.jwksRefresher.refreshAll();
     },
   };
   return self;

@@ -1,5 +1,6 @@
 import type { MutationResponse, OpenIDConnectProviderClientIDRequest } from "@gatehouse/proto";
 import { toWire } from "../mappers.ts";
+import { fetchJwksForCreate } from "../oidc-keys.ts";
 import { checkClientId, checkClientIds, checkJwks, checkOidcUrl, checkTags, checkThumbprints } from "../validation.ts";
 import type { AccountContext } from "./call-context.ts";
 import { forAccount, type OperationFamily } from "./operation.ts";
@@ -10,7 +11,7 @@ import type { OperationDeps } from "./operation-deps.ts";
  * ListOpenIDConnectProviders, DeleteOpenIDConnectProvider, Add/RemoveClientIDTo/FromOpenIDConnectProvider,
  * UpdateOpenIDConnectProviderThumbprint, UpdateOpenIDConnectProviderJWKS (their tags are in `tags.ts`).
  */
-export function oidcProviderOperations({ store, targets, arns }: OperationDeps) {
+export function oidcProviderOperations({ store, targets, arns, oidcFetch, logger }: OperationDeps) {
   /** AddClientIDToOpenIDConnectProvider and RemoveClientIDFromOpenIDConnectProvider. */
   const clientId =
     (operation: "AddClientIDToOpenIDConnectProvider" | "RemoveClientIDFromOpenIDConnectProvider") =>
@@ -39,11 +40,15 @@ export function oidcProviderOperations({ store, targets, arns }: OperationDeps) 
         arns.of(ctx.accountId, "oidc-provider", "/", url),
         tags,
       );
+      // Without a document the issuer's own keys are read (after authorization: an unauthorized
+      // caller makes the control plane fetch nothing) and refreshed from then on.
       const m = await store.createOpenIdConnectProvider(ctx.accountId, {
         url,
         clientIds,
         thumbprints,
-        jwks,
+        ...(jwks === null
+          ? { jwks: await fetchJwksForCreate(url, oidcFetch, logger), jwksSource: "fetched" as const }
+          : { jwks, jwksSource: "inline" as const }),
         tags,
         ...ctx.token(r.clientRequestToken),
       });

@@ -1,7 +1,9 @@
 import { iamArn } from "@gatehouse/core";
 import type { IamStore } from "@gatehouse/store-postgres";
+import type { Logger } from "pino";
 import type { Authenticator } from "../authenticator.ts";
 import type { Authorizer } from "../authorizer.ts";
+import type { OidcFetchOptions } from "../oidc-keys.ts";
 import { checkIamArn, createTargets, type Targets } from "../targets.ts";
 
 /** ARNs of this endpoint's partition: built for new entities, or checked when a request names one. */
@@ -29,6 +31,10 @@ export interface OperationDeps {
   /** The canonical ARNs and condition keys of the entities a request names. */
   readonly targets: Targets;
   readonly arns: RequestArns;
+  /** How CreateOpenIDConnectProvider reads an issuer's keys when given none. */
+  readonly oidcFetch: OidcFetchOptions;
+  /** For what an operation does besides its answer (an issuer's keys that could not be read). */
+  readonly logger: Logger;
 }
 
 /** Options of {@link createOperationDeps}. */
@@ -37,11 +43,13 @@ export interface OperationDepsOptions {
   readonly authenticator: Authenticator;
   readonly authorizer: Authorizer;
   readonly partition: string;
+  readonly oidcFetch: OidcFetchOptions;
+  readonly logger: Logger;
 }
 
 /** Builds the {@link OperationDeps} of a service. */
 export function createOperationDeps(options: OperationDepsOptions): OperationDeps {
-  const { store, authenticator, authorizer, partition } = options;
+  const { store, authenticator, authorizer, partition, oidcFetch, logger } = options;
   const arns: RequestArns = {
     partition,
     of: (accountId, type, path, name) => iamArn(accountId, type, path, name, partition),
@@ -50,5 +58,13 @@ export function createOperationDeps(options: OperationDepsOptions): OperationDep
     oidcProvider: (arn, field = "openIdConnectProviderArn") => checkIamArn(arn, "oidc-provider", partition, field),
     mfa: (arn, field = "serialNumber") => checkIamArn(arn, "mfa", partition, field),
   };
-  return Object.freeze({ store, authenticator, authorizer, targets: createTargets(store, partition), arns });
+  return Object.freeze({
+    store,
+    authenticator,
+    authorizer,
+    targets: createTargets(store, partition),
+    arns,
+    oidcFetch,
+    logger,
+  });
 }

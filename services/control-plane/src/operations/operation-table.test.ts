@@ -1,5 +1,6 @@
 import { ControlServiceService } from "@gatehouse/proto";
 import type { IamStore } from "@gatehouse/store-postgres";
+import type { Logger } from "pino";
 import { describe, expect, it } from "vitest";
 import type { Authenticator } from "../authenticator.ts";
 import type { Authorizer } from "../authorizer.ts";
@@ -32,6 +33,8 @@ const deps = createOperationDeps({
   authenticator: {} as Authenticator,
   authorizer: {} as Authorizer,
   partition: "aws",
+  oidcFetch: { timeoutMs: 1000, allowHttpLoopback: false },
+  logger: {} as Logger,
 });
 const table = createOperationTable(deps);
 

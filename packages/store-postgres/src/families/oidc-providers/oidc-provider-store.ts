@@ -29,7 +29,18 @@ export interface CreateOidcProviderInput extends RequestToken {
   readonly clientIds: readonly string[];
   readonly thumbprints: readonly string[];
   readonly jwks?: string | null | undefined;
+  /** `fetched` when the control plane read `jwks` from the issuer (it is then refreshed); default `inline`. */
+  readonly jwksSource?: "inline" | "fetched" | undefined;
   readonly tags?: readonly TagRecord[] | undefined;
+}
+
+/** A provider whose JWKS document the control plane fetched from its issuer (and refreshes). */
+export interface FetchedJwksProvider {
+  readonly accountId: string;
+  readonly arn: string;
+  /** The issuer URL without `https://`. */
+  readonly url: string;
+  readonly jwks: string | null;
 }
 
 /** OIDC identity providers of an account, keyed by ARN. */
@@ -66,13 +77,24 @@ export interface OidcProviderStore {
     thumbprints: readonly string[],
     token?: RequestToken,
   ): Promise<Mutation<null>>;
-  /** Replaces the JWKS document (validated by the caller), or removes it with `null`. */
+  /**
+   * Replaces the JWKS document (validated by the caller), or removes it with `null`; the document
+   * is then the operator's (`inline`): the refresher leaves it alone.
+   */
   updateOpenIdConnectProviderJwks(
     accountId: string,
     arn: string,
     jwks: string | null,
     token?: RequestToken,
   ): Promise<Mutation<null>>;
+  /** Every provider, of every account, whose JWKS document was fetched from its issuer. */
+  listFetchedJwksProviders(): Promise<FetchedJwksProvider[]>;
+  /**
+   * Stores a JWKS document freshly fetched from the issuer (validated by the caller) when the
+   * provider still exists, its document is still a fetched one and it differs: `null` (no
+   * revision) otherwise.
+   */
+  refreshFetchedJwks(accountId: string, arn: string, jwks: string): Promise<Mutation<null> | null>;
 }
 
 /** The parts of a provider its update operations change. */
@@ -119,8 +141,11 @@ export function createOidcProviderStore(ctx: StoreContext): OidcProviderStore {
       const current: ProviderSettings = { client_ids: row.client_ids, thumbprints: row.thumbprints, jwks: row.jwks };
       const next: ProviderSettings = { ...current, ...change(row) };
       if (JSON.stringify(next) === JSON.stringify(current)) return { value: null, events: [] };
+      // A JWKS document written by an operator is theirs from now on: the refresher skips it.
       await q.query(
-        "UPDATE oidc_providers SET client_ids = $2::text[], thumbprints = $3::text[], jwks = $4::text WHERE arn = $1",
+        `UPDATE oidc_providers SET client_ids = $2::text[], thumbprints = $3::text[], jwks = $4::text,
+           jwks_source = CASE WHEN $4::text IS DISTINCT FROM jwks THEN 'inline' ELSE jwks_source END
+         WHERE arn = $1`,
         [arn, next.client_ids, next.thumbprints, next.jwks],
       );
       return { value: null, events: [await oidcProviderState(q, arn)] };
@@ -151,8 +176,8 @@ export function createOidcProviderStore(ctx: StoreContext): OidcProviderStore {
           }
           // The quota check rides on the insert; the account lock makes the count exact.
           const r = await q.query<OidcProviderRow>(
-            `INSERT INTO oidc_providers (arn, account_id, url, client_ids, thumbprints, jwks, tags)
-             SELECT $1::text, $2::text, $3::text, $4::text[], $5::text[], $6::text, $7::jsonb
+            `INSERT INTO oidc_providers (arn, account_id, url, client_ids, thumbprints, jwks, tags, jwks_source)
+             SELECT $1::text, $2::text, $3::text, $4::text[], $5::text[], $6::text, $7::jsonb, $9::text
              WHERE (SELECT count(*) FROM oidc_providers WHERE account_id = $2) < $8 RETURNING *`,
             [
               arn,
@@ -163,6 +188,7 @@ export function createOidcProviderStore(ctx: StoreContext): OidcProviderStore {
               input.jwks ?? null,
               tagsJson(input.tags),
               quotas.oidcProvidersPerAccount,
+              input.jwksSource ?? "inline",
             ],
           );
           const row = r.rows[0];
@@ -225,5 +251,28 @@ export function createOidcProviderStore(ctx: StoreContext): OidcProviderStore {
 
     updateOpenIdConnectProviderJwks: (accountId, arn, jwks, token) =>
       update("UpdateOpenIDConnectProviderJWKS", accountId, arn, { arn, jwks }, token, () => ({ jwks })),
+
+    listFetchedJwksProviders: () =>
+      read(ctx, "ListFetchedJwksProviders", async (q) => {
+        const r = await q.query<{ account_id: string; arn: string; url: string; jwks: string | null }>(
+          "SELECT account_id, arn, url, jwks FROM oidc_providers WHERE jwks_source = 'fetched' ORDER BY arn",
+        );
+        return r.rows.map((row) => ({ accountId: row.account_id, arn: row.arn, url: row.url, jwks: row.jwks }));
+      }),
+
+    refreshFetchedJwks: async (accountId, arn, jwks) => {
+      // Under the account's lock: an operator's update in between wins; no change, no revision.
+      const spec = { operation: "RefreshOpenIDConnectProviderJWKS", request: { arn, jwks } };
+      const m = await mutate(ctx, accountId, spec, async (q) => {
+        const r = await q.query(
+          `UPDATE oidc_providers SET jwks = $3::text
+           WHERE arn = $1 AND account_id = $2 AND jwks_source = 'fetched' AND jwks IS DISTINCT FROM $3::text`,
+          [arn, accountId, jwks],
+        );
+        if ((r.rowCount ?? 0) === 0) return { value: false, events: [] };
+        return { value: true, events: [await oidcProviderState(q, arn)] };
+      });
+      return m.value ? { ...m, value: null } : null;
+    },
   };
 }
