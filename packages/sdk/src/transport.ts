@@ -1,6 +1,7 @@
 import { type Credentials, createSigningInterceptor } from "@gatehouse/auth";
 import type { Clock } from "@gatehouse/core";
 import { type Client, credentials as grpcCredentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { context, propagation, type TextMapSetter } from "@opentelemetry/api";
 import { type CredentialProvider, GatehouseConfigError } from "./client-config.ts";
 import { fromServiceError, GatehouseError } from "./errors.ts";
 import { type RetryPolicy, withRetries } from "./retry.ts";
@@ -18,6 +19,17 @@ type UnaryFn = (
   options: { deadline: number },
   callback: (e: ServiceError | null, response: unknown) => void,
 ) => void;
+
+/**
+ * Writes the caller's trace context (W3C `traceparent`, `tracestate`) into a call's metadata, so a
+ * service that traces its calls continues the caller's trace. Without an OpenTelemetry SDK in the
+ * caller's process the global propagator is a no-op and nothing is written.
+ */
+const METADATA_SETTER: TextMapSetter<Metadata> = {
+  set(carrier, key, value) {
+    carrier.set(key, value);
+  },
+};
 
 /** Options of one call. */
 export interface CallOptions {
@@ -128,7 +140,9 @@ export class Transport {
         reject(signal.reason);
         return;
       }
-      const call = fn.call(client, request, new Metadata(), { deadline }, (e, response) => {
+      const metadata = new Metadata();
+      propagation.inject(context.active(), metadata, METADATA_SETTER);
+      const call = fn.call(client, request, metadata, { deadline }, (e, response) => {
         signal?.removeEventListener("abort", onAbort);
         if (e === null) resolve(response as T);
         else reject(fromServiceError(e, `${this.#options.endpoints[index]} ${method}`));
