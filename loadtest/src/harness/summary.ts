@@ -7,12 +7,37 @@ import { type Histogram, pctMs } from "./latency.ts";
 import type { PropagationResult } from "./propagation.ts";
 import type { RunSettings, ScenarioName } from "./scenarios.ts";
 
-/** A fault drill's outcome (none run yet: `faults` stays empty). */
+/**
+ * A fault drill's outcome (`--scenario faults`; other scenarios leave `faults` empty). Times are
+ * epoch milliseconds: the fault injected, the failed part back, every region answering at the
+ * control plane's revision of every account; `converge_ms` = converged - recovered. A drill whose
+ * regions did not converge within the timeout has null convergence figures.
+ */
 export interface FaultResult {
   readonly name: string;
-  readonly converge_ms: number;
+  readonly converge_ms: number | null;
   readonly lost_updates: number;
+  /** Decisions the pure engine disagrees with, plus Allows of a revoked object at or after the revoke. */
   readonly divergent_decisions: number;
+  readonly started_at_ms: number;
+  readonly recovered_at_ms: number;
+  readonly converged_at_ms: number | null;
+  readonly what: string;
+  /** The region the fault hit (null: the control plane or the broker, every region). */
+  readonly region: string | null;
+  readonly converge_ms_by_region: Readonly<Record<string, number | null>>;
+  readonly writes_acked: number;
+  /** Writes the control plane did not acknowledge (it was down): not acknowledged, so never "lost". */
+  readonly writes_failed: number;
+  /** Per-write region checks that got no answer within the convergence timeout. */
+  readonly checks_timed_out: number;
+  readonly stale_allows: number;
+  readonly checked_decisions: number;
+  readonly unverified_decisions: number;
+  readonly authorize_answered?: number;
+  readonly authorize_failed?: number;
+  /** Processes that exited without the drill killing them (an applier's exit 75 after a flush). */
+  readonly unexpected_exits: readonly string[];
 }
 
 /** The JSON summary. Figures of a phase that did not run are null. */
@@ -58,6 +83,7 @@ export function summarize(input: {
   hot?: HotPathResult;
   correctness: CorrectnessResult;
   lostUpdates: number;
+  faults?: FaultResult[];
 }): Summary {
   const { propagation: p, hot: h, correctness: c } = input;
   const byRegion: Summary["propagation_by_region"] = {};
@@ -116,7 +142,7 @@ export function summarize(input: {
     unverified_decisions: c.unverified,
     exports: c.exports,
     divergence_examples: c.examples,
-    faults: [],
+    faults: input.faults ?? [],
     notes: [
       "Client: @gatehouse/sdk over @grpc/grpc-js with SigV4 signing, in one Node process; a grpc-js client tops out near 9k calls/s, so the Authorize figures are bounded by the client, not the deciders (npm run bench:region measures one decider without it).",
       "authorize_p50_ms/p99_ms are open-loop latencies from each call's due time (coordinated-omission corrected); authorize_rps is the closed loop's throughput.",
@@ -160,6 +186,12 @@ export function summaryTable(s: Summary): string {
         .join(", ")}; ${s.unverified_decisions} unverified, ${s.exports} exports)`,
     ],
   ];
+  for (const d of s.faults) {
+    rows.push([
+      `fault ${d.name}`,
+      `converged ${d.converge_ms === null ? "NEVER" : `${d.converge_ms} ms`} after recovery (down ${d.recovered_at_ms - d.started_at_ms} ms), ${d.lost_updates} lost, ${d.divergent_decisions} divergent, ${d.writes_acked} writes acked, ${d.writes_failed} failed`,
+    ]);
+  }
   const w = Math.max(...rows.map((r) => r[0].length));
   return `${rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n")}\n\nNote: ${s.notes[0]}\n`;
 }
