@@ -129,6 +129,8 @@ export async function startRegion(options: {
           bootstrap: config.bootstrap,
           healRetry: { initialMs: 200, maxMs: config.healBackoffMaxMs },
           onFenced: fenced,
+          // A consumer kafkajs gave up on: the standby loop stops this applier and starts a new one.
+          onCrashed: fenced,
           ...(options.onViewLost === undefined ? {} : { onViewLost: options.onViewLost }),
         });
         // Wrapped: an async function returning a promise would wait for it.
