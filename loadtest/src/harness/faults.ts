@@ -8,6 +8,8 @@
  * the revoking revision) and the decisions sampled meanwhile (against the pure engine over
  * `ExportAccount` at the revision each region reported).
  */
+
+import { connect } from "node:net";
 import type { Gatehouse } from "@gatehouse/sdk";
 import { Redis } from "ioredis";
 import { type CorrectnessResult, startSampler, verifyObservations } from "./correctness.ts";
@@ -291,6 +293,24 @@ async function convergence(ctx: FaultContext): Promise<Map<string, number | unde
   return byRegion;
 }
 
+/** Resolves once `address` accepts TCP connections (a restarted decider is back in service). */
+async function listening(address: string, deadline: number): Promise<void> {
+  const [host, port] = address.split(/:(?=\d+$)/) as [string, string];
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect({ host, port: Number(port) });
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`${address} did not listen in time`);
+}
+
 /** A drill's fault: inject it, bring the failed part back. */
 interface Fault {
   readonly region: string | null;
@@ -350,7 +370,11 @@ function faultOf(ctx: FaultContext, name: DrillName): Fault {
         holdMs: t.holdMs,
         load: region,
         inject: () => s.kill9(`${region}-decider-1`),
-        recover: async () => void s.restart(`${region}-decider-1`),
+        // Back when it listens again.
+        recover: async () => {
+          const again = s.restart(`${region}-decider-1`);
+          await listening(again.spec.env.GATEHOUSE_REGION_LISTEN as string, Date.now() + t.convergeTimeoutMs);
+        },
       };
     }
     case "relay-kill":
@@ -358,7 +382,11 @@ function faultOf(ctx: FaultContext, name: DrillName): Fault {
         region: null,
         holdMs: t.holdMs,
         inject: () => s.kill9("control-plane"),
-        recover: async () => void s.restart("control-plane"),
+        // Back when it answers a signed call (its relay runs by then).
+        recover: async () => {
+          s.restart("control-plane");
+          await controlPlaneRevisions(ctx, Date.now() + t.convergeTimeoutMs);
+        },
       };
     case "kafka-restart":
       return {

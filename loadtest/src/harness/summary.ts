@@ -186,6 +186,10 @@ export function summaryTable(s: Summary): string {
         .join(", ")}; ${s.unverified_decisions} unverified, ${s.exports} exports)`,
     ],
   ];
+  // A faults run has no propagation or hot-path phase: its rows would all read "-".
+  if (s.scenario === "faults") {
+    for (let i = rows.length - 1; i >= 0; i--) if (/^[-/ ]+$/.test((rows[i] as [string, string])[1])) rows.splice(i, 1);
+  }
   for (const d of s.faults) {
     rows.push([
       `fault ${d.name}`,
