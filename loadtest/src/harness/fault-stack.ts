@@ -6,6 +6,7 @@
  * in by, so the region's applier reaches the broker through the proxy for every connection, the
  * bootstrap and each partition leader alike (one listener, advertised at the proxy's port).
  */
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { loadStackConfig } from "@gatehouse/stack";
@@ -21,7 +22,22 @@ const portFree = (port: number): Promise<boolean> =>
     server.listen(port, "127.0.0.1", () => server.close(() => ok(true)));
   });
 
-/** `count` consecutive free ports from `base`, or a free block found in 55000-55999. */
+/**
+ * Where free blocks are looked for: below the kernel's ephemeral range when there is room (a port
+ * free when picked there can still be taken as a connection's source port before a server binds
+ * it, which happened in 55000-55999 on a busy machine), else 55000-55999.
+ */
+function searchRange(): [number, number] {
+  try {
+    const [low] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+    if (low !== undefined && low > 21_000) return [20_000, low - 1];
+  } catch {
+    // Not Linux: no such file.
+  }
+  return [55_000, 55_999];
+}
+
+/** `count` consecutive free ports from `base`, or a free block found by {@link searchRange}. */
 async function portBlock(count: number, base: number | undefined): Promise<number> {
   if (base !== undefined) {
     const ports = Array.from({ length: count }, (_, i) => base + i);
@@ -31,11 +47,12 @@ async function portBlock(count: number, base: number | undefined): Promise<numbe
     if (busy.length > 0) throw new Error(`--port-base ${base}: ports ${busy.join(", ")} are taken`);
     return base;
   }
+  const [low, high] = searchRange();
   for (let attempt = 0; attempt < 50; attempt++) {
-    const b = 55_000 + Math.floor(Math.random() * (1000 - count));
+    const b = low + Math.floor(Math.random() * (high - low + 1 - count));
     if ((await Promise.all(Array.from({ length: count }, (_, i) => portFree(b + i)))).every(Boolean)) return b;
   }
-  throw new Error(`no ${count} free consecutive ports in 55000-55999 (pass --port-base)`);
+  throw new Error(`no ${count} free consecutive ports in ${low}-${high} (pass --port-base)`);
 }
 
 /** What {@link prepareFaultStack} decided. */

@@ -3,7 +3,7 @@
 // kills a region's applier with SIGKILL and starts it again, then flushes another region's Redis
 // (its applier exits 75 and is restarted), writing all the while. Each drill must converge with
 // no lost update and no divergent decision, and the JSON must carry the fields the report reads.
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,7 +16,17 @@ const suffix = randomBytes(5).toString("hex");
 const pgUrl = process.env.GATEHOUSE_PG_TEST_URL ?? process.env.GATEHOUSE_TEST_PG_URL ?? "";
 const brokers = (process.env.GATEHOUSE_KAFKA_BROKERS ?? process.env.GATEHOUSE_TEST_KAFKA_BROKERS ?? "").split(",");
 
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+let child: ChildProcess | undefined;
+
+afterAll(async () => {
+  // A run cut short (the test's timeout): SIGINT to its process group stops the stack it started.
+  if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((ok) => child?.once("exit", ok));
+    process.kill(-child.pid, "SIGINT");
+    await exited;
+  }
+  rmSync(work, { recursive: true, force: true });
+}, 60_000);
 
 test("kill -9 an applier and flush a region's Redis under writes: every region converges, nothing lost", async () => {
   expect(pgUrl, "GATEHOUSE_PG_TEST_URL from the testkit").not.toBe("");
@@ -24,7 +34,7 @@ test("kill -9 an applier and flush a region's Redis under writes: every region c
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("GATEHOUSE_")));
   const json = join(work, "faults.json");
   const started = Date.now();
-  const child = spawn(
+  child = spawn(
     "nice",
     [
       "-n",
@@ -45,7 +55,7 @@ test("kill -9 an applier and flush a region's Redis under writes: every region c
       "--hold",
       "2",
       "--converge-timeout",
-      "45",
+      "30",
       "--json",
       json,
     ],
@@ -66,16 +76,18 @@ test("kill -9 an applier and flush a region's Redis under writes: every region c
         GATEHOUSE_LOG_LEVEL: "warn",
       },
       stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
     },
   );
+  const run = child;
   let output = "";
-  child.stdout.on("data", (b: Buffer) => {
+  run.stdout?.on("data", (b: Buffer) => {
     output += b.toString();
   });
-  child.stderr.on("data", (b: Buffer) => {
+  run.stderr?.on("data", (b: Buffer) => {
     output += b.toString();
   });
-  const code = await new Promise<number | null>((ok) => child.once("exit", ok));
+  const code = await new Promise<number | null>((ok) => run.once("exit", ok));
   expect(code, output).toBe(0);
   const summary = JSON.parse(readFileSync(json, "utf8"));
   expect(summary.scenario).toBe("faults");

@@ -27,7 +27,7 @@ const USAGE = `usage: ./gw run loadtest -- --scenario ${SCENARIOS.join("|")} [--
 Attaches to the stack of GATEHOUSE_STATE_DIR when one runs (./gw run stack), else starts one
 (GATEHOUSE_STACK_* ports) and stops it at the end. The faults scenario always starts its own
 (state dir <GATEHOUSE_STATE_DIR>/faults-<run>, its own Kafka broker and Redis servers on
-consecutive ports from --port-base, or free ones in 55000-55999; GATEHOUSE_KAFKA_PORT set: that
+consecutive ports from --port-base, or free ones below the ephemeral range; GATEHOUSE_KAFKA_PORT set: that
 broker is reused and no drill may stop it). Drills:
 ${DRILLS.map((d) => `  ${d.padEnd(17)} ${DRILL_TEXT[d]}`).join("\n")}`;
 
