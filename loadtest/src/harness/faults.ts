@@ -87,6 +87,22 @@ export interface FaultContext {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Calls `call(msLeft)` until it answers or `deadline` passes: a region whose Redis was just
+ * flushed, or whose decider was killed, may answer an error before it answers at a revision, and
+ * an error is not an answer. Throws the last error after the deadline.
+ */
+async function untilAnswered<T>(deadline: number, call: (msLeft: number) => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await call(Math.max(1000, deadline - Date.now()));
+    } catch (e) {
+      if (Date.now() >= deadline) throw e;
+      await sleep(200);
+    }
+  }
+}
+
 /** Calls `call` `rate` times a second (open loop) until `stop()`; `stop` waits for the calls in flight. */
 function rateLoop(rate: number, call: (i: number) => Promise<void>): { stop(): Promise<void>; sent(): number } {
   let running = true;
@@ -122,6 +138,7 @@ class DrillWriter {
   timeouts = 0;
   staleAllows = 0;
   pending = 0;
+  lastError: string | undefined;
   private readonly loop: ReturnType<typeof rateLoop>;
   private readonly ctx: FaultContext;
   /** Acknowledged writes of every drill so far, per account (the revoke checks' "previous"). */
@@ -169,14 +186,16 @@ class DrillWriter {
           [write, previous].map(async (check) => {
             if (check === undefined) return;
             try {
-              const a = await client.authz.authorize(
-                {
-                  principalArn: account.probeArn,
-                  action: "s3:GetObject",
-                  resource: check.resource,
-                  minRevision: { accountId: account.accountId, revision },
-                },
-                { timeoutMs: this.ctx.timings.convergeTimeoutMs },
+              const a = await untilAnswered(Date.now() + this.ctx.timings.convergeTimeoutMs, (timeoutMs) =>
+                client.authz.authorize(
+                  {
+                    principalArn: account.probeArn,
+                    action: "s3:GetObject",
+                    resource: check.resource,
+                    minRevision: { accountId: account.accountId, revision },
+                  },
+                  { timeoutMs },
+                ),
               );
               const evaluatedAt = a.evaluatedAt?.revision ?? 0;
               // The revoked object allowed at or after the revision that revoked it.
@@ -191,8 +210,9 @@ class DrillWriter {
                 evaluatedAt,
                 write: check,
               });
-            } catch {
+            } catch (e) {
               this.timeouts++;
+              this.lastError = (e as Error).message;
             }
           }),
         ),
@@ -264,7 +284,7 @@ async function controlPlaneRevisions(ctx: FaultContext, deadline: number): Promi
  * Waits until every region answers at the control plane's current revision of every account.
  * Returns when it happened per region (epoch ms), or nothing for a region that did not.
  */
-async function convergence(ctx: FaultContext): Promise<Map<string, number | undefined>> {
+async function convergence(ctx: FaultContext, errors: string[]): Promise<Map<string, number | undefined>> {
   const deadline = Date.now() + ctx.timings.convergeTimeoutMs;
   const target = await controlPlaneRevisions(ctx, deadline);
   const byRegion = new Map<string, number | undefined>();
@@ -273,19 +293,22 @@ async function convergence(ctx: FaultContext): Promise<Map<string, number | unde
       try {
         await Promise.all(
           ctx.accounts.map((a) =>
-            client.authz.authorize(
-              {
-                principalArn: a.probeArn,
-                action: "s3:GetObject",
-                resource: "*",
-                minRevision: { accountId: a.accountId, revision: target.get(a.accountId) ?? 0 },
-              },
-              { timeoutMs: Math.max(1000, deadline - Date.now()) },
+            untilAnswered(deadline, (timeoutMs) =>
+              client.authz.authorize(
+                {
+                  principalArn: a.probeArn,
+                  action: "s3:GetObject",
+                  resource: "*",
+                  minRevision: { accountId: a.accountId, revision: target.get(a.accountId) ?? 0 },
+                },
+                { timeoutMs },
+              ),
             ),
           ),
         );
         byRegion.set(region, Date.now());
-      } catch {
+      } catch (e) {
+        errors.push(`${region} did not converge: ${(e as Error).message}`);
         byRegion.set(region, undefined);
       }
     }),
@@ -454,7 +477,8 @@ export async function runDrills(
       const recoveredAt = Date.now();
       phase = "converging";
       status();
-      const byRegion = await convergence(ctx);
+      const errors: string[] = [];
+      const byRegion = await convergence(ctx, errors);
       const times = [...byRegion.values()];
       const convergedAt = times.every((x) => x !== undefined) ? Math.max(...(times as number[])) : null;
       phase = "writing after convergence";
@@ -493,6 +517,7 @@ export async function runDrills(
         checked_decisions: correctness.checked,
         unverified_decisions: correctness.unverified,
         ...(loaded === undefined ? {} : { authorize_answered: loaded.answered, authorize_failed: loaded.failed }),
+        errors: writer.lastError === undefined ? errors : [...errors, `a check: ${writer.lastError}`],
         unexpected_exits: ctx.supervisor.unexpected
           .slice(unexpectedBefore)
           .map((u) => `${u.name} exited ${u.code} at ${u.atMs}`),

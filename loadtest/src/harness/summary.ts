@@ -36,6 +36,8 @@ export interface FaultResult {
   readonly unverified_decisions: number;
   readonly authorize_answered?: number;
   readonly authorize_failed?: number;
+  /** Why a region did not converge, the last error of a check that never got an answer. */
+  readonly errors: readonly string[];
   /** Processes that exited without the drill killing them (an applier's exit 75 after a flush). */
   readonly unexpected_exits: readonly string[];
 }
