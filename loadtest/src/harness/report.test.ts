@@ -118,6 +118,17 @@ describe("report", () => {
         started_at_ms: T0 + 5_000,
         recovered_at_ms: T0 + 7_000,
         converged_at_ms: T0 + 11_321,
+        what: "kill -9 us-east-1-applier, start it again after 2 s",
+        region: "us-east-1",
+        converge_ms_by_region: { "us-east-1": 4321, "eu-west-1": 12, "ap-southeast-1": 15 },
+        writes_acked: 200,
+        writes_failed: 0,
+        checks_timed_out: 0,
+        stale_allows: 0,
+        checked_decisions: 600,
+        unverified_decisions: 0,
+        errors: [],
+        unexpected_exits: [],
       },
     ]);
     const dir = join(work, "with-faults");
