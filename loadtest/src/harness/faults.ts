@@ -19,6 +19,7 @@ import { type AckedWrite, finalChecks, lostUpdates, type Observation, probeResou
 import type { FaultResult } from "./summary.ts";
 import type { Supervisor } from "./supervisor.ts";
 import type { TcpProxy } from "./tcp-proxy.ts";
+import type { Throughput } from "./timeline.ts";
 
 /** The drills, in the order they run. */
 export const DRILLS = [
@@ -83,6 +84,8 @@ export interface FaultContext {
   readonly runId: string;
   readonly timings: DrillTimings;
   readonly log: (line: string) => void;
+  /** Counts the drills' writes (acknowledged, failed) and Authorize answers per second (the report). */
+  readonly throughput?: Throughput;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -170,8 +173,10 @@ class DrillWriter {
       revision = r.revision?.revision ?? 0;
     } catch {
       this.failed++;
+      this.ctx.throughput?.count("writes failed (drills)");
       return;
     }
+    this.ctx.throughput?.count("writes (drills)");
     const write: AckedWrite = { seq, account, revision, resource };
     const list = this.history.get(account.accountId) ?? [];
     // The write this one replaced: the highest revision below its own.
@@ -242,6 +247,7 @@ function authorizeLoad(ctx: FaultContext, region: string) {
         { timeoutMs: 10_000 },
       );
       answered++;
+      ctx.throughput?.count("Authorize (decider drill)");
       if (i % 10 === 0) {
         observations.push({
           region,

@@ -316,6 +316,7 @@ async function main(): Promise<number> {
             convergeTimeoutMs: faults.convergeTimeoutMs,
           },
           log,
+          throughput,
         },
         faults.drills,
         (line) => log(line),

@@ -107,7 +107,7 @@ function latencyChart(s: ReportInput): ReportChart {
 function throughputChart(s: ReportInput): ReportChart {
   const title = "Throughput over time";
   const caption =
-    "Completions per second of each load: Authorize calls (open loop, then closed loop), BatchAuthorize decisions, acknowledged writes (the dataset's, then the propagation phase's); one row per load, each with its own scale; a second with none shows as 0.";
+    "Completions per second of each load: Authorize calls (open loop, then closed loop), BatchAuthorize decisions, acknowledged writes (the dataset's, then the propagation phase's or the fault drills', with the drills' failed writes and the decider drill's Authorize load); one row per load, each with its own scale; a second with none shows as 0.";
   const t = since(s);
   const values = (s.throughput_per_s ?? []).map((p) => ({ t_s: t(p.t_ms), series: p.series, per_s: p.per_s }));
   if (values.length === 0)
