@@ -3,7 +3,7 @@
  * system (the load-test harness): its settings, the infrastructure, the dev credentials, starting
  * and stopping the control plane and the regions. `main.ts` is the `./gw run stack` command.
  */
-export { type RunningService, stopServices } from "./processes.ts";
+export { logTail, type RunningService, type ServiceSpec, startService, stopServices } from "./processes.ts";
 export type { SeedResult } from "./seed.ts";
 export {
   devCredentials,

@@ -52,6 +52,19 @@ describe("serviceSpecs", () => {
     expect(specs.find((s) => s.name === "us-east-1-decider-2")?.env.GATEHOUSE_REGION_LISTEN).toBe("127.0.0.1:50062");
   });
 
+  it("adds a region's own settings to that region's processes only", () => {
+    const specs = serviceSpecs(
+      config,
+      { ...settings, GATEHOUSE_KAFKA_BROKERS: "127.0.0.1:9092" },
+      { "eu-west-1": { GATEHOUSE_KAFKA_BROKERS: "127.0.0.1:51413" } },
+    );
+    const brokers = (name: string) => specs.find((s) => s.name === name)?.env.GATEHOUSE_KAFKA_BROKERS;
+    expect(brokers("eu-west-1-applier")).toBe("127.0.0.1:51413");
+    expect(brokers("eu-west-1-decider-2")).toBe("127.0.0.1:51413");
+    expect(brokers("us-east-1-applier")).toBe("127.0.0.1:9092");
+    expect(brokers("control-plane")).toBe("127.0.0.1:9092");
+  });
+
   it("leaves healing off when the operator credential is missing", () => {
     const { GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY: _, ...partial } = settings;
     const applier = serviceSpecs(config, partial).find((s) => s.name === "us-east-1-applier");

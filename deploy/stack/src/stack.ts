@@ -122,8 +122,16 @@ const portAnswers = (address: string): Promise<boolean> =>
     socket.once("error", () => resolve(false));
   });
 
-/** The settings every service of the stack gets, and each one's process. */
-export function serviceSpecs(config: StackConfig, settings: Readonly<Record<string, string>>): ServiceSpec[] {
+/**
+ * The settings every service of the stack gets, and each one's process. `regionSettings` adds
+ * settings to one region's processes (the load test's fault drills point a region's applier at
+ * the broker through a proxy of their own with `GATEHOUSE_KAFKA_BROKERS`).
+ */
+export function serviceSpecs(
+  config: StackConfig,
+  settings: Readonly<Record<string, string>>,
+  regionSettings: Readonly<Record<string, Readonly<Record<string, string>>>> = {},
+): ServiceSpec[] {
   const redisUrls = new Map(
     (settings.GATEHOUSE_REDIS_URLS ?? "")
       .split(",")
@@ -161,6 +169,7 @@ export function serviceSpecs(config: StackConfig, settings: Readonly<Record<stri
         : {};
     const regionEnv = {
       ...shared,
+      ...regionSettings[region.name],
       ...operator,
       GATEHOUSE_REGION: region.name,
       GATEHOUSE_REGION_REDIS_URL: redisUrl,
@@ -249,6 +258,7 @@ export async function startStack(
   settings: Readonly<Record<string, string>>,
   log: (line: string) => void,
   onStart: (s: RunningService) => void,
+  regionSettings: Readonly<Record<string, Readonly<Record<string, string>>>> = {},
 ): Promise<StartedStack> {
   const dirs = processDirs(config);
   const operator = {
@@ -269,7 +279,7 @@ export async function startStack(
     onStart(s);
     return s;
   };
-  const specs = serviceSpecs(config, settings);
+  const specs = serviceSpecs(config, settings, regionSettings);
   try {
     const [cpSpec, ...regionSpecs] = specs;
     const cp = start(cpSpec as ServiceSpec);

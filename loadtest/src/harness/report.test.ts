@@ -118,6 +118,17 @@ describe("report", () => {
         started_at_ms: T0 + 5_000,
         recovered_at_ms: T0 + 7_000,
         converged_at_ms: T0 + 11_321,
+        what: "kill -9 us-east-1-applier, start it again after 2 s",
+        region: "us-east-1",
+        converge_ms_by_region: { "us-east-1": 4321, "eu-west-1": 12, "ap-southeast-1": 15 },
+        writes_acked: 200,
+        writes_failed: 0,
+        checks_timed_out: 0,
+        stale_allows: 0,
+        checked_decisions: 600,
+        unverified_decisions: 0,
+        errors: [],
+        unexpected_exits: [],
       },
     ]);
     const dir = join(work, "with-faults");
@@ -163,6 +174,46 @@ describe("report", () => {
     const section = /<section class="chart" id="chart-faults">(.*?)<\/section>/s.exec(html)?.[1] ?? "";
     expect(section).toContain("no faults in this run");
     expect(section).toMatch(/<svg [^>]*>.*no faults in this run.*<\/svg>/s);
+  }, 60_000);
+
+  test("a drill whose regions never converged is drawn as not converged until the run's end", async () => {
+    const out = await writeReport(
+      fixture([
+        {
+          name: "region-partition",
+          converge_ms: null,
+          lost_updates: 3,
+          divergent_decisions: 0,
+          started_at_ms: T0 + 2_000,
+          recovered_at_ms: T0 + 8_000,
+          converged_at_ms: null,
+          what: "ap-southeast-1's applier cut off from Kafka",
+          region: "ap-southeast-1",
+          converge_ms_by_region: { "us-east-1": 10, "eu-west-1": 12, "ap-southeast-1": null },
+          writes_acked: 100,
+          writes_failed: 0,
+          checks_timed_out: 40,
+          stale_allows: 0,
+          checked_decisions: 200,
+          unverified_decisions: 0,
+          errors: ["ap-southeast-1: deadline exceeded"],
+          unexpected_exits: [],
+        },
+      ]),
+      join(work, "never-converged"),
+    );
+    const html = readFileSync(out.html, "utf8");
+    const spec = /<script type="application\/json" class="vega-lite-spec" data-chart="faults">(.*?)<\/script>/s.exec(
+      html,
+    )?.[1];
+    const layers = JSON.parse(spec ?? "null").layer;
+    expect(layers[0].data.values).toEqual([
+      { fault: "region-partition", phase: "down", from: 2, to: 8 },
+      { fault: "region-partition", phase: "not converged", from: 8, to: 20 },
+    ]);
+    expect(layers[1].data.values).toEqual([
+      { fault: "region-partition", at: 8, label: "never converged, 3 lost, 0 divergent" },
+    ]);
   }, 60_000);
 
   test("an older summary without time series still renders, each missing chart saying why", async () => {

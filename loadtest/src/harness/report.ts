@@ -107,7 +107,7 @@ function latencyChart(s: ReportInput): ReportChart {
 function throughputChart(s: ReportInput): ReportChart {
   const title = "Throughput over time";
   const caption =
-    "Completions per second of each load: Authorize calls (open loop, then closed loop), BatchAuthorize decisions, acknowledged writes (the dataset's, then the propagation phase's); one row per load, each with its own scale; a second with none shows as 0.";
+    "Completions per second of each load: Authorize calls (open loop, then closed loop), BatchAuthorize decisions, acknowledged writes (the dataset's, then the propagation phase's or the fault drills', with the drills' failed writes and the decider drill's Authorize load); one row per load, each with its own scale; a second with none shows as 0.";
   const t = since(s);
   const values = (s.throughput_per_s ?? []).map((p) => ({ t_s: t(p.t_ms), series: p.series, per_s: p.per_s }));
   if (values.length === 0)
@@ -217,23 +217,28 @@ function faultChart(s: ReportInput): ReportChart {
   const caption =
     faults.length === 0
       ? "No fault drill ran in this run (only --scenario faults runs them)."
-      : "Per drill: from the failure to the part's recovery (down), then until every region reached the control plane's final revision (converging); the label is converge_ms, lost updates and divergent decisions.";
+      : "Per drill: from the failure to the part's recovery (down), then until every region reached the control plane's final revision (converging; not converged: not within the drill's timeout); the label is converge_ms, lost updates and divergent decisions.";
   if (faults.length === 0) return { id: "faults", title, caption, spec: message(title, "no faults in this run") };
   const t = since(s);
   const spans: { fault: string; phase: string; from: number; to: number }[] = [];
   const labels: { fault: string; at: number; label: string }[] = [];
+  const runEnd = s.run === undefined ? 0 : t(s.run.ended_at_ms);
   for (const f of faults) {
+    // Older summaries may lack the times; null convergence: the regions never converged.
     const { started_at_ms: a, recovered_at_ms: b, converged_at_ms: c } = f;
     if (a !== undefined && b !== undefined) spans.push({ fault: f.name, phase: "down", from: t(a), to: t(b) });
-    if (b !== undefined && c !== undefined) spans.push({ fault: f.name, phase: "converging", from: t(b), to: t(c) });
+    if (b !== undefined && c !== undefined && c !== null) {
+      spans.push({ fault: f.name, phase: "converging", from: t(b), to: t(c) });
+    } else if (b !== undefined && c === null) {
+      spans.push({ fault: f.name, phase: "not converged", from: t(b), to: Math.max(t(b), runEnd) });
+    }
     const end = c ?? b ?? a;
     labels.push({
       fault: f.name,
       at: end === undefined ? 0 : t(end),
-      label: `${f.converge_ms} ms, ${f.lost_updates} lost, ${f.divergent_decisions} divergent`,
+      label: `${f.converge_ms === null ? "never converged" : `${f.converge_ms} ms`}, ${f.lost_updates} lost, ${f.divergent_decisions} divergent`,
     });
   }
-  const runEnd = s.run === undefined ? 0 : t(s.run.ended_at_ms);
   const right = Math.max(runEnd, ...spans.map((x) => x.to), ...labels.map((x) => x.at));
   return {
     id: "faults",
@@ -259,7 +264,7 @@ function faultChart(s: ReportInput): ReportChart {
             color: {
               field: "phase",
               type: "nominal",
-              scale: { domain: ["down", "converging"], range: ["#e45756", "#f2cf5b"] },
+              scale: { domain: ["down", "converging", "not converged"], range: ["#e45756", "#f2cf5b", "#999999"] },
               title: null,
             },
             tooltip: [{ field: "fault" }, { field: "phase" }, { field: "from" }, { field: "to" }],

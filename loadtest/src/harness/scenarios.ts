@@ -22,10 +22,10 @@ export interface RunSettings {
 }
 
 /** A phase of a run. */
-export type Phase = "propagation" | "hot-path";
+export type Phase = "propagation" | "hot-path" | "faults";
 
 /** Scenario names. */
-export const SCENARIOS = ["smoke", "propagation", "hot-path", "full"] as const;
+export const SCENARIOS = ["smoke", "propagation", "hot-path", "full", "faults"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 const base = {
@@ -61,4 +61,17 @@ export const SCENARIO_DEFAULTS: Readonly<Record<ScenarioName, RunSettings>> = {
   propagation: { ...base, phases: ["propagation"] },
   "hot-path": { ...base, phases: ["hot-path"] },
   full: { ...base, phases: ["propagation", "hot-path"] },
+  // Drills, each with writes at writeRate, decisions sampled at sampleRate, an Authorize load at
+  // authorizeRate while a decider is killed; maxExports is per drill.
+  faults: {
+    ...base,
+    accounts: 3,
+    users: 20,
+    loadConcurrency: 3,
+    writeRate: 20,
+    authorizeRate: 100,
+    sampleRate: 20,
+    maxExports: 100,
+    phases: ["faults"],
+  },
 };

@@ -11,17 +11,38 @@ import type { RunSettings, ScenarioName } from "./scenarios.ts";
 import type { RegionSample, ThroughputPoint } from "./timeline.ts";
 
 /**
- * A fault drill's outcome. The times (epoch ms) place it on the report's timeline: when the part
- * failed, when it came back, when every region had converged.
+ * A fault drill's outcome (`--scenario faults`; other scenarios leave `faults` empty). Times are
+ * epoch milliseconds: the fault injected, the failed part back, every region answering at the
+ * control plane's revision of every account; `converge_ms` = converged - recovered. A drill whose
+ * regions did not converge within the timeout has null convergence figures.
  */
 export interface FaultResult {
   readonly name: string;
-  readonly converge_ms: number;
+  readonly converge_ms: number | null;
   readonly lost_updates: number;
+  /** Decisions the pure engine disagrees with, plus Allows of a revoked object at or after the revoke. */
   readonly divergent_decisions: number;
-  readonly started_at_ms?: number;
-  readonly recovered_at_ms?: number;
-  readonly converged_at_ms?: number;
+  readonly started_at_ms: number;
+  readonly recovered_at_ms: number;
+  readonly converged_at_ms: number | null;
+  readonly what: string;
+  /** The region the fault hit (null: the control plane or the broker, every region). */
+  readonly region: string | null;
+  readonly converge_ms_by_region: Readonly<Record<string, number | null>>;
+  readonly writes_acked: number;
+  /** Writes the control plane did not acknowledge (it was down): not acknowledged, so never "lost". */
+  readonly writes_failed: number;
+  /** Per-write region checks that got no answer within the convergence timeout. */
+  readonly checks_timed_out: number;
+  readonly stale_allows: number;
+  readonly checked_decisions: number;
+  readonly unverified_decisions: number;
+  readonly authorize_answered?: number;
+  readonly authorize_failed?: number;
+  /** Why a region did not converge, the last error of a check that never got an answer. */
+  readonly errors: readonly string[];
+  /** Processes that exited without the drill killing them (an applier's exit 75 after a flush). */
+  readonly unexpected_exits: readonly string[];
 }
 
 /** The change topic's load during the propagation phase, from the regions' applied offsets. */
@@ -293,6 +314,16 @@ export function summaryTable(s: Summary): string {
         .join(", ")}; ${s.unverified_decisions} unverified, ${s.exports} exports)`,
     ],
   ];
+  // A faults run has no propagation or hot-path phase: its rows would all read "-".
+  if (s.scenario === "faults") {
+    for (let i = rows.length - 1; i >= 0; i--) if (/^[-/ ]+$/.test((rows[i] as [string, string])[1])) rows.splice(i, 1);
+  }
+  for (const d of s.faults) {
+    rows.push([
+      `fault ${d.name}`,
+      `converged ${d.converge_ms === null ? "NEVER" : `${d.converge_ms} ms`} after recovery (down ${d.recovered_at_ms - d.started_at_ms} ms), ${d.lost_updates} lost, ${d.divergent_decisions} divergent, ${d.writes_acked} writes acked, ${d.writes_failed} failed`,
+    ]);
+  }
   const w = Math.max(...rows.map((r) => r[0].length));
   return `${rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n")}\n\nNote: ${s.notes[0]}\n`;
 }

@@ -32,8 +32,18 @@ export interface SystemUnderTest extends SystemEndpoints {
   readonly attached: boolean;
   /** Where the stack's pid files are (`<name>.pid`: each region's applier and deciders). */
   readonly runDir: string;
-  readonly services: readonly RunningService[];
+  /** The processes the harness started (a restarted one replaces its predecessor). */
+  readonly services: RunningService[];
+  readonly config: StackConfig;
   stop(): Promise<void>;
+}
+
+/** How to open the system. */
+export interface OpenOptions {
+  /** False: never attach to a running stack (the fault drills own every process they kill). */
+  readonly attach?: boolean;
+  /** Settings added to one region's processes, by region name. */
+  readonly regionSettings?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 const root = resolve(import.meta.dirname, "../../..");
@@ -45,6 +55,7 @@ const root = resolve(import.meta.dirname, "../../..");
 export async function openSystem(
   env: Readonly<Record<string, string | undefined>>,
   log: (line: string) => void,
+  options: OpenOptions = {},
 ): Promise<SystemUnderTest> {
   const config: StackConfig = loadStackConfig(env, root);
   mkdirSync(config.stateDir, { recursive: true });
@@ -56,6 +67,9 @@ export async function openSystem(
   const runDir = join(config.stackDir, "run");
   const endpoints = { controlPlane: config.controlPlane, regions: config.regions, operator, runDir };
   if (stackRunning(config)) {
+    if (options.attach === false) {
+      throw new Error(`a stack of ${config.stateDir} runs already: this scenario needs a stack of its own`);
+    }
     // The running stack's regions are those its infra.sh run started a Redis for.
     const infraEnv = join(config.stateDir, "infra.env");
     const running = existsSync(infraEnv) ? parseEnv(readFileSync(infraEnv, "utf8")).GATEHOUSE_REGIONS : undefined;
@@ -66,7 +80,7 @@ export async function openSystem(
       );
     }
     log(`loadtest: attached to the stack of ${config.stateDir} (control plane ${config.controlPlane})`);
-    return { ...endpoints, attached: true, services: [], stop: async () => {} };
+    return { ...endpoints, attached: true, services: [], config, stop: async () => {} };
   }
   log(`loadtest: starting a stack in ${config.stateDir}`);
   const infra = infraUp(config);
@@ -78,7 +92,7 @@ export async function openSystem(
   };
   const services: RunningService[] = [];
   try {
-    await startStack(config, settings, log, (s) => services.push(s));
+    await startStack(config, settings, log, (s) => services.push(s), options.regionSettings);
   } catch (e) {
     infraDown(config);
     throw e;
@@ -88,6 +102,7 @@ export async function openSystem(
     ...endpoints,
     attached: false,
     services,
+    config,
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -22,6 +22,12 @@ export interface ApplierOptions {
   readonly onViewLost?: () => void;
   /** Called when another applier took the region's lease (this one has stopped writing). */
   readonly onFenced?: () => void;
+  /**
+   * Called when the Kafka consumer crashed with an error kafkajs does not restart it after (a
+   * heartbeat answered "unknown member" once the group expired this member during a partition):
+   * the consumer has stopped; start the applier again.
+   */
+  readonly onCrashed?: () => void;
   readonly view: RegionView;
   /**
    * Where gapped accounts are healed from (the control plane's export). Without it a gap is only
@@ -337,6 +343,17 @@ export async function startApplier(options: ApplierOptions): Promise<Applier> {
       const assigned = new Set(e.payload.memberAssignment[topic] ?? []);
       for (const partition of assemblers.keys()) if (!assigned.has(partition)) assemblers.delete(partition);
       healer?.keepPartitions(assigned);
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (e.payload.restart) {
+        logger.warn({ err: e.payload.error }, "the Kafka consumer crashed: kafkajs restarts it");
+        return;
+      }
+      logger.error(
+        { err: e.payload.error },
+        "the Kafka consumer crashed and kafkajs does not restart it: starting the applier again",
+      );
+      options.onCrashed?.();
     });
     const joined = new Promise<void>((resolve) => {
       const off = consumer.on(consumer.events.GROUP_JOIN, () => {

@@ -166,6 +166,8 @@ export async function startRegion(options: {
           healRetry: { initialMs: 200, maxMs: config.healBackoffMaxMs },
           onFenced: fenced,
           telemetry,
+          // A consumer kafkajs gave up on: the standby loop stops this applier and starts a new one.
+          onCrashed: fenced,
           ...(options.onViewLost === undefined ? {} : { onViewLost: options.onViewLost }),
         });
         // Wrapped: an async function returning a promise would wait for it.
