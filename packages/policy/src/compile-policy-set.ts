@@ -48,7 +48,9 @@ export interface ResourcePolicyOptions {
    * grants by itself (one naming a session's role ARN within its boundary and session policies);
    * one naming the account (`arn:aws:iam::A:root`, `A`) delegates to IAM, so the identity side must
    * allow too. Cross-account requests need both sides anyway, and explicit denies win everywhere.
-   * AWS documents this exception in its single-account evaluation logic
+   * AWS documents this exception where it combines identity- and resource-based policies
+   * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html) and in
+   * its single-account evaluation logic
    * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html),
    * its cross-account logic names the role trust policy as a resource policy
    * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html),

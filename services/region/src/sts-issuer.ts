@@ -139,9 +139,11 @@ const trusts = new Map<string, CompiledResourcePolicy>();
  * in the same account, an identity policy allowing `sts:AssumeRole` never suffices on its own. A
  * trust policy naming the caller (user, role, session ARN) grants without one; naming the account
  * delegates to the caller's identity policies, which must then allow too; cross-account needs both.
- * AWS: "Policy evaluation for requests within a single account" (role trust and KMS key policies
- * are the exception), https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html,
- * and https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html.
+ * AWS: role trust and KMS key policies are the exception to "either side allows" in one account,
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html and
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html;
+ * cross-account: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html.
+ * A web identity caller (AssumeRoleWithWebIdentity) is a Federated principal: only this policy decides.
  */
 function trustOf(document: string): CompiledResourcePolicy {
   let hit = trusts.get(document);
