@@ -25,6 +25,7 @@ interface GenSet {
   sessionPolicies?: GenPolicy[];
   guardrails?: GenPolicy[];
   resourcePolicy?: GenPolicy;
+  resourcePolicyMustAllow?: boolean;
 }
 
 const USER = aUser("alice");
@@ -172,6 +173,7 @@ const setArb: fc.Arbitrary<GenSet> = fc
     sessionPolicies: sometimes(fc.array(policyArb(), { maxLength: 2 })),
     guardrails: sometimes(fc.array(policyArb(), { maxLength: 2 })),
     resourcePolicy: fc.oneof(fc.constant(undefined), policyArb(true)),
+    resourcePolicyMustAllow: fc.boolean(),
   })
   .map((r) => {
     const set: GenSet = { identityPolicies: r.identityPolicies };
@@ -179,6 +181,7 @@ const setArb: fc.Arbitrary<GenSet> = fc
     if (r.sessionPolicies !== undefined) set.sessionPolicies = r.sessionPolicies;
     if (r.guardrails !== undefined) set.guardrails = r.guardrails;
     if (r.resourcePolicy !== undefined) set.resourcePolicy = r.resourcePolicy;
+    if (r.resourcePolicy !== undefined && r.resourcePolicyMustAllow) set.resourcePolicyMustAllow = true;
     return set;
   });
 
@@ -420,6 +423,8 @@ function reference(set: GenSet, p: PrincipalInfo, req: AuthzRequest): Decision {
   const crossAccount = req.resourceAccount !== undefined && req.resourceAccount !== p.accountId;
   // 4. Cross-account: both sides. Same account: either side, with the documented nuances.
   if (crossAccount) return levels.some((l) => l !== "none") && identityOk ? "Allow" : "ImplicitDeny";
+  // A role trust or key policy must itself allow: naming the account delegates to the identity side.
+  if (set.resourcePolicyMustAllow === true && !levels.some((l) => l !== "none")) return "ImplicitDeny";
   if (identityOk || levels.includes("direct") || (levels.includes("role") && boundaryOk && sessionOk)) return "Allow";
   return "ImplicitDeny";
 }
@@ -447,6 +452,7 @@ function reorder(set: GenSet, seed: number): GenSet {
   if (set.sessionPolicies) out.sessionPolicies = shuffle(set.sessionPolicies.map(shufflePolicy), seed + 1);
   if (set.guardrails) out.guardrails = shuffle(set.guardrails.map(shufflePolicy), seed + 2);
   if (set.resourcePolicy) out.resourcePolicy = shufflePolicy(set.resourcePolicy, 9);
+  if (set.resourcePolicyMustAllow !== undefined) out.resourcePolicyMustAllow = set.resourcePolicyMustAllow;
   return out;
 }
 

@@ -35,6 +35,28 @@ export interface PolicySetInput {
   sessionPolicies?: PolicyInput[];
   /** Account guardrails at one level: at least one must allow, none may deny. Absent or empty: no guardrails. */
   guardrails?: PolicyInput[];
+  /** Compile `resourcePolicy` with {@link ResourcePolicyOptions.mustAllow} (a role trust or key policy). */
+  resourcePolicyMustAllow?: boolean;
+}
+
+/** Options of {@link compileResourcePolicy}. */
+export interface ResourcePolicyOptions {
+  /**
+   * The policy must itself allow the principal, as a role's trust policy (`sts:AssumeRole`,
+   * `sts:TagSession`, …) and a KMS key policy must: identity-based policies alone never grant, even
+   * in the resource's own account. A statement naming the principal (user, role session, `*`)
+   * grants by itself (one naming a session's role ARN within its boundary and session policies);
+   * one naming the account (`arn:aws:iam::A:root`, `A`) delegates to IAM, so the identity side must
+   * allow too. Cross-account requests need both sides anyway, and explicit denies win everywhere.
+   * AWS documents this exception where it combines identity- and resource-based policies
+   * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html) and in
+   * its single-account evaluation logic
+   * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html),
+   * its cross-account logic names the role trust policy as a resource policy
+   * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html),
+   * and KMS's own (https://docs.aws.amazon.com/kms/latest/developerguide/policy-evaluation.html).
+   */
+  readonly mustAllow?: boolean;
 }
 
 /** The principal side of a policy set: what a region caches per principal. */
@@ -54,6 +76,8 @@ export interface CompiledIdentity {
 /** A compiled resource-based policy, cacheable per resource; opaque. */
 export interface CompiledResourcePolicy {
   readonly statementCount: number;
+  /** See {@link ResourcePolicyOptions.mustAllow}. */
+  readonly mustAllow: boolean;
 }
 
 /** A compiled policy set: evaluates requests without parsing JSON or building RegExps. */
@@ -145,11 +169,17 @@ export function compileIdentity(input: IdentityPolicySetInput): CompiledIdentity
   );
 }
 
-/** Compiles a resource-based policy. Throws {@link PolicyError} on an invalid policy. */
-export function compileResourcePolicy(policy: PolicyInput): CompiledResourcePolicy {
+/**
+ * Compiles a resource-based policy. Throws {@link PolicyError} on an invalid policy.
+ *
+ * @example
+ * // A role's trust policy: the caller's own sts:AssumeRole permission is not enough.
+ * const trust = compileResourcePolicy(document, { mustAllow: true });
+ */
+export function compileResourcePolicy(policy: PolicyInput, options?: ResourcePolicyOptions): CompiledResourcePolicy {
   const fresh = new Set<Policy>();
   const parsed = toPolicy(policy, "resource", "resourcePolicy", fresh);
-  return new ResourceSide(parsed, !fresh.has(parsed));
+  return new ResourceSide(parsed, !fresh.has(parsed), options?.mustAllow === true);
 }
 
 // Results without explanation are shared; callers must not mutate them.
@@ -248,9 +278,13 @@ export function evaluateCompiled(
     (!hasBoundary || anyApplies(ip.boundaryAllow, target, ctx)) &&
     (!identity.session.present || anyApplies(ip.sessionAllow, target, ctx));
   const crossAccount = request.resourceAccount !== undefined && request.resourceAccount !== principal.accountId;
-  if (crossAccount) {
+  if (crossAccount || resource?.mustAllow === true) {
+    // Both sides, except that a self-allowing policy (a role trust policy) in the principal's own
+    // account grants by itself when it names the principal rather than the account.
     if (rp === undefined || f === undefined) return IMPLICIT_DENY;
-    if (resourceAllowLevel(rp.allow, f, hasBoundary, target, ctx) === LEVEL_NONE) return IMPLICIT_DENY;
+    const level = resourceAllowLevel(rp.allow, f, hasBoundary, target, ctx);
+    if (level === LEVEL_NONE) return IMPLICIT_DENY;
+    if (!crossAccount && (level === LEVEL_DIRECT || (level === LEVEL_ROLE && limitsOk))) return ALLOW;
     return limitsOk && anyApplies(ip.identityAllow, target, ctx) ? ALLOW : IMPLICIT_DENY;
   }
   if (limitsOk && anyApplies(ip.identityAllow, target, ctx)) return ALLOW;
@@ -270,7 +304,10 @@ export function evaluateCompiled(
  */
 export function compilePolicySet(input: PolicySetInput): CompiledPolicySet {
   const identity = compileIdentity(input);
-  const resource = input.resourcePolicy === undefined ? undefined : compileResourcePolicy(input.resourcePolicy);
+  const resource =
+    input.resourcePolicy === undefined
+      ? undefined
+      : compileResourcePolicy(input.resourcePolicy, { mustAllow: input.resourcePolicyMustAllow === true });
   return {
     identity,
     ...(resource === undefined ? {} : { resource }),

@@ -79,11 +79,14 @@ export class IdentitySide {
 export class ResourceSide {
   readonly slot: PolicySlot;
   readonly statementCount: number;
+  /** The policy must itself allow the principal (a role trust or key policy). */
+  readonly mustAllow: boolean;
   private readonly plans = new Map<string, ResourcePlan>();
   private lastPrincipal: PrincipalInfo | undefined;
   private lastFacets: PrincipalFacets | undefined;
 
-  constructor(policy: Policy, shared: boolean) {
+  constructor(policy: Policy, shared: boolean, mustAllow: boolean) {
+    this.mustAllow = mustAllow;
     this.slot = new PolicySlot("resource", [policy], () => shared);
     this.statementCount = this.slot.statements.length;
   }

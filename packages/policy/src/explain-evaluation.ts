@@ -36,6 +36,8 @@ export interface SlotOutcome {
 export interface Outcome {
   readonly awsPrincipal: boolean;
   readonly crossAccount: boolean;
+  /** The resource policy must itself allow the principal (a role trust or key policy). */
+  readonly resourceMustAllow: boolean;
   readonly guardrail: SlotOutcome;
   readonly identity: SlotOutcome;
   readonly boundary: SlotOutcome;
@@ -57,6 +59,9 @@ export interface Verdict {
  * AWS policy evaluation logic over gathered facts.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-denyallow.html
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+ * Role trust and KMS key policies (`resourceMustAllow`) are the single-account exception: they must
+ * allow the principal themselves, naming it (then nothing else is needed) or its account (then the
+ * identity side must allow too), as `ResourcePolicyOptions.mustAllow` explains.
  */
 export function decide(o: Outcome): Verdict {
   if (!o.awsPrincipal) {
@@ -76,8 +81,17 @@ export function decide(o: Outcome): Verdict {
   const limitReason: ImplicitDenyReason = !boundaryOk
     ? "permission-boundary-does-not-allow"
     : "session-policy-does-not-allow";
-  if (o.crossAccount) {
+  if (o.crossAccount || o.resourceMustAllow) {
     if (o.resourceLevel === LEVEL_NONE) return { decision: "ImplicitDeny", reason: "resource-policy-does-not-allow" };
+    const granting = o.resourceLevelStatement;
+    if (!o.crossAccount && granting !== undefined) {
+      if (o.resourceLevel === LEVEL_DIRECT) return { decision: "Allow", deciding: granting };
+      if (o.resourceLevel === LEVEL_ROLE) {
+        return boundaryOk && sessionOk
+          ? { decision: "Allow", deciding: granting }
+          : { decision: "ImplicitDeny", reason: limitReason };
+      }
+    }
     if (o.identity.allow === undefined) return { decision: "ImplicitDeny", reason: "no-identity-policy-allows" };
     if (boundaryOk && sessionOk) return { decision: "Allow", deciding: o.identity.allow };
     return { decision: "ImplicitDeny", reason: limitReason };
@@ -207,6 +221,7 @@ export function explainEvaluation(
   const outcome: Outcome = {
     awsPrincipal,
     crossAccount,
+    resourceMustAllow: resourceSide?.mustAllow === true,
     guardrail,
     identity: identityOutcome,
     boundary,
@@ -239,9 +254,13 @@ export function explainEvaluation(
     const extra =
       reason === "resource-policy-does-not-allow" && crossAccount
         ? ` (cross-account: account ${resourceAccount}'s resource policy must allow ${principal.arn})`
-        : reason === "no-identity-policy-allows" && !crossAccount && resourceSide !== undefined
-          ? " and no resource-based policy grants it to the principal"
-          : "";
+        : reason === "resource-policy-does-not-allow" && outcome.resourceMustAllow
+          ? ` (this resource policy, like a role trust or key policy, must itself allow ${principal.arn} or its account: identity-based policies alone never grant)`
+          : reason === "no-identity-policy-allows" && outcome.resourceMustAllow
+            ? " (the resource policy names the principal's account, which delegates to its identity-based policies)"
+            : reason === "no-identity-policy-allows" && !crossAccount && resourceSide !== undefined
+              ? " and no resource-based policy grants it to the principal"
+              : "";
     summary = `ImplicitDeny: ${IMPLICIT_MESSAGES[reason]} ${target}${extra}`;
   }
   const slotOutcome = (type: PolicyType, s: SlotOutcome): PolicyTypeOutcome => ({

@@ -12,6 +12,7 @@ export type {
   IdentityPolicySetInput,
   PolicyInput,
   PolicySetInput,
+  ResourcePolicyOptions,
 } from "./compile-policy-set.ts";
 export {
   clearCompileCaches,

@@ -133,13 +133,24 @@ const NO_IDENTITY = compileIdentity({ identityPolicies: [] });
 
 const trusts = new Map<string, CompiledResourcePolicy>();
 
-/** A role's trust policy compiled as the resource side of `sts:AssumeRole` (cached by text). */
+/**
+ * A role's trust policy compiled as the resource side of `sts:AssumeRole` and `sts:TagSession`
+ * (cached by text). It must allow the caller itself (`mustAllow`): unlike other resource policies
+ * in the same account, an identity policy allowing `sts:AssumeRole` never suffices on its own. A
+ * trust policy naming the caller (user, role, session ARN) grants without one; naming the account
+ * delegates to the caller's identity policies, which must then allow too; cross-account needs both.
+ * AWS: role trust and KMS key policies are the exception to "either side allows" in one account,
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html and
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html;
+ * cross-account: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html.
+ * A web identity caller (AssumeRoleWithWebIdentity) is a Federated principal: only this policy decides.
+ */
 function trustOf(document: string): CompiledResourcePolicy {
   let hit = trusts.get(document);
   if (hit === undefined) {
     const { policy } = parsePolicy(document, { kind: "trust", warnings: false, crossStatementWarnings: false });
     // Stored trust policies were validated by the control plane; one that does not parse trusts nobody.
-    hit = compileResourcePolicy(policy ?? '{"Version":"2012-10-17","Statement":[]}');
+    hit = compileResourcePolicy(policy ?? '{"Version":"2012-10-17","Statement":[]}', { mustAllow: true });
     if (trusts.size >= 1024) trusts.delete(trusts.keys().next().value as string);
     trusts.set(document, hit);
   }

@@ -329,6 +329,56 @@ describe("STS in two regions (real Redis views, injected clock)", () => {
     expect((await assume(ra, alice(), { roleArn, externalId: "xyz-123" })).accessKeyId).toMatch(/^ASIA/);
   });
 
+  it("the trust policy must itself allow: the caller's own sts:AssumeRole and sts:TagSession permissions are not enough", async () => {
+    // dave may assume any role and tag any session by his identity policy; the roles' trust decides.
+    await apply(
+      A,
+      user(A, "dave", {
+        inlinePolicies: [
+          { policyName: "assume-any", policyDocument: doc(allow("sts:AssumeRole"), allow("sts:TagSession")) },
+        ],
+      }),
+      accessKey(A, "AKIADAVE000000000000", "dave"),
+      role(
+        A,
+        "dave-external",
+        doc(
+          trust({ AWS: `arn:aws:iam::${A}:user/dave` }, "sts:AssumeRole", {
+            Condition: { StringEquals: { "sts:ExternalId": "dave-9" } },
+          }),
+        ),
+      ),
+      role(A, "dave-other", doc(trust({ AWS: `arn:aws:iam::${A}:user/bob` }))),
+      role(A, "dave-account", doc(trust({ AWS: `arn:aws:iam::${A}:root` }))),
+      role(A, "dave-notags", doc(trust({ AWS: `arn:aws:iam::${A}:user/dave` }))),
+    );
+    const dave = longTerm(A, "dave", "AKIADAVE000000000000");
+    const bob = longTerm(A, "bob", "AKIABOB0000000000000");
+    const roleArn = (name: string) => `arn:aws:iam::${A}:role/${name}`;
+    // The trust policy's sts:ExternalId condition fails: refused, although dave's own policy allows.
+    const noId = await refusal(assume(ra, dave, { roleArn: roleArn("dave-external") }));
+    expect(noId.awsName).toBe("AccessDenied");
+    expect(noId.message).toContain("sts:AssumeRole");
+    expect((await refusal(assume(ra, dave, { roleArn: roleArn("dave-external"), externalId: "nope-1" }))).awsName).toBe(
+      "AccessDenied",
+    );
+    const ok = await assume(ra, dave, { roleArn: roleArn("dave-external"), externalId: "dave-9" });
+    expect(ok.arn).toBe(`arn:aws:sts::${A}:assumed-role/dave-external/s1`);
+    // A trust policy naming someone else refuses him in every region.
+    for (const r of [ra, rb]) {
+      expect((await refusal(assume(r, dave, { roleArn: roleArn("dave-other") }))).awsName).toBe("AccessDenied");
+    }
+    // Naming the account delegates to IAM: dave's identity policy allows, bob has none.
+    expect((await assume(ra, dave, { roleArn: roleArn("dave-account") })).accessKeyId).toMatch(/^ASIA/);
+    expect((await refusal(assume(ra, bob, { roleArn: roleArn("dave-account") }))).awsName).toBe("AccessDenied");
+    // sts:TagSession is asked of the same trust policy, which allows only sts:AssumeRole.
+    const tags = [{ key: "project", value: "apollo" }];
+    const tagging = await refusal(assume(ra, dave, { roleArn: roleArn("dave-notags"), tags }));
+    expect(tagging.awsName).toBe("AccessDenied");
+    expect(tagging.message).toContain("sts:TagSession");
+    expect((await assume(ra, dave, { roleArn: roleArn("dave-notags") })).accessKeyId).toMatch(/^ASIA/);
+  });
+
   it("MFA: required by the trust policy, a code is good once, and its age counts", async () => {
     const roleArn = `arn:aws:iam::${A}:role/mfa`;
     expect((await refusal(assume(ra, alice(), { roleArn }))).awsName).toBe("AccessDenied");
