@@ -92,7 +92,10 @@ export async function closedLoop(
     while (performance.now() < end) {
       const t = performance.now();
       try {
-        units += await call(i++);
+        // Not `units += await call()`: that reads `units` before the await, and the workers running
+        // meanwhile would have their additions overwritten.
+        const done = await call(i++);
+        units += done;
         calls++;
         recordMs(h, performance.now() - t);
       } catch {

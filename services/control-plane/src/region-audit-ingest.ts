@@ -180,13 +180,15 @@ export function createRegionAuditIngest(options: RegionAuditIngestOptions): Regi
     }
     if (batch.events.length > 0) {
       try {
-        counts.events += await store.recordRegionAuditEvents(batch.events);
+        const recorded = await store.recordRegionAuditEvents(batch.events);
+        counts.events += recorded; // (not `+= await`: partitions' batches may run at once)
       } catch (e) {
         if (!IamError.is(e) || e.retriable) throw e; // Postgres unavailable: the batch is redelivered.
         // A record Postgres refuses must not stall the topic: one at a time, the refused skipped.
         for (const event of batch.events) {
           try {
-            counts.events += await store.recordRegionAuditEvents([event]);
+            const recorded = await store.recordRegionAuditEvents([event]);
+            counts.events += recorded;
           } catch (one) {
             if (!IamError.is(one) || one.retriable) throw one;
             counts.rejected++;
