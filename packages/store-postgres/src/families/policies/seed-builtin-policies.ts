@@ -124,7 +124,7 @@ export async function seedBuiltinPolicies(
     if (policies === undefined) {
       const applied = await session.query<{ fingerprint: string }>("SELECT fingerprint FROM aws_policy_catalogue");
       if (applied.rows[0]?.fingerprint !== awsManagedPolicyFingerprint()) {
-        const loaded = loadAwsManagedPolicies();
+        const loaded = cachedAwsManagedPolicies();
         policies = loaded.policies;
         read = loaded;
       }
@@ -148,6 +148,25 @@ export async function seedBuiltinPolicies(
 }
 
 type AwsManagedPolicyCatalogueRead = ReturnType<typeof loadAwsManagedPolicies>;
+
+/** How long a read catalogue is kept for the next seeding in this process. */
+const CATALOGUE_KEPT_MS = 60_000;
+let kept: AwsManagedPolicyCatalogueRead | undefined;
+
+/**
+ * The package's catalogue, read at most once a minute per process: reading and validating it costs
+ * 0.5-1 s and holds about 40 MB, which a control plane needs once at start-up, but a process
+ * opening many stores on fresh schemas (the tests) would pay again for each.
+ */
+function cachedAwsManagedPolicies(): AwsManagedPolicyCatalogueRead {
+  if (kept === undefined) {
+    kept = loadAwsManagedPolicies();
+    setTimeout(() => {
+      kept = undefined;
+    }, CATALOGUE_KEPT_MS).unref();
+  }
+  return kept;
+}
 
 /**
  * Writes what `catalog` adds or changes and queues the accounts to carry the changes, in one
