@@ -515,6 +515,16 @@ describe("size limits (whitespace outside strings not counted)", () => {
     expect(tooLarge(validatePolicy(kindDoc(limit + 1), { kind }))).toBe(true);
   });
 
+  it("skips the kind's size limit for stored documents (AWS managed policies as session policies or boundaries)", () => {
+    const big = JSON.stringify({
+      Version: V,
+      Statement: [{ Effect: "Allow", Action: Array.from({ length: 400 }, (_, i) => `s3:Get${i}`), Resource: "*" }],
+    });
+    expect(parsePolicy(big, { kind: "session" }).policy).toBeUndefined();
+    expect(parsePolicy(big, { kind: "session", ignoreSizeLimit: true }).policy?.kind).toBe("session");
+    expect(parsePolicy(big, { kind: "boundary", ignoreSizeLimit: true }).policy?.kind).toBe("boundary");
+  });
+
   it("expects the documented limits", () => {
     expect(POLICY_SIZE_LIMITS).toMatchObject({
       managed: 6144,

@@ -35,6 +35,12 @@ export interface ParsePolicyOptions {
    * cost a lower-cased copy and lookups per condition key).
    */
   warnings?: boolean;
+  /**
+   * Skip the kind's size limit. For stored documents, whose size was checked when written (or
+   * that have none: AWS managed policies used as boundaries or session policies are not bound by
+   * those kinds' limits; ReadOnlyAccess is 60,000 characters).
+   */
+  ignoreSizeLimit?: boolean;
 }
 
 /**
@@ -935,7 +941,7 @@ export function parsePolicy(
   // (at the end). A document without errors follows the grammar, at most 6 levels deep, and
   // validation itself reads only those levels; messages quoting a value use `quote`, which never
   // stringifies a deep or cyclic one.
-  const limit = POLICY_SIZE_LIMITS[kind];
+  const limit = options?.ignoreSizeLimit === true ? undefined : POLICY_SIZE_LIMITS[kind];
   if (limit !== undefined && typeof doc !== "string" && nestsDeeperThan(root, 1, MAX_POLICY_NESTING)) {
     return { findings: [nestingTooDeep()] };
   }

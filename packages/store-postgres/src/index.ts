@@ -61,7 +61,14 @@ export type {
   OutboxCompactionAccount,
   OutboxCompactionStore,
 } from "./families/outbox/outbox-compaction.ts";
-export { AWS_MANAGED_ACCOUNT, BUILTIN_POLICIES, type BuiltinPolicy } from "./families/policies/builtin-policies.ts";
+export {
+  AWS_MANAGED_ACCOUNT,
+  type AwsManagedPolicyCatalogue,
+  awsManagedPolicyId,
+  type BuiltinPolicy,
+  type BuiltinPolicyVersion,
+  loadAwsManagedPolicies,
+} from "./families/policies/builtin-policies.ts";
 export {
   type CreatePolicyInput,
   type PolicyEntitiesFilter,

@@ -72,6 +72,23 @@ export function policyState(q: Queryable, partition: string, policyId: string): 
   return stateOf(q, "gh_policy_state", EntityKind.policy, policyId, partition);
 }
 
+/**
+ * The states of many managed policies in one query (the system stream carries all 1,594 AWS
+ * managed policies at once), in the order of `policyIds`; a policy gone is a tombstone.
+ */
+export async function policyStates(
+  q: Queryable,
+  partition: string,
+  policyIds: readonly string[],
+): Promise<StateEvent<"policy">[]> {
+  if (policyIds.length === 0) return [];
+  const r = await q.query<{ id: string; state: EntityStateOf<"policy"> | null }>(
+    "SELECT id, gh_policy_state(id, $2) AS state FROM unnest($1::text[]) WITH ORDINALITY AS x(id, n) ORDER BY n",
+    [policyIds, partition],
+  );
+  return r.rows.map((row) => ({ kind: EntityKind.policy, id: row.id, payload: row.state }));
+}
+
 export async function accessKeyState(
   q: Queryable,
   partition: string,

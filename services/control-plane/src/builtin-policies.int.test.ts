@@ -1,7 +1,7 @@
 import { randomInt } from "node:crypto";
 import { decodeAccountSnapshot, decodeEntityChange, SYSTEM_ACCOUNT_ID } from "@gatehouse/events";
 import { EntityType } from "@gatehouse/proto";
-import { BUILTIN_POLICIES, type BuiltinPolicy, seedBuiltinPolicies } from "@gatehouse/store-postgres";
+import { type BuiltinPolicy, loadAwsManagedPolicies, seedBuiltinPolicies } from "@gatehouse/store-postgres";
 import { status } from "@grpc/grpc-js";
 import type pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -24,6 +24,18 @@ const BUILTIN = [
   "PowerUserAccess",
   "ReadOnlyAccess",
 ];
+
+/** Every policy name `listPolicies` gives in `scope`, page after page. */
+async function listAll(root: AccountFixture["root"], scope: string): Promise<string[]> {
+  const names: string[] = [];
+  let marker = "";
+  do {
+    const page = await root.call("listPolicies", { scope, page: { marker, maxItems: 1000 } });
+    names.push(...page.policies.map((p: { policyName: string }) => p.policyName));
+    marker = page.page?.isTruncated === true ? page.page.marker : "";
+  } while (marker !== "");
+  return names;
+}
 
 const USER = EntityType.ENTITY_TYPE_USER;
 const GROUP = EntityType.ENTITY_TYPE_GROUP;
@@ -115,8 +127,10 @@ describe("AWS managed policies (real Postgres + Kafka)", () => {
       policyName: "Local1",
       policyDocument: policyDoc({ Effect: "Allow", Action: "s3:*", Resource: "*" }),
     });
-    const awsOnly = await root.call("listPolicies", { scope: "AWS" });
-    expect(awsOnly.policies.map((p: { policyName: string }) => p.policyName)).toEqual(BUILTIN);
+    // AWS's whole catalogue, in pages.
+    const awsOnly = await listAll(root, "AWS");
+    expect(awsOnly).toHaveLength(BUILTIN_POLICIES.length);
+    expect(awsOnly).toEqual(expect.arrayContaining([...BUILTIN, "AmazonS3ReadOnlyAccess", "AWSLambdaRole"]));
     const admin = (await root.call("getPolicy", { policyArn: aws("AdministratorAccess") })).policy;
     expect(admin).toMatchObject({
       arn: aws("AdministratorAccess"),
@@ -128,8 +142,8 @@ describe("AWS managed policies (real Postgres + Kafka)", () => {
     expect(JSON.parse(v1.policyVersion.document).Statement[0]).toMatchObject({ Action: "*", Resource: "*" });
     const local = await root.call("listPolicies", { scope: "Local" });
     expect(local.policies.map((p: { policyName: string }) => p.policyName)).toEqual(["Local1"]);
-    const all = await root.call("listPolicies", {});
-    expect(all.policies).toHaveLength(BUILTIN.length + 1);
+    const all = await root.call("listPolicies", { page: { marker: "", maxItems: 8 } });
+    expect(all.policies).toHaveLength(8);
     // Pages over both owners with the marker.
     const page1 = await root.call("listPolicies", { page: { marker: "", maxItems: 4 } });
     const page2 = await root.call("listPolicies", { page: { marker: page1.page.marker, maxItems: 4 } });
@@ -138,7 +152,21 @@ describe("AWS managed policies (real Postgres + Kafka)", () => {
     );
     await expectFailure(root.call("listPolicies", { scope: "Mine" }), { awsName: "ValidationError", field: "scope" });
     const other = await f.anotherAccount();
-    expect((await other.root.call("listPolicies", { scope: "AWS" })).policies).toHaveLength(BUILTIN.length);
+    expect(await listAll(other.root, "AWS")).toHaveLength(BUILTIN_POLICIES.length);
+    // With AWS's version history (in pages: all 151 versions of ReadOnlyAccess with their
+    // documents are 5 MB, more than a gRPC client takes in one message by default).
+    const versionIds: string[] = [];
+    let marker = "";
+    do {
+      const page = await root.call("listPolicyVersions", {
+        policyArn: aws("ReadOnlyAccess"),
+        page: { marker, maxItems: 50 },
+      });
+      versionIds.push(...page.versions.map((v: { versionId: string }) => v.versionId));
+      marker = page.page?.isTruncated === true ? page.page.marker : "";
+    } while (marker !== "");
+    expect(versionIds).toHaveLength(151);
+    expect(versionIds).toEqual(expect.arrayContaining(["v1", "v188"]));
   });
 
   it("accounts cannot delete or version them (AccessDenied); unknown AWS names are NoSuchEntity", async () => {
@@ -388,6 +416,11 @@ describe("AWS managed policies (real Postgres + Kafka)", () => {
   });
 });
 
+/** The shipped catalogue: AWS's whole one. */
+const BUILTIN_POLICIES = loadAwsManagedPolicies().policies;
+/** What a seeding with a catalog given (or the applied package) reports beside its changes. */
+const NOT_READ = { catalogueRead: false, skipped: [], unparsableOlderVersions: 0 };
+
 /** The shipped catalog with the policies named in `changes` changed, and `added` appended. */
 function upgraded(
   changes: Record<string, (p: BuiltinPolicy) => BuiltinPolicy>,
@@ -398,7 +431,8 @@ function upgraded(
 const withVersion = (document: string) => (p: BuiltinPolicy) => ({
   ...p,
   revision: p.revision + 1,
-  versions: [...p.versions, document],
+  defaultVersionId: `v${p.revision + 1}`,
+  versions: [...p.versions, { versionId: `v${p.revision + 1}`, document }],
 });
 const withDescription = (description: string) => (p: BuiltinPolicy) => ({
   ...p,
@@ -407,13 +441,17 @@ const withDescription = (description: string) => (p: BuiltinPolicy) => ({
 });
 const idOf = (name: string) => BUILTIN_POLICIES.find((p) => p.policyName === name)?.policyId;
 
+/** The version the upgrade adds to ReadOnlyAccess: the one after AWS's latest. */
+const RO_V2_ID = `v${(BUILTIN_POLICIES.find((p) => p.policyName === "ReadOnlyAccess")?.revision ?? 0) + 1}`;
 const RO_V2 = policyDoc({ Effect: "Allow", Action: ["*:Get*", "*:List*", "*:Describe*"], Resource: "*" });
 const NEWLY_SHIPPED: BuiltinPolicy = {
   policyId: "ANPATESTUPGRADEADDEDQ",
   policyName: "NewlyShippedAccess",
+  path: "/",
   revision: 1,
   description: "Shipped by the upgrade.",
-  versions: [policyDoc(READ_S3)],
+  defaultVersionId: "v1",
+  versions: [{ versionId: "v1", document: policyDoc(READ_S3) }],
 };
 
 /** Polls `sql` until it returns a row (10 s at most). */
@@ -448,7 +486,7 @@ describe("an upgrade that changes AWS managed policies reaches the accounts usin
   it("one revision with the new state per account referencing a changed policy, none elsewhere; idempotent", async () => {
     // Every start-up seeds the shipped catalog again: nothing changes, nothing is written.
     const before = await revisions();
-    expect(await seed()).toEqual({ added: [], changed: [], accountsUpdated: 0, carriedOnSystemStream: 0 });
+    expect(await seed()).toEqual({ added: [], changed: [], accountsUpdated: 0, carriedOnSystemStream: 0, ...NOT_READ });
     expect(await revisions()).toEqual(before);
 
     // Attached (to a group) and a role's boundary; and a policy the upgrade leaves alone.
@@ -486,6 +524,7 @@ describe("an upgrade that changes AWS managed policies reaches the accounts usin
       accountsUpdated: 2,
       // The system stream carries every AWS managed policy: the added one and the changed ones again.
       carriedOnSystemStream: 3,
+      ...NOT_READ,
     });
     expect(await both.observe()).toEqual([["policy ReadOnlyAccess upsert", "policy PowerUserAccess upsert"]]);
     expect(await boundary.observe()).toEqual([["policy ReadOnlyAccess upsert"]]);
@@ -497,16 +536,14 @@ describe("an upgrade that changes AWS managed policies reaches the accounts usin
     // The new state: v2 is the default, v1 kept; the new description.
     for (const a of [both, boundary]) {
       expect(a.policy("ReadOnlyAccess")).toMatchObject({
-        defaultVersionId: "v2",
-        versions: [
-          { versionId: "v1", isDefault: false },
-          { versionId: "v2", isDefault: true, document: RO_V2 },
-        ],
+        defaultVersionId: RO_V2_ID,
+        // The state carries the default only (migration 0035): the history stays in Postgres.
+        versions: [{ versionId: RO_V2_ID, isDefault: true, document: RO_V2 }],
       });
     }
     expect(both.policy("PowerUserAccess")).toMatchObject({
       description: "Power users, described anew.",
-      defaultVersionId: "v1",
+      defaultVersionId: BUILTIN_POLICIES.find((p) => p.policyName === "PowerUserAccess")?.defaultVersionId,
     });
     expect(both.holds("IAMReadOnlyAccess")).toBe(true);
     expect(released.holds("ReadOnlyAccess")).toBe(false);
@@ -514,15 +551,20 @@ describe("an upgrade that changes AWS managed policies reaches the accounts usin
     for (const a of [both, boundary, unchanged, released]) await a.expectRebuiltAsSeen();
     // The API serves it too; the added policy is listed, and on no stream until an account uses it.
     const ro = await g.root.call("getPolicy", { policyArn: aws("ReadOnlyAccess") });
-    expect(ro.policy.defaultVersionId).toBe("v2");
-    const v2 = await g.root.call("getPolicyVersion", { policyArn: aws("ReadOnlyAccess"), versionId: "v2" });
+    expect(ro.policy.defaultVersionId).toBe(RO_V2_ID);
+    const v2 = await g.root.call("getPolicyVersion", { policyArn: aws("ReadOnlyAccess"), versionId: RO_V2_ID });
     expect(v2.policyVersion.document).toBe(RO_V2);
-    const listed = await g.root.call("listPolicies", { scope: "AWS" });
-    expect(listed.policies.map((p: { policyName: string }) => p.policyName)).toContain("NewlyShippedAccess");
+    expect(await listAll(g.root, "AWS")).toContain("NewlyShippedAccess");
 
     // The same catalog again (the next start-up) writes nothing.
     const after = await revisions();
-    expect(await seed(catalog)).toEqual({ added: [], changed: [], accountsUpdated: 0, carriedOnSystemStream: 0 });
+    expect(await seed(catalog)).toEqual({
+      added: [],
+      changed: [],
+      accountsUpdated: 0,
+      carriedOnSystemStream: 0,
+      ...NOT_READ,
+    });
     expect(await revisions()).toEqual(after);
     // A catalog with fewer versions of a policy (an instance not upgraded yet) leaves it alone.
     expect(await seed(upgraded({ PowerUserAccess: withDescription("Power users, described anew.") }))).toEqual({
@@ -530,12 +572,15 @@ describe("an upgrade that changes AWS managed policies reaches the accounts usin
       changed: [],
       accountsUpdated: 0,
       carriedOnSystemStream: 0,
+      ...NOT_READ,
     });
     expect(await revisions()).toEqual(after);
-    expect((await g.root.call("getPolicy", { policyArn: aws("ReadOnlyAccess") })).policy.defaultVersionId).toBe("v2");
+    expect((await g.root.call("getPolicy", { policyArn: aws("ReadOnlyAccess") })).policy.defaultVersionId).toBe(
+      RO_V2_ID,
+    );
     // Nor does the shipped catalog, whose PowerUserAccess has the old description at a lower
     // revision and the same versions: the description the upgrade wrote stays (migration 0019).
-    expect(await seed()).toEqual({ added: [], changed: [], accountsUpdated: 0, carriedOnSystemStream: 0 });
+    expect(await seed()).toEqual({ added: [], changed: [], accountsUpdated: 0, carriedOnSystemStream: 0, ...NOT_READ });
     expect(await revisions()).toEqual(after);
     const powerUser = await g.root.call("getPolicy", { policyArn: aws("PowerUserAccess") });
     expect(powerUser.policy.description).toBe("Power users, described anew.");
@@ -583,7 +628,7 @@ describe("an upgrade that changes AWS managed policies reaches the accounts usin
       ["user upsert", "policy ReadOnlyAccess upsert"],
       ["policy ReadOnlyAccess upsert"],
     ]);
-    expect(a.policy("ReadOnlyAccess")).toMatchObject({ defaultVersionId: "v2" });
+    expect(a.policy("ReadOnlyAccess")).toMatchObject({ defaultVersionId: RO_V2_ID });
     await a.expectRebuiltAsSeen();
     const [attached] = await pool
       .query<{ payload: { defaultVersionId: string } }>(
@@ -591,7 +636,9 @@ describe("an upgrade that changes AWS managed policies reaches the accounts usin
         [a.accountId],
       )
       .then((r) => r.rows);
-    expect(attached?.payload.defaultVersionId).toBe("v1");
+    expect(attached?.payload.defaultVersionId).toBe(
+      BUILTIN_POLICIES.find((p) => p.policyName === "ReadOnlyAccess")?.defaultVersionId,
+    );
   });
 
   it("the system account's stream carries every AWS managed policy (used or not); a change carries it again, once", async () => {
@@ -614,7 +661,13 @@ describe("an upgrade that changes AWS managed policies reaches the accounts usin
     const atStart = await systemRows();
     expect(atStart.map((r) => r.entity_id).sort()).toEqual(BUILTIN_POLICIES.map((p) => p.policyId).sort());
     expect(new Set(atStart.map((r) => r.revision)).size).toBe(1);
-    expect((await systemPolicies()).map((p) => p.arn).sort()).toEqual(BUILTIN.map(aws));
+    const carried = await systemPolicies();
+    expect(carried.map((p) => p.arn).sort()).toEqual(
+      BUILTIN_POLICIES.map((p) => aws(`${p.path.slice(1)}${p.policyName}`)).sort(),
+    );
+    // Each carries its default version only, so the largest stays far below the relay's 1 MB.
+    const sizes = carried.map((p) => JSON.stringify(p).length);
+    expect(Math.max(...sizes)).toBeLessThan(200_000);
     // A changed catalog: the changed and the added one, in one more revision; then nothing.
     const catalog = upgraded({ ReadOnlyAccess: withVersion(RO_V2) }, [NEWLY_SHIPPED]);
     expect((await seed(catalog)).carriedOnSystemStream).toBe(2);
@@ -624,7 +677,7 @@ describe("an upgrade that changes AWS managed policies reaches the accounts usin
     expect((await seed(catalog)).carriedOnSystemStream).toBe(0);
     expect(await systemRows()).toHaveLength(atStart.length + 2);
     const exported = await systemPolicies();
-    expect(exported.find((p) => p.arn === aws("ReadOnlyAccess"))?.defaultVersionId).toBe("v2");
+    expect(exported.find((p) => p.arn === aws("ReadOnlyAccess"))?.defaultVersionId).toBe(RO_V2_ID);
     expect(exported.map((p) => p.arn)).toContain(aws(NEWLY_SHIPPED.policyName));
   });
 
@@ -664,7 +717,9 @@ describe("an upgrade that changes AWS managed policies reaches the accounts usin
     const catalog = upgraded({ ReadOnlyAccess: withVersion(RO_V2) });
     await expect(seed(catalog)).rejects.toThrow();
     // The change is committed and the two accounts are still queued, with nothing written yet.
-    expect((await g.root.call("getPolicy", { policyArn: aws("ReadOnlyAccess") })).policy.defaultVersionId).toBe("v2");
+    expect((await g.root.call("getPolicy", { policyArn: aws("ReadOnlyAccess") })).policy.defaultVersionId).toBe(
+      RO_V2_ID,
+    );
     const left = await queued();
     expect(left).toEqual(expect.arrayContaining([pending.accountId, dropped.accountId]));
     await pool.query("DROP TRIGGER fail_account_write ON accounts");
@@ -684,12 +739,13 @@ describe("an upgrade that changes AWS managed policies reaches the accounts usin
       accountsUpdated: left.length - 1,
       // The interrupted start-up never reached the system stream: this one carries the change.
       carriedOnSystemStream: 1,
+      ...NOT_READ,
     });
     expect(await queued()).toEqual([]);
     expect(await done.observe()).toEqual([["policy ReadOnlyAccess upsert"]]);
     expect(await pending.observe()).toEqual([["policy ReadOnlyAccess upsert"]]);
     expect(await dropped.observe()).toEqual([]);
-    expect(pending.policy("ReadOnlyAccess")).toMatchObject({ defaultVersionId: "v2" });
+    expect(pending.policy("ReadOnlyAccess")).toMatchObject({ defaultVersionId: RO_V2_ID });
     for (const a of [done, pending, dropped]) await a.expectRebuiltAsSeen();
   });
 });

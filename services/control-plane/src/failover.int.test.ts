@@ -147,6 +147,10 @@ describe.skipIf(!canRun)(
         "-R",
         "-X",
         "stream",
+        // An immediate checkpoint: a spread one over the seeded AWS managed-policy catalogue (32 MB
+        // of documents) outlasted the call's 60 s.
+        "-c",
+        "fast",
       ]);
       await standby.start();
       await standby.stop("fast");

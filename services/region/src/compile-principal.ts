@@ -28,9 +28,18 @@ function policyOf(text: string, kind: PolicyKind, id: string): Policy {
   const key = `${kind}\n${id}\n${text}`;
   const hit = parsed.get(key);
   if (hit !== undefined) return hit;
-  const { policy, findings } = parsePolicy(text, { kind, id, warnings: false, crossStatementWarnings: false });
+  // Stored documents were validated by the control plane, sizes included, and AWS managed
+  // policies have no size limit as boundaries or session policies (ReadOnlyAccess is 60,000
+  // characters; a session policy's kind alone allows 2,048).
+  const { policy, findings } = parsePolicy(text, {
+    kind,
+    id,
+    warnings: false,
+    crossStatementWarnings: false,
+    ignoreSizeLimit: true,
+  });
   if (policy === undefined) {
-    // Stored documents were validated by the control plane; this is a producer/engine mismatch.
+    // A producer/engine mismatch.
     const first = findings.find((f) => f.severity === "error");
     throw new Error(`stored policy ${id} does not parse: ${first?.path ?? "$"}: ${first?.message ?? "invalid"}`);
   }

@@ -58,9 +58,15 @@ export interface ControlPlaneSourceOptions {
  * const source = createControlPlaneSource({ address: "cp:50051", credentials: operator });
  * const { revision, entities } = await source.exportAccount("111122223333");
  */
+/** The largest export the region takes in: 16 times gRPC's default, some 15 times the system account's today. */
+const EXPORT_MAX_BYTES = 64 * 1024 * 1024;
+
 export function createControlPlaneSource(options: ControlPlaneSourceOptions): AccountSource {
   const timeout = options.callTimeoutMs ?? 30_000;
   const client = new ControlServiceClient(options.address, grpcCredentials.createInsecure(), {
+    // The system account's export carries every AWS managed policy (1,594 default versions, 4.2 MB
+    // as a snapshot), more than gRPC's default 4 MiB a client takes in.
+    "grpc.max_receive_message_length": EXPORT_MAX_BYTES,
     interceptors: [
       createSigningInterceptor({ credentials: { ...options.credentials }, authority: options.address }),
       // Inside the signing one: `traceparent` is added after signing, and SigV4 covers only what it signed.

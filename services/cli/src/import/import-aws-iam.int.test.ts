@@ -76,14 +76,21 @@ describe("gatehouse import aws-iam", () => {
     expect(count("Role")).toBe(10);
     expect(count("User")).toBe(17);
     expect(count("InstanceProfile")).toBe(2);
-    // Every refusal is an AWS managed policy Gatehouse does not ship, and says so.
-    expect(report.Refused.length).toBeGreaterThan(0);
-    for (const r of report.Refused) {
-      expect(r.Type).toBe("Attachment");
-      expect(r.Reason).toMatch(
-        /does not ship the AWS managed policy arn:aws:iam::aws:policy\/(AmazonS3ReadOnlyAccess|service-role\/AWSLambdaBasicExecutionRole)/,
-      );
-    }
+    // Gatehouse ships AWS's whole managed-policy catalogue: every attachment goes in, those to
+    // AmazonS3ReadOnlyAccess and service-role/AWSLambdaBasicExecutionRole included (once refused).
+    expect(report.Refused).toEqual([]);
+    const attachedTo = async (kind: "Group" | "Role", name: string) => {
+      const r =
+        kind === "Group"
+          ? await gh.iam.listAttachedGroupPolicies({ groupName: name })
+          : await gh.iam.listAttachedRolePolicies({ roleName: name });
+      return r.attachedPolicies.map((p) => p.policyArn);
+    };
+    expect(await attachedTo("Group", "DataEngineers")).toContain("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess");
+    expect(await attachedTo("Role", "data-pipeline")).toContain("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess");
+    expect(await attachedTo("Role", "lambda-orders-api")).toContain(
+      "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+    );
 
     // What was imported is what the export says.
     const s3 = await gh.iam.getPolicy({ policyArn: `arn:aws:iam::${accountId}:policy/app/S3AppDataReadWrite` });

@@ -45,7 +45,8 @@ function versionNumber(id: string): number {
  * policies and attachments. Idempotent: what exists (an entity by name, an inline policy with the
  * same document, an attachment, a membership) is skipped, so a second run changes nothing.
  * Customer managed policy ARNs are moved to the target account; AWS managed policies keep
- * theirs, and an attachment of one that Gatehouse does not ship is refused with that said.
+ * theirs (Gatehouse ships AWS's whole catalogue), and an attachment of one it does not know is
+ * refused with that said.
  * A refusal (the server's validation, a quota) is reported and the import goes on.
  *
  * @example

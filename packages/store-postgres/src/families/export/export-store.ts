@@ -11,6 +11,7 @@ import {
   mfaDeviceState,
   oidcProviderState,
   policyState,
+  policyStates,
   roleState,
   userState,
 } from "../../state.ts";
@@ -141,14 +142,17 @@ export function createExportStore(ctx: StoreContext): ExportStore {
         events.push(await stsKeySetState(q));
         // Every AWS managed policy the system stream carries (seeding puts each on it), so a
         // region bootstrapped or healed from exports holds all of them, as one fed by the stream.
-        for (const id of await q
-          .query<{ id: string }>(
-            `SELECT policy_id AS id FROM managed_policies
-             WHERE account_id = '${AWS_MANAGED_ACCOUNT}' AND system_carried_revision IS NOT NULL ORDER BY policy_id`,
-          )
-          .then((r) => r.rows.map((x) => x.id))) {
-          events.push(await policyState(q, partition, id));
-        }
+        const carried = await q.query<{ id: string }>(
+          `SELECT policy_id AS id FROM managed_policies
+           WHERE account_id = '${AWS_MANAGED_ACCOUNT}' AND system_carried_revision IS NOT NULL ORDER BY policy_id`,
+        );
+        events.push(
+          ...(await policyStates(
+            q,
+            partition,
+            carried.rows.map((x) => x.id),
+          )),
+        );
       }
       const entities: ExportedEntity[] = events.map((e) => ({ kind: e.kind, id: e.id, state: e.payload }));
       return { accountId, revision: Number(row.revision), entities };

