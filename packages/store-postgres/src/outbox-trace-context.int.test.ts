@@ -72,7 +72,8 @@ describe("outbox trace context", () => {
       expect(row.trace_context, name).toBe(n === null ? null : traceparent(100 + Number(n[1])));
     }
     // The relay reads it back with each row.
-    const unpublished = await createOutboxSource(store).fetchUnpublished(1000);
+    // Past the seeded system stream: AWS's 1,594 managed policies come first (migration 0035).
+    const unpublished = await createOutboxSource(store).fetchUnpublished(10_000);
     const mine = unpublished.filter((r) => r.accountId === accountId);
     expect(mine.find((r) => r.entityKind === "group")?.traceContext).toBe(traceparent(2));
     expect(mine.filter((r) => r.traceContext === undefined).length).toBe(4); // the 4 plain users
