@@ -37,8 +37,8 @@ export interface Undeclared {
   readonly fields: string;
 }
 
-const SOURCE = /\.(?:ts|mts|cts|js|mjs|cjs)$/;
-const TEST = /\.(?:test|int-helper)\.[cm]?[jt]s$/;
+const SOURCE = /\.(?:ts|tsx|mts|cts|js|mjs|cjs)$/;
+const TEST = /\.(?:test|int-helper)\.[cm]?[jt]sx?$/;
 const SKIPPED_DIRS = new Set(["node_modules", ".git", ".cache", ".gatehouse", "results"]);
 const BUILTINS = new Set(builtinModules);
 
