@@ -2,22 +2,30 @@
  * The console app: sign-in, or the signed-in layout with one page per route (API.md's list).
  * Any call answering 401 (expired, idle, signed out elsewhere) returns to sign-in.
  */
-import { type ReactNode, useCallback, useEffect, useState } from "react";
+import { lazy, type ReactNode, Suspense, useCallback, useEffect, useState } from "react";
 import { getSession, type Session, setCsrfToken, setUnauthenticatedHandler } from "./api/client.ts";
 import { Layout } from "./layout.tsx";
-import { AuditPage } from "./pages/audit.tsx";
-import { CredentialReportPage } from "./pages/credential-report.tsx";
-import { DashboardPage } from "./pages/dashboard.tsx";
-import { EntityDetailPage } from "./pages/entity-detail.tsx";
-import { GroupsPage, RolesPage, UsersPage } from "./pages/entity-lists.tsx";
-import { NotFoundPage } from "./pages/not-found.tsx";
-import { PoliciesPage } from "./pages/policies.tsx";
-import { NewPolicyPage, PolicyDetailPage } from "./pages/policy-detail.tsx";
-import { RegionsPage } from "./pages/regions.tsx";
 import { SignInPage } from "./pages/sign-in.tsx";
-import { SimulatorPage } from "./pages/simulator.tsx";
 import { matchPath, navigate, useLocation } from "./router.tsx";
 import { SessionProvider, signInPathOf } from "./session.tsx";
+
+// Signed-in pages load after sign-in (their own chunks: the policy engine and CodeMirror among
+// them), so the sign-in page is usable quickly.
+const AuditPage = lazy(() => import("./pages/audit.tsx").then((m) => ({ default: m.AuditPage })));
+const CredentialReportPage = lazy(() =>
+  import("./pages/credential-report.tsx").then((m) => ({ default: m.CredentialReportPage })),
+);
+const DashboardPage = lazy(() => import("./pages/dashboard.tsx").then((m) => ({ default: m.DashboardPage })));
+const EntityDetailPage = lazy(() => import("./pages/entity-detail.tsx").then((m) => ({ default: m.EntityDetailPage })));
+const UsersPage = lazy(() => import("./pages/entity-lists.tsx").then((m) => ({ default: m.UsersPage })));
+const GroupsPage = lazy(() => import("./pages/entity-lists.tsx").then((m) => ({ default: m.GroupsPage })));
+const RolesPage = lazy(() => import("./pages/entity-lists.tsx").then((m) => ({ default: m.RolesPage })));
+const NotFoundPage = lazy(() => import("./pages/not-found.tsx").then((m) => ({ default: m.NotFoundPage })));
+const PoliciesPage = lazy(() => import("./pages/policies.tsx").then((m) => ({ default: m.PoliciesPage })));
+const NewPolicyPage = lazy(() => import("./pages/policy-detail.tsx").then((m) => ({ default: m.NewPolicyPage })));
+const PolicyDetailPage = lazy(() => import("./pages/policy-detail.tsx").then((m) => ({ default: m.PolicyDetailPage })));
+const RegionsPage = lazy(() => import("./pages/regions.tsx").then((m) => ({ default: m.RegionsPage })));
+const SimulatorPage = lazy(() => import("./pages/simulator.tsx").then((m) => ({ default: m.SimulatorPage })));
 
 type Route = [pattern: string, render: (p: Record<string, string>) => ReactNode];
 
@@ -101,7 +109,9 @@ export function App() {
   }
   return (
     <SessionProvider session={session} onEnded={ended}>
-      <Layout>{page(pathname)}</Layout>
+      <Layout>
+        <Suspense fallback={<p role="status">Loading…</p>}>{page(pathname)}</Suspense>
+      </Layout>
     </SessionProvider>
   );
 }
