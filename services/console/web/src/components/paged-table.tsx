@@ -2,6 +2,7 @@ import { type ReactNode, useId, useState } from "react";
 import type { PageResponse } from "../api/types.ts";
 import { useAsync } from "../lib/use-async.ts";
 import { ErrorMessage } from "./error-message.tsx";
+import { TableWrap } from "./table-wrap.tsx";
 
 /** One column: its header and how a row shows it. */
 export interface Column<T> {
@@ -72,7 +73,7 @@ export function PagedTable<T>(props: {
         </div>
       </div>
       <ErrorMessage error={error} />
-      <div className="table-wrap">
+      <TableWrap label={caption}>
         <table aria-busy={loading}>
           <caption>
             {caption}
@@ -102,7 +103,7 @@ export function PagedTable<T>(props: {
             )}
           </tbody>
         </table>
-      </div>
+      </TableWrap>
       <nav className="pager" aria-label={`${caption} pages`}>
         <button type="button" disabled={markers.length <= 1} onClick={() => setMarkers((m) => m.slice(0, -1))}>
           Previous page

@@ -1,6 +1,7 @@
 /** `/credential-report`: the account's credential report as a table, and its CSV to download. */
 import { CREDENTIAL_REPORT_CSV, iam } from "../api/client.ts";
 import { ErrorMessage } from "../components/error-message.tsx";
+import { TableWrap } from "../components/table-wrap.tsx";
 import { base64ToText, parseCsv } from "../lib/csv.ts";
 import { formatTime } from "../lib/format.ts";
 import { useAsync } from "../lib/use-async.ts";
@@ -34,7 +35,7 @@ export function CredentialReportPage() {
       <ErrorMessage error={report.error} />
       {report.data !== undefined && <p>Generated {formatTime(report.data.generatedAt)}.</p>}
       {header !== undefined && (
-        <div className="table-wrap">
+        <TableWrap label={"Credential report"}>
           <table className="compact">
             <caption>Credential report</caption>
             <thead>
@@ -56,7 +57,7 @@ export function CredentialReportPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
     </>
   );

@@ -6,6 +6,7 @@ import { useEffect, useState } from "react";
 import { type ApiError, getRegions } from "../api/client.ts";
 import { ErrorMessage } from "../components/error-message.tsx";
 import { LineChart } from "../components/line-chart.tsx";
+import { TableWrap } from "../components/table-wrap.tsx";
 import { formatDuration } from "../lib/format.ts";
 import { addSample, type RegionSample, seriesOf } from "../lib/region-history.ts";
 import { asApiError } from "../lib/use-async.ts";
@@ -55,7 +56,7 @@ export function RegionsPage() {
       </p>
       <ErrorMessage error={error} />
       {latest !== undefined && (
-        <div className="table-wrap">
+        <TableWrap label={"Regions now"}>
           <table>
             <caption>Regions now</caption>
             <thead>
@@ -79,7 +80,7 @@ export function RegionsPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
       {history.length > 0 && (
         <div className="charts">

@@ -12,6 +12,7 @@ import { ENTITY_TYPE } from "../api/types.ts";
 import { ErrorMessage } from "../components/error-message.tsx";
 import { Field } from "../components/field.tsx";
 import { PolicyEditor } from "../components/policy-editor.tsx";
+import { TableWrap } from "../components/table-wrap.tsx";
 import { parseExplanation, policySourceOf, statementLabel } from "../lib/explanation.ts";
 import { locateJsonPath, type TextRange } from "../lib/json-locate.ts";
 import {
@@ -341,7 +342,7 @@ export function SimulatorPage() {
         </button>
       </form>
       {results !== undefined && (
-        <div className="table-wrap">
+        <TableWrap label={"Decisions"}>
           <table>
             <caption>Decisions</caption>
             <thead>
@@ -371,7 +372,7 @@ export function SimulatorPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
       {chosen !== undefined && <Explained d={chosen} pasted={ran.pasted} boundary={ran.boundary} />}
     </>

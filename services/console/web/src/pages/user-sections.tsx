@@ -6,6 +6,7 @@ import { ActionButton, ActionForm } from "../components/action-form.tsx";
 import { CopyButton } from "../components/copy-button.tsx";
 import { ErrorMessage } from "../components/error-message.tsx";
 import { Field } from "../components/field.tsx";
+import { TableWrap } from "../components/table-wrap.tsx";
 import { formatTime } from "../lib/format.ts";
 import { useAsync } from "../lib/use-async.ts";
 import { Link } from "../router.tsx";
@@ -90,7 +91,7 @@ export function AccessKeysSection({ userName }: { userName: string }) {
     <section aria-labelledby="access-keys">
       <h2 id="access-keys">Access keys</h2>
       <ErrorMessage error={list.error} />
-      <div className="table-wrap">
+      <TableWrap label={`Access keys of ${userName}`}>
         <table>
           <caption>Access keys of {userName}</caption>
           <thead>
@@ -141,7 +142,7 @@ export function AccessKeysSection({ userName }: { userName: string }) {
             )}
           </tbody>
         </table>
-      </div>
+      </TableWrap>
       {created !== undefined && (
         <NewSecret accessKeyId={created.accessKeyId} secret={created.secret} onDismiss={() => setCreated(undefined)} />
       )}
