@@ -205,6 +205,7 @@ export function SimulatorPage() {
   const [actions, setActions] = useState("s3:GetObject\ns3:DeleteObject");
   const [resources, setResources] = useState("arn:aws:s3:::reports/q3.pdf");
   const [entries, setEntries] = useState<ContextEntry[]>([]);
+  const [resourcePolicy, setResourcePolicy] = useState("");
   const [pasted, setPasted] = useState(PASTED);
   const [useBoundary, setUseBoundary] = useState(false);
   const [boundary, setBoundary] = useState("");
@@ -235,6 +236,7 @@ export function SimulatorPage() {
           actions: a,
           resources: r,
           context: contextJsonOf(entries),
+          resourcePolicy: resourcePolicy.trim(),
         });
         setRan({ pasted: [], boundary: "" });
         setResults(
@@ -335,6 +337,19 @@ export function SimulatorPage() {
           <label htmlFor="sim-resources">Resources (one per line)</label>
           <textarea id="sim-resources" rows={2} value={resources} onChange={(e) => setResources(e.target.value)} />
         </div>
+        {mode === "principal" && (
+          <div className="field">
+            <label htmlFor="sim-resource-policy">
+              Resource policy (optional: a stored policy's resource ARN, or a document)
+            </label>
+            <textarea
+              id="sim-resource-policy"
+              rows={2}
+              value={resourcePolicy}
+              onChange={(e) => setResourcePolicy(e.target.value)}
+            />
+          </div>
+        )}
         <ContextEditor entries={entries} setEntries={setEntries} />
         <ErrorMessage error={error} />
         <button type="submit" className="primary" disabled={busy}>
