@@ -59,11 +59,16 @@ export class ApiError extends Error {
 }
 
 let csrfToken = "";
+// Set from sign-out until the next session: calls still in flight (a poll) then answer 401, which
+// must not be taken for an expired session.
+let signedOut = false;
 let onUnauthenticated: (error: ApiError) => void = () => {};
 
 /** Remembers the session's CSRF token (in memory) for every non-GET request. */
 export function setCsrfToken(token: string): void {
+  if (token === csrfToken) return;
   csrfToken = token;
+  signedOut = false;
 }
 
 /** Called when a request answers 401 for a missing or expired session. */
@@ -104,7 +109,7 @@ async function request<T>(method: "GET" | "POST", path: string, body?: unknown, 
   }
   if (!response.ok) {
     const error = await errorOf(response);
-    if (error.unauthenticated && !quiet) onUnauthenticated(error);
+    if (error.unauthenticated && !quiet && !signedOut) onUnauthenticated(error);
     throw error;
   }
   if (response.status === 204) return undefined as T;
@@ -123,8 +128,12 @@ export function signIn(body: SignInRequest): Promise<SignInAnswer> {
 
 /** `POST /api/session/sign-out`: ends the session on the gateway. */
 export async function signOut(): Promise<void> {
-  await request<void>("POST", "/api/session/sign-out", {}, true);
-  csrfToken = "";
+  signedOut = true;
+  try {
+    await request<void>("POST", "/api/session/sign-out", {}, true);
+  } finally {
+    csrfToken = "";
+  }
 }
 
 /** `POST /api/iam/{operation}`: a ControlService call with the signed-in principal's credentials. */

@@ -19,6 +19,8 @@ import type {
   User,
 } from "@gatehouse/proto";
 
+// ts-proto's JSON leaves out fields at their default ("", 0, false, []): read every field of an
+// answer as possibly absent.
 export type {
   AccessKeyMetadata,
   AttachedPolicy,

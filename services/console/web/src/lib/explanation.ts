@@ -7,8 +7,8 @@
 import type { Explanation, StatementRef } from "@gatehouse/policy";
 
 /** Parses an explanation; undefined for an empty or unreadable one. */
-export function parseExplanation(json: string): Explanation | undefined {
-  if (json === "" || json === "{}") return undefined;
+export function parseExplanation(json: string | undefined): Explanation | undefined {
+  if (json === undefined || json === "" || json === "{}") return undefined;
   try {
     const e = JSON.parse(json) as Partial<Explanation>;
     if (typeof e.summary !== "string") return undefined;

@@ -81,13 +81,13 @@ export function AuditPage() {
           { header: "Time", cell: (e) => formatTime(e.eventTimeMs) },
           { header: "Operation", cell: (e) => e.operation },
           { header: "Principal", cell: (e) => <code>{e.principalArn}</code> },
-          { header: "Result", cell: (e) => (e.errorName === "" ? "OK" : e.errorName || e.errorCode) },
+          { header: "Result", cell: (e) => (e.errorName || e.errorCode || "OK") },
           { header: "Revision", cell: (e) => (e.revision ? e.revision : "—") },
           { header: "Source", cell: (e) => e.region || e.sourceIp || "—" },
           {
             header: "Request",
             cell: (e) =>
-              e.requestParametersJson === "" ? (
+              !e.requestParametersJson ? (
                 "—"
               ) : (
                 <details>

@@ -52,7 +52,7 @@ function UserDetail({ name }: { name: string }) {
           <UserGroupsSection userName={name} />
           <AttachedPoliciesSection kind="user" name={name} />
           <InlinePoliciesSection kind="user" name={name} />
-          <BoundarySection kind="user" name={name} current={u.permissionsBoundaryArn} onChanged={user.reload} />
+          <BoundarySection kind="user" name={name} current={u.permissionsBoundaryArn ?? ""} onChanged={user.reload} />
           <TagsSection kind="user" name={name} />
           <AccessKeysSection userName={name} />
           <MfaSection userName={name} />
@@ -148,14 +148,14 @@ function RoleDetail({ name }: { name: string }) {
               <PolicyEditor
                 label="Trust policy document"
                 kind="trust"
-                value={trust ?? pretty(r.assumeRolePolicyDocument)}
+                value={trust ?? pretty(r.assumeRolePolicyDocument ?? "")}
                 onChange={setTrust}
               />
             </ActionForm>
           </section>
           <AttachedPoliciesSection kind="role" name={name} />
           <InlinePoliciesSection kind="role" name={name} />
-          <BoundarySection kind="role" name={name} current={r.permissionsBoundaryArn} onChanged={role.reload} />
+          <BoundarySection kind="role" name={name} current={r.permissionsBoundaryArn ?? ""} onChanged={role.reload} />
           <TagsSection kind="role" name={name} />
         </>
       )}
