@@ -64,7 +64,7 @@ export function PagedTable<T>(props: {
               setMarkers([""]);
             }}
           >
-            {[10, 25, 50, 100].map((n) => (
+            {[5, 10, 25, 50, 100].map((n) => (
               <option key={n} value={n}>
                 {n}
               </option>
