@@ -81,7 +81,7 @@ export function AuditPage() {
           { header: "Time", cell: (e) => formatTime(e.eventTimeMs) },
           { header: "Operation", cell: (e) => e.operation },
           { header: "Principal", cell: (e) => <code>{e.principalArn}</code> },
-          { header: "Result", cell: (e) => (e.errorName || e.errorCode || "OK") },
+          { header: "Result", cell: (e) => e.errorName || e.errorCode || "OK" },
           { header: "Revision", cell: (e) => (e.revision ? e.revision : "—") },
           { header: "Source", cell: (e) => e.region || e.sourceIp || "—" },
           {
