@@ -39,17 +39,28 @@ export type SignInRequest =
   | { account: string; userName: string; password: string; mfaCode?: string; newPassword?: string }
   | { account: string; root: true; accessKeyId: string; secretAccessKey: string; mfaCode?: string };
 
+/** One validation finding a `MalformedPolicyDocument` error carries. */
+export interface ApiFinding {
+  path: string;
+  code: string;
+  message: string;
+  severity: string;
+}
+
 /** The gateway's error answer: the AWS error name, its message and the request field it names. */
 export class ApiError extends Error {
   override readonly name = "ApiError";
   readonly status: number;
   readonly code: string;
   readonly field: string;
-  constructor(status: number, code: string, message: string, field: string) {
+  /** The policy engine's findings, with a `MalformedPolicyDocument`. */
+  readonly findings: readonly ApiFinding[];
+  constructor(status: number, code: string, message: string, field: string, findings: readonly ApiFinding[] = []) {
     super(message);
     this.status = status;
     this.code = code;
     this.field = field;
+    this.findings = findings;
   }
 
   /** True when the session is gone (expired, signed out, never there): the app returns to sign-in. */
@@ -83,12 +94,22 @@ async function errorOf(response: Response): Promise<ApiError> {
   } catch {
     body = undefined;
   }
-  const e = (body as { error?: { code?: unknown; message?: unknown; field?: unknown } } | undefined)?.error;
+  const e = (body as { error?: { code?: unknown; message?: unknown; field?: unknown; findings?: unknown } } | undefined)
+    ?.error;
+  const findings = Array.isArray(e?.findings)
+    ? (e.findings as Partial<ApiFinding>[]).map((f) => ({
+        path: String(f.path ?? "$"),
+        code: String(f.code ?? ""),
+        message: String(f.message ?? ""),
+        severity: String(f.severity ?? "error"),
+      }))
+    : [];
   return new ApiError(
     response.status,
     typeof e?.code === "string" ? e.code : `Http${response.status}`,
     typeof e?.message === "string" ? e.message : response.statusText || `HTTP ${response.status}`,
     typeof e?.field === "string" ? e.field : "",
+    findings,
   );
 }
 
@@ -156,7 +177,8 @@ export interface RegionStatus {
   stalenessMs: number;
   watermarkMs: number;
   consumerLag: number;
-  error?: string;
+  /** Why an unreachable region did not answer. */
+  error?: { code: string; message: string } | string;
 }
 
 /** `GET /api/regions`: every configured region's status at `at` (epoch ms). */

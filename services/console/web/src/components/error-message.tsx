@@ -15,6 +15,15 @@ export function ErrorMessage({ error, id }: { error: ApiError | undefined; id?: 
           (field <code>{error.field}</code>)
         </span>
       )}
+      {error.findings.length > 0 && (
+        <ul>
+          {error.findings.map((f) => (
+            <li key={`${f.path}|${f.code}|${f.message}`}>
+              {f.severity} <code>{f.path}</code> [{f.code}] {f.message}
+            </li>
+          ))}
+        </ul>
+      )}
     </div>
   );
 }

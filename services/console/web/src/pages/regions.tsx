@@ -72,7 +72,11 @@ export function RegionsPage() {
               {latest.regions.map((r) => (
                 <tr key={r.region} data-region={r.region}>
                   <th scope="row">{r.region}</th>
-                  <td>{r.reachable ? "Yes" : `No${r.error ? `: ${r.error}` : ""}`}</td>
+                  <td>
+                    {r.reachable
+                      ? "Yes"
+                      : `No${r.error === undefined ? "" : `: ${typeof r.error === "string" ? r.error : `${r.error.code}: ${r.error.message}`}`}`}
+                  </td>
                   <td data-testid={`revision-${r.region}`}>{r.appliedRevision}</td>
                   <td>{formatDuration(r.stalenessMs)}</td>
                   <td>{r.consumerLag}</td>
