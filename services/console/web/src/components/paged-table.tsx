@@ -77,7 +77,7 @@ export function PagedTable<T>(props: {
         <table aria-busy={loading}>
           <caption>
             {caption}
-            {data !== undefined && ` (page ${markers.length}, ${shown.length} shown)`}
+            {data !== undefined && !loading && ` (page ${markers.length}, ${shown.length} shown)`}
           </caption>
           <thead>
             <tr>
