@@ -161,7 +161,84 @@ export function AccessKeysSection({ userName }: { userName: string }) {
   );
 }
 
-/** The user's MFA devices. */
+/**
+ * Assigning a virtual MFA device: create it (its seed is shown once, for an authenticator app),
+ * then enable it for the user with two consecutive codes.
+ */
+function AssignMfa({ userName, onDone }: { userName: string; onDone: () => void }) {
+  const [name, setName] = useState(userName);
+  const [device, setDevice] = useState<{ serialNumber: string; seed: string; uri: string } | undefined>();
+  const [code1, setCode1] = useState("");
+  const [code2, setCode2] = useState("");
+  if (device === undefined) {
+    return (
+      <ActionForm
+        label="Assign a virtual MFA device"
+        submitLabel="Create virtual MFA device"
+        run={async () => {
+          const r = await iam<{ serialNumber?: string; base32StringSeed?: string; otpauthUri?: string }>(
+            "CreateVirtualMFADevice",
+            { virtualMfaDeviceName: name, path: "/" },
+          );
+          setDevice({ serialNumber: r.serialNumber ?? "", seed: r.base32StringSeed ?? "", uri: r.otpauthUri ?? "" });
+        }}
+      >
+        <Field label="Device name" name="virtualMfaDeviceName" value={name} onChange={(e) => setName(e.target.value)} />
+      </ActionForm>
+    );
+  }
+  return (
+    <section className="secret" aria-label="New virtual MFA device">
+      <p className="warning" role="alert">
+        Add this seed to an authenticator app now: it is shown only once. Then enter two consecutive codes.
+      </p>
+      <dl>
+        <dt>Serial number</dt>
+        <dd>
+          <code>{device.serialNumber}</code>
+        </dd>
+        <dt>Secret seed (base32)</dt>
+        <dd>
+          <code data-testid="mfa-seed">{device.seed}</code> <CopyButton text={device.seed} label="Copy seed" />{" "}
+          <CopyButton text={device.uri} label="Copy otpauth URI" />
+        </dd>
+      </dl>
+      <ActionForm
+        label="Enable the MFA device"
+        submitLabel="Enable MFA device"
+        run={() =>
+          iam("EnableMFADevice", {
+            userName,
+            serialNumber: device.serialNumber,
+            authenticationCode1: code1.trim(),
+            authenticationCode2: code2.trim(),
+          }).then(() => {})
+        }
+        onDone={() => {
+          setDevice(undefined);
+          onDone();
+        }}
+      >
+        <Field
+          label="First code"
+          name="authenticationCode1"
+          inputMode="numeric"
+          value={code1}
+          onChange={(e) => setCode1(e.target.value)}
+        />
+        <Field
+          label="Second code"
+          name="authenticationCode2"
+          inputMode="numeric"
+          value={code2}
+          onChange={(e) => setCode2(e.target.value)}
+        />
+      </ActionForm>
+    </section>
+  );
+}
+
+/** The user's MFA devices; assign a virtual one. */
 export function MfaSection({ userName }: { userName: string }) {
   const list = useAsync(() => iam<{ mfaDevices?: MFADevice[] }>("ListMFADevices", { userName }), [userName]);
   const devices = list.data?.mfaDevices ?? [];
@@ -183,6 +260,7 @@ export function MfaSection({ userName }: { userName: string }) {
         ))}
         {list.data !== undefined && devices.length === 0 && <li>None: this user signs in without an MFA code.</li>}
       </ul>
+      <AssignMfa userName={userName} onDone={list.reload} />
     </section>
   );
 }
