@@ -11,6 +11,7 @@ import { SessionProvider, signInPathOf } from "./session.tsx";
 
 // Signed-in pages load after sign-in (their own chunks: the policy engine and CodeMirror among
 // them), so the sign-in page is usable quickly.
+const AccountPage = lazy(() => import("./pages/account.tsx").then((m) => ({ default: m.AccountPage })));
 const AuditPage = lazy(() => import("./pages/audit.tsx").then((m) => ({ default: m.AuditPage })));
 const CredentialReportPage = lazy(() =>
   import("./pages/credential-report.tsx").then((m) => ({ default: m.CredentialReportPage })),
@@ -44,6 +45,7 @@ const ROUTES: Route[] = [
   ["/regions", () => <RegionsPage />],
   ["/audit", () => <AuditPage />],
   ["/credential-report", () => <CredentialReportPage />],
+  ["/account", () => <AccountPage />],
 ];
 
 function page(pathname: string): ReactNode {

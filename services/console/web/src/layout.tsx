@@ -12,6 +12,7 @@ const NAV: { to: string; label: string }[] = [
   { to: "/regions", label: "Regions" },
   { to: "/audit", label: "Audit trail" },
   { to: "/credential-report", label: "Credential report" },
+  { to: "/account", label: "Account settings" },
 ];
 
 /** The signed-in frame: a skip link, the banner with the principal and sign-out, the navigation, the page. */
