@@ -135,9 +135,11 @@ export function AccountPage() {
       <h1>Account settings</h1>
       <section aria-labelledby="signin-url">
         <h2 id="signin-url">Sign-in URL</h2>
-        <p>
-          <code data-testid="signin-url">{url}</code> <CopyButton text={url} label="Copy sign-in URL" />
-        </p>
+        {aliases.data !== undefined && (
+          <p>
+            <code data-testid="signin-url">{url}</code> <CopyButton text={url} label="Copy sign-in URL" />
+          </p>
+        )}
       </section>
       <section aria-labelledby="alias">
         <h2 id="alias">Account alias</h2>
