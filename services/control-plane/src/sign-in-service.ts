@@ -2,7 +2,7 @@ import { randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { createFailureLimiter, type SessionClaimsInput } from "@gatehouse/auth";
 import { type Clock, IamError, newId, systemClock } from "@gatehouse/core";
 import { type PasswordPolicy, type SignInRequest, type SignInResponse, SignInStatus } from "@gatehouse/proto";
-import type { IamStore, PasswordPolicyRecord } from "@gatehouse/store-postgres";
+import type { IamStore, PasswordPolicyRecord, SignInAccount } from "@gatehouse/store-postgres";
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { type CallInfo, unary } from "./grpc-handler.ts";
@@ -175,8 +175,11 @@ export function createSignInService(options: SignInServiceOptions): UntypedServi
   const perUser = createFailureLimiter(options.userFailuresPerMinute / 60, options.userFailureBurst);
   const perSource = createFailureLimiter(options.sourceFailuresPerMinute / 60, options.sourceFailureBurst);
 
-  const verifyUser = async (r: SignInRequest, c: CheckedRequest): Promise<Verified> => {
-    const account = await store.findSignInAccount(c.account);
+  const verifyUser = async (
+    r: SignInRequest,
+    c: CheckedRequest,
+    account: SignInAccount | undefined,
+  ): Promise<Verified> => {
     const check = await store.checkConsolePassword(account?.accountId, c.userName, r.password);
     if (account === undefined || !check.passwordOk) throw failed();
     const now = clock.now();
@@ -227,8 +230,11 @@ export function createSignInService(options: SignInServiceOptions): UntypedServi
     };
   };
 
-  const verifyRoot = async (r: SignInRequest, c: CheckedRequest): Promise<Verified> => {
-    const account = await store.findSignInAccount(c.account);
+  const verifyRoot = async (
+    r: SignInRequest,
+    c: CheckedRequest,
+    account: SignInAccount | undefined,
+  ): Promise<Verified> => {
     const key = await store.getAccessKeyCredential(c.accessKeyId);
     // Compared whether or not the key exists, so the answer's time does not tell.
     const secretOk = sameText(key?.secretAccessKey ?? randomBytes(30).toString("base64"), r.secretAccessKey);
@@ -301,7 +307,7 @@ export function createSignInService(options: SignInServiceOptions): UntypedServi
       issuedAtMs: now,
       expiresAtMs: now + c.durationSeconds * 1000,
       ...(v.mfa === undefined ? {} : { mfaAuthTimeMs: now }),
-      source: "long-term",
+      source: "console",
       ...(v.sourceAccessKeyId === undefined ? {} : { sourceAccessKeyId: v.sourceAccessKeyId }),
     });
     if (v.userId !== undefined) {
@@ -323,12 +329,14 @@ export function createSignInService(options: SignInServiceOptions): UntypedServi
     const now = clock.now();
     const who = `${c.account.toLowerCase()}|${c.root ? `root:${c.accessKeyId}` : c.userName.toLowerCase()}`;
     const source = `${info.sourceIp ?? ""}|${r.sourceIp}`;
+    // The account's administrators see its failed sign-ins too (the user name typed stays hidden).
+    const account = await store.findSignInAccount(c.account);
     const audited = (v: Verified | undefined, outcome: () => Promise<SignInResponse>) =>
       store.auditCall(
         {
           eventId: randomUUID(),
           eventTimeMs: now,
-          accountId: v?.accountId,
+          accountId: account?.accountId,
           principalArn: v?.principalArn ?? "",
           userName: v === undefined ? HIDDEN : v.userName === "" ? undefined : v.userName,
           accessKeyId: c.root && v !== undefined ? c.accessKeyId : "",
@@ -351,7 +359,7 @@ export function createSignInService(options: SignInServiceOptions): UntypedServi
     }
     let verified: Verified;
     try {
-      verified = c.root ? await verifyRoot(r, c) : await verifyUser(r, c);
+      verified = c.root ? await verifyRoot(r, c, account) : await verifyUser(r, c, account);
     } catch (e) {
       if (IamError.is(e) && e.awsName === "SignInFailed") {
         perUser.fail(who, now);
