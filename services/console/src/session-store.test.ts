@@ -21,7 +21,10 @@ function store(idleTimeoutMs = 1000, maxSessions = 10) {
     now: () => t,
     onEnd: (x) => ended.push(x.client),
   });
-  return { s, ended, at: (ms: number) => void (t = ms) };
+  const at = (ms: number) => {
+    t = ms;
+  };
+  return { s, ended, at };
 }
 
 describe("createSessionStore", () => {
