@@ -260,10 +260,15 @@ describe("./gw run stack", () => {
       await waitFor(run, /Ctrl-C stops everything\./, 180_000);
       ({ accountId, revision } = printed(run));
       expect(run.stdout).toMatch(/seeded \d+ entities/);
-      // Every process the stack runs: the control plane, an applier and two deciders per region.
+      // Every process the stack runs: the control plane, the console gateway, an applier and two
+      // deciders per region.
       const names = [...livePidFiles(join(stateDir, "stack/run"), stateDir).keys()].sort();
       expect(names).toEqual(
-        ["control-plane", ...REGIONS.flatMap((r) => [`${r}-applier`, `${r}-decider-1`, `${r}-decider-2`])].sort(),
+        [
+          "control-plane",
+          "console",
+          ...REGIONS.flatMap((r) => [`${r}-applier`, `${r}-decider-1`, `${r}-decider-2`]),
+        ].sort(),
       );
       await expectSeedEverywhere(accountId, revision);
 
