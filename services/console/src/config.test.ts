@@ -24,6 +24,17 @@ describe("loadConsoleConfig", () => {
     expect(c.homeRegion).toBe("eu-west-1");
   });
 
+  it("reads the extra origins allowed to sign in", () => {
+    expect(loadConsoleConfig({}).allowedOrigins).toEqual([]);
+    expect(
+      loadConsoleConfig({ GATEHOUSE_CONSOLE_ALLOWED_ORIGINS: "http://localhost:5173, https://console.example" })
+        .allowedOrigins,
+    ).toEqual(["http://localhost:5173", "https://console.example"]);
+    expect(() => loadConsoleConfig({ GATEHOUSE_CONSOLE_ALLOWED_ORIGINS: "localhost:5173" })).toThrow(
+      /GATEHOUSE_CONSOLE_ALLOWED_ORIGINS/,
+    );
+  });
+
   it("names each bad setting with its value, and refuses unknown ones", () => {
     expect(() => loadConsoleConfig({ GATEHOUSE_CONSOLE_REGIONS: "us-east-1" })).toThrow(
       /GATEHOUSE_CONSOLE_REGIONS="us-east-1": "us-east-1" is not region=host:port/,

@@ -56,6 +56,20 @@ const EnvSchema = z.object({
   /** PEM certificate and key files: serve HTTPS instead of HTTP (both or neither). */
   GATEHOUSE_CONSOLE_TLS_CERT: z.string().min(1).optional(),
   GATEHOUSE_CONSOLE_TLS_KEY: z.string().min(1).optional(),
+  /**
+   * Origins besides the gateway's own that may sign in (comma-separated, e.g. the web app's Vite
+   * dev server `http://localhost:5173`, which proxies `/api` here). Default none.
+   */
+  GATEHOUSE_CONSOLE_ALLOWED_ORIGINS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(",")
+        .map((o) => o.trim())
+        .filter((o) => o !== ""),
+    )
+    .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, "each origin must be scheme://host[:port]")))
+    .default([]),
   /** Per-call budget of the gRPC calls the gateway makes, retries included. */
   GATEHOUSE_CONSOLE_CALL_TIMEOUT_MS: int(100, 600_000).default(10_000),
   GATEHOUSE_CONSOLE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -74,6 +88,8 @@ export interface ConsoleConfig {
   readonly maxSessions: number;
   readonly webDir: string;
   readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /** Origins besides the gateway's own allowed to sign in. */
+  readonly allowedOrigins: readonly string[];
   readonly callTimeoutMs: number;
   readonly logLevel: string;
 }
@@ -127,6 +143,7 @@ export function loadConsoleConfig(env: Readonly<Record<string, string | undefine
     maxSessions: e.GATEHOUSE_CONSOLE_MAX_SESSIONS,
     webDir: e.GATEHOUSE_CONSOLE_WEB_DIR ?? DEFAULT_WEB_DIR,
     tls: cert === undefined || key === undefined ? undefined : Object.freeze({ certFile: cert, keyFile: key }),
+    allowedOrigins: Object.freeze([...e.GATEHOUSE_CONSOLE_ALLOWED_ORIGINS]),
     callTimeoutMs: e.GATEHOUSE_CONSOLE_CALL_TIMEOUT_MS,
     logLevel: e.GATEHOUSE_CONSOLE_LOG_LEVEL,
   });

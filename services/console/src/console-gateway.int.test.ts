@@ -140,6 +140,7 @@ describe("console gateway against a live control plane and region", () => {
         GATEHOUSE_CONSOLE_IDLE_TIMEOUT_MS: String(IDLE_MS),
         GATEHOUSE_CONSOLE_WEB_DIR: web,
         GATEHOUSE_CONSOLE_CALL_TIMEOUT_MS: "5000",
+        GATEHOUSE_CONSOLE_ALLOWED_ORIGINS: "http://localhost:5173",
       }),
       logger: pino({ level: "silent" }),
       now: () => Date.now() + skewMs,
@@ -367,6 +368,8 @@ describe("console gateway against a live control plane and region", () => {
       expect(r.status).toBe(403);
       expect(r.json.error).toMatchObject({ code: "CsrfTokenInvalid", field: "Origin" });
     }
+    // An origin allowed by configuration (the web app's dev server, proxying here) may.
+    expect((await signIn(body, "http://localhost:5173")).json.status).toBe("SIGNED_IN");
     const form = await call("POST", "/api/session/sign-in", {
       body: `account=${accountId}&userName=viewer&password=x`,
       contentType: "application/x-www-form-urlencoded",

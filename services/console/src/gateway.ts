@@ -225,7 +225,10 @@ export async function startConsoleGateway(options: ConsoleGatewayOptions): Promi
     }
     // A cross-site page cannot sign someone in to the attacker's account (login CSRF).
     const origin = req.headers.origin;
-    if (origin === undefined || origin !== `${scheme}://${req.headers.host ?? ""}`) {
+    if (
+      origin === undefined ||
+      (origin !== `${scheme}://${req.headers.host ?? ""}` && !config.allowedOrigins.includes(origin))
+    ) {
       throw new HttpError(403, "CsrfTokenInvalid", "sign-in needs a same-origin Origin header", "Origin");
     }
     const parsed = SignInBody.safeParse(req.body);
