@@ -16,8 +16,8 @@ import {
   userState,
 } from "../../state.ts";
 import { type OutboxEvent, type Queryable, readSnapshot, type StoreContext } from "../../tx.ts";
-import { assertExportable } from "../outbox/outbox-compaction.ts";
 import { EPOCH_SQL } from "../outbox/outbox.ts";
+import { assertExportable } from "../outbox/outbox-compaction.ts";
 import { AWS_MANAGED_ACCOUNT } from "../policies/builtin-policies.ts";
 import { REFERENCED_IN_ACCOUNT } from "../policies/policy-rows.ts";
 import { resourcePolicyState } from "../resource-policies/resource-policy-store.ts";
