@@ -176,7 +176,11 @@ export function checkRepository(root: string): Undeclared[] {
   const rootManifest = readManifest(root);
   const rootDev = rootManifest.devDependencies ?? {};
   const workspaces = workspaceDirs(root, rootManifest);
-  const problems = workspaces.flatMap((dir) => checkPackage(root, dir, readManifest(dir), rootDev));
+  // A workspace nested in another (services/console/web in services/console) is its own package:
+  // the outer one's check skips it.
+  const problems = workspaces.flatMap((dir) =>
+    checkPackage(root, dir, readManifest(dir), rootDev, new Set(workspaces.filter((w) => w.startsWith(`${dir}/`)))),
+  );
   // The root's files: everything outside the workspaces. Its devDependencies are the tools of the
   // whole repository, so they count as declared for its scripts too; a script that needs a
   // runtime package (kafkajs, pg) must still list it.

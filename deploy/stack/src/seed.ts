@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Credentials } from "@gatehouse/auth";
@@ -7,6 +8,7 @@ import {
   CreateAccessKeyRequest,
   CreateAccountRequest,
   CreateGroupRequest,
+  CreateLoginProfileRequest,
   CreatePolicyRequest,
   CreateRoleRequest,
   CreateUserRequest,
@@ -14,17 +16,20 @@ import {
   EntityType,
   GetGroupRequest,
   GetInlinePolicyRequest,
+  GetLoginProfileRequest,
   GetPolicyRequest,
   GetRoleRequest,
   GetUserRequest,
   GroupMembershipRequest,
   ListAccessKeysRequest,
+  ListAccountAliasesRequest,
   ListAccountsRequest,
   ListAttachedPoliciesRequest,
   ListGroupsForUserRequest,
   PutInlinePolicyRequest,
   PutPermissionsBoundaryRequest,
   type Revision,
+  UpdateLoginProfileRequest,
 } from "@gatehouse/proto";
 import { z } from "zod";
 import {
@@ -72,12 +77,18 @@ export interface SeedResult {
   readonly accessKeyId: string;
   readonly credentialsPath: string;
   readonly configPath: string;
+  /** The account's alias ("" when another account holds the demo alias). */
+  readonly accountAlias: string;
+  /** The demo admin's console password (kept in the account file, 0600, with the root's key). */
+  readonly consolePassword: string;
 }
 
 const AccountFile = z.object({
   accountId: z.string().regex(/^\d{12}$/),
   rootAccessKeyId: z.string().min(16),
   rootSecretAccessKey: z.string().min(1),
+  /** The demo admin's console password, once set. */
+  adminConsolePassword: z.string().min(1).optional(),
 });
 type AccountFile = z.infer<typeof AccountFile>;
 
@@ -312,6 +323,35 @@ async function profileKey(
 }
 
 /**
+ * The demo admin's console password: the one in the account file while the admin's login profile
+ * exists, else a new random one (upper, lower, digits and symbols: any password policy's classes),
+ * set with CreateLoginProfile or UpdateLoginProfile and kept in the account file (0600).
+ */
+async function consolePassword(
+  c: ControlServiceClient,
+  o: SeedOptions,
+  account: AccountFile,
+  created: string[],
+): Promise<string> {
+  const hasProfile = await exists(() =>
+    rpc(c.getLoginProfile.bind(c), GetLoginProfileRequest.fromPartial({ userName: DEMO_ADMIN })),
+  );
+  if (hasProfile && account.adminConsolePassword !== undefined) return account.adminConsolePassword;
+  const password = `Gh-${randomBytes(12).toString("base64url")}-7a!`;
+  if (hasProfile) {
+    await rpc(
+      c.updateLoginProfile.bind(c),
+      UpdateLoginProfileRequest.fromPartial({ userName: DEMO_ADMIN, password, passwordResetRequired: false }),
+    );
+  } else {
+    await rpc(c.createLoginProfile.bind(c), CreateLoginProfileRequest.fromPartial({ userName: DEMO_ADMIN, password }));
+  }
+  writeAccountFile(o.accountFile, { ...account, adminConsolePassword: password });
+  created.push(`login profile ${DEMO_ADMIN}`);
+  return password;
+}
+
+/**
  * Seeds the demo account through the control plane's public API, idempotently: a second run
  * against the same database creates nothing and keeps the profile's access key.
  */
@@ -326,6 +366,8 @@ export async function seedDemoAccount(o: SeedOptions): Promise<SeedResult> {
   try {
     await seedEntities(root, account.accountId, created);
     const key = await profileKey(root, o, created);
+    const password = await consolePassword(root, o, account, created);
+    const aliases = await rpc(root.listAccountAliases.bind(root), ListAccountAliasesRequest.fromPartial({}));
     const configPath = writeProfileConfig(o.configDir, o.profile, o.profileSettings);
     return {
       accountId: account.accountId,
@@ -336,6 +378,8 @@ export async function seedDemoAccount(o: SeedOptions): Promise<SeedResult> {
       accessKeyId: key.accessKeyId,
       credentialsPath: key.credentialsPath,
       configPath,
+      accountAlias: aliases.accountAliases[0] ?? "",
+      consolePassword: password,
     };
   } finally {
     root.close();

@@ -26,6 +26,8 @@ const EnvSchema = z.object({
     .regex(/^[^\s:,]+$/, "must be a host name or IPv4 address")
     .default("127.0.0.1"),
   GATEHOUSE_STACK_CP_PORT: port.default(50_051),
+  /** The console gateway's port; default the control plane's + 29 (50080). */
+  GATEHOUSE_STACK_CONSOLE_PORT: port.optional(),
   /** First decider port: region i's decider j listens on base + i × deciders + j. */
   GATEHOUSE_STACK_REGION_BASE_PORT: port.default(50_061),
   GATEHOUSE_STACK_DECIDERS: z.coerce.number().int().min(1).max(16).default(2),
@@ -56,6 +58,8 @@ export interface StackConfig {
   readonly configDir: string;
   readonly host: string;
   readonly controlPlane: string;
+  /** `host:port` of the console gateway (`services/console`). */
+  readonly console: string;
   readonly regions: readonly StackRegion[];
   readonly profile: string;
   readonly statusIntervalMs: number;
@@ -174,6 +178,12 @@ export function loadStackConfig(env: Readonly<Record<string, string | undefined>
       `invalid stack configuration:\n  GATEHOUSE_STACK_CP_PORT=${cpPort}: inside the deciders' ports ${e.GATEHOUSE_STACK_REGION_BASE_PORT}-${lastPort}`,
     );
   }
+  const consolePort = e.GATEHOUSE_STACK_CONSOLE_PORT ?? cpPort + 29;
+  if (consolePort === cpPort || (consolePort >= e.GATEHOUSE_STACK_REGION_BASE_PORT && consolePort <= lastPort)) {
+    throw new Error(
+      `invalid stack configuration:\n  GATEHOUSE_STACK_CONSOLE_PORT=${consolePort}: taken by the control plane or a decider`,
+    );
+  }
   return Object.freeze({
     root,
     stateDir,
@@ -182,6 +192,7 @@ export function loadStackConfig(env: Readonly<Record<string, string | undefined>
     configDir: isAbsolute(configDir) ? configDir : resolve(configDir),
     host,
     controlPlane: `${host}:${cpPort}`,
+    console: `${host}:${consolePort}`,
     regions: Object.freeze(regions),
     profile: e.GATEHOUSE_STACK_PROFILE,
     statusIntervalMs: e.GATEHOUSE_STACK_STATUS_INTERVAL * 1000,

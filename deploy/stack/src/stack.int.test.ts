@@ -19,11 +19,12 @@ import { authorizeAt } from "./region-status.ts";
 
 const root = resolve(import.meta.dirname, "../../..");
 const REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-1"];
-// 12 consecutive free ports from 57100-57899: the control plane, six deciders, three Redis servers
+// 12 consecutive free ports from 57100-57899: the control plane, six deciders, the console, three Redis servers
 // (a random block, so two test runs on one machine do not collide).
 let CP_PORT = 0;
 let DECIDER_BASE_PORT = 0;
 let REDIS_BASE_PORT = 0;
+let CONSOLE_PORT = 0;
 
 const portFree = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
@@ -39,6 +40,7 @@ async function pickPorts(): Promise<void> {
     if ((await Promise.all(ports.map(portFree))).every(Boolean)) {
       CP_PORT = base;
       DECIDER_BASE_PORT = base + 1;
+      CONSOLE_PORT = base + 7;
       REDIS_BASE_PORT = base + 8;
       return;
     }
@@ -71,6 +73,7 @@ function stackEnv(): NodeJS.ProcessEnv {
     GATEHOUSE_REDIS_BASE_PORT: String(REDIS_BASE_PORT),
     GATEHOUSE_STACK_CP_PORT: String(CP_PORT),
     GATEHOUSE_STACK_REGION_BASE_PORT: String(DECIDER_BASE_PORT),
+    GATEHOUSE_STACK_CONSOLE_PORT: String(CONSOLE_PORT),
     GATEHOUSE_STACK_STATUS_INTERVAL: "1",
     GATEHOUSE_PG_URL: pgUrl,
     GATEHOUSE_PG_SCHEMA: schema,
@@ -257,10 +260,15 @@ describe("./gw run stack", () => {
       await waitFor(run, /Ctrl-C stops everything\./, 180_000);
       ({ accountId, revision } = printed(run));
       expect(run.stdout).toMatch(/seeded \d+ entities/);
-      // Every process the stack runs: the control plane, an applier and two deciders per region.
+      // Every process the stack runs: the control plane, the console gateway, an applier and two
+      // deciders per region.
       const names = [...livePidFiles(join(stateDir, "stack/run"), stateDir).keys()].sort();
       expect(names).toEqual(
-        ["control-plane", ...REGIONS.flatMap((r) => [`${r}-applier`, `${r}-decider-1`, `${r}-decider-2`])].sort(),
+        [
+          "control-plane",
+          "console",
+          ...REGIONS.flatMap((r) => [`${r}-applier`, `${r}-decider-1`, `${r}-decider-2`]),
+        ].sort(),
       );
       await expectSeedEverywhere(accountId, revision);
 
@@ -309,6 +317,30 @@ describe("./gw run stack", () => {
         expect(status.accounts.find((a) => a.accountId === accountId)?.revision).toBe(revision);
       }
 
+      // The printed console URL and the admin's password sign in, and the session lists the users.
+      const signin = /^Console: (http:\/\/[^/\s]+)\/signin\/(\S+)\n {2}user admin, password (\S+) /m.exec(run.stdout);
+      expect(signin, run.stdout).not.toBeNull();
+      const [, consoleUrl = "", consoleAccount = "", consolePassword = ""] = signin ?? [];
+      expect(consoleUrl).toBe(`http://127.0.0.1:${CONSOLE_PORT}`);
+      expect(consoleAccount).toBe("gatehouse-demo");
+      const signedIn = await fetch(`${consoleUrl}/api/session/sign-in`, {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: consoleUrl },
+        body: JSON.stringify({ account: consoleAccount, userName: "admin", password: consolePassword }),
+      });
+      const answer = (await signedIn.json()) as { status: string; session: { csrfToken: string; accountId: string } };
+      expect(answer).toMatchObject({ status: "SIGNED_IN", session: { accountId } });
+      const cookie = (signedIn.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+      const listed = await fetch(`${consoleUrl}/api/iam/ListUsers`, {
+        method: "POST",
+        headers: { "content-type": "application/json", cookie, "x-csrf-token": answer.session.csrfToken },
+        body: "{}",
+      });
+      expect(((await listed.json()) as { users: { userName: string }[] }).users.map((u) => u.userName).sort()).toEqual([
+        "admin",
+        "alice",
+      ]);
+
       // The printed commands themselves, once the CLI has them (issue 15's `iam`, `authz`, `region`).
       const commands = [...run.stdout.matchAll(/^ {2}(npx gatehouse .*)$/gm)].map((m) => m[1] as string);
       expect(commands).toHaveLength(3);
@@ -333,7 +365,7 @@ describe("./gw run stack", () => {
       expect(readFileSync(join(configDir, "credentials"), "utf8")).toBe(credentialsText);
 
       // Ctrl-C: the terminal signals the foreground process group.
-      expect(markedProcesses(stateDir)).toHaveLength(1 + 3 * REGIONS.length);
+      expect(markedProcesses(stateDir)).toHaveLength(2 + 3 * REGIONS.length);
       expect(redisServers()).toHaveLength(REGIONS.length);
       process.kill(-(run.child.pid as number), "SIGINT");
       await run.exited;
@@ -361,7 +393,7 @@ describe("./gw run stack", () => {
     expect(readFileSync(join(configDir, "credentials"), "utf8")).toBe(credentialsText);
     // The regions' Redis servers were stopped with the stack: they rebuilt the view from the topic.
     await expectSeedEverywhere(accountId, revision);
-    expect(markedProcesses(stateDir)).toHaveLength(1 + 3 * REGIONS.length);
+    expect(markedProcesses(stateDir)).toHaveLength(2 + 3 * REGIONS.length);
     expect(redisServers()).toHaveLength(REGIONS.length);
 
     const down = gw(["run", "stack:down"]);

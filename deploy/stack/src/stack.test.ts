@@ -10,6 +10,7 @@ const config: StackConfig = {
   configDir: "/home/me/.gatehouse",
   host: "127.0.0.1",
   controlPlane: "127.0.0.1:50051",
+  console: "127.0.0.1:50080",
   regions: [
     { name: "us-east-1", deciders: ["127.0.0.1:50061", "127.0.0.1:50062"] },
     { name: "eu-west-1", deciders: ["127.0.0.1:50063", "127.0.0.1:50064"] },
@@ -38,6 +39,7 @@ describe("serviceSpecs", () => {
       "eu-west-1-applier",
       "eu-west-1-decider-1",
       "eu-west-1-decider-2",
+      "console",
     ]);
     const applier = specs.find((s) => s.name === "eu-west-1-applier");
     expect(applier?.env).toMatchObject({
@@ -50,6 +52,19 @@ describe("serviceSpecs", () => {
     });
     expect(applier?.env.GATEHOUSE_REGION_LISTEN).toBeUndefined();
     expect(specs.find((s) => s.name === "us-east-1-decider-2")?.env.GATEHOUSE_REGION_LISTEN).toBe("127.0.0.1:50062");
+  });
+
+  it("starts the console gateway with the control plane and every region, and no secret of the stack's", () => {
+    const gateway = serviceSpecs(config, { ...settings, PATH: "/usr/bin", HOME: "/home/me" }).find(
+      (s) => s.name === "console",
+    );
+    expect(gateway?.env).toEqual({
+      PATH: "/usr/bin",
+      HOME: "/home/me",
+      GATEHOUSE_CONSOLE_LISTEN: "127.0.0.1:50080",
+      GATEHOUSE_CONSOLE_CONTROL_PLANE: "127.0.0.1:50051",
+      GATEHOUSE_CONSOLE_REGIONS: "us-east-1=127.0.0.1:50061,127.0.0.1:50062;eu-west-1=127.0.0.1:50063,127.0.0.1:50064",
+    });
   });
 
   it("adds a region's own settings to that region's processes only", () => {

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { parseEnv } from "node:util";
 import type { Credentials } from "@gatehouse/auth";
 import { ListAccountsRequest } from "@gatehouse/proto";
-import { DEMO_ALIAS, DEMO_BUCKET, DEMO_DEVELOPER } from "./demo-account.ts";
+import { DEMO_ADMIN, DEMO_ALIAS, DEMO_BUCKET, DEMO_DEVELOPER } from "./demo-account.ts";
 import { controlClient, rpc } from "./grpc-clients.ts";
 import {
   livePidFiles,
@@ -189,7 +189,33 @@ export function serviceSpecs(
       });
     });
   }
+  specs.push(consoleSpec(config, settings));
   return specs;
+}
+
+/**
+ * The console gateway: its listen address, the control plane and every region's deciders, and
+ * nothing else from the stack's settings (no secret key, no operator credential: the gateway calls
+ * with signed-in users' temporary credentials only).
+ */
+function consoleSpec(config: StackConfig, settings: Readonly<Record<string, string>>): ServiceSpec {
+  const passed = Object.fromEntries(
+    Object.entries(settings).filter(([k]) => !k.startsWith("GATEHOUSE_") && !/SECRET|TOKEN|PASSWORD/i.test(k)),
+  );
+  return {
+    name: "console",
+    script: "services/console/src/main.ts",
+    args: [],
+    env: {
+      ...passed,
+      GATEHOUSE_CONSOLE_LISTEN: config.console,
+      GATEHOUSE_CONSOLE_CONTROL_PLANE: config.controlPlane,
+      GATEHOUSE_CONSOLE_REGIONS: config.regions.map((r) => `${r.name}=${r.deciders.join(",")}`).join(";"),
+      ...(settings.GATEHOUSE_LOG_LEVEL === undefined
+        ? {}
+        : { GATEHOUSE_CONSOLE_LOG_LEVEL: settings.GATEHOUSE_LOG_LEVEL }),
+    },
+  };
 }
 
 /** What `up` prints once everything answers. */
@@ -211,6 +237,9 @@ export function readyText(config: StackConfig, seed: SeedResult, detached: boole
     "",
     `Demo account ${seed.accountId} (${DEMO_ALIAS}) at revision ${seed.revision}: seeded ${created};`,
     `profile "${config.profile}" in ${rel(seed.credentialsPath)} and ${rel(seed.configPath)}.`,
+    "",
+    `Console: http://${config.console}/signin/${seed.accountAlias || seed.accountId}`,
+    `  user ${DEMO_ADMIN}, password ${seed.consolePassword}   (kept in ${rel(stackFiles(config).account)})`,
     "",
     "Try:",
     `  npx gatehouse iam list-users ${profileArg}`,
@@ -265,7 +294,7 @@ export async function startStack(
     accessKeyId: settings.GATEHOUSE_OPERATOR_ACCESS_KEY_ID ?? "",
     secretAccessKey: settings.GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY ?? "",
   };
-  for (const address of [config.controlPlane, ...config.regions.flatMap((r) => r.deciders)]) {
+  for (const address of [config.controlPlane, config.console, ...config.regions.flatMap((r) => r.deciders)]) {
     if (await portAnswers(address)) {
       throw new Error(
         `${address} is taken by another process (set GATEHOUSE_STACK_CP_PORT / GATEHOUSE_STACK_REGION_BASE_PORT)`,
@@ -294,7 +323,9 @@ export async function startStack(
       }
     });
     const regional = regionSpecs.map(start);
-    log(`stack: ${config.regions.length} regions starting (${regional.length} processes)`);
+    log(
+      `stack: ${config.regions.length} regions starting (${regional.length - 1} processes), the console gateway on ${config.console}`,
+    );
     const seed = await seedDemoAccount({
       controlPlane: config.controlPlane,
       signingRegion: config.regions[0]?.name ?? "us-east-1",
@@ -332,6 +363,11 @@ export async function startStack(
         }),
       ),
     );
+    const gateway = regional.find((s) => s.spec.name === "console") as RunningService;
+    await waitUntil(gateway, 60_000, async () => {
+      const r = await fetch(`http://${config.console}/api/session`);
+      return r.status === 401;
+    });
     return { services, seed, operator };
   } catch (e) {
     await stopServices(services, dirs);

@@ -62,8 +62,12 @@ export const SessionClaimsSchema = z.strictObject({
   tags: z.array(TagSchema).default([]),
   /** Keys of the session tags that pass on to sessions this one assumes (role chaining). */
   transitiveTagKeys: z.array(z.string()).default([]),
-  /** What signed the call that created the session: role chaining (a session) caps the next at 1 h. */
-  source: z.enum(["long-term", "session", "web-identity"]),
+  /**
+   * What signed the call that created the session: role chaining (a session) caps the next at 1 h.
+   * `console`: the control plane's console sign-in (a password, or the root's key); unlike
+   * GetSessionToken's sessions these call IAM without MFA, as AWS console sessions do.
+   */
+  source: z.enum(["long-term", "session", "web-identity", "console"]),
   /**
    * GetSessionToken: the long-term access key that signed the request; the session ends when it
    * is deactivated or deleted (and with the user behind it).

@@ -33,6 +33,9 @@ export const IamErrorName = Object.freeze({
   // STS: the session policies and tags exceed the packed limit (HTTP 400 in AWS).
   PackedPolicyTooLarge: "INVALID_ARGUMENT",
   ConsistencyTimeout: "DEADLINE_EXCEEDED",
+  // Console sign-in: one answer for a wrong account, user name, password, MFA code or root key, so
+  // the answer never says which (the console's "Your authentication information is incorrect").
+  SignInFailed: "UNAUTHENTICATED",
   // AWS IAM's name for a request rate exceeded (HTTP 400 there); retriable after a pause.
   Throttling: "RESOURCE_EXHAUSTED",
   // GetCredentialReport: no report was generated yet, or the latest is older than four hours

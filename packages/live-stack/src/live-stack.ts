@@ -20,6 +20,8 @@ export interface LiveStackOptions {
    * kill one; default: in this process.
    */
   readonly processes?: boolean;
+  /** More control-plane settings (`GATEHOUSE_CP_*`), over the stack's own. */
+  readonly controlPlaneEnv?: Readonly<Record<string, string>>;
 }
 
 /** One region of a {@link LiveStack}. */
@@ -148,6 +150,7 @@ export async function startLiveStack(prefix: string, options: LiveStackOptions =
         GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY: operator.secretAccessKey,
         GATEHOUSE_CP_RELAY_WATERMARK_MS: "200",
         GATEHOUSE_CP_REGION_AUDIT_TOPIC: auditTopic.name,
+        ...options.controlPlaneEnv,
       }),
       logger,
     });

@@ -39,6 +39,7 @@ import { ClientConnections, type ConnectionOptions, type RoutedService } from ".
 import { errorClassOf, type GatehouseError, InvalidInputError, isRetriable, statusName } from "./errors.ts";
 import {
   buildRequest,
+  type ControlMethod,
   type IamOperationName,
   type IamOperationSpec,
   type InputOf,
@@ -49,6 +50,8 @@ import {
   isWrite,
   type OutputOf,
   type PagedOperationName,
+  type RequestOf,
+  type ResponseOf,
 } from "./iam-operations.ts";
 import type { RegionHealth } from "./region-router.ts";
 import type { CallOptions, ClientConstructor, Transport } from "./transport.ts";
@@ -317,6 +320,47 @@ export class Gatehouse {
     if (r !== undefined && r.accountId !== "" && r.revision > this.lastRevision(r.accountId)) {
       this.#revisions.set(r.accountId, r.revision);
     }
+  }
+
+  /**
+   * One ControlService RPC by its generated method name, with its whole request message (as
+   * ts-proto's `fromPartial`/`fromJSON` build it): for callers that relay messages as they are,
+   * such as the console's gateway. Retried like the named methods (a write only with a client
+   * request token, which this adds when the request has none); the revision a write returns is
+   * noted for read-your-writes.
+   *
+   * @example
+   * await gh.callControl("createUser", CreateUserRequest.fromJSON({ userName: "alice" }));
+   */
+  async callControl<M extends ControlMethod>(
+    rpc: M,
+    request: RequestOf<M>,
+    options?: CallOptions,
+  ): Promise<ResponseOf<M>> {
+    const message = { ...(request as object) } as Record<string, unknown>;
+    if (isWrite(rpc) && (message.clientRequestToken === "" || message.clientRequestToken === undefined)) {
+      message.clientRequestToken = randomUUID();
+    }
+    const response = await this.#shared.control().call<ResponseOf<M>>(rpc, message, true, options);
+    this.#noteRevision(response);
+    return response;
+  }
+
+  /**
+   * One AuthorizerService RPC (`authorize`, `simulate`, `batchAuthorizePrincipal`,
+   * `getRegionStatus`, …) with its whole request message, sent to `region` (default: the
+   * configured one) and failing over across that region's endpoints only.
+   *
+   * @example
+   * const status = await gh.callRegion("getRegionStatus", { pageSize: 0, pageToken: "" }, "eu-west-1");
+   */
+  callRegion<T>(rpc: string, request: unknown, region?: string, options?: CallOptions): Promise<T> {
+    return this.regionTransport(AuthorizerServiceClient as unknown as ClientConstructor, region).call<T>(
+      rpc,
+      request,
+      true,
+      options,
+    );
   }
 
   /** @internal The `min_revision` a check carries. */

@@ -41,6 +41,12 @@ export type {
   InstanceProfileRecord,
   InstanceProfileStore,
 } from "./families/instance-profiles/instance-profile-store.ts";
+export type {
+  ConsolePasswordCheck,
+  ConsoleSignInStore,
+  MfaCodeCheck,
+  SignInAccount,
+} from "./families/login-profiles/console-sign-in-store.ts";
 export type { LoginProfileStore, UpdateLoginProfileInput } from "./families/login-profiles/login-profile-store.ts";
 export type { MfaDeviceRecord, MfaStore, NewMfaDevice } from "./families/mfa/mfa-store.ts";
 export type {

@@ -191,6 +191,8 @@ export interface ExportedEntity {
 export interface AccountExport {
   readonly accountId: string;
   readonly revision: number;
+  /** The history the snapshot was read under: `<system identifier>:<timeline>` of the Postgres server. */
+  readonly epoch: string;
   readonly entities: ExportedEntity[];
 }
 

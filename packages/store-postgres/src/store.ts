@@ -20,6 +20,7 @@ import {
   createInstanceProfileStore,
   type InstanceProfileStore,
 } from "./families/instance-profiles/instance-profile-store.ts";
+import { type ConsoleSignInStore, createConsoleSignInStore } from "./families/login-profiles/console-sign-in-store.ts";
 import { createLoginProfileStore, type LoginProfileStore } from "./families/login-profiles/login-profile-store.ts";
 import { createMfaStore, type MfaStore } from "./families/mfa/mfa-store.ts";
 import { createOidcProviderStore, type OidcProviderStore } from "./families/oidc-providers/oidc-provider-store.ts";
@@ -61,6 +62,7 @@ export interface IamStore
     BoundaryStore,
     AccessKeyStore,
     LoginProfileStore,
+    ConsoleSignInStore,
     MfaStore,
     InstanceProfileStore,
     OidcProviderStore,
@@ -136,6 +138,7 @@ export function createPostgresStore(options: PostgresStoreOptions): IamStore {
     ...createBoundaryStore(ctx),
     ...createAccessKeyStore(ctx),
     ...createLoginProfileStore(ctx),
+    ...createConsoleSignInStore(ctx),
     ...createMfaStore(ctx),
     ...createInstanceProfileStore(ctx),
     ...createOidcProviderStore(ctx),

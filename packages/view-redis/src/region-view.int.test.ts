@@ -102,6 +102,14 @@ describe("region view in Redis", () => {
     await keys.cleanup();
   });
 
+  const lagOf = (partition: number, lag: number) => ({
+    partition,
+    endOffset: 100,
+    appliedOffset: 100 - lag,
+    committedOffset: 100 - lag,
+    lag,
+    recordedAtMs: 1_700_000_000_000,
+  });
   const pol = policy("read");
   const devs = group("devs", { attachedPolicies: [ref(pol)] });
   const alice = user("alice", { groups: [{ groupId: devs.id, groupName: "devs" }] });
@@ -259,11 +267,28 @@ describe("region view in Redis", () => {
     );
   });
 
+  it("consumer lag is replaced whole, and only by the lease holder's fencing token", async () => {
+    const prefix = `${keys.prefix}lag:`;
+    const active = createRegionView({ redis, keyPrefix: prefix, fencingToken: "7" });
+    await active.ensureGeneration();
+    expect(await active.setConsumerLag([lagOf(0, 5), lagOf(1, 0)])).toBe("recorded");
+    expect(await active.setConsumerLag([lagOf(1, 3)])).toBe("recorded");
+    expect(await active.consumerLag()).toEqual([lagOf(1, 3)]);
+    await redis.set(`${prefix}fence`, "7");
+    const deposed = createRegionView({ redis, keyPrefix: prefix, fencingToken: "6" });
+    expect(await deposed.setConsumerLag([lagOf(0, 99)])).toBe("fenced");
+    expect(await active.consumerLag()).toEqual([lagOf(1, 3)]);
+    expect(await active.setConsumerLag([])).toBe("recorded");
+    expect(await active.consumerLag()).toEqual([]);
+  });
+
   it("a view whose generation is gone (Redis flushed) applies nothing; a new generation is made once", async () => {
     const other = createRegionView({ redis, keyPrefix: `${keys.prefix}lost:` });
     expect(await other.applyRevision(ACCT, 1, "e1", [user("x")])).toEqual({ kind: "view-lost", appliedRevision: 0 });
     expect(await other.setWatermark(0, 1)).toBe("view-lost");
     expect((await other.watermarks()).size).toBe(0);
+    expect(await other.setConsumerLag([lagOf(0, 5)])).toBe("view-lost");
+    expect(await other.consumerLag()).toEqual([]);
     expect((await other.appliedRevision(ACCT)).revision).toBe(0);
     const generation = await other.ensureGeneration();
     expect(await other.ensureGeneration()).toBe(generation);

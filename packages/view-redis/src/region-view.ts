@@ -3,7 +3,13 @@ import { IamError } from "@gatehouse/core";
 import { decodeEntity, type TypedEntity } from "@gatehouse/events";
 import type { Redis } from "ioredis";
 import { indexRecordOf } from "./index-record.ts";
-import { APPLY_REVISION_LUA, READ_PRINCIPAL_LUA, REPLACE_ACCOUNT_LUA, SET_WATERMARK_LUA } from "./view-scripts.ts";
+import {
+  APPLY_REVISION_LUA,
+  READ_PRINCIPAL_LUA,
+  REPLACE_ACCOUNT_LUA,
+  SET_CONSUMER_LAG_LUA,
+  SET_WATERMARK_LUA,
+} from "./view-scripts.ts";
 
 /** Options of {@link createRegionView}. */
 export interface RegionViewOptions {
@@ -194,8 +200,11 @@ export interface RegionView {
   useOnce(key: string, ttlMs: number): Promise<boolean>;
   /** Applied revisions of up to `limit` accounts whose id sorts after `after` (paging by account id). */
   listApplied(after: string, limit: number): Promise<{ accountId: string; applied: AppliedRevision }[]>;
-  /** Replaces the recorded consumer lag with these partitions' figures. */
-  setConsumerLag(lag: readonly PartitionLag[]): Promise<void>;
+  /**
+   * Replaces the recorded consumer lag with these partitions' figures (refused like the other
+   * writes when the view is lost or the writer fenced).
+   */
+  setConsumerLag(lag: readonly PartitionLag[]): Promise<"recorded" | "view-lost" | "fenced">;
   /** The consumer lag last recorded, by partition. */
   consumerLag(): Promise<PartitionLag[]>;
   /** Entities and accounts held, and the Redis server's used memory. */
@@ -427,10 +436,15 @@ export function createRegionView(options: RegionViewOptions): RegionView {
       return out;
     },
     async setConsumerLag(lag) {
-      const m = redis.multi().del(`${p}lag`);
-      if (lag.length > 0)
-        m.hset(`${p}lag`, Object.fromEntries(lag.map((l) => [String(l.partition), JSON.stringify(l)])));
-      await m.exec();
+      const [outcome] = (await redis.eval(
+        SET_CONSUMER_LAG_LUA,
+        0,
+        p,
+        ...lag.flatMap((l) => [String(l.partition), JSON.stringify(l)]),
+        token,
+      )) as [string];
+      if (outcome === "recorded" || outcome === "view-lost" || outcome === "fenced") return outcome;
+      throw new IamError("ServiceFailure", `consumer lag script answered ${JSON.stringify(outcome)}`);
     },
     async consumerLag() {
       const all = await redis.hgetall(`${p}lag`);

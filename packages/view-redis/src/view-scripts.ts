@@ -179,6 +179,22 @@ return {'recorded', 0, 0}
 `;
 
 /**
+ * Replaces the recorded consumer lag (`P lag`) under the same guards as the other writes: a
+ * deposed applier's figures must not overwrite the active one's (GetRegionStatus and the
+ * deciders' readiness read them).
+ * ARGV: prefix, then partition and lag JSON per partition, then the writer's fencing token.
+ */
+export const SET_CONSUMER_LAG_LUA = `
+local p = ARGV[1]
+${WRITE_GUARDS}
+redis.call('DEL', p .. 'lag')
+for i = 2, #ARGV - 1, 2 do
+  redis.call('HSET', p .. 'lag', ARGV[i], ARGV[i + 1])
+end
+return {'recorded', 0, 0}
+`;
+
+/**
  * Replaces an account's whole view with an export at `revision` (healing a gap or a rewound
  * history, or bootstrapping): every entity it had is removed with its reverse indexes, the
  * export's entities are written and indexed, the applied revision and epoch are set, the gap mark

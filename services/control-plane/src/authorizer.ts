@@ -106,8 +106,14 @@ export function createAuthorizer(options: {
       // The account root may do anything in its account, within the account's guardrails.
       if (unrestricted && guardrails.length === 0) return;
       const session = caller.session;
-      // AWS: GetSessionToken's credentials call IAM only with MFA in the session.
-      if (session !== undefined && caller.kind !== "role-session" && session.mfaAuthTimeMs === undefined) {
+      // AWS: GetSessionToken's credentials call IAM only with MFA in the session (console sign-in
+      // sessions are not GetSessionToken's: IAM policies alone decide, as in AWS's console).
+      if (
+        session !== undefined &&
+        caller.kind !== "role-session" &&
+        session.source !== "console" &&
+        session.mfaAuthTimeMs === undefined
+      ) {
         throw new IamError(
           "AccessDenied",
           `${caller.arn} is not authorized to perform ${request.action}: credentials from GetSessionToken need MFA to call IAM`,

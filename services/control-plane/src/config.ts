@@ -91,6 +91,16 @@ const EnvSchema = z
     /** Failed authentications one access key id may cause per second, sustained, and in a burst. */
     GATEHOUSE_CP_AUTH_FAILURES_PER_SECOND: int(1, 100_000).default(1),
     GATEHOUSE_CP_AUTH_FAILURE_BURST: int(1, 100_000).default(10),
+    /** Console sign-in (SignInService): the session length when the request asks for none (users; the root at most 1 h). */
+    GATEHOUSE_CP_CONSOLE_SESSION_SECONDS: int(900, 129_600).default(43_200),
+    /**
+     * Failed console sign-ins one account + user name may cause, in a burst and then per minute;
+     * and one source (the calling peer with the address it reports), likewise.
+     */
+    GATEHOUSE_CP_SIGN_IN_USER_FAILURE_BURST: int(1, 10_000).default(5),
+    GATEHOUSE_CP_SIGN_IN_USER_FAILURES_PER_MINUTE: int(1, 60_000).default(5),
+    GATEHOUSE_CP_SIGN_IN_SOURCE_FAILURE_BURST: int(1, 100_000).default(20),
+    GATEHOUSE_CP_SIGN_IN_SOURCE_FAILURES_PER_MINUTE: int(1, 600_000).default(20),
     /** Milliseconds between writes of access keys' last use (each key at most once per interval). */
     GATEHOUSE_CP_ACCESS_KEY_LAST_USED_FLUSH_MS: int(100, 86_400_000).default(60_000),
     /** argon2 hashes (password writes, reuse checks, ChangePassword) running at once in the process. */
@@ -208,6 +218,14 @@ export interface ControlPlaneConfig {
     readonly failureBurst: number;
     /** Pause between batched writes of access keys' last use. */
     readonly lastUsedFlushMs: number;
+  };
+  /** Console sign-in: session length and failure throttling (per account + user name, per source). */
+  readonly signIn: {
+    readonly sessionSeconds: number;
+    readonly userFailureBurst: number;
+    readonly userFailuresPerMinute: number;
+    readonly sourceFailureBurst: number;
+    readonly sourceFailuresPerMinute: number;
   };
   /** Bounds on argon2 work: at once in the process, and password writes in progress per account. */
   readonly passwordHashing: { readonly concurrency: number; readonly writesPerAccount: number };
@@ -327,6 +345,13 @@ export function loadControlPlaneConfig(env: Readonly<Record<string, string | und
       failuresPerSecond: e.GATEHOUSE_CP_AUTH_FAILURES_PER_SECOND,
       failureBurst: e.GATEHOUSE_CP_AUTH_FAILURE_BURST,
       lastUsedFlushMs: e.GATEHOUSE_CP_ACCESS_KEY_LAST_USED_FLUSH_MS,
+    }),
+    signIn: Object.freeze({
+      sessionSeconds: e.GATEHOUSE_CP_CONSOLE_SESSION_SECONDS,
+      userFailureBurst: e.GATEHOUSE_CP_SIGN_IN_USER_FAILURE_BURST,
+      userFailuresPerMinute: e.GATEHOUSE_CP_SIGN_IN_USER_FAILURES_PER_MINUTE,
+      sourceFailureBurst: e.GATEHOUSE_CP_SIGN_IN_SOURCE_FAILURE_BURST,
+      sourceFailuresPerMinute: e.GATEHOUSE_CP_SIGN_IN_SOURCE_FAILURES_PER_MINUTE,
     }),
     passwordHashing: Object.freeze({
       concurrency: e.GATEHOUSE_CP_PASSWORD_HASH_CONCURRENCY,

@@ -27,7 +27,8 @@ import { createJwksRefresher, type JwksRefresher } from "./oidc-keys.ts";
 import { createOutboxCompactor, type OutboxCompactor } from "./outbox-compactor.ts";
 import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from "./outbox-relay.ts";
 import { createRegionAuditIngest, type RegionAuditIngest } from "./region-audit-ingest.ts";
-import { createSessionVerifier } from "./session-verifier.ts";
+import { createSessionVerifier, createStsKeySet } from "./session-verifier.ts";
+import { createSignInService } from "./sign-in-service.ts";
 
 /**
  * The readiness name the control plane reports on `grpc.health.v1.Health`: SERVING while
@@ -226,6 +227,8 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     compactor.start();
     lastUsed.start();
     jwksRefresher.start();
+    // One view of the STS key set: signed-in sessions are sealed under the key it verifies with.
+    const stsKeySet = createStsKeySet({ store, clock });
     const service = createControlService({
       store,
       authenticator: createAuthenticator({
@@ -237,7 +240,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
         failuresPerSecond: config.auth.failuresPerSecond,
         failureBurst: config.auth.failureBurst,
         lastUsed,
-        sessions: createSessionVerifier({ store, clock }),
+        sessions: createSessionVerifier({ store, clock, keys: stsKeySet }),
       }),
       authorizer: createAuthorizer({ store, logger, region: config.region, clock }),
       logger,
@@ -245,7 +248,15 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
       telemetry,
       oidcFetch: config.oidc.fetch,
     });
-    server = await serveControlService(service, config.listen, health);
+    const signIn = createSignInService({
+      store,
+      keys: stsKeySet,
+      logger,
+      clock,
+      partition: config.partition,
+      ...config.signIn,
+    });
+    server = await serveControlService(service, config.listen, health, signIn);
     health.start();
     logger.info({ port: server.port }, "control plane listening");
   } catch (e) {

@@ -1,5 +1,5 @@
 import { addReflection, drainServer, type Health } from "@gatehouse/lifecycle";
-import { ControlServiceService, PROTO_DIR } from "@gatehouse/proto";
+import { ControlServiceService, PROTO_DIR, SignInServiceService } from "@gatehouse/proto";
 import { Server, ServerCredentials, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { withRawRequests } from "./grpc-handler.ts";
 
@@ -12,14 +12,15 @@ export interface RunningServer {
 }
 
 /**
- * Serves ControlService on `host:port` (port 0 picks a free one), with `grpc.health.v1.Health`
- * and server reflection next to it. Plain-text transport: TLS is terminated in front of the
+ * Serves ControlService on `host:port` (port 0 picks a free one), with `grpc.health.v1.Health`,
+ * server reflection and, when given, the console's SignInService next to it. Plain-text transport: TLS is terminated in front of the
  * service in deployments; SigV4 protects integrity and identity.
  */
 export async function serveControlService(
   implementation: UntypedServiceImplementation,
   listen: { host: string; port: number },
   health?: Health,
+  signIn?: UntypedServiceImplementation,
 ): Promise<RunningServer> {
   const server = new Server({
     "grpc.max_receive_message_length": 4 * 1024 * 1024,
@@ -28,8 +29,12 @@ export async function serveControlService(
     "grpc.enable_channelz": 0,
   });
   server.addService(withRawRequests(ControlServiceService), implementation);
+  if (signIn !== undefined) server.addService(withRawRequests(SignInServiceService), signIn);
   health?.addToServer(server);
-  addReflection(server, { protoDir: PROTO_DIR, protoFiles: ["gatehouse/v1/control.proto"] });
+  addReflection(server, {
+    protoDir: PROTO_DIR,
+    protoFiles: ["gatehouse/v1/control.proto", ...(signIn === undefined ? [] : ["gatehouse/v1/signin.proto"])],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${listen.host}:${listen.port}`, ServerCredentials.createInsecure(), (err, bound) =>
       err === null ? resolve(bound) : reject(err),

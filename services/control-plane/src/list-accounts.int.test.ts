@@ -45,6 +45,8 @@ describe("ListAccounts: a new region's bootstrap (real Postgres + Kafka)", () =>
       expect(revision, `account ${id} listed`).toBeGreaterThanOrEqual(1);
       const exported = await operator.call("exportAccount", { accountId: id, includeSealedSecrets: true });
       expect(exported.revision).toEqual({ accountId: id, revision });
+      // Read under the same history as the listing (a region labels the state it replaces with it).
+      expect(exported.epoch).toBe([...epochs][0]);
       const snapshot = decodeAccountSnapshot(exported.snapshot);
       expect(snapshot.revision).toBe(revision);
       const keys = snapshot.entities.filter((e) => e.key?.kind === "access-key");

@@ -8,24 +8,20 @@ const KEYS_TTL_MS = 60_000;
 const RELOAD_MIN_MS = 1000;
 
 /**
- * Opens the session tokens the regions issue, with the STS key set as Postgres holds it (the
- * control plane owns the set; it unseals the keys only here, in memory), so calls signed with
- * temporary credentials are verified here as in every region.
+ * The STS key set as Postgres holds it (the control plane owns the set and unseals the keys only
+ * here, in memory), as a session-token codec: the newest active key seals, every key opens.
+ * Reloaded after {@link KEYS_TTL_MS}, or sooner when a token names a key the set lacks.
  */
-export interface SessionVerifier {
+export interface StsKeySet {
   /**
-   * The claims of a token issued for `accessKeyId`, unexpired at the clock's now; throws
-   * InvalidClientTokenId (or ExpiredToken) for anything else, without saying which check failed
-   * beyond the message.
+   * The codec over the set as of now (or undefined while the set is empty). `keyId`, a key a
+   * token names, reloads the set when it lacks that key (at most once a second).
    */
-  open(accessKeyId: string, sessionToken: string): Promise<SessionClaims>;
+  codec(keyId?: string): Promise<SessionTokenCodec | undefined>;
 }
 
-/** A {@link SessionVerifier} over the store's key set. */
-export function createSessionVerifier(options: {
-  store: Pick<IamStore, "getStsKeys">;
-  clock?: Clock;
-}): SessionVerifier {
+/** A {@link StsKeySet} over the store's key set. */
+export function createStsKeySet(options: { store: Pick<IamStore, "getStsKeys">; clock?: Clock }): StsKeySet {
   const clock = options.clock ?? systemClock;
   let codec: SessionTokenCodec | undefined;
   let loadedAtMs = Number.NEGATIVE_INFINITY;
@@ -47,14 +43,42 @@ export function createSessionVerifier(options: {
           });
   };
   return {
-    async open(accessKeyId, sessionToken) {
+    async codec(keyId) {
       const now = clock.now();
+      const stale = now - loadedAtMs > KEYS_TTL_MS;
+      const unknownKey = keyId !== undefined && keyId !== "" && !keyIds.has(keyId) && now - loadedAtMs > RELOAD_MIN_MS;
+      if (codec === undefined || stale || unknownKey) await load();
+      return codec;
+    },
+  };
+}
+
+/**
+ * Opens the session tokens the regions issue, with the STS key set as Postgres holds it, so calls
+ * signed with temporary credentials are verified here as in every region.
+ */
+export interface SessionVerifier {
+  /**
+   * The claims of a token issued for `accessKeyId`, unexpired at the clock's now; throws
+   * InvalidClientTokenId (or ExpiredToken) for anything else, without saying which check failed
+   * beyond the message.
+   */
+  open(accessKeyId: string, sessionToken: string): Promise<SessionClaims>;
+}
+
+/** A {@link SessionVerifier} over the store's key set (or a {@link StsKeySet} shared with the sign-in). */
+export function createSessionVerifier(options: {
+  store: Pick<IamStore, "getStsKeys">;
+  clock?: Clock;
+  keys?: StsKeySet;
+}): SessionVerifier {
+  const keys = options.keys ?? createStsKeySet(options);
+  return {
+    async open(accessKeyId, sessionToken) {
       const named = /^[A-Za-z0-9_-]{12}/.test(sessionToken)
         ? Buffer.from(sessionToken.slice(0, 12), "base64url").subarray(1, 9).toString("hex")
         : "";
-      const stale = now - loadedAtMs > KEYS_TTL_MS;
-      const unknownKey = named !== "" && !keyIds.has(named) && now - loadedAtMs > RELOAD_MIN_MS;
-      if (codec === undefined || stale || unknownKey) await load();
+      const codec = await keys.codec(named);
       if (codec === undefined) {
         throw new IamError("InvalidClientTokenId", "the security token included in the request is invalid", {
           field: "x-amz-security-token",

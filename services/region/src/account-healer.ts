@@ -148,7 +148,10 @@ export function createAccountHealer(options: AccountHealerOptions): AccountHeale
     try {
       const exported = await source.exportAccount(accountId);
       if (stopped) return;
-      const out = await view.replaceAccount(accountId, exported.revision, st.epoch, exported.entities);
+      // The export's own history when the control plane names it: after a failover to a rewound
+      // timeline, the state exported is of the new history, whatever the gapped event said.
+      const epoch = exported.epoch !== "" ? exported.epoch : st.epoch;
+      const out = await view.replaceAccount(accountId, exported.revision, epoch, exported.entities);
       if (out.kind === "view-lost" || out.kind === "fenced") {
         options.onFatal(out.kind);
         return;

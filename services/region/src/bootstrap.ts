@@ -78,7 +78,12 @@ export async function bootstrapView(options: BootstrapOptions): Promise<ViewBoot
       for (let i = next++; i < accounts.length; i = next++) {
         const { accountId } = accounts[i] as { accountId: string };
         const exported = await (source as AccountSource).exportAccount(accountId);
-        const out = await view.replaceAccount(accountId, exported.revision, epoch, exported.entities);
+        const out = await view.replaceAccount(
+          accountId,
+          exported.revision,
+          exported.epoch !== "" ? exported.epoch : epoch,
+          exported.entities,
+        );
         if (out.kind === "view-lost" || out.kind === "fenced") {
           throw new IamError("ServiceUnavailable", `bootstrap could not write account ${accountId}: ${out.kind}`);
         }

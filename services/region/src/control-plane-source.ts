@@ -15,6 +15,11 @@ import { credentials as grpcCredentials, Metadata, type ServiceError, status } f
 export interface AccountExport {
   readonly accountId: string;
   readonly revision: number;
+  /**
+   * The control plane's history the export was read under (`<system identifier>:<timeline>`);
+   * empty from a control plane that does not say.
+   */
+  readonly epoch: string;
   /** Every live entity; access keys carry their sealed secret (`secretCiphertext`). */
   readonly entities: readonly TypedEntity[];
 }
@@ -95,7 +100,7 @@ export function createControlPlaneSource(options: ControlPlaneSourceOptions): Ac
         const { kind, id, state } = decodeEntityChange(event);
         return { kind, id, state } as TypedEntity;
       });
-      return { accountId, revision: Number(snapshot.revision), entities };
+      return { accountId, revision: Number(snapshot.revision), epoch: res.epoch, entities };
     },
     async listAccounts() {
       const accounts: ListedAccount[] = [];

@@ -21,7 +21,7 @@ describe("credentialReportCsv", () => {
           userName: "a,b",
           arn: "arn:aws:iam::123456789012:user/a,b",
           createdAtMs: T,
-          password: { changedAtMs: T },
+          password: { changedAtMs: T, lastUsedAtMs: null },
           mfaActive: false,
           accessKeys: [
             { active: true, createdAtMs: T, lastUsed: { atMs: T + 1000, service: "sts", region: "eu-west-1" } },

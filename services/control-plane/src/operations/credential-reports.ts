@@ -64,8 +64,8 @@ function row(p: CredentialReportPrincipal, root: boolean, maxPasswordAgeDays: nu
       ? ["false", "N/A", "N/A", "N/A"]
       : [
           "true",
-          // Gatehouse has no console sign-in, so a password's use is never seen.
-          "no_information",
+          // As AWS: `no_information` for a password never used to sign in.
+          pw.lastUsedAtMs === null ? "no_information" : time(pw.lastUsedAtMs),
           time(pw.changedAtMs),
           maxPasswordAgeDays > 0 ? time(pw.changedAtMs + maxPasswordAgeDays * 86_400_000) : "N/A",
         ];
@@ -88,7 +88,7 @@ function row(p: CredentialReportPrincipal, root: boolean, maxPasswordAgeDays: nu
 /**
  * AWS's credential report as CSV: the header, the account root as `<root_account>`, then every
  * IAM user by name. Values as AWS writes them: `true`/`false`, ISO times with `+00:00`, `N/A` for
- * what does not apply, `no_information` for a password's last use (never seen here).
+ * what does not apply, `no_information` for a password never used to sign in.
  */
 export function credentialReportCsv(state: CredentialReportState): string {
   const lines = [

@@ -15,8 +15,11 @@ export interface CredentialReportPrincipal {
   readonly userName: string;
   readonly arn: string;
   readonly createdAtMs: number;
-  /** The console password: when it was last set, or null without a login profile. */
-  readonly password: { readonly changedAtMs: number } | null;
+  /**
+   * The console password: when it was last set and last signed in with (null: never), or null
+   * without a login profile.
+   */
+  readonly password: { readonly changedAtMs: number; readonly lastUsedAtMs: number | null } | null;
   readonly mfaActive: boolean;
   /** Keys oldest first (AWS's access_key_1 is the older). */
   readonly accessKeys: readonly CredentialReportKey[];
@@ -62,6 +65,7 @@ interface PrincipalRow {
   path: string | null;
   created_ms: string;
   password_changed_ms: string | null;
+  password_used_ms: string | null;
   mfa_active: boolean;
   keys: KeyJson[];
 }
@@ -88,7 +92,7 @@ export function createCredentialReportStore(ctx: StoreContext): CredentialReport
         // One statement, so users, keys and passwords are of one snapshot.
         const r = await q.query<PrincipalRow & { max_age: number | null }>(
           `SELECT NULL AS user_name, NULL AS path, (extract(epoch FROM a.created_at) * 1000)::bigint AS created_ms,
-                  NULL::bigint AS password_changed_ms, false AS mfa_active,
+                  NULL::bigint AS password_changed_ms, NULL::bigint AS password_used_ms, false AS mfa_active,
                   ${KEYS} NULL), '[]') AS keys,
                   (SELECT max_password_age FROM password_policies WHERE account_id = $1) AS max_age
              FROM accounts a WHERE a.account_id = $1
@@ -96,6 +100,8 @@ export function createCredentialReportStore(ctx: StoreContext): CredentialReport
            SELECT * FROM (
              SELECT u.user_name, u.path, (extract(epoch FROM u.created_at) * 1000)::bigint,
                     (SELECT (extract(epoch FROM l.password_changed_at) * 1000)::bigint FROM login_profiles l
+                      WHERE l.user_id = u.user_id),
+                    (SELECT (extract(epoch FROM l.password_last_used_at) * 1000)::bigint FROM login_profiles l
                       WHERE l.user_id = u.user_id),
                     EXISTS (SELECT 1 FROM mfa_devices m WHERE m.user_id = u.user_id),
                     ${KEYS} u.user_id), '[]'),
@@ -111,7 +117,13 @@ export function createCredentialReportStore(ctx: StoreContext): CredentialReport
           userName,
           arn,
           createdAtMs: Number(row.created_ms),
-          password: row.password_changed_ms === null ? null : { changedAtMs: Number(row.password_changed_ms) },
+          password:
+            row.password_changed_ms === null
+              ? null
+              : {
+                  changedAtMs: Number(row.password_changed_ms),
+                  lastUsedAtMs: row.password_used_ms === null ? null : Number(row.password_used_ms),
+                },
           mfaActive: row.mfa_active,
           accessKeys: keysOf(row.keys),
         });

@@ -16,6 +16,7 @@ import {
   userState,
 } from "../../state.ts";
 import { type OutboxEvent, type Queryable, readSnapshot, type StoreContext } from "../../tx.ts";
+import { EPOCH_SQL } from "../outbox/outbox.ts";
 import { assertExportable } from "../outbox/outbox-compaction.ts";
 import { AWS_MANAGED_ACCOUNT } from "../policies/builtin-policies.ts";
 import { REFERENCED_IN_ACCOUNT } from "../policies/policy-rows.ts";
@@ -71,9 +72,10 @@ export function createExportStore(ctx: StoreContext): ExportStore {
 
   function exportAll(accountId: string, atRevision: number | undefined): Promise<AccountExport> {
     return readSnapshot(ctx, "ExportAccount", async (q) => {
-      const account = await q.query<{ revision: string }>("SELECT revision FROM accounts WHERE account_id = $1", [
-        accountId,
-      ]);
+      const account = await q.query<{ revision: string; epoch: string }>(
+        `SELECT revision, ${EPOCH_SQL} AS epoch FROM accounts WHERE account_id = $1`,
+        [accountId],
+      );
       const row = account.rows[0];
       if (row === undefined) {
         throw new IamError("NoSuchEntity", `account ${JSON.stringify(accountId)} does not exist`, {
@@ -90,7 +92,12 @@ export function createExportStore(ctx: StoreContext): ExportStore {
           );
         }
         await assertExportable(q, accountId, atRevision);
-        return { accountId, revision: atRevision, entities: await entitiesAtRevision(q, accountId, atRevision) };
+        return {
+          accountId,
+          revision: atRevision,
+          epoch: row.epoch,
+          entities: await entitiesAtRevision(q, accountId, atRevision),
+        };
       }
       const ids = async (sql: string) => (await q.query<{ id: string }>(sql, [accountId])).rows.map((r) => r.id);
       const events: OutboxEvent[] = [await accountState(q, accountId)];
@@ -155,7 +162,7 @@ export function createExportStore(ctx: StoreContext): ExportStore {
         );
       }
       const entities: ExportedEntity[] = events.map((e) => ({ kind: e.kind, id: e.id, state: e.payload }));
-      return { accountId, revision: Number(row.revision), entities };
+      return { accountId, revision: Number(row.revision), epoch: row.epoch, entities };
     });
   }
 

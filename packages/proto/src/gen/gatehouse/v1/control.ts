@@ -464,6 +464,12 @@ export interface ExportAccountResponse {
     | undefined;
   /** Entity snapshots at that revision, in the event encoding. */
   snapshot: Buffer;
+  /**
+   * The control plane's history the snapshot was read under (`<system identifier>:<timeline>` of
+   * its Postgres server, as ListAccounts and every ChangeEvent carry it). Empty from a control
+   * plane that predates the field.
+   */
+  epoch: string;
 }
 
 export interface ListAccountsRequest {
@@ -6354,7 +6360,7 @@ export const ExportAccountRequest: MessageFns<ExportAccountRequest> = {
 };
 
 function createBaseExportAccountResponse(): ExportAccountResponse {
-  return { revision: undefined, snapshot: Buffer.alloc(0) };
+  return { revision: undefined, snapshot: Buffer.alloc(0), epoch: "" };
 }
 
 export const ExportAccountResponse: MessageFns<ExportAccountResponse> = {
@@ -6364,6 +6370,9 @@ export const ExportAccountResponse: MessageFns<ExportAccountResponse> = {
     }
     if (message.snapshot.length !== 0) {
       writer.uint32(18).bytes(message.snapshot);
+    }
+    if (message.epoch !== "") {
+      writer.uint32(26).string(message.epoch);
     }
     return writer;
   },
@@ -6397,6 +6406,14 @@ export const ExportAccountResponse: MessageFns<ExportAccountResponse> = {
             message.snapshot = Buffer.from(reader.bytes());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.epoch = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6413,6 +6430,7 @@ export const ExportAccountResponse: MessageFns<ExportAccountResponse> = {
     return {
       revision: isSet(object.revision) ? Revision.fromJSON(object.revision) : undefined,
       snapshot: isSet(object.snapshot) ? Buffer.from(bytesFromBase64(object.snapshot)) : Buffer.alloc(0),
+      epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : "",
     };
   },
 
@@ -6423,6 +6441,9 @@ export const ExportAccountResponse: MessageFns<ExportAccountResponse> = {
     }
     if (message.snapshot.length !== 0) {
       obj.snapshot = base64FromBytes(message.snapshot);
+    }
+    if (message.epoch !== "") {
+      obj.epoch = message.epoch;
     }
     return obj;
   },
@@ -6436,6 +6457,7 @@ export const ExportAccountResponse: MessageFns<ExportAccountResponse> = {
       ? Revision.fromPartial(object.revision)
       : undefined;
     message.snapshot = object.snapshot ?? Buffer.alloc(0);
+    message.epoch = object.epoch ?? "";
     return message;
   },
 };
