@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { removeRunLeftovers } from "@gatehouse/testkit";
 import { afterAll, expect, test } from "vitest";
 
 const root = resolve(import.meta.dirname, "../../..");
@@ -15,6 +16,9 @@ const work = mkdtempSync(join(tmpdir(), "gatehouse-faults-"));
 const suffix = randomBytes(5).toString("hex");
 const pgUrl = process.env.GATEHOUSE_PG_TEST_URL ?? process.env.GATEHOUSE_TEST_PG_URL ?? "";
 const brokers = (process.env.GATEHOUSE_KAFKA_BROKERS ?? process.env.GATEHOUSE_TEST_KAFKA_BROKERS ?? "").split(",");
+// The run's own names on the shared Postgres and Kafka, removed after it (passed or not).
+const schema = `faults_${suffix}`;
+const topic = `faults-${suffix}`;
 
 let child: ChildProcess | undefined;
 
@@ -26,6 +30,13 @@ afterAll(async () => {
     await exited;
   }
   rmSync(work, { recursive: true, force: true });
+  await removeRunLeftovers({
+    postgresUrl: pgUrl,
+    schemas: [schema],
+    brokers,
+    topics: [topic],
+    groups: [`gatehouse-control-plane-${schema}`],
+  });
 }, 60_000);
 
 test("kill -9 an applier and flush a region's Redis under writes: every region converges, nothing lost", async () => {
@@ -70,8 +81,8 @@ test("kill -9 an applier and flush a region's Redis under writes: every region c
         // The run's broker, reused: these two drills stop no broker.
         GATEHOUSE_KAFKA_PORT: brokers[0]?.split(":").at(-1) ?? "9092",
         GATEHOUSE_PG_URL: pgUrl,
-        GATEHOUSE_PG_SCHEMA: `faults_${suffix}`,
-        GATEHOUSE_CHANGES_TOPIC: `faults-${suffix}`,
+        GATEHOUSE_PG_SCHEMA: schema,
+        GATEHOUSE_CHANGES_TOPIC: topic,
         GATEHOUSE_CHANGES_PARTITIONS: "3",
         GATEHOUSE_LOG_LEVEL: "warn",
       },

@@ -7,12 +7,7 @@ import {
   sessionUserId,
 } from "@gatehouse/auth";
 import { type Clock, IamError, newId, tryParseArn } from "@gatehouse/core";
-import {
-  type ContextValue,
-  compileIdentity,
-  evaluateCompiled,
-  parsePolicy,
-} from "@gatehouse/policy";
+import { type ContextValue, compileIdentity, evaluateCompiled, parsePolicy } from "@gatehouse/policy";
 import type { RegionView } from "@gatehouse/view-redis";
 import { createLocalJWKSet, decodeJwt, errors, type JSONWebKeySet, type JWTPayload, jwtVerify } from "jose";
 import { generate } from "otplib";
