@@ -1,15 +1,10 @@
 // Simulate on sts:AssumeRole / sts:TagSession / sts:AssumeRoleWithWebIdentity for a role the region
 // holds: decided against the role's trust policy as STS decides AssumeRole (the trust policy must
 // itself allow), explained, over a live decider (real Redis view, gRPC).
-import type { RoleState, TypedEntity, UserState } from "@gatehouse/events";
-import { AuthorizerServiceClient, Decision, SimulateRequest, type SimulateResponse } from "@gatehouse/proto";
-import { createTestKeyPrefix, testRedis } from "@gatehouse/testkit";
-import { createRegionView, type RegionView } from "@gatehouse/view-redis";
-import { credentials } from "@grpc/grpc-js";
-import type { Redis } from "ioredis";
-import { pino } from "pino";
+import type { TypedEntity } from "@gatehouse/events";
+import { Decision, SimulateRequest, type SimulateResponse } from "@gatehouse/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DeciderServer, startDeciderServer } from "./decider-server.ts";
+import { accountEntities, startTestDecider, type TestDecider } from "./decider-fixture.int-helper.ts";
 
 const A = "555500006666";
 const B = "777700008888";
@@ -21,58 +16,20 @@ const trust = (principal: object, action: string | string[] = "sts:AssumeRole", 
   ...extra,
 });
 
-function user(account: string, name: string, inline: string[] = []): TypedEntity {
-  const state: UserState = {
-    accountId: account,
-    userId: `AIDA${name.toUpperCase()}${account}`,
-    userName: name,
-    path: "/",
-    arn: `arn:aws:iam::${account}:user/${name}`,
-    createdAtMs: 1,
-    tags: [],
-    permissionsBoundaryArn: null,
-    groups: [],
-    attachedPolicies: [],
+const a = accountEntities(A, A);
+const b = accountEntities(B, B);
+const user = (account: string, name: string, inline: string[] = []) =>
+  (account === A ? a : b).user(name, {
     inlinePolicies: inline.map((policyDocument, i) => ({ policyName: `p${i}`, policyDocument })),
-  };
-  return { kind: "user", id: state.userId, state };
-}
-function role(account: string, name: string, trustDoc: string): TypedEntity {
-  const state: RoleState = {
-    accountId: account,
-    roleId: `AROA${name.toUpperCase()}${account}`,
-    roleName: name,
-    path: "/",
-    arn: `arn:aws:iam::${account}:role/${name}`,
-    createdAtMs: 1,
-    assumeRolePolicyDocument: trustDoc,
-    description: "",
-    maxSessionDuration: 3600,
-    tags: [],
-    permissionsBoundaryArn: null,
-    attachedPolicies: [],
-    inlinePolicies: [],
-  };
-  return { kind: "role", id: state.roleId, state };
-}
+  });
+const role = (account: string, name: string, trustPolicy: string) => (account === A ? a : b).role(name, trustPolicy);
 
 describe("Simulate decides STS actions on a stored role against its trust policy (live decider)", () => {
-  const keys = createTestKeyPrefix({ prefix: "simtrust" });
-  let redis: Redis;
-  let subscriber: Redis;
-  let view: RegionView;
-  let server: DeciderServer;
-  let client: AuthorizerServiceClient;
-  const revisions = new Map<string, number>();
-  const apply = async (account: string, ...entities: TypedEntity[]) => {
-    const revision = (revisions.get(account) ?? 0) + 1;
-    revisions.set(account, revision);
-    expect((await view.applyRevision(account, revision, "e", entities)).kind).toBe("applied");
-    return revision;
-  };
+  let fixture: TestDecider;
+  const apply = (account: string, ...entities: TypedEntity[]) => fixture.apply(account, ...entities);
   const simulate = (principal: string, actions: string[], resources: string[], r: Partial<SimulateRequest> = {}) =>
     new Promise<SimulateResponse>((resolve, reject) =>
-      client.simulate(
+      fixture.client.simulate(
         SimulateRequest.fromPartial({
           principal: { kind: { $case: "arn", value: principal } },
           actions,
@@ -92,19 +49,7 @@ describe("Simulate decides STS actions on a stored role against its trust policy
   const anyRole = doc({ Effect: "Allow", Action: ["sts:AssumeRole", "sts:TagSession"], Resource: "*" });
 
   beforeAll(async () => {
-    redis = testRedis();
-    subscriber = testRedis();
-    view = createRegionView({ redis, keyPrefix: keys.prefix });
-    await view.ensureGeneration();
-    server = await startDeciderServer({
-      view,
-      subscriber,
-      listen: { host: "127.0.0.1", port: 0 },
-      region: "eu-west-1",
-      l1MaxBytes: 1 << 20,
-      logger: pino({ level: "silent" }),
-    });
-    client = new AuthorizerServiceClient(`127.0.0.1:${server.port}`, credentials.createInsecure());
+    fixture = await startTestDecider("simtrust");
     await apply(
       A,
       user(A, "alice"),
@@ -131,13 +76,7 @@ describe("Simulate decides STS actions on a stored role against its trust policy
     );
     await apply(B, user(B, "carol"), user(B, "dave", [anyRole]));
   });
-  afterAll(async () => {
-    client?.close();
-    await server?.close();
-    await redis?.quit();
-    await subscriber?.quit().catch(() => {});
-    await keys.cleanup();
-  });
+  afterAll(() => fixture?.close());
 
   it("a trust policy naming the caller allows with no identity policy, explained by its statement", async () => {
     const res = await simulate(alice, ["sts:AssumeRole", "sts:TagSession"], [roleArn("names-alice")]);
