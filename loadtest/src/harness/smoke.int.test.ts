@@ -4,12 +4,12 @@
 // JSON must carry the figures it promises.
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { removeRunLeftovers } from "@gatehouse/testkit";
 import { afterAll, expect, test } from "vitest";
+import { endScenarioRun } from "./scenario-run.int-helper.ts";
 
 const root = resolve(import.meta.dirname, "../../..");
 const work = mkdtempSync(join(tmpdir(), "gatehouse-loadtest-"));
@@ -39,22 +39,7 @@ async function pickPorts(): Promise<number> {
 
 let child: ChildProcess | undefined;
 
-afterAll(async () => {
-  // A run cut short (the test's timeout): SIGINT to its process group stops the stack it started.
-  if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((ok) => child?.once("exit", ok));
-    process.kill(-child.pid, "SIGINT");
-    await exited;
-  }
-  rmSync(work, { recursive: true, force: true });
-  await removeRunLeftovers({
-    postgresUrl: pgUrl,
-    schemas: [schema],
-    brokers,
-    topics: [topic],
-    groups: [`gatehouse-control-plane-${schema}`],
-  });
-}, 60_000);
+afterAll(() => endScenarioRun(child, { work, postgresUrl: pgUrl, brokers, schema, topic }), 60_000);
 
 test("the smoke scenario runs the whole system and finds no lost update and no divergent decision", async () => {
   expect(pgUrl, "GATEHOUSE_PG_TEST_URL from the testkit").not.toBe("");
