@@ -105,8 +105,9 @@ const EnvSchema = z
     /** Time one issuer's discovery and JWKS fetch may take, redirects and bodies included (ms). */
     GATEHOUSE_CP_OIDC_FETCH_TIMEOUT_MS: int(100, 60_000).default(5000),
     /**
-     * "true": read the keys of an issuer on a loopback address (127.0.0.0/8, ::1, localhost) over
-     * plain http. For tests and local stacks only; every other issuer is read over https.
+     * "true": read the keys of an issuer on a loopback address (127.0.0.0/8, ::1, localhost), over
+     * plain http too. For tests and local stacks only; every other issuer is read over https, and
+     * without it a loopback address is refused like a private one (oidc-keys.ts, SSRF).
      */
     GATEHOUSE_CP_OIDC_FETCH_HTTP_LOOPBACK: z
       .enum(["true", "false"])
