@@ -10,6 +10,7 @@ import { createRegionView } from "@gatehouse/view-redis";
 import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { generate, generateSecret } from "otplib";
 import { describe, expect, it } from "vitest";
+import { accountEntities } from "./decider-fixture.int-helper.ts";
 import { startRegionProcess } from "./region-process.int-helper.ts";
 
 const A = "620000000001";
@@ -51,23 +52,7 @@ describe("MFA codes across the decider processes of one region (real processes, 
       const secretAccessKey = randomBytes(30).toString("base64");
       const userId = "AIDADANA0000000000000";
       const entities: TypedEntity[] = [
-        {
-          kind: "user",
-          id: userId,
-          state: {
-            accountId: A,
-            userId,
-            userName: "dana",
-            path: "/",
-            arn: `arn:aws:iam::${A}:user/dana`,
-            createdAtMs: 1,
-            tags: [],
-            permissionsBoundaryArn: null,
-            groups: [],
-            attachedPolicies: [],
-            inlinePolicies: [],
-          },
-        },
+        accountEntities(A, "0000000000000").user("dana"),
         {
           kind: "access-key",
           id: accessKeyId,
