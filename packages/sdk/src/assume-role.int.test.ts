@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createManualClock } from "@gatehouse/core";
-import { type LiveStack, startLiveStack } from "@gatehouse/live-stack";
+import { createLiveAccount, type LiveStack, startLiveStack } from "@gatehouse/live-stack";
 import { generate } from "otplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AccessDeniedError, type ExpiringCredentials, Gatehouse, type GatehouseOptions } from "./index.ts";
@@ -27,20 +27,9 @@ describe("assumed-role profiles against a live region", () => {
 
   beforeAll(async () => {
     stack = await startLiveStack("sdkrole");
-    const operator = new Gatehouse({
-      credentials: stack.operator,
-      endpoints: { controlPlane: stack.controlPlane },
-      env: {},
-    });
-    const account = await operator.iam.createAccount({ accountAlias: "" });
-    operator.close();
+    const account = await createLiveAccount(stack);
     accountId = account.accountId;
-    const root = new Gatehouse({
-      credentials: { accessKeyId: account.rootAccessKeyId, secretAccessKey: account.rootSecretAccessKey },
-      region: stack.region,
-      endpoints: { controlPlane: stack.controlPlane, regions: { [stack.region]: [stack.decider] } },
-      env: {},
-    }).session();
+    const root = account.root;
     clients.push(root);
     const arn = (kind: string, name: string) => `arn:aws:iam::${accountId}:${kind}/${name}`;
     await root.iam.createUser({ userName: "dev" });

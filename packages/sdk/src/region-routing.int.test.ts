@@ -3,7 +3,7 @@
 // process is killed, checks and STS calls fail over to the other; `ordered` does the same in the
 // configured order; `home` (one region) has nothing to fail over to.
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { type LiveStack, startLiveStack } from "@gatehouse/live-stack";
+import { createLiveAccount, type LiveStack, startLiveStack } from "@gatehouse/live-stack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Gatehouse, type GatehouseError, type GatehouseOptions } from "./index.ts";
 
@@ -60,14 +60,9 @@ describe("region routing across real region processes", () => {
 
   beforeAll(async () => {
     stack = await startLiveStack("sdkroute", { regions: ["us-east-1", "eu-west-1"], processes: true });
-    const operator = new Gatehouse({
-      credentials: stack.operator,
-      endpoints: { controlPlane: stack.controlPlane },
-      env: {},
-    });
-    const account = await operator.iam.createAccount({ accountAlias: "" });
-    operator.close();
-    root = { accessKeyId: account.rootAccessKeyId, secretAccessKey: account.rootSecretAccessKey };
+    const account = await createLiveAccount(stack);
+    account.root.close();
+    root = account.rootCredentials;
     const admin = client({ endpoints: { controlPlane: stack.controlPlane } });
     aliceArn = (await admin.iam.createUser({ userName: "alice" })).user?.arn ?? "";
     const put = await admin.iam.putUserPolicy({

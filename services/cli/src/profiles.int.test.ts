@@ -7,8 +7,7 @@ import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type LiveStack, startLiveStack } from "@gatehouse/live-stack";
-import { Gatehouse } from "@gatehouse/sdk";
+import { createLiveAccount, type LiveStack, startLiveStack } from "@gatehouse/live-stack";
 import { generate } from "otplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -89,20 +88,9 @@ describe("gatehouse configure and role profiles against a live stack", () => {
 
   beforeAll(async () => {
     stack = await startLiveStack("cliprof");
-    const operator = new Gatehouse({
-      credentials: stack.operator,
-      endpoints: { controlPlane: stack.controlPlane },
-      env: {},
-    });
-    const account = await operator.iam.createAccount({ accountAlias: "" });
-    operator.close();
+    const account = await createLiveAccount(stack);
     accountId = account.accountId;
-    const root = new Gatehouse({
-      credentials: { accessKeyId: account.rootAccessKeyId, secretAccessKey: account.rootSecretAccessKey },
-      region: stack.region,
-      endpoints: { controlPlane: stack.controlPlane, regions: { [stack.region]: [stack.decider] } },
-      env: {},
-    }).session();
+    const root = account.root;
     await root.iam.createUser({ userName: "dev" });
     const made = await root.iam.createAccessKey({ userName: "dev" });
     key = { id: made.accessKey?.accessKeyId ?? "", secret: made.secretAccessKey };
