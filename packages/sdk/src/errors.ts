@@ -110,6 +110,12 @@ export type ServiceUnavailableError = GatehouseError;
 /** Requests were throttled; retriable after a pause. */
 export const ThrottlingError = errorClass("Throttling");
 export type ThrottlingError = GatehouseError;
+/** A web identity token was refused: bad signature, wrong issuer or audience, unknown key (UNAUTHENTICATED). */
+export const InvalidIdentityTokenError = errorClass("InvalidIdentityToken");
+export type InvalidIdentityTokenError = GatehouseError;
+/** A token (web identity, session) has expired (UNAUTHENTICATED). */
+export const ExpiredTokenError = errorClass("ExpiredToken");
+export type ExpiredTokenError = GatehouseError;
 
 const classes = new Map<string, ErrorClass>([
   ["NoSuchEntity", NoSuchEntityError],
@@ -123,6 +129,8 @@ const classes = new Map<string, ErrorClass>([
   ["ConsistencyTimeout", ConsistencyTimeoutError],
   ["ServiceUnavailable", ServiceUnavailableError],
   ["Throttling", ThrottlingError],
+  ["InvalidIdentityToken", InvalidIdentityTokenError],
+  ["ExpiredToken", ExpiredTokenError],
 ]);
 // Every other AWS name of the closed set gets its own class too, so `e.name` is always `<AwsName>Error`.
 for (const name of Object.keys(IamErrorName) as IamErrorNameValue[]) {

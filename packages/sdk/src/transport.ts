@@ -46,6 +46,11 @@ export interface TransportOptions {
   readonly endpoints: readonly string[];
   /** The credentials to sign with, asked before each call (undefined: none configured). */
   readonly credentials: CredentialProvider | undefined;
+  /**
+   * Send calls unsigned, as AWS's AssumeRoleWithWebIdentity is (the token in the request is the
+   * credential); `credentials` is then not asked.
+   */
+  readonly unsigned?: boolean;
   readonly signingRegion: string;
   /** The SigV4 signing name (credential scope service): `iam` when absent, `sts` for StsService. */
   readonly signingService?: string;
@@ -82,16 +87,19 @@ export class Transport {
     if (client === undefined) {
       const address = this.#options.endpoints[index] as string;
       client = new this.#options.service(address, grpcCredentials.createInsecure(), {
-        interceptors: [
-          createSigningInterceptor({
-            // call() sets them before it starts a call, so this always has some.
-            credentials: () => this.#current as Credentials,
-            authority: address,
-            region: this.#options.signingRegion,
-            ...(this.#options.signingService === undefined ? {} : { service: this.#options.signingService }),
-            ...(this.#options.clock === undefined ? {} : { clock: this.#options.clock }),
-          }),
-        ],
+        interceptors:
+          this.#options.unsigned === true
+            ? []
+            : [
+                createSigningInterceptor({
+                  // call() sets them before it starts a call, so this always has some.
+                  credentials: () => this.#current as Credentials,
+                  authority: address,
+                  region: this.#options.signingRegion,
+                  ...(this.#options.signingService === undefined ? {} : { service: this.#options.signingService }),
+                  ...(this.#options.clock === undefined ? {} : { clock: this.#options.clock }),
+                }),
+              ],
         // Fail fast when an endpoint is down, so the next one is tried within the deadline.
         "grpc.initial_reconnect_backoff_ms": 200,
         "grpc.max_reconnect_backoff_ms": 2_000,
@@ -107,7 +115,7 @@ export class Transport {
    */
   async call<T>(method: string, request: unknown, idempotent: boolean, options: CallOptions = {}): Promise<T> {
     const provider = this.#options.credentials;
-    if (provider === undefined) {
+    if (provider === undefined && this.#options.unsigned !== true) {
       throw new GatehouseConfigError(
         "no credentials: none were given, GATEHOUSE_ACCESS_KEY_ID / GATEHOUSE_SECRET_ACCESS_KEY are unset, and the profile has no keys",
         "run `gatehouse configure`, set GATEHOUSE_PROFILE, or pass credentials",
@@ -115,7 +123,7 @@ export class Transport {
     }
     const now = this.#options.now ?? Date.now;
     const deadline = now() + (options.timeoutMs ?? this.#options.timeoutMs);
-    this.#current = await provider();
+    if (provider !== undefined && this.#options.unsigned !== true) this.#current = await provider();
     const { value, endpoint } = await withRetries(
       {
         policy: this.#options.retry,
