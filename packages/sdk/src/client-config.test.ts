@@ -70,6 +70,25 @@ describe("resolveClientConfig", () => {
         "role_arn = arn:aws:iam::111122223333:role/web",
         "web_identity_token_file = /var/run/secrets/token",
         "source_profile = demo",
+        "[profile src-env]",
+        "role_arn = arn:aws:iam::111122223333:role/ci",
+        "credential_source = Environment",
+        "[profile src-ec2]",
+        "role_arn = arn:aws:iam::111122223333:role/ci",
+        "credential_source = Ec2InstanceMetadata",
+        "[profile src-ecs]",
+        "role_arn = arn:aws:iam::111122223333:role/ci",
+        "credential_source = EcsContainer",
+        "[profile src-odd]",
+        "role_arn = arn:aws:iam::111122223333:role/ci",
+        "credential_source = Vault",
+        "[profile src-both]",
+        "role_arn = arn:aws:iam::111122223333:role/ci",
+        "credential_source = Environment",
+        "source_profile = demo",
+        "[profile src-chained]",
+        "role_arn = arn:aws:iam::111122223333:role/deploy",
+        "source_profile = src-env",
         "[profile web-long]",
         "role_arn = arn:aws:iam::111122223333:role/web",
         "web_identity_token_file = /var/run/secrets/token",
@@ -219,6 +238,45 @@ describe("resolveClientConfig", () => {
     expect(() =>
       resolveClientConfig({ env: { GATEHOUSE_CONFIG_DIR: dir, GATEHOUSE_ROLE_ARN: "arn:aws:iam::1:role/x" } }),
     ).toThrow(/GATEHOUSE_ROLE_ARN is set but GATEHOUSE_WEB_IDENTITY_TOKEN_FILE is not/);
+  });
+
+  it("resolves credential_source = Environment from the env keys; refuses the sources Gatehouse has not", () => {
+    const keys = {
+      GATEHOUSE_CONFIG_DIR: dir,
+      GATEHOUSE_ACCESS_KEY_ID: "AKIAENV",
+      GATEHOUSE_SECRET_ACCESS_KEY: "se",
+      GATEHOUSE_SESSION_TOKEN: "st",
+    };
+    const c = resolveClientConfig({ env: keys, profile: "src-env" });
+    expect(c.credentials).toBeUndefined();
+    expect(c.assumeRole).toMatchObject({
+      profile: "src-env",
+      roleArn: "arn:aws:iam::111122223333:role/ci",
+      source: {
+        kind: "environment",
+        credentials: { accessKeyId: "AKIAENV", secretAccessKey: "se", sessionToken: "st" },
+      },
+    });
+    expect(resolveClientConfig({ env: keys, profile: "src-chained" }).assumeRole?.source).toMatchObject({
+      kind: "assume-role",
+      spec: { profile: "src-env", source: { kind: "environment" } },
+    });
+    const resolve =
+      (profile: string, env: Record<string, string> = keys) =>
+      () =>
+        resolveClientConfig({ env, profile });
+    expect(resolve("src-env", { GATEHOUSE_CONFIG_DIR: dir })).toThrow(
+      /credential_source = Environment, and GATEHOUSE_ACCESS_KEY_ID \/ GATEHOUSE_SECRET_ACCESS_KEY are not set/,
+    );
+    expect(resolve("src-ec2")).toThrow(
+      /credential_source = Ec2InstanceMetadata, which Gatehouse does not support \(only Environment\)/,
+    );
+    expect(resolve("src-ecs")).toThrow(/credential_source = EcsContainer, which Gatehouse does not support/);
+    expect(resolve("src-odd")).toThrow(
+      /credential_source = Vault, not one of Environment, Ec2InstanceMetadata, EcsContainer/,
+    );
+    expect(resolve("src-both")).toThrow(/both source_profile and credential_source/);
+    expect(resolve("src-ec2")).toThrow(expect.objectContaining({ name: "GatehouseConfigError" }));
   });
 
   it("routes by region_order (a list, or nearest), unless a region is named in the options", () => {

@@ -79,6 +79,8 @@ export interface AssumeRoleSpec {
   readonly durationSeconds?: number;
   readonly source:
     | { readonly kind: "keys"; readonly profile: string; readonly credentials: Credentials }
+    /** `credential_source = Environment`: `GATEHOUSE_ACCESS_KEY_ID` / `GATEHOUSE_SECRET_ACCESS_KEY` (/ `GATEHOUSE_SESSION_TOKEN`). */
+    | { readonly kind: "environment"; readonly credentials: Credentials }
     | { readonly kind: "assume-role"; readonly spec: AssumeRoleSpec }
     /** The source profile has `role_arn` + `web_identity_token_file`: its web identity is assumed first. */
     | { readonly kind: "web-identity"; readonly spec: WebIdentitySpec };
@@ -190,7 +192,7 @@ export function resolveClientConfig(options: ClientConfigOptions = {}): ClientCo
     if (profile.roleArn !== undefined) {
       return {
         credentials: undefined,
-        assumeRole: roleSpecOf(files, profile, []),
+        assumeRole: roleSpecOf(files, env, profile, []),
         credentialSource: {
           kind: "assume-role",
           profile: profile.name,
@@ -276,7 +278,7 @@ function keysOf(profile: Profile): Credentials | undefined {
 }
 
 /** The role of a `role_arn` profile, its source resolved (chains followed, cycles refused). */
-function roleSpecOf(files: SharedFiles, profile: Profile, chain: readonly string[]): AssumeRoleSpec {
+function roleSpecOf(files: SharedFiles, env: Env, profile: Profile, chain: readonly string[]): AssumeRoleSpec {
   const roleArn = profile.roleArn as string;
   const where = `${files.configDir}/config`;
   if (chain.includes(profile.name)) {
@@ -285,10 +287,22 @@ function roleSpecOf(files: SharedFiles, profile: Profile, chain: readonly string
       `make one source_profile in ${where} a profile with access_key_id and secret_access_key`,
     );
   }
+  if (profile.credentialSource !== undefined) {
+    if (profile.sourceProfile !== undefined) {
+      throw new GatehouseConfigError(
+        `the profile "${profile.name}" has both source_profile and credential_source: its role's source credentials come from one of them`,
+        `remove one of them from [profile ${profile.name}] in ${where}`,
+      );
+    }
+    return finishRoleSpec(files, profile, {
+      kind: "environment",
+      credentials: credentialSourceOf(files, env, profile),
+    });
+  }
   if (profile.sourceProfile === undefined) {
     throw new GatehouseConfigError(
       `the profile "${profile.name}" has role_arn but no source_profile: there are no credentials to assume ${roleArn} with`,
-      `add source_profile = <a profile with keys> to [profile ${profile.name}] in ${where}`,
+      `add source_profile = <a profile with keys> (or credential_source = Environment) to [profile ${profile.name}] in ${where}`,
     );
   }
   const sourceName = profile.sourceProfile;
@@ -306,7 +320,7 @@ function roleSpecOf(files: SharedFiles, profile: Profile, chain: readonly string
   if (source.roleArn !== undefined && source.webIdentityTokenFile !== undefined && source.name !== profile.name) {
     from = { kind: "web-identity", spec: webIdentitySpecOf(files, source) };
   } else if (source.roleArn !== undefined && source.name !== profile.name) {
-    from = { kind: "assume-role", spec: roleSpecOf(files, source, [...chain, profile.name]) };
+    from = { kind: "assume-role", spec: roleSpecOf(files, env, source, [...chain, profile.name]) };
   } else if (keys !== undefined) {
     from = { kind: "keys", profile: source.name, credentials: keys };
   } else {
@@ -315,16 +329,56 @@ function roleSpecOf(files: SharedFiles, profile: Profile, chain: readonly string
       `run \`gatehouse configure --profile ${sourceName}\` to give it access_key_id and secret_access_key`,
     );
   }
+  return finishRoleSpec(files, profile, from);
+}
+
+/** The {@link AssumeRoleSpec} of a role profile whose source is resolved. */
+function finishRoleSpec(files: SharedFiles, profile: Profile, from: AssumeRoleSpec["source"]): AssumeRoleSpec {
   const durationSeconds = durationOf(files, profile);
   return Object.freeze({
     profile: profile.name,
-    roleArn,
+    roleArn: profile.roleArn as string,
     roleSessionName: profile.roleSessionName ?? defaultSessionName(),
     ...(profile.externalId === undefined ? {} : { externalId: profile.externalId }),
     ...(profile.mfaSerial === undefined ? {} : { mfaSerial: profile.mfaSerial }),
     ...(durationSeconds === undefined ? {} : { durationSeconds }),
     source: from,
   });
+}
+
+/** The `credential_source` values of AWS's shared config. */
+const CREDENTIAL_SOURCES = ["Environment", "Ec2InstanceMetadata", "EcsContainer"] as const;
+
+/**
+ * The source credentials of `credential_source`: `Environment` reads `GATEHOUSE_ACCESS_KEY_ID` /
+ * `GATEHOUSE_SECRET_ACCESS_KEY` (/ `GATEHOUSE_SESSION_TOKEN`). AWS's instance-metadata and
+ * container sources have no Gatehouse counterpart, and are refused by name.
+ */
+function credentialSourceOf(files: SharedFiles, env: Env, profile: Profile): Credentials {
+  const value = profile.credentialSource as string;
+  const where = `[profile ${profile.name}] of ${files.configDir}/config`;
+  if (!(CREDENTIAL_SOURCES as readonly string[]).includes(value)) {
+    throw new GatehouseConfigError(
+      `the profile "${profile.name}" has credential_source = ${value}, not one of ${CREDENTIAL_SOURCES.join(", ")}`,
+      `set credential_source = Environment (or source_profile = <a profile with keys>) in ${where}`,
+    );
+  }
+  if (value !== "Environment") {
+    throw new GatehouseConfigError(
+      `the profile "${profile.name}" has credential_source = ${value}, which Gatehouse does not support (only Environment): Gatehouse has no instance metadata or container credential service`,
+      `use credential_source = Environment with GATEHOUSE_ACCESS_KEY_ID / GATEHOUSE_SECRET_ACCESS_KEY, source_profile, or web_identity_token_file in ${where}`,
+    );
+  }
+  const accessKeyId = nonEmpty(env.GATEHOUSE_ACCESS_KEY_ID);
+  const secretAccessKey = nonEmpty(env.GATEHOUSE_SECRET_ACCESS_KEY);
+  if (accessKeyId === undefined || secretAccessKey === undefined) {
+    throw new GatehouseConfigError(
+      `the profile "${profile.name}" has credential_source = Environment, and GATEHOUSE_ACCESS_KEY_ID / GATEHOUSE_SECRET_ACCESS_KEY are not set`,
+      `set both (and GATEHOUSE_SESSION_TOKEN for temporary keys) in the environment of this process`,
+    );
+  }
+  const sessionToken = nonEmpty(env.GATEHOUSE_SESSION_TOKEN);
+  return { accessKeyId, secretAccessKey, ...(sessionToken === undefined ? {} : { sessionToken }) };
 }
 
 /** A profile's `duration_seconds`, checked (900..43200, as STS takes it). */

@@ -70,7 +70,7 @@ function cacheKeyOf(spec: AssumeRoleSpec | WebIdentitySpec): string {
     mfaSerial: s.mfaSerial,
     durationSeconds: s.durationSeconds,
     source:
-      s.source.kind === "keys"
+      s.source.kind === "keys" || s.source.kind === "environment"
         ? s.source.credentials.accessKeyId
         : s.source.kind === "web-identity"
           ? web(s.source.spec)
@@ -239,6 +239,11 @@ export class ClientConnections {
       case "keys": {
         const keys = spec.source.credentials;
         source = { provider: () => Promise.resolve(keys), key: `keys:${spec.source.profile}` };
+        break;
+      }
+      case "environment": {
+        const keys = spec.source.credentials;
+        source = { provider: () => Promise.resolve(keys), key: `env:${keys.accessKeyId}` };
         break;
       }
       case "assume-role":

@@ -30,6 +30,12 @@ export interface Profile {
    * read again at each refresh, since its issuer rotates it.
    */
   readonly webIdentityTokenFile?: string;
+  /**
+   * `credential_source`: where `role_arn`'s source credentials come from instead of a
+   * `source_profile` (AWS: `Environment`, `Ec2InstanceMetadata`, `EcsContainer`; Gatehouse takes
+   * `Environment`).
+   */
+  readonly credentialSource?: string;
   /** `mfa_serial`: the MFA device AssumeRole is called with (a code is asked for). */
   readonly mfaSerial?: string;
   /** `external_id`: AssumeRole's ExternalId, as the role's trust policy may demand. */
@@ -123,6 +129,7 @@ export function loadSharedFiles(env: Env): SharedFiles {
       ...opt("roleArn", str(s, "role_arn")),
       ...opt("sourceProfile", str(s, "source_profile")),
       ...opt("webIdentityTokenFile", str(s, "web_identity_token_file")),
+      ...opt("credentialSource", str(s, "credential_source")),
       ...opt("mfaSerial", str(s, "mfa_serial")),
       ...opt("externalId", str(s, "external_id")),
       ...opt("roleSessionName", str(s, "role_session_name")),
