@@ -117,6 +117,8 @@ function explained(e: unknown, context: string): unknown {
     field: e.field,
     retriable: e.retriable,
     method: e.method,
+    region: e.region,
+    endpoint: e.endpoint,
     cause: e,
   });
 }
@@ -149,9 +151,18 @@ export interface ConnectionOptions {
 /** The region IAM (control-plane) calls are signed for, as AWS signs its global IAM endpoint's. */
 export const IAM_SIGNING_REGION = "us-east-1";
 
+/** An answer, with the region and endpoint (`host:port`) that gave it. */
+export interface Answered<T> {
+  readonly value: T;
+  readonly region: string;
+  readonly endpoint: string;
+}
+
 /** Calls to a service routed across regions (see {@link ClientConnections.routed}). */
 export interface RoutedService {
   call<T>(method: string, request: unknown, idempotent: boolean, options?: CallOptions): Promise<T>;
+  /** {@link call}, with the region and endpoint that answered. */
+  answer<T>(method: string, request: unknown, idempotent: boolean, options?: CallOptions): Promise<Answered<T>>;
 }
 
 /**
@@ -344,12 +355,14 @@ export class ClientConnections {
     endpoints: readonly string[],
     signingRegion: string,
     signer: Signer,
+    region?: string,
   ): Transport {
     return new Transport({
       service,
       endpoints,
       credentials: signer.provider,
       ...(signer.unsigned === true ? { unsigned: true } : {}),
+      ...(region === undefined ? {} : { region }),
       signingRegion,
       // The region verifies STS calls as AWS STS does: scoped to the signing name `sts`.
       ...((service as unknown) === StsServiceClient ? { signingService: "sts" } : {}),
@@ -402,7 +415,7 @@ export class ClientConnections {
     const key = `${region} ${credentials.key}`;
     let t = byKey.get(key);
     if (t === undefined) {
-      t = this.#transport(service, endpoints, region, credentials);
+      t = this.#transport(service, endpoints, region, credentials, region);
       byKey.set(key, t);
     }
     return t;
@@ -420,14 +433,24 @@ export class ClientConnections {
     }
     let routed = byKey.get(credentials.key);
     if (routed === undefined) {
+      const answer = <T>(method: string, request: unknown, idempotent: boolean, options: CallOptions = {}) =>
+        this.#router.route(
+          options.timeoutMs ?? this.#options.timeoutMs ?? 10_000,
+          idempotent,
+          async (region, remaining): Promise<Answered<T>> => {
+            const { value, endpoint } = await this.region(service, region, credentials).answer<T>(
+              method,
+              request,
+              idempotent,
+              { ...options, timeoutMs: remaining },
+            );
+            return { value, region, endpoint };
+          },
+        );
       routed = {
-        call: <T>(method: string, request: unknown, idempotent: boolean, options: CallOptions = {}) =>
-          this.#router.route(options.timeoutMs ?? this.#options.timeoutMs ?? 10_000, idempotent, (region, remaining) =>
-            this.region(service, region, credentials).call<T>(method, request, idempotent, {
-              ...options,
-              timeoutMs: remaining,
-            }),
-          ),
+        answer,
+        call: async <T>(method: string, request: unknown, idempotent: boolean, options?: CallOptions) =>
+          (await answer<T>(method, request, idempotent, options)).value,
       };
       byKey.set(credentials.key, routed);
     }

@@ -62,6 +62,7 @@ export {
   ThrottlingError,
 } from "./errors.ts";
 export {
+  type AnsweredBy,
   type AuthenticateAndAuthorizeInput,
   type AuthorizeInput,
   type AuthorizeResult,

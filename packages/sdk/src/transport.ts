@@ -52,6 +52,8 @@ export interface TransportOptions {
    */
   readonly unsigned?: boolean;
   readonly signingRegion: string;
+  /** The region the endpoints serve (absent for the control plane): named in answers and errors. */
+  readonly region?: string;
   /** The SigV4 signing name (credential scope service): `iam` when absent, `sts` for StsService. */
   readonly signingService?: string;
   readonly retry: RetryPolicy;
@@ -114,6 +116,16 @@ export class Transport {
    * retries: reads, checks, and writes that carry a client request token.
    */
   async call<T>(method: string, request: unknown, idempotent: boolean, options: CallOptions = {}): Promise<T> {
+    return (await this.answer<T>(method, request, idempotent, options)).value;
+  }
+
+  /** {@link call}, with the endpoint (`host:port`) that answered. */
+  async answer<T>(
+    method: string,
+    request: unknown,
+    idempotent: boolean,
+    options: CallOptions = {},
+  ): Promise<{ value: T; endpoint: string }> {
     const provider = this.#options.credentials;
     if (provider === undefined && this.#options.unsigned !== true) {
       throw new GatehouseConfigError(
@@ -136,7 +148,7 @@ export class Transport {
       (index) => this.#once<T>(index, method, request, deadline, options.signal),
     );
     this.#preferred = endpoint;
-    return value;
+    return { value, endpoint: this.#options.endpoints[endpoint] as string };
   }
 
   #once<T>(index: number, method: string, request: unknown, deadline: number, signal?: AbortSignal): Promise<T> {
@@ -153,7 +165,10 @@ export class Transport {
       const call = fn.call(client, request, metadata, { deadline }, (e, response) => {
         signal?.removeEventListener("abort", onAbort);
         if (e === null) resolve(response as T);
-        else reject(fromServiceError(e, `${this.#options.endpoints[index]} ${method}`));
+        else {
+          const endpoint = this.#options.endpoints[index];
+          reject(fromServiceError(e, `${endpoint} ${method}`, { region: this.#options.region, endpoint }));
+        }
       }) as unknown as { cancel(): void };
       const onAbort = () => call.cancel();
       signal?.addEventListener("abort", onAbort, { once: true });
