@@ -8,7 +8,7 @@
 //
 // Pause durations are wall time: on a shared host a thread descheduled in a pause lengthens it.
 // Allocated bytes and CPU are what the load swayed least.
-import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
+import { constants, monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { GCProfiler, getHeapStatistics } from "node:v8";
 import { isMainThread } from "node:worker_threads";
 
@@ -20,7 +20,10 @@ export interface ProcessStalls {
   readonly gc_count: number;
   readonly gc_total_ms: number;
   readonly gc_max_ms: number;
-  /** Pauses by V8 collection kind (minor: scavenges; major: mark-compact; incremental; weak callbacks). */
+  /**
+   * Pauses by V8 collection kind (minor: scavenges; minor_mark_sweep; major: mark-compact, the
+   * atomic pause; incremental: marking steps; weakcb: weak callbacks).
+   */
   readonly gc_by_kind: Readonly<Record<string, { count: number; total_ms: number; max_ms: number }>>;
   /** Bytes this isolate allocated in the window (the heap's growth plus what collections freed). */
   readonly allocated_bytes: number;
@@ -32,7 +35,16 @@ export interface ProcessStalls {
   readonly process_cpu_ms: number;
 }
 
-const GC_KINDS: Record<number, string> = { 1: "minor", 2: "major", 4: "incremental", 8: "weakcb" };
+// perf_hooks' kinds (V8's GCType bits). Before 2026-12-05 21:55 UTC this table was off by one bit:
+// what earlier JSON calls "incremental" are major (mark-compact) pauses, its "weakcb" incremental
+// marking steps, its "major" minor mark-sweeps.
+const GC_KINDS: Record<number, string> = {
+  [constants.NODE_PERFORMANCE_GC_MINOR]: "minor",
+  [constants.NODE_PERFORMANCE_GC_MINOR_MARK_SWEEP]: "minor_mark_sweep",
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: "major",
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: "incremental",
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: "weakcb",
+};
 const round = (ms: number) => Number(ms.toFixed(2));
 
 /** Starts watching this thread's event loop and the process's collections; `stop` returns what was seen. */
