@@ -677,7 +677,9 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
   const baseOf = (principal: CompiledPrincipal) => {
     let base = principalBases.get(principal);
     if (base === undefined) {
-      const b: Record<string, ContextValue> = Object.create(null);
+      // A plain object with fast properties, as the copied context was (Object.create(null)
+      // would make it a dictionary).
+      const b: Record<string, ContextValue> = {};
       for (const [key, value] of keysOf(principal)) b[key] = value;
       b["aws:RequestedRegion"] = region;
       base = b;
