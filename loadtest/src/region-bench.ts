@@ -40,9 +40,10 @@
  * (V8 flags for the decider process)
  */
 
-import { type ChildProcess, fork, spawn } from "node:child_process";
+import { type ChildProcess, fork, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus as hostCpus } from "node:os";
 import { join, resolve } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs, parseEnv } from "node:util";
@@ -76,6 +77,7 @@ import {
 } from "./region-bench/dataset.ts";
 import { grpcFrame, type LoadResult, type LoadRun, runLoad } from "./region-bench/h2-load.ts";
 import { h2loadAvailable, runH2load } from "./region-bench/h2load-open.ts";
+import { type HostLoad, watchHost } from "./region-bench/host-load.ts";
 import type { ProcessStalls } from "./region-bench/process-watch.ts";
 import type { FromRegionChild, ToRegionChild } from "./region-bench/region-child.ts";
 import { runVisible } from "./region-bench/visible-load.ts";
@@ -98,8 +100,15 @@ const { values: flags } = parseArgs({
     "open-rounds": { type: "string", default: "3" },
     "open-generator": { type: "string", default: "node" },
     "cpu-prof": { type: "boolean", default: false },
+    "heap-prof": { type: "boolean", default: false },
     only: { type: "string", default: "authorize,batch,batch-principal,visible,sts,telemetry" },
     "decider-node-options": { type: "string", default: "" },
+    "server-node-options": { type: "string", default: "" },
+    pin: { type: "string" },
+    "h2load-connections": { type: "string", default: "1" },
+    "tail-variants": { type: "string", default: "default,pinned,single-threaded-gc,semi-space-64" },
+    "tail-rounds": { type: "string", default: "3" },
+    "tail-generator": { type: "string", default: "h2load" },
   },
 });
 const num = (name: keyof typeof flags): number => {
@@ -108,6 +117,29 @@ const num = (name: keyof typeof flags): number => {
   return v;
 };
 const only = new Set((flags.only ?? "").split(","));
+
+/**
+ * `--pin=SERVER/GENERATOR` (taskset CPU lists, e.g. `1/0`): the decider(s) and the no-op server on
+ * SERVER's CPUs, this process (the control plane, the load-generator threads, h2load) on
+ * GENERATOR's, every thread of each (`taskset -a`); the applier and the infrastructure unpinned.
+ */
+const pin = (() => {
+  if (flags.pin === undefined) return undefined;
+  const m = /^([0-9,-]+)\/([0-9,-]+)$/.exec(flags.pin);
+  if (m === null) throw new Error(`--pin=${flags.pin}: expected SERVER_CPUS/GENERATOR_CPUS, e.g. 1/0`);
+  if (spawnSync("taskset", ["--version"], { stdio: "ignore" }).status !== 0) {
+    throw new Error("--pin needs taskset (util-linux)");
+  }
+  return { server: m[1] as string, generator: m[2] as string };
+})();
+/** Sets the CPU affinity of every thread of process `pid` (threads it starts later inherit it). */
+function pinProcess(pid: number | undefined, cpus: string): void {
+  const r = spawnSync("taskset", ["-a", "-p", "-c", cpus, String(pid)], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`taskset -a -p -c ${cpus} ${pid}: ${r.stderr}`);
+}
+/** The servers' V8 flags: `--server-node-options` for both servers, `--decider-node-options` for the decider(s) only. */
+const split = (o: string | undefined) => (o ?? "").split(" ").filter((x) => x !== "");
+const serverOptions = split(flags["server-node-options"]);
 
 const root = resolve(import.meta.dirname, "../..");
 const resultsDir = join(root, "loadtest/results");
@@ -122,12 +154,6 @@ const BATCH_PATH = AuthorizerServiceService.batchAuthorize.path;
 const BATCH_PRINCIPAL_PATH = AuthorizerServiceService.batchAuthorizePrincipal.path;
 const NOOP_PATH = "/gatehouse.bench.Noop/Call";
 const BATCH_SIZE = 1000;
-
-/** What stalled the server and each generator thread during one open-loop run. */
-interface OpenStalls {
-  readonly server: ProcessStalls;
-  readonly generator: readonly ProcessStalls[];
-}
 
 /** One row of the printed table. */
 type Row = readonly [figure: string, value: string, note: string];
@@ -151,11 +177,21 @@ interface BenchContext {
   /** Runs `fn` and returns its result with the CPU µs the decider (or the no-op server) used meanwhile. */
   cpuOf<T>(server: "decider" | "noop", fn: () => Promise<T>): Promise<{ value: T; cpuMicros: number }>;
   /** Runs `fn` while the decider (or the no-op server) watches its own stalls (event-loop delay, GC pauses). */
-  watched<T>(server: "decider" | "noop", fn: () => Promise<T>): Promise<{ value: T; stalls: ProcessStalls }>;
+  watched<T>(
+    server: "decider" | "noop" | "canary" | ChildProcess,
+    fn: () => Promise<T>,
+  ): Promise<{ value: T; stalls: ProcessStalls }>;
+  /** Runs `fn` while the decider records a sampling heap profile into `file`. */
+  heapSampled<T>(file: string, fn: () => Promise<T>): Promise<T>;
   /** Runs `fn` while the decider records a CPU profile named after `name` (with --cpu-prof). */
   profiled<T>(name: string, fn: () => Promise<T>): Promise<T>;
   /** Starts one more decider child over the same view with `env` added (the telemetry section). */
-  spawnDecider(env: Readonly<Record<string, string>>): Promise<{ address: string; cpuMicros(): Promise<number> }>;
+  spawnDecider(
+    env: Readonly<Record<string, string>>,
+    nodeOptions?: readonly string[],
+  ): Promise<{ address: string; process: ChildProcess; cpuMicros(): Promise<number> }>;
+  /** Starts one more no-op server with these V8 flags (the tail section). */
+  spawnNoop(nodeOptions: readonly string[]): Promise<{ address: string; process: ChildProcess }>;
 }
 
 /** A part of the bench: its figures (flat in the JSON), its rows, its details. */
@@ -170,6 +206,8 @@ interface Section {
 }
 
 const ms = (us: number) => Number((us / 1000).toFixed(3));
+const describeHost = (h: HostLoad) => `load ${h.load_1m}, CPUs busy ${h.busy_pct}%`;
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? 0;
 const fmt = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 2 });
 
 /** Merges the workers' results: calls/s over the window, and latency percentiles from one HDR histogram. */
@@ -275,6 +313,77 @@ function requestFrames(ctx: BenchContext, count: number): Buffer[] {
   });
 }
 
+/**
+ * One open-loop run at `rate` against a server (the decider's Authorize or the no-op), with what
+ * the server watched of itself meanwhile (event-loop delay, GC pauses, allocations, CPU), what the
+ * generator's threads did, and how busy the host was.
+ */
+async function openLoop(
+  ctx: BenchContext,
+  o: {
+    server: "decider" | "noop" | ChildProcess;
+    address: string;
+    path: string;
+    generator: "node" | "h2load";
+    rate: number;
+    frames: readonly Uint8Array[];
+  },
+) {
+  const run: LoadRun = {
+    frames: o.frames,
+    warmupSeconds: num("warmup"),
+    seconds: num("seconds"),
+    connections: num("connections"),
+    address: o.address,
+    path: o.path,
+    mode: { kind: "open", rate: o.rate },
+  };
+  const host = watchHost();
+  const watched = await ctx.watched("canary", () =>
+    ctx.watched(o.server, async () =>
+      o.generator === "node" ? runLoad(run, num("clients")) : [await runH2load(run, num("h2load-connections"))],
+    ),
+  );
+  const { value, stalls } = watched.value;
+  const canary = watched.stalls;
+  const summary = summarize(value);
+  // The server watched itself over the whole run, warm-up included: per call of the whole run.
+  const calls = Math.max(
+    1,
+    value.reduce((a, r) => a + r.completedAll, 0),
+  );
+  return {
+    ...summary,
+    host: host.stop(),
+    server_allocated_bytes_per_call: Math.round(stalls.allocated_bytes / calls),
+    server_cpu_us_per_call: Number(((stalls.process_cpu_ms * 1000) / calls).toFixed(1)),
+    server_main_thread_cpu_us_per_call: Number(((stalls.thread_cpu_ms * 1000) / calls).toFixed(1)),
+    stalls: {
+      server: stalls,
+      generator: value.map((r) => r.stalls),
+      // An idle process's own loop delay meanwhile: how long a runnable thread waited for a CPU.
+      canary: { loop_delay_p99_ms: canary.loop_delay_p99_ms, loop_delay_max_ms: canary.loop_delay_max_ms },
+    },
+    ...(value[0]?.pacing === undefined ? {} : { pacing: value[0].pacing }),
+  };
+}
+type OpenRun = Awaited<ReturnType<typeof openLoop>>;
+/** The open-loop rate the authorize section used (the tail section's default). */
+let authorizeOpenRate: number | undefined;
+
+/**
+ * One open-loop run on one line: its tail next to what stalled the server, what it cost per call
+ * (the figures the shared host sways least) and how busy the host was.
+ */
+function describeRun(name: string, x: OpenRun): string {
+  const generatorLoop = Math.max(...x.stalls.generator.map((g) => g.loop_delay_max_ms));
+  const pacing =
+    x.pacing === undefined
+      ? ""
+      : `, sent p50 ${x.pacing.send_lag_p50_ms} / p99 ${x.pacing.send_lag_p99_ms} ms after due`;
+  return `${name} p50 ${x.p50_ms} / p99 ${x.p99_ms} ms (idle canary loop p99 ${x.stalls.canary.loop_delay_p99_ms} / max ${x.stalls.canary.loop_delay_max_ms} ms; server loop max ${x.stalls.server.loop_delay_max_ms} ms, GC ${x.stalls.server.gc_count} × max ${x.stalls.server.gc_max_ms} ms, ${x.server_cpu_us_per_call} µs CPU and ${fmt(x.server_allocated_bytes_per_call)} B allocated per call; generator loop max ${generatorLoop} ms${pacing}; host ${describeHost(x.host)})`;
+}
+
 /** Authorize vs the no-op service: closed loop at saturation (alternating), then open loop at half of it. */
 const authorizeSection: Section = {
   name: "authorize",
@@ -308,6 +417,7 @@ const authorizeSection: Section = {
     const closed = { kind: "closed", concurrency: num("concurrency") } as const;
     const rounds: { authorize: ReturnType<typeof withServerCpu>; noop: ReturnType<typeof withServerCpu> }[] = [];
     for (let r = 0; r < num("rounds"); r++) {
+      const host = watchHost();
       const noopRun = await ctx.cpuOf("noop", () =>
         runLoad({ ...base, address: ctx.noop, path: NOOP_PATH, mode: closed }, clients),
       );
@@ -319,7 +429,7 @@ const authorizeSection: Section = {
       );
       const authorize = withServerCpu(authorizeRun.value, authorizeRun.cpuMicros);
       console.log(
-        `  round ${r + 1}: authorize ${fmt(authorize.rps)}/s (${authorize.server_cpu_us_per_call} µs server CPU per call), no-op ${fmt(noop.rps)}/s (${noop.server_cpu_us_per_call} µs)`,
+        `  round ${r + 1}: authorize ${fmt(authorize.rps)}/s (${authorize.server_cpu_us_per_call} µs server CPU per call), no-op ${fmt(noop.rps)}/s (${noop.server_cpu_us_per_call} µs); host ${describeHost(host.stop())}`,
       );
       rounds.push({ authorize, noop });
     }
@@ -328,58 +438,57 @@ const authorizeSection: Section = {
     const saturation = best("authorize");
     const noopSaturation = best("noop");
     const rate = flags.rate === undefined ? Math.round(saturation.rps / 2) : num("rate");
-    const open = { kind: "open", rate } as const;
+    authorizeOpenRate = rate;
     // Open loop, decider and no-op alternately for --open-rounds; each round with what stalled the
     // server and the generator's threads meanwhile (event-loop delay, GC pauses), to tell apart
     // the decider's share of the tail from the generator's and the host's.
-    const openRounds: {
-      authorize: ReturnType<typeof summarize> & { stalls: OpenStalls };
-      noop: ReturnType<typeof summarize> & { stalls: OpenStalls };
-    }[] = [];
-    const openRun = async (server: "decider" | "noop", generator: "node" | "h2load" = "node") => {
-      const run: LoadRun = {
-        ...base,
+    const openRun = (server: "decider" | "noop", generator: "node" | "h2load" = "node") =>
+      openLoop(ctx, {
+        server,
         address: server === "decider" ? ctx.decider : ctx.noop,
         path: server === "decider" ? AUTHORIZE_PATH : NOOP_PATH,
-        mode: open,
-      };
-      const { value, stalls } = await ctx.watched(server, async () =>
-        generator === "node" ? runLoad(run, clients) : [await runH2load(run)],
-      );
-      return {
-        ...summarize(value),
-        stalls: { server: stalls, generator: value.map((r) => r.stalls) },
-        ...(value[0]?.pacing === undefined ? {} : { pacing: value[0].pacing }),
-      };
-    };
+        generator,
+        rate,
+        frames,
+      });
     const generators = new Set((flags["open-generator"] ?? "node").split(","));
     const withH2load = generators.has("h2load") && h2loadAvailable();
-    if (!generators.has("node")) throw new Error("--open-generator: node is always run (h2load may be added)");
+    const withNode = generators.has("node") || !withH2load;
     if (generators.has("h2load") && !withH2load) {
       console.log(
         "  h2load is not installed (Debian: apt-get install nghttp2-client): the open loop runs with the node:http2 generator only",
       );
     }
-    type OpenRun = Awaited<ReturnType<typeof openRun>>;
+    const h2loadConnections = num("h2load-connections");
+    const h2loadLabel = `h2load (one request, ${h2loadConnections} connection${h2loadConnections === 1 ? "" : "s"})`;
+    // One line per server and round: what the tail was next to what stalled the server, what it
+    // cost per call (the figures the shared host sways least) and how busy the host was.
+    const line = describeRun;
     const h2loadRounds: { authorize: OpenRun; noop: OpenRun }[] = [];
+    const nodeRounds: { authorize: OpenRun; noop: OpenRun }[] = [];
     for (let r = 0; r < num("open-rounds"); r++) {
       if (withH2load) {
         const authorize = await openRun("decider", "h2load");
         const noop = await openRun("noop", "h2load");
-        console.log(
-          `  open round ${r + 1} at ${fmt(rate)}/s, h2load (one request, one connection): authorize p50 ${authorize.p50_ms} / p99 ${authorize.p99_ms} ms (server loop max ${authorize.stalls.server.loop_delay_max_ms} ms, GC max ${authorize.stalls.server.gc_max_ms} ms; sent p50 ${authorize.pacing?.send_lag_p50_ms} / p99 ${authorize.pacing?.send_lag_p99_ms} ms after due); no-op p50 ${noop.p50_ms} / p99 ${noop.p99_ms} ms`,
-        );
+        console.log(`  open round ${r + 1} at ${fmt(rate)}/s, ${h2loadLabel}: ${line("authorize", authorize)}`);
+        console.log(`    ${line("no-op", noop)}`);
         h2loadRounds.push({ authorize, noop });
       }
-      const authorize = await openRun("decider");
-      const noop = await openRun("noop");
-      const worst = (x: { stalls: OpenStalls }) =>
-        `server loop max ${x.stalls.server.loop_delay_max_ms} ms, GC max ${x.stalls.server.gc_max_ms} ms; generator loop max ${Math.max(...x.stalls.generator.map((g) => g.loop_delay_max_ms))} ms`;
-      console.log(
-        `  open round ${r + 1} at ${fmt(rate)}/s: authorize p50 ${authorize.p50_ms} / p99 ${authorize.p99_ms} ms (${worst(authorize)}); no-op p50 ${noop.p50_ms} / p99 ${noop.p99_ms} ms (${worst(noop)})`,
-      );
-      openRounds.push({ authorize, noop });
+      if (withNode) {
+        const authorize = await openRun("decider");
+        const noop = await openRun("noop");
+        console.log(`  open round ${r + 1} at ${fmt(rate)}/s, node:http2: ${line("authorize", authorize)}`);
+        console.log(`    ${line("no-op", noop)}`);
+        nodeRounds.push({ authorize, noop });
+      }
     }
+    if (flags["heap-prof"]) {
+      // One more open-loop run (not counted) with the decider's sampling heap profiler on.
+      const file = join(resultsDir, "profiles", "decider-authorize-open.heapprofile");
+      await ctx.heapSampled(file, () => openRun("decider", withNode ? "node" : "h2load"));
+    }
+    // The headline open-loop figures come from the node:http2 generator's rounds when it ran.
+    const openRounds = withNode ? nodeRounds : h2loadRounds;
     // The round with the median Authorize p99 (and its no-op round beside it).
     const medianRound = [...openRounds].sort((a, b) => a.authorize.p99_ms - b.authorize.p99_ms)[
       Math.floor((openRounds.length - 1) / 2)
@@ -420,6 +529,10 @@ const authorizeSection: Section = {
         authorize_p99_ms: authorizeOpen.p99_ms,
         noop_p50_ms: noopOpen.p50_ms,
         noop_p99_ms: noopOpen.p99_ms,
+        authorize_allocated_bytes_per_call: median(openRounds.map((r) => r.authorize.server_allocated_bytes_per_call)),
+        noop_allocated_bytes_per_call: median(openRounds.map((r) => r.noop.server_allocated_bytes_per_call)),
+        authorize_open_server_cpu_us: median(openRounds.map((r) => r.authorize.server_cpu_us_per_call)),
+        noop_open_server_cpu_us: median(openRounds.map((r) => r.noop.server_cpu_us_per_call)),
         authorize_saturation_p50_ms: saturation.p50_ms,
         authorize_saturation_p99_ms: saturation.p99_ms,
         authorize_server_cpu_us: saturation.server_cpu_us_per_call,
@@ -453,7 +566,7 @@ const authorizeSection: Section = {
         [
           `Authorize p50 at ${fmt(rate)}/s offered`,
           `${authorizeOpen.p50_ms} ms`,
-          `open loop, from each call's scheduled start; completed ${fmt(authorizeOpen.rps)}/s, ${authorizeOpen.errors} failed`,
+          `open loop (${withNode ? "node:http2" : h2loadLabel}), from each call's scheduled start; completed ${fmt(authorizeOpen.rps)}/s, ${authorizeOpen.errors} failed`,
         ],
         [
           `Authorize p99 at ${fmt(rate)}/s offered`,
@@ -461,17 +574,22 @@ const authorizeSection: Section = {
           `median of ${openRounds.length} rounds (${p99Range("authorize")} ms); p99.9 ${authorizeOpen.p999_ms} ms, max ${authorizeOpen.max_ms} ms; target p99 ≤ 2 ms`,
         ],
         [
+          "server: bytes allocated, CPU per call (open loop)",
+          `${fmt(median(openRounds.map((r) => r.authorize.server_allocated_bytes_per_call)))} B, ${median(openRounds.map((r) => r.authorize.server_cpu_us_per_call))} µs / no-op ${fmt(median(openRounds.map((r) => r.noop.server_allocated_bytes_per_call)))} B, ${median(openRounds.map((r) => r.noop.server_cpu_us_per_call))} µs`,
+          "Authorize / no-op; medians over the rounds; the server process's heap allocations (v8.GCProfiler) and CPU (all threads) over its calls in the window",
+        ],
+        [
           `no-op p50 / p99 at ${fmt(rate)}/s offered`,
           `${noopOpen.p50_ms} / ${noopOpen.p99_ms} ms`,
           `the same round's; p99 ${p99Range("noop")} ms over the rounds; completed ${fmt(noopOpen.rps)}/s, ${noopOpen.errors} failed`,
         ],
-        ...(h2loadMedian === undefined
+        ...(h2loadMedian === undefined || !withNode
           ? []
           : ([
               [
                 `with h2load: Authorize p50 / p99`,
                 `${h2loadMedian.authorize.p50_ms} / ${h2loadMedian.authorize.p99_ms} ms`,
-                `one request body over one connection, ${fmt(rate)}/s, sent in ~10 ms bursts (counted: sent p50 ${h2loadMedian.authorize.pacing?.send_lag_p50_ms} ms after due); median of ${h2loadRounds.length} rounds (p99 ${p99Range("authorize", h2loadRounds)} ms)`,
+                `${h2loadLabel}, ${fmt(rate)}/s, sent in ~10 ms bursts (counted: sent p50 ${h2loadMedian.authorize.pacing?.send_lag_p50_ms} ms after due); median of ${h2loadRounds.length} rounds (p99 ${p99Range("authorize", h2loadRounds)} ms)`,
               ],
               [
                 `with h2load: no-op p50 / p99`,
@@ -925,9 +1043,129 @@ const telemetrySection: Section = {
   },
 };
 
+/** What a tail variant changes, for both servers alike. */
+interface TailVariant {
+  readonly name: string;
+  /** V8 flags of the decider and the no-op server. */
+  readonly nodeOptions: readonly string[];
+  /** Run pinned (`taskset -a`): the servers on CPU 1, this process (the generator) on CPU 0. */
+  readonly pinned: boolean;
+}
+function tailVariant(name: string): TailVariant {
+  if (name === "default") return { name, nodeOptions: [], pinned: false };
+  if (name === "pinned") return { name, nodeOptions: [], pinned: true };
+  if (name === "single-threaded-gc") return { name, nodeOptions: ["--single-threaded-gc"], pinned: false };
+  const semi = /^semi-space-(\d+)$/.exec(name);
+  if (semi !== null) return { name, nodeOptions: [`--max-semi-space-size=${semi[1]}`], pinned: false };
+  throw new Error(`--tail-variants: unknown variant ${name} (default, pinned, single-threaded-gc, semi-space-<MiB>)`);
+}
+
+/**
+ * Where the open loop's tail comes from: variants of how the servers run (V8 flags, CPU pinning),
+ * each with a fresh decider AND a fresh no-op server started alike (like for like), open loop at
+ * the authorize section's rate (or `--rate`), interleaved round by round (the order rotates), each
+ * run with its server's stalls, allocations and CPU per call and the host's load. The `pinned`
+ * variant reuses the `default` variant's processes and only changes their CPU affinity (and this
+ * process's) for its runs. Not in the default `--only`: run it with `--only=authorize,tail`.
+ */
+const tailSection: Section = {
+  name: "tail",
+  async run(ctx) {
+    if (pin !== undefined)
+      throw new Error("--only=tail: --pin pins every run; use the tail section's pinned variant instead");
+    const rate = flags.rate === undefined ? authorizeOpenRate : num("rate");
+    if (rate === undefined) throw new Error("--only=tail needs the authorize section or --rate");
+    const variants = (flags["tail-variants"] ?? "").split(",").map(tailVariant);
+    const generator = (flags["tail-generator"] ?? "h2load") === "node" || !h2loadAvailable() ? "node" : "h2load";
+    const frames = requestFrames(ctx, 4096);
+    const cpus = `0-${hostCpus().length - 1}`;
+    type Servers = Awaited<ReturnType<typeof start>>;
+    const start = async (v: TailVariant) => ({
+      decider: await ctx.spawnDecider({}, ["--expose-gc", ...v.nodeOptions]),
+      noop: await ctx.spawnNoop(v.nodeOptions),
+    });
+    const servers = new Map<string, Servers>();
+    for (const v of variants) {
+      const existing = v.pinned ? servers.get("default") : undefined;
+      const started = existing ?? (await start(v));
+      servers.set(v.pinned ? "pinned" : v.name, started);
+      if (v.pinned && existing === undefined) servers.set("default", started);
+      // Every principal of the mix compiled into the fresh L1 and the code optimized: one
+      // untimed closed-loop run per server.
+      if (existing === undefined) {
+        const warm = { frames, warmupSeconds: 0, seconds: 3, connections: num("connections") };
+        const closed = { kind: "closed", concurrency: num("concurrency") } as const;
+        await runLoad({ ...warm, address: started.decider.address, path: AUTHORIZE_PATH, mode: closed }, 1);
+        await runLoad({ ...warm, address: started.noop.address, path: NOOP_PATH, mode: closed }, 1);
+      }
+    }
+    const setAffinity = (s: Servers, serverCpus: string, generatorCpus: string) => {
+      pinProcess(s.decider.process.pid, serverCpus);
+      pinProcess(s.noop.process.pid, serverCpus);
+      pinProcess(process.pid, generatorCpus);
+    };
+    const runs = new Map<string, { authorize: OpenRun; noop: OpenRun }[]>(variants.map((v) => [v.name, []]));
+    console.log(
+      `  ${variants.length} variants at ${fmt(rate)}/s, ${generator === "h2load" ? `h2load (${num("h2load-connections")} connection(s))` : "node:http2"}, ${num("tail-rounds")} rounds`,
+    );
+    for (let r = 0; r < num("tail-rounds"); r++) {
+      const order = variants.map((_, i) => variants[(i + r) % variants.length] as TailVariant);
+      for (const v of order) {
+        const s = servers.get(v.name) as Servers;
+        if (v.pinned) setAffinity(s, "1", "0");
+        try {
+          const one = (server: ChildProcess, address: string, path: string) =>
+            openLoop(ctx, { server, address, path, generator, rate, frames });
+          const authorize = await one(s.decider.process, s.decider.address, AUTHORIZE_PATH);
+          const noop = await one(s.noop.process, s.noop.address, NOOP_PATH);
+          runs.get(v.name)?.push({ authorize, noop });
+          console.log(`  round ${r + 1}, ${v.name}: ${describeRun("authorize", authorize)}`);
+          console.log(`    ${describeRun("no-op", noop)}`);
+        } finally {
+          if (v.pinned) setAffinity(s, cpus, cpus);
+        }
+      }
+    }
+    const figures: Record<string, number> = {};
+    const rows: Row[] = [];
+    const range = (xs: number[]) => `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}`;
+    for (const v of variants) {
+      const list = runs.get(v.name) ?? [];
+      const of = (k: "authorize" | "noop", f: (x: OpenRun) => number) => list.map((x) => f(x[k]));
+      const key = v.name.replaceAll("-", "_");
+      figures[`tail_${key}_authorize_p99_ms`] = median(of("authorize", (x) => x.p99_ms));
+      figures[`tail_${key}_noop_p99_ms`] = median(of("noop", (x) => x.p99_ms));
+      figures[`tail_${key}_authorize_gc_max_ms`] = median(of("authorize", (x) => x.stalls.server.gc_max_ms));
+      figures[`tail_${key}_noop_gc_max_ms`] = median(of("noop", (x) => x.stalls.server.gc_max_ms));
+      figures[`tail_${key}_canary_loop_max_ms`] = median(of("authorize", (x) => x.stalls.canary.loop_delay_max_ms));
+      rows.push([
+        `tail, ${v.name}: Authorize / no-op p99`,
+        `${figures[`tail_${key}_authorize_p99_ms`]} / ${figures[`tail_${key}_noop_p99_ms`]} ms`,
+        `medians of ${list.length} rounds (Authorize ${range(of("authorize", (x) => x.p99_ms))}, no-op ${range(of("noop", (x) => x.p99_ms))} ms); server GC max ${range(of("authorize", (x) => x.stalls.server.gc_max_ms))} / ${range(of("noop", (x) => x.stalls.server.gc_max_ms))} ms, loop max ${range(of("authorize", (x) => x.stalls.server.loop_delay_max_ms))} / ${range(of("noop", (x) => x.stalls.server.loop_delay_max_ms))} ms; idle canary loop max ${range([...of("authorize", (x) => x.stalls.canary.loop_delay_max_ms), ...of("noop", (x) => x.stalls.canary.loop_delay_max_ms)])} ms; host load ${range(of("authorize", (x) => x.host.load_1m))}`,
+      ]);
+    }
+    return {
+      figures,
+      rows,
+      detail: {
+        offered_rps: rate,
+        generator: generator === "h2load" ? `h2load, ${num("h2load-connections")} connection(s)` : "node:http2",
+        variants: variants.map((v) => ({
+          ...v,
+          pinning: v.pinned
+            ? "taskset -a: decider and no-op server on CPU 1, the bench process (control plane, generator) on CPU 0, for this variant's runs only"
+            : "none",
+        })),
+        runs: Object.fromEntries(runs),
+      },
+    };
+  },
+};
+
 const sections: readonly Section[] = [
   cacheSection,
   authorizeSection,
+  tailSection,
   batchSection,
   batchPrincipalSection,
   stsSection,
@@ -1045,10 +1283,11 @@ async function main(): Promise<void> {
     await applier.ready;
     const profileDir = join(resultsDir, "profiles");
     if (flags["cpu-prof"]) mkdirSync(profileDir, { recursive: true });
-    const deciderOptions = (flags["decider-node-options"] ?? "").split(" ").filter((o) => o !== "");
+    const deciderOptions = [...serverOptions, ...split(flags["decider-node-options"])];
     const deciderChild = child("region-child.ts", ["decider"], regionEnv, ["--expose-gc", ...deciderOptions]);
     cleanups.push(stop(deciderChild.process));
     const deciderPort = await deciderChild.ready;
+    if (pin !== undefined) pinProcess(deciderChild.process.pid, pin.server);
     const decider = `127.0.0.1:${deciderPort}`;
     const authorizer = new AuthorizerServiceClient(decider, credentials.createInsecure());
     cleanups.push(async () => authorizer.close());
@@ -1101,9 +1340,20 @@ async function main(): Promise<void> {
       evaluatedAt: { accountId: accounts[0]?.accountId ?? "", revision: 1000 },
       correlationId: "c1234",
     }).finish().length;
-    const noop = child("noop-server.ts", [String(noopSize), NOOP_PATH], process.env);
+    const noop = child("noop-server.ts", [String(noopSize), NOOP_PATH], process.env, serverOptions);
     cleanups.push(async () => noop.process.kill("SIGTERM"));
     const noopPort = await noop.ready;
+    const canary = child("canary.ts", [], process.env);
+    cleanups.push(async () => canary.process.kill("SIGTERM"));
+    await canary.ready;
+    if (pin !== undefined) {
+      pinProcess(noop.process.pid, pin.server);
+      // This process last: the children above were started before, with the host's affinity.
+      pinProcess(process.pid, pin.generator);
+      console.log(
+        `  pinned (taskset -a): decider and no-op server on CPU ${pin.server}; this process (control plane, load generator, h2load) on CPU ${pin.generator}; the applier and the infrastructure unpinned`,
+      );
+    }
 
     const fromDecider = <T extends FromRegionChild["type"]>(type: T, message: ToRegionChild) =>
       new Promise<Extract<FromRegionChild, { type: T }>>((res) => {
@@ -1144,7 +1394,14 @@ async function main(): Promise<void> {
         }
       },
       async watched(server, fn) {
-        const p = server === "decider" ? deciderChild.process : noop.process;
+        const p =
+          server === "decider"
+            ? deciderChild.process
+            : server === "noop"
+              ? noop.process
+              : server === "canary"
+                ? canary.process
+                : server;
         const ask = <T>(type: string, reply: string) =>
           new Promise<T>((res) => {
             const onMessage = (m: { type: string }) => {
@@ -1167,11 +1424,29 @@ async function main(): Promise<void> {
         return { value, cpuMicros: (await cpuNow(p)) - before };
       },
       deciderHeap: async () => (await fromDecider("heap", { type: "heap" })).heapUsed,
-      async spawnDecider(env) {
-        const extra = child("region-child.ts", ["decider"], { ...regionEnv, ...env }, deciderOptions);
+      async spawnDecider(env, nodeOptions = deciderOptions) {
+        const extra = child("region-child.ts", ["decider"], { ...regionEnv, ...env }, [...nodeOptions]);
         cleanups.push(stop(extra.process));
         const port = await extra.ready;
-        return { address: `127.0.0.1:${port}`, cpuMicros: () => cpuNow(extra.process) };
+        if (pin !== undefined) pinProcess(extra.process.pid, pin.server);
+        return { address: `127.0.0.1:${port}`, process: extra.process, cpuMicros: () => cpuNow(extra.process) };
+      },
+      async spawnNoop(nodeOptions) {
+        const extra = child("noop-server.ts", [String(noopSize), NOOP_PATH], process.env, [...nodeOptions]);
+        cleanups.push(async () => extra.process.kill("SIGTERM"));
+        const port = await extra.ready;
+        if (pin !== undefined) pinProcess(extra.process.pid, pin.server);
+        return { address: `127.0.0.1:${port}`, process: extra.process };
+      },
+      async heapSampled(file, fn) {
+        mkdirSync(profileDir, { recursive: true });
+        await fromDecider("heap-sampling-started", { type: "heap-sampling-start" });
+        try {
+          return await fn();
+        } finally {
+          await fromDecider("heap-sampling-written", { type: "heap-sampling-stop", file });
+          console.log(`  wrote ${file}`);
+        }
       },
       async profiled(name, fn) {
         if (!flags["cpu-prof"]) return fn();
@@ -1215,7 +1490,12 @@ async function main(): Promise<void> {
     const result = {
       ...figures,
       decider_node_options: flags["decider-node-options"],
-      load_generator: `requests framed ahead of time, sent over node:http2 from ${num("clients")} worker thread(s) of the bench process (${num("connections")} connections each)${only.has("authorize") && (flags["open-generator"] ?? "").includes("h2load") && h2loadAvailable() ? "; the open loop also with h2load (one request body, one connection: the with-h2load rows)" : ""}`,
+      server_node_options: flags["server-node-options"],
+      pinning:
+        pin === undefined
+          ? "none"
+          : `taskset -a: decider and no-op server on CPU ${pin.server}; the bench process (control plane, load-generator threads, h2load) on CPU ${pin.generator}; the applier and the infrastructure unpinned`,
+      load_generator: `requests framed ahead of time, sent over node:http2 from ${num("clients")} worker thread(s) of the bench process (${num("connections")} connections each)${only.has("authorize") && (flags["open-generator"] ?? "").includes("h2load") && h2loadAvailable() ? `; the open loop ${(flags["open-generator"] ?? "").includes("node") ? "also " : "only "}with h2load (one request body, ${num("h2load-connections")} connection(s))` : ""}`,
       started_at: started.toISOString(),
       node: process.version,
       dataset: {

@@ -63,6 +63,12 @@ export interface FaultStack {
   readonly regionSettings: Record<string, Record<string, string>>;
   readonly proxy?: { readonly region: string; readonly proxy: TcpProxy };
   readonly ports: string;
+  /**
+   * What the run names for itself on a shared Postgres and Kafka (its schema; its topic and the
+   * control plane's consumer group when the broker is reused), to remove when it ends. A broker
+   * of its own goes with its state directory; names given in the environment are the caller's.
+   */
+  readonly leftovers: { readonly schemas: string[]; readonly topics: string[]; readonly groups: string[] };
 }
 
 /**
@@ -103,6 +109,15 @@ export async function prepareFaultStack(
     GATEHOUSE_PG_SCHEMA: env.GATEHOUSE_PG_SCHEMA ?? `loadtest_faults_${runId}`,
     GATEHOUSE_CHANGES_TOPIC: env.GATEHOUSE_CHANGES_TOPIC ?? `loadtest-faults-${runId}`,
   };
+  const schema = out.GATEHOUSE_PG_SCHEMA as string;
+  const leftovers = {
+    schemas: env.GATEHOUSE_PG_SCHEMA === undefined ? [schema] : [],
+    topics: env.GATEHOUSE_CHANGES_TOPIC === undefined && !ownKafka ? [out.GATEHOUSE_CHANGES_TOPIC as string] : [],
+    groups:
+      env.GATEHOUSE_PG_SCHEMA === undefined && !ownKafka && env.GATEHOUSE_CP_REGION_AUDIT_GROUP === undefined
+        ? [`gatehouse-control-plane-${schema}`]
+        : [],
+  };
   const regionSettings: Record<string, Record<string, string>> = {};
   let proxy: FaultStack["proxy"];
   if (ownKafka) {
@@ -123,5 +138,6 @@ export async function prepareFaultStack(
     regionSettings,
     ...(proxy === undefined ? {} : { proxy }),
     ports: `${base}-${next - 1}`,
+    leftovers,
   };
 }

@@ -5,28 +5,24 @@
 // no lost update and no divergent decision, and the JSON must carry the fields the report reads.
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, expect, test } from "vitest";
+import { endScenarioRun } from "./scenario-run.int-helper.ts";
 
 const root = resolve(import.meta.dirname, "../../..");
 const work = mkdtempSync(join(tmpdir(), "gatehouse-faults-"));
 const suffix = randomBytes(5).toString("hex");
 const pgUrl = process.env.GATEHOUSE_PG_TEST_URL ?? process.env.GATEHOUSE_TEST_PG_URL ?? "";
 const brokers = (process.env.GATEHOUSE_KAFKA_BROKERS ?? process.env.GATEHOUSE_TEST_KAFKA_BROKERS ?? "").split(",");
+// The run's own names on the shared Postgres and Kafka, removed after it (passed or not).
+const schema = `faults_${suffix}`;
+const topic = `faults-${suffix}`;
 
 let child: ChildProcess | undefined;
 
-afterAll(async () => {
-  // A run cut short (the test's timeout): SIGINT to its process group stops the stack it started.
-  if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((ok) => child?.once("exit", ok));
-    process.kill(-child.pid, "SIGINT");
-    await exited;
-  }
-  rmSync(work, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => endScenarioRun(child, { work, postgresUrl: pgUrl, brokers, schema, topic }), 60_000);
 
 test("kill -9 an applier and flush a region's Redis under writes: every region converges, nothing lost", async () => {
   expect(pgUrl, "GATEHOUSE_PG_TEST_URL from the testkit").not.toBe("");
@@ -70,8 +66,8 @@ test("kill -9 an applier and flush a region's Redis under writes: every region c
         // The run's broker, reused: these two drills stop no broker.
         GATEHOUSE_KAFKA_PORT: brokers[0]?.split(":").at(-1) ?? "9092",
         GATEHOUSE_PG_URL: pgUrl,
-        GATEHOUSE_PG_SCHEMA: `faults_${suffix}`,
-        GATEHOUSE_CHANGES_TOPIC: `faults-${suffix}`,
+        GATEHOUSE_PG_SCHEMA: schema,
+        GATEHOUSE_CHANGES_TOPIC: topic,
         GATEHOUSE_CHANGES_PARTITIONS: "3",
         GATEHOUSE_LOG_LEVEL: "warn",
       },

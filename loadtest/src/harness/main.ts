@@ -8,6 +8,7 @@ import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Gatehouse } from "@gatehouse/sdk";
 import { withRegionCount } from "@gatehouse/stack";
+import { removeRunLeftovers } from "@gatehouse/testkit";
 import { startSampler, verifyObservations } from "./correctness.ts";
 import { clientFor, loadDataset } from "./dataset.ts";
 import { prepareFaultStack } from "./fault-stack.ts";
@@ -243,6 +244,12 @@ async function main(): Promise<number> {
     if (faultStack !== undefined) {
       if (succeeded && !faults.keepState) rmSync(faultStack.stateDir, { recursive: true, force: true });
       else log(`loadtest: the faults stack's logs and data are kept in ${faultStack.stateDir}`);
+      // Its schema (and topic on a reused broker) on the shared servers, passed or failed.
+      if (!faults.keepState && system.data !== undefined) {
+        await removeRunLeftovers({ ...system.data, ...faultStack.leftovers }).catch((e: unknown) =>
+          log(`loadtest: could not remove the faults stack's schema or topic: ${String(e)}`),
+        );
+      }
     }
   };
   process.once("SIGINT", () => void stop().then(() => process.exit(130)));

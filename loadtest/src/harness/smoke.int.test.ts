@@ -2,19 +2,23 @@
 // and Kafka, its own schema, topic, Redis servers and ports), a small dataset, every phase; the
 // run must exit 0 with no lost update and no decision diverging from the pure engine, and its
 // JSON must carry the figures it promises.
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, expect, test } from "vitest";
+import { endScenarioRun } from "./scenario-run.int-helper.ts";
 
 const root = resolve(import.meta.dirname, "../../..");
 const work = mkdtempSync(join(tmpdir(), "gatehouse-loadtest-"));
 const suffix = randomBytes(5).toString("hex");
 const pgUrl = process.env.GATEHOUSE_PG_TEST_URL ?? process.env.GATEHOUSE_TEST_PG_URL ?? "";
 const brokers = (process.env.GATEHOUSE_KAFKA_BROKERS ?? process.env.GATEHOUSE_TEST_KAFKA_BROKERS ?? "").split(",");
+// The run's own names on the shared Postgres and Kafka, removed after it (passed or not).
+const schema = `loadtest_${suffix}`;
+const topic = `loadtest-${suffix}`;
 
 const portFree = (port: number): Promise<boolean> =>
   new Promise((ok) => {
@@ -33,7 +37,9 @@ async function pickPorts(): Promise<number> {
   throw new Error("no 10 free consecutive ports in 58000-58999");
 }
 
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+let child: ChildProcess | undefined;
+
+afterAll(() => endScenarioRun(child, { work, postgresUrl: pgUrl, brokers, schema, topic }), 60_000);
 
 test("the smoke scenario runs the whole system and finds no lost update and no divergent decision", async () => {
   expect(pgUrl, "GATEHOUSE_PG_TEST_URL from the testkit").not.toBe("");
@@ -41,7 +47,7 @@ test("the smoke scenario runs the whole system and finds no lost update and no d
   const pg = new URL(pgUrl);
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("GATEHOUSE_")));
   const json = join(work, "smoke.json");
-  const child = spawn(
+  child = spawn(
     "nice",
     ["-n", "10", "bash", join(root, "gw"), "run", "loadtest", "--", "--scenario", "smoke", "--json", json],
     {
@@ -58,22 +64,24 @@ test("the smoke scenario runs the whole system and finds no lost update and no d
         GATEHOUSE_STACK_REGION_BASE_PORT: String(base + 1),
         GATEHOUSE_REDIS_BASE_PORT: String(base + 7),
         GATEHOUSE_PG_URL: pgUrl,
-        GATEHOUSE_PG_SCHEMA: `loadtest_${suffix}`,
-        GATEHOUSE_CHANGES_TOPIC: `loadtest-${suffix}`,
+        GATEHOUSE_PG_SCHEMA: schema,
+        GATEHOUSE_CHANGES_TOPIC: topic,
         GATEHOUSE_CHANGES_PARTITIONS: "3",
         GATEHOUSE_LOG_LEVEL: "warn",
       },
       stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
     },
   );
+  const run = child;
   let output = "";
-  child.stdout.on("data", (b: Buffer) => {
+  run.stdout?.on("data", (b: Buffer) => {
     output += b.toString();
   });
-  child.stderr.on("data", (b: Buffer) => {
+  run.stderr?.on("data", (b: Buffer) => {
     output += b.toString();
   });
-  const code = await new Promise<number | null>((ok) => child.once("exit", ok));
+  const code = await new Promise<number | null>((ok) => run.once("exit", ok));
   expect(code, output).toBe(0);
   const summary = JSON.parse(readFileSync(json, "utf8"));
   expect(summary.lost_updates).toBe(0);

@@ -35,6 +35,8 @@ export interface SystemUnderTest extends SystemEndpoints {
   /** The processes the harness started (a restarted one replaces its predecessor). */
   readonly services: RunningService[];
   readonly config: StackConfig;
+  /** Where a stack the harness started keeps its data (absent when it attached). */
+  readonly data?: { readonly postgresUrl: string; readonly brokers: readonly string[] };
   stop(): Promise<void>;
 }
 
@@ -103,6 +105,10 @@ export async function openSystem(
     attached: false,
     services,
     config,
+    data: {
+      postgresUrl: settings.GATEHOUSE_PG_URL ?? "",
+      brokers: (settings.GATEHOUSE_KAFKA_BROKERS ?? "").split(",").filter((b) => b !== ""),
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -3,7 +3,7 @@
 // policies, users in one or two groups (tags; some with inline policies, some bounded) and a role.
 // And the Authorize requests the bench sends about it.
 import { createSigningInterceptor } from "@gatehouse/auth";
-import { type AuthorizeRequest, ControlServiceClient, ControlServiceService, EntityType } from "@gatehouse/proto";
+import { AuthorizeRequest, ControlServiceClient, ControlServiceService, EntityType } from "@gatehouse/proto";
 import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 
 /** SigV4 credentials. */
@@ -220,19 +220,7 @@ export function principalsOf(accounts: readonly BenchAccount[]): { arn: string; 
   ]);
 }
 
-const EMPTY: AuthorizeRequest = {
-  principal: undefined,
-  action: "",
-  resource: "",
-  resourceAccount: "",
-  context: {},
-  resourcePolicy: "",
-  minRevision: undefined,
-  explain: false,
-  maxStalenessMs: 0,
-  correlationId: "",
-  sessionToken: "",
-};
+const EMPTY: AuthorizeRequest = AuthorizeRequest.fromPartial({});
 
 /**
  * An Authorize request about `principal`, the `n`th of the mix (allowed, implicitly and explicitly

@@ -32,8 +32,12 @@ export function h2loadAvailable(): boolean {
   return spawnSync("h2load", ["--version"], { stdio: "ignore" }).status === 0;
 }
 
-/** Runs an open loop (`run.mode.kind === "open"`) with h2load; the result as the node workers report it. */
-export async function runH2load(run: LoadRun): Promise<LoadResult> {
+/**
+ * Runs an open loop (`run.mode.kind === "open"`) with h2load over `connections` connections (its
+ * clients: each sends `rate / connections` per second, h2load's `--rps` being per client); the
+ * result as the node workers report it.
+ */
+export async function runH2load(run: LoadRun, connections = 1): Promise<LoadResult> {
   if (run.mode.kind !== "open") throw new Error("h2load is used for the open loop only");
   const rate = run.mode.rate;
   const dir = mkdtempSync(join(tmpdir(), "region-bench-h2load-"));
@@ -46,12 +50,12 @@ export async function runH2load(run: LoadRun): Promise<LoadResult> {
       "-n",
       String(total),
       "-c",
-      "1",
+      String(connections),
       "-t",
       "1",
       "-m",
       "1024",
-      `--rps=${rate}`,
+      `--rps=${rate / connections}`,
       "-H",
       "content-type: application/grpc",
       "-H",

@@ -1,7 +1,8 @@
 // A region process for the region bench, started by it as a child: the decider (or the applier) as
 // `services/region/src/main.ts` would run it, from the same environment settings, plus an IPC
 // channel through which the bench asks for the decider's heap after a full garbage collection
-// (run with --expose-gc), has it record a V8 CPU profile of one section, watch its own stalls
+// (run with --expose-gc), has it record a V8 CPU profile of one section (or a sampling heap
+// profile of one run), watch its own stalls
 // (event-loop delay, GC pauses: process-watch.ts) over a window, and tells it to stop.
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
@@ -16,6 +17,8 @@ export type ToRegionChild =
   | { type: "cpu" }
   | { type: "profile-start" }
   | { type: "profile-stop"; file: string }
+  | { type: "heap-sampling-start" }
+  | { type: "heap-sampling-stop"; file: string }
   | { type: "watch-start" }
   | { type: "watch-stop" }
   | { type: "stop" };
@@ -26,6 +29,8 @@ export type FromRegionChild =
   | { type: "cpu"; micros: number }
   | { type: "profile-started" }
   | { type: "profile-written"; file: string }
+  | { type: "heap-sampling-started" }
+  | { type: "heap-sampling-written"; file: string }
   | { type: "watch-started" }
   | { type: "watched"; stalls: ProcessStalls };
 
@@ -69,6 +74,28 @@ process.on("message", (m: ToRegionChild) => {
       session?.disconnect();
       session = undefined;
       send({ type: "profile-written", file: m.file });
+    })();
+  } else if (m.type === "heap-sampling-start") {
+    // Every allocation sampled (about one per 4 KiB), also those a scavenge frees at once: where
+    // the bytes per call come from, not what stays.
+    void (async () => {
+      session = new Session();
+      session.connect();
+      await session.post("HeapProfiler.enable");
+      await session.post("HeapProfiler.startSampling", {
+        samplingInterval: 4096,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
+      send({ type: "heap-sampling-started" });
+    })();
+  } else if (m.type === "heap-sampling-stop") {
+    void (async () => {
+      const { profile } = (await session?.post("HeapProfiler.stopSampling")) ?? {};
+      writeFileSync(m.file, JSON.stringify(profile));
+      session?.disconnect();
+      session = undefined;
+      send({ type: "heap-sampling-written", file: m.file });
     })();
   } else if (m.type === "watch-start") {
     watch = watchStalls();

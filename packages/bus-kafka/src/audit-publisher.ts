@@ -1,10 +1,7 @@
 import { MESSAGE_TYPE_HEADER } from "@gatehouse/events";
 import { type AuditEvent, AuditEvent as AuditEventCodec } from "@gatehouse/proto";
-import { CompressionTypes } from "kafkajs";
-import { kafkaClient } from "./kafka-client.ts";
-import { translateKafkaError } from "./kafka-error.ts";
-import { assertTopicName, type KafkaConnectionOptions } from "./kafka-options.ts";
-import { createProducerSession } from "./producer-session.ts";
+import type { KafkaConnectionOptions } from "./kafka-options.ts";
+import { createProtoTopicPublisher } from "./proto-topic-publisher.ts";
 
 /** The `gatehouse-message` header of an audit topic record. */
 export const AUDIT_MESSAGE_TYPE = "audit";
@@ -35,30 +32,10 @@ export interface AuditPublisher {
  * await audit.publish([event]);
  */
 export function createAuditPublisher(options: AuditPublisherOptions): AuditPublisher {
-  assertTopicName(options.topic);
-  const { topic, ...connection } = options;
-  const session = createProducerSession(kafkaClient(connection));
-  return {
-    async publish(events) {
-      if (events.length === 0) return;
-      try {
-        const p = await session.connected();
-        await p.send({
-          topic,
-          acks: -1,
-          compression: CompressionTypes.None,
-          messages: events.map((e) => ({
-            key: e.accountId,
-            value: Buffer.from(AuditEventCodec.encode(e).finish()),
-            timestamp: String(e.eventTimeMs),
-            headers: { [MESSAGE_TYPE_HEADER]: AUDIT_MESSAGE_TYPE, "gatehouse-event-id": e.eventId },
-          })),
-        });
-      } catch (e) {
-        await session.reset();
-        throw translateKafkaError(e, `publish to ${topic}`);
-      }
-    },
-    disconnect: () => session.disconnect(),
-  };
+  return createProtoTopicPublisher<AuditEvent>(options, (e) => ({
+    key: e.accountId,
+    value: AuditEventCodec.encode(e).finish(),
+    timestamp: String(e.eventTimeMs),
+    headers: { [MESSAGE_TYPE_HEADER]: AUDIT_MESSAGE_TYPE, "gatehouse-event-id": e.eventId },
+  }));
 }

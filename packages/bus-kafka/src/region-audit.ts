@@ -1,9 +1,9 @@
 import { type RegionAuditRecord, RegionAuditRecord as RegionAuditRecordCodec } from "@gatehouse/proto";
-import { CompressionTypes, type Consumer } from "kafkajs";
+import type { Consumer } from "kafkajs";
 import { kafkaClient } from "./kafka-client.ts";
 import { translateKafkaError } from "./kafka-error.ts";
 import { assertTopicName, type KafkaConnectionOptions } from "./kafka-options.ts";
-import { createProducerSession } from "./producer-session.ts";
+import { createProtoTopicPublisher } from "./proto-topic-publisher.ts";
 
 /** The regional audit topic's default name. */
 export const REGION_AUDIT_TOPIC = "gatehouse.region-audit.v1";
@@ -42,30 +42,10 @@ function keyOf(r: RegionAuditRecord): string {
  * The region calls it from its audit buffer's flush loop, never on a call's path.
  */
 export function createRegionAuditPublisher(options: RegionAuditPublisherOptions): RegionAuditPublisher {
-  assertTopicName(options.topic);
-  const { topic, ...connection } = options;
-  const session = createProducerSession(kafkaClient(connection));
-  return {
-    async publish(records) {
-      if (records.length === 0) return;
-      try {
-        const p = await session.connected();
-        await p.send({
-          topic,
-          acks: -1,
-          compression: CompressionTypes.None,
-          messages: records.map((r) => ({
-            key: keyOf(r),
-            value: Buffer.from(RegionAuditRecordCodec.encode(r).finish()),
-          })),
-        });
-      } catch (e) {
-        await session.reset();
-        throw translateKafkaError(e, `publish to ${topic}`);
-      }
-    },
-    disconnect: () => session.disconnect(),
-  };
+  return createProtoTopicPublisher<RegionAuditRecord>(options, (r) => ({
+    key: keyOf(r),
+    value: RegionAuditRecordCodec.encode(r).finish(),
+  }));
 }
 
 /** Options of {@link createRegionAuditConsumer}. */

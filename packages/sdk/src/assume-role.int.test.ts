@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createManualClock } from "@gatehouse/core";
-import { type LiveStack, startLiveStack } from "@gatehouse/live-stack";
+import { createLiveAccount, type LiveStack, startLiveStack } from "@gatehouse/live-stack";
 import { generate } from "otplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AccessDeniedError, type ExpiringCredentials, Gatehouse, type GatehouseOptions } from "./index.ts";
@@ -18,29 +18,19 @@ describe("assumed-role profiles against a live region", () => {
   let accountId: string;
   let seed: string;
   let serial: string;
+  let devKeys: { GATEHOUSE_ACCESS_KEY_ID: string; GATEHOUSE_SECRET_ACCESS_KEY: string };
   const clients: Gatehouse[] = [];
-  const client = (options: GatehouseOptions) => {
-    const gh = new Gatehouse({ ...options, env: { GATEHOUSE_CONFIG_DIR: dir } });
+  const client = (options: GatehouseOptions, env: Record<string, string> = {}) => {
+    const gh = new Gatehouse({ ...options, env: { GATEHOUSE_CONFIG_DIR: dir, ...env } });
     clients.push(gh);
     return gh;
   };
 
   beforeAll(async () => {
     stack = await startLiveStack("sdkrole");
-    const operator = new Gatehouse({
-      credentials: stack.operator,
-      endpoints: { controlPlane: stack.controlPlane },
-      env: {},
-    });
-    const account = await operator.iam.createAccount({ accountAlias: "" });
-    operator.close();
+    const account = await createLiveAccount(stack);
     accountId = account.accountId;
-    const root = new Gatehouse({
-      credentials: { accessKeyId: account.rootAccessKeyId, secretAccessKey: account.rootSecretAccessKey },
-      region: stack.region,
-      endpoints: { controlPlane: stack.controlPlane, regions: { [stack.region]: [stack.decider] } },
-      env: {},
-    }).session();
+    const root = account.root;
     clients.push(root);
     const arn = (kind: string, name: string) => `arn:aws:iam::${accountId}:${kind}/${name}`;
     await root.iam.createUser({ userName: "dev" });
@@ -80,6 +70,10 @@ describe("assumed-role profiles against a live region", () => {
     // Read-your-writes: this check waits until the region has applied everything above.
     await root.authz.authorize({ principalArn: arn("user", "dev"), action: "sts:AssumeRole", resource: "*" });
 
+    devKeys = {
+      GATEHOUSE_ACCESS_KEY_ID: key.accessKey?.accessKeyId ?? "",
+      GATEHOUSE_SECRET_ACCESS_KEY: key.secretAccessKey,
+    };
     dir = await mkdtemp(join(tmpdir(), "gatehouse-sdk-role-"));
     await writeFile(
       join(dir, "credentials"),
@@ -101,6 +95,16 @@ describe("assumed-role profiles against a live region", () => {
         "[profile no-external-id]",
         `role_arn = ${arn("role", "deployer")}`,
         "source_profile = dev",
+        ...where,
+        "[profile from-env]",
+        `role_arn = ${arn("role", "deployer")}`,
+        "credential_source = Environment",
+        "external_id = ext-1",
+        "role_session_name = from-env",
+        ...where,
+        "[profile from-ec2]",
+        `role_arn = ${arn("role", "deployer")}`,
+        "credential_source = Ec2InstanceMetadata",
         ...where,
         "[profile auditor]",
         `role_arn = ${arn("role", "auditor")}`,
@@ -180,6 +184,18 @@ describe("assumed-role profiles against a live region", () => {
     const third = await client({ profile: "deployer", assumeRole: { cache } }).credentials();
     expect(third.accessKeyId).not.toBe(first.accessKeyId);
     expect(store.get(key)?.accessKeyId).toBe(third.accessKeyId);
+  });
+
+  it("credential_source = Environment assumes the role with the env keys; the other sources are refused", async () => {
+    const gh = client({ profile: "from-env" }, devKeys);
+    expect((await gh.sts.getCallerIdentity()).arn).toBe(`arn:aws:sts::${accountId}:assumed-role/deployer/from-env`);
+    expect((await gh.credentials()).accessKeyId).toMatch(/^ASIA/);
+    expect(() => client({ profile: "from-ec2" }, devKeys)).toThrow(
+      expect.objectContaining({
+        name: "GatehouseConfigError",
+        message: expect.stringContaining("credential_source = Ec2InstanceMetadata, which Gatehouse does not support"),
+      }),
+    );
   });
 
   it("chains roles: a source profile that is itself a role is assumed first", async () => {

@@ -57,6 +57,42 @@ describe("resolveClientConfig", () => {
         "[profile badorder]",
         "region_order = us-east-1, mars-1",
         "endpoint_us-east-1 = 127.0.0.1:50061",
+        "[profile web]",
+        "role_arn = arn:aws:iam::111122223333:role/web",
+        "web_identity_token_file = /var/run/secrets/token",
+        "role_session_name = pod-1",
+        "duration_seconds = 3600",
+        "region = us-east-1",
+        "[profile web-chained]",
+        "role_arn = arn:aws:iam::111122223333:role/deploy",
+        "source_profile = web",
+        "[profile web-and-source]",
+        "role_arn = arn:aws:iam::111122223333:role/web",
+        "web_identity_token_file = /var/run/secrets/token",
+        "source_profile = demo",
+        "[profile src-env]",
+        "role_arn = arn:aws:iam::111122223333:role/ci",
+        "credential_source = Environment",
+        "[profile src-ec2]",
+        "role_arn = arn:aws:iam::111122223333:role/ci",
+        "credential_source = Ec2InstanceMetadata",
+        "[profile src-ecs]",
+        "role_arn = arn:aws:iam::111122223333:role/ci",
+        "credential_source = EcsContainer",
+        "[profile src-odd]",
+        "role_arn = arn:aws:iam::111122223333:role/ci",
+        "credential_source = Vault",
+        "[profile src-both]",
+        "role_arn = arn:aws:iam::111122223333:role/ci",
+        "credential_source = Environment",
+        "source_profile = demo",
+        "[profile src-chained]",
+        "role_arn = arn:aws:iam::111122223333:role/deploy",
+        "source_profile = src-env",
+        "[profile web-long]",
+        "role_arn = arn:aws:iam::111122223333:role/web",
+        "web_identity_token_file = /var/run/secrets/token",
+        "duration_seconds = 60",
       ].join("\n"),
     );
   });
@@ -143,6 +179,104 @@ describe("resolveClientConfig", () => {
     expect(resolve("loop-a")).toThrow(/loop-a → loop-b → loop-a assume each other's roles in a circle/);
     expect(resolve("orphan")).toThrow(/has role_arn but no source_profile/);
     expect(resolve("long")).toThrow(/duration_seconds = 99999/);
+  });
+
+  it("resolves a web-identity profile, and a role profile whose source is one", () => {
+    const web = resolveClientConfig({ env: { GATEHOUSE_CONFIG_DIR: dir }, profile: "web" });
+    expect(web.credentials).toBeUndefined();
+    expect(web.assumeRole).toBeUndefined();
+    expect(web.webIdentity).toEqual({
+      profile: "web",
+      roleArn: "arn:aws:iam::111122223333:role/web",
+      tokenFile: "/var/run/secrets/token",
+      roleSessionName: "pod-1",
+      durationSeconds: 3600,
+    });
+    expect(web.credentialSource).toEqual({
+      kind: "web-identity",
+      profile: "web",
+      roleArn: "arn:aws:iam::111122223333:role/web",
+      tokenFile: "/var/run/secrets/token",
+    });
+    const chained = resolveClientConfig({ env: { GATEHOUSE_CONFIG_DIR: dir }, profile: "web-chained" });
+    expect(chained.assumeRole?.source).toMatchObject({
+      kind: "web-identity",
+      spec: { profile: "web", tokenFile: "/var/run/secrets/token" },
+    });
+    const resolve = (profile: string) => () => resolveClientConfig({ env: { GATEHOUSE_CONFIG_DIR: dir }, profile });
+    expect(resolve("web-and-source")).toThrow(/both web_identity_token_file and source_profile/);
+    expect(resolve("web-long")).toThrow(/duration_seconds = 60/);
+  });
+
+  it("takes a web identity from GATEHOUSE_ROLE_ARN and GATEHOUSE_WEB_IDENTITY_TOKEN_FILE, after env keys", () => {
+    const env = {
+      GATEHOUSE_CONFIG_DIR: dir,
+      GATEHOUSE_ROLE_ARN: "arn:aws:iam::111122223333:role/pod",
+      GATEHOUSE_WEB_IDENTITY_TOKEN_FILE: "/token",
+    };
+    const c = resolveClientConfig({ env });
+    expect(c.credentials).toBeUndefined();
+    expect(c.webIdentity).toMatchObject({ roleArn: "arn:aws:iam::111122223333:role/pod", tokenFile: "/token" });
+    expect(c.webIdentity?.profile).toBeUndefined();
+    expect(c.webIdentity?.roleSessionName).toMatch(/^gatehouse-\d+$/);
+    expect(c.credentialSource).toEqual({
+      kind: "web-identity",
+      roleArn: "arn:aws:iam::111122223333:role/pod",
+      tokenFile: "/token",
+    });
+    expect(
+      resolveClientConfig({ env: { ...env, GATEHOUSE_ROLE_SESSION_NAME: "p" } }).webIdentity?.roleSessionName,
+    ).toBe("p");
+    // Env keys win over it; a named profile wins over both.
+    const keys = { GATEHOUSE_ACCESS_KEY_ID: "AKIAENV", GATEHOUSE_SECRET_ACCESS_KEY: "se" };
+    expect(resolveClientConfig({ env: { ...env, ...keys } }).credentialSource).toEqual({ kind: "env" });
+    expect(resolveClientConfig({ env, profile: "demo" }).credentials?.accessKeyId).toBe("AKIADEMO");
+    // One without the other is a mistake, named.
+    expect(() =>
+      resolveClientConfig({ env: { GATEHOUSE_CONFIG_DIR: dir, GATEHOUSE_WEB_IDENTITY_TOKEN_FILE: "/token" } }),
+    ).toThrow(/GATEHOUSE_WEB_IDENTITY_TOKEN_FILE is set but GATEHOUSE_ROLE_ARN is not/);
+    expect(() =>
+      resolveClientConfig({ env: { GATEHOUSE_CONFIG_DIR: dir, GATEHOUSE_ROLE_ARN: "arn:aws:iam::1:role/x" } }),
+    ).toThrow(/GATEHOUSE_ROLE_ARN is set but GATEHOUSE_WEB_IDENTITY_TOKEN_FILE is not/);
+  });
+
+  it("resolves credential_source = Environment from the env keys; refuses the sources Gatehouse has not", () => {
+    const keys = {
+      GATEHOUSE_CONFIG_DIR: dir,
+      GATEHOUSE_ACCESS_KEY_ID: "AKIAENV",
+      GATEHOUSE_SECRET_ACCESS_KEY: "se",
+      GATEHOUSE_SESSION_TOKEN: "st",
+    };
+    const c = resolveClientConfig({ env: keys, profile: "src-env" });
+    expect(c.credentials).toBeUndefined();
+    expect(c.assumeRole).toMatchObject({
+      profile: "src-env",
+      roleArn: "arn:aws:iam::111122223333:role/ci",
+      source: {
+        kind: "environment",
+        credentials: { accessKeyId: "AKIAENV", secretAccessKey: "se", sessionToken: "st" },
+      },
+    });
+    expect(resolveClientConfig({ env: keys, profile: "src-chained" }).assumeRole?.source).toMatchObject({
+      kind: "assume-role",
+      spec: { profile: "src-env", source: { kind: "environment" } },
+    });
+    const resolve =
+      (profile: string, env: Record<string, string> = keys) =>
+      () =>
+        resolveClientConfig({ env, profile });
+    expect(resolve("src-env", { GATEHOUSE_CONFIG_DIR: dir })).toThrow(
+      /credential_source = Environment, and GATEHOUSE_ACCESS_KEY_ID \/ GATEHOUSE_SECRET_ACCESS_KEY are not set/,
+    );
+    expect(resolve("src-ec2")).toThrow(
+      /credential_source = Ec2InstanceMetadata, which Gatehouse does not support \(only Environment\)/,
+    );
+    expect(resolve("src-ecs")).toThrow(/credential_source = EcsContainer, which Gatehouse does not support/);
+    expect(resolve("src-odd")).toThrow(
+      /credential_source = Vault, not one of Environment, Ec2InstanceMetadata, EcsContainer/,
+    );
+    expect(resolve("src-both")).toThrow(/both source_profile and credential_source/);
+    expect(resolve("src-ec2")).toThrow(expect.objectContaining({ name: "GatehouseConfigError" }));
   });
 
   it("routes by region_order (a list, or nearest), unless a region is named in the options", () => {

@@ -41,7 +41,29 @@ export type CredentialSource =
   | { readonly kind: "explicit" }
   | { readonly kind: "env" }
   | { readonly kind: "profile"; readonly profile: string; readonly configDir: string }
-  | { readonly kind: "assume-role"; readonly profile: string; readonly roleArn: string; readonly configDir: string };
+  | { readonly kind: "assume-role"; readonly profile: string; readonly roleArn: string; readonly configDir: string }
+  /** A web identity: of a profile, or (no `profile`) of `GATEHOUSE_ROLE_ARN` / `GATEHOUSE_WEB_IDENTITY_TOKEN_FILE`. */
+  | {
+      readonly kind: "web-identity";
+      readonly profile?: string;
+      readonly roleArn: string;
+      readonly tokenFile: string;
+    };
+
+/**
+ * A web identity, resolved: AssumeRoleWithWebIdentity is called (unsigned: the token is the
+ * credential) in the client's region with the token read from `tokenFile` at each fetch, since
+ * its issuer (Kubernetes, for a projected service-account token) rewrites the file before the
+ * token expires.
+ */
+export interface WebIdentitySpec {
+  /** The profile with `web_identity_token_file`; absent when it came from the environment. */
+  readonly profile?: string;
+  readonly roleArn: string;
+  readonly tokenFile: string;
+  readonly roleSessionName: string;
+  readonly durationSeconds?: number;
+}
 
 /**
  * An assumed-role profile, resolved: AssumeRole is called in the client's region with the
@@ -57,7 +79,11 @@ export interface AssumeRoleSpec {
   readonly durationSeconds?: number;
   readonly source:
     | { readonly kind: "keys"; readonly profile: string; readonly credentials: Credentials }
-    | { readonly kind: "assume-role"; readonly spec: AssumeRoleSpec };
+    /** `credential_source = Environment`: `GATEHOUSE_ACCESS_KEY_ID` / `GATEHOUSE_SECRET_ACCESS_KEY` (/ `GATEHOUSE_SESSION_TOKEN`). */
+    | { readonly kind: "environment"; readonly credentials: Credentials }
+    | { readonly kind: "assume-role"; readonly spec: AssumeRoleSpec }
+    /** The source profile has `role_arn` + `web_identity_token_file`: its web identity is assumed first. */
+    | { readonly kind: "web-identity"; readonly spec: WebIdentitySpec };
 }
 
 /**
@@ -80,6 +106,8 @@ export interface ClientConfig {
   readonly credentialProvider?: CredentialProvider;
   /** An assumed-role profile's role, fetched and refreshed by the client. */
   readonly assumeRole?: AssumeRoleSpec;
+  /** A web identity's role (profile or environment), fetched and refreshed by the client. */
+  readonly webIdentity?: WebIdentitySpec;
   readonly credentialSource: CredentialSource | undefined;
   readonly routing: RegionRouting;
   readonly controlPlane: string;
@@ -111,10 +139,15 @@ function nonEmpty(v: string | undefined): string | undefined {
  * Resolves region, credentials and endpoints like the AWS SDK's default chain:
  * credentials from the options, else from the profile named in the options, else from
  * `GATEHOUSE_ACCESS_KEY_ID` / `GATEHOUSE_SECRET_ACCESS_KEY` (/ `GATEHOUSE_SESSION_TOKEN`), else
+ * from a web identity in `GATEHOUSE_ROLE_ARN` / `GATEHOUSE_WEB_IDENTITY_TOKEN_FILE` (/
+ * `GATEHOUSE_ROLE_SESSION_NAME`), as AWS's `AWS_ROLE_ARN` / `AWS_WEB_IDENTITY_TOKEN_FILE`, else
  * from the profile `GATEHOUSE_PROFILE` or `default` in `$GATEHOUSE_CONFIG_DIR` (`~/.gatehouse`).
  * A profile with `role_arn` + `source_profile` (+ `mfa_serial`, `external_id`,
  * `role_session_name`, `duration_seconds`) is resolved into an {@link AssumeRoleSpec}: the client
  * calls AssumeRole with the source profile's credentials and refreshes the result before it expires.
+ * A profile with `role_arn` + `web_identity_token_file` (+ `role_session_name`,
+ * `duration_seconds`) is resolved into a {@link WebIdentitySpec}: AssumeRoleWithWebIdentity with
+ * the file's token, read again at each refresh.
  *
  * @example
  * const config = resolveClientConfig({ profile: "demo", env: process.env });
@@ -137,13 +170,29 @@ export function resolveClientConfig(options: ClientConfigOptions = {}): ClientCo
     );
   }
 
-  type Creds = Pick<ClientConfig, "credentials" | "credentialSource" | "assumeRole" | "credentialProvider">;
+  type Creds = Pick<
+    ClientConfig,
+    "credentials" | "credentialSource" | "assumeRole" | "webIdentity" | "credentialProvider"
+  >;
+  const fromWebIdentity = (spec: WebIdentitySpec): Creds => ({
+    credentials: undefined,
+    webIdentity: spec,
+    credentialSource: {
+      kind: "web-identity",
+      ...(spec.profile === undefined ? {} : { profile: spec.profile }),
+      roleArn: spec.roleArn,
+      tokenFile: spec.tokenFile,
+    },
+  });
   const fromProfile = (): Creds => {
     if (profile === undefined) return { credentials: undefined, credentialSource: undefined };
+    if (profile.roleArn !== undefined && profile.webIdentityTokenFile !== undefined) {
+      return fromWebIdentity(webIdentitySpecOf(files, profile));
+    }
     if (profile.roleArn !== undefined) {
       return {
         credentials: undefined,
-        assumeRole: roleSpecOf(files, profile, []),
+        assumeRole: roleSpecOf(files, env, profile, []),
         credentialSource: {
           kind: "assume-role",
           profile: profile.name,
@@ -161,6 +210,7 @@ export function resolveClientConfig(options: ClientConfigOptions = {}): ClientCo
   };
 
   let creds: Creds;
+  const envWebIdentity = webIdentityOfEnv(env);
   const envKey = nonEmpty(env.GATEHOUSE_ACCESS_KEY_ID);
   const envSecret = nonEmpty(env.GATEHOUSE_SECRET_ACCESS_KEY);
   if (typeof options.credentials === "function") {
@@ -179,6 +229,8 @@ export function resolveClientConfig(options: ClientConfigOptions = {}): ClientCo
       },
       credentialSource: { kind: "env" },
     };
+  } else if (envWebIdentity !== undefined) {
+    creds = fromWebIdentity(envWebIdentity);
   } else {
     creds = fromProfile();
   }
@@ -226,7 +278,7 @@ function keysOf(profile: Profile): Credentials | undefined {
 }
 
 /** The role of a `role_arn` profile, its source resolved (chains followed, cycles refused). */
-function roleSpecOf(files: SharedFiles, profile: Profile, chain: readonly string[]): AssumeRoleSpec {
+function roleSpecOf(files: SharedFiles, env: Env, profile: Profile, chain: readonly string[]): AssumeRoleSpec {
   const roleArn = profile.roleArn as string;
   const where = `${files.configDir}/config`;
   if (chain.includes(profile.name)) {
@@ -235,10 +287,22 @@ function roleSpecOf(files: SharedFiles, profile: Profile, chain: readonly string
       `make one source_profile in ${where} a profile with access_key_id and secret_access_key`,
     );
   }
+  if (profile.credentialSource !== undefined) {
+    if (profile.sourceProfile !== undefined) {
+      throw new GatehouseConfigError(
+        `the profile "${profile.name}" has both source_profile and credential_source: its role's source credentials come from one of them`,
+        `remove one of them from [profile ${profile.name}] in ${where}`,
+      );
+    }
+    return finishRoleSpec(files, profile, {
+      kind: "environment",
+      credentials: credentialSourceOf(files, env, profile),
+    });
+  }
   if (profile.sourceProfile === undefined) {
     throw new GatehouseConfigError(
       `the profile "${profile.name}" has role_arn but no source_profile: there are no credentials to assume ${roleArn} with`,
-      `add source_profile = <a profile with keys> to [profile ${profile.name}] in ${where}`,
+      `add source_profile = <a profile with keys> (or credential_source = Environment) to [profile ${profile.name}] in ${where}`,
     );
   }
   const sourceName = profile.sourceProfile;
@@ -253,8 +317,10 @@ function roleSpecOf(files: SharedFiles, profile: Profile, chain: readonly string
   let from: AssumeRoleSpec["source"];
   // A profile that is its own source uses its own keys (as the AWS CLI does).
   const keys = keysOf(source);
-  if (source.roleArn !== undefined && source.name !== profile.name) {
-    from = { kind: "assume-role", spec: roleSpecOf(files, source, [...chain, profile.name]) };
+  if (source.roleArn !== undefined && source.webIdentityTokenFile !== undefined && source.name !== profile.name) {
+    from = { kind: "web-identity", spec: webIdentitySpecOf(files, source) };
+  } else if (source.roleArn !== undefined && source.name !== profile.name) {
+    from = { kind: "assume-role", spec: roleSpecOf(files, env, source, [...chain, profile.name]) };
   } else if (keys !== undefined) {
     from = { kind: "keys", profile: source.name, credentials: keys };
   } else {
@@ -263,24 +329,116 @@ function roleSpecOf(files: SharedFiles, profile: Profile, chain: readonly string
       `run \`gatehouse configure --profile ${sourceName}\` to give it access_key_id and secret_access_key`,
     );
   }
-  let durationSeconds: number | undefined;
-  if (profile.durationSeconds !== undefined) {
-    durationSeconds = Number(profile.durationSeconds);
-    if (!/^\d+$/.test(profile.durationSeconds) || durationSeconds < 900 || durationSeconds > 43_200) {
-      throw new GatehouseConfigError(
-        `the profile "${profile.name}" has duration_seconds = ${profile.durationSeconds}, not a whole number of seconds in 900..43200`,
-        `fix duration_seconds in [profile ${profile.name}] of ${where} (the role's maximum session duration bounds it too)`,
-      );
-    }
-  }
+  return finishRoleSpec(files, profile, from);
+}
+
+/** The {@link AssumeRoleSpec} of a role profile whose source is resolved. */
+function finishRoleSpec(files: SharedFiles, profile: Profile, from: AssumeRoleSpec["source"]): AssumeRoleSpec {
+  const durationSeconds = durationOf(files, profile);
   return Object.freeze({
     profile: profile.name,
-    roleArn,
-    roleSessionName: profile.roleSessionName ?? `gatehouse-${Math.floor(Date.now() / 1000)}`,
+    roleArn: profile.roleArn as string,
+    roleSessionName: profile.roleSessionName ?? defaultSessionName(),
     ...(profile.externalId === undefined ? {} : { externalId: profile.externalId }),
     ...(profile.mfaSerial === undefined ? {} : { mfaSerial: profile.mfaSerial }),
     ...(durationSeconds === undefined ? {} : { durationSeconds }),
     source: from,
+  });
+}
+
+/** The `credential_source` values of AWS's shared config. */
+const CREDENTIAL_SOURCES = ["Environment", "Ec2InstanceMetadata", "EcsContainer"] as const;
+
+/**
+ * The source credentials of `credential_source`: `Environment` reads `GATEHOUSE_ACCESS_KEY_ID` /
+ * `GATEHOUSE_SECRET_ACCESS_KEY` (/ `GATEHOUSE_SESSION_TOKEN`). AWS's instance-metadata and
+ * container sources have no Gatehouse counterpart, and are refused by name.
+ */
+function credentialSourceOf(files: SharedFiles, env: Env, profile: Profile): Credentials {
+  const value = profile.credentialSource as string;
+  const where = `[profile ${profile.name}] of ${files.configDir}/config`;
+  if (!(CREDENTIAL_SOURCES as readonly string[]).includes(value)) {
+    throw new GatehouseConfigError(
+      `the profile "${profile.name}" has credential_source = ${value}, not one of ${CREDENTIAL_SOURCES.join(", ")}`,
+      `set credential_source = Environment (or source_profile = <a profile with keys>) in ${where}`,
+    );
+  }
+  if (value !== "Environment") {
+    throw new GatehouseConfigError(
+      `the profile "${profile.name}" has credential_source = ${value}, which Gatehouse does not support (only Environment): Gatehouse has no instance metadata or container credential service`,
+      `use credential_source = Environment with GATEHOUSE_ACCESS_KEY_ID / GATEHOUSE_SECRET_ACCESS_KEY, source_profile, or web_identity_token_file in ${where}`,
+    );
+  }
+  const accessKeyId = nonEmpty(env.GATEHOUSE_ACCESS_KEY_ID);
+  const secretAccessKey = nonEmpty(env.GATEHOUSE_SECRET_ACCESS_KEY);
+  if (accessKeyId === undefined || secretAccessKey === undefined) {
+    throw new GatehouseConfigError(
+      `the profile "${profile.name}" has credential_source = Environment, and GATEHOUSE_ACCESS_KEY_ID / GATEHOUSE_SECRET_ACCESS_KEY are not set`,
+      `set both (and GATEHOUSE_SESSION_TOKEN for temporary keys) in the environment of this process`,
+    );
+  }
+  const sessionToken = nonEmpty(env.GATEHOUSE_SESSION_TOKEN);
+  return { accessKeyId, secretAccessKey, ...(sessionToken === undefined ? {} : { sessionToken }) };
+}
+
+/** A profile's `duration_seconds`, checked (900..43200, as STS takes it). */
+function durationOf(files: SharedFiles, profile: Profile): number | undefined {
+  if (profile.durationSeconds === undefined) return undefined;
+  const durationSeconds = Number(profile.durationSeconds);
+  if (!/^\d+$/.test(profile.durationSeconds) || durationSeconds < 900 || durationSeconds > 43_200) {
+    throw new GatehouseConfigError(
+      `the profile "${profile.name}" has duration_seconds = ${profile.durationSeconds}, not a whole number of seconds in 900..43200`,
+      `fix duration_seconds in [profile ${profile.name}] of ${files.configDir}/config (the role's maximum session duration bounds it too)`,
+    );
+  }
+  return durationSeconds;
+}
+
+function defaultSessionName(): string {
+  return `gatehouse-${Math.floor(Date.now() / 1000)}`;
+}
+
+/** The web identity of a profile with `role_arn` + `web_identity_token_file`. */
+function webIdentitySpecOf(files: SharedFiles, profile: Profile): WebIdentitySpec {
+  if (profile.sourceProfile !== undefined) {
+    throw new GatehouseConfigError(
+      `the profile "${profile.name}" has both web_identity_token_file and source_profile: its role's credentials come from one of them`,
+      `remove one of them from [profile ${profile.name}] in ${files.configDir}/config`,
+    );
+  }
+  const durationSeconds = durationOf(files, profile);
+  return Object.freeze({
+    profile: profile.name,
+    roleArn: profile.roleArn as string,
+    tokenFile: profile.webIdentityTokenFile as string,
+    roleSessionName: profile.roleSessionName ?? defaultSessionName(),
+    ...(durationSeconds === undefined ? {} : { durationSeconds }),
+  });
+}
+
+/**
+ * The web identity of `GATEHOUSE_ROLE_ARN` + `GATEHOUSE_WEB_IDENTITY_TOKEN_FILE` (+
+ * `GATEHOUSE_ROLE_SESSION_NAME`), as AWS SDKs read `AWS_ROLE_ARN` and `AWS_WEB_IDENTITY_TOKEN_FILE`
+ * (what EKS injects into a pod). One without the other is refused by name.
+ */
+function webIdentityOfEnv(env: Env): WebIdentitySpec | undefined {
+  const roleArn = nonEmpty(env.GATEHOUSE_ROLE_ARN);
+  const tokenFile = nonEmpty(env.GATEHOUSE_WEB_IDENTITY_TOKEN_FILE);
+  if (roleArn === undefined && tokenFile === undefined) return undefined;
+  if (roleArn === undefined || tokenFile === undefined) {
+    const [set, unset] =
+      roleArn === undefined
+        ? ["GATEHOUSE_WEB_IDENTITY_TOKEN_FILE", "GATEHOUSE_ROLE_ARN"]
+        : ["GATEHOUSE_ROLE_ARN", "GATEHOUSE_WEB_IDENTITY_TOKEN_FILE"];
+    throw new GatehouseConfigError(
+      `${set} is set but ${unset} is not: a web identity needs the role to assume and the file holding the token`,
+      `set ${unset} too, or unset ${set}`,
+    );
+  }
+  return Object.freeze({
+    roleArn,
+    tokenFile,
+    roleSessionName: nonEmpty(env.GATEHOUSE_ROLE_SESSION_NAME) ?? defaultSessionName(),
   });
 }
 

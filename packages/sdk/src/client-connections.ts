@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
-import type { Credentials } from "@gatehouse/auth";
+import { readFile } from "node:fs/promises";
 import type { Clock } from "@gatehouse/core";
 import {
   type AssumeRoleRequest,
   type AssumeRoleResponse,
+  type AssumeRoleWithWebIdentityRequest,
   ControlServiceClient,
   StsServiceClient,
 } from "@gatehouse/proto";
@@ -12,6 +13,7 @@ import {
   type ClientConfig,
   type CredentialProvider,
   GatehouseConfigError,
+  type WebIdentitySpec,
 } from "./client-config.ts";
 import { errorClassOf, GatehouseError } from "./errors.ts";
 import {
@@ -23,7 +25,7 @@ import { RegionRouter } from "./region-router.ts";
 import { type RetryOptions, validateRetryOptions } from "./retry.ts";
 import { type CallOptions, type ClientConstructor, Transport } from "./transport.ts";
 
-/** How an assumed-role profile's credentials are fetched and refreshed. */
+/** How an assumed-role or web-identity profile's credentials are fetched and refreshed. */
 export interface AssumeRoleOptions {
   /**
    * Gives the current code of the MFA device a profile's `mfa_serial` names; asked each time the
@@ -50,22 +52,75 @@ export interface CredentialCache {
 }
 
 /**
- * The cache key of an assumed role: what decides which credentials AssumeRole gives (the role,
- * external id, MFA device, duration, and the source chain), not the default session name.
+ * The cache key of an assumed role or web identity: what decides which credentials STS gives
+ * (the role, external id, MFA device, duration, token file, and the source chain), not the
+ * default session name.
  */
-function cacheKeyOf(spec: AssumeRoleSpec): string {
+function cacheKeyOf(spec: AssumeRoleSpec | WebIdentitySpec): string {
+  const web = (s: WebIdentitySpec): unknown => ({
+    profile: s.profile,
+    roleArn: s.roleArn,
+    tokenFile: s.tokenFile,
+    durationSeconds: s.durationSeconds,
+  });
   const chain = (s: AssumeRoleSpec): unknown => ({
     profile: s.profile,
     roleArn: s.roleArn,
     externalId: s.externalId,
     mfaSerial: s.mfaSerial,
     durationSeconds: s.durationSeconds,
-    source: s.source.kind === "keys" ? s.source.credentials.accessKeyId : chain(s.source.spec),
+    source:
+      s.source.kind === "keys" || s.source.kind === "environment"
+        ? s.source.credentials.accessKeyId
+        : s.source.kind === "web-identity"
+          ? web(s.source.spec)
+          : chain(s.source.spec),
   });
   return createHash("sha256")
-    .update(JSON.stringify(chain(spec)))
+    .update(JSON.stringify("source" in spec ? chain(spec) : { webIdentity: web(spec) }))
     .digest("hex")
     .slice(0, 40);
+}
+
+/**
+ * Whom a region's calls are signed as: a credential provider under a key naming it (one
+ * transport per key), or nobody (AssumeRoleWithWebIdentity).
+ */
+interface Signer {
+  readonly provider: CredentialProvider | undefined;
+  readonly key: string;
+  readonly unsigned?: boolean;
+}
+
+const UNSIGNED: Signer = { provider: undefined, key: "unsigned", unsigned: true };
+
+/** The credentials STS answered with, as the SDK keeps them. */
+function expiringOf(operation: string, response: AssumeRoleResponse): ExpiringCredentials {
+  const c = response.credentials;
+  if (c === undefined) throw new TypeError(`${operation} answered without credentials`);
+  return {
+    accessKeyId: c.accessKeyId,
+    secretAccessKey: c.secretAccessKey,
+    sessionToken: c.sessionToken,
+    expiresAtMs: c.expirationMs,
+  };
+}
+
+/** `e` with `context` before its message (same class, code and fields), for errors of credential fetches. */
+function explained(e: unknown, context: string): unknown {
+  if (!(e instanceof GatehouseError)) return e;
+  const Class = errorClassOf(e.awsName);
+  return new Class({
+    code: e.code,
+    awsName: e.awsName,
+    message: `${context}: ${e.message}`,
+    field: e.field,
+    retriable: e.retriable,
+    method: e.method,
+    region: e.region,
+    endpoint: e.endpoint,
+    cause: e,
+  });
 }
 
 /** How calls pick among regions (see {@link RegionRouter}). */
@@ -96,9 +151,18 @@ export interface ConnectionOptions {
 /** The region IAM (control-plane) calls are signed for, as AWS signs its global IAM endpoint's. */
 export const IAM_SIGNING_REGION = "us-east-1";
 
+/** An answer, with the region and endpoint (`host:port`) that gave it. */
+export interface Answered<T> {
+  readonly value: T;
+  readonly region: string;
+  readonly endpoint: string;
+}
+
 /** Calls to a service routed across regions (see {@link ClientConnections.routed}). */
 export interface RoutedService {
   call<T>(method: string, request: unknown, idempotent: boolean, options?: CallOptions): Promise<T>;
+  /** {@link call}, with the region and endpoint that answered. */
+  answer<T>(method: string, request: unknown, idempotent: boolean, options?: CallOptions): Promise<Answered<T>>;
 }
 
 /**
@@ -143,23 +207,17 @@ export class ClientConnections {
     const keys = config.credentials;
     if (keys !== undefined) return () => Promise.resolve(keys);
     if (config.assumeRole !== undefined) return this.#roleProvider(config.assumeRole);
+    if (config.webIdentity !== undefined) return this.#webIdentityProvider(config.webIdentity);
     return undefined;
   }
 
-  /** An assumed role's credentials, refreshed before expiry; a chained source is assumed first. */
-  #roleProvider(spec: AssumeRoleSpec): CredentialProvider {
-    const source: CredentialProvider =
-      spec.source.kind === "keys"
-        ? (
-            (keys: Credentials) => () =>
-              Promise.resolve(keys)
-          )(spec.source.credentials)
-        : this.#roleProvider(spec.source.spec);
-    const sourceKey = spec.source.kind === "keys" ? `keys:${spec.source.profile}` : `role:${spec.source.spec.profile}`;
-    const sts = this.routed(StsServiceClient as unknown as ClientConstructor, { provider: source, key: sourceKey });
+  /**
+   * Credentials fetched by `fetchFresh` (an STS call), refreshed before expiry, one fetch for
+   * concurrent callers; the cache, when given, is read before the first fetch and written after each.
+   */
+  #refreshing(key: string, fetchFresh: () => Promise<ExpiringCredentials>): CredentialProvider {
     const options = this.#options.assumeRole ?? {};
     const cache = options.cache;
-    const key = cacheKeyOf(spec);
     const now = () => (options.clock ?? { now: Date.now }).now();
     let cacheRead = false;
     const fetch = async (): Promise<ExpiringCredentials> => {
@@ -173,10 +231,44 @@ export class ClientConnections {
           return cached;
         }
       }
-      const fresh = await assume();
+      const fresh = await fetchFresh();
       await cache?.set(key, fresh);
       return fresh;
     };
+    const refreshing = new RefreshingCredentials({
+      fetch,
+      ...(options.refreshWindowMs === undefined ? {} : { refreshWindowMs: options.refreshWindowMs }),
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+    });
+    return () => refreshing.get();
+  }
+
+  /** An assumed role's credentials, refreshed before expiry; a chained source is assumed first. */
+  #roleProvider(spec: AssumeRoleSpec): CredentialProvider {
+    let source: Signer;
+    switch (spec.source.kind) {
+      case "keys": {
+        const keys = spec.source.credentials;
+        source = { provider: () => Promise.resolve(keys), key: `keys:${spec.source.profile}` };
+        break;
+      }
+      case "environment": {
+        const keys = spec.source.credentials;
+        source = { provider: () => Promise.resolve(keys), key: `env:${keys.accessKeyId}` };
+        break;
+      }
+      case "assume-role":
+        source = { provider: this.#roleProvider(spec.source.spec), key: `role:${spec.source.spec.profile}` };
+        break;
+      case "web-identity":
+        source = {
+          provider: this.#webIdentityProvider(spec.source.spec),
+          key: `web-identity:${spec.source.spec.profile}`,
+        };
+        break;
+    }
+    const sts = this.routed(StsServiceClient as unknown as ClientConstructor, source);
+    const options = this.#options.assumeRole ?? {};
     const assume = async (): Promise<ExpiringCredentials> => {
       let tokenCode = "";
       if (spec.mfaSerial !== undefined) {
@@ -201,50 +293,76 @@ export class ClientConnections {
         minRevision: undefined,
         transitiveTagKeys: [],
       };
-      let response: AssumeRoleResponse;
       try {
         // An MFA code is good once: a retry (or another region) would be refused, so none is made.
-        response = await sts.call<AssumeRoleResponse>("assumeRole", request, tokenCode === "");
+        return expiringOf("AssumeRole", await sts.call<AssumeRoleResponse>("assumeRole", request, tokenCode === ""));
       } catch (e) {
-        if (!(e instanceof GatehouseError)) throw e;
-        const Class = errorClassOf(e.awsName);
-        throw new Class({
-          code: e.code,
-          awsName: e.awsName,
-          message: `assuming ${spec.roleArn} for the profile "${spec.profile}" (AssumeRole): ${e.message}`,
-          field: e.field,
-          retriable: e.retriable,
-          method: e.method,
-          cause: e,
-        });
+        throw explained(e, `assuming ${spec.roleArn} for the profile "${spec.profile}" (AssumeRole)`);
       }
-      const c = response.credentials;
-      if (c === undefined) throw new TypeError("AssumeRole answered without credentials");
-      return {
-        accessKeyId: c.accessKeyId,
-        secretAccessKey: c.secretAccessKey,
-        sessionToken: c.sessionToken,
-        expiresAtMs: c.expirationMs,
-      };
     };
-    const refreshing = new RefreshingCredentials({
-      fetch,
-      ...(options.refreshWindowMs === undefined ? {} : { refreshWindowMs: options.refreshWindowMs }),
-      ...(options.clock === undefined ? {} : { clock: options.clock }),
-    });
-    return () => refreshing.get();
+    return this.#refreshing(cacheKeyOf(spec), assume);
+  }
+
+  /**
+   * A web identity's credentials: AssumeRoleWithWebIdentity, unsigned (the token is the
+   * credential), with the token read from its file at each fetch (its issuer rewrites the file
+   * before the token expires), refreshed before expiry like an assumed role's.
+   */
+  #webIdentityProvider(spec: WebIdentitySpec): CredentialProvider {
+    const sts = this.routed(StsServiceClient as unknown as ClientConstructor, UNSIGNED);
+    const whose = spec.profile === undefined ? "GATEHOUSE_WEB_IDENTITY_TOKEN_FILE" : `the profile "${spec.profile}"`;
+    const assume = async (): Promise<ExpiringCredentials> => {
+      let webIdentityToken: string;
+      try {
+        webIdentityToken = (await readFile(spec.tokenFile, "utf8")).trim();
+      } catch (e) {
+        throw new GatehouseConfigError(
+          `cannot read the web identity token file ${spec.tokenFile} (${whose}): ${(e as Error).message}`,
+          "the file is written by the token's issuer (a Kubernetes projected service-account token); check the path and that this process may read it",
+        );
+      }
+      if (webIdentityToken === "") {
+        throw new GatehouseConfigError(
+          `the web identity token file ${spec.tokenFile} (${whose}) is empty`,
+          "the file should hold the OpenID Connect token (a JWT) its issuer wrote",
+        );
+      }
+      const request: AssumeRoleWithWebIdentityRequest = {
+        roleArn: spec.roleArn,
+        roleSessionName: spec.roleSessionName,
+        webIdentityToken,
+        durationSeconds: spec.durationSeconds ?? 0,
+        policy: "",
+        policyArns: [],
+      };
+      try {
+        return expiringOf(
+          "AssumeRoleWithWebIdentity",
+          await sts.call<AssumeRoleResponse>("assumeRoleWithWebIdentity", request, true),
+        );
+      } catch (e) {
+        throw explained(
+          e,
+          `assuming ${spec.roleArn} with the web identity token in ${spec.tokenFile} for ${whose} (AssumeRoleWithWebIdentity)`,
+        );
+      }
+    };
+    return this.#refreshing(cacheKeyOf(spec), assume);
   }
 
   #transport(
     service: ClientConstructor,
     endpoints: readonly string[],
     signingRegion: string,
-    credentials: CredentialProvider | undefined,
+    signer: Signer,
+    region?: string,
   ): Transport {
     return new Transport({
       service,
       endpoints,
-      credentials,
+      credentials: signer.provider,
+      ...(signer.unsigned === true ? { unsigned: true } : {}),
+      ...(region === undefined ? {} : { region }),
       signingRegion,
       // The region verifies STS calls as AWS STS does: scoped to the signing name `sts`.
       ...((service as unknown) === StsServiceClient ? { signingService: "sts" } : {}),
@@ -261,7 +379,7 @@ export class ClientConnections {
       ControlServiceClient as unknown as ClientConstructor,
       [this.config.controlPlane],
       this.#options.iamSigningRegion ?? IAM_SIGNING_REGION,
-      this.#provider,
+      { provider: this.#provider, key: "" },
     );
     return this.#control;
   }
@@ -273,7 +391,7 @@ export class ClientConnections {
   region(
     service: ClientConstructor,
     region = this.config.region,
-    credentials: { provider: CredentialProvider | undefined; key: string } = { provider: this.#provider, key: "" },
+    credentials: Signer = { provider: this.#provider, key: "" },
   ): Transport {
     if (region === undefined) {
       throw new GatehouseConfigError(
@@ -297,7 +415,7 @@ export class ClientConnections {
     const key = `${region} ${credentials.key}`;
     let t = byKey.get(key);
     if (t === undefined) {
-      t = this.#transport(service, endpoints, region, credentials.provider);
+      t = this.#transport(service, endpoints, region, credentials, region);
       byKey.set(key, t);
     }
     return t;
@@ -307,10 +425,7 @@ export class ClientConnections {
    * `service` on whichever region the router picks, failing over to the next region when one
    * cannot answer. Each region's calls are signed for that region.
    */
-  routed(
-    service: ClientConstructor,
-    credentials: { provider: CredentialProvider | undefined; key: string } = { provider: this.#provider, key: "" },
-  ): RoutedService {
+  routed(service: ClientConstructor, credentials: Signer = { provider: this.#provider, key: "" }): RoutedService {
     let byKey = this.#routed.get(service);
     if (byKey === undefined) {
       byKey = new Map();
@@ -318,14 +433,24 @@ export class ClientConnections {
     }
     let routed = byKey.get(credentials.key);
     if (routed === undefined) {
+      const answer = <T>(method: string, request: unknown, idempotent: boolean, options: CallOptions = {}) =>
+        this.#router.route(
+          options.timeoutMs ?? this.#options.timeoutMs ?? 10_000,
+          idempotent,
+          async (region, remaining): Promise<Answered<T>> => {
+            const { value, endpoint } = await this.region(service, region, credentials).answer<T>(
+              method,
+              request,
+              idempotent,
+              { ...options, timeoutMs: remaining },
+            );
+            return { value, region, endpoint };
+          },
+        );
       routed = {
-        call: <T>(method: string, request: unknown, idempotent: boolean, options: CallOptions = {}) =>
-          this.#router.route(options.timeoutMs ?? this.#options.timeoutMs ?? 10_000, idempotent, (region, remaining) =>
-            this.region(service, region, credentials).call<T>(method, request, idempotent, {
-              ...options,
-              timeoutMs: remaining,
-            }),
-          ),
+        answer,
+        call: async <T>(method: string, request: unknown, idempotent: boolean, options?: CallOptions) =>
+          (await answer<T>(method, request, idempotent, options)).value,
       };
       byKey.set(credentials.key, routed);
     }

@@ -27,6 +27,10 @@ export interface GatehouseErrorInit {
   retriable: boolean;
   /** The gRPC method the call was to, e.g. `/gatehouse.v1.ControlService/GetUser`. */
   method?: string | undefined;
+  /** The region whose decider answered with this error (or was the last tried); none for the control plane. */
+  region?: string | undefined;
+  /** The `host:port` that answered with this error, or the last one tried. */
+  endpoint?: string | undefined;
   cause?: unknown;
 }
 
@@ -34,7 +38,10 @@ export interface GatehouseErrorInit {
  * Every failure of a Gatehouse call. `awsName` is the AWS error name to switch on; `field` the
  * request field that is wrong (`policyDocument`, `tags[3].key`); `retriable` tells whether the
  * same request may succeed later (the SDK has already retried those, within its attempts).
- * A subclass per AWS name (`NoSuchEntityError`, …) serves `instanceof`.
+ * A subclass per AWS name (`NoSuchEntityError`, …) serves `instanceof`. `region` and `endpoint`
+ * say where it came from: the SDK routes checks and STS across regions and endpoints, so an
+ * error names the region (and `host:port`) that answered with it, or that was tried last when
+ * none could answer (`region` is undefined for the control plane's).
  *
  * @example
  * try {
@@ -50,6 +57,8 @@ export class GatehouseError extends Error {
   readonly findings: readonly PolicyFinding[];
   readonly retriable: boolean;
   readonly method: string | undefined;
+  readonly region: string | undefined;
+  readonly endpoint: string | undefined;
 
   constructor(init: GatehouseErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -60,6 +69,8 @@ export class GatehouseError extends Error {
     this.findings = init.findings ?? [];
     this.retriable = init.retriable;
     this.method = init.method;
+    this.region = init.region;
+    this.endpoint = init.endpoint;
   }
 
   /** The numeric gRPC status code. */
@@ -110,6 +121,12 @@ export type ServiceUnavailableError = GatehouseError;
 /** Requests were throttled; retriable after a pause. */
 export const ThrottlingError = errorClass("Throttling");
 export type ThrottlingError = GatehouseError;
+/** A web identity token was refused: bad signature, wrong issuer or audience, unknown key (UNAUTHENTICATED). */
+export const InvalidIdentityTokenError = errorClass("InvalidIdentityToken");
+export type InvalidIdentityTokenError = GatehouseError;
+/** A token (web identity, session) has expired (UNAUTHENTICATED). */
+export const ExpiredTokenError = errorClass("ExpiredToken");
+export type ExpiredTokenError = GatehouseError;
 
 const classes = new Map<string, ErrorClass>([
   ["NoSuchEntity", NoSuchEntityError],
@@ -123,6 +140,8 @@ const classes = new Map<string, ErrorClass>([
   ["ConsistencyTimeout", ConsistencyTimeoutError],
   ["ServiceUnavailable", ServiceUnavailableError],
   ["Throttling", ThrottlingError],
+  ["InvalidIdentityToken", InvalidIdentityTokenError],
+  ["ExpiredToken", ExpiredTokenError],
 ]);
 // Every other AWS name of the closed set gets its own class too, so `e.name` is always `<AwsName>Error`.
 for (const name of Object.keys(IamErrorName) as IamErrorNameValue[]) {
@@ -143,8 +162,15 @@ export function isRetriable(code: StatusCodeName, awsName: string): boolean {
   return code === "UNAVAILABLE" || code === "ABORTED" || awsName === "Throttling";
 }
 
-/** Turns a grpc-js failure into a typed {@link GatehouseError}, reading the error-detail trailer. */
-export function fromServiceError(err: ServiceError, method?: string): GatehouseError {
+/**
+ * Turns a grpc-js failure into a typed {@link GatehouseError}, reading the error-detail trailer;
+ * `from` is where the call went (a region's endpoint, or the control plane's).
+ */
+export function fromServiceError(
+  err: ServiceError,
+  method?: string,
+  from: { readonly region?: string | undefined; readonly endpoint?: string | undefined } = {},
+): GatehouseError {
   const code = statusName(err.code);
   const raw = err.metadata?.get(ERROR_DETAIL_TRAILER)[0];
   let detail: ErrorDetail | undefined;
@@ -172,6 +198,8 @@ export function fromServiceError(err: ServiceError, method?: string): GatehouseE
     findings: detail?.findings ?? [],
     retriable: isRetriable(code, awsName),
     method,
+    region: from.region,
+    endpoint: from.endpoint,
     cause: err,
   });
 }

@@ -161,8 +161,20 @@ export interface AuthenticateAndAuthorizeInput {
 /** A decision, as AWS names them. */
 export type DecisionName = "Allow" | "ExplicitDeny" | "ImplicitDeny";
 
+/**
+ * Where an answer came from. The SDK routes checks across regions (failing over when one cannot
+ * answer) and across a region's endpoints, so each answer names the region and the decider
+ * (`host:port`) that gave it; the wire does not carry it, the SDK knows where it sent the call.
+ */
+export interface AnsweredBy {
+  /** The region whose decider answered. */
+  readonly region: string;
+  /** The decider's `host:port` (as configured) that answered. */
+  readonly endpoint: string;
+}
+
 /** The answer to one check. */
-export interface AuthorizeResult {
+export interface AuthorizeResult extends AnsweredBy {
   readonly decision: DecisionName;
   /** `decision === "Allow"`. */
   readonly allowed: boolean;
@@ -187,7 +199,7 @@ export type SimulateInput = PrincipalInput & {
 };
 
 /** One action × resource of a simulation. */
-export interface SimulateResult {
+export interface SimulateResult extends AnsweredBy {
   readonly action: string;
   readonly resource: string;
   readonly decision: DecisionName;
@@ -451,11 +463,13 @@ function principalOf(p: PrincipalInput): AuthorizeRequest["principal"] {
 }
 
 /**
- * Authorization checks against the configured region (`gatehouse.authz`).
+ * Authorization checks against the configured region, or the regions of the client's routing
+ * (`gatehouse.authz`). Each answer (and each error from a region) names the region and endpoint
+ * that gave it ({@link AnsweredBy}).
  *
  * @example
  * const r = await gh.authz.authorize({ principalArn, action: "s3:GetObject", resource: "arn:aws:s3:::b/k", explain: true });
- * if (!r.allowed) console.log(r.decision, r.explanation);
+ * if (!r.allowed) console.log(r.decision, r.explanation, "answered by", r.region, r.endpoint);
  */
 export class AuthzClient {
   readonly #gh: Gatehouse;
@@ -487,8 +501,13 @@ export class AuthzClient {
 
   /** May the principal do `action` on `resource`? */
   async authorize(input: AuthorizeInput, options?: CallOptions): Promise<AuthorizeResult> {
-    const response = await this.#routed().call<AuthorizeResponse>("authorize", this.#request(input), true, options);
-    return toResult(response);
+    const { value, ...from } = await this.#routed().answer<AuthorizeResponse>(
+      "authorize",
+      this.#request(input),
+      true,
+      options,
+    );
+    return toResult(value, from);
   }
 
   /**
@@ -499,13 +518,13 @@ export class AuthzClient {
     inputs: readonly AuthorizeInput[],
     options?: CallOptions,
   ): Promise<(AuthorizeResult | GatehouseError)[]> {
-    const response = await this.#routed().call<BatchAuthorizeResponse>(
+    const { value, ...from } = await this.#routed().answer<BatchAuthorizeResponse>(
       "batchAuthorize",
       { requests: inputs.map((i) => this.#request(i)) },
       true,
       options,
     );
-    return response.responses.map(toBatchResult);
+    return value.responses.map((r) => toBatchResult(r, from));
   }
 
   /**
@@ -541,7 +560,7 @@ export class AuthzClient {
         retriable: false,
       });
     }
-    const response = await this.#routed().call<BatchAuthorizeResponse>(
+    const { value, ...from } = await this.#routed().answer<BatchAuthorizeResponse>(
       "batchAuthorizePrincipal",
       {
         principal: principalOf(input),
@@ -559,14 +578,18 @@ export class AuthzClient {
       true,
       options,
     );
-    return response.responses.map(toBatchResult);
+    return value.responses.map((r) => toBatchResult(r, from));
   }
 
   /** The region that verifies a signed request: its credential scope's, when configured. */
-  #verifier(authorization: string | readonly string[] | undefined): Transport {
+  #verifier(authorization: string | readonly string[] | undefined): { transport: Transport; region: string } {
     const scope = signingRegionOf(typeof authorization === "string" ? authorization : undefined);
     const region = scope !== undefined && this.#gh.config.regions[scope] !== undefined ? scope : undefined;
-    return this.#gh.regionTransport(AuthorizerServiceClient as unknown as ClientConstructor, region);
+    return {
+      transport: this.#gh.regionTransport(AuthorizerServiceClient as unknown as ClientConstructor, region),
+      // regionTransport refused a missing region, so one is configured.
+      region: region ?? (this.#gh.config.region as string),
+    };
   }
 
   /**
@@ -583,7 +606,7 @@ export class AuthzClient {
    * who.arn; // "arn:aws:iam::111122223333:user/alice"
    */
   async authenticate(request: SignedRequestInput, options?: CallOptions): Promise<AuthenticatedPrincipal> {
-    const response = await this.#verifier(request.headers.authorization).call<AuthenticateResponse>(
+    const response = await this.#verifier(request.headers.authorization).transport.call<AuthenticateResponse>(
       "authenticate",
       toAuthenticateRequest(request),
       true,
@@ -606,7 +629,8 @@ export class AuthzClient {
     input: AuthenticateAndAuthorizeInput,
     options?: CallOptions,
   ): Promise<AuthorizeResult & { principal: AuthenticatedPrincipal }> {
-    const response = await this.#verifier(input.request.headers.authorization).call<AuthenticateAndAuthorizeResponse>(
+    const verifier = this.#verifier(input.request.headers.authorization);
+    const { value: response, endpoint } = await verifier.transport.answer<AuthenticateAndAuthorizeResponse>(
       "authenticateAndAuthorize",
       {
         authenticate: toAuthenticateRequest(input.request),
@@ -630,12 +654,15 @@ export class AuthzClient {
     if (response.authenticated === undefined || response.authorization === undefined) {
       throw new TypeError("AuthenticateAndAuthorize answered without a principal or a decision");
     }
-    return { ...toResult(response.authorization), principal: toPrincipal(response.authenticated) };
+    return {
+      ...toResult(response.authorization, { region: verifier.region, endpoint }),
+      principal: toPrincipal(response.authenticated),
+    };
   }
 
   /** The principal's policies (plus extra ones) for each action × resource, always explained. */
   async simulate(input: SimulateInput, options?: CallOptions): Promise<SimulateResult[]> {
-    const response = await this.#routed().call<SimulateResponse>(
+    const { value, ...from } = await this.#routed().answer<SimulateResponse>(
       "simulate",
       {
         principal: principalOf(input),
@@ -650,11 +677,12 @@ export class AuthzClient {
       true,
       options,
     );
-    return response.results.map((r) => ({
+    return value.results.map((r) => ({
       action: r.action,
       resource: r.resource,
       decision: decisionNames[r.decision] ?? "ImplicitDeny",
       explanation: parseJson(r.explanationJson),
+      ...from,
     }));
   }
 
@@ -677,9 +705,9 @@ export class AuthzClient {
   }
 }
 
-/** One answer of a batch: a result, or the error its check failed with alone. */
-function toBatchResult(r: AuthorizeResponse): AuthorizeResult | GatehouseError {
-  if (r.error === undefined) return toResult(r);
+/** One answer of a batch: a result, or the error its check failed with alone (both naming where from). */
+function toBatchResult(r: AuthorizeResponse, from: AnsweredBy): AuthorizeResult | GatehouseError {
+  if (r.error === undefined) return toResult(r, from);
   const awsName = r.error.detail?.awsName || "ServiceFailure";
   const Class = errorClassOf(awsName);
   return new Class({
@@ -688,10 +716,12 @@ function toBatchResult(r: AuthorizeResponse): AuthorizeResult | GatehouseError {
     message: r.error.message,
     field: r.error.detail?.field || undefined,
     retriable: isRetriable(statusName(r.error.code), awsName),
+    region: from.region,
+    endpoint: from.endpoint,
   });
 }
 
-function toResult(r: AuthorizeResponse): AuthorizeResult {
+function toResult(r: AuthorizeResponse, from: AnsweredBy): AuthorizeResult {
   const decision = decisionNames[r.decision] ?? "ImplicitDeny";
   return {
     decision,
@@ -699,6 +729,8 @@ function toResult(r: AuthorizeResponse): AuthorizeResult {
     ...(r.explanationJson === "" ? {} : { explanation: parseJson(r.explanationJson) }),
     ...(r.evaluatedAt === undefined ? {} : { evaluatedAt: r.evaluatedAt }),
     correlationId: r.correlationId,
+    region: from.region,
+    endpoint: from.endpoint,
   };
 }
 

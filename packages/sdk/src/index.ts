@@ -31,6 +31,7 @@ export {
   GatehouseConfigError,
   type RegionRouting,
   resolveClientConfig,
+  type WebIdentitySpec,
 } from "./client-config.ts";
 export {
   type AssumeRoleOptions,
@@ -46,10 +47,12 @@ export {
   DeleteConflictError,
   EntityAlreadyExistsError,
   ERROR_DETAIL_TRAILER,
+  ExpiredTokenError,
   errorClassOf,
   fromServiceError,
   GatehouseError,
   type GatehouseErrorInit,
+  InvalidIdentityTokenError,
   InvalidInputError,
   isRetriable,
   LimitExceededError,
@@ -59,6 +62,7 @@ export {
   ThrottlingError,
 } from "./errors.ts";
 export {
+  type AnsweredBy,
   type AuthenticateAndAuthorizeInput,
   type AuthorizeInput,
   type AuthorizeResult,

@@ -3,7 +3,7 @@
 // process is killed, checks and STS calls fail over to the other; `ordered` does the same in the
 // configured order; `home` (one region) has nothing to fail over to.
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { type LiveStack, startLiveStack } from "@gatehouse/live-stack";
+import { createLiveAccount, type LiveStack, startLiveStack } from "@gatehouse/live-stack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Gatehouse, type GatehouseError, type GatehouseOptions } from "./index.ts";
 
@@ -60,14 +60,9 @@ describe("region routing across real region processes", () => {
 
   beforeAll(async () => {
     stack = await startLiveStack("sdkroute", { regions: ["us-east-1", "eu-west-1"], processes: true });
-    const operator = new Gatehouse({
-      credentials: stack.operator,
-      endpoints: { controlPlane: stack.controlPlane },
-      env: {},
-    });
-    const account = await operator.iam.createAccount({ accountAlias: "" });
-    operator.close();
-    root = { accessKeyId: account.rootAccessKeyId, secretAccessKey: account.rootSecretAccessKey };
+    const account = await createLiveAccount(stack);
+    account.root.close();
+    root = account.rootCredentials;
     const admin = client({ endpoints: { controlPlane: stack.controlPlane } });
     aliceArn = (await admin.iam.createUser({ userName: "alice" })).user?.arn ?? "";
     const put = await admin.iam.putUserPolicy({
@@ -104,15 +99,45 @@ describe("region routing across real region processes", () => {
     expect(second?.region).toBe("us-east-1");
     expect(second?.rttMs).toBeGreaterThan(80);
     expect(first?.rttMs).toBeLessThan(second?.rttMs ?? 0);
-    // Checks go to eu-west-1: nothing more crosses the proxy.
+    // Checks go to eu-west-1: nothing more crosses the proxy, and each answer says so.
     const carried = proxy.bytes();
-    for (let i = 0; i < 5; i++) expect((await check(nearest)).allowed).toBe(true);
+    for (let i = 0; i < 5; i++) {
+      expect(await check(nearest)).toMatchObject({ allowed: true, region: "eu-west-1", endpoint: eu?.decider });
+    }
     expect(proxy.bytes()).toBe(carried);
 
     await eu?.kill();
-    // The nearest region is gone: the same client answers from us-east-1, through the proxy.
-    expect((await check(nearest)).allowed).toBe(true);
+    // The nearest region is gone: the same client answers from us-east-1, through the proxy,
+    // and the answer names the region and endpoint that gave it.
+    expect(await check(nearest)).toMatchObject({ allowed: true, region: "us-east-1", endpoint: proxy.address });
     expect(proxy.bytes()).toBeGreaterThan(carried);
+    const batch = await nearest.authz.batchAuthorize([
+      { principalArn: aliceArn, action: "s3:GetObject", resource: "arn:aws:s3:::b/k" },
+      { principalArn: aliceArn, action: "s3:GetObject", resource: "arn:aws:s3:::b/k", resourcePolicy: "{not json" },
+    ]);
+    expect(batch[0]).toMatchObject({ decision: "Allow", region: "us-east-1", endpoint: proxy.address });
+    expect(batch[1]).toMatchObject({
+      awsName: "MalformedPolicyDocument",
+      region: "us-east-1",
+      endpoint: proxy.address,
+    });
+    const simulated = await nearest.authz.simulate({
+      principalArn: aliceArn,
+      actions: ["s3:GetObject"],
+      resources: ["arn:aws:s3:::b/k"],
+    });
+    expect(simulated).toEqual([
+      expect.objectContaining({ decision: "Allow", region: "us-east-1", endpoint: proxy.address }),
+    ]);
+    // An error a region answered with names it too.
+    const unknown = await nearest.authz
+      .authorize({
+        principalArn: `arn:aws:iam::${revision.accountId}:user/nobody`,
+        action: "s3:GetObject",
+        resource: "*",
+      })
+      .catch((e: unknown) => e as GatehouseError);
+    expect(unknown).toMatchObject({ code: "NOT_FOUND", region: "us-east-1", endpoint: proxy.address });
     expect(nearest.regionHealth().map((h) => h.region)).toEqual(["us-east-1", "eu-west-1"]);
     expect(nearest.regionHealth()[1]?.demotedUntil).toBeGreaterThan(Date.now());
     // STS fails over too, signed for the region that answers.
@@ -124,6 +149,6 @@ describe("region routing across real region processes", () => {
     expect((await check(ordered)).allowed).toBe(true);
     const home = client({ region: "eu-west-1", endpoints, timeoutMs: 3_000 });
     const down = await check(home).catch((e: unknown) => e as GatehouseError);
-    expect(down).toMatchObject({ code: "UNAVAILABLE", retriable: true });
+    expect(down).toMatchObject({ code: "UNAVAILABLE", retriable: true, region: "eu-west-1", endpoint: eu?.decider });
   });
 });

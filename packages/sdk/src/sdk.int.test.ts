@@ -86,6 +86,8 @@ describe("@gatehouse/sdk against a live control plane and region", () => {
       explain: true,
     });
     expect(allowed.allowed).toBe(true);
+    // The first endpoint refused: the answer names the one that gave it.
+    expect(allowed).toMatchObject({ region: "us-east-1", endpoint: stack.decider });
     expect(allowed.evaluatedAt?.revision).toBeGreaterThanOrEqual(put.revision?.revision ?? Infinity);
     expect(allowed.explanation).toBeDefined();
 

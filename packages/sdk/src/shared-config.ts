@@ -20,10 +20,22 @@ export interface Profile {
   readonly controlPlaneEndpoint?: string;
   /** `endpoint_<region>`: `host:port[,host:port…]` per region, tried in turn. */
   readonly regionEndpoints: Readonly<Record<string, readonly string[]>>;
-  /** `role_arn`: the role this profile's credentials come from (with `source_profile`). */
+  /** `role_arn`: the role this profile's credentials come from (with `source_profile` or `web_identity_token_file`). */
   readonly roleArn?: string;
   /** `source_profile`: the profile whose credentials call AssumeRole (keys, or a role: chained). */
   readonly sourceProfile?: string;
+  /**
+   * `web_identity_token_file`: a file holding an OpenID Connect token (a Kubernetes projected
+   * service-account token), exchanged for `role_arn`'s credentials by AssumeRoleWithWebIdentity;
+   * read again at each refresh, since its issuer rotates it.
+   */
+  readonly webIdentityTokenFile?: string;
+  /**
+   * `credential_source`: where `role_arn`'s source credentials come from instead of a
+   * `source_profile` (AWS: `Environment`, `Ec2InstanceMetadata`, `EcsContainer`; Gatehouse takes
+   * `Environment`).
+   */
+  readonly credentialSource?: string;
   /** `mfa_serial`: the MFA device AssumeRole is called with (a code is asked for). */
   readonly mfaSerial?: string;
   /** `external_id`: AssumeRole's ExternalId, as the role's trust policy may demand. */
@@ -116,6 +128,8 @@ export function loadSharedFiles(env: Env): SharedFiles {
       regionEndpoints,
       ...opt("roleArn", str(s, "role_arn")),
       ...opt("sourceProfile", str(s, "source_profile")),
+      ...opt("webIdentityTokenFile", str(s, "web_identity_token_file")),
+      ...opt("credentialSource", str(s, "credential_source")),
       ...opt("mfaSerial", str(s, "mfa_serial")),
       ...opt("externalId", str(s, "external_id")),
       ...opt("roleSessionName", str(s, "role_session_name")),

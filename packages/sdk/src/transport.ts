@@ -46,7 +46,14 @@ export interface TransportOptions {
   readonly endpoints: readonly string[];
   /** The credentials to sign with, asked before each call (undefined: none configured). */
   readonly credentials: CredentialProvider | undefined;
+  /**
+   * Send calls unsigned, as AWS's AssumeRoleWithWebIdentity is (the token in the request is the
+   * credential); `credentials` is then not asked.
+   */
+  readonly unsigned?: boolean;
   readonly signingRegion: string;
+  /** The region the endpoints serve (absent for the control plane): named in answers and errors. */
+  readonly region?: string;
   /** The SigV4 signing name (credential scope service): `iam` when absent, `sts` for StsService. */
   readonly signingService?: string;
   readonly retry: RetryPolicy;
@@ -82,16 +89,19 @@ export class Transport {
     if (client === undefined) {
       const address = this.#options.endpoints[index] as string;
       client = new this.#options.service(address, grpcCredentials.createInsecure(), {
-        interceptors: [
-          createSigningInterceptor({
-            // call() sets them before it starts a call, so this always has some.
-            credentials: () => this.#current as Credentials,
-            authority: address,
-            region: this.#options.signingRegion,
-            ...(this.#options.signingService === undefined ? {} : { service: this.#options.signingService }),
-            ...(this.#options.clock === undefined ? {} : { clock: this.#options.clock }),
-          }),
-        ],
+        interceptors:
+          this.#options.unsigned === true
+            ? []
+            : [
+                createSigningInterceptor({
+                  // call() sets them before it starts a call, so this always has some.
+                  credentials: () => this.#current as Credentials,
+                  authority: address,
+                  region: this.#options.signingRegion,
+                  ...(this.#options.signingService === undefined ? {} : { service: this.#options.signingService }),
+                  ...(this.#options.clock === undefined ? {} : { clock: this.#options.clock }),
+                }),
+              ],
         // Fail fast when an endpoint is down, so the next one is tried within the deadline.
         "grpc.initial_reconnect_backoff_ms": 200,
         "grpc.max_reconnect_backoff_ms": 2_000,
@@ -106,8 +116,18 @@ export class Transport {
    * retries: reads, checks, and writes that carry a client request token.
    */
   async call<T>(method: string, request: unknown, idempotent: boolean, options: CallOptions = {}): Promise<T> {
+    return (await this.answer<T>(method, request, idempotent, options)).value;
+  }
+
+  /** {@link call}, with the endpoint (`host:port`) that answered. */
+  async answer<T>(
+    method: string,
+    request: unknown,
+    idempotent: boolean,
+    options: CallOptions = {},
+  ): Promise<{ value: T; endpoint: string }> {
     const provider = this.#options.credentials;
-    if (provider === undefined) {
+    if (provider === undefined && this.#options.unsigned !== true) {
       throw new GatehouseConfigError(
         "no credentials: none were given, GATEHOUSE_ACCESS_KEY_ID / GATEHOUSE_SECRET_ACCESS_KEY are unset, and the profile has no keys",
         "run `gatehouse configure`, set GATEHOUSE_PROFILE, or pass credentials",
@@ -115,7 +135,7 @@ export class Transport {
     }
     const now = this.#options.now ?? Date.now;
     const deadline = now() + (options.timeoutMs ?? this.#options.timeoutMs);
-    this.#current = await provider();
+    if (provider !== undefined && this.#options.unsigned !== true) this.#current = await provider();
     const { value, endpoint } = await withRetries(
       {
         policy: this.#options.retry,
@@ -128,7 +148,7 @@ export class Transport {
       (index) => this.#once<T>(index, method, request, deadline, options.signal),
     );
     this.#preferred = endpoint;
-    return value;
+    return { value, endpoint: this.#options.endpoints[endpoint] as string };
   }
 
   #once<T>(index: number, method: string, request: unknown, deadline: number, signal?: AbortSignal): Promise<T> {
@@ -145,7 +165,10 @@ export class Transport {
       const call = fn.call(client, request, metadata, { deadline }, (e, response) => {
         signal?.removeEventListener("abort", onAbort);
         if (e === null) resolve(response as T);
-        else reject(fromServiceError(e, `${this.#options.endpoints[index]} ${method}`));
+        else {
+          const endpoint = this.#options.endpoints[index];
+          reject(fromServiceError(e, `${endpoint} ${method}`, { region: this.#options.region, endpoint }));
+        }
       }) as unknown as { cancel(): void };
       const onAbort = () => call.cancel();
       signal?.addEventListener("abort", onAbort, { once: true });

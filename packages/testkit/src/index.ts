@@ -21,6 +21,7 @@ export { iamErrorOf } from "./iam-errors.ts";
 export type { InfraSource, RegionRedis, TestInfra } from "./infra-settings.ts";
 export { parseBrokers, parsePostgresUrl, parseRedisUrls, TEST_INFRA_KEY } from "./infra-settings.ts";
 export { createTestTopic, type TestKafkaOptions, type TestTopic, type TestTopicOptions, testKafka } from "./kafka.ts";
+export { type RunLeftovers, removeRunLeftovers } from "./leftovers.ts";
 export {
   createTestDatabase,
   createTestSchema,

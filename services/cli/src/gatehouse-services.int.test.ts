@@ -234,6 +234,8 @@ describe("gatehouse iam / authz / region / configure against a live stack", () =
     );
     expect(allowed.code, allowed.stderr).toBe(0);
     expect(allowed.json.Decision).toBe("Allow");
+    // The region and the decider that answered (the profile's first endpoint refuses connections).
+    expect(allowed.json).toMatchObject({ Region: "us-east-1", Endpoint: stack.decider });
     expect(allowed.json.EvaluatedAt.Revision).toBeGreaterThanOrEqual(Number(revision));
     expect(allowed.json.Explanation).toBeDefined();
     const denied = await gh(

@@ -3,12 +3,12 @@
 // live control plane and region.
 // Terminals come from util-linux `script`, which runs the command on a pseudo-terminal.
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { generateKeyPairSync, sign } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type LiveStack, startLiveStack } from "@gatehouse/live-stack";
-import { Gatehouse } from "@gatehouse/sdk";
+import { createLiveAccount, type LiveStack, startLiveStack } from "@gatehouse/live-stack";
 import { generate } from "otplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -49,6 +49,22 @@ function run(args: string[], env: Record<string, string>): Promise<Run> {
   });
 }
 
+/** An ES256 key of an OpenID Connect issuer, and a signed token (JWT) of it. */
+function oidcIssuer(host: string, audience: string) {
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  return {
+    jwks: JSON.stringify({ keys: [{ ...publicKey.export({ format: "jwk" }), kid: "k1", alg: "ES256", use: "sig" }] }),
+    token(sub: string): string {
+      const now = Math.floor(Date.now() / 1000);
+      const head = b64({ alg: "ES256", kid: "k1", typ: "JWT" });
+      const body = b64({ iss: `https://${host}`, aud: audience, sub, iat: now - 60, exp: now + 600 });
+      const signature = sign("sha256", Buffer.from(`${head}.${body}`), { key: privateKey, dsaEncoding: "ieee-p1363" });
+      return `${head}.${body}.${signature.toString("base64url")}`;
+    },
+  };
+}
+
 /**
  * Runs the command on a terminal and answers each prompt as it appears (`[prompt, answer]` in
  * order). Resolves with everything the terminal showed and the exit status.
@@ -86,23 +102,13 @@ describe("gatehouse configure and role profiles against a live stack", () => {
   let key: { id: string; secret: string };
   let seed: string;
   let serial: string;
+  const issuer = oidcIssuer("oidc.cli.example.test", "gatehouse");
 
   beforeAll(async () => {
     stack = await startLiveStack("cliprof");
-    const operator = new Gatehouse({
-      credentials: stack.operator,
-      endpoints: { controlPlane: stack.controlPlane },
-      env: {},
-    });
-    const account = await operator.iam.createAccount({ accountAlias: "" });
-    operator.close();
+    const account = await createLiveAccount(stack);
     accountId = account.accountId;
-    const root = new Gatehouse({
-      credentials: { accessKeyId: account.rootAccessKeyId, secretAccessKey: account.rootSecretAccessKey },
-      region: stack.region,
-      endpoints: { controlPlane: stack.controlPlane, regions: { [stack.region]: [stack.decider] } },
-      env: {},
-    }).session();
+    const root = account.root;
     await root.iam.createUser({ userName: "dev" });
     const made = await root.iam.createAccessKey({ userName: "dev" });
     key = { id: made.accessKey?.accessKeyId ?? "", secret: made.secretAccessKey };
@@ -132,6 +138,25 @@ describe("gatehouse configure and role profiles against a live stack", () => {
       serialNumber: serial,
       authenticationCode1: await generate({ secret: seed, epoch: t - 30 }),
       authenticationCode2: await generate({ secret: seed, epoch: t }),
+    });
+    const provider = await root.iam.createOpenIdConnectProvider({
+      url: "https://oidc.cli.example.test",
+      clientIdList: ["gatehouse"],
+      thumbprintList: [],
+      jwksJson: issuer.jwks,
+    });
+    await root.iam.createRole({
+      roleName: "pod",
+      assumeRolePolicyDocument: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Effect: "Allow",
+            Principal: { Federated: provider.openIdConnectProviderArn },
+            Action: "sts:AssumeRoleWithWebIdentity",
+          },
+        ],
+      }),
     });
     await root.authz.authorize({ principalArn: `arn:aws:iam::${accountId}:user/dev`, action: "x:Y", resource: "*" });
     root.close();
@@ -174,6 +199,82 @@ describe("gatehouse configure and role profiles against a live stack", () => {
     const piped = await run(["--profile", "dev", "configure"], env);
     expect(piped.code).toBe(2);
     expect(piped.stderr).toContain("nothing to write");
+  });
+
+  it("writes web-identity and credential_source profiles, and assumes their roles", async () => {
+    const tokenFile = join(dir, "pod-token");
+    await writeFile(tokenFile, issuer.token("system:serviceaccount:apps:api"));
+    const configure = (profile: string, ...flags: string[]) =>
+      run(
+        [
+          "--profile",
+          profile,
+          "--region",
+          stack.region,
+          "configure",
+          "--endpoint",
+          `${stack.region}=${stack.decider}`,
+          ...flags,
+        ],
+        env,
+      );
+    const pod = await configure(
+      "pod",
+      "--role-arn",
+      `arn:aws:iam::${accountId}:role/pod`,
+      "--web-identity-token-file",
+      tokenFile,
+      "--role-session-name",
+      "cli-pod",
+      "--duration-seconds",
+      "900",
+    );
+    expect(pod.code, pod.stderr).toBe(0);
+    const config = await readFile(join(dir, "config"), "utf8");
+    expect(config.slice(config.indexOf("[profile pod]"))).toContain(
+      `role_arn=arn:aws:iam::${accountId}:role/pod\nrole_session_name=cli-pod\nweb_identity_token_file=${tokenFile}\nduration_seconds=900`,
+    );
+    const me = await run(["--profile", "pod", "sts", "get-caller-identity"], env);
+    expect(me.code, me.stderr).toBe(0);
+    expect(me.json.Arn).toBe(`arn:aws:sts::${accountId}:assumed-role/pod/cli-pod`);
+    // Both sources of a role's credentials at once, or a token file without a role: refused by flag.
+    const both = await configure(
+      "x",
+      "--role-arn",
+      `arn:aws:iam::${accountId}:role/pod`,
+      "--web-identity-token-file",
+      tokenFile,
+      "--source-profile",
+      "dev",
+    );
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("--web-identity-token-file");
+
+    // credential_source = Environment: the role is assumed with the env keys.
+    const ci = await configure(
+      "ci",
+      "--role-arn",
+      `arn:aws:iam::${accountId}:role/deployer`,
+      "--credential-source",
+      "Environment",
+      "--role-session-name",
+      "cli-ci",
+    );
+    expect(ci.code, ci.stderr).toBe(0);
+    const keys = { GATEHOUSE_ACCESS_KEY_ID: key.id, GATEHOUSE_SECRET_ACCESS_KEY: key.secret };
+    const asCi = await run(["--profile", "ci", "sts", "get-caller-identity"], { ...env, ...keys });
+    expect(asCi.code, asCi.stderr).toBe(0);
+    expect(asCi.json.Arn).toBe(`arn:aws:sts::${accountId}:assumed-role/deployer/cli-ci`);
+    const ec2 = await configure(
+      "ec2",
+      "--role-arn",
+      `arn:aws:iam::${accountId}:role/deployer`,
+      "--credential-source",
+      "Ec2InstanceMetadata",
+    );
+    expect(ec2.code).toBe(2);
+    expect(ec2.stderr).toContain("--credential-source");
+    expect(ec2.stderr).toContain("not supported in Gatehouse");
   });
 
   it("writes role profiles and assumes their roles; MFA by --mfa-code or a prompt on a terminal", async () => {

@@ -1,7 +1,19 @@
+import {
+  accessKeyIdSetting,
+  hostPortSetting,
+  intSetting as int,
+  kafkaBrokersSetting,
+  logLevelSetting,
+  parseSettings,
+  previousSecretKeysSetting,
+  rejectUnknownSettings,
+  secretAccessKeySetting,
+  secretKeySetting,
+  topicSetting,
+} from "@gatehouse/config";
 import { TELEMETRY_ENV_NAMES, type TelemetryOptions, telemetryOptionsFromEnv } from "@gatehouse/telemetry";
 import { z } from "zod";
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const optionalInt = (min: number, max: number) => int(min, max).optional();
 
 /**
@@ -10,10 +22,7 @@ const optionalInt = (min: number, max: number) => int(min, max).optional();
  */
 const EnvSchema = z
   .object({
-    GATEHOUSE_CP_LISTEN: z
-      .string()
-      .regex(/^[^\s:]+:\d{1,5}$/, "must be host:port")
-      .default("0.0.0.0:50051"),
+    GATEHOUSE_CP_LISTEN: hostPortSetting().default("0.0.0.0:50051"),
     GATEHOUSE_PG_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"),
     GATEHOUSE_PG_SCHEMA: z
       .string()
@@ -21,41 +30,22 @@ const EnvSchema = z
       .default("gatehouse"),
     GATEHOUSE_PG_POOL_SIZE: int(1, 500).default(20),
     GATEHOUSE_PG_WRITE_CONCURRENCY: int(1, 500).default(4),
-    GATEHOUSE_KAFKA_BROKERS: z
-      .string()
-      .transform((s) => s.split(",").map((b) => b.trim()))
-      .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, "each broker must be host:port")).min(1)),
-    GATEHOUSE_CHANGES_TOPIC: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]{1,249}$/, "must be a legal Kafka topic name")
-      .default("gatehouse.changes.v1"),
+    GATEHOUSE_KAFKA_BROKERS: kafkaBrokersSetting(),
+    GATEHOUSE_CHANGES_TOPIC: topicSetting().default("gatehouse.changes.v1"),
     GATEHOUSE_CHANGES_PARTITIONS: int(1, 1000).default(12),
     /** Copies of each partition of the change topic (when it is created). Production: 3. */
     GATEHOUSE_CHANGES_REPLICATION_FACTOR: int(1, 32).default(1),
     /** Replicas that must have an event before the publisher's acks=all returns. Production: 2. */
     GATEHOUSE_CHANGES_MIN_INSYNC_REPLICAS: int(1, 32).default(1),
     /** Base64 of 32 random bytes: the AES-256-GCM key sealing access-key secrets at rest. */
-    GATEHOUSE_SECRET_KEY: z
-      .string()
-      .transform((s) => Buffer.from(s, "base64"))
-      .refine((b) => b.length === 32, "must be base64 of exactly 32 bytes"),
+    GATEHOUSE_SECRET_KEY: secretKeySetting(),
     /**
      * Comma-separated base64 keys (32 bytes each) rotated out of GATEHOUSE_SECRET_KEY, newest first:
      * they still open what they sealed; GATEHOUSE_SECRET_KEY seals everything new.
      */
-    GATEHOUSE_SECRET_KEYS_PREVIOUS: z
-      .string()
-      .transform((s) =>
-        s
-          .split(",")
-          .map((k) => k.trim())
-          .filter((k) => k !== "")
-          .map((k) => Buffer.from(k, "base64")),
-      )
-      .refine((keys) => keys.every((b) => b.length === 32), "each key must be base64 of exactly 32 bytes")
-      .default([]),
-    GATEHOUSE_OPERATOR_ACCESS_KEY_ID: z.string().regex(/^[A-Z0-9]{16,128}$/, "must be an access key id"),
-    GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY: z.string().min(32, "must be at least 32 characters"),
+    GATEHOUSE_SECRET_KEYS_PREVIOUS: previousSecretKeysSetting(),
+    GATEHOUSE_OPERATOR_ACCESS_KEY_ID: accessKeyIdSetting(),
+    GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY: secretAccessKeySetting(),
     GATEHOUSE_REGION: z
       .string()
       .regex(/^[a-z0-9][a-z0-9-]*$/, "must be a region name like us-east-1")
@@ -64,7 +54,7 @@ const EnvSchema = z
       .string()
       .regex(/^[a-z-]+$/)
       .default("aws"),
-    GATEHOUSE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    GATEHOUSE_LOG_LEVEL: logLevelSetting(),
     /** On SIGTERM/SIGINT: how long in-flight calls may run before the server force-closes (ms). */
     GATEHOUSE_CP_SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
     /** How often readiness (Postgres reachable, migrations applied) is checked for grpc.health.v1 (ms). */
@@ -115,8 +105,9 @@ const EnvSchema = z
     /** Time one issuer's discovery and JWKS fetch may take, redirects and bodies included (ms). */
     GATEHOUSE_CP_OIDC_FETCH_TIMEOUT_MS: int(100, 60_000).default(5000),
     /**
-     * "true": read the keys of an issuer on a loopback address (127.0.0.0/8, ::1, localhost) over
-     * plain http. For tests and local stacks only; every other issuer is read over https.
+     * "true": read the keys of an issuer on a loopback address (127.0.0.0/8, ::1, localhost), over
+     * plain http too. For tests and local stacks only; every other issuer is read over https, and
+     * without it a loopback address is refused like a private one (oidc-keys.ts, SSRF).
      */
     GATEHOUSE_CP_OIDC_FETCH_HTTP_LOOPBACK: z
       .enum(["true", "false"])
@@ -128,10 +119,7 @@ const EnvSchema = z
     GATEHOUSE_QUOTA_MANAGED_POLICIES_PER_ACCOUNT: optionalInt(1, 100_000),
     GATEHOUSE_QUOTA_GROUPS_PER_USER: optionalInt(1, 1000),
     /** The audit trail's Kafka topic (Gatehouse's CloudTrail). */
-    GATEHOUSE_CP_AUDIT_TOPIC: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]{1,249}$/, "must be a legal Kafka topic name")
-      .default("gatehouse.audit.v1"),
+    GATEHOUSE_CP_AUDIT_TOPIC: topicSetting().default("gatehouse.audit.v1"),
     /** Days an audit event is kept in Postgres; older ones are deleted by the housekeeping timer. */
     GATEHOUSE_CP_AUDIT_RETENTION_DAYS: int(1, 36_500).default(90),
     /** Audit events per Kafka send, and the pause of the audit relay when it is idle. */
@@ -284,21 +272,8 @@ export interface ControlPlaneConfig {
  * const config = loadControlPlaneConfig(process.env);
  */
 export function loadControlPlaneConfig(env: Readonly<Record<string, string | undefined>>): ControlPlaneConfig {
-  const known = new Set(Object.keys(EnvSchema.shape));
-  const unknown = Object.keys(env).filter((k) => OWN_PREFIXES.some((p) => k.startsWith(p)) && !known.has(k));
-  if (unknown.length > 0) throw new Error(`unknown control-plane settings: ${unknown.join(", ")}`);
-  const picked = Object.fromEntries([...known].filter((k) => env[k] !== undefined).map((k) => [k, env[k]]));
-  const parsed = EnvSchema.safeParse(picked);
-  if (!parsed.success) {
-    const secret = /SECRET/;
-    const lines = parsed.error.issues.map((i) => {
-      const key = String(i.path[0] ?? "");
-      const value = secret.test(key) ? "(hidden)" : JSON.stringify(env[key]);
-      return `${key}=${value}: ${i.message}`;
-    });
-    throw new Error(`invalid control-plane configuration:\n  ${lines.join("\n  ")}`);
-  }
-  const e = parsed.data;
+  rejectUnknownSettings(EnvSchema, env, OWN_PREFIXES, "control-plane");
+  const e = parseSettings(EnvSchema, env, "control-plane");
   const [host = "0.0.0.0", port = "0"] = e.GATEHOUSE_CP_LISTEN.split(/:(?=\d+$)/);
   const quotas: Record<string, number> = {};
   const q = (name: string, value: number | undefined) => {

@@ -1,5 +1,11 @@
+import { lookup } from "node:dns/promises";
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { isIP, type LookupFunction } from "node:net";
+import { IamError } from "@gatehouse/core";
 import type { IamStore } from "@gatehouse/store-postgres";
 import type { Logger } from "pino";
+import { addressClass } from "./public-address.ts";
 import { checkJwks } from "./validation.ts";
 
 /**
@@ -8,6 +14,11 @@ import { checkJwks } from "./validation.ts";
  * document, checked as an inline document is. The refresher re-reads every fetched document so a
  * key rotation at the issuer reaches the regions (through the provider's event, as any change).
  * Regions never fetch: issuance keeps working with the control plane and the issuer down.
+ *
+ * Every connection goes to a public address (see `public-address.ts`): each host is resolved, every
+ * address it resolves to is checked, and the socket connects to the checked address itself (never
+ * to the name again), so a DNS answer that changes between the check and the connection (DNS
+ * rebinding) cannot reach the metadata service or the private network.
  */
 
 /** How the control plane reaches issuers. */
@@ -16,6 +27,11 @@ export interface OidcFetchOptions {
   readonly timeoutMs: number;
   /** Plain http, for issuers on a loopback address only (tests, local stacks); https otherwise. */
   readonly allowHttpLoopback: boolean;
+  /**
+   * Resolves a host name to its addresses (the system resolver when absent). A seam for tests that
+   * need a name to resolve to chosen addresses; the result is checked as the system's would be.
+   */
+  readonly resolve?: (hostname: string) => Promise<readonly { address: string; family: number }[]>;
 }
 
 /** Largest discovery document read; a JWKS document is bounded as an inline one (64 KiB). */
@@ -25,36 +41,92 @@ const MAX_REDIRECTS = 3;
 
 /** Why a fetch failed: a message naming the URL and the reason, never a body or a header. */
 export class JwksFetchError extends Error {
-  override readonly name = "JwksFetchError";
+  override readonly name: string = "JwksFetchError";
+}
+
+/** The issuer (or its `jwks_uri`, or a redirect) leads to an address that is not public. */
+export class JwksAddressRefused extends JwksFetchError {
+  override readonly name = "JwksAddressRefused";
+}
+
+const systemResolve = (hostname: string) => lookup(hostname, { all: true, verbatim: true });
+
+/**
+ * The address to connect to for `url`: every address its host resolves to must be public
+ * (loopback too when plain http to loopback is allowed); the first is used.
+ */
+async function checkedAddress(url: URL, options: OidcFetchOptions): Promise<{ address: string; family: number }> {
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  let addresses: readonly { address: string; family: number }[];
+  if (isIP(host) !== 0) addresses = [{ address: host, family: isIP(host) }];
+  else {
+    try {
+      addresses = await (options.resolve ?? systemResolve)(host);
+    } catch (e) {
+      throw new JwksFetchError(`${url.href}: ${errorMessage(e)}`);
+    }
+  }
+  for (const { address } of addresses) {
+    const kind = addressClass(address);
+    if (kind === null || (kind === "loopback" && options.allowHttpLoopback)) continue;
+    throw new JwksAddressRefused(
+      `${url.host} resolves to a ${kind} address; issuer keys are read from public addresses only`,
+    );
+  }
+  const first = addresses[0];
+  if (first === undefined) throw new JwksFetchError(`${url.href}: ${host} has no address`);
+  return first;
+}
+
+/** One GET to `address` (already checked) for `url`: TLS still verifies the certificate for the host name. */
+function get(url: URL, address: { address: string; family: number }, signal: AbortSignal): Promise<IncomingMessage> {
+  // Node calls `lookup` for a host name only; the answer is the checked address, whatever DNS says now.
+  const pinned: LookupFunction = (_hostname, opts, callback) => {
+    if (opts.all === true) callback(null, [address]);
+    else callback(null, address.address, address.family);
+  };
+  const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(url, {
+      method: "GET",
+      lookup: pinned,
+      signal,
+      agent: false,
+      headers: { accept: "application/json" },
+    });
+    req.once("response", resolve);
+    req.once("error", reject);
+    req.end();
+  });
 }
 
 const isLoopback = (hostname: string): boolean =>
   hostname === "localhost" || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname);
 
-/** The URL an issuer's document is read from: https, or http on loopback when allowed. */
-function checkFetchUrl(url: URL, options: OidcFetchOptions): void {
+/** The URL an issuer's document is read from: https, or http to a loopback address when allowed. */
+function checkFetchUrl(url: URL, address: string, options: OidcFetchOptions): void {
   if (url.protocol === "https:") return;
-  if (url.protocol === "http:" && options.allowHttpLoopback && isLoopback(url.hostname)) return;
+  if (url.protocol === "http:" && options.allowHttpLoopback && addressClass(address) === "loopback") return;
   throw new JwksFetchError(`${url.href} must be https`);
 }
 
 /** Reads at most `limit` bytes of a response body; more is an error. */
-async function boundedText(response: Response, limit: number, href: string): Promise<string> {
-  const declared = Number(response.headers.get("content-length") ?? "0");
-  if (declared > limit) throw new JwksFetchError(`${href} is larger than ${limit} bytes`);
-  const reader = response.body?.getReader();
-  if (reader === undefined) return "";
-  const chunks: Uint8Array[] = [];
+async function boundedText(response: IncomingMessage, limit: number, href: string): Promise<string> {
+  const declared = Number(response.headers["content-length"] ?? "0");
+  const tooLarge = () => new JwksFetchError(`${href} is larger than ${limit} bytes`);
+  if (declared > limit) {
+    response.destroy();
+    throw tooLarge();
+  }
+  const chunks: Buffer[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
+  for await (const chunk of response) {
+    size += (chunk as Buffer).byteLength;
     if (size > limit) {
-      await reader.cancel();
-      throw new JwksFetchError(`${href} is larger than ${limit} bytes`);
+      response.destroy();
+      throw tooLarge();
     }
-    chunks.push(value);
+    chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString("utf8");
 }
@@ -63,25 +135,28 @@ async function boundedText(response: Response, limit: number, href: string): Pro
 async function getBounded(start: URL, limit: number, options: OidcFetchOptions, signal: AbortSignal): Promise<string> {
   let url = start;
   for (let hop = 0; ; hop++) {
-    checkFetchUrl(url, options);
-    let response: Response;
+    if (url.protocol !== "https:" && url.protocol !== "http:") throw new JwksFetchError(`${url.href} must be https`);
+    const address = await checkedAddress(url, options);
+    checkFetchUrl(url, address.address, options);
+    let response: IncomingMessage;
     try {
-      response = await fetch(url, { redirect: "manual", signal, headers: { accept: "application/json" } });
+      response = await get(url, address, signal);
     } catch (e) {
       const why = signal.aborted ? `timed out after ${options.timeoutMs} ms` : errorMessage(e);
       throw new JwksFetchError(`${url.href}: ${why}`);
     }
-    if (response.status >= 300 && response.status < 400 && response.headers.has("location")) {
-      await response.body?.cancel();
-      const next = new URL(response.headers.get("location") ?? "", url);
+    const statusCode = response.statusCode ?? 0;
+    if (statusCode >= 300 && statusCode < 400 && response.headers.location !== undefined) {
+      response.destroy();
+      const next = new URL(response.headers.location, url);
       if (next.host !== url.host) throw new JwksFetchError(`${url.href} redirects to another host (${next.host})`);
       if (hop >= MAX_REDIRECTS) throw new JwksFetchError(`${start.href}: more than ${MAX_REDIRECTS} redirects`);
       url = next;
       continue;
     }
-    if (response.status !== 200) {
-      await response.body?.cancel();
-      throw new JwksFetchError(`${url.href} answered HTTP ${response.status}`);
+    if (statusCode !== 200) {
+      response.destroy();
+      throw new JwksFetchError(`${url.href} answered HTTP ${statusCode}`);
     }
     try {
       return await boundedText(response, limit, url.href);
@@ -147,6 +222,11 @@ export async function fetchJwksForCreate(
   try {
     return await fetchIssuerJwks(url, options);
   } catch (e) {
+    // An issuer on a private, loopback or metadata address is a request to reach inside: refused,
+    // where an unreachable public issuer only delays its keys.
+    if (e instanceof JwksAddressRefused) {
+      throw new IamError("InvalidInput", `url ${JSON.stringify(`https://${url}`)}: ${e.message}`, { field: "url" });
+    }
     if (!(e instanceof JwksFetchError)) throw e;
     logger.warn({ url, reason: e.message }, "could not read a new OIDC provider's keys; the refresher will retry");
     return null;

@@ -271,6 +271,12 @@ describe("OpenID Connect providers (real Postgres + Kafka)", () => {
       ],
       [{ url: "https://i.example.com", jwksJson: "{not json" }, status.INVALID_ARGUMENT, "InvalidInput", "jwksJson"],
       [{ url: "https://i.example.com", jwksJson: '{"k":[]}' }, status.INVALID_ARGUMENT, "InvalidInput", "jwksJson"],
+      // Without a document the control plane would fetch the keys: never from inside (SSRF).
+      [{ url: "https://169.254.169.254/latest" }, status.INVALID_ARGUMENT, "InvalidInput", "url"],
+      [{ url: "https://127.0.0.1:1" }, status.INVALID_ARGUMENT, "InvalidInput", "url"],
+      [{ url: "https://localhost" }, status.INVALID_ARGUMENT, "InvalidInput", "url"],
+      [{ url: "https://10.0.0.1" }, status.INVALID_ARGUMENT, "InvalidInput", "url"],
+      [{ url: "https://[fd00::1]" }, status.INVALID_ARGUMENT, "InvalidInput", "url"],
       [
         { url: "https://i.example.com", jwksJson: '{"keys":[{"kid":"x"}]}' },
         status.INVALID_ARGUMENT,

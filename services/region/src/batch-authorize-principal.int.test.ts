@@ -1,4 +1,4 @@
-import type { PolicyState, TypedEntity, UserState } from "@gatehouse/events";
+import type { TypedEntity } from "@gatehouse/events";
 import {
   type AuthorizeRequest,
   AuthorizerServiceClient,
@@ -9,64 +9,23 @@ import {
   Decision,
   type PrincipalCheck,
 } from "@gatehouse/proto";
-import { createTestKeyPrefix, testRedis } from "@gatehouse/testkit";
-import { createRegionView, type RegionView } from "@gatehouse/view-redis";
-import { credentials, type ServiceError, status } from "@grpc/grpc-js";
-import type { Redis } from "ioredis";
+import { testRedis } from "@gatehouse/testkit";
+import { credentials, status } from "@grpc/grpc-js";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DeciderServer, startDeciderServer } from "./decider-server.ts";
+import { accountEntities, grpcFailure, startTestDecider, type TestDecider } from "./decider-fixture.int-helper.ts";
+import { startDeciderServer } from "./decider-server.ts";
 
 const ACCT = "444455556666";
 const arnOf = (kind: string, name: string) => `arn:aws:iam::${ACCT}:${kind}/${name}`;
 const doc = (statements: object[]) => JSON.stringify({ Version: "2012-10-17", Statement: statements });
 
-function user(name: string, o: Partial<UserState> = {}): TypedEntity {
-  const state: UserState = {
-    accountId: ACCT,
-    userId: `AIDA${name.toUpperCase()}`,
-    userName: name,
-    path: "/",
-    arn: arnOf("user", name),
-    createdAtMs: 1,
-    tags: [],
-    permissionsBoundaryArn: null,
-    groups: [],
-    attachedPolicies: [],
-    inlinePolicies: [],
-    ...o,
-  };
-  return { kind: "user", id: state.userId, state };
-}
-function policy(name: string, document: string): TypedEntity & { kind: "policy"; state: PolicyState } {
-  const state: PolicyState = {
-    accountId: ACCT,
-    policyId: `ANPA${name.toUpperCase()}`,
-    policyName: name,
-    path: "/",
-    arn: arnOf("policy", name),
-    description: "",
-    defaultVersionId: "v1",
-    createdAtMs: 1,
-    updatedAtMs: 1,
-    tags: [],
-    versions: [{ versionId: "v1", document, isDefault: true, createdAtMs: 1 }],
-  };
-  return { kind: "policy", id: state.policyId, state };
-}
+const { user, policy } = accountEntities(ACCT);
 
 describe("BatchAuthorizePrincipal (real Redis, gRPC)", () => {
-  const keys = createTestKeyPrefix({ prefix: "batchprincipal" });
-  let redis: Redis;
-  let view: RegionView;
-  let server: DeciderServer;
+  let fixture: TestDecider;
   let client: AuthorizerServiceClient;
-  let revision = 0;
-  const apply = async (...entities: TypedEntity[]) => {
-    revision++;
-    expect((await view.applyRevision(ACCT, revision, "e", entities)).kind).toBe("applied");
-    return revision;
-  };
+  const apply = (...entities: TypedEntity[]) => fixture.apply(ACCT, ...entities);
   const compact = (r: Partial<BatchAuthorizePrincipalRequest>) =>
     new Promise<BatchAuthorizeResponse>((resolve, reject) =>
       client.batchAuthorizePrincipal(BatchAuthorizePrincipalRequest.fromPartial(r), (err, res) =>
@@ -90,28 +49,11 @@ describe("BatchAuthorizePrincipal (real Redis, gRPC)", () => {
       sessionToken: "",
       ...c,
     }));
-  const failure = async (p: Promise<unknown>) => {
-    const e = await p.then(
-      () => undefined,
-      (x: unknown) => x as ServiceError,
-    );
-    if (e === undefined) throw new Error("expected the call to fail");
-    return e;
-  };
+  const failure = grpcFailure;
 
   beforeAll(async () => {
-    redis = testRedis();
-    view = createRegionView({ redis, keyPrefix: keys.prefix });
-    await view.ensureGeneration();
-    server = await startDeciderServer({
-      view,
-      subscriber: testRedis(),
-      listen: { host: "127.0.0.1", port: 0 },
-      region: "eu-west-1",
-      l1MaxBytes: 1 << 20,
-      logger: pino({ level: "silent" }),
-    });
-    client = new AuthorizerServiceClient(`127.0.0.1:${server.port}`, credentials.createInsecure());
+    fixture = await startTestDecider("batchprincipal");
+    client = fixture.client;
     const p = policy(
       "mixed",
       doc([
@@ -143,12 +85,7 @@ describe("BatchAuthorizePrincipal (real Redis, gRPC)", () => {
       }),
     );
   });
-  afterAll(async () => {
-    client.close();
-    await server.close();
-    await redis.quit();
-    await keys.cleanup();
-  });
+  afterAll(() => fixture?.close());
 
   const checks: PrincipalCheck[] = [
     {
@@ -302,7 +239,7 @@ describe("BatchAuthorizePrincipal (real Redis, gRPC)", () => {
     // A clock that moves one second on every reading: the checks of one batch see different times.
     let at = Date.UTC(2030, 0, 1);
     const ticking = await startDeciderServer({
-      view,
+      view: fixture.view,
       subscriber: testRedis(),
       listen: { host: "127.0.0.1", port: 0 },
       region: "eu-west-1",
@@ -361,7 +298,7 @@ describe("BatchAuthorizePrincipal (real Redis, gRPC)", () => {
   it("waits for min_revision like BatchAuthorize, and answers at the revision applied", async () => {
     const r = BatchAuthorizePrincipalRequest.fromPartial({
       principal: { kind: { $case: "arn", value: arnOf("user", "ann") } },
-      minRevision: { accountId: ACCT, revision: revision + 1 },
+      minRevision: { accountId: ACCT, revision: fixture.revisionOf(ACCT) + 1 },
       checks: checks.slice(0, 3),
     });
     const waiting = Promise.all([compact(r), general(expanded(r))]);

@@ -1,7 +1,20 @@
+import {
+  accessKeyIdSetting,
+  hostPortSetting,
+  intSetting as int,
+  kafkaBrokersSetting,
+  logLevelSetting,
+  parseSettings,
+  previousSecretKeysSetting,
+  rejectUnknownSettings,
+  type ShowSetting,
+  secretAccessKeySetting,
+  secretKeySetting,
+  showHidingSecrets,
+  topicSetting,
+} from "@gatehouse/config";
 import { TELEMETRY_ENV_NAMES, type TelemetryOptions, telemetryOptionsFromEnv } from "@gatehouse/telemetry";
 import { z } from "zod";
-
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /** The roles a region process can play. */
 export type RegionRole = "applier" | "decider" | "all";
@@ -21,10 +34,7 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[\w.:-]{1,100}$/, "must be 1-100 of [A-Za-z0-9_.:-]")
     .optional(),
-  GATEHOUSE_REGION_LISTEN: z
-    .string()
-    .regex(/^[^\s:]+:\d{1,5}$/, "must be host:port")
-    .default("0.0.0.0:50061"),
+  GATEHOUSE_REGION_LISTEN: hostPortSetting().default("0.0.0.0:50061"),
   /** Consumer group of the applier; default `gatehouse-region-<region>`. */
   GATEHOUSE_REGION_CONSUMER_GROUP: z
     .string()
@@ -32,51 +42,25 @@ const EnvSchema = z.object({
     .optional(),
   /** Bytes of compiled principals the decider keeps in memory (L1). `2 **`, not `1 <<`: shifts wrap at 32 bits. */
   GATEHOUSE_REGION_L1_MAX_BYTES: int(2 ** 16, 2 ** 34).default(64 * 1024 * 1024),
-  GATEHOUSE_KAFKA_BROKERS: z
-    .string()
-    .transform((s) => s.split(",").map((b) => b.trim()))
-    .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, "each broker must be host:port")).min(1)),
-  GATEHOUSE_CHANGES_TOPIC: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]{1,249}$/, "must be a legal Kafka topic name")
-    .default("gatehouse.changes.v1"),
+  GATEHOUSE_KAFKA_BROKERS: kafkaBrokersSetting(),
+  GATEHOUSE_CHANGES_TOPIC: topicSetting().default("gatehouse.changes.v1"),
   /**
    * The control plane's secret key (base64 of 32 bytes), the same variable and value: it opens
    * the access-key secrets the change events carry sealed, for Authenticate, and the STS key set
    * and MFA seeds, for STS. Unset: the decider serves neither Authenticate (UNIMPLEMENTED) nor STS,
    * and refuses every session token.
    */
-  GATEHOUSE_SECRET_KEY: z
-    .string()
-    .transform((s) => Buffer.from(s, "base64"))
-    .refine((b) => b.length === 32, "must be base64 of exactly 32 bytes")
-    .optional(),
+  GATEHOUSE_SECRET_KEY: secretKeySetting().optional(),
   /** Keys rotated out of GATEHOUSE_SECRET_KEY (comma-separated base64), as the control plane's. */
-  GATEHOUSE_SECRET_KEYS_PREVIOUS: z
-    .string()
-    .transform((s) =>
-      s
-        .split(",")
-        .map((k) => k.trim())
-        .filter((k) => k !== "")
-        .map((k) => Buffer.from(k, "base64")),
-    )
-    .refine((keys) => keys.every((b) => b.length === 32), "each key must be base64 of exactly 32 bytes")
-    .default([]),
+  GATEHOUSE_SECRET_KEYS_PREVIOUS: previousSecretKeysSetting(),
   /**
    * `host:port` of the control plane's gRPC API, where the applier heals gapped accounts and
    * bootstraps an empty view (ExportAccount with sealed secrets, ListAccounts: operator calls).
    */
-  GATEHOUSE_REGION_CONTROL_PLANE: z
-    .string()
-    .regex(/^[^\s:]+:\d{1,5}$/, "must be host:port")
-    .optional(),
+  GATEHOUSE_REGION_CONTROL_PLANE: hostPortSetting().optional(),
   /** The operator credential the applier signs those calls with (required with the endpoint). */
-  GATEHOUSE_REGION_OPERATOR_ACCESS_KEY_ID: z
-    .string()
-    .regex(/^[A-Z0-9]{16,128}$/, "must be an access key id")
-    .optional(),
-  GATEHOUSE_REGION_OPERATOR_SECRET_ACCESS_KEY: z.string().min(32, "must be at least 32 characters").optional(),
+  GATEHOUSE_REGION_OPERATOR_ACCESS_KEY_ID: accessKeyIdSetting().optional(),
+  GATEHOUSE_REGION_OPERATOR_SECRET_ACCESS_KEY: secretAccessKeySetting().optional(),
   /**
    * Lifetime of the applier lease (one active applier per region, standbys wait): a standby takes
    * over at most this long after the active one dies.
@@ -95,10 +79,7 @@ const EnvSchema = z.object({
    * serves grpc.health.v1 and reflection; unset: it serves none. Decider roles serve them on
    * GATEHOUSE_REGION_LISTEN.
    */
-  GATEHOUSE_REGION_HEALTH_LISTEN: z
-    .string()
-    .regex(/^[^\s:]+:\d{1,5}$/, "must be host:port")
-    .optional(),
+  GATEHOUSE_REGION_HEALTH_LISTEN: hostPortSetting().optional(),
   /**
    * The regional audit topic: the deciders publish STS issuance (allowed or denied), access keys'
    * last use and sampled Authorize decisions to it, and the control plane consumes it into its
@@ -120,7 +101,7 @@ const EnvSchema = z.object({
    * and the Authorize path is the unsampled one.
    */
   GATEHOUSE_REGION_AUTHORIZE_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0),
-  GATEHOUSE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  GATEHOUSE_LOG_LEVEL: logLevelSetting(),
 });
 
 /**
@@ -178,6 +159,10 @@ export interface RegionConfig {
   readonly telemetry: TelemetryOptions;
 }
 
+/** A secret access key is named, never echoed, even malformed; other secrets show as hidden. */
+const showSetting: ShowSetting = (key, value) =>
+  key.endsWith("_SECRET_ACCESS_KEY") ? key : showHidingSecrets(key, value);
+
 /**
  * Reads the region's configuration from `env` and the role from `argv` (`--role
  * applier|decider|all`, default `all`); nothing else reads them. Throws one error listing every
@@ -189,9 +174,7 @@ export function loadRegionConfig(
   env: Readonly<Record<string, string | undefined>>,
   argv: readonly string[],
 ): RegionConfig {
-  const known = new Set(Object.keys(EnvSchema.shape));
-  const unknown = Object.keys(env).filter((k) => k.startsWith("GATEHOUSE_REGION_") && !known.has(k));
-  if (unknown.length > 0) throw new Error(`unknown region settings: ${unknown.join(", ")}`);
+  rejectUnknownSettings(EnvSchema, env, ["GATEHOUSE_REGION_"], "region");
   const roleAt = argv.indexOf("--role");
   const roleArg = roleAt === -1 ? "all" : argv[roleAt + 1];
   if (roleArg !== "applier" && roleArg !== "decider" && roleArg !== "all") {
@@ -199,19 +182,7 @@ export function loadRegionConfig(
       `invalid region configuration:\n  --role=${JSON.stringify(roleArg)}: must be applier, decider or all`,
     );
   }
-  const picked = Object.fromEntries([...known].filter((k) => env[k] !== undefined).map((k) => [k, env[k]]));
-  const parsed = EnvSchema.safeParse(picked);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => {
-      const key = String(i.path[0] ?? "");
-      // A secret is named, never echoed, even malformed.
-      if (key.endsWith("_SECRET_ACCESS_KEY")) return `${key}: ${i.message}`;
-      if (/SECRET/.test(key)) return `${key}=(hidden): ${i.message}`;
-      return `${key}=${JSON.stringify(env[key])}: ${i.message}`;
-    });
-    throw new Error(`invalid region configuration:\n  ${lines.join("\n  ")}`);
-  }
-  const e = parsed.data;
+  const e = parseSettings(EnvSchema, env, "region", showSetting);
   if (e.GATEHOUSE_SECRET_KEY === undefined && e.GATEHOUSE_SECRET_KEYS_PREVIOUS.length > 0) {
     throw new Error(
       "invalid region configuration:\n  GATEHOUSE_SECRET_KEYS_PREVIOUS is set without GATEHOUSE_SECRET_KEY",

@@ -46,6 +46,7 @@ import {
   createRequestAuthenticator,
   type RequestAuthenticator,
 } from "./request-authenticator.ts";
+import { withSimulatedTrust } from "./role-trust.ts";
 import type { SessionCredentialResolver } from "./session-credentials.ts";
 import { createStsIssuer, type StsIssuer } from "./sts-issuer.ts";
 import { createStsKeyring } from "./sts-keyring.ts";
@@ -620,7 +621,10 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
       const results = [];
       for (const action of r.actions) {
         for (const resource of r.resources) {
-          const d = await decider.decide({ ...base, action, resource, simulation });
+          // STS actions on a stored role: its trust policy decides, as in AssumeRole (role-trust.ts).
+          const d = await decider.decide(
+            await withSimulatedTrust(options.view, decider, { ...base, action, resource, simulation }),
+          );
           results.push({
             action,
             resource,

@@ -1,10 +1,10 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: IAM policy variables and fixture placeholders are literal ${…} text
-import type { AccountState, GroupState, PolicyState, TypedEntity, UserState } from "@gatehouse/events";
+import type { AccountState, GroupState, TypedEntity } from "@gatehouse/events";
 import { compilePolicySet } from "@gatehouse/policy";
 import {
   type AuthorizeRequest,
   type AuthorizeResponse,
-  AuthorizerServiceClient,
+  type AuthorizerServiceClient,
   BatchAuthorizeRequest,
   type BatchAuthorizeResponse,
   Decision,
@@ -13,13 +13,12 @@ import {
   SimulateRequest,
   type SimulateResponse,
 } from "@gatehouse/proto";
-import { createTestKeyPrefix, testRedis } from "@gatehouse/testkit";
-import { createRegionView, type RegionView } from "@gatehouse/view-redis";
-import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import type { RegionView } from "@gatehouse/view-redis";
+import { Metadata, status } from "@grpc/grpc-js";
 import type { Redis } from "ioredis";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DeciderServer, startDeciderServer } from "./decider-server.ts";
+import { accountEntities, grpcFailure, startTestDecider, type TestDecider } from "./decider-fixture.int-helper.ts";
+import type { DeciderServer } from "./decider-server.ts";
 import { DECISION_FIXTURES } from "./decision-fixtures.int-helper.ts";
 
 const ACCT = "333344445555";
@@ -27,54 +26,17 @@ const arnOf = (kind: string, name: string) => `arn:aws:iam::${ACCT}:${kind}/${na
 const allowDoc = (action: string, resource = "*") =>
   JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: action, Resource: resource }] });
 
-function user(name: string, o: Partial<UserState> = {}): TypedEntity {
-  const state: UserState = {
-    accountId: ACCT,
-    userId: `AIDA${name.toUpperCase()}`,
-    userName: name,
-    path: "/",
-    arn: arnOf("user", name),
-    createdAtMs: 1,
-    tags: [],
-    permissionsBoundaryArn: null,
-    groups: [],
-    attachedPolicies: [],
-    inlinePolicies: [],
-    ...o,
-  };
-  return { kind: "user", id: state.userId, state };
-}
-function policy(name: string, document: string): TypedEntity & { kind: "policy"; state: PolicyState } {
-  const state: PolicyState = {
-    accountId: ACCT,
-    policyId: `ANPA${name.toUpperCase()}`,
-    policyName: name,
-    path: "/",
-    arn: arnOf("policy", name),
-    description: "",
-    defaultVersionId: "v1",
-    createdAtMs: 1,
-    updatedAtMs: 1,
-    tags: [],
-    versions: [{ versionId: "v1", document, isDefault: true, createdAtMs: 1 }],
-  };
-  return { kind: "policy", id: state.policyId, state };
-}
+const { user, policy } = accountEntities(ACCT);
 
 describe("decider over a live view (real Redis, gRPC)", () => {
-  const keys = createTestKeyPrefix({ prefix: "decider" });
-  let redis: Redis;
+  let fixture: TestDecider;
   let view: RegionView;
   let server: DeciderServer;
   let subscriber: Redis;
   let client: AuthorizerServiceClient;
-  let revision = 0;
-  const apply = async (...entities: TypedEntity[]) => {
-    revision++;
-    const out = await view.applyRevision(ACCT, revision, "e", entities);
-    expect(out.kind).toBe("applied");
-    return revision;
-  };
+  const apply = (...entities: TypedEntity[]) => fixture.apply(ACCT, ...entities);
+  /** The account's last applied revision. */
+  const revision = () => fixture.revisionOf(ACCT);
   const call = (r: Partial<AuthorizeRequest>, deadlineMs = 5000) =>
     new Promise<AuthorizeResponse>((resolve, reject) =>
       client.authorize(
@@ -96,43 +58,20 @@ describe("decider over a live view (real Redis, gRPC)", () => {
         (err, res) => (err === null ? resolve(res) : reject(err)),
       ),
     );
-  const failure = async (p: Promise<unknown>) => {
-    const e = await p.then(
-      () => undefined,
-      (x: unknown) => x as ServiceError,
-    );
-    if (e === undefined) throw new Error("expected the call to fail");
-    return e;
-  };
+  const failure = grpcFailure;
 
   beforeAll(async () => {
-    redis = testRedis();
-    view = createRegionView({ redis, keyPrefix: keys.prefix });
-    await view.ensureGeneration();
-    subscriber = testRedis();
-    server = await startDeciderServer({
-      view,
-      subscriber,
-      listen: { host: "127.0.0.1", port: 0 },
-      region: "eu-west-1",
-      l1MaxBytes: 1 << 20,
-      logger: pino({ level: "silent" }),
-    });
-    client = new AuthorizerServiceClient(`127.0.0.1:${server.port}`, credentials.createInsecure());
+    fixture = await startTestDecider("decider");
+    ({ view, server, subscriber, client } = fixture);
   });
-  afterAll(async () => {
-    client.close();
-    await server.close();
-    await redis.quit();
-    await keys.cleanup();
-  });
+  afterAll(() => fixture?.close());
 
   it("read-your-writes: a call with min_revision waits for the revision, then Allows at it; a revoke Denies once applied", async () => {
     const read = policy("read", allowDoc("s3:GetObject"));
     await apply(read, user("alice"));
     expect((await call({})).decision).toBe(Decision.DECISION_IMPLICIT_DENY);
     // Asked before the attach is applied: the call waits (notification, no polling) for it.
-    const waiting = call({ minRevision: { accountId: ACCT, revision: revision + 1 } });
+    const waiting = call({ minRevision: { accountId: ACCT, revision: revision() + 1 } });
     await new Promise((r) => setTimeout(r, 200));
     const attachedAt = await apply(
       user("alice", { attachedPolicies: [{ policyId: read.id, policyArn: read.state.arn }] }),
@@ -220,7 +159,7 @@ describe("decider over a live view (real Redis, gRPC)", () => {
     expect(d.tryDecide({ ...request, principal: { kind: "access-key", accessKeyId: "AKIAFAYFAYFAYFAYFAY0" } })).toBe(
       undefined,
     );
-    expect(d.tryDecide({ ...request, minRevision: { accountId: ACCT, revision: revision + 1 } })).toBeUndefined();
+    expect(d.tryDecide({ ...request, minRevision: { accountId: ACCT, revision: revision() + 1 } })).toBeUndefined();
     expect(d.tryDecide({ ...request, minRevision: { accountId: "999988887777", revision: 1 } })).toBeUndefined();
     expect(d.tryDecide({ ...request, resource: "arn:aws:s3:::fay/other" })).toBeUndefined();
     expect(d.tryDecide({ ...request, simulation: { identityPolicies: [] } })).toBeUndefined();
@@ -268,9 +207,9 @@ describe("decider over a live view (real Redis, gRPC)", () => {
   it("min_revision past the deadline: DEADLINE_EXCEEDED saying how far behind the region is", async () => {
     // The decider gives up a tenth of the deadline (at most 100 ms) before the caller does; with a
     // 300 ms deadline that 30 ms margin was lost to a loaded host's scheduling once.
-    const e = await failure(call({ minRevision: { accountId: ACCT, revision: revision + 5 } }, 1500));
+    const e = await failure(call({ minRevision: { accountId: ACCT, revision: revision() + 5 } }, 1500));
     expect(e.code).toBe(status.DEADLINE_EXCEEDED);
-    expect(e.details).toContain(`up to revision ${revision}, 5 behind`);
+    expect(e.details).toContain(`up to revision ${revision()}, 5 behind`);
   });
 
   it("a caller cannot set a key the region fills: INVALID_ARGUMENT naming it", async () => {
@@ -426,7 +365,7 @@ describe("decider over a live view (real Redis, gRPC)", () => {
     // Same account: the bucket's policy alone grants pete (no identity policy needed).
     const own = "arn:aws:s3:::own-bucket";
     await apply(stored(ACCT, own, [grant(arnOf("user", "pete"), `${own}/*`)]));
-    expect((await ask("pete", `${own}/k`, ACCT, revision)).decision).toBe(Decision.DECISION_ALLOW);
+    expect((await ask("pete", `${own}/k`, ACCT, revision())).decision).toBe(Decision.DECISION_ALLOW);
   });
 
   it("a principal named by its access key id: active keys decide as their user, inactive and unknown keys are refused", async () => {
@@ -558,7 +497,7 @@ describe("decider over a live view (real Redis, gRPC)", () => {
     expect(first.accounts).toEqual([{ accountId: other, revision: 1, epoch: "e2", gap: "" }]);
     expect(first.nextPageToken).toBe(other);
     const second = await status({ pageSize: 1, pageToken: first.nextPageToken });
-    expect(second.accounts.map((a) => [a.accountId, Number(a.revision)])).toEqual([[ACCT, revision]]);
+    expect(second.accounts.map((a) => [a.accountId, Number(a.revision)])).toEqual([[ACCT, revision()]]);
     const all = await status({});
     expect(all.accounts.map((a) => a.accountId)).toContain(ACCT);
     expect(all.nextPageToken).toBe("");

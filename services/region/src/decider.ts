@@ -669,6 +669,24 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     }
     return keys;
   };
+  /**
+   * What every context of a principal's requests without a session shares: its keys and the
+   * region's, built once per compiled principal, the prototype of each such request's context.
+   */
+  const principalBases = new WeakMap<CompiledPrincipal, Readonly<Record<string, ContextValue>>>();
+  const baseOf = (principal: CompiledPrincipal) => {
+    let base = principalBases.get(principal);
+    if (base === undefined) {
+      // A plain object with fast properties, as the copied context was (Object.create(null)
+      // would make it a dictionary).
+      const b: Record<string, ContextValue> = {};
+      for (const [key, value] of keysOf(principal)) b[key] = value;
+      b["aws:RequestedRegion"] = region;
+      base = b;
+      principalBases.set(principal, base);
+    }
+    return base;
+  };
   // aws:CurrentTime and aws:EpochTime of the last millisecond asked about.
   let clockMs = Number.NaN;
   let clockIso = "";
@@ -683,7 +701,15 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     }
   };
 
-  /** The caller's context with the keys the region fills added. */
+  /**
+   * The caller's context with the keys the region fills added. Without a session, the principal's
+   * and the region's keys are not copied: they come from the principal's shared base (the
+   * context's prototype), which the engine reads like the context's own keys (it only looks keys
+   * up, `for…in` included). A caller never sets one of them (checkCallerContext); were one set
+   * anyway, the region's value would still win, as when they were copied over the caller's. This
+   * saved about 1.2 KB of the 22 KB an Authorize call allocated (bench:region's allocation per
+   * call; grpc-js and node:http2 allocate about 17.5 KB of it, as for the no-op service).
+   */
   const contextOf = (
     request: DecisionRequest,
     principal: CompiledPrincipal,
@@ -691,19 +717,33 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     at: number,
     session?: SessionClaims,
   ): Record<string, ContextValue> => {
+    if (session === undefined) {
+      const base = baseOf(principal);
+      const context: Record<string, ContextValue> = Object.create(base);
+      for (const key in request.context) {
+        if (!Object.hasOwn(base, key)) context[key] = request.context[key] as ContextValue;
+      }
+      if (request.mfaAuthTimeMs !== undefined) {
+        context["aws:MultiFactorAuthPresent"] = true;
+        context["aws:MultiFactorAuthAge"] = String(Math.max(0, Math.floor((at - request.mfaAuthTimeMs) / 1000)));
+      }
+      context["aws:CurrentTime"] = clockIso;
+      context["aws:EpochTime"] = clockEpoch;
+      context["aws:ResourceAccount"] = resourceAccount;
+      return context;
+    }
+    // A session's context: copied, its keys over the principal's.
     const context: Record<string, ContextValue> = { ...request.context };
     for (const [key, value] of keysOf(principal)) context[key] = value;
-    if (session !== undefined) {
-      context["aws:userid"] = sessionUserId(session);
-      // Session tags win over the principal's own tags with the same key, as in AWS.
-      for (const t of session.tags) context[`aws:PrincipalTag/${t.key}`] = t.value;
-      context["aws:TokenIssueTime"] = new Date(session.issuedAtMs).toISOString();
-      context["aws:MultiFactorAuthPresent"] = session.mfaAuthTimeMs !== undefined;
-      if (session.mfaAuthTimeMs !== undefined) {
-        context["aws:MultiFactorAuthAge"] = String(Math.max(0, Math.floor((at - session.mfaAuthTimeMs) / 1000)));
-      }
-      if (session.federatedProvider !== undefined) Object.assign(context, webIdentityContext(session));
+    context["aws:userid"] = sessionUserId(session);
+    // Session tags win over the principal's own tags with the same key, as in AWS.
+    for (const t of session.tags) context[`aws:PrincipalTag/${t.key}`] = t.value;
+    context["aws:TokenIssueTime"] = new Date(session.issuedAtMs).toISOString();
+    context["aws:MultiFactorAuthPresent"] = session.mfaAuthTimeMs !== undefined;
+    if (session.mfaAuthTimeMs !== undefined) {
+      context["aws:MultiFactorAuthAge"] = String(Math.max(0, Math.floor((at - session.mfaAuthTimeMs) / 1000)));
     }
+    if (session.federatedProvider !== undefined) Object.assign(context, webIdentityContext(session));
     if (request.mfaAuthTimeMs !== undefined) {
       context["aws:MultiFactorAuthPresent"] = true;
       context["aws:MultiFactorAuthAge"] = String(Math.max(0, Math.floor((at - request.mfaAuthTimeMs) / 1000)));

@@ -2,9 +2,7 @@
 // region has applied the topic up to its end as of the decider's start, then SERVING; SIGTERM
 // reports NOT_SERVING, lets an in-flight call finish, stops the applier with its offsets
 // committed; with Kafka unreachable the process stays up and its liveness ("") stays SERVING.
-import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { fileURLToPath } from "node:url";
 import { createHealthClient, type HealthStatus, LIVENESS } from "@gatehouse/lifecycle";
 import { type AuthorizeResponse, AuthorizerServiceClient, Decision } from "@gatehouse/proto";
 import { createTestKeyPrefix, createTestTopic, testKafka, testRedis } from "@gatehouse/testkit";
@@ -12,51 +10,12 @@ import { createRegionView } from "@gatehouse/view-redis";
 import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { APPLIER_READINESS, DECIDER_READINESS } from "./readiness.ts";
+import { type RegionProcess, startRegionProcess } from "./region-process.int-helper.ts";
 import { revisionEvents, sendEvents } from "./test-events.int-helper.ts";
 
-const main = fileURLToPath(new URL("./main.ts", import.meta.url));
-const redisUrl = process.env.GATEHOUSE_TEST_REDIS_URLS?.split(",")[0]?.split("=")[1] ?? "redis://127.0.0.1:6380";
-
-interface Proc {
-  readonly child: ChildProcess;
-  /** The "region started" log line's port (decider) or healthPort (applier). */
-  readonly port: Promise<number>;
-  readonly exited: Promise<number | null>;
-}
-
-function startProcess(role: "applier" | "decider" | "all", env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, [main, "--role", role], {
-    env: {
-      ...process.env,
-      GATEHOUSE_REGION: "us-east-1",
-      GATEHOUSE_REGION_REDIS_URL: redisUrl,
-      GATEHOUSE_REGION_LISTEN: "127.0.0.1:0",
-      GATEHOUSE_REGION_HEALTH_INTERVAL_MS: "200",
-      GATEHOUSE_LOG_LEVEL: "info",
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const port = new Promise<number>((resolve, reject) => {
-    let buffered = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString();
-      for (;;) {
-        const nl = buffered.indexOf("\n");
-        if (nl < 0) break;
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        const entry = JSON.parse(line) as { msg?: string; port?: number; healthPort?: number; level?: number };
-        if (entry.msg === "region started") resolve(entry.port ?? entry.healthPort ?? 0);
-        if ((entry.level ?? 0) >= 40) process.stderr.write(`${line}\n`);
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`region ${role} exited with ${code} before it started`)));
-  });
-  port.catch(() => {}); // awaited where needed; a process stopped before it logged is not an error then
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, port, exited };
-}
+/** A region process; its warnings and errors copied to stderr. */
+const startProcess = (role: "applier" | "decider" | "all", env: Record<string, string>) =>
+  startRegionProcess(role, { GATEHOUSE_REGION_HEALTH_INTERVAL_MS: "200", ...env }, 40);
 
 /** A port in this branch's range with nothing listening (checked by binding it, then closing). */
 async function freePort(from: number, to: number): Promise<number> {
@@ -82,7 +41,7 @@ describe("health, reflection and graceful shutdown of region processes (real Kaf
     await producer.connect();
     const accounts = ["610000000001", "610000000002", "610000000003"];
     const revisions = 40;
-    const procs: Proc[] = [];
+    const procs: RegionProcess[] = [];
     const env = {
       GATEHOUSE_REGION_KEY_PREFIX: keys.prefix,
       GATEHOUSE_REGION_CONSUMER_GROUP: keys.prefix.slice(0, -1),

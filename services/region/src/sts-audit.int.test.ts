@@ -1,8 +1,6 @@
 // STS issuance and access keys' last use, recorded by a real region process and carried to the
 // control plane's audit trail over the regional audit topic (real Postgres, Kafka and Redis):
 // issuance keeps working while the control plane is down, and its records arrive once it is back.
-import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { createSigningInterceptor } from "@gatehouse/auth";
 import {
   type AuthorizeResponse,
@@ -16,33 +14,11 @@ import {
 import { createTestKeyPrefix, createTestTopic, regionRedis, testInfra } from "@gatehouse/testkit";
 import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { startRegionProcess } from "./region-process.int-helper.ts";
 import { controlClient, OPERATOR, startTestControlPlane, type TestControlPlane } from "./region-stack.int-helper.ts";
 
-const main = fileURLToPath(new URL("./main.ts", import.meta.url));
 const REGION = "eu-west-1";
 const doc = (...Statement: object[]) => JSON.stringify({ Version: "2012-10-17", Statement });
-
-function startRegionProcess(env: Record<string, string>): { child: ChildProcess; port: Promise<number> } {
-  const child = spawn(process.execPath, [main, "--role", "all"], {
-    env: { ...process.env, GATEHOUSE_LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const port = new Promise<number>((resolve, reject) => {
-    let buffered = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString();
-      for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        const entry = JSON.parse(line) as { msg?: string; port?: number; level?: number };
-        if (entry.msg === "region started") resolve(entry.port ?? 0);
-        if ((entry.level ?? 0) >= 50) process.stderr.write(`${line}\n`);
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`region exited with ${code} before it started`)));
-  });
-  return { child, port };
-}
 
 type Sts = Record<
   string,
@@ -81,7 +57,7 @@ describe("STS issuance and keys' last use in the audit trail (a real region proc
     await cp.current?.regionAudit?.joined();
     const keys = createTestKeyPrefix({ prefix: "stsaudit" });
     cleanup.unshift(() => keys.cleanup());
-    region = startRegionProcess({
+    region = startRegionProcess("all", {
       GATEHOUSE_REGION: REGION,
       GATEHOUSE_REGION_REDIS_URL: regionRedis(REGION, testInfra()).url,
       GATEHOUSE_REGION_KEY_PREFIX: keys.prefix,

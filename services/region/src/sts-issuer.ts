@@ -7,19 +7,13 @@ import {
   sessionUserId,
 } from "@gatehouse/auth";
 import { type Clock, IamError, newId, tryParseArn } from "@gatehouse/core";
-import {
-  type CompiledResourcePolicy,
-  type ContextValue,
-  compileIdentity,
-  compileResourcePolicy,
-  evaluateCompiled,
-  parsePolicy,
-} from "@gatehouse/policy";
+import { type ContextValue, compileIdentity, evaluateCompiled, parsePolicy } from "@gatehouse/policy";
 import type { RegionView } from "@gatehouse/view-redis";
 import { createLocalJWKSet, decodeJwt, errors, type JSONWebKeySet, type JWTPayload, jwtVerify } from "jose";
 import { generate } from "otplib";
 import type { Decider, DecisionRequest } from "./decider.ts";
 import { checkedPackedPolicySize } from "./packed-policy-size.ts";
+import { compiledTrustPolicy } from "./role-trust.ts";
 import type { StsKeyring } from "./sts-keyring.ts";
 
 /**
@@ -130,32 +124,6 @@ const TOTP_WINDOW = 1;
 
 /** A federated caller has no identity side: only the trust policy decides. */
 const NO_IDENTITY = compileIdentity({ identityPolicies: [] });
-
-const trusts = new Map<string, CompiledResourcePolicy>();
-
-/**
- * A role's trust policy compiled as the resource side of `sts:AssumeRole` and `sts:TagSession`
- * (cached by text). It must allow the caller itself (`mustAllow`): unlike other resource policies
- * in the same account, an identity policy allowing `sts:AssumeRole` never suffices on its own. A
- * trust policy naming the caller (user, role, session ARN) grants without one; naming the account
- * delegates to the caller's identity policies, which must then allow too; cross-account needs both.
- * AWS: role trust and KMS key policies are the exception to "either side allows" in one account,
- * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html and
- * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html;
- * cross-account: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html.
- * A web identity caller (AssumeRoleWithWebIdentity) is a Federated principal: only this policy decides.
- */
-function trustOf(document: string): CompiledResourcePolicy {
-  let hit = trusts.get(document);
-  if (hit === undefined) {
-    const { policy } = parsePolicy(document, { kind: "trust", warnings: false, crossStatementWarnings: false });
-    // Stored trust policies were validated by the control plane; one that does not parse trusts nobody.
-    hit = compileResourcePolicy(policy ?? '{"Version":"2012-10-17","Statement":[]}', { mustAllow: true });
-    if (trusts.size >= 1024) trusts.delete(trusts.keys().next().value as string);
-    trusts.set(document, hit);
-  }
-  return hit;
-}
 
 function validation(field: string, message: string): IamError {
   return new IamError("ValidationError", message, { field });
@@ -346,7 +314,7 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
           resource: roleState.arn,
           resourceAccount: roleState.accountId,
           context,
-          compiledResourcePolicy: trustOf(roleState.assumeRolePolicyDocument),
+          compiledResourcePolicy: compiledTrustPolicy(roleState.assumeRolePolicyDocument),
           ...(r.minRevision === undefined ? {} : { minRevision: r.minRevision }),
           explain: false,
           deadlineMs: r.deadlineMs,
@@ -476,7 +444,7 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
       if (r.sourceIp !== undefined) context["aws:SourceIp"] = r.sourceIp;
       const result = evaluateCompiled(
         NO_IDENTITY,
-        trustOf(roleState.assumeRolePolicyDocument),
+        compiledTrustPolicy(roleState.assumeRolePolicyDocument),
         { arn: providerArn, accountId: role.accountId, type: "Federated" },
         {
           action: "sts:AssumeRoleWithWebIdentity",

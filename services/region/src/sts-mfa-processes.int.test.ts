@@ -1,8 +1,7 @@
 // Two decider processes of one region (real child processes over one Redis view): an MFA code
 // is accepted once by the region, whichever process each call reaches.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import { createSecretBox, createSigningInterceptor, newStsKey } from "@gatehouse/auth";
 import type { TypedEntity } from "@gatehouse/events";
 import { type GetSessionTokenResponse, StsServiceClient } from "@gatehouse/proto";
@@ -11,46 +10,10 @@ import { createRegionView } from "@gatehouse/view-redis";
 import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { generate, generateSecret } from "otplib";
 import { describe, expect, it } from "vitest";
+import { accountEntities } from "./decider-fixture.int-helper.ts";
+import { startRegionProcess } from "./region-process.int-helper.ts";
 
-const main = fileURLToPath(new URL("./main.ts", import.meta.url));
-const redisUrl = process.env.GATEHOUSE_TEST_REDIS_URLS?.split(",")[0]?.split("=")[1] ?? "redis://127.0.0.1:6380";
 const A = "620000000001";
-
-/** Starts `main.ts --role decider`; resolves its port from the "region started" log line. */
-function startDecider(env: Record<string, string>): { child: ChildProcess; port: Promise<number> } {
-  const child = spawn(process.execPath, [main, "--role", "decider"], {
-    env: {
-      ...process.env,
-      GATEHOUSE_REGION: "us-east-1",
-      GATEHOUSE_REGION_REDIS_URL: redisUrl,
-      GATEHOUSE_REGION_LISTEN: "127.0.0.1:0",
-      GATEHOUSE_LOG_LEVEL: "info",
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const port = new Promise<number>((resolve, reject) => {
-    let buffered = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString();
-      let nl = buffered.indexOf("\n");
-      while (nl >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        nl = buffered.indexOf("\n");
-        try {
-          const entry = JSON.parse(line) as { msg?: string; port?: number };
-          if (entry.msg === "region started") resolve(entry.port ?? 0);
-        } catch {
-          // not a log line
-        }
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`decider exited with ${code} before it started`)));
-  });
-  port.catch(() => {});
-  return { child, port };
-}
 
 describe("MFA codes across the decider processes of one region (real processes, Redis)", () => {
   it("two processes given the same code at once: exactly one accepts it, and neither accepts it again", async () => {
@@ -89,23 +52,7 @@ describe("MFA codes across the decider processes of one region (real processes, 
       const secretAccessKey = randomBytes(30).toString("base64");
       const userId = "AIDADANA0000000000000";
       const entities: TypedEntity[] = [
-        {
-          kind: "user",
-          id: userId,
-          state: {
-            accountId: A,
-            userId,
-            userName: "dana",
-            path: "/",
-            arn: `arn:aws:iam::${A}:user/dana`,
-            createdAtMs: 1,
-            tags: [],
-            permissionsBoundaryArn: null,
-            groups: [],
-            attachedPolicies: [],
-            inlinePolicies: [],
-          },
-        },
+        accountEntities(A, "0000000000000").user("dana"),
         {
           kind: "access-key",
           id: accessKeyId,
@@ -145,7 +92,7 @@ describe("MFA codes across the decider processes of one region (real processes, 
         GATEHOUSE_CHANGES_TOPIC: topic.name,
         GATEHOUSE_SECRET_KEY: secretKey.toString("base64"),
       };
-      const started = [startDecider(env), startDecider(env)];
+      const started = [startRegionProcess("decider", env, 60), startRegionProcess("decider", env, 60)];
       procs.push(...started.map((p) => p.child));
       for (const p of started) {
         const authority = `127.0.0.1:${await p.port}`;

@@ -10,6 +10,7 @@ import { generate, generateSecret } from "otplib";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDecider, type Decider } from "./decider.ts";
+import { accountEntities } from "./decider-fixture.int-helper.ts";
 import { type AssumeRoleInput, createStsIssuer, type StsCaller, type StsIssuer } from "./sts-issuer.ts";
 import { createStsKeyring, type StsKeyring } from "./sts-keyring.ts";
 
@@ -26,42 +27,15 @@ const trust = (principal: object, action: string | string[] = "sts:AssumeRole", 
   ...extra,
 });
 
-function user(account: string, name: string, o: Partial<UserState> = {}): TypedEntity {
-  const state: UserState = {
-    accountId: account,
-    userId: `AIDA${name.toUpperCase()}${account}`,
-    userName: name,
-    path: "/",
-    arn: `arn:aws:iam::${account}:user/${name}`,
-    createdAtMs: 1,
-    tags: [],
-    permissionsBoundaryArn: null,
-    groups: [],
-    attachedPolicies: [],
-    inlinePolicies: [],
-    ...o,
-  };
-  return { kind: "user", id: state.userId, state };
-}
-function role(account: string, name: string, trustDoc: string, o: Partial<RoleState> = {}): TypedEntity {
-  const state: RoleState = {
-    accountId: account,
-    roleId: `AROA${name.toUpperCase()}${account}`,
-    roleName: name,
-    path: "/",
-    arn: `arn:aws:iam::${account}:role/${name}`,
-    createdAtMs: 1,
-    assumeRolePolicyDocument: trustDoc,
-    description: "",
+const user = (account: string, name: string, o: Partial<UserState> = {}) =>
+  accountEntities(account, account).user(name, o);
+/** A role allowed s3:* by an inline policy, sessions of up to two hours. */
+const role = (account: string, name: string, trustDoc: string, o: Partial<RoleState> = {}) =>
+  accountEntities(account, account).role(name, trustDoc, {
     maxSessionDuration: 7200,
-    tags: [],
-    permissionsBoundaryArn: null,
-    attachedPolicies: [],
     inlinePolicies: [{ policyName: "perm", policyDocument: doc(allow("s3:*")) }],
     ...o,
-  };
-  return { kind: "role", id: state.roleId, state };
-}
+  });
 function accessKey(
   account: string,
   id: string,

@@ -1,6 +1,6 @@
 // The Fastify example against a live control plane and region.
 
-import { deadPort, type LiveStack, startLiveStack } from "@gatehouse/live-stack";
+import { createLiveAccount, deadPort, type LiveStack, startLiveStack } from "@gatehouse/live-stack";
 import Fastify from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Gatehouse } from "../gatehouse.ts";
@@ -25,19 +25,8 @@ describe("Fastify authorizer example", () => {
 
   beforeAll(async () => {
     stack = await startLiveStack("sdkfast");
-    const operator = new Gatehouse({
-      credentials: stack.operator,
-      endpoints: { controlPlane: stack.controlPlane },
-      env: {},
-    });
-    const account = await operator.iam.createAccount({ accountAlias: "" });
-    operator.close();
-    gh = new Gatehouse({
-      credentials: { accessKeyId: account.rootAccessKeyId, secretAccessKey: account.rootSecretAccessKey },
-      region: stack.region,
-      endpoints: { controlPlane: stack.controlPlane, regions: { [stack.region]: [stack.decider] } },
-      env: {},
-    }).session();
+    const account = await createLiveAccount(stack);
+    gh = account.root;
     aliceArn = (await gh.iam.createUser({ userName: "alice" })).user?.arn ?? "";
     await gh.iam.putUserPolicy({
       userName: "alice",

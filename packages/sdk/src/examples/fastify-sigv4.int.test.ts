@@ -1,7 +1,7 @@
 // The SigV4 example against a live control plane and region: a real HTTP server, clients signing
 // with Gatehouse keys (long-term and temporary) for the service's own signing name.
 import { type Credentials, signRequest } from "@gatehouse/auth";
-import { type LiveStack, startLiveStack } from "@gatehouse/live-stack";
+import { createLiveAccount, type LiveStack, startLiveStack } from "@gatehouse/live-stack";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Gatehouse } from "../gatehouse.ts";
@@ -43,20 +43,9 @@ describe("Fastify SigV4 example", () => {
 
   beforeAll(async () => {
     stack = await startLiveStack("sdksigv4");
-    const operator = new Gatehouse({
-      credentials: stack.operator,
-      endpoints: { controlPlane: stack.controlPlane },
-      env: {},
-    });
-    const account = await operator.iam.createAccount({ accountAlias: "" });
-    operator.close();
+    const account = await createLiveAccount(stack);
     accountId = account.accountId;
-    gh = new Gatehouse({
-      credentials: { accessKeyId: account.rootAccessKeyId, secretAccessKey: account.rootSecretAccessKey },
-      region: stack.region,
-      endpoints: { controlPlane: stack.controlPlane, regions: { [stack.region]: [stack.decider] } },
-      env: {},
-    }).session();
+    gh = account.root;
     await gh.iam.createUser({ userName: "alice" });
     await gh.iam.putUserPolicy({
       userName: "alice",

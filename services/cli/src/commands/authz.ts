@@ -150,6 +150,9 @@ export function registerAuthz(program: Command, io: CliIo): void {
             ...(r.evaluatedAt === undefined
               ? {}
               : { EvaluatedAt: { AccountId: r.evaluatedAt.accountId, Revision: r.evaluatedAt.revision } }),
+            // Which region (and decider) answered: the SDK routes and fails over across them.
+            Region: r.region,
+            Endpoint: r.endpoint,
             ...(r.explanation === undefined ? {} : { Explanation: r.explanation }),
           });
         } finally {

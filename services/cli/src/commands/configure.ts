@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { configDirOf } from "@gatehouse/sdk";
 import type { Command } from "commander";
 import { parse, stringify } from "ini";
@@ -38,6 +38,8 @@ interface ConfigureOptions {
   roleSessionName?: string;
   durationSeconds?: string;
   regionOrder?: string;
+  webIdentityTokenFile?: string;
+  credentialSource?: string;
 }
 
 /** The settings a `configure` run changes: keys for `credentials`, the rest for `config`. */
@@ -74,6 +76,31 @@ function changesFromFlags(opts: ConfigureOptions, region: string | undefined): C
   for (const [flag, key] of role) {
     const value = opts[flag];
     if (typeof value === "string") settings[key] = value;
+  }
+  if (opts.webIdentityTokenFile !== undefined) {
+    if (opts.sourceProfile !== undefined || opts.credentialSource !== undefined) {
+      throw new FlagValueError(
+        "--web-identity-token-file",
+        "a role's credentials come from one of --web-identity-token-file, --source-profile and --credential-source",
+      );
+    }
+    // Absolute, so the profile works from any directory.
+    settings.web_identity_token_file = resolve(opts.webIdentityTokenFile);
+  }
+  if (opts.credentialSource !== undefined) {
+    if (opts.credentialSource === "Ec2InstanceMetadata" || opts.credentialSource === "EcsContainer") {
+      throw new FlagValueError(
+        "--credential-source",
+        `${opts.credentialSource} is not supported in Gatehouse (it has no instance metadata or container credential service): use Environment, --source-profile or --web-identity-token-file`,
+      );
+    }
+    if (opts.credentialSource !== "Environment") {
+      throw new FlagValueError("--credential-source", `expected Environment, got ${opts.credentialSource}`);
+    }
+    if (opts.sourceProfile !== undefined) {
+      throw new FlagValueError("--credential-source", "give --credential-source or --source-profile, not both");
+    }
+    settings.credential_source = opts.credentialSource;
   }
   if (opts.durationSeconds !== undefined) {
     const n = Number(opts.durationSeconds);
@@ -127,12 +154,16 @@ async function changesFromPrompts(
  * `credentials` (mode 0600) and the rest into `config`, keeping every other profile and setting.
  * With no flags on a terminal it asks, as `aws configure` does (an empty answer keeps the value).
  * Role profiles: `--role-arn` with `--source-profile` (and `--mfa-serial`, `--external-id`,
- * `--role-session-name`, `--duration-seconds`).
+ * `--role-session-name`, `--duration-seconds`), with `--credential-source Environment` (the
+ * `GATEHOUSE_*` env keys assume the role), or with `--web-identity-token-file` (an OpenID Connect
+ * token file exchanged by AssumeRoleWithWebIdentity; `--role-session-name`, `--duration-seconds`).
  *
  * @example
  * gatehouse configure --profile demo --access-key-id AKIA… --secret-access-key … \
  *   --region us-east-1 --endpoint-control-plane 127.0.0.1:50051 --endpoint us-east-1=127.0.0.1:50061,127.0.0.1:50062
  * gatehouse configure --profile deployer --role-arn arn:aws:iam::111122223333:role/deployer --source-profile demo
+ * gatehouse configure --profile pod --role-arn arn:aws:iam::111122223333:role/api \
+ *   --web-identity-token-file /var/run/secrets/gatehouse/token
  */
 export function registerConfigure(program: Command, io: CliIo): void {
   program
@@ -155,6 +186,11 @@ export function registerConfigure(program: Command, io: CliIo): void {
     .option("--external-id <id>", "AssumeRole's external id")
     .option("--role-session-name <name>", "the session name (default gatehouse-<time>)")
     .option("--duration-seconds <n>", "the session's duration (900..43200)")
+    .option(
+      "--web-identity-token-file <path>",
+      "a web-identity profile: the OpenID Connect token file exchanged for --role-arn's credentials",
+    )
+    .option("--credential-source <Environment>", "assume --role-arn with the GATEHOUSE_* env keys")
     .action(async (opts: ConfigureOptions, command: Command) => {
       const global = command.optsWithGlobals() as GlobalOptions;
       const profile = global.profile ?? io.env.GATEHOUSE_PROFILE ?? "default";
