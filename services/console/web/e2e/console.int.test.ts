@@ -486,6 +486,8 @@ describe("the web console in a real browser", () => {
     await page.getByLabel("Confirm new password").fill("short");
     await page.getByRole("button", { name: "Change password and sign in" }).click();
     await page.locator("[data-error-code='PasswordPolicyViolation']").waitFor();
+    // The input the rule is about is marked invalid and described by it.
+    expect(await page.getByLabel("New password", { exact: true }).getAttribute("aria-invalid")).toBe("true");
     await axe(page, "password change step with an error");
     await shot(page, "signin-new-password");
     await page.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD);

@@ -5,7 +5,7 @@
  * What was typed stays in this component's memory only; nothing goes to a URL or storage.
  */
 import { type FormEvent, useState } from "react";
-import { type ApiError, type PasswordPolicyJson, type Session, signIn } from "../api/client.ts";
+import { ApiError, type PasswordPolicyJson, type Session, signIn } from "../api/client.ts";
 import { ErrorMessage } from "../components/error-message.tsx";
 import { Field } from "../components/field.tsx";
 import { asApiError } from "../lib/use-async.ts";
@@ -198,7 +198,12 @@ export function SignInPage({ account: fromUrl, onSignedIn }: { account: string; 
               onChange={(e) => setNewPassword(e.target.value)}
               required
               autoComplete="new-password"
-              error={error}
+              error={
+                // The policy's rule is the error's field (MinimumPasswordLength): it is about this input.
+                error?.code === "PasswordPolicyViolation"
+                  ? new ApiError(error.status, error.code, error.message, "newPassword")
+                  : error
+              }
               autoFocus
             />
             <Field
