@@ -188,7 +188,10 @@ describe("the web console in a real browser", () => {
     root?.close();
     await stack?.close();
     if (webDir !== undefined) await rm(webDir, { recursive: true, force: true });
-    await writeFile(join(SCREENSHOTS, "timings.json"), `${JSON.stringify(timings, null, 2)}\n`);
+    // Only a run that measured the first page (not one filtered to other tests) replaces the figures.
+    if (timings.firstPageUsableMs !== undefined) {
+      await writeFile(join(SCREENSHOTS, "timings.json"), `${JSON.stringify(timings, null, 2)}\n`);
+    }
   });
 
   it("loads the sign-in page fast, signs an administrator in without MFA, and every main page passes axe", async () => {
