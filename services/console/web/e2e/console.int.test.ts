@@ -288,6 +288,15 @@ describe("the web console in a real browser", () => {
     await page.goto(`${gateway.url}/roles/deployer`);
     await heading(page, "Role deployer");
     await page.getByText("sts:AssumeRole").first().waitFor();
+    // An edit the API refuses shows its message on the field it names; a valid one is saved.
+    await page.getByText("Edit description or maximum session").click();
+    await page.getByLabel("Maximum session (seconds)").fill("100");
+    await page.getByRole("form", { name: "Edit role deployer" }).getByRole("button", { name: "Save" }).click();
+    await page.getByRole("form", { name: "Edit role deployer" }).getByRole("alert").waitFor();
+    expect(await page.getByLabel("Maximum session (seconds)").getAttribute("aria-invalid")).toBe("true");
+    await page.getByLabel("Maximum session (seconds)").fill("7200");
+    await page.getByRole("form", { name: "Edit role deployer" }).getByRole("button", { name: "Save" }).click();
+    await page.getByText("7200 s").waitFor();
     await axe(page, "role detail");
     await shot(page, "role");
 

@@ -2,6 +2,7 @@ import { type FormEvent, type ReactNode, useState } from "react";
 import type { ApiError } from "../api/client.ts";
 import { asApiError } from "../lib/use-async.ts";
 import { ErrorMessage } from "./error-message.tsx";
+import { FormError } from "./field.tsx";
 
 /**
  * A small form that runs one API call: its button, its busy state and the API's error with code,
@@ -32,7 +33,7 @@ export function ActionForm(props: {
   };
   return (
     <form className={props.className ?? "action"} aria-label={props.label} onSubmit={(e) => void submit(e)}>
-      {props.children}
+      <FormError.Provider value={error}>{props.children}</FormError.Provider>
       <button type="submit" disabled={busy}>
         {props.submitLabel}
       </button>

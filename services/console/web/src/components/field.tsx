@@ -1,5 +1,8 @@
-import { type InputHTMLAttributes, useId } from "react";
+import { createContext, type InputHTMLAttributes, useContext, useId } from "react";
 import type { ApiError } from "../api/client.ts";
+
+/** The error of the form a field is in (its API call's), for fields not given one. */
+export const FormError = createContext<ApiError | undefined>(undefined);
 
 /**
  * A labelled input. When the API's error names this field (`name` equals its `field`, or the
@@ -14,7 +17,9 @@ export function Field(
     hint?: string;
   },
 ) {
-  const { label, error, hint, name, ...input } = props;
+  const { label, hint, name, error: _error, ...input } = props;
+  const formError = useContext(FormError);
+  const error = "error" in props ? props.error : formError;
   const id = useId();
   const invalid = error !== undefined && error.field !== "" && (error.field === name || error.field.startsWith(name));
   const describedBy = [hint === undefined ? "" : `${id}-hint`, invalid ? `${id}-error` : ""].filter(Boolean).join(" ");

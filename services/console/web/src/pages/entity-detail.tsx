@@ -9,6 +9,7 @@ import { PolicyEditor } from "../components/policy-editor.tsx";
 import { formatTime } from "../lib/format.ts";
 import { useAsync } from "../lib/use-async.ts";
 import { Link, navigate, useTitle } from "../router.tsx";
+import { RenameForm, RoleEditForm } from "./entity-edit.tsx";
 import {
   AttachedPoliciesSection,
   BoundarySection,
@@ -49,6 +50,10 @@ function UserDetail({ name }: { name: string }) {
               ["Created", formatTime(u.createDateMs)],
             ]}
           />
+          <details className="edit">
+            <summary>Edit name or path</summary>
+            <RenameForm kind="user" name={name} path={u.path} />
+          </details>
           <UserGroupsSection userName={name} />
           <AttachedPoliciesSection kind="user" name={name} />
           <InlinePoliciesSection kind="user" name={name} />
@@ -82,6 +87,10 @@ function GroupDetail({ name }: { name: string }) {
               ["Created", formatTime(g.createDateMs)],
             ]}
           />
+          <details className="edit">
+            <summary>Edit name or path</summary>
+            <RenameForm kind="group" name={name} path={g.path} />
+          </details>
           <section aria-labelledby="members">
             <h2 id="members">Members</h2>
             <ul className="items">
@@ -132,6 +141,10 @@ function RoleDetail({ name }: { name: string }) {
               ["Created", formatTime(r.createDateMs)],
             ]}
           />
+          <details className="edit">
+            <summary>Edit description or maximum session</summary>
+            <RoleEditForm role={r} onDone={role.reload} />
+          </details>
           <section aria-labelledby="trust">
             <h2 id="trust">Trust policy</h2>
             <ActionForm
