@@ -13,6 +13,7 @@ export default defineConfig({
           include: [
             "packages/*/src/**/*.test.ts",
             "services/*/src/**/*.test.ts",
+            "services/console/web/src/**/*.test.ts",
             "loadtest/src/**/*.test.ts",
             "deploy/**/*.test.ts",
           ],
@@ -25,6 +26,8 @@ export default defineConfig({
           include: [
             "packages/*/src/**/*.int.test.ts",
             "services/*/src/**/*.int.test.ts",
+            // The web console in a real browser against a real gateway, control plane and region.
+            "services/console/web/e2e/**/*.int.test.ts",
             "deploy/**/*.int.test.ts",
             "loadtest/src/**/*.int.test.ts",
           ],

@@ -5,6 +5,7 @@
 #   bash deploy/local/infra.sh up       # start what is not running yet, wait until it answers
 #   bash deploy/local/infra.sh status   # what runs where, and whether it answers (exit 1 if not)
 #   bash deploy/local/infra.sh down     # stop what `up` started; reused servers keep running
+#   bash deploy/local/infra.sh browser  # Debian's chromium for the console's browser tests, if missing
 #
 # Each command takes an optional list of components, `postgres`, `kafka`, `redis` (all of them
 # when none is named), and acts on those only:
@@ -642,8 +643,10 @@ case "$cmd" in
   up) parse_components "$@"; with_lock; cmd_up ;;
   down) parse_components "$@"; with_lock; cmd_down ;;
   status) parse_components "$@"; cmd_status ;;
+  # The web console's end-to-end tests drive Debian's chromium (playwright-core downloads no browser).
+  browser) [[ -x /usr/bin/chromium ]] || apt_install chromium ;;
   *)
-    echo "usage: bash deploy/local/infra.sh up|down|status [postgres|kafka|redis]..." >&2
+    echo "usage: bash deploy/local/infra.sh up|down|status [postgres|kafka|redis]... | browser" >&2
     exit 2
     ;;
 esac

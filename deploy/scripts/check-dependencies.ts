@@ -37,8 +37,8 @@ export interface Undeclared {
   readonly fields: string;
 }
 
-const SOURCE = /\.(?:ts|mts|cts|js|mjs|cjs)$/;
-const TEST = /\.(?:test|int-helper)\.[cm]?[jt]s$/;
+const SOURCE = /\.(?:ts|tsx|mts|cts|js|mjs|cjs)$/;
+const TEST = /\.(?:test|int-helper)\.[cm]?[jt]sx?$/;
 const SKIPPED_DIRS = new Set(["node_modules", ".git", ".cache", ".gatehouse", "results"]);
 const BUILTINS = new Set(builtinModules);
 
@@ -176,7 +176,11 @@ export function checkRepository(root: string): Undeclared[] {
   const rootManifest = readManifest(root);
   const rootDev = rootManifest.devDependencies ?? {};
   const workspaces = workspaceDirs(root, rootManifest);
-  const problems = workspaces.flatMap((dir) => checkPackage(root, dir, readManifest(dir), rootDev));
+  // A workspace nested in another (services/console/web in services/console) is its own package:
+  // the outer one's check skips it.
+  const problems = workspaces.flatMap((dir) =>
+    checkPackage(root, dir, readManifest(dir), rootDev, new Set(workspaces.filter((w) => w.startsWith(`${dir}/`)))),
+  );
   // The root's files: everything outside the workspaces. Its devDependencies are the tools of the
   // whole repository, so they count as declared for its scripts too; a script that needs a
   // runtime package (kafkajs, pg) must still list it.

@@ -17,9 +17,14 @@ node deploy/scripts/check-dependencies.ts
 
 step "type-check (tsc)"
 npx tsc -p tsconfig.json
+# The web console has its own project (DOM, JSX) outside the root one.
+npx tsc -p services/console/web/tsconfig.json
 
 step "generated code is current"
 npm run --silent gen:check
+
+step "browser for the console's end-to-end tests (chromium)"
+bash deploy/local/infra.sh browser
 
 step "unit + integration tests (vitest)"
 mkdir -p .gatehouse

@@ -323,6 +323,12 @@ describe("./gw run stack", () => {
       const [, consoleUrl = "", consoleAccount = "", consolePassword = ""] = signin ?? [];
       expect(consoleUrl).toBe(`http://127.0.0.1:${CONSOLE_PORT}`);
       expect(consoleAccount).toBe("gatehouse-demo");
+      // The stack built the web console, and the gateway serves it at the printed URL.
+      const page = await fetch(`${consoleUrl}/signin/${consoleAccount}`);
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      expect(html).toContain('<div id="root"></div>');
+      expect(html).toMatch(/<script type="module" crossorigin src="\/assets\/index-[\w-]+\.js"><\/script>/);
       const signedIn = await fetch(`${consoleUrl}/api/session/sign-in`, {
         method: "POST",
         headers: { "content-type": "application/json", origin: consoleUrl },

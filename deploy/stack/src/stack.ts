@@ -23,6 +23,7 @@ import {
 import { authorizeAt, regionFigures } from "./region-status.ts";
 import { type SeedResult, seedDemoAccount } from "./seed.ts";
 import type { StackConfig } from "./stack-config.ts";
+import { ensureWebBuild } from "./web-build.ts";
 
 const INFRA_COMPONENTS = ["postgres", "kafka", "redis"] as const;
 
@@ -301,6 +302,8 @@ export async function startStack(
       );
     }
   }
+  // The gateway serves the built web console: build it first when it is missing or older than its sources.
+  ensureWebBuild(config.root, log);
   const services: RunningService[] = [];
   const start = (spec: ServiceSpec) => {
     const s = startService(dirs, spec);

@@ -57,10 +57,12 @@ export function loadOperations(
   root.loadSync(file, { keepCase: true });
   const definition = root.lookupService(`gatehouse.v1.${service}`);
   const table = new Map<string, RelayedOperation>();
+  const generated = (messages as Record<string, unknown>)[`${service}Service`] as Record<string, { path: string }>;
+  const byPath = new Map(Object.entries(generated).map(([k, v]) => [v.path.slice(v.path.lastIndexOf("/") + 1), k]));
   for (const [name, method] of Object.entries(definition.methods)) {
     if (!keep(name)) continue;
     table.set(name, {
-      method: lowerFirst(name),
+      method: byPath.get(name) ?? lowerFirst(name),
       request: jsonMessage(method.requestType.replace(/^.*\./, "")),
       response: jsonMessage(method.responseType.replace(/^.*\./, "")),
     });
