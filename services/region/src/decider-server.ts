@@ -153,10 +153,20 @@ interface BatchConversions {
   readonly contexts: Map<object, Record<string, PolicyContextValue>>;
 }
 
+/**
+ * Where a request's fields sit in the call, for error messages: a prefix (`""`, `"authorize."`) or
+ * a batch check's index (`requests[i].`), spelled out only when an error names a field.
+ */
+type FieldPrefix = string | number;
+
+function prefixOf(field: FieldPrefix): string {
+  return typeof field === "number" ? `requests[${field}].` : field;
+}
+
 /** The caller's context, checked (at most 256 keys, each with a value) and converted. */
 function checkedContextOf(
   context: Readonly<Record<string, ContextValue>>,
-  field: () => string,
+  field: FieldPrefix,
   batch?: BatchConversions,
 ): Record<string, PolicyContextValue> {
   const known = batch?.contexts.get(context);
@@ -164,7 +174,7 @@ function checkedContextOf(
   let keys = 0;
   for (const _ in context) keys++;
   if (keys > 256) {
-    throw new IamError("InvalidInput", `context has ${keys} keys, at most 256`, { field: `${field()}context` });
+    throw new IamError("InvalidInput", `context has ${keys} keys, at most 256`, { field: `${prefixOf(field)}context` });
   }
   const converted = contextOf(context);
   batch?.contexts.set(context, converted);
@@ -174,12 +184,14 @@ function checkedContextOf(
 function toDecisionRequest(
   r: AuthorizeRequest,
   deadlineMs: number,
-  field: () => string,
+  field: FieldPrefix,
   batch?: BatchConversions,
 ): DecisionRequest {
   const p = r.principal?.kind;
   if (p === undefined)
-    throw new IamError("InvalidInput", `${field()}principal is required`, { field: `${field()}principal` });
+    throw new IamError("InvalidInput", `${prefixOf(field)}principal is required`, {
+      field: `${prefixOf(field)}principal`,
+    });
   let principal: DecisionRequest["principal"] | undefined;
   if (p.$case === "arn") {
     principal = batch?.arns.get(p);
@@ -213,7 +225,7 @@ function toDecisionRequest(
   };
 }
 
-const NO_PREFIX = () => "";
+const NO_PREFIX = "";
 
 function deadlineOf(call: ServerUnaryCall<unknown, unknown>): number {
   const d = call.getDeadline();
@@ -455,7 +467,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
   const answer = (
     r: AuthorizeRequest,
     deadlineMs: number,
-    field: () => string,
+    field: FieldPrefix,
     batch?: { readonly conversions: BatchConversions; readonly scope: BatchScope },
   ): AuthorizeResponse | Promise<AuthorizeResponse> => {
     const request = toDecisionRequest(r, deadlineMs, field, batch?.conversions);
@@ -516,7 +528,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
       for (let i = 0; i < r.requests.length; i++) {
         const one = r.requests[i] as AuthorizeRequest;
         try {
-          const answered = answer(one, deadlineMs, () => `requests[${i}].`, batch);
+          const answered = answer(one, deadlineMs, i, batch);
           if (answered instanceof Promise) {
             waiting = true;
             responses[i] = answered.catch((e: unknown) => batchError(one, i, e));
@@ -666,7 +678,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
             const authorization = await answer(
               { ...check, principal: { kind: { $case: "arn", value: who.arn } } },
               deadlineMs,
-              () => "authorize.",
+              "authorize.",
             );
             return { authenticated: toAuthenticateResponse(who), authorization };
           }),
