@@ -181,7 +181,41 @@ function checkedContextOf(
   return converted;
 }
 
+/** A DecisionRequest being filled (see {@link fillDecisionRequest}). */
+type DecisionRequestDraft = { -readonly [K in keyof DecisionRequest]: DecisionRequest[K] };
+
+/** A draft with every field present (one object shape for all of them). */
+function blankDecisionRequest(): DecisionRequestDraft {
+  return {
+    principal: { kind: "arn", arn: "" },
+    action: "",
+    resource: "",
+    resourceAccount: undefined,
+    context: {},
+    resourcePolicy: undefined,
+    minRevision: undefined,
+    maxStalenessMs: undefined,
+    explain: false,
+    deadlineMs: 0,
+  };
+}
+
 function toDecisionRequest(
+  r: AuthorizeRequest,
+  deadlineMs: number,
+  field: FieldPrefix,
+  batch?: BatchConversions,
+): DecisionRequest {
+  return fillDecisionRequest(blankDecisionRequest(), r, deadlineMs, field, batch);
+}
+
+/**
+ * `r` checked and converted into `out` (every field written). A batch fills one draft per check
+ * in turn: the decider keeps nothing of a request it answers at once, and one it must wait for
+ * gets a copy.
+ */
+function fillDecisionRequest(
+  out: DecisionRequestDraft,
   r: AuthorizeRequest,
   deadlineMs: number,
   field: FieldPrefix,
@@ -206,23 +240,20 @@ function toDecisionRequest(
       ...(r.sessionToken === "" ? {} : { sessionToken: r.sessionToken }),
     };
   }
-  const context = checkedContextOf(r.context, field, batch);
-  // One object of one shape, absent fields undefined (no spreads of temporary objects per call).
-  return {
-    principal,
-    action: r.action,
-    resource: r.resource,
-    resourceAccount: r.resourceAccount === "" ? undefined : r.resourceAccount,
-    context,
-    resourcePolicy: r.resourcePolicy === "" ? undefined : r.resourcePolicy,
-    minRevision:
-      r.minRevision === undefined || r.minRevision.revision === 0
-        ? undefined
-        : { accountId: r.minRevision.accountId, revision: Number(r.minRevision.revision) },
-    maxStalenessMs: r.maxStalenessMs === 0 ? undefined : r.maxStalenessMs,
-    explain: r.explain,
-    deadlineMs,
-  };
+  out.context = checkedContextOf(r.context, field, batch);
+  out.principal = principal;
+  out.action = r.action;
+  out.resource = r.resource;
+  out.resourceAccount = r.resourceAccount === "" ? undefined : r.resourceAccount;
+  out.resourcePolicy = r.resourcePolicy === "" ? undefined : r.resourcePolicy;
+  out.minRevision =
+    r.minRevision === undefined || r.minRevision.revision === 0
+      ? undefined
+      : { accountId: r.minRevision.accountId, revision: Number(r.minRevision.revision) };
+  out.maxStalenessMs = r.maxStalenessMs === 0 ? undefined : r.maxStalenessMs;
+  out.explain = r.explain;
+  out.deadlineMs = deadlineMs;
+  return out;
 }
 
 const NO_PREFIX = "";
@@ -468,12 +499,19 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
     r: AuthorizeRequest,
     deadlineMs: number,
     field: FieldPrefix,
-    batch?: { readonly conversions: BatchConversions; readonly scope: BatchScope },
+    batch?: {
+      readonly conversions: BatchConversions;
+      readonly scope: BatchScope;
+      readonly draft: DecisionRequestDraft;
+    },
   ): AuthorizeResponse | Promise<AuthorizeResponse> => {
-    const request = toDecisionRequest(r, deadlineMs, field, batch?.conversions);
+    const request =
+      batch === undefined
+        ? toDecisionRequest(r, deadlineMs, field)
+        : fillDecisionRequest(batch.draft, r, deadlineMs, field, batch.conversions);
     const now = decider.tryDecide(request, batch?.scope);
     if (now !== undefined) return responseOf(r, now);
-    return decider.decide(request).then((d) => responseOf(r, d));
+    return decider.decide(batch === undefined ? request : { ...request }).then((d) => responseOf(r, d));
   };
   const batchError = (one: { readonly correlationId: string }, i: number, e: unknown): AuthorizeResponse => {
     const err = IamError.is(e) && e.code !== "INTERNAL" ? e : undefined;
@@ -524,6 +562,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
       const batch = {
         conversions: { arns: new Map(), contexts: new Map() },
         scope: decider.batchScope(),
+        draft: blankDecisionRequest(),
       };
       for (let i = 0; i < r.requests.length; i++) {
         const one = r.requests[i] as AuthorizeRequest;

@@ -2,6 +2,7 @@ import { type SessionClaims, sessionArn } from "@gatehouse/auth";
 import { IamError, tryParseArn } from "@gatehouse/core";
 import { SYSTEM_ACCOUNT_ID } from "@gatehouse/events";
 import {
+  type AuthzRequest,
   type CompiledResourcePolicy,
   type ContextValue,
   type EvaluationResult,
@@ -135,6 +136,7 @@ export interface Decider {
 
 const EXPLAIN = Object.freeze({ explain: true });
 const PLAIN = Object.freeze({ explain: false });
+const EMPTY_CONTEXT: Readonly<Record<string, ContextValue>> = Object.freeze({});
 
 const EMPTY_POLICY = '{"Version":"2012-10-17","Statement":[]}';
 /** The owner in AWS managed policies' ARNs (`arn:aws:iam::aws:policy/…`). */
@@ -506,6 +508,30 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
           ...(principal.kind === "role" ? { roleArn: principal.arn } : {}),
         };
 
+  /** The question evaluate asks the engine without an explanation, reused (see there). */
+  const question: AuthzRequest = { action: "", resource: "", resourceAccount: "", context: EMPTY_CONTEXT };
+  /** The answers made last, for one account and revision, by decision: each is shared while they stay. */
+  const answers: { accountId: string; revision: number; byDecision: Map<EvaluationResult, DecisionResult> } = {
+    accountId: "",
+    revision: -1,
+    byDecision: new Map(),
+  };
+  /** `{ result, accountId, revision }`, one frozen object per shared result at one account and revision. */
+  const answerOf = (result: EvaluationResult, accountId: string, revision: number): DecisionResult => {
+    if (result.explanation !== undefined || !Object.isFrozen(result)) return { result, accountId, revision };
+    if (answers.accountId !== accountId || answers.revision !== revision) {
+      answers.accountId = accountId;
+      answers.revision = revision;
+      answers.byDecision.clear();
+    }
+    let answer = answers.byDecision.get(result);
+    if (answer === undefined) {
+      answer = Object.freeze({ result, accountId, revision });
+      answers.byDecision.set(result, answer);
+    }
+    return answer;
+  };
+
   /** The decision, with the keys the region fills added to the caller's context. */
   const evaluate = (
     request: DecisionRequest,
@@ -523,14 +549,26 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       scope === undefined || session !== undefined || request.mfaAuthTimeMs !== undefined || request.explain
         ? contexts.build(request, principal, resourceAccount, at, session)
         : contexts.shared(scope.contexts, request, principal, resourceAccount, at);
-    const result = evaluateCompiled(
-      principal.identity,
-      resource,
-      info,
-      { action: request.action, resource: request.resource, resourceAccount, context },
-      request.explain ? EXPLAIN : PLAIN,
-    );
-    return { result, accountId, revision };
+    if (request.explain) {
+      const result = evaluateCompiled(
+        principal.identity,
+        resource,
+        info,
+        { action: request.action, resource: request.resource, resourceAccount, context },
+        EXPLAIN,
+      );
+      return { result, accountId, revision };
+    }
+    // Without an explanation the engine keeps nothing of the request (it is read synchronously,
+    // then dropped) and answers with one of three shared results: neither the request nor the
+    // answer needs an object per decision.
+    question.action = request.action;
+    question.resource = request.resource;
+    question.resourceAccount = resourceAccount;
+    question.context = context;
+    const result = evaluateCompiled(principal.identity, resource, info, question, PLAIN);
+    question.context = EMPTY_CONTEXT;
+    return answerOf(result, accountId, revision);
   };
 
   return {
