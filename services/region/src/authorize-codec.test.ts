@@ -170,6 +170,36 @@ describe("the decider's Authorize codec", () => {
     expect(decodeAuthorizeRequest(one).context).not.toBe(decodeAuthorizeRequest(one).context);
   });
 
+  it("never takes one interned string for another whose bytes hash alike", () => {
+    // The codec interns actions, resources and resource accounts by a 30-bit FNV-1a of their bytes
+    // (seeded with the length): two resources of one length that collide under it, as the codec
+    // computes it (found by a search), so that the second is looked up in the slot the first took.
+    const hash = (s: string) => {
+      let h = 0x811c9dc5 ^ s.length;
+      for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+      return h & 0x3fffffff;
+    };
+    const pair = ["arn:aws:s3:::collide/0098no", "arn:aws:s3:::collide/01app0"] as const;
+    expect(hash(pair[0])).toBe(hash(pair[1]));
+    const base = AuthorizeRequest.decode(new Uint8Array());
+    const principal = { kind: { $case: "arn" as const, value: "arn:aws:iam::123456789012:user/ann" } };
+    for (const [first, second] of [pair, [pair[1], pair[0]]] as const) {
+      const bytes = BatchAuthorizeRequest.encode({
+        requests: [first, second, first, second].map((resource, i) => ({
+          ...base,
+          principal,
+          action: "s3:GetObject",
+          resource,
+          resourceAccount: resource,
+          correlationId: `c${i}`,
+        })),
+      }).finish();
+      const decoded = decodeBatchAuthorizeRequest(bytes);
+      expect(decoded).toStrictEqual(BatchAuthorizeRequest.decode(bytes));
+      expect(decoded.requests.map((r) => r.resource)).toEqual([first, second, first, second]);
+    }
+  });
+
   it("remembers nothing from a single Authorize into the next batch (offsets are per buffer)", () => {
     const base = AuthorizeRequest.decode(new Uint8Array());
     const p = (name: string) => ({ kind: { $case: "arn" as const, value: `arn:aws:iam::123456789012:user/${name}` } });

@@ -48,9 +48,15 @@ function hashOf(buf: Buffer, start: number, end: number): number {
   return h & 0x3fffffff;
 }
 
-/** Whether `part` was decoded from bytes equal to `buf[start, end)`. */
+/**
+ * Whether `part` was decoded from bytes equal to `buf[start, end)`. A loop here: the parts are a
+ * few dozen to a few hundred bytes, where `Buffer.compare`'s argument checks and native call cost
+ * more than the comparison.
+ */
 function sameBytes(buf: Buffer, start: number, end: number, part: SharedPart): boolean {
-  return part.end - part.start === end - start && buf.compare(buf, part.start, part.end, start, end) === 0;
+  if (part.end - part.start !== end - start) return false;
+  for (let i = start, j = part.start; i < end; i++, j++) if (buf[i] !== buf[j]) return false;
+  return true;
 }
 
 /** A varint of at most 4 bytes (values below 2^28), else bail. */
@@ -83,6 +89,60 @@ function ascii(buf: Buffer): string {
   }
   pos = end;
   return buf.toString("latin1", start, end);
+}
+
+/**
+ * Strings that recur across checks and calls (actions, resources, resource accounts), by a hash
+ * of their bytes, each with a copy of its bytes: a repeat is the very string decoded before (no
+ * copy, and the Maps the decider looks it up in find its hash already computed). The bytes are
+ * always compared in full, never trusted to the hash (compared as bytes: `charCodeAt` on a string
+ * V8 has since internalized takes a slow path). Bounded: emptied when full.
+ */
+interface InternedString {
+  readonly text: string;
+  readonly bytes: Uint8Array;
+}
+const interned = new Map<number, InternedString>();
+const MAX_INTERNED = 8192;
+
+/**
+ * A length-delimited ASCII string, as {@link ascii}, taken from {@link interned} when an equal one
+ * is there (else decoded and added).
+ */
+function internedAscii(buf: Buffer): string {
+  const n = varint(buf);
+  const start = pos;
+  const end = start + n;
+  if (end > buf.length) {
+    bail = true;
+    return "";
+  }
+  let h = 0x811c9dc5 ^ n;
+  for (let i = start; i < end; i++) {
+    const b = buf[i] as number;
+    if (b >= 0x80) {
+      bail = true;
+      return "";
+    }
+    h = Math.imul(h ^ b, 0x01000193);
+  }
+  pos = end;
+  const key = h & 0x3fffffff;
+  const known = interned.get(key);
+  if (known !== undefined) {
+    const bytes = known.bytes;
+    if (bytes.length === n) {
+      let i = 0;
+      while (i < n && bytes[i] === buf[start + i]) i++;
+      if (i === n) return known.text;
+    }
+  }
+  const text = buf.toString("latin1", start, end);
+  if (known === undefined) {
+    if (interned.size >= MAX_INTERNED) interned.clear();
+    interned.set(key, { text, bytes: Uint8Array.prototype.slice.call(buf, start, end) });
+  }
+  return text;
 }
 
 /** The end of a length-delimited submessage starting at `pos`, within `limit`. */
@@ -239,13 +299,13 @@ function requestOf(buf: Buffer, end: number): AuthorizeRequest {
         break;
       }
       case 18:
-        r.action = ascii(buf);
+        r.action = internedAscii(buf);
         break;
       case 26:
-        r.resource = ascii(buf);
+        r.resource = internedAscii(buf);
         break;
       case 34:
-        r.resourceAccount = ascii(buf);
+        r.resourceAccount = internedAscii(buf);
         break;
       case 42: {
         // The context's entries are taken as one run (clients write a map's entries together): a

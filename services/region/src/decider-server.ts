@@ -154,10 +154,20 @@ interface BatchConversions {
   readonly contexts: Map<object, Record<string, PolicyContextValue>>;
 }
 
+/**
+ * Where a request's fields sit in the call, for error messages: a prefix (`""`, `"authorize."`) or
+ * a batch check's index (`requests[i].`), spelled out only when an error names a field.
+ */
+type FieldPrefix = string | number;
+
+function prefixOf(field: FieldPrefix): string {
+  return typeof field === "number" ? `requests[${field}].` : field;
+}
+
 /** The caller's context, checked (at most 256 keys, each with a value) and converted. */
 function checkedContextOf(
   context: Readonly<Record<string, ContextValue>>,
-  field: () => string,
+  field: FieldPrefix,
   batch?: BatchConversions,
 ): Record<string, PolicyContextValue> {
   const known = batch?.contexts.get(context);
@@ -165,22 +175,58 @@ function checkedContextOf(
   let keys = 0;
   for (const _ in context) keys++;
   if (keys > 256) {
-    throw new IamError("InvalidInput", `context has ${keys} keys, at most 256`, { field: `${field()}context` });
+    throw new IamError("InvalidInput", `context has ${keys} keys, at most 256`, { field: `${prefixOf(field)}context` });
   }
   const converted = contextOf(context);
   batch?.contexts.set(context, converted);
   return converted;
 }
 
+/** A DecisionRequest being filled (see {@link fillDecisionRequest}). */
+type DecisionRequestDraft = { -readonly [K in keyof DecisionRequest]: DecisionRequest[K] };
+
+/** A draft with every field present (one object shape for all of them). */
+function blankDecisionRequest(): DecisionRequestDraft {
+  return {
+    principal: { kind: "arn", arn: "" },
+    action: "",
+    resource: "",
+    resourceAccount: undefined,
+    context: {},
+    resourcePolicy: undefined,
+    minRevision: undefined,
+    maxStalenessMs: undefined,
+    explain: false,
+    deadlineMs: 0,
+  };
+}
+
 function toDecisionRequest(
   r: AuthorizeRequest,
   deadlineMs: number,
-  field: () => string,
+  field: FieldPrefix,
+  batch?: BatchConversions,
+): DecisionRequest {
+  return fillDecisionRequest(blankDecisionRequest(), r, deadlineMs, field, batch);
+}
+
+/**
+ * `r` checked and converted into `out` (every field written). A batch fills one draft per check
+ * in turn: the decider keeps nothing of a request it answers at once, and one it must wait for
+ * gets a copy.
+ */
+function fillDecisionRequest(
+  out: DecisionRequestDraft,
+  r: AuthorizeRequest,
+  deadlineMs: number,
+  field: FieldPrefix,
   batch?: BatchConversions,
 ): DecisionRequest {
   const p = r.principal?.kind;
   if (p === undefined)
-    throw new IamError("InvalidInput", `${field()}principal is required`, { field: `${field()}principal` });
+    throw new IamError("InvalidInput", `${prefixOf(field)}principal is required`, {
+      field: `${prefixOf(field)}principal`,
+    });
   let principal: DecisionRequest["principal"] | undefined;
   if (p.$case === "arn") {
     principal = batch?.arns.get(p);
@@ -195,26 +241,23 @@ function toDecisionRequest(
       ...(r.sessionToken === "" ? {} : { sessionToken: r.sessionToken }),
     };
   }
-  const context = checkedContextOf(r.context, field, batch);
-  // One object of one shape, absent fields undefined (no spreads of temporary objects per call).
-  return {
-    principal,
-    action: r.action,
-    resource: r.resource,
-    resourceAccount: r.resourceAccount === "" ? undefined : r.resourceAccount,
-    context,
-    resourcePolicy: r.resourcePolicy === "" ? undefined : r.resourcePolicy,
-    minRevision:
-      r.minRevision === undefined || r.minRevision.revision === 0
-        ? undefined
-        : { accountId: r.minRevision.accountId, revision: Number(r.minRevision.revision) },
-    maxStalenessMs: r.maxStalenessMs === 0 ? undefined : r.maxStalenessMs,
-    explain: r.explain,
-    deadlineMs,
-  };
+  out.context = checkedContextOf(r.context, field, batch);
+  out.principal = principal;
+  out.action = r.action;
+  out.resource = r.resource;
+  out.resourceAccount = r.resourceAccount === "" ? undefined : r.resourceAccount;
+  out.resourcePolicy = r.resourcePolicy === "" ? undefined : r.resourcePolicy;
+  out.minRevision =
+    r.minRevision === undefined || r.minRevision.revision === 0
+      ? undefined
+      : { accountId: r.minRevision.accountId, revision: Number(r.minRevision.revision) };
+  out.maxStalenessMs = r.maxStalenessMs === 0 ? undefined : r.maxStalenessMs;
+  out.explain = r.explain;
+  out.deadlineMs = deadlineMs;
+  return out;
 }
 
-const NO_PREFIX = () => "";
+const NO_PREFIX = "";
 
 function deadlineOf(call: ServerUnaryCall<unknown, unknown>): number {
   const d = call.getDeadline();
@@ -456,13 +499,20 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
   const answer = (
     r: AuthorizeRequest,
     deadlineMs: number,
-    field: () => string,
-    batch?: { readonly conversions: BatchConversions; readonly scope: BatchScope },
+    field: FieldPrefix,
+    batch?: {
+      readonly conversions: BatchConversions;
+      readonly scope: BatchScope;
+      readonly draft: DecisionRequestDraft;
+    },
   ): AuthorizeResponse | Promise<AuthorizeResponse> => {
-    const request = toDecisionRequest(r, deadlineMs, field, batch?.conversions);
+    const request =
+      batch === undefined
+        ? toDecisionRequest(r, deadlineMs, field)
+        : fillDecisionRequest(batch.draft, r, deadlineMs, field, batch.conversions);
     const now = decider.tryDecide(request, batch?.scope);
     if (now !== undefined) return responseOf(r, now);
-    return decider.decide(request).then((d) => responseOf(r, d));
+    return decider.decide(batch === undefined ? request : { ...request }).then((d) => responseOf(r, d));
   };
   const batchError = (one: { readonly correlationId: string }, i: number, e: unknown): AuthorizeResponse => {
     const err = IamError.is(e) && e.code !== "INTERNAL" ? e : undefined;
@@ -513,11 +563,12 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
       const batch = {
         conversions: { arns: new Map(), contexts: new Map() },
         scope: decider.batchScope(),
+        draft: blankDecisionRequest(),
       };
       for (let i = 0; i < r.requests.length; i++) {
         const one = r.requests[i] as AuthorizeRequest;
         try {
-          const answered = answer(one, deadlineMs, () => `requests[${i}].`, batch);
+          const answered = answer(one, deadlineMs, i, batch);
           if (answered instanceof Promise) {
             waiting = true;
             responses[i] = answered.catch((e: unknown) => batchError(one, i, e));
@@ -670,7 +721,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
             const authorization = await answer(
               { ...check, principal: { kind: { $case: "arn", value: who.arn } } },
               deadlineMs,
-              () => "authorize.",
+              "authorize.",
             );
             return { authenticated: toAuthenticateResponse(who), authorization };
           }),

@@ -1,19 +1,34 @@
-import { type SessionClaims, sessionArn, sessionUserId, webIdentityContext } from "@gatehouse/auth";
-import { IamError, tryParseArn } from "@gatehouse/core";
+import { type SessionClaims, sessionArn } from "@gatehouse/auth";
+import { IamError } from "@gatehouse/core";
 import { SYSTEM_ACCOUNT_ID } from "@gatehouse/events";
 import {
+  type AuthzRequest,
   type CompiledResourcePolicy,
   type ContextValue,
-  compileResourcePolicy,
   type EvaluationResult,
   evaluateCompiled,
+  type PrincipalInfo,
 } from "@gatehouse/policy";
 import type { RegionView, ViewNotification } from "@gatehouse/view-redis";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
+import { type BatchScope, createBatchScope, type ResourceMemo } from "./batch-scope.ts";
 import { type CompiledPrincipal, compilePrincipal, isRootArn, type SimulationExtras } from "./compile-principal.ts";
+import { baseArnOf, createPrincipalAccounts } from "./principal-arns.ts";
 import { PrincipalCache } from "./principal-cache.ts";
+import { checkCallerContext, createRequestContexts } from "./request-context.ts";
+import {
+  bucketOf,
+  compileInlineResourcePolicy,
+  type StoredResource,
+  StoredResourcePolicies,
+} from "./resource-policies.ts";
+import { createSessionPrincipals } from "./session-principals.ts";
 import type { StsKeyring } from "./sts-keyring.ts";
+
+export type { BatchScope } from "./batch-scope.ts";
+export { checkCallerContext } from "./request-context.ts";
+export { bucketOf } from "./resource-policies.ts";
 
 /** One authorization question, as the decider takes it (the gRPC layer maps the proto). */
 export interface DecisionRequest {
@@ -45,30 +60,6 @@ export interface DecisionRequest {
   readonly simulation?: SimulationExtras;
   /** Epoch ms after which waiting gives up (the call's deadline). */
   readonly deadlineMs: number;
-}
-
-/**
- * What the checks of one batch share, keyed by identity (a batch's decoder gives equal principals
- * and contexts the same object): see {@link Decider.batchScope}.
- */
-export interface BatchScope {
-  /** Caller contexts that passed {@link checkCallerContext}. */
-  readonly checkedContexts: Set<object>;
-  /** Principals looked up in the L1 (and moved up its LRU order) in this batch. */
-  readonly principals: Map<string, CompiledPrincipal>;
-  /** The resource side of `account`, `resource` (no inline or named policy, no min_revision); null when not in memory. */
-  readonly resources: Map<string, Map<string, CompiledResourcePolicy | undefined | null>>;
-  /** Per caller context, the contexts built from it (principal and resource account). */
-  readonly contexts: Map<object, BuiltContext[]>;
-}
-
-/** A context as the engine sees it: the caller's plus what the region fills. */
-interface BuiltContext {
-  readonly principal: CompiledPrincipal;
-  readonly resourceAccount: string;
-  readonly context: Record<string, ContextValue>;
-  /** The millisecond its aws:CurrentTime and aws:EpochTime are of. */
-  clockMs: number;
 }
 
 /** A decision and the revision of the principal's account it was made at. */
@@ -144,110 +135,9 @@ export interface Decider {
   close(): Promise<void>;
 }
 
-/**
- * The keys the region fills from the principal and the request; a caller setting one (any case)
- * is refused, so nobody escalates by claiming another identity in the context.
- */
-const RESERVED_KEYS = new Set(
-  [
-    "aws:username",
-    "aws:userid",
-    "aws:PrincipalArn",
-    "aws:PrincipalAccount",
-    "aws:PrincipalType",
-    "aws:CurrentTime",
-    "aws:EpochTime",
-    "aws:RequestedRegion",
-    "aws:ResourceAccount",
-    "aws:MultiFactorAuthPresent",
-    "aws:MultiFactorAuthAge",
-    "aws:TokenIssueTime",
-    "aws:PrincipalIsAWSService",
-    "aws:PrincipalOrgID",
-    "aws:FederatedProvider",
-  ].map((k) => k.toLowerCase()),
-);
-const RESERVED_PREFIX = "aws:principaltag/";
-
-/**
- * Whether `key` is a web identity provider's claim key (`<provider url>:sub`, `accounts.google.com:aud`):
- * its prefix, up to the first colon, is a host or URL (a dot or a slash), which no service prefix
- * (`s3`, `dynamodb`, …) ever is. The region sets these from a web identity session's token.
- */
-function isProviderClaimKey(key: string): boolean {
-  const colon = key.indexOf(":");
-  if (colon <= 0) return false;
-  for (let i = 0; i < colon; i++) {
-    const c = key.charCodeAt(i);
-    if (c === 46 || c === 47) return true;
-  }
-  return false;
-}
-
-/** Refuses a caller context that sets a key the region fills. */
-export function checkCallerContext(context: Readonly<Record<string, unknown>>): void {
-  for (const key in context) {
-    // Every reserved `aws:` key starts with "aws:" in some case: only those are lower-cased and looked up.
-    const aws = key.length >= 4 && key.charCodeAt(3) === 58 && (key.charCodeAt(0) | 32) === 97;
-    if (aws) {
-      const k = key.toLowerCase();
-      if (!RESERVED_KEYS.has(k) && !k.startsWith(RESERVED_PREFIX)) continue;
-    } else if (!isProviderClaimKey(key)) continue;
-    throw new IamError("InvalidInput", `context key ${JSON.stringify(key)} is set by the region, not the caller`, {
-      field: `context.${key}`,
-    });
-  }
-}
-
-const EMPTY_POLICY = '{"Version":"2012-10-17","Statement":[]}';
-/** The owner in AWS managed policies' ARNs (`arn:aws:iam::aws:policy/…`). */
-const AWS_MANAGED_OWNER = "aws";
-
-/** The role, user or root a session stands on. */
-function baseArnOf(claims: SessionClaims): string {
-  const p = claims.principal;
-  if (p.kind === "assumed-role") return p.roleArn;
-  if (p.kind === "user") return p.userArn;
-  return `arn:aws:iam::${claims.accountId}:root`;
-}
-
-/** A stored resource policy lookup: the compiled policy, or none, as of `revision` of its account. */
-interface StoredResource {
-  readonly compiled?: CompiledResourcePolicy;
-  readonly revision: number;
-}
-const MAX_STORED_RESOURCES = 10_000;
-/** Principal ARNs whose account was parsed out, remembered (cleared when full). */
-const MAX_PRINCIPAL_ACCOUNTS = 100_000;
-
-const resourcePolicies = new Map<string, CompiledResourcePolicy>();
-const MAX_RESOURCE_POLICIES = 1024;
-
-function resourcePolicyOf(text: string): CompiledResourcePolicy {
-  const hit = resourcePolicies.get(text);
-  if (hit !== undefined) return hit;
-  const compiled = compileResourcePolicy(text);
-  if (resourcePolicies.size >= MAX_RESOURCE_POLICIES)
-    resourcePolicies.delete(resourcePolicies.keys().next().value as string);
-  resourcePolicies.set(text, compiled);
-  return compiled;
-}
-
-/** The bucket ARN of an S3 object ARN (`arn:aws:s3:::bucket/key` → `arn:aws:s3:::bucket`), else undefined. */
-export function bucketOf(resource: string): string | undefined {
-  const m = /^(arn:[a-z-]+:s3:::)([^/]+)\/./.exec(resource);
-  return m === null ? undefined : `${m[1]}${m[2]}`;
-}
-
-/** Compiles a caller's inline resource policy; a bad one is the caller's error, naming the field. */
-function compileInlineResourcePolicy(text: string): CompiledResourcePolicy {
-  try {
-    return resourcePolicyOf(text);
-  } catch (e) {
-    if (IamError.is(e)) throw new IamError(e.awsName, e.message, { field: "resourcePolicy", cause: e });
-    throw e;
-  }
-}
+const EXPLAIN = Object.freeze({ explain: true });
+const PLAIN = Object.freeze({ explain: false });
+const EMPTY_CONTEXT: Readonly<Record<string, ContextValue>> = Object.freeze({});
 
 /**
  * Creates a decider over the view. Subscribes to the view's notifications before answering, so
@@ -270,47 +160,15 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     if (found) l2.hits++;
     else l2.misses++;
   };
-  /** Stored resource policies looked up (`account\nARN`), present or absent, at the revision read. */
-  const storedResources = new Map<string, StoredResource>();
-  const resourceInvalidatedAt = new Map<string, number>();
+  const storedResources = new StoredResourcePolicies(view, notified, countL2);
   /**
    * What L1 held when the notification stream broke (see the `ready` handler): used instead of a
    * read from the view only while the view is older than it or unreachable. Bounded by what L1
-   * and the resource lookups held.
+   * held.
    */
   const suspects = new Map<string, CompiledPrincipal>();
-  const suspectResources = new Map<string, StoredResource>();
-  const principalAccounts = new Map<string, string>();
-
-  /** The stored resource policy of `arn` at `atLeast` or later: L1 (exactly invalidated), else Redis. */
-  const storedResourceAt = async (accountId: string, arn: string, atLeast: number): Promise<StoredResource> => {
-    const key = `${accountId}\n${arn}`;
-    const hit = storedResources.get(key);
-    if (hit !== undefined && Math.max(hit.revision, notified.get(accountId) ?? 0) >= atLeast) return hit;
-    const suspect = suspectResources.get(key);
-    let read: Awaited<ReturnType<RegionView["readResourcePolicy"]>>;
-    try {
-      read = await view.readResourcePolicy(accountId, arn);
-    } catch (e) {
-      if (suspect !== undefined && suspect.revision >= atLeast) return suspect;
-      throw e;
-    }
-    countL2(read.document !== undefined);
-    if (suspect !== undefined) {
-      if (read.revision < suspect.revision) return suspect;
-      suspectResources.delete(key);
-    }
-    const entry: StoredResource = {
-      revision: read.revision,
-      ...(read.document === undefined ? {} : { compiled: resourcePolicyOf(read.document) }),
-    };
-    if (read.revision >= (resourceInvalidatedAt.get(key) ?? 0)) {
-      if (storedResources.size >= MAX_STORED_RESOURCES)
-        storedResources.delete(storedResources.keys().next().value as string);
-      storedResources.set(key, entry);
-    }
-    return entry;
-  };
+  const principalAccount = createPrincipalAccounts();
+  const contexts = createRequestContexts(region);
 
   const onMessage = (_channel: string, message: string) => {
     let n: ReturnType<RegionView["parseNotification"]>;
@@ -328,12 +186,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       options.keyring.reload().catch((e: unknown) => logger.error({ err: e }, "reloading the STS key set failed"));
     }
     cache.invalidate(n.accountId, n.revision, n.all, n.principals);
-    for (const arn of n.resources) {
-      const key = `${n.accountId}\n${arn}`;
-      resourceInvalidatedAt.set(key, Math.max(n.revision, resourceInvalidatedAt.get(key) ?? 0));
-      const hit = storedResources.get(key);
-      if (hit !== undefined && hit.revision < n.revision) storedResources.delete(key);
-    }
+    storedResources.invalidate(n.accountId, n.revision, n.resources);
     for (const l of listeners) l.applied(n);
     if (n.revision > (notified.get(n.accountId) ?? 0)) notified.set(n.accountId, n.revision);
     const set = waiters.get(n.accountId);
@@ -348,8 +201,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       // its revision: kept aside, served only while the view holds nothing newer (a restarted
       // Redis being rebuilt), so L1 keeps answering through a Redis restart.
       for (const e of cache.drain()) suspects.set(e.arn, e);
-      for (const [k, r] of storedResources) suspectResources.set(k, r);
-      storedResources.clear();
+      storedResources.suspectAll();
       notified.clear();
       for (const l of listeners) l.reset();
       logger.warn("notification stream reconnected: L1 cleared");
@@ -488,91 +340,12 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     return compiled;
   };
 
-  const invalidToken = (message: string) =>
-    new IamError("InvalidClientTokenId", `the security token included in the request is invalid: ${message}`, {
-      field: "sessionToken",
-    });
-
-  const openSession = async (accessKeyId: string, sessionToken: string): Promise<SessionClaims> => {
-    if (options.keyring === undefined) throw invalidToken("this region verifies no session tokens");
-    if (sessionToken === "") throw invalidToken("an ASIA access key id needs its session token");
-    const claims = options.keyring.codec().open(sessionToken);
-    if (claims.accessKeyId !== accessKeyId) throw invalidToken("it belongs to another access key id");
-    const p = claims.principal;
-    if (p.kind === "assumed-role") {
-      const role = await principalAt(claims.accountId, p.roleArn, 0).catch(() => undefined);
-      if (role === undefined || role.uniqueId !== p.roleId) throw invalidToken("the role it was issued for is gone");
-    } else if (p.kind === "user") {
-      const user = await principalAt(claims.accountId, p.userArn, 0).catch(() => undefined);
-      if (user === undefined || user.uniqueId !== p.userId) throw invalidToken("the user it was issued to is gone");
-      if (claims.sourceAccessKeyId !== undefined) {
-        const key = await view.readAccessKey(claims.sourceAccessKeyId);
-        if (key === undefined || key.status !== "Active") {
-          throw invalidToken("the access key it was issued with is no longer active");
-        }
-      }
-    }
-    return claims;
-  };
-
-  /** Session policies compiled over the principal they narrow, per compiled principal (so per revision). */
-  const sessionCompiled = new WeakMap<CompiledPrincipal, Map<string, CompiledPrincipal>>();
-  const withSessionPolicies = async (base: CompiledPrincipal, claims: SessionClaims): Promise<CompiledPrincipal> => {
-    if (claims.sessionPolicy === undefined && claims.policyArns.length === 0) return base;
-    // A managed session policy counts at its current default version, as in AWS: the compiled
-    // form is keyed by the applied revisions (as notified) of the accounts holding its policies,
-    // so a new default version, or a deleted policy, applies from the next decision after its
-    // revision is notified. Taken before the documents are read, which are then at least as new.
-    let stamp = "";
-    if (claims.policyArns.length > 0) {
-      const aws = claims.policyArns.some((a) => tryParseArn(a)?.accountId === AWS_MANAGED_OWNER);
-      stamp = `${notified.get(claims.accountId) ?? 0}/${aws ? (notified.get(SYSTEM_ACCOUNT_ID) ?? 0) : ""}`;
-    }
-    const key = JSON.stringify([claims.sessionPolicy ?? "", claims.policyArns, stamp]);
-    let byKey = sessionCompiled.get(base);
-    const hit = byKey?.get(key);
-    if (hit !== undefined) return hit;
-    const documents: { document: string; id: string }[] = [];
-    if (claims.sessionPolicy !== undefined) documents.push({ document: claims.sessionPolicy, id: "sessionPolicy" });
-    for (const arn of claims.policyArns) {
-      documents.push({ document: (await managedPolicyDocument(arn, claims.accountId)) ?? EMPTY_POLICY, id: arn });
-    }
-    const compiled = compilePrincipal(await view.readPrincipal(base.accountId, base.arn), {
-      identityPolicies: [],
-      sessionPolicies: documents,
-    });
-    if (compiled === undefined) throw invalidToken("the principal it was issued for is gone");
-    const narrowed = { ...compiled, revision: base.revision };
-    if (byKey === undefined) {
-      byKey = new Map();
-      sessionCompiled.set(base, byKey);
-    }
-    if (byKey.size >= 256) byKey.delete(byKey.keys().next().value as string);
-    byKey.set(key, narrowed);
-    return narrowed;
-  };
-
-  /**
-   * A managed session policy's default document, or undefined (it then allows nothing). AWS takes
-   * managed session policies from the role's account or AWS's own: a customer managed one is read
-   * from `sessionAccount` only (another account's policy is never read for it); an AWS managed one
-   * (`arn:…:iam::aws:policy/…`) from the system account's stream, which carries all of them, else
-   * from the account's own stream (which carries those it uses, e.g. while the system stream has
-   * not brought it yet).
-   */
-  const managedPolicyDocument = async (policyArn: string, sessionAccount: string): Promise<string | undefined> => {
-    const arn = tryParseArn(policyArn);
-    if (arn === undefined) return undefined;
-    let p: Awaited<ReturnType<RegionView["readByArn"]>>;
-    if (arn.accountId === AWS_MANAGED_OWNER) {
-      p = (await view.readByArn(SYSTEM_ACCOUNT_ID, policyArn)) ?? (await view.readByArn(sessionAccount, policyArn));
-    } else if (arn.accountId === sessionAccount) {
-      p = await view.readByArn(sessionAccount, policyArn);
-    }
-    if (p?.kind !== "policy" || p.state === null) return undefined;
-    const state = p.state;
-    return state.versions.find((v) => v.versionId === state.defaultVersionId)?.document;
-  };
+  const { openSession, withSessionPolicies } = createSessionPrincipals({
+    view,
+    notified,
+    principalAt,
+    ...(options.keyring === undefined ? {} : { keyring: options.keyring }),
+  });
 
   const stalenessMs = () => {
     if (watermarks.size === 0) return Number.POSITIVE_INFINITY;
@@ -581,8 +354,8 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     return Math.max(0, now() - oldest);
   };
 
-  /** The checks every request passes before anything is read; the inline resource policy compiled. */
-  const checkRequest = (request: DecisionRequest, scope?: BatchScope) => {
+  /** The checks every request passes before anything is read; returns the inline resource policy compiled. */
+  const checkRequest = (request: DecisionRequest, scope?: BatchScope): CompiledResourcePolicy | undefined => {
     if (request.action === "") throw new IamError("InvalidInput", "action is required", { field: "action" });
     if (request.resource === "") throw new IamError("InvalidInput", "resource is required", { field: "resource" });
     if (scope === undefined) checkCallerContext(request.context);
@@ -604,33 +377,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
         );
       }
     }
-    return { inline, inlineResource };
-  };
-
-  /** The account of a user, role or root ARN (checked once per ARN string; bad ones are never remembered). */
-  const principalAccount = (principalArn: string): string => {
-    const known = principalAccounts.get(principalArn);
-    if (known !== undefined) return known;
-    const arn = tryParseArn(principalArn);
-    if (arn === undefined || arn.service !== "iam" || !/^\d{12}$/.test(arn.accountId)) {
-      throw new IamError(
-        "InvalidInput",
-        `principal ARN ${JSON.stringify(principalArn)} is not an IAM user or role ARN`,
-        {
-          field: "principal.arn",
-        },
-      );
-    }
-    if (!/^(user|role)\//.test(arn.resource) && !isRootArn(principalArn)) {
-      throw new IamError(
-        "InvalidInput",
-        `principal ARN ${JSON.stringify(principalArn)} names no user, role or root (sessions are not served yet)`,
-        { field: "principal.arn" },
-      );
-    }
-    if (principalAccounts.size >= MAX_PRINCIPAL_ACCOUNTS) principalAccounts.clear();
-    principalAccounts.set(principalArn, arn.accountId);
-    return arn.accountId;
+    return inlineResource;
   };
 
   /** The stored policy found, or NoSuchEntity when the request named one that is not stored. */
@@ -647,149 +394,67 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     return stored.compiled;
   };
 
-  /** The context keys a principal fills, built once per compiled principal. */
-  const principalKeys = new WeakMap<CompiledPrincipal, readonly (readonly [string, ContextValue])[]>();
-  const keysOf = (principal: CompiledPrincipal) => {
-    let keys = principalKeys.get(principal);
-    if (keys === undefined) {
-      const k: [string, ContextValue][] = [
-        ["aws:PrincipalArn", principal.arn],
-        ["aws:PrincipalAccount", principal.accountId],
-        // AWS's values: the root user is "Account" (its userid the account id), a user "User".
-        [
-          "aws:PrincipalType",
-          principal.kind === "user" ? "User" : principal.kind === "root" ? "Account" : "AssumedRole",
-        ],
-        ["aws:userid", principal.uniqueId],
-      ];
-      if (principal.kind === "user") k.push(["aws:username", principal.name]);
-      for (const t of principal.tags) k.push([`aws:PrincipalTag/${t.key}`, t.value]);
-      keys = k;
-      principalKeys.set(principal, keys);
-    }
-    return keys;
-  };
   /**
-   * What every context of a principal's requests without a session shares: its keys and the
-   * region's, built once per compiled principal, the prototype of each such request's context.
+   * The resource side stored for `resource` (or the policy `named`) in `resourceAccount`, if the
+   * lookup is in memory and current at `atLeastThere`: the policy, `false` when none is stored,
+   * `null` when it would have to be read. NoSuchEntity when the named one is not stored.
    */
-  const principalBases = new WeakMap<CompiledPrincipal, Readonly<Record<string, ContextValue>>>();
-  const baseOf = (principal: CompiledPrincipal) => {
-    let base = principalBases.get(principal);
-    if (base === undefined) {
-      // A plain object with fast properties, as the copied context was (Object.create(null)
-      // would make it a dictionary).
-      const b: Record<string, ContextValue> = {};
-      for (const [key, value] of keysOf(principal)) b[key] = value;
-      b["aws:RequestedRegion"] = region;
-      base = b;
-      principalBases.set(principal, base);
-    }
-    return base;
-  };
-  // aws:CurrentTime and aws:EpochTime of the last millisecond asked about.
-  let clockMs = Number.NaN;
-  let clockIso = "";
-  let clockEpoch = "";
-
-  /** Sets aws:CurrentTime and aws:EpochTime of `at` (formatted once per millisecond). */
-  const tick = (at: number) => {
-    if (at !== clockMs) {
-      clockMs = at;
-      clockIso = new Date(at).toISOString();
-      clockEpoch = String(Math.floor(at / 1000));
-    }
-  };
-
-  /**
-   * The caller's context with the keys the region fills added. Without a session, the principal's
-   * and the region's keys are not copied: they come from the principal's shared base (the
-   * context's prototype), which the engine reads like the context's own keys (it only looks keys
-   * up, `for…in` included). A caller never sets one of them (checkCallerContext); were one set
-   * anyway, the region's value would still win, as when they were copied over the caller's. This
-   * saved about 1.2 KB of the 22 KB an Authorize call allocated (bench:region's allocation per
-   * call; grpc-js and node:http2 allocate about 17.5 KB of it, as for the no-op service).
-   */
-  const contextOf = (
-    request: DecisionRequest,
-    principal: CompiledPrincipal,
+  const storedSideInMemory = (
     resourceAccount: string,
-    at: number,
-    session?: SessionClaims,
-  ): Record<string, ContextValue> => {
-    if (session === undefined) {
-      const base = baseOf(principal);
-      const context: Record<string, ContextValue> = Object.create(base);
-      for (const key in request.context) {
-        if (!Object.hasOwn(base, key)) context[key] = request.context[key] as ContextValue;
-      }
-      if (request.mfaAuthTimeMs !== undefined) {
-        context["aws:MultiFactorAuthPresent"] = true;
-        context["aws:MultiFactorAuthAge"] = String(Math.max(0, Math.floor((at - request.mfaAuthTimeMs) / 1000)));
-      }
-      context["aws:CurrentTime"] = clockIso;
-      context["aws:EpochTime"] = clockEpoch;
-      context["aws:ResourceAccount"] = resourceAccount;
-      return context;
+    resource: string,
+    named: string | undefined,
+    atLeastThere: number,
+  ): ResourceMemo => {
+    let stored = storedResources.peek(resourceAccount, named ?? resource);
+    if (stored === undefined || !storedResources.isCurrent(stored, resourceAccount, atLeastThere)) return null;
+    // An S3 object has no policy of its own in AWS: its bucket's applies (exact ARN first).
+    const bucket = named === undefined && stored.compiled === undefined ? bucketOf(resource) : undefined;
+    if (bucket !== undefined) {
+      stored = storedResources.peek(resourceAccount, bucket);
+      if (stored === undefined || !storedResources.isCurrent(stored, resourceAccount, atLeastThere)) return null;
     }
-    // A session's context: copied, its keys over the principal's.
-    const context: Record<string, ContextValue> = { ...request.context };
-    for (const [key, value] of keysOf(principal)) context[key] = value;
-    context["aws:userid"] = sessionUserId(session);
-    // Session tags win over the principal's own tags with the same key, as in AWS.
-    for (const t of session.tags) context[`aws:PrincipalTag/${t.key}`] = t.value;
-    context["aws:TokenIssueTime"] = new Date(session.issuedAtMs).toISOString();
-    context["aws:MultiFactorAuthPresent"] = session.mfaAuthTimeMs !== undefined;
-    if (session.mfaAuthTimeMs !== undefined) {
-      context["aws:MultiFactorAuthAge"] = String(Math.max(0, Math.floor((at - session.mfaAuthTimeMs) / 1000)));
-    }
-    if (session.federatedProvider !== undefined) Object.assign(context, webIdentityContext(session));
-    if (request.mfaAuthTimeMs !== undefined) {
-      context["aws:MultiFactorAuthPresent"] = true;
-      context["aws:MultiFactorAuthAge"] = String(Math.max(0, Math.floor((at - request.mfaAuthTimeMs) / 1000)));
-    }
-    context["aws:CurrentTime"] = clockIso;
-    context["aws:EpochTime"] = clockEpoch;
-    context["aws:RequestedRegion"] = region;
-    context["aws:ResourceAccount"] = resourceAccount;
-    return context;
+    return storedOrRefused(stored, resourceAccount, named) ?? false;
   };
 
-  /**
-   * The context of a batch's check without a session or an MFA time: built once per caller context,
-   * principal and resource account in the batch, its clock keys brought up to `clockMs` (as
-   * {@link contextOf} would build them now). Not for `explain` (the explanation may keep it).
-   */
-  const sharedContextOf = (
-    scope: BatchScope,
-    request: DecisionRequest,
-    principal: CompiledPrincipal,
-    resourceAccount: string,
-    at: number,
-  ): Record<string, ContextValue> => {
-    let built = scope.contexts.get(request.context);
-    if (built === undefined) {
-      built = [];
-      scope.contexts.set(request.context, built);
+  /** What the engine is told about the principal (a session: the session's ARN). */
+  const infoOf = (principal: CompiledPrincipal, session?: SessionClaims): PrincipalInfo =>
+    session === undefined
+      ? { arn: principal.arn, accountId: principal.accountId }
+      : {
+          arn: sessionArn(session),
+          accountId: principal.accountId,
+          ...(principal.kind === "role" ? { roleArn: principal.arn } : {}),
+        };
+
+  /** The question evaluate asks the engine without an explanation, reused (see there). */
+  const question: AuthzRequest = { action: "", resource: "", resourceAccount: "", context: EMPTY_CONTEXT };
+  /** The answers made last, for one account and revision, by decision: each is shared while they stay. */
+  const answers: { accountId: string; revision: number; byDecision: Map<EvaluationResult, DecisionResult> } = {
+    accountId: "",
+    revision: -1,
+    byDecision: new Map(),
+  };
+  /** `{ result, accountId, revision }`, one frozen object per shared result at one account and revision. */
+  const answerOf = (result: EvaluationResult, accountId: string, revision: number): DecisionResult => {
+    if (result.explanation !== undefined || !Object.isFrozen(result)) return { result, accountId, revision };
+    if (answers.accountId !== accountId || answers.revision !== revision) {
+      answers.accountId = accountId;
+      answers.revision = revision;
+      answers.byDecision.clear();
     }
-    for (const b of built) {
-      if (b.principal !== principal || b.resourceAccount !== resourceAccount) continue;
-      if (b.clockMs !== clockMs) {
-        b.context["aws:CurrentTime"] = clockIso;
-        b.context["aws:EpochTime"] = clockEpoch;
-        b.clockMs = clockMs;
-      }
-      return b.context;
+    let answer = answers.byDecision.get(result);
+    if (answer === undefined) {
+      answer = Object.freeze({ result, accountId, revision });
+      answers.byDecision.set(result, answer);
     }
-    const context = contextOf(request, principal, resourceAccount, at);
-    if (built.length < 64) built.push({ principal, resourceAccount, context, clockMs });
-    return context;
+    return answer;
   };
 
   /** The decision, with the keys the region fills added to the caller's context. */
   const evaluate = (
     request: DecisionRequest,
     principal: CompiledPrincipal,
+    info: PrincipalInfo,
     resource: CompiledResourcePolicy | undefined,
     resourceAccount: string,
     accountId: string,
@@ -798,25 +463,30 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     scope?: BatchScope,
   ): DecisionResult => {
     const at = now();
-    tick(at);
     const context =
       scope === undefined || session !== undefined || request.mfaAuthTimeMs !== undefined || request.explain
-        ? contextOf(request, principal, resourceAccount, at, session)
-        : sharedContextOf(scope, request, principal, resourceAccount, at);
-    const result = evaluateCompiled(
-      principal.identity,
-      resource,
-      session === undefined
-        ? { arn: principal.arn, accountId: principal.accountId }
-        : {
-            arn: sessionArn(session),
-            accountId: principal.accountId,
-            ...(principal.kind === "role" ? { roleArn: principal.arn } : {}),
-          },
-      { action: request.action, resource: request.resource, resourceAccount, context },
-      { explain: request.explain },
-    );
-    return { result, accountId, revision };
+        ? contexts.build(request, principal, resourceAccount, at, session)
+        : contexts.shared(scope.contexts, request, principal, resourceAccount, at);
+    if (request.explain) {
+      const result = evaluateCompiled(
+        principal.identity,
+        resource,
+        info,
+        { action: request.action, resource: request.resource, resourceAccount, context },
+        EXPLAIN,
+      );
+      return { result, accountId, revision };
+    }
+    // Without an explanation the engine keeps nothing of the request (it is read synchronously,
+    // then dropped) and answers with one of three shared results: neither the request nor the
+    // answer needs an object per decision.
+    question.action = request.action;
+    question.resource = request.resource;
+    question.resourceAccount = resourceAccount;
+    question.context = context;
+    const result = evaluateCompiled(principal.identity, resource, info, question, PLAIN);
+    question.context = EMPTY_CONTEXT;
+    return answerOf(result, accountId, revision);
   };
 
   return {
@@ -832,7 +502,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     watermarks: () => watermarks,
     l2: () => ({ ...l2 }),
     async decide(request) {
-      const { inline, inlineResource } = checkRequest(request);
+      const inlineResource = checkRequest(request);
       // Waited for first: what follows (the access key, the principal) is read at or after it.
       if (request.minRevision !== undefined && request.minRevision.revision > 0) {
         await waitApplied(request.minRevision.accountId, request.minRevision.revision, request.deadlineMs);
@@ -872,27 +542,31 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
           : principal.revision;
       const resourceAccount = request.resourceAccount ?? accountId;
       let resource = request.compiledResourcePolicy ?? inlineResource;
-      if (request.compiledResourcePolicy === undefined && inline === undefined) {
+      if (request.compiledResourcePolicy === undefined && inlineResource === undefined) {
         // Named by ARN, or none given: the policy stored for that ARN (else for the request's
         // resource, else for an S3 object its bucket's).
         const named = request.resourcePolicy;
         const atLeastThere = request.minRevision?.accountId === resourceAccount ? request.minRevision.revision : 0;
-        let stored = await storedResourceAt(resourceAccount, named ?? request.resource, atLeastThere);
+        let stored = await storedResources.at(resourceAccount, named ?? request.resource, atLeastThere);
         // An S3 object has no policy of its own in AWS: its bucket's applies (exact ARN first).
         const bucket = named === undefined && stored.compiled === undefined ? bucketOf(request.resource) : undefined;
-        if (bucket !== undefined) stored = await storedResourceAt(resourceAccount, bucket, atLeastThere);
+        if (bucket !== undefined) stored = await storedResources.at(resourceAccount, bucket, atLeastThere);
         resource = storedOrRefused(stored, resourceAccount, named);
       }
-      return evaluate(request, principal, resource, resourceAccount, accountId, revision, session);
+      return evaluate(
+        request,
+        principal,
+        infoOf(principal, session),
+        resource,
+        resourceAccount,
+        accountId,
+        revision,
+        session,
+      );
     },
-    batchScope: () => ({
-      checkedContexts: new Set(),
-      principals: new Map(),
-      resources: new Map(),
-      contexts: new Map(),
-    }),
+    batchScope: createBatchScope,
     tryDecide(request, scope) {
-      const { inline, inlineResource } = checkRequest(request, scope);
+      const inlineResource = checkRequest(request, scope);
       if (
         request.principal.kind !== "arn" ||
         request.simulation !== undefined ||
@@ -910,58 +584,53 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
         return undefined;
       }
       const principalArn = request.principal.arn;
-      const accountId = principalAccount(principalArn);
+      const seen = scope?.principals.get(principalArn);
+      const accountId = seen === undefined ? principalAccount(principalArn) : seen.accountId;
       const atLeast = minRevision?.accountId === accountId ? minRevision.revision : 0;
       const applied = notified.get(accountId) ?? 0;
-      const seen = scope?.principals.get(principalArn);
-      const principal = seen ?? cache.peek(principalArn);
+      const principal = seen?.principal ?? cache.peek(principalArn);
       if (principal === undefined || Math.max(principal.revision, applied) < atLeast) return undefined;
       const resourceAccount = request.resourceAccount ?? accountId;
       let resource = inlineResource;
-      if (inline === undefined) {
+      if (inlineResource === undefined) {
         const named = request.resourcePolicy;
-        // In a batch, the common case (the policy stored for the request's resource, no
-        // min_revision) is looked up once per resource account and resource.
-        const memo =
-          scope !== undefined && named === undefined && minRevision === undefined
-            ? (scope.resources.get(resourceAccount) ??
-              scope.resources.set(resourceAccount, new Map()).get(resourceAccount))
-            : undefined;
-        const known = memo?.get(request.resource);
-        if (known === null) return undefined;
-        if (known !== undefined || memo?.has(request.resource) === true) resource = known ?? undefined;
-        else {
+        let side: ResourceMemo;
+        if (scope !== undefined && named === undefined && minRevision === undefined) {
+          // In a batch, the common case (the policy stored for the request's resource, no
+          // min_revision) is looked up once per resource account and resource.
+          let memo = scope.resources.get(resourceAccount);
+          if (memo === undefined) {
+            memo = new Map();
+            scope.resources.set(resourceAccount, memo);
+          }
+          const known = memo.get(request.resource);
+          if (known !== undefined) side = known;
+          else {
+            side = storedSideInMemory(resourceAccount, request.resource, undefined, 0);
+            memo.set(request.resource, side);
+          }
+        } else {
           const atLeastThere = minRevision?.accountId === resourceAccount ? minRevision.revision : 0;
-          const current = (stored: StoredResource | undefined): stored is StoredResource =>
-            stored !== undefined && Math.max(stored.revision, notified.get(resourceAccount) ?? 0) >= atLeastThere;
-          let stored = storedResources.get(`${resourceAccount}\n${named ?? request.resource}`);
-          if (!current(stored)) {
-            memo?.set(request.resource, null);
-            return undefined;
-          }
-          // An S3 object has no policy of its own in AWS: its bucket's applies (exact ARN first).
-          const bucket = named === undefined && stored.compiled === undefined ? bucketOf(request.resource) : undefined;
-          if (bucket !== undefined) {
-            stored = storedResources.get(`${resourceAccount}\n${bucket}`);
-            if (!current(stored)) {
-              memo?.set(request.resource, null);
-              return undefined;
-            }
-          }
-          resource = storedOrRefused(stored, resourceAccount, named);
-          memo?.set(request.resource, resource);
+          side = storedSideInMemory(resourceAccount, request.resource, named, atLeastThere);
         }
+        if (side === null) return undefined;
+        resource = side === false ? undefined : side;
       }
       // Counted and moved up the LRU as decide's lookup would (once per batch); peek found it
       // current (cached).
-      if (seen !== undefined) cache.countHit();
-      else {
+      let info: PrincipalInfo;
+      if (seen !== undefined) {
+        cache.countHit();
+        info = seen.info;
+      } else {
         cache.get(principalArn);
-        scope?.principals.set(principalArn, principal);
+        info = infoOf(principal);
+        scope?.principals.set(principalArn, { accountId, principal, info });
       }
       return evaluate(
         request,
         principal,
+        info,
         resource,
         resourceAccount,
         accountId,
