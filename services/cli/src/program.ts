@@ -37,16 +37,7 @@ const COMMANDS: readonly (LazyGroup | ((program: Command, io: CliIo) => void))[]
   {
     name: "policy",
     description: "Work with IAM policy documents offline (no server needed)",
-    load: async () => {
-      const [evaluate, validate] = await Promise.all([
-        import("./commands/policy-evaluate.ts"),
-        import("./commands/policy-validate.ts"),
-      ]);
-      return (group) => {
-        evaluate.registerPolicyEvaluate(group);
-        validate.registerPolicyValidate(group);
-      };
-    },
+    load: async () => (await import("./commands/policy.ts")).registerPolicy,
   },
   {
     name: "iam",
