@@ -10,9 +10,9 @@ const bin = fileURLToPath(new URL("../bin/gatehouse", import.meta.url));
 
 /**
  * A test here starts the executable once or twice. A start of `policy evaluate|validate` costs
- * 0.2-0.4 s of CPU (0.2 with Node's compile cache warm, 0.4 cold; 0.75 before the command groups
- * were loaded lazily), and on 2 cores at load 16 a process gets about an eighth of a core: up to
- * ~3 s a start, over vitest's 5 s default for two. 20 s leaves that margin without hiding a start
+ * 0.15-0.35 s of CPU (0.15 with Node's compile cache warm, 0.3 without; 0.6-0.8 before the command
+ * groups were loaded lazily: README "Start-up"), and on 2 cores at load 16 a process gets about an
+ * eighth of a core: up to ~3 s a start, over vitest's 5 s default for two. 20 s leaves that margin without hiding a start
  * that grew: `startup.test.ts` checks what a start loads, independently of the machine's load.
  */
 const SPAWNING = { timeout: 20_000 };
