@@ -16,6 +16,9 @@ export interface LazyGroup {
 /** Groups whose sub-commands are not registered yet, with what registers them. */
 const pending = new WeakMap<Command, () => Promise<void>>();
 
+/** Programs whose `preSubcommand` hook loads their lazy groups. */
+const hooked = new WeakSet<Command>();
+
 /**
  * Adds `group` to `program` with its name and description only. Its module is imported and its
  * sub-commands registered when Commander dispatches to it (a `preSubcommand` hook, so
@@ -38,8 +41,6 @@ export function addLazyGroup(program: Command, io: CliIo, group: LazyGroup): voi
     });
   }
 }
-
-const hooked = new WeakSet<Command>();
 
 /**
  * Replaces Commander's implicit `help [command]` of `program` with one that loads the group
