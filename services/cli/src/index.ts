@@ -19,4 +19,5 @@ export {
   validateExitCode,
 } from "./commands/policy-validate.ts";
 export { type EvaluationLine, evaluationLineSchema, formatFieldPath, parseEvaluationLine } from "./evaluation-input.ts";
+export { type LazyGroup, loadCommandTree } from "./lazy-group.ts";
 export { createProgram } from "./program.ts";

@@ -1,17 +1,9 @@
 import { createInterface } from "node:readline/promises";
 import { Command, Option } from "commander";
 import type { CliIo } from "./client.ts";
-import { registerAudit } from "./commands/audit.ts";
-import { registerAuthz } from "./commands/authz.ts";
 import { registerCompletion } from "./commands/completion.ts";
 import { registerConfigure } from "./commands/configure.ts";
-import { registerExport } from "./commands/export.ts";
-import { registerIam } from "./commands/iam.ts";
-import { registerImport } from "./commands/import.ts";
-import { registerPolicyEvaluate } from "./commands/policy-evaluate.ts";
-import { registerPolicyValidate } from "./commands/policy-validate.ts";
-import { registerRegion } from "./commands/region.ts";
-import { registerSts } from "./commands/sts.ts";
+import { addLazyGroup, addLazyHelpCommand, type LazyGroup } from "./lazy-group.ts";
 import { outputFormats } from "./output.ts";
 
 /** The process's environment and stdout, with a prompt when stdin and stderr are terminals. */
@@ -36,8 +28,60 @@ export function processIo(): CliIo {
 }
 
 /**
+ * The top-level commands in the order `--help` lists them: lazy groups (see {@link addLazyGroup}),
+ * whose modules are imported only when the group is used, so `policy validate` never loads the
+ * SDK, gRPC or the generated proto code, and `--help` loads no command module; and the two
+ * commands without sub-commands, registered at once (their modules are light).
+ */
+const COMMANDS: readonly (LazyGroup | ((program: Command, io: CliIo) => void))[] = [
+  {
+    name: "policy",
+    description: "Work with IAM policy documents offline (no server needed)",
+    load: async () => (await import("./commands/policy.ts")).registerPolicy,
+  },
+  {
+    name: "iam",
+    description: "Manage identities and policies on the control plane (as `aws iam`)",
+    load: async () => (await import("./commands/iam.ts")).registerIam,
+  },
+  {
+    name: "authz",
+    description: "Authorization checks against a region's deciders",
+    load: async () => (await import("./commands/authz.ts")).registerAuthz,
+  },
+  {
+    name: "region",
+    description: "The regions' applied revisions and freshness",
+    load: async () => (await import("./commands/region.ts")).registerRegion,
+  },
+  {
+    name: "audit",
+    description: "The audit trail of control-plane calls (CloudTrail)",
+    load: async () => (await import("./commands/audit.ts")).registerAudit,
+  },
+  {
+    name: "sts",
+    description: "Temporary credentials from a region's STS",
+    load: async () => (await import("./commands/sts.ts")).registerSts,
+  },
+  registerConfigure,
+  {
+    name: "import",
+    description: "Bring identities in from elsewhere",
+    load: async () => (await import("./commands/import.ts")).registerImport,
+  },
+  {
+    name: "export",
+    description: "Write identities out in another system's format",
+    load: async () => (await import("./commands/export.ts")).registerExport,
+  },
+  registerCompletion,
+];
+
+/**
  * Builds the `gatehouse` command tree. Each sub-command lives in its own file under `commands/`
- * and registers itself on its group. `io` is where service commands read the environment and
+ * and registers itself on its group, when that group is used (`loadCommandTree` of `lazy-group.ts`
+ * registers them all). `io` is where service commands read the environment and
  * write their results (the process's by default).
  *
  * @example
@@ -65,17 +109,10 @@ export function createProgram(io: CliIo = processIo()): Command {
       "the MFA code a role profile with mfa_serial needs (asked for on a terminal otherwise)",
     )
     .addOption(new Option("--output <format>", "how to print results").choices(outputFormats).default("json"));
-  const policy = program.command("policy").description("Work with IAM policy documents offline (no server needed)");
-  registerPolicyEvaluate(policy);
-  registerPolicyValidate(policy);
-  registerIam(program, io);
-  registerAuthz(program, io);
-  registerRegion(program, io);
-  registerAudit(program, io);
-  registerSts(program, io);
-  registerConfigure(program, io);
-  registerImport(program, io);
-  registerExport(program, io);
-  registerCompletion(program, io);
+  for (const entry of COMMANDS) {
+    if (typeof entry === "function") entry(program, io);
+    else addLazyGroup(program, io, entry);
+  }
+  addLazyHelpCommand(program);
   return program;
 }

@@ -51,8 +51,7 @@ function shape(e: AuditEvent): Record<string, unknown> {
  * [--account 111122223333] [--max-items 50]`: the audit trail, newest first, over the SDK's
  * `lookupEvents` (needs `iam:LookupEvents`; the operator may name any account).
  */
-export function registerAudit(program: Command, io: CliIo): void {
-  const audit = program.command("audit").description("The audit trail of control-plane calls (CloudTrail)");
+export function registerAudit(audit: Command, io: CliIo): void {
   audit
     .command("lookup")
     .description("Recorded calls, newest first (needs iam:LookupEvents)")

@@ -91,8 +91,7 @@ interface CheckOptions {
  * gatehouse authz authorize --principal-arn arn:aws:iam::111122223333:user/alice \
  *   --action s3:GetObject --resource arn:aws:s3:::b/k --context aws:SourceIp=10.0.0.1 --explain
  */
-export function registerAuthz(program: Command, io: CliIo): void {
-  const authz = program.command("authz").description("Authorization checks against a region's deciders");
+export function registerAuthz(authz: Command, io: CliIo): void {
   const principalOptions = (c: Command) =>
     c
       .option("--principal-arn <arn>", "the user or role asking")

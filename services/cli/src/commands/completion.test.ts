@@ -1,11 +1,13 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import { loadCommandTree } from "../lazy-group.ts";
 import { createProgram } from "../program.ts";
 import { bashCompletion } from "./completion.ts";
 
+const script = bashCompletion(await loadCommandTree(createProgram({ env: {}, write: () => {} })));
+
 /** What bash completes for the words typed (the last one being completed). */
 function complete(words: string[]): string[] {
-  const script = bashCompletion(createProgram({ env: {}, write: () => {} }));
   const array = words.map((w) => `'${w}'`).join(" ");
   const out = execFileSync(
     "bash",

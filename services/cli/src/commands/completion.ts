@@ -1,5 +1,6 @@
 import { Argument, type Command } from "commander";
 import type { CliIo } from "../client.ts";
+import { loadCommandTree } from "../lazy-group.ts";
 
 /** Every command path (`iam create-user`) with the words that may follow it: sub-commands and flags. */
 export function completionTable(program: Command): Map<string, string[]> {
@@ -7,8 +8,11 @@ export function completionTable(program: Command): Map<string, string[]> {
   const walk = (command: Command, path: string[], inherited: string[]) => {
     const own = command.options.flatMap((o) => [o.long, o.short]).filter((f): f is string => f !== undefined);
     const flags = [...own, ...inherited];
-    table.set(path.join(" "), [...command.commands.map((c) => c.name()), ...flags].sort());
-    for (const sub of command.commands) walk(sub, [...path, sub.name()], path.length === 0 ? own : inherited);
+    // `help` is Commander's own (not in `commands`) in every group but the program, where
+    // lazy-group.ts adds one that loads the group first: left out of the script everywhere alike.
+    const subs = command.commands.filter((c) => c.name() !== "help");
+    table.set(path.join(" "), [...subs.map((c) => c.name()), ...flags].sort());
+    for (const sub of subs) walk(sub, [...path, sub.name()], path.length === 0 ? own : inherited);
   };
   walk(program, [], []);
   return table;
@@ -49,8 +53,9 @@ export function registerCompletion(program: Command, io: CliIo): void {
     .command("completion")
     .description('Print a shell completion script: eval "$(gatehouse completion bash)"')
     .addArgument(new Argument("<shell>", "bash or zsh").choices(["bash", "zsh"]))
-    .action((shell: string) => {
-      const script = bashCompletion(program);
+    .action(async (shell: string) => {
+      // The script lists every group's commands and flags: register the groups not loaded yet.
+      const script = bashCompletion(await loadCommandTree(program));
       io.write(
         shell === "zsh"
           ? `autoload -U +X compinit && compinit\nautoload -U +X bashcompinit && bashcompinit\n${script}`

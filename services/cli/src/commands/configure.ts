@@ -1,6 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { configDirOf } from "@gatehouse/sdk";
 import type { Command } from "commander";
 import { parse, stringify } from "ini";
 import type { CliIo, GlobalOptions } from "../client.ts";
@@ -196,6 +195,9 @@ export function registerConfigure(program: Command, io: CliIo): void {
       const profile = global.profile ?? io.env.GATEHOUSE_PROFILE ?? "default";
       if (!/^[\w.-]+$/.test(profile))
         throw new FlagValueError("--profile", `not a usable profile name: ${JSON.stringify(profile)}`);
+      // Imported here: the SDK's index loads gRPC and the generated proto code, which writing a
+      // profile does not need, and `configure` is registered at every start.
+      const { configDirOf } = await import("@gatehouse/sdk");
       const dir = configDirOf(io.env);
       const credentialsPath = join(dir, "credentials");
       const configPath = join(dir, "config");

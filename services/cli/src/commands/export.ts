@@ -9,8 +9,7 @@ import { createProgress } from "../progress.ts";
  * `gatehouse export aws-iam [--file out.json]`: the caller's account in the format
  * `aws iam get-account-authorization-details` prints (every page), which `import aws-iam` reads.
  */
-export function registerExport(program: Command, io: CliIo): void {
-  const group = program.command("export").description("Write identities out in another system's format");
+export function registerExport(group: Command, io: CliIo): void {
   group
     .command("aws-iam")
     .description("The account as `aws iam get-account-authorization-details` prints it (for `import aws-iam`)")

@@ -125,8 +125,7 @@ function positiveInt(flag: string) {
  * gatehouse iam put-user-policy --user-name alice --policy-name read --policy-document file://p.json
  * gatehouse --output table iam list-users
  */
-export function registerIam(program: Command, io: CliIo): void {
-  const iam = program.command("iam").description("Manage identities and policies on the control plane (as `aws iam`)");
+export function registerIam(iam: Command, io: CliIo): void {
   for (const [method, spec] of Object.entries(iamOperations) as [IamOperationName, IamOperationSpec][]) {
     const fields = fieldsOf(spec);
     const cmd = iam.command(commandNameOf(method));

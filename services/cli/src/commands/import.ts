@@ -14,8 +14,7 @@ const shape = (items: readonly ImportItem[]) =>
  * `aws iam get-account-authorization-details` in the caller's account, idempotently, and prints
  * what it created, updated, skipped and refused (and why). A progress bar goes to stderr on a terminal.
  */
-export function registerImport(program: Command, io: CliIo): void {
-  const group = program.command("import").description("Bring identities in from elsewhere");
+export function registerImport(group: Command, io: CliIo): void {
   group
     .command("aws-iam")
     .description("Import an `aws iam get-account-authorization-details` export into the caller's account")

@@ -8,8 +8,7 @@ import { type CliIo, clientFor, type GlobalOptions, print } from "../client.ts";
  * deciders have applied — accounts and revisions, gaps, staleness, the compiled-principal cache.
  * A region that cannot be reached is listed with its error, and the command exits 254.
  */
-export function registerRegion(program: Command, io: CliIo): void {
-  const region = program.command("region").description("The regions' applied revisions and freshness");
+export function registerRegion(region: Command, io: CliIo): void {
   region
     .command("status")
     .description("Applied revisions, staleness and cache figures of each configured region")

@@ -15,8 +15,7 @@ function seconds(raw: string | undefined): number | undefined {
  * `gatehouse sts get-caller-identity|assume-role|get-session-token`, named as `aws sts` names them,
  * over the SDK's `sts` client and so the region's StsService (served by its deciders).
  */
-export function registerSts(program: Command, io: CliIo): void {
-  const sts = program.command("sts").description("Temporary credentials from a region's STS");
+export function registerSts(sts: Command, io: CliIo): void {
   sts
     .command("get-caller-identity")
     .description("Who the credentials belong to")

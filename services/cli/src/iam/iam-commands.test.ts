@@ -1,11 +1,13 @@
 import { iamOperations } from "@gatehouse/sdk";
 import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
+import { loadCommandTree } from "../lazy-group.ts";
 import { createProgram } from "../program.ts";
 import { awsKey, toAwsShape } from "./aws-shape.ts";
 import { convertFlag, FlagValueError, parseTags } from "./flag-values.ts";
 
-const iam = () => createProgram({ env: {}, write: () => {} }).commands.find((c) => c.name() === "iam") as Command;
+const program = await loadCommandTree(createProgram({ env: {}, write: () => {} }));
+const iam = () => program.commands.find((c) => c.name() === "iam") as Command;
 const flagsOf = (name: string) =>
   iam()
     .commands.find((c) => c.name() === name)
