@@ -7,8 +7,10 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
+import { CONSOLE_ENV_NAMES, DEFAULT_WEB_DIR, loadConsoleConfig } from "@gatehouse/console";
 import { CONTROL_PLANE_ENV_NAMES, CONTROL_PLANE_READINESS, loadControlPlaneConfig } from "@gatehouse/control-plane";
+import { PROTO_DIR } from "@gatehouse/proto";
 import {
   APPLIER_READINESS,
   DECIDER_READINESS,
@@ -31,7 +33,15 @@ const REGIONS = defaults.redis.regions;
 // Shared: which service a process is, the env names it may get, the port it serves health on.
 // ---------------------------------------------------------------------------------------------
 type Env = Record<string, string>;
-type Role = "control-plane" | "applier" | "decider";
+type Role = "control-plane" | "applier" | "decider" | "console";
+
+/** The console gateway's HTTP health routes (services/console/API.md): readiness and liveness. */
+const CONSOLE_READINESS_PATH = "/healthz";
+const CONSOLE_LIVENESS_PATH = "/livez";
+const CONSOLE_PROBE = "services/console/src/health-probe.ts";
+
+/** Who may hold the operator's secret: the control plane and the appliers (heal, bootstrap). */
+const holdsOperatorKey = (role: Role) => role === "control-plane" || role === "applier";
 
 /** The operator's secret, which only the control plane and the appliers (heal, bootstrap) need. */
 const OPERATOR_SECRET = /OPERATOR_SECRET_ACCESS_KEY$/;
@@ -40,7 +50,9 @@ const OPERATOR_SECRET = /OPERATOR_SECRET_ACCESS_KEY$/;
 const OTEL = /^OTEL_[A-Z_]+$/;
 
 function unknownNames(role: Role, names: readonly string[]): string[] {
-  const known = new Set(role === "control-plane" ? CONTROL_PLANE_ENV_NAMES : REGION_ENV_NAMES);
+  const known = new Set(
+    role === "control-plane" ? CONTROL_PLANE_ENV_NAMES : role === "console" ? CONSOLE_ENV_NAMES : REGION_ENV_NAMES,
+  );
   return names.filter((n) => !known.has(n) && !OTEL.test(n));
 }
 
@@ -49,6 +61,7 @@ function healthEndpoint(role: Role, env: Env, args: readonly string[]): { port: 
   if (role === "control-plane") {
     return { port: loadControlPlaneConfig(env).listen.port, readiness: CONTROL_PLANE_READINESS };
   }
+  if (role === "console") return { port: loadConsoleConfig(env).listen.port, readiness: CONSOLE_READINESS_PATH };
   const config: RegionConfig = loadRegionConfig(env, args);
   if (config.role !== role) throw new Error(`args ${args.join(" ")} give role ${config.role}, not ${role}`);
   if (role === "decider") return { port: config.listen.port, readiness: DECIDER_READINESS };
@@ -162,6 +175,75 @@ describe("deploy/docker/Dockerfile", () => {
   );
 });
 
+describe("deploy/docker/Dockerfile: the console target", () => {
+  const envOf = (st: Stage): Env =>
+    Object.fromEntries(
+      instruction(st, "ENV").map((e) => {
+        const m = /^(\S+?)=(\S*)$/.exec(e);
+        if (m === null) throw new Error(`ENV ${e} is not NAME=value`);
+        return [m[1] ?? "", m[2] ?? ""];
+      }),
+    );
+
+  it("installs the gateway's production dependencies only and runs it as non-root", () => {
+    const s = stage("console");
+    const install = instruction(s, "RUN").join(" ");
+    expect(install).toMatch(/\bnpm ci\b/);
+    expect(install).toContain("--omit=dev");
+    expect(install).toContain("--ignore-scripts");
+    expect(install).toContain("--workspace @gatehouse/console");
+    const user = instruction(s, "USER");
+    expect(user).toHaveLength(1);
+    expect(user[0]).not.toMatch(/^(0|root)\b/);
+    const entry = execForm(instruction(s, "ENTRYPOINT")[0] ?? "[]");
+    expect(entry.find((a) => a.endsWith(".ts"))).toBe("services/console/src/main.ts");
+  });
+
+  it("listens on every interface, exposes and health-checks that port over /healthz, with names its schema reads", () => {
+    const s = stage("console");
+    const env = envOf(s);
+    expect(
+      unknownNames(
+        "console",
+        Object.keys(env).filter((k) => k !== "NODE_ENV"),
+      ),
+    ).toEqual([]);
+    const config = loadConsoleConfig(env);
+    expect(config.listen.host).toBe("0.0.0.0");
+    expect(instruction(s, "EXPOSE")).toEqual([String(config.listen.port)]);
+    const probe = execForm(instruction(s, "HEALTHCHECK")[0] ?? "[]");
+    expect(probe.slice(0, 2)).toEqual(["node", CONSOLE_PROBE]);
+    expect(existsSync(join(root, CONSOLE_PROBE))).toBe(true);
+    const url = new URL(probe[2] ?? "");
+    expect(Number(url.port)).toBe(config.listen.port);
+    expect(url.pathname).toBe(CONSOLE_READINESS_PATH);
+  });
+
+  it("has the .proto sources the gateway reads at start-up (its operation table), at the path it reads them from", () => {
+    // Found by starting the gateway from a production install: it failed with ENOENT on control.proto.
+    const copies = instruction(stage("sources"), "COPY").map((c) => c.split(/\s+/));
+    expect(copies).toContainEqual(["proto", "./proto"]);
+    expect(relative(root, PROTO_DIR)).toBe("proto");
+    expect(existsSync(join(PROTO_DIR, "gatehouse/v1/control.proto"))).toBe(true);
+  });
+
+  it("carries the web app built in its own stage, where the gateway looks for it by default", () => {
+    const s = stage("console");
+    const web = stage("console-web");
+    const build = instruction(web, "RUN").join(" ");
+    // Built when the workspace is there (npm ci with its dev dependencies, then its build script).
+    expect(build).toContain("services/console/web/package.json");
+    expect(build).toContain("--workspace @gatehouse/console-web");
+    expect(build).toMatch(/npm run build --workspace @gatehouse\/console-web/);
+    const webDir = relative(root, DEFAULT_WEB_DIR);
+    expect(webDir).toBe("services/console/web/dist");
+    const copy = instruction(s, "COPY").find((c) => c.startsWith("--from=console-web"));
+    expect(copy?.split(/\s+/).slice(1)).toEqual([`/src/${webDir}`, `./${webDir}`]);
+    expect(instruction(s, "WORKDIR")).toEqual(["/app"]);
+    expect(instruction(web, "WORKDIR")).toEqual(["/src"]);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // docker-compose.yml
 // ---------------------------------------------------------------------------------------------
@@ -194,6 +276,7 @@ const gatehouseServices = Object.entries(compose.services).filter(([, s]) => s.i
 
 function composeRole(name: string, s: ComposeService): Role {
   if (s.build?.target === "control-plane") return "control-plane";
+  if (s.build?.target === "console") return "console";
   const at = s.command?.indexOf("--role") ?? -1;
   const role = at === -1 ? undefined : s.command?.[at + 1];
   if (role !== "applier" && role !== "decider") throw new Error(`${name}: no --role applier|decider`);
@@ -209,9 +292,10 @@ const published = (s: ComposeService) =>
   });
 
 describe("docker-compose.yml runs the whole stack", () => {
-  it("has the control plane and, per region, one applier and two deciders, each built from a Dockerfile target", () => {
+  it("has the control plane, the console and, per region, one applier and two deciders, each built from a Dockerfile target", () => {
     const byRole = (role: Role) => gatehouseServices.filter(([n, s]) => composeRole(n, s) === role).map(([n]) => n);
     expect(byRole("control-plane")).toEqual(["control-plane"]);
+    expect(byRole("console")).toEqual(["console"]);
     for (const region of REGIONS) {
       const inRegion = (n: string) => composeEnv(compose.services[n] ?? {}).GATEHOUSE_REGION === region;
       expect(byRole("applier").filter(inRegion), region).toHaveLength(1);
@@ -236,7 +320,7 @@ describe("docker-compose.yml runs the whole stack", () => {
   it("hands the operator credential to the control plane and the appliers only", () => {
     for (const [name, s] of gatehouseServices) {
       const holds = Object.keys(composeEnv(s)).some((k) => OPERATOR_SECRET.test(k));
-      expect(holds, name).toBe(composeRole(name, s) !== "decider");
+      expect(holds, name).toBe(holdsOperatorKey(composeRole(name, s)));
     }
   });
 
@@ -250,14 +334,23 @@ describe("docker-compose.yml runs the whole stack", () => {
       const role = composeRole(name, s);
       const served = healthEndpoint(role, composeEnv(s), s.command ?? []);
       const test = s.healthcheck?.test ?? [];
-      expect(test.slice(0, 3), name).toEqual(["CMD", "node", "packages/lifecycle/src/health-probe.ts"]);
-      expect(hostPort(test[3] ?? "").port, name).toBe(served.port);
-      expect(test[4], name).toBe(served.readiness);
+      if (role === "console") {
+        expect(test, name).toEqual([
+          "CMD",
+          "node",
+          CONSOLE_PROBE,
+          `http://127.0.0.1:${served.port}${served.readiness}`,
+        ]);
+      } else {
+        expect(test.slice(0, 3), name).toEqual(["CMD", "node", "packages/lifecycle/src/health-probe.ts"]);
+        expect(hostPort(test[3] ?? "").port, name).toBe(served.port);
+        expect(test[4], name).toBe(served.readiness);
+      }
       for (const p of published(s)) expect(p.container, `${name} publishes`).toBe(served.port);
     }
   });
 
-  it("publishes the ports of the stack's demo profile (control plane and each region's deciders)", () => {
+  it("publishes the ports of the stack's demo profile (control plane, console, each region's deciders)", () => {
     const stack = loadStackConfig({}, root);
     const hostPorts = (role: Role, region?: string) =>
       gatehouseServices
@@ -267,6 +360,7 @@ describe("docker-compose.yml runs the whole stack", () => {
         .flatMap(([, s]) => published(s).map((p) => p.host))
         .sort();
     expect(hostPorts("control-plane")).toEqual([hostPort(stack.controlPlane).port]);
+    expect(hostPorts("console")).toEqual([hostPort(stack.console).port]);
     for (const r of stack.regions) {
       expect(hostPorts("decider", r.name), r.name).toEqual(r.deciders.map((d) => hostPort(d).port).sort());
       expect(hostPorts("applier", r.name), r.name).toEqual([]);
@@ -280,6 +374,20 @@ describe("docker-compose.yml runs the whole stack", () => {
     const cpPort = healthEndpoint("control-plane", composeEnv(compose.services["control-plane"] ?? {}), []).port;
     for (const [name, s] of gatehouseServices) {
       const env = composeEnv(s);
+      if (composeRole(name, s) === "console") {
+        // The console: the control plane and every region's deciders, by service name and listen port.
+        const config = loadConsoleConfig(env);
+        expect(config.controlPlane, name).toBe(`control-plane:${cpPort}`);
+        expect(Object.keys(config.regions).sort(), name).toEqual([...REGIONS].sort());
+        for (const [region, endpoints] of Object.entries(config.regions)) {
+          const deciders = gatehouseServices
+            .filter(([n, d]) => composeRole(n, d) === "decider" && composeEnv(d).GATEHOUSE_REGION === region)
+            .map(([n, d]) => `${n}:${healthEndpoint("decider", composeEnv(d), d.command ?? []).port}`);
+          expect([...endpoints].sort(), `${name} → ${region}`).toEqual(deciders.sort());
+        }
+        expect(Object.keys(s.depends_on ?? {}), name).toContain("control-plane");
+        continue;
+      }
       for (const broker of (env.GATEHOUSE_KAFKA_BROKERS ?? "").split(","))
         expect(kafkaInternal, name).toContain(broker);
       expect(
@@ -312,7 +420,8 @@ describe("docker-compose.yml runs the whole stack", () => {
     const jaegerOut = config.exporters[config.service.pipelines.traces?.exporters[0] ?? ""]?.endpoint ?? "";
     expect(hostPort(jaegerOut).host).toBe("jaeger");
     const otlpHttp = hostPort(config.receivers.otlp.protocols.http.endpoint).port;
-    for (const [name, s] of gatehouseServices) {
+    // The console gateway has no OpenTelemetry (its calls are traced by the services it calls).
+    for (const [name, s] of gatehouseServices.filter(([n, x]) => composeRole(n, x) !== "console")) {
       const endpoint = new URL(composeEnv(s).OTEL_EXPORTER_OTLP_ENDPOINT ?? "");
       expect(endpoint.hostname, name).toBe("otel-collector");
       expect(Number(endpoint.port), name).toBe(otlpHttp);
@@ -342,6 +451,7 @@ interface Container {
 }
 interface Probe {
   grpc?: { port: number; service?: string };
+  httpGet?: { port: number | string; path: string; scheme?: string };
   tcpSocket?: { port: number | string };
   exec?: { command: string[] };
 }
@@ -403,9 +513,11 @@ const gatehouseContainers = workloads.flatMap((w) =>
     .map((c) => {
       const role: Role = c.image.startsWith(`${IMAGE_PREFIX}control-plane`)
         ? "control-plane"
-        : c.args?.includes("applier")
-          ? "applier"
-          : "decider";
+        : c.image.startsWith(`${IMAGE_PREFIX}console`)
+          ? "console"
+          : c.args?.includes("applier")
+            ? "applier"
+            : "decider";
       return { w, c, role };
     }),
 );
@@ -494,7 +606,7 @@ describe("deploy/k8s (kustomize)", () => {
         expect(c.resources?.limits?.memory, at).toBeDefined();
         for (const probe of [c.readinessProbe, c.livenessProbe]) expect(probe, at).toBeDefined();
         for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe]) {
-          const port = probe?.grpc?.port ?? probe?.tcpSocket?.port;
+          const port = probe?.grpc?.port ?? probe?.tcpSocket?.port ?? probe?.httpGet?.port;
           if (port !== undefined) expect(portNumber(c, port), `${at} probe port ${port}`).toBeDefined();
         }
       }
@@ -524,12 +636,32 @@ describe("deploy/k8s (kustomize)", () => {
   it("hands the operator credential to the control plane and the appliers only", () => {
     for (const { w, c, role } of gatehouseContainers) {
       const holds = containerEnv(w, c).secrets.some((ref) => OPERATOR_SECRET.test(ref.key));
-      expect(holds, `${w.metadata.namespace}/${w.metadata.name}`).toBe(role !== "decider");
+      expect(holds, `${w.metadata.namespace}/${w.metadata.name}`).toBe(holdsOperatorKey(role));
+    }
+  });
+
+  it("probes the console over HTTP on its listen port: readiness /healthz, liveness /livez", () => {
+    const consoles = gatehouseContainers.filter((x) => x.role === "console");
+    expect(consoles.map(({ w }) => w.metadata.namespace)).toEqual(["gatehouse-global"]);
+    for (const { w, c } of consoles) {
+      const served = healthEndpoint("console", containerEnv(w, c).env, c.args ?? []);
+      const config = loadConsoleConfig(containerEnv(w, c).env);
+      expect(config.listen.host).toBe("0.0.0.0");
+      expect(c.ports?.map((p) => p.containerPort)).toContain(served.port);
+      const scheme = config.tls === undefined ? "HTTP" : "HTTPS";
+      const http = (p?: Probe) => ({
+        port: portNumber(c, p?.httpGet?.port ?? -1),
+        path: p?.httpGet?.path,
+        scheme: p?.httpGet?.scheme ?? "HTTP",
+      });
+      expect(http(c.readinessProbe)).toEqual({ port: served.port, path: CONSOLE_READINESS_PATH, scheme });
+      expect(http(c.livenessProbe)).toEqual({ port: served.port, path: CONSOLE_LIVENESS_PATH, scheme });
+      expect(c.image).toBe(`${IMAGE_PREFIX}console:0.1.0`);
     }
   });
 
   it("probes with gRPC health on the port each service listens on: readiness its readiness name, liveness ''", () => {
-    for (const { w, c, role } of gatehouseContainers) {
+    for (const { w, c, role } of gatehouseContainers.filter((x) => x.role !== "console")) {
       const at = `${w.metadata.namespace}/${w.metadata.name}`;
       const served = healthEndpoint(role, containerEnv(w, c).env, c.args ?? []);
       expect(
@@ -575,6 +707,25 @@ describe("deploy/k8s (kustomize)", () => {
     for (const { w, c, role } of gatehouseContainers) {
       const at = `${w.metadata.namespace}/${w.metadata.name}`;
       const { env } = containerEnv(w, c);
+      if (role === "console") {
+        // The control plane's Service, and every region's decider Service in its own namespace.
+        const config = loadConsoleConfig(env);
+        const cp = hostPort(config.controlPlane);
+        const [cpName, cpNs] = cp.host.split(".");
+        expect(serviceOf(cpNs ?? w.metadata.namespace, cpName ?? "")?.spec.ports[0]?.port, at).toBe(cp.port);
+        expect(Object.keys(config.regions).sort(), at).toEqual([...REGIONS].sort());
+        for (const [region, endpoints] of Object.entries(config.regions)) {
+          for (const endpoint of endpoints) {
+            const { host, port } = hostPort(endpoint);
+            const [name, ns] = host.split(".");
+            expect(ns, `${at} → ${endpoint}`).toBe(`gatehouse-${region}`);
+            const decider = workloads.find((x) => x.metadata.namespace === ns && x.metadata.name === name);
+            expect(decider?.spec.template.spec.containers[0]?.args, endpoint).toEqual(["--role", "decider"]);
+            expect(serviceOf(ns, name ?? "")?.spec.ports[0]?.port, endpoint).toBe(port);
+          }
+        }
+        continue;
+      }
       for (const broker of (env.GATEHOUSE_KAFKA_BROKERS ?? "").split(",")) {
         const { host, port } = hostPort(broker);
         const [pod, svc, ns] = host.split(".");

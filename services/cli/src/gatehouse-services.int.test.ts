@@ -5,7 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { deadPort, type LiveStack, startLiveStack } from "@gatehouse/live-stack";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type SignInResponse, SignInServiceClient, SignInStatus } from "@gatehouse/proto";
+import { credentials as grpcCredentials, type ServiceError } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
 const bin = fileURLToPath(new URL("../bin/gatehouse", import.meta.url));
 
@@ -441,6 +443,53 @@ describe("gatehouse iam / authz / region / configure against a live stack", () =
     const bad = await gh("audit", "lookup", "--since", "yesterday");
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--since: expected a duration such as 1h, 30m, 7d or an ISO time, got "yesterday"');
+  });
+
+  it("iam get-user prints PasswordLastUsed (ISO) once the user signed in to the console with the password", async () => {
+    expect((await gh("iam", "create-user", "--user-name", "signer")).code).toBe(0);
+    const profile = await gh("iam", "create-login-profile", "--user-name", "signer", "--password", "signer-Pass-1!");
+    expect(profile.code, profile.stderr).toBe(0);
+    const before = await gh("iam", "get-user", "--user-name", "signer");
+    expect(before.json.User.UserName).toBe("signer");
+    expect(before.json.User).not.toHaveProperty("PasswordLastUsed");
+
+    const client = new SignInServiceClient(stack.controlPlane, grpcCredentials.createInsecure());
+    const t0 = Date.now();
+    try {
+      const signedIn = await new Promise<SignInResponse>((resolve, reject) =>
+        client.signIn(
+          {
+            account: accountId,
+            userName: "signer",
+            password: "signer-Pass-1!",
+            mfaCode: "",
+            newPassword: "",
+            root: false,
+            accessKeyId: "",
+            secretAccessKey: "",
+            durationSeconds: 0,
+            sourceIp: "192.0.2.40",
+          },
+          (e: ServiceError | null, r) => (e === null ? resolve(r) : reject(e)),
+        ),
+      );
+      expect(signedIn.status).toBe(SignInStatus.SIGN_IN_STATUS_SIGNED_IN);
+    } finally {
+      client.close();
+    }
+    // The control plane stamps the use off the sign-in's answer path: wait (bounded) for it.
+    await vi.waitFor(
+      async () => {
+        const after = await gh("iam", "get-user", "--user-name", "signer");
+        expect(after.json.User.PasswordLastUsed).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+        const at = Date.parse(after.json.User.PasswordLastUsed);
+        expect(at).toBeGreaterThanOrEqual(t0 - 1000);
+        expect(at).toBeLessThanOrEqual(Date.now());
+      },
+      { timeout: 10_000, interval: 200 },
+    );
+    const listed = (await gh("iam", "list-users")).json.Users as { UserName: string; PasswordLastUsed?: string }[];
+    expect(listed.find((u) => u.UserName === "signer")?.PasswordLastUsed).toMatch(/Z$/);
   });
 
   it("iam generate-credential-report / get-credential-report write AWS's CSV (the root and every user)", async () => {

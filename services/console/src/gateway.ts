@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import type { Credentials } from "@gatehouse/auth";
+import { createHealthClient } from "@gatehouse/lifecycle";
 import {
   type GetCredentialReportResponse,
   type GetRegionStatusResponse,
@@ -26,6 +27,12 @@ import { NOT_BUILT_PAGE, webFile } from "./web-app.ts";
  * Domain, so no other host or path can plant one; Chromium keeps Secure cookies of plain-HTTP
  * `localhost` and `127.0.0.1` (secure contexts), so it works without TLS on loopback.
  */
+/** The control plane's readiness name in grpc.health.v1 (Postgres answers, schema migrated). */
+const CONTROL_PLANE_READINESS = "gatehouse.v1.ControlService";
+const HEALTH_CHECK_TIMEOUT_MS = 2000;
+/** The gateway's own health routes (see API.md): not logged when they answer 200. */
+const HEALTH_PATHS = new Set(["/healthz", "/livez"]);
+
 export const SESSION_COOKIE = "__Host-gatehouse-console";
 const COOKIE_ATTRIBUTES = "Path=/; HttpOnly; Secure; SameSite=Strict";
 
@@ -118,6 +125,7 @@ export async function startConsoleGateway(options: ConsoleGatewayOptions): Promi
     onEnd: (s) => s.client.close(),
   });
   const signInClient = new SignInServiceClient(config.controlPlane, grpcCredentials.createInsecure());
+  const controlPlaneHealth = createHealthClient(config.controlPlane);
   const scheme = config.tls === undefined ? "http" : "https";
 
   const clientFor = (credentials: Credentials) =>
@@ -195,6 +203,8 @@ export async function startConsoleGateway(options: ConsoleGatewayOptions): Promi
     if (req.url.startsWith("/api/")) reply.header("Cache-Control", "no-store");
   });
   app.addHook("onResponse", async (req, reply) => {
+    // Probes every few seconds would drown the log; a failing one shows in its own answer.
+    if (HEALTH_PATHS.has(req.url) && reply.statusCode === 200) return;
     // The path only: never a query string, header or body (no secret is ever in a URL anyway).
     log.info(
       { method: req.method, path: req.url.split("?")[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
@@ -218,6 +228,24 @@ export async function startConsoleGateway(options: ConsoleGatewayOptions): Promi
     if (err.status >= 500 && err.code === "InternalFailure") log.error({ err: e }, "request failed");
     void reply.status(err.status).type("application/json").send(err.body());
   });
+
+  // Readiness: the control plane's own readiness answers SERVING over grpc.health.v1 (without it no
+  // one can sign in nor do anything). Liveness: the process serves HTTP, whatever the control plane
+  // does (restarting the gateway would only sign everyone out).
+  app.get("/healthz", async (_req, reply) => {
+    let controlPlane: string;
+    try {
+      controlPlane = await controlPlaneHealth.check(CONTROL_PLANE_READINESS, HEALTH_CHECK_TIMEOUT_MS);
+    } catch {
+      controlPlane = "UNREACHABLE";
+    }
+    const ok = controlPlane === "SERVING";
+    return reply
+      .status(ok ? 200 : 503)
+      .header("Cache-Control", "no-store")
+      .send({ status: ok ? "ok" : "unavailable", controlPlane });
+  });
+  app.get("/livez", async (_req, reply) => reply.header("Cache-Control", "no-store").send({ status: "ok" }));
 
   app.post("/api/session/sign-in", async (req, reply) => {
     if (!(req.headers["content-type"] ?? "").toLowerCase().startsWith("application/json")) {
@@ -437,6 +465,7 @@ export async function startConsoleGateway(options: ConsoleGatewayOptions): Promi
   } catch (e) {
     clearInterval(sweeper);
     signInClient.close();
+    controlPlaneHealth.close();
     throw e;
   }
   const port = (app.server.address() as AddressInfo).port;
@@ -452,6 +481,7 @@ export async function startConsoleGateway(options: ConsoleGatewayOptions): Promi
         await app.close();
         sessions.clear();
         signInClient.close();
+        controlPlaneHealth.close();
       })();
       return closing;
     },

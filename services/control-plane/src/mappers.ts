@@ -68,6 +68,7 @@ export const toWire = {
     createDateMs: u.createdAtMs,
     tags: toWire.tags(u.tags),
     permissionsBoundaryArn: u.permissionsBoundaryArn ?? "",
+    passwordLastUsedMs: u.passwordLastUsedMs ?? 0,
   }),
   group: (g: GroupRecord): Group => ({
     groupName: g.groupName,

@@ -2,10 +2,16 @@
 // expiry under the policy, HardExpiry, the session's calls, the root's key, per-source throttling,
 // one TOTP code raced by two sign-ins, and what the audit trail keeps.
 import { createManualClock } from "@gatehouse/core";
-import { type SignInRequest, type SignInResponse, SignInServiceClient, SignInStatus } from "@gatehouse/proto";
+import {
+  type SignInRequest,
+  type SignInResponse,
+  SignInServiceClient,
+  SignInStatus,
+  type User,
+} from "@gatehouse/proto";
 import { credentials as grpcCredentials, type ServiceError } from "@grpc/grpc-js";
 import { generate } from "otplib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type AccountFixture, startAccountFixture } from "./test-account.int-helper.ts";
 import { failureOf, signedClient } from "./test-client.int-helper.ts";
 
@@ -161,6 +167,37 @@ describe("console sign-in (SignInService, real Postgres + Kafka)", () => {
     // A code of an earlier step than the last accepted one is refused too.
     const earlier = await generate({ secret: seed, epoch: now - 30 });
     await failure(signIn("198.51.100.6", { userName: "racer", password: "racer-Pass-1!", mfaCode: earlier }));
+  });
+
+  it("answers PasswordLastUsed in GetUser and ListUsers: 0 until a console sign-in, then its time", async () => {
+    await f.root.call("createUser", { userName: "lastused" });
+    await f.root.call("createLoginProfile", { userName: "lastused", password: "lastused-Pass-1!" });
+    await f.root.call("createUser", { userName: "noprofile" });
+    const listed = async () =>
+      Object.fromEntries(
+        (await f.root.call("listUsers", { page: { marker: "", maxItems: 1000 } })).users.map((u: User) => [
+          u.userName,
+          u.passwordLastUsedMs,
+        ]),
+      );
+    expect((await f.root.call("getUser", { userName: "lastused" })).user?.passwordLastUsedMs).toBe(0);
+    expect((await listed()).lastused).toBe(0);
+    // A wrong password is no use of the password.
+    await failure(signIn("198.51.100.20", { userName: "lastused", password: "Wrong-pass-1!" }));
+    expect((await f.root.call("getUser", { userName: "lastused" })).user?.passwordLastUsedMs).toBe(0);
+
+    clock.advance(60_000);
+    const at = clock.now();
+    const r = await signIn("198.51.100.20", { userName: "lastused", password: "lastused-Pass-1!" });
+    expect(r.status).toBe(SignInStatus.SIGN_IN_STATUS_SIGNED_IN);
+    // The stamp is written off the answer's path: wait (bounded) until it shows.
+    await vi.waitFor(
+      async () => expect((await f.root.call("getUser", { userName: "lastused" })).user?.passwordLastUsedMs).toBe(at),
+      { timeout: 5000, interval: 50 },
+    );
+    const all = await listed();
+    expect(all.lastused).toBe(at);
+    expect(all.noprofile).toBe(0);
   });
 
   it("keeps every attempt in the audit trail without a password, code or secret", async () => {

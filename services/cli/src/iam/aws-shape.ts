@@ -1,7 +1,7 @@
 /**
  * Turns a response message (ts-proto, lowerCamelCase, epoch milliseconds) into the JSON the AWS
  * CLI prints for the same operation: PascalCase keys with AWS's acronyms (`OpenIDConnectProviderArn`,
- * `MFADevices`), `…DateMs` as ISO-8601 `…Date`, policy documents as JSON objects, and the empty
+ * `MFADevices`), `…DateMs` as ISO-8601 `…Date` (and `passwordLastUsedMs` as `PasswordLastUsed`), policy documents as JSON objects, and the empty
  * defaults proto3 fills in (`""`, a zero date) left out, as AWS leaves out absent fields.
  */
 
@@ -19,6 +19,12 @@ export function awsKey(key: string): string {
   for (const [re, to] of ACRONYMS) out = out.replace(re, to);
   return out;
 }
+
+/**
+ * Epoch-ms fields AWS prints as ISO dates under a name without `Ms` and without `Date` in it
+ * (`passwordLastUsedMs` → `PasswordLastUsed`); `…DateMs` fields are handled by their suffix.
+ */
+const TIME_FIELDS = new Set(["passwordLastUsedMs"]);
 
 /** Fields whose values are maps with the server's keys (never renamed). */
 const MAP_FIELDS = new Set(["summaryMap"]);
@@ -45,7 +51,7 @@ export function toAwsShape(value: unknown, key = ""): unknown {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     if (v === undefined || v === "") continue;
-    if (k.endsWith("DateMs")) {
+    if (k.endsWith("DateMs") || TIME_FIELDS.has(k)) {
       if (typeof v === "number" && v > 0) out[awsKey(k.slice(0, -2))] = new Date(v).toISOString();
       continue;
     }

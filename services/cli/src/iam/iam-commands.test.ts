@@ -75,6 +75,15 @@ describe("flag values", () => {
 });
 
 describe("toAwsShape", () => {
+  it("prints a user's password last use as AWS's PasswordLastUsed (ISO), and leaves it out when never used", () => {
+    expect(
+      toAwsShape({ user: { userName: "a", createDateMs: 1_700_000_000_000, passwordLastUsedMs: 1_700_000_060_000 } }),
+    ).toEqual({
+      User: { UserName: "a", CreateDate: "2023-11-14T22:13:20.000Z", PasswordLastUsed: "2023-11-14T22:14:20.000Z" },
+    });
+    expect(toAwsShape({ user: { userName: "a", passwordLastUsedMs: 0 } })).toEqual({ User: { UserName: "a" } });
+  });
+
   it("spells keys as AWS does, dates as ISO, documents as JSON, and leaves out proto3's empty defaults", () => {
     expect(awsKey("openIdConnectProviderArn")).toBe("OpenIDConnectProviderArn");
     expect(awsKey("mfaDevices")).toBe("MFADevices");

@@ -46,6 +46,8 @@ export function userOperations(deps: OperationDeps) {
             createDateMs: account.createdAtMs,
             tags: [],
             permissionsBoundaryArn: "",
+            // The root has no console password in Gatehouse (it signs in with its access key).
+            passwordLastUsedMs: 0,
           },
           revision: undefined,
         };

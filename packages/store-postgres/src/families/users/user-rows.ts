@@ -14,11 +14,13 @@ export interface UserRow {
   permissions_boundary_id: string | null;
   boundary_arn: string | null;
   created_at: Date;
+  /** login_profiles.password_last_used_at (migration 0036): null without a profile or a sign-in. */
+  password_last_used_at: Date | null;
 }
 
-/** Users with their permissions boundary's ARN. */
+/** Users with their permissions boundary's ARN and their console password's last use. */
 export const USER_SELECT = (partition: string) =>
-  `SELECT u.*, ${BOUNDARY_ARN(partition)} AS boundary_arn FROM users u LEFT JOIN managed_policies bp ON bp.policy_id = u.permissions_boundary_id`;
+  `SELECT u.*, ${BOUNDARY_ARN(partition)} AS boundary_arn, lp.password_last_used_at FROM users u LEFT JOIN managed_policies bp ON bp.policy_id = u.permissions_boundary_id LEFT JOIN login_profiles lp ON lp.user_id = u.user_id`;
 /** The record a user row answers as. */
 export function toUser(row: UserRow, partition: string): UserRecord {
   return {
@@ -30,6 +32,7 @@ export function toUser(row: UserRow, partition: string): UserRecord {
     createdAtMs: row.created_at.getTime(),
     tags: row.tags,
     permissionsBoundaryArn: row.boundary_arn,
+    passwordLastUsedMs: row.password_last_used_at?.getTime() ?? null,
   };
 }
 

@@ -165,6 +165,11 @@ export interface User {
   createDateMs: number;
   tags: Tag[];
   permissionsBoundaryArn: string;
+  /**
+   * When the user's console password last signed in (AWS's PasswordLastUsed), epoch ms; 0: never,
+   * no password, or no information (as AWS leaves the field out).
+   */
+  passwordLastUsedMs: number;
 }
 
 export interface CreateUserRequest {
@@ -1561,7 +1566,16 @@ export const CreateAccountResponse: MessageFns<CreateAccountResponse> = {
 };
 
 function createBaseUser(): User {
-  return { userName: "", userId: "", arn: "", path: "", createDateMs: 0, tags: [], permissionsBoundaryArn: "" };
+  return {
+    userName: "",
+    userId: "",
+    arn: "",
+    path: "",
+    createDateMs: 0,
+    tags: [],
+    permissionsBoundaryArn: "",
+    passwordLastUsedMs: 0,
+  };
 }
 
 export const User: MessageFns<User> = {
@@ -1586,6 +1600,9 @@ export const User: MessageFns<User> = {
     }
     if (message.permissionsBoundaryArn !== "") {
       writer.uint32(58).string(message.permissionsBoundaryArn);
+    }
+    if (message.passwordLastUsedMs !== 0) {
+      writer.uint32(64).int64(message.passwordLastUsedMs);
     }
     return writer;
   },
@@ -1659,6 +1676,14 @@ export const User: MessageFns<User> = {
             message.permissionsBoundaryArn = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.passwordLastUsedMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1696,6 +1721,11 @@ export const User: MessageFns<User> = {
         : isSet(object.permissions_boundary_arn)
         ? globalThis.String(object.permissions_boundary_arn)
         : "",
+      passwordLastUsedMs: isSet(object.passwordLastUsedMs)
+        ? globalThis.Number(object.passwordLastUsedMs)
+        : isSet(object.password_last_used_ms)
+        ? globalThis.Number(object.password_last_used_ms)
+        : 0,
     };
   },
 
@@ -1722,6 +1752,9 @@ export const User: MessageFns<User> = {
     if (message.permissionsBoundaryArn !== "") {
       obj.permissionsBoundaryArn = message.permissionsBoundaryArn;
     }
+    if (message.passwordLastUsedMs !== 0) {
+      obj.passwordLastUsedMs = Math.round(message.passwordLastUsedMs);
+    }
     return obj;
   },
 
@@ -1737,6 +1770,7 @@ export const User: MessageFns<User> = {
     message.createDateMs = object.createDateMs ?? 0;
     message.tags = object.tags?.map((e) => Tag.fromPartial(e)) || [];
     message.permissionsBoundaryArn = object.permissionsBoundaryArn ?? "";
+    message.passwordLastUsedMs = object.passwordLastUsedMs ?? 0;
     return message;
   },
 };
