@@ -131,7 +131,8 @@ describe("deploy/docker/Dockerfile", () => {
     const rootPkg = JSON.parse(read("package.json")) as { workspaces: string[] };
     for (const ws of rootPkg.workspaces.filter((w) => !w.endsWith("/*"))) {
       expect(
-        copies.some((c) => c === ws || c === `${ws}/package.json`),
+        // Its own COPY, or a copied directory it lives in (services/console/web under services).
+        copies.some((c) => c === ws || c === `${ws}/package.json` || ws.startsWith(`${c}/`)),
         `workspace ${ws}`,
       ).toBe(true);
     }
