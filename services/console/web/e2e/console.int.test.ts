@@ -1,8 +1,8 @@
 // The web console end to end in a real browser (Debian's chromium driven by playwright-core):
 // the built web app served by the real console gateway, in front of a real control plane and a
 // real region (Postgres, Kafka, Redis). Every page passes an axe check; screenshots of the main
-// pages land in e2e/screenshots/ (referenced from the READMEs).
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+// pages land in e2e/artifacts/ (the committed ones the READMEs show are in e2e/screenshots/).
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import AxeBuilder from "@axe-core/playwright";
@@ -16,7 +16,12 @@ import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const WEB = join(import.meta.dirname, "..");
-const SCREENSHOTS = join(import.meta.dirname, "screenshots");
+// Each run's screenshots and timings are test artifacts in e2e/artifacts/ (git-ignored);
+// GATEHOUSE_UPDATE_SCREENSHOTS=1 writes them over the committed ones in e2e/screenshots/.
+const SCREENSHOTS = join(
+  import.meta.dirname,
+  process.env.GATEHOUSE_UPDATE_SCREENSHOTS === "1" ? "screenshots" : "artifacts",
+);
 const CHROMIUM = process.env.GATEHOUSE_TEST_CHROMIUM ?? "/usr/bin/chromium";
 const ALIAS = "console-e2e";
 const doc = (...Statement: object[]) => JSON.stringify({ Version: "2012-10-17", Statement });
@@ -93,6 +98,7 @@ describe("the web console in a real browser", () => {
   }
 
   beforeAll(async () => {
+    await mkdir(SCREENSHOTS, { recursive: true });
     webDir = await mkdtemp(join(tmpdir(), "gatehouse-console-web-"));
     const built = Date.now();
     await build({ root: WEB, configFile: join(WEB, "vite.config.ts"), logLevel: "warn", build: { outDir: webDir } });
