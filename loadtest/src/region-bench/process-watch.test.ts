@@ -23,7 +23,10 @@ describe("watchStalls", () => {
     expect(s.allocated_bytes).toBeLessThan(90 * 1024 * 1024);
     expect(s.gc_by_kind.minor?.count ?? 0).toBeGreaterThan(0);
     expect(s.thread_cpu_ms).toBeGreaterThan(0);
-    expect(s.process_cpu_ms).toBeGreaterThanOrEqual(s.thread_cpu_ms);
+    // The process's CPU includes this thread's; the two clocks (getrusage for the process and
+    // for the thread) are read a moment apart and accounted separately by the kernel, so allow
+    // them 2 ms of disagreement (a CI run saw the process 0.3 ms behind the thread).
+    expect(s.process_cpu_ms).toBeGreaterThanOrEqual(s.thread_cpu_ms - 2);
   });
 
   it("names a full collection major (perf_hooks' kinds)", async () => {
