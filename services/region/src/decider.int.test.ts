@@ -254,8 +254,17 @@ describe("decider over a live view (real Redis, gRPC)", () => {
     const read = policy("anyread", allowDoc("s3:GetObject"));
     await apply(read, user("frank", { attachedPolicies: [{ policyId: read.id, policyArn: read.state.arn }] }));
     const frank = { kind: { $case: "arn" as const, value: arnOf("user", "frank") } };
+    // Each ask names the resource account's revision it needs: the first asks cache "no stored
+    // policy", and without a token a call may answer before the next revision's notification.
+    let atLeast = 0;
     const ask = (resourcePolicy = "") =>
-      call({ principal: frank, resource: `${bucket}/k`, resourceAccount: other, resourcePolicy });
+      call({
+        principal: frank,
+        resource: `${bucket}/k`,
+        resourceAccount: other,
+        resourcePolicy,
+        ...(atLeast === 0 ? {} : { minRevision: { accountId: other, revision: atLeast } }),
+      });
     expect((await ask()).decision).toBe(Decision.DECISION_IMPLICIT_DENY);
     const document = JSON.stringify({
       Version: "2012-10-17",
@@ -272,6 +281,7 @@ describe("decider over a live view (real Redis, gRPC)", () => {
     expect(
       (await view.applyRevision(other, 1, "e", [{ kind: "resource-policy", id: bucket, state: stored }])).kind,
     ).toBe("applied");
+    atLeast = 1;
     expect((await ask(bucket)).decision).toBe(Decision.DECISION_ALLOW);
     // Named nowhere: the stored policy of the object ARN (none), then of its bucket.
     expect((await ask()).decision).toBe(Decision.DECISION_ALLOW);
