@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseTags } from "./tags.ts";
+import { parseList, parseTags } from "./tags.ts";
 
 describe("parseTags", () => {
   it("reads key=value pairs by line or comma", () => {
@@ -10,5 +10,12 @@ describe("parseTags", () => {
     ]);
     expect(parseTags("  ")).toEqual([]);
     expect(parseTags("url=a=b")).toEqual([{ key: "url", value: "a=b" }]);
+  });
+});
+
+describe("parseList", () => {
+  it("reads items by comma or line, trimmed, without blanks", () => {
+    expect(parseList(" a, b\n\nc ,")).toEqual(["a", "b", "c"]);
+    expect(parseList("")).toEqual([]);
   });
 });
