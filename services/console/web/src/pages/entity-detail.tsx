@@ -6,6 +6,7 @@ import { ActionButton, ActionForm } from "../components/action-form.tsx";
 import { ErrorMessage } from "../components/error-message.tsx";
 import { Field } from "../components/field.tsx";
 import { PolicyEditor } from "../components/policy-editor.tsx";
+import { Summary } from "../components/summary.tsx";
 import { formatTime } from "../lib/format.ts";
 import { useAsync } from "../lib/use-async.ts";
 import { Link, navigate, useTitle } from "../router.tsx";
@@ -20,19 +21,6 @@ import {
 import { AccessKeysSection, LoginProfileSection, MfaSection, UserGroupsSection } from "./user-sections.tsx";
 
 const TITLES: Record<EntityKind, string> = { user: "User", group: "Group", role: "Role" };
-
-function Summary({ rows }: { rows: [string, React.ReactNode][] }) {
-  return (
-    <dl className="summary">
-      {rows.map(([k, v]) => (
-        <div key={k}>
-          <dt>{k}</dt>
-          <dd>{v}</dd>
-        </div>
-      ))}
-    </dl>
-  );
-}
 
 function UserDetail({ name }: { name: string }) {
   const user = useAsync(() => iam<{ user?: User }>("GetUser", { userName: name }), [name]);

@@ -4,7 +4,7 @@
  * the user has an MFA device; a new password when one is required), or the root user's access key.
  * What was typed stays in this component's memory only; nothing goes to a URL or storage.
  */
-import { type FormEvent, useState } from "react";
+import { type ChangeEvent, type FormEvent, useState } from "react";
 import { ApiError, type PasswordPolicyJson, type Session, signIn } from "../api/client.ts";
 import { ErrorMessage } from "../components/error-message.tsx";
 import { Field } from "../components/field.tsx";
@@ -13,6 +13,41 @@ import { locationState, navigate, useTitle } from "../router.tsx";
 import type { SignInReason } from "../session.tsx";
 
 type Step = "credentials" | "mfa" | "new-password";
+
+type FieldName =
+  | "account"
+  | "userName"
+  | "password"
+  | "accessKeyId"
+  | "secretAccessKey"
+  | "mfaCode"
+  | "newPassword"
+  | "confirmPassword";
+type Values = Record<FieldName, string>;
+
+const EMPTY: Values = {
+  account: "",
+  userName: "",
+  password: "",
+  accessKeyId: "",
+  secretAccessKey: "",
+  mfaCode: "",
+  newPassword: "",
+  confirmPassword: "",
+};
+
+/** The credentials step's fields after the account: an IAM user's, or the root's access key. */
+const CREDENTIALS: Record<"user" | "root", { label: string; name: FieldName; type?: string; autoComplete: string }[]> =
+  {
+    user: [
+      { label: "User name", name: "userName", autoComplete: "username" },
+      { label: "Password", name: "password", type: "password", autoComplete: "current-password" },
+    ],
+    root: [
+      { label: "Root access key ID", name: "accessKeyId", autoComplete: "username" },
+      { label: "Root secret access key", name: "secretAccessKey", type: "password", autoComplete: "current-password" },
+    ],
+  };
 
 const REASONS: Record<SignInReason, string> = {
   expired: "Your session expired. Sign in again.",
@@ -35,14 +70,18 @@ export function SignInPage({ account: fromUrl, onSignedIn }: { account: string; 
   useTitle("Sign in");
   const reason = locationState<{ reason?: SignInReason }>()?.reason;
   const [root, setRoot] = useState(false);
-  const [account, setAccount] = useState(fromUrl);
-  const [userName, setUserName] = useState("");
-  const [password, setPassword] = useState("");
-  const [accessKeyId, setAccessKeyId] = useState("");
-  const [secretAccessKey, setSecretAccessKey] = useState("");
-  const [mfaCode, setMfaCode] = useState("");
-  const [newPassword, setNewPassword] = useState("");
-  const [confirm, setConfirm] = useState("");
+  // Every typed value, by its field's name; cleared once signed in.
+  const [values, setValues] = useState<Values>({ ...EMPTY, account: fromUrl });
+  /** A field's name, value and change handler. */
+  const bind = (name: FieldName) => ({
+    name,
+    value: values[name],
+    onChange: (e: ChangeEvent<HTMLInputElement>) => {
+      const v = name === "mfaCode" ? e.target.value.trim() : e.target.value;
+      setValues((all) => ({ ...all, [name]: v }));
+    },
+  });
+  const { account, userName, password, accessKeyId, secretAccessKey, mfaCode, newPassword } = values;
   const [step, setStep] = useState<Step>("credentials");
   const [policy, setPolicy] = useState<PasswordPolicyJson | undefined>();
   const [error, setError] = useState<ApiError | undefined>();
@@ -51,7 +90,7 @@ export function SignInPage({ account: fromUrl, onSignedIn }: { account: string; 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setError(undefined);
-    if (step === "new-password" && newPassword !== confirm) {
+    if (step === "new-password" && newPassword !== values.confirmPassword) {
       setError(asApiError(new Error("the two new passwords differ")));
       return;
     }
@@ -74,10 +113,7 @@ export function SignInPage({ account: fromUrl, onSignedIn }: { account: string; 
         setPolicy(answer.passwordPolicy);
         setStep("new-password");
       } else {
-        setPassword("");
-        setSecretAccessKey("");
-        setNewPassword("");
-        setConfirm("");
+        setValues({ ...EMPTY, account });
         onSignedIn(answer.session);
         navigate("/", { replace: true });
       }
@@ -86,7 +122,7 @@ export function SignInPage({ account: fromUrl, onSignedIn }: { account: string; 
       setError(apiError);
       if (apiError.code === "SignInFailed") {
         setStep("credentials");
-        setMfaCode("");
+        setValues((all) => ({ ...all, mfaCode: "" }));
       }
     } finally {
       setBusy(false);
@@ -119,55 +155,10 @@ export function SignInPage({ account: fromUrl, onSignedIn }: { account: string; 
       <form onSubmit={(e) => void submit(e)} aria-describedby="signin-error">
         {step === "credentials" && (
           <>
-            <Field
-              label="Account ID or alias"
-              name="account"
-              value={account}
-              onChange={(e) => setAccount(e.target.value)}
-              required
-              autoComplete="organization"
-            />
-            {root ? (
-              <>
-                <Field
-                  label="Root access key ID"
-                  name="accessKeyId"
-                  value={accessKeyId}
-                  onChange={(e) => setAccessKeyId(e.target.value)}
-                  required
-                  autoComplete="username"
-                />
-                <Field
-                  label="Root secret access key"
-                  name="secretAccessKey"
-                  type="password"
-                  value={secretAccessKey}
-                  onChange={(e) => setSecretAccessKey(e.target.value)}
-                  required
-                  autoComplete="current-password"
-                />
-              </>
-            ) : (
-              <>
-                <Field
-                  label="User name"
-                  name="userName"
-                  value={userName}
-                  onChange={(e) => setUserName(e.target.value)}
-                  required
-                  autoComplete="username"
-                />
-                <Field
-                  label="Password"
-                  name="password"
-                  type="password"
-                  value={password}
-                  onChange={(e) => setPassword(e.target.value)}
-                  required
-                  autoComplete="current-password"
-                />
-              </>
-            )}
+            <Field label="Account ID or alias" {...bind("account")} required autoComplete="organization" />
+            {CREDENTIALS[root ? "root" : "user"].map((f) => (
+              <Field key={f.name} {...f} {...bind(f.name)} required />
+            ))}
           </>
         )}
         {step === "mfa" && (
@@ -175,12 +166,10 @@ export function SignInPage({ account: fromUrl, onSignedIn }: { account: string; 
             <p>Enter the 6-digit code from your authenticator app.</p>
             <Field
               label="MFA code"
-              name="mfaCode"
+              {...bind("mfaCode")}
               inputMode="numeric"
               pattern="[0-9]{6}"
               maxLength={6}
-              value={mfaCode}
-              onChange={(e) => setMfaCode(e.target.value.trim())}
               required
               autoComplete="one-time-code"
               autoFocus
@@ -192,10 +181,8 @@ export function SignInPage({ account: fromUrl, onSignedIn }: { account: string; 
             <p>You must choose a new password before you continue. {policyText(policy)}</p>
             <Field
               label="New password"
-              name="newPassword"
+              {...bind("newPassword")}
               type="password"
-              value={newPassword}
-              onChange={(e) => setNewPassword(e.target.value)}
               required
               autoComplete="new-password"
               error={
@@ -208,10 +195,8 @@ export function SignInPage({ account: fromUrl, onSignedIn }: { account: string; 
             />
             <Field
               label="Confirm new password"
-              name="confirmPassword"
+              {...bind("confirmPassword")}
               type="password"
-              value={confirm}
-              onChange={(e) => setConfirm(e.target.value)}
               required
               autoComplete="new-password"
             />
