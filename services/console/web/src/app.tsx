@@ -26,6 +26,27 @@ const PoliciesPage = lazy(() => import("./pages/policies.tsx").then((m) => ({ de
 const NewPolicyPage = lazy(() => import("./pages/policy-detail.tsx").then((m) => ({ default: m.NewPolicyPage })));
 const PolicyDetailPage = lazy(() => import("./pages/policy-detail.tsx").then((m) => ({ default: m.PolicyDetailPage })));
 const RegionsPage = lazy(() => import("./pages/regions.tsx").then((m) => ({ default: m.RegionsPage })));
+const OidcProvidersPage = lazy(() =>
+  import("./pages/oidc-providers.tsx").then((m) => ({ default: m.OidcProvidersPage })),
+);
+const OidcProviderDetailPage = lazy(() =>
+  import("./pages/oidc-providers.tsx").then((m) => ({ default: m.OidcProviderDetailPage })),
+);
+const InstanceProfilesPage = lazy(() =>
+  import("./pages/instance-profiles.tsx").then((m) => ({ default: m.InstanceProfilesPage })),
+);
+const InstanceProfileDetailPage = lazy(() =>
+  import("./pages/instance-profiles.tsx").then((m) => ({ default: m.InstanceProfileDetailPage })),
+);
+const ResourcePoliciesPage = lazy(() =>
+  import("./pages/resource-policies.tsx").then((m) => ({ default: m.ResourcePoliciesPage })),
+);
+const NewResourcePolicyPage = lazy(() =>
+  import("./pages/resource-policies.tsx").then((m) => ({ default: m.NewResourcePolicyPage })),
+);
+const ResourcePolicyDetailPage = lazy(() =>
+  import("./pages/resource-policies.tsx").then((m) => ({ default: m.ResourcePolicyDetailPage })),
+);
 const SimulatorPage = lazy(() => import("./pages/simulator.tsx").then((m) => ({ default: m.SimulatorPage })));
 
 type Route = [pattern: string, render: (p: Record<string, string>) => ReactNode];
@@ -41,6 +62,13 @@ const ROUTES: Route[] = [
   ["/policies", () => <PoliciesPage />],
   ["/policies/new", () => <NewPolicyPage />],
   ["/policies/*arn", (p) => <PolicyDetailPage arn={p.arn ?? ""} />],
+  ["/instance-profiles", () => <InstanceProfilesPage />],
+  ["/instance-profiles/:name", (p) => <InstanceProfileDetailPage name={p.name ?? ""} />],
+  ["/oidc-providers", () => <OidcProvidersPage />],
+  ["/oidc-providers/*arn", (p) => <OidcProviderDetailPage arn={p.arn ?? ""} />],
+  ["/resource-policies", () => <ResourcePoliciesPage />],
+  ["/resource-policies/new", () => <NewResourcePolicyPage />],
+  ["/resource-policies/*arn", (p) => <ResourcePolicyDetailPage arn={p.arn ?? ""} />],
   ["/simulator", () => <SimulatorPage />],
   ["/regions", () => <RegionsPage />],
   ["/audit", () => <AuditPage />],

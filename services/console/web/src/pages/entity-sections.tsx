@@ -191,10 +191,12 @@ export function InlinePoliciesSection({ kind, name }: { kind: EntityKind; name: 
 const TAG_OPS = {
   user: ["TagUser", "UntagUser", "ListUserTags"],
   role: ["TagRole", "UntagRole", "ListRoleTags"],
+  "oidc-provider": ["TagOpenIDConnectProvider", "UntagOpenIDConnectProvider", "ListOpenIDConnectProviderTags"],
+  "instance-profile": ["TagInstanceProfile", "UntagInstanceProfile", "ListInstanceProfileTags"],
 } as const;
 
-/** Tags of a user or role: list, add, remove. */
-export function TagsSection({ kind, name }: { kind: "user" | "role"; name: string }) {
+/** Tags of a user, role, OIDC provider (`name` is its ARN) or instance profile: list, add, remove. */
+export function TagsSection({ kind, name }: { kind: keyof typeof TAG_OPS; name: string }) {
   const [tagOp, untagOp, listOp] = TAG_OPS[kind];
   const list = useAsync(() => iam<{ tags?: Tag[] }>(listOp, { entityName: name }), [kind, name]);
   const [text, setText] = useState("");

@@ -5,6 +5,7 @@ import type { ManagedPolicy, PolicyVersion } from "../api/types.ts";
 import { ActionButton, ActionForm } from "../components/action-form.tsx";
 import { ErrorMessage } from "../components/error-message.tsx";
 import { Field } from "../components/field.tsx";
+import { PolicyDiffView } from "../components/policy-diff-view.tsx";
 import { PolicyEditor } from "../components/policy-editor.tsx";
 import { formatTime } from "../lib/format.ts";
 import { useAsync } from "../lib/use-async.ts";
@@ -204,6 +205,7 @@ export function PolicyDetailPage({ arn }: { arn: string }) {
           ))}
         </ul>
       </section>
+      {list.length >= 2 && <CompareVersions versions={list} />}
       <section aria-labelledby="entities">
         <h2 id="entities">Attached to</h2>
         <ErrorMessage error={entities.error} />
@@ -237,5 +239,56 @@ export function PolicyDetailPage({ arn }: { arn: string }) {
         </section>
       )}
     </>
+  );
+}
+
+/**
+ * Two versions of the policy side by side as a line diff (both pretty-printed first, so only
+ * what changed in the JSON shows). Starts with the default against the newest other version.
+ */
+function CompareVersions({ versions }: { versions: PolicyVersion[] }) {
+  const byId = new Map(versions.map((v) => [v.versionId, v]));
+  const def = versions.find((v) => v.isDefaultVersion) ?? versions[0];
+  const other = versions.find((v) => v !== def);
+  const [olderId, setOlderId] = useState(other?.versionId ?? "");
+  const [newerId, setNewerId] = useState(def?.versionId ?? "");
+  const older = byId.get(olderId);
+  const newer = byId.get(newerId);
+  return (
+    <section aria-labelledby="compare">
+      <h2 id="compare">Compare versions</h2>
+      <div className="toolbar">
+        <div className="field inline">
+          <label htmlFor="compare-from">From</label>
+          <select id="compare-from" value={olderId} onChange={(e) => setOlderId(e.target.value)}>
+            {versions.map((v) => (
+              <option key={v.versionId} value={v.versionId}>
+                {v.versionId}
+                {v.isDefaultVersion ? " (default)" : ""}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field inline">
+          <label htmlFor="compare-to">To</label>
+          <select id="compare-to" value={newerId} onChange={(e) => setNewerId(e.target.value)}>
+            {versions.map((v) => (
+              <option key={v.versionId} value={v.versionId}>
+                {v.versionId}
+                {v.isDefaultVersion ? " (default)" : ""}
+              </option>
+            ))}
+          </select>
+        </div>
+      </div>
+      {older !== undefined && newer !== undefined && (
+        <PolicyDiffView
+          older={older.document}
+          newer={newer.document}
+          olderName={older.versionId}
+          newerName={newer.versionId}
+        />
+      )}
+    </section>
   );
 }

@@ -6,6 +6,7 @@ import { ActionButton, ActionForm } from "../components/action-form.tsx";
 import { CopyButton } from "../components/copy-button.tsx";
 import { ErrorMessage } from "../components/error-message.tsx";
 import { Field } from "../components/field.tsx";
+import { QrCode } from "../components/qr-code.tsx";
 import { TableWrap } from "../components/table-wrap.tsx";
 import { formatTime } from "../lib/format.ts";
 import { useAsync } from "../lib/use-async.ts";
@@ -190,19 +191,29 @@ function AssignMfa({ userName, onDone }: { userName: string; onDone: () => void 
   return (
     <section className="secret" aria-label="New virtual MFA device">
       <p className="warning" role="alert">
-        Add this seed to an authenticator app now: it is shown only once. Then enter two consecutive codes.
+        Scan this QR code with an authenticator app now, or type its seed: both are shown only once. Then enter two
+        consecutive codes.
       </p>
-      <dl>
-        <dt>Serial number</dt>
-        <dd>
-          <code>{device.serialNumber}</code>
-        </dd>
-        <dt>Secret seed (base32)</dt>
-        <dd>
-          <code data-testid="mfa-seed">{device.seed}</code> <CopyButton text={device.seed} label="Copy seed" />{" "}
-          <CopyButton text={device.uri} label="Copy otpauth URI" />
-        </dd>
-      </dl>
+      <div className="qr-box">
+        <figure>
+          <QrCode
+            text={device.uri}
+            label={`QR code of the virtual MFA device ${device.serialNumber} for an authenticator app`}
+          />
+          <figcaption>Scan with an authenticator app</figcaption>
+        </figure>
+        <dl>
+          <dt>Serial number</dt>
+          <dd>
+            <code>{device.serialNumber}</code>
+          </dd>
+          <dt>Or type the secret seed (base32)</dt>
+          <dd>
+            <code data-testid="mfa-seed">{device.seed}</code> <CopyButton text={device.seed} label="Copy seed" />{" "}
+            <CopyButton text={device.uri} label="Copy otpauth URI" />
+          </dd>
+        </dl>
+      </div>
       <ActionForm
         label="Enable the MFA device"
         submitLabel="Enable MFA device"
