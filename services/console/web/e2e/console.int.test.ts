@@ -9,9 +9,11 @@ import AxeBuilder from "@axe-core/playwright";
 import { type ConsoleGateway, loadConsoleConfig, startConsoleGateway } from "@gatehouse/console";
 import { type LiveStack, startLiveStack } from "@gatehouse/live-stack";
 import { Gatehouse } from "@gatehouse/sdk";
+import jsQR from "jsqr";
 import { generate } from "otplib";
 import { pino } from "pino";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { PNG } from "pngjs";
 import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -373,6 +375,22 @@ describe("the web console in a real browser", () => {
     const seed = (await page.getByTestId("mfa-seed").textContent()) ?? "";
     secrets.push(seed);
     expect(seed).toMatch(/^[A-Z2-7]{16,}=*$/);
+    // Its QR code, drawn in the page: named for screen readers, and what a camera reads from the
+    // pixels on screen is the device's otpauth URI with the same seed.
+    const qr = page.getByRole("img", {
+      name: /^QR code of the virtual MFA device arn:aws:iam::\d{12}:mfa\/bob-phone /,
+    });
+    const png = PNG.sync.read(await qr.screenshot());
+    const decoded = jsQR(
+      new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.length),
+      png.width,
+      png.height,
+    );
+    expect(decoded?.data).toMatch(/^otpauth:\/\/totp\//);
+    expect(new URL(decoded?.data ?? "otpauth://x").searchParams.get("secret")).toBe(seed);
+    expect(await qr.getAttribute("aria-label")).not.toContain(seed);
+    await axe(page, "user detail with a new MFA device's QR code");
+    await shot(page, "user-mfa-qr");
     const now = Math.floor(Date.now() / 1000);
     await page.getByLabel("First code").fill(await generate({ secret: seed, epoch: now - 30 }));
     await page.getByLabel("Second code").fill(await generate({ secret: seed, epoch: now }));
@@ -429,6 +447,154 @@ describe("the web console in a real browser", () => {
     await page.getByRole("button", { name: "Run simulation" }).click();
     await page.getByTestId("deciding-statement").filter({ hasText: '"NoDeleteWithoutMfa"' }).waitFor();
     await page.locator(".cm-deciding").first().waitFor();
+  });
+
+  it("creates an OIDC provider, an instance profile with a role and a resource policy; diffs two policy versions", async () => {
+    const page = adminPage();
+    // Deletes ask first (window.confirm): the test says yes.
+    page.on("dialog", (d) => void d.accept());
+
+    // OIDC: created with its own keys (so the control plane fetches nothing), then a client id
+    // added and one removed.
+    await nav(page, "OIDC providers");
+    await heading(page, "OIDC identity providers");
+    await page.getByRole("button", { name: "Add OIDC provider" }).click();
+    await page.getByLabel("Provider URL").fill("https://token.example.test/e2e");
+    await page.getByLabel("Client IDs (audiences, comma-separated)").fill("sts.amazonaws.com, web-app");
+    await page.getByLabel(/^Thumbprints \(SHA-1/).fill("9e99a48a9960b14926bb7f3b02e22da2b0ab7280");
+    await page.getByLabel("Tags").fill("team=red");
+    await page
+      .getByLabel("Signing keys (JWKS JSON, optional)")
+      .fill(
+        '{"keys":[{"kty":"RSA","kid":"e2e","n":"sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw","e":"AQAB"}]}',
+      );
+    await page.getByRole("form", { name: "Add OIDC provider" }).getByRole("button", { name: "Create" }).click();
+    await heading(page, "OIDC provider token.example.test/e2e");
+    const oidcArn = `arn:aws:iam::${accountId}:oidc-provider/token.example.test/e2e`;
+    expect(decodeURIComponent(new URL(page.url()).pathname)).toBe(`/oidc-providers/${oidcArn}`);
+    await page.getByLabel("Client ID", { exact: true }).fill("cli-app");
+    await page.getByRole("button", { name: "Add client ID" }).click();
+    await page.getByRole("button", { name: "Remove client ID cli-app" }).waitFor();
+    await page.getByRole("button", { name: "Remove client ID web-app" }).click();
+    await page.getByRole("button", { name: "Remove client ID web-app" }).waitFor({ state: "detached" });
+    await page.getByRole("button", { name: "Remove tag team" }).waitFor();
+    const provider = await root.iam.getOpenIdConnectProvider({ openIdConnectProviderArn: oidcArn });
+    expect([...provider.clientIdList].sort()).toEqual(["cli-app", "sts.amazonaws.com"]);
+    expect(provider.thumbprintList).toEqual(["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"]);
+    await axe(page, "OIDC provider");
+    await shot(page, "oidc-provider");
+    await nav(page, "OIDC providers");
+    await page.getByRole("link", { name: "token.example.test/e2e" }).waitFor();
+    await axe(page, "OIDC providers");
+    await shot(page, "oidc-providers");
+
+    // An instance profile: a role added, removed, added again.
+    await nav(page, "Instance profiles");
+    await heading(page, "Instance profiles");
+    await page.getByRole("button", { name: "Create instance profile" }).click();
+    await page.getByLabel("Instance profile name").fill("report-servers");
+    await page.getByRole("form", { name: "Create instance profile" }).getByRole("button", { name: "Create" }).click();
+    await heading(page, "Instance profile report-servers");
+    await page.getByText("None: an instance given this profile gets no credentials.").waitFor();
+    await axe(page, "instance profile without a role");
+    for (let i = 0; i < 2; i++) {
+      await page.getByLabel("Role name").fill("deployer");
+      await page.getByRole("button", { name: "Add role" }).click();
+      await page.getByRole("button", { name: "Remove role deployer" }).waitFor();
+      if (i === 0) {
+        await page.getByRole("button", { name: "Remove role deployer" }).click();
+        await page.getByRole("button", { name: "Add role" }).waitFor();
+        const bare = await root.iam.getInstanceProfile({ instanceProfileName: "report-servers" });
+        expect(bare.instanceProfile?.roles).toEqual([]);
+      }
+    }
+    const profile = await root.iam.getInstanceProfile({ instanceProfileName: "report-servers" });
+    expect(profile.instanceProfile?.roles.map((r) => r.roleName)).toEqual(["deployer"]);
+    await axe(page, "instance profile");
+    await shot(page, "instance-profile");
+    await nav(page, "Instance profiles");
+    await page.getByRole("cell", { name: "deployer", exact: true }).waitFor();
+    await axe(page, "instance profiles");
+    await shot(page, "instance-profiles");
+
+    // A resource policy: the engine's live finding for one without a Principal, then a valid one
+    // saved, read back, listed by ARN prefix, and deleted.
+    await nav(page, "Resource policies");
+    await heading(page, "Resource policies");
+    await page.getByRole("link", { name: "Add resource policy" }).click();
+    await heading(page, "Add resource policy");
+    const bucket = "arn:aws:s3:::e2e-reports";
+    await page.getByLabel("Resource ARN").fill(bucket);
+    const editor = page.locator(".cm-content").first();
+    await editor.click();
+    await page.keyboard.press("Control+a");
+    await page.keyboard.insertText(doc({ Effect: "Allow", Action: "s3:GetObject", Resource: `${bucket}/*` }));
+    await page.locator(".cm-lintRange-error").first().waitFor();
+    await axe(page, "new resource policy with a finding");
+    const readers = doc({
+      Sid: "DevReads",
+      Effect: "Allow",
+      Principal: { AWS: `arn:aws:iam::${accountId}:user/dev` },
+      Action: "s3:GetObject",
+      Resource: `${bucket}/*`,
+    });
+    await editor.click();
+    await page.keyboard.press("Control+a");
+    await page.keyboard.insertText(readers);
+    await page.locator(".cm-lintRange-error").first().waitFor({ state: "detached" });
+    await page.getByRole("button", { name: "Save policy" }).click();
+    // The stored policy's page (not "Add resource policy", whose editor shows the same text).
+    await page.getByRole("button", { name: "Delete resource policy" }).waitFor();
+    await heading(page, /^Resource policy$/);
+    expect(decodeURIComponent(new URL(page.url()).pathname)).toBe(`/resource-policies/${bucket}`);
+    await page.getByText('"DevReads"').first().waitFor();
+    expect(JSON.parse((await root.iam.getResourcePolicy({ resourceArn: bucket })).policyDocument)).toEqual(
+      JSON.parse(readers),
+    );
+    await axe(page, "resource policy");
+    await shot(page, "resource-policy");
+    await nav(page, "Resource policies");
+    await page.getByLabel("Resource ARN prefix").fill("arn:aws:s3:::e2e-");
+    await page.getByRole("link", { name: bucket }).waitFor();
+    await axe(page, "resource policies");
+    await shot(page, "resource-policies");
+    await page.getByRole("link", { name: bucket }).click();
+    await heading(page, /^Resource policy$/);
+    await page.getByRole("button", { name: "Delete resource policy" }).click();
+    await heading(page, "Resource policies");
+    await page.getByText("None.").waitFor();
+    expect((await root.iam.listResourcePolicies({ resourceArnPrefix: bucket })).resourcePolicies).toEqual([]);
+
+    // Two versions of a managed policy, compared line by line.
+    const diffed = await root.iam.createPolicy({
+      policyName: "ReportsRead",
+      policyDocument: doc({ Sid: "Read", Effect: "Allow", Action: "s3:GetObject", Resource: "*" }),
+    });
+    const diffedArn = diffed.policy?.arn ?? "";
+    await root.iam.createPolicyVersion({
+      policyArn: diffedArn,
+      policyDocument: doc(
+        { Sid: "Read", Effect: "Allow", Action: ["s3:GetObject", "s3:ListBucket"], Resource: "*" },
+        { Sid: "NoDelete", Effect: "Deny", Action: "s3:DeleteObject", Resource: "*" },
+      ),
+      setAsDefault: true,
+    });
+    await page.goto(`${gateway.url}/policies/${diffedArn}`);
+    await heading(page, "Policy ReportsRead");
+    await page.getByRole("heading", { name: "Compare versions" }).waitFor();
+    await page.getByLabel("From", { exact: true }).selectOption("v1");
+    await page.getByLabel("To", { exact: true }).selectOption("v2");
+    const changes = page.getByRole("region", { name: "Changes from v1 to v2" });
+    await changes.waitFor();
+    await expect(changes.locator("del").allTextContents()).resolves.toEqual([
+      '− removed:       "Action": "s3:GetObject",',
+    ]);
+    const added = (await changes.locator("ins").allTextContents()).join("\n");
+    expect(added).toContain('"s3:ListBucket"');
+    expect(added).toContain('"Sid": "NoDelete"');
+    await page.getByText(/^1 line removed, \d+ lines added\.$/).waitFor();
+    await axe(page, "policy version diff");
+    await shot(page, "policy-diff");
   });
 
   it("draws the regions' revisions and shows the next write applied; the audit trail and the credential report", async () => {
