@@ -68,7 +68,10 @@ const EnvSchema = z.object({
   GATEHOUSE_CONSOLE_IDLE_TIMEOUT_MS: int(10_000, 86_400_000).default(900_000),
   /** Length of the credentials a sign-in asks for; 0: the control plane's default (12 h). */
   GATEHOUSE_CONSOLE_SESSION_SECONDS: z.union([z.literal(0), int(900, 129_600)]).default(0),
-  /** Sessions held at once; a sign-in beyond ends the least recently used. */
+  /**
+   * In-memory store: sessions held at once, a sign-in beyond ends the least recently used. With
+   * Redis: the sessions this replica keeps a connection for (the store itself expires by TTL only).
+   */
   GATEHOUSE_CONSOLE_MAX_SESSIONS: int(1, 1_000_000).default(10_000),
   /** The built web app (`index.html` and its assets). */
   GATEHOUSE_CONSOLE_WEB_DIR: z.string().min(1).optional(),
