@@ -258,6 +258,7 @@ interface ComposeService {
   depends_on?: Record<string, { condition: string }>;
   profiles?: string[];
   configs?: { source: string; target: string }[];
+  deploy?: { replicas?: number };
 }
 
 /** Compose's `${NAME:-default}` interpolation, from the dev credentials (as `--env-file` gives them). */
@@ -285,11 +286,12 @@ function composeRole(name: string, s: ComposeService): Role {
 }
 const composeEnv = (s: ComposeService): Env =>
   Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, String(v)]));
+/** Published ports; `host` is the first of a host port range (`50080-50081:50080`, one per replica). */
 const published = (s: ComposeService) =>
   (s.ports ?? []).map((p) => {
-    const m = /^(?:([\d.]+):)?(\d+):(\d+)$/.exec(p);
-    if (m === null) throw new Error(`port ${p} is not ip:host:container`);
-    return { host: Number(m[2]), container: Number(m[3]) };
+    const m = /^(?:([\d.]+):)?(\d+)(?:-(\d+))?:(\d+)$/.exec(p);
+    if (m === null) throw new Error(`port ${p} is not ip:host[-last]:container`);
+    return { host: Number(m[2]), hostCount: Number(m[3] ?? m[2]) - Number(m[2]) + 1, container: Number(m[4]) };
   });
 
 describe("docker-compose.yml runs the whole stack", () => {
@@ -328,6 +330,9 @@ describe("docker-compose.yml runs the whole stack", () => {
   it("without --env-file the secrets are empty and the services refuse to start, naming them", () => {
     const bare = parseCompose({}).services["control-plane"] ?? {};
     expect(() => healthEndpoint("control-plane", composeEnv(bare), [])).toThrow(/GATEHOUSE_SECRET_KEY/);
+    expect(() => healthEndpoint("console", composeEnv(parseCompose({}).services.console ?? {}), [])).toThrow(
+      /GATEHOUSE_CONSOLE_SESSION_SECRET_KEY/,
+    );
   });
 
   it("probes, publishes and points at the ports the services really listen on", () => {
@@ -387,6 +392,16 @@ describe("docker-compose.yml runs the whole stack", () => {
           expect([...endpoints].sort(), `${name} → ${region}`).toEqual(deciders.sort());
         }
         expect(Object.keys(s.depends_on ?? {}), name).toContain("control-plane");
+        // Its replicas share sessions through a Redis of this file (sealed: the key from dev.env),
+        // and each replica gets a host port of its own.
+        const store = config.sessionStore;
+        expect(store.kind, name).toBe("redis");
+        const redisHost = new URL(store.kind === "redis" ? store.url : "redis://none").hostname;
+        expect(compose.services[redisHost], name).toBeDefined();
+        expect(Object.keys(s.depends_on ?? {}), name).toContain(redisHost);
+        const replicas = s.deploy?.replicas ?? 1;
+        expect(replicas, name).toBeGreaterThanOrEqual(2);
+        for (const p of published(s)) expect(p.hostCount, `${name} host ports`).toBe(replicas);
         continue;
       }
       for (const broker of (env.GATEHOUSE_KAFKA_BROKERS ?? "").split(","))
@@ -658,6 +673,24 @@ describe("deploy/k8s (kustomize)", () => {
       expect(http(c.readinessProbe)).toEqual({ port: served.port, path: CONSOLE_READINESS_PATH, scheme });
       expect(http(c.livenessProbe)).toEqual({ port: served.port, path: CONSOLE_LIVENESS_PATH, scheme });
       expect(c.image).toBe(`${IMAGE_PREFIX}console:0.1.0`);
+    }
+  });
+
+  it("runs two console replicas sharing sessions through a Redis Service of their namespace, without affinity", () => {
+    const consoles = gatehouseContainers.filter((x) => x.role === "console");
+    for (const { w, c } of consoles) {
+      expect(w.spec.replicas, w.metadata.name).toBeGreaterThanOrEqual(2);
+      expect((w.spec as { strategy?: { type?: string } }).strategy?.type).not.toBe("Recreate");
+      const store = loadConsoleConfig(containerEnv(w, c).env).sessionStore;
+      expect(store.kind).toBe("redis");
+      const host = new URL(store.kind === "redis" ? store.url : "redis://none").hostname;
+      const svc = all.find((o) => o.kind === "Service" && o.metadata.name === host && sameNamespace(w)(o));
+      expect(svc, `Service ${host}`).toBeDefined();
+      expect(containerEnv(w, c).secrets.map((r) => r.key)).toContain("GATEHOUSE_CONSOLE_SESSION_SECRET_KEY");
+      const front = all.find(
+        (o) => o.kind === "Service" && o.metadata.name === w.metadata.name && sameNamespace(w)(o),
+      ) as (K8sObject & { spec: { sessionAffinity?: string } }) | undefined;
+      expect(front?.spec.sessionAffinity ?? "None").toBe("None");
     }
   });
 

@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join, relative } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -89,7 +89,8 @@ export function infraDown(config: StackConfig): void {
 }
 
 /**
- * The development credentials of the local stack (at-rest key, operator key), generated once
+ * The development credentials of the local stack (at-rest key, operator key, the console's session
+ * key for compose's shared sessions), generated once
  * into `<stateDir>/dev.env` (mode 600) and never printed.
  */
 export function devCredentials(config: StackConfig): Record<string, string> {
@@ -103,10 +104,14 @@ export function devCredentials(config: StackConfig): Record<string, string> {
         `GATEHOUSE_SECRET_KEY=${randomBytes(32).toString("base64")}`,
         `GATEHOUSE_OPERATOR_ACCESS_KEY_ID=AKIA${b32(16)}`,
         `GATEHOUSE_OPERATOR_SECRET_ACCESS_KEY=${randomBytes(30).toString("base64")}`,
+        `GATEHOUSE_CONSOLE_SESSION_SECRET_KEY=${randomBytes(32).toString("base64")}`,
         "",
       ].join("\n"),
       { mode: 0o600 },
     );
+  } else if (parseEnv(readFileSync(path, "utf8")).GATEHOUSE_CONSOLE_SESSION_SECRET_KEY === undefined) {
+    // A dev.env from before the console's replicas shared sessions: add their sealing key.
+    appendFileSync(path, `GATEHOUSE_CONSOLE_SESSION_SECRET_KEY=${randomBytes(32).toString("base64")}\n`);
   }
   const env = parseEnv(readFileSync(path, "utf8"));
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));

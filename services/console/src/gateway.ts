@@ -14,12 +14,16 @@ import {
 import { type ControlMethod, fromServiceError, Gatehouse, GatehouseError } from "@gatehouse/sdk";
 import { credentials as grpcCredentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
+import { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { z } from "zod";
 import type { ConsoleConfig } from "./config.ts";
 import { HttpError, toHttpError } from "./http-error.ts";
 import { authzOperations, controlOperations } from "./operation-table.ts";
-import { type ConsoleSession, createSessionStore, csrfMatches, type SessionInfo } from "./session-store.ts";
+import { createRedisSessionRecords } from "./redis-session-records.ts";
+import { memorySessionRecords, type SessionRecord, type SessionRecords } from "./session-records.ts";
+import { csrfMatches, type SessionInfo } from "./session-store.ts";
+import { createRedisSignInThrottle, type SignInThrottle } from "./sign-in-throttle.ts";
 import { NOT_BUILT_PAGE, webFile } from "./web-app.ts";
 
 /**
@@ -55,7 +59,7 @@ export interface ConsoleGateway {
   /** Its base URL (`http://127.0.0.1:50080`). */
   readonly url: string;
   readonly port: number;
-  /** Sessions held now. */
+  /** Sessions held now (in this process; with a shared store, those this replica has a connection for). */
   sessions(): number;
   /** Stops taking requests, ends every session (closing its connections), closes the sign-in channel. */
   close(): Promise<void>;
@@ -118,12 +122,80 @@ export async function startConsoleGateway(options: ConsoleGatewayOptions): Promi
   const control = controlOperations();
   const authz = authzOperations();
   const regionNames = Object.keys(config.regions);
-  const sessions = createSessionStore<Gatehouse>({
-    idleTimeoutMs: config.idleTimeoutMs,
-    maxSessions: config.maxSessions,
-    ...(options.now === undefined ? {} : { now: options.now }),
-    onEnd: (s) => s.client.close(),
-  });
+  const now = options.now ?? Date.now;
+  // Each session's SDK client (its gRPC connections, signing with its credentials), in this
+  // replica only and made on first use, least recently used first; the session itself lives in
+  // `sessions`, which a shared store makes any replica's.
+  const clients = new Map<string, { readonly client: Gatehouse; seenMs: number }>();
+  const dropClient = (id: string) => {
+    const c = clients.get(id);
+    if (c === undefined) return;
+    clients.delete(id);
+    c.client.close();
+  };
+  const store = config.sessionStore;
+  let redis: Redis | undefined;
+  let sessions: SessionRecords;
+  let throttle: SignInThrottle | undefined;
+  if (store.kind === "redis") {
+    const onError = (e: unknown) =>
+      log.warn({ error: e instanceof Error ? e.message : String(e) }, "session store (Redis) failed");
+    // No offline queue and a command timeout: while Redis is away, requests answer 503 at once
+    // instead of waiting for it; the connection keeps retrying.
+    redis = new Redis(store.url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: store.timeoutMs,
+      connectTimeout: store.timeoutMs,
+      retryStrategy: (n) => Math.min(100 * n, 2000),
+    });
+    let lastError = "";
+    redis.on("error", (e: Error) => {
+      // Reconnection attempts fail every ~2 s during an outage: one line per distinct error.
+      if (e.message !== lastError) log.warn({ error: e.message }, "session store (Redis) connection failed");
+      lastError = e.message;
+    });
+    redis.on("ready", () => {
+      lastError = "";
+    });
+    sessions = createRedisSessionRecords({
+      redis,
+      keyPrefix: store.keyPrefix,
+      idleTimeoutMs: config.idleTimeoutMs,
+      secretKey: store.secretKey,
+      previousSecretKeys: store.previousSecretKeys,
+      now,
+      onError,
+    });
+    throttle = createRedisSignInThrottle({
+      redis,
+      keyPrefix: store.keyPrefix,
+      perUser: store.signInFailures.perUser,
+      perSource: store.signInFailures.perSource,
+      onError,
+    });
+  } else {
+    sessions = memorySessionRecords({
+      idleTimeoutMs: config.idleTimeoutMs,
+      maxSessions: config.maxSessions,
+      now,
+      onEnd: dropClient,
+    });
+  }
+  const clientOf = (s: SessionRecord): Gatehouse => {
+    const t = now();
+    const held = clients.get(s.id);
+    if (held !== undefined) {
+      held.seenMs = t;
+      clients.delete(s.id);
+      clients.set(s.id, held);
+      return held.client;
+    }
+    while (clients.size >= config.maxSessions) dropClient(clients.keys().next().value as string);
+    const client = clientFor(s.credentials);
+    clients.set(s.id, { client, seenMs: t });
+    return client;
+  };
   const signInClient = new SignInServiceClient(config.controlPlane, grpcCredentials.createInsecure());
   const controlPlaneHealth = createHealthClient(config.controlPlane);
   const scheme = config.tls === undefined ? "http" : "https";
@@ -138,7 +210,7 @@ export async function startConsoleGateway(options: ConsoleGatewayOptions): Promi
       env: {},
     });
 
-  const sessionJson = (s: ConsoleSession<Gatehouse>) => ({
+  const sessionJson = (s: SessionRecord) => ({
     ...s.info,
     idleTimeoutMs: config.idleTimeoutMs,
     csrfToken: s.csrfToken,
@@ -147,11 +219,16 @@ export async function startConsoleGateway(options: ConsoleGatewayOptions): Promi
   });
 
   /** The request's session (its idle clock restarted), checking the CSRF token when `csrf`. */
-  const requireSession = (req: FastifyRequest, reply: FastifyReply, csrf: boolean): ConsoleSession<Gatehouse> => {
-    const found = sessions.touch(cookieOf(req));
+  const requireSession = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    csrf: boolean,
+  ): Promise<SessionRecord & { readonly client: Gatehouse }> => {
+    const id = cookieOf(req);
+    const found = await sessions.touch(id);
     if (found.kind !== "active") {
-      if (cookieOf(req) !== undefined)
-        reply.header("Set-Cookie", `${SESSION_COOKIE}=; ${COOKIE_ATTRIBUTES}; Max-Age=0`);
+      if (id !== undefined) dropClient(id);
+      if (id !== undefined) reply.header("Set-Cookie", `${SESSION_COOKIE}=; ${COOKIE_ATTRIBUTES}; Max-Age=0`);
       throw found.kind === "expired"
         ? new HttpError(401, "SessionExpired", "the session has ended (idle or expired); sign in again")
         : new HttpError(401, "NotSignedIn", "not signed in");
@@ -165,7 +242,7 @@ export async function startConsoleGateway(options: ConsoleGatewayOptions): Promi
         "X-CSRF-Token",
       );
     }
-    return found.session;
+    return { ...found.session, client: clientOf(found.session) };
   };
 
   const callSignIn = (request: SignInRequest) =>
@@ -181,6 +258,9 @@ export async function startConsoleGateway(options: ConsoleGatewayOptions): Promi
 
   const app = Fastify({
     logger: false,
+    // Only the configured proxies' X-Forwarded-For/-Proto/-Host count (req.ip is then the
+    // rightmost address not theirs); from anyone else they are ignored.
+    trustProxy: config.trustedProxies.length === 0 ? false : [...config.trustedProxies],
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     ...(config.tls === undefined
@@ -239,11 +319,17 @@ export async function startConsoleGateway(options: ConsoleGatewayOptions): Promi
     } catch {
       controlPlane = "UNREACHABLE";
     }
-    const ok = controlPlane === "SERVING";
+    // With a shared session store, a replica that cannot reach it can serve no one.
+    const sessionStore = redis === undefined ? undefined : redis.status === "ready" ? "ok" : "unavailable";
+    const ok = controlPlane === "SERVING" && sessionStore !== "unavailable";
     return reply
       .status(ok ? 200 : 503)
       .header("Cache-Control", "no-store")
-      .send({ status: ok ? "ok" : "unavailable", controlPlane });
+      .send({
+        status: ok ? "ok" : "unavailable",
+        controlPlane,
+        ...(sessionStore === undefined ? {} : { sessionStore }),
+      });
   });
   app.get("/livez", async (_req, reply) => reply.header("Cache-Control", "no-store").send({ status: "ok" }));
 
@@ -252,10 +338,11 @@ export async function startConsoleGateway(options: ConsoleGatewayOptions): Promi
       throw new HttpError(415, "ValidationError", "send JSON (Content-Type: application/json)", "Content-Type");
     }
     // A cross-site page cannot sign someone in to the attacker's account (login CSRF).
+    // Behind a trusted proxy, its X-Forwarded-Proto and -Host name the origin the browser sees.
     const origin = req.headers.origin;
     if (
       origin === undefined ||
-      (origin !== `${scheme}://${req.headers.host ?? ""}` && !config.allowedOrigins.includes(origin))
+      (origin !== `${req.protocol}://${req.host}` && !config.allowedOrigins.includes(origin))
     ) {
       throw new HttpError(403, "CsrfTokenInvalid", "sign-in needs a same-origin Origin header", "Origin");
     }
@@ -266,6 +353,13 @@ export async function startConsoleGateway(options: ConsoleGatewayOptions): Promi
       throw new HttpError(400, "ValidationError", `${field || "body"}: ${issue?.message ?? "invalid"}`, field);
     }
     const b = parsed.data;
+    // The client's address: the socket's peer, or what a trusted proxy says it is.
+    const sourceIp = req.ip;
+    const who = `${b.account.trim().toLowerCase()}|${b.root === true ? `root:${b.accessKeyId ?? ""}` : (b.userName ?? "").toLowerCase()}`;
+    if (throttle !== undefined && (await throttle.exhausted(who, sourceIp, now()))) {
+      log.warn({ sourceIp }, "sign-in throttled by the gateway");
+      throw new HttpError(429, "Throttled", "too many failed sign-ins; wait a minute and try again");
+    }
     let answer: SignInResponse;
     try {
       answer = await callSignIn({
@@ -278,10 +372,11 @@ export async function startConsoleGateway(options: ConsoleGatewayOptions): Promi
         accessKeyId: b.accessKeyId ?? "",
         secretAccessKey: b.secretAccessKey ?? "",
         durationSeconds: config.sessionSeconds,
-        sourceIp: req.socket.remoteAddress ?? "",
+        sourceIp,
       });
     } catch (e) {
       if (e instanceof GatehouseError && e.awsName === "SignInFailed") {
+        await throttle?.fail(who, sourceIp, now());
         throw new HttpError(401, "SignInFailed", e.message);
       }
       throw e;
@@ -304,7 +399,10 @@ export async function startConsoleGateway(options: ConsoleGatewayOptions): Promi
     if (c === undefined) throw new HttpError(500, "InternalFailure", "the control plane signed in without credentials");
     // A new id at every sign-in: a session id known before it (fixation) never becomes signed in.
     const previous = cookieOf(req);
-    if (previous !== undefined) sessions.end(previous);
+    if (previous !== undefined) {
+      await sessions.end(previous);
+      dropClient(previous);
+    }
     const credentials = {
       accessKeyId: c.accessKeyId,
       secretAccessKey: c.secretAccessKey,
@@ -319,16 +417,16 @@ export async function startConsoleGateway(options: ConsoleGatewayOptions): Promi
       mfaAuthenticated: answer.mfaAuthenticated,
       expiresAt: c.expirationMs,
     };
-    const session = sessions.create(info, credentials, clientFor(credentials));
+    const session = await sessions.create(info, credentials);
     reply.header("Set-Cookie", `${SESSION_COOKIE}=${session.id}; ${COOKIE_ATTRIBUTES}`);
     return { status: "SIGNED_IN", session: sessionJson(session) };
   });
 
-  app.get("/api/session", async (req, reply) => sessionJson(requireSession(req, reply, false)));
+  app.get("/api/session", async (req, reply) => sessionJson(await requireSession(req, reply, false)));
 
   app.post("/api/session/sign-out", async (req, reply) => {
     const id = cookieOf(req);
-    const found = sessions.touch(id);
+    const found = await sessions.touch(id);
     if (found.kind === "active") {
       const given = req.headers["x-csrf-token"];
       if (!csrfMatches(found.session, typeof given === "string" ? given : undefined)) {
@@ -339,13 +437,14 @@ export async function startConsoleGateway(options: ConsoleGatewayOptions): Promi
           "X-CSRF-Token",
         );
       }
-      sessions.end(found.session.id);
+      await sessions.end(found.session.id);
+      dropClient(found.session.id);
     }
     void reply.header("Set-Cookie", `${SESSION_COOKIE}=; ${COOKIE_ATTRIBUTES}; Max-Age=0`).status(204).send();
   });
 
   app.post<{ Params: { operation: string } }>("/api/iam/:operation", async (req, reply) => {
-    const session = requireSession(req, reply, true);
+    const session = await requireSession(req, reply, true);
     const op = control.get(req.params.operation);
     if (op === undefined) {
       throw new HttpError(404, "UnknownOperation", `${req.params.operation} is not an operation the console relays`);
@@ -359,7 +458,7 @@ export async function startConsoleGateway(options: ConsoleGatewayOptions): Promi
   app.post<{ Params: { operation: string }; Querystring: { region?: string } }>(
     "/api/authz/:operation",
     async (req, reply) => {
-      const session = requireSession(req, reply, true);
+      const session = await requireSession(req, reply, true);
       const op = authz.get(req.params.operation);
       if (op === undefined) {
         throw new HttpError(404, "UnknownOperation", `${req.params.operation} is not an operation the console relays`);
@@ -380,7 +479,7 @@ export async function startConsoleGateway(options: ConsoleGatewayOptions): Promi
   );
 
   app.get("/api/regions", async (req, reply) => {
-    const session = requireSession(req, reply, false);
+    const session = await requireSession(req, reply, false);
     const accountId = session.info.accountId;
     const regions = await Promise.all(
       regionNames.map(async (region) => {
@@ -422,7 +521,7 @@ export async function startConsoleGateway(options: ConsoleGatewayOptions): Promi
   });
 
   app.get("/api/credential-report.csv", async (req, reply) => {
-    const session = requireSession(req, reply, false);
+    const session = await requireSession(req, reply, false);
     const get = () => session.client.callControl("getCredentialReport", {});
     let report: GetCredentialReportResponse;
     try {
@@ -458,12 +557,37 @@ export async function startConsoleGateway(options: ConsoleGatewayOptions): Promi
     return reply.type(file.contentType).header("Cache-Control", file.cacheControl).send(file.body);
   });
 
-  const sweeper = setInterval(() => sessions.sweep(), Math.min(60_000, Math.max(1000, config.idleTimeoutMs / 4)));
+  const sweep = () => {
+    sessions.sweep();
+    // Connections of sessions this replica has not served for an idle timeout (ended elsewhere,
+    // expired in the shared store, or served by other replicas since).
+    const t = now();
+    for (const [id, c] of [...clients]) if (t - c.seenMs >= config.idleTimeoutMs) dropClient(id);
+  };
+  const sweeper = setInterval(sweep, Math.min(60_000, Math.max(1000, config.idleTimeoutMs / 4)));
   sweeper.unref();
+  const closeRedis = async () => {
+    if (redis === undefined) return;
+    if (redis.status === "ready") await redis.quit().catch(() => redis?.disconnect());
+    else redis.disconnect();
+  };
   try {
+    if (redis !== undefined && redis.status !== "ready") {
+      // Serve at once either way: until Redis answers, sign-ins and sessions answer 503.
+      const r = redis;
+      const ready = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), store.kind === "redis" ? store.timeoutMs : 0);
+        r.once("ready", () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+      if (!ready) log.warn("session store (Redis) not reachable yet: sign-ins answer 503 until it is");
+    }
     await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (e) {
     clearInterval(sweeper);
+    await closeRedis();
     signInClient.close();
     controlPlaneHealth.close();
     throw e;
@@ -474,12 +598,14 @@ export async function startConsoleGateway(options: ConsoleGatewayOptions): Promi
   return {
     url: `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}`,
     port,
-    sessions: () => sessions.size(),
+    sessions: () => sessions.size() ?? clients.size,
     close() {
       closing ??= (async () => {
         clearInterval(sweeper);
         await app.close();
-        sessions.clear();
+        await sessions.close();
+        for (const id of [...clients.keys()]) dropClient(id);
+        await closeRedis();
         signInClient.close();
         controlPlaneHealth.close();
       })();

@@ -8,6 +8,16 @@ import { startConsoleGateway } from "./gateway.ts";
 const config = loadConsoleConfig(process.env);
 const logger = pino({ level: config.logLevel, base: { service: "console" } });
 const gateway = await startConsoleGateway({ config, logger });
-logger.info({ url: gateway.url, port: gateway.port, controlPlane: config.controlPlane }, "console gateway listening");
+logger.info(
+  {
+    url: gateway.url,
+    port: gateway.port,
+    controlPlane: config.controlPlane,
+    // The kind only: a Redis URL may carry a password.
+    sessionStore: config.sessionStore.kind,
+    trustedProxies: config.trustedProxies,
+  },
+  "console gateway listening",
+);
 
 onShutdownSignals({ logger, graceMs: 5000, close: () => gateway.close() });
