@@ -45,6 +45,11 @@ export interface AssumeRoleInput {
   readonly policyArns: readonly string[];
   readonly tags: readonly { readonly key: string; readonly value: string }[];
   readonly transitiveTagKeys: readonly string[];
+  /**
+   * AWS's SourceIdentity ("" or absent: none). Needs `sts:SetSourceIdentity`; a calling session's
+   * own source identity is carried on and cannot be changed.
+   */
+  readonly sourceIdentity?: string;
   readonly minRevision?: { readonly accountId: string; readonly revision: number };
   /** The caller's address as the region saw it (`aws:SourceIp`), never what the caller claims. */
   readonly sourceIp?: string;
@@ -66,6 +71,8 @@ export interface AssumedRole extends IssuedCredentials {
   readonly arn: string;
   /** Percent of the packed session policy and tag limit used (see `packedPolicySize`). */
   readonly packedPolicySize: number;
+  /** The session's source identity (set by the call or carried from the calling session). */
+  readonly sourceIdentity?: string;
 }
 
 /** AssumeRoleWithWebIdentity's input: the token is the credential (the call is not signed). */
@@ -117,6 +124,71 @@ const MAX_SESSION_POLICY = 2048;
 /** The owner in AWS managed policies' ARNs. */
 const AWS_MANAGED_OWNER = "aws";
 const MAX_TAGS = 50;
+/** AWS's SourceIdentity: the pattern `[\w+=,.@-]*`, 2..64 characters. */
+const SOURCE_IDENTITY = /^[\w+=,.@-]{2,64}$/;
+/** A web identity token's claims AWS reads session tags and the source identity from. */
+const TAGS_CLAIM = "https://aws.amazon.com/tags";
+const SOURCE_IDENTITY_CLAIM = "https://aws.amazon.com/source_identity";
+const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
+
+type SessionTag = { readonly key: string; readonly value: string };
+
+/** Checks a source identity as AWS does, naming `field` (AWS's prefix `aws:` is reserved). */
+function checkSourceIdentity(field: string, value: string): void {
+  if (value.toLowerCase().startsWith("aws:")) {
+    throw validation(field, `${field} ${JSON.stringify(value)} begins with "aws:", which is reserved`);
+  }
+  if (!SOURCE_IDENTITY.test(value)) {
+    throw validation(field, `${field} must be 2-64 characters of [A-Za-z0-9_+=,.@-]`);
+  }
+}
+
+/**
+ * Checks session tags and transitive keys as AWS does for every tagging STS call (at most 50
+ * tags, keys 1-128 characters, values at most 256; no key twice, in any case, nor over an
+ * inherited transitive tag; each transitive key among the tags). `at` names the fields.
+ */
+function checkSessionTags(
+  tags: readonly SessionTag[],
+  transitiveTagKeys: readonly string[],
+  inherited: readonly SessionTag[],
+  at: { readonly tags: string; readonly transitiveTagKeys: string },
+): void {
+  if (tags.length > MAX_TAGS) throw validation(at.tags, `${at.tags} has ${tags.length} tags, at most ${MAX_TAGS}`);
+  const seen = new Set(inherited.map((t) => t.key.toLowerCase()));
+  for (const [i, t] of tags.entries()) {
+    if (!TAG_KEY.test(t.key)) throw validation(`${at.tags}[${i}].key`, "a tag key must be 1-128 characters");
+    if (t.value.length > 256) throw validation(`${at.tags}[${i}].value`, "a tag value must be at most 256 characters");
+    if (seen.has(t.key.toLowerCase())) {
+      throw validation(
+        `${at.tags}[${i}].key`,
+        `tag key ${JSON.stringify(t.key)} is given twice or overrides a transitive tag`,
+      );
+    }
+    seen.add(t.key.toLowerCase());
+  }
+  for (const [i, k] of transitiveTagKeys.entries()) {
+    if (!tags.some((t) => t.key.toLowerCase() === k.toLowerCase())) {
+      throw validation(
+        `${at.transitiveTagKeys}[${i}]`,
+        `transitive tag key ${JSON.stringify(k)} is not among the tags`,
+      );
+    }
+  }
+}
+
+/** The trust policy context keys of session tags being set (as AssumeRole's request carries them). */
+function tagRequestContext(
+  context: Record<string, ContextValue>,
+  tags: readonly SessionTag[],
+  transitiveTagKeys: readonly string[],
+): void {
+  if (tags.length > 0) {
+    for (const t of tags) context[`aws:RequestTag/${t.key}`] = t.value;
+    context["aws:TagKeys"] = tags.map((t) => t.key);
+  }
+  if (transitiveTagKeys.length > 0) context["sts:TransitiveTagKeys"] = [...transitiveTagKeys];
+}
 /** Role chaining: a session assuming a role gets at most an hour. */
 const CHAINED_MAX_SECONDS = 3600;
 /** TOTP steps either side of now a code may fall in. */
@@ -139,6 +211,37 @@ function denied(callerArn: string, action: string, resource: string, why = ""): 
 /** The ARN a caller is known by. */
 function callerArnOf(caller: StsCaller): string {
   return caller.kind === "session" ? sessionArn(caller.claims) : caller.principalArn;
+}
+
+/**
+ * A web identity token's session tags: its `https://aws.amazon.com/tags` claim, an object with
+ * `principal_tags` (each key to one value: a one-string array, as AWS's examples give it, or a
+ * string) and `transitive_tag_keys` (strings). Anything else is an invalid token.
+ */
+function webIdentityTags(
+  payload: JWTPayload,
+  invalidToken: (message: string) => IamError,
+): { tags: SessionTag[]; transitiveTagKeys: string[] } {
+  const claim = payload[TAGS_CLAIM];
+  if (claim === undefined) return { tags: [], transitiveTagKeys: [] };
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isObject(claim)) throw invalidToken(`the ${TAGS_CLAIM} claim must be an object`);
+  const principalTags = claim.principal_tags ?? {};
+  const transitive = claim.transitive_tag_keys ?? [];
+  if (!isObject(principalTags)) throw invalidToken(`${TAGS_CLAIM}: principal_tags must be an object`);
+  if (!Array.isArray(transitive) || !transitive.every((k) => typeof k === "string")) {
+    throw invalidToken(`${TAGS_CLAIM}: transitive_tag_keys must be an array of strings`);
+  }
+  const tags: SessionTag[] = [];
+  for (const [key, v] of Object.entries(principalTags)) {
+    const value = Array.isArray(v) && v.length === 1 ? v[0] : v;
+    if (typeof value !== "string") {
+      throw invalidToken(`${TAGS_CLAIM}: principal_tags.${key} must be one string value`);
+    }
+    tags.push({ key, value });
+  }
+  return { tags, transitiveTagKeys: transitive as string[] };
 }
 
 /** Creates the issuer over a decider (trust and permission decisions) and the region's view. */
@@ -249,25 +352,28 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
               caller.claims.transitiveTagKeys.some((k) => k.toLowerCase() === t.key.toLowerCase()),
             )
           : [];
-      if (r.tags.length > MAX_TAGS) throw validation("tags", `tags has ${r.tags.length} tags, at most ${MAX_TAGS}`);
-      const seen = new Set(inherited.map((t) => t.key.toLowerCase()));
-      for (const [i, t] of r.tags.entries()) {
-        if (!/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u.test(t.key))
-          throw validation(`tags[${i}].key`, "a tag key must be 1-128 characters");
-        if (t.value.length > 256) throw validation(`tags[${i}].value`, "a tag value must be at most 256 characters");
-        if (seen.has(t.key.toLowerCase())) {
-          throw validation(
-            `tags[${i}].key`,
-            `tag key ${JSON.stringify(t.key)} is given twice or overrides a transitive tag`,
-          );
-        }
-        seen.add(t.key.toLowerCase());
+      checkSessionTags(r.tags, r.transitiveTagKeys, inherited, {
+        tags: "tags",
+        transitiveTagKeys: "transitiveTagKeys",
+      });
+      // Source identity: set once, then carried through chaining unchanged (as in AWS).
+      const requestedSourceIdentity = r.sourceIdentity ?? "";
+      if (requestedSourceIdentity !== "") checkSourceIdentity("sourceIdentity", requestedSourceIdentity);
+      const carriedSourceIdentity = caller.kind === "session" ? caller.claims.sourceIdentity : undefined;
+      if (
+        carriedSourceIdentity !== undefined &&
+        requestedSourceIdentity !== "" &&
+        requestedSourceIdentity !== carriedSourceIdentity
+      ) {
+        throw denied(
+          callerArn,
+          "sts:SetSourceIdentity",
+          r.roleArn,
+          ` (the session's source identity ${JSON.stringify(carriedSourceIdentity)} cannot be changed)`,
+        );
       }
-      for (const [i, k] of r.transitiveTagKeys.entries()) {
-        if (!r.tags.some((t) => t.key.toLowerCase() === k.toLowerCase())) {
-          throw validation(`transitiveTagKeys[${i}]`, `transitive tag key ${JSON.stringify(k)} is not among the tags`);
-        }
-      }
+      const sourceIdentity =
+        carriedSourceIdentity ?? (requestedSourceIdentity === "" ? undefined : requestedSourceIdentity);
       const chained = caller.kind === "session";
       const entity = await view.readByArn(role.accountId, r.roleArn);
       const roleState = entity?.kind === "role" ? entity.state : null;
@@ -302,11 +408,8 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
       const context: Record<string, ContextValue> = { "sts:RoleSessionName": r.roleSessionName };
       if (r.externalId !== "") context["sts:ExternalId"] = r.externalId;
       if (r.sourceIp !== undefined) context["aws:SourceIp"] = r.sourceIp;
-      if (r.tags.length > 0) {
-        for (const t of r.tags) context[`aws:RequestTag/${t.key}`] = t.value;
-        context["aws:TagKeys"] = r.tags.map((t) => t.key);
-      }
-      if (r.transitiveTagKeys.length > 0) context["sts:TransitiveTagKeys"] = [...r.transitiveTagKeys];
+      tagRequestContext(context, r.tags, r.transitiveTagKeys);
+      if (sourceIdentity !== undefined) context["sts:SourceIdentity"] = sourceIdentity;
       const ask = (action: string) =>
         decider.decide({
           principal: principalOf(caller),
@@ -324,6 +427,11 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
         throw denied(callerArn, "sts:AssumeRole", roleState.arn);
       if (r.tags.length > 0 && (await ask("sts:TagSession")).result.decision !== "Allow") {
         throw denied(callerArn, "sts:TagSession", roleState.arn);
+      }
+      // Setting one, or carrying one into the next role of a chain, needs sts:SetSourceIdentity
+      // (the trust policy, and the caller's identity policies as for sts:AssumeRole).
+      if (sourceIdentity !== undefined && (await ask("sts:SetSourceIdentity")).result.decision !== "Allow") {
+        throw denied(callerArn, "sts:SetSourceIdentity", roleState.arn);
       }
       const transitiveTagKeys = [
         ...(caller.kind === "session" ? caller.claims.transitiveTagKeys : []),
@@ -353,12 +461,14 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
         tags: allTags,
         transitiveTagKeys,
         source: chained ? "session" : "long-term",
+        ...(sourceIdentity === undefined ? {} : { sourceIdentity }),
       });
       return {
         ...issued,
         assumedRoleId: sessionUserId(issued.claims),
         arn: sessionArn(issued.claims),
         packedPolicySize,
+        ...(sourceIdentity === undefined ? {} : { sourceIdentity }),
       };
     },
 
@@ -413,6 +523,17 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
         throw invalidToken(e instanceof Error ? e.message : "does not verify", e);
       }
       const subject = typeof payload.sub === "string" ? payload.sub : "";
+      const { tags, transitiveTagKeys } = webIdentityTags(payload, invalidToken);
+      checkSessionTags(tags, transitiveTagKeys, [], {
+        tags: "webIdentityToken.principal_tags",
+        transitiveTagKeys: "webIdentityToken.transitive_tag_keys",
+      });
+      const claimedSourceIdentity = payload[SOURCE_IDENTITY_CLAIM];
+      if (claimedSourceIdentity !== undefined && typeof claimedSourceIdentity !== "string") {
+        throw invalidToken(`the ${SOURCE_IDENTITY_CLAIM} claim must be a string`);
+      }
+      const sourceIdentity = claimedSourceIdentity === "" ? undefined : claimedSourceIdentity;
+      if (sourceIdentity !== undefined) checkSourceIdentity("webIdentityToken.source_identity", sourceIdentity);
       const aud = Array.isArray(payload.aud) ? payload.aud : payload.aud === undefined ? [] : [payload.aud];
       const entity = await view.readByArn(role.accountId, r.roleArn);
       const roleState = entity?.kind === "role" ? entity.state : null;
@@ -442,23 +563,26 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
         "aws:EpochTime": String(Math.floor(now / 1000)),
       };
       if (r.sourceIp !== undefined) context["aws:SourceIp"] = r.sourceIp;
-      const result = evaluateCompiled(
-        NO_IDENTITY,
-        compiledTrustPolicy(roleState.assumeRolePolicyDocument),
-        { arn: providerArn, accountId: role.accountId, type: "Federated" },
-        {
-          action: "sts:AssumeRoleWithWebIdentity",
-          resource: roleState.arn,
-          resourceAccount: roleState.accountId,
-          context,
-        },
-      );
-      if (result.decision !== "Allow") throw denied(who, "sts:AssumeRoleWithWebIdentity", roleState.arn);
+      tagRequestContext(context, tags, transitiveTagKeys);
+      if (sourceIdentity !== undefined) context["sts:SourceIdentity"] = sourceIdentity;
+      const trusted = (action: string) =>
+        evaluateCompiled(
+          NO_IDENTITY,
+          compiledTrustPolicy(roleState.assumeRolePolicyDocument),
+          { arn: providerArn, accountId: role.accountId, type: "Federated" },
+          { action, resource: roleState.arn, resourceAccount: roleState.accountId, context },
+        ).decision === "Allow";
+      if (!trusted("sts:AssumeRoleWithWebIdentity")) throw denied(who, "sts:AssumeRoleWithWebIdentity", roleState.arn);
+      // The token's session tags and source identity need the trust policy's leave, as in AWS.
+      if (tags.length > 0 && !trusted("sts:TagSession")) throw denied(who, "sts:TagSession", roleState.arn);
+      if (sourceIdentity !== undefined && !trusted("sts:SetSourceIdentity")) {
+        throw denied(who, "sts:SetSourceIdentity", roleState.arn);
+      }
       const packedPolicySize = checkedPackedPolicySize({
         ...(sessionPolicy === undefined ? {} : { policy: sessionPolicy }),
         policyArns: r.policyArns,
-        tags: [],
-        transitiveTagKeys: [],
+        tags,
+        transitiveTagKeys,
       });
       const issued = mint({
         principal: {
@@ -476,12 +600,16 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
         source: "web-identity",
         federatedProvider: providerArn,
         webIdentityClaims,
+        tags: [...tags],
+        transitiveTagKeys: [...transitiveTagKeys],
+        ...(sourceIdentity === undefined ? {} : { sourceIdentity }),
       });
       return {
         ...issued,
         assumedRoleId: sessionUserId(issued.claims),
         arn: sessionArn(issued.claims),
         packedPolicySize,
+        ...(sourceIdentity === undefined ? {} : { sourceIdentity }),
         subject,
         provider: providerArn,
       };
