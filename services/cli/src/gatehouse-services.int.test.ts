@@ -356,7 +356,13 @@ describe("gatehouse iam / authz / region / configure against a live stack", () =
     // root key, through the failing-over endpoints.
     const sts = await gh("sts", "get-caller-identity");
     expect(sts.code, sts.stderr).toBe(0);
-    expect(sts.json).toMatchObject({ Account: accountId, Arn: `arn:aws:iam::${accountId}:root` });
+    // The answer names the region that gave it, and the endpoint (as `authz authorize` does).
+    expect(sts.json).toMatchObject({
+      Account: accountId,
+      Arn: `arn:aws:iam::${accountId}:root`,
+      Region: "us-east-1",
+      Endpoint: expect.stringMatching(/:\d+$/),
+    });
 
     const status = await gh("region", "status");
     expect(status.code, status.stderr).toBe(0);
