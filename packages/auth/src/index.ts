@@ -27,6 +27,7 @@ export {
   type StsKey,
   sessionArn,
   sessionUserId,
+  sourceIdentityContext,
   stsKey,
   webIdentityContext,
 } from "./session-token.ts";

@@ -7,6 +7,7 @@ import {
   type SessionClaimsInput,
   sessionArn,
   sessionUserId,
+  sourceIdentityContext,
   stsKey,
 } from "./session-token.ts";
 
@@ -63,6 +64,20 @@ describe("session tokens", () => {
     expect(opened).toEqual(claims());
     expect(sessionArn(opened)).toBe("arn:aws:sts::111122223333:assumed-role/deploy/ci-42");
     expect(sessionUserId(opened)).toBe("AROAEXAMPLEEXAMPLE123:ci-42");
+  });
+
+  it("open a token sealed before source identity existed (same format version), and carry one sealed now", () => {
+    // Sealed under K1 by the code of commit f42b0d8, before `sourceIdentity` was a claim.
+    const old =
+      "AejLOv7IH6ZQr_YCJ6kRSdNbukf2lj1qLoG3kyCLiVhAWNE0B6Ucubl0bcikrcS-9la7jwDnDWOGZMWdrJ750Sm4xPBWeZimBmIiu53Ppsjo-TY65lr3fJRMv7Z4DLEiM-DeBun7X_su89IDvnAE8srz_0CQOVPY05cdMDFuZZ6T7XpMC1l09xA0W2bdEJM8TML59JlC9piD7vcdn9Aq_FDhgvHEtp2ja-9lDnSepd1hnVN9W2Dfn6AyjogHpylaeeyKk2iZEAntvlQ8p8aGXW079l4g-ahdSzlq2koVxa2en9vorlVmnxFv5dlnla9sE1k-Dub8oYjZAYRZij-7k0d-G1wIaB-bFagJVy8IWdMIDkUIWg05_205WhT8Ea1kj7IcoGFqT7ijqX08wZl32Jk2deAvmY5Ga7ThZVSzAcsMToAWGtvrB5XYbcFdeKhGcYPQVeMOCA91wSXoWqhwpP_TOmISbtu1mE1EeDwdEZiSbh_ozzMZm3R-AOD1B3X0x0A2Oddn_tpbKn4tGlQLso7s4Sq0FFY62sStcuzKkUiEvwF6vnK4iYrtK9aPJtnd0b5P8RK3bHzUJJpZ0hhswViLagc-dOKPDGs1-JEork9zvQ";
+    const codec = createSessionTokenCodec({ current: K1, clock: createManualClock(T0) });
+    const opened = codec.open(old);
+    expect(opened.sourceIdentity).toBeUndefined();
+    expect(sourceIdentityContext(opened)).toEqual({});
+    expect(sessionArn(opened)).toBe("arn:aws:sts::111122223333:assumed-role/deploy/ci-42");
+    const now = codec.open(codec.seal(claims({ sourceIdentity: "alice@example.com" })));
+    expect(now.sourceIdentity).toBe("alice@example.com");
+    expect(sourceIdentityContext(now)).toEqual({ "aws:SourceIdentity": "alice@example.com" });
   });
 
   it("refuse a token once its expiry is reached (injected clock), not a millisecond before", () => {

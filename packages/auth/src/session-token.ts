@@ -85,6 +85,14 @@ export const SessionClaimsSchema = z.strictObject({
    * User Guide's web identity keys are available (`${<provider>:sub}` in permission policies).
    */
   webIdentityClaims: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
+  /**
+   * AWS's source identity: set once (AssumeRole's `SourceIdentity`, a web identity token's
+   * `https://aws.amazon.com/source_identity` claim), then carried unchanged through role chaining;
+   * `aws:SourceIdentity` in every request of the session. Optional, so tokens sealed before it
+   * existed still open (same format version); a region older than this field refuses a token that
+   * carries one (strict schema) rather than dropping it.
+   */
+  sourceIdentity: z.string().optional(),
 });
 
 /** See {@link SessionClaimsSchema}. */
@@ -264,4 +272,13 @@ export function webIdentityContext(
 ): Record<string, string | string[]> {
   if (claims.federatedProvider === undefined) return {};
   return { ...claims.webIdentityClaims, "aws:FederatedProvider": claims.federatedProvider };
+}
+
+/**
+ * The request-context keys a session's source identity fixes (`aws:SourceIdentity`), for the
+ * deciders and the control plane to set on every request the session makes: never taken from a
+ * caller. Empty for a session without one.
+ */
+export function sourceIdentityContext(claims: Pick<SessionClaims, "sourceIdentity">): Record<string, string> {
+  return claims.sourceIdentity === undefined ? {} : { "aws:SourceIdentity": claims.sourceIdentity };
 }

@@ -131,10 +131,18 @@ describe("assumed-role profiles against a live region", () => {
     const gh = client({ profile: "deployer" });
     expect(gh.config.credentialSource).toMatchObject({ kind: "assume-role", profile: "deployer" });
     const me = await gh.sts.getCallerIdentity();
+    // STS answers name the region that gave them (the answer's own field) and the endpoint.
     expect(me).toMatchObject({
       account: accountId,
       arn: `arn:aws:sts::${accountId}:assumed-role/deployer/deploy-session`,
+      region: stack.region,
+      endpoint: stack.decider,
     });
+    const chained = await gh.sts.assumeRole({
+      roleArn: `arn:aws:iam::${accountId}:role/auditor`,
+      roleSessionName: "chained",
+    });
+    expect(chained).toMatchObject({ region: stack.region, endpoint: stack.decider, sourceIdentity: "" });
     const creds = await gh.credentials();
     expect(creds.accessKeyId).toMatch(/^ASIA/);
     // The role's trust policy wants the external id: without it, AssumeRole is refused, and the

@@ -292,6 +292,7 @@ export class ClientConnections {
         tags: [],
         minRevision: undefined,
         transitiveTagKeys: [],
+        sourceIdentity: "",
       };
       try {
         // An MFA code is good once: a retry (or another region) would be refused, so none is made.

@@ -736,7 +736,9 @@ function toResult(r: AuthorizeResponse, from: AnsweredBy): AuthorizeResult {
 
 /**
  * The Security Token Service of the configured region (`gatehouse.sts`), served by the region's
- * deciders; calls are signed for the signing name `sts`. Its surface follows `sts.proto`.
+ * deciders; calls are signed for the signing name `sts`. Its surface follows `sts.proto`; each
+ * answer names the `region` that issued it (the response's own field) and the `endpoint` it came
+ * from, as the checks' answers do.
  */
 export class StsClient {
   readonly #gh: Gatehouse;
@@ -745,8 +747,19 @@ export class StsClient {
     this.#gh = gh;
   }
 
-  #call<T>(method: string, request: unknown, options?: CallOptions): Promise<T> {
-    return this.#gh.routed(StsServiceClient as unknown as ClientConstructor).call<T>(method, request, true, options);
+  /**
+   * The call's answer with where it came from: the issuing region as the answer names it (the
+   * region that sealed the credentials), and the endpoint the SDK sent it to.
+   */
+  async #call<T extends { region: string }>(
+    method: string,
+    request: unknown,
+    options?: CallOptions,
+  ): Promise<T & AnsweredBy> {
+    const { value, region, endpoint } = await this.#gh
+      .routed(StsServiceClient as unknown as ClientConstructor)
+      .answer<T>(method, request, true, options);
+    return { ...value, region: value.region === "" ? region : value.region, endpoint };
   }
 
   /** Temporary credentials of a role session. */
@@ -761,6 +774,8 @@ export class StsClient {
         policy: "",
         policyArns: [],
         tags: [],
+        transitiveTagKeys: [],
+        sourceIdentity: "",
         minRevision: undefined,
         ...input,
       },

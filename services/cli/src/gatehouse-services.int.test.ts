@@ -356,7 +356,60 @@ describe("gatehouse iam / authz / region / configure against a live stack", () =
     // root key, through the failing-over endpoints.
     const sts = await gh("sts", "get-caller-identity");
     expect(sts.code, sts.stderr).toBe(0);
-    expect(sts.json).toMatchObject({ Account: accountId, Arn: `arn:aws:iam::${accountId}:root` });
+    // The answer names the region that gave it, and the endpoint (as `authz authorize` does).
+    expect(sts.json).toMatchObject({
+      Account: accountId,
+      Arn: `arn:aws:iam::${accountId}:root`,
+      Region: "us-east-1",
+      Endpoint: expect.stringMatching(/:\d+$/),
+    });
+    // assume-role with --source-identity, as a user (env keys): the answer returns it and names the region.
+    const siUser = await gh("iam", "create-user", "--user-name", "si-user");
+    const siKey = await gh("iam", "create-access-key", "--user-name", "si-user");
+    const siRole = await gh(
+      "iam",
+      "create-role",
+      "--role-name",
+      "si-role",
+      "--assume-role-policy-document",
+      doc({
+        Effect: "Allow",
+        Principal: { AWS: siUser.json.User.Arn },
+        Action: ["sts:AssumeRole", "sts:SetSourceIdentity"],
+      }),
+    );
+    expect(siRole.code, siRole.stderr).toBe(0);
+    const asSiUser = {
+      ...env,
+      GATEHOUSE_ACCESS_KEY_ID: siKey.json.AccessKey.AccessKeyId,
+      GATEHOUSE_SECRET_ACCESS_KEY: siKey.json.AccessKey.SecretAccessKey,
+    };
+    const assumeSi = () =>
+      run(
+        [
+          "--region",
+          "us-east-1",
+          "--endpoint-url",
+          stack.decider,
+          "sts",
+          "assume-role",
+          "--role-arn",
+          siRole.json.Role.Arn,
+          "--role-session-name",
+          "cli",
+          "--source-identity",
+          "cli-user",
+        ],
+        asSiUser,
+      );
+    // The region applies the new user, key and role shortly.
+    await vi.waitFor(async () => expect((await assumeSi()).code).toBe(0), { timeout: 20_000, interval: 500 });
+    const assumedSi = await assumeSi();
+    expect(assumedSi.json).toMatchObject({
+      AssumedRoleUser: { Arn: expect.stringMatching(/assumed-role\/si-role\/cli$/) },
+      SourceIdentity: "cli-user",
+      Region: "us-east-1",
+    });
 
     const status = await gh("region", "status");
     expect(status.code, status.stderr).toBe(0);

@@ -1,4 +1,4 @@
-import { webIdentityContext } from "@gatehouse/auth";
+import { sourceIdentityContext, webIdentityContext } from "@gatehouse/auth";
 import { type Clock, IamError, systemClock, tryParseArn } from "@gatehouse/core";
 import { type ContextValue, compilePolicySet, type PolicyInput } from "@gatehouse/policy";
 import type { PrincipalPolicies } from "@gatehouse/store-postgres";
@@ -171,6 +171,8 @@ export function createAuthorizer(options: {
           }
           // A web identity session: aws:FederatedProvider and the token's claims, as in the regions.
           Object.assign(principal, webIdentityContext(session));
+          // Its source identity (aws:SourceIdentity), as in the regions: never the caller's.
+          Object.assign(principal, sourceIdentityContext(session));
         }
         decision = set.evaluate(
           {
@@ -209,7 +211,7 @@ const NO_POLICIES: PrincipalPolicies = { identityPolicies: [], permissionsBounda
 
 /** Keys only the authorizer sets: the principal's identity and tags, and the request's time. */
 const PRINCIPAL_KEY =
-  /^aws:(principal|user(name|id)$|currenttime$|epochtime$|requestedregion$|tokenissuetime$|federatedprovider$|multifactorauth(present|age)$)/i;
+  /^aws:(principal|user(name|id)$|currenttime$|epochtime$|requestedregion$|tokenissuetime$|federatedprovider$|sourceidentity$|multifactorauth(present|age)$)/i;
 
 function withoutPrincipalKeys(
   context: Readonly<Record<string, ContextValue>> | undefined,

@@ -813,6 +813,7 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
       RAW_STS_SERVICE,
       createStsService({
         issuer: sts,
+        region: options.region,
         unary: (method, fn) => unary(method, logger, fn),
         ...(options.audit === undefined ? {} : { audit: options.audit.event }),
         ...(authenticator === undefined

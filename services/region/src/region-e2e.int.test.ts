@@ -460,6 +460,7 @@ describe("control plane → Kafka → two regions (end to end)", () => {
         ),
       );
       expect(assumed.assumedRoleUser?.arn).toBe(`arn:aws:sts::${accountId}:assumed-role/web/browser`);
+      expect(assumed.region).toBe("eu-west-1");
       const creds = assumed.credentials;
       const allowed = await authorize(deciders[0] as AuthorizerServiceClient, {
         principal: { kind: { $case: "accessKeyId", value: creds?.accessKeyId ?? "" } },
@@ -553,6 +554,7 @@ describe("control plane → Kafka → two regions (end to end)", () => {
             policyArns: [],
             tags: [],
             transitiveTagKeys: [],
+            sourceIdentity: "",
             minRevision: revision,
           },
           cb,
@@ -561,6 +563,8 @@ describe("control plane → Kafka → two regions (end to end)", () => {
       const creds = assumed.credentials;
       if (creds === undefined) throw new Error("no credentials");
       expect(creds.accessKeyId).toMatch(/^ASIA/);
+      // Each STS answer names the region that gave it.
+      expect(assumed.region).toBe("us-east-1");
       const session = {
         accessKeyId: creds.accessKeyId,
         secretAccessKey: creds.secretAccessKey,
@@ -571,6 +575,7 @@ describe("control plane → Kafka → two regions (end to end)", () => {
         account: accountId,
         arn: `arn:aws:sts::${accountId}:assumed-role/ops/signed`,
         userId: expect.stringMatching(/^AROA.+:signed$/),
+        region: "eu-west-1",
       });
       const bobIs = await unary<GetCallerIdentityResponse>((cb) => stsClient(b, bob).getCallerIdentity({}, cb));
       expect(bobIs.arn).toBe(`arn:aws:iam::${accountId}:user/bob`);
@@ -583,6 +588,7 @@ describe("control plane → Kafka → two regions (end to end)", () => {
         stsClient(b, bob).getSessionToken({ durationSeconds: 900, serialNumber: "", tokenCode: "" }, cb),
       );
       expect(own.credentials?.accessKeyId).toMatch(/^ASIA/);
+      expect(own.region).toBe("eu-west-1");
       // MFA: a device created and enabled on the control plane; its sealed seed reaches the region,
       // which checks the code itself (once), and the control plane lets only the MFA session call IAM.
       await root.call("putInlinePolicy", {
@@ -680,6 +686,93 @@ describe("control plane → Kafka → two regions (end to end)", () => {
         asSession.close();
         asTampered.close();
       }
+      // SourceIdentity end to end: a role (made on the control plane) trusting bob to set one and
+      // allowing by it; the session's requests carry it in the other region and at the control
+      // plane, set by them only.
+      await root.call("createRole", {
+        roleName: "ops-si",
+        assumeRolePolicyDocument: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Principal: { AWS: `arn:aws:iam::${accountId}:user/bob` },
+              Action: ["sts:AssumeRole", "sts:SetSourceIdentity"],
+            },
+          ],
+        }),
+      });
+      const bySource = await root.call("putInlinePolicy", {
+        entityType: EntityType.ENTITY_TYPE_ROLE,
+        entityName: "ops-si",
+        policyName: "by-source",
+        policyDocument: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Action: ["s3:GetObject", "iam:GetUser"],
+              Resource: "*",
+              Condition: { StringEquals: { "aws:SourceIdentity": "bob-laptop" } },
+            },
+          ],
+        }),
+      });
+      const siRevision = { accountId, revision: Number(bySource.revision.revision) };
+      for (const r of regions)
+        await r.decider?.decider.waitApplied(accountId, siRevision.revision, Date.now() + 15_000);
+      const assumeSi = (sourceIdentity: string) =>
+        unary<AssumeRoleResponse>((cb) =>
+          stsClient(a, bob).assumeRole(
+            {
+              roleArn: `arn:aws:iam::${accountId}:role/ops-si`,
+              roleSessionName: "si",
+              durationSeconds: 900,
+              externalId: "",
+              serialNumber: "",
+              tokenCode: "",
+              policy: "",
+              policyArns: [],
+              tags: [],
+              transitiveTagKeys: [],
+              sourceIdentity,
+              minRevision: siRevision,
+            },
+            cb,
+          ),
+        );
+      const withSi = await assumeSi("bob-laptop");
+      const withoutSi = await assumeSi("");
+      expect([withSi.sourceIdentity, withSi.region, withoutSi.sourceIdentity]).toEqual(["bob-laptop", "us-east-1", ""]);
+      const asCreds = (r: AssumeRoleResponse) => ({
+        accessKeyId: r.credentials?.accessKeyId ?? "",
+        secretAccessKey: r.credentials?.secretAccessKey ?? "",
+        sessionToken: r.credentials?.sessionToken ?? "",
+      });
+      const check = (r: AssumeRoleResponse, context: AuthorizeRequest["context"] = {}) =>
+        authorize(deciders[1] as AuthorizerServiceClient, {
+          principal: { kind: { $case: "accessKeyId", value: r.credentials?.accessKeyId ?? "" } },
+          sessionToken: r.credentials?.sessionToken ?? "",
+          action: "s3:GetObject",
+          resource: "arn:aws:s3:::b/k",
+          context,
+          minRevision: siRevision,
+        });
+      expect((await check(withSi)).decision).toBe(Decision.DECISION_ALLOW);
+      expect((await check(withoutSi)).decision).toBe(Decision.DECISION_IMPLICIT_DENY);
+      const claimed = await check(withoutSi, {
+        "aws:SourceIdentity": { kind: { $case: "stringValue", value: "bob-laptop" } },
+      }).catch((e: ServiceError) => e);
+      expect((claimed as ServiceError).code).toBe(3);
+      const cpWithSi = controlClient(cpAddress, asCreds(withSi));
+      const cpWithoutSi = controlClient(cpAddress, asCreds(withoutSi));
+      try {
+        expect((await cpWithSi.call("getUser", { userName: "bob" })).user.userName).toBe("bob");
+        await expect(cpWithoutSi.call("getUser", { userName: "bob" })).rejects.toMatchObject({ code: 7 });
+      } finally {
+        cpWithSi.close();
+        cpWithoutSi.close();
+      }
     } finally {
       for (const c of clients) c.close();
       operator.close();
@@ -755,6 +848,7 @@ describe("control plane → Kafka → two regions (end to end)", () => {
               policyArns,
               tags: [],
               transitiveTagKeys: [],
+              sourceIdentity: "",
               minRevision: ready,
             },
             cb,

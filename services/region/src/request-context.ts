@@ -1,4 +1,4 @@
-import { type SessionClaims, sessionUserId, webIdentityContext } from "@gatehouse/auth";
+import { type SessionClaims, sessionUserId, sourceIdentityContext, webIdentityContext } from "@gatehouse/auth";
 import { IamError } from "@gatehouse/core";
 import type { ContextValue } from "@gatehouse/policy";
 import type { CompiledPrincipal } from "./compile-principal.ts";
@@ -30,6 +30,7 @@ const RESERVED_KEYS = new Set(
     "aws:PrincipalIsAWSService",
     "aws:PrincipalOrgID",
     "aws:FederatedProvider",
+    "aws:SourceIdentity",
   ].map((k) => k.toLowerCase()),
 );
 const RESERVED_PREFIX = "aws:principaltag/";
@@ -200,6 +201,7 @@ export function createRequestContexts(region: string): RequestContexts {
       context["aws:MultiFactorAuthAge"] = String(Math.max(0, Math.floor((at - session.mfaAuthTimeMs) / 1000)));
     }
     if (session.federatedProvider !== undefined) Object.assign(context, webIdentityContext(session));
+    if (session.sourceIdentity !== undefined) Object.assign(context, sourceIdentityContext(session));
     if (request.mfaAuthTimeMs !== undefined) {
       context["aws:MultiFactorAuthPresent"] = true;
       context["aws:MultiFactorAuthAge"] = String(Math.max(0, Math.floor((at - request.mfaAuthTimeMs) / 1000)));

@@ -6,8 +6,8 @@ import type { Decider, DecisionRequest } from "./decider.ts";
 const trusts = new Map<string, CompiledResourcePolicy>();
 
 /**
- * A role's trust policy compiled as the resource side of `sts:AssumeRole` and `sts:TagSession`
- * (cached by text). It must allow the caller itself (`mustAllow`): unlike other resource policies
+ * A role's trust policy compiled as the resource side of `sts:AssumeRole`, `sts:TagSession` and
+ * `sts:SetSourceIdentity` (cached by text). It must allow the caller itself (`mustAllow`): unlike other resource policies
  * in the same account, an identity policy allowing `sts:AssumeRole` never suffices on its own. A
  * trust policy naming the caller (user, role, session ARN) grants without one; naming the account
  * delegates to the caller's identity policies, which must then allow too; cross-account needs both.
@@ -30,7 +30,12 @@ export function compiledTrustPolicy(document: string): CompiledResourcePolicy {
 }
 
 /** The actions STS decides against a role's trust policy (IAM actions are case-insensitive). */
-const TRUST_ACTIONS = new Set(["sts:assumerole", "sts:assumerolewithwebidentity", "sts:tagsession"]);
+const TRUST_ACTIONS = new Set([
+  "sts:assumerole",
+  "sts:assumerolewithwebidentity",
+  "sts:tagsession",
+  "sts:setsourceidentity",
+]);
 
 /** The trust policy a simulated check on a role is decided against, with the role's account. */
 export interface SimulatedTrust {
@@ -60,7 +65,7 @@ export async function simulatedTrust(
 
 /**
  * A Simulate check decided the way STS decides it: for `sts:AssumeRole`,
- * `sts:AssumeRoleWithWebIdentity` and `sts:TagSession` on a role this region holds, and no resource
+ * `sts:AssumeRoleWithWebIdentity`, `sts:TagSession` and `sts:SetSourceIdentity` on a role this region holds, and no resource
  * policy given by the caller, the role's trust policy is the resource side (in the role's
  * account), read at or after the request's `minRevision`. Any other check is returned unchanged.
  */

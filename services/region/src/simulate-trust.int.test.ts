@@ -1,5 +1,5 @@
-// Simulate on sts:AssumeRole / sts:TagSession / sts:AssumeRoleWithWebIdentity for a role the region
-// holds: decided against the role's trust policy as STS decides AssumeRole (the trust policy must
+// Simulate on sts:AssumeRole / sts:TagSession / sts:SetSourceIdentity / sts:AssumeRoleWithWebIdentity
+// for a role the region holds: decided against the role's trust policy as STS decides AssumeRole (the trust policy must
 // itself allow), explained, over a live decider (real Redis view, gRPC).
 import type { TypedEntity } from "@gatehouse/events";
 import { Decision, SimulateRequest, type SimulateResponse } from "@gatehouse/proto";
@@ -68,6 +68,13 @@ describe("Simulate decides STS actions on a stored role against its trust policy
         doc(trust({ AWS: alice }, "sts:AssumeRole", { Condition: { StringEquals: { "sts:ExternalId": "x-1" } } })),
       ),
       role(A, "names-carol", doc(trust({ AWS: carol }))),
+      user(A, "erin", [doc({ Effect: "Allow", Action: ["sts:AssumeRole", "sts:SetSourceIdentity"], Resource: "*" })]),
+      role(A, "names-erin", doc(trust({ AWS: `arn:aws:iam::${A}:user/erin` }))),
+      role(
+        A,
+        "names-erin-si",
+        doc(trust({ AWS: `arn:aws:iam::${A}:user/erin` }, ["sts:AssumeRole", "sts:SetSourceIdentity"])),
+      ),
       role(
         A,
         "web",
@@ -92,6 +99,16 @@ describe("Simulate decides STS actions on a stored role against its trust policy
     expect(decisionsOf(refused)).toEqual(["DECISION_IMPLICIT_DENY", "DECISION_IMPLICIT_DENY"]);
     expect(refused.results[0]?.explanationJson).toContain("identity-based policies alone never grant");
     expect(await decisions(bob, ["sts:AssumeRole"], [roleArn("names-bob")])).toEqual(["DECISION_ALLOW"]);
+  });
+
+  it("sts:SetSourceIdentity is decided against the trust policy too: the caller's identity policy alone does not set one", async () => {
+    const erin = `arn:aws:iam::${A}:user/erin`;
+    const actions = ["sts:AssumeRole", "sts:SetSourceIdentity"];
+    expect(await decisions(erin, actions, [roleArn("names-erin")])).toEqual([
+      "DECISION_ALLOW",
+      "DECISION_IMPLICIT_DENY",
+    ]);
+    expect(await decisions(erin, actions, [roleArn("names-erin-si")])).toEqual(["DECISION_ALLOW", "DECISION_ALLOW"]);
   });
 
   it("a trust policy naming the account delegates to the caller's identity policies; an explicit deny wins", async () => {

@@ -99,7 +99,11 @@ describe("STS issuance and keys' last use in the audit trail (a real region proc
     const key = await root.call("createAccessKey", { userName: "alice" });
     await root.call("createRole", {
       roleName: "deploy",
-      assumeRolePolicyDocument: doc({ Effect: "Allow", Principal: { AWS: alice.arn }, Action: "sts:AssumeRole" }),
+      assumeRolePolicyDocument: doc({
+        Effect: "Allow",
+        Principal: { AWS: alice.arn },
+        Action: ["sts:AssumeRole", "sts:SetSourceIdentity"],
+      }),
     });
     // Trusts the account, but alice has no permission to assume it: AccessDenied.
     const locked = await root.call("createRole", {
@@ -136,7 +140,10 @@ describe("STS issuance and keys' last use in the audit trail (a real region proc
       durationSeconds: 900,
       externalId: "ext-123",
       policy: doc({ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }),
+      sourceIdentity: "alice-laptop",
     });
+    // The answers name the region that issued them; AssumeRole's returns the source identity.
+    expect([assumed.region, assumed.sourceIdentity]).toEqual([REGION, "alice-laptop"]);
     const denied = await sts
       .call("assumeRole", { roleArn: `arn:aws:iam::${accountId}:role/locked`, roleSessionName: "nope" })
       .then(
@@ -145,6 +152,7 @@ describe("STS issuance and keys' last use in the audit trail (a real region proc
       );
     expect(denied?.details).toMatch(/not authorized|AccessDenied|denied/i);
     const session = await sts.call("getSessionToken", { durationSeconds: 900 });
+    expect(session.region).toBe(REGION);
     // Give the region's sink time to put the records on the topic while nobody consumes it.
     await new Promise((r) => setTimeout(r, 1000));
     await cp.start();
@@ -172,6 +180,7 @@ describe("STS issuance and keys' last use in the audit trail (a real region proc
       durationSeconds: 900,
       externalId: "ext-123",
       policy: { sha256: expect.stringMatching(/^[0-9a-f]{64}$/), length: expect.any(Number) },
+      sourceIdentity: "alice-laptop",
     });
     expect(JSON.parse(ok.responseElementsJson)).toEqual({
       credentials: {
@@ -179,6 +188,7 @@ describe("STS issuance and keys' last use in the audit trail (a real region proc
         expirationMs: Number(assumed.credentials.expirationMs),
       },
       assumedRoleUser: { assumedRoleId: assumed.assumedRoleUser.assumedRoleId, arn: assumed.assumedRoleUser.arn },
+      sourceIdentity: "alice-laptop",
     });
     expect(refused).toMatchObject({
       ...base,

@@ -25,6 +25,7 @@ export function assumeRoleParameters(r: AssumeRoleRequest): Record<string, unkno
     ...(r.policyArns.length === 0 ? {} : { policyArns: r.policyArns }),
     ...(r.tags.length === 0 ? {} : { tags: r.tags.map((t) => ({ key: t.key, value: t.value })) }),
     ...(r.transitiveTagKeys.length === 0 ? {} : { transitiveTagKeys: r.transitiveTagKeys }),
+    ...(r.sourceIdentity === "" ? {} : { sourceIdentity: r.sourceIdentity }),
   };
 }
 

@@ -14,6 +14,13 @@ import { generate } from "otplib";
 import type { Decider, DecisionRequest } from "./decider.ts";
 import { checkedPackedPolicySize } from "./packed-policy-size.ts";
 import { compiledTrustPolicy } from "./role-trust.ts";
+import {
+  checkSessionTags,
+  checkSourceIdentity,
+  SOURCE_IDENTITY_CLAIM,
+  tagRequestContext,
+  webIdentityTags,
+} from "./session-attributes.ts";
 import type { StsKeyring } from "./sts-keyring.ts";
 
 /**
@@ -45,6 +52,11 @@ export interface AssumeRoleInput {
   readonly policyArns: readonly string[];
   readonly tags: readonly { readonly key: string; readonly value: string }[];
   readonly transitiveTagKeys: readonly string[];
+  /**
+   * AWS's SourceIdentity ("" or absent: none). Needs `sts:SetSourceIdentity`; a calling session's
+   * own source identity is carried on and cannot be changed.
+   */
+  readonly sourceIdentity?: string;
   readonly minRevision?: { readonly accountId: string; readonly revision: number };
   /** The caller's address as the region saw it (`aws:SourceIp`), never what the caller claims. */
   readonly sourceIp?: string;
@@ -66,6 +78,8 @@ export interface AssumedRole extends IssuedCredentials {
   readonly arn: string;
   /** Percent of the packed session policy and tag limit used (see `packedPolicySize`). */
   readonly packedPolicySize: number;
+  /** The session's source identity (set by the call or carried from the calling session). */
+  readonly sourceIdentity?: string;
 }
 
 /** AssumeRoleWithWebIdentity's input: the token is the credential (the call is not signed). */
@@ -116,7 +130,6 @@ const TOKEN_CODE = /^\d{6}$/;
 const MAX_SESSION_POLICY = 2048;
 /** The owner in AWS managed policies' ARNs. */
 const AWS_MANAGED_OWNER = "aws";
-const MAX_TAGS = 50;
 /** Role chaining: a session assuming a role gets at most an hour. */
 const CHAINED_MAX_SECONDS = 3600;
 /** TOTP steps either side of now a code may fall in. */
@@ -249,25 +262,28 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
               caller.claims.transitiveTagKeys.some((k) => k.toLowerCase() === t.key.toLowerCase()),
             )
           : [];
-      if (r.tags.length > MAX_TAGS) throw validation("tags", `tags has ${r.tags.length} tags, at most ${MAX_TAGS}`);
-      const seen = new Set(inherited.map((t) => t.key.toLowerCase()));
-      for (const [i, t] of r.tags.entries()) {
-        if (!/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u.test(t.key))
-          throw validation(`tags[${i}].key`, "a tag key must be 1-128 characters");
-        if (t.value.length > 256) throw validation(`tags[${i}].value`, "a tag value must be at most 256 characters");
-        if (seen.has(t.key.toLowerCase())) {
-          throw validation(
-            `tags[${i}].key`,
-            `tag key ${JSON.stringify(t.key)} is given twice or overrides a transitive tag`,
-          );
-        }
-        seen.add(t.key.toLowerCase());
+      checkSessionTags(r.tags, r.transitiveTagKeys, inherited, {
+        tags: "tags",
+        transitiveTagKeys: "transitiveTagKeys",
+      });
+      // Source identity: set once, then carried through chaining unchanged (as in AWS).
+      const requestedSourceIdentity = r.sourceIdentity ?? "";
+      if (requestedSourceIdentity !== "") checkSourceIdentity("sourceIdentity", requestedSourceIdentity);
+      const carriedSourceIdentity = caller.kind === "session" ? caller.claims.sourceIdentity : undefined;
+      if (
+        carriedSourceIdentity !== undefined &&
+        requestedSourceIdentity !== "" &&
+        requestedSourceIdentity !== carriedSourceIdentity
+      ) {
+        throw denied(
+          callerArn,
+          "sts:SetSourceIdentity",
+          r.roleArn,
+          ` (the session's source identity ${JSON.stringify(carriedSourceIdentity)} cannot be changed)`,
+        );
       }
-      for (const [i, k] of r.transitiveTagKeys.entries()) {
-        if (!r.tags.some((t) => t.key.toLowerCase() === k.toLowerCase())) {
-          throw validation(`transitiveTagKeys[${i}]`, `transitive tag key ${JSON.stringify(k)} is not among the tags`);
-        }
-      }
+      const sourceIdentity =
+        carriedSourceIdentity ?? (requestedSourceIdentity === "" ? undefined : requestedSourceIdentity);
       const chained = caller.kind === "session";
       const entity = await view.readByArn(role.accountId, r.roleArn);
       const roleState = entity?.kind === "role" ? entity.state : null;
@@ -302,11 +318,8 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
       const context: Record<string, ContextValue> = { "sts:RoleSessionName": r.roleSessionName };
       if (r.externalId !== "") context["sts:ExternalId"] = r.externalId;
       if (r.sourceIp !== undefined) context["aws:SourceIp"] = r.sourceIp;
-      if (r.tags.length > 0) {
-        for (const t of r.tags) context[`aws:RequestTag/${t.key}`] = t.value;
-        context["aws:TagKeys"] = r.tags.map((t) => t.key);
-      }
-      if (r.transitiveTagKeys.length > 0) context["sts:TransitiveTagKeys"] = [...r.transitiveTagKeys];
+      tagRequestContext(context, r.tags, r.transitiveTagKeys);
+      if (sourceIdentity !== undefined) context["sts:SourceIdentity"] = sourceIdentity;
       const ask = (action: string) =>
         decider.decide({
           principal: principalOf(caller),
@@ -324,6 +337,11 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
         throw denied(callerArn, "sts:AssumeRole", roleState.arn);
       if (r.tags.length > 0 && (await ask("sts:TagSession")).result.decision !== "Allow") {
         throw denied(callerArn, "sts:TagSession", roleState.arn);
+      }
+      // Setting one, or carrying one into the next role of a chain, needs sts:SetSourceIdentity
+      // (the trust policy, and the caller's identity policies as for sts:AssumeRole).
+      if (sourceIdentity !== undefined && (await ask("sts:SetSourceIdentity")).result.decision !== "Allow") {
+        throw denied(callerArn, "sts:SetSourceIdentity", roleState.arn);
       }
       const transitiveTagKeys = [
         ...(caller.kind === "session" ? caller.claims.transitiveTagKeys : []),
@@ -353,12 +371,14 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
         tags: allTags,
         transitiveTagKeys,
         source: chained ? "session" : "long-term",
+        ...(sourceIdentity === undefined ? {} : { sourceIdentity }),
       });
       return {
         ...issued,
         assumedRoleId: sessionUserId(issued.claims),
         arn: sessionArn(issued.claims),
         packedPolicySize,
+        ...(sourceIdentity === undefined ? {} : { sourceIdentity }),
       };
     },
 
@@ -413,6 +433,17 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
         throw invalidToken(e instanceof Error ? e.message : "does not verify", e);
       }
       const subject = typeof payload.sub === "string" ? payload.sub : "";
+      const { tags, transitiveTagKeys } = webIdentityTags(payload, invalidToken);
+      checkSessionTags(tags, transitiveTagKeys, [], {
+        tags: "webIdentityToken.principal_tags",
+        transitiveTagKeys: "webIdentityToken.transitive_tag_keys",
+      });
+      const claimedSourceIdentity = payload[SOURCE_IDENTITY_CLAIM];
+      if (claimedSourceIdentity !== undefined && typeof claimedSourceIdentity !== "string") {
+        throw invalidToken(`the ${SOURCE_IDENTITY_CLAIM} claim must be a string`);
+      }
+      const sourceIdentity = claimedSourceIdentity === "" ? undefined : claimedSourceIdentity;
+      if (sourceIdentity !== undefined) checkSourceIdentity("webIdentityToken.source_identity", sourceIdentity);
       const aud = Array.isArray(payload.aud) ? payload.aud : payload.aud === undefined ? [] : [payload.aud];
       const entity = await view.readByArn(role.accountId, r.roleArn);
       const roleState = entity?.kind === "role" ? entity.state : null;
@@ -442,23 +473,26 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
         "aws:EpochTime": String(Math.floor(now / 1000)),
       };
       if (r.sourceIp !== undefined) context["aws:SourceIp"] = r.sourceIp;
-      const result = evaluateCompiled(
-        NO_IDENTITY,
-        compiledTrustPolicy(roleState.assumeRolePolicyDocument),
-        { arn: providerArn, accountId: role.accountId, type: "Federated" },
-        {
-          action: "sts:AssumeRoleWithWebIdentity",
-          resource: roleState.arn,
-          resourceAccount: roleState.accountId,
-          context,
-        },
-      );
-      if (result.decision !== "Allow") throw denied(who, "sts:AssumeRoleWithWebIdentity", roleState.arn);
+      tagRequestContext(context, tags, transitiveTagKeys);
+      if (sourceIdentity !== undefined) context["sts:SourceIdentity"] = sourceIdentity;
+      const trusted = (action: string) =>
+        evaluateCompiled(
+          NO_IDENTITY,
+          compiledTrustPolicy(roleState.assumeRolePolicyDocument),
+          { arn: providerArn, accountId: role.accountId, type: "Federated" },
+          { action, resource: roleState.arn, resourceAccount: roleState.accountId, context },
+        ).decision === "Allow";
+      if (!trusted("sts:AssumeRoleWithWebIdentity")) throw denied(who, "sts:AssumeRoleWithWebIdentity", roleState.arn);
+      // The token's session tags and source identity need the trust policy's leave, as in AWS.
+      if (tags.length > 0 && !trusted("sts:TagSession")) throw denied(who, "sts:TagSession", roleState.arn);
+      if (sourceIdentity !== undefined && !trusted("sts:SetSourceIdentity")) {
+        throw denied(who, "sts:SetSourceIdentity", roleState.arn);
+      }
       const packedPolicySize = checkedPackedPolicySize({
         ...(sessionPolicy === undefined ? {} : { policy: sessionPolicy }),
         policyArns: r.policyArns,
-        tags: [],
-        transitiveTagKeys: [],
+        tags,
+        transitiveTagKeys,
       });
       const issued = mint({
         principal: {
@@ -476,12 +510,16 @@ export function createStsIssuer(options: StsIssuerOptions): StsIssuer {
         source: "web-identity",
         federatedProvider: providerArn,
         webIdentityClaims,
+        tags: [...tags],
+        transitiveTagKeys: [...transitiveTagKeys],
+        ...(sourceIdentity === undefined ? {} : { sourceIdentity }),
       });
       return {
         ...issued,
         assumedRoleId: sessionUserId(issued.claims),
         arn: sessionArn(issued.claims),
         packedPolicySize,
+        ...(sourceIdentity === undefined ? {} : { sourceIdentity }),
         subject,
         provider: providerArn,
       };

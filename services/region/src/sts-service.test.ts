@@ -41,6 +41,7 @@ describe("StsService's audit records", () => {
     } as unknown as StsIssuer;
     const sts = createStsService({
       issuer,
+      region: "us-east-1",
       audit: (e) => events.push(e),
       unary: (_method, fn) => (c, cb) => {
         fn(c.request, c).then(
@@ -89,6 +90,7 @@ describe("StsService's audit records", () => {
 
   it("an audit sink that throws never fails the issuance", async () => {
     const sts = createStsService({
+      region: "us-east-1",
       issuer: { assumeRoleWithWebIdentity: async () => issued() } as unknown as StsIssuer,
       audit: () => {
         throw new Error("sink broken");

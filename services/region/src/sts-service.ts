@@ -63,6 +63,8 @@ export type StsCallAuthenticator = (call: SignedStsCall) => Promise<StsCaller>;
 /** Options of {@link createStsService}. */
 export interface StsServiceOptions {
   readonly issuer: StsIssuer;
+  /** This region's name: every answer says which region gave it (its `region` field). */
+  readonly region: string;
   /** Absent: the signed calls (AssumeRole, GetSessionToken, GetCallerIdentity) answer UNAVAILABLE. */
   readonly authenticate?: StsCallAuthenticator;
   /**
@@ -98,11 +100,13 @@ function credentialsOf(c: IssuedCredentials) {
   };
 }
 
-function assumedOf(r: AssumedRole): AssumeRoleResponse {
+function assumedOf(r: AssumedRole, region: string): AssumeRoleResponse {
   return {
     credentials: credentialsOf(r),
     assumedRoleUser: { assumedRoleId: r.assumedRoleId, arn: r.arn },
     packedPolicySize: r.packedPolicySize,
+    sourceIdentity: r.sourceIdentity ?? "",
+    region,
   };
 }
 
@@ -123,7 +127,7 @@ export type RawStsServiceServer = {
  * credential); the other calls are authenticated by `authenticate` before anything else.
  */
 export function createStsService(options: StsServiceOptions): RawStsServiceServer {
-  const { issuer, unary } = options;
+  const { issuer, unary, region } = options;
   const callerOf = async (call: ServerUnaryCall<RawRequest<unknown>, unknown>): Promise<StsCaller> => {
     if (options.authenticate === undefined) {
       throw new IamError("ServiceUnavailable", "this region does not verify signed STS calls yet");
@@ -182,7 +186,10 @@ export function createStsService(options: StsServiceOptions): RawStsServiceServe
     return result;
   };
   const assumedElements = (r: AssumedRole) =>
-    issuedElements(r, { assumedRoleUser: { assumedRoleId: r.assumedRoleId, arn: r.arn } });
+    issuedElements(r, {
+      assumedRoleUser: { assumedRoleId: r.assumedRoleId, arn: r.arn },
+      ...(r.sourceIdentity === undefined ? {} : { sourceIdentity: r.sourceIdentity }),
+    });
   return {
     assumeRole: unary("AssumeRole", async ({ message: r }: RawRequest<AssumeRoleRequest>, call) => {
       const caller = await callerOf(call);
@@ -204,6 +211,7 @@ export function createStsService(options: StsServiceOptions): RawStsServiceServe
             policyArns: r.policyArns,
             tags: r.tags,
             transitiveTagKeys: r.transitiveTagKeys,
+            sourceIdentity: r.sourceIdentity,
             ...(r.minRevision === undefined || r.minRevision.revision === 0
               ? {}
               : { minRevision: { accountId: r.minRevision.accountId, revision: Number(r.minRevision.revision) } }),
@@ -212,7 +220,7 @@ export function createStsService(options: StsServiceOptions): RawStsServiceServe
           }),
         assumedElements,
       );
-      return assumedOf(assumed);
+      return assumedOf(assumed, region);
     }),
     assumeRoleWithWebIdentity: unary(
       "AssumeRoleWithWebIdentity",
@@ -242,7 +250,7 @@ export function createStsService(options: StsServiceOptions): RawStsServiceServe
             }),
           (a) => ({ ...assumedElements(a), subjectFromWebIdentityToken: a.subject, provider: a.provider }),
         );
-        return assumedOf(assumed);
+        return assumedOf(assumed, region);
       },
     ),
     getSessionToken: unary(
@@ -262,13 +270,15 @@ export function createStsService(options: StsServiceOptions): RawStsServiceServe
             }),
           (c) => issuedElements(c),
         );
-        return { credentials: credentialsOf(issued) };
+        return { credentials: credentialsOf(issued), region };
       },
     ),
     getCallerIdentity: unary(
       "GetCallerIdentity",
-      async (_r: RawRequest<GetCallerIdentityRequest>, call): Promise<GetCallerIdentityResponse> =>
-        issuer.getCallerIdentity(await callerOf(call)),
+      async (_r: RawRequest<GetCallerIdentityRequest>, call): Promise<GetCallerIdentityResponse> => ({
+        ...issuer.getCallerIdentity(await callerOf(call)),
+        region,
+      }),
     ),
   };
 }

@@ -861,6 +861,314 @@ describe("STS in two regions (real Redis views, injected clock)", () => {
     );
   });
 
+  const decideWith = (
+    r: TestRegion,
+    creds: { accessKeyId: string; sessionToken: string },
+    action: string,
+    context: Record<string, string>,
+  ) =>
+    r.decider.decide({
+      principal: { kind: "access-key", accessKeyId: creds.accessKeyId, sessionToken: creds.sessionToken },
+      action,
+      resource: "arn:aws:s3:::b/k",
+      context,
+      explain: false,
+      deadlineMs: Date.now() + 5000,
+    });
+
+  it("SourceIdentity: AWS's validation; sts:SetSourceIdentity in the trust policy (and the caller's identity policy when it names the account); sealed, returned, aws:SourceIdentity in the session's requests and never from a caller", async () => {
+    /** Allows s3:GetObject only to sessions whose source identity is alice. */
+    const bySourceIdentity = {
+      inlinePolicies: [
+        {
+          policyName: "si",
+          policyDocument: doc(
+            allow("s3:GetObject", { Condition: { StringEquals: { "aws:SourceIdentity": "alice" } } }),
+            allow("sts:AssumeRole"),
+          ),
+        },
+      ],
+    };
+    await apply(
+      A,
+      role(
+        A,
+        "si",
+        doc(trust({ AWS: `arn:aws:iam::${A}:user/alice` }, ["sts:AssumeRole", "sts:SetSourceIdentity"])),
+        bySourceIdentity,
+      ),
+      role(A, "si-root", doc(trust({ AWS: `arn:aws:iam::${A}:root` }, ["sts:AssumeRole", "sts:SetSourceIdentity"]))),
+      user(A, "carol", { inlinePolicies: [{ policyName: "p", policyDocument: doc(allow("sts:AssumeRole")) }] }),
+      user(A, "dave", {
+        inlinePolicies: [
+          {
+            policyName: "p",
+            policyDocument: doc({
+              Effect: "Allow",
+              Action: ["sts:AssumeRole", "sts:SetSourceIdentity"],
+              Resource: "*",
+            }),
+          },
+        ],
+      }),
+      accessKey(A, "AKIACAROL00000000000", "carol"),
+      accessKey(A, "AKIADAVE000000000000", "dave"),
+    );
+    const si = `arn:aws:iam::${A}:role/si`;
+    // AWS's validation: 2-64 characters of [\w+=,.@-], not beginning with "aws:".
+    for (const bad of ["a", "aws:alice", "AWS:alice", "alice smith", "x".repeat(65), "al/ice"]) {
+      expect(await refusal(assume(ra, alice(), { roleArn: si, sourceIdentity: bad }))).toMatchObject({
+        awsName: "ValidationError",
+        field: "sourceIdentity",
+      });
+    }
+    // A trust policy without sts:SetSourceIdentity refuses it (the same role without one is fine).
+    const noSet = await refusal(
+      assume(ra, alice(), { roleArn: `arn:aws:iam::${A}:role/app`, sourceIdentity: "alice" }),
+    );
+    expect([noSet.awsName, noSet.message.includes("sts:SetSourceIdentity")]).toEqual(["AccessDenied", true]);
+    await assume(ra, alice(), { roleArn: `arn:aws:iam::${A}:role/app` });
+    // Set: returned, sealed in the token, aws:SourceIdentity in the session's requests (another region).
+    const s = await assume(ra, alice(), { roleArn: si, sourceIdentity: "alice" });
+    expect(s.sourceIdentity).toBe("alice");
+    expect(rb.keyring.codec().open(s.sessionToken).sourceIdentity).toBe("alice");
+    expect(await authorize(rb, s, "s3:GetObject")).toBe("Allow");
+    const plain = await assume(ra, alice(), { roleArn: si });
+    expect(plain.sourceIdentity).toBeUndefined();
+    expect(await authorize(rb, plain, "s3:GetObject")).toBe("ImplicitDeny");
+    // GetCallerIdentity does not show it (as in AWS).
+    expect(Object.keys(rb.sts.getCallerIdentity(sessionCaller(s))).sort()).toEqual(["account", "arn", "userId"]);
+    // A caller cannot claim one (any case), with or without a session.
+    for (const key of ["aws:SourceIdentity", "AWS:sourceidentity"]) {
+      for (const creds of [plain, s]) {
+        const e = await refusal(decideWith(rb, creds, "s3:GetObject", { [key]: "alice" }));
+        expect([e.awsName, e.field]).toEqual(["InvalidInput", `context.${key}`]);
+      }
+      const e = await refusal(
+        rb.decider.decide({
+          principal: { kind: "arn", arn: `arn:aws:iam::${A}:user/alice` },
+          action: "s3:GetObject",
+          resource: "arn:aws:s3:::b/k",
+          context: { [key]: "alice" },
+          explain: false,
+          deadlineMs: Date.now() + 5000,
+        }),
+      );
+      expect(e.awsName).toBe("InvalidInput");
+    }
+    // A trust policy naming the account: the caller's identity policy must allow it too.
+    const siRoot = `arn:aws:iam::${A}:role/si-root`;
+    const carol = longTerm(A, "carol", "AKIACAROL00000000000");
+    await assume(ra, carol, { roleArn: siRoot });
+    const carolRefused = await refusal(assume(ra, carol, { roleArn: siRoot, sourceIdentity: "carol" }));
+    expect([carolRefused.awsName, carolRefused.message.includes("sts:SetSourceIdentity")]).toEqual([
+      "AccessDenied",
+      true,
+    ]);
+    const dave = await assume(ra, longTerm(A, "dave", "AKIADAVE000000000000"), {
+      roleArn: siRoot,
+      sourceIdentity: "dave",
+    });
+    expect(dave.claims.sourceIdentity).toBe("dave");
+  });
+
+  it("SourceIdentity persists through role chaining and cannot be changed; each role of the chain must allow sts:SetSourceIdentity; trust policies see sts:SourceIdentity", async () => {
+    const policy = {
+      inlinePolicies: [
+        {
+          policyName: "si",
+          policyDocument: doc(
+            allow("s3:GetObject", { Condition: { StringEquals: { "aws:SourceIdentity": "alice" } } }),
+          ),
+        },
+      ],
+    };
+    await apply(
+      A,
+      role(
+        A,
+        "si-next",
+        doc(
+          trust({ AWS: `arn:aws:iam::${A}:role/si` }, "sts:AssumeRole"),
+          trust({ AWS: `arn:aws:iam::${A}:role/si` }, "sts:SetSourceIdentity", {
+            Condition: { StringEquals: { "sts:SourceIdentity": "alice" } },
+          }),
+        ),
+        policy,
+      ),
+      role(A, "si-noset", doc(trust({ AWS: `arn:aws:iam::${A}:role/si` }, "sts:AssumeRole")), policy),
+    );
+    const si = `arn:aws:iam::${A}:role/si`;
+    const next = `arn:aws:iam::${A}:role/si-next`;
+    const s = await assume(ra, alice(), { roleArn: si, sourceIdentity: "alice" });
+    // Carried without being given, or given unchanged; the chained session's requests have it.
+    const carried = await assume(rb, sessionCaller(s), { roleArn: next });
+    expect([carried.sourceIdentity, carried.claims.sourceIdentity]).toEqual(["alice", "alice"]);
+    expect(await authorize(ra, carried, "s3:GetObject")).toBe("Allow");
+    expect((await assume(rb, sessionCaller(s), { roleArn: next, sourceIdentity: "alice" })).sourceIdentity).toBe(
+      "alice",
+    );
+    // Another value is refused: it cannot be changed.
+    const changed = await refusal(assume(rb, sessionCaller(s), { roleArn: next, sourceIdentity: "mallory" }));
+    expect([changed.awsName, changed.message.includes("cannot be changed")]).toEqual(["AccessDenied", true]);
+    // A role whose trust policy does not allow sts:SetSourceIdentity cannot be chained into with one.
+    const noset = await refusal(assume(rb, sessionCaller(s), { roleArn: `arn:aws:iam::${A}:role/si-noset` }));
+    expect([noset.awsName, noset.message.includes("sts:SetSourceIdentity")]).toEqual(["AccessDenied", true]);
+    // Without a source identity both are open, and setting one in the chain follows the trust policy's condition.
+    const plain = await assume(ra, alice(), { roleArn: si });
+    const unset = await assume(rb, sessionCaller(plain), { roleArn: `arn:aws:iam::${A}:role/si-noset` });
+    expect(unset.sourceIdentity).toBeUndefined();
+    expect(await authorize(ra, unset, "s3:GetObject")).toBe("ImplicitDeny");
+    expect((await assume(rb, sessionCaller(plain), { roleArn: next, sourceIdentity: "alice" })).sourceIdentity).toBe(
+      "alice",
+    );
+    expect((await refusal(assume(rb, sessionCaller(plain), { roleArn: next, sourceIdentity: "bob" }))).awsName).toBe(
+      "AccessDenied",
+    );
+  });
+
+  it("web identity: the token's https://aws.amazon.com/tags claim becomes session tags (sts:TagSession) and its source_identity claim the source identity (sts:SetSourceIdentity); AWS's tag rules; carried through chaining", async () => {
+    const url = "tags.example.com";
+    const provider = `arn:aws:iam::${A}:oidc-provider/${url}`;
+    const { privateKey, publicKey } = await generateKeyPair("RS256");
+    const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "RS256", use: "sig" };
+    const perms = {
+      inlinePolicies: [
+        {
+          policyName: "abac",
+          policyDocument: doc(
+            allow("s3:GetObject", { Condition: { StringEquals: { "aws:PrincipalTag/team": "blue" } } }),
+            allow("sqs:SendMessage", { Condition: { StringEquals: { "aws:SourceIdentity": "user-1@example.com" } } }),
+            allow("sts:AssumeRole"),
+          ),
+        },
+      ],
+    };
+    await apply(
+      A,
+      {
+        kind: "oidc-provider",
+        id: provider,
+        state: {
+          arn: provider,
+          accountId: A,
+          url,
+          clientIds: ["my-app"],
+          thumbprints: [],
+          jwks: JSON.stringify({ keys: [jwk] }),
+          tags: [],
+          createdAtMs: 1,
+        },
+      },
+      role(
+        A,
+        "webtags",
+        doc(
+          trust({ Federated: provider }, ["sts:AssumeRoleWithWebIdentity", "sts:TagSession", "sts:SetSourceIdentity"]),
+        ),
+        perms,
+      ),
+      role(A, "webplain", doc(trust({ Federated: provider }, "sts:AssumeRoleWithWebIdentity")), perms),
+      role(
+        A,
+        "aftertags",
+        doc(
+          trust({ AWS: `arn:aws:iam::${A}:role/webtags` }, [
+            "sts:AssumeRole",
+            "sts:TagSession",
+            "sts:SetSourceIdentity",
+          ]),
+        ),
+        perms,
+      ),
+    );
+    const sign = (claims: Record<string, unknown>) =>
+      new SignJWT({ aud: "my-app", sub: "user-1", ...claims })
+        .setProtectedHeader({ alg: "RS256", kid: "k1" })
+        .setIssuer(`https://${url}`)
+        .setExpirationTime(Math.floor(clock.now() / 1000) + 600)
+        .sign(privateKey);
+    const web = async (roleName: string, claims: Record<string, unknown>) =>
+      ra.sts.assumeRoleWithWebIdentity({
+        roleArn: `arn:aws:iam::${A}:role/${roleName}`,
+        roleSessionName: "web-1",
+        webIdentityToken: await sign(claims),
+        durationSeconds: 0,
+        policy: "",
+        policyArns: [],
+      });
+    const tagsClaim = {
+      "https://aws.amazon.com/tags": {
+        principal_tags: { team: ["blue"], cost: ["42"] },
+        transitive_tag_keys: ["team"],
+      },
+    };
+    const sourceClaim = { "https://aws.amazon.com/source_identity": "user-1@example.com" };
+    const s = await web("webtags", { ...tagsClaim, ...sourceClaim });
+    expect(s.claims.tags).toEqual([
+      { key: "team", value: "blue" },
+      { key: "cost", value: "42" },
+    ]);
+    expect(s.claims.transitiveTagKeys).toEqual(["team"]);
+    expect([s.sourceIdentity, s.claims.sourceIdentity]).toEqual(["user-1@example.com", "user-1@example.com"]);
+    expect(s.packedPolicySize).toBeGreaterThan(0);
+    expect(await authorize(rb, s, "s3:GetObject")).toBe("Allow");
+    expect(await authorize(rb, s, "sqs:SendMessage")).toBe("Allow");
+    // Without them, the same role's session has neither.
+    const bare = await web("webtags", {});
+    expect([bare.claims.tags, bare.sourceIdentity]).toEqual([[], undefined]);
+    expect(await authorize(rb, bare, "s3:GetObject")).toBe("ImplicitDeny");
+    expect(await authorize(rb, bare, "sqs:SendMessage")).toBe("ImplicitDeny");
+    // A trust policy without sts:TagSession / sts:SetSourceIdentity refuses the claims.
+    expect((await web("webplain", {})).arn).toBe(`arn:aws:sts::${A}:assumed-role/webplain/web-1`);
+    const untaggable = await refusal(web("webplain", tagsClaim));
+    expect([untaggable.awsName, untaggable.message.includes("sts:TagSession")]).toEqual(["AccessDenied", true]);
+    const unsettable = await refusal(web("webplain", sourceClaim));
+    expect([unsettable.awsName, unsettable.message.includes("sts:SetSourceIdentity")]).toEqual(["AccessDenied", true]);
+    // AWS's rules: one value per tag, at most 50 tags, key/value lengths, transitive keys among the tags,
+    // no key twice in any case; the source identity's pattern.
+    const tagged = (principal_tags: unknown, transitive_tag_keys: unknown = []) => ({
+      "https://aws.amazon.com/tags": { principal_tags, transitive_tag_keys },
+    });
+    expect((await refusal(web("webtags", tagged({ team: ["blue", "red"] })))).awsName).toBe("InvalidIdentityToken");
+    expect((await refusal(web("webtags", tagged({ team: [7] })))).awsName).toBe("InvalidIdentityToken");
+    expect((await refusal(web("webtags", tagged({ team: ["blue"] }, "team")))).awsName).toBe("InvalidIdentityToken");
+    const many = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, ["v"]]));
+    expect(await refusal(web("webtags", tagged(many)))).toMatchObject({
+      awsName: "ValidationError",
+      field: "webIdentityToken.principal_tags",
+    });
+    expect(await refusal(web("webtags", tagged({ team: ["x".repeat(257)] })))).toMatchObject({
+      awsName: "ValidationError",
+      field: "webIdentityToken.principal_tags[0].value",
+    });
+    expect(await refusal(web("webtags", tagged({ team: ["blue"], TEAM: ["red"] })))).toMatchObject({
+      awsName: "ValidationError",
+      field: "webIdentityToken.principal_tags[1].key",
+    });
+    expect(await refusal(web("webtags", tagged({ team: ["blue"] }, ["cost"])))).toMatchObject({
+      awsName: "ValidationError",
+      field: "webIdentityToken.transitive_tag_keys[0]",
+    });
+    expect(await refusal(web("webtags", { "https://aws.amazon.com/source_identity": "aws:user-1" }))).toMatchObject({
+      awsName: "ValidationError",
+      field: "webIdentityToken.source_identity",
+    });
+    // Chaining from the web session: the transitive tag and the source identity pass on, the other tag does not.
+    const chained = await assume(rb, sessionCaller(s), { roleArn: `arn:aws:iam::${A}:role/aftertags` });
+    expect(chained.claims.tags).toEqual([{ key: "team", value: "blue" }]);
+    expect(chained.sourceIdentity).toBe("user-1@example.com");
+    expect(await authorize(ra, chained, "s3:GetObject")).toBe("Allow");
+    expect(await authorize(ra, chained, "sqs:SendMessage")).toBe("Allow");
+    expect(
+      (
+        await refusal(
+          assume(rb, sessionCaller(s), { roleArn: `arn:aws:iam::${A}:role/aftertags`, sourceIdentity: "x1" }),
+        )
+      ).awsName,
+    ).toBe("AccessDenied");
+  });
+
   it("PackedPolicySize: one measure for AssumeRole and AssumeRoleWithWebIdentity; both refuse PackedPolicyTooLarge", async () => {
     const { web } = await webProvider("packed.example.com", "webpacked");
     const roleArn = `arn:aws:iam::${A}:role/app`;

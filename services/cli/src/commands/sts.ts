@@ -13,7 +13,8 @@ function seconds(raw: string | undefined): number | undefined {
 
 /**
  * `gatehouse sts get-caller-identity|assume-role|get-session-token`, named as `aws sts` names them,
- * over the SDK's `sts` client and so the region's StsService (served by its deciders).
+ * over the SDK's `sts` client and so the region's StsService (served by its deciders). Each prints
+ * the answer's `Region` (the region that issued it) and `Endpoint`, as `authz authorize` does.
  */
 export function registerSts(sts: Command, io: CliIo): void {
   sts
@@ -36,6 +37,7 @@ export function registerSts(sts: Command, io: CliIo): void {
     .option("--external-id <id>")
     .option("--serial-number <arn>")
     .option("--token-code <code>")
+    .option("--source-identity <value>", "the session's source identity (needs sts:SetSourceIdentity)")
     .action(
       async (
         opts: {
@@ -45,6 +47,7 @@ export function registerSts(sts: Command, io: CliIo): void {
           externalId?: string;
           serialNumber?: string;
           tokenCode?: string;
+          sourceIdentity?: string;
         },
         command: Command,
       ) => {
@@ -59,6 +62,7 @@ export function registerSts(sts: Command, io: CliIo): void {
               ...(opts.externalId === undefined ? {} : { externalId: opts.externalId }),
               ...(opts.serialNumber === undefined ? {} : { serialNumber: opts.serialNumber }),
               ...(opts.tokenCode === undefined ? {} : { tokenCode: opts.tokenCode }),
+              ...(opts.sourceIdentity === undefined ? {} : { sourceIdentity: opts.sourceIdentity }),
             }),
           );
           print(io, options, toAwsShape(r));

@@ -55,12 +55,22 @@ export interface AssumeRoleRequest {
     | undefined;
   /** Keys of `tags` that pass on to the sessions this session assumes (role chaining). */
   transitiveTagKeys: string[];
+  /**
+   * AWS's SourceIdentity: 2-64 characters of [A-Za-z0-9_+=,.@-], not starting with `aws:`; needs
+   * sts:SetSourceIdentity. A session's source identity persists through role chaining and cannot
+   * be changed (a different value is AccessDenied).
+   */
+  sourceIdentity: string;
 }
 
 export interface AssumeRoleResponse {
   credentials?: Credentials | undefined;
   assumedRoleUser?: AssumedRoleUser | undefined;
   packedPolicySize: number;
+  /** The session's source identity (set by this call, or carried from the calling session), if any. */
+  sourceIdentity: string;
+  /** The region that issued the credentials. */
+  region: string;
 }
 
 export interface AssumeRoleWithWebIdentityRequest {
@@ -79,7 +89,11 @@ export interface GetSessionTokenRequest {
 }
 
 export interface GetSessionTokenResponse {
-  credentials?: Credentials | undefined;
+  credentials?:
+    | Credentials
+    | undefined;
+  /** The region that issued the credentials. */
+  region: string;
 }
 
 export interface GetCallerIdentityRequest {
@@ -89,6 +103,8 @@ export interface GetCallerIdentityResponse {
   account: string;
   arn: string;
   userId: string;
+  /** The region that answered. */
+  region: string;
 }
 
 function createBaseCredentials(): Credentials {
@@ -326,6 +342,7 @@ function createBaseAssumeRoleRequest(): AssumeRoleRequest {
     tags: [],
     minRevision: undefined,
     transitiveTagKeys: [],
+    sourceIdentity: "",
   };
 }
 
@@ -363,6 +380,9 @@ export const AssumeRoleRequest: MessageFns<AssumeRoleRequest> = {
     }
     for (const v of message.transitiveTagKeys) {
       writer.uint32(90).string(v!);
+    }
+    if (message.sourceIdentity !== "") {
+      writer.uint32(98).string(message.sourceIdentity);
     }
     return writer;
   },
@@ -468,6 +488,14 @@ export const AssumeRoleRequest: MessageFns<AssumeRoleRequest> = {
             message.transitiveTagKeys.push(reader.string());
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.sourceIdentity = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -529,6 +557,11 @@ export const AssumeRoleRequest: MessageFns<AssumeRoleRequest> = {
         : globalThis.Array.isArray(object?.transitive_tag_keys)
         ? object.transitive_tag_keys.map((e: any) => globalThis.String(e))
         : [],
+      sourceIdentity: isSet(object.sourceIdentity)
+        ? globalThis.String(object.sourceIdentity)
+        : isSet(object.source_identity)
+        ? globalThis.String(object.source_identity)
+        : "",
     };
   },
 
@@ -567,6 +600,9 @@ export const AssumeRoleRequest: MessageFns<AssumeRoleRequest> = {
     if (message.transitiveTagKeys?.length) {
       obj.transitiveTagKeys = message.transitiveTagKeys;
     }
+    if (message.sourceIdentity !== "") {
+      obj.sourceIdentity = message.sourceIdentity;
+    }
     return obj;
   },
 
@@ -588,12 +624,13 @@ export const AssumeRoleRequest: MessageFns<AssumeRoleRequest> = {
       ? Revision.fromPartial(object.minRevision)
       : undefined;
     message.transitiveTagKeys = object.transitiveTagKeys?.map((e) => e) || [];
+    message.sourceIdentity = object.sourceIdentity ?? "";
     return message;
   },
 };
 
 function createBaseAssumeRoleResponse(): AssumeRoleResponse {
-  return { credentials: undefined, assumedRoleUser: undefined, packedPolicySize: 0 };
+  return { credentials: undefined, assumedRoleUser: undefined, packedPolicySize: 0, sourceIdentity: "", region: "" };
 }
 
 export const AssumeRoleResponse: MessageFns<AssumeRoleResponse> = {
@@ -606,6 +643,12 @@ export const AssumeRoleResponse: MessageFns<AssumeRoleResponse> = {
     }
     if (message.packedPolicySize !== 0) {
       writer.uint32(24).uint32(message.packedPolicySize);
+    }
+    if (message.sourceIdentity !== "") {
+      writer.uint32(34).string(message.sourceIdentity);
+    }
+    if (message.region !== "") {
+      writer.uint32(42).string(message.region);
     }
     return writer;
   },
@@ -647,6 +690,22 @@ export const AssumeRoleResponse: MessageFns<AssumeRoleResponse> = {
             message.packedPolicySize = reader.uint32();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.sourceIdentity = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.region = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -672,6 +731,12 @@ export const AssumeRoleResponse: MessageFns<AssumeRoleResponse> = {
         : isSet(object.packed_policy_size)
         ? globalThis.Number(object.packed_policy_size)
         : 0,
+      sourceIdentity: isSet(object.sourceIdentity)
+        ? globalThis.String(object.sourceIdentity)
+        : isSet(object.source_identity)
+        ? globalThis.String(object.source_identity)
+        : "",
+      region: isSet(object.region) ? globalThis.String(object.region) : "",
     };
   },
 
@@ -685,6 +750,12 @@ export const AssumeRoleResponse: MessageFns<AssumeRoleResponse> = {
     }
     if (message.packedPolicySize !== 0) {
       obj.packedPolicySize = Math.round(message.packedPolicySize);
+    }
+    if (message.sourceIdentity !== "") {
+      obj.sourceIdentity = message.sourceIdentity;
+    }
+    if (message.region !== "") {
+      obj.region = message.region;
     }
     return obj;
   },
@@ -701,6 +772,8 @@ export const AssumeRoleResponse: MessageFns<AssumeRoleResponse> = {
       ? AssumedRoleUser.fromPartial(object.assumedRoleUser)
       : undefined;
     message.packedPolicySize = object.packedPolicySize ?? 0;
+    message.sourceIdentity = object.sourceIdentity ?? "";
+    message.region = object.region ?? "";
     return message;
   },
 };
@@ -988,13 +1061,16 @@ export const GetSessionTokenRequest: MessageFns<GetSessionTokenRequest> = {
 };
 
 function createBaseGetSessionTokenResponse(): GetSessionTokenResponse {
-  return { credentials: undefined };
+  return { credentials: undefined, region: "" };
 }
 
 export const GetSessionTokenResponse: MessageFns<GetSessionTokenResponse> = {
   encode(message: GetSessionTokenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.credentials !== undefined) {
       Credentials.encode(message.credentials, writer.uint32(10).fork()).join();
+    }
+    if (message.region !== "") {
+      writer.uint32(18).string(message.region);
     }
     return writer;
   },
@@ -1020,6 +1096,14 @@ export const GetSessionTokenResponse: MessageFns<GetSessionTokenResponse> = {
             message.credentials = Credentials.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.region = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1033,13 +1117,19 @@ export const GetSessionTokenResponse: MessageFns<GetSessionTokenResponse> = {
   },
 
   fromJSON(object: any): GetSessionTokenResponse {
-    return { credentials: isSet(object.credentials) ? Credentials.fromJSON(object.credentials) : undefined };
+    return {
+      credentials: isSet(object.credentials) ? Credentials.fromJSON(object.credentials) : undefined,
+      region: isSet(object.region) ? globalThis.String(object.region) : "",
+    };
   },
 
   toJSON(message: GetSessionTokenResponse): unknown {
     const obj: any = {};
     if (message.credentials !== undefined) {
       obj.credentials = Credentials.toJSON(message.credentials);
+    }
+    if (message.region !== "") {
+      obj.region = message.region;
     }
     return obj;
   },
@@ -1052,6 +1142,7 @@ export const GetSessionTokenResponse: MessageFns<GetSessionTokenResponse> = {
     message.credentials = (object.credentials !== undefined && object.credentials !== null)
       ? Credentials.fromPartial(object.credentials)
       : undefined;
+    message.region = object.region ?? "";
     return message;
   },
 };
@@ -1109,7 +1200,7 @@ export const GetCallerIdentityRequest: MessageFns<GetCallerIdentityRequest> = {
 };
 
 function createBaseGetCallerIdentityResponse(): GetCallerIdentityResponse {
-  return { account: "", arn: "", userId: "" };
+  return { account: "", arn: "", userId: "", region: "" };
 }
 
 export const GetCallerIdentityResponse: MessageFns<GetCallerIdentityResponse> = {
@@ -1122,6 +1213,9 @@ export const GetCallerIdentityResponse: MessageFns<GetCallerIdentityResponse> = 
     }
     if (message.userId !== "") {
       writer.uint32(26).string(message.userId);
+    }
+    if (message.region !== "") {
+      writer.uint32(34).string(message.region);
     }
     return writer;
   },
@@ -1163,6 +1257,14 @@ export const GetCallerIdentityResponse: MessageFns<GetCallerIdentityResponse> = 
             message.userId = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.region = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1184,6 +1286,7 @@ export const GetCallerIdentityResponse: MessageFns<GetCallerIdentityResponse> = 
         : isSet(object.user_id)
         ? globalThis.String(object.user_id)
         : "",
+      region: isSet(object.region) ? globalThis.String(object.region) : "",
     };
   },
 
@@ -1198,6 +1301,9 @@ export const GetCallerIdentityResponse: MessageFns<GetCallerIdentityResponse> = 
     if (message.userId !== "") {
       obj.userId = message.userId;
     }
+    if (message.region !== "") {
+      obj.region = message.region;
+    }
     return obj;
   },
 
@@ -1209,6 +1315,7 @@ export const GetCallerIdentityResponse: MessageFns<GetCallerIdentityResponse> = 
     message.account = object.account ?? "";
     message.arn = object.arn ?? "";
     message.userId = object.userId ?? "";
+    message.region = object.region ?? "";
     return message;
   },
 };
