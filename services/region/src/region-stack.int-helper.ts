@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { createSigningInterceptor } from "@gatehouse/auth";
 import { type JwksRefreshSummary, loadControlPlaneConfig, startControlPlane } from "@gatehouse/control-plane";
 import {
-  type AuthorizeRequest,
+  AuthorizeRequest,
   type AuthorizeResponse,
   AuthorizerServiceClient,
   ControlServiceClient,
@@ -36,7 +36,10 @@ export const OPERATOR = {
 type Unary = Record<string, (req: unknown, md: Metadata, cb: (e: ServiceError | null, res: unknown) => void) => void>;
 
 /** A SigV4-signing ControlService client with one generic call. */
-export function controlClient(address: string, creds: { accessKeyId: string; secretAccessKey: string }) {
+export function controlClient(
+  address: string,
+  creds: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
+) {
   const client = new ControlServiceClient(address, credentials.createInsecure(), {
     interceptors: [createSigningInterceptor({ credentials: creds, authority: address })],
   });
@@ -191,23 +194,8 @@ export async function startTestRegion(options: {
     keys,
     authorize: (r) =>
       new Promise<AuthorizeResponse>((resolve, reject) =>
-        decider.authorize(
-          {
-            principal: undefined,
-            action: "",
-            resource: "",
-            resourceAccount: "",
-            context: {},
-            resourcePolicy: "",
-            explain: false,
-            maxStalenessMs: 0,
-            correlationId: "",
-            sessionToken: "",
-            ...r,
-          },
-          new Metadata(),
-          { deadline: Date.now() + 20_000 },
-          (err, res) => (err === null ? resolve(res) : reject(err)),
+        decider.authorize(AuthorizeRequest.create(r), new Metadata(), { deadline: Date.now() + 20_000 }, (err, res) =>
+          err === null ? resolve(res) : reject(err),
         ),
       ),
     status: () =>
