@@ -3,6 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { createSigningInterceptor } from "@gatehouse/auth";
 import { type JwksRefreshSummary, loadControlPlaneConfig, startControlPlane } from "@gatehouse/control-plane";
+import { decodeAccountSnapshot, decodeEntityChange, type TypedEntity } from "@gatehouse/events";
 import {
   AuthorizeRequest,
   type AuthorizeResponse,
@@ -58,6 +59,16 @@ export function controlClient(
     },
     close: () => client.close(),
   };
+}
+
+/** The entities of an ExportAccount snapshot as the region keeps them, sorted like `readAccount`. */
+export function exportedEntities(snapshot: Uint8Array): TypedEntity[] {
+  return decodeAccountSnapshot(snapshot)
+    .entities.map((e): TypedEntity => {
+      const { kind, id, state } = decodeEntityChange(e);
+      return { kind, id, state } as TypedEntity;
+    })
+    .sort((x, y) => (x.kind === y.kind ? (x.id < y.id ? -1 : x.id > y.id ? 1 : 0) : x.kind < y.kind ? -1 : 1));
 }
 
 /** A running test control plane; `stop` and `start` again keep its database, topic and port. */
