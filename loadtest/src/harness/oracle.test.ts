@@ -1,5 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: IAM policy variables are literal ${…} text
-import type { GroupState, PolicyState, TypedEntity, UserState } from "@gatehouse/events";
+import type { TypedEntity } from "@gatehouse/events";
+import { entityBuilders, policyRef } from "@gatehouse/events/testing";
 import { describe, expect, test } from "vitest";
 import type { LoadedAccount } from "./dataset.ts";
 import { forAccount, GROUPS, MANAGED_POLICIES } from "./dataset-plan.ts";
@@ -7,59 +8,31 @@ import { type AccountAt, oracleDecision } from "./oracle.ts";
 import { type AckedWrite, lostUpdates, type Observation } from "./propagation.ts";
 
 const ACCOUNT = "111122223333";
+const acct = entityBuilders(ACCOUNT, { createdAtMs: 0 });
 const policyArn = (name: string) => `arn:aws:iam::${ACCOUNT}:policy/${name}`;
 
-function policy(name: string): TypedEntity & { kind: "policy" } {
-  const state: PolicyState = {
-    accountId: ACCOUNT,
-    policyId: `P${name}`,
-    policyName: name,
-    path: "/",
-    arn: policyArn(name),
-    description: "",
-    defaultVersionId: "v1",
-    createdAtMs: 0,
-    updatedAtMs: 0,
-    tags: [],
-    versions: [{ versionId: "v1", document: MANAGED_POLICIES[name] as string, isDefault: true, createdAtMs: 0 }],
-  };
-  return { kind: "policy", id: state.policyId, state };
+function policy(name: string) {
+  return acct.policy(name, MANAGED_POLICIES[name] as string);
 }
 
-function group(name: string): TypedEntity & { kind: "group" } {
+function group(name: string) {
   const plan = GROUPS.find((g) => g.name === name);
   if (plan === undefined) throw new Error(name);
-  const state: GroupState = {
-    accountId: ACCOUNT,
-    groupId: `G${name}`,
-    groupName: name,
-    path: "/",
-    arn: `arn:aws:iam::${ACCOUNT}:group/${name}`,
-    createdAtMs: 0,
-    attachedPolicies: plan.managed.map((m) => ({ policyArn: policyArn(m), policyId: `P${m}` })),
+  return acct.group(name, {
+    attachedPolicies: plan.managed.map((m) => policyRef(policy(m))),
     inlinePolicies: Object.entries(plan.inline).map(([policyName, d]) => ({
       policyName,
       policyDocument: forAccount(d, ACCOUNT),
     })),
-  };
-  return { kind: "group", id: state.groupId, state };
+  });
 }
 
 function user(name: string, groups: string[], team: string, boundary?: string): TypedEntity & { kind: "user" } {
-  const state: UserState = {
-    accountId: ACCOUNT,
-    userId: `U${name}`,
-    userName: name,
-    path: "/",
-    arn: `arn:aws:iam::${ACCOUNT}:user/${name}`,
-    createdAtMs: 0,
+  return acct.user(name, {
     tags: [{ key: "team", value: team }],
     permissionsBoundaryArn: boundary === undefined ? null : policyArn(boundary),
-    groups: groups.map((g) => ({ groupId: `G${g}`, groupName: g })),
-    attachedPolicies: [],
-    inlinePolicies: [],
-  };
-  return { kind: "user", id: state.userId, state };
+    groups: groups.map((g) => ({ groupId: acct.group(g).id, groupName: g })),
+  });
 }
 
 function account(...users: (TypedEntity & { kind: "user" })[]): AccountAt {

@@ -31,11 +31,8 @@ export interface UserRecord {
   readonly createdAtMs: number;
   readonly tags: readonly TagRecord[];
   readonly permissionsBoundaryArn: string | null;
-  /**
-   * When the console password last signed in (epoch ms; null: never or no password). Reads give
-   * it; a write's answer (a user just created or changed) may leave it out.
-   */
-  readonly passwordLastUsedMs?: number | null;
+  /** When the console password last signed in (epoch ms; null: never, or no password). */
+  readonly passwordLastUsedMs: number | null;
 }
 
 /** An IAM group. */

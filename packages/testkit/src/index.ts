@@ -23,6 +23,13 @@ export { parseBrokers, parsePostgresUrl, parseRedisUrls, TEST_INFRA_KEY } from "
 export { createTestTopic, type TestKafkaOptions, type TestTopic, type TestTopicOptions, testKafka } from "./kafka.ts";
 export { type RunLeftovers, removeRunLeftovers } from "./leftovers.ts";
 export {
+  canRunOwnPostgres,
+  createOwnPostgres,
+  freePort,
+  type OwnPostgres,
+  type OwnPostgresServer,
+} from "./own-postgres.ts";
+export {
   createTestDatabase,
   createTestSchema,
   type TestDatabase,

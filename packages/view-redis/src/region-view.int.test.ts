@@ -1,4 +1,5 @@
-import type { GroupState, PolicyState, RoleState, TypedEntity, UserState } from "@gatehouse/events";
+import type { PolicyState, TypedEntity } from "@gatehouse/events";
+import { entityBuilders, policyRef as ref } from "@gatehouse/events/testing";
 import { createTestKeyPrefix, testRedis } from "@gatehouse/testkit";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -6,80 +7,8 @@ import { createRegionView, type RegionView, type ViewNotification } from "./regi
 
 const ACCT = "111122223333";
 const arn = (kind: string, name: string) => `arn:aws:iam::${ACCT}:${kind}/${name}`;
-
-function user(name: string, o: Partial<UserState> = {}): TypedEntity {
-  const id = `AIDA${name.toUpperCase()}`;
-  const state: UserState = {
-    accountId: ACCT,
-    userId: id,
-    userName: name,
-    path: "/",
-    arn: arn("user", name),
-    createdAtMs: 1,
-    tags: [],
-    permissionsBoundaryArn: null,
-    groups: [],
-    attachedPolicies: [],
-    inlinePolicies: [],
-    ...o,
-  };
-  return { kind: "user", id, state };
-}
-function role(name: string, o: Partial<RoleState> = {}): TypedEntity {
-  const id = `AROA${name.toUpperCase()}`;
-  const state: RoleState = {
-    accountId: ACCT,
-    roleId: id,
-    roleName: name,
-    path: "/",
-    arn: arn("role", name),
-    createdAtMs: 1,
-    assumeRolePolicyDocument: "{}",
-    description: "",
-    maxSessionDuration: 3600,
-    tags: [],
-    permissionsBoundaryArn: null,
-    attachedPolicies: [],
-    inlinePolicies: [],
-    ...o,
-  };
-  return { kind: "role", id, state };
-}
-function group(name: string, o: Partial<GroupState> = {}): TypedEntity {
-  const id = `AGPA${name.toUpperCase()}`;
-  const state: GroupState = {
-    accountId: ACCT,
-    groupId: id,
-    groupName: name,
-    path: "/",
-    arn: arn("group", name),
-    createdAtMs: 1,
-    attachedPolicies: [],
-    inlinePolicies: [],
-    ...o,
-  };
-  return { kind: "group", id, state };
-}
-function policy(name: string, description = ""): TypedEntity & { kind: "policy" } {
-  const id = `ANPA${name.toUpperCase()}`;
-  const state: PolicyState = {
-    accountId: ACCT,
-    policyId: id,
-    policyName: name,
-    path: "/",
-    arn: arn("policy", name),
-    description,
-    defaultVersionId: "v1",
-    createdAtMs: 1,
-    updatedAtMs: 1,
-    tags: [],
-    versions: [
-      { versionId: "v1", document: '{"Version":"2012-10-17","Statement":[]}', isDefault: true, createdAtMs: 1 },
-    ],
-  };
-  return { kind: "policy", id, state };
-}
-const ref = (p: TypedEntity & { kind: "policy" }) => ({ policyId: p.id, policyArn: p.state?.arn ?? "" });
+const { user, role, group, ...acct } = entityBuilders(ACCT);
+const policy = (name: string, description = "") => acct.policy(name, undefined, { description });
 
 describe("region view in Redis", () => {
   const keys = createTestKeyPrefix({ prefix: "view" });

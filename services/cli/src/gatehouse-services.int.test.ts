@@ -1,48 +1,14 @@
 // The `gatehouse` executable, run as a process, against a real control plane and a real region.
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { deadPort, type LiveStack, startLiveStack } from "@gatehouse/live-stack";
 import { type SignInResponse, SignInServiceClient, SignInStatus } from "@gatehouse/proto";
 import { credentials as grpcCredentials, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { runGatehouse } from "./run-gatehouse.int-helper.ts";
 
-const bin = fileURLToPath(new URL("../bin/gatehouse", import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  json: any;
-}
-
-function run(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    // Only what the test gives: no GATEHOUSE_* of the machine leaks in.
-    const child = spawn(bin, args, { env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      let json: unknown;
-      try {
-        json = JSON.parse(stdout);
-      } catch {
-        json = undefined;
-      }
-      resolve({ code, stdout, stderr, json });
-    });
-    child.stdin.end();
-  });
-}
+const run = runGatehouse;
 
 const doc = (...Statement: object[]) => JSON.stringify({ Version: "2012-10-17", Statement });
 

@@ -1,12 +1,11 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GATEHOUSE_BIN, type ProcessRun, runProcess } from "./run-gatehouse.int-helper.ts";
 
 // The real executable, exactly as `npx gatehouse` runs it (bash launcher → node main.ts).
-const bin = fileURLToPath(new URL("../bin/gatehouse", import.meta.url));
+const bin = GATEHOUSE_BIN;
 
 /**
  * A test here starts the executable once or twice. A start of `policy evaluate|validate` costs
@@ -17,30 +16,9 @@ const bin = fileURLToPath(new URL("../bin/gatehouse", import.meta.url));
  */
 const SPAWNING = { timeout: 20_000 };
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+const gatehouse = (args: string[], stdin = ""): Promise<ProcessRun> => runProcess(bin, args, { stdin });
 
-function gatehouse(args: string[], stdin = ""): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
-
-function outputLines(run: Run): Record<string, any>[] {
+function outputLines(run: ProcessRun): Record<string, any>[] {
   return run.stdout
     .split("\n")
     .filter((l) => l !== "")

@@ -7,47 +7,12 @@ import { generateKeyPairSync, sign } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { createLiveAccount, type LiveStack, startLiveStack } from "@gatehouse/live-stack";
 import { generate } from "otplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { baseEnv, GATEHOUSE_BIN as bin, runGatehouse } from "./run-gatehouse.int-helper.ts";
 
-const bin = fileURLToPath(new URL("../bin/gatehouse", import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  json: any;
-}
-
-/** Only the test's environment: no GATEHOUSE_* of the machine leaks in. */
-const baseEnv = () => ({ PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" });
-
-function run(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { env: { ...baseEnv(), ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      let json: unknown;
-      try {
-        json = JSON.parse(stdout);
-      } catch {
-        json = undefined;
-      }
-      resolve({ code, stdout, stderr, json });
-    });
-    child.stdin.end();
-  });
-}
+const run = runGatehouse;
 
 /** An ES256 key of an OpenID Connect issuer, and a signed token (JWT) of it. */
 function oidcIssuer(host: string, audience: string) {

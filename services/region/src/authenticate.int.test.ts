@@ -2,7 +2,7 @@
 // (Postgres, outbox relay to Kafka) reach a live region (applier + decider, its own Redis), which
 // verifies SigV4 requests against its view with the control plane's secret key.
 import { createHash, randomBytes } from "node:crypto";
-import { createSigningInterceptor, signRequest } from "@gatehouse/auth";
+import { signRequest } from "@gatehouse/auth";
 import { loadControlPlaneConfig, startControlPlane } from "@gatehouse/control-plane";
 import { createManualClock } from "@gatehouse/core";
 import {
@@ -10,11 +10,9 @@ import {
   type AuthenticateAndAuthorizeResponse,
   type AuthenticateRequest,
   type AuthenticateResponse,
-  type AuthorizeRequest,
+  AuthorizeRequest,
   type AuthorizeResponse,
   AuthorizerServiceClient,
-  ControlServiceClient,
-  ControlServiceService,
   Decision,
   EntityType,
   ErrorDetail,
@@ -25,34 +23,14 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadRegionConfig } from "./config.ts";
 import { type Region, startRegion } from "./region.ts";
+import { controlClient } from "./region-stack.int-helper.ts";
 
 const logger = pino({ level: "silent" });
 const OPERATOR = { accessKeyId: "AKIAOPERATORAUTHN000", secretAccessKey: randomBytes(30).toString("base64") };
 const REGION = "eu-west-1";
 const SECRET_KEY = randomBytes(32).toString("base64");
 
-type Unary = Record<string, (req: unknown, md: Metadata, cb: (e: ServiceError | null, res: unknown) => void) => void>;
 type Creds = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-
-function controlClient(address: string, creds: Creds) {
-  const client = new ControlServiceClient(address, credentials.createInsecure(), {
-    interceptors: [createSigningInterceptor({ credentials: creds, authority: address })],
-  });
-  return {
-    call<T = any>(method: string, request: object): Promise<T> {
-      const def = (ControlServiceService as unknown as Record<string, { requestDeserialize(b: Buffer): object }>)[
-        method
-      ];
-      const full = { ...def?.requestDeserialize(Buffer.alloc(0)), ...request };
-      return new Promise((resolve, reject) =>
-        (client as unknown as Unary)[method]?.(full, new Metadata(), (e, res) =>
-          e === null ? resolve(res as T) : reject(e),
-        ),
-      );
-    },
-    close: () => client.close(),
-  };
-}
 
 const sha = (x: string) => createHash("sha256").update(x).digest("hex");
 
@@ -118,19 +96,7 @@ async function failure(p: Promise<unknown>): Promise<{ code: number; awsName: st
   return { code: e.code, awsName: detail?.awsName ?? "", message: e.details };
 }
 
-const check = (r: Partial<AuthorizeRequest>): AuthorizeRequest => ({
-  principal: undefined,
-  action: "",
-  resource: "",
-  resourceAccount: "",
-  context: {},
-  resourcePolicy: "",
-  explain: false,
-  maxStalenessMs: 0,
-  correlationId: "",
-  sessionToken: "",
-  ...r,
-});
+const check = (r: Partial<AuthorizeRequest>): AuthorizeRequest => AuthorizeRequest.create(r);
 
 describe("Authenticate and AuthenticateAndAuthorize in a live region", () => {
   const close: (() => Promise<void>)[] = [];

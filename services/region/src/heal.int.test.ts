@@ -2,7 +2,6 @@
 // that topic to the one a region reads, leaving out a range of one account's revisions (Kafka
 // cannot delete from the middle of a partition). The region must heal the account from the
 // control plane's export and then decide exactly as a region that read the whole topic.
-import { decodeAccountSnapshot, decodeEntityChange, type TypedEntity } from "@gatehouse/events";
 import { Decision, EntityType } from "@gatehouse/proto";
 import { createTestKeyPrefix, createTestTopic, type TestTopic, testKafka, testRedis } from "@gatehouse/testkit";
 import { createRegionView } from "@gatehouse/view-redis";
@@ -12,6 +11,7 @@ import { type Applier, startApplier } from "./applier.ts";
 import { createControlPlaneSource } from "./control-plane-source.ts";
 import {
   controlClient,
+  exportedEntities,
   OPERATOR,
   startTestControlPlane,
   startTestRegion,
@@ -22,16 +22,6 @@ import { startTopicForwarder, type TopicForwarder } from "./topic-forwarder.int-
 
 const doc = (...Statement: object[]) => JSON.stringify({ Version: "2012-10-17", Statement });
 const USER = EntityType.ENTITY_TYPE_USER;
-
-/** The export's entities as the region keeps them, sorted like `readAccount`. */
-function exportedEntities(snapshot: Uint8Array): TypedEntity[] {
-  return decodeAccountSnapshot(snapshot)
-    .entities.map((e): TypedEntity => {
-      const { kind, id, state } = decodeEntityChange(e);
-      return { kind, id, state } as TypedEntity;
-    })
-    .sort((x, y) => (x.kind === y.kind ? (x.id < y.id ? -1 : x.id > y.id ? 1 : 0) : x.kind < y.kind ? -1 : 1));
-}
 
 describe("a revision gap is healed from the control plane's export (real Postgres, Kafka, Redis, control plane)", () => {
   const closers: (() => Promise<unknown>)[] = [];

@@ -4,7 +4,7 @@
 // committed; with Kafka unreachable the process stays up and its liveness ("") stays SERVING.
 import { createServer } from "node:net";
 import { createHealthClient, type HealthStatus, LIVENESS } from "@gatehouse/lifecycle";
-import { type AuthorizeResponse, AuthorizerServiceClient, Decision } from "@gatehouse/proto";
+import { AuthorizeRequest, type AuthorizeResponse, AuthorizerServiceClient, Decision } from "@gatehouse/proto";
 import { createTestKeyPrefix, createTestTopic, testKafka, testRedis } from "@gatehouse/testkit";
 import { createRegionView } from "@gatehouse/view-redis";
 import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
@@ -102,19 +102,13 @@ describe("health, reflection and graceful shutdown of region processes (real Kaf
       const client = new AuthorizerServiceClient(address, credentials.createInsecure());
       const inFlight = new Promise<AuthorizeResponse>((resolve, reject) =>
         client.authorize(
-          {
+          AuthorizeRequest.create({
             principal: { kind: { $case: "arn", value: `arn:aws:iam::${account}:user/u` } },
             action: `svc:Action${revisions + 1}`,
             resource: "*",
-            resourceAccount: "",
-            context: {},
-            resourcePolicy: "",
-            explain: false,
-            maxStalenessMs: 0,
             correlationId: "in-flight",
-            sessionToken: "",
             minRevision: { accountId: account, revision: revisions + 1 },
-          },
+          }),
           new Metadata(),
           { deadline: Date.now() + 30_000 },
           (e: ServiceError | null, res) => (e === null ? resolve(res) : reject(e)),

@@ -2,7 +2,7 @@
 // (port in 51000–51999, no persistence, like the local stack's) killed with SIGKILL and started
 // again empty; the applier then rebuilds the view, and the decider goes back to it.
 import { type ChildProcess, spawn } from "node:child_process";
-import { type AuthorizeResponse, AuthorizerServiceClient, Decision } from "@gatehouse/proto";
+import { AuthorizeRequest, type AuthorizeResponse, AuthorizerServiceClient, Decision } from "@gatehouse/proto";
 import { createTestTopic, testKafka } from "@gatehouse/testkit";
 import { createRegionView } from "@gatehouse/view-redis";
 import { credentials, Metadata } from "@grpc/grpc-js";
@@ -82,19 +82,12 @@ describe("a region's Redis restarts (real redis-server process, real Kafka)", ()
     const ask = (action: string, minRevision?: number) =>
       new Promise<AuthorizeResponse>((resolve, reject) =>
         client.authorize(
-          {
+          AuthorizeRequest.create({
             principal: { kind: { $case: "arn", value: arn } },
             action,
             resource: "*",
-            resourceAccount: "",
-            context: {},
-            resourcePolicy: "",
-            explain: false,
-            maxStalenessMs: 0,
-            correlationId: "",
-            sessionToken: "",
             ...(minRevision === undefined ? {} : { minRevision: { accountId: acct, revision: minRevision } }),
-          },
+          }),
           new Metadata(),
           { deadline: Date.now() + 10_000 },
           (err, res) => (err === null ? resolve(res) : reject(err)),

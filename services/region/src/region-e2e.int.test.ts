@@ -7,7 +7,7 @@ import { loadControlPlaneConfig, startControlPlane } from "@gatehouse/control-pl
 import {
   type AssumeRoleResponse,
   type AuthenticateResponse,
-  type AuthorizeRequest,
+  AuthorizeRequest,
   type AuthorizeResponse,
   AuthorizerServiceClient,
   ControlServiceClient,
@@ -119,23 +119,8 @@ describe("control plane → Kafka → two regions (end to end)", () => {
 
   const authorize = (decider: AuthorizerServiceClient, r: Partial<AuthorizeRequest>) =>
     new Promise<AuthorizeResponse>((resolve, reject) =>
-      decider.authorize(
-        {
-          principal: undefined,
-          action: "",
-          resource: "",
-          resourceAccount: "",
-          context: {},
-          resourcePolicy: "",
-          explain: false,
-          maxStalenessMs: 0,
-          correlationId: "",
-          sessionToken: "",
-          ...r,
-        },
-        new Metadata(),
-        { deadline: Date.now() + 15_000 },
-        (err, res) => (err === null ? resolve(res) : reject(err)),
+      decider.authorize(AuthorizeRequest.create(r), new Metadata(), { deadline: Date.now() + 15_000 }, (err, res) =>
+        err === null ? resolve(res) : reject(err),
       ),
     );
 

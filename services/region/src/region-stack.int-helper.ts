@@ -3,8 +3,9 @@
 import { randomBytes } from "node:crypto";
 import { createSigningInterceptor } from "@gatehouse/auth";
 import { type JwksRefreshSummary, loadControlPlaneConfig, startControlPlane } from "@gatehouse/control-plane";
+import { decodeAccountSnapshot, decodeEntityChange, type TypedEntity } from "@gatehouse/events";
 import {
-  type AuthorizeRequest,
+  AuthorizeRequest,
   type AuthorizeResponse,
   AuthorizerServiceClient,
   ControlServiceClient,
@@ -36,7 +37,10 @@ export const OPERATOR = {
 type Unary = Record<string, (req: unknown, md: Metadata, cb: (e: ServiceError | null, res: unknown) => void) => void>;
 
 /** A SigV4-signing ControlService client with one generic call. */
-export function controlClient(address: string, creds: { accessKeyId: string; secretAccessKey: string }) {
+export function controlClient(
+  address: string,
+  creds: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
+) {
   const client = new ControlServiceClient(address, credentials.createInsecure(), {
     interceptors: [createSigningInterceptor({ credentials: creds, authority: address })],
   });
@@ -55,6 +59,16 @@ export function controlClient(address: string, creds: { accessKeyId: string; sec
     },
     close: () => client.close(),
   };
+}
+
+/** The entities of an ExportAccount snapshot as the region keeps them, sorted like `readAccount`. */
+export function exportedEntities(snapshot: Uint8Array): TypedEntity[] {
+  return decodeAccountSnapshot(snapshot)
+    .entities.map((e): TypedEntity => {
+      const { kind, id, state } = decodeEntityChange(e);
+      return { kind, id, state } as TypedEntity;
+    })
+    .sort((x, y) => (x.kind === y.kind ? (x.id < y.id ? -1 : x.id > y.id ? 1 : 0) : x.kind < y.kind ? -1 : 1));
 }
 
 /** A running test control plane; `stop` and `start` again keep its database, topic and port. */
@@ -191,23 +205,8 @@ export async function startTestRegion(options: {
     keys,
     authorize: (r) =>
       new Promise<AuthorizeResponse>((resolve, reject) =>
-        decider.authorize(
-          {
-            principal: undefined,
-            action: "",
-            resource: "",
-            resourceAccount: "",
-            context: {},
-            resourcePolicy: "",
-            explain: false,
-            maxStalenessMs: 0,
-            correlationId: "",
-            sessionToken: "",
-            ...r,
-          },
-          new Metadata(),
-          { deadline: Date.now() + 20_000 },
-          (err, res) => (err === null ? resolve(res) : reject(err)),
+        decider.authorize(AuthorizeRequest.create(r), new Metadata(), { deadline: Date.now() + 20_000 }, (err, res) =>
+          err === null ? resolve(res) : reject(err),
         ),
       ),
     status: () =>

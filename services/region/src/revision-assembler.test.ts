@@ -1,22 +1,11 @@
-import type { TypedEntityChange, UserState } from "@gatehouse/events";
+import type { TypedEntityChange } from "@gatehouse/events";
+import { entityBuilders } from "@gatehouse/events/testing";
 import { describe, expect, it } from "vitest";
 import { RevisionAssembler } from "./revision-assembler.ts";
 
 const user = (accountId: string, revision: number, name: string, eventId = ""): TypedEntityChange => {
-  const state: UserState = {
-    accountId,
-    userId: `AIDA${name}`,
-    userName: name,
-    path: "/",
-    arn: `arn:aws:iam::${accountId}:user/${name}`,
-    createdAtMs: 1,
-    tags: [],
-    permissionsBoundaryArn: null,
-    groups: [],
-    attachedPolicies: [],
-    inlinePolicies: [],
-  };
-  return { kind: "user", id: state.userId, state, accountId, revision, eventId, committedAtMs: 0, epoch: "e" };
+  const entity = entityBuilders(accountId).user(name, { userId: `AIDA${name}` });
+  return { ...entity, id: entity.state.userId, accountId, revision, eventId, committedAtMs: 0, epoch: "e" };
 };
 
 describe("RevisionAssembler", () => {

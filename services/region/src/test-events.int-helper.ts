@@ -1,52 +1,20 @@
 // Builders of change events and a producer for applier tests: what the control plane's relay
 // publishes, encoded with the same codec, sent to a test topic keyed by account.
 
-import type { PolicyState, UserState } from "@gatehouse/events";
 import { changeEvent, encodeChangeEvent, encodeWatermark, MESSAGE_TYPE_HEADER } from "@gatehouse/events";
+import { entityBuilders, policyRef } from "@gatehouse/events/testing";
 import type { Producer } from "kafkajs";
 
-/** A user state attaching the given managed policies, tagged with the revision that wrote it. */
-export function userState(accountId: string, name: string, revision: number, policyArns: readonly string[]): UserState {
-  return {
-    accountId,
-    userId: `AIDA${name.toUpperCase()}`,
-    userName: name,
-    path: "/",
-    arn: `arn:aws:iam::${accountId}:user/${name}`,
-    createdAtMs: 1,
-    tags: [{ key: "rev", value: String(revision) }],
-    permissionsBoundaryArn: null,
-    groups: [],
-    attachedPolicies: policyArns.map((policyArn) => ({ policyId: `ANPA${policyArn.split("/").pop()}`, policyArn })),
-    inlinePolicies: [],
-  };
-}
-
-/** A managed policy allowing `action` on everything. */
-export function policyState(accountId: string, name: string, action: string): PolicyState {
-  return {
-    accountId,
-    policyId: `ANPA${name}`,
-    policyName: name,
-    path: "/",
-    arn: `arn:aws:iam::${accountId}:policy/${name}`,
-    description: "",
-    defaultVersionId: "v1",
-    createdAtMs: 1,
-    updatedAtMs: 1,
-    tags: [],
-    versions: [
-      {
-        versionId: "v1",
-        document: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [{ Effect: "Allow", Action: action, Resource: "*" }],
-        }),
-        isDefault: true,
-        createdAtMs: 1,
-      },
-    ],
-  };
+/** The standard test stream's revision `r`: policy p<r> allowing `svc:Action<r>`, and user u (tagged `rev` = r) attaching it. */
+function revisionEntities(accountId: string, r: number) {
+  const acct = entityBuilders(accountId);
+  const document = JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Action: `svc:Action${r}`, Resource: "*" }],
+  });
+  const pol = acct.policy(`p${r}`, document);
+  const user = acct.user("u", { tags: [{ key: "rev", value: String(r) }], attachedPolicies: [policyRef(pol)] });
+  return { pol: pol.state, user: user.state };
 }
 
 /** One event of a revision; `of` 0 writes a legacy event (no index, no count). */
@@ -62,8 +30,7 @@ export interface TestEvent {
 
 /** The two events of revision `r` of the standard test stream: policy p<r> and user u attaching it. */
 export function revisionEvents(accountId: string, r: number, legacy = false): TestEvent[] {
-  const pol = policyState(accountId, `p${r}`, `svc:Action${r}`);
-  const user = userState(accountId, "u", r, [pol.arn]);
+  const { pol, user } = revisionEntities(accountId, r);
   const of = legacy ? 0 : 2;
   return [
     { accountId, revision: r, kind: "policy", id: pol.policyId, state: pol, index: 0, of },

@@ -1,6 +1,3 @@
-// `gatehouse import aws-iam` as a process against a real control plane, twice; then a spot check
-// that imported principals get the same decisions from a live region as from the pure engine.
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,30 +6,12 @@ import { type LiveStack, startLiveStack } from "@gatehouse/live-stack";
 import { Gatehouse } from "@gatehouse/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { evaluateInputLine } from "../commands/policy-evaluate.ts";
+import { runGatehouse } from "../run-gatehouse.int-helper.ts";
 import { parseAwsIamExport } from "./aws-iam-export.ts";
 
-const bin = fileURLToPath(new URL("../../bin/gatehouse", import.meta.url));
 const fixture = fileURLToPath(new URL("./fixtures/aws-iam-details.json", import.meta.url));
 
-function run(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end();
-  });
-}
+const run = runGatehouse;
 
 describe("gatehouse import aws-iam", () => {
   let stack: LiveStack;

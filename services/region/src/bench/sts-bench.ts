@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { createSecretBox, newStsKey } from "@gatehouse/auth";
 import { systemClock } from "@gatehouse/core";
 import type { TypedEntity } from "@gatehouse/events";
+import { entityBuilders } from "@gatehouse/events/testing";
 import { createRegionView } from "@gatehouse/view-redis";
 import { Redis } from "ioredis";
 import { pino } from "pino";
@@ -47,57 +48,16 @@ async function main() {
     },
   };
   await view.applyRevision("000000000000", 1, "bench", [sys]);
-  const userArn = `arn:aws:iam::${A}:user/alice`;
+  const acct = entityBuilders(A);
+  const alice = acct.user("alice");
+  const userArn = alice.state.arn;
   await view.applyRevision(A, 1, "bench", [
-    {
-      kind: "user",
-      id: "AIDAALICE",
-      state: {
-        accountId: A,
-        userId: "AIDAALICE",
-        userName: "alice",
-        path: "/",
-        arn: userArn,
-        createdAtMs: 1,
-        tags: [],
-        permissionsBoundaryArn: null,
-        groups: [],
-        attachedPolicies: [],
-        inlinePolicies: [],
-      },
-    },
-    {
-      kind: "access-key",
-      id: "AKIAALICEBENCH000000",
-      state: {
-        accessKeyId: "AKIAALICEBENCH000000",
-        accountId: A,
-        userId: "AIDAALICE",
-        userName: "alice",
-        principalArn: userArn,
-        status: "Active",
-        createdAtMs: 1,
-      },
-    },
-    {
-      kind: "role",
-      id: "AROAAPP",
-      state: {
-        accountId: A,
-        roleId: "AROAAPP",
-        roleName: "app",
-        path: "/",
-        arn: `arn:aws:iam::${A}:role/app`,
-        createdAtMs: 1,
-        assumeRolePolicyDocument: doc({ Effect: "Allow", Principal: { AWS: userArn }, Action: "sts:AssumeRole" }),
-        description: "",
-        maxSessionDuration: 3600,
-        tags: [],
-        permissionsBoundaryArn: null,
-        attachedPolicies: [],
-        inlinePolicies: [{ policyName: "p", policyDocument: doc({ Effect: "Allow", Action: "s3:*", Resource: "*" }) }],
-      },
-    },
+    alice,
+    acct.accessKey("AKIAALICEBENCH000000", alice),
+    acct.role("app", {
+      assumeRolePolicyDocument: doc({ Effect: "Allow", Principal: { AWS: userArn }, Action: "sts:AssumeRole" }),
+      inlinePolicies: [{ policyName: "p", policyDocument: doc({ Effect: "Allow", Action: "s3:*", Resource: "*" }) }],
+    }),
   ]);
   const keyring = await createStsKeyring({ view, box, clock: systemClock, logger });
   const decider = await createDecider({ view, subscriber, region: "us-east-1", l1MaxBytes: 1 << 26, logger, keyring });

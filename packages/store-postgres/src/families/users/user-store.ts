@@ -75,47 +75,57 @@ export async function listUsersWhere(
   return (await q.query<UserRow>(`${USER_SELECT(partition)} ${where}`, params)).rows.map((r) => toUser(r, partition));
 }
 
+/** What gh_create_user answers: the users row's fields, without the console password's use. */
+type CreatedUser = Omit<UserRecord, "passwordLastUsedMs">;
+
 /** The {@link UserStore} part of the store. */
 export function createUserStore(ctx: StoreContext): UserStore {
   const { find } = ctx;
   const { partition, quotas } = ctx.options;
   const userList = (q: Queryable, where: string, params: unknown[]) => listUsersWhere(q, partition, where, params);
 
+  // One SQL function call (migration 0013): the busiest write, in one round trip. Checks made
+  // here first fail through failInOrder, in the order mutate() writes check.
+  const createUserAnswer = async (accountId: string, input: CreateUserInput): Promise<Mutation<CreatedUser>> => {
+    const spec = {
+      operation: "CreateUser",
+      request: withoutToken(input),
+      ...tokenSpec(input),
+    };
+    const boundaryArn = input.permissionsBoundaryArn || null;
+    let boundary: PolicyArnParts | null;
+    try {
+      boundary = boundaryArn === null ? null : find.policyArn(accountId, boundaryArn, "permissionsBoundaryArn");
+    } catch (e) {
+      return failInOrder<CreatedUser>(ctx, accountId, spec, e);
+    }
+    try {
+      checkTagQuota(input.tags, quotas.tagsPerEntity);
+    } catch (e) {
+      // The boundary is looked up before the tags are counted.
+      return failInOrder<CreatedUser>(ctx, accountId, spec, e, (q) =>
+        boundaryArn === null ? Promise.resolve() : find.policy(q, accountId, boundaryArn, "permissionsBoundaryArn"),
+      );
+    }
+    return callWrite<CreatedUser>(ctx, accountId, spec, "gh_create_user", [
+      newId("user"),
+      input.userName,
+      input.path || DEFAULT_PATH,
+      tagsJson(input.tags),
+      boundary?.accountId ?? null,
+      boundary?.path ?? null,
+      boundary?.name ?? null,
+      boundaryArn,
+      quotas.usersPerAccount,
+    ]);
+  };
+
   return {
-    // One SQL function call each (migration 0013): the busiest writes, in one round trip.
-    // Checks made here first fail through failInOrder, in the order mutate() writes check.
     createUser: async (accountId, input) => {
-      const spec = {
-        operation: "CreateUser",
-        request: withoutToken(input),
-        ...tokenSpec(input),
-      };
-      const boundaryArn = input.permissionsBoundaryArn || null;
-      let boundary: PolicyArnParts | null;
-      try {
-        boundary = boundaryArn === null ? null : find.policyArn(accountId, boundaryArn, "permissionsBoundaryArn");
-      } catch (e) {
-        return failInOrder<UserRecord>(ctx, accountId, spec, e);
-      }
-      try {
-        checkTagQuota(input.tags, quotas.tagsPerEntity);
-      } catch (e) {
-        // The boundary is looked up before the tags are counted.
-        return failInOrder<UserRecord>(ctx, accountId, spec, e, (q) =>
-          boundaryArn === null ? Promise.resolve() : find.policy(q, accountId, boundaryArn, "permissionsBoundaryArn"),
-        );
-      }
-      return callWrite<UserRecord>(ctx, accountId, spec, "gh_create_user", [
-        newId("user"),
-        input.userName,
-        input.path || DEFAULT_PATH,
-        tagsJson(input.tags),
-        boundary?.accountId ?? null,
-        boundary?.path ?? null,
-        boundary?.name ?? null,
-        boundaryArn,
-        quotas.usersPerAccount,
-      ]);
+      const created = await createUserAnswer(accountId, input);
+      // gh_create_user answers the users row's fields (also when a request token replays its
+      // answer); a user just created has no console password, so none was ever used.
+      return { ...created, value: { ...created.value, passwordLastUsedMs: null } };
     },
 
     getUser: (accountId, userName) =>
