@@ -403,7 +403,7 @@ function describeRun(name: string, x: OpenRun): string {
   const pacing =
     x.pacing === undefined
       ? ""
-      : `, sent p50 ${x.pacing.send_lag_p50_ms} / p99 ${x.pacing.send_lag_p99_ms} ms after due`;
+      : `, sent p50 ${x.pacing.send_lag_p50_ms} / p99 ${x.pacing.send_lag_p99_ms}${x.pacing.send_lag_max_ms === undefined ? "" : ` / max ${x.pacing.send_lag_max_ms}`} ms after due`;
   return `${name} p50 ${x.p50_ms} / p99 ${x.p99_ms} / max ${x.max_ms} ms${x.errors > 0 ? ` (${x.errors} FAILED: ${x.first_error})` : ""} (idle canary loop p99 ${x.stalls.canary.loop_delay_p99_ms} / max ${x.stalls.canary.loop_delay_max_ms} ms; server loop max ${x.stalls.server.loop_delay_max_ms} ms, GC ${x.stalls.server.gc_count} × max ${x.stalls.server.gc_max_ms} ms, ${x.server_cpu_us_per_call} µs CPU and ${fmt(x.server_allocated_bytes_per_call)} B allocated per call; generator loop max ${generatorLoop} ms, GC max ${generatorGc} ms, ${fmt(generatorAllocated)} B allocated and ${Number.isNaN(x.client_cpu_us_per_call) ? "?" : x.client_cpu_us_per_call} µs CPU per call${pacing}; host ${describeHost(x.host)})`;
 }
 

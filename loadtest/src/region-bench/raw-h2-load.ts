@@ -17,10 +17,11 @@ interface RawResult extends LoadResult {
   readonly decoded: { full: number; remembered: number };
 }
 
-function quantileMs(xs: Float32Array, q: number): number {
+/** The `q` quantile of `xs`, in ms (`xs` in µs, or in ms with `perMs` = 1). */
+function quantileMs(xs: Float32Array, q: number, perMs = 1000): number {
   if (xs.length === 0) return 0;
   const sorted = Float32Array.from(xs).sort();
-  return Number(((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0) / 1000).toFixed(3));
+  return Number(((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0) / perMs).toFixed(3));
 }
 
 async function run(p: LoadRun): Promise<RawResult> {
@@ -67,12 +68,18 @@ async function run(p: LoadRun): Promise<RawResult> {
   let windowStart = 0;
   let windowEnd = 0;
   let watch: ReturnType<typeof watchStalls> | undefined;
+  // How late the thread woke against when it meant to (after a sleep, or when it yielded without
+  // one): its own stalls. monitorEventLoopDelay sees none of them, as the loop never idles.
+  const late = new Float32Array(total + Math.ceil((p.warmupSeconds + p.seconds) * 2000) + 1024);
+  let lateCount = 0;
+  let wakeAt = 0;
   began = performance.now();
   await new Promise<void>((done) => {
     const tick = (): void => {
       now = performance.now();
+      if (watch !== undefined && lateCount < late.length) late[lateCount++] = Math.max(0, now - wakeAt);
       const due = Math.min(total, Math.floor((now - began) / intervalMs) + 1);
-      if (sent < warmupCalls && due > warmupCalls) {
+      if (watch === undefined && due > warmupCalls) {
         // The timed window starts with the first measured call.
         cpuStart = process.threadCpuUsage();
         windowStart = now;
@@ -89,7 +96,9 @@ async function run(p: LoadRun): Promise<RawResult> {
         return;
       }
       const wait = began + sent * intervalMs - performance.now();
-      if (wait > 0.02) Atomics.wait(sleeper, 0, 0, Math.min(wait, 1));
+      const sleep = wait > 0.02 ? Math.min(wait, 1) : 0;
+      if (sleep > 0) Atomics.wait(sleeper, 0, 0, sleep);
+      wakeAt = performance.now();
       setImmediate(tick);
     };
     tick();
@@ -97,7 +106,14 @@ async function run(p: LoadRun): Promise<RawResult> {
   // Wait for the answers still due (10 s at most; what is still open then counts as failed).
   const deadline = performance.now() + 10_000;
   while (ended < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 2));
-  const stalls: ProcessStalls = (watch ?? watchStalls()).stop();
+  const watched: ProcessStalls = (watch ?? watchStalls()).stop();
+  const lateness = late.subarray(0, lateCount);
+  const stalls: ProcessStalls = {
+    ...watched,
+    loop_delay_p50_ms: quantileMs(lateness, 0.5, 1),
+    loop_delay_p99_ms: quantileMs(lateness, 0.99, 1),
+    loop_delay_max_ms: quantileMs(lateness, 1, 1),
+  };
   const cpu = process.threadCpuUsage(cpuStart);
   const decoded = { full: 0, remembered: 0 };
   for (const c of clients) {
@@ -119,7 +135,11 @@ async function run(p: LoadRun): Promise<RawResult> {
     latenciesUs: latencies.slice(0, completed),
     cpuMs: (cpu.user + cpu.system) / 1000,
     stalls,
-    pacing: { send_lag_p50_ms: quantileMs(lags, 0.5), send_lag_p99_ms: quantileMs(lags, 0.99) },
+    pacing: {
+      send_lag_p50_ms: quantileMs(lags, 0.5),
+      send_lag_p99_ms: quantileMs(lags, 0.99),
+      send_lag_max_ms: quantileMs(lags, 1),
+    },
     allocatedBytesPerCall: Math.round(stalls.allocated_bytes / Math.max(1, total - warmupCalls)),
     decoded,
     ...(firstError === undefined ? {} : { firstError }),
