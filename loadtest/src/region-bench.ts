@@ -79,6 +79,7 @@ import { grpcFrame, type LoadResult, type LoadRun, runLoad } from "./region-benc
 import { h2loadAvailable, runH2load } from "./region-bench/h2load-open.ts";
 import { type HostLoad, watchHost } from "./region-bench/host-load.ts";
 import type { ProcessStalls } from "./region-bench/process-watch.ts";
+import { runRawLoad } from "./region-bench/raw-h2-load.ts";
 import type { FromRegionChild, ToRegionChild } from "./region-bench/region-child.ts";
 import { runVisible } from "./region-bench/visible-load.ts";
 
@@ -98,7 +99,8 @@ const { values: flags } = parseArgs({
     "batch-concurrency": { type: "string", default: "2" },
     "batch-requests": { type: "string", default: "20" },
     "open-rounds": { type: "string", default: "3" },
-    "open-generator": { type: "string", default: "node" },
+    "open-generator": { type: "string", default: "raw" },
+    "raw-connections": { type: "string", default: "1" },
     "cpu-prof": { type: "boolean", default: false },
     "heap-prof": { type: "boolean", default: false },
     only: { type: "string", default: "authorize,batch,batch-principal,visible,sts,telemetry" },
@@ -108,7 +110,7 @@ const { values: flags } = parseArgs({
     "h2load-connections": { type: "string", default: "1" },
     "tail-variants": { type: "string", default: "default,pinned,single-threaded-gc,semi-space-64" },
     "tail-rounds": { type: "string", default: "3" },
-    "tail-generator": { type: "string", default: "h2load" },
+    "tail-generator": { type: "string", default: "raw" },
   },
 });
 const num = (name: keyof typeof flags): number => {
@@ -324,7 +326,7 @@ async function openLoop(
     server: "decider" | "noop" | ChildProcess;
     address: string;
     path: string;
-    generator: "node" | "h2load";
+    generator: OpenGenerator;
     rate: number;
     frames: readonly Uint8Array[];
   },
@@ -341,7 +343,11 @@ async function openLoop(
   const host = watchHost();
   const watched = await ctx.watched("canary", () =>
     ctx.watched(o.server, async () =>
-      o.generator === "node" ? runLoad(run, num("clients")) : [await runH2load(run, num("h2load-connections"))],
+      o.generator === "node"
+        ? runLoad(run, num("clients"))
+        : o.generator === "raw"
+          ? [await runRawLoad({ ...run, connections: num("raw-connections") })]
+          : [await runH2load(run, num("h2load-connections"))],
     ),
   );
   const { value, stalls } = watched.value;
@@ -368,6 +374,19 @@ async function openLoop(
   };
 }
 type OpenRun = Awaited<ReturnType<typeof openLoop>>;
+/**
+ * The open loop's generators: `raw` (raw-h2.ts: pre-framed HTTP/2 on a socket from one paced
+ * worker thread, every grpc-status checked), `node` (node:http2 worker threads), `h2load`.
+ */
+type OpenGenerator = "raw" | "node" | "h2load";
+const generatorLabel = (g: OpenGenerator): string =>
+  g === "raw"
+    ? `raw HTTP/2 (one paced worker thread, ${num("raw-connections")} connection${num("raw-connections") === 1 ? "" : "s"})`
+    : g === "node"
+      ? `node:http2 (${num("clients")} worker threads)`
+      : `h2load (one request, ${num("h2load-connections")} connection${num("h2load-connections") === 1 ? "" : "s"})`;
+/** The open-loop generators the authorize section ran, the headline figures' first. */
+let openLoopGenerators: readonly OpenGenerator[] = [];
 /** The open-loop rate the authorize section used (the tail section's default). */
 let authorizeOpenRate: number | undefined;
 
@@ -377,11 +396,15 @@ let authorizeOpenRate: number | undefined;
  */
 function describeRun(name: string, x: OpenRun): string {
   const generatorLoop = Math.max(...x.stalls.generator.map((g) => g.loop_delay_max_ms));
+  const generatorGc = Math.max(...x.stalls.generator.map((g) => g.gc_max_ms));
+  const generatorAllocated = Math.round(
+    x.stalls.generator.reduce((a, g) => a + g.allocated_bytes, 0) / Math.max(1, x.completed),
+  );
   const pacing =
     x.pacing === undefined
       ? ""
-      : `, sent p50 ${x.pacing.send_lag_p50_ms} / p99 ${x.pacing.send_lag_p99_ms} ms after due`;
-  return `${name} p50 ${x.p50_ms} / p99 ${x.p99_ms} ms (idle canary loop p99 ${x.stalls.canary.loop_delay_p99_ms} / max ${x.stalls.canary.loop_delay_max_ms} ms; server loop max ${x.stalls.server.loop_delay_max_ms} ms, GC ${x.stalls.server.gc_count} × max ${x.stalls.server.gc_max_ms} ms, ${x.server_cpu_us_per_call} µs CPU and ${fmt(x.server_allocated_bytes_per_call)} B allocated per call; generator loop max ${generatorLoop} ms${pacing}; host ${describeHost(x.host)})`;
+      : `, sent p50 ${x.pacing.send_lag_p50_ms} / p99 ${x.pacing.send_lag_p99_ms}${x.pacing.send_lag_max_ms === undefined ? "" : ` / max ${x.pacing.send_lag_max_ms}`} ms after due`;
+  return `${name} p50 ${x.p50_ms} / p99 ${x.p99_ms} / max ${x.max_ms} ms${x.errors > 0 ? ` (${x.errors} FAILED: ${x.first_error})` : ""} (idle canary loop p99 ${x.stalls.canary.loop_delay_p99_ms} / max ${x.stalls.canary.loop_delay_max_ms} ms; server loop max ${x.stalls.server.loop_delay_max_ms} ms, GC ${x.stalls.server.gc_count} × max ${x.stalls.server.gc_max_ms} ms, ${x.server_cpu_us_per_call} µs CPU and ${fmt(x.server_allocated_bytes_per_call)} B allocated per call; generator loop max ${generatorLoop} ms, GC max ${generatorGc} ms, ${fmt(generatorAllocated)} B allocated and ${Number.isNaN(x.client_cpu_us_per_call) ? "?" : x.client_cpu_us_per_call} µs CPU per call${pacing}; host ${describeHost(x.host)})`;
 }
 
 /** Authorize vs the no-op service: closed loop at saturation (alternating), then open loop at half of it. */
@@ -442,7 +465,7 @@ const authorizeSection: Section = {
     // Open loop, decider and no-op alternately for --open-rounds; each round with what stalled the
     // server and the generator's threads meanwhile (event-loop delay, GC pauses), to tell apart
     // the decider's share of the tail from the generator's and the host's.
-    const openRun = (server: "decider" | "noop", generator: "node" | "h2load" = "node") =>
+    const openRun = (server: "decider" | "noop", generator: OpenGenerator) =>
       openLoop(ctx, {
         server,
         address: server === "decider" ? ctx.decider : ctx.noop,
@@ -451,44 +474,47 @@ const authorizeSection: Section = {
         rate,
         frames,
       });
-    const generators = new Set((flags["open-generator"] ?? "node").split(","));
-    const withH2load = generators.has("h2load") && h2loadAvailable();
-    const withNode = generators.has("node") || !withH2load;
-    if (generators.has("h2load") && !withH2load) {
-      console.log(
-        "  h2load is not installed (Debian: apt-get install nghttp2-client): the open loop runs with the node:http2 generator only",
-      );
+    const asked = (flags["open-generator"] ?? "raw").split(",");
+    for (const g of asked)
+      if (g !== "raw" && g !== "node" && g !== "h2load")
+        throw new Error(`--open-generator=${g}: one or more of raw, node, h2load`);
+    if (asked.includes("h2load") && !h2loadAvailable()) {
+      console.log("  h2load is not installed (Debian: apt-get install nghttp2-client): the open loop runs without it");
     }
-    const h2loadConnections = num("h2load-connections");
-    const h2loadLabel = `h2load (one request, ${h2loadConnections} connection${h2loadConnections === 1 ? "" : "s"})`;
+    // In a fixed order; the first that runs gives the headline figures (raw, else node, else h2load).
+    const openGenerators = (["raw", "node", "h2load"] as const).filter(
+      (g) => asked.includes(g) && (g !== "h2load" || h2loadAvailable()),
+    );
+    if (openGenerators.length === 0) openGenerators.push("node");
+    const headline = openGenerators[0] as OpenGenerator;
+    openLoopGenerators = openGenerators;
     // One line per server and round: what the tail was next to what stalled the server, what it
     // cost per call (the figures the shared host sways least) and how busy the host was.
     const line = describeRun;
-    const h2loadRounds: { authorize: OpenRun; noop: OpenRun }[] = [];
-    const nodeRounds: { authorize: OpenRun; noop: OpenRun }[] = [];
+    type OpenRound = { authorize: OpenRun; noop: OpenRun };
+    const roundsBy = new Map<OpenGenerator, OpenRound[]>(openGenerators.map((g) => [g, []]));
     for (let r = 0; r < num("open-rounds"); r++) {
-      if (withH2load) {
-        const authorize = await openRun("decider", "h2load");
-        const noop = await openRun("noop", "h2load");
-        console.log(`  open round ${r + 1} at ${fmt(rate)}/s, ${h2loadLabel}: ${line("authorize", authorize)}`);
+      for (const g of openGenerators) {
+        const authorize = await openRun("decider", g);
+        const noop = await openRun("noop", g);
+        console.log(`  open round ${r + 1} at ${fmt(rate)}/s, ${generatorLabel(g)}: ${line("authorize", authorize)}`);
         console.log(`    ${line("no-op", noop)}`);
-        h2loadRounds.push({ authorize, noop });
-      }
-      if (withNode) {
-        const authorize = await openRun("decider");
-        const noop = await openRun("noop");
-        console.log(`  open round ${r + 1} at ${fmt(rate)}/s, node:http2: ${line("authorize", authorize)}`);
-        console.log(`    ${line("no-op", noop)}`);
-        nodeRounds.push({ authorize, noop });
+        roundsBy.get(g)?.push({ authorize, noop });
       }
     }
     if (flags["heap-prof"]) {
       // One more open-loop run (not counted) with the decider's sampling heap profiler on.
       const file = join(resultsDir, "profiles", "decider-authorize-open.heapprofile");
-      await ctx.heapSampled(file, () => openRun("decider", withNode ? "node" : "h2load"));
+      await ctx.heapSampled(file, () => openRun("decider", headline));
     }
-    // The headline open-loop figures come from the node:http2 generator's rounds when it ran.
-    const openRounds = withNode ? nodeRounds : h2loadRounds;
+    const medianOf = (rounds: readonly OpenRound[]) =>
+      [...rounds].sort((a, b) => a.authorize.p99_ms - b.authorize.p99_ms)[
+        Math.floor((rounds.length - 1) / 2)
+      ] as OpenRound;
+    // The headline open-loop figures come from the first generator that ran (raw, node, h2load).
+    const openRounds = roundsBy.get(headline) as OpenRound[];
+    const h2loadRounds = roundsBy.get("h2load") ?? [];
+    const h2loadLabel = generatorLabel("h2load");
     // The round with the median Authorize p99 (and its no-op round beside it).
     const medianRound = [...openRounds].sort((a, b) => a.authorize.p99_ms - b.authorize.p99_ms)[
       Math.floor((openRounds.length - 1) / 2)
@@ -502,12 +528,9 @@ const authorizeSection: Section = {
       const xs = rounds.map((r) => r[k].p99_ms);
       return `${Math.min(...xs)}–${Math.max(...xs)}`;
     };
-    const h2loadMedian =
-      h2loadRounds.length === 0
-        ? undefined
-        : ([...h2loadRounds].sort((a, b) => a.authorize.p99_ms - b.authorize.p99_ms)[
-            Math.floor((h2loadRounds.length - 1) / 2)
-          ] as (typeof h2loadRounds)[number]);
+    const h2loadMedian = h2loadRounds.length === 0 ? undefined : medianOf(h2loadRounds);
+    const nodeRounds = headline === "node" ? [] : (roundsBy.get("node") ?? []);
+    const nodeMedian = nodeRounds.length === 0 ? undefined : medianOf(nodeRounds);
     const ratio = Number((saturation.rps / noopSaturation.rps).toFixed(3));
     const errors =
       rounds.reduce((a, r) => a + r.authorize.errors + r.noop.errors, 0) +
@@ -537,7 +560,15 @@ const authorizeSection: Section = {
         authorize_saturation_p99_ms: saturation.p99_ms,
         authorize_server_cpu_us: saturation.server_cpu_us_per_call,
         noop_server_cpu_us: noopSaturation.server_cpu_us_per_call,
-        ...(h2loadMedian === undefined
+        ...(nodeMedian === undefined
+          ? {}
+          : {
+              authorize_node_p50_ms: nodeMedian.authorize.p50_ms,
+              authorize_node_p99_ms: nodeMedian.authorize.p99_ms,
+              noop_node_p50_ms: nodeMedian.noop.p50_ms,
+              noop_node_p99_ms: nodeMedian.noop.p99_ms,
+            }),
+        ...(h2loadMedian === undefined || headline === "h2load"
           ? {}
           : {
               authorize_h2load_p50_ms: h2loadMedian.authorize.p50_ms,
@@ -566,7 +597,7 @@ const authorizeSection: Section = {
         [
           `Authorize p50 at ${fmt(rate)}/s offered`,
           `${authorizeOpen.p50_ms} ms`,
-          `open loop (${withNode ? "node:http2" : h2loadLabel}), from each call's scheduled start; completed ${fmt(authorizeOpen.rps)}/s, ${authorizeOpen.errors} failed`,
+          `open loop (${generatorLabel(headline)}), from each call's scheduled start; completed ${fmt(authorizeOpen.rps)}/s, ${authorizeOpen.errors} failed`,
         ],
         [
           `Authorize p99 at ${fmt(rate)}/s offered`,
@@ -583,7 +614,21 @@ const authorizeSection: Section = {
           `${noopOpen.p50_ms} / ${noopOpen.p99_ms} ms`,
           `the same round's; p99 ${p99Range("noop")} ms over the rounds; completed ${fmt(noopOpen.rps)}/s, ${noopOpen.errors} failed`,
         ],
-        ...(h2loadMedian === undefined || !withNode
+        ...(nodeMedian === undefined
+          ? []
+          : ([
+              [
+                `with node:http2: Authorize p50 / p99`,
+                `${nodeMedian.authorize.p50_ms} / ${nodeMedian.authorize.p99_ms} ms`,
+                `${generatorLabel("node")}, ${fmt(rate)}/s; median of ${nodeRounds.length} rounds (p99 ${p99Range("authorize", nodeRounds)} ms)`,
+              ],
+              [
+                `with node:http2: no-op p50 / p99`,
+                `${nodeMedian.noop.p50_ms} / ${nodeMedian.noop.p99_ms} ms`,
+                `the same round's; p99 ${p99Range("noop", nodeRounds)} ms over the rounds`,
+              ],
+            ] satisfies Row[])),
+        ...(h2loadMedian === undefined || headline === "h2load"
           ? []
           : ([
               [
@@ -608,7 +653,10 @@ const authorizeSection: Section = {
           offered_rps: rate,
           rounds: openRounds,
           median_round: { authorize: authorizeOpen, noop: noopOpen },
-          ...(h2loadRounds.length === 0 ? {} : { h2load_rounds: h2loadRounds }),
+          generator: headline,
+          ...Object.fromEntries(
+            [...roundsBy].filter(([g]) => g !== headline).map(([g, rounds]) => [`${g}_rounds`, rounds]),
+          ),
         },
         errors,
       },
@@ -1076,7 +1124,10 @@ const tailSection: Section = {
     const rate = flags.rate === undefined ? authorizeOpenRate : num("rate");
     if (rate === undefined) throw new Error("--only=tail needs the authorize section or --rate");
     const variants = (flags["tail-variants"] ?? "").split(",").map(tailVariant);
-    const generator = (flags["tail-generator"] ?? "h2load") === "node" || !h2loadAvailable() ? "node" : "h2load";
+    const askedGenerator = flags["tail-generator"] ?? "raw";
+    if (askedGenerator !== "raw" && askedGenerator !== "node" && askedGenerator !== "h2load")
+      throw new Error(`--tail-generator=${askedGenerator}: raw, node or h2load`);
+    const generator: OpenGenerator = askedGenerator === "h2load" && !h2loadAvailable() ? "raw" : askedGenerator;
     const frames = requestFrames(ctx, 4096);
     const cpus = `0-${hostCpus().length - 1}`;
     type Servers = Awaited<ReturnType<typeof start>>;
@@ -1106,7 +1157,7 @@ const tailSection: Section = {
     };
     const runs = new Map<string, { authorize: OpenRun; noop: OpenRun }[]>(variants.map((v) => [v.name, []]));
     console.log(
-      `  ${variants.length} variants at ${fmt(rate)}/s, ${generator === "h2load" ? `h2load (${num("h2load-connections")} connection(s))` : "node:http2"}, ${num("tail-rounds")} rounds`,
+      `  ${variants.length} variants at ${fmt(rate)}/s, ${generatorLabel(generator)}, ${num("tail-rounds")} rounds`,
     );
     for (let r = 0; r < num("tail-rounds"); r++) {
       const order = variants.map((_, i) => variants[(i + r) % variants.length] as TailVariant);
@@ -1149,7 +1200,7 @@ const tailSection: Section = {
       rows,
       detail: {
         offered_rps: rate,
-        generator: generator === "h2load" ? `h2load, ${num("h2load-connections")} connection(s)` : "node:http2",
+        generator: generatorLabel(generator),
         variants: variants.map((v) => ({
           ...v,
           pinning: v.pinned
@@ -1495,7 +1546,8 @@ async function main(): Promise<void> {
         pin === undefined
           ? "none"
           : `taskset -a: decider and no-op server on CPU ${pin.server}; the bench process (control plane, load-generator threads, h2load) on CPU ${pin.generator}; the applier and the infrastructure unpinned`,
-      load_generator: `requests framed ahead of time, sent over node:http2 from ${num("clients")} worker thread(s) of the bench process (${num("connections")} connections each)${only.has("authorize") && (flags["open-generator"] ?? "").includes("h2load") && h2loadAvailable() ? `; the open loop ${(flags["open-generator"] ?? "").includes("node") ? "also " : "only "}with h2load (one request body, ${num("h2load-connections")} connection(s))` : ""}`,
+      load_generator: `closed loops: requests framed ahead of time, sent over node:http2 from ${num("clients")} worker thread(s) of the bench process (${num("connections")} connections each)${openLoopGenerators.length === 0 ? "" : `; open loop (authorize_p50_ms, authorize_p99_ms, noop_p99_ms): ${generatorLabel(openLoopGenerators[0] as OpenGenerator)}${openLoopGenerators.length > 1 ? `, also ${openLoopGenerators.slice(1).map(generatorLabel).join(" and ")}` : ""}`}`,
+      open_loop_generator: openLoopGenerators[0] ?? null,
       started_at: started.toISOString(),
       node: process.version,
       dataset: {

@@ -45,8 +45,12 @@ export interface LoadResult {
   readonly firstError?: string;
   /** This worker thread's event-loop delay (and the process's GC pauses) in the window. */
   readonly stalls: ProcessStalls;
-  /** How late calls were sent after they were due (h2load only: it sends in bursts). */
-  readonly pacing?: { readonly send_lag_p50_ms: number; readonly send_lag_p99_ms: number };
+  /** How late calls were sent after they were due (h2load and the raw generator). */
+  readonly pacing?: {
+    readonly send_lag_p50_ms: number;
+    readonly send_lag_p99_ms: number;
+    readonly send_lag_max_ms?: number;
+  };
 }
 
 function sender(address: string) {
