@@ -174,6 +174,8 @@ describe("region view in Redis", () => {
           resources: ["arn:aws:s3:::b"],
           // The replacement names the access keys it wrote, so deciders drop their cached secrets.
           accessKeys: ["AKIAERIN000000000001"],
+          // And says it replaced the account: deciders drop what they derived from it, whatever its revision.
+          replaced: true,
         },
       ]);
     // The old reverse indexes went with the old entities: "read" reaches nobody, "write" only erin.

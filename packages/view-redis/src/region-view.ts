@@ -74,6 +74,12 @@ export type ViewNotification =
       readonly resources: readonly string[];
       /** Access key ids the revision created, changed (status) or deleted. */
       readonly accessKeys: readonly string[];
+      /**
+       * The account's whole view was replaced (healed from an export, possibly of another
+       * history: a failover's rewound epoch reuses revision numbers): everything derived from the
+       * account is stale, whatever revision it was read at.
+       */
+      readonly replaced: boolean;
     }
   | { readonly type: "watermark"; readonly partition: number; readonly committedBeforeMs: number };
 
@@ -494,6 +500,7 @@ export function createRegionView(options: RegionViewOptions): RegionView {
           principals,
           resources,
           accessKeys,
+          replaced: m.replaced === true,
         };
       }
       if (m.type === "watermark" && typeof m.partition === "number" && typeof m.committedBeforeMs === "number") {

@@ -199,7 +199,8 @@ return {'recorded', 0, 0}
  * history, or bootstrapping): every entity it had is removed with its reverse indexes, the
  * export's entities are written and indexed, the applied revision and epoch are set, the gap mark
  * is cleared, and one notification invalidates the whole account (and every stored resource
- * policy it had or has). Done only when it moves the account forward: `revision` above the
+ * policy it had or has), marked `replaced`: what a decider compiled from the account may be of
+ * another history at the same or a higher revision number, so it drops all of it. Done only when it moves the account forward: `revision` above the
  * applied one, or equal to it while gapped, or of another epoch (a rewound history).
  *
  * ARGV: prefix, account, revision, epoch, entity count, then per entity kind, id, state JSON,
@@ -243,7 +244,7 @@ redis.call('SREM', p .. 'gapped', acct)
 redis.call('ZADD', p .. 'accounts', 0, acct)
 redis.call('PUBLISH', p .. 'notify', cjson.encode({
   type = 'applied', accountId = acct, revision = rev, all = true, principals = {}, resources = resources,
-  accessKeys = accessKeys
+  accessKeys = accessKeys, replaced = true
 }))
 return {'replaced', rev, 1}
 `;

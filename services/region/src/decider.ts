@@ -185,6 +185,13 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     if (n.accountId === SYSTEM_ACCOUNT_ID && options.keyring !== undefined) {
       options.keyring.reload().catch((e: unknown) => logger.error({ err: e }, "reloading the STS key set failed"));
     }
+    if (n.replaced) {
+      // Healed from an export, maybe of another history at the same revision numbers: nothing
+      // compiled or looked up from the account before can be trusted, whatever its revision.
+      cache.replaceAccount(n.accountId);
+      for (const [arn, e] of suspects) if (e.accountId === n.accountId) suspects.delete(arn);
+      storedResources.replaceAccount(n.accountId);
+    }
     cache.invalidate(n.accountId, n.revision, n.all, n.principals);
     storedResources.invalidate(n.accountId, n.revision, n.resources);
     for (const l of listeners) l.applied(n);

@@ -98,10 +98,15 @@ describe.skipIf(!canRunOwnPostgres)(
       const view = await region.region.view.readAccount(acct);
       expect(view.entities).toEqual(exportedEntities(exported.snapshot));
       expect(view.entities.some((e) => e.kind === "user" && e.id === bob.user.userId)).toBe(true);
-      // Not checked here: the decider's answers for alice. Its L1 compiled her at the lost revision
-      // and drops an entry only for a notification above the revision it was compiled at, so the
-      // replace (same revision, new epoch) leaves the lost history's policies answering
-      // (s3:PutObject still Allow, seen by this test): a decider bug, not the applier's.
+      // The decider compiled alice at the lost revision (s3:PutObject Allowed above). The replace
+      // comes at the same revision number under the new epoch, and its notification is marked
+      // `replaced`: L1 drops the lost history's alice whatever her revision, so the lost policy
+      // stops allowing once the notification is processed (no token can ask for it: the revision
+      // numbers are the same), and what she had before it still allows.
+      await expect
+        .poll(async () => await ask("s3:PutObject", { accountId: acct, revision: lostRevision }), { timeout: 15_000 })
+        .toBe(Decision.DECISION_IMPLICIT_DENY);
+      expect(await ask("s3:GetObject", { accountId: acct, revision: lostRevision })).toBe(Decision.DECISION_ALLOW);
 
       // And applies the new history's next revisions as they come, under its epoch.
       const bobReads = await root.call("putInlinePolicy", {

@@ -91,4 +91,22 @@ describe("PrincipalCache (L1)", () => {
     c.set(entry("x", 1), c.generation);
     expect(c.size).toBe(1);
   });
+
+  it("a replaced account drops all its entries whatever their revision, and no load begun before is cached", () => {
+    const c = new PrincipalCache(10_000);
+    c.set(entry("a", 7), c.generation);
+    c.set(entry("b", 9, 100, "444455556666"), c.generation);
+    const loading = c.generation;
+    // The same revision number under another history: an invalidation alone keeps the entry.
+    c.invalidate("111122223333", 7, true, []);
+    expect(c.peek(entry("a", 7).arn)).toBeDefined();
+    c.replaceAccount("111122223333");
+    expect(c.peek(entry("a", 7).arn)).toBeUndefined();
+    expect(c.peek(entry("b", 9, 100, "444455556666").arn)?.name).toBe("b");
+    expect(c.bytes).toBe(100);
+    c.set(entry("a", 7), loading);
+    expect(c.peek(entry("a", 7).arn)).toBeUndefined();
+    c.set(entry("a", 7), c.generation);
+    expect(c.peek(entry("a", 7).arn)?.revision).toBe(7);
+  });
 });

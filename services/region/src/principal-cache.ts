@@ -123,6 +123,17 @@ export class PrincipalCache {
     }
   }
 
+  /**
+   * `accountId`'s view was replaced (see the view's `replaced` notification): every entry of the
+   * account goes, whatever its revision (another history may reuse the revision numbers), and no
+   * load begun before now is cached (the generation moves on: loads of other accounts in flight
+   * are not cached either, a cost paid once per heal).
+   */
+  replaceAccount(accountId: string): void {
+    for (const [arn, e] of this.#entries) if (e.accountId === accountId) this.#drop(arn);
+    this.#generation++;
+  }
+
   /** Empties the cache, returning what it held (most recently used last). */
   drain(): CompiledPrincipal[] {
     const all = [...this.#entries.values()];

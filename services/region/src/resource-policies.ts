@@ -63,6 +63,8 @@ export class StoredResourcePolicies {
    * only while the view is older than it or unreachable (see the decider's reconnect handling).
    */
   readonly #suspects = new Map<string, StoredResource>();
+  /** Bumped by every account replace: a read begun before one is not kept. */
+  #replacements = 0;
 
   /**
    * @param notified per account, the highest applied revision whose notification was processed
@@ -90,6 +92,7 @@ export class StoredResourcePolicies {
     if (hit !== undefined && this.isCurrent(hit, accountId, atLeast)) return hit;
     const key = `${accountId}\n${arn}`;
     const suspect = this.#suspects.get(key);
+    const replacements = this.#replacements;
     let read: Awaited<ReturnType<RegionView["readResourcePolicy"]>>;
     try {
       read = await this.#view.readResourcePolicy(accountId, arn);
@@ -106,7 +109,9 @@ export class StoredResourcePolicies {
       revision: read.revision,
       ...(read.document === undefined ? {} : { compiled: resourcePolicyOf(read.document) }),
     };
-    if (read.revision >= (this.#invalidatedAt.get(key) ?? 0)) this.#set(accountId, arn, entry);
+    if (replacements === this.#replacements && read.revision >= (this.#invalidatedAt.get(key) ?? 0)) {
+      this.#set(accountId, arn, entry);
+    }
     return entry;
   }
 
@@ -118,6 +123,22 @@ export class StoredResourcePolicies {
       const hit = this.peek(accountId, arn);
       if (hit !== undefined && hit.revision < revision) this.#delete(accountId, arn);
     }
+  }
+
+  /**
+   * `accountId`'s view was replaced (possibly by another history reusing revision numbers): every
+   * lookup of the account, kept or set aside, is dropped, whatever its revision, and no read begun
+   * before now is kept.
+   */
+  replaceAccount(accountId: string): void {
+    const byArn = this.#byAccount.get(accountId);
+    if (byArn !== undefined) {
+      this.#size -= byArn.size;
+      this.#byAccount.delete(accountId);
+    }
+    const prefix = `${accountId}\n`;
+    for (const key of this.#suspects.keys()) if (key.startsWith(prefix)) this.#suspects.delete(key);
+    this.#replacements++;
   }
 
   /**
