@@ -214,7 +214,11 @@ describe("STS issuance and keys' last use in the audit trail (a real region proc
       expect(stored).not.toContain(secret);
       expect(JSON.stringify(events)).not.toContain(secret);
     }
-    expect(rows?.rows.length).toBe(4); // the warm-up, and these three
+    // These three once each, and the warm-up: at least once (on a loaded host a try of it may time
+    // out at the client after the region served and recorded it, and be retried).
+    const recorded = (rows?.rows ?? []).map((r: { row: string }) => r.row);
+    expect(recorded.filter((r) => !r.includes('"warm-up"'))).toHaveLength(3);
+    expect(recorded.filter((r) => r.includes('"warm-up"')).length).toBeGreaterThanOrEqual(1);
 
     // The key signed STS calls in eu-west-1: its last use came the same way.
     await vi.waitFor(
