@@ -9,7 +9,9 @@ import {
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  BatchAnswers,
   decodeAuthorizeRequest,
+  decodeBatchAuthorizeCall,
   decodeBatchAuthorizeRequest,
   encodeAuthorizeResponse,
   encodeBatchAuthorizeResponse,
@@ -264,6 +266,106 @@ describe("the decider's Authorize codec", () => {
         );
       }),
       { numRuns: 1000 },
+    );
+  });
+
+  it("answers a call with each check's correlation id copied as bytes, multi-byte UTF-8 included, as ts-proto would", () => {
+    const id = fc.oneof(
+      text,
+      fc.string({ unit: "grapheme", maxLength: 12 }),
+      fc.constantFrom("déjà-vu/1", "要求-7", "🙂🙃", "\uFEFFbom-first"),
+    );
+    // Per check: a plain answer, one with an explanation, or its own error.
+    const outcome = fc.oneof(
+      fc.constantFrom(Decision.DECISION_ALLOW, Decision.DECISION_EXPLICIT_DENY, Decision.DECISION_IMPLICIT_DENY),
+      fc.constant("explained" as const),
+      fc.constant("error" as const),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(request, id, outcome), { minLength: 1, maxLength: 8 }),
+        fc.constantFrom({ accountId: "111122223333", revision: 7 }, { accountId: "", revision: 0 }),
+        (checks, evaluatedAt) => {
+          const requests = checks.map(([r, correlationId]) => ({ ...r, correlationId }));
+          const bytes = Buffer.from(BatchAuthorizeRequest.encode({ requests }).finish());
+          const decoded = BatchAuthorizeRequest.decode(bytes);
+          const call = decodeBatchAuthorizeCall(bytes);
+          const answers = new BatchAnswers(call);
+          const expected: AuthorizeResponse[] = [];
+          checks.forEach(([, , o], i) => {
+            const correlationId = (decoded.requests[i] as AuthorizeRequest).correlationId;
+            expect(answers.correlationId(i)).toBe(correlationId);
+            if (typeof o === "number") {
+              answers.plain(i, o, evaluatedAt);
+              expected.push({ decision: o, explanationJson: "", evaluatedAt, correlationId });
+            } else {
+              const r: AuthorizeResponse =
+                o === "explained"
+                  ? { decision: Decision.DECISION_ALLOW, explanationJson: '{"why":"é"}', evaluatedAt, correlationId }
+                  : {
+                      decision: Decision.DECISION_UNSPECIFIED,
+                      explanationJson: "",
+                      correlationId,
+                      error: {
+                        code: 3,
+                        message: `requests[${i}].action is required`,
+                        detail: { awsName: "InvalidInput", field: `requests[${i}].action`, findings: [] },
+                      },
+                    };
+              answers.set(i, r);
+              expected.push(r);
+            }
+          });
+          const encoded = encodeBatchAuthorizeResponse(answers);
+          expect(encoded).toEqual(Buffer.from(BatchAuthorizeResponse.encode({ responses: expected }).finish()));
+          expect(BatchAuthorizeResponse.decode(encoded).responses).toStrictEqual(
+            BatchAuthorizeResponse.decode(BatchAuthorizeResponse.encode({ responses: expected }).finish()).responses,
+          );
+          expect(answers.responses).toStrictEqual(expected);
+        },
+      ),
+      { numRuns: 1500 },
+    );
+  });
+
+  it("keeps a call's correlation ids as bytes on the fast path, and refuses damaged bytes as ts-proto does", () => {
+    const bytes = Buffer.from(
+      BatchAuthorizeRequest.encode({
+        requests: [
+          { ...AuthorizeRequest.fromPartial({ action: "s3:GetObject", resource: "*" }), correlationId: "ünï-1" },
+          { ...AuthorizeRequest.fromPartial({ action: "s3:GetObject", resource: "*" }), correlationId: "" },
+        ],
+      }).finish(),
+    );
+    const call = decodeBatchAuthorizeCall(bytes);
+    expect(call.correlationIds).toBeDefined();
+    expect(call.requests.map((r) => r.correlationId)).toEqual(["", ""]);
+    expect([0, 1].map((i) => new BatchAnswers(call).correlationId(i))).toEqual(["ünï-1", ""]);
+    // Invalid UTF-8 in a correlation id: ts-proto's path (its replacement characters), never the raw bytes.
+    const bad = Buffer.from(bytes);
+    bad[bad.indexOf(Buffer.from("ünï-1"))] = 0xff;
+    const fallback = decodeBatchAuthorizeCall(bad);
+    expect(fallback.correlationIds).toBeUndefined();
+    expect(fallback).toStrictEqual(BatchAuthorizeRequest.decode(bad));
+    fc.assert(
+      fc.property(
+        fc.array(request, { minLength: 1, maxLength: 3 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat({ max: 255 })), { minLength: 1, maxLength: 3 }),
+        (requests, edits) => {
+          const damaged = Buffer.from(BatchAuthorizeRequest.encode({ requests }).finish());
+          for (const [at, value] of edits) damaged[at % damaged.length] = value;
+          same(
+            (b) => {
+              const c = decodeBatchAuthorizeCall(b);
+              const answers = new BatchAnswers(c);
+              return { requests: c.requests.map((r, i) => ({ ...r, correlationId: answers.correlationId(i) })) };
+            },
+            (b) => BatchAuthorizeRequest.decode(b),
+            damaged,
+          );
+        },
+      ),
+      { numRuns: 2000 },
     );
   });
 });

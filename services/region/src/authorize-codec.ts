@@ -1,9 +1,11 @@
+import { isUtf8 } from "node:buffer";
 import {
   AuthorizeRequest,
   AuthorizeResponse,
   BatchAuthorizeRequest,
   BatchAuthorizeResponse,
   type ContextValue,
+  type Decision,
 } from "@gatehouse/proto";
 
 /*
@@ -40,6 +42,13 @@ let sharedParts: Map<number, SharedPart> | undefined;
 let lastPrincipal: SharedPart | undefined;
 let lastContext: SharedPart | undefined;
 const MAX_SHARED_PARTS = 2048;
+
+/**
+ * While a BatchAuthorize call is decoded for the server ({@link decodeBatchAuthorizeCall}): where
+ * each request's correlation id sits in the call's bytes, one entry per request (0, 0 when absent).
+ */
+let correlationStarts: number[] | undefined;
+let correlationEnds: number[] | undefined;
 
 /** FNV-1a of `buf[start, end)` with its length, as a small integer (a Map key V8 keeps unboxed). */
 function hashOf(buf: Buffer, start: number, end: number): number {
@@ -270,6 +279,8 @@ function contextOf(buf: Buffer, start: number, end: number): Record<string, Cont
 /** One AuthorizeRequest from `pos` to `end`, as ts-proto builds it (same fields, same order). */
 function requestOf(buf: Buffer, end: number): AuthorizeRequest {
   let contextRead = false;
+  let correlationStart = 0;
+  let correlationEnd = 0;
   const r: AuthorizeRequest = {
     principal: undefined,
     action: "",
@@ -342,7 +353,16 @@ function requestOf(buf: Buffer, end: number): AuthorizeRequest {
         r.maxStalenessMs = varint(buf);
         break;
       case 82:
-        r.correlationId = ascii(buf);
+        if (correlationStarts === undefined) r.correlationId = ascii(buf);
+        else {
+          // Kept as a span of the call's bytes, copied as bytes into the response (never a string).
+          const n = varint(buf);
+          correlationStart = pos;
+          correlationEnd = pos + n;
+          if (correlationEnd > buf.length) bail = true;
+          else if (!plainUtf8(buf, correlationStart, correlationEnd)) bail = true;
+          pos = correlationEnd;
+        }
         break;
       case 162:
         // Field 20 (session_token): its tag takes two bytes, 0xA2 0x01.
@@ -354,7 +374,24 @@ function requestOf(buf: Buffer, end: number): AuthorizeRequest {
     }
   }
   if (pos !== end) bail = true;
+  if (correlationStarts !== undefined && correlationEnds !== undefined) {
+    correlationStarts.push(correlationStart);
+    correlationEnds.push(correlationEnd);
+  }
   return r;
+}
+
+/**
+ * Whether `buf[start, end)` is text ts-proto decodes and encodes back to the same bytes: ASCII or
+ * valid UTF-8 (a leading byte order mark included: ts-proto keeps it).
+ */
+function plainUtf8(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    if ((buf[i] as number) >= 0x80) {
+      return isUtf8(buf.subarray(start, end));
+    }
+  }
+  return true;
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {
@@ -370,14 +407,40 @@ export function decodeAuthorizeRequest(bytes: Uint8Array): AuthorizeRequest {
   return bail ? AuthorizeRequest.decode(bytes) : r;
 }
 
-/** Decodes a BatchAuthorizeRequest exactly as `BatchAuthorizeRequest.decode` does, faster for the usual shapes. */
-export function decodeBatchAuthorizeRequest(bytes: Uint8Array): BatchAuthorizeRequest {
+/**
+ * Where each check's correlation id sits in a BatchAuthorize call's bytes: request `i`'s is
+ * `source[starts[i], ends[i])`, valid UTF-8 that ts-proto would decode and encode back unchanged.
+ */
+export interface CorrelationIds {
+  readonly source: Buffer;
+  readonly starts: readonly number[];
+  readonly ends: readonly number[];
+}
+
+/**
+ * A BatchAuthorize call as the decider's server decodes it. With `correlationIds`, each request's
+ * `correlationId` is left empty and the id is where `correlationIds` says (see {@link BatchAnswers},
+ * which copies it into the response as bytes); without, it is ts-proto's message.
+ */
+export interface BatchAuthorizeCall extends BatchAuthorizeRequest {
+  readonly correlationIds?: CorrelationIds;
+}
+
+/**
+ * Decodes a BatchAuthorize call for the server: the message `BatchAuthorizeRequest.decode` makes,
+ * except that on the fast path the correlation ids stay bytes ({@link BatchAuthorizeCall}).
+ */
+export function decodeBatchAuthorizeCall(bytes: Uint8Array): BatchAuthorizeCall {
   const buf = asBuffer(bytes);
   bail = false;
   pos = 0;
   sharedParts = new Map();
   lastPrincipal = undefined;
   lastContext = undefined;
+  const starts: number[] = [];
+  const ends: number[] = [];
+  correlationStarts = starts;
+  correlationEnds = ends;
   const requests: AuthorizeRequest[] = [];
   try {
     while (pos < buf.length && !bail) {
@@ -392,8 +455,26 @@ export function decodeBatchAuthorizeRequest(bytes: Uint8Array): BatchAuthorizeRe
     sharedParts = undefined;
     lastPrincipal = undefined;
     lastContext = undefined;
+    correlationStarts = undefined;
+    correlationEnds = undefined;
   }
-  return bail ? BatchAuthorizeRequest.decode(bytes) : { requests };
+  return bail ? BatchAuthorizeRequest.decode(bytes) : { requests, correlationIds: { source: buf, starts, ends } };
+}
+
+/** The correlation id of request `i` of a decoded call. */
+export function correlationIdOf(call: BatchAuthorizeCall, i: number): string {
+  const ids = call.correlationIds;
+  if (ids === undefined) return (call.requests[i] as AuthorizeRequest).correlationId;
+  return ids.source.toString("utf8", ids.starts[i] as number, ids.ends[i] as number);
+}
+
+/** Decodes a BatchAuthorizeRequest exactly as `BatchAuthorizeRequest.decode` does, faster for the usual shapes. */
+export function decodeBatchAuthorizeRequest(bytes: Uint8Array): BatchAuthorizeRequest {
+  const call = decodeBatchAuthorizeCall(bytes);
+  if (call.correlationIds === undefined) return call;
+  const { requests } = call;
+  for (let i = 0; i < requests.length; i++) (requests[i] as AuthorizeRequest).correlationId = correlationIdOf(call, i);
+  return { requests };
 }
 
 /** Bytes of a varint of `v` (a non-negative safe integer). */
@@ -425,6 +506,21 @@ function asciiLength(s: string): number {
 let sizedAt: AuthorizeResponse["evaluatedAt"];
 let sizedAtBytes = 0;
 
+/** The bytes of an evaluatedAt field (tag, length, body), or -1 to leave it to ts-proto. */
+function evaluatedAtSize(at: NonNullable<AuthorizeResponse["evaluatedAt"]>): number {
+  // A batch's answers usually share one evaluatedAt object (see the decider server): sized once.
+  if (at !== sizedAt) {
+    const account = asciiLength(at.accountId);
+    if (account < 0 || !Number.isSafeInteger(at.revision) || at.revision < 0) return -1;
+    let inner = 0;
+    if (account > 0) inner += 1 + varintSize(account) + account;
+    if (at.revision !== 0) inner += 1 + varintSize(at.revision);
+    sizedAt = at;
+    sizedAtBytes = 1 + varintSize(inner) + inner;
+  }
+  return sizedAtBytes;
+}
+
 /** The body size of a response the fast path encodes, or -1 to leave it to ts-proto. */
 function responseSize(r: AuthorizeResponse): number {
   if (r.error !== undefined || r.decision < 0 || r.decision > 127) return -1;
@@ -435,17 +531,9 @@ function responseSize(r: AuthorizeResponse): number {
   if (explanation > 0) size += 1 + varintSize(explanation) + explanation;
   const at = r.evaluatedAt;
   if (at !== undefined) {
-    // A batch's answers usually share one evaluatedAt object (see the decider server): sized once.
-    if (at !== sizedAt) {
-      const account = asciiLength(at.accountId);
-      if (account < 0 || !Number.isSafeInteger(at.revision) || at.revision < 0) return -1;
-      let inner = 0;
-      if (account > 0) inner += 1 + varintSize(account) + account;
-      if (at.revision !== 0) inner += 1 + varintSize(at.revision);
-      sizedAt = at;
-      sizedAtBytes = 1 + varintSize(inner) + inner;
-    }
-    size += sizedAtBytes;
+    const atBytes = evaluatedAtSize(at);
+    if (atBytes < 0) return -1;
+    size += atBytes;
   }
   if (correlation > 0) size += 1 + varintSize(correlation) + correlation;
   return size;
@@ -457,25 +545,27 @@ function writeString(out: Buffer, at: number, tag: number, s: string): number {
   return at + out.write(s, at, s.length, "latin1");
 }
 
+function writeEvaluatedAt(out: Buffer, at: number, ev: NonNullable<AuthorizeResponse["evaluatedAt"]>): number {
+  out[at++] = 26;
+  const inner =
+    (ev.accountId === "" ? 0 : 1 + varintSize(ev.accountId.length) + ev.accountId.length) +
+    (ev.revision === 0 ? 0 : 1 + varintSize(ev.revision));
+  at = writeVarint(out, at, inner);
+  if (ev.accountId !== "") at = writeString(out, at, 10, ev.accountId);
+  if (ev.revision !== 0) {
+    out[at++] = 16;
+    at = writeVarint(out, at, ev.revision);
+  }
+  return at;
+}
+
 function writeResponse(out: Buffer, at: number, r: AuthorizeResponse): number {
   if (r.decision !== 0) {
     out[at++] = 8;
     out[at++] = r.decision;
   }
   if (r.explanationJson !== "") at = writeString(out, at, 18, r.explanationJson);
-  const ev = r.evaluatedAt;
-  if (ev !== undefined) {
-    out[at++] = 26;
-    const inner =
-      (ev.accountId === "" ? 0 : 1 + varintSize(ev.accountId.length) + ev.accountId.length) +
-      (ev.revision === 0 ? 0 : 1 + varintSize(ev.revision));
-    at = writeVarint(out, at, inner);
-    if (ev.accountId !== "") at = writeString(out, at, 10, ev.accountId);
-    if (ev.revision !== 0) {
-      out[at++] = 16;
-      at = writeVarint(out, at, ev.revision);
-    }
-  }
+  if (r.evaluatedAt !== undefined) at = writeEvaluatedAt(out, at, r.evaluatedAt);
   if (r.correlationId !== "") at = writeString(out, at, 34, r.correlationId);
   return at;
 }
@@ -490,8 +580,138 @@ export function encodeAuthorizeResponse(r: AuthorizeResponse): Buffer {
   return out;
 }
 
-/** Encodes a BatchAuthorizeResponse to the bytes `BatchAuthorizeResponse.encode` writes. */
+type EvaluatedAt = NonNullable<AuthorizeResponse["evaluatedAt"]>;
+
+/**
+ * The answers to a BatchAuthorize call, as the server fills them: a plain answer (a decision at a
+ * revision, no explanation, no error) is a byte and a shared evaluatedAt, its correlation id the
+ * call's own bytes; anything else a whole AuthorizeResponse. {@link encodeBatchAuthorizeResponse}
+ * writes them straight into one buffer; `responses` spells them out (for telemetry and tests).
+ */
+export class BatchAnswers implements BatchAuthorizeResponse {
+  /** Per check, the decision of a plain answer, or 0 where `full` holds the response. */
+  readonly decisions: Uint8Array;
+  readonly evaluatedAt: (EvaluatedAt | undefined)[];
+  readonly full: (AuthorizeResponse | undefined)[];
+  readonly call: BatchAuthorizeCall;
+
+  constructor(call: BatchAuthorizeCall) {
+    this.call = call;
+    const n = call.requests.length;
+    this.decisions = new Uint8Array(n);
+    this.evaluatedAt = new Array(n);
+    this.full = new Array(n);
+  }
+
+  /** Check `i`'s correlation id, as a string (for the answers that are not plain). */
+  correlationId(i: number): string {
+    return correlationIdOf(this.call, i);
+  }
+
+  /** Check `i` answered `decision` (1 to 127) at `evaluatedAt`, without an explanation. */
+  plain(i: number, decision: Decision, evaluatedAt: EvaluatedAt): void {
+    this.decisions[i] = decision;
+    this.evaluatedAt[i] = evaluatedAt;
+  }
+
+  /** Check `i` answered with `response` (an error, an explanation). */
+  set(i: number, response: AuthorizeResponse): void {
+    this.decisions[i] = 0;
+    this.full[i] = response;
+  }
+
+  get responses(): AuthorizeResponse[] {
+    const out: AuthorizeResponse[] = new Array(this.decisions.length);
+    for (let i = 0; i < out.length; i++) {
+      const decision = this.decisions[i] as Decision;
+      out[i] =
+        decision === 0
+          ? (this.full[i] ?? { decision: 0, explanationJson: "", correlationId: this.correlationId(i) })
+          : {
+              decision,
+              explanationJson: "",
+              evaluatedAt: this.evaluatedAt[i],
+              correlationId: this.correlationId(i),
+            };
+    }
+    return out;
+  }
+}
+
+/** The body sizes of `answers`' responses into `sizes`, and their total framed size; -1 to leave it to ts-proto. */
+function answersSize(answers: BatchAnswers, sizes: Int32Array): number {
+  const { decisions, evaluatedAt, full } = answers;
+  const ids = answers.call.correlationIds;
+  const requests = answers.call.requests;
+  let total = 0;
+  for (let i = 0; i < decisions.length; i++) {
+    let size: number;
+    if (decisions[i] === 0) {
+      const r = full[i];
+      size = r === undefined ? -1 : responseSize(r);
+    } else {
+      size = 2;
+      const at = evaluatedAt[i];
+      if (at !== undefined) {
+        const atBytes = evaluatedAtSize(at);
+        size = atBytes < 0 ? -1 : size + atBytes;
+      }
+      const correlation =
+        ids === undefined
+          ? asciiLength((requests[i] as AuthorizeRequest).correlationId)
+          : (ids.ends[i] as number) - (ids.starts[i] as number);
+      if (correlation < 0) size = -1;
+      else if (correlation > 0 && size > 0) size += 1 + varintSize(correlation) + correlation;
+    }
+    if (size < 0) return -1;
+    sizes[i] = size;
+    total += 1 + varintSize(size) + size;
+  }
+  return total;
+}
+
+function encodeAnswers(answers: BatchAnswers): Buffer {
+  const { decisions, evaluatedAt, full } = answers;
+  const ids = answers.call.correlationIds;
+  const requests = answers.call.requests;
+  sizedAt = undefined;
+  const sizes = new Int32Array(decisions.length);
+  const total = answersSize(answers, sizes);
+  if (total < 0) return Buffer.from(BatchAuthorizeResponse.encode({ responses: answers.responses }).finish());
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (let i = 0; i < decisions.length; i++) {
+    out[at++] = 10;
+    at = writeVarint(out, at, sizes[i] as number);
+    const decision = decisions[i] as number;
+    if (decision === 0) {
+      at = writeResponse(out, at, full[i] as AuthorizeResponse);
+      continue;
+    }
+    out[at++] = 8;
+    out[at++] = decision;
+    const ev = evaluatedAt[i];
+    if (ev !== undefined) at = writeEvaluatedAt(out, at, ev);
+    if (ids === undefined) {
+      const id = (requests[i] as AuthorizeRequest).correlationId;
+      if (id !== "") at = writeString(out, at, 34, id);
+      continue;
+    }
+    const start = ids.starts[i] as number;
+    const end = ids.ends[i] as number;
+    if (end === start) continue;
+    out[at++] = 34;
+    at = writeVarint(out, at, end - start);
+    // Correlation ids are short: a loop costs less than a native copy's call.
+    const source = ids.source;
+    for (let j = start; j < end; j++) out[at++] = source[j] as number;
+  }
+  return out;
+}
+
+/** Encodes a BatchAuthorizeResponse (or {@link BatchAnswers}) to the bytes `BatchAuthorizeResponse.encode` writes. */
 export function encodeBatchAuthorizeResponse(batch: BatchAuthorizeResponse): Buffer {
+  if (batch instanceof BatchAnswers) return encodeAnswers(batch);
   const { responses } = batch;
   sizedAt = undefined;
   const sizes = new Int32Array(responses.length);

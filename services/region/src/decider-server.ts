@@ -32,13 +32,15 @@ import {
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import {
+  BatchAnswers,
+  type BatchAuthorizeCall,
   decodeAuthorizeRequest,
-  decodeBatchAuthorizeRequest,
+  decodeBatchAuthorizeCall,
   encodeAuthorizeResponse,
   encodeBatchAuthorizeResponse,
 } from "./authorize-codec.ts";
 import { sampleAuthorize } from "./authorize-sampling.ts";
-import { type BatchScope, createDecider, type Decider, type DecisionRequest, type DecisionResult } from "./decider.ts";
+import { createDecider, type Decider, type DecisionRequest, type DecisionResult } from "./decider.ts";
 import type { RegionAuditSink, RegionAuditStats } from "./region-audit-sink.ts";
 import {
   type AuthenticatedPrincipal,
@@ -66,7 +68,7 @@ const SERVED_SERVICE = {
   },
   batchAuthorize: {
     ...AuthorizerServiceService.batchAuthorize,
-    requestDeserialize: decodeBatchAuthorizeRequest,
+    requestDeserialize: decodeBatchAuthorizeCall,
     responseSerialize: encodeBatchAuthorizeResponse,
   },
   batchAuthorizePrincipal: {
@@ -481,16 +483,22 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
 
   /** The last evaluatedAt made: the next answer at the same account and revision shares it (a batch's usually do). */
   let lastAt: { accountId: string; revision: number } = { accountId: "", revision: -1 };
-  const responseOf = (r: { readonly correlationId: string }, d: DecisionResult): AuthorizeResponse => {
+  const evaluatedAtOf = (d: DecisionResult) => {
     if (lastAt.accountId !== d.accountId || lastAt.revision !== d.revision) {
       lastAt = { accountId: d.accountId, revision: d.revision };
     }
-    return {
-      decision: DECISIONS[d.result.decision],
-      explanationJson: d.result.explanation === undefined ? "" : JSON.stringify(d.result.explanation),
-      evaluatedAt: lastAt,
-      correlationId: r.correlationId,
-    };
+    return lastAt;
+  };
+  const responseOf = (r: { readonly correlationId: string }, d: DecisionResult): AuthorizeResponse => ({
+    decision: DECISIONS[d.result.decision],
+    explanationJson: d.result.explanation === undefined ? "" : JSON.stringify(d.result.explanation),
+    evaluatedAt: evaluatedAtOf(d),
+    correlationId: r.correlationId,
+  });
+  /** Check `i`'s decision into `answers`: a plain one as a byte, one with an explanation in full. */
+  const answerInto = (answers: BatchAnswers, i: number, d: DecisionResult): void => {
+    if (d.result.explanation === undefined) answers.plain(i, DECISIONS[d.result.decision], evaluatedAtOf(d));
+    else answers.set(i, responseOf({ correlationId: answers.correlationId(i) }, d));
   };
   /**
    * The answer to one check: at once when the decider has all it needs in memory (no promise, no
@@ -500,19 +508,11 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
     r: AuthorizeRequest,
     deadlineMs: number,
     field: FieldPrefix,
-    batch?: {
-      readonly conversions: BatchConversions;
-      readonly scope: BatchScope;
-      readonly draft: DecisionRequestDraft;
-    },
   ): AuthorizeResponse | Promise<AuthorizeResponse> => {
-    const request =
-      batch === undefined
-        ? toDecisionRequest(r, deadlineMs, field)
-        : fillDecisionRequest(batch.draft, r, deadlineMs, field, batch.conversions);
-    const now = decider.tryDecide(request, batch?.scope);
+    const request = toDecisionRequest(r, deadlineMs, field);
+    const now = decider.tryDecide(request);
     if (now !== undefined) return responseOf(r, now);
-    return decider.decide(batch === undefined ? request : { ...request }).then((d) => responseOf(r, d));
+    return decider.decide(request).then((d) => responseOf(r, d));
   };
   const batchError = (one: { readonly correlationId: string }, i: number, e: unknown): AuthorizeResponse => {
     const err = IamError.is(e) && e.code !== "INTERNAL" ? e : undefined;
@@ -549,35 +549,42 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
         );
       }
     },
-    batchAuthorize: unary("BatchAuthorize", logger, async (r, call) => {
+    batchAuthorize: unary("BatchAuthorize", logger, async (r: BatchAuthorizeCall, call) => {
       if (r.requests.length > MAX_BATCH) {
         throw new IamError("InvalidInput", `requests has ${r.requests.length} checks, at most ${MAX_BATCH}`, {
           field: "requests",
         });
       }
       const deadlineMs = deadlineOf(call);
-      const responses: (AuthorizeResponse | Promise<AuthorizeResponse>)[] = new Array(r.requests.length);
-      let waiting = false;
-      // What checks share (a principal, a context) is converted, checked and looked up once: the
-      // loop is synchronous, so the decider's state cannot change between its checks.
-      const batch = {
-        conversions: { arns: new Map(), contexts: new Map() },
-        scope: decider.batchScope(),
-        draft: blankDecisionRequest(),
-      };
+      // Answers go into one BatchAnswers (no response object per plain answer; the correlation
+      // ids stay the call's bytes). What checks share (a principal, a context) is converted,
+      // checked and looked up once: the loop is synchronous, so the decider's state cannot change
+      // between its checks.
+      const answers = new BatchAnswers(r);
+      const conversions: BatchConversions = { arns: new Map(), contexts: new Map() };
+      const scope = decider.batchScope();
+      const draft = blankDecisionRequest();
+      let waiting: Promise<void>[] | undefined;
       for (let i = 0; i < r.requests.length; i++) {
-        const one = r.requests[i] as AuthorizeRequest;
         try {
-          const answered = answer(one, deadlineMs, i, batch);
-          if (answered instanceof Promise) {
-            waiting = true;
-            responses[i] = answered.catch((e: unknown) => batchError(one, i, e));
-          } else responses[i] = answered;
+          const request = fillDecisionRequest(draft, r.requests[i] as AuthorizeRequest, deadlineMs, i, conversions);
+          const now = decider.tryDecide(request, scope);
+          if (now !== undefined) answerInto(answers, i, now);
+          else {
+            waiting ??= [];
+            waiting.push(
+              decider.decide({ ...request }).then(
+                (d) => answerInto(answers, i, d),
+                (e: unknown) => answers.set(i, batchError({ correlationId: answers.correlationId(i) }, i, e)),
+              ),
+            );
+          }
         } catch (e) {
-          responses[i] = batchError(one, i, e);
+          answers.set(i, batchError({ correlationId: answers.correlationId(i) }, i, e));
         }
       }
-      return { responses: waiting ? await Promise.all(responses) : (responses as AuthorizeResponse[]) };
+      if (waiting !== undefined) await Promise.all(waiting);
+      return answers;
     }),
     batchAuthorizePrincipal: unary("BatchAuthorizePrincipal", logger, async (r, call) => {
       if (r.checks.length > MAX_BATCH) {

@@ -27,8 +27,6 @@ import { createSessionPrincipals } from "./session-principals.ts";
 import type { StsKeyring } from "./sts-keyring.ts";
 
 export type { BatchScope } from "./batch-scope.ts";
-export { checkCallerContext } from "./request-context.ts";
-export { bucketOf } from "./resource-policies.ts";
 
 /** One authorization question, as the decider takes it (the gRPC layer maps the proto). */
 export interface DecisionRequest {

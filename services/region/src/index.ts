@@ -6,7 +6,6 @@
 export { type Applier, type ApplierOptions, type ApplierStats, startApplier } from "./applier.ts";
 export { loadRegionConfig, REGION_ENV_NAMES, type RegionConfig, type RegionRole } from "./config.ts";
 export {
-  checkCallerContext,
   createDecider,
   type Decider,
   type DecisionRequest,
@@ -23,5 +22,6 @@ export {
   type RequestAuthenticator,
   type RequestAuthenticatorOptions,
 } from "./request-authenticator.ts";
+export { checkCallerContext } from "./request-context.ts";
 export { type CompleteRevision, RevisionAssembler } from "./revision-assembler.ts";
 export type { ResolvedSession, SessionCredentialResolver, SessionPrincipal } from "./session-credentials.ts";
