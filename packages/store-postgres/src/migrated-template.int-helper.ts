@@ -5,16 +5,19 @@
  * `createTestSchema({ migrated: true })`, which clones it per suite.
  *
  * Why: every suite that needs a control plane or a store used to migrate a fresh schema and seed
- * AWS's managed-policy catalogue (1,594 policies, 6,194 versions): 2-9 s each on the 2-core CI
- * host (about 1.4 s of migrations, 1.6 s reading and validating the catalogue, 1.3 s inserting
- * it, 0.6 s putting it on the system stream), and a suite run makes about a hundred. The seeding
- * is already set-based (a handful of statements over arrays), and it runs once per control-plane
- * start in production, so speeding it up would not have helped production; a copy of the result
- * is what the tests need. `CREATE DATABASE … TEMPLATE` copies it in about 60 ms: the clone is the
- * same bytes as a schema migrated and seeded from empty (tables, functions, sequences, the
- * seeding's outbox rows), so tests exercise what they did. The production path still runs: here,
- * whenever the template is rebuilt, and in the tests of migrating and seeding, which keep empty
- * schemas (`store.int.test.ts`, `builtin-policy-catalogue.int.test.ts`, …).
+ * AWS's managed-policy catalogue (1,594 policies, 6,194 versions): 5 s each on the 2-core CI host
+ * at load average 4 (1.4 s of migrations, 1.6 s reading and validating the catalogue, 1.3 s
+ * inserting it, 0.6 s putting it on the system stream), 9-24 s at load average 20+, and a suite
+ * run makes about a hundred. The seeding is already set-based (a handful of statements over
+ * arrays) and runs once per control-plane start in production, so making it faster would barely
+ * help production; what the tests need is a copy of its result. `CREATE DATABASE … TEMPLATE`
+ * copies it in 60 ms at load average 6 (up to 0.8 s at 20+); a schema-level copy (CREATE TABLE …
+ * LIKE, INSERT … SELECT) would copy the same bytes and have to recreate functions, triggers,
+ * sequences and foreign keys by hand. The clone is byte for byte a schema migrated and seeded from
+ * empty (tables, functions, sequences, the seeding's outbox rows), so tests exercise what they
+ * did. The production path still runs: here, whenever the template is rebuilt, and in the tests of
+ * migrating and seeding, which keep empty schemas (`store.int.test.ts`,
+ * `builtin-policy-catalogue.int.test.ts`, the control plane's `health.int.test.ts`, …).
  *
  * The template's key is a hash of everything that shapes its content: the migrations, the
  * catalogue package's fingerprint, and the sources of this package and of the workspace packages

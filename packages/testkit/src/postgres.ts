@@ -115,8 +115,8 @@ export async function createTestDatabase(options: TestPostgresOptions = {}): Pro
  * whose `search_path` is that schema.
  *
  * Why a clone: migrating a fresh schema and seeding AWS's 1,594 managed policies (6,194 versions)
- * cost 2-9 s on this project's 2-core host, for each of the suite's fresh schemas; cloning a
- * template database costs about 0.1 s. The production path still runs: the template is built
+ * costs 5-24 s on this project's 2-core host (load average 4 to 25), for each of the suite's
+ * fresh schemas; cloning a template database 0.06-0.8 s. The production path still runs: the template is built
  * with it, and the tests of migrating and seeding (`store.int.test.ts`, the catalogue tests) use
  * empty schemas.
  *

@@ -3,8 +3,9 @@ import pg from "pg";
 
 /**
  * Template databases: a database built once (e.g. migrated and seeded) and cloned per suite with
- * `CREATE DATABASE … TEMPLATE`, which copies its files (about 60 ms for Gatehouse's 27 MB migrated
- * and seeded schema, against 2-9 s to migrate and seed one on this project's 2-core CI host).
+ * `CREATE DATABASE … TEMPLATE`, which copies its files (60 ms at load average 6, up to 0.8 s at 20+,
+ * for Gatehouse's 27 MB migrated and seeded schema, against 5-24 s to migrate and seed one on this
+ * project's 2-core CI host).
  *
  * Names: `ghtpl_<key>` for a finished template, `ghtpl_<key>__b<hex>` while one is being built.
  * The key names what the template holds (a hash of it), so a change builds a new one.
