@@ -32,7 +32,12 @@ export default defineConfig({
             "loadtest/src/**/*.int.test.ts",
           ],
           exclude: ["**/node_modules/**"],
-          globalSetup: ["packages/testkit/src/global-setup.ts"],
+          // The testkit's first (it finds the services), then the migrated-schema template
+          // (built once per hash of the migrations and catalogue, cloned per suite).
+          globalSetup: [
+            "packages/testkit/src/global-setup.ts",
+            "packages/store-postgres/src/migrated-template.int-helper.ts",
+          ],
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

@@ -122,7 +122,7 @@ export async function startLiveStack(prefix: string, options: LiveStackOptions =
   const operator = { accessKeyId: "AKIAOPERATORLIVETEST", secretAccessKey: randomBytes(30).toString("base64") };
   const secretKey = randomBytes(32).toString("base64");
   const infra = testInfra();
-  const schema = await createTestSchema({ prefix });
+  const schema = await createTestSchema({ prefix, migrated: true });
   const topic = await createTestTopic({ prefix, partitions: 2 });
   // The regional audit topic of this stack alone (STS issuance and keys' last use, region → control plane).
   const auditTopic = await createTestTopic({ prefix: `${prefix}audit`, partitions: 2 });

@@ -14,7 +14,7 @@ describe("client request tokens (real Postgres)", () => {
   const bob = { callerId: "user:AIDABOB" };
 
   beforeAll(async () => {
-    schema = await createTestSchema({ prefix: "tokens" });
+    schema = await createTestSchema({ prefix: "tokens", migrated: true });
     store = createPostgresStore({
       connectionString: schema.databaseUrl,
       schema: schema.name,

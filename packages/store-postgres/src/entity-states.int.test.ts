@@ -32,7 +32,7 @@ describe("entity states the store emits decode as their typed kinds (real Postgr
   let accountId: string;
 
   beforeAll(async () => {
-    testSchema = await createTestSchema({ prefix: "states" });
+    testSchema = await createTestSchema({ prefix: "states", migrated: true });
     store = createPostgresStore({
       connectionString: testSchema.databaseUrl,
       schema: testSchema.name,

@@ -17,7 +17,7 @@ describe("outbox trace context", () => {
   const active = new AsyncLocalStorage<string>();
 
   beforeAll(async () => {
-    testSchema = await createTestSchema({ prefix: "otrace" });
+    testSchema = await createTestSchema({ prefix: "otrace", migrated: true });
     store = createPostgresStore({
       connectionString: testSchema.databaseUrl,
       schema: testSchema.name,

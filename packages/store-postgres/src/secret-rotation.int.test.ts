@@ -30,7 +30,7 @@ describe("secret key rotation (real Postgres)", () => {
   };
 
   beforeAll(async () => {
-    schema = await createTestSchema({ prefix: "rotate" });
+    schema = await createTestSchema({ prefix: "rotate", migrated: true });
     await open(oldKey).migrate();
   });
   afterAll(async () => {

@@ -30,7 +30,7 @@ describe("single-call writes (CreateUser, AttachPolicy, PutInlinePolicy)", () =>
   let cn: IamStore;
 
   beforeAll(async () => {
-    testSchema = await createTestSchema({ prefix: "single" });
+    testSchema = await createTestSchema({ prefix: "single", migrated: true });
     const base = { connectionString: testSchema.databaseUrl, schema: testSchema.name, poolSize: 8 };
     store = createPostgresStore({
       ...base,

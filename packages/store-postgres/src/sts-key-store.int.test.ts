@@ -16,7 +16,7 @@ describe("STS keys and what session callers are authorized with (real Postgres)"
   let store: IamStore;
   let accountId: string;
   beforeAll(async () => {
-    testSchema = await createTestSchema({ prefix: "stskeys" });
+    testSchema = await createTestSchema({ prefix: "stskeys", migrated: true });
     store = createPostgresStore({
       connectionString: testSchema.databaseUrl,
       schema: testSchema.name,

@@ -18,7 +18,7 @@ describe("write batcher (gh_write_batch)", () => {
   let statements = 0;
 
   beforeAll(async () => {
-    testSchema = await createTestSchema({ prefix: "batch" });
+    testSchema = await createTestSchema({ prefix: "batch", migrated: true });
     // One statement of single-call writes at a time: everything behind the first one queues.
     store = createPostgresStore({
       connectionString: testSchema.databaseUrl,

@@ -19,7 +19,13 @@ export {
 } from "./dedicated-kafka.ts";
 export { iamErrorOf } from "./iam-errors.ts";
 export type { InfraSource, RegionRedis, TestInfra } from "./infra-settings.ts";
-export { parseBrokers, parsePostgresUrl, parseRedisUrls, TEST_INFRA_KEY } from "./infra-settings.ts";
+export {
+  MIGRATED_TEMPLATE_KEY,
+  parseBrokers,
+  parsePostgresUrl,
+  parseRedisUrls,
+  TEST_INFRA_KEY,
+} from "./infra-settings.ts";
 export { createTestTopic, type TestKafkaOptions, type TestTopic, type TestTopicOptions, testKafka } from "./kafka.ts";
 export { type RunLeftovers, removeRunLeftovers } from "./leftovers.ts";
 export {
@@ -32,9 +38,11 @@ export {
 export {
   createTestDatabase,
   createTestSchema,
+  type MigratedSchemaTemplate,
   type TestDatabase,
   type TestPostgresOptions,
   type TestSchema,
+  type TestSchemaOptions,
 } from "./postgres.ts";
 export {
   createTestKeyPrefix,
@@ -44,5 +52,11 @@ export {
   type TestRedisOptions,
   testRedis,
 } from "./redis.ts";
+export {
+  databaseUrl,
+  type HeldTemplateDatabase,
+  holdTemplateDatabase,
+  type TemplateDatabaseSpec,
+} from "./template-database.ts";
 export { regionRedis, testInfra } from "./test-infra.ts";
 export { uniqueName } from "./unique-name.ts";

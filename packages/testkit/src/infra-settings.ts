@@ -35,10 +35,17 @@ export interface TestInfra {
 /** The key under which the global setup provides {@link TestInfra}. */
 export const TEST_INFRA_KEY = "gatehouse.infra";
 
+/**
+ * The key under which the migrated-schema template is provided (see `createTestSchema`'s
+ * `migrated` option).
+ */
+export const MIGRATED_TEMPLATE_KEY = "gatehouse.migratedTemplate";
+
 declare module "vitest" {
   // Augments vitest's own interface, which is why it has to be an interface with this name.
   export interface ProvidedContext {
     "gatehouse.infra": TestInfra;
+    "gatehouse.migratedTemplate": { readonly database: string; readonly schema: string };
   }
 }
 

@@ -1,4 +1,3 @@
-import { testInfra } from "@gatehouse/testkit";
 import { status } from "@grpc/grpc-js";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -135,7 +134,7 @@ describe("access keys' last use is written in batches, not on the call's path (r
   it("no write while calls are served; the last uses in memory are written at shutdown", async () => {
     // An interval far beyond the test: only the shutdown flush can write.
     const f = await startAccountFixture({ GATEHOUSE_CP_ACCESS_KEY_LAST_USED_FLUSH_MS: "3600000" });
-    const observer = new pg.Client({ connectionString: testInfra().postgresUrl });
+    const observer = new pg.Client({ connectionString: f.h.databaseUrl });
     try {
       const user = await f.aUser("lu-busy", {
         inline: [policyDoc({ Effect: "Allow", Action: "iam:*", Resource: "*" })],

@@ -83,7 +83,7 @@ describe("outbox relay through a Kafka outage (a broker of the test's own)", () 
       try {
         kafka = await startDedicatedKafka();
         const brokers = kafka.brokers;
-        schema = await createTestSchema({ prefix: "outage" });
+        schema = await createTestSchema({ prefix: "outage", migrated: true });
         store = createPostgresStore({
           connectionString: schema.databaseUrl,
           schema: schema.name,

@@ -22,6 +22,8 @@ export interface Harness {
   readonly address: string;
   readonly topic: string;
   readonly schema: string;
+  /** The database holding `schema` (the suite's own: the schema is a clone of the migrated template). */
+  readonly databaseUrl: string;
   close(): Promise<void>;
 }
 
@@ -34,7 +36,7 @@ export async function startHarness(
   clock?: Clock,
   logger: Logger = silentLogger,
 ): Promise<Harness> {
-  const schema = await createTestSchema({ prefix: "cp" });
+  const schema = await createTestSchema({ prefix: "cp", migrated: true });
   const topic = await createTestTopic({ prefix: "cp", partitions: 4 });
   const config = loadControlPlaneConfig({
     GATEHOUSE_CP_LISTEN: "127.0.0.1:0",
@@ -56,6 +58,7 @@ export async function startHarness(
     address: `127.0.0.1:${cp.port}`,
     topic: topic.name,
     schema: schema.name,
+    databaseUrl: schema.databaseUrl,
     async close() {
       await cp.close();
       await schema.drop();

@@ -25,7 +25,7 @@ export interface TestEnv {
 
 /** A migrated store on a fresh schema and a fresh 4-partition topic; `close` removes both. */
 export async function createTestEnv(prefix: string, quotas?: Partial<StoreQuotas>): Promise<TestEnv> {
-  const schema = await createTestSchema({ prefix });
+  const schema = await createTestSchema({ prefix, migrated: true });
   const topic = await createTestTopic({ prefix, partitions: 4 });
   const secretKey = randomBytes(32);
   const store = createPostgresStore({

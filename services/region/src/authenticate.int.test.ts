@@ -114,7 +114,7 @@ describe("Authenticate and AuthenticateAndAuthorize in a live region", () => {
   let aliceKeyRevision: { accountId: string; revision: number };
 
   beforeAll(async () => {
-    const schema = await createTestSchema({ prefix: "regauthn" });
+    const schema = await createTestSchema({ prefix: "regauthn", migrated: true });
     const topic = await createTestTopic({ prefix: "regauthn", partitions: 2 });
     const auditTopic = await createTestTopic({ prefix: "regauthnaudit", partitions: 2 });
     close.push(

@@ -67,7 +67,7 @@ describe("control plane → Kafka → two regions (end to end)", () => {
   const deciders: AuthorizerServiceClient[] = [];
 
   beforeAll(async () => {
-    const schema = await createTestSchema({ prefix: "rege2e" });
+    const schema = await createTestSchema({ prefix: "rege2e", migrated: true });
     const topic = await createTestTopic({ prefix: "rege2e", partitions: 4 });
     const cp = await startControlPlane({
       config: loadControlPlaneConfig({

@@ -92,7 +92,7 @@ export async function startTestControlPlane(
   options: { partitions?: number; port?: number; telemetry?: Telemetry; extraEnv?: Record<string, string> } = {},
 ) {
   const partitions = options.partitions ?? 2;
-  const schema = await createTestSchema({ prefix: "regcp" });
+  const schema = await createTestSchema({ prefix: "regcp", migrated: true });
   const topic = await createTestTopic({ prefix: "regcp", partitions });
   const config = (port: number) =>
     loadControlPlaneConfig({

@@ -10,7 +10,7 @@ describe("access keys' last use (real Postgres)", () => {
   let keyId: string;
 
   beforeAll(async () => {
-    testSchema = await createTestSchema({ prefix: "lastused" });
+    testSchema = await createTestSchema({ prefix: "lastused", migrated: true });
     store = createPostgresStore({
       connectionString: testSchema.databaseUrl,
       schema: testSchema.name,

@@ -11,7 +11,7 @@ describe("account usage for GetAccountSummary (real Postgres)", () => {
   let accountId: string;
 
   beforeAll(async () => {
-    testSchema = await createTestSchema({ prefix: "summary" });
+    testSchema = await createTestSchema({ prefix: "summary", migrated: true });
     store = createPostgresStore({
       connectionString: testSchema.databaseUrl,
       schema: testSchema.name,

@@ -34,7 +34,7 @@ describe("login profiles under concurrent password writes (real Postgres)", () =
   let accountId: string;
 
   beforeAll(async () => {
-    testSchema = await createTestSchema({ prefix: "pwrace" });
+    testSchema = await createTestSchema({ prefix: "pwrace", migrated: true });
     store = createPostgresStore({
       connectionString: testSchema.databaseUrl,
       schema: testSchema.name,

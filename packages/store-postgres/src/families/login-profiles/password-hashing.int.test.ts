@@ -12,7 +12,7 @@ describe("password hashing bounds (real Postgres)", () => {
   let other: string;
 
   beforeAll(async () => {
-    schema = await createTestSchema({ prefix: "pwbound" });
+    schema = await createTestSchema({ prefix: "pwbound", migrated: true });
     store = createPostgresStore({
       connectionString: schema.databaseUrl,
       schema: schema.name,
