@@ -73,3 +73,13 @@ export function ActionButton(props: {
     </span>
   );
 }
+
+/** A page's "Delete" section: one confirmed call, then wherever `onDone` goes. */
+export function DeleteSection(props: { label: string; confirm: string; run: () => Promise<void>; onDone: () => void }) {
+  return (
+    <section aria-labelledby="danger">
+      <h2 id="danger">Delete</h2>
+      <ActionButton label={props.label} confirm={props.confirm} run={props.run} onDone={props.onDone} />
+    </section>
+  );
+}

@@ -2,7 +2,7 @@
 import { useState } from "react";
 import { iam } from "../api/client.ts";
 import type { EntityKind, Group, Role, User } from "../api/types.ts";
-import { ActionButton, ActionForm } from "../components/action-form.tsx";
+import { ActionButton, ActionForm, DeleteSection } from "../components/action-form.tsx";
 import { ErrorMessage } from "../components/error-message.tsx";
 import { Field } from "../components/field.tsx";
 import { PolicyEditor } from "../components/policy-editor.tsx";
@@ -185,15 +185,12 @@ export function EntityDetailPage({ kind, name }: { kind: EntityKind; name: strin
       {kind === "user" && <UserDetail name={name} />}
       {kind === "group" && <GroupDetail name={name} />}
       {kind === "role" && <RoleDetail name={name} />}
-      <section aria-labelledby="danger">
-        <h2 id="danger">Delete</h2>
-        <ActionButton
-          label={`Delete ${kind} ${name}`}
-          confirm={`Delete ${kind} ${name}? This cannot be undone.`}
-          run={() => iam(op, { [field]: name }).then(() => {})}
-          onDone={() => navigate(`/${kind}s`)}
-        />
-      </section>
+      <DeleteSection
+        label={`Delete ${kind} ${name}`}
+        confirm={`Delete ${kind} ${name}? This cannot be undone.`}
+        run={() => iam(op, { [field]: name }).then(() => {})}
+        onDone={() => navigate(`/${kind}s`)}
+      />
     </>
   );
 }

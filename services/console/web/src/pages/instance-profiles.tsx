@@ -5,7 +5,7 @@
 import { useState } from "react";
 import { iam } from "../api/client.ts";
 import type { InstanceProfile, PageResponse, Role } from "../api/types.ts";
-import { ActionButton, ActionForm } from "../components/action-form.tsx";
+import { ActionButton, ActionForm, DeleteSection } from "../components/action-form.tsx";
 import { CreateForm } from "../components/create-form.tsx";
 import { ErrorMessage } from "../components/error-message.tsx";
 import { Field } from "../components/field.tsx";
@@ -145,15 +145,12 @@ export function InstanceProfileDetailPage({ name }: { name: string }) {
             )}
           </section>
           <TagsSection kind="instance-profile" name={name} />
-          <section aria-labelledby="danger">
-            <h2 id="danger">Delete</h2>
-            <ActionButton
-              label="Delete instance profile"
-              confirm="Delete this instance profile? Remove its role first."
-              run={() => iam("DeleteInstanceProfile", { instanceProfileName: name }).then(() => {})}
-              onDone={() => navigate("/instance-profiles")}
-            />
-          </section>
+          <DeleteSection
+            label="Delete instance profile"
+            confirm="Delete this instance profile? Remove its role first."
+            run={() => iam("DeleteInstanceProfile", { instanceProfileName: name }).then(() => {})}
+            onDone={() => navigate("/instance-profiles")}
+          />
         </>
       )}
     </>

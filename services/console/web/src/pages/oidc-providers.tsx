@@ -6,7 +6,7 @@
 import { useState } from "react";
 import { iam } from "../api/client.ts";
 import type { Tag } from "../api/types.ts";
-import { ActionButton, ActionForm } from "../components/action-form.tsx";
+import { ActionButton, ActionForm, DeleteSection } from "../components/action-form.tsx";
 import { CreateForm } from "../components/create-form.tsx";
 import { ErrorMessage } from "../components/error-message.tsx";
 import { Field } from "../components/field.tsx";
@@ -203,15 +203,12 @@ export function OidcProviderDetailPage({ arn }: { arn: string }) {
             </ActionForm>
           </section>
           <TagsSection kind="oidc-provider" name={arn} />
-          <section aria-labelledby="danger">
-            <h2 id="danger">Delete</h2>
-            <ActionButton
-              label="Delete OIDC provider"
-              confirm="Delete this provider? Roles that trust it can no longer be assumed with its tokens."
-              run={() => iam("DeleteOpenIDConnectProvider", { openIdConnectProviderArn: arn }).then(() => {})}
-              onDone={() => navigate("/oidc-providers")}
-            />
-          </section>
+          <DeleteSection
+            label="Delete OIDC provider"
+            confirm="Delete this provider? Roles that trust it can no longer be assumed with its tokens."
+            run={() => iam("DeleteOpenIDConnectProvider", { openIdConnectProviderArn: arn }).then(() => {})}
+            onDone={() => navigate("/oidc-providers")}
+          />
         </>
       )}
     </>

@@ -2,7 +2,7 @@
 import { useState } from "react";
 import { iam } from "../api/client.ts";
 import type { ManagedPolicy, PolicyVersion } from "../api/types.ts";
-import { ActionButton, ActionForm } from "../components/action-form.tsx";
+import { ActionButton, ActionForm, DeleteSection } from "../components/action-form.tsx";
 import { ErrorMessage } from "../components/error-message.tsx";
 import { Field } from "../components/field.tsx";
 import { PolicyDiffView } from "../components/policy-diff-view.tsx";
@@ -228,15 +228,12 @@ export function PolicyDetailPage({ arn }: { arn: string }) {
         </ul>
       </section>
       {!aws && (
-        <section aria-labelledby="danger">
-          <h2 id="danger">Delete</h2>
-          <ActionButton
-            label="Delete policy"
-            confirm="Delete this policy? It must be detached everywhere first."
-            run={() => iam("DeletePolicy", { policyArn: arn }).then(() => {})}
-            onDone={() => navigate("/policies")}
-          />
-        </section>
+        <DeleteSection
+          label="Delete policy"
+          confirm="Delete this policy? It must be detached everywhere first."
+          run={() => iam("DeletePolicy", { policyArn: arn }).then(() => {})}
+          onDone={() => navigate("/policies")}
+        />
       )}
     </>
   );

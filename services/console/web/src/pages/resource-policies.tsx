@@ -7,7 +7,7 @@
 import { useState } from "react";
 import { iam } from "../api/client.ts";
 import type { PageResponse, ResourcePolicyListEntry } from "../api/types.ts";
-import { ActionButton, ActionForm } from "../components/action-form.tsx";
+import { ActionForm, DeleteSection } from "../components/action-form.tsx";
 import { ErrorMessage } from "../components/error-message.tsx";
 import { Field } from "../components/field.tsx";
 import { ListPage } from "../components/list-page.tsx";
@@ -157,15 +157,12 @@ export function ResourcePolicyDetailPage({ arn }: { arn: string }) {
               />
             </ActionForm>
           </section>
-          <section aria-labelledby="danger">
-            <h2 id="danger">Delete</h2>
-            <ActionButton
-              label="Delete resource policy"
-              confirm="Delete this resource's policy? Only identity policies decide access to it afterwards."
-              run={() => iam("DeleteResourcePolicy", { resourceArn: arn }).then(() => {})}
-              onDone={() => navigate("/resource-policies")}
-            />
-          </section>
+          <DeleteSection
+            label="Delete resource policy"
+            confirm="Delete this resource's policy? Only identity policies decide access to it afterwards."
+            run={() => iam("DeleteResourcePolicy", { resourceArn: arn }).then(() => {})}
+            onDone={() => navigate("/resource-policies")}
+          />
         </>
       )}
     </>
