@@ -36,6 +36,24 @@ const role = (account: string, name: string, trustDoc: string, o: Partial<RoleSt
     inlinePolicies: [{ policyName: "perm", policyDocument: doc(allow("s3:*")) }],
     ...o,
   });
+/** A registered OIDC provider of `account` for `url`, client id "my-app", verifying with `jwk`. */
+const oidcProvider = (account: string, url: string, jwk: object): TypedEntity => {
+  const arn = `arn:aws:iam::${account}:oidc-provider/${url}`;
+  return {
+    kind: "oidc-provider",
+    id: arn,
+    state: {
+      arn,
+      accountId: account,
+      url,
+      clientIds: ["my-app"],
+      thumbprints: [],
+      jwks: JSON.stringify({ keys: [jwk] }),
+      tags: [],
+      createdAtMs: 1,
+    },
+  };
+};
 function accessKey(
   account: string,
   id: string,
@@ -660,20 +678,7 @@ describe("STS in two regions (real Redis views, injected clock)", () => {
     const stranger = await generateKeyPair("RS256");
     await apply(
       A,
-      {
-        kind: "oidc-provider",
-        id: provider,
-        state: {
-          arn: provider,
-          accountId: A,
-          url,
-          clientIds: ["my-app"],
-          thumbprints: [],
-          jwks: JSON.stringify({ keys: [jwk] }),
-          tags: [],
-          createdAtMs: 1,
-        },
-      },
+      oidcProvider(A, url, jwk),
       role(
         A,
         "web",
@@ -742,20 +747,7 @@ describe("STS in two regions (real Redis views, injected clock)", () => {
     const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "RS256", use: "sig" };
     await apply(
       A,
-      {
-        kind: "oidc-provider",
-        id: provider,
-        state: {
-          arn: provider,
-          accountId: A,
-          url,
-          clientIds: ["my-app"],
-          thumbprints: [],
-          jwks: JSON.stringify({ keys: [jwk] }),
-          tags: [],
-          createdAtMs: 1,
-        },
-      },
+      oidcProvider(A, url, jwk),
       role(A, roleName, doc(trust({ Federated: provider }, "sts:AssumeRoleWithWebIdentity")), roleExtra),
     );
     const sign = (claims: Record<string, unknown>) =>
@@ -1046,20 +1038,7 @@ describe("STS in two regions (real Redis views, injected clock)", () => {
     };
     await apply(
       A,
-      {
-        kind: "oidc-provider",
-        id: provider,
-        state: {
-          arn: provider,
-          accountId: A,
-          url,
-          clientIds: ["my-app"],
-          thumbprints: [],
-          jwks: JSON.stringify({ keys: [jwk] }),
-          tags: [],
-          createdAtMs: 1,
-        },
-      },
+      oidcProvider(A, url, jwk),
       role(
         A,
         "webtags",
