@@ -5,6 +5,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { createSigningInterceptor, signRequest } from "@gatehouse/auth";
 import { loadControlPlaneConfig, startControlPlane } from "@gatehouse/control-plane";
 import {
+  AssumeRoleRequest,
   type AssumeRoleResponse,
   type AuthenticateResponse,
   AuthorizeRequest,
@@ -709,20 +710,13 @@ describe("control plane → Kafka → two regions (end to end)", () => {
       const assumeSi = (sourceIdentity: string) =>
         unary<AssumeRoleResponse>((cb) =>
           stsClient(a, bob).assumeRole(
-            {
+            AssumeRoleRequest.fromPartial({
               roleArn: `arn:aws:iam::${accountId}:role/ops-si`,
               roleSessionName: "si",
               durationSeconds: 900,
-              externalId: "",
-              serialNumber: "",
-              tokenCode: "",
-              policy: "",
-              policyArns: [],
-              tags: [],
-              transitiveTagKeys: [],
               sourceIdentity,
               minRevision: siRevision,
-            },
+            }),
             cb,
           ),
         );
