@@ -2,6 +2,7 @@
 // child process like the decider. Requests arrive as bytes and are not decoded; every call gets the
 // same response bytes, sized like the decider's Authorize response. What this server
 // answers per second on this machine is the transport's limit that the decider is compared with.
+import { limitHttp2StreamRetention } from "@gatehouse/lifecycle";
 import { Server, ServerCredentials, type ServiceDefinition } from "@grpc/grpc-js";
 import { watchStalls } from "./process-watch.ts";
 
@@ -19,6 +20,8 @@ const definition: ServiceDefinition = {
     responseDeserialize: identity,
   },
 };
+// Like the decider, the same transport: what finished streams keep alive limited (@gatehouse/lifecycle).
+limitHttp2StreamRetention();
 // The decider's server options, so the two transports are configured alike.
 const server = new Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024, "grpc.enable_channelz": 0 });
 server.addService(definition, {

@@ -13,5 +13,11 @@ export {
   type ReadinessProbe,
 } from "./health.ts";
 export { createHealthClient, type HealthClient, type HealthStatus } from "./health-client.ts";
+export {
+  type Http2StreamRetention,
+  http2StreamRetention,
+  limitHttp2StreamRetention,
+  RENEW_EVERY_STREAMS,
+} from "./http2-stream-retention.ts";
 export { addReflection, type ReflectionOptions } from "./reflection.ts";
 export { drainServer, onShutdownSignals, type ShutdownLogger } from "./shutdown.ts";

@@ -1,6 +1,6 @@
 import { createSecretBox, type SecretBox } from "@gatehouse/auth";
 import { type Clock, IamError, systemClock } from "@gatehouse/core";
-import { addReflection, drainServer, type Health } from "@gatehouse/lifecycle";
+import { addReflection, drainServer, type Health, limitHttp2StreamRetention } from "@gatehouse/lifecycle";
 import type { ContextValue as PolicyContextValue } from "@gatehouse/policy";
 import {
   type AuthenticateRequest,
@@ -813,6 +813,9 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
     implementation.authorize = sampleAuthorize(implementation.authorize, sampleRate, options.audit.event);
   }
 
+  const retention = limitHttp2StreamRetention();
+  if (!retention.active)
+    logger.warn({ reason: retention.reason }, "http2 stream tables are not renewed: expect longer GC pauses");
   const server = new Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024, "grpc.enable_channelz": 0 });
   server.addService(SERVED_SERVICE, implementation);
   if (sts !== undefined) {
