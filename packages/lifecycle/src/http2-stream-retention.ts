@@ -1,4 +1,4 @@
-import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { subscribe } from "node:diagnostics_channel";
 import type { Http2Session } from "node:http2";
 import type { Duplex } from "node:stream";
 import { isMap, isSet } from "node:util/types";
@@ -36,7 +36,7 @@ import { setFlagsFromString } from "node:v8";
  * are dropped (an `error` listener that does nothing stays), so a stream kept by its handle no
  * longer keeps the call. The session state is node:http2's internal `state` object, found by its
  * symbol's description and its shape; if a Node version changes that shape, tables are not renewed
- * and {@link Http2StreamRetention.active} says why.
+ * and {@link Http2StreamRetention.active} says why (and the callers' `onUnavailable` are told).
  */
 export interface Http2StreamRetention {
   /** Whether session stream tables are being renewed (false: `reason` says why not). */
@@ -60,6 +60,8 @@ let stateSymbol: symbol | undefined;
 let renewals = 0;
 let failure: string | undefined;
 let installed = false;
+/** Told once, when the session state turns out not to be what this expects. */
+const unavailableListeners: ((reason: string) => void)[] = [];
 const streamsSeen = new WeakMap<Http2Session, number>();
 
 /** node:http2's own SafeMap and SafeSet are real Maps and Sets whose prototypes are not Map's and Set's. */
@@ -93,6 +95,7 @@ function renewTables(session: Http2Session): void {
   const state = stateOf(session);
   if (state === undefined) {
     failure = "node:http2's session state has no `streams` Map and `pendingStreams` Set in this Node version";
+    for (const listener of unavailableListeners.splice(0)) listener(failure);
     return;
   }
   state.streams = copyOf(state.streams);
@@ -120,13 +123,18 @@ function onStreamCreated(message: unknown): void {
 /**
  * Starts limiting what finished HTTP/2 streams keep alive in this process (servers and clients,
  * grpc-js's included) and turns V8's allocation-site pretenuring off; idempotent. Call it at
- * start-up, before serving or connecting.
+ * start-up, before serving or connecting. Whether the tables can be renewed is known at the first
+ * session's {@link RENEW_EVERY_STREAMS}th stream: `onUnavailable` is told then (at once if that
+ * was found already) if they cannot.
  *
  * @example
- * const retention = limitHttp2StreamRetention();
- * if (!retention.active) logger.warn({ reason: retention.reason }, "http2 stream tables not renewed");
+ * limitHttp2StreamRetention((reason) => logger.warn({ reason }, "http2 stream tables are not renewed"));
  */
-export function limitHttp2StreamRetention(): Http2StreamRetention {
+export function limitHttp2StreamRetention(onUnavailable?: (reason: string) => void): Http2StreamRetention {
+  if (onUnavailable !== undefined) {
+    if (failure === undefined) unavailableListeners.push(onUnavailable);
+    else onUnavailable(failure);
+  }
   if (!installed) {
     installed = true;
     setFlagsFromString("--no-allocation-site-pretenuring");
@@ -139,14 +147,4 @@ export function limitHttp2StreamRetention(): Http2StreamRetention {
 export function http2StreamRetention(): Http2StreamRetention {
   if (!installed) return { active: false, reason: "limitHttp2StreamRetention() was not called", renewals };
   return failure === undefined ? { active: true, renewals } : { active: false, reason: failure, renewals };
-}
-
-/**
- * Stops renewing tables and dropping listeners (for tests comparing with and without); streams
- * already seen keep their `close` handling, and pretenuring stays off.
- */
-export function stopLimitingHttp2StreamRetention(): void {
-  if (!installed) return;
-  installed = false;
-  for (const channel of CHANNELS) unsubscribe(channel, onStreamCreated);
 }

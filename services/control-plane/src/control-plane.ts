@@ -6,7 +6,7 @@ import {
   ensureTopic,
 } from "@gatehouse/bus-kafka";
 import { type Clock, systemClock } from "@gatehouse/core";
-import { createHealth, type Health, type ProbeResult } from "@gatehouse/lifecycle";
+import { createHealth, type Health, limitHttp2StreamRetention, type ProbeResult } from "@gatehouse/lifecycle";
 import {
   createOutboxSource,
   createPostgresStore,
@@ -256,6 +256,10 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
       partition: config.partition,
       ...config.signIn,
     });
+    // What finished calls keep alive past V8's scavenges, limited (see @gatehouse/lifecycle).
+    limitHttp2StreamRetention((reason) =>
+      logger.warn({ reason }, "http2 stream tables are not renewed: expect longer GC pauses"),
+    );
     server = await serveControlService(service, config.listen, health, signIn);
     health.start();
     logger.info({ port: server.port }, "control plane listening");

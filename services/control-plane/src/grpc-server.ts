@@ -1,4 +1,4 @@
-import { addReflection, drainServer, type Health, limitHttp2StreamRetention } from "@gatehouse/lifecycle";
+import { addReflection, drainServer, type Health } from "@gatehouse/lifecycle";
 import { ControlServiceService, PROTO_DIR, SignInServiceService } from "@gatehouse/proto";
 import { Server, ServerCredentials, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { withRawRequests } from "./grpc-handler.ts";
@@ -22,9 +22,6 @@ export async function serveControlService(
   health?: Health,
   signIn?: UntypedServiceImplementation,
 ): Promise<RunningServer> {
-  // What finished calls keep alive past a scavenge, limited (see @gatehouse/lifecycle); when a Node
-  // version defeats it, the decider's start-up says so, and this service only pays in GC time.
-  limitHttp2StreamRetention();
   const server = new Server({
     "grpc.max_receive_message_length": 4 * 1024 * 1024,
     // Channelz (grpc-js's introspection, which nothing here serves) would count and time-stamp

@@ -813,9 +813,9 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
     implementation.authorize = sampleAuthorize(implementation.authorize, sampleRate, options.audit.event);
   }
 
-  const retention = limitHttp2StreamRetention();
-  if (!retention.active)
-    logger.warn({ reason: retention.reason }, "http2 stream tables are not renewed: expect longer GC pauses");
+  limitHttp2StreamRetention((reason) =>
+    logger.warn({ reason }, "http2 stream tables are not renewed: expect longer GC pauses"),
+  );
   const server = new Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024, "grpc.enable_channelz": 0 });
   server.addService(SERVED_SERVICE, implementation);
   if (sts !== undefined) {
