@@ -1,7 +1,7 @@
 import pg from "pg";
 import { inject } from "vitest";
 import { MIGRATED_TEMPLATE_KEY, type TestInfra } from "./infra-settings.ts";
-import { databaseUrl as urlOfDatabase } from "./template-database.ts";
+import { quoteIdent, databaseUrl as urlOfDatabase } from "./template-database.ts";
 import { testInfra } from "./test-infra.ts";
 import { uniqueName } from "./unique-name.ts";
 
@@ -70,8 +70,14 @@ async function withAdminClient<T>(url: string, run: (client: pg.Client) => Promi
   }
 }
 
-function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
+/** Drops database `name` once, whoever asks again. */
+function dropperOfDatabase(adminUrl: string, name: string): () => Promise<void> {
+  return once(() =>
+    withAdminClient(adminUrl, async (c) => {
+      // FORCE: a pool a failed test forgot to close must not keep the database alive.
+      await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+    }),
+  );
 }
 
 function once(action: () => Promise<void>): () => Promise<void> {
@@ -96,15 +102,8 @@ export async function createTestDatabase(options: TestPostgresOptions = {}): Pro
   const adminUrl = (options.infra ?? testInfra()).postgresUrl;
   const name = uniqueName(options.prefix);
   await withAdminClient(adminUrl, (c) => c.query(`CREATE DATABASE ${quoteIdent(name)}`));
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const drop = once(() =>
-    withAdminClient(adminUrl, async (c) => {
-      // FORCE: a pool a failed test forgot to close must not keep the database alive.
-      await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
-    }),
-  );
-  return { name, url: url.toString(), drop, [Symbol.asyncDispose]: drop };
+  const drop = dropperOfDatabase(adminUrl, name);
+  return { name, url: urlOfDatabase(adminUrl, name), drop, [Symbol.asyncDispose]: drop };
 }
 
 /**
@@ -130,13 +129,18 @@ export async function createTestSchema(options: TestSchemaOptions = {}): Promise
   const databaseUrl = (options.infra ?? testInfra()).postgresUrl;
   const name = uniqueName(options.prefix);
   await withAdminClient(databaseUrl, (c) => c.query(`CREATE SCHEMA ${quoteIdent(name)}`));
-  const url = new URL(databaseUrl);
-  url.searchParams.set("options", `-c search_path=${name}`);
   const drop = once(() =>
     withAdminClient(databaseUrl, async (c) => {
       await c.query(`DROP SCHEMA IF EXISTS ${quoteIdent(name)} CASCADE`);
     }),
   );
+  return testSchema(name, databaseUrl, drop);
+}
+
+/** Schema `name` in the database at `databaseUrl`, with its search_path URL. */
+function testSchema(name: string, databaseUrl: string, drop: () => Promise<void>): TestSchema {
+  const url = new URL(databaseUrl);
+  url.searchParams.set("options", `-c search_path=${name}`);
   return { name, databaseUrl, url: url.toString(), drop, [Symbol.asyncDispose]: drop };
 }
 
@@ -159,11 +163,7 @@ async function cloneMigratedSchema(options: TestSchemaOptions): Promise<TestSche
   await withAdminClient(adminUrl, (c) =>
     c.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(template.database)}`),
   );
-  const drop = once(() =>
-    withAdminClient(adminUrl, async (c) => {
-      await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
-    }),
-  );
+  const drop = dropperOfDatabase(adminUrl, name);
   const databaseUrl = urlOfDatabase(adminUrl, name);
   try {
     // Nothing in the schema names itself (functions resolve tables through search_path, the
@@ -175,7 +175,5 @@ async function cloneMigratedSchema(options: TestSchemaOptions): Promise<TestSche
     await drop();
     throw e;
   }
-  const url = new URL(databaseUrl);
-  url.searchParams.set("options", `-c search_path=${name}`);
-  return { name, databaseUrl, url: url.toString(), drop, [Symbol.asyncDispose]: drop };
+  return testSchema(name, databaseUrl, drop);
 }

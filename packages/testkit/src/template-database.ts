@@ -55,7 +55,8 @@ const PREFIX = "ghtpl_";
 const KEY = /^[a-z0-9_]{1,40}$/;
 const BUILD_SUFFIX = /__b[0-9a-f]{8}$/;
 
-const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+/** A Postgres identifier, quoted. */
+export const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 const quoteLiteral = (text: string): string => `'${text.replaceAll("'", "''")}'`;
 
 /** A template's comment. */
