@@ -1388,7 +1388,7 @@ async function main(): Promise<void> {
     const noopSize = AuthorizeResponse.encode({
       decision: Decision.DECISION_ALLOW,
       explanationJson: "",
-      evaluatedAt: { accountId: accounts[0]?.accountId ?? "", revision: 1000 },
+      evaluatedAt: { accountId: accounts[0]?.accountId ?? "", revision: 1000, epoch: "" },
       correlationId: "c1234",
     }).finish().length;
     const noop = child("noop-server.ts", [String(noopSize), NOOP_PATH], process.env, serverOptions);

@@ -161,6 +161,7 @@ class DrillWriter {
     const seq = this.nextSeq();
     const resource = probeResource(this.ctx.runId, seq);
     let revision: number;
+    let epoch: string;
     try {
       const r = await writer.iam.putUserPolicy({
         userName: "lt-probe",
@@ -171,13 +172,14 @@ class DrillWriter {
         }),
       });
       revision = r.revision?.revision ?? 0;
+      epoch = r.revision?.epoch ?? "";
     } catch {
       this.failed++;
       this.ctx.throughput?.count("writes failed (drills)");
       return;
     }
     this.ctx.throughput?.count("writes (drills)");
-    const write: AckedWrite = { seq, account, revision, resource };
+    const write: AckedWrite = { seq, account, revision, epoch, resource };
     const list = this.history.get(account.accountId) ?? [];
     // The write this one replaced: the highest revision below its own.
     const previous = list.filter((w) => w.revision < revision).sort((a, b) => b.revision - a.revision)[0];
@@ -197,7 +199,7 @@ class DrillWriter {
                     principalArn: account.probeArn,
                     action: "s3:GetObject",
                     resource: check.resource,
-                    minRevision: { accountId: account.accountId, revision },
+                    minRevision: { accountId: account.accountId, revision, epoch },
                   },
                   { timeoutMs },
                 ),

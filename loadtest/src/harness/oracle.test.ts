@@ -76,7 +76,13 @@ describe("oracleDecision", () => {
 
 describe("lostUpdates", () => {
   const acct = { accountId: ACCOUNT } as LoadedAccount;
-  const w = (seq: number, revision: number): AckedWrite => ({ seq, account: acct, revision, resource: `r${seq}` });
+  const w = (seq: number, revision: number): AckedWrite => ({
+    seq,
+    account: acct,
+    revision,
+    epoch: "",
+    resource: `r${seq}`,
+  });
   const seen = (write: AckedWrite, decision: Observation["decision"], evaluatedAt: number): Observation => ({
     region: "us-east-1",
     accountId: ACCOUNT,

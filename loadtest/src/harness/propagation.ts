@@ -17,6 +17,8 @@ export interface AckedWrite {
   readonly seq: number;
   readonly account: LoadedAccount;
   readonly revision: number;
+  /** The history the revision was committed in (Revision.epoch). */
+  readonly epoch: string;
   readonly resource: string;
 }
 
@@ -93,7 +95,13 @@ export async function runPropagation(opts: {
       const acked = performance.now();
       const ackedMs = Date.now();
       opts.throughput?.count("writes (propagation)");
-      const write: AckedWrite = { seq, account, revision: r.revision?.revision ?? 0, resource };
+      const write: AckedWrite = {
+        seq,
+        account,
+        revision: r.revision?.revision ?? 0,
+        epoch: r.revision?.epoch ?? "",
+        resource,
+      };
       writes.push(write);
       const answered = await Promise.all(
         [...opts.regions].map(async ([region, client]) => {
@@ -103,7 +111,7 @@ export async function runPropagation(opts: {
                 principalArn: account.probeArn,
                 action: "s3:GetObject",
                 resource,
-                minRevision: { accountId: account.accountId, revision: write.revision },
+                minRevision: { accountId: account.accountId, revision: write.revision, epoch: write.epoch },
               },
               { timeoutMs: 30_000 },
             );
@@ -197,7 +205,7 @@ export async function finalChecks(
                 principalArn: w.account.probeArn,
                 action: "s3:GetObject",
                 resource: check.resource,
-                minRevision: { accountId: w.account.accountId, revision: w.revision },
+                minRevision: { accountId: w.account.accountId, revision: w.revision, epoch: w.epoch },
               },
               { timeoutMs: 30_000 },
             );

@@ -33,6 +33,9 @@ export const IamErrorName = Object.freeze({
   // STS: the session policies and tags exceed the packed limit (HTTP 400 in AWS).
   PackedPolicyTooLarge: "INVALID_ARGUMENT",
   ConsistencyTimeout: "DEADLINE_EXCEEDED",
+  // A min_revision of a control-plane history that a failover replaced: the region has applied a
+  // later timeline of the account, in which the write that returned it may be lost.
+  HistoryRewound: "FAILED_PRECONDITION",
   // Console sign-in: one answer for a wrong account, user name, password, MFA code or root key, so
   // the answer never says which (the console's "Your authentication information is incorrect").
   SignInFailed: "UNAUTHENTICATED",

@@ -115,6 +115,13 @@ export type AccessDeniedError = GatehouseError;
 /** The region had not applied the requested `min_revision` before the deadline. */
 export const ConsistencyTimeoutError = errorClass("ConsistencyTimeout");
 export type ConsistencyTimeoutError = GatehouseError;
+/**
+ * The `min_revision` belongs to a control-plane history a failover replaced (its epoch): the write
+ * that returned it may be lost. Read the entity again from the control plane (and write it again
+ * if it is gone) before checking with a new revision.
+ */
+export const HistoryRewoundError = errorClass("HistoryRewound");
+export type HistoryRewoundError = GatehouseError;
 /** The server (or every endpoint of a region) could not be reached, or is overloaded; retriable. */
 export const ServiceUnavailableError = errorClass("ServiceUnavailable");
 export type ServiceUnavailableError = GatehouseError;
@@ -138,6 +145,7 @@ const classes = new Map<string, ErrorClass>([
   ["ConcurrentModification", ConcurrentModificationError],
   ["AccessDenied", AccessDeniedError],
   ["ConsistencyTimeout", ConsistencyTimeoutError],
+  ["HistoryRewound", HistoryRewoundError],
   ["ServiceUnavailable", ServiceUnavailableError],
   ["Throttling", ThrottlingError],
   ["InvalidIdentityToken", InvalidIdentityTokenError],

@@ -102,6 +102,22 @@ export type PrincipalInput =
   | { readonly accessKeyId: string; readonly sessionToken?: string };
 
 /** One authorization check. */
+/**
+ * A read-your-writes token: what a write returned (`revision`: account, revision and epoch, the
+ * control-plane history it was committed in), or just an account and revision (any history).
+ */
+export interface RevisionToken {
+  readonly accountId: string;
+  readonly revision: number;
+  /** The history the revision belongs to (Revision.epoch); absent: any. */
+  readonly epoch?: string;
+}
+
+/** A token as the wire carries it. */
+function toRevision(token: RevisionToken): Revision {
+  return { accountId: token.accountId, revision: token.revision, epoch: token.epoch ?? "" };
+}
+
 export type AuthorizeInput = PrincipalInput & {
   readonly action: string;
   readonly resource: string;
@@ -111,7 +127,7 @@ export type AuthorizeInput = PrincipalInput & {
   /** A resource policy's ARN (stored) or its JSON document. */
   readonly resourcePolicy?: string;
   /** Answer at this revision of the principal's account or later (a number: of the principal's account). */
-  readonly minRevision?: Revision | number;
+  readonly minRevision?: RevisionToken | number;
   /** Add the engine's explanation (deciding statement, matches). */
   readonly explain?: boolean;
   /** Refuse to answer from a region staler than this (milliseconds). */
@@ -135,7 +151,7 @@ export type BatchAuthorizePrincipalInput = ({ readonly principalArn: string } | 
   /** The request context every check is made under. */
   readonly context?: ContextInput;
   /** Answer at this revision of the principal's account or later (a number: of the principal's account). */
-  readonly minRevision?: Revision | number;
+  readonly minRevision?: RevisionToken | number;
   /** Refuse to answer from a region staler than this (milliseconds). */
   readonly maxStalenessMs?: number;
   /** At most 1,000. */
@@ -152,7 +168,7 @@ export interface AuthenticateAndAuthorizeInput {
   readonly context?: ContextInput;
   readonly resourcePolicy?: string;
   /** Wait for this revision (keys created or revoked at it are seen). */
-  readonly minRevision?: Revision;
+  readonly minRevision?: RevisionToken;
   readonly explain?: boolean;
   readonly maxStalenessMs?: number;
   readonly correlationId?: string;
@@ -269,7 +285,8 @@ export class Gatehouse {
   readonly sts: StsClient;
   readonly #options: GatehouseOptions;
   readonly #shared: ClientConnections;
-  readonly #revisions = new Map<string, number>();
+  /** Per account, the revision (with its history) of the latest write this client made. */
+  readonly #revisions = new Map<string, Revision>();
   readonly #readYourWrites: boolean;
 
   constructor(options: GatehouseOptions = {}, shared?: ClientConnections) {
@@ -292,7 +309,7 @@ export class Gatehouse {
 
   /** The highest revision this client's writes returned for an account (0 when none). */
   lastRevision(accountId: string): number {
-    return this.#revisions.get(accountId) ?? 0;
+    return this.#revisions.get(accountId)?.revision ?? 0;
   }
 
   /**
@@ -329,8 +346,12 @@ export class Gatehouse {
 
   #noteRevision(response: unknown): void {
     const r = (response as { revision?: Revision } | undefined)?.revision;
-    if (r !== undefined && r.accountId !== "" && r.revision > this.lastRevision(r.accountId)) {
-      this.#revisions.set(r.accountId, r.revision);
+    if (r === undefined || r.accountId === "") return;
+    const last = this.#revisions.get(r.accountId);
+    // A write in another history (a control-plane failover) replaces the token: its revisions
+    // are not comparable with the old one's, and reads must wait for the new history.
+    if (last === undefined || r.revision > last.revision || (r.epoch !== last.epoch && r.epoch !== "")) {
+      this.#revisions.set(r.accountId, { accountId: r.accountId, revision: r.revision, epoch: r.epoch ?? "" });
     }
   }
 
@@ -376,20 +397,19 @@ export class Gatehouse {
   }
 
   /** @internal The `min_revision` a check carries. */
-  minRevisionFor(principal: PrincipalInput, given: Revision | number | undefined): Revision | undefined {
+  minRevisionFor(principal: PrincipalInput, given: RevisionToken | number | undefined): Revision | undefined {
     const arn = "principalArn" in principal ? principal.principalArn : undefined;
-    if (typeof given === "object") return given;
+    if (typeof given === "object") return toRevision(given);
     let account = arn === undefined ? undefined : accountOfArn(arn);
     if (account === undefined && this.#revisions.size === 1) account = [...this.#revisions.keys()][0];
     if (typeof given === "number") {
       if (account === undefined) {
         throw new TypeError("minRevision as a number needs a principalArn (its account); pass { accountId, revision }");
       }
-      return { accountId: account, revision: given };
+      return { accountId: account, revision: given, epoch: "" };
     }
     if (!this.#readYourWrites || account === undefined) return undefined;
-    const revision = this.lastRevision(account);
-    return revision === 0 ? undefined : { accountId: account, revision };
+    return this.#revisions.get(account);
   }
 
   /** @internal One region's endpoints (region status). */
@@ -641,7 +661,7 @@ export class AuthzClient {
           resourceAccount: input.resourceAccount ?? "",
           context: toContext(input.context),
           resourcePolicy: input.resourcePolicy ?? "",
-          minRevision: input.minRevision,
+          minRevision: input.minRevision === undefined ? undefined : toRevision(input.minRevision),
           explain: input.explain ?? false,
           maxStalenessMs: input.maxStalenessMs ?? 0,
           correlationId: input.correlationId ?? "",

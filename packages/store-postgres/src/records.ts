@@ -131,6 +131,11 @@ export interface Mutation<T> {
   readonly value: T;
   readonly accountId: string;
   readonly revision: number;
+  /**
+   * The history `revision` belongs to: `<system identifier>:<timeline>` of the Postgres server the
+   * write committed on (read in the write's transaction), as the relay stamps on its events.
+   */
+  readonly epoch: string;
 }
 
 /** Marker-based pagination input. */

@@ -290,7 +290,12 @@ describe("single-call writes (CreateUser, AttachPolicy, PutInlinePolicy)", () =>
           const again = await store.attachPolicy(acct, { ...ref, name: ref.name.toUpperCase() }, arn, {
             clientRequestToken: `again-${ref.kind}`,
           });
-          expect(again).toEqual({ value: null, accountId: acct, revision: current });
+          expect(again).toEqual({
+            value: null,
+            accountId: acct,
+            revision: current,
+            epoch: expect.stringMatching(/^\d+:\d+$/),
+          });
         }
       }
       expect(await outboxCount(acct)).toBe(before);

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { EPOCH_SQL } from "./families/outbox/outbox.ts";
 
 /** A write done by one SQL function of migration 0013 (`gh_create_user`, …). */
 export type WriteFunction = "gh_create_user" | "gh_attach_policy" | "gh_put_inline_policy";
@@ -7,6 +8,8 @@ export type WriteFunction = "gh_create_user" | "gh_attach_policy" | "gh_put_inli
 export interface WriteResult {
   readonly value: unknown;
   readonly revision: number;
+  /** The history the write committed in (`<system identifier>:<timeline>`), read in its statement. */
+  readonly epoch: string;
 }
 
 /** Runs single-call writes, several to a statement when they queue up. */
@@ -47,7 +50,7 @@ interface CaughtError {
   readonly table: string | null;
 }
 
-type Outcome = { readonly ok: WriteResult } | { readonly error: CaughtError };
+type Outcome = { readonly ok: Omit<WriteResult, "epoch"> } | { readonly error: CaughtError };
 
 /** Rebuilds a caught error as the driver would have raised it, so translatePgError reads it alike. */
 function toDriverError(caught: CaughtError): Error {
@@ -85,8 +88,8 @@ function singleCall(
       : "";
     const text = audited
       ? `WITH w AS (SELECT ${call} AS result${from}), a AS (SELECT gh_audit_insert(${a}, (result->>'revision')::bigint) FROM w)
-         SELECT w.result FROM w, a`
-      : `SELECT ${call} AS result${from}`;
+         SELECT w.result, ${EPOCH_SQL} AS epoch FROM w, a`
+      : `SELECT ${call} AS result, ${EPOCH_SQL} AS epoch${from}`;
     statement = { name: `gatehouse_${key.replaceAll(" ", "_")}`, text };
     singleCalls.set(key, statement);
   }
@@ -132,13 +135,13 @@ export function createWriteBatcher(pool: pg.Pool, options: WriteBatcherOptions):
       const values: unknown[] = [...item.values];
       if (item.audit !== undefined) values.push(item.audit);
       if (traced) values.push(item.traceContext);
-      const r = await pool.query<{ result: WriteResult }>({
+      const r = await pool.query<{ result: Omit<WriteResult, "epoch">; epoch: string }>({
         ...singleCall(item.fn, item.values, item.audit !== undefined, traced),
         values,
       });
-      const result = r.rows[0]?.result;
-      if (result === undefined) throw new Error(`${item.fn} returned no row`);
-      item.resolve(result);
+      const row = r.rows[0];
+      if (row === undefined) throw new Error(`${item.fn} returned no row`);
+      item.resolve({ ...row.result, epoch: row.epoch });
     } catch (e) {
       item.reject(e);
     }
@@ -156,16 +159,17 @@ export function createWriteBatcher(pool: pg.Pool, options: WriteBatcherOptions):
       )
       .map((x) => x.item);
     try {
-      const r = await pool.query<{ results: Outcome[] }>({
+      const r = await pool.query<{ results: Outcome[]; epoch: string }>({
         name: "gatehouse_write_batch",
-        text: "SELECT gh_write_batch($1::jsonb) AS results",
+        text: `SELECT gh_write_batch($1::jsonb) AS results, ${EPOCH_SQL} AS epoch`,
         values: [`[${ordered.map(batchCall).join(",")}]`],
       });
       const results = r.rows[0]?.results ?? [];
+      const epoch = r.rows[0]?.epoch ?? "";
       ordered.forEach((item, i) => {
         const outcome = results[i];
         if (outcome === undefined) item.reject(new Error("gh_write_batch returned fewer results than calls"));
-        else if ("ok" in outcome) item.resolve(outcome.ok);
+        else if ("ok" in outcome) item.resolve({ ...outcome.ok, epoch });
         else item.reject(toDriverError(outcome.error));
       });
     } catch (e) {

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { IamError } from "@gatehouse/core";
 import { auditJson, pendingAudit } from "./families/audit/audit-scope.ts";
+import { EPOCH_SQL } from "./families/outbox/outbox.ts";
 import { translatePgError } from "./pg-error.ts";
 import type { Mutation, RequestToken } from "./records.ts";
 import { type OutboxEvent, preparing, type Queryable, rollback, type StoreContext } from "./tx.ts";
@@ -121,13 +122,14 @@ export async function mutate<T>(
     assertAccountId(accountId);
     // One round trip for BEGIN and the revision bump (simple protocol; the id is 12 digits).
     const results = (await client.query(
-      `BEGIN; UPDATE accounts SET revision = revision + 1 WHERE account_id = '${accountId}' RETURNING revision`,
-    )) as unknown as { rows: { revision: string }[] }[];
+      `BEGIN; UPDATE accounts SET revision = revision + 1 WHERE account_id = '${accountId}' RETURNING revision, ${EPOCH_SQL} AS epoch`,
+    )) as unknown as { rows: { revision: string; epoch: string }[] }[];
     const row = results[1]?.rows[0];
     if (row === undefined) {
       throw new IamError("NoSuchEntity", `account ${JSON.stringify(accountId)} does not exist`, { field: "accountId" });
     }
     const revision = Number(row.revision);
+    const epoch = row.epoch;
     const q = preparing(client);
     const hash = requestHash(spec.operation, spec.request);
     if (token !== undefined) {
@@ -141,7 +143,7 @@ export async function mutate<T>(
     if (outcome.events.length === 0) {
       // Nothing changed: keep the revision where it was so every revision has events behind it.
       await rollback(client);
-      return { value: outcome.value, accountId, revision: revision - 1 };
+      return { value: outcome.value, accountId, revision: revision - 1, epoch };
     }
     await writeOutbox(q, accountId, revision, outcome.events, ctx.traceContext?.());
     // The audited call's event commits with its write (audit-store.ts): one row, or none on rollback.
@@ -158,7 +160,7 @@ export async function mutate<T>(
     // NOTIFY and COMMIT in one round trip; the channel is a checked identifier, the id 12 digits.
     await client.query(`NOTIFY ${ctx.channel}, '${accountId}'; COMMIT`);
     if (audit !== undefined) audit.recordedAt = revision;
-    return { value: outcome.value, accountId, revision };
+    return { value: outcome.value, accountId, revision, epoch };
   } catch (e) {
     await rollback(client);
     throw translatePgError(e, spec.operation);
@@ -201,7 +203,7 @@ export async function callWrite<T>(
       ctx.traceContext?.(),
     );
     if (audit !== undefined) audit.recordedAt = result.revision;
-    return { value: result.value as T, accountId, revision: result.revision };
+    return { value: result.value as T, accountId, revision: result.revision, epoch: result.epoch };
   } catch (e) {
     throw translatePgError(e, spec.operation);
   }
@@ -245,8 +247,9 @@ export async function replayToken<T>(
     request_hash: string;
     response: { value: unknown; revision: number };
     live: boolean;
+    epoch: string;
   }>(
-    `SELECT operation, request_hash, response, expires_at > now() AS live
+    `SELECT operation, request_hash, response, expires_at > now() AS live, ${EPOCH_SQL} AS epoch
        FROM idempotency_tokens WHERE scope = $1 AND caller = $2 AND token = $3`,
     [scope, key.caller, key.token],
   );
@@ -269,7 +272,9 @@ export async function replayToken<T>(
   }
   const value =
     spec.restore === undefined ? (prior.response.value as T) : await spec.restore(client, prior.response.value);
-  return { value, accountId: scope, revision: prior.response.revision };
+  // The revision of a call that went through, in the history the server is in now: the token's row
+  // (written with the call) is still there, so the call's revision is part of this history.
+  return { value, accountId: scope, revision: prior.response.revision, epoch: prior.epoch };
 }
 
 /**

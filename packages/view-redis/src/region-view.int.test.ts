@@ -169,6 +169,8 @@ describe("region view in Redis", () => {
           type: "applied",
           accountId: ACCT,
           revision: 8,
+          // The history it now holds: a decider checks min_revision tokens' epochs against it.
+          epoch: "e1",
           all: true,
           principals: [],
           resources: ["arn:aws:s3:::b"],

@@ -68,6 +68,8 @@ export type ViewNotification =
       readonly type: "applied";
       readonly accountId: string;
       readonly revision: number;
+      /** The history the revision belongs to, as applied (empty from a view that predates it). */
+      readonly epoch: string;
       readonly all: boolean;
       readonly principals: readonly string[];
       /** Resource ARNs whose stored resource policy the revision wrote or deleted. */
@@ -496,6 +498,7 @@ export function createRegionView(options: RegionViewOptions): RegionView {
           type: "applied",
           accountId: m.accountId,
           revision: m.revision,
+          epoch: typeof m.epoch === "string" ? m.epoch : "",
           all: m.all === true,
           principals,
           resources,

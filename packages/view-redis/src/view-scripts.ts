@@ -157,8 +157,8 @@ local list = {}
 for arn, _ in pairs(targets) do list[#list + 1] = arn end
 table.sort(list)
 redis.call('PUBLISH', p .. 'notify', cjson.encode({
-  type = 'applied', accountId = acct, revision = rev, all = all, principals = list, resources = resources,
-  accessKeys = accessKeys
+  type = 'applied', accountId = acct, revision = rev, epoch = epoch, all = all, principals = list,
+  resources = resources, accessKeys = accessKeys
 }))
 local out = {'applied', rev, all and 1 or 0}
 for _, arn in ipairs(list) do out[#out + 1] = arn end
@@ -243,8 +243,8 @@ redis.call('HDEL', revKey, 'gap')
 redis.call('SREM', p .. 'gapped', acct)
 redis.call('ZADD', p .. 'accounts', 0, acct)
 redis.call('PUBLISH', p .. 'notify', cjson.encode({
-  type = 'applied', accountId = acct, revision = rev, all = true, principals = {}, resources = resources,
-  accessKeys = accessKeys, replaced = true
+  type = 'applied', accountId = acct, revision = rev, epoch = epoch, all = true, principals = {},
+  resources = resources, accessKeys = accessKeys, replaced = true
 }))
 return {'replaced', rev, 1}
 `;

@@ -56,6 +56,8 @@ export function hintFor(error: GatehouseError): string | undefined {
       return "nothing answered there: is the stack running (`./gw run stack`)? check the profile's endpoint_* settings or --endpoint-url";
     case "ConsistencyTimeout":
       return "the region has not applied that revision yet: try again, or check `gatehouse region status`";
+    case "HistoryRewound":
+      return "a control-plane failover replaced the history that revision belongs to, and the write that returned it may be lost: read the entity again (`gatehouse iam get-…`) and write it again if it is gone";
     case "MalformedPolicyDocument":
       return "`gatehouse policy validate <file>` lists every finding with its JSON path";
     default:

@@ -56,7 +56,7 @@ describe("ControlService over gRPC (real Postgres + Kafka, SigV4)", () => {
     expect(again.rootAccessKeyId).toBe(rootCreds.accessKeyId);
     // The root's secret is returned once: a replay names the key but carries no secret.
     expect(again.rootSecretAccessKey).toBe("");
-    expect(again.revision).toEqual({ accountId, revision: 1 });
+    expect(again.revision).toEqual({ accountId, revision: 1, epoch: expect.stringMatching(/^\d+:\d+$/) });
     await expectFailure(root.call("createAccount", { accountAlias: "", clientRequestToken: "" }), {
       code: status.PERMISSION_DENIED,
       awsName: "AccessDenied",
@@ -250,7 +250,7 @@ describe("ControlService over gRPC (real Postgres + Kafka, SigV4)", () => {
     expect(k2.accessKey).toMatchObject({ userName: "", status: "Active" });
     expect(k2.accessKey.accessKeyId).toMatch(/^AKIA/);
     expect(k2.secretAccessKey).toHaveLength(40);
-    expect(k2.revision).toEqual({ accountId: acct, revision: 2 });
+    expect(k2.revision).toEqual({ accountId: acct, revision: 2, epoch: expect.stringMatching(/^\d+:\d+$/) });
     const retry = await owner.call("createAccessKey", { clientRequestToken: "root-key-2" });
     // A replay answers the same key without its secret (returned once).
     expect([retry.accessKey.accessKeyId, retry.secretAccessKey]).toEqual([k2.accessKey.accessKeyId, ""]);
@@ -423,7 +423,7 @@ describe("ControlService over gRPC (real Postgres + Kafka, SigV4)", () => {
     try {
       const last = await root.call("createGroup", { groupName: "final", path: "/" });
       const exported = await root.call("exportAccount", { accountId: "" });
-      expect(exported.revision).toEqual({ accountId, revision: last.revision.revision });
+      expect(exported.revision).toEqual({ accountId, revision: last.revision.revision, epoch: last.revision.epoch });
       const snapshot = decodeAccountSnapshot(exported.snapshot);
       expect(snapshot.revision).toBe(last.revision.revision);
       const kinds = new Set(snapshot.entities.map((e) => e.key?.kind));

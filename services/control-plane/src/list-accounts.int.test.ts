@@ -44,7 +44,7 @@ describe("ListAccounts: a new region's bootstrap (real Postgres + Kafka)", () =>
       const revision = listed.get(id);
       expect(revision, `account ${id} listed`).toBeGreaterThanOrEqual(1);
       const exported = await operator.call("exportAccount", { accountId: id, includeSealedSecrets: true });
-      expect(exported.revision).toEqual({ accountId: id, revision });
+      expect(exported.revision).toEqual({ accountId: id, revision, epoch: exported.epoch });
       // Read under the same history as the listing (a region labels the state it replaces with it).
       expect(exported.epoch).toBe([...epochs][0]);
       const snapshot = decodeAccountSnapshot(exported.snapshot);

@@ -55,9 +55,10 @@ const boundaryDetail = (arn: string | null): AttachedPermissionsBoundary | undef
 
 /** Store records → wire messages. */
 export const toWire = {
-  revision: (m: Pick<Mutation<unknown>, "accountId" | "revision">): Revision => ({
+  revision: (m: Pick<Mutation<unknown>, "accountId" | "revision" | "epoch">): Revision => ({
     accountId: m.accountId,
     revision: m.revision,
+    epoch: m.epoch,
   }),
   tags: (tags: readonly TagRecord[]): Tag[] => tags.map((t) => ({ key: t.key, value: t.value })),
   user: (u: UserRecord): User => ({

@@ -16,6 +16,7 @@ import {
   Decision,
   EntityType,
   ErrorDetail,
+  type Revision,
 } from "@gatehouse/proto";
 import { createTestKeyPrefix, createTestSchema, createTestTopic, regionRedis, testInfra } from "@gatehouse/testkit";
 import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
@@ -111,7 +112,7 @@ describe("Authenticate and AuthenticateAndAuthorize in a live region", () => {
   let account: { accountId: string; rootAccessKeyId: string; rootSecretAccessKey: string };
   let aliceArn = "";
   let alice: Creds;
-  let aliceKeyRevision: { accountId: string; revision: number };
+  let aliceKeyRevision: Revision;
 
   beforeAll(async () => {
     const schema = await createTestSchema({ prefix: "regauthn", migrated: true });
@@ -433,7 +434,7 @@ describe("Authenticate and AuthenticateAndAuthorize in a live region", () => {
   it("a deactivated key fails as soon as the region applies the change, works again when reactivated, and a deleted key fails", async () => {
     const key = await root.call("createAccessKey", { userName: "alice" });
     const bob = { accessKeyId: key.accessKey.accessKeyId, secretAccessKey: key.secretAccessKey };
-    const ask = (min: { accountId: string; revision: number }) =>
+    const ask = (min: Revision) =>
       authenticateAndAuthorize(bob, { action: "sqs:SendMessage", resource: "arn:aws:sqs:eu-west-1:1:jobs-1" }, min);
     // Authenticated once: the key and its derived signing key are cached now.
     expect((await ask(key.revision)).authenticated?.accessKeyId).toBe(bob.accessKeyId);

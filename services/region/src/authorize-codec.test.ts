@@ -54,7 +54,7 @@ const request: fc.Arbitrary<AuthorizeRequest> = fc.record({
   resourceAccount: text,
   context: fc.dictionary(text, contextValue, { maxKeys: 5 }),
   resourcePolicy: text,
-  minRevision: fc.option(fc.record({ accountId: text, revision }), { nil: undefined }),
+  minRevision: fc.option(fc.record({ accountId: text, revision, epoch: text }), { nil: undefined }),
   explain: fc.boolean(),
   maxStalenessMs: fc.oneof(fc.nat({ max: 100_000 }), fc.nat({ max: 0xffffffff })),
   correlationId: text,
@@ -68,7 +68,7 @@ const response: fc.Arbitrary<AuthorizeResponse> = fc.record({
     Decision.DECISION_IMPLICIT_DENY,
   ),
   explanationJson: text,
-  evaluatedAt: fc.option(fc.record({ accountId: text, revision }), { nil: undefined }),
+  evaluatedAt: fc.option(fc.record({ accountId: text, revision, epoch: text }), { nil: undefined }),
   correlationId: text,
   error: fc.option(
     fc.record({
@@ -284,7 +284,11 @@ describe("the decider's Authorize codec", () => {
     fc.assert(
       fc.property(
         fc.array(fc.tuple(request, id, outcome), { minLength: 1, maxLength: 8 }),
-        fc.constantFrom({ accountId: "111122223333", revision: 7 }, { accountId: "", revision: 0 }),
+        fc.constantFrom(
+          { accountId: "111122223333", revision: 7, epoch: "" },
+          { accountId: "", revision: 0, epoch: "" },
+          { accountId: "111122223333", revision: 7, epoch: "7301234567890123456:2" },
+        ),
         (checks, evaluatedAt) => {
           const requests = checks.map(([r, correlationId]) => ({ ...r, correlationId }));
           const bytes = Buffer.from(BatchAuthorizeRequest.encode({ requests }).finish());

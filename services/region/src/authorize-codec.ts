@@ -231,11 +231,12 @@ function contextValueOf(buf: Buffer, end: number): ContextValue {
 }
 
 function minRevisionOf(buf: Buffer, end: number): AuthorizeRequest["minRevision"] {
-  const revision = { accountId: "", revision: 0 };
+  const revision = { accountId: "", revision: 0, epoch: "" };
   while (pos < end && !bail) {
     const tag = buf[pos++] as number;
     if (tag === 10) revision.accountId = ascii(buf);
     else if (tag === 16) revision.revision = varint(buf);
+    else if (tag === 26) revision.epoch = ascii(buf);
     else bail = true;
   }
   if (pos !== end) bail = true;
@@ -511,7 +512,7 @@ function evaluatedAtSize(at: NonNullable<AuthorizeResponse["evaluatedAt"]>): num
   // A batch's answers usually share one evaluatedAt object (see the decider server): sized once.
   if (at !== sizedAt) {
     const account = asciiLength(at.accountId);
-    if (account < 0 || !Number.isSafeInteger(at.revision) || at.revision < 0) return -1;
+    if (account < 0 || !Number.isSafeInteger(at.revision) || at.revision < 0 || at.epoch !== "") return -1;
     let inner = 0;
     if (account > 0) inner += 1 + varintSize(account) + account;
     if (at.revision !== 0) inner += 1 + varintSize(at.revision);

@@ -16,6 +16,7 @@ import {
   type GetRegionStatusRequest,
   PROTO_DIR,
   type PrincipalCheck,
+  type Revision,
   type SimulateRequest,
 } from "@gatehouse/proto";
 import { METRIC_NAMES, SIGNATURE_FAILURES, TELEMETRY_DISABLED, type Telemetry } from "@gatehouse/telemetry";
@@ -40,7 +41,7 @@ import {
   encodeBatchAuthorizeResponse,
 } from "./authorize-codec.ts";
 import { sampleAuthorize } from "./authorize-sampling.ts";
-import { createDecider, type Decider, type DecisionRequest, type DecisionResult } from "./decider.ts";
+import { createDecider, type Decider, type DecisionRequest, type DecisionResult, type MinRevision } from "./decider.ts";
 import type { RegionAuditSink, RegionAuditStats } from "./region-audit-sink.ts";
 import {
   type AuthenticatedPrincipal,
@@ -212,6 +213,21 @@ function toDecisionRequest(
   return fillDecisionRequest(blankDecisionRequest(), r, deadlineMs, field, batch);
 }
 
+const EPOCH = /^\d+:\d+$/;
+
+/** A request's min_revision as the decider takes it (none at revision 0); a malformed epoch is INVALID_ARGUMENT. */
+function minRevisionOf(r: Revision | undefined, prefix: string): MinRevision | undefined {
+  if (r === undefined || r.revision === 0) return undefined;
+  if (r.epoch !== "" && !EPOCH.test(r.epoch)) {
+    throw new IamError(
+      "InvalidInput",
+      `min_revision epoch ${JSON.stringify(r.epoch.slice(0, 64))} is not a control-plane history (<system identifier>:<timeline>, as a write's revision carries it)`,
+      { field: `${prefix}minRevision.epoch` },
+    );
+  }
+  return { accountId: r.accountId, revision: Number(r.revision), epoch: r.epoch };
+}
+
 /**
  * `r` checked and converted into `out` (every field written). A batch fills one draft per check
  * in turn: the decider keeps nothing of a request it answers at once, and one it must wait for
@@ -249,10 +265,7 @@ function fillDecisionRequest(
   out.resource = r.resource;
   out.resourceAccount = r.resourceAccount === "" ? undefined : r.resourceAccount;
   out.resourcePolicy = r.resourcePolicy === "" ? undefined : r.resourcePolicy;
-  out.minRevision =
-    r.minRevision === undefined || r.minRevision.revision === 0
-      ? undefined
-      : { accountId: r.minRevision.accountId, revision: Number(r.minRevision.revision) };
+  out.minRevision = minRevisionOf(r.minRevision, prefixOf(field));
   out.maxStalenessMs = r.maxStalenessMs === 0 ? undefined : r.maxStalenessMs;
   out.explain = r.explain;
   out.deadlineMs = deadlineMs;
@@ -482,10 +495,10 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
         });
 
   /** The last evaluatedAt made: the next answer at the same account and revision shares it (a batch's usually do). */
-  let lastAt: { accountId: string; revision: number } = { accountId: "", revision: -1 };
+  let lastAt: Revision = { accountId: "", revision: -1, epoch: "" };
   const evaluatedAtOf = (d: DecisionResult) => {
     if (lastAt.accountId !== d.accountId || lastAt.revision !== d.revision) {
-      lastAt = { accountId: d.accountId, revision: d.revision };
+      lastAt = { accountId: d.accountId, revision: d.revision, epoch: "" };
     }
     return lastAt;
   };
@@ -721,8 +734,9 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
             const input = toAuthenticationInput(r.authenticate, call.getPeer(), "authenticate.");
             const deadlineMs = deadlineOf(call);
             // Read-your-writes covers the key too: a key created or revoked at min_revision is seen.
-            if (check.minRevision !== undefined && check.minRevision.revision > 0) {
-              await decider.waitApplied(check.minRevision.accountId, Number(check.minRevision.revision), deadlineMs);
+            const minRevision = minRevisionOf(check.minRevision, "authorize.");
+            if (minRevision !== undefined) {
+              await decider.waitApplied(minRevision.accountId, minRevision.revision, deadlineMs, minRevision.epoch);
             }
             const who = await authenticator.authenticate(input);
             const authorization = await answer(

@@ -10,6 +10,7 @@ import {
   Decision,
   GetRegionStatusRequest,
   type GetRegionStatusResponse,
+  type Revision,
   SimulateRequest,
   type SimulateResponse,
 } from "@gatehouse/proto";
@@ -71,7 +72,7 @@ describe("decider over a live view (real Redis, gRPC)", () => {
     await apply(read, user("alice"));
     expect((await call({})).decision).toBe(Decision.DECISION_IMPLICIT_DENY);
     // Asked before the attach is applied: the call waits (notification, no polling) for it.
-    const waiting = call({ minRevision: { accountId: ACCT, revision: revision() + 1 } });
+    const waiting = call({ minRevision: { accountId: ACCT, revision: revision() + 1, epoch: "" } });
     await new Promise((r) => setTimeout(r, 200));
     const attachedAt = await apply(
       user("alice", { attachedPolicies: [{ policyId: read.id, policyArn: read.state.arn }] }),
@@ -81,7 +82,7 @@ describe("decider over a live view (real Redis, gRPC)", () => {
     expect(Number(allowed.evaluatedAt?.revision)).toBe(attachedAt);
     // The cached Allow must not survive the detach's revision.
     const detachedAt = await apply(user("alice"));
-    const denied = await call({ minRevision: { accountId: ACCT, revision: detachedAt } });
+    const denied = await call({ minRevision: { accountId: ACCT, revision: detachedAt, epoch: "" } });
     expect(denied.decision).toBe(Decision.DECISION_IMPLICIT_DENY);
     expect(Number(denied.evaluatedAt?.revision)).toBeGreaterThanOrEqual(detachedAt);
   });
@@ -159,7 +160,9 @@ describe("decider over a live view (real Redis, gRPC)", () => {
     expect(d.tryDecide({ ...request, principal: { kind: "access-key", accessKeyId: "AKIAFAYFAYFAYFAYFAY0" } })).toBe(
       undefined,
     );
-    expect(d.tryDecide({ ...request, minRevision: { accountId: ACCT, revision: revision() + 1 } })).toBeUndefined();
+    expect(
+      d.tryDecide({ ...request, minRevision: { accountId: ACCT, revision: revision() + 1, epoch: "" } }),
+    ).toBeUndefined();
     expect(d.tryDecide({ ...request, minRevision: { accountId: "999988887777", revision: 1 } })).toBeUndefined();
     expect(d.tryDecide({ ...request, resource: "arn:aws:s3:::fay/other" })).toBeUndefined();
     expect(d.tryDecide({ ...request, simulation: { identityPolicies: [] } })).toBeUndefined();
@@ -207,9 +210,36 @@ describe("decider over a live view (real Redis, gRPC)", () => {
   it("min_revision past the deadline: DEADLINE_EXCEEDED saying how far behind the region is", async () => {
     // The decider gives up a tenth of the deadline (at most 100 ms) before the caller does; with a
     // 300 ms deadline that 30 ms margin was lost to a loaded host's scheduling once.
-    const e = await failure(call({ minRevision: { accountId: ACCT, revision: revision() + 5 } }, 1500));
+    const e = await failure(call({ minRevision: { accountId: ACCT, revision: revision() + 5, epoch: "" } }, 1500));
     expect(e.code).toBe(status.DEADLINE_EXCEEDED);
     expect(e.details).toContain(`up to revision ${revision()}, 5 behind`);
+  });
+
+  it("min_revision with an epoch: met only in its history; an earlier one waits, a later one (a failover) is FAILED_PRECONDITION", async () => {
+    const acct = "444400002222";
+    const bob = { kind: { $case: "arn" as const, value: `arn:aws:iam::${acct}:user/bob` } };
+    const bobUser = user("bob", { accountId: acct, arn: bob.kind.value });
+    const token = (epoch: string): Revision => ({ accountId: acct, revision: 1, epoch });
+    expect((await view.applyRevision(acct, 1, "7:1", [bobUser])).kind).toBe("applied");
+    expect((await call({ principal: bob, minRevision: token("7:1") })).decision).toBe(Decision.DECISION_IMPLICIT_DENY);
+    // Revision 1 of the next timeline is another write: not met by timeline 1's, whatever the number.
+    const ahead = await failure(call({ principal: bob, minRevision: token("7:2") }, 1500));
+    expect(ahead.code).toBe(status.DEADLINE_EXCEEDED);
+    expect(ahead.details).toContain("up to revision 1 of history 7:1, not yet min_revision 1's history 7:2");
+    // Waited for: answered once the region has the new history (healed from its export).
+    const waiting = call({ principal: bob, minRevision: token("7:2") });
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await view.replaceAccount(acct, 1, "7:2", [bobUser])).kind).toBe("replaced");
+    expect((await waiting).decision).toBe(Decision.DECISION_IMPLICIT_DENY);
+    // Timeline 1's token now names a history the failover replaced: its write may be lost.
+    const rewound = await failure(call({ principal: bob, minRevision: token("7:1") }));
+    expect(rewound.code).toBe(status.FAILED_PRECONDITION);
+    expect(rewound.details).toContain("min_revision 1 of account 444400002222 is of control-plane history 7:1");
+    // Without an epoch, any history meets it, as before epochs; a malformed one is bad input.
+    expect((await call({ principal: bob, minRevision: token("") })).decision).toBe(Decision.DECISION_IMPLICIT_DENY);
+    const bad = await failure(call({ principal: bob, minRevision: token("timeline-2") }));
+    expect(bad.code).toBe(status.INVALID_ARGUMENT);
+    expect(bad.details).toContain("min_revision epoch");
   });
 
   it("a caller cannot set a key the region fills: INVALID_ARGUMENT naming it", async () => {
@@ -263,7 +293,7 @@ describe("decider over a live view (real Redis, gRPC)", () => {
         resource: `${bucket}/k`,
         resourceAccount: other,
         resourcePolicy,
-        ...(atLeast === 0 ? {} : { minRevision: { accountId: other, revision: atLeast } }),
+        ...(atLeast === 0 ? {} : { minRevision: { accountId: other, revision: atLeast, epoch: "" } }),
       });
     expect((await ask()).decision).toBe(Decision.DECISION_IMPLICIT_DENY);
     const document = JSON.stringify({
@@ -299,7 +329,7 @@ describe("decider over a live view (real Redis, gRPC)", () => {
       resource: `${bucket}/k`,
       resourceAccount: other,
       resourcePolicy: bucket,
-      minRevision: { accountId: other, revision: 2 },
+      minRevision: { accountId: other, revision: 2, epoch: "" },
     });
     expect(replaced.decision).toBe(Decision.DECISION_EXPLICIT_DENY);
     expect((await view.applyRevision(other, 3, "e", [{ kind: "resource-policy", id: bucket, state: null }])).kind).toBe(
@@ -351,7 +381,9 @@ describe("decider over a live view (real Redis, gRPC)", () => {
         principal: as(name),
         resource,
         resourceAccount,
-        ...(minRevision === undefined ? {} : { minRevision: { accountId: resourceAccount, revision: minRevision } }),
+        ...(minRevision === undefined
+          ? {}
+          : { minRevision: { accountId: resourceAccount, revision: minRevision, epoch: "" } }),
       });
     expect((await ask("olga", `${bucket}/reports/q3.pdf`, other)).decision).toBe(Decision.DECISION_ALLOW);
     // Cross-account needs both sides: pete has no identity policy.
@@ -400,7 +432,7 @@ describe("decider over a live view (real Redis, gRPC)", () => {
     const allowed = await call({
       principal: byKey,
       resource: "arn:aws:s3:::home/carol/x",
-      minRevision: { accountId: ACCT, revision: activeAt },
+      minRevision: { accountId: ACCT, revision: activeAt, epoch: "" },
     });
     expect(allowed.decision).toBe(Decision.DECISION_ALLOW);
     await apply(key("Inactive"));
@@ -603,7 +635,7 @@ describe("decider over a live view (real Redis, gRPC)", () => {
         context: Object.fromEntries(
           Object.entries(f.context ?? {}).map(([k, v]) => [k, { kind: { $case: "stringValue", value: v } }]),
         ),
-        minRevision: { accountId: ACCT, revision: at },
+        minRevision: { accountId: ACCT, revision: at, epoch: "" },
       });
       expect([f.name, live.decision]).toEqual([f.name, wire[f.expected]]);
     }

@@ -51,7 +51,7 @@ export interface DecisionRequest {
    * checked: `aws:MultiFactorAuthPresent` is true and `aws:MultiFactorAuthAge` counts from it.
    */
   readonly mfaAuthTimeMs?: number;
-  readonly minRevision?: { readonly accountId: string; readonly revision: number };
+  readonly minRevision?: MinRevision;
   readonly maxStalenessMs?: number;
   readonly explain: boolean;
   /** Simulate: the principal's policies plus these, compiled for this call only (not cached). */
@@ -96,8 +96,12 @@ export interface Decider {
    * `atLeast` or later, from L1 or one shared load. NoSuchEntity when the region has none.
    */
   principal(accountId: string, arn: string, atLeast?: number): Promise<CompiledPrincipal>;
-  /** Resolves once `accountId` is applied at `revision` or above; ConsistencyTimeout at `deadlineMs`. */
-  waitApplied(accountId: string, revision: number, deadlineMs: number): Promise<void>;
+  /**
+   * Resolves once `accountId` is applied at `revision` or above, in history `epoch` when one is
+   * given (see {@link historyOf}); ConsistencyTimeout at `deadlineMs`, HistoryRewound as soon as
+   * the region has applied a later history of the account.
+   */
+  waitApplied(accountId: string, revision: number, deadlineMs: number, epoch?: string): Promise<void>;
   /** Adds a listener of applied revisions (e.g. the authenticator's key cache). */
   addListener(listener: ViewListener): void;
   /**
@@ -137,6 +141,30 @@ const EXPLAIN = Object.freeze({ explain: true });
 const PLAIN = Object.freeze({ explain: false });
 const EMPTY_CONTEXT: Readonly<Record<string, ContextValue>> = Object.freeze({});
 
+/** A read-your-writes token: an account revision, of one control-plane history when `epoch` is set. */
+export interface MinRevision {
+  readonly accountId: string;
+  readonly revision: number;
+  /** `<Postgres system identifier>:<timeline>` (Revision.epoch); absent or "": any history. */
+  readonly epoch?: string;
+}
+
+/**
+ * How the history a token was issued in (`want`) stands to the one a region has applied (`have`),
+ * both `<system identifier>:<timeline>`: `same` (either unknown counts as the same, as before
+ * epochs), `replaced` (a later timeline of the same server: a failover's promoted standby, which
+ * may lack the token's write and reuse its revision for another), `ahead` (an earlier timeline:
+ * the region has not applied the new history yet; or another server, which cannot be ordered, so
+ * waited for).
+ */
+export function historyOf(want: string, have: string): "same" | "replaced" | "ahead" {
+  if (want === "" || have === "" || want === have) return "same";
+  const w = /^(\d+):(\d+)$/.exec(want);
+  const h = /^(\d+):(\d+)$/.exec(have);
+  if (w === null || h === null || w[1] !== h[1]) return "ahead";
+  return Number(h[2]) > Number(w[2]) ? "replaced" : "ahead";
+}
+
 /**
  * Creates a decider over the view. Subscribes to the view's notifications before answering, so
  * the applied revisions it knows and the evictions it makes arrive in the order Redis applied them.
@@ -145,8 +173,13 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
   const { view, subscriber, region, logger } = options;
   const now = options.now ?? Date.now;
   const cache = new PrincipalCache(options.l1MaxBytes);
-  /** Per account, the highest applied revision whose notification was processed. */
+  /**
+   * Per account, the highest applied revision whose notification was processed (the revision a
+   * replace healed the account to, when it went back to another history's).
+   */
   const notified = new Map<string, number>();
+  /** Per account, the history of its `notified` revision ("" from a view that does not say). */
+  const notifiedEpoch = new Map<string, string>();
   const watermarks = new Map<number, number>();
   const waiters = new Map<string, Set<{ revision: number; wake: () => void }>>();
   const loading = new Map<string, Promise<CompiledPrincipal | undefined>>();
@@ -193,9 +226,12 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     cache.invalidate(n.accountId, n.revision, n.all, n.principals);
     storedResources.invalidate(n.accountId, n.revision, n.resources);
     for (const l of listeners) l.applied(n);
-    if (n.revision > (notified.get(n.accountId) ?? 0)) notified.set(n.accountId, n.revision);
+    if (n.replaced || n.revision > (notified.get(n.accountId) ?? 0)) {
+      notified.set(n.accountId, n.revision);
+      notifiedEpoch.set(n.accountId, n.epoch);
+    }
     const set = waiters.get(n.accountId);
-    if (set !== undefined) for (const w of set) if (w.revision <= n.revision) w.wake();
+    if (set !== undefined) for (const w of set) if (w.revision <= n.revision || n.replaced) w.wake();
   };
   subscriber.on("message", onMessage);
   let subscribedOnce = false;
@@ -208,6 +244,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       for (const e of cache.drain()) suspects.set(e.arn, e);
       storedResources.suspectAll();
       notified.clear();
+      notifiedEpoch.clear();
       for (const l of listeners) l.reset();
       logger.warn("notification stream reconnected: L1 cleared");
     }
@@ -231,47 +268,77 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     await subscriber.ping().catch(() => {});
   };
 
-  /** Resolves once `accountId` is applied at `revision` or above; throws ConsistencyTimeout at the deadline. */
-  const waitApplied = async (accountId: string, revision: number, deadlineMs: number): Promise<void> => {
-    if ((notified.get(accountId) ?? 0) >= revision) return;
-    let wake = () => {};
-    const woken = new Promise<void>((resolve) => {
-      wake = resolve;
-    });
-    const waiter = { revision, wake };
-    let set = waiters.get(accountId);
-    if (set === undefined) {
-      set = new Set();
-      waiters.set(accountId, set);
+  /**
+   * Whether the region, at `revision` of history `have`, has applied `want`'s revision of history
+   * `epoch`; throws HistoryRewound when `have` is a later history of the same server, in which
+   * the write that returned `want` may be lost (see {@link historyOf}).
+   */
+  const reached = (accountId: string, want: number, epoch: string, revision: number, have: string): boolean => {
+    const order = historyOf(epoch, have);
+    if (order === "replaced") {
+      throw new IamError(
+        "HistoryRewound",
+        `min_revision ${want} of account ${accountId} is of control-plane history ${epoch}, which a failover replaced: region ${region} has applied history ${have} (revision ${revision}), in which the write that returned it may be lost; read it again from the control plane`,
+        { field: "minRevision.epoch" },
+      );
     }
-    set.add(waiter);
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      // Registered first, then read: an apply between the two wakes the waiter, none is missed.
-      const applied = await view.appliedRevision(accountId);
-      if (applied.revision >= revision) {
-        await notificationsDelivered(accountId, revision);
-        return;
-      }
-      const timedOut = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), Math.max(0, deadlineMs - now()));
+    return order === "same" && revision >= want;
+  };
+
+  /**
+   * Resolves once `accountId` is applied at `revision` or above (of history `epoch` when given);
+   * throws ConsistencyTimeout at the deadline, HistoryRewound once a later history is applied.
+   */
+  const waitApplied = async (accountId: string, revision: number, deadlineMs: number, epoch = ""): Promise<void> => {
+    const notifiedNow = () =>
+      reached(accountId, revision, epoch, notified.get(accountId) ?? 0, notifiedEpoch.get(accountId) ?? "");
+    if (notifiedNow()) return;
+    for (;;) {
+      let wake = () => {};
+      const woken = new Promise<void>((resolve) => {
+        wake = resolve;
       });
-      if ((await Promise.race([woken, timedOut])) === "timeout") {
-        const latest = await view.appliedRevision(accountId).catch(() => applied);
-        if (latest.revision >= revision) {
+      const waiter = { revision, wake };
+      let set = waiters.get(accountId);
+      if (set === undefined) {
+        set = new Set();
+        waiters.set(accountId, set);
+      }
+      set.add(waiter);
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        // Registered first, then read: an apply between the two wakes the waiter, none is missed.
+        const applied = await view.appliedRevision(accountId);
+        if (reached(accountId, revision, epoch, applied.revision, applied.epoch)) {
           await notificationsDelivered(accountId, revision);
           return;
         }
-        throw new IamError(
-          "ConsistencyTimeout",
-          `region ${region} has applied account ${accountId} up to revision ${latest.revision}, ${revision - latest.revision} behind min_revision ${revision}${latest.gap === undefined ? "" : ` (stalled at a gap: revisions ${latest.gap})`}`,
-          { field: "minRevision" },
-        );
+        const timedOut = new Promise<"timeout">((resolve) => {
+          timer = setTimeout(() => resolve("timeout"), Math.max(0, deadlineMs - now()));
+        });
+        if ((await Promise.race([woken, timedOut])) === "timeout") {
+          const latest = await view.appliedRevision(accountId).catch(() => applied);
+          if (reached(accountId, revision, epoch, latest.revision, latest.epoch)) {
+            await notificationsDelivered(accountId, revision);
+            return;
+          }
+          const behind =
+            historyOf(epoch, latest.epoch) === "same"
+              ? `, ${revision - latest.revision} behind min_revision ${revision}`
+              : ` of history ${latest.epoch}, not yet min_revision ${revision}'s history ${epoch}`;
+          throw new IamError(
+            "ConsistencyTimeout",
+            `region ${region} has applied account ${accountId} up to revision ${latest.revision}${behind}${latest.gap === undefined ? "" : ` (stalled at a gap: revisions ${latest.gap})`}`,
+            { field: "minRevision" },
+          );
+        }
+        // Woken by a notification of the account: met, or (another history's) read again.
+        if (notifiedNow()) return;
+      } finally {
+        clearTimeout(timer);
+        set.delete(waiter);
+        if (set.size === 0) waiters.delete(accountId);
       }
-    } finally {
-      clearTimeout(timer);
-      set.delete(waiter);
-      if (set.size === 0) waiters.delete(accountId);
     }
   };
 
@@ -509,8 +576,9 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     async decide(request) {
       const inlineResource = checkRequest(request);
       // Waited for first: what follows (the access key, the principal) is read at or after it.
-      if (request.minRevision !== undefined && request.minRevision.revision > 0) {
-        await waitApplied(request.minRevision.accountId, request.minRevision.revision, request.deadlineMs);
+      const minRevision = request.minRevision;
+      if (minRevision !== undefined && minRevision.revision > 0) {
+        await waitApplied(minRevision.accountId, minRevision.revision, request.deadlineMs, minRevision.epoch);
       }
       let principalArn: string;
       let session: SessionClaims | undefined;
@@ -584,7 +652,10 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       if (
         minRevision !== undefined &&
         minRevision.revision > 0 &&
-        (notified.get(minRevision.accountId) ?? 0) < minRevision.revision
+        ((notified.get(minRevision.accountId) ?? 0) < minRevision.revision ||
+          (minRevision.epoch !== undefined &&
+            minRevision.epoch !== "" &&
+            minRevision.epoch !== notifiedEpoch.get(minRevision.accountId)))
       ) {
         return undefined;
       }

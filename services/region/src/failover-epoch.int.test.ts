@@ -3,8 +3,10 @@
 // revision under the same number. The events' epoch (`<system identifier>:<timeline>`) is what
 // tells the two apart: the region must see the other history, replace the account from the
 // control plane's export under the new epoch, and apply on from there.
-import { Decision, EntityType } from "@gatehouse/proto";
+
+import { Decision, EntityType, type Revision } from "@gatehouse/proto";
 import { canRunOwnPostgres, createOwnPostgres } from "@gatehouse/testkit";
+import { type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   controlClient,
@@ -53,7 +55,7 @@ describe.skipIf(!canRunOwnPostgres)(
         policyName: "reads",
         policyDocument: doc({ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }),
       });
-      const ask = async (action: string, minRevision: { accountId: string; revision: number }, arn = alice.user.arn) =>
+      const ask = async (action: string, minRevision: Revision, arn = alice.user.arn) =>
         (
           await region.authorize({
             principal: { kind: { $case: "arn", value: arn } },
@@ -76,6 +78,8 @@ describe.skipIf(!canRunOwnPostgres)(
       expect(await ask("s3:PutObject", lost.revision)).toBe(Decision.DECISION_ALLOW);
       const before = await region.region.view.appliedRevision(acct);
       expect(before).toEqual({ revision: lostRevision, epoch: expect.stringMatching(/^\d+:1$/) });
+      // A write's revision carries the history it was committed in, as the relay stamps its events.
+      expect(lost.revision.epoch).toBe(before.epoch);
 
       // The failover: the primary dies, the standby is promoted (timeline 2) on the primary's port.
       await cp.stop();
@@ -104,9 +108,20 @@ describe.skipIf(!canRunOwnPostgres)(
       // stops allowing once the notification is processed (no token can ask for it: the revision
       // numbers are the same), and what she had before it still allows.
       await expect
-        .poll(async () => await ask("s3:PutObject", { accountId: acct, revision: lostRevision }), { timeout: 15_000 })
+        .poll(async () => await ask("s3:PutObject", bob.revision), { timeout: 15_000 })
         .toBe(Decision.DECISION_IMPLICIT_DENY);
-      expect(await ask("s3:GetObject", { accountId: acct, revision: lostRevision })).toBe(Decision.DECISION_ALLOW);
+      expect(await ask("s3:GetObject", bob.revision)).toBe(Decision.DECISION_ALLOW);
+      // The lost write's token names its history: the region, now in the promoted standby's, says
+      // that write may be lost (FAILED_PRECONDITION) rather than answer at the new history's
+      // revision of the same number, which does not hold it. A token without an epoch cannot tell.
+      expect(bob.revision.epoch).toBe(epoch);
+      const rewound = await ask("s3:PutObject", lost.revision).then(
+        () => undefined,
+        (e: unknown) => e as ServiceError,
+      );
+      expect(rewound?.code).toBe(status.FAILED_PRECONDITION);
+      expect(rewound?.details).toContain(`of control-plane history ${before.epoch}, which a failover replaced`);
+      expect(await ask("s3:GetObject", { ...lost.revision, epoch: "" })).toBe(Decision.DECISION_ALLOW);
 
       // And applies the new history's next revisions as they come, under its epoch.
       const bobReads = await root.call("putInlinePolicy", {

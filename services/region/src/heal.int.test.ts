@@ -2,7 +2,7 @@
 // that topic to the one a region reads, leaving out a range of one account's revisions (Kafka
 // cannot delete from the middle of a partition). The region must heal the account from the
 // control plane's export and then decide exactly as a region that read the whole topic.
-import { Decision, EntityType } from "@gatehouse/proto";
+import { Decision, EntityType, type Revision } from "@gatehouse/proto";
 import { createTestKeyPrefix, createTestTopic, type TestTopic, testKafka, testRedis } from "@gatehouse/testkit";
 import { createRegionView } from "@gatehouse/view-redis";
 import { pino } from "pino";
@@ -102,7 +102,7 @@ describe("a revision gap is healed from the control plane's export (real Postgre
         action: "s3:GetObject",
       },
     ];
-    const ask = (r: TestRegion, minRevision: { accountId: string; revision: number }) =>
+    const ask = (r: TestRegion, minRevision: Revision) =>
       Promise.all(
         questions.map(async (q) => (await r.authorize({ ...q, resource: "arn:aws:s3:::b/k", minRevision })).decision),
       );

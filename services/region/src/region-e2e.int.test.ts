@@ -17,6 +17,7 @@ import {
   EntityType,
   type GetCallerIdentityResponse,
   type GetSessionTokenResponse,
+  type Revision,
   StsServiceClient,
 } from "@gatehouse/proto";
 import { createTestKeyPrefix, createTestSchema, createTestTopic, regionRedis, testInfra } from "@gatehouse/testkit";
@@ -143,7 +144,7 @@ describe("control plane → Kafka → two regions (end to end)", () => {
       });
       const entity = { entityType: EntityType.ENTITY_TYPE_USER, entityName: "alice" };
       const attached = await root.call("attachPolicy", { ...entity, policyArn: policy.policy.arn });
-      const ask = (decider: AuthorizerServiceClient, revision: { accountId: string; revision: number }) =>
+      const ask = (decider: AuthorizerServiceClient, revision: Revision) =>
         authorize(decider, {
           principal: { kind: { $case: "arn", value: created.user.arn } },
           action: "s3:GetObject",
@@ -197,7 +198,7 @@ describe("control plane → Kafka → two regions (end to end)", () => {
         policyArn: lists.policy.arn,
       });
       const joined = await root.call("addUserToGroup", { groupName: "devs", userName: "bob" });
-      const ask = (action: string, minRevision?: { accountId: string; revision: number }) =>
+      const ask = (action: string, minRevision?: Revision) =>
         Promise.all(
           deciders.map((d) =>
             authorize(d, {
@@ -296,7 +297,7 @@ describe("control plane → Kafka → two regions (end to end)", () => {
         resource: "*",
         context: {},
         explain: false,
-        minRevision: { accountId, revision: Number(put.revision.revision) },
+        minRevision: put.revision,
         deadlineMs: Date.now() + 15_000,
       });
       const sts = a.decider?.sts;
@@ -324,18 +325,13 @@ describe("control plane → Kafka → two regions (end to end)", () => {
           deadlineMs: Date.now() + 15_000,
         });
       const first = await assume();
-      const asSession = (
-        s: { accessKeyId: string; sessionToken: string },
-        minRevision?: { accountId: string; revision: number },
-      ) =>
+      const asSession = (s: { accessKeyId: string; sessionToken: string }, minRevision?: Revision) =>
         authorize(decB, {
           principal: { kind: { $case: "accessKeyId", value: s.accessKeyId } },
           sessionToken: s.sessionToken,
           action: "s3:GetObject",
           resource: "arn:aws:s3:::b/k",
-          ...(minRevision === undefined
-            ? { minRevision: { accountId, revision: Number(put.revision.revision) } }
-            : { minRevision }),
+          ...(minRevision === undefined ? { minRevision: put.revision } : { minRevision }),
         });
       expect((await asSession(first)).decision).toBe(Decision.DECISION_ALLOW);
       // Nothing of the key set is in clear in a region's Redis.
@@ -344,7 +340,7 @@ describe("control plane → Kafka → two regions (end to end)", () => {
       // Rotation: once applied, the old session still works in B and new ones are sealed with the new key.
       const rotated = await operator.call("rotateStsKeys", { activationDelaySeconds: 0 });
       expect(rotated.keys).toHaveLength(2);
-      const sys = { accountId: "000000000000", revision: Number(rotated.revision.revision) };
+      const sys = rotated.revision;
       expect((await asSession(first, sys)).decision).toBe(Decision.DECISION_ALLOW);
       await a.decider?.decider.decide({
         principal: { kind: "arn", arn: created.role.arn },
@@ -417,7 +413,7 @@ describe("control plane → Kafka → two regions (end to end)", () => {
           Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }],
         }),
       });
-      const revision = { accountId, revision: Number(put.revision.revision) };
+      const revision = put.revision;
       await regions[1]?.decider?.decider.decide({
         principal: { kind: "arn", arn: `arn:aws:iam::${accountId}:role/web` },
         action: "s3:GetObject",
@@ -519,7 +515,7 @@ describe("control plane → Kafka → two regions (end to end)", () => {
           Statement: [{ Effect: "Allow", Action: ["s3:GetObject", "iam:GetUser"], Resource: "*" }],
         }),
       });
-      const revision = { accountId, revision: Number(put.revision.revision) };
+      const revision = put.revision;
       for (const r of regions) {
         await r.decider?.decider.waitApplied(accountId, revision.revision, Date.now() + 15_000);
         // The first STS key (the system account's first revision, made at the control plane's start).
@@ -704,7 +700,7 @@ describe("control plane → Kafka → two regions (end to end)", () => {
           ],
         }),
       });
-      const siRevision = { accountId, revision: Number(bySource.revision.revision) };
+      const siRevision = bySource.revision;
       for (const r of regions)
         await r.decider?.decider.waitApplied(accountId, siRevision.revision, Date.now() + 15_000);
       const assumeSi = (sourceIdentity: string) =>
@@ -794,7 +790,7 @@ describe("control plane → Kafka → two regions (end to end)", () => {
         policyName: "narrow",
         policyDocument: doc({ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }),
       });
-      const ready = { accountId, revision: Number(narrow.revision.revision) };
+      const ready = narrow.revision;
       // Both regions hold every AWS managed policy from the system stream (seeded at the control
       // plane's start with the first STS key), though this account uses none.
       for (const r of regions) {
@@ -833,11 +829,7 @@ describe("control plane → Kafka → two regions (end to end)", () => {
             cb,
           ),
         );
-      const ask = (
-        creds: AssumeRoleResponse["credentials"],
-        action: string,
-        minRevision: { accountId: string; revision: number } = ready,
-      ) =>
+      const ask = (creds: AssumeRoleResponse["credentials"], action: string, minRevision: Revision = ready) =>
         authorize(decB, {
           principal: { kind: { $case: "accessKeyId", value: creds?.accessKeyId ?? "" } },
           sessionToken: creds?.sessionToken ?? "",
@@ -862,7 +854,7 @@ describe("control plane → Kafka → two regions (end to end)", () => {
         policyDocument: doc({ Effect: "Allow", Action: "s3:ListBucket", Resource: "*" }),
         setAsDefault: true,
       });
-      const changed = { accountId, revision: Number(version.revision.revision) };
+      const changed = version.revision;
       expect(await ask(narrowed.credentials, "s3:ListBucket", changed)).toBe(Decision.DECISION_ALLOW);
       expect(await ask(narrowed.credentials, "s3:GetObject", changed)).toBe(Decision.DECISION_IMPLICIT_DENY);
       // Another account's policy is not a session policy of this role (AWS: the role's account's).

@@ -77,7 +77,7 @@ export async function withSimulatedTrust(
   if (request.resourcePolicy !== undefined || request.compiledResourcePolicy !== undefined) return request;
   const { minRevision } = request;
   if (minRevision !== undefined && minRevision.revision > 0 && TRUST_ACTIONS.has(request.action.toLowerCase())) {
-    await decider.waitApplied(minRevision.accountId, minRevision.revision, request.deadlineMs);
+    await decider.waitApplied(minRevision.accountId, minRevision.revision, request.deadlineMs, minRevision.epoch);
   }
   const trust = await simulatedTrust(view, request.action, request.resource);
   return trust === undefined

@@ -31,7 +31,7 @@ export function accountOperations({ store }: OperationDeps) {
     listAccounts: forOperator("ListAccounts", async (r) => {
       const list = await store.listAccounts(pageOf(r.page));
       return {
-        accounts: list.items.map((a) => ({ accountId: a.accountId, revision: a.revision })),
+        accounts: list.items.map((a) => ({ accountId: a.accountId, revision: a.revision, epoch: list.epoch })),
         epoch: list.epoch,
         page: { isTruncated: list.isTruncated, marker: list.marker },
       };

@@ -51,7 +51,11 @@ export function exportOperations({ store, authorizer, arns }: OperationDeps) {
           changeEvent({ accountId, revision: exported.revision, kind: e.kind, id: e.id, state: e.state }),
         ),
       });
-      return { revision: { accountId, revision: exported.revision }, snapshot, epoch: exported.epoch };
+      return {
+        revision: { accountId, revision: exported.revision, epoch: exported.epoch },
+        snapshot,
+        epoch: exported.epoch,
+      };
     }),
     getAccountAuthorizationDetails: forAccount("GetAccountAuthorizationDetails", async (r, ctx) => {
       const filter = checkEntityFilter(r.filter);

@@ -101,8 +101,8 @@ export function createAccountStore(ctx: StoreContext): AccountStore {
         ) {
           accountId = newAccountId();
         }
-        const inserted = await client.query<{ created_at: Date }>(
-          "INSERT INTO accounts (account_id, alias, revision) VALUES ($1, $2, 1) RETURNING created_at",
+        const inserted = await client.query<{ created_at: Date; epoch: string }>(
+          `INSERT INTO accounts (account_id, alias, revision) VALUES ($1, $2, 1) RETURNING created_at, ${EPOCH_SQL} AS epoch`,
           [accountId, alias],
         );
         const key = await sealNewKey(ctx, client, accountId, null);
@@ -143,7 +143,7 @@ export function createAccountStore(ctx: StoreContext): AccountStore {
         }
         await client.query("SELECT pg_notify($1, $2)", [ctx.channel, accountId]);
         await client.query("COMMIT");
-        return { value, accountId, revision };
+        return { value, accountId, revision, epoch: inserted.rows[0]?.epoch ?? "" };
       } catch (e) {
         await client.query("ROLLBACK").catch(() => {});
         throw translatePgError(e, "CreateAccount");

@@ -245,7 +245,7 @@ export function createLoginProfileStore(ctx: StoreContext): LoginProfileStore {
           return body(q, user, newHash, profile);
         });
         const value = m.value;
-        if (value !== STALE) return { value, accountId: m.accountId, revision: m.revision };
+        if (value !== STALE) return { value, accountId: m.accountId, revision: m.revision, epoch: m.epoch };
         if (attempt === MAX_CHECKS) {
           throw new IamError(
             "ConcurrentModification",

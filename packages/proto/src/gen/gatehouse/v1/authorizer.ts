@@ -192,7 +192,9 @@ export interface AuthorizeRequest {
    * Read-your-writes: wait (at most until the call's deadline) until the region has applied this
    * account revision, then answer at it or later. Past the deadline the call fails with
    * DEADLINE_EXCEEDED (ErrorDetail aws_name "ConsistencyTimeout"), its message saying which
-   * revision the region has applied and how far behind it is.
+   * revision the region has applied and how far behind it is. With an epoch, only that history's
+   * revision meets it (see Revision.epoch: FAILED_PRECONDITION "HistoryRewound" once the region
+   * has applied a later history of the account).
    */
   minRevision?: Revision | undefined;
   explain: boolean;

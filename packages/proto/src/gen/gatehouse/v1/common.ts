@@ -19,6 +19,17 @@ export const protobufFileName = "gatehouse/v1/common.proto";
 export interface Revision {
   accountId: string;
   revision: number;
+  /**
+   * The control plane's history the revision belongs to: `<system identifier>:<timeline>` of the
+   * Postgres server that committed the write, as ChangeEvent.epoch. A failover to an asynchronous
+   * standby starts a new timeline and may lose the last writes, whose revision numbers the new
+   * history then reuses for other writes. As a `min_revision`, a revision with an epoch is met
+   * only by that history: a region that has moved on to a later timeline of the same server fails
+   * the call with FAILED_PRECONDITION (ErrorDetail aws_name "HistoryRewound": the write may be
+   * lost, read it again from the control plane); a region still on an earlier one waits for the
+   * new history. Empty (from a client or a control plane that predates the field): any history.
+   */
+  epoch: string;
 }
 
 /** A key/value tag on a user or role (at most 50 per entity). */
@@ -67,7 +78,7 @@ export interface PolicyFinding {
 }
 
 function createBaseRevision(): Revision {
-  return { accountId: "", revision: 0 };
+  return { accountId: "", revision: 0, epoch: "" };
 }
 
 export const Revision: MessageFns<Revision> = {
@@ -77,6 +88,9 @@ export const Revision: MessageFns<Revision> = {
     }
     if (message.revision !== 0) {
       writer.uint32(16).uint64(message.revision);
+    }
+    if (message.epoch !== "") {
+      writer.uint32(26).string(message.epoch);
     }
     return writer;
   },
@@ -110,6 +124,14 @@ export const Revision: MessageFns<Revision> = {
             message.revision = longToNumber(reader.uint64());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.epoch = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -130,6 +152,7 @@ export const Revision: MessageFns<Revision> = {
         ? globalThis.String(object.account_id)
         : "",
       revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      epoch: isSet(object.epoch) ? globalThis.String(object.epoch) : "",
     };
   },
 
@@ -141,6 +164,9 @@ export const Revision: MessageFns<Revision> = {
     if (message.revision !== 0) {
       obj.revision = Math.round(message.revision);
     }
+    if (message.epoch !== "") {
+      obj.epoch = message.epoch;
+    }
     return obj;
   },
 
@@ -151,6 +177,7 @@ export const Revision: MessageFns<Revision> = {
     const message = createBaseRevision();
     message.accountId = object.accountId ?? "";
     message.revision = object.revision ?? 0;
+    message.epoch = object.epoch ?? "";
     return message;
   },
 };
