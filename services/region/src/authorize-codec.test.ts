@@ -173,15 +173,19 @@ describe("the decider's Authorize codec", () => {
   });
 
   it("never takes one interned string for another whose bytes hash alike", () => {
-    // The codec interns actions, resources and resource accounts by a 30-bit FNV-1a of their bytes
-    // (seeded with the length): two resources of one length that collide under it, as the codec
-    // computes it (found by a search), so that the second is looked up in the slot the first took.
+    // The codec interns actions, resources and resource accounts by a 30-bit FNV-1a of their
+    // length and last 24 bytes: two resources of one length that differ only before those, so
+    // that the second is looked up in the slot the first took (and, in a batch, the principals'
+    // and contexts' shared parts are keyed the same way).
     const hash = (s: string) => {
       let h = 0x811c9dc5 ^ s.length;
-      for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+      for (let i = Math.max(0, s.length - 24); i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
       return h & 0x3fffffff;
     };
-    const pair = ["arn:aws:s3:::collide/0098no", "arn:aws:s3:::collide/01app0"] as const;
+    const pair = [
+      "arn:aws:s3:::bucket-a/reports/2026/12/06/summary.csv",
+      "arn:aws:s3:::bucket-b/reports/2026/12/06/summary.csv",
+    ] as const;
     expect(hash(pair[0])).toBe(hash(pair[1]));
     const base = AuthorizeRequest.decode(new Uint8Array());
     const principal = { kind: { $case: "arn" as const, value: "arn:aws:iam::123456789012:user/ann" } };

@@ -50,10 +50,19 @@ const MAX_SHARED_PARTS = 2048;
 let correlationStarts: number[] | undefined;
 let correlationEnds: number[] | undefined;
 
-/** FNV-1a of `buf[start, end)` with its length, as a small integer (a Map key V8 keeps unboxed). */
+/** The bytes at the end of a part that {@link hashOf} reads. */
+const HASHED_TAIL = 24;
+
+/**
+ * FNV-1a of the length of `buf[start, end)` and of its last {@link HASHED_TAIL} bytes (all of a
+ * shorter one), as a small integer (a Map key V8 keeps unboxed). Only a lookup key: a hit is then
+ * compared in full, once. The tail is where ARNs, actions and contexts that repeat differ (the
+ * name, the object key, the last entry's value); parts equal there but not before share a key,
+ * and the later ones are decoded as if new.
+ */
 function hashOf(buf: Buffer, start: number, end: number): number {
   let h = 0x811c9dc5 ^ (end - start);
-  for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
+  for (let i = Math.max(start, end - HASHED_TAIL); i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
   return h & 0x3fffffff;
 }
 
@@ -101,8 +110,8 @@ function ascii(buf: Buffer): string {
 }
 
 /**
- * Strings that recur across checks and calls (actions, resources, resource accounts), by a hash
- * of their bytes, each with a copy of its bytes: a repeat is the very string decoded before (no
+ * Strings that recur across checks and calls (actions, resources, resource accounts), by
+ * {@link hashOf} their bytes, each with a copy of its bytes: a repeat is the very string decoded before (no
  * copy, and the Maps the decider looks it up in find its hash already computed). The bytes are
  * always compared in full, never trusted to the hash (compared as bytes: `charCodeAt` on a string
  * V8 has since internalized takes a slow path). Bounded: emptied when full.
@@ -126,26 +135,27 @@ function internedAscii(buf: Buffer): string {
     bail = true;
     return "";
   }
-  let h = 0x811c9dc5 ^ n;
-  for (let i = start; i < end; i++) {
-    const b = buf[i] as number;
-    if (b >= 0x80) {
-      bail = true;
-      return "";
-    }
-    h = Math.imul(h ^ b, 0x01000193);
-  }
-  pos = end;
-  const key = h & 0x3fffffff;
+  const key = hashOf(buf, start, end);
   const known = interned.get(key);
   if (known !== undefined) {
+    // The bytes of a known string are ASCII (checked when it was added): equal ones are too.
     const bytes = known.bytes;
     if (bytes.length === n) {
       let i = 0;
       while (i < n && bytes[i] === buf[start + i]) i++;
-      if (i === n) return known.text;
+      if (i === n) {
+        pos = end;
+        return known.text;
+      }
     }
   }
+  for (let i = start; i < end; i++) {
+    if ((buf[i] as number) >= 0x80) {
+      bail = true;
+      return "";
+    }
+  }
+  pos = end;
   const text = buf.toString("latin1", start, end);
   if (known === undefined) {
     if (interned.size >= MAX_INTERNED) interned.clear();
