@@ -211,7 +211,7 @@ export type SimulateInput = PrincipalInput & {
   readonly resourcePolicy?: string;
   /** A boundary document (JSON) replacing the principal's. */
   readonly permissionBoundary?: string;
-  readonly minRevision?: Revision | number;
+  readonly minRevision?: RevisionToken | number;
 };
 
 /** One action × resource of a simulation. */

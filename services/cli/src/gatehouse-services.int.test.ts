@@ -184,6 +184,9 @@ describe("gatehouse iam / authz / region / configure against a live stack", () =
       }),
     );
     const revision = String(put.json.Revision.Revision);
+    // The write's revision names its control-plane history; `N@EPOCH` asks for that history's.
+    const epoch = String(put.json.Revision.Epoch);
+    expect(epoch).toMatch(/^\d+:\d+$/);
     const carol = `arn:aws:iam::${accountId}:user/carol`;
     const allowed = await gh(
       "authz",
@@ -197,7 +200,7 @@ describe("gatehouse iam / authz / region / configure against a live stack", () =
       "--context",
       "aws:SourceIp=10.1.2.3",
       "--min-revision",
-      revision,
+      `${revision}@${epoch}`,
       "--explain",
     );
     expect(allowed.code, allowed.stderr).toBe(0);
@@ -206,6 +209,23 @@ describe("gatehouse iam / authz / region / configure against a live stack", () =
     expect(allowed.json).toMatchObject({ Region: "us-east-1", Endpoint: stack.decider });
     expect(allowed.json.EvaluatedAt.Revision).toBeGreaterThanOrEqual(Number(revision));
     expect(allowed.json.Explanation).toBeDefined();
+    // A revision of a history the region's has replaced (an earlier timeline of the same server).
+    const rewound = await gh(
+      "authz",
+      "authorize",
+      "--principal-arn",
+      carol,
+      "--action",
+      "s3:GetObject",
+      "--resource",
+      "arn:aws:s3:::b/k",
+      "--min-revision",
+      `${revision}@${epoch.split(":")[0]}:0`,
+    );
+    expect(rewound.code).toBe(254);
+    expect(rewound.stderr).toContain("An error occurred (HistoryRewound) when calling the Authorize operation");
+    expect(rewound.stderr).toContain("field: minRevision.epoch");
+    expect(rewound.stderr).toContain("hint: a control-plane failover replaced the history");
     const denied = await gh(
       "authz",
       "authorize",

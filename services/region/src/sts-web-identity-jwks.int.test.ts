@@ -3,7 +3,7 @@
 // control plane (Postgres, outbox relay, Kafka) and a live region (Redis view, STS over gRPC).
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type AssumeRoleResponse, EntityType, type Revision, StsServiceClient } from "@gatehouse/proto";
+import { type AssumeRoleResponse, EntityType, StsServiceClient } from "@gatehouse/proto";
 import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { exportJWK, generateKeyPair, type JWK, SignJWT, UnsecuredJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";

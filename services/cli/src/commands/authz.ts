@@ -4,6 +4,7 @@ import type {
   ContextInput,
   PrincipalCheckInput,
   PrincipalInput,
+  RevisionToken,
 } from "@gatehouse/sdk";
 import type { Command } from "commander";
 import { type CliIo, clientFor, print } from "../client.ts";
@@ -63,11 +64,27 @@ function principalOf(opts: { principalArn?: string; accessKeyId?: string }): Pri
   throw new FlagValueError("--principal-arn", "give exactly one of --principal-arn and --access-key-id");
 }
 
-function revisionOf(raw: string | undefined): number | undefined {
+/**
+ * `--min-revision`: `N` (of the principal's account, any history), or `N@EPOCH` as a write's
+ * `Revision` shows it (`Revision` and `Epoch`): met only in that control-plane history, which
+ * needs the account, so `--principal-arn`.
+ */
+function revisionOf(raw: string | undefined, principalArn: string | undefined): number | RevisionToken | undefined {
   if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw))
-    throw new FlagValueError("--min-revision", `expected a revision number, got ${JSON.stringify(raw)}`);
-  return Number(raw);
+  const m = /^(\d+)(?:@(\d+:\d+))?$/.exec(raw);
+  if (m === null) {
+    throw new FlagValueError(
+      "--min-revision",
+      `expected a revision number, or REVISION@EPOCH as a write's Revision shows them, got ${JSON.stringify(raw)}`,
+    );
+  }
+  const revision = Number(m[1]);
+  if (m[2] === undefined) return revision;
+  const accountId = principalArn === undefined ? undefined : /^arn:[^:]+:iam::(\d{12}):/.exec(principalArn)?.[1];
+  if (accountId === undefined) {
+    throw new FlagValueError("--min-revision", "a revision with an epoch needs --principal-arn (its account)");
+  }
+  return { accountId, revision, epoch: m[2] };
 }
 
 function readPolicy(flag: string, raw: string | undefined): string | undefined {
@@ -104,7 +121,10 @@ export function registerAuthz(authz: Command, io: CliIo): void {
       )
       .option("--context-json <json>", "request context as a JSON object (or file://ctx.json)")
       .option("--resource-policy <arn|json>", "a stored resource policy's ARN, or a document (file://p.json)")
-      .option("--min-revision <n>", "answer only at this revision of the principal's account or later");
+      .option(
+        "--min-revision <n[@epoch]>",
+        "answer only at this revision of the principal's account or later (with @epoch: of that control-plane history)",
+      );
 
   principalOptions(
     authz
@@ -128,7 +148,7 @@ export function registerAuthz(authz: Command, io: CliIo): void {
         },
         command: Command,
       ) => {
-        const minRevision = revisionOf(opts.minRevision);
+        const minRevision = revisionOf(opts.minRevision, opts.principalArn);
         const resourcePolicy = readPolicy("--resource-policy", opts.resourcePolicy);
         const input: AuthorizeInput = {
           ...principalOf(opts),
@@ -179,7 +199,7 @@ export function registerAuthz(authz: Command, io: CliIo): void {
         },
         command: Command,
       ) => {
-        const minRevision = revisionOf(opts.minRevision);
+        const minRevision = revisionOf(opts.minRevision, opts.principalArn);
         const resourcePolicy = readPolicy("--resource-policy", opts.resourcePolicy);
         const boundary = readPolicy("--permissions-boundary-policy-input", opts.permissionsBoundaryPolicyInput);
         const { gh, options } = clientFor(command, io, "region");
@@ -253,7 +273,10 @@ export function registerAuthz(authz: Command, io: CliIo): void {
       [],
     )
     .option("--context-json <json>", "request context as a JSON object (or file://ctx.json)")
-    .option("--min-revision <n>", "answer only at this revision of the principal's account or later")
+    .option(
+      "--min-revision <n[@epoch]>",
+      "answer only at this revision of the principal's account or later (with @epoch: of that control-plane history)",
+    )
     .option("--max-staleness-ms <ms>", "refuse to answer from a region staler than this")
     .requiredOption("--checks <json>", "the checks, as a JSON array (or file://checks.json)")
     .action(
@@ -277,7 +300,7 @@ export function registerAuthz(authz: Command, io: CliIo): void {
             throw new FlagValueError("--checks", `check ${i}: resource is missing`);
           return check as PrincipalCheckInput;
         });
-        const minRevision = revisionOf(opts.minRevision);
+        const minRevision = revisionOf(opts.minRevision, opts.principalArn);
         const input: BatchAuthorizePrincipalInput = {
           ...(principalOf(opts) as { principalArn: string } | { accessKeyId: string }),
           context: parseContext(opts.context, opts.contextJson),
