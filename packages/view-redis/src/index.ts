@@ -10,6 +10,7 @@ export {
   type AppliedRevision,
   type ApplyOutcome,
   createRegionView,
+  type HistoryPoint,
   type Invalidation,
   type PartitionLag,
   type PrincipalSnapshot,

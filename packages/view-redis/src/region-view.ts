@@ -70,6 +70,8 @@ export type ViewNotification =
       readonly revision: number;
       /** The history the revision belongs to, as applied (empty from a view that predates it). */
       readonly epoch: string;
+      /** As {@link AppliedRevision.continues}: the history `epoch` continued, and up to where. */
+      readonly continues?: HistoryPoint;
       readonly all: boolean;
       readonly principals: readonly string[];
       /** Resource ARNs whose stored resource policy the revision wrote or deleted. */
@@ -122,6 +124,17 @@ export interface AppliedRevision {
   readonly epoch: string;
   /** Set once a gap was met: `"expected>seen"` revisions; nothing more is applied until healed. */
   readonly gap?: string;
+  /**
+   * Set when `epoch` continued another history right after its `revision` (a failover whose
+   * promoted standby had all of it): the two histories agree up to that revision.
+   */
+  readonly continues?: HistoryPoint;
+}
+
+/** A revision of one history. */
+export interface HistoryPoint {
+  readonly epoch: string;
+  readonly revision: number;
 }
 
 /** Everything a decider compiles a principal from, read at one revision. */
@@ -344,8 +357,22 @@ export function createRegionView(options: RegionViewOptions): RegionView {
       return (await redis.get(`${p}generation`)) ?? "";
     },
     async appliedRevision(accountId) {
-      const [revision, epoch, gap] = await redis.hmget(`${p}a:${accountId}:rev`, "revision", "epoch", "gap");
-      return { revision: Number(revision ?? 0), epoch: epoch ?? "", ...(gap === null ? {} : { gap }) };
+      const [revision, epoch, gap, fromEpoch, fromRevision] = await redis.hmget(
+        `${p}a:${accountId}:rev`,
+        "revision",
+        "epoch",
+        "gap",
+        "from_epoch",
+        "from_revision",
+      );
+      return {
+        revision: Number(revision ?? 0),
+        epoch: epoch ?? "",
+        ...(gap === null ? {} : { gap }),
+        ...(typeof fromEpoch === "string"
+          ? { continues: { epoch: fromEpoch, revision: Number(fromRevision ?? 0) } }
+          : {}),
+      };
     },
     async readPrincipal(accountId, arn) {
       const reply = (await redis.eval(READ_PRINCIPAL_LUA, 0, p, accountId, arn)) as (string | number | null)[];
@@ -499,6 +526,9 @@ export function createRegionView(options: RegionViewOptions): RegionView {
           accountId: m.accountId,
           revision: m.revision,
           epoch: typeof m.epoch === "string" ? m.epoch : "",
+          ...(typeof m.fromEpoch === "string" && m.fromEpoch !== "" && typeof m.fromRevision === "number"
+            ? { continues: { epoch: m.fromEpoch, revision: m.fromRevision } }
+            : {}),
           all: m.all === true,
           principals,
           resources,

@@ -4,7 +4,9 @@
  * interleave with a script.
  *
  * Key layout under the configured prefix `P` (account `A`):
- * - `P a:A:rev`            hash: `revision`, `epoch`, and `gap` (`expected>seen`) once a gap was met
+ * - `P a:A:rev`            hash: `revision`, `epoch`, and `gap` (`expected>seen`) once a gap was met;
+ *                          `from_epoch`, `from_revision` once another history continued right after
+ *                          `from_revision` of `from_epoch` (both agree up to it)
  * - `P a:A:e:KIND:ID`      the entity's state JSON as it travelled
  * - `P a:A:x:KIND:ID`      its {@link IndexRecord} JSON
  * - `P a:A:arn:ARN`        `KIND:ID` of the user, role, group or policy with that ARN
@@ -151,14 +153,20 @@ end
 for i = 0, n - 1 do put(ARGV[6 + i * 4], ARGV[7 + i * 4], ARGV[8 + i * 4], ARGV[9 + i * 4]) end
 for i = 0, n - 1 do affected(ARGV[6 + i * 4], ARGV[7 + i * 4]) end
 
+-- Another history continuing right after the applied revision (a failover's promoted standby
+-- that had every revision applied here): both histories agree up to it, which is remembered.
+if curEpoch ~= '' and epoch ~= '' and curEpoch ~= epoch then
+  redis.call('HSET', revKey, 'from_epoch', curEpoch, 'from_revision', tostring(applied))
+end
 redis.call('HSET', revKey, 'revision', tostring(rev), 'epoch', epoch)
 redis.call('ZADD', p .. 'accounts', 0, acct)
+local from = redis.call('HMGET', revKey, 'from_epoch', 'from_revision')
 local list = {}
 for arn, _ in pairs(targets) do list[#list + 1] = arn end
 table.sort(list)
 redis.call('PUBLISH', p .. 'notify', cjson.encode({
   type = 'applied', accountId = acct, revision = rev, epoch = epoch, all = all, principals = list,
-  resources = resources, accessKeys = accessKeys
+  resources = resources, accessKeys = accessKeys, fromEpoch = from[1] or '', fromRevision = tonumber(from[2] or '0')
 }))
 local out = {'applied', rev, all and 1 or 0}
 for _, arn in ipairs(list) do out[#out + 1] = arn end
@@ -238,13 +246,17 @@ for i = 0, n - 1 do
   if kind == 'access-key' then accessKeys[#accessKeys + 1] = id end
   put(kind, id, ARGV[8 + i * 4], ARGV[9 + i * 4])
 end
+-- Replaced from another history: how far the two agree is not known.
+if otherHistory then redis.call('HDEL', revKey, 'from_epoch', 'from_revision') end
 redis.call('HSET', revKey, 'revision', tostring(rev), 'epoch', epoch)
 redis.call('HDEL', revKey, 'gap')
 redis.call('SREM', p .. 'gapped', acct)
 redis.call('ZADD', p .. 'accounts', 0, acct)
+local from = redis.call('HMGET', revKey, 'from_epoch', 'from_revision')
 redis.call('PUBLISH', p .. 'notify', cjson.encode({
   type = 'applied', accountId = acct, revision = rev, epoch = epoch, all = true, principals = {},
-  resources = resources, accessKeys = accessKeys, replaced = true
+  resources = resources, accessKeys = accessKeys, replaced = true, fromEpoch = from[1] or '',
+  fromRevision = tonumber(from[2] or '0')
 }))
 return {'replaced', rev, 1}
 `;

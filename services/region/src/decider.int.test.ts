@@ -235,6 +235,23 @@ describe("decider over a live view (real Redis, gRPC)", () => {
     const rewound = await failure(call({ principal: bob, minRevision: token("7:1") }));
     expect(rewound.code).toBe(status.FAILED_PRECONDITION);
     expect(rewound.details).toContain("min_revision 1 of account 444400002222 is of control-plane history 7:1");
+    // A history that continued right after a revision (the promoted standby had all of it) holds
+    // the older history's revisions up to there: those tokens are met, later ones were lost.
+    expect((await view.applyRevision(acct, 2, "7:2", [bobUser])).kind).toBe("applied");
+    expect((await view.applyRevision(acct, 3, "7:3", [bobUser])).kind).toBe("applied");
+    expect(await view.appliedRevision(acct)).toEqual({
+      revision: 3,
+      epoch: "7:3",
+      continues: { epoch: "7:2", revision: 2 },
+    });
+    const at = (revision: number, epoch: string): Revision => ({ accountId: acct, revision, epoch });
+    expect((await call({ principal: bob, minRevision: at(2, "7:2") })).decision).toBe(Decision.DECISION_IMPLICIT_DENY);
+    expect((await call({ principal: bob, minRevision: at(1, "7:2") })).decision).toBe(Decision.DECISION_IMPLICIT_DENY);
+    expect((await failure(call({ principal: bob, minRevision: at(3, "7:2") }))).code).toBe(status.FAILED_PRECONDITION);
+    // Healed from another history's export instead: how far they agree is unknown, nothing is kept.
+    expect((await view.replaceAccount(acct, 3, "7:4", [bobUser])).kind).toBe("replaced");
+    expect(await view.appliedRevision(acct)).toEqual({ revision: 3, epoch: "7:4" });
+    expect((await failure(call({ principal: bob, minRevision: at(2, "7:3") }))).code).toBe(status.FAILED_PRECONDITION);
     // Without an epoch, any history meets it, as before epochs; a malformed one is bad input.
     expect((await call({ principal: bob, minRevision: token("") })).decision).toBe(Decision.DECISION_IMPLICIT_DENY);
     const bad = await failure(call({ principal: bob, minRevision: token("timeline-2") }));

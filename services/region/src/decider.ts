@@ -9,7 +9,7 @@ import {
   evaluateCompiled,
   type PrincipalInfo,
 } from "@gatehouse/policy";
-import type { RegionView, ViewNotification } from "@gatehouse/view-redis";
+import type { HistoryPoint, RegionView, ViewNotification } from "@gatehouse/view-redis";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { type BatchScope, createBatchScope, type ResourceMemo } from "./batch-scope.ts";
@@ -180,6 +180,8 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
   const notified = new Map<string, number>();
   /** Per account, the history of its `notified` revision ("" from a view that does not say). */
   const notifiedEpoch = new Map<string, string>();
+  /** Per account, the history its `notifiedEpoch` continued and up to where (both agree there). */
+  const notifiedContinues = new Map<string, HistoryPoint>();
   const watermarks = new Map<number, number>();
   const waiters = new Map<string, Set<{ revision: number; wake: () => void }>>();
   const loading = new Map<string, Promise<CompiledPrincipal | undefined>>();
@@ -229,6 +231,8 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     if (n.replaced || n.revision > (notified.get(n.accountId) ?? 0)) {
       notified.set(n.accountId, n.revision);
       notifiedEpoch.set(n.accountId, n.epoch);
+      if (n.continues === undefined) notifiedContinues.delete(n.accountId);
+      else notifiedContinues.set(n.accountId, n.continues);
     }
     const set = waiters.get(n.accountId);
     if (set !== undefined) for (const w of set) if (w.revision <= n.revision || n.replaced) w.wake();
@@ -245,6 +249,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       storedResources.suspectAll();
       notified.clear();
       notifiedEpoch.clear();
+      notifiedContinues.clear();
       for (const l of listeners) l.reset();
       logger.warn("notification stream reconnected: L1 cleared");
     }
@@ -269,11 +274,20 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
   };
 
   /**
-   * Whether the region, at `revision` of history `have`, has applied `want`'s revision of history
-   * `epoch`; throws HistoryRewound when `have` is a later history of the same server, in which
-   * the write that returned `want` may be lost (see {@link historyOf}).
+   * Whether the region, at `revision` of history `have` (which continued `continues`, if set), has
+   * applied `want`'s revision of history `epoch`; throws HistoryRewound when `have` is a later
+   * history of the same server, in which the write that returned `want` may be lost (see
+   * {@link historyOf}) — unless `have` continued `epoch` after `want`: both hold it then.
    */
-  const reached = (accountId: string, want: number, epoch: string, revision: number, have: string): boolean => {
+  const reached = (
+    accountId: string,
+    want: number,
+    epoch: string,
+    revision: number,
+    have: string,
+    continues: HistoryPoint | undefined,
+  ): boolean => {
+    if (continues !== undefined && continues.epoch === epoch && want <= continues.revision) return true;
     const order = historyOf(epoch, have);
     if (order === "replaced") {
       throw new IamError(
@@ -291,7 +305,14 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
    */
   const waitApplied = async (accountId: string, revision: number, deadlineMs: number, epoch = ""): Promise<void> => {
     const notifiedNow = () =>
-      reached(accountId, revision, epoch, notified.get(accountId) ?? 0, notifiedEpoch.get(accountId) ?? "");
+      reached(
+        accountId,
+        revision,
+        epoch,
+        notified.get(accountId) ?? 0,
+        notifiedEpoch.get(accountId) ?? "",
+        notifiedContinues.get(accountId),
+      );
     if (notifiedNow()) return;
     for (;;) {
       let wake = () => {};
@@ -309,7 +330,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
       try {
         // Registered first, then read: an apply between the two wakes the waiter, none is missed.
         const applied = await view.appliedRevision(accountId);
-        if (reached(accountId, revision, epoch, applied.revision, applied.epoch)) {
+        if (reached(accountId, revision, epoch, applied.revision, applied.epoch, applied.continues)) {
           await notificationsDelivered(accountId, revision);
           return;
         }
@@ -318,7 +339,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
         });
         if ((await Promise.race([woken, timedOut])) === "timeout") {
           const latest = await view.appliedRevision(accountId).catch(() => applied);
-          if (reached(accountId, revision, epoch, latest.revision, latest.epoch)) {
+          if (reached(accountId, revision, epoch, latest.revision, latest.epoch, latest.continues)) {
             await notificationsDelivered(accountId, revision);
             return;
           }

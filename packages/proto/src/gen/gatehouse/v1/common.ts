@@ -26,8 +26,10 @@ export interface Revision {
    * history then reuses for other writes. As a `min_revision`, a revision with an epoch is met
    * only by that history: a region that has moved on to a later timeline of the same server fails
    * the call with FAILED_PRECONDITION (ErrorDetail aws_name "HistoryRewound": the write may be
-   * lost, read it again from the control plane); a region still on an earlier one waits for the
-   * new history. Empty (from a client or a control plane that predates the field): any history.
+   * lost, read it again from the control plane), unless the later timeline is known to hold it
+   * (it continued right after a revision at or above it); a region still on an earlier one waits
+   * for the new history. Empty (from a client or a control plane that predates the field): any
+   * history.
    */
   epoch: string;
 }
