@@ -35,7 +35,7 @@ import {
   GatehouseConfigError,
   resolveClientConfig,
 } from "./client-config.ts";
-import { ClientConnections, type ConnectionOptions, type RoutedService } from "./client-connections.ts";
+import { type Answered, ClientConnections, type ConnectionOptions, type RoutedService } from "./client-connections.ts";
 import { errorClassOf, type GatehouseError, InvalidInputError, isRetriable, statusName } from "./errors.ts";
 import {
   buildRequest,
@@ -396,6 +396,17 @@ export class Gatehouse {
     );
   }
 
+  /**
+   * @internal After a check failed: a `HistoryRewound` failure of the session's own token (its
+   * latest write's, which a failover may have lost) makes the session forget it, so it is said
+   * once and later checks go on without it, until the next write gives a new one. A token the
+   * caller passed is the caller's to drop.
+   */
+  forgetRewound(token: Revision | undefined, failure: unknown): void {
+    if (token === undefined || (failure as { awsName?: unknown } | undefined)?.awsName !== "HistoryRewound") return;
+    if (this.#revisions.get(token.accountId) === token) this.#revisions.delete(token.accountId);
+  }
+
   /** @internal The `min_revision` a check carries. */
   minRevisionFor(principal: PrincipalInput, given: RevisionToken | number | undefined): Revision | undefined {
     const arn = "principalArn" in principal ? principal.principalArn : undefined;
@@ -521,13 +532,14 @@ export class AuthzClient {
 
   /** May the principal do `action` on `resource`? */
   async authorize(input: AuthorizeInput, options?: CallOptions): Promise<AuthorizeResult> {
-    const { value, ...from } = await this.#routed().answer<AuthorizeResponse>(
-      "authorize",
-      this.#request(input),
-      true,
-      options,
-    );
-    return toResult(value, from);
+    const request = this.#request(input);
+    try {
+      const { value, ...from } = await this.#routed().answer<AuthorizeResponse>("authorize", request, true, options);
+      return toResult(value, from);
+    } catch (e) {
+      this.#gh.forgetRewound(request.minRevision, e);
+      throw e;
+    }
   }
 
   /**
@@ -538,13 +550,20 @@ export class AuthzClient {
     inputs: readonly AuthorizeInput[],
     options?: CallOptions,
   ): Promise<(AuthorizeResult | GatehouseError)[]> {
-    const { value, ...from } = await this.#routed().answer<BatchAuthorizeResponse>(
-      "batchAuthorize",
-      { requests: inputs.map((i) => this.#request(i)) },
-      true,
-      options,
-    );
-    return value.responses.map((r) => toBatchResult(r, from));
+    const requests = inputs.map((i) => this.#request(i));
+    let answered: Answered<BatchAuthorizeResponse>;
+    try {
+      answered = await this.#routed().answer<BatchAuthorizeResponse>("batchAuthorize", { requests }, true, options);
+    } catch (e) {
+      for (const r of requests) this.#gh.forgetRewound(r.minRevision, e);
+      throw e;
+    }
+    const { value, ...from } = answered;
+    return value.responses.map((r, i) => {
+      const result = toBatchResult(r, from);
+      this.#gh.forgetRewound(requests[i]?.minRevision, result);
+      return result;
+    });
   }
 
   /**
@@ -580,25 +599,37 @@ export class AuthzClient {
         retriable: false,
       });
     }
-    const { value, ...from } = await this.#routed().answer<BatchAuthorizeResponse>(
-      "batchAuthorizePrincipal",
-      {
-        principal: principalOf(input),
-        context: toContext(input.context),
-        minRevision: this.#gh.minRevisionFor(input, input.minRevision),
-        maxStalenessMs: input.maxStalenessMs ?? 0,
-        checks: input.checks.map((c) => ({
-          action: c.action,
-          resource: c.resource,
-          resourceAccount: c.resourceAccount ?? "",
-          resourcePolicy: c.resourcePolicy ?? "",
-          correlationId: c.correlationId ?? "",
-        })),
-      } satisfies BatchAuthorizePrincipalRequest,
-      true,
-      options,
-    );
-    return value.responses.map((r) => toBatchResult(r, from));
+    const minRevision = this.#gh.minRevisionFor(input, input.minRevision);
+    let answered: Answered<BatchAuthorizeResponse>;
+    try {
+      answered = await this.#routed().answer<BatchAuthorizeResponse>(
+        "batchAuthorizePrincipal",
+        {
+          principal: principalOf(input),
+          context: toContext(input.context),
+          minRevision,
+          maxStalenessMs: input.maxStalenessMs ?? 0,
+          checks: input.checks.map((c) => ({
+            action: c.action,
+            resource: c.resource,
+            resourceAccount: c.resourceAccount ?? "",
+            resourcePolicy: c.resourcePolicy ?? "",
+            correlationId: c.correlationId ?? "",
+          })),
+        } satisfies BatchAuthorizePrincipalRequest,
+        true,
+        options,
+      );
+    } catch (e) {
+      this.#gh.forgetRewound(minRevision, e);
+      throw e;
+    }
+    const { value, ...from } = answered;
+    return value.responses.map((r) => {
+      const result = toBatchResult(r, from);
+      this.#gh.forgetRewound(minRevision, result);
+      return result;
+    });
   }
 
   /** The region that verifies a signed request: its credential scope's, when configured. */
@@ -682,21 +713,29 @@ export class AuthzClient {
 
   /** The principal's policies (plus extra ones) for each action × resource, always explained. */
   async simulate(input: SimulateInput, options?: CallOptions): Promise<SimulateResult[]> {
-    const { value, ...from } = await this.#routed().answer<SimulateResponse>(
-      "simulate",
-      {
-        principal: principalOf(input),
-        actions: [...input.actions],
-        resources: [...input.resources],
-        context: toContext(input.context),
-        extraIdentityPolicies: [...(input.extraIdentityPolicies ?? [])],
-        resourcePolicy: input.resourcePolicy ?? "",
-        permissionBoundary: input.permissionBoundary ?? "",
-        minRevision: this.#gh.minRevisionFor(input, input.minRevision),
-      },
-      true,
-      options,
-    );
+    const minRevision = this.#gh.minRevisionFor(input, input.minRevision);
+    let answered: Answered<SimulateResponse>;
+    try {
+      answered = await this.#routed().answer<SimulateResponse>(
+        "simulate",
+        {
+          principal: principalOf(input),
+          actions: [...input.actions],
+          resources: [...input.resources],
+          context: toContext(input.context),
+          extraIdentityPolicies: [...(input.extraIdentityPolicies ?? [])],
+          resourcePolicy: input.resourcePolicy ?? "",
+          permissionBoundary: input.permissionBoundary ?? "",
+          minRevision,
+        },
+        true,
+        options,
+      );
+    } catch (e) {
+      this.#gh.forgetRewound(minRevision, e);
+      throw e;
+    }
+    const { value, ...from } = answered;
     return value.results.map((r) => ({
       action: r.action,
       resource: r.resource,

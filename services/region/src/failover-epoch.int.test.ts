@@ -5,6 +5,7 @@
 // control plane's export under the new epoch, and apply on from there.
 
 import { Decision, EntityType, type Revision } from "@gatehouse/proto";
+import { Gatehouse } from "@gatehouse/sdk";
 import { canRunOwnPostgres, createOwnPostgres } from "@gatehouse/testkit";
 import { type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, describe, expect, it } from "vitest";
@@ -47,6 +48,17 @@ describe.skipIf(!canRunOwnPostgres)(
         secretAccessKey: account.rootSecretAccessKey,
       });
       closers.push(async () => root.close());
+      // A read-your-writes SDK session of the root's: its checks carry its latest write's revision.
+      const session = new Gatehouse({
+        credentials: { accessKeyId: account.rootAccessKeyId, secretAccessKey: account.rootSecretAccessKey },
+        region: "us-east-1",
+        endpoints: {
+          controlPlane: cp.address,
+          regions: { "us-east-1": [`127.0.0.1:${region.region.decider?.port ?? 1}`] },
+        },
+        env: {},
+      }).session();
+      closers.push(async () => session.close());
 
       const alice = await root.call("createUser", { userName: "alice" });
       const reads = await root.call("putInlinePolicy", {
@@ -68,12 +80,16 @@ describe.skipIf(!canRunOwnPostgres)(
 
       // The standby copies the primary here and falls behind: the next revision is the primary's only.
       await pg.copyToStandby();
-      const lost = await root.call("putInlinePolicy", {
-        entityType: USER,
-        entityName: "alice",
+      // Written through the session, whose checks then wait for it.
+      const written = await session.iam.putUserPolicy({
+        userName: "alice",
         policyName: "writes",
         policyDocument: doc({ Effect: "Allow", Action: "s3:PutObject", Resource: "*" }),
       });
+      if (written.revision === undefined) throw new Error("a write returns its revision");
+      const lost = { revision: written.revision };
+      const put = { principalArn: alice.user.arn, action: "s3:PutObject", resource: "arn:aws:s3:::b/k" };
+      expect((await session.authz.authorize(put)).decision).toBe("Allow");
       const lostRevision = Number(lost.revision.revision);
       expect(await ask("s3:PutObject", lost.revision)).toBe(Decision.DECISION_ALLOW);
       const before = await region.region.view.appliedRevision(acct);
@@ -122,6 +138,11 @@ describe.skipIf(!canRunOwnPostgres)(
       expect(rewound?.code).toBe(status.FAILED_PRECONDITION);
       expect(rewound?.details).toContain(`of control-plane history ${before.epoch}, which a failover replaced`);
       expect(await ask("s3:GetObject", { ...lost.revision, epoch: "" })).toBe(Decision.DECISION_ALLOW);
+      // The session's checks carried that token: the first is told (HistoryRewoundError), and the
+      // session forgets the token, so the next ones answer (the lost policy no longer allows).
+      await expect(session.authz.authorize(put)).rejects.toMatchObject({ awsName: "HistoryRewound" });
+      expect(session.lastRevision(acct)).toBe(0);
+      expect((await session.authz.authorize(put)).decision).toBe("ImplicitDeny");
 
       // And applies the new history's next revisions as they come, under its epoch.
       const bobReads = await root.call("putInlinePolicy", {
