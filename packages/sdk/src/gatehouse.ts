@@ -513,6 +513,24 @@ export class AuthzClient {
     return this.#gh.routed(AuthorizerServiceClient as unknown as ClientConstructor);
   }
 
+  /**
+   * One check call whose checks carry `minRevisions`: a HistoryRewound failure of the whole call
+   * makes the session forget its token (see {@link Gatehouse.forgetRewound}).
+   */
+  async #answer<T>(
+    rpc: string,
+    request: unknown,
+    minRevisions: readonly (Revision | undefined)[],
+    options: CallOptions | undefined,
+  ): Promise<Answered<T>> {
+    try {
+      return await this.#routed().answer<T>(rpc, request, true, options);
+    } catch (e) {
+      for (const minRevision of minRevisions) this.#gh.forgetRewound(minRevision, e);
+      throw e;
+    }
+  }
+
   #request(input: AuthorizeInput): AuthorizeRequest {
     const minRevision = this.#gh.minRevisionFor(input, input.minRevision);
     return {
@@ -533,13 +551,13 @@ export class AuthzClient {
   /** May the principal do `action` on `resource`? */
   async authorize(input: AuthorizeInput, options?: CallOptions): Promise<AuthorizeResult> {
     const request = this.#request(input);
-    try {
-      const { value, ...from } = await this.#routed().answer<AuthorizeResponse>("authorize", request, true, options);
-      return toResult(value, from);
-    } catch (e) {
-      this.#gh.forgetRewound(request.minRevision, e);
-      throw e;
-    }
+    const { value, ...from } = await this.#answer<AuthorizeResponse>(
+      "authorize",
+      request,
+      [request.minRevision],
+      options,
+    );
+    return toResult(value, from);
   }
 
   /**
@@ -551,14 +569,12 @@ export class AuthzClient {
     options?: CallOptions,
   ): Promise<(AuthorizeResult | GatehouseError)[]> {
     const requests = inputs.map((i) => this.#request(i));
-    let answered: Answered<BatchAuthorizeResponse>;
-    try {
-      answered = await this.#routed().answer<BatchAuthorizeResponse>("batchAuthorize", { requests }, true, options);
-    } catch (e) {
-      for (const r of requests) this.#gh.forgetRewound(r.minRevision, e);
-      throw e;
-    }
-    const { value, ...from } = answered;
+    const { value, ...from } = await this.#answer<BatchAuthorizeResponse>(
+      "batchAuthorize",
+      { requests },
+      requests.map((r) => r.minRevision),
+      options,
+    );
     return value.responses.map((r, i) => {
       const result = toBatchResult(r, from);
       this.#gh.forgetRewound(requests[i]?.minRevision, result);
@@ -600,31 +616,24 @@ export class AuthzClient {
       });
     }
     const minRevision = this.#gh.minRevisionFor(input, input.minRevision);
-    let answered: Answered<BatchAuthorizeResponse>;
-    try {
-      answered = await this.#routed().answer<BatchAuthorizeResponse>(
-        "batchAuthorizePrincipal",
-        {
-          principal: principalOf(input),
-          context: toContext(input.context),
-          minRevision,
-          maxStalenessMs: input.maxStalenessMs ?? 0,
-          checks: input.checks.map((c) => ({
-            action: c.action,
-            resource: c.resource,
-            resourceAccount: c.resourceAccount ?? "",
-            resourcePolicy: c.resourcePolicy ?? "",
-            correlationId: c.correlationId ?? "",
-          })),
-        } satisfies BatchAuthorizePrincipalRequest,
-        true,
-        options,
-      );
-    } catch (e) {
-      this.#gh.forgetRewound(minRevision, e);
-      throw e;
-    }
-    const { value, ...from } = answered;
+    const { value, ...from } = await this.#answer<BatchAuthorizeResponse>(
+      "batchAuthorizePrincipal",
+      {
+        principal: principalOf(input),
+        context: toContext(input.context),
+        minRevision,
+        maxStalenessMs: input.maxStalenessMs ?? 0,
+        checks: input.checks.map((c) => ({
+          action: c.action,
+          resource: c.resource,
+          resourceAccount: c.resourceAccount ?? "",
+          resourcePolicy: c.resourcePolicy ?? "",
+          correlationId: c.correlationId ?? "",
+        })),
+      } satisfies BatchAuthorizePrincipalRequest,
+      [minRevision],
+      options,
+    );
     return value.responses.map((r) => {
       const result = toBatchResult(r, from);
       this.#gh.forgetRewound(minRevision, result);
@@ -714,28 +723,21 @@ export class AuthzClient {
   /** The principal's policies (plus extra ones) for each action × resource, always explained. */
   async simulate(input: SimulateInput, options?: CallOptions): Promise<SimulateResult[]> {
     const minRevision = this.#gh.minRevisionFor(input, input.minRevision);
-    let answered: Answered<SimulateResponse>;
-    try {
-      answered = await this.#routed().answer<SimulateResponse>(
-        "simulate",
-        {
-          principal: principalOf(input),
-          actions: [...input.actions],
-          resources: [...input.resources],
-          context: toContext(input.context),
-          extraIdentityPolicies: [...(input.extraIdentityPolicies ?? [])],
-          resourcePolicy: input.resourcePolicy ?? "",
-          permissionBoundary: input.permissionBoundary ?? "",
-          minRevision,
-        },
-        true,
-        options,
-      );
-    } catch (e) {
-      this.#gh.forgetRewound(minRevision, e);
-      throw e;
-    }
-    const { value, ...from } = answered;
+    const { value, ...from } = await this.#answer<SimulateResponse>(
+      "simulate",
+      {
+        principal: principalOf(input),
+        actions: [...input.actions],
+        resources: [...input.resources],
+        context: toContext(input.context),
+        extraIdentityPolicies: [...(input.extraIdentityPolicies ?? [])],
+        resourcePolicy: input.resourcePolicy ?? "",
+        permissionBoundary: input.permissionBoundary ?? "",
+        minRevision,
+      },
+      [minRevision],
+      options,
+    );
     return value.results.map((r) => ({
       action: r.action,
       resource: r.resource,
