@@ -41,7 +41,14 @@ import {
   encodeBatchAuthorizeResponse,
 } from "./authorize-codec.ts";
 import { sampleAuthorize } from "./authorize-sampling.ts";
-import { createDecider, type Decider, type DecisionRequest, type DecisionResult, type MinRevision } from "./decider.ts";
+import {
+  createDecider,
+  type Decider,
+  type DecisionRequest,
+  type DecisionResult,
+  EPOCH,
+  type MinRevision,
+} from "./decider.ts";
 import type { RegionAuditSink, RegionAuditStats } from "./region-audit-sink.ts";
 import {
   type AuthenticatedPrincipal,
@@ -212,8 +219,6 @@ function toDecisionRequest(
 ): DecisionRequest {
   return fillDecisionRequest(blankDecisionRequest(), r, deadlineMs, field, batch);
 }
-
-const EPOCH = /^\d+:\d+$/;
 
 /** A request's min_revision as the decider takes it (none at revision 0); a malformed epoch is INVALID_ARGUMENT. */
 function minRevisionOf(r: Revision | undefined, prefix: string): MinRevision | undefined {

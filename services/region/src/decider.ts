@@ -149,6 +149,9 @@ export interface MinRevision {
   readonly epoch?: string;
 }
 
+/** A control-plane history, `<system identifier>:<timeline>` (Revision.epoch). */
+export const EPOCH = /^(\d+):(\d+)$/;
+
 /**
  * How the history a token was issued in (`want`) stands to the one a region has applied (`have`),
  * both `<system identifier>:<timeline>`: `same` (either unknown counts as the same, as before
@@ -159,8 +162,8 @@ export interface MinRevision {
  */
 export function historyOf(want: string, have: string): "same" | "replaced" | "ahead" {
   if (want === "" || have === "" || want === have) return "same";
-  const w = /^(\d+):(\d+)$/.exec(want);
-  const h = /^(\d+):(\d+)$/.exec(have);
+  const w = EPOCH.exec(want);
+  const h = EPOCH.exec(have);
   if (w === null || h === null || w[1] !== h[1]) return "ahead";
   return Number(h[2]) > Number(w[2]) ? "replaced" : "ahead";
 }
