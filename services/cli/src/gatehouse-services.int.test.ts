@@ -188,15 +188,20 @@ describe("gatehouse iam / authz / region / configure against a live stack", () =
     const epoch = String(put.json.Revision.Epoch);
     expect(epoch).toMatch(/^\d+:\d+$/);
     const carol = `arn:aws:iam::${accountId}:user/carol`;
-    const allowed = await gh(
-      "authz",
-      "authorize",
-      "--principal-arn",
-      carol,
-      "--action",
-      "s3:GetObject",
-      "--resource",
-      "arn:aws:s3:::b/k",
+    /** `gatehouse authz authorize` of carol's s3:GetObject on b/k, with `flags`. */
+    const carolGets = (...flags: string[]) =>
+      gh(
+        "authz",
+        "authorize",
+        "--principal-arn",
+        carol,
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::b/k",
+        ...flags,
+      );
+    const allowed = await carolGets(
       "--context",
       "aws:SourceIp=10.1.2.3",
       "--min-revision",
@@ -210,37 +215,12 @@ describe("gatehouse iam / authz / region / configure against a live stack", () =
     expect(allowed.json.EvaluatedAt.Revision).toBeGreaterThanOrEqual(Number(revision));
     expect(allowed.json.Explanation).toBeDefined();
     // A revision of a history the region's has replaced (an earlier timeline of the same server).
-    const rewound = await gh(
-      "authz",
-      "authorize",
-      "--principal-arn",
-      carol,
-      "--action",
-      "s3:GetObject",
-      "--resource",
-      "arn:aws:s3:::b/k",
-      "--min-revision",
-      `${revision}@${epoch.split(":")[0]}:0`,
-    );
+    const rewound = await carolGets("--min-revision", `${revision}@${epoch.split(":")[0]}:0`);
     expect(rewound.code).toBe(254);
     expect(rewound.stderr).toContain("An error occurred (HistoryRewound) when calling the Authorize operation");
     expect(rewound.stderr).toContain("field: minRevision.epoch");
     expect(rewound.stderr).toContain("hint: a control-plane failover replaced the history");
-    const denied = await gh(
-      "authz",
-      "authorize",
-      "--principal-arn",
-      carol,
-      "--action",
-      "s3:GetObject",
-      "--resource",
-      "arn:aws:s3:::b/k",
-      "--context",
-      "aws:SourceIp=192.168.0.1",
-      "team=red",
-      "--min-revision",
-      revision,
-    );
+    const denied = await carolGets("--context", "aws:SourceIp=192.168.0.1", "team=red", "--min-revision", revision);
     expect(denied.json).toMatchObject({ Decision: "ImplicitDeny" });
 
     const simulated = await gh(
