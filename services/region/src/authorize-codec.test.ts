@@ -287,20 +287,24 @@ describe("the decider's Authorize codec", () => {
     );
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(request, id, outcome), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.tuple(request, id, outcome, fc.boolean()), { minLength: 1, maxLength: 8 }),
         fc.constantFrom(
           { accountId: "111122223333", revision: 7, epoch: "" },
           { accountId: "", revision: 0, epoch: "" },
           { accountId: "111122223333", revision: 7, epoch: "7301234567890123456:2" },
         ),
-        (checks, evaluatedAt) => {
+        (checks, shared) => {
+          // Answers at one shared evaluatedAt, or at another account's (runs of either, as a
+          // batch's runs of checks of one principal).
+          const other = { accountId: "444455556666", revision: 300, epoch: "" };
           const requests = checks.map(([r, correlationId]) => ({ ...r, correlationId }));
           const bytes = Buffer.from(BatchAuthorizeRequest.encode({ requests }).finish());
           const decoded = BatchAuthorizeRequest.decode(bytes);
           const call = decodeBatchAuthorizeCall(bytes);
           const answers = new BatchAnswers(call);
           const expected: AuthorizeResponse[] = [];
-          checks.forEach(([, , o], i) => {
+          checks.forEach(([, , o, own], i) => {
+            const evaluatedAt = own ? other : shared;
             const correlationId = (decoded.requests[i] as AuthorizeRequest).correlationId;
             expect(answers.correlationId(i)).toBe(correlationId);
             if (typeof o === "number") {
