@@ -235,8 +235,9 @@ describe("BatchAuthorizePrincipal (real Redis, gRPC)", () => {
     expect(sqs("bob").map((r) => r.decision)).toContain(Decision.DECISION_IMPLICIT_DENY);
   });
 
-  it("BatchAuthorize: aws:CurrentTime and aws:EpochTime are each check's own, with a context shared by the batch", async () => {
-    // A clock that moves one second on every reading: the checks of one batch see different times.
+  it("BatchAuthorize: aws:CurrentTime and aws:EpochTime move within a batch, with a context shared by the batch", async () => {
+    // A clock that moves one second on every reading: the checks of one batch see different times
+    // (a batch reads it once per 16 checks, so 640 checks see about 40 readings).
     let at = Date.UTC(2030, 0, 1);
     const ticking = await startDeciderServer({
       view: fixture.view,
@@ -280,7 +281,7 @@ describe("BatchAuthorizePrincipal (real Redis, gRPC)", () => {
       );
       const out = await new Promise<BatchAuthorizeResponse>((resolve, reject) =>
         c.batchAuthorize(
-          BatchAuthorizeRequest.fromPartial({ requests: Array.from({ length: 40 }, () => request) }),
+          BatchAuthorizeRequest.fromPartial({ requests: Array.from({ length: 640 }, () => request) }),
           (err, res) => (err === null ? resolve(res) : reject(err)),
         ),
       );

@@ -32,9 +32,20 @@ export interface BatchScope {
   readonly resources: Map<string, Map<string, ResourceMemo>>;
   /** Per caller context, the contexts built from it (principal and resource account). */
   readonly contexts: Map<object, BuiltContext[]>;
+  /** The clock's last reading in this batch (see `CLOCK_READ_EVERY` in decider.ts). */
+  clockMs: number;
+  /** Checks that may still use {@link BatchScope.clockMs} before the clock is read again. */
+  clockUses: number;
 }
 
 /** An empty scope, for one synchronous pass over a batch's checks. */
 export function createBatchScope(): BatchScope {
-  return { checkedContexts: new Set(), principals: new Map(), resources: new Map(), contexts: new Map() };
+  return {
+    checkedContexts: new Set(),
+    principals: new Map(),
+    resources: new Map(),
+    contexts: new Map(),
+    clockMs: 0,
+    clockUses: 0,
+  };
 }

@@ -221,13 +221,13 @@ function toDecisionRequest(
 }
 
 /** A request's min_revision as the decider takes it (none at revision 0); a malformed epoch is INVALID_ARGUMENT. */
-function minRevisionOf(r: Revision | undefined, prefix: string): MinRevision | undefined {
+function minRevisionOf(r: Revision | undefined, field: FieldPrefix): MinRevision | undefined {
   if (r === undefined || r.revision === 0) return undefined;
   if (r.epoch !== "" && !EPOCH.test(r.epoch)) {
     throw new IamError(
       "InvalidInput",
       `min_revision epoch ${JSON.stringify(r.epoch.slice(0, 64))} is not a control-plane history (<system identifier>:<timeline>, as a write's revision carries it)`,
-      { field: `${prefix}minRevision.epoch` },
+      { field: `${prefixOf(field)}minRevision.epoch` },
     );
   }
   return { accountId: r.accountId, revision: Number(r.revision), epoch: r.epoch };
@@ -270,7 +270,7 @@ function fillDecisionRequest(
   out.resource = r.resource;
   out.resourceAccount = r.resourceAccount === "" ? undefined : r.resourceAccount;
   out.resourcePolicy = r.resourcePolicy === "" ? undefined : r.resourcePolicy;
-  out.minRevision = minRevisionOf(r.minRevision, prefixOf(field));
+  out.minRevision = minRevisionOf(r.minRevision, field);
   out.maxStalenessMs = r.maxStalenessMs === 0 ? undefined : r.maxStalenessMs;
   out.explain = r.explain;
   out.deadlineMs = deadlineMs;

@@ -527,12 +527,22 @@ describe("decider over a live view (real Redis, gRPC)", () => {
         correlationId: "b",
       },
       { principal: carol, action: "s3:GetObject", resource: "arn:aws:s3:::home/x/x", correlationId: "c" },
+      {
+        principal: carol,
+        action: "s3:GetObject",
+        resource: "arn:aws:s3:::home/carol/x",
+        minRevision: { accountId: ACCT, revision: 1, epoch: "timeline-2" },
+        correlationId: "d",
+      },
     ]);
     expect(out.responses.map((r) => [r.correlationId, r.decision, r.error?.code])).toEqual([
       ["a", Decision.DECISION_ALLOW, undefined],
       ["b", Decision.DECISION_UNSPECIFIED, status.NOT_FOUND],
       ["c", Decision.DECISION_IMPLICIT_DENY, undefined],
+      ["d", Decision.DECISION_UNSPECIFIED, status.INVALID_ARGUMENT],
     ]);
+    // A bad field of one check is named with its index.
+    expect(out.responses[3]?.error?.detail?.field).toBe("requests[3].minRevision.epoch");
     const many = Array.from({ length: 1001 }, () => ({ principal: carol, action: "s3:GetObject", resource: "*" }));
     const e = await failure(batch(many));
     expect(e.code).toBe(status.INVALID_ARGUMENT);

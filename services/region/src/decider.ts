@@ -138,6 +138,8 @@ export interface Decider {
 }
 
 const EXPLAIN = Object.freeze({ explain: true });
+/** A batch reads the clock once per this many checks it answers from memory (see `batchNow`). */
+const CLOCK_READ_EVERY = 16;
 const PLAIN = Object.freeze({ explain: false });
 const EMPTY_CONTEXT: Readonly<Record<string, ContextValue>> = Object.freeze({});
 
@@ -546,6 +548,22 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     return answer;
   };
 
+  /**
+   * The time of a batch's check: the clock is read for every {@link CLOCK_READ_EVERY}th check only
+   * (a reading costs about 40 ns on this host, a check from memory about 2 µs). A reading serves
+   * the checks made in the next 30 µs or so (longer only when one of them compiles an inline
+   * resource policy it has not seen), inside the millisecond the clock resolves: time still moves
+   * within a batch, and a check sees the time it is made at about as finely as one Authorize.
+   */
+  const batchNow = (scope: BatchScope): number => {
+    if (scope.clockUses === 0) {
+      scope.clockMs = now();
+      scope.clockUses = CLOCK_READ_EVERY;
+    }
+    scope.clockUses--;
+    return scope.clockMs;
+  };
+
   /** The decision, with the keys the region fills added to the caller's context. */
   const evaluate = (
     request: DecisionRequest,
@@ -558,7 +576,7 @@ export async function createDecider(options: DeciderOptions): Promise<Decider> {
     session?: SessionClaims,
     scope?: BatchScope,
   ): DecisionResult => {
-    const at = now();
+    const at = scope === undefined ? now() : batchNow(scope);
     const context =
       scope === undefined || session !== undefined || request.mfaAuthTimeMs !== undefined || request.explain
         ? contexts.build(request, principal, resourceAccount, at, session)

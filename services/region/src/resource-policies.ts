@@ -31,10 +31,23 @@ export function compileInlineResourcePolicy(text: string): CompiledResourcePolic
   }
 }
 
-/** The bucket ARN of an S3 object ARN (`arn:aws:s3:::bucket/key` → `arn:aws:s3:::bucket`), else undefined. */
+/** {@link bucketOf}'s answers by resource (`null`: not an S3 object), emptied when full. */
+const buckets = new Map<string, string | null>();
+const MAX_BUCKETS = 4096;
+
+/**
+ * The bucket ARN of an S3 object ARN (`arn:aws:s3:::bucket/key` → `arn:aws:s3:::bucket`), else
+ * undefined. Remembered per resource: a batch asks it of every check on an object without a policy
+ * of its own, and the same bucket string each time is a Map key whose hash V8 has already computed.
+ */
 export function bucketOf(resource: string): string | undefined {
+  const known = buckets.get(resource);
+  if (known !== undefined) return known ?? undefined;
   const m = /^(arn:[a-z-]+:s3:::)([^/]+)\/./.exec(resource);
-  return m === null ? undefined : `${m[1]}${m[2]}`;
+  const bucket = m === null ? null : `${m[1]}${m[2]}`;
+  if (buckets.size >= MAX_BUCKETS) buckets.clear();
+  buckets.set(resource, bucket);
+  return bucket ?? undefined;
 }
 
 /** A stored resource policy lookup: the compiled policy, or none, as of `revision` of its account. */
