@@ -191,25 +191,36 @@ function submessageEnd(buf: Buffer, limit: number): number {
   return end;
 }
 
+/** What {@link sharedPart} decodes: a request's principal, or its run of context entries. */
+const PRINCIPAL = 0;
+const CONTEXT = 1;
+
 /**
- * The value decoded from the call's bytes `[start, end)` by `decode` (which leaves `pos` at `end`), or the same
- * object an earlier part of this batch with equal bytes decoded to (`last` first, then any).
- * Outside a batch, just `decode`.
+ * The principal or context (`kind`) decoded from the call's bytes `[start, end)` (leaving `pos` at
+ * `end`), or the same object an earlier part of this batch with equal bytes decoded to (`last`
+ * first, then any). No closure per check: a check's decode allocates only its request object.
  */
-function sharedPart<T>(start: number, end: number, last: SharedPart | undefined, decode: () => T): SharedPart {
-  if (sharedParts === undefined || bail) return { start, end, value: decode() };
+function sharedPart(
+  buf: Buffer,
+  start: number,
+  end: number,
+  last: SharedPart | undefined,
+  kind: typeof PRINCIPAL | typeof CONTEXT,
+): SharedPart {
   if (last !== undefined && sameBytes(start, end, last)) {
     pos = end;
     return last;
   }
   const key = hashOf(start, end);
-  const known = sharedParts.get(key);
+  const known = sharedParts?.get(key);
   if (known !== undefined && sameBytes(start, end, known)) {
     pos = end;
     return known;
   }
-  const part = { start, end, value: decode() };
-  if (!bail && known === undefined && sharedParts.size < MAX_SHARED_PARTS) sharedParts.set(key, part);
+  const part = { start, end, value: kind === PRINCIPAL ? principalOf(buf, end) : contextOf(buf, start, end) };
+  if (!bail && known === undefined && sharedParts !== undefined && sharedParts.size < MAX_SHARED_PARTS) {
+    sharedParts.set(key, part);
+  }
   return part;
 }
 
@@ -300,6 +311,9 @@ function contextOf(buf: Buffer, start: number, end: number): Record<string, Cont
   return context;
 }
 
+/** Where a request's context stands until its entries are read (never left in a request). */
+const NO_CONTEXT: Readonly<Record<string, ContextValue>> = Object.freeze({});
+
 /** One AuthorizeRequest from `pos` to `end`, as ts-proto builds it (same fields, same order). */
 function requestOf(buf: Buffer, end: number): AuthorizeRequest {
   let contextRead = false;
@@ -310,7 +324,8 @@ function requestOf(buf: Buffer, end: number): AuthorizeRequest {
     action: "",
     resource: "",
     resourceAccount: "",
-    context: {},
+    // Set below: the shared context decoded, else an empty one of the request's own.
+    context: NO_CONTEXT,
     resourcePolicy: "",
     minRevision: undefined,
     explain: false,
@@ -329,7 +344,7 @@ function requestOf(buf: Buffer, end: number): AuthorizeRequest {
           r.principal = principalOf(buf, principalEnd);
           break;
         }
-        lastPrincipal = sharedPart(start, principalEnd, lastPrincipal, () => principalOf(buf, principalEnd));
+        lastPrincipal = sharedPart(buf, start, principalEnd, lastPrincipal, PRINCIPAL);
         r.principal = lastPrincipal.value as AuthorizeRequest["principal"];
         break;
       }
@@ -357,7 +372,7 @@ function requestOf(buf: Buffer, end: number): AuthorizeRequest {
           r.context = contextOf(buf, runStart, runEnd);
           break;
         }
-        lastContext = sharedPart(runStart, runEnd, lastContext, () => contextOf(buf, runStart, runEnd));
+        lastContext = sharedPart(buf, runStart, runEnd, lastContext, CONTEXT);
         r.context = lastContext.value as AuthorizeRequest["context"];
         break;
       }
@@ -398,6 +413,7 @@ function requestOf(buf: Buffer, end: number): AuthorizeRequest {
     }
   }
   if (pos !== end) bail = true;
+  if (!contextRead) r.context = {};
   if (correlationStarts !== undefined && correlationEnds !== undefined) {
     correlationStarts.push(correlationStart);
     correlationEnds.push(correlationEnd);
