@@ -230,14 +230,13 @@ const EMPTY: Context = Object.freeze({});
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-no-value).
  */
 export function resourceMatches(s: CompiledStatement, resource: string, ctx: Context): boolean {
-  if (s.resources !== undefined) {
-    for (const p of s.resources) if (p.match(resource, 0, resource.length, ctx) === MATCH) return true;
-    return false;
+  const list = s.resources ?? s.notResources;
+  if (list === undefined) return true;
+  const allow = s.resources !== undefined;
+  for (let i = 0; i < list.length; i++) {
+    if ((list[i] as Pattern).match(resource, 0, resource.length, ctx) === MATCH) return allow;
   }
-  if (s.notResources !== undefined) {
-    for (const p of s.notResources) if (p.match(resource, 0, resource.length, ctx) === MATCH) return false;
-  }
-  return true;
+  return !allow;
 }
 
 /** Whether every condition holds. */

@@ -242,7 +242,11 @@ export class Pattern {
 
 function segmentLength(seg: Segment): number {
   let len = seg.fixedLength;
-  for (const part of seg.parts) {
+  // Indexed loops here and in matchAt: a for…of's iterator was not always optimized away on the
+  // hot path (bench:region's heap profile showed its results allocated under matchSegmented).
+  const parts = seg.parts;
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i];
     if (typeof part === "number" && part >= 0) len += (resolved[part] as string).length;
   }
   return len;
@@ -258,7 +262,9 @@ function matchAt(seg: Segment, s: string, pos: number, end: number): number {
       ? pos + n
       : -1;
   }
-  for (const part of seg.parts) {
+  const parts = seg.parts;
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i] as Part;
     if (part === ONE) {
       if (pos >= end) return -1;
       pos++;
