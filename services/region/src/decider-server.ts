@@ -279,6 +279,19 @@ function fillDecisionRequest(
 
 const NO_PREFIX = "";
 
+/**
+ * Empties a batch call's list of checks once every check is answered (the answers keep what they
+ * need). A finished call can outlive its answer until a garbage collection (node:http2 keeps a
+ * stream whose last bytes were still being written until the collector frees its native handle,
+ * and the stream keeps grpc-js's call with its request: see packages/lifecycle's
+ * http2-stream-retention.ts), so 1,000 decoded checks per call survived the decider's scavenges
+ * and were promoted. Under bench:region's BatchAuthorize load (--trace-gc-nvp): 17 MB survived
+ * each scavenge, pauses 12–15 ms; with the checks let go, 5 MB and 5–10 ms.
+ */
+function release(checks: unknown[]): void {
+  checks.length = 0;
+}
+
 function deadlineOf(call: ServerUnaryCall<unknown, unknown>): number {
   const d = call.getDeadline();
   const ms = d instanceof Date ? d.getTime() : d;
@@ -602,6 +615,8 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
         }
       }
       if (waiting !== undefined) await Promise.all(waiting);
+      // The answers hold all they need (correlation ids as the call's bytes, else the requests').
+      if (r.correlationIds !== undefined) release(r.requests);
       return answers;
     }),
     batchAuthorizePrincipal: unary("BatchAuthorizePrincipal", logger, async (r, call) => {
@@ -661,7 +676,9 @@ export async function startDeciderServer(options: DeciderServerOptions): Promise
           responses[i] = batchError(check, i, e);
         }
       }
-      return { responses: waiting ? await Promise.all(responses) : (responses as AuthorizeResponse[]) };
+      const answered = waiting ? await Promise.all(responses) : (responses as AuthorizeResponse[]);
+      release(r.checks);
+      return { responses: answered };
     }),
     simulate: unary("Simulate", logger, async (r: SimulateRequest, call) => {
       if (r.actions.length === 0) throw new IamError("InvalidInput", "actions is required", { field: "actions" });
