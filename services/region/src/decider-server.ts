@@ -281,12 +281,13 @@ const NO_PREFIX = "";
 
 /**
  * Empties a batch call's list of checks once every check is answered (the answers keep what they
- * need). A finished call can outlive its answer until a garbage collection (node:http2 keeps a
- * stream whose last bytes were still being written until the collector frees its native handle,
- * and the stream keeps grpc-js's call with its request: see packages/lifecycle's
- * http2-stream-retention.ts), so 1,000 decoded checks per call survived the decider's scavenges
- * and were promoted. Under bench:region's BatchAuthorize load (--trace-gc-nvp): 17 MB survived
- * each scavenge, pauses 12–15 ms; with the checks let go, 5 MB and 5–10 ms.
+ * need). A finished call whose request spanned several HTTP/2 frames, as a batch's does, can
+ * outlive its answer until a full garbage collection, grpc-js's call and its request with it, by a
+ * path packages/lifecycle's http2-stream-retention.ts does not cut (not found yet; the README's
+ * "Which finished calls outlive their answer"), so 1,000 decoded checks per call survived the
+ * decider's scavenges and were promoted. Under bench:region's BatchAuthorize load
+ * (--trace-gc-nvp): 17 MB survived each scavenge, pauses 12–15 ms; with the checks let go, 5 MB
+ * and 5–10 ms.
  */
 function release(checks: unknown[]): void {
   checks.length = 0;
