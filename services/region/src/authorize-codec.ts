@@ -198,9 +198,11 @@ const CONTEXT = 1;
 /**
  * The principal or context (`kind`) decoded from the call's bytes `[start, end)` (leaving `pos` at
  * `end`), or the same object an earlier part of this batch with equal bytes decoded to (`last`
- * first, then any). No closure per check: a check's decode allocates only its request object.
+ * first, then any in `parts`, the batch's {@link sharedParts}). No closure per check: a check's
+ * decode allocates only its request object.
  */
 function sharedPart(
+  parts: Map<number, SharedPart>,
   buf: Buffer,
   start: number,
   end: number,
@@ -212,15 +214,13 @@ function sharedPart(
     return last;
   }
   const key = hashOf(start, end);
-  const known = sharedParts?.get(key);
+  const known = parts.get(key);
   if (known !== undefined && sameBytes(start, end, known)) {
     pos = end;
     return known;
   }
   const part = { start, end, value: kind === PRINCIPAL ? principalOf(buf, end) : contextOf(buf, start, end) };
-  if (!bail && known === undefined && sharedParts !== undefined && sharedParts.size < MAX_SHARED_PARTS) {
-    sharedParts.set(key, part);
-  }
+  if (!bail && known === undefined && parts.size < MAX_SHARED_PARTS) parts.set(key, part);
   return part;
 }
 
@@ -344,7 +344,7 @@ function requestOf(buf: Buffer, end: number): AuthorizeRequest {
           r.principal = principalOf(buf, principalEnd);
           break;
         }
-        lastPrincipal = sharedPart(buf, start, principalEnd, lastPrincipal, PRINCIPAL);
+        lastPrincipal = sharedPart(sharedParts, buf, start, principalEnd, lastPrincipal, PRINCIPAL);
         r.principal = lastPrincipal.value as AuthorizeRequest["principal"];
         break;
       }
@@ -372,7 +372,7 @@ function requestOf(buf: Buffer, end: number): AuthorizeRequest {
           r.context = contextOf(buf, runStart, runEnd);
           break;
         }
-        lastContext = sharedPart(buf, runStart, runEnd, lastContext, CONTEXT);
+        lastContext = sharedPart(sharedParts, buf, runStart, runEnd, lastContext, CONTEXT);
         r.context = lastContext.value as AuthorizeRequest["context"];
         break;
       }
