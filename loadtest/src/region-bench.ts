@@ -188,14 +188,14 @@ interface BenchContext {
   /** Runs `fn` while the decider records a CPU profile named after `name` (with --cpu-prof). */
   profiled<T>(name: string, fn: () => Promise<T>): Promise<T>;
   /**
-   * Starts one more decider child over the same view with `env` added (the telemetry section);
-   * `stop` ends it before the bench does (else it runs until the bench's cleanup).
+   * Starts one more decider child over the same view with `env` added (the telemetry and tail
+   * sections). It is stopped when the section that started it ends.
    */
   spawnDecider(
     env: Readonly<Record<string, string>>,
     nodeOptions?: readonly string[],
-  ): Promise<{ address: string; process: ChildProcess; cpuMicros(): Promise<number>; stop(): Promise<void> }>;
-  /** Starts one more no-op server with these V8 flags (the tail section). */
+  ): Promise<{ address: string; process: ChildProcess; cpuMicros(): Promise<number> }>;
+  /** Starts one more no-op server with these V8 flags (the tail section); stopped like spawnDecider's. */
   spawnNoop(nodeOptions: readonly string[]): Promise<{ address: string; process: ChildProcess }>;
 }
 
@@ -1032,82 +1032,67 @@ const telemetrySection: Section = {
         env: { GATEHOUSE_TELEMETRY: "on", GATEHOUSE_METRICS_LISTEN: "127.0.0.1:0", OTEL_TRACES_SAMPLER_ARG: "1" },
       },
     ] as const;
-    const started: { name: string; address: string; cpuMicros(): Promise<number>; stop(): Promise<void> }[] = [];
-    try {
-      for (const v of variants) started.push({ name: v.name, ...(await ctx.spawnDecider(v.env)) });
-      return await telemetryRounds(ctx, started);
-    } finally {
-      // Stopped here, not at the bench's end: left running, each took every notification of the
-      // visible section's 200 writes/s (2.6% of a CPU each, measured), and that section's
-      // change→visible p50 / p99 were 6.7–8.6 / 71–90 ms with them against 2.7–4.2 / 28–38 without.
-      await Promise.all(started.map((v) => v.stop()));
+    const started: { name: string; address: string; cpuMicros(): Promise<number> }[] = [];
+    for (const v of variants) started.push({ name: v.name, ...(await ctx.spawnDecider(v.env)) });
+    const base = {
+      frames: requestFrames(ctx, 4096),
+      warmupSeconds: num("warmup"),
+      seconds: num("seconds"),
+      connections: num("connections"),
+    };
+    const closed = { kind: "closed", concurrency: num("concurrency") } as const;
+    const runs = new Map<string, ReturnType<typeof withServerCpu>[]>(variants.map((v) => [v.name, []]));
+    // Fresh processes: every principal compiled into each L1 and the code optimized before any
+    // round counts (an untimed run per variant).
+    for (const v of started) {
+      await runLoad({ ...base, address: v.address, path: AUTHORIZE_PATH, mode: closed }, num("clients"));
     }
+    for (let r = 0; r < num("rounds"); r++) {
+      const order = started.map((_, i) => started[(i + r) % started.length] as (typeof started)[number]);
+      const line: string[] = [];
+      for (const v of order) {
+        const before = await v.cpuMicros();
+        const results = await runLoad(
+          { ...base, address: v.address, path: AUTHORIZE_PATH, mode: closed },
+          num("clients"),
+        );
+        const run = withServerCpu(results, (await v.cpuMicros()) - before);
+        if (run.errors > 0) throw new Error(`telemetry ${v.name}: ${run.errors} errors (${run.first_error})`);
+        runs.get(v.name)?.push(run);
+        line.push(`${v.name} ${fmt(run.rps)}/s ${run.server_cpu_us_per_call} µs`);
+      }
+      console.log(`  round ${r + 1}: ${line.join(", ")}`);
+    }
+    const of = (name: string) => runs.get(name) ?? [];
+    const best = (name: string) => Math.max(...of(name).map((x) => x.rps));
+    const cpu = (name: string) => Math.min(...of(name).map((x) => x.server_cpu_us_per_call));
+    const range = (name: string, f: (x: ReturnType<typeof withServerCpu>) => number) =>
+      `${fmt(Math.min(...of(name).map(f)))}–${fmt(Math.max(...of(name).map(f)))}`;
+    const figures = {
+      telemetry_off_rps: best("off"),
+      telemetry_on_rps: best("on"),
+      telemetry_on_all_traced_rps: best("on_all_traced"),
+      telemetry_off_cpu_us: cpu("off"),
+      telemetry_on_cpu_us: cpu("on"),
+      telemetry_on_all_traced_cpu_us: cpu("on_all_traced"),
+      telemetry_on_to_off: Number((best("on") / best("off")).toFixed(3)),
+    };
+    const row = (label: string, name: string): Row => [
+      label,
+      `${fmt(best(name))} / ${cpu(name)} µs`,
+      `rounds ${range(name, (x) => x.rps)}/s, ${range(name, (x) => x.server_cpu_us_per_call)} µs server CPU per call`,
+    ];
+    return {
+      figures,
+      rows: [
+        row("Authorize/s, CPU per call: telemetry off", "off"),
+        row("  telemetry on (metrics, 1% traced)", "on"),
+        row("  telemetry on, every call traced", "on_all_traced"),
+      ],
+      detail: Object.fromEntries([...runs].map(([name, list]) => [name, list])),
+    };
   },
 };
-
-/** The telemetry section's rounds over its started deciders, and its figures. */
-async function telemetryRounds(
-  ctx: BenchContext,
-  started: readonly { name: string; address: string; cpuMicros(): Promise<number> }[],
-): Promise<SectionResult> {
-  const base = {
-    frames: requestFrames(ctx, 4096),
-    warmupSeconds: num("warmup"),
-    seconds: num("seconds"),
-    connections: num("connections"),
-  };
-  const closed = { kind: "closed", concurrency: num("concurrency") } as const;
-  const runs = new Map<string, ReturnType<typeof withServerCpu>[]>(started.map((v) => [v.name, []]));
-  // Fresh processes: every principal compiled into each L1 and the code optimized before any
-  // round counts (an untimed run per variant).
-  for (const v of started) {
-    await runLoad({ ...base, address: v.address, path: AUTHORIZE_PATH, mode: closed }, num("clients"));
-  }
-  for (let r = 0; r < num("rounds"); r++) {
-    const order = started.map((_, i) => started[(i + r) % started.length] as (typeof started)[number]);
-    const line: string[] = [];
-    for (const v of order) {
-      const before = await v.cpuMicros();
-      const results = await runLoad(
-        { ...base, address: v.address, path: AUTHORIZE_PATH, mode: closed },
-        num("clients"),
-      );
-      const run = withServerCpu(results, (await v.cpuMicros()) - before);
-      if (run.errors > 0) throw new Error(`telemetry ${v.name}: ${run.errors} errors (${run.first_error})`);
-      runs.get(v.name)?.push(run);
-      line.push(`${v.name} ${fmt(run.rps)}/s ${run.server_cpu_us_per_call} µs`);
-    }
-    console.log(`  round ${r + 1}: ${line.join(", ")}`);
-  }
-  const of = (name: string) => runs.get(name) ?? [];
-  const best = (name: string) => Math.max(...of(name).map((x) => x.rps));
-  const cpu = (name: string) => Math.min(...of(name).map((x) => x.server_cpu_us_per_call));
-  const range = (name: string, f: (x: ReturnType<typeof withServerCpu>) => number) =>
-    `${fmt(Math.min(...of(name).map(f)))}–${fmt(Math.max(...of(name).map(f)))}`;
-  const figures = {
-    telemetry_off_rps: best("off"),
-    telemetry_on_rps: best("on"),
-    telemetry_on_all_traced_rps: best("on_all_traced"),
-    telemetry_off_cpu_us: cpu("off"),
-    telemetry_on_cpu_us: cpu("on"),
-    telemetry_on_all_traced_cpu_us: cpu("on_all_traced"),
-    telemetry_on_to_off: Number((best("on") / best("off")).toFixed(3)),
-  };
-  const row = (label: string, name: string): Row => [
-    label,
-    `${fmt(best(name))} / ${cpu(name)} µs`,
-    `rounds ${range(name, (x) => x.rps)}/s, ${range(name, (x) => x.server_cpu_us_per_call)} µs server CPU per call`,
-  ];
-  return {
-    figures,
-    rows: [
-      row("Authorize/s, CPU per call: telemetry off", "off"),
-      row("  telemetry on (metrics, 1% traced)", "on"),
-      row("  telemetry on, every call traced", "on_all_traced"),
-    ],
-    detail: Object.fromEntries([...runs].map(([name, list]) => [name, list])),
-  };
-}
 
 /** What a tail variant changes, for both servers alike. */
 interface TailVariant {
@@ -1274,9 +1259,21 @@ async function main(): Promise<void> {
   const keyPrefix = `bench:region:${id}:`;
   const operator: Creds = { accessKeyId: "AKIABENCHREGION00000", secretAccessKey: randomBytes(30).toString("base64") };
   const cleanups: (() => Promise<unknown>)[] = [];
+  /**
+   * How to stop the processes the running section started (spawnDecider, spawnNoop). They stop
+   * when it ends: left running, the telemetry section's three deciders took every notification of
+   * the visible section's 200 writes/s (2.6% of a CPU each, measured), and its change→visible p50 /
+   * p99 were 6.7–8.6 / 71–90 ms beside them against 2.7–4.2 / 28–38 ms without.
+   */
+  const sectionExtras: (() => Promise<unknown>)[] = [];
+  const stopSectionExtras = async () => {
+    const stops = sectionExtras.splice(0);
+    await Promise.all(stops.map((s) => s().catch((e: unknown) => console.error("cleanup:", e))));
+  };
   let publishedMs: number[] | undefined;
   const publishedAt = new Map<string, number>();
   const cleanup = async () => {
+    await stopSectionExtras();
     for (const c of cleanups.reverse()) await c().catch((e: unknown) => console.error("cleanup:", e));
   };
   try {
@@ -1495,20 +1492,14 @@ async function main(): Promise<void> {
       deciderHeap: async () => (await fromDecider("heap", { type: "heap" })).heapUsed,
       async spawnDecider(env, nodeOptions = deciderOptions) {
         const extra = child("region-child.ts", ["decider"], { ...regionEnv, ...env }, [...nodeOptions]);
-        const stopExtra = stop(extra.process);
-        cleanups.push(stopExtra);
+        sectionExtras.push(stop(extra.process));
         const port = await extra.ready;
         if (pin !== undefined) pinProcess(extra.process.pid, pin.server);
-        return {
-          address: `127.0.0.1:${port}`,
-          process: extra.process,
-          cpuMicros: () => cpuNow(extra.process),
-          stop: stopExtra,
-        };
+        return { address: `127.0.0.1:${port}`, process: extra.process, cpuMicros: () => cpuNow(extra.process) };
       },
       async spawnNoop(nodeOptions) {
         const extra = child("noop-server.ts", [String(noopSize), NOOP_PATH], process.env, [...nodeOptions]);
-        cleanups.push(async () => extra.process.kill("SIGTERM"));
+        sectionExtras.push(async () => extra.process.kill("SIGTERM"));
         const port = await extra.ready;
         if (pin !== undefined) pinProcess(extra.process.pid, pin.server);
         return { address: `127.0.0.1:${port}`, process: extra.process };
@@ -1545,7 +1536,12 @@ async function main(): Promise<void> {
       if (section.name === "authorize" || (section.name === "batch" && cacheBefore === undefined))
         cacheBefore ??= await ctx.status();
       console.log(`${section.name}…`);
-      const r = await section.run(ctx);
+      let r: SectionResult;
+      try {
+        r = await section.run(ctx);
+      } finally {
+        await stopSectionExtras();
+      }
       Object.assign(figures, r.figures);
       rows.push(...r.rows);
       details[section.name] = r.detail;
