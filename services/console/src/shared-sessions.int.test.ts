@@ -337,7 +337,9 @@ describe("console gateways sharing sessions through Redis", () => {
   });
 
   it("answers 503 while Redis is unavailable (sign-in and session reads), stays alive, and recovers", async () => {
-    const port = 52300 + Math.floor(Math.random() * 90);
+    // Asked of the kernel. A random port of 52300–52389 lies in Linux's ephemeral range, where
+    // another socket may hold it: redis-server then cannot bind it, as in a CI run on 2026-12-06.
+    const port = await deadPort();
     let server = await startRedisServer(port);
     try {
       const g = await gatewayWith({
